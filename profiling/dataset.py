@@ -1,0 +1,282 @@
+"""The Dataset: cleaned events plus optional users and items, their reports and a fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from profiling import ingest
+from profiling import schema as S
+from profiling.errors import DataValidationError
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_NAME = "Sample store"
+
+
+@dataclass
+class JoinReport:
+    """How many distinct event users / items found a row in the users / items table."""
+
+    event_users: int = 0
+    users_matched: int | None = None
+    users_without_events: int | None = None
+    event_items: int = 0
+    items_matched: int | None = None
+    items_without_events: int | None = None
+
+
+@dataclass
+class DatasetReport:
+    """Cleaning reports of every table and the join counts."""
+
+    events: ingest.CleaningReport
+    users: ingest.CleaningReport | None = None
+    items: ingest.CleaningReport | None = None
+    joins: JoinReport = field(default_factory=JoinReport)
+
+    def tables(self) -> list[ingest.CleaningReport]:
+        return [r for r in (self.events, self.users, self.items) if r is not None]
+
+    @property
+    def quality(self) -> float:
+        """Share of event rows kept (0..1)."""
+        return self.events.rows_kept / max(self.events.rows_read, 1)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return {
+            "events": self.events.to_dict(),
+            "users": self.users.to_dict() if self.users else None,
+            "items": self.items.to_dict() if self.items else None,
+            "joins": asdict(self.joins),
+        }
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Cleaned tables of one store.
+
+    Attributes
+    ----------
+    events : pl.DataFrame
+        One row per event, columns :data:`profiling.schema.EVENT_COLUMNS`.
+    users : pl.DataFrame or None
+        One row per user: user_id, age, gender, region, signup_date, extra attributes.
+    items : pl.DataFrame or None
+        One row per item: item_id, title, category, brand, price, description, tags, extras.
+    report : DatasetReport
+    fingerprint : str
+        Digest of the full content of every file plus the mappings used.
+    name : str
+    """
+
+    events: pl.DataFrame
+    users: pl.DataFrame | None
+    items: pl.DataFrame | None
+    report: DatasetReport
+    fingerprint: str
+    name: str
+
+    def summary(self) -> dict:
+        """Headline numbers: users, items, events, revenue, first and last timestamp."""
+        e = self.events
+        row = e.select(
+            pl.col(S.USER_ID).n_unique().alias("users"),
+            pl.col(S.ITEM_ID).drop_nulls().n_unique().alias("items"),
+            pl.len().alias("events"),
+            pl.col(S.AMOUNT).sum().alias("revenue"),
+            (pl.col(S.EVENT_TYPE) == S.PURCHASE).sum().alias("purchases"),
+            pl.col(S.TIMESTAMP).min().alias("start"),
+            pl.col(S.TIMESTAMP).max().alias("end"),
+        ).row(0, named=True)
+        if self.items is not None:
+            row["items"] = max(row["items"], self.items.height)
+        row["has_money"] = bool(e[S.AMOUNT].is_not_null().any())
+        return row
+
+    @property
+    def as_of(self) -> datetime:
+        """The profile date: the latest timestamp in the data (never today)."""
+        return self.events[S.TIMESTAMP].max()
+
+    def event_type_counts(self) -> pl.DataFrame:
+        """One row per event type: event_type, events."""
+        return (
+            self.events.group_by(S.EVENT_TYPE)
+            .len("events")
+            .sort("events", descending=True)
+        )
+
+    def activity(self, every: str | None = None) -> pl.DataFrame:
+        """Events per period and event type: one row per (period, event_type), events.
+
+        ``every`` is a polars duration ("1d", "1w", "1mo"); by default it is chosen from the
+        date range so that a chart has tens to a few hundred points.
+        """
+        if every is None:
+            span = self.events[S.TIMESTAMP].max() - self.events[S.TIMESTAMP].min()
+            days = span.days if span is not None else 0
+            every = "1d" if days <= 120 else "1w" if days <= 1000 else "1mo"
+        return (
+            self.events.group_by(
+                pl.col(S.TIMESTAMP).dt.truncate(every).alias("period"), S.EVENT_TYPE
+            )
+            .len("events")
+            .sort("period", S.EVENT_TYPE)
+        )
+
+    def interactions(self, weights: dict[str, float] | None = None) -> pl.DataFrame:
+        """User-item interactions for recommenders.
+
+        One row per (user_id, item_id) with at least one positively weighted event:
+        ``weight`` (sum of event weights, :data:`profiling.schema.IMPLICIT_WEIGHTS` by
+        default), ``rating`` (the latest explicit rating, or null), ``timestamp`` (the
+        latest event).
+        """
+        w = {**S.IMPLICIT_WEIGHTS, **(weights or {})}
+        e = self.events.filter(pl.col(S.ITEM_ID).is_not_null())
+        return (
+            e.with_columns(
+                pl.col(S.EVENT_TYPE)
+                .replace_strict(w, default=0.0, return_dtype=pl.Float64)
+                .alias("weight")
+            )
+            .group_by(S.USER_ID, S.ITEM_ID)
+            .agg(
+                pl.col("weight").sum(),
+                pl.col(S.RATING).drop_nulls().last().alias(S.RATING),
+                pl.col(S.TIMESTAMP).max(),
+            )
+            .filter((pl.col("weight") > 0) | pl.col(S.RATING).is_not_null())
+            .sort(S.USER_ID, S.ITEM_ID)
+        )
+
+
+def _merge_attributes(
+    table: pl.DataFrame | None, derived: pl.DataFrame | None, key: str
+) -> pl.DataFrame | None:
+    """Fill a table's gaps with attributes found in the event log; the table wins."""
+    if derived is None or derived.height == 0:
+        return table
+    if table is None:
+        return derived
+    joined = table.join(derived, on=key, how="full", coalesce=True, suffix="__log")
+    fills = [
+        pl.coalesce(pl.col(c), pl.col(f"{c}__log").cast(joined.schema[c])).alias(c)
+        for c in derived.columns
+        if c != key and f"{c}__log" in joined.columns
+    ]
+    return joined.with_columns(fills).select(table.columns)
+
+
+def fingerprint(parts: list[tuple[str, str, dict]]) -> str:
+    """Digest of (role, file digest, mapping) triples."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps(parts, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def load_dataset(
+    events: ingest.Source,
+    users: ingest.Source | None = None,
+    items: ingest.Source | None = None,
+    *,
+    events_map: dict[str, str] | None = None,
+    users_map: dict[str, str] | None = None,
+    items_map: dict[str, str] | None = None,
+    names: dict[str, str] | None = None,
+    name: str | None = None,
+) -> Dataset:
+    """Read, map and clean an event log and optional users and items tables.
+
+    Parameters
+    ----------
+    events, users, items : path, bytes or binary file
+        The tables. Bytes need a display name in ``names`` (role -> file name).
+    events_map, users_map, items_map : dict, optional
+        Role overrides, raw column -> canonical role (or "ignore").
+    name : str, optional
+        Display name of the dataset (defaults to the events file name).
+
+    Raises
+    ------
+    DataValidationError
+        Any table cannot be used; the message names the file and column.
+    """
+    names = names or {}
+    raw_events = ingest.read_table(events, name=names.get("events"))
+    ev_map = ingest.infer_roles(raw_events, "events", events_map)
+    ev = ingest.clean_events(raw_events, ev_map)
+    parts = [("events", raw_events.digest, ev_map.to_dict())]
+
+    users_df = items_df = None
+    users_report = items_report = None
+    if users is not None:
+        raw = ingest.read_table(users, name=names.get("users"))
+        m = ingest.infer_roles(raw, "users", users_map)
+        res = ingest.clean_users(raw, m)
+        users_df, users_report = res.frame, res.report
+        parts.append(("users", raw.digest, m.to_dict()))
+    if items is not None:
+        raw = ingest.read_table(items, name=names.get("items"))
+        m = ingest.infer_roles(raw, "items", items_map)
+        res = ingest.clean_items(raw, m)
+        items_df, items_report = res.frame, res.report
+        parts.append(("items", raw.digest, m.to_dict()))
+
+    items_df = _merge_attributes(items_df, ev.item_attributes, S.ITEM_ID)
+    users_df = _merge_attributes(users_df, ev.user_attributes, S.USER_ID)
+
+    joins = JoinReport()
+    event_users = ev.frame.select(pl.col(S.USER_ID).unique())
+    joins.event_users = event_users.height
+    if users_report is not None and users_df is not None:
+        joins.users_matched = event_users.join(users_df.select(S.USER_ID), on=S.USER_ID).height
+        joins.users_without_events = users_df.height - joins.users_matched
+    event_items = ev.frame.select(pl.col(S.ITEM_ID).drop_nulls().unique())
+    joins.event_items = event_items.height
+    if items_report is not None and items_df is not None:
+        joins.items_matched = event_items.join(items_df.select(S.ITEM_ID), on=S.ITEM_ID).height
+        joins.items_without_events = items_df.height - joins.items_matched
+    for rep, matched, total, what in (
+        (users_report, joins.users_matched, joins.event_users, "users"),
+        (items_report, joins.items_matched, joins.event_items, "items"),
+    ):
+        if rep is not None and total and matched == 0:
+            raise DataValidationError(
+                rep.source,
+                f"none of the {total} {what} in the event log has a row in this table; "
+                f"expected the {what[:-1]} ids to match the event log's (found ids such as "
+                f"{(users_df if what == 'users' else items_df)[0, 0]!r})",
+                column=rep.mapping and next(
+                    (c for c, r in rep.mapping.items() if r in (S.USER_ID, S.ITEM_ID)), None
+                ),
+            )
+
+    report = DatasetReport(ev.report, users_report, items_report, joins)
+    return Dataset(
+        events=ev.frame,
+        users=users_df,
+        items=items_df,
+        report=report,
+        fingerprint=fingerprint(parts),
+        name=name or raw_events.source,
+    )
+
+
+def sample_paths(directory: Path | str = SAMPLE_DIR) -> dict[str, Path]:
+    """Paths of the shipped sample store's events, users and items files."""
+    d = Path(directory)
+    return {"events": d / "events.parquet", "users": d / "users.csv", "items": d / "items.csv"}
+
+
+def load_sample(directory: Path | str = SAMPLE_DIR) -> Dataset:
+    """The shipped sample store as a Dataset."""
+    p = sample_paths(directory)
+    return load_dataset(p["events"], p["users"], p["items"], name=SAMPLE_NAME)

@@ -1,0 +1,30 @@
+"""Exceptions raised by the profiling library; pages show their message, never a traceback."""
+
+from __future__ import annotations
+
+
+class ProfilingError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class DataValidationError(ProfilingError, ValueError):
+    """A file or table cannot be used.
+
+    The message names the file, the column (where one is at fault), what was expected and
+    what was found, so that a user can fix the file without reading code.
+    """
+
+    def __init__(self, source: str, problem: str, *, column: str | None = None) -> None:
+        self.source = source
+        self.column = column
+        self.problem = problem
+        where = f"{source}, column '{column}'" if column else source
+        super().__init__(f"{where}: {problem}")
+
+
+class MappingError(DataValidationError):
+    """The column roles of a table are missing, unknown or contradictory."""
+
+
+class NotFittedError(ProfilingError, ValueError):
+    """A model or transformer was used before `fit`."""
