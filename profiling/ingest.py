@@ -472,7 +472,6 @@ def _read_text(path: str, name: str, head: bytes, size: int) -> tuple[pl.LazyFra
             infer_schema=False,
             new_columns=names,
             truncate_ragged_lines=True,
-            missing_utf8_is_empty_string=False,
             encoding="utf8",
             quote_char='"',
         )
@@ -748,6 +747,8 @@ def _content_kind(series: pl.Series) -> dict:
     out = {"n": n, "distinct": s.n_unique() if n else 0, "numeric": False, "integral": False}
     if n == 0:
         return out
+    if s.dtype == pl.String and s.str.contains(r"^0\d").mean() > 0.5:
+        return out  # zero-padded codes ("0042") are identifiers, not quantities
     nums = s.cast(pl.Float64, strict=False) if s.dtype != pl.String else s.str.replace(
         ",", "."
     ).cast(pl.Float64, strict=False)
@@ -855,7 +856,7 @@ def infer_roles(
             if ts is None:
                 continue
             ok = sample.select(ts.expr).to_series().drop_nulls().len()
-            if ok >= 0.9 * k["n"]:
+            if ok >= 0.5 * k["n"]:
                 roles[col] = role
                 reasons[col] = f"content: {ts.description}"
                 break

@@ -1,0 +1,7 @@
+"""Entry point for `python -m profiling`."""
+
+import sys
+
+from profiling.cli import main
+
+sys.exit(main())

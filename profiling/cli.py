@@ -1,0 +1,106 @@
+"""Command line: `python -m profiling validate|...` runs the library headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from profiling import ingest
+from profiling.dataset import Dataset, load_dataset
+from profiling.errors import ProfilingError
+
+
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("events", help="event, transaction or rating log (CSV/TSV/Parquet/JSONL/XLSX)")
+    p.add_argument("--users", help="optional users table")
+    p.add_argument("--items", help="optional item catalog")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="RAW=ROLE",
+        help="map a column of the events file to a role (repeatable), e.g. --map 'Customer ID=user_id'",
+    )
+    p.add_argument("--users-map", action="append", default=[], metavar="RAW=ROLE")
+    p.add_argument("--items-map", action="append", default=[], metavar="RAW=ROLE")
+
+
+def _load(args: argparse.Namespace) -> Dataset:
+    return load_dataset(
+        args.events,
+        args.users,
+        args.items,
+        events_map=ingest.parse_overrides(args.map),
+        users_map=ingest.parse_overrides(args.users_map, "--users-map"),
+        items_map=ingest.parse_overrides(args.items_map, "--items-map"),
+    )
+
+
+def format_report(report: ingest.CleaningReport) -> str:
+    """Plain-text rendering of a cleaning report for the terminal."""
+    lines = [f"{report.source}  ({report.table}: {report.kind})"]
+    if report.read is not None:
+        lines.append(f"  read as: {report.read.describe()}")
+    lines.append("  columns:")
+    width = max((len(c) for c in report.mapping), default=0)
+    for col, role in report.mapping.items():
+        why = report.mapping_reasons.get(col, "")
+        lines.append(f"    {col:<{width}} -> {role:<12} ({why})")
+    if report.timestamp_format:
+        lines.append(f"  timestamps: {report.timestamp_format}")
+    if report.rating_scale:
+        lines.append(f"  rating scale: {report.rating_scale}")
+    lines.append(
+        f"  rows read {report.rows_read:,}, kept {report.rows_kept:,}, dropped "
+        f"{report.rows_dropped:,}"
+    )
+    for r in report.reasons:
+        lines.append(f"    {r.action:<8} {r.count:>10,}  {r.reason}")
+        for ex in r.examples[:2]:
+            lines.append(f"               e.g. {json.dumps(ex, default=str)[:160]}")
+    for note in report.notes:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    ds = _load(args)
+    if args.json:
+        out = {"name": ds.name, "fingerprint": ds.fingerprint, "summary": ds.summary(),
+               "report": ds.report.to_dict()}  # fmt: skip
+        print(json.dumps(out, indent=2, default=str))
+        return 0
+    for rep in ds.report.tables():
+        print(format_report(rep))
+        print()
+    j = ds.report.joins
+    if j.users_matched is not None:
+        print(f"users table: {j.users_matched:,} of {j.event_users:,} event users found")
+    if j.items_matched is not None:
+        print(f"items table: {j.items_matched:,} of {j.event_items:,} event items found")
+    s = ds.summary()
+    print(
+        f"dataset {ds.fingerprint[:12]}: {s['users']:,} users, {s['items']:,} items, "
+        f"{s['events']:,} events, revenue {s['revenue'] or 0:,.2f}, {s['start']} .. {s['end']}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m profiling", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="read and clean files; print the mapping and report")
+    _add_inputs(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ProfilingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
