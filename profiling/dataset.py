@@ -107,11 +107,7 @@ class Dataset:
 
     def event_type_counts(self) -> pl.DataFrame:
         """One row per event type: event_type, events."""
-        return (
-            self.events.group_by(S.EVENT_TYPE)
-            .len("events")
-            .sort("events", descending=True)
-        )
+        return self.events.group_by(S.EVENT_TYPE).len("events").sort("events", descending=True)
 
     def activity(self, every: str | None = None) -> pl.DataFrame:
         """Events per period and event type: one row per (period, event_type), events.
@@ -254,9 +250,8 @@ def load_dataset(
                 f"none of the {total} {what} in the event log has a row in this table; "
                 f"expected the {what[:-1]} ids to match the event log's (found ids such as "
                 f"{(users_df if what == 'users' else items_df)[0, 0]!r})",
-                column=rep.mapping and next(
-                    (c for c, r in rep.mapping.items() if r in (S.USER_ID, S.ITEM_ID)), None
-                ),
+                column=rep.mapping
+                and next((c for c, r in rep.mapping.items() if r in (S.USER_ID, S.ITEM_ID)), None),
             )
 
     report = DatasetReport(ev.report, users_report, items_report, joins)

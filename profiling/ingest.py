@@ -542,6 +542,10 @@ _DATETIME_FORMATS: tuple[tuple[str, str], ...] = (
 _TWIN = {"(day first)": "(month first)", "(month first)": "(day first)"}
 
 
+def _day_order(label: str) -> str | None:
+    return next((tag for tag in _TWIN if label.endswith(tag)), None)
+
+
 @dataclass
 class TimestampParse:
     """How a timestamp column is parsed: the expression and a readable description."""
@@ -562,15 +566,17 @@ def _numeric_timestamp(expr: pl.Expr, values: pl.Series, excel: bool) -> Timesta
     integral = bool(((vals - vals.round()).abs() < 1e-9).all())
     lo, hi, med = float(vals.min()), float(vals.max()), float(vals.median())
     as_float = expr.cast(pl.Float64, strict=False)
-    if integral and 19000101 <= lo and hi <= 21001231:
+    if integral and lo >= 19000101 and hi <= 21001231:
         ymd = as_float.cast(pl.Int64).cast(pl.String)
         parsed = ymd.str.to_datetime("%Y%m%d", strict=False, time_zone="UTC")
         probe = vals.cast(pl.Int64).cast(pl.String).str.to_datetime("%Y%m%d", strict=False)
         if probe.null_count() < 0.1 * vals.len():
             return TimestampParse(_utc(parsed), "YYYYMMDD integers")
-    if integral and 19000101000000 <= lo and hi <= 21001231235959:
-        parsed = as_float.cast(pl.Int64).cast(pl.String).str.to_datetime(
-            "%Y%m%d%H%M%S", strict=False, time_zone="UTC"
+    if integral and lo >= 19000101000000 and hi <= 21001231235959:
+        parsed = (
+            as_float.cast(pl.Int64)
+            .cast(pl.String)
+            .str.to_datetime("%Y%m%d%H%M%S", strict=False, time_zone="UTC")
         )
         return TimestampParse(_utc(parsed), "YYYYMMDDhhmmss integers")
     for unit, low, high, label in (
@@ -584,11 +590,13 @@ def _numeric_timestamp(expr: pl.Expr, values: pl.Series, excel: bool) -> Timesta
             micros = (as_float * scale).round(0).cast(pl.Int64, strict=False)
             parsed = micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
             return TimestampParse(parsed, label)
-    if excel and 1 <= lo and hi < 110_000:
+    if excel and lo >= 1 and hi < 110_000:
         micros = (as_float * 86_400_000_000).round(0).cast(pl.Int64, strict=False)
         parsed = (
-            pl.lit(0).cast(pl.Datetime("us")) + pl.duration(microseconds=micros)
-        ).dt.offset_by("-25569d").dt.replace_time_zone("UTC")
+            (pl.lit(0).cast(pl.Datetime("us")) + pl.duration(microseconds=micros))
+            .dt.offset_by("-25569d")
+            .dt.replace_time_zone("UTC")
+        )
         return TimestampParse(parsed, "Excel serial dates")
     return None
 
@@ -613,7 +621,9 @@ def parse_timestamp(
         )
         return TimestampParse(_utc(expr), "native date-times")
     if dtype == pl.Date:
-        return TimestampParse(_utc(col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")), "dates")
+        return TimestampParse(
+            _utc(col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")), "dates"
+        )
     if dtype.is_numeric():
         return _numeric_timestamp(col, sample, excel)
     if dtype != pl.String:
@@ -649,16 +659,13 @@ def parse_timestamp(
                     best_fmt, best_label = twin_fmt, best_label.replace(tag, twin)
     used = [best_fmt]
     if best_ok < values.len():
+        best_order = _day_order(best_label)
         for _ok, fmt, label in scores[1:]:
-            if any(label.endswith(t) for t in _TWIN) and not label.endswith(
-                best_label[best_label.rfind("(") :] if "(" in best_label else "\0"
-            ):
-                if any(best_label.endswith(t) for t in _TWIN):
-                    continue  # never mix day-first and month-first readings
+            order = _day_order(label)
+            if best_order and order and order != best_order:
+                continue  # never mix day-first and month-first readings
             used.append(fmt)
-    parsed = pl.coalesce(
-        [stripped.str.to_datetime(f, strict=False, time_zone="UTC") for f in used]
-    )
+    parsed = pl.coalesce([stripped.str.to_datetime(f, strict=False, time_zone="UTC") for f in used])
     description = best_label + (" and other formats" if len(used) > 1 else "")
     if ambiguous:
         description += "; every sampled day is 12 or less, so the day/month order is assumed"
@@ -671,7 +678,9 @@ def _string_expr(column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_float():
         # 13085.0 -> "13085": integral floats are ids exported through a float column
         as_int = col.cast(pl.Int64, strict=False)
-        expr = pl.when(col == col.round()).then(as_int.cast(pl.String)).otherwise(col.cast(pl.String))
+        expr = (
+            pl.when(col == col.round()).then(as_int.cast(pl.String)).otherwise(col.cast(pl.String))
+        )
     else:
         expr = col.cast(pl.String)
     expr = expr.str.strip_chars()
@@ -707,9 +716,7 @@ def _number_expr(column: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def _event_type_expr(column: str, dtype: pl.DataType) -> pl.Expr:
-    norm = (
-        _string_expr(column, dtype).str.to_lowercase().str.replace_all(r"[^0-9a-z]", "")
-    )
+    norm = _string_expr(column, dtype).str.to_lowercase().str.replace_all(r"[^0-9a-z]", "")
     return norm.replace_strict(S.EVENT_SYNONYMS, default=S.OTHER, return_dtype=pl.String)
 
 
@@ -749,9 +756,11 @@ def _content_kind(series: pl.Series) -> dict:
         return out
     if s.dtype == pl.String and s.str.contains(r"^0\d").mean() > 0.5:
         return out  # zero-padded codes ("0042") are identifiers, not quantities
-    nums = s.cast(pl.Float64, strict=False) if s.dtype != pl.String else s.str.replace(
-        ",", "."
-    ).cast(pl.Float64, strict=False)
+    nums = (
+        s.cast(pl.Float64, strict=False)
+        if s.dtype != pl.String
+        else s.str.replace(",", ".").cast(pl.Float64, strict=False)
+    )
     parsed = nums.drop_nulls()
     if parsed.len() >= 0.95 * n:
         out["numeric"] = True
@@ -783,7 +792,9 @@ def infer_roles(
         An override names an unknown column or role, or gives one role to two columns.
     """
     if table not in S.ROLES_BY_TABLE:
-        raise MappingError(raw.source, f"unknown table kind {table!r}; expected events, users or items")
+        raise MappingError(
+            raw.source, f"unknown table kind {table!r}; expected events, users or items"
+        )
     allowed = S.ROLES_BY_TABLE[table]
     synonyms = S.SYNONYMS_BY_TABLE[table]
     columns = raw.frame.collect_schema().names()
@@ -842,7 +853,9 @@ def infer_roles(
     generic = not raw.info.has_header
     excel = raw.info.format == "Excel"
     kinds = {c: _content_kind(sample[c]) for c in columns if c not in roles}
-    date_roles = (S.TIMESTAMP,) if table == "events" else (S.SIGNUP_DATE,) if table == "users" else ()
+    date_roles = (
+        (S.TIMESTAMP,) if table == "events" else (S.SIGNUP_DATE,) if table == "users" else ()
+    )
     for role in date_roles:
         if not free(role):
             continue
@@ -896,7 +909,12 @@ def infer_roles(
             k = kinds[col]
             if not k["numeric"]:
                 continue
-            if k["integral"] and free(S.QUANTITY) and abs(k["median"]) <= 50 and k["max"] <= 100_000:
+            if (
+                k["integral"]
+                and free(S.QUANTITY)
+                and abs(k["median"]) <= 50
+                and k["max"] <= 100_000
+            ):
                 roles[col] = S.QUANTITY
                 reasons[col] = "content: small whole numbers"
             elif not k["integral"] and free(S.AMOUNT) and free(S.PRICE):
@@ -1009,9 +1027,7 @@ class CleaningReport:
         df = pl.DataFrame(
             rows, schema={"reason": pl.String, "action": pl.String, "rows": pl.Int64}, orient="row"
         )
-        return df.with_columns(
-            (pl.col("rows") / max(self.rows_read, 1)).alias("share_of_rows")
-        )
+        return df.with_columns((pl.col("rows") / max(self.rows_read, 1)).alias("share_of_rows"))
 
 
 # Reasons, worded for the user; the action says what happened to the rows.
@@ -1029,21 +1045,21 @@ ZERO_PRICE = "zero price on a purchase (kept, no revenue)"
 QTY_DEFAULT = "missing quantity on a purchase (set to 1)"
 QTY_ZERO = "zero quantity on a purchase (kept, no revenue)"
 BAD_RATING = "unparseable rating (set to empty)"
-POSSIBLE_DUP = "identical rows kept: no time of day and no order id, so they may be separate purchases"
+POSSIBLE_DUP = (
+    "identical rows kept: no time of day and no order id, so they may be separate purchases"
+)
 DUP_ID = "duplicate id (first row kept)"
 BAD_NUMBER = "unparseable number (set to empty)"
 BAD_DATE = "unparseable date (set to empty)"
 
 
-def _examples(raw: RawTable, rows_by_reason: dict[str, list[int]], offset: int) -> dict[str, list[dict]]:
+def _examples(
+    raw: RawTable, rows_by_reason: dict[str, list[int]], offset: int
+) -> dict[str, list[dict]]:
     wanted = sorted({i for rows in rows_by_reason.values() for i in rows})
     if not wanted:
         return {}
-    found = (
-        raw.frame.with_row_index("__row")
-        .filter(pl.col("__row").is_in(wanted))
-        .collect()
-    )
+    found = raw.frame.with_row_index("__row").filter(pl.col("__row").is_in(wanted)).collect()
     lookup = {}
     for rec in found.iter_rows(named=True):
         idx = rec.pop("__row")
@@ -1068,7 +1084,9 @@ class CleanResult:
     user_attributes: pl.DataFrame | None = None
 
 
-def _require(mapping: ColumnMapping, raw: RawTable, roles: tuple[str, ...], found: list[str]) -> None:
+def _require(
+    mapping: ColumnMapping, raw: RawTable, roles: tuple[str, ...], found: list[str]
+) -> None:
     for role in roles:
         if not mapping.has(role):
             raise MappingError(
@@ -1201,9 +1219,13 @@ def clean_events(raw: RawTable, mapping: ColumnMapping | None = None) -> CleanRe
     # -- event types, refunds, quantities and money ----------------------------------------
     qty = pl.col(S.QUANTITY)
     is_money = pl.col("__etype").is_in([S.PURCHASE])
-    cancel_invoice = pl.col(S.ORDER_ID).str.contains(r"^[cC]\d") if mapping.has(S.ORDER_ID) else pl.lit(False)
+    cancel_invoice = (
+        pl.col(S.ORDER_ID).str.contains(r"^[cC]\d") if mapping.has(S.ORDER_ID) else pl.lit(False)
+    )
     negative_total = (pl.col(S.AMOUNT) < 0) & ~(qty < 0) & ~(pl.col(S.PRICE) < 0)
-    refund = is_money & ((qty < 0) | cancel_invoice.fill_null(False) | negative_total.fill_null(False))
+    refund = is_money & (
+        (qty < 0) | cancel_invoice.fill_null(False) | negative_total.fill_null(False)
+    )
     df = df.with_columns(
         pl.when(refund).then(pl.lit(S.REFUND)).otherwise(pl.col("__etype")).alias(S.EVENT_TYPE),
         refund.fill_null(False).alias("__refund"),
@@ -1217,8 +1239,10 @@ def clean_events(raw: RawTable, mapping: ColumnMapping | None = None) -> CleanRe
     amount = pl.when(money_row).then(
         pl.when(total.is_not_null()).then(total.abs() * sign).otherwise(unit * q * sign)
     )
-    price = pl.when(unit.is_not_null()).then(unit).otherwise(
-        pl.when(money_row & (q > 0)).then(total.abs() / q)
+    price = (
+        pl.when(unit.is_not_null())
+        .then(unit)
+        .otherwise(pl.when(money_row & (q > 0)).then(total.abs() / q))
     )
     df = df.with_columns(
         q.cast(pl.Int64).alias(S.QUANTITY), amount.alias(S.AMOUNT), price.alias(S.PRICE)
@@ -1264,14 +1288,24 @@ def clean_events(raw: RawTable, mapping: ColumnMapping | None = None) -> CleanRe
     counts = flags.group_by("__drop").len().filter(pl.col("__drop").is_not_null())
     rows_by_reason: dict[str, list[int]] = {}
     tallies: list[tuple[str, str, int]] = []
-    order = [BLANK_ROW, MISSING_USER, MISSING_TIMESTAMP, BAD_TIMESTAMP, DUPLICATE, NEGATIVE_PRICE, MISSING_RATING]
+    order = [
+        BLANK_ROW,
+        MISSING_USER,
+        MISSING_TIMESTAMP,
+        BAD_TIMESTAMP,
+        DUPLICATE,
+        NEGATIVE_PRICE,
+        MISSING_RATING,
+    ]
     count_map = dict(counts.iter_rows())
     for name in order:
         n = int(count_map.get(name, 0))
         if n:
             tallies.append((name, "dropped", n))
             rows_by_reason[name] = (
-                flags.filter(pl.col("__drop") == name)["__row"].head(S.EXAMPLES_PER_REASON).to_list()
+                flags.filter(pl.col("__drop") == name)["__row"]
+                .head(S.EXAMPLES_PER_REASON)
+                .to_list()
             )
     repair_sums = flags.select([pl.col(name).sum() for name, _a, _e in repairs]).row(0)
     for (name, action, _e), n in zip(repairs, repair_sums, strict=True):
@@ -1384,7 +1418,9 @@ def _clean_attributes(raw: RawTable, mapping: ColumnMapping, table: str) -> Clea
             checks.append((f"{BAD_DATE}: {c}", role, None))
         else:
             exprs.append(_string_expr(c, dtype).alias(role))
-    extras = [c for c, r in mapping.roles.items() if r == S.IGNORE and c not in S.ROLES_BY_TABLE[table]]
+    extras = [
+        c for c, r in mapping.roles.items() if r == S.IGNORE and c not in S.ROLES_BY_TABLE[table]
+    ]
     for c in extras:
         exprs.append(_string_expr(c, schema[c]).alias(c))
     df = raw.frame.with_row_index("__row").select(exprs).collect()
@@ -1403,7 +1439,9 @@ def _clean_attributes(raw: RawTable, mapping: ColumnMapping, table: str) -> Clea
             tallies.append((name, "dropped", hit.height))
             rows_by_reason[name] = hit["__row"].head(S.EXAMPLES_PER_REASON).to_list()
     for name, role, _present in checks:
-        bad = df.filter(pl.col("__drop").is_null() & pl.col(role).is_null() & pl.col(f"__present_{role}"))
+        bad = df.filter(
+            pl.col("__drop").is_null() & pl.col(role).is_null() & pl.col(f"__present_{role}")
+        )
         if bad.height:
             tallies.append((name, "repaired", bad.height))
             rows_by_reason[name] = bad["__row"].head(S.EXAMPLES_PER_REASON).to_list()
@@ -1419,9 +1457,17 @@ def _clean_attributes(raw: RawTable, mapping: ColumnMapping, table: str) -> Clea
         )
     for role in S.ROLES_BY_TABLE[table]:
         if role not in clean.columns:
-            dtype = pl.Float64 if role in numeric else pl.Datetime("us", "UTC") if role in dates else pl.String
+            dtype = (
+                pl.Float64
+                if role in numeric
+                else pl.Datetime("us", "UTC")
+                if role in dates
+                else pl.String
+            )
             clean = clean.with_columns(pl.lit(None, dtype).alias(role))
-    ordered = [r for r in S.ROLES_BY_TABLE[table]] + [c for c in clean.columns if c not in S.ROLES_BY_TABLE[table]]
+    ordered = [r for r in S.ROLES_BY_TABLE[table]] + [
+        c for c in clean.columns if c not in S.ROLES_BY_TABLE[table]
+    ]
     return CleanResult(clean.select(ordered), report)
 
 

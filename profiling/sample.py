@@ -146,7 +146,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("Chef's Knife", "Frying Pan", "Blender", "Coffee Maker", "Storage Set",
          "Bedding Set", "Table Lamp", "Cookware Set", "Vacuum Cleaner", "Towel Set"),
         ("a non-stick coating", "stainless steel", "dishwasher safe parts",
-         "a stackable design", "ceramic finish", "soft cotton", "energy efficient motor"),
+         "a stackable design", "a ceramic finish", "soft cotton", "an energy efficient motor"),
         ("everyday cooking", "small apartments", "family dinners", "meal prep",
          "guest rooms"),
     ),
@@ -205,7 +205,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("Coffee Beans", "Olive Oil", "Pasta", "Granola", "Green Tea", "Dark Chocolate",
          "Basmati Rice", "Peanut Butter", "Sparkling Water", "Breakfast Cereal"),
         ("organic ingredients", "fair trade sourcing", "a gluten-free recipe",
-         "a family size pack", "no added sugar", "whole grains", "cold pressed flavor"),
+         "a family size pack", "no added sugar", "whole grains", "a cold pressed flavor"),
         ("breakfast", "quick lunches", "pantry stocking", "snacking", "weeknight dinners"),
     ),
     CategorySpec(
@@ -224,7 +224,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("Dog Food", "Cat Litter", "Chew Toy", "Pet Bed", "Dog Leash", "Scratching Post",
          "Aquarium Filter", "Cat Treats", "Grooming Brush", "Pet Carrier"),
         ("a grain-free recipe", "vet recommended nutrition", "durable rubber",
-         "a washable cover", "odor control", "high protein", "reflective stitching"),
+         "a washable cover", "odor control", "high protein content", "reflective stitching"),
         ("puppies", "senior cats", "daily walks", "indoor pets", "travel with pets"),
     ),
     CategorySpec(
@@ -411,6 +411,9 @@ class _Items:
     price_z: np.ndarray  # standardized log price within category
     style: np.ndarray  # (n_items, d) latent style vectors
     cum: np.ndarray  # popularity CDF: category c runs over (c, c + 1]
+    guide: np.ndarray  # guide table: bin j of category c -> first item whose cum > c + j/n_c
+    guide_start: np.ndarray  # per category: offset of its bins in ``guide``
+    count: np.ndarray  # per category: number of items (and of guide bins)
     frame: pl.DataFrame
 
 
@@ -456,7 +459,9 @@ def _flat_cdf(weights: np.ndarray) -> np.ndarray:
     return cum.ravel()
 
 
-def _draw_rows(rng: np.random.Generator, flat_cdf: np.ndarray, rows: np.ndarray, width: int):
+def _draw_rows(
+    rng: np.random.Generator, flat_cdf: np.ndarray, rows: np.ndarray, width: int
+) -> np.ndarray:
     """Draw one column per entry of ``rows`` from the row CDFs of :func:`_flat_cdf`."""
     pos = np.searchsorted(flat_cdf, rows + rng.random(rows.size), side="right")
     return np.minimum(pos - rows * width, width - 1)
@@ -519,6 +524,9 @@ def _make_items(rng: np.random.Generator, n_items: int) -> _Items:
     before = np.concatenate([[0.0], np.cumsum(cat_total)[:-1]])
     cum[:] = (within - before[category]) / cat_total[category] + category
     cum[np.cumsum(counts) - 1] = np.arange(1, n_cat + 1, dtype=np.float64)
+    # guide table (one bin per item) so that draws need O(1) steps instead of a search
+    bins = np.repeat(np.arange(n_cat), counts) + rank_in_cat / np.repeat(counts, counts)
+    guide = np.searchsorted(cum, bins, side="right")
 
     # text: flat vocabularies with per-category offsets, indexed by array
     def vocab(field: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -585,9 +593,15 @@ def _make_items(rng: np.random.Generator, n_items: int) -> _Items:
             )
             .alias("description"),
         )
+        .with_columns(  # repeated titles get a model number: "... No. 2"
+            pl.when(pl.int_range(pl.len()).over("title") > 0)
+            .then(pl.format("{} No. {}", "title", pl.int_range(1, pl.len() + 1).over("title")))
+            .otherwise("title")
+            .alias("title")
+        )
         .select("item_id", "title", "category", "brand", "price", "description", "_n")
     )  # fmt: skip
-    return _Items(category, price, price_z, style, cum, frame)
+    return _Items(category, price, price_z, style, cum, guide, starts, counts, frame)
 
 
 # ---------------------------------------------------------------------------------------
@@ -599,9 +613,7 @@ def _persona_table(attr: str) -> np.ndarray:
     return np.array([getattr(p, attr) for p in PERSONAS], dtype=np.float64)
 
 
-def _make_users(
-    rng: np.random.Generator, n_users: int, first_day: int, last_day: int
-) -> _Users:
+def _make_users(rng: np.random.Generator, n_users: int, first_day: int, last_day: int) -> _Users:
     n_cat = len(CATEGORIES)
     n_per = len(PERSONAS)
     shares = _persona_table("share")
@@ -630,12 +642,8 @@ def _make_users(
     views = _persona_table("views_per_session")[persona] * np.exp(
         0.25 * rng.standard_normal(n_users)
     )
-    cart_logit = _logit(_persona_table("cart_rate"))[persona] + 0.3 * rng.standard_normal(
-        n_users
-    )
-    buy_logit = _logit(_persona_table("buy_rate"))[persona] + 0.3 * rng.standard_normal(
-        n_users
-    )
+    cart_logit = _logit(_persona_table("cart_rate"))[persona] + 0.3 * rng.standard_normal(n_users)
+    buy_logit = _logit(_persona_table("buy_rate"))[persona] + 0.3 * rng.standard_normal(n_users)
     rating_rate = _sigmoid(
         _logit(_persona_table("rating_rate"))[persona] + 0.4 * rng.standard_normal(n_users)
     )
@@ -651,13 +659,9 @@ def _make_users(
     lapsing = np.array([p.lapsing for p in PERSONAS])[persona]
     start = np.full(n_users, first_day, dtype=np.int64)
     late = (rng.random(n_users) < 0.25) & ~lapsing
-    start[late] = first_day + np.floor(rng.random(late.sum()) * max(span - 30, 1)).astype(
-        np.int64
-    )
+    start[late] = first_day + np.floor(rng.random(late.sum()) * max(span - 30, 1)).astype(np.int64)
     early_late = lapsing & (rng.random(n_users) < 0.15)
-    start[early_late] = first_day + np.floor(rng.random(early_late.sum()) * 45).astype(
-        np.int64
-    )
+    start[early_late] = first_day + np.floor(rng.random(early_late.sum()) * 45).astype(np.int64)
     stop = np.full(n_users, last_day, dtype=np.int64)
     lapse_len = np.floor(rng.uniform(1.5, 6.0, n_users) * _DAYS_PER_MONTH).astype(np.int64)
     stop[lapsing] = np.minimum(start[lapsing] + lapse_len[lapsing], last_day - 90)
@@ -676,7 +680,7 @@ def _make_users(
     region = rng.choice(len(_REGIONS), size=n_users, p=np.array(_REGION_WEIGHTS))
     before = np.floor(rng.exponential(400.0, n_users)).astype(np.int64)
     signup = np.where(late, start - np.floor(rng.exponential(3.0, n_users)), start - before)
-    signup = np.maximum(signup, 10_957)  # not before 2000-01-01
+    signup = np.minimum(np.maximum(signup, 10_957), start)  # not before 2000-01-01
 
     width = _id_width(n_users, 6)
     frame = pl.DataFrame(
@@ -725,6 +729,22 @@ def _expected_events_per_session(users: _Users) -> np.ndarray:
     return users.views * (1.0 + cart + cart * buy * (1.0 + 0.9 * users.rating_rate))
 
 
+def _draw_popular(rng: np.random.Generator, items: _Items, cat: np.ndarray) -> np.ndarray:
+    """Draw one item per entry of ``cat`` by popularity within that category.
+
+    Inverse-CDF sampling with a guide table: start at the guide bin of the uniform draw
+    and step forward until the item's CDF passes it (about one step on average).
+    """
+    u = rng.random(cat.size)
+    target = np.minimum(cat + u, np.nextafter(cat + 1.0, cat))
+    idx = items.guide[items.guide_start[cat] + (u * items.count[cat]).astype(np.int64)]
+    todo = np.flatnonzero(items.cum[idx] <= target)
+    while todo.size:  # a handful of vectorized rounds over shrinking subsets
+        idx[todo] += 1
+        todo = todo[items.cum[idx[todo]] <= target[todo]]
+    return idx
+
+
 def _choose_items(
     rng: np.random.Generator,
     items: _Items,
@@ -741,13 +761,11 @@ def _choose_items(
     taste = (users.taste * (_TASTE_STRENGTH / np.sqrt(_LATENT_DIM))).astype(np.float32)
     price_z = items.price_z.astype(np.float32)
     beta = users.price_beta.astype(np.float32)
-    n_items = items.category.size
     for lo in range(0, n, _CHUNK):  # chunks of views, each fully vectorized
         hi = min(lo + _CHUNK, n)
         u = v_user[lo:hi]
         c = v_cat[lo:hi]
-        draw = c[:, None] + rng.random((hi - lo, _CANDIDATES))
-        cand = np.minimum(np.searchsorted(items.cum, draw, side="right"), n_items - 1)
+        cand = _draw_popular(rng, items, np.repeat(c, _CANDIDATES)).reshape(-1, _CANDIDATES)
         aff = np.einsum("md,mkd->mk", taste[u], style[cand])
         aff -= beta[u][:, None] * price_z[cand]
         best = np.argmax(aff + rng.gumbel(size=aff.shape).astype(np.float32), axis=1)
@@ -852,6 +870,8 @@ def _simulate_events(
     r_idx, r_ts, stars = r_idx[keep], r_ts[keep], stars[keep]
 
     n_v, n_c, n_b, n_r = v_sess.size, c_idx.size, b_idx.size, r_idx.size
+    leaf_view = ~carted
+    leaf_view[v_first[first]] = False
     nan = np.nan
     return {
         "user": np.concatenate([v_user, v_user[c_idx], v_user[b_idx], v_user[r_idx]]),
@@ -861,9 +881,10 @@ def _simulate_events(
         "quantity": np.concatenate([np.zeros(n_v + n_c), quantity, np.zeros(n_r)]),
         "rating": np.concatenate([np.full(n_v + n_c + n_b, nan), stars]),
         "session": np.concatenate([v_sess, v_sess[c_idx], b_sess, v_sess[r_idx]]),
-        # a view is a "leaf" when nothing follows from it; ratings are leaves too
+        # a view is a "leaf" when nothing follows from it; ratings are leaves too. Each
+        # user's first view is kept off the list so that trimming never empties a user.
         "leaf": np.concatenate(
-            [~carted, np.zeros(n_c + n_b, dtype=bool), np.ones(n_r, dtype=bool)]
+            [leaf_view, np.zeros(n_c + n_b, dtype=bool), np.ones(n_r, dtype=bool)]
         ),
     }
 
@@ -881,9 +902,7 @@ def _trim(rng: np.random.Generator, events: dict[str, np.ndarray], n_events: int
         events[key] = events[key][keep]
 
 
-def _assemble_events(
-    events: dict[str, np.ndarray], items: _Items, n_users: int
-) -> pl.DataFrame:
+def _assemble_events(events: dict[str, np.ndarray], items: _Items, n_users: int) -> pl.DataFrame:
     user_width = _id_width(n_users, 6)
     item_width = _id_width(items.category.size, 5)
     item_number = items.frame.get_column("_n").to_numpy()
@@ -917,9 +936,9 @@ def _assemble_events(
     ).select(
         _zero_padded("U", pl.col("_user"), user_width).alias("user_id"),
         _zero_padded("I", pl.col("_item"), item_width).alias("item_id"),
-        pl.col("_type").replace_strict(
-            list(range(len(_EVENT_TYPES))), types, return_dtype=pl.String
-        ).alias("event_type"),
+        pl.col("_type")
+        .replace_strict(list(range(len(_EVENT_TYPES))), types, return_dtype=pl.String)
+        .alias("event_type"),
         "timestamp",
         "quantity",
         "price",

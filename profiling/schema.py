@@ -106,9 +106,7 @@ _EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 EVENT_SYNONYMS: dict[str, str] = {
-    normalize_token(raw): canonical
-    for canonical, raws in _EVENT_SYNONYMS.items()
-    for raw in raws
+    normalize_token(raw): canonical for canonical, raws in _EVENT_SYNONYMS.items() for raw in raws
 }
 """Normalized raw event name -> canonical event type."""
 

@@ -58,9 +58,7 @@ def test_a_purchase_amount_is_unit_price_times_quantity(tmp_path):
     assert views[S.AMOUNT].to_list() == [None]  # a view moves no money
 
 
-@pytest.mark.parametrize(
-    ("delimiter", "name"), [("\t", "e.tsv"), (";", "e.csv"), ("|", "e.txt")]
-)
+@pytest.mark.parametrize(("delimiter", "name"), [("\t", "e.tsv"), (";", "e.csv"), ("|", "e.txt")])
 def test_tab_semicolon_and_pipe_delimiters_are_sniffed(tmp_path, delimiter, name):
     text = BASIC.replace(",", delimiter)
     res = clean(write(tmp_path, name, text))
@@ -402,32 +400,45 @@ def test_an_empty_file_is_refused(tmp_path):
 
 
 def test_a_header_only_file_is_refused_naming_its_columns(tmp_path):
-    with pytest.raises(DataValidationError, match=r"h\.csv: the file has a header \(user_id, timestamp\) but no data rows"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"h\.csv: the file has a header \(user_id, timestamp\) but no data rows",
+    ):
         ingest.read_table(write(tmp_path, "h.csv", "user_id,timestamp\n"))
 
 
 def test_binary_junk_is_refused(tmp_path):
     junk = bytes(range(256)) * 40
-    with pytest.raises(DataValidationError, match=r"junk\.csv: expected a text table .* found binary content"):
+    with pytest.raises(
+        DataValidationError, match=r"junk\.csv: expected a text table .* found binary content"
+    ):
         ingest.read_table(write(tmp_path, "junk.csv", junk))
 
 
 def test_a_file_that_splits_into_one_column_is_refused(tmp_path):
     text = "justonecolumn\nvalue1\nvalue2\n"
-    with pytest.raises(DataValidationError, match=r"one\.csv: found a single column.*expected at least a user id"):
+    with pytest.raises(
+        DataValidationError, match=r"one\.csv: found a single column.*expected at least a user id"
+    ):
         ingest.read_table(write(tmp_path, "one.csv", text))
 
 
 def test_a_file_without_a_user_id_is_refused(tmp_path):
     text = "item,when,price\nhello world,2024-01-01,1.5\nbye now,2024-01-02,2.5\n"
     raw = ingest.read_table(write(tmp_path, "nouser.csv", text))
-    with pytest.raises(MappingError, match=r"nouser\.csv: no column is mapped to 'user_id'.*found columns: item, when, price"):
+    with pytest.raises(
+        MappingError,
+        match=r"nouser\.csv: no column is mapped to 'user_id'.*found columns: item, when, price",
+    ):
         ingest.clean_events(raw, ingest.infer_roles(raw))
 
 
 def test_all_unparseable_timestamps_are_refused_naming_the_column(tmp_path):
     text = "user_id,timestamp\nu1,soon\nu2,later\n"
-    with pytest.raises(DataValidationError, match=r"bad\.csv, column 'timestamp': expected timestamps .* found values such as \['soon', 'later'\]"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"bad\.csv, column 'timestamp': expected timestamps .* found values such as \['soon', 'later'\]",
+    ):
         clean(write(tmp_path, "bad.csv", text))
 
 
@@ -452,7 +463,9 @@ def test_a_truncated_parquet_file_is_refused(tmp_path):
     path = tmp_path / "full.parquet"
     pl.DataFrame({"user_id": ["a"] * 100, "timestamp": ["2024-01-01"] * 100}).write_parquet(path)
     data = path.read_bytes()
-    with pytest.raises(DataValidationError, match=r"cut\.parquet: expected a Parquet file .* truncated"):
+    with pytest.raises(
+        DataValidationError, match=r"cut\.parquet: expected a Parquet file .* truncated"
+    ):
         ingest.read_table(write(tmp_path, "cut.parquet", data[: len(data) // 2]))
 
 

@@ -1,0 +1,23 @@
+"""Persona Studio: the router. Page config, navigation and the sidebar's dataset picker."""
+
+import streamlit as st
+
+from ui.widgets import sidebar_dataset_picker
+
+st.set_page_config(page_title="Persona Studio", page_icon=":material/groups:", layout="wide")
+
+navigation = st.navigation(
+    {
+        "Explore": [
+            st.Page(
+                "pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
+            ),
+        ],
+        "Data": [
+            st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        ],
+    }
+)
+st.logo("assets/logo.svg", size="large")
+sidebar_dataset_picker()
+navigation.run()

@@ -1,0 +1,99 @@
+"""Browser end-to-end: the real app in headless Chromium, every page, an upload, screenshots."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SMALL_CSV = (
+    "Customer ID,StockCode,InvoiceDate,Quantity,Price\n"
+    "c1,A,2024-01-01 10:00,2,5.00\n"
+    "c1,B,2024-01-03 11:00,1,3.50\n"
+    ",A,2024-01-04 12:00,1,5.00\n"
+    "c2,A,not a date,1,5.00\n"
+    "c2,B,2024-01-05 09:00,-1,3.50\n"
+)
+
+
+def wait_idle(page, timeout: float = 90_000) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout
+    )
+    page.wait_for_timeout(400)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout
+    )
+
+
+def snap(page, path) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its main area, so grow the
+    viewport to the content's height first."""
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 8000)})
+    page.wait_for_timeout(600)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(size)
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    wait_idle(page)
+    return page
+
+
+def test_every_page_renders_and_an_uploaded_csv_shows_its_cleaning_report(
+    browser, app_url, screenshots
+):
+    page = open_page(browser, app_url)
+    page.get_by_role("heading", name="Overview").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert page.locator('[data-testid="stMetric"]').count() == 5
+    assert "Data quality" in page.content()
+    snap(page, screenshots / "overview.png")
+
+    page.get_by_role("link", name="Data").first.click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Cleaning report · Sample store").wait_for()
+    snap(page, screenshots / "data-sample.png")
+
+    page.get_by_text("Upload files").click()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        files=[{"name": "small.csv", "mimeType": "text/csv", "buffer": SMALL_CSV.encode()}]
+    )
+    wait_idle(page)
+    page.get_by_text("Review the role of each column").wait_for()
+    snap(page, screenshots / "data-mapping.png")
+    page.get_by_role("button", name="Load with this mapping").click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Cleaning report · small.csv").wait_for()
+    page.get_by_text("Loaded small.csv. It is now the active dataset.").wait_for()
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+    assert "small.csv" in picker.inner_html()  # the sidebar follows the newly active dataset
+    body = page.content()
+    assert "missing user id" in body
+    assert "unparseable timestamp" in body
+    assert "refund" in body
+    snap(page, screenshots / "data-upload-report.png")
+
+    # the uploaded file is this session's: a second browser session still sees the sample
+    other = open_page(browser, app_url)
+    other.get_by_role("link", name="Data").first.click()
+    wait_idle(other)
+    other.get_by_role("heading", name="Cleaning report · Sample store").wait_for()
+    other.close()
+
+    page.get_by_role("link", name="Overview").first.click()
+    wait_idle(page)
+    page.locator('[data-testid="stCaptionContainer"]', has_text="small.csv").first.wait_for()
+    assert page.locator('[data-testid="stMetric"]').first.inner_text().endswith("2")
+    snap(page, screenshots / "overview-upload.png")
+    assert "Traceback" not in page.content()
+    page.close()

@@ -1,0 +1,61 @@
+"""Shared widgets: the sidebar dataset picker, the dataset header and error display."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from profiling.dataset import Dataset
+from ui import data, state
+
+
+def sidebar_dataset_picker() -> None:
+    """Sidebar: the datasets opened in this session, with the active one selected."""
+    data.ensure_default()
+    specs = state.specs()
+    keys = list(specs)
+    # The widget follows the active dataset, which pages may change (after an upload).
+    st.session_state[state.PICKER] = state.active_key()
+    with st.sidebar:
+        st.markdown("**Active dataset**")
+        st.selectbox(
+            "Active dataset",
+            keys,
+            format_func=lambda k: specs[k].name,
+            label_visibility="collapsed",
+            key=state.PICKER,
+            on_change=lambda: state.set_active(st.session_state[state.PICKER]),
+        )
+        st.caption("Open another store on the **Data** page.")
+
+
+def dataset_caption(ds: Dataset) -> None:
+    s = ds.summary()
+    start, end = s["start"], s["end"]
+    st.caption(
+        f"Dataset **{ds.name}** · {s['events']:,} events · "
+        f"{start:%Y-%m-%d} → {end:%Y-%m-%d} · fingerprint `{ds.fingerprint[:10]}`"
+    )
+
+
+def money(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:,.2f}{suffix}"
+    return f"{value:,.2f}"
+
+
+def quality_badge(ds: Dataset) -> None:
+    """A badge with the share of rows kept, linking to the cleaning report."""
+    rep = ds.report.events
+    share = ds.report.quality
+    color = "green" if share >= 0.98 else "orange" if share >= 0.8 else "red"
+    repaired = sum(r.count for r in rep.reasons if r.action != "dropped")
+    st.badge(
+        f"Data quality: {share:.1%} of {rep.rows_read:,} rows kept · "
+        f"{rep.rows_dropped:,} dropped · {repaired:,} repaired or flagged",
+        icon=":material/verified:" if color == "green" else ":material/warning:",
+        color=color,
+    )
+    st.page_link("pages/data.py", label="See the cleaning report", icon=":material/fact_check:")
