@@ -9,7 +9,8 @@ st.title("Overview")
 ds = data.active_dataset()
 if ds is None:
     st.info("No dataset is open. Choose the sample store or upload files on the Data page.")
-    st.page_link("pages/data.py", label="Open the Data page", icon=":material/database:")
+    if st.button("Open the Data page", icon=":material/database:"):
+        st.switch_page("pages/data.py")
     st.stop()
 
 widgets.dataset_caption(ds)

@@ -889,6 +889,25 @@ def _simulate_events(
     }
 
 
+def _merge_repeats(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One row per (session, item, event type, second): an item drawn twice into one order
+    becomes one order line with the summed quantity, as a real order export has it."""
+    key_cols = (events["ts"], events["type"], events["item"], events["session"])
+    order = np.lexsort(key_cols)
+    keys = np.stack([c[order] for c in key_cols], axis=1)
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = np.any(keys[1:] != keys[:-1], axis=1)
+    group = np.cumsum(first) - 1
+    quantity = np.zeros(int(first.sum()), dtype=events["quantity"].dtype)
+    np.add.at(quantity, group, events["quantity"][order])
+    keep = np.sort(order[first])  # original order of the first row of each group
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = group
+    merged = {k: v[keep] for k, v in events.items()}
+    merged["quantity"] = quantity[rank[keep]]
+    return merged
+
+
 def _trim(rng: np.random.Generator, events: dict[str, np.ndarray], n_events: int) -> None:
     """Drop random leaf events (uncarted views, ratings) down to exactly ``n_events``."""
     surplus = events["ts"].size - n_events
@@ -1018,7 +1037,7 @@ def generate_store(
     if n_events is not None:
         scale *= 1.03  # a small surplus of leaf events is trimmed off below
     for _ in range(8):
-        raw = _simulate_events(event_rng, items, users, scale, end_s)
+        raw = _merge_repeats(_simulate_events(event_rng, items, users, scale, end_s))
         produced = raw["ts"].size
         if n_events is None or produced - int(raw["leaf"].sum()) <= n_events <= produced:
             break

@@ -58,4 +58,6 @@ def quality_badge(ds: Dataset) -> None:
         icon=":material/verified:" if color == "green" else ":material/warning:",
         color=color,
     )
-    st.page_link("pages/data.py", label="See the cleaning report", icon=":material/fact_check:")
+    # a button, not st.page_link: AppTest loses the sidebar on reruns of pages with page links
+    if st.button("See the cleaning report", icon=":material/fact_check:", type="tertiary"):
+        st.switch_page("pages/data.py")

@@ -1,0 +1,104 @@
+"""AppTest: every page renders without an exception, plus one interaction per page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/overview.py", "pages/data.py"]
+
+
+def run_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_the_sample_store(clear_streamlit_caches, page):
+    at = run_app(page)
+    assert not at.exception
+    assert not at.error
+    assert at.title[0].value in ("Overview", "Data")
+
+
+def test_the_overview_shows_the_sample_store_headline_numbers(clear_streamlit_caches):
+    at = run_app()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Users"] == "3,000"
+    assert metrics["Items"] == "500"
+    assert int(metrics["Events"].replace(",", "")) > 100_000
+    assert any("Data quality: 100.0% of" in md.value for md in at.markdown)
+
+
+def test_the_quality_badge_opens_the_cleaning_report(clear_streamlit_caches):
+    at = run_app()
+    next(b for b in at.button if b.label == "See the cleaning report").click().run()
+    assert not at.exception
+    assert at.header[0].value == "Cleaning report · Sample store"
+
+
+def test_the_data_page_reports_every_table_of_the_sample_store(clear_streamlit_caches):
+    at = run_app("pages/data.py")
+    headers = [h.value for h in at.header]
+    assert headers == ["Cleaning report · Sample store", "Preview"]
+    labels = [m.label for m in at.metric]
+    assert labels.count("Rows read") == 3  # events, users and items
+    assert any("3,000 of 3,000" in md.value for md in at.markdown)
+
+
+def test_switching_to_upload_asks_for_an_events_file(clear_streamlit_caches):
+    at = run_app("pages/data.py")
+    at.segmented_control(key="ps_data_source").set_value("Upload files").run()
+    assert not at.exception
+    assert any("Upload an events file" in i.value for i in at.info)
+    assert len(at.get("file_uploader")) == 3
+
+
+def test_a_dataset_that_cannot_be_loaded_shows_a_message_not_a_traceback(
+    clear_streamlit_caches, tmp_path
+):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,timestamp\nu1,soon\n")
+    at = AppTest.from_file(APP, default_timeout=120)
+    spec = state.DatasetSpec(
+        name="bad.csv", files={"events": {"path": str(bad), "name": "bad.csv"}}
+    )
+    at.session_state[state.DATASETS] = {
+        "bad": {"name": spec.name, "files": spec.files, "maps": {}, "version": ""}
+    }
+    at.session_state[state.ACTIVE] = "bad"
+    at.run()
+    assert not at.exception
+    assert "bad.csv, column 'timestamp': expected timestamps" in at.error[0].value
+
+
+def test_the_sidebar_picker_switches_the_active_dataset(clear_streamlit_caches, tmp_path):
+    small = tmp_path / "small.csv"
+    small.write_text("user,when,amount\nu1,2024-01-01,5\nu2,2024-01-02,7\n")
+    at = AppTest.from_file(APP, default_timeout=120)
+    sample = {"name": "Sample store", "files": {}, "maps": {}, "version": ""}
+    at.session_state[state.DATASETS] = {
+        state.SAMPLE_KEY: sample,
+        "small": {
+            "name": "small.csv",
+            "files": {"events": {"path": str(small), "name": "small.csv"}},
+            "maps": {},
+            "version": "",
+        },
+    }
+    at.session_state[state.ACTIVE] = state.SAMPLE_KEY
+    at.run()
+    picker = at.sidebar.selectbox(key=state.PICKER)
+    assert picker.options == ["Sample store", "small.csv"]
+    picker.set_value("small").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Users"] == "2"
+    assert metrics["Revenue (net of refunds)"] == "12.00"
