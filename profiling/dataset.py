@@ -240,18 +240,18 @@ def load_dataset(
     if items_report is not None and items_df is not None:
         joins.items_matched = event_items.join(items_df.select(S.ITEM_ID), on=S.ITEM_ID).height
         joins.items_without_events = items_df.height - joins.items_matched
-    for rep, matched, total, what in (
-        (users_report, joins.users_matched, joins.event_users, "users"),
-        (items_report, joins.items_matched, joins.event_items, "items"),
+    for rep, table, matched, total, key in (
+        (users_report, users_df, joins.users_matched, joins.event_users, S.USER_ID),
+        (items_report, items_df, joins.items_matched, joins.event_items, S.ITEM_ID),
     ):
         if rep is not None and total and matched == 0:
+            what = key.split("_")[0]
             raise DataValidationError(
                 rep.source,
-                f"none of the {total} {what} in the event log has a row in this table; "
-                f"expected the {what[:-1]} ids to match the event log's (found ids such as "
-                f"{(users_df if what == 'users' else items_df)[0, 0]!r})",
-                column=rep.mapping
-                and next((c for c, r in rep.mapping.items() if r in (S.USER_ID, S.ITEM_ID)), None),
+                f"none of the {total} {what}s in the event log has a row in this table; "
+                f"expected {what} ids like the event log's, found ids such as "
+                f"{table[key].head(3).to_list()}",
+                column=next((c for c, r in rep.mapping.items() if r == key), None),
             )
 
     report = DatasetReport(ev.report, users_report, items_report, joins)

@@ -1,0 +1,52 @@
+"""`python -m profiling validate` prints the mapping and report, and fails clearly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from profiling.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = "Customer ID,StockCode,InvoiceDate,Quantity,Price\nc1,A,2024-01-01 10:00,2,5.00\n,A,2024-01-02 10:00,1,5.00\n"
+
+
+def test_validate_prints_the_mapping_and_the_report(tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_text(EVENTS)
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Customer ID -> user_id" in out
+    assert "rows read 2, kept 1, dropped 1" in out
+    assert "missing user id" in out
+
+
+def test_validate_json_has_the_counts(tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_text(EVENTS)
+    assert main(["validate", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["report"]["events"]["rows_read"] == 2
+    assert out["report"]["events"]["rows_kept"] == 1
+    assert out["summary"]["revenue"] == 10.0
+
+
+def test_validate_applies_map_overrides(tmp_path, capsys):
+    path = tmp_path / "odd.csv"
+    path.write_text("a,b\nx1,2024-01-01\nx2,2024-01-02\n")
+    assert main(["validate", str(path), "--map", "a=user_id", "--map", "b=timestamp"]) == 0
+    assert "a -> user_id      (set by you)" in capsys.readouterr().out
+
+
+def test_validate_exits_non_zero_with_a_clear_message_on_unusable_input(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    proc = subprocess.run(
+        [sys.executable, "-m", "profiling", "validate", str(path)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: empty.csv: the file is empty (0 bytes); expected a table"
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,91 @@
+"""Dataset: joins with users and items, fingerprints, summaries and interactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from profiling import schema as S
+from profiling.dataset import load_dataset
+from profiling.errors import DataValidationError
+
+EVENTS = (
+    "user,item,event,when,price,qty\n"
+    "u1,i1,view,2024-01-01 10:00,10,\n"
+    "u1,i1,cart,2024-01-01 10:01,10,\n"
+    "u1,i1,purchase,2024-01-01 10:02,10,2\n"
+    "u2,i2,view,2024-01-03 09:00,4,\n"
+    "u3,i9,view,2024-01-04 09:00,4,\n"
+)
+USERS = "user_id,age,region\nu1,30,North\nu2,41,South\nu7,22,East\n"
+ITEMS = "item_id,title,category\ni1,Lamp,Home\ni2,Book,Books\n"
+
+
+@pytest.fixture
+def files(tmp_path):
+    out = {}
+    for name, text in (("events.csv", EVENTS), ("users.csv", USERS), ("items.csv", ITEMS)):
+        (tmp_path / name).write_text(text)
+        out[name.split(".")[0]] = str(tmp_path / name)
+    return out
+
+
+def test_the_join_report_counts_matched_users_and_items(files):
+    ds = load_dataset(files["events"], files["users"], files["items"])
+    j = ds.report.joins
+    assert (j.event_users, j.users_matched, j.users_without_events) == (3, 2, 1)
+    assert (j.event_items, j.items_matched, j.items_without_events) == (3, 2, 0)
+
+
+def test_the_summary_counts_users_items_events_and_net_revenue(files):
+    s = load_dataset(files["events"]).summary()
+    assert (s["users"], s["items"], s["events"]) == (3, 3, 5)
+    assert s["revenue"] == 10 * 2
+    assert s["start"] == dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)
+    assert s["end"] == dt.datetime(2024, 1, 4, 9, tzinfo=dt.UTC)
+
+
+def test_as_of_is_the_latest_event_not_today(files):
+    assert load_dataset(files["events"]).as_of == dt.datetime(2024, 1, 4, 9, tzinfo=dt.UTC)
+
+
+def test_the_fingerprint_follows_content_and_mapping(files, tmp_path):
+    a = load_dataset(files["events"]).fingerprint
+    assert load_dataset(files["events"]).fingerprint == a
+    copy = tmp_path / "copy.csv"
+    copy.write_text(EVENTS)
+    assert load_dataset(str(copy)).fingerprint == a  # same content, same fingerprint
+    changed = tmp_path / "changed.csv"
+    changed.write_text(EVENTS.replace("u3", "u4"))
+    assert load_dataset(str(changed)).fingerprint != a
+    remapped = load_dataset(files["events"], events_map={"price": S.IGNORE})
+    assert remapped.fingerprint != a
+
+
+def test_interactions_sum_event_weights_per_user_and_item(files):
+    inter = load_dataset(files["events"]).interactions()
+    row = inter.filter((pl.col(S.USER_ID) == "u1") & (pl.col(S.ITEM_ID) == "i1")).row(0, named=True)
+    w = S.IMPLICIT_WEIGHTS
+    assert row["weight"] == w["view"] + w["cart"] + w["purchase"]
+    assert inter.height == 3
+
+
+def test_activity_counts_events_per_day_and_type(files):
+    act = load_dataset(files["events"]).activity("1d")
+    first_day = act.filter(pl.col("period") == dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    assert dict(first_day.select(S.EVENT_TYPE, "events").iter_rows()) == {
+        "cart": 1,
+        "purchase": 1,
+        "view": 1,
+    }
+
+
+def test_a_users_table_whose_ids_match_no_event_is_refused(files, tmp_path):
+    other = tmp_path / "strangers.csv"
+    other.write_text("user_id,age\nx1,30\nx2,40\n")
+    with pytest.raises(
+        DataValidationError, match=r"strangers\.csv, column 'user_id': none of the 3 users"
+    ):
+        load_dataset(files["events"], str(other))
