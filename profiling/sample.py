@@ -313,9 +313,9 @@ class PersonaSpec:
 PERSONAS: tuple[PersonaSpec, ...] = (
     PersonaSpec(
         name="bargain_hunter", share=0.20,
-        category_weights={"Grocery": 1.5, "Home & Kitchen": 1.4, "Pet Supplies": 1.4,
-                          "Garden": 1.3, "Office": 1.2},
-        category_base=1.0, concentration=20.0, price_beta=1.6,
+        category_weights={"Pet Supplies": 3.0, "Garden": 3.0, "Office": 2.0,
+                          "Sports & Outdoors": 2.0, "Home & Kitchen": 1.5},
+        category_base=0.6, concentration=30.0, price_beta=1.6,
         sessions_per_week=1.6, views_per_session=4.5, cart_rate=0.24, buy_rate=0.36,
         rating_rate=0.18,
         hours=((11.5, 1.5, 0.35), (15.0, 1.6, 0.55), (20.0, 1.5, 0.1)),
@@ -335,9 +335,9 @@ PERSONAS: tuple[PersonaSpec, ...] = (
     ),
     PersonaSpec(
         name="family_shopper", share=0.18,
-        category_weights={"Baby": 5.0, "Toys & Games": 4.0, "Grocery": 4.0,
-                          "Home & Kitchen": 3.0, "Pet Supplies": 1.0, "Garden": 1.0},
-        category_base=0.3, concentration=14.0, price_beta=0.3,
+        category_weights={"Baby": 6.0, "Toys & Games": 5.0, "Grocery": 4.0,
+                          "Home & Kitchen": 2.0},
+        category_base=0.3, concentration=20.0, price_beta=0.3,
         sessions_per_week=1.3, views_per_session=5.0, cart_rate=0.28, buy_rate=0.55,
         rating_rate=0.15,
         hours=((9.5, 1.4, 0.6), (14.0, 1.5, 0.2), (20.5, 1.2, 0.2)),

@@ -1,0 +1,475 @@
+"""Per-user profiles: RFM, activity, funnel, affinity, price, time, ratings, momentum, tags.
+
+Aggregations are narwhals expressions over a lazy frame, so that polars runs them here and the
+same code can run on another narwhals backend (PySpark) later; the few steps narwhals cannot
+express lazily (the category pivot, population quantiles for tags) are small, named,
+polars-only steps on per-user frames. The event frame is collected once, at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import narwhals as nw
+import polars as pl
+
+from profiling import schema as S
+from profiling.dataset import Dataset
+
+PARTS_OF_DAY: dict[str, tuple[int, int]] = {
+    "night": (0, 6),
+    "morning": (6, 12),
+    "afternoon": (12, 18),
+    "evening": (18, 24),
+}
+COUNTED_TYPES = (S.VIEW, S.CLICK, S.CART, S.WISHLIST, S.PURCHASE, S.REFUND, S.RATE, S.SEARCH)
+AGE_BANDS = ((0, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"),
+             (45, 55, "45-54"), (55, 65, "55-64"), (65, 200, "65+"))  # fmt: skip
+MAX_CATEGORY_COLUMNS = 24
+CATEGORY_PREFIX = "cat_share__"
+SPEND_PREFIX = "spend_share__"
+
+
+@dataclass
+class FeatureCatalog:
+    """Which feature groups a dataset supports: computed ones and skipped ones with why."""
+
+    computed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"computed": list(self.computed), "skipped": dict(self.skipped)}
+
+
+def _has(frame: pl.DataFrame | None, column: str) -> bool:
+    return (
+        frame is not None and column in frame.columns and frame[column].null_count() < frame.height
+    )
+
+
+def feature_catalog(dataset: Dataset) -> FeatureCatalog:
+    """The feature groups :func:`build_profiles` computes for ``dataset``, and those it
+    skips with the reason (a missing column or table)."""
+    e = dataset.events
+    cat = FeatureCatalog()
+
+    def add(name: str, ok: bool, why: str) -> None:
+        if ok:
+            cat.computed.append(name)
+        else:
+            cat.skipped[name] = why
+
+    types = set(e[S.EVENT_TYPE].unique().to_list())
+    add("activity", True, "")
+    add("rfm", S.PURCHASE in types, "no purchase events")
+    add("monetary", _has(e, S.AMOUNT), "no price or amount column")
+    add("funnel", {S.VIEW, S.PURCHASE} <= types or {S.CART, S.PURCHASE} <= types,
+        "needs views or carts and purchases")  # fmt: skip
+    has_cat = _has(dataset.items, S.CATEGORY)
+    add("category affinity", has_cat, "no item catalog with a category column")
+    add("brand affinity", _has(dataset.items, S.BRAND), "no item catalog with a brand column")
+    add("price level", has_cat and _has(e, S.PRICE), "needs item categories and prices")
+    add("refunds", S.REFUND in types, "no refunds in the data")
+    add("time of day", _time_of_day_known(e), "timestamps carry no time of day")
+    add("sessions", True, "")
+    add("ratings", _has(e, S.RATING), "no rating column")
+    add("attributes", dataset.users is not None, "no users table")
+    return cat
+
+
+def _time_of_day_known(e: pl.DataFrame) -> bool:
+    ts = e[S.TIMESTAMP]
+    return bool((ts != ts.dt.truncate("1d")).any())
+
+
+def _as_of(dataset: Dataset, as_of: datetime | str | None) -> datetime:
+    if as_of is None:
+        return dataset.as_of
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of)
+    if as_of.tzinfo is None:
+        from datetime import UTC
+
+        as_of = as_of.replace(tzinfo=UTC)
+    return as_of
+
+
+def build_profiles(dataset: Dataset, as_of: datetime | str | None = None) -> pl.DataFrame:
+    """One row per user with every feature the data supports.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    as_of : datetime or ISO string, optional
+        The profile date; events after it are ignored. Defaults to the latest timestamp in
+        the data (never today), so a historical dataset is not shown as churned.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per user who has an event on or before ``as_of``: ``user_id``; activity
+        (``n_events``, ``first_seen``, ``last_seen``, ``tenure_days``, ``active_days``,
+        ``n_<event type>``, ``sessions``, ``events_per_session``); RFM (``recency_days``
+        since the last purchase, ``frequency`` = orders, or distinct purchase days without
+        order ids, ``monetary`` = purchases net of refunds, ``avg_order_value``); funnel
+        (``view_to_cart``, ``cart_to_purchase``, ``view_to_purchase``); affinity
+        (``cat_share__<category>``, ``spend_share__<category>``, ``top_category``,
+        ``top_category_share``, ``favourite_brand``, ``category_entropy``); price
+        (``avg_unit_price``, ``price_level`` = mean price paid / category median,
+        ``refund_rate``); time (``share_night|morning|afternoon|evening``,
+        ``weekend_share``, ``preferred_hour``); ratings (``n_ratings``, ``rating_mean``,
+        ``rating_std``); momentum (``events_last_30d``, ``events_prev_30d``, ``momentum``
+        in [-1, 1]); attributes of the users table (``age``, ``age_band``, ``gender``,
+        ``region`` ...). Columns whose inputs are missing are absent; see
+        :func:`feature_catalog`.
+    """
+    when = _as_of(dataset, as_of)
+    cat = feature_catalog(dataset)
+    e = dataset.events.lazy().filter(pl.col(S.TIMESTAMP) <= when)
+    items = dataset.items
+    has_cat = "category affinity" in cat.computed
+    has_brand = "brand affinity" in cat.computed
+    if has_cat or has_brand:
+        keep = [S.ITEM_ID] + [c for c in (S.CATEGORY, S.BRAND) if _has(items, c)]
+        e = e.join(items.lazy().select(keep), on=S.ITEM_ID, how="left")
+    use_orders = _has(dataset.events, S.ORDER_ID)
+    use_sessions = _has(dataset.events, S.SESSION_ID)
+
+    ev = nw.from_native(e)
+    ev = _with_helper_columns(ev, when)
+    base = _activity(ev, use_sessions)
+    purchases = _purchases(ev, use_orders, has_cat)
+    frames = [purchases, _preferred_hour(ev)]
+    if "ratings" in cat.computed:
+        frames.append(_ratings(ev))
+    if has_brand:
+        frames.append(_favourite_brand(ev))
+    out = base
+    for f in frames:
+        out = out.join(f, on=S.USER_ID, how="left")
+    plans = [out.to_native()]
+    if has_cat:
+        plans.append(_category_counts(ev).to_native())
+    # one collection for both plans, so polars shares the scan of the events
+    collected = pl.collect_all(plans)
+    profiles = collected[0]
+    if has_cat:
+        profiles = profiles.join(_category_affinity(collected[1]), on=S.USER_ID, how="left")
+    profiles = _finish(profiles, when, cat)
+    if dataset.users is not None:
+        profiles = _attach_attributes(profiles, dataset.users)
+    return profiles.sort(S.USER_ID)
+
+
+# ---- narwhals steps (lazy, backend-agnostic) --------------------------------------------
+def _with_helper_columns(ev: nw.LazyFrame, when: datetime) -> nw.LazyFrame:
+    ts = nw.col(S.TIMESTAMP)
+    et = nw.col(S.EVENT_TYPE)
+    hour = ts.dt.hour()
+    helpers = [
+        hour.alias("_hour"),
+        ts.dt.truncate("1d").alias("_day"),
+        (ts.dt.weekday() >= 6).cast(nw.Int32).alias("_weekend"),
+        (ts > when - timedelta(days=30)).cast(nw.Int32).alias("_last30"),
+        ((ts > when - timedelta(days=60)) & (ts <= when - timedelta(days=30)))
+        .cast(nw.Int32)
+        .alias("_prev30"),
+        nw.when(et == S.PURCHASE).then(nw.col(S.AMOUNT)).otherwise(0.0).alias("_gross"),
+        nw.when(et == S.REFUND).then(nw.col(S.AMOUNT)).otherwise(0.0).alias("_refunded"),
+    ]
+    helpers += [
+        ((hour >= lo) & (hour < hi)).cast(nw.Int32).alias(f"_part_{name}")
+        for name, (lo, hi) in PARTS_OF_DAY.items()
+    ]
+    helpers += [(et == t).cast(nw.Int32).alias(f"_is_{t}") for t in COUNTED_TYPES]
+    return ev.with_columns(helpers)
+
+
+def _activity(ev: nw.LazyFrame, use_sessions: bool) -> nw.LazyFrame:
+    ts = nw.col(S.TIMESTAMP)
+    if use_sessions:
+        sess = ev.with_columns(
+            (
+                nw.col(S.SESSION_ID)
+                != nw.col(S.SESSION_ID).shift(1).over(S.USER_ID, order_by=S.TIMESTAMP)
+            )
+            .fill_null(True)  # fmt: skip
+            .cast(nw.Int32)
+            .alias("_new_session")
+        )
+    else:
+        gap = (ts - ts.shift(1).over(S.USER_ID, order_by=S.TIMESTAMP)).dt.total_minutes()
+        sess = ev.with_columns(
+            (gap > S.SESSION_GAP_MINUTES).fill_null(True).cast(nw.Int32).alias("_new_session")
+        )
+    aggs = [
+        nw.len().alias("n_events"),
+        ts.min().alias("first_seen"),
+        ts.max().alias("last_seen"),
+        nw.col("_day").n_unique().alias("active_days"),
+        nw.col("_new_session").sum().alias("sessions"),
+        nw.col("_gross").sum().alias("gross_spend"),
+        nw.col("_refunded").sum().alias("refunded"),
+        nw.col("_weekend").sum().alias("_n_weekend"),
+        nw.col("_last30").sum().alias("events_last_30d"),
+        nw.col("_prev30").sum().alias("events_prev_30d"),
+    ]
+    aggs += [nw.col(f"_part_{p}").sum().alias(f"_n_{p}") for p in PARTS_OF_DAY]
+    aggs += [nw.col(f"_is_{t}").sum().alias(f"n_{t}") for t in COUNTED_TYPES]
+    return sess.group_by(S.USER_ID).agg(aggs)
+
+
+def _purchases(ev: nw.LazyFrame, use_orders: bool, has_cat: bool) -> nw.LazyFrame:
+    buys = ev.filter(nw.col(S.EVENT_TYPE) == S.PURCHASE)
+    orders = nw.col(S.ORDER_ID) if use_orders else nw.col("_day")
+    aggs = [
+        orders.n_unique().alias("frequency"),
+        nw.col("_day").n_unique().alias("purchase_days"),
+        nw.col(S.TIMESTAMP).max().alias("last_purchase"),
+        nw.col(S.PRICE).mean().alias("avg_unit_price"),
+        nw.col(S.QUANTITY).sum().alias("units_bought"),
+    ]
+    if has_cat:
+        medians = (
+            ev.filter(~nw.col(S.PRICE).is_null() & ~nw.col(S.CATEGORY).is_null())
+            .group_by(S.CATEGORY)
+            .agg(nw.col(S.PRICE).median().alias("_cat_median"))
+        )
+        buys = buys.join(medians, on=S.CATEGORY, how="left").with_columns(
+            (nw.col(S.PRICE) / nw.col("_cat_median")).alias("_price_ratio")
+        )
+        aggs.append(nw.col("_price_ratio").mean().alias("price_level"))
+    return buys.group_by(S.USER_ID).agg(aggs)
+
+
+def _preferred_hour(ev: nw.LazyFrame) -> nw.LazyFrame:
+    per_hour = ev.group_by(S.USER_ID, "_hour").agg(nw.len().alias("_n"))
+    top = per_hour.filter(nw.col("_n") == nw.col("_n").max().over(S.USER_ID))
+    return top.group_by(S.USER_ID).agg(nw.col("_hour").min().alias("preferred_hour"))
+
+
+def _ratings(ev: nw.LazyFrame) -> nw.LazyFrame:
+    rated = ev.filter(~nw.col(S.RATING).is_null())
+    return rated.group_by(S.USER_ID).agg(
+        nw.len().alias("n_ratings"),
+        nw.col(S.RATING).mean().alias("rating_mean"),
+        nw.col(S.RATING).std().alias("rating_std"),
+    )
+
+
+def _category_counts(ev: nw.LazyFrame) -> nw.LazyFrame:
+    """Long frame: one row per (user, category) with interactions and spend."""
+    with_cat = ev.filter(~nw.col(S.CATEGORY).is_null())
+    return with_cat.group_by(S.USER_ID, S.CATEGORY).agg(
+        nw.len().alias("_cat_n"), nw.col("_gross").sum().alias("_cat_spend")
+    )
+
+
+def _favourite_brand(ev: nw.LazyFrame) -> nw.LazyFrame:
+    per = (
+        ev.filter(~nw.col(S.BRAND).is_null()).group_by(S.USER_ID, S.BRAND).agg(nw.len().alias("_n"))
+    )
+    top = per.filter(nw.col("_n") == nw.col("_n").max().over(S.USER_ID))
+    return top.group_by(S.USER_ID).agg(nw.col(S.BRAND).min().alias("favourite_brand"))
+
+
+# ---- polars-only steps on per-user frames ------------------------------------------------
+def _finish(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFrame:
+    """Ratios, RFM and momentum from the aggregated counts."""
+    day = 86_400_000_000.0
+    n = pl.col("n_events")
+
+    def ratio(a: str, b: str) -> pl.Expr:
+        return pl.when(pl.col(b) > 0).then(pl.col(a) / pl.col(b)).otherwise(None)
+
+    cols = [
+        ((pl.lit(when) - pl.col("first_seen")).dt.total_microseconds() / day).alias("tenure_days"),
+        ((pl.lit(when) - pl.col("last_seen")).dt.total_microseconds() / day).alias("days_since_seen"),
+        ((pl.lit(when) - pl.col("last_purchase")).dt.total_microseconds() / day).alias("recency_days"),
+        pl.col("frequency").fill_null(0),
+        (pl.col("gross_spend") + pl.col("refunded")).alias("monetary"),
+        pl.when(pl.col("frequency") > 0).then(pl.col("gross_spend") / pl.col("frequency")).alias("avg_order_value"),
+        (n / pl.col("sessions")).alias("events_per_session"),
+        ratio("n_cart", "n_view").alias("view_to_cart"),
+        ratio("n_purchase", "n_cart").alias("cart_to_purchase"),
+        ratio("n_purchase", "n_view").alias("view_to_purchase"),
+        ratio("n_refund", "n_purchase").alias("refund_rate"),
+        (pl.col("_n_weekend") / n).alias("weekend_share"),
+        *[(pl.col(f"_n_{part}") / n).alias(f"share_{part}") for part in PARTS_OF_DAY],
+        pl.when((pl.col("events_last_30d") + pl.col("events_prev_30d")) > 0)
+        .then((pl.col("events_last_30d") - pl.col("events_prev_30d"))
+              / (pl.col("events_last_30d") + pl.col("events_prev_30d")))
+        .otherwise(0.0).alias("momentum"),
+    ]  # fmt: skip
+    p = p.with_columns(cols)
+    if "ratings" in cat.computed:
+        p = p.with_columns(pl.col("n_ratings").fill_null(0))
+    drop = [c for c in p.columns if c.startswith("_")] + ["n_rating"]
+    # counts of event types the data never has are noise
+    drop += [f"n_{t}" for t in COUNTED_TYPES if f"n_{t}" in p.columns and p[f"n_{t}"].sum() == 0]
+    if "time of day" not in cat.computed:
+        drop += [f"share_{part}" for part in PARTS_OF_DAY] + ["preferred_hour"]
+    if "monetary" not in cat.computed:
+        drop += ["monetary", "avg_order_value", "gross_spend", "refunded"]
+    if "refunds" not in cat.computed:
+        drop += ["refund_rate", "n_refund"]
+    return p.drop([c for c in drop if c in p.columns])
+
+
+def _safe_name(category: str) -> str:
+    return str(category).strip()
+
+
+def _category_affinity(long: pl.DataFrame) -> pl.DataFrame:
+    """Pivot (user, category) counts into share columns; entropy and top category.
+
+    The pivot is polars-only; everything else in the profile is narwhals.
+    """
+    totals = (
+        long.group_by(S.CATEGORY)
+        .agg(pl.col("_cat_n").sum())
+        .sort(["_cat_n", S.CATEGORY], descending=[True, False])
+    )
+    keep = totals[S.CATEGORY].head(MAX_CATEGORY_COLUMNS).to_list()
+    long = long.with_columns(
+        pl.when(pl.col(S.CATEGORY).is_in(keep))
+        .then(pl.col(S.CATEGORY))
+        .otherwise(pl.lit("Other"))
+        .alias("_c")
+    )
+    per_user = long.group_by(S.USER_ID).agg(
+        pl.col("_cat_n").sum().alias("_tot"), pl.col("_cat_spend").sum().alias("_tot_spend")
+    )
+    shares = long.join(per_user, on=S.USER_ID).with_columns(
+        (pl.col("_cat_n") / pl.col("_tot")).alias("_share"),
+        pl.when(pl.col("_tot_spend") > 0)
+        .then(pl.col("_cat_spend") / pl.col("_tot_spend"))
+        .otherwise(0.0)
+        .alias("_spend_share"),
+    )
+    entropy = shares.group_by(S.USER_ID).agg(
+        (-(pl.col("_share") * pl.col("_share").log())).sum().alias("category_entropy"),
+        pl.col(S.CATEGORY)
+        .sort_by([pl.col("_share"), pl.col(S.CATEGORY)], descending=[True, False])
+        .first()
+        .alias("top_category"),
+        pl.col("_share").max().alias("top_category_share"),
+    )
+    grouped = shares.group_by(S.USER_ID, "_c").agg(
+        pl.col("_share").sum(), pl.col("_spend_share").sum()
+    )
+    order = keep + (["Other"] if len(totals) > len(keep) else [])
+    wide_n = grouped.pivot(on="_c", index=S.USER_ID, values="_share", on_columns=order).rename(
+        {c: f"{CATEGORY_PREFIX}{_safe_name(c)}" for c in order}
+    )
+    wide_s = grouped.pivot(
+        on="_c", index=S.USER_ID, values="_spend_share", on_columns=order
+    ).rename({c: f"{SPEND_PREFIX}{_safe_name(c)}" for c in order})
+    out = entropy.join(wide_n, on=S.USER_ID, how="left").join(wide_s, on=S.USER_ID, how="left")
+    share_cols = [c for c in out.columns if c.startswith((CATEGORY_PREFIX, SPEND_PREFIX))]
+    return out.with_columns(pl.col(share_cols).fill_null(0.0))  # fmt: skip
+
+
+def _attach_attributes(p: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
+    u = users.drop([c for c in users.columns if c != S.USER_ID and c in p.columns])
+    if S.AGE in u.columns:
+        band = pl.lit(None, pl.String)
+        for lo, hi, label in reversed(AGE_BANDS):
+            band = (
+                pl.when((pl.col(S.AGE) >= lo) & (pl.col(S.AGE) < hi))
+                .then(pl.lit(label))
+                .otherwise(band)
+            )
+        u = u.with_columns(band.alias("age_band"))
+    return p.join(u, on=S.USER_ID, how="left")
+
+
+# ---- tags ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TagRule:
+    """A readable label given to users by a rule relative to the population."""
+
+    name: str
+    rule: str
+    needs: tuple[str, ...]
+
+
+TAG_RULES: tuple[TagRule, ...] = (
+    TagRule("high value", "net spend in the top 10% of buyers", ("monetary",)),
+    TagRule("frequent buyer", "orders in the top 10% of buyers (and at least 3)", ("frequency",)),
+    TagRule("bargain hunter", "pays on average 20% or more below the median price of the "
+            "categories they buy, over at least 2 purchases", ("price_level", "n_purchase")),
+    TagRule("premium buyer", "pays on average 30% or more above the median price of the "
+            "categories they buy, over at least 2 purchases", ("price_level", "n_purchase")),
+    TagRule("night owl", "at least 25% of activity between midnight and 6 am (population "
+            "average: see the profile map)", ("share_night",)),
+    TagRule("weekend shopper", "at least 60% of activity on Saturdays and Sundays "
+            "(2 of 7 days is 29%)", ("weekend_share",)),
+    TagRule("category loyalist", "at least 60% of interactions in one category, over at "
+            "least 10 interactions", ("top_category_share", "n_events")),
+    TagRule("explorer", "category entropy in the top 10% (interest spread over many "
+            "categories)", ("category_entropy",)),
+    TagRule("window shopper", "at least 20 views and no purchase", ("n_view", "frequency")),
+    TagRule("new", "first seen in the last 30 days", ("tenure_days",)),
+    TagRule("lapsing", "active on 3 or more days but not seen for 90 days or more",
+            ("days_since_seen", "active_days")),
+    TagRule("rising", "at least 5 events in the last 30 days and more than twice as "
+            "many as in the 30 days before", ("momentum", "events_last_30d")),
+    TagRule("reviewer", "rated 5 or more items", ("n_ratings",)),
+    TagRule("serial returner", "refunds on 20% or more of purchases, at least 2 refunds",
+            ("refund_rate", "n_refund")),
+)  # fmt: skip
+
+
+def _tag_expr(name: str, p: pl.DataFrame) -> pl.Expr:
+    c = pl.col
+    buyers = p.filter(c("frequency") > 0) if "frequency" in p.columns else p
+    q90 = lambda col, frame=buyers: frame[col].quantile(0.9, "nearest")  # noqa: E731
+    return {
+        "high value": lambda: (c("monetary") >= q90("monetary")) & (c("monetary") > 0),
+        "frequent buyer": lambda: c("frequency") >= max(q90("frequency") or 0, 3),
+        "bargain hunter": lambda: (c("price_level") <= 0.8) & (c("n_purchase") >= 2),
+        "premium buyer": lambda: (c("price_level") >= 1.3) & (c("n_purchase") >= 2),
+        "night owl": lambda: c("share_night") >= 0.25,
+        "weekend shopper": lambda: c("weekend_share") >= 0.6,
+        "category loyalist": lambda: (c("top_category_share") >= 0.6) & (c("n_events") >= 10),
+        "explorer": lambda: c("category_entropy") >= q90("category_entropy", p),
+        "window shopper": lambda: (c("n_view") >= 20) & (c("frequency") == 0),
+        "new": lambda: c("tenure_days") <= 30,
+        "lapsing": lambda: (c("days_since_seen") >= 90) & (c("active_days") >= 3),
+        "rising": lambda: (c("events_last_30d") >= 5) & (c("momentum") > 1 / 3),
+        "reviewer": lambda: c("n_ratings") >= 5,
+        "serial returner": lambda: (c("refund_rate") >= 0.2) & (c("n_refund") >= 2),
+    }[name]()
+
+
+def tag_rules(profiles: pl.DataFrame) -> list[TagRule]:
+    """The tag rules whose inputs exist in ``profiles``."""
+    return [r for r in TAG_RULES if all(n in profiles.columns for n in r.needs)]
+
+
+def add_tags(profiles: pl.DataFrame) -> pl.DataFrame:
+    """Add ``tags`` (list of tag names, in :data:`TAG_RULES` order) to a profile frame.
+
+    Thresholds relative to the population (top 10%) are taken from ``profiles`` itself.
+    """
+    rules = tag_rules(profiles)
+    if not rules:
+        return profiles.with_columns(pl.lit([], pl.List(pl.String)).alias("tags"))
+    flags = [
+        pl.when(_tag_expr(r.name, profiles).fill_null(False)).then(pl.lit(r.name)).otherwise(None)
+        for r in rules
+    ]
+    return profiles.with_columns(pl.concat_list(flags).list.drop_nulls().alias("tags"))
+
+
+def category_columns(profiles: pl.DataFrame, prefix: str = CATEGORY_PREFIX) -> list[str]:
+    """The per-category share columns of a profile frame."""
+    return [c for c in profiles.columns if c.startswith(prefix)]
+
+
+def entropy_max(n_categories: int) -> float:
+    """The largest possible category entropy with ``n_categories`` categories."""
+    return math.log(n_categories) if n_categories > 1 else 0.0

@@ -1,0 +1,432 @@
+"""Segments: RFM scores and named RFM segments, ML clusters with automatic k, descriptions
+and readable names, and custom rule segments built from structured conditions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import polars as pl
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import silhouette_score
+from sklearn.mixture import GaussianMixture
+
+from profiling import schema as S
+from profiling.errors import ProfilingError
+from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY
+
+NO_PURCHASE = "No purchase yet"
+
+# (name, rule on R and F scores, plain-language definition), checked in order.
+RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
+    ("Champions", r"^5[45]$", "bought very recently (R 5) and buy very often (F 4-5)"),
+    ("Loyal", r"^[345][45]$", "buy often (F 4-5) and not long ago (R 3-5)"),
+    ("Potential loyalist", r"^[45][23]$", "recent (R 4-5) with a few orders (F 2-3)"),
+    ("New", r"^51$", "bought for the first time very recently (R 5, F 1)"),
+    ("Promising", r"^41$", "recent (R 4) with one order (F 1)"),
+    ("Need attention", r"^33$", "middling recency and frequency (R 3, F 3)"),
+    ("About to sleep", r"^3[12]$", "slipping (R 3) with few orders (F 1-2)"),
+    ("Can't lose them", r"^[12]5$", "used to buy most often (F 5) but not for a long time (R 1-2)"),
+    ("At risk", r"^[12][34]$", "bought often (F 3-4) but not for a long time (R 1-2)"),
+    ("Lost", r"^11$", "lowest recency and frequency (R 1, F 1)"),
+    ("Hibernating", r"^[12][12]$", "long ago and rarely (R 1-2, F 1-2)"),
+)
+RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
+    NO_PURCHASE: "has events but no purchase in the period"
+}
+
+
+def quantile_scores(
+    values: pl.Series, *, higher_is_better: bool = True, bins: int = 5
+) -> pl.Series:
+    """Scores 1..``bins`` by quantile of ``values``, robust to ties and few distinct values.
+
+    Each value's score comes from its average rank, so tied values always share a score and a
+    column with few distinct values never has equal values split across scores. Nulls get
+    null. With ``higher_is_better=False`` (recency in days) small values score high.
+    """
+    ranks = values.rank("average", descending=not higher_is_better)
+    n = values.drop_nulls().len()
+    if n == 0:
+        return pl.Series(values.name, [None] * values.len(), dtype=pl.Int8)
+    score = (ranks / n * bins).ceil().clip(1, bins)
+    return score.cast(pl.Int8).alias(values.name)
+
+
+def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
+    """RFM scores and named segment per user.
+
+    Parameters
+    ----------
+    profiles : pl.DataFrame
+        From :func:`profiling.features.build_profiles`: needs ``recency_days``,
+        ``frequency`` and ``monetary`` (``monetary`` may be absent: M is then null).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per user: user_id, r_score, f_score, m_score (1-5, null for users with no
+        purchase), rfm_cell ("R F", e.g. "54"), rfm_segment (a name of
+        :data:`RFM_SEGMENTS` or :data:`NO_PURCHASE`).
+    """
+    buyers = profiles.filter(pl.col("frequency") > 0)
+    scored = buyers.select(
+        S.USER_ID,
+        quantile_scores(buyers["recency_days"], higher_is_better=False).alias("r_score"),
+        quantile_scores(buyers["frequency"]).alias("f_score"),
+        (
+            quantile_scores(buyers["monetary"])
+            if "monetary" in buyers.columns
+            else pl.lit(None, pl.Int8)
+        ).alias("m_score"),
+    )
+    cell = pl.col("r_score").cast(pl.String) + pl.col("f_score").cast(pl.String)
+    name = pl.lit(NO_PURCHASE)
+    for seg, rx, _text in reversed(RFM_SEGMENTS):
+        name = pl.when(cell.str.contains(rx)).then(pl.lit(seg)).otherwise(name)
+    out = profiles.select(S.USER_ID).join(scored, on=S.USER_ID, how="left")
+    return out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment"))
+
+
+# ---- clustering --------------------------------------------------------------------------
+LOG_FEATURES = ("n_events", "frequency", "monetary", "avg_unit_price", "active_days")
+
+
+def default_cluster_features(profiles: pl.DataFrame) -> list[str]:
+    """A sensible feature set: activity and money (logged), price level, category shares,
+    time-of-day shares, weekend share and recency of activity."""
+    wanted = [
+        "n_events", "frequency", "monetary", "avg_unit_price", "days_since_seen",
+        "view_to_purchase", "weekend_share", *[f"share_{p}" for p in PARTS_OF_DAY],
+    ]  # fmt: skip
+    wanted += [c for c in profiles.columns if c.startswith(CATEGORY_PREFIX)]
+    return [
+        c for c in wanted if c in profiles.columns and profiles[c].null_count() < profiles.height
+    ]
+
+
+def prepare_matrix(profiles: pl.DataFrame, features: list[str]) -> np.ndarray:
+    """Transform features for clustering: log1p of skewed counts and money, median fill of
+    missing values, standardization. Returns a float matrix (users x features)."""
+    missing = [f for f in features if f not in profiles.columns]
+    if missing:
+        raise ProfilingError(f"unknown profile features for clustering: {', '.join(missing)}")
+    cols = []
+    for f in features:
+        x = profiles[f].cast(pl.Float64)
+        if f in LOG_FEATURES:
+            x = x.clip(lower_bound=0).log1p()
+        med = x.median()
+        x = x.fill_null(med if med is not None else 0.0).fill_nan(med if med is not None else 0.0)
+        cols.append(x.to_numpy())
+    m = np.column_stack(cols) if cols else np.zeros((profiles.height, 0))
+    sd = m.std(axis=0)
+    sd[sd == 0] = 1.0
+    return (m - m.mean(axis=0)) / sd
+
+
+@dataclass
+class ClusterResult:
+    """Cluster labels and how k was chosen."""
+
+    labels: np.ndarray
+    k: int
+    method: str
+    features: list[str]
+    k_curve: list[dict] = field(default_factory=list)  # [{"k": 2, "silhouette": 0.31}, ...]
+
+
+def _fit(x: np.ndarray, k: int, method: str, random_state: int) -> np.ndarray:
+    if method == "gmm":
+        return (
+            GaussianMixture(k, covariance_type="diag", random_state=random_state).fit(x).predict(x)
+        )
+    if x.shape[0] > 20_000:
+        model = MiniBatchKMeans(k, random_state=random_state, n_init=3, batch_size=4096)
+    else:
+        model = KMeans(k, random_state=random_state, n_init=10)
+    return model.fit_predict(x)
+
+
+def cluster_users(
+    profiles: pl.DataFrame,
+    *,
+    k: int | str = "auto",
+    features: list[str] | None = None,
+    method: str = "kmeans",
+    k_range: tuple[int, int] = (3, 10),
+    sample_size: int = 4000,
+    random_state: int = S.RANDOM_STATE,
+) -> ClusterResult:
+    """Cluster users on standardized profile features.
+
+    ``k="auto"`` fits each k in ``k_range`` and keeps the one with the best silhouette score
+    on a random sample of ``sample_size`` users; the whole curve is returned for a chart.
+    ``method`` is "kmeans" (MiniBatchKMeans above 20,000 users) or "gmm" (a diagonal
+    Gaussian mixture).
+    """
+    if method not in ("kmeans", "gmm"):
+        raise ProfilingError(f"method must be 'kmeans' or 'gmm'. Got method={method!r} instead.")
+    features = features or default_cluster_features(profiles)
+    x = prepare_matrix(profiles, features)
+    n = x.shape[0]
+    if n < 3:
+        raise ProfilingError(f"clustering needs at least 3 users. Got {n} instead.")
+    rng = np.random.default_rng(random_state)
+    idx = rng.choice(n, size=min(sample_size, n), replace=False)
+    curve: list[dict] = []
+    if k == "auto":
+        lo, hi = k_range
+        best, best_s = None, -2.0
+        for kk in range(max(2, lo), min(hi, n - 1) + 1):
+            labels = _fit(x, kk, method, random_state)
+            if len(set(labels[idx])) < 2:
+                continue
+            s = float(silhouette_score(x[idx], labels[idx]))
+            curve.append({"k": kk, "silhouette": s})
+            if s > best_s:
+                best, best_s = (kk, labels), s
+        if best is None:
+            raise ProfilingError("no k in the range gives at least two clusters")
+        k_chosen, labels = best
+    else:
+        if not isinstance(k, int) or k < 2 or k >= n:
+            raise ProfilingError(
+                f"k must be 'auto' or an integer in [2, {n - 1}]. Got k={k!r} instead."
+            )
+        k_chosen, labels = k, _fit(x, k, method, random_state)
+        curve.append({"k": k, "silhouette": float(silhouette_score(x[idx], labels[idx]))})
+    # number clusters by size, biggest first, so labels are stable and readable
+    sizes = np.bincount(labels, minlength=k_chosen)
+    order = np.argsort(-sizes, kind="stable")
+    remap = np.empty_like(order)
+    remap[order] = np.arange(k_chosen)
+    return ClusterResult(remap[labels], k_chosen, method, features, curve)
+
+
+# ---- describing segments -------------------------------------------------------------------
+def standardized_means(profiles: pl.DataFrame, segment: str, features: list[str]) -> pl.DataFrame:
+    """One row per (segment, feature): mean, population mean, standardized difference
+    ``(segment mean - population mean) / population std``."""
+    rows = []
+    for f in features:
+        x = profiles[f].cast(pl.Float64)
+        mu, sd = x.mean(), x.std()
+        sd = sd if sd and sd > 0 else 1.0
+        g = profiles.group_by(segment).agg(pl.col(f).cast(pl.Float64).mean().alias("mean"))
+        rows.append(
+            g.with_columns(
+                pl.lit(f).alias("feature"),
+                pl.lit(mu).alias("population_mean"),
+                ((pl.col("mean") - mu) / sd).alias("z"),
+            )
+        )
+    return (
+        pl.concat(rows).rename({segment: "segment"}).with_columns(pl.col("segment").cast(pl.String))
+    )
+
+
+_PHRASES = {
+    "monetary": ("big spenders", "low spenders"),
+    "frequency": ("frequent buyers", "rare buyers"),
+    "n_events": ("very active", "barely active"),
+    "avg_unit_price": ("premium", "bargain"),
+    "days_since_seen": ("lapsing", "recently active"),
+    "weekend_share": ("weekend", "weekday"),
+    "share_night": ("night-owl", None),
+    "share_morning": ("morning", None),
+    "share_afternoon": ("afternoon", None),
+    "share_evening": ("evening", None),
+    "view_to_purchase": ("decisive", "browsing"),
+    "active_days": ("regular", "one-off"),
+}
+
+
+def segment_name(top: list[tuple[str, float]]) -> str:
+    """A readable name from the most distinctive (feature, z) pairs, e.g. "Evening
+    Electronics big spenders"."""
+    time_word, cat_word, adjectives, noun = None, None, [], None
+    for feat, z in top:
+        if feat.startswith(CATEGORY_PREFIX):
+            if z > 0 and cat_word is None:
+                cat_word = feat[len(CATEGORY_PREFIX) :]
+            continue
+        hi, low = _PHRASES.get(feat, (None, None))
+        word = hi if z > 0 else low
+        if word is None:
+            continue
+        if feat.startswith("share_") or feat == "weekend_share":
+            time_word = time_word or word
+        elif word.endswith(("spenders", "buyers")):
+            noun = noun or word
+        elif word not in adjectives:
+            adjectives.append(word)
+    parts = [
+        time_word,
+        *adjectives[:1],
+        cat_word,
+        noun or ("shoppers" if cat_word or time_word or adjectives else None),
+    ]
+    text = " ".join(p for p in parts if p)
+    return (text[:1].upper() + text[1:]) if text else "Average users"
+
+
+@dataclass
+class SegmentDescription:
+    """A segment's size, revenue share, defining features and name."""
+
+    segment: str
+    name: str
+    users: int
+    share_of_users: float
+    revenue: float | None
+    share_of_revenue: float | None
+    top_features: list[dict]
+    definition: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def describe_segments(
+    profiles: pl.DataFrame,
+    segment: str,
+    features: list[str],
+    *,
+    top_n: int = 5,
+    names: bool = True,
+) -> list[SegmentDescription]:
+    """Describe each value of column ``segment`` of ``profiles``: size, revenue share, the
+    ``top_n`` features with the largest absolute standardized difference from the population,
+    and (with ``names``) a generated readable name."""
+    z = standardized_means(profiles, segment, features)
+    total_users = profiles.height
+    has_money = "monetary" in profiles.columns
+    total_rev = float(profiles["monetary"].clip(lower_bound=0).sum()) if has_money else None
+    sizes = (
+        profiles.group_by(segment)
+        .agg(
+            pl.len().alias("users"),
+            (pl.col("monetary").clip(lower_bound=0).sum() if has_money else pl.lit(None)).alias(
+                "revenue"
+            ),
+        )
+        .with_columns(pl.col(segment).cast(pl.String))
+    )
+    out = []
+    for row in sizes.sort("users", descending=True).iter_rows(named=True):
+        seg = row[segment]
+        zs = z.filter(pl.col("segment") == seg).with_columns(pl.col("z").abs().alias("_a"))
+        zs = zs.filter(pl.col("z").is_not_null()).sort("_a", descending=True).head(top_n)
+        top = [
+            {
+                "feature": r["feature"],
+                "z": r["z"],
+                "mean": r["mean"],
+                "population_mean": r["population_mean"],
+            }
+            for r in zs.iter_rows(named=True)
+        ]
+        name = segment_name([(t["feature"], t["z"]) for t in top]) if names else seg
+        rev = row["revenue"]
+        out.append(
+            SegmentDescription(
+                segment=seg,
+                name=name,
+                users=row["users"],
+                share_of_users=row["users"] / total_users,
+                revenue=rev,
+                share_of_revenue=(rev / total_rev) if (total_rev and rev is not None) else None,
+                top_features=top,
+                definition=RFM_DEFINITIONS.get(seg, ""),
+            )
+        )
+    if names:
+        _dedupe_names(out)
+    return out
+
+
+def _dedupe_names(descs: list[SegmentDescription]) -> None:
+    seen: dict[str, int] = {}
+    for d in descs:
+        seen[d.name] = seen.get(d.name, 0) + 1
+        if seen[d.name] > 1:
+            d.name = f"{d.name} ({seen[d.name]})"
+
+
+# ---- custom rule segments -----------------------------------------------------------------
+OPERATORS = (">", ">=", "<", "<=", "==", "!=", "contains", "in")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One structured condition: feature, operator, value. Never evaluated as code."""
+
+    feature: str
+    op: str
+    value: object
+
+
+def rule_expression(
+    profiles: pl.DataFrame, conditions: list[Condition], combine: str = "and"
+) -> pl.Expr:
+    """Build a polars expression from structured conditions combined with AND or OR.
+
+    Raises
+    ------
+    ProfilingError
+        Unknown feature, operator or combination, or a value of the wrong kind.
+    """
+    if combine not in ("and", "or"):
+        raise ProfilingError(f"combine must be 'and' or 'or'. Got combine={combine!r} instead.")
+    if not conditions:
+        raise ProfilingError("a rule needs at least one condition")
+    exprs = []
+    for c in conditions:
+        if c.feature not in profiles.columns:
+            raise ProfilingError(f"unknown feature {c.feature!r} in a rule")
+        if c.op not in OPERATORS:
+            raise ProfilingError(
+                f"operator must be one of {', '.join(OPERATORS)}. Got op={c.op!r} instead."
+            )
+        col = pl.col(c.feature)
+        dtype = profiles.schema[c.feature]
+        if c.op == "contains":
+            if dtype == pl.List(pl.String):
+                exprs.append(col.list.contains(str(c.value)))
+            else:
+                exprs.append(
+                    col.cast(pl.String).str.contains(re.escape(str(c.value)), literal=False)
+                )
+            continue
+        if c.op == "in":
+            values = c.value if isinstance(c.value, list | tuple) else [c.value]
+            exprs.append(col.cast(pl.String).is_in([str(v) for v in values]))
+            continue
+        value = c.value
+        if dtype.is_numeric():
+            try:
+                value = float(value)
+            except (TypeError, ValueError) as exc:
+                raise ProfilingError(
+                    f"feature {c.feature!r} is numeric; got value {c.value!r}"
+                ) from exc
+        elif dtype == pl.String:
+            value = str(value)
+        ops = {">": col.__gt__, ">=": col.__ge__, "<": col.__lt__, "<=": col.__le__,
+               "==": col.__eq__, "!=": col.__ne__}  # fmt: skip
+        exprs.append(ops[c.op](value))
+    expr = exprs[0]
+    for e in exprs[1:]:
+        expr = (expr & e) if combine == "and" else (expr | e)
+    return expr.fill_null(False)
+
+
+def apply_rule(
+    profiles: pl.DataFrame, conditions: list[Condition], combine: str = "and"
+) -> pl.Series:
+    """Boolean membership of every user in a custom rule segment."""
+    return profiles.select(rule_expression(profiles, conditions, combine).alias("in_segment"))[
+        "in_segment"
+    ]
