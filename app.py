@@ -13,6 +13,9 @@ navigation = st.navigation(
                 "pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
             ),
         ],
+        "Audience": [
+            st.Page("pages/segments.py", title="Segments", icon=":material/groups:"),
+        ],
         "Data": [
             st.Page("pages/data.py", title="Data", icon=":material/database:"),
         ],

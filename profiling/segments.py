@@ -430,3 +430,151 @@ def apply_rule(
     return profiles.select(rule_expression(profiles, conditions, combine).alias("in_segment"))[
         "in_segment"
     ]
+
+
+# ---- one call for the app and the CLI --------------------------------------------------------
+@dataclass
+class Segmentation:
+    """RFM segments and clusters of one profile frame.
+
+    ``assignments``: one row per user: user_id, r_score, f_score, m_score, rfm_cell,
+    rfm_segment, cluster (int, 0 = biggest), cluster_name.
+    """
+
+    assignments: pl.DataFrame
+    rfm: list[SegmentDescription]
+    clusters: list[SegmentDescription]
+    k_curve: list[dict]
+    k: int
+    method: str
+    features: list[str]
+
+    def to_dict(self) -> dict:
+        return {
+            "rfm": {
+                "definitions": RFM_DEFINITIONS,
+                "segments": [d.to_dict() for d in self.rfm],
+            },
+            "clusters": {
+                "k": self.k,
+                "method": self.method,
+                "features": self.features,
+                "k_curve": self.k_curve,
+                "segments": [d.to_dict() for d in self.clusters],
+            },
+        }
+
+
+def build_segments(
+    profiles: pl.DataFrame,
+    *,
+    k: int | str = "auto",
+    method: str = "kmeans",
+    features: list[str] | None = None,
+    random_state: int = S.RANDOM_STATE,
+) -> Segmentation:
+    """RFM segments, clusters and their descriptions for a profile frame."""
+    rfm = rfm_segments(profiles)
+    result = cluster_users(
+        profiles, k=k, method=method, features=features, random_state=random_state
+    )
+    with_seg = profiles.join(rfm, on=S.USER_ID, how="left").with_columns(
+        pl.Series("cluster", result.labels).cast(pl.String)
+    )
+    describe_with = describe_features(profiles, result.features)
+    cluster_desc = describe_segments(with_seg, "cluster", describe_with)
+    rfm_desc = describe_segments(with_seg, "rfm_segment", describe_with, names=False)
+    names = {d.segment: d.name for d in cluster_desc}
+    assignments = with_seg.select(
+        S.USER_ID, "r_score", "f_score", "m_score", "rfm_cell", "rfm_segment",
+        pl.col("cluster").cast(pl.Int32),
+        pl.col("cluster").replace_strict(names, return_dtype=pl.String).alias("cluster_name"),
+    )  # fmt: skip
+    return Segmentation(
+        assignments,
+        rfm_desc,
+        cluster_desc,
+        result.k_curve,
+        result.k,
+        result.method,
+        result.features,
+    )
+
+
+def describe_features(profiles: pl.DataFrame, cluster_features: list[str]) -> list[str]:
+    """Features used to describe segments: the clustering features plus key figures."""
+    extra = ["recency_days", "avg_order_value", "price_level", "category_entropy",
+             "view_to_cart", "cart_to_purchase", "momentum", "age"]  # fmt: skip
+    out = list(cluster_features)
+    out += [f for f in extra if f in profiles.columns and f not in out]
+    return [
+        f
+        for f in out
+        if profiles.schema[f].is_numeric() and profiles[f].null_count() < profiles.height
+    ]
+
+
+def rfm_grid(profiles: pl.DataFrame, assignments: pl.DataFrame) -> pl.DataFrame:
+    """One row per (r_score, f_score) with users and mean monetary, buyers only."""
+    j = assignments.filter(pl.col("r_score").is_not_null()).join(
+        profiles.select(S.USER_ID, "monetary") if "monetary" in profiles.columns
+        else profiles.select(S.USER_ID, pl.lit(None, pl.Float64).alias("monetary")),
+        on=S.USER_ID,
+    )  # fmt: skip
+    return (
+        j.group_by("r_score", "f_score")
+        .agg(pl.len().alias("users"), pl.col("monetary").mean())
+        .sort("r_score", "f_score")
+    )
+
+
+def compare_segments(
+    profiles: pl.DataFrame, column: str, a: str, b: str, features: list[str], top_n: int = 8
+) -> pl.DataFrame:
+    """The features that differ most between segments ``a`` and ``b`` of ``column``.
+
+    One row per feature: feature, mean_a, mean_b, z_a, z_b (standardized differences from
+    the population) and gap = z_a - z_b, sorted by |gap|, the ``top_n`` first.
+    """
+    z = standardized_means(profiles, column, features)
+    za = z.filter(pl.col("segment") == a).select(
+        "feature", pl.col("mean").alias("mean_a"), pl.col("z").alias("z_a")
+    )
+    zb = z.filter(pl.col("segment") == b).select(
+        "feature", pl.col("mean").alias("mean_b"), pl.col("z").alias("z_b")
+    )
+    both = za.join(zb, on="feature").with_columns((pl.col("z_a") - pl.col("z_b")).alias("gap"))
+    return (
+        both.sort(pl.col("gap").abs(), descending=True, nulls_last=True)
+        .head(top_n)
+        .select("feature", "mean_a", "mean_b", "z_a", "z_b", "gap")
+    )
+
+
+def members(profiles: pl.DataFrame, mask: pl.Series, features: list[str]) -> pl.DataFrame:
+    """Members of a segment: user_id plus the chosen features."""
+    cols = [S.USER_ID] + [f for f in features if f in profiles.columns and f != S.USER_ID]
+    return profiles.filter(mask).select(cols)
+
+
+def with_assignments(profiles: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
+    """Profiles with the RFM and cluster columns of ``seg`` (cluster as a string label)."""
+    return profiles.join(seg.assignments, on=S.USER_ID, how="left").with_columns(
+        pl.col("cluster").cast(pl.String)
+    )
+
+
+IN_RULE, OUTSIDE_RULE = "In the rule", "Everyone else"
+
+
+def label_by_rule(
+    profiles: pl.DataFrame,
+    conditions: list[Condition],
+    combine: str = "and",
+    column: str = "custom",
+) -> pl.DataFrame:
+    """Add ``column``: :data:`IN_RULE` for users matching the rule, else :data:`OUTSIDE_RULE`."""
+    mask = apply_rule(profiles, conditions, combine)
+    return profiles.with_columns(
+        pl.when(mask).then(pl.lit(IN_RULE)).otherwise(pl.lit(OUTSIDE_RULE)).alias(column)
+    )

@@ -90,3 +90,116 @@ def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
         height=140 + 32 * len(labels),
     )
     return fig
+
+
+# ---- segments ------------------------------------------------------------------------------
+def feature_label(feature: str) -> str:
+    """Readable label of a profile feature ("cat_share__Books" -> "share: Books")."""
+    for prefix, label in (("cat_share__", "share: "), ("spend_share__", "spend share: ")):
+        if feature.startswith(prefix):
+            return label + feature[len(prefix) :]
+    return feature.replace("_", " ")
+
+
+def segment_sizes_figure(descriptions: list) -> go.Figure:
+    """Share of users and share of revenue per segment, side by side."""
+    names = [d.name for d in descriptions]
+    fig = go.Figure()
+    fig.add_bar(y=names, x=[d.share_of_users for d in descriptions], name="share of users",
+                orientation="h", marker_color="#A5B4FC")  # fmt: skip
+    if any(d.share_of_revenue is not None for d in descriptions):
+        fig.add_bar(y=names, x=[d.share_of_revenue or 0 for d in descriptions],
+                    name="share of revenue", orientation="h", marker_color="#4F46E5")  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT, barmode="group", title="Segment size and revenue share",
+        xaxis_tickformat=".0%", yaxis_autorange="reversed",
+        height=160 + 46 * len(names), legend={"orientation": "h", "y": -0.1},
+    )  # fmt: skip
+    return fig
+
+
+def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, str]) -> go.Figure:
+    """Heatmap of standardized feature means (rows: segments, columns: features).
+
+    ``z``: from :func:`profiling.segments.standardized_means` (segment, feature, z, mean).
+    """
+    feats = list(dict.fromkeys(z["feature"].to_list()))
+    grid = z.pivot(on="feature", index="segment", values="z")
+    rows = [s for s in order if s in set(grid["segment"].to_list())]
+    grid = grid.join(pl.DataFrame({"segment": rows, "_o": range(len(rows))}), on="segment").sort(
+        "_o"
+    )
+    values = grid.select(feats).to_numpy()
+    fig = go.Figure(
+        go.Heatmap(
+            z=values, x=[feature_label(f) for f in feats], y=[names.get(s, s) for s in rows],
+            colorscale="RdBu_r", zmid=0, zmin=-2, zmax=2,
+            colorbar={"title": "std. diff."},
+            hovertemplate="%{y}<br>%{x}: %{z:.2f} std from the population<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT, title="What sets each segment apart (standardized difference from all users)",
+        height=220 + 34 * len(rows), xaxis_tickangle=-40,
+    )  # fmt: skip
+    return fig
+
+
+def radar_figure(a: dict[str, float], b: dict[str, float], name_a: str, name_b: str) -> go.Figure:
+    """Radar of standardized feature means of two segments (same feature keys)."""
+    feats = list(a)
+    labels = [feature_label(f) for f in feats] + [feature_label(feats[0])]
+    fig = go.Figure()
+    for vals, name, color in ((a, name_a, "#4F46E5"), (b, name_b, "#F59E0B")):
+        r = [vals[f] for f in feats] + [vals[feats[0]]]
+        fig.add_scatterpolar(r=r, theta=labels, name=name, fill="toself", opacity=0.55,
+                             line_color=color)  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT, title="Profile of the two segments (std. diff. from all users)",
+        polar={"radialaxis": {"range": [-2.5, 2.5]}}, height=480,
+        legend={"orientation": "h", "y": -0.1},
+    )  # fmt: skip
+    return fig
+
+
+def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
+    """Users per recency score x frequency score; ``grid``: r_score, f_score, users,
+    monetary (mean)."""
+    fig = go.Figure(
+        go.Heatmap(
+            x=grid["f_score"].to_list(), y=grid["r_score"].to_list(), z=grid["users"].to_list(),
+            text=[f"{u:,}" for u in grid["users"]], texttemplate="%{text}",
+            customdata=grid["monetary"].to_list(), colorscale="Blues",
+            hovertemplate="R %{y} · F %{x}<br>%{z} users<br>mean spend %{customdata:,.2f}<extra></extra>",
+            colorbar={"title": "users"},
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT, title="RFM grid: recency score × frequency score",
+        xaxis={"title": "frequency score (5 = most orders)", "dtick": 1},
+        yaxis={"title": "recency score (5 = most recent)", "dtick": 1}, height=420,
+    )  # fmt: skip
+    return fig
+
+
+def k_curve_figure(curve: list[dict], chosen: int) -> go.Figure:
+    """Silhouette score per number of clusters, the chosen k marked."""
+    ks = [c["k"] for c in curve]
+    fig = go.Figure(go.Scatter(x=ks, y=[c["silhouette"] for c in curve], mode="lines+markers",
+                               line_color="#4F46E5", name="silhouette"))  # fmt: skip
+    fig.add_vline(x=chosen, line_dash="dash", line_color="#EF4444",
+                  annotation_text=f"chosen k = {chosen}")  # fmt: skip
+    fig.update_layout(**_LAYOUT, title="Cluster count: silhouette score by k (higher is better)",
+                      xaxis={"title": "number of clusters k", "dtick": 1},
+                      yaxis_title="silhouette (sample)", height=340)  # fmt: skip
+    return fig
+
+
+def segment_mix_figure(descriptions: list) -> go.Figure:
+    """Donut of users per segment."""
+    fig = go.Figure(
+        go.Pie(labels=[d.name for d in descriptions], values=[d.users for d in descriptions],
+               hole=0.5, sort=False, textinfo="percent", hovertemplate="%{label}: %{value:,} users<extra></extra>")
+    )  # fmt: skip
+    fig.update_layout(**_LAYOUT, title="Segment mix (RFM)", height=360)
+    return fig

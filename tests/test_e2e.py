@@ -58,6 +58,17 @@ def test_every_page_renders_and_an_uploaded_csv_shows_its_cleaning_report(
     assert "Data quality" in page.content()
     snap(page, screenshots / "overview.png")
 
+    page.get_by_role("link", name="Segments").first.click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Segments", exact=True).wait_for()
+    page.locator(".js-plotly-plot").nth(2).wait_for()
+    assert "Champions" in page.content()
+    snap(page, screenshots / "segments-rfm.png")
+    page.get_by_text("Clusters", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Cluster count: silhouette score by k").wait_for()
+    snap(page, screenshots / "segments-clusters.png")
+
     page.get_by_role("link", name="Data").first.click()
     wait_idle(page)
     page.get_by_role("heading", name="Cleaning report · Sample store").wait_for()

@@ -47,14 +47,19 @@ def ensure_default() -> None:
         state.register(sample_spec(), key=state.SAMPLE_KEY)
 
 
+def resolved_spec() -> state.DatasetSpec | None:
+    """The active dataset's spec (the sample store's follows its files on disk)."""
+    ensure_default()
+    if state.active_key() == state.SAMPLE_KEY:
+        return sample_spec()
+    return state.active_spec()
+
+
 def active_dataset() -> Dataset | None:
     """The active dataset of this session, or None after showing why it could not load."""
-    ensure_default()
-    spec = state.active_spec()
+    spec = resolved_spec()
     if spec is None:
         return None
-    if state.active_key() == state.SAMPLE_KEY:
-        spec = sample_spec()
     try:
         return load(spec)
     except ProfilingError as exc:

@@ -1,0 +1,259 @@
+"""Segments: who the users are, which groups they form, and what sets each group apart."""
+
+import polars as pl
+import streamlit as st
+
+from profiling import viz
+from profiling.errors import ProfilingError
+from profiling.export import safe_filename, to_safe_csv
+from profiling.segments import (
+    IN_RULE,
+    NO_PURCHASE,
+    OPERATORS,
+    OUTSIDE_RULE,
+    RFM_DEFINITIONS,
+    Condition,
+    compare_segments,
+    describe_features,
+    describe_segments,
+    label_by_rule,
+    members,
+    rfm_grid,
+    standardized_means,
+    with_assignments,
+)
+from ui import data, profiles, widgets
+
+st.title("Segments")
+ds = data.active_dataset()
+if ds is None:
+    st.stop()
+widgets.dataset_caption(ds)
+prof = profiles.active_profiles()
+
+c1, c2, c3 = st.columns([2, 1, 1])
+kind = c1.segmented_control(
+    "Segmentation",
+    ["RFM segments", "Clusters", "Custom rule"],
+    default="RFM segments",
+    key="ps_seg_kind",
+)
+k_choice = c2.selectbox(
+    "Number of clusters",
+    ["auto", *range(3, 11)],
+    key="ps_seg_k",
+    disabled=kind != "Clusters",
+    help="'auto' tries k = 3..10 and keeps the best silhouette score.",
+)
+method = c3.selectbox(
+    "Method",
+    ["kmeans", "gmm"],
+    format_func={"kmeans": "k-means", "gmm": "Gaussian mixture"}.get,
+    key="ps_seg_method",
+    disabled=kind != "Clusters",
+)
+try:
+    seg = profiles.active_segmentation(k_choice, method)
+except ProfilingError as exc:
+    st.error(str(exc))
+    st.stop()
+
+joined = with_assignments(prof, seg)
+features = describe_features(prof, seg.features)
+
+if kind == "Custom rule":
+    st.subheader("Build a rule")
+    st.caption(
+        "Each row is a condition on a profile feature. Values are compared as numbers or "
+        "text, never run as code. 'contains' on tags matches a tag name."
+    )
+    combine = st.radio(
+        "Combine conditions with", ["and", "or"], horizontal=True, key="ps_rule_combine"
+    )
+    choices = sorted(c for c in joined.columns if c != "user_id")
+    default_rows = [
+        {
+            "feature": "monetary" if "monetary" in choices else choices[0],
+            "operator": ">=",
+            "value": "100",
+        },
+        {"feature": "tags", "operator": "contains", "value": "weekend shopper"},
+    ]
+    rows = st.data_editor(
+        default_rows,
+        num_rows="dynamic",
+        key="ps_rule_rows",
+        width="stretch",
+        column_config={
+            "feature": st.column_config.SelectboxColumn("feature", options=choices, required=True),
+            "operator": st.column_config.SelectboxColumn(
+                "operator", options=list(OPERATORS), required=True
+            ),
+            "value": st.column_config.TextColumn("value", required=True),
+        },
+    )
+    conditions = [
+        Condition(r["feature"], r["operator"], r["value"])
+        for r in rows
+        if r.get("feature") and r.get("operator") and r.get("value") is not None
+    ]
+    try:
+        joined = label_by_rule(joined, conditions, combine)
+    except ProfilingError as exc:
+        st.error(str(exc))
+        st.stop()
+    column, order = "custom", [IN_RULE, OUTSIDE_RULE]
+    descriptions = describe_segments(joined, "custom", features, names=False)
+    order = [d.segment for d in descriptions]
+elif kind == "Clusters":
+    column = "cluster"
+    descriptions = seg.clusters
+    order = [d.segment for d in descriptions]
+else:
+    column = "rfm_segment"
+    descriptions = seg.rfm
+    order = [d.segment for d in descriptions]
+
+names = {d.segment: d.name for d in descriptions}
+
+# --- sizes and what sets each segment apart -------------------------------------------------
+left, right = st.columns([2, 3])
+with left:
+    st.plotly_chart(viz.segment_sizes_figure(descriptions), width="stretch", key="ps_sizes")
+with right:
+    table = pl.DataFrame(
+        {
+            "segment": [d.name for d in descriptions],
+            "users": [d.users for d in descriptions],
+            "share of users": [d.share_of_users for d in descriptions],
+            "share of revenue": [d.share_of_revenue for d in descriptions],
+            "sets it apart": [
+                ", ".join(
+                    f"{viz.feature_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
+                    for t in d.top_features[:3]
+                )
+                for d in descriptions
+            ],
+            "definition": [
+                d.definition or RFM_DEFINITIONS.get(d.segment, "") for d in descriptions
+            ],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "share of users": st.column_config.ProgressColumn(
+                format="percent", min_value=0, max_value=1
+            ),
+            "share of revenue": st.column_config.ProgressColumn(
+                format="percent", min_value=0, max_value=1
+            ),
+        },
+    )
+
+z = standardized_means(joined, column, features)
+st.plotly_chart(viz.segment_heatmap_figure(z, order, names), width="stretch", key="ps_heatmap")
+
+if kind == "RFM segments":
+    g1, g2 = st.columns([3, 2])
+    with g1:
+        st.plotly_chart(viz.rfm_grid_figure(rfm_grid(prof, seg.assignments)), width="stretch")
+    with g2:
+        st.markdown("**How the RFM segments are defined**")
+        st.caption(
+            "Recency (R), frequency (F) and monetary (M) scores run from 1 to 5 by quintile "
+            "of the users who bought; tied values share a score."
+        )
+        st.dataframe(
+            pl.DataFrame(
+                {"segment": list(RFM_DEFINITIONS), "definition": list(RFM_DEFINITIONS.values())}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+elif kind == "Clusters":
+    g1, g2 = st.columns([3, 2])
+    with g1:
+        st.plotly_chart(viz.k_curve_figure(seg.k_curve, seg.k), width="stretch")
+    with g2:
+        st.markdown(
+            f"**{seg.k} clusters** by {'k-means' if seg.method == 'kmeans' else 'Gaussian mixture'}"
+        )
+        st.caption(
+            "Clustered on these features (money and counts logged, all standardized): "
+            + ", ".join(viz.feature_label(f) for f in seg.features)
+        )
+
+# --- compare two segments ------------------------------------------------------------------
+st.subheader("Compare two segments")
+if len(order) >= 2:
+    a_col, b_col = st.columns(2)
+    a = a_col.selectbox(
+        "Segment A", order, index=0, format_func=names.get, key=f"ps_cmp_a_{column}"
+    )
+    b = b_col.selectbox(
+        "Segment B", order, index=1, format_func=names.get, key=f"ps_cmp_b_{column}"
+    )
+    diff = compare_segments(joined, column, a, b, features)
+    r1, r2 = st.columns([1, 1])
+    with r1:
+        za = dict(zip(diff["feature"].to_list(), diff["z_a"].to_list(), strict=True))
+        zb = dict(zip(diff["feature"].to_list(), diff["z_b"].to_list(), strict=True))
+        if za:
+            st.plotly_chart(viz.radar_figure(za, zb, names[a], names[b]), width="stretch")
+    with r2:
+        st.caption("The biggest differences (means, and standardized difference from all users)")
+        st.dataframe(
+            diff.with_columns(
+                pl.col("feature").replace_strict({f: viz.feature_label(f) for f in features})
+            ).rename(
+                {
+                    "mean_a": f"mean · {names[a]}",
+                    "mean_b": f"mean · {names[b]}",
+                    "z_a": "std. diff. A",
+                    "z_b": "std. diff. B",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+# --- members and export --------------------------------------------------------------------
+st.subheader("Members")
+pick = st.selectbox("Segment", order, format_func=names.get, key=f"ps_members_{column}")
+default_cols = [
+    c
+    for c in (
+        "rfm_segment",
+        "cluster_name",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "top_category",
+        "tags",
+    )
+    if c in joined.columns
+]
+cols = st.multiselect(
+    "Columns to show and export",
+    [c for c in joined.columns if c != "user_id"],
+    default=default_cols,
+    key="ps_members_cols",
+)
+mask = joined[column] == pick
+mem = members(joined, mask, cols)
+st.caption(
+    f"{mem.height:,} users in **{names[pick]}**"
+    + (" (they have events but no purchase)" if pick == NO_PURCHASE else "")
+)
+st.dataframe(mem.head(1000), hide_index=True, width="stretch")
+st.download_button(
+    f"Export {mem.height:,} users as CSV",
+    to_safe_csv(mem),
+    file_name=f"segment-{safe_filename(names[pick])}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="ps_export",
+)

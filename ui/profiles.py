@@ -1,0 +1,49 @@
+"""Cached profiles and segmentations of the active dataset, keyed by its spec (a content
+digest plus the mapping) and the parameters."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from profiling.features import add_tags, build_profiles, feature_catalog
+from profiling.segments import Segmentation, build_segments
+from ui import data, state
+
+
+@st.cache_data(max_entries=6, show_spinner="Building user profiles…")
+def _profiles(spec_key: str, _spec: state.DatasetSpec) -> pl.DataFrame:
+    return add_tags(build_profiles(data.load(_spec)))
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def _catalog(spec_key: str, _spec: state.DatasetSpec) -> dict:
+    return feature_catalog(data.load(_spec)).to_dict()
+
+
+@st.cache_data(max_entries=12, show_spinner="Finding segments (trying k = 3..10)…")
+def _segmentation(
+    spec_key: str, _spec: state.DatasetSpec, k: int | str, method: str
+) -> Segmentation:
+    return build_segments(_profiles(spec_key, _spec), k=k, method=method)
+
+
+def active_profiles() -> pl.DataFrame | None:
+    """Profiles (with tags) of the active dataset; None when it cannot load."""
+    spec = data.resolved_spec()
+    if spec is None or data.active_dataset() is None:
+        return None
+    return _profiles(spec.key(), spec)
+
+
+def active_catalog() -> dict:
+    spec = data.resolved_spec()
+    return _catalog(spec.key(), spec)
+
+
+def active_segmentation(k: int | str = "auto", method: str = "kmeans") -> Segmentation | None:
+    """RFM segments and clusters of the active dataset (cached per dataset and parameters)."""
+    spec = data.resolved_spec()
+    if spec is None or data.active_dataset() is None:
+        return None
+    return _segmentation(spec.key(), spec, k, method)
