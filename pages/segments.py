@@ -6,6 +6,7 @@ import streamlit as st
 from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.export import safe_filename, to_safe_csv
+from profiling.features import feature_label, feature_list
 from profiling.segments import (
     IN_RULE,
     NO_PURCHASE,
@@ -127,13 +128,7 @@ with right:
             "users": [d.users for d in descriptions],
             "share of users": [d.share_of_users for d in descriptions],
             "share of revenue": [d.share_of_revenue for d in descriptions],
-            "sets it apart": [
-                ", ".join(
-                    f"{viz.feature_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
-                    for t in d.top_features[:3]
-                )
-                for d in descriptions
-            ],
+            "sets it apart": [d.highlights() for d in descriptions],
             "definition": [
                 d.definition or RFM_DEFINITIONS.get(d.segment, "") for d in descriptions
             ],
@@ -183,7 +178,7 @@ elif kind == "Clusters":
         )
         st.caption(
             "Clustered on these features (money and counts logged, all standardized): "
-            + ", ".join(viz.feature_label(f) for f in seg.features)
+            + feature_list(seg.features)
         )
 
 # --- compare two segments ------------------------------------------------------------------
@@ -207,7 +202,7 @@ if len(order) >= 2:
         st.caption("The biggest differences (means, and standardized difference from all users)")
         st.dataframe(
             diff.with_columns(
-                pl.col("feature").replace_strict({f: viz.feature_label(f) for f in features})
+                pl.col("feature").replace_strict({f: feature_label(f) for f in features})
             ).rename(
                 {
                     "mean_a": f"mean · {names[a]}",

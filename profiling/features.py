@@ -465,6 +465,19 @@ def add_tags(profiles: pl.DataFrame) -> pl.DataFrame:
     return profiles.with_columns(pl.concat_list(flags).list.drop_nulls().alias("tags"))
 
 
+def feature_label(feature: str) -> str:
+    """Readable label of a profile feature ("cat_share__Books" -> "share: Books")."""
+    for prefix, label in ((CATEGORY_PREFIX, "share: "), (SPEND_PREFIX, "spend share: ")):
+        if feature.startswith(prefix):
+            return label + feature[len(prefix) :]
+    return feature.replace("_", " ")
+
+
+def feature_list(features: list[str]) -> str:
+    """Readable, comma-separated labels of features."""
+    return ", ".join(feature_label(f) for f in features)
+
+
 def category_columns(profiles: pl.DataFrame, prefix: str = CATEGORY_PREFIX) -> list[str]:
     """The per-category share columns of a profile frame."""
     return [c for c in profiles.columns if c.startswith(prefix)]

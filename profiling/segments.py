@@ -14,7 +14,7 @@ from sklearn.mixture import GaussianMixture
 
 from profiling import schema as S
 from profiling.errors import ProfilingError
-from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY
+from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, feature_label
 
 NO_PURCHASE = "No purchase yet"
 
@@ -287,6 +287,13 @@ class SegmentDescription:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def highlights(self, n: int = 3) -> str:
+        """The ``n`` most distinctive features with arrows, e.g. "share: Books ↑, age ↓"."""
+        return ", ".join(
+            f"{feature_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
+            for t in self.top_features[:n]
+        )
 
 
 def describe_segments(

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from profiling import schema as S
+from profiling.features import feature_label
 
 EVENT_COLORS: dict[str, str] = {
     S.VIEW: "#94A3B8",
@@ -93,14 +94,6 @@ def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
 
 
 # ---- segments ------------------------------------------------------------------------------
-def feature_label(feature: str) -> str:
-    """Readable label of a profile feature ("cat_share__Books" -> "share: Books")."""
-    for prefix, label in (("cat_share__", "share: "), ("spend_share__", "spend share: ")):
-        if feature.startswith(prefix):
-            return label + feature[len(prefix) :]
-    return feature.replace("_", " ")
-
-
 def segment_sizes_figure(descriptions: list) -> go.Figure:
     """Share of users and share of revenue per segment, side by side."""
     names = [d.name for d in descriptions]
