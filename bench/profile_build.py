@@ -115,6 +115,7 @@ def ours(d: str) -> dict:
         rfm.select("user_id", *[c for c in rfm.columns if c in dict(CHECKS)]), on="user_id"
     )
     check.write_parquet(Path(d) / "check_ours.parquet")
+    (Path(d) / "columns_ours.json").write_text(json.dumps(profiles.columns + rfm.columns))
     return {"seconds": seconds, "rss_before_mb": before, "peak_mb": peak, "users": profiles.height}
 
 
@@ -137,6 +138,7 @@ def pandas_baseline(d: str) -> dict:
         rfm[["user_id", *[c for c in rfm.columns if c in dict(CHECKS)]]], on="user_id"
     )
     check.to_parquet(Path(d) / "check_pandas.parquet", index=False)
+    (Path(d) / "columns_pandas.json").write_text(json.dumps([*profiles.columns, *rfm.columns]))
     return {"seconds": seconds, "rss_before_mb": before, "peak_mb": peak, "users": len(profiles)}
 
 
@@ -147,6 +149,11 @@ def check(d: str) -> dict:
     a = pl.read_parquet(Path(d) / "check_ours.parquet")
     b = pl.read_parquet(Path(d) / "check_pandas.parquet")
     out: dict = {"users_ours": a.height, "users_pandas": b.height, "columns": {}}
+    cols_a, cols_b = (
+        json.loads((Path(d) / f"columns_{k}.json").read_text()) for k in ("ours", "pandas")
+    )
+    out["only_ours"] = sorted(set(cols_a) - set(cols_b))
+    out["only_pandas"] = sorted(set(cols_b) - set(cols_a))
     j = a.join(b, on="user_id", how="full", suffix="__pd", coalesce=True)
     out["same_users"] = a.height == b.height == j.height
     for col, kind in CHECKS:
@@ -183,7 +190,7 @@ def pandas_profiles(events, items, users, when):
     e = e.assign(
         _hour=hour,
         _day=ts.dt.floor("D"),
-        _weekend=ts.dt.dayofweek >= 5,
+        _weekend=ts.dt.day_of_week >= 5,
         _last30=ts > when - timedelta(days=30),
         _prev30=(ts > when - timedelta(days=60)) & (ts <= when - timedelta(days=30)),
         _gross=e["amount"].where(et == "purchase", 0.0),
@@ -391,7 +398,10 @@ def _agreement(c: dict) -> str:
         return f"NO: users differ ({c['users_ours']:,} vs {c['users_pandas']:,})"
     bad = [k for k, v in c["columns"].items() if v is False]
     compared = [k for k, v in c["columns"].items() if v is not None]
-    return f"yes ({len(compared)} columns)" if not bad else f"NO: {', '.join(bad)}"
+    text = f"yes ({len(compared)} columns)" if not bad else f"NO: {', '.join(bad)}"
+    if c["only_ours"] or c["only_pandas"]:
+        text += f"; columns only in ours {c['only_ours']}, only in pandas {c['only_pandas']}"
+    return text
 
 
 def main() -> None:
@@ -429,7 +439,6 @@ def main() -> None:
         print(
             f"  done {meta['events']:,} events (prepare {prep:.0f} s, ours {a['seconds']:.1f} s, "
             f"pandas {b['seconds']:.1f} s)",
-            file=sys.stderr,
             flush=True,
         )
     head = (

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from profiling import viz
-from ui import data, widgets
+from ui import data, profiles, widgets
 
 st.title("Overview")
 ds = data.active_dataset()
@@ -38,3 +38,31 @@ with left:
     st.plotly_chart(viz.activity_figure(ds.activity()), width="stretch")
 with right:
     st.plotly_chart(viz.event_mix_figure(ds.event_type_counts()), width="stretch")
+
+mix = profiles.active_rfm_mix()
+if mix:
+    m_left, m_right = st.columns([2, 3])
+    with m_left:
+        st.plotly_chart(viz.segment_mix_figure(mix), width="stretch")
+    with m_right:
+        st.markdown("**Who the customers are**")
+        st.dataframe(
+            [
+                {
+                    "segment": d.name,
+                    "users": d.users,
+                    "share of revenue": d.share_of_revenue,
+                    "definition": d.definition,
+                }
+                for d in mix
+            ],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "share of revenue": st.column_config.ProgressColumn(
+                    format="percent", min_value=0, max_value=1
+                )
+            },
+        )
+        if st.button("Explore the segments", icon=":material/groups:"):
+            st.switch_page("pages/segments.py")

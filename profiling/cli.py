@@ -87,6 +87,41 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from profiling.features import add_tags, build_profiles, feature_catalog
+    from profiling.segments import build_segments, with_assignments
+
+    k: int | str = args.k
+    if k != "auto":
+        try:
+            k = int(k)
+        except ValueError:
+            raise ProfilingError(
+                f"--k must be 'auto' or an integer. Got --k={args.k!r} instead."
+            ) from None
+    ds = _load(args)
+    profiles = add_tags(build_profiles(ds, as_of=args.as_of))
+    seg = build_segments(profiles, k=k, method=args.method)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with_assignments(profiles, seg).write_parquet(out / "profiles.parquet")
+    (out / "segments.json").write_text(json.dumps(seg.to_dict(), indent=2, default=str))
+    report = {
+        "dataset": {"name": ds.name, "fingerprint": ds.fingerprint, "summary": ds.summary()},
+        "as_of": str(args.as_of or ds.as_of),
+        "cleaning": ds.report.to_dict(),
+        "features": feature_catalog(ds).to_dict(),
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    print(
+        f"{profiles.height:,} profiles, {len(seg.rfm)} RFM segments, {seg.k} clusters -> "
+        f"{out}/profiles.parquet, segments.json, report.json"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m profiling", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inputs(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("build", help="profiles, tags, RFM segments and clusters to files")
+    _add_inputs(p)
+    p.add_argument("--as-of", help="profile date (default: the latest timestamp in the data)")
+    p.add_argument("--k", default="auto", help="number of clusters, or 'auto' (default)")
+    p.add_argument("--method", default="kmeans", choices=["kmeans", "gmm"])
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_build)
     return parser
 
 

@@ -439,6 +439,13 @@ def apply_rule(
     ]
 
 
+def rfm_mix(profiles: pl.DataFrame) -> list[SegmentDescription]:
+    """Named RFM segments with size and revenue share, without clustering (cheap)."""
+    joined = profiles.join(rfm_segments(profiles), on=S.USER_ID, how="left")
+    feats = [f for f in ("recency_days", "frequency", "monetary") if f in profiles.columns]
+    return describe_segments(joined, "rfm_segment", feats, names=False)
+
+
 # ---- one call for the app and the CLI --------------------------------------------------------
 @dataclass
 class Segmentation:

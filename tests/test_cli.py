@@ -50,3 +50,36 @@ def test_validate_exits_non_zero_with_a_clear_message_on_unusable_input(tmp_path
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: empty.csv: the file is empty (0 bytes); expected a table"
     assert "Traceback" not in proc.stderr
+
+
+def test_build_writes_profiles_segments_and_report(tmp_path, capsys):
+    rows = ["user,item,when,price,qty"]
+    for u in range(12):
+        for d in range(1 + u % 4):
+            rows.append(
+                f"u{u},i{(u + d) % 5},2024-01-{1 + d * 3 + u % 3:02d} 1{u % 10}:00,{5 + u},1"
+            )
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    assert main(["build", str(path), "--k", "3", "--out", str(out)]) == 0
+    import polars as pl
+
+    profiles = pl.read_parquet(out / "profiles.parquet")
+    assert profiles.height == 12
+    assert {"recency_days", "frequency", "monetary", "rfm_segment", "cluster", "tags"} <= set(
+        profiles.columns
+    )
+    segments = json.loads((out / "segments.json").read_text())
+    assert segments["clusters"]["k"] == 3
+    assert "Champions" in segments["rfm"]["definitions"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["cleaning"]["events"]["rows_kept"] == (1 + 2 + 3 + 4) * 3  # 1..4 rows, 12 users
+    assert "category affinity" in report["features"]["skipped"]
+
+
+def test_build_refuses_a_bad_k(tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_text(EVENTS)
+    assert main(["build", str(path), "--k", "many", "--out", str(tmp_path / "o")]) == 2
+    assert "--k must be 'auto' or an integer. Got --k='many' instead." in capsys.readouterr().err

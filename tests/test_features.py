@@ -334,9 +334,7 @@ def test_attributes_and_age_bands_come_from_the_users_table(profiles):
 def test_the_catalog_of_a_full_store_computes_everything_but_time_skips_nothing(store):
     cat = feature_catalog(store)
     assert cat.skipped == {}
-    assert {"rfm", "monetary", "funnel", "category affinity", "brand affinity"} <= set(
-        cat.computed
-    )
+    assert {"rfm", "monetary", "funnel", "category affinity", "brand affinity"} <= set(cat.computed)
     assert {"price level", "refunds", "time of day", "ratings", "attributes"} <= set(cat.computed)
 
 
@@ -384,18 +382,32 @@ def test_columns_of_skipped_groups_are_absent(tmp_path):
     assert a["weekend_share"] == 0.0  # dates still have weekdays
 
 
+NO_PRICES = "user,item,event,when\na,i1,view,2024-05-01 09:00\na,i1,purchase,2024-05-01 17:00\n"
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="features.py _finish drops the columns of skipped groups but not avg_unit_price "
-    "(no prices) nor the funnel ratios (funnel skipped): they stay as all-null columns",
+    reason="features.py _purchases/_category_affinity/_finish: with no prices, 'monetary' and "
+    "'price level' are skipped but avg_unit_price and price_level stay as all-null columns and "
+    "spend_share__<category> as all-0.0 columns",
 )
-def test_no_all_null_columns_are_left_for_skipped_groups(tmp_path):
-    no_price = build_profiles(load(tmp_path, BARE))
-    assert "avg_unit_price" not in no_price.columns
-    purchases_only = load(tmp_path, TRANSACTIONS.replace("-1", "1"), prefix="p")
+def test_price_columns_are_absent_when_the_log_has_no_prices(tmp_path):
+    ds = load(tmp_path, NO_PRICES, items=ITEMS)
+    assert {"monetary", "price level"} <= set(feature_catalog(ds).skipped)
+    columns = set(build_profiles(ds).columns)
+    assert not {"avg_unit_price", "price_level", "spend_share__Electronics"} & columns
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="features.py _finish computes view_to_cart, cart_to_purchase and view_to_purchase "
+    "whatever the catalog says: a purchases-only log keeps three all-null funnel columns",
+)
+def test_funnel_ratios_are_absent_when_the_funnel_is_skipped(tmp_path):
+    purchases_only = load(tmp_path, TRANSACTIONS.replace("-1", "1"))
     assert "funnel" in feature_catalog(purchases_only).skipped
-    profiles = build_profiles(purchases_only)
-    assert not {"view_to_cart", "cart_to_purchase", "view_to_purchase"} & set(profiles.columns)
+    columns = set(build_profiles(purchases_only).columns)
+    assert not {"view_to_cart", "cart_to_purchase", "view_to_purchase"} & columns
 
 
 # ---- tags -------------------------------------------------------------------------------
@@ -465,8 +477,16 @@ def test_behaviour_tags_fire_exactly_on_their_thresholds():
 
 def test_tags_are_listed_in_rule_order():
     tags = tags_of(
-        {"many": {"share_night": 0.5, "weekend_share": 0.9, "tenure_days": 3.0, "n_view": 30,
-                  "frequency": 0, "n_purchase": 0}}  # fmt: skip
+        {
+            "many": {
+                "share_night": 0.5,
+                "weekend_share": 0.9,
+                "tenure_days": 3.0,
+                "n_view": 30,
+                "frequency": 0,
+                "n_purchase": 0,
+            }
+        }  # fmt: skip
     )
     assert tags["many"] == ["night owl", "weekend shopper", "window shopper", "new"]
 
@@ -488,7 +508,7 @@ def test_high_value_tags_the_top_spenders_only():
     high = {u for u, t in tags.items() if "high value" in t}
     # 100 is in the top 10%; 90 sits on the 90th percentile, whichever way it is taken
     assert "b10" in high
-    assert not high & {f"b{n:02d}" for n in range(1, 9)} | {"none"}
+    assert not high & ({f"b{n:02d}" for n in range(1, 9)} | {"none"})
 
 
 @pytest.mark.xfail(

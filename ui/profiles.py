@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from profiling.features import add_tags, build_profiles, feature_catalog
-from profiling.segments import Segmentation, build_segments
+from profiling.segments import Segmentation, SegmentDescription, build_segments, rfm_mix
 from ui import data, state
 
 
@@ -47,3 +47,17 @@ def active_segmentation(k: int | str = "auto", method: str = "kmeans") -> Segmen
     if spec is None or data.active_dataset() is None:
         return None
     return _segmentation(spec.key(), spec, k, method)
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def _rfm_mix(spec_key: str, _spec: state.DatasetSpec) -> list[SegmentDescription]:
+    return rfm_mix(_profiles(spec_key, _spec))
+
+
+def active_rfm_mix() -> list[SegmentDescription] | None:
+    """Named RFM segments of the active dataset, or None when it has no purchases."""
+    spec = data.resolved_spec()
+    prof = active_profiles()
+    if prof is None or "recency_days" not in prof.columns or prof["frequency"].max() == 0:
+        return None
+    return _rfm_mix(spec.key(), spec)

@@ -1,0 +1,41 @@
+"""Exported CSV cannot smuggle spreadsheet formulas."""
+
+import polars as pl
+
+from profiling.export import escape_formulas, safe_filename, to_safe_csv
+
+
+def test_formula_like_text_is_escaped_and_plain_numbers_stay_numbers():
+    frame = pl.DataFrame(
+        {
+            "user_id": [
+                '=HYPERLINK("x")',
+                "+1+1",
+                "-2+3",
+                "@SUM(A1)",
+                "\tcmd",
+                "\rcmd",
+                "-12.5",
+                "+7",
+                "ok",
+            ],
+            "monetary": [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        }
+    )
+    out = escape_formulas(frame)
+    assert out["user_id"].to_list() == [
+        "'=HYPERLINK(\"x\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tcmd", "'\rcmd", "-12.5", "+7", "ok",
+    ]  # fmt: skip
+    assert out["monetary"].to_list() == frame["monetary"].to_list()  # numbers untouched
+    csv = to_safe_csv(frame)
+    assert "\n-1.0\n" not in csv and ",-1.0\n" in csv  # a negative number is written as a number
+
+
+def test_list_columns_are_joined_and_escaped():
+    frame = pl.DataFrame({"tags": [["=cmd()", "new"], ["night owl"]]})
+    assert escape_formulas(frame)["tags"].to_list() == ["'=cmd(); new", "night owl"]
+
+
+def test_segment_names_become_safe_file_names():
+    assert safe_filename("Can't lose them / VIP") == "can-t-lose-them-vip"
+    assert safe_filename("***") == "segment"
