@@ -331,7 +331,7 @@ def test_attributes_and_age_bands_come_from_the_users_table(profiles):
 
 
 # ---- the catalog and missing columns --------------------------------------------------------
-def test_the_catalog_of_a_full_store_computes_everything_but_time_skips_nothing(store):
+def test_the_catalog_of_a_full_store_skips_nothing(store):
     cat = feature_catalog(store)
     assert cat.skipped == {}
     assert {"rfm", "monetary", "funnel", "category affinity", "brand affinity"} <= set(cat.computed)

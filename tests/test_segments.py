@@ -23,7 +23,6 @@ from profiling.segments import (
     segment_name,
 )
 
-
 # ---- quantile scores --------------------------------------------------------------------
 FLOAT_BUG = (
     "segments.py quantile_scores: (ranks / n * bins).ceil() - polars divides by n as a "
@@ -67,7 +66,8 @@ def test_equal_values_all_share_one_score():
 def test_a_column_with_few_distinct_values_never_splits_ties():
     # average ranks: the four 1s (1..4) 2.5, the four 2s (5..8) 6.5, the two 3s (9, 10) 9.5
     values = pl.Series("frequency", [1, 1, 1, 1, 2, 2, 2, 2, 3, 3])
-    expected = [-(-2.5 * 5 // 10)] * 4 + [-(-6.5 * 5 // 10)] * 4 + [-(-9.5 * 5 // 10)] * 2
+    expected = [math.ceil(2.5 * 5 / 10)] * 4 + [math.ceil(6.5 * 5 / 10)] * 4
+    expected += [math.ceil(9.5 * 5 / 10)] * 2
     assert expected == [2] * 4 + [4] * 4 + [5] * 2
     assert quantile_scores(values).to_list() == expected
 
@@ -135,7 +135,7 @@ def test_without_monetary_the_m_score_is_null(rfm_profiles):
     assert out.filter(pl.col("user_id") == "a")["rfm_segment"].item() == "Champions"
 
 
-def test_every_cell_of_the_grid_has_exactly_one_named_segment():
+def test_every_cell_of_the_grid_has_a_named_segment():
     import re
 
     for r in "12345":
@@ -352,6 +352,15 @@ def test_in_matches_any_of_several_strings(people):
     assert members(people, [Condition("region", "in", ["North", "South"])]) == ["a", "b"]
     assert members(people, [Condition("region", "in", "South")]) == ["b"]
     assert members(people, [Condition("frequency", "in", [0, 3])]) == ["a", "d"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="segments.py rule_expression: 'in' casts the column to text and compares with "
+    "str(value), so on a Float64 column 150.0 becomes '150.0' and never equals '150'",
+)
+def test_in_on_a_numeric_column_compares_numbers(people):
+    assert members(people, [Condition("monetary", "in", [150, 50])]) == ["a", "b"]
 
 
 def test_values_are_plain_values_never_code_or_patterns(people):
