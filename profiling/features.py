@@ -312,7 +312,12 @@ def _finish(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFram
     if "time of day" not in cat.computed:
         drop += [f"share_{part}" for part in PARTS_OF_DAY] + ["preferred_hour"]
     if "monetary" not in cat.computed:
-        drop += ["monetary", "avg_order_value", "gross_spend", "refunded"]
+        drop += ["monetary", "avg_order_value", "gross_spend", "refunded", "avg_unit_price"]
+        drop += [c for c in p.columns if c.startswith(SPEND_PREFIX)]
+    if "price level" not in cat.computed:
+        drop += ["price_level"]
+    # a ratio or average whose inputs never occur (no carts, no prices) is all null: drop it
+    drop += [c for c in p.columns if p[c].null_count() == p.height and c != "recency_days"]
     if "refunds" not in cat.computed:
         drop += ["refund_rate", "n_refund"]
     return p.drop([c for c in drop if c in p.columns])
@@ -397,7 +402,7 @@ class TagRule:
 
 
 TAG_RULES: tuple[TagRule, ...] = (
-    TagRule("high value", "net spend in the top 10% of buyers", ("monetary",)),
+    TagRule("high value", "net spend above the 90th percentile of buyers", ("monetary",)),
     TagRule("frequent buyer", "orders in the top 10% of buyers (and at least 3)", ("frequency",)),
     TagRule("bargain hunter", "pays on average 20% or more below the median price of the "
             "categories they buy, over at least 2 purchases", ("price_level", "n_purchase")),
@@ -409,8 +414,8 @@ TAG_RULES: tuple[TagRule, ...] = (
             "(2 of 7 days is 29%)", ("weekend_share",)),
     TagRule("category loyalist", "at least 60% of interactions in one category, over at "
             "least 10 interactions", ("top_category_share", "n_events")),
-    TagRule("explorer", "category entropy in the top 10% (interest spread over many "
-            "categories)", ("category_entropy",)),
+    TagRule("explorer", "category entropy above the 90th percentile (interest spread over "
+            "many categories)", ("category_entropy",)),
     TagRule("window shopper", "at least 20 views and no purchase", ("n_view", "frequency")),
     TagRule("new", "first seen in the last 30 days", ("tenure_days",)),
     TagRule("lapsing", "active on 3 or more days but not seen for 90 days or more",
@@ -428,14 +433,14 @@ def _tag_expr(name: str, p: pl.DataFrame) -> pl.Expr:
     buyers = p.filter(c("frequency") > 0) if "frequency" in p.columns else p
     q90 = lambda col, frame=buyers: frame[col].quantile(0.9, "nearest")  # noqa: E731
     return {
-        "high value": lambda: (c("monetary") >= q90("monetary")) & (c("monetary") > 0),
+        "high value": lambda: (c("monetary") > q90("monetary")) & (c("monetary") > 0),
         "frequent buyer": lambda: c("frequency") >= max(q90("frequency") or 0, 3),
         "bargain hunter": lambda: (c("price_level") <= 0.8) & (c("n_purchase") >= 2),
         "premium buyer": lambda: (c("price_level") >= 1.3) & (c("n_purchase") >= 2),
         "night owl": lambda: c("share_night") >= 0.25,
         "weekend shopper": lambda: c("weekend_share") >= 0.6,
         "category loyalist": lambda: (c("top_category_share") >= 0.6) & (c("n_events") >= 10),
-        "explorer": lambda: c("category_entropy") >= q90("category_entropy", p),
+        "explorer": lambda: (c("category_entropy") > q90("category_entropy", p)) & (c("category_entropy") > 0),
         "window shopper": lambda: (c("n_view") >= 20) & (c("frequency") == 0),
         "new": lambda: c("tenure_days") <= 30,
         "lapsing": lambda: (c("days_since_seen") >= 90) & (c("active_days") >= 3),

@@ -50,7 +50,10 @@ def quantile_scores(
     n = values.drop_nulls().len()
     if n == 0:
         return pl.Series(values.name, [None] * values.len(), dtype=pl.Int8)
-    score = (ranks / n * bins).ceil().clip(1, bins)
+    # ceil(rank / n * bins) in integers: average ranks are multiples of 1/2, and float
+    # division puts exact bin edges (rank 6 of 10) one score too high
+    r2 = (ranks * 2).round(0).cast(pl.Int64)
+    score = ((r2 * bins + 2 * n - 1) // (2 * n)).clip(1, bins)
     return score.cast(pl.Int8).alias(values.name)
 
 
@@ -408,8 +411,16 @@ def rule_expression(
                 )
             continue
         if c.op == "in":
-            values = c.value if isinstance(c.value, list | tuple) else [c.value]
-            exprs.append(col.cast(pl.String).is_in([str(v) for v in values]))
+            values = c.value if isinstance(c.value, list | tuple) else str(c.value).split(",")
+            values = [str(v).strip() for v in values]
+            if dtype.is_numeric():
+                try:
+                    numbers = [float(v) for v in values]
+                except ValueError as exc:
+                    raise ProfilingError(f"feature {c.feature!r} is numeric; got values {values!r}") from exc
+                exprs.append(col.cast(pl.Float64).is_in(numbers))
+            else:
+                exprs.append(col.cast(pl.String).is_in(values))
             continue
         value = c.value
         if dtype.is_numeric():

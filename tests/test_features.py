@@ -385,12 +385,6 @@ def test_columns_of_skipped_groups_are_absent(tmp_path):
 NO_PRICES = "user,item,event,when\na,i1,view,2024-05-01 09:00\na,i1,purchase,2024-05-01 17:00\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="features.py _purchases/_category_affinity/_finish: with no prices, 'monetary' and "
-    "'price level' are skipped but avg_unit_price and price_level stay as all-null columns and "
-    "spend_share__<category> as all-0.0 columns",
-)
 def test_price_columns_are_absent_when_the_log_has_no_prices(tmp_path):
     ds = load(tmp_path, NO_PRICES, items=ITEMS)
     assert {"monetary", "price level"} <= set(feature_catalog(ds).skipped)
@@ -398,11 +392,6 @@ def test_price_columns_are_absent_when_the_log_has_no_prices(tmp_path):
     assert not {"avg_unit_price", "price_level", "spend_share__Electronics"} & columns
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="features.py _finish computes view_to_cart, cart_to_purchase and view_to_purchase "
-    "whatever the catalog says: a purchases-only log keeps three all-null funnel columns",
-)
 def test_funnel_ratios_are_absent_when_the_funnel_is_skipped(tmp_path):
     purchases_only = load(tmp_path, TRANSACTIONS.replace("-1", "1"))
     assert "funnel" in feature_catalog(purchases_only).skipped
@@ -511,11 +500,6 @@ def test_high_value_tags_the_top_spenders_only():
     assert not high & ({f"b{n:02d}" for n in range(1, 9)} | {"none"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="features.py _tag_expr: 'high value' is monetary >= q90 (nearest); when 90% of "
-    "buyers spend the same the 90th percentile equals their spend and every buyer is tagged",
-)
 def test_a_tie_at_the_90th_percentile_does_not_make_every_buyer_high_value():
     users = {f"b{n}": {"monetary": 10.0} for n in range(9)} | {"big": {"monetary": 1000.0}}
     tags = tags_of(users)
@@ -529,11 +513,6 @@ def test_explorer_tags_the_widest_category_spread():
     assert not [u for u in ("u1", "u2", "u5", "u8") if "explorer" in tags[u]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="features.py _tag_expr: 'explorer' is category_entropy >= q90 with no floor; when "
-    "90% of users touch one category q90 is 0 and every single-category user is an explorer",
-)
 def test_users_of_a_single_category_are_never_explorers():
     # entropy 0: every interaction in one category; ln 2: two categories half and half
     users = {f"one{n}": {"category_entropy": 0.0} for n in range(9)}

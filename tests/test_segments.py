@@ -26,18 +26,17 @@ from profiling.segments import (
 # ---- quantile scores --------------------------------------------------------------------
 FLOAT_BUG = (
     "segments.py quantile_scores: (ranks / n * bins).ceil() - polars divides by n as a "
-    "multiplication by 1/n, so 6 / 10 * 5 is 3.0000000000000004 and ceils to 4; use "
-    "(ranks * bins / n).ceil()"
+    "multiplication by 1/n, so rank 6 of 10 gives 0.6000000000000001 * 5 = 3.0000000000000004, "
+    "which ceils to 4 (also rank 3 of 5, rank 12 of 20 ...); compute in integers: "
+    "r2 = (ranks * 2).cast(Int64); score = (r2 * bins + 2 * n - 1) // (2 * n)"
 )
 
 
-@pytest.mark.xfail(strict=True, reason=FLOAT_BUG)
 def test_five_distinct_values_score_1_to_5():
     # score = ceil(rank * 5 / 5) = rank
     assert quantile_scores(pl.Series("x", [10, 20, 30, 40, 50])).to_list() == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.xfail(strict=True, reason=FLOAT_BUG)
 def test_ten_distinct_values_get_two_of_each_score():
     # score = ceil(rank * 5 / 10) with ranks 1..10: ceil(rank / 2)
     values = pl.Series("x", [7, 3, 10, 1, 5, 2, 9, 4, 8, 6])
@@ -354,11 +353,6 @@ def test_in_matches_any_of_several_strings(people):
     assert members(people, [Condition("frequency", "in", [0, 3])]) == ["a", "d"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="segments.py rule_expression: 'in' casts the column to text and compares with "
-    "str(value), so on a Float64 column 150.0 becomes '150.0' and never equals '150'",
-)
 def test_in_on_a_numeric_column_compares_numbers(people):
     assert members(people, [Condition("monetary", "in", [150, 50])]) == ["a", "b"]
 
