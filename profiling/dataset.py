@@ -206,25 +206,31 @@ def load_dataset(
         Any table cannot be used; the message names the file and column.
     """
     names = names or {}
-    raw_events = ingest.read_table(events, name=names.get("events"))
-    ev_map = ingest.infer_roles(raw_events, "events", events_map)
-    ev = ingest.clean_events(raw_events, ev_map)
-    parts = [("events", raw_events.digest, ev_map.to_dict())]
-
-    users_df = items_df = None
-    users_report = items_report = None
-    if users is not None:
-        raw = ingest.read_table(users, name=names.get("users"))
-        m = ingest.infer_roles(raw, "users", users_map)
-        res = ingest.clean_users(raw, m)
-        users_df, users_report = res.frame, res.report
-        parts.append(("users", raw.digest, m.to_dict()))
-    if items is not None:
-        raw = ingest.read_table(items, name=names.get("items"))
-        m = ingest.infer_roles(raw, "items", items_map)
-        res = ingest.clean_items(raw, m)
-        items_df, items_report = res.frame, res.report
-        parts.append(("items", raw.digest, m.to_dict()))
+    cleaners = {
+        "events": ingest.clean_events,
+        "users": ingest.clean_users,
+        "items": ingest.clean_items,
+    }
+    results: dict[str, ingest.CleanResult] = {}
+    parts = []
+    for table, source, overrides in (
+        ("events", events, events_map), ("users", users, users_map), ("items", items, items_map),
+    ):  # fmt: skip
+        if source is None:
+            continue
+        raw = ingest.read_table(source, name=names.get(table))
+        mapping = ingest.infer_roles(raw, table, overrides)
+        results[table] = cleaners[table](raw, mapping)
+        parts.append((table, raw.digest, mapping.to_dict()))
+        if table == "events":
+            raw_events = raw
+    ev = results["events"]
+    users_df, users_report = (
+        (results["users"].frame, results["users"].report) if users is not None else (None, None)
+    )
+    items_df, items_report = (
+        (results["items"].frame, results["items"].report) if items is not None else (None, None)
+    )
 
     items_df = _merge_attributes(items_df, ev.item_attributes, S.ITEM_ID)
     users_df = _merge_attributes(users_df, ev.user_attributes, S.USER_ID)
