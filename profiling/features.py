@@ -440,7 +440,9 @@ def _tag_expr(name: str, p: pl.DataFrame) -> pl.Expr:
         "night owl": lambda: c("share_night") >= 0.25,
         "weekend shopper": lambda: c("weekend_share") >= 0.6,
         "category loyalist": lambda: (c("top_category_share") >= 0.6) & (c("n_events") >= 10),
-        "explorer": lambda: (c("category_entropy") > q90("category_entropy", p)) & (c("category_entropy") > 0),
+        "explorer": lambda: (
+            (c("category_entropy") > q90("category_entropy", p)) & (c("category_entropy") > 0)
+        ),
         "window shopper": lambda: (c("n_view") >= 20) & (c("frequency") == 0),
         "new": lambda: c("tenure_days") <= 30,
         "lapsing": lambda: (c("days_since_seen") >= 90) & (c("active_days") >= 3),

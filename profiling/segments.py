@@ -417,7 +417,9 @@ def rule_expression(
                 try:
                     numbers = [float(v) for v in values]
                 except ValueError as exc:
-                    raise ProfilingError(f"feature {c.feature!r} is numeric; got values {values!r}") from exc
+                    raise ProfilingError(
+                        f"feature {c.feature!r} is numeric; got values {values!r}"
+                    ) from exc
                 exprs.append(col.cast(pl.Float64).is_in(numbers))
             else:
                 exprs.append(col.cast(pl.String).is_in(values))

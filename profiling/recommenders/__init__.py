@@ -1,0 +1,1 @@
+"""Recommenders: one contract (base.py) and the model families behind it."""
