@@ -56,10 +56,12 @@ def event_mix_figure(counts: pl.DataFrame) -> go.Figure:
             orientation="h",
             marker_color=[EVENT_COLORS.get(t, "#888") for t in c[S.EVENT_TYPE]],
             text=[f"{v:,}" for v in c["events"]],
-            textposition="auto",
+            textposition="outside",
+            cliponaxis=False,
         )
     )
     fig.update_layout(**_LAYOUT, title="Events by type", xaxis_title="events", height=320)
+    fig.update_xaxes(range=[0, max(c["events"].max() or 1, 1) * 1.35])
     return fig
 
 
