@@ -127,13 +127,19 @@ def build_profiles(dataset: Dataset, as_of: datetime | str | None = None) -> pl.
     """
     when = _as_of(dataset, as_of)
     cat = feature_catalog(dataset)
-    e = dataset.events.lazy().filter(pl.col(S.TIMESTAMP) <= when)
+    # polars-only step: categorical grouping keys make every group-by below cheaper
+    e = (
+        dataset.events.lazy()
+        .filter(pl.col(S.TIMESTAMP) <= when)
+        .with_columns(pl.col(S.USER_ID).cast(pl.Categorical))
+    )
     items = dataset.items
     has_cat = "category affinity" in cat.computed
     has_brand = "brand affinity" in cat.computed
     if has_cat or has_brand:
-        keep = [S.ITEM_ID] + [c for c in (S.CATEGORY, S.BRAND) if _has(items, c)]
-        e = e.join(items.lazy().select(keep), on=S.ITEM_ID, how="left")
+        keep = [c for c in (S.CATEGORY, S.BRAND) if _has(items, c)]
+        catalog = items.lazy().select(S.ITEM_ID, *[pl.col(c).cast(pl.Categorical) for c in keep])
+        e = e.join(catalog, on=S.ITEM_ID, how="left")
     use_orders = _has(dataset.events, S.ORDER_ID)
     use_sessions = _has(dataset.events, S.SESSION_ID)
 
@@ -158,6 +164,7 @@ def build_profiles(dataset: Dataset, as_of: datetime | str | None = None) -> pl.
     if has_cat:
         profiles = profiles.join(_category_affinity(collected[1]), on=S.USER_ID, how="left")
     profiles = _finish(profiles, when, cat)
+    profiles = profiles.with_columns(pl.col(pl.Categorical).cast(pl.String))
     if dataset.users is not None:
         profiles = _attach_attributes(profiles, dataset.users)
     return profiles.sort(S.USER_ID)
@@ -171,19 +178,18 @@ def _with_helper_columns(ev: nw.LazyFrame, when: datetime) -> nw.LazyFrame:
     helpers = [
         hour.alias("_hour"),
         ts.dt.truncate("1d").alias("_day"),
-        (ts.dt.weekday() >= 6).cast(nw.Int32).alias("_weekend"),
-        (ts > when - timedelta(days=30)).cast(nw.Int32).alias("_last30"),
-        ((ts > when - timedelta(days=60)) & (ts <= when - timedelta(days=30)))
-        .cast(nw.Int32)
-        .alias("_prev30"),
+        (ts.dt.weekday() >= 6).alias("_weekend"),
+        (ts > when - timedelta(days=30)).alias("_last30"),
+        ((ts > when - timedelta(days=60)) & (ts <= when - timedelta(days=30))).alias("_prev30"),
         nw.when(et == S.PURCHASE).then(nw.col(S.AMOUNT)).otherwise(0.0).alias("_gross"),
         nw.when(et == S.REFUND).then(nw.col(S.AMOUNT)).otherwise(0.0).alias("_refunded"),
     ]
     helpers += [
-        ((hour >= lo) & (hour < hi)).cast(nw.Int32).alias(f"_part_{name}")
+        ((hour >= lo) & (hour < hi)).alias(f"_part_{name}")
         for name, (lo, hi) in PARTS_OF_DAY.items()
     ]
-    helpers += [(et == t).cast(nw.Int32).alias(f"_is_{t}") for t in COUNTED_TYPES]
+    # boolean flags, summed in the aggregation (cheaper than materialized integers)
+    helpers += [(et == t).alias(f"_is_{t}") for t in COUNTED_TYPES]
     return ev.with_columns(helpers)
 
 
@@ -223,7 +229,15 @@ def _activity(ev: nw.LazyFrame, use_sessions: bool) -> nw.LazyFrame:
 
 def _purchases(ev: nw.LazyFrame, use_orders: bool, has_cat: bool) -> nw.LazyFrame:
     buys = ev.filter(nw.col(S.EVENT_TYPE) == S.PURCHASE)
-    orders = nw.col(S.ORDER_ID) if use_orders else nw.col("_day")
+    # a purchase without an order id counts as one order per day, never as a shared "null" order
+    day_key = nw.col("_day").dt.to_string("%Y-%m-%d")
+    orders = (
+        nw.when(nw.col(S.ORDER_ID).is_null())
+        .then(day_key)
+        .otherwise(nw.col(S.ORDER_ID).cast(nw.String))
+        if use_orders
+        else nw.col("_day")
+    )
     aggs = [
         orders.n_unique().alias("frequency"),
         nw.col("_day").n_unique().alias("purchase_days"),
@@ -278,6 +292,8 @@ def _favourite_brand(ev: nw.LazyFrame) -> nw.LazyFrame:
 # ---- polars-only steps on per-user frames ------------------------------------------------
 def _finish(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFrame:
     """Ratios, RFM and momentum from the aggregated counts."""
+    # counts come back unsigned from summed boolean flags; signed ints keep differences sane
+    p = p.with_columns(pl.col(pl.UInt32, pl.UInt64).cast(pl.Int64))
     day = 86_400_000_000.0
     n = pl.col("n_events")
 

@@ -57,6 +57,12 @@ def quantile_scores(
     return score.cast(pl.Int8).alias(values.name)
 
 
+def rfm_segment_name(cell: str) -> str:
+    """Name of an RFM cell such as "54" (R score then F score): the first matching rule of
+    :data:`RFM_SEGMENTS`."""
+    return next((seg for seg, rx, _t in RFM_SEGMENTS if re.match(rx, cell)), NO_PURCHASE)
+
+
 def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
     """RFM scores and named segment per user.
 
@@ -79,15 +85,15 @@ def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
         quantile_scores(buyers["recency_days"], higher_is_better=False).alias("r_score"),
         quantile_scores(buyers["frequency"]).alias("f_score"),
         (
-            quantile_scores(buyers["monetary"])
+            # rounded to a millionth: float sums differ in the last bits between runs
+            quantile_scores(buyers["monetary"].round(6))
             if "monetary" in buyers.columns
             else pl.lit(None, pl.Int8)
         ).alias("m_score"),
     )
     cell = pl.col("r_score").cast(pl.String) + pl.col("f_score").cast(pl.String)
-    name = pl.lit(NO_PURCHASE)
-    for seg, rx, _text in reversed(RFM_SEGMENTS):
-        name = pl.when(cell.str.contains(rx)).then(pl.lit(seg)).otherwise(name)
+    names = {c: rfm_segment_name(c) for c in (f"{r}{f}" for r in range(1, 6) for f in range(1, 6))}
+    name = cell.replace_strict(names, default=NO_PURCHASE, return_dtype=pl.String)
     out = profiles.select(S.USER_ID).join(scored, on=S.USER_ID, how="left")
     return out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment"))
 

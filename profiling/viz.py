@@ -198,3 +198,116 @@ def segment_mix_figure(descriptions: list) -> go.Figure:
     )  # fmt: skip
     fig.update_layout(**_LAYOUT, title="Segment mix (RFM)", height=360)
     return fig
+
+
+# ---- recommenders ----------------------------------------------------------------------------
+MODEL_COLORS = px.colors.qualitative.Bold
+
+
+def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
+    """Bars of one metric per model with 95% bootstrap intervals, best model highlighted."""
+    m = metrics.filter(pl.col("metric") == metric).sort("value", descending=True, nulls_last=True)
+    k = m["k"].drop_nulls().max() if m.height else None
+    value = m["value"].to_list()
+    err_hi = [
+        (h - v) if h is not None and v is not None else 0
+        for h, v in zip(m["ci_high"], value, strict=True)
+    ]
+    err_lo = [
+        (v - lo) if lo is not None and v is not None else 0
+        for lo, v in zip(m["ci_low"], value, strict=True)
+    ]
+    colors = ["#4F46E5" if b else "#A5B4FC" for b in m["is_best"].fill_null(False)]
+    fig = go.Figure(
+        go.Bar(
+            x=m["model"].to_list(), y=value, marker_color=colors,
+            error_y={"type": "data", "array": err_hi, "arrayminus": err_lo, "color": "#334155"},
+            text=[f"{v:.3f}" if v is not None else "" for v in value], textposition="outside",
+            cliponaxis=False,
+        )
+    )  # fmt: skip
+    label = (
+        f"{metric}@{k}"
+        if k and metric in ("ndcg", "precision", "recall", "map", "hit_rate")
+        else metric
+    )
+    fig.update_layout(
+        **_LAYOUT, title=f"{label} by model (95% bootstrap interval)", yaxis_title=label, height=380
+    )
+    return fig
+
+
+def pr_curve_figure(curve: pl.DataFrame) -> go.Figure:
+    """Precision and recall at K = 1..20, one line per model."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("precision@K", "recall@K"))
+    for j, (model, part) in enumerate(curve.sort("k").group_by("model", maintain_order=True)):
+        color = MODEL_COLORS[j % len(MODEL_COLORS)]
+        name = model[0]
+        fig.add_scatter(
+            x=part["k"],
+            y=part["precision"],
+            name=name,
+            line_color=color,
+            row=1,
+            col=1,
+            legendgroup=name,
+        )
+        fig.add_scatter(x=part["k"], y=part["recall"], name=name, line_color=color, row=1, col=2,
+                        legendgroup=name, showlegend=False)  # fmt: skip
+    fig.update_layout(**_LAYOUT, height=380, title="Precision and recall at K = 1..20")
+    fig.update_xaxes(title_text="K", dtick=2)
+    return fig
+
+
+def model_segment_figure(breakdown: pl.DataFrame, metric: str = "ndcg") -> go.Figure:
+    """Heatmap of a metric per model (rows) and segment (columns), users per segment in
+    the column labels."""
+    b = breakdown.filter(pl.col("metric") == metric)
+    sizes = b.group_by("segment").agg(pl.col("users").max()).sort("users", descending=True)
+    segs = sizes["segment"].to_list()
+    grid = b.pivot(on="segment", index="model", values="value").select(["model", *segs])
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.select(segs).to_numpy(), y=grid["model"].to_list(),
+            x=[f"{s} ({u:,})" for s, u in zip(segs, sizes["users"], strict=True)],
+            colorscale="Viridis", texttemplate="%{z:.2f}",
+            hovertemplate="%{y} · %{x}<br>" + metric + " %{z:.3f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(**_LAYOUT, title=f"{metric} by customer segment (test users per segment)",
+                      height=200 + 34 * grid.height, xaxis_tickangle=-30)  # fmt: skip
+    return fig
+
+
+def cold_warm_figure(cold_warm: pl.DataFrame, metric: str = "ndcg") -> go.Figure:
+    """Grouped bars of a metric for cold (no training history) and warm test users."""
+    c = cold_warm.filter(pl.col("metric") == metric)
+    fig = go.Figure()
+    for seg, color in (("warm", "#4F46E5"), ("cold", "#F59E0B")):
+        part = c.filter(pl.col("segment") == seg)
+        users = part["users"].max() if part.height else 0
+        fig.add_bar(x=part["model"].to_list(), y=part["value"].to_list(), name=f"{seg} users ({users or 0:,})",
+                    marker_color=color)  # fmt: skip
+    fig.update_layout(**_LAYOUT, barmode="group", title=f"{metric}: users with and without training history",
+                      height=360, legend={"orientation": "h", "y": -0.15})  # fmt: skip
+    return fig
+
+
+def time_quality_figure(
+    metrics: pl.DataFrame, timings: pl.DataFrame, metric: str = "ndcg"
+) -> go.Figure:
+    """Training time (log scale) against quality, one point per model."""
+    m = metrics.filter(pl.col("metric") == metric).join(timings, on="model")
+    fig = go.Figure(
+        go.Scatter(
+            x=m["fit_seconds"].clip(lower_bound=1e-3).to_list(), y=m["value"].to_list(),
+            mode="markers+text", text=m["model"].to_list(), textposition="top center",
+            marker={"size": 12, "color": "#4F46E5"},
+            hovertemplate="%{text}<br>train %{x:.2f} s<br>" + metric + " %{y:.3f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(**_LAYOUT, title=f"Training time against {metric}", xaxis_type="log",
+                      xaxis_title="training time (s, log scale)", yaxis_title=metric, height=380)  # fmt: skip
+    return fig

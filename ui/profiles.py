@@ -28,6 +28,11 @@ def _segmentation(
     return build_segments(_profiles(spec_key, _spec), k=k, method=method)
 
 
+def profiles_for(spec: state.DatasetSpec) -> pl.DataFrame:
+    """Profiles (with tags) of the dataset described by ``spec`` (cached)."""
+    return _profiles(spec.key(), spec)
+
+
 def active_profiles() -> pl.DataFrame | None:
     """Profiles (with tags) of the active dataset; None when it cannot load."""
     spec = data.resolved_spec()

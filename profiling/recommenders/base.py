@@ -248,3 +248,26 @@ class Recommender:
                 else {}
             )
         return self._titles.get(raw) or str(raw)
+
+
+def explained_recommendations(
+    model: Recommender, user_id: str, k: int = S.DEFAULT_K
+) -> pl.DataFrame:
+    """Top-``k`` for one user with a readable title and the reason for every item.
+
+    One row per item: rank, item_id, title, score, reason, is_fallback.
+    """
+    recs = model.recommend([user_id], k=k)
+    titles, reasons = [], []
+    for item in recs[S.ITEM_ID].to_list():
+        i = model.item_index_.get(item)
+        titles.append(model.item_title(i) if i is not None else item)
+        reasons.append(model.explain(user_id, item))
+    return (
+        recs.select("rank", S.ITEM_ID, "score", "is_fallback")
+        .with_columns(
+            pl.Series("title", titles, dtype=pl.String),
+            pl.Series("reason", reasons, dtype=pl.String),
+        )
+        .select("rank", S.ITEM_ID, "title", "score", "reason", "is_fallback")
+    )

@@ -1,0 +1,118 @@
+"""Recommenders: train and compare models honestly, by customer segment and for new users."""
+
+import streamlit as st
+
+from profiling import schema as S
+from profiling import viz
+from profiling.errors import ProfilingError
+from profiling.evaluation.tables import summary_table
+from profiling.recommenders import registry
+from ui import data, recommenders, widgets
+
+st.title("Recommenders")
+ds = data.active_dataset()
+if ds is None:
+    st.stop()
+widgets.dataset_caption(ds)
+st.caption(
+    "Models are trained on the past and scored on what users did next. The default global "
+    "temporal split uses one cutoff date for everybody, so no model sees future popularity."
+)
+
+event_types = [t for t in S.EVENT_TYPES if t in set(ds.events[S.EVENT_TYPE].unique().to_list())]
+with st.form("ps_rec_form", border=True):
+    names = st.multiselect(
+        "Models",
+        list(registry.MODELS),
+        default=[m for m in registry.DEFAULT_MODELS if m in registry.MODELS],
+        format_func=lambda n: f"{n} · {registry.describe(n)}",
+        key="ps_rec_models",
+    )
+    c1, c2, c3, c4 = st.columns([2, 1, 2, 1])
+    protocol = c1.selectbox(
+        "Protocol", list(recommenders.PROTOCOLS), format_func=recommenders.PROTOCOLS.get, key="ps_rec_protocol"
+    )
+    k = c2.number_input("K", min_value=1, max_value=50, value=S.DEFAULT_K, key="ps_rec_k")
+    relevant = c3.multiselect(
+        "Relevant in the test period",
+        event_types,
+        default=[S.PURCHASE] if S.PURCHASE in event_types else event_types[:1],
+        key="ps_rec_relevant",
+        help="Which test events count as a hit. Purchases by default.",
+    )
+    threshold = c4.number_input(
+        "or rating ≥", min_value=0.0, value=None, step=0.5, key="ps_rec_threshold",
+        help="Also count items the user rated at least this high.",
+    )  # fmt: skip
+    run = st.form_submit_button("Train and compare", type="primary", icon=":material/play_arrow:")
+
+if not names:
+    st.info("Choose at least one model.")
+    st.stop()
+
+relevant_t = tuple(relevant)
+try:
+    split = recommenders.split(protocol, relevant_t)
+except ProfilingError as exc:
+    st.error(str(exc))
+    st.stop()
+st.caption(f"Split: {split.description}.")
+
+if run or st.session_state.get("ps_rec_ran"):
+    st.session_state["ps_rec_ran"] = True
+    try:
+        with st.status("Training models…", expanded=False) as status:
+            for i, name in enumerate(names, start=1):
+                status.update(label=f"Training {name} ({i} of {len(names)})…")
+                model = recommenders.fitted(protocol, relevant_t, name)
+                st.write(f"✓ {name}: trained in {model.fit_seconds_:.2f} s")
+            status.update(label="Scoring on the test period…")
+            comp, curve, by_segment = recommenders.comparison(names, protocol, relevant_t, threshold, int(k))
+            status.update(label=f"Compared {len(names)} models on {comp.n_users:,} test users", state="complete")
+    except ProfilingError as exc:
+        st.error(str(exc))
+        st.stop()
+
+    implicit_note = recommenders.implicit_rating_models(names, protocol, relevant_t)
+    if implicit_note:
+        st.info(
+            "No explicit ratings for these rating-prediction models, so events were turned into "
+            f"ratings (view < cart < purchase): {implicit_note}.",
+            icon=":material/info:",
+        )
+
+    st.subheader("Comparison")
+    st.caption(
+        "Mean over test users with a 95% bootstrap interval. ★ best model for the metric; "
+        "† significantly worse than the best (paired sign-flip test, p < 0.05)."
+    )
+    st.dataframe(summary_table(comp.metrics), hide_index=True, width="stretch")
+    st.download_button(
+        "Download the metrics (CSV)", comp.metrics.write_csv(), file_name="metrics.csv",
+        mime="text/csv", icon=":material/download:",
+    )  # fmt: skip
+
+    metric = st.segmented_control(
+        "Metric", ["ndcg", "precision", "recall", "map", "hit_rate", "mrr"], default="ndcg", key="ps_rec_metric"
+    )
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(viz.metric_bars_figure(comp.metrics, metric), width="stretch")
+    with right:
+        st.plotly_chart(viz.time_quality_figure(comp.metrics, comp.timings, metric), width="stretch")
+    st.plotly_chart(viz.pr_curve_figure(curve), width="stretch")
+
+    st.subheader("Which model serves which customers")
+    if by_segment is not None:
+        st.plotly_chart(viz.model_segment_figure(by_segment, metric), width="stretch")
+    st.plotly_chart(viz.cold_warm_figure(comp.cold_warm(), metric), width="stretch")
+
+    st.subheader("Why was this recommended?")
+    users = comp.per_user["user_id"].unique().sort().head(500).to_list()
+    u1, u2 = st.columns([1, 1])
+    who = u1.selectbox("Test user", users, key="ps_rec_user")
+    which = u2.selectbox("Model", names, key="ps_rec_explain_model")
+    model = recommenders.fitted(protocol, relevant_t, which)
+    st.dataframe(recommenders.explained(model, who, int(k)), hide_index=True, width="stretch")
+else:
+    st.info("Choose models and a protocol, then press **Train and compare**.")

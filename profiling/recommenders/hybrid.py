@@ -1,0 +1,126 @@
+"""Hybrid recommender: a weighted blend of per-user min-max-normalised model scores."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+from profiling import schema as S
+from profiling.errors import ProfilingError
+from profiling.recommenders.base import Recommender
+from profiling.recommenders.content import minmax_rows, segments_frame
+
+
+class Hybrid(Recommender):
+    """Weighted blend of several recommenders.
+
+    Every sub-model is copied, given this model's ``random_state`` (like scikit-learn
+    ensembles seed their members) and fitted on the same interactions, catalog and
+    segments. For each user, each sub-model's scores over the catalog are min-max scaled to
+    [0, 1]; the blend is ``sum_m weight_m * scaled_m`` with weights normalised to sum to 1.
+
+    Parameters
+    ----------
+    models : dict of str to Recommender, or list of Recommender
+        Unfitted sub-models; a list is named by each model's ``name`` (``-2``, ``-3``, ...
+        appended to repeats).
+    weights : dict of str to float, or list of float, optional
+        Non-negative blend weights (same keys / order as ``models``); default equal.
+    random_state : int
+
+    Attributes
+    ----------
+    models_ : dict of str to Recommender
+        The fitted copies.
+    weights_ : dict of str to float
+        Normalised weights.
+    """
+
+    name = "hybrid"
+    family = "hybrid"
+
+    def __init__(
+        self,
+        models: Mapping[str, Recommender] | Sequence[Recommender],
+        weights: Mapping[str, float] | Sequence[float] | None = None,
+        random_state: int = S.RANDOM_STATE,
+    ) -> None:
+        super().__init__(random_state=random_state)
+        self.models = models
+        self.weights = weights
+
+    def _named_models(self) -> dict[str, Recommender]:
+        if isinstance(self.models, Mapping):
+            named = {str(k): m for k, m in self.models.items()}
+        else:
+            named = {}
+            for m in self.models:
+                key, n = m.name, 1
+                while key in named:
+                    n += 1
+                    key = f"{m.name}-{n}"
+                named[key] = m
+        if not named:
+            raise ProfilingError("Hybrid needs at least one model")
+        return named
+
+    def _normalised_weights(self, names: list[str]) -> dict[str, float]:
+        if self.weights is None:
+            raw = dict.fromkeys(names, 1.0)
+        elif isinstance(self.weights, Mapping):
+            unknown = set(self.weights) - set(names)
+            if unknown:
+                raise ProfilingError(
+                    f"weights name models that are not in the hybrid: {sorted(unknown)}; "
+                    f"models are {names}"
+                )
+            raw = {n: float(self.weights.get(n, 0.0)) for n in names}
+        else:
+            w = list(self.weights)
+            if len(w) != len(names):
+                raise ProfilingError(
+                    f"weights has {len(w)} values for {len(names)} models; give one per model"
+                )
+            raw = {n: float(v) for n, v in zip(names, w, strict=True)}
+        if any(v < 0 or not np.isfinite(v) for v in raw.values()) or sum(raw.values()) <= 0:
+            raise ProfilingError(f"weights must be non-negative and not all 0. Got {raw!r}.")
+        total = sum(raw.values())
+        return {n: v / total for n, v in raw.items()}
+
+    def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
+        named = self._named_models()
+        self.weights_ = self._normalised_weights(list(named))
+        segments = segments_frame(self)
+        self.models_ = {}
+        for key, model in named.items():
+            m = copy.deepcopy(model)
+            m.random_state = self.random_state
+            m.fit(data, items=self.item_table_, user_segments=segments)
+            if not (
+                np.array_equal(m.users_, self.users_) and np.array_equal(m.items_, self.items_)
+            ):  # pragma: no cover - every model indexes through the same base class
+                raise ProfilingError(f"sub-model {key} indexed users or items differently")
+            self.models_[key] = m
+
+    def _parts(self, user_idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Weighted, scaled score of every sub-model (users x items each)."""
+        return {
+            key: self.weights_[key] * minmax_rows(m._score(user_idx))
+            for key, m in self.models_.items()
+            if self.weights_[key] > 0
+        }
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return sum(self._parts(user_idx).values())
+
+    def _explain(self, u: int, i: int) -> str:
+        parts = {k: float(v[0, i]) for k, v in self._parts(np.array([u])).items()}
+        total = sum(parts.values())
+        key = max(parts, key=parts.__getitem__)
+        reason = self.models_[key]._explain(u, i)
+        if total <= 0:
+            return reason
+        return f"{reason} (mostly {key}: {parts[key] / total:.0%} of the blended score)"

@@ -1,0 +1,356 @@
+"""Collaborative filtering on implicit feedback: item-item kNN, ALS, BPR and EASE.
+
+All four learn from ``matrix_`` (users x items implicit weights: views, carts, purchases
+summed with :data:`profiling.schema.IMPLICIT_WEIGHTS`). Weights are heavy-tailed (one user
+viewing an item 200 times), so by default they are damped with ``log1p`` before learning;
+``weighting`` chooses ``"log"`` (log(1 + w)), ``"raw"`` (w) or ``"binary"`` (1 per pair).
+
+ALS and BPR wrap the `implicit <https://benfred.github.io/implicit/>`_ library (CPU
+implementations, one BLAS thread, no progress bars, seeded), ItemKNN and EASE are
+closed-form numpy / scipy code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from profiling import schema as S
+from profiling.errors import ProfilingError
+from profiling.recommenders.base import Recommender
+
+WEIGHTINGS = ("log", "raw", "binary")
+
+
+def weighted(matrix: sp.csr_matrix, weighting: str) -> sp.csr_matrix:
+    """``matrix`` with its stored values transformed by ``weighting`` (float32 csr).
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        users x items implicit weights (> 0 where stored).
+    weighting : {"log", "raw", "binary"}
+        ``log``: log(1 + w); ``raw``: w; ``binary``: 1.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+    """
+    if weighting not in WEIGHTINGS:
+        raise ProfilingError(f"weighting must be one of {WEIGHTINGS}. Got {weighting!r} instead.")
+    out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    if weighting == "log":
+        out.data = np.log1p(out.data).astype(np.float32)
+    elif weighting == "binary":
+        out.data = np.ones_like(out.data, dtype=np.float32)
+    return out
+
+
+def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the ``k`` largest stored values of every row (ties: lower column first).
+
+    Fully vectorized: one lexsort over the stored entries.
+    """
+    m = sp.csr_matrix(matrix)
+    m.sum_duplicates()
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    order = np.lexsort((m.indices, -m.data, rows))
+    rank = np.arange(m.nnz) - m.indptr[rows[order]]
+    keep = order[rank < k]
+    return sp.csr_matrix(
+        (m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape, dtype=m.dtype
+    )
+
+
+class ItemKNN(Recommender):
+    """Item-item collaborative filtering with cosine similarity.
+
+    ``sim(i, j) = x_i . x_j / (||x_i|| ||x_j|| + shrink)`` over the item columns of the
+    (weighted) user-item matrix; every item keeps its ``k_neighbors`` most similar items.
+    The score of item ``i`` for user ``u`` is ``sum_j w_uj sim(j, i)`` over the user's
+    history ``j``.
+
+    Parameters
+    ----------
+    k_neighbors : int, default 100
+        Neighbours kept per item.
+    shrink : float, default 0
+        Added to the cosine denominator: damps similarities backed by few users.
+    weighting : {"log", "raw", "binary"}, default "log"
+        Transform of the implicit weights (module notes).
+    random_state : int
+        Unused (the model is deterministic); kept for a uniform constructor.
+
+    Attributes
+    ----------
+    similarity_ : scipy.sparse.csr_matrix
+        items x items, row ``j`` holds the kept neighbours of item ``j``.
+    """
+
+    name = "item-knn"
+    family = "collaborative"
+
+    def __init__(
+        self,
+        k_neighbors: int = 100,
+        shrink: float = 0.0,
+        weighting: str = "log",
+        random_state: int = S.RANDOM_STATE,
+    ) -> None:
+        super().__init__(random_state=random_state)
+        self.k_neighbors = k_neighbors
+        self.shrink = shrink
+        self.weighting = weighting
+
+    def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
+        if self.k_neighbors < 1:
+            raise ProfilingError(f"k_neighbors must be >= 1. Got {self.k_neighbors!r} instead.")
+        self.x_ = weighted(self.matrix_, self.weighting)
+        xc = self.x_.tocsc()
+        norms = np.sqrt(np.asarray(xc.multiply(xc).sum(axis=0)).ravel())
+        gram = (xc.T @ xc).tocoo()
+        keep = gram.row != gram.col
+        rows, cols = gram.row[keep], gram.col[keep]
+        vals = gram.data[keep] / (norms[rows] * norms[cols] + self.shrink + 1e-12)
+        sim = sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=gram.shape)
+        sim.eliminate_zeros()
+        self.similarity_ = top_k_per_row(sim, self.k_neighbors)
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return (self.x_[user_idx] @ self.similarity_).toarray()
+
+    def _explain(self, u: int, i: int) -> str:
+        row = self.x_[u]
+        sims = self.similarity_[row.indices][:, [i]].toarray().ravel()
+        contrib = row.data * sims
+        if contrib.size == 0 or contrib.max() <= 0:
+            return super()._explain(u, i)
+        best = int(np.argmax(contrib))
+        j = int(row.indices[best])
+        return (
+            f"you chose {self.item_title(j)}, and users who choose it often choose this too "
+            f"(similarity {sims[best]:.2f})"
+        )
+
+
+class EASE(Recommender):
+    """Embarrassingly Shallow Autoencoder (Steck, 2019): a closed-form item-item model.
+
+    ``P = (X^T X + l2 I)^-1``, ``B = I - P / diag(P)`` (column-wise, so ``diag(B) = 0``),
+    score = ``X_u B``. Needs a dense items x items inverse: fine up to ~20,000 items.
+
+    Parameters
+    ----------
+    l2 : float, default 500
+        Ridge penalty on the item-item weights.
+    weighting : {"log", "raw", "binary"}, default "log"
+        Transform of the implicit weights that forms ``X``.
+    random_state : int
+        Unused (closed form); kept for a uniform constructor.
+
+    Attributes
+    ----------
+    weights_ : np.ndarray
+        ``B`` (items x items, float32).
+    """
+
+    name = "ease"
+    family = "collaborative"
+
+    def __init__(
+        self, l2: float = 500.0, weighting: str = "log", random_state: int = S.RANDOM_STATE
+    ) -> None:
+        super().__init__(random_state=random_state)
+        self.l2 = l2
+        self.weighting = weighting
+
+    def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
+        if self.l2 <= 0:
+            raise ProfilingError(f"l2 must be > 0. Got {self.l2!r} instead.")
+        self.x_ = weighted(self.matrix_, self.weighting)
+        gram = (self.x_.T @ self.x_).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += self.l2
+        p = np.linalg.inv(gram)
+        b = -p / np.diag(p)[None, :]
+        b[np.diag_indices_from(b)] = 0.0
+        self.weights_ = b.astype(np.float32)
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return np.asarray(self.x_[user_idx] @ self.weights_)
+
+    def _explain(self, u: int, i: int) -> str:
+        row = self.x_[u]
+        contrib = row.data * self.weights_[row.indices, i]
+        if contrib.size == 0 or contrib.max() <= 0:
+            return super()._explain(u, i)
+        j = int(row.indices[int(np.argmax(contrib))])
+        return (
+            f"you chose {self.item_title(j)}; users who choose it tend to choose this too "
+            f"(item weight {contrib.max():.2f})"
+        )
+
+
+class _FactorModel(Recommender):
+    """Shared scoring and explanation of the `implicit` matrix-factorization models."""
+
+    family = "collaborative"
+
+    def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
+        from threadpoolctl import threadpool_limits
+
+        self._import_model()  # load implicit (and its BLAS) before limiting the threads
+        # one BLAS thread: implicit recommends it (and warns otherwise) and it keeps the
+        # floating-point sums, hence the factors, identical from run to run
+        with threadpool_limits(1, "blas"):
+            model = self._make_model()
+            model.fit(self._user_items(), show_progress=False)
+        self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
+
+    def _import_model(self) -> type:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _make_model(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _user_items(self) -> sp.csr_matrix:
+        raise NotImplementedError  # pragma: no cover
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return self.user_factors_[user_idx] @ self.item_factors_.T
+
+    def _explain(self, u: int, i: int) -> str:
+        hist = self.matrix_[u].indices
+        reason = (
+            f"users with tastes like yours chose it ({int(self.popularity_[i]):,} users chose it)"
+        )
+        if hist.size == 0:
+            return reason
+        f = self.item_factors_
+        norms = np.linalg.norm(f[hist], axis=1) * np.linalg.norm(f[i]) + 1e-12
+        cos = (f[hist] @ f[i]) / norms
+        j = int(hist[int(np.argmax(cos))])
+        return f"{reason}; closest to {self.item_title(j)} in your history"
+
+
+class ALS(_FactorModel):
+    """Implicit-feedback matrix factorization by alternating least squares (Hu, Koren &
+    Volinsky, 2008), from the ``implicit`` library.
+
+    Confidence of an observed pair = ``1 + alpha * f(w)`` with ``f`` the ``weighting``
+    (log(1 + w) by default: the paper's log-scaled variant); unobserved pairs have
+    confidence 1 and preference 0. Score = ``user_factors @ item_factors.T``.
+
+    Parameters
+    ----------
+    factors : int, default 64
+    regularization : float, default 0.05
+    iterations : int, default 15
+    alpha : float, default 1
+        Confidence scaling of observed pairs.
+    weighting : {"log", "raw", "binary"}, default "log"
+    random_state : int
+        Seeds the factor initialisation (fit runs single-threaded BLAS, so it is
+        reproducible).
+
+    Attributes
+    ----------
+    user_factors_, item_factors_ : np.ndarray (float32)
+    """
+
+    name = "als"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.05,
+        iterations: int = 15,
+        alpha: float = 1.0,
+        weighting: str = "log",
+        random_state: int = S.RANDOM_STATE,
+    ) -> None:
+        super().__init__(random_state=random_state)
+        self.factors = factors
+        self.regularization = regularization
+        self.iterations = iterations
+        self.alpha = alpha
+        self.weighting = weighting
+
+    def _import_model(self) -> type:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        return AlternatingLeastSquares
+
+    def _make_model(self):
+        return self._import_model()(
+            factors=self.factors,
+            regularization=self.regularization,
+            iterations=self.iterations,
+            alpha=1.0,  # the confidence is built in _user_items
+            dtype=np.float32,
+            random_state=self.random_state,
+        )
+
+    def _user_items(self) -> sp.csr_matrix:
+        c = weighted(self.matrix_, self.weighting)
+        c.data = (1.0 + self.alpha * c.data).astype(np.float32)
+        return c
+
+
+class BPR(_FactorModel):
+    """Bayesian Personalized Ranking (Rendle et al., 2009) from the ``implicit`` library.
+
+    Learns factors so that items a user chose rank above sampled items they did not; only
+    the presence of a pair counts (weights are ignored). Runs on one thread so that the
+    stochastic updates, hence the recommendations, are reproducible.
+
+    Parameters
+    ----------
+    factors : int, default 64
+    learning_rate : float, default 0.01
+    regularization : float, default 0.01
+    iterations : int, default 100
+    random_state : int
+        Seeds the initialisation and the negative sampling.
+
+    Attributes
+    ----------
+    user_factors_, item_factors_ : np.ndarray (float32)
+        implicit appends an item-bias column (and a column of ones to the users).
+    """
+
+    name = "bpr"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        learning_rate: float = 0.01,
+        regularization: float = 0.01,
+        iterations: int = 100,
+        random_state: int = S.RANDOM_STATE,
+    ) -> None:
+        super().__init__(random_state=random_state)
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.iterations = iterations
+
+    def _import_model(self) -> type:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        return BayesianPersonalizedRanking
+
+    def _make_model(self):
+        return self._import_model()(
+            factors=self.factors,
+            learning_rate=self.learning_rate,
+            regularization=self.regularization,
+            iterations=self.iterations,
+            dtype=np.float32,
+            num_threads=1,  # hogwild SGD on several threads is not reproducible
+            random_state=self.random_state,
+        )
+
+    def _user_items(self) -> sp.csr_matrix:
+        return weighted(self.matrix_, "binary")

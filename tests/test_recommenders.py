@@ -1,0 +1,298 @@
+"""Recommenders: one contract test over every registry model on a tiny synthetic store,
+targeted checks of the model maths, and (slow) accuracy against popularity on the sample."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from profiling import schema as S
+from profiling.recommenders.base import RECOMMENDATION_SCHEMA
+from profiling.recommenders.content import ContentBased, ContextAware
+from profiling.recommenders.hybrid import Hybrid
+from profiling.recommenders.implicit_models import EASE, ItemKNN
+from profiling.recommenders.registry import DEFAULT_MODELS, MODELS, describe, make
+from profiling.recommenders.surprise_models import ALGORITHMS, SurpriseModel
+
+CATEGORIES = ("Electronics", "Books", "Garden", "Toys")
+START = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)  # a Monday
+
+
+def tiny_store(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """30 users, 20 interacted items (+1 catalog-only item), 4 categories.
+
+    Each user prefers one category (3/4 of their items), has 4-8 items with weights 1 (view),
+    4 (view + cart) or 9 (view + cart + purchase), an explicit rating on about a quarter of
+    the pairs, and a usual hour of day. Returns interactions, items and user segments.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(30):
+        pref = u % 4
+        n = int(rng.integers(4, 9))
+        pool = [i for i in range(20) if i % 4 == pref]
+        others = [i for i in range(20) if i % 4 != pref]
+        picks = set(rng.choice(pool, size=min(len(pool), (3 * n) // 4), replace=False).tolist())
+        picks |= set(rng.choice(others, size=n - len(picks), replace=False).tolist())
+        hour = [9, 14, 20][u % 3]
+        for i in sorted(picks):
+            when = START + dt.timedelta(days=int(rng.integers(0, 60)), hours=hour)
+            rating = float(rng.integers(1, 6)) if rng.random() < 0.25 else None
+            rows.append((f"U{u:02d}", f"I{i:02d}", float(rng.choice([1, 4, 9])), rating, when))
+    inter = pl.DataFrame(
+        rows,
+        schema={
+            S.USER_ID: pl.String,
+            S.ITEM_ID: pl.String,
+            "weight": pl.Float64,
+            S.RATING: pl.Float64,
+            S.TIMESTAMP: pl.Datetime("us", "UTC"),
+        },
+        orient="row",
+    )
+    words = ["wireless speaker", "mystery novel", "garden hose", "puzzle game"]
+    items = pl.DataFrame(
+        {
+            S.ITEM_ID: [f"I{i:02d}" for i in range(21)],
+            S.TITLE: [f"{words[i % 4].title()} {i}" for i in range(21)],
+            S.CATEGORY: [CATEGORIES[i % 4] for i in range(21)],
+            S.BRAND: [f"Brand{i % 3}" for i in range(21)],
+            S.DESCRIPTION: [f"a {words[i % 4]} number {i}" if i % 5 else None for i in range(21)],
+        }
+    )
+    segments = pl.DataFrame(
+        {S.USER_ID: [f"U{u:02d}" for u in range(30)], "segment": [f"s{u % 2}" for u in range(30)]}
+    )
+    return inter, items, segments
+
+
+@pytest.fixture(scope="module")
+def store():
+    return tiny_store()
+
+
+# ---- the contract, for every registry model ----------------------------------------------
+@pytest.mark.parametrize("name", list(MODELS))
+def test_contract(name, store):
+    inter, items, segments = store
+    users = [*sorted(inter[S.USER_ID].unique().to_list()), "NEWCOMER"]
+
+    def run(seed):
+        model = make(name, random_state=seed).fit(inter, items=items, user_segments=segments)
+        return model, model.recommend(users, k=5, exclude_seen=True)
+
+    model, recs = run(7)
+    assert recs.schema == pl.Schema(RECOMMENDATION_SCHEMA)
+    assert describe(name) and model.name and model.family
+
+    per_user = recs.group_by(S.USER_ID).agg(pl.len(), pl.col("rank"))
+    assert set(per_user[S.USER_ID]) == set(users)
+    for n, ranks in zip(per_user["len"], per_user["rank"], strict=True):
+        assert n <= 5 and sorted(ranks) == list(range(1, n + 1))
+
+    seen = recs.join(inter.select(S.USER_ID, S.ITEM_ID), on=[S.USER_ID, S.ITEM_ID])
+    assert seen.height == 0, f"{name} recommended training items"
+
+    known = recs.filter(pl.col(S.USER_ID) != "NEWCOMER")
+    assert not known["is_fallback"].any()
+    assert known["score"].is_finite().all()
+    new = recs.filter(pl.col(S.USER_ID) == "NEWCOMER")
+    assert new.height == 5 and new["is_fallback"].all()
+
+    again = run(7)[1]
+    assert_frame_equal(recs, again)
+
+    first = known.row(0, named=True)
+    reason = model.explain(first[S.USER_ID], first[S.ITEM_ID])
+    assert isinstance(reason, str) and reason.strip()
+    assert model.explain("NEWCOMER", first[S.ITEM_ID]).startswith("new to the model")
+
+
+def test_registry():
+    assert set(DEFAULT_MODELS) <= set(MODELS)
+    assert len(MODELS) == 19
+    assert make("svd", random_state=3).random_state == 3
+    with pytest.raises(Exception, match="unknown model"):
+        make("nope")
+
+
+# ---- Surprise ------------------------------------------------------------------------------
+def _params(algorithm):
+    # a small k makes the kNN models choose neighbours (and break ties) for real
+    return {"k": 3} if algorithm.startswith("knn") else {}
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_surprise_vectorized_scores_equal_predict(algorithm, store):
+    inter, items, _ = store
+    model = SurpriseModel(algorithm, **_params(algorithm)).fit(inter, items=items)
+    users = np.arange(len(model.users_))
+    est = model.estimate(users)
+    scores = model._score(users)
+    rng = np.random.default_rng(1)
+    pairs = [(int(rng.integers(len(model.users_))), i) for i in range(len(model.items_))]
+    pairs.append((0, model.item_index_["I20"]))  # in the catalog only: unknown to Surprise
+    for u, i in pairs:
+        ref = model.algo_.predict(model.users_[u], model.items_[i], clip=False).est
+        assert est[u, i] == pytest.approx(ref, abs=1e-9)
+        assert scores[u, i] == pytest.approx(ref, abs=1e-6)
+
+
+def test_surprise_ratings(store):
+    inter, items, _ = store
+    mixed = SurpriseModel("baseline_only").fit(inter, items=items)
+    assert mixed.implicit_ratings_ and 0 < mixed.explicit_share_ < 1
+    assert mixed.rating_scale_ == (1.0, 5.0)
+    # weights 1 / 4 / 9 -> 1 / 4 / 5 stars; explicit ratings win
+    targets = mixed.rating_targets(inter)["target"].to_numpy()
+    rating = inter[S.RATING].to_numpy()
+    expected = np.where(np.isnan(rating), np.clip(inter["weight"].to_numpy(), 1, 5), rating)
+    np.testing.assert_array_equal(targets, expected)
+
+    explicit = inter.filter(pl.col(S.RATING).is_not_null())
+    only = SurpriseModel("svd").fit(explicit)
+    assert not only.implicit_ratings_ and only.explicit_share_ == 1.0
+
+    pred = mixed.predict_ratings(explicit.select(S.USER_ID, S.ITEM_ID, S.RATING))
+    assert pred["prediction"].dtype == pl.Float64
+    assert pred["prediction"].is_between(1.0, 5.0).all()
+    assert "predicted interest" in mixed.explain("U00", "I01")
+
+
+def test_surprise_item_knn_explains_with_a_history_item(store):
+    inter, items, _ = store
+    model = SurpriseModel("knn_item").fit(inter, items=items)
+    user = "U03"
+    item = model.recommend([user], k=1)[S.ITEM_ID][0]
+    reason = model.explain(user, item)
+    history = inter.filter(pl.col(S.USER_ID) == user)[S.ITEM_ID].to_list()
+    titles = items.filter(pl.col(S.ITEM_ID).is_in(history))[S.TITLE].to_list()
+    assert any(t in reason for t in titles) and "similar to this" in reason
+
+
+# ---- implicit-feedback models --------------------------------------------------------------
+def test_item_knn_explain_names_history_item_and_similarity(store):
+    inter, items, _ = store
+    model = ItemKNN().fit(inter, items=items)
+    user = "U05"
+    item = model.recommend([user], k=1)[S.ITEM_ID][0]
+    reason = model.explain(user, item)
+    history = inter.filter(pl.col(S.USER_ID) == user)[S.ITEM_ID].to_list()
+    titles = items.filter(pl.col(S.ITEM_ID).is_in(history))[S.TITLE].to_list()
+    assert any(t in reason for t in titles)
+    assert re.search(r"similarity 0\.\d\d", reason)
+
+
+def test_ease_equals_closed_form():
+    x = np.array(
+        [[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 1, 0], [0, 0, 1, 1]], dtype=float
+    ) * np.array([1.0, 3.0, 5.0, 2.0])
+    u, i = np.nonzero(x)
+    inter = pl.DataFrame(
+        {S.USER_ID: [f"u{a}" for a in u], S.ITEM_ID: [f"i{b}" for b in i], "weight": x[u, i]}
+    )
+    model = EASE(l2=2.0, weighting="raw").fit(inter)
+    p = np.linalg.inv(x.T @ x + 2.0 * np.eye(4))
+    b = np.eye(4) - p / np.diag(p)
+    np.testing.assert_allclose(model.weights_, b, atol=1e-5)
+    np.testing.assert_allclose(np.diag(model.weights_), 0.0, atol=1e-7)
+    np.testing.assert_allclose(model._score(np.arange(5)), x @ b, atol=1e-4)
+
+
+# ---- content, context, hybrid ----------------------------------------------------------
+def test_content_without_text_never_crashes(store):
+    inter, items, _ = store
+    blank = items.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in (S.TITLE, S.DESCRIPTION, S.CATEGORY, S.BRAND)
+    )
+    for catalog in (None, blank, items.head(3)):
+        model = ContentBased().fit(inter, items=catalog)
+        recs = model.recommend(["U01"], k=3)
+        assert recs.height == 3
+        assert model.explain("U01", recs[S.ITEM_ID][0])
+
+
+def test_content_explain_names_category(store):
+    inter, items, _ = store
+    model = ContentBased().fit(inter, items=items)
+    # U01 prefers Books (I01, I05, ...)
+    assert "matches your interest in Books" in model.explain("U01", "I17")
+
+
+def test_context_aware_mentions_the_habit(store):
+    inter, items, _ = store
+    model = ContextAware().fit(inter, items=items)
+    assert model.has_time_
+    # U02 shops at 20:00, three quarters of it in Garden (I02, I06, ...)
+    assert "you often shop Garden in the evening" in model.explain("U02", "I18")
+    fixed = ContextAware(at=dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)).fit(inter, items=items)
+    assert (fixed.user_daypart_ == 1).all() and (fixed.user_daytype_ == 1).all()
+    untimed = ContextAware().fit(inter.drop(S.TIMESTAMP), items=items)
+    assert not untimed.has_time_ and untimed.recommend(["U02"], k=2).height == 2
+
+
+def test_hybrid_blends_normalised_scores(store):
+    inter, items, _ = store
+    hybrid = Hybrid([ItemKNN(), EASE(), ItemKNN(k_neighbors=5)], weights=[2, 1, 1]).fit(
+        inter, items=items
+    )
+    assert list(hybrid.models_) == ["item-knn", "ease", "item-knn-2"]
+    assert hybrid.weights_ == {"item-knn": 0.5, "ease": 0.25, "item-knn-2": 0.25}
+    scores = hybrid._score(np.arange(3))
+    assert scores.min() >= 0 and scores.max() <= 1 + 1e-9
+    item = hybrid.recommend(["U04"], k=1)[S.ITEM_ID][0]
+    assert "of the blended score" in hybrid.explain("U04", item)
+    with pytest.raises(Exception, match="weights"):
+        Hybrid({"a": ItemKNN()}, weights={"b": 1.0}).fit(inter)
+
+
+# ---- accuracy on the sample store ------------------------------------------------------------
+def _hit_and_ndcg(recs: pl.DataFrame, truth: dict[str, set[str]], k: int) -> tuple[float, float]:
+    hits, ndcgs = [], []
+    by_user = recs.group_by(S.USER_ID).agg(pl.col(S.ITEM_ID).sort_by("rank"))
+    got = dict(zip(by_user[S.USER_ID], by_user[S.ITEM_ID], strict=True))
+    for user, relevant in truth.items():
+        ranked = list(got.get(user, []))[:k]
+        gains = [1.0 if it in relevant else 0.0 for it in ranked]
+        dcg = sum(g / np.log2(r + 2) for r, g in enumerate(gains))
+        idcg = sum(1 / np.log2(r + 2) for r in range(min(k, len(relevant))))
+        hits.append(float(any(gains)))
+        ndcgs.append(dcg / idcg)
+    return float(np.mean(hits)), float(np.mean(ndcgs))
+
+
+@pytest.mark.slow
+def test_models_beat_popularity_on_the_sample_store():
+    from profiling.dataset import load_sample
+
+    ds = load_sample()
+    events = ds.events.sort(S.TIMESTAMP)
+    cut = events[S.TIMESTAMP][int(0.8 * events.height)]
+    train = dataclasses.replace(ds, events=events.filter(pl.col(S.TIMESTAMP) < cut))
+    interactions = train.interactions()
+    test = (
+        events.filter((pl.col(S.TIMESTAMP) >= cut) & (pl.col(S.EVENT_TYPE) == S.PURCHASE))
+        .select(S.USER_ID, S.ITEM_ID)
+        .unique()
+        .join(interactions.select(S.USER_ID, S.ITEM_ID), on=[S.USER_ID, S.ITEM_ID], how="anti")
+        .filter(pl.col(S.USER_ID).is_in(interactions[S.USER_ID].implode()))
+    )
+    grouped = test.group_by(S.USER_ID).agg(pl.col(S.ITEM_ID))
+    truth = {u: set(v) for u, v in zip(grouped[S.USER_ID], grouped[S.ITEM_ID], strict=True)}
+    users = sorted(truth)
+    assert len(users) > 300
+
+    results = {}
+    for name in ("popularity", "item-knn", "ease", "als", "content", "hybrid"):
+        model = make(name).fit(interactions, items=ds.items)
+        results[name] = _hit_and_ndcg(model.recommend(users, k=10), truth, 10)
+    print({k: (round(h, 4), round(n, 4)) for k, (h, n) in results.items()})
+    base_hit, base_ndcg = results.pop("popularity")
+    for name, (hit, ndcg) in results.items():
+        assert hit > base_hit or ndcg > base_ndcg, f"{name} does not beat popularity: {results}"
