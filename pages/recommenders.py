@@ -30,7 +30,10 @@ with st.form("ps_rec_form", border=True):
     )
     c1, c2, c3, c4 = st.columns([2, 1, 2, 1])
     protocol = c1.selectbox(
-        "Protocol", list(recommenders.PROTOCOLS), format_func=recommenders.PROTOCOLS.get, key="ps_rec_protocol"
+        "Protocol",
+        list(recommenders.PROTOCOLS),
+        format_func=recommenders.PROTOCOLS.get,
+        key="ps_rec_protocol",
     )
     k = c2.number_input("K", min_value=1, max_value=50, value=S.DEFAULT_K, key="ps_rec_k")
     relevant = c3.multiselect(
@@ -67,8 +70,13 @@ if run or st.session_state.get("ps_rec_ran"):
                 model = recommenders.fitted(protocol, relevant_t, name)
                 st.write(f"✓ {name}: trained in {model.fit_seconds_:.2f} s")
             status.update(label="Scoring on the test period…")
-            comp, curve, by_segment = recommenders.comparison(names, protocol, relevant_t, threshold, int(k))
-            status.update(label=f"Compared {len(names)} models on {comp.n_users:,} test users", state="complete")
+            comp, curve, by_segment = recommenders.comparison(
+                names, protocol, relevant_t, threshold, int(k)
+            )
+            status.update(
+                label=f"Compared {len(names)} models on {comp.n_users:,} test users",
+                state="complete",
+            )
     except ProfilingError as exc:
         st.error(str(exc))
         st.stop()
@@ -93,13 +101,18 @@ if run or st.session_state.get("ps_rec_ran"):
     )  # fmt: skip
 
     metric = st.segmented_control(
-        "Metric", ["ndcg", "precision", "recall", "map", "hit_rate", "mrr"], default="ndcg", key="ps_rec_metric"
+        "Metric",
+        ["ndcg", "precision", "recall", "map", "hit_rate", "mrr"],
+        default="ndcg",
+        key="ps_rec_metric",
     )
     left, right = st.columns(2)
     with left:
         st.plotly_chart(viz.metric_bars_figure(comp.metrics, metric), width="stretch")
     with right:
-        st.plotly_chart(viz.time_quality_figure(comp.metrics, comp.timings, metric), width="stretch")
+        st.plotly_chart(
+            viz.time_quality_figure(comp.metrics, comp.timings, metric), width="stretch"
+        )
     st.plotly_chart(viz.pr_curve_figure(curve), width="stretch")
 
     st.subheader("Which model serves which customers")

@@ -42,7 +42,9 @@ def _key(spec: state.DatasetSpec, **params) -> str:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _split(spec_key: str, _spec: state.DatasetSpec, protocol: str, relevant: tuple[str, ...]) -> Split:
+def _split(
+    spec_key: str, _spec: state.DatasetSpec, protocol: str, relevant: tuple[str, ...]
+) -> Split:
     events = data.load(_spec).events
     if protocol == "temporal":
         return temporal_split(events, test_fraction=0.2)
@@ -62,12 +64,16 @@ def _segments(spec_key: str, _spec: state.DatasetSpec) -> pl.DataFrame | None:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _fitted(model_key: str, _spec: state.DatasetSpec, protocol: str, relevant: tuple[str, ...], name: str) -> Recommender:
+def _fitted(
+    model_key: str, _spec: state.DatasetSpec, protocol: str, relevant: tuple[str, ...], name: str
+) -> Recommender:
     spec_key = _spec.key()
     split = _split(spec_key, _spec, protocol, relevant)
     ds = data.load(_spec)
     model = registry.make(name)
-    return model.fit(interactions_from(split.train), items=ds.items, user_segments=_segments(spec_key, _spec))
+    return model.fit(
+        interactions_from(split.train), items=ds.items, user_segments=_segments(spec_key, _spec)
+    )
 
 
 def split(protocol: str, relevant: tuple[str, ...]) -> Split:
@@ -78,7 +84,9 @@ def split(protocol: str, relevant: tuple[str, ...]) -> Split:
 def fitted(protocol: str, relevant: tuple[str, ...], name: str) -> Recommender:
     """A model fitted on the training part of the split (cached, shared, never mutated)."""
     spec = data.resolved_spec()
-    return _fitted(_key(spec, protocol=protocol, relevant=relevant, name=name), spec, protocol, relevant, name)
+    return _fitted(
+        _key(spec, protocol=protocol, relevant=relevant, name=name), spec, protocol, relevant, name
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring the models…")
@@ -88,7 +96,12 @@ def _comparison(
 ) -> tuple[Comparison, pl.DataFrame, pl.DataFrame | None]:  # fmt: skip
     spec_key = _spec.key()
     sp = _split(spec_key, _spec, protocol, relevant)
-    models = {n: _fitted(_key(_spec, protocol=protocol, relevant=relevant, name=n), _spec, protocol, relevant, n) for n in names}
+    models = {
+        n: _fitted(
+            _key(_spec, protocol=protocol, relevant=relevant, name=n), _spec, protocol, relevant, n
+        )
+        for n in names
+    }
     ds = data.load(_spec)
     segs = _segments(spec_key, _spec)
     comp = compare(
@@ -99,7 +112,9 @@ def _comparison(
     return comp, curve, comp.breakdown(segs) if segs is not None else None
 
 
-def comparison(names: list[str], protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int):
+def comparison(
+    names: list[str], protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int
+):
     """(Comparison, precision/recall curve, per-segment breakdown or None), cached."""
     spec = data.resolved_spec()
     key = _key(spec, names=names, protocol=protocol, relevant=relevant, threshold=threshold, k=k)
@@ -108,7 +123,9 @@ def comparison(names: list[str], protocol: str, relevant: tuple[str, ...], thres
 
 def implicit_rating_models(names: list[str], protocol: str, relevant: tuple[str, ...]) -> str:
     """Comma-separated names of the chosen models that had to turn events into ratings."""
-    flagged = [n for n in names if getattr(fitted(protocol, relevant, n), "implicit_ratings_", False)]
+    flagged = [
+        n for n in names if getattr(fitted(protocol, relevant, n), "implicit_ratings_", False)
+    ]
     return ", ".join(flagged)
 
 
