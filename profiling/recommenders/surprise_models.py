@@ -421,49 +421,57 @@ class SurpriseModel(Recommender):
     def _explain(self, u: int, i: int) -> str:
         est = float(self.algo_.predict(self.users_[u], self.items_[i], clip=True).est)
         stars = self._stars(est)
+        implicit = self.implicit_ratings_
+        rate, unit, gap = ("give", " of 5", "") if implicit else ("rate", " stars", " stars")
         ii = int(self.inner_item_[i])
         if ii < 0:
-            return f"no one has rated it yet; {stars}"
+            return f"no one has {'chosen' if implicit else 'rated'} it yet; {stars}"
         a = self.algorithm
         ui = int(self.inner_user_[u])
-        lo, hi = self.rating_scale_
-        high = est >= lo + 0.75 * (hi - lo)
         if a == "knn_item":
             return self._explain_item_knn(u, ui, ii, stars)
         if a in _KNN and self.algo_.sim_options["user_based"]:
-            lo_, hi_ = self.yr_indptr_[ii], self.yr_indptr_[ii + 1]
-            nb, r = self.yr_x_[lo_:hi_], self.yr_r_[lo_:hi_]
+            lo, hi = self.yr_indptr_[ii], self.yr_indptr_[ii + 1]
+            nb, r = self.yr_x_[lo:hi], self.yr_r_[lo:hi]
             keep = nb != ui
             nb, r = nb[keep], r[keep]
             sims = self.sim_[ui, nb]
             top = np.argsort(-sims, kind="stable")[: self.algo_.k]
             top = top[sims[top] > 0]
             if top.size:
-                verb = "chose" if self.implicit_ratings_ else "rated"
                 return (
-                    f"{top.size} users with tastes like yours {verb} it "
-                    f"({r[top].mean():.1f} of 5 on average); {stars}"
+                    f"{top.size} users with tastes like yours {rate} it "
+                    f"{r[top].mean():.1f}{unit} on average; {stars}"
                 )
         if a == "baseline_only":
             bi = float(np.asarray(self.algo_.bi)[ii])
             side = "above" if bi >= 0 else "below"
-            return f"rated {abs(bi):.1f} stars {side} average by everyone; {stars}"
+            return f"everyone {rate}s it {abs(bi):.1f}{gap} {side} average; {stars}"
         if a == "slope_one":
             rated = self.rated_[ui]
             n = int((rated @ self.slope_has_[ii])[0])
             if n:
                 dev = float((rated @ self.slope_dev_[ii])[0]) / n
+                did = "chose" if implicit else "rated"
                 return (
-                    f"people who rated the {n} items you rated rate this {dev:+.1f} stars "
+                    f"people who {did} the {n} items you {did} {rate} this {dev:+.1f}{gap} "
                     f"compared with them; {stars}"
                 )
         if a == "co_clustering":
             cu, ci = int(self.algo_.cltr_u[ui]), int(self.algo_.cltr_i[ii])
             avg = float(self.algo_.avg_cocltr[cu, ci])
-            return f"users in your taste group rate items like this {avg:.1f} on average; {stars}"
-        quality = "highly" if high else "well" if est >= self.trainset_.global_mean else "fairly"
-        verb = "chose" if self.implicit_ratings_ else "rated"
-        return f"users with tastes like yours {verb} it {quality}; {stars}"
+            return (
+                f"users in your taste group {rate} items like this {avg:.1f}{unit} on average; "
+                f"{stars}"
+            )
+        lo, hi = self.rating_scale_
+        level = 0 if est >= lo + 0.75 * (hi - lo) else 1 if est >= self.trainset_.global_mean else 2
+        if implicit:
+            how = ("showed strong interest in", "showed interest in", "showed some interest in")
+        else:
+            how = ("rated it highly", "rated it well", "rated it fairly")
+        tail = " it" if implicit else ""
+        return f"users with tastes like yours {how[level]}{tail}; {stars}"
 
     def _explain_item_knn(self, u: int, ui: int, ii: int, stars: str) -> str:
         lo, hi = self.yr_indptr_[ui], self.yr_indptr_[ui + 1]
@@ -472,7 +480,7 @@ class SurpriseModel(Recommender):
         nb, r = nb[keep], r[keep]
         sims = self.sim_[ii, nb]
         if sims.size == 0 or sims.max() <= 0:
-            return f"few items you rated resemble it; {stars}"
+            return f"few items in your history resemble it; {stars}"
         best = int(np.argmax(sims))
         raw = self.trainset_.to_raw_iid(int(nb[best]))
         j = self.item_index_[raw]
