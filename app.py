@@ -16,6 +16,9 @@ navigation = st.navigation(
         "Audience": [
             st.Page("pages/segments.py", title="Segments", icon=":material/groups:"),
         ],
+        "Models": [
+            st.Page("pages/recommenders.py", title="Recommenders", icon=":material/recommend:"),
+        ],
         "Data": [
             st.Page("pages/data.py", title="Data", icon=":material/database:"),
         ],

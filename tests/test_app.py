@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/overview.py", "pages/data.py", "pages/segments.py"]
+PAGES = ["pages/overview.py", "pages/data.py", "pages/segments.py", "pages/recommenders.py"]
 
 
 def run_app(page: str | None = None) -> AppTest:
@@ -25,7 +25,7 @@ def test_every_page_renders_on_the_sample_store(clear_streamlit_caches, page):
     at = run_app(page)
     assert not at.exception
     assert not at.error
-    assert at.title[0].value in ("Overview", "Data", "Segments")
+    assert at.title[0].value in ("Overview", "Data", "Segments", "Recommenders")
 
 
 def test_the_overview_shows_the_sample_store_headline_numbers(clear_streamlit_caches):
@@ -136,3 +136,21 @@ def test_a_custom_rule_segment_counts_its_members(clear_streamlit_caches):
     assert not at.exception
     captions = [c.value for c in at.caption]
     assert any(" users in **" in c for c in captions)
+
+
+def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches):
+    at = run_app("pages/recommenders.py")
+    assert any("Train and compare" in i.value for i in at.info)
+    at.multiselect(key="ps_rec_models").set_value(["popularity", "item-knn", "ease"])
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.subheader] == [
+        "Comparison",
+        "Which model serves which customers",
+        "Why was this recommended?",
+    ]
+    table = at.dataframe[0].value
+    assert sorted(table["model"].to_list()) == ["ease", "item-knn", "popularity"]
+    assert any("★" in str(v) for v in table.iloc[:, 1])  # the best model is marked
+    reasons = at.dataframe[-1].value
+    assert reasons["reason"].str.len().min() > 0  # every recommended item has a reason

@@ -69,6 +69,14 @@ def test_every_page_renders_and_an_uploaded_csv_shows_its_cleaning_report(
     page.get_by_text("Cluster count: silhouette score by k").wait_for()
     snap(page, screenshots / "segments-clusters.png")
 
+    page.get_by_role("link", name="Recommenders").first.click()
+    wait_idle(page)
+    page.get_by_role("button", name="Train and compare").click()
+    wait_idle(page, timeout=180_000)
+    page.get_by_role("heading", name="Comparison").wait_for()
+    page.locator(".js-plotly-plot").nth(4).wait_for()
+    snap(page, screenshots / "recommenders.png")
+
     page.get_by_role("link", name="Data").first.click()
     wait_idle(page)
     page.get_by_role("heading", name="Cleaning report · Sample store").wait_for()
