@@ -122,6 +122,80 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from profiling.evaluation import (
+        compare,
+        leave_last_n,
+        random_kfold,
+        stratified_split,
+        temporal_split,
+    )
+    from profiling.features import build_profiles
+    from profiling.recommenders import registry
+    from profiling.segments import rfm_segments
+
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    for n in names:
+        if n not in registry.MODELS:
+            raise ProfilingError(
+                f"unknown model {n!r}; expected some of: {', '.join(registry.MODELS)}"
+            )
+    relevant = tuple(t.strip() for t in args.relevant.split(",") if t.strip())
+    ds = _load(args)
+    split = {
+        "temporal": lambda e: temporal_split(e, test_fraction=args.test_fraction),
+        "leave-last": lambda e: leave_last_n(e, n=1, relevant_types=relevant),
+        "stratified": lambda e: stratified_split(e, test_fraction=0.25, random_state=args.seed),
+        "kfold": lambda e: random_kfold(e, n_folds=5, random_state=args.seed)[0],
+    }[args.protocol](ds.events)
+    profiles = build_profiles(ds)
+    segments = (
+        rfm_segments(profiles).select("user_id", rfm_segment="rfm_segment")
+        if "recency_days" in profiles.columns
+        else None
+    )
+    models = {n: registry.make(n, random_state=args.seed) for n in names}
+    comp = compare(
+        models, split, k=args.k, relevant_types=relevant, rating_threshold=args.rating_threshold,
+        items=ds.items, user_segments=segments, random_state=args.seed,
+        progress=lambda name, i, n: print(f"[{i}/{n}] {name}", file=sys.stderr),
+    )  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    comp.metrics.select(
+        "model", "metric", "k", "value", "ci_low", "ci_high", "p_value_vs_best", "is_best"
+    ).write_csv(out / "metrics.csv")
+    comp.per_user.write_parquet(out / "per_user.parquet")
+    report = {
+        "dataset": {"name": ds.name, "fingerprint": ds.fingerprint},
+        "split": {
+            "protocol": split.protocol,
+            "description": split.description,
+            "cutoff": split.cutoff,
+        },
+        "k": args.k,
+        "relevant_types": relevant,
+        "rating_threshold": args.rating_threshold,
+        "test_users": comp.n_users,
+        "timings": comp.timings.to_dicts(),
+        "cleaning": ds.report.to_dict(),
+    }
+    if segments is not None:
+        report["by_segment"] = comp.breakdown(
+            segments.rename({"rfm_segment": "segment"})
+        ).to_dicts()
+    report["cold_warm"] = comp.cold_warm().to_dicts()
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    print(f"split: {split.description}; {comp.n_users:,} test users")
+    from profiling.evaluation.tables import summary_table
+
+    print(summary_table(comp.metrics).write_csv(separator="\t"))
+    print(f"-> {out}/metrics.csv, per_user.parquet, report.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m profiling", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="kmeans", choices=["kmeans", "gmm"])
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_build)
+    p = sub.add_parser("evaluate", help="train and compare recommenders on a leakage-free split")
+    _add_inputs(p)
+    p.add_argument("--models", default="popularity,item-knn,ease,als,content,hybrid",
+                   help="comma-separated model names (see profiling.recommenders.registry)")  # fmt: skip
+    p.add_argument(
+        "--protocol", default="temporal", choices=["temporal", "leave-last", "kfold", "stratified"]
+    )
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--relevant", default="purchase", help="event types that count as relevant")
+    p.add_argument("--rating-threshold", type=float, default=None)
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -83,3 +83,33 @@ def test_build_refuses_a_bad_k(tmp_path, capsys):
     path.write_text(EVENTS)
     assert main(["build", str(path), "--k", "many", "--out", str(tmp_path / "o")]) == 2
     assert "--k must be 'auto' or an integer. Got --k='many' instead." in capsys.readouterr().err
+
+
+def test_evaluate_writes_metrics_per_user_values_and_a_report(tmp_path, capsys):
+    out = tmp_path / "eval"
+    code = main([
+        "evaluate", str(ROOT / "sample_data" / "events.parquet"),
+        "--items", str(ROOT / "sample_data" / "items.csv"),
+        "--models", "popularity,item-knn", "--protocol", "temporal", "--k", "5", "--out", str(out),
+    ])  # fmt: skip
+    assert code == 0
+    import polars as pl
+
+    metrics = pl.read_csv(out / "metrics.csv")
+    assert metrics.columns[:6] == ["model", "metric", "k", "value", "ci_low", "ci_high"]
+    assert set(metrics["model"]) == {"popularity", "item-knn"}
+    ndcg = dict(metrics.filter(pl.col("metric") == "ndcg").select("model", "value").iter_rows())
+    assert ndcg["item-knn"] > ndcg["popularity"]
+    assert pl.read_parquet(out / "per_user.parquet").height > 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["split"]["protocol"] == "temporal" and report["k"] == 5
+
+
+def test_evaluate_refuses_an_unknown_model(tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_text(EVENTS)
+    assert (
+        main(["evaluate", str(path), "--models", "popularity,magic", "--out", str(tmp_path / "o")])
+        == 2
+    )
+    assert "unknown model 'magic'" in capsys.readouterr().err
