@@ -17,7 +17,11 @@ widgets.dataset_caption(ds)
 s = ds.summary()
 cols = st.columns(5)
 cols[0].metric("Users", f"{s['users']:,}")
-cols[1].metric("Items", f"{s['items']:,}")
+cols[1].metric(
+    "Items",
+    f"{s['items']:,}" if s["items"] else "—",
+    help=None if s["items"] else "The data has no item ids (a transaction log of amounts only).",
+)
 cols[2].metric("Events", f"{s['events']:,}")
 cols[3].metric(
     "Revenue (net of refunds)",

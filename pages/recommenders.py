@@ -19,6 +19,14 @@ st.caption(
     "temporal split uses one cutoff date for everybody, so no model sees future popularity."
 )
 
+if not ds.summary()["items"]:
+    st.info(
+        "This dataset has no item ids, so there is nothing to recommend: recommenders need "
+        "an item column (product id, SKU, ...). Map one on the Data page if the file has it.",
+        icon=":material/info:",
+    )
+    st.stop()
+
 event_types = [t for t in S.EVENT_TYPES if t in set(ds.events[S.EVENT_TYPE].unique().to_list())]
 with st.form("ps_rec_form", border=True):
     names = st.multiselect(

@@ -154,3 +154,25 @@ def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches
     assert any("★" in str(v) for v in table.iloc[:, 1])  # the best model is marked
     reasons = at.dataframe[-1].value
     assert reasons["reason"].str.len().min() > 0  # every recommended item has a reason
+
+
+def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(
+    clear_streamlit_caches, tmp_path
+):
+    log = tmp_path / "amounts.csv"
+    log.write_text("customer,date,amount\nc1,2024-01-01,5\nc2,2024-01-02,7\nc1,2024-02-01,3\n")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[state.DATASETS] = {
+        "amounts": {
+            "name": "amounts.csv",
+            "files": {"events": {"path": str(log), "name": "amounts.csv"}},
+            "maps": {},
+            "version": "",
+        }
+    }
+    at.session_state[state.ACTIVE] = "amounts"
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Items"] == "—"
+    at.switch_page("pages/recommenders.py").run()
+    assert not at.exception
+    assert "no item ids" in at.info[0].value
