@@ -86,7 +86,10 @@ class Recommender:
             raise ProfilingError(
                 f"interactions need columns user_id, item_id, weight; missing {sorted(missing)}"
             )
-        data = interactions.filter(pl.col(S.ITEM_ID).is_not_null() & (pl.col("weight") > 0))
+        positive = pl.col("weight") > 0
+        if S.RATING in interactions.columns:
+            positive = positive | pl.col(S.RATING).is_not_null()  # explicit ratings count too
+        data = interactions.filter(pl.col(S.ITEM_ID).is_not_null() & positive)
         if data.height == 0:
             raise ProfilingError("no interactions to learn from (every weight is 0 or missing)")
         self.users_ = np.asarray(data[S.USER_ID].unique().sort().to_list(), dtype=object)
@@ -98,12 +101,15 @@ class Recommender:
         self.item_index_ = {it: i for i, it in enumerate(self.items_)}
         codes = self._codes(data)
         self.matrix_ = sp.csr_matrix(
-            (data["weight"].cast(pl.Float32).to_numpy(), (codes[0], codes[1])),
+            (data["weight"].clip(lower_bound=0).cast(pl.Float32).to_numpy(), (codes[0], codes[1])),
             shape=(len(self.users_), len(self.items_)),
         )
         self.matrix_.sum_duplicates()
         self.popularity_ = np.asarray((self.matrix_ > 0).sum(axis=0)).ravel().astype(np.float64)
         self.item_table_ = items
+        self.user_segments_ = user_segments
+        self.__dict__.pop("_titles", None)  # titles of a previous catalog
+        self.__dict__.pop("fit_seconds_", None)
         self._fit_segments(user_segments)
         self._fit(data, codes)
         self.fit_seconds_ = time.perf_counter() - start
@@ -177,7 +183,8 @@ class Recommender:
         return u, i
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "matrix_"):
+        # fit_seconds_ is set last, so a fit that raised leaves the model unfitted
+        if not hasattr(self, "fit_seconds_"):
             raise NotFittedError(
                 f"{type(self).__name__} is not fitted yet; call fit(interactions) first"
             )
