@@ -8,7 +8,6 @@ polars-only steps on per-user frames. The event frame is collected once, at the 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -339,10 +338,6 @@ def _finish(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFram
     return p.drop([c for c in drop if c in p.columns])
 
 
-def _safe_name(category: str) -> str:
-    return str(category).strip()
-
-
 def _category_affinity(long: pl.DataFrame) -> pl.DataFrame:
     """Pivot (user, category) counts into share columns; entropy and top category.
 
@@ -383,11 +378,11 @@ def _category_affinity(long: pl.DataFrame) -> pl.DataFrame:
     )
     order = keep + (["Other"] if len(totals) > len(keep) else [])
     wide_n = grouped.pivot(on="_c", index=S.USER_ID, values="_share", on_columns=order).rename(
-        {c: f"{CATEGORY_PREFIX}{_safe_name(c)}" for c in order}
+        {c: f"{CATEGORY_PREFIX}{str(c).strip()}" for c in order}
     )
     wide_s = grouped.pivot(
         on="_c", index=S.USER_ID, values="_spend_share", on_columns=order
-    ).rename({c: f"{SPEND_PREFIX}{_safe_name(c)}" for c in order})
+    ).rename({c: f"{SPEND_PREFIX}{str(c).strip()}" for c in order})
     out = entropy.join(wide_n, on=S.USER_ID, how="left").join(wide_s, on=S.USER_ID, how="left")
     share_cols = [c for c in out.columns if c.startswith((CATEGORY_PREFIX, SPEND_PREFIX))]
     return out.with_columns(pl.col(share_cols).fill_null(0.0))  # fmt: skip
@@ -499,13 +494,3 @@ def feature_label(feature: str) -> str:
 def feature_list(features: list[str]) -> str:
     """Readable, comma-separated labels of features."""
     return ", ".join(feature_label(f) for f in features)
-
-
-def category_columns(profiles: pl.DataFrame, prefix: str = CATEGORY_PREFIX) -> list[str]:
-    """The per-category share columns of a profile frame."""
-    return [c for c in profiles.columns if c.startswith(prefix)]
-
-
-def entropy_max(n_categories: int) -> float:
-    """The largest possible category entropy with ``n_categories`` categories."""
-    return math.log(n_categories) if n_categories > 1 else 0.0

@@ -20,7 +20,6 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import os
 import re
 import tempfile
@@ -1482,10 +1481,3 @@ def clean_items(raw: RawTable, mapping: ColumnMapping | None = None) -> CleanRes
     """Clean an item catalog: one row per item_id with title, category, brand, price,
     description, tags and extra attributes. Dropped and repaired rows are counted."""
     return _clean_attributes(raw, mapping or infer_roles(raw, "items"), "items")
-
-
-def preview_text(raw: RawTable, n: int = 5) -> str:
-    """The first rows as CSV text, for messages and the CLI."""
-    buf = io.StringIO()
-    raw.sample(n).write_csv(buf)
-    return buf.getvalue()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import polars as pl
 import streamlit as st
 
@@ -99,10 +97,6 @@ def save_upload(uploaded) -> dict[str, str]:
     """Write an uploaded file to a content-addressed path; returns {"path", "name"}."""
     path, name = ingest.materialize(uploaded.getvalue(), uploaded.name)
     return {"path": path, "name": name}
-
-
-def file_size(path: str) -> int:
-    return os.path.getsize(path)
 
 
 def preview(frame: pl.DataFrame | None, n: int = 200) -> pl.DataFrame | None:

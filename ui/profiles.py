@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from profiling.features import add_tags, build_profiles, feature_catalog
+from profiling.features import add_tags, build_profiles
 from profiling.segments import Segmentation, SegmentDescription, build_segments, rfm_mix
 from ui import data, state
 
@@ -14,11 +14,6 @@ from ui import data, state
 @st.cache_data(max_entries=6, show_spinner="Building user profiles…")
 def _profiles(spec_key: str, _spec: state.DatasetSpec) -> pl.DataFrame:
     return add_tags(build_profiles(data.load(_spec)))
-
-
-@st.cache_data(max_entries=6, show_spinner=False)
-def _catalog(spec_key: str, _spec: state.DatasetSpec) -> dict:
-    return feature_catalog(data.load(_spec)).to_dict()
 
 
 @st.cache_data(max_entries=12, show_spinner="Finding segments (trying k = 3..10)…")
@@ -39,11 +34,6 @@ def active_profiles() -> pl.DataFrame | None:
     if spec is None or data.active_dataset() is None:
         return None
     return _profiles(spec.key(), spec)
-
-
-def active_catalog() -> dict:
-    spec = data.resolved_spec()
-    return _catalog(spec.key(), spec)
 
 
 def active_segmentation(k: int | str = "auto", method: str = "kmeans") -> Segmentation | None:
