@@ -79,7 +79,7 @@ def store():
 
 # ---- the contract, for every registry model ----------------------------------------------
 @pytest.mark.parametrize("name", list(MODELS))
-def test_contract(name, store):
+def test_every_model_honours_the_recommender_contract(name, store):
     inter, items, segments = store
     users = [*sorted(inter[S.USER_ID].unique().to_list()), "NEWCOMER"]
 
@@ -114,7 +114,7 @@ def test_contract(name, store):
     assert model.explain("NEWCOMER", first[S.ITEM_ID]).startswith("new to the model")
 
 
-def test_registry():
+def test_the_registry_makes_and_describes_every_model():
     assert set(DEFAULT_MODELS) <= set(MODELS)
     assert len(MODELS) == 19
     assert make("svd", random_state=3).random_state == 3

@@ -63,7 +63,7 @@ _SEEDED = ("svd", "svdpp", "nmf", "co_clustering")
 _IMPLICIT_SCALE = (1.0, 5.0)
 
 
-def _algorithm_class(algorithm: str):
+def algorithm_class(algorithm: str):
     import surprise
 
     return {
@@ -80,7 +80,7 @@ def _algorithm_class(algorithm: str):
     }[algorithm]
 
 
-def _default_sim_options(algorithm: str) -> dict:
+def default_sim_options(algorithm: str) -> dict:
     if algorithm == "knn_item":
         return {"name": "msd", "user_based": False}
     if algorithm == "knn_baseline":
@@ -204,14 +204,14 @@ class SurpriseModel(Recommender):
         params = dict(self.algo_params)
         if self.algorithm in _KNN:
             params["sim_options"] = {
-                **_default_sim_options(self.algorithm),
+                **default_sim_options(self.algorithm),
                 **params.get("sim_options", {}),
             }
         if self.algorithm in _SEEDED:
             params["random_state"] = self.random_state
         if self.algorithm != "slope_one":
             params["verbose"] = False
-        return _algorithm_class(self.algorithm)(**params)
+        return algorithm_class(self.algorithm)(**params)
 
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
         import pandas as pd
