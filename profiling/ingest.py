@@ -39,11 +39,12 @@ Source = str | os.PathLike | bytes | BinaryIO
 _SNIFF_BYTES = 256 * 1024
 _SAMPLE_ROWS = 2000
 _CHUNK = 8 * 1024 * 1024
-_DELIMITERS = (",", "\t", ";", "|")
+_DELIMITERS = (",", "\t", ";", "|", "::")
 _WHITESPACE = "whitespace"
 _MISSING_IDS = ("", "nan", "none", "null", "na", "n/a", "-", "?")
 _TEXT_EXTS = {".csv", ".tsv", ".txt", ".dat", ".data", ".tab", ".psv", ".log", ""}
-_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", "::": "double-colon"}
+_LINE_SPLIT = (_WHITESPACE, "::")  # delimiters polars cannot scan with: split each line
 
 
 # ----------------------------------------------------------------------------- read ----
@@ -316,6 +317,8 @@ def _sample_lines(text: str, truncated: bool) -> list[str]:
 def _field_counts(lines: list[str], delimiter: str) -> list[int]:
     if delimiter == _WHITESPACE:
         return [len(ln.split()) for ln in lines]
+    if len(delimiter) > 1:
+        return [len(ln.split(delimiter)) for ln in lines]
     try:
         return [len(row) for row in csv.reader(lines, delimiter=delimiter)]
     except csv.Error:
@@ -437,6 +440,8 @@ def _read_text(path: str, name: str, head: bytes, size: int) -> tuple[pl.LazyFra
 
     if delimiter == _WHITESPACE:
         rows = [ln.split() for ln in lines]
+    elif delimiter in _LINE_SPLIT:
+        rows = [ln.split(delimiter) for ln in lines]
     else:
         rows = list(csv.reader(lines, delimiter=delimiter))
     has_header = _looks_like_header(rows[0], rows[1:50])
@@ -446,7 +451,7 @@ def _read_text(path: str, name: str, head: bytes, size: int) -> tuple[pl.LazyFra
     else:
         names = [f"column_{i + 1}" for i in range(width)]
 
-    if delimiter == _WHITESPACE:
+    if delimiter in _LINE_SPLIT:
         line = pl.scan_csv(
             read_path,
             has_header=False,
@@ -456,7 +461,11 @@ def _read_text(path: str, name: str, head: bytes, size: int) -> tuple[pl.LazyFra
             new_columns=["__line"],
             skip_rows=1 if has_header else 0,
         )
-        tokens = pl.col("__line").str.extract_all(r"\S+")
+        tokens = (
+            pl.col("__line").str.extract_all(r"\S+")
+            if delimiter == _WHITESPACE
+            else pl.col("__line").str.strip_chars("\r").str.split(delimiter)
+        )
         frame = line.filter(pl.col("__line").str.strip_chars().str.len_chars() > 0).select(
             [tokens.list.get(i, null_on_oob=True).alias(n) for i, n in enumerate(names)]
         )

@@ -498,3 +498,27 @@ def test_items_tables_keep_extra_attributes(tmp_path):
     row = res.frame.row(0, named=True)
     assert row[S.ITEM_ID] == "i1" and row[S.TITLE] == "Lamp" and row[S.PRICE] == 19.9
     assert row["color"] == "red"
+
+
+def test_double_colon_files_like_movielens_1m_are_split_into_columns(tmp_path):
+    text = "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n"
+    raw = ingest.read_table(write(tmp_path, "ratings.dat", text))
+    assert raw.info.delimiter == "::" and not raw.info.has_header
+    res = ingest.clean_events(
+        raw,
+        ingest.infer_roles(
+            raw,
+            "events",
+            {
+                "column_1": S.USER_ID,
+                "column_2": S.ITEM_ID,
+                "column_3": S.RATING,
+                "column_4": S.TIMESTAMP,
+            },
+        ),
+    )
+    assert res.report.kind == "rating log"
+    assert res.frame.sort(S.TIMESTAMP)[S.ITEM_ID].to_list() == ["1193", "1193", "661"]
+    assert res.frame[S.TIMESTAMP].min() == dt.datetime(
+        2000, 12, 31, 21, 33, 33, tzinfo=UTC
+    )  # 978298413 = 2000-12-31 + 77,613 s
