@@ -15,6 +15,9 @@ navigation = st.navigation(
         ],
         "Audience": [
             st.Page("pages/segments.py", title="Segments", icon=":material/groups:"),
+            st.Page(
+                "pages/user.py", title="User profile", icon=":material/person:", url_path="user"
+            ),
         ],
         "Models": [
             st.Page("pages/recommenders.py", title="Recommenders", icon=":material/recommend:"),

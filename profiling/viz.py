@@ -311,3 +311,82 @@ def time_quality_figure(
     fig.update_layout(**_LAYOUT, title=f"Training time against {metric}", xaxis_type="log",
                       xaxis_title="training time (s, log scale)", yaxis_title=metric, height=380)  # fmt: skip
     return fig
+
+
+# ---- one user ------------------------------------------------------------------------------
+def percentile_figure(pcts: pl.DataFrame) -> go.Figure:
+    """Horizontal bars of the user's percentile per key figure (0-100)."""
+    p = pcts.filter(pl.col("percentile").is_not_null())
+    fig = go.Figure(
+        go.Bar(
+            x=p["percentile"].to_list(), y=p["label"].to_list(), orientation="h", marker_color="#4F46E5",
+            text=[f"{v:.0f}th" for v in p["percentile"]], textposition="outside", cliponaxis=False,
+        )
+    )  # fmt: skip
+    fig.update_layout(**_LAYOUT, title="Percentile against all users (100 = top)", height=280,
+                      xaxis={"range": [0, 110], "title": "percentile"}, yaxis_autorange="reversed")  # fmt: skip
+    return fig
+
+
+def affinity_figure(aff: pl.DataFrame) -> go.Figure:
+    """The user's category shares against the population's."""
+    fig = go.Figure()
+    fig.add_bar(
+        x=aff["category"].to_list(),
+        y=aff["user"].to_list(),
+        name="this user",
+        marker_color="#4F46E5",
+    )
+    fig.add_bar(
+        x=aff["category"].to_list(),
+        y=aff["population"].to_list(),
+        name="all users",
+        marker_color="#CBD5E1",
+    )
+    fig.update_layout(**_LAYOUT, barmode="group", title="Category affinity", yaxis_tickformat=".0%",
+                      height=340, legend={"orientation": "h", "y": -0.3}, xaxis_tickangle=-30)  # fmt: skip
+    return fig
+
+
+def rhythm_figure(r: pl.DataFrame) -> go.Figure:
+    """Heatmap of events by part of day (rows) and weekday (columns)."""
+    parts = ["night", "morning", "afternoon", "evening"]
+    z = [[0] * 7 for _ in parts]
+    for row in r.iter_rows(named=True):
+        if row["part"] in parts:
+            z[parts.index(row["part"])][row["weekday"] - 1] = row["events"]
+    fig = go.Figure(go.Heatmap(z=z, x=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], y=parts,
+                               colorscale="Purples", texttemplate="%{z}",
+                               hovertemplate="%{y}, %{x}: %{z} events<extra></extra>"))  # fmt: skip
+    fig.update_layout(**_LAYOUT, title="When this user is active", height=300)
+    return fig
+
+
+def funnel_figure(f: pl.DataFrame) -> go.Figure:
+    """Funnel of the user's views, carts and purchases."""
+    fig = go.Figure(
+        go.Funnel(y=f["step"].to_list(), x=f["events"].to_list(), marker_color="#4F46E5")
+    )
+    fig.update_layout(**_LAYOUT, title="Funnel", height=300)
+    return fig
+
+
+def timeline_figure(t: pl.DataFrame) -> go.Figure:
+    """Events over time by type (zoomable)."""
+    order = [e for e in S.EVENT_TYPES if e in set(t[S.EVENT_TYPE].to_list())]
+    hover = (
+        t[S.TITLE].fill_null(t[S.ITEM_ID]).to_list()
+        if S.TITLE in t.columns
+        else t[S.ITEM_ID].to_list()
+    )
+    fig = go.Figure()
+    for e in order:
+        mask = (t[S.EVENT_TYPE] == e).to_list()
+        fig.add_scatter(
+            x=[ts for ts, m in zip(t[S.TIMESTAMP], mask, strict=True) if m], y=[e] * sum(mask), mode="markers",
+            name=e, marker={"color": EVENT_COLORS.get(e, "#888"), "size": 9, "opacity": 0.7},
+            text=[h for h, m in zip(hover, mask, strict=True) if m], hovertemplate="%{x}<br>%{text}<extra>" + e + "</extra>",
+        )  # fmt: skip
+    fig.update_layout(**_LAYOUT, title="Timeline (drag to zoom)", height=300, showlegend=False,
+                      yaxis={"categoryorder": "array", "categoryarray": order[::-1]})  # fmt: skip
+    return fig

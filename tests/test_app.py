@@ -10,7 +10,13 @@ from streamlit.testing.v1 import AppTest
 from ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/overview.py", "pages/data.py", "pages/segments.py", "pages/recommenders.py"]
+PAGES = [
+    "pages/overview.py",
+    "pages/data.py",
+    "pages/segments.py",
+    "pages/recommenders.py",
+    "pages/user.py",
+]
 
 
 def run_app(page: str | None = None) -> AppTest:
@@ -25,7 +31,7 @@ def test_every_page_renders_on_the_sample_store(clear_streamlit_caches, page):
     at = run_app(page)
     assert not at.exception
     assert not at.error
-    assert at.title[0].value in ("Overview", "Data", "Segments", "Recommenders")
+    assert at.title[0].value in ("Overview", "Data", "Segments", "Recommenders", "User profile")
 
 
 def test_the_overview_shows_the_sample_store_headline_numbers(clear_streamlit_caches):
@@ -176,3 +182,27 @@ def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(
     at.switch_page("pages/recommenders.py").run()
     assert not at.exception
     assert "no item ids" in at.info[0].value
+
+
+def test_the_user_page_opens_a_similar_user_and_shows_reasons(clear_streamlit_caches):
+    at = run_app("pages/user.py")
+    assert not at.exception
+    assert at.header[0].value == "User U000001"
+    similar = [b for b in at.button if b.key and b.key.startswith("ps_sim_")]
+    assert len(similar) == 5
+    target = similar[0].label
+    similar[0].click().run()
+    assert not at.exception
+    assert at.header[0].value == f"User {target}"
+    reasons = at.dataframe[-1].value
+    assert list(reasons.columns) == ["rank", "title", "reason"]
+    assert reasons["reason"].str.len().min() > 0
+
+
+def test_a_user_link_opens_that_user(clear_streamlit_caches):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["user"] = "U000042"
+    at.run()
+    at.switch_page("pages/user.py").run()
+    assert not at.exception
+    assert at.header[0].value == "User U000042"

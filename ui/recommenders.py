@@ -132,3 +132,17 @@ def implicit_rating_models(names: list[str], protocol: str, relevant: tuple[str,
 def explained(model: Recommender, user_id: str, k: int) -> pl.DataFrame:
     """The model's top-k for one user with titles and reasons."""
     return explained_recommendations(model, user_id, k)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _full_model(model_key: str, _spec: state.DatasetSpec, name: str) -> Recommender:
+    ds = data.load(_spec)
+    segs = _segments(_spec.key(), _spec)
+    return registry.make(name).fit(ds.interactions(), items=ds.items, user_segments=segs)
+
+
+def full_model(name: str) -> Recommender:
+    """A model trained on the whole active dataset (for one user's recommendations);
+    trained once per dataset and model, then shared and never mutated."""
+    spec = data.resolved_spec()
+    return _full_model(_key(spec, full=True, name=name), spec, name)

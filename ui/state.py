@@ -10,6 +10,7 @@ import streamlit as st
 DATASETS = "ps_datasets"  # key -> DatasetSpec as a dict, the datasets opened in this session
 ACTIVE = "ps_active"  # key of the active dataset
 PICKER = "ps_dataset_picker"  # the sidebar's dataset selectbox
+USER_PICK = "ps_user_pick"  # the user shown on the User profile page
 JUST_LOADED = "ps_just_loaded"  # name of a dataset loaded by the previous run, to confirm
 SAMPLE_KEY = "sample"
 

@@ -61,3 +61,8 @@ def quality_badge(ds: Dataset) -> None:
     # a button, not st.page_link: AppTest loses the sidebar on reruns of pages with page links
     if st.button("See the cleaning report", icon=":material/fact_check:", type="tertiary"):
         st.switch_page("pages/data.py")
+
+
+def open_user(user_id: str) -> None:
+    """Callback: show ``user_id`` on the User profile page (runs before widgets exist)."""
+    st.session_state[state.USER_PICK] = user_id

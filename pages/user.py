@@ -1,0 +1,145 @@
+"""User profile: who one user is, how they compare with everyone, what each model recommends."""
+
+import streamlit as st
+
+from profiling import viz
+from profiling.errors import ProfilingError
+from profiling.features import TAG_RULES
+from profiling.recommenders import registry
+from profiling.users import (
+    category_affinity,
+    funnel,
+    percentiles,
+    pick_random,
+    profile_document,
+    rhythm,
+    similar_users,
+    timeline,
+)
+from ui import data, profiles, recommenders, state, widgets
+
+st.title("User profile")
+ds = data.active_dataset()
+if ds is None:
+    st.stop()
+widgets.dataset_caption(ds)
+prof = profiles.active_profiles()
+ids = prof["user_id"].to_list()
+
+# the user comes from the link (?user=ID), the search box, or the random button
+if state.USER_PICK not in st.session_state:
+    linked = st.query_params.get("user")
+    st.session_state[state.USER_PICK] = linked if linked in set(ids) else ids[0]
+c1, c2 = st.columns([4, 1])
+with c2:
+    st.write("")
+    st.button(
+        "Random user",
+        icon=":material/casino:",
+        on_click=lambda: widgets.open_user(pick_random(prof)),
+    )
+user = c1.selectbox("Find a user (type to search)", ids, key=state.USER_PICK)
+st.query_params["user"] = user
+row = prof.row(ids.index(user), named=True)
+
+seg = profiles.active_segmentation()
+assign = (
+    seg.assignments.filter(seg.assignments["user_id"] == user).row(0, named=True) if seg else {}
+)
+
+# --- header ----------------------------------------------------------------------------------
+st.header(f"User {user}")
+attrs = [f"{k}: **{row[k]}**" for k in ("age", "gender", "region") if row.get(k) is not None]
+st.markdown(" · ".join(attrs) if attrs else "No user attributes in this dataset.")
+badges = []
+if assign.get("rfm_segment"):
+    badges.append(f":blue-badge[RFM: {assign['rfm_segment']}]")
+if assign.get("cluster_name"):
+    badges.append(f":violet-badge[Cluster: {assign['cluster_name']}]")
+rules = {r.name: r.rule for r in TAG_RULES}
+badges += [f":green-badge[{t}]" for t in (row.get("tags") or [])]
+st.markdown(" ".join(badges))
+if row.get("tags"):
+    with st.expander("What the tags mean"):
+        for t in row["tags"]:
+            st.markdown(f"- **{t}**: {rules.get(t, '')}")
+
+pcts = percentiles(prof, user)
+cols = st.columns(len(pcts) or 1)
+for col, r in zip(cols, pcts.iter_rows(named=True), strict=False):
+    value = (
+        "—"
+        if r["value"] is None
+        else (f"{r['value']:,.0f}" if r["feature"] != "avg_order_value" else f"{r['value']:,.2f}")
+    )
+    pct = "" if r["percentile"] is None else f"{r['percentile']:.0f}th percentile"
+    col.metric(r["label"], value, help=pct or "no value for this user")
+    if pct:
+        col.caption(pct)
+
+left, right = st.columns(2)
+with left:
+    if pcts["percentile"].drop_nulls().len():
+        st.plotly_chart(viz.percentile_figure(pcts), width="stretch")
+    if any(c.startswith("cat_share__") for c in prof.columns):
+        st.plotly_chart(viz.affinity_figure(category_affinity(prof, user)), width="stretch")
+with right:
+    st.plotly_chart(viz.rhythm_figure(rhythm(ds.events, user)), width="stretch")
+    f = funnel(row)
+    if f.height:
+        st.plotly_chart(viz.funnel_figure(f), width="stretch")
+
+t = timeline(ds.events, ds.items, user)
+st.plotly_chart(viz.timeline_figure(t), width="stretch")
+with st.expander(f"Recent events ({t.height:,} in all)", expanded=False):
+    st.dataframe(t.head(200), hide_index=True, width="stretch")
+
+# --- similar users ---------------------------------------------------------------------------
+st.subheader("Similar users")
+sim = similar_users(prof, user)
+sim_cols = st.columns(max(sim.height, 1))
+for col, r in zip(sim_cols, sim.iter_rows(named=True), strict=False):
+    col.button(
+        r["user_id"],
+        key=f"ps_sim_{r['user_id']}",
+        help=f"distance {r['distance']:.2f} (std. units)",
+        on_click=widgets.open_user,
+        args=(r["user_id"],),
+    )
+st.caption("Nearest users in the standardized profile space; click one to open their profile.")
+
+# --- recommendations -------------------------------------------------------------------------
+st.subheader("Recommendations")
+recs = {}
+if ds.summary()["items"]:
+    chosen = st.multiselect(
+        "Models",
+        list(registry.MODELS),
+        default=["item-knn", "ease", "content"],
+        key="ps_user_models",
+        format_func=lambda n: f"{n} · {registry.describe(n)}",
+    )
+    model_cols = st.columns(max(len(chosen), 1))
+    for col, name in zip(model_cols, chosen, strict=False):
+        with col:
+            try:
+                with st.spinner(f"Training {name} once for this dataset…"):
+                    model = recommenders.full_model(name)
+                table = recommenders.explained(model, user, 10)
+            except ProfilingError as exc:
+                st.error(str(exc))
+                continue
+            recs[name] = table.to_dicts()
+            st.markdown(f"**{name}**")
+            st.dataframe(table.select("rank", "title", "reason"), hide_index=True, width="stretch")
+    st.caption("Items the user already bought or viewed are left out of every list.")
+else:
+    st.info("This dataset has no item ids, so there is nothing to recommend.")
+
+st.download_button(
+    "Export this profile (JSON)",
+    profile_document(prof, user, {k: assign.get(k) for k in ("rfm_segment", "cluster_name")}, recs),
+    file_name=f"profile-{user}.json",
+    mime="application/json",
+    icon=":material/download:",
+)

@@ -1,0 +1,166 @@
+"""One user against everyone: percentiles, category affinity, rhythm, timeline, similar users."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+from sklearn.neighbors import NearestNeighbors
+
+from profiling import schema as S
+from profiling.errors import ProfilingError
+from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, feature_label
+from profiling.segments import default_cluster_features, prepare_matrix
+
+KEY_FIGURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _row(profiles: pl.DataFrame, user_id: str) -> dict:
+    hit = profiles.filter(pl.col(S.USER_ID) == user_id)
+    if hit.height == 0:
+        raise ProfilingError(f"unknown user {user_id!r}: no events for this id in the dataset")
+    return hit.row(0, named=True)
+
+
+def percentiles(
+    profiles: pl.DataFrame, user_id: str, features: tuple[str, ...] = KEY_FIGURES
+) -> pl.DataFrame:
+    """The user's value of each feature and its percentile in the population.
+
+    One row per feature present: feature, label, value, percentile (0-100: share of users
+    with a value at most the user's; null when the user has no value, e.g. recency without a
+    purchase). For ``recency_days`` a low value is good, so its percentile is reported as the
+    share of users who bought longer ago or never ("more recent than X%").
+    """
+    row = _row(profiles, user_id)
+    out = []
+    for f in features:
+        if f not in profiles.columns:
+            continue
+        v = row[f]
+        col = profiles[f].drop_nulls()
+        if v is None or col.len() == 0:
+            pct = None
+        elif f == "recency_days":
+            pct = 100.0 * ((col > v).sum() + profiles[f].null_count()) / profiles.height
+        else:
+            pct = 100.0 * (col <= v).sum() / col.len()
+        out.append({"feature": f, "label": feature_label(f), "value": v, "percentile": pct})
+    return pl.DataFrame(
+        out,
+        schema={
+            "feature": pl.String,
+            "label": pl.String,
+            "value": pl.Float64,
+            "percentile": pl.Float64,
+        },
+    )
+
+
+def category_affinity(profiles: pl.DataFrame, user_id: str) -> pl.DataFrame:
+    """The user's share of interactions per category against the population's mean share.
+
+    One row per category: category, user, population; sorted by the user's share.
+    """
+    cols = [c for c in profiles.columns if c.startswith(CATEGORY_PREFIX)]
+    row = _row(profiles, user_id)
+    means = profiles.select(pl.col(cols).mean()).row(0)
+    return pl.DataFrame(
+        {
+            "category": [c[len(CATEGORY_PREFIX) :] for c in cols],
+            "user": [float(row[c] or 0.0) for c in cols],
+            "population": [float(m or 0.0) for m in means],
+        }
+    ).sort("user", descending=True)
+
+
+def rhythm(events: pl.DataFrame, user_id: str) -> pl.DataFrame:
+    """The user's events by part of day and weekday: part, weekday (1 = Monday), events."""
+    e = events.filter(pl.col(S.USER_ID) == user_id)
+    part = pl.lit(None, pl.String)
+    for name, (lo, hi) in PARTS_OF_DAY.items():
+        part = pl.when(pl.col("_h").is_between(lo, hi - 1)).then(pl.lit(name)).otherwise(part)
+    return (
+        e.with_columns(pl.col(S.TIMESTAMP).dt.hour().alias("_h"))
+        .with_columns(part.alias("part"), pl.col(S.TIMESTAMP).dt.weekday().alias("weekday"))
+        .group_by("part", "weekday")
+        .len("events")
+        .sort("weekday", "part")
+    )
+
+
+def funnel(row: dict) -> pl.DataFrame:
+    """The user's funnel counts: step, events (view, cart, purchase where present)."""
+    steps = [(t, row.get(f"n_{t}")) for t in (S.VIEW, S.CART, S.PURCHASE)]
+    return pl.DataFrame(
+        {
+            "step": [s for s, v in steps if v is not None],
+            "events": [int(v) for _s, v in steps if v is not None],
+        }
+    )
+
+
+def timeline(events: pl.DataFrame, items: pl.DataFrame | None, user_id: str) -> pl.DataFrame:
+    """The user's events, newest first, with item titles and categories where known."""
+    e = events.filter(pl.col(S.USER_ID) == user_id).sort(S.TIMESTAMP, descending=True)
+    if items is not None:
+        keep = [c for c in (S.TITLE, S.CATEGORY) if c in items.columns]
+        e = e.join(items.select(S.ITEM_ID, *keep), on=S.ITEM_ID, how="left")
+    cols = [
+        S.TIMESTAMP,
+        S.EVENT_TYPE,
+        S.ITEM_ID,
+        S.TITLE,
+        S.CATEGORY,
+        S.QUANTITY,
+        S.AMOUNT,
+        S.RATING,
+    ]
+    return e.select([c for c in cols if c in e.columns])
+
+
+def similar_users(
+    profiles: pl.DataFrame, user_id: str, n: int = 5, features: list[str] | None = None
+) -> pl.DataFrame:
+    """Nearest neighbours in the standardized profile space (the clustering features).
+
+    One row per neighbour: user_id, distance (Euclidean, in standard deviations), nearest
+    first; the user themself is excluded.
+    """
+    _row(profiles, user_id)
+    features = features or default_cluster_features(profiles)
+    x = prepare_matrix(profiles, features)
+    ids = profiles[S.USER_ID].to_list()
+    i = ids.index(user_id)
+    nn = NearestNeighbors(n_neighbors=min(n + 1, len(ids))).fit(x)
+    dist, idx = nn.kneighbors(x[i : i + 1])
+    pairs = [(ids[j], float(d)) for j, d in zip(idx[0], dist[0], strict=True) if j != i][:n]
+    return pl.DataFrame(pairs, schema={S.USER_ID: pl.String, "distance": pl.Float64}, orient="row")
+
+
+def profile_document(
+    profiles: pl.DataFrame,
+    user_id: str,
+    segments: dict | None = None,
+    recommendations: dict | None = None,
+) -> str:
+    """The user's profile as JSON: features, tags, segments and recommendations."""
+    row = _row(profiles, user_id)
+    doc = {
+        "user_id": user_id,
+        "features": {k: v for k, v in row.items() if k not in (S.USER_ID, "tags")},
+        "tags": row.get("tags") or [],
+        "segments": segments or {},
+        "recommendations": recommendations or {},
+    }
+    return json.dumps(doc, indent=2, default=str)
+
+
+def pick_random(profiles: pl.DataFrame, random_state: int | None = None) -> str:
+    """A random user id with at least one purchase when there are any (for demos)."""
+    pool = profiles.filter(pl.col("frequency") > 0) if "frequency" in profiles.columns else profiles
+    pool = pool if pool.height else profiles
+    rng = np.random.default_rng(random_state)
+    return pool[S.USER_ID][int(rng.integers(pool.height))]
