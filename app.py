@@ -10,20 +10,20 @@ navigation = st.navigation(
     {
         "Explore": [
             st.Page(
-                "pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
+                "app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
             ),
         ],
         "Audience": [
-            st.Page("pages/segments.py", title="Segments", icon=":material/groups:"),
+            st.Page("app_pages/segments.py", title="Segments", icon=":material/groups:"),
             st.Page(
-                "pages/user.py", title="User profile", icon=":material/person:", url_path="user"
+                "app_pages/user.py", title="User profile", icon=":material/person:", url_path="user"
             ),
         ],
         "Models": [
-            st.Page("pages/recommenders.py", title="Recommenders", icon=":material/recommend:"),
+            st.Page("app_pages/recommenders.py", title="Recommenders", icon=":material/recommend:"),
         ],
         "Data": [
-            st.Page("pages/data.py", title="Data", icon=":material/database:"),
+            st.Page("app_pages/data.py", title="Data", icon=":material/database:"),
         ],
     }
 )

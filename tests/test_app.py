@@ -11,11 +11,11 @@ from ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = [
-    "pages/overview.py",
-    "pages/data.py",
-    "pages/segments.py",
-    "pages/recommenders.py",
-    "pages/user.py",
+    "app_pages/overview.py",
+    "app_pages/data.py",
+    "app_pages/segments.py",
+    "app_pages/recommenders.py",
+    "app_pages/user.py",
 ]
 
 
@@ -51,7 +51,7 @@ def test_the_quality_badge_opens_the_cleaning_report(clear_streamlit_caches):
 
 
 def test_the_data_page_reports_every_table_of_the_sample_store(clear_streamlit_caches):
-    at = run_app("pages/data.py")
+    at = run_app("app_pages/data.py")
     headers = [h.value for h in at.header]
     assert headers == ["Cleaning report · Sample store", "Preview"]
     labels = [m.label for m in at.metric]
@@ -60,7 +60,7 @@ def test_the_data_page_reports_every_table_of_the_sample_store(clear_streamlit_c
 
 
 def test_switching_to_upload_asks_for_an_events_file(clear_streamlit_caches):
-    at = run_app("pages/data.py")
+    at = run_app("app_pages/data.py")
     at.segmented_control(key="ps_data_source").set_value("Upload files").run()
     assert not at.exception
     assert any("Upload an events file" in i.value for i in at.info)
@@ -116,7 +116,7 @@ def test_the_overview_shows_the_rfm_segment_mix(clear_streamlit_caches):
 
 
 def test_the_segments_page_switches_segmentation_compares_and_exports(clear_streamlit_caches):
-    at = run_app("pages/segments.py")
+    at = run_app("app_pages/segments.py")
     assert not at.exception
     members_pick = at.selectbox(key="ps_members_rfm_segment")
     assert "Champions" in members_pick.options
@@ -135,7 +135,7 @@ def test_the_segments_page_switches_segmentation_compares_and_exports(clear_stre
 
 
 def test_a_custom_rule_segment_counts_its_members(clear_streamlit_caches):
-    at = run_app("pages/segments.py")
+    at = run_app("app_pages/segments.py")
     at.segmented_control(key="ps_seg_kind").set_value("Custom rule").run()
     assert not at.exception and not at.error
     at.radio(key="ps_rule_combine").set_value("or").run()
@@ -145,7 +145,7 @@ def test_a_custom_rule_segment_counts_its_members(clear_streamlit_caches):
 
 
 def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches):
-    at = run_app("pages/recommenders.py")
+    at = run_app("app_pages/recommenders.py")
     assert any("Train and compare" in i.value for i in at.info)
     at.multiselect(key="ps_rec_models").set_value(["popularity", "item-knn", "ease"])
     at.get("form_submit_button")[0].click().run()
@@ -179,13 +179,13 @@ def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(
     at.session_state[state.ACTIVE] = "amounts"
     at.run()
     assert {m.label: m.value for m in at.metric}["Items"] == "—"
-    at.switch_page("pages/recommenders.py").run()
+    at.switch_page("app_pages/recommenders.py").run()
     assert not at.exception
     assert "no item ids" in at.info[0].value
 
 
 def test_the_user_page_opens_a_similar_user_and_shows_reasons(clear_streamlit_caches):
-    at = run_app("pages/user.py")
+    at = run_app("app_pages/user.py")
     assert not at.exception
     assert at.header[0].value == "User U000001"
     similar = [b for b in at.button if b.key and b.key.startswith("ps_sim_")]
@@ -203,6 +203,6 @@ def test_a_user_link_opens_that_user(clear_streamlit_caches):
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["user"] = "U000042"
     at.run()
-    at.switch_page("pages/user.py").run()
+    at.switch_page("app_pages/user.py").run()
     assert not at.exception
     assert at.header[0].value == "User U000042"

@@ -116,3 +116,24 @@ def test_every_page_renders_and_an_uploaded_csv_shows_its_cleaning_report(
     snap(page, screenshots / "overview-upload.png")
     assert "Traceback" not in page.content()
     page.close()
+
+
+def test_a_profile_link_opens_the_user_with_recommendations_and_reasons(
+    browser, app_url, screenshots
+):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{app_url}/user?user=U000042")
+    wait_idle(page, timeout=180_000)
+    page.get_by_role("heading", name="User U000042").wait_for()
+    page.get_by_role("heading", name="Recommendations").wait_for()
+    page.locator(".js-plotly-plot").nth(3).wait_for()
+    wait_idle(page, timeout=180_000)
+    body = page.content()
+    assert (
+        "often choose this too" in body
+        or "users with tastes like yours" in body
+        or "matches your interest" in body
+    )
+    assert "Traceback" not in body
+    snap(page, screenshots / "user-profile.png")
+    page.close()

@@ -60,9 +60,29 @@ def quality_badge(ds: Dataset) -> None:
     )
     # a button, not st.page_link: AppTest loses the sidebar on reruns of pages with page links
     if st.button("See the cleaning report", icon=":material/fact_check:", type="tertiary"):
-        st.switch_page("pages/data.py")
+        st.switch_page("app_pages/data.py")
 
 
 def open_user(user_id: str) -> None:
     """Callback: show ``user_id`` on the User profile page (runs before widgets exist)."""
     st.session_state[state.USER_PICK] = user_id
+
+
+def plain(value: object) -> str:
+    """A value for display: whole floats without ".0"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def attribute_line(row: dict) -> str:
+    """ "age: **27** · gender: **F** · region: **East**" for the attributes a user has."""
+    parts = [
+        f"{k}: **{plain(row[k])}**" for k in ("age", "gender", "region") if row.get(k) is not None
+    ]
+    return " · ".join(parts) if parts else "No user attributes in this dataset."
+
+
+def badge_line(badges: list[str]) -> str:
+    """Streamlit badge markup separated by spaces."""
+    return " ".join(badges)

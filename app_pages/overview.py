@@ -10,7 +10,7 @@ ds = data.active_dataset()
 if ds is None:
     st.info("No dataset is open. Choose the sample store or upload files on the Data page.")
     if st.button("Open the Data page", icon=":material/database:"):
-        st.switch_page("pages/data.py")
+        st.switch_page("app_pages/data.py")
     st.stop()
 
 widgets.dataset_caption(ds)
@@ -69,4 +69,4 @@ if mix:
             },
         )
         if st.button("Explore the segments", icon=":material/groups:"):
-            st.switch_page("pages/segments.py")
+            st.switch_page("app_pages/segments.py")

@@ -49,8 +49,7 @@ assign = (
 
 # --- header ----------------------------------------------------------------------------------
 st.header(f"User {user}")
-attrs = [f"{k}: **{row[k]}**" for k in ("age", "gender", "region") if row.get(k) is not None]
-st.markdown(" · ".join(attrs) if attrs else "No user attributes in this dataset.")
+st.markdown(widgets.attribute_line(row))
 badges = []
 if assign.get("rfm_segment"):
     badges.append(f":blue-badge[RFM: {assign['rfm_segment']}]")
@@ -58,7 +57,7 @@ if assign.get("cluster_name"):
     badges.append(f":violet-badge[Cluster: {assign['cluster_name']}]")
 rules = {r.name: r.rule for r in TAG_RULES}
 badges += [f":green-badge[{t}]" for t in (row.get("tags") or [])]
-st.markdown(" ".join(badges))
+st.markdown(widgets.badge_line(badges))
 if row.get("tags"):
     with st.expander("What the tags mean"):
         for t in row["tags"]:
@@ -119,8 +118,8 @@ if ds.summary()["items"]:
         key="ps_user_models",
         format_func=lambda n: f"{n} · {registry.describe(n)}",
     )
-    model_cols = st.columns(max(len(chosen), 1))
-    for col, name in zip(model_cols, chosen, strict=False):
+    tabs = st.tabs(chosen) if chosen else []
+    for col, name in zip(tabs, chosen, strict=False):
         with col:
             try:
                 with st.spinner(f"Training {name} once for this dataset…"):
@@ -130,8 +129,12 @@ if ds.summary()["items"]:
                 st.error(str(exc))
                 continue
             recs[name] = table.to_dicts()
-            st.markdown(f"**{name}**")
-            st.dataframe(table.select("rank", "title", "reason"), hide_index=True, width="stretch")
+            st.dataframe(
+                table.select("rank", "title", "reason"),
+                hide_index=True,
+                width="stretch",
+                column_config={"rank": st.column_config.NumberColumn(width="small")},
+            )
     st.caption("Items the user already bought or viewed are left out of every list.")
 else:
     st.info("This dataset has no item ids, so there is nothing to recommend.")
