@@ -84,7 +84,15 @@ class Dataset:
     name: str
 
     def summary(self) -> dict:
-        """Headline numbers: users, items, events, revenue, first and last timestamp."""
+        """Headline numbers: users, items, events, revenue, first and last timestamp.
+
+        Computed once per object (a page asks several times per run)."""
+        if "_summary" not in self.__dict__:
+            # frozen dataclass: store the memo without __setattr__
+            self.__dict__["_summary"] = self._compute_summary()
+        return dict(self.__dict__["_summary"])
+
+    def _compute_summary(self) -> dict:
         e = self.events
         row = e.select(
             pl.col(S.USER_ID).n_unique().alias("users"),

@@ -459,19 +459,17 @@ def _read_text(path: str, name: str, head: bytes, size: int) -> tuple[pl.LazyFra
             quote_char=None,
             infer_schema=False,
             new_columns=["__line"],
-            skip_rows=1 if has_header else 0,
         )
         tokens = (
             pl.col("__line").str.extract_all(r"\S+")
             if delimiter == _WHITESPACE
             else pl.col("__line").str.strip_chars("\r").str.split(delimiter)
         )
-        frame = line.filter(pl.col("__line").str.strip_chars().str.len_chars() > 0).select(
+        # the header is the first non-blank line, as in the sniffed sample
+        non_blank = line.filter(pl.col("__line").str.strip_chars().str.len_chars() > 0)
+        frame = non_blank.slice(1 if has_header else 0).select(
             [tokens.list.get(i, null_on_oob=True).alias(n) for i, n in enumerate(names)]
         )
-        if has_header:
-            # skip_rows counts raw lines, so blank lines before the header would shift it.
-            pass
     else:
         frame = pl.scan_csv(
             read_path,

@@ -522,3 +522,10 @@ def test_double_colon_files_like_movielens_1m_are_split_into_columns(tmp_path):
     assert res.frame[S.TIMESTAMP].min() == dt.datetime(
         2000, 12, 31, 21, 33, 33, tzinfo=UTC
     )  # 978298413 = 2000-12-31 + 77,613 s
+
+
+def test_blank_lines_before_a_space_aligned_header_do_not_turn_it_into_data(tmp_path):
+    text = "\n\n customer_id  date  dollar_value\n 00001 19970101  11.77\n 00002 19970102  5.00\n"
+    res = clean(write(tmp_path, "blank.txt", text))
+    assert res.report.rows_read == 2
+    assert res.frame.sort(S.USER_ID)[S.USER_ID].to_list() == ["00001", "00002"]

@@ -29,19 +29,16 @@ def profiles_for(spec: state.DatasetSpec) -> pl.DataFrame:
 
 
 def active_profiles() -> pl.DataFrame | None:
-    """Profiles (with tags) of the active dataset; None when it cannot load."""
+    """Profiles (with tags) of the active dataset. Pages call it after
+    ``data.active_dataset()`` succeeded, so the dataset is not loaded again here."""
     spec = data.resolved_spec()
-    if spec is None or data.active_dataset() is None:
-        return None
-    return _profiles(spec.key(), spec)
+    return None if spec is None else _profiles(spec.key(), spec)
 
 
 def active_segmentation(k: int | str = "auto", method: str = "kmeans") -> Segmentation | None:
     """RFM segments and clusters of the active dataset (cached per dataset and parameters)."""
     spec = data.resolved_spec()
-    if spec is None or data.active_dataset() is None:
-        return None
-    return _segmentation(spec.key(), spec, k, method)
+    return None if spec is None else _segmentation(spec.key(), spec, k, method)
 
 
 @st.cache_data(max_entries=6, show_spinner=False)
