@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.embeddings import start_warm_up
 from ui.widgets import sidebar_dataset_picker
 
 st.set_page_config(page_title="Persona Studio", page_icon=":material/groups:", layout="wide")
@@ -12,6 +13,12 @@ navigation = st.navigation(
             st.Page(
                 "app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
             ),
+            st.Page(
+                "app_pages/map.py",
+                title="Profile map",
+                icon=":material/scatter_plot:",
+                url_path="map",
+            ),  # fmt: skip
         ],
         "Audience": [
             st.Page("app_pages/segments.py", title="Segments", icon=":material/groups:"),
@@ -27,6 +34,7 @@ navigation = st.navigation(
         ],
     }
 )
+start_warm_up()  # UMAP compiles in the background while the first page renders
 st.logo("assets/logo.svg", size="large")
 sidebar_dataset_picker()
 navigation.run()

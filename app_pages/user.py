@@ -7,6 +7,7 @@ from profiling.errors import ProfilingError
 from profiling.features import TAG_RULES
 from profiling.recommenders import registry
 from profiling.users import (
+    bought_items,
     category_affinity,
     funnel,
     percentiles,
@@ -118,24 +119,38 @@ if ds.summary()["items"]:
         key="ps_user_models",
         format_func=lambda n: f"{n} · {registry.describe(n)}",
     )
+    hide_seen = st.toggle(
+        "Leave out items this user already bought or viewed", value=False, key="ps_user_hide_seen"
+    )
+    bought = bought_items(ds.events, user)
     tabs = st.tabs(chosen) if chosen else []
     for col, name in zip(tabs, chosen, strict=False):
         with col:
             try:
                 with st.spinner(f"Training {name} once for this dataset…"):
                     model = recommenders.full_model(name)
-                table = recommenders.explained(model, user, 10)
+                table = recommenders.explained(
+                    model, user, 10, exclude_seen=hide_seen, bought=bought
+                )
             except ProfilingError as exc:
                 st.error(str(exc))
                 continue
             recs[name] = table.to_dicts()
             st.dataframe(
-                table.select("rank", "title", "reason"),
+                table.select("rank", "title", "already_bought", "reason"),
                 hide_index=True,
                 width="stretch",
-                column_config={"rank": st.column_config.NumberColumn(width="small")},
+                column_config={
+                    "rank": st.column_config.NumberColumn(width="small"),
+                    "already_bought": st.column_config.CheckboxColumn(
+                        "bought before", width="small"
+                    ),
+                },
             )
-    st.caption("Items the user already bought or viewed are left out of every list.")
+    st.caption(
+        f"This user bought {len(bought):,} distinct items; those in a list are ticked "
+        "*bought before*. Switch on the toggle to see only items new to them."
+    )
 else:
     st.info("This dataset has no item ids, so there is nothing to recommend.")
 

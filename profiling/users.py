@@ -121,6 +121,16 @@ def timeline(events: pl.DataFrame, items: pl.DataFrame | None, user_id: str) -> 
     return e.select([c for c in cols if c in e.columns])
 
 
+def bought_items(events: pl.DataFrame, user_id: str) -> list[str]:
+    """Distinct items the user has purchased (sorted)."""
+    hit = events.filter(
+        (pl.col(S.USER_ID) == user_id)
+        & (pl.col(S.EVENT_TYPE) == S.PURCHASE)
+        & pl.col(S.ITEM_ID).is_not_null()
+    )
+    return hit[S.ITEM_ID].unique().sort().to_list()
+
+
 def similar_users(
     profiles: pl.DataFrame, user_id: str, n: int = 5, features: list[str] | None = None
 ) -> pl.DataFrame:

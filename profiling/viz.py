@@ -390,3 +390,118 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
     fig.update_layout(**_LAYOUT, title="Timeline (drag to zoom)", height=300, showlegend=False,
                       yaxis={"categoryorder": "array", "categoryarray": order[::-1]})  # fmt: skip
     return fig
+
+
+# ---- profile map -----------------------------------------------------------------------------
+CATEGORY_COLORS = px.colors.qualitative.Bold + px.colors.qualitative.Pastel
+# RFM segments coloured by health: greens and blues for good customers, warm colours for
+# those slipping away, greys for the lost and for users who never bought
+RFM_COLORS = {
+    "Champions": "#065F46", "Loyal": "#10B981", "Potential loyalist": "#6EE7B7",
+    "New": "#2563EB", "Promising": "#93C5FD", "Need attention": "#FACC15",
+    "About to sleep": "#FB923C", "Can't lose them": "#B91C1C", "At risk": "#F87171",
+    "Hibernating": "#A78BFA", "Lost": "#6B7280", "No purchase yet": "#D1D5DB",
+}  # fmt: skip
+_HOVER_FIGURES = (("recency_days", "recency", ",.0f", " days"), ("frequency", "orders", ",.0f", ""),
+                  ("monetary", "spent", ",.2f", ""), ("n_events", "events", ",.0f", ""))  # fmt: skip
+
+
+def _hover(table: pl.DataFrame) -> tuple[list[list], str]:
+    """customdata rows (user id first) and the matching hover template."""
+    cols = [S.USER_ID]
+    lines = ["<b>%{customdata[0]}</b>"]
+    for c, label in (("rfm_segment", "RFM"), ("cluster_name", "cluster")):
+        if c in table.columns:
+            lines.append(f"{label}: %{{customdata[{len(cols)}]}}")
+            cols.append(c)
+    figures = []
+    for c, label, fmt, unit in _HOVER_FIGURES:
+        if c in table.columns:
+            figures.append(f"{label} %{{customdata[{len(cols)}]:{fmt}}}{unit}")
+            cols.append(c)
+    if figures:
+        lines.append(" · ".join(figures))
+    data = table.select(cols).rows()
+    return [list(r) for r in data], "<br>".join(lines) + "<extra></extra>"
+
+
+def _sizes(values: pl.Series | None, n: int) -> list[float]:
+    """Marker sizes: 4 px for nothing spent up to 18 px for the top spender (area ~ money)."""
+    if values is None:
+        return [6.0] * n
+    v = values.cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0)
+    top = v.max() or 1.0
+    return (4.0 + 14.0 * (v / top).sqrt()).to_list()
+
+
+def map_figure(
+    table: pl.DataFrame,
+    colors: pl.Series,
+    categorical: bool,
+    color_label: str,
+    size_by: str | None = "monetary",
+    axis_titles: tuple[str, ...] = ("UMAP 1", "UMAP 2"),
+    title: str = "",
+) -> go.Figure:
+    """Scatter of users on the map (2-D with WebGL, or 3-D when ``table`` has ``z``).
+
+    Every point's ``customdata[0]`` is its user id, so a selection names the users.
+    """
+    three_d = "z" in table.columns
+    custom, template = _hover(table)
+    sizes = _sizes(table[size_by] if size_by and size_by in table.columns else None, table.height)
+    fig = go.Figure()
+
+    def trace(mask: list[bool] | None, **marker) -> None:
+        idx = range(table.height) if mask is None else [i for i, m in enumerate(mask) if m]
+        pick = list(idx)
+        common = {
+            "mode": "markers",
+            "customdata": [custom[i] for i in pick],
+            "hovertemplate": template,
+            "marker": {"size": [sizes[i] * (0.6 if three_d else 1.0) for i in pick],
+                       "opacity": 0.75, "line": {"width": 0}, **marker},
+        }  # fmt: skip
+        xs = table["x"].gather(pick).to_list()
+        ys = table["y"].gather(pick).to_list()
+        if three_d:
+            fig.add_trace(go.Scatter3d(x=xs, y=ys, z=table["z"].gather(pick).to_list(), **common))
+        else:
+            fig.add_trace(go.Scattergl(x=xs, y=ys, **common))
+        return fig.data[-1]
+
+    if categorical:
+        counts = colors.value_counts(sort=True)
+        names = [n for n in counts[colors.name].to_list() if n != "(none)"]
+        if "(none)" in counts[colors.name].to_list():
+            names.append("(none)")
+        values = colors.to_list()
+        for j, name in enumerate(names):
+            color = RFM_COLORS.get(name) or (
+                "#D1D5DB"
+                if name == "(none)" or name.startswith("not ")
+                else CATEGORY_COLORS[j % len(CATEGORY_COLORS)]
+            )
+            t = trace([v == name for v in values], color=color)
+            t.name = f"{name} ({values.count(name):,})"
+            t.legendgroup = name
+    else:
+        lo, hi = colors.quantile(0.01), colors.quantile(0.99)
+        trace(None, color=colors.fill_null(float("nan")).to_list(), colorscale="Viridis",
+              cmin=lo, cmax=hi if hi != lo else (lo or 0) + 1,
+              colorbar={"title": {"text": color_label}, "thickness": 12})  # fmt: skip
+        fig.data[-1].showlegend = False
+    axis = {"showgrid": False, "zeroline": False, "showticklabels": False}
+    layout = dict(_LAYOUT, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    if three_d:
+        fig.update_layout(**layout, scene={
+            "xaxis": {**axis, "title": axis_titles[0]}, "yaxis": {**axis, "title": axis_titles[1]},
+            "zaxis": {**axis, "title": axis_titles[2] if len(axis_titles) > 2 else "3"}})  # fmt: skip
+    else:
+        fig.update_layout(**layout, xaxis={**axis, "title": axis_titles[0]},
+                          yaxis={**axis, "title": axis_titles[1]}, dragmode="pan")  # fmt: skip
+    fig.update_layout(
+        title=title, height=640, legend={"title": {"text": color_label}, "itemsizing": "constant"},
+        hoverlabel={"bgcolor": "white"}, clickmode="event+select",
+    )  # fmt: skip
+    return fig

@@ -18,6 +18,14 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache_dir(tmp_path_factory):
+    """Maps are cached on disk; tests (and the app servers they start) use a fresh folder."""
+    path = tmp_path_factory.mktemp("embedding-cache")
+    os.environ["PERSONA_STUDIO_CACHE"] = str(path)
+    yield path
+
+
 @pytest.fixture
 def clear_streamlit_caches():
     import streamlit as st

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from profiling.dataset import load_sample
+from profiling.users import bought_items
 from ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -16,6 +18,7 @@ PAGES = [
     "app_pages/segments.py",
     "app_pages/recommenders.py",
     "app_pages/user.py",
+    "app_pages/map.py",
 ]
 
 
@@ -31,7 +34,9 @@ def test_every_page_renders_on_the_sample_store(clear_streamlit_caches, page):
     at = run_app(page)
     assert not at.exception
     assert not at.error
-    assert at.title[0].value in ("Overview", "Data", "Segments", "Recommenders", "User profile")
+    assert at.title[0].value in (
+        "Overview", "Data", "Segments", "Recommenders", "User profile", "Profile map",
+    )  # fmt: skip
 
 
 def test_the_overview_shows_the_sample_store_headline_numbers(clear_streamlit_caches):
@@ -195,8 +200,24 @@ def test_the_user_page_opens_a_similar_user_and_shows_reasons(clear_streamlit_ca
     assert not at.exception
     assert at.header[0].value == f"User {target}"
     reasons = at.dataframe[-1].value
-    assert list(reasons.columns) == ["rank", "title", "reason"]
+    assert list(reasons.columns) == ["rank", "title", "already_bought", "reason"]
     assert reasons["reason"].str.len().min() > 0
+
+
+def test_recommendations_mark_bought_items_unless_seen_items_are_left_out(clear_streamlit_caches):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["user"] = "U000042"
+    at.run()
+    at.switch_page("app_pages/user.py").run()
+    bought = set(bought_items(load_sample().events, "U000042"))
+    assert bought
+    marks = at.dataframe[-1].value
+    titles = dict(load_sample().items.select("title", "item_id").iter_rows())
+    # every list row is ticked exactly when the user bought that item
+    assert [titles[t] in bought for t in marks["title"]] == marks["already_bought"].tolist()
+    at.toggle(key="ps_user_hide_seen").set_value(True).run()
+    assert not at.exception
+    assert not at.dataframe[-1].value["already_bought"].any()
 
 
 def test_a_user_link_opens_that_user(clear_streamlit_caches):
@@ -206,3 +227,33 @@ def test_a_user_link_opens_that_user(clear_streamlit_caches):
     at.switch_page("app_pages/user.py").run()
     assert not at.exception
     assert at.header[0].value == "User U000042"
+
+
+def _map_title(at: AppTest) -> str:
+    import json
+
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return spec["layout"]["title"]["text"]
+
+
+def test_the_map_changes_colour_and_draws_umap_when_the_worker_is_done(clear_streamlit_caches):
+    import time
+
+    at = run_app("app_pages/map.py")
+    assert not at.exception
+    at.segmented_control(key="ps_map_method").set_value("pca").run()
+    assert _map_title(at).startswith("PCA map of 3,000 users")
+    at.selectbox(key="ps_map_color").set_value("monetary").run()
+    assert not at.exception
+    import json
+
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["marker"]["colorbar"]["title"]["text"] == "monetary"
+    assert len(spec["data"][0]["x"]) == 3000
+    at.segmented_control(key="ps_map_method").set_value("umap").run()
+    deadline = time.time() + 120
+    while not _map_title(at).startswith("UMAP map of") and time.time() < deadline:
+        time.sleep(1)
+        at.run()
+    assert _map_title(at).startswith("UMAP map of 3,000 users")
+    assert not at.exception

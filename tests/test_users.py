@@ -3,8 +3,12 @@
 import polars as pl
 import pytest
 
+from profiling.dataset import load_dataset
 from profiling.errors import ProfilingError
-from profiling.users import percentiles, similar_users
+from profiling.features import build_profiles
+from profiling.recommenders import registry
+from profiling.recommenders.base import explained_recommendations
+from profiling.users import bought_items, funnel, percentiles, rhythm, similar_users, timeline
 
 PROFILES = pl.DataFrame(
     {
@@ -44,3 +48,53 @@ def test_similar_users_are_the_nearest_in_standardized_space_without_the_user():
 def test_an_unknown_user_is_a_clear_error():
     with pytest.raises(ProfilingError, match="unknown user 'zz'"):
         percentiles(PROFILES, "zz")
+
+
+EVENTS = pl.DataFrame(
+    {
+        "user_id": ["a", "a", "a", "b", "a"],
+        "item_id": ["i1", "i2", "i1", "i1", None],
+        "event_type": ["purchase", "view", "purchase", "purchase", "purchase"],
+        "timestamp": pl.datetime_range(
+            pl.datetime(2025, 1, 6, 9), pl.datetime(2025, 1, 6, 13), "1h", eager=True
+        ),
+    }
+)
+
+
+def test_bought_items_are_the_distinct_purchased_items_of_the_user():
+    assert bought_items(EVENTS, "a") == ["i1"]  # i2 only viewed; the item-less row ignored
+    assert bought_items(EVENTS, "zz") == []
+
+
+def test_recommendations_mark_what_the_user_bought_when_seen_items_stay():
+    data = pl.DataFrame({"user_id": ["a", "b", "b", "c", "c"],
+                         "item_id": ["i1", "i1", "i2", "i1", "i3"],
+                         "weight": [1.0] * 5})  # fmt: skip
+    model = registry.make("popularity").fit(data)
+    kept = explained_recommendations(model, "a", k=2, exclude_seen=False, bought=["i1"])
+    assert kept["item_id"].to_list()[0] == "i1"  # most popular, bought by a: listed and marked
+    assert kept["already_bought"].to_list() == [True, False]
+    left_out = explained_recommendations(model, "a", k=2, bought=["i1"])
+    assert "i1" not in left_out["item_id"].to_list()
+    assert not left_out["already_bought"].any()
+
+
+def test_a_user_with_a_single_view_gets_every_part_of_the_page(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "user_id,item_id,event_type,timestamp,price\n"
+        "solo,i1,view,2025-03-01 22:00,\n"
+        "x,i1,purchase,2025-03-02 09:00,5.00\n"
+        "x,i2,purchase,2025-03-03 09:00,7.00\n"
+    )
+    ds = load_dataset(log)
+    prof = build_profiles(ds)
+    row = prof.filter(pl.col("user_id") == "solo").row(0, named=True)
+    assert row["frequency"] == 0
+    p = percentiles(prof, "solo")
+    assert p.filter(pl.col("feature") == "recency_days")["percentile"].to_list() == [None]
+    assert rhythm(ds.events, "solo")["events"].sum() == 1
+    assert funnel(row)["events"].to_list()[0] == 1  # one view, then zeros
+    assert timeline(ds.events, None, "solo").height == 1
+    assert bought_items(ds.events, "solo") == []

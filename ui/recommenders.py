@@ -129,9 +129,11 @@ def implicit_rating_models(names: list[str], protocol: str, relevant: tuple[str,
     return ", ".join(flagged)
 
 
-def explained(model: Recommender, user_id: str, k: int) -> pl.DataFrame:
-    """The model's top-k for one user with titles and reasons."""
-    return explained_recommendations(model, user_id, k)
+def explained(
+    model: Recommender, user_id: str, k: int, exclude_seen: bool = True, bought: list[str] = ()
+) -> pl.DataFrame:
+    """The model's top-k for one user with titles, reasons and already-bought marks."""
+    return explained_recommendations(model, user_id, k, exclude_seen=exclude_seen, bought=bought)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

@@ -86,3 +86,56 @@ def attribute_line(row: dict) -> str:
 def badge_line(badges: list[str]) -> str:
     """Streamlit badge markup separated by spaces."""
     return " ".join(badges)
+
+
+METHODS_HELP = (
+    "**UMAP** keeps each user's neighbours together: groups stand out. It is computed in "
+    "the background the first time.\n\n**PCA** is a linear projection drawn at once: "
+    "global distances are kept, groups blur."
+)
+
+MAP_GUIDE = """
+- **Points close together behave alike.** Each point is one user, placed from their profile
+  (how much and how often they buy, what they browse, when they shop, which categories).
+- **Groups of points** are kinds of customers. Colour by *RFM segment* or *Cluster* to see
+  whether the named segments match the groups the map finds on its own.
+- **Distances between far-apart groups mean little in UMAP**: it keeps neighbours together
+  but may place unrelated groups anywhere. PCA keeps global distances but blurs groups.
+- **The axes have no units.** Only positions relative to each other matter.
+- **Big points spent more** when sizing by money is on.
+- Hover for a user's id, segments and key figures; click a point to open their profile.
+"""
+
+
+def map_axis_titles(emb) -> tuple[str, ...]:
+    """ "PC1 (15% of variance)" for PCA, "UMAP 1" for UMAP."""
+    n = emb.params.n_components
+    if emb.params.method == "pca":
+        var = list(emb.explained_variance) + [0.0] * n
+        return tuple(f"PC{i + 1} ({var[i]:.0%} of variance)" for i in range(n))
+    return tuple(f"UMAP {i + 1}" for i in range(n))
+
+
+def map_title(emb, source_label: str) -> str:
+    kind = "UMAP" if emb.params.method == "umap" else "PCA"
+    return f"{kind} map of {emb.coords.height:,} users · {source_label}"
+
+
+def map_footer(emb, shown: str) -> str:
+    extra = ""
+    if emb.params.method == "umap":
+        extra = f", {emb.params.n_neighbors} neighbours, minimum distance {emb.params.min_dist:g}"
+    return (
+        f"{shown} of {len(emb.features)} standardized inputs{extra}; computed in "
+        f"{emb.seconds:.1f} s and cached for this dataset."
+    )
+
+
+def picked_user(event) -> str | None:
+    """The user id of the point clicked on a map chart, if any."""
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    for p in points:
+        custom = p.get("customdata")
+        if custom:
+            return str(custom[0])
+    return None

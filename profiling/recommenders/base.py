@@ -165,7 +165,25 @@ class Recommender:
             return "this item was not in the training data"
         return self._explain(self.user_index_[str(user_id)], self.item_index_[str(item_id)])
 
+    def user_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Raw user ids and the learned user vectors (users x factors), for maps of users.
+
+        Only matrix-factorization models have them; the others raise ProfilingError.
+        """
+        self._check_fitted()
+        factors = self._user_factors()
+        if factors is None:
+            raise ProfilingError(
+                f"{getattr(self, 'label', self.name)} learns no user factors; choose a matrix-factorization model "
+                "such as svd or als"
+            )
+        return self.users_, factors
+
     # ---- for subclasses -----------------------------------------------------------------
+    def _user_factors(self) -> np.ndarray | None:
+        """User vectors aligned with ``users_``, or None for models without them."""
+        return None
+
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
         """Learn model state from the indexed interactions (``self.matrix_`` is ready)."""
 
@@ -258,13 +276,20 @@ class Recommender:
 
 
 def explained_recommendations(
-    model: Recommender, user_id: str, k: int = S.DEFAULT_K
+    model: Recommender,
+    user_id: str,
+    k: int = S.DEFAULT_K,
+    exclude_seen: bool = True,
+    bought: Iterable[str] = (),
 ) -> pl.DataFrame:
     """Top-``k`` for one user with a readable title and the reason for every item.
 
-    One row per item: rank, item_id, title, score, reason, is_fallback.
+    One row per item: rank, item_id, title, score, reason, is_fallback, already_bought
+    (the item is in ``bought``, e.g. the user's purchased items, so it can be marked when
+    ``exclude_seen`` is False).
     """
-    recs = model.recommend([user_id], k=k)
+    recs = model.recommend([user_id], k=k, exclude_seen=exclude_seen)
+    bought = {str(b) for b in bought}
     titles, reasons = [], []
     for item in recs[S.ITEM_ID].to_list():
         i = model.item_index_.get(item)
@@ -275,6 +300,7 @@ def explained_recommendations(
         .with_columns(
             pl.Series("title", titles, dtype=pl.String),
             pl.Series("reason", reasons, dtype=pl.String),
+            pl.col(S.ITEM_ID).is_in(list(bought)).alias("already_bought"),
         )
-        .select("rank", S.ITEM_ID, "title", "score", "reason", "is_fallback")
+        .select("rank", S.ITEM_ID, "title", "score", "reason", "is_fallback", "already_bought")
     )

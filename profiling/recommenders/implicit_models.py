@@ -208,6 +208,9 @@ class _FactorModel(Recommender):
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
 
+    def _user_factors(self) -> np.ndarray:
+        return self.user_factors_
+
     def _import_model(self) -> type:  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -307,6 +307,10 @@ class SurpriseModel(Recommender):
             out[:, ~known] = self._unknown_item_estimate(ui)[:, None]
         return out
 
+    def _user_factors(self) -> np.ndarray | None:
+        pu = getattr(self.algo_, "pu", None)  # SVD, SVD++ and NMF learn user vectors
+        return None if pu is None else np.asarray(pu, dtype=np.float64)[self.inner_user_]
+
     def _unknown_item_estimate(self, ui: np.ndarray) -> np.ndarray:
         """Surprise's estimate for an item it never saw (user known)."""
         algo, mu = self.algo_, self.trainset_.global_mean

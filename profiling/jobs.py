@@ -1,0 +1,190 @@
+"""Slow work off the caller's thread, with progress that a UI can poll.
+
+A :class:`JobRunner` runs submitted functions one at a time, in submission order, either in
+one worker *process* (the default: numba and NumPy work there does not compete with the
+web server for the GIL, and 2 cores work in parallel) or in one worker thread. Each job has
+a key (submitting the same key again returns the existing job unless it failed), a
+progress fraction and message that the function updates through the ``progress`` keyword
+argument it receives, and its result or error when done.
+
+Functions and arguments sent to a worker process must be picklable (module-level
+functions, plain data).
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import sys
+import threading
+import time
+import types
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+_QUEUE = None  # the worker process's progress queue (set by _init_worker)
+
+
+@dataclass
+class Job:
+    key: str
+    label: str
+    future: Future
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    progress: float = 0.0
+    message: str = "waiting for the worker"
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
+
+    @property
+    def failed(self) -> bool:
+        return self.future.done() and self.future.exception() is not None
+
+    @property
+    def error(self) -> str:
+        exc = self.future.exception() if self.future.done() else None
+        if isinstance(exc, BrokenProcessPool):
+            return "the worker process stopped (out of memory?)"
+        return "" if exc is None else str(exc)
+
+    def result(self) -> Any:
+        """The job's result; raises the job's error if it failed."""
+        return self.future.result()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - (self.started or self.submitted)
+
+    def update(self, fraction: float, message: str) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+        self.progress = max(self.progress, min(float(fraction), 1.0))
+        self.message = message
+
+
+@contextmanager
+def _plain_main():
+    """Hide the caller's ``__main__`` while a worker process starts: spawned children
+    re-run the parent's main script, and under Streamlit that is the app itself."""
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
+def _init_worker(queue, preload: tuple[str, ...]) -> None:
+    global _QUEUE
+    _QUEUE = queue
+    for name in preload:
+        importlib.import_module(name)
+
+
+def _run_in_worker(key: str, fn: Callable[..., Any], args: tuple) -> Any:
+    def progress(fraction: float, message: str) -> None:
+        _QUEUE.put((key, fraction, message))
+
+    progress(0.0, "started")
+    return fn(*args, progress=progress)
+
+
+class JobRunner:
+    """One worker (process or thread); jobs are deduplicated by key.
+
+    ``preload``: modules the process worker imports before any job (e.g. a slow import).
+    """
+
+    def __init__(
+        self, processes: bool = True, keep: int = 32, preload: tuple[str, ...] = ()
+    ) -> None:
+        self._processes = processes
+        self._preload = preload
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._lock = threading.Lock()
+        self._keep = keep
+        self._queue = None
+        self._pool = self._new_pool()
+
+    def _new_pool(self):
+        if not self._processes:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="persona-studio-job")
+        ctx = mp.get_context("spawn")  # never fork a threaded server
+        if self._queue is None:
+            self._queue = ctx.Queue()
+            threading.Thread(target=self._listen, daemon=True, name="job-progress").start()
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=ctx, initializer=_init_worker,
+            initargs=(self._queue, self._preload),
+        )  # fmt: skip
+        with _plain_main():  # start the worker now, with __main__ hidden
+            pool.submit(int)  # the process starts here (the import runs in the child)
+        return pool
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                key, fraction, message = self._queue.get()
+            except (EOFError, OSError, ValueError):  # queue closed at shutdown
+                return
+            job = self._jobs.get(key)
+            if job is not None:
+                job.update(fraction, message)
+
+    def submit(self, key: str, label: str, fn: Callable[..., Any], *args: Any) -> Job:
+        """Run ``fn(*args, progress=callback)`` in the worker, unless a job with this key
+        exists and did not fail; returns the job."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and not job.failed:
+                self._jobs.move_to_end(key)
+                return job
+            if self._processes:
+                try:
+                    future = self._pool.submit(_run_in_worker, key, fn, args)
+                except BrokenProcessPool:  # the worker died (e.g. out of memory): start anew
+                    self._pool = self._new_pool()
+                    future = self._pool.submit(_run_in_worker, key, fn, args)
+                job = Job(key=key, label=label, future=future)
+            else:
+                future = Future()
+                job = Job(key=key, label=label, future=future)
+                self._pool.submit(self._run_here, job, fn, args)
+            self._jobs[key] = job
+            self._trim()
+        return job
+
+    @staticmethod
+    def _run_here(job: Job, fn: Callable[..., Any], args: tuple) -> None:
+        job.update(0.0, "started")
+        try:
+            job.future.set_result(fn(*args, progress=job.update))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the job
+            job.future.set_exception(exc)
+
+    def _trim(self) -> None:
+        while len(self._jobs) > self._keep:
+            oldest = next(iter(self._jobs))
+            if not self._jobs[oldest].done:
+                break
+            self._jobs.pop(oldest)
+
+    def get(self, key: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(key)
+
+    def forget(self, key: str) -> None:
+        """Drop a finished job (a running one stays)."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and job.done:
+                self._jobs.pop(key)

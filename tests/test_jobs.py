@@ -1,0 +1,70 @@
+"""The background job runner: progress, results, errors, one job per key, worker process."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from profiling.jobs import JobRunner
+
+
+def _square(x: int, progress) -> int:
+    progress(0.5, "halfway")
+    return x * x
+
+
+def _pid(progress) -> int:
+    progress(1.0, "done")
+    return os.getpid()
+
+
+def _fail(progress) -> None:
+    raise ValueError("bad input")
+
+
+def test_a_thread_job_reports_progress_and_its_result():
+    runner = JobRunner(processes=False)
+    job = runner.submit("sq", "square", _square, 7)
+    assert job.result() == 49
+    assert job.done and not job.failed
+    assert job.progress == 0.5 and job.message == "halfway"
+
+
+def test_the_same_key_runs_once_until_it_fails():
+    runner = JobRunner(processes=False)
+    gate = threading.Event()
+    calls = []
+
+    def slow(progress):
+        calls.append(1)
+        gate.wait(10)
+        return len(calls)
+
+    first = runner.submit("k", "slow", slow)
+    assert runner.submit("k", "slow", slow) is first
+    gate.set()
+    assert first.result() == 1 and len(calls) == 1
+
+    bad = runner.submit("f", "fail", _fail)
+    with pytest.raises(ValueError, match="bad input"):
+        bad.result()
+    assert bad.failed and bad.error == "bad input"
+    again = runner.submit("f", "fail", _fail)
+    assert again is not bad  # a failed job is started anew
+    runner.forget("k")
+    assert runner.get("k") is None
+
+
+def test_a_process_job_runs_in_another_process_and_reports_progress():
+    runner = JobRunner(processes=True)
+    job = runner.submit("pid", "pid", _pid)
+    pid = job.future.result(timeout=120)
+    assert pid != os.getpid()
+    # progress arrives through a queue read by a listener thread
+    for _ in range(100):
+        if job.progress == 1.0:
+            break
+        threading.Event().wait(0.05)
+    assert job.progress == 1.0 and job.message == "done"

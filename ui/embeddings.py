@@ -1,0 +1,153 @@
+"""Maps of the active dataset's users: inputs, PCA at once, UMAP in the background.
+
+One :class:`profiling.jobs.JobRunner` per server process runs UMAP (and, first of all, the
+numba warm-up that app.py starts when the server serves its first page). Finished maps are
+kept in the runner and on disk (:class:`profiling.embeddings.EmbeddingCache`), keyed by the
+dataset fingerprint, the source, the features and the parameters.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import streamlit as st
+
+from profiling import embeddings as E
+from profiling.jobs import Job, JobRunner
+from profiling.segments import rfm_segments
+from ui import data, profiles, recommenders, state
+
+WARM_UP = "umap-warm-up"
+
+
+_RUNNER: JobRunner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def _runner() -> JobRunner:
+    """The server process's one worker (a module global, not st.cache_resource: clearing
+    the caches must not start a second worker process)."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None:
+            _RUNNER = JobRunner(processes=True, preload=("profiling.embeddings", "umap"))
+            _RUNNER.submit(WARM_UP, "UMAP warm-up", E.warm_up)
+        return _RUNNER
+
+
+@st.cache_resource(show_spinner=False)
+def _disk() -> E.EmbeddingCache:
+    return E.EmbeddingCache()
+
+
+def start_warm_up() -> None:
+    """Start the worker (and its UMAP warm-up) once per server process; cheap afterwards."""
+    _runner()
+
+
+def warm_up_job() -> Job | None:
+    return _runner().get(WARM_UP)
+
+
+@dataclass(frozen=True)
+class MapInput:
+    """The rows to project: user ids, their matrix, feature names, total users."""
+
+    ids: list[str]
+    matrix: np.ndarray
+    features: list[str]
+    n_users_total: int
+    fingerprint: str
+
+
+@st.cache_data(max_entries=8, show_spinner="Preparing the map's input…")
+def _input(spec_key: str, _spec: state.DatasetSpec, source: str, max_users: int) -> MapInput:
+    prof = profiles.profiles_for(_spec)
+    if source == "profile":
+        ids, x, feats = E.profile_matrix(prof)
+    else:
+        ids, x, feats = E.factor_matrix(recommenders.full_model(source))
+    strata = None
+    if "recency_days" in prof.columns:
+        seg = dict(rfm_segments(prof).select("user_id", "rfm_segment").iter_rows())
+        strata = [seg.get(u) for u in ids]
+    keep = E.stratified_sample(ids, strata, max_users=max_users)
+    fingerprint = data.load(_spec).fingerprint
+    return MapInput([ids[i] for i in keep], x[keep], feats, len(ids), fingerprint)
+
+
+def map_input(source: str, max_users: int = E.MAX_POINTS) -> MapInput:
+    spec = data.resolved_spec()
+    return _input(spec.key(), spec, source, max_users)
+
+
+def _key(inp: MapInput, source: str, params: E.EmbeddingParams) -> str:
+    return E.cache_key(inp.fingerprint, source, inp.features, params, len(inp.ids))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _pca(key: str, _inp: MapInput, source: str, params: E.EmbeddingParams) -> E.Embedding:
+    return E.embed(_inp.ids, _inp.matrix, params, source=source, features=_inp.features,
+                   n_users_total=_inp.n_users_total)  # fmt: skip
+
+
+def pca(inp: MapInput, source: str, n_components: int) -> E.Embedding:
+    """PCA of the input (instant, cached)."""
+    params = E.EmbeddingParams(method="pca", n_components=n_components)
+    return _pca(_key(inp, source, params), inp, source, params)
+
+
+def umap(inp: MapInput, source: str, params: E.EmbeddingParams) -> E.Embedding | Job:
+    """The UMAP map if it is ready (in memory or on disk); otherwise the background job
+    computing it (started now if needed), whose progress the page can show."""
+    key = _key(inp, source, params)
+    runner = _runner()
+    job = runner.get(key)
+    if job is not None:  # running, failed (the page says why) or done
+        return job.result() if job.done and not job.failed else job
+    cached = _disk().get(key)
+    if cached is not None:
+        return cached
+    return runner.submit(
+        key, "UMAP", E.embed_and_store, inp.ids, inp.matrix, params, source, inp.features,
+        inp.n_users_total, str(_disk().directory), key,
+    )  # fmt: skip
+
+
+def retry(job: Job) -> None:
+    """Callback: forget a failed job so the next run starts it again."""
+    _runner().forget(job.key)
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def _rfm(spec_key: str, _spec: state.DatasetSpec) -> pl.DataFrame | None:
+    prof = profiles.profiles_for(_spec)
+    if "recency_days" not in prof.columns:
+        return None
+    return rfm_segments(prof).select("user_id", "rfm_segment")
+
+
+def segment_columns() -> tuple[str, ...]:
+    """The segment columns the map can show for the active dataset."""
+    spec = data.resolved_spec()
+    rfm = ("rfm_segment",) if _rfm(spec.key(), spec) is not None else ()
+    return (*rfm, "cluster_name")
+
+
+def color_options() -> dict[str, str]:
+    return E.color_options(profiles.active_profiles(), segment_columns())
+
+
+def table(emb: E.Embedding, clusters: bool) -> pl.DataFrame:
+    """Coordinates joined with profiles and RFM segments, plus the cluster names when
+    ``clusters`` (clustering takes a moment, so only when the map is coloured by them)."""
+    spec = data.resolved_spec()
+    if clusters:
+        seg = profiles.active_segmentation()
+        assignments = seg.assignments if seg else None
+    else:
+        assignments = _rfm(spec.key(), spec)
+    return E.map_table(emb, profiles.active_profiles(), assignments)
