@@ -257,3 +257,28 @@ def test_the_map_changes_colour_and_draws_umap_when_the_worker_is_done(clear_str
         at.run()
     assert _map_title(at).startswith("UMAP map of 3,000 users")
     assert not at.exception
+
+
+def test_a_large_user_base_is_drawn_from_a_stratified_sample(clear_streamlit_caches, monkeypatch):
+    from profiling import embeddings
+
+    monkeypatch.setattr(embeddings, "MAX_POINTS", 1000)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["ps_map_method"] = "pca"
+    at.run()
+    at.switch_page("app_pages/map.py").run()
+    assert not at.exception
+    assert "stratified sample of 1,000 users" in at.info[0].value
+    assert "3,000 users are more than a map can show" in at.info[0].value
+    assert _map_title(at).startswith("PCA map of 1,000 users")
+
+
+def test_the_map_can_be_drawn_from_als_user_factors(clear_streamlit_caches):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["ps_map_method"] = "pca"
+    at.run()
+    at.switch_page("app_pages/map.py").run()
+    at.selectbox(key="ps_map_source").set_value("als").run()
+    assert not at.exception
+    assert _map_title(at) == "PCA map of 3,000 users · ALS user factors (implicit feedback)"
+    assert any("64 standardized inputs" in c.value for c in at.caption)

@@ -79,9 +79,10 @@ def _input(spec_key: str, _spec: state.DatasetSpec, source: str, max_users: int)
     return MapInput([ids[i] for i in keep], x[keep], feats, len(ids), fingerprint)
 
 
-def map_input(source: str, max_users: int = E.MAX_POINTS) -> MapInput:
+def map_input(source: str) -> MapInput:
+    """What the map of the active dataset projects (at most ``E.MAX_POINTS`` users)."""
     spec = data.resolved_spec()
-    return _input(spec.key(), spec, source, max_users)
+    return _input(spec.key(), spec, source, E.MAX_POINTS)
 
 
 def _key(inp: MapInput, source: str, params: E.EmbeddingParams) -> str:
