@@ -14,8 +14,10 @@ from profiling.users import (
     pick_random,
     profile_document,
     rhythm,
+    segment_choices,
     similar_users,
     timeline,
+    users_in,
 )
 from ui import data, profiles, recommenders, state, widgets
 
@@ -31,19 +33,25 @@ ids = prof["user_id"].to_list()
 if state.USER_PICK not in st.session_state:
     linked = st.query_params.get("user")
     st.session_state[state.USER_PICK] = linked if linked in set(ids) else ids[0]
-c1, c2 = st.columns([4, 1])
-with c2:
-    st.write("")
-    st.button(
-        "Random user",
-        icon=":material/casino:",
-        on_click=lambda: widgets.open_user(pick_random(prof)),
-    )
-user = c1.selectbox("Find a user (type to search)", ids, key=state.USER_PICK)
+seg = profiles.active_segmentation()
+choices = segment_choices(seg.assignments) if seg else {}
+c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
+group = c2.selectbox(
+    "Pick from a segment", list(choices), index=None, format_func=choices.get,
+    placeholder="All users", key=state.USER_SEGMENT, on_change=widgets.open_segment_member,
+)  # fmt: skip
+pool = users_in(seg.assignments, group) if group else ids
+if st.session_state[state.USER_PICK] not in set(pool):  # e.g. opened by a link or the map
+    pool = [st.session_state[state.USER_PICK], *pool]
+c3.button(
+    "Random user",
+    icon=":material/casino:",
+    on_click=lambda: widgets.open_user(pick_random(prof, among=pool if group else None)),
+)
+user = c1.selectbox("Find a user (type to search)", pool, key=state.USER_PICK)
 st.query_params["user"] = user
 row = prof.row(ids.index(user), named=True)
 
-seg = profiles.active_segmentation()
 assign = (
     seg.assignments.filter(seg.assignments["user_id"] == user).row(0, named=True) if seg else {}
 )

@@ -168,8 +168,34 @@ def profile_document(
     return json.dumps(doc, indent=2, default=str)
 
 
-def pick_random(profiles: pl.DataFrame, random_state: int | None = None) -> str:
-    """A random user id with at least one purchase when there are any (for demos)."""
+def segment_choices(assignments: pl.DataFrame) -> dict[str, str]:
+    """Segments a user can be picked from: ``"rfm_segment=Champions"`` -> ``"RFM: Champions
+    (286 users)"``, then the clusters; largest first within each kind."""
+    out = {}
+    for column, kind in (("rfm_segment", "RFM"), ("cluster_name", "Cluster")):
+        if column not in assignments.columns:
+            continue
+        counts = assignments[column].drop_nulls().value_counts(sort=True)
+        for name, n in counts.iter_rows():
+            out[f"{column}={name}"] = f"{kind}: {name} ({n:,} user{'s' if n != 1 else ''})"
+    return out
+
+
+def users_in(assignments: pl.DataFrame, choice: str) -> list[str]:
+    """User ids of a segment named as in :func:`segment_choices` (sorted)."""
+    column, _, name = choice.partition("=")
+    if column not in assignments.columns:
+        raise ProfilingError(f"no segment column {column!r} to pick users from")
+    return assignments.filter(pl.col(column) == name)[S.USER_ID].sort().to_list()
+
+
+def pick_random(
+    profiles: pl.DataFrame, random_state: int | None = None, among: list[str] | None = None
+) -> str:
+    """A random user id (among ``among`` if given) with at least one purchase when there are
+    any (for demos)."""
+    if among is not None:
+        profiles = profiles.filter(pl.col(S.USER_ID).is_in(among))
     pool = profiles.filter(pl.col("frequency") > 0) if "frequency" in profiles.columns else profiles
     pool = pool if pool.height else profiles
     rng = np.random.default_rng(random_state)

@@ -282,3 +282,18 @@ def test_the_map_can_be_drawn_from_als_user_factors(clear_streamlit_caches):
     assert not at.exception
     assert _map_title(at) == "PCA map of 3,000 users · ALS user factors (implicit feedback)"
     assert any("64 standardized inputs" in c.value for c in at.caption)
+
+
+def test_picking_a_segment_opens_one_of_its_members(clear_streamlit_caches):
+    at = run_app("app_pages/user.py")
+    at.selectbox(key=state.USER_SEGMENT).set_value("rfm_segment=Champions").run()
+    assert not at.exception
+    user = at.header[0].value.removeprefix("User ")
+    assert any("RFM: Champions" in m.value for m in at.markdown)
+    # the search box now lists the segment's members only
+    assert len(at.selectbox(key=state.USER_PICK).options) == 286
+    assert user in at.selectbox(key=state.USER_PICK).options
+    next(b for b in at.button if b.label == "Random user").click().run()
+    assert not at.exception
+    assert at.header[0].value.removeprefix("User ") in at.selectbox(key=state.USER_PICK).options
+    assert any("RFM: Champions" in m.value for m in at.markdown)

@@ -8,7 +8,17 @@ from profiling.errors import ProfilingError
 from profiling.features import build_profiles
 from profiling.recommenders import registry
 from profiling.recommenders.base import explained_recommendations
-from profiling.users import bought_items, funnel, percentiles, rhythm, similar_users, timeline
+from profiling.users import (
+    bought_items,
+    funnel,
+    percentiles,
+    pick_random,
+    rhythm,
+    segment_choices,
+    similar_users,
+    timeline,
+    users_in,
+)
 
 PROFILES = pl.DataFrame(
     {
@@ -98,3 +108,17 @@ def test_a_user_with_a_single_view_gets_every_part_of_the_page(tmp_path):
     assert funnel(row)["events"].to_list()[0] == 1  # one view, then zeros
     assert timeline(ds.events, None, "solo").height == 1
     assert bought_items(ds.events, "solo") == []
+
+
+def test_segment_choices_name_each_segment_with_its_size_and_list_its_members():
+    a = pl.DataFrame({"user_id": ["u1", "u2", "u3"], "rfm_segment": ["Lost", "Champions", "Lost"],
+                      "cluster_name": ["Big spenders", None, "Big spenders"]})  # fmt: skip
+    assert segment_choices(a) == {
+        "rfm_segment=Lost": "RFM: Lost (2 users)",
+        "rfm_segment=Champions": "RFM: Champions (1 user)",
+        "cluster_name=Big spenders": "Cluster: Big spenders (2 users)",
+    }
+    assert users_in(a, "rfm_segment=Lost") == ["u1", "u3"]
+    prof = pl.DataFrame({"user_id": ["u1", "u2", "u3"], "frequency": [0, 3, 2]})
+    # among the segment, a user with purchases is preferred
+    assert {pick_random(prof, random_state=s, among=["u1", "u3"]) for s in range(10)} == {"u3"}

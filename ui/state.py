@@ -11,6 +11,7 @@ DATASETS = "ps_datasets"  # key -> DatasetSpec as a dict, the datasets opened in
 ACTIVE = "ps_active"  # key of the active dataset
 PICKER = "ps_dataset_picker"  # the sidebar's dataset selectbox
 USER_PICK = "ps_user_pick"  # the user shown on the User profile page
+USER_SEGMENT = "ps_user_segment"  # the segment the User profile page picks users from
 JUST_LOADED = "ps_just_loaded"  # name of a dataset loaded by the previous run, to confirm
 SAMPLE_KEY = "sample"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from profiling.dataset import Dataset
-from ui import data, state
+from profiling.users import pick_random, users_in
+from ui import data, profiles, state
 
 
 def sidebar_dataset_picker() -> None:
@@ -66,6 +67,17 @@ def quality_badge(ds: Dataset) -> None:
 def open_user(user_id: str) -> None:
     """Callback: show ``user_id`` on the User profile page (runs before widgets exist)."""
     st.session_state[state.USER_PICK] = user_id
+
+
+def open_segment_member() -> None:
+    """Callback: when a segment is picked on the User page, show one of its members."""
+    choice = st.session_state.get(state.USER_SEGMENT)
+    seg = profiles.active_segmentation()
+    if not choice or seg is None:
+        return
+    members = users_in(seg.assignments, choice)
+    if members and st.session_state.get(state.USER_PICK) not in set(members):
+        open_user(pick_random(profiles.active_profiles(), among=members))
 
 
 def plain(value: object) -> str:
