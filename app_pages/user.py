@@ -65,8 +65,8 @@ if assign.get("rfm_segment"):
 if assign.get("cluster_name"):
     badges.append(f":violet-badge[Cluster: {assign['cluster_name']}]")
 rules = {r.name: r.rule for r in TAG_RULES}
-badges += [f":green-badge[{t}]" for t in (row.get("tags") or [])]
-st.markdown(widgets.badge_line(badges))
+badges += [widgets.tag_badge(t, rules.get(t, "")) for t in (row.get("tags") or [])]
+st.markdown(widgets.badge_line(badges), unsafe_allow_html=True)
 if row.get("tags"):
     with st.expander("What the tags mean"):
         for t in row["tags"]:

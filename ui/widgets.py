@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from profiling.dataset import Dataset
@@ -93,6 +95,15 @@ def attribute_line(row: dict) -> str:
         f"{k}: **{plain(row[k])}**" for k in ("age", "gender", "region") if row.get(k) is not None
     ]
     return " · ".join(parts) if parts else "No user attributes in this dataset."
+
+
+def tag_badge(tag: str, rule: str) -> str:
+    """A green tag badge whose rule shows on hover (HTML, escaped)."""
+    return (
+        f'<span title="{html.escape(rule, quote=True)}" style="background:#DCFCE7;color:#166534;'
+        f'border-radius:0.5rem;padding:0.1rem 0.45rem;font-size:0.875rem;cursor:help">'
+        f"{html.escape(tag)}</span>"
+    )
 
 
 def badge_line(badges: list[str]) -> str:
