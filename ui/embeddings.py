@@ -17,7 +17,6 @@ import streamlit as st
 
 from profiling import embeddings as E
 from profiling.jobs import Job, JobRunner
-from profiling.segments import rfm_segments
 from ui import data, profiles, recommenders, state
 
 WARM_UP = "umap-warm-up"
@@ -71,8 +70,9 @@ def _input(spec_key: str, _spec: state.DatasetSpec, source: str, max_users: int)
     else:
         ids, x, feats = E.factor_matrix(recommenders.full_model(source))
     strata = None
-    if "recency_days" in prof.columns:
-        seg = dict(rfm_segments(prof).select("user_id", "rfm_segment").iter_rows())
+    rfm = profiles.rfm_for(_spec)
+    if rfm is not None:
+        seg = dict(rfm.iter_rows())
         strata = [seg.get(u) for u in ids]
     keep = E.stratified_sample(ids, strata, max_users=max_users)
     fingerprint = data.load(_spec).fingerprint
@@ -123,18 +123,10 @@ def retry(job: Job) -> None:
     _runner().forget(job.key)
 
 
-@st.cache_data(max_entries=6, show_spinner=False)
-def _rfm(spec_key: str, _spec: state.DatasetSpec) -> pl.DataFrame | None:
-    prof = profiles.profiles_for(_spec)
-    if "recency_days" not in prof.columns:
-        return None
-    return rfm_segments(prof).select("user_id", "rfm_segment")
-
-
 def segment_columns() -> tuple[str, ...]:
     """The segment columns the map can show for the active dataset."""
     spec = data.resolved_spec()
-    rfm = ("rfm_segment",) if _rfm(spec.key(), spec) is not None else ()
+    rfm = ("rfm_segment",) if profiles.rfm_for(spec) is not None else ()
     return (*rfm, "cluster_name")
 
 
@@ -150,5 +142,5 @@ def table(emb: E.Embedding, clusters: bool) -> pl.DataFrame:
         seg = profiles.active_segmentation()
         assignments = seg.assignments if seg else None
     else:
-        assignments = _rfm(spec.key(), spec)
+        assignments = profiles.rfm_for(spec)
     return E.map_table(emb, profiles.active_profiles(), assignments)

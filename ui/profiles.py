@@ -7,7 +7,13 @@ import polars as pl
 import streamlit as st
 
 from profiling.features import add_tags, build_profiles
-from profiling.segments import Segmentation, SegmentDescription, build_segments, rfm_mix
+from profiling.segments import (
+    Segmentation,
+    SegmentDescription,
+    build_segments,
+    rfm_mix,
+    rfm_segments,
+)
 from ui import data, state
 
 
@@ -53,3 +59,16 @@ def active_rfm_mix() -> list[SegmentDescription] | None:
     if prof is None or "recency_days" not in prof.columns or prof["frequency"].max() == 0:
         return None
     return _rfm_mix(spec.key(), spec)
+
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def _rfm(spec_key: str, _spec: state.DatasetSpec) -> pl.DataFrame | None:
+    prof = _profiles(spec_key, _spec)
+    if "recency_days" not in prof.columns:
+        return None
+    return rfm_segments(prof).select("user_id", "rfm_segment")
+
+
+def rfm_for(spec: state.DatasetSpec) -> pl.DataFrame | None:
+    """user_id, rfm_segment of the dataset (cached); None when it has no purchase data."""
+    return _rfm(spec.key(), spec)

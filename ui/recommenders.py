@@ -26,7 +26,6 @@ from profiling.evaluation import (
 )
 from profiling.recommenders import registry
 from profiling.recommenders.base import Recommender, explained_recommendations
-from profiling.segments import rfm_segments
 from ui import data, profiles, state
 
 PROTOCOLS = {
@@ -55,12 +54,10 @@ def _split(
     return random_kfold(events, n_folds=5)[0]
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def _segments(spec_key: str, _spec: state.DatasetSpec) -> pl.DataFrame | None:
-    prof = profiles.profiles_for(_spec)
-    if "recency_days" not in prof.columns:
-        return None
-    return rfm_segments(prof).select(S.USER_ID, pl.col("rfm_segment").alias("segment"))
+    """user_id, segment (the RFM segment) for segment-aware models and breakdowns."""
+    rfm = profiles.rfm_for(_spec)
+    return None if rfm is None else rfm.rename({"rfm_segment": "segment"})
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
