@@ -137,3 +137,57 @@ def test_a_profile_link_opens_the_user_with_recommendations_and_reasons(
     assert "Traceback" not in body
     snap(page, screenshots / "user-profile.png")
     page.close()
+
+
+# The page coordinates and user id of the most isolated point of the first 2-D map: only
+# visible traces, away from the plot area's edges and the mode bar, so a click hits exactly it.
+ISOLATED_POINT_JS = """() => {
+    const gd = document.querySelectorAll('.js-plotly-plot')[0];
+    const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const pts = [];
+    gd.data.forEach((trace, t) => {
+        if (gd._fullData[t].visible !== true) return;
+        trace.x.forEach((x, i) => pts.push({
+            px: box.left + xa.d2p(x), py: box.top + ya.d2p(trace.y[i]),
+            id: String(trace.customdata[i][0]),
+        }));
+    });
+    let best = null, bestGap = -1;
+    for (const p of pts) {
+        const inside = p.px > box.left + 30 && p.px < box.right - 30
+            && p.py > box.top + 50 && p.py < box.bottom - 30;
+        if (!inside) continue;
+        let gap = Infinity;
+        for (const q of pts) {
+            if (q !== p) gap = Math.min(gap, Math.hypot(p.px - q.px, p.py - q.py));
+        }
+        if (gap > bestGap) { best = p; bestGap = gap; }
+    }
+    return {...best, gap: bestGap, n: pts.length};
+}"""
+
+
+def test_clicking_a_point_of_the_profile_map_opens_that_user(browser, app_url, screenshots):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{app_url}/map")
+    page.locator(".gtitle", has_text="UMAP map of").wait_for(timeout=180_000)
+    wait_idle(page, timeout=180_000)
+    assert "UMAP map of 3,000 users" in page.locator(".gtitle").first.text_content()
+    assert "Traceback" not in page.content()
+    snap(page, screenshots / "profile-map.png")
+
+    chart = page.locator(".js-plotly-plot").first
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    point = page.evaluate(ISOLATED_POINT_JS)
+    assert point["n"] > 100 and point["gap"] >= 12, point
+    page.mouse.move(point["px"], point["py"])
+    page.locator(".hoverlayer .hovertext", has_text=point["id"]).wait_for(timeout=10_000)
+    page.mouse.click(point["px"], point["py"])
+    page.get_by_role("heading", name=f"User {point['id']}").wait_for(timeout=120_000)
+    wait_idle(page, timeout=180_000)
+    assert "Traceback" not in page.content()
+    page.mouse.move(0, 0)  # no hover label or mode bar left over the user's charts
+    snap(page, screenshots / "profile-map-opened-user.png")
+    page.close()
