@@ -62,7 +62,7 @@ if method == "umap":
     result = maps.umap(inp, source, params)
     if isinstance(result, Job):
         if result.failed:
-            st.error(f"UMAP could not draw this map: {result.future.exception()}. PCA is shown.")
+            st.error(f"UMAP could not draw this map: {result.error}. PCA is shown.")
             st.button("Try UMAP again", on_click=maps.retry, args=(result,))
         else:
             pending = result
@@ -92,7 +92,6 @@ sized = c5.toggle("Size by money spent", value="monetary" in table.columns, key=
                      disabled="monetary" not in table.columns,
                      help="Point size grows with the money the user spent.")  # fmt: skip
 colors, categorical = E.color_values(table, color_key)
-shown = "PCA" if emb.params.method == "pca" else "UMAP"
 fig = viz.map_figure(
     table, colors, categorical, options[color_key], size_by="monetary" if sized else None,
     axis_titles=widgets.map_axis_titles(emb), title=widgets.map_title(emb, sources[source]),
@@ -113,4 +112,4 @@ if dims == 3:
     if o2.button("Open profile", disabled=user is None, icon=":material/person:"):
         widgets.open_user(user)
         st.switch_page("app_pages/user.py")
-st.caption(widgets.map_footer(emb, shown))
+st.caption(widgets.map_footer(emb))

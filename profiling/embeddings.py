@@ -78,14 +78,6 @@ class Embedding:
     n_users_total: int
     explained_variance: list[float] = field(default_factory=list)
 
-    @property
-    def sampled(self) -> bool:
-        return self.coords.height < self.n_users_total
-
-    @property
-    def axis_names(self) -> list[str]:
-        return ["x", "y", "z"][: self.params.n_components]
-
 
 # ---- input matrices ----------------------------------------------------------------------
 
@@ -293,7 +285,6 @@ def warm_up(random_state: int = S.RANDOM_STATE, progress: Progress | None = None
 
 # ---- what the map shows ------------------------------------------------------------------
 
-HOVER_FIGURES = ("recency_days", "frequency", "monetary", "n_events")
 SEGMENT_COLUMNS = {"rfm_segment": "RFM segment", "cluster_name": "Cluster"}
 
 

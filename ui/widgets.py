@@ -140,16 +140,15 @@ def map_axis_titles(emb) -> tuple[str, ...]:
 
 
 def map_title(emb, source_label: str) -> str:
-    kind = "UMAP" if emb.params.method == "umap" else "PCA"
-    return f"{kind} map of {emb.coords.height:,} users · {source_label}"
+    return f"{emb.params.method.upper()} map of {emb.coords.height:,} users · {source_label}"
 
 
-def map_footer(emb, shown: str) -> str:
+def map_footer(emb) -> str:
     extra = ""
     if emb.params.method == "umap":
         extra = f", {emb.params.n_neighbors} neighbours, minimum distance {emb.params.min_dist:g}"
     return (
-        f"{shown} of {len(emb.features)} standardized inputs{extra}; computed in "
+        f"{emb.params.method.upper()} of {len(emb.features)} standardized inputs{extra}; computed in "
         f"{emb.seconds:.1f} s and cached for this dataset."
     )
 
