@@ -11,8 +11,14 @@ from profiling.dataset import Dataset, load_dataset
 from profiling.errors import ProfilingError
 
 
-def _add_inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("events", help="event, transaction or rating log (CSV/TSV/Parquet/JSONL/XLSX)")
+def _add_inputs(p: argparse.ArgumentParser, *, workspace: bool = False) -> None:
+    if workspace:
+        p.add_argument("events", nargs="?", help="event, transaction or rating log")
+        p.add_argument("--workspace", help="read a saved workspace instead of files")
+    else:
+        p.add_argument(
+            "events", help="event, transaction or rating log (CSV/TSV/Parquet/JSONL/XLSX)"
+        )
     p.add_argument("--users", help="optional users table")
     p.add_argument("--items", help="optional item catalog")
     p.add_argument(
@@ -27,6 +33,14 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> Dataset:
+    if getattr(args, "workspace", None):
+        if args.events:
+            raise ProfilingError("give either an events file or --workspace, not both")
+        from profiling.workspace import open_workspace
+
+        return open_workspace(args.workspace).dataset()
+    if not args.events:
+        raise ProfilingError("give an events file, or --workspace NAME")
     return load_dataset(
         args.events,
         args.users,
@@ -204,14 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("build", help="profiles, tags, RFM segments and clusters to files")
-    _add_inputs(p)
+    _add_inputs(p, workspace=True)
     p.add_argument("--as-of", help="profile date (default: the latest timestamp in the data)")
     p.add_argument("--k", default="auto", help="number of clusters, or 'auto' (default)")
     p.add_argument("--method", default="kmeans", choices=["kmeans", "gmm"])
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("evaluate", help="train and compare recommenders on a leakage-free split")
-    _add_inputs(p)
+    _add_inputs(p, workspace=True)
     p.add_argument("--models", default="popularity,item-knn,ease,als,content,hybrid",
                    help="comma-separated model names (see profiling.recommenders.registry)")  # fmt: skip
     p.add_argument(
@@ -224,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_evaluate)
+    from profiling.cli_workspace import add_workspace_parser
+
+    add_workspace_parser(sub)
     return parser
 
 

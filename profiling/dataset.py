@@ -179,6 +179,25 @@ def _merge_attributes(
     return joined.with_columns(fills).select(table.columns)
 
 
+def compute_joins(
+    events: pl.DataFrame, users: pl.DataFrame | None, items: pl.DataFrame | None
+) -> JoinReport:
+    """How many distinct event users and items have a row in the users and items tables
+    (the ``*_matched`` counts stay None for a table that was not given)."""
+    joins = JoinReport()
+    event_users = events.select(pl.col(S.USER_ID).unique())
+    joins.event_users = event_users.height
+    if users is not None:
+        joins.users_matched = event_users.join(users.select(S.USER_ID), on=S.USER_ID).height
+        joins.users_without_events = users.height - joins.users_matched
+    event_items = events.select(pl.col(S.ITEM_ID).drop_nulls().unique())
+    joins.event_items = event_items.height
+    if items is not None:
+        joins.items_matched = event_items.join(items.select(S.ITEM_ID), on=S.ITEM_ID).height
+        joins.items_without_events = items.height - joins.items_matched
+    return joins
+
+
 def fingerprint(parts: list[tuple[str, str, dict]]) -> str:
     """Digest of (role, file digest, mapping) triples."""
     h = hashlib.blake2b(digest_size=16)
@@ -243,17 +262,11 @@ def load_dataset(
     items_df = _merge_attributes(items_df, ev.item_attributes, S.ITEM_ID)
     users_df = _merge_attributes(users_df, ev.user_attributes, S.USER_ID)
 
-    joins = JoinReport()
-    event_users = ev.frame.select(pl.col(S.USER_ID).unique())
-    joins.event_users = event_users.height
-    if users_report is not None and users_df is not None:
-        joins.users_matched = event_users.join(users_df.select(S.USER_ID), on=S.USER_ID).height
-        joins.users_without_events = users_df.height - joins.users_matched
-    event_items = ev.frame.select(pl.col(S.ITEM_ID).drop_nulls().unique())
-    joins.event_items = event_items.height
-    if items_report is not None and items_df is not None:
-        joins.items_matched = event_items.join(items_df.select(S.ITEM_ID), on=S.ITEM_ID).height
-        joins.items_without_events = items_df.height - joins.items_matched
+    joins = compute_joins(
+        ev.frame,
+        users_df if users_report is not None else None,
+        items_df if items_report is not None else None,
+    )
     for rep, table, matched, total, key in (
         (users_report, users_df, joins.users_matched, joins.event_users, S.USER_ID),
         (items_report, items_df, joins.items_matched, joins.event_items, S.ITEM_ID),

@@ -28,3 +28,8 @@ class MappingError(DataValidationError):
 
 class NotFittedError(ProfilingError, ValueError):
     """A model or transformer was used before `fit`."""
+
+
+class WorkspaceError(ProfilingError):
+    """A workspace is missing, read-only, busy, or its files cannot be read; the message
+    names the workspace or the file."""

@@ -1,0 +1,141 @@
+"""DuckDB access for one workspace file: short connections, transactions, polars in and out.
+
+Connections are opened per operation and closed at once, so that another process (the CLI
+adding a batch while the app is open) can take the file's lock between two operations. A
+lock held by another process is waited for; a file that is not a DuckDB database, or not a
+workspace, raises a :class:`WorkspaceError` naming it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from profiling.errors import WorkspaceError
+
+DB_FILE = "workspace.duckdb"
+FORMAT = "persona-studio-workspace/1"
+LOCK_WAIT_S = 60.0
+_MAGIC = b"DUCK"  # DuckDB files carry it at bytes 8..12
+
+
+def check_file(path: Path) -> None:
+    """Raise when ``path`` exists but is not a DuckDB database (DuckDB would overwrite a
+    foreign file of a few bytes instead of refusing it)."""
+    if not path.exists():
+        raise WorkspaceError(f"{path}: the workspace database is missing")
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if len(head) < 12 or head[8:12] != _MAGIC:
+        raise WorkspaceError(
+            f"{path}: expected a DuckDB database written by Persona Studio, found a file that "
+            f"is not a DuckDB database ({len(head)} bytes read at its start). Delete the "
+            "workspace folder or restore the file from a backup."
+        )
+
+
+@contextmanager
+def connect(path: Path, *, create: bool = False, wait_s: float = LOCK_WAIT_S) -> Iterator:
+    """A DuckDB connection to ``path`` in UTC, closed on exit.
+
+    Waits up to ``wait_s`` seconds while another process holds the file's lock.
+    """
+    if not create:
+        check_file(path)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower() and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            raise WorkspaceError(f"{path}: cannot open the workspace database ({exc})") from None
+        except duckdb.Error as exc:
+            raise WorkspaceError(
+                f"{path}: expected a Persona Studio workspace database, DuckDB could not open "
+                f"it: {str(exc).splitlines()[0]}"
+            ) from None
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con) -> Iterator:
+    """Everything inside commits together or not at all (readers see before or after)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def quoted(name: str) -> str:
+    """A SQL identifier, quoted (names of our own tables only; values go as parameters)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _storable(frame: pl.DataFrame) -> pl.DataFrame:
+    """Categorical and enum columns as strings (DuckDB would turn them into its own enums)."""
+    cast = {
+        c: pl.String for c, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)
+    }
+    return frame.cast(cast) if cast else frame
+
+
+def write_table(con, name: str, frame: pl.DataFrame, *, replace: bool = True) -> None:
+    """Create (or replace) table ``name`` from a polars frame, through Arrow."""
+    view = f"__incoming_{name}"
+    con.complete()  # DuckDB refuses to register while a statement's result is pending
+    con.register(view, _storable(frame).to_arrow())
+    try:
+        verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
+        con.execute(f"{verb} {quoted(name)} AS SELECT * FROM {quoted(view)}")
+    finally:
+        con.unregister(view)
+
+
+def append(con, name: str, frame: pl.DataFrame) -> None:
+    """Insert the rows of ``frame`` (same columns, by name) into table ``name``."""
+    if frame.height == 0:
+        return
+    view = f"__incoming_{name}"
+    con.complete()
+    con.register(view, _storable(frame).to_arrow())
+    try:
+        cols = ", ".join(quoted(c) for c in frame.columns)
+        con.execute(
+            f"INSERT INTO {quoted(name)} ({cols}) SELECT {cols} FROM {quoted(view)}"  # noqa: S608
+        )
+    finally:
+        con.unregister(view)
+
+
+def read(con, query: str, params: list | None = None) -> pl.DataFrame:
+    """The result of ``query`` as a polars frame (Arrow, no row loop); times in UTC."""
+    con.complete()
+    frame = con.sql(query, params=params).pl()
+    fix = {
+        c: pl.col(c).dt.convert_time_zone("UTC")
+        for c, t in frame.schema.items()
+        if isinstance(t, pl.Datetime) and t.time_zone not in (None, "UTC")
+    }
+    return frame.with_columns(**fix) if fix else frame
+
+
+def has_table(con, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,764 @@
+"""Workspaces: named, persisted datasets with their batches, profile snapshots and results.
+
+Layout under :func:`home` (``$PERSONA_STUDIO_HOME``)::
+
+    workspaces/<slug>/workspace.duckdb   tables: meta, batches, sources, events, users,
+                                         items, snapshots, profiles_<n>, assignments_<n>
+    workspaces/<slug>/sources/           the uploaded files, named by their content digest
+    workspaces/<slug>/results/           fitted models, comparisons (see results.py)
+    workspaces/<slug>/maps/              profile maps (profiling.embeddings cache)
+
+One database file per workspace: deleting a workspace is deleting its folder, a damaged file
+harms one workspace only, and writers to two workspaces never wait for each other. Every
+change (a new workspace, a batch of data, a snapshot) is one DuckDB transaction, so a crash
+leaves the state before it; a new workspace is built in a temporary folder and renamed into
+place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import re
+import shutil
+import tempfile
+import threading
+import unicodedata
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from profiling import ingest
+from profiling import schema as S
+from profiling.dataset import (
+    SAMPLE_NAME,
+    Dataset,
+    DatasetReport,
+    compute_joins,
+    fingerprint,
+    load_dataset,
+    sample_paths,
+)
+from profiling.errors import ProfilingError, WorkspaceError
+from profiling.workspace import db
+
+SAMPLE_SLUG = "sample"
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+CROSS_BATCH_DUPLICATE = "duplicate of a row in an earlier batch (not counted twice)"
+
+
+def home() -> Path:
+    """``$PERSONA_STUDIO_HOME``, else ``$XDG_DATA_HOME/persona-studio``, else
+    ``~/.local/share/persona-studio``."""
+    root = os.environ.get("PERSONA_STUDIO_HOME")
+    if root:
+        return Path(root)
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "persona-studio"
+
+
+def workspaces_dir() -> Path:
+    return home() / "workspaces"
+
+
+def slugify(name: str) -> str:
+    """A URL-safe slug: "Online Retail II (2010)" -> "online-retail-ii-2010"."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
+    if not slug:
+        raise WorkspaceError(
+            f"a workspace name needs at least one letter or digit; got {name!r} instead"
+        )
+    return slug
+
+
+def _lock(slug: str) -> threading.Lock:
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(slug, threading.Lock())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- records -------------------------------------------------------------------------------
+@dataclass
+class BatchReport:
+    """What adding one batch did: rows read, dropped by cleaning (per reason), duplicates of
+    earlier batches, and new rows kept."""
+
+    batch_id: int
+    files: dict[str, str]
+    rows_read: int
+    rows_dropped: int
+    rows_duplicate: int
+    rows_new: int
+    new_users: int
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    snapshot_id: int | None = None
+
+    def describe(self) -> str:
+        drops = "; ".join(f"{n:,} {r}" for r, n in self.dropped_by_reason.items() if n)
+        return (
+            f"batch {self.batch_id}: {self.rows_read:,} rows read, {self.rows_new:,} new, "
+            f"{self.rows_duplicate:,} already in the workspace, {self.rows_dropped:,} dropped"
+            + (f" ({drops})" if drops else "")
+            + f"; {self.new_users:,} new users"
+        )
+
+
+@dataclass
+class Snapshot:
+    """Profiles, RFM segments and clusters of a workspace as of one date.
+
+    ``profiles``: one row per user (build_profiles + tags); ``assignments``: one row per
+    user: user_id, r_score, f_score, m_score, rfm_cell, rfm_segment, cluster, cluster_name.
+    """
+
+    snapshot_id: int
+    as_of: datetime
+    data_version: str
+    profiles: pl.DataFrame
+    segmentation: object  # profiling.segments.Segmentation
+
+    @property
+    def assignments(self) -> pl.DataFrame:
+        return self.segmentation.assignments
+
+
+# ---- reports to and from JSON ----------------------------------------------------------------
+def _known(cls, data: dict) -> dict:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def report_from_dict(data: dict | None) -> ingest.CleaningReport | None:
+    """A CleaningReport from its ``to_dict()`` form (unknown keys ignored)."""
+    if data is None:
+        return None
+    kw = _known(ingest.CleaningReport, data)
+    kw["read"] = ingest.ReadInfo(**_known(ingest.ReadInfo, data["read"])) if data["read"] else None
+    kw["reasons"] = [
+        ingest.ReasonCount(**_known(ingest.ReasonCount, r)) for r in data.get("reasons", [])
+    ]
+    return ingest.CleaningReport(**kw)
+
+
+def merge_reports(reports: list[ingest.CleaningReport], duplicates: int) -> ingest.CleaningReport:
+    """One report for several batches of a table: counts added up per reason, the first
+    batch's mapping and reading details, and the rows that repeated an earlier batch."""
+    first = reports[0]
+    merged = ingest.CleaningReport(**{f.name: getattr(first, f.name) for f in fields(first)})
+    merged.rows_read = sum(r.rows_read for r in reports)
+    merged.rows_kept = sum(r.rows_kept for r in reports) - duplicates
+    by_reason: dict[tuple[str, str], ingest.ReasonCount] = {}
+    for rep in reports:
+        for r in rep.reasons:
+            key = (r.reason, r.action)
+            if key in by_reason:
+                by_reason[key].count += r.count
+            else:
+                by_reason[key] = ingest.ReasonCount(r.reason, r.action, r.count, list(r.examples))
+    if duplicates:
+        by_reason[(CROSS_BATCH_DUPLICATE, "dropped")] = ingest.ReasonCount(
+            CROSS_BATCH_DUPLICATE, "dropped", duplicates
+        )
+    merged.reasons = list(by_reason.values())
+    merged.notes = list(dict.fromkeys(n for r in reports for n in r.notes))
+    return merged
+
+
+# ---- the workspace ---------------------------------------------------------------------------
+class Workspace:
+    """One persisted workspace. Cheap to construct; every read opens the database briefly."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.slug = self.path.name
+
+    # -- paths
+    @property
+    def db_path(self) -> Path:
+        return self.path / db.DB_FILE
+
+    @property
+    def results_dir(self) -> Path:
+        return self.path / "results"
+
+    @property
+    def maps_dir(self) -> Path:
+        return self.path / "maps"
+
+    def __repr__(self) -> str:
+        return f"Workspace({self.slug!r})"
+
+    # -- metadata
+    def meta(self) -> dict:
+        """name, slug, created_at, readonly, data_version, ... (strings)."""
+        with db.connect(self.db_path) as con:
+            if not db.has_table(con, "meta"):
+                raise WorkspaceError(
+                    f"{self.db_path}: a DuckDB database, but not a Persona Studio workspace "
+                    "(it has no 'meta' table)"
+                )
+            return dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+    @property
+    def name(self) -> str:
+        return self.meta()["name"]
+
+    @property
+    def readonly(self) -> bool:
+        return self.meta().get("readonly") == "true"
+
+    def data_version(self) -> str:
+        """Digest of every batch's files and mappings: changes exactly when the data does."""
+        return self.meta()["data_version"]
+
+    def batches(self) -> pl.DataFrame:
+        """One row per batch: batch_id, added_at, files, rows_read, rows_new,
+        rows_duplicate, rows_dropped."""
+        with db.connect(self.db_path) as con:
+            return db.read(
+                con,
+                "SELECT batch_id, added_at, files, rows_read, rows_new, rows_duplicate, "
+                "rows_dropped FROM batches ORDER BY batch_id",
+            )
+
+    def snapshots(self) -> pl.DataFrame:
+        """One row per snapshot: snapshot_id, as_of, created_at, data_version, users,
+        events, label."""
+        with db.connect(self.db_path) as con:
+            return db.read(
+                con,
+                "SELECT snapshot_id, as_of, created_at, data_version, users, events, label "
+                "FROM snapshots ORDER BY snapshot_id",
+            )
+
+    def summary(self) -> dict:
+        """name, slug, users, items, events, first and last event, batches and snapshots."""
+        with db.connect(self.db_path) as con, db.transaction(con):
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            users, events, start, end = con.execute(
+                "SELECT count(DISTINCT user_id), count(*), min(timestamp), max(timestamp) "
+                "FROM events"
+            ).fetchone()
+            items = con.execute(
+                "SELECT count(DISTINCT item_id) FROM events WHERE item_id IS NOT NULL"
+            ).fetchone()[0]
+            if db.has_table(con, "items"):
+                items = max(items, con.execute("SELECT count(*) FROM items").fetchone()[0])
+            snaps = db.read(
+                con,
+                "SELECT snapshot_id, as_of, users, events, label FROM snapshots "
+                "ORDER BY snapshot_id",
+            )
+            n_batches = con.execute("SELECT count(*) FROM batches").fetchone()[0]
+        return {
+            "name": meta["name"],
+            "slug": self.slug,
+            "readonly": meta.get("readonly") == "true",
+            "created_at": meta.get("created_at"),
+            "data_version": meta["data_version"],
+            "users": users,
+            "items": items,
+            "events": events,
+            "start": start,
+            "end": end,
+            "batches": n_batches,
+            "snapshots": [{**r, "as_of": r["as_of"].isoformat()} for r in snaps.to_dicts()],
+        }
+
+    # -- the data
+    def dataset(self) -> Dataset:
+        """The workspace's cleaned tables as a :class:`Dataset` (one consistent read)."""
+        with db.connect(self.db_path) as con, db.transaction(con):
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            events = db.read(con, "SELECT * EXCLUDE (batch_id) FROM events")
+            users = db.read(con, "SELECT * FROM users") if db.has_table(con, "users") else None
+            items = db.read(con, "SELECT * FROM items") if db.has_table(con, "items") else None
+            batches = con.execute(
+                "SELECT reports, rows_duplicate FROM batches ORDER BY batch_id"
+            ).fetchall()
+        events = events.sort(S.TIMESTAMP, S.USER_ID, maintain_order=True)
+        report = _dataset_report(batches, events, users, items)
+        return Dataset(
+            events=events, users=users, items=items, report=report,
+            fingerprint=meta["data_version"], name=meta["name"],
+        )  # fmt: skip
+
+    def snapshot(self, snapshot_id: int | None = None) -> Snapshot:
+        """A stored snapshot (the latest by default)."""
+        with db.connect(self.db_path) as con, db.transaction(con):
+            if snapshot_id is None:
+                row = con.execute("SELECT max(snapshot_id) FROM snapshots").fetchone()
+                snapshot_id = row[0] if row else None
+                if snapshot_id is None:
+                    raise WorkspaceError(f"workspace {self.slug!r} has no profile snapshot yet")
+            row = con.execute(
+                "SELECT as_of, data_version, segmentation FROM snapshots WHERE snapshot_id = ?",
+                [snapshot_id],
+            ).fetchone()
+            if row is None:
+                raise WorkspaceError(
+                    f"workspace {self.slug!r} has no snapshot {snapshot_id}; "
+                    f"see `python -m profiling workspace show {self.slug}`"
+                )
+            profiles = db.read(con, f"SELECT * FROM {db.quoted(f'profiles_{snapshot_id}')}")
+        as_of, version, blob = row
+        seg = pickle.loads(blob)  # noqa: S301 (written by this module, inside the workspace)
+        return Snapshot(snapshot_id, as_of.astimezone(UTC), version, profiles, seg)
+
+    def assignments_history(self, user_id: str) -> pl.DataFrame:
+        """One row per snapshot holding the user: snapshot_id, as_of, rfm_segment,
+        cluster_name."""
+        parts = []
+        with db.connect(self.db_path) as con, db.transaction(con):
+            snaps = con.execute("SELECT snapshot_id, as_of FROM snapshots ORDER BY 1").fetchall()
+            for sid, as_of in snaps:
+                t = db.quoted(f"assignments_{sid}")
+                f = db.read(
+                    con,
+                    f"SELECT ? AS snapshot_id, rfm_segment, cluster_name FROM {t} "  # noqa: S608
+                    "WHERE user_id = ?",
+                    [sid, user_id],
+                )
+                parts.append(f.with_columns(pl.lit(as_of).alias("as_of")))
+        if not parts:
+            return pl.DataFrame(
+                schema={
+                    "snapshot_id": pl.Int64,
+                    "as_of": pl.Datetime("us", "UTC"),
+                    "rfm_segment": pl.String,
+                    "cluster_name": pl.String,
+                }  # fmt: skip
+            )
+        out = pl.concat([p.with_columns(pl.col("as_of").cast(pl.Datetime("us", "UTC")))
+                         for p in parts], how="vertical_relaxed")  # fmt: skip
+        return out.select("snapshot_id", "as_of", "rfm_segment", "cluster_name")
+
+    # -- changes
+    def add(
+        self,
+        events: ingest.Source,
+        users: ingest.Source | None = None,
+        items: ingest.Source | None = None,
+        *,
+        events_map: dict[str, str] | None = None,
+        users_map: dict[str, str] | None = None,
+        items_map: dict[str, str] | None = None,
+        names: dict[str, str] | None = None,
+        on_progress=None,
+    ) -> BatchReport:
+        """Append a batch: clean it, keep rows not already in the workspace, rebuild the
+        profiles as of the new latest date as a new snapshot. One transaction."""
+        if self.readonly:
+            raise WorkspaceError(
+                f"workspace {self.slug!r} is read-only (the built-in sample store); save your "
+                "data as a workspace of its own to add batches"
+            )
+        with _lock(self.slug):
+            return _add_batch(
+                self, {"events": events, "users": users, "items": items},
+                {"events": events_map, "users": users_map, "items": items_map},
+                names or {}, on_progress or (lambda msg: None),
+            )  # fmt: skip
+
+    def add_snapshot(self, as_of: datetime | str | None = None, label: str = "") -> int:
+        """Compute and store profiles and segments as of ``as_of`` (default: latest)."""
+        from profiling.features import _as_of
+
+        ds = self.dataset()
+        when = _as_of(ds, as_of)
+        profiles, seg = compute_snapshot(ds, when)
+        with _lock(self.slug), db.connect(self.db_path) as con, db.transaction(con):
+            return _store_snapshot(con, ds, profiles, seg, label or "manual", when)
+
+
+# ---- computing and storing ------------------------------------------------------------------
+def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None):
+    """(profiles with tags, Segmentation) of ``ds`` as of ``as_of``. When clusters cannot
+    be formed (too few users), the segmentation holds the RFM segments only and says why in
+    ``k_curve``."""
+    from profiling.features import add_tags, build_profiles
+    from profiling.segments import Segmentation, build_segments, rfm_segments
+
+    profiles = add_tags(build_profiles(ds, as_of=as_of))
+    try:
+        return profiles, build_segments(profiles)
+    except ProfilingError as exc:
+        base = profiles.select(S.USER_ID)
+        rfm = (
+            rfm_segments(profiles)
+            if "recency_days" in profiles.columns
+            else base.with_columns(
+                *(pl.lit(None, pl.Int8).alias(c) for c in ("r_score", "f_score", "m_score")),
+                *(pl.lit(None, pl.String).alias(c) for c in ("rfm_cell", "rfm_segment")),
+            )
+        )
+        assignments = rfm.with_columns(
+            pl.lit(None, pl.Int32).alias("cluster"), pl.lit(None, pl.String).alias("cluster_name")
+        )
+        return profiles, Segmentation(assignments, [], [], [{"error": str(exc)}], 0, "none", [])
+
+
+def _store_snapshot(
+    con, ds: Dataset, profiles: pl.DataFrame, seg, label: str, as_of: datetime | None = None
+) -> int:
+    sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
+    as_of = as_of or ds.as_of
+    db.write_table(con, f"profiles_{sid}", profiles)
+    db.write_table(con, f"assignments_{sid}", seg.assignments)
+    n_events = con.execute("SELECT count(*) FROM events WHERE timestamp <= ?", [as_of]).fetchone()[
+        0
+    ]
+    con.execute(
+        "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [sid, as_of, _now(), ds.fingerprint, profiles.height, n_events, label,
+         pickle.dumps(seg, protocol=pickle.HIGHEST_PROTOCOL)],
+    )  # fmt: skip
+    return sid
+
+
+_SCHEMA = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE batches (
+    batch_id INTEGER PRIMARY KEY, added_at TIMESTAMPTZ, fingerprint VARCHAR, files VARCHAR,
+    maps VARCHAR, rows_read BIGINT, rows_new BIGINT, rows_duplicate BIGINT,
+    rows_dropped BIGINT, reports VARCHAR);
+CREATE TABLE sources (
+    digest VARCHAR, role VARCHAR, name VARCHAR, path VARCHAR, bytes BIGINT, batch_id INTEGER);
+CREATE TABLE snapshots (
+    snapshot_id INTEGER PRIMARY KEY, as_of TIMESTAMPTZ, created_at TIMESTAMPTZ,
+    data_version VARCHAR, users BIGINT, events BIGINT, label VARCHAR, segmentation BLOB);
+"""
+
+
+def _copy_sources(target: Path, sources: dict, names: dict[str, str]) -> dict[str, dict]:
+    """Copy each given file into ``target/sources/<digest><ext>``; role -> {path, name,
+    digest, bytes}."""
+    out = {}
+    (target / "sources").mkdir(parents=True, exist_ok=True)
+    for role, src in sources.items():
+        if src is None:
+            continue
+        path, name = ingest.materialize(src, names.get(role))
+        digest = ingest.file_digest(path)
+        dest = target / "sources" / f"{digest}{Path(name).suffix.lower()[:10]}"
+        if not dest.exists():
+            tmp = dest.with_name(dest.name + ".part")
+            shutil.copyfile(path, tmp)
+            tmp.replace(dest)
+        out[role] = {"path": str(dest), "name": name, "digest": digest,
+                     "bytes": dest.stat().st_size}  # fmt: skip
+    return out
+
+
+def _load_batch(files: dict[str, dict], maps: dict) -> Dataset:
+    return load_dataset(
+        files["events"]["path"],
+        files.get("users", {}).get("path"),
+        files.get("items", {}).get("path"),
+        events_map=maps.get("events"),
+        users_map=maps.get("users"),
+        items_map=maps.get("items"),
+        names={role: f["name"] for role, f in files.items()},
+    )
+
+
+def _occurrence(frame: pl.DataFrame) -> pl.DataFrame:
+    """Number each row among the rows identical to it (0, 1, ...), so that duplicates are
+    matched as multisets: a row repeated twice in an earlier batch and three times in the
+    new one counts once as new."""
+    return frame.with_columns(pl.int_range(pl.len()).over(frame.columns).alias("__occ"))
+
+
+def new_rows(existing: pl.DataFrame, incoming: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ``incoming`` not already in ``existing`` (same columns), as multisets."""
+    if existing.height == 0 or incoming.height == 0:
+        return incoming
+    cols = incoming.columns
+    fresh = _occurrence(incoming).join(
+        _occurrence(existing.select(cols)), on=[*cols, "__occ"], how="anti", nulls_equal=True
+    )
+    return fresh.drop("__occ")
+
+
+def _upsert(old: pl.DataFrame | None, new: pl.DataFrame | None, key: str) -> pl.DataFrame | None:
+    """Attribute rows of a later batch replace those of earlier batches (by id)."""
+    if old is None or new is None:
+        return new if old is None else old
+    try:
+        both = pl.concat([old, new], how="diagonal_relaxed")
+    except (pl.exceptions.PolarsError, TypeError) as exc:
+        raise WorkspaceError(
+            f"the new {key.split('_')[0]}s table does not fit the workspace's: {exc}"
+        ) from None
+    return both.unique(key, keep="last", maintain_order=True)
+
+
+def _data_version(batch_fingerprints: list[str]) -> str:
+    return fingerprint([("batches", fp, {}) for fp in batch_fingerprints])
+
+
+def _dataset_report(batches, events, users, items) -> DatasetReport:
+    per_table: dict[str, list] = {"events": [], "users": [], "items": []}
+    dups = 0
+    for reports_json, rows_dup in batches:
+        for table, rep in json.loads(reports_json).items():
+            if rep is not None:
+                per_table[table].append(report_from_dict(rep))
+        dups += rows_dup
+    ev = merge_reports(per_table["events"], dups)
+    us = merge_reports(per_table["users"], 0) if per_table["users"] else None
+    it = merge_reports(per_table["items"], 0) if per_table["items"] else None
+    joins = compute_joins(events, users if us else None, items if it else None)
+    return DatasetReport(ev, us, it, joins)
+
+
+def _batch_row(batch_id, files, maps, fp, rows_read, rows_new, dup, dropped, ds) -> list:
+    reports = {t: (r.to_dict() if r else None)
+               for t, r in (("events", ds.report.events), ("users", ds.report.users),
+                            ("items", ds.report.items))}  # fmt: skip
+    shown = {r: {"name": f["name"], "digest": f["digest"]} for r, f in files.items()}
+    return [batch_id, _now(), fp, json.dumps(shown), json.dumps(maps), rows_read, rows_new,
+            dup, dropped, json.dumps(reports, default=str)]  # fmt: skip
+
+
+def _insert_sources(con, files: dict[str, dict], batch_id: int) -> None:
+    for role, f in files.items():
+        con.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+            [f["digest"], role, f["name"], str(Path("sources") / Path(f["path"]).name),
+             f["bytes"], batch_id],
+        )  # fmt: skip
+
+
+def _used_maps(ds: Dataset) -> dict[str, dict[str, str]]:
+    return {t: dict(r.mapping) for t, r in
+            (("events", ds.report.events), ("users", ds.report.users), ("items", ds.report.items))
+            if r is not None}  # fmt: skip
+
+
+def _add_batch(ws: Workspace, sources, maps, names, progress) -> BatchReport:
+    meta = ws.meta()
+    files = _copy_sources(ws.path, sources, names)
+    progress("Reading and cleaning the new batch…")
+    batch = _load_batch(files, maps)
+    used = _used_maps(batch)
+    with db.connect(ws.db_path) as con:
+        lo, hi = batch.events[S.TIMESTAMP].min(), batch.events[S.TIMESTAMP].max()
+        overlap = db.read(
+            con, "SELECT * EXCLUDE (batch_id) FROM events WHERE timestamp BETWEEN ? AND ?",
+            [lo, hi],
+        )  # fmt: skip
+        known_users = db.read(con, "SELECT DISTINCT user_id FROM events")
+        batch_id = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()[0]
+        fps = [r[0] for r in con.execute("SELECT fingerprint FROM batches ORDER BY 1").fetchall()]
+    fresh = new_rows(overlap.cast(batch.events.schema), batch.events)
+    dup = batch.events.height - fresh.height
+    new_users = fresh.select(S.USER_ID).unique().join(known_users, on=S.USER_ID, how="anti")
+    ds_old = ws.dataset()
+    version = _data_version([*fps, batch.fingerprint])
+    combined = Dataset(
+        events=pl.concat([ds_old.events, fresh], how="vertical_relaxed").sort(S.TIMESTAMP, S.USER_ID, maintain_order=True),
+        users=_upsert(ds_old.users, batch.users, S.USER_ID),
+        items=_upsert(ds_old.items, batch.items, S.ITEM_ID),
+        report=ds_old.report, fingerprint=version, name=meta["name"],
+    )  # fmt: skip
+    progress("Rebuilding profiles and segments as of the new latest date…")
+    profiles, seg = compute_snapshot(combined)
+    rep = batch.report.events
+    progress("Saving…")
+    with db.connect(ws.db_path) as con, db.transaction(con):
+        db.append(con, "events", fresh.with_columns(pl.lit(batch_id, pl.Int32).alias("batch_id")))
+        for table, frame in (("users", combined.users), ("items", combined.items)):
+            if frame is not None:
+                db.write_table(con, table, frame)
+        con.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _batch_row(batch_id, files, used, batch.fingerprint, rep.rows_read, fresh.height,
+                       dup, rep.rows_dropped, batch),
+        )  # fmt: skip
+        _insert_sources(con, files, batch_id)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
+        _crash_point("add")
+        sid = _store_snapshot(con, combined, profiles, seg, f"after batch {batch_id}")
+    return BatchReport(
+        batch_id=batch_id, files={r: f["name"] for r, f in files.items()},
+        rows_read=rep.rows_read, rows_dropped=rep.rows_dropped, rows_duplicate=dup,
+        rows_new=fresh.height, new_users=new_users.height,
+        dropped_by_reason={r.reason: r.count for r in rep.reasons if r.action == "dropped"},
+        snapshot_id=sid,
+    )  # fmt: skip
+
+
+def _crash_point(where: str) -> None:
+    """Tests kill the writing process here, mid-transaction (``PERSONA_STUDIO_CRASH_AT``)."""
+    if os.environ.get("PERSONA_STUDIO_CRASH_AT") == where:
+        import time
+
+        print(f"crash point {where} reached", flush=True)
+        time.sleep(600)
+
+
+# ---- the catalog -----------------------------------------------------------------------------
+def list_workspaces() -> list[Workspace]:
+    """Every workspace under :func:`home`, by slug (unreadable folders included: opening one
+    says what is wrong with it)."""
+    root = workspaces_dir()
+    if not root.exists():
+        return []
+    return [Workspace(p) for p in sorted(root.iterdir())
+            if p.is_dir() and not p.name.startswith(".")]  # fmt: skip
+
+
+def open_workspace(name_or_slug: str) -> Workspace:
+    """The workspace with this slug (or whose name slugifies to it)."""
+    candidates = [name_or_slug]
+    with contextlib.suppress(WorkspaceError):
+        candidates.append(slugify(name_or_slug))
+    for slug in candidates:
+        path = workspaces_dir() / slug
+        if re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug) and path.is_dir():
+            return Workspace(path)
+    if name_or_slug == SAMPLE_SLUG:
+        return ensure_sample()
+    known = ", ".join(w.slug for w in list_workspaces()) or "none yet"
+    raise WorkspaceError(
+        f"no workspace named {name_or_slug!r} in {workspaces_dir()}; workspaces: {known}"
+    )
+
+
+def create(
+    name: str,
+    events: ingest.Source,
+    users: ingest.Source | None = None,
+    items: ingest.Source | None = None,
+    *,
+    events_map: dict[str, str] | None = None,
+    users_map: dict[str, str] | None = None,
+    items_map: dict[str, str] | None = None,
+    names: dict[str, str] | None = None,
+    slug: str | None = None,
+    readonly: bool = False,
+    extra_meta: dict[str, str] | None = None,
+    on_progress=None,
+) -> Workspace:
+    """Create a workspace from files: clean them, store the tables and a first snapshot.
+
+    Built in a temporary folder beside the others and renamed into place, so a crash leaves
+    no half-made workspace. Raises WorkspaceError when the name is taken and
+    DataValidationError when a file cannot be used.
+    """
+    progress = on_progress or (lambda msg: None)
+    slug = slug or slugify(name)
+    root = workspaces_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / slug
+    if target.exists():
+        raise WorkspaceError(
+            f"a workspace named {slug!r} already exists; choose another name, or add the "
+            f"files to it as a new batch"
+        )
+    tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", dir=root))
+    try:
+        files = _copy_sources(tmp, {"events": events, "users": users, "items": items},
+                              names or {})  # fmt: skip
+        progress("Reading and cleaning the files…")
+        maps = {"events": events_map, "users": users_map, "items": items_map}
+        batch = _load_batch(files, maps)
+        version = _data_version([batch.fingerprint])
+        ds = Dataset(batch.events, batch.users, batch.items, batch.report, version, name)
+        progress("Building profiles and segments…")
+        profiles, seg = compute_snapshot(ds)
+        progress("Saving the workspace…")
+        meta = {"format": db.FORMAT, "name": name, "slug": slug, "created_at": _now().isoformat(),
+                "readonly": "true" if readonly else "false", "data_version": version,
+                **(extra_meta or {})}  # fmt: skip
+        rep = batch.report.events
+        with db.connect(tmp / db.DB_FILE, create=True) as con, db.transaction(con):
+            con.execute(_SCHEMA)
+            con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+            db.write_table(con, "events", ds.events.with_columns(
+                pl.lit(1, pl.Int32).alias("batch_id")))  # fmt: skip
+            for table, frame in (("users", ds.users), ("items", ds.items)):
+                if frame is not None:
+                    db.write_table(con, table, frame)
+            con.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _batch_row(1, files, _used_maps(batch), batch.fingerprint, rep.rows_read,
+                           ds.events.height, 0, rep.rows_dropped, batch),
+            )  # fmt: skip
+            _insert_sources(con, files, 1)
+            _store_snapshot(con, ds, profiles, seg, "created")
+        try:
+            tmp.rename(target)
+        except OSError:
+            if target.exists():
+                raise WorkspaceError(f"a workspace named {slug!r} already exists") from None
+            raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return Workspace(target)
+
+
+def delete(name_or_slug: str) -> str:
+    """Remove a workspace and every file it has; returns its slug."""
+    ws = open_workspace(name_or_slug)
+    if ws.slug == SAMPLE_SLUG:
+        raise WorkspaceError("the built-in sample store cannot be deleted")
+    trash = ws.path.with_name(f".deleted.{ws.slug}.{os.getpid()}")
+    with _lock(ws.slug):
+        ws.path.rename(trash)  # gone from the catalog at once, even if removal is slow
+        shutil.rmtree(trash)
+    return ws.slug
+
+
+_SAMPLE_LOCK = threading.Lock()
+
+
+def _sample_version() -> str:
+    return ";".join(ingest.file_digest(p) for p in sample_paths().values())
+
+
+def ensure_sample() -> Workspace:
+    """The built-in, read-only sample store workspace, (re)built when its files changed."""
+    with _SAMPLE_LOCK:
+        path = workspaces_dir() / SAMPLE_SLUG
+        version = _sample_version()
+        if path.is_dir():
+            try:
+                ws = Workspace(path)
+                if ws.meta().get("sample_version") == version:
+                    return ws
+            except ProfilingError:
+                pass  # rebuilt below from the shipped files
+            shutil.rmtree(path, ignore_errors=True)
+        p = sample_paths()
+        try:
+            return create(SAMPLE_NAME, p["events"], p["users"], p["items"], slug=SAMPLE_SLUG,
+                          readonly=True, extra_meta={"sample_version": version})  # fmt: skip
+        except WorkspaceError:
+            if path.is_dir():  # another process built it meanwhile
+                return Workspace(path)
+            raise
+
+
+def to_jsonable(obj) -> object:
+    """Summaries and reports as JSON-friendly values (dates as ISO strings)."""
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if hasattr(obj, "__dataclass_fields__"):
+        return to_jsonable(asdict(obj))
+    return obj
