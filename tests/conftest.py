@@ -26,6 +26,15 @@ def embedding_cache_dir(tmp_path_factory):
     yield path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def workspace_home(tmp_path_factory):
+    """Workspaces live in a fresh folder for the whole run (the sample store is built in it
+    once); tests that need their own folder set PERSONA_STUDIO_HOME again."""
+    path = tmp_path_factory.mktemp("persona-home")
+    os.environ["PERSONA_STUDIO_HOME"] = str(path)
+    yield path
+
+
 @pytest.fixture
 def clear_streamlit_caches():
     import streamlit as st
