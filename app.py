@@ -25,6 +25,12 @@ navigation = st.navigation(
             st.Page(
                 "app_pages/user.py", title="User profile", icon=":material/person:", url_path="user"
             ),
+            st.Page(
+                "app_pages/changes.py",
+                title="What changed",
+                icon=":material/swap_horiz:",
+                url_path="changes",
+            ),
         ],
         "Models": [
             st.Page("app_pages/recommenders.py", title="Recommenders", icon=":material/recommend:"),

@@ -1,96 +1,104 @@
-"""Data: open the sample store or upload files, review the column mapping, read the report."""
+"""Data: pick or save workspaces, add data to one, review mappings and read the report."""
 
 import streamlit as st
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
 from ui import data, report, state
-
-TABLES = {
-    "events": "Events, transactions or ratings (required)",
-    "users": "Users (optional)",
-    "items": "Item catalog (optional)",
-}
+from ui.upload import upload_and_review
 
 st.title("Data")
 st.caption(
-    "Open the sample store or upload your own export: CSV / TSV (any delimiter, with or "
-    "without a header), Parquet, JSON lines or Excel .xlsx."
+    "A workspace keeps your data, its profiles and models: it survives reloads and restarts, "
+    "and its link (with `?ws=` in the address) opens it for anyone who can reach this app. "
+    "Files: CSV / TSV (any delimiter, with or without a header), Parquet, JSON lines or Excel."
 )
+ref = data.resolved_spec()
+actions = ["New workspace from files"]
+if ref is not None and not ref.readonly:
+    actions.append(f"Add data to {ref.name}")
+actions.append("Manage workspaces")
+action = st.segmented_control("What to do", actions, default=actions[0], key="ps_data_source")
 
-source = st.segmented_control(
-    "Source", ["Sample store", "Upload files"], default="Sample store", key="ps_data_source"
-)
-
-if source == "Upload files":
+if action == "New workspace from files":
     with st.container(border=True):
-        uploads = {}
-        cols = st.columns(3)
-        for col, (table, label) in zip(cols, TABLES.items(), strict=True):
-            with col:
-                uploads[table] = st.file_uploader(label, key=f"ps_upload_{table}")
-        if uploads["events"] is None:
-            st.info("Upload an events file to begin; users and items are optional.")
-        else:
-            files, maps, problems = {}, {}, False
-            for table, up in uploads.items():
-                if up is None:
-                    continue
-                saved = data.save_upload(up)
-                files[table] = saved
-                st.markdown(f"**{TABLES[table].split(' (')[0]}** · `{saved['name']}`")
+        rev = upload_and_review("ps_upload")
+        if rev.ready:
+            name = st.text_input(
+                "Workspace name",
+                value=data.default_name(rev.files["events"]["name"]),
+                key="ps_ws_name",
+                help="Shown in the sidebar; its URL form names the workspace in links.",
+            )
+            if st.button("Save as workspace", type="primary", icon=":material/save:"):
+                with st.status("Saving the workspace…", expanded=True) as status:
+                    try:
+                        new = data.create_workspace(name, rev.files, rev.maps, st.write)
+                    except ProfilingError as exc:
+                        status.update(label="Not saved", state="error")
+                        st.error(str(exc))
+                    else:
+                        status.update(label="Saved", state="complete")
+                        data.switch_to(new.slug)
+                        st.session_state[state.JUST_LOADED] = (
+                            f"Saved workspace **{new.name}** (`{new.slug}`). It is now open."
+                        )
+                        st.rerun()
+elif action == "Manage workspaces":
+    with st.container(border=True):
+        names = data.catalog()
+        st.caption(f"{len(names)} workspaces. Open one with the sidebar picker.")
+        deletable = [s for s in names if s != state.SAMPLE_KEY]
+        if deletable:
+            target = st.selectbox(
+                "Delete a workspace and every file it has",
+                deletable,
+                index=None,
+                format_func=lambda s: f"{names[s]} ({s})",
+                key="ps_ws_delete",
+            )
+            sure = st.checkbox("Yes, delete it for everyone", key="ps_ws_delete_sure")
+            if target and st.button("Delete", type="primary", disabled=not sure):
                 try:
-                    found = data.inspect_upload(saved["path"], saved["name"], table)
-                except ProfilingError as exc:
-                    st.error(str(exc))
-                    problems = True
-                    continue
-                st.caption(f"Read as {found['read']}. Review the role of each column:")
-                for note in found["notes"]:
-                    st.info(note, icon=":material/info:")
-                edited = st.data_editor(
-                    found["rows"],
-                    key=f"ps_map_{table}_{saved['path'][-40:]}",
-                    hide_index=True,
-                    width="stretch",
-                    disabled=["column", "examples", "how"],
-                    column_config={
-                        "role": st.column_config.SelectboxColumn(
-                            "role", options=[*S.ROLES_BY_TABLE[table], S.IGNORE], required=True
-                        ),
-                        "how": st.column_config.TextColumn("inferred from"),
-                    },
-                )
-                maps[table] = {row["column"]: row["role"] for row in edited}
-            if not problems and st.button("Load with this mapping", type="primary"):
-                spec = state.DatasetSpec(name=files["events"]["name"], files=files, maps=maps)
-                try:
-                    data.load(spec)
+                    data.delete_workspace(target)
                 except ProfilingError as exc:
                     st.error(str(exc))
                 else:
-                    state.register(spec)
-                    st.session_state[state.JUST_LOADED] = spec.name
+                    if ref is not None and ref.slug == target:
+                        data.switch_to(state.SAMPLE_KEY)
+                    st.session_state[state.JUST_LOADED] = f"Deleted workspace `{target}`."
                     st.rerun()
-        if loaded := st.session_state.pop(state.JUST_LOADED, None):
-            st.success(f"Loaded **{loaded}**. It is now the active dataset.")
-else:
-    with st.container(border=True):
-        st.markdown(
-            "**Sample store**: a synthetic shop of about 3,000 users, 500 items in 12 "
-            "categories and a year of views, carts, purchases and ratings, with user "
-            "attributes and an item catalog. Every page works on it."
-        )
-        if state.active_key() != state.SAMPLE_KEY:
-            if st.button("Open the sample store", type="primary"):
-                state.register(data.sample_spec(), key=state.SAMPLE_KEY)
-                st.rerun()
         else:
-            st.caption("The sample store is the active dataset.")
+            st.caption("Only the built-in sample store exists; it cannot be deleted.")
+elif ref is not None:
+    with st.container(border=True):
+        st.caption(
+            "Add a new batch with the same kind of columns. Rows already in the workspace are "
+            "not counted twice; profiles are rebuilt as of the new latest date as a new "
+            "snapshot, and earlier snapshots stay for **What changed**."
+        )
+        rev = upload_and_review("ps_add")
+        if rev.ready and st.button(f"Add to {ref.name}", type="primary", icon=":material/add:"):
+            with st.status("Adding the batch…", expanded=True) as status:
+                try:
+                    batch = data.add_batch(ref, rev.files, rev.maps, st.write)
+                except ProfilingError as exc:
+                    status.update(label="Not added", state="error")
+                    st.error(str(exc))
+                else:
+                    status.update(label="Added", state="complete")
+                    st.session_state[state.JUST_LOADED] = batch.describe().capitalize()
+                    st.rerun()
+
+if done := st.session_state.pop(state.JUST_LOADED, None):
+    st.success(done)
 
 ds = data.active_dataset()
 if ds is not None:
     st.header(f"Cleaning report · {ds.name}", anchor="cleaning-report")
+    batches = data.batches(ref)
+    if batches.height > 1:
+        st.subheader("Batches")
+        st.dataframe(batches, hide_index=True, width="stretch")
     report.dataset_report(ds)
     st.header("Preview", anchor="preview")
     tabs = st.tabs(["Events", "Users", "Items"])

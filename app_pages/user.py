@@ -19,7 +19,7 @@ from profiling.users import (
     timeline,
     users_in,
 )
-from ui import data, profiles, recommenders, state, widgets
+from ui import changes, data, profiles, recommenders, state, widgets
 
 st.title("User profile")
 ds = data.active_dataset()
@@ -30,9 +30,28 @@ prof = profiles.active_profiles()
 ids = prof["user_id"].to_list()
 
 # the user comes from the link (?user=ID), the search box, or the random button
+missing = None
 if state.USER_PICK not in st.session_state:
-    linked = st.query_params.get("user")
-    st.session_state[state.USER_PICK] = linked if linked in set(ids) else ids[0]
+    linked = st.query_params.get(state.USER_PARAM)
+    if linked is not None and linked not in set(ids):
+        missing = linked
+    else:
+        st.session_state[state.USER_PICK] = linked if linked is not None else ids[0]
+if missing is not None:
+    st.error(
+        f"User **{widgets.escape_md(missing)}** is not in workspace **{widgets.escape_md(ds.name)}** "
+        f"({len(ids):,} users). No other user is shown in its place: search for the user "
+        "below, or check that the link names the right workspace.",
+        icon=":material/person_off:",
+    )
+    found = st.selectbox(
+        "Find a user (type to search)", ids, index=None, placeholder="Type a user id",
+        key="ps_user_search_missing",
+    )  # fmt: skip
+    if found is None:
+        st.stop()
+    st.session_state[state.USER_PICK] = found
+    st.rerun()
 seg = profiles.active_segmentation()
 choices = segment_choices(seg.assignments) if seg else {}
 c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
@@ -49,7 +68,7 @@ c3.button(
     on_click=lambda: widgets.open_user(pick_random(prof, among=pool if group else None)),
 )
 user = c1.selectbox("Find a user (type to search)", pool, key=state.USER_PICK)
-st.query_params["user"] = user
+st.query_params[state.USER_PARAM] = user
 row = prof.row(ids.index(user), named=True)
 
 assign = (
@@ -96,6 +115,16 @@ with right:
     f = funnel(row)
     if f.height:
         st.plotly_chart(viz.funnel_figure(f), width="stretch")
+
+history = changes.user_history(user)
+if history is not None and history.height:
+    with st.expander("Segment history", expanded=False, icon=":material/history:"):
+        st.dataframe(history, hide_index=True, width="stretch")
+        st.caption(
+            "RFM segment at the end of each quarter back from the latest date (profiles "
+            "rebuilt from the events up to each date), and the segments stored in each "
+            "snapshot of this workspace."
+        )
 
 t = timeline(ds.events, ds.items, user)
 st.plotly_chart(viz.timeline_figure(t), width="stretch")

@@ -505,3 +505,42 @@ def map_figure(
         hoverlabel={"bgcolor": "white"}, clickmode="event+select",
     )  # fmt: skip
     return fig
+
+
+def _flow_color(name: str, i: int) -> str:
+    return RFM_COLORS.get(name, CATEGORY_COLORS[i % len(CATEGORY_COLORS)])
+
+
+def migration_figure(flows: pl.DataFrame, before: str, after: str) -> go.Figure:
+    """Sankey of users moving between segments: earlier segments on the left, later on the
+    right; ``flows`` is :attr:`profiling.workspace.migration.Migration.flows`."""
+    left = sorted(flows["from_segment"].unique().to_list())
+    right = sorted(flows["to_segment"].unique().to_list())
+    labels = [f"{n} · {before}" for n in left] + [f"{n} · {after}" for n in right]
+    colors = [_flow_color(n, i) for i, n in enumerate(left)]
+    colors += [_flow_color(n, i) for i, n in enumerate(right)]
+    li = {n: i for i, n in enumerate(left)}
+    ri = {n: len(left) + i for i, n in enumerate(right)}
+    rows = flows.to_dicts()
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={"label": labels, "color": colors, "pad": 12, "thickness": 16},
+            link={
+                "source": [li[r["from_segment"]] for r in rows],
+                "target": [ri[r["to_segment"]] for r in rows],
+                "value": [r["users"] for r in rows],
+                "color": [
+                    "rgba(148,163,184,0.35)"
+                    if r["from_segment"] == r["to_segment"]
+                    else "rgba(79,70,229,0.35)"
+                    for r in rows
+                ],  # fmt: skip
+                "customdata": [r["revenue_12m"] for r in rows],
+                "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,} users"
+                "<br>%{customdata:,.0f} spent in the 12 months before<extra></extra>",
+            },
+        )
+    )
+    fig.update_layout(**{**_LAYOUT, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}}, height=520)
+    return fig

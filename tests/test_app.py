@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from profiling import workspace as W
 from profiling.dataset import load_sample
+from profiling.errors import WorkspaceError
 from profiling.users import bought_items
 from ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = [
     "app_pages/overview.py",
+    "app_pages/changes.py",
     "app_pages/data.py",
     "app_pages/segments.py",
     "app_pages/recommenders.py",
@@ -36,6 +40,7 @@ def test_every_page_renders_on_the_sample_store(clear_streamlit_caches, page):
     assert not at.error
     assert at.title[0].value in (
         "Overview", "Data", "Segments", "Recommenders", "User profile", "Profile map",
+        "What changed",
     )  # fmt: skip
 
 
@@ -64,55 +69,114 @@ def test_the_data_page_reports_every_table_of_the_sample_store(clear_streamlit_c
     assert any("3,000 of 3,000" in md.value for md in at.markdown)
 
 
-def test_switching_to_upload_asks_for_an_events_file(clear_streamlit_caches):
+def test_the_data_page_asks_for_files_and_offers_no_batch_for_the_read_only_sample(
+    clear_streamlit_caches,
+):
     at = run_app("app_pages/data.py")
-    at.segmented_control(key="ps_data_source").set_value("Upload files").run()
     assert not at.exception
     assert any("Upload an events file" in i.value for i in at.info)
     assert len(at.get("file_uploader")) == 3
+    options = at.segmented_control(key="ps_data_source").options
+    assert options == ["New workspace from files", "Manage workspaces"]
 
 
-def test_a_dataset_that_cannot_be_loaded_shows_a_message_not_a_traceback(
-    clear_streamlit_caches, tmp_path
-):
-    bad = tmp_path / "bad.csv"
-    bad.write_text("user_id,timestamp\nu1,soon\n")
+def _workspace(name: str, text: str, tmp_path) -> str:
+    """A workspace made from a small CSV (in the session's PERSONA_STUDIO_HOME); its slug."""
+    path = tmp_path / f"{W.slugify(name)}.csv"
+    path.write_text(text)
+    with contextlib.suppress(WorkspaceError):
+        W.delete(W.slugify(name))
+    return W.create(name, path).slug
+
+
+def test_a_missing_workspace_is_named_and_nothing_else_is_shown(clear_streamlit_caches):
     at = AppTest.from_file(APP, default_timeout=120)
-    spec = state.DatasetSpec(
-        name="bad.csv", files={"events": {"path": str(bad), "name": "bad.csv"}}
-    )
-    at.session_state[state.DATASETS] = {
-        "bad": {"name": spec.name, "files": spec.files, "maps": {}, "version": ""}
-    }
-    at.session_state[state.ACTIVE] = "bad"
+    at.query_params["ws"] = "no-such-shop"
     at.run()
     assert not at.exception
-    assert "bad.csv, column 'timestamp': expected timestamps" in at.error[0].value
+    assert "Workspace **no-such-shop** could not be opened" in at.error[0].value
+    assert "Sample store (sample)" in at.error[0].value  # a way on: the workspace list
+    assert not at.metric  # no other workspace's numbers
 
 
-def test_the_sidebar_picker_switches_the_active_dataset(clear_streamlit_caches, tmp_path):
-    small = tmp_path / "small.csv"
-    small.write_text("user,when,amount\nu1,2024-01-01,5\nu2,2024-01-02,7\n")
+def test_a_corrupt_workspace_file_shows_a_message_not_a_traceback(clear_streamlit_caches, tmp_path):
+    slug = _workspace("Corrupt shop", "user,when,amount\nu1,2024-01-01,5\n", tmp_path)
+    W.open_workspace(slug).db_path.write_bytes(b"garbage")
     at = AppTest.from_file(APP, default_timeout=120)
-    sample = {"name": "Sample store", "files": {}, "maps": {}, "version": ""}
-    at.session_state[state.DATASETS] = {
-        state.SAMPLE_KEY: sample,
-        "small": {
-            "name": "small.csv",
-            "files": {"events": {"path": str(small), "name": "small.csv"}},
-            "maps": {},
-            "version": "",
-        },
-    }
-    at.session_state[state.ACTIVE] = state.SAMPLE_KEY
+    at.query_params["ws"] = slug
     at.run()
+    assert not at.exception
+    assert "expected a DuckDB database" in at.error[0].value
+
+
+def test_the_sidebar_picker_switches_the_workspace_and_the_url(clear_streamlit_caches, tmp_path):
+    slug = _workspace("Small shop", "user,when,amount\nu1,2024-01-01,5\nu2,2024-01-02,7\n",
+                      tmp_path)  # fmt: skip
+    at = AppTest.from_file(APP, default_timeout=120).run()
     picker = at.sidebar.selectbox(key=state.PICKER)
-    assert picker.options == ["Sample store", "small.csv"]
-    picker.set_value("small").run()
+    assert "Sample store" in picker.options and "Small shop" in picker.options
+    assert picker.value == "sample"
+    picker.set_value(slug).run()
     assert not at.exception
+    assert at.query_params["ws"] == slug
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Users"] == "2"
     assert metrics["Revenue (net of refunds)"] == "12.00"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_the_workspace_named_in_the_url(clear_streamlit_caches, tmp_path, page):
+    rows = "\n".join(
+        f"c{u},i{(u + d) % 6},2024-0{1 + d % 3}-{1 + u % 27:02d} 10:00,1,{u + 1}"
+        for u in range(40) for d in range(1 + u % 4)
+    )  # fmt: skip
+    slug = _workspace("Url shop", "user,item,when,qty,price\n" + rows + "\n", tmp_path)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = slug
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert not at.error
+    assert any("Url shop" in c.value for c in at.caption) or page == "app_pages/data.py"
+
+
+def test_a_link_to_a_missing_user_says_so_and_shows_no_other_user(clear_streamlit_caches):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = "sample"
+    at.query_params["user"] = "NOBODY-42"
+    at.run()
+    at.switch_page("app_pages/user.py").run()
+    assert not at.exception
+    assert "NOBODY\\-42" in at.error[0].value and "is not in workspace" in at.error[0].value
+    assert not at.header  # no "User U000001" in its place
+    at.selectbox(key="ps_user_search_missing").set_value("U000042").run()
+    assert at.header[0].value == "User U000042"
+
+
+def test_a_user_link_with_its_workspace_opens_that_user(clear_streamlit_caches):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = "sample"
+    at.query_params["user"] = "U000042"
+    at.run()
+    at.switch_page("app_pages/user.py").run()
+    assert not at.exception
+    assert at.header[0].value == "User U000042"
+    assert any(e.label == "Segment history" for e in at.expander)
+
+
+def test_what_changed_shows_flows_with_revenue_and_exports_an_audience(clear_streamlit_caches):
+    at = run_app("app_pages/changes.py")
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "Flows between segments"
+    flows = at.dataframe[0].value
+    assert list(flows.columns) == ["From", "To", "Users", "Share of From (%)",
+                                   "Revenue, previous 12 months"]  # fmt: skip
+    assert (flows["From"] != flows["To"]).all() and flows["Users"].sum() > 0
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels[0] == "Download the flows (CSV)"
+    assert labels[1].startswith("Download ") and " as CSV" in labels[1]
+    at.segmented_control(key="ps_chg_kind").set_value("cluster_name").run()
+    assert not at.exception and not at.error
 
 
 def test_the_overview_shows_the_rfm_segment_mix(clear_streamlit_caches):
@@ -170,18 +234,13 @@ def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches
 def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(
     clear_streamlit_caches, tmp_path
 ):
-    log = tmp_path / "amounts.csv"
-    log.write_text("customer,date,amount\nc1,2024-01-01,5\nc2,2024-01-02,7\nc1,2024-02-01,3\n")
+    slug = _workspace(
+        "Amounts",
+        "customer,date,amount\nc1,2024-01-01,5\nc2,2024-01-02,7\nc1,2024-02-01,3\n",
+        tmp_path,
+    )
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[state.DATASETS] = {
-        "amounts": {
-            "name": "amounts.csv",
-            "files": {"events": {"path": str(log), "name": "amounts.csv"}},
-            "maps": {},
-            "version": "",
-        }
-    }
-    at.session_state[state.ACTIVE] = "amounts"
+    at.query_params["ws"] = slug
     at.run()
     assert {m.label: m.value for m in at.metric}["Items"] == "—"
     at.switch_page("app_pages/recommenders.py").run()

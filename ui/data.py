@@ -1,68 +1,127 @@
-"""Cached loading of datasets, keyed by content digests and mappings (never by frames)."""
+"""The active workspace and its dataset, cached by workspace slug and data version.
+
+The dataset is shared between sessions through ``st.cache_resource`` (one object per
+workspace version, never copied or mutated), so a page run costs no copy of the log.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import polars as pl
 import streamlit as st
 
 from profiling import ingest
-from profiling.dataset import SAMPLE_NAME, Dataset, load_dataset, sample_paths
+from profiling import workspace as W
+from profiling.dataset import Dataset
 from profiling.errors import ProfilingError
 from ui import state
 
 
-@st.cache_data(max_entries=6, show_spinner="Reading and cleaning the data…")
-def _load(spec_key: str, _spec: state.DatasetSpec) -> Dataset:
-    files = _spec.files
-    return load_dataset(
-        files["events"]["path"],
-        files.get("users", {}).get("path"),
-        files.get("items", {}).get("path"),
-        events_map=_spec.maps.get("events"),
-        users_map=_spec.maps.get("users"),
-        items_map=_spec.maps.get("items"),
-        names={role: f["name"] for role, f in files.items()},
-        name=_spec.name,
+@dataclass(frozen=True)
+class WorkspaceRef:
+    """What identifies the active data: the workspace and its data version. ``key()`` is
+    the cache key of everything computed from it."""
+
+    slug: str
+    name: str
+    version: str
+    readonly: bool
+
+    def key(self) -> str:
+        return f"{self.slug}@{self.version}"
+
+    def workspace(self) -> W.Workspace:
+        return W.open_workspace(self.slug)
+
+
+def active_slug() -> str:
+    """The workspace named in the URL, else the one this session had open, else the sample
+    store. Puts it (back) in the URL."""
+    slug = st.query_params.get(state.WS_PARAM)
+    if slug:
+        st.session_state[state.WS] = slug
+    else:
+        slug = st.session_state.get(state.WS) or state.SAMPLE_KEY
+        st.query_params[state.WS_PARAM] = slug
+    return slug
+
+
+def switch_to(slug: str) -> None:
+    """Make ``slug`` the active workspace (URL and session) and forget the picked user."""
+    st.session_state[state.WS] = slug
+    st.query_params[state.WS_PARAM] = slug
+    st.session_state.pop(state.USER_PICK, None)
+    st.session_state.pop(state.USER_SEGMENT, None)
+    st.query_params.pop(state.USER_PARAM, None)
+
+
+@st.cache_resource(max_entries=1, show_spinner="Preparing the sample store…")
+def _sample() -> str:
+    return W.ensure_sample().slug
+
+
+def _ref_of(slug: str) -> WorkspaceRef:
+    if slug == state.SAMPLE_KEY:
+        _sample()
+    ws = W.open_workspace(slug)
+    meta = ws.meta()
+    return WorkspaceRef(ws.slug, meta["name"], meta["data_version"], meta.get("readonly") == "true")
+
+
+def _not_found(slug: str, exc: ProfilingError) -> None:
+    names = ", ".join(f"{name} ({s})" for s, name in catalog().items()) or "none yet"
+    st.error(
+        f"Workspace **{slug}** could not be opened: {exc}\n\n"
+        f"Nothing else is shown in its place. Pick a workspace in the sidebar "
+        f"(saved workspaces: {names}), or save your files as one on the Data page.",
+        icon=":material/folder_off:",
     )
 
 
-def load(spec: state.DatasetSpec) -> Dataset:
-    """The dataset described by ``spec`` (cached). Raises ProfilingError on bad input."""
-    return _load(spec.key(), spec)
+def resolved_spec() -> WorkspaceRef | None:
+    """The active workspace, or None after saying why it cannot be opened."""
+    slug = active_slug()
+    try:
+        return _ref_of(slug)
+    except ProfilingError as exc:
+        _not_found(slug, exc)
+        return None
 
 
-def sample_spec() -> state.DatasetSpec:
-    """Spec of the shipped sample store; its version follows the files on disk."""
-    paths = sample_paths()
-    files = {role: {"path": str(p), "name": p.name} for role, p in paths.items()}
-    version = ";".join(f"{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in paths.values())
-    return state.DatasetSpec(name=SAMPLE_NAME, files=files, version=version)
+@st.cache_resource(max_entries=4, show_spinner="Opening the workspace…")
+def _load(key: str, _ref: WorkspaceRef) -> Dataset:
+    return _ref.workspace().dataset()
 
 
-def ensure_default() -> None:
-    """Open the sample store when this session has no dataset yet."""
-    if state.active_key() is None:
-        state.register(sample_spec(), key=state.SAMPLE_KEY)
-
-
-def resolved_spec() -> state.DatasetSpec | None:
-    """The active dataset's spec (the sample store's follows its files on disk)."""
-    ensure_default()
-    if state.active_key() == state.SAMPLE_KEY:
-        return sample_spec()
-    return state.active_spec()
+def load(ref: WorkspaceRef) -> Dataset:
+    """The dataset of a workspace version (cached and shared, never mutated)."""
+    return _load(ref.key(), ref)
 
 
 def active_dataset() -> Dataset | None:
-    """The active dataset of this session, or None after showing why it could not load."""
-    spec = resolved_spec()
-    if spec is None:
+    """The active workspace's dataset, or None after showing why it could not be opened."""
+    ref = resolved_spec()
+    if ref is None:
         return None
     try:
-        return load(spec)
+        return load(ref)
     except ProfilingError as exc:
         st.error(str(exc))
         return None
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def catalog() -> dict[str, str]:
+    """slug -> name of every workspace (re-read every few seconds, and after changes)."""
+    _sample()
+    out = {}
+    for ws in W.list_workspaces():
+        try:
+            out[ws.slug] = ws.name
+        except ProfilingError:
+            out[ws.slug] = f"{ws.slug} (unreadable)"
+    return out
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -97,6 +156,48 @@ def save_upload(uploaded) -> dict[str, str]:
     """Write an uploaded file to a content-addressed path; returns {"path", "name"}."""
     path, name = ingest.materialize(uploaded.getvalue(), uploaded.name)
     return {"path": path, "name": name}
+
+
+def default_name(file_name: str) -> str:
+    """A workspace name from a file name: "online_retail_II.xlsx" -> "online retail II"."""
+    stem = file_name.rsplit(".", 1)[0] if "." in file_name else file_name
+    return stem.replace("_", " ").strip() or "My store"
+
+
+def _forget_catalog() -> None:
+    catalog.clear()
+
+
+def create_workspace(name: str, files: dict[str, dict], maps: dict, progress) -> WorkspaceRef:
+    """Save reviewed uploads as a new workspace and return it. Raises ProfilingError."""
+    ws = W.create(
+        name, files["events"]["path"], files.get("users", {}).get("path"),
+        files.get("items", {}).get("path"), events_map=maps.get("events"),
+        users_map=maps.get("users"), items_map=maps.get("items"),
+        names={role: f["name"] for role, f in files.items()}, on_progress=progress,
+    )  # fmt: skip
+    _forget_catalog()
+    return _ref_of(ws.slug)
+
+
+def add_batch(ref: WorkspaceRef, files: dict[str, dict], maps: dict, progress) -> W.BatchReport:
+    """Append reviewed uploads to the workspace as a new batch. Raises ProfilingError."""
+    return ref.workspace().add(
+        files["events"]["path"], files.get("users", {}).get("path"),
+        files.get("items", {}).get("path"), events_map=maps.get("events"),
+        users_map=maps.get("users"), items_map=maps.get("items"),
+        names={role: f["name"] for role, f in files.items()}, on_progress=progress,
+    )  # fmt: skip
+
+
+def delete_workspace(slug: str) -> None:
+    W.delete(slug)
+    _forget_catalog()
+
+
+def batches(ref: WorkspaceRef) -> pl.DataFrame:
+    """One row per batch of the workspace (see Workspace.batches)."""
+    return ref.workspace().batches()
 
 
 def preview(frame: pl.DataFrame | None, n: int = 200) -> pl.DataFrame | None:

@@ -17,7 +17,7 @@ import streamlit as st
 
 from profiling import embeddings as E
 from profiling.jobs import Job, JobRunner
-from ui import data, profiles, recommenders, state
+from ui import data, profiles, recommenders
 
 WARM_UP = "umap-warm-up"
 
@@ -37,9 +37,14 @@ def _runner() -> JobRunner:
         return _RUNNER
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _disk_at(directory: str) -> E.EmbeddingCache:
+    return E.EmbeddingCache(directory)
+
+
 def _disk() -> E.EmbeddingCache:
-    return E.EmbeddingCache()
+    """The active workspace's map cache (in its folder: deleting it deletes its maps)."""
+    return _disk_at(str(data.resolved_spec().workspace().maps_dir))
 
 
 def start_warm_up() -> None:
@@ -63,7 +68,7 @@ class MapInput:
 
 
 @st.cache_data(max_entries=8, show_spinner="Preparing the map's input…")
-def _input(spec_key: str, _spec: state.DatasetSpec, source: str, max_users: int) -> MapInput:
+def _input(spec_key: str, _spec: data.WorkspaceRef, source: str, max_users: int) -> MapInput:
     prof = profiles.profiles_for(_spec)
     if source == "profile":
         ids, x, feats = E.profile_matrix(prof)

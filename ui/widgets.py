@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import streamlit as st
 
@@ -11,33 +12,48 @@ from profiling.users import pick_random, users_in
 from ui import data, profiles, state
 
 
+def _pick_workspace() -> None:
+    slug = st.session_state.get(state.PICKER)
+    if slug:
+        data.switch_to(slug)
+
+
 def sidebar_dataset_picker() -> None:
-    """Sidebar: the datasets opened in this session, with the active one selected."""
-    data.ensure_default()
-    specs = state.specs()
-    keys = list(specs)
-    # The widget follows the active dataset, which pages may change (after an upload).
-    st.session_state[state.PICKER] = state.active_key()
+    """Sidebar: every saved workspace, with the one named in the URL selected."""
+    active = data.active_slug()
+    names = data.catalog()
+    slugs = list(names)
+    # the widget follows the URL, which a link, the Data page or a reload may change
+    st.session_state[state.PICKER] = active if active in names else None
     with st.sidebar:
-        st.markdown("**Active dataset**")
+        st.markdown("**Workspace**")
         st.selectbox(
-            "Active dataset",
-            keys,
-            format_func=lambda k: specs[k].name,
+            "Workspace",
+            slugs,
+            format_func=lambda s: names.get(s, s),
+            index=None,
+            placeholder="Choose a workspace",
             label_visibility="collapsed",
             key=state.PICKER,
-            on_change=lambda: state.set_active(st.session_state[state.PICKER]),
+            on_change=_pick_workspace,
         )
-        st.caption("Open another store on the **Data** page.")
+        st.caption("Save uploads as a workspace on the **Data** page.")
 
 
 def dataset_caption(ds: Dataset) -> None:
     s = ds.summary()
     start, end = s["start"], s["end"]
     st.caption(
-        f"Dataset **{ds.name}** · {s['events']:,} events · "
-        f"{start:%Y-%m-%d} → {end:%Y-%m-%d} · fingerprint `{ds.fingerprint[:10]}`"
+        f"Workspace **{ds.name}** · {s['events']:,} events · {start:%Y-%m-%d} → {end:%Y-%m-%d}"
     )
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def escape_md(text: object) -> str:
+    """A value from data, safe inside Markdown: every markup character escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def money(value: float | None) -> str:
@@ -161,3 +177,8 @@ def picked_user(event) -> str | None:
         if custom:
             return str(custom[0])
     return None
+
+
+def file_slug(text: str) -> str:
+    """A piece of a download's file name: "Can't lose them" -> "can-t-lose-them"."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "segment"

@@ -381,15 +381,17 @@ class Workspace:
 
 
 # ---- computing and storing ------------------------------------------------------------------
-def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None):
-    """(profiles with tags, Segmentation) of ``ds`` as of ``as_of``. When clusters cannot
-    be formed (too few users), the segmentation holds the RFM segments only and says why in
-    ``k_curve``."""
+def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None, *, clusters: bool = True):
+    """(profiles with tags, Segmentation) of ``ds`` as of ``as_of``. Without ``clusters``,
+    or when clusters cannot be formed (too few users), the segmentation holds the RFM
+    segments only (k = 0) and says why in ``k_curve``."""
     from profiling.features import add_tags, build_profiles
     from profiling.segments import Segmentation, build_segments, rfm_segments
 
     profiles = add_tags(build_profiles(ds, as_of=as_of))
     try:
+        if not clusters:
+            raise ProfilingError("clusters were not asked for")
         return profiles, build_segments(profiles)
     except ProfilingError as exc:
         base = profiles.select(S.USER_ID)

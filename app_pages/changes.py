@@ -1,0 +1,116 @@
+"""What changed: users moving between segments from one date to another."""
+
+from datetime import datetime, time, timedelta
+
+import streamlit as st
+
+from profiling import viz
+from profiling.errors import ProfilingError
+from profiling.export import to_safe_csv
+from ui import changes, data, widgets
+
+st.title("What changed")
+ds = data.active_dataset()
+if ds is None:
+    st.stop()
+widgets.dataset_caption(ds)
+st.caption(
+    "Who moved between segments, and how much they had spent: compare two dates of the log "
+    "(profiles rebuilt from the events up to each date) or two snapshots saved when data "
+    "was added to the workspace."
+)
+
+snaps = changes.snapshots()
+modes = ["Two dates"] + (["Two snapshots"] if snaps.height >= 2 else [])
+c1, c2 = st.columns([2, 2])
+mode = c1.segmented_control("Compare", modes, default=modes[0], key="ps_chg_mode")
+kinds = {"rfm_segment": "RFM segments", "cluster_name": "Clusters"}
+column = c2.segmented_control(
+    "Segments", list(kinds), default="rfm_segment", format_func=kinds.get, key="ps_chg_kind",
+    help="Clusters are fitted afresh at each date, then matched to the earlier ones by their "
+    "centres.",
+)  # fmt: skip
+column = column or "rfm_segment"
+
+start, end = ds.events["timestamp"].min(), ds.as_of
+try:
+    if mode == "Two snapshots":
+        labels = {
+            r["snapshot_id"]: f"#{r['snapshot_id']} · as of {r['as_of']:%Y-%m-%d} · {r['label']}"
+            for r in snaps.iter_rows(named=True)
+        }
+        ids = list(labels)
+        a_col, b_col = st.columns(2)
+        a = a_col.selectbox("Earlier", ids[:-1], index=len(ids) - 2, format_func=labels.get,
+                            key="ps_chg_snap_a")  # fmt: skip
+        b = b_col.selectbox("Later", [i for i in ids if i > a], format_func=labels.get,
+                            key="ps_chg_snap_b")  # fmt: skip
+        mig = changes.migration_between_snapshots(a, b, column)
+    else:
+        a_col, b_col = st.columns(2)
+        default_a = max(start.date(), (end - timedelta(days=90)).date())
+        a_day = a_col.date_input("Earlier date", value=default_a, min_value=start.date(),
+                                 max_value=end.date(), key="ps_chg_date_a")  # fmt: skip
+        b_day = b_col.date_input("Later date", value=end.date(), min_value=start.date(),
+                                 max_value=end.date(), key="ps_chg_date_b")  # fmt: skip
+        as_of_a = datetime.combine(a_day, time.max, tzinfo=end.tzinfo)
+        as_of_b = min(end, datetime.combine(b_day, time.max, tzinfo=end.tzinfo))
+        mig = changes.migration_between_dates(as_of_a, as_of_b, column)
+except ProfilingError as exc:
+    st.error(str(exc))
+    st.stop()
+
+moved = mig.moved()
+at_stake = moved["revenue_12m"].sum()
+m = st.columns(4)
+m[0].metric("Users compared", f"{mig.movers.height:,}")
+m[1].metric("Changed segment", f"{int(mig.movers['moved'].sum()) - mig.new_users:,}",
+            help="Users present at both dates whose segment differs.")  # fmt: skip
+m[2].metric("New users", f"{mig.new_users:,}", help="First event after the earlier date.")
+m[3].metric(
+    "Became inactive",
+    f"{mig.inactive_users:,}",
+    help="Active in the 90 days before the earlier date, no event since.",
+)
+before, after = f"{mig.before:%d %b %Y}", f"{mig.after:%d %b %Y}"
+st.plotly_chart(viz.migration_figure(mig.flows, before, after), width="stretch")
+st.caption(
+    f"Left: segments on {before}; right: on {after}. Grey bands are users who stayed; blue "
+    f"bands moved. Users who moved had spent {widgets.money(at_stake)} in the 12 months "
+    "before the earlier date."
+)
+
+st.subheader("Flows between segments")
+table = changes.flows_table(mig)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Share of From (%)": st.column_config.NumberColumn(format="%.1f"),
+        "Revenue, previous 12 months": st.column_config.NumberColumn(format="%,.0f"),
+    },
+)
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Download the flows (CSV)", to_safe_csv(table), file_name="segment-flows.csv",
+    mime="text/csv", icon=":material/download:",
+)  # fmt: skip
+if table.height:
+    pairs = list(zip(table["From"].to_list(), table["To"].to_list(), strict=True))
+    pick = st.selectbox(
+        "Export the users of one flow as an audience",
+        range(len(pairs)),
+        format_func=lambda i: f"{pairs[i][0]} → {pairs[i][1]} ({table['Users'][i]:,} users)",
+        key="ps_chg_flow",
+    )
+    src, dst = pairs[pick]
+    aud = changes.audience(mig, src, dst)
+    st.download_button(
+        f"Download {aud.height:,} users ({src} → {dst}) as CSV",
+        to_safe_csv(aud),
+        file_name=f"audience-{widgets.file_slug(src)}-to-{widgets.file_slug(dst)}.csv",
+        mime="text/csv",
+        icon=":material/group:",
+        key="ps_chg_audience",
+    )

@@ -1,0 +1,109 @@
+"""Segment migration of the active workspace: between two stored snapshots or two dates of
+its log (profiles and segments rebuilt as of each date), cached per workspace version."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+import streamlit as st
+
+from profiling.workspace import Snapshot
+from profiling.workspace import migration as M
+from profiling.workspace.store import compute_snapshot
+from ui import data, profiles
+from ui.data import WorkspaceRef
+
+QUARTER = timedelta(days=91)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Rebuilding profiles and segments as of that date…")
+def _at_date(spec_key: str, _spec: WorkspaceRef, when: datetime, clusters: bool) -> Snapshot:
+    ds = data.load(_spec)
+    prof, seg = compute_snapshot(ds, when, clusters=clusters)
+    return Snapshot(0, when, _spec.version, prof, seg)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _stored(spec_key: str, _spec: WorkspaceRef, snapshot_id: int) -> Snapshot:
+    return _spec.workspace().snapshot(snapshot_id)
+
+
+def snapshots() -> pl.DataFrame:
+    """The active workspace's stored snapshots (see Workspace.snapshots)."""
+    return data.resolved_spec().workspace().snapshots()
+
+
+@st.cache_resource(max_entries=16, show_spinner="Counting who moved…")
+def _migration(spec_key: str, _spec: WorkspaceRef, a: tuple, b: tuple, column: str):
+    def snap(which: tuple) -> Snapshot:
+        kind, value = which
+        if kind == "snapshot":
+            return _stored(spec_key, _spec, value)
+        return _at_date(spec_key, _spec, value, column == "cluster_name")
+
+    return M.between(data.load(_spec).events, snap(a), snap(b), column)
+
+
+def migration_between_dates(before: datetime, after: datetime, column: str) -> M.Migration:
+    """Migration between two dates of the active workspace's log."""
+    ref = data.resolved_spec()
+    return _migration(ref.key(), ref, ("date", before), ("date", after), column)
+
+
+def migration_between_snapshots(a: int, b: int, column: str) -> M.Migration:
+    """Migration between two stored snapshots of the active workspace."""
+    ref = data.resolved_spec()
+    return _migration(ref.key(), ref, ("snapshot", a), ("snapshot", b), column)
+
+
+def flows_table(mig: M.Migration) -> pl.DataFrame:
+    """The flows between different segments, largest revenue at stake first, for display:
+    From, To, Users, Share of From, Revenue in the previous 12 months."""
+    return mig.moved().select(
+        pl.col("from_segment").alias("From"),
+        pl.col("to_segment").alias("To"),
+        pl.col("users").alias("Users"),
+        (pl.col("share_of_from") * 100).alias("Share of From (%)"),
+        pl.col("revenue_12m").alias("Revenue, previous 12 months"),
+    )
+
+
+def audience(mig: M.Migration, source: str, target: str) -> pl.DataFrame:
+    """Users of one flow: user_id, from_segment, to_segment, revenue_12m, became_inactive."""
+    return mig.movers.filter(
+        (pl.col("from_segment") == source) & (pl.col("to_segment") == target)
+    ).select("user_id", "from_segment", "to_segment", "revenue_12m", "became_inactive")
+
+
+def quarter_dates(end: datetime, start: datetime, n: int = 5) -> tuple[datetime, ...]:
+    """``end`` and up to ``n - 1`` quarter steps back, not before ``start``."""
+    return tuple(d for d in (end - i * QUARTER for i in range(n)) if d >= start)
+
+
+def user_history(user_id: str) -> pl.DataFrame | None:
+    """One row per date: As of, RFM segment, Cluster, From (a quarter-end rebuild or a
+    stored snapshot), latest first."""
+    ref = data.resolved_spec()
+    ds = data.load(ref)
+    parts = []
+    rebuilt = profiles.rfm_history(quarter_dates(ds.as_of, ds.events["timestamp"].min()))
+    if rebuilt is not None:
+        parts.append(
+            rebuilt.filter(pl.col("user_id") == user_id).select(
+                pl.col("as_of").alias("As of"),
+                pl.col("rfm_segment").alias("RFM segment"),
+                pl.lit(None, pl.String).alias("Cluster"),
+                pl.lit("rebuilt from the log").alias("From"),
+            )  # fmt: skip
+        )
+    stored = ref.workspace().assignments_history(user_id)
+    parts.append(
+        stored.select(
+            pl.col("as_of").alias("As of"),
+            pl.col("rfm_segment").alias("RFM segment"),
+            pl.col("cluster_name").alias("Cluster"),
+            pl.format("snapshot {}", pl.col("snapshot_id")).alias("From"),
+        )  # fmt: skip
+    )
+    return pl.concat(parts, how="vertical_relaxed").sort("As of", descending=True)

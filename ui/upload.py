@@ -1,0 +1,73 @@
+"""The upload-and-review widget shared by "Save as workspace" and "Add data"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from profiling import schema as S
+from profiling.errors import ProfilingError
+from ui import data
+
+TABLES = {
+    "events": "Events, transactions or ratings (required)",
+    "users": "Users (optional)",
+    "items": "Item catalog (optional)",
+}
+
+
+@dataclass
+class Reviewed:
+    """Uploaded files (role -> {path, name}) and the reviewed column roles per table."""
+
+    files: dict[str, dict[str, str]] = field(default_factory=dict)
+    maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    problems: bool = False
+
+    @property
+    def ready(self) -> bool:
+        return "events" in self.files and not self.problems
+
+
+def upload_and_review(prefix: str) -> Reviewed:
+    """File uploaders for the three tables, then an editable role table per uploaded file."""
+    out = Reviewed()
+    uploads = {}
+    for col, (table, label) in zip(st.columns(3), TABLES.items(), strict=True):
+        with col:
+            uploads[table] = st.file_uploader(label, key=f"{prefix}_{table}")
+    if uploads["events"] is None:
+        st.info("Upload an events file to begin; users and items are optional.")
+        return out
+    for table, up in uploads.items():
+        if up is None:
+            continue
+        saved = data.save_upload(up)
+        out.files[table] = saved
+        st.markdown(f"**{TABLES[table].split(' (')[0]}**")
+        st.text(saved["name"])
+        try:
+            found = data.inspect_upload(saved["path"], saved["name"], table)
+        except ProfilingError as exc:
+            st.error(str(exc))
+            out.problems = True
+            continue
+        st.caption(f"Read as {found['read']}. Review the role of each column:")
+        for note in found["notes"]:
+            st.info(note, icon=":material/info:")
+        edited = st.data_editor(
+            found["rows"],
+            key=f"{prefix}_map_{table}_{saved['path'][-40:]}",
+            hide_index=True,
+            width="stretch",
+            disabled=["column", "examples", "how"],
+            column_config={
+                "role": st.column_config.SelectboxColumn(
+                    "role", options=[*S.ROLES_BY_TABLE[table], S.IGNORE], required=True
+                ),
+                "how": st.column_config.TextColumn("inferred from"),
+            },
+        )
+        out.maps[table] = {row["column"]: row["role"] for row in edited}
+    return out
