@@ -56,7 +56,11 @@ if inp.n_users_total > len(inp.ids):
 
 params = E.EmbeddingParams(method=method, n_components=dims, n_neighbors=n_neighbors,
                            min_dist=min_dist)  # fmt: skip
-emb = maps.pca(inp, source, dims)
+try:
+    emb = maps.pca(inp, source, dims)
+except ProfilingError as exc:
+    st.error(str(exc))
+    st.stop()
 pending = None
 if method == "umap":
     result = maps.umap(inp, source, params)

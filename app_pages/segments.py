@@ -115,6 +115,10 @@ else:
     descriptions = seg.rfm
     order = [d.segment for d in descriptions]
 
+if not descriptions:
+    why = seg.k_curve[0].get("error", "") if seg.k_curve else ""
+    st.info(f"No {kind.lower()} to show for this workspace. {why}", icon=":material/info:")
+    st.stop()
 names = {d.segment: d.name for d in descriptions}
 
 # --- sizes and what sets each segment apart -------------------------------------------------

@@ -514,9 +514,14 @@ def _flow_color(name: str, i: int) -> str:
 def migration_figure(flows: pl.DataFrame, before: str, after: str) -> go.Figure:
     """Sankey of users moving between segments: earlier segments on the left, later on the
     right; ``flows`` is :attr:`profiling.workspace.migration.Migration.flows`."""
-    left = sorted(flows["from_segment"].unique().to_list())
-    right = sorted(flows["to_segment"].unique().to_list())
-    labels = [f"{n} · {before}" for n in left] + [f"{n} · {after}" for n in right]
+    health = list(RFM_COLORS)
+
+    def order(names: list[str]) -> list[str]:  # healthiest first, then by name
+        return sorted(names, key=lambda n: (health.index(n) if n in health else len(health), n))
+
+    left = order(flows["from_segment"].unique().to_list())
+    right = order(flows["to_segment"].unique().to_list())
+    labels = left + right
     colors = [_flow_color(n, i) for i, n in enumerate(left)]
     colors += [_flow_color(n, i) for i, n in enumerate(right)]
     li = {n: i for i, n in enumerate(left)}
@@ -525,7 +530,14 @@ def migration_figure(flows: pl.DataFrame, before: str, after: str) -> go.Figure:
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
-            node={"label": labels, "color": colors, "pad": 12, "thickness": 16},
+            node={
+                "label": labels,
+                "color": colors,
+                "pad": 14,
+                "thickness": 16,
+                "customdata": [before] * len(left) + [after] * len(right),
+                "hovertemplate": "%{label} on %{customdata}: %{value:,} users<extra></extra>",
+            },
             link={
                 "source": [li[r["from_segment"]] for r in rows],
                 "target": [ri[r["to_segment"]] for r in rows],
@@ -537,7 +549,8 @@ def migration_figure(flows: pl.DataFrame, before: str, after: str) -> go.Figure:
                     for r in rows
                 ],  # fmt: skip
                 "customdata": [r["revenue_12m"] for r in rows],
-                "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,} users"
+                "hovertemplate": f"%{{source.label}} ({before}) → %{{target.label}} ({after})"
+                "<br>%{value:,} users"
                 "<br>%{customdata:,.0f} spent in the 12 months before<extra></extra>",
             },
         )

@@ -140,6 +140,17 @@ def test_every_page_opens_the_workspace_named_in_the_url(clear_streamlit_caches,
     assert any("Url shop" in c.value for c in at.caption) or page == "app_pages/data.py"
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_copes_with_a_two_user_workspace(clear_streamlit_caches, tmp_path, page):
+    slug = _workspace("Two users", "user,item,when,qty,price\nu1,a,2024-01-01 10:00,1,5\n"
+                      "u2,b,2024-01-02 11:00,2,3\nu1,b,2024-01-05 12:00,1,3\n", tmp_path)  # fmt: skip
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = slug
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+
+
 def test_a_link_to_a_missing_user_says_so_and_shows_no_other_user(clear_streamlit_caches):
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["ws"] = "sample"

@@ -82,38 +82,76 @@ def test_every_page_renders_and_an_uploaded_csv_shows_its_cleaning_report(
     page.get_by_role("heading", name="Cleaning report · Sample store").wait_for()
     snap(page, screenshots / "data-sample.png")
 
-    page.get_by_text("Upload files").click()
-    wait_idle(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
         files=[{"name": "small.csv", "mimeType": "text/csv", "buffer": SMALL_CSV.encode()}]
     )
     wait_idle(page)
     page.get_by_text("Review the role of each column").wait_for()
     snap(page, screenshots / "data-mapping.png")
-    page.get_by_role("button", name="Load with this mapping").click()
+    name = page.get_by_label("Workspace name", exact=True)
+    assert name.input_value() == "small"  # the default comes from the file name
+    name.fill("E2E small shop")
+    name.press("Enter")
     wait_idle(page)
-    page.get_by_role("heading", name="Cleaning report · small.csv").wait_for()
-    page.get_by_text("Loaded small.csv. It is now the active dataset.").wait_for()
+    page.get_by_role("button", name="Save as workspace").click()
+    wait_idle(page, timeout=120_000)
+    page.get_by_text("Saved workspace E2E small shop").wait_for()
+    page.get_by_role("heading", name="Cleaning report · E2E small shop").wait_for()
+    assert "ws=e2e-small-shop" in page.url
     picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
-    assert "small.csv" in picker.inner_html()  # the sidebar follows the newly active dataset
+    assert "E2E small shop" in picker.inner_html()  # the sidebar follows the new workspace
     body = page.content()
     assert "missing user id" in body
     assert "unparseable timestamp" in body
     assert "refund" in body
     snap(page, screenshots / "data-upload-report.png")
 
-    # the uploaded file is this session's: a second browser session still sees the sample
-    other = open_page(browser, app_url)
-    other.get_by_role("link", name="Data").first.click()
-    wait_idle(other)
-    other.get_by_role("heading", name="Cleaning report · Sample store").wait_for()
-    other.close()
-
+    # a reload keeps the workspace, and so does a page change
+    page.reload()
+    wait_idle(page)
+    page.get_by_role("heading", name="Cleaning report · E2E small shop").wait_for()
     page.get_by_role("link", name="Overview").first.click()
     wait_idle(page)
-    page.locator('[data-testid="stCaptionContainer"]', has_text="small.csv").first.wait_for()
+    assert "ws=e2e-small-shop" in page.url
+    page.locator('[data-testid="stCaptionContainer"]', has_text="E2E small shop").first.wait_for()
     assert page.locator('[data-testid="stMetric"]').first.inner_text().endswith("2")
     snap(page, screenshots / "overview-upload.png")
+    assert "Traceback" not in page.content()
+    page.close()
+
+    # a fresh browser (no cookies, no session) opens a user of the saved workspace by link
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    fresh = context.new_page()
+    fresh.goto(f"{app_url}/user?ws=e2e-small-shop&user=c1")
+    wait_idle(fresh, timeout=180_000)
+    fresh.get_by_role("heading", name="User c1").wait_for()
+    assert "E2E small shop" in fresh.content()
+    snap(fresh, screenshots / "user-deep-link-workspace.png")
+    # a link to a user who is not there says so, and shows nobody else
+    fresh.goto(f"{app_url}/user?ws=e2e-small-shop&user=c999")
+    wait_idle(fresh, timeout=120_000)
+    fresh.get_by_text("is not in workspace").wait_for()
+    assert fresh.get_by_role("heading", name="User c1").count() == 0
+    snap(fresh, screenshots / "user-missing.png")
+    fresh.goto(f"{app_url}/?ws=no-such-workspace")
+    wait_idle(fresh)
+    fresh.get_by_text("could not be opened").wait_for()
+    assert fresh.locator('[data-testid="stMetric"]').count() == 0
+    context.close()
+
+
+def test_what_changed_draws_the_migration_between_two_dates(browser, app_url, screenshots):
+    page = open_page(browser, f"{app_url}/changes?ws=sample")
+    page.get_by_role("heading", name="What changed").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    assert page.locator(".sankey").count() >= 1
+    assert "Flows between segments" in page.content()
+    snap(page, screenshots / "what-changed-rfm.png")
+    page.get_by_text("Clusters", exact=True).click()
+    wait_idle(page, timeout=120_000)
+    page.locator(".sankey").first.wait_for()
+    snap(page, screenshots / "what-changed-clusters.png")
     assert "Traceback" not in page.content()
     page.close()
 
@@ -122,7 +160,7 @@ def test_a_profile_link_opens_the_user_with_recommendations_and_reasons(
     browser, app_url, screenshots
 ):
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(f"{app_url}/user?user=U000042")
+    page.goto(f"{app_url}/user?ws=sample&user=U000042")
     wait_idle(page, timeout=180_000)
     page.get_by_role("heading", name="User U000042").wait_for()
     page.get_by_role("heading", name="Recommendations").wait_for()

@@ -40,7 +40,8 @@ def _profiles(spec_key: str, _spec: WorkspaceRef) -> pl.DataFrame:
 @st.cache_resource(max_entries=12, show_spinner="Finding segments (trying k = 3..10)…")
 def _segmentation(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str) -> Segmentation:
     snap = _snapshot(spec_key, _spec)
-    if snap is not None and (k, method) == ("auto", "kmeans") and snap.segmentation.k:
+    if snap is not None and (k, method) == ("auto", "kmeans"):
+        # k = 0: too few users for clusters; pages show the RFM segments and say why
         return snap.segmentation
     store = ResultStore(_spec.workspace().results_dir)
     params = {"k": k, "method": method}

@@ -386,7 +386,13 @@ def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None, *, cluste
     or when clusters cannot be formed (too few users), the segmentation holds the RFM
     segments only (k = 0) and says why in ``k_curve``."""
     from profiling.features import add_tags, build_profiles
-    from profiling.segments import Segmentation, build_segments, rfm_segments
+    from profiling.segments import (
+        Segmentation,
+        build_segments,
+        describe_features,
+        describe_segments,
+        rfm_segments,
+    )
 
     profiles = add_tags(build_profiles(ds, as_of=as_of))
     try:
@@ -406,7 +412,14 @@ def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None, *, cluste
         assignments = rfm.with_columns(
             pl.lit(None, pl.Int32).alias("cluster"), pl.lit(None, pl.String).alias("cluster_name")
         )
-        return profiles, Segmentation(assignments, [], [], [{"error": str(exc)}], 0, "none", [])
+        rfm_desc = []
+        if "recency_days" in profiles.columns:
+            joined = profiles.join(rfm, on=S.USER_ID, how="left")
+            feats = describe_features(profiles, [])
+            rfm_desc = describe_segments(joined, "rfm_segment", feats, names=False)
+        return profiles, Segmentation(
+            assignments, rfm_desc, [], [{"error": str(exc)}], 0, "none", []
+        )
 
 
 def _store_snapshot(
