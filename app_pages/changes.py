@@ -25,12 +25,14 @@ modes = ["Two dates"] + (["Two snapshots"] if snaps.height >= 2 else [])
 c1, c2 = st.columns([2, 2])
 mode = c1.segmented_control("Compare", modes, default=modes[0], key="ps_chg_mode")
 kinds = {"rfm_segment": "RFM segments", "cluster_name": "Clusters"}
+widgets.from_url("ps_chg_kind", "by", list(kinds))
 column = c2.segmented_control(
     "Segments", list(kinds), default="rfm_segment", format_func=kinds.get, key="ps_chg_kind",
     help="Clusters are fitted afresh at each date, then matched to the earlier ones by their "
     "centres.",
 )  # fmt: skip
 column = column or "rfm_segment"
+widgets.to_url("by", column)
 
 start, end = ds.events["timestamp"].min(), ds.as_of
 try:

@@ -90,7 +90,9 @@ if pending is not None:
     progress()
 
 options = maps.color_options()
+widgets.from_url("ps_map_color", "color", list(options))
 color_key = c4.selectbox("Colour by", list(options), format_func=options.get, key="ps_map_color")
+widgets.to_url("color", color_key)
 table = maps.table(emb, clusters=color_key == "cluster_name")
 sized = c5.toggle("Size by money spent", value="monetary" in table.columns, key="ps_map_size",
                      disabled="monetary" not in table.columns,

@@ -33,12 +33,15 @@ widgets.dataset_caption(ds)
 prof = profiles.active_profiles()
 
 c1, c2, c3 = st.columns([2, 1, 1])
+KINDS = ["RFM segments", "Clusters", "Custom rule"]
+widgets.from_url("ps_seg_kind", "view", KINDS)
 kind = c1.segmented_control(
     "Segmentation",
-    ["RFM segments", "Clusters", "Custom rule"],
+    KINDS,
     default="RFM segments",
     key="ps_seg_kind",
 )
+widgets.to_url("view", kind)
 k_choice = c2.selectbox(
     "Number of clusters",
     ["auto", *range(3, 11)],
@@ -221,7 +224,9 @@ if len(order) >= 2:
 
 # --- members and export --------------------------------------------------------------------
 st.subheader("Members")
+widgets.from_url(f"ps_members_{column}", "segment", order)
 pick = st.selectbox("Segment", order, format_func=names.get, key=f"ps_members_{column}")
+widgets.to_url("segment", pick)
 default_cols = [
     c
     for c in (

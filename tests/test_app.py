@@ -367,3 +367,26 @@ def test_picking_a_segment_opens_one_of_its_members(clear_streamlit_caches):
     assert not at.exception
     assert at.header[0].value.removeprefix("User ") in at.selectbox(key=state.USER_PICK).options
     assert any("RFM: Champions" in m.value for m in at.markdown)
+
+
+def test_page_settings_travel_in_the_link(clear_streamlit_caches):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = "sample"
+    at.query_params["view"] = "RFM segments"
+    at.query_params["segment"] = "At risk"
+    at.run()
+    at.switch_page("app_pages/segments.py").run()
+    assert not at.exception
+    assert at.selectbox(key="ps_members_rfm_segment").value == "At risk"
+    at.segmented_control(key="ps_seg_kind").set_value("Clusters").run()
+    assert at.query_params["view"] == "Clusters"
+    assert at.query_params["ws"] == "sample"
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = "sample"
+    at.query_params["color"] = "monetary"
+    at.session_state["ps_map_method"] = "pca"
+    at.run()
+    at.switch_page("app_pages/map.py").run()
+    assert not at.exception
+    assert at.selectbox(key="ps_map_color").value == "monetary"

@@ -182,3 +182,23 @@ def picked_user(event) -> str | None:
 def file_slug(text: str) -> str:
     """A piece of a download's file name: "Can't lose them" -> "can-t-lose-them"."""
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "segment"
+
+
+def from_url(key: str, param: str, allowed) -> None:
+    """Before a widget is drawn: take its value from the URL (``?param=``) the first time
+    this session sees it, when the value is one the widget offers."""
+    value = st.query_params.get(param)
+    if value is None or key in st.session_state:
+        return
+    for option in allowed:
+        if str(option) == value:
+            st.session_state[key] = option
+            return
+
+
+def to_url(param: str, value) -> None:
+    """After a widget is drawn: put its value in the URL so that a shared link keeps it."""
+    if value is None:
+        st.query_params.pop(param, None)
+    elif st.query_params.get(param) != str(value):
+        st.query_params[param] = str(value)
