@@ -1,0 +1,186 @@
+"""Workspaces: reopening after a restart, and adding a batch against rebuilding.
+
+1. ``reopen``: save Online Retail II (``../shared/data``, about 525,000 rows) as a workspace,
+   start a fresh ``streamlit run app.py``, open every page of it in headless Chromium and time
+   each page until it has finished rendering (cold: nothing computed but the workspace's
+   first snapshot). Stop the server, start a new one, and time the same visits again
+   (reopened: profiles, segments, models and maps come from the workspace). The ratio is
+   cold / reopened for each page, in the same run.
+2. ``refresh``: write a generated store of N events (default 10 million) as two files, the
+   first 90% of its events by time and the last 10%; save the 90% as a workspace, then time
+   (a) adding the 10% as a batch and (b) building a workspace from all 100% at once, each in
+   its own process with its peak resident memory (``wait4``).
+
+Run: ``.venv/bin/python bench/workspace.py [reopen] [refresh] [--events 10000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RETAIL = (
+    ROOT.parent
+    / "shared"
+    / "data"
+    / "online_retail_ii_2009_2010"
+    / ("online_retail_ii_2009_2010.parquet")
+)
+PAGES = {
+    "Overview": "",
+    "Segments": "segments",
+    "User profile": "user",
+    "What changed": "changes",
+    "Profile map": "map",
+    "Recommenders": "recommenders",
+    "Data": "data",
+}
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(env: dict) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+         f"--server.port={port}", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://localhost:{port}"
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def _visit_all(url: str, slug: str) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    out = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        for title, path in PAGES.items():
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            start = time.perf_counter()
+            page.goto(f"{url}/{path}?ws={slug}")
+            page.get_by_role("heading", name=title).first.wait_for(timeout=600_000)
+            page.wait_for_selector(IDLE, timeout=600_000)
+            page.wait_for_timeout(300)
+            page.wait_for_selector(IDLE, timeout=600_000)
+            out[title] = time.perf_counter() - start - 0.3
+            assert "Traceback" not in page.content(), title
+            page.close()
+        browser.close()
+    return out
+
+
+def reopen() -> None:
+    from profiling import workspace as W
+
+    home = tempfile.mkdtemp(prefix="ps-bench-home-")
+    env = dict(os.environ, PERSONA_STUDIO_HOME=home)
+    os.environ["PERSONA_STUDIO_HOME"] = home
+    t = time.perf_counter()
+    ws = W.create("Online Retail II", RETAIL)
+    created = time.perf_counter() - t
+    s = ws.summary()
+    print(f"workspace of {s['events']:,} events, {s['users']:,} users saved in {created:.1f} s")
+    runs = {}
+    for label in ("cold", "reopened"):
+        t = time.perf_counter()
+        proc, url = _serve(env)
+        started = time.perf_counter() - t
+        try:
+            runs[label] = _visit_all(url, ws.slug)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        print(f"{label}: server answered after {started:.1f} s")
+    print("\n| page | cold (s) | reopened after restart (s) | cold / reopened |")
+    print("|---|---|---|---|")
+    for title in PAGES:
+        c, r = runs["cold"][title], runs["reopened"][title]
+        print(f"| {title} | {c:.1f} | {r:.1f} | {c / r:.1f}x |")
+    tc, tr = sum(runs["cold"].values()), sum(runs["reopened"].values())
+    print(f"| all pages | {tc:.1f} | {tr:.1f} | {tc / tr:.1f}x |")
+
+
+def _timed(argv: list[str], env: dict) -> tuple[float, float]:
+    """Seconds and peak resident memory (GB) of one child process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL)  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{argv} failed with status {status}")
+    return time.perf_counter() - t, usage.ru_maxrss / 1024**2
+
+
+def refresh(n_events: int) -> None:
+    from profiling.sample import generate_store
+
+    work = Path(tempfile.mkdtemp(prefix="ps-bench-refresh-"))
+    t = time.perf_counter()
+    store = generate_store(n_users=n_events // 20, n_items=n_events // 200, n_events=n_events)
+    events = store.events.sort("timestamp")
+    cut = int(events.height * 0.9)
+    events.head(cut).write_parquet(work / "base.parquet")
+    events.slice(cut).write_parquet(work / "batch.parquet")
+    events.write_parquet(work / "all.parquet")
+    print(f"generated {events.height:,} events in {time.perf_counter() - t:.0f} s; "
+          f"batch of {events.height - cut:,} new rows")  # fmt: skip
+    del store, events
+    env = dict(os.environ, PERSONA_STUDIO_HOME=str(work / "home"))
+    cli = ["-m", "profiling", "workspace"]
+    base_s, base_gb = _timed([*cli, "create", "base", str(work / "base.parquet")], env)
+    add_s, add_gb = _timed([*cli, "add", "base", str(work / "batch.parquet")], env)
+    all_s, all_gb = _timed([*cli, "create", "full", str(work / "all.parquet")], env)
+    print("\n| step | time (s) | peak memory (GB) |")
+    print("|---|---|---|")
+    print(f"| save the first 90% as a workspace | {base_s:.1f} | {base_gb:.1f} |")
+    print(f"| add the last 10% as a batch | {add_s:.1f} | {add_gb:.1f} |")
+    print(f"| rebuild from all 100% | {all_s:.1f} | {all_gb:.1f} |")
+    print(f"\nadding / rebuilding: time {add_s / all_s:.2f}x, memory {add_gb / all_gb:.2f}x")
+    from profiling import workspace as W
+
+    os.environ["PERSONA_STUDIO_HOME"] = str(work / "home")
+    a, b = W.open_workspace("base").summary(), W.open_workspace("full").summary()
+    print(f"same data either way: {a['events']:,} and {b['events']:,} events, "
+          f"{a['users']:,} and {b['users']:,} users")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("parts", nargs="*", default=["reopen", "refresh"])
+    ap.add_argument("--events", type=int, default=10_000_000)
+    args = ap.parse_args()
+    if "reopen" in args.parts:
+        reopen()
+    if "refresh" in args.parts:
+        refresh(args.events)
+
+
+if __name__ == "__main__":
+    main()
