@@ -49,7 +49,7 @@ from profiling.ingest.report import (
 from profiling.ingest.roles import ColumnMapping, infer_roles, parse_overrides
 from profiling.ingest.sniffing import sniff_delimiter
 from profiling.ingest.source import RawTable, ReadInfo, Source, file_digest, materialize
-from profiling.ingest.values import TimestampParse, parse_timestamp
+from profiling.ingest.timestamps import TimestampParse, parse_timestamp
 
 __all__ = [
     "BAD_DATE", "BAD_NUMBER", "BAD_RATING", "BAD_TIMESTAMP", "BLANK_ROW", "DUP_ID",

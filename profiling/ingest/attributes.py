@@ -16,7 +16,8 @@ from profiling.ingest.report import (
 )
 from profiling.ingest.roles import ColumnMapping, infer_roles
 from profiling.ingest.source import RawTable
-from profiling.ingest.values import _id_expr, _number_expr, _string_expr, parse_timestamp
+from profiling.ingest.timestamps import parse_timestamp
+from profiling.ingest.values import _id_expr, _number_expr, _string_expr
 
 
 def _clean_attributes(raw: RawTable, mapping: ColumnMapping, table: str) -> CleanResult:

@@ -30,13 +30,12 @@ from profiling.ingest.report import (
 )
 from profiling.ingest.roles import ColumnMapping, infer_roles
 from profiling.ingest.source import RawTable
+from profiling.ingest.timestamps import TimestampParse, parse_timestamp
 from profiling.ingest.values import (
-    TimestampParse,
     _event_type_expr,
     _id_expr,
     _number_expr,
     _string_expr,
-    parse_timestamp,
 )
 
 
@@ -138,6 +137,11 @@ def _timestamp_parse(
             column=ts_col,
         )
     report.timestamp_format = ts.description
+    if ts.zones:
+        report.notes.append(
+            f"timestamps in '{ts_col}' carry time zones ({', '.join(ts.zones)}): every one "
+            "was converted to UTC"
+        )
     if ts.ambiguous:
         report.notes.append(
             f"timestamps in '{ts_col}' could be day-first or month-first; read as "

@@ -11,7 +11,7 @@ import polars as pl
 from profiling import schema as S
 from profiling.errors import MappingError
 from profiling.ingest.source import RawTable
-from profiling.ingest.values import parse_timestamp
+from profiling.ingest.timestamps import parse_timestamp
 
 
 @dataclass
@@ -91,7 +91,8 @@ def infer_roles(
     columns = raw.frame.collect_schema().names()
     mapping = ColumnMapping(table=table, roles={}, reasons={})
     _apply_overrides(mapping, raw, columns, dict(overrides or {}))
-    _roles_by_name(mapping, columns)
+    temporal = _temporal_columns(raw.frame.collect_schema())
+    _roles_by_name(mapping, columns, temporal)
     ctx = _Content(raw, columns, mapping)
     _dates_by_content(ctx)
     if table == "events":
@@ -142,22 +143,70 @@ def _apply_overrides(
         _assign(mapping, col, role, "set by you")
 
 
-def _roles_by_name(mapping: ColumnMapping, columns: list[str]) -> None:
-    """Exact synonyms first, then telling fragments of the name."""
+def _roles_by_name(mapping: ColumnMapping, columns: list[str], temporal: dict[str, str]) -> None:
+    """Exact synonyms first, then native date-time columns by type, then telling fragments
+    of the name. A native date-time column only ever takes a date role."""
     synonyms = S.SYNONYMS_BY_TABLE[mapping.table]
+    date_role = _DATE_ROLE.get(mapping.table)
     for col in columns:
         role = synonyms.get(S.normalize_token(col))
+        if col in temporal and role != date_role:
+            continue
         if col not in mapping.roles and role and _free(mapping, role):
             _assign(mapping, col, role, "name")
+    _dates_by_type(mapping, columns, temporal)
     allowed = S.ROLES_BY_TABLE[mapping.table]
     for col in columns:
         if col in mapping.roles:
             continue
         norm = S.normalize_token(col)
         for pattern, role in _FRAGMENTS.get(mapping.table, ()):
+            if col in temporal and role != date_role:
+                continue
             if role in allowed and _free(mapping, role) and re.search(pattern, norm):
                 _assign(mapping, col, role, "name")
                 break
+
+
+_DATE_ROLE = {"events": S.TIMESTAMP, "users": S.SIGNUP_DATE}
+# among several native date-time columns, names saying "when it happened" come first
+_WHEN_WORDS = ("purchase", "transaction", "order", "event", "timestamp", "created", "time", "date")
+
+
+def _temporal_columns(schema: pl.Schema) -> dict[str, str]:
+    """Native date-time and date columns: name -> "date-time" or "date"."""
+    out = {}
+    for col, dtype in schema.items():
+        if isinstance(dtype, pl.Datetime):
+            out[col] = "date-time"
+        elif dtype == pl.Date:
+            out[col] = "date"
+    return out
+
+
+def _dates_by_type(mapping: ColumnMapping, columns: list[str], temporal: dict[str, str]) -> None:
+    """A native date-time or date column is the timestamp (events) or signup date (users)
+    whatever its name; when there are several, the preference order is reported."""
+    role = _DATE_ROLE.get(mapping.table)
+    open_cols = [c for c in columns if c in temporal and c not in mapping.roles]
+    if role is None or not _free(mapping, role) or not open_cols:
+        return
+
+    def rank(col: str) -> tuple[int, int, int]:
+        norm = S.normalize_token(col)
+        word = next((i for i, w in enumerate(_WHEN_WORDS) if w in norm), len(_WHEN_WORDS))
+        return word, temporal[col] != "date-time", columns.index(col)
+
+    chosen, *others = sorted(open_cols, key=rank)
+    reason = f"type: native {temporal[chosen]} column"
+    if others:
+        reason += f", preferred over {', '.join(others)}"
+        mapping.notes.append(
+            f"{len(open_cols)} date-time columns ({', '.join(open_cols)}): '{chosen}' is the "
+            f"{role.replace('_', ' ')} (names with {', '.join(_WHEN_WORDS[:4])}... first, then "
+            "date-times over dates, then the left-most); map another one to change it"
+        )
+    _assign(mapping, chosen, role, reason)
 
 
 class _Content:
@@ -255,7 +304,7 @@ _FRAGMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "events": (
         (r"(user|customer|client|visitor|member|buyer|shopper|account).*(id|no|number|key|code)$", S.USER_ID),
         (r"(product|item|sku|article|stock|goods).*(id|no|number|key|code)$", S.ITEM_ID),
-        (r"(eventtype|actiontype|event|action)", S.EVENT_TYPE),
+        (r"(eventtype|actiontype|event|(?<!trans)action)", S.EVENT_TYPE),
         (r"(timestamp|datetime|date|time)", S.TIMESTAMP),
         (r"(qty|quantity|units)", S.QUANTITY),
         (r"(unitprice|priceeach|price)", S.PRICE),
