@@ -14,7 +14,7 @@ from sklearn.mixture import GaussianMixture
 
 from profiling import schema as S
 from profiling.errors import ProfilingError
-from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, feature_label
+from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns, feature_label
 
 NO_PURCHASE = "No purchase yet"
 
@@ -293,16 +293,25 @@ class SegmentDescription:
     share_of_revenue: float | None
     top_features: list[dict]
     definition: str = ""
+    attributes: list[dict] = field(default_factory=list)
+    """Over-represented user-attribute values: attribute, value, share (in the segment),
+    population_share."""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def highlights(self, n: int = 3) -> str:
-        """The ``n`` most distinctive features with arrows, e.g. "share: Books ↑, age ↓"."""
-        return ", ".join(
+        """The ``n`` most distinctive features with arrows, then the most over-represented
+        attribute value, e.g. "share: Books ↑, age ↓, income 35-49K: 40% (all: 20%)"."""
+        parts = [
             f"{feature_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
             for t in self.top_features[:n]
-        )
+        ]
+        parts += [
+            f"{a['attribute']} {a['value']}: {a['share']:.0%} (all: {a['population_share']:.0%})"
+            for a in self.attributes[:1]
+        ]
+        return ", ".join(parts)
 
 
 def describe_segments(
@@ -330,6 +339,7 @@ def describe_segments(
         )
         .with_columns(pl.col(segment).cast(pl.String))
     )
+    over = attribute_highlights(profiles, segment)
     out = []
     for row in sizes.sort("users", descending=True).iter_rows(named=True):
         seg = row[segment]
@@ -356,10 +366,63 @@ def describe_segments(
                 share_of_revenue=(rev / total_rev) if (total_rev and rev is not None) else None,
                 top_features=top,
                 definition=RFM_DEFINITIONS.get(seg, ""),
+                attributes=over.get(seg, []),
             )
         )
     if names:
         _dedupe_names(out)
+    return out
+
+
+_MAX_ATTRIBUTE_VALUES = 50
+
+
+def attribute_highlights(
+    profiles: pl.DataFrame, segment: str, *, min_share: float = 0.2, min_lift: float = 1.2
+) -> dict[str, list[dict]]:
+    """Per segment, the categorical user-attribute values it holds clearly more often than
+    the population (share at least ``min_share`` and ``min_lift`` times the population's),
+    strongest lift first: segment -> [{attribute, value, share, population_share, lift}].
+    Attributes with more than 50 distinct values are skipped."""
+    columns = [
+        c
+        for c in attribute_columns(profiles.columns)
+        if c != segment
+        and profiles.schema[c] == pl.String
+        and profiles[c].n_unique() <= _MAX_ATTRIBUTE_VALUES
+    ]
+    if not columns:
+        return {}
+    seg = pl.col(segment).cast(pl.String).alias("segment")
+    long = pl.concat(
+        [
+            profiles.select(seg, pl.lit(c).alias("attribute"), pl.col(c).alias("value"))
+            for c in columns
+        ]
+    ).drop_nulls("value")
+    population = (
+        long.group_by("attribute", "value")
+        .agg(pl.len().alias("_n"))
+        .with_columns(
+            (pl.col("_n") / pl.col("_n").sum().over("attribute")).alias("population_share")
+        )
+    )
+    sizes = profiles.group_by(seg).agg(pl.len().alias("_size"))
+    shares = (
+        long.group_by("segment", "attribute", "value")
+        .agg(pl.len().alias("_k"))
+        .join(sizes, on="segment")
+        .join(population.drop("_n"), on=["attribute", "value"])
+        .with_columns((pl.col("_k") / pl.col("_size")).alias("share"))
+        .with_columns((pl.col("share") / pl.col("population_share")).alias("lift"))
+        .filter((pl.col("share") >= min_share) & (pl.col("lift") >= min_lift))
+        .sort(["segment", "lift", "attribute", "value"], descending=[False, True, False, False])
+    )
+    out: dict[str, list[dict]] = {}
+    for r in shares.select(
+        "segment", "attribute", "value", "share", "population_share", "lift"
+    ).iter_rows(named=True):
+        out.setdefault(r.pop("segment"), []).append(r)
     return out
 
 

@@ -150,3 +150,149 @@ def test_a_column_mixing_formats_parses_per_row_and_counts_the_rest(tmp_path):
     assert res.report.count(ingest.BAD_TIMESTAMP) == 1
     (bad,) = next(r for r in res.report.reasons if r.reason == ingest.BAD_TIMESTAMP).examples
     assert bad["when"] == "yesterday" and bad["line"] == 5
+
+
+# ---------------------------------------------------------------- attribute tables ----
+HOUSEHOLDS = (
+    "household_key,AGE_DESC,MARITAL_STATUS_CODE,INCOME_DESC,HOMEOWNER_DESC,HH_COMP_DESC,"
+    "HOUSEHOLD_SIZE_DESC,KID_CATEGORY_DESC\n"
+    "h1,45-54,A,35-49K,Homeowner,2 Adults Kids,3,1\n"
+    "h2,65+,B,Under 15K,Renter,Single Female,1,None/Unknown\n"
+    "h3,25-34,U,250K+,Unknown,2 Adults No Kids,5+,3+\n"
+)
+
+
+def test_every_users_column_is_kept_as_an_attribute_with_its_kind(tmp_path):
+    raw = ingest.read_table(write(tmp_path, "hh_demographic.csv", HOUSEHOLDS))
+    mapping = ingest.infer_roles(raw, "users")
+    assert mapping.roles["household_key"] == S.USER_ID
+    assert mapping.roles["AGE_DESC"] == S.AGE
+    assert S.IGNORE not in mapping.roles.values()  # nothing is dropped as "not recognized"
+    assert mapping.roles["INCOME_DESC"] == S.ATTRIBUTE
+    assert mapping.reasons["INCOME_DESC"] == "content: ordered bands, kept as an attribute"
+    assert mapping.reasons["MARITAL_STATUS_CODE"] == "content: categorical, kept as an attribute"
+    res = ingest.clean_users(raw, mapping)
+    rep = res.report
+    assert rep.attributes["MARITAL_STATUS_CODE"] == "categorical (3 values in the sample)"
+    # "5+" makes household size a band column: 1 < 3 < 5+
+    assert rep.attributes["HOUSEHOLD_SIZE_DESC"] == (
+        "ordered bands: 1 < 3 < 5+ (a number for each in HOUSEHOLD_SIZE_DESC_mid)"
+    )
+    assert rep.attributes["INCOME_DESC"] == (
+        "ordered bands: Under 15K < 35-49K < 250K+ (a number for each in INCOME_DESC_mid)"
+    )
+    assert rep.mapping_reasons["HOMEOWNER_DESC"].startswith("kept as an attribute: categorical")
+    f = res.frame.sort(S.USER_ID)
+    assert f["HOMEOWNER_DESC"].to_list() == ["Homeowner", "Renter", "Unknown"]
+    assert f["INCOME_DESC"].to_list() == ["35-49K", "Under 15K", "250K+"]
+    # midpoints: (35+49)/2 K, half of the open bottom bound, the open top band's bound
+    assert f["INCOME_DESC_mid"].to_list() == [42_000.0, 7_500.0, 250_000.0]
+    assert f["HOUSEHOLD_SIZE_DESC_mid"].to_list() == [3.0, 1.0, 5.0]
+    assert rep.count(f"{ingest.BAD_NUMBER}: AGE_DESC") == 0
+
+
+def test_an_age_column_of_bands_is_kept_not_emptied(tmp_path):
+    raw = ingest.read_table(write(tmp_path, "hh.csv", HOUSEHOLDS))
+    res = ingest.clean_users(raw)
+    f = res.frame.sort(S.USER_ID)
+    assert f["age_band"].to_list() == ["45-54", "65+", "25-34"]
+    assert f[S.AGE].to_list() == [(45 + 54) / 2, 65.0, (25 + 34) / 2]
+    assert res.report.attributes["age_band"].startswith("ordered bands: 25-34 < 45-54 < 65+")
+    assert any("age bands" in n for n in res.report.notes)
+
+
+def test_a_numeric_attribute_is_numeric_and_its_bad_values_are_counted(tmp_path):
+    text = (
+        "user_id,loyalty_points,store_code\nu1,120,02134\nu2,35.5,00101\nu3,n/a-ish,00601\n"
+        + "".join(f"u{i},{i},0{i:04d}\n" for i in range(4, 40))
+    )
+    res = ingest.clean_users(ingest.read_table(write(tmp_path, "u.csv", text)))
+    assert res.report.attributes["loyalty_points"] == "numeric"
+    assert res.frame.schema["loyalty_points"] == pl.Float64
+    points = dict(zip(res.frame[S.USER_ID], res.frame["loyalty_points"], strict=True))
+    assert (points["u1"], points["u2"], points["u3"]) == (120.0, 35.5, None)
+    assert res.report.count(f"{ingest.BAD_NUMBER}: loyalty_points") == 1
+    # zero-padded codes stay text
+    assert res.frame.schema["store_code"] == pl.String
+    assert "02134" in res.frame["store_code"].to_list()
+
+
+def test_an_explicit_ignore_still_leaves_a_column_out(tmp_path):
+    raw = ingest.read_table(write(tmp_path, "hh.csv", HOUSEHOLDS))
+    res = ingest.clean_users(raw, ingest.infer_roles(raw, "users", {"INCOME_DESC": S.IGNORE}))
+    assert "INCOME_DESC" not in res.frame.columns
+    assert "HOMEOWNER_DESC" in res.frame.columns
+
+
+def test_item_attributes_become_tokens_of_the_content_model(tmp_path):
+    from profiling.recommenders.content import ContentBased
+
+    items = pl.DataFrame(
+        {
+            S.ITEM_ID: ["a", "b", "c"],
+            S.TITLE: ["Shirt", "Shirt", "Shirt"],
+            "colour": ["Deep Red", "Deep Red", "Blue"],
+        }
+    )
+    inter = pl.DataFrame(
+        {
+            S.USER_ID: ["u1", "u2", "u3"],
+            S.ITEM_ID: ["a", "b", "c"],
+            "weight": [1.0, 1.0, 1.0],
+            S.TIMESTAMP: [dt.datetime(2024, 1, d, tzinfo=UTC) for d in (1, 2, 3)],
+        }
+    )
+    model = ContentBased(popularity_prior=0).fit(inter, items=items)
+    assert "attr_colour_deep_red" in set(model.terms_)
+    # u1 bought the red shirt: the other red shirt ranks above the blue one
+    recs = model.recommend(["u1"], k=2)
+    assert recs[S.ITEM_ID].to_list() == ["b", "c"]
+
+
+def test_kept_attributes_reach_the_profile_the_header_line_and_segment_highlights(tmp_path):
+    from profiling.dataset import load_dataset
+    from profiling.features import build_profiles, user_attributes
+    from profiling.segments import attribute_highlights, describe_segments
+
+    events = write(
+        tmp_path,
+        "tx.csv",
+        "household_key,day,sales_value\nh1,2024-01-01,5\nh2,2024-01-02,7\nh3,2024-01-03,9\n",
+    )
+    users = write(tmp_path, "hh.csv", HOUSEHOLDS)
+    profiles = build_profiles(load_dataset(events, users))
+    row = profiles.filter(pl.col(S.USER_ID) == "h2").row(0, named=True)
+    attrs = user_attributes(row)
+    assert attrs["INCOME_DESC"] == "Under 15K" and attrs["MARITAL_STATUS_CODE"] == "B"
+    assert attrs["age_band"] == "65+" and attrs[S.AGE] == 65.0
+    assert "frequency" not in attrs and "monetary" not in attrs
+    # two segments: h1 and h2 together, h3 alone
+    seg = profiles.with_columns(
+        pl.when(pl.col(S.USER_ID) == "h3").then(pl.lit("B")).otherwise(pl.lit("A")).alias("seg")
+    )
+    over = attribute_highlights(seg, "seg")
+    # h3 is the only renter-less "Unknown" homeowner: 100% of B against 1/3 of everyone
+    unknown = next(a for a in over["B"] if a["attribute"] == "HOMEOWNER_DESC")
+    assert unknown["value"] == "Unknown"
+    assert unknown["share"] == 1.0 and unknown["population_share"] == pytest.approx(1 / 3)
+    desc = {d.segment: d for d in describe_segments(seg, "seg", ["monetary"])}
+    assert "(all: 33%)" in desc["B"].highlights()
+
+
+def test_the_attribute_line_shows_every_attribute_as_plain_text():
+    from ui.widgets import attribute_line
+
+    row = {
+        S.USER_ID: "u1",
+        "frequency": 3,
+        S.AGE: 27.0,
+        "income": "$35-49K",
+        "note": "**bold** [link](http://x) :red[hi]",
+        "cat_share__Books": 0.5,
+        "rfm_segment": "Champions",
+    }
+    line = attribute_line(row)
+    assert line == (
+        r"age: **27** · income: **\$35\-49K** · "
+        r"note: **\*\*bold\*\* \[link\]\(http\://x\) \:red\[hi\]**"
+    )

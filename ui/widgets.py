@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import re
 
 import streamlit as st
 
 from profiling.dataset import Dataset
+from profiling.features import user_attributes
 from profiling.users import pick_random, users_in
 from ui import data, profiles, state
 
@@ -89,10 +91,21 @@ def plain(value: object) -> str:
     return str(value)
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape every character Markdown (and Streamlit's directives) could read as
+    markup, so that a value from the data renders as the plain text it is."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def attribute_line(row: dict) -> str:
-    """ "age: **27** · gender: **F** · region: **East**" for the attributes a user has."""
+    """ "age: **27** · gender: **F** · income: **35-49K**" for every user-table attribute
+    a user has; names and values are escaped, so they render as plain text in Markdown."""
     parts = [
-        f"{k}: **{plain(row[k])}**" for k in ("age", "gender", "region") if row.get(k) is not None
+        f"{escape_markdown(str(k))}: **{escape_markdown(plain(v))}**"
+        for k, v in user_attributes(row).items()
     ]
     return " · ".join(parts) if parts else "No user attributes in this dataset."
 

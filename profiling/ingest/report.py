@@ -35,6 +35,9 @@ class CleaningReport:
     rating_scale: str | None = None
     reasons: list[ReasonCount] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+    """users / items tables: attribute column -> its kind ("categorical (3 values)",
+    "numeric", "ordered bands: 18-24 < 25-34 < 65+ (midpoint in age_mid)", "date")."""
 
     @property
     def rows_dropped(self) -> int:

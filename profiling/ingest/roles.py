@@ -12,6 +12,7 @@ from profiling import schema as S
 from profiling.errors import MappingError
 from profiling.ingest.source import RawTable
 from profiling.ingest.timestamps import parse_timestamp
+from profiling.ingest.values import attribute_kind
 
 
 @dataclass
@@ -100,6 +101,8 @@ def infer_roles(
     _id_by_content(ctx)
     if table == "events" and ctx.generic:
         _numbers_by_content(ctx)
+    if table in ("users", "items"):
+        _attributes_by_content(ctx)
     for col in columns:
         mapping.roles.setdefault(col, S.IGNORE)
         mapping.reasons.setdefault(col, "not recognized")
@@ -277,6 +280,20 @@ def _id_by_content(ctx: _Content) -> None:
         if ctx.table != "events" or k["distinct"] < k["n"] or k["n"] < 20:
             _assign(ctx.mapping, col, id_role, "content: left-most id-like column")
             return
+
+
+def _attributes_by_content(ctx: _Content) -> None:
+    """Every other column of a users or items table is kept as an attribute; only empty
+    columns are left out."""
+    for col in ctx.columns:
+        if col in ctx.mapping.roles:
+            continue
+        kind = attribute_kind(ctx.sample[col])
+        if kind == "empty":
+            _assign(ctx.mapping, col, S.ATTRIBUTE, "empty in the first rows, kept as an attribute")
+        else:
+            label = "ordered bands" if kind == "bands" else kind
+            _assign(ctx.mapping, col, S.ATTRIBUTE, f"content: {label}, kept as an attribute")
 
 
 def _numbers_by_content(ctx: _Content) -> None:
