@@ -296,3 +296,61 @@ def test_the_attribute_line_shows_every_attribute_as_plain_text():
         r"age: **27** · income: **\$35\-49K** · "
         r"note: **\*\*bold\*\* \[link\]\(http\://x\) \:red\[hi\]**"
     )
+
+
+# ------------------------------------------------------------------ headerless logs ----
+# user, item, category, behaviour, epoch seconds: the layout of a widely used click log
+HEADERLESS = (
+    "1,2268318,2520377,pv,1511544070\n"
+    "1,2333346,2520771,pv,1511561733\n"
+    "1,2268318,2520377,buy,1511572885\n"
+    "2,3911125,982926,cart,1511611234\n"
+    "2,2333346,2520771,fav,1511612345\n"
+    "3,4007730,982926,pv,1511622222\n"
+)
+
+
+def test_a_headerless_five_column_log_maps_user_item_and_category_in_order(tmp_path):
+    raw = ingest.read_table(write(tmp_path, "UserBehavior.csv", HEADERLESS))
+    assert not raw.info.has_header
+    mapping = ingest.infer_roles(raw)
+    assert mapping.roles == {
+        "column_1": S.USER_ID,
+        "column_2": S.ITEM_ID,
+        "column_3": S.CATEGORY,
+        "column_4": S.EVENT_TYPE,
+        "column_5": S.TIMESTAMP,
+    }
+    # 4 distinct items, 3 distinct categories: fewer, so column_3 is the category
+    assert "fewer distinct values (3) than the item column (4)" in mapping.reasons["column_3"]
+    (note,) = [n for n in mapping.notes if n.startswith("no header")]
+    assert "'column_2' item id" in note and "'column_3' category" in note
+    res = ingest.clean_events(raw, mapping)
+    assert res.frame[S.ITEM_ID].n_unique() == 4
+    assert res.frame[S.EVENT_TYPE].to_list() == [
+        "view",
+        "view",
+        "purchase",
+        "cart",
+        "wishlist",
+        "view",
+    ]
+    assert res.item_attributes.sort(S.ITEM_ID).row(0) == ("2268318", "2520377")
+
+
+def test_the_headerless_choice_can_be_overridden(tmp_path):
+    raw = ingest.read_table(write(tmp_path, "UserBehavior.csv", HEADERLESS))
+    mapping = ingest.infer_roles(raw, "events", {"column_2": S.CATEGORY, "column_3": S.ITEM_ID})
+    assert mapping.roles["column_2"] == S.CATEGORY
+    assert mapping.roles["column_3"] == S.ITEM_ID
+    assert mapping.reasons["column_3"] == "set by you"
+    assert ingest.clean_events(raw, mapping).frame[S.ITEM_ID].n_unique() == 3
+
+
+def test_a_second_id_of_the_same_user_is_not_taken_as_the_item(tmp_path):
+    # column_2 names the same customers as column_1, one to one
+    text = "7 0001 19970101 1 11.77\n7 0001 19970105 2 20.00\n9 0002 19970112 5 77.00\n"
+    mapping = ingest.infer_roles(ingest.read_table(write(tmp_path, "s.txt", text)))
+    assert mapping.roles["column_2"] == S.IGNORE
+    assert mapping.reasons["column_2"] == "content: a second id of each user ('column_1')"
+    assert not any(r == S.ITEM_ID for r in mapping.roles.values())

@@ -100,6 +100,7 @@ def infer_roles(
         _event_type_by_content(ctx)
     _id_by_content(ctx)
     if table == "events" and ctx.generic:
+        _item_and_category_by_content(ctx)
         _numbers_by_content(ctx)
     if table in ("users", "items"):
         _attributes_by_content(ctx)
@@ -280,6 +281,57 @@ def _id_by_content(ctx: _Content) -> None:
         if ctx.table != "events" or k["distinct"] < k["n"] or k["n"] < 20:
             _assign(ctx.mapping, col, id_role, "content: left-most id-like column")
             return
+
+
+def _same_key(ctx: _Content, a: str, b: str) -> bool:
+    """True when columns ``a`` and ``b`` name the same things one to one (two ids of one
+    customer), judged on the sample."""
+    pairs = ctx.sample.select(a, b).drop_nulls()
+    n_pairs = pairs.unique().height
+    return n_pairs == pairs[a].n_unique() == pairs[b].n_unique()
+
+
+def _quantity_like(k: dict) -> bool:
+    """Small whole numbers (median at most 50, none above 1,000) count things, not items."""
+    return k["numeric"] and k["integral"] and abs(k["median"]) <= 50 and k["max"] <= 1000
+
+
+def _item_and_category_by_content(ctx: _Content) -> None:
+    """Headerless logs: after the user id, the next id-like column is the item and the one
+    after it the category when it has fewer distinct values than the item column (the
+    conventional user, item, category order). A column naming the same things as the user
+    column one to one is a second user id and is left out."""
+    mapping = ctx.mapping
+    user = mapping.column_for(S.USER_ID)
+    if user is None or not _free(mapping, S.ITEM_ID):
+        return
+    taken = [f"'{user}' user id"]
+    for col in ctx.open_columns():
+        k = ctx.kinds[col]
+        if not _id_like(ctx, col) or _quantity_like(k):
+            continue
+        if _same_key(ctx, user, col):
+            _assign(mapping, col, S.IGNORE, f"content: a second id of each user ('{user}')")
+            continue
+        item = mapping.column_for(S.ITEM_ID)
+        if item is None:
+            reason = "content: the id-like column after the user id (headerless file)"
+            _assign(mapping, col, S.ITEM_ID, reason)
+            taken.append(f"'{col}' item id ({k['distinct']:,} distinct in the sample)")
+            continue
+        if k["distinct"] < ctx.kinds[item]["distinct"]:
+            reason = (
+                f"content: the id-like column after the item, with fewer distinct values "
+                f"({k['distinct']:,}) than the item column ({ctx.kinds[item]['distinct']:,})"
+            )
+            _assign(mapping, col, S.CATEGORY, reason)
+            taken.append(f"'{col}' category ({k['distinct']:,} distinct)")
+        break
+    if len(taken) > 1:
+        mapping.notes.append(
+            "no header: id-like columns were taken in the conventional order user, item, "
+            f"category: {', '.join(taken)}; change the mapping if your file's order differs"
+        )
 
 
 def _attributes_by_content(ctx: _Content) -> None:
