@@ -71,15 +71,22 @@ def feature_catalog(dataset: Dataset) -> FeatureCatalog:
     add("brand affinity", _has(dataset.items, S.BRAND), "no item catalog with a brand column")
     add("price level", has_cat and _has(e, S.PRICE), "needs item categories and prices")
     add("refunds", S.REFUND in types, "no refunds in the data")
-    add("time of day", _time_of_day_known(e), "timestamps carry no time of day")
+    add("time of day", time_of_day_known(e), DATE_ONLY_REASON)
     add("sessions", True, "")
     add("ratings", _has(e, S.RATING), "no rating column")
     add("attributes", dataset.users is not None, "no users table")
     return cat
 
 
-def _time_of_day_known(e: pl.DataFrame) -> bool:
-    ts = e[S.TIMESTAMP]
+DATE_ONLY_REASON = (
+    "timestamps carry no time of day (a date-only log): hours and parts of the day are not "
+    "computed from midnight; weekday features stay"
+)
+
+
+def time_of_day_known(events: pl.DataFrame) -> bool:
+    """Whether any event timestamp carries a time of day (is not at midnight)."""
+    ts = events[S.TIMESTAMP]
     return bool((ts != ts.dt.truncate("1d")).any())
 
 

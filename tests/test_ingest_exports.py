@@ -354,3 +354,77 @@ def test_a_second_id_of_the_same_user_is_not_taken_as_the_item(tmp_path):
     assert mapping.roles["column_2"] == S.IGNORE
     assert mapping.reasons["column_2"] == "content: a second id of each user ('column_1')"
     assert not any(r == S.ITEM_ID for r in mapping.roles.values())
+
+
+# ------------------------------------------------------------------ date-only logs ----
+DATE_ONLY = (
+    "customer,order_date,amount\n"
+    "c1,2024-03-04,10\n"  # a Monday
+    "c1,2024-03-09,20\n"  # a Saturday
+    "c2,2024-03-05,5\n"
+)
+
+
+def test_a_date_only_log_is_detected_and_reported(tmp_path):
+    res = clean(write(tmp_path, "d.csv", DATE_ONLY))
+    assert res.report.date_only is True
+    assert any("date-only log" in n for n in res.report.notes)
+    timed = clean(write(tmp_path, "t.csv", DATE_ONLY.replace("-04,", "-04 10:30,")))
+    assert timed.report.date_only is False
+
+
+def test_a_date_only_log_skips_hours_but_keeps_weekdays(tmp_path):
+    from profiling.dataset import load_dataset
+    from profiling.features import build_profiles, feature_catalog
+    from profiling.users import rhythm
+    from profiling.viz import rhythm_figure
+
+    ds = load_dataset(write(tmp_path, "d.csv", DATE_ONLY))
+    assert "time of day" in feature_catalog(ds).skipped
+    p = build_profiles(ds)
+    assert "preferred_hour" not in p.columns and "share_night" not in p.columns
+    # c1: one of two events on a Saturday
+    assert p.filter(pl.col(S.USER_ID) == "c1")["weekend_share"].item() == 1 / 2
+    r = rhythm(ds.events, "c1")
+    assert r["part"].null_count() == r.height  # nothing is placed at night
+    assert sorted(r["weekday"].to_list()) == [1, 6]
+    fig = rhythm_figure(r)
+    assert fig.data[0].type == "bar"
+    assert list(fig.data[0].y) == [1, 0, 0, 0, 0, 1, 0]
+    assert "no time of day" in fig.layout.title.text
+
+
+def test_a_timeline_of_one_day_is_at_least_a_week_wide(tmp_path):
+    from profiling.viz import timeline_figure
+
+    t = pl.DataFrame(
+        {
+            S.TIMESTAMP: [dt.datetime(2024, 3, 4, tzinfo=UTC)],
+            S.EVENT_TYPE: [S.PURCHASE],
+            S.ITEM_ID: ["i1"],
+        }
+    )
+    lo, hi = timeline_figure(t).layout.xaxis.range
+    assert (pl.Series([hi]).cast(pl.Datetime) - pl.Series([lo]).cast(pl.Datetime)).item() == (
+        dt.timedelta(days=7)
+    )
+    wide = t.vstack(t.with_columns(pl.lit(dt.datetime(2024, 5, 1, tzinfo=UTC)).alias(S.TIMESTAMP)))
+    assert timeline_figure(wide).layout.xaxis.range is None  # two months: plotly's own range
+
+
+def test_the_context_model_ignores_hours_of_a_date_only_log():
+    from profiling.recommenders.content import ContextAware
+    from profiling.recommenders.popularity import Popularity
+
+    inter = pl.DataFrame(
+        {
+            S.USER_ID: ["u1", "u1", "u2"],
+            S.ITEM_ID: ["a", "b", "a"],
+            "weight": [1.0, 1.0, 1.0],
+            S.TIMESTAMP: [dt.datetime(2024, 3, d, tzinfo=UTC) for d in (4, 5, 6)],
+        }
+    )
+    items = pl.DataFrame({S.ITEM_ID: ["a", "b"], S.CATEGORY: ["x", "y"]})
+    model = ContextAware(Popularity()).fit(inter, items=items)
+    assert model.has_time_ and not model.has_hours_
+    assert (model.user_daypart_ == -1).all()

@@ -100,7 +100,8 @@ def clean_events(raw: RawTable, mapping: ColumnMapping | None = None) -> CleanRe
     report.rows_read = df.height
     _refuse_if_no_timestamp_parsed(raw, mapping, df, sample, ts.description)
     df = _with_money(df, mapping)
-    dedupe = _can_dedupe(df, mapping)
+    report.date_only = not _has_time_of_day(df)
+    dedupe = not report.date_only or mapping.has(S.ORDER_ID) or mapping.has(S.SESSION_ID)
     df = df.with_columns(_drop_reason(report.kind, dedupe).alias("__drop"))
     report.reasons = _tally(raw, df, _repairs(mapping, dedupe))
     clean = df.filter(pl.col("__drop").is_null())
@@ -261,12 +262,11 @@ def _with_money(df: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFrame:
     )
 
 
-def _can_dedupe(df: pl.DataFrame, mapping: ColumnMapping) -> bool:
-    """Identical rows are duplicates only when they carry a time of day or an order id."""
-    has_time = df.select(
-        (pl.col(S.TIMESTAMP) != pl.col(S.TIMESTAMP).dt.truncate("1d")).any()
-    ).item()
-    return bool(has_time) or mapping.has(S.ORDER_ID) or mapping.has(S.SESSION_ID)
+def _has_time_of_day(df: pl.DataFrame) -> bool:
+    """Whether any timestamp is not at midnight. Identical rows are duplicates only when
+    they carry a time of day (or an order id); a log without one is date-only."""
+    ts = pl.col(S.TIMESTAMP)
+    return bool(df.select((ts != ts.dt.truncate("1d")).any()).item())
 
 
 _DROP_ORDER = (
@@ -361,6 +361,11 @@ def _closing_notes(
         report.notes.append(
             f"no event-type column: read as a {report.kind} (every row a "
             f"{'rating' if report.kind == 'rating log' else 'purchase'})"
+        )
+    if report.date_only:
+        report.notes.append(
+            "the timestamps carry no time of day (a date-only log): hour and part-of-day "
+            "features, hour heatmaps and the preferred hour are skipped; weekday features stay"
         )
     if not dedupe and report.count(POSSIBLE_DUP):
         report.notes.append(

@@ -35,6 +35,9 @@ class CleaningReport:
     rating_scale: str | None = None
     reasons: list[ReasonCount] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    date_only: bool = False
+    """events: no timestamp carries a time of day (a date-only log), so hour and
+    part-of-day features are skipped rather than computed from midnight."""
     attributes: dict[str, str] = field(default_factory=dict)
     """users / items tables: attribute column -> its kind ("categorical (3 values)",
     "numeric", "ordered bands: 18-24 < 25-34 < 65+ (midpoint in age_mid)", "date")."""

@@ -294,6 +294,8 @@ class ContextAware(Recommender):
         The target context of each user (-1 = unknown).
     has_time_ : bool
         Whether timestamps were available.
+    has_hours_ : bool
+        Whether they carry a time of day; without one only weekday / weekend habits count.
     """
 
     name = "context"
@@ -345,10 +347,13 @@ class ContextAware(Recommender):
         self.user_daytype_ = np.full(n_users, -1, dtype=np.int64)
         ts = data[S.TIMESTAMP] if S.TIMESTAMP in data.columns else None
         self.has_time_ = ts is not None and ts.null_count() < data.height
+        self.has_hours_ = False
         if not self.has_time_:
             return
         hour = ts.dt.hour().fill_null(-1).to_numpy()
         ok = hour >= 0
+        # a date-only log puts every event at midnight: its hours say nothing
+        self.has_hours_ = bool((ts != ts.dt.truncate("1d")).any())
         part = np.searchsorted([d[2] for d in DAYPARTS], hour, side="right")
         kind = (ts.dt.weekday().fill_null(1).to_numpy() >= 6).astype(np.int64)  # Sat, Sun
         if self.at is not None:
@@ -358,6 +363,8 @@ class ContextAware(Recommender):
         else:
             self.user_daypart_ = self._mode(u[ok], part[ok], w[ok], n_users, len(DAYPARTS))
             self.user_daytype_ = self._mode(u[ok], kind[ok], w[ok], n_users, 2)
+        if not self.has_hours_:
+            self.user_daypart_[:] = -1
         for target, value in ((self.user_daypart_, part), (self.user_daytype_, kind)):
             m = ok & has_cat & (value == target[u])
             self.habit_ += 0.5 * self._shares(u[m], c[m], w[m], n_users, n_cats)
