@@ -43,8 +43,12 @@ def quantile_scores(
     """Scores 1..``bins`` by quantile of ``values``, robust to ties and few distinct values.
 
     Each value's score comes from its average rank, so tied values always share a score and a
-    column with few distinct values never has equal values split across scores. Nulls get
-    null. With ``higher_is_better=False`` (recency in days) small values score high.
+    column with few distinct values never has equal values split across scores; the tied
+    group holding the lowest values always scores 1 (when half the buyers bought once,
+    their average rank alone would give them 2, and nobody would be scored 1). Ties can
+    leave some scores empty: see :func:`empty_scores`. Nulls get null. With
+    ``higher_is_better=False`` (recency in days) small values score high, and the group
+    with the largest values scores 1.
     """
     ranks = values.rank("average", descending=not higher_is_better)
     n = values.drop_nulls().len()
@@ -54,7 +58,43 @@ def quantile_scores(
     # division puts exact bin edges (rank 6 of 10) one score too high
     r2 = (ranks * 2).round(0).cast(pl.Int64)
     score = ((r2 * bins + 2 * n - 1) // (2 * n)).clip(1, bins)
+    worst = values.min() if higher_is_better else values.max()
+    score = pl.select(pl.when(values == worst).then(1).otherwise(score)).to_series()
     return score.cast(pl.Int8).alias(values.name)
+
+
+SCORE_NAMES = {"r_score": "R", "f_score": "F", "m_score": "M"}
+
+
+def empty_scores(assignments: pl.DataFrame, bins: int = 5) -> dict[str, list[int]]:
+    """Scores 1..``bins`` no buyer has, per score column present (r_score, f_score,
+    m_score): a quintile that ties left empty."""
+    out = {}
+    for col in SCORE_NAMES:
+        if col not in assignments.columns or assignments[col].null_count() == assignments.height:
+            continue
+        used = set(assignments[col].drop_nulls().to_list())
+        out[col] = [s for s in range(1, bins + 1) if s not in used]
+    return out
+
+
+def empty_score_notes(assignments: pl.DataFrame) -> list[str]:
+    """One plain sentence per score column with empty scores, e.g. "No buyer has F score 2
+    or 3: tied values share one score, and 6 of 10 buyers tie on one frequency (F 1)."."""
+    words = {"r_score": "recency", "f_score": "frequency", "m_score": "spend"}
+    buyers = assignments.filter(pl.col("r_score").is_not_null())
+    notes = []
+    for col, empty in empty_scores(buyers).items():
+        if not empty:
+            continue
+        letter = SCORE_NAMES[col]
+        listed = ", ".join(str(s) for s in empty[:-1]) + (" or " if len(empty) > 1 else "")
+        score, n = buyers.group_by(col).len().sort(["len", col], descending=[True, False]).row(0)
+        notes.append(
+            f"No buyer has {letter} score {listed}{empty[-1]}: tied values share one score, "
+            f"and {n:,} of {buyers.height:,} buyers tie on one {words[col]} ({letter} {score})."
+        )
+    return notes
 
 
 def rfm_segment_name(cell: str) -> str:
@@ -523,9 +563,12 @@ def apply_rule(
 
 def rfm_mix(profiles: pl.DataFrame) -> list[SegmentDescription]:
     """Named RFM segments with size and revenue share, without clustering (cheap)."""
-    joined = profiles.join(rfm_segments(profiles), on=S.USER_ID, how="left")
+    rfm = rfm_segments(profiles)
+    joined = profiles.join(rfm, on=S.USER_ID, how="left")
     feats = [f for f in ("recency_days", "frequency", "monetary") if f in profiles.columns]
-    return describe_segments(joined, "rfm_segment", feats, names=False)
+    descs = describe_segments(joined, "rfm_segment", feats, names=False)
+    mark_empty_scores(descs, rfm)
+    return descs
 
 
 # ---- one call for the app and the CLI --------------------------------------------------------
@@ -544,11 +587,15 @@ class Segmentation:
     k: int
     method: str
     features: list[str]
+    rfm_notes: list[str] = field(default_factory=list)
+    """Plain sentences on RFM scores that ties left empty (see :func:`empty_score_notes`)."""
 
     def to_dict(self) -> dict:
         return {
             "rfm": {
                 "definitions": RFM_DEFINITIONS,
+                "empty_scores": empty_scores(self.assignments.drop_nulls("r_score")),
+                "notes": self.rfm_notes,
                 "segments": [d.to_dict() for d in self.rfm],
             },
             "clusters": {
@@ -586,6 +633,7 @@ def build_segments(
         pl.col("cluster").cast(pl.Int32),
         pl.col("cluster").replace_strict(names, return_dtype=pl.String).alias("cluster_name"),
     )  # fmt: skip
+    mark_empty_scores(rfm_desc, assignments)
     return Segmentation(
         assignments,
         rfm_desc,
@@ -594,7 +642,27 @@ def build_segments(
         result.k,
         result.method,
         result.features,
+        empty_score_notes(assignments),
     )
+
+
+def mark_empty_scores(descs: list[SegmentDescription], assignments: pl.DataFrame) -> None:
+    """Add to the definition of each RFM segment whose rule names a score that ties left
+    empty on this data which scores cannot occur, e.g. "(here no buyer has F 2 or 3)"."""
+    empty = empty_scores(assignments.filter(pl.col("r_score").is_not_null()))
+    empty_r, empty_f = set(empty.get("r_score", [])), set(empty.get("f_score", []))
+    rules = {name: rx for name, rx, _t in RFM_SEGMENTS}
+    for d in descs:
+        rx = rules.get(d.segment)
+        if rx is None:
+            continue
+        cells = [(r, f) for r in range(1, 6) for f in range(1, 6) if re.match(rx, f"{r}{f}")]
+        missing = [f"R {r}" for r in sorted({r for r, _f in cells} & empty_r)]
+        missing += [f"F {f}" for f in sorted({f for _r, f in cells} & empty_f)]
+        if missing:
+            d.definition = (d.definition or RFM_DEFINITIONS[d.segment]) + (
+                f" (here no buyer has {' or '.join(missing)}: tied values share one score)"
+            )
 
 
 def describe_features(profiles: pl.DataFrame, cluster_features: list[str]) -> list[str]:

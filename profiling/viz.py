@@ -171,8 +171,16 @@ def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
             colorbar={"title": "users"},
         )
     )  # fmt: skip
+    title = "RFM grid: recency score × frequency score"
+    gaps = [
+        f"no {letter} {', '.join(str(s) for s in range(1, 6) if s not in set(grid[col]))}"
+        for col, letter in (("r_score", "R"), ("f_score", "F"))
+        if grid.height and set(grid[col].drop_nulls()) != set(range(1, 6))
+    ]
+    if gaps:
+        title += f"<br><sup>{'; '.join(gaps)}: tied values share one score</sup>"
     fig.update_layout(
-        **_LAYOUT, title="RFM grid: recency score × frequency score",
+        **_LAYOUT, title=title,
         xaxis={"title": "frequency score (5 = most orders)", "dtick": 1},
         yaxis={"title": "recency score (5 = most recent)", "dtick": 1}, height=420,
     )  # fmt: skip
