@@ -73,12 +73,11 @@ _CANON_TIMES: tuple[tuple[str, str], ...] = (
     (" %I:%M %p", " time am/pm"),
 )
 _ZONE_NAMES = r"z|utc|gmt|ut"
-# a time of day, then a zone name and/or a numeric offset ("+08:00", "+0800", "-5", "UTC+8")
-_TIME_THEN_ZONE = (
-    r"(?i)^(.*?\d:\d\d(?::\d\d)?(?:[.,]\d+)?(?:\s*[ap]\.?m\.?)?)\s*"
-    rf"((?:{_ZONE_NAMES})?\s*(?:[+-]\d{{1,2}}(?::?\d{{2}})?)?)$"
+# a zone name with an optional offset ("UTC", "Z", "GMT+8"), or an offset ("+08:00", "+0800")
+_ZONE_SUFFIX = (
+    rf"(?i)(?:\d|[ap]\.?m\.?)\s*((?:{_ZONE_NAMES})(?:\s*[+-]\d{{1,2}}(?::?\d{{2}})?)?"
+    r"|[+-]\d{1,2}(?::?\d{2})?)$"
 )
-_DATE_THEN_ZONE = rf"(?i)^(.*?\d)\s*({_ZONE_NAMES})$"  # "2019-10-01 UTC": a date in a named zone
 _SAMPLE_VALUES = 1000
 
 
@@ -191,21 +190,25 @@ def _string_timestamp(column: str, sample: pl.Series) -> TimestampParse | None:
         if parsed is not None:
             return parsed
     frame = pl.DataFrame({column: values})
-    canon, offset = _canonical_parts(stripped)
+    body, canon, offset = _zone_parts(stripped)
     # the canonical text is computed once on the sample, then every format reads it
-    parts = frame.with_columns(canon.alias("__canon"), offset.alias("__offset"))
-    probes = _candidates(stripped, pl.col("__canon"), pl.col("__offset"))
+    parts = frame.with_columns(
+        body.alias("__body"), canon.alias("__canon"), offset.alias("__offset")
+    )
+    probes = _candidates(stripped, pl.col("__body"), pl.col("__canon"), pl.col("__offset"))
     hits = parts.select(
         [expr.is_not_null().alias(str(i)) for i, (expr, _label) in enumerate(probes)]
     )
-    candidates = _candidates(stripped, canon, offset)
+    candidates = _candidates(stripped, body, canon, offset)
     scores = [(int(hits[str(i)].sum()), i) for i in range(len(candidates))]
     scores = [(ok, i) for ok, i in scores if ok]
     if not scores:
         return None
     scores.sort(key=lambda t: -t[0])  # stable: formats as written come first on ties
+    scores, twins = _drop_day_first_twins(scores, candidates, hits)
     best = scores[0][1]
     best, ambiguous = _settle_day_order(best, scores, candidates)
+    ambiguous = ambiguous or twins
     used = _cover(best, scores, candidates, hits)
     description = candidates[best][1] + (" and other formats" if len(used) > 1 else "")
     if ambiguous:
@@ -218,26 +221,34 @@ def _string_timestamp(column: str, sample: pl.Series) -> TimestampParse | None:
 
 
 def _candidates(
-    text: pl.Expr, canon: pl.Expr, offset_minutes: pl.Expr
+    text: pl.Expr, body: pl.Expr, canon: pl.Expr, offset_minutes: pl.Expr
 ) -> list[tuple[pl.Expr, str]]:
-    """(parsed expression, label) for every format: on the text as written, then on its
-    canonical form with the zone offset applied."""
+    """(parsed expression, label) for every format: on the text as written; on the text
+    without its zone suffix, the offset applied; then on its canonical form. Cheaper
+    readings come first, so that they win ties and the costly canonical text is only
+    computed on a whole column that needs it."""
     out = [
         (text.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us"), label)
         for fmt, label in _DATETIME_FORMATS
     ]
+
+    def shifted(naive: pl.Expr) -> pl.Expr:
+        return (naive - pl.duration(minutes=offset_minutes)).dt.replace_time_zone("UTC")
+
+    for fmt, label in _DATETIME_FORMATS:
+        if "%#z" not in fmt:
+            out.append((shifted(body.str.to_datetime(fmt, strict=False, time_unit="us")), label))
     for dfmt, dlabel, tag in _CANON_DATES:
         for tfmt, tlabel in _CANON_TIMES:
             naive = canon.str.to_datetime(dfmt + tfmt, strict=False, time_unit="us")
-            utc = (naive - pl.duration(minutes=offset_minutes)).dt.replace_time_zone("UTC")
-            out.append((utc, dlabel + tlabel + tag))
+            out.append((shifted(naive), dlabel + tlabel + tag))
     return out
 
 
-def _canonical_parts(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(canonical text without its zone, the zone's offset from UTC in minutes)."""
+def _zone_parts(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(text without its zone, its canonical form, the zone's offset from UTC in minutes)."""
     body, offset = _split_zone(text)
-    return _canonical_text(body), offset
+    return body, _canonical_text(body), offset
 
 
 def _settle_day_order(
@@ -256,6 +267,21 @@ def _settle_day_order(
     if twin_idx is None:
         return best, False
     return (twin_idx if order == "(day first)" else best), True
+
+
+def _drop_day_first_twins(
+    scores: list[tuple[int, int]], candidates: list[tuple[pl.Expr, str]], hits: pl.DataFrame
+) -> tuple[list[tuple[int, int]], bool]:
+    """Drop each day-first format that reads exactly the same sample values as a
+    month-first one: the sample cannot tell them apart, and month first is assumed."""
+    month_first = [i for _ok, i in scores if _day_order(candidates[i][1]) == "(month first)"]
+    dropped = set()
+    for _ok, i in scores:
+        if _day_order(candidates[i][1]) != "(day first)":
+            continue
+        if any(hits[str(i)].equals(hits[str(j)]) for j in month_first):
+            dropped.add(i)
+    return [(ok, i) for ok, i in scores if i not in dropped], bool(dropped)
 
 
 def _cover(
@@ -282,27 +308,30 @@ def _cover(
     return used
 
 
+def _zone_suffix(text: pl.Expr) -> pl.Expr:
+    """The zone name and/or offset ending the text ("UTC", "Z", "+08:00", "GMT+8"), null
+    when there is none. An offset counts only after a time of day, so that the "-01" ending
+    "2019-10-01" is not read as one."""
+    suffix = text.str.extract(_ZONE_SUFFIX, 1)
+    named = suffix.str.contains(r"(?i)^\s*(?:z|utc|gmt|ut)")
+    return pl.when(named | text.str.contains(r"\d:\d\d")).then(suffix)
+
+
 def _split_zone(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(text without its trailing zone, the zone's offset from UTC in minutes)."""
-    with_time = text.str.extract_groups(_TIME_THEN_ZONE)
-    body = pl.coalesce(with_time.struct.field("1"), text.str.extract(_DATE_THEN_ZONE, 1), text)
-    zone = pl.coalesce(
-        with_time.struct.field("2"), text.str.extract(_DATE_THEN_ZONE, 2), pl.lit("")
-    )
-    parts = zone.str.extract_groups(r"([+-])(\d{1,2}):?(\d{2})?")
-    hours = parts.struct.field("2").cast(pl.Int64, strict=False).fill_null(0)
-    minutes = parts.struct.field("3").cast(pl.Int64, strict=False).fill_null(0)
-    sign = pl.when(parts.struct.field("1") == "-").then(-1).otherwise(1)
+    zone = _zone_suffix(text)
+    cut = text.str.len_chars() - zone.str.len_chars().fill_null(0)
+    body = text.str.slice(0, cut).str.strip_chars_end()
+    parts = zone.str.extract_groups(r"[+-](\d{1,2}):?(\d{2})?")
+    hours = parts.struct.field("1").cast(pl.Int64, strict=False).fill_null(0)
+    minutes = parts.struct.field("2").cast(pl.Int64, strict=False).fill_null(0)
+    sign = pl.when(zone.str.contains("-")).then(-1).otherwise(1)
     return body, sign * (hours * 60 + minutes)
 
 
 def _zones_seen(frame: pl.DataFrame, column: str) -> list[str]:
     """Distinct zone names / offsets at the end of the sampled values (at most five)."""
-    text = pl.col(column).str.strip_chars()
-    zone = pl.coalesce(
-        text.str.extract_groups(_TIME_THEN_ZONE).struct.field("2"),
-        text.str.extract(_DATE_THEN_ZONE, 2),
-    ).str.strip_chars()
+    zone = _zone_suffix(pl.col(column).str.strip_chars()).str.strip_chars()
     found = frame.select(zone.alias("z"))["z"].drop_nulls()
     found = found.filter(found.str.len_chars() > 0).unique(maintain_order=True)
     return found.head(5).to_list()
