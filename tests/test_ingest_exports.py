@@ -428,3 +428,24 @@ def test_the_context_model_ignores_hours_of_a_date_only_log():
     model = ContextAware(Popularity()).fit(inter, items=items)
     assert model.has_time_ and not model.has_hours_
     assert (model.user_daypart_ == -1).all()
+
+
+def test_a_mixed_column_whose_sample_cannot_tell_day_from_month_reads_month_first():
+    from profiling.ingest.timestamps import parse_timestamp
+
+    # the sample holds ISO rows and slash dates whose days are all 12 or less; a later row
+    # ("10/13/2019") only reads month first, so month first must be the reading kept
+    # (more ISO rows than slash rows, so the best format is not a slash one)
+    iso = ["2019-10-01 08:00:00 UTC", "2019-10-03 08:00:00 UTC", "2019-10-04 08:00:00 UTC"]
+    sample = pl.Series("ts", [*iso, "10/02/2019 09:00", "10/05/2019 10:00"])
+    ts = parse_timestamp("ts", pl.String, sample)
+    assert ts.ambiguous
+    later = pl.DataFrame({"ts": [*sample.to_list(), "10/13/2019 00:10"]})
+    assert later.select(ts.expr).to_series().to_list() == [
+        dt.datetime(2019, 10, 1, 8, tzinfo=UTC),
+        dt.datetime(2019, 10, 3, 8, tzinfo=UTC),
+        dt.datetime(2019, 10, 4, 8, tzinfo=UTC),
+        dt.datetime(2019, 10, 2, 9, tzinfo=UTC),
+        dt.datetime(2019, 10, 5, 10, tzinfo=UTC),
+        dt.datetime(2019, 10, 13, 0, 10, tzinfo=UTC),
+    ]
