@@ -217,6 +217,15 @@ def test_a_numeric_attribute_is_numeric_and_its_bad_values_are_counted(tmp_path)
     assert "02134" in res.frame["store_code"].to_list()
 
 
+def test_the_mapping_editor_can_send_every_role_back_as_overrides(tmp_path):
+    # the Data page sends the whole edited mapping: several columns are "attribute"
+    raw = ingest.read_table(write(tmp_path, "hh.csv", HOUSEHOLDS))
+    edited = ingest.infer_roles(raw, "users").roles
+    assert list(edited.values()).count(S.ATTRIBUTE) == 6
+    res = ingest.clean_users(raw, ingest.infer_roles(raw, "users", edited))
+    assert set(res.report.attributes) >= {"INCOME_DESC", "HOMEOWNER_DESC", "KID_CATEGORY_DESC"}
+
+
 def test_an_explicit_ignore_still_leaves_a_column_out(tmp_path):
     raw = ingest.read_table(write(tmp_path, "hh.csv", HOUSEHOLDS))
     res = ingest.clean_users(raw, ingest.infer_roles(raw, "users", {"INCOME_DESC": S.IGNORE}))
@@ -277,6 +286,11 @@ def test_kept_attributes_reach_the_profile_the_header_line_and_segment_highlight
     assert unknown["share"] == 1.0 and unknown["population_share"] == pytest.approx(1 / 3)
     desc = {d.segment: d for d in describe_segments(seg, "seg", ["monetary"])}
     assert "(all: 33%)" in desc["B"].highlights()
+    # and an attribute is a column for custom rules
+    from profiling.segments import Condition, apply_rule
+
+    rule = [Condition("INCOME_DESC", "==", "Under 15K")]
+    assert seg.filter(apply_rule(seg, rule))[S.USER_ID].to_list() == ["h2"]
 
 
 def test_the_attribute_line_shows_every_attribute_as_plain_text():

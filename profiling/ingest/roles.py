@@ -139,7 +139,7 @@ def _apply_overrides(
                 f"unknown role {role!r}; expected one of {', '.join(allowed)} or 'ignore'",
                 column=col,
             )
-    taken_by_override = [r for r in overrides.values() if r != S.IGNORE]
+    taken_by_override = [r for r in overrides.values() if r not in (S.IGNORE, S.ATTRIBUTE)]
     dup = [r for r, c in Counter(taken_by_override).items() if c > 1]
     if dup:
         raise MappingError(raw.source, f"the mapping gives role {dup[0]!r} to more than one column")
