@@ -112,6 +112,7 @@ def test_a_zoned_native_datetime_is_converted_to_utc_and_reported(tmp_path):
         ("Oct 1, 2019 8:00 PM", dt.datetime(2019, 10, 1, 20, 0)),
         ("1 October 2019", dt.datetime(2019, 10, 1)),
         ("Tue, 01 Oct 2019 08:00:00 +0200", dt.datetime(2019, 10, 1, 6, 0)),
+        ("10 1, 2019", dt.datetime(2019, 10, 1)),  # month day, year without names
     ],
 )
 def test_timestamp_strings_in_common_export_shapes_parse_to_utc(tmp_path, text, expected):

@@ -371,7 +371,7 @@ def _numbers_by_content(ctx: _Content) -> None:
 
 _FRAGMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "events": (
-        (r"(user|customer|client|visitor|member|buyer|shopper|account).*(id|no|number|key|code)$", S.USER_ID),
+        (r"(user|customer|client|visitor|member|buyer|shopper|account|household).*(id|no|number|key|code)$", S.USER_ID),
         (r"(product|item|sku|article|stock|goods).*(id|no|number|key|code)$", S.ITEM_ID),
         (r"(eventtype|actiontype|event|(?<!trans)action)", S.EVENT_TYPE),
         (r"(timestamp|datetime|date|time)", S.TIMESTAMP),
@@ -386,7 +386,7 @@ _FRAGMENTS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"(country|region)", S.REGION),
     ),
     "users": (
-        (r"(user|customer|client|visitor|member|account).*(id|no|number|key|code)$", S.USER_ID),
+        (r"(user|customer|client|visitor|member|account|household).*(id|no|number|key|code)$", S.USER_ID),
         (r"(signup|registr|joined|created)", S.SIGNUP_DATE),
         (r"(country|region|state|city)", S.REGION),
         (r"(gender|sex)", S.GENDER),
