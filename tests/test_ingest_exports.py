@@ -464,3 +464,12 @@ def test_a_mixed_column_whose_sample_cannot_tell_day_from_month_reads_month_firs
         dt.datetime(2019, 10, 5, 10, tzinfo=UTC),
         dt.datetime(2019, 10, 13, 0, 10, tzinfo=UTC),
     ]
+
+
+def test_codes_that_look_like_ranges_are_not_bands():
+    from profiling.ingest.values import attribute_kind
+
+    phones = pl.Series([f"555-{1000 + i}" for i in range(40)])  # 40 distinct "ranges"
+    assert attribute_kind(phones) == "categorical"
+    assert attribute_kind(pl.Series(["2019-10", "2020-01"])) == "categorical"  # 2019 > 10
+    assert attribute_kind(pl.Series(["18-24", "25-34", "65+", None])) == "bands"

@@ -65,6 +65,7 @@ _BAND_PLUS = rf"^{_BAND_NUM}\s*(?:\+|and (?:over|above|up|older|more)|or (?:more
 _BAND_UNDER = rf"^(?:under|below|less than|fewer than|up to|<=?)\s*{_BAND_NUM}$"
 _BAND_OVER = rf"^(?:over|above|more than|greater than|>=?)\s*{_BAND_NUM}$"
 _BAND_MIN_SHARE = 0.9
+_BAND_MAX_LEVELS = 30
 
 
 def _band_number(groups: pl.Expr, n: str, k: str, k_fallback: str | None = None) -> pl.Expr:
@@ -92,6 +93,10 @@ def band_bounds(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         _band_number(over, "1", "2"), plain,
     )  # fmt: skip
     hi = pl.coalesce(_band_number(rng, "3", "4", "2"), _band_number(under, "1", "2"), plain)
+    # "2019-10" or "10-5" run backwards: not a band
+    backwards = (lo > hi).fill_null(False)
+    lo = pl.when(backwards).then(None).otherwise(lo)
+    hi = pl.when(backwards).then(None).otherwise(hi)
     is_band = plain.is_null() & (lo.is_not_null() | hi.is_not_null())
     return lo, hi, is_band
 
@@ -123,11 +128,14 @@ def attribute_kind(series: pl.Series) -> str:
         (lo.is_not_null() | hi.is_not_null()).sum().alias("banded"),
         is_band.sum().alias("bands"),
         text.str.contains(r"^0\d").sum().alias("padded"),
+        text.n_unique().alias("distinct"),
     ).row(0, named=True)
     n = stats["n"]
     if n == 0:
         return "empty"
-    if stats["bands"] and stats["banded"] >= _BAND_MIN_SHARE * n:
+    # bands are a few ordered levels; many distinct ranges are codes (phone numbers, SKUs)
+    few_levels = stats["distinct"] <= _BAND_MAX_LEVELS
+    if stats["bands"] and stats["banded"] >= _BAND_MIN_SHARE * n and few_levels:
         return "bands"
     if stats["numbers"] >= 0.95 * n and stats["padded"] <= 0.5 * n:
         return "numeric"
