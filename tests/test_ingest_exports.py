@@ -473,3 +473,25 @@ def test_codes_that_look_like_ranges_are_not_bands():
     assert attribute_kind(phones) == "categorical"
     assert attribute_kind(pl.Series(["2019-10", "2020-01"])) == "categorical"  # 2019 > 10
     assert attribute_kind(pl.Series(["18-24", "25-34", "65+", None])) == "bands"
+
+
+def test_a_native_date_column_of_a_users_table_is_the_signup_date_unless_a_birth_date(tmp_path):
+    df = pl.DataFrame(
+        {
+            "member": ["m1", "m2"],
+            "birth_date": [dt.date(1980, 1, 2), dt.date(1990, 3, 4)],
+            "opened": [dt.datetime(2020, 1, 1, 9), dt.datetime(2021, 6, 1, 9)],
+        }
+    )
+    path = tmp_path / "members.parquet"
+    df.write_parquet(path)
+    raw = ingest.read_table(str(path))
+    mapping = ingest.infer_roles(raw, "users")
+    assert mapping.roles["opened"] == S.SIGNUP_DATE
+    assert mapping.roles["birth_date"] == S.ATTRIBUTE
+    res = ingest.clean_users(raw, mapping)
+    assert res.report.attributes["birth_date"] == "date"
+    assert res.frame.sort(S.USER_ID)["birth_date"].to_list() == [
+        dt.date(1980, 1, 2),
+        dt.date(1990, 3, 4),
+    ]

@@ -192,7 +192,14 @@ def _dates_by_type(mapping: ColumnMapping, columns: list[str], temporal: dict[st
     """A native date-time or date column is the timestamp (events) or signup date (users)
     whatever its name; when there are several, the preference order is reported."""
     role = _DATE_ROLE.get(mapping.table)
-    open_cols = [c for c in columns if c in temporal and c not in mapping.roles]
+    open_cols = [
+        c
+        for c in columns
+        if c in temporal
+        and c not in mapping.roles
+        # a birth date is an attribute, never when a user signed up
+        and not re.search(r"birth|dob|born", S.normalize_token(c))
+    ]
     if role is None or not _free(mapping, role) or not open_cols:
         return
 
