@@ -305,11 +305,13 @@ def test_the_attribute_line_shows_every_attribute_as_plain_text():
         "note": "**bold** [link](http://x) :red[hi]",
         "cat_share__Books": 0.5,
         "rfm_segment": "Champions",
+        "signup_date": dt.datetime(2023, 11, 26, tzinfo=UTC),
     }
     line = attribute_line(row)
     assert line == (
         r"age: **27** · income: **\$35\-49K** · "
-        r"note: **\*\*bold\*\* \[link\]\(http\://x\) \:red\[hi\]**"
+        r"note: **\*\*bold\*\* \[link\]\(http\://x\) \:red\[hi\]** · "
+        r"signup\_date: **2023\-11\-26**"
     )
 
 

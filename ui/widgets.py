@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime, time
 
 import streamlit as st
 
@@ -100,11 +101,18 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
+def _attribute_text(value: object) -> str:
+    """A date-time at midnight reads as its date; anything else as :func:`plain`."""
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()
+    return plain(value)
+
+
 def attribute_line(row: dict) -> str:
     """ "age: **27** · gender: **F** · income: **35-49K**" for every user-table attribute
     a user has; names and values are escaped, so they render as plain text in Markdown."""
     parts = [
-        f"{escape_markdown(str(k))}: **{escape_markdown(plain(v))}**"
+        f"{escape_markdown(str(k))}: **{escape_markdown(_attribute_text(v))}**"
         for k, v in user_attributes(row).items()
     ]
     return " · ".join(parts) if parts else "No user attributes in this dataset."
