@@ -39,7 +39,7 @@ if state.USER_PICK not in st.session_state:
         st.session_state[state.USER_PICK] = linked if linked is not None else ids[0]
 if missing is not None:
     st.error(
-        f"User **{widgets.escape_md(missing)}** is not in workspace **{widgets.escape_md(ds.name)}** "
+        f"User **{widgets.escape_markdown(missing)}** is not in workspace **{widgets.escape_markdown(ds.name)}** "
         f"({len(ids):,} users). No other user is shown in its place: search for the user "
         "below, or check that the link names the right workspace.",
         icon=":material/person_off:",

@@ -71,15 +71,22 @@ def feature_catalog(dataset: Dataset) -> FeatureCatalog:
     add("brand affinity", _has(dataset.items, S.BRAND), "no item catalog with a brand column")
     add("price level", has_cat and _has(e, S.PRICE), "needs item categories and prices")
     add("refunds", S.REFUND in types, "no refunds in the data")
-    add("time of day", _time_of_day_known(e), "timestamps carry no time of day")
+    add("time of day", time_of_day_known(e), DATE_ONLY_REASON)
     add("sessions", True, "")
     add("ratings", _has(e, S.RATING), "no rating column")
     add("attributes", dataset.users is not None, "no users table")
     return cat
 
 
-def _time_of_day_known(e: pl.DataFrame) -> bool:
-    ts = e[S.TIMESTAMP]
+DATE_ONLY_REASON = (
+    "timestamps carry no time of day (a date-only log): hours and parts of the day are not "
+    "computed from midnight; weekday features stay"
+)
+
+
+def time_of_day_known(events: pl.DataFrame) -> bool:
+    """Whether any event timestamp carries a time of day (is not at midnight)."""
+    ts = events[S.TIMESTAMP]
     return bool((ts != ts.dt.truncate("1d")).any())
 
 
@@ -389,8 +396,10 @@ def _category_affinity(long: pl.DataFrame) -> pl.DataFrame:
 
 
 def _attach_attributes(p: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
-    u = users.drop([c for c in users.columns if c != S.USER_ID and c in p.columns])
-    if S.AGE in u.columns:
+    """Join every users-table attribute; one whose name a feature already has is kept as
+    ``<name>_attr``. A numeric age gets ``age_band`` unless the table gave bands."""
+    u = users.rename({c: f"{c}_attr" for c in users.columns if c != S.USER_ID and c in p.columns})
+    if S.AGE in u.columns and "age_band" not in u.columns:
         band = pl.lit(None, pl.String)
         for lo, hi, label in reversed(AGE_BANDS):
             band = (
@@ -400,6 +409,75 @@ def _attach_attributes(p: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
             )
         u = u.with_columns(band.alias("age_band"))
     return p.join(u, on=S.USER_ID, how="left")
+
+
+# Columns of a profile that are not user attributes: features, tags and segment assignments.
+_FIXED_FEATURES = frozenset(
+    [
+        "user_id",
+        "n_events",
+        "first_seen",
+        "last_seen",
+        "active_days",
+        "sessions",
+        "gross_spend",
+        "refunded",
+        "events_last_30d",
+        "events_prev_30d",
+        "frequency",
+        "purchase_days",
+        "last_purchase",
+        "avg_unit_price",
+        "units_bought",
+        "price_level",
+        "preferred_hour",
+        "n_ratings",
+        "rating_mean",
+        "rating_std",
+        "favourite_brand",
+        "category_entropy",
+        "top_category",
+        "top_category_share",
+        "tenure_days",
+        "days_since_seen",
+        "recency_days",
+        "monetary",
+        "avg_order_value",
+        "events_per_session",
+        "view_to_cart",
+        "cart_to_purchase",
+        "view_to_purchase",
+        "refund_rate",
+        "weekend_share",
+        "momentum",
+        "tags",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_cell",
+        "rfm_segment",
+        "cluster",
+        "cluster_name",
+    ]
+    + [f"n_{t}" for t in COUNTED_TYPES]
+    + [f"share_{part}" for part in PARTS_OF_DAY]
+)
+
+
+def attribute_columns(columns: list[str]) -> list[str]:
+    """The profile columns that come from the users table: everything that is not a
+    computed feature, a tag or a segment assignment, in column order."""
+    return [
+        c
+        for c in columns
+        if c not in _FIXED_FEATURES and not c.startswith((CATEGORY_PREFIX, SPEND_PREFIX))
+    ]
+
+
+def user_attributes(row: dict) -> dict:
+    """The user-table attributes of one profile row (see :func:`attribute_columns`), empty
+    values left out."""
+    return {k: row[k] for k in attribute_columns(list(row)) if row[k] is not None}
 
 
 # ---- tags ------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ SIGNUP_DATE = "signup_date"
 
 IGNORE = "ignore"
 """Role meaning "do not use this column"."""
+ATTRIBUTE = "attribute"
+"""Role of a users or items column kept under its own name as an attribute (categorical,
+numeric, ordered bands or a date), for columns no canonical role describes."""
 
 EVENT_COLUMNS: tuple[str, ...] = (
     USER_ID,
@@ -206,8 +209,8 @@ USER_ROLES: tuple[str, ...] = (USER_ID, AGE, GENDER, REGION, SIGNUP_DATE)
 
 ROLES_BY_TABLE: dict[str, tuple[str, ...]] = {
     "events": EVENT_ROLES,
-    "users": USER_ROLES,
-    "items": ITEM_ROLES,
+    "users": USER_ROLES + (ATTRIBUTE,),
+    "items": ITEM_ROLES + (ATTRIBUTE,),
 }
 SYNONYMS_BY_TABLE: dict[str, dict[str, str]] = {
     "events": EVENT_ROLE_SYNONYMS,

@@ -14,7 +14,7 @@ from sklearn.mixture import GaussianMixture
 
 from profiling import schema as S
 from profiling.errors import ProfilingError
-from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, feature_label
+from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns, feature_label
 
 NO_PURCHASE = "No purchase yet"
 
@@ -43,8 +43,12 @@ def quantile_scores(
     """Scores 1..``bins`` by quantile of ``values``, robust to ties and few distinct values.
 
     Each value's score comes from its average rank, so tied values always share a score and a
-    column with few distinct values never has equal values split across scores. Nulls get
-    null. With ``higher_is_better=False`` (recency in days) small values score high.
+    column with few distinct values never has equal values split across scores; the tied
+    group holding the lowest values always scores 1 (when half the buyers bought once,
+    their average rank alone would give them 2, and nobody would be scored 1). Ties can
+    leave some scores empty: see :func:`empty_scores`. Nulls get null. With
+    ``higher_is_better=False`` (recency in days) small values score high, and the group
+    with the largest values scores 1.
     """
     ranks = values.rank("average", descending=not higher_is_better)
     n = values.drop_nulls().len()
@@ -54,7 +58,43 @@ def quantile_scores(
     # division puts exact bin edges (rank 6 of 10) one score too high
     r2 = (ranks * 2).round(0).cast(pl.Int64)
     score = ((r2 * bins + 2 * n - 1) // (2 * n)).clip(1, bins)
+    worst = values.min() if higher_is_better else values.max()
+    score = pl.select(pl.when(values == worst).then(1).otherwise(score)).to_series()
     return score.cast(pl.Int8).alias(values.name)
+
+
+SCORE_NAMES = {"r_score": "R", "f_score": "F", "m_score": "M"}
+
+
+def empty_scores(assignments: pl.DataFrame, bins: int = 5) -> dict[str, list[int]]:
+    """Scores 1..``bins`` no buyer has, per score column present (r_score, f_score,
+    m_score): a quintile that ties left empty."""
+    out = {}
+    for col in SCORE_NAMES:
+        if col not in assignments.columns or assignments[col].null_count() == assignments.height:
+            continue
+        used = set(assignments[col].drop_nulls().to_list())
+        out[col] = [s for s in range(1, bins + 1) if s not in used]
+    return out
+
+
+def empty_score_notes(assignments: pl.DataFrame) -> list[str]:
+    """One plain sentence per score column with empty scores, e.g. "No buyer has F score 2
+    or 3: tied values share one score, and 6 of 10 buyers tie on one frequency (F 1)."."""
+    words = {"r_score": "recency", "f_score": "frequency", "m_score": "spend"}
+    buyers = assignments.filter(pl.col("r_score").is_not_null())
+    notes = []
+    for col, empty in empty_scores(buyers).items():
+        if not empty:
+            continue
+        letter = SCORE_NAMES[col]
+        listed = ", ".join(str(s) for s in empty[:-1]) + (" or " if len(empty) > 1 else "")
+        score, n = buyers.group_by(col).len().sort(["len", col], descending=[True, False]).row(0)
+        notes.append(
+            f"No buyer has {letter} score {listed}{empty[-1]}: tied values share one score, "
+            f"and {n:,} of {buyers.height:,} buyers tie on one {words[col]} ({letter} {score})."
+        )
+    return notes
 
 
 def rfm_segment_name(cell: str) -> str:
@@ -293,16 +333,25 @@ class SegmentDescription:
     share_of_revenue: float | None
     top_features: list[dict]
     definition: str = ""
+    attributes: list[dict] = field(default_factory=list)
+    """Over-represented user-attribute values: attribute, value, share (in the segment),
+    population_share."""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def highlights(self, n: int = 3) -> str:
-        """The ``n`` most distinctive features with arrows, e.g. "share: Books ↑, age ↓"."""
-        return ", ".join(
+        """The ``n`` most distinctive features with arrows, then the most over-represented
+        attribute value, e.g. "share: Books ↑, age ↓, income 35-49K: 40% (all: 20%)"."""
+        parts = [
             f"{feature_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
             for t in self.top_features[:n]
-        )
+        ]
+        parts += [
+            f"{a['attribute']} {a['value']}: {a['share']:.0%} (all: {a['population_share']:.0%})"
+            for a in self.attributes[:1]
+        ]
+        return ", ".join(parts)
 
 
 def describe_segments(
@@ -330,6 +379,7 @@ def describe_segments(
         )
         .with_columns(pl.col(segment).cast(pl.String))
     )
+    over = attribute_highlights(profiles, segment)
     out = []
     for row in sizes.sort("users", descending=True).iter_rows(named=True):
         seg = row[segment]
@@ -356,10 +406,63 @@ def describe_segments(
                 share_of_revenue=(rev / total_rev) if (total_rev and rev is not None) else None,
                 top_features=top,
                 definition=RFM_DEFINITIONS.get(seg, ""),
+                attributes=over.get(seg, []),
             )
         )
     if names:
         _dedupe_names(out)
+    return out
+
+
+_MAX_ATTRIBUTE_VALUES = 50
+
+
+def attribute_highlights(
+    profiles: pl.DataFrame, segment: str, *, min_share: float = 0.2, min_lift: float = 1.2
+) -> dict[str, list[dict]]:
+    """Per segment, the categorical user-attribute values it holds clearly more often than
+    the population (share at least ``min_share`` and ``min_lift`` times the population's),
+    strongest lift first: segment -> [{attribute, value, share, population_share, lift}].
+    Attributes with more than 50 distinct values are skipped."""
+    columns = [
+        c
+        for c in attribute_columns(profiles.columns)
+        if c != segment
+        and profiles.schema[c] == pl.String
+        and profiles[c].n_unique() <= _MAX_ATTRIBUTE_VALUES
+    ]
+    if not columns:
+        return {}
+    seg = pl.col(segment).cast(pl.String).alias("segment")
+    long = pl.concat(
+        [
+            profiles.select(seg, pl.lit(c).alias("attribute"), pl.col(c).alias("value"))
+            for c in columns
+        ]
+    ).drop_nulls("value")
+    population = (
+        long.group_by("attribute", "value")
+        .agg(pl.len().alias("_n"))
+        .with_columns(
+            (pl.col("_n") / pl.col("_n").sum().over("attribute")).alias("population_share")
+        )
+    )
+    sizes = profiles.group_by(seg).agg(pl.len().alias("_size"))
+    shares = (
+        long.group_by("segment", "attribute", "value")
+        .agg(pl.len().alias("_k"))
+        .join(sizes, on="segment")
+        .join(population.drop("_n"), on=["attribute", "value"])
+        .with_columns((pl.col("_k") / pl.col("_size")).alias("share"))
+        .with_columns((pl.col("share") / pl.col("population_share")).alias("lift"))
+        .filter((pl.col("share") >= min_share) & (pl.col("lift") >= min_lift))
+        .sort(["segment", "lift", "attribute", "value"], descending=[False, True, False, False])
+    )
+    out: dict[str, list[dict]] = {}
+    for r in shares.select(
+        "segment", "attribute", "value", "share", "population_share", "lift"
+    ).iter_rows(named=True):
+        out.setdefault(r.pop("segment"), []).append(r)
     return out
 
 
@@ -460,9 +563,12 @@ def apply_rule(
 
 def rfm_mix(profiles: pl.DataFrame) -> list[SegmentDescription]:
     """Named RFM segments with size and revenue share, without clustering (cheap)."""
-    joined = profiles.join(rfm_segments(profiles), on=S.USER_ID, how="left")
+    rfm = rfm_segments(profiles)
+    joined = profiles.join(rfm, on=S.USER_ID, how="left")
     feats = [f for f in ("recency_days", "frequency", "monetary") if f in profiles.columns]
-    return describe_segments(joined, "rfm_segment", feats, names=False)
+    descs = describe_segments(joined, "rfm_segment", feats, names=False)
+    mark_empty_scores(descs, rfm)
+    return descs
 
 
 # ---- one call for the app and the CLI --------------------------------------------------------
@@ -481,11 +587,15 @@ class Segmentation:
     k: int
     method: str
     features: list[str]
+    rfm_notes: list[str] = field(default_factory=list)
+    """Plain sentences on RFM scores that ties left empty (see :func:`empty_score_notes`)."""
 
     def to_dict(self) -> dict:
         return {
             "rfm": {
                 "definitions": RFM_DEFINITIONS,
+                "empty_scores": empty_scores(self.assignments.drop_nulls("r_score")),
+                "notes": self.rfm_notes,
                 "segments": [d.to_dict() for d in self.rfm],
             },
             "clusters": {
@@ -523,6 +633,7 @@ def build_segments(
         pl.col("cluster").cast(pl.Int32),
         pl.col("cluster").replace_strict(names, return_dtype=pl.String).alias("cluster_name"),
     )  # fmt: skip
+    mark_empty_scores(rfm_desc, assignments)
     return Segmentation(
         assignments,
         rfm_desc,
@@ -531,7 +642,27 @@ def build_segments(
         result.k,
         result.method,
         result.features,
+        empty_score_notes(assignments),
     )
+
+
+def mark_empty_scores(descs: list[SegmentDescription], assignments: pl.DataFrame) -> None:
+    """Add to the definition of each RFM segment whose rule names a score that ties left
+    empty on this data which scores cannot occur, e.g. "(here no buyer has F 2 or 3)"."""
+    empty = empty_scores(assignments.filter(pl.col("r_score").is_not_null()))
+    empty_r, empty_f = set(empty.get("r_score", [])), set(empty.get("f_score", []))
+    rules = {name: rx for name, rx, _t in RFM_SEGMENTS}
+    for d in descs:
+        rx = rules.get(d.segment)
+        if rx is None:
+            continue
+        cells = [(r, f) for r in range(1, 6) for f in range(1, 6) if re.match(rx, f"{r}{f}")]
+        missing = [f"R {r}" for r in sorted({r for r, _f in cells} & empty_r)]
+        missing += [f"F {f}" for f in sorted({f for _r, f in cells} & empty_f)]
+        if missing:
+            d.definition = (d.definition or RFM_DEFINITIONS[d.segment]) + (
+                f" (here no buyer has {' or '.join(missing)}: tied values share one score)"
+            )
 
 
 def describe_features(profiles: pl.DataFrame, cluster_features: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from profiling import schema as S
 from profiling.errors import ProfilingError
-from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, feature_label
+from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, feature_label, time_of_day_known
 from profiling.segments import default_cluster_features, prepare_matrix
 
 KEY_FIGURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days")
@@ -77,11 +77,15 @@ def category_affinity(profiles: pl.DataFrame, user_id: str) -> pl.DataFrame:
 
 
 def rhythm(events: pl.DataFrame, user_id: str) -> pl.DataFrame:
-    """The user's events by part of day and weekday: part, weekday (1 = Monday), events."""
+    """The user's events by part of day and weekday: part, weekday (1 = Monday), events.
+
+    ``part`` is null on every row when the log carries no time of day (date-only), so that
+    nothing is shown as happening at night."""
     e = events.filter(pl.col(S.USER_ID) == user_id)
     part = pl.lit(None, pl.String)
-    for name, (lo, hi) in PARTS_OF_DAY.items():
-        part = pl.when(pl.col("_h").is_between(lo, hi - 1)).then(pl.lit(name)).otherwise(part)
+    if time_of_day_known(events):
+        for name, (lo, hi) in PARTS_OF_DAY.items():
+            part = pl.when(pl.col("_h").is_between(lo, hi - 1)).then(pl.lit(name)).otherwise(part)
     return (
         e.with_columns(pl.col(S.TIMESTAMP).dt.hour().alias("_h"))
         .with_columns(part.alias("part"), pl.col(S.TIMESTAMP).dt.weekday().alias("weekday"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
@@ -169,8 +171,16 @@ def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
             colorbar={"title": "users"},
         )
     )  # fmt: skip
+    title = "RFM grid: recency score × frequency score"
+    gaps = [
+        f"no {letter} {', '.join(str(s) for s in range(1, 6) if s not in set(grid[col]))}"
+        for col, letter in (("r_score", "R"), ("f_score", "F"))
+        if grid.height and set(grid[col].drop_nulls()) != set(range(1, 6))
+    ]
+    if gaps:
+        title += f"<br><sup>{'; '.join(gaps)}: tied values share one score</sup>"
     fig.update_layout(
-        **_LAYOUT, title="RFM grid: recency score × frequency score",
+        **_LAYOUT, title=title,
         xaxis={"title": "frequency score (5 = most orders)", "dtick": 1},
         yaxis={"title": "recency score (5 = most recent)", "dtick": 1}, height=420,
     )  # fmt: skip
@@ -348,14 +358,27 @@ def affinity_figure(aff: pl.DataFrame) -> go.Figure:
     return fig
 
 
+WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
 def rhythm_figure(r: pl.DataFrame) -> go.Figure:
-    """Heatmap of events by part of day (rows) and weekday (columns)."""
+    """Heatmap of events by part of day (rows) and weekday (columns); bars by weekday with
+    the reason in the title when the log carries no time of day (``part`` all null)."""
+    if r.height and r["part"].null_count() == r.height:
+        per_day = [0] * 7
+        for row in r.iter_rows(named=True):
+            per_day[row["weekday"] - 1] += row["events"]
+        fig = go.Figure(go.Bar(x=WEEKDAY_NAMES, y=per_day, marker_color="#7C3AED",
+                               hovertemplate="%{x}: %{y} events<extra></extra>"))  # fmt: skip
+        fig.update_layout(**_LAYOUT, height=300, title="When this user is active: by weekday "
+                          "(the data has dates only, no time of day)")  # fmt: skip
+        return fig
     parts = ["night", "morning", "afternoon", "evening"]
     z = [[0] * 7 for _ in parts]
     for row in r.iter_rows(named=True):
         if row["part"] in parts:
             z[parts.index(row["part"])][row["weekday"] - 1] = row["events"]
-    fig = go.Figure(go.Heatmap(z=z, x=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], y=parts,
+    fig = go.Figure(go.Heatmap(z=z, x=WEEKDAY_NAMES, y=parts,
                                colorscale="Purples", texttemplate="%{z}",
                                hovertemplate="%{y}, %{x}: %{z} events<extra></extra>"))  # fmt: skip
     fig.update_layout(**_LAYOUT, title="When this user is active", height=300)
@@ -371,8 +394,26 @@ def funnel_figure(f: pl.DataFrame) -> go.Figure:
     return fig
 
 
+TIMELINE_MIN_DAYS = 7
+
+
+def timeline_range(timestamps: pl.Series, min_days: int = TIMELINE_MIN_DAYS) -> list | None:
+    """An x-axis range of at least ``min_days`` centred on the events, or None (plotly's
+    own range) when they already span that much. One event, or several on one day, would
+    otherwise be drawn zoomed to milliseconds."""
+    ts = timestamps.drop_nulls()
+    if ts.len() == 0:
+        return None
+    lo, hi = ts.min(), ts.max()
+    if hi - lo >= timedelta(days=min_days):
+        return None
+    mid = lo + (hi - lo) / 2
+    half = timedelta(days=min_days / 2)
+    return [mid - half, mid + half]
+
+
 def timeline_figure(t: pl.DataFrame) -> go.Figure:
-    """Events over time by type (zoomable)."""
+    """Events over time by type (zoomable), at least a week wide."""
     order = [e for e in S.EVENT_TYPES if e in set(t[S.EVENT_TYPE].to_list())]
     hover = (
         t[S.TITLE].fill_null(t[S.ITEM_ID]).to_list()
@@ -389,6 +430,9 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
         )  # fmt: skip
     fig.update_layout(**_LAYOUT, title="Timeline (drag to zoom)", height=300, showlegend=False,
                       yaxis={"categoryorder": "array", "categoryarray": order[::-1]})  # fmt: skip
+    span = timeline_range(t[S.TIMESTAMP])
+    if span is not None:
+        fig.update_xaxes(range=span)
     return fig
 
 

@@ -357,7 +357,8 @@ def test_the_catalog_says_which_groups_are_skipped_and_why(tmp_path):
         "brand affinity": "no item catalog with a brand column",
         "price level": "needs item categories and prices",
         "refunds": "no refunds in the data",
-        "time of day": "timestamps carry no time of day",
+        "time of day": "timestamps carry no time of day (a date-only log): hours and parts of "
+        "the day are not computed from midnight; weekday features stay",
         "ratings": "no rating column",
         "attributes": "no users table",
     }

@@ -37,6 +37,19 @@ def test_cdnow_master_is_mapped_and_every_purchase_is_kept():
         .filter(pl.col("days") > 1).height
     )  # fmt: skip
     assert repeaters == 11_516
+    assert rep.date_only  # the log has dates only: no hour features from midnight
+
+
+def test_cdnow_one_time_buyers_score_f1_and_the_oldest_are_lost():
+    from profiling.features import build_profiles
+    from profiling.segments import rfm_segments
+
+    ds = load_dataset(shared_file("cdnow", "CDNOW_master.txt"))
+    rfm = rfm_segments(build_profiles(ds))
+    # without order ids an order is a purchase day: 23,570 buyers - 11,516 repeaters bought
+    # on one day only, more than half of them, and that tied group scores F 1
+    assert rfm.filter(pl.col("f_score") == 1).height == 23_570 - 11_516
+    assert rfm.filter(pl.col("rfm_segment") == "Lost").height > 0
 
 
 def test_the_headerless_cdnow_sample_is_mapped_from_content():
@@ -71,4 +84,5 @@ def test_online_retail_ii_is_mapped_with_refunds_kept_and_drops_counted():
     assert refunds[S.ORDER_ID].str.starts_with("C").all()
     assert (refunds[S.AMOUNT] <= 0).all()
     assert ev[S.USER_ID].str.contains(r"\.").sum() == 0  # 13085.0 became "13085"
+    assert not rep.date_only
     assert ds.items is not None and ds.items[S.TITLE].null_count() < ds.items.height

@@ -58,23 +58,26 @@ def test_lower_is_better_reverses_the_scores():
 
 
 def test_equal_values_all_share_one_score():
-    # every value has the average rank (1 + 6) / 2 = 3.5: ceil(3.5 / 6 * 5) = 3
-    assert quantile_scores(pl.Series("x", [4.0] * 6)).to_list() == [3] * 6
+    # every value has the average rank (1 + 6) / 2 = 3.5, which alone would give
+    # ceil(3.5 / 6 * 5) = 3; but the group holding the lowest value scores 1
+    assert quantile_scores(pl.Series("x", [4.0] * 6)).to_list() == [1] * 6
 
 
 def test_a_column_with_few_distinct_values_never_splits_ties():
-    # average ranks: the four 1s (1..4) 2.5, the four 2s (5..8) 6.5, the two 3s (9, 10) 9.5
+    # average ranks: the four 1s (1..4) 2.5, the four 2s (5..8) 6.5, the two 3s (9, 10) 9.5;
+    # the 1s hold the lowest value, so they score 1 (ceil(2.5 * 5 / 10) = 2 otherwise)
     values = pl.Series("frequency", [1, 1, 1, 1, 2, 2, 2, 2, 3, 3])
-    expected = [math.ceil(2.5 * 5 / 10)] * 4 + [math.ceil(6.5 * 5 / 10)] * 4
+    expected = [1] * 4 + [math.ceil(6.5 * 5 / 10)] * 4
     expected += [math.ceil(9.5 * 5 / 10)] * 2
-    assert expected == [2] * 4 + [4] * 4 + [5] * 2
+    assert expected == [1] * 4 + [4] * 4 + [5] * 2
     assert quantile_scores(values).to_list() == expected
 
 
 def test_nulls_stay_null_and_do_not_count():
-    # three values: ranks 3, 1, 2 out of n = 3: ceil(3 / 3 * 5), ceil(1 / 3 * 5), ceil(2 / 3 * 5)
+    # three values: ranks 3, 1, 2 out of n = 3: ceil(3 / 3 * 5), 1 for the lowest value
+    # (ceil(1 / 3 * 5) = 2 otherwise), ceil(2 / 3 * 5)
     scores = quantile_scores(pl.Series("x", [30.0, None, 10.0, 20.0]))
-    assert scores.to_list() == [5, None, 2, 4]
+    assert scores.to_list() == [5, None, 1, 4]
     assert scores.dtype == pl.Int8 and scores.name == "x"
     empty = quantile_scores(pl.Series("x", [None, None], dtype=pl.Float64))
     assert empty.to_list() == [None, None]

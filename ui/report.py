@@ -10,6 +10,7 @@ import streamlit as st
 from profiling import viz
 from profiling.dataset import Dataset
 from profiling.ingest import CleaningReport
+from ui.widgets import escape_markdown
 
 
 def _mapping_frame(rep: CleaningReport) -> pl.DataFrame:
@@ -37,7 +38,8 @@ def table_report(rep: CleaningReport, key: str) -> None:
             + (f" · rating scale {rep.rating_scale}" if rep.rating_scale else "")
         )
     for note in (rep.read.notes if rep.read else []) + rep.notes:
-        st.info(note, icon=":material/info:")
+        # notes quote column names and values from the file: shown as plain text
+        st.info(escape_markdown(note), icon=":material/info:")
     summary = rep.summary_frame()
     if summary.height:
         st.plotly_chart(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime, time
 
 import streamlit as st
 
 from profiling.dataset import Dataset
+from profiling.features import user_attributes
 from profiling.users import pick_random, users_in
 from ui import data, profiles, state
 
@@ -46,14 +48,6 @@ def dataset_caption(ds: Dataset) -> None:
     st.caption(
         f"Workspace **{ds.name}** · {s['events']:,} events · {start:%Y-%m-%d} → {end:%Y-%m-%d}"
     )
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
-
-
-def escape_md(text: object) -> str:
-    """A value from data, safe inside Markdown: every markup character escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def money(value: float | None) -> str:
@@ -105,10 +99,28 @@ def plain(value: object) -> str:
     return str(value)
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape every character Markdown (and Streamlit's directives) could read as
+    markup, so that a value from the data renders as the plain text it is."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _attribute_text(value: object) -> str:
+    """A date-time at midnight reads as its date; anything else as :func:`plain`."""
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()
+    return plain(value)
+
+
 def attribute_line(row: dict) -> str:
-    """ "age: **27** · gender: **F** · region: **East**" for the attributes a user has."""
+    """ "age: **27** · gender: **F** · income: **35-49K**" for every user-table attribute
+    a user has; names and values are escaped, so they render as plain text in Markdown."""
     parts = [
-        f"{k}: **{plain(row[k])}**" for k in ("age", "gender", "region") if row.get(k) is not None
+        f"{escape_markdown(str(k))}: **{escape_markdown(_attribute_text(v))}**"
+        for k, v in user_attributes(row).items()
     ]
     return " · ".join(parts) if parts else "No user attributes in this dataset."
 

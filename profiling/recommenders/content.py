@@ -1,8 +1,8 @@
 """Content-based recommenders: TF-IDF item profiles, and a context-aware re-ranker.
 
 :class:`ContentBased` needs the item catalog (``items`` in ``fit``) with any of title,
-description, category, brand (and tags); items without text get a zero profile and only
-ever rank by popularity. :class:`ContextAware` re-ranks another model's scores with the
+description, category, brand, tags and other text attributes (one token per value); items
+without text get a zero profile and only ever rank by popularity. :class:`ContextAware` re-ranks another model's scores with the
 user's own time-of-day / day-of-week category habits and the recency of their category
 interest.
 """
@@ -22,6 +22,7 @@ from profiling.recommenders.base import Recommender
 
 CATEGORY_PREFIX = "category_"
 BRAND_PREFIX = "brand_"
+ATTRIBUTE_PREFIX = "attr_"
 
 DAYPARTS: tuple[tuple[str, int, int], ...] = (
     ("at night", 0, 6),
@@ -55,6 +56,18 @@ def segments_frame(model: Recommender) -> pl.DataFrame | None:
         {S.USER_ID: list(seg), "segment": [str(v) for v in seg.values()]},
         schema={S.USER_ID: pl.String, "segment": pl.String},
     )
+
+
+def _attribute_columns(table: pl.DataFrame | None) -> list[str]:
+    """Text attributes of an item catalog beyond the canonical columns (colour, material,
+    size band ...): each value becomes one TF-IDF token such as ``attr_color_red``."""
+    if table is None:
+        return []
+    return [
+        c
+        for c, dtype in table.schema.items()
+        if c not in S.ITEM_ROLES and dtype == pl.String and table[c].n_unique() <= 1000
+    ]
 
 
 def item_column(model: Recommender, column: str) -> np.ndarray:
@@ -155,9 +168,14 @@ class ContentBased(Recommender):
         parts = [item_column(self, c) for c in (S.TITLE, S.DESCRIPTION, S.TAGS)]
         self.categories_ = item_column(self, S.CATEGORY)
         self.brands_ = item_column(self, S.BRAND)
+        attributes = [
+            (f"{ATTRIBUTE_PREFIX}{_token('', c)}_", item_column(self, c))
+            for c in _attribute_columns(self.item_table_)
+        ]
         texts = []
         for i in range(len(self.items_)):
             words = [str(p[i]) for p in parts if p[i] is not None]
+            words += [_token(prefix, v[i]) for prefix, v in attributes if v[i] is not None]
             words.append(
                 _token(CATEGORY_PREFIX, self.categories_[i]) if self.categories_[i] else ""
             )
@@ -210,7 +228,8 @@ class ContentBased(Recommender):
             return "nothing in its description matches your history yet; " + super()._explain(u, i)
         order = np.argsort(-shared.data, kind="stable")
         terms = [str(self.terms_[c]) for c in shared.col[order]]
-        words = [t for t in terms if not t.startswith((CATEGORY_PREFIX, BRAND_PREFIX))][:3]
+        skip = (CATEGORY_PREFIX, BRAND_PREFIX, ATTRIBUTE_PREFIX)
+        words = [t for t in terms if not t.startswith(skip)][:3]
         pieces = []
         cat = self.categories_[i]
         if cat is not None:
@@ -275,6 +294,8 @@ class ContextAware(Recommender):
         The target context of each user (-1 = unknown).
     has_time_ : bool
         Whether timestamps were available.
+    has_hours_ : bool
+        Whether they carry a time of day; without one only weekday / weekend habits count.
     """
 
     name = "context"
@@ -326,10 +347,13 @@ class ContextAware(Recommender):
         self.user_daytype_ = np.full(n_users, -1, dtype=np.int64)
         ts = data[S.TIMESTAMP] if S.TIMESTAMP in data.columns else None
         self.has_time_ = ts is not None and ts.null_count() < data.height
+        self.has_hours_ = False
         if not self.has_time_:
             return
         hour = ts.dt.hour().fill_null(-1).to_numpy()
         ok = hour >= 0
+        # a date-only log puts every event at midnight: its hours say nothing
+        self.has_hours_ = bool((ts != ts.dt.truncate("1d")).any())
         part = np.searchsorted([d[2] for d in DAYPARTS], hour, side="right")
         kind = (ts.dt.weekday().fill_null(1).to_numpy() >= 6).astype(np.int64)  # Sat, Sun
         if self.at is not None:
@@ -339,6 +363,8 @@ class ContextAware(Recommender):
         else:
             self.user_daypart_ = self._mode(u[ok], part[ok], w[ok], n_users, len(DAYPARTS))
             self.user_daytype_ = self._mode(u[ok], kind[ok], w[ok], n_users, 2)
+        if not self.has_hours_:
+            self.user_daypart_[:] = -1
         for target, value in ((self.user_daypart_, part), (self.user_daytype_, kind)):
             m = ok & has_cat & (value == target[u])
             self.habit_ += 0.5 * self._shares(u[m], c[m], w[m], n_users, n_cats)

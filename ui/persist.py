@@ -1,0 +1,65 @@
+"""Results saved with the active workspace (fitted models, comparisons): reused after a
+restart, and shown as stale, never as current, when the data has changed since."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from profiling.workspace.results import ResultStore, SavedInfo
+from ui import data
+from ui.data import WorkspaceRef
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A saved result and what data it saw; ``stale`` when the workspace has changed since."""
+
+    value: object
+    info: SavedInfo
+    stale: bool
+    newer_events: int
+
+    def describe(self) -> str:
+        """ "trained on data to 2011-09-30; 48,211 newer events" """
+        end = datetime.fromisoformat(self.info.data_end)
+        return f"trained on data to {end:%Y-%m-%d}; {self.newer_events:,} newer events"
+
+
+def store(ref: WorkspaceRef) -> ResultStore:
+    return ResultStore(ref.workspace().results_dir)
+
+
+def get_or_compute(
+    ref: WorkspaceRef, kind: str, params: dict, compute: Callable[[], object], *,
+    allow_stale: bool = False,
+) -> Saved:  # fmt: skip
+    """The result for the workspace's current data: saved, or computed now and saved. With
+    ``allow_stale``, a result saved for older data is returned (flagged) instead of
+    computing; the caller shows it as stale and offers to recompute."""
+    results = store(ref)
+    ds = data.load(ref)
+    current = results.get(kind, params, ref.version)
+    if current is not None:
+        info = results.latest(kind, params)
+        if info is None or info.data_version != ref.version:
+            info = SavedInfo(kind, ref.version, ds.as_of.isoformat(), ds.events.height, "")
+        return Saved(current, info, False, 0)
+    if allow_stale:
+        info = results.latest(kind, params)
+        old = results.load(info, params) if info is not None else None
+        if old is not None:
+            return Saved(old, info, True, max(ds.events.height - info.events, 0))
+    value = compute()
+    info = results.put(kind, params, ref.version, value, data_end=ds.as_of,
+                       events=ds.events.height)  # fmt: skip
+    return Saved(value, info, False, 0)
+
+
+def recompute(ref: WorkspaceRef, kind: str, params: dict, compute: Callable[[], object]):
+    """Compute for the current data and save (the "Retrain" button)."""
+    ds = data.load(ref)
+    value = compute()
+    store(ref).put(kind, params, ref.version, value, data_end=ds.as_of, events=ds.events.height)
+    return value
