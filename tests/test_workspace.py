@@ -297,3 +297,40 @@ def test_build_and_evaluate_read_a_workspace(home, tmp_path):
 def test_build_needs_a_file_or_a_workspace(home, capsys):
     assert main(["build", "--out", str(home / "o")]) == 2
     assert "give an events file, or --workspace NAME" in capsys.readouterr().err
+
+
+def test_readers_during_a_refresh_see_the_old_or_the_new_data_never_a_mix(home, batches):
+    import threading
+
+    ws = W.create("Busy", batches[0])
+    v1 = ws.data_version()
+    seen, errors = set(), []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                ds = ws.dataset()
+                snap = ws.snapshot()
+                seen.add((ds.fingerprint, ds.events.height))
+                # the latest snapshot never belongs to data newer than what a later read sees
+                assert snap.data_version in {v1, ds.fingerprint} or snap.snapshot_id == 2
+            except Exception as exc:  # noqa: BLE001 (collected and reported below)
+                errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in readers:
+        t.start()
+    ws.add(batches[1])
+    v2 = ws.data_version()
+    import time
+
+    time.sleep(0.3)
+    done.set()
+    for t in readers:
+        t.join()
+    assert not errors
+    assert seen <= {(v1, 3), (v2, 5)}  # 3 events before the batch, 5 after; nothing between
+    assert (v2, 5) in seen or (v1, 3) in seen
+    with pytest.raises(W.store.WorkspaceChanged, match="was updated while it was being opened"):
+        ws.dataset(expect_version=v1)

@@ -91,7 +91,9 @@ def resolved_spec() -> WorkspaceRef | None:
 
 @st.cache_resource(max_entries=4, show_spinner="Opening the workspace…")
 def _load(key: str, _ref: WorkspaceRef) -> Dataset:
-    return _ref.workspace().dataset()
+    # the version must match the one the page resolved: a refresh committed in between
+    # raises (nothing cached) instead of filing new data under the old version's key
+    return _ref.workspace().dataset(expect_version=_ref.version)
 
 
 def load(ref: WorkspaceRef) -> Dataset:

@@ -47,6 +47,12 @@ from profiling.errors import ProfilingError, WorkspaceError
 from profiling.workspace import db
 
 SAMPLE_SLUG = "sample"
+
+
+class WorkspaceChanged(WorkspaceError):
+    """The workspace's data changed between two reads that must agree."""
+
+
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 CROSS_BATCH_DUPLICATE = "duplicate of a row in an earlier batch (not counted twice)"
@@ -275,10 +281,19 @@ class Workspace:
         }
 
     # -- the data
-    def dataset(self) -> Dataset:
-        """The workspace's cleaned tables as a :class:`Dataset` (one consistent read)."""
+    def dataset(self, expect_version: str | None = None) -> Dataset:
+        """The workspace's cleaned tables as a :class:`Dataset` (one consistent read; its
+        ``fingerprint`` is the data version read in the same transaction).
+
+        Raises WorkspaceChanged when ``expect_version`` is given and the data has changed
+        since it was read (a refresh committed in between): the caller reads again."""
         with db.connect(self.db_path) as con, db.transaction(con):
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            if expect_version is not None and meta["data_version"] != expect_version:
+                raise WorkspaceChanged(
+                    f"workspace {self.slug!r} was updated while it was being opened; "
+                    "reload the page to see the new data"
+                )
             events = db.read(con, "SELECT * EXCLUDE (batch_id) FROM events")
             users = db.read(con, "SELECT * FROM users") if db.has_table(con, "users") else None
             items = db.read(con, "SELECT * FROM items") if db.has_table(con, "items") else None
