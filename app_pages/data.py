@@ -3,7 +3,7 @@
 import streamlit as st
 
 from profiling.errors import ProfilingError
-from ui import data, report, state
+from ui import data, report, state, widgets
 from ui.upload import upload_and_review
 
 st.title("Data")
@@ -15,7 +15,7 @@ st.caption(
 ref = data.resolved_spec()
 actions = ["New workspace from files"]
 if ref is not None and not ref.readonly:
-    actions.append(f"Add data to {ref.name}")
+    actions.append(f"Add data to {widgets.escape_markdown(ref.name)}")
 actions.append("Manage workspaces")
 action = st.segmented_control("What to do", actions, default=actions[0], key="ps_data_source")
 
@@ -40,7 +40,7 @@ if action == "New workspace from files":
                         status.update(label="Saved", state="complete")
                         data.switch_to(new.slug)
                         st.session_state[state.JUST_LOADED] = (
-                            f"Saved workspace **{new.name}** (`{new.slug}`). It is now open."
+                            f"Saved workspace **{widgets.escape_markdown(new.name)}** ({new.slug}). It is now open."
                         )
                         st.rerun()
 elif action == "Manage workspaces":
@@ -77,7 +77,9 @@ elif ref is not None:
             "snapshot, and earlier snapshots stay for **What changed**."
         )
         rev = upload_and_review("ps_add")
-        if rev.ready and st.button(f"Add to {ref.name}", type="primary", icon=":material/add:"):
+        if rev.ready and st.button(
+            f"Add to {widgets.escape_markdown(ref.name)}", type="primary", icon=":material/add:"
+        ):
             with st.status("Adding the batch…", expanded=True) as status:
                 try:
                     batch = data.add_batch(ref, rev.files, rev.maps, st.write)
@@ -94,7 +96,7 @@ if done := st.session_state.pop(state.JUST_LOADED, None):
 
 ds = data.active_dataset()
 if ds is not None:
-    st.header(f"Cleaning report · {ds.name}", anchor="cleaning-report")
+    st.header(f"Cleaning report · {widgets.escape_markdown(ds.name)}", anchor="cleaning-report")
     batches = data.batches(ref)
     if batches.height > 1:
         st.subheader("Batches")

@@ -94,7 +94,7 @@ def test_a_missing_workspace_is_named_and_nothing_else_is_shown(clear_streamlit_
     at.query_params["ws"] = "no-such-shop"
     at.run()
     assert not at.exception
-    assert "Workspace **no-such-shop** could not be opened" in at.error[0].value
+    assert "Workspace **no\\-such\\-shop** could not be opened" in at.error[0].value
     assert "Sample store (sample)" in at.error[0].value  # a way on: the workspace list
     assert not at.metric  # no other workspace's numbers
 

@@ -69,10 +69,16 @@ def _ref_of(slug: str) -> WorkspaceRef:
     return WorkspaceRef(ws.slug, meta["name"], meta["data_version"], meta.get("readonly") == "true")
 
 
+def _md(text: str) -> str:
+    from ui.widgets import escape_markdown  # widgets imports this module
+
+    return escape_markdown(text)
+
+
 def _not_found(slug: str, exc: ProfilingError) -> None:
-    names = ", ".join(f"{name} ({s})" for s, name in catalog().items()) or "none yet"
+    names = ", ".join(f"{_md(name)} ({s})" for s, name in catalog().items()) or "none yet"
     st.error(
-        f"Workspace **{slug}** could not be opened: {exc}\n\n"
+        f"Workspace **{_md(slug)}** could not be opened: {_md(str(exc))}\n\n"
         f"Nothing else is shown in its place. Pick a workspace in the sidebar "
         f"(saved workspaces: {names}), or save your files as one on the Data page.",
         icon=":material/folder_off:",

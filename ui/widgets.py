@@ -46,7 +46,7 @@ def dataset_caption(ds: Dataset) -> None:
     s = ds.summary()
     start, end = s["start"], s["end"]
     st.caption(
-        f"Workspace **{ds.name}** · {s['events']:,} events · {start:%Y-%m-%d} → {end:%Y-%m-%d}"
+        f"Workspace **{escape_markdown(ds.name)}** · {s['events']:,} events · {start:%Y-%m-%d} → {end:%Y-%m-%d}"
     )
 
 
