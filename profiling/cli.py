@@ -224,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_evaluate)
+    from profiling.predict_cli import add_predict_parser
+
+    add_predict_parser(sub, _add_inputs)
     return parser
 
 

@@ -965,6 +965,9 @@ def fit_task(
 class Predictions:
     """Every predictive score of a log.
 
+    ``bgnbd`` and ``gamma_gamma`` are fitted on the calibration period (everything before
+    the test cutoff); ``*_today`` on the whole log and behind today's CLV columns.
+
     ``scores``: one row per user seen before today: user_id, purchase_propensity,
     purchase_propensity_pct, purchase_drivers, churn_risk, churn_risk_pct, churn_drivers
     (null for users who never bought), p_alive, expected_purchases_90d / _365d,
@@ -979,6 +982,7 @@ class Predictions:
     bgnbd: clv.BGNBDParams | None
     gamma_gamma: clv.GammaGammaParams | None
     bgnbd_today: clv.BGNBDParams | None
+    gamma_gamma_today: clv.GammaGammaParams | None
     clv_note: str | None
     holdout: pl.DataFrame | None
     scores: pl.DataFrame
@@ -1004,6 +1008,9 @@ class Predictions:
                 k: self.gamma_gamma.to_dict()[k] for k in ("p", "q", "v", "n_customers")
             },
             "bgnbd_today": None if self.bgnbd_today is None else self.bgnbd_today.to_dict(),
+            "gamma_gamma_today": (
+                None if self.gamma_gamma_today is None else self.gamma_gamma_today.to_dict()
+            ),
             "clv_note": self.clv_note,
             "churn_note": self.churn_note,
         }  # fmt: skip
@@ -1062,38 +1069,40 @@ def holdout_comparison(
     )
 
 
-def _clv_scores(
-    events: pl.DataFrame, plan: CutoffPlan, unit: str
-) -> tuple[clv.BGNBDParams | None, clv.GammaGammaParams | None, clv.BGNBDParams | None,
-           pl.DataFrame | None, pl.DataFrame | None, str | None]:  # fmt: skip
+def _clv_scores(events: pl.DataFrame, plan: CutoffPlan, unit: str) -> dict:
+    """BG/NBD and Gamma-Gamma fitted on the calibration period (up to the test cutoff: the
+    parameters reported and the holdout check) and on the whole log (today's CLV)."""
     has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
+    out: dict = dict.fromkeys(("bgnbd", "gamma_gamma", "bgnbd_today", "gamma_gamma_today",
+                               "table", "holdout"))  # fmt: skip
     notes = []
+    if not has_money:
+        notes.append("no amounts in the log: expected value (Gamma-Gamma) is not computed")
     calib_end = (plan.test - timedelta(days=1)).date()
-    bg = gg = bg_today = table = holdout = None
-    try:
-        calib = rfm_summary(events, observation_period_end=calib_end, unit=unit, round_to=None)
-        bg = clv.fit_bgnbd(calib, unit=unit)
-        holdout = holdout_comparison(
-            events, calib_end, (plan.test + timedelta(days=plan.horizon_days - 1)).date(), bg
-        )
-    except ProfilingError as exc:
-        notes.append(f"BG/NBD on the calibration period: {exc}")
-    try:
-        last_day = (plan.today - timedelta(days=1)).date()
-        full = rfm_summary(events, observation_period_end=last_day, unit=unit, round_to=None,
-                           monetary=has_money)  # fmt: skip
-        bg_today = clv.fit_bgnbd(full, unit=unit)
+    for period, end in (("calibration period", calib_end), ("whole log", (plan.today - timedelta(days=1)).date())):  # fmt: skip
+        today = period == "whole log"
+        try:
+            summary = rfm_summary(events, observation_period_end=end, unit=unit, round_to=None,
+                                  monetary=has_money)  # fmt: skip
+            bg = clv.fit_bgnbd(summary, unit=unit)
+        except ProfilingError as exc:
+            notes.append(f"BG/NBD on the {period}: {exc}")
+            continue
+        gg = None
         if has_money:
             try:
-                gg = clv.fit_gamma_gamma(full)
+                gg = clv.fit_gamma_gamma(summary)
             except ProfilingError as exc:
-                notes.append(f"Gamma-Gamma: {exc}")
+                notes.append(f"Gamma-Gamma on the {period}: {exc}")
+        if today:
+            out["bgnbd_today"], out["gamma_gamma_today"] = bg, gg
+            out["table"] = clv.clv_table(summary, bg, gg)
         else:
-            notes.append("no amounts in the log: expected value (Gamma-Gamma) is not computed")
-        table = clv.clv_table(full, bg_today, gg)
-    except ProfilingError as exc:
-        notes.append(f"BG/NBD on the whole log: {exc}")
-    return bg, gg, bg_today, table, holdout, ("; ".join(notes) or None)
+            out["bgnbd"], out["gamma_gamma"] = bg, gg
+            holdout_end = (plan.test + timedelta(days=plan.horizon_days - 1)).date()
+            out["holdout"] = holdout_comparison(events, calib_end, holdout_end, bg)
+    out["note"] = "; ".join(notes) or None
+    return out
 
 
 def predict(
@@ -1150,7 +1159,8 @@ def predict(
     except PredictionError as exc:
         churn_note = str(exc)
     progress("CLV: BG/NBD and Gamma-Gamma", 0.9)
-    bg, gg, bg_today, table, holdout, clv_note = _clv_scores(events, plan, unit)
+    fitted = _clv_scores(events, plan, unit)
+    table = fitted["table"]
 
     def task_columns(t: TaskResult, name: str, prefix: str) -> pl.DataFrame:
         return t.scores.select(
@@ -1167,9 +1177,11 @@ def predict(
         scores = scores.join(table, on=S.USER_ID, how="left")
     progress("done", 1.0)
     return Predictions(
-        plan=plan, purchase=purchase, churn=churn, churn_note=churn_note, bgnbd=bg,
-        gamma_gamma=gg, bgnbd_today=bg_today, clv_note=clv_note, holdout=holdout,
-        scores=scores.sort(S.USER_ID), unit=unit,
+        plan=plan, purchase=purchase, churn=churn, churn_note=churn_note,
+        bgnbd=fitted["bgnbd"], gamma_gamma=fitted["gamma_gamma"],
+        bgnbd_today=fitted["bgnbd_today"], gamma_gamma_today=fitted["gamma_gamma_today"],
+        clv_note=fitted["note"], holdout=fitted["holdout"], scores=scores.sort(S.USER_ID),
+        unit=unit,
     )  # fmt: skip
 
 
