@@ -290,7 +290,13 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
         .collect()
     )
     names = feature_names(has_money, optional)
-    return out.select(S.USER_ID, *[pl.col(c).cast(pl.Float64) for c in names]).sort(S.USER_ID)
+    # polars sums floats in a thread-dependent order (last-bit differences from run to run);
+    # rounding money to 1e-6 makes features, hence the trees, reproducible
+    money = {"monetary", "avg_order_value"}
+    return out.select(
+        S.USER_ID,
+        *[pl.col(c).cast(pl.Float64).round(6) if c in money else pl.col(c).cast(pl.Float64) for c in names],
+    ).sort(S.USER_ID)  # fmt: skip
 
 
 def feature_names(has_money: bool, optional: list[str]) -> list[str]:
@@ -1237,3 +1243,122 @@ def metrics_at(result: TaskResult, model: str, threshold: float) -> dict[str, fl
     """accuracy, precision, recall, f1 of ``model`` on the held-out window at ``threshold``."""
     y = result.test_scores["label"].to_numpy()
     return threshold_metrics(y, result.test_scores[model].to_numpy(), threshold)
+
+
+def threshold_curve(result: TaskResult, model: str, points: int = 101) -> pl.DataFrame:
+    """Precision, recall and F1 of ``model`` on the held-out window at thresholds 0..1.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per threshold: threshold, precision, recall, f1.
+    """
+    y = result.test_scores["label"].to_numpy()
+    p = result.test_scores[model].to_numpy()
+    rows = [{"threshold": t, **threshold_metrics(y, p, t)} for t in np.linspace(0, 1, points)]
+    return pl.DataFrame(rows).select("threshold", "precision", "recall", "f1")
+
+
+def comparison_table(result: TaskResult) -> pl.DataFrame:
+    """The held-out comparison as a readable table.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per model (learned first, then baselines): model (label), used (✓ for the
+        model whose scores are shown), best (★ on the metric's best value, per column), and
+        for every metric of :data:`METRICS` a "value [ci_low, ci_high]" text column.
+    """
+    m = result.metrics
+    best = {
+        metric: (
+            m.filter(pl.col("metric") == metric).sort("value", descending=HIGHER_IS_BETTER[metric])[
+                "model"
+            ][0]
+        )
+        for metric in METRICS
+    }
+    rows = []
+    for model in [LEARNED, *BASELINES]:
+        sub = {r["metric"]: r for r in m.filter(pl.col("model") == model).iter_rows(named=True)}
+        row = {"model": MODEL_LABELS[model], "used": "✓" if model == result.chosen else ""}
+        for metric in METRICS:
+            r = sub[metric]
+            star = " ★" if best[metric] == model else ""
+            row[metric] = f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]{star}"
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def verdict(result: TaskResult) -> str:
+    """One sentence: which model measured best on the held-out window, and which is used."""
+    auc = dict(result.metrics.filter(pl.col("metric") == "roc_auc").select("model", "value").rows())
+    best, chosen = result.best_on_test, result.chosen
+    text = f"On the held-out window, {MODEL_LABELS[best]} has the best ROC-AUC ({auc[best]:.3f}"
+    text += ")." if best == LEARNED else f"; learned model {auc[LEARNED]:.3f})."
+    if result.baseline_wins:
+        text += " A simple baseline measured better than the learned model."
+    text += (
+        f" Scores shown use {MODEL_LABELS[chosen]}, the best on the validation window "
+        "(chosen before the held-out window was looked at)."
+    )
+    return text
+
+
+def score_distribution(scores: pl.DataFrame, segments: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``column`` of today's scores per segment (for box plots).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per scored user with a segment: user_id, segment, score.
+    """
+    return (
+        scores.select(S.USER_ID, pl.col(column).alias("score"))
+        .join(
+            segments.select(S.USER_ID, pl.col(segments.columns[1]).alias("segment")), on=S.USER_ID
+        )
+        .filter(pl.col("score").is_not_null())
+    )
+
+
+def all_scores(result: Predictions, risk: pl.DataFrame | None) -> pl.DataFrame:
+    """Today's scores with the risk columns (anomaly_score, anomaly_pct, risk_flags,
+    risk_reasons, n_risk_flags): one row per user, sorted by user_id."""
+    if risk is None:
+        return result.scores
+    keep = [S.USER_ID, "anomaly_score", "anomaly_pct", "risk_flags", "risk_reasons", "n_risk_flags"]
+    return result.scores.join(risk.select(keep), on=S.USER_ID, how="full", coalesce=True).sort(
+        S.USER_ID
+    )
+
+
+SCORE_LABELS: dict[str, str] = {
+    "purchase_propensity": "Purchase propensity",
+    "churn_risk": "Churn risk",
+    "p_alive": "P(alive)",
+    "expected_purchases_90d": "Expected purchases, 90 days",
+    "expected_purchases_365d": "Expected purchases, 365 days",
+    "expected_value_90d": "Expected value, 90 days",
+    "expected_value_365d": "Expected value, 365 days",
+    "anomaly_score": "Anomaly score",
+    "n_risk_flags": "Risk flags",
+}
+
+
+def score_mask(frame: pl.DataFrame, bounds: dict[str, tuple[float, float]]) -> pl.Series:
+    """Rows of ``frame`` whose score columns lie within ``bounds`` (inclusive); a user
+    without a value for a bounded score (e.g. churn risk of a non-buyer) is left out."""
+    mask = pl.lit(True)
+    for column, (lo, hi) in bounds.items():
+        mask = mask & pl.col(column).is_between(lo, hi).fill_null(False)
+    return frame.select(mask.alias("keep"))["keep"]
+
+
+def top_scores(scores: pl.DataFrame, task: str, n: int = 500) -> pl.DataFrame:
+    """The ``n`` users with the highest score of ``task``: user_id, score, percentile and
+    drivers columns of that task (users without the score, e.g. non-buyers for churn, left
+    out)."""
+    column = SCORE_COLUMNS[task]
+    cols = [S.USER_ID, column, f"{column}_pct", f"{task}_drivers"]
+    return scores.select(cols).drop_nulls(column).sort(column, descending=True).head(n)

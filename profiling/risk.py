@@ -243,3 +243,29 @@ def risk_scores(
     out = out.with_columns(pl.col("risk_flags").list.len().alias("n_risk_flags"))
     lead = [S.USER_ID, "anomaly_score", "anomaly_pct", "risk_flags", "risk_reasons", "n_risk_flags"]
     return out.select(lead + [c for c in out.columns if c not in lead])
+
+
+def flag_counts(scores: pl.DataFrame) -> pl.DataFrame:
+    """One row per rule: flag (label), rule (text), users raising it (0 included)."""
+    raised = scores.select(pl.col("risk_flags").explode().alias("flag")).drop_nulls()
+    counts = dict(raised.group_by("flag").len().rows())
+    return pl.DataFrame(
+        {
+            "flag": [r.label for r in RISK_RULES],
+            "rule": [r.text for r in RISK_RULES],
+            "users": [int(counts.get(r.label, 0)) for r in RISK_RULES],
+        }
+    )
+
+
+def most_unusual(scores: pl.DataFrame, n: int = 200) -> pl.DataFrame:
+    """The ``n`` users with the highest anomaly score: user_id, anomaly_score, anomaly_pct,
+    risk_flags, risk_reasons; and how many users raise at least one flag (``.height`` of
+    the flagged ones is in :func:`n_flagged`)."""
+    cols = [S.USER_ID, "anomaly_score", "anomaly_pct", "risk_flags", "risk_reasons"]
+    return scores.sort("anomaly_score", descending=True).select(cols).head(n)
+
+
+def n_flagged(scores: pl.DataFrame) -> int:
+    """Number of users raising at least one risk flag."""
+    return int((scores["n_risk_flags"] > 0).sum())
