@@ -1362,3 +1362,9 @@ def top_scores(scores: pl.DataFrame, task: str, n: int = 500) -> pl.DataFrame:
     column = SCORE_COLUMNS[task]
     cols = [S.USER_ID, column, f"{column}_pct", f"{task}_drivers"]
     return scores.select(cols).drop_nulls(column).sort(column, descending=True).head(n)
+
+
+def user_scores(scores: pl.DataFrame, user_id: str) -> dict | None:
+    """One user's row of :func:`all_scores` as a dict, or None when the user is not scored."""
+    row = scores.filter(pl.col(S.USER_ID) == user_id)
+    return row.row(0, named=True) if row.height else None

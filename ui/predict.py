@@ -140,3 +140,105 @@ def status_line() -> str:
 def error_of(exc: BaseException) -> str | None:
     """The message to show for a job error that is a ProfilingError, else None."""
     return str(exc) if isinstance(exc, ProfilingError) else None
+
+
+def user_section(user_id: str) -> None:
+    """The User profile's compact "Predicted scores" block: each score with its percentile
+    and drivers, CLV, and risk flags with their rules. Shows only finished predictions; when
+    there are none, offers to start them in the background (the page does not wait)."""
+    st.subheader("Predicted scores")
+    scores = ready_scores()
+    if scores is None:
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.caption(
+            status_line() + " They are trained on the Predictions page, or here in the background."
+        )
+        j = job()
+        c2.button(
+            "Compute in the background", icon=":material/query_stats:", key="ps_user_pred_start",
+            on_click=start, disabled=j is not None and not j.failed,
+        )  # fmt: skip
+        return
+    row = P.user_scores(scores, user_id)
+    if row is None:
+        st.caption("This user has no event before the scoring date, so no score.")
+        return
+    cols = st.columns(5)
+    pct = lambda v: "" if v is None else f"{v:.0f}th percentile"  # noqa: E731
+    cols[0].metric("Purchase propensity", _fmt(row.get("purchase_propensity"), "{:.1%}"),
+                   help=f"Chance of a purchase in the next {horizon()} days. "
+                   + pct(row.get("purchase_propensity_pct")))  # fmt: skip
+    cols[0].caption(pct(row.get("purchase_propensity_pct")))
+    cols[1].metric("Churn risk", _fmt(row.get("churn_risk"), "{:.1%}"),
+                   help=f"Chance that this past buyer makes no purchase in the next {horizon()} "
+                   "days (none for users who never bought).")  # fmt: skip
+    cols[1].caption(pct(row.get("churn_risk_pct")))
+    cols[2].metric("P(alive)", _fmt(row.get("p_alive"), "{:.1%}"),
+                   help="BG/NBD: probability that the customer is still active.")  # fmt: skip
+    value = row.get("expected_value_365d")
+    cols[3].metric(
+        "Expected value, 365 days" if "expected_value_365d" in row else "Expected purchases, 365 days",
+        _fmt(value, "{:,.2f}") if "expected_value_365d" in row else _fmt(row.get("expected_purchases_365d"), "{:.2f}"),
+        help="BG/NBD expected purchases times Gamma-Gamma expected spend per purchase (undiscounted).",
+    )  # fmt: skip
+    cols[4].metric("Anomaly score", _fmt(row.get("anomaly_score"), "{:.2f}"),
+                   help="IsolationForest: about 0.5 ordinary, near 1 very unusual.")  # fmt: skip
+    cols[4].caption(pct(row.get("anomaly_pct")))
+    for task, label in (("purchase", "Propensity"), ("churn", "Churn risk")):
+        drivers = row.get(f"{task}_drivers")
+        if drivers:
+            st.caption(f"**{label} drivers** (score change against a typical value): {drivers}")
+    flags = row.get("risk_flags") or []
+    if flags:
+        for reason in (row.get("risk_reasons") or "").split(" | "):
+            st.warning(reason, icon=":material/flag:")
+    else:
+        st.caption("No risk flag: none of the risk rules fires for this user.")
+
+
+def _fmt(value, pattern: str) -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+FILTERABLE = ("churn_risk", "purchase_propensity", "p_alive", "anomaly_score")
+"""Scores between 0 and 1 the Segments page can filter an audience by."""
+
+
+def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series | None]:
+    """The Segments page's score filter ("Champions with churn risk ≥ 0.6").
+
+    Returns ``joined`` with every score column added (when the predictions are ready) and
+    a mask of the users within the chosen score ranges, or None when no range narrows
+    anything (then nobody is left out for a missing score).
+    """
+    scores = ready_scores()
+    if scores is None:
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.caption(status_line() + " When they are ready, members can be filtered by them.")
+        j = job()
+        c2.button(
+            "Compute in the background", icon=":material/query_stats:", key="ps_seg_pred_start",
+            on_click=start, disabled=j is not None and not j.failed,
+        )  # fmt: skip
+        return joined, None
+    keep = [c for c in scores.columns if c not in joined.columns or c == "user_id"]
+    joined = joined.join(scores.select(keep), on="user_id", how="left")
+    bounds: dict[str, tuple[float, float]] = {}
+    with st.expander("Filter by predicted scores", icon=":material/filter_alt:", expanded=False):
+        cols = st.columns(len(FILTERABLE))
+        for col, name in zip(cols, FILTERABLE, strict=True):
+            if name not in joined.columns:
+                continue
+            lo, hi = col.slider(
+                P.SCORE_LABELS[name], 0.0, 1.0, (0.0, 1.0), step=0.05, key=f"ps_seg_score_{name}"
+            )
+            if (lo, hi) != (0.0, 1.0):
+                bounds[name] = (lo, hi)
+        flagged = st.toggle("Only users with a risk flag", key="ps_seg_score_flagged")
+        if flagged:
+            bounds["n_risk_flags"] = (1, 1_000_000)
+        st.caption(
+            "A user without a score you narrowed (churn risk of someone who never bought) is "
+            "left out. Export below includes the score columns you pick."
+        )
+    return joined, (P.score_mask(joined, bounds) if bounds else None)
