@@ -108,3 +108,14 @@ def test_segments_filter_champions_by_churn_risk_and_export_them(trained):
     assert caption.startswith(f"{expected:,} users in **Champions** within the chosen score")
     export = next(d for d in at.get("download_button") if "users as CSV" in d.proto.label)
     assert f"Export {expected:,} users" in export.proto.label
+
+
+def test_the_map_can_be_coloured_by_a_predicted_score(trained):
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    at.switch_page("app_pages/map.py")
+    at.session_state["ps_map_method"] = "pca"
+    at.run()
+    colour = at.selectbox(key="ps_map_color")
+    assert "Score: Churn risk" in colour.options
+    colour.set_value("churn_risk").run()
+    assert not at.exception and not at.error

@@ -242,3 +242,24 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
             "left out. Export below includes the score columns you pick."
         )
     return joined, (P.score_mask(joined, bounds) if bounds else None)
+
+
+MAP_SCORES = ("purchase_propensity", "churn_risk", "p_alive", "expected_value_365d",
+              "anomaly_score", "n_risk_flags")  # fmt: skip
+
+
+def map_color_options() -> dict[str, str]:
+    """Scores the Profile map can colour by (only once the predictions are ready)."""
+    scores = ready_scores()
+    if scores is None:
+        return {}
+    return {c: f"Score: {P.SCORE_LABELS[c]}" for c in MAP_SCORES if c in scores.columns}
+
+
+def with_map_scores(table: pl.DataFrame) -> pl.DataFrame:
+    """The map table with the score columns joined on user_id, when they are ready."""
+    scores = ready_scores()
+    if scores is None:
+        return table
+    keep = [c for c in MAP_SCORES if c in scores.columns and c not in table.columns]
+    return table.join(scores.select("user_id", *keep), on="user_id", how="left")
