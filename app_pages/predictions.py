@@ -152,7 +152,7 @@ if result.bgnbd is not None:
     )
     if result.holdout is not None:
         st.plotly_chart(
-            PV.holdout_figure(result.holdout, result.plan.horizon_days / 7), width="stretch"
+            PV.holdout_figure(result.holdout, result.plan.horizon_days), width="stretch"
         )
 if result.clv_note:
     st.info(result.clv_note, icon=":material/info:")

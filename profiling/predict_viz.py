@@ -120,7 +120,7 @@ def score_by_segment_figure(dist: pl.DataFrame, title: str) -> go.Figure:
     return fig
 
 
-def holdout_figure(holdout: pl.DataFrame, weeks: float) -> go.Figure:
+def holdout_figure(holdout: pl.DataFrame, days: int) -> go.Figure:
     """BG/NBD mean predicted against actual purchases in the holdout, by calibration
     frequency; ``holdout``: frequency, customers, actual, predicted."""
     x = holdout["frequency"].to_list()
@@ -130,7 +130,7 @@ def holdout_figure(holdout: pl.DataFrame, weeks: float) -> go.Figure:
     fig.add_scatter(x=x, y=holdout["predicted"].to_list(), mode="lines+markers",
                     name="BG/NBD", line={"color": "#4F46E5", "dash": "dash"})  # fmt: skip
     fig.update_layout(**_LAYOUT, height=340,
-                      title=f"Purchases in the {weeks:g}-week holdout by repeat purchases before it",
+                      title=f"BG/NBD check: purchases in the {days}-day holdout by repeat purchases before it",
                       xaxis_title="repeat purchases in the calibration period",
                       yaxis_title="mean purchases in the holdout")  # fmt: skip
     return fig
