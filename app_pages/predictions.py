@@ -45,13 +45,7 @@ if not job.done:
         status.update(label="Models trained and measured", state="complete", expanded=False)
 bundle = job.result()
 result = bundle.predictions
-cut = result.plan.to_dict()
-c2.caption(
-    f"Training cutoffs {', '.join(cut['train_cutoffs'])}; "
-    f"{'validation window from ' + cut['validation_cutoff'] if cut['validation_cutoff'] else 'validation on a quarter of the training users'}; "
-    f"held-out window **{cut['test_window'][0]} → {cut['test_window'][1]}** (end excluded). "
-    f"Today's scores: the chosen model refitted on every cutoff up to the held-out one."
-)  # fmt: skip
+c2.caption(result.plan.describe())
 
 tasks = {t.task: t for t in result.tasks()}
 labels = {"purchase": "Purchase propensity", "churn": "Churn risk"}

@@ -111,6 +111,20 @@ class CutoffPlan:
         """The most recent training cutoff when there are two or more (else None)."""
         return self.train[-1] if len(self.train) >= 2 else None
 
+    def describe(self) -> str:
+        """The protocol in one paragraph (Markdown), for the page."""
+        d = self.to_dict()
+        val = (
+            f"validation window from {d['validation_cutoff']}"
+            if d["validation_cutoff"]
+            else "validation on a quarter of the training users"
+        )
+        return (
+            f"Training cutoffs {', '.join(d['train_cutoffs'])}; {val}; held-out window "
+            f"**{d['test_window'][0]} → {d['test_window'][1]}** (end excluded). Today's scores: "
+            "the chosen model refitted on every cutoff up to the held-out one."
+        )
+
     def to_dict(self) -> dict:
         h = timedelta(days=self.horizon_days)
         return {
