@@ -299,3 +299,55 @@ def test_a_held_out_window_with_one_class_only_is_refused(tiny):
     late = make_events([(u, S.PURCHASE, at("2024-03-25"), 1.0) for u in ("b", "c", "d")])
     with pytest.raises(P.PredictionError, match="every one of them bought.*one class only"):
         P.predict(pl.concat([tiny, late]), horizon_days=30, n_boot=5)
+
+
+def test_the_comparison_table_marks_the_used_model_and_each_metrics_best(result):
+    table = P.comparison_table(result.purchase)
+    assert table["model"].to_list() == [P.MODEL_LABELS[m] for m in [P.LEARNED, *P.BASELINES]]
+    assert table["used"].to_list().count("✓") == 1
+    used = table.filter(pl.col("used") == "✓")["model"][0]
+    assert used == P.MODEL_LABELS[result.purchase.chosen]
+    # exactly one ★ per metric column (brier: the lowest)
+    for metric in P.METRICS:
+        assert table[metric].str.ends_with("★").sum() >= 1
+    brier = result.purchase.metrics.filter(pl.col("metric") == "brier")
+    lowest = brier.sort("value")["model"][0]
+    starred = table.filter(pl.col("brier").str.ends_with("★"))["model"].to_list()
+    assert P.MODEL_LABELS[lowest] in starred
+
+
+def test_the_verdict_says_when_a_baseline_measured_better(result):
+    t = result.purchase
+    text = P.verdict(t)
+    assert text.startswith(f"On the held-out window, {P.MODEL_LABELS[t.best_on_test]}")
+    assert ("A simple baseline measured better" in text) == t.baseline_wins
+
+
+def test_score_mask_keeps_users_within_every_range_and_drops_missing_scores():
+    frame = pl.DataFrame({"churn_risk": [0.7, 0.5, None, 0.9], "n_risk_flags": [0, 1, 2, 1]})
+    mask = P.score_mask(frame, {"churn_risk": (0.6, 1.0), "n_risk_flags": (1, 10)})
+    assert mask.to_list() == [False, False, False, True]
+
+
+def test_curves_and_figures_cover_every_model(result):
+    from profiling import predict_viz as PV
+
+    t = result.purchase
+    curves = {m: P.curves(t, m) for m in [P.LEARNED, *P.BASELINES]}
+    assert len(PV.roc_figure(curves).data) == 6  # five models and the diagonal
+    cal = curves[P.LEARNED]["calibration"]
+    assert cal["users"].sum() == t.class_balance["test_users"]
+    gain = curves[P.LEARNED]["gain"]
+    assert gain["share_captured"][-1] == pytest.approx(1.0)
+    curve = P.threshold_curve(t, P.LEARNED)
+    assert curve.height == 101 and curve["recall"][0] == 1.0  # threshold 0: everyone is "yes"
+    fig = PV.threshold_figure(curve, 0.5, t.thresholds[P.LEARNED])
+    assert len(fig.layout.shapes) == 2  # the slider and the F1-max marks
+    assert len(PV.holdout_figure(result.holdout, 30).data) == 2
+
+
+def test_top_scores_lists_the_highest_scores_first_without_missing_ones(result):
+    top = P.top_scores(result.scores, "churn", n=10)
+    assert top.height == 10
+    assert top["churn_risk"].is_sorted(descending=True)
+    assert top.columns == ["user_id", "churn_risk", "churn_risk_pct", "churn_drivers"]

@@ -109,3 +109,14 @@ def test_four_orders_in_ten_minutes_is_not_a_burst():
 def test_risk_needs_the_user_and_time_columns():
     with pytest.raises(ProfilingError, match="column 'timestamp' is missing"):
         risk.risk_features(pl.DataFrame({S.USER_ID: ["a"], S.EVENT_TYPE: ["view"]}))
+
+
+def test_flag_counts_list_every_rule_with_its_users(scored):
+    counts = risk.flag_counts(scored)
+    assert counts["flag"].to_list() == [r.label for r in risk.RISK_RULES]
+    assert dict(counts.select("flag", "users").rows()) == {
+        "Bot-like browsing": 1, "Refund abuse": 1, "Order burst": 1,
+        "Price outlier": 1, "Quantity outlier": 1,
+    }  # fmt: skip
+    assert risk.n_flagged(scored) == 4  # bulk raises two flags
+    assert risk.most_unusual(scored, n=3).height == 3

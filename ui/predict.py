@@ -20,7 +20,6 @@ import polars as pl
 import streamlit as st
 
 from profiling import predict as P
-from profiling.errors import ProfilingError
 from profiling.jobs import Job, JobRunner
 from profiling.risk import risk_scores
 from ui import data, profiles, state
@@ -135,11 +134,6 @@ def status_line() -> str:
     if not j.done:
         return f"Predicted scores are being computed ({j.progress:.0%}, {j.message})."
     return "Predicted scores are ready."
-
-
-def error_of(exc: BaseException) -> str | None:
-    """The message to show for a job error that is a ProfilingError, else None."""
-    return str(exc) if isinstance(exc, ProfilingError) else None
 
 
 def user_section(user_id: str) -> None:
