@@ -109,3 +109,23 @@ def test_gamma_gamma_needs_two_repeat_customers_with_positive_spend():
     summary = pl.DataFrame({"frequency": [1, 0], "monetary_value": [10.0, 0.0]})
     with pytest.raises(clv.ModelFitError, match="at least 2 customers"):
         clv.fit_gamma_gamma(summary)
+
+
+def test_the_39_week_holdout_check_follows_the_actual_purchases(cdnow_summary):
+    from datetime import date
+
+    from profiling.predict import holdout_comparison
+
+    ds = load_dataset(
+        CDNOW / "CDNOW_sample.txt",
+        events_map={"column_2": S.USER_ID, "column_1": S.IGNORE, "column_3": S.TIMESTAMP,
+                    "column_4": S.QUANTITY, "column_5": S.AMOUNT},
+    )  # fmt: skip
+    bg = clv.fit_bgnbd(cdnow_summary, unit="W")
+    check = holdout_comparison(ds.events, date(1997, 9, 30), date(1998, 6, 30), bg)
+    assert check["frequency"].to_list() == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert check["customers"].sum() == 2_357 and check["customers"][0] == 1_411
+    # FHL 2005, figure 5: one-time buyers make about 0.23 purchases in the 39-week holdout
+    assert check["actual"][0] == pytest.approx(0.237, abs=0.001)
+    assert check["predicted"][0] == pytest.approx(check["actual"][0], abs=0.02)
+    assert check["predicted"].is_sorted() and check["actual"][-1] > 5
