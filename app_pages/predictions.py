@@ -123,8 +123,9 @@ if rfm is not None:
         PV.score_by_segment_figure(dist, f"{labels[task_name]} by RFM segment"), width="stretch"
     )
 st.caption(
-    "Drivers: how much a user's score moves when one feature alone is set to the typical "
-    "(median) user's value; the three largest per user."
+    f"Scores from {P.MODEL_LABELS[t.chosen]}. Drivers: how much a user's score moves when one "
+    "input of that model alone is set to the typical (median) user's value; the three largest "
+    "per user."
 )
 st.dataframe(P.top_scores(bundle.scores, task_name), hide_index=True, width="stretch")
 st.download_button(

@@ -78,6 +78,8 @@ FEATURE_LABELS: dict[str, str] = {
     "n_cart": "add-to-carts",
     "views_30d": "views, last 30 days",
     "carts_30d": "add-to-carts, last 30 days",
+    "rfm_score": "RFM score (R + F + M)",
+    "bgnbd_p": "BG/NBD P(purchase)",
 }
 _DAY_US = 86_400_000_000.0
 
@@ -790,41 +792,52 @@ def _percentile(score: pl.Expr) -> pl.Expr:
     return score.rank("max") / score.count() * 100.0
 
 
+MODEL_INPUTS: dict[str, tuple[str, ...] | None] = {
+    LEARNED: None,  # every feature
+    "recency": ("recency_days",),
+    "frequency": ("frequency",),
+    "rfm": ("rfm_score",),
+    "bgnbd": ("bgnbd_p",),
+}
+"""The columns each model reads: the drivers of a score are always the inputs of the model
+that produced it."""
+
+
 def explain_scores(
-    model: _Learned, ex: Examples, *, top: int = 3, task: str = "purchase"
+    model, ex: Examples, *, top: int = 3, inputs: tuple[str, ...] | None = None
 ) -> pl.DataFrame:
-    """Per-user drivers: for each feature, how much the user's score moves when that feature
-    alone is set to the population's typical (median) value. A positive effect means the
-    user's actual value pushes the score up.
+    """Per-user drivers: for each input of ``model``, how much the user's score moves when
+    that input alone is set to the population's typical (median) value; a positive effect
+    means the user's actual value pushes the score up. ``inputs`` defaults to every feature
+    (the learned model); see :data:`MODEL_INPUTS`.
 
     Returns
     -------
     pl.DataFrame
         Up to ``top`` rows per user (largest absolute effect first, zero effects dropped):
-        user_id, rank, feature, label, value, typical, effect.
+        user_id, rank, feature, label, value (null where the user has none), typical, effect.
     """
-    X = ex.X()
-    base = model.predict_X(X)
-    typical = np.nanmedian(np.where(np.isnan(X), np.nan, X), axis=0)
-    effects = np.empty_like(X)
-    for j in range(X.shape[1]):
-        Xj = X.copy()
-        Xj[:, j] = typical[j]
-        effects[:, j] = base - model.predict_X(Xj)
-    names = list(ex.features)
+    names = list(ex.features if inputs is None else inputs)
+    base = model.predict(ex)
+    values = ex.frame.select(names).to_numpy().astype(float)
+    typical = np.nanmedian(values, axis=0) if values.size else np.zeros(len(names))
+    effects = np.empty_like(values)
+    for j, name in enumerate(names):
+        frame = ex.frame.with_columns(pl.lit(float(typical[j])).alias(name))
+        effects[:, j] = base - model.predict(Examples(frame, ex.features))
     order = np.argsort(-np.abs(effects), axis=1)[:, :top]
-    rows_idx = np.repeat(np.arange(X.shape[0]), order.shape[1])
+    rows_idx = np.repeat(np.arange(values.shape[0]), order.shape[1])
     cols_idx = order.ravel()
     long = pl.DataFrame(
         {
             S.USER_ID: ex.frame[S.USER_ID].gather(rows_idx),
-            "rank": np.tile(np.arange(1, order.shape[1] + 1), X.shape[0]),
+            "rank": np.tile(np.arange(1, order.shape[1] + 1), values.shape[0]),
             "feature": [names[c] for c in cols_idx],
-            "value": X[rows_idx, cols_idx],
+            "value": values[rows_idx, cols_idx],
             "typical": typical[cols_idx],
             "effect": effects[rows_idx, cols_idx],
         }
-    )
+    ).with_columns(pl.col("value").fill_nan(None))
     long = long.filter(pl.col("effect").abs() > 1e-6)
     return long.with_columns(
         pl.col("feature").replace_strict(FEATURE_LABELS, default=pl.col("feature")).alias("label")
@@ -954,8 +967,7 @@ def fit_task(
         }  # fmt: skip
     )
     if drivers and today.frame.height:
-        explainer = final if chosen == LEARNED else _Learned(random_state).fit(everything)
-        driver_frame = explain_scores(explainer, today, task=task)
+        driver_frame = explain_scores(final, today, inputs=MODEL_INPUTS[chosen])
         scores = scores.join(_driver_text(driver_frame), on=S.USER_ID, how="left")
     else:
         scores = scores.with_columns(pl.lit(None, pl.String).alias("drivers"))

@@ -351,3 +351,32 @@ def test_top_scores_lists_the_highest_scores_first_without_missing_ones(result):
     assert top.height == 10
     assert top["churn_risk"].is_sorted(descending=True)
     assert top.columns == ["user_id", "churn_risk", "churn_risk_pct", "churn_drivers"]
+
+
+@pytest.fixture(scope="module")
+def held_out(result) -> P.Examples:
+    return P.build_examples(simulated_store(), result.plan.test, 30, "purchase")
+
+
+def test_the_drivers_of_a_baseline_score_are_that_baselines_input(held_out):
+    model = P.make_models("purchase")["frequency"].fit(held_out)
+    d = P.explain_scores(model, held_out, inputs=P.MODEL_INPUTS["frequency"])
+    assert set(d["feature"]) == {"frequency"}
+    # more purchase days than the median user pushes the propensity up, fewer pushes it down
+    assert (d.filter(pl.col("value") > pl.col("typical"))["effect"] > 0).all()
+    assert (d.filter(pl.col("value") < pl.col("typical"))["effect"] < 0).all()
+    assert d.filter(pl.col("value") == pl.col("typical")).height == 0  # no effect, no row
+
+
+def test_a_learned_driver_is_the_score_change_when_that_feature_is_set_to_the_median(held_out):
+    model = P._Learned().fit(held_out)
+    d = P.explain_scores(model, held_out)
+    first = d.row(0, named=True)
+    X = held_out.X()
+    i = held_out.frame[S.USER_ID].to_list().index(first[S.USER_ID])
+    j = list(held_out.features).index(first["feature"])
+    changed = X[i : i + 1].copy()
+    changed[0, j] = np.nanmedian(X[:, j])
+    by_hand = model.predict_X(X[i : i + 1])[0] - model.predict_X(changed)[0]
+    assert first["effect"] == pytest.approx(by_hand)
+    assert d.group_by(S.USER_ID).len()["len"].max() <= 3
