@@ -119,3 +119,22 @@ def test_the_map_can_be_coloured_by_a_predicted_score(trained):
     assert "Score: Churn risk" in colour.options
     colour.set_value("churn_risk").run()
     assert not at.exception and not at.error
+
+
+def test_a_log_too_short_for_the_horizon_shows_why_not_a_traceback(tmp_path):
+    from ui import state
+
+    log = tmp_path / "short.csv"
+    log.write_text("customer,date,amount\nc1,2024-01-01,5\nc2,2024-01-02,7\nc1,2024-02-01,3\n")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[state.DATASETS] = {
+        "short": {"name": "short.csv", "maps": {}, "version": "",
+                  "files": {"events": {"path": str(log), "name": "short.csv"}}},
+    }  # fmt: skip
+    at.session_state[state.ACTIVE] = "short"
+    at.run()
+    at.switch_page("app_pages/predictions.py").run()
+    assert not at.exception
+    # Jan 1 .. Feb 1 is 32 days; 30 days ahead needs 90
+    assert "the log spans 32 days" in at.error[0].value
+    assert "Use a horizon of at most 10 days" in at.error[0].value
