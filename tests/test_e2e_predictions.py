@@ -26,10 +26,14 @@ def test_predictions_then_champions_likely_to_churn_are_exported(browser, app_ur
     page.get_by_role("link", name="Segments").first.click()
     wait_idle(page)
     page.get_by_role("heading", name="Members").wait_for()
-    members = page.get_by_label("Segment", exact=True)
-    members.click()
-    page.get_by_role("option", name="Champions", exact=True).click()
     wait_idle(page)
+    members = page.get_by_label("Segment", exact=True)
+    members.scroll_into_view_if_needed()
+    members.click()
+    page.keyboard.type("Champions")  # the dropdown filters as one types
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    page.get_by_text("users in Champions").wait_for(timeout=60_000)
     page.get_by_text("Filter by predicted scores").click()
     churn = (
         page.locator('[data-testid="stSlider"]', has_text="Churn risk").get_by_role("slider").first
