@@ -34,6 +34,7 @@ navigation = st.navigation(
         ],
         "Models": [
             st.Page("app_pages/recommenders.py", title="Recommenders", icon=":material/recommend:"),
+            st.Page("app_pages/predictions.py", title="Predictions", icon=":material/query_stats:"),
         ],
         "Data": [
             st.Page("app_pages/data.py", title="Data", icon=":material/database:"),

@@ -24,6 +24,7 @@ from profiling.segments import (
     with_assignments,
 )
 from ui import data, profiles, widgets
+from ui import predict as pred_ui
 
 st.title("Segments")
 ds = data.active_dataset()
@@ -226,6 +227,7 @@ if len(order) >= 2:
 st.subheader("Members")
 widgets.from_url(f"ps_members_{column}", "segment", order)
 pick = st.selectbox("Segment", order, format_func=names.get, key=f"ps_members_{column}")
+joined, by_score = pred_ui.segment_score_filter(joined)
 widgets.to_url("segment", pick)
 default_cols = [
     c
@@ -237,6 +239,8 @@ default_cols = [
         "monetary",
         "top_category",
         "tags",
+        "churn_risk",
+        "purchase_propensity",
     )
     if c in joined.columns
 ]
@@ -247,9 +251,12 @@ cols = st.multiselect(
     key="ps_members_cols",
 )
 mask = joined[column] == pick
+if by_score is not None:
+    mask = mask & by_score
 mem = members(joined, mask, cols)
 st.caption(
     f"{mem.height:,} users in **{names[pick]}**"
+    + (" within the chosen score ranges" if by_score is not None else "")
     + (" (they have events but no purchase)" if pick == NO_PURCHASE else "")
 )
 st.dataframe(mem.head(1000), hide_index=True, width="stretch")

@@ -20,6 +20,7 @@ from profiling.users import (
     users_in,
 )
 from ui import changes, data, profiles, recommenders, state, widgets
+from ui import predict as pred_ui
 
 st.title("User profile")
 ds = data.active_dataset()
@@ -130,6 +131,8 @@ t = timeline(ds.events, ds.items, user)
 st.plotly_chart(viz.timeline_figure(t), width="stretch")
 with st.expander(f"Recent events ({t.height:,} in all)", expanded=False):
     st.dataframe(t.head(200), hide_index=True, width="stretch")
+
+pred_ui.user_section(user)
 
 # --- similar users ---------------------------------------------------------------------------
 st.subheader("Similar users")

@@ -241,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     from profiling.cli_workspace import add_workspace_parser
 
     add_workspace_parser(sub)
+    from profiling.predict_cli import add_predict_parser
+
+    add_predict_parser(sub, _add_inputs)
     return parser
 
 

@@ -23,6 +23,7 @@ PAGES = [
     "app_pages/recommenders.py",
     "app_pages/user.py",
     "app_pages/map.py",
+    "app_pages/predictions.py",
 ]
 
 
@@ -40,7 +41,7 @@ def test_every_page_renders_on_the_sample_store(clear_streamlit_caches, page):
     assert not at.error
     assert at.title[0].value in (
         "Overview", "Data", "Segments", "Recommenders", "User profile", "Profile map",
-        "What changed",
+        "What changed", "Predictions",
     )  # fmt: skip
 
 

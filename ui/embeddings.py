@@ -136,7 +136,10 @@ def segment_columns() -> tuple[str, ...]:
 
 
 def color_options() -> dict[str, str]:
-    return E.color_options(profiles.active_profiles(), segment_columns())
+    from ui import predict
+
+    options = E.color_options(profiles.active_profiles(), segment_columns())
+    return options | predict.map_color_options()  # predicted scores, once they are ready
 
 
 def table(emb: E.Embedding, clusters: bool) -> pl.DataFrame:
@@ -148,4 +151,6 @@ def table(emb: E.Embedding, clusters: bool) -> pl.DataFrame:
         assignments = seg.assignments if seg else None
     else:
         assignments = profiles.rfm_for(spec)
-    return E.map_table(emb, profiles.active_profiles(), assignments)
+    from ui import predict
+
+    return predict.with_map_scores(E.map_table(emb, profiles.active_profiles(), assignments))

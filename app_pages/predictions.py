@@ -1,0 +1,170 @@
+"""Predictions: who will buy, who will lapse, what each customer is worth and who looks
+risky, each model measured against simple baselines on a window it never saw."""
+
+import streamlit as st
+
+from profiling import predict as P
+from profiling import predict_viz as PV
+from profiling.errors import ProfilingError
+from profiling.export import to_safe_csv
+from profiling.risk import flag_counts, most_unusual, n_flagged
+from ui import data, widgets
+from ui import predict as pred_ui
+
+st.title("Predictions")
+ds = data.active_dataset()
+if ds is None:
+    st.stop()
+widgets.dataset_caption(ds)
+st.caption(
+    "Each model learns from past cutoffs only: features come from the events before a cutoff, "
+    "the answer from the days after it. Every number below is measured on the **last window of "
+    "the log, which no model, threshold or choice of model has seen**, against simple baselines."
+)
+
+c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+h = c1.number_input(
+    "Horizon (days ahead)", min_value=7, max_value=365, value=P.DEFAULT_HORIZON, step=1,
+    key=pred_ui.HORIZON,
+    help="Propensity: the chance of at least one purchase in the next H days. Churn risk: the "
+    "chance that a past buyer makes none in the next H days.",
+)  # fmt: skip
+
+job = pred_ui.start(int(h))
+if job.failed:
+    st.error(job.error)
+    st.button("Try again", on_click=pred_ui.retry, args=(job,))
+    st.stop()
+if not job.done:
+    with st.status("Training and measuring the models…", expanded=True) as status:
+        try:
+            pred_ui.wait(job, status)
+        except ProfilingError as exc:
+            st.error(str(exc))
+            st.stop()
+        status.update(label="Models trained and measured", state="complete", expanded=False)
+bundle = job.result()
+result = bundle.predictions
+c2.caption(result.plan.describe())
+
+tasks = {t.task: t for t in result.tasks()}
+labels = {"purchase": "Purchase propensity", "churn": "Churn risk"}
+task_name = st.segmented_control(
+    "Score", list(tasks), default="purchase", format_func=labels.get, key="ps_pred_task"
+) or "purchase"  # fmt: skip
+if result.churn_note:
+    st.info(f"Churn risk is not scored: {result.churn_note}", icon=":material/info:")
+t = tasks[task_name]
+bal = t.class_balance
+st.caption(
+    f"Held-out window: {bal['test_users']:,} users, {bal['test_positives']:,} positive "
+    f"({bal['test_positive_share']:.1%}). Training: {bal['train_rows']:,} user-cutoff rows, "
+    f"{bal['train_positive_share']:.1%} positive. Thresholds chosen on the {bal['validation']}."
+)
+if t.baseline_wins:
+    st.warning(P.verdict(t), icon=":material/balance:")
+else:
+    st.success(P.verdict(t), icon=":material/verified:")
+
+# --- comparison ---------------------------------------------------------------------------
+st.subheader("Model against baselines")
+st.caption(
+    "Value with its 95% bootstrap interval over users; ★ best on the metric; ✓ the model whose "
+    "scores are used. Accuracy, precision, recall and F1 at each model's F1-maximizing "
+    "threshold chosen on validation. Brier: lower is better; top-decile lift: positives among "
+    "the top 10% of scores over the base rate."
+)
+st.dataframe(P.comparison_table(t), hide_index=True, width="stretch")
+st.download_button(
+    "Download the metrics (CSV)", to_safe_csv(t.metrics), file_name=f"metrics-{task_name}.csv",
+    mime="text/csv", icon=":material/download:", key="ps_pred_metrics_csv",
+)  # fmt: skip
+
+# --- threshold ----------------------------------------------------------------------------
+st.subheader("Choose a threshold")
+m1, m2 = st.columns([1, 2])
+model = m1.selectbox(
+    "Model", [P.LEARNED, *P.BASELINES], format_func=P.MODEL_LABELS.get, key="ps_pred_model"
+)
+f1_max = t.thresholds[model]
+threshold = m2.slider(
+    "Threshold (predict yes when the score is at least this)", 0.0, 1.0,
+    value=round(float(min(max(f1_max, 0.0), 1.0)), 2), step=0.01,
+    key=f"ps_pred_threshold_{task_name}_{model}",
+    help=f"Starts at the F1-maximizing threshold chosen on validation ({f1_max:.2f}).",
+)  # fmt: skip
+at = P.metrics_at(t, model, threshold)
+cols = st.columns(4)
+for col, name in zip(cols, ("accuracy", "precision", "recall", "f1"), strict=True):
+    col.metric(name.capitalize() if name != "f1" else "F1", f"{at[name]:.3f}")
+st.plotly_chart(
+    PV.threshold_figure(P.threshold_curve(t, model), threshold, f1_max), width="stretch"
+)
+
+# --- curves -------------------------------------------------------------------------------
+curves = {m: P.curves(t, m) for m in [P.LEARNED, *P.BASELINES]}
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(PV.roc_figure(curves), width="stretch")
+    st.plotly_chart(PV.calibration_figure(curves), width="stretch")
+    st.plotly_chart(PV.gain_figure(curves), width="stretch")
+with right:
+    st.plotly_chart(PV.pr_figure(curves, bal["test_positive_share"]), width="stretch")
+    st.plotly_chart(PV.importance_figure(t.importance), width="stretch")
+    st.plotly_chart(PV.gain_figure(curves, lift=True), width="stretch")
+
+# --- today's scores -----------------------------------------------------------------------
+st.subheader("Today's scores by RFM segment")
+column = P.SCORE_COLUMNS[task_name]
+rfm = pred_ui.rfm_segments()
+if rfm is not None:
+    dist = P.score_distribution(bundle.scores, rfm, column)
+    st.plotly_chart(
+        PV.score_by_segment_figure(dist, f"{labels[task_name]} by RFM segment"), width="stretch"
+    )
+st.caption(
+    f"Scores from {P.MODEL_LABELS[t.chosen]}. Drivers: how much a user's score moves when one "
+    "input of that model alone is set to the typical (median) user's value; the three largest "
+    "per user."
+)
+st.dataframe(P.top_scores(bundle.scores, task_name), hide_index=True, width="stretch")
+st.download_button(
+    f"Download every score ({bundle.scores.height:,} users, CSV)", to_safe_csv(bundle.scores),
+    file_name="scores.csv", mime="text/csv", icon=":material/download:", key="ps_pred_scores_csv",
+)  # fmt: skip
+
+# --- CLV ----------------------------------------------------------------------------------
+st.subheader("Customer lifetime value (BG/NBD and Gamma-Gamma)")
+if result.bgnbd is not None:
+    b = result.bgnbd
+    g = result.gamma_gamma
+    params = f"BG/NBD r = {b.r:.3f}, α = {b.alpha:.3f}, a = {b.a:.3f}, b = {b.b:.3f} (days)"
+    if g is not None:
+        params += f"; Gamma-Gamma p = {g.p:.3f}, q = {g.q:.3f}, v = {g.v:.3f}"
+    st.caption(
+        f"Fitted by maximum likelihood on the purchases before the held-out window: {params}. "
+        "Today's expected purchases, values and P(alive) come from a refit on the whole log."
+    )
+    if result.holdout is not None:
+        st.plotly_chart(
+            PV.holdout_figure(result.holdout, result.plan.horizon_days), width="stretch"
+        )
+if result.clv_note:
+    st.info(result.clv_note, icon=":material/info:")
+
+# --- risk ---------------------------------------------------------------------------------
+st.subheader("Risk")
+st.caption(
+    "Anomaly score: IsolationForest on standardized behaviour features (about 0.5 = ordinary, "
+    "near 1 = very unusual). It says *unusual*, not *fraudulent*; the rules say why."
+)
+counts = flag_counts(bundle.risk)
+r1, r2 = st.columns([2, 3])
+with r1:
+    st.plotly_chart(PV.risk_flags_figure(counts), width="stretch")
+with r2:
+    st.dataframe(counts, hide_index=True, width="stretch")
+st.caption(
+    f"{n_flagged(bundle.risk):,} users raise at least one flag. The most unusual users first:"
+)
+st.dataframe(most_unusual(bundle.risk), hide_index=True, width="stretch")

@@ -1,0 +1,142 @@
+"""AppTest of the Predictions page and of the scores it brings to the User profile and the
+Segments page (score filter and export)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from profiling import predict as P
+from ui import predict as pred_ui
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def run(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    at.switch_page(page).run()
+    return at
+
+
+@pytest.fixture
+def fresh_runner(monkeypatch):
+    """A prediction worker with no job yet (the module keeps one per process)."""
+    monkeypatch.setattr(pred_ui, "_RUNNER", None)
+
+
+@pytest.fixture(scope="module")
+def trained() -> AppTest:
+    """The Predictions page after it trained and measured on the sample store."""
+    return run("app_pages/predictions.py")
+
+
+def test_before_any_training_the_user_page_offers_to_compute_scores(fresh_runner):
+    at = run("app_pages/user.py")
+    assert not at.exception
+    assert "Predicted scores" in [s.value for s in at.subheader]
+    start = next(b for b in at.button if b.label == "Compute in the background")
+    assert not start.disabled
+
+
+def test_the_predictions_page_compares_the_model_with_every_baseline(trained):
+    at = trained
+    assert not at.exception and not at.error
+    assert [s.value for s in at.subheader][:3] == [
+        "Model against baselines", "Choose a threshold", "Today's scores by RFM segment",
+    ]  # fmt: skip
+    table = at.dataframe[0].value
+    assert list(table["model"]) == [P.MODEL_LABELS[m] for m in [P.LEARNED, *P.BASELINES]]
+    assert {"roc_auc", "pr_auc", "brier", "f1", "top_decile_lift"} <= set(table.columns)
+    assert (table["used"] == "✓").sum() == 1
+    # the verdict names the best model on the held-out window, as a warning when a baseline wins
+    verdicts = [w.value for w in at.warning] + [s.value for s in at.success]
+    assert any(v.startswith("On the held-out window") for v in verdicts)
+    assert len(at.get("plotly_chart")) >= 9
+
+
+def test_moving_the_threshold_recomputes_precision_and_recall(trained):
+    at = trained
+    before = [m.value for m in at.metric]
+    slider = at.slider[0]
+    slider.set_value(0.9).run()
+    after = {m.label: m.value for m in at.metric}
+    assert not at.exception
+    assert [after[k] for k in ("Accuracy", "Precision", "Recall", "F1")] != before
+    # at 0.9 almost nobody is predicted to buy: recall is small
+    assert float(after["Recall"]) < 0.2
+
+
+def test_the_churn_tab_shows_its_own_comparison(trained):
+    at = trained
+    at.segmented_control(key="ps_pred_task").set_value("churn").run()
+    assert not at.exception and not at.error
+    assert at.dataframe[0].value.shape[0] == 5
+    assert any("past buyer" not in c.value and "Held-out window" in c.value for c in at.caption)
+    churn_table = at.dataframe[0].value
+    at.segmented_control(key="ps_pred_task").set_value("purchase").run()
+    assert not at.dataframe[0].value.equals(churn_table)
+
+
+def test_the_user_page_shows_scores_percentiles_and_drivers_once_trained(trained):
+    at = run("app_pages/user.py")
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert {"Purchase propensity", "Churn risk", "P(alive)", "Anomaly score"} <= set(labels)
+    assert any("drivers" in c.value for c in at.caption)
+
+
+def test_segments_filter_champions_by_churn_risk_and_export_them(trained):
+    at = run("app_pages/segments.py")
+    at.selectbox(key="ps_members_rfm_segment").set_value("Champions").run()
+    at.slider(key="ps_seg_score_churn_risk").set_value((0.6, 1.0)).run()
+    assert not at.exception and not at.error
+    # expected count by hand from the finished predictions and the RFM segments
+    scores = pred_ui._runner().get(next(iter(pred_ui._runner()._jobs))).result().scores
+    from ui import data, profiles
+
+    rfm = profiles.rfm_for(data.sample_spec())
+    expected = (
+        scores.join(rfm, on="user_id")
+        .filter((pl.col("rfm_segment") == "Champions") & (pl.col("churn_risk") >= 0.6))
+        .height
+    )
+    assert expected > 0  # the sample store has lapsing Champions
+    caption = next(c.value for c in at.caption if " users in **" in c.value)
+    assert caption.startswith(f"{expected:,} users in **Champions** within the chosen score")
+    export = next(d for d in at.get("download_button") if "users as CSV" in d.proto.label)
+    assert f"Export {expected:,} users" in export.proto.label
+
+
+def test_the_map_can_be_coloured_by_a_predicted_score(trained):
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    at.switch_page("app_pages/map.py")
+    at.session_state["ps_map_method"] = "pca"
+    at.run()
+    colour = at.selectbox(key="ps_map_color")
+    assert "Score: Churn risk" in colour.options
+    colour.set_value("churn_risk").run()
+    assert not at.exception and not at.error
+
+
+def test_a_log_too_short_for_the_horizon_shows_why_not_a_traceback(tmp_path):
+    import contextlib
+
+    from profiling import workspace as W
+    from profiling.errors import WorkspaceError
+
+    log = tmp_path / "short.csv"
+    log.write_text("customer,date,amount\nc1,2024-01-01,5\nc2,2024-01-02,7\nc1,2024-02-01,3\n")
+    with contextlib.suppress(WorkspaceError):
+        W.delete("short")
+    W.create("short", log)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = "short"
+    at.run()
+    at.switch_page("app_pages/predictions.py").run()
+    assert not at.exception
+    # Jan 1 .. Feb 1 is 32 days; 30 days ahead needs 90
+    assert "the log spans 32 days" in at.error[0].value
+    assert "Use a horizon of at most 10 days" in at.error[0].value

@@ -1,0 +1,382 @@
+"""Predictions: cutoffs, features and labels by hand, no leak past a cutoff, metrics equal to
+scikit-learn's, and the whole protocol on a small simulated store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn import metrics as skm
+
+from profiling import predict as P
+from profiling import schema as S
+
+
+def at(day: str, hour: int = 12) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
+
+
+def make_events(rows: list[tuple[str, str, datetime, float | None]]) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        {
+            S.USER_ID: [r[0] for r in rows],
+            S.EVENT_TYPE: [r[1] for r in rows],
+            S.TIMESTAMP: [r[2] for r in rows],
+            S.AMOUNT: [r[3] for r in rows],
+        },
+        schema={S.USER_ID: pl.String, S.EVENT_TYPE: pl.String,
+                S.TIMESTAMP: pl.Datetime("us", "UTC"), S.AMOUNT: pl.Float64},
+    )  # fmt: skip
+    others = [pl.lit(None).alias(c) for c in S.EVENT_COLUMNS if c not in frame.columns]
+    return frame.with_columns(others).select(S.EVENT_COLUMNS)
+
+
+@pytest.fixture
+def tiny() -> pl.DataFrame:
+    """Jan 1 .. Apr 9 2024. a buys Jan 5 (10) and Jan 20 (30), views Feb 1, buys Feb 12 and
+    Mar 20; b views Jan 1 and buys Mar 12; c buys Jan 10 and refunds Jan 15; d views Apr 9."""
+    return make_events(
+        [
+            ("a", S.PURCHASE, at("2024-01-05"), 10.0),
+            ("a", S.PURCHASE, at("2024-01-20"), 30.0),
+            ("a", S.VIEW, at("2024-02-01"), None),
+            ("a", S.PURCHASE, at("2024-02-12"), 5.0),
+            ("a", S.PURCHASE, at("2024-03-20"), 5.0),
+            ("b", S.VIEW, at("2024-01-01", 8), None),
+            ("b", S.PURCHASE, at("2024-03-12"), 7.0),
+            ("c", S.PURCHASE, at("2024-01-10"), 20.0),
+            ("c", S.REFUND, at("2024-01-15"), -20.0),
+            ("d", S.VIEW, at("2024-04-09"), None),
+        ]
+    )
+
+
+# ---- cutoffs -----------------------------------------------------------------------------
+def test_cutoffs_step_back_one_horizon_from_the_held_out_window(tiny):
+    plan = P.plan_cutoffs(tiny, horizon_days=30)
+    # last event Apr 9 -> today = Apr 10 00:00; test = Apr 10 - 30 days = Mar 11;
+    # Feb 10 keeps 40 >= 30 days of history after Jan 1; Jan 11 would keep only 10
+    assert plan.today == datetime(2024, 4, 10, tzinfo=UTC)
+    assert plan.test == datetime(2024, 3, 11, tzinfo=UTC)
+    assert plan.train == (datetime(2024, 2, 10, tzinfo=UTC),)
+    assert plan.validation is None
+
+
+def test_every_training_label_window_ends_before_the_held_out_window(tiny):
+    plan = P.plan_cutoffs(tiny, horizon_days=10, max_train_cutoffs=4)
+    h = timedelta(days=10)
+    assert len(plan.train) == 4
+    assert all(c + h <= plan.test for c in plan.train)
+    assert list(plan.train) == sorted(plan.train)
+    assert plan.validation == plan.train[-1]
+    assert plan.test + h == plan.today
+
+
+def test_calibration_end_puts_the_held_out_window_right_after_it(tiny):
+    plan = P.plan_cutoffs(tiny, horizon_days=20, calibration_end="2024-03-01")
+    assert plan.test == datetime(2024, 3, 2, tzinfo=UTC)
+    assert plan.train[-1] == datetime(2024, 2, 11, tzinfo=UTC)
+
+
+def test_a_log_too_short_for_the_horizon_is_refused_with_the_longest_usable_horizon(tiny):
+    # 100 days (Jan 1 .. Apr 9) < 3 x 40
+    with pytest.raises(P.PredictionError, match=r"spans 100 days.*at most 33 days"):
+        P.plan_cutoffs(tiny, horizon_days=40)
+
+
+def test_a_calibration_end_without_a_full_window_after_it_is_refused(tiny):
+    with pytest.raises(P.PredictionError, match="leaves 9 days of events after it"):
+        P.plan_cutoffs(tiny, horizon_days=30, calibration_end="2024-03-31")
+
+
+@pytest.mark.parametrize("horizon", [0, -3, 2.5, True])
+def test_the_horizon_must_be_a_positive_whole_number_of_days(tiny, horizon):
+    with pytest.raises(P.PredictionError, match="horizon must be a positive whole number"):
+        P.plan_cutoffs(tiny, horizon_days=horizon)
+
+
+def test_a_log_without_purchases_is_refused_naming_the_event_types_found(tiny):
+    views = tiny.filter(pl.col(S.EVENT_TYPE) == S.VIEW)
+    with pytest.raises(P.PredictionError, match="has no purchase.*Found only: view"):
+        P.plan_cutoffs(views, horizon_days=10)
+
+
+# ---- features and labels -------------------------------------------------------------------
+def test_features_at_a_cutoff_are_computed_by_hand(tiny):
+    f = P.cutoff_features(tiny, datetime(2024, 2, 10, tzinfo=UTC))
+    assert f[S.USER_ID].to_list() == ["a", "b", "c"]  # d has no event before Feb 10
+    a = f.row(0, named=True)
+    assert a["frequency"] == 2
+    assert a["recency_days"] == pytest.approx(20.5)  # Jan 20 noon -> Feb 10 00:00
+    assert a["tenure_days"] == pytest.approx(35.5)  # Jan 5 noon
+    assert a["days_since_seen"] == pytest.approx(8.5)  # the Feb 1 view
+    assert a["monetary"] == 40.0
+    assert a["avg_order_value"] == 20.0
+    assert a["mean_gap_days"] == pytest.approx(15.0)  # (Jan 20 - Jan 5) / (2 - 1)
+    assert a["n_view"] == 1 and a["events_30d"] == 2  # Jan 20 purchase and Feb 1 view
+    b = f.row(1, named=True)
+    assert b["frequency"] == 0 and b["recency_days"] is None and b["avg_order_value"] is None
+    c = f.row(2, named=True)
+    assert c["monetary"] == 0.0  # 20 bought, 20 refunded
+    assert c["refund_share"] == 1.0
+
+
+def test_no_event_on_or_after_the_cutoff_reaches_the_features(tiny):
+    cutoff = datetime(2024, 2, 10, tzinfo=UTC)
+    before = P.cutoff_features(tiny, cutoff)
+    late = make_events(
+        [
+            ("a", S.PURCHASE, cutoff, 1000.0),  # exactly at the cutoff: already the future
+            ("b", S.PURCHASE, cutoff + timedelta(days=1), 500.0),
+            ("e", S.VIEW, cutoff + timedelta(hours=1), None),
+        ]
+    )
+    after = P.cutoff_features(pl.concat([tiny, late]), cutoff)
+    assert after.equals(before)
+    # the same purchase a microsecond earlier does change them: the test can fail
+    early = late.head(1).with_columns(pl.col(S.TIMESTAMP) - timedelta(microseconds=1))
+    changed = P.cutoff_features(pl.concat([tiny, early]), cutoff)
+    assert changed.row(0, named=True)["monetary"] == 1040.0
+
+
+def test_labels_count_purchases_from_the_cutoff_up_to_but_not_including_cutoff_plus_h(tiny):
+    cutoff = datetime(2024, 2, 12, 12, tzinfo=UTC)  # a's Feb 12 purchase is exactly here
+    labels = P.cutoff_labels(tiny, cutoff, 29)  # window ends Mar 12 noon: b's buy excluded
+    assert labels.rows() == [("a", 1)]
+    assert P.cutoff_labels(tiny, cutoff, 30).rows() == [("a", 1), ("b", 1)]
+
+
+def test_churn_examples_are_past_buyers_labelled_one_when_they_do_not_buy_again(tiny):
+    cutoff = datetime(2024, 3, 1, tzinfo=UTC)
+    purchase = P.build_examples(tiny, cutoff, 30, "purchase")
+    churn = P.build_examples(tiny, cutoff, 30, "churn")
+    # a buys Mar 20, b buys Mar 12, c never again
+    assert dict(purchase.frame.select(S.USER_ID, "label").rows()) == {"a": 1, "b": 1, "c": 0}
+    assert dict(churn.frame.select(S.USER_ID, "label").rows()) == {"a": 0, "c": 1}
+
+
+def test_the_rfm_baseline_score_is_zero_for_non_buyers_and_three_to_fifteen_for_buyers(tiny):
+    ex = P.build_examples(tiny, datetime(2024, 3, 1, tzinfo=UTC), 30, "purchase")
+    scores = dict(ex.frame.select(S.USER_ID, "rfm_score").rows())
+    assert scores["b"] == 0
+    # 2 buyers: quintile score = ceil(rank / 2 * 5): the better one 5, the other ceil(2.5) = 3
+    # a is more recent, more frequent and spent more than c: 5 + 5 + 5 and 3 + 3 + 3
+    assert scores["a"] == 15 and scores["c"] == 9
+
+
+# ---- metrics ------------------------------------------------------------------------------
+@pytest.fixture
+def scored() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    p = np.round(np.clip(0.3 * y + rng.random(300) * 0.7, 0, 1), 2)  # rounded: many ties
+    return y, p
+
+
+def test_metrics_equal_scikit_learns(scored):
+    y, p = scored
+    got = P.all_metrics(y, p, 0.5)
+    pred = (p >= 0.5).astype(int)
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
+    assert got["pr_auc"] == pytest.approx(skm.average_precision_score(y, p))
+    assert got["brier"] == pytest.approx(skm.brier_score_loss(y, p))
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert got["precision"] == pytest.approx(skm.precision_score(y, pred))
+    assert got["recall"] == pytest.approx(skm.recall_score(y, pred))
+    assert got["f1"] == pytest.approx(skm.f1_score(y, pred))
+
+
+def test_top_decile_lift_by_hand():
+    y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 1, 0])
+    p = np.arange(10, 0, -1) / 10.0
+    assert P.top_decile_lift(y, p) == pytest.approx(1 / 0.2)  # top 1 is a buyer; base 2/10
+    # all scores tied: the top decile is a random tenth, lift 1
+    assert P.top_decile_lift(y, np.full(10, 0.5)) == pytest.approx(1.0)
+
+
+def test_the_f1_maximizing_threshold_by_hand():
+    y = np.array([1, 1, 0, 1, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.1])
+    # F1 at >= .9: 2/5, .8: 4/6, .7: 4/7, .6: 6/7 (best), .1: 6/8
+    assert P.f1_max_threshold(y, p) == 0.6
+
+
+def test_the_bootstrap_interval_brackets_the_value_and_is_reproducible(scored):
+    y, p = scored
+    a = P.bootstrap_metrics(y, p, 0.5, n_boot=50, random_state=1)
+    b = P.bootstrap_metrics(y, p, 0.5, n_boot=50, random_state=1)
+    assert a.equals(b)
+    assert a["metric"].to_list() == list(P.METRICS)
+    assert (a["ci_low"] <= a["value"]).all() and (a["value"] <= a["ci_high"]).all()
+
+
+def test_auc_of_one_class_is_not_a_number():
+    assert np.isnan(P.roc_auc(np.ones(4), np.array([0.1, 0.2, 0.3, 0.4])))
+
+
+# ---- the whole protocol on a simulated store --------------------------------------------------
+def simulated_store(n_users: int = 400, days: int = 200, seed: int = 7) -> pl.DataFrame:
+    """Users with a personal daily purchase rate; a fifth of them stop for good at a random
+    day (lapsing); everyone views a little more on days they buy."""
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(0.6, 0.05, n_users)
+    stop = np.where(rng.random(n_users) < 0.2, rng.integers(30, days, n_users), days)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    buys = (rng.random((n_users, days)) < rate[:, None]) & (
+        np.arange(days)[None, :] < stop[:, None]
+    )
+    views = rng.random((n_users, days)) < (rate[:, None] * 3 + 0.01)
+    rows = []
+    for kind, mask in ((S.PURCHASE, buys), (S.VIEW, views | buys)):
+        u, d = np.nonzero(mask)
+        rows.append(
+            pl.DataFrame(
+                {
+                    S.USER_ID: [f"u{i:04d}" for i in u],
+                    S.EVENT_TYPE: kind,
+                    S.TIMESTAMP: [start + timedelta(days=int(x), hours=10) for x in d],
+                    S.AMOUNT: np.round(rng.gamma(2.0, 15.0, u.size), 2)
+                    if kind == S.PURCHASE
+                    else None,
+                },
+                schema_overrides={S.AMOUNT: pl.Float64},
+            )
+        )
+    frame = pl.concat(rows).with_columns(pl.col(S.TIMESTAMP).dt.cast_time_unit("us"))
+    others = [pl.lit(None).alias(c) for c in S.EVENT_COLUMNS if c not in frame.columns]
+    return frame.with_columns(others).select(S.EVENT_COLUMNS)
+
+
+@pytest.fixture(scope="module")
+def result() -> P.Predictions:
+    return P.predict(simulated_store(), horizon_days=30, n_boot=30, max_train_cutoffs=3)
+
+
+def test_the_learned_model_and_every_baseline_are_measured_on_the_held_out_window(result):
+    m = result.purchase.metrics
+    assert set(m["model"]) == {P.LEARNED, *P.BASELINES}
+    assert m.height == 5 * len(P.METRICS)
+    auc = dict(m.filter(pl.col("metric") == "roc_auc").select("model", "value").rows())
+    assert auc[P.LEARNED] > 0.6  # planted rates are learnable
+    assert result.purchase.class_balance["test_users"] > 300
+
+
+def test_thresholds_and_the_used_model_come_from_validation_not_the_test_window(result):
+    t = result.purchase
+    assert t.class_balance["validation"].startswith("validation window")
+    assert t.chosen == P._best(t.validation)
+    assert t.thresholds[P.LEARNED] == pytest.approx(
+        t.metrics.filter(pl.col("model") == P.LEARNED)["threshold"][0]
+    )
+
+
+def test_every_user_seen_gets_scores_percentiles_and_drivers(result):
+    s = result.scores
+    assert s[S.USER_ID].n_unique() == s.height
+    assert s["purchase_propensity"].is_between(0, 1).all()
+    assert s["purchase_propensity_pct"].is_between(0, 100, closed="right").all()
+    buyers = s.filter(pl.col("churn_risk").is_not_null())
+    assert buyers["p_alive"].null_count() == 0
+    assert (buyers["expected_value_365d"] >= 0).all()
+    assert s["purchase_drivers"].null_count() < s.height
+    d = result.purchase.drivers
+    assert d.group_by(S.USER_ID).len()["len"].max() <= 3
+
+
+def test_the_report_names_cutoffs_balance_threshold_and_model_parameters(result):
+    r = result.report()
+    assert r["cutoffs"]["test_window"][1] == r["cutoffs"]["today"]
+    assert set(r["bgnbd"]) >= {"r", "alpha", "a", "b"}
+    assert set(r["gamma_gamma"]) >= {"p", "q", "v"}
+    assert 0 < r["purchase"]["threshold"] < 1
+    assert r["purchase"]["baseline_wins"] == (r["purchase"]["best_on_held_out_window"] != "learned")
+
+
+def test_a_held_out_window_with_one_class_only_is_refused(tiny):
+    # a buys on Mar 20 in the held-out window [Mar 11, Apr 10); b, c and d buy on Mar 25
+    late = make_events([(u, S.PURCHASE, at("2024-03-25"), 1.0) for u in ("b", "c", "d")])
+    with pytest.raises(P.PredictionError, match="every one of them bought.*one class only"):
+        P.predict(pl.concat([tiny, late]), horizon_days=30, n_boot=5)
+
+
+def test_the_comparison_table_marks_the_used_model_and_each_metrics_best(result):
+    table = P.comparison_table(result.purchase)
+    assert table["model"].to_list() == [P.MODEL_LABELS[m] for m in [P.LEARNED, *P.BASELINES]]
+    assert table["used"].to_list().count("✓") == 1
+    used = table.filter(pl.col("used") == "✓")["model"][0]
+    assert used == P.MODEL_LABELS[result.purchase.chosen]
+    # exactly one ★ per metric column (brier: the lowest)
+    for metric in P.METRICS:
+        assert table[metric].str.ends_with("★").sum() >= 1
+    brier = result.purchase.metrics.filter(pl.col("metric") == "brier")
+    lowest = brier.sort("value")["model"][0]
+    starred = table.filter(pl.col("brier").str.ends_with("★"))["model"].to_list()
+    assert P.MODEL_LABELS[lowest] in starred
+
+
+def test_the_verdict_says_when_a_baseline_measured_better(result):
+    t = result.purchase
+    text = P.verdict(t)
+    assert text.startswith(f"On the held-out window, {P.MODEL_LABELS[t.best_on_test]}")
+    assert ("A simple baseline measured better" in text) == t.baseline_wins
+
+
+def test_score_mask_keeps_users_within_every_range_and_drops_missing_scores():
+    frame = pl.DataFrame({"churn_risk": [0.7, 0.5, None, 0.9], "n_risk_flags": [0, 1, 2, 1]})
+    mask = P.score_mask(frame, {"churn_risk": (0.6, 1.0), "n_risk_flags": (1, 10)})
+    assert mask.to_list() == [False, False, False, True]
+
+
+def test_curves_and_figures_cover_every_model(result):
+    from profiling import predict_viz as PV
+
+    t = result.purchase
+    curves = {m: P.curves(t, m) for m in [P.LEARNED, *P.BASELINES]}
+    assert len(PV.roc_figure(curves).data) == 6  # five models and the diagonal
+    cal = curves[P.LEARNED]["calibration"]
+    assert cal["users"].sum() == t.class_balance["test_users"]
+    gain = curves[P.LEARNED]["gain"]
+    assert gain["share_captured"][-1] == pytest.approx(1.0)
+    curve = P.threshold_curve(t, P.LEARNED)
+    assert curve.height == 101 and curve["recall"][0] == 1.0  # threshold 0: everyone is "yes"
+    fig = PV.threshold_figure(curve, 0.5, t.thresholds[P.LEARNED])
+    assert len(fig.layout.shapes) == 2  # the slider and the F1-max marks
+    assert len(PV.holdout_figure(result.holdout, 30).data) == 2
+
+
+def test_top_scores_lists_the_highest_scores_first_without_missing_ones(result):
+    top = P.top_scores(result.scores, "churn", n=10)
+    assert top.height == 10
+    assert top["churn_risk"].is_sorted(descending=True)
+    assert top.columns == ["user_id", "churn_risk", "churn_risk_pct", "churn_drivers"]
+
+
+@pytest.fixture(scope="module")
+def held_out(result) -> P.Examples:
+    return P.build_examples(simulated_store(), result.plan.test, 30, "purchase")
+
+
+def test_the_drivers_of_a_baseline_score_are_that_baselines_input(held_out):
+    model = P.make_models("purchase")["frequency"].fit(held_out)
+    d = P.explain_scores(model, held_out, inputs=P.MODEL_INPUTS["frequency"])
+    assert set(d["feature"]) == {"frequency"}
+    # more purchase days than the median user pushes the propensity up, fewer pushes it down
+    assert (d.filter(pl.col("value") > pl.col("typical"))["effect"] > 0).all()
+    assert (d.filter(pl.col("value") < pl.col("typical"))["effect"] < 0).all()
+    assert d.filter(pl.col("value") == pl.col("typical")).height == 0  # no effect, no row
+
+
+def test_a_learned_driver_is_the_score_change_when_that_feature_is_set_to_the_median(held_out):
+    model = P._Learned().fit(held_out)
+    d = P.explain_scores(model, held_out)
+    first = d.row(0, named=True)
+    X = held_out.X()
+    i = held_out.frame[S.USER_ID].to_list().index(first[S.USER_ID])
+    j = list(held_out.features).index(first["feature"])
+    changed = X[i : i + 1].copy()
+    changed[0, j] = np.nanmedian(X[:, j])
+    by_hand = model.predict_X(X[i : i + 1])[0] - model.predict_X(changed)[0]
+    assert first["effect"] == pytest.approx(by_hand)
+    assert d.group_by(S.USER_ID).len()["len"].max() <= 3

@@ -1,0 +1,259 @@
+"""Predictions of the active dataset, trained in a background thread and kept per dataset
+and parameters.
+
+Training takes seconds to minutes, so it runs in one worker thread of its own (not the map's
+UMAP process: a prediction must not wait behind a UMAP warm-up). A page that needs the scores
+either waits for the job with a progress bar (the Predictions page) or shows them only when
+they are ready and offers to start the job (User profile, Segments, Profile map): a page run
+never blocks on training it did not ask for. Finished results stay in the runner (the last
+few per server process) and are never mutated.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+import polars as pl
+import streamlit as st
+
+from profiling import predict as P
+from profiling.jobs import Job, JobRunner
+from profiling.risk import risk_scores
+from ui import data, profiles, state
+
+HORIZON = "ps_pred_horizon"
+"""Session-state key: the horizon (days) last chosen on the Predictions page."""
+SCORE_FILTERS = "ps_seg_score_filters"
+
+_RUNNER: JobRunner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything the pages show: the predictions, the risk table and the joined scores
+    (one row per user: see :func:`profiling.predict.all_scores`)."""
+
+    predictions: P.Predictions
+    risk: pl.DataFrame
+    scores: pl.DataFrame
+
+
+def _runner() -> JobRunner:
+    """One worker thread per server process (a module global, like the map's worker, so
+    clearing Streamlit's caches does not orphan a running job)."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None:
+            _RUNNER = JobRunner(processes=False, keep=8)
+        return _RUNNER
+
+
+def _compute(events: pl.DataFrame, horizon_days: int, *, progress) -> Bundle:
+    def report(stage: str, fraction: float) -> None:
+        progress(fraction * 0.95, stage)
+
+    pred = P.predict(events, horizon_days=horizon_days, progress=report)
+    progress(0.96, "risk: anomaly score and rules")
+    risk = risk_scores(events)
+    return Bundle(pred, risk, P.all_scores(pred, risk))
+
+
+def _key(spec: data.WorkspaceRef, horizon_days: int) -> str:
+    return spec.key() + json.dumps({"predict": True, "horizon": horizon_days})
+
+
+def horizon() -> int:
+    """The horizon in days this session chose (default 30)."""
+    return int(st.session_state.get(HORIZON, P.DEFAULT_HORIZON))
+
+
+def start(horizon_days: int | None = None) -> Job:
+    """Start (or find) the prediction job of the active dataset; returns at once."""
+    spec = data.resolved_spec()
+    h = horizon() if horizon_days is None else horizon_days
+    events = data.load(spec).events
+    return _runner().submit(_key(spec, h), "Predictions", _compute, events, h)
+
+
+def job(horizon_days: int | None = None) -> Job | None:
+    """The prediction job of the active dataset, if one was started."""
+    spec = data.resolved_spec()
+    h = horizon() if horizon_days is None else horizon_days
+    return None if spec is None else _runner().get(_key(spec, h))
+
+
+def wait(j: Job, status) -> Bundle:
+    """Wait for ``j`` showing its progress in ``status`` (an ``st.status``); returns the
+    result or raises the job's ProfilingError."""
+    bar = st.progress(0.0)
+    while not j.done:
+        bar.progress(min(j.progress, 1.0), text=f"{j.message} ({j.elapsed:.0f} s)")
+        time.sleep(0.3)
+    bar.empty()
+    if j.failed:
+        status.update(label="Could not compute the predictions", state="error")
+    return j.result()
+
+
+def retry(j: Job) -> None:
+    """Callback: forget a failed job so the next run starts it again."""
+    _runner().forget(j.key)
+
+
+def ready() -> Bundle | None:
+    """The finished predictions of the active dataset at this session's horizon, or None
+    (not started, running, or failed). Never starts or waits for training."""
+    j = job()
+    if j is None or not j.done or j.failed:
+        return None
+    return j.result()
+
+
+def ready_scores() -> pl.DataFrame | None:
+    """One row per user with every score (see :class:`Bundle`), or None when not ready."""
+    b = ready()
+    return None if b is None else b.scores
+
+
+def rfm_segments() -> pl.DataFrame | None:
+    """user_id, rfm_segment of the active dataset (cached), or None without purchases."""
+    return profiles.rfm_for(data.resolved_spec())
+
+
+def status_line() -> str:
+    """A short sentence saying where the predictions of the active dataset stand."""
+    j = job()
+    if j is None:
+        return "Predicted scores are not computed yet for this dataset."
+    if j.failed:
+        return f"Predicted scores could not be computed: {j.error}"
+    if not j.done:
+        return f"Predicted scores are being computed ({j.progress:.0%}, {j.message})."
+    return "Predicted scores are ready."
+
+
+def user_section(user_id: str) -> None:
+    """The User profile's compact "Predicted scores" block: each score with its percentile
+    and drivers, CLV, and risk flags with their rules. Shows only finished predictions; when
+    there are none, offers to start them in the background (the page does not wait)."""
+    st.subheader("Predicted scores")
+    scores = ready_scores()
+    if scores is None:
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.caption(
+            status_line() + " They are trained on the Predictions page, or here in the background."
+        )
+        j = job()
+        c2.button(
+            "Compute in the background", icon=":material/query_stats:", key="ps_user_pred_start",
+            on_click=start, disabled=j is not None and not j.failed,
+        )  # fmt: skip
+        return
+    row = P.user_scores(scores, user_id)
+    if row is None:
+        st.caption("This user has no event before the scoring date, so no score.")
+        return
+    cols = st.columns(5)
+    pct = lambda v: "" if v is None else f"{v:.0f}th percentile"  # noqa: E731
+    cols[0].metric("Purchase propensity", _fmt(row.get("purchase_propensity"), "{:.1%}"),
+                   help=f"Chance of a purchase in the next {horizon()} days. "
+                   + pct(row.get("purchase_propensity_pct")))  # fmt: skip
+    cols[0].caption(pct(row.get("purchase_propensity_pct")))
+    cols[1].metric("Churn risk", _fmt(row.get("churn_risk"), "{:.1%}"),
+                   help=f"Chance that this past buyer makes no purchase in the next {horizon()} "
+                   "days (none for users who never bought).")  # fmt: skip
+    cols[1].caption(pct(row.get("churn_risk_pct")))
+    cols[2].metric("P(alive)", _fmt(row.get("p_alive"), "{:.1%}"),
+                   help="BG/NBD: probability that the customer is still active.")  # fmt: skip
+    value = row.get("expected_value_365d")
+    cols[3].metric(
+        "Expected value, 365 days" if "expected_value_365d" in row else "Expected purchases, 365 days",
+        _fmt(value, "{:,.2f}") if "expected_value_365d" in row else _fmt(row.get("expected_purchases_365d"), "{:.2f}"),
+        help="BG/NBD expected purchases times Gamma-Gamma expected spend per purchase (undiscounted).",
+    )  # fmt: skip
+    cols[4].metric("Anomaly score", _fmt(row.get("anomaly_score"), "{:.2f}"),
+                   help="IsolationForest: about 0.5 ordinary, near 1 very unusual.")  # fmt: skip
+    cols[4].caption(pct(row.get("anomaly_pct")))
+    for task, label in (("purchase", "Propensity"), ("churn", "Churn risk")):
+        drivers = row.get(f"{task}_drivers")
+        if drivers:
+            st.caption(f"**{label} drivers** (score change against a typical value): {drivers}")
+    flags = row.get("risk_flags") or []
+    if flags:
+        for reason in (row.get("risk_reasons") or "").split(" | "):
+            st.warning(reason, icon=":material/flag:")
+    else:
+        st.caption("No risk flag: none of the risk rules fires for this user.")
+
+
+def _fmt(value, pattern: str) -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+FILTERABLE = ("churn_risk", "purchase_propensity", "p_alive", "anomaly_score")
+"""Scores between 0 and 1 the Segments page can filter an audience by."""
+
+
+def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series | None]:
+    """The Segments page's score filter ("Champions with churn risk ≥ 0.6").
+
+    Returns ``joined`` with every score column added (when the predictions are ready) and
+    a mask of the users within the chosen score ranges, or None when no range narrows
+    anything (then nobody is left out for a missing score).
+    """
+    scores = ready_scores()
+    if scores is None:
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.caption(status_line() + " When they are ready, members can be filtered by them.")
+        j = job()
+        c2.button(
+            "Compute in the background", icon=":material/query_stats:", key="ps_seg_pred_start",
+            on_click=start, disabled=j is not None and not j.failed,
+        )  # fmt: skip
+        return joined, None
+    keep = [c for c in scores.columns if c not in joined.columns or c == "user_id"]
+    joined = joined.join(scores.select(keep), on="user_id", how="left")
+    bounds: dict[str, tuple[float, float]] = {}
+    with st.expander("Filter by predicted scores", icon=":material/filter_alt:", expanded=False):
+        cols = st.columns(len(FILTERABLE))
+        for col, name in zip(cols, FILTERABLE, strict=True):
+            if name not in joined.columns:
+                continue
+            lo, hi = col.slider(
+                P.SCORE_LABELS[name], 0.0, 1.0, (0.0, 1.0), step=0.05, key=f"ps_seg_score_{name}"
+            )
+            if (lo, hi) != (0.0, 1.0):
+                bounds[name] = (lo, hi)
+        flagged = st.toggle("Only users with a risk flag", key="ps_seg_score_flagged")
+        if flagged:
+            bounds["n_risk_flags"] = (1, 1_000_000)
+        st.caption(
+            "A user without a score you narrowed (churn risk of someone who never bought) is "
+            "left out. Export below includes the score columns you pick."
+        )
+    return joined, (P.score_mask(joined, bounds) if bounds else None)
+
+
+MAP_SCORES = ("purchase_propensity", "churn_risk", "p_alive", "expected_value_365d",
+              "anomaly_score", "n_risk_flags")  # fmt: skip
+
+
+def map_color_options() -> dict[str, str]:
+    """Scores the Profile map can colour by (only once the predictions are ready)."""
+    scores = ready_scores()
+    if scores is None:
+        return {}
+    return {c: f"Score: {P.SCORE_LABELS[c]}" for c in MAP_SCORES if c in scores.columns}
+
+
+def with_map_scores(table: pl.DataFrame) -> pl.DataFrame:
+    """The map table with the score columns joined on user_id, when they are ready."""
+    scores = ready_scores()
+    if scores is None:
+        return table
+    keep = [c for c in MAP_SCORES if c in scores.columns and c not in table.columns]
+    return table.join(scores.select("user_id", *keep), on="user_id", how="left")
