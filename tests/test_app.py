@@ -137,7 +137,10 @@ def test_every_page_opens_the_workspace_named_in_the_url(clear_streamlit_caches,
     at.run()
     at.switch_page(page).run()
     assert not at.exception
-    assert not at.error
+    if page == "app_pages/predictions.py":  # 87 days of log: too short, and it says so
+        assert "the log spans 87 days" in at.error[0].value
+    else:
+        assert not at.error
     assert any("Url shop" in c.value for c in at.caption) or page == "app_pages/data.py"
 
 

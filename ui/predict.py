@@ -22,7 +22,7 @@ import streamlit as st
 from profiling import predict as P
 from profiling.jobs import Job, JobRunner
 from profiling.risk import risk_scores
-from ui import data, profiles, state
+from ui import data, profiles
 
 HORIZON = "ps_pred_horizon"
 """Session-state key: the horizon (days) last chosen on the Predictions page."""
