@@ -23,7 +23,13 @@ def run(page: str) -> AppTest:
 
 @pytest.fixture
 def fresh_runner(monkeypatch):
-    """A prediction worker with no job yet (the module keeps one per process)."""
+    """A prediction worker with no job yet (the module keeps one per process), and no
+    predictions saved with the sample store's workspace."""
+    import shutil
+
+    from profiling.workspace import ensure_sample
+
+    shutil.rmtree(ensure_sample().results_dir / "predictions", ignore_errors=True)
     monkeypatch.setattr(pred_ui, "_RUNNER", None)
 
 
@@ -55,6 +61,18 @@ def test_the_predictions_page_compares_the_model_with_every_baseline(trained):
     verdicts = [w.value for w in at.warning] + [s.value for s in at.success]
     assert any(v.startswith("On the held-out window") for v in verdicts)
     assert len(at.get("plotly_chart")) >= 9
+
+
+def test_after_a_restart_the_saved_predictions_are_shown_without_training(trained, monkeypatch):
+    monkeypatch.setattr(pred_ui, "_RUNNER", None)  # a new server process has no jobs
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the predictions were trained again")
+
+    monkeypatch.setattr(P, "predict", no_training)
+    at = run("app_pages/predictions.py")
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "Model against baselines"
 
 
 def test_moving_the_threshold_recomputes_precision_and_recall(trained):

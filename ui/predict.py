@@ -22,7 +22,7 @@ import streamlit as st
 from profiling import predict as P
 from profiling.jobs import Job, JobRunner
 from profiling.risk import risk_scores
-from ui import data, profiles
+from ui import data, persist, profiles
 
 HORIZON = "ps_pred_horizon"
 """Session-state key: the horizon (days) last chosen on the Predictions page."""
@@ -52,14 +52,43 @@ def _runner() -> JobRunner:
         return _RUNNER
 
 
-def _compute(events: pl.DataFrame, horizon_days: int, *, progress) -> Bundle:
+def _compute(events: pl.DataFrame, horizon_days: int, save=None, *, progress) -> Bundle:
     def report(stage: str, fraction: float) -> None:
         progress(fraction * 0.95, stage)
 
     pred = P.predict(events, horizon_days=horizon_days, progress=report)
     progress(0.96, "risk: anomaly score and rules")
     risk = risk_scores(events)
-    return Bundle(pred, risk, P.all_scores(pred, risk))
+    bundle = Bundle(pred, risk, P.all_scores(pred, risk))
+    if save is not None:
+        progress(0.99, "saving with the workspace")
+        save(bundle)
+    return bundle
+
+
+def _restore(bundle: Bundle, *, progress) -> Bundle:
+    """A job that hands back predictions saved with the workspace (after a restart)."""
+    return bundle
+
+
+def _params(horizon_days: int) -> dict:
+    return {"horizon": horizon_days}
+
+
+def _saved(spec: data.WorkspaceRef, horizon_days: int) -> Bundle | None:
+    return persist.store(spec).get("predictions", _params(horizon_days), spec.version)
+
+
+def _saver(spec: data.WorkspaceRef, horizon_days: int):
+    store = persist.store(spec)
+    ds = data.load(spec)
+    end, n = ds.as_of, ds.events.height
+
+    def save(bundle: Bundle) -> None:
+        store.put("predictions", _params(horizon_days), spec.version, bundle, data_end=end,
+                  events=n)  # fmt: skip
+
+    return save
 
 
 def _key(spec: data.WorkspaceRef, horizon_days: int) -> str:
@@ -75,15 +104,30 @@ def start(horizon_days: int | None = None) -> Job:
     """Start (or find) the prediction job of the active dataset; returns at once."""
     spec = data.resolved_spec()
     h = horizon() if horizon_days is None else horizon_days
+    key = _key(spec, h)
+    found = _runner().get(key)
+    if found is not None:
+        return found
+    saved = _saved(spec, h)
+    if saved is not None:
+        return _runner().submit(key, "Predictions", _restore, saved)
     events = data.load(spec).events
-    return _runner().submit(_key(spec, h), "Predictions", _compute, events, h)
+    return _runner().submit(key, "Predictions", _compute, events, h, _saver(spec, h))
 
 
 def job(horizon_days: int | None = None) -> Job | None:
     """The prediction job of the active dataset, if one was started."""
     spec = data.resolved_spec()
+    if spec is None:
+        return None
     h = horizon() if horizon_days is None else horizon_days
-    return None if spec is None else _runner().get(_key(spec, h))
+    found = _runner().get(_key(spec, h))
+    if found is None and _saved(spec, h) is not None:  # saved before a restart
+        found = start(h)
+        deadline = time.monotonic() + 2.0
+        while not found.done and time.monotonic() < deadline:
+            time.sleep(0.02)
+    return found
 
 
 def wait(j: Job, status) -> Bundle:
