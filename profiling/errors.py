@@ -28,3 +28,7 @@ class MappingError(DataValidationError):
 
 class NotFittedError(ProfilingError, ValueError):
     """A model or transformer was used before `fit`."""
+
+
+class EvaluationError(ProfilingError, ValueError):
+    """An evaluation input (split, metric argument, model set, tuning grid) cannot be used."""

@@ -167,6 +167,25 @@ def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches
     assert reasons["reason"].str.len().min() > 0  # every recommended item has a reason
 
 
+def test_the_recommenders_page_tunes_on_validation_and_shows_the_chosen_settings(
+    clear_streamlit_caches,
+):
+    at = run_app("app_pages/recommenders.py")
+    # the relevance rule follows the log: the sample store is an event log, purchases count
+    assert any("Relevant: purchases in the test part (event log)" in c.value for c in at.caption)
+    at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])
+    at.toggle(key="ps_rec_tune").set_value(True)
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.subheader][:2] == ["Tuned settings", "Comparison"]
+    tuned = at.dataframe[0].value
+    assert tuned["model"].to_list() == ["ease"]  # popularity has nothing to tune
+    assert '"l2"' in tuned["settings"][0]
+    assert tuned["validation NDCG"][0] >= tuned["default's validation NDCG"][0]
+    assert any("Benjamini-Hochberg" in c.value for c in at.caption)
+    assert "f1@10" in at.dataframe[1].value.columns
+
+
 def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(
     clear_streamlit_caches, tmp_path
 ):

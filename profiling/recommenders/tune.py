@@ -1,0 +1,260 @@
+"""Hyperparameter tuning without peeking: a plain grid scored on a validation split carved
+from the training part of a split (the test part is never read), under a time budget.
+
+>>> from profiling.recommenders.tune import tune
+>>> result = tune("ease", split)           # doctest: +SKIP
+>>> result.params, result.score            # best settings and their validation NDCG@k
+
+The validation split repeats the outer protocol inside ``split.train``: a global temporal
+cut of the training events (temporal), each user's last relevant training event
+(leave-last-n), 25% of each user's training items (stratified), or the first of 5 random
+folds of the training rows (k-fold). Candidates are tried in grid order, the registry's
+defaults first, so the chosen setting is never worse on validation than the default; when the
+budget runs out the remaining candidates are skipped and the result says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from profiling import schema as S
+from profiling.errors import EvaluationError
+from profiling.evaluation.metrics import mean_over_users, ndcg_at_k
+from profiling.evaluation.relevance import Relevance, relevance_for
+from profiling.evaluation.splits import (
+    Split,
+    interactions_from,
+    leave_last_n,
+    random_kfold,
+    relevant_items,
+    stratified_split,
+    temporal_split,
+)
+from profiling.recommenders import registry
+from profiling.recommenders.base import Recommender
+
+Progress = Callable[[str, int, int], None]
+
+
+def grid(**axes: Iterable) -> list[dict]:
+    """Every combination of the given parameter values (the first value of each axis
+    first)."""
+    keys = list(axes)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*axes.values())]
+
+
+def _hybrid_weights() -> list[dict]:
+    out = []
+    for knn, ease, als, content in itertools.product((0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0),
+                                                     (0.0, 0.5, 1.0, 2.0), (0.0, 0.2)):  # fmt: skip
+        if knn + ease + als > 0:
+            out.append({"weights": {"item-knn": knn, "ease": ease, "als": als, "content": content}})
+    return out
+
+
+GRIDS: dict[str, list[dict]] = {
+    "ease": grid(l2=(500.0, 100.0, 200.0, 300.0, 1000.0, 2000.0), weighting=("log", "binary")),
+    "als": grid(
+        factors=(64, 32, 128, 200),
+        regularization=(20.0, 1.0, 5.0, 50.0),
+        alpha=(1.0, 5.0, 10.0),
+        iterations=(15,),
+    ),
+    "bpr": grid(
+        factors=(64, 128, 200),
+        learning_rate=(0.01, 0.05),
+        regularization=(0.01, 0.001),
+        iterations=(100, 300),
+    ),
+    "item-knn": grid(k_neighbors=(100, 20, 50, 200, 400), shrink=(0.0, 10.0, 50.0, 100.0)),
+    "hybrid": _hybrid_weights(),
+}
+"""Candidate settings per registry model, defaults first (an empty dict is not needed: the
+first combination of each axis is the registry default, except where the registry factory
+sets its own, which is then added in front by :func:`candidates`)."""
+
+
+def candidates(name: str) -> list[dict]:
+    """The grid of ``name`` with the registry default in front (duplicates removed)."""
+    if name not in GRIDS:
+        raise EvaluationError(
+            f"model {name!r} has no tuning grid; tunable models: {', '.join(GRIDS)}."
+        )
+    default = registry.make(name).get_params()
+    first = {k: default[k] for k in GRIDS[name][0] if k in default}
+    out, seen = [first], {json.dumps(first, sort_keys=True, default=str)}
+    for params in GRIDS[name]:
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append(params)
+    return out
+
+
+def validation_split(
+    split: Split, relevance: Relevance, random_state: int = S.RANDOM_STATE
+) -> Split:
+    """A split of ``split.train`` alone, by the same protocol as ``split`` (module notes)."""
+    train = split.train
+    if split.protocol == "temporal":
+        return temporal_split(train, test_fraction=0.2)
+    if split.protocol == "leave_last_n":
+        return leave_last_n(train, n=1, relevant_types=relevance.types or (S.RATE,))
+    if split.protocol == "stratified":
+        return stratified_split(train, test_fraction=0.25, random_state=random_state)
+    return random_kfold(train, n_folds=5, random_state=random_state)[0]
+
+
+@dataclass
+class TuneResult:
+    """Outcome of :func:`tune`.
+
+    Attributes
+    ----------
+    name : str
+        Registry name of the model.
+    params : dict
+        The chosen settings (constructor parameters).
+    score : float
+        Their validation NDCG@k.
+    default_score : float
+        Validation NDCG@k of the registry defaults (the first candidate).
+    trials : pl.DataFrame
+        One row per candidate tried: params (JSON), ndcg, seconds.
+    complete : bool
+        Whether every candidate was tried within the budget.
+    validation : str
+        Description of the validation split.
+    seconds : float
+    model : Recommender
+        An unfitted model with the chosen settings.
+    """
+
+    name: str
+    params: dict
+    score: float
+    default_score: float
+    trials: pl.DataFrame
+    complete: bool
+    validation: str
+    seconds: float
+    model: Recommender = field(repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (saved with the results)."""
+        return {
+            "model": self.name,
+            "params": self.params,
+            "validation_ndcg": self.score,
+            "default_validation_ndcg": self.default_score,
+            "tried": self.trials.height,
+            "complete": self.complete,
+            "validation": self.validation,
+            "seconds": round(self.seconds, 2),
+            "trials": self.trials.to_dicts(),
+        }
+
+
+def tune(
+    name: str,
+    split: Split,
+    *,
+    relevance: Relevance | None = None,
+    items: pl.DataFrame | None = None,
+    k: int = S.DEFAULT_K,
+    budget_seconds: float = 60.0,
+    grid_override: list[dict] | None = None,
+    progress: Progress | None = None,
+    random_state: int = S.RANDOM_STATE,
+) -> TuneResult:
+    """Choose the settings of registry model ``name`` by NDCG@k on a validation split
+    carved from ``split.train`` (:func:`validation_split`); ``split.test`` is never read.
+
+    Parameters
+    ----------
+    name : str
+        A model of :data:`GRIDS` (ease, als, bpr, item-knn, hybrid).
+    split : Split
+        The evaluation split; only its training part is used.
+    relevance : Relevance, optional
+        What counts as relevant (default: the log's rule, :func:`relevance_for`).
+    budget_seconds : float, default 60
+        No new candidate starts after this many seconds (the first always runs).
+    grid_override : list of dict, optional
+        Candidates to try instead of :func:`candidates`.
+    progress : callable, optional
+        ``progress("name: params", i, n)`` before candidate i of n.
+    """
+    if (
+        isinstance(budget_seconds, bool)
+        or not isinstance(budget_seconds, int | float)
+        or not (budget_seconds > 0)
+    ):
+        raise EvaluationError(
+            f"budget_seconds must be a positive number. Got budget_seconds={budget_seconds!r} "
+            "instead."
+        )
+    start = time.perf_counter()
+    cands = list(grid_override) if grid_override is not None else candidates(name)
+    if not cands:
+        raise EvaluationError("the tuning grid is empty; give at least one setting.")
+    relevance = relevance or relevance_for(split.train)
+    val = validation_split(split, relevance, random_state)
+    truth = relevant_items(val.test, relevance.types, relevance.rating_threshold)
+    if truth.height == 0:
+        raise EvaluationError(
+            f"the validation split of the training part has no relevant item "
+            f"({relevance.description}); the training part is too small to tune on."
+        )
+    train = interactions_from(val.train)
+    users = truth[S.USER_ID].unique().sort().to_list()
+
+    def score(model: Recommender) -> float:
+        recs = model.recommend(users, k=k, exclude_seen=not model.recommends_seen)
+        return mean_over_users(ndcg_at_k(recs, truth, k))
+
+    rows = []
+    hybrid_base = None
+    for i, params in enumerate(cands, start=1):
+        if i > 1 and time.perf_counter() - start > budget_seconds:
+            break
+        if progress is not None:
+            progress(f"{name}: {json.dumps(params, default=str)}", i, len(cands))
+        t0 = time.perf_counter()
+        if name == "hybrid" and set(params) == {"weights"}:
+            # the sub-models do not depend on the weights: fit them once, re-blend
+            if hybrid_base is None:
+                hybrid_base = registry.make(name, random_state).fit(train, items=items)
+            hybrid_base.weights = params["weights"]
+            hybrid_base.weights_ = hybrid_base._normalised_weights(list(hybrid_base.models_))
+            value = score(hybrid_base)
+        else:
+            model = registry.make(name, random_state).set_params(**params)
+            value = score(model.fit(train, items=items))
+        rows.append(
+            (json.dumps(params, sort_keys=True, default=str), value, time.perf_counter() - t0)
+        )
+    trials = pl.DataFrame(
+        rows, schema={"params": pl.String, "ndcg": pl.Float64, "seconds": pl.Float64}, orient="row"
+    )
+    values = trials["ndcg"].fill_nan(-1.0).to_numpy()
+    best = int(np.argmax(values))  # first on ties: the default wins a tie
+    params = json.loads(trials["params"][best])
+    return TuneResult(
+        name=name,
+        params=params,
+        score=float(trials["ndcg"][best]),
+        default_score=float(trials["ndcg"][0]),
+        trials=trials,
+        complete=trials.height == len(cands),
+        validation=val.description + " (of the training part)",
+        seconds=time.perf_counter() - start,
+        model=registry.make(name, random_state).set_params(**params),
+    )
