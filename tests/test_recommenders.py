@@ -252,6 +252,86 @@ def test_hybrid_blends_normalised_scores(store):
         Hybrid({"a": ItemKNN()}, weights={"b": 1.0}).fit(inter)
 
 
+# ---- the smaller defects, each pinned ----------------------------------------------------------
+def test_an_item_the_user_only_rated_counts_as_seen():
+    # R was only rated (an event type of weight 0 carries the rating): weight 0, rating 2
+    inter = pl.DataFrame({
+        S.USER_ID: ["u1", "u1", "u2", "u2", "u3"], S.ITEM_ID: ["A", "R", "A", "R", "R"],
+        "weight": [5.0, 0.0, 5.0, 5.0, 5.0], S.RATING: [None, 2.0, None, None, None],
+    })  # fmt: skip
+    from profiling.recommenders.popularity import Popularity
+
+    model = Popularity().fit(inter)
+    assert (
+        model.matrix_[model.user_index_["u1"], model.item_index_["R"]] == S.IMPLICIT_WEIGHTS[S.RATE]
+    )  # stored with the weight of a rating event, not 0
+    assert model.popularity_[model.item_index_["R"]] == 3  # u1, u2, u3
+    assert model.recommend(["u1"], k=5).height == 0  # A and R are both seen: nothing left
+
+
+def test_content_without_usable_text_is_a_flagged_fallback(store):
+    inter, items, _ = store
+    stop_words = items.with_columns(
+        pl.lit("the and of").alias(S.TITLE),
+        *[pl.lit(None, pl.String).alias(c) for c in (S.DESCRIPTION, S.CATEGORY, S.BRAND, S.TAGS)
+          if c in items.columns],
+    )  # fmt: skip
+    for catalog, why in ((stop_words, "no usable word"), (None, "no item text")):
+        model = ContentBased().fit(inter, items=catalog)
+        assert why in model.fallback_reason_
+        recs = model.recommend(["U01", "U02"], k=3)
+        assert recs["is_fallback"].all()  # never a silent substitution
+        assert model.explain("U01", recs[S.ITEM_ID][0]).startswith(model.fallback_reason_)
+    # the hybrid leaves such a sub-model out instead of blending popularity in
+    hybrid = Hybrid({"ease": EASE(), "content": ContentBased()}).fit(inter, items=None)
+    assert list(hybrid.dropped_) == ["content"]
+    assert hybrid.weights_ == {"ease": 1.0, "content": 0.0}
+    assert not hybrid.recommend(["U01"], k=3)["is_fallback"].any()
+
+
+def test_duplicate_user_ids_give_one_list_per_user(store):
+    inter, items, _ = store
+    model = EASE().fit(inter)
+    recs = model.recommend(["U03", "U01", "U03", "NEW", "NEW"], k=2)
+    assert recs[S.USER_ID].to_list() == ["U03", "U03", "U01", "U01", "NEW", "NEW"]
+    assert model.recommend("U01", k=2)[S.USER_ID].to_list() == ["U01", "U01"]
+
+
+@pytest.mark.parametrize("bad", [True, 0, -1, 2.5, "3"])
+def test_a_bad_k_is_a_profiling_error(store, bad):
+    from profiling.errors import ProfilingError
+
+    model = EASE().fit(store[0])
+    with pytest.raises(
+        ProfilingError,
+        match=rf"k must be a positive integer\. Got k={re.escape(repr(bad))} instead",
+    ):
+        model.recommend(["U01"], k=bad)
+
+
+def test_get_set_params_and_clone_follow_scikit_learn():
+    model = EASE(l2=50.0)
+    assert model.get_params() == {"l2": 50.0, "weighting": "log", "random_state": S.RANDOM_STATE}
+    twin = model.clone(weighting="binary")
+    assert type(twin) is EASE and twin.l2 == 50.0 and twin.weighting == "binary"
+    assert model.weighting == "log"  # the original is untouched
+    from profiling.errors import ProfilingError
+
+    with pytest.raises(ProfilingError, match="EASE has no parameter 'alpha'"):
+        model.set_params(alpha=1.0)
+    svd = SurpriseModel("svd", n_factors=10).clone(n_epochs=5)
+    assert svd.algo_params == {"n_factors": 10, "n_epochs": 5}
+    hybrid = make("hybrid")
+    assert hybrid.clone().weights == hybrid.weights
+
+
+def test_the_recommender_base_is_abstract():
+    from profiling.recommenders.base import Recommender
+
+    with pytest.raises(TypeError, match="abstract"):
+        Recommender()
+
+
 # ---- accuracy on the sample store ------------------------------------------------------------
 def _hit_and_ndcg(recs: pl.DataFrame, truth: dict[str, set[str]], k: int) -> tuple[float, float]:
     hits, ndcgs = [], []

@@ -36,7 +36,11 @@ class Hybrid(Recommender):
     models_ : dict of str to Recommender
         The fitted copies.
     weights_ : dict of str to float
-        Normalised weights.
+        Normalised weights (0 for a dropped sub-model).
+    dropped_ : dict of str to str
+        Sub-models left out of the blend because they cannot personalise (their
+        ``fallback_reason_``); when every weighted sub-model is dropped the hybrid itself
+        is a flagged fallback.
     """
 
     name = "hybrid"
@@ -104,6 +108,17 @@ class Hybrid(Recommender):
             ):  # pragma: no cover - every model indexes through the same base class
                 raise ProfilingError(f"sub-model {key} indexed users or items differently")
             self.models_[key] = m
+        # a sub-model that cannot personalise (e.g. content without item text) would only
+        # blend popularity in: it is left out, and the hybrid says which and why
+        self.dropped_ = {
+            k: m.fallback_reason_ for k, m in self.models_.items() if m.fallback_reason_
+        }
+        kept = {k: w for k, w in self.weights_.items() if k not in self.dropped_ and w > 0}
+        if kept:
+            total = sum(kept.values())
+            self.weights_ = {k: kept.get(k, 0.0) / total for k in self.weights_}
+        else:
+            self.fallback_reason_ = "; ".join(self.dropped_.values())
 
     def _parts(self, user_idx: np.ndarray) -> dict[str, np.ndarray]:
         """Weighted, scaled score of every sub-model (users x items each)."""

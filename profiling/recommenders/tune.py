@@ -232,9 +232,7 @@ def tune(
             # the sub-models do not depend on the weights: fit them once, re-blend
             if hybrid_base is None:
                 hybrid_base = registry.make(name, random_state).fit(train, items=items)
-            hybrid_base.weights = params["weights"]
-            hybrid_base.weights_ = hybrid_base._normalised_weights(list(hybrid_base.models_))
-            value = score(hybrid_base)
+            value = score(hybrid_base.reweight(params["weights"]))
         else:
             model = registry.make(name, random_state).set_params(**params)
             value = score(model.fit(train, items=items))
