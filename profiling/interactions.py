@@ -19,7 +19,9 @@ def interactions_from(
     ``weight`` (sum of event weights, :data:`profiling.schema.IMPLICIT_WEIGHTS` updated by
     ``weights``; 1 per row when there is no event_type column), ``rating`` (the latest
     explicit rating: by timestamp, then by row order for equal or missing timestamps; null
-    when the pair was never rated), ``timestamp`` (the latest event, or null). Sorted by
+    when the pair was never rated), ``timestamp`` (the latest event, or null),
+    ``purchases`` (purchase events of the pair, 0 without an event_type column) and
+    ``last_purchase`` (the latest purchase, or null): what a buy-again model reads. Sorted by
     user_id, item_id.
     """
     check_columns(events, (S.USER_ID, S.ITEM_ID), "events")
@@ -36,6 +38,11 @@ def interactions_from(
         if S.RATING in e.columns
         else pl.lit(None, dtype=pl.Float64)
     )
+    bought = (
+        (pl.col(S.EVENT_TYPE) == S.PURCHASE).fill_null(False)
+        if S.EVENT_TYPE in e.columns
+        else pl.lit(False)
+    )
     return (
         e.select(
             pl.col(S.USER_ID).cast(pl.String),
@@ -43,6 +50,7 @@ def interactions_from(
             weight.alias("weight"),
             rating.alias(S.RATING),
             ts.alias(S.TIMESTAMP),
+            bought.alias("__bought"),
         )
         .with_row_index(_ROW)
         .group_by(S.USER_ID, S.ITEM_ID)
@@ -50,6 +58,8 @@ def interactions_from(
             pl.col("weight").sum(),
             pl.col(S.RATING).sort_by(S.TIMESTAMP, _ROW, nulls_last=False).drop_nulls().last(),
             pl.col(S.TIMESTAMP).max(),
+            pl.col("__bought").sum().cast(pl.Int64).alias("purchases"),
+            pl.col(S.TIMESTAMP).filter(pl.col("__bought")).max().alias("last_purchase"),
         )
         .filter((pl.col("weight") > 0) | pl.col(S.RATING).is_not_null())
         .sort(S.USER_ID, S.ITEM_ID)

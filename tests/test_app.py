@@ -218,25 +218,39 @@ def test_the_user_page_opens_a_similar_user_and_shows_reasons(clear_streamlit_ca
     similar[0].click().run()
     assert not at.exception
     assert at.header[0].value == f"User {target}"
-    reasons = at.dataframe[-1].value
+    reasons = _model_lists(at)[-1]
     assert list(reasons.columns) == ["rank", "title", "already_bought", "reason"]
     assert reasons["reason"].str.len().min() > 0
 
 
-def test_recommendations_mark_bought_items_unless_seen_items_are_left_out(clear_streamlit_caches):
+def _model_lists(at):
+    """The per-model recommendation tables of the User page (not the buy-again list)."""
+    return [d.value for d in at.dataframe if "already_bought" in d.value.columns]
+
+
+def test_recommendations_show_new_items_and_buy_again_is_its_own_list(clear_streamlit_caches):
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["user"] = "U000042"
     at.run()
     at.switch_page("app_pages/user.py").run()
+    assert not at.exception
     bought = set(bought_items(load_sample().events, "U000042"))
     assert bought
-    marks = at.dataframe[-1].value
     titles = dict(load_sample().items.select("title", "item_id").iter_rows())
-    # every list row is ticked exactly when the user bought that item
-    assert [titles[t] in bought for t in marks["title"]] == marks["already_bought"].tolist()
-    at.toggle(key="ps_user_hide_seen").set_value(True).run()
+    # by default every model's list holds only items new to the user
+    for table in _model_lists(at):
+        assert not table["already_bought"].any()
+    # the buy-again list holds only their own purchases, each with its frequency and recency
+    again = at.dataframe[-1].value
+    assert list(again.columns) == ["rank", "title", "reason"]
+    assert len(again) > 0
+    assert all(titles[t] in bought for t in again["title"])
+    assert again["reason"].str.startswith("you bought it").all()
+    # with seen items allowed back, a list row is ticked exactly when the user bought it
+    at.toggle(key="ps_user_hide_seen").set_value(False).run()
     assert not at.exception
-    assert not at.dataframe[-1].value["already_bought"].any()
+    marks = _model_lists(at)[-1]
+    assert [titles[t] in bought for t in marks["title"]] == marks["already_bought"].tolist()
 
 
 def test_a_user_link_opens_that_user(clear_streamlit_caches):

@@ -402,11 +402,13 @@ def test_interactions_from_sums_weights_and_keeps_the_latest_rating():
         }
     )
     out = interactions_from(ev)
-    assert out.columns == ["user_id", "item_id", "weight", "rating", "timestamp"]
+    assert out.columns == [
+        "user_id", "item_id", "weight", "rating", "timestamp", "purchases", "last_purchase"
+    ]  # fmt: skip
     # u-a: view 1 + purchase 5 + rating 4; u-b is a search only (weight 0, no rating): dropped
     assert out.rows() == [
-        ("u", "a", 10.0, 5.0, T0 + timedelta(hours=2)),
-        ("v", "a", 1.0, None, T0 + timedelta(hours=4)),
+        ("u", "a", 10.0, 5.0, T0 + timedelta(hours=2), 1, T0 + timedelta(hours=1)),
+        ("v", "a", 1.0, None, T0 + timedelta(hours=4), 0, None),
     ]
     assert interactions_from(ev, weights={"view": 0.0}).height == 1
 

@@ -116,7 +116,7 @@ def test_every_model_honours_the_recommender_contract(name, store):
 
 def test_the_registry_makes_and_describes_every_model():
     assert set(DEFAULT_MODELS) <= set(MODELS)
-    assert len(MODELS) == 19
+    assert len(MODELS) == 20
     assert make("svd", random_state=3).random_state == 3
     with pytest.raises(Exception, match="unknown model"):
         make("nope")
@@ -376,3 +376,56 @@ def test_models_beat_popularity_on_the_sample_store():
     base_hit, base_ndcg = results.pop("popularity")
     for name, (hit, ndcg) in results.items():
         assert hit > base_hit or ndcg > base_ndcg, f"{name} does not beat popularity: {results}"
+
+
+# ---- buy again --------------------------------------------------------------------------------
+def test_buy_again_ranks_by_frequency_and_recency_then_fills_with_popular_items():
+    from profiling.interactions import interactions_from
+    from profiling.recommenders.repeat import BuyAgain
+
+    day = dt.timedelta(days=1)
+    events = pl.DataFrame(
+        {
+            S.USER_ID: ["u"] * 5 + ["v", "w", "w"],
+            S.ITEM_ID: ["milk", "milk", "milk", "soap", "tea", "bread", "bread", "tea"],
+            S.EVENT_TYPE: ["purchase"] * 4 + ["view", "purchase", "purchase", "purchase"],
+            S.TIMESTAMP: [START, START + 10 * day, START + 60 * day, START + 90 * day,
+                          START + 90 * day, START + 90 * day, START + 80 * day, START + 30 * day],
+        }
+    )  # fmt: skip
+    inter = interactions_from(events)
+    model = BuyAgain(half_life_days=30.0).fit(inter)
+    # latest training time: day 90. milk: 3 purchases, last 30 days before -> 3 * 0.5 = 1.5;
+    # soap: 1 purchase that day -> 1 * 1.0 = 1.0; tea was only viewed by u
+    recs = model.recommend(["u"], k=4, exclude_seen=False)
+    assert recs[S.ITEM_ID].to_list() == ["milk", "soap", "bread", "tea"]
+    assert recs["score"][:2].to_list() == pytest.approx([1 + 3 * 0.5, 1 + 1.0])
+    # the fill is by popularity (bread: 2 buyers, tea: w bought it, u viewed it: 2 users;
+    # ties by item order)
+    assert model.explain("u", "milk") == "you bought it 3 times, last 30 days ago"
+    assert model.explain("u", "bread").startswith("you have not bought it yet")
+    assert BuyAgain(half_life_days=None).fit(inter).recommend(["u"], k=1, exclude_seen=False)[
+        S.ITEM_ID
+    ].to_list() == ["milk"]
+    with pytest.raises(Exception, match="half_life_days must be > 0 or None. Got 0 instead"):
+        BuyAgain(half_life_days=0).fit(inter)
+
+
+def test_compare_lets_buy_again_recommend_what_the_user_has():
+    from profiling.evaluation import compare, temporal_split
+    from profiling.recommenders.popularity import Popularity
+    from profiling.recommenders.repeat import BuyAgain
+
+    rows = []
+    for u in range(6):
+        for d in range(4):  # every user buys their own item every week
+            rows.append((f"u{u}", f"i{u}", "purchase", START + dt.timedelta(days=7 * d + u)))
+    events = pl.DataFrame(
+        rows, schema=[S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TIMESTAMP], orient="row"
+    )
+    comp = compare({"buy-again": BuyAgain(), "popularity": Popularity()},
+                   temporal_split(events, 0.25), k=1, user_segments=None, n_boot=20,
+                   n_permutations=20)  # fmt: skip
+    ndcg = dict(comp.metrics.filter(pl.col("metric") == "ndcg").select("model", "value").rows())
+    assert ndcg["buy-again"] == 1.0  # each user's next purchase is their own item
+    assert ndcg["popularity"] < 1.0

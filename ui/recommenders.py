@@ -222,3 +222,11 @@ def full_model(name: str) -> Recommender:
     never mutated."""
     spec = data.resolved_spec()
     return _full_model(_key(spec, full=True, name=name), spec, name)
+
+
+def buy_again(user_id: str, bought: list[str], k: int = 10) -> pl.DataFrame:
+    """The user's own purchases to buy again, best first (the buy-again model trained on
+    the whole dataset): rank, item_id, title, score, reason, is_fallback, already_bought;
+    only items the user bought (empty when they bought nothing)."""
+    table = explained(full_model("buy-again"), user_id, k, exclude_seen=False, bought=bought)
+    return table.filter(pl.col("already_bought"))

@@ -50,12 +50,19 @@ def grid(**axes: Iterable) -> list[dict]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*axes.values())]
 
 
+HYBRID_PARTS = ("item-knn", "ease", "als", "bpr", "content")
+"""Sub-models of the registry hybrid, in order."""
+
+
 def _hybrid_weights() -> list[dict]:
     out = []
-    for knn, ease, als, content in itertools.product((0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0),
-                                                     (0.0, 0.5, 1.0, 2.0), (0.0, 0.2)):  # fmt: skip
-        if knn + ease + als > 0:
-            out.append({"weights": {"item-knn": knn, "ease": ease, "als": als, "content": content}})
+    levels = {"item-knn": (0.0, 0.5, 1.0), "ease": (1.0, 0.5, 0.0), "als": (0.0, 0.5, 1.0),
+              "bpr": (0.0, 0.5, 1.0), "content": (0.0, 0.2)}  # fmt: skip
+    for norm in ("minmax", "zscore"):
+        for values in itertools.product(*levels.values()):
+            if sum(values[:4]) > 0:
+                weights = dict(zip(HYBRID_PARTS, values, strict=True))
+                out.append({"weights": weights, "normalization": norm})
     return out
 
 
@@ -68,10 +75,10 @@ GRIDS: dict[str, list[dict]] = {
         iterations=(15,),
     ),
     "bpr": grid(
-        factors=(64, 128, 200),
-        learning_rate=(0.01, 0.05),
-        regularization=(0.01, 0.001),
-        iterations=(100, 300),
+        factors=(200, 64),
+        regularization=(0.001, 0.01),
+        learning_rate=(0.01, 0.02),
+        iterations=(100, 200, 300),
     ),
     "item-knn": grid(k_neighbors=(100, 20, 50, 200, 400), shrink=(0.0, 10.0, 50.0, 100.0)),
     "hybrid": _hybrid_weights(),
@@ -221,18 +228,19 @@ def tune(
         return mean_over_users(ndcg_at_k(recs, truth, k))
 
     rows = []
-    hybrid_base = None
+    blend = None
     for i, params in enumerate(cands, start=1):
         if i > 1 and time.perf_counter() - start > budget_seconds:
             break
         if progress is not None:
             progress(f"{name}: {json.dumps(params, default=str)}", i, len(cands))
         t0 = time.perf_counter()
-        if name == "hybrid" and set(params) == {"weights"}:
-            # the sub-models do not depend on the weights: fit them once, re-blend
-            if hybrid_base is None:
-                hybrid_base = registry.make(name, random_state).fit(train, items=items)
-            value = score(hybrid_base.reweight(params["weights"]))
+        if name == "hybrid" and set(params) <= {"weights", "normalization"}:
+            # the sub-models do not depend on the weights: fit every one once, cache their
+            # scaled scores of the validation users, and only re-blend per candidate
+            if blend is None:
+                blend = _HybridBlend(registry.make(name, random_state), train, items, users, k)
+            value = blend.ndcg(params, truth)
         else:
             model = registry.make(name, random_state).set_params(**params)
             value = score(model.fit(train, items=items))
@@ -256,3 +264,35 @@ def tune(
         seconds=time.perf_counter() - start,
         model=registry.make(name, random_state).set_params(**params),
     )
+
+
+class _HybridBlend:
+    """A hybrid fitted once with every sub-model, its scaled validation scores cached, so a
+    weights candidate costs one weighted sum and a top-k."""
+
+    def __init__(self, hybrid, train: pl.DataFrame, items, users: list[str], k: int) -> None:
+        hybrid.set_params(weights=None, fit_unweighted=True).fit(train, items=items)
+        self.hybrid, self.k = hybrid, k
+        self.users = [u for u in users if u in hybrid.user_index_]
+        self.idx = np.array([hybrid.user_index_[u] for u in self.users], dtype=np.int64)
+        self.seen = hybrid.matrix_[self.idx].toarray() > 0
+        self.cache: dict[str, dict[str, np.ndarray]] = {}
+
+    def ndcg(self, params: dict, truth: pl.DataFrame) -> float:
+        h = self.hybrid
+        h.normalization = params.get("normalization", h.normalization)
+        if h.normalization not in self.cache:
+            self.cache[h.normalization] = {key: h.scaled(key, self.idx) for key in h.models_}
+        h.reweight(params["weights"])
+        scaled = self.cache[h.normalization]
+        total = sum(w * scaled[key] for key, w in h.weights_.items() if w > 0)
+        total = np.where(self.seen, -np.inf, total)
+        top = np.argsort(-total, axis=1, kind="stable")[:, : self.k]
+        recs = pl.DataFrame(
+            {
+                S.USER_ID: np.repeat(np.asarray(self.users, dtype=object), top.shape[1]),
+                S.ITEM_ID: h.items_[top.ravel()],
+                "rank": np.tile(np.arange(1, top.shape[1] + 1), len(self.users)),
+            }
+        )
+        return mean_over_users(ndcg_at_k(recs, truth, self.k))
