@@ -291,13 +291,15 @@ def ms_table(rows: list[dict]) -> str:
 def tuned_on_validation(split, items: pl.DataFrame, budget: float) -> tuple[dict, list[dict]]:
     """Tune every tunable model on validation (training part only), then score on test."""
     from profiling.evaluation import relevance_for
-    from profiling.recommenders.tune import GRIDS, tune
+    from profiling.recommenders.tune import GRIDS, hybrid_of, tune
 
     rule = relevance_for(split.train, types=(S.RATE,))
     results, models = {}, {}
     for name in GRIDS:
         t0 = time.perf_counter()
-        result = tune(name, split, relevance=rule, items=items, k=10, budget_seconds=budget)
+        base = hybrid_of({n: r.model for n, r in results.items()}) if name == "hybrid" else None
+        result = tune(name, split, relevance=rule, items=items, k=10, budget_seconds=budget,
+                      model=base)  # fmt: skip
         results[name] = result
         models[f"{name} (tuned)"] = result.model
         print(

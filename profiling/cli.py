@@ -219,16 +219,19 @@ def _split_info(split) -> dict:
 def _tune_models(args, models, split, relevance, items) -> dict:
     """Tune every tunable model on a validation split carved from ``split.train`` (the
     test part is never read); replaces the models in place; returns the report entries."""
-    from profiling.recommenders.tune import GRIDS, tune
+    from profiling.recommenders.tune import GRIDS, hybrid_of, tune
 
-    out = {}
-    for name in [n for n in models if n in GRIDS]:
+    out, chosen = {}, {}
+    # sub-models first, so that the hybrid blends the tuned ones
+    order = sorted((n for n in models if n in GRIDS), key=lambda n: n == "hybrid")
+    for name in order:
         result = tune(
             name, split, relevance=relevance, items=items, k=args.k,
             budget_seconds=args.tune_budget, random_state=args.seed,
+            model=hybrid_of(chosen, args.seed) if name == "hybrid" else None,
             progress=lambda msg, i, n: print(f"  tune {msg} [{i}/{n}]", file=sys.stderr),
         )  # fmt: skip
-        models[name] = result.model
+        models[name] = chosen[name] = result.model
         out[name] = result.to_dict()
         print(
             f"tuned {name}: {result.params} (validation NDCG@{args.k} "

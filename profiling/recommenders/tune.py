@@ -180,6 +180,7 @@ def tune(
     grid_override: list[dict] | None = None,
     progress: Progress | None = None,
     random_state: int = S.RANDOM_STATE,
+    model: Recommender | None = None,
 ) -> TuneResult:
     """Choose the settings of registry model ``name`` by NDCG@k on a validation split
     carved from ``split.train`` (:func:`validation_split`); ``split.test`` is never read.
@@ -198,6 +199,9 @@ def tune(
         Candidates to try instead of :func:`candidates`.
     progress : callable, optional
         ``progress("name: params", i, n)`` before candidate i of n.
+    model : Recommender, optional
+        The unfitted model whose settings are tuned (default ``registry.make(name)``), e.g.
+        a hybrid of already tuned sub-models (see :func:`hybrid_of`).
     """
     if (
         isinstance(budget_seconds, bool)
@@ -209,6 +213,7 @@ def tune(
             "instead."
         )
     start = time.perf_counter()
+    base = model if model is not None else registry.make(name, random_state)
     cands = list(grid_override) if grid_override is not None else candidates(name)
     if not cands:
         raise EvaluationError("the tuning grid is empty; give at least one setting.")
@@ -239,11 +244,10 @@ def tune(
             # the sub-models do not depend on the weights: fit every one once, cache their
             # scaled scores of the validation users, and only re-blend per candidate
             if blend is None:
-                blend = _HybridBlend(registry.make(name, random_state), train, items, users, k)
+                blend = _HybridBlend(base.clone(), train, items, users, k)
             value = blend.ndcg(params, truth)
         else:
-            model = registry.make(name, random_state).set_params(**params)
-            value = score(model.fit(train, items=items))
+            value = score(base.clone(**params).fit(train, items=items))
         rows.append(
             (json.dumps(params, sort_keys=True, default=str), value, time.perf_counter() - t0)
         )
@@ -262,8 +266,16 @@ def tune(
         complete=trials.height == len(cands),
         validation=val.description + " (of the training part)",
         seconds=time.perf_counter() - start,
-        model=registry.make(name, random_state).set_params(**params),
+        model=base.clone(**params),
     )
+
+
+def hybrid_of(tuned: dict[str, Recommender], random_state: int = S.RANDOM_STATE) -> Recommender:
+    """The registry hybrid with its sub-models replaced by ``tuned`` ones (registry name ->
+    unfitted model, e.g. :attr:`TuneResult.model`); the others keep their defaults."""
+    hybrid = registry.make("hybrid", random_state)
+    models = {key: tuned.get(key, m) for key, m in hybrid.models.items()}
+    return hybrid.set_params(models=models)
 
 
 class _HybridBlend:
@@ -287,7 +299,10 @@ class _HybridBlend:
         scaled = self.cache[h.normalization]
         total = sum(w * scaled[key] for key, w in h.weights_.items() if w > 0)
         total = np.where(self.seen, -np.inf, total)
-        top = np.argsort(-total, axis=1, kind="stable")[:, : self.k]
+        kk = min(self.k, total.shape[1])
+        part = np.argpartition(-total, kk - 1, axis=1)[:, :kk]
+        order = np.lexsort((part, -np.take_along_axis(total, part, axis=1)), axis=1)
+        top = np.take_along_axis(part, order, axis=1)  # best first, ties by item index
         recs = pl.DataFrame(
             {
                 S.USER_ID: np.repeat(np.asarray(self.users, dtype=object), top.shape[1]),
