@@ -101,6 +101,8 @@ class Recommender(ABC):
         """A new, unfitted model with the same parameters (deep-copied), some overridden."""
         params = copy.deepcopy(self.get_params())
         out = type(self)(**params)
+        if "name" in self.__dict__:  # a registry name given by registry.make
+            out.name = self.name
         return out.set_params(**overrides) if overrides else out
 
     # ---- public API -------------------------------------------------------------------

@@ -127,6 +127,9 @@ def describe(name: str) -> str:
 
 
 def make(name: str, random_state: int = S.RANDOM_STATE) -> Recommender:
-    """A new, unfitted model ``name`` seeded with ``random_state``."""
+    """A new, unfitted model ``name`` seeded with ``random_state``; its ``name`` is the
+    registry key (one name per model: "svd", not the adapter's class-wide "surprise")."""
     _check(name)
-    return MODELS[name](random_state=random_state)
+    model = MODELS[name](random_state=random_state)
+    model.name = name
+    return model
