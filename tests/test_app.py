@@ -186,6 +186,17 @@ def test_the_recommenders_page_tunes_on_validation_and_shows_the_chosen_settings
     assert "f1@10" in at.dataframe[1].value.columns
 
 
+def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
+    at = run_app("app_pages/recommenders.py")
+    at.multiselect(key="ps_rec_models").set_value(["popularity", "item-knn"])
+    at.selectbox(key="ps_rec_protocol").set_value("kfold")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and not at.error
+    assert any("Mean ± standard deviation over 5 folds" in c.value for c in at.caption)
+    table = at.dataframe[0].value
+    assert " ± " in str(table["ndcg@10"].iloc[0])
+
+
 def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(
     clear_streamlit_caches, tmp_path
 ):
