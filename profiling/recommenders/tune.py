@@ -76,9 +76,9 @@ GRIDS: dict[str, list[dict]] = {
     ),
     "bpr": grid(
         factors=(200, 64),
-        regularization=(0.001, 0.01),
+        regularization=(0.01, 0.001),
         learning_rate=(0.01, 0.02),
-        iterations=(100, 200, 300),
+        iterations=(300, 100, 200),
     ),
     "item-knn": grid(k_neighbors=(100, 20, 50, 200, 400), shrink=(0.0, 10.0, 50.0, 100.0)),
     "hybrid": _hybrid_weights(),
