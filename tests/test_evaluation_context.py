@@ -21,6 +21,7 @@ from profiling import schema as S
 from profiling.cli import main
 from profiling.dataset import Dataset
 from profiling.evaluation import compare, temporal_split, train_as_of, train_segments
+from profiling.evaluation.compare import NO_SEGMENT
 from profiling.features import build_profiles
 from profiling.recommenders.popularity import Popularity, SegmentPopularity
 from profiling.segments import rfm_segments
@@ -93,6 +94,11 @@ def test_the_cold_users_fallback_uses_train_only_segments(split):
     assert x["value"].to_list() == [0.0, 0.0]
     recs = honest.recommendations.filter((pl.col(S.USER_ID) == "X") & (pl.col("rank") == 1))
     assert recs[S.ITEM_ID].to_list() == ["A", "A"] and recs["is_fallback"].all()
+    # in the per-segment breakdown X is "new since the cutoff", not in a segment
+    by_seg = honest.breakdown(honest.segments)
+    assert NO_SEGMENT in set(by_seg["segment"])
+    x_only = by_seg.filter(pl.col("segment") == NO_SEGMENT)
+    assert (x_only["users"] == 1).all()
     # the same comparison fed the whole-log segments scores X a hit: the leak is visible
     leaky = compare(models, split, k=1, user_segments=full_log_segments(), n_boot=50,
                     n_permutations=50)  # fmt: skip

@@ -87,6 +87,9 @@ METRIC_LABELS: dict[str, str] = {
 
 Progress = Callable[[str, int, int], None]
 
+NO_SEGMENT = "no segment (new since the cutoff)"
+"""Breakdown label of test users without a segment (no training history)."""
+
 METRICS_SCHEMA = {
     "model": pl.String,
     "metric": pl.String,
@@ -331,7 +334,7 @@ class Comparison:
         ----------
         segments : pl.DataFrame
             user_id and a segment column (``segment``, else the first other column). Test
-            users without a row get a null segment.
+            users without a row (e.g. new since a split's cutoff) get :data:`NO_SEGMENT`.
 
         Returns
         -------
@@ -349,7 +352,10 @@ class Comparison:
         seg = segments.select(
             pl.col(S.USER_ID).cast(pl.String), pl.col(col).cast(pl.String).alias("segment")
         ).unique(S.USER_ID, keep="first")
-        return self._grouped(self.per_user.join(seg, on=S.USER_ID, how="left"))
+        tagged = self.per_user.join(seg, on=S.USER_ID, how="left").with_columns(
+            pl.col("segment").fill_null(NO_SEGMENT)
+        )
+        return self._grouped(tagged)
 
     def cold_warm(self) -> pl.DataFrame:
         """:meth:`breakdown` by "cold" (no train interaction) and "warm" test users."""
