@@ -178,7 +178,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if comp.segments is not None:
             report["by_segment"] = comp.breakdown(comp.segments).to_dicts()
         report["cold_warm"] = comp.cold_warm().to_dicts()
-        users = comp.n_users
+        users = f"{comp.n_users:,}"
     else:
         folded = compare_folds(models, splits, **common)
         metrics = folded.metrics.with_columns(
@@ -196,11 +196,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         report["timings"] = [
             {"fold": f, **t} for f, c in enumerate(folded.comparisons) for t in c.timings.to_dicts()
         ]
-        users = sum(c.n_users for c in folded.comparisons)
+        per_fold_users = [c.n_users for c in folded.comparisons]
+        users = f"{min(per_fold_users):,}-{max(per_fold_users):,} per fold"
     metrics.select(columns).write_csv(out / "metrics.csv")
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
     what = splits[0].description if len(splits) == 1 else f"{len(splits)} random folds"
-    print(f"split: {what}; {users:,} test users; {relevance.description}")
+    print(f"split: {what}; {users} test users; {relevance.description}")
     print(summary_table(metrics).write_csv(separator="\t"))
     print(f"-> {out}/metrics.csv, per_user.parquet, report.json")
     return 0
