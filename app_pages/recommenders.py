@@ -55,7 +55,8 @@ with st.form("ps_rec_form", border=True):
     )
     threshold = c4.number_input(
         "or rating ≥", min_value=0.0, value=None, step=0.5, key="ps_rec_threshold",
-        help="Also count items the user rated at least this high.",
+        help="Count items the user rated at least this high (a threshold refines ratings: "
+        "with it, a rating counts only when it reaches it).",
     )  # fmt: skip
     tune = st.toggle(
         "Tune", key="ps_rec_tune",

@@ -651,6 +651,8 @@ def test_relevance_follows_the_kind_of_log():
     high = relevance_for(rating_log, rating_threshold=4)
     assert high.types == () and high.rating_threshold == 4.0
     assert high.description == "relevant: ratings >= 4 in the test part (rating log)"
+    # choosing "rating" and a threshold means ratings at or above it, not every rating
+    assert relevance_for(rating_log, types=["rating"], rating_threshold=4).types == ()
     assert log_kind(_log(["purchase", "refund"])) == "transaction log"
     assert relevance_for(_log(["purchase"])).types == ("purchase",)
     events = _log(["view", "cart", "purchase"])

@@ -97,8 +97,8 @@ def relevance_for(
         default of the kind (purchases; for a rating log every rating, or none when a
         threshold is given).
     rating_threshold : float, optional
-        Ratings at or above it are relevant too (on a rating log: only they are, unless
-        ``types`` says otherwise).
+        Ratings at or above it are relevant too; it refines ratings: with a threshold, a
+        rating event counts only when it reaches it (even when ``types`` names "rating").
     """
     kind = kind or log_kind(events)
     if kind not in KINDS:
@@ -119,6 +119,9 @@ def relevance_for(
             chosen = () if threshold is not None else (S.RATE,)
         else:
             chosen = (S.PURCHASE,)
+    elif threshold is not None and S.RATE in chosen:
+        # "every rating, or ratings >= t" would be every rating: a threshold refines ratings
+        chosen = tuple(t for t in chosen if t != S.RATE)
     if not chosen and threshold is None:
         raise EvaluationError(
             "no relevant event type and no rating threshold: nothing can be relevant. "
