@@ -83,7 +83,15 @@ def test_the_default_is_tried_first_and_the_budget_stops_the_grid():
 
 
 def test_hybrid_tuning_blends_the_tuned_sub_models():
-    split = temporal_split(events(), 0.25)
+    # NEW shows up only inside the validation window, buying every item: a cold user whose
+    # popularity fallback always hits
+    new = pl.DataFrame(
+        [("NEW", f"I{i:02d}", "purchase", START + dt.timedelta(days=36)) for i in range(20)],
+        schema=[S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TIMESTAMP], orient="row",
+    )  # fmt: skip
+    split = temporal_split(pl.concat([events(), new]), 0.25)
+    val = validation_split(split, relevance=_rule())
+    assert "NEW" in set(val.test[S.USER_ID]) and "NEW" not in set(val.train[S.USER_ID])
     hybrid = hybrid_of({"ease": EASE(l2=7.0)})
     assert hybrid.models["ease"].l2 == 7.0
     grid = [{"weights": {"item-knn": 1.0, "ease": 0.0, "als": 0.0, "bpr": 0.0, "content": 0.0},
@@ -92,7 +100,8 @@ def test_hybrid_tuning_blends_the_tuned_sub_models():
              "normalization": "zscore"}]  # fmt: skip
     result = tune("hybrid", split, model=hybrid, grid_override=grid, k=3)
     assert result.trials.height == 2
-    # blending EASE alone (z-scores keep its order) scores exactly like the tuned EASE alone
+    # blending EASE alone (z-scores keep its order) scores exactly like the tuned EASE alone,
+    # the cold user's fallback included
     ease_alone = tune("ease", split, grid_override=[{"l2": 7.0}], k=3)
     assert result.trials["ndcg"][1] == pytest.approx(ease_alone.score)
 

@@ -83,18 +83,18 @@ GRIDS: dict[str, list[dict]] = {
     "item-knn": grid(k_neighbors=(100, 20, 50, 200, 400), shrink=(0.0, 10.0, 50.0, 100.0)),
     "hybrid": _hybrid_weights(),
 }
-"""Candidate settings per registry model, defaults first (an empty dict is not needed: the
-first combination of each axis is the registry default, except where the registry factory
-sets its own, which is then added in front by :func:`candidates`)."""
+"""Candidate settings per tunable registry model; :func:`candidates` puts the model's
+current setting in front."""
 
 
-def candidates(name: str) -> list[dict]:
-    """The grid of ``name`` with the registry default in front (duplicates removed)."""
+def candidates(name: str, model: Recommender | None = None) -> list[dict]:
+    """The grid of ``name`` with the current setting of ``model`` (default: the registry
+    model) in front; duplicates removed."""
     if name not in GRIDS:
         raise EvaluationError(
             f"model {name!r} has no tuning grid; tunable models: {', '.join(GRIDS)}."
         )
-    default = registry.make(name).get_params()
+    default = (model if model is not None else registry.make(name)).get_params()
     first = {k: default[k] for k in GRIDS[name][0] if k in default}
     out, seen = [first], {json.dumps(first, sort_keys=True, default=str)}
     for params in GRIDS[name]:
@@ -214,7 +214,7 @@ def tune(
         )
     start = time.perf_counter()
     base = model if model is not None else registry.make(name, random_state)
-    cands = list(grid_override) if grid_override is not None else candidates(name)
+    cands = list(grid_override) if grid_override is not None else candidates(name, base)
     if not cands:
         raise EvaluationError("the tuning grid is empty; give at least one setting.")
     relevance = relevance or relevance_for(split.train)
@@ -286,6 +286,11 @@ class _HybridBlend:
         hybrid.set_params(weights=None, fit_unweighted=True).fit(train, items=items)
         self.hybrid, self.k = hybrid, k
         self.users = [u for u in users if u in hybrid.user_index_]
+        cold = [u for u in users if u not in hybrid.user_index_]
+        # users without history get the fallback, whatever the weights: computed once
+        self.cold = (
+            hybrid.recommend(cold, k=k).select(S.USER_ID, S.ITEM_ID, "rank") if cold else None
+        )
         self.idx = np.array([hybrid.user_index_[u] for u in self.users], dtype=np.int64)
         self.seen = hybrid.matrix_[self.idx].toarray() > 0
         self.cache: dict[str, dict[str, np.ndarray]] = {}
@@ -308,6 +313,9 @@ class _HybridBlend:
                 S.USER_ID: np.repeat(np.asarray(self.users, dtype=object), top.shape[1]),
                 S.ITEM_ID: h.items_[top.ravel()],
                 "rank": np.tile(np.arange(1, top.shape[1] + 1), len(self.users)),
-            }
+            },
+            schema={S.USER_ID: pl.String, S.ITEM_ID: pl.String, "rank": pl.Int32},
         )
+        if self.cold is not None:
+            recs = pl.concat([recs, self.cold])
         return mean_over_users(ndcg_at_k(recs, truth, self.k))
