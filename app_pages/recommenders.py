@@ -83,7 +83,8 @@ if run or st.session_state.get("ps_rec_ran"):
     try:
         with st.status("Training models…", expanded=False) as status:
             chosen, entries = {}, {}
-            for i, name in enumerate(names if tune else [], start=1):
+            tune_folds = tune and protocol == "kfold"  # then tuned inside every fold
+            for i, name in enumerate(names if tune and not tune_folds else [], start=1):
                 if name in recommenders.TUNABLE:
                     status.update(label=f"Tuning {name} on validation ({i} of {len(names)})…")
                     entry = recommenders.tuned(name, protocol, relevant_t, threshold, int(k))
@@ -94,8 +95,10 @@ if run or st.session_state.get("ps_rec_ran"):
                 model = recommenders.fitted(protocol, relevant_t, name, chosen.get(name))
                 st.write(f"✓ {name}: trained in {model.fit_seconds_:.2f} s")
             status.update(label="Scoring on the test period…")
-            comp, curve, by_segment, folded = recommenders.comparison(
-                names, protocol, relevant_t, threshold, int(k), chosen
+            if tune_folds:
+                status.update(label="Tuning and scoring inside every fold…")
+            comp, curve, by_segment, folded, fold_tuned = recommenders.comparison(
+                names, protocol, relevant_t, threshold, int(k), chosen, tune_folds
             )
             status.update(
                 label=f"Compared {len(names)} models on {comp.n_users:,} test users",
@@ -113,10 +116,14 @@ if run or st.session_state.get("ps_rec_ran"):
             icon=":material/info:",
         )
 
-    if chosen:
+    if chosen or any(fold_tuned):
         st.subheader("Tuned settings")
-        st.caption("Chosen on a validation split of the training part; the test part was not used.")
-        st.dataframe(recommenders.tuned_table(entries), hide_index=True, width="stretch")
+        st.caption("Chosen on a validation split of the training part (of every fold with "
+                   "k-fold); the test part was not used.")  # fmt: skip
+        st.dataframe(
+            recommenders.tuned_table(fold_tuned if any(fold_tuned) else entries),
+            hide_index=True, width="stretch",
+        )  # fmt: skip
 
     st.subheader("Comparison")
     table = folded.metrics if folded is not None else comp.metrics

@@ -148,7 +148,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction, random_state=args.seed,
     )  # fmt: skip
     models = {n: registry.make(n, random_state=args.seed) for n in names}
-    tuned = _tune_models(args, models, splits[0], relevance, ds.items) if args.tune else {}
+    tuned: dict = {}
+    if args.tune and len(splits) == 1:
+        tuned = _tune_models(args, models, splits[0], relevance, ds.items)
     common = dict(
         k=args.k, relevant_types=relevance, items=ds.items, random_state=args.seed,
         progress=lambda name, i, n: print(f"[{i}/{n}] {name}", file=sys.stderr),
@@ -180,7 +182,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         report["cold_warm"] = comp.cold_warm().to_dicts()
         users = f"{comp.n_users:,}"
     else:
-        folded = compare_folds(models, splits, **common)
+        per_fold_tuned: list[dict] = []
+
+        def fold_models(split):
+            """Fresh models per fold, tuned on that fold's training part when asked."""
+            fresh = {n: registry.make(n, random_state=args.seed) for n in names}
+            if args.tune:
+                per_fold_tuned.append(_tune_models(args, fresh, split, relevance, ds.items))
+            return fresh
+
+        folded = compare_folds(fold_models, splits, **common)
+        if args.tune:
+            report["tuned"] = {"per_fold": per_fold_tuned}
         metrics = folded.metrics.with_columns(
             *[pl.lit(None, dtype=pl.Float64).alias(c) for c in ("ci_low", "ci_high",
               "p_value_vs_best", "p_adjusted")]

@@ -195,6 +195,14 @@ def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
     assert any("Mean ± standard deviation over 5 folds" in c.value for c in at.caption)
     table = at.dataframe[0].value
     assert " ± " in str(table["ndcg@10"].iloc[0])
+    # with Tune, every fold tunes on its own training part and the table says which fold
+    at.toggle(key="ps_rec_tune").set_value(True)
+    at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and not at.error
+    tuned = at.dataframe[0].value
+    assert tuned["fold"].tolist() == [1, 2, 3, 4, 5]
+    assert set(tuned["model"]) == {"ease"}
 
 
 def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(

@@ -175,3 +175,16 @@ def test_evaluate_tune_saves_the_chosen_settings(tmp_path, capsys):
     assert set(entry["params"]) == {"l2", "weighting"}
     assert entry["validation_ndcg"] >= entry["default_validation_ndcg"]
     assert "of the training part" in entry["validation"]
+
+
+def test_evaluate_kfold_with_tune_tunes_inside_every_fold(tmp_path, capsys):
+    path = tmp_path / "u.data"
+    _udata(path)
+    out = tmp_path / "eval"
+    code = main(["evaluate", str(path), "--models", "ease", "--protocol", "kfold", "--k", "5",
+                 "--tune", "--tune-budget", "2", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    per_fold = report["tuned"]["per_fold"]
+    assert len(per_fold) == 5  # one tuning per fold, on that fold's training part
+    assert all("of the training part" in fold["ease"]["validation"] for fold in per_fold)

@@ -35,6 +35,8 @@ __all__ = ["PROTOCOLS"]
 
 TUNABLE = ("ease", "als", "bpr", "item-knn", "hybrid")
 """Models the page can tune (those with a grid in :mod:`profiling.recommenders.tune`)."""
+TUNE_BUDGET = 30.0
+"""Seconds of tuning per model (and per fold with k-fold)."""
 
 
 def _key(spec: state.DatasetSpec, **params) -> str:
@@ -118,7 +120,7 @@ def _tuned(key: str, _spec: state.DatasetSpec, protocol: str, relevant: tuple[st
 
 
 def tuned(name: str, protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int,
-          budget: float = 30.0) -> dict:  # fmt: skip
+          budget: float = TUNE_BUDGET) -> dict:  # fmt: skip
     """Hyperparameters of ``name`` chosen on a validation split carved from the training
     part (cached): the :meth:`profiling.recommenders.tune.TuneResult.to_dict` entry."""
     spec = data.resolved_spec()
@@ -127,9 +129,18 @@ def tuned(name: str, protocol: str, relevant: tuple[str, ...], threshold: float 
     return _tuned(key, spec, protocol, relevant, threshold, k, name, budget)
 
 
-def tuned_table(entries: dict[str, dict]) -> pl.DataFrame:
-    """One row per tuned model: model, settings (chosen parameters), validation NDCG of the
-    chosen and of the default settings, settings tried, seconds."""
+def tuned_table(entries: dict[str, dict] | list[dict[str, dict]]) -> pl.DataFrame:
+    """One row per tuned model (per fold when given a list of per-fold entries): [fold,]
+    model, settings (chosen parameters), validation NDCG of the chosen and of the default
+    settings, settings tried, seconds."""
+    if isinstance(entries, list):
+        return pl.concat(
+            [
+                tuned_table(e).select(pl.lit(f + 1).alias("fold"), pl.all())
+                for f, e in enumerate(entries)
+                if e
+            ]
+        )
     return pl.DataFrame(
         [
             {
@@ -148,17 +159,37 @@ def tuned_table(entries: dict[str, dict]) -> pl.DataFrame:
 @st.cache_data(max_entries=16, show_spinner="Scoring the models…")
 def _comparison(
     key: str, _spec: state.DatasetSpec, names: tuple[str, ...], protocol: str, relevant: tuple[str, ...],
-    threshold: float | None, k: int, params: str,
-) -> tuple[Comparison, pl.DataFrame, pl.DataFrame | None, FoldedComparison | None]:  # fmt: skip
+    threshold: float | None, k: int, params: str, tune_folds: bool,
+) -> tuple[Comparison, pl.DataFrame, pl.DataFrame | None, FoldedComparison | None, list[dict]]:  # fmt: skip
     spec_key = _spec.key()
     splits = _splits(spec_key, _spec, protocol, relevant)
     rule = _relevance(spec_key, _spec, relevant or None, threshold)
     chosen = json.loads(params)
     ds = data.load(_spec)
-    folded = None
+    folded, fold_tuned = None, []
     if len(splits) > 1:
-        models = {n: registry.make(n).set_params(**chosen.get(n, {})) for n in names}
-        folded = compare_folds(models, splits, k=k, relevant_types=rule, items=ds.items)
+
+        def fold_models(split: Split) -> dict[str, Recommender]:
+            # tuned inside every fold, on that fold's training part only
+            from profiling.recommenders.tune import hybrid_of, tune
+
+            out, entries = {}, {}
+            for n in sorted(names, key=lambda n: n == "hybrid"):
+                if tune_folds and n in TUNABLE:
+                    base = (
+                        hybrid_of({m: out[m] for m in out if m in TUNABLE})
+                        if n == "hybrid"
+                        else None
+                    )
+                    result = tune(n, split, relevance=rule, items=ds.items, k=k,
+                                  budget_seconds=TUNE_BUDGET, model=base)  # fmt: skip
+                    out[n], entries[n] = result.model, result.to_dict()
+                else:
+                    out[n] = registry.make(n)
+            fold_tuned.append(entries)
+            return {n: out[n] for n in names}
+
+        folded = compare_folds(fold_models, splits, k=k, relevant_types=rule, items=ds.items)
         comp = folded.comparisons[0]
     else:
         models = {
@@ -176,21 +207,22 @@ def _comparison(
         )  # fmt: skip
     curve = precision_recall_curve(comp)
     by_segment = comp.breakdown(comp.segments) if comp.segments is not None else None
-    return comp, curve, by_segment, folded
+    return comp, curve, by_segment, folded, fold_tuned
 
 
 def comparison(
     names: list[str], protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int,
-    params: dict | None = None,
+    params: dict | None = None, tune_folds: bool = False,
 ):  # fmt: skip
     """(Comparison of the split or first fold, precision/recall/F1 curve, per-segment
-    breakdown or None, FoldedComparison for k-fold or None), cached. ``params``: model
-    name -> tuned hyperparameters."""
+    breakdown or None, FoldedComparison for k-fold or None, tuned entries per fold), cached.
+    ``params``: model name -> tuned hyperparameters (single split); ``tune_folds``: with
+    k-fold, tune every tunable model inside every fold, on that fold's training part."""
     spec = data.resolved_spec()
     p = json.dumps(params or {}, sort_keys=True)
     key = _key(spec, names=names, protocol=protocol, relevant=relevant, threshold=threshold, k=k,
-               params=p)  # fmt: skip
-    return _comparison(key, spec, tuple(names), protocol, relevant, threshold, k, p)
+               params=p, tune_folds=tune_folds)  # fmt: skip
+    return _comparison(key, spec, tuple(names), protocol, relevant, threshold, k, p, tune_folds)
 
 
 def implicit_rating_models(names: list[str], protocol: str, relevant: tuple[str, ...]) -> str:

@@ -3,7 +3,7 @@ the mean and standard deviation across folds (Surprise's ``cross_validate`` prot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +58,7 @@ class FoldedComparison:
 
 
 def compare_folds(
-    models: Mapping[str, Recommender],
+    models: Mapping[str, Recommender] | Callable[[Split], Mapping[str, Recommender]],
     splits: list[Split],
     *,
     progress: Progress | None = None,
@@ -69,7 +69,10 @@ def compare_folds(
 
     Parameters
     ----------
-    models : mapping of str to Recommender
+    models : mapping of str to Recommender, or callable
+        The models, or ``models(split) -> mapping`` called once per fold (e.g. to tune on
+        that fold's training part only: tuning once on one fold's training part would have
+        seen the other folds' test rows).
     splits : list of Split
         E.g. :func:`profiling.evaluation.splits.random_kfold`; at least one.
     progress : callable, optional
@@ -81,14 +84,15 @@ def compare_folds(
     if not splits:
         raise EvaluationError("splits is empty; give at least one split (e.g. random_kfold).")
     comps, frames = [], []
-    n = len(splits) * len(models)
     for f, split in enumerate(splits):
+        fold_models = models(split) if callable(models) else models
+        m = len(fold_models)
 
-        def fold_progress(name: str, i: int, _n: int, f: int = f) -> None:
+        def fold_progress(name: str, i: int, _n: int, f: int = f, m: int = m) -> None:
             if progress is not None:
-                progress(f"fold {f + 1}/{len(splits)}: {name}", f * len(models) + i, n)
+                progress(f"fold {f + 1}/{len(splits)}: {name}", f * m + i, len(splits) * m)
 
-        comp = compare(models, split, progress=fold_progress, **kwargs)
+        comp = compare(fold_models, split, progress=fold_progress, **kwargs)
         comps.append(comp)
         frames.append(
             comp.metrics.select(pl.lit(f, dtype=pl.Int64).alias("fold"), "model", "metric", "value")
