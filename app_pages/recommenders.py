@@ -5,7 +5,7 @@ import streamlit as st
 from profiling import schema as S
 from profiling import viz
 from profiling.errors import ProfilingError
-from profiling.evaluation.tables import summary_table
+from profiling.evaluation.tables import SIGNIFICANCE_NOTE, summary_table
 from profiling.recommenders import registry
 from ui import data, recommenders, widgets
 
@@ -28,6 +28,7 @@ if not ds.summary()["items"]:
     st.stop()
 
 event_types = [t for t in S.EVENT_TYPES if t in set(ds.events[S.EVENT_TYPE].unique().to_list())]
+default_rule = recommenders.relevance(None, None)
 with st.form("ps_rec_form", border=True):
     names = st.multiselect(
         "Models",
@@ -47,13 +48,20 @@ with st.form("ps_rec_form", border=True):
     relevant = c3.multiselect(
         "Relevant in the test period",
         event_types,
-        default=[S.PURCHASE] if S.PURCHASE in event_types else event_types[:1],
+        default=[t for t in default_rule.types if t in event_types],
         key="ps_rec_relevant",
-        help="Which test events count as a hit. Purchases by default.",
+        help="Which test events count as a hit. By default it follows the log: purchases, "
+        "or every rating of a rating log (views and carts are options).",
     )
     threshold = c4.number_input(
         "or rating ≥", min_value=0.0, value=None, step=0.5, key="ps_rec_threshold",
-        help="Also count items the user rated at least this high.",
+        help="Count items the user rated at least this high (a threshold refines ratings: "
+        "with it, a rating counts only when it reaches it).",
+    )  # fmt: skip
+    tune = st.toggle(
+        "Tune", key="ps_rec_tune",
+        help="Choose the settings of EASE, ALS, BPR, item-kNN and the hybrid on a validation "
+        "split carved from the training part only (the test part is never seen), 30 s each.",
     )  # fmt: skip
     run = st.form_submit_button("Train and compare", type="primary", icon=":material/play_arrow:")
 
@@ -63,23 +71,34 @@ if not names:
 
 relevant_t = tuple(relevant)
 try:
+    rule = recommenders.relevance(relevant_t or None, threshold)
     split = recommenders.split(protocol, relevant_t)
 except ProfilingError as exc:
     st.error(str(exc))
     st.stop()
-st.caption(f"Split: {split.description}.")
+st.caption(f"Split: {split.description}. {rule.description.capitalize()}.")
 
 if run or st.session_state.get("ps_rec_ran"):
     st.session_state["ps_rec_ran"] = True
     try:
         with st.status("Training models…", expanded=False) as status:
+            chosen, entries = {}, {}
+            tune_folds = tune and protocol == "kfold"  # then tuned inside every fold
+            for i, name in enumerate(names if tune and not tune_folds else [], start=1):
+                if name in recommenders.TUNABLE:
+                    status.update(label=f"Tuning {name} on validation ({i} of {len(names)})…")
+                    entry = recommenders.tuned(name, protocol, relevant_t, threshold, int(k))
+                    chosen[name], entries[name] = entry["params"], entry
+                    st.write(f"✓ {name}: {entry['tried']} settings tried")
             for i, name in enumerate(names, start=1):
                 status.update(label=f"Training {name} ({i} of {len(names)})…")
-                model = recommenders.fitted(protocol, relevant_t, name)
+                model = recommenders.fitted(protocol, relevant_t, name, chosen.get(name))
                 st.write(f"✓ {name}: trained in {model.fit_seconds_:.2f} s")
             status.update(label="Scoring on the test period…")
-            comp, curve, by_segment = recommenders.comparison(
-                names, protocol, relevant_t, threshold, int(k)
+            if tune_folds:
+                status.update(label="Tuning and scoring inside every fold…")
+            comp, curve, by_segment, folded, fold_tuned = recommenders.comparison(
+                names, protocol, relevant_t, threshold, int(k), chosen, tune_folds
             )
             status.update(
                 label=f"Compared {len(names)} models on {comp.n_users:,} test users",
@@ -97,20 +116,36 @@ if run or st.session_state.get("ps_rec_ran"):
             icon=":material/info:",
         )
 
+    if chosen or any(fold_tuned):
+        st.subheader("Tuned settings")
+        st.caption("Chosen on a validation split of the training part (of every fold with "
+                   "k-fold); the test part was not used.")  # fmt: skip
+        st.dataframe(
+            recommenders.tuned_table(fold_tuned if any(fold_tuned) else entries),
+            hide_index=True, width="stretch",
+        )  # fmt: skip
+
     st.subheader("Comparison")
-    st.caption(
-        "Mean over test users with a 95% bootstrap interval. ★ best model for the metric; "
-        "† significantly worse than the best (paired sign-flip test, p < 0.05)."
-    )
-    st.dataframe(summary_table(comp.metrics), hide_index=True, width="stretch")
+    table = folded.metrics if folded is not None else comp.metrics
+    if folded is not None:
+        st.caption(
+            f"Mean ± standard deviation over {len(folded.comparisons)} folds. ★ best model for "
+            "the metric. RMSE and MAE score the predicted ratings of rating models."
+        )
+    else:
+        st.caption(
+            "Mean over test users with a 95% bootstrap interval. ★ best model for the metric. "
+            + SIGNIFICANCE_NOTE
+        )
+    st.dataframe(summary_table(table), hide_index=True, width="stretch")
     st.download_button(
-        "Download the metrics (CSV)", comp.metrics.write_csv(), file_name="metrics.csv",
+        "Download the metrics (CSV)", table.write_csv(), file_name="metrics.csv",
         mime="text/csv", icon=":material/download:",
     )  # fmt: skip
 
     metric = st.segmented_control(
         "Metric",
-        ["ndcg", "precision", "recall", "map", "hit_rate", "mrr"],
+        ["ndcg", "precision", "recall", "f1", "map", "hit_rate", "mrr"],
         default="ndcg",
         key="ps_rec_metric",
     )
@@ -133,7 +168,7 @@ if run or st.session_state.get("ps_rec_ran"):
     u1, u2 = st.columns([1, 1])
     who = u1.selectbox("Test user", users, key="ps_rec_user")
     which = u2.selectbox("Model", names, key="ps_rec_explain_model")
-    model = recommenders.fitted(protocol, relevant_t, which)
+    model = recommenders.fitted(protocol, relevant_t, which, chosen.get(which))
     st.dataframe(recommenders.explained(model, who, int(k)), hide_index=True, width="stretch")
 else:
     st.info("Choose models and a protocol, then press **Train and compare**.")

@@ -160,7 +160,7 @@ if ds.summary()["items"]:
         format_func=lambda n: f"{n} · {registry.describe(n)}",
     )
     hide_seen = st.toggle(
-        "Leave out items this user already bought or viewed", value=False, key="ps_user_hide_seen"
+        "Leave out items this user already bought or viewed", value=True, key="ps_user_hide_seen"
     )
     bought = bought_items(ds.events, user)
     tabs = st.tabs(chosen) if chosen else []
@@ -188,9 +188,22 @@ if ds.summary()["items"]:
                 },
             )
     st.caption(
-        f"This user bought {len(bought):,} distinct items; those in a list are ticked "
-        "*bought before*. Switch on the toggle to see only items new to them."
+        f"This user bought {len(bought):,} distinct items. The lists show items new to them; "
+        "switch off the toggle to include what they have seen (ticked *bought before*)."
     )
+    if bought:
+        st.markdown("**Buy again**")
+        try:
+            again = recommenders.buy_again(user, bought)
+        except ProfilingError as exc:
+            st.error(str(exc))
+        else:
+            recs["buy-again"] = again.to_dicts()
+            st.dataframe(
+                again.select("rank", "title", "reason"), hide_index=True, width="stretch",
+                column_config={"rank": st.column_config.NumberColumn(width="small")},
+            )  # fmt: skip
+            st.caption("Their own purchases, by how often and how recently they bought them.")
 else:
     st.info("This dataset has no item ids, so there is nothing to recommend.")
 

@@ -136,30 +136,13 @@ class Dataset:
         )
 
     def interactions(self, weights: dict[str, float] | None = None) -> pl.DataFrame:
-        """User-item interactions for recommenders.
+        """User-item interactions for recommenders: one row per (user_id, item_id) with
+        weight, rating (the latest) and timestamp, built by
+        :func:`profiling.interactions.interactions_from` (the same function that builds a
+        split's train interactions)."""
+        from profiling.interactions import interactions_from
 
-        One row per (user_id, item_id) with at least one positively weighted event:
-        ``weight`` (sum of event weights, :data:`profiling.schema.IMPLICIT_WEIGHTS` by
-        default), ``rating`` (the latest explicit rating, or null), ``timestamp`` (the
-        latest event).
-        """
-        w = {**S.IMPLICIT_WEIGHTS, **(weights or {})}
-        e = self.events.filter(pl.col(S.ITEM_ID).is_not_null())
-        return (
-            e.with_columns(
-                pl.col(S.EVENT_TYPE)
-                .replace_strict(w, default=0.0, return_dtype=pl.Float64)
-                .alias("weight")
-            )
-            .group_by(S.USER_ID, S.ITEM_ID)
-            .agg(
-                pl.col("weight").sum(),
-                pl.col(S.RATING).drop_nulls().last().alias(S.RATING),
-                pl.col(S.TIMESTAMP).max(),
-            )
-            .filter((pl.col("weight") > 0) | pl.col(S.RATING).is_not_null())
-            .sort(S.USER_ID, S.ITEM_ID)
-        )
+        return interactions_from(self.events, weights)
 
 
 def _merge_attributes(

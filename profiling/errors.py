@@ -33,3 +33,7 @@ class NotFittedError(ProfilingError, ValueError):
 class WorkspaceError(ProfilingError):
     """A workspace is missing, read-only, busy, or its files cannot be read; the message
     names the workspace or the file."""
+
+
+class EvaluationError(ProfilingError, ValueError):
+    """An evaluation input (split, metric argument, model set, tuning grid) cannot be used."""

@@ -248,26 +248,20 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
 
 
 def pr_curve_figure(curve: pl.DataFrame) -> go.Figure:
-    """Precision and recall at K = 1..20, one line per model."""
+    """Precision, recall (and F1 when the curve has it) at K = 1..20, one line per model."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("precision@K", "recall@K"))
+    panels = [m for m in ("precision", "recall", "f1") if m in curve.columns]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[f"{m}@K" for m in panels])
     for j, (model, part) in enumerate(curve.sort("k").group_by("model", maintain_order=True)):
         color = MODEL_COLORS[j % len(MODEL_COLORS)]
         name = model[0]
-        fig.add_scatter(
-            x=part["k"],
-            y=part["precision"],
-            name=name,
-            line_color=color,
-            row=1,
-            col=1,
-            legendgroup=name,
-        )
-        fig.add_scatter(x=part["k"], y=part["recall"], name=name, line_color=color, row=1, col=2,
-                        legendgroup=name, showlegend=False)  # fmt: skip
-    fig.update_layout(**_LAYOUT, height=380, title="Precision and recall at K = 1..20")
-    fig.update_xaxes(title_text="K", dtick=2)
+        for col, metric in enumerate(panels, start=1):
+            fig.add_scatter(x=part["k"], y=part[metric], name=name, line_color=color, row=1,
+                            col=col, legendgroup=name, showlegend=col == 1)  # fmt: skip
+    title = "Precision, recall and F1" if "f1" in panels else "Precision and recall"
+    fig.update_layout(**_LAYOUT, height=380, title=f"{title} at K = 1..20")
+    fig.update_xaxes(title_text="K", dtick=2 if len(panels) < 3 else 4)
     return fig
 
 

@@ -246,6 +246,44 @@ def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches
     assert reasons["reason"].str.len().min() > 0  # every recommended item has a reason
 
 
+def test_the_recommenders_page_tunes_on_validation_and_shows_the_chosen_settings(
+    clear_streamlit_caches,
+):
+    at = run_app("app_pages/recommenders.py")
+    # the relevance rule follows the log: the sample store is an event log, purchases count
+    assert any("Relevant: purchases in the test part (event log)" in c.value for c in at.caption)
+    at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])
+    at.toggle(key="ps_rec_tune").set_value(True)
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.subheader][:2] == ["Tuned settings", "Comparison"]
+    tuned = at.dataframe[0].value
+    assert tuned["model"].to_list() == ["ease"]  # popularity has nothing to tune
+    assert '"l2"' in tuned["settings"][0]
+    assert tuned["validation NDCG"][0] >= tuned["default's validation NDCG"][0]
+    assert any("Benjamini-Hochberg" in c.value for c in at.caption)
+    assert "f1@10" in at.dataframe[1].value.columns
+
+
+def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
+    at = run_app("app_pages/recommenders.py")
+    at.multiselect(key="ps_rec_models").set_value(["popularity", "item-knn"])
+    at.selectbox(key="ps_rec_protocol").set_value("kfold")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and not at.error
+    assert any("Mean ± standard deviation over 5 folds" in c.value for c in at.caption)
+    table = at.dataframe[0].value
+    assert " ± " in str(table["ndcg@10"].iloc[0])
+    # with Tune, every fold tunes on its own training part and the table says which fold
+    at.toggle(key="ps_rec_tune").set_value(True)
+    at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and not at.error
+    tuned = at.dataframe[0].value
+    assert tuned["fold"].tolist() == [1, 2, 3, 4, 5]
+    assert set(tuned["model"]) == {"ease"}
+
+
 def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(
     clear_streamlit_caches, tmp_path
 ):
@@ -273,25 +311,39 @@ def test_the_user_page_opens_a_similar_user_and_shows_reasons(clear_streamlit_ca
     similar[0].click().run()
     assert not at.exception
     assert at.header[0].value == f"User {target}"
-    reasons = at.dataframe[-1].value
+    reasons = _model_lists(at)[-1]
     assert list(reasons.columns) == ["rank", "title", "already_bought", "reason"]
     assert reasons["reason"].str.len().min() > 0
 
 
-def test_recommendations_mark_bought_items_unless_seen_items_are_left_out(clear_streamlit_caches):
+def _model_lists(at):
+    """The per-model recommendation tables of the User page (not the buy-again list)."""
+    return [d.value for d in at.dataframe if "already_bought" in d.value.columns]
+
+
+def test_recommendations_show_new_items_and_buy_again_is_its_own_list(clear_streamlit_caches):
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["user"] = "U000042"
     at.run()
     at.switch_page("app_pages/user.py").run()
+    assert not at.exception
     bought = set(bought_items(load_sample().events, "U000042"))
     assert bought
-    marks = at.dataframe[-1].value
     titles = dict(load_sample().items.select("title", "item_id").iter_rows())
-    # every list row is ticked exactly when the user bought that item
-    assert [titles[t] in bought for t in marks["title"]] == marks["already_bought"].tolist()
-    at.toggle(key="ps_user_hide_seen").set_value(True).run()
+    # by default every model's list holds only items new to the user
+    for table in _model_lists(at):
+        assert not table["already_bought"].any()
+    # the buy-again list holds only their own purchases, each with its frequency and recency
+    again = at.dataframe[-1].value
+    assert list(again.columns) == ["rank", "title", "reason"]
+    assert len(again) > 0
+    assert all(titles[t] in bought for t in again["title"])
+    assert again["reason"].str.startswith("you bought it").all()
+    # with seen items allowed back, a list row is ticked exactly when the user bought it
+    at.toggle(key="ps_user_hide_seen").set_value(False).run()
     assert not at.exception
-    assert not at.dataframe[-1].value["already_bought"].any()
+    marks = _model_lists(at)[-1]
+    assert [titles[t] in bought for t in marks["title"]] == marks["already_bought"].tolist()
 
 
 def test_a_user_link_opens_that_user(clear_streamlit_caches):

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from profiling.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,3 +115,76 @@ def test_evaluate_refuses_an_unknown_model(tmp_path, capsys):
         == 2
     )
     assert "unknown model 'magic'" in capsys.readouterr().err
+
+
+def _udata(path: Path) -> None:
+    """A MovieLens u.data-like rating log: user, item, rating 1-5, unix seconds."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = ["user_id\titem_id\trating\ttimestamp"]
+    for u in range(1, 31):
+        for i in rng.choice(np.arange(1, 40), size=12, replace=False):
+            lines.append(f"{u}\t{i}\t{int(rng.integers(1, 6))}\t{881250949 + u * 1000 + int(i)}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_evaluate_a_rating_log_with_kfold_reports_rmse_mae_on_every_fold(tmp_path, capsys):
+    import polars as pl
+
+    path = tmp_path / "u.data"
+    _udata(path)
+    out = tmp_path / "eval"
+    code = main(["evaluate", str(path), "--models", "svd,popularity", "--protocol", "kfold",
+                 "--k", "5", "--out", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "relevant: every rating in the test part (rating log)" in captured.out
+    metrics = pl.read_csv(out / "metrics.csv")
+    rmse = metrics.filter(pl.col("metric") == "rmse").row(0, named=True)
+    assert rmse["model"] == "svd" and rmse["folds"] == 5 and rmse["std"] > 0
+    assert {"rmse", "mae", "f1", "ndcg"} <= set(metrics["metric"])
+    report = json.loads((out / "report.json").read_text())
+    assert report["relevance"]["kind"] == "rating log"
+    folds = [r for r in report["per_fold"] if r["metric"] == "rmse"]
+    assert [r["fold"] for r in folds] == [0, 1, 2, 3, 4]
+    mean = sum(r["value"] for r in folds) / 5
+    assert rmse["value"] == pytest.approx(mean)
+    assert len(report["split"]["folds"]) == 5
+
+
+def test_evaluate_with_a_threshold_counts_only_high_ratings(tmp_path, capsys):
+    path = tmp_path / "u.data"
+    _udata(path)
+    code = main(["evaluate", str(path), "--models", "popularity", "--rating-threshold", "4",
+                 "--protocol", "stratified", "--out", str(tmp_path / "o")])  # fmt: skip
+    assert code == 0
+    assert "relevant: ratings >= 4 in the test part (rating log)" in capsys.readouterr().out
+
+
+def test_evaluate_tune_saves_the_chosen_settings(tmp_path, capsys):
+    out = tmp_path / "eval"
+    code = main([
+        "evaluate", str(ROOT / "sample_data" / "events.parquet"), "--models", "popularity,ease",
+        "--tune", "--tune-budget", "5", "--k", "5", "--out", str(out),
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["tuned"]) == ["ease"]
+    entry = report["tuned"]["ease"]
+    assert set(entry["params"]) == {"l2", "weighting"}
+    assert entry["validation_ndcg"] >= entry["default_validation_ndcg"]
+    assert "of the training part" in entry["validation"]
+
+
+def test_evaluate_kfold_with_tune_tunes_inside_every_fold(tmp_path, capsys):
+    path = tmp_path / "u.data"
+    _udata(path)
+    out = tmp_path / "eval"
+    code = main(["evaluate", str(path), "--models", "ease", "--protocol", "kfold", "--k", "5",
+                 "--tune", "--tune-budget", "2", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    per_fold = report["tuned"]["per_fold"]
+    assert len(per_fold) == 5  # one tuning per fold, on that fold's training part
+    assert all("of the training part" in fold["ease"]["validation"] for fold in per_fold)

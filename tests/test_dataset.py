@@ -89,3 +89,28 @@ def test_a_users_table_whose_ids_match_no_event_is_refused(files, tmp_path):
         DataValidationError, match=r"strangers\.csv, column 'user_id': none of the 3 users"
     ):
         load_dataset(files["events"], str(other))
+
+
+def test_dataset_interactions_and_split_interactions_agree_on_the_latest_rating(tmp_path):
+    # the file lists the newer rating (5, on the 3rd) before the older one (2, on the 1st)
+    path = tmp_path / "ratings.csv"
+    path.write_text(
+        "user,item,event,when,stars\n"
+        "u1,i1,rating,2024-01-03 10:00,5\n"
+        "u1,i1,rating,2024-01-01 10:00,2\n"
+        "u1,i2,view,2024-01-02 10:00,\n"
+    )
+    ds = load_dataset(path)
+    from profiling.evaluation import interactions_from
+
+    whole = ds.interactions()
+    assert whole.equals(interactions_from(ds.events))  # one function builds both
+    assert dict(whole.select(S.ITEM_ID, S.RATING).iter_rows()) == {"i1": 5.0, "i2": None}
+
+
+def test_evaluation_error_lives_with_the_other_errors():
+    from profiling import errors
+    from profiling.evaluation import EvaluationError
+
+    assert EvaluationError is errors.EvaluationError
+    assert issubclass(EvaluationError, errors.ProfilingError)

@@ -14,13 +14,17 @@ from profiling.errors import ProfilingError
 from profiling.evaluation import (
     Comparison,
     EvaluationError,
+    benjamini_hochberg,
     bootstrap_ci,
     catalog_coverage,
     compare,
+    compare_folds,
+    f1_at_k,
     hit_rate_at_k,
     interactions_from,
     intra_list_diversity,
     leave_last_n,
+    log_kind,
     mae,
     map_at_k,
     mean_over_users,
@@ -33,6 +37,7 @@ from profiling.evaluation import (
     precision_recall_curve,
     random_kfold,
     recall_at_k,
+    relevance_for,
     relevant_items,
     rmse,
     stratified_split,
@@ -397,11 +402,13 @@ def test_interactions_from_sums_weights_and_keeps_the_latest_rating():
         }
     )
     out = interactions_from(ev)
-    assert out.columns == ["user_id", "item_id", "weight", "rating", "timestamp"]
+    assert out.columns == [
+        "user_id", "item_id", "weight", "rating", "timestamp", "purchases", "last_purchase"
+    ]  # fmt: skip
     # u-a: view 1 + purchase 5 + rating 4; u-b is a search only (weight 0, no rating): dropped
     assert out.rows() == [
-        ("u", "a", 10.0, 5.0, T0 + timedelta(hours=2)),
-        ("v", "a", 1.0, None, T0 + timedelta(hours=4)),
+        ("u", "a", 10.0, 5.0, T0 + timedelta(hours=2), 1, T0 + timedelta(hours=1)),
+        ("v", "a", 1.0, None, T0 + timedelta(hours=4), 0, None),
     ]
     assert interactions_from(ev, weights={"view": 0.0}).height == 1
 
@@ -484,12 +491,13 @@ def test_compare_returns_the_documented_frames(comparison):
     result, calls = comparison
     assert calls == [("Popularity", 1, 2), ("Segment popularity", 2, 2)]
     assert result.metrics.columns == [
-        "model", "metric", "k", "value", "ci_low", "ci_high", "p_value_vs_best", "is_best",
+        "model", "metric", "k", "value", "ci_low", "ci_high", "p_value_vs_best", "p_adjusted",
+        "is_best",
     ]  # fmt: skip
     assert result.per_user.columns == ["model", "user_id", "metric", "value", "is_cold"]
     assert result.timings.columns == ["model", "fit_seconds", "predict_seconds"]
     assert set(result.metrics["metric"]) == {
-        "precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage", "novelty",
+        "precision", "recall", "f1", "ndcg", "map", "mrr", "hit_rate", "coverage", "novelty",
         "diversity", "popularity_bias",
     }  # fmt: skip
     assert (result.metrics["k"] == 5).all()
@@ -507,7 +515,7 @@ def test_compare_intervals_contain_the_mean_and_the_best_has_no_p_value(comparis
     assert (m["ci_low"] <= m["value"] + 1e-12).all()
     assert (m["value"] <= m["ci_high"] + 1e-12).all()
     winners = result.metrics.group_by("metric").agg(pl.col("is_best").sum().alias("n"))
-    assert (winners["n"] == 1).all() and winners.height == 10
+    assert (winners["n"] == 1).all() and winners.height == 11
     best = m.filter(pl.col("is_best"))
     assert best["p_value_vs_best"].is_nan().all()
     rest = m.filter(~pl.col("is_best"))
@@ -568,7 +576,7 @@ def test_compare_rejects_a_split_without_relevant_test_items(events):
 def test_precision_recall_curve_from_a_comparison_and_from_models(comparison, events):
     result, _ = comparison
     curve = precision_recall_curve(result, ks=range(1, 21))
-    assert curve.columns == ["model", "k", "precision", "recall"]
+    assert curve.columns == ["model", "k", "precision", "recall", "f1"]
     assert curve.height == 2 * 20
     pop = curve.filter(pl.col("model") == "Popularity").sort("k")
     assert pop["recall"].is_sorted()  # recall never drops as k grows
@@ -586,9 +594,109 @@ def test_precision_recall_curve_from_a_comparison_and_from_models(comparison, ev
     assert fresh.filter(pl.col("k") == 5)["precision"][0] == pytest.approx(reported)
     with pytest.raises(EvaluationError, match="Got max\\(ks\\)=30 instead"):
         precision_recall_curve(result, ks=[30])
+    from profiling.viz import pr_curve_figure
+
+    fig = pr_curve_figure(curve)
+    assert [a.text for a in fig.layout.annotations] == ["precision@K", "recall@K", "f1@K"]
+    assert len(fig.data) == 2 * 3  # two models, three panels
+    f1 = curve.filter((pl.col("model") == "Popularity") & (pl.col("k") == 5))["f1"][0]
+    assert f1 == pytest.approx(
+        result.metrics.filter((pl.col("model") == "Popularity") & (pl.col("metric") == "f1"))[
+            "value"
+        ][0]
+    )
 
 
 def test_best_names_unknown_metrics(comparison):
     result, _ = comparison
     with pytest.raises(EvaluationError, match="Got metric='auc' instead"):
         result.best("auc")
+
+
+# ---- F1, multiple comparisons, relevance rules, folds ---------------------------------------
+def test_f1_is_the_harmonic_mean_of_precision_and_recall():
+    recs = pl.DataFrame({"user_id": ["u"] * 4 + ["v"] * 4, "item_id": list("abcd") + list("abcd"),
+                         "rank": [1, 2, 3, 4] * 2})  # fmt: skip
+    truth = pl.DataFrame({"user_id": ["u", "u", "v"], "item_id": ["a", "z", "y"]})
+    out = dict(f1_at_k(recs, truth, 4).iter_rows())
+    p, r = 1 / 4, 1 / 2  # u: 1 hit in 4, 1 of its 2 relevant items
+    assert out["u"] == pytest.approx(2 * p * r / (p + r))  # = 2 * 1 / (4 + 2) = 1/3
+    assert out["v"] == 0.0  # no hit: 0, not NaN
+
+
+def test_benjamini_hochberg_adjusts_by_rank_and_keeps_nan():
+    p = np.array([0.01, 0.04, np.nan, 0.03, 0.5])
+    q = benjamini_hochberg(p)
+    # m = 4 finite: sorted 0.01, 0.03, 0.04, 0.5 -> 0.01*4/1, 0.03*4/2, 0.04*4/3, 0.5*4/4,
+    # then the running minimum from the largest down
+    assert q[0] == pytest.approx(0.04)
+    assert q[3] == pytest.approx(0.04 * 4 / 3)
+    assert q[1] == pytest.approx(0.04 * 4 / 3)
+    assert q[4] == pytest.approx(0.5)
+    assert math.isnan(q[2])
+
+
+def _log(types, ratings=None):
+    n = len(types)
+    return pl.DataFrame({"user_id": ["u"] * n, "item_id": ["i"] * n, "event_type": types,
+                         "rating": ratings or [None] * n}, schema_overrides={"rating": pl.Float64})  # fmt: skip
+
+
+def test_relevance_follows_the_kind_of_log():
+    rating_log = _log(["rating", "rating"], [4.0, 2.0])
+    assert log_kind(rating_log) == "rating log"
+    rule = relevance_for(rating_log)
+    assert rule.types == ("rating",) and rule.rating_threshold is None
+    assert rule.description == "relevant: every rating in the test part (rating log)"
+    high = relevance_for(rating_log, rating_threshold=4)
+    assert high.types == () and high.rating_threshold == 4.0
+    assert high.description == "relevant: ratings >= 4 in the test part (rating log)"
+    # choosing "rating" and a threshold means ratings at or above it, not every rating
+    assert relevance_for(rating_log, types=["rating"], rating_threshold=4).types == ()
+    assert log_kind(_log(["purchase", "refund"])) == "transaction log"
+    assert relevance_for(_log(["purchase"])).types == ("purchase",)
+    events = _log(["view", "cart", "purchase"])
+    assert log_kind(events) == "event log"
+    assert relevance_for(events).description == "relevant: purchases in the test part (event log)"
+    carts = relevance_for(events, types=["purchase", "cart"])
+    assert carts.description == "relevant: purchases or carts in the test part (event log)"
+    with pytest.raises(EvaluationError, match="Got teleport instead"):
+        relevance_for(events, types=["teleport"])
+    with pytest.raises(EvaluationError, match="nothing can be relevant"):
+        relevance_for(events, types=[])
+    with pytest.raises(EvaluationError, match="Got rating_threshold=True instead"):
+        relevance_for(events, rating_threshold=True)
+
+
+def _ratings(n_users=12, n_items=8, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [(f"u{u}", f"i{i}", "rating", float(rng.integers(1, 6)))
+            for u in range(n_users) for i in range(n_items) if rng.random() < 0.7]  # fmt: skip
+    return pl.DataFrame(rows, schema=["user_id", "item_id", "event_type", "rating"], orient="row")
+
+
+def test_a_rating_log_is_scored_by_rmse_and_mae_on_every_fold():
+    from profiling.recommenders.surprise_models import SurpriseModel
+
+    events = _ratings()
+    folds = random_kfold(events, n_folds=3)
+    folded = compare_folds(
+        {"baseline": SurpriseModel("baseline_only"), "pop": Popularity()}, folds, k=3,
+        n_boot=20, n_permutations=20,
+    )  # fmt: skip
+    assert folded.comparisons[0].relevance.types == ("rating",)
+    per_fold = folded.per_fold.filter(pl.col("metric") == "rmse")
+    assert per_fold["fold"].to_list() == [0, 1, 2]  # only the rating model has an RMSE
+    assert per_fold["model"].unique().to_list() == ["baseline"]
+    # fold 0 by hand: the model's own predictions of the fold's test ratings
+    test = folds[0].test
+    model = SurpriseModel("baseline_only").fit(interactions_from(folds[0].train))
+    err = model.predict_ratings(test)["prediction"].to_numpy() - test["rating"].to_numpy()
+    assert per_fold["value"][0] == pytest.approx(math.sqrt(np.mean(err**2)))
+    row = folded.metrics.filter(pl.col("metric") == "rmse").row(0, named=True)
+    values = per_fold["value"].to_numpy()
+    assert row["value"] == pytest.approx(values.mean())
+    assert row["std"] == pytest.approx(values.std())  # np.std, as Surprise reports it
+    assert row["folds"] == 3
+    mae = folded.metrics.filter(pl.col("metric") == "mae")
+    assert mae.height == 1 and mae["value"][0] <= row["value"] + 1e-12  # MAE <= RMSE

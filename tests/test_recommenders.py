@@ -116,8 +116,9 @@ def test_every_model_honours_the_recommender_contract(name, store):
 
 def test_the_registry_makes_and_describes_every_model():
     assert set(DEFAULT_MODELS) <= set(MODELS)
-    assert len(MODELS) == 19
+    assert len(MODELS) == 20
     assert make("svd", random_state=3).random_state == 3
+    assert all(make(n).name == n for n in MODELS)  # one name per model: the registry key
     with pytest.raises(Exception, match="unknown model"):
         make("nope")
 
@@ -252,6 +253,86 @@ def test_hybrid_blends_normalised_scores(store):
         Hybrid({"a": ItemKNN()}, weights={"b": 1.0}).fit(inter)
 
 
+# ---- the smaller defects, each pinned ----------------------------------------------------------
+def test_an_item_the_user_only_rated_counts_as_seen():
+    # R was only rated (an event type of weight 0 carries the rating): weight 0, rating 2
+    inter = pl.DataFrame({
+        S.USER_ID: ["u1", "u1", "u2", "u2", "u3"], S.ITEM_ID: ["A", "R", "A", "R", "R"],
+        "weight": [5.0, 0.0, 5.0, 5.0, 5.0], S.RATING: [None, 2.0, None, None, None],
+    })  # fmt: skip
+    from profiling.recommenders.popularity import Popularity
+
+    model = Popularity().fit(inter)
+    assert (
+        model.matrix_[model.user_index_["u1"], model.item_index_["R"]] == S.IMPLICIT_WEIGHTS[S.RATE]
+    )  # stored with the weight of a rating event, not 0
+    assert model.popularity_[model.item_index_["R"]] == 3  # u1, u2, u3
+    assert model.recommend(["u1"], k=5).height == 0  # A and R are both seen: nothing left
+
+
+def test_content_without_usable_text_is_a_flagged_fallback(store):
+    inter, items, _ = store
+    stop_words = items.with_columns(
+        pl.lit("the and of").alias(S.TITLE),
+        *[pl.lit(None, pl.String).alias(c) for c in (S.DESCRIPTION, S.CATEGORY, S.BRAND, S.TAGS)
+          if c in items.columns],
+    )  # fmt: skip
+    for catalog, why in ((stop_words, "no usable word"), (None, "no item text")):
+        model = ContentBased().fit(inter, items=catalog)
+        assert why in model.fallback_reason_
+        recs = model.recommend(["U01", "U02"], k=3)
+        assert recs["is_fallback"].all()  # never a silent substitution
+        assert model.explain("U01", recs[S.ITEM_ID][0]).startswith(model.fallback_reason_)
+    # the hybrid leaves such a sub-model out instead of blending popularity in
+    hybrid = Hybrid({"ease": EASE(), "content": ContentBased()}).fit(inter, items=None)
+    assert list(hybrid.dropped_) == ["content"]
+    assert hybrid.weights_ == {"ease": 1.0, "content": 0.0}
+    assert not hybrid.recommend(["U01"], k=3)["is_fallback"].any()
+
+
+def test_duplicate_user_ids_give_one_list_per_user(store):
+    inter, items, _ = store
+    model = EASE().fit(inter)
+    recs = model.recommend(["U03", "U01", "U03", "NEW", "NEW"], k=2)
+    assert recs[S.USER_ID].to_list() == ["U03", "U03", "U01", "U01", "NEW", "NEW"]
+    assert model.recommend("U01", k=2)[S.USER_ID].to_list() == ["U01", "U01"]
+
+
+@pytest.mark.parametrize("bad", [True, 0, -1, 2.5, "3"])
+def test_a_bad_k_is_a_profiling_error(store, bad):
+    from profiling.errors import ProfilingError
+
+    model = EASE().fit(store[0])
+    with pytest.raises(
+        ProfilingError,
+        match=rf"k must be a positive integer\. Got k={re.escape(repr(bad))} instead",
+    ):
+        model.recommend(["U01"], k=bad)
+
+
+def test_get_set_params_and_clone_follow_scikit_learn():
+    model = EASE(l2=50.0)
+    assert model.get_params() == {"l2": 50.0, "weighting": "log", "random_state": S.RANDOM_STATE}
+    twin = model.clone(weighting="binary")
+    assert type(twin) is EASE and twin.l2 == 50.0 and twin.weighting == "binary"
+    assert model.weighting == "log"  # the original is untouched
+    from profiling.errors import ProfilingError
+
+    with pytest.raises(ProfilingError, match="EASE has no parameter 'alpha'"):
+        model.set_params(alpha=1.0)
+    svd = SurpriseModel("svd", n_factors=10).clone(n_epochs=5)
+    assert svd.algo_params == {"n_factors": 10, "n_epochs": 5}
+    hybrid = make("hybrid")
+    assert hybrid.clone().weights == hybrid.weights
+
+
+def test_the_recommender_base_is_abstract():
+    from profiling.recommenders.base import Recommender
+
+    with pytest.raises(TypeError, match="abstract"):
+        Recommender()
+
+
 # ---- accuracy on the sample store ------------------------------------------------------------
 def _hit_and_ndcg(recs: pl.DataFrame, truth: dict[str, set[str]], k: int) -> tuple[float, float]:
     hits, ndcgs = [], []
@@ -296,3 +377,56 @@ def test_models_beat_popularity_on_the_sample_store():
     base_hit, base_ndcg = results.pop("popularity")
     for name, (hit, ndcg) in results.items():
         assert hit > base_hit or ndcg > base_ndcg, f"{name} does not beat popularity: {results}"
+
+
+# ---- buy again --------------------------------------------------------------------------------
+def test_buy_again_ranks_by_frequency_and_recency_then_fills_with_popular_items():
+    from profiling.interactions import interactions_from
+    from profiling.recommenders.repeat import BuyAgain
+
+    day = dt.timedelta(days=1)
+    events = pl.DataFrame(
+        {
+            S.USER_ID: ["u"] * 5 + ["v", "w", "w"],
+            S.ITEM_ID: ["milk", "milk", "milk", "soap", "tea", "bread", "bread", "tea"],
+            S.EVENT_TYPE: ["purchase"] * 4 + ["view", "purchase", "purchase", "purchase"],
+            S.TIMESTAMP: [START, START + 10 * day, START + 60 * day, START + 90 * day,
+                          START + 90 * day, START + 90 * day, START + 80 * day, START + 30 * day],
+        }
+    )  # fmt: skip
+    inter = interactions_from(events)
+    model = BuyAgain(half_life_days=30.0).fit(inter)
+    # latest training time: day 90. milk: 3 purchases, last 30 days before -> 3 * 0.5 = 1.5;
+    # soap: 1 purchase that day -> 1 * 1.0 = 1.0; tea was only viewed by u
+    recs = model.recommend(["u"], k=4, exclude_seen=False)
+    assert recs[S.ITEM_ID].to_list() == ["milk", "soap", "bread", "tea"]
+    assert recs["score"][:2].to_list() == pytest.approx([1 + 3 * 0.5, 1 + 1.0])
+    # the fill is by popularity (bread: 2 buyers, tea: w bought it, u viewed it: 2 users;
+    # ties by item order)
+    assert model.explain("u", "milk") == "you bought it 3 times, last 30 days ago"
+    assert model.explain("u", "bread").startswith("you have not bought it yet")
+    assert BuyAgain(half_life_days=None).fit(inter).recommend(["u"], k=1, exclude_seen=False)[
+        S.ITEM_ID
+    ].to_list() == ["milk"]
+    with pytest.raises(Exception, match="half_life_days must be > 0 or None. Got 0 instead"):
+        BuyAgain(half_life_days=0).fit(inter)
+
+
+def test_compare_lets_buy_again_recommend_what_the_user_has():
+    from profiling.evaluation import compare, temporal_split
+    from profiling.recommenders.popularity import Popularity
+    from profiling.recommenders.repeat import BuyAgain
+
+    rows = []
+    for u in range(6):
+        for d in range(4):  # every user buys their own item every week
+            rows.append((f"u{u}", f"i{u}", "purchase", START + dt.timedelta(days=7 * d + u)))
+    events = pl.DataFrame(
+        rows, schema=[S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TIMESTAMP], orient="row"
+    )
+    comp = compare({"buy-again": BuyAgain(), "popularity": Popularity()},
+                   temporal_split(events, 0.25), k=1, user_segments=None, n_boot=20,
+                   n_permutations=20)  # fmt: skip
+    ndcg = dict(comp.metrics.filter(pl.col("metric") == "ndcg").select("model", "value").rows())
+    assert ndcg["buy-again"] == 1.0  # each user's next purchase is their own item
+    assert ndcg["popularity"] < 1.0

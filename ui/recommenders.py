@@ -1,8 +1,9 @@
-"""Cached splits, fitted models and comparisons of the active dataset.
+"""Cached splits, fitted models, tuning and comparisons of the active dataset.
 
 Fitted models live in ``st.cache_resource`` (keyed by dataset spec, split parameters and
 model name) and are never mutated after fitting; comparison results live in
-``st.cache_data``.
+``st.cache_data``. Everything a model is given in an evaluation (interactions, segments)
+comes from the training part of the split only.
 """
 
 from __future__ import annotations
@@ -12,110 +13,216 @@ import json
 import polars as pl
 import streamlit as st
 
-from profiling import schema as S
 from profiling.evaluation import (
+    PROTOCOLS,
     Comparison,
+    FoldedComparison,
+    Relevance,
     Split,
     compare,
+    compare_folds,
     interactions_from,
-    leave_last_n,
+    make_splits,
     precision_recall_curve,
-    random_kfold,
-    stratified_split,
-    temporal_split,
+    relevance_for,
+    train_segments,
 )
 from profiling.recommenders import registry
 from profiling.recommenders.base import Recommender, explained_recommendations
-from ui import data, profiles, state
+from ui import data, profiles
 
-PROTOCOLS = {
-    "temporal": "Global temporal split (80% of history before one cutoff)",
-    "leave-last": "Leave last purchase out per user",
-    "stratified": "Stratified 75/25 per user (random)",
-    "kfold": "Random 5-fold, first fold",
-}
+__all__ = ["PROTOCOLS"]
+
+TUNABLE = ("ease", "als", "bpr", "item-knn", "hybrid")
+"""Models the page can tune (those with a grid in :mod:`profiling.recommenders.tune`)."""
+TUNE_BUDGET = 30.0
+"""Seconds of tuning per model (and per fold with k-fold)."""
 
 
-def _key(spec: state.DatasetSpec, **params) -> str:
+def _key(spec: data.WorkspaceRef, **params) -> str:
     return spec.key() + json.dumps(params, sort_keys=True, default=str)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _split(
-    spec_key: str, _spec: state.DatasetSpec, protocol: str, relevant: tuple[str, ...]
-) -> Split:
-    events = data.load(_spec).events
-    if protocol == "temporal":
-        return temporal_split(events, test_fraction=0.2)
-    if protocol == "leave-last":
-        return leave_last_n(events, n=1, relevant_types=relevant or (S.PURCHASE,))
-    if protocol == "stratified":
-        return stratified_split(events, test_fraction=0.25)
-    return random_kfold(events, n_folds=5)[0]
+def _relevance(
+    spec_key: str, _spec: data.WorkspaceRef, relevant: tuple[str, ...] | None, threshold
+) -> Relevance:
+    return relevance_for(data.load(_spec).events, types=relevant, rating_threshold=threshold)
 
 
-def _segments(spec_key: str, _spec: state.DatasetSpec) -> pl.DataFrame | None:
-    """user_id, segment (the RFM segment) for segment-aware models and breakdowns."""
-    rfm = profiles.rfm_for(_spec)
-    return None if rfm is None else rfm.rename({"rfm_segment": "segment"})
+def relevance(relevant: tuple[str, ...] | None, threshold: float | None) -> Relevance:
+    """The relevance rule: the log's default when ``relevant`` is None (see
+    :func:`profiling.evaluation.relevance_for`)."""
+    spec = data.resolved_spec()
+    return _relevance(spec.key(), spec, relevant, threshold)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _splits(
+    spec_key: str, _spec: data.WorkspaceRef, protocol: str, relevant: tuple[str, ...]
+) -> list[Split]:
+    return make_splits(data.load(_spec).events, protocol, relevant_types=relevant or ("purchase",))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _segments(
+    spec_key: str, _spec: data.WorkspaceRef, protocol: str, relevant: tuple[str, ...]
+) -> pl.DataFrame | None:
+    """user_id, segment: RFM segments of the first split's training part (no leak)."""
+    return train_segments(_splits(spec_key, _spec, protocol, relevant)[0])
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _fitted(
-    model_key: str, _spec: state.DatasetSpec, protocol: str, relevant: tuple[str, ...], name: str
+    model_key: str,
+    _spec: data.WorkspaceRef,
+    protocol: str,
+    relevant: tuple[str, ...],
+    name: str,
+    params: str = "{}",
 ) -> Recommender:
     spec_key = _spec.key()
-    split = _split(spec_key, _spec, protocol, relevant)
+    split = _splits(spec_key, _spec, protocol, relevant)[0]
     ds = data.load(_spec)
-    model = registry.make(name)
+    model = registry.make(name).set_params(**json.loads(params))
     return model.fit(
-        interactions_from(split.train), items=ds.items, user_segments=_segments(spec_key, _spec)
+        interactions_from(split.train),
+        items=ds.items,
+        user_segments=_segments(spec_key, _spec, protocol, relevant),
     )
 
 
 def split(protocol: str, relevant: tuple[str, ...]) -> Split:
+    """The split (the first fold for k-fold) of the active dataset."""
     spec = data.resolved_spec()
-    return _split(spec.key(), spec, protocol, relevant)
+    return _splits(spec.key(), spec, protocol, relevant)[0]
 
 
-def fitted(protocol: str, relevant: tuple[str, ...], name: str) -> Recommender:
+def fitted(protocol: str, relevant: tuple[str, ...], name: str, params: dict | None = None):
     """A model fitted on the training part of the split (cached, shared, never mutated)."""
     spec = data.resolved_spec()
-    return _fitted(
-        _key(spec, protocol=protocol, relevant=relevant, name=name), spec, protocol, relevant, name
+    p = json.dumps(params or {}, sort_keys=True)
+    key = _key(spec, protocol=protocol, relevant=relevant, name=name, params=p)
+    return _fitted(key, spec, protocol, relevant, name, p)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _tuned(key: str, _spec: data.WorkspaceRef, protocol: str, relevant: tuple[str, ...],
+           threshold: float | None, k: int, name: str, budget: float) -> dict:  # fmt: skip
+    from profiling.recommenders.tune import tune
+
+    spec_key = _spec.key()
+    sp = _splits(spec_key, _spec, protocol, relevant)[0]
+    rule = _relevance(spec_key, _spec, relevant or None, threshold)
+    result = tune(name, sp, relevance=rule, items=data.load(_spec).items, k=k,
+                  budget_seconds=budget)  # fmt: skip
+    return result.to_dict()
+
+
+def tuned(name: str, protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int,
+          budget: float = TUNE_BUDGET) -> dict:  # fmt: skip
+    """Hyperparameters of ``name`` chosen on a validation split carved from the training
+    part (cached): the :meth:`profiling.recommenders.tune.TuneResult.to_dict` entry."""
+    spec = data.resolved_spec()
+    key = _key(spec, tune=name, protocol=protocol, relevant=relevant, threshold=threshold, k=k,
+               budget=budget)  # fmt: skip
+    return _tuned(key, spec, protocol, relevant, threshold, k, name, budget)
+
+
+def tuned_table(entries: dict[str, dict] | list[dict[str, dict]]) -> pl.DataFrame:
+    """One row per tuned model (per fold when given a list of per-fold entries): [fold,]
+    model, settings (chosen parameters), validation NDCG of the chosen and of the default
+    settings, settings tried, seconds."""
+    if isinstance(entries, list):
+        return pl.concat(
+            [
+                tuned_table(e).select(pl.lit(f + 1).alias("fold"), pl.all())
+                for f, e in enumerate(entries)
+                if e
+            ]
+        )
+    return pl.DataFrame(
+        [
+            {
+                "model": name,
+                "settings": json.dumps(e["params"], sort_keys=True),
+                "validation NDCG": e["validation_ndcg"],
+                "default's validation NDCG": e["default_validation_ndcg"],
+                "settings tried": e["tried"],
+                "seconds": e["seconds"],
+            }
+            for name, e in entries.items()
+        ]
     )
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring the models…")
 def _comparison(
-    key: str, _spec: state.DatasetSpec, names: tuple[str, ...], protocol: str, relevant: tuple[str, ...],
-    threshold: float | None, k: int,
-) -> tuple[Comparison, pl.DataFrame, pl.DataFrame | None]:  # fmt: skip
+    key: str, _spec: data.WorkspaceRef, names: tuple[str, ...], protocol: str, relevant: tuple[str, ...],
+    threshold: float | None, k: int, params: str, tune_folds: bool,
+) -> tuple[Comparison, pl.DataFrame, pl.DataFrame | None, FoldedComparison | None, list[dict]]:  # fmt: skip
     spec_key = _spec.key()
-    sp = _split(spec_key, _spec, protocol, relevant)
-    models = {
-        n: _fitted(
-            _key(_spec, protocol=protocol, relevant=relevant, name=n), _spec, protocol, relevant, n
-        )
-        for n in names
-    }
+    splits = _splits(spec_key, _spec, protocol, relevant)
+    rule = _relevance(spec_key, _spec, relevant or None, threshold)
+    chosen = json.loads(params)
     ds = data.load(_spec)
-    segs = _segments(spec_key, _spec)
-    comp = compare(
-        models, sp, k=k, relevant_types=relevant, rating_threshold=threshold,
-        items=ds.items, user_segments=segs, prefit=True,
-    )  # fmt: skip
+    folded, fold_tuned = None, []
+    if len(splits) > 1:
+
+        def fold_models(split: Split) -> dict[str, Recommender]:
+            # tuned inside every fold, on that fold's training part only
+            from profiling.recommenders.tune import hybrid_of, tune
+
+            out, entries = {}, {}
+            for n in sorted(names, key=lambda n: n == "hybrid"):
+                if tune_folds and n in TUNABLE:
+                    base = (
+                        hybrid_of({m: out[m] for m in out if m in TUNABLE})
+                        if n == "hybrid"
+                        else None
+                    )
+                    result = tune(n, split, relevance=rule, items=ds.items, k=k,
+                                  budget_seconds=TUNE_BUDGET, model=base)  # fmt: skip
+                    out[n], entries[n] = result.model, result.to_dict()
+                else:
+                    out[n] = registry.make(n)
+            fold_tuned.append(entries)
+            return {n: out[n] for n in names}
+
+        folded = compare_folds(fold_models, splits, k=k, relevant_types=rule, items=ds.items)
+        comp = folded.comparisons[0]
+    else:
+        models = {
+            n: _fitted(
+                _key(_spec, protocol=protocol, relevant=relevant, name=n,
+                     params=json.dumps(chosen.get(n, {}), sort_keys=True)),
+                _spec, protocol, relevant, n, json.dumps(chosen.get(n, {}), sort_keys=True),
+            )
+            for n in names
+        }  # fmt: skip
+        segs = _segments(spec_key, _spec, protocol, relevant)
+        comp = compare(
+            models, splits[0], k=k, relevant_types=rule, items=ds.items, user_segments=segs,
+            prefit=True,
+        )  # fmt: skip
     curve = precision_recall_curve(comp)
-    return comp, curve, comp.breakdown(segs) if segs is not None else None
+    by_segment = comp.breakdown(comp.segments) if comp.segments is not None else None
+    return comp, curve, by_segment, folded, fold_tuned
 
 
 def comparison(
-    names: list[str], protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int
-):
-    """(Comparison, precision/recall curve, per-segment breakdown or None), cached."""
+    names: list[str], protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int,
+    params: dict | None = None, tune_folds: bool = False,
+):  # fmt: skip
+    """(Comparison of the split or first fold, precision/recall/F1 curve, per-segment
+    breakdown or None, FoldedComparison for k-fold or None, tuned entries per fold), cached.
+    ``params``: model name -> tuned hyperparameters (single split); ``tune_folds``: with
+    k-fold, tune every tunable model inside every fold, on that fold's training part."""
     spec = data.resolved_spec()
-    key = _key(spec, names=names, protocol=protocol, relevant=relevant, threshold=threshold, k=k)
-    return _comparison(key, spec, tuple(names), protocol, relevant, threshold, k)
+    p = json.dumps(params or {}, sort_keys=True)
+    key = _key(spec, names=names, protocol=protocol, relevant=relevant, threshold=threshold, k=k,
+               params=p, tune_folds=tune_folds)  # fmt: skip
+    return _comparison(key, spec, tuple(names), protocol, relevant, threshold, k, p, tune_folds)
 
 
 def implicit_rating_models(names: list[str], protocol: str, relevant: tuple[str, ...]) -> str:
@@ -134,14 +241,24 @@ def explained(
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _full_model(model_key: str, _spec: state.DatasetSpec, name: str) -> Recommender:
+def _full_model(model_key: str, _spec: data.WorkspaceRef, name: str) -> Recommender:
     ds = data.load(_spec)
-    segs = _segments(_spec.key(), _spec)
+    rfm = profiles.rfm_for(_spec)
+    segs = None if rfm is None else rfm.rename({"rfm_segment": "segment"})
     return registry.make(name).fit(ds.interactions(), items=ds.items, user_segments=segs)
 
 
 def full_model(name: str) -> Recommender:
-    """A model trained on the whole active dataset (for one user's recommendations);
-    trained once per dataset and model, then shared and never mutated."""
+    """A model trained on the whole active dataset (for one user's recommendations, not for
+    evaluation: nothing is held out); trained once per dataset and model, then shared and
+    never mutated."""
     spec = data.resolved_spec()
     return _full_model(_key(spec, full=True, name=name), spec, name)
+
+
+def buy_again(user_id: str, bought: list[str], k: int = 10) -> pl.DataFrame:
+    """The user's own purchases to buy again, best first (the buy-again model trained on
+    the whole dataset): rank, item_id, title, score, reason, is_fallback, already_bought;
+    only items the user bought (empty when they bought nothing)."""
+    table = explained(full_model("buy-again"), user_id, k, exclude_seen=False, bought=bought)
+    return table.filter(pl.col("already_bought"))

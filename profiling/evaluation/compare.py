@@ -15,6 +15,14 @@ Statistics
   p-value); otherwise ``n_permutations`` random flips are drawn and p = (1 + count) /
   (1 + n_permutations). Identical per-user values give p = 1; the best model itself gets
   p = NaN.
+- Multiple comparisons: the † marks test every model against the best on every metric at
+  once (up to 11 metrics x 20 models), so the p-values are adjusted with the
+  Benjamini-Hochberg procedure over all the comparisons of one table (``p_adjusted``) and †
+  means adjusted p < 0.05: at most 5% of the † marks are expected to be false. BH rather
+  than Holm because Holm's family-wise control would demand p < 0.05 / 200 = 0.00025 for
+  the first mark, below the smallest p-value 1000 random sign flips can give (about 0.001),
+  so no model could ever be marked; BH stays valid under the positive dependence of
+  correlated metrics (precision, recall, F1 and NDCG move together).
 """
 
 from __future__ import annotations
@@ -29,8 +37,11 @@ import numpy as np
 import polars as pl
 
 from profiling import schema as S
+from profiling.checks import check_k
+from profiling.errors import EvaluationError
 from profiling.evaluation import metrics as M
-from profiling.evaluation.metrics import EvaluationError, check_k
+from profiling.evaluation.context import train_segments
+from profiling.evaluation.relevance import Relevance, relevance_for
 from profiling.evaluation.splits import Split, interactions_from, relevant_items
 from profiling.recommenders.base import Recommender
 
@@ -43,6 +54,7 @@ EXACT_MAX_USERS = 16
 HIGHER_IS_BETTER: dict[str, bool] = {
     "precision": True,
     "recall": True,
+    "f1": True,
     "ndcg": True,
     "map": True,
     "mrr": True,
@@ -51,6 +63,8 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "novelty": True,
     "diversity": True,
     "popularity_bias": False,
+    "rmse": False,
+    "mae": False,
 }
 """Direction of every metric :func:`compare` reports; the best model on popularity_bias is
 the one with the lowest value (it leans least on best sellers)."""
@@ -58,6 +72,7 @@ the one with the lowest value (it leans least on best sellers)."""
 METRIC_LABELS: dict[str, str] = {
     "precision": "Precision@k",
     "recall": "Recall@k",
+    "f1": "F1@k",
     "ndcg": "NDCG@k",
     "map": "MAP@k",
     "mrr": "MRR@k",
@@ -66,9 +81,14 @@ METRIC_LABELS: dict[str, str] = {
     "novelty": "Novelty (bits)",
     "diversity": "Intra-list diversity",
     "popularity_bias": "Popularity bias",
+    "rmse": "RMSE (rating)",
+    "mae": "MAE (rating)",
 }
 
 Progress = Callable[[str, int, int], None]
+
+NO_SEGMENT = "no segment (new since the cutoff)"
+"""Breakdown label of test users without a segment (no training history)."""
 
 METRICS_SCHEMA = {
     "model": pl.String,
@@ -78,6 +98,7 @@ METRICS_SCHEMA = {
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
     "p_value_vs_best": pl.Float64,
+    "p_adjusted": pl.Float64,
     "is_best": pl.Boolean,
 }
 
@@ -218,6 +239,26 @@ def paired_sign_flip_test(
     return float(p[0]) if single else p
 
 
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values) of a family of tests.
+
+    With the m finite p-values sorted ascending, q_(i) = min over j >= i of p_(j) * m / j,
+    capped at 1; NaN entries (no test) stay NaN and do not count in m. Rejecting where
+    q < alpha controls the false discovery rate at alpha. min=0, max=1.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    scaled = p[order] * m / np.arange(1, m + 1)
+    q = np.minimum.accumulate(scaled[::-1])[::-1]
+    out[order] = np.minimum(q, 1.0)
+    return out
+
+
 # ---- the comparison ----------------------------------------------------------------------------
 @dataclass
 class Comparison:
@@ -229,7 +270,8 @@ class Comparison:
         Tidy: model, metric, k, value (mean over test users; catalog coverage is a global
         share), ci_low, ci_high (95% paired bootstrap interval of the mean; null for
         coverage), p_value_vs_best (paired sign-flip test against the best model on that
-        metric; NaN for the best itself, null for coverage), is_best (one model per metric,
+        metric; NaN for the best itself, null for coverage), p_adjusted (Benjamini-Hochberg
+        over every p-value of the table; see the module notes), is_best (one model per metric,
         the first in ``models`` order on ties; see :data:`HIGHER_IS_BETTER`).
     per_user : pl.DataFrame
         model, user_id, metric, value, is_cold (the user has no train interaction). Ranking
@@ -243,6 +285,10 @@ class Comparison:
         user_id, item_id: the relevant test items (test users = its users).
     split : Split
     k : int
+    relevance : Relevance
+        The rule that chose the relevant test items (its ``description`` says which).
+    segments : pl.DataFrame or None
+        user_id, segment the models were given (train-only RFM segments by default).
     """
 
     metrics: pl.DataFrame
@@ -252,6 +298,8 @@ class Comparison:
     truth: pl.DataFrame
     split: Split
     k: int
+    relevance: Relevance | None = None
+    segments: pl.DataFrame | None = None
 
     @property
     def models(self) -> list[str]:
@@ -286,7 +334,7 @@ class Comparison:
         ----------
         segments : pl.DataFrame
             user_id and a segment column (``segment``, else the first other column). Test
-            users without a row get a null segment.
+            users without a row (e.g. new since a split's cutoff) get :data:`NO_SEGMENT`.
 
         Returns
         -------
@@ -304,7 +352,10 @@ class Comparison:
         seg = segments.select(
             pl.col(S.USER_ID).cast(pl.String), pl.col(col).cast(pl.String).alias("segment")
         ).unique(S.USER_ID, keep="first")
-        return self._grouped(self.per_user.join(seg, on=S.USER_ID, how="left"))
+        tagged = self.per_user.join(seg, on=S.USER_ID, how="left").with_columns(
+            pl.col("segment").fill_null(NO_SEGMENT)
+        )
+        return self._grouped(tagged)
 
     def cold_warm(self) -> pl.DataFrame:
         """:meth:`breakdown` by "cold" (no train interaction) and "warm" test users."""
@@ -360,7 +411,8 @@ def _run_models(
         if fit_seconds is None:
             fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        r = model.recommend(users, k=depth, exclude_seen=True)
+        # buy-again models recommend what the user already has, by design
+        r = model.recommend(users, k=depth, exclude_seen=not model.recommends_seen)
         predict_seconds = time.perf_counter() - start
         recs.append(r.select(pl.lit(name, dtype=pl.String).alias("model"), pl.all()))
         timings.append((name, float(fit_seconds), float(predict_seconds)))
@@ -372,15 +424,32 @@ def _run_models(
     return pl.concat(recs, how="vertical_relaxed"), timing_frame
 
 
+def resolve_relevance(
+    split: Split,
+    relevant_types: Iterable[str] | str | None | Relevance = "auto",
+    rating_threshold: float | None = None,
+) -> Relevance:
+    """The :class:`Relevance` rule for ``split``: given, or the default of the log's kind
+    ("auto": read from the split's events; see :mod:`profiling.evaluation.relevance`)."""
+    if isinstance(relevant_types, Relevance):
+        return relevant_types
+    events = pl.concat([split.train, split.test], how="diagonal_relaxed")
+    if isinstance(relevant_types, str) and relevant_types == "auto":
+        return relevance_for(events, rating_threshold=rating_threshold)
+    return relevance_for(
+        events, types=tuple(relevant_types or ()), rating_threshold=rating_threshold
+    )
+
+
 def _truth_and_train(
-    split: Split, relevant_types: Iterable[str] | None, rating_threshold: float | None
+    split: Split, relevance: Relevance
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
-    truth = relevant_items(split.test, relevant_types, rating_threshold)
+    truth = relevant_items(split.test, relevance.types, relevance.rating_threshold)
     if truth.height == 0:
         raise EvaluationError(
-            f"no test user has a relevant item with relevant_types={tuple(relevant_types or ())!r}"
-            f" and rating_threshold={rating_threshold!r}; choose event types present in the "
-            "test events or a lower threshold."
+            f"no test user has a relevant item with relevant_types={relevance.types!r}"
+            f" and rating_threshold={relevance.rating_threshold!r} ({relevance.description});"
+            " choose event types present in the test events or a lower threshold."
         )
     train = interactions_from(split.train)
     return truth, train, truth[S.USER_ID].unique().sort().to_list()
@@ -418,10 +487,10 @@ def compare(
     split: Split,
     *,
     k: int = S.DEFAULT_K,
-    relevant_types: Iterable[str] | None = (S.PURCHASE,),
+    relevant_types: Iterable[str] | str | None | Relevance = "auto",
     rating_threshold: float | None = None,
     items: pl.DataFrame | None = None,
-    user_segments: pl.DataFrame | None = None,
+    user_segments: pl.DataFrame | str | None = "train",
     progress: Progress | None = None,
     n_boot: int = 1000,
     n_permutations: int = 1000,
@@ -431,15 +500,23 @@ def compare(
     """Fit and score several recommenders on one split.
 
     Every model is fitted (in place) on ``interactions_from(split.train)`` and recommends
-    max(k, 20) items, excluding items seen in train, to every test user: a user with at
-    least one relevant test item (:func:`relevant_items`). Users unknown to a model get its
-    flagged popularity fallback. A relevant item the user already had in train stays in the
-    truth, so repeat purchases count as misses (as in Microsoft Recommenders).
+    max(k, 20) items, excluding items seen in train (except models with
+    ``recommends_seen``, such as buy-again), to every test user: a user with at least one
+    relevant test item (:func:`relevant_items`). Users unknown to a model get its flagged
+    popularity fallback. A relevant item the user already had in train stays in the truth,
+    so repeat purchases count as misses for the other models (as in Microsoft
+    Recommenders).
 
-    Metrics: precision, recall, ndcg, map, mrr, hit_rate (at ``k``; see
+    Nothing a model is given comes from after the split: the interactions are the train
+    part's, and by default the segments behind segment popularity and the cold-user
+    fallbacks are the train-only RFM segments of :func:`train_segments`.
+
+    Metrics: precision, recall, f1, ndcg, map, mrr, hit_rate (at ``k``; see
     :mod:`profiling.evaluation.metrics`), coverage (distinct recommended items / catalog:
-    ``items`` when given, else the train items), novelty, popularity_bias, and diversity
-    (category-based; only when ``items`` has a category column).
+    ``items`` when given, else the train items), novelty, popularity_bias, diversity
+    (category-based; only when ``items`` has a category column), and rmse / mae for models
+    that predict ratings (``predict_ratings``) when the test part holds explicit ratings
+    (every rated test pair, its latest rating; one value per model, no interval).
 
     Parameters
     ----------
@@ -448,11 +525,16 @@ def compare(
     split : Split
     k : int, default 10
     relevant_types, rating_threshold
-        What counts as relevant in the test events (see :func:`relevant_items`).
+        What counts as relevant in the test events: "auto" (default) follows the kind of
+        log (:func:`profiling.evaluation.relevance.relevance_for`: purchases; every rating
+        of a rating log, or those >= ``rating_threshold``), else event types, or a
+        :class:`Relevance`.
     items : pl.DataFrame, optional
         The item catalog, passed to ``fit``; gives the catalog size and the categories.
-    user_segments : pl.DataFrame, optional
+    user_segments : "train", pl.DataFrame or None, default "train"
         user_id, segment, passed to ``fit`` (segment fallbacks, SegmentPopularity).
+        "train": :func:`train_segments` of the split (RFM from the training events only).
+        A frame must likewise be computed from ``split.train`` alone.
     progress : callable, optional
         Called as ``progress(model_name, i, n)`` when model i of n (1-based) starts.
     prefit : bool, default False
@@ -470,7 +552,14 @@ def compare(
     k = check_k(k)
     n_boot = check_k(n_boot, "n_boot")
     n_permutations = check_k(n_permutations, "n_permutations")
-    truth, train, users = _truth_and_train(split, relevant_types, rating_threshold)
+    relevance = resolve_relevance(split, relevant_types, rating_threshold)
+    truth, train, users = _truth_and_train(split, relevance)
+    if isinstance(user_segments, str):
+        if user_segments != "train":
+            raise EvaluationError(
+                f"user_segments must be 'train', a frame or None. Got {user_segments!r} instead."
+            )
+        user_segments = train_segments(split)
     depth = max(k, CURVE_DEPTH)
     recs, timings = _run_models(models, train, users, depth, items, user_segments, progress, prefit)
 
@@ -506,7 +595,8 @@ def compare(
     cov = np.array([coverage[n] for n in names])
     best = _best(cov, True)
     for j, name in enumerate(names):
-        rows.append((name, "coverage", k, cov[j], None, None, None, j == best))
+        rows.append((name, "coverage", k, cov[j], None, None, None, None, j == best))
+    rows += _rating_rows(models, split, k)
     metrics = pl.concat([metrics, pl.DataFrame(rows, schema=METRICS_SCHEMA, orient="row")])
     return Comparison(
         metrics=metrics,
@@ -516,7 +606,45 @@ def compare(
         truth=truth,
         split=split,
         k=k,
+        relevance=relevance,
+        segments=user_segments,
     )
+
+
+def rated_test_pairs(split: Split) -> pl.DataFrame:
+    """Every (user_id, item_id) of the test part with an explicit rating, its latest rating
+    (as :func:`interactions_from` keeps it): user_id, item_id, rating. Empty without
+    ratings."""
+    if S.RATING not in split.test.columns:
+        return pl.DataFrame(
+            schema={S.USER_ID: pl.String, S.ITEM_ID: pl.String, S.RATING: pl.Float64}
+        )
+    return (
+        interactions_from(split.test.filter(pl.col(S.RATING).is_not_null()))
+        .filter(pl.col(S.RATING).is_not_null())
+        .select(S.USER_ID, S.ITEM_ID, S.RATING)
+    )
+
+
+def _rating_rows(models: Mapping[str, Recommender], split: Split, k: int) -> list[tuple]:
+    """(model, rmse|mae, ...) metric rows of every fitted rating-prediction model."""
+    pairs = rated_test_pairs(split)
+    raters = [n for n, m in models.items() if callable(getattr(m, "predict_ratings", None))]
+    if pairs.height == 0 or not raters:
+        return []
+    values = {}
+    for name in raters:
+        pred = models[name].predict_ratings(pairs)
+        values[name] = (M.rmse(pred), M.mae(pred))
+    rows = []
+    for col, metric in enumerate(("rmse", "mae")):
+        v = np.array([values[n][col] for n in raters])
+        best = _best(v, False)
+        rows += [
+            (n, metric, k, float(v[j]), None, None, None, None, j == best)
+            for j, n in enumerate(raters)
+        ]
+    return rows
 
 
 def _statistics(
@@ -563,6 +691,7 @@ def _statistics(
         p[cols] = paired_sign_flip_test(
             x[:, cols], x[:, refs], n_permutations=n_permutations, random_state=random_state
         )
+    q = benjamini_hochberg(p)
     rows = [
         (
             name,
@@ -572,6 +701,7 @@ def _statistics(
             low[i * m + j],
             high[i * m + j],
             p[i * m + j],
+            q[i * m + j],
             j == best[i],
         )
         for i, metric in enumerate(metric_names)
@@ -594,13 +724,13 @@ def precision_recall_curve(
     split: Split | None = None,
     ks: Iterable[int] = range(1, CURVE_DEPTH + 1),
     *,
-    relevant_types: Iterable[str] | None = (S.PURCHASE,),
+    relevant_types: Iterable[str] | str | None | Relevance = "auto",
     rating_threshold: float | None = None,
     items: pl.DataFrame | None = None,
-    user_segments: pl.DataFrame | None = None,
+    user_segments: pl.DataFrame | str | None = "train",
     progress: Progress | None = None,
 ) -> pl.DataFrame:
-    """Mean precision@k and recall@k of every model for each k in ``ks``.
+    """Mean precision@k, recall@k and F1@k of every model for each k in ``ks``.
 
     Computed from a single top-max(ks) list per model: a :class:`Comparison`'s stored
     recommendations (top max(k, 20)), or, given models, one fit and recommend per model on
@@ -609,7 +739,7 @@ def precision_recall_curve(
     Returns
     -------
     pl.DataFrame
-        model, k, precision, recall (min=0, max=1).
+        model, k, precision, recall, f1 (min=0, max=1).
     """
     ks = sorted({check_k(x, "ks") for x in ks})
     if not ks:
@@ -625,7 +755,11 @@ def precision_recall_curve(
     else:
         if split is None:
             raise EvaluationError("split is required when source is a dict of models.")
-        truth, train, users = _truth_and_train(split, relevant_types, rating_threshold)
+        truth, train, users = _truth_and_train(
+            split, resolve_relevance(split, relevant_types, rating_threshold)
+        )
+        if isinstance(user_segments, str):
+            user_segments = train_segments(split)
         recs, timings = _run_models(source, train, users, ks[-1], items, user_segments, progress)
         names = timings["model"].to_list()
     rows = []
@@ -638,10 +772,17 @@ def precision_recall_curve(
                     kk,
                     M.mean_over_users(M.precision_at_k(r, truth, kk)),
                     M.mean_over_users(M.recall_at_k(r, truth, kk)),
+                    M.mean_over_users(M.f1_at_k(r, truth, kk)),
                 )
             )
     return pl.DataFrame(
         rows,
-        schema={"model": pl.String, "k": pl.Int64, "precision": pl.Float64, "recall": pl.Float64},
+        schema={
+            "model": pl.String,
+            "k": pl.Int64,
+            "precision": pl.Float64,
+            "recall": pl.Float64,
+            "f1": pl.Float64,
+        },
         orient="row",
     )

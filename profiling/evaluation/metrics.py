@@ -24,35 +24,15 @@ import numpy as np
 import polars as pl
 
 from profiling import schema as S
-from profiling.errors import ProfilingError
+from profiling.checks import check_columns, check_k
+from profiling.errors import EvaluationError
 
 VALUE = "value"
 RANK = "rank"
 PER_USER_SCHEMA = {S.USER_ID: pl.String, VALUE: pl.Float64}
 
 
-class EvaluationError(ProfilingError, ValueError):
-    """An evaluation input (split, metric argument, model set) cannot be used."""
-
-
-# ---- validation and preparation ---------------------------------------------------------------
-def check_columns(frame: pl.DataFrame, needed: Collection[str], name: str) -> None:
-    """Raise :class:`EvaluationError` naming the columns ``frame`` lacks."""
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise EvaluationError(
-            f"{name} needs columns {', '.join(needed)}; missing {', '.join(missing)} "
-            f"(has {', '.join(frame.columns) or 'no columns'})."
-        )
-
-
-def check_k(k: object, name: str = "k") -> int:
-    """``k`` as an int, or :class:`EvaluationError` when it is not a positive integer."""
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise EvaluationError(f"{name} must be a positive integer. Got {name}={k!r} instead.")
-    return int(k)
-
-
+# ---- preparation --------------------------------------------------------------------------------
 def _ranked(recs: pl.DataFrame, k: int | None) -> pl.DataFrame:
     """user_id, item_id, pos (1..n per user, by rank then item_id), cut at ``k``."""
     check_columns(recs, (S.USER_ID, S.ITEM_ID, RANK), "recs")
@@ -139,6 +119,24 @@ def recall_at_k(recs: pl.DataFrame, truth: pl.DataFrame, k: int = S.DEFAULT_K) -
     k = check_k(k)
     r, n_rel = _hits(recs, truth, k)
     v = r.group_by(S.USER_ID).agg((pl.col("hit").sum() / pl.col("n_rel").first()).alias(VALUE))
+    return _per_user(n_rel, v)
+
+
+def f1_at_k(recs: pl.DataFrame, truth: pl.DataFrame, k: int = S.DEFAULT_K) -> pl.DataFrame:
+    """F1@k per user: the harmonic mean of the user's precision@k and recall@k,
+    2 * P * R / (P + R), and 0 when the first ``k`` items hold no relevant one.
+    min=0, max=1 (max < 1 when the user's number of relevant items differs from k).
+
+    Returns
+    -------
+    pl.DataFrame
+        user_id, value: one row per user of ``truth``.
+    """
+    k = check_k(k)
+    r, n_rel = _hits(recs, truth, k)
+    v = r.group_by(S.USER_ID).agg(
+        (2.0 * pl.col("hit").sum() / (k + pl.col("n_rel").first())).alias(VALUE)
+    )
     return _per_user(n_rel, v)
 
 
@@ -439,6 +437,7 @@ def intra_list_diversity(
 RANKING_METRICS = {
     "precision": precision_at_k,
     "recall": recall_at_k,
+    "f1": f1_at_k,
     "ndcg": ndcg_at_k,
     "map": map_at_k,
     "mrr": mrr,

@@ -18,7 +18,9 @@ import numpy as np
 import polars as pl
 
 from profiling import schema as S
-from profiling.evaluation.metrics import EvaluationError, check_columns, check_k
+from profiling.checks import check_columns, check_fraction, check_k
+from profiling.errors import EvaluationError
+from profiling.interactions import interactions_from  # noqa: F401  (re-exported)
 
 _ROW = "__row"
 
@@ -68,14 +70,6 @@ class Split:
 
 
 # ---- helpers ----------------------------------------------------------------------------------
-def _check_fraction(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise EvaluationError(
-            f"{name} must be a number strictly between 0 and 1. Got {name}={value!r} instead."
-        )
-    return float(value)
-
-
 def _check_types(relevant_types: Iterable[str] | str | None) -> tuple[str, ...]:
     if relevant_types is None:
         return ()
@@ -117,7 +111,7 @@ def temporal_split(events: pl.DataFrame, test_fraction: float = 0.2) -> Split:
         cutoff).
     """
     check_columns(events, (S.USER_ID, S.ITEM_ID, S.TIMESTAMP), "events")
-    test_fraction = _check_fraction(test_fraction, "test_fraction")
+    test_fraction = check_fraction(test_fraction, "test_fraction")
     e = events.filter(pl.col(S.TIMESTAMP).is_not_null())
     _need_rows(e, "events (with a timestamp)")
     ts = e[S.TIMESTAMP].sort()
@@ -281,7 +275,7 @@ def stratified_split(
         Seed of the draw.
     """
     check_columns(events, (S.USER_ID, S.ITEM_ID), "events")
-    test_fraction = _check_fraction(test_fraction, "test_fraction")
+    test_fraction = check_fraction(test_fraction, "test_fraction")
     _need_rows(events, "events")
     pairs = (
         events.filter(pl.col(S.ITEM_ID).is_not_null())
@@ -312,51 +306,6 @@ def stratified_split(
 
 
 # ---- train interactions and ground truth -----------------------------------------------------
-def interactions_from(
-    events: pl.DataFrame, weights: dict[str, float] | None = None
-) -> pl.DataFrame:
-    """User-item interactions of an event frame, as
-    :meth:`profiling.dataset.Dataset.interactions` builds them from a whole dataset.
-
-    One row per (user_id, item_id) with at least one positively weighted event or a rating:
-    ``weight`` (sum of event weights, :data:`profiling.schema.IMPLICIT_WEIGHTS` updated by
-    ``weights``; 1 per row when there is no event_type column), ``rating`` (the latest
-    explicit rating, or null), ``timestamp`` (the latest event, or null).
-    """
-    check_columns(events, (S.USER_ID, S.ITEM_ID), "events")
-    w = {**S.IMPLICIT_WEIGHTS, **(weights or {})}
-    e = events.filter(pl.col(S.ITEM_ID).is_not_null())
-    weight = (
-        pl.col(S.EVENT_TYPE).replace_strict(w, default=0.0, return_dtype=pl.Float64)
-        if S.EVENT_TYPE in e.columns
-        else pl.lit(1.0, dtype=pl.Float64)
-    )
-    ts = pl.col(S.TIMESTAMP) if S.TIMESTAMP in e.columns else pl.lit(None, dtype=pl.Datetime)
-    rating = (
-        pl.col(S.RATING).cast(pl.Float64)
-        if S.RATING in e.columns
-        else pl.lit(None, dtype=pl.Float64)
-    )
-    return (
-        e.select(
-            S.USER_ID,
-            S.ITEM_ID,
-            weight.alias("weight"),
-            rating.alias(S.RATING),
-            ts.alias(S.TIMESTAMP),
-        )
-        .with_row_index(_ROW)
-        .group_by(S.USER_ID, S.ITEM_ID)
-        .agg(
-            pl.col("weight").sum(),
-            pl.col(S.RATING).sort_by(S.TIMESTAMP, _ROW, nulls_last=False).drop_nulls().last(),
-            pl.col(S.TIMESTAMP).max(),
-        )
-        .filter((pl.col("weight") > 0) | pl.col(S.RATING).is_not_null())
-        .sort(S.USER_ID, S.ITEM_ID)
-    )
-
-
 def relevant_items(
     test_events: pl.DataFrame,
     relevant_types: Iterable[str] | None = (S.PURCHASE,),
@@ -402,3 +351,40 @@ def relevant_items(
         .unique()
         .sort(S.USER_ID, S.ITEM_ID)
     )
+
+
+PROTOCOLS: dict[str, str] = {
+    "temporal": "Global temporal split (80% of history before one cutoff)",
+    "leave-last": "Leave the last relevant event out per user",
+    "stratified": "Stratified 75/25 per user (random)",
+    "kfold": "Random 5-fold cross-validation (every fold)",
+}
+"""Protocol name (CLI and page) -> readable description."""
+
+
+def make_splits(
+    events: pl.DataFrame,
+    protocol: str,
+    *,
+    relevant_types: Iterable[str] = (S.PURCHASE,),
+    test_fraction: float = 0.2,
+    n_folds: int = 5,
+    random_state: int = S.RANDOM_STATE,
+) -> list[Split]:
+    """The split(s) of a named protocol: one split, or ``n_folds`` for "kfold".
+
+    "temporal": :func:`temporal_split` (``test_fraction``); "leave-last":
+    :func:`leave_last_n` (n=1, ``relevant_types``); "stratified": :func:`stratified_split`
+    (25% of each user's items); "kfold": every fold of :func:`random_kfold`.
+    """
+    if protocol not in PROTOCOLS:
+        raise EvaluationError(
+            f"protocol must be one of {', '.join(PROTOCOLS)}. Got protocol={protocol!r} instead."
+        )
+    if protocol == "temporal":
+        return [temporal_split(events, test_fraction=test_fraction)]
+    if protocol == "leave-last":
+        return [leave_last_n(events, n=1, relevant_types=tuple(relevant_types) or (S.PURCHASE,))]
+    if protocol == "stratified":
+        return [stratified_split(events, test_fraction=0.25, random_state=random_state)]
+    return random_kfold(events, n_folds=n_folds, random_state=random_state)

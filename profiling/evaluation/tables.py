@@ -8,29 +8,45 @@ import polars as pl
 
 from profiling.evaluation.compare import HIGHER_IS_BETTER
 
-METRIC_ORDER = ("ndcg", "precision", "recall", "map", "mrr", "hit_rate", "coverage",
-                "novelty", "diversity", "popularity_bias")  # fmt: skip
+METRIC_ORDER = ("ndcg", "precision", "recall", "f1", "map", "mrr", "hit_rate", "coverage",
+                "novelty", "diversity", "popularity_bias", "rmse", "mae")  # fmt: skip
+AT_K = ("ndcg", "precision", "recall", "f1", "map", "hit_rate")
+SIGNIFICANCE_NOTE = (
+    "† significantly worse than the best: paired sign-flip test, p-values adjusted for "
+    "multiple comparisons with Benjamini-Hochberg over every model and metric of the table "
+    "(adjusted p < 0.05, so at most 5% of the † marks are expected to be false)."
+)
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
     """One row per model; each metric as "value [ci_low, ci_high]" with a ★ on the best
     model and a † where the model is significantly worse than the best (paired test,
-    p < 0.05). Models are sorted by NDCG (or the first metric) from best to worst.
+    Benjamini-Hochberg adjusted p < 0.05; the raw p when no ``p_adjusted`` column). A
+    cross-validated frame (with ``std`` and ``folds``) shows "mean ± std" instead. Models
+    are sorted by NDCG (or the first metric) from best to worst.
 
-    ``metrics``: the tidy frame of :class:`profiling.evaluation.compare.Comparison`.
+    ``metrics``: the tidy frame of :class:`profiling.evaluation.compare.Comparison` or
+    :class:`profiling.evaluation.folds.FoldedComparison`.
     """
     present = [m for m in METRIC_ORDER if m in set(metrics["metric"].to_list())]
     rows: dict[str, dict[str, str]] = {}
     for r in metrics.iter_rows(named=True):
         v = r["value"]
-        text = "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+        text = "—" if _missing(v) else f"{v:.3f}"
         lo, hi = r.get("ci_low"), r.get("ci_high")
-        if lo is not None and hi is not None and not (math.isnan(lo) or math.isnan(hi)):
+        if not (_missing(lo) or _missing(hi)):
             text += f" [{lo:.3f}, {hi:.3f}]"
+        sd = r.get("std")
+        if not _missing(sd) and not _missing(v) and (r.get("folds") or 0) > 1:
+            text += f" ± {sd:.3f}"
         if r.get("is_best"):
             text += " ★"
-        p = r.get("p_value_vs_best")
-        if p is not None and not math.isnan(p) and p < 0.05:
+        p = r.get("p_adjusted", r.get("p_value_vs_best"))
+        if not _missing(p) and p < 0.05:
             text += " †"
         rows.setdefault(r["model"], {})[r["metric"]] = text
     key = present[0] if present else None
@@ -41,11 +57,9 @@ def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
         if key
         else list(rows)
     )
+    order += [m for m in rows if m not in order]
     k = metrics["k"].drop_nulls().max() if "k" in metrics.columns else None
-    names = {
-        m: (f"{m}@{k}" if m in ("ndcg", "precision", "recall", "map", "hit_rate") and k else m)
-        for m in present
-    }
+    names = {m: (f"{m}@{k}" if m in AT_K and k else m) for m in present}
     return pl.DataFrame(
         [{"model": m, **{names[x]: rows[m].get(x, "—") for x in present}} for m in order]
     )

@@ -8,7 +8,10 @@ for unknown users and the output frame, so every model behaves the same at the b
 
 from __future__ import annotations
 
+import copy
+import inspect
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
 import numpy as np
@@ -16,6 +19,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from profiling import schema as S
+from profiling.checks import check_k
 from profiling.errors import NotFittedError, ProfilingError
 
 RECOMMENDATION_SCHEMA = {
@@ -27,11 +31,20 @@ RECOMMENDATION_SCHEMA = {
 }
 
 
-class Recommender:
-    """Base class of every recommender.
+class Recommender(ABC):
+    """Abstract base class of every recommender.
 
     Parameters are stored by ``__init__`` and nothing else (scikit-learn style); learned
-    state ends in ``_``.
+    state ends in ``_``. :meth:`get_params`, :meth:`set_params` and :meth:`clone` read and
+    write the constructor parameters (tuning and the hybrid use them).
+
+    Public hooks for subclasses: ``_fit(data, codes)`` (learn; ``matrix_`` is ready),
+    ``_score(user_idx)`` (required: scores of every item for known users), ``_explain(u, i)``,
+    ``_user_factors()``. A model that cannot personalise at all after ``_fit`` (e.g. content
+    without any usable item text) sets ``fallback_reason_`` to a readable sentence: every
+    list it returns is then flagged ``is_fallback`` and explained by that sentence.
+    ``recommends_seen = True`` on a class (buy-again) tells :func:`compare` to let it
+    recommend items the user already has.
 
     Parameters
     ----------
@@ -53,9 +66,44 @@ class Recommender:
 
     name = "base"
     family = "base"
+    recommends_seen = False
 
     def __init__(self, random_state: int = S.RANDOM_STATE) -> None:
         self.random_state = random_state
+
+    # ---- parameters (scikit-learn style) -------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_params(self) -> dict:
+        """The constructor parameters and their current values."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> Recommender:
+        """Set constructor parameters (unfits nothing: call ``fit`` again); returns self."""
+        valid = self.get_params()
+        for key, value in params.items():
+            if key not in valid:
+                raise ProfilingError(
+                    f"{type(self).__name__} has no parameter {key!r}; "
+                    f"parameters are {', '.join(sorted(valid))}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def clone(self, **overrides) -> Recommender:
+        """A new, unfitted model with the same parameters (deep-copied), some overridden."""
+        params = copy.deepcopy(self.get_params())
+        out = type(self)(**params)
+        if "name" in self.__dict__:  # a registry name given by registry.make
+            out.name = self.name
+        return out.set_params(**overrides) if overrides else out
 
     # ---- public API -------------------------------------------------------------------
     def fit(
@@ -90,6 +138,15 @@ class Recommender:
         if S.RATING in interactions.columns:
             positive = positive | pl.col(S.RATING).is_not_null()  # explicit ratings count too
         data = interactions.filter(pl.col(S.ITEM_ID).is_not_null() & positive)
+        if S.RATING in data.columns:
+            # a pair that was only rated (weight 0) is still an interaction: it gets the
+            # weight of a rating event, so it counts as seen and as popular
+            data = data.with_columns(
+                pl.when((pl.col("weight") <= 0) & pl.col(S.RATING).is_not_null())
+                .then(pl.lit(S.IMPLICIT_WEIGHTS[S.RATE], dtype=pl.Float64))
+                .otherwise(pl.col("weight").cast(pl.Float64))
+                .alias("weight")
+            )
         if data.height == 0:
             raise ProfilingError("no interactions to learn from (every weight is 0 or missing)")
         self.users_ = np.asarray(data[S.USER_ID].unique().sort().to_list(), dtype=object)
@@ -110,6 +167,7 @@ class Recommender:
         self.user_segments_ = user_segments
         self.__dict__.pop("_titles", None)  # titles of a previous catalog
         self.__dict__.pop("fit_seconds_", None)
+        self.fallback_reason_ = None
         self._fit_segments(user_segments)
         self._fit(data, codes)
         self.fit_seconds_ = time.perf_counter() - start
@@ -129,9 +187,10 @@ class Recommender:
             substitution.
         """
         self._check_fitted()
-        if not isinstance(k, int | np.integer) or k < 1:
-            raise ProfilingError(f"k must be a positive integer. Got k={k!r} instead.")
-        users = [str(u) for u in user_ids]
+        k = check_k(k, "k", ProfilingError)
+        if isinstance(user_ids, str):
+            user_ids = [user_ids]
+        users = list(dict.fromkeys(str(u) for u in user_ids))  # each user once, in order
         known = [u for u in users if u in self.user_index_]
         unknown = [u for u in users if u not in self.user_index_]
         frames = []
@@ -145,15 +204,13 @@ class Recommender:
             if exclude_seen:
                 seen = self.matrix_[idx]
                 scores[seen.nonzero()] = -np.inf
-            frames.append(self._top_k(chunk, scores, k, fallback=False))
+            frames.append(self._top_k(chunk, scores, k, fallback=self.fallback_reason_ is not None))
         if unknown:
             frames.append(self._fallback(unknown, k))
         if not frames:
             return pl.DataFrame(schema=RECOMMENDATION_SCHEMA)
         out = pl.concat(frames)
-        order = pl.DataFrame({S.USER_ID: users, "_o": np.arange(len(users))}).unique(
-            S.USER_ID, keep="first"
-        )
+        order = pl.DataFrame({S.USER_ID: users, "_o": np.arange(len(users))})
         return out.join(order, on=S.USER_ID).sort("_o", "rank").drop("_o")
 
     def explain(self, user_id: str, item_id: str) -> str:
@@ -161,6 +218,10 @@ class Recommender:
         self._check_fitted()
         if str(user_id) not in self.user_index_:
             return self._fallback_reason(str(user_id))
+        if self.fallback_reason_ is not None:
+            i = self.item_index_.get(str(item_id))
+            pop = f": {int(self.popularity_[i]):,} users chose it" if i is not None else ""
+            return f"{self.fallback_reason_}; popular with everyone{pop}"
         if str(item_id) not in self.item_index_:
             return "this item was not in the training data"
         return self._explain(self.user_index_[str(user_id)], self.item_index_[str(item_id)])
@@ -185,11 +246,13 @@ class Recommender:
         return None
 
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
-        """Learn model state from the indexed interactions (``self.matrix_`` is ready)."""
+        """Learn model state from the indexed interactions (``self.matrix_`` is ready);
+        the default learns nothing beyond what the base class keeps (popularity)."""
+        return None
 
+    @abstractmethod
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         """Scores (len(user_idx) x n_items); higher is better."""
-        raise NotImplementedError
 
     def _explain(self, u: int, i: int) -> str:
         return f"popular: bought or used by {int(self.popularity_[i]):,} users"

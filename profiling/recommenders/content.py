@@ -2,7 +2,9 @@
 
 :class:`ContentBased` needs the item catalog (``items`` in ``fit``) with any of title,
 description, category, brand, tags and other text attributes (one token per value); items
-without text get a zero profile and only ever rank by popularity. :class:`ContextAware` re-ranks another model's scores with the
+without text get a zero profile and only ever rank by popularity; when no item has usable text
+at all the model says so: every list is flagged ``is_fallback`` and explained as popularity
+(never a silent substitution). :class:`ContextAware` re-ranks another model's scores with the
 user's own time-of-day / day-of-week category habits and the recency of their category
 interest.
 """
@@ -191,7 +193,12 @@ class ContentBased(Recommender):
         # no text at all: one all-zero column keeps every product well-formed
         self.item_vectors_ = sp.csr_matrix((len(self.items_), 1), dtype=np.float64)
         self.terms_ = np.array([""], dtype=object)
-        if any(texts):
+        if not any(texts):
+            self.fallback_reason_ = (
+                "no item text to match (the catalog has no title, description, category, "
+                "brand or tags), so content-based ranks by popularity"
+            )
+        else:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
             vec = TfidfVectorizer(
@@ -206,7 +213,10 @@ class ContentBased(Recommender):
                 self.vectorizer_ = vec
                 self.terms_ = np.asarray(vec.get_feature_names_out(), dtype=object)
             except ValueError:  # empty vocabulary: only stop words or one-letter tokens
-                pass
+                self.fallback_reason_ = (
+                    "the item text holds no usable word (only stop words or one-letter "
+                    "tokens), so content-based ranks by popularity"
+                )
         decay = recency_decay(data, self.half_life_days)
         w = sp.csr_matrix(
             (np.log1p(data["weight"].to_numpy()) * decay, (codes[0], codes[1])),
@@ -331,6 +341,8 @@ class ContextAware(Recommender):
 
         cats = item_column(self, S.CATEGORY)
         self.category_names_ = sorted({c for c in cats if c is not None})
+        if base.fallback_reason_ is not None and not self.category_names_:
+            self.fallback_reason_ = base.fallback_reason_ + " (and no item has a category)"
         code = {c: k for k, c in enumerate(self.category_names_)}
         self.item_category_ = np.array([code.get(c, -1) for c in cats], dtype=np.int64)
         n_users, n_cats = len(self.users_), max(len(self.category_names_), 1)

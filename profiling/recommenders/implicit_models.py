@@ -301,7 +301,137 @@ class ALS(_FactorModel):
         return c
 
 
-class BPR(_FactorModel):
+def _bpr_epochs(user_ids, item_ids, indptr, indices, u_f, i_f, i_b, lr, reg, epochs, seed):
+    """Cornac's BPR updates (plain SGD over uniformly drawn (user, chosen item, other item)
+    triples, one triple per observed pair per epoch, item biases), compiled by numba."""
+    np.random.seed(seed)
+    n_pairs, n_items, k = user_ids.shape[0], i_f.shape[0], u_f.shape[1]
+    for _ in range(epochs):
+        for _s in range(n_pairs):
+            idx = np.random.randint(0, n_pairs)
+            u, i = user_ids[idx], item_ids[idx]
+            j = np.random.randint(0, n_items)
+            seen = False  # skip j the user has: it is not a negative
+            lo, hi = indptr[u], indptr[u + 1]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if indices[mid] == j:
+                    seen = True
+                    break
+                if indices[mid] < j:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if seen:
+                continue
+            x = i_b[i] - i_b[j]
+            for f in range(k):
+                x += u_f[u, f] * (i_f[i, f] - i_f[j, f])
+            z = 1.0 / (1.0 + np.exp(x))
+            for f in range(k):
+                uf = u_f[u, f]
+                u_f[u, f] += lr * (z * (i_f[i, f] - i_f[j, f]) - reg * uf)
+                i_f[i, f] += lr * (z * uf - reg * i_f[i, f])
+                i_f[j, f] += lr * (-z * uf - reg * i_f[j, f])
+            i_b[i] += lr * (z - reg * i_b[i])
+            i_b[j] += lr * (-z - reg * i_b[j])
+
+
+_BPR_KERNEL = None
+
+
+def _bpr_kernel():
+    """The numba-compiled :func:`_bpr_epochs` (compiled once per process, cached on disk)."""
+    global _BPR_KERNEL
+    if _BPR_KERNEL is None:
+        import numba
+
+        _BPR_KERNEL = numba.njit(cache=True, nogil=True)(_bpr_epochs)
+    return _BPR_KERNEL
+
+
+class BPR(Recommender):
+    """Bayesian Personalized Ranking (Rendle et al., 2009), as Cornac implements it.
+
+    Learns user factors ``p_u``, item factors ``q_i`` and item biases ``b_i`` so that an
+    item the user chose scores above a random other item: each epoch draws as many
+    (user, chosen item i, random item j) triples as there are observed pairs (j must be an
+    item the user does not have) and takes one SGD step on ``log sigmoid(x_ui - x_uj)``
+    with L2 penalty ``regularization``; ``x_ui = p_u . q_i + b_i``. Factors start uniform in
+    (-0.5 / factors, 0.5 / factors), biases at 0. Only the presence of a pair counts.
+
+    Why not ``implicit``'s BPR (used before): on MovieLens 100K, with Cornac's settings it
+    scores NDCG@10 0.29 against Cornac's published 0.44 (its updates and sampling differ);
+    this is Cornac's algorithm, compiled with numba, single-threaded and seeded, so it is
+    reproducible.
+
+    Parameters
+    ----------
+    factors : int, default 200
+    learning_rate : float, default 0.01
+    regularization : float, default 0.01
+    iterations : int, default 300
+        Epochs. The defaults are the setting :func:`profiling.recommenders.tune.tune` chose
+        on a validation split of MovieLens 100K's training part (Cornac's notebook uses
+        reg 0.001 and 100 epochs; here 100 epochs score NDCG@10 0.400 on the test split).
+    random_state : int
+        Seeds the initialisation and the sampling.
+
+    Attributes
+    ----------
+    user_factors_, item_factors_ : np.ndarray
+    item_bias_ : np.ndarray
+    """
+
+    name = "bpr"
+    family = "collaborative"
+
+    def __init__(
+        self,
+        factors: int = 200,
+        learning_rate: float = 0.01,
+        regularization: float = 0.01,
+        iterations: int = 300,
+        random_state: int = S.RANDOM_STATE,
+    ) -> None:
+        super().__init__(random_state=random_state)
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.iterations = iterations
+
+    def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
+        for name in ("factors", "iterations"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ProfilingError(f"{name} must be a positive integer. Got {value!r} instead.")
+        binary = weighted(self.matrix_, "binary").tocsr()
+        binary.sort_indices()
+        coo = binary.tocoo()
+        n_users, n_items = binary.shape
+        rng = np.random.default_rng(self.random_state)
+        k = int(self.factors)
+        u_f = (rng.uniform(size=(n_users, k)) - 0.5) / k
+        i_f = (rng.uniform(size=(n_items, k)) - 0.5) / k
+        i_b = np.zeros(n_items)
+        _bpr_kernel()(
+            coo.row.astype(np.int64), coo.col.astype(np.int64),
+            binary.indptr.astype(np.int64), binary.indices.astype(np.int64),
+            u_f, i_f, i_b, float(self.learning_rate), float(self.regularization),
+            int(self.iterations), int(self.random_state) % (2**32),
+        )  # fmt: skip
+        self.user_factors_, self.item_factors_, self.item_bias_ = u_f, i_f, i_b
+
+    def _user_factors(self) -> np.ndarray:
+        return self.user_factors_
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return self.user_factors_[user_idx] @ self.item_factors_.T + self.item_bias_[None, :]
+
+    _explain = _FactorModel._explain
+
+
+class ImplicitBPR(_FactorModel):
     """Bayesian Personalized Ranking (Rendle et al., 2009) from the ``implicit`` library.
 
     Learns factors so that items a user chose rank above sampled items they did not; only
@@ -323,7 +453,7 @@ class BPR(_FactorModel):
         implicit appends an item-bias column (and a column of ones to the users).
     """
 
-    name = "bpr"
+    name = "bpr-implicit"
 
     def __init__(
         self,

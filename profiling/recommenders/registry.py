@@ -15,6 +15,7 @@ from profiling.recommenders.content import ContentBased, ContextAware
 from profiling.recommenders.hybrid import Hybrid
 from profiling.recommenders.implicit_models import ALS, BPR, EASE, ItemKNN
 from profiling.recommenders.popularity import Popularity, SegmentPopularity
+from profiling.recommenders.repeat import BuyAgain
 from profiling.recommenders.surprise_models import SurpriseModel
 
 Factory = Callable[..., Recommender]
@@ -27,11 +28,13 @@ def _hybrid(random_state: int = S.RANDOM_STATE) -> Recommender:
             "item-knn": ItemKNN(random_state=random_state),
             "ease": EASE(random_state=random_state),
             "als": _als(random_state),
+            "bpr": BPR(random_state=random_state),
             "content": ContentBased(random_state=random_state),
         },
         # content at a small weight lets never-chosen items surface without diluting the
-        # collaborative signal (sample store: hit rate@10 0.336 vs 0.342 without content)
-        weights={"item-knn": 1.0, "ease": 1.0, "als": 1.0, "content": 0.2},
+        # collaborative signal (sample store: hit rate@10 0.336 vs 0.342 without content);
+        # BPR has weight 0 by default, so it is not even fitted: tuning may weigh it in
+        weights={"item-knn": 1.0, "ease": 1.0, "als": 1.0, "bpr": 0.0, "content": 0.2},
         random_state=random_state,
     )
 
@@ -54,6 +57,7 @@ MODELS: dict[str, Factory] = {
     "segment-popularity": lambda random_state=S.RANDOM_STATE: SegmentPopularity(
         random_state=random_state
     ),
+    "buy-again": lambda random_state=S.RANDOM_STATE: BuyAgain(random_state=random_state),
     "item-knn": lambda random_state=S.RANDOM_STATE: ItemKNN(random_state=random_state),
     "als": _als,
     "bpr": lambda random_state=S.RANDOM_STATE: BPR(random_state=random_state),
@@ -77,6 +81,7 @@ MODELS: dict[str, Factory] = {
 DESCRIPTIONS: dict[str, str] = {
     "popularity": "Most popular items overall (the non-personalized baseline).",
     "segment-popularity": "Most popular items among users of the same segment.",
+    "buy-again": "Items you bought before, by how often and how recently (repeat purchases).",
     "item-knn": "Items often chosen together with yours (item-item cosine neighbours).",
     "als": "Matrix factorization of implicit feedback, alternating least squares (implicit).",
     "bpr": "Matrix factorization trained to rank chosen items first, BPR (implicit).",
@@ -84,7 +89,7 @@ DESCRIPTIONS: dict[str, str] = {
     "content": "Items whose title, description, category and brand match your history (TF-IDF).",
     "context": "Content-based, re-ranked by when you usually shop which category and what "
     "you liked lately.",
-    "hybrid": "Blend of item-kNN, EASE, ALS and content-based scores.",
+    "hybrid": "Blend of item-kNN, EASE, ALS, BPR and content-based scores (weights tunable).",
     "svd": "Predicted rating by SVD matrix factorization (Surprise).",
     "svdpp": "Predicted rating by SVD++: SVD plus which items you rated (Surprise).",
     "nmf": "Predicted rating by non-negative matrix factorization (Surprise).",
@@ -122,6 +127,9 @@ def describe(name: str) -> str:
 
 
 def make(name: str, random_state: int = S.RANDOM_STATE) -> Recommender:
-    """A new, unfitted model ``name`` seeded with ``random_state``."""
+    """A new, unfitted model ``name`` seeded with ``random_state``; its ``name`` is the
+    registry key (one name per model: "svd", not the adapter's class-wide "surprise")."""
     _check(name)
-    return MODELS[name](random_state=random_state)
+    model = MODELS[name](random_state=random_state)
+    model.name = name
+    return model

@@ -162,6 +162,25 @@ class SurpriseModel(Recommender):
         self.rating_weights = rating_weights
         self.algo_params = algo_params
 
+    def get_params(self) -> dict:
+        """Constructor parameters, the Surprise ones (``algo_params``) flattened in."""
+        return {
+            "algorithm": self.algorithm,
+            "random_state": self.random_state,
+            "rating_weights": self.rating_weights,
+            **self.algo_params,
+        }
+
+    def set_params(self, **params) -> SurpriseModel:
+        """Set adapter parameters; any other name is a Surprise parameter (``n_factors``,
+        ``k``, ...)."""
+        for key, value in params.items():
+            if key in ("algorithm", "random_state", "rating_weights"):
+                setattr(self, key, value)
+            else:
+                self.algo_params = {**self.algo_params, key: value}
+        return self
+
     @property
     def label(self) -> str:
         """Display name, e.g. ``surprise-svd``."""

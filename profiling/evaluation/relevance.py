@@ -1,0 +1,138 @@
+"""Which test events count as relevant, chosen from the kind of log by default.
+
+- rating log (no event type, a rating column): every test rating is relevant, or only those
+  at or above a threshold the user sets; rating models are also scored by RMSE and MAE;
+- transaction log (every row a purchase): test purchases;
+- event log (views, carts, purchases, ...): test purchases, with views, carts or any other
+  type as options.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from profiling import schema as S
+from profiling.errors import EvaluationError
+
+KINDS = ("event log", "transaction log", "rating log")
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """A relevance rule: test events whose type is in ``types``, or whose rating is at
+    least ``rating_threshold``, are relevant.
+
+    Attributes
+    ----------
+    types : tuple of str
+    rating_threshold : float or None
+    kind : str
+        The kind of log the rule was chosen for ("event log", "transaction log", "rating
+        log").
+    description : str
+        One readable line, e.g. "relevant: every rating in the test part (rating log)".
+    """
+
+    types: tuple[str, ...]
+    rating_threshold: float | None
+    kind: str
+    description: str
+
+    def to_dict(self) -> dict:
+        return {
+            "relevant_types": list(self.types),
+            "rating_threshold": self.rating_threshold,
+            "kind": self.kind,
+            "rule": self.description,
+        }
+
+
+def log_kind(events: pl.DataFrame) -> str:
+    """The kind of log ``events`` come from, read from its event types: "rating log" when
+    no event is a purchase and some carry a rating, "transaction log" when every event is a
+    purchase, else "event log"."""
+    if S.EVENT_TYPE not in events.columns or events.height == 0:
+        return "transaction log"
+    types = set(events[S.EVENT_TYPE].drop_nulls().unique().to_list())
+    has_rating = S.RATING in events.columns and events[S.RATING].is_not_null().any()
+    if S.PURCHASE not in types and has_rating:
+        return "rating log"
+    if types <= {S.PURCHASE, S.REFUND}:
+        return "transaction log"
+    return "event log"
+
+
+def _check_threshold(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise EvaluationError(
+            f"rating_threshold must be a number or None. Got rating_threshold={value!r} instead."
+        )
+    return float(value)
+
+
+def relevance_for(
+    events: pl.DataFrame,
+    *,
+    kind: str | None = None,
+    types: Iterable[str] | str | None = None,
+    rating_threshold: float | None = None,
+) -> Relevance:
+    """The relevance rule for a log: the default of its kind, or the caller's choice.
+
+    Parameters
+    ----------
+    events : pl.DataFrame
+        The whole event log (only its event types and ratings are read, to tell its kind).
+    kind : str, optional
+        "event log", "transaction log" or "rating log" (e.g. the cleaning report's); read
+        from ``events`` when None.
+    types : iterable of str, optional
+        Event types that count as relevant (e.g. ``("purchase", "cart")``); None = the
+        default of the kind (purchases; for a rating log every rating, or none when a
+        threshold is given).
+    rating_threshold : float, optional
+        Ratings at or above it are relevant too; it refines ratings: with a threshold, a
+        rating event counts only when it reaches it (even when ``types`` names "rating").
+    """
+    kind = kind or log_kind(events)
+    if kind not in KINDS:
+        raise EvaluationError(f"kind must be one of {', '.join(KINDS)}. Got kind={kind!r} instead.")
+    threshold = _check_threshold(rating_threshold)
+    if isinstance(types, str):
+        types = (types,)
+    chosen = None if types is None else tuple(t for t in types if t)
+    if chosen is not None:
+        unknown = [t for t in chosen if t not in S.EVENT_TYPES]
+        if unknown:
+            raise EvaluationError(
+                f"relevant event types must be among {', '.join(S.EVENT_TYPES)}. Got "
+                f"{', '.join(unknown)} instead."
+            )
+    if chosen is None:
+        if kind == "rating log":
+            chosen = () if threshold is not None else (S.RATE,)
+        else:
+            chosen = (S.PURCHASE,)
+    elif threshold is not None and S.RATE in chosen:
+        # "every rating, or ratings >= t" would be every rating: a threshold refines ratings
+        chosen = tuple(t for t in chosen if t != S.RATE)
+    if not chosen and threshold is None:
+        raise EvaluationError(
+            "no relevant event type and no rating threshold: nothing can be relevant. "
+            f"Choose event types (allowed: {', '.join(S.EVENT_TYPES)}) or a rating threshold."
+        )
+    parts = []
+    if chosen == (S.RATE,):
+        parts.append("every rating")
+    elif chosen:
+        parts.append(" or ".join(f"{t}s" if t != S.RATE else "ratings" for t in chosen))
+    if threshold is not None:
+        parts.append(f"ratings >= {threshold:g}")
+    text = f"relevant: {' or '.join(parts)} in the test part ({kind})"
+    return Relevance(types=chosen, rating_threshold=threshold, kind=kind, description=text)
