@@ -151,11 +151,85 @@ st.caption("Nearest users in the standardized profile space; click one to open t
 # --- recommendations -------------------------------------------------------------------------
 st.subheader("Recommendations")
 recs = {}
+
+
+def show_list(table) -> None:
+    st.dataframe(
+        table.select("rank", "title", "already_bought", "reason"),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "rank": st.column_config.NumberColumn(width="small"),
+            "already_bought": st.column_config.CheckboxColumn("bought before", width="small"),
+        },
+    )
+
+
+def show_pending(ms) -> None:
+    job = ms.job
+    if job is not None and job.failed:
+        st.error(f"{ms.name} could not be trained: {job.error}")
+        st.button("Try again", key=f"ps_retry_{ms.name}", on_click=recommenders.retrain,
+                  args=(ms.name,))  # fmt: skip
+    elif ms.too_big:
+        st.warning(ms.too_big, icon=":material/memory:")
+    elif job is not None:
+        st.progress(min(job.progress, 1.0),
+                    text=f"Training {ms.name} in the background ({job.elapsed:.0f} s); "
+                    "the list appears here when it is ready.")  # fmt: skip
+
+
+def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> None:
+    """Each model's list when its model is ready; training never holds up the page."""
+    states = [recommenders.model_state(n) for n in chosen]
+    again = recommenders.model_state("buy-again") if bought else None
+    waiting = [x for x in [*states, again] if x is not None and x.model is None and x.job
+               and not x.job.failed]  # fmt: skip
+    for tab, ms in zip(st.tabs(chosen) if chosen else [], states, strict=False):
+        with tab:
+            if ms.stale:
+                st.warning(f"Not current: {ms.stale}.", icon=":material/history:")
+                st.button("Retrain on the current data", key=f"ps_retrain_{ms.name}",
+                          on_click=recommenders.retrain, args=(ms.name,))  # fmt: skip
+            if ms.model is None:
+                show_pending(ms)
+                continue
+            try:
+                table = recommenders.explained(
+                    ms.model, user, 10, exclude_seen=hide_seen, bought=bought
+                )
+            except ProfilingError as exc:
+                st.error(str(exc))
+                continue
+            recs[ms.name] = table.to_dicts()
+            show_list(table)
+    st.caption(
+        f"This user bought {len(bought):,} distinct items. The lists show items new to them; "
+        "switch off the toggle to include what they have seen (ticked *bought before*)."
+    )
+    if again is not None:
+        st.markdown("**Buy again**")
+        if again.model is None:
+            show_pending(again)
+        else:
+            table = recommenders.buy_again(again.model, user, bought)
+            recs["buy-again"] = table.to_dicts()
+            st.dataframe(
+                table.select("rank", "title", "reason"), hide_index=True, width="stretch",
+                column_config={"rank": st.column_config.NumberColumn(width="small")},
+            )  # fmt: skip
+            st.caption("Their own purchases, by how often and how recently they bought them.")
+    if not waiting and st.session_state.pop("ps_user_recs_waiting", False):
+        st.rerun()  # every list is ready: one full run stops the refresh timer
+    if waiting:
+        st.session_state["ps_user_recs_waiting"] = True
+
+
 if ds.summary()["items"]:
     chosen = st.multiselect(
         "Models",
         list(registry.MODELS),
-        default=["item-knn", "ease", "content"],
+        default=recommenders.default_user_models(),
         key="ps_user_models",
         format_func=lambda n: f"{n} · {registry.describe(n)}",
     )
@@ -163,47 +237,11 @@ if ds.summary()["items"]:
         "Leave out items this user already bought or viewed", value=True, key="ps_user_hide_seen"
     )
     bought = bought_items(ds.events, user)
-    tabs = st.tabs(chosen) if chosen else []
-    for col, name in zip(tabs, chosen, strict=False):
-        with col:
-            try:
-                with st.spinner(f"Training {name} once for this dataset…"):
-                    model = recommenders.full_model(name)
-                table = recommenders.explained(
-                    model, user, 10, exclude_seen=hide_seen, bought=bought
-                )
-            except ProfilingError as exc:
-                st.error(str(exc))
-                continue
-            recs[name] = table.to_dicts()
-            st.dataframe(
-                table.select("rank", "title", "already_bought", "reason"),
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    "rank": st.column_config.NumberColumn(width="small"),
-                    "already_bought": st.column_config.CheckboxColumn(
-                        "bought before", width="small"
-                    ),
-                },
-            )
-    st.caption(
-        f"This user bought {len(bought):,} distinct items. The lists show items new to them; "
-        "switch off the toggle to include what they have seen (ticked *bought before*)."
+    pending = any(
+        recommenders.model_state(n, start=False).model is None
+        for n in [*chosen, *(["buy-again"] if bought else [])]
     )
-    if bought:
-        st.markdown("**Buy again**")
-        try:
-            again = recommenders.buy_again(user, bought)
-        except ProfilingError as exc:
-            st.error(str(exc))
-        else:
-            recs["buy-again"] = again.to_dicts()
-            st.dataframe(
-                again.select("rank", "title", "reason"), hide_index=True, width="stretch",
-                column_config={"rank": st.column_config.NumberColumn(width="small")},
-            )  # fmt: skip
-            st.caption("Their own purchases, by how often and how recently they bought them.")
+    st.fragment(recommendations, run_every=2.0 if pending else None)(chosen, hide_seen, bought)
 else:
     st.info("This dataset has no item ids, so there is nothing to recommend.")
 

@@ -9,6 +9,8 @@ comes from the training part of the split only.
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import dataclass
 
 import polars as pl
 import streamlit as st
@@ -27,9 +29,10 @@ from profiling.evaluation import (
     relevance_for,
     train_segments,
 )
-from profiling.recommenders import registry
+from profiling.jobs import Job, JobRunner
+from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
-from ui import data, profiles
+from ui import data, persist, profiles
 
 __all__ = ["PROTOCOLS"]
 
@@ -240,25 +243,153 @@ def explained(
     return explained_recommendations(model, user_id, k, exclude_seen=exclude_seen, bought=bought)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _full_model(model_key: str, _spec: data.WorkspaceRef, name: str) -> Recommender:
-    ds = data.load(_spec)
-    rfm = profiles.rfm_for(_spec)
-    segs = None if rfm is None else rfm.rename({"rfm_segment": "segment"})
-    return registry.make(name).fit(ds.interactions(), items=ds.items, user_segments=segs)
+def _segments_of(spec: data.WorkspaceRef) -> pl.DataFrame | None:
+    rfm = profiles.rfm_for(spec)
+    return None if rfm is None else rfm.rename({"rfm_segment": "segment"})
+
+
+def _fit_full(name: str, ds, segs, save, *, progress) -> Recommender:
+    """Fit ``name`` on the whole dataset and save it with the workspace (worker job)."""
+    progress(0.05, f"training {name}")
+    model = registry.make(name).fit(ds.interactions(), items=ds.items, user_segments=segs)
+    progress(0.95, "saving with the workspace")
+    save(model)
+    return model
+
+
+_TRAINER: JobRunner | None = None
+_TRAINER_LOCK = threading.Lock()
+
+
+def _trainer() -> JobRunner:
+    """One background thread per server process trains the User page's models, one at a
+    time (a module global like the map's worker: clearing caches must not orphan a job)."""
+    global _TRAINER
+    with _TRAINER_LOCK:
+        if _TRAINER is None:
+            _TRAINER = JobRunner(processes=False, keep=16)
+        return _TRAINER
+
+
+def _params(name: str) -> dict:
+    return {"model": name, "full": True}
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _load_saved(key: str, _spec: data.WorkspaceRef, name: str, version: str):
+    """A model saved with the workspace (for ``version``), loaded once and shared."""
+    return persist.store(_spec).get("model", _params(name), version)
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """Where one model of the User page stands: ``model`` when a list can be shown
+    (``stale`` says so when it was trained on older data), else the background ``job``
+    training it, or ``too_big`` when it would not fit this machine and was not started."""
+
+    name: str
+    model: Recommender | None = None
+    stale: str | None = None
+    job: Job | None = None
+    too_big: str | None = None
+
+
+def shape() -> cost.Shape:
+    """The active dataset's size for the cost rule (events bound the interactions)."""
+    s = data.load(data.resolved_spec()).summary()
+    return cost.Shape(users=s["users"], items=s["items"], interactions=s["events"])
+
+
+def default_user_models() -> list[str]:
+    """The User page's default lists: item-kNN, EASE and content-based, with ALS in place
+    of any that would not fit this machine."""
+    wanted = ["item-knn", "ease", "content"]
+    fit = cost.affordable(wanted, shape())
+    if len(fit) < len(wanted) and "als" not in fit and cost.fits("als", shape()):
+        fit.append("als")
+    return fit
+
+
+def _job_key(spec: data.WorkspaceRef, name: str) -> str:
+    return _key(spec, full=True, name=name)
+
+
+def _start(spec: data.WorkspaceRef, name: str) -> Job:
+    ds = data.load(spec)
+    results = persist.store(spec)
+    end, n, version = ds.as_of, ds.events.height, spec.version
+
+    def save(model: Recommender) -> None:
+        results.put("model", _params(name), version, model, data_end=end, events=n)
+
+    return _trainer().submit(
+        _job_key(spec, name), f"Training {name}", _fit_full, name, ds, _segments_of(spec), save
+    )
+
+
+def model_state(name: str, *, start: bool = True) -> ModelState:
+    """The model trained on the whole active dataset for one user's lists, without ever
+    waiting for training: finished in this process, saved with the workspace, saved for
+    older data (stale), or started in the background now (when it fits the machine)."""
+    spec = data.resolved_spec()
+    job = _trainer().get(_job_key(spec, name))
+    if job is not None and job.done and not job.failed:
+        return ModelState(name, model=job.result())
+    results = persist.store(spec)
+    params = _params(name)
+    if results.has(params=params, kind="model", data_version=spec.version):
+        return ModelState(name, model=_load_saved(spec.key() + name, spec, name, spec.version))
+    if job is not None:  # running, or failed (the page shows why and offers a retry)
+        return ModelState(name, job=job, **_stale(spec, results, name))
+    stale = _stale(spec, results, name)
+    if stale:
+        return ModelState(name, **stale)
+    need = cost.estimate(name, shape())
+    if need.bytes > cost.budget():
+        return ModelState(
+            name,
+            too_big=f"{name} would need {need.describe()}; this machine allows "
+            f"{cost.human_bytes(cost.budget())} per model, so it was not started. "
+            "Pick a lighter model (item-knn or als).",
+        )
+    return ModelState(name, job=_start(spec, name) if start else None)
+
+
+def _stale(spec: data.WorkspaceRef, results, name: str) -> dict:
+    info = results.latest("model", _params(name))
+    if info is None or info.data_version == spec.version:
+        return {}
+    model = _load_saved(spec.key() + name + info.data_version, spec, name, info.data_version)
+    if model is None:
+        return {}
+    newer = max(data.load(spec).events.height - info.events, 0)
+    saved = persist.Saved(model, info, True, newer)
+    return {"model": model, "stale": saved.describe()}
+
+
+def retrain(name: str) -> None:
+    """Callback: train ``name`` again on the current data, in the background."""
+    spec = data.resolved_spec()
+    job = _trainer().get(_job_key(spec, name))
+    if job is not None and job.failed:
+        _trainer().forget(job.key)
+    _start(spec, name)
 
 
 def full_model(name: str) -> Recommender:
-    """A model trained on the whole active dataset (for one user's recommendations, not for
-    evaluation: nothing is held out); trained once per dataset and model, then shared and
-    never mutated."""
-    spec = data.resolved_spec()
-    return _full_model(_key(spec, full=True, name=name), spec, name)
+    """A model trained on the whole active dataset, waiting for it when it is not ready
+    (for callers that need the model itself, such as the map's factor source). Saved
+    with the workspace like the User page's models."""
+    state = model_state(name)
+    if state.model is not None and state.stale is None:
+        return state.model
+    job = state.job or _start(data.resolved_spec(), name)
+    return job.future.result()
 
 
-def buy_again(user_id: str, bought: list[str], k: int = 10) -> pl.DataFrame:
+def buy_again(model: Recommender, user_id: str, bought: list[str], k: int = 10) -> pl.DataFrame:
     """The user's own purchases to buy again, best first (the buy-again model trained on
     the whole dataset): rank, item_id, title, score, reason, is_fallback, already_bought;
     only items the user bought (empty when they bought nothing)."""
-    table = explained(full_model("buy-again"), user_id, k, exclude_seen=False, bought=bought)
+    table = explained(model, user_id, k, exclude_seen=False, bought=bought)
     return table.filter(pl.col("already_bought"))

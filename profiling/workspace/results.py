@@ -74,6 +74,10 @@ class ResultStore:
         _atomic_write(folder / f"{data_version}.json", json.dumps(info.__dict__).encode())
         return info
 
+    def has(self, kind: str, params: dict, data_version: str) -> bool:
+        """Whether a result is saved for exactly this data version (no loading)."""
+        return (self._dir(kind, params) / f"{data_version}.pkl").exists()
+
     def latest(self, kind: str, params: dict) -> SavedInfo | None:
         """The most recently saved result of this kind and parameters, any data version."""
         infos = []
