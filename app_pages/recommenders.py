@@ -78,6 +78,27 @@ except ProfilingError as exc:
     st.stop()
 st.caption(f"Split: {split.description}. {rule.description.capitalize()}.")
 
+previous = (
+    None
+    if run
+    else recommenders.previous_comparison(names, protocol, relevant_t, threshold, int(k))
+)
+if previous is not None and not previous.stale:
+    run = True  # saved with the workspace (e.g. before a restart): shown without training
+    st.caption(f"Saved comparison, {previous.describe().replace('trained', 'compared')}.")
+elif previous is not None and not st.session_state.get("ps_rec_ran"):
+    st.warning(
+        f"The last comparison with these settings is not current: "
+        f"{previous.describe().replace('trained', 'compared')}. Press **Train and compare** "
+        "to compare the models on the current data. Its table, for reference:",
+        icon=":material/history:",
+    )
+    old_comp = (
+        previous.value[3].metrics if previous.value[3] is not None else previous.value[0].metrics
+    )
+    st.dataframe(summary_table(old_comp), hide_index=True, width="stretch")
+    st.stop()
+
 if run or st.session_state.get("ps_rec_ran"):
     st.session_state["ps_rec_ran"] = True
     try:

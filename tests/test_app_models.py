@@ -132,3 +132,33 @@ def test_page_runs_share_one_dataset_instead_of_copying_it(own_home, monkeypatch
         at.switch_page(page).run()
         assert not at.exception
     assert reads == [own_home.slug]  # read once, then the same object on every run
+
+
+def test_a_comparison_is_saved_and_shown_after_a_restart_then_stale_after_new_data(
+    own_home, tmp_path, clear_streamlit_caches
+):
+    import streamlit as st
+
+    def page() -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=180)
+        at.query_params["ws"] = own_home.slug
+        at.session_state["ps_rec_models"] = ["popularity", "item-knn"]
+        at.run()
+        return at.switch_page("app_pages/recommenders.py").run()
+
+    at = page()
+    assert any("Train and compare" in i.value for i in at.info)  # nothing saved yet
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and "Comparison" in [s.value for s in at.subheader]
+    st.cache_resource.clear()  # a restarted server
+    st.cache_data.clear()
+    at = page()
+    assert not at.exception
+    assert any(c.value.startswith("Saved comparison, compared on data to") for c in at.caption)
+    assert "Comparison" in [s.value for s in at.subheader]
+    batch = tmp_path / "more.csv"
+    batch.write_text("user,item,when,qty,price\nc3,i2,2024-02-10 10:00,1,5\n")
+    own_home.add(batch)
+    at = page()
+    assert "is not current" in at.warning[0].value and "1 newer event." in at.warning[0].value
+    assert "Comparison" not in [s.value for s in at.subheader]

@@ -24,7 +24,8 @@ class Saved:
     def describe(self) -> str:
         """ "trained on data to 2011-09-30; 48,211 newer events" """
         end = datetime.fromisoformat(self.info.data_end)
-        return f"trained on data to {end:%Y-%m-%d}; {self.newer_events:,} newer events"
+        n = self.newer_events
+        return f"trained on data to {end:%Y-%m-%d}; {n:,} newer event{'s' if n != 1 else ''}"
 
 
 def store(ref: WorkspaceRef) -> ResultStore:
@@ -63,3 +64,18 @@ def recompute(ref: WorkspaceRef, kind: str, params: dict, compute: Callable[[], 
     value = compute()
     store(ref).put(kind, params, ref.version, value, data_end=ds.as_of, events=ds.events.height)
     return value
+
+
+def previous(ref: WorkspaceRef, kind: str, params: dict) -> Saved | None:
+    """The most recent saved result of this kind and parameters, current or stale, without
+    computing anything; None when there is none."""
+    results = store(ref)
+    info = results.latest(kind, params)
+    if info is None:
+        return None
+    value = results.load(info, params)
+    if value is None:
+        return None
+    stale = info.data_version != ref.version
+    newer = max(data.load(ref).events.height - info.events, 0) if stale else 0
+    return Saved(value, info, stale, newer)

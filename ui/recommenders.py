@@ -85,14 +85,20 @@ def _fitted(
     params: str = "{}",
 ) -> Recommender:
     spec_key = _spec.key()
-    split = _splits(spec_key, _spec, protocol, relevant)[0]
-    ds = data.load(_spec)
-    model = registry.make(name).set_params(**json.loads(params))
-    return model.fit(
-        interactions_from(split.train),
-        items=ds.items,
-        user_segments=_segments(spec_key, _spec, protocol, relevant),
-    )
+
+    def fit() -> Recommender:
+        split = _splits(spec_key, _spec, protocol, relevant)[0]
+        ds = data.load(_spec)
+        model = registry.make(name).set_params(**json.loads(params))
+        return model.fit(
+            interactions_from(split.train),
+            items=ds.items,
+            user_segments=_segments(spec_key, _spec, protocol, relevant),
+        )
+
+    # saved with the workspace: a restarted server reloads it instead of training again
+    saved_as = {"protocol": protocol, "relevant": list(relevant), "name": name, "params": params}
+    return persist.get_or_compute(_spec, "fitted", saved_as, fit).value
 
 
 def split(protocol: str, relevant: tuple[str, ...]) -> Split:
@@ -159,11 +165,37 @@ def tuned_table(entries: dict[str, dict] | list[dict[str, dict]]) -> pl.DataFram
     )
 
 
-@st.cache_data(max_entries=16, show_spinner="Scoring the models…")
+def _comparison_params(names, protocol, relevant, threshold, k, params, tune_folds) -> dict:
+    return {"names": list(names), "protocol": protocol, "relevant": list(relevant),
+            "threshold": threshold, "k": k, "params": params, "tune_folds": tune_folds}  # fmt: skip
+
+
+@st.cache_resource(max_entries=16, show_spinner="Scoring the models…")
 def _comparison(
     key: str, _spec: data.WorkspaceRef, names: tuple[str, ...], protocol: str, relevant: tuple[str, ...],
     threshold: float | None, k: int, params: str, tune_folds: bool,
 ) -> tuple[Comparison, pl.DataFrame, pl.DataFrame | None, FoldedComparison | None, list[dict]]:  # fmt: skip
+    saved_as = _comparison_params(names, protocol, relevant, threshold, k, params, tune_folds)
+    return persist.get_or_compute(
+        _spec, "comparison", saved_as,
+        lambda: _compute_comparison(_spec, names, protocol, relevant, threshold, k, params,
+                                    tune_folds),
+    ).value  # fmt: skip
+
+
+def previous_comparison(
+    names: list[str], protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int,
+    params: dict | None = None, tune_folds: bool = False,
+) -> persist.Saved | None:  # fmt: skip
+    """The comparison with these settings saved with the workspace, current or stale (for
+    older data), or None; never computes."""
+    spec = data.resolved_spec()
+    p = json.dumps(params or {}, sort_keys=True)
+    saved_as = _comparison_params(names, protocol, relevant, threshold, k, p, tune_folds)
+    return persist.previous(spec, "comparison", saved_as)
+
+
+def _compute_comparison(_spec, names, protocol, relevant, threshold, k, params, tune_folds):
     spec_key = _spec.key()
     splits = _splits(spec_key, _spec, protocol, relevant)
     rule = _relevance(spec_key, _spec, relevant or None, threshold)
