@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CHROMIUM_ARGS, ROOT, serve, wait_idle  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 RETAIL = (
     ROOT.parent
@@ -44,31 +44,6 @@ PAGES = {
     "Recommenders": "recommenders",
     "Data": "data",
 }
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(env: dict) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://localhost:{port}"
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def _visit_all(url: str, slug: str) -> dict[str, float]:
@@ -76,19 +51,13 @@ def _visit_all(url: str, slug: str) -> dict[str, float]:
 
     out = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )  # fmt: skip
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for title, path in PAGES.items():
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             start = time.perf_counter()
             page.goto(f"{url}/{path}?ws={slug}")
             page.get_by_role("heading", name=title).first.wait_for(timeout=600_000)
-            page.wait_for_selector(IDLE, timeout=600_000)
-            page.wait_for_timeout(300)
-            page.wait_for_selector(IDLE, timeout=600_000)
+            wait_idle(page)
             out[title] = time.perf_counter() - start - 0.3
             assert "Traceback" not in page.content(), title
             page.close()
@@ -110,7 +79,7 @@ def reopen() -> None:
     runs = {}
     for label in ("cold", "reopened"):
         t = time.perf_counter()
-        proc, url = _serve(env)
+        proc, url = serve(env)
         started = time.perf_counter() - t
         try:
             runs[label] = _visit_all(url, ws.slug)
