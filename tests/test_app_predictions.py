@@ -22,7 +22,7 @@ def run(page: str) -> AppTest:
 
 
 @pytest.fixture
-def fresh_runner(monkeypatch):
+def fresh_runner():
     """A prediction worker with no job yet (the module keeps one per process), and no
     predictions saved with the sample store's workspace."""
     import shutil
@@ -30,7 +30,9 @@ def fresh_runner(monkeypatch):
     from profiling.workspace import ensure_sample
 
     shutil.rmtree(ensure_sample().results_dir / "predictions", ignore_errors=True)
-    monkeypatch.setattr(pred_ui, "_RUNNER", None)
+    # for good, not restored after the test: a job kept by the old worker would stand for
+    # predictions whose saved copy was just removed
+    pred_ui._RUNNER = None
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,7 @@ def test_after_a_restart_the_saved_predictions_are_shown_without_training(traine
 
     monkeypatch.setattr(P, "predict", no_training)
     at = run("app_pages/predictions.py")
-    assert not at.exception and not at.error
+    assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.subheader[0].value == "Model against baselines"
 
 

@@ -161,9 +161,10 @@ def test_the_rfm_baseline_score_is_zero_for_non_buyers_and_three_to_fifteen_for_
     ex = P.build_examples(tiny, datetime(2024, 3, 1, tzinfo=UTC), 30, "purchase")
     scores = dict(ex.frame.select(S.USER_ID, "rfm_score").rows())
     assert scores["b"] == 0
-    # 2 buyers: quintile score = ceil(rank / 2 * 5): the better one 5, the other ceil(2.5) = 3
-    # a is more recent, more frequent and spent more than c: 5 + 5 + 5 and 3 + 3 + 3
-    assert scores["a"] == 15 and scores["c"] == 9
+    # 2 buyers: the better one scores 5 on each of R, F and M; the lower group scores 1
+    # (the tied group holding the lowest values gets 1, see segments.quantile_scores)
+    # a is more recent, more frequent and spent more than c: 5 + 5 + 5 and 1 + 1 + 1
+    assert scores["a"] == 15 and scores["c"] == 3
 
 
 # ---- metrics ------------------------------------------------------------------------------

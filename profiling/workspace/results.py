@@ -70,6 +70,9 @@ class ResultStore:
         folder = self._dir(kind, params)
         info = SavedInfo(kind, data_version, data_end.isoformat(), events,
                          datetime.now(UTC).isoformat())  # fmt: skip
+        if not self.directory.parent.is_dir():
+            # the workspace was deleted while this was computed: do not bring its folder back
+            return info
         _atomic_write(folder / f"{data_version}.pkl", pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
         _atomic_write(folder / f"{data_version}.json", json.dumps(info.__dict__).encode())
         return info
