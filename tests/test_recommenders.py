@@ -116,7 +116,7 @@ def test_every_model_honours_the_recommender_contract(name, store):
 
 def test_the_registry_makes_and_describes_every_model():
     assert set(DEFAULT_MODELS) <= set(MODELS)
-    assert len(MODELS) == 19
+    assert len(MODELS) == 22
     assert make("svd", random_state=3).random_state == 3
     with pytest.raises(Exception, match="unknown model"):
         make("nope")

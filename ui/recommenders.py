@@ -68,9 +68,12 @@ def _fitted(
     split = _split(spec_key, _spec, protocol, relevant)
     ds = data.load(_spec)
     model = registry.make(name)
+    # sequential models read the order of the training events (never the test events)
+    extra = {"events": split.train} if getattr(model, "uses_events", False) else {}
     return model.fit(
-        interactions_from(split.train), items=ds.items, user_segments=_segments(spec_key, _spec)
-    )
+        interactions_from(split.train), items=ds.items, user_segments=_segments(spec_key, _spec),
+        **extra,
+    )  # fmt: skip
 
 
 def split(protocol: str, relevant: tuple[str, ...]) -> Split:
@@ -137,7 +140,9 @@ def explained(
 def _full_model(model_key: str, _spec: state.DatasetSpec, name: str) -> Recommender:
     ds = data.load(_spec)
     segs = _segments(_spec.key(), _spec)
-    return registry.make(name).fit(ds.interactions(), items=ds.items, user_segments=segs)
+    model = registry.make(name)
+    extra = {"events": ds.events} if getattr(model, "uses_events", False) else {}
+    return model.fit(ds.interactions(), items=ds.items, user_segments=segs, **extra)
 
 
 def full_model(name: str) -> Recommender:
@@ -145,3 +150,10 @@ def full_model(name: str) -> Recommender:
     trained once per dataset and model, then shared and never mutated."""
     spec = data.resolved_spec()
     return _full_model(_key(spec, full=True, name=name), spec, name)
+
+
+def training_note(model: Recommender) -> str:
+    """How a deep sequential model's training went (" · 12 epoch(s), stopped by early
+    stopping, ..."), or "" for the other models."""
+    summary = getattr(model, "training_summary", None)
+    return f" · {summary()}" if callable(summary) else ""
