@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import os
 import time
 from collections.abc import Callable
 
@@ -49,6 +50,9 @@ SMALL_LOG_STEPS = 20_000
 
 @functools.cache
 def _torch():
+    # idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning
+    # made a training step ~10x slower (measured: 3.4 s against 0.3 s per SASRec batch)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     return torch
@@ -143,10 +147,12 @@ class SequenceRecommender(Recommender):
         Recurrent layers or self-attention blocks.
     epochs : int, default 60
         Upper bound on passes over the training windows.
-    batch_size : int, default 128
+    batch_size : int, default 256
         Windows per gradient step.
-    learning_rate : float, default 1e-3
-        Adam step size.
+    learning_rate : float, default 5e-3
+        Adam step size. With 256 and 5e-3 GRU4Rec reached validation NDCG@10 0.060 in 90 s
+        on MovieLens 100K against 0.038 in 150 s with 128 and 1e-3 (the validation steps
+        carved from training, never the test items).
     dropout : float, default 0.2
     patience : int, default 5
         Epochs without a better validation NDCG@10 before stopping.
@@ -183,8 +189,8 @@ class SequenceRecommender(Recommender):
         max_len: int = 50,
         layers: int = 1,
         epochs: int = 60,
-        batch_size: int = 128,
-        learning_rate: float = 1e-3,
+        batch_size: int = 256,
+        learning_rate: float = 5e-3,
         dropout: float = 0.2,
         patience: int = 5,
         validation_users: int = 1000,
@@ -538,8 +544,8 @@ class GRU4Rec(SequenceRecommender):
         max_len: int = 50,
         layers: int = 1,
         epochs: int = 60,
-        batch_size: int = 128,
-        learning_rate: float = 1e-3,
+        batch_size: int = 256,
+        learning_rate: float = 5e-3,
         dropout: float = 0.2,
         patience: int = 5,
         validation_users: int = 1000,
@@ -602,8 +608,8 @@ class SASRec(SequenceRecommender):
         max_len: int = 50,
         layers: int = 2,
         epochs: int = 60,
-        batch_size: int = 128,
-        learning_rate: float = 1e-3,
+        batch_size: int = 256,
+        learning_rate: float = 5e-3,
         dropout: float = 0.2,
         patience: int = 5,
         validation_users: int = 1000,
