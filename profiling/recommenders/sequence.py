@@ -106,6 +106,12 @@ def _networks():
             self.norm = nn.LayerNorm(hidden)
             self.bias = nn.Parameter(torch.zeros(n_items))
             self.scale = math.sqrt(hidden)
+            # item vectors of norm ~1: scaled by sqrt(hidden) on the way in they match the
+            # positions, and as output weights they start with logits of unit spread
+            # (torch's default N(0, 1) gave logits of spread ~sqrt(hidden) and a stalled start)
+            with torch.no_grad():
+                self.item.weight.normal_(0.0, hidden**-0.5)
+                self.item.weight[0].zero_()
 
         def encode(self, items, kinds, sessions):
             length = items.shape[1]
