@@ -18,7 +18,9 @@ numpy, and :meth:`~profiling.recommenders.base.Recommender.user_factors` returns
 
 PyTorch is imported inside ``fit`` and ``explain`` only, so importing this module (and
 starting the app) stays fast. Training is seeded from ``random_state`` and runs with
-``torch.use_deterministic_algorithms(True)`` on ``n_threads`` threads (both restored after).
+``torch.use_deterministic_algorithms(True)`` on ``n_threads`` threads (both restored after):
+the same data and seed give the same model, except when ``time_budget`` ends training (how
+far it got then depends on the machine's speed).
 """
 
 from __future__ import annotations
