@@ -114,7 +114,8 @@ if run or st.session_state.get("ps_rec_ran"):
             for i, name in enumerate(names, start=1):
                 status.update(label=f"Training {name} ({i} of {len(names)})…")
                 model = recommenders.fitted(protocol, relevant_t, name, chosen.get(name))
-                st.write(f"✓ {name}: trained in {model.fit_seconds_:.2f} s")
+                note = recommenders.training_note(model)
+                st.write(f"✓ {name}: trained in {model.fit_seconds_:.2f} s{note}")
             status.update(label="Scoring on the test period…")
             if tune_folds:
                 status.update(label="Tuning and scoring inside every fold…")

@@ -37,6 +37,8 @@ SOURCES = {
     "profile": "Profile features (standardized)",
     "svd": "SVD user factors (ratings model)",
     "als": "ALS user factors (implicit feedback)",
+    "gru4rec": "GRU4Rec user vectors (order of each history, deep learning)",
+    "sasrec": "SASRec user vectors (order of each history, deep learning)",
 }
 MAX_POINTS = 50_000
 MIN_USERS = 5

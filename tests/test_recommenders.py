@@ -116,7 +116,7 @@ def test_every_model_honours_the_recommender_contract(name, store):
 
 def test_the_registry_makes_and_describes_every_model():
     assert set(DEFAULT_MODELS) <= set(MODELS)
-    assert len(MODELS) == 20
+    assert len(MODELS) == 23
     assert make("svd", random_state=3).random_state == 3
     assert all(make(n).name == n for n in MODELS)  # one name per model: the registry key
     with pytest.raises(Exception, match="unknown model"):

@@ -334,3 +334,11 @@ def test_readers_during_a_refresh_see_the_old_or_the_new_data_never_a_mix(home, 
     assert (v2, 5) in seen or (v1, 3) in seen
     with pytest.raises(W.store.WorkspaceChanged, match="was updated while it was being opened"):
         ws.dataset(expect_version=v1)
+
+
+def test_a_result_that_cannot_be_pickled_is_not_saved_and_does_not_fail(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    store.put("model", {"a": 1}, "v1", lambda: 1, data_end=datetime(2024, 1, 1), events=1)
+    assert store.get("model", {"a": 1}, "v1") is None
+    assert store.latest("model", {"a": 1}) is None

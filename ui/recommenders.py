@@ -90,10 +90,13 @@ def _fitted(
         split = _splits(spec_key, _spec, protocol, relevant)[0]
         ds = data.load(_spec)
         model = registry.make(name).set_params(**json.loads(params))
+        # sequential models read the order of the training events (never the test events)
+        extra = {"events": split.train} if getattr(model, "uses_events", False) else {}
         return model.fit(
             interactions_from(split.train),
             items=ds.items,
             user_segments=_segments(spec_key, _spec, protocol, relevant),
+            **extra,
         )
 
     # saved with the workspace: a restarted server reloads it instead of training again
@@ -283,7 +286,9 @@ def _segments_of(spec: data.WorkspaceRef) -> pl.DataFrame | None:
 def _fit_full(name: str, ds, segs, save, *, progress) -> Recommender:
     """Fit ``name`` on the whole dataset and save it with the workspace (worker job)."""
     progress(0.05, f"training {name}")
-    model = registry.make(name).fit(ds.interactions(), items=ds.items, user_segments=segs)
+    model = registry.make(name)
+    extra = {"events": ds.events} if getattr(model, "uses_events", False) else {}
+    model = model.fit(ds.interactions(), items=ds.items, user_segments=segs, **extra)
     progress(0.95, "saving with the workspace")
     save(model)
     return model
@@ -425,3 +430,10 @@ def buy_again(model: Recommender, user_id: str, bought: list[str], k: int = 10) 
     only items the user bought (empty when they bought nothing)."""
     table = explained(model, user_id, k, exclude_seen=False, bought=bought)
     return table.filter(pl.col("already_bought"))
+
+
+def training_note(model: Recommender) -> str:
+    """How a deep sequential model's training went (" · 12 epoch(s), stopped by early
+    stopping, ..."), or "" for the other models."""
+    summary = getattr(model, "training_summary", None)
+    return f" · {summary()}" if callable(summary) else ""

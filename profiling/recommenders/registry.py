@@ -14,8 +14,10 @@ from profiling.recommenders.base import Recommender
 from profiling.recommenders.content import ContentBased, ContextAware
 from profiling.recommenders.hybrid import Hybrid
 from profiling.recommenders.implicit_models import ALS, BPR, EASE, ItemKNN
+from profiling.recommenders.markov import Markov
 from profiling.recommenders.popularity import Popularity, SegmentPopularity
 from profiling.recommenders.repeat import BuyAgain
+from profiling.recommenders.sequence import GRU4Rec, SASRec
 from profiling.recommenders.surprise_models import SurpriseModel
 
 Factory = Callable[..., Recommender]
@@ -75,6 +77,9 @@ MODELS: dict[str, Factory] = {
     "baseline-only": _surprise("baseline_only"),
     "slope-one": _surprise("slope_one"),
     "co-clustering": _surprise("co_clustering"),
+    "markov": lambda random_state=S.RANDOM_STATE: Markov(random_state=random_state),
+    "gru4rec": lambda random_state=S.RANDOM_STATE: GRU4Rec(random_state=random_state),
+    "sasrec": lambda random_state=S.RANDOM_STATE: SASRec(random_state=random_state),
 }
 """Stable model name -> factory with sensible defaults."""
 
@@ -100,6 +105,11 @@ DESCRIPTIONS: dict[str, str] = {
     "baseline-only": "Predicted rating = global mean + user bias + item bias (Surprise).",
     "slope-one": "Predicted rating from average rating differences between items (Surprise).",
     "co-clustering": "Predicted rating from user and item cluster averages (Surprise).",
+    "markov": "What most often came straight after your last item (next-item Markov chain).",
+    "gru4rec": "Next item from the order of your history, read by a recurrent network "
+    "(GRU4Rec, PyTorch; trains for up to a few minutes).",
+    "sasrec": "Next item from the order of your history, read by self-attention "
+    "(SASRec, PyTorch; trains for up to a few minutes).",
 }
 
 DEFAULT_MODELS: tuple[str, ...] = (

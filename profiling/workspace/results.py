@@ -73,7 +73,13 @@ class ResultStore:
         if not self.directory.parent.is_dir():
             # the workspace was deleted while this was computed: do not bring its folder back
             return info
-        _atomic_write(folder / f"{data_version}.pkl", pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+        try:
+            blob = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            # e.g. a torch network defined inside a function: kept in memory only, and
+            # trained again after a restart
+            return info
+        _atomic_write(folder / f"{data_version}.pkl", blob)
         _atomic_write(folder / f"{data_version}.json", json.dumps(info.__dict__).encode())
         return info
 

@@ -1,0 +1,254 @@
+"""Sequential recommenders: the sequence builder, the Markov baseline and the deep models
+(GRU4Rec, SASRec) on tiny hand-made sequences whose next item is forced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import numpy as np
+import polars as pl
+import pytest
+
+from profiling import schema as S
+from profiling.embeddings import factor_matrix
+from profiling.errors import ProfilingError
+from profiling.evaluation import interactions_from, leave_last_n
+from profiling.recommenders.markov import BACKOFF, Markov
+from profiling.recommenders.sequence import GRU4Rec, SASRec
+from profiling.recommenders.sequence_data import TYPE_CODES, user_sequences
+
+T0 = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+CHAIN = [f"c{j}" for j in range(8)]
+# small, fast settings: a 8-item catalog is learnt in a few dozen single-batch epochs
+FAST = dict(hidden=16, max_len=8, epochs=40, learning_rate=0.02, validation_users=0)
+
+
+def events(rows) -> pl.DataFrame:
+    """rows: (user, item, event_type, minutes after T0[, session])."""
+    with_session = len(rows[0]) == 5
+    data = {
+        S.USER_ID: [r[0] for r in rows],
+        S.ITEM_ID: [r[1] for r in rows],
+        S.EVENT_TYPE: [r[2] for r in rows],
+        S.TIMESTAMP: [T0 + dt.timedelta(minutes=r[3]) for r in rows],
+    }
+    if with_session:
+        data[S.SESSION_ID] = [r[4] for r in rows]
+    return pl.DataFrame(data)
+
+
+def chain_log(n_users: int = 40, steps: int = 4, seed: int = 0) -> pl.DataFrame:
+    """Every user walks ``steps`` consecutive items of CHAIN from a random start (0..4),
+    buying each; after c_k always comes c_(k+1)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_users):
+        start = int(rng.integers(0, len(CHAIN) - steps + 1))
+        for k, item in enumerate(CHAIN[start : start + steps]):
+            rows.append((f"u{u:02d}", item, S.PURCHASE, u * 1000 + k))
+    return events(rows)
+
+
+def fitted(model, log):
+    return model.fit(interactions_from(log), events=log)
+
+
+def last_items(log: pl.DataFrame) -> dict[str, str]:
+    last = log.sort(S.TIMESTAMP).group_by(S.USER_ID).agg(pl.col(S.ITEM_ID).last())
+    return dict(zip(last[S.USER_ID], last[S.ITEM_ID], strict=True))
+
+
+# ---- the sequence builder -------------------------------------------------------------------
+def test_sequences_follow_time_collapse_repeats_drop_searches_and_mark_sessions():
+    log = events(
+        [
+            ("a", "x", S.VIEW, 0, "s1"),
+            ("a", "x", S.CART, 1, "s1"),  # same item again: one step, the last (cart)
+            ("a", "y", S.SEARCH, 2, "s1"),  # searches are not steps
+            ("a", "y", S.PURCHASE, 3, "s1"),
+            ("a", "z", S.VIEW, 3 + 31, "s1"),  # 31 minutes later: a new session
+            ("a", "x", S.VIEW, 35, "s2"),  # another session id: a new session
+            ("b", "z", S.VIEW, 5, None),
+        ]
+    )
+    users, items = {"a": 0, "b": 1}, {"x": 0, "y": 1, "z": 2}
+    seq = user_sequences(log.sample(fraction=1.0, shuffle=True, seed=3), users, items)
+    it, ty, se = seq.of(0)
+    assert it.tolist() == [0, 1, 2, 0]
+    assert ty.tolist() == [TYPE_CODES[S.CART], TYPE_CODES[S.PURCHASE], TYPE_CODES[S.VIEW],
+                           TYPE_CODES[S.VIEW]]  # fmt: skip
+    assert se.tolist() == [1, 0, 1, 1]
+    assert seq.of(1)[0].tolist() == [2] and seq.lengths().tolist() == [4, 1]
+
+
+def test_sequences_from_interactions_follow_the_latest_timestamp_without_types():
+    log = events([("a", "x", S.VIEW, 9), ("a", "y", S.VIEW, 1), ("a", "x", S.VIEW, 0)])
+    seq = user_sequences(interactions_from(log), {"a": 0}, {"x": 0, "y": 1})
+    # x's latest interaction (minute 9) comes after y's (minute 1)
+    assert seq.of(0)[0].tolist() == [1, 0]
+    assert seq.of(0)[1].tolist() == [0, 0]
+
+
+def test_sequence_builder_rejects_a_bad_gap_and_missing_columns():
+    log = events([("a", "x", S.VIEW, 0)])
+    with pytest.raises(ProfilingError, match="session_gap_minutes must be positive"):
+        user_sequences(log, {"a": 0}, {"x": 0}, session_gap_minutes=0)
+    with pytest.raises(ProfilingError, match=r"missing \['item_id'\]"):
+        user_sequences(log.drop(S.ITEM_ID), {"a": 0}, {"x": 0})
+
+
+# ---- Markov ----------------------------------------------------------------------------------
+def test_markov_scores_count_successors_of_the_last_item_then_back_off():
+    log = events(
+        [
+            ("a", "x", S.VIEW, 0), ("a", "y", S.VIEW, 1),
+            ("b", "x", S.VIEW, 0), ("b", "y", S.VIEW, 1),
+            ("c", "x", S.VIEW, 0), ("c", "z", S.VIEW, 1),
+            ("d", "w", S.VIEW, 0), ("d", "x", S.VIEW, 1),
+            ("e", "y", S.VIEW, 0), ("e", "w", S.VIEW, 1),
+        ]
+    )  # fmt: skip
+    model = fitted(Markov(), log)
+    # d's last item is x; x -> y twice, x -> z once; the item before (w) -> x once
+    scores = model._score(np.array([model.user_index_["d"]]))[0]
+    col = model.item_index_
+    pop_max = 4  # x is chosen by a, b, c and d
+    assert scores[col["y"]] == pytest.approx(2 + 3 / pop_max * 1e-9)
+    assert scores[col["z"]] == pytest.approx(1 + 1 / pop_max * 1e-9)
+    assert scores[col["x"]] == pytest.approx(BACKOFF * 1 + 4 / 4 * 1e-9, rel=1e-6)
+    recs = model.recommend(["d"], k=2, exclude_seen=True)
+    assert recs[S.ITEM_ID].to_list() == ["y", "z"]
+    assert model.explain("d", "y") == (
+        "2 time(s) users went straight from x (your last item) to this one"
+    )
+    # a's last item y never led to z, the item before it (x) did once
+    assert model.explain("a", "z") == (
+        "1 time(s) users went straight from x (your item 2 steps back) to this one"
+    )
+    assert model.explain("c", "w").startswith("no user went from your recent items")
+
+
+# ---- deep models: forced next item, determinism, explanations -------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: GRU4Rec(**FAST, random_state=1),
+        lambda: GRU4Rec(cell="lstm", **FAST, random_state=1),
+        lambda: SASRec(**FAST, random_state=1),
+        lambda: Markov(),
+    ],
+    ids=["gru4rec", "gru4rec-lstm", "sasrec", "markov"],
+)
+def test_every_sequential_model_learns_a_forced_next_item(make):
+    log = chain_log()
+    model = fitted(make(), log)
+    last = last_items(log)
+    users = sorted(u for u, item in last.items() if item != CHAIN[-1])
+    top = model.recommend(users, k=1)
+    expected = [CHAIN[CHAIN.index(last[u]) + 1] for u in users]
+    assert top[S.ITEM_ID].to_list() == expected
+    assert not top["is_fallback"].any()
+
+
+def test_deep_models_are_deterministic_for_a_seed_and_differ_across_seeds():
+    log = chain_log(n_users=20)
+    for cls in (GRU4Rec, SASRec):
+        a = fitted(cls(**{**FAST, "epochs": 5}, random_state=3), log).user_vectors_
+        b = fitted(cls(**{**FAST, "epochs": 5}, random_state=3), log).user_vectors_
+        c = fitted(cls(**{**FAST, "epochs": 5}, random_state=4), log).user_vectors_
+        assert np.array_equal(a, b)
+        assert not np.array_equal(a, c)
+
+
+def test_event_types_are_an_input_the_model_uses():
+    # after viewing "a" comes "v"; after buying "a" comes "p": only the type tells them apart
+    rows = []
+    for u in range(40):
+        kind, nxt = (S.VIEW, "v") if u % 2 else (S.PURCHASE, "p")
+        rows += [(f"u{u}", "start", S.VIEW, u * 100), (f"u{u}", "a", kind, u * 100 + 1),
+                 (f"u{u}", nxt, S.VIEW, u * 100 + 2)]  # fmt: skip
+    log = events(rows)
+    # the users to predict for stop right after "a"
+    probe = events(
+        [("pv", "start", S.VIEW, 9000), ("pv", "a", S.VIEW, 9001),
+         ("pp", "start", S.VIEW, 9000), ("pp", "a", S.PURCHASE, 9001)]
+    )  # fmt: skip
+    full = pl.concat([log, probe])
+    model = fitted(GRU4Rec(**FAST, random_state=1), full)
+    top = model.recommend(["pv", "pp"], k=1)
+    assert top[S.ITEM_ID].to_list() == ["v", "p"]
+
+
+def test_explain_names_the_recent_item_that_drives_the_prediction():
+    log = chain_log()
+    model = fitted(SASRec(**FAST, random_state=1), log)
+    user = next(u for u, item in last_items(log).items() if item == "c4")
+    reason = model.explain(user, "c5")
+    assert reason.startswith("comes next after your recent c4")
+    assert model.explain("stranger", "c5").startswith("new to the model")
+
+
+def test_user_vectors_are_the_user_factors_of_the_map():
+    log = chain_log(n_users=12)
+    model = fitted(GRU4Rec(**{**FAST, "epochs": 3}), log)
+    ids, factors = model.user_factors()
+    assert list(ids) == sorted(log[S.USER_ID].unique().to_list())
+    assert factors.shape == (12, FAST["hidden"])
+    map_ids, x, names = factor_matrix(model)
+    assert x.shape == (12, 16) and names[0] == "factor_1"
+    assert np.allclose(x.mean(axis=0), 0.0, atol=1e-6)
+
+
+def test_early_stopping_and_the_time_budget_stop_training():
+    log = chain_log(n_users=30, steps=5)
+    stopped = fitted(GRU4Rec(**{**FAST, "validation_users": 30, "patience": 2, "epochs": 200}), log)
+    assert stopped.stopped_ == "early stopping"
+    # patience 2: the last two epochs were no better than the best one
+    assert len(stopped.history_) == stopped.best_epoch_ + 2
+    assert "early stopping" in stopped.training_summary()
+    rushed = fitted(SASRec(**{**FAST, "time_budget": 1e-6}), log)
+    assert rushed.stopped_ == "time budget" and len(rushed.history_) == 1
+
+
+# ---- no leakage -------------------------------------------------------------------------------
+def test_the_held_out_last_item_never_reaches_training_or_early_stopping():
+    log = chain_log(n_users=30, steps=5)
+    # every user's last purchase is an item nobody else has: it only exists in test
+    finals = events([(f"u{u:02d}", f"only{u}", S.PURCHASE, u * 1000 + 50) for u in range(30)])
+    split = leave_last_n(pl.concat([log, finals]), n=1, relevant_types=(S.PURCHASE,))
+    assert sorted(split.test[S.ITEM_ID]) == sorted(f"only{u}" for u in range(30))
+    gru = GRU4Rec(**{**FAST, "validation_users": 10, "epochs": 3})
+    for model in (gru, Markov()):
+        model.fit(interactions_from(split.train), events=split.train)
+        assert not any(i.startswith("only") for i in model.items_)
+        assert {model.items_[i] for i in model.sequences_.items} <= set(CHAIN)
+    # early stopping scores each validation user's last TRAINING step, not the test item
+    train_last = last_items(split.train)
+    assert len(gru.validation_users_) == 10
+    for u in gru.validation_users_:
+        held = gru.items_[gru.sequences_.of(gru.user_index_[u])[0][-1]]
+        assert held == train_last[u]
+
+
+# ---- parameters and the lazy import ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (GRU4Rec(hidden=0), r"hidden must be an integer >= 1\. Got hidden=0"),
+        (GRU4Rec(cell="rnn"), r"cell must be 'gru' or 'lstm'\. Got cell='rnn'"),
+        (SASRec(hidden=10, heads=3), r"hidden must be divisible by heads\. Got hidden=10"),
+        (SASRec(dropout=1.0), r"dropout must be a number in \[0, 1\)\. Got dropout=1\.0"),
+        (GRU4Rec(time_budget=-1), r"time_budget must be a positive number\. Got time_budget=-1"),
+    ],
+)
+def test_bad_parameters_are_named_in_the_error(model, message):
+    with pytest.raises(ProfilingError, match=message):
+        fitted(model, chain_log(n_users=4))
+
+
+def test_importing_the_registry_does_not_import_torch():
+    code = "import sys, profiling.recommenders.registry; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
