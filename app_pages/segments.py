@@ -60,7 +60,7 @@ method = c3.selectbox(
 try:
     seg = profiles.active_segmentation(k_choice, method)
 except ProfilingError as exc:
-    st.error(str(exc))
+    widgets.show_error(exc)
     st.stop()
 
 joined = with_assignments(prof, seg)
@@ -105,7 +105,7 @@ if kind == "Custom rule":
     try:
         joined = label_by_rule(joined, conditions, combine)
     except ProfilingError as exc:
-        st.error(str(exc))
+        widgets.show_error(exc)
         st.stop()
     column, order = "custom", [IN_RULE, OUTSIDE_RULE]
     descriptions = describe_segments(joined, "custom", features, names=False)
@@ -121,7 +121,10 @@ else:
 
 if not descriptions:
     why = seg.k_curve[0].get("error", "") if seg.k_curve else ""
-    st.info(f"No {kind.lower()} to show for this workspace. {why}", icon=":material/info:")
+    st.info(
+        f"No {kind.lower()} to show for this workspace. {widgets.escape_markdown(why)}",
+        icon=":material/info:",
+    )
     st.stop()
 names = {d.segment: d.name for d in descriptions}
 
@@ -186,7 +189,7 @@ elif kind == "Clusters":
         )
         st.caption(
             "Clustered on these features (money and counts logged, all standardized): "
-            + feature_list(seg.features)
+            + widgets.escape_markdown(feature_list(seg.features))
         )
 
 # --- compare two segments ------------------------------------------------------------------
@@ -255,7 +258,7 @@ if by_score is not None:
     mask = mask & by_score
 mem = members(joined, mask, cols)
 st.caption(
-    f"{mem.height:,} users in **{names[pick]}**"
+    f"{mem.height:,} users in **{widgets.escape_markdown(names[pick])}**"
     + (" within the chosen score ranges" if by_score is not None else "")
     + (" (they have events but no purchase)" if pick == NO_PURCHASE else "")
 )

@@ -77,20 +77,22 @@ assign = (
 )
 
 # --- header ----------------------------------------------------------------------------------
-st.header(f"User {user}")
+st.header(f"User {widgets.escape_markdown(user)}")
 st.markdown(widgets.attribute_line(row))
 badges = []
 if assign.get("rfm_segment"):
-    badges.append(f":blue-badge[RFM: {assign['rfm_segment']}]")
+    badges.append(widgets.segment_badge("blue", "RFM", assign["rfm_segment"]))
 if assign.get("cluster_name"):
-    badges.append(f":violet-badge[Cluster: {assign['cluster_name']}]")
+    badges.append(widgets.segment_badge("violet", "Cluster", assign["cluster_name"]))
 rules = {r.name: r.rule for r in TAG_RULES}
-badges += [widgets.tag_badge(t, rules.get(t, "")) for t in (row.get("tags") or [])]
-st.markdown(widgets.badge_line(badges), unsafe_allow_html=True)
+badges += [widgets.tag_badge(t) for t in (row.get("tags") or [])]
+st.markdown(widgets.badge_line(badges))
 if row.get("tags"):
     with st.expander("What the tags mean"):
         for t in row["tags"]:
-            st.markdown(f"- **{t}**: {rules.get(t, '')}")
+            st.markdown(
+                f"- **{widgets.escape_markdown(t)}**: {widgets.escape_markdown(rules.get(t, ''))}"
+            )
 
 pcts = percentiles(prof, user)
 cols = st.columns(len(pcts) or 1)
@@ -173,7 +175,7 @@ if ds.summary()["items"]:
                     model, user, 10, exclude_seen=hide_seen, bought=bought
                 )
             except ProfilingError as exc:
-                st.error(str(exc))
+                widgets.show_error(exc)
                 continue
             recs[name] = table.to_dicts()
             st.dataframe(
@@ -196,7 +198,7 @@ if ds.summary()["items"]:
         try:
             again = recommenders.buy_again(user, bought)
         except ProfilingError as exc:
-            st.error(str(exc))
+            widgets.show_error(exc)
         else:
             recs["buy-again"] = again.to_dicts()
             st.dataframe(

@@ -16,6 +16,7 @@ from profiling import workspace as W
 from profiling.dataset import Dataset
 from profiling.errors import ProfilingError
 from ui import state
+from ui.text import show_error
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def active_dataset() -> Dataset | None:
     try:
         return load(ref)
     except ProfilingError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return None
 
 
