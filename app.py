@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.embeddings import start_warm_up
+from ui.security import private_storage
 from ui.widgets import sidebar_dataset_picker
 
 st.set_page_config(page_title="Persona Studio", page_icon=":material/groups:", layout="wide")
@@ -41,6 +42,7 @@ navigation = st.navigation(
         ],
     }
 )
+private_storage()  # 0700 folders, 0600 files, expired uploads deleted
 start_warm_up()  # UMAP compiles in the background while the first page renders
 st.logo("assets/logo.svg", size="large")
 sidebar_dataset_picker()
