@@ -142,7 +142,7 @@ sim = similar_users(prof, user)
 sim_cols = st.columns(max(sim.height, 1))
 for col, r in zip(sim_cols, sim.iter_rows(named=True), strict=False):
     col.button(
-        r["user_id"],
+        widgets.escape_markdown(r["user_id"]),  # button labels read Markdown
         key=f"ps_sim_{r['user_id']}",
         help=f"distance {r['distance']:.2f} (std. units)",
         on_click=widgets.open_user,
