@@ -7,6 +7,8 @@ if __name__ == "__mp_main__":
 else:
     import streamlit as st
 
+    from ui import security
+    from ui.data import active_slug
     from ui.embeddings import start_warm_up
     from ui.security import private_storage
     from ui.widgets import sidebar_dataset_picker
@@ -60,5 +62,7 @@ else:
     private_storage()  # 0700 folders, 0600 files, expired uploads deleted
     start_warm_up()  # UMAP compiles in the background while the first page renders
     st.logo("assets/logo.svg", size="large")
+    email = security.require_sign_in()  # with [auth] every page needs a signed-in user
+    security.guard_workspace(active_slug(), email)
     sidebar_dataset_picker()
     navigation.run()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from profiling.errors import ProfilingError
-from ui import data, report, state, widgets
+from ui import data, report, security, state, widgets
 from ui.upload import upload_and_review
 
 st.title("Data")
@@ -45,8 +45,10 @@ if action == "New workspace from files":
                         st.rerun()
 elif action == "Manage workspaces":
     with st.container(border=True):
-        names = data.catalog()
+        names = security.visible(data.catalog(), security.signed_in_email())
         st.caption(f"{len(names)} workspaces. Open one with the sidebar picker.")
+        if ref is not None:
+            security.sharing_panel(ref.slug)
         deletable = [s for s in names if s != state.SAMPLE_KEY]
         if deletable:
             target = st.selectbox(
@@ -88,11 +90,13 @@ elif ref is not None:
                     widgets.show_error(exc)
                 else:
                     status.update(label="Added", state="complete")
-                    st.session_state[state.JUST_LOADED] = batch.describe().capitalize()
+                    st.session_state[state.JUST_LOADED] = widgets.escape_markdown(
+                        batch.describe().capitalize()
+                    )
                     st.rerun()
 
 if done := st.session_state.pop(state.JUST_LOADED, None):
-    st.success(widgets.escape_markdown(done))
+    st.success(done)  # composed with escaped names below
 
 ds = data.active_dataset()
 if ds is not None:

@@ -10,7 +10,7 @@ import streamlit as st
 from profiling.dataset import Dataset
 from profiling.features import user_attributes
 from profiling.users import pick_random, users_in
-from ui import data, profiles, state
+from ui import data, profiles, security, state
 from ui.text import escape_markdown, show_error, write_text  # noqa: F401 (re-exported)
 
 
@@ -23,7 +23,7 @@ def _pick_workspace() -> None:
 def sidebar_dataset_picker() -> None:
     """Sidebar: every saved workspace, with the one named in the URL selected."""
     active = data.active_slug()
-    names = data.catalog()
+    names = security.visible(data.catalog(), security.signed_in_email())
     slugs = list(names)
     # the widget follows the URL, which a link, the Data page or a reload may change
     st.session_state[state.PICKER] = active if active in names else None
