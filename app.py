@@ -7,7 +7,7 @@ if __name__ == "__mp_main__":
 else:
     import streamlit as st
 
-    from ui import security
+    from ui import privacy, security
     from ui.data import active_slug
     from ui.embeddings import start_warm_up
     from ui.security import private_storage
@@ -65,4 +65,5 @@ else:
     email = security.require_sign_in()  # with [auth] every page needs a signed-in user
     security.guard_workspace(active_slug(), email)
     sidebar_dataset_picker()
+    privacy.sidebar_note(active_slug())
     navigation.run()

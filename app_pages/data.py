@@ -3,7 +3,7 @@
 import streamlit as st
 
 from profiling.errors import ProfilingError
-from ui import data, report, security, state, widgets
+from ui import data, privacy, report, security, state, widgets
 from ui.upload import upload_and_review
 
 st.title("Data")
@@ -49,6 +49,7 @@ elif action == "Manage workspaces":
         st.caption(f"{len(names)} workspaces. Open one with the sidebar picker.")
         if ref is not None:
             security.sharing_panel(ref.slug)
+            privacy.panel(ref.slug)
         deletable = [s for s in names if s != state.SAMPLE_KEY]
         if deletable:
             target = st.selectbox(

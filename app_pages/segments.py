@@ -23,7 +23,7 @@ from profiling.segments import (
     standardized_means,
     with_assignments,
 )
-from ui import data, profiles, widgets
+from ui import data, privacy, profiles, widgets
 from ui import predict as pred_ui
 
 st.title("Segments")
@@ -131,7 +131,9 @@ names = {d.segment: d.name for d in descriptions}
 # --- sizes and what sets each segment apart -------------------------------------------------
 left, right = st.columns([2, 3])
 with left:
-    st.plotly_chart(viz.segment_sizes_figure(descriptions), width="stretch", key="ps_sizes")
+    k_min = privacy.current().min_group
+    st.plotly_chart(viz.segment_sizes_figure(privacy.large_groups(descriptions, k_min)),
+                    width="stretch", key="ps_sizes")  # fmt: skip
 with right:
     table = pl.DataFrame(
         {
@@ -145,6 +147,9 @@ with right:
             ],
         }
     )
+    table, privacy_note = privacy.protect_sizes(table)
+    if privacy_note:
+        st.caption(privacy_note)
     st.dataframe(
         table,
         hide_index=True,
@@ -158,6 +163,10 @@ with right:
             ),
         },
     )
+
+    st.download_button("Export segment sizes as CSV", to_safe_csv(table.drop("sets it apart")),
+                       file_name="segment-sizes.csv", mime="text/csv",
+                       icon=":material/download:", key="ps_sizes_export")  # fmt: skip
 
 z = standardized_means(joined, column, features)
 st.plotly_chart(viz.segment_heatmap_figure(z, order, names), width="stretch", key="ps_heatmap")
