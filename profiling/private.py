@@ -173,3 +173,26 @@ def trim_lru(folder: str | os.PathLike, max_bytes: int, *, keep: set[str] = froz
         except FileNotFoundError:
             continue
     return freed
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, max_age_seconds: float = 3600.0,
+                             *, now: float | None = None) -> list[str]:  # fmt: skip
+    """Delete hidden temporary entries (names starting with ".") older than ``max_age_seconds``
+    in ``folder``: what a server killed in the middle of creating a workspace leaves behind.
+    Returns the names removed. Younger ones may belong to a save still running."""
+    import shutil
+
+    root = Path(folder)
+    now = time.time() if now is None else now
+    gone = []
+    if not root.is_dir():
+        return gone
+    for entry in os.scandir(root):
+        if not entry.name.startswith(".") or now - entry.stat().st_mtime <= max_age_seconds:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+        gone.append(entry.name)
+    return gone

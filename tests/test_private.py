@@ -120,3 +120,15 @@ def test_a_new_workspace_folder_is_private(home):
     assert mode(home) == 0o700
     assert mode(store.workspaces_dir()) == 0o700
     assert mode(store.workspaces_dir() / ws.slug) == 0o700
+
+
+def test_a_half_made_workspace_left_by_a_killed_save_is_removed_when_old(tmp_path):
+    (tmp_path / ".shop.abc123").mkdir()  # create() builds here, then renames into place
+    (tmp_path / ".shop.abc123" / "workspace.duckdb").write_bytes(b"half")
+    (tmp_path / ".fresh.x").mkdir()
+    (tmp_path / "shop").mkdir()  # a real workspace: never touched
+    now = time.time()
+    os.utime(tmp_path / ".shop.abc123", (now - 7200, now - 7200))  # 2 h old > 1 h
+    os.utime(tmp_path / "shop", (now - 7200, now - 7200))
+    assert private.remove_stale_temporaries(tmp_path, now=now) == [".shop.abc123"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".fresh.x", "shop"]

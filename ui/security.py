@@ -25,6 +25,7 @@ def private_storage() -> bool:
     ):
         private.private_dir(folder)
     private.sweep_uploads()
+    private.remove_stale_temporaries(store.workspaces_dir())  # left by a killed save
     return True
 
 
