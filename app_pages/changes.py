@@ -59,7 +59,7 @@ try:
         as_of_b = min(end, datetime.combine(b_day, time.max, tzinfo=end.tzinfo))
         mig = changes.migration_between_dates(as_of_a, as_of_b, column)
 except ProfilingError as exc:
-    st.error(str(exc))
+    widgets.show_error(exc)
     st.stop()
 
 moved = mig.moved()

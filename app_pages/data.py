@@ -3,7 +3,7 @@
 import streamlit as st
 
 from profiling.errors import ProfilingError
-from ui import data, report, state, widgets
+from ui import data, privacy, report, security, state, widgets
 from ui.upload import upload_and_review
 
 st.title("Data")
@@ -32,10 +32,10 @@ if action == "New workspace from files":
             if st.button("Save as workspace", type="primary", icon=":material/save:"):
                 with st.status("Saving the workspace…", expanded=True) as status:
                     try:
-                        new = data.create_workspace(name, rev.files, rev.maps, st.write)
+                        new = data.create_workspace(name, rev.files, rev.maps, widgets.write_text)
                     except ProfilingError as exc:
                         status.update(label="Not saved", state="error")
-                        st.error(str(exc))
+                        widgets.show_error(exc)
                     else:
                         status.update(label="Saved", state="complete")
                         data.switch_to(new.slug)
@@ -45,8 +45,11 @@ if action == "New workspace from files":
                         st.rerun()
 elif action == "Manage workspaces":
     with st.container(border=True):
-        names = data.catalog()
+        names = security.visible(data.catalog(), security.signed_in_email())
         st.caption(f"{len(names)} workspaces. Open one with the sidebar picker.")
+        if ref is not None:
+            security.sharing_panel(ref.slug)
+            privacy.panel(ref.slug)
         deletable = [s for s in names if s != state.SAMPLE_KEY]
         if deletable:
             target = st.selectbox(
@@ -61,7 +64,7 @@ elif action == "Manage workspaces":
                 try:
                     data.delete_workspace(target)
                 except ProfilingError as exc:
-                    st.error(str(exc))
+                    widgets.show_error(exc)
                 else:
                     if ref is not None and ref.slug == target:
                         data.switch_to(state.SAMPLE_KEY)
@@ -82,17 +85,19 @@ elif ref is not None:
         ):
             with st.status("Adding the batch…", expanded=True) as status:
                 try:
-                    batch = data.add_batch(ref, rev.files, rev.maps, st.write)
+                    batch = data.add_batch(ref, rev.files, rev.maps, widgets.write_text)
                 except ProfilingError as exc:
                     status.update(label="Not added", state="error")
-                    st.error(str(exc))
+                    widgets.show_error(exc)
                 else:
                     status.update(label="Added", state="complete")
-                    st.session_state[state.JUST_LOADED] = batch.describe().capitalize()
+                    st.session_state[state.JUST_LOADED] = widgets.escape_markdown(
+                        batch.describe().capitalize()
+                    )
                     st.rerun()
 
 if done := st.session_state.pop(state.JUST_LOADED, None):
-    st.success(done)
+    st.success(done)  # composed with escaped names below
 
 ds = data.active_dataset()
 if ds is not None:

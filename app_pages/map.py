@@ -45,7 +45,7 @@ try:
     with st.spinner("Training the model whose user factors are drawn…"):
         inp = maps.map_input(source)
 except ProfilingError as exc:
-    st.error(str(exc))
+    widgets.show_error(exc)
     st.stop()
 if inp.n_users_total > len(inp.ids):
     st.info(
@@ -59,14 +59,17 @@ params = E.EmbeddingParams(method=method, n_components=dims, n_neighbors=n_neigh
 try:
     emb = maps.pca(inp, source, dims)
 except ProfilingError as exc:
-    st.error(str(exc))
+    widgets.show_error(exc)
     st.stop()
 pending = None
 if method == "umap":
     result = maps.umap(inp, source, params)
     if isinstance(result, Job):
         if result.failed:
-            st.error(f"UMAP could not draw this map: {result.error}. PCA is shown.")
+            st.error(
+                f"UMAP could not draw this map: {widgets.escape_markdown(result.error)}. "
+                "PCA is shown."
+            )
             st.button("Try UMAP again", on_click=maps.retry, args=(result,))
         else:
             pending = result

@@ -40,7 +40,7 @@ if not job.done:
         try:
             pred_ui.wait(job, status)
         except ProfilingError as exc:
-            st.error(str(exc))
+            widgets.show_error(exc)
             st.stop()
         status.update(label="Models trained and measured", state="complete", expanded=False)
 bundle = job.result()
@@ -53,7 +53,10 @@ task_name = st.segmented_control(
     "Score", list(tasks), default="purchase", format_func=labels.get, key="ps_pred_task"
 ) or "purchase"  # fmt: skip
 if result.churn_note:
-    st.info(f"Churn risk is not scored: {result.churn_note}", icon=":material/info:")
+    st.info(
+        f"Churn risk is not scored: {widgets.escape_markdown(result.churn_note)}",
+        icon=":material/info:",
+    )
 t = tasks[task_name]
 bal = t.class_balance
 st.caption(

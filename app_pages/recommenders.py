@@ -74,7 +74,7 @@ try:
     rule = recommenders.relevance(relevant_t or None, threshold)
     split = recommenders.split(protocol, relevant_t)
 except ProfilingError as exc:
-    st.error(str(exc))
+    widgets.show_error(exc)
     st.stop()
 st.caption(f"Split: {split.description}. {rule.description.capitalize()}.")
 
@@ -127,7 +127,7 @@ if run or st.session_state.get("ps_rec_ran"):
                 state="complete",
             )
     except ProfilingError as exc:
-        st.error(str(exc))
+        widgets.show_error(exc)
         st.stop()
 
     implicit_note = recommenders.implicit_rating_models(names, protocol, relevant_t)

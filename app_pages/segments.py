@@ -23,7 +23,7 @@ from profiling.segments import (
     standardized_means,
     with_assignments,
 )
-from ui import data, profiles, widgets
+from ui import data, privacy, profiles, widgets
 from ui import predict as pred_ui
 
 st.title("Segments")
@@ -60,7 +60,7 @@ method = c3.selectbox(
 try:
     seg = profiles.active_segmentation(k_choice, method)
 except ProfilingError as exc:
-    st.error(str(exc))
+    widgets.show_error(exc)
     st.stop()
 
 joined = with_assignments(prof, seg)
@@ -105,7 +105,7 @@ if kind == "Custom rule":
     try:
         joined = label_by_rule(joined, conditions, combine)
     except ProfilingError as exc:
-        st.error(str(exc))
+        widgets.show_error(exc)
         st.stop()
     column, order = "custom", [IN_RULE, OUTSIDE_RULE]
     descriptions = describe_segments(joined, "custom", features, names=False)
@@ -121,14 +121,19 @@ else:
 
 if not descriptions:
     why = seg.k_curve[0].get("error", "") if seg.k_curve else ""
-    st.info(f"No {kind.lower()} to show for this workspace. {why}", icon=":material/info:")
+    st.info(
+        f"No {kind.lower()} to show for this workspace. {widgets.escape_markdown(why)}",
+        icon=":material/info:",
+    )
     st.stop()
 names = {d.segment: d.name for d in descriptions}
 
 # --- sizes and what sets each segment apart -------------------------------------------------
 left, right = st.columns([2, 3])
 with left:
-    st.plotly_chart(viz.segment_sizes_figure(descriptions), width="stretch", key="ps_sizes")
+    k_min = privacy.current().min_group
+    st.plotly_chart(viz.segment_sizes_figure(privacy.large_groups(descriptions, k_min)),
+                    width="stretch", key="ps_sizes")  # fmt: skip
 with right:
     table = pl.DataFrame(
         {
@@ -142,6 +147,9 @@ with right:
             ],
         }
     )
+    table, privacy_note = privacy.protect_sizes(table)
+    if privacy_note:
+        st.caption(privacy_note)
     st.dataframe(
         table,
         hide_index=True,
@@ -155,6 +163,10 @@ with right:
             ),
         },
     )
+
+    st.download_button("Export segment sizes as CSV", to_safe_csv(table.drop("sets it apart")),
+                       file_name="segment-sizes.csv", mime="text/csv",
+                       icon=":material/download:", key="ps_sizes_export")  # fmt: skip
 
 z = standardized_means(joined, column, features)
 st.plotly_chart(viz.segment_heatmap_figure(z, order, names), width="stretch", key="ps_heatmap")
@@ -186,7 +198,7 @@ elif kind == "Clusters":
         )
         st.caption(
             "Clustered on these features (money and counts logged, all standardized): "
-            + feature_list(seg.features)
+            + widgets.escape_markdown(feature_list(seg.features))
         )
 
 # --- compare two segments ------------------------------------------------------------------
@@ -255,7 +267,7 @@ if by_score is not None:
     mask = mask & by_score
 mem = members(joined, mask, cols)
 st.caption(
-    f"{mem.height:,} users in **{names[pick]}**"
+    f"{mem.height:,} users in **{widgets.escape_markdown(names[pick])}**"
     + (" within the chosen score ranges" if by_score is not None else "")
     + (" (they have events but no purchase)" if pick == NO_PURCHASE else "")
 )

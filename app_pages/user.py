@@ -77,20 +77,22 @@ assign = (
 )
 
 # --- header ----------------------------------------------------------------------------------
-st.header(f"User {user}")
+st.header(f"User {widgets.escape_markdown(user)}")
 st.markdown(widgets.attribute_line(row))
 badges = []
 if assign.get("rfm_segment"):
-    badges.append(f":blue-badge[RFM: {assign['rfm_segment']}]")
+    badges.append(widgets.segment_badge("blue", "RFM", assign["rfm_segment"]))
 if assign.get("cluster_name"):
-    badges.append(f":violet-badge[Cluster: {assign['cluster_name']}]")
+    badges.append(widgets.segment_badge("violet", "Cluster", assign["cluster_name"]))
 rules = {r.name: r.rule for r in TAG_RULES}
-badges += [widgets.tag_badge(t, rules.get(t, "")) for t in (row.get("tags") or [])]
-st.markdown(widgets.badge_line(badges), unsafe_allow_html=True)
+badges += [widgets.tag_badge(t) for t in (row.get("tags") or [])]
+st.markdown(widgets.badge_line(badges))
 if row.get("tags"):
     with st.expander("What the tags mean"):
         for t in row["tags"]:
-            st.markdown(f"- **{t}**: {rules.get(t, '')}")
+            st.markdown(
+                f"- **{widgets.escape_markdown(t)}**: {widgets.escape_markdown(rules.get(t, ''))}"
+            )
 
 pcts = percentiles(prof, user)
 cols = st.columns(len(pcts) or 1)
@@ -140,7 +142,7 @@ sim = similar_users(prof, user)
 sim_cols = st.columns(max(sim.height, 1))
 for col, r in zip(sim_cols, sim.iter_rows(named=True), strict=False):
     col.button(
-        r["user_id"],
+        widgets.escape_markdown(r["user_id"]),  # button labels read Markdown
         key=f"ps_sim_{r['user_id']}",
         help=f"distance {r['distance']:.2f} (std. units)",
         on_click=widgets.open_user,
@@ -168,7 +170,7 @@ def show_list(table) -> None:
 def show_pending(ms) -> None:
     job = ms.job
     if job is not None and job.failed:
-        st.error(f"{ms.name} could not be trained: {job.error}")
+        st.error(f"{ms.name} could not be trained: {widgets.escape_markdown(str(job.error))}")
         st.button("Try again", key=f"ps_retry_{ms.name}", on_click=recommenders.retrain,
                   args=(ms.name,))  # fmt: skip
     elif ms.too_big:
@@ -199,7 +201,7 @@ def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> No
                     ms.model, user, 10, exclude_seen=hide_seen, bought=bought
                 )
             except ProfilingError as exc:
-                st.error(str(exc))
+                widgets.show_error(exc)
                 continue
             recs[ms.name] = table.to_dicts()
             show_list(table)

@@ -27,6 +27,7 @@ import polars as pl
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from profiling import private
 from profiling import schema as S
 from profiling.errors import ProfilingError
 from profiling.features import feature_label
@@ -354,6 +355,16 @@ def default_cache_dir() -> Path:
     return Path(root) / "embeddings"
 
 
+def cache_limit_bytes() -> int:
+    """Size limit of one map cache folder: ``$PERSONA_STUDIO_CACHE_MB`` (default 512 MB);
+    the least recently drawn maps are deleted first."""
+    raw = os.environ.get("PERSONA_STUDIO_CACHE_MB")
+    try:
+        return int(float(raw) * 1024 * 1024) if raw else 512 * 1024 * 1024
+    except ValueError:
+        return 512 * 1024 * 1024
+
+
 class EmbeddingCache:
     """Embeddings on disk (one Parquet file with metadata per key), so a restarted server
     shows a map it has drawn before at once. Unreadable entries count as missing."""
@@ -368,6 +379,8 @@ class EmbeddingCache:
         path = self._path(key)
         if not path.exists():
             return None
+        private.touch(path)  # recently used: evicted last
+        private.touch(path.with_suffix(".json"))
         try:
             coords = pl.read_parquet(path)
             meta = json.loads(path.with_suffix(".json").read_text())
@@ -386,7 +399,7 @@ class EmbeddingCache:
     def put(self, key: str, emb: Embedding) -> None:
         """Store ``emb``; a read-only or full disk only costs the cache, never the map."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private.private_dir(self.directory)
             meta = {
                 "params": asdict(emb.params),
                 "source": emb.source,
@@ -399,5 +412,8 @@ class EmbeddingCache:
             emb.coords.write_parquet(tmp)
             self._path(key).with_suffix(".json").write_text(json.dumps(meta))
             tmp.replace(self._path(key))
-        except OSError:
+            private.trim_lru(
+                self.directory, cache_limit_bytes(), keep={f"{key}.parquet", f"{key}.json"}
+            )
+        except (OSError, private.UnsafeFolderError):
             return

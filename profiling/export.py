@@ -15,13 +15,20 @@ def escape_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 
     Cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are escaped;
     a plain number written as text ("-12.5") is left as it is, and numeric columns are never
-    touched. List columns are joined with "; " first.
+    touched. Every text-like column is checked: String, Categorical and Enum (as their
+    labels), List and Array (elements as text joined with "; ") and Struct (as JSON text).
     """
     exprs = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
-        if isinstance(dtype, pl.List):
-            col = col.list.join("; ")
+        if isinstance(dtype, pl.List | pl.Array):
+            if isinstance(dtype, pl.Array):
+                col = col.arr.to_list()
+            col = col.list.eval(pl.element().cast(pl.String)).list.join("; ")
+        elif isinstance(dtype, pl.Categorical | pl.Enum):
+            col = col.cast(pl.String)
+        elif isinstance(dtype, pl.Struct):
+            col = col.struct.json_encode()
         elif dtype != pl.String:
             exprs.append(col)
             continue

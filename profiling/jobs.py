@@ -8,26 +8,34 @@ progress fraction and message that the function updates through the ``progress``
 argument it receives, and its result or error when done.
 
 Functions and arguments sent to a worker process must be picklable (module-level
-functions, plain data).
+functions, plain data). A spawned worker imports the parent's main script under the name
+``__mp_main__`` (Python's rule for "spawn"); the app's ``app.py`` does nothing under that name,
+so the worker never starts a second app. Nothing here replaces ``sys.modules["__main__"]``.
+
+A worker that dies (killed, out of memory) fails its running job with
+:data:`WORKER_STOPPED`; the broken pool is shut down and the next job starts a new worker.
+:meth:`JobRunner.shutdown` (also run at interpreter exit) stops the worker cleanly.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import multiprocessing as mp
-import sys
 import threading
 import time
-import types
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 _QUEUE = None  # the worker process's progress queue (set by _init_worker)
+WORKER_STOPPED = (
+    "the worker process stopped before finishing (killed or out of memory); "
+    "a new worker was started and the result must be computed again"
+)
 
 
 @dataclass
@@ -52,7 +60,7 @@ class Job:
     def error(self) -> str:
         exc = self.future.exception() if self.future.done() else None
         if isinstance(exc, BrokenProcessPool):
-            return "the worker process stopped (out of memory?)"
+            return WORKER_STOPPED
         return "" if exc is None else str(exc)
 
     def result(self) -> Any:
@@ -68,19 +76,6 @@ class Job:
             self.started = time.monotonic()
         self.progress = max(self.progress, min(float(fraction), 1.0))
         self.message = message
-
-
-@contextmanager
-def _plain_main():
-    """Hide the caller's ``__main__`` while a worker process starts: spawned children
-    re-run the parent's main script, and under Streamlit that is the app itself."""
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if saved is not None:
-            sys.modules["__main__"] = saved
 
 
 def _init_worker(queue, preload: tuple[str, ...]) -> None:
@@ -114,6 +109,7 @@ class JobRunner:
         self._keep = keep
         self._queue = None
         self._pool = self._new_pool()
+        atexit.register(self.shutdown, wait=False)
 
     def _new_pool(self):
         if not self._processes:
@@ -126,14 +122,14 @@ class JobRunner:
             max_workers=1, mp_context=ctx, initializer=_init_worker,
             initargs=(self._queue, self._preload),
         )  # fmt: skip
-        with _plain_main():  # start the worker now, with __main__ hidden
-            pool.submit(int)  # the process starts here (the import runs in the child)
+        pool.submit(int)  # the process starts now (the imports run in the child)
         return pool
 
     def _listen(self) -> None:
+        queue = self._queue
         while True:
             try:
-                key, fraction, message = self._queue.get()
+                key, fraction, message = queue.get()
             except (EOFError, OSError, ValueError):  # queue closed at shutdown
                 return
             job = self._jobs.get(key)
@@ -151,8 +147,8 @@ class JobRunner:
             if self._processes:
                 try:
                     future = self._pool.submit(_run_in_worker, key, fn, args)
-                except BrokenProcessPool:  # the worker died (e.g. out of memory): start anew
-                    self._pool = self._new_pool()
+                except BrokenProcessPool:  # the worker died (killed, out of memory): start anew
+                    self._replace_pool()
                     future = self._pool.submit(_run_in_worker, key, fn, args)
                 job = Job(key=key, label=label, future=future)
             else:
@@ -162,6 +158,26 @@ class JobRunner:
             self._jobs[key] = job
             self._trim()
         return job
+
+    def _replace_pool(self) -> None:
+        """Shut the broken pool down (its dead worker reaped, its queue thread stopped)
+        and start a new one."""
+        broken = self._pool
+        broken.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._new_pool()
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop the worker: queued jobs are cancelled; a running job is waited for, or with
+        ``wait=False`` (at interpreter exit) its worker process is terminated."""
+        with self._lock:
+            if not wait:
+                for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+                    proc.terminate()
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._queue is not None:
+                self._queue.close()
+                self._queue.join_thread()
+                self._queue = None
 
     @staticmethod
     def _run_here(job: Job, fn: Callable[..., Any], args: tuple) -> None:

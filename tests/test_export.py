@@ -39,3 +39,23 @@ def test_list_columns_are_joined_and_escaped():
 def test_segment_names_become_safe_file_names():
     assert safe_filename("Can't lose them / VIP") == "can-t-lose-them-vip"
     assert safe_filename("***") == "segment"
+
+
+def test_categorical_enum_array_struct_and_numeric_lists_are_escaped_as_text():
+    frame = pl.DataFrame(
+        {
+            "cat": pl.Series(['=HYPERLINK("http://x","y")', "ok"]).cast(pl.Categorical),
+            "enum": pl.Series(["+1+1", "a"]).cast(pl.Enum(["+1+1", "a"])),
+            "ints": [[1, 2], [3]],  # a List of numbers used to raise in list.join
+            "arr": pl.Series([["@x", "y"], ["z", "w"]], dtype=pl.Array(pl.String, 2)),
+            "st": [{"a": "=x"}, {"a": "y"}],
+        }
+    )
+    out = escape_formulas(frame)
+    assert out["cat"].to_list() == ['\'=HYPERLINK("http://x","y")', "ok"]
+    assert out["enum"].to_list() == ["'+1+1", "a"]
+    assert out["ints"].to_list() == ["1; 2", "3"]
+    assert out["arr"].to_list() == ["'@x; y", "z; w"]
+    assert out["st"].to_list() == ['{"a":"=x"}', '{"a":"y"}']  # starts with "{": harmless
+    csv = to_safe_csv(frame)
+    assert csv.splitlines()[1].startswith("\"'=HYPERLINK(")  # quoted, then escaped

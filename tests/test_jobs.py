@@ -68,3 +68,39 @@ def test_a_process_job_runs_in_another_process_and_reports_progress():
             break
         threading.Event().wait(0.05)
     assert job.progress == 1.0 and job.message == "done"
+
+
+def _report_pid_then_wait(progress):
+    progress(0.5, str(os.getpid()))
+    threading.Event().wait(120)
+    return "finished"
+
+
+def test_a_killed_worker_fails_its_job_and_a_new_worker_takes_the_next_one():
+    import signal
+
+    from profiling.jobs import WORKER_STOPPED
+
+    runner = JobRunner(processes=True)
+    job = runner.submit("umap", "map", _report_pid_then_wait)
+    for _ in range(1200):  # the job reports the worker's pid as its progress message
+        if job.message.isdigit():
+            break
+        threading.Event().wait(0.05)
+    worker = int(job.message)
+    assert worker != os.getpid()
+    old_pool = runner._pool
+    os.kill(worker, signal.SIGKILL)  # killed mid-computation
+    for _ in range(600):
+        if job.done:
+            break
+        threading.Event().wait(0.05)
+    assert job.failed and job.error == WORKER_STOPPED
+    assert "must be computed again" in job.error
+    again = runner.submit("pid", "pid", _pid)  # a new worker is started
+    new_pid = again.future.result(timeout=120)
+    assert new_pid not in (worker, os.getpid())
+    assert runner._pool is not old_pool
+    assert old_pool._shutdown_thread  # the broken pool was shut down, not just dropped
+    runner.shutdown()
+    assert runner._queue is None

@@ -15,7 +15,8 @@ from profiling import ingest
 from profiling import workspace as W
 from profiling.dataset import Dataset
 from profiling.errors import ProfilingError
-from ui import state
+from ui import security, state
+from ui.text import show_error
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def active_dataset() -> Dataset | None:
     try:
         return load(ref)
     except ProfilingError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return None
 
 
@@ -183,6 +184,7 @@ def create_workspace(name: str, files: dict[str, dict], maps: dict, progress) ->
         files.get("items", {}).get("path"), events_map=maps.get("events"),
         users_map=maps.get("users"), items_map=maps.get("items"),
         names={role: f["name"] for role, f in files.items()}, on_progress=progress,
+        extra_meta=security.new_workspace_meta(),
     )  # fmt: skip
     _forget_catalog()
     return _ref_of(ws.slug)

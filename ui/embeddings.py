@@ -67,7 +67,7 @@ class MapInput:
     fingerprint: str
 
 
-@st.cache_data(max_entries=8, show_spinner="Preparing the map's input…")
+@st.cache_resource(max_entries=8, show_spinner="Preparing the map's input…")  # shared, not copied
 def _input(spec_key: str, _spec: data.WorkspaceRef, source: str, max_users: int) -> MapInput:
     prof = profiles.profiles_for(_spec)
     if source == "profile":
@@ -94,7 +94,7 @@ def _key(inp: MapInput, source: str, params: E.EmbeddingParams) -> str:
     return E.cache_key(inp.fingerprint, source, inp.features, params, len(inp.ids))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)  # shared, not copied
 def _pca(key: str, _inp: MapInput, source: str, params: E.EmbeddingParams) -> E.Embedding:
     return E.embed(_inp.ids, _inp.matrix, params, source=source, features=_inp.features,
                    n_users_total=_inp.n_users_total)  # fmt: skip

@@ -23,6 +23,7 @@ from profiling import predict as P
 from profiling.jobs import Job, JobRunner
 from profiling.risk import risk_scores
 from ui import data, persist, profiles
+from ui.text import escape_markdown
 
 HORIZON = "ps_pred_horizon"
 """Session-state key: the horizon (days) last chosen on the Predictions page."""
@@ -225,11 +226,14 @@ def user_section(user_id: str) -> None:
     for task, label in (("purchase", "Propensity"), ("churn", "Churn risk")):
         drivers = row.get(f"{task}_drivers")
         if drivers:
-            st.caption(f"**{label} drivers** (score change against a typical value): {drivers}")
+            st.caption(
+                f"**{label} drivers** (score change against a typical value): "
+                f"{escape_markdown(drivers)}"
+            )
     flags = row.get("risk_flags") or []
     if flags:
         for reason in (row.get("risk_reasons") or "").split(" | "):
-            st.warning(reason, icon=":material/flag:")
+            st.warning(escape_markdown(reason), icon=":material/flag:")
     else:
         st.caption("No risk flag: none of the risk rules fires for this user.")
 

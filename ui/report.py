@@ -33,7 +33,7 @@ def table_report(rep: CleaningReport, key: str) -> None:
     c[3].metric("Kept but repaired or flagged", f"{flagged:,}")
     if rep.read is not None:
         st.caption(
-            f"**{rep.source}** read as {rep.read.describe()} · {rep.kind}"
+            f"**{escape_markdown(rep.source)}** read as {escape_markdown(rep.read.describe())} · {rep.kind}"
             + (f" · timestamps: {rep.timestamp_format}" if rep.timestamp_format else "")
             + (f" · rating scale {rep.rating_scale}" if rep.rating_scale else "")
         )
@@ -59,7 +59,9 @@ def table_report(rep: CleaningReport, key: str) -> None:
         for r in rep.reasons:
             if r.examples:
                 rows = "row" if r.count == 1 else "rows"
-                with st.expander(f"Example rows: {r.reason} ({r.count:,} {rows}, {r.action})"):
+                with st.expander(
+                    f"Example rows: {escape_markdown(r.reason)} ({r.count:,} {rows}, {r.action})"
+                ):
                     st.dataframe(
                         pl.DataFrame(r.examples, infer_schema_length=None), hide_index=True
                     )
@@ -72,7 +74,7 @@ def table_report(rep: CleaningReport, key: str) -> None:
 def dataset_report(ds: Dataset) -> None:
     """Reports of every table of a dataset in tabs, the join counts and a JSON download."""
     reports = ds.report.tables()
-    tabs = st.tabs([f"{r.table.capitalize()} · {r.source}" for r in reports])
+    tabs = st.tabs([f"{r.table.capitalize()} · {escape_markdown(r.source)}" for r in reports])
     for tab, rep in zip(tabs, reports, strict=True):
         with tab:
             table_report(rep, key=f"rep_{rep.table}")

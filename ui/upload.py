@@ -9,6 +9,7 @@ import streamlit as st
 from profiling import schema as S
 from profiling.errors import ProfilingError
 from ui import data
+from ui.text import escape_markdown, show_error
 
 TABLES = {
     "events": "Events, transactions or ratings (required)",
@@ -50,12 +51,12 @@ def upload_and_review(prefix: str) -> Reviewed:
         try:
             found = data.inspect_upload(saved["path"], saved["name"], table)
         except ProfilingError as exc:
-            st.error(str(exc))
+            show_error(exc)
             out.problems = True
             continue
-        st.caption(f"Read as {found['read']}. Review the role of each column:")
+        st.caption(f"Read as {escape_markdown(found['read'])}. Review the role of each column:")
         for note in found["notes"]:
-            st.info(note, icon=":material/info:")
+            st.info(escape_markdown(note), icon=":material/info:")
         edited = st.data_editor(
             found["rows"],
             key=f"{prefix}_map_{table}_{saved['path'][-40:]}",

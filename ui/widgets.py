@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime, time
 
@@ -11,7 +10,8 @@ import streamlit as st
 from profiling.dataset import Dataset
 from profiling.features import user_attributes
 from profiling.users import pick_random, users_in
-from ui import data, profiles, state
+from ui import data, profiles, security, state
+from ui.text import escape_markdown, show_error, write_text  # noqa: F401 (re-exported)
 
 
 def _pick_workspace() -> None:
@@ -23,7 +23,7 @@ def _pick_workspace() -> None:
 def sidebar_dataset_picker() -> None:
     """Sidebar: every saved workspace, with the one named in the URL selected."""
     active = data.active_slug()
-    names = data.catalog()
+    names = security.visible(data.catalog(), security.signed_in_email())
     slugs = list(names)
     # the widget follows the URL, which a link, the Data page or a reload may change
     st.session_state[state.PICKER] = active if active in names else None
@@ -99,15 +99,6 @@ def plain(value: object) -> str:
     return str(value)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
-
-
-def escape_markdown(text: str) -> str:
-    """Backslash-escape every character Markdown (and Streamlit's directives) could read as
-    markup, so that a value from the data renders as the plain text it is."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
-
 def _attribute_text(value: object) -> str:
     """A date-time at midnight reads as its date; anything else as :func:`plain`."""
     if isinstance(value, datetime) and value.time() == time(0):
@@ -125,13 +116,15 @@ def attribute_line(row: dict) -> str:
     return " · ".join(parts) if parts else "No user attributes in this dataset."
 
 
-def tag_badge(tag: str, rule: str) -> str:
-    """A green tag badge whose rule shows on hover (HTML, escaped)."""
-    return (
-        f'<span title="{html.escape(rule, quote=True)}" style="background:#DCFCE7;color:#166534;'
-        f'border-radius:0.5rem;padding:0.1rem 0.45rem;font-size:0.875rem;cursor:help">'
-        f"{html.escape(tag)}</span>"
-    )
+def tag_badge(tag: str) -> str:
+    """A green Streamlit badge for a tag (Markdown, escaped; the rules are listed in the
+    "What the tags mean" expander, no HTML)."""
+    return f":green-badge[{escape_markdown(tag)}]"
+
+
+def segment_badge(color: str, label: str, value: object) -> str:
+    """``:blue-badge[RFM: Champions]`` with the value from the data escaped."""
+    return f":{color}-badge[{label}: {escape_markdown(value)}]"
 
 
 def badge_line(badges: list[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
 from collections import Counter
 
@@ -44,6 +45,7 @@ def _transcode(path: str, encoding: str) -> str:
     codec = {"Latin-1": "cp1252", "UTF-16": "utf-16"}[encoding]
     out = _scratch_dir() / f"{file_digest(path)}.utf8.txt"
     if out.exists():
+        os.utime(out)  # in use: not expired by the upload sweep
         return str(out)
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     if codec == "cp1252":

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
+
+from profiling import private
 
 Source = str | os.PathLike | bytes | BinaryIO
 
@@ -77,9 +78,8 @@ def file_digest(path: str | os.PathLike) -> str:
 
 
 def _scratch_dir() -> Path:
-    d = Path(tempfile.gettempdir()) / "persona-studio"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    """The private (0700) upload scratch folder; unsaved uploads in it expire."""
+    return private.uploads_dir()
 
 
 def materialize(source: Source, name: str | None = None) -> tuple[str, str]:
@@ -87,7 +87,9 @@ def materialize(source: Source, name: str | None = None) -> tuple[str, str]:
 
     Bytes and file objects are written to a content-addressed scratch file so that large
     uploads are scanned from disk like any other file, and two different uploads never share
-    a path.
+    a path. The uploaded file's name is only shown, never used as a path: the scratch file is
+    named by the digest plus a plain extension. Scratch files older than the retention time
+    are deleted (:func:`profiling.private.sweep_uploads`).
     """
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
@@ -96,12 +98,12 @@ def materialize(source: Source, name: str | None = None) -> tuple[str, str]:
     if name is None:
         name = getattr(source, "name", None) or "uploaded file"
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    suffix = Path(name).suffix.lower()[:10]
-    path = _scratch_dir() / f"{digest}{suffix}"
-    if not path.exists():
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    private.maybe_sweep_uploads()
+    path = _scratch_dir() / f"{digest}{private.safe_suffix(name)}"
+    if path.exists():
+        private.touch(path)
+    else:
+        private.write_private(path, data)
     return str(path), name
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
-from profiling import ingest
+from profiling import ingest, private
 from profiling import schema as S
 from profiling.dataset import (
     SAMPLE_NAME,
@@ -688,8 +688,8 @@ def create(
     """
     progress = on_progress or (lambda msg: None)
     slug = slug or slugify(name)
-    root = workspaces_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    private.private_dir(home())
+    root = private.private_dir(workspaces_dir())
     target = root / slug
     if target.exists():
         raise WorkspaceError(

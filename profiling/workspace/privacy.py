@@ -1,0 +1,275 @@
+"""Workspace-level privacy: settings in the workspace meta, pseudonymizing a workspace's ids,
+erasing one user everywhere, and the audit table that records both.
+
+Settings (meta keys, all off by default): ``privacy_pseudonymize`` ("true"/"false"),
+``privacy_min_group`` (k, 0 = off) and ``privacy_dp_epsilon`` ("" = off).
+
+:func:`erase_user` removes one user from the events and users tables, from every snapshot's
+profiles and assignments (tables and the pickled segmentation), from the example rows of the
+cleaning reports, deletes the uploaded source copies (they hold the raw rows), every saved
+map and every saved result (models trained on the user's data must be retrained), gives the
+workspace a new data version so every cache and page treats its data as changed, and adds an
+``audit`` row with the time, who asked and a digest (not the id) of the erased user. The
+database part is one transaction; files are deleted after it commits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import pickle
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import polars as pl
+
+from profiling import privacy as P
+from profiling.errors import WorkspaceError
+from profiling.workspace import db
+from profiling.workspace.store import Workspace, _lock
+
+AUDIT_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS audit (requested_at TIMESTAMPTZ, action VARCHAR, requested_by VARCHAR, "
+    "subject_digest VARCHAR, details VARCHAR)"
+)
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """A workspace's privacy controls; the defaults are all off."""
+
+    pseudonymize: bool = False
+    min_group: int = 0  # k of small-group suppression; 0 = off
+    dp_epsilon: float | None = None  # epsilon of the DP counts; None = off
+
+    def to_meta(self) -> dict[str, str]:
+        return {
+            "privacy_pseudonymize": "true" if self.pseudonymize else "false",
+            "privacy_min_group": str(int(self.min_group)),
+            "privacy_dp_epsilon": "" if self.dp_epsilon is None else repr(float(self.dp_epsilon)),
+        }
+
+
+def settings(ws: Workspace) -> PrivacySettings:
+    """The workspace's privacy settings (defaults for keys it does not have)."""
+    meta = ws.meta()
+    eps = meta.get("privacy_dp_epsilon") or ""
+    return PrivacySettings(
+        pseudonymize=meta.get("privacy_pseudonymize") == "true",
+        min_group=int(meta.get("privacy_min_group") or 0),
+        dp_epsilon=float(eps) if eps else None,
+    )
+
+
+def set_settings(ws: Workspace, new: PrivacySettings, requested_by: str = "") -> None:
+    """Store suppression and DP settings (pseudonymization is switched on by
+    :func:`pseudonymize_workspace`, which rewrites the stored ids). Raises WorkspaceError for
+    a k below 0 or a non-positive epsilon."""
+    if new.min_group < 0 or new.min_group == 1:
+        raise WorkspaceError(
+            f"privacy_min_group: expected 0 (off) or at least 2 users; found {new.min_group}"
+        )
+    if new.dp_epsilon is not None and not new.dp_epsilon > 0:
+        raise WorkspaceError(
+            f"privacy_dp_epsilon: expected a positive number; found {new.dp_epsilon}"
+        )
+    current = settings(ws)
+    meta = new.to_meta()
+    meta["privacy_pseudonymize"] = "true" if current.pseudonymize else "false"
+    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+        for key, value in meta.items():
+            con.execute("DELETE FROM meta WHERE key = ?", [key])
+            con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+        _audit(con, "privacy settings", requested_by, "", json.dumps(meta))
+
+
+def _audit(con, action: str, who: str, subject: str, details: str) -> None:
+    con.execute(AUDIT_SCHEMA)
+    digest = hashlib.sha256(subject.encode()).hexdigest() if subject else ""
+    con.execute(
+        "INSERT INTO audit VALUES (?, ?, ?, ?, ?)",
+        [datetime.now(UTC), action, who or "unknown", digest, details],
+    )
+
+
+def audit_log(ws: Workspace) -> pl.DataFrame:
+    """One row per recorded action: requested_at, action, requested_by, subject_digest, details."""
+    with db.connect(ws.db_path) as con:
+        if not db.has_table(con, "audit"):
+            return pl.DataFrame(
+                schema={"requested_at": pl.Datetime("us", "UTC"), "action": pl.String,
+                        "requested_by": pl.String, "subject_digest": pl.String,
+                        "details": pl.String}
+            )  # fmt: skip
+        return db.read(con, "SELECT * FROM audit ORDER BY requested_at")
+
+
+def _user_tables(con) -> list[str]:
+    names = [
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    ]
+    out = []
+    for name in names:
+        cols = {r[0] for r in con.execute(f"DESCRIBE {db.quoted(name)}").fetchall()}
+        if "user_id" in cols:
+            out.append(name)
+    return sorted(out)
+
+
+def _scrub_examples(value, user_id: str):
+    """``value`` (a report's JSON) without example rows that mention ``user_id``."""
+    if isinstance(value, dict):
+        return {k: _scrub_examples(v, user_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [
+            _scrub_examples(v, user_id)
+            for v in value
+            if not (isinstance(v, dict) and user_id in {str(x) for x in v.values()})
+            and not (isinstance(v, list) and user_id in {str(x) for x in v})
+        ]
+    return value
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What :func:`erase_user` removed."""
+
+    rows: dict[str, int]  # table -> rows deleted
+    results_removed: int
+    maps_removed: int
+    sources_removed: int
+    data_version: str
+
+
+def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
+    """Remove ``user_id`` from the workspace everywhere (see the module docstring).
+
+    Raises WorkspaceError when the workspace is read-only or the user is not in it.
+    """
+    if ws.readonly:
+        raise WorkspaceError(f"workspace {ws.slug!r} is read-only: nothing can be erased from it")
+    rows: dict[str, int] = {}
+    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+        found = con.execute("SELECT count(*) FROM events WHERE user_id = ?", [user_id]).fetchone()[
+            0
+        ]
+        in_users = (
+            db.has_table(con, "users")
+            and con.execute("SELECT count(*) FROM users WHERE user_id = ?", [user_id]).fetchone()[0]
+        )
+        if not found and not in_users:
+            raise WorkspaceError(
+                f"user {user_id!r} is not in workspace {ws.slug!r}: nothing to erase"
+            )
+        per_snapshot = con.execute(
+            "SELECT s.snapshot_id, count(e.user_id) FROM snapshots s LEFT JOIN events e "
+            "ON e.user_id = ? AND e.timestamp <= s.as_of GROUP BY s.snapshot_id",
+            [user_id],
+        ).fetchall()
+        for sid, n in per_snapshot:
+            con.execute("UPDATE snapshots SET events = events - ? WHERE snapshot_id = ?", [n, sid])
+        for table in _user_tables(con):
+            n = con.execute(
+                f"SELECT count(*) FROM {db.quoted(table)} WHERE user_id = ?", [user_id]
+            ).fetchone()[0]
+            con.execute(f"DELETE FROM {db.quoted(table)} WHERE user_id = ?", [user_id])
+            rows[table] = int(n)
+        for sid, blob in con.execute("SELECT snapshot_id, segmentation FROM snapshots").fetchall():
+            if blob is None:
+                continue
+            seg = pickle.loads(blob)
+            if hasattr(seg, "assignments"):
+                kept = seg.assignments.filter(pl.col("user_id") != user_id)
+                seg = dataclasses.replace(seg, assignments=kept)
+                con.execute(
+                    "UPDATE snapshots SET segmentation = ?, users = ? WHERE snapshot_id = ?",
+                    [pickle.dumps(seg), kept.height, sid],
+                )
+        for bid, reports in con.execute("SELECT batch_id, reports FROM batches").fetchall():
+            if reports:
+                clean = json.dumps(_scrub_examples(json.loads(reports), user_id))
+                con.execute("UPDATE batches SET reports = ? WHERE batch_id = ?", [clean, bid])
+        old = dict(con.execute("SELECT key, value FROM meta").fetchall())["data_version"]
+        version = hashlib.blake2b(
+            f"{old}|erased|{datetime.now(UTC).isoformat()}".encode(), digest_size=16
+        ).hexdigest()
+        con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
+        con.execute("UPDATE snapshots SET data_version = ?", [version])
+        sources = [r[0] for r in con.execute("SELECT path FROM sources").fetchall()]
+        con.execute("UPDATE sources SET path = ''")
+        results = sum(1 for p in ws.results_dir.rglob("*.pkl")) if ws.results_dir.exists() else 0
+        maps = sum(1 for p in ws.maps_dir.glob("*.parquet")) if ws.maps_dir.exists() else 0
+        details = {"rows": rows, "results_removed": results, "maps_removed": maps,
+                   "sources_removed": len([s for s in sources if s])}  # fmt: skip
+        _audit(con, "erase user", requested_by, user_id, json.dumps(details))
+    for folder in (ws.results_dir, ws.maps_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+    removed = 0
+    for rel in sources:
+        if rel and (ws.path / rel).exists():
+            (ws.path / rel).unlink()
+            removed += 1
+    return ErasureReport(rows, results, maps, removed, version)
+
+
+def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") -> int:
+    """Replace every stored user id by its keyed pseudonym (:func:`profiling.privacy.pseudonym`)
+    in every table, snapshot and report, delete the uploaded source copies and saved
+    maps/results (they hold the raw ids), and switch ``privacy_pseudonymize`` on. Returns the
+    number of distinct ids replaced. Raises WorkspaceError when already pseudonymized."""
+    if settings(ws).pseudonymize:
+        raise WorkspaceError(f"workspace {ws.slug!r} already has pseudonymized ids")
+    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+        ids = set()
+        tables = _user_tables(con)
+        for table in tables:
+            ids |= {
+                r[0]
+                for r in con.execute(f"SELECT DISTINCT user_id FROM {db.quoted(table)}").fetchall()
+            }
+        ids.discard(None)
+        mapping = pl.DataFrame(
+            {"old": sorted(ids), "new": [P.pseudonym(i, key) for i in sorted(ids)]},
+            schema={"old": pl.String, "new": pl.String},
+        )
+        con.register("ps_mapping", mapping.to_arrow())
+        for table in tables:
+            con.execute(
+                f"UPDATE {db.quoted(table)} AS t SET user_id = m.new FROM ps_mapping AS m "
+                "WHERE t.user_id = m.old"
+            )
+        con.unregister("ps_mapping")
+        lookup = dict(zip(mapping["old"], mapping["new"], strict=True))
+        for sid, blob in con.execute("SELECT snapshot_id, segmentation FROM snapshots").fetchall():
+            seg = pickle.loads(blob) if blob is not None else None
+            if hasattr(seg, "assignments"):
+                a = seg.assignments.with_columns(
+                    pl.col("user_id").replace_strict(lookup, default=pl.col("user_id"))
+                )
+                con.execute(
+                    "UPDATE snapshots SET segmentation = ? WHERE snapshot_id = ?",
+                    [pickle.dumps(dataclasses.replace(seg, assignments=a)), sid],
+                )
+        for bid, reports in con.execute("SELECT batch_id, reports FROM batches").fetchall():
+            if reports:
+                clean = reports
+                for old, new in lookup.items():
+                    clean = clean.replace(json.dumps(old), json.dumps(new))
+                con.execute("UPDATE batches SET reports = ? WHERE batch_id = ?", [clean, bid])
+        sources = [r[0] for r in con.execute("SELECT path FROM sources").fetchall()]
+        con.execute("UPDATE sources SET path = ''")
+        con.execute("DELETE FROM meta WHERE key = 'privacy_pseudonymize'")
+        con.execute("INSERT INTO meta VALUES ('privacy_pseudonymize', 'true')")
+        old = dict(con.execute("SELECT key, value FROM meta").fetchall())["data_version"]
+        version = hashlib.blake2b(f"{old}|pseudonymized".encode(), digest_size=16).hexdigest()
+        con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
+        con.execute("UPDATE snapshots SET data_version = ?", [version])
+        _audit(con, "pseudonymize ids", requested_by, "", json.dumps({"ids": len(lookup)}))
+    for folder in (ws.results_dir, ws.maps_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+    for rel in sources:
+        if rel and (ws.path / rel).exists():
+            (ws.path / rel).unlink()
+    return len(lookup)

@@ -1,0 +1,66 @@
+"""The privacy controls in the app (AppTest): small segments hidden, DP note with epsilon,
+the open-mode note, and the pseudonym note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from streamlit.testing.v1 import AppTest
+
+from profiling import workspace as W
+from profiling.dataset import sample_paths
+from profiling.workspace import privacy as WP
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def _workspace(tmp_path, name: str) -> W.Workspace:
+    events = tmp_path / f"{W.slugify(name)}.parquet"
+    ev = pl.read_parquet(sample_paths()["events"])
+    keep = ev["user_id"].unique().sort().head(150)
+    ev.filter(pl.col("user_id").is_in(keep.implode())).write_parquet(events)
+    existing = {w.slug: w for w in W.list_workspaces()}
+    return existing.get(W.slugify(name)) or W.create(name, str(events))
+
+
+def _segments(slug: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = slug
+    at.run()
+    at.switch_page("app_pages/segments.py").run()
+    return at
+
+
+def test_small_segments_are_hidden_and_dp_counts_say_their_epsilon(
+    clear_streamlit_caches, tmp_path
+):
+    ws = _workspace(tmp_path, "Privacy app shop")
+    at = _segments(ws.slug)
+    assert not at.exception
+    sizes = at.dataframe[0].value
+    small = [int(n) for n in sizes["users"] if n < 40]
+    assert small, "the 150-user store has RFM segments under 40 users"
+    WP.set_settings(ws, WP.PrivacySettings(min_group=40, dp_epsilon=2.0), "test")
+    at = _segments(ws.slug)
+    assert not at.exception
+    sizes = at.dataframe[0].value
+    # every segment shown has at least 40 users give or take the noise, or is the merged row
+    labels = list(sizes["segment"])
+    assert all(
+        n >= 30 or s == "fewer than 40 users" for s, n in zip(labels, sizes["users"], strict=True)
+    )
+    captions = " ".join(c.value for c in at.caption)
+    assert "segments under 40 users merged or hidden" in captions
+    assert "differential-privacy noise (ε = 2)" in captions
+    assert "Open mode: no sign-in is configured" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_the_sidebar_says_when_ids_are_pseudonyms(clear_streamlit_caches, tmp_path):
+    ws = _workspace(tmp_path, "Pseudonym app shop")
+    WP.pseudonymize_workspace(ws, b"k" * 16, "test")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = ws.slug
+    at.run()
+    assert not at.exception
+    assert any("pseudonyms" in c.value for c in at.sidebar.caption)

@@ -1,0 +1,149 @@
+"""Privacy controls: keyed pseudonyms, small-group suppression, DP counts, erasure, audit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import pickle
+
+import polars as pl
+import pytest
+
+from profiling import privacy as P
+from profiling import workspace as W
+from profiling.errors import WorkspaceError
+from profiling.workspace import db
+from profiling.workspace import privacy as WP
+
+KEY = b"0123456789abcdef-secret"
+
+
+def test_a_pseudonym_is_the_keyed_hmac_and_is_stable_across_frames():
+    expected = "p_" + hmac.new(KEY, b"U1", hashlib.sha256).hexdigest()[:20]
+    assert P.pseudonym("U1", KEY) == expected
+    frame = pl.DataFrame({"user_id": ["U1", "U2", "U1", None], "x": [1, 2, 3, 4]})
+    out = P.pseudonymize(frame, KEY)
+    assert out.columns == ["user_id", "x"] and out["x"].to_list() == [1, 2, 3, 4]
+    assert out["user_id"].to_list() == [expected, P.pseudonym("U2", KEY), expected, None]
+    assert P.pseudonym("U1", b"another-key-of-16+") != expected  # the key matters
+
+
+def test_the_pseudonym_key_must_exist_and_be_long_enough(monkeypatch):
+    monkeypatch.delenv(P.KEY_ENV, raising=False)
+    with pytest.raises(P.PrivacyError, match="need a secret key: set PERSONA_STUDIO_PSEUDONYM"):
+        P.pseudonym_key()
+    with pytest.raises(P.PrivacyError, match="at least 16 bytes; found 5"):
+        P.pseudonym_key("short")
+    monkeypatch.setenv(P.KEY_ENV, "x" * 16)
+    assert P.pseudonym_key() == b"x" * 16
+    with pytest.raises(P.PrivacyError, match="no column 'user_id'"):
+        P.pseudonymize(pl.DataFrame({"id": ["a"]}), KEY)
+
+
+def test_small_groups_are_merged_and_a_merged_group_under_k_is_hidden():
+    f = pl.DataFrame({"segment": ["A", "B", "C", "D"], "users": [50, 4, 9, 20],
+                      "revenue": [10.0, 2.0, 3.0, 4.0]})  # fmt: skip
+    out = P.suppress_small_groups(f, "segment", k=10)
+    # B (4) and C (9) are under 10: merged into one row of 4 + 9 = 13 users, 2 + 3 = 5.0
+    assert out.rows() == [("A", 50, 10.0), ("D", 20, 4.0), ("fewer than 10 users", 13, 5.0)]
+    small = f.with_columns(pl.Series("users", [50, 4, 3, 20]))
+    # 4 + 3 = 7 < 10: the merged row would still single people out, so it is dropped
+    assert P.suppress_small_groups(small, "segment", k=10)["segment"].to_list() == ["A", "D"]
+    assert P.suppress_small_groups(f, "segment", k=0).equals(f)  # off
+    with pytest.raises(P.PrivacyError, match="no column 'n'"):
+        P.suppress_small_groups(f, "segment", count="n")
+
+
+def test_dp_counts_add_geometric_noise_with_the_epsilon_reported():
+    f = pl.DataFrame({"segment": [f"s{i}" for i in range(400)], "users": [100] * 400})
+    big = P.dp_counts(f, epsilon=1000.0)  # scale 1/1000: noise is almost always 0
+    assert big.epsilon == pytest.approx(1000.0)
+    assert (big.counts["users"] - 100).abs().sum() <= 5
+    noisy = P.dp_counts(f, epsilon=0.5)  # scale 2: E|noise| of the discrete Laplace ~ 1.9
+    diff = (noisy.counts["users"] - 100).cast(pl.Float64)
+    assert noisy.epsilon == pytest.approx(0.5)
+    assert 1.0 < diff.abs().mean() < 3.0  # noise is there, and of the expected size
+    assert abs(diff.mean()) < 0.6  # and unbiased (sd of the mean ~ 2.8/sqrt(400) = 0.14)
+    assert noisy.counts["segment"].to_list() == f["segment"].to_list()
+    assert (P.dp_counts(pl.DataFrame({"users": [0]}), epsilon=0.1).counts["users"] >= 0).all()
+    with pytest.raises(P.PrivacyError, match="epsilon must be a positive number; found 0"):
+        P.dp_counts(f, epsilon=0)
+
+
+@pytest.fixture
+def small_ws(tmp_path, monkeypatch):
+    from profiling.dataset import sample_paths
+
+    monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
+    p = sample_paths()
+    ev = pl.read_parquet(p["events"])
+    keep = ev["user_id"].unique().sort().head(40)
+    ev.filter(pl.col("user_id").is_in(keep.implode())).write_parquet(tmp_path / "e.parquet")
+    pl.read_csv(p["users"]).filter(pl.col("user_id").is_in(keep.implode())).write_csv(
+        tmp_path / "u.csv"
+    )
+    return W.create("Privacy shop", str(tmp_path / "e.parquet"), str(tmp_path / "u.csv"))
+
+
+def test_erasure_removes_the_user_everywhere_and_is_audited(small_ws):
+    ws = small_ws
+    before = ws.dataset()
+    user = sorted(set(before.events["user_id"]))[0]
+    n_events = before.events.filter(pl.col("user_id") == user).height
+    ws.maps_dir.mkdir(parents=True, exist_ok=True)
+    (ws.maps_dir / "k.parquet").write_bytes(b"map")
+    (ws.results_dir / "model").mkdir(parents=True)
+    (ws.results_dir / "model" / "v.pkl").write_bytes(b"model")
+    old_version = ws.data_version()
+
+    rep = WP.erase_user(ws, user, "dpo@example.com")
+
+    assert rep.rows["events"] == n_events and rep.rows["users"] == 1
+    assert rep.rows["profiles_1"] == 1 and rep.rows["assignments_1"] == 1
+    assert rep.results_removed == 1 and rep.maps_removed == 1 and rep.sources_removed == 2
+    after = ws.dataset()
+    assert user not in set(after.events["user_id"]) and user not in set(after.users["user_id"])
+    assert after.events.height == before.events.height - n_events
+    snap = ws.snapshot()
+    assert user not in set(snap.profiles["user_id"]) and user not in set(
+        snap.assignments["user_id"]
+    )
+    assert ws.data_version() != old_version  # every cache and saved result is now stale
+    assert not ws.results_dir.exists() and not ws.maps_dir.exists()
+    assert not list((ws.path / "sources").iterdir())  # raw copies held the user's rows
+    with db.connect(ws.db_path) as con:
+        blob = con.execute("SELECT segmentation, users FROM snapshots").fetchone()
+    assert user not in set(pickle.loads(blob[0]).assignments["user_id"]) and blob[1] == 39
+    log = WP.audit_log(ws)
+    assert log["action"].to_list() == ["erase user"]
+    assert log["requested_by"].to_list() == ["dpo@example.com"]
+    assert log["subject_digest"][0] == hashlib.sha256(user.encode()).hexdigest()
+    assert user not in log["details"][0]  # the audit keeps a digest, not the id
+    with pytest.raises(WorkspaceError, match="is not in workspace 'privacy-shop'"):
+        WP.erase_user(ws, user, "dpo@example.com")
+
+
+def test_pseudonymizing_a_workspace_replaces_every_id(small_ws):
+    ws = small_ws
+    ids = sorted(set(ws.dataset().events["user_id"]))
+    assert WP.pseudonymize_workspace(ws, KEY, "admin") == 40
+    ds = ws.dataset()
+    assert sorted(set(ds.events["user_id"])) == sorted(P.pseudonym(i, KEY) for i in ids)
+    assert set(ds.users["user_id"]) <= set(ds.events["user_id"])
+    snap = ws.snapshot()
+    assert set(snap.assignments["user_id"]) == set(ds.events["user_id"])
+    assert WP.settings(ws).pseudonymize
+    with pytest.raises(WorkspaceError, match="already has pseudonymized ids"):
+        WP.pseudonymize_workspace(ws, KEY)
+
+
+def test_settings_are_off_by_default_and_validated(small_ws):
+    ws = small_ws
+    assert WP.settings(ws) == WP.PrivacySettings(False, 0, None)
+    WP.set_settings(ws, WP.PrivacySettings(min_group=10, dp_epsilon=1.0), "admin")
+    assert WP.settings(ws) == WP.PrivacySettings(False, 10, 1.0)
+    with pytest.raises(WorkspaceError, match="expected 0 \\(off\\) or at least 2 users; found 1"):
+        WP.set_settings(ws, WP.PrivacySettings(min_group=1))
+    with pytest.raises(WorkspaceError, match="expected a positive number; found -1"):
+        WP.set_settings(ws, WP.PrivacySettings(dp_epsilon=-1.0))
+    assert WP.audit_log(ws)["action"].to_list() == ["privacy settings"]

@@ -1,0 +1,114 @@
+"""Privacy controls in the app: the per-workspace settings panel, erasure, and the helpers
+pages use to suppress small groups and add DP noise to segment sizes."""
+
+from __future__ import annotations
+
+import os
+
+import polars as pl
+import streamlit as st
+
+from profiling import privacy as P
+from profiling import workspace as W
+from profiling.errors import ProfilingError
+from profiling.workspace import privacy as WP
+from ui import security
+from ui.text import escape_markdown, show_error
+
+
+def current() -> WP.PrivacySettings:
+    """The active workspace's settings (all off when none is open)."""
+    from ui import data  # ui.data imports ui.security, which this module imports
+
+    ref = data.resolved_spec()
+    if ref is None:
+        return WP.PrivacySettings()
+    return WP.settings(ref.workspace())
+
+
+def sidebar_note(slug: str) -> None:
+    """Say in the sidebar that ids are pseudonyms, when they are."""
+    try:
+        on = WP.settings(W.open_workspace(slug)).pseudonymize
+    except ProfilingError:
+        return
+    if on:
+        st.sidebar.caption(":material/badge: User ids in this workspace are pseudonyms.")
+
+
+def large_groups(descriptions: list, k: int) -> list:
+    """Segment descriptions with at least ``k`` users (all of them when k is 0)."""
+    return [d for d in descriptions if not k or d.users >= k]
+
+
+def protect_sizes(table: pl.DataFrame, label: str = "segment", count: str = "users"):
+    """``table`` (one row per segment) with small groups merged or hidden and DP noise on
+    the counts, per the workspace's settings; returns (table, note or "")."""
+    s = current()
+    notes = []
+    if s.min_group:
+        table = P.suppress_small_groups(table, label, count, k=s.min_group)
+        notes.append(f"segments under {s.min_group} users merged or hidden")
+    if s.dp_epsilon:
+        noisy = P.dp_counts(table, count, epsilon=s.dp_epsilon)
+        table = noisy.counts
+        notes.append(f"user counts have differential-privacy noise (ε = {noisy.epsilon:g})")
+    return table, ("Privacy: " + "; ".join(notes) + ".") if notes else ""
+
+
+def _key() -> bytes:
+    try:
+        value = st.secrets.get("pseudonym_key")
+    except Exception:  # noqa: BLE001 - no secrets file
+        value = None
+    return P.pseudonym_key(value or os.environ.get(P.KEY_ENV))
+
+
+def panel(slug: str) -> None:
+    """Privacy settings, pseudonymization and erasure for workspace ``slug``."""
+    ws = W.open_workspace(slug)
+    if ws.readonly:
+        st.caption("The built-in sample store is read-only: its privacy settings are fixed.")
+        return
+    s = WP.settings(ws)
+    who = security.signed_in_email() or "local user (open mode)"
+    st.markdown("**Privacy**")
+    c1, c2 = st.columns(2)
+    k = c1.number_input("Hide groups under k users (0 = off)", 0, 1000, s.min_group or 0,
+                        help=P.EXPLAIN["min_group"], key="ps_priv_k")  # fmt: skip
+    eps = c2.number_input("DP epsilon for segment sizes (0 = off)", 0.0, 10.0,
+                          float(s.dp_epsilon or 0.0), 0.1, help=P.EXPLAIN["dp_epsilon"],
+                          key="ps_priv_eps")  # fmt: skip
+    if st.button("Save privacy settings", icon=":material/shield:"):
+        try:
+            WP.set_settings(ws, WP.PrivacySettings(False, int(k), float(eps) or None), who)
+        except ProfilingError as exc:
+            show_error(exc)
+        else:
+            st.success("Privacy settings saved.")
+    if s.pseudonymize:
+        st.caption("User ids in this workspace are pseudonyms (keyed HMAC).")
+    elif st.button("Pseudonymize user ids", help=P.EXPLAIN["pseudonymize"]):
+        try:
+            n = WP.pseudonymize_workspace(ws, _key(), who)
+        except ProfilingError as exc:
+            show_error(exc)
+        else:
+            st.success(f"{n:,} user ids replaced by pseudonyms.")
+    user = st.text_input("Erase one user (their id)", key="ps_priv_erase",
+                         help="Removes the user from every table, snapshot, map and saved "
+                         "model of this workspace; models are retrained on the next use.")  # fmt: skip
+    if user and st.button("Erase this user", type="primary", icon=":material/person_remove:"):
+        try:
+            rep = WP.erase_user(ws, user, who)
+        except ProfilingError as exc:
+            show_error(exc)
+        else:
+            st.success(
+                f"Erased {escape_markdown(user)}: {sum(rep.rows.values()):,} rows, "
+                f"{rep.results_removed} saved results and {rep.maps_removed} maps removed."
+            )
+    log = WP.audit_log(ws)
+    if log.height:
+        st.caption("Audit log")
+        st.dataframe(log, hide_index=True, width="stretch")

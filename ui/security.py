@@ -1,0 +1,131 @@
+"""Server-side privacy set-up, run once per server process before any page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from profiling import private
+from profiling import workspace as W
+from profiling.embeddings import default_cache_dir
+from profiling.errors import ProfilingError
+from profiling.workspace import access, store
+from ui.text import escape_markdown, show_error
+
+
+@st.cache_resource(show_spinner=False)
+def private_storage() -> bool:
+    """New files 0600, every Persona Studio folder 0700 (also those made by older versions),
+    and unsaved uploads past their retention time deleted."""
+    private.private_umask()
+    for folder in (
+        W.home(),
+        store.workspaces_dir(),
+        default_cache_dir().parent,
+        default_cache_dir(),
+    ):
+        private.private_dir(folder)
+    private.sweep_uploads()
+    private.remove_stale_temporaries(store.workspaces_dir())  # left by a killed save
+    return True
+
+
+# ---- sign-in and workspace access ----------------------------------------------------------
+def auth_configured() -> bool:
+    """True when ``[auth]`` is in ``.streamlit/secrets.toml`` (then every page needs sign-in)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: open mode
+        return False
+
+
+def signed_in_email() -> str | None:
+    """The signed-in user's e-mail address (lower case), or None in open mode."""
+    if not auth_configured() or not st.user.is_logged_in:
+        return None
+    email = st.user.get("email") or st.user.get("sub") or ""
+    return str(email).strip().lower() or None
+
+
+def require_sign_in() -> str | None:
+    """With ``[auth]``: stop the page with a sign-in button until the user signs in, then
+    show who is signed in and a sign-out button in the sidebar. Without it: say in the
+    sidebar that the app is open. Returns the signed-in e-mail (None in open mode)."""
+    if not auth_configured():
+        st.sidebar.caption(
+            ":material/lock_open: Open mode: no sign-in is configured, so everyone who can "
+            "reach this server sees every workspace. See the README to require sign-in."
+        )
+        return None
+    if not st.user.is_logged_in:
+        st.title("Persona Studio")
+        st.info("Customer data is personal data: sign in to continue.", icon=":material/lock:")
+        st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login)
+        st.stop()
+    email = signed_in_email()
+    with st.sidebar:
+        st.caption("Signed in as")
+        st.text(email or "(no e-mail address)")
+        st.button("Sign out", icon=":material/logout:", on_click=st.logout)
+    return email
+
+
+def workspace_meta(slug: str) -> dict | None:
+    """The meta of workspace ``slug``; None when it cannot be opened."""
+    try:
+        return W.open_workspace(slug).meta()
+    except Exception:  # noqa: BLE001 - the data layer reports unopenable workspaces itself
+        return None
+
+
+def visible(names: dict[str, str], email: str | None) -> dict[str, str]:
+    """The catalog (slug -> name) restricted to workspaces ``email`` may open."""
+    if not auth_configured():
+        return names
+    out = {}
+    for slug, name in names.items():
+        meta = workspace_meta(slug)
+        if meta is None or access.can_open(meta, email):
+            out[slug] = name
+    return out
+
+
+def guard_workspace(slug: str, email: str | None) -> None:
+    """Stop the page with "you do not have access" when sign-in is on and ``slug`` is
+    neither owned by nor shared with ``email``: no data of it is read or shown."""
+    if not auth_configured():
+        return
+    meta = workspace_meta(slug)
+    if meta is not None and not access.can_open(meta, email):
+        st.error(
+            "You do not have access to this workspace. Ask its owner to share it with "
+            f"{escape_markdown(email or 'you')}, or pick one of yours in the sidebar.",
+            icon=":material/block:",
+        )
+        st.stop()
+
+
+def new_workspace_meta() -> dict[str, str]:
+    """Owner entries for a workspace being created now (none in open mode)."""
+    return access.owner_meta(signed_in_email())
+
+
+def sharing_panel(slug: str) -> None:
+    """For the signed-in owner of ``slug``: the people it is shared with, editable."""
+    email = signed_in_email()
+    meta = workspace_meta(slug)
+    if email is None or meta is None:
+        return
+    owner, shared = access.access_of(meta)
+    if owner != email:
+        st.caption("Only the workspace's owner can change who it is shared with.")
+        return
+    text = st.text_area(
+        "Shared with (one e-mail address a line)", "\n".join(shared), key="ps_ws_share"
+    )
+    if st.button("Save sharing", icon=":material/share:"):
+        try:
+            access.share(W.open_workspace(slug), email, text.splitlines())
+        except ProfilingError as exc:
+            show_error(exc)
+        else:
+            st.success("Sharing saved.")
