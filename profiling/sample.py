@@ -754,10 +754,13 @@ def _make_users(
     start = np.full(n_users, first_day, dtype=np.int64)
     late = (rng.random(n_users) < 0.25) & ~lapsing
     start[late] = first_day + np.floor(rng.random(late.sum()) * max(span - 30, 1)).astype(np.int64)
-    start[lapsing] = first_day + np.floor(rng.random(lapsing.sum()) * 150).astype(np.int64)
+    # lapsing users may have started before the period (their events before it are not
+    # in the log), so the period does not open with only a few of them active
+    start[lapsing] = first_day - 60 + np.floor(rng.random(lapsing.sum()) * 210).astype(np.int64)
     stop = np.full(n_users, last_day, dtype=np.int64)
-    lapse_len = np.floor(rng.uniform(1.5, 5.0, n_users) * _DAYS_PER_MONTH).astype(np.int64)
+    lapse_len = np.floor(rng.uniform(2.5, 5.0, n_users) * _DAYS_PER_MONTH).astype(np.int64)
     stop[lapsing] = np.minimum(start[lapsing] + lapse_len[lapsing], data_last_day - 90)
+    start = np.maximum(start, first_day)
     # churners: activity decays over their whole window down to a stop in the last months
     draw = rng.random(n_users)
     churner = ~lapsing & ~late & (draw < 0.07)
@@ -775,12 +778,13 @@ def _make_users(
     role[picked[:n_bots]] = 1
     role[picked[n_bots:]] = 2
     buy_logit[role == 2] += 1.0
+    rate[role == 2] *= 2.5  # enough purchases for their refunds to stand out
     cart_logit[role == 2] += 0.8
     consumable = np.array([_CATEGORY_INDEX[c] for c in _CONSUMABLE_CATEGORIES])
     refill = (
         (role == 0)
         & ~lapsing
-        & (rng.random(n_users) < np.where(pref[:, consumable].sum(axis=1) > 0.25, 0.3, 0.03))
+        & (rng.random(n_users) < np.where(pref[:, consumable].sum(axis=1) > 0.25, 0.3, 0.0))
     )
     role[refill] = 3
     best = consumable[pref[:, consumable].argmax(axis=1)]
@@ -974,6 +978,7 @@ def _simulate_events(
     scale: float,
     end_s: int,
     period: tuple[int, int],
+    data_last_day: int,
 ) -> dict[str, np.ndarray]:
     n_users = users.persona.size
     n_cat = len(CATEGORIES)
@@ -1002,6 +1007,14 @@ def _simulate_events(
     # promotion days keep their date so that the spikes stay sharp
     shift = np.where(_promo_index(_day_of_year(day)) >= 0, 0, (target - weekday + 3) % 7 - 3)
     day = np.clip(day + shift, users.first_day[s_user], users.last_day[s_user])
+    # every user's first drawn session falls in the main period, so that every user of
+    # users.csv has events in the first batch (the next batch adds to known users)
+    late_first = (k == 0) & (day > data_last_day)
+    lo = users.first_day[s_user[late_first]]
+    day[late_first] = lo + (day[late_first] - lo) * np.maximum(data_last_day - lo, 0) // np.maximum(
+        users.last_day[s_user[late_first]] - lo, 1
+    )
+    day[late_first] = np.minimum(day[late_first], data_last_day)
 
     # promotions: extra sessions, more of them from price-sensitive users
     all_days = np.arange(period[0], period[1] + 1)
@@ -1194,7 +1207,7 @@ def _plant_signals(
         k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
         day = np.repeat(users.first_day[refill] + offset, count) + k * np.repeat(every, count)
         day = day + rng.integers(-1, 2, day.size)
-        day = np.minimum(day, users.last_day[r_user])
+        day = np.clip(day, users.first_day[r_user], users.last_day[r_user])
         t0 = _daytime(rng, day)
         keep = t0 + 1200 <= end_s
         qty = 1 + (rng.random(int(keep.sum())) < 0.25)
@@ -1207,7 +1220,7 @@ def _plant_signals(
 
     merged = _concat(parts)
     refunder = users.role[merged["user"]] == 2
-    ret = np.flatnonzero(refunder & (merged["type"] == 2) & (rng.random(merged["ts"].size) < 0.7))
+    ret = np.flatnonzero(refunder & (merged["type"] == 2) & (rng.random(merged["ts"].size) < 0.8))
     r_ts = merged["ts"][ret] + np.floor(rng.uniform(2, 20, ret.size) * _SECONDS_PER_DAY)
     ret, r_ts = ret[r_ts <= end_s], r_ts[r_ts <= end_s]
     refunds = {key: merged[key][ret] for key in merged}
@@ -1425,7 +1438,9 @@ def generate_store(
     if n_events is not None:
         scale *= 1.03  # a small surplus of leaf events is trimmed off below
     for _ in range(8):
-        raw = _simulate_events(event_rng, items, users, scale, end_s, (first_day, last_day))
+        raw = _simulate_events(
+            event_rng, items, users, scale, end_s, (first_day, last_day), data_last_day
+        )
         raw = _merge_repeats(_plant_signals(event_rng, items, users, raw, end_s, data_end_s))
         main = raw["ts"] <= data_end_s
         produced = int(main.sum())
@@ -1487,7 +1502,7 @@ def _signals_frame(users: _Users, items: _Items, data_last_day: int) -> pl.DataF
         .alias("signal"),
         "item_id",
         pl.when(pl.col("_role") == 1).then(pl.lit("bursts of views seconds apart, no purchase"))
-        .when(pl.col("_role") == 2).then(pl.lit("returns about 70 % of purchases"))
+        .when(pl.col("_role") == 2).then(pl.lit("returns about 80 % of purchases"))
         .otherwise(pl.format("buys the item again every {} days", "_every"))
         .alias("detail"),
     )  # fmt: skip
