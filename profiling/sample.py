@@ -25,6 +25,16 @@ The simulation, in order:
    some views are carted minutes later, some carts are bought together at checkout
    (one ``order_id`` per session), and some purchases are rated days later with stars
    that follow the affinity.
+5. **Calendar.** Sessions follow a store-wide daily intensity (a flat base plus a
+   mid-December holiday peak); :data:`PROMOTIONS` add sessions (more from price-sensitive
+   users) and lift the funnel; each category's share of sessions has a season.
+6. **Planted signals** (ground truth in ``SampleStore.signals`` and ``.paths``): churners
+   whose activity decays to a stop, growers whose activity rises, bots (bursts of views,
+   no purchase), refund-heavy users, refill buyers (one consumable at a regular
+   interval), and ordered paths (an accessory after a device, the next volume of a book
+   series).
+7. **Next batch.** The simulation runs on for ``next_days`` after the period; those events
+   and the period's last ``overlap_days`` again form ``SampleStore.next_batch``.
 
 Run ``python -m profiling.sample --out DIR`` to write a store (see :func:`main`).
 """
