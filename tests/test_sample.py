@@ -123,13 +123,16 @@ def test_event_types_are_view_cart_purchase_rating_and_the_planted_refunds(store
     assert set(store.events["event_type"].unique()) == {"view", "cart", "purchase", "rating"}
     refunds = generate_store(n_users=200, n_items=50, random_state=7, n_refunders=2).events
     assert set(refunds["event_type"].unique()) == {"view", "cart", "purchase", "rating", "refund"}
-    # a refund returns an earlier purchase: same user, item, order, quantity and price
+    # a refund returns (part of) an earlier order line: same user, item, order and price,
+    # later, and never more units in all than the line bought
     back = refunds.filter(pl.col("event_type") == "refund")
     bought = refunds.filter(pl.col("event_type") == "purchase")
-    keys = ["user_id", "item_id", "order_id", "quantity", "price"]
+    keys = ["user_id", "item_id", "order_id", "price"]
     matched = back.join(bought, on=keys, suffix="_buy")
     assert matched.height == back.height > 0
     assert (matched["timestamp"] > matched["timestamp_buy"]).all()
+    returned = matched.group_by(keys).agg(pl.col("quantity").sum(), pl.col("quantity_buy").first())
+    assert (returned["quantity"] <= returned["quantity_buy"]).all()
 
 
 def test_ratings_are_whole_stars_from_1_to_5_and_only_on_rating_rows(store):
