@@ -25,6 +25,16 @@ The simulation, in order:
    some views are carted minutes later, some carts are bought together at checkout
    (one ``order_id`` per session), and some purchases are rated days later with stars
    that follow the affinity.
+5. **Calendar.** Sessions follow a store-wide daily intensity (a flat base plus a
+   mid-December holiday peak); :data:`PROMOTIONS` add sessions (more from price-sensitive
+   users) and lift the funnel; each category's share of sessions has a season.
+6. **Planted signals** (ground truth in ``SampleStore.signals`` and ``.paths``): churners
+   whose activity decays to a stop, growers whose activity rises, bots (bursts of views,
+   no purchase), refund-heavy users, refill buyers (one consumable at a regular
+   interval), and ordered paths (an accessory after a device, the next volume of a book
+   series).
+7. **Next batch.** The simulation runs on for ``next_days`` after the period; those events
+   and the period's last ``overlap_days`` again form ``SampleStore.next_batch``.
 
 Run ``python -m profiling.sample --out DIR`` to write a store (see :func:`main`).
 """
@@ -45,6 +55,8 @@ __all__ = [
     "CATEGORIES",
     "DEFAULT_END",
     "EVENTS_PER_USER",
+    "NEXT_BATCH_FILE",
+    "PROMOTIONS",
     "PERSONAS",
     "CategorySpec",
     "PersonaSpec",
@@ -57,6 +69,9 @@ __all__ = [
 DEFAULT_END = datetime(2026, 6, 30, 23, 59, 59, tzinfo=UTC)
 """Default end of the simulated period (inclusive)."""
 
+NEXT_BATCH_FILE = "events_next_month.parquet"
+"""The second batch: the month after the period, plus its last days again (duplicates)."""
+
 EVENTS_PER_USER = 55.0
 """Average number of events per user aimed at when ``n_events`` is not given."""
 
@@ -66,7 +81,7 @@ _LATENT_DIM = 8
 _TASTE_STRENGTH = 1.6
 _CANDIDATES = 12
 _CHUNK = 200_000
-_EVENT_TYPES = ("view", "cart", "purchase", "rating")
+_EVENT_TYPES = ("view", "cart", "purchase", "rating", "refund")
 _REGIONS = ("North", "South", "East", "West", "Central")
 _REGION_WEIGHTS = (0.21, 0.19, 0.2, 0.24, 0.16)
 _GENDERS = ("F", "M", "other")
@@ -393,13 +408,26 @@ class SampleStore:
     items : polars.DataFrame
         ``item_id, title, category, brand, price, description``.
     personas : polars.DataFrame
-        ``user_id, persona``: the planted ground truth.
+        ``user_id, persona``: the planted ground truth (``bot`` for the planted bots).
+    next_batch : polars.DataFrame
+        Events of the ``next_days`` after the period plus the period's last
+        ``overlap_days`` again (rows that duplicate ``events``), same columns.
+    signals : polars.DataFrame
+        One row per planted user signal: ``user_id, signal, item_id, detail``; signal is
+        ``churner``, ``grower``, ``bot``, ``refund_heavy`` or ``refill`` (item_id: the
+        refilled item).
+    paths : polars.DataFrame
+        One row per planted ordered pair: ``item_id, next_item_id, kind``
+        (``accessory`` after a device, ``next_volume`` of a book series).
     """
 
     events: pl.DataFrame
     users: pl.DataFrame
     items: pl.DataFrame
     personas: pl.DataFrame
+    next_batch: pl.DataFrame
+    signals: pl.DataFrame
+    paths: pl.DataFrame
 
 
 @dataclass(frozen=True)
@@ -414,6 +442,8 @@ class _Items:
     guide: np.ndarray  # guide table: bin j of category c -> first item whose cum > c + j/n_c
     guide_start: np.ndarray  # per category: offset of its bins in ``guide``
     count: np.ndarray  # per category: number of items (and of guide bins)
+    next_item: np.ndarray  # planted successor (accessory or next volume), -1 if none
+    path_kind: np.ndarray  # 0 none, 1 accessory after a device, 2 next volume of a series
     frame: pl.DataFrame
 
 
@@ -434,6 +464,11 @@ class _Users:
     weekday_cum: np.ndarray  # flat CDF over weekdays: user u runs over (u, u + 1]
     first_day: np.ndarray  # first possible active day (days since epoch)
     last_day: np.ndarray  # last possible active day (days since epoch)
+    pref: np.ndarray  # (n_users, n_categories) category preference
+    trend: np.ndarray  # 0 steady, 1 churner (activity decays to a stop), 2 grower
+    role: np.ndarray  # 0 shopper, 1 bot, 2 refund-heavy, 3 refill buyer
+    refill_item: np.ndarray  # item bought again at a regular interval (role 3), else -1
+    refill_days: np.ndarray  # interval of the refills in days (role 3)
     frame: pl.DataFrame
 
 
@@ -554,6 +589,12 @@ def _make_items(rng: np.random.Generator, n_items: int) -> _Items:
     positive = style[np.arange(n_items), lean] > 0
     styles = np.array(_STYLE_WORDS, dtype=object)
     adjective = styles[lean, positive.astype(np.int64)]
+    next_item, path_kind, volume = _plant_paths(rng, category, noun)
+    # a series shares the first volume's brand, style and noun; titles end in "Vol. k"
+    first_volume = _first_volume(next_item, path_kind)
+    brand_name = brand_name[first_volume]
+    adjective = adjective[first_volume]
+    noun = noun[first_volume]
     category_name = np.array([c.name for c in CATEGORIES], dtype=object)[category]
 
     width = _id_width(n_items, 5)
@@ -571,11 +612,15 @@ def _make_items(rng: np.random.Generator, n_items: int) -> _Items:
                 "category": category_name.astype(str),
                 "price": price,
                 "_variant": rng.random(n_items) < 0.5,
+                "_volume": volume,
             }
         )
         .with_columns(
             _zero_padded("I", pl.col("_n"), width).alias("item_id"),
-            pl.concat_str(["brand", "adj", "noun"], separator=" ").alias("title"),
+            pl.when(pl.col("_volume") > 0)
+            .then(pl.format("{} {} {} Vol. {}", "brand", "adj", "noun", "_volume"))
+            .otherwise(pl.concat_str(["brand", "adj", "noun"], separator=" "))
+            .alias("title"),
             pl.when(pl.col("_variant"))
             .then(
                 pl.format(
@@ -601,7 +646,55 @@ def _make_items(rng: np.random.Generator, n_items: int) -> _Items:
         )
         .select("item_id", "title", "category", "brand", "price", "description", "_n")
     )  # fmt: skip
-    return _Items(category, price, price_z, style, cum, guide, starts, counts, frame)
+    return _Items(
+        category, price, price_z, style, cum, guide, starts, counts, next_item, path_kind, frame
+    )
+
+
+_DEVICES = ("Smartwatch", "Tablet", "Laptop", "Monitor", "Gaming Console")
+_ACCESSORIES = ("Headphones", "Bluetooth Speaker", "Webcam", "Power Bank", "Wi-Fi Router")
+_SERIES_NOUNS = ("Fantasy Saga", "Thriller", "Graphic Novel", "Novel")
+_SERIES_LENGTH = 3
+_CONSUMABLE_CATEGORIES = ("Grocery", "Pet Supplies", "Baby")
+
+
+def _plant_paths(
+    rng: np.random.Generator, category: np.ndarray, noun: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ordered item paths: each device has one accessory bought after it; books of the
+    series nouns form series of :data:`_SERIES_LENGTH` volumes read in order.
+
+    Returns per item: the successor (-1 if none), the kind of the edge out of it
+    (1 accessory, 2 next volume) and the volume number (0 when not in a series).
+    """
+    n = category.size
+    next_item = np.full(n, -1, dtype=np.int64)
+    kind = np.zeros(n, dtype=np.int8)
+    volume = np.zeros(n, dtype=np.int64)
+    electronics = category == _CATEGORY_INDEX["Electronics"]
+    devices = np.flatnonzero(electronics & np.isin(noun, _DEVICES))
+    accessories = np.flatnonzero(electronics & np.isin(noun, _ACCESSORIES))
+    if devices.size and accessories.size:
+        next_item[devices] = rng.choice(accessories, size=devices.size)
+        kind[devices] = 1
+    books = np.flatnonzero((category == _CATEGORY_INDEX["Books"]) & np.isin(noun, _SERIES_NOUNS))
+    books = rng.permutation(books)
+    n_series = books.size // _SERIES_LENGTH
+    for s in range(n_series):
+        chain = books[s * _SERIES_LENGTH : (s + 1) * _SERIES_LENGTH]
+        next_item[chain[:-1]] = chain[1:]
+        kind[chain[:-1]] = 2
+        volume[chain] = np.arange(1, _SERIES_LENGTH + 1)
+    return next_item, kind, volume
+
+
+def _first_volume(next_item: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Per item, the first volume of its series (the item itself when not in one)."""
+    first = np.arange(next_item.size)
+    series = np.flatnonzero(kind == 2)
+    for _ in range(_SERIES_LENGTH):  # walk each edge forward, one volume per round
+        first[next_item[series]] = first[series]
+    return first
 
 
 # ---------------------------------------------------------------------------------------
@@ -613,7 +706,16 @@ def _persona_table(attr: str) -> np.ndarray:
     return np.array([getattr(p, attr) for p in PERSONAS], dtype=np.float64)
 
 
-def _make_users(rng: np.random.Generator, n_users: int, first_day: int, last_day: int) -> _Users:
+def _make_users(
+    rng: np.random.Generator,
+    n_users: int,
+    first_day: int,
+    last_day: int,
+    data_last_day: int,
+    items: _Items,
+    n_bots: int = 0,
+    n_refunders: int = 0,
+) -> _Users:
     n_cat = len(CATEGORIES)
     n_per = len(PERSONAS)
     shares = _persona_table("share")
@@ -630,7 +732,7 @@ def _make_users(rng: np.random.Generator, n_users: int, first_day: int, last_day
     pref /= pref.sum(axis=1, keepdims=True)
     stray = rng.standard_gamma(np.full((n_users, n_cat), 1.0))
     stray /= np.maximum(stray.sum(axis=1, keepdims=True), 1e-12)
-    eps = rng.beta(2.0, 10.0, n_users)[:, None]
+    eps = rng.beta(2.0, 14.0, n_users)[:, None]
     pref = (1.0 - eps) * pref + eps * stray + 1e-9
 
     # price attitude, taste, activity, funnel propensities
@@ -654,21 +756,50 @@ def _make_users(rng: np.random.Generator, n_users: int, first_day: int, last_day
     weekdays = 40.0 * weekdays / weekdays.sum(axis=1, keepdims=True)
     weekday_w = rng.standard_gamma(weekdays[persona])
 
-    # active windows: late joiners, lapsing users, a few quiet churners elsewhere
-    span = last_day - first_day
+    # active windows. ``last_day`` includes the next-batch period after ``data_last_day``.
+    # Signups are spread over the period (late joiners), lapsing users come and go through
+    # the first half, churners fade out and growers pick up, so the base stays steady.
+    span = data_last_day - first_day
     lapsing = np.array([p.lapsing for p in PERSONAS])[persona]
     start = np.full(n_users, first_day, dtype=np.int64)
     late = (rng.random(n_users) < 0.25) & ~lapsing
     start[late] = first_day + np.floor(rng.random(late.sum()) * max(span - 30, 1)).astype(np.int64)
-    early_late = lapsing & (rng.random(n_users) < 0.15)
-    start[early_late] = first_day + np.floor(rng.random(early_late.sum()) * 45).astype(np.int64)
+    # lapsing users may have started before the period (their events before it are not
+    # in the log), so the period does not open with only a few of them active
+    start[lapsing] = first_day - 60 + np.floor(rng.random(lapsing.sum()) * 210).astype(np.int64)
     stop = np.full(n_users, last_day, dtype=np.int64)
-    lapse_len = np.floor(rng.uniform(1.5, 6.0, n_users) * _DAYS_PER_MONTH).astype(np.int64)
-    stop[lapsing] = np.minimum(start[lapsing] + lapse_len[lapsing], last_day - 90)
-    churn = ~lapsing & ~late & (rng.random(n_users) < 0.06)
-    stop[churn] = last_day - np.floor(rng.uniform(30, 150, churn.sum())).astype(np.int64)
+    lapse_len = np.floor(rng.uniform(2.5, 5.0, n_users) * _DAYS_PER_MONTH).astype(np.int64)
+    stop[lapsing] = np.minimum(start[lapsing] + lapse_len[lapsing], data_last_day - 90)
+    start = np.maximum(start, first_day)
+    # churners: activity decays over their whole window down to a stop in the last months
+    draw = rng.random(n_users)
+    churner = ~lapsing & ~late & (draw < 0.07)
+    stop[churner] = data_last_day - np.floor(rng.uniform(0, 100, churner.sum())).astype(np.int64)
+    grower = ~lapsing & ~late & (draw >= 0.07) & (draw < 0.13)
+    rate[grower] *= 1.4
     stop = np.minimum(np.maximum(stop, start + 7), last_day)
     start = np.minimum(start, stop)
+    trend = np.where(churner, 1, np.where(grower, 2, 0)).astype(np.int8)
+
+    # roles: bots, refund-heavy shoppers and refill buyers (planted risk and repeat signals)
+    role = np.zeros(n_users, dtype=np.int8)
+    steady = np.flatnonzero(~lapsing & (trend == 0) & ~late)
+    picked = rng.choice(steady, size=min(n_bots + n_refunders, steady.size), replace=False)
+    role[picked[:n_bots]] = 1
+    role[picked[n_bots:]] = 2
+    buy_logit[role == 2] += 1.0
+    rate[role == 2] *= 2.5  # enough purchases for their refunds to stand out
+    cart_logit[role == 2] += 0.8
+    consumable = np.array([_CATEGORY_INDEX[c] for c in _CONSUMABLE_CATEGORIES])
+    refill = (
+        (role == 0)
+        & ~lapsing
+        & (rng.random(n_users) < np.where(pref[:, consumable].sum(axis=1) > 0.25, 0.3, 0.0))
+    )
+    role[refill] = 3
+    best = consumable[pref[:, consumable].argmax(axis=1)]
+    refill_item = np.where(refill, _draw_popular(rng, items, best), -1)
+    refill_days = rng.integers(14, 36, n_users)
 
     # demographics and signup dates
     age_mu = np.array([p.age[0] for p in PERSONAS])[persona]
@@ -690,7 +821,7 @@ def _make_users(rng: np.random.Generator, n_users: int, first_day: int, last_day
             "gender": np.array(_GENDERS)[gender],
             "region": np.array(_REGIONS)[region],
             "signup_date": pl.Series(signup.astype(np.int32)).cast(pl.Date),
-            "persona": np.array([p.name for p in PERSONAS])[persona],
+            "persona": np.where(role == 1, "bot", np.array([p.name for p in PERSONAS])[persona]),
         }
     ).select(
         _zero_padded("U", pl.col("_n"), width).alias("user_id"),
@@ -714,6 +845,11 @@ def _make_users(rng: np.random.Generator, n_users: int, first_day: int, last_day
         weekday_cum=_flat_cdf(weekday_w),
         first_day=start,
         last_day=stop,
+        pref=pref,
+        trend=trend,
+        role=role,
+        refill_item=refill_item,
+        refill_days=refill_days,
         frame=frame,
     )
 
@@ -721,6 +857,76 @@ def _make_users(rng: np.random.Generator, n_users: int, first_day: int, last_day
 # ---------------------------------------------------------------------------------------
 # events
 # ---------------------------------------------------------------------------------------
+
+
+PROMOTIONS: tuple[tuple[str, int, int], ...] = (
+    ("Spring sale", 74, 3),
+    ("Summer sale", 166, 3),
+    ("Black Friday weekend", 331, 4),
+)
+"""Promotions as (name, first day of the year (1 = 1 January), length in days)."""
+
+_HOLIDAY_PEAK_DOY = 345  # mid-December
+_HOLIDAY_WIDTH = 16.0  # days (standard deviation of the bump)
+_HOLIDAY_LIFT = 0.9  # +90 % sessions at the peak
+
+# Category seasonality: (category, peak day of year, strength): the category's share of
+# sessions is multiplied by exp(strength * cos(2 pi (doy - peak) / 365)); toys and
+# electronics also rise with the holiday peak.
+_SEASONS = (
+    ("Garden", 130, 0.8),
+    ("Sports & Outdoors", 180, 0.4),
+    ("Fashion", 100, 0.2),
+    ("Toys & Games", 350, 0.3),
+    ("Beauty", 350, 0.15),
+)
+_HOLIDAY_CATEGORIES = (("Toys & Games", 1.6), ("Electronics", 0.8), ("Beauty", 0.4))
+
+
+def _day_of_year(days: np.ndarray) -> np.ndarray:
+    """1-based day of the year of epoch days."""
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    return (d - d.astype("datetime64[Y]")).astype(np.int64) + 1
+
+
+def _holiday(doy: np.ndarray) -> np.ndarray:
+    """The holiday bump (0..1) by day of year, wrapping around the new year."""
+    dist = np.abs(doy - _HOLIDAY_PEAK_DOY)
+    dist = np.minimum(dist, 365 - dist)
+    return np.exp(-0.5 * (dist / _HOLIDAY_WIDTH) ** 2)
+
+
+def _promo_index(doy: np.ndarray) -> np.ndarray:
+    """Index into :data:`PROMOTIONS` of each day of year, -1 outside promotions."""
+    out = np.full(doy.shape, -1, dtype=np.int64)
+    for i, (_, first, length) in enumerate(PROMOTIONS):
+        out[(doy >= first) & (doy < first + length)] = i
+    return out
+
+
+def _season_weights(doy: np.ndarray) -> np.ndarray:
+    """(n, n_categories) multipliers of each category's session share by day of year."""
+    w = np.ones((doy.size, len(CATEGORIES)))
+    for name, peak, strength in _SEASONS:
+        w[:, _CATEGORY_INDEX[name]] *= np.exp(strength * np.cos(2 * np.pi * (doy - peak) / 365.0))
+    bump = _holiday(doy)
+    for name, lift in _HOLIDAY_CATEGORIES:
+        w[:, _CATEGORY_INDEX[name]] *= 1.0 + lift * bump
+    return w
+
+
+def _warp_days(
+    first_day: np.ndarray, last_day: np.ndarray, pos: np.ndarray, period: tuple[int, int]
+) -> np.ndarray:
+    """Days in ``[first_day, last_day]`` at quantile ``pos`` of the store-wide daily
+    intensity (flat base plus the holiday peak), so sessions crowd into busy weeks."""
+    lo, hi = period
+    days = np.arange(lo, hi + 1)
+    cum = np.concatenate([[0.0], np.cumsum(1.0 + _HOLIDAY_LIFT * _holiday(_day_of_year(days)))])
+    a = cum[first_day - lo]
+    b = cum[last_day - lo + 1]
+    found = np.searchsorted(cum, a + pos * (b - a), side="right") - 1
+    return np.clip(lo + found, first_day, last_day)
 
 
 def _expected_events_per_session(users: _Users) -> np.ndarray:
@@ -781,6 +987,8 @@ def _simulate_events(
     users: _Users,
     scale: float,
     end_s: int,
+    period: tuple[int, int],
+    data_last_day: int,
 ) -> dict[str, np.ndarray]:
     n_users = users.persona.size
     n_cat = len(CATEGORIES)
@@ -795,12 +1003,45 @@ def _simulate_events(
 
     # day: blend of evenly spaced and random positions, moved to a preferred weekday
     regular = _persona_table("regularity")[users.persona][s_user]
-    pos = regular * (k + rng.random(n_s)) / n_sess[s_user] + (1 - regular) * rng.random(n_s)
-    day = users.first_day[s_user] + np.floor(pos * span_days[s_user]).astype(np.int64)
+    # a share ``regularity`` of the sessions sits near its evenly spaced slot, the rest
+    # anywhere: both are uniform over the window, so the store's traffic stays level (a
+    # weighted sum of the two would bunch sessions in the middle of the period)
+    slot = (k + 0.5 + 0.5 * (rng.random(n_s) - 0.5)) / n_sess[s_user]
+    pos = np.where(rng.random(n_s) < regular, slot, rng.random(n_s))
+    # churners' session density falls linearly to zero at their stop, growers' rises
+    trend = users.trend[s_user]
+    pos = np.where(trend == 1, 1.0 - np.sqrt(1.0 - pos), np.where(trend == 2, np.sqrt(pos), pos))
+    day = _warp_days(users.first_day[s_user], users.last_day[s_user], pos, period)
     target = _draw_rows(rng, users.weekday_cum, s_user, 7)
     weekday = (day + 3) % 7  # 1970-01-01 was a Thursday (Monday = 0)
-    day = day + (target - weekday + 3) % 7 - 3
-    day = np.clip(day, users.first_day[s_user], users.last_day[s_user])
+    # promotion days keep their date so that the spikes stay sharp
+    shift = np.where(_promo_index(_day_of_year(day)) >= 0, 0, (target - weekday + 3) % 7 - 3)
+    day = np.clip(day + shift, users.first_day[s_user], users.last_day[s_user])
+    # every user's first drawn session falls in the main period, so that every user of
+    # users.csv has events in the first batch (the next batch adds to known users)
+    late_first = (k == 0) & (day > data_last_day)
+    lo = users.first_day[s_user[late_first]]
+    day[late_first] = lo + (day[late_first] - lo) * np.maximum(data_last_day - lo, 0) // np.maximum(
+        users.last_day[s_user[late_first]] - lo, 1
+    )
+    day[late_first] = np.minimum(day[late_first], data_last_day)
+
+    # promotions: extra sessions, more of them from price-sensitive users
+    all_days = np.arange(period[0], period[1] + 1)
+    promo_days = all_days[_promo_index(_day_of_year(all_days)) >= 0]
+    p_promo = np.minimum(2.0 * scale * users.rate * (0.4 + _sigmoid(1.5 * users.price_beta)), 0.9)
+    extra_user, extra_day = [], []
+    for d in promo_days:
+        eligible = (users.first_day <= d) & (users.last_day >= d) & (users.role != 1)
+        hit = np.flatnonzero(eligible & (rng.random(n_users) < p_promo))
+        extra_user.append(hit)
+        extra_day.append(np.full(hit.size, d, dtype=np.int64))
+    if extra_user:
+        s_user = np.concatenate([s_user, *extra_user])
+        day = np.concatenate([day, *extra_day])
+        n_s = s_user.size
+    doy = _day_of_year(day)
+    s_promo = _promo_index(doy) >= 0
 
     # hour: persona mixture + per-user shift + per-session noise
     n_comp = max(len(p.hours) for p in PERSONAS)
@@ -816,7 +1057,13 @@ def _simulate_events(
         + users.hour_shift[s_user]
     ) % 24.0
     s_start = day * _SECONDS_PER_DAY + np.floor(hour * 3600.0).astype(np.int64)
-    s_cat = _draw_rows(rng, users.cat_cum, s_user, n_cat)
+    # the session's category: the user's preference times the category's season
+    s_cat = np.empty(n_s, dtype=np.int64)
+    for lo in range(0, n_s, _CHUNK):
+        hi = min(lo + _CHUNK, n_s)
+        w = np.cumsum(users.pref[s_user[lo:hi]] * _season_weights(doy[lo:hi]), axis=1)
+        u = rng.random(hi - lo) * w[:, -1]
+        s_cat[lo:hi] = np.minimum((w < u[:, None]).sum(axis=1), n_cat - 1)
 
     # views: mostly the session's category, sometimes another preferred one
     n_views = 1 + rng.poisson(np.maximum(users.views[s_user] - 1.0, 0.0))
@@ -835,11 +1082,13 @@ def _simulate_events(
 
     # funnel: carts minutes after the view, purchases at one checkout per session
     z = (v_aff - v_aff.mean()) / max(float(v_aff.std()), 1e-9)
-    p_cart = _sigmoid(users.cart_logit[v_user] + 0.5 * z)
+    # promotions lift the funnel, most for price-sensitive users
+    v_lift = s_promo[v_sess] * (0.3 + 0.3 * np.maximum(users.price_beta[v_user], 0.0))
+    p_cart = _sigmoid(users.cart_logit[v_user] + 0.5 * z + v_lift)
     carted = rng.random(v_sess.size) < p_cart
     c_idx = np.flatnonzero(carted)
     c_ts = v_ts[c_idx] + 10 + np.floor(np.minimum(rng.exponential(90.0, c_idx.size), 500))
-    p_buy = _sigmoid(users.buy_logit[v_user[c_idx]] + 0.4 * z[c_idx])
+    p_buy = _sigmoid(users.buy_logit[v_user[c_idx]] + 0.4 * z[c_idx] + v_lift[c_idx])
     bought = rng.random(c_idx.size) < p_buy
     b_idx = c_idx[bought]
     b_sess = v_sess[b_idx]
@@ -889,6 +1138,139 @@ def _simulate_events(
     }
 
 
+def _one_item_sessions(
+    rng: np.random.Generator,
+    user: np.ndarray,
+    item: np.ndarray,
+    t0: np.ndarray,
+    first_session: int,
+    quantity: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """One short session per entry: a view at ``t0``, an add-to-cart seconds later and
+    a purchase at checkout ~10 minutes later."""
+    n = user.size
+    t_cart = t0 + 20 + rng.integers(0, 180, n)
+    t_buy = t0 + 600 + rng.integers(0, 300, n)
+    session = first_session + np.arange(n)
+    qty = np.ones(n) if quantity is None else quantity.astype(np.float64)
+    return {
+        "user": np.tile(user, 3),
+        "item": np.tile(item, 3),
+        "type": np.repeat(np.arange(3, dtype=np.int8), n),
+        "ts": np.concatenate([t0, t_cart, t_buy]).astype(np.int64),
+        "quantity": np.concatenate([np.zeros(2 * n), qty]),
+        "rating": np.full(3 * n, np.nan),
+        "session": np.tile(session, 3),
+        "leaf": np.zeros(3 * n, dtype=bool),
+    }
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def _daytime(rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
+    """A time between 09:00 and 21:00 on each day, in epoch seconds."""
+    return days * _SECONDS_PER_DAY + rng.integers(9 * 3600, 21 * 3600, days.size)
+
+
+def _plant_signals(
+    rng: np.random.Generator,
+    items: _Items,
+    users: _Users,
+    events: dict[str, np.ndarray],
+    end_s: int,
+    data_end_s: int,
+) -> dict[str, np.ndarray]:
+    """Add the planted sequences, refills, refunds and bots to the simulated events.
+
+    - after buying a device (or volume k of a series) users often come back days later
+      for its accessory (or volume k + 1): ordered paths that order-blind models miss;
+    - refill buyers buy the same consumable every ``refill_days`` (jittered by a day);
+    - refund-heavy users return most of what they buy days later;
+    - bots' shopping is replaced by bursts of views seconds apart, with nothing bought.
+    """
+    parts = [events]
+    next_session = int(events["session"].max()) + 1 if events["session"].size else 0
+    buys = events["type"] == 2
+    src_user, src_item, src_ts = events["user"][buys], events["item"][buys], events["ts"][buys]
+    for _ in range(_SERIES_LENGTH):  # a chain of volumes grows by one per round
+        nxt = items.next_item[src_item]
+        kind = items.path_kind[src_item]
+        go = (nxt >= 0) & (rng.random(src_item.size) < np.where(kind == 1, 0.5, 0.6))
+        delay = np.where(kind == 1, rng.uniform(1, 14, kind.size), rng.uniform(5, 35, kind.size))
+        t0 = src_ts + np.floor(delay * _SECONDS_PER_DAY).astype(np.int64)
+        go &= (t0 + 1200 <= end_s) & (t0 // _SECONDS_PER_DAY <= users.last_day[src_user])
+        block = _one_item_sessions(rng, src_user[go], nxt[go], t0[go], next_session)
+        next_session += int(go.sum())
+        parts.append(block)
+        n = int(go.sum())
+        src_user, src_item, src_ts = src_user[go], nxt[go], block["ts"][2 * n :]
+
+    refill = np.flatnonzero(users.role == 3)
+    if refill.size:
+        every = users.refill_days[refill]
+        offset = np.floor(rng.random(refill.size) * every).astype(np.int64)
+        span = users.last_day[refill] - users.first_day[refill] - offset
+        count = np.maximum(span // every + 1, 1)
+        r_user = np.repeat(refill, count)
+        k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        day = np.repeat(users.first_day[refill] + offset, count) + k * np.repeat(every, count)
+        day = day + rng.integers(-1, 2, day.size)
+        day = np.clip(day, users.first_day[r_user], users.last_day[r_user])
+        t0 = _daytime(rng, day)
+        keep = t0 + 1200 <= end_s
+        qty = 1 + (rng.random(int(keep.sum())) < 0.25)
+        parts.append(
+            _one_item_sessions(
+                rng, r_user[keep], users.refill_item[r_user[keep]], t0[keep], next_session, qty
+            )
+        )
+        next_session += int(keep.sum())
+
+    merged = _concat(parts)
+    refunder = users.role[merged["user"]] == 2
+    ret = np.flatnonzero(refunder & (merged["type"] == 2) & (rng.random(merged["ts"].size) < 0.8))
+    r_ts = merged["ts"][ret] + np.floor(rng.uniform(2, 20, ret.size) * _SECONDS_PER_DAY)
+    ret, r_ts = ret[r_ts <= end_s], r_ts[r_ts <= end_s]
+    refunds = {key: merged[key][ret] for key in merged}
+    refunds["type"] = np.full(ret.size, 4, dtype=np.int8)
+    refunds["ts"] = r_ts.astype(np.int64)
+
+    bot = np.flatnonzero(users.role == 1)
+    keep = users.role[merged["user"]] != 1
+    merged = {key: value[keep] for key, value in merged.items()}
+    bot_parts = [merged, refunds]
+    if bot.size:
+        n_bursts = rng.integers(6, 11, bot.size)
+        b_user = np.repeat(bot, n_bursts)
+        n_views = rng.integers(60, 121, b_user.size)
+        last = np.minimum(users.last_day[b_user], data_end_s // _SECONDS_PER_DAY - 1)
+        start_day = users.first_day[b_user] + np.floor(
+            rng.random(b_user.size) * np.maximum(last - users.first_day[b_user], 1)
+        ).astype(np.int64)
+        start = start_day * _SECONDS_PER_DAY + rng.integers(0, _SECONDS_PER_DAY, b_user.size)
+        v_burst = np.repeat(np.arange(b_user.size), n_views)
+        gaps = rng.integers(1, 5, v_burst.size)
+        offset = np.cumsum(gaps)
+        burst_first = np.cumsum(n_views) - n_views
+        offset -= np.repeat(offset[burst_first], n_views)
+        n = v_burst.size
+        bot_parts.append(
+            {
+                "user": b_user[v_burst],
+                "item": rng.integers(0, items.category.size, n),
+                "type": np.zeros(n, dtype=np.int8),
+                "ts": np.minimum(start[v_burst] + offset, data_end_s).astype(np.int64),
+                "quantity": np.zeros(n),
+                "rating": np.full(n, np.nan),
+                "session": next_session + v_burst,
+                "leaf": np.zeros(n, dtype=bool),
+            }
+        )
+    return _concat(bot_parts)
+
+
 def _merge_repeats(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One row per (session, item, event type, second): an item drawn twice into one order
     becomes one order line with the summed quantity, as a real order export has it."""
@@ -908,12 +1290,16 @@ def _merge_repeats(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return merged
 
 
-def _trim(rng: np.random.Generator, events: dict[str, np.ndarray], n_events: int) -> None:
-    """Drop random leaf events (uncarted views, ratings) down to exactly ``n_events``."""
-    surplus = events["ts"].size - n_events
+def _trim(
+    rng: np.random.Generator, events: dict[str, np.ndarray], n_events: int, data_end_s: int
+) -> None:
+    """Drop random leaf events (uncarted views, ratings) of the main period (up to
+    ``data_end_s``) until it holds exactly ``n_events``."""
+    main = events["ts"] <= data_end_s
+    surplus = int(main.sum()) - n_events
     if surplus <= 0:
         return
-    leaves = np.flatnonzero(events["leaf"])
+    leaves = np.flatnonzero(events["leaf"] & main)
     drop = rng.choice(leaves, size=min(surplus, leaves.size), replace=False)
     keep = np.ones(events["ts"].size, dtype=bool)
     keep[drop] = False
@@ -925,7 +1311,7 @@ def _assemble_events(events: dict[str, np.ndarray], items: _Items, n_users: int)
     user_width = _id_width(n_users, 6)
     item_width = _id_width(items.category.size, 5)
     item_number = items.frame.get_column("_n").to_numpy()
-    is_buy = events["type"] == 2
+    is_buy = (events["type"] == 2) | (events["type"] == 4)
     frame = pl.DataFrame(
         {
             "_user": events["user"].astype(np.int64) + 1,
@@ -950,21 +1336,28 @@ def _assemble_events(events: dict[str, np.ndarray], items: _Items, n_users: int)
     order_no[buy] = np.cumsum(new)
     order_width = _id_width(int(new.sum()), 7)
     types = pl.Series(_EVENT_TYPES)
-    return frame.with_columns(
-        pl.Series("_order", order_no),
-    ).select(
-        _zero_padded("U", pl.col("_user"), user_width).alias("user_id"),
-        _zero_padded("I", pl.col("_item"), item_width).alias("item_id"),
-        pl.col("_type")
-        .replace_strict(list(range(len(_EVENT_TYPES))), types, return_dtype=pl.String)
-        .alias("event_type"),
-        "timestamp",
-        "quantity",
-        "price",
-        "rating",
-        pl.when(pl.col("_order") > 0)
-        .then(_zero_padded("O", pl.col("_order"), order_width))
-        .alias("order_id"),
+    refund = pl.col("_type") == 4
+    return (
+        frame.with_columns(
+            pl.Series("_order", order_no),
+        )
+        .with_columns(  # a refund carries the order id of the purchase it returns
+            pl.when(refund).then(pl.col("_order").max().over("_session")).otherwise("_order")
+        )
+        .select(
+            _zero_padded("U", pl.col("_user"), user_width).alias("user_id"),
+            _zero_padded("I", pl.col("_item"), item_width).alias("item_id"),
+            pl.col("_type")
+            .replace_strict(list(range(len(_EVENT_TYPES))), types, return_dtype=pl.String)
+            .alias("event_type"),
+            "timestamp",
+            "quantity",
+            "price",
+            "rating",
+            pl.when(pl.col("_order") > 0)
+            .then(_zero_padded("O", pl.col("_order"), order_width))
+            .alias("order_id"),
+        )
     )
 
 
@@ -980,6 +1373,11 @@ def generate_store(
     months: int = 12,
     end: datetime = DEFAULT_END,
     random_state: int | None = 42,
+    *,
+    next_days: int = 31,
+    overlap_days: int = 3,
+    n_bots: int | None = None,
+    n_refunders: int | None = None,
 ) -> SampleStore:
     """Generate a synthetic e-commerce store with planted personas.
 
@@ -1017,48 +1415,129 @@ def generate_store(
         raise ValueError(f"months must be >= 1, got {months}")
     if n_events is not None and n_events < n_users:
         raise ValueError(f"n_events must be >= n_users ({n_users}), got {n_events}")
+    if next_days < 0:
+        raise ValueError(f"next_days must be >= 0, got {next_days}")
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
-    end_s = int(end.timestamp())
+    data_end_s = int(end.timestamp())
+    data_last_day = data_end_s // _SECONDS_PER_DAY
+    first_day = data_last_day - int(round(months * _DAYS_PER_MONTH)) + 1
+    # the simulation runs on through the next batch's period; its events are split off
+    end_s = data_end_s + next_days * _SECONDS_PER_DAY
     last_day = end_s // _SECONDS_PER_DAY
-    first_day = last_day - int(round(months * _DAYS_PER_MONTH)) + 1
+    if n_bots is None:
+        n_bots = n_users // 375
+    if n_refunders is None:
+        n_refunders = n_users // 500
 
     item_rng, user_rng, event_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(random_state).spawn(3)
     )
     items = _make_items(item_rng, n_items)
-    users = _make_users(user_rng, n_users, first_day, last_day)
+    users = _make_users(
+        user_rng, n_users, first_day, last_day, data_last_day, items, n_bots, n_refunders
+    )
 
     # scale session rates so the expected number of events hits the target
     target = float(n_events) if n_events is not None else EVENTS_PER_USER * n_users
-    span_days = (users.last_day - users.first_day + 1).astype(np.float64)
-    expected = float(np.sum(users.rate * span_days * _expected_events_per_session(users)))
+    main_days = (np.minimum(users.last_day, data_last_day) - users.first_day + 1).clip(1)
+    expected = float(
+        np.sum(users.rate * main_days.astype(np.float64) * _expected_events_per_session(users))
+    )
     scale = target / expected
     if n_events is not None:
         scale *= 1.03  # a small surplus of leaf events is trimmed off below
     for _ in range(8):
-        raw = _merge_repeats(_simulate_events(event_rng, items, users, scale, end_s))
-        produced = raw["ts"].size
-        if n_events is None or produced - int(raw["leaf"].sum()) <= n_events <= produced:
+        raw = _simulate_events(
+            event_rng, items, users, scale, end_s, (first_day, last_day), data_last_day
+        )
+        raw = _merge_repeats(_plant_signals(event_rng, items, users, raw, end_s, data_end_s))
+        main = raw["ts"] <= data_end_s
+        produced = int(main.sum())
+        if n_events is None or produced - int((raw["leaf"] & main).sum()) <= n_events <= produced:
             break
         scale *= 1.05 * n_events / produced
     else:  # pragma: no cover - only with absurd targets
         raise ValueError(f"could not simulate exactly {n_events} events")
     if n_events is not None:
-        _trim(event_rng, raw, n_events)
+        _trim(event_rng, raw, n_events, data_end_s)
 
     events = _assemble_events(raw, items, n_users)
+    end_lit = pl.lit(end).cast(pl.Datetime("us", "UTC"))
+    overlap = end_lit - pl.duration(days=overlap_days)
     user_frame = users.frame
     return SampleStore(
-        events=events,
+        events=events.filter(pl.col("timestamp") <= end_lit),
         users=user_frame.drop("persona"),
         items=items.frame.sort("item_id").drop("_n"),
         personas=user_frame.select("user_id", "persona"),
+        next_batch=events.filter(pl.col("timestamp") > overlap),
+        signals=_signals_frame(users, items, data_last_day),
+        paths=_paths_frame(items),
     )
 
 
+def _signals_frame(users: _Users, items: _Items, data_last_day: int) -> pl.DataFrame:
+    """One row per planted user signal: user_id, signal, item_id, detail."""
+    width = _id_width(users.persona.size, 6)
+    item_ids = items.frame.get_column("item_id").to_numpy()
+    has_refill = users.refill_item >= 0
+    refill_item = np.where(has_refill, item_ids[np.maximum(users.refill_item, 0)], None)
+    stop = np.minimum(users.last_day, data_last_day)
+    frame = pl.DataFrame(
+        {
+            "_n": np.arange(1, users.persona.size + 1),
+            "_trend": users.trend.astype(np.int64),
+            "_role": users.role.astype(np.int64),
+            "_stop": pl.Series(stop.astype(np.int32)).cast(pl.Date),
+            "_every": users.refill_days,
+            "item_id": pl.Series(refill_item.tolist(), dtype=pl.String),
+        }
+    )
+    user_id = _zero_padded("U", pl.col("_n"), width).alias("user_id")
+    trend = frame.filter(pl.col("_trend") > 0).select(
+        user_id,
+        pl.when(pl.col("_trend") == 1).then(pl.lit("churner")).otherwise(pl.lit("grower"))
+        .alias("signal"),
+        pl.lit(None, pl.String).alias("item_id"),
+        pl.when(pl.col("_trend") == 1)
+        .then(pl.format("activity fades to a stop by {}", pl.col("_stop").cast(pl.String)))
+        .otherwise(pl.lit("activity rises through the period"))
+        .alias("detail"),
+    )  # fmt: skip
+    names = pl.Series(["", "bot", "refund_heavy", "refill"])
+    role = frame.filter(pl.col("_role") > 0).select(
+        user_id,
+        pl.col("_role").replace_strict([0, 1, 2, 3], names, return_dtype=pl.String)
+        .alias("signal"),
+        "item_id",
+        pl.when(pl.col("_role") == 1).then(pl.lit("bursts of views seconds apart, no purchase"))
+        .when(pl.col("_role") == 2).then(pl.lit("returns about 80 % of purchases"))
+        .otherwise(pl.format("buys the item again every {} days", "_every"))
+        .alias("detail"),
+    )  # fmt: skip
+    return pl.concat([trend, role]).sort("user_id", "signal")
+
+
+def _paths_frame(items: _Items) -> pl.DataFrame:
+    """One row per planted ordered pair: item_id, next_item_id, kind."""
+    ids = items.frame.get_column("item_id").to_numpy()
+    src = np.flatnonzero(items.next_item >= 0)
+    kinds = np.array(["", "accessory", "next_volume"], dtype=object)
+    return pl.DataFrame(
+        {
+            "item_id": ids[src].astype(str),
+            "next_item_id": ids[items.next_item[src]].astype(str),
+            "kind": kinds[items.path_kind[src]].astype(str),
+        },
+        schema={"item_id": pl.String, "next_item_id": pl.String, "kind": pl.String},
+    ).sort("kind", "item_id")
+
+
 def write_store(store: SampleStore, directory: str | Path) -> dict[str, Path]:
-    """Write a store as ``events.parquet``, ``users.csv``, ``items.csv``, ``personas.csv``.
+    """Write a store: ``events.parquet``, ``users.csv``, ``items.csv``, the next batch
+    (:data:`NEXT_BATCH_FILE`) and the ground truth (``personas.csv``, ``signals.csv``,
+    ``paths.csv``).
 
     Parameters
     ----------
@@ -1070,7 +1549,8 @@ def write_store(store: SampleStore, directory: str | Path) -> dict[str, Path]:
     Returns
     -------
     dict of str to Path
-        File name stem (``"events"``, ``"users"``, ``"items"``, ``"personas"``) to path.
+        Table name (``"events"``, ``"users"``, ``"items"``, ``"personas"``,
+        ``"next_batch"``, ``"signals"``, ``"paths"``) to path.
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -1079,11 +1559,17 @@ def write_store(store: SampleStore, directory: str | Path) -> dict[str, Path]:
         "users": out / "users.csv",
         "items": out / "items.csv",
         "personas": out / "personas.csv",
+        "next_batch": out / NEXT_BATCH_FILE,
+        "signals": out / "signals.csv",
+        "paths": out / "paths.csv",
     }
     store.events.write_parquet(paths["events"], compression="zstd", statistics=True)
+    store.next_batch.write_parquet(paths["next_batch"], compression="zstd", statistics=True)
     store.users.write_csv(paths["users"])
     store.items.write_csv(paths["items"])
     store.personas.write_csv(paths["personas"])
+    store.signals.write_csv(paths["signals"])
+    store.paths.write_csv(paths["paths"])
     return paths
 
 

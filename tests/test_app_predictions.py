@@ -80,13 +80,17 @@ def test_after_a_restart_the_saved_predictions_are_shown_without_training(traine
 def test_moving_the_threshold_recomputes_precision_and_recall(trained):
     at = trained
     before = [m.value for m in at.metric]
+    earlier = {m.label: m.value for m in at.metric}
     slider = at.slider[0]
     slider.set_value(0.9).run()
     after = {m.label: m.value for m in at.metric}
     assert not at.exception
     assert [after[k] for k in ("Accuracy", "Precision", "Recall", "F1")] != before
-    # at 0.9 almost nobody is predicted to buy: recall is small
-    assert float(after["Recall"]) < 0.2
+    # a higher threshold predicts fewer buyers: recall can only fall (the default threshold is
+    # below 0.9), and at 0.9 few users qualify: 0.239 on the sample store regenerated in
+    # issue 17 (its growers and refill buyers are confidently predicted; 0.2 held before)
+    assert float(after["Recall"]) < float(earlier["Recall"])
+    assert float(after["Recall"]) < 0.3
 
 
 def test_the_churn_tab_shows_its_own_comparison(trained):
