@@ -253,15 +253,16 @@ def test_a_sequence_model_beats_order_blind_models_on_the_planted_paths(ds, path
 
     def hit_rate(name: str) -> float:
         model = make(name)
-        fit = model.fit(train_events) if getattr(model, "uses_events", False) else model.fit(train)
+        extra = {"events": train_events} if getattr(model, "uses_events", False) else {}
+        fit = model.fit(train, **extra)
         recs = fit.recommend(cases["user_id"].to_list(), k=10)
         return cases.join(recs.select("user_id", "item_id"), on=["user_id", "item_id"]).height / (
             cases.height
         )
 
     blind = max(hit_rate(name) for name in ("popularity", "item-knn", "ease"))
-    best = max(hit_rate(name) for name in SEQUENCE_MODELS if name in MODELS)
-    assert best > blind
+    # the simplest sequential model (the deep ones train for minutes: bench/sequences.py)
+    assert hit_rate("markov") > blind
 
 
 # ---- the second batch ----------------------------------------------------------------------
