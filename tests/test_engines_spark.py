@@ -211,3 +211,26 @@ def test_engine_spark_refuses_a_workspace(tmp_path, capsys):
     code = main(["build", "--workspace", "shop", "--engine", "spark", "--out", str(tmp_path)])
     assert code == 2
     assert "--engine spark reads files" in capsys.readouterr().err
+
+
+def test_spark_als_recommends_the_item_a_users_group_shares_and_zero_for_unseen_items(spark):
+    from profiling.recommenders.spark_als import SparkALS
+
+    # group A (a1..a4) shares items x1..x4, each user missing one; group B (b1..b4) the y's
+    rows = [(f"{g}{u}", f"{'x' if g == 'a' else 'y'}{i}") for g in "ab" for u in range(1, 5)
+            for i in range(1, 5) if i != u]  # fmt: skip
+    inter = pl.DataFrame(rows, schema=["user_id", "item_id"], orient="row").with_columns(
+        weight=pl.lit(1.0)
+    )
+    items = pl.DataFrame({"item_id": ["x1", "x2", "x3", "x4", "y1", "y2", "y3", "y4", "z"]})
+    model = SparkALS(factors=4, regularization=0.01, iterations=10).fit(inter, items=items)
+    recs = model.recommend(["a1", "b2"], k=1)
+    # a1 lacks x1 (its group's item), b2 lacks y2
+    assert recs.select("user_id", "item_id").to_dicts() == [
+        {"user_id": "a1", "item_id": "x1"},
+        {"user_id": "b2", "item_id": "y2"},
+    ]
+    # "z" is in the catalog but never seen in training: a zero vector, score 0
+    z = list(model.items_).index("z")
+    assert not model.item_factors_[z].any()
+    assert model.user_factors_.shape == (8, 4)

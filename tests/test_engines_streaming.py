@@ -34,11 +34,15 @@ def test_streaming_cleaning_counts_duplicates_after_missing_users_and_before_pri
     ds, profiles, _ = build_streaming(str(log), scratch=tmp_path / "s")
     counts = {r.reason: r.count for r in ds.report.events.reasons}
     in_memory = {r.reason: r.count for r in load_dataset(str(log)).report.events.reasons}
-    assert counts == in_memory == {
-        "missing user id": 2,
-        "exact duplicate row": 2,
-        "negative price or amount on a purchase": 1,
-    }
+    assert (
+        counts
+        == in_memory
+        == {
+            "missing user id": 2,
+            "exact duplicate row": 2,
+            "negative price or amount on a purchase": 1,
+        }
+    )
     # kept: u1's purchase (3 x 2 = 6.0) and u2's view
     assert ds.report.events.rows_kept == 2
     assert profiles.select("user_id", "monetary").to_dicts() == [

@@ -41,6 +41,12 @@ def _als(random_state: int = S.RANDOM_STATE) -> Recommender:
     return ALS(regularization=20.0, random_state=random_state)
 
 
+def _spark_als(random_state: int = S.RANDOM_STATE) -> Recommender:
+    from profiling.recommenders.spark_als import SparkALS  # trains on Spark (Java)
+
+    return SparkALS(random_state=random_state)
+
+
 def _surprise(algorithm: str) -> Factory:
     def factory(random_state: int = S.RANDOM_STATE) -> Recommender:
         return SurpriseModel(algorithm, random_state=random_state)
@@ -71,6 +77,7 @@ MODELS: dict[str, Factory] = {
     "baseline-only": _surprise("baseline_only"),
     "slope-one": _surprise("slope_one"),
     "co-clustering": _surprise("co_clustering"),
+    "spark-als": _spark_als,
 }
 """Stable model name -> factory with sensible defaults."""
 
@@ -95,6 +102,7 @@ DESCRIPTIONS: dict[str, str] = {
     "baseline-only": "Predicted rating = global mean + user bias + item bias (Surprise).",
     "slope-one": "Predicted rating from average rating differences between items (Surprise).",
     "co-clustering": "Predicted rating from user and item cluster averages (Surprise).",
+    "spark-als": "Implicit ALS trained on Apache Spark (Spark ML), for logs beyond one machine.",
 }
 
 DEFAULT_MODELS: tuple[str, ...] = (
