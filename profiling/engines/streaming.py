@@ -6,9 +6,8 @@ This path never does: the log is scanned, cleaned by the same rules and written
 cleaning counts and every aggregation of :func:`profiling.features.aggregation_plans` are
 then collected with ``engine="streaming"`` from a scan of that file, so memory holds
 per-user state, not events. Differences from the in-memory cleaning, all in the report:
-exact duplicates are found by a 64-bit hash of the raw row together with the user id and
-timestamp (identical raw rows always match; two different rows would need a hash collision
-with the same user and time), and no example rows are kept. Attributes found in the log
+exact duplicates are found by two 64-bit hashes of the raw row (identical raw rows always
+match; two different rows would need a collision of both hashes, about 2^-128 per pair), and no example rows are kept. Attributes found in the log
 (item titles, categories, user regions) are taken per id like the in-memory path.
 """
 
@@ -64,6 +63,20 @@ class StreamedDataset:
         return pl.scan_parquet(self.events_path)
 
 
+def _event_type_streaming(column: str, dtype: pl.DataType) -> pl.Expr:
+    """:func:`profiling.ingest.values._event_type_expr` as a when/then chain over
+    ``is_in`` (elementwise); polars runs ``replace_strict`` as a whole-column function, which
+    makes the streaming engine hold the column."""
+    norm = _string_expr(column, dtype).str.to_lowercase().str.replace_all(r"[^0-9a-z]", "")
+    by_type: dict[str, list[str]] = {}
+    for raw_name, canonical in S.EVENT_SYNONYMS.items():
+        by_type.setdefault(canonical, []).append(raw_name)
+    expr = pl.lit(S.OTHER)
+    for canonical, names in reversed(by_type.items()):
+        expr = pl.when(norm.is_in(names)).then(pl.lit(canonical)).otherwise(expr)
+    return expr
+
+
 def _canonical(raw: ingest.RawTable, mapping: ingest.ColumnMapping, ts: pl.Expr, etype: pl.Expr):
     """The lazy canonical select of :func:`profiling.ingest.clean_events`, with a raw-row
     hash in place of the in-memory ``is_first_distinct`` flag."""
@@ -100,6 +113,7 @@ def _canonical(raw: ingest.RawTable, mapping: ingest.ColumnMapping, ts: pl.Expr,
         *[role(r, _string_expr, pl.String) for r in E._EXTRA_ROLES],
         pl.all_horizontal([_string_expr(c, schema[c]).is_null() for c in columns]).alias("__blank"),
         pl.struct(columns).hash(seed=0).alias("__hash"),
+        pl.struct(columns).hash(seed=1).alias("__hash2"),
     )  # fmt: skip
 
 
@@ -118,6 +132,9 @@ def clean_streaming(
     sample = raw.sample(5000)
     ts = E._timestamp_parse(raw, mapping, schema, sample, report)
     report.kind, etype = E._log_kind(mapping, schema)
+    if mapping.has(S.EVENT_TYPE):
+        c = mapping.column_for(S.EVENT_TYPE)
+        etype = _event_type_streaming(c, schema[c])
     lf = E._with_money(_canonical(raw, mapping, ts.expr, etype), mapping)
     t = pl.col(S.TIMESTAMP)
     head = lf.select(
@@ -140,7 +157,20 @@ def clean_streaming(
     lf = lf.with_columns(early.alias("__drop"), pl.lit(True).alias("__first"))
     passed = lf.filter(pl.col("__drop").is_null())
     if dedupe:
-        passed = passed.unique(subset=["__hash", S.USER_ID, S.TIMESTAMP], keep="any")
+        # a unique() over whole rows holds every row in memory; instead the rows are staged
+        # on disk, the keys (two 64-bit hashes) that occur more than once are collected
+        # (only the counting holds one entry per distinct key), rows with other keys stream
+        # through, and the few repeated rows are deduplicated
+        passed.sink_parquet(scratch / "stage.parquet", engine=STREAMING)
+        key = ["__hash", "__hash2"]
+        repeated_keys = (
+            pl.scan_parquet(scratch / "stage.parquet").group_by(key).len()
+            .filter(pl.col("len") > 1).select(key).collect(engine=STREAMING)
+        )  # fmt: skip
+        staged = pl.scan_parquet(scratch / "stage.parquet")
+        single = staged.join(repeated_keys.lazy(), on=key, how="anti")
+        repeated = staged.join(repeated_keys.lazy(), on=key, how="semi")
+        passed = pl.concat([single, repeated.unique(subset=key, keep="any")])
     passed = passed.with_columns(E._drop_reason(report.kind, False).alias("__drop"))
     out = scratch / "events.parquet"
     keep = list(S.EVENT_COLUMNS) + [r for r in E._EXTRA_ROLES if mapping.has(r)]
@@ -167,10 +197,11 @@ def clean_streaming(
         raise DataValidationError(raw.source, f"no usable rows: all {report.rows_read} rows "
                                   "were dropped")  # fmt: skip
     report.notes.append(
-        "cleaned with the polars streaming engine: exact duplicates found by a hash of the "
-        "raw row with the user id and timestamp; no example rows"
+        "cleaned with the polars streaming engine: exact duplicates found by two 64-bit "
+        "hashes of the raw row; no example rows"
     )
     (scratch / "passed.parquet").unlink()
+    (scratch / "stage.parquet").unlink(missing_ok=True)
     return out, report, mapping
 
 
