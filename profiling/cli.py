@@ -106,7 +106,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from profiling.features import add_tags, build_profiles, feature_catalog
+    from profiling.features import add_tags
     from profiling.segments import build_segments, with_assignments
 
     k: int | str = args.k
@@ -117,8 +117,10 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise ProfilingError(
                 f"--k must be 'auto' or an integer. Got --k={args.k!r} instead."
             ) from None
-    ds = _load(args)
-    profiles = add_tags(build_profiles(ds, as_of=args.as_of))
+    from profiling.engines.build import load_and_profile
+
+    ds, profiles, catalog = load_and_profile(args, _load)
+    profiles = add_tags(profiles)
     seg = build_segments(profiles, k=k, method=args.method)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -128,7 +130,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         "dataset": {"name": ds.name, "fingerprint": ds.fingerprint, "summary": ds.summary()},
         "as_of": str(args.as_of or ds.as_of),
         "cleaning": ds.report.to_dict(),
-        "features": feature_catalog(ds).to_dict(),
+        "features": catalog.to_dict(),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
     print(
@@ -282,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", default="auto", help="number of clusters, or 'auto' (default)")
     p.add_argument("--method", default="kmeans", choices=["kmeans", "gmm"])
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--engine", default="polars", choices=["polars", "streaming", "spark"],
+                   help="where the heavy step runs: in memory, polars streaming, or Spark")  # fmt: skip
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("evaluate", help="train and compare recommenders on a leakage-free split")
     _add_inputs(p, workspace=True)

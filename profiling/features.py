@@ -52,6 +52,25 @@ def feature_catalog(dataset: Dataset) -> FeatureCatalog:
     """The feature groups :func:`build_profiles` computes for ``dataset``, and those it
     skips with the reason (a missing column or table)."""
     e = dataset.events
+    return catalog_from_facts(
+        types=set(e[S.EVENT_TYPE].unique().to_list()),
+        filled={c for c in (S.AMOUNT, S.PRICE, S.RATING) if _has(e, c)},
+        time_known=time_of_day_known(e),
+        items=dataset.items,
+        has_users=dataset.users is not None,
+    )
+
+
+def catalog_from_facts(
+    types: set[str],
+    filled: set[str],
+    time_known: bool,
+    items: pl.DataFrame | None,
+    has_users: bool,
+) -> FeatureCatalog:
+    """The feature catalog from facts about the events (the event types present, the
+    columns among amount/price/rating with any value, whether any timestamp has a time of
+    day), the item catalog and whether a users table exists; any engine can compute them."""
     cat = FeatureCatalog()
 
     def add(name: str, ok: bool, why: str) -> None:
@@ -60,21 +79,20 @@ def feature_catalog(dataset: Dataset) -> FeatureCatalog:
         else:
             cat.skipped[name] = why
 
-    types = set(e[S.EVENT_TYPE].unique().to_list())
     add("activity", True, "")
     add("rfm", S.PURCHASE in types, "no purchase events")
-    add("monetary", _has(e, S.AMOUNT), "no price or amount column")
+    add("monetary", S.AMOUNT in filled, "no price or amount column")
     add("funnel", {S.VIEW, S.PURCHASE} <= types or {S.CART, S.PURCHASE} <= types,
         "needs views or carts and purchases")  # fmt: skip
-    has_cat = _has(dataset.items, S.CATEGORY)
+    has_cat = _has(items, S.CATEGORY)
     add("category affinity", has_cat, "no item catalog with a category column")
-    add("brand affinity", _has(dataset.items, S.BRAND), "no item catalog with a brand column")
-    add("price level", has_cat and _has(e, S.PRICE), "needs item categories and prices")
+    add("brand affinity", _has(items, S.BRAND), "no item catalog with a brand column")
+    add("price level", has_cat and S.PRICE in filled, "needs item categories and prices")
     add("refunds", S.REFUND in types, "no refunds in the data")
-    add("time of day", time_of_day_known(e), DATE_ONLY_REASON)
+    add("time of day", time_known, DATE_ONLY_REASON)
     add("sessions", True, "")
-    add("ratings", _has(e, S.RATING), "no rating column")
-    add("attributes", dataset.users is not None, "no users table")
+    add("ratings", S.RATING in filled, "no rating column")
+    add("attributes", has_users, "no users table")
     return cat
 
 
@@ -140,39 +158,54 @@ def build_profiles(dataset: Dataset, as_of: datetime | str | None = None) -> pl.
         .with_columns(pl.col(S.USER_ID).cast(pl.Categorical))
     )
     items = dataset.items
-    has_cat = "category affinity" in cat.computed
-    has_brand = "brand affinity" in cat.computed
-    if has_cat or has_brand:
+    if "category affinity" in cat.computed or "brand affinity" in cat.computed:
         keep = [c for c in (S.CATEGORY, S.BRAND) if _has(items, c)]
         catalog = items.lazy().select(S.ITEM_ID, *[pl.col(c).cast(pl.Categorical) for c in keep])
         e = e.join(catalog, on=S.ITEM_ID, how="left")
-    use_orders = _has(dataset.events, S.ORDER_ID)
-    use_sessions = _has(dataset.events, S.SESSION_ID)
+    plans = aggregation_plans(
+        nw.from_native(e),
+        when,
+        cat,
+        use_orders=_has(dataset.events, S.ORDER_ID),
+        use_sessions=_has(dataset.events, S.SESSION_ID),
+    )
+    # one collection for both plans, so polars shares the scan of the events
+    collected = pl.collect_all([p.to_native() for p in plans])
+    return finish_profiles(collected, when, cat, dataset.users)
 
-    ev = nw.from_native(e)
+
+def aggregation_plans(
+    ev: nw.LazyFrame, when: datetime, cat: FeatureCatalog, *, use_orders: bool, use_sessions: bool
+) -> list[nw.LazyFrame]:
+    """The lazy narwhals plans over canonical events (already cut at ``when``, with the
+    item catalog's category and brand joined when the catalog has them), for any narwhals
+    backend: the per-user aggregate (one row per user) and, with categories, the long
+    (user, category) counts. Collect them and pass them to :func:`finish_profiles`."""
+    has_cat = "category affinity" in cat.computed
     ev = _with_helper_columns(ev, when)
-    base = _activity(ev, use_sessions)
-    purchases = _purchases(ev, use_orders, has_cat)
-    frames = [purchases, _preferred_hour(ev)]
+    out = _activity(ev, use_sessions)
+    frames = [_purchases(ev, use_orders, has_cat), _preferred_hour(ev)]
     if "ratings" in cat.computed:
         frames.append(_ratings(ev))
-    if has_brand:
+    if "brand affinity" in cat.computed:
         frames.append(_favourite_brand(ev))
-    out = base
     for f in frames:
         out = out.join(f, on=S.USER_ID, how="left")
-    plans = [out.to_native()]
-    if has_cat:
-        plans.append(_category_counts(ev).to_native())
-    # one collection for both plans, so polars shares the scan of the events
-    collected = pl.collect_all(plans)
+    return [out, _category_counts(ev)] if has_cat else [out]
+
+
+def finish_profiles(
+    collected: list[pl.DataFrame], when: datetime, cat: FeatureCatalog, users: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Profiles from the collected :func:`aggregation_plans` (polars frames): ratios, RFM,
+    the category pivot and the users-table attributes; one row per user, sorted by id."""
     profiles = collected[0]
-    if has_cat:
+    if "category affinity" in cat.computed:
         profiles = profiles.join(_category_affinity(collected[1]), on=S.USER_ID, how="left")
     profiles = _finish(profiles, when, cat)
     profiles = profiles.with_columns(pl.col(pl.Categorical).cast(pl.String))
-    if dataset.users is not None:
-        profiles = _attach_attributes(profiles, dataset.users)
+    if users is not None:
+        profiles = _attach_attributes(profiles, users)
     return profiles.sort(S.USER_ID)
 
 
@@ -184,7 +217,9 @@ def _with_helper_columns(ev: nw.LazyFrame, when: datetime) -> nw.LazyFrame:
     helpers = [
         hour.alias("_hour"),
         ts.dt.truncate("1d").alias("_day"),
-        (ts.dt.weekday() >= 6).alias("_weekend"),
+        # ((d + 6) % 7) + 1 maps Monday..Sunday to 1..7 from polars' 1..7 and from narwhals
+        # 2.29's PySpark weekday (Sunday 0); both backends then agree on weekends
+        (((ts.dt.weekday() + 6) % 7 + 1) >= 6).alias("_weekend"),
         (ts > when - timedelta(days=30)).alias("_last30"),
         ((ts > when - timedelta(days=60)) & (ts <= when - timedelta(days=30))).alias("_prev30"),
         nw.when(et == S.PURCHASE).then(nw.col(S.AMOUNT)).otherwise(0.0).alias("_gross"),
@@ -194,7 +229,7 @@ def _with_helper_columns(ev: nw.LazyFrame, when: datetime) -> nw.LazyFrame:
         ((hour >= lo) & (hour < hi)).alias(f"_part_{name}")
         for name, (lo, hi) in PARTS_OF_DAY.items()
     ]
-    # boolean flags, summed in the aggregation (cheaper than materialized integers)
+    # boolean flags, cast and summed in the aggregation (cheaper than materialized integers)
     helpers += [(et == t).alias(f"_is_{t}") for t in COUNTED_TYPES]
     return ev.with_columns(helpers)
 
@@ -212,10 +247,12 @@ def _activity(ev: nw.LazyFrame, use_sessions: bool) -> nw.LazyFrame:
             .alias("_new_session")
         )
     else:
-        gap = (ts - ts.shift(1).over(S.USER_ID, order_by=S.TIMESTAMP)).dt.total_minutes()
-        sess = ev.with_columns(
-            (gap > S.SESSION_GAP_MINUTES).fill_null(True).cast(nw.Int32).alias("_new_session")
-        )
+        # a new session after more than G whole minutes of gap: floor(gap / 1 min) > G <=>
+        # ts >= previous ts + (G + 1) min for a time-ordered user; written as an offset so
+        # that every backend computes it (Spark has no duration arithmetic in narwhals)
+        prev = ts.shift(1).over(S.USER_ID, order_by=S.TIMESTAMP)
+        new = ts >= prev.dt.offset_by(f"{S.SESSION_GAP_MINUTES + 1}m")
+        sess = ev.with_columns(new.fill_null(True).cast(nw.Int32).alias("_new_session"))
     aggs = [
         nw.len().alias("n_events"),
         ts.min().alias("first_seen"),
@@ -224,12 +261,12 @@ def _activity(ev: nw.LazyFrame, use_sessions: bool) -> nw.LazyFrame:
         nw.col("_new_session").sum().alias("sessions"),
         nw.col("_gross").sum().alias("gross_spend"),
         nw.col("_refunded").sum().alias("refunded"),
-        nw.col("_weekend").sum().alias("_n_weekend"),
-        nw.col("_last30").sum().alias("events_last_30d"),
-        nw.col("_prev30").sum().alias("events_prev_30d"),
+        nw.col("_weekend").cast(nw.Int64).sum().alias("_n_weekend"),
+        nw.col("_last30").cast(nw.Int64).sum().alias("events_last_30d"),
+        nw.col("_prev30").cast(nw.Int64).sum().alias("events_prev_30d"),
     ]
-    aggs += [nw.col(f"_part_{p}").sum().alias(f"_n_{p}") for p in PARTS_OF_DAY]
-    aggs += [nw.col(f"_is_{t}").sum().alias(f"n_{t}") for t in COUNTED_TYPES]
+    aggs += [nw.col(f"_part_{p}").cast(nw.Int64).sum().alias(f"_n_{p}") for p in PARTS_OF_DAY]
+    aggs += [nw.col(f"_is_{t}").cast(nw.Int64).sum().alias(f"n_{t}") for t in COUNTED_TYPES]
     return sess.group_by(S.USER_ID).agg(aggs)
 
 

@@ -129,3 +129,18 @@ def screenshots() -> Path:
     out.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots are saved in {out}")
     return out
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark (2 cores, 2 shuffle partitions, no UI) for the whole test session;
+    skipped with the reason when PySpark or Java is missing (make test installs Java)."""
+    if shutil.which("java") is None:
+        pytest.skip("java is missing: run scripts/ensure_java.sh (make test does)")
+    pytest.importorskip("pyspark")
+    from profiling.engines.spark import spark_session
+
+    session = spark_session("local[2]", shuffle_partitions=2, ui=False)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -46,6 +46,12 @@ def _als(random_state: int = S.RANDOM_STATE) -> Recommender:
     return ALS(regularization=20.0, random_state=random_state)
 
 
+def _spark_als(random_state: int = S.RANDOM_STATE) -> Recommender:
+    from profiling.recommenders.spark_als import SparkALS  # trains on Spark (Java)
+
+    return SparkALS(random_state=random_state)
+
+
 def _surprise(algorithm: str) -> Factory:
     def factory(random_state: int = S.RANDOM_STATE) -> Recommender:
         return SurpriseModel(algorithm, random_state=random_state)
@@ -80,6 +86,7 @@ MODELS: dict[str, Factory] = {
     "markov": lambda random_state=S.RANDOM_STATE: Markov(random_state=random_state),
     "gru4rec": lambda random_state=S.RANDOM_STATE: GRU4Rec(random_state=random_state),
     "sasrec": lambda random_state=S.RANDOM_STATE: SASRec(random_state=random_state),
+    "spark-als": _spark_als,
 }
 """Stable model name -> factory with sensible defaults."""
 
@@ -110,6 +117,7 @@ DESCRIPTIONS: dict[str, str] = {
     "(GRU4Rec, PyTorch; trains for up to a few minutes).",
     "sasrec": "Next item from the order of your history, read by self-attention "
     "(SASRec, PyTorch; trains for up to a few minutes).",
+    "spark-als": "Implicit ALS trained on Apache Spark (Spark ML), for logs beyond one machine.",
 }
 
 DEFAULT_MODELS: tuple[str, ...] = (

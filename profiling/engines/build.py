@@ -1,0 +1,55 @@
+"""The ``build`` command's heavy step on the chosen engine: load, clean and profile."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+import polars as pl
+
+from profiling import ingest
+from profiling.errors import ProfilingError
+from profiling.features import FeatureCatalog
+
+
+def load_and_profile(
+    args: argparse.Namespace, load: Callable[[argparse.Namespace], object]
+) -> tuple[object, pl.DataFrame, FeatureCatalog]:
+    """(dataset, profiles without tags, feature catalog) for ``args.engine``.
+
+    ``polars`` (default) loads the files in memory with ``load``; ``streaming`` cleans and
+    aggregates with polars' streaming engine (see :mod:`profiling.engines.streaming`);
+    ``spark`` reads, cleans and aggregates on Spark (see :mod:`profiling.engines.spark`).
+    The dataset object has ``name``, ``fingerprint``, ``summary()`` and ``report``."""
+    engine = getattr(args, "engine", "polars") or "polars"
+    if engine != "polars" and getattr(args, "workspace", None):
+        raise ProfilingError(
+            f"--engine {engine} reads files (an events path or URI), not a saved workspace; "
+            "drop --workspace or use --engine polars"
+        )
+    if engine == "spark":
+        from profiling.engines.spark import build_profiles_spark, load_dataset_spark, spark_session
+
+        if not args.events:
+            raise ProfilingError("give an events file or URI for --engine spark")
+        ds = load_dataset_spark(
+            spark_session(),
+            args.events,
+            args.users,
+            args.items,
+            events_map=ingest.parse_overrides(args.map),
+            users_map=ingest.parse_overrides(args.users_map, "--users-map"),
+            items_map=ingest.parse_overrides(args.items_map, "--items-map"),
+        )
+        return ds, build_profiles_spark(ds, as_of=args.as_of), ds.catalog()
+    if engine == "streaming":
+        from profiling.engines.streaming import build_streaming
+
+        if not args.events:
+            raise ProfilingError("give an events file for --engine streaming")
+        return build_streaming(args.events, args.users, args.items, as_of=args.as_of,
+                               events_map=ingest.parse_overrides(args.map))  # fmt: skip
+    from profiling.features import build_profiles, feature_catalog
+
+    ds = load(args)
+    return ds, build_profiles(ds, as_of=args.as_of), feature_catalog(ds)

@@ -1,0 +1,92 @@
+"""Collaborative filtering at scale: Spark ML's ALS (implicit feedback) as a recommender.
+
+Training runs on Spark (the active session, or a new one, see
+:func:`profiling.engines.spark.spark_session`); the learned user and item factors are
+collected to the driver, where scoring, excluding seen items and top-k are the base class's,
+as for every other model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from profiling import schema as S
+from profiling.recommenders.implicit_models import _FactorModel, weighted
+
+
+class SparkALS(_FactorModel):
+    """Implicit ALS of Spark ML (``pyspark.ml.recommendation.ALS``, Hu, Koren & Volinsky
+    2008 with Spark's ALS-WR regularization, which scales ``regularization`` by each user's
+    and item's number of interactions).
+
+    The training value of a (user, item) pair is the ``weighting`` of its implicit weight
+    (log(1 + w) by default, as :class:`~profiling.recommenders.implicit_models.ALS`);
+    Spark's confidence is ``1 + alpha * value``. Score = ``user_factors @ item_factors.T``.
+
+    Parameters
+    ----------
+    factors : int, default 64
+    regularization : float, default 0.1
+    iterations : int, default 15
+    alpha : float, default 1
+    weighting : {"log", "raw", "binary"}, default "log"
+    random_state : int
+        Spark ALS's seed. With more than one partition the sums of the normal equations
+        are done in a data-dependent order, so factors agree between runs to rounding.
+    """
+
+    name = "spark-als"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.1,
+        iterations: int = 15,
+        alpha: float = 1.0,
+        weighting: str = "log",
+        random_state: int = S.RANDOM_STATE,
+    ) -> None:
+        super().__init__(random_state=random_state)
+        self.factors = factors
+        self.regularization = regularization
+        self.iterations = iterations
+        self.alpha = alpha
+        self.weighting = weighting
+
+    def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
+        from pyspark.ml.recommendation import ALS as SparkALSEstimator
+
+        from profiling.engines.spark import spark_session
+
+        spark = spark_session()
+        coo = weighted(self.matrix_, self.weighting).tocoo()
+        triples = pl.DataFrame(
+            {"u": coo.row.astype(np.int32), "i": coo.col.astype(np.int32),
+             "v": coo.data.astype(np.float32)}
+        )  # fmt: skip
+        frame = spark.createDataFrame(triples.to_arrow())
+        model = SparkALSEstimator(
+            rank=self.factors,
+            regParam=self.regularization,
+            maxIter=self.iterations,
+            alpha=self.alpha,
+            implicitPrefs=True,
+            userCol="u",
+            itemCol="i",
+            ratingCol="v",
+            seed=self.random_state,
+            coldStartStrategy="drop",
+        ).fit(frame)
+        self.user_factors_ = _dense(model.userFactors, len(self.users_), self.factors)
+        # catalog items never seen in training get zero vectors (score 0)
+        self.item_factors_ = _dense(model.itemFactors, len(self.items_), self.factors)
+
+
+def _dense(factors, n: int, rank: int) -> np.ndarray:
+    """(n x rank) float32 array from Spark's (id, features) factor frame; absent ids zero."""
+    table = pl.from_arrow(factors.toArrow())
+    out = np.zeros((n, rank), dtype=np.float32)
+    if table.height:
+        out[table["id"].to_numpy()] = np.asarray(table["features"].to_list(), dtype=np.float32)
+    return out
