@@ -6,7 +6,7 @@ import streamlit as st
 from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.export import safe_filename, to_safe_csv
-from profiling.features import feature_label, feature_list
+from profiling.features import feature_list
 from profiling.segments import (
     IN_RULE,
     NO_PURCHASE,
@@ -15,6 +15,7 @@ from profiling.segments import (
     RFM_DEFINITIONS,
     Condition,
     compare_segments,
+    comparison_table,
     describe_features,
     describe_segments,
     label_by_rule,
@@ -221,16 +222,7 @@ if len(order) >= 2:
     with r2:
         st.caption("The biggest differences (means, and standardized difference from all users)")
         st.dataframe(
-            diff.with_columns(
-                pl.col("feature").replace_strict({f: feature_label(f) for f in features})
-            ).rename(
-                {
-                    "mean_a": f"mean · {names[a]}",
-                    "mean_b": f"mean · {names[b]}",
-                    "z_a": "std. diff. A",
-                    "z_b": "std. diff. B",
-                }
-            ),
+            comparison_table(diff, features, names[a], names[b]),
             hide_index=True,
             width="stretch",
         )

@@ -7,6 +7,7 @@ from profiling.errors import ProfilingError
 from profiling.features import TAG_RULES
 from profiling.recommenders import registry
 from profiling.users import (
+    assignment_of,
     bought_items,
     category_affinity,
     funnel,
@@ -72,9 +73,7 @@ user = c1.selectbox("Find a user (type to search)", pool, key=state.USER_PICK)
 st.query_params[state.USER_PARAM] = user
 row = prof.row(ids.index(user), named=True)
 
-assign = (
-    seg.assignments.filter(seg.assignments["user_id"] == user).row(0, named=True) if seg else {}
-)
+assign = assignment_of(seg.assignments if seg else None, user)
 
 # --- header ----------------------------------------------------------------------------------
 st.header(f"User {widgets.escape_markdown(user)}")

@@ -742,3 +742,20 @@ def label_by_rule(
     return profiles.with_columns(
         pl.when(mask).then(pl.lit(IN_RULE)).otherwise(pl.lit(OUTSIDE_RULE)).alias(column)
     )
+
+
+def comparison_table(diff: pl.DataFrame, features: list[str], name_a: str, name_b: str):
+    """:func:`compare_segments` output for display: features by their labels, columns named
+    after the two segments (feature, mean · A, mean · B, std. diff. A, std. diff. B)."""
+    from profiling.features import feature_label
+
+    return diff.with_columns(
+        pl.col("feature").replace_strict({f: feature_label(f) for f in features})
+    ).rename(
+        {
+            "mean_a": f"mean · {name_a}",
+            "mean_b": f"mean · {name_b}",
+            "z_a": "std. diff. A",
+            "z_b": "std. diff. B",
+        }
+    )

@@ -204,3 +204,12 @@ def pick_random(
     pool = pool if pool.height else profiles
     rng = np.random.default_rng(random_state)
     return pool[S.USER_ID][int(rng.integers(pool.height))]
+
+
+def assignment_of(assignments: pl.DataFrame | None, user_id: str) -> dict:
+    """The user's row of a segmentation's assignments (rfm_segment, cluster_name, ...), or
+    an empty dict when there is no segmentation or the user is not in it."""
+    if assignments is None:
+        return {}
+    rows = assignments.filter(pl.col(S.USER_ID) == user_id)
+    return rows.row(0, named=True) if rows.height else {}

@@ -122,3 +122,14 @@ def test_segment_choices_name_each_segment_with_its_size_and_list_its_members():
     prof = pl.DataFrame({"user_id": ["u1", "u2", "u3"], "frequency": [0, 3, 2]})
     # among the segment, a user with purchases is preferred
     assert {pick_random(prof, random_state=s, among=["u1", "u3"]) for s in range(10)} == {"u3"}
+
+
+def test_assignment_of_finds_the_users_row_or_nothing():
+    import polars as pl
+
+    from profiling.users import assignment_of
+
+    a = pl.DataFrame({"user_id": ["u1", "u2"], "rfm_segment": ["Lost", "Champions"]})
+    assert assignment_of(a, "u2") == {"user_id": "u2", "rfm_segment": "Champions"}
+    assert assignment_of(a, "u9") == {}
+    assert assignment_of(None, "u1") == {}
