@@ -78,119 +78,115 @@ except ProfilingError as exc:
     st.stop()
 st.caption(f"Split: {split.description}. {rule.description.capitalize()}.")
 
-previous = (
-    None
-    if run
-    else recommenders.previous_comparison(names, protocol, relevant_t, threshold, int(k))
-)
-if previous is not None and not previous.stale:
-    run = True  # saved with the workspace (e.g. before a restart): shown without training
-    st.caption(f"Saved comparison, {previous.describe().replace('trained', 'compared')}.")
-elif previous is not None and not st.session_state.get("ps_rec_ran"):
-    st.warning(
-        f"The last comparison with these settings is not current: "
-        f"{previous.describe().replace('trained', 'compared')}. Press **Train and compare** "
-        "to compare the models on the current data. Its table, for reference:",
-        icon=":material/history:",
-    )
-    old_comp = (
-        previous.value[3].metrics if previous.value[3] is not None else previous.value[0].metrics
-    )
-    st.dataframe(summary_table(old_comp), hide_index=True, width="stretch")
+settings = recommenders.Settings(tuple(names), protocol, relevant_t, threshold, int(k), tune)
+if run:
+    recommenders.start_comparison(settings)
+state = recommenders.comparison_state(settings)
+
+
+@st.fragment(run_every=2.0)
+def progress(settings: recommenders.Settings) -> None:
+    """The background job's progress; one full run shows the results when it is done."""
+    job = recommenders.comparison_state(settings).job
+    if job is None or job.done:
+        st.rerun()
+    st.progress(min(job.progress, 1.0), text=f"{job.message} ({job.elapsed:.0f} s). "
+                "Training runs in the background: other pages stay usable.")  # fmt: skip
+
+
+if state.job is not None and state.job.failed:
+    st.error(f"The comparison failed: {widgets.escape_markdown(state.job.error)}",
+             icon=":material/error:")  # fmt: skip
     st.stop()
-
-if run or st.session_state.get("ps_rec_ran"):
-    st.session_state["ps_rec_ran"] = True
-    try:
-        with st.status("Training models…", expanded=False) as status:
-            chosen, entries = {}, {}
-            tune_folds = tune and protocol == "kfold"  # then tuned inside every fold
-            for i, name in enumerate(names if tune and not tune_folds else [], start=1):
-                if name in recommenders.TUNABLE:
-                    status.update(label=f"Tuning {name} on validation ({i} of {len(names)})…")
-                    entry = recommenders.tuned(name, protocol, relevant_t, threshold, int(k))
-                    chosen[name], entries[name] = entry["params"], entry
-                    st.write(f"✓ {name}: {entry['tried']} settings tried")
-            for i, name in enumerate(names, start=1):
-                status.update(label=f"Training {name} ({i} of {len(names)})…")
-                model = recommenders.fitted(protocol, relevant_t, name, chosen.get(name))
-                note = recommenders.training_note(model)
-                st.write(f"✓ {name}: trained in {model.fit_seconds_:.2f} s{note}")
-            status.update(label="Scoring on the test period…")
-            if tune_folds:
-                status.update(label="Tuning and scoring inside every fold…")
-            comp, curve, by_segment, folded, fold_tuned = recommenders.comparison(
-                names, protocol, relevant_t, threshold, int(k), chosen, tune_folds
-            )
-            status.update(
-                label=f"Compared {len(names)} models on {comp.n_users:,} test users",
-                state="complete",
-            )
-    except ProfilingError as exc:
-        widgets.show_error(exc)
+if state.job is not None and not state.job.done:
+    if state.saved is not None:
+        st.caption(f"While it runs, the last comparison with these settings "
+                   f"({state.saved.describe().replace('trained', 'compared')}) is below.")  # fmt: skip
+    progress(settings)
+    if state.saved is None:
         st.stop()
-
-    implicit_note = recommenders.implicit_rating_models(names, protocol, relevant_t)
-    if implicit_note:
-        st.info(
-            "No explicit ratings for these rating-prediction models, so events were turned into "
-            f"ratings (view < cart < purchase): {implicit_note}.",
-            icon=":material/info:",
+if state.run is None:
+    st.info("Choose models and a protocol, then press **Train and compare**.")
+    st.stop()
+if state.saved is not None and state.saved.stale:
+    if state.job is None:
+        st.warning(
+            f"The last comparison with these settings is not current: "
+            f"{state.saved.describe().replace('trained', 'compared')}. Press **Train and "
+            "compare** to compare the models on the current data. Its table, for reference:",
+            icon=":material/history:",
         )
+    st.dataframe(summary_table(state.run.metrics), hide_index=True, width="stretch")
+    st.stop()
+if state.saved is not None:
+    st.caption(f"Saved comparison, {state.saved.describe().replace('trained', 'compared')}.")
 
-    if chosen or any(fold_tuned):
-        st.subheader("Tuned settings")
-        st.caption("Chosen on a validation split of the training part (of every fold with "
-                   "k-fold); the test part was not used.")  # fmt: skip
-        st.dataframe(
-            recommenders.tuned_table(fold_tuned if any(fold_tuned) else entries),
-            hide_index=True, width="stretch",
-        )  # fmt: skip
+result = state.run
+comp, curve, by_segment, folded = result.comp, result.curve, result.by_segment, result.folded
+with st.expander(f"Compared {len(names)} models on {comp.n_users:,} test users"):
+    for name, line in result.trained.items():
+        st.write(f"✓ {name}: {line}")
 
-    st.subheader("Comparison")
-    table = folded.metrics if folded is not None else comp.metrics
-    if folded is not None:
-        st.caption(
-            f"Mean ± standard deviation over {len(folded.comparisons)} folds. ★ best model for "
-            "the metric. RMSE and MAE score the predicted ratings of rating models."
-        )
-    else:
-        st.caption(
-            "Mean over test users with a 95% bootstrap interval. ★ best model for the metric. "
-            + SIGNIFICANCE_NOTE
-        )
-    st.dataframe(summary_table(table), hide_index=True, width="stretch")
-    st.download_button(
-        "Download the metrics (CSV)", table.write_csv(), file_name="metrics.csv",
-        mime="text/csv", icon=":material/download:",
+if result.implicit:
+    st.info(
+        "No explicit ratings for these rating-prediction models, so events were turned into "
+        f"ratings (view < cart < purchase): {result.implicit_names}.",
+        icon=":material/info:",
+    )
+
+if result.tuned or any(result.fold_tuned):
+    st.subheader("Tuned settings")
+    st.caption("Chosen on a validation split of the training part (of every fold with "
+               "k-fold); the test part was not used.")  # fmt: skip
+    st.dataframe(
+        recommenders.tuned_table(result.fold_tuned if any(result.fold_tuned) else result.tuned),
+        hide_index=True, width="stretch",
     )  # fmt: skip
 
-    metric = st.segmented_control(
-        "Metric",
-        ["ndcg", "precision", "recall", "f1", "map", "hit_rate", "mrr"],
-        default="ndcg",
-        key="ps_rec_metric",
+st.subheader("Comparison")
+table = result.metrics
+if folded is not None:
+    st.caption(
+        f"Mean ± standard deviation over {len(folded.comparisons)} folds. ★ best model for "
+        "the metric. RMSE and MAE score the predicted ratings of rating models."
     )
-    left, right = st.columns(2)
-    with left:
-        st.plotly_chart(viz.metric_bars_figure(comp.metrics, metric), width="stretch")
-    with right:
-        st.plotly_chart(
-            viz.time_quality_figure(comp.metrics, comp.timings, metric), width="stretch"
-        )
-    st.plotly_chart(viz.pr_curve_figure(curve), width="stretch")
-
-    st.subheader("Which model serves which customers")
-    if by_segment is not None:
-        st.plotly_chart(viz.model_segment_figure(by_segment, metric), width="stretch")
-    st.plotly_chart(viz.cold_warm_figure(comp.cold_warm(), metric), width="stretch")
-
-    st.subheader("Why was this recommended?")
-    users = comp.per_user["user_id"].unique().sort().head(500).to_list()
-    u1, u2 = st.columns([1, 1])
-    who = u1.selectbox("Test user", users, key="ps_rec_user")
-    which = u2.selectbox("Model", names, key="ps_rec_explain_model")
-    model = recommenders.fitted(protocol, relevant_t, which, chosen.get(which))
-    st.dataframe(recommenders.explained(model, who, int(k)), hide_index=True, width="stretch")
 else:
-    st.info("Choose models and a protocol, then press **Train and compare**.")
+    st.caption(
+        "Mean over test users with a 95% bootstrap interval. ★ best model for the metric. "
+        + SIGNIFICANCE_NOTE
+    )
+st.dataframe(summary_table(table), hide_index=True, width="stretch")
+st.download_button(
+    "Download the metrics (CSV)", table.write_csv(), file_name="metrics.csv",
+    mime="text/csv", icon=":material/download:",
+)  # fmt: skip
+
+metric = st.segmented_control(
+    "Metric",
+    ["ndcg", "precision", "recall", "f1", "map", "hit_rate", "mrr"],
+    default="ndcg",
+    key="ps_rec_metric",
+)
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(viz.metric_bars_figure(comp.metrics, metric), width="stretch")
+with right:
+    st.plotly_chart(viz.time_quality_figure(comp.metrics, comp.timings, metric), width="stretch")
+st.plotly_chart(viz.pr_curve_figure(curve), width="stretch")
+
+st.subheader("Which model serves which customers")
+if by_segment is not None:
+    st.plotly_chart(viz.model_segment_figure(by_segment, metric), width="stretch")
+st.plotly_chart(viz.cold_warm_figure(comp.cold_warm(), metric), width="stretch")
+
+st.subheader("Why was this recommended?")
+users = comp.per_user["user_id"].unique().sort().head(500).to_list()
+u1, u2 = st.columns([1, 1])
+who = u1.selectbox("Test user", users, key="ps_rec_user")
+which = u2.selectbox("Model", names, key="ps_rec_explain_model")
+model = recommenders.compared_model(settings, result, which)
+if model is None:
+    st.info(f"{which} could not be saved with the workspace; press **Train and compare** to "
+            "train it again and see its reasons.", icon=":material/info:")  # fmt: skip
+else:
+    st.dataframe(recommenders.explained(model, who, int(k)), hide_index=True, width="stretch")

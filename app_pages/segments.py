@@ -21,8 +21,6 @@ from profiling.segments import (
     label_by_rule,
     members,
     rfm_grid,
-    standardized_means,
-    with_assignments,
 )
 from ui import data, privacy, profiles, widgets
 from ui import predict as pred_ui
@@ -64,7 +62,8 @@ except ProfilingError as exc:
     widgets.show_error(exc)
     st.stop()
 
-joined = with_assignments(prof, seg)
+joined = profiles.segment_frame(k_choice, method)
+view: tuple = (k_choice, method)
 features = describe_features(prof, seg.features)
 
 if kind == "Custom rule":
@@ -105,6 +104,7 @@ if kind == "Custom rule":
     ]
     try:
         joined = label_by_rule(joined, conditions, combine)
+        view = (*view, combine, repr(conditions))
     except ProfilingError as exc:
         widgets.show_error(exc)
         st.stop()
@@ -169,7 +169,7 @@ with right:
                        file_name="segment-sizes.csv", mime="text/csv",
                        icon=":material/download:", key="ps_sizes_export")  # fmt: skip
 
-z = standardized_means(joined, column, features)
+z = profiles.standardized(view, joined, column, features)
 st.plotly_chart(viz.segment_heatmap_figure(z, order, names), width="stretch", key="ps_heatmap")
 
 if kind == "RFM segments":
@@ -212,7 +212,7 @@ if len(order) >= 2:
     b = b_col.selectbox(
         "Segment B", order, index=1, format_func=names.get, key=f"ps_cmp_b_{column}"
     )
-    diff = compare_segments(joined, column, a, b, features)
+    diff = compare_segments(joined, column, a, b, features, z=z)
     r1, r2 = st.columns([1, 1])
     with r1:
         za = dict(zip(diff["feature"].to_list(), diff["z_a"].to_list(), strict=True))

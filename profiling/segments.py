@@ -256,23 +256,35 @@ def cluster_users(
 
 # ---- describing segments -------------------------------------------------------------------
 def standardized_means(profiles: pl.DataFrame, segment: str, features: list[str]) -> pl.DataFrame:
-    """One row per (segment, feature): mean, population mean, standardized difference
-    ``(segment mean - population mean) / population std``."""
-    rows = []
-    for f in features:
-        x = profiles[f].cast(pl.Float64)
-        mu, sd = x.mean(), x.std()
-        sd = sd if sd and sd > 0 else 1.0
-        g = profiles.group_by(segment).agg(pl.col(f).cast(pl.Float64).mean().alias("mean"))
-        rows.append(
-            g.with_columns(
-                pl.lit(f).alias("feature"),
-                pl.lit(mu).alias("population_mean"),
-                ((pl.col("mean") - mu) / sd).alias("z"),
-            )
-        )
+    """One row per (segment, feature), feature by feature: segment, mean, feature,
+    population_mean, z = ``(segment mean - population mean) / population std`` (sample
+    standard deviation; 1 when it is 0 or undefined). One pass over the profiles."""
+    x = {f: pl.col(f).cast(pl.Float64) for f in features}
+    pop = profiles.select(
+        *[x[f].mean().alias(f"{i}m") for i, f in enumerate(features)],
+        *[x[f].std().alias(f"{i}s") for i, f in enumerate(features)],
+    ).row(0)
+    n = len(features)
+    stats = pl.DataFrame(
+        {
+            "feature": features,
+            "population_mean": pl.Series(pop[:n], dtype=pl.Float64),
+            "sd": [s if s is not None and s > 0 else 1.0 for s in pop[n:]],
+        }
+    )
     return (
-        pl.concat(rows).rename({segment: "segment"}).with_columns(pl.col("segment").cast(pl.String))
+        profiles.group_by(segment)
+        .agg(*[x[f].mean().alias(f) for f in features])
+        .with_columns(pl.col(segment).cast(pl.String))
+        .unpivot(index=segment, variable_name="feature", value_name="mean")
+        .join(stats, on="feature", how="left", maintain_order="left")
+        .select(
+            pl.col(segment).alias("segment"),
+            "mean",
+            "feature",
+            "population_mean",
+            ((pl.col("mean") - pl.col("population_mean")) / pl.col("sd")).alias("z"),
+        )
     )
 
 
@@ -693,14 +705,16 @@ def rfm_grid(profiles: pl.DataFrame, assignments: pl.DataFrame) -> pl.DataFrame:
 
 
 def compare_segments(
-    profiles: pl.DataFrame, column: str, a: str, b: str, features: list[str], top_n: int = 8
-) -> pl.DataFrame:
+    profiles: pl.DataFrame, column: str, a: str, b: str, features: list[str], top_n: int = 8,
+    z: pl.DataFrame | None = None,
+) -> pl.DataFrame:  # fmt: skip
     """The features that differ most between segments ``a`` and ``b`` of ``column``.
 
     One row per feature: feature, mean_a, mean_b, z_a, z_b (standardized differences from
-    the population) and gap = z_a - z_b, sorted by |gap|, the ``top_n`` first.
+    the population) and gap = z_a - z_b, sorted by |gap|, the ``top_n`` first. ``z``: the
+    :func:`standardized_means` of these profiles when already computed.
     """
-    z = standardized_means(profiles, column, features)
+    z = standardized_means(profiles, column, features) if z is None else z
     za = z.filter(pl.col("segment") == a).select(
         "feature", pl.col("mean").alias("mean_a"), pl.col("z").alias("z_a")
     )

@@ -12,6 +12,7 @@ from profiling import workspace as W
 from profiling.dataset import load_sample
 from profiling.errors import WorkspaceError
 from profiling.users import bought_items
+from tests._apptest import compare_and_wait
 from ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -233,7 +234,7 @@ def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches
     at = run_app("app_pages/recommenders.py")
     assert any("Train and compare" in i.value for i in at.info)
     at.multiselect(key="ps_rec_models").set_value(["popularity", "item-knn", "ease"])
-    at.get("form_submit_button")[0].click().run()
+    compare_and_wait(at)
     assert not at.exception and not at.error
     assert [s.value for s in at.subheader] == [
         "Comparison",
@@ -255,7 +256,7 @@ def test_the_recommenders_page_tunes_on_validation_and_shows_the_chosen_settings
     assert any("Relevant: purchases in the test part (event log)" in c.value for c in at.caption)
     at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])
     at.toggle(key="ps_rec_tune").set_value(True)
-    at.get("form_submit_button")[0].click().run()
+    compare_and_wait(at)
     assert not at.exception and not at.error
     assert [s.value for s in at.subheader][:2] == ["Tuned settings", "Comparison"]
     tuned = at.dataframe[0].value
@@ -270,7 +271,7 @@ def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
     at = run_app("app_pages/recommenders.py")
     at.multiselect(key="ps_rec_models").set_value(["popularity", "item-knn"])
     at.selectbox(key="ps_rec_protocol").set_value("kfold")
-    at.get("form_submit_button")[0].click().run()
+    compare_and_wait(at)
     assert not at.exception and not at.error
     assert any("Mean ± standard deviation over 5 folds" in c.value for c in at.caption)
     table = at.dataframe[0].value
@@ -278,7 +279,7 @@ def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
     # with Tune, every fold tunes on its own training part and the table says which fold
     at.toggle(key="ps_rec_tune").set_value(True)
     at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])
-    at.get("form_submit_button")[0].click().run()
+    compare_and_wait(at)
     assert not at.exception and not at.error
     tuned = at.dataframe[0].value
     assert tuned["fold"].tolist() == [1, 2, 3, 4, 5]

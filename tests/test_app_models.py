@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from profiling import workspace as W
 from profiling.recommenders import registry
+from tests._apptest import compare_and_wait, wait_for_comparison
 from ui import recommenders as rec_ui
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -135,7 +136,7 @@ def test_page_runs_share_one_dataset_instead_of_copying_it(own_home, monkeypatch
 
 
 def test_a_comparison_is_saved_and_shown_after_a_restart_then_stale_after_new_data(
-    own_home, tmp_path, clear_streamlit_caches
+    own_home, tmp_path, clear_streamlit_caches, monkeypatch
 ):
     import streamlit as st
 
@@ -148,10 +149,11 @@ def test_a_comparison_is_saved_and_shown_after_a_restart_then_stale_after_new_da
 
     at = page()
     assert any("Train and compare" in i.value for i in at.info)  # nothing saved yet
-    at.get("form_submit_button")[0].click().run()
+    compare_and_wait(at)
     assert not at.exception and "Comparison" in [s.value for s in at.subheader]
-    st.cache_resource.clear()  # a restarted server
+    st.cache_resource.clear()  # a restarted server: no caches, no finished jobs in memory
     st.cache_data.clear()
+    monkeypatch.setattr(rec_ui, "_TRAINER", None)
     at = page()
     assert not at.exception
     assert any(c.value.startswith("Saved comparison, compared on data to") for c in at.caption)
@@ -162,3 +164,44 @@ def test_a_comparison_is_saved_and_shown_after_a_restart_then_stale_after_new_da
     at = page()
     assert "is not current" in at.warning[0].value and "1 newer event." in at.warning[0].value
     assert "Comparison" not in [s.value for s in at.subheader]
+
+
+def test_the_recommenders_page_trains_in_the_background_and_other_pages_stay_usable(
+    own_home, monkeypatch, clear_streamlit_caches
+):
+    release = threading.Event()
+    real = registry.make
+
+    def slow_make(name, **kw):
+        model = real(name, **kw)
+        fit = model.fit
+
+        def blocked_fit(*a, **k):
+            release.wait(60)
+            return fit(*a, **k)
+
+        model.fit = blocked_fit
+        return model
+
+    monkeypatch.setattr(registry, "make", slow_make)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = own_home.slug
+    at.session_state["ps_rec_models"] = ["popularity", "item-knn"]
+    at.run()
+    at.switch_page("app_pages/recommenders.py").run()
+    try:
+        at.get("form_submit_button")[0].click().run()  # returns while the fit is blocked
+        assert not at.exception
+        progress = [p.proto.text for p in at.get("progress")]
+        assert len(progress) == 1 and "Training popularity (1 of 2)" in progress[0]
+        assert "Comparison" not in [s.value for s in at.subheader]
+        at.switch_page("app_pages/overview.py").run()  # another page while it trains
+        assert not at.exception and at.metric
+        at.switch_page("app_pages/recommenders.py").run()
+        assert at.get("progress")  # still training, still not waiting
+    finally:
+        release.set()
+    at = wait_for_comparison(at)
+    assert not at.exception and not at.get("progress")
+    assert "Comparison" in [s.value for s in at.subheader]
+    assert sorted(at.dataframe[0].value["model"].to_list()) == ["item-knn", "popularity"]

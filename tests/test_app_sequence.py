@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from tests._apptest import compare_and_wait
 from tests.test_app import APP, _workspace
 
 
@@ -32,7 +33,7 @@ def test_the_recommenders_page_trains_and_compares_the_sequential_models(
     at.run()
     at.switch_page("app_pages/recommenders.py").run()
     at.multiselect(key="ps_rec_models").set_value(["popularity", "markov", "gru4rec", "sasrec"])
-    at.get("form_submit_button")[0].click().run()
+    compare_and_wait(at)
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert sorted(table["model"].to_list()) == ["gru4rec", "markov", "popularity", "sasrec"]

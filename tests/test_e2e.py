@@ -72,8 +72,9 @@ def test_every_page_renders_and_an_uploaded_csv_shows_its_cleaning_report(
     page.get_by_role("link", name="Recommenders").first.click()
     wait_idle(page)
     page.get_by_role("button", name="Train and compare").click()
+    # trained in the background: the page polls and shows the comparison when it is ready
+    page.get_by_role("heading", name="Comparison").wait_for(timeout=240_000)
     wait_idle(page, timeout=180_000)
-    page.get_by_role("heading", name="Comparison").wait_for()
     page.locator(".js-plotly-plot").nth(4).wait_for()
     snap(page, screenshots / "recommenders.png")
 

@@ -381,3 +381,29 @@ def test_bad_rules_raise_a_profiling_error(people):
         apply_rule(people, [Condition("monetary", ">", 1)], "xor")
     with pytest.raises(ProfilingError, match="a rule needs at least one condition"):
         apply_rule(people, [])
+
+
+def test_standardized_means_and_the_two_segment_comparison_by_hand():
+    from profiling.segments import compare_segments, standardized_means
+
+    prof = pl.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "d"],
+            "seg": ["x", "x", "y", "y"],
+            "spend": [1.0, 3.0, 5.0, 7.0],
+            "visits": [2, 2, 2, 2],
+        }  # fmt: skip
+    )
+    z = standardized_means(prof, "seg", ["spend", "visits"]).sort("feature", "segment")
+    # spend: population mean 4, sample std sqrt(((-3)²+(-1)²+1²+3²)/3) = sqrt(20/3)
+    sd = (20 / 3) ** 0.5
+    spend = z.filter(pl.col("feature") == "spend")
+    assert spend["mean"].to_list() == [2.0, 6.0]
+    assert spend["population_mean"].to_list() == [4.0, 4.0]
+    assert spend["z"].to_list() == pytest.approx([-2 / sd, 2 / sd])
+    # visits: no spread, so the std counts as 1 and both segments sit at 0
+    assert z.filter(pl.col("feature") == "visits")["z"].to_list() == [0.0, 0.0]
+    diff = compare_segments(prof, "seg", "y", "x", ["spend", "visits"])
+    assert diff["feature"].to_list() == ["spend", "visits"]  # largest |gap| first
+    assert diff["gap"][0] == pytest.approx(4 / sd)
+    assert compare_segments(prof, "seg", "y", "x", ["spend", "visits"], z=z).equals(diff)

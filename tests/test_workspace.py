@@ -342,3 +342,29 @@ def test_a_result_that_cannot_be_pickled_is_not_saved_and_does_not_fail(tmp_path
     store.put("model", {"a": 1}, "v1", lambda: 1, data_end=datetime(2024, 1, 1), events=1)
     assert store.get("model", {"a": 1}, "v1") is None
     assert store.latest("model", {"a": 1}) is None
+
+
+def test_meta_is_read_once_per_change_of_the_file(tmp_path, monkeypatch):
+    import duckdb
+
+    from profiling.workspace import db
+
+    monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
+    log = tmp_path / "log.csv"
+    log.write_text("user,item,when\nu1,i1,2024-01-01\n")
+    ws = W.create("Meta shop", log)
+    opened = []
+    real = db.connect
+
+    def counting(path, **kw):
+        opened.append(path)
+        return real(path, **kw)
+
+    monkeypatch.setattr(db, "connect", counting)
+    assert [ws.meta()["name"] for _ in range(5)] == ["Meta shop"] * 5
+    assert len(opened) <= 1  # read once (or zero times: cached when the workspace was made)
+    # another process renames it: the file changes on disk, so the next read sees it
+    con = duckdb.connect(str(ws.db_path))
+    con.execute("UPDATE meta SET value = 'Renamed' WHERE key = 'name'")
+    con.close()
+    assert ws.meta()["name"] == "Renamed"

@@ -16,6 +16,8 @@ from profiling.segments import (
     build_segments,
     rfm_mix,
     rfm_segments,
+    standardized_means,
+    with_assignments,
 )
 from profiling.workspace.results import ResultStore
 from ui import data
@@ -117,3 +119,29 @@ def rfm_history(dates: tuple[datetime, ...]) -> pl.DataFrame | None:
     """user_id, rfm_segment, as_of at each of ``dates`` (profiles rebuilt as of each)."""
     spec = data.resolved_spec()
     return None if spec is None else _rfm_history(spec.key(), spec, dates)
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _joined(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str) -> pl.DataFrame:
+    return with_assignments(_profiles(spec_key, _spec), _segmentation(spec_key, _spec, k, method))
+
+
+def segment_frame(k: int | str = "auto", method: str = "kmeans") -> pl.DataFrame:
+    """Profiles of the active dataset with their RFM segment and cluster (cached, shared:
+    one row per user)."""
+    spec = data.resolved_spec()
+    return _joined(spec.key(), spec, k, method)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _standardized(key: str, _joined: pl.DataFrame, column: str, _features: list[str]):
+    return standardized_means(_joined, column, _features)
+
+
+def standardized(view: tuple, joined: pl.DataFrame, column: str, features: list[str]):
+    """:func:`profiling.segments.standardized_means` of ``joined`` (cached): ``view`` must
+    name everything ``joined`` was made from besides the workspace version (segmentation
+    parameters, a custom rule)."""
+    spec = data.resolved_spec()
+    key = f"{spec.key()}|{view!r}|{column}|{features!r}"
+    return _standardized(key, joined, column, features)

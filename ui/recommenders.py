@@ -1,13 +1,15 @@
-"""Cached splits, fitted models, tuning and comparisons of the active dataset.
+"""Splits, fitted models, tuning and comparisons of the active dataset.
 
-Fitted models live in ``st.cache_resource`` (keyed by dataset spec, split parameters and
-model name) and are never mutated after fitting; comparison results live in
-``st.cache_data``. Everything a model is given in an evaluation (interactions, segments)
-comes from the training part of the split only.
+Splits, rules and loaded models are shared through ``st.cache_resource`` (never copied per
+page run, never mutated). Training, tuning and scoring run in one background thread per
+server (:func:`_trainer`), so no page waits for a model; results are saved with the
+workspace. Everything a model is given in an evaluation (interactions, segments) comes
+from the training part of the split only.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from profiling.evaluation import (
 from profiling.jobs import Job, JobRunner
 from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
+from profiling.workspace.results import ResultStore
 from ui import data, persist, profiles
 
 __all__ = ["PROTOCOLS"]
@@ -46,7 +49,9 @@ def _key(spec: data.WorkspaceRef, **params) -> str:
     return spec.key() + json.dumps(params, sort_keys=True, default=str)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+# Splits, relevance rules and segments are shared without copying (st.cache_resource): a
+# split holds the events of its parts, which st.cache_data would unpickle on every run.
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _relevance(
     spec_key: str, _spec: data.WorkspaceRef, relevant: tuple[str, ...] | None, threshold
 ) -> Relevance:
@@ -60,14 +65,14 @@ def relevance(relevant: tuple[str, ...] | None, threshold: float | None) -> Rele
     return _relevance(spec.key(), spec, relevant, threshold)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner="Splitting the log…")
 def _splits(
     spec_key: str, _spec: data.WorkspaceRef, protocol: str, relevant: tuple[str, ...]
 ) -> list[Split]:
     return make_splits(data.load(_spec).events, protocol, relevant_types=relevant or ("purchase",))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _segments(
     spec_key: str, _spec: data.WorkspaceRef, protocol: str, relevant: tuple[str, ...]
 ) -> pl.DataFrame | None:
@@ -75,70 +80,10 @@ def _segments(
     return train_segments(_splits(spec_key, _spec, protocol, relevant)[0])
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _fitted(
-    model_key: str,
-    _spec: data.WorkspaceRef,
-    protocol: str,
-    relevant: tuple[str, ...],
-    name: str,
-    params: str = "{}",
-) -> Recommender:
-    spec_key = _spec.key()
-
-    def fit() -> Recommender:
-        split = _splits(spec_key, _spec, protocol, relevant)[0]
-        ds = data.load(_spec)
-        model = registry.make(name).set_params(**json.loads(params))
-        # sequential models read the order of the training events (never the test events)
-        extra = {"events": split.train} if getattr(model, "uses_events", False) else {}
-        return model.fit(
-            interactions_from(split.train),
-            items=ds.items,
-            user_segments=_segments(spec_key, _spec, protocol, relevant),
-            **extra,
-        )
-
-    # saved with the workspace: a restarted server reloads it instead of training again
-    saved_as = {"protocol": protocol, "relevant": list(relevant), "name": name, "params": params}
-    return persist.get_or_compute(_spec, "fitted", saved_as, fit).value
-
-
 def split(protocol: str, relevant: tuple[str, ...]) -> Split:
     """The split (the first fold for k-fold) of the active dataset."""
     spec = data.resolved_spec()
     return _splits(spec.key(), spec, protocol, relevant)[0]
-
-
-def fitted(protocol: str, relevant: tuple[str, ...], name: str, params: dict | None = None):
-    """A model fitted on the training part of the split (cached, shared, never mutated)."""
-    spec = data.resolved_spec()
-    p = json.dumps(params or {}, sort_keys=True)
-    key = _key(spec, protocol=protocol, relevant=relevant, name=name, params=p)
-    return _fitted(key, spec, protocol, relevant, name, p)
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _tuned(key: str, _spec: data.WorkspaceRef, protocol: str, relevant: tuple[str, ...],
-           threshold: float | None, k: int, name: str, budget: float) -> dict:  # fmt: skip
-    from profiling.recommenders.tune import tune
-
-    spec_key = _spec.key()
-    sp = _splits(spec_key, _spec, protocol, relevant)[0]
-    rule = _relevance(spec_key, _spec, relevant or None, threshold)
-    result = tune(name, sp, relevance=rule, items=data.load(_spec).items, k=k,
-                  budget_seconds=budget)  # fmt: skip
-    return result.to_dict()
-
-
-def tuned(name: str, protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int,
-          budget: float = TUNE_BUDGET) -> dict:  # fmt: skip
-    """Hyperparameters of ``name`` chosen on a validation split carved from the training
-    part (cached): the :meth:`profiling.recommenders.tune.TuneResult.to_dict` entry."""
-    spec = data.resolved_spec()
-    key = _key(spec, tune=name, protocol=protocol, relevant=relevant, threshold=threshold, k=k,
-               budget=budget)  # fmt: skip
-    return _tuned(key, spec, protocol, relevant, threshold, k, name, budget)
 
 
 def tuned_table(entries: dict[str, dict] | list[dict[str, dict]]) -> pl.DataFrame:
@@ -168,52 +113,118 @@ def tuned_table(entries: dict[str, dict] | list[dict[str, dict]]) -> pl.DataFram
     )
 
 
-def _comparison_params(names, protocol, relevant, threshold, k, params, tune_folds) -> dict:
-    return {"names": list(names), "protocol": protocol, "relevant": list(relevant),
-            "threshold": threshold, "k": k, "params": params, "tune_folds": tune_folds}  # fmt: skip
+@dataclass(frozen=True)
+class Settings:
+    """What the Recommenders page's form asked for."""
+
+    names: tuple[str, ...]
+    protocol: str
+    relevant: tuple[str, ...]
+    threshold: float | None
+    k: int
+    tune: bool = False
+
+    @property
+    def tune_folds(self) -> bool:
+        """With k-fold, tuning happens inside every fold, on that fold's training part."""
+        return self.tune and self.protocol == "kfold"
+
+    def saved_as(self) -> dict:
+        return {"names": list(self.names), "protocol": self.protocol,
+                "relevant": list(self.relevant), "threshold": self.threshold, "k": self.k,
+                "tune": self.tune, "v": 2}  # fmt: skip
 
 
-@st.cache_resource(max_entries=16, show_spinner="Scoring the models…")
-def _comparison(
-    key: str, _spec: data.WorkspaceRef, names: tuple[str, ...], protocol: str, relevant: tuple[str, ...],
-    threshold: float | None, k: int, params: str, tune_folds: bool,
-) -> tuple[Comparison, pl.DataFrame, pl.DataFrame | None, FoldedComparison | None, list[dict]]:  # fmt: skip
-    saved_as = _comparison_params(names, protocol, relevant, threshold, k, params, tune_folds)
-    return persist.get_or_compute(
-        _spec, "comparison", saved_as,
-        lambda: _compute_comparison(_spec, names, protocol, relevant, threshold, k, params,
-                                    tune_folds),
-    ).value  # fmt: skip
+@dataclass(frozen=True)
+class Run:
+    """A finished comparison: the split's (or first fold's) comparison, the precision/
+    recall/F1 curve, the per-segment breakdown (or None), the k-fold comparison (or None),
+    the tuned settings (per fold with k-fold; ``chosen`` holds the single split's), one
+    "trained in …" line per model, and the models that turned events into ratings."""
+
+    comp: Comparison
+    curve: pl.DataFrame
+    by_segment: pl.DataFrame | None
+    folded: FoldedComparison | None
+    tuned: dict[str, dict]
+    fold_tuned: list[dict]
+    chosen: dict[str, dict]
+    trained: dict[str, str]
+    implicit: tuple[str, ...]
+
+    @property
+    def metrics(self) -> pl.DataFrame:
+        return self.folded.metrics if self.folded is not None else self.comp.metrics
+
+    @property
+    def implicit_names(self) -> str:
+        return ", ".join(self.implicit)
 
 
-def previous_comparison(
-    names: list[str], protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int,
-    params: dict | None = None, tune_folds: bool = False,
-) -> persist.Saved | None:  # fmt: skip
-    """The comparison with these settings saved with the workspace, current or stale (for
-    older data), or None; never computes."""
-    spec = data.resolved_spec()
-    p = json.dumps(params or {}, sort_keys=True)
-    saved_as = _comparison_params(names, protocol, relevant, threshold, k, p, tune_folds)
-    return persist.previous(spec, "comparison", saved_as)
+def _fitted_params(settings: Settings, name: str, params: dict) -> dict:
+    return {"protocol": settings.protocol, "relevant": list(settings.relevant), "name": name,
+            "params": json.dumps(params, sort_keys=True)}  # fmt: skip
 
 
-def _compute_comparison(_spec, names, protocol, relevant, threshold, k, params, tune_folds):
-    spec_key = _spec.key()
-    splits = _splits(spec_key, _spec, protocol, relevant)
-    rule = _relevance(spec_key, _spec, relevant or None, threshold)
-    chosen = json.loads(params)
-    ds = data.load(_spec)
+def _fit(name: str, params: dict, split: Split, ds, segs, progress) -> Recommender:
+    """``name`` fitted on the training part of ``split`` only (sequential models read the
+    order of the training events, never the test events)."""
+    model = registry.make(name).set_params(**params)
+    extra = {"events": split.train} if getattr(model, "uses_events", False) else {}
+    if "progress" in inspect.signature(model.fit).parameters:
+        extra["progress"] = progress
+    return model.fit(interactions_from(split.train), items=ds.items, user_segments=segs, **extra)
+
+
+def _compare_job(settings: Settings, ds, splits: list[Split], rule: Relevance, segs,
+                 results: ResultStore, version: str, *, progress) -> tuple[Run, dict]:  # fmt: skip
+    """Tune (on validation only), fit, score and save a comparison; runs in the background
+    worker and returns (the run, the fitted models by name)."""
+    from profiling.recommenders.tune import hybrid_of, tune
+
+    names, k = list(settings.names), settings.k
+    saved = {"data_end": ds.as_of, "events": ds.events.height}
+    steps = len(names) * (2 if settings.tune and not settings.tune_folds else 1) + 1
+    done = 0
+
+    def step(message: str) -> None:
+        nonlocal done
+        progress(min(done / steps, 0.99), message)
+        done += 1
+
+    chosen, tuned = {}, {}
+    if settings.tune and not settings.tune_folds:
+        for name in names:
+            step(f"Tuning {name} on a validation split of the training part")
+            if name in TUNABLE:
+                result = tune(name, splits[0], relevance=rule, items=ds.items, k=k,
+                              budget_seconds=TUNE_BUDGET)  # fmt: skip
+                tuned[name] = result.to_dict()
+                chosen[name] = tuned[name]["params"]
+    models, trained = {}, {}
+    for i, name in enumerate(names, start=1):
+        step(f"Training {name} ({i} of {len(names)})")
+        params = _fitted_params(settings, name, chosen.get(name, {}))
+        model = results.get("fitted", params, version)
+        if model is None:
+            base = done / steps
+
+            def within(fraction: float, message: str, base=base, name=name) -> None:
+                progress(min(base + fraction / steps, 0.99), f"Training {name}: {message}")
+
+            model = _fit(name, chosen.get(name, {}), splits[0], ds, segs, within)
+            results.put("fitted", params, version, model, **saved)
+        models[name] = model
+        trained[name] = f"trained in {model.fit_seconds_:.2f} s{training_note(model)}"
+    step("Scoring on the test period")
     folded, fold_tuned = None, []
     if len(splits) > 1:
 
         def fold_models(split: Split) -> dict[str, Recommender]:
             # tuned inside every fold, on that fold's training part only
-            from profiling.recommenders.tune import hybrid_of, tune
-
             out, entries = {}, {}
             for n in sorted(names, key=lambda n: n == "hybrid"):
-                if tune_folds and n in TUNABLE:
+                if settings.tune_folds and n in TUNABLE:
                     base = (
                         hybrid_of({m: out[m] for m in out if m in TUNABLE})
                         if n == "hybrid"
@@ -230,45 +241,79 @@ def _compute_comparison(_spec, names, protocol, relevant, threshold, k, params, 
         folded = compare_folds(fold_models, splits, k=k, relevant_types=rule, items=ds.items)
         comp = folded.comparisons[0]
     else:
-        models = {
-            n: _fitted(
-                _key(_spec, protocol=protocol, relevant=relevant, name=n,
-                     params=json.dumps(chosen.get(n, {}), sort_keys=True)),
-                _spec, protocol, relevant, n, json.dumps(chosen.get(n, {}), sort_keys=True),
-            )
-            for n in names
-        }  # fmt: skip
-        segs = _segments(spec_key, _spec, protocol, relevant)
-        comp = compare(
-            models, splits[0], k=k, relevant_types=rule, items=ds.items, user_segments=segs,
-            prefit=True,
-        )  # fmt: skip
+        comp = compare(models, splits[0], k=k, relevant_types=rule, items=ds.items,
+                       user_segments=segs, prefit=True)  # fmt: skip
     curve = precision_recall_curve(comp)
     by_segment = comp.breakdown(comp.segments) if comp.segments is not None else None
-    return comp, curve, by_segment, folded, fold_tuned
+    implicit = tuple(n for n in names if getattr(models[n], "implicit_ratings_", False))
+    run = Run(comp, curve, by_segment, folded, tuned, fold_tuned, chosen, trained, implicit)
+    progress(0.995, "Saving with the workspace")
+    results.put("comparison", settings.saved_as(), version, run, **saved)
+    return run, models
 
 
-def comparison(
-    names: list[str], protocol: str, relevant: tuple[str, ...], threshold: float | None, k: int,
-    params: dict | None = None, tune_folds: bool = False,
-):  # fmt: skip
-    """(Comparison of the split or first fold, precision/recall/F1 curve, per-segment
-    breakdown or None, FoldedComparison for k-fold or None, tuned entries per fold), cached.
-    ``params``: model name -> tuned hyperparameters (single split); ``tune_folds``: with
-    k-fold, tune every tunable model inside every fold, on that fold's training part."""
+def _run_key(spec: data.WorkspaceRef, settings: Settings) -> str:
+    return _key(spec, compare=settings.saved_as())
+
+
+def start_comparison(settings: Settings) -> Job | None:
+    """Train and compare in the background (deduplicated: the same settings on the same
+    data share one job); the page polls :func:`comparison_state`. Nothing starts (None)
+    when a comparison with these settings is saved for the current data."""
     spec = data.resolved_spec()
-    p = json.dumps(params or {}, sort_keys=True)
-    key = _key(spec, names=names, protocol=protocol, relevant=relevant, threshold=threshold, k=k,
-               params=p, tune_folds=tune_folds)  # fmt: skip
-    return _comparison(key, spec, tuple(names), protocol, relevant, threshold, k, p, tune_folds)
+    if persist.store(spec).has("comparison", settings.saved_as(), spec.version):
+        return None
+    key = spec.key()
+    splits = _splits(key, spec, settings.protocol, settings.relevant)
+    rule = _relevance(key, spec, settings.relevant or None, settings.threshold)
+    segs = _segments(key, spec, settings.protocol, settings.relevant)
+    job = _trainer().get(_run_key(spec, settings))
+    if job is not None and job.failed:
+        _trainer().forget(job.key)
+    return _trainer().submit(
+        _run_key(spec, settings), "Comparing models", _compare_job, settings,
+        data.load(spec), splits, rule, segs, persist.store(spec), spec.version,
+    )  # fmt: skip
 
 
-def implicit_rating_models(names: list[str], protocol: str, relevant: tuple[str, ...]) -> str:
-    """Comma-separated names of the chosen models that had to turn events into ratings."""
-    flagged = [
-        n for n in names if getattr(fitted(protocol, relevant, n), "implicit_ratings_", False)
-    ]
-    return ", ".join(flagged)
+@dataclass(frozen=True)
+class RunState:
+    """Where the page's comparison stands: ``run`` to show (``saved`` says it came from the
+    workspace; ``saved.stale`` that it was for older data), or the background ``job``."""
+
+    run: Run | None = None
+    saved: persist.Saved | None = None
+    job: Job | None = None
+
+
+def comparison_state(settings: Settings) -> RunState:
+    """The comparison for these settings without ever waiting: finished in this process,
+    saved with the workspace (current or stale), or being computed in the background."""
+    spec = data.resolved_spec()
+    job = _trainer().get(_run_key(spec, settings))
+    if job is not None and job.done and not job.failed:
+        return RunState(run=job.result()[0])
+    saved = persist.previous(spec, "comparison", settings.saved_as())
+    if saved is not None and not saved.stale:
+        return RunState(run=saved.value, saved=saved)
+    return RunState(run=saved.value if saved else None, saved=saved, job=job)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _load_fitted(key: str, _spec: data.WorkspaceRef, params: str):
+    return persist.store(_spec).get("fitted", json.loads(params), _spec.version)
+
+
+def compared_model(settings: Settings, run: Run, name: str) -> Recommender | None:
+    """The model of a finished comparison (fitted on the first split's training part), from
+    this process's job or the workspace; None when it could not be saved (then it must be
+    trained again)."""
+    spec = data.resolved_spec()
+    job = _trainer().get(_run_key(spec, settings))
+    if job is not None and job.done and not job.failed:
+        return job.result()[1].get(name)
+    params = json.dumps(_fitted_params(settings, name, run.chosen.get(name, {})), sort_keys=True)
+    return _load_fitted(spec.key() + params, spec, params)
 
 
 def explained(

@@ -67,6 +67,24 @@ def connect(path: Path, *, create: bool = False, wait_s: float = LOCK_WAIT_S) ->
         yield con
     finally:
         con.close()
+        _GENERATION[str(path)] = _GENERATION.get(str(path), 0) + 1
+
+
+_GENERATION: dict[str, int] = {}
+"""Connections closed per file in this process: any write of ours changes it."""
+
+
+def stamp(path: Path) -> tuple:
+    """Changes whenever the file may have changed: a connection of this process closed, or
+    the database or its write-ahead log changed on disk (another process wrote)."""
+    stats = []
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            st = p.stat()
+            stats.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            stats.append(None)
+    return (_GENERATION.get(str(path), 0), *stats)
 
 
 @contextmanager

@@ -49,6 +49,10 @@ from profiling.workspace import db
 SAMPLE_SLUG = "sample"
 
 
+_META: dict[str, tuple] = {}
+"""db file -> (its :func:`db.stamp`, meta) of the last read."""
+
+
 class WorkspaceChanged(WorkspaceError):
     """The workspace's data changed between two reads that must agree."""
 
@@ -205,14 +209,21 @@ class Workspace:
 
     # -- metadata
     def meta(self) -> dict:
-        """name, slug, created_at, readonly, data_version, ... (strings)."""
+        """name, slug, created_at, readonly, data_version, ... (strings). Read once per
+        change of the file (every page run asks for it several times)."""
+        key = str(self.db_path)
+        hit = _META.get(key)
+        if hit is not None and hit[0] == db.stamp(self.db_path):
+            return dict(hit[1])
         with db.connect(self.db_path) as con:
             if not db.has_table(con, "meta"):
                 raise WorkspaceError(
                     f"{self.db_path}: a DuckDB database, but not a Persona Studio workspace "
                     "(it has no 'meta' table)"
                 )
-            return dict(con.execute("SELECT key, value FROM meta").fetchall())
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        _META[key] = (db.stamp(self.db_path), meta)
+        return dict(meta)
 
     @property
     def name(self) -> str:
