@@ -57,13 +57,28 @@ method = c3.selectbox(
     disabled=kind != "Clusters",
 )
 try:
-    seg = profiles.active_segmentation(k_choice, method)
+    shown = profiles.segmentation(k_choice, method)
 except ProfilingError as exc:
     widgets.show_error(exc)
     st.stop()
+seg = shown.seg
+if shown.job is not None and shown.job.failed:
+    st.error(f"Clustering failed: {widgets.escape_markdown(shown.job.error)}. The default "
+             "segmentation is shown.", icon=":material/error:")  # fmt: skip
+    st.button("Try again", on_click=profiles.retry_segmentation, args=(shown.job,))
+elif shown.job is not None:
 
-joined = profiles.segment_frame(k_choice, method)
-view: tuple = (k_choice, method)
+    @st.fragment(run_every=1.0)
+    def clustering(job) -> None:
+        if job.done:
+            st.rerun()
+        st.progress(job.progress, text=f"{job.label} in the background ({job.elapsed:.0f} s); "
+                    "the default segmentation is shown meanwhile.")  # fmt: skip
+
+    clustering(shown.job)
+
+joined = profiles.segment_frame(shown.k, shown.method)
+view: tuple = (shown.k, shown.method)
 features = describe_features(prof, seg.features)
 
 if kind == "Custom rule":

@@ -205,3 +205,41 @@ def test_the_recommenders_page_trains_in_the_background_and_other_pages_stay_usa
     assert not at.exception and not at.get("progress")
     assert "Comparison" in [s.value for s in at.subheader]
     assert sorted(at.dataframe[0].value["model"].to_list()) == ["item-knn", "popularity"]
+
+
+def test_clustering_with_another_k_runs_in_the_background_and_the_default_is_shown_meanwhile(
+    own_home, monkeypatch, clear_streamlit_caches
+):
+    from profiling import segments
+    from ui import profiles
+
+    release = threading.Event()
+    real = segments.build_segments
+
+    def blocked(*a, **k):
+        release.wait(60)
+        return real(*a, **k)
+
+    monkeypatch.setattr(profiles, "_CLUSTERER", None)
+    monkeypatch.setattr(profiles, "build_segments", blocked)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = own_home.slug
+    at.run()
+    at.switch_page("app_pages/segments.py").run()
+    at.segmented_control(key="ps_seg_kind").set_value("Clusters").run()
+    default_k = profiles.segmentation().seg.k
+    try:
+        at.selectbox(key="ps_seg_k").set_value(3 if default_k != 3 else 4).run()
+        assert not at.exception
+        progress = [p.proto.text for p in at.get("progress")]
+        assert len(progress) == 1 and "in the background" in progress[0]
+        assert at.dataframe  # the default segmentation's table is drawn meanwhile
+    finally:
+        release.set()
+    deadline = time.time() + 60
+    while at.get("progress") and time.time() < deadline:
+        time.sleep(0.3)
+        at.run()
+    assert not at.exception and not at.get("progress")
+    wanted = 3 if default_k != 3 else 4
+    assert any(f"**{wanted} clusters**" in m.value for m in at.markdown)

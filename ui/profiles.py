@@ -4,12 +4,15 @@ through ``st.cache_resource``, keyed by workspace and data version plus paramete
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
 import streamlit as st
 
 from profiling.features import add_tags, build_profiles
+from profiling.jobs import Job, JobRunner
 from profiling.segments import (
     Segmentation,
     SegmentDescription,
@@ -50,11 +53,85 @@ def _segmentation(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str)
     saved = store.get("segmentation", params, _spec.version)
     if saved is not None:
         return saved
+    job = _clusterer().get(f"{spec_key}|{k}|{method}")
+    if job is not None and job.done and not job.failed:
+        return job.result()
     seg = build_segments(_profiles(spec_key, _spec), k=k, method=method)
     ds = data.load(_spec)
     store.put("segmentation", params, _spec.version, seg, data_end=ds.as_of,
               events=ds.events.height)  # fmt: skip
     return seg
+
+
+DEFAULT = ("auto", "kmeans")
+"""The segmentation every snapshot stores (drawn at once)."""
+
+_CLUSTERER: JobRunner | None = None
+_CLUSTERER_LOCK = threading.Lock()
+
+
+def _clusterer() -> JobRunner:
+    """One background thread per server clusters users for non-default parameters (a
+    module global like the model trainer: clearing caches must not orphan a job)."""
+    global _CLUSTERER
+    with _CLUSTERER_LOCK:
+        if _CLUSTERER is None:
+            _CLUSTERER = JobRunner(processes=False, keep=8)
+        return _CLUSTERER
+
+
+def _cluster_job(prof: pl.DataFrame, k, method: str, save, *, progress) -> Segmentation:
+    progress(0.1, f"clustering {prof.height:,} users")
+    seg = build_segments(prof, k=k, method=method)
+    progress(0.95, "saving with the workspace")
+    save(seg)
+    return seg
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    """The segmentation to draw (``k`` and ``method`` say which) and the background ``job``
+    computing the one asked for, when it is not ready yet (then the default is drawn)."""
+
+    seg: Segmentation
+    k: int | str
+    method: str
+    job: Job | None = None
+
+
+def segmentation(k: int | str = "auto", method: str = "kmeans") -> SegmentView:
+    """The segmentation asked for when it is ready (stored, saved or computed in this
+    process); otherwise the default segmentation, drawn meanwhile, and the background job
+    computing the one asked for. Clustering never runs in a page run."""
+    spec = data.resolved_spec()
+    key = spec.key()
+    if (k, method) == DEFAULT:
+        return SegmentView(_segmentation(key, spec, k, method), k, method)
+    store = ResultStore(spec.workspace().results_dir)
+    params = {"k": k, "method": method}
+    job_key = f"{key}|{k}|{method}"
+    job = _clusterer().get(job_key)
+    if (job is not None and job.done and not job.failed) or store.has(
+        "segmentation", params, spec.version
+    ):
+        return SegmentView(_segmentation(key, spec, k, method), k, method)
+    if job is not None and job.failed:
+        return SegmentView(_segmentation(key, spec, *DEFAULT), *DEFAULT, job)
+    ds = data.load(spec)
+
+    def save(seg: Segmentation) -> None:
+        store.put("segmentation", params, spec.version, seg, data_end=ds.as_of,
+                  events=ds.events.height)  # fmt: skip
+
+    job = _clusterer().submit(
+        job_key, f"Clustering with k = {k}", _cluster_job, _profiles(key, spec), k, method, save
+    )
+    return SegmentView(_segmentation(key, spec, *DEFAULT), *DEFAULT, job)
+
+
+def retry_segmentation(job: Job) -> None:
+    """Callback: forget a failed clustering job so that the next run starts it again."""
+    _clusterer().forget(job.key)
 
 
 def profiles_for(spec: WorkspaceRef) -> pl.DataFrame:
