@@ -33,7 +33,7 @@ with st.form("ps_rec_form", border=True):
     names = st.multiselect(
         "Models",
         list(registry.MODELS),
-        default=[m for m in registry.DEFAULT_MODELS if m in registry.MODELS],
+        default=recommenders.default_compare_models(),
         format_func=lambda n: f"{n} · {registry.describe(n)}",
         key="ps_rec_models",
     )
@@ -65,6 +65,15 @@ with st.form("ps_rec_form", border=True):
     )  # fmt: skip
     run = st.form_submit_button("Train and compare", type="primary", icon=":material/play_arrow:")
 
+heavy = recommenders.too_big(names)
+if heavy:
+    st.warning(
+        "Not started, too big for this machine: "
+        + "; ".join(widgets.escape_markdown(why) for why in heavy.values())
+        + ". The others are compared; item-kNN and ALS grow slowest with the catalog.",
+        icon=":material/memory:",
+    )
+    names = [n for n in names if n not in heavy]
 if not names:
     st.info("Choose at least one model.")
     st.stop()

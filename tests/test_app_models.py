@@ -243,3 +243,21 @@ def test_clustering_with_another_k_runs_in_the_background_and_the_default_is_sho
     assert not at.exception and not at.get("progress")
     wanted = 3 if default_k != 3 else 4
     assert any(f"**{wanted} clusters**" in m.value for m in at.markdown)
+
+
+def test_the_recommenders_page_does_not_start_a_model_that_would_not_fit(
+    own_home, monkeypatch, clear_streamlit_caches
+):
+    # 30 users, 9 items, 90 events: ALS needs (30 + 9) x 128 factors x 8 bytes x 2 plus
+    # 90 rows x 120 bytes = 90,672 bytes; popularity 2 x 10,800 + 9 x 2,000 = 39,600
+    monkeypatch.setenv("PERSONA_STUDIO_MODEL_MEMORY", "50000")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = own_home.slug
+    at.run()
+    at.switch_page("app_pages/recommenders.py").run()
+    assert "als" not in at.multiselect(key="ps_rec_models").value  # not a default here
+    at.multiselect(key="ps_rec_models").set_value(["popularity", "als"])
+    at = compare_and_wait(at)
+    assert not at.exception
+    assert "als would need about 89 KB" in at.warning[0].value
+    assert at.dataframe[0].value["model"].to_list() == ["popularity"]

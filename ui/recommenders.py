@@ -392,6 +392,22 @@ def default_user_models() -> list[str]:
     return fit
 
 
+def default_compare_models() -> list[str]:
+    """The Recommenders page's default models that fit this machine for this dataset."""
+    return cost.affordable([m for m in registry.DEFAULT_MODELS if m in registry.MODELS], shape())
+
+
+def too_big(names: list[str]) -> dict[str, str]:
+    """Chosen models that would not fit this machine, with why (they are not started)."""
+    s, limit = shape(), cost.budget()
+    return {
+        n: f"{n} would need {cost.estimate(n, s).describe()}; this machine allows "
+        f"{cost.human_bytes(limit)} per model"
+        for n in names
+        if not cost.fits(n, s, limit)
+    }
+
+
 def _job_key(spec: data.WorkspaceRef, name: str) -> str:
     return _key(spec, full=True, name=name)
 
