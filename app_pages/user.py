@@ -118,15 +118,17 @@ with right:
     if f.height:
         st.plotly_chart(viz.funnel_figure(f), width="stretch")
 
-history = changes.user_history(user)
-if history is not None and history.height:
+history, rebuilding = changes.user_history(user)
+if history.height or rebuilding:
     with st.expander("Segment history", expanded=False, icon=":material/history:"):
         st.dataframe(history, hide_index=True, width="stretch")
         st.caption(
             "RFM segment at the end of each quarter back from the latest date (profiles "
             "rebuilt from the events up to each date), and the segments stored in each "
             "snapshot of this workspace."
-        )
+            + (" The quarter-end segments are being worked out in the background; they "
+               "appear here on the next visit." if rebuilding else "")
+        )  # fmt: skip
 
 t = timeline(ds.events, ds.items, user)
 st.plotly_chart(viz.timeline_figure(t), width="stretch")

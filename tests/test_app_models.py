@@ -261,3 +261,22 @@ def test_the_recommenders_page_does_not_start_a_model_that_would_not_fit(
     assert not at.exception
     assert "als would need about 89 KB" in at.warning[0].value
     assert at.dataframe[0].value["model"].to_list() == ["popularity"]
+
+
+def test_the_quarter_end_segment_history_is_rebuilt_in_the_background(
+    own_home, monkeypatch, clear_streamlit_caches
+):
+    from ui import profiles
+
+    monkeypatch.setattr(profiles, "_CLUSTERER", None)
+    at = open_user(own_home.slug, "c7")
+    assert not at.exception and at.header[0].value == "User c7"
+    history = next(e for e in at.expander if e.label == "Segment history")
+    assert "being worked out in the background" in history.caption[0].value
+    profiles._clusterer().get(next(iter(profiles._clusterer()._jobs))).future.result(60)
+    at.run()
+    history = next(e for e in at.expander if e.label == "Segment history")
+    table = history.dataframe[0].value
+    # the log spans January 2024 only: the latest date and no earlier quarter end
+    assert (table["From"] == "rebuilt from the log").sum() == 1
+    assert "being worked out" not in history.caption[0].value

@@ -81,13 +81,14 @@ def quarter_dates(end: datetime, start: datetime, n: int = 5) -> tuple[datetime,
     return tuple(d for d in (end - i * QUARTER for i in range(n)) if d >= start)
 
 
-def user_history(user_id: str) -> pl.DataFrame | None:
+def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
     """One row per date: As of, RFM segment, Cluster, From (a quarter-end rebuild or a
-    stored snapshot), latest first."""
+    stored snapshot), latest first; and whether the quarter-end rebuilds are still being
+    worked out in the background (then only the stored snapshots are in the table)."""
     ref = data.resolved_spec()
     ds = data.load(ref)
     parts = []
-    rebuilt = profiles.rfm_history(quarter_dates(ds.as_of, ds.events["timestamp"].min()))
+    rebuilt, pending = profiles.rfm_history(quarter_dates(ds.as_of, ds.events["timestamp"].min()))
     if rebuilt is not None:
         parts.append(
             rebuilt.filter(pl.col("user_id") == user_id).select(
@@ -106,4 +107,4 @@ def user_history(user_id: str) -> pl.DataFrame | None:
             pl.format("snapshot {}", pl.col("snapshot_id")).alias("From"),
         )  # fmt: skip
     )
-    return pl.concat(parts, how="vertical_relaxed").sort("As of", descending=True)
+    return pl.concat(parts, how="vertical_relaxed").sort("As of", descending=True), pending

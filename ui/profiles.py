@@ -179,23 +179,50 @@ def rfm_for(spec: WorkspaceRef) -> pl.DataFrame | None:
     return _rfm(spec.key(), spec)
 
 
-@st.cache_resource(max_entries=6, show_spinner="Working out past segments…")
-def _rfm_history(spec_key: str, _spec: WorkspaceRef, dates: tuple[datetime, ...]):
-    ds = data.load(_spec)
+def _rfm_history_job(ds, dates: tuple[datetime, ...], save, *, progress):
     parts = []
-    for when in dates:
+    for i, when in enumerate(dates):
+        progress(i / len(dates), f"profiles as of {when:%Y-%m-%d}")
         prof = build_profiles(ds, as_of=when)
         if "recency_days" not in prof.columns or prof.height == 0:
             continue
         parts.append(rfm_segments(prof).select("user_id", "rfm_segment")
                      .with_columns(pl.lit(when).alias("as_of")))  # fmt: skip
-    return pl.concat(parts) if parts else None
+    out = pl.concat(parts) if parts else None
+    save(out)
+    return out
 
 
-def rfm_history(dates: tuple[datetime, ...]) -> pl.DataFrame | None:
-    """user_id, rfm_segment, as_of at each of ``dates`` (profiles rebuilt as of each)."""
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _saved_rfm_history(key: str, _spec: WorkspaceRef, params: str):
+    return ResultStore(_spec.workspace().results_dir).get(
+        "rfm-history", {"dates": params}, _spec.version
+    )
+
+
+def rfm_history(dates: tuple[datetime, ...]) -> tuple[pl.DataFrame | None, bool]:
+    """(user_id, rfm_segment, as_of at each of ``dates``, profiles rebuilt as of each; or
+    None when there is nothing to show) and False; or (None, True) while it is worked out in
+    the background (started by this call; saved with the workspace when done)."""
     spec = data.resolved_spec()
-    return None if spec is None else _rfm_history(spec.key(), spec, dates)
+    params = ",".join(d.isoformat() for d in dates)
+    job_key = f"{spec.key()}|rfm-history|{params}"
+    job = _clusterer().get(job_key)
+    if job is not None and job.done and not job.failed:
+        return job.result(), False
+    store = ResultStore(spec.workspace().results_dir)
+    if store.has("rfm-history", {"dates": params}, spec.version):
+        return _saved_rfm_history(job_key, spec, params), False
+    if job is not None and job.failed:
+        return None, False
+    ds = data.load(spec)
+
+    def save(frame) -> None:
+        store.put("rfm-history", {"dates": params}, spec.version, frame, data_end=ds.as_of,
+                  events=ds.events.height)  # fmt: skip
+
+    _clusterer().submit(job_key, "Past segments", _rfm_history_job, ds, dates, save)
+    return None, True
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
