@@ -7,6 +7,7 @@ import streamlit as st
 from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.export import to_safe_csv
+from profiling.jobs import Job
 from ui import changes, data, widgets
 
 st.title("What changed")
@@ -60,6 +61,11 @@ try:
         mig = changes.migration_between_dates(as_of_a, as_of_b, column)
 except ProfilingError as exc:
     widgets.show_error(exc)
+    st.stop()
+if isinstance(mig, Job):
+    widgets.job_progress(mig, "Rebuilding profiles and segments as of both dates")
+    if mig.failed:
+        st.button("Try again", on_click=changes.retry, args=(mig,))
     st.stop()
 
 moved = mig.moved()

@@ -67,12 +67,7 @@ with st.form("ps_rec_form", border=True):
 
 heavy = recommenders.too_big(names)
 if heavy:
-    st.warning(
-        "Not started, too big for this machine: "
-        + "; ".join(widgets.escape_markdown(why) for why in heavy.values())
-        + ". The others are compared; item-kNN and ALS grow slowest with the catalog.",
-        icon=":material/memory:",
-    )
+    st.warning(recommenders.too_big_warning(heavy), icon=":material/memory:")
     names = [n for n in names if n not in heavy]
 if not names:
     st.info("Choose at least one model.")

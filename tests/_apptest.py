@@ -15,8 +15,12 @@ def compare_and_wait(at: AppTest, timeout: float = 150.0) -> AppTest:
 
 
 def wait_for_comparison(at: AppTest, timeout: float = 150.0) -> AppTest:
+    """Rerun while a background job's progress bar is shown (the page's fragment timer)."""
     deadline = time.time() + timeout
     while at.get("progress") and not at.exception and time.time() < deadline:
         time.sleep(0.3)
         at.run()
     return at
+
+
+wait_for_background = wait_for_comparison

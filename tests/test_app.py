@@ -12,7 +12,7 @@ from profiling import workspace as W
 from profiling.dataset import load_sample
 from profiling.errors import WorkspaceError
 from profiling.users import bought_items
-from tests._apptest import compare_and_wait
+from tests._apptest import compare_and_wait, wait_for_background
 from ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -181,7 +181,7 @@ def test_a_user_link_with_its_workspace_opens_that_user(clear_streamlit_caches):
 
 
 def test_what_changed_shows_flows_with_revenue_and_exports_an_audience(clear_streamlit_caches):
-    at = run_app("app_pages/changes.py")
+    at = wait_for_background(run_app("app_pages/changes.py"))  # profiles rebuilt as of dates
     assert not at.exception and not at.error
     assert at.subheader[0].value == "Flows between segments"
     flows = at.dataframe[0].value
@@ -192,7 +192,9 @@ def test_what_changed_shows_flows_with_revenue_and_exports_an_audience(clear_str
     assert labels[0] == "Download the flows (CSV)"
     assert labels[1].startswith("Download ") and " as CSV" in labels[1]
     at.segmented_control(key="ps_chg_kind").set_value("cluster_name").run()
-    assert not at.exception and not at.error
+    assert at.get("progress")  # clusters as of both dates: worked out in the background
+    at = wait_for_background(at)
+    assert not at.exception and not at.error and at.subheader[0].value == "Flows between segments"
 
 
 def test_the_overview_shows_the_rfm_segment_mix(clear_streamlit_caches):

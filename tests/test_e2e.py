@@ -149,8 +149,9 @@ def test_what_changed_draws_the_migration_between_two_dates(browser, app_url, sc
     assert "Flows between segments" in page.content()
     snap(page, screenshots / "what-changed-rfm.png")
     page.get_by_text("Clusters", exact=True).click()
+    page.get_by_text("Rebuilding profiles and segments").first.wait_for()  # in the background
+    page.locator(".sankey").first.wait_for(timeout=300_000)
     wait_idle(page, timeout=300_000)
-    page.locator(".sankey").first.wait_for()
     snap(page, screenshots / "what-changed-clusters.png")
     assert "Traceback" not in page.content()
     page.close()

@@ -1,5 +1,6 @@
-"""Segment migration of the active workspace: between two stored snapshots or two dates of
-its log (profiles and segments rebuilt as of each date), cached per workspace version."""
+"""Segment migration of the active workspace: between two stored snapshots (cached per
+workspace version) or two dates of its log (profiles and segments rebuilt as of each date
+in a background job)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 import polars as pl
 import streamlit as st
 
+from profiling.jobs import Job
 from profiling.workspace import Snapshot
 from profiling.workspace import migration as M
 from profiling.workspace.store import compute_snapshot
@@ -15,13 +17,6 @@ from ui import data, profiles
 from ui.data import WorkspaceRef
 
 QUARTER = timedelta(days=91)
-
-
-@st.cache_resource(max_entries=8, show_spinner="Rebuilding profiles and segments as of that date…")
-def _at_date(spec_key: str, _spec: WorkspaceRef, when: datetime, clusters: bool) -> Snapshot:
-    ds = data.load(_spec)
-    prof, seg = compute_snapshot(ds, when, clusters=clusters)
-    return Snapshot(0, when, _spec.version, prof, seg)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -35,26 +30,46 @@ def snapshots() -> pl.DataFrame:
 
 
 @st.cache_resource(max_entries=16, show_spinner="Counting who moved…")
-def _migration(spec_key: str, _spec: WorkspaceRef, a: tuple, b: tuple, column: str):
-    def snap(which: tuple) -> Snapshot:
-        kind, value = which
-        if kind == "snapshot":
-            return _stored(spec_key, _spec, value)
-        return _at_date(spec_key, _spec, value, column == "cluster_name")
-
-    return M.between(data.load(_spec).events, snap(a), snap(b), column)
+def _migration(spec_key: str, _spec: WorkspaceRef, a: int, b: int, column: str):
+    snap_a, snap_b = _stored(spec_key, _spec, a), _stored(spec_key, _spec, b)
+    return M.between(data.load(_spec).events, snap_a, snap_b, column)
 
 
-def migration_between_dates(before: datetime, after: datetime, column: str) -> M.Migration:
-    """Migration between two dates of the active workspace's log."""
+def _dates_job(ds, version: str, before: datetime, after: datetime, column: str, *, progress):
+    snaps = []
+    for i, when in enumerate((before, after)):
+        progress(0.45 * i, f"profiles and segments as of {when:%Y-%m-%d}")
+        prof, seg = compute_snapshot(ds, when, clusters=column == "cluster_name")
+        snaps.append(Snapshot(0, when, version, prof, seg))
+    progress(0.9, "counting who moved")
+    return M.between(ds.events, snaps[0], snaps[1], column)
+
+
+def migration_between_dates(before: datetime, after: datetime, column: str) -> M.Migration | Job:
+    """Migration between two dates of the active workspace's log, or the background job
+    rebuilding the profiles and segments as of each date (never in the page run). The job
+    fails with the ProfilingError's message when a date has nothing to profile."""
     ref = data.resolved_spec()
-    return _migration(ref.key(), ref, ("date", before), ("date", after), column)
+    key = f"{ref.key()}|migration|{before.isoformat()}|{after.isoformat()}|{column}"
+    runner = profiles.background()
+    job = runner.get(key)
+    if job is not None and job.done and not job.failed:
+        return job.result()
+    if job is not None:
+        return job
+    return runner.submit(key, "Rebuilding profiles and segments as of both dates", _dates_job,
+                         data.load(ref), ref.version, before, after, column)  # fmt: skip
+
+
+def retry(job: Job) -> None:
+    """Callback: forget a failed job so that the next run starts it again."""
+    profiles.background().forget(job.key)
 
 
 def migration_between_snapshots(a: int, b: int, column: str) -> M.Migration:
     """Migration between two stored snapshots of the active workspace."""
     ref = data.resolved_spec()
-    return _migration(ref.key(), ref, ("snapshot", a), ("snapshot", b), column)
+    return _migration(ref.key(), ref, a, b, column)
 
 
 def flows_table(mig: M.Migration) -> pl.DataFrame:

@@ -71,13 +71,19 @@ _CLUSTERER_LOCK = threading.Lock()
 
 
 def _clusterer() -> JobRunner:
-    """One background thread per server clusters users for non-default parameters (a
-    module global like the model trainer: clearing caches must not orphan a job)."""
+    """One background thread per server for profile work: clustering with non-default
+    parameters, past segments, profiles as of past dates (a module global like the model
+    trainer: clearing caches must not orphan a job)."""
     global _CLUSTERER
     with _CLUSTERER_LOCK:
         if _CLUSTERER is None:
             _CLUSTERER = JobRunner(processes=False, keep=8)
         return _CLUSTERER
+
+
+def background() -> JobRunner:
+    """The background thread for profile work (see :func:`_clusterer`)."""
+    return _clusterer()
 
 
 def _cluster_job(prof: pl.DataFrame, k, method: str, save, *, progress) -> Segmentation:

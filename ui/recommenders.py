@@ -397,6 +397,15 @@ def default_compare_models() -> list[str]:
     return cost.affordable([m for m in registry.DEFAULT_MODELS if m in registry.MODELS], shape())
 
 
+def too_big_warning(heavy: dict[str, str]) -> str:
+    """One Markdown line naming the models that were not started and why (escaped)."""
+    from ui.text import escape_markdown
+
+    reasons = "; ".join(escape_markdown(why) for why in heavy.values())
+    return (f"Not started, too big for this machine: {reasons}. The others are compared; "
+            "item-kNN and ALS grow slowest with the catalog.")  # fmt: skip
+
+
 def too_big(names: list[str]) -> dict[str, str]:
     """Chosen models that would not fit this machine, with why (they are not started)."""
     s, limit = shape(), cost.budget()

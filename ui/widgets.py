@@ -207,3 +207,20 @@ def to_url(param: str, value) -> None:
         st.query_params.pop(param, None)
     elif st.query_params.get(param) != str(value):
         st.query_params[param] = str(value)
+
+
+def job_progress(job, text: str) -> None:
+    """A background job's progress bar, refreshing itself every second; one full run of the
+    page when the job is done. A failed job's error is shown instead."""
+    if job.failed:
+        st.error(f"{text} failed: {escape_markdown(job.error)}", icon=":material/error:")
+        return
+
+    @st.fragment(run_every=1.0)
+    def poll() -> None:
+        if job.done:
+            st.rerun()
+        st.progress(min(job.progress, 1.0), text=f"{text} in the background ({job.message}, "
+                    f"{job.elapsed:.0f} s). Other pages stay usable meanwhile.")  # fmt: skip
+
+    poll()
