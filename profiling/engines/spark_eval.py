@@ -399,7 +399,7 @@ def cmd_evaluate_spark(args) -> int:
     if args.relevant not in (None, "auto"):
         types = tuple(t.strip() for t in args.relevant.split(",") if t.strip())
     ds = load_dataset_spark(
-        spark_session(), args.events, args.users, args.items,
+        spark_session(input_path=args.events), args.events, args.users, args.items,
         events_map=ingest.parse_overrides(args.map),
         users_map=ingest.parse_overrides(args.users_map, "--users-map"),
         items_map=ingest.parse_overrides(args.items_map, "--items-map"),
