@@ -67,13 +67,13 @@ def main() -> None:
 
     from profiling.engines import spark as engine
 
-    # load_dataset_spark, step by step (it is read_events + clean_events_spark + _facts +
-    # _spark_joins), then the profiles
+    # load_dataset_spark, step by step (read_events + clean_events_spark + _distinct_ids +
+    # _facts; the join counts are polars on the collected ids), then the profiles
     sdf = engine.read_events(spark, str(log))
     state["ev"] = step("clean (sample, raw-log pass, dedupe + cache)",
                        lambda: engine.clean_events_spark(sdf, str(log)))  # fmt: skip
-    state["facts"] = step("facts", lambda: engine._facts(state["ev"].frame))
-    step("distinct ids (joins)", lambda: engine._spark_joins(state["ev"].frame, None, None))
+    ids = step("distinct ids", lambda: engine._distinct_ids(state["ev"].frame))
+    state["facts"] = step("facts", lambda: engine._facts(state["ev"].frame, ids))
     ev = state["ev"]
     ds = engine.SparkDataset(ev.frame, ev.user_attributes, ev.item_attributes, None, "", str(log),
                              state["facts"])  # fmt: skip

@@ -588,14 +588,15 @@ class SparkDataset:
         )
 
 
-def _facts(events) -> dict:
+def _facts(events, ids: pl.DataFrame) -> dict:
+    """Headline facts of the cleaned events in one plain aggregation (no distinct
+    aggregates: the numbers of users and items come from ``ids``, see
+    :func:`_distinct_ids`)."""
     from pyspark.sql import functions as F
 
     ts = F.col(S.TIMESTAMP)
     row = events.agg(
         F.count(F.lit(1)).alias("events"),
-        F.countDistinct(S.USER_ID).alias("users"),
-        F.countDistinct(S.ITEM_ID).alias("items"),
         F.sum(S.AMOUNT).alias("revenue"),
         F.sum((F.col(S.EVENT_TYPE) == S.PURCHASE).cast("long")).alias("purchases"),
         F.min(ts).alias("start"),
@@ -605,6 +606,8 @@ def _facts(events) -> dict:
         *[F.count(c).alias(f"{c}s") for c in (S.AMOUNT, S.PRICE, S.RATING, S.ORDER_ID, S.SESSION_ID)],
     ).first().asDict()  # fmt: skip
     row["time_known"] = bool(row["time_known"])
+    row["users"] = ids.filter(~pl.col("is_item") & pl.col("id").is_not_null()).height
+    row["items"] = ids.filter(pl.col("is_item") & pl.col("id").is_not_null()).height
     # Spark hands back naive datetimes in the session time zone (UTC)
     from datetime import UTC
 
@@ -646,8 +649,9 @@ def load_dataset_spark(
     items_df = tables["items"][0] if tables["items"] else None
     items_df = _merge_attributes(items_df, ev.item_attributes, S.ITEM_ID)
     users_df = _merge_attributes(users_df, ev.user_attributes, S.USER_ID)
-    facts = _facts(ev.frame)
-    joins = _spark_joins(ev.frame, users_df if users else None, items_df if items else None)
+    ids = _distinct_ids(ev.frame)
+    facts = _facts(ev.frame, ids)
+    joins = _spark_joins(ids, users_df if users else None, items_df if items else None)
     report = DatasetReport(
         ev.report,
         tables["users"][1] if tables["users"] else None,
@@ -657,16 +661,20 @@ def load_dataset_spark(
     return SparkDataset(ev.frame, users_df, items_df, report, fingerprint(parts), events, facts)
 
 
-def _spark_joins(events, users: pl.DataFrame | None, items: pl.DataFrame | None):
-    """Join counts (see :func:`profiling.dataset.compute_joins`) from the distinct user and
-    item ids, which are collected (one row per user / item)."""
+def _distinct_ids(events) -> pl.DataFrame:
+    """The distinct user ids and item ids of the events in one Spark job, collected: one
+    row per id with ``id`` and ``is_item``."""
     from pyspark.sql import functions as F
 
-    # the distinct user ids and item ids in one Spark job: (id, is_item) pairs
     both = events.select(F.col(S.USER_ID).alias("id"), F.lit(False).alias("is_item")).unionByName(
         events.select(F.col(S.ITEM_ID).alias("id"), F.lit(True).alias("is_item"))
     )
-    ids = pl.from_arrow(both.distinct().toArrow())
+    return pl.from_arrow(both.distinct().toArrow())
+
+
+def _spark_joins(ids: pl.DataFrame, users: pl.DataFrame | None, items: pl.DataFrame | None):
+    """Join counts (see :func:`profiling.dataset.compute_joins`) from the distinct user and
+    item ids (:func:`_distinct_ids`)."""
     frame = pl.concat(
         [ids.filter(~pl.col("is_item")).select(pl.col("id").alias(S.USER_ID),
                                                pl.lit(None, pl.String).alias(S.ITEM_ID)),
