@@ -14,7 +14,9 @@ Each build is a fresh `python -m profiling build LOG --engine E --k 4 --out DIR`
 (`nice`), so the time includes start-up, reading, cleaning, profiles, tags, segments and
 writing. Peak memory is the largest sum of the resident memory (RSS) of the process and
 all its descendants (the JVM for Spark), sampled every 0.2 s from /proc; a build whose tree
-passes ``--limit-gb`` is killed and reported as such. Results are printed as a Markdown
+passes ``--limit-gb`` is killed and reported as such, and one still running after
+``--timeout-min`` minutes is stopped and reported as "timeout" with its last progress line
+(how far it got). The load average at the end of each build is recorded. Results are printed as a Markdown
 table with the ratios to the in-memory polars build and appended to DIR/results.jsonl.
 """
 
@@ -96,29 +98,43 @@ def _tree_rss_mb(pid: int) -> float:
     return total / 2**20
 
 
-def run_build(log: Path, engine: str, out: Path, limit_gb: float) -> dict:
+def run_build(log: Path, engine: str, out: Path, limit_gb: float, timeout_s: float) -> dict:
     cmd = ["nice", "-n", "5", sys.executable, "-m", "profiling", "build", str(log),
            "--engine", engine, "--k", "4", "--out", str(out)]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(ROOT), PERSONA_SPARK_MASTER="local[2]")
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
-    peak, killed = 0.0, False
+    peak, killed = 0.0, None
     while proc.poll() is None:
         peak = max(peak, _tree_rss_mb(proc.pid))
         if peak > limit_gb * 1024:
+            killed = "killed"  # over the memory limit
+        elif time.perf_counter() - t0 > timeout_s:
+            killed = "timeout"
+        if killed:
             os.killpg(proc.pid, 9)
-            killed = True
             break
         time.sleep(0.2)
     _, err = proc.communicate()
     seconds = time.perf_counter() - t0
-    status = "killed" if killed else ("ok" if proc.returncode == 0 else "failed")
+    status = killed or ("ok" if proc.returncode == 0 else "failed")
     row = {"engine": engine, "status": status, "seconds": round(seconds, 1),
-           "peak_mb": round(peak), "rc": proc.returncode}  # fmt: skip
+           "peak_mb": round(peak), "rc": proc.returncode, "load": _load()}  # fmt: skip
+    lines = err.decode(errors="replace").strip().splitlines()
     if status == "failed":
-        row["error"] = err.decode(errors="replace").strip().splitlines()[-1:]
+        row["error"] = lines[-1:]
+    # how far it got: the build's last progress line ("[  12.3 s] spark: ...")
+    progress = [x for x in lines if x.startswith("[")]
+    if progress:
+        row["last_step"] = progress[-1]
     return row
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages at the end of a build."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def main() -> None:
@@ -127,6 +143,8 @@ def main() -> None:
     ap.add_argument("--engines", default="polars,streaming,spark")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/engines-bench"))
     ap.add_argument("--limit-gb", type=float, default=16.0)
+    ap.add_argument("--timeout-min", type=float, default=24.0,
+                    help="stop a build after this many minutes and record how far it got")  # fmt: skip
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -139,16 +157,17 @@ def main() -> None:
         size_mb = log.stat().st_size / 2**20
         for engine in args.engines.split(","):
             row = {"events": n, "file_mb": round(size_mb)} | run_build(
-                log, engine, args.dir / f"out_{n}_{engine}", args.limit_gb
+                log, engine, args.dir / f"out_{n}_{engine}", args.limit_gb, args.timeout_min * 60
             )
             print(json.dumps(row), file=sys.stderr)
             with open(args.dir / "results.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
             rows.append(row)
     print(
-        "| events | file MB | engine | status | time s | peak MB | time / polars | peak / polars |"
+        "| events | file MB | engine | status | time s | peak MB | time / polars | peak / polars "
+        "| load at end | last step |"
     )
-    print("|---:|---:|---|---|---:|---:|---:|---:|")
+    print("|---:|---:|---|---|---:|---:|---:|---:|---|---|")
     for r in rows:
         base = next((b for b in rows if b["events"] == r["events"] and b["engine"] == "polars"
                      and b["status"] == "ok"), None)  # fmt: skip
@@ -157,7 +176,8 @@ def main() -> None:
             return f"{r[key] / base[key]:.2f}" if base and r["status"] == "ok" else ""
 
         print(f"| {r['events']:,} | {r['file_mb']} | {r['engine']} | {r['status']} | "
-              f"{r['seconds']} | {r['peak_mb']} | {ratio('seconds')} | {ratio('peak_mb')} |")  # fmt: skip
+              f"{r['seconds']} | {r['peak_mb']} | {ratio('seconds')} | {ratio('peak_mb')} | "
+              f"{r['load']} | {r.get('last_step', '')} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -147,6 +147,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from profiling.evaluation.tables import summary_table
     from profiling.recommenders import registry
 
+    if getattr(args, "engine", "polars") == "spark":
+        from profiling.engines.spark_eval import cmd_evaluate_spark
+
+        return cmd_evaluate_spark(args)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     for n in names:
         if n not in registry.MODELS:
@@ -313,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--engine", default="polars", choices=["polars", "spark"],
+                   help="spark: read, clean, split and score on Spark (temporal or stratified; "
+                   "see profiling/engines/spark_eval.py)")  # fmt: skip
     p.set_defaults(func=cmd_evaluate)
     from profiling.cli_workspace import add_workspace_parser
 

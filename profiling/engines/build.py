@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from collections.abc import Callable
 
 import polars as pl
@@ -32,8 +34,9 @@ def load_and_profile(
 
         if not args.events:
             raise ProfilingError("give an events file or URI for --engine spark")
+        start = time.perf_counter()
         ds = load_dataset_spark(
-            spark_session(),
+            spark_session(input_path=args.events),
             args.events,
             args.users,
             args.items,
@@ -41,7 +44,10 @@ def load_and_profile(
             users_map=ingest.parse_overrides(args.users_map, "--users-map"),
             items_map=ingest.parse_overrides(args.items_map, "--items-map"),
         )
-        return ds, build_profiles_spark(ds, as_of=args.as_of), ds.catalog()
+        _step("spark: read, cleaned, facts", start)
+        profiles = build_profiles_spark(ds, as_of=args.as_of)
+        _step("spark: profiles aggregated and collected", start)
+        return ds, profiles, ds.catalog()
     if engine == "streaming":
         from profiling.engines.streaming import build_streaming
 
@@ -51,5 +57,14 @@ def load_and_profile(
                                events_map=ingest.parse_overrides(args.map))  # fmt: skip
     from profiling.features import build_profiles, feature_catalog
 
+    start = time.perf_counter()
     ds = load(args)
-    return ds, build_profiles(ds, as_of=args.as_of), feature_catalog(ds)
+    _step("polars: read and cleaned", start)
+    profiles = build_profiles(ds, as_of=args.as_of)
+    _step("polars: profiles", start)
+    return ds, profiles, feature_catalog(ds)
+
+
+def _step(what: str, start: float) -> None:
+    """One progress line on stderr (how far a long build got, for logs and bench/engines.py)."""
+    print(f"[{time.perf_counter() - start:7.1f} s] {what}", file=sys.stderr, flush=True)

@@ -42,6 +42,9 @@ from profiling.ingest.source import _MISSING_IDS, RawTable, ReadInfo
 
 SAMPLE_ROWS = 5000
 MASTER_ENV = "PERSONA_SPARK_MASTER"
+DRIVER_MEMORY_ENV = "PERSONA_SPARK_DRIVER_MEMORY"
+LOCAL_DRIVER_MEMORY = "4g"
+BYTES_PER_PARTITION = 16 * 2**20  # of input on disk (Parquet expands several times in memory)
 DEFAULT_CONF = {
     # timestamps are instants; hours, days and weekdays are read in UTC like the polars path
     "spark.sql.session.timeZone": "UTC",
@@ -78,13 +81,21 @@ class SparkEngineError(ProfilingError):
 
 
 def spark_session(
-    master: str | None = None, shuffle_partitions: int | None = None, ui: bool = True
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    ui: bool = True,
+    input_path: str | None = None,
 ):
     """The active SparkSession, or a new one with :data:`DEFAULT_CONF`.
 
     The master is ``master``, else the ``PERSONA_SPARK_MASTER`` environment variable, else
     whatever ``spark-submit`` or ``spark-defaults.conf`` set (PySpark's own default is
-    ``local[*]``)."""
+    ``local[*]``). A new local session's JVM gets ``PERSONA_SPARK_DRIVER_MEMORY`` (default
+    :data:`LOCAL_DRIVER_MEMORY`) unless ``spark.driver.memory`` is configured: in local
+    mode the driver runs every task, and Spark's 1 GB default spills and collects garbage
+    most of the time on a log of millions of events. ``shuffle_partitions``, else (when
+    the configuration does not set it) a number sized by ``input_path``'s bytes, see
+    :func:`size_shuffle_partitions`."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - pyspark is pinned in requirements.txt
@@ -94,6 +105,8 @@ def spark_session(
         ) from None
     active = SparkSession.getActiveSession()
     if active is not None:
+        if input_path and not shuffle_partitions:
+            size_shuffle_partitions(active, input_path)
         return active
     builder = SparkSession.builder.appName("persona-studio")
     master = master or os.environ.get(MASTER_ENV)
@@ -105,12 +118,43 @@ def spark_session(
         builder = builder.config("spark.ui.enabled", "false")
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    from pyspark import SparkConf
+
+    configured = SparkConf()  # spark-submit's and spark-defaults' settings, when any
+    if (master or configured.get("spark.master", "local")).startswith("local") and not configured.contains("spark.driver.memory"):  # fmt: skip
+        memory = os.environ.get(DRIVER_MEMORY_ENV, LOCAL_DRIVER_MEMORY)
+        builder = builder.config("spark.driver.memory", memory)
     try:
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
     except Exception as exc:  # JVM missing or failing to start
         raise SparkEngineError(
             f"could not start Spark (is Java 17+ installed? scripts/ensure_java.sh): {exc}"
         ) from None
+    if input_path and not shuffle_partitions:
+        size_shuffle_partitions(session, input_path)
+    return session
+
+
+def size_shuffle_partitions(spark, input_path: str) -> int:
+    """Set ``spark.sql.shuffle.partitions`` from the input's size, unless the configuration
+    (spark-submit, spark-defaults, the builder) sets it: one partition per
+    :data:`BYTES_PER_PARTITION` bytes on disk, at least the default parallelism (the cores),
+    rounded up to a multiple of it, at most Spark's default 200. Spark's 200 on two local
+    cores makes every shuffle of a small log 200 tiny tasks. Returns the number in force."""
+    if spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
+        return int(spark.conf.get("spark.sql.shuffle.partitions"))
+    cores = max(int(spark.sparkContext.defaultParallelism), 1)
+    try:
+        jvm = spark.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(input_path)
+        fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        size = int(fs.getContentSummary(path).getLength())
+    except Exception:  # unreadable here: reading will say so; keep a small default
+        size = 0
+    n = max(cores, -(-size // BYTES_PER_PARTITION))
+    n = min(-(-n // cores) * cores, 200)
+    spark.conf.set("spark.sql.shuffle.partitions", str(n))
+    return n
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -342,11 +386,13 @@ def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None
         *[role(r, _string_col, "string") for r in _EXTRA_ROLES],
         blank.alias("__blank"),
     )
-    df = _with_money(df, mapping.has(S.ORDER_ID))
+    df = _with_money(df, mapping.has(S.ORDER_ID)).withColumn("__drop", _early_drop())
+    # one pass over the raw log: rows, parsed timestamps, time of day, early drop reasons
     facts = df.agg(
         F.count(F.lit(1)).alias("rows"),
         F.count(S.TIMESTAMP).alias("parsed"),
         F.max((F.col(S.TIMESTAMP) != F.date_trunc("day", S.TIMESTAMP)).cast("int")).alias("tod"),
+        *[F.count(F.when(F.col("__drop") == r, 1)).alias(r) for r in _DROP_ORDER[:4]],
     ).first()
     report.rows_read = int(facts["rows"])
     if report.rows_read and facts["parsed"] == 0:
@@ -359,7 +405,9 @@ def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None
         )
     report.date_only = not bool(facts["tod"])
     dedupe = not report.date_only or mapping.has(S.ORDER_ID) or mapping.has(S.SESSION_ID)
-    clean, counts = _drop_and_count(df, columns, report.kind, dedupe)
+    early = {r: int(facts[r]) for r in _DROP_ORDER[:4]}
+    keep = [*S.EVENT_COLUMNS, *[r for r in _EXTRA_ROLES if r not in S.EVENT_COLUMNS]]
+    clean, counts = _drop_and_count(df, columns, report.kind, dedupe, early, keep, report.rows_read)
     report.reasons = counts
     report.rows_kept = report.rows_read - sum(r.count for r in counts if r.action == "dropped")
     if report.rows_kept == 0:
@@ -378,7 +426,6 @@ def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None
             "the timestamps carry no time of day (a date-only log): hour and part-of-day "
             "features, hour heatmaps and the preferred hour are skipped; weekday features stay"
         )
-    clean = clean.persist()
     items = _log_attributes(clean, S.ITEM_ID, [r for r in (S.TITLE, S.CATEGORY, S.BRAND) if mapping.has(r)]) if mapping.has(S.ITEM_ID) else None  # fmt: skip
     users = _log_attributes(clean, S.USER_ID, [r for r in (S.REGION, S.AGE, S.GENDER) if mapping.has(r)])  # fmt: skip
     return SparkEvents(clean.select(*S.EVENT_COLUMNS), report, items, users)
@@ -423,21 +470,36 @@ _DROP_ORDER = (
 )
 
 
-def _drop_and_count(df, columns: list[str], kind: str, dedupe: bool):
-    """Kept rows and the count per reason, first reason wins (as the polars engine): an
-    exact duplicate of the raw row is dropped after the blank/user/timestamp checks and
-    before the price and rating checks."""
+def _early_drop():
+    """The first drop reason checked before duplicates (blank row, missing user id, missing
+    or unparsable timestamp), or null."""
     from pyspark.sql import functions as F
 
-    before = (
+    return (
         F.when(F.col("__blank"), F.lit(ingest.BLANK_ROW))
         .when(F.col(S.USER_ID).isNull(), F.lit(ingest.MISSING_USER))
         .when(F.col(S.TIMESTAMP).isNull() & ~F.col("__ts_present"), F.lit(ingest.MISSING_TIMESTAMP))
         .when(F.col(S.TIMESTAMP).isNull(), F.lit(ingest.BAD_TIMESTAMP))
     )  # fmt: skip
-    flagged = df.withColumn("__drop", before)
+
+
+def _drop_and_count(
+    df, columns: list[str], kind: str, dedupe: bool, early: dict[str, int], keep: list[str],
+    rows: int,
+):  # fmt: skip
+    """Kept rows and the count per reason, first reason wins (as the polars engine): an
+    exact duplicate of the raw row is dropped after the blank/user/timestamp checks
+    (``early``: their counts, from the caller's pass over ``df`` of ``rows`` rows) and before the price and
+    rating checks.
+
+    The rows that pass the early checks are deduplicated, cut to the ``keep`` columns and
+    persisted once (memory, then disk): the counts below, the facts, the attributes and
+    every aggregation of the profiles read that cache, not the raw log. Returns (a view
+    of the kept rows on that cache, the reasons)."""
+    from pyspark.sql import functions as F
+
     raw_cols = [f"__raw{i}" for i in range(len(columns))]
-    passed = flagged.filter(F.col("__drop").isNull())
+    passed = df.filter(F.col("__drop").isNull())
     if dedupe:
         passed = passed.dropDuplicates(raw_cols)
     negative = (F.col(S.EVENT_TYPE) == S.PURCHASE) & F.coalesce(
@@ -446,17 +508,15 @@ def _drop_and_count(df, columns: list[str], kind: str, dedupe: bool):
     after = F.when(negative, F.lit(ingest.NEGATIVE_PRICE)).when(
         F.lit(kind == "rating log") & F.col(S.RATING).isNull(), F.lit(ingest.MISSING_RATING)
     )
-    passed = passed.withColumn("__drop", after).persist()
-    early = dict(flagged.filter(F.col("__drop").isNotNull()).groupBy("__drop").count().collect())
+    passed = passed.select(*keep, "__refund", after.alias("__drop")).persist()
     stats = passed.agg(
         F.count(F.lit(1)).alias("distinct"),
         F.sum((F.col("__drop") == ingest.NEGATIVE_PRICE).cast("long")).alias("neg"),
         F.sum((F.col("__drop") == ingest.MISSING_RATING).cast("long")).alias("rating"),
         F.sum((F.col("__drop").isNull() & F.col("__refund")).cast("long")).alias("refund"),
     ).first()
-    total_before = flagged.filter(F.col("__drop").isNull()).count() if dedupe else stats["distinct"]
-    counts = dict(early)
-    counts[ingest.DUPLICATE] = total_before - stats["distinct"]
+    counts = {r: n for r, n in early.items() if n}
+    counts[ingest.DUPLICATE] = rows - sum(early.values()) - int(stats["distinct"])
     counts[ingest.NEGATIVE_PRICE] = stats["neg"] or 0
     counts[ingest.MISSING_RATING] = stats["rating"] or 0
     reasons = [
@@ -466,7 +526,7 @@ def _drop_and_count(df, columns: list[str], kind: str, dedupe: bool):
     ]
     if stats["refund"]:
         reasons.append(ingest.ReasonCount(ingest.REFUND, "kept", int(stats["refund"]), []))
-    return passed.filter(F.col("__drop").isNull()), reasons
+    return passed.filter(F.col("__drop").isNull()).select(*keep), reasons
 
 
 def _log_attributes(clean, key: str, roles: list[str]) -> pl.DataFrame | None:
@@ -528,14 +588,15 @@ class SparkDataset:
         )
 
 
-def _facts(events) -> dict:
+def _facts(events, ids: pl.DataFrame) -> dict:
+    """Headline facts of the cleaned events in one plain aggregation (no distinct
+    aggregates: the numbers of users and items come from ``ids``, see
+    :func:`_distinct_ids`)."""
     from pyspark.sql import functions as F
 
     ts = F.col(S.TIMESTAMP)
     row = events.agg(
         F.count(F.lit(1)).alias("events"),
-        F.countDistinct(S.USER_ID).alias("users"),
-        F.countDistinct(S.ITEM_ID).alias("items"),
         F.sum(S.AMOUNT).alias("revenue"),
         F.sum((F.col(S.EVENT_TYPE) == S.PURCHASE).cast("long")).alias("purchases"),
         F.min(ts).alias("start"),
@@ -545,6 +606,8 @@ def _facts(events) -> dict:
         *[F.count(c).alias(f"{c}s") for c in (S.AMOUNT, S.PRICE, S.RATING, S.ORDER_ID, S.SESSION_ID)],
     ).first().asDict()  # fmt: skip
     row["time_known"] = bool(row["time_known"])
+    row["users"] = ids.filter(~pl.col("is_item") & pl.col("id").is_not_null()).height
+    row["items"] = ids.filter(pl.col("is_item") & pl.col("id").is_not_null()).height
     # Spark hands back naive datetimes in the session time zone (UTC)
     from datetime import UTC
 
@@ -586,8 +649,9 @@ def load_dataset_spark(
     items_df = tables["items"][0] if tables["items"] else None
     items_df = _merge_attributes(items_df, ev.item_attributes, S.ITEM_ID)
     users_df = _merge_attributes(users_df, ev.user_attributes, S.USER_ID)
-    facts = _facts(ev.frame)
-    joins = _spark_joins(ev.frame, users_df if users else None, items_df if items else None)
+    ids = _distinct_ids(ev.frame)
+    facts = _facts(ev.frame, ids)
+    joins = _spark_joins(ids, users_df if users else None, items_df if items else None)
     report = DatasetReport(
         ev.report,
         tables["users"][1] if tables["users"] else None,
@@ -597,15 +661,25 @@ def load_dataset_spark(
     return SparkDataset(ev.frame, users_df, items_df, report, fingerprint(parts), events, facts)
 
 
-def _spark_joins(events, users: pl.DataFrame | None, items: pl.DataFrame | None):
+def _distinct_ids(events) -> pl.DataFrame:
+    """The distinct user ids and item ids of the events in one Spark job, collected: one
+    row per id with ``id`` and ``is_item``."""
+    from pyspark.sql import functions as F
+
+    both = events.select(F.col(S.USER_ID).alias("id"), F.lit(False).alias("is_item")).unionByName(
+        events.select(F.col(S.ITEM_ID).alias("id"), F.lit(True).alias("is_item"))
+    )
+    return pl.from_arrow(both.distinct().toArrow())
+
+
+def _spark_joins(ids: pl.DataFrame, users: pl.DataFrame | None, items: pl.DataFrame | None):
     """Join counts (see :func:`profiling.dataset.compute_joins`) from the distinct user and
-    item ids, which are collected (one row per user / item)."""
-    ids = pl.from_arrow(events.select(S.USER_ID).distinct().toArrow())
-    item_ids = pl.from_arrow(events.select(S.ITEM_ID).distinct().toArrow())
+    item ids (:func:`_distinct_ids`)."""
     frame = pl.concat(
-        [ids.with_columns(pl.lit(None, pl.String).alias(S.ITEM_ID)),
-         item_ids.with_columns(pl.lit(None, pl.String).alias(S.USER_ID))],
-        how="diagonal",
+        [ids.filter(~pl.col("is_item")).select(pl.col("id").alias(S.USER_ID),
+                                               pl.lit(None, pl.String).alias(S.ITEM_ID)),
+         ids.filter(pl.col("is_item")).select(pl.lit(None, pl.String).alias(S.USER_ID),
+                                              pl.col("id").alias(S.ITEM_ID))],
     )  # fmt: skip
     joins = compute_joins(frame.filter(pl.col(S.USER_ID).is_not_null()), users, None)
     item_joins = compute_joins(
@@ -617,6 +691,14 @@ def _spark_joins(events, users: pl.DataFrame | None, items: pl.DataFrame | None)
     joins.items_matched = item_joins.items_matched
     joins.items_without_events = item_joins.items_without_events
     return joins
+
+
+def _reads_cache(sdf) -> bool:
+    """Whether ``sdf``'s plan reads a persisted DataFrame (an in-memory relation)."""
+    try:
+        return "InMemoryRelation" in sdf._jdf.queryExecution().withCachedData().toString()
+    except Exception:  # pragma: no cover - a Spark without that plan API: persist anyway
+        return False
 
 
 # dtypes the polars engine gives the aggregates whose Spark type differs
@@ -642,7 +724,11 @@ def build_profiles_spark(
         keep = [c for c in (S.CATEGORY, S.BRAND) if _has(dataset.items, c)]
         catalog = dataset.items.select(S.ITEM_ID, *keep)
         e = e.join(F.broadcast(spark.createDataFrame(catalog.to_arrow())), on=S.ITEM_ID, how="left")
-    e = e.persist()
+    # the events of load_dataset_spark are a view of its cache: each plan's branches
+    # (activity, purchases, preferred hour, ...) read it; another copy would only cost memory
+    cached = _reads_cache(e)
+    if not cached:
+        e = e.persist()
     try:
         plans = aggregation_plans(
             nw.from_native(e),
@@ -653,7 +739,8 @@ def build_profiles_spark(
         )
         collected = [p.collect(backend="polars").to_native() for p in plans]
     finally:
-        e.unpersist()
+        if not cached:
+            e.unpersist()
     collected[0] = collected[0].with_columns(
         pl.col(c).cast(t) for c, t in _POLARS_DTYPES.items() if c in collected[0].columns
     )

@@ -66,7 +66,14 @@ class SparkALS(_FactorModel):
              "v": coo.data.astype(np.float32)}
         )  # fmt: skip
         frame = spark.createDataFrame(triples.to_arrow())
+        # Spark's default of 10 user and 10 item blocks makes every iteration 10-task stages
+        # however small the matrix; one block per core (a cluster's total), and at least one
+        # per ~1M ratings, keeps the tasks busy without the overhead
+        cores = max(int(spark.sparkContext.defaultParallelism), 1)
+        blocks = max(cores, -(-triples.height // 1_000_000))
         model = SparkALSEstimator(
+            numUserBlocks=blocks,
+            numItemBlocks=blocks,
             rank=self.factors,
             regParam=self.regularization,
             maxIter=self.iterations,
