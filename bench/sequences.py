@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import time
 from dataclasses import replace
@@ -84,11 +85,11 @@ def load(name: str, cache: Path):
     raise SystemExit(f"unknown dataset {name!r}; choose ml100k, retail or sample")
 
 
-def run(ds, relevant: tuple[str, ...], budget: float) -> tuple[list[dict], str]:
+def run(ds, relevant: tuple[str, ...], budget: float, names=MODELS) -> tuple[list[dict], str]:
     split = leave_last_n(ds.events, n=1, relevant_types=relevant)
     train = interactions_from(split.train)
     models = {}
-    for name in MODELS:
+    for name in names:
         model = make(name)
         if name in DEEP:
             model.time_budget = budget
@@ -96,12 +97,16 @@ def run(ds, relevant: tuple[str, ...], budget: float) -> tuple[list[dict], str]:
         start = time.perf_counter()
         model.fit(train, items=ds.items, **extra)
         note = model.training_summary() if hasattr(model, "training_summary") else ""
-        print(f"  {name}: fitted in {time.perf_counter() - start:.1f} s {note}", flush=True)
+        print(
+            f"  {name}: fitted in {time.perf_counter() - start:.1f} s {note}; "
+            f"load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         models[name] = model
     comp = compare(models, split, k=10, relevant_types=relevant, items=ds.items, prefit=True)
     m = comp.metrics.filter(pl.col("metric").is_in(["hit_rate", "ndcg"]))
     rows = []
-    for name in MODELS:
+    for name in names:
         row = {"model": name, "fit_seconds": models[name].fit_seconds_}
         for metric in ("hit_rate", "ndcg"):
             r = m.filter((pl.col("model") == name) & (pl.col("metric") == metric)).row(
@@ -132,15 +137,22 @@ def table(rows: list[dict]) -> str:
 
 def verdict(rows: list[dict]) -> str:
     flat = [r for r in rows if r["model"] not in SEQUENTIAL]
+    deep = [r for r in rows if r["model"] in DEEP]
+    if not flat or not deep:
+        return "(no verdict: the run lacks a deep or a non-sequential model)"
     best_flat = max(flat, key=lambda r: r["ndcg"][0])
-    best_deep = max((r for r in rows if r["model"] in DEEP), key=lambda r: r["ndcg"][0])
-    markov = next(r for r in rows if r["model"] == "markov")
+    best_deep = max(deep, key=lambda r: r["ndcg"][0])
+    markov = next((f"; Markov {r['ndcg'][0]:.4f}" for r in rows if r["model"] == "markov"), "")
     wins = best_deep["ndcg"][0] > best_flat["ndcg"][0]
-    slow = [r["model"] for r in rows if r["model"] in DEEP and r["fit_seconds"] > TARGET_SECONDS]
+    # p_value_vs_best: paired sign-flip test of a model against the best one (NaN = best)
+    loser = best_flat if wins else best_deep
+    p = loser["ndcg"][3]
+    test = "" if p != p else f" (paired test, p = {p:.3f} for {loser['model']} vs the best)"
+    slow = [r["model"] for r in deep if r["fit_seconds"] > TARGET_SECONDS]
     return (
         f"best deep model {best_deep['model']} NDCG@10 {best_deep['ndcg'][0]:.4f} "
         f"{'BEATS' if wins else 'does NOT beat'} the best non-sequential model "
-        f"{best_flat['model']} ({best_flat['ndcg'][0]:.4f}); Markov {markov['ndcg'][0]:.4f}; "
+        f"{best_flat['model']} ({best_flat['ndcg'][0]:.4f}){test}{markov}; "
         f"deep training within {TARGET_SECONDS:.0f} s: "
         f"{'no (' + ', '.join(slow) + ')' if slow else 'yes'}"
     )
@@ -151,8 +163,9 @@ def main() -> None:
     parser.add_argument("--datasets", default="ml100k,retail,sample")
     parser.add_argument("--data", type=Path, default=Path("/tmp/movielens"), help="cache dir")
     parser.add_argument(
-        "--budget", type=float, default=150.0, help="training time budget per deep model (s)"
+        "--budget", type=float, default=170.0, help="training time budget per deep model (s)"
     )
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset")
     args = parser.parse_args()
     cache = args.data.resolve()
     if ROOT in cache.parents or cache == ROOT:
@@ -169,10 +182,11 @@ def main() -> None:
             f"{ev[S.ITEM_ID].n_unique():,} items; relevant: {', '.join(relevant)}",
             flush=True,
         )
-        rows, description = run(ds, relevant, args.budget)
+        names = tuple(m.strip() for m in args.models.split(","))
+        rows, description = run(ds, relevant, args.budget, names)
         results.append((ds.name, description, rows))
         print(f"\n### {ds.name} — {description}\n\n{table(rows)}\n\n{verdict(rows)}", flush=True)
-    print("\n## Summary")
+    print(f"\n## Summary (load average at the end {os.getloadavg()[0]:.1f})")
     for name, description, rows in results:
         print(f"\n### {name} — {description}\n\n{table(rows)}\n\n{verdict(rows)}")
 
