@@ -2,7 +2,8 @@
 time to score 500,000 users.
 
     .venv/bin/python bench/predict.py [--data ../shared/data] [--horizon 30] [--n-boot 200]
-                                      [--skip-scale]
+                                      [--skip-scale] [--embeddings gru4rec|sasrec]
+                                      [--embedding-budget SECONDS]
 
 1. Online Retail II (2009-12 .. 2010-12, UCI) and the CDNOW master file (1997-01 ..
    1998-06): ``profiling.predict.predict`` with the default rolling protocol (the held-out
@@ -16,6 +17,10 @@ time to score 500,000 users.
    purchases); the propensity model trained on the real CDNOW log scores everyone at
    "today": features, RFM score and BG/NBD baseline (``cutoff_frame``), model predictions,
    and the per-user drivers, each timed separately.
+3. ``--embeddings MODEL`` (instead of 1 and 2): Online Retail II without and with that
+   sequence model's user embeddings as extra inputs of the learned models
+   (``predict(user_embeddings=...)``, fitted before the earliest training cutoff), and the
+   paired bootstrap difference of the learned model's ROC-AUC and PR-AUC.
 """
 
 from __future__ import annotations
@@ -102,17 +107,73 @@ def scale(cdnow: pl.DataFrame, horizon: int) -> None:
     print(f"drivers (learned model, {len(names)} features): {time.perf_counter() - t0:.1f} s")
 
 
+def embeddings_effect(events: pl.DataFrame, args) -> None:
+    """The learned models without and with sequence-model user embeddings, on the same
+    cutoffs and held-out users: each model's metrics, and the paired bootstrap difference
+    (with - without) of ROC-AUC and PR-AUC over the held-out users."""
+    import numpy as np
+
+    runs = {}
+    for label, extra in (
+        ("without", {}),
+        (f"with {args.embeddings}", {"user_embeddings": args.embeddings,
+                                     "embedding_budget": args.embedding_budget}),
+    ):  # fmt: skip
+        t0 = time.perf_counter()
+        runs[label] = P.predict(events, horizon_days=args.horizon, n_boot=args.n_boot, **extra)
+        print(f"\n{label} user embeddings: predict() {time.perf_counter() - t0:.1f} s")
+        if runs[label].embeddings_note:
+            print(runs[label].embeddings_note)
+    (a_name, a), (b_name, b) = runs.items()
+    rng = np.random.default_rng(0)
+    for task in ("purchase", "churn"):
+        ta, tb = getattr(a, task), getattr(b, task)
+        if ta is None or tb is None:
+            continue
+        print(f"\n### {P.TASKS[task]}: learned model {a_name} / {b_name} user embeddings")
+        for name, t in ((a_name, ta), (b_name, tb)):
+            print(f"\n{name}: used (validation) {t.chosen}, best on held-out {t.best_on_test}")
+            print(table(t))
+        joined = ta.test_scores.select(S.USER_ID, "label", pl.col(P.LEARNED).alias("a")).join(
+            tb.test_scores.select(S.USER_ID, pl.col(P.LEARNED).alias("b")), on=S.USER_ID
+        )
+        y, pa, pb = (joined[c].to_numpy() for c in ("label", "a", "b"))
+        for metric, fn in (("roc_auc", P.roc_auc), ("pr_auc", P.average_precision)):
+            diff = fn(y, pb) - fn(y, pa)
+            boots = []
+            for _ in range(args.n_boot):
+                i = rng.integers(0, len(y), len(y))
+                if 0 < y[i].sum() < len(i):
+                    boots.append(fn(y[i], pb[i]) - fn(y[i], pa[i]))
+            lo, hi = np.percentile(boots, [2.5, 97.5])
+            share = float(np.mean(np.asarray(boots) <= 0))
+            print(
+                f"learned {metric}: {fn(y, pa):.4f} without, {fn(y, pb):.4f} with; difference "
+                f"{diff:+.4f} [95% paired bootstrap {lo:+.4f}, {hi:+.4f}], share of resamples "
+                f"<= 0: {share:.3f} ({len(y):,} held-out users)"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--horizon", type=int, default=30)
     ap.add_argument("--n-boot", type=int, default=200)
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument(
+        "--embeddings", choices=("gru4rec", "sasrec"),
+        help="only measure the effect of this model's user embeddings (Online Retail II; "
+        "CDNOW has no item ids)",
+    )  # fmt: skip
+    ap.add_argument("--embedding-budget", type=float, default=60.0)
     args = ap.parse_args()
     data = Path(args.data)
     retail = load_dataset(
         data / "online_retail_ii_2009_2010" / "online_retail_ii_2009_2010.parquet"
     )
+    if args.embeddings:
+        embeddings_effect(retail.events, args)
+        return
     report("Online Retail II", retail.events, args)
     cdnow = load_dataset(data / "cdnow" / "CDNOW_master.txt")
     result = report("CDNOW master", cdnow.events, args)

@@ -81,6 +81,9 @@ FEATURE_LABELS: dict[str, str] = {
     "rfm_score": "RFM score (R + F + M)",
     "bgnbd_p": "BG/NBD P(purchase)",
 }
+FEATURE_LABELS.update(
+    {f"seq_emb_{k}": f"sequence embedding {k}" for k in range(1, 33)}
+)  # optional inputs (profiling.predict_embeddings)
 _DAY_US = 86_400_000_000.0
 
 
@@ -394,9 +397,17 @@ def _bgnbd_at(events: pl.DataFrame, cutoff: datetime, horizon_days: int) -> pl.D
 
 
 def cutoff_frame(
-    events: pl.DataFrame, cutoff: datetime, horizon_days: int, *, with_labels: bool = True
+    events: pl.DataFrame,
+    cutoff: datetime,
+    horizon_days: int,
+    *,
+    with_labels: bool = True,
+    embeddings=None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Everything both tasks read at one cutoff, computed once.
+
+    ``embeddings`` (a fitted :class:`profiling.predict_embeddings.SequenceEmbeddings`) adds
+    its columns (``seq_emb_1`` ...) to the features, read from events before ``cutoff``.
 
     Returns
     -------
@@ -407,6 +418,8 @@ def cutoff_frame(
         [cutoff, cutoff + H), null when ``with_labels`` is false); and the feature names.
     """
     feats = cutoff_features(events, cutoff)
+    if embeddings is not None:
+        feats = feats.join(embeddings.features(events, cutoff), on=S.USER_ID, how="left")
     names = tuple(c for c in feats.columns if c != S.USER_ID)
     feats = feats.with_columns(_rfm_score(feats).alias("rfm_score"), pl.lit(cutoff).alias("cutoff"))
     bg = _bgnbd_at(events, cutoff, horizon_days)
@@ -872,8 +885,11 @@ def fit_task(
     importance_repeats: int = 3,
     progress: Progress = _noop,
     frames: dict | None = None,
+    embeddings=None,
 ) -> TaskResult:
     """Train, choose, evaluate on the held-out window, and score today's users for ``task``.
+
+    ``embeddings``: see :func:`cutoff_frame` (fitted before the earliest training cutoff).
 
     Raises
     ------
@@ -890,7 +906,9 @@ def fit_task(
 
     def at(cutoff: datetime, with_labels: bool = True) -> Examples:
         if cutoff not in frames:
-            frames[cutoff] = cutoff_frame(events, cutoff, h, with_labels=with_labels)
+            frames[cutoff] = cutoff_frame(
+                events, cutoff, h, with_labels=with_labels, embeddings=embeddings
+            )
         return examples_for(*frames[cutoff], task)
 
     train_parts = [at(c) for c in plan.train]
@@ -1019,6 +1037,7 @@ class Predictions:
     holdout: pl.DataFrame | None
     scores: pl.DataFrame
     unit: str = "D"
+    embeddings_note: str | None = None  # what user embeddings fed the learned models, if any
 
     def tasks(self) -> list[TaskResult]:
         return [t for t in (self.purchase, self.churn) if t is not None]
@@ -1045,6 +1064,7 @@ class Predictions:
             ),
             "clv_note": self.clv_note,
             "churn_note": self.churn_note,
+            "embeddings_note": self.embeddings_note,
         }  # fmt: skip
         for t in self.tasks():
             out[t.task] = {
@@ -1148,6 +1168,10 @@ def predict(
     drivers: bool = True,
     random_state: int = 0,
     progress: Progress = _noop,
+    user_embeddings: str | None = None,
+    embedding_dims: int = 8,
+    embedding_budget: float = 60.0,
+    embedding_params: dict | None = None,
 ) -> Predictions:
     """Purchase propensity, churn risk and CLV of every user of a cleaned event log.
 
@@ -1165,6 +1189,14 @@ def predict(
         reported in it; scores do not depend on it beyond rounding).
     n_boot : int
         Bootstrap resamples for the 95% intervals.
+    user_embeddings : {"gru4rec", "sasrec"}, optional
+        Add a sequence model's user representation (``embedding_dims`` principal
+        components) to the learned models' features. The sequence model is trained once,
+        for at most ``embedding_budget`` seconds, on the events before the EARLIEST training
+        cutoff, and reads each user's history before every cutoff with frozen weights: no
+        row's features come from on or after its cutoff
+        (:mod:`profiling.predict_embeddings`). ``embedding_params``: other parameters of
+        the sequence model.
 
     Raises
     ------
@@ -1178,8 +1210,19 @@ def predict(
         events, horizon_days=horizon_days, max_train_cutoffs=max_train_cutoffs,
         calibration_end=calibration_end,
     )  # fmt: skip
+    embeddings, embeddings_note = None, None
+    if user_embeddings is not None:
+        from profiling.predict_embeddings import SequenceEmbeddings
+
+        progress(f"user embeddings: training {user_embeddings} before {plan.train[0].date()}", 0.0)
+        embeddings = SequenceEmbeddings(
+            user_embeddings, dims=embedding_dims, time_budget=embedding_budget,
+            model_params=embedding_params, random_state=random_state,
+        ).fit(events, before=plan.train[0])  # fmt: skip
+        embeddings_note = embeddings.describe()
     # features, labels and BG/NBD baselines of each cutoff are shared by both tasks
-    kw = {"n_boot": n_boot, "random_state": random_state, "drivers": drivers, "frames": {}}
+    kw = {"n_boot": n_boot, "random_state": random_state, "drivers": drivers, "frames": {},
+          "embeddings": embeddings}  # fmt: skip
     purchase = fit_task(
         events, plan, "purchase", progress=lambda s, f: progress(s, 0.05 + 0.45 * f), **kw
     )
@@ -1213,7 +1256,7 @@ def predict(
         bgnbd=fitted["bgnbd"], gamma_gamma=fitted["gamma_gamma"],
         bgnbd_today=fitted["bgnbd_today"], gamma_gamma_today=fitted["gamma_gamma_today"],
         clv_note=fitted["note"], holdout=fitted["holdout"], scores=scores.sort(S.USER_ID),
-        unit=unit,
+        unit=unit, embeddings_note=embeddings_note,
     )  # fmt: skip
 
 

@@ -252,3 +252,73 @@ def test_importing_the_registry_does_not_import_torch():
     code = "import sys, profiling.recommenders.registry; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---- training windows, progress, pickling ----------------------------------------------------
+def test_training_windows_predict_the_next_step_at_every_position():
+    # one user, steps x0..x4 (inner items 0..4), max_len 2: 4 transitions in 2 windows, the
+    # first ending at the latest step: inputs (x2, x3) -> targets (x3, x4); then (x0, x1) ->
+    # (x1, x2). A second user with one step has no transition; a third has (x4) -> (x0).
+    from profiling.recommenders.sequence_data import Sequences
+
+    seq = Sequences(
+        offsets=np.array([0, 5, 6, 8]),
+        items=np.array([0, 1, 2, 3, 4, 2, 4, 0]),
+        types=np.array([1, 1, 1, 1, 2, 1, 1, 1]),
+        new_session=np.array([1, 0, 0, 0, 0, 1, 1, 0]),
+    )
+    model = SASRec(max_len=2)
+    xi, xt, xs, y = model._windows(seq, holdout=np.zeros(3, dtype=bool))
+    assert xi.tolist() == [[3, 4], [1, 2], [5, 0]]  # item + 1, 0 = padding
+    assert y.tolist() == [[3, 4], [1, 2], [0, -100]]
+    assert xt.tolist() == [[1, 1], [1, 1], [1, 0]]
+    assert xs.tolist() == [[0, 0], [1, 0], [1, 0]]
+    # holding out the first user's last step: 3 transitions, windows (x1, x2) and (x0)
+    xi, _, _, y = model._windows(seq, holdout=np.array([True, False, False]))
+    assert xi.tolist() == [[2, 3], [1, 0], [5, 0]]
+    assert y.tolist() == [[2, 3], [1, -100], [0, -100]]
+
+
+def test_progress_reports_start_every_epoch_and_the_end_and_fit_sets_the_budget():
+    calls = []
+    model = GRU4Rec(**{**FAST, "epochs": 3}, random_state=1)
+    fitted_model = model.fit(
+        interactions_from(chain_log(n_users=10)),
+        events=chain_log(n_users=10),
+        progress=lambda fraction, message: calls.append((fraction, message)),
+    )
+    assert fitted_model is model
+    fractions = [f for f, _ in calls]
+    # start, one call per epoch (epoch / epochs, capped at 0.99), then 1.0 with the summary
+    assert fractions == [0.0, pytest.approx(1 / 3), pytest.approx(2 / 3), 0.99, 1.0]
+    assert calls[0][1] == "gru4rec: training on 40 steps"
+    assert calls[1][1].startswith("gru4rec: epoch 1 of at most 3 (")
+    assert calls[-1][1] == "gru4rec: 3 epoch(s), stopped by max epochs"
+    rushed = GRU4Rec(**FAST).fit(
+        interactions_from(chain_log(n_users=10)), events=chain_log(n_users=10), time_budget=1e-6
+    )
+    assert rushed.time_budget == 1e-6 and rushed.stopped_ == "time budget"
+
+
+@pytest.mark.parametrize("cls", [GRU4Rec, SASRec])
+def test_a_pickled_model_recommends_and_explains_exactly_as_before(cls, tmp_path):
+    import pickle
+
+    from profiling.workspace.results import ResultStore
+
+    log = chain_log()
+    model = fitted(cls(**FAST, random_state=1), log)
+    users = sorted(last_items(log))
+    store = ResultStore(tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    store.put("model", {"name": cls.name}, "v1", model, data_end=T0, events=log.height)
+    assert store.has("model", {"name": cls.name}, "v1")
+    loaded = store.get("model", {"name": cls.name}, "v1")
+    assert "_net" not in loaded.__dict__  # the network is rebuilt from weights on first use
+    assert loaded.recommend(users, k=3).equals(model.recommend(users, k=3))
+    assert loaded.explain(users[0], "c5") == model.explain(users[0], "c5")
+    again = pickle.loads(pickle.dumps(loaded))
+    a = model.encode_histories(log)[1]
+    assert np.array_equal(again.encode_histories(log)[1], a)
+    # the histories read by encode_histories are the training ones: the same user vectors
+    assert np.allclose(a, model.user_vectors_, atol=1e-6)
