@@ -22,6 +22,7 @@ import polars as pl
 
 from profiling import schema as S
 from profiling.errors import ProfilingError
+from profiling.segments import SegmentDescription, describe_segments
 from profiling.workspace import db
 from profiling.workspace.store import Workspace, _lock
 
@@ -297,3 +298,25 @@ def delete(ws: Workspace, name: str) -> bool:
         n = con.execute(f"SELECT count(*) FROM {TABLE} WHERE name = ?", [name]).fetchone()[0]  # noqa: S608
         con.execute(f"DELETE FROM {TABLE} WHERE name = ?", [name])  # noqa: S608
     return bool(n)
+
+
+def describe_custom(
+    profiles: pl.DataFrame,
+    segment: CustomSegment,
+    features: list[str],
+    labels: dict[str, str] | None = None,
+    column: str = "custom",
+) -> tuple[pl.DataFrame, list[SegmentDescription]]:
+    """Label the members and describe the segment and everyone else.
+
+    Returns ``profiles`` with ``column`` (see :func:`label`) and the segment descriptions of
+    :func:`profiling.segments.describe_segments` with the segment first (it has no entry
+    when nobody matches), each with its rule in words as ``definition``.
+    """
+    labelled = label(profiles, segment, column)
+    descs = describe_segments(labelled, column, features, names=False)
+    descs.sort(key=lambda d: d.segment != segment.name)
+    rule = describe(segment, labels)
+    for d in descs:
+        d.definition = rule if d.segment == segment.name else f"not ({rule})"
+    return labelled, descs

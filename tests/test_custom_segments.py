@@ -79,9 +79,7 @@ def test_label_names_members_and_everyone_else(profiles):
         (Rule("user_id", "==", "a"), r"rule on 'user_id': expected one of the profile features"),
     ],
 )
-def test_a_rule_that_cannot_apply_names_the_feature_and_what_was_expected(
-    profiles, rule, message
-):
+def test_a_rule_that_cannot_apply_names_the_feature_and_what_was_expected(profiles, rule, message):
     with pytest.raises(CustomSegmentError, match=message):
         C.members(profiles, CustomSegment("x", (rule,)))
 
@@ -109,7 +107,9 @@ def test_describe_reads_as_words():
 def workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     f = tmp_path / "log.csv"
-    f.write_text("user,item,when,qty,price\nu1,i1,2024-01-01 10:00,1,5\nu2,i2,2024-01-02 10:00,2,3\n")
+    f.write_text(
+        "user,item,when,qty,price\nu1,i1,2024-01-01 10:00,1,5\nu2,i2,2024-01-02 10:00,2,3\n"
+    )
     return W.create("Seg Shop", f)
 
 
