@@ -97,5 +97,21 @@ class ResultStore:
                 continue
         return max(infos, key=lambda i: i.saved_at, default=None)
 
+    def newest(self, kind: str) -> tuple[SavedInfo, object] | None:
+        """The most recently saved result of this kind, whatever its parameters, with its
+        info; None when there is none or it cannot be read."""
+        found = []
+        for meta in (self.directory / kind).glob("*/*.json"):
+            try:
+                found.append((SavedInfo(**json.loads(meta.read_text())), meta))
+            except (OSError, ValueError, TypeError):
+                continue
+        for info, meta in sorted(found, key=lambda x: x[0].saved_at, reverse=True):
+            try:
+                return info, pickle.loads(meta.with_suffix(".pkl").read_bytes())  # noqa: S301
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+                continue
+        return None
+
     def load(self, info: SavedInfo, params: dict):
         return self.get(info.kind, params, info.data_version)
