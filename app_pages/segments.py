@@ -18,7 +18,7 @@ from profiling.segments import (
     standardized_means,
     with_assignments,
 )
-from ui import custom_segments, data, privacy, profiles, widgets
+from ui import custom_segments, data, privacy, profiles, stakeholder, widgets
 from ui import predict as pred_ui
 
 st.title("Segments")
@@ -83,6 +83,7 @@ if not descriptions:
     )
     st.stop()
 names = {d.segment: d.name for d in descriptions}
+stakeholder.report_button(descriptions, kind)
 
 # --- sizes and what sets each segment apart -------------------------------------------------
 left, right = st.columns([2, 3])

@@ -154,4 +154,5 @@ def test_the_newest_saved_result_of_a_kind_is_found_whatever_its_parameters(tmp_
     store.put("model", {"name": "ease"}, "v1", "a model", data_end=end, events=5)
     info, value = store.newest("comparison")
     assert value == "second" and info.kind == "comparison"
+    assert store.newest_info("comparison") == info
     assert store.newest("nothing-saved") is None
