@@ -154,8 +154,10 @@ def radar_figure(a: dict[str, float], b: dict[str, float], name_a: str, name_b: 
         r = [vals[f] for f in feats] + [vals[feats[0]]]
         fig.add_scatterpolar(r=r, theta=labels, name=name, fill="toself", opacity=0.55,
                              line_color=color)  # fmt: skip
+    # wide side margins: the feature names sit outside the circle and were clipped
     fig.update_layout(
-        **_LAYOUT, title="Profile of the two segments (std. diff. from all users)",
+        **{**_LAYOUT, "margin": {"l": 90, "r": 90, "t": 60, "b": 30}},
+        title="Profile of the two segments (std. diff. from all users)",
         polar={"radialaxis": {"range": [-2.5, 2.5]}}, height=480,
         legend={"orientation": "h", "y": -0.1},
     )  # fmt: skip
@@ -321,8 +323,11 @@ def time_quality_figure(
     """
     m = metrics.filter(pl.col("metric") == metric).join(timings, on="model")
     symbols = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "hexagon")
+    # colours by the models' order (as in the precision/recall chart), not by this frame's
+    position = {name: i for i, name in enumerate(timings["model"].to_list())}
     fig = go.Figure()
-    for i, row in enumerate(m.iter_rows(named=True)):
+    for row in m.iter_rows(named=True):
+        i = position.get(row["model"], 0)
         fig.add_scatter(
             x=[max(row["fit_seconds"] or 0.0, 1e-3)], y=[row["value"]], mode="markers",
             name=row["model"],
@@ -331,9 +336,14 @@ def time_quality_figure(
             hovertemplate=row["model"] + "<br>train %{x:.2f} s<br>" + metric
             + " %{y:.3f}<extra></extra>",
         )  # fmt: skip
+    seconds = m["fit_seconds"].clip(lower_bound=1e-3)
+    # one tick per power of ten when the times span one: minor ticks (2, 5) crowded the axis
+    decades = m.height and seconds.max() / seconds.min() >= 10
     fig.update_layout(**_LAYOUT, title=f"Training time against {metric}", xaxis_type="log",
                       xaxis_title="training time (s, log scale)", yaxis_title=metric, height=380,
                       legend={"title": {"text": "model"}})  # fmt: skip
+    if decades:
+        fig.update_xaxes(dtick=1)
     return fig
 
 

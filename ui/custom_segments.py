@@ -21,7 +21,7 @@ from ui.text import escape_markdown, show_error
 PICK = "ps_cseg_pick"  # the saved segment being edited (or NEW)
 PENDING = "ps_cseg_pending"  # the segment to select on the next run (after save / delete)
 SAVED_MSG = "ps_cseg_msg"  # what the last save / delete did
-NEW = "＋ New segment"
+NEW = "+ New segment (not saved yet)"
 COLUMN = "custom"
 
 # Plain names with units for the profile features (the lead routes these through the glossary).

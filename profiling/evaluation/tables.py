@@ -94,7 +94,7 @@ def cold_users_note(per_user: pl.DataFrame, recommendations: pl.DataFrame) -> st
     )
     models = per_user.select(pl.col("model").n_unique()).item()
     fallback_models = by_model.filter(pl.col("all_fallback")).height
-    people = "user" if n_cold == 1 else "users"
+    people = "user" if n_users == 1 else "users"
     head = (
         f"{n_cold:,} of the {n_users:,} test {people} ({n_cold / n_users:.0%}) had no "
         "history before the cutoff date, so the models know nothing about them"
