@@ -43,8 +43,10 @@ TABLE, TEXT, CHART = "table wider than its box", "text cut", "chart label outsid
 # (1 December 2026, before the plain-language and layout work of issue 13 part A was merged).
 KNOWN: dict[tuple[str, str], int] = {
     ("overview", TABLE): 1,  # the segment mix table: its definition column
+    ("overview", TEXT): 1,  # the "Revenue (net of refunds)" metric label at 1280 px
     ("segments", TABLE): 4,  # sizes, RFM definitions, comparison and members tables
     ("user", TABLE): 1,  # the recommendations with their reasons (at 1280 px)
+    ("user", TEXT): 2,  # the "Random user" button and the "Expected value, 365 days" label
     ("predictions", TABLE): 4,  # model table, scores, risk rules and flagged users
     ("data", TABLE): 1,  # the events preview (11 columns at 1280 px)
 }
@@ -61,15 +63,19 @@ CHECK = """
                 by: sc.scrollWidth - sc.clientWidth});
     }
   }
+  const cut = [];
   for (const el of main.querySelectorAll('*')) {
     if (el.closest('.js-plotly-plot, [data-testid=stDataFrame], .dvn-scroller')) continue;
-    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    if (!el.textContent.trim() || el.querySelector('.js-plotly-plot, canvas, img, textarea')) continue;
     const cs = getComputedStyle(el);
-    const clips = cs.textOverflow === 'ellipsis' || cs.overflowX === 'hidden';
-    if (clips && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
-      out.push({kind: 'TEXT', detail: el.textContent.trim().slice(0, 120),
-                by: el.scrollWidth - el.clientWidth});
-    }
+    if (cs.fontFamily.includes('Material')) continue;  // an icon's ligature name, not text
+    const clips = cs.textOverflow === 'ellipsis' || ['hidden', 'clip'].includes(cs.overflowX);
+    if (clips && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) cut.push(el);
+  }
+  for (const el of cut) {  // the innermost cut element only: its containers are cut by it
+    if (cut.some(o => o !== el && el.contains(o))) continue;
+    out.push({kind: 'TEXT', detail: el.textContent.trim().slice(0, 120),
+              by: el.scrollWidth - el.clientWidth});
   }
   const labels = ['.xtick text', '.ytick text', '.angularaxistick text', '.radialaxistick text',
     '.legendtext', '.gtitle', '.g-xtitle text', '.g-ytitle text', '.annotation-text',

@@ -73,9 +73,8 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
     with st.container(border=True):
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(
-            "**Stakeholder report** · the headline numbers, these segments with their "
-            "descriptions and sizes, and the latest saved model comparison, with charts and a "
-            "short summary of each part, as a web page and a PDF."
+            "**Stakeholder report**: headline numbers, these segments and the latest saved "
+            "model comparison, with charts and a short summary of each, as a web page and a PDF."
         )
         if right.button("Prepare the report", icon=":material/description:", key="ps_report"):
             try:
