@@ -36,11 +36,14 @@ PDF_TIMEOUT_S = 120
 
 #: the comparison metric the report leads with, in order of preference, with plain words
 _LEAD_METRICS = {
-    "hit_rate": "customers for whom at least one of the top {k} suggestions was later bought",
+    "hit_rate": "share of customers who later bought at least one of their top {k} suggestions",
     "precision": "share of the top {k} suggestions that customers later bought",
     "recall": "share of the products customers later bought that were in the top {k}",
     "ndcg": "ranking quality of the top {k} suggestions (1 = every later purchase ranked first)",
 }
+
+
+_SHARES = ("hit_rate", "precision", "recall")
 
 
 class ReportError(ProfilingError):
@@ -53,13 +56,15 @@ class SavedComparison:
 
     ``metrics``: the tidy frame of :class:`profiling.evaluation.compare.Comparison` (model,
     metric, k, value, ci_low, ci_high, ..., is_best); ``split``: its one-line description;
-    ``data_end``: the last event the comparison saw; ``stale``: the data changed since.
+    ``data_end``: the last event the comparison saw; ``stale``: the data changed since;
+    ``cutoff``: the date of a global temporal split (the report then says it in words).
     """
 
     metrics: pl.DataFrame
     split: str
     data_end: datetime
     stale: bool = False
+    cutoff: datetime | None = None  # the date of a temporal split: trained before, tested after
 
 
 @dataclass(frozen=True)
@@ -278,10 +283,15 @@ def _models_text(saved: SavedComparison, metric: str, k: int | None) -> str:
     best = m.row(0, named=True)
     words = _LEAD_METRICS.get(metric, metric).format(k=k or 10)
     n = m.height
+    how = (
+        f"trained on activity before {saved.cutoff:%d %B %Y} and checked against what "
+        "customers did afterwards"
+        if saved.cutoff is not None
+        else f"trained on past activity and checked against what customers did next ({saved.split})"
+    )
     text = (
         f"We compared {n} ways of choosing the products to suggest to each customer: each was "
-        f"trained on past activity and checked against what customers did next "
-        f"({saved.split}). On the {words}, {best['model']} does best with {best['value']:.1%}"
+        f"{how}. On the {words}, {best['model']} does best with {best['value']:.1%}"
     )
     pop = m.filter(pl.col("model") == "popularity")
     if best["model"] == "popularity":
@@ -396,6 +406,9 @@ def build_report(
             title=_LEAD_METRICS.get(metric, metric).format(k=k or 10).capitalize(),
             yaxis_title="",
         )
+        if metric in _SHARES:  # shares read as percentages, as in the summary above
+            model_fig.update_layout(yaxis_tickformat=".0%")
+            model_fig.update_traces(texttemplate="%{y:.1%}")
         figures.append(("Model comparison", model_fig))
     pictures = (
         dict(zip([a for a, _ in figures], figure_pngs([f for _, f in figures]), strict=True))

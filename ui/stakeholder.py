@@ -29,12 +29,13 @@ def _saved_comparison(ref: WorkspaceRef) -> R.SavedComparison | None:
     info, value = found
     try:
         metrics = R.comparison_metrics(value)
-        split = value[0].split.description
+        split = value[0].split
     except (TypeError, ValueError, AttributeError, IndexError):
         return None  # a result saved by an older version of the app: left out
     return R.SavedComparison(
-        metrics, split, datetime.fromisoformat(info.data_end), info.data_version != ref.version
-    )
+        metrics, split.description, datetime.fromisoformat(info.data_end),
+        info.data_version != ref.version, cutoff=split.cutoff,
+    )  # fmt: skip
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
