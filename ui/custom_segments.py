@@ -197,11 +197,18 @@ def builder(
             "value": st.column_config.TextColumn("Value", required=True, width="medium"),
         },
     )
+    complete = [
+        r for r in rows
+        if r.get("feature") and r.get("condition") and str(r.get("value") or "").strip()
+    ]  # fmt: skip
+    if len(complete) < len(rows):
+        n = len(rows) - len(complete)
+        st.caption(f"{n} unfinished row{'s' if n > 1 else ''} not used yet (a row needs a "
+                   "feature, a condition and a value).")  # fmt: skip
     rules = tuple(
         C.Rule(to_feature.get(r["feature"], r["feature"]), to_op.get(r["condition"], r["condition"]),
                r["value"])
-        for r in rows
-        if r.get("feature") and r.get("condition")
+        for r in complete
     )  # fmt: skip
     segment = C.CustomSegment(" ".join(name.split()) or "New segment", rules, combine)
     try:
