@@ -291,7 +291,8 @@ def _models_text(saved: SavedComparison, metric: str, k: int | None) -> str:
     )
     text = (
         f"We compared {n} ways of choosing the products to suggest to each customer: each was "
-        f"{how}. On the {words}, {best['model']} does best with {best['value']:.1%}"
+        f"{how}. On the {words}, {best['model']} does best with "
+        f"{_metric_text(best['value'], metric)}"
     )
     pop = m.filter(pl.col("model") == "popularity")
     if best["model"] == "popularity":
@@ -300,7 +301,10 @@ def _models_text(saved: SavedComparison, metric: str, k: int | None) -> str:
             "personalised model on this data."
         )
     elif pop.height and pop["value"][0] is not None:
-        text += f", against {pop['value'][0]:.1%} for simply suggesting the best-sellers."
+        text += (
+            f", against {_metric_text(pop['value'][0], metric)} for simply suggesting the "
+            "best-sellers."
+        )
     else:
         text += "."
     if saved.stale:
@@ -309,6 +313,23 @@ def _models_text(saved: SavedComparison, metric: str, k: int | None) -> str:
             "changed since, so run it again on the Recommenders page for current figures."
         )
     return text
+
+
+def _metric_text(v: float | None, metric: str) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.1%}" if metric in _SHARES else f"{v:.3f}"
+
+
+def _with_intervals(metrics: pl.DataFrame) -> pl.DataFrame:
+    """``metrics`` with ci_low / ci_high / is_best columns (empty when a cross-validated
+    comparison has a standard deviation instead of a bootstrap interval)."""
+    missing = [
+        (pl.lit(None, pl.Float64) if c != "is_best" else pl.lit(False)).alias(c)
+        for c in ("ci_low", "ci_high", "is_best")
+        if c not in metrics.columns
+    ]
+    return metrics.with_columns(missing) if missing else metrics
 
 
 def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
@@ -401,7 +422,7 @@ def build_report(
             if "k" in comparison.metrics.columns
             else None
         )
-        model_fig = viz.metric_bars_figure(comparison.metrics, metric)
+        model_fig = viz.metric_bars_figure(_with_intervals(comparison.metrics), metric)
         model_fig.update_layout(
             title=_LEAD_METRICS.get(metric, metric).format(k=k or 10).capitalize(),
             yaxis_title="",
@@ -484,17 +505,26 @@ def build_report(
         m = comparison.metrics.filter(pl.col("metric") == metric).sort(
             "value", descending=True, nulls_last=True
         )
+        folded = "ci_low" not in m.columns and "std" in m.columns
+
+        def spread(r: dict) -> str:
+            if folded:
+                return "—" if r.get("std") is None else f"± {_metric_text(r['std'], metric)}"
+            if r.get("ci_low") is None or r.get("ci_high") is None:
+                return "—"
+            return f"{_metric_text(r['ci_low'], metric)} to {_metric_text(r['ci_high'], metric)}"
+
         rows = [
-            [
-                r["model"],
-                "—" if r["value"] is None else f"{r['value']:.1%}",
-                "—"
-                if r.get("ci_low") is None or r.get("ci_high") is None
-                else f"{r['ci_low']:.1%} to {r['ci_high']:.1%}",
-                "best" if r.get("is_best") else "",
-            ]
+            [r["model"], _metric_text(r["value"], metric), spread(r),
+             "best" if r.get("is_best") else ""]
             for r in m.iter_rows(named=True)
-        ]
+        ]  # fmt: skip
+        folds = int(m["folds"].max()) if folded and "folds" in m.columns else None
+        spread_header = (
+            f"Spread over {folds} test folds (standard deviation)"
+            if folded
+            else "Likely range (95%)"
+        )
         parts += [
             '<section id="models"><h2>Product suggestions: which model works best</h2>',
             f'<p class="summary">{_e(_models_text(comparison, metric, k))}</p>',
@@ -505,7 +535,7 @@ def build_report(
                     _LEAD_METRICS[metric].format(k=k or 10).capitalize()
                     if metric in _LEAD_METRICS
                     else metric,
-                    "Likely range (95%)",
+                    spread_header,
                     "",
                 ],
                 rows,

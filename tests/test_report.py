@@ -113,6 +113,27 @@ def test_a_winning_baseline_is_said_to_win_and_a_stale_comparison_is_flagged(ds)
     assert "used the data up to 01 March 2024; the data has changed since" in page
 
 
+@pytest.mark.skipif(R.chromium_path() is None, reason="no Chromium on this machine")
+def test_a_cross_validated_comparison_shows_the_spread_over_folds(ds):
+    folded = pl.DataFrame(
+        {
+            "model": ["popularity", "ease"],
+            "metric": ["hit_rate", "hit_rate"],
+            "k": [10, 10],
+            "value": [0.20, 0.31],
+            "std": [0.02, 0.03],
+            "folds": [5, 5],
+            "is_best": [False, True],
+        }
+    )
+    saved = R.SavedComparison(folded, "random 5-fold split", datetime(2024, 3, 1, tzinfo=UTC))
+    page = R.build_report(ds, SEGMENTS[:2], comparison=saved, charts=True).html
+    assert "Spread over 5 test folds (standard deviation)" in page
+    assert '<td>ease</td><td class="num">31.0%</td><td class="num">± 3.0%</td>' in page
+    assert "(random 5-fold split). On the share of customers" in page
+    assert page.count("data:image/png;base64,") == 3
+
+
 def test_small_groups_are_merged_and_sizes_get_noise_with_the_epsilon_stated(ds, monkeypatch):
     def plus_two(frame, column="users", epsilon=1.0):  # deterministic stand-in for OpenDP
         return P.NoisyCounts(frame.with_columns(pl.col(column) + 2), epsilon, column)
