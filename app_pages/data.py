@@ -18,6 +18,7 @@ if ref is not None and not ref.readonly:
     actions.append(f"Add data to {widgets.escape_markdown(ref.name)}")
 actions.append("Manage workspaces")
 action = st.segmented_control("What to do", actions, default=actions[0], key="ps_data_source")
+rev = None  # files under review, if any: their report replaces the workspace's below
 
 if action == "New workspace from files":
     with st.container(border=True):
@@ -99,8 +100,10 @@ elif ref is not None:
 if done := st.session_state.pop(state.JUST_LOADED, None):
     st.success(done)  # composed with escaped names below
 
-ds = data.active_dataset()
-if ds is not None:
+if rev is not None and rev.under_review:
+    st.header("Cleaning report · files under review", anchor="cleaning-report")
+    report.review_report(rev)
+elif (ds := data.active_dataset()) is not None:
     st.header(f"Cleaning report · {widgets.escape_markdown(ds.name)}", anchor="cleaning-report")
     batches = data.batches(ref)
     if batches.height > 1:

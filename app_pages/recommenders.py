@@ -5,7 +5,7 @@ import streamlit as st
 from profiling import schema as S
 from profiling import viz
 from profiling.errors import ProfilingError
-from profiling.evaluation.tables import SIGNIFICANCE_NOTE, summary_table
+from profiling.evaluation.tables import SIGNIFICANCE_NOTE, cold_users_note, summary_table
 from profiling.recommenders import registry
 from ui import data, recommenders, widgets
 
@@ -182,6 +182,8 @@ st.subheader("Which model serves which customers")
 if by_segment is not None:
     st.plotly_chart(viz.model_segment_figure(by_segment, metric), width="stretch")
 st.plotly_chart(viz.cold_warm_figure(comp.cold_warm(), metric), width="stretch")
+if cold_note := cold_users_note(comp.per_user, comp.recommendations):
+    st.caption(cold_note)
 
 st.subheader("Why was this recommended?")
 users = comp.per_user["user_id"].unique().sort().head(500).to_list()

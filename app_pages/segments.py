@@ -8,21 +8,15 @@ from profiling.errors import ProfilingError
 from profiling.export import safe_filename, to_safe_csv
 from profiling.features import feature_list
 from profiling.segments import (
-    IN_RULE,
     NO_PURCHASE,
-    OPERATORS,
-    OUTSIDE_RULE,
     RFM_DEFINITIONS,
-    Condition,
     compare_segments,
     comparison_table,
     describe_features,
-    describe_segments,
-    label_by_rule,
     members,
     rfm_grid,
 )
-from ui import data, privacy, profiles, widgets
+from ui import custom_segments, data, privacy, profiles, stakeholder, widgets
 from ui import predict as pred_ui
 
 st.title("Segments")
@@ -78,53 +72,14 @@ elif shown.job is not None:
     clustering(shown.job)
 
 joined = profiles.segment_frame(shown.k, shown.method)
-view: tuple = (shown.k, shown.method)
+view: tuple | None = (shown.k, shown.method)
 features = describe_features(prof, seg.features)
 
 if kind == "Custom rule":
-    st.subheader("Build a rule")
-    st.caption(
-        "Each row is a condition on a profile feature. Values are compared as numbers or "
-        "text, never run as code. 'contains' on tags matches a tag name."
-    )
-    combine = st.radio(
-        "Combine conditions with", ["and", "or"], horizontal=True, key="ps_rule_combine"
-    )
-    choices = sorted(c for c in joined.columns if c != "user_id")
-    default_rows = [
-        {
-            "feature": "monetary" if "monetary" in choices else choices[0],
-            "operator": ">=",
-            "value": "100",
-        },
-        {"feature": "tags", "operator": "contains", "value": "weekend shopper"},
-    ]
-    rows = st.data_editor(
-        default_rows,
-        num_rows="dynamic",
-        key="ps_rule_rows",
-        width="stretch",
-        column_config={
-            "feature": st.column_config.SelectboxColumn("feature", options=choices, required=True),
-            "operator": st.column_config.SelectboxColumn(
-                "operator", options=list(OPERATORS), required=True
-            ),
-            "value": st.column_config.TextColumn("value", required=True),
-        },
-    )
-    conditions = [
-        Condition(r["feature"], r["operator"], r["value"])
-        for r in rows
-        if r.get("feature") and r.get("operator") and r.get("value") is not None
-    ]
-    try:
-        joined = label_by_rule(joined, conditions, combine)
-        view = (*view, combine, repr(conditions))
-    except ProfilingError as exc:
-        widgets.show_error(exc)
+    if (built := custom_segments.builder(joined, features)) is None:
         st.stop()
-    column, order = "custom", [IN_RULE, OUTSIDE_RULE]
-    descriptions = describe_segments(joined, "custom", features, names=False)
+    column, (joined, descriptions) = custom_segments.COLUMN, built
+    view = None  # a rule being edited: not cached
     order = [d.segment for d in descriptions]
 elif kind == "Clusters":
     column = "cluster"
@@ -143,6 +98,7 @@ if not descriptions:
     )
     st.stop()
 names = {d.segment: d.name for d in descriptions}
+stakeholder.report_button(descriptions, kind)
 
 # --- sizes and what sets each segment apart -------------------------------------------------
 left, right = st.columns([2, 3])

@@ -8,6 +8,9 @@ import polars as pl
 from profiling.predict import LEARNED, MODEL_LABELS
 
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
+# curve legends go below the plot: beside it they squeezed the plot of a half-width column
+# until its axis title no longer fitted (clipped at 1280 and 1400 px)
+_LEGEND_BELOW = {"legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}}
 MODEL_COLORS = {LEARNED: "#4F46E5", "recency": "#F59E0B", "frequency": "#10B981",
                 "rfm": "#EC4899", "bgnbd": "#64748B"}  # fmt: skip
 
@@ -26,7 +29,7 @@ def roc_figure(curves: dict[str, dict[str, pl.DataFrame]]) -> go.Figure:
         _line(fig, model, c["roc"]["fpr"], c["roc"]["tpr"])
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="random",
                     line={"dash": "dot", "color": "#CBD5E1"})  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="ROC curve (held-out window)", height=360,
+    fig.update_layout(**_LAYOUT, title="ROC curve (held-out window)", height=440, **_LEGEND_BELOW,
                       xaxis_title="false positive rate", yaxis_title="true positive rate")  # fmt: skip
     return fig
 
@@ -38,7 +41,7 @@ def pr_figure(curves: dict[str, dict[str, pl.DataFrame]], base_rate: float) -> g
         _line(fig, model, c["pr"]["recall"], c["pr"]["precision"])
     fig.add_hline(y=base_rate, line_dash="dot", line_color="#94A3B8",
                   annotation_text=f"base rate {base_rate:.1%}")  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Precision-recall (held-out window)", height=360,
+    fig.update_layout(**_LAYOUT, title="Precision-recall (held-out window)", height=440, **_LEGEND_BELOW,
                       xaxis_title="recall", yaxis_title="precision", yaxis_range=[0, 1.02])  # fmt: skip
     return fig
 
@@ -51,7 +54,7 @@ def calibration_figure(curves: dict[str, dict[str, pl.DataFrame]]) -> go.Figure:
         _line(fig, model, cal["mean_predicted"], cal["observed"], mode="lines+markers")
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
                     line={"dash": "dot", "color": "#CBD5E1"})  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Calibration: predicted against observed", height=360,
+    fig.update_layout(**_LAYOUT, title="Calibration: predicted against observed", height=440, **_LEGEND_BELOW,
                       xaxis_title="mean predicted probability (decile of users)",
                       yaxis_title="observed share")  # fmt: skip
     return fig
@@ -71,7 +74,7 @@ def gain_figure(curves: dict[str, dict[str, pl.DataFrame]], lift: bool = False) 
                         line={"dash": "dot", "color": "#CBD5E1"})  # fmt: skip
     fig.add_vline(x=0.1, line_dash="dash", line_color="#E2E8F0", annotation_text="top decile")
     title = "Cumulative lift" if lift else "Cumulative gain"
-    fig.update_layout(**_LAYOUT, title=f"{title} (held-out window)", height=360,
+    fig.update_layout(**_LAYOUT, title=f"{title} (held-out window)", height=440, **_LEGEND_BELOW,
                       xaxis_title="share of users targeted (highest scores first)",
                       yaxis_title="lift" if lift else "share of positives reached",
                       xaxis_tickformat=".0%")  # fmt: skip
@@ -102,7 +105,7 @@ def importance_figure(importance: pl.DataFrame, top: int = 12) -> go.Figure:
         go.Bar(x=imp["importance"].to_list(), y=imp["label"].to_list(), orientation="h",
                error_x={"type": "data", "array": imp["std"].to_list()}, marker_color="#4F46E5")
     )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Permutation importance (learned model, held-out window)",
+    fig.update_layout(**_LAYOUT, title="Permutation importance (held-out window)",
                       xaxis_title="drop in ROC-AUC when shuffled", height=60 + 26 * imp.height)  # fmt: skip
     return fig
 

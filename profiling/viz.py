@@ -68,30 +68,33 @@ def event_mix_figure(counts: pl.DataFrame) -> go.Figure:
 
 
 def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
-    """Bars of rows kept, dropped and repaired per reason; ``summary`` from
-    :meth:`profiling.ingest.CleaningReport.summary_frame`."""
+    """Bars of rows kept, dropped and repaired per reason on a linear axis, each bar labelled
+    with its count and its share of the rows read; ``summary`` from
+    :meth:`profiling.ingest.CleaningReport.summary_frame`.
+
+    The axis is linear on purpose: on a log axis 107,927 dropped rows looked as large as
+    410,763 kept ones. Small bars stay readable through their written count.
+    """
     colors = {"dropped": "#EF4444", "repaired": "#F59E0B", "kept": "#6366F1"}
     labels = ["rows kept"] + summary["reason"].to_list()
     values = [rows_kept] + summary["rows"].to_list()
+    dropped = summary.filter(pl.col("action") == "dropped")["rows"].sum()
+    read = rows_kept + dropped
     marker = ["#10B981"] + [colors.get(a, "#888") for a in summary["action"]]
+    text = [f"{v:,} ({v / read:.1%})" if read else f"{v:,}" for v in values]
+    top = max(values, default=0) or 1
     fig = go.Figure(
         go.Bar(
-            x=values[::-1],
-            y=labels[::-1],
-            orientation="h",
-            marker_color=marker[::-1],
-            text=[f"{v:,}" for v in values[::-1]],
-            textposition="auto",
+            x=values[::-1], y=labels[::-1], orientation="h", marker_color=marker[::-1],
+            text=text[::-1], textposition="outside", cliponaxis=False,
+            hovertemplate="%{y}: %{x:,} rows<extra></extra>",
         )
-    )
-    positive = [v for v in values if v > 0]
-    # a log axis keeps a handful of dropped rows visible next to millions of kept ones
-    log = bool(positive) and max(positive) / min(positive) > 50
+    )  # fmt: skip
     fig.update_layout(
         **_LAYOUT,
         title="Rows kept, dropped and repaired",
-        xaxis_type="log" if log else "linear",
-        xaxis_title="rows (log scale)" if log else "rows",
+        xaxis={"title": "rows", "range": [0, top * 1.3], "tickformat": ",d"},
+        yaxis={"automargin": True},
         height=140 + 32 * len(labels),
     )
     return fig
@@ -151,8 +154,10 @@ def radar_figure(a: dict[str, float], b: dict[str, float], name_a: str, name_b: 
         r = [vals[f] for f in feats] + [vals[feats[0]]]
         fig.add_scatterpolar(r=r, theta=labels, name=name, fill="toself", opacity=0.55,
                              line_color=color)  # fmt: skip
+    # wide side margins: the feature names sit outside the circle and were clipped
     fig.update_layout(
-        **_LAYOUT, title="Profile of the two segments (std. diff. from all users)",
+        **{**_LAYOUT, "margin": {"l": 90, "r": 90, "t": 60, "b": 30}},
+        title="Profile of the two segments (std. diff. from all users)",
         polar={"radialaxis": {"range": [-2.5, 2.5]}}, height=480,
         legend={"orientation": "h", "y": -0.1},
     )  # fmt: skip
@@ -215,7 +220,11 @@ MODEL_COLORS = px.colors.qualitative.Bold
 
 
 def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
-    """Bars of one metric per model with 95% bootstrap intervals, best model highlighted."""
+    """Bars of one metric per model with 95% bootstrap intervals, best model highlighted.
+
+    Each value is written inside its bar, at the base, so that it never collides with the
+    interval's whisker above the bar's top.
+    """
     m = metrics.filter(pl.col("metric") == metric).sort("value", descending=True, nulls_last=True)
     k = m["k"].drop_nulls().max() if m.height else None
     value = m["value"].to_list()
@@ -227,13 +236,17 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
         (v - lo) if lo is not None and v is not None else 0
         for lo, v in zip(m["ci_low"], value, strict=True)
     ]
-    colors = ["#4F46E5" if b else "#A5B4FC" for b in m["is_best"].fill_null(False)]
+    best = m["is_best"].fill_null(False).to_list()
+    colors = ["#4F46E5" if b else "#A5B4FC" for b in best]
     fig = go.Figure(
         go.Bar(
             x=m["model"].to_list(), y=value, marker_color=colors,
             error_y={"type": "data", "array": err_hi, "arrayminus": err_lo, "color": "#334155"},
-            text=[f"{v:.3f}" if v is not None else "" for v in value], textposition="outside",
-            cliponaxis=False,
+            text=[f"{v:.3f}" if v is not None else "" for v in value],
+            textposition="inside", insidetextanchor="start", textangle=0,
+            insidetextfont={"color": ["#FFFFFF" if b else "#1E1B4B" for b in best]},
+            constraintext="none",
+            hovertemplate="%{x}: %{y:.3f}<extra></extra>",
         )
     )  # fmt: skip
     label = (
@@ -242,8 +255,9 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
         else metric
     )
     fig.update_layout(
-        **_LAYOUT, title=f"{label} by model (95% bootstrap interval)", yaxis_title=label, height=380
-    )
+        **_LAYOUT, title=f"{label} by model (95% bootstrap interval)", yaxis_title=label,
+        height=380, uniformtext={"minsize": 10, "mode": "show"},
+    )  # fmt: skip
     return fig
 
 
@@ -302,18 +316,34 @@ def cold_warm_figure(cold_warm: pl.DataFrame, metric: str = "ndcg") -> go.Figure
 def time_quality_figure(
     metrics: pl.DataFrame, timings: pl.DataFrame, metric: str = "ndcg"
 ) -> go.Figure:
-    """Training time (log scale) against quality, one point per model."""
+    """Training time (log scale) against quality, one point per model.
+
+    Model names are not written next to the points (close points made them overlap): each
+    model is its own trace with its own colour and marker, named in the legend and on hover.
+    """
     m = metrics.filter(pl.col("metric") == metric).join(timings, on="model")
-    fig = go.Figure(
-        go.Scatter(
-            x=m["fit_seconds"].clip(lower_bound=1e-3).to_list(), y=m["value"].to_list(),
-            mode="markers+text", text=m["model"].to_list(), textposition="top center",
-            marker={"size": 12, "color": "#4F46E5"},
-            hovertemplate="%{text}<br>train %{x:.2f} s<br>" + metric + " %{y:.3f}<extra></extra>",
-        )
-    )  # fmt: skip
+    symbols = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "hexagon")
+    # colours by the models' order (as in the precision/recall chart), not by this frame's
+    position = {name: i for i, name in enumerate(timings["model"].to_list())}
+    fig = go.Figure()
+    for row in m.iter_rows(named=True):
+        i = position.get(row["model"], 0)
+        fig.add_scatter(
+            x=[max(row["fit_seconds"] or 0.0, 1e-3)], y=[row["value"]], mode="markers",
+            name=row["model"],
+            marker={"size": 13, "color": MODEL_COLORS[i % len(MODEL_COLORS)],
+                    "symbol": symbols[i % len(symbols)], "line": {"width": 1, "color": "#FFF"}},
+            hovertemplate=row["model"] + "<br>train %{x:.2f} s<br>" + metric
+            + " %{y:.3f}<extra></extra>",
+        )  # fmt: skip
+    seconds = m["fit_seconds"].clip(lower_bound=1e-3)
+    # one tick per power of ten when the times span one: minor ticks (2, 5) crowded the axis
+    decades = m.height and seconds.max() / seconds.min() >= 10
     fig.update_layout(**_LAYOUT, title=f"Training time against {metric}", xaxis_type="log",
-                      xaxis_title="training time (s, log scale)", yaxis_title=metric, height=380)  # fmt: skip
+                      xaxis_title="training time (s, log scale)", yaxis_title=metric, height=380,
+                      legend={"title": {"text": "model"}})  # fmt: skip
+    if decades:
+        fig.update_xaxes(dtick=1)
     return fig
 
 

@@ -226,7 +226,7 @@ def test_a_custom_rule_segment_counts_its_members(clear_streamlit_caches):
     at = run_app("app_pages/segments.py")
     at.segmented_control(key="ps_seg_kind").set_value("Custom rule").run()
     assert not at.exception and not at.error
-    at.radio(key="ps_rule_combine").set_value("or").run()
+    at.radio(key="ps_cseg_combine_new").set_value("or").run()
     assert not at.exception
     captions = [c.value for c in at.caption]
     assert any(" users in **" in c for c in captions)

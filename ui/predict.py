@@ -188,7 +188,7 @@ def user_section(user_id: str) -> None:
     st.subheader("Predicted scores")
     scores = ready_scores()
     if scores is None:
-        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1, c2 = st.columns([2, 1], vertical_alignment="center")  # the button fits at 1280 px
         c1.caption(
             status_line() + " They are trained on the Predictions page, or here in the background."
         )
@@ -255,7 +255,7 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
     """
     scores = ready_scores()
     if scores is None:
-        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1, c2 = st.columns([2, 1], vertical_alignment="center")  # the button fits at 1280 px
         c1.caption(status_line() + " When they are ready, members can be filtered by them.")
         j = job()
         c2.button(

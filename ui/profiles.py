@@ -248,10 +248,12 @@ def _standardized(key: str, _joined: pl.DataFrame, column: str, _features: list[
     return standardized_means(_joined, column, _features)
 
 
-def standardized(view: tuple, joined: pl.DataFrame, column: str, features: list[str]):
-    """:func:`profiling.segments.standardized_means` of ``joined`` (cached): ``view`` must
-    name everything ``joined`` was made from besides the workspace version (segmentation
-    parameters, a custom rule)."""
+def standardized(view: tuple | None, joined: pl.DataFrame, column: str, features: list[str]):
+    """:func:`profiling.segments.standardized_means` of ``joined``, cached when ``view``
+    names everything ``joined`` was made from besides the workspace version (segmentation
+    parameters); None computes it (a custom rule being edited)."""
+    if view is None:
+        return standardized_means(joined, column, features)
     spec = data.resolved_spec()
     key = f"{spec.key()}|{view!r}|{column}|{features!r}"
     return _standardized(key, joined, column, features)

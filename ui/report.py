@@ -9,8 +9,10 @@ import streamlit as st
 
 from profiling import viz
 from profiling.dataset import Dataset
+from profiling.errors import ProfilingError
 from profiling.ingest import CleaningReport
-from ui.widgets import escape_markdown
+from ui.upload import Reviewed, reviewed_report
+from ui.widgets import escape_markdown, show_error
 
 
 def _mapping_frame(rep: CleaningReport) -> pl.DataFrame:
@@ -99,3 +101,28 @@ def dataset_report(ds: Dataset) -> None:
         mime="application/json",
         icon=":material/download:",
     )
+
+
+def review_report(rev: Reviewed) -> None:
+    """The cleaning report of the files under review (not of the open workspace), one tab
+    per uploaded table, with the roles as currently reviewed."""
+    st.caption(
+        "What saving these files would keep, drop and repair, with the column roles as "
+        "reviewed above. The open workspace is unchanged until you save."
+    )
+    tables = [t for t in ("events", "users", "items") if t in rev.files]
+    tabs = st.tabs([f"{t.capitalize()} · {escape_markdown(rev.files[t]['name'])}" for t in tables])
+    for tab, table in zip(tabs, tables, strict=True):
+        with tab:
+            saved = rev.files[table]
+            if table not in rev.maps:
+                st.caption("This file could not be read (see the message above).")
+                continue
+            try:
+                rep = reviewed_report(
+                    saved["path"], saved["name"], table, tuple(sorted(rev.maps[table].items()))
+                )
+            except ProfilingError as exc:
+                show_error(exc)
+                continue
+            table_report(rep, key=f"review_{table}")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from profiling import ingest
 from profiling import schema as S
 from profiling.errors import ProfilingError
 from ui import data
@@ -29,6 +30,11 @@ class Reviewed:
     @property
     def ready(self) -> bool:
         return "events" in self.files and not self.problems
+
+    @property
+    def under_review(self) -> bool:
+        """Whether files are uploaded and being reviewed (their report is the one to show)."""
+        return bool(self.files)
 
 
 def upload_and_review(prefix: str) -> Reviewed:
@@ -72,3 +78,19 @@ def upload_and_review(prefix: str) -> Reviewed:
         )
         out.maps[table] = {row["column"]: row["role"] for row in edited}
     return out
+
+
+_CLEANERS = {"events": ingest.clean_events, "users": ingest.clean_users,
+             "items": ingest.clean_items}  # fmt: skip
+
+
+@st.cache_data(max_entries=8, show_spinner="Cleaning the file under review…")
+def reviewed_report(
+    path: str, name: str, table: str, mapping: tuple[tuple[str, str], ...]
+) -> ingest.CleaningReport:
+    """The cleaning report of one uploaded file with the roles as reviewed (cached by the
+    file's content-addressed path and the mapping). Raises ProfilingError when the file or
+    the mapping cannot be used (e.g. no column is mapped to user_id)."""
+    raw = ingest.read_table(path, name=name)
+    roles = ingest.infer_roles(raw, table, dict(mapping))
+    return _CLEANERS[table](raw, roles).report

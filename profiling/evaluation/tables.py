@@ -63,3 +63,49 @@ def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(
         [{"model": m, **{names[x]: rows[m].get(x, "—") for x in present}} for m in order]
     )
+
+
+def cold_users_note(per_user: pl.DataFrame, recommendations: pl.DataFrame) -> str | None:
+    """One plain sentence on why cold users' bars are the same for every model, or None
+    when the test has no cold user.
+
+    A cold user has no interaction before the split's cutoff: no model knows anything about
+    them, so each one falls back to the same popularity list (the most bought items of
+    their segment, or overall), flagged ``is_fallback``. The sentence names how many test
+    users are cold and how many models served them only that fallback.
+
+    Parameters
+    ----------
+    per_user : pl.DataFrame
+        ``Comparison.per_user``: model, user_id, metric, value, is_cold.
+    recommendations : pl.DataFrame
+        ``Comparison.recommendations``: model, user_id, item_id, score, rank, is_fallback.
+    """
+    cold = per_user.filter(pl.col("is_cold")).select("user_id").unique()
+    n_cold = cold.height
+    if n_cold == 0:
+        return None
+    n_users = per_user.select(pl.col("user_id").n_unique()).item()
+    # per model: did every list it gave a cold user come from the fallback?
+    by_model = (
+        recommendations.join(cold, on="user_id", how="semi")
+        .group_by("model")
+        .agg(pl.col("is_fallback").all().alias("all_fallback"))
+    )
+    models = per_user.select(pl.col("model").n_unique()).item()
+    fallback_models = by_model.filter(pl.col("all_fallback")).height
+    people = "user" if n_users == 1 else "users"
+    head = (
+        f"{n_cold:,} of the {n_users:,} test {people} ({n_cold / n_users:.0%}) had no "
+        "history before the cutoff date, so the models know nothing about them"
+    )
+    if fallback_models == models:
+        return (
+            f"{head}: every model gives them the same fallback list of the most popular "
+            "items, which is why their bars are the same for every model."
+        )
+    return (
+        f"{head}: {fallback_models} of the {models} models give them the same fallback list "
+        "of the most popular items (those bars are alike); the others use what they know "
+        "of the items."
+    )

@@ -97,5 +97,30 @@ class ResultStore:
                 continue
         return max(infos, key=lambda i: i.saved_at, default=None)
 
+    def _newest_files(self, kind: str) -> list[tuple[SavedInfo, Path]]:
+        found = []
+        for meta in (self.directory / kind).glob("*/*.json"):
+            try:
+                found.append((SavedInfo(**json.loads(meta.read_text())), meta))
+            except (OSError, ValueError, TypeError):
+                continue
+        return sorted(found, key=lambda x: x[0].saved_at, reverse=True)
+
+    def newest_info(self, kind: str) -> SavedInfo | None:
+        """What the most recently saved result of this kind saw, whatever its parameters
+        (reads the small ``.json`` files only)."""
+        files = self._newest_files(kind)
+        return files[0][0] if files else None
+
+    def newest(self, kind: str) -> tuple[SavedInfo, object] | None:
+        """The most recently saved result of this kind, whatever its parameters, with its
+        info; None when there is none or none can be read."""
+        for info, meta in self._newest_files(kind):
+            try:
+                return info, pickle.loads(meta.with_suffix(".pkl").read_bytes())  # noqa: S301
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+                continue
+        return None
+
     def load(self, info: SavedInfo, params: dict):
         return self.get(info.kind, params, info.data_version)

@@ -1,0 +1,100 @@
+"""Chart labels that must stay readable: the cleaning chart on a linear axis with counts,
+values clear of the error bars, model names in a legend, and the cold-user sentence."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from profiling import viz
+from profiling.evaluation.tables import cold_users_note
+
+
+def test_the_cleaning_chart_is_linear_and_writes_counts_and_shares_of_rows_read():
+    summary = pl.DataFrame(
+        {
+            "reason": ["missing user id", "refund"],
+            "action": ["dropped", "kept"],
+            "rows": [107_927, 9_000],
+        }
+    )
+    fig = viz.cleaning_figure(summary, rows_kept=410_763)
+    assert fig.layout.xaxis.type in (None, "linear")  # never "log"
+    bar = fig.data[0]
+    # rows read = kept + dropped = 410,763 + 107,927 = 518,690 (the refund rows are kept)
+    assert list(bar.x) == [9_000, 107_927, 410_763]  # bottom to top
+    assert list(bar.text) == [
+        f"9,000 ({9_000 / 518_690:.1%})",
+        "107,927 (20.8%)",  # 107,927 / 518,690
+        "410,763 (79.2%)",  # 410,763 / 518,690
+    ]
+    assert bar.textposition == "outside" and bar.cliponaxis is False
+    assert fig.layout.xaxis.range[1] > 410_763  # room for the longest bar's label
+
+
+METRICS = pl.DataFrame(
+    {
+        "model": ["popularity", "ease", "als"],
+        "metric": ["ndcg"] * 3,
+        "k": [10] * 3,
+        "value": [0.03, 0.09, 0.08],
+        "ci_low": [0.02, 0.08, 0.07],
+        "ci_high": [0.04, 0.10, 0.09],
+        "is_best": [False, True, False],
+    }
+)
+TIMINGS = pl.DataFrame(
+    {"model": ["popularity", "ease", "als"], "fit_seconds": [0.01, 2.0, 30.0],
+     "predict_seconds": [0.1, 0.2, 0.3]}
+)  # fmt: skip
+
+
+def test_bar_values_sit_inside_the_bars_base_clear_of_the_error_bars():
+    bar = viz.metric_bars_figure(METRICS, "ndcg").data[0]
+    assert list(bar.x) == ["ease", "als", "popularity"]
+    assert list(bar.text) == ["0.090", "0.080", "0.030"]
+    assert bar.textposition == "inside" and bar.insidetextanchor == "start"
+    assert list(bar.error_y.array) == [0.10 - 0.09, 0.09 - 0.08, 0.04 - 0.03]
+
+
+def test_time_against_quality_names_models_in_a_legend_not_next_to_the_points():
+    fig = viz.time_quality_figure(METRICS, TIMINGS, "ndcg")
+    assert [t.name for t in fig.data] == ["popularity", "ease", "als"]
+    assert all(t.mode == "markers" for t in fig.data)  # no text that could overlap
+    # each model keeps the colour of its position in the comparison (as in the P/R chart)
+    assert [t.marker.color for t in fig.data] == list(viz.MODEL_COLORS[:3])
+    assert fig.layout.xaxis.dtick == 1  # 0.01 s to 30 s spans decades: one tick per decade
+
+
+def test_the_cold_user_sentence_counts_cold_users_and_fallback_models():
+    per_user = pl.DataFrame(
+        {
+            "model": ["pop", "pop", "pop", "ease", "ease", "ease"],
+            "user_id": ["u1", "u2", "u3"] * 2,
+            "metric": ["ndcg"] * 6,
+            "value": [0.1] * 6,
+            "is_cold": [True, False, False] * 2,
+        }
+    )
+    recs = pl.DataFrame(
+        {
+            "model": ["pop", "pop", "ease", "ease"],
+            "user_id": ["u1", "u2", "u1", "u2"],
+            "item_id": ["a", "a", "a", "b"],
+            "is_fallback": [True, False, True, False],
+        }
+    )
+    note = cold_users_note(per_user, recs)
+    # 1 cold user (u1) of 3 test users = 33%; both models gave u1 only fallback items
+    assert note == (
+        "1 of the 3 test users (33%) had no history before the cutoff date, so the models "
+        "know nothing about them: every model gives them the same fallback list of the most "
+        "popular items, which is why their bars are the same for every model."
+    )
+    mixed = recs.with_columns(
+        pl.when((pl.col("model") == "ease") & (pl.col("user_id") == "u1"))
+        .then(False)
+        .otherwise(pl.col("is_fallback"))
+        .alias("is_fallback")
+    )
+    assert "1 of the 2 models give them the same fallback list" in cold_users_note(per_user, mixed)
+    assert cold_users_note(per_user.with_columns(pl.lit(False).alias("is_cold")), recs) is None

@@ -1,0 +1,100 @@
+"""The stakeholder report button: prepares the HTML and PDF report of the active workspace
+(headline numbers, the segments on screen, the newest saved model comparison) under its
+privacy settings, then offers both files for download."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+import streamlit as st
+
+from profiling import report as R
+from profiling.errors import ProfilingError
+from profiling.segments import SegmentDescription
+from ui import data, persist, privacy
+from ui.data import WorkspaceRef
+from ui.text import show_error
+
+READY = "ps_report_ready"  # cache key of the report prepared in this session
+KIND_WORDS = {"RFM segments": "RFM segments", "Clusters": "clusters of similar customers",
+              "Custom rule": "groups"}  # fmt: skip
+
+
+def _saved_comparison(ref: WorkspaceRef) -> R.SavedComparison | None:
+    found = persist.store(ref).newest("comparison")
+    if found is None:
+        return None
+    info, value = found
+    try:
+        metrics = R.comparison_metrics(value)
+        split = value[0].split
+    except (TypeError, ValueError, AttributeError, IndexError):
+        return None  # a result saved by an older version of the app: left out
+    return R.SavedComparison(
+        metrics, split.description, datetime.fromisoformat(info.data_end),
+        info.data_version != ref.version, cutoff=split.cutoff,
+    )  # fmt: skip
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _prepare(
+    key: str, _ref: WorkspaceRef, _descriptions: list[SegmentDescription], kind: str,
+    min_group: int, epsilon: float | None,
+) -> tuple[str, bytes, str]:  # fmt: skip
+    """(html, pdf, privacy sentence) of the report; ``key`` names everything it depends on.
+    DP noise is drawn once per key, so the HTML and the PDF show the same noisy sizes."""
+    ds = data.load(_ref)
+    rep = R.build_report(
+        ds, _descriptions, segment_kind=KIND_WORDS.get(kind, kind), comparison=_saved_comparison(_ref),
+        min_group=min_group, epsilon=epsilon,
+    )  # fmt: skip
+    return rep.html, R.html_to_pdf(rep.html), " ".join(rep.notes)
+
+
+def _key(ref: WorkspaceRef, descriptions: list[SegmentDescription], kind: str, s) -> str:
+    newest = persist.store(ref).newest_info("comparison")
+    parts = {
+        "ws": ref.key(), "kind": kind, "k": s.min_group, "eps": s.dp_epsilon,
+        "segments": [(d.segment, d.name, d.users, d.definition) for d in descriptions],
+        "comparison": newest.saved_at if newest else None,
+    }  # fmt: skip
+    return hashlib.blake2b(json.dumps(parts, default=str).encode(), digest_size=12).hexdigest()
+
+
+def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
+    """One button that prepares the stakeholder report (HTML and PDF) of the active
+    workspace with the segments on screen; download buttons once it is ready."""
+    ref = data.resolved_spec()
+    if ref is None or not descriptions:
+        return
+    s = privacy.current()
+    key = _key(ref, descriptions, kind, s)
+    with st.container(border=True):
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.markdown(
+            "**Stakeholder report**: headline numbers, these segments and the latest saved "
+            "model comparison, with charts and a short summary of each, as a web page and a PDF."
+        )
+        if right.button("Prepare the report", icon=":material/description:", key="ps_report"):
+            try:
+                with st.spinner("Drawing the charts and printing the PDF…"):
+                    _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon)
+            except ProfilingError as exc:
+                show_error(exc)
+                return
+            st.session_state[READY] = key
+        if st.session_state.get(READY) != key:
+            return
+        page, pdf, note = _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon)
+        stem = f"customer-report-{ref.slug}"
+        d1, d2, d3 = st.columns([1, 1, 2])
+        d1.download_button("Download (web page)", page, file_name=f"{stem}.html",
+                           mime="text/html", icon=":material/download:",
+                           key="ps_report_html")  # fmt: skip
+        d2.download_button("Download (PDF)", pdf, file_name=f"{stem}.pdf",
+                           mime="application/pdf", icon=":material/picture_as_pdf:",
+                           key="ps_report_pdf")  # fmt: skip
+        if note:
+            d3.caption(note)
