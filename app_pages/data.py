@@ -29,10 +29,12 @@ if action == "New workspace from files":
                 key="ps_ws_name",
                 help="Shown in the sidebar; its URL form names the workspace in links.",
             )
+            pseudo = privacy.pseudonymize_checkbox()
             if st.button("Save as workspace", type="primary", icon=":material/save:"):
                 with st.status("Saving the workspace…", expanded=True) as status:
                     try:
-                        new = data.create_workspace(name, rev.files, rev.maps, widgets.write_text)
+                        new = data.create_workspace(name, rev.files, rev.maps, widgets.write_text,
+                                                    pseudonymize=pseudo)  # fmt: skip
                     except ProfilingError as exc:
                         status.update(label="Not saved", state="error")
                         widgets.show_error(exc)

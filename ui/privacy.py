@@ -56,12 +56,24 @@ def protect_sizes(table: pl.DataFrame, label: str = "segment", count: str = "use
     return table, ("Privacy: " + "; ".join(notes) + ".") if notes else ""
 
 
-def _key() -> bytes:
+def configured_key() -> str | None:
+    """The raw ``pseudonym_key`` secret, else ``$PERSONA_STUDIO_PSEUDONYM_KEY``, else None."""
     try:
         value = st.secrets.get("pseudonym_key")
     except Exception:  # noqa: BLE001 - no secrets file
         value = None
-    return P.pseudonym_key(value or os.environ.get(P.KEY_ENV))
+    return value or os.environ.get(P.KEY_ENV) or None
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key; raises PrivacyError (shown to the user) when none is configured."""
+    return P.pseudonym_key(configured_key())
+
+
+def pseudonymize_checkbox() -> bool:
+    """ "Pseudonymize user ids" for a workspace being created (off by default)."""
+    return st.checkbox("Pseudonymize user ids", value=False, key="ps_ws_pseudonymize",
+                       help=P.EXPLAIN["pseudonymize"])  # fmt: skip
 
 
 def panel(slug: str) -> None:
@@ -90,7 +102,7 @@ def panel(slug: str) -> None:
         st.caption("User ids in this workspace are pseudonyms (keyed HMAC).")
     elif st.button("Pseudonymize user ids", help=P.EXPLAIN["pseudonymize"]):
         try:
-            n = WP.pseudonymize_workspace(ws, _key(), who)
+            n = WP.pseudonymize_workspace(ws, pseudonym_key(), who)
         except ProfilingError as exc:
             show_error(exc)
         else:

@@ -28,7 +28,7 @@ import polars as pl
 from profiling import privacy as P
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
-from profiling.workspace.store import Workspace, _lock
+from profiling.workspace.store import Workspace, _lock, key_check
 
 AUDIT_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS audit (requested_at TIMESTAMPTZ, action VARCHAR, requested_by VARCHAR, "
@@ -262,6 +262,8 @@ def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") ->
         con.execute("UPDATE sources SET path = ''")
         con.execute("DELETE FROM meta WHERE key = 'privacy_pseudonymize'")
         con.execute("INSERT INTO meta VALUES ('privacy_pseudonymize', 'true')")
+        con.execute("DELETE FROM meta WHERE key = 'privacy_key_check'")
+        con.execute("INSERT INTO meta VALUES ('privacy_key_check', ?)", [key_check(key)])
         old = dict(con.execute("SELECT key, value FROM meta").fetchall())["data_version"]
         version = hashlib.blake2b(f"{old}|pseudonymized".encode(), digest_size=16).hexdigest()
         con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
