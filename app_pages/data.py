@@ -52,7 +52,7 @@ elif action == "Manage workspaces":
         if ref is not None:
             security.sharing_panel(ref.slug)
             privacy.panel(ref.slug)
-        deletable = [s for s in names if s != state.SAMPLE_KEY]
+        deletable = list(security.deletable(names, security.signed_in_email()))
         if deletable:
             target = st.selectbox(
                 "Delete a workspace and every file it has",
@@ -73,7 +73,8 @@ elif action == "Manage workspaces":
                     st.session_state[state.JUST_LOADED] = f"Deleted workspace `{target}`."
                     st.rerun()
         else:
-            st.caption("Only the built-in sample store exists; it cannot be deleted.")
+            st.caption("No workspace you can delete: only its owner can, and the built-in "
+                       "sample store cannot be deleted.")  # fmt: skip
 elif ref is not None:
     with st.container(border=True):
         st.caption(

@@ -211,6 +211,8 @@ def add_batch(ref: WorkspaceRef, files: dict[str, dict], maps: dict, progress) -
 
 
 def delete_workspace(slug: str) -> None:
+    """Delete ``slug`` (with sign-in, only its owner may). Raises ProfilingError."""
+    security.check_delete(slug)
     W.delete(slug)
     _forget_catalog()
 
