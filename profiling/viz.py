@@ -149,9 +149,9 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
     feats = list(dict.fromkeys(z["feature"].to_list()))
     grid = z.pivot(on="feature", index="segment", values="z")
     rows = [s for s in order if s in set(grid["segment"].to_list())]
-    grid = grid.join(pl.DataFrame({"segment": rows, "_o": range(len(rows))}), on="segment").sort(
-        "_o"
-    )
+    place = pl.DataFrame({"segment": rows, "_o": range(len(rows))},
+                         schema={"segment": pl.String, "_o": pl.Int64})  # fmt: skip
+    grid = grid.with_columns(pl.col("segment").cast(pl.String)).join(place, on="segment").sort("_o")
     values = grid.select(feats).to_numpy()
     fig = go.Figure(
         go.Heatmap(
