@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from profiling import workspace as W
 from profiling.dataset import sample_paths
 from profiling.workspace import privacy as WP
+from ui.text import escape_markdown
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -103,3 +104,24 @@ def test_overview_changes_and_heatmap_hide_groups_under_k(clear_streamlit_caches
     heat = [d for d in (_spec(at, i)["data"][0] for i in range(len(at.get("plotly_chart"))))
             if d.get("type") == "heatmap"][0]  # fmt: skip
     assert set(heat["y"]) == shown  # the heatmap hides the same small segments
+
+
+def test_after_an_erasure_the_user_page_says_why_models_are_trained_again(
+    clear_streamlit_caches, tmp_path
+):
+    from profiling.workspace.results import ResultStore
+
+    ws = _workspace(tmp_path, "Erasure app shop")
+    ds = ws.dataset()
+    user = ds.events["user_id"].sort()[0]
+    ResultStore(ws.results_dir).put("model", {"name": "item-knn"}, ws.data_version(), {"x": 1},
+                                    data_end=ds.as_of, events=ds.events.height)  # fmt: skip
+    WP.erase_user(ws, user, "dpo@example.com")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = ws.slug
+    at.run()
+    at.switch_page("app_pages/user.py").run()
+    assert not at.exception
+    notes = " ".join(i.value for i in at.info)
+    assert "Models are trained again: a user was erased from this workspace" in notes
+    assert escape_markdown("(asked by dpo@example.com)") in notes  # shown as text

@@ -14,6 +14,7 @@ from profiling import workspace as W
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
 from profiling.workspace import privacy as WP
+from profiling.workspace.results import ResultStore
 
 KEY = b"0123456789abcdef-secret"
 
@@ -92,9 +93,11 @@ def test_erasure_removes_the_user_everywhere_and_is_audited(small_ws):
     n_events = before.events.filter(pl.col("user_id") == user).height
     ws.maps_dir.mkdir(parents=True, exist_ok=True)
     (ws.maps_dir / "k.parquet").write_bytes(b"map")
-    (ws.results_dir / "model").mkdir(parents=True)
-    (ws.results_dir / "model" / "v.pkl").write_bytes(b"model")
     old_version = ws.data_version()
+    results = ResultStore(ws.results_dir)
+    # a "model" trained on the user's data (it holds their id)
+    results.put("model", {"name": "als"}, old_version, {"users": [user]},
+                data_end=before.as_of, events=before.events.height)  # fmt: skip
 
     rep = WP.erase_user(ws, user, "dpo@example.com")
 
@@ -109,7 +112,20 @@ def test_erasure_removes_the_user_everywhere_and_is_audited(small_ws):
         snap.assignments["user_id"]
     )
     assert ws.data_version() != old_version  # every cache and saved result is now stale
-    assert not ws.results_dir.exists() and not ws.maps_dir.exists()
+    assert not ws.maps_dir.exists()
+    # the model is marked for retraining, not silently deleted: its file (which held the
+    # user) is gone, so it is never served, and its record says why
+    assert not list(ws.results_dir.rglob("*.pkl"))
+    assert results.get("model", {"name": "als"}, old_version) is None
+    info = results.latest("model", {"name": "als"})
+    assert info.data_version == old_version and "a user was erased" in info.stale_reason
+    assert "asked by dpo@example.com" in info.stale_reason and user not in info.stale_reason
+    assert results.stale_reasons("model") == [info.stale_reason]
+    assert results.stale_reasons("predictions") == []
+    # once retrained on the remaining data, nothing is due any more
+    results.put("model", {"name": "als"}, ws.data_version(), {"users": []},
+                data_end=before.as_of, events=1)  # fmt: skip
+    assert results.stale_reasons() == []
     assert not list((ws.path / "sources").iterdir())  # raw copies held the user's rows
     with db.connect(ws.db_path) as con:
         blob = con.execute("SELECT segmentation, users FROM snapshots").fetchone()

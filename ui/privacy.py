@@ -15,6 +15,7 @@ from profiling import workspace as W
 from profiling.errors import ProfilingError
 from profiling.segments import SegmentDescription
 from profiling.workspace import privacy as WP
+from profiling.workspace.results import ResultStore
 from ui import security
 from ui.text import escape_markdown, show_error
 
@@ -199,10 +200,25 @@ def panel(slug: str) -> None:
             show_error(exc)
         else:
             st.success(
-                f"Erased {escape_markdown(user)}: {sum(rep.rows.values()):,} rows, "
-                f"{rep.results_removed} saved results and {rep.maps_removed} maps removed."
+                f"Erased {escape_markdown(user)}: {sum(rep.rows.values()):,} rows and "
+                f"{rep.maps_removed} maps removed; {rep.results_removed} saved models marked "
+                "for retraining."
             )
     log = WP.audit_log(ws)
     if log.height:
         st.caption("Audit log")
         st.dataframe(log, hide_index=True, width="stretch")
+
+
+def retraining_note(kind: str) -> None:
+    """Say why saved results of ``kind`` ("model", "predictions", ...) are trained again
+    (a user was erased), until they are."""
+    from ui import data
+
+    ref = data.resolved_spec()
+    if ref is None:
+        return
+    reasons = ResultStore(ref.workspace().results_dir).stale_reasons(kind)
+    if reasons:
+        st.info(f"Models are trained again: {escape_markdown(reasons[-1])}.",
+                icon=":material/model_training:")  # fmt: skip
