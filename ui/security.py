@@ -26,6 +26,8 @@ def private_storage() -> bool:
         private.private_dir(folder)
     private.sweep_uploads()
     private.remove_stale_temporaries(store.workspaces_dir())  # left by a killed save
+    for ws in W.list_workspaces():  # half-written results of a killed server
+        private.remove_stale_temporaries(ws.results_dir, recursive=True)
     return True
 
 

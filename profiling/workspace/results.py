@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from profiling.private import crash_point
+
 
 @dataclass(frozen=True)
 class SavedInfo:
@@ -47,7 +49,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            half = len(data) // 2
+            fh.write(data[:half])
+            fh.flush()
+            crash_point("result")  # fault tests: killed with half the file written
+            fh.write(data[half:])
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

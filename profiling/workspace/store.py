@@ -702,12 +702,8 @@ def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> Batch
 
 
 def _crash_point(where: str) -> None:
-    """Tests kill the writing process here, mid-transaction (``PERSONA_STUDIO_CRASH_AT``)."""
-    if os.environ.get("PERSONA_STUDIO_CRASH_AT") == where:
-        import time
-
-        print(f"crash point {where} reached", flush=True)
-        time.sleep(600)
+    """Tests kill the writing process here, mid-save (``PERSONA_STUDIO_CRASH_AT``)."""
+    private.crash_point(where)
 
 
 # ---- the catalog -----------------------------------------------------------------------------
@@ -814,6 +810,7 @@ def create(
             )  # fmt: skip
             _insert_sources(con, files, 1)
             _store_snapshot(con, ds, profiles, seg, "created")
+            _crash_point("create")
         try:
             tmp.rename(target)
         except OSError:
