@@ -241,6 +241,9 @@ def main() -> None:
         help="nice level of the browser processes (0: same priority as the server)",
     )
     ap.add_argument("--no-warm-up", action="store_true")
+    ap.add_argument("--phases", default="",
+                    help="session counts of extra phases run between the single session and "
+                    "--sessions, e.g. 3 (each --minutes long)")  # fmt: skip
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="persona-load-"))
@@ -280,7 +283,10 @@ def main() -> None:
             print(f"warm-up done in {time.perf_counter() - t0:.0f} s; server quiet: {quiet}",
                   flush=True)  # fmt: skip
         results = []
-        for n, minutes in ((1, args.single_minutes), (args.sessions, args.minutes)):
+        extra = [int(x) for x in args.phases.split(",") if x.strip()]
+        plan = [(1, args.single_minutes), *((n, args.minutes) for n in extra),
+                (args.sessions, args.minutes)]  # fmt: skip
+        for n, minutes in plan:
             results.append(asyncio.run(phase(url, server.pid, n, minutes * 60, slugs)))
             r = results[-1]
             print(f"phase {n} sessions: {r['visits']} visits, {len(r['errors'])} errors",

@@ -180,9 +180,9 @@ def test_no_payload_runs_or_renders_as_markup_on_any_page(browser, app_url, payl
     assert "<img src=x onerror=alert('n')> :red[PAYLOADRED] **PAYLOADBOLD** shop" in (
         heading.inner_text()
     )
-    assert plotly_shown, "no chart showed a Plotly payload as text: the check saw nothing"
     page.close()
     assert not dialogs, f"a payload ran a script: {dialogs}"
     assert not problems, "payloads interpreted as markup:\n" + "\n".join(problems)
+    assert plotly_shown, "no chart showed a Plotly payload as text: the check saw nothing"
     suspicious = [e for e in errors if "127.0.0.1:9" in e or "alert" in e or "/x" in e]
     assert not suspicious, f"console errors from payloads: {suspicious}"
