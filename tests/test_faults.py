@@ -10,6 +10,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from profiling import private
@@ -90,3 +91,48 @@ def test_a_result_killed_mid_write_keeps_the_previous_one_and_shows_no_half_file
 
 
 # A batch killed mid-transaction: tests/test_workspace.py::test_a_killed_refresh_leaves_the_previous_snapshot_intact
+
+
+def test_a_worker_killed_mid_umap_is_reported_on_the_map_page_and_can_be_retried(
+    clear_streamlit_caches, home, tmp_path
+):
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from profiling.dataset import sample_paths
+    from ui import embeddings as UE
+
+    ev = pl.read_parquet(sample_paths()["events"])
+    keep = ev["user_id"].unique().sort().head(150)
+    ev.filter(pl.col("user_id").is_in(keep.implode())).write_parquet(tmp_path / "e.parquet")
+    ws = W.create("Map fault shop", str(tmp_path / "e.parquet"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["ws"] = ws.slug
+    at.run()
+    at.switch_page("app_pages/map.py").run()  # UMAP is the default: its job is queued
+    assert not at.exception
+    runner = UE._RUNNER
+    try:
+        for _ in range(600):  # the worker process is started for the first job
+            workers = list(getattr(runner._pool, "_processes", None) or {})
+            if workers:
+                break
+            time.sleep(0.1)
+        assert workers
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)  # mid-warm-up or mid-UMAP: the map is not drawn
+        shown = ""
+        for _ in range(60):
+            at.run()
+            shown = " ".join(e.value for e in at.error)
+            if shown:
+                break
+            time.sleep(0.5)
+        assert "UMAP could not draw this map: the worker process stopped" in shown
+        assert "must be computed again" in shown
+        assert any(b.label == "Try UMAP again" for b in at.button)
+        assert any(e.type == "plotly_chart" for e in at.get("plotly_chart"))  # PCA is shown
+    finally:
+        runner.shutdown(wait=False)
+        UE._RUNNER = None
