@@ -107,21 +107,29 @@ def test_a_worker_killed_mid_umap_is_reported_on_the_map_page_and_can_be_retried
     keep = ev["user_id"].unique().sort().head(150)
     ev.filter(pl.col("user_id").is_in(keep.implode())).write_parquet(tmp_path / "e.parquet")
     ws = W.create("Map fault shop", str(tmp_path / "e.parquet"))
+    if UE._RUNNER is not None:  # a worker left by another test may already be warm
+        UE._RUNNER.shutdown(wait=False)
+        UE._RUNNER = None
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.query_params["ws"] = ws.slug
-    at.run()
-    at.switch_page("app_pages/map.py").run()  # UMAP is the default: its job is queued
-    assert not at.exception
+    at.run()  # starts the map worker (its UMAP warm-up)
     runner = UE._RUNNER
+
+    def workers() -> list[int]:
+        return list(getattr(runner._pool, "_processes", None) or {})
+
     try:
-        for _ in range(600):  # the worker process is started for the first job
-            workers = list(getattr(runner._pool, "_processes", None) or {})
-            if workers:
+        for _ in range(600):
+            if workers():
                 break
             time.sleep(0.1)
-        assert workers
-        for pid in workers:
-            os.kill(pid, signal.SIGKILL)  # mid-warm-up or mid-UMAP: the map is not drawn
+        assert workers()
+        for pid in workers():  # frozen: the UMAP job cannot finish before it is killed
+            os.kill(pid, signal.SIGSTOP)
+        at.switch_page("app_pages/map.py").run()  # UMAP is the default: its job is queued
+        assert not at.exception
+        for pid in workers():
+            os.kill(pid, signal.SIGKILL)  # the worker dies with the UMAP job on it
         shown = ""
         for _ in range(60):
             at.run()
