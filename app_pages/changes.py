@@ -8,7 +8,7 @@ from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.export import to_safe_csv
 from profiling.jobs import Job
-from ui import changes, data, widgets
+from ui import changes, data, privacy, widgets
 
 st.title("What changed")
 ds = data.active_dataset()
@@ -67,6 +67,7 @@ if isinstance(mig, Job):
     if mig.failed:
         st.button("Try again", on_click=changes.retry, args=(mig,))
     st.stop()
+mig, privacy_note = privacy.protect_migration(mig)  # small flows hidden, DP noise
 
 moved = mig.moved()
 at_stake = moved["revenue_12m"].sum()
@@ -87,6 +88,8 @@ st.caption(
     f"bands moved. Users who moved had spent {widgets.money(at_stake)} in the 12 months "
     "before the earlier date."
 )
+if privacy_note:
+    st.caption(privacy_note)
 
 st.subheader("Flows between segments")
 table = changes.flows_table(mig)

@@ -30,10 +30,12 @@ if action == "New workspace from files":
                 key="ps_ws_name",
                 help="Shown in the sidebar; its URL form names the workspace in links.",
             )
+            pseudo = privacy.pseudonymize_checkbox()
             if st.button("Save as workspace", type="primary", icon=":material/save:"):
                 with st.status("Saving the workspace…", expanded=True) as status:
                     try:
-                        new = data.create_workspace(name, rev.files, rev.maps, widgets.write_text)
+                        new = data.create_workspace(name, rev.files, rev.maps, widgets.write_text,
+                                                    pseudonymize=pseudo)  # fmt: skip
                     except ProfilingError as exc:
                         status.update(label="Not saved", state="error")
                         widgets.show_error(exc)
@@ -51,7 +53,7 @@ elif action == "Manage workspaces":
         if ref is not None:
             security.sharing_panel(ref.slug)
             privacy.panel(ref.slug)
-        deletable = [s for s in names if s != state.SAMPLE_KEY]
+        deletable = list(security.deletable(names, security.signed_in_email()))
         if deletable:
             target = st.selectbox(
                 "Delete a workspace and every file it has",
@@ -72,7 +74,8 @@ elif action == "Manage workspaces":
                     st.session_state[state.JUST_LOADED] = f"Deleted workspace `{target}`."
                     st.rerun()
         else:
-            st.caption("Only the built-in sample store exists; it cannot be deleted.")
+            st.caption("No workspace you can delete: only its owner can, and the built-in "
+                       "sample store cannot be deleted.")  # fmt: skip
 elif ref is not None:
     with st.container(border=True):
         st.caption(

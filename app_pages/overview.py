@@ -3,7 +3,7 @@
 import streamlit as st
 
 from profiling import viz
-from ui import data, profiles, widgets
+from ui import data, privacy, profiles, widgets
 
 st.title("Overview")
 ds = data.active_dataset()
@@ -43,7 +43,7 @@ with left:
 with right:
     st.plotly_chart(viz.event_mix_figure(ds.event_type_counts()), width="stretch")
 
-mix = profiles.active_rfm_mix()
+mix = privacy.protected_mix(profiles.active_rfm_mix())  # small segments merged, DP noise
 if mix:
     m_left, m_right = st.columns([2, 3])
     with m_left:

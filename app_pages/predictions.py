@@ -8,7 +8,7 @@ from profiling import predict_viz as PV
 from profiling.errors import ProfilingError
 from profiling.export import to_safe_csv
 from profiling.risk import flag_counts, most_unusual, n_flagged
-from ui import data, widgets
+from ui import data, privacy, widgets
 from ui import predict as pred_ui
 
 st.title("Predictions")
@@ -16,6 +16,7 @@ ds = data.active_dataset()
 if ds is None:
     st.stop()
 widgets.dataset_caption(ds)
+privacy.retraining_note("predictions")  # after an erasure: why models are retrained
 st.caption(
     "Each model learns from past cutoffs only: features come from the events before a cutoff, "
     "the answer from the days after it. Every number below is measured on the **last window of "

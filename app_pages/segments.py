@@ -141,7 +141,8 @@ with right:
                        icon=":material/download:", key="ps_sizes_export")  # fmt: skip
 
 z = profiles.standardized(view, joined, column, features)
-st.plotly_chart(viz.segment_heatmap_figure(z, order, names), width="stretch", key="ps_heatmap")
+st.plotly_chart(viz.segment_heatmap_figure(z, privacy.large_segments(order, descriptions), names),
+                width="stretch", key="ps_heatmap")  # fmt: skip
 
 if kind == "RFM segments":
     g1, g2 = st.columns([3, 2])

@@ -20,7 +20,7 @@ from profiling.users import (
     timeline,
     users_in,
 )
-from ui import changes, data, profiles, recommenders, state, widgets
+from ui import changes, data, privacy, profiles, recommenders, state, widgets
 from ui import predict as pred_ui
 
 st.title("User profile")
@@ -28,6 +28,7 @@ ds = data.active_dataset()
 if ds is None:
     st.stop()
 widgets.dataset_caption(ds)
+privacy.retraining_note("model")  # after an erasure: why models are retrained
 prof = profiles.active_profiles()
 ids = prof["user_id"].to_list()
 

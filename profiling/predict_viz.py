@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from profiling.predict import LEARNED, MODEL_LABELS
+from profiling.viz import plotly_text
 
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
 # curve legends go below the plot: beside it they squeezed the plot of a half-width column
@@ -102,7 +103,7 @@ def importance_figure(importance: pl.DataFrame, top: int = 12) -> go.Figure:
     """Permutation importance (drop in ROC-AUC when a feature is shuffled) with its std."""
     imp = importance.head(top).reverse()
     fig = go.Figure(
-        go.Bar(x=imp["importance"].to_list(), y=imp["label"].to_list(), orientation="h",
+        go.Bar(x=imp["importance"].to_list(), y=plotly_text(imp["label"].to_list()), orientation="h",
                error_x={"type": "data", "array": imp["std"].to_list()}, marker_color="#4F46E5")
     )  # fmt: skip
     fig.update_layout(**_LAYOUT, title="Permutation importance (held-out window)",
@@ -117,9 +118,10 @@ def score_by_segment_figure(dist: pl.DataFrame, title: str) -> go.Figure:
     ].to_list()
     fig = go.Figure()
     for seg in order:
-        fig.add_box(y=dist.filter(pl.col("segment") == seg)["score"].to_list(), name=seg,
+        fig.add_box(y=dist.filter(pl.col("segment") == seg)["score"].to_list(), name=plotly_text(seg),
                     boxpoints=False, marker_color="#4F46E5")  # fmt: skip
-    fig.update_layout(**_LAYOUT, title=title, height=380, showlegend=False, xaxis_tickangle=-30)
+    fig.update_layout(**_LAYOUT, title=plotly_text(title), height=380, showlegend=False,
+                      xaxis_tickangle=-30)  # fmt: skip
     return fig
 
 

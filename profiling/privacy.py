@@ -129,6 +129,21 @@ def suppress_small_groups(
     return pl.concat([big, merged])
 
 
+def hide_small_cells(
+    frame: pl.DataFrame, count: str = "users", k: int = DEFAULT_K
+) -> tuple[pl.DataFrame, int]:
+    """Drop the rows (cells of a cross table, e.g. flows between two segments) whose
+    ``count`` is under ``k``; returns (the kept rows, same columns and order; the number of
+    rows dropped). Cells are dropped rather than merged: a merged "from any to any" cell
+    would mean nothing in a two-way table."""
+    if count not in frame.columns:
+        raise PrivacyError(f"cannot suppress small cells: no column {count!r} in {frame.columns}")
+    if k < 2:
+        return frame, 0
+    kept = frame.filter(pl.col(count) >= k)
+    return kept, frame.height - kept.height
+
+
 @dataclass(frozen=True)
 class NoisyCounts:
     """Counts with geometric noise: ``counts`` has the input's columns with ``column``

@@ -176,9 +176,10 @@ def trim_lru(folder: str | os.PathLike, max_bytes: int, *, keep: set[str] = froz
 
 
 def remove_stale_temporaries(folder: str | os.PathLike, max_age_seconds: float = 3600.0,
-                             *, now: float | None = None) -> list[str]:  # fmt: skip
+                             *, now: float | None = None, recursive: bool = False) -> list[str]:  # fmt: skip
     """Delete hidden temporary entries (names starting with ".") older than ``max_age_seconds``
-    in ``folder``: what a server killed in the middle of creating a workspace leaves behind.
+    in ``folder`` (and, with ``recursive``, in its non-hidden subfolders): what a server
+    killed in the middle of creating a workspace or writing a result leaves behind.
     Returns the names removed. Younger ones may belong to a save still running."""
     import shutil
 
@@ -187,6 +188,11 @@ def remove_stale_temporaries(folder: str | os.PathLike, max_age_seconds: float =
     gone = []
     if not root.is_dir():
         return gone
+    if recursive:
+        for sub in os.scandir(root):
+            if sub.is_dir(follow_symlinks=False) and not sub.name.startswith("."):
+                gone += remove_stale_temporaries(sub.path, max_age_seconds, now=now,
+                                                 recursive=True)  # fmt: skip
     for entry in os.scandir(root):
         if not entry.name.startswith(".") or now - entry.stat().st_mtime <= max_age_seconds:
             continue
@@ -196,3 +202,11 @@ def remove_stale_temporaries(folder: str | os.PathLike, max_age_seconds: float =
             os.unlink(entry.path)
         gone.append(entry.name)
     return gone
+
+
+def crash_point(where: str) -> None:
+    """Fault tests kill the writing process here, in the middle of a save: when
+    ``$PERSONA_STUDIO_CRASH_AT`` names ``where``, say so on stdout and wait to be killed."""
+    if os.environ.get("PERSONA_STUDIO_CRASH_AT") == where:
+        print(f"crash point {where} reached", flush=True)
+        time.sleep(600)

@@ -24,6 +24,32 @@ EVENT_COLORS: dict[str, str] = {
     S.OTHER: "#E5E7EB",
 }
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
+_PLOTLY_MARKUP = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def plotly_text(value):
+    """Data text made inert for Plotly's label markup (the one helper every figure uses).
+
+    Plotly reads a subset of HTML in every label it draws (tick labels, legends, hover text,
+    pie and Sankey labels, titles): ``<b>``, ``<i>``, ``<br>``, ``<sup>``, ``<span style>``
+    and ``<a href>``. A category or segment name from the data must be shown as written, so
+    ``&``, ``<`` and ``>`` become the entities Plotly turns back into those characters.
+
+    ``value``: a string (escaped), a list or tuple (each string in it escaped), a polars
+    String Series (escaped element-wise); anything else (numbers, dates, None) unchanged.
+    """
+    if isinstance(value, str):
+        return value.translate(_PLOTLY_MARKUP)
+    if isinstance(value, pl.Series):
+        if value.dtype not in (pl.String, pl.Categorical, pl.Enum):
+            return value
+        v = value.cast(pl.String)
+        for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+            v = v.str.replace_all(char, entity, literal=True)
+        return v
+    if isinstance(value, list | tuple):
+        return [plotly_text(v) for v in value]
+    return value
 
 
 def activity_figure(activity: pl.DataFrame) -> go.Figure:
@@ -76,7 +102,7 @@ def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
     410,763 kept ones. Small bars stay readable through their written count.
     """
     colors = {"dropped": "#EF4444", "repaired": "#F59E0B", "kept": "#6366F1"}
-    labels = ["rows kept"] + summary["reason"].to_list()
+    labels = ["rows kept"] + plotly_text(summary["reason"].to_list())
     values = [rows_kept] + summary["rows"].to_list()
     dropped = summary.filter(pl.col("action") == "dropped")["rows"].sum()
     read = rows_kept + dropped
@@ -103,7 +129,7 @@ def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
 # ---- segments ------------------------------------------------------------------------------
 def segment_sizes_figure(descriptions: list) -> go.Figure:
     """Share of users and share of revenue per segment, side by side."""
-    names = [d.name for d in descriptions]
+    names = plotly_text([d.name for d in descriptions])
     fig = go.Figure()
     fig.add_bar(y=names, x=[d.share_of_users for d in descriptions], name="share of users",
                 orientation="h", marker_color="#A5B4FC")  # fmt: skip
@@ -126,13 +152,14 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
     feats = list(dict.fromkeys(z["feature"].to_list()))
     grid = z.pivot(on="feature", index="segment", values="z")
     rows = [s for s in order if s in set(grid["segment"].to_list())]
-    grid = grid.join(pl.DataFrame({"segment": rows, "_o": range(len(rows))}), on="segment").sort(
-        "_o"
-    )
+    place = pl.DataFrame({"segment": rows, "_o": range(len(rows))},
+                         schema={"segment": pl.String, "_o": pl.Int64})  # fmt: skip
+    grid = grid.with_columns(pl.col("segment").cast(pl.String)).join(place, on="segment").sort("_o")
     values = grid.select(feats).to_numpy()
     fig = go.Figure(
         go.Heatmap(
-            z=values, x=[feature_label(f) for f in feats], y=[names.get(s, s) for s in rows],
+            z=values, x=plotly_text([feature_label(f) for f in feats]),
+            y=plotly_text([names.get(s, s) for s in rows]),
             colorscale="RdBu_r", zmid=0, zmin=-2, zmax=2,
             colorbar={"title": "std. diff."},
             hovertemplate="%{y}<br>%{x}: %{z:.2f} std from the population<extra></extra>",
@@ -148,11 +175,11 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
 def radar_figure(a: dict[str, float], b: dict[str, float], name_a: str, name_b: str) -> go.Figure:
     """Radar of standardized feature means of two segments (same feature keys)."""
     feats = list(a)
-    labels = [feature_label(f) for f in feats] + [feature_label(feats[0])]
+    labels = plotly_text([feature_label(f) for f in feats] + [feature_label(feats[0])])
     fig = go.Figure()
     for vals, name, color in ((a, name_a, "#4F46E5"), (b, name_b, "#F59E0B")):
         r = [vals[f] for f in feats] + [vals[feats[0]]]
-        fig.add_scatterpolar(r=r, theta=labels, name=name, fill="toself", opacity=0.55,
+        fig.add_scatterpolar(r=r, theta=labels, name=plotly_text(name), fill="toself", opacity=0.55,
                              line_color=color)  # fmt: skip
     # wide side margins: the feature names sit outside the circle and were clipped
     fig.update_layout(
@@ -208,7 +235,7 @@ def k_curve_figure(curve: list[dict], chosen: int) -> go.Figure:
 def segment_mix_figure(descriptions: list) -> go.Figure:
     """Donut of users per segment."""
     fig = go.Figure(
-        go.Pie(labels=[d.name for d in descriptions], values=[d.users for d in descriptions],
+        go.Pie(labels=plotly_text([d.name for d in descriptions]), values=[d.users for d in descriptions],
                hole=0.5, sort=False, textinfo="percent", hovertemplate="%{label}: %{value:,} users<extra></extra>")
     )  # fmt: skip
     fig.update_layout(**_LAYOUT, title="Segment mix (RFM)", height=360)
@@ -289,7 +316,7 @@ def model_segment_figure(breakdown: pl.DataFrame, metric: str = "ndcg") -> go.Fi
     fig = go.Figure(
         go.Heatmap(
             z=grid.select(segs).to_numpy(), y=grid["model"].to_list(),
-            x=[f"{s} ({u:,})" for s, u in zip(segs, sizes["users"], strict=True)],
+            x=[f"{plotly_text(s)} ({u:,})" for s, u in zip(segs, sizes["users"], strict=True)],
             colorscale="Viridis", texttemplate="%{z:.2f}",
             hovertemplate="%{y} · %{x}<br>" + metric + " %{z:.3f}<extra></extra>",
         )
@@ -353,7 +380,7 @@ def percentile_figure(pcts: pl.DataFrame) -> go.Figure:
     p = pcts.filter(pl.col("percentile").is_not_null())
     fig = go.Figure(
         go.Bar(
-            x=p["percentile"].to_list(), y=p["label"].to_list(), orientation="h", marker_color="#4F46E5",
+            x=p["percentile"].to_list(), y=plotly_text(p["label"].to_list()), orientation="h", marker_color="#4F46E5",
             text=[f"{v:.0f}th" for v in p["percentile"]], textposition="outside", cliponaxis=False,
         )
     )  # fmt: skip
@@ -366,13 +393,13 @@ def affinity_figure(aff: pl.DataFrame) -> go.Figure:
     """The user's category shares against the population's."""
     fig = go.Figure()
     fig.add_bar(
-        x=aff["category"].to_list(),
+        x=plotly_text(aff["category"].to_list()),
         y=aff["user"].to_list(),
         name="this user",
         marker_color="#4F46E5",
     )
     fig.add_bar(
-        x=aff["category"].to_list(),
+        x=plotly_text(aff["category"].to_list()),
         y=aff["population"].to_list(),
         name="all users",
         marker_color="#CBD5E1",
@@ -439,7 +466,7 @@ def timeline_range(timestamps: pl.Series, min_days: int = TIMELINE_MIN_DAYS) -> 
 def timeline_figure(t: pl.DataFrame) -> go.Figure:
     """Events over time by type (zoomable), at least a week wide."""
     order = [e for e in S.EVENT_TYPES if e in set(t[S.EVENT_TYPE].to_list())]
-    hover = (
+    hover = plotly_text(
         t[S.TITLE].fill_null(t[S.ITEM_ID]).to_list()
         if S.TITLE in t.columns
         else t[S.ITEM_ID].to_list()
@@ -475,11 +502,14 @@ _HOVER_FIGURES = (("recency_days", "recency", ",.0f", " days"), ("frequency", "o
 
 
 def _hover(table: pl.DataFrame) -> tuple[list[list], str]:
-    """customdata rows (user id first) and the matching hover template."""
-    cols = [S.USER_ID]
-    lines = ["<b>%{customdata[0]}</b>"]
+    """customdata rows (the raw user id first: a selection names the user; the hover shows
+    escaped copies of it and of the segment names) and the matching hover template."""
+    table = table.with_columns(plotly_text(table[S.USER_ID].cast(pl.String)).alias("__shown_id"))
+    cols = [S.USER_ID, "__shown_id"]
+    lines = ["<b>%{customdata[1]}</b>"]
     for c, label in (("rfm_segment", "RFM"), ("cluster_name", "cluster")):
         if c in table.columns:
+            table = table.with_columns(plotly_text(table[c].cast(pl.String)).alias(c))
             lines.append(f"{label}: %{{customdata[{len(cols)}]}}")
             cols.append(c)
     figures = []
@@ -551,13 +581,13 @@ def map_figure(
                 else CATEGORY_COLORS[j % len(CATEGORY_COLORS)]
             )
             t = trace([v == name for v in values], color=color)
-            t.name = f"{name} ({values.count(name):,})"
+            t.name = f"{plotly_text(name)} ({values.count(name):,})"
             t.legendgroup = name
     else:
         lo, hi = colors.quantile(0.01), colors.quantile(0.99)
         trace(None, color=colors.fill_null(float("nan")).to_list(), colorscale="Viridis",
               cmin=lo, cmax=hi if hi != lo else (lo or 0) + 1,
-              colorbar={"title": {"text": color_label}, "thickness": 12})  # fmt: skip
+              colorbar={"title": {"text": plotly_text(color_label)}, "thickness": 12})  # fmt: skip
         fig.data[-1].showlegend = False
     axis = {"showgrid": False, "zeroline": False, "showticklabels": False}
     layout = dict(_LAYOUT, margin={"l": 10, "r": 10, "t": 50, "b": 10})
@@ -569,7 +599,8 @@ def map_figure(
         fig.update_layout(**layout, xaxis={**axis, "title": axis_titles[0]},
                           yaxis={**axis, "title": axis_titles[1]}, dragmode="pan")  # fmt: skip
     fig.update_layout(
-        title=title, height=640, legend={"title": {"text": color_label}, "itemsizing": "constant"},
+        title=plotly_text(title), height=640,
+        legend={"title": {"text": plotly_text(color_label)}, "itemsizing": "constant"},
         hoverlabel={"bgcolor": "white"}, clickmode="event+select",
     )  # fmt: skip
     return fig
@@ -589,7 +620,8 @@ def migration_figure(flows: pl.DataFrame, before: str, after: str) -> go.Figure:
 
     left = order(flows["from_segment"].unique().to_list())
     right = order(flows["to_segment"].unique().to_list())
-    labels = left + right
+    labels = plotly_text(left + right)
+    before, after = plotly_text(before), plotly_text(after)
     colors = [_flow_color(n, i) for i, n in enumerate(left)]
     colors += [_flow_color(n, i) for i, n in enumerate(right)]
     li = {n: i for i, n in enumerate(left)}

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from profiling import workspace as W
 from profiling.dataset import sample_paths
 from profiling.workspace import privacy as WP
+from ui.text import escape_markdown
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -64,3 +65,63 @@ def test_the_sidebar_says_when_ids_are_pseudonyms(clear_streamlit_caches, tmp_pa
     at.run()
     assert not at.exception
     assert any("pseudonyms" in c.value for c in at.sidebar.caption)
+
+
+def _spec(at, index: int) -> dict:
+    import json
+
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def test_overview_changes_and_heatmap_hide_groups_under_k(clear_streamlit_caches, tmp_path):
+    ws = _workspace(tmp_path, "Suppression app shop")
+    WP.set_settings(ws, WP.PrivacySettings(min_group=40), "test")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = ws.slug
+    at.run()
+    assert not at.exception
+    # Overview: the segment table shows segments of 40+ users and the merged row only
+    mix = at.dataframe[0].value
+    assert len(mix) >= 1
+    assert all(n >= 40 for n in mix["users"])
+    assert "segments under 40 users merged or hidden" in " ".join(c.value for c in at.caption)
+    donut = [d for d in (_spec(at, i)["data"][0] for i in range(len(at.get("plotly_chart"))))
+             if d.get("type") == "pie"][0]  # fmt: skip
+    assert all(v >= 40 for v in donut["values"])
+
+    at.switch_page("app_pages/changes.py").run()
+    assert not at.exception
+    flows = at.dataframe[0].value
+    assert all(n >= 40 for n in flows["Users"])
+    assert "flows under 40 users hidden" in " ".join(c.value for c in at.caption)
+    sankey = _spec(at, 0)["data"][0]
+    assert sankey["type"] == "sankey" and all(v >= 40 for v in sankey["link"]["value"])
+
+    at.switch_page("app_pages/segments.py").run()
+    assert not at.exception
+    sizes = at.dataframe[0].value
+    shown = {s for s in sizes["segment"] if s != "fewer than 40 users"}
+    heat = [d for d in (_spec(at, i)["data"][0] for i in range(len(at.get("plotly_chart"))))
+            if d.get("type") == "heatmap"][0]  # fmt: skip
+    assert set(heat["y"]) == shown  # the heatmap hides the same small segments
+
+
+def test_after_an_erasure_the_user_page_says_why_models_are_trained_again(
+    clear_streamlit_caches, tmp_path
+):
+    from profiling.workspace.results import ResultStore
+
+    ws = _workspace(tmp_path, "Erasure app shop")
+    ds = ws.dataset()
+    user = ds.events["user_id"].sort()[0]
+    ResultStore(ws.results_dir).put("model", {"name": "item-knn"}, ws.data_version(), {"x": 1},
+                                    data_end=ds.as_of, events=ds.events.height)  # fmt: skip
+    WP.erase_user(ws, user, "dpo@example.com")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = ws.slug
+    at.run()
+    at.switch_page("app_pages/user.py").run()
+    assert not at.exception
+    notes = " ".join(i.value for i in at.info)
+    assert "Models are trained again: a user was erased from this workspace" in notes
+    assert escape_markdown("(asked by dpo@example.com)") in notes  # shown as text

@@ -31,6 +31,8 @@ def auth_app(tmp_path_factory, workspace_home):
     for name, owner in (("Ann shop", "ann@example.com"), ("Bob shop", "bob@example.com")):
         if W.slugify(name) not in existing:
             W.create(name, str(events), extra_meta=owner_meta(owner))
+    if "open-mode-shop" not in existing:  # saved without sign-in: no owner
+        W.create("Open mode shop", str(events))
     port = _free_port()
     with Provider("persona-studio-test", "test-secret-" + "x" * 16) as idp:
         secrets = folder / "secrets.toml"
@@ -100,6 +102,13 @@ def test_sign_in_own_workspace_refused_other_sign_out(browser, auth_app):
     options = page.locator('[role="option"]').all_inner_texts()
     page.keyboard.press("Escape")
     assert any("Ann shop" in o for o in options) and not any("Bob shop" in o for o in options)
+    assert not any("Open mode shop" in o for o in options)  # no owner: administrators only
+    assert any("Sample store" in o for o in options)  # public sample data
+
+    page.goto(f"{auth_app}/?ws=open-mode-shop")
+    wait_idle(page)
+    page.get_by_text("it was saved without sign-in, so it has no owner yet").wait_for()
+    assert page.locator('[data-testid="stMetric"]').count() == 0
 
     page.goto(f"{auth_app}/?ws=bob-shop")
     wait_idle(page)

@@ -22,6 +22,9 @@ PAYLOADS = [
     "**PAYLOADBOLD**",
     '=HYPERLINK("http://127.0.0.1:9","x")',
     "# PAYLOADHEAD",
+    # Plotly's own label markup (chart ticks, legends, pie and Sankey labels)
+    "<b>PAYLOADPLOTB</b><br>",
+    '<a href="https://example.com/">PAYLOADPLOTA</a>',
 ]
 NAME = "<img src=x onerror=alert('n')> :red[PAYLOADRED] **PAYLOADBOLD** shop"
 SLUG = "payload-shop"
@@ -44,12 +47,23 @@ CHECK = """() => {
     const t = e.textContent.trim();
     if (t === 'PAYLOADBOLD' || t.startsWith('PAYLOADHEAD')) bad.push(e.tagName + ' ' + t);
   }
+  for (const t of document.querySelectorAll('.js-plotly-plot tspan')) {
+    const style = t.getAttribute('style') || '';
+    if (t.textContent.trim() === 'PAYLOADPLOTB' && style.includes('bold')) bad.push('plotly bold');
+  }
+  for (const a of document.querySelectorAll('.js-plotly-plot a')) {
+    if (a.textContent.includes('PAYLOADPLOTA')) bad.push('plotly link ' + a.textContent);
+  }
   const text = document.querySelector('[data-testid=stApp]').textContent;
   for (const m of text.matchAll(/PAYLOADRED/g)) {
     if (text.slice(Math.max(0, m.index - 5), m.index) !== ':red[') bad.push('directive: ' + text.slice(Math.max(0, m.index - 60), m.index + 20));
   }
   return bad;
 }"""
+
+# a chart label that reads "<b>PAYLOADPLOTB</b>" as text: the Plotly payload reached a chart
+PLOTLY_SHOWN = """() => [...document.querySelectorAll('.js-plotly-plot text, .js-plotly-plot tspan')]
+  .some(t => t.textContent.includes('<b>PAYLOADPLOTB</b>'))"""
 
 
 def _payload(i) -> pl.Expr:
@@ -147,9 +161,12 @@ def test_no_payload_runs_or_renders_as_markup_on_any_page(browser, app_url, payl
         "recommenders": "recommenders",
         "data": "data",
     }
+    plotly_shown = []  # charts whose labels show a Plotly payload as literal text
     for where, path in pages.items():
         sep = "&" if "?" in path else "?"
         _visit(page, f"{app_url}/{path}{sep}{ws}", problems, where)
+        if page.evaluate(PLOTLY_SHOWN):
+            plotly_shown.append(where)
         _click_tabs(page, problems, where)
         if where == "recommenders":
             page.get_by_role("button", name="Train and compare").click()
@@ -166,5 +183,6 @@ def test_no_payload_runs_or_renders_as_markup_on_any_page(browser, app_url, payl
     page.close()
     assert not dialogs, f"a payload ran a script: {dialogs}"
     assert not problems, "payloads interpreted as markup:\n" + "\n".join(problems)
+    assert plotly_shown, "no chart showed a Plotly payload as text: the check saw nothing"
     suspicious = [e for e in errors if "127.0.0.1:9" in e or "alert" in e or "/x" in e]
     assert not suspicious, f"console errors from payloads: {suspicious}"

@@ -14,6 +14,7 @@ from profiling import workspace as W
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
 from profiling.workspace import privacy as WP
+from profiling.workspace.results import ResultStore
 
 KEY = b"0123456789abcdef-secret"
 
@@ -92,9 +93,11 @@ def test_erasure_removes_the_user_everywhere_and_is_audited(small_ws):
     n_events = before.events.filter(pl.col("user_id") == user).height
     ws.maps_dir.mkdir(parents=True, exist_ok=True)
     (ws.maps_dir / "k.parquet").write_bytes(b"map")
-    (ws.results_dir / "model").mkdir(parents=True)
-    (ws.results_dir / "model" / "v.pkl").write_bytes(b"model")
     old_version = ws.data_version()
+    results = ResultStore(ws.results_dir)
+    # a "model" trained on the user's data (it holds their id)
+    results.put("model", {"name": "als"}, old_version, {"users": [user]},
+                data_end=before.as_of, events=before.events.height)  # fmt: skip
 
     rep = WP.erase_user(ws, user, "dpo@example.com")
 
@@ -109,7 +112,20 @@ def test_erasure_removes_the_user_everywhere_and_is_audited(small_ws):
         snap.assignments["user_id"]
     )
     assert ws.data_version() != old_version  # every cache and saved result is now stale
-    assert not ws.results_dir.exists() and not ws.maps_dir.exists()
+    assert not ws.maps_dir.exists()
+    # the model is marked for retraining, not silently deleted: its file (which held the
+    # user) is gone, so it is never served, and its record says why
+    assert not list(ws.results_dir.rglob("*.pkl"))
+    assert results.get("model", {"name": "als"}, old_version) is None
+    info = results.latest("model", {"name": "als"})
+    assert info.data_version == old_version and "a user was erased" in info.stale_reason
+    assert "asked by dpo@example.com" in info.stale_reason and user not in info.stale_reason
+    assert results.stale_reasons("model") == [info.stale_reason]
+    assert results.stale_reasons("predictions") == []
+    # once retrained on the remaining data, nothing is due any more
+    results.put("model", {"name": "als"}, ws.data_version(), {"users": []},
+                data_end=before.as_of, events=1)  # fmt: skip
+    assert results.stale_reasons() == []
     assert not list((ws.path / "sources").iterdir())  # raw copies held the user's rows
     with db.connect(ws.db_path) as con:
         blob = con.execute("SELECT segmentation, users FROM snapshots").fetchone()
@@ -147,3 +163,102 @@ def test_settings_are_off_by_default_and_validated(small_ws):
     with pytest.raises(WorkspaceError, match="expected a positive number; found -1"):
         WP.set_settings(ws, WP.PrivacySettings(dp_epsilon=-1.0))
     assert WP.audit_log(ws)["action"].to_list() == ["privacy settings"]
+
+
+# ---- pseudonymization at ingestion ------------------------------------------------------------
+# HMAC-SHA256 with KEY, first 20 hex digits, checked by hand with
+# `printf alice | openssl dgst -sha256 -hmac "0123456789abcdef-secret"`
+ALICE = "p_e699d9e131ee56644bf3"
+BOB = "p_c3f27b99cb997438250f"
+CAROL = "p_785f0ab09c194ad3ecec"
+EVENTS_1 = (
+    "user_id,item_id,event_type,timestamp,price\n"
+    "alice,i1,purchase,2024-01-01 10:00:00,5.0\n"
+    "alice,i2,view,2024-01-02 10:00:00,\n"
+    "bob,i1,purchase,2024-01-03 10:00:00,5.0\n"
+    ",i1,view,2024-01-03 11:00:00,\n"  # no user id: dropped, an example row in the report
+)
+EVENTS_2 = (
+    "user_id,item_id,event_type,timestamp,price\n"
+    "bob,i1,purchase,2024-01-03 10:00:00,5.0\n"  # already in batch 1: a duplicate
+    "alice,i3,purchase,2024-02-01 10:00:00,7.0\n"
+    "carol,i2,purchase,2024-02-02 10:00:00,3.0\n"
+)
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _everything_stored(ws) -> str:
+    """Every table of the workspace as text, plus the pickled segmentations' ids."""
+    with db.connect(ws.db_path) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+                  .fetchall()]  # fmt: skip
+        text = [db.read(con, f"SELECT * FROM {db.quoted(t)}").write_ndjson() for t in tables
+                if t != "snapshots"]  # fmt: skip
+        blobs = con.execute("SELECT segmentation FROM snapshots").fetchall()
+    text += [pickle.loads(b[0]).assignments.write_csv() for b in blobs]
+    return "\n".join(text)
+
+
+def test_ids_are_pseudonymized_when_they_enter_the_workspace_and_in_later_batches(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv(P.KEY_ENV, raising=False)
+    assert P.pseudonym("alice", KEY) == ALICE  # the helper agrees with openssl
+    users = _write(tmp_path, "u.csv", "user_id,region\nalice,north\nbob,south\n")
+    ws = W.create("Pseudo shop", _write(tmp_path, "e1.csv", EVENTS_1), users, pseudonym_key=KEY)
+
+    ds = ws.dataset()
+    assert sorted(ds.events["user_id"].unique()) == sorted([ALICE, BOB])
+    assert dict(ds.users.select("user_id", "region").iter_rows()) == {ALICE: "north",
+                                                                      BOB: "south"}  # fmt: skip
+    assert WP.settings(ws).pseudonymize
+    # no raw file copies, no raw example rows, no raw id anywhere in the database
+    assert not list((ws.path / "sources").iterdir())
+    assert all(not r.examples for r in ds.report.events.reasons)
+    assert ds.report.events.rows_dropped == 1
+    stored = _everything_stored(ws)
+    assert "alice" not in stored and "bob" not in stored and ALICE in stored
+
+    # a later batch: the same key gives alice the same pseudonym; bob's repeated row is a
+    # duplicate of batch 1 (compared after pseudonymization)
+    monkeypatch.setenv(P.KEY_ENV, KEY.decode())  # the configured key, as the app has it
+    rep = ws.add(_write(tmp_path, "e2.csv", EVENTS_2))
+    assert (rep.rows_read, rep.rows_new, rep.rows_duplicate, rep.new_users) == (3, 2, 1, 1)
+    ev = ws.dataset().events
+    assert ev.filter(pl.col("user_id") == ALICE)["item_id"].sort().to_list() == ["i1", "i2", "i3"]
+    assert sorted(ev["user_id"].unique()) == sorted([ALICE, BOB, CAROL])
+    assert set(ws.snapshot().profiles["user_id"]) == {ALICE, BOB, CAROL}
+    stored = _everything_stored(ws)
+    assert "carol" not in stored and "alice" not in stored
+    assert not list((ws.path / "sources").iterdir())
+
+    # another key would give carol a second pseudonym: refused, nothing added
+    with pytest.raises(WorkspaceError, match="pseudonymizes user ids with another key"):
+        ws.add(_write(tmp_path, "e3.csv", EVENTS_2), pseudonym_key=b"another-key-0123456789")
+    monkeypatch.delenv(P.KEY_ENV)
+    with pytest.raises(P.PrivacyError, match="need a secret key"):
+        ws.add(_write(tmp_path, "e4.csv", EVENTS_2))
+    assert ws.batches().height == 2
+
+
+def test_a_workspace_without_pseudonymization_keeps_ids_and_ignores_a_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
+    ws = W.create("Plain shop", _write(tmp_path, "e1.csv", EVENTS_1))
+    ws.add(_write(tmp_path, "e2.csv", EVENTS_2), pseudonym_key=KEY)
+    assert sorted(ws.dataset().events["user_id"].unique()) == ["alice", "bob", "carol"]
+    assert not WP.settings(ws).pseudonymize
+    assert len(list((ws.path / "sources").iterdir())) == 2
+
+
+def test_pseudonymizing_a_stored_workspace_records_its_key_for_later_batches(small_ws, tmp_path):
+    WP.pseudonymize_workspace(small_ws, KEY, "admin")
+    small_ws.add(_write(tmp_path, "e2.csv", EVENTS_2), pseudonym_key=KEY)
+    assert CAROL in set(small_ws.dataset().events["user_id"])
+    with pytest.raises(WorkspaceError, match="another key"):
+        small_ws.add(_write(tmp_path, "e3.csv", EVENTS_2), pseudonym_key=b"x" * 16)

@@ -177,30 +177,42 @@ def _forget_catalog() -> None:
     catalog.clear()
 
 
-def create_workspace(name: str, files: dict[str, dict], maps: dict, progress) -> WorkspaceRef:
-    """Save reviewed uploads as a new workspace and return it. Raises ProfilingError."""
+def create_workspace(
+    name: str, files: dict[str, dict], maps: dict, progress, pseudonymize: bool = False
+) -> WorkspaceRef:
+    """Save reviewed uploads as a new workspace and return it (ids pseudonymized at
+    ingestion when ``pseudonymize``). Raises ProfilingError."""
+    from ui import privacy
+
     ws = W.create(
         name, files["events"]["path"], files.get("users", {}).get("path"),
         files.get("items", {}).get("path"), events_map=maps.get("events"),
         users_map=maps.get("users"), items_map=maps.get("items"),
         names={role: f["name"] for role, f in files.items()}, on_progress=progress,
         extra_meta=security.new_workspace_meta(),
+        pseudonym_key=privacy.pseudonym_key() if pseudonymize else None,
     )  # fmt: skip
     _forget_catalog()
     return _ref_of(ws.slug)
 
 
 def add_batch(ref: WorkspaceRef, files: dict[str, dict], maps: dict, progress) -> W.BatchReport:
-    """Append reviewed uploads to the workspace as a new batch. Raises ProfilingError."""
+    """Append reviewed uploads to the workspace as a new batch (pseudonymized with the
+    workspace's key when it pseudonymizes ids). Raises ProfilingError."""
+    from ui import privacy
+
     return ref.workspace().add(
         files["events"]["path"], files.get("users", {}).get("path"),
         files.get("items", {}).get("path"), events_map=maps.get("events"),
         users_map=maps.get("users"), items_map=maps.get("items"),
         names={role: f["name"] for role, f in files.items()}, on_progress=progress,
+        pseudonym_key=privacy.configured_key(),
     )  # fmt: skip
 
 
 def delete_workspace(slug: str) -> None:
+    """Delete ``slug`` (with sign-in, only its owner may). Raises ProfilingError."""
+    security.check_delete(slug)
     W.delete(slug)
     _forget_catalog()
 

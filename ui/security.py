@@ -26,6 +26,8 @@ def private_storage() -> bool:
         private.private_dir(folder)
     private.sweep_uploads()
     private.remove_stale_temporaries(store.workspaces_dir())  # left by a killed save
+    for ws in W.list_workspaces():  # half-written results of a killed server
+        private.remove_stale_temporaries(ws.results_dir, recursive=True)
     return True
 
 
@@ -77,6 +79,16 @@ def workspace_meta(slug: str) -> dict | None:
         return None
 
 
+def admins() -> tuple[str, ...]:
+    """The administrators' addresses (``[access] admins`` in the secrets); they see and can
+    claim or assign workspaces that have no owner."""
+    try:
+        value = st.secrets.get("access", {}).get("admins", [])
+    except Exception:  # noqa: BLE001 - no secrets file: no administrators
+        return ()
+    return tuple(str(a) for a in ([value] if isinstance(value, str) else value))
+
+
 def visible(names: dict[str, str], email: str | None) -> dict[str, str]:
     """The catalog (slug -> name) restricted to workspaces ``email`` may open."""
     if not auth_configured():
@@ -84,9 +96,28 @@ def visible(names: dict[str, str], email: str | None) -> dict[str, str]:
     out = {}
     for slug, name in names.items():
         meta = workspace_meta(slug)
-        if meta is None or access.can_open(meta, email):
+        if meta is None or access.can_open(meta, email, admins()):
             out[slug] = name
     return out
+
+
+def deletable(names: dict[str, str], email: str | None) -> dict[str, str]:
+    """The workspaces of ``names`` that ``email`` may delete: with sign-in, their owner's
+    only; in open mode every saved one (never the sample store)."""
+    out = {}
+    for slug, name in names.items():
+        meta = workspace_meta(slug)
+        if meta is None or slug == store.SAMPLE_SLUG:
+            continue
+        if not auth_configured() or access.can_delete(meta, email):
+            out[slug] = name
+    return out
+
+
+def check_delete(slug: str) -> None:
+    """Raise WorkspaceError when sign-in is on and the signed-in user does not own ``slug``."""
+    if auth_configured():
+        access.check_delete(W.open_workspace(slug), signed_in_email())
 
 
 def guard_workspace(slug: str, email: str | None) -> None:
@@ -95,7 +126,15 @@ def guard_workspace(slug: str, email: str | None) -> None:
     if not auth_configured():
         return
     meta = workspace_meta(slug)
-    if meta is not None and not access.can_open(meta, email):
+    if meta is not None and not access.can_open(meta, email, admins()):
+        if not access.access_of(meta)[0]:
+            st.error(
+                "You do not have access to this workspace: it was saved without sign-in, so "
+                "it has no owner yet. An administrator can assign it to its owner on the Data "
+                "page.",
+                icon=":material/block:",
+            )
+            st.stop()
         st.error(
             "You do not have access to this workspace. Ask its owner to share it with "
             f"{escape_markdown(email or 'you')}, or pick one of yours in the sidebar.",
@@ -109,12 +148,34 @@ def new_workspace_meta() -> dict[str, str]:
     return access.owner_meta(signed_in_email())
 
 
+def owner_panel(slug: str) -> None:
+    """For an administrator (or the owner): who owns ``slug``, with claim / assign."""
+    email = signed_in_email()
+    meta = workspace_meta(slug)
+    if email is None or meta is None or access.is_sample(meta):
+        return
+    owner, _ = access.access_of(meta)
+    is_admin = email in {a.strip().lower() for a in admins()}
+    if not is_admin and owner != email:
+        return
+    st.caption(f"Owner: {escape_markdown(owner) if owner else 'nobody (saved without sign-in)'}")
+    new = st.text_input("Assign to (e-mail address)", value=owner or email, key="ps_ws_owner")
+    if st.button("Assign owner", icon=":material/person_check:"):
+        try:
+            access.assign(W.open_workspace(slug), email, new, admins())
+        except ProfilingError as exc:
+            show_error(exc)
+        else:
+            st.success("Owner assigned.")
+
+
 def sharing_panel(slug: str) -> None:
     """For the signed-in owner of ``slug``: the people it is shared with, editable."""
     email = signed_in_email()
     meta = workspace_meta(slug)
     if email is None or meta is None:
         return
+    owner_panel(slug)
     owner, shared = access.access_of(meta)
     if owner != email:
         st.caption("Only the workspace's owner can change who it is shared with.")

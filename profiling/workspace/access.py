@@ -1,9 +1,19 @@
 """Who may open a workspace: its owner and the people it is shared with (workspace meta).
 
 Meta keys: ``owner`` (an e-mail address, set at creation when sign-in is on) and
-``shared_with`` (a JSON list of e-mail addresses). A workspace without an owner (the built-in
-sample store, or one saved while the app ran without sign-in) is open to every signed-in
-user. Addresses are compared case-insensitively.
+``shared_with`` (a JSON list of e-mail addresses). Addresses are compared case-insensitively.
+
+Workspaces without an owner, when sign-in is on:
+
+- the built-in sample store is public sample data: every signed-in user may open it (it is
+  read-only and cannot be deleted);
+- any other one was saved while the app ran without sign-in, so nobody can say whose data it
+  is. Nobody becomes its owner by opening it: it is visible only to the administrators listed
+  in the secrets (``[access] admins = ["dpo@example.com"]``), who can claim it or assign it
+  to an owner (:func:`assign`). Until then nobody else sees it.
+
+Only the owner may delete a workspace, or share it; an administrator may (re)assign any
+workspace's owner, and so may its owner.
 """
 
 from __future__ import annotations
@@ -12,7 +22,8 @@ import json
 
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
-from profiling.workspace.store import Workspace, _lock
+from profiling.workspace.privacy import _audit
+from profiling.workspace.store import SAMPLE_SLUG, Workspace, _lock
 
 
 def _norm(email: str) -> str:
@@ -29,12 +40,65 @@ def access_of(meta: dict) -> tuple[str, list[str]]:
     return meta.get("owner", ""), json.loads(meta.get("shared_with") or "[]")
 
 
-def can_open(meta: dict, email: str | None) -> bool:
-    """True when ``email`` owns the workspace, it is shared with them, or it has no owner."""
+def is_sample(meta: dict) -> bool:
+    """The built-in, read-only sample store (public sample data)."""
+    return meta.get("slug") == SAMPLE_SLUG and meta.get("readonly") == "true"
+
+
+def _admin(email: str | None, admins) -> bool:
+    return email is not None and _norm(email) in {_norm(a) for a in admins or ()}
+
+
+def can_open(meta: dict, email: str | None, admins=()) -> bool:
+    """True when ``email`` owns the workspace or it is shared with them; for a workspace
+    without an owner, when it is the sample store or ``email`` is an administrator."""
     owner, shared = access_of(meta)
     if not owner:
-        return True
+        return is_sample(meta) or _admin(email, admins)
     return email is not None and _norm(email) in {owner, *shared}
+
+
+def can_delete(meta: dict, email: str | None) -> bool:
+    """Only the owner deletes (an owner-less workspace must be claimed first)."""
+    owner, _ = access_of(meta)
+    return bool(owner) and email is not None and _norm(email) == owner
+
+
+def check_delete(ws: Workspace, email: str | None) -> None:
+    """Raise WorkspaceError unless ``email`` owns ``ws``."""
+    meta = ws.meta()
+    if not can_delete(meta, email):
+        owner, _ = access_of(meta)
+        who = owner or "nobody: an administrator must claim it first"
+        raise WorkspaceError(
+            f"only the owner of workspace {ws.slug!r} ({who}) can delete it; you are signed "
+            f"in as {email or 'nobody'}"
+        )
+
+
+def assign(ws: Workspace, by: str, owner: str, admins=()) -> str:
+    """Make ``owner`` the owner of ``ws`` (an administrator claiming or assigning it, or the
+    owner handing it over); the shared-with list is kept. Returns the new owner.
+    Raises WorkspaceError for anyone else, the sample store or an address without "@"."""
+    meta = ws.meta()
+    current, _ = access_of(meta)
+    if is_sample(meta):
+        raise WorkspaceError("the built-in sample store is public sample data: it has no owner")
+    if not (_admin(by, admins) or (current and _norm(by) == current)):
+        raise WorkspaceError(
+            f"only an administrator ([access] admins in the secrets) or the owner of workspace "
+            f"{ws.slug!r} can assign its owner; you are signed in as {by}"
+        )
+    new = _norm(owner)
+    if "@" not in new:
+        raise WorkspaceError(f"owner: expected an e-mail address, found {owner!r}")
+    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+        con.execute("DELETE FROM meta WHERE key = 'owner'")
+        con.execute("INSERT INTO meta VALUES ('owner', ?)", [new])
+        if "shared_with" not in meta:
+            con.execute("INSERT INTO meta VALUES ('shared_with', '[]')")
+        _audit(con, "assign owner", by, "", json.dumps({"from": current, "to": new}))
+    return new
 
 
 def share(ws: Workspace, by: str, emails: list[str]) -> list[str]:

@@ -6,11 +6,13 @@ Settings (meta keys, all off by default): ``privacy_pseudonymize`` ("true"/"fals
 
 :func:`erase_user` removes one user from the events and users tables, from every snapshot's
 profiles and assignments (tables and the pickled segmentation), from the example rows of the
-cleaning reports, deletes the uploaded source copies (they hold the raw rows), every saved
-map and every saved result (models trained on the user's data must be retrained), gives the
-workspace a new data version so every cache and page treats its data as changed, and adds an
-``audit`` row with the time, who asked and a digest (not the id) of the erased user. The
-database part is one transaction; files are deleted after it commits.
+cleaning reports, deletes the uploaded source copies (they hold the raw rows) and every saved
+map (a cache, drawn again on demand), marks every saved result for retraining (its object
+file, which held the user's data, is deleted and its record says why, so it is never served
+again and pages say a retrain is due: :meth:`ResultStore.mark_stale`), gives the workspace
+a new data version so every in-memory cache and page treats its data as changed, and adds
+an ``audit`` row with the time, who asked and a digest (not the id) of the erased user. The
+database part is one transaction; files are changed after it commits.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import polars as pl
 from profiling import privacy as P
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
-from profiling.workspace.store import Workspace, _lock
+from profiling.workspace.results import ResultStore
+from profiling.workspace.store import Workspace, _lock, key_check
 
 AUDIT_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS audit (requested_at TIMESTAMPTZ, action VARCHAR, requested_by VARCHAR, "
@@ -137,7 +140,7 @@ class ErasureReport:
     """What :func:`erase_user` removed."""
 
     rows: dict[str, int]  # table -> rows deleted
-    results_removed: int
+    results_removed: int  # saved results marked for retraining (their object files deleted)
     maps_removed: int
     sources_removed: int
     data_version: str
@@ -199,13 +202,18 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
         con.execute("UPDATE snapshots SET data_version = ?", [version])
         sources = [r[0] for r in con.execute("SELECT path FROM sources").fetchall()]
         con.execute("UPDATE sources SET path = ''")
+        now = datetime.now(UTC)
         results = sum(1 for p in ws.results_dir.rglob("*.pkl")) if ws.results_dir.exists() else 0
         maps = sum(1 for p in ws.maps_dir.glob("*.parquet")) if ws.maps_dir.exists() else 0
         details = {"rows": rows, "results_removed": results, "maps_removed": maps,
                    "sources_removed": len([s for s in sources if s])}  # fmt: skip
         _audit(con, "erase user", requested_by, user_id, json.dumps(details))
-    for folder in (ws.results_dir, ws.maps_dir):
-        shutil.rmtree(folder, ignore_errors=True)
+    ResultStore(ws.results_dir).mark_stale(
+        f"a user was erased from this workspace on {now:%Y-%m-%d %H:%M} UTC (asked by "
+        f"{requested_by or 'unknown'}); the saved model held their data, so it was removed "
+        "and must be trained again on the remaining data"
+    )
+    shutil.rmtree(ws.maps_dir, ignore_errors=True)
     removed = 0
     for rel in sources:
         if rel and (ws.path / rel).exists():
@@ -262,6 +270,8 @@ def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") ->
         con.execute("UPDATE sources SET path = ''")
         con.execute("DELETE FROM meta WHERE key = 'privacy_pseudonymize'")
         con.execute("INSERT INTO meta VALUES ('privacy_pseudonymize', 'true')")
+        con.execute("DELETE FROM meta WHERE key = 'privacy_key_check'")
+        con.execute("INSERT INTO meta VALUES ('privacy_key_check', ?)", [key_check(key)])
         old = dict(con.execute("SELECT key, value FROM meta").fetchall())["data_version"]
         version = hashlib.blake2b(f"{old}|pseudonymized".encode(), digest_size=16).hexdigest()
         con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])

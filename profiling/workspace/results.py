@@ -6,6 +6,11 @@ beside it says what data it saw (data version, last event, events). Files are wr
 temporary name and renamed, so a reader finds a whole file or none. A result for an older
 data version is kept: pages show it as stale ("trained on data to ...") with a retrain
 button instead of presenting it as current.
+
+A result can also be *marked for retraining* (:meth:`ResultStore.mark_stale`, used when a
+user is erased): its object file is deleted (it held the user's data), so it is never served
+again, and its ``.json`` keeps what it was plus ``stale_reason``, which pages show until a
+result for the current data replaces it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from profiling.private import crash_point
+
 
 @dataclass(frozen=True)
 class SavedInfo:
@@ -29,6 +36,7 @@ class SavedInfo:
     data_end: str  # ISO timestamp of the last event it saw
     events: int
     saved_at: str
+    stale_reason: str = ""  # set when marked for retraining: why it may not be served
 
 
 def params_digest(params: dict) -> str:
@@ -41,7 +49,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            half = len(data) // 2
+            fh.write(data[:half])
+            fh.flush()
+            crash_point("result")  # fault tests: killed with half the file written
+            fh.write(data[half:])
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -121,6 +133,44 @@ class ResultStore:
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
                 continue
         return None
+
+    def mark_stale(self, reason: str) -> int:
+        """Mark every saved result for retraining: delete its object file (it is never
+        served again) and record ``reason`` in its ``.json``. Returns how many were marked."""
+        marked = 0
+        if not self.directory.is_dir():
+            return 0
+        for blob in sorted(self.directory.rglob("*.pkl")):
+            meta = blob.with_suffix(".json")
+            try:
+                info = json.loads(meta.read_text())
+            except (OSError, ValueError):
+                info = {"kind": blob.parent.parent.name, "data_version": blob.stem,
+                        "data_end": "", "events": 0, "saved_at": ""}  # fmt: skip
+            info["stale_reason"] = reason
+            _atomic_write(meta, json.dumps(info).encode())
+            blob.unlink(missing_ok=True)
+            marked += 1
+        return marked
+
+    def stale_reasons(self, kind: str = "*") -> list[str]:
+        """Why results (of ``kind``, all by default) must be retrained: the ``stale_reason``
+        of every (kind, parameters) whose latest saved result is marked (distinct); [] when
+        none is."""
+        reasons: list[str] = []
+        if not self.directory.is_dir():
+            return reasons
+        for folder in sorted(p for p in self.directory.glob(f"{kind}/*") if p.is_dir()):
+            infos = []
+            for meta in folder.glob("*.json"):
+                try:
+                    infos.append(SavedInfo(**json.loads(meta.read_text())))
+                except (OSError, ValueError, TypeError):
+                    continue
+            last = max(infos, key=lambda i: i.saved_at, default=None)
+            if last is not None and last.stale_reason and last.stale_reason not in reasons:
+                reasons.append(last.stale_reason)
+        return reasons
 
     def load(self, info: SavedInfo, params: dict):
         return self.get(info.kind, params, info.data_version)

@@ -380,9 +380,15 @@ class Workspace:
         items_map: dict[str, str] | None = None,
         names: dict[str, str] | None = None,
         on_progress=None,
+        pseudonym_key: bytes | str | None = None,
     ) -> BatchReport:
         """Append a batch: clean it, keep rows not already in the workspace, rebuild the
-        profiles as of the new latest date as a new snapshot. One transaction."""
+        profiles as of the new latest date as a new snapshot. One transaction.
+
+        In a workspace that pseudonymizes ids, the batch's user ids are replaced by their
+        keyed pseudonyms before anything is compared or stored (``pseudonym_key``, else the
+        configured key; it must be the workspace's key, so a returning user keeps their
+        pseudonym) and its raw files are not kept."""
         if self.readonly:
             raise WorkspaceError(
                 f"workspace {self.slug!r} is read-only (the built-in sample store); save your "
@@ -392,7 +398,7 @@ class Workspace:
             return _add_batch(
                 self, {"events": events, "users": users, "items": items},
                 {"events": events_map, "users": users_map, "items": items_map},
-                names or {}, on_progress or (lambda msg: None),
+                names or {}, on_progress or (lambda msg: None), pseudonym_key,
             )  # fmt: skip
 
     def add_snapshot(self, as_of: datetime | str | None = None, label: str = "") -> int:
@@ -575,7 +581,8 @@ def _insert_sources(con, files: dict[str, dict], batch_id: int) -> None:
     for role, f in files.items():
         con.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
-            [f["digest"], role, f["name"], str(Path("sources") / Path(f["path"]).name),
+            [f["digest"], role, f["name"],
+             str(Path("sources") / Path(f["path"]).name) if f["path"] else "",
              f["bytes"], batch_id],
         )  # fmt: skip
 
@@ -586,11 +593,77 @@ def _used_maps(ds: Dataset) -> dict[str, dict[str, str]]:
             if r is not None}  # fmt: skip
 
 
-def _add_batch(ws: Workspace, sources, maps, names, progress) -> BatchReport:
+KEY_CHECK = "persona-studio pseudonym key check"
+
+
+def key_check(key: bytes) -> str:
+    """What the workspace stores to recognise its pseudonym key (a pseudonym of a fixed
+    text, so the key itself is never stored): a batch added with another key is refused."""
+    from profiling import privacy as P
+
+    return P.pseudonym(KEY_CHECK, key)
+
+
+def _without_examples(rep: ingest.CleaningReport | None) -> ingest.CleaningReport | None:
+    """``rep`` with no example rows (they are raw rows, raw user ids included)."""
+    if rep is None:
+        return None
+    out = ingest.CleaningReport(**{f.name: getattr(rep, f.name) for f in fields(rep)})
+    out.reasons = [ingest.ReasonCount(r.reason, r.action, r.count, []) for r in rep.reasons]
+    return out
+
+
+def _pseudonymized(batch: Dataset, key: bytes) -> Dataset:
+    """``batch`` with every user id replaced by its keyed pseudonym (events and users) and
+    no raw example rows in its cleaning reports; same grain and columns."""
+    from profiling import privacy as P
+
+    users = batch.users
+    if users is not None and S.USER_ID in users.columns:
+        users = P.pseudonymize(users, key, S.USER_ID)
+    r = batch.report
+    report = DatasetReport(_without_examples(r.events), _without_examples(r.users),
+                           _without_examples(r.items), r.joins)  # fmt: skip
+    return Dataset(P.pseudonymize(batch.events, key, S.USER_ID), users, batch.items, report,
+                   batch.fingerprint, batch.name)  # fmt: skip
+
+
+def _forget_sources(files: dict[str, dict]) -> dict[str, dict]:
+    """Delete the workspace's copies of raw uploads (pseudonymized workspaces keep none:
+    they hold the raw ids); the sources table then records name, digest and size only."""
+    for f in files.values():
+        Path(f["path"]).unlink(missing_ok=True)
+    return {role: {**f, "path": ""} for role, f in files.items()}
+
+
+def _resolve_key(meta: dict, key: bytes | None) -> bytes | None:
+    """The pseudonym key for a batch of a workspace with ``meta``: None when the workspace
+    does not pseudonymize; else ``key`` (or the configured one), checked against the key
+    the workspace was created with."""
+    if meta.get("privacy_pseudonymize") != "true":
+        return None
+    from profiling import privacy as P
+
+    key = P.pseudonym_key(key)
+    expected = meta.get("privacy_key_check")
+    if expected and key_check(key) != expected:
+        raise WorkspaceError(
+            f"workspace {meta.get('slug', '')!r} pseudonymizes user ids with another key than "
+            "the one given: the same user would get two pseudonyms. Use the key the workspace "
+            "was created with (pseudonym_key in the secrets or $PERSONA_STUDIO_PSEUDONYM_KEY)"
+        )
+    return key
+
+
+def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> BatchReport:
     meta = ws.meta()
+    key = _resolve_key(meta, key)
     files = _copy_sources(ws.path, sources, names)
     progress("Reading and cleaning the new batch…")
     batch = _load_batch(files, maps)
+    if key is not None:
+        batch = _pseudonymized(batch, key)
+        files = _forget_sources(files)
     used = _used_maps(batch)
     with db.connect(ws.db_path) as con:
         lo, hi = batch.events[S.TIMESTAMP].min(), batch.events[S.TIMESTAMP].max()
@@ -640,12 +713,8 @@ def _add_batch(ws: Workspace, sources, maps, names, progress) -> BatchReport:
 
 
 def _crash_point(where: str) -> None:
-    """Tests kill the writing process here, mid-transaction (``PERSONA_STUDIO_CRASH_AT``)."""
-    if os.environ.get("PERSONA_STUDIO_CRASH_AT") == where:
-        import time
-
-        print(f"crash point {where} reached", flush=True)
-        time.sleep(600)
+    """Tests kill the writing process here, mid-save (``PERSONA_STUDIO_CRASH_AT``)."""
+    private.crash_point(where)
 
 
 # ---- the catalog -----------------------------------------------------------------------------
@@ -690,8 +759,14 @@ def create(
     readonly: bool = False,
     extra_meta: dict[str, str] | None = None,
     on_progress=None,
+    pseudonym_key: bytes | str | None = None,
 ) -> Workspace:
     """Create a workspace from files: clean them, store the tables and a first snapshot.
+
+    With ``pseudonym_key`` the workspace pseudonymizes user ids: they are replaced by their
+    keyed HMAC (:func:`profiling.privacy.pseudonym`) before anything is stored, the raw
+    files and the cleaning reports' example rows are not kept, and every later batch is
+    pseudonymized with the same key (:meth:`Workspace.add`).
 
     Built in a temporary folder beside the others and renamed into place, so a crash leaves
     no half-made workspace. Raises WorkspaceError when the name is taken and
@@ -714,6 +789,14 @@ def create(
         progress("Reading and cleaning the files…")
         maps = {"events": events_map, "users": users_map, "items": items_map}
         batch = _load_batch(files, maps)
+        key_meta = {}
+        if pseudonym_key is not None:
+            from profiling import privacy as P
+
+            key = P.pseudonym_key(pseudonym_key)
+            batch = _pseudonymized(batch, key)
+            files = _forget_sources(files)
+            key_meta = {"privacy_pseudonymize": "true", "privacy_key_check": key_check(key)}
         version = _data_version([batch.fingerprint])
         ds = Dataset(batch.events, batch.users, batch.items, batch.report, version, name)
         progress("Building profiles and segments…")
@@ -721,7 +804,7 @@ def create(
         progress("Saving the workspace…")
         meta = {"format": db.FORMAT, "name": name, "slug": slug, "created_at": _now().isoformat(),
                 "readonly": "true" if readonly else "false", "data_version": version,
-                **(extra_meta or {})}  # fmt: skip
+                **(extra_meta or {}), **key_meta}  # fmt: skip
         rep = batch.report.events
         with db.connect(tmp / db.DB_FILE, create=True) as con, db.transaction(con):
             con.execute(_SCHEMA)
@@ -738,6 +821,7 @@ def create(
             )  # fmt: skip
             _insert_sources(con, files, 1)
             _store_snapshot(con, ds, profiles, seg, "created")
+            _crash_point("create")
         try:
             tmp.rename(target)
         except OSError:
