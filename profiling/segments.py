@@ -20,21 +20,29 @@ NO_PURCHASE = "No purchase yet"
 
 # (name, rule on R and F scores, plain-language definition), checked in order.
 RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
-    ("Champions", r"^5[45]$", "bought very recently (R 5) and buy very often (F 4-5)"),
-    ("Loyal", r"^[345][45]$", "buy often (F 4-5) and not long ago (R 3-5)"),
-    ("Potential loyalist", r"^[45][23]$", "recent (R 4-5) with a few orders (F 2-3)"),
-    ("New", r"^51$", "bought for the first time very recently (R 5, F 1)"),
-    ("Promising", r"^41$", "recent (R 4) with one order (F 1)"),
-    ("Need attention", r"^33$", "middling recency and frequency (R 3, F 3)"),
-    ("About to sleep", r"^3[12]$", "slipping (R 3) with few orders (F 1-2)"),
-    ("Can't lose them", r"^[12]5$", "used to buy most often (F 5) but not for a long time (R 1-2)"),
-    ("At risk", r"^[12][34]$", "bought often (F 3-4) but not for a long time (R 1-2)"),
-    ("Lost", r"^11$", "lowest recency and frequency (R 1, F 1)"),
-    ("Hibernating", r"^[12][12]$", "long ago and rarely (R 1-2, F 1-2)"),
+    ("Champions", r"^5[45]$", "ordered very recently and order very often"),
+    ("Loyal", r"^[345][45]$", "order often, and not long ago"),
+    ("Potential loyalist", r"^[45][23]$", "ordered recently, a few times so far"),
+    ("New", r"^51$", "first order, very recently"),
+    ("Promising", r"^41$", "ordered recently, once so far"),
+    ("Need attention", r"^33$", "middling: neither recent nor frequent"),
+    ("About to sleep", r"^3[12]$", "slipping away after one or two orders"),
+    ("Can't lose them", r"^[12]5$", "used to order most often, but not for a long time"),
+    ("At risk", r"^[12][34]$", "ordered often, but not for a long time"),
+    ("Lost", r"^11$", "one order, long ago"),
+    ("Hibernating", r"^[12][12]$", "a few orders, long ago"),
 )
 RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
-    NO_PURCHASE: "has events but no purchase in the period"
+    NO_PURCHASE: "has visited but not bought yet"
 }
+RFM_RULES: dict[str, str] = {
+    "Champions": "R 5, F 4-5", "Loyal": "R 3-5, F 4-5", "Potential loyalist": "R 4-5, F 2-3",
+    "New": "R 5, F 1", "Promising": "R 4, F 1", "Need attention": "R 3, F 3",
+    "About to sleep": "R 3, F 1-2", "Can't lose them": "R 1-2, F 5", "At risk": "R 1-2, F 3-4",
+    "Lost": "R 1, F 1", "Hibernating": "R 1-2, F 1-2", NO_PURCHASE: "no purchase",
+}  # fmt: skip
+"""The score rule of each RFM segment (R = recency score, F = order-count score, 1-5 by
+quintile of buyers), for the analyst details."""
 
 
 def quantile_scores(
@@ -657,12 +665,22 @@ def mark_empty_scores(descs: list[SegmentDescription], assignments: pl.DataFrame
         if rx is None:
             continue
         cells = [(r, f) for r in range(1, 6) for f in range(1, 6) if re.match(rx, f"{r}{f}")]
-        missing = [f"R {r}" for r in sorted({r for r, _f in cells} & empty_r)]
-        missing += [f"F {f}" for f in sorted({f for _r, f in cells} & empty_f)]
+        missing = [f"recency score {r}" for r in sorted({r for r, _f in cells} & empty_r)]
+        missing += [f"order-count score {f}" for f in sorted({f for _r, f in cells} & empty_f)]
         if missing:
             d.definition = (d.definition or RFM_DEFINITIONS[d.segment]) + (
                 f" (here no buyer has {' or '.join(missing)}: tied values share one score)"
             )
+
+
+def current_definitions(seg: Segmentation) -> Segmentation:
+    """``seg`` with its RFM definitions in today's wording (a snapshot saved by an older
+    version keeps the words of its day); a copy, ``seg`` is not changed."""
+    from dataclasses import replace
+
+    rfm = [replace(d, definition=RFM_DEFINITIONS.get(d.segment, d.definition)) for d in seg.rfm]
+    mark_empty_scores(rfm, seg.assignments)
+    return replace(seg, rfm=rfm)
 
 
 def describe_features(profiles: pl.DataFrame, cluster_features: list[str]) -> list[str]:
