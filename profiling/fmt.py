@@ -60,7 +60,8 @@ def normalize_currency(text: str | None) -> str | None:
     code = _SYMBOL_CODES.get(t, t.upper())
     if code not in ISO_CODES:
         raise DataValidationError(
-            f"currency: expected an ISO 4217 code such as GBP, USD or EUR (or £, $, €), got {text!r}"
+            "currency setting",
+            f"expected an ISO 4217 code such as GBP, USD or EUR (or £, $, €), got {text!r}",
         )
     return code
 
