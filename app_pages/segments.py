@@ -3,9 +3,10 @@
 import polars as pl
 import streamlit as st
 
+from profiling import glossary as G
 from profiling import viz
 from profiling.errors import ProfilingError
-from profiling.export import safe_filename, to_safe_csv
+from profiling.export import safe_filename
 from profiling.features import feature_list
 from profiling.segments import (
     IN_RULE,
@@ -13,6 +14,7 @@ from profiling.segments import (
     OPERATORS,
     OUTSIDE_RULE,
     RFM_DEFINITIONS,
+    RFM_RULES,
     Condition,
     compare_segments,
     comparison_table,
@@ -24,7 +26,8 @@ from profiling.segments import (
     standardized_means,
     with_assignments,
 )
-from ui import data, privacy, profiles, widgets
+from ui import data, labels, privacy, profiles, widgets
+from ui import overview as ov
 from ui import predict as pred_ui
 
 st.title("Segments")
@@ -37,24 +40,32 @@ prof = profiles.active_profiles()
 c1, c2, c3 = st.columns([2, 1, 1])
 KINDS = ["RFM segments", "Clusters", "Custom rule"]
 widgets.from_url("ps_seg_kind", "view", KINDS)
+KIND_WORDS = {"RFM segments": "Value segments", "Clusters": "Behaviour groups",
+              "Custom rule": "Your own rule"}  # fmt: skip
 kind = c1.segmented_control(
-    "Segmentation",
+    "Group customers by",
     KINDS,
     default="RFM segments",
+    format_func=KIND_WORDS.get,
     key="ps_seg_kind",
+    help="Value segments: named groups by how recently and how often customers ordered "
+    "(RFM). Behaviour groups: found automatically from the whole profile (clustering).",
 )
 widgets.to_url("view", kind)
 k_choice = c2.selectbox(
-    "Number of clusters",
+    "Number of groups",
     ["auto", *range(3, 11)],
+    format_func=lambda k: "find the best number" if k == "auto" else str(k),
     key="ps_seg_k",
     disabled=kind != "Clusters",
-    help="'auto' tries k = 3..10 and keeps the best silhouette score.",
+    help="'find the best number' tries 3 to 10 groups and keeps the best separated ones "
+    "(highest silhouette score).",
 )
 method = c3.selectbox(
-    "Method",
+    "Grouping method",
     ["kmeans", "gmm"],
-    format_func={"kmeans": "k-means", "gmm": "Gaussian mixture"}.get,
+    format_func={"kmeans": "clear-cut groups (k-means)",
+                 "gmm": "overlapping groups (Gaussian mixture)"}.get,
     key="ps_seg_method",
     disabled=kind != "Clusters",
 )
@@ -117,8 +128,9 @@ elif kind == "Clusters":
     order = [d.segment for d in descriptions]
 else:
     column = "rfm_segment"
-    descriptions = seg.rfm
+    descriptions = viz.ordered(seg.rfm)  # best to lost, as on every page
     order = [d.segment for d in descriptions]
+cur = ov.currency()
 
 if not descriptions:
     why = seg.k_curve[0].get("error", "") if seg.k_curve else ""
@@ -140,8 +152,8 @@ with right:
         {
             "segment": [d.name for d in descriptions],
             "users": [d.users for d in descriptions],
-            "share of users": [d.share_of_users for d in descriptions],
-            "share of revenue": [d.share_of_revenue for d in descriptions],
+            "share_of_users": [d.share_of_users for d in descriptions],
+            "share_of_revenue": [d.share_of_revenue for d in descriptions],
             "sets it apart": [d.highlights() for d in descriptions],
             "definition": [
                 d.definition or RFM_DEFINITIONS.get(d.segment, "") for d in descriptions
@@ -151,21 +163,26 @@ with right:
     table, privacy_note = privacy.protect_sizes(table)
     if privacy_note:
         st.caption(privacy_note)
+    share = {"format": "percent", "min_value": 0, "max_value": 1, "width": "small"}
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
+        row_height=60,
         column_config={
-            "share of users": st.column_config.ProgressColumn(
-                format="percent", min_value=0, max_value=1
-            ),
-            "share of revenue": st.column_config.ProgressColumn(
-                format="percent", min_value=0, max_value=1
-            ),
+            "users": labels.column("users", width="small"),
+            "share_of_users": st.column_config.ProgressColumn(
+                G.label("share_of_users"), help=G.help_text("share_of_users"), **share),
+            "share_of_revenue": st.column_config.ProgressColumn(
+                G.label("share_of_revenue"), help=G.help_text("share_of_revenue"), **share),
+            "sets it apart": st.column_config.TextColumn(
+                "what sets it apart", width="medium",
+                help="The features furthest from the average customer: ↑ above, ↓ below."),
+            "definition": st.column_config.TextColumn("definition", width="large"),
         },
-    )
+    )  # fmt: skip
 
-    st.download_button("Export segment sizes as CSV", to_safe_csv(table.drop("sets it apart")),
+    st.download_button("Export segment sizes as CSV", labels.csv(table.drop("sets it apart"), cur),
                        file_name="segment-sizes.csv", mime="text/csv",
                        icon=":material/download:", key="ps_sizes_export")  # fmt: skip
 
@@ -177,10 +194,11 @@ if kind == "RFM segments":
     with g1:
         st.plotly_chart(viz.rfm_grid_figure(rfm_grid(prof, seg.assignments)), width="stretch")
     with g2:
-        st.markdown("**How the RFM segments are defined**")
+        st.markdown("**How the value segments are defined**")
         st.caption(
-            "Recency (R), frequency (F) and monetary (M) scores run from 1 to 5 by quintile "
-            "of the users who bought; tied values share a score."
+            "Every customer who bought gets a score from 1 to 5 for how recently they ordered "
+            "and one for how many orders they placed (5 = the top fifth of buyers); the two "
+            "scores name the segment. Tied values share a score."
         )
         st.dataframe(
             pl.DataFrame(
@@ -188,18 +206,18 @@ if kind == "RFM segments":
             ),
             hide_index=True,
             width="stretch",
+            column_config={"definition": st.column_config.TextColumn(width="large")},
         )
 elif kind == "Clusters":
     g1, g2 = st.columns([3, 2])
     with g1:
         st.plotly_chart(viz.k_curve_figure(seg.k_curve, seg.k), width="stretch")
     with g2:
-        st.markdown(
-            f"**{seg.k} clusters** by {'k-means' if seg.method == 'kmeans' else 'Gaussian mixture'}"
-        )
+        st.markdown(f"**{seg.k} behaviour groups**, found automatically")
         st.caption(
-            "Clustered on these features (money and counts logged, all standardized): "
+            "Customers who behave alike are put together, judged on: "
             + widgets.escape_markdown(feature_list(seg.features))
+            + ". Each group is named after what sets it apart."
         )
 
 # --- compare two segments ------------------------------------------------------------------
@@ -218,14 +236,24 @@ if len(order) >= 2:
         za = dict(zip(diff["feature"].to_list(), diff["z_a"].to_list(), strict=True))
         zb = dict(zip(diff["feature"].to_list(), diff["z_b"].to_list(), strict=True))
         if za:
-            st.plotly_chart(viz.radar_figure(za, zb, names[a], names[b]), width="stretch")
+            colors = viz.segment_colors(descriptions)
+            st.plotly_chart(viz.radar_figure(za, zb, names[a], names[b], colors.get(names[a],
+                            "#4F46E5"), colors.get(names[b], "#F59E0B")), width="stretch")  # fmt: skip
     with r2:
-        st.caption("The biggest differences (means, and standardized difference from all users)")
+        st.caption(
+            f"The biggest differences between **A: {widgets.escape_markdown(names[a])}** and "
+            f"**B: {widgets.escape_markdown(names[b])}**: each segment's average, and how far "
+            "it is from the average customer (0 = average, ±1 = well above or below)."
+        )
         st.dataframe(
-            comparison_table(diff, features, names[a], names[b]),
+            comparison_table(diff, features, names[a], names[b], currency=cur),
             hide_index=True,
             width="stretch",
-        )
+            column_config={
+                "A vs everyone": st.column_config.NumberColumn(format="%+.2f", help=G.help_text("z")),
+                "B vs everyone": st.column_config.NumberColumn(format="%+.2f", help=G.help_text("z")),
+            },
+        )  # fmt: skip
 
 # --- members and export --------------------------------------------------------------------
 st.subheader("Members")
@@ -252,6 +280,7 @@ cols = st.multiselect(
     "Columns to show and export",
     [c for c in joined.columns if c != "user_id"],
     default=default_cols,
+    format_func=G.label,
     key="ps_members_cols",
 )
 mask = joined[column] == pick
@@ -263,12 +292,28 @@ st.caption(
     + (" within the chosen score ranges" if by_score is not None else "")
     + (" (they have events but no purchase)" if pick == NO_PURCHASE else "")
 )
-st.dataframe(mem.head(1000), hide_index=True, width="stretch")
+st.dataframe(mem.head(1000), hide_index=True, width="stretch",
+             column_config=labels.columns(mem.columns, cur))  # fmt: skip
 st.download_button(
     f"Export {mem.height:,} users as CSV",
-    to_safe_csv(mem),
+    labels.csv(mem, cur),
     file_name=f"segment-{safe_filename(names[pick])}.csv",
     mime="text/csv",
     icon=":material/download:",
     key="ps_export",
 )
+
+widgets.analyst_details(
+    ds, ["users", "share_of_users", "share_of_revenue", "z", "r_score", "f_score", "cluster"]
+)
+with st.expander("Score rules of the value segments (RFM)", icon=":material/rule:"):
+    st.dataframe(
+        pl.DataFrame({"segment": list(RFM_RULES), "rule": list(RFM_RULES.values())}),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "R = recency score, F = frequency (order-count) score, each 1-5 by quintile of the "
+        "customers who bought. Behaviour groups are found by k-means (or a Gaussian mixture) "
+        "on standardized features; the number of groups with the best silhouette score wins."
+    )

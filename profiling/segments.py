@@ -762,18 +762,28 @@ def label_by_rule(
     )
 
 
-def comparison_table(diff: pl.DataFrame, features: list[str], name_a: str, name_b: str):
-    """:func:`compare_segments` output for display: features by their labels, columns named
-    after the two segments (feature, mean · A, mean · B, std. diff. A, std. diff. B)."""
-    from profiling.features import feature_label
+def comparison_table(
+    diff: pl.DataFrame, features: list[str], name_a: str, name_b: str,
+    currency: str | None = None,
+) -> pl.DataFrame:
+    """:func:`compare_segments` output for display, one row per feature: feature (its plain
+    label), "A: average" and "B: average" (each mean formatted by the feature's kind: money
+    with its currency, whole days, percentages), "A vs everyone" and "B vs everyone" (how far
+    each segment's mean is from the average customer, in standard deviations). The headers
+    stay short so that long segment names cannot push them out of view; the page names A
+    and B above the table."""
+    from profiling import fmt
+    from profiling import glossary as G
 
-    return diff.with_columns(
-        pl.col("feature").replace_strict({f: feature_label(f) for f in features})
-    ).rename(
+    rows = diff.to_dicts()
+    return pl.DataFrame(
         {
-            "mean_a": f"mean · {name_a}",
-            "mean_b": f"mean · {name_b}",
-            "z_a": "std. diff. A",
-            "z_b": "std. diff. B",
-        }
-    )
+            "feature": [G.label(r["feature"]) for r in rows],
+            "A: average": [fmt.feature(r["mean_a"], r["feature"], currency) for r in rows],
+            "B: average": [fmt.feature(r["mean_b"], r["feature"], currency) for r in rows],
+            "A vs everyone": [r["z_a"] for r in rows],
+            "B vs everyone": [r["z_b"] for r in rows],
+        },
+        schema={"feature": pl.String, "A: average": pl.String, "B: average": pl.String,
+                "A vs everyone": pl.Float64, "B vs everyone": pl.Float64},
+    )  # fmt: skip
