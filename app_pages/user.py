@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from profiling import viz
+from profiling import fmt, viz
+from profiling import glossary as G
 from profiling.errors import ProfilingError
 from profiling.features import TAG_RULES
 from profiling.recommenders import registry
@@ -21,6 +22,7 @@ from profiling.users import (
     users_in,
 )
 from ui import changes, data, profiles, recommenders, state, widgets
+from ui import overview as ov
 from ui import predict as pred_ui
 
 st.title("User profile")
@@ -56,7 +58,7 @@ if missing is not None:
     st.rerun()
 seg = profiles.active_segmentation()
 choices = segment_choices(seg.assignments) if seg else {}
-c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
+c1, c2, c3 = st.columns([5, 5, 2], vertical_alignment="bottom")
 group = c2.selectbox(
     "Pick from a segment", list(choices), index=None, format_func=choices.get,
     placeholder="All users", key=state.USER_SEGMENT, on_change=widgets.open_segment_member,
@@ -80,9 +82,9 @@ st.header(f"User {widgets.escape_markdown(user)}")
 st.markdown(widgets.attribute_line(row))
 badges = []
 if assign.get("rfm_segment"):
-    badges.append(widgets.segment_badge("blue", "RFM", assign["rfm_segment"]))
+    badges.append(widgets.segment_badge("blue", "Segment", assign["rfm_segment"]))
 if assign.get("cluster_name"):
-    badges.append(widgets.segment_badge("violet", "Cluster", assign["cluster_name"]))
+    badges.append(widgets.segment_badge("violet", "Group", assign["cluster_name"]))
 rules = {r.name: r.rule for r in TAG_RULES}
 badges += [widgets.tag_badge(t) for t in (row.get("tags") or [])]
 st.markdown(widgets.badge_line(badges))
@@ -94,15 +96,15 @@ if row.get("tags"):
             )
 
 pcts = percentiles(prof, user)
+cur = ov.currency()
 cols = st.columns(len(pcts) or 1)
 for col, r in zip(cols, pcts.iter_rows(named=True), strict=False):
-    value = (
-        "—"
-        if r["value"] is None
-        else (f"{r['value']:,.0f}" if r["feature"] != "avg_order_value" else f"{r['value']:,.2f}")
-    )
-    pct = "" if r["percentile"] is None else f"{r['percentile']:.0f}th percentile"
-    col.metric(r["label"], value, help=pct or "no value for this user")
+    value = fmt.feature(r["value"], r["feature"], cur)
+    pct = "" if r["percentile"] is None else f"higher than {r['percentile']:.0f}% of customers"
+    if r["feature"] == "recency_days" and r["percentile"] is not None:
+        pct = f"more recent than {r['percentile']:.0f}% of customers"
+    col.metric(r["label"].capitalize(), value,
+               help=G.help_text(r["feature"]) + (f" {pct}." if pct else " No value for this customer."))  # fmt: skip
     if pct:
         col.caption(pct)
 
@@ -123,7 +125,7 @@ if history is not None and history.height:
     with st.expander("Segment history", expanded=False, icon=":material/history:"):
         st.dataframe(history, hide_index=True, width="stretch")
         st.caption(
-            "RFM segment at the end of each quarter back from the latest date (profiles "
+            "Segment at the end of each quarter back from the latest date (profiles "
             "rebuilt from the events up to each date), and the segments stored in each "
             "snapshot of this workspace."
         )
@@ -143,11 +145,12 @@ for col, r in zip(sim_cols, sim.iter_rows(named=True), strict=False):
     col.button(
         widgets.escape_markdown(r["user_id"]),  # button labels read Markdown
         key=f"ps_sim_{r['user_id']}",
-        help=f"distance {r['distance']:.2f} (std. units)",
+        help=f"Profile distance {r['distance']:.2f} (0 = identical, smaller = more alike; "
+        "measured in standard deviations of the profile features)",
         on_click=widgets.open_user,
         args=(r["user_id"],),
     )
-st.caption("Nearest users in the standardized profile space; click one to open their profile.")
+st.caption("The customers whose profiles are closest to this one; click one to open their profile.")
 
 # --- recommendations -------------------------------------------------------------------------
 st.subheader("Recommendations")
@@ -159,9 +162,13 @@ def show_list(table) -> None:
         table.select("rank", "title", "already_bought", "reason"),
         hide_index=True,
         width="stretch",
+        row_height=52,
         column_config={
-            "rank": st.column_config.NumberColumn(width="small"),
-            "already_bought": st.column_config.CheckboxColumn("bought before", width="small"),
+            "rank": st.column_config.NumberColumn("#", width=40),
+            "title": st.column_config.TextColumn("item", width="medium"),
+            "already_bought": st.column_config.CheckboxColumn(
+                "bought before", width=110, help="Ticked when this customer already bought it."),
+            "reason": st.column_config.TextColumn("why", width="large"),
         },
     )
 
@@ -253,3 +260,5 @@ st.download_button(
     mime="application/json",
     icon=":material/download:",
 )
+widgets.analyst_details(ds, ["recency_days", "frequency", "monetary", "avg_order_value",
+                             "tenure_days", "rfm_segment", "cluster_name", "tags"])  # fmt: skip

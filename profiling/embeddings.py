@@ -35,11 +35,11 @@ from profiling.segments import default_cluster_features, prepare_matrix
 
 METHODS = {"umap": "UMAP (neighbourhoods kept)", "pca": "PCA (linear, instant)"}
 SOURCES = {
-    "profile": "Profile features (standardized)",
-    "svd": "SVD user factors (ratings model)",
-    "als": "ALS user factors (implicit feedback)",
-    "gru4rec": "GRU4Rec user vectors (order of each history, deep learning)",
-    "sasrec": "SASRec user vectors (order of each history, deep learning)",
+    "profile": "Behaviour profile (spend, orders, categories, timing)",
+    "svd": "Taste learned from ratings (SVD user factors)",
+    "als": "Taste learned from purchases and views (ALS user factors)",
+    "gru4rec": "Taste learned from the order of visits (GRU4Rec)",
+    "sasrec": "Taste learned from the order of visits (SASRec)",
 }
 MAX_POINTS = 50_000
 MIN_USERS = 5
@@ -288,7 +288,7 @@ def warm_up(random_state: int = S.RANDOM_STATE, progress: Progress | None = None
 
 # ---- what the map shows ------------------------------------------------------------------
 
-SEGMENT_COLUMNS = {"rfm_segment": "RFM segment", "cluster_name": "Cluster"}
+SEGMENT_COLUMNS = {"rfm_segment": "Value segment (RFM)", "cluster_name": "Behaviour group"}
 
 
 def map_table(

@@ -518,22 +518,22 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
 
 
 # ---- profile map -----------------------------------------------------------------------------
-_HOVER_FIGURES = (("recency_days", "recency", ",.0f", " days"), ("frequency", "orders", ",.0f", ""),
-                  ("monetary", "spent", ",.2f", ""), ("n_events", "events", ",.0f", ""))  # fmt: skip
+_HOVER_FIGURES = (("recency_days", ",.0f", " days"), ("frequency", ",.0f", ""),
+                  ("monetary", ",.2f", ""), ("n_events", ",.0f", ""))  # fmt: skip
 
 
 def _hover(table: pl.DataFrame) -> tuple[list[list], str]:
     """customdata rows (user id first) and the matching hover template."""
     cols = [S.USER_ID]
     lines = ["<b>%{customdata[0]}</b>"]
-    for c, label in (("rfm_segment", "RFM"), ("cluster_name", "cluster")):
+    for c, label in (("rfm_segment", "segment"), ("cluster_name", "group")):
         if c in table.columns:
             lines.append(f"{label}: %{{customdata[{len(cols)}]}}")
             cols.append(c)
     figures = []
-    for c, label, fmt, unit in _HOVER_FIGURES:
+    for c, fmt, unit in _HOVER_FIGURES:
         if c in table.columns:
-            figures.append(f"{label} %{{customdata[{len(cols)}]:{fmt}}}{unit}")
+            figures.append(f"{G.label(c)}: %{{customdata[{len(cols)}]:{fmt}}}{unit}")
             cols.append(c)
     if figures:
         lines.append(" · ".join(figures))

@@ -407,7 +407,9 @@ def test_the_map_can_be_drawn_from_als_user_factors(clear_streamlit_caches):
     at.switch_page("app_pages/map.py").run()
     at.selectbox(key="ps_map_source").set_value("als").run()
     assert not at.exception
-    assert _map_title(at) == "PCA map of 3,000 users · ALS user factors (implicit feedback)"
+    assert _map_title(at) == (
+        "PCA map of 3,000 users · Taste learned from purchases and views (ALS user factors)"
+    )
     assert any("64 standardized inputs" in c.value for c in at.caption)
 
 
@@ -416,7 +418,7 @@ def test_picking_a_segment_opens_one_of_its_members(clear_streamlit_caches):
     at.selectbox(key=state.USER_SEGMENT).set_value("rfm_segment=Champions").run()
     assert not at.exception
     user = at.header[0].value.removeprefix("User ")
-    assert any("RFM: Champions" in m.value for m in at.markdown)
+    assert any("Segment: Champions" in m.value for m in at.markdown)
     # the search box now lists the segment's members only: as many as the library puts in
     # Champions on the sample store (RFM on profiles as of its last event; 286 on the store
     # before issue 17 regenerated it)
@@ -431,7 +433,7 @@ def test_picking_a_segment_opens_one_of_its_members(clear_streamlit_caches):
     next(b for b in at.button if b.label == "Random user").click().run()
     assert not at.exception
     assert at.header[0].value.removeprefix("User ") in at.selectbox(key=state.USER_PICK).options
-    assert any("RFM: Champions" in m.value for m in at.markdown)
+    assert any("Segment: Champions" in m.value for m in at.markdown)
 
 
 def test_page_settings_travel_in_the_link(clear_streamlit_caches):
