@@ -429,6 +429,12 @@ _METRICS = [
         MONEY,
         "revenue_12m: net spend in the 12 months before the earlier date.",
     ),
+    _t("from_segment", "earlier segment", TEXT, "from_segment: the segment at the earlier date."),
+    _t("to_segment", "later segment", TEXT, "to_segment: the segment at the later date."),
+    _t("share_of_from", "share of the earlier segment", SHARE, "share_of_from: customers of "
+       "the flow / customers of the earlier segment."),
+    _t("became_inactive", "became inactive", TEXT, "became_inactive: active in the 90 days "
+       "before the earlier date, no event since."),
 ]
 
 _TERMS: dict[str, Term] = {t.name: t for t in _FEATURES + _METRICS}

@@ -184,9 +184,9 @@ def test_what_changed_shows_flows_with_revenue_and_exports_an_audience(clear_str
     assert not at.exception and not at.error
     assert at.subheader[0].value == "Flows between segments"
     flows = at.dataframe[0].value
-    assert list(flows.columns) == ["From", "To", "Users", "Share of From (%)",
-                                   "Revenue, previous 12 months"]  # fmt: skip
-    assert (flows["From"] != flows["To"]).all() and flows["Users"].sum() > 0
+    assert list(flows.columns) == ["from_segment", "to_segment", "users", "share_of_from",
+                                   "revenue_12m"]  # fmt: skip
+    assert (flows["from_segment"] != flows["to_segment"]).all() and flows["users"].sum() > 0
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels[0] == "Download the flows (CSV)"
     assert labels[1].startswith("Download ") and " as CSV" in labels[1]
