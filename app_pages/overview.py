@@ -32,6 +32,13 @@ WHAT = {
     O.RATINGS: "A **rating log**: customers' ratings of items.",
 }
 st.markdown(WHAT[kind])
+st.caption(
+    f"{s['users']:,} customers, {s['items']:,} items, {s['events']:,} rows from "
+    f"{first_day:%d %b %Y} to {last_day:%d %b %Y} ({(last_day - first_day).days + 1:,} days)."
+    if s["items"]
+    else f"{s['users']:,} customers, {s['events']:,} rows from {first_day:%d %b %Y} to "
+    f"{last_day:%d %b %Y} ({(last_day - first_day).days + 1:,} days); no item ids."
+)
 note = ov.guest_note(ds)
 if note:
     st.caption(f":material/info: {note}")

@@ -64,8 +64,10 @@ k_choice = c2.selectbox(
 method = c3.selectbox(
     "Grouping method",
     ["kmeans", "gmm"],
-    format_func={"kmeans": "clear-cut groups (k-means)",
-                 "gmm": "overlapping groups (Gaussian mixture)"}.get,
+    format_func={
+        "kmeans": "clear-cut groups (k-means)",
+        "gmm": "overlapping groups (Gaussian mixture)",
+    }.get,
     key="ps_seg_method",
     disabled=kind != "Clusters",
 )

@@ -167,7 +167,8 @@ def show_list(table) -> None:
             "rank": st.column_config.NumberColumn("#", width=40),
             "title": st.column_config.TextColumn("item", width="medium"),
             "already_bought": st.column_config.CheckboxColumn(
-                "bought before", width=110, help="Ticked when this customer already bought it."),
+                "bought before", width=110, help="Ticked when this customer already bought it."
+            ),
             "reason": st.column_config.TextColumn("why", width="large"),
         },
     )

@@ -429,12 +429,75 @@ _METRICS = [
         MONEY,
         "revenue_12m: net spend in the 12 months before the earlier date.",
     ),
+    _t(
+        "purchase_propensity_pct",
+        "chance of buying soon (percentile)",
+        NUMBER,
+        "purchase_propensity_pct: percentile of the score among scored customers (100 = highest).",
+        unit="percentile",
+    ),
+    _t(
+        "churn_risk_pct",
+        "chance of not buying again (percentile)",
+        NUMBER,
+        "churn_risk_pct: percentile of the score among scored past buyers (100 = highest).",
+        unit="percentile",
+    ),
+    _t(
+        "purchase_drivers",
+        "what raises or lowers the chance of buying",
+        TEXT,
+        "purchase_drivers: the three inputs whose change to the typical customer's value "
+        "moves this customer's score most.",
+    ),
+    _t(
+        "churn_drivers",
+        "what raises or lowers the chance of not buying again",
+        TEXT,
+        "churn_drivers: the three inputs whose change to the typical customer's value moves "
+        "this customer's score most.",
+    ),
+    _t(
+        "p_alive",
+        "chance the customer is still active",
+        SHARE,
+        "P(alive): BG/NBD probability that the customer has not lapsed for good.",
+    ),
+    _t(
+        "anomaly_score",
+        "how unusual (0.5 ordinary, 1 very unusual)",
+        SCORE,
+        "anomaly score: IsolationForest score on standardized behaviour features.",
+    ),
+    _t(
+        "anomaly_pct",
+        "how unusual (percentile)",
+        NUMBER,
+        "anomaly_pct: percentile of the anomaly score (100 = most unusual).",
+        unit="percentile",
+    ),
+    _t(
+        "risk_flags",
+        "risk flags raised",
+        TEXT,
+        "risk_flags: names of the transparent risk rules the customer raises.",
+    ),
+    _t("risk_reasons", "why", TEXT, "risk_reasons: each raised rule with the customer's values."),
+    _t("n_risk_flags", "risk flags", COUNT, "n_risk_flags: number of risk rules raised."),
     _t("from_segment", "earlier segment", TEXT, "from_segment: the segment at the earlier date."),
     _t("to_segment", "later segment", TEXT, "to_segment: the segment at the later date."),
-    _t("share_of_from", "share of the earlier segment", SHARE, "share_of_from: customers of "
-       "the flow / customers of the earlier segment."),
-    _t("became_inactive", "became inactive", TEXT, "became_inactive: active in the 90 days "
-       "before the earlier date, no event since."),
+    _t(
+        "share_of_from",
+        "share of the earlier segment",
+        SHARE,
+        "share_of_from: customers of the flow / customers of the earlier segment.",
+    ),
+    _t(
+        "became_inactive",
+        "became inactive",
+        TEXT,
+        "became_inactive: active in the 90 days before the earlier date, no event since.",
+    ),
 ]
 
 _TERMS: dict[str, Term] = {t.name: t for t in _FEATURES + _METRICS}
@@ -519,10 +582,34 @@ def labels(names: list[str]) -> str:
     return ", ".join(label(n) for n in names)
 
 
+SHORT: dict[str, str] = {
+    "ndcg": "ranking quality", "precision": "hits in the list", "recall": "purchases caught",
+    "f1": "hits and catches balanced", "map": "average precision", "mrr": "rank of first hit",
+    "hit_rate": "customers with a hit", "coverage": "catalogue covered", "novelty": "novelty",
+    "diversity": "variety", "popularity_bias": "lean on best sellers", "rmse": "rating error",
+    "mae": "average rating error",
+}  # fmt: skip
+"""Short plain names of recommender metrics, for table headers."""
+
+_TECH = {"ndcg": "NDCG", "map": "MAP", "mrr": "MRR", "hit_rate": "hit rate", "f1": "F1",
+         "rmse": "RMSE", "mae": "MAE", "coverage": "coverage", "popularity_bias": "popularity bias",
+         "diversity": "diversity"}  # fmt: skip
+_AT_K = ("ndcg", "precision", "recall", "map", "hit_rate", "f1")
+
+
+def technical(metric: str, k: int | None = None) -> str:
+    """The technical name of a recommender metric, with its cut-off: "NDCG@10"."""
+    at = f"@{k}" if k and metric in _AT_K else ""
+    return f"{_TECH.get(metric, metric)}{at}"
+
+
+def metric_header(metric: str, k: int | None = None) -> str:
+    """A short table header: plain words, then the technical name: "ranking quality
+    (NDCG@10)"."""
+    return f"{SHORT.get(metric, label(metric))} ({technical(metric, k)})"
+
+
 def metric_label(metric: str, k: int | None = None) -> str:
-    """A recommender metric for a chart title: plain words, then the technical name in
-    brackets ("ranking quality (1 = perfect order) · NDCG@10")."""
-    tech = {"ndcg": "NDCG", "map": "MAP", "mrr": "MRR", "hit_rate": "hit rate",
-            "precision": "precision", "recall": "recall", "f1": "F1"}.get(metric, metric)  # fmt: skip
-    at = f"@{k}" if k and metric in ("ndcg", "precision", "recall", "map", "hit_rate", "f1") else ""
-    return f"{label(metric)} · {tech}{at}"
+    """A recommender metric for a chart title: plain words, then the technical name
+    ("ranking quality (1 = perfect order) · NDCG@10")."""
+    return f"{label(metric)} · {technical(metric, k)}"

@@ -261,7 +261,9 @@ def guest_note(rows_without_customer: int, rows_read: int, kind: str) -> str | N
         return None
     share = rows_without_customer / rows_read if rows_read else 0.0
     where = "retail exports" if kind == TRANSACTIONS else "logs of visitors who never sign in"
+    rows = "1 row" if rows_without_customer == 1 else f"{rows_without_customer:,} rows"
+    has = "has" if rows_without_customer == 1 else "have"
     return (
-        f"{rows_without_customer:,} rows ({share:.0%}) have no customer id: guest checkouts "
-        f"or anonymous visits, expected in {where}. They are left out of customer figures."
+        f"{rows} ({share:.0%}) {has} no customer id: guest checkouts or anonymous visits, "
+        f"expected in {where}. They are left out of customer figures."
     )

@@ -763,7 +763,10 @@ def label_by_rule(
 
 
 def comparison_table(
-    diff: pl.DataFrame, features: list[str], name_a: str, name_b: str,
+    diff: pl.DataFrame,
+    features: list[str],
+    name_a: str,
+    name_b: str,
     currency: str | None = None,
 ) -> pl.DataFrame:
     """:func:`compare_segments` output for display, one row per feature: feature (its plain

@@ -47,10 +47,13 @@ def test_every_page_renders_on_the_sample_store(clear_streamlit_caches, page):
 
 def test_the_overview_shows_the_sample_store_headline_numbers(clear_streamlit_caches):
     at = run_app()
+    at.segmented_control(key="ps_ov_period").set_value("all").run()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Users"] == "3,000"
-    assert metrics["Items"] == "500"
-    assert int(metrics["Events"].replace(",", "")) > 100_000
+    assert metrics["Customers"] == "3,000"
+    assert int(metrics["Orders"].replace(",", "")) > 1_000
+    rows = next(c.value for c in at.caption if c.value.startswith("Workspace"))
+    assert int(rows.split(" · ")[1].removesuffix(" rows").replace(",", "")) > 100_000
+    assert any("3,000 customers, 500 items" in c.value for c in at.caption)
     assert any("Data quality: 100.0% of" in md.value for md in at.markdown)
 
 
@@ -121,8 +124,8 @@ def test_the_sidebar_picker_switches_the_workspace_and_the_url(clear_streamlit_c
     assert not at.exception
     assert at.query_params["ws"] == slug
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Users"] == "2"
-    assert metrics["Revenue (net of refunds)"] == "12.00"
+    assert metrics["Customers"] == "2"
+    assert metrics["Revenue"] == "12.00"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -196,7 +199,7 @@ def test_what_changed_shows_flows_with_revenue_and_exports_an_audience(clear_str
 
 def test_the_overview_shows_the_rfm_segment_mix(clear_streamlit_caches):
     at = run_app()
-    assert any(md.value == "**Who the customers are**" for md in at.markdown)
+    assert "Who the customers are" in [s.value for s in at.subheader]
 
 
 def test_the_segments_page_switches_segmentation_compares_and_exports(clear_streamlit_caches):
@@ -263,7 +266,7 @@ def test_the_recommenders_page_tunes_on_validation_and_shows_the_chosen_settings
     assert '"l2"' in tuned["settings"][0]
     assert tuned["validation NDCG"][0] >= tuned["default's validation NDCG"][0]
     assert any("Benjamini-Hochberg" in c.value for c in at.caption)
-    assert "f1@10" in at.dataframe[1].value.columns
+    assert "hits and catches balanced (F1@10)" in at.dataframe[1].value.columns
 
 
 def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
@@ -274,7 +277,7 @@ def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
     assert not at.exception and not at.error
     assert any("Mean ± standard deviation over 5 folds" in c.value for c in at.caption)
     table = at.dataframe[0].value
-    assert " ± " in str(table["ndcg@10"].iloc[0])
+    assert " ± " in str(table["ranking quality (NDCG@10)"].iloc[0])
     # with Tune, every fold tunes on its own training part and the table says which fold
     at.toggle(key="ps_rec_tune").set_value(True)
     at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])

@@ -189,3 +189,4 @@ def test_guest_rows_are_explained_calmly():
     text = O.guest_note(22, 100, O.TRANSACTIONS)
     assert text.startswith("22 rows (22%) have no customer id")
     assert "expected in retail exports" in text
+    assert O.guest_note(1, 5, O.TRANSACTIONS).startswith("1 row (20%) has no customer id")

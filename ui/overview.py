@@ -45,7 +45,7 @@ def _cohorts(spec_key: str, _spec: WorkspaceRef, months: int) -> pl.DataFrame:
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
-def _setting(spec_key: str, _spec: WorkspaceRef, serial: int) -> str | None:
+def _setting(spec_key: str, _spec: WorkspaceRef) -> str | None:
     return _spec.workspace().meta().get("currency")
 
 
@@ -87,7 +87,7 @@ def currency() -> str | None:
     for this session), else one detected from its money column names, else None."""
     spec = _spec()
     chosen = st.session_state.get(CURRENCY_KEY, {}).get(spec.slug)
-    setting = chosen or _setting(spec.key(), spec, st.session_state.get("_ps_cur_serial", 0))
+    setting = chosen or _setting(spec.key(), spec)
     mapping = data.load(spec).report.events.mapping
     try:
         return fmt.currency_of(mapping, setting)
@@ -103,8 +103,7 @@ def set_currency(code: str | None) -> None:
         st.session_state.setdefault(CURRENCY_KEY, {})[spec.slug] = code
     else:
         spec.workspace().set_setting("currency", code)
-    # a new serial makes the cached setting be read again
-    st.session_state["_ps_cur_serial"] = st.session_state.get("_ps_cur_serial", 0) + 1
+    _setting.clear()  # every session reads the new setting
 
 
 def guest_note(ds) -> str | None:
