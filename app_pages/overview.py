@@ -46,11 +46,11 @@ if note:
 # --- period ---------------------------------------------------------------------------------
 PRESETS = {"30d": "Last 30 days", "90d": "Last 90 days", "365d": "Last 12 months",
            "all": "Whole log", "custom": "Choose dates"}  # fmt: skip
-p1, p2, p3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+p1, p3 = st.columns([3, 1], vertical_alignment="bottom")
 preset = p1.segmented_control("Period", list(PRESETS), format_func=PRESETS.get, default="90d",
                               key="ps_ov_period") or "90d"  # fmt: skip
 if preset == "custom":
-    picked = p2.date_input("From – to", value=(max(first_day, last_day - timedelta(days=89)),
+    picked = st.date_input("From – to", value=(max(first_day, last_day - timedelta(days=89)),
                            last_day), min_value=first_day, max_value=last_day,
                            key="ps_ov_dates", format="DD/MM/YYYY")  # fmt: skip
     lo, hi = (picked[0], picked[-1]) if picked else (first_day, last_day)
@@ -103,7 +103,7 @@ def signed(text: str, d: float) -> str:
 
 
 money = c.revenue is not None
-cols = st.columns(6)
+cols = [*st.columns(3), *st.columns(3)]  # two rows: labels are never cut off
 metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
 metric(cols[1], "orders", fmt.count(c.orders), lambda d: signed(fmt.count(d), d))
 if money:
@@ -163,26 +163,28 @@ if mix:
     with m_left:
         st.plotly_chart(viz.segment_mix_figure(mix), width="stretch")
     with m_right:
-        st.dataframe(
-            [
-                {"segment": d.name, "customers": d.users,
-                 "share of revenue": d.share_of_revenue, "definition": d.definition}
-                for d in viz.ordered(mix)
-            ],
-            hide_index=True,
-            width="stretch",
-            row_height=56,
-            column_config={
-                "customers": st.column_config.NumberColumn(format="%,d", width="small"),
-                "share of revenue": st.column_config.ProgressColumn(
-                    format="percent", min_value=0, max_value=1, width="small",
-                    help=G.help_text("share_of_revenue"),
-                ),
-                "definition": st.column_config.TextColumn(width="large"),
-            },
-        )  # fmt: skip
-        if st.button("Explore the segments", icon=":material/groups:"):
-            st.switch_page("app_pages/segments.py")
+        st.plotly_chart(viz.segment_sizes_figure(mix), width="stretch")
+    st.dataframe(
+        [
+            {"segment": d.name, "customers": d.users, "share of revenue": d.share_of_revenue,
+             "definition": d.definition}
+            for d in viz.ordered(mix)
+        ],
+        hide_index=True,
+        width="stretch",
+        height=38 + 35 * len(mix),  # every segment in view, no inner scrolling
+        column_config={
+            "segment": st.column_config.TextColumn(width="medium"),
+            "customers": st.column_config.NumberColumn(format="%,d", width="small"),
+            "share of revenue": st.column_config.ProgressColumn(
+                format="percent", min_value=0, max_value=1, width="medium",
+                help=G.help_text("share_of_revenue"),
+            ),
+            "definition": st.column_config.TextColumn(width="large"),
+        },
+    )  # fmt: skip
+    if st.button("Explore the segments", icon=":material/groups:"):
+        st.switch_page("app_pages/segments.py")
 
 widgets.analyst_details(
     ds, ["customers", "orders", "revenue", "aov", "repeat_rate", "revenue_per_customer",

@@ -64,10 +64,7 @@ k_choice = c2.selectbox(
 method = c3.selectbox(
     "Grouping method",
     ["kmeans", "gmm"],
-    format_func={
-        "kmeans": "clear-cut groups (k-means)",
-        "gmm": "overlapping groups (Gaussian mixture)",
-    }.get,
+    format_func={"kmeans": "clear-cut (k-means)", "gmm": "overlapping (Gaussian mixture)"}.get,
     key="ps_seg_method",
     disabled=kind != "Clusters",
 )
@@ -144,83 +141,81 @@ if not descriptions:
 names = {d.segment: d.name for d in descriptions}
 
 # --- sizes and what sets each segment apart -------------------------------------------------
+table = pl.DataFrame(
+    {
+        "segment": [d.name for d in descriptions],
+        "users": [d.users for d in descriptions],
+        "share_of_users": [d.share_of_users for d in descriptions],
+        "share_of_revenue": [d.share_of_revenue for d in descriptions],
+        "sets it apart": [d.highlights() for d in descriptions],
+        "definition": [d.definition or RFM_DEFINITIONS.get(d.segment, "") for d in descriptions],
+    }
+)
+table, privacy_note = privacy.protect_sizes(table)
+if privacy_note:
+    st.caption(privacy_note)
+share = {"format": "percent", "min_value": 0, "max_value": 1, "width": 120}
+# the definitions have their own table below: without them every column fits at 1280 px
+st.dataframe(
+    table.drop("definition"),
+    hide_index=True,
+    width="stretch",
+    height=38 + 35 * table.height,
+    column_config={
+        "segment": st.column_config.TextColumn("segment", width="medium"),
+        "users": labels.column("users", width="small"),
+        "share_of_users": st.column_config.ProgressColumn(
+            "% of customers", help=G.help_text("share_of_users"), **share),
+        "share_of_revenue": st.column_config.ProgressColumn(
+            "% of revenue", help=G.help_text("share_of_revenue"), **share),
+        "sets it apart": st.column_config.TextColumn(
+            "what sets it apart", width="large",
+            help="The features furthest from the average customer: ↑ above, ↓ below."),
+    },
+)  # fmt: skip
+st.download_button("Export segment sizes as CSV", labels.csv(table.drop("sets it apart"), cur),
+                   file_name="segment-sizes.csv", mime="text/csv",
+                   icon=":material/download:", key="ps_sizes_export")  # fmt: skip
+
 left, right = st.columns([2, 3])
 with left:
     k_min = privacy.current().min_group
     st.plotly_chart(viz.segment_sizes_figure(privacy.large_groups(descriptions, k_min)),
                     width="stretch", key="ps_sizes")  # fmt: skip
 with right:
-    table = pl.DataFrame(
-        {
-            "segment": [d.name for d in descriptions],
-            "users": [d.users for d in descriptions],
-            "share_of_users": [d.share_of_users for d in descriptions],
-            "share_of_revenue": [d.share_of_revenue for d in descriptions],
-            "sets it apart": [d.highlights() for d in descriptions],
-            "definition": [
-                d.definition or RFM_DEFINITIONS.get(d.segment, "") for d in descriptions
-            ],
-        }
-    )
-    table, privacy_note = privacy.protect_sizes(table)
-    if privacy_note:
-        st.caption(privacy_note)
-    share = {"format": "percent", "min_value": 0, "max_value": 1, "width": "small"}
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        row_height=60,
-        column_config={
-            "users": labels.column("users", width="small"),
-            "share_of_users": st.column_config.ProgressColumn(
-                G.label("share_of_users"), help=G.help_text("share_of_users"), **share),
-            "share_of_revenue": st.column_config.ProgressColumn(
-                G.label("share_of_revenue"), help=G.help_text("share_of_revenue"), **share),
-            "sets it apart": st.column_config.TextColumn(
-                "what sets it apart", width="medium",
-                help="The features furthest from the average customer: ↑ above, ↓ below."),
-            "definition": st.column_config.TextColumn("definition", width="large"),
-        },
-    )  # fmt: skip
-
-    st.download_button("Export segment sizes as CSV", labels.csv(table.drop("sets it apart"), cur),
-                       file_name="segment-sizes.csv", mime="text/csv",
-                       icon=":material/download:", key="ps_sizes_export")  # fmt: skip
-
-z = standardized_means(joined, column, features)
-st.plotly_chart(viz.segment_heatmap_figure(z, order, names), width="stretch", key="ps_heatmap")
-
-if kind == "RFM segments":
-    g1, g2 = st.columns([3, 2])
-    with g1:
-        st.plotly_chart(viz.rfm_grid_figure(rfm_grid(prof, seg.assignments)), width="stretch")
-    with g2:
+    if kind == "RFM segments":
         st.markdown("**How the value segments are defined**")
         st.caption(
             "Every customer who bought gets a score from 1 to 5 for how recently they ordered "
             "and one for how many orders they placed (5 = the top fifth of buyers); the two "
             "scores name the segment. Tied values share a score."
         )
+        defined = {d.segment: d.definition for d in descriptions}
         st.dataframe(
-            pl.DataFrame(
-                {"segment": list(RFM_DEFINITIONS), "definition": list(RFM_DEFINITIONS.values())}
-            ),
+            pl.DataFrame({"segment": list(RFM_DEFINITIONS),
+                          "definition": [defined.get(n) or t for n, t in RFM_DEFINITIONS.items()]}),
             hide_index=True,
             width="stretch",
-            column_config={"definition": st.column_config.TextColumn(width="large")},
-        )
-elif kind == "Clusters":
-    g1, g2 = st.columns([3, 2])
-    with g1:
-        st.plotly_chart(viz.k_curve_figure(seg.k_curve, seg.k), width="stretch")
-    with g2:
+            height=38 + 35 * len(RFM_DEFINITIONS),
+            column_config={"segment": st.column_config.TextColumn(width="medium"),
+                           "definition": st.column_config.TextColumn(width="large")},
+        )  # fmt: skip
+    elif kind == "Clusters":
         st.markdown(f"**{seg.k} behaviour groups**, found automatically")
         st.caption(
             "Customers who behave alike are put together, judged on: "
             + widgets.escape_markdown(feature_list(seg.features))
             + ". Each group is named after what sets it apart."
         )
+        st.plotly_chart(viz.k_curve_figure(seg.k_curve, seg.k), width="stretch")
+
+z = standardized_means(joined, column, features)
+st.plotly_chart(viz.segment_heatmap_figure(z, order, names), width="stretch", key="ps_heatmap")
+
+if kind == "RFM segments":
+    g1, _g2 = st.columns([3, 2])
+    with g1:
+        st.plotly_chart(viz.rfm_grid_figure(rfm_grid(prof, seg.assignments)), width="stretch")
 
 # --- compare two segments ------------------------------------------------------------------
 st.subheader("Compare two segments")
@@ -252,8 +247,13 @@ if len(order) >= 2:
             hide_index=True,
             width="stretch",
             column_config={
-                "A vs everyone": st.column_config.NumberColumn(format="%+.2f", help=G.help_text("z")),
-                "B vs everyone": st.column_config.NumberColumn(format="%+.2f", help=G.help_text("z")),
+                "feature": st.column_config.TextColumn(width="medium"),
+                "A: average": st.column_config.TextColumn(width="small"),
+                "B: average": st.column_config.TextColumn(width="small"),
+                "A vs everyone": st.column_config.NumberColumn(
+                    "A vs all", format="%+.2f", width="small", help=G.help_text("z")),
+                "B vs everyone": st.column_config.NumberColumn(
+                    "B vs all", format="%+.2f", width="small", help=G.help_text("z")),
             },
         )  # fmt: skip
 

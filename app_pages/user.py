@@ -21,7 +21,7 @@ from profiling.users import (
     timeline,
     users_in,
 )
-from ui import changes, data, profiles, recommenders, state, widgets
+from ui import changes, data, labels, profiles, recommenders, state, widgets
 from ui import overview as ov
 from ui import predict as pred_ui
 
@@ -58,7 +58,7 @@ if missing is not None:
     st.rerun()
 seg = profiles.active_segmentation()
 choices = segment_choices(seg.assignments) if seg else {}
-c1, c2, c3 = st.columns([5, 5, 2], vertical_alignment="bottom")
+c1, c2, c3 = st.columns([4, 4, 2], vertical_alignment="bottom")
 group = c2.selectbox(
     "Pick from a segment", list(choices), index=None, format_func=choices.get,
     placeholder="All users", key=state.USER_SEGMENT, on_change=widgets.open_segment_member,
@@ -157,21 +157,9 @@ st.subheader("Recommendations")
 recs = {}
 
 
-def show_list(table) -> None:
-    st.dataframe(
-        table.select("rank", "title", "already_bought", "reason"),
-        hide_index=True,
-        width="stretch",
-        row_height=52,
-        column_config={
-            "rank": st.column_config.NumberColumn("#", width=40),
-            "title": st.column_config.TextColumn("item", width="medium"),
-            "already_bought": st.column_config.CheckboxColumn(
-                "bought before", width=110, help="Ticked when this customer already bought it."
-            ),
-            "reason": st.column_config.TextColumn("why", width="large"),
-        },
-    )
+def show_list(table, bought_column: bool = True) -> None:
+    # a static table wraps long titles and reasons instead of cutting them off
+    st.table(labels.recommendation_rows(table, bought_column), hide_index=True)
 
 
 def show_pending(ms) -> None:
@@ -223,10 +211,7 @@ def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> No
         else:
             table = recommenders.buy_again(again.model, user, bought)
             recs["buy-again"] = table.to_dicts()
-            st.dataframe(
-                table.select("rank", "title", "reason"), hide_index=True, width="stretch",
-                column_config={"rank": st.column_config.NumberColumn(width="small")},
-            )  # fmt: skip
+            show_list(table, bought_column=False)
             st.caption("Their own purchases, by how often and how recently they bought them.")
     if not waiting and st.session_state.pop("ps_user_recs_waiting", False):
         st.rerun()  # every list is ready: one full run stops the refresh timer

@@ -160,9 +160,9 @@ def segment_sizes_figure(descriptions: list) -> go.Figure:
                     name="share of revenue (solid)", orientation="h", marker_color=colors,
                     hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>")  # fmt: skip
     fig.update_layout(
-        **_LAYOUT, barmode="group", title="Segment size and revenue share",
-        xaxis_tickformat=".0%", yaxis_autorange="reversed",
-        height=160 + 46 * len(names), legend={"orientation": "h", "y": -0.1},
+        **_LAYOUT, barmode="group", showlegend=False,
+        title="Customers (light) and revenue (solid)",
+        xaxis_tickformat=".0%", yaxis_autorange="reversed", height=140 + 40 * len(names),
     )  # fmt: skip
     return fig
 
@@ -233,7 +233,7 @@ def radar_figure(
                              line_color=color)  # fmt: skip
     fig.update_layout(
         **{**_LAYOUT, "margin": {"l": 90, "r": 90, "t": 60, "b": 40}},
-        title="The two segments against the average customer (0 = average)",
+        title="A and B against the average customer (0)",
         polar={"radialaxis": {"range": [-2.5, 2.5]}, "angularaxis": {"tickfont": {"size": 11}}},
         height=520, legend={"orientation": "h", "y": -0.12},
     )  # fmt: skip
@@ -706,7 +706,8 @@ def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = No
     if money:
         layout["yaxis"] = {"title": f"revenue{unit}", "tickformat": ",.0f", "rangemode": "tozero"}
         layout["yaxis2"] = {"title": "orders", "overlaying": "y", "side": "right",
-                            "tickformat": ",d", "rangemode": "tozero", "showgrid": False}  # fmt: skip
+                            "tickformat": ",d", "rangemode": "tozero", "showgrid": False,
+                            "tickmode": "auto"}  # fmt: skip
     else:
         layout["yaxis"] = {"title": "orders", "tickformat": ",d", "rangemode": "tozero"}
     fig.update_layout(**layout)
@@ -750,7 +751,7 @@ def store_funnel_figure(f: pl.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Funnel(
             y=[words.get(s, s) for s in f["step"]], x=f["customers"].to_list(),
-            textinfo="value+percent initial", marker={"color": "#4F46E5"},
+            texttemplate="%{value:,}<br>%{percentInitial:.0%}", marker={"color": "#4F46E5"},
             hovertemplate="%{y}: %{x:,} customers<extra></extra>",
         )
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 import pytest
@@ -315,14 +316,28 @@ def test_the_user_page_opens_a_similar_user_and_shows_reasons(clear_streamlit_ca
     similar[0].click().run()
     assert not at.exception
     assert at.header[0].value == f"User {target}"
-    reasons = _model_lists(at)[-1]
-    assert list(reasons.columns) == ["rank", "title", "already_bought", "reason"]
-    assert reasons["reason"].str.len().min() > 0
+    reasons = _model_lists(_lists_ready(at))[-1]
+    assert list(reasons.columns) == ["#", "item", "bought before", "why"]
+    assert reasons["why"].str.len().min() > 0
+
+
+def _unescaped(frame):
+    """A User-page list with the Markdown escapes of its text taken off again."""
+    return frame.replace(to_replace=r"\\(.)", value=r"\1", regex=True)
+
+
+def _lists_ready(at, seconds: float = 90):
+    """Rerun until every recommendation list has been trained in the background."""
+    deadline = time.time() + seconds
+    while at.get("progress") and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+    return at
 
 
 def _model_lists(at):
     """The per-model recommendation tables of the User page (not the buy-again list)."""
-    return [d.value for d in at.dataframe if "already_bought" in d.value.columns]
+    return [_unescaped(t.value) for t in at.table if "bought before" in t.value.columns]
 
 
 def test_recommendations_show_new_items_and_buy_again_is_its_own_list(clear_streamlit_caches):
@@ -333,21 +348,22 @@ def test_recommendations_show_new_items_and_buy_again_is_its_own_list(clear_stre
     assert not at.exception
     bought = set(bought_items(load_sample().events, "U000042"))
     assert bought
+    _lists_ready(at)
     titles = dict(load_sample().items.select("title", "item_id").iter_rows())
     # by default every model's list holds only items new to the user
     for table in _model_lists(at):
-        assert not table["already_bought"].any()
+        assert (table["bought before"] == "").all()
     # the buy-again list holds only their own purchases, each with its frequency and recency
-    again = at.dataframe[-1].value
-    assert list(again.columns) == ["rank", "title", "reason"]
+    again = _unescaped(at.table[-1].value)
+    assert list(again.columns) == ["#", "item", "why"]
     assert len(again) > 0
-    assert all(titles[t] in bought for t in again["title"])
-    assert again["reason"].str.startswith("you bought it").all()
+    assert all(titles[t] in bought for t in again["item"])
+    assert again["why"].str.startswith("you bought it").all()
     # with seen items allowed back, a list row is ticked exactly when the user bought it
     at.toggle(key="ps_user_hide_seen").set_value(False).run()
     assert not at.exception
-    marks = _model_lists(at)[-1]
-    assert [titles[t] in bought for t in marks["title"]] == marks["already_bought"].tolist()
+    marks = _model_lists(_lists_ready(at))[-1]
+    assert [titles[t] in bought for t in marks["item"]] == (marks["bought before"] == "✓").tolist()
 
 
 def test_a_user_link_opens_that_user(clear_streamlit_caches):
