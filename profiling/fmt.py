@@ -122,6 +122,13 @@ def percent(value, decimals: int = 1) -> str:
     return "—" if _missing(value) else f"{100 * float(value):,.{decimals}f}%"
 
 
+def ordinal(n) -> str:
+    """1 -> "1st", 2 -> "2nd", 3 -> "3rd", 11 -> "11th", 52 -> "52nd"."""
+    n = round(float(n))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def days(value) -> str:
     """Whole days: 97.1958 -> "97 days", 1.2 -> "1 day"."""
     if _missing(value):

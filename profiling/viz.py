@@ -10,6 +10,7 @@ import polars as pl
 
 from profiling import glossary as G
 from profiling import schema as S
+from profiling.fmt import ordinal
 
 EVENT_COLORS: dict[str, str] = {
     S.VIEW: "#94A3B8",
@@ -411,10 +412,10 @@ def percentile_figure(pcts: pl.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=p["percentile"].to_list(), y=p["label"].to_list(), orientation="h", marker_color="#4F46E5",
-            text=[f"{v:.0f}th" for v in p["percentile"]], textposition="outside", cliponaxis=False,
+            text=[ordinal(v) for v in p["percentile"]], textposition="outside", cliponaxis=False,
         )
     )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Percentile against all users (100 = top)", height=280,
+    fig.update_layout(**_LAYOUT, title="Where this customer stands among all (100th = top)", height=280,
                       xaxis={"range": [0, 110], "title": "percentile"}, yaxis_autorange="reversed")  # fmt: skip
     return fig
 

@@ -95,6 +95,12 @@ def test_days_are_whole_and_shares_are_percentages():
     assert fmt.feature(49.9, "avg_order_value", "GBP") == "£49.90"
 
 
+def test_ordinals_have_the_right_suffix():
+    assert [fmt.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 52, 100)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "52nd", "100th",
+    ]  # fmt: skip
+
+
 def test_column_formats_follow_the_kind():
     assert fmt.column_format(G.MONEY, "GBP") == "£%,.2f"
     assert fmt.column_format(G.MONEY, "CHF") == "CHF %,.2f"
