@@ -164,24 +164,15 @@ if mix:
         st.plotly_chart(viz.segment_mix_figure(mix), width="stretch")
     with m_right:
         st.plotly_chart(viz.segment_sizes_figure(mix), width="stretch")
-    st.dataframe(
+    # a static table wraps long definitions instead of cutting them off; the names and
+    # definitions are the library's own words, not data
+    st.table(
         [
-            {"segment": d.name, "customers": d.users, "share of revenue": d.share_of_revenue,
-             "definition": d.definition}
+            {"segment": d.name, "customers": fmt.count(d.users),
+             "share of revenue": fmt.percent(d.share_of_revenue), "definition": d.definition}
             for d in viz.ordered(mix)
         ],
         hide_index=True,
-        width="stretch",
-        height=38 + 35 * len(mix),  # every segment in view, no inner scrolling
-        column_config={
-            "segment": st.column_config.TextColumn(width="medium"),
-            "customers": st.column_config.NumberColumn(format="%,d", width="small"),
-            "share of revenue": st.column_config.ProgressColumn(
-                format="percent", min_value=0, max_value=1, width="medium",
-                help=G.help_text("share_of_revenue"),
-            ),
-            "definition": st.column_config.TextColumn(width="large"),
-        },
     )  # fmt: skip
     if st.button("Explore the segments", icon=":material/groups:"):
         st.switch_page("app_pages/segments.py")

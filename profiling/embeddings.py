@@ -35,12 +35,13 @@ from profiling.segments import default_cluster_features, prepare_matrix
 
 METHODS = {"umap": "UMAP (neighbourhoods kept)", "pca": "PCA (linear, instant)"}
 SOURCES = {
-    "profile": "Behaviour profile (spend, orders, categories, timing)",
-    "svd": "Taste learned from ratings (SVD user factors)",
-    "als": "Taste learned from purchases and views (ALS user factors)",
-    "gru4rec": "Taste learned from the order of visits (GRU4Rec)",
-    "sasrec": "Taste learned from the order of visits (SASRec)",
+    "profile": "Behaviour profile",
+    "svd": "Taste from ratings (SVD)",
+    "als": "Taste from purchases (ALS)",
+    "gru4rec": "Taste from visit order (GRU4Rec)",
+    "sasrec": "Taste from visit order (SASRec)",
 }
+"""Plain names; the help of the picker says what each is (user factors of a model)."""
 MAX_POINTS = 50_000
 MIN_USERS = 5
 UMAP_EPOCHS = 200

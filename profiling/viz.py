@@ -648,12 +648,30 @@ def migration_figure(
     li = {n: i for i, n in enumerate(left)}
     ri = {n: len(left) + i for i, n in enumerate(right)}
     rows = flows.to_dicts()
+
+    def heights(names: list[str], column: str) -> list[float]:
+        # node centres top to bottom in the given order, sized by users (plotly would
+        # otherwise re-sort the nodes and lose the best-to-lost order)
+        size = dict(flows.group_by(column).agg(pl.col("users").sum()).iter_rows())
+        total = sum(size.values()) or 1
+        gap = 0.02
+        free = max(1.0 - gap * (len(names) - 1), 0.2)
+        out, top = [], 0.0
+        for n in names:
+            h = free * size.get(n, 0) / total
+            out.append(min(max(top + h / 2, 0.001), 0.999))
+            top += h + gap
+        return out
+
     fig = go.Figure(
         go.Sankey(
-            arrangement="snap",
+            arrangement="fixed",
+            textfont={"size": 12, "color": "#0F172A"},
             node={
                 "label": labels,
                 "color": colors,
+                "x": [0.001] * len(left) + [0.999] * len(right),
+                "y": heights(left, "from_segment") + heights(right, "to_segment"),
                 "pad": 14,
                 "thickness": 16,
                 "customdata": [before] * len(left) + [after] * len(right),

@@ -426,9 +426,7 @@ def test_the_map_can_be_drawn_from_als_user_factors(clear_streamlit_caches):
     at.switch_page("app_pages/map.py").run()
     at.selectbox(key="ps_map_source").set_value("als").run()
     assert not at.exception
-    assert _map_title(at) == (
-        "PCA map of 3,000 users · Taste learned from purchases and views (ALS user factors)"
-    )
+    assert _map_title(at) == "PCA map of 3,000 users · Taste from purchases (ALS)"
     assert any("64 standardized inputs" in c.value for c in at.caption)
 
 
