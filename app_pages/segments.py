@@ -191,15 +191,11 @@ with right:
             "scores name the segment. Tied values share a score."
         )
         defined = {d.segment: d.definition for d in descriptions}
-        st.dataframe(
-            pl.DataFrame({"segment": list(RFM_DEFINITIONS),
-                          "definition": [defined.get(n) or t for n, t in RFM_DEFINITIONS.items()]}),
+        # a static table wraps the longer definitions; they are the library's own words
+        st.table(
+            [{"segment": n, "definition": defined.get(n) or t} for n, t in RFM_DEFINITIONS.items()],
             hide_index=True,
-            width="stretch",
-            height=38 + 35 * len(RFM_DEFINITIONS),
-            column_config={"segment": st.column_config.TextColumn(width="medium"),
-                           "definition": st.column_config.TextColumn(width="large")},
-        )  # fmt: skip
+        )
     elif kind == "Clusters":
         st.markdown(f"**{seg.k} behaviour groups**, found automatically")
         st.caption(
@@ -228,7 +224,7 @@ if len(order) >= 2:
         "Segment B", order, index=1, format_func=names.get, key=f"ps_cmp_b_{column}"
     )
     diff = compare_segments(joined, column, a, b, features)
-    r1, r2 = st.columns([1, 1])
+    r1, r2 = st.columns([2, 3])
     with r1:
         za = dict(zip(diff["feature"].to_list(), diff["z_a"].to_list(), strict=True))
         zb = dict(zip(diff["feature"].to_list(), diff["z_b"].to_list(), strict=True))
@@ -247,13 +243,13 @@ if len(order) >= 2:
             hide_index=True,
             width="stretch",
             column_config={
-                "feature": st.column_config.TextColumn(width="medium"),
-                "A: average": st.column_config.TextColumn(width="small"),
-                "B: average": st.column_config.TextColumn(width="small"),
+                "feature": st.column_config.TextColumn(width=170),
+                "A: average": st.column_config.TextColumn(width=80),
+                "B: average": st.column_config.TextColumn(width=80),
                 "A vs everyone": st.column_config.NumberColumn(
-                    "A vs all", format="%+.2f", width="small", help=G.help_text("z")),
+                    "A vs all", format="%+.2f", width=70, help=G.help_text("z")),
                 "B vs everyone": st.column_config.NumberColumn(
-                    "B vs all", format="%+.2f", width="small", help=G.help_text("z")),
+                    "B vs all", format="%+.2f", width=70, help=G.help_text("z")),
             },
         )  # fmt: skip
 

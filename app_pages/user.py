@@ -117,7 +117,7 @@ with left:
 with right:
     st.plotly_chart(viz.rhythm_figure(rhythm(ds.events, user)), width="stretch")
     f = funnel(row)
-    if f.height:
+    if f.height >= 2:  # one step (a transaction log) is no funnel
         st.plotly_chart(viz.funnel_figure(f), width="stretch")
 
 history = changes.user_history(user)

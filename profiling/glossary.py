@@ -7,6 +7,7 @@ Pages, charts and exports take their labels from here (``label``, ``help_text``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from profiling import schema as S
@@ -47,7 +48,7 @@ _FEATURES = [
     _t("user_id", "customer id", TEXT, "user_id: the customer's id in the data."),
     _t(
         "n_events",
-        "actions recorded",
+        "rows in the log",
         COUNT,
         "n_events: every row of the log for this "
         "customer (views, carts, purchases, ...); in a transaction log, one per line item.",
@@ -546,6 +547,12 @@ def known(name: str) -> bool:
 def label(name: str) -> str:
     """Plain label of a feature or metric, e.g. "days since last order"."""
     return term(name).label
+
+
+def short_label(name: str) -> str:
+    """The plain label without its bracketed explanation ("activity trend (-1 falling, +1
+    rising)" -> "activity trend"), for chart axes where the help or hover carries it."""
+    return re.sub(r"\s*\([^)]*\)$", "", label(name))
 
 
 def help_text(name: str) -> str:

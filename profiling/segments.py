@@ -12,9 +12,10 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
+from profiling import glossary as G
 from profiling import schema as S
 from profiling.errors import ProfilingError
-from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns, feature_label
+from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns
 
 NO_PURCHASE = "No purchase yet"
 
@@ -329,12 +330,6 @@ def segment_name(top: list[tuple[str, float]]) -> str:
     return (text[:1].upper() + text[1:]) if text else "Average users"
 
 
-def _bare(label: str) -> str:
-    """A label without its bracketed explanation: "activity trend (-1 falling, +1
-    rising)" -> "activity trend" (the arrows already say up or down)."""
-    return re.sub(r"\s*\([^)]*\)$", "", label)
-
-
 @dataclass
 class SegmentDescription:
     """A segment's size, revenue share, defining features and name."""
@@ -358,7 +353,7 @@ class SegmentDescription:
         """The ``n`` most distinctive features with arrows, then the most over-represented
         attribute value, e.g. "share: Books ↑, age ↓, income 35-49K: 40% (all: 20%)"."""
         parts = [
-            f"{_bare(feature_label(t['feature']))} {'↑' if t['z'] > 0 else '↓'}"
+            f"{G.short_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
             for t in self.top_features[:n]
         ]
         parts += [

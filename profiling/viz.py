@@ -183,7 +183,7 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
     values = grid.select(feats).to_numpy()
     fig = go.Figure(
         go.Heatmap(
-            z=values, x=[G.label(f) for f in feats], y=[names.get(s, s) for s in rows],
+            z=values, x=[G.short_label(f) for f in feats], y=[names.get(s, s) for s in rows],
             colorscale="RdBu_r", zmid=0, zmin=-2, zmax=2,
             colorbar={"title": {"text": "below ← average → above", "side": "right"},
                       "tickvals": [-2, -1, 0, 1, 2],
@@ -224,7 +224,7 @@ def radar_figure(
     """Radar of how far two segments are from the average customer (same feature keys);
     labels wrapped so that none is cut off."""
     feats = list(a)
-    labels = [_short(G.label(f)) for f in feats] + [_short(G.label(feats[0]))]
+    labels = [_short(G.short_label(f)) for f in feats] + [_short(G.short_label(feats[0]))]
     fig = go.Figure()
     if color_a == color_b:
         color_b = "#F59E0B" if color_a != "#F59E0B" else "#4F46E5"

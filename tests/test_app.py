@@ -317,7 +317,7 @@ def test_the_user_page_opens_a_similar_user_and_shows_reasons(clear_streamlit_ca
     assert not at.exception
     assert at.header[0].value == f"User {target}"
     reasons = _model_lists(_lists_ready(at))[-1]
-    assert list(reasons.columns) == ["#", "item", "bought before", "why"]
+    assert list(reasons.columns) == ["rank", "item", "bought before", "why"]
     assert reasons["why"].str.len().min() > 0
 
 
@@ -355,7 +355,7 @@ def test_recommendations_show_new_items_and_buy_again_is_its_own_list(clear_stre
         assert (table["bought before"] == "").all()
     # the buy-again list holds only their own purchases, each with its frequency and recency
     again = _unescaped(at.table[-1].value)
-    assert list(again.columns) == ["#", "item", "why"]
+    assert list(again.columns) == ["rank", "item", "why"]
     assert len(again) > 0
     assert all(titles[t] in bought for t in again["item"])
     assert again["why"].str.startswith("you bought it").all()

@@ -53,9 +53,9 @@ def _escaped(column: str, alias: str) -> pl.Expr:
 
 def recommendation_rows(table: pl.DataFrame, bought_column: bool = True) -> pl.DataFrame:
     """A recommendation list for ``st.table``, which wraps long reasons instead of cutting
-    them: one row per item with "#", "item", "bought before" ("✓" or "", when the list has
+    them: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
     ``already_bought`` and ``bought_column``) and "why"; text escaped."""
-    cols = [pl.col("rank").alias("#"), _escaped("title", "item")]
+    cols = [pl.col("rank"), _escaped("title", "item")]
     if bought_column and "already_bought" in table.columns:
         ticked = pl.when(pl.col("already_bought")).then(pl.lit("✓")).otherwise(pl.lit(""))
         cols.append(ticked.alias("bought before"))
