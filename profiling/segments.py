@@ -782,7 +782,7 @@ def comparison_table(
     rows = diff.to_dicts()
     return pl.DataFrame(
         {
-            "feature": [G.label(r["feature"]) for r in rows],
+            "feature": [G.short_label(r["feature"]) for r in rows],
             "A: average": [fmt.feature(r["mean_a"], r["feature"], currency) for r in rows],
             "B: average": [fmt.feature(r["mean_b"], r["feature"], currency) for r in rows],
             "A vs everyone": [r["z_a"] for r in rows],

@@ -224,7 +224,7 @@ def radar_figure(
     """Radar of how far two segments are from the average customer (same feature keys);
     labels wrapped so that none is cut off."""
     feats = list(a)
-    labels = [_short(G.short_label(f)) for f in feats] + [_short(G.short_label(feats[0]))]
+    labels = [_short(G.short_label(f), 16) for f in feats] + [_short(G.short_label(feats[0]), 16)]
     fig = go.Figure()
     if color_a == color_b:
         color_b = "#F59E0B" if color_a != "#F59E0B" else "#4F46E5"
@@ -233,7 +233,7 @@ def radar_figure(
         fig.add_scatterpolar(r=r, theta=labels, name=name, fill="toself", opacity=0.55,
                              line_color=color)  # fmt: skip
     fig.update_layout(
-        **{**_LAYOUT, "margin": {"l": 90, "r": 90, "t": 60, "b": 40}},
+        **{**_LAYOUT, "margin": {"l": 120, "r": 120, "t": 60, "b": 40}},
         title="A and B against the average customer (0)",
         polar={"radialaxis": {"range": [-2.5, 2.5]}, "angularaxis": {"tickfont": {"size": 11}}},
         height=520, legend={"orientation": "h", "y": -0.12},
@@ -264,8 +264,10 @@ def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
         title += f"<br><sup>{'; '.join(gaps)}: tied values share one score</sup>"
     fig.update_layout(
         **_LAYOUT, title=title,
-        xaxis={"title": G.label("f_score"), "dtick": 1},
-        yaxis={"title": G.label("r_score"), "dtick": 1}, height=420,
+        # category axes: a score ties left empty leaves no gap or half-wide cells
+        xaxis={"title": G.label("f_score"), "type": "category", "categoryorder": "category ascending"},
+        yaxis={"title": G.label("r_score"), "type": "category", "categoryorder": "category ascending"},
+        height=420,
     )  # fmt: skip
     return fig
 
