@@ -394,7 +394,7 @@ def test_the_map_changes_colour_and_draws_umap_when_the_worker_is_done(clear_str
     import json
 
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["data"][0]["marker"]["colorbar"]["title"]["text"] == "monetary"
+    assert spec["data"][0]["marker"]["colorbar"]["title"]["text"] == "net spend"  # glossary label
     assert len(spec["data"][0]["x"]) == 3000
     at.segmented_control(key="ps_map_method").set_value("umap").run()
     deadline = time.time() + 120
