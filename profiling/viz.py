@@ -224,7 +224,7 @@ def radar_figure(
     """Radar of how far two segments are from the average customer (same feature keys);
     labels wrapped so that none is cut off."""
     feats = list(a)
-    labels = [_short(G.short_label(f), 16) for f in feats] + [_short(G.short_label(feats[0]), 16)]
+    labels = [_short(G.short_label(f), 14) for f in feats] + [_short(G.short_label(feats[0]), 14)]
     fig = go.Figure()
     if color_a == color_b:
         color_b = "#F59E0B" if color_a != "#F59E0B" else "#4F46E5"
@@ -233,7 +233,7 @@ def radar_figure(
         fig.add_scatterpolar(r=r, theta=labels, name=name, fill="toself", opacity=0.55,
                              line_color=color)  # fmt: skip
     fig.update_layout(
-        **{**_LAYOUT, "margin": {"l": 120, "r": 120, "t": 60, "b": 40}},
+        **{**_LAYOUT, "margin": {"l": 70, "r": 70, "t": 60, "b": 40}},
         title="A and B against the average customer (0)",
         polar={"radialaxis": {"range": [-2.5, 2.5]}, "angularaxis": {"tickfont": {"size": 11}}},
         height=520, legend={"orientation": "h", "y": -0.12},
