@@ -6,15 +6,16 @@ import streamlit as st
 
 from profiling import viz
 from profiling.errors import ProfilingError
-from profiling.export import to_safe_csv
 from profiling.jobs import Job
-from ui import changes, data, privacy, widgets
+from ui import changes, data, labels, privacy, profiles, widgets
+from ui import overview as ov
 
 st.title("What changed")
 ds = data.active_dataset()
 if ds is None:
     st.stop()
 widgets.dataset_caption(ds)
+cur = ov.currency()
 st.caption(
     "Who moved between segments, and how much they had spent: compare two dates of the log "
     "(profiles rebuilt from the events up to each date) or two snapshots saved when data "
@@ -25,7 +26,7 @@ snaps = changes.snapshots()
 modes = ["Two dates"] + (["Two snapshots"] if snaps.height >= 2 else [])
 c1, c2 = st.columns([2, 2])
 mode = c1.segmented_control("Compare", modes, default=modes[0], key="ps_chg_mode")
-kinds = {"rfm_segment": "RFM segments", "cluster_name": "Clusters"}
+kinds = {"rfm_segment": "Value segments", "cluster_name": "Behaviour groups"}
 widgets.from_url("ps_chg_kind", "by", list(kinds))
 column = c2.segmented_control(
     "Segments", list(kinds), default="rfm_segment", format_func=kinds.get, key="ps_chg_kind",
@@ -72,21 +73,25 @@ mig, privacy_note = privacy.protect_migration(mig)  # small flows hidden, DP noi
 moved = mig.moved()
 at_stake = moved["revenue_12m"].sum()
 m = st.columns(4)
-m[0].metric("Users compared", f"{mig.movers.height:,}")
+m[0].metric("Customers compared", f"{mig.movers.height:,}")
 m[1].metric("Changed segment", f"{int(mig.movers['moved'].sum()) - mig.new_users:,}",
-            help="Users present at both dates whose segment differs.")  # fmt: skip
-m[2].metric("New users", f"{mig.new_users:,}", help="First event after the earlier date.")
+            help="Customers present at both dates whose segment differs.")  # fmt: skip
+m[2].metric("New customers", f"{mig.new_users:,}", help="First event after the earlier date.")
 m[3].metric(
     "Became inactive",
     f"{mig.inactive_users:,}",
     help="Active in the 90 days before the earlier date, no event since.",
 )
 before, after = f"{mig.before:%d %b %Y}", f"{mig.after:%d %b %Y}"
-st.plotly_chart(viz.migration_figure(mig.flows, before, after), width="stretch")
+cluster_ids = {}
+if column == "cluster_name":
+    seg = profiles.active_segmentation()
+    cluster_ids = {d.name: d.segment for d in seg.clusters} if seg else {}
+st.plotly_chart(viz.migration_figure(mig.flows, before, after, cluster_ids), width="stretch")
 st.caption(
-    f"Left: segments on {before}; right: on {after}. Grey bands are users who stayed; blue "
-    f"bands moved. Users who moved had spent {widgets.money(at_stake)} in the 12 months "
-    "before the earlier date."
+    f"Left: segments on {before}; right: on {after}. Grey bands are customers who stayed; "
+    f"blue bands moved. Customers who moved had spent {widgets.money(at_stake, cur)} in the "
+    "12 months before the earlier date."
 )
 if privacy_note:
     st.caption(privacy_note)
@@ -97,31 +102,32 @@ st.dataframe(
     table,
     hide_index=True,
     width="stretch",
-    column_config={
-        "Share of From (%)": st.column_config.NumberColumn(format="%.1f"),
-        "Revenue, previous 12 months": st.column_config.NumberColumn(format="%,.0f"),
-    },
+    column_config=labels.columns(table.columns, cur)
+    | {"users": labels.column("users", label="customers")},
 )
 d1, d2 = st.columns(2)
 d1.download_button(
-    "Download the flows (CSV)", to_safe_csv(table), file_name="segment-flows.csv",
+    "Download the flows (CSV)", labels.csv(table, cur), file_name="segment-flows.csv",
     mime="text/csv", icon=":material/download:",
 )  # fmt: skip
 if table.height:
-    pairs = list(zip(table["From"].to_list(), table["To"].to_list(), strict=True))
+    pairs = list(zip(table["from_segment"].to_list(), table["to_segment"].to_list(), strict=True))
     pick = st.selectbox(
-        "Export the users of one flow as an audience",
+        "Export the customers of one flow as an audience",
         range(len(pairs)),
-        format_func=lambda i: f"{pairs[i][0]} → {pairs[i][1]} ({table['Users'][i]:,} users)",
+        format_func=lambda i: f"{pairs[i][0]} → {pairs[i][1]} ({table['users'][i]:,} customers)",
         key="ps_chg_flow",
     )
     src, dst = pairs[pick]
     aud = changes.audience(mig, src, dst)
     st.download_button(
         f"Download {aud.height:,} users ({src} → {dst}) as CSV",
-        to_safe_csv(aud),
+        labels.csv(aud, cur),
         file_name=f"audience-{widgets.file_slug(src)}-to-{widgets.file_slug(dst)}.csv",
         mime="text/csv",
         icon=":material/group:",
         key="ps_chg_audience",
     )
+
+widgets.analyst_details(ds, ["from_segment", "to_segment", "share_of_from", "revenue_12m",
+                             "became_inactive", "rfm_segment", "cluster_name"])  # fmt: skip

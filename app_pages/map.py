@@ -6,7 +6,7 @@ from profiling import embeddings as E
 from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.jobs import Job
-from ui import data, widgets
+from ui import data, profiles, widgets
 from ui import embeddings as maps
 
 st.title("Profile map")
@@ -24,9 +24,10 @@ with st.expander("How to read this map", icon=":material/help:"):
 sources = dict(E.SOURCES) if ds.summary()["items"] else {"profile": E.SOURCES["profile"]}
 c1, c2, c3 = st.columns([3, 2, 2])
 source = c1.selectbox(
-    "Drawn from", list(sources), format_func=sources.get, key="ps_map_source",
-    help="Profile features: behaviour, money, timing and category shares. Factors: the "
-    "user vectors a recommender learned (users who like the same items sit together).",
+    "Place customers by", list(sources), format_func=sources.get, key="ps_map_source",
+    help="Behaviour profile: spend, orders, timing and category shares. Taste: what a "
+    "recommender learned from purchases or ratings (customers who like the same items sit "
+    "together; technically the model's user factors).",
 )  # fmt: skip
 method = c2.segmented_control(
     "Projection", list(E.METHODS), default="umap", key="ps_map_method",
@@ -101,9 +102,14 @@ sized = c5.toggle("Size by money spent", value="monetary" in table.columns, key=
                      disabled="monetary" not in table.columns,
                      help="Point size grows with the money the user spent.")  # fmt: skip
 colors, categorical = E.color_values(table, color_key)
+cluster_ids = {}
+if color_key == "cluster_name":
+    seg = profiles.active_segmentation()
+    cluster_ids = {d.name: d.segment for d in seg.clusters} if seg else {}
 fig = viz.map_figure(
     table, colors, categorical, options[color_key], size_by="monetary" if sized else None,
     axis_titles=widgets.map_axis_titles(emb), title=widgets.map_title(emb, sources[source]),
+    segment_ids=cluster_ids,
 )  # fmt: skip
 event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=f"ps_map_{dims}d",
                         width="stretch")  # fmt: skip
@@ -122,3 +128,5 @@ if dims == 3:
         widgets.open_user(user)
         st.switch_page("app_pages/user.py")
 st.caption(widgets.map_footer(emb))
+widgets.analyst_details(ds, ["rfm_segment", "cluster_name", "recency_days", "frequency",
+                             "monetary", "n_events"])  # fmt: skip

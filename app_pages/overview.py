@@ -1,9 +1,16 @@
-"""Overview: headline numbers, activity over time and data quality of the active dataset."""
+"""Overview: how many customers and orders, how much per order, how this period compares
+with the one before, revenue over time, customers coming back, and the segment mix."""
+
+from datetime import timedelta
 
 import streamlit as st
 
-from profiling import viz
+from profiling import fmt, viz
+from profiling import glossary as G
+from profiling import overview as O
+from profiling.errors import ProfilingError
 from ui import data, privacy, profiles, widgets
+from ui import overview as ov
 
 st.title("Overview")
 ds = data.active_dataset()
@@ -14,59 +21,163 @@ if ds is None:
     st.stop()
 
 widgets.dataset_caption(ds)
+kind = ov.kind()
+cur = ov.currency()
 s = ds.summary()
-cols = st.columns(5)
-cols[0].metric("Users", f"{s['users']:,}")
-cols[1].metric(
-    "Items",
-    f"{s['items']:,}" if s["items"] else "—",
-    help=None if s["items"] else "The data has no item ids (a transaction log of amounts only).",
+first_day, last_day = s["start"].date(), s["end"].date()
+WHAT = {
+    O.TRANSACTIONS: "A **transaction log**: every row is one line of an order (one product "
+    "bought or returned).",
+    O.EVENTS: "An **event log**: views, carts and purchases of customers on the store.",
+    O.RATINGS: "A **rating log**: customers' ratings of items.",
+}
+st.markdown(WHAT[kind])
+st.caption(
+    f"{s['users']:,} customers, {s['items']:,} items, {s['events']:,} rows from "
+    f"{first_day:%d %b %Y} to {last_day:%d %b %Y} ({(last_day - first_day).days + 1:,} days)."
+    if s["items"]
+    else f"{s['users']:,} customers, {s['events']:,} rows from {first_day:%d %b %Y} to "
+    f"{last_day:%d %b %Y} ({(last_day - first_day).days + 1:,} days); no item ids."
 )
-cols[2].metric("Events", f"{s['events']:,}")
-cols[3].metric(
-    "Revenue (net of refunds)",
-    widgets.money(s["revenue"]) if s["has_money"] else "—",
-    help="Sum of purchase amounts minus refunds. '—' when the data has no prices or amounts.",
-)
-cols[4].metric(
-    "Date range",
-    f"{(s['end'] - s['start']).days + 1:,} days",
-    help=f"{s['start']:%Y-%m-%d %H:%M} → {s['end']:%Y-%m-%d %H:%M} UTC",
-)
-st.caption(f"From {s['start']:%d %b %Y} to {s['end']:%d %b %Y} (UTC).")
+note = ov.guest_note(ds)
+if note:
+    st.caption(f":material/info: {note}")
+
+# --- period ---------------------------------------------------------------------------------
+PRESETS = {"30d": "Last 30 days", "90d": "Last 90 days", "365d": "Last 12 months",
+           "all": "Whole log", "custom": "Choose dates"}  # fmt: skip
+p1, p3 = st.columns([3, 1], vertical_alignment="bottom")
+preset = p1.segmented_control("Period", list(PRESETS), format_func=PRESETS.get, default="90d",
+                              key="ps_ov_period") or "90d"  # fmt: skip
+if preset == "custom":
+    picked = st.date_input("From – to", value=(max(first_day, last_day - timedelta(days=89)),
+                           last_day), min_value=first_day, max_value=last_day,
+                           key="ps_ov_dates", format="DD/MM/YYYY")  # fmt: skip
+    lo, hi = (picked[0], picked[-1]) if picked else (first_day, last_day)
+elif preset == "all":
+    lo, hi = first_day, last_day
+else:
+    lo, hi = max(first_day, last_day - timedelta(days=int(preset[:-1]) - 1)), last_day
+currencies = ["", *sorted(fmt.ISO_CODES)]
+with p3.popover("Currency", icon=":material/payments:"):
+    choice = st.selectbox(
+        "Currency of the money columns", currencies, index=currencies.index(cur or ""),
+        format_func=lambda c: c or "none shown", key="ps_ov_currency",
+        help="Detected from the column names where they say it (for example 'Price (£)' or "
+        "'amount_gbp'); set it here when they do not. Kept with the workspace.",
+    )  # fmt: skip
+    if (choice or None) != cur:
+        ov.set_currency(choice or None)
+        st.rerun()
+try:
+    start, end = O.day_bounds(lo, hi)
+except ProfilingError as exc:
+    widgets.show_error(exc)
+    st.stop()
+cmp = ov.comparison(start, end)
+c, prev_start = cmp.current, cmp.previous_start
+if cmp.previous_complete:
+    st.caption(
+        f"{lo:%d %b %Y} to {hi:%d %b %Y} ({(end - start).days:,} days), compared with the "
+        f"previous {(end - start).days:,} days ({prev_start:%d %b %Y} to "
+        f"{start - timedelta(days=1):%d %b %Y})."
+    )
+else:
+    st.caption(
+        f"{lo:%d %b %Y} to {hi:%d %b %Y} ({(end - start).days:,} days). No comparison: the log "
+        "does not cover the whole period before it."
+    )
+
+
+def metric(col, name: str, text: str, delta_fmt=None, inverse: bool = False) -> None:
+    d = cmp.delta(name)
+    col.metric(
+        G.label(name).capitalize(), text, help=G.help_text(name),
+        delta=None if d is None else (delta_fmt(d) if delta_fmt else fmt.number(d)),
+        delta_color="inverse" if inverse else "normal",
+    )  # fmt: skip
+
+
+def signed(text: str, d: float) -> str:
+    return text if d < 0 else f"+{text}"
+
+
+money = c.revenue is not None
+cols = [*st.columns(3), *st.columns(3)]  # two rows: labels are never cut off
+metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
+metric(cols[1], "orders", fmt.count(c.orders), lambda d: signed(fmt.count(d), d))
+if money:
+    metric(cols[2], "revenue", fmt.money(c.revenue, cur, compact=True),
+           lambda d: signed(fmt.money(d, cur, compact=True), d))  # fmt: skip
+    metric(cols[3], "aov", fmt.money(c.aov, cur), lambda d: signed(fmt.money(d, cur), d))
+else:
+    cols[2].metric("Revenue", "—", help="The data has no prices or amounts.")
+    cols[3].metric("Average order value", "—", help="The data has no prices or amounts.")
+pts = lambda d: signed(f"{100 * d:.1f} pts", d)  # noqa: E731 (percentage points)
+if kind == O.EVENTS:
+    metric(cols[4], "conversion", fmt.percent(c.conversion), pts)
+else:
+    metric(cols[4], "repeat_rate", fmt.percent(c.repeat_rate), pts)
+if money:
+    metric(cols[5], "revenue_per_customer", fmt.money(c.revenue_per_customer, cur),
+           lambda d: signed(fmt.money(d, cur), d))  # fmt: skip
+else:
+    metric(cols[5], "repeat_rate", fmt.percent(c.repeat_rate), pts)
 
 widgets.quality_badge(ds)
 
-left, right = st.columns([3, 1])
-with left:
+# --- over time ------------------------------------------------------------------------------
+t = ov.over_time(start, end)
+if kind == O.EVENTS:
+    left, right = st.columns([3, 2])
+    with left:
+        if t.height:
+            st.plotly_chart(viz.revenue_orders_figure(t, O.grain(start, end), cur), width="stretch")
+    with right:
+        f = ov.funnel(start, end)
+        if f.height >= 2:
+            st.plotly_chart(viz.store_funnel_figure(f), width="stretch")
+        else:
+            st.plotly_chart(viz.event_mix_figure(ds.event_type_counts()), width="stretch")
+elif t.height:
+    st.plotly_chart(viz.revenue_orders_figure(t, O.grain(start, end), cur), width="stretch")
+else:
     st.plotly_chart(viz.activity_figure(ds.activity()), width="stretch")
-with right:
-    st.plotly_chart(viz.event_mix_figure(ds.event_type_counts()), width="stretch")
 
+# --- cohorts --------------------------------------------------------------------------------
+coh = ov.cohorts(12)
+if coh["cohort"].n_unique() >= 2:
+    st.subheader("Do customers come back?")
+    st.caption(
+        "Each row is the customers whose first order fell in that month; each column, the "
+        "share of them who ordered again that many months later (+0 is the first month). "
+        "Over the whole log, not only the period above."
+    )
+    st.plotly_chart(viz.cohort_figure(coh), width="stretch")
+
+# --- segments -------------------------------------------------------------------------------
 mix = privacy.protected_mix(profiles.active_rfm_mix())  # small segments merged, DP noise
 if mix:
+    st.subheader("Who the customers are")
     m_left, m_right = st.columns([2, 3])
     with m_left:
         st.plotly_chart(viz.segment_mix_figure(mix), width="stretch")
     with m_right:
-        st.markdown("**Who the customers are**")
-        st.dataframe(
-            [
-                {
-                    "segment": d.name,
-                    "users": d.users,
-                    "share of revenue": d.share_of_revenue,
-                    "definition": d.definition,
-                }
-                for d in mix
-            ],
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "share of revenue": st.column_config.ProgressColumn(
-                    format="percent", min_value=0, max_value=1
-                )
-            },
-        )
-        if st.button("Explore the segments", icon=":material/groups:"):
-            st.switch_page("app_pages/segments.py")
+        st.plotly_chart(viz.segment_sizes_figure(mix), width="stretch")
+    # a static table wraps long definitions instead of cutting them off; the names and
+    # definitions are the library's own words, not data
+    st.table(
+        [
+            {"segment": d.name, "customers": fmt.count(d.users),
+             "share of revenue": fmt.percent(d.share_of_revenue), "definition": d.definition}
+            for d in viz.ordered(mix)
+        ],
+        hide_index=True,
+    )  # fmt: skip
+    if st.button("Explore the segments", icon=":material/groups:"):
+        st.switch_page("app_pages/segments.py")
+
+widgets.analyst_details(
+    ds, ["customers", "orders", "revenue", "aov", "repeat_rate", "revenue_per_customer",
+         "conversion", "share_of_revenue", "r_score", "f_score"],
+)  # fmt: skip

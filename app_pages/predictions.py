@@ -3,12 +3,14 @@ risky, each model measured against simple baselines on a window it never saw."""
 
 import streamlit as st
 
+from profiling import glossary as G
 from profiling import predict as P
 from profiling import predict_viz as PV
 from profiling.errors import ProfilingError
-from profiling.export import to_safe_csv
 from profiling.risk import flag_counts, most_unusual, n_flagged
 from ui import data, privacy, widgets
+from ui import labels as glossary_ui
+from ui import overview as ov
 from ui import predict as pred_ui
 
 st.title("Predictions")
@@ -49,7 +51,7 @@ result = bundle.predictions
 c2.caption(result.plan.describe())
 
 tasks = {t.task: t for t in result.tasks()}
-labels = {"purchase": "Purchase propensity", "churn": "Churn risk"}
+labels = {"purchase": "Chance of buying soon", "churn": "Chance of not buying again"}
 task_name = st.segmented_control(
     "Score", list(tasks), default="purchase", format_func=labels.get, key="ps_pred_task"
 ) or "purchase"  # fmt: skip
@@ -73,14 +75,23 @@ else:
 # --- comparison ---------------------------------------------------------------------------
 st.subheader("Model against baselines")
 st.caption(
-    "Value with its 95% bootstrap interval over users; ★ best on the metric; ✓ the model whose "
-    "scores are used. Accuracy, precision, recall and F1 at each model's F1-maximizing "
-    "threshold chosen on validation. Brier: lower is better; top-decile lift: positives among "
-    "the top 10% of scores over the base rate."
+    "Each value with the range it most likely lies in (95%); ★ best on that measure; ✓ the "
+    "model whose scores are used. Hover a column name for its technical name and definition."
 )
-st.dataframe(P.comparison_table(t), hide_index=True, width="stretch")
+metric_words = {"precision": ("share of predicted buyers who bought", "precision at the "
+                              "F1-maximizing threshold chosen on validation"),
+                "recall": ("share of buyers the model found", "recall at the F1-maximizing "
+                           "threshold chosen on validation"),
+                "f1": ("balance of the two", "F1: harmonic mean of precision and recall")}  # fmt: skip
+cmp_config = {"model": st.column_config.TextColumn("model", width="medium"),
+              "used": st.column_config.TextColumn("used", width="small")}  # fmt: skip
+for name in P.METRICS:
+    words, tech = metric_words.get(name, (G.label(name), G.help_text(name)))
+    cmp_config[name] = st.column_config.TextColumn(words, help=tech + " Value [95% bootstrap "
+                                                   "interval over customers].")  # fmt: skip
+st.dataframe(P.comparison_table(t), hide_index=True, width="stretch", column_config=cmp_config)
 st.download_button(
-    "Download the metrics (CSV)", to_safe_csv(t.metrics), file_name=f"metrics-{task_name}.csv",
+    "Download the metrics (CSV)", glossary_ui.csv(t.metrics), file_name=f"metrics-{task_name}.csv",
     mime="text/csv", icon=":material/download:", key="ps_pred_metrics_csv",
 )  # fmt: skip
 
@@ -124,16 +135,18 @@ rfm = pred_ui.rfm_segments()
 if rfm is not None:
     dist = P.score_distribution(bundle.scores, rfm, column)
     st.plotly_chart(
-        PV.score_by_segment_figure(dist, f"{labels[task_name]} by RFM segment"), width="stretch"
+        PV.score_by_segment_figure(dist, f"{labels[task_name]} by segment"), width="stretch"
     )
 st.caption(
     f"Scores from {P.MODEL_LABELS[t.chosen]}. Drivers: how much a user's score moves when one "
     "input of that model alone is set to the typical (median) user's value; the three largest "
     "per user."
 )
-st.dataframe(P.top_scores(bundle.scores, task_name), hide_index=True, width="stretch")
+top = P.top_scores(bundle.scores, task_name)
+st.dataframe(top, hide_index=True, width="stretch", column_config=glossary_ui.columns(top.columns))
 st.download_button(
-    f"Download every score ({bundle.scores.height:,} users, CSV)", to_safe_csv(bundle.scores),
+    f"Download every score ({bundle.scores.height:,} users, CSV)",
+    glossary_ui.csv(bundle.scores, ov.currency()),
     file_name="scores.csv", mime="text/csv", icon=":material/download:", key="ps_pred_scores_csv",
 )  # fmt: skip
 
@@ -171,4 +184,8 @@ with r2:
 st.caption(
     f"{n_flagged(bundle.risk):,} users raise at least one flag. The most unusual users first:"
 )
-st.dataframe(most_unusual(bundle.risk), hide_index=True, width="stretch")
+unusual = most_unusual(bundle.risk)
+st.dataframe(unusual, hide_index=True, width="stretch",
+             column_config=glossary_ui.columns(unusual.columns))  # fmt: skip
+widgets.analyst_details(ds, [*P.METRICS, "purchase_propensity", "churn_risk", "p_alive",
+                             "anomaly_score"])  # fmt: skip

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from profiling import glossary as G
 from profiling import schema as S
 from profiling import viz
 from profiling.errors import ProfilingError
@@ -169,6 +170,7 @@ metric = st.segmented_control(
     "Metric",
     ["ndcg", "precision", "recall", "f1", "map", "hit_rate", "mrr"],
     default="ndcg",
+    format_func=G.SHORT.get,
     key="ps_rec_metric",
 )
 left, right = st.columns(2)

@@ -3,20 +3,23 @@
 import polars as pl
 import streamlit as st
 
+from profiling import glossary as G
 from profiling import viz
 from profiling.errors import ProfilingError
-from profiling.export import safe_filename, to_safe_csv
+from profiling.export import safe_filename
 from profiling.features import feature_list
 from profiling.segments import (
     NO_PURCHASE,
     RFM_DEFINITIONS,
+    RFM_RULES,
     compare_segments,
     comparison_table,
     describe_features,
     members,
     rfm_grid,
 )
-from ui import custom_segments, data, privacy, profiles, stakeholder, widgets
+from ui import custom_segments, data, labels, privacy, profiles, stakeholder, widgets
+from ui import overview as ov
 from ui import predict as pred_ui
 
 st.title("Segments")
@@ -29,24 +32,31 @@ prof = profiles.active_profiles()
 c1, c2, c3 = st.columns([2, 1, 1])
 KINDS = ["RFM segments", "Clusters", "Custom rule"]
 widgets.from_url("ps_seg_kind", "view", KINDS)
+KIND_WORDS = {"RFM segments": "Value segments", "Clusters": "Behaviour groups",
+              "Custom rule": "Your own rule"}  # fmt: skip
 kind = c1.segmented_control(
-    "Segmentation",
+    "Group customers by",
     KINDS,
     default="RFM segments",
+    format_func=KIND_WORDS.get,
     key="ps_seg_kind",
+    help="Value segments: named groups by how recently and how often customers ordered "
+    "(RFM). Behaviour groups: found automatically from the whole profile (clustering).",
 )
 widgets.to_url("view", kind)
 k_choice = c2.selectbox(
-    "Number of clusters",
+    "Number of groups",
     ["auto", *range(3, 11)],
+    format_func=lambda k: "find the best number" if k == "auto" else str(k),
     key="ps_seg_k",
     disabled=kind != "Clusters",
-    help="'auto' tries k = 3..10 and keeps the best silhouette score.",
+    help="'find the best number' tries 3 to 10 groups and keeps the best separated ones "
+    "(highest silhouette score).",
 )
 method = c3.selectbox(
-    "Method",
+    "Grouping method",
     ["kmeans", "gmm"],
-    format_func={"kmeans": "k-means", "gmm": "Gaussian mixture"}.get,
+    format_func={"kmeans": "clear-cut (k-means)", "gmm": "overlapping (Gaussian mixture)"}.get,
     key="ps_seg_method",
     disabled=kind != "Clusters",
 )
@@ -87,8 +97,9 @@ elif kind == "Clusters":
     order = [d.segment for d in descriptions]
 else:
     column = "rfm_segment"
-    descriptions = seg.rfm
+    descriptions = viz.ordered(seg.rfm)  # best to lost, as on every page
     order = [d.segment for d in descriptions]
+cur = ov.currency()
 
 if not descriptions:
     why = seg.k_curve[0].get("error", "") if seg.k_curve else ""
@@ -101,78 +112,78 @@ names = {d.segment: d.name for d in descriptions}
 stakeholder.report_button(descriptions, kind)
 
 # --- sizes and what sets each segment apart -------------------------------------------------
+table = pl.DataFrame(
+    {
+        "segment": [d.name for d in descriptions],
+        "users": [d.users for d in descriptions],
+        "share_of_users": [d.share_of_users for d in descriptions],
+        "share_of_revenue": [d.share_of_revenue for d in descriptions],
+        "sets it apart": [d.highlights() for d in descriptions],
+        "definition": [d.definition or RFM_DEFINITIONS.get(d.segment, "") for d in descriptions],
+    }
+)
+table, privacy_note = privacy.protect_sizes(table)
+if privacy_note:
+    st.caption(privacy_note)
+share = {"format": "percent", "min_value": 0, "max_value": 1, "width": 120}
+# the definitions have their own table below: without them every column fits at 1280 px
+st.dataframe(
+    table.drop("definition"),
+    hide_index=True,
+    width="stretch",
+    height=38 + 35 * table.height,
+    column_config={
+        "segment": st.column_config.TextColumn("segment", width="medium"),
+        "users": labels.column("users", width="small"),
+        "share_of_users": st.column_config.ProgressColumn(
+            "% of customers", help=G.help_text("share_of_users"), **share),
+        "share_of_revenue": st.column_config.ProgressColumn(
+            "% of revenue", help=G.help_text("share_of_revenue"), **share),
+        "sets it apart": st.column_config.TextColumn(
+            "what sets it apart", width="large",
+            help="The features furthest from the average customer: ↑ above, ↓ below."),
+    },
+)  # fmt: skip
+st.download_button("Export segment sizes as CSV", labels.csv(table.drop("sets it apart"), cur),
+                   file_name="segment-sizes.csv", mime="text/csv",
+                   icon=":material/download:", key="ps_sizes_export")  # fmt: skip
+
 left, right = st.columns([2, 3])
 with left:
     k_min = privacy.current().min_group
     st.plotly_chart(viz.segment_sizes_figure(privacy.large_groups(descriptions, k_min)),
                     width="stretch", key="ps_sizes")  # fmt: skip
 with right:
-    table = pl.DataFrame(
-        {
-            "segment": [d.name for d in descriptions],
-            "users": [d.users for d in descriptions],
-            "share of users": [d.share_of_users for d in descriptions],
-            "share of revenue": [d.share_of_revenue for d in descriptions],
-            "sets it apart": [d.highlights() for d in descriptions],
-            "definition": [
-                d.definition or RFM_DEFINITIONS.get(d.segment, "") for d in descriptions
-            ],
-        }
-    )
-    table, privacy_note = privacy.protect_sizes(table)
-    if privacy_note:
-        st.caption(privacy_note)
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "share of users": st.column_config.ProgressColumn(
-                format="percent", min_value=0, max_value=1
-            ),
-            "share of revenue": st.column_config.ProgressColumn(
-                format="percent", min_value=0, max_value=1
-            ),
-        },
-    )
-
-    st.download_button("Export segment sizes as CSV", to_safe_csv(table.drop("sets it apart")),
-                       file_name="segment-sizes.csv", mime="text/csv",
-                       icon=":material/download:", key="ps_sizes_export")  # fmt: skip
+    if kind == "RFM segments":
+        st.markdown("**How the value segments are defined**")
+        st.caption(
+            "Every customer who bought gets a score from 1 to 5 for how recently they ordered "
+            "and one for how many orders they placed (5 = the top fifth of buyers); the two "
+            "scores name the segment. Tied values share a score."
+        )
+        defined = {d.segment: d.definition for d in descriptions}
+        # a static table wraps the longer definitions; they are the library's own words
+        st.table(
+            [{"segment": n, "definition": defined.get(n) or t} for n, t in RFM_DEFINITIONS.items()],
+            hide_index=True,
+        )
+    elif kind == "Clusters":
+        st.markdown(f"**{seg.k} behaviour groups**, found automatically")
+        st.caption(
+            "Customers who behave alike are put together, judged on: "
+            + widgets.escape_markdown(feature_list(seg.features))
+            + ". Each group is named after what sets it apart."
+        )
+        st.plotly_chart(viz.k_curve_figure(seg.k_curve, seg.k), width="stretch")
 
 z = profiles.standardized(view, joined, column, features)
 st.plotly_chart(viz.segment_heatmap_figure(z, privacy.large_segments(order, descriptions), names),
                 width="stretch", key="ps_heatmap")  # fmt: skip
 
 if kind == "RFM segments":
-    g1, g2 = st.columns([3, 2])
+    g1, _g2 = st.columns([3, 2])
     with g1:
         st.plotly_chart(viz.rfm_grid_figure(rfm_grid(prof, seg.assignments)), width="stretch")
-    with g2:
-        st.markdown("**How the RFM segments are defined**")
-        st.caption(
-            "Recency (R), frequency (F) and monetary (M) scores run from 1 to 5 by quintile "
-            "of the users who bought; tied values share a score."
-        )
-        st.dataframe(
-            pl.DataFrame(
-                {"segment": list(RFM_DEFINITIONS), "definition": list(RFM_DEFINITIONS.values())}
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-elif kind == "Clusters":
-    g1, g2 = st.columns([3, 2])
-    with g1:
-        st.plotly_chart(viz.k_curve_figure(seg.k_curve, seg.k), width="stretch")
-    with g2:
-        st.markdown(
-            f"**{seg.k} clusters** by {'k-means' if seg.method == 'kmeans' else 'Gaussian mixture'}"
-        )
-        st.caption(
-            "Clustered on these features (money and counts logged, all standardized): "
-            + widgets.escape_markdown(feature_list(seg.features))
-        )
 
 # --- compare two segments ------------------------------------------------------------------
 st.subheader("Compare two segments")
@@ -185,19 +196,34 @@ if len(order) >= 2:
         "Segment B", order, index=1, format_func=names.get, key=f"ps_cmp_b_{column}"
     )
     diff = compare_segments(joined, column, a, b, features, z=z)
-    r1, r2 = st.columns([1, 1])
+    r1, r2 = st.columns([2, 3])
     with r1:
         za = dict(zip(diff["feature"].to_list(), diff["z_a"].to_list(), strict=True))
         zb = dict(zip(diff["feature"].to_list(), diff["z_b"].to_list(), strict=True))
         if za:
-            st.plotly_chart(viz.radar_figure(za, zb, names[a], names[b]), width="stretch")
+            colors = viz.segment_colors(descriptions)
+            st.plotly_chart(viz.radar_figure(za, zb, names[a], names[b], colors.get(names[a],
+                            "#4F46E5"), colors.get(names[b], "#F59E0B")), width="stretch")  # fmt: skip
     with r2:
-        st.caption("The biggest differences (means, and standardized difference from all users)")
+        st.caption(
+            f"The biggest differences between **A: {widgets.escape_markdown(names[a])}** and "
+            f"**B: {widgets.escape_markdown(names[b])}**: each segment's average, and how far "
+            "it is from the average customer (0 = average, ±1 = well above or below)."
+        )
         st.dataframe(
-            comparison_table(diff, features, names[a], names[b]),
+            comparison_table(diff, features, names[a], names[b], currency=cur),
             hide_index=True,
             width="stretch",
-        )
+            column_config={
+                "feature": st.column_config.TextColumn(width=170),
+                "A: average": st.column_config.TextColumn(width=80),
+                "B: average": st.column_config.TextColumn(width=80),
+                "A vs everyone": st.column_config.NumberColumn(
+                    "A vs all", format="%+.2f", width=70, help=G.help_text("z")),
+                "B vs everyone": st.column_config.NumberColumn(
+                    "B vs all", format="%+.2f", width=70, help=G.help_text("z")),
+            },
+        )  # fmt: skip
 
 # --- members and export --------------------------------------------------------------------
 st.subheader("Members")
@@ -224,6 +250,7 @@ cols = st.multiselect(
     "Columns to show and export",
     [c for c in joined.columns if c != "user_id"],
     default=default_cols,
+    format_func=G.label,
     key="ps_members_cols",
 )
 mask = joined[column] == pick
@@ -235,12 +262,28 @@ st.caption(
     + (" within the chosen score ranges" if by_score is not None else "")
     + (" (they have events but no purchase)" if pick == NO_PURCHASE else "")
 )
-st.dataframe(mem.head(1000), hide_index=True, width="stretch")
+st.dataframe(mem.head(1000), hide_index=True, width="stretch",
+             column_config=labels.columns(mem.columns, cur))  # fmt: skip
 st.download_button(
     f"Export {mem.height:,} users as CSV",
-    to_safe_csv(mem),
+    labels.csv(mem, cur),
     file_name=f"segment-{safe_filename(names[pick])}.csv",
     mime="text/csv",
     icon=":material/download:",
     key="ps_export",
 )
+
+widgets.analyst_details(
+    ds, ["users", "share_of_users", "share_of_revenue", "z", "r_score", "f_score", "cluster"]
+)
+with st.expander("Score rules of the value segments (RFM)", icon=":material/rule:"):
+    st.dataframe(
+        pl.DataFrame({"segment": list(RFM_RULES), "rule": list(RFM_RULES.values())}),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "R = recency score, F = frequency (order-count) score, each 1-5 by quintile of the "
+        "customers who bought. Behaviour groups are found by k-means (or a Gaussian mixture) "
+        "on standardized features; the number of groups with the best silhouette score wins."
+    )

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from profiling import viz
+from profiling import fmt, viz
+from profiling import glossary as G
 from profiling.errors import ProfilingError
 from profiling.features import TAG_RULES
 from profiling.recommenders import registry
@@ -20,7 +21,8 @@ from profiling.users import (
     timeline,
     users_in,
 )
-from ui import changes, data, privacy, profiles, recommenders, state, widgets
+from ui import changes, data, labels, privacy, profiles, recommenders, state, widgets
+from ui import overview as ov
 from ui import predict as pred_ui
 
 st.title("User profile")
@@ -57,7 +59,7 @@ if missing is not None:
     st.rerun()
 seg = profiles.active_segmentation()
 choices = segment_choices(seg.assignments) if seg else {}
-c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
+c1, c2, c3 = st.columns([4, 4, 2], vertical_alignment="bottom")
 group = c2.selectbox(
     "Pick from a segment", list(choices), index=None, format_func=choices.get,
     placeholder="All users", key=state.USER_SEGMENT, on_change=widgets.open_segment_member,
@@ -81,9 +83,9 @@ st.header(f"User {widgets.escape_markdown(user)}")
 st.markdown(widgets.attribute_line(row))
 badges = []
 if assign.get("rfm_segment"):
-    badges.append(widgets.segment_badge("blue", "RFM", assign["rfm_segment"]))
+    badges.append(widgets.segment_badge("blue", "Segment", assign["rfm_segment"]))
 if assign.get("cluster_name"):
-    badges.append(widgets.segment_badge("violet", "Cluster", assign["cluster_name"]))
+    badges.append(widgets.segment_badge("violet", "Group", assign["cluster_name"]))
 rules = {r.name: r.rule for r in TAG_RULES}
 badges += [widgets.tag_badge(t) for t in (row.get("tags") or [])]
 st.markdown(widgets.badge_line(badges))
@@ -95,15 +97,15 @@ if row.get("tags"):
             )
 
 pcts = percentiles(prof, user)
+cur = ov.currency()
 cols = st.columns(len(pcts) or 1)
 for col, r in zip(cols, pcts.iter_rows(named=True), strict=False):
-    value = (
-        "—"
-        if r["value"] is None
-        else (f"{r['value']:,.0f}" if r["feature"] != "avg_order_value" else f"{r['value']:,.2f}")
-    )
-    pct = "" if r["percentile"] is None else f"{r['percentile']:.0f}th percentile"
-    col.metric(r["label"], value, help=pct or "no value for this user")
+    value = fmt.feature(r["value"], r["feature"], cur)
+    pct = "" if r["percentile"] is None else f"higher than {r['percentile']:.0f}% of customers"
+    if r["feature"] == "recency_days" and r["percentile"] is not None:
+        pct = f"more recent than {r['percentile']:.0f}% of customers"
+    col.metric(r["label"].capitalize(), value,
+               help=G.help_text(r["feature"]) + (f" {pct}." if pct else " No value for this customer."))  # fmt: skip
     if pct:
         col.caption(pct)
 
@@ -116,7 +118,7 @@ with left:
 with right:
     st.plotly_chart(viz.rhythm_figure(rhythm(ds.events, user)), width="stretch")
     f = funnel(row)
-    if f.height:
+    if f.height >= 2:  # one step (a transaction log) is no funnel
         st.plotly_chart(viz.funnel_figure(f), width="stretch")
 
 history, rebuilding = changes.user_history(user)
@@ -124,7 +126,7 @@ if history.height or rebuilding:
     with st.expander("Segment history", expanded=False, icon=":material/history:"):
         st.dataframe(history, hide_index=True, width="stretch")
         st.caption(
-            "RFM segment at the end of each quarter back from the latest date (profiles "
+            "Segment at the end of each quarter back from the latest date (profiles "
             "rebuilt from the events up to each date), and the segments stored in each "
             "snapshot of this workspace."
             + (" The quarter-end segments are being worked out in the background; they "
@@ -146,27 +148,21 @@ for col, r in zip(sim_cols, sim.iter_rows(named=True), strict=False):
     col.button(
         widgets.escape_markdown(r["user_id"]),  # button labels read Markdown
         key=f"ps_sim_{r['user_id']}",
-        help=f"distance {r['distance']:.2f} (std. units)",
+        help=f"Profile distance {r['distance']:.2f} (0 = identical, smaller = more alike; "
+        "measured in standard deviations of the profile features)",
         on_click=widgets.open_user,
         args=(r["user_id"],),
     )
-st.caption("Nearest users in the standardized profile space; click one to open their profile.")
+st.caption("The customers whose profiles are closest to this one; click one to open their profile.")
 
 # --- recommendations -------------------------------------------------------------------------
 st.subheader("Recommendations")
 recs = {}
 
 
-def show_list(table) -> None:
-    st.dataframe(
-        table.select("rank", "title", "already_bought", "reason"),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "rank": st.column_config.NumberColumn(width="small"),
-            "already_bought": st.column_config.CheckboxColumn("bought before", width="small"),
-        },
-    )
+def show_list(table, bought_column: bool = True) -> None:
+    # a static table wraps long titles and reasons instead of cutting them off
+    st.table(labels.recommendation_rows(table, bought_column), hide_index=True)
 
 
 def show_pending(ms) -> None:
@@ -218,10 +214,7 @@ def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> No
         else:
             table = recommenders.buy_again(again.model, user, bought)
             recs["buy-again"] = table.to_dicts()
-            st.dataframe(
-                table.select("rank", "title", "reason"), hide_index=True, width="stretch",
-                column_config={"rank": st.column_config.NumberColumn(width="small")},
-            )  # fmt: skip
+            show_list(table, bought_column=False)
             st.caption("Their own purchases, by how often and how recently they bought them.")
     if not waiting and st.session_state.pop("ps_user_recs_waiting", False):
         st.rerun()  # every list is ready: one full run stops the refresh timer
@@ -256,3 +249,5 @@ st.download_button(
     mime="application/json",
     icon=":material/download:",
 )
+widgets.analyst_details(ds, ["recency_days", "frequency", "monetary", "avg_order_value",
+                             "tenure_days", "rfm_segment", "cluster_name", "tags"])  # fmt: skip

@@ -24,8 +24,11 @@ def _progress(msg: str) -> None:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from profiling.fmt import normalize_currency
+
+    currency = normalize_currency(args.currency)
     ws = W.create(args.name, args.events, args.users, args.items, on_progress=_progress,
-                  **_maps(args))  # fmt: skip
+                  extra_meta={"currency": currency} if currency else None, **_maps(args))  # fmt: skip
     s = ws.summary()
     print(
         f"created workspace {s['name']!r} (slug {s['slug']}): {s['users']:,} users, "
@@ -111,6 +114,8 @@ def add_workspace_parser(sub) -> None:
     p = wsub.add_parser("create", help="save files as a new workspace")
     p.add_argument("name")
     p.add_argument("events", help="event, transaction or rating log")
+    p.add_argument("--currency", help="ISO code of the money columns (e.g. GBP); detected "
+                   "from the column names when not given")  # fmt: skip
     _map_args(p)
     p.set_defaults(func=cmd_create)
     p = wsub.add_parser("add", help="append a batch of data; rebuilds profiles as a new snapshot")

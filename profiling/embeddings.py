@@ -35,12 +35,13 @@ from profiling.segments import default_cluster_features, prepare_matrix
 
 METHODS = {"umap": "UMAP (neighbourhoods kept)", "pca": "PCA (linear, instant)"}
 SOURCES = {
-    "profile": "Profile features (standardized)",
-    "svd": "SVD user factors (ratings model)",
-    "als": "ALS user factors (implicit feedback)",
-    "gru4rec": "GRU4Rec user vectors (order of each history, deep learning)",
-    "sasrec": "SASRec user vectors (order of each history, deep learning)",
+    "profile": "Behaviour profile",
+    "svd": "Taste from ratings (SVD)",
+    "als": "Taste from purchases (ALS)",
+    "gru4rec": "Taste from visit order (GRU4Rec)",
+    "sasrec": "Taste from visit order (SASRec)",
 }
+"""Plain names; the help of the picker says what each is (user factors of a model)."""
 MAX_POINTS = 50_000
 MIN_USERS = 5
 UMAP_EPOCHS = 200
@@ -288,7 +289,7 @@ def warm_up(random_state: int = S.RANDOM_STATE, progress: Progress | None = None
 
 # ---- what the map shows ------------------------------------------------------------------
 
-SEGMENT_COLUMNS = {"rfm_segment": "RFM segment", "cluster_name": "Cluster"}
+SEGMENT_COLUMNS = {"rfm_segment": "Value segment (RFM)", "cluster_name": "Behaviour group"}
 
 
 def map_table(

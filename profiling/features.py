@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import narwhals as nw
 import polars as pl
 
+from profiling import glossary as G
 from profiling import schema as S
 from profiling.dataset import Dataset
 
@@ -27,8 +28,8 @@ COUNTED_TYPES = (S.VIEW, S.CLICK, S.CART, S.WISHLIST, S.PURCHASE, S.REFUND, S.RA
 AGE_BANDS = ((0, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"),
              (45, 55, "45-54"), (55, 65, "55-64"), (65, 200, "65+"))  # fmt: skip
 MAX_CATEGORY_COLUMNS = 24
-CATEGORY_PREFIX = "cat_share__"
-SPEND_PREFIX = "spend_share__"
+CATEGORY_PREFIX = G.CATEGORY_PREFIX
+SPEND_PREFIX = G.SPEND_PREFIX
 
 
 @dataclass
@@ -599,11 +600,9 @@ def add_tags(profiles: pl.DataFrame) -> pl.DataFrame:
 
 
 def feature_label(feature: str) -> str:
-    """Readable label of a profile feature ("cat_share__Books" -> "share: Books")."""
-    for prefix, label in ((CATEGORY_PREFIX, "share: "), (SPEND_PREFIX, "spend share: ")):
-        if feature.startswith(prefix):
-            return label + feature[len(prefix) :]
-    return feature.replace("_", " ")
+    """Plain label of a profile feature from the glossary ("recency_days" -> "days since
+    last order", "cat_share__Books" -> "share of activity in Books")."""
+    return G.label(feature)
 
 
 def feature_list(features: list[str]) -> str:

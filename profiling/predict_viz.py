@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from profiling.predict import LEARNED, MODEL_LABELS
-from profiling.viz import plotly_text
+from profiling.viz import plotly_text, segment_color, segment_order
 
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
 # curve legends go below the plot: beside it they squeezed the plot of a half-width column
@@ -112,16 +112,16 @@ def importance_figure(importance: pl.DataFrame, top: int = 12) -> go.Figure:
 
 
 def score_by_segment_figure(dist: pl.DataFrame, title: str) -> go.Figure:
-    """Box plots of a score per segment; ``dist``: user_id, segment, score."""
-    order = (dist.group_by("segment").agg(pl.col("score").median()).sort("score", descending=True))[
-        "segment"
-    ].to_list()
+    """Box plots of a score per segment, best to lost, each segment in its colour;
+    ``dist``: user_id, segment, score."""
+    order = segment_order(dist["segment"].unique().sort().to_list())
     fig = go.Figure()
     for seg in order:
         fig.add_box(y=dist.filter(pl.col("segment") == seg)["score"].to_list(), name=plotly_text(seg),
-                    boxpoints=False, marker_color="#4F46E5")  # fmt: skip
-    fig.update_layout(**_LAYOUT, title=plotly_text(title), height=380, showlegend=False,
-                      xaxis_tickangle=-30)  # fmt: skip
+                    boxpoints=False, marker_color=segment_color(seg))  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT, title=plotly_text(title), height=380, showlegend=False, xaxis_tickangle=-30
+    )
     return fig
 
 

@@ -12,29 +12,38 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
+from profiling import glossary as G
 from profiling import schema as S
 from profiling.errors import ProfilingError
-from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns, feature_label
+from profiling.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns
 
 NO_PURCHASE = "No purchase yet"
 
 # (name, rule on R and F scores, plain-language definition), checked in order.
 RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
-    ("Champions", r"^5[45]$", "bought very recently (R 5) and buy very often (F 4-5)"),
-    ("Loyal", r"^[345][45]$", "buy often (F 4-5) and not long ago (R 3-5)"),
-    ("Potential loyalist", r"^[45][23]$", "recent (R 4-5) with a few orders (F 2-3)"),
-    ("New", r"^51$", "bought for the first time very recently (R 5, F 1)"),
-    ("Promising", r"^41$", "recent (R 4) with one order (F 1)"),
-    ("Need attention", r"^33$", "middling recency and frequency (R 3, F 3)"),
-    ("About to sleep", r"^3[12]$", "slipping (R 3) with few orders (F 1-2)"),
-    ("Can't lose them", r"^[12]5$", "used to buy most often (F 5) but not for a long time (R 1-2)"),
-    ("At risk", r"^[12][34]$", "bought often (F 3-4) but not for a long time (R 1-2)"),
-    ("Lost", r"^11$", "lowest recency and frequency (R 1, F 1)"),
-    ("Hibernating", r"^[12][12]$", "long ago and rarely (R 1-2, F 1-2)"),
+    ("Champions", r"^5[45]$", "ordered very recently and order very often"),
+    ("Loyal", r"^[345][45]$", "order often, and not long ago"),
+    ("Potential loyalist", r"^[45][23]$", "ordered recently, a few times so far"),
+    ("New", r"^51$", "first order, very recently"),
+    ("Promising", r"^41$", "ordered recently, once so far"),
+    ("Need attention", r"^33$", "middling: neither recent nor frequent"),
+    ("About to sleep", r"^3[12]$", "slipping away after one or two orders"),
+    ("Can't lose them", r"^[12]5$", "used to order most often, but not for a long time"),
+    ("At risk", r"^[12][34]$", "ordered often, but not for a long time"),
+    ("Lost", r"^11$", "one order, long ago"),
+    ("Hibernating", r"^[12][12]$", "a few orders, long ago"),
 )
 RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
-    NO_PURCHASE: "has events but no purchase in the period"
+    NO_PURCHASE: "has visited but not bought yet"
 }
+RFM_RULES: dict[str, str] = {
+    "Champions": "R 5, F 4-5", "Loyal": "R 3-5, F 4-5", "Potential loyalist": "R 4-5, F 2-3",
+    "New": "R 5, F 1", "Promising": "R 4, F 1", "Need attention": "R 3, F 3",
+    "About to sleep": "R 3, F 1-2", "Can't lose them": "R 1-2, F 5", "At risk": "R 1-2, F 3-4",
+    "Lost": "R 1, F 1", "Hibernating": "R 1-2, F 1-2", NO_PURCHASE: "no purchase",
+}  # fmt: skip
+"""The score rule of each RFM segment (R = recency score, F = order-count score, 1-5 by
+quintile of buyers), for the analyst details."""
 
 
 def quantile_scores(
@@ -356,7 +365,7 @@ class SegmentDescription:
         """The ``n`` most distinctive features with arrows, then the most over-represented
         attribute value, e.g. "share: Books ↑, age ↓, income 35-49K: 40% (all: 20%)"."""
         parts = [
-            f"{feature_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
+            f"{G.short_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
             for t in self.top_features[:n]
         ]
         parts += [
@@ -669,12 +678,22 @@ def mark_empty_scores(descs: list[SegmentDescription], assignments: pl.DataFrame
         if rx is None:
             continue
         cells = [(r, f) for r in range(1, 6) for f in range(1, 6) if re.match(rx, f"{r}{f}")]
-        missing = [f"R {r}" for r in sorted({r for r, _f in cells} & empty_r)]
-        missing += [f"F {f}" for f in sorted({f for _r, f in cells} & empty_f)]
+        missing = [f"recency score {r}" for r in sorted({r for r, _f in cells} & empty_r)]
+        missing += [f"order-count score {f}" for f in sorted({f for _r, f in cells} & empty_f)]
         if missing:
             d.definition = (d.definition or RFM_DEFINITIONS[d.segment]) + (
                 f" (here no buyer has {' or '.join(missing)}: tied values share one score)"
             )
+
+
+def current_definitions(seg: Segmentation) -> Segmentation:
+    """``seg`` with its RFM definitions in today's wording (a snapshot saved by an older
+    version keeps the words of its day); a copy, ``seg`` is not changed."""
+    from dataclasses import replace
+
+    rfm = [replace(d, definition=RFM_DEFINITIONS.get(d.segment, d.definition)) for d in seg.rfm]
+    mark_empty_scores(rfm, seg.assignments)
+    return replace(seg, rfm=rfm)
 
 
 def describe_features(profiles: pl.DataFrame, cluster_features: list[str]) -> list[str]:
@@ -758,18 +777,31 @@ def label_by_rule(
     )
 
 
-def comparison_table(diff: pl.DataFrame, features: list[str], name_a: str, name_b: str):
-    """:func:`compare_segments` output for display: features by their labels, columns named
-    after the two segments (feature, mean · A, mean · B, std. diff. A, std. diff. B)."""
-    from profiling.features import feature_label
+def comparison_table(
+    diff: pl.DataFrame,
+    features: list[str],
+    name_a: str,
+    name_b: str,
+    currency: str | None = None,
+) -> pl.DataFrame:
+    """:func:`compare_segments` output for display, one row per feature: feature (its plain
+    label), "A: average" and "B: average" (each mean formatted by the feature's kind: money
+    with its currency, whole days, percentages), "A vs everyone" and "B vs everyone" (how far
+    each segment's mean is from the average customer, in standard deviations). The headers
+    stay short so that long segment names cannot push them out of view; the page names A
+    and B above the table."""
+    from profiling import fmt
+    from profiling import glossary as G
 
-    return diff.with_columns(
-        pl.col("feature").replace_strict({f: feature_label(f) for f in features})
-    ).rename(
+    rows = diff.to_dicts()
+    return pl.DataFrame(
         {
-            "mean_a": f"mean · {name_a}",
-            "mean_b": f"mean · {name_b}",
-            "z_a": "std. diff. A",
-            "z_b": "std. diff. B",
-        }
-    )
+            "feature": [G.short_label(r["feature"]) for r in rows],
+            "A: average": [fmt.feature(r["mean_a"], r["feature"], currency) for r in rows],
+            "B: average": [fmt.feature(r["mean_b"], r["feature"], currency) for r in rows],
+            "A vs everyone": [r["z_a"] for r in rows],
+            "B vs everyone": [r["z_b"] for r in rows],
+        },
+        schema={"feature": pl.String, "A: average": pl.String, "B: average": pl.String,
+                "A vs everyone": pl.Float64, "B vs everyone": pl.Float64},
+    )  # fmt: skip

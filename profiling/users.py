@@ -173,15 +173,20 @@ def profile_document(
 
 
 def segment_choices(assignments: pl.DataFrame) -> dict[str, str]:
-    """Segments a user can be picked from: ``"rfm_segment=Champions"`` -> ``"RFM: Champions
-    (286 users)"``, then the clusters; largest first within each kind."""
+    """Segments a user can be picked from: ``"rfm_segment=Champions"`` -> ``"Segment:
+    Champions (286 customers)"`` in the best-to-lost order of every page, then the
+    behaviour groups (``"Group: ..."``), largest first."""
+    from profiling.viz import segment_order
+
     out = {}
-    for column, kind in (("rfm_segment", "RFM"), ("cluster_name", "Cluster")):
+    for column, kind in (("rfm_segment", "Segment"), ("cluster_name", "Group")):
         if column not in assignments.columns:
             continue
-        counts = assignments[column].drop_nulls().value_counts(sort=True)
-        for name, n in counts.iter_rows():
-            out[f"{column}={name}"] = f"{kind}: {name} ({n:,} user{'s' if n != 1 else ''})"
+        counts = dict(assignments[column].drop_nulls().value_counts(sort=True).iter_rows())
+        names = segment_order(list(counts)) if column == "rfm_segment" else list(counts)
+        for name in names:
+            n = counts[name]
+            out[f"{column}={name}"] = f"{kind}: {name} ({n:,} customer{'s' if n != 1 else ''})"
     return out
 
 

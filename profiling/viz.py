@@ -8,8 +8,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
+from profiling import glossary as G
 from profiling import schema as S
-from profiling.features import feature_label
+from profiling.fmt import ordinal
 
 EVENT_COLORS: dict[str, str] = {
     S.VIEW: "#94A3B8",
@@ -23,6 +24,53 @@ EVENT_COLORS: dict[str, str] = {
     S.REVIEW: "#14B8A6",
     S.OTHER: "#E5E7EB",
 }
+CATEGORY_COLORS = px.colors.qualitative.Bold + px.colors.qualitative.Pastel
+# RFM segments coloured by health: greens and blues for good customers, warm colours for
+# those slipping away, greys for the lost and for users who never bought
+RFM_COLORS = {
+    "Champions": "#065F46", "Loyal": "#10B981", "Potential loyalist": "#6EE7B7",
+    "New": "#2563EB", "Promising": "#93C5FD", "Need attention": "#FACC15",
+    "About to sleep": "#FB923C", "Can't lose them": "#B91C1C", "At risk": "#F87171",
+    "Hibernating": "#A78BFA", "Lost": "#6B7280", "No purchase yet": "#D1D5DB",
+}  # fmt: skip
+RFM_ORDER: tuple[str, ...] = tuple(RFM_COLORS)
+"""RFM segments from best to lost: the one order of every list, chart and legend."""
+CUSTOM_COLORS = {"In the rule": "#4F46E5", "Everyone else": "#CBD5E1"}
+CLUSTER_COLORS = px.colors.qualitative.Bold
+
+
+def segment_order(names: list[str]) -> list[str]:
+    """``names`` with RFM segments first in :data:`RFM_ORDER` (best to lost), any other
+    name after them in the order given."""
+    known = [n for n in RFM_ORDER if n in set(names)]
+    return known + [n for n in names if n not in set(RFM_ORDER)]
+
+
+def segment_color(name: str, segment_id: str | int | None = None) -> str:
+    """The colour of a segment on every chart: fixed per RFM segment name, per cluster id
+    (``segment_id``, a stable palette), grey for "no segment"."""
+    if name in RFM_COLORS:
+        return RFM_COLORS[name]
+    if name in CUSTOM_COLORS:
+        return CUSTOM_COLORS[name]
+    if segment_id is not None and str(segment_id).lstrip("-").isdigit():
+        return CLUSTER_COLORS[int(segment_id) % len(CLUSTER_COLORS)]
+    if name == "(none)" or name.startswith("not ") or name.startswith("no segment"):
+        return "#D1D5DB"
+    return CATEGORY_COLORS[sum(map(ord, name)) % len(CATEGORY_COLORS)]
+
+
+def segment_colors(descriptions: list) -> dict[str, str]:
+    """Segment name -> colour for a list of segment descriptions (RFM or clusters)."""
+    return {d.name: segment_color(d.name, d.segment) for d in descriptions}
+
+
+def ordered(descriptions: list) -> list:
+    """Segment descriptions in :func:`segment_order` of their names."""
+    by_name = {d.name: d for d in descriptions}
+    return [by_name[n] for n in segment_order(list(by_name))]
+
+
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
 _PLOTLY_MARKUP = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -128,24 +176,30 @@ def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
 
 # ---- segments ------------------------------------------------------------------------------
 def segment_sizes_figure(descriptions: list) -> go.Figure:
-    """Share of users and share of revenue per segment, side by side."""
-    names = plotly_text([d.name for d in descriptions])
+    """Share of customers (light bar) and share of revenue (solid bar) per segment, in the
+    one segment order (:func:`ordered`) and each segment in its colour."""
+    descs = ordered(descriptions)
+    names = plotly_text([d.name for d in descs])
+    colors = [segment_color(d.name, d.segment) for d in descs]
     fig = go.Figure()
-    fig.add_bar(y=names, x=[d.share_of_users for d in descriptions], name="share of users",
-                orientation="h", marker_color="#A5B4FC")  # fmt: skip
-    if any(d.share_of_revenue is not None for d in descriptions):
-        fig.add_bar(y=names, x=[d.share_of_revenue or 0 for d in descriptions],
-                    name="share of revenue", orientation="h", marker_color="#4F46E5")  # fmt: skip
+    fig.add_bar(y=names, x=[d.share_of_users for d in descs], name="share of customers (light)",
+                orientation="h", marker={"color": colors, "opacity": 0.45},
+                hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>")  # fmt: skip
+    if any(d.share_of_revenue is not None for d in descs):
+        fig.add_bar(y=names, x=[d.share_of_revenue or 0 for d in descs],
+                    name="share of revenue (solid)", orientation="h", marker_color=colors,
+                    hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>")  # fmt: skip
     fig.update_layout(
-        **_LAYOUT, barmode="group", title="Segment size and revenue share",
-        xaxis_tickformat=".0%", yaxis_autorange="reversed",
-        height=160 + 46 * len(names), legend={"orientation": "h", "y": -0.1},
+        **_LAYOUT, barmode="group", showlegend=False,
+        title="Customers (light) and revenue (solid)",
+        xaxis_tickformat=".0%", yaxis_autorange="reversed", height=140 + 40 * len(names),
     )  # fmt: skip
     return fig
 
 
 def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, str]) -> go.Figure:
-    """Heatmap of standardized feature means (rows: segments, columns: features).
+    """Heatmap of how far each segment's average is from all customers' (rows: segments,
+    top to bottom in ``order``; columns: features by their plain labels).
 
     ``z``: from :func:`profiling.segments.standardized_means` (segment, feature, z, mean).
     """
@@ -158,35 +212,64 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
     values = grid.select(feats).to_numpy()
     fig = go.Figure(
         go.Heatmap(
-            z=values, x=plotly_text([feature_label(f) for f in feats]),
+            z=values, x=plotly_text([G.short_label(f) for f in feats]),
             y=plotly_text([names.get(s, s) for s in rows]),
             colorscale="RdBu_r", zmid=0, zmin=-2, zmax=2,
-            colorbar={"title": "std. diff."},
-            hovertemplate="%{y}<br>%{x}: %{z:.2f} std from the population<extra></extra>",
+            colorbar={"title": {"text": "below ← average → above", "side": "right"},
+                      "tickvals": [-2, -1, 0, 1, 2],
+                      "ticktext": ["far below", "below", "average", "above", "far above"]},
+            hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations from the average "
+            "customer<extra></extra>",
         )
     )  # fmt: skip
     fig.update_layout(
-        **_LAYOUT, title="What sets each segment apart (standardized difference from all users)",
-        height=220 + 34 * len(rows), xaxis_tickangle=-40,
+        **_LAYOUT, title="What sets each segment apart (how different from the average customer)",
+        height=260 + 34 * len(rows), xaxis_tickangle=-35,
+        yaxis={"autorange": "reversed"},  # same top-to-bottom order as the bar chart
     )  # fmt: skip
     return fig
 
 
-def radar_figure(a: dict[str, float], b: dict[str, float], name_a: str, name_b: str) -> go.Figure:
-    """Radar of standardized feature means of two segments (same feature keys)."""
+def _short(text: str, width: int = 22) -> str:
+    """A long label broken over lines (plotly wraps on <br>) so that it is not cut off."""
+    words, lines, line = text.split(), [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def radar_figure(
+    a: dict[str, float],
+    b: dict[str, float],
+    name_a: str,
+    name_b: str,
+    color_a: str = "#4F46E5",
+    color_b: str = "#F59E0B",
+) -> go.Figure:
+    """Radar of how far two segments are from the average customer (same feature keys);
+    labels wrapped so that none is cut off."""
     feats = list(a)
-    labels = plotly_text([feature_label(f) for f in feats] + [feature_label(feats[0])])
+    labels = plotly_text(
+        [_short(G.short_label(f), 14) for f in feats] + [_short(G.short_label(feats[0]), 14)]
+    )
     fig = go.Figure()
-    for vals, name, color in ((a, name_a, "#4F46E5"), (b, name_b, "#F59E0B")):
+    if color_a == color_b:
+        color_b = "#F59E0B" if color_a != "#F59E0B" else "#4F46E5"
+    for vals, name, color in ((a, name_a, color_a), (b, name_b, color_b)):
         r = [vals[f] for f in feats] + [vals[feats[0]]]
         fig.add_scatterpolar(r=r, theta=labels, name=plotly_text(name), fill="toself", opacity=0.55,
                              line_color=color)  # fmt: skip
     # wide side margins: the feature names sit outside the circle and were clipped
     fig.update_layout(
-        **{**_LAYOUT, "margin": {"l": 90, "r": 90, "t": 60, "b": 30}},
-        title="Profile of the two segments (std. diff. from all users)",
-        polar={"radialaxis": {"range": [-2.5, 2.5]}}, height=480,
-        legend={"orientation": "h", "y": -0.1},
+        **{**_LAYOUT, "margin": {"l": 70, "r": 70, "t": 60, "b": 40}},
+        title="A and B against the average customer (0)",
+        polar={"radialaxis": {"range": [-2.5, 2.5]}, "angularaxis": {"tickfont": {"size": 11}}},
+        height=520, legend={"orientation": "h", "y": -0.12},
     )  # fmt: skip
     return fig
 
@@ -199,46 +282,56 @@ def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
             x=grid["f_score"].to_list(), y=grid["r_score"].to_list(), z=grid["users"].to_list(),
             text=[f"{u:,}" for u in grid["users"]], texttemplate="%{text}",
             customdata=grid["monetary"].to_list(), colorscale="Blues",
-            hovertemplate="R %{y} · F %{x}<br>%{z} users<br>mean spend %{customdata:,.2f}<extra></extra>",
-            colorbar={"title": "users"},
+            hovertemplate="recency score %{y} · order-count score %{x}<br>%{z:,} customers"
+            "<br>average net spend %{customdata:,.2f}<extra></extra>",
+            colorbar={"title": "customers"},
         )
     )  # fmt: skip
-    title = "RFM grid: recency score × frequency score"
+    title = "Customers by how recently and how often they ordered"
     gaps = [
-        f"no {letter} {', '.join(str(s) for s in range(1, 6) if s not in set(grid[col]))}"
-        for col, letter in (("r_score", "R"), ("f_score", "F"))
+        f"no {letter} score {', '.join(str(s) for s in range(1, 6) if s not in set(grid[col]))}"
+        for col, letter in (("r_score", "recency"), ("f_score", "order-count"))
         if grid.height and set(grid[col].drop_nulls()) != set(range(1, 6))
     ]
     if gaps:
         title += f"<br><sup>{'; '.join(gaps)}: tied values share one score</sup>"
     fig.update_layout(
         **_LAYOUT, title=title,
-        xaxis={"title": "frequency score (5 = most orders)", "dtick": 1},
-        yaxis={"title": "recency score (5 = most recent)", "dtick": 1}, height=420,
+        # category axes: a score ties left empty leaves no gap or half-wide cells
+        xaxis={"title": G.label("f_score"), "type": "category", "categoryorder": "category ascending"},
+        yaxis={"title": G.label("r_score"), "type": "category", "categoryorder": "category ascending"},
+        height=420,
     )  # fmt: skip
     return fig
 
 
 def k_curve_figure(curve: list[dict], chosen: int) -> go.Figure:
-    """Silhouette score per number of clusters, the chosen k marked."""
+    """How well separated the groups are (silhouette score) per number of groups, the
+    chosen number marked."""
     ks = [c["k"] for c in curve]
     fig = go.Figure(go.Scatter(x=ks, y=[c["silhouette"] for c in curve], mode="lines+markers",
-                               line_color="#4F46E5", name="silhouette"))  # fmt: skip
+                               line_color="#4F46E5", name="separation",
+                               hovertemplate="%{x} groups: silhouette %{y:.3f}<extra></extra>"))  # fmt: skip
     fig.add_vline(x=chosen, line_dash="dash", line_color="#EF4444",
-                  annotation_text=f"chosen k = {chosen}")  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Cluster count: silhouette score by k (higher is better)",
-                      xaxis={"title": "number of clusters k", "dtick": 1},
-                      yaxis_title="silhouette (sample)", height=340)  # fmt: skip
+                  annotation_text=f"chosen: {chosen} groups")  # fmt: skip
+    fig.update_layout(**_LAYOUT, title="How many groups: how well separated they are (higher is better)",
+                      xaxis={"title": "number of groups", "dtick": 1},
+                      yaxis_title="separation (silhouette score)", height=340)  # fmt: skip
     return fig
 
 
 def segment_mix_figure(descriptions: list) -> go.Figure:
-    """Donut of users per segment."""
+    """Donut of customers per RFM segment, best to lost, each segment in its colour."""
+    descs = ordered(descriptions)
     fig = go.Figure(
-        go.Pie(labels=plotly_text([d.name for d in descriptions]), values=[d.users for d in descriptions],
-               hole=0.5, sort=False, textinfo="percent", hovertemplate="%{label}: %{value:,} users<extra></extra>")
+        go.Pie(labels=plotly_text([d.name for d in descs]), values=[d.users for d in descs],
+               marker={"colors": [segment_color(d.name, d.segment) for d in descs]},
+               hole=0.5, sort=False, direction="clockwise", textinfo="percent",
+               textposition="inside", insidetextorientation="horizontal",
+               hovertemplate="%{label}: %{value:,} customers (%{percent})<extra></extra>")
     )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Segment mix (RFM)", height=360)
+    fig.update_layout(**_LAYOUT, title="Customers by segment", height=380,
+                      uniformtext={"minsize": 10, "mode": "hide"})  # fmt: skip
     return fig
 
 
@@ -276,14 +369,10 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
             hovertemplate="%{x}: %{y:.3f}<extra></extra>",
         )
     )  # fmt: skip
-    label = (
-        f"{metric}@{k}"
-        if k and metric in ("ndcg", "precision", "recall", "map", "hit_rate")
-        else metric
-    )
+    label = G.metric_label(metric, k)
     fig.update_layout(
-        **_LAYOUT, title=f"{label} by model (95% bootstrap interval)", yaxis_title=label,
-        height=380, uniformtext={"minsize": 10, "mode": "show"},
+        **_LAYOUT, title=f"{label} by model (bars: likely range, 95%)",
+        yaxis_title=G.label(metric), height=380, uniformtext={"minsize": 10, "mode": "show"},
     )  # fmt: skip
     return fig
 
@@ -321,7 +410,7 @@ def model_segment_figure(breakdown: pl.DataFrame, metric: str = "ndcg") -> go.Fi
             hovertemplate="%{y} · %{x}<br>" + metric + " %{z:.3f}<extra></extra>",
         )
     )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title=f"{metric} by customer segment (test users per segment)",
+    fig.update_layout(**_LAYOUT, title=f"{G.metric_label(metric)} by customer segment (test customers per segment)",
                       height=200 + 34 * grid.height, xaxis_tickangle=-30)  # fmt: skip
     return fig
 
@@ -333,9 +422,10 @@ def cold_warm_figure(cold_warm: pl.DataFrame, metric: str = "ndcg") -> go.Figure
     for seg, color in (("warm", "#4F46E5"), ("cold", "#F59E0B")):
         part = c.filter(pl.col("segment") == seg)
         users = part["users"].max() if part.height else 0
-        fig.add_bar(x=part["model"].to_list(), y=part["value"].to_list(), name=f"{seg} users ({users or 0:,})",
+        who = "with earlier history" if seg == "warm" else "new (no earlier history)"
+        fig.add_bar(x=part["model"].to_list(), y=part["value"].to_list(), name=f"{who} ({users or 0:,})",
                     marker_color=color)  # fmt: skip
-    fig.update_layout(**_LAYOUT, barmode="group", title=f"{metric}: users with and without training history",
+    fig.update_layout(**_LAYOUT, barmode="group", title=f"{G.metric_label(metric)}: customers with and without earlier history",
                       height=360, legend={"orientation": "h", "y": -0.15})  # fmt: skip
     return fig
 
@@ -366,8 +456,8 @@ def time_quality_figure(
     seconds = m["fit_seconds"].clip(lower_bound=1e-3)
     # one tick per power of ten when the times span one: minor ticks (2, 5) crowded the axis
     decades = m.height and seconds.max() / seconds.min() >= 10
-    fig.update_layout(**_LAYOUT, title=f"Training time against {metric}", xaxis_type="log",
-                      xaxis_title="training time (s, log scale)", yaxis_title=metric, height=380,
+    fig.update_layout(**_LAYOUT, title=f"Training time against {G.metric_label(metric)}", xaxis_type="log",
+                      xaxis_title="training time (s, log scale)", yaxis_title=G.label(metric), height=380,
                       legend={"title": {"text": "model"}})  # fmt: skip
     if decades:
         fig.update_xaxes(dtick=1)
@@ -381,10 +471,10 @@ def percentile_figure(pcts: pl.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=p["percentile"].to_list(), y=plotly_text(p["label"].to_list()), orientation="h", marker_color="#4F46E5",
-            text=[f"{v:.0f}th" for v in p["percentile"]], textposition="outside", cliponaxis=False,
+            text=[ordinal(v) for v in p["percentile"]], textposition="outside", cliponaxis=False,
         )
     )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Percentile against all users (100 = top)", height=280,
+    fig.update_layout(**_LAYOUT, title="Where this customer stands among all (100th = top)", height=280,
                       xaxis={"range": [0, 110], "title": "percentile"}, yaxis_autorange="reversed")  # fmt: skip
     return fig
 
@@ -488,17 +578,8 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
 
 
 # ---- profile map -----------------------------------------------------------------------------
-CATEGORY_COLORS = px.colors.qualitative.Bold + px.colors.qualitative.Pastel
-# RFM segments coloured by health: greens and blues for good customers, warm colours for
-# those slipping away, greys for the lost and for users who never bought
-RFM_COLORS = {
-    "Champions": "#065F46", "Loyal": "#10B981", "Potential loyalist": "#6EE7B7",
-    "New": "#2563EB", "Promising": "#93C5FD", "Need attention": "#FACC15",
-    "About to sleep": "#FB923C", "Can't lose them": "#B91C1C", "At risk": "#F87171",
-    "Hibernating": "#A78BFA", "Lost": "#6B7280", "No purchase yet": "#D1D5DB",
-}  # fmt: skip
-_HOVER_FIGURES = (("recency_days", "recency", ",.0f", " days"), ("frequency", "orders", ",.0f", ""),
-                  ("monetary", "spent", ",.2f", ""), ("n_events", "events", ",.0f", ""))  # fmt: skip
+_HOVER_FIGURES = (("recency_days", ",.0f", " days"), ("frequency", ",.0f", ""),
+                  ("monetary", ",.2f", ""), ("n_events", ",.0f", ""))  # fmt: skip
 
 
 def _hover(table: pl.DataFrame) -> tuple[list[list], str]:
@@ -507,15 +588,15 @@ def _hover(table: pl.DataFrame) -> tuple[list[list], str]:
     table = table.with_columns(plotly_text(table[S.USER_ID].cast(pl.String)).alias("__shown_id"))
     cols = [S.USER_ID, "__shown_id"]
     lines = ["<b>%{customdata[1]}</b>"]
-    for c, label in (("rfm_segment", "RFM"), ("cluster_name", "cluster")):
+    for c, label in (("rfm_segment", "segment"), ("cluster_name", "group")):
         if c in table.columns:
             table = table.with_columns(plotly_text(table[c].cast(pl.String)).alias(c))
             lines.append(f"{label}: %{{customdata[{len(cols)}]}}")
             cols.append(c)
     figures = []
-    for c, label, fmt, unit in _HOVER_FIGURES:
+    for c, fmt, unit in _HOVER_FIGURES:
         if c in table.columns:
-            figures.append(f"{label} %{{customdata[{len(cols)}]:{fmt}}}{unit}")
+            figures.append(f"{G.label(c)}: %{{customdata[{len(cols)}]:{fmt}}}{unit}")
             cols.append(c)
     if figures:
         lines.append(" · ".join(figures))
@@ -540,10 +621,13 @@ def map_figure(
     size_by: str | None = "monetary",
     axis_titles: tuple[str, ...] = ("UMAP 1", "UMAP 2"),
     title: str = "",
+    segment_ids: dict[str, str] | None = None,
 ) -> go.Figure:
     """Scatter of users on the map (2-D with WebGL, or 3-D when ``table`` has ``z``).
 
     Every point's ``customdata[0]`` is its user id, so a selection names the users.
+    Segments get their colours of every other chart (:func:`segment_color`; clusters by
+    ``segment_ids``, cluster name -> id) and the one segment order in the legend.
     """
     three_d = "z" in table.columns
     custom, template = _hover(table)
@@ -570,14 +654,15 @@ def map_figure(
 
     if categorical:
         counts = colors.value_counts(sort=True)
-        names = [n for n in counts[colors.name].to_list() if n != "(none)"]
+        names = segment_order([n for n in counts[colors.name].to_list() if n != "(none)"])
         if "(none)" in counts[colors.name].to_list():
             names.append("(none)")
         values = colors.to_list()
+        ids = segment_ids or {}
         for j, name in enumerate(names):
-            color = RFM_COLORS.get(name) or (
-                "#D1D5DB"
-                if name == "(none)" or name.startswith("not ")
+            color = (
+                segment_color(name, ids.get(name))
+                if name in RFM_COLORS or name in ids or name == "(none)" or name.startswith("not ")
                 else CATEGORY_COLORS[j % len(CATEGORY_COLORS)]
             )
             t = trace([v == name for v in values], color=color)
@@ -606,33 +691,51 @@ def map_figure(
     return fig
 
 
-def _flow_color(name: str, i: int) -> str:
-    return RFM_COLORS.get(name, CATEGORY_COLORS[i % len(CATEGORY_COLORS)])
-
-
-def migration_figure(flows: pl.DataFrame, before: str, after: str) -> go.Figure:
+def migration_figure(
+    flows: pl.DataFrame, before: str, after: str, segment_ids: dict[str, str] | None = None
+) -> go.Figure:
     """Sankey of users moving between segments: earlier segments on the left, later on the
-    right; ``flows`` is :attr:`profiling.workspace.migration.Migration.flows`."""
-    health = list(RFM_COLORS)
+    right, best to lost (:func:`segment_order`, other names alphabetically), each in the
+    colour it has on every chart; ``flows`` is
+    :attr:`profiling.workspace.migration.Migration.flows`; ``segment_ids``: cluster name ->
+    cluster id for the cluster palette."""
+    ids = segment_ids or {}
 
-    def order(names: list[str]) -> list[str]:  # healthiest first, then by name
-        return sorted(names, key=lambda n: (health.index(n) if n in health else len(health), n))
+    def order(names: list[str]) -> list[str]:
+        return segment_order(sorted(names))
 
     left = order(flows["from_segment"].unique().to_list())
     right = order(flows["to_segment"].unique().to_list())
     labels = plotly_text(left + right)
     before, after = plotly_text(before), plotly_text(after)
-    colors = [_flow_color(n, i) for i, n in enumerate(left)]
-    colors += [_flow_color(n, i) for i, n in enumerate(right)]
+    colors = [segment_color(n, ids.get(n)) for n in left + right]
     li = {n: i for i, n in enumerate(left)}
     ri = {n: len(left) + i for i, n in enumerate(right)}
     rows = flows.to_dicts()
+
+    def heights(names: list[str], column: str) -> list[float]:
+        # node centres top to bottom in the given order, sized by users (plotly would
+        # otherwise re-sort the nodes and lose the best-to-lost order)
+        size = dict(flows.group_by(column).agg(pl.col("users").sum()).iter_rows())
+        total = sum(size.values()) or 1
+        gap = 0.02
+        free = max(1.0 - gap * (len(names) - 1), 0.2)
+        out, top = [], 0.0
+        for n in names:
+            h = free * size.get(n, 0) / total
+            out.append(min(max(top + h / 2, 0.001), 0.999))
+            top += h + gap
+        return out
+
     fig = go.Figure(
         go.Sankey(
-            arrangement="snap",
+            arrangement="fixed",
+            textfont={"size": 12, "color": "#0F172A"},
             node={
                 "label": labels,
                 "color": colors,
+                "x": [0.001] * len(left) + [0.999] * len(right),
+                "y": heights(left, "from_segment") + heights(right, "to_segment"),
                 "pad": 14,
                 "thickness": 16,
                 "customdata": [before] * len(left) + [after] * len(right),
@@ -656,4 +759,84 @@ def migration_figure(flows: pl.DataFrame, before: str, after: str) -> go.Figure:
         )
     )
     fig.update_layout(**{**_LAYOUT, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}}, height=520)
+    return fig
+
+
+# ---- overview --------------------------------------------------------------------------------
+_GRAIN_WORDS = {"1d": "day", "1w": "week", "1mo": "month"}
+
+
+def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = None) -> go.Figure:
+    """Revenue (bars, left axis) and orders (line, right axis) per period; ``t`` from
+    :func:`profiling.overview.over_time` (period, orders, revenue, customers)."""
+    from profiling.fmt import SYMBOLS
+
+    word = _GRAIN_WORDS.get(every, "period")
+    fig = go.Figure()
+    money = t.height and t["revenue"].is_not_null().any()
+    sym = SYMBOLS.get(currency, "") if currency else ""
+    unit = f" ({currency})" if currency else ""
+    if money:
+        fig.add_bar(x=t["period"].to_list(), y=t["revenue"].to_list(), name=f"revenue{unit}",
+                    marker_color="#A5B4FC", yaxis="y",
+                    hovertemplate=f"%{{x|%d %b %Y}}<br>revenue {sym}%{{y:,.2f}}<extra></extra>")  # fmt: skip
+    fig.add_scatter(x=t["period"].to_list(), y=t["orders"].to_list(), name="orders",
+                    mode="lines+markers", line={"color": "#4F46E5", "width": 2},
+                    yaxis="y2" if money else "y",
+                    hovertemplate="%{x|%d %b %Y}<br>%{y:,} orders<extra></extra>")  # fmt: skip
+    layout = dict(_LAYOUT, title=f"Revenue and orders per {word}", height=360,
+                  legend={"orientation": "h", "y": -0.15}, hovermode="x unified")  # fmt: skip
+    if money:
+        layout["yaxis"] = {"title": f"revenue{unit}", "tickformat": ",.0f", "rangemode": "tozero"}
+        layout["yaxis2"] = {"title": "orders", "overlaying": "y", "side": "right",
+                            "tickformat": ",d", "rangemode": "tozero", "showgrid": False,
+                            "tickmode": "auto"}  # fmt: skip
+    else:
+        layout["yaxis"] = {"title": "orders", "tickformat": ",d", "rangemode": "tozero"}
+    fig.update_layout(**layout)
+    return fig
+
+
+def cohort_figure(c: pl.DataFrame) -> go.Figure:
+    """Monthly cohort retention heatmap: one row per cohort (month of first order, with its
+    size), one column per month after it, the share of the cohort active; ``c`` from
+    :func:`profiling.overview.cohort_retention`."""
+    cohorts = c.select("cohort", "size").unique().sort("cohort")
+    months = list(range(int(c["month"].max()) + 1)) if c.height else []
+    grid = cohorts.join(
+        c.pivot(on="month", index="cohort", values="share"), on="cohort", how="left"
+    )
+    z = [[grid[str(m)][i] if str(m) in grid.columns else None for m in months]
+         for i in range(grid.height)]  # fmt: skip
+    labels = [f"{d:%b %Y} ({n:,})" for d, n in zip(grid["cohort"], grid["size"], strict=True)]
+    text = [["" if v is None else f"{v:.0%}" for v in row] for row in z]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=[f"+{m}" for m in months], y=labels, text=text, texttemplate="%{text}",
+            colorscale="Blues", zmin=0, zmax=1, colorbar={"title": "active", "tickformat": ".0%"},
+            hovertemplate="first order in %{y}<br>%{x} months later: %{z:.1%} "
+            "ordered again<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT, title="Customers coming back: share of each month's new customers "
+        "who ordered again N months later", xaxis_title="months after the first order",
+        yaxis={"autorange": "reversed", "title": "first order in (customers)"},
+        height=max(320, 120 + 26 * len(labels)),
+    )  # fmt: skip
+    return fig
+
+
+def store_funnel_figure(f: pl.DataFrame) -> go.Figure:
+    """Customers at each step of an event log (viewed, added to cart, bought) with the share
+    of the first step; ``f`` from :func:`profiling.overview.funnel`."""
+    words = {S.VIEW: "viewed an item", S.CART: "added to cart", S.PURCHASE: "bought"}
+    fig = go.Figure(
+        go.Funnel(
+            y=[words.get(s, s) for s in f["step"]], x=f["customers"].to_list(),
+            texttemplate="%{value:,}<br>%{percentInitial:.0%}", marker={"color": "#4F46E5"},
+            hovertemplate="%{y}: %{x:,} customers<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(**_LAYOUT, title="From looking to buying (customers)", height=320)
     return fig

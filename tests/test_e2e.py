@@ -54,7 +54,9 @@ def test_every_page_renders_and_an_uploaded_csv_shows_its_cleaning_report(
     page = open_page(browser, app_url)
     page.get_by_role("heading", name="Overview").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
-    assert page.locator('[data-testid="stMetric"]').count() == 5
+    assert (
+        page.locator('[data-testid="stMetric"]').count() == 6
+    )  # customers, orders, revenue, AOV, conversion, per customer
     assert "Data quality" in page.content()
     snap(page, screenshots / "overview.png")
 
@@ -64,9 +66,9 @@ def test_every_page_renders_and_an_uploaded_csv_shows_its_cleaning_report(
     page.locator(".js-plotly-plot").nth(2).wait_for()
     assert "Champions" in page.content()
     snap(page, screenshots / "segments-rfm.png")
-    page.get_by_text("Clusters", exact=True).click()
+    page.get_by_text("Behaviour groups", exact=True).click()
     wait_idle(page)
-    page.get_by_text("Cluster count: silhouette score by k").wait_for()
+    page.get_by_text("How many groups: how well separated they are").wait_for()
     snap(page, screenshots / "segments-clusters.png")
 
     page.get_by_role("link", name="Recommenders").first.click()
@@ -148,7 +150,7 @@ def test_what_changed_draws_the_migration_between_two_dates(browser, app_url, sc
     assert page.locator(".sankey").count() >= 1
     assert "Flows between segments" in page.content()
     snap(page, screenshots / "what-changed-rfm.png")
-    page.get_by_text("Clusters", exact=True).click()
+    page.get_by_text("Behaviour groups", exact=True).click()
     page.get_by_text("Rebuilding profiles and segments").first.wait_for()  # in the background
     page.locator(".sankey").first.wait_for(timeout=300_000)
     wait_idle(page, timeout=300_000)

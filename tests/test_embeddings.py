@@ -171,11 +171,12 @@ def test_the_map_figure_names_users_and_sizes_by_money():
     table = _table()
     colors, categorical = E.color_values(table, "rfm_segment")
     fig = viz.map_figure(table, colors, categorical, "RFM segment")
-    assert [t.name for t in fig.data] == ["Lost (1)", "Champions (1)", "(none) (1)"]
-    assert [t.customdata[0][0] for t in fig.data] == ["a", "b", "c"]
-    assert fig.data[1].marker.color == viz.RFM_COLORS["Champions"]
+    # segments best to lost, as on every chart; users without a segment last
+    assert [t.name for t in fig.data] == ["Champions (1)", "Lost (1)", "(none) (1)"]
+    assert [t.customdata[0][0] for t in fig.data] == ["b", "a", "c"]
+    assert fig.data[0].marker.color == viz.RFM_COLORS["Champions"]
     # 4 px for nothing spent, 18 px for the top spender, area in between ~ money: 25 -> 4+14*0.5
-    assert [t.marker.size[0] for t in fig.data] == [4.0, 18.0, 11.0]
+    assert [t.marker.size[0] for t in fig.data] == [18.0, 4.0, 11.0]
     money, _ = E.color_values(table, "monetary")
     fig = viz.map_figure(table.with_columns(z=pl.lit(1.0)), money, False, "monetary")
     assert fig.data[0].type == "scatter3d" and fig.data[0].marker.colorbar.title.text == "monetary"

@@ -74,8 +74,10 @@ def test_empty_scores_are_named_in_the_notes_the_grid_and_the_definitions():
         "on one spend (M 1).",
     ]
     fig = rfm_grid_figure(rfm_grid(p, rfm))
-    assert "no F 2, 3: tied values share one score" in fig.layout.title.text
+    assert "no order-count score 2, 3: tied values share one score" in fig.layout.title.text
     defs = {d.segment: d.definition for d in rfm_mix(p)}
     # Hibernating is R 1-2 with F 1-2: its F 2 cannot occur here
-    assert defs["Hibernating"].endswith("(here no buyer has F 2: tied values share one score)")
+    assert defs["Hibernating"].endswith(
+        "(here no buyer has order-count score 2: tied values share one score)"
+    )
     assert "here no buyer" not in defs["Champions"]

@@ -113,11 +113,13 @@ def test_a_user_with_a_single_view_gets_every_part_of_the_page(tmp_path):
 def test_segment_choices_name_each_segment_with_its_size_and_list_its_members():
     a = pl.DataFrame({"user_id": ["u1", "u2", "u3"], "rfm_segment": ["Lost", "Champions", "Lost"],
                       "cluster_name": ["Big spenders", None, "Big spenders"]})  # fmt: skip
-    assert segment_choices(a) == {
-        "rfm_segment=Lost": "RFM: Lost (2 users)",
-        "rfm_segment=Champions": "RFM: Champions (1 user)",
-        "cluster_name=Big spenders": "Cluster: Big spenders (2 users)",
+    choices = segment_choices(a)
+    assert choices == {
+        "rfm_segment=Champions": "Segment: Champions (1 customer)",
+        "rfm_segment=Lost": "Segment: Lost (2 customers)",
+        "cluster_name=Big spenders": "Group: Big spenders (2 customers)",
     }
+    assert list(choices)[:2] == ["rfm_segment=Champions", "rfm_segment=Lost"]  # best to lost
     assert users_in(a, "rfm_segment=Lost") == ["u1", "u3"]
     prof = pl.DataFrame({"user_id": ["u1", "u2", "u3"], "frequency": [0, 3, 2]})
     # among the segment, a user with purchases is preferred

@@ -73,15 +73,11 @@ def migration_between_snapshots(a: int, b: int, column: str) -> M.Migration:
 
 
 def flows_table(mig: M.Migration) -> pl.DataFrame:
-    """The flows between different segments, largest revenue at stake first, for display:
-    From, To, Users, Share of From, Revenue in the previous 12 months."""
-    return mig.moved().select(
-        pl.col("from_segment").alias("From"),
-        pl.col("to_segment").alias("To"),
-        pl.col("users").alias("Users"),
-        (pl.col("share_of_from") * 100).alias("Share of From (%)"),
-        pl.col("revenue_12m").alias("Revenue, previous 12 months"),
-    )
+    """The flows between different segments, largest revenue at stake first: one row per
+    (from_segment, to_segment) with users, share_of_from (0-1) and revenue_12m; pages show
+    them by their glossary labels."""
+    return mig.moved().select("from_segment", "to_segment", "users", "share_of_from",
+                              "revenue_12m")  # fmt: skip
 
 
 def audience(mig: M.Migration, source: str, target: str) -> pl.DataFrame:
@@ -97,9 +93,9 @@ def quarter_dates(end: datetime, start: datetime, n: int = 5) -> tuple[datetime,
 
 
 def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
-    """One row per date: As of, RFM segment, Cluster, From (a quarter-end rebuild or a
-    stored snapshot), latest first; and whether the quarter-end rebuilds are still being
-    worked out in the background (then only the stored snapshots are in the table)."""
+    """One row per date: As of, Segment, Group, From (a quarter-end rebuild or a stored
+    snapshot), latest first; and whether the quarter-end rebuilds are still being worked
+    out in the background (then only the stored snapshots are in the table)."""
     ref = data.resolved_spec()
     ds = data.load(ref)
     parts = []
@@ -108,8 +104,8 @@ def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
         parts.append(
             rebuilt.filter(pl.col("user_id") == user_id).select(
                 pl.col("as_of").alias("As of"),
-                pl.col("rfm_segment").alias("RFM segment"),
-                pl.lit(None, pl.String).alias("Cluster"),
+                pl.col("rfm_segment").alias("Segment"),
+                pl.lit(None, pl.String).alias("Group"),
                 pl.lit("rebuilt from the log").alias("From"),
             )  # fmt: skip
         )
@@ -117,8 +113,8 @@ def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
     parts.append(
         stored.select(
             pl.col("as_of").alias("As of"),
-            pl.col("rfm_segment").alias("RFM segment"),
-            pl.col("cluster_name").alias("Cluster"),
+            pl.col("rfm_segment").alias("Segment"),
+            pl.col("cluster_name").alias("Group"),
             pl.format("snapshot {}", pl.col("snapshot_id")).alias("From"),
         )  # fmt: skip
     )

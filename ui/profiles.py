@@ -17,6 +17,7 @@ from profiling.segments import (
     Segmentation,
     SegmentDescription,
     build_segments,
+    current_definitions,
     rfm_mix,
     rfm_segments,
     standardized_means,
@@ -47,15 +48,15 @@ def _segmentation(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str)
     snap = _snapshot(spec_key, _spec)
     if snap is not None and (k, method) == ("auto", "kmeans"):
         # k = 0: too few users for clusters; pages show the RFM segments and say why
-        return snap.segmentation
+        return current_definitions(snap.segmentation)
     store = ResultStore(_spec.workspace().results_dir)
     params = {"k": k, "method": method}
     saved = store.get("segmentation", params, _spec.version)
     if saved is not None:
-        return saved
+        return current_definitions(saved)
     job = _clusterer().get(f"{spec_key}|{k}|{method}")
     if job is not None and job.done and not job.failed:
-        return job.result()
+        return current_definitions(job.result())
     seg = build_segments(_profiles(spec_key, _spec), k=k, method=method)
     ds = data.load(_spec)
     store.put("segmentation", params, _spec.version, seg, data_end=ds.as_of,

@@ -7,8 +7,11 @@ from datetime import datetime, time
 
 import streamlit as st
 
+from profiling import fmt
+from profiling import glossary as G
 from profiling.dataset import Dataset
 from profiling.features import user_attributes
+from profiling.ingest.report import MISSING_USER
 from profiling.users import pick_random, users_in
 from ui import data, profiles, security, state
 from ui.text import escape_markdown, show_error, write_text  # noqa: F401 (re-exported)
@@ -43,31 +46,48 @@ def sidebar_dataset_picker() -> None:
 
 
 def dataset_caption(ds: Dataset) -> None:
+    """Workspace name, rows and dates in one line (the content fingerprint is in
+    :func:`analyst_details`)."""
     s = ds.summary()
     start, end = s["start"], s["end"]
     st.caption(
-        f"Workspace **{escape_markdown(ds.name)}** · {s['events']:,} events · {start:%Y-%m-%d} → {end:%Y-%m-%d}"
+        f"Workspace **{escape_markdown(ds.name)}** · {s['events']:,} rows · "
+        f"{start:%d %b %Y} to {end:%d %b %Y}"
     )
 
 
-def money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            return f"{value / limit:,.2f}{suffix}"
-    return f"{value:,.2f}"
+def analyst_details(ds: Dataset, terms: list[str] = ()) -> None:
+    """An "Analyst details" expander: the technical name and definition of every figure the
+    page shows (from the glossary) and the dataset's content fingerprint."""
+    with st.expander("Analyst details", icon=":material/science:"):
+        rows = [{"on this page": G.label(t), "technical name and definition": G.help_text(t)}
+                for t in terms]  # fmt: skip
+        if rows:
+            st.dataframe(rows, hide_index=True, width="stretch")
+        st.caption(
+            f"Data version (content fingerprint): `{escape_markdown(ds.fingerprint[:16])}`. "
+            "Every cached or saved result is tied to it."
+        )
+
+
+def money(value: float | None, currency: str | None = None) -> str:
+    """Money with its currency when known, large values shortened ("£8.31M")."""
+    return fmt.money(value, currency, compact=True)
 
 
 def quality_badge(ds: Dataset) -> None:
-    """A badge with the share of rows kept, linking to the cleaning report."""
+    """A badge with the share of rows kept, linking to the cleaning report. Rows without a
+    customer id (guest checkouts) are expected in retail exports: they are left out of the
+    share and explained in one line by the Overview instead."""
     rep = ds.report.events
-    share = ds.report.quality
+    guests = rep.count(MISSING_USER)
+    considered = max(rep.rows_read - guests, 1)
+    share = min(rep.rows_kept / considered, 1.0) if rep.rows_read else ds.report.quality
     color = "green" if share >= 0.98 else "orange" if share >= 0.8 else "red"
     repaired = sum(r.count for r in rep.reasons if r.action != "dropped")
     st.badge(
-        f"Data quality: {share:.1%} of {rep.rows_read:,} rows kept · "
-        f"{rep.rows_dropped:,} dropped · {repaired:,} repaired or flagged",
+        f"Data quality: {share:.1%} of {considered:,} rows with a customer id kept · "
+        f"{rep.rows_dropped - guests:,} dropped · {repaired:,} repaired or flagged",
         icon=":material/verified:" if color == "green" else ":material/warning:",
         color=color,
     )

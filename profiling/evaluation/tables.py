@@ -6,15 +6,16 @@ import math
 
 import polars as pl
 
+from profiling import glossary as G
 from profiling.evaluation.compare import HIGHER_IS_BETTER
 
 METRIC_ORDER = ("ndcg", "precision", "recall", "f1", "map", "mrr", "hit_rate", "coverage",
                 "novelty", "diversity", "popularity_bias", "rmse", "mae")  # fmt: skip
 AT_K = ("ndcg", "precision", "recall", "f1", "map", "hit_rate")
 SIGNIFICANCE_NOTE = (
-    "† significantly worse than the best: paired sign-flip test, p-values adjusted for "
-    "multiple comparisons with Benjamini-Hochberg over every model and metric of the table "
-    "(adjusted p < 0.05, so at most 5% of the † marks are expected to be false)."
+    "† clearly worse than the best model, not by luck (paired sign-flip test, p-values "
+    "adjusted for multiple comparisons with Benjamini-Hochberg over every model and metric "
+    "of the table; adjusted p < 0.05, so at most 5% of the † marks are expected to be false)."
 )
 
 
@@ -59,7 +60,7 @@ def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
     )
     order += [m for m in rows if m not in order]
     k = metrics["k"].drop_nulls().max() if "k" in metrics.columns else None
-    names = {m: (f"{m}@{k}" if m in AT_K and k else m) for m in present}
+    names = {m: G.metric_header(m, k) for m in present}
     return pl.DataFrame(
         [{"model": m, **{names[x]: rows[m].get(x, "—") for x in present}} for m in order]
     )

@@ -229,6 +229,18 @@ class Workspace:
     def name(self) -> str:
         return self.meta()["name"]
 
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Store a display setting of :data:`SETTINGS` (e.g. ``currency``) in the
+        workspace's meta table; None removes it. Data and its version are unchanged."""
+        if key not in SETTINGS:
+            raise WorkspaceError(
+                f"workspace setting: expected one of {', '.join(SETTINGS)}, got {key!r}"
+            )
+        with db.connect(self.db_path) as con, db.transaction(con):
+            con.execute("DELETE FROM meta WHERE key = ?", [key])
+            if value is not None:
+                con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
     @property
     def readonly(self) -> bool:
         return self.meta().get("readonly") == "true"
@@ -743,6 +755,10 @@ def open_workspace(name_or_slug: str) -> Workspace:
     raise WorkspaceError(
         f"no workspace named {name_or_slug!r} in {workspaces_dir()}; workspaces: {known}"
     )
+
+
+SETTINGS = ("currency",)
+"""Display settings a workspace keeps in its meta table (see :meth:`Workspace.set_setting`)."""
 
 
 def create(

@@ -1,0 +1,63 @@
+"""Glossary labels and number formats as Streamlit column settings, and CSV exports with
+plain headers and units (see :mod:`profiling.glossary` and :mod:`profiling.fmt`)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from profiling import fmt
+from profiling import glossary as G
+from profiling.export import to_safe_csv
+from ui.text import _MARKDOWN_SPECIAL
+
+
+def column(name: str, currency: str | None = None, label: str | None = None, **kw):
+    """The ``st.column_config`` entry of one glossary column: plain label, help with the
+    technical name, and the number format of its kind."""
+    text = label or G.label(name)
+    help_ = kw.pop("help", None) or G.help_text(name)
+    kind = G.kind(name)
+    if kind == G.DATE:
+        return st.column_config.DatetimeColumn(text, help=help_, format="D MMM YYYY", **kw)
+    if name == "tags":
+        return st.column_config.ListColumn(text, help=help_, **kw)
+    number = fmt.column_format(kind, currency)
+    if number is None:
+        return st.column_config.TextColumn(text, help=help_, **kw)
+    return st.column_config.NumberColumn(text, help=help_, format=number, **kw)
+
+
+def columns(names, currency: str | None = None) -> dict:
+    """``column_config`` for every glossary column of ``names`` (others keep their name)."""
+    return {c: column(c, currency) for c in names if G.known(c)}
+
+
+def csv(frame: pl.DataFrame, currency: str | None = None) -> str:
+    """CSV for people: rounded values, plain headers with units, formula-safe cells."""
+    return to_safe_csv(fmt.for_export(frame, currency))
+
+
+def _escaped(column: str, alias: str) -> pl.Expr:
+    """A text column escaped like :func:`ui.text.escape_markdown` (``st.table`` reads
+    Markdown in its cells; values from the data must show as the plain text they are)."""
+    return (
+        pl.col(column)
+        .cast(pl.String)
+        .fill_null("")
+        .str.replace_all(r"[\r\n]", " ")
+        .str.replace_all(_MARKDOWN_SPECIAL.pattern, r"\$1")
+        .alias(alias)
+    )
+
+
+def recommendation_rows(table: pl.DataFrame, bought_column: bool = True) -> pl.DataFrame:
+    """A recommendation list for ``st.table``, which wraps long reasons instead of cutting
+    them: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
+    ``already_bought`` and ``bought_column``) and "why"; text escaped."""
+    cols = [pl.col("rank"), _escaped("title", "item")]
+    if bought_column and "already_bought" in table.columns:
+        ticked = pl.when(pl.col("already_bought")).then(pl.lit("✓")).otherwise(pl.lit(""))
+        cols.append(ticked.alias("bought before"))
+    cols.append(_escaped("reason", "why"))
+    return table.select(cols)

@@ -1,0 +1,112 @@
+"""The Overview's cached results (kind of log, period comparison, revenue over time, cohort
+retention) and the workspace's currency, keyed by workspace and data version plus the
+period; computed by :mod:`profiling.overview`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import streamlit as st
+
+from profiling import fmt
+from profiling import overview as O
+from profiling.ingest.report import MISSING_USER
+from ui import data
+from ui.data import WorkspaceRef
+
+CURRENCY_KEY = "ps_currency"
+"""Session-state key of the currency chosen for a read-only workspace (the sample)."""
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _kind(spec_key: str, _spec: WorkspaceRef) -> str:
+    return O.log_kind(data.load(_spec).events)
+
+
+@st.cache_resource(max_entries=24, show_spinner="Counting orders…")
+def _compare(spec_key: str, _spec: WorkspaceRef, start: datetime, end: datetime) -> O.Comparison:
+    return O.compare(data.load(_spec).events, start, end)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _over_time(spec_key: str, _spec: WorkspaceRef, start: datetime, end: datetime):
+    return O.over_time(data.load(_spec).events, start, end)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _funnel(spec_key: str, _spec: WorkspaceRef, start: datetime, end: datetime) -> pl.DataFrame:
+    return O.funnel(data.load(_spec).events, start, end)
+
+
+@st.cache_resource(max_entries=6, show_spinner="Building cohorts…")
+def _cohorts(spec_key: str, _spec: WorkspaceRef, months: int) -> pl.DataFrame:
+    return O.cohort_retention(data.load(_spec).events, months)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _setting(spec_key: str, _spec: WorkspaceRef) -> str | None:
+    return _spec.workspace().meta().get("currency")
+
+
+def _spec() -> WorkspaceRef:
+    spec = data.resolved_spec()
+    if spec is None:
+        raise RuntimeError("no active workspace: call data.active_dataset() first")
+    return spec
+
+
+def kind() -> str:
+    """transaction log, event log or rating log (see :func:`profiling.overview.log_kind`)."""
+    spec = _spec()
+    return _kind(spec.key(), spec)
+
+
+def comparison(start: datetime, end: datetime) -> O.Comparison:
+    spec = _spec()
+    return _compare(spec.key(), spec, start, end)
+
+
+def over_time(start: datetime, end: datetime) -> pl.DataFrame:
+    spec = _spec()
+    return _over_time(spec.key(), spec, start, end)
+
+
+def funnel(start: datetime, end: datetime) -> pl.DataFrame:
+    spec = _spec()
+    return _funnel(spec.key(), spec, start, end)
+
+
+def cohorts(months: int = 12) -> pl.DataFrame:
+    spec = _spec()
+    return _cohorts(spec.key(), spec, months)
+
+
+def currency() -> str | None:
+    """The active workspace's currency: the one set for it (or, for a read-only workspace,
+    for this session), else one detected from its money column names, else None."""
+    spec = _spec()
+    chosen = st.session_state.get(CURRENCY_KEY, {}).get(spec.slug)
+    setting = chosen or _setting(spec.key(), spec)
+    mapping = data.load(spec).report.events.mapping
+    try:
+        return fmt.currency_of(mapping, setting)
+    except ValueError:
+        return fmt.currency_of(mapping, None)
+
+
+def set_currency(code: str | None) -> None:
+    """Keep ``code`` (an ISO code, or None for "detect / none") for the active workspace:
+    in the workspace itself, or in this session for a read-only one."""
+    spec = _spec()
+    if spec.readonly:
+        st.session_state.setdefault(CURRENCY_KEY, {})[spec.slug] = code
+    else:
+        spec.workspace().set_setting("currency", code)
+    _setting.clear()  # every session reads the new setting
+
+
+def guest_note(ds) -> str | None:
+    """One calm line on rows without a customer id, or None."""
+    rep = ds.report.events
+    return O.guest_note(rep.count(MISSING_USER), rep.rows_read, kind())
