@@ -8,7 +8,7 @@ from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.evaluation.tables import SIGNIFICANCE_NOTE, cold_users_note, summary_table
 from profiling.recommenders import registry
-from ui import data, recommenders, widgets
+from ui import data, labels, recommenders, widgets
 
 st.title("Recommenders")
 ds = data.active_dataset()
@@ -152,17 +152,18 @@ st.subheader("Comparison")
 table = result.metrics
 if folded is not None:
     st.caption(
-        f"Mean ± standard deviation over {len(folded.comparisons)} folds. ★ best model for "
-        "the metric. RMSE and MAE score the predicted ratings of rating models."
+        f"Average over {len(folded.comparisons)} rounds, each holding out a different part "
+        "of the data, ± how much the rounds differ (standard deviation over the folds). ★ "
+        "best model for each measure. RMSE and MAE measure rating errors of rating models."
     )
 else:
     st.caption(
-        "Mean over test users with a 95% bootstrap interval. ★ best model for the metric. "
-        + SIGNIFICANCE_NOTE
+        "Average over the customers of the test period, with the range where the true value "
+        "likely lies (95% bootstrap interval). ★ best model for each measure. " + SIGNIFICANCE_NOTE
     )
 st.dataframe(summary_table(table), hide_index=True, width="stretch")
 st.download_button(
-    "Download the metrics (CSV)", table.write_csv(), file_name="metrics.csv",
+    "Download the metrics (CSV)", labels.csv(table), file_name="metrics.csv",
     mime="text/csv", icon=":material/download:",
 )  # fmt: skip
 
@@ -197,4 +198,5 @@ if model is None:
     st.info(f"{which} could not be saved with the workspace; press **Train and compare** to "
             "train it again and see its reasons.", icon=":material/info:")  # fmt: skip
 else:
-    st.dataframe(recommenders.explained(model, who, int(k)), hide_index=True, width="stretch")
+    st.dataframe(recommenders.explained(model, who, int(k)), hide_index=True, width="stretch",
+                 column_config=recommenders.EXPLAINED_COLUMNS)  # fmt: skip

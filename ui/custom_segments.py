@@ -12,10 +12,12 @@ import polars as pl
 import streamlit as st
 
 from profiling import custom_segments as C
+from profiling import glossary as G
 from profiling.errors import ProfilingError
-from profiling.features import CATEGORY_PREFIX, SPEND_PREFIX, feature_label
+from profiling.features import feature_label
 from profiling.segments import SegmentDescription
 from ui import data, security
+from ui import overview as ov
 from ui.text import escape_markdown, show_error
 
 PICK = "ps_cseg_pick"  # the saved segment being edited (or NEW)
@@ -25,59 +27,6 @@ NEW = "+ New segment (not saved yet)"
 COLUMN = "custom"
 
 # Plain names with units for the profile features (the lead routes these through the glossary).
-LABELS: dict[str, str] = {
-    "recency_days": "Days since last order (days)",
-    "days_since_seen": "Days since last visit (days)",
-    "frequency": "Orders (count)",
-    "monetary": "Total spend after returns (money)",
-    "gross_spend": "Spend before returns (money)",
-    "refunded": "Money refunded (money)",
-    "avg_order_value": "Average order value (money)",
-    "avg_unit_price": "Average price paid per item (money)",
-    "price_level": "Price level against the category (1 = typical)",
-    "units_bought": "Items bought (count)",
-    "purchase_days": "Days with a purchase (count)",
-    "n_events": "Actions logged (count)",
-    "n_view": "Product views (count)",
-    "n_cart": "Added to cart (count)",
-    "n_purchase": "Purchase lines (count)",
-    "n_refund": "Returns (count)",
-    "n_ratings": "Ratings given (count)",
-    "rating_mean": "Average rating given (stars)",
-    "rating_std": "Spread of ratings given (stars)",
-    "active_days": "Active days (count)",
-    "sessions": "Visits (count)",
-    "events_per_session": "Actions per visit (count)",
-    "events_last_30d": "Actions in the last 30 days (count)",
-    "events_prev_30d": "Actions in the 30 days before (count)",
-    "momentum": "Activity trend, last 30 days against the 30 before (above 0 = rising)",
-    "tenure_days": "Days since first visit (days)",
-    "first_seen": "First visit (date, YYYY-MM-DD)",
-    "last_seen": "Last visit (date, YYYY-MM-DD)",
-    "last_purchase": "Last purchase (date, YYYY-MM-DD)",
-    "signup_date": "Sign-up date (date, YYYY-MM-DD)",
-    "preferred_hour": "Usual hour of activity (0-23)",
-    "weekend_share": "Share of activity at weekends (0-1)",
-    "share_night": "Share of activity at night (0-1)",
-    "share_morning": "Share of activity in the morning (0-1)",
-    "share_afternoon": "Share of activity in the afternoon (0-1)",
-    "share_evening": "Share of activity in the evening (0-1)",
-    "view_to_cart": "Views that led to a cart (0-1)",
-    "cart_to_purchase": "Carts that led to a purchase (0-1)",
-    "view_to_purchase": "Views that led to a purchase (0-1)",
-    "refund_rate": "Share of orders returned (0-1)",
-    "top_category": "Favourite category (text)",
-    "top_category_share": "Share of activity in the favourite category (0-1)",
-    "category_entropy": "Variety of categories (0 = a single category)",
-    "favourite_brand": "Favourite brand (text)",
-    "tags": "Tags (e.g. weekend shopper)",
-    "age": "Age (years)",
-    "age_band": "Age band (text)",
-    "gender": "Gender (text)",
-    "region": "Region (text)",
-    "rfm_segment": "RFM segment (text)",
-    "cluster_name": "Cluster (text)",
-}
 
 
 def _kind(dtype: pl.DataType) -> str:
@@ -95,12 +44,10 @@ def _kind(dtype: pl.DataType) -> str:
 def plain_label(feature: str, dtype: pl.DataType) -> str:
     """The plain name of a profile column with its unit (known features), or a readable
     form of its name with the kind of value it holds."""
-    if feature in LABELS:
-        return LABELS[feature]
-    for prefix, words in ((CATEGORY_PREFIX, "Share of activity in"),
-                          (SPEND_PREFIX, "Share of spend in")):  # fmt: skip
-        if feature.startswith(prefix):
-            return f"{words} {feature[len(prefix) :]} (0-1)"
+    if G.known(feature):  # the glossary's plain words, with the unit
+        unit = G.unit_text(feature, ov.currency()) or G.term(feature).unit
+        text = G.label(feature)
+        return f"{text[:1].upper()}{text[1:]}" + (f" ({unit})" if unit else "")
     return f"{feature_label(feature).capitalize()} ({_kind(dtype)})"
 
 
