@@ -243,7 +243,7 @@ def test_clustering_with_another_k_runs_in_the_background_and_the_default_is_sho
         at.run()
     assert not at.exception and not at.get("progress")
     wanted = 3 if default_k != 3 else 4
-    assert any(f"**{wanted} clusters**" in m.value for m in at.markdown)
+    assert any(f"**{wanted} behaviour groups**" in m.value for m in at.markdown)
 
 
 def test_the_recommenders_page_does_not_start_a_model_that_would_not_fit(
