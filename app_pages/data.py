@@ -3,7 +3,7 @@
 import streamlit as st
 
 from profiling.errors import ProfilingError
-from ui import data, privacy, report, security, state, widgets
+from ui import data, privacy, report, security, state, upload, widgets
 from ui.upload import upload_and_review
 
 st.title("Data")
@@ -41,6 +41,7 @@ if action == "New workspace from files":
                         widgets.show_error(exc)
                     else:
                         status.update(label="Saved", state="complete")
+                        upload.clear("ps_upload")
                         data.switch_to(new.slug)
                         st.session_state[state.JUST_LOADED] = (
                             f"Saved workspace **{widgets.escape_markdown(new.name)}** ({new.slug}). It is now open."
@@ -95,6 +96,7 @@ elif ref is not None:
                     widgets.show_error(exc)
                 else:
                     status.update(label="Added", state="complete")
+                    upload.clear("ps_add")
                     st.session_state[state.JUST_LOADED] = widgets.escape_markdown(
                         batch.describe().capitalize()
                     )

@@ -193,7 +193,13 @@ def test_the_recommenders_page_trains_in_the_background_and_other_pages_stay_usa
     try:
         at.get("form_submit_button")[0].click().run()  # returns while the fit is blocked
         assert not at.exception
-        progress = [p.proto.text for p in at.get("progress")]
+        deadline = time.time() + 30
+        while time.time() < deadline:  # the job's first message is "started"
+            progress = [p.proto.text for p in at.get("progress")]
+            if len(progress) == 1 and "Training popularity (1 of 2)" in progress[0]:
+                break
+            time.sleep(0.2)
+            at.run()
         assert len(progress) == 1 and "Training popularity (1 of 2)" in progress[0]
         assert "Comparison" not in [s.value for s in at.subheader]
         at.switch_page("app_pages/overview.py").run()  # another page while it trains

@@ -48,8 +48,9 @@ def test_predictions_then_champions_likely_to_churn_are_exported(browser, app_ur
     path = download.value.path()
     lines = Path(path).read_text(encoding="utf-8").strip().splitlines()
     header = lines[0].split(",")
-    assert "churn_risk" in header
-    i = header.index("churn_risk")
+    churn_header = "chance of not buying again soon (share 0-1)"  # churn_risk, in plain words
+    assert churn_header in header
+    i = header.index(churn_header)
     values = [float(line.split(",")[i]) for line in lines[1:]]
     assert values and min(values) >= 0.6
     snap(page, screenshots / "segments-champions-likely-to-churn.png")

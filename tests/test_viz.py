@@ -27,12 +27,13 @@ def test_plotly_text_escapes_strings_lists_and_series_and_leaves_numbers():
 
 
 def _seg(name, users):
-    return SimpleNamespace(name=name, users=users, share_of_users=0.5, share_of_revenue=0.5)
+    return SimpleNamespace(name=name, segment=name, users=users, share_of_users=0.5,
+                           share_of_revenue=0.5)  # fmt: skip
 
 
 def test_segment_figures_escape_segment_and_category_names():
     mix = viz.segment_mix_figure([_seg(BOLD, 5), _seg("Lost", 5)])
-    assert list(mix.data[0].labels) == [BOLD_SHOWN, "Lost"]
+    assert list(mix.data[0].labels) == ["Lost", BOLD_SHOWN]  # RFM names first, best to lost
     sizes = viz.segment_sizes_figure([_seg(LINK, 5)])
     assert [list(t.y) for t in sizes.data] == [[LINK_SHOWN], [LINK_SHOWN]]
     z = pl.DataFrame({"segment": ["s1"], "feature": ["frequency"], "z": [0.5], "mean": [1.0]})

@@ -37,13 +37,21 @@ class Reviewed:
         return bool(self.files)
 
 
+def clear(prefix: str) -> None:
+    """Empty the uploaders of ``prefix`` (after their files were saved: nothing is under
+    review any more). Uploaders cannot be emptied in place; new keys make new ones."""
+    st.session_state[f"{prefix}_round"] = st.session_state.get(f"{prefix}_round", 0) + 1
+
+
 def upload_and_review(prefix: str) -> Reviewed:
     """File uploaders for the three tables, then an editable role table per uploaded file."""
     out = Reviewed()
     uploads = {}
+    round_ = st.session_state.get(f"{prefix}_round", 0)
     for col, (table, label) in zip(st.columns(3), TABLES.items(), strict=True):
         with col:
-            uploads[table] = st.file_uploader(label, key=f"{prefix}_{table}")
+            key = f"{prefix}_{table}" if round_ == 0 else f"{prefix}_{round_}_{table}"
+            uploads[table] = st.file_uploader(label, key=key)
     if uploads["events"] is None:
         st.info("Upload an events file to begin; users and items are optional.")
         return out
