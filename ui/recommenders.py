@@ -346,6 +346,8 @@ def _fit_full(name: str, ds, segs, save, *, progress) -> Recommender:
     progress(0.05, f"training {name}")
     model = registry.make(name)
     extra = {"events": ds.events} if getattr(model, "uses_events", False) else {}
+    if "progress" in inspect.signature(model.fit).parameters:  # the sequence models, per epoch
+        extra["progress"] = lambda f, m: progress(0.05 + 0.9 * f, m)
     model = model.fit(ds.interactions(), items=ds.items, user_segments=segs, **extra)
     progress(0.95, "saving with the workspace")
     save(model)
