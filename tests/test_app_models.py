@@ -52,8 +52,8 @@ def wait_for_lists(at: AppTest, n: int) -> AppTest:
     return at
 
 
-def test_the_user_page_renders_before_any_model_is_fitted(own_home, monkeypatch,
-                                                          clear_streamlit_caches):  # fmt: skip
+def block_fits(monkeypatch) -> threading.Event:
+    """Every model made from the registry waits in ``fit`` until the event is set."""
     release = threading.Event()
     real = registry.make
 
@@ -69,6 +69,12 @@ def test_the_user_page_renders_before_any_model_is_fitted(own_home, monkeypatch,
         return model
 
     monkeypatch.setattr(registry, "make", slow_make)
+    return release
+
+
+def test_the_user_page_renders_before_any_model_is_fitted(own_home, monkeypatch,
+                                                          clear_streamlit_caches):  # fmt: skip
+    release = block_fits(monkeypatch)
     try:
         at = open_user(own_home.slug, "c7")
         assert not at.exception
@@ -170,21 +176,7 @@ def test_a_comparison_is_saved_and_shown_after_a_restart_then_stale_after_new_da
 def test_the_recommenders_page_trains_in_the_background_and_other_pages_stay_usable(
     own_home, monkeypatch, clear_streamlit_caches
 ):
-    release = threading.Event()
-    real = registry.make
-
-    def slow_make(name, **kw):
-        model = real(name, **kw)
-        fit = model.fit
-
-        def blocked_fit(*a, **k):
-            release.wait(60)
-            return fit(*a, **k)
-
-        model.fit = blocked_fit
-        return model
-
-    monkeypatch.setattr(registry, "make", slow_make)
+    release = block_fits(monkeypatch)
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["ws"] = own_home.slug
     at.session_state["ps_rec_models"] = ["popularity", "item-knn"]
