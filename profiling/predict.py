@@ -49,11 +49,11 @@ DEFAULT_HORIZON = 30
 LEARNED = "learned"
 BASELINES = ("recency", "frequency", "rfm", "bgnbd")
 MODEL_LABELS = {
-    LEARNED: "Learned model (gradient boosting, calibrated)",
-    "recency": "Recency alone",
-    "frequency": "Frequency alone",
-    "rfm": "RFM score",
-    "bgnbd": "BG/NBD P(purchase)",
+    LEARNED: "Learned model (all signals combined; gradient boosting, calibrated)",
+    "recency": "Days since last purchase alone",
+    "frequency": "Number of purchase days alone",
+    "rfm": "RFM score (recency, frequency and spend ranks added up)",
+    "bgnbd": "Buying-pattern model (BG/NBD chance of buying again)",
 }
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier", "top_decile_lift")
 HIGHER_IS_BETTER = {m: m != "brier" for m in METRICS}
@@ -67,22 +67,22 @@ FEATURE_LABELS: dict[str, str] = {
     "avg_order_value": "spend per purchase day",
     "purchase_days_30d": "purchase days, last 30 days",
     "purchase_days_90d": "purchase days, last 90 days",
-    "mean_gap_days": "mean days between purchases",
-    "refund_share": "refunds per purchase",
-    "tenure_days": "days since first event",
-    "days_since_seen": "days since last event",
+    "mean_gap_days": "average days between purchases",
+    "refund_share": "share of purchases refunded",
+    "tenure_days": "days since first visit",
+    "days_since_seen": "days since last visit",
     "active_days": "active days",
-    "n_events": "events",
-    "events_30d": "events, last 30 days",
+    "n_events": "recorded actions (views, carts, purchases)",
+    "events_30d": "recorded actions, last 30 days",
     "n_view": "views",
     "n_cart": "add-to-carts",
     "views_30d": "views, last 30 days",
     "carts_30d": "add-to-carts, last 30 days",
-    "rfm_score": "RFM score (R + F + M)",
-    "bgnbd_p": "BG/NBD P(purchase)",
+    "rfm_score": "RFM score (3-15)",
+    "bgnbd_p": "chance of buying again (buying-pattern model)",
 }
 FEATURE_LABELS.update(
-    {f"seq_emb_{k}": f"sequence embedding {k}" for k in range(1, 33)}
+    {f"seq_emb_{k}": f"browsing-sequence trait {k}" for k in range(1, 33)}
 )  # optional inputs (profiling.predict_embeddings)
 _DAY_US = 86_400_000_000.0
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
+from profiling import fmt
 from profiling import privacy as P
 from profiling import schema as S
 from profiling.dataset import Dataset
@@ -166,8 +167,8 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _money(v: float | None) -> str:
-    return "—" if v is None else f"{v:,.2f}"
+def _money(v: float | None, currency: str | None = None) -> str:
+    return fmt.money(v, currency)
 
 
 def _pct(v: float | None) -> str:
@@ -243,8 +244,8 @@ def _overview_text(h: dict) -> str:
         )
         if h["revenue"] is not None:
             text += (
-                f" worth {_money(h['revenue'])} in total after refunds, "
-                f"{_money(h['average_order_value'])} per order on average"
+                f" worth {_money(h['revenue'], h.get('currency'))} in total after refunds, "
+                f"{_money(h['average_order_value'], h.get('currency'))} per order on average"
             )
         text += f". {_pct(h['repeat_rate'])} of buyers ordered more than once."
     else:
@@ -377,6 +378,7 @@ def build_report(
     epsilon: float | None = None,
     charts: bool = True,
     generated_at: datetime | None = None,
+    currency: str | None = None,
 ) -> Report:
     """The stakeholder report of a dataset as one self-contained HTML page.
 
@@ -390,6 +392,8 @@ def build_report(
     min_group, epsilon : privacy settings of the workspace (0 / None = off).
     charts : bool
         Embed the charts as PNG pictures (needs kaleido and Chromium).
+    currency : str, optional
+        ISO code shown with money ("$1,234.50"); plain numbers when None.
 
     Raises
     ------
@@ -398,7 +402,7 @@ def build_report(
     """
     from profiling import viz  # plotly figure builders
 
-    h = headline(ds)
+    h = {**headline(ds), "currency": currency}
     sizes, privacy_notes = protected_sizes(segments, min_group, epsilon)
     by_name = {d.name: d for d in segments}
     generated_at = generated_at or datetime.now(UTC)
@@ -444,9 +448,9 @@ def build_report(
         ("Customers", _count(h["customers"])),
         ("Customers who bought", _count(h["buyers"])),
         ("Orders", _count(h["orders"])),
-        ("Revenue after refunds", _money(h["revenue"])),
-        ("Average order value", _money(h["average_order_value"])),
-        ("Revenue per buying customer", _money(h["revenue_per_customer"])),
+        ("Revenue after refunds", _money(h["revenue"], currency)),
+        ("Average order value", _money(h["average_order_value"], currency)),
+        ("Revenue per buying customer", _money(h["revenue_per_customer"], currency)),
         ("Bought more than once", _pct(h["repeat_rate"])),
     ]
     card_html = "".join(

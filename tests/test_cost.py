@@ -22,6 +22,14 @@ def test_a_big_catalog_rules_ease_out_but_keeps_item_knn_and_als():
     assert C.affordable(["item-knn", "ease", "als"], s, limit) == ["item-knn", "als"]
 
 
+def test_item_knn_costs_one_block_of_co_occurrences_and_the_kept_neighbours():
+    s = C.Shape(users=500_000, items=50_000, interactions=10_000_000)
+    # 10M rows * 120 B + 2 * 20M block entries * 16 B + 50,000 items * 100 neighbours * 12 B
+    assert C.estimate("item-knn", s).bytes == 1_200_000_000 + 640_000_000 + 60_000_000
+    tiny = C.Shape(users=10, items=5, interactions=20)  # the block is at most 5² pairs
+    assert C.estimate("item-knn", tiny).bytes == 20 * 120 + 2 * 25 * 16 + 5 * 5 * 12
+
+
 def test_a_small_catalog_affords_everything():
     s = C.Shape(users=3000, items=500, interactions=100_000)
     names = ["popularity", "item-knn", "ease", "als", "content", "hybrid", "knn-user"]

@@ -16,6 +16,7 @@ from profiling import schema as S
 from profiling.recommenders.base import RECOMMENDATION_SCHEMA
 from profiling.recommenders.content import ContentBased, ContextAware
 from profiling.recommenders.hybrid import Hybrid
+from profiling.recommenders import implicit_models
 from profiling.recommenders.implicit_models import EASE, ItemKNN
 from profiling.recommenders.registry import DEFAULT_MODELS, MODELS, describe, make
 from profiling.recommenders.surprise_models import ALGORITHMS, SurpriseModel
@@ -192,6 +193,28 @@ def test_item_knn_explain_names_history_item_and_similarity(store):
     titles = items.filter(pl.col(S.ITEM_ID).is_in(history))[S.TITLE].to_list()
     assert any(t in reason for t in titles)
     assert re.search(r"similarity 0\.\d\d", reason)
+
+
+def test_item_knn_in_blocks_equals_the_cosine_worked_out_by_hand(monkeypatch):
+    # users x items, raw weights; cosine(i0, i1) = (1*3 + 1*3) / (sqrt(3) * sqrt(27)) = 2/3
+    x = np.array([[1, 3, 0], [1, 0, 2], [1, 3, 2], [0, 3, 0]], dtype=float)
+    u, i = np.nonzero(x)
+    inter = pl.DataFrame(
+        {S.USER_ID: [f"u{a}" for a in u], S.ITEM_ID: [f"i{b}" for b in i], "weight": x[u, i]}
+    )
+    norms = np.sqrt((x**2).sum(axis=0))
+    cosine = (x.T @ x) / np.outer(norms, norms)
+    np.fill_diagonal(cosine, 0.0)
+    assert cosine[0, 1] == pytest.approx(2 / 3)
+    whole = ItemKNN(k_neighbors=1, weighting="raw").fit(inter)
+    monkeypatch.setattr(implicit_models, "BLOCK_PAIRS", 1)  # one item per block
+    blocks = ItemKNN(k_neighbors=1, weighting="raw").fit(inter)
+    for model in (whole, blocks):
+        sim = model.similarity_.toarray()
+        best = cosine.argmax(axis=1)  # each item keeps its one nearest item
+        np.testing.assert_allclose(sim[np.arange(3), best], cosine[np.arange(3), best], rtol=1e-6)
+        assert (sim != 0).sum() == 3
+    assert (whole.similarity_ != blocks.similarity_).nnz == 0
 
 
 def test_ease_equals_closed_form():

@@ -98,6 +98,14 @@ def test_the_report_has_every_section_and_escapes_every_data_string(ds):
     assert 'class="privacy"' not in page  # privacy is off: no privacy note
 
 
+def test_money_in_the_report_carries_the_workspace_currency(ds):
+    page = R.build_report(ds, SEGMENTS[:2], charts=False, currency="GBP").html
+    assert "worth £65.00 in total after refunds, £16.25 per order on average" in page
+    assert '<div class="value">£21.67</div>' in page  # revenue per buying customer, 65 / 3
+    euro = R.build_report(ds, SEGMENTS[:2], charts=False, currency="CHF").html
+    assert "worth CHF 65.00 in total" in euro
+
+
 def test_without_a_saved_comparison_the_models_section_is_left_out(ds):
     page = R.build_report(ds, SEGMENTS[:2], charts=False).html
     assert 'id="models"' not in page

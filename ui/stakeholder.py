@@ -13,7 +13,7 @@ import streamlit as st
 from profiling import report as R
 from profiling.errors import ProfilingError
 from profiling.segments import SegmentDescription
-from ui import data, persist, privacy
+from ui import data, overview, persist, privacy
 from ui.data import WorkspaceRef
 from ui.text import show_error
 
@@ -41,22 +41,24 @@ def _saved_comparison(ref: WorkspaceRef) -> R.SavedComparison | None:
 @st.cache_data(max_entries=4, show_spinner=False)
 def _prepare(
     key: str, _ref: WorkspaceRef, _descriptions: list[SegmentDescription], kind: str,
-    min_group: int, epsilon: float | None,
+    min_group: int, epsilon: float | None, currency: str | None = None,
 ) -> tuple[str, bytes, str]:  # fmt: skip
     """(html, pdf, privacy sentence) of the report; ``key`` names everything it depends on.
     DP noise is drawn once per key, so the HTML and the PDF show the same noisy sizes."""
     ds = data.load(_ref)
     rep = R.build_report(
         ds, _descriptions, segment_kind=KIND_WORDS.get(kind, kind), comparison=_saved_comparison(_ref),
-        min_group=min_group, epsilon=epsilon,
+        min_group=min_group, epsilon=epsilon, currency=currency,
     )  # fmt: skip
     return rep.html, R.html_to_pdf(rep.html), " ".join(rep.notes)
 
 
-def _key(ref: WorkspaceRef, descriptions: list[SegmentDescription], kind: str, s) -> str:
+def _key(
+    ref: WorkspaceRef, descriptions: list[SegmentDescription], kind: str, s, currency: str | None
+) -> str:
     newest = persist.store(ref).newest_info("comparison")
     parts = {
-        "ws": ref.key(), "kind": kind, "k": s.min_group, "eps": s.dp_epsilon,
+        "ws": ref.key(), "kind": kind, "k": s.min_group, "eps": s.dp_epsilon, "cur": currency,
         "segments": [(d.segment, d.name, d.users, d.definition) for d in descriptions],
         "comparison": newest.saved_at if newest else None,
     }  # fmt: skip
@@ -70,7 +72,8 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
     if ref is None or not descriptions:
         return
     s = privacy.current()
-    key = _key(ref, descriptions, kind, s)
+    money = overview.currency()
+    key = _key(ref, descriptions, kind, s, money)
     with st.container(border=True):
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(
@@ -80,14 +83,14 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
         if right.button("Prepare the report", icon=":material/description:", key="ps_report"):
             try:
                 with st.spinner("Drawing the charts and printing the PDF…"):
-                    _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon)
+                    _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money)
             except ProfilingError as exc:
                 show_error(exc)
                 return
             st.session_state[READY] = key
         if st.session_state.get(READY) != key:
             return
-        page, pdf, note = _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon)
+        page, pdf, note = _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money)
         stem = f"customer-report-{ref.slug}"
         d1, d2, d3 = st.columns([1, 1, 2])
         d1.download_button("Download (web page)", page, file_name=f"{stem}.html",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 FLOAT = 8  # bytes
 SPARSE_ENTRY = 12  # bytes per stored entry of a CSR matrix (value + index)
 FRAME_ROW = 120  # bytes per interaction row held by polars/pandas during a fit
+BLOCK_PAIRS = 20_000_000  # profiling.recommenders.implicit_models.BLOCK_PAIRS
 DEFAULT_SHARE = 0.35  # share of the machine's memory one model may take
 
 
@@ -66,9 +67,12 @@ def estimate(model: str, s: Shape) -> Cost:
         return Cost(model, base + (s.users + s.items) * factors * FLOAT * 2,
                     f"{factors} factors per user and item")  # fmt: skip
     if model == "item-knn":
-        # co-occurrence is bounded by pairs of items each user touched; kept sparse
-        pairs = min(s.items**2, s.interactions * min(s.items, 50))
-        return Cost(model, base + pairs * SPARSE_ENTRY, "sparse item co-occurrences")
+        # co-occurrences are computed a block of items at a time (at most BLOCK_PAIRS
+        # entries, with their COO copy) and cut to 100 neighbours per item at once
+        block = min(s.items**2, s.interactions * min(s.items, 50), BLOCK_PAIRS)
+        kept = s.items * min(s.items, 100)
+        return Cost(model, base + 2 * block * 16 + kept * SPARSE_ENTRY,
+                    "item co-occurrences, a block at a time")  # fmt: skip
     if model == "hybrid":
         parts = [estimate(m, s) for m in ("item-knn", "ease", "als", "content")]
         return Cost(model, sum(p.bytes for p in parts) - 3 * base,

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from profiling import schema as S
 from profiling.errors import ProfilingError
+from profiling.recommenders import cost
 from profiling.recommenders.base import Recommender
 
 WEIGHTINGS = ("log", "raw", "binary")
@@ -61,6 +62,18 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix(
         (m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape, dtype=m.dtype
     )
+
+
+BLOCK_PAIRS = cost.BLOCK_PAIRS
+"""Co-occurrence entries item-kNN computes at once (about 320 MB in COO form)."""
+
+
+def _pairs_per_item(xt: sp.csr_matrix, xc: sp.csc_matrix) -> np.ndarray:
+    """An upper bound of each item's co-occurring items: the sum of its users' history
+    lengths (the users x items matrix's row lengths), per item."""
+    user_len = np.diff(xc.tocsr().indptr).astype(np.float64)
+    item = np.repeat(np.arange(xt.shape[0]), np.diff(xt.indptr))
+    return np.bincount(item, weights=user_len[xt.indices], minlength=xt.shape[0])
 
 
 class ItemKNN(Recommender):
@@ -108,14 +121,32 @@ class ItemKNN(Recommender):
             raise ProfilingError(f"k_neighbors must be >= 1. Got {self.k_neighbors!r} instead.")
         self.x_ = weighted(self.matrix_, self.weighting)
         xc = self.x_.tocsc()
+        xt = xc.T.tocsr()  # items x users
         norms = np.sqrt(np.asarray(xc.multiply(xc).sum(axis=0)).ravel())
-        gram = (xc.T @ xc).tocoo()
-        keep = gram.row != gram.col
-        rows, cols = gram.row[keep], gram.col[keep]
-        vals = gram.data[keep] / (norms[rows] * norms[cols] + self.shrink + 1e-12)
-        sim = sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=gram.shape)
-        sim.eliminate_zeros()
-        self.similarity_ = top_k_per_row(sim, self.k_neighbors)
+        n = xt.shape[0]
+        # rows of the items x items co-occurrence in blocks, each cut to its top k at once:
+        # the full co-occurrence of a big catalog (hundreds of millions of pairs) is never
+        # held, only one block's (about BLOCK_PAIRS entries) and the kept neighbours
+        blocks, start = [], 0
+        pairs_per_item = _pairs_per_item(xt, xc)
+        while start < n:
+            stop = start + 1
+            budget = pairs_per_item[start]
+            while stop < n and budget + pairs_per_item[stop] <= BLOCK_PAIRS:
+                budget += pairs_per_item[stop]
+                stop += 1
+            gram = (xt[start:stop] @ xc).tocoo()
+            rows = gram.row + start
+            keep = rows != gram.col
+            rows, cols = rows[keep], gram.col[keep]
+            vals = gram.data[keep] / (norms[rows] * norms[cols] + self.shrink + 1e-12)
+            sim = sp.csr_matrix(
+                (vals.astype(np.float32), (rows - start, cols)), shape=(stop - start, n)
+            )
+            sim.eliminate_zeros()
+            blocks.append(top_k_per_row(sim, self.k_neighbors))
+            start = stop
+        self.similarity_ = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return (self.x_[user_idx] @ self.similarity_).toarray()

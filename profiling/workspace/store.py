@@ -47,6 +47,7 @@ from profiling.errors import ProfilingError, WorkspaceError
 from profiling.workspace import db
 
 SAMPLE_SLUG = "sample"
+SAMPLE_CURRENCY = "USD"  # the sample store's prices are US dollars (sample_data/README.md)
 
 
 _META: dict[str, tuple] = {}
@@ -885,7 +886,8 @@ def ensure_sample() -> Workspace:
         p = sample_paths()
         try:
             return create(SAMPLE_NAME, p["events"], p["users"], p["items"], slug=SAMPLE_SLUG,
-                          readonly=True, extra_meta={"sample_version": version})  # fmt: skip
+                          readonly=True,
+                          extra_meta={"sample_version": version, "currency": SAMPLE_CURRENCY})  # fmt: skip
         except WorkspaceError:
             if path.is_dir():  # another process built it meanwhile
                 return Workspace(path)
