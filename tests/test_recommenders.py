@@ -13,10 +13,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from profiling import schema as S
+from profiling.recommenders import implicit_models
 from profiling.recommenders.base import RECOMMENDATION_SCHEMA
 from profiling.recommenders.content import ContentBased, ContextAware
 from profiling.recommenders.hybrid import Hybrid
-from profiling.recommenders import implicit_models
 from profiling.recommenders.implicit_models import EASE, ItemKNN
 from profiling.recommenders.registry import DEFAULT_MODELS, MODELS, describe, make
 from profiling.recommenders.surprise_models import ALGORITHMS, SurpriseModel
