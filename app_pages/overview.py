@@ -62,7 +62,9 @@ currencies = ["", *sorted(fmt.ISO_CODES)]
 with p3.popover("Currency", icon=":material/payments:"):
     choice = st.selectbox(
         "Currency of the money columns", currencies, index=currencies.index(cur or ""),
-        format_func=lambda c: c or "none shown", key="ps_ov_currency",
+        format_func=lambda c: c or "none shown",
+        key=f"ps_ov_currency_{data.resolved_spec().slug}",  # one per workspace: a switch
+        # to another workspace must not carry this one's choice over
         help="Detected from the column names where they say it (for example 'Price (£)' or "
         "'amount_gbp'); set it here when they do not. Kept with the workspace.",
     )  # fmt: skip

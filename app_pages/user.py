@@ -8,7 +8,6 @@ from profiling.errors import ProfilingError
 from profiling.features import TAG_RULES
 from profiling.recommenders import registry
 from profiling.users import (
-    assignment_of,
     bought_items,
     category_affinity,
     funnel,
@@ -17,7 +16,6 @@ from profiling.users import (
     profile_document,
     rhythm,
     segment_choices,
-    similar_users,
     timeline,
     users_in,
 )
@@ -32,13 +30,13 @@ if ds is None:
 widgets.dataset_caption(ds)
 privacy.retraining_note("model")  # after an erasure: why models are retrained
 prof = profiles.active_profiles()
-ids = prof["user_id"].to_list()
+ids, row_of = profiles.user_ids()
 
 # the user comes from the link (?user=ID), the search box, or the random button
 missing = None
 if state.USER_PICK not in st.session_state:
     linked = st.query_params.get(state.USER_PARAM)
-    if linked is not None and linked not in set(ids):
+    if linked is not None and linked not in row_of:
         missing = linked
     else:
         st.session_state[state.USER_PICK] = linked if linked is not None else ids[0]
@@ -65,7 +63,8 @@ group = c2.selectbox(
     placeholder="All users", key=state.USER_SEGMENT, on_change=widgets.open_segment_member,
 )  # fmt: skip
 pool = users_in(seg.assignments, group) if group else ids
-if st.session_state[state.USER_PICK] not in set(pool):  # e.g. opened by a link or the map
+# e.g. opened by a link or the map
+if st.session_state[state.USER_PICK] not in (set(pool) if group else row_of):
     pool = [st.session_state[state.USER_PICK], *pool]
 c3.button(
     "Random user",
@@ -74,9 +73,10 @@ c3.button(
 )
 user = c1.selectbox("Find a user (type to search)", pool, key=state.USER_PICK)
 st.query_params[state.USER_PARAM] = user
-row = prof.row(ids.index(user), named=True)
+row = prof.row(row_of[user], named=True)
 
-assign = assignment_of(seg.assignments if seg else None, user)
+assign = profiles.assignment_of(user)
+mine = ds.user_events(user)  # this user's rows, through the dataset's index
 
 # --- header ----------------------------------------------------------------------------------
 st.header(f"User {widgets.escape_markdown(user)}")
@@ -116,7 +116,7 @@ with left:
     if any(c.startswith("cat_share__") for c in prof.columns):
         st.plotly_chart(viz.affinity_figure(category_affinity(prof, user)), width="stretch")
 with right:
-    st.plotly_chart(viz.rhythm_figure(rhythm(ds.events, user)), width="stretch")
+    st.plotly_chart(viz.rhythm_figure(rhythm(mine, user, ds.time_of_day_known())), width="stretch")
     f = funnel(row)
     if f.height >= 2:  # one step (a transaction log) is no funnel
         st.plotly_chart(viz.funnel_figure(f), width="stretch")
@@ -133,7 +133,7 @@ if history.height or rebuilding:
                "appear here on the next visit." if rebuilding else "")
         )  # fmt: skip
 
-t = timeline(ds.events, ds.items, user)
+t = timeline(mine, ds.items, user)
 st.plotly_chart(viz.timeline_figure(t), width="stretch")
 with st.expander(f"Recent events ({t.height:,} in all)", expanded=False):
     st.dataframe(t.head(200), hide_index=True, width="stretch")
@@ -142,7 +142,7 @@ pred_ui.user_section(user)
 
 # --- similar users ---------------------------------------------------------------------------
 st.subheader("Similar users")
-sim = similar_users(prof, user)
+sim = profiles.similar_users(user)
 sim_cols = st.columns(max(sim.height, 1))
 for col, r in zip(sim_cols, sim.iter_rows(named=True), strict=False):
     col.button(
@@ -168,11 +168,15 @@ def show_list(table, bought_column: bool = True) -> None:
 def show_pending(ms) -> None:
     job = ms.job
     if job is not None and job.failed:
-        st.error(f"{ms.name} could not be trained: {widgets.escape_markdown(str(job.error))}")
+        what = "read" if ms.loading else "trained"
+        st.error(f"{ms.name} could not be {what}: {widgets.escape_markdown(str(job.error))}")
         st.button("Try again", key=f"ps_retry_{ms.name}", on_click=recommenders.retrain,
                   args=(ms.name,))  # fmt: skip
     elif ms.too_big:
         st.warning(ms.too_big, icon=":material/memory:")
+    elif job is not None and ms.loading:
+        st.progress(min(job.progress, 1.0),
+                    text=f"Reading the saved {ms.name} model in the background ({job.elapsed:.0f} s).")  # fmt: skip
     elif job is not None:
         st.progress(min(job.progress, 1.0),
                     text=f"Training {ms.name} in the background ({job.elapsed:.0f} s); "
@@ -233,7 +237,7 @@ if ds.summary()["items"]:
     hide_seen = st.toggle(
         "Leave out items this user already bought or viewed", value=True, key="ps_user_hide_seen"
     )
-    bought = bought_items(ds.events, user)
+    bought = bought_items(mine, user)
     pending = any(
         recommenders.model_state(n, start=False).model is None
         for n in [*chosen, *(["buy-again"] if bought else [])]

@@ -76,14 +76,18 @@ def category_affinity(profiles: pl.DataFrame, user_id: str) -> pl.DataFrame:
     ).sort("user", descending=True)
 
 
-def rhythm(events: pl.DataFrame, user_id: str) -> pl.DataFrame:
+def rhythm(events: pl.DataFrame, user_id: str, time_known: bool | None = None) -> pl.DataFrame:
     """The user's events by part of day and weekday: part, weekday (1 = Monday), events.
 
     ``part`` is null on every row when the log carries no time of day (date-only), so that
-    nothing is shown as happening at night."""
+    nothing is shown as happening at night. ``time_known`` says whether the whole log has
+    times of day (:meth:`profiling.dataset.Dataset.time_of_day_known`); by default it is read
+    from ``events``, which must then be the whole log, not one user's rows."""
     e = events.filter(pl.col(S.USER_ID) == user_id)
     part = pl.lit(None, pl.String)
-    if time_of_day_known(events):
+    if time_known is None:
+        time_known = time_of_day_known(events)
+    if time_known:
         for name, (lo, hi) in PARTS_OF_DAY.items():
             part = pl.when(pl.col("_h").is_between(lo, hi - 1)).then(pl.lit(name)).otherwise(part)
     return (
@@ -143,15 +147,35 @@ def similar_users(
     One row per neighbour: user_id, distance (Euclidean, in standard deviations), nearest
     first; the user themself is excluded.
     """
-    _row(profiles, user_id)
-    features = features or default_cluster_features(profiles)
-    x = prepare_matrix(profiles, features)
-    ids = profiles[S.USER_ID].to_list()
-    i = ids.index(user_id)
-    nn = NearestNeighbors(n_neighbors=min(n + 1, len(ids))).fit(x)
-    dist, idx = nn.kneighbors(x[i : i + 1])
-    pairs = [(ids[j], float(d)) for j, d in zip(idx[0], dist[0], strict=True) if j != i][:n]
-    return pl.DataFrame(pairs, schema={S.USER_ID: pl.String, "distance": pl.Float64}, orient="row")
+    return ProfileNeighbours(profiles, features).of(user_id, n)
+
+
+class ProfileNeighbours:
+    """The standardized profile space (the clustering features) with a nearest-neighbour
+    index, built once and asked for many users (:func:`similar_users` builds one per call).
+    """
+
+    def __init__(self, profiles: pl.DataFrame, features: list[str] | None = None) -> None:
+        features = features or default_cluster_features(profiles)
+        self.x_ = prepare_matrix(profiles, features)
+        self.ids_ = profiles[S.USER_ID]
+        self.index_ = {u: i for i, u in enumerate(self.ids_.to_list())}
+        self.nn_ = NearestNeighbors().fit(self.x_) if len(self.index_) else None
+
+    def of(self, user_id: str, n: int = 5) -> pl.DataFrame:
+        """user_id, distance (Euclidean, in standard deviations) of the ``n`` nearest users,
+        nearest first, the user themself excluded."""
+        i = self.index_.get(user_id)
+        if i is None:
+            raise ProfilingError(f"unknown user {user_id!r}: no events for this id in the dataset")
+        k = min(n + 1, len(self.index_))
+        dist, idx = self.nn_.kneighbors(self.x_[i : i + 1], n_neighbors=k)
+        pairs = [
+            (self.ids_[int(j)], float(d)) for j, d in zip(idx[0], dist[0], strict=True) if j != i
+        ][:n]
+        return pl.DataFrame(
+            pairs, schema={S.USER_ID: pl.String, "distance": pl.Float64}, orient="row"
+        )
 
 
 def profile_document(

@@ -127,7 +127,9 @@ def test_the_sidebar_picker_switches_the_workspace_and_the_url(clear_streamlit_c
     assert at.query_params["ws"] == slug
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Customers"] == "2"
+    # the sample store's currency (USD) is not carried over to a workspace that has none
     assert metrics["Revenue"] == "12.00"
+    assert "currency" not in W.open_workspace(slug).meta()
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from profiling import workspace as W
 from profiling.recommenders import registry
+from profiling.workspace.results import ResultStore
 from tests._apptest import compare_and_wait, wait_for_comparison
 from ui import recommenders as rec_ui
 
@@ -29,6 +30,7 @@ def own_home(tmp_path, monkeypatch):
     background training left over from them."""
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(rec_ui, "_TRAINER", None)
+    monkeypatch.setattr(rec_ui, "_LOADER", None)
     log = tmp_path / "shop.csv"
     log.write_text(LOG + "\n")
     return W.create("Shop", log)
@@ -94,20 +96,37 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
     assert not at.exception
     saved = list((own_home.results_dir / "model").rglob("*.pkl"))
     assert len(saved) == 2  # popularity and buy-again, for this data version
-    # a restarted server (no jobs, empty caches) shows the saved lists without training
-    rec_ui._TRAINER = None
+    # a restarted server (no jobs, empty caches) shows the saved lists without training;
+    # reading them happens in the background too: the first run does not wait for it
+    rec_ui._TRAINER, rec_ui._LOADER = None, None
     import streamlit as st
 
     st.cache_resource.clear()
-    at = open_user(own_home.slug, "c7")
+    real_get = ResultStore.get
+    release = threading.Event()
+
+    def slow_get(self, kind, *a, **k):
+        if kind == "model":
+            release.wait(60)
+        return real_get(self, kind, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ResultStore, "get", slow_get)
+        at = open_user(own_home.slug, "c7")
+        assert not at.exception and at.header[0].value == "User c7"
+        progress = [p.proto.text for p in at.get("progress")]
+        assert any("Reading the saved popularity model" in t for t in progress), progress
+        release.set()
+        at = wait_for_lists(at, 2)
     assert len(at.table) >= 2 and not at.get("progress")  # popularity and buy-again
+    assert not rec_ui._trainer()._jobs  # read, not trained again
     # new data: the saved model is shown as stale, with a retrain button
     batch = tmp_path / "more.csv"
     batch.write_text(
         "user,item,when,qty,price\nc7,i3,2024-02-10 10:00,1,5\nc99,i1,2024-02-11 10:00,1,2\n"
     )
     own_home.add(batch)
-    at = open_user(own_home.slug, "c7")
+    at = wait_for_comparison(open_user(own_home.slug, "c7"))  # the old model is read first
     warnings = [w.value for w in at.warning]
     # 2 new events on top of the first batch's
     assert any(w.startswith("Not current: trained on data to 2024-01-") and

@@ -68,7 +68,7 @@ def test_a_transaction_log_shows_orders_order_value_and_repeat_customers(
 def test_the_currency_can_be_set_for_a_workspace(clear_streamlit_caches, tmp_path):
     slug = _shop(tmp_path)
     at = _open(slug)
-    at.selectbox(key="ps_ov_currency").set_value("EUR").run()
+    at.selectbox(key=f"ps_ov_currency_{slug}").set_value("EUR").run()
     assert not at.exception
     assert W.open_workspace(slug).meta()["currency"] == "EUR"
     at = _open(slug)

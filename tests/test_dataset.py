@@ -114,3 +114,29 @@ def test_evaluation_error_lives_with_the_other_errors():
 
     assert EvaluationError is errors.EvaluationError
     assert issubclass(EvaluationError, errors.ProfilingError)
+
+
+def test_user_events_are_the_users_rows_in_log_order_through_the_index(files, monkeypatch):
+    ds = load_dataset(files["events"])
+    u1 = ds.user_events("u1")
+    assert u1[S.EVENT_TYPE].to_list() == ["view", "cart", "purchase"]  # the log's order
+    assert ds.user_events("u3")[S.ITEM_ID].to_list() == ["i9"]
+    assert ds.user_events("nobody").height == 0
+    assert ds.user_events("nobody").columns == ds.events.columns
+    # two ids sharing a hash: the exact id decides (every id hashed to the same value)
+    hashes, order = ds.__dict__["_user_index"]
+    ds.__dict__["_user_index"] = (hashes * 0, order[hashes.argsort(kind="stable")])
+    monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series([0], dtype=pl.UInt64))
+    assert ds.user_events("u2")[S.ITEM_ID].to_list() == ["i2"]
+    assert ds.user_events("u1").height == 3
+    # the index is not carried into a pickle (it is rebuilt on demand)
+    import pickle
+
+    assert "_user_index" not in pickle.loads(pickle.dumps(ds)).__dict__
+
+
+def test_time_of_day_known_is_read_once_from_the_log(files):
+    ds = load_dataset(files["events"])
+    assert ds.time_of_day_known() is True
+    ds.__dict__["_time_known"] = False  # the memo answers from then on
+    assert ds.time_of_day_known() is False

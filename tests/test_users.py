@@ -1,5 +1,7 @@
 """One user against everyone: percentiles and nearest neighbours on hand-made profiles."""
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
@@ -9,6 +11,7 @@ from profiling.features import build_profiles
 from profiling.recommenders import registry
 from profiling.recommenders.base import explained_recommendations
 from profiling.users import (
+    ProfileNeighbours,
     bought_items,
     funnel,
     percentiles,
@@ -53,6 +56,27 @@ def test_similar_users_are_the_nearest_in_standardized_space_without_the_user():
     assert set(sim["user_id"].to_list()) == {"a", "c"}
     assert "b" not in sim["user_id"].to_list()
     assert sim["distance"][0] == pytest.approx(sim["distance"][1])
+
+
+def test_one_neighbour_index_answers_for_every_user_as_similar_users_does():
+    index = ProfileNeighbours(PROFILES, ["weekend_share"])
+    for user in ("a", "b", "c", "d"):
+        assert index.of(user, 2).equals(similar_users(PROFILES, user, 2, ["weekend_share"]))
+    # d (0.4) is nearest to c (0.3), then b (0.2): one and two standardized steps
+    assert index.of("d", 2)["user_id"].to_list() == ["c", "b"]
+    d = index.of("d", 2)["distance"].to_list()
+    assert d[1] == pytest.approx(2 * d[0])
+    with pytest.raises(ProfilingError, match="unknown user 'zz'"):
+        index.of("zz")
+
+
+def test_rhythm_of_one_users_rows_follows_the_whole_logs_time_of_day():
+    # a user whose only event is at midnight, in a log that has times of day: "night"
+    one = pl.DataFrame(
+        {"user_id": ["m"], "timestamp": [dt.datetime(2025, 1, 6, tzinfo=dt.UTC)]},
+    )
+    assert rhythm(one, "m")["part"].to_list() == [None]  # alone, it reads as date-only
+    assert rhythm(one, "m", time_known=True)["part"].to_list() == ["night"]
 
 
 def test_an_unknown_user_is_a_clear_error():

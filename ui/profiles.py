@@ -23,6 +23,7 @@ from profiling.segments import (
     standardized_means,
     with_assignments,
 )
+from profiling.users import ProfileNeighbours
 from profiling.workspace.results import ResultStore
 from ui import data
 from ui.data import WorkspaceRef
@@ -157,6 +158,43 @@ def active_segmentation(k: int | str = "auto", method: str = "kmeans") -> Segmen
     """RFM segments and clusters of the active dataset (cached per dataset and parameters)."""
     spec = data.resolved_spec()
     return None if spec is None else _segmentation(spec.key(), spec, k, method)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _user_rows(key: str, _frame: pl.DataFrame) -> tuple[list[str], dict[str, int]]:
+    ids = _frame["user_id"].to_list()
+    return ids, {u: i for i, u in enumerate(ids)}
+
+
+def user_ids() -> tuple[list[str], dict[str, int]]:
+    """The active profiles' user ids in order, and each id's row number (built once per
+    workspace version: a page run looks a user up without scanning the table)."""
+    spec = data.resolved_spec()
+    return _user_rows(f"{spec.key()}|profiles", _profiles(spec.key(), spec))
+
+
+def assignment_of(user_id: str, k: int | str = "auto", method: str = "kmeans") -> dict:
+    """The user's row of the active segmentation (rfm_segment, cluster_name, ...), or an
+    empty dict (as :func:`profiling.users.assignment_of`, through a row index)."""
+    spec = data.resolved_spec()
+    seg = _segmentation(spec.key(), spec, k, method)
+    if seg is None or seg.assignments is None:
+        return {}
+    _ids, rows = _user_rows(f"{spec.key()}|assignments|{k}|{method}", seg.assignments)
+    i = rows.get(user_id)
+    return {} if i is None else seg.assignments.row(i, named=True)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Indexing the profiles for similar users…")
+def _neighbours(spec_key: str, _spec: WorkspaceRef) -> ProfileNeighbours:
+    return ProfileNeighbours(_profiles(spec_key, _spec))
+
+
+def similar_users(user_id: str, n: int = 5) -> pl.DataFrame:
+    """The ``n`` users nearest to ``user_id`` in the active workspace's profile space (the
+    index is built once per workspace version and shared)."""
+    spec = data.resolved_spec()
+    return _neighbours(spec.key(), spec).of(user_id, n)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
+from profiling.errors import ProfilingError
 from profiling.evaluation import (
     PROTOCOLS,
     Comparison,
@@ -372,10 +373,38 @@ def _params(name: str) -> dict:
     return {"model": name, "full": True}
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _load_saved(key: str, _spec: data.WorkspaceRef, name: str, version: str):
-    """A model saved with the workspace (for ``version``), loaded once and shared."""
-    return persist.store(_spec).get("model", _params(name), version)
+_LOADER: JobRunner | None = None
+
+
+def _loader() -> JobRunner:
+    """One background thread per server process reads saved models (a big store's model
+    takes seconds to read): pages never wait for a load, and loads never queue behind
+    training. Loaded models stay with their job (the last 16), shared by every session."""
+    global _LOADER
+    with _TRAINER_LOCK:
+        if _LOADER is None:
+            _LOADER = JobRunner(processes=False, keep=16)
+        return _LOADER
+
+
+def _read_saved(results, name: str, version: str, *, progress) -> Recommender:
+    progress(0.1, f"reading the saved {name} model")
+    model = results.get("model", _params(name), version)
+    if model is None:
+        raise ProfilingError(f"the saved {name} model could not be read; train it again")
+    return model
+
+
+def _saved(spec: data.WorkspaceRef, results, name: str, version: str) -> ModelState:
+    """The model saved with the workspace for data ``version``: ready, or being read in
+    the background (``loading``)."""
+    job = _loader().submit(
+        _key(spec, load=name, version=version), f"Loading {name}", _read_saved, results, name,
+        version,
+    )  # fmt: skip
+    if job.done and not job.failed:
+        return ModelState(name, model=job.result())
+    return ModelState(name, job=job, loading=True)
 
 
 @dataclass(frozen=True)
@@ -389,6 +418,7 @@ class ModelState:
     stale: str | None = None
     job: Job | None = None
     too_big: str | None = None
+    loading: bool = False  # ``job`` reads a saved model rather than training one
 
 
 def shape() -> cost.Shape:
@@ -460,10 +490,10 @@ def model_state(name: str, *, start: bool = True) -> ModelState:
     results = persist.store(spec)
     params = _params(name)
     if results.has(params=params, kind="model", data_version=spec.version):
-        return ModelState(name, model=_load_saved(spec.key() + name, spec, name, spec.version))
-    if job is not None:  # running, or failed (the page shows why and offers a retry)
-        return ModelState(name, job=job, **_stale(spec, results, name))
+        return _saved(spec, results, name, spec.version)
     stale = _stale(spec, results, name)
+    if job is not None:  # running, or failed (the page shows why and offers a retry)
+        return ModelState(name, job=job, **({} if stale.get("loading") else stale))
     if stale:
         return ModelState(name, **stale)
     need = cost.estimate(name, shape())
@@ -481,12 +511,12 @@ def _stale(spec: data.WorkspaceRef, results, name: str) -> dict:
     info = results.latest("model", _params(name))
     if info is None or info.data_version == spec.version:
         return {}
-    model = _load_saved(spec.key() + name + info.data_version, spec, name, info.data_version)
-    if model is None:
-        return {}
+    old = _saved(spec, results, name, info.data_version)
+    if old.model is None:  # being read (shown as loading), or unreadable (as never saved)
+        return {"job": old.job, "loading": True} if not old.job.failed else {}
     newer = max(data.load(spec).events.height - info.events, 0)
-    saved = persist.Saved(model, info, True, newer)
-    return {"model": model, "stale": saved.describe()}
+    saved = persist.Saved(old.model, info, True, newer)
+    return {"model": old.model, "stale": saved.describe()}
 
 
 def retrain(name: str) -> None:
@@ -503,10 +533,13 @@ def full_model(name: str) -> Recommender:
     (for callers that need the model itself, such as the map's factor source). Saved
     with the workspace like the User page's models."""
     state = model_state(name)
+    if state.loading:  # a saved model being read: wait for it, then look again
+        state.job.future.result()
+        state = model_state(name)
     if state.model is not None and state.stale is None:
         return state.model
-    job = state.job or _start(data.resolved_spec(), name)
-    return job.future.result()
+    job = state.job if state.job is not None and not state.loading else None
+    return (job or _start(data.resolved_spec(), name)).future.result()
 
 
 def buy_again(model: Recommender, user_id: str, bought: list[str], k: int = 10) -> pl.DataFrame:
