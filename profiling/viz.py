@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
@@ -600,17 +601,19 @@ def _hover(table: pl.DataFrame) -> tuple[list[list], str]:
             cols.append(c)
     if figures:
         lines.append(" · ".join(figures))
-    data = table.select(cols).rows()
-    return [list(r) for r in data], "<br>".join(lines) + "<extra></extra>"
+    data = np.empty((table.height, len(cols)), dtype=object)  # numpy: plotly copies it fast
+    for j, c in enumerate(cols):
+        data[:, j] = table[c].to_numpy()
+    return data, "<br>".join(lines) + "<extra></extra>"
 
 
 def _sizes(values: pl.Series | None, n: int) -> list[float]:
     """Marker sizes: 4 px for nothing spent up to 18 px for the top spender (area ~ money)."""
     if values is None:
-        return [6.0] * n
+        return np.full(n, 6.0)
     v = values.cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0)
     top = v.max() or 1.0
-    return (4.0 + 14.0 * (v / top).sqrt()).to_list()
+    return (4.0 + 14.0 * (v / top).sqrt()).to_numpy()
 
 
 def map_figure(
@@ -634,20 +637,24 @@ def map_figure(
     sizes = _sizes(table[size_by] if size_by and size_by in table.columns else None, table.height)
     fig = go.Figure()
 
-    def trace(mask: list[bool] | None, **marker) -> None:
-        idx = range(table.height) if mask is None else [i for i, m in enumerate(mask) if m]
-        pick = list(idx)
+    coords = {
+        c: table[c].cast(pl.Float64).to_numpy() for c in ("x", "y", "z") if c in table.columns
+    }
+
+    def trace(mask: np.ndarray | None, **marker) -> None:
+        # numpy arrays throughout: plotly validates, copies and encodes them in bulk (lists
+        # of 50,000 points took seconds per page run)
+        pick = np.arange(table.height) if mask is None else np.flatnonzero(mask)
         common = {
             "mode": "markers",
-            "customdata": [custom[i] for i in pick],
+            "customdata": custom[pick],
             "hovertemplate": template,
-            "marker": {"size": [sizes[i] * (0.6 if three_d else 1.0) for i in pick],
+            "marker": {"size": sizes[pick] * (0.6 if three_d else 1.0),
                        "opacity": 0.75, "line": {"width": 0}, **marker},
         }  # fmt: skip
-        xs = table["x"].gather(pick).to_list()
-        ys = table["y"].gather(pick).to_list()
+        xs, ys = coords["x"][pick], coords["y"][pick]
         if three_d:
-            fig.add_trace(go.Scatter3d(x=xs, y=ys, z=table["z"].gather(pick).to_list(), **common))
+            fig.add_trace(go.Scatter3d(x=xs, y=ys, z=coords["z"][pick], **common))
         else:
             fig.add_trace(go.Scattergl(x=xs, y=ys, **common))
         return fig.data[-1]
@@ -657,7 +664,7 @@ def map_figure(
         names = segment_order([n for n in counts[colors.name].to_list() if n != "(none)"])
         if "(none)" in counts[colors.name].to_list():
             names.append("(none)")
-        values = colors.to_list()
+        values = colors.to_numpy()
         ids = segment_ids or {}
         for j, name in enumerate(names):
             color = (
@@ -665,12 +672,14 @@ def map_figure(
                 if name in RFM_COLORS or name in ids or name == "(none)" or name.startswith("not ")
                 else CATEGORY_COLORS[j % len(CATEGORY_COLORS)]
             )
-            t = trace([v == name for v in values], color=color)
-            t.name = f"{plotly_text(name)} ({values.count(name):,})"
+            mask = values == name
+            t = trace(mask, color=color)
+            t.name = f"{plotly_text(name)} ({int(mask.sum()):,})"
             t.legendgroup = name
     else:
         lo, hi = colors.quantile(0.01), colors.quantile(0.99)
-        trace(None, color=colors.fill_null(float("nan")).to_list(), colorscale="Viridis",
+        trace(None, color=colors.cast(pl.Float64).fill_null(float("nan")).to_numpy(),
+              colorscale="Viridis",
               cmin=lo, cmax=hi if hi != lo else (lo or 0) + 1,
               colorbar={"title": {"text": plotly_text(color_label)}, "thickness": 12})  # fmt: skip
         fig.data[-1].showlegend = False

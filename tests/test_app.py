@@ -397,11 +397,13 @@ def test_the_map_changes_colour_and_draws_umap_when_the_worker_is_done(clear_str
     assert _map_title(at).startswith("PCA map of 3,000 users")
     at.selectbox(key="ps_map_color").set_value("monetary").run()
     assert not at.exception
+    import base64
     import json
 
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][0]["marker"]["colorbar"]["title"]["text"] == "net spend"  # glossary label
-    assert len(spec["data"][0]["x"]) == 3000
+    x = spec["data"][0]["x"]  # numbers travel as a base64 typed array (8-byte floats)
+    assert x["dtype"] == "f8" and len(base64.b64decode(x["bdata"])) == 3000 * 8
     at.segmented_control(key="ps_map_method").set_value("umap").run()
     deadline = time.time() + 120
     while not _map_title(at).startswith("UMAP map of") and time.time() < deadline:

@@ -187,9 +187,9 @@ ISOLATED_POINT_JS = """() => {
     const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
     const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
     const pts = [];
-    gd.data.forEach((trace, t) => {
-        if (gd._fullData[t].visible !== true) return;
-        trace.x.forEach((x, i) => pts.push({
+    gd._fullData.forEach((trace, t) => {  // decoded arrays (numbers travel base64-encoded)
+        if (trace.visible !== true) return;
+        Array.from(trace.x).forEach((x, i) => pts.push({
             px: box.left + xa.d2p(x), py: box.top + ya.d2p(trace.y[i]),
             id: String(trace.customdata[i][0]),
         }));
