@@ -28,8 +28,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from threadpoolctl import threadpool_limits
 
 _QUEUE = None  # the worker process's progress queue (set by _init_worker)
 WORKER_STOPPED = (
@@ -78,9 +81,61 @@ class Job:
         self.message = message
 
 
+BACKGROUND_NICE = 10
+"""How much lower than the server's the workers' CPU priority is (Unix nice): on a small
+machine, page runs get the cores first and background work takes what is left."""
+
+
+_LOWERED = threading.local()
+
+
+def lower_priority(thread: bool) -> None:
+    """Lower the CPU priority of this worker (this thread only, with ``thread``; else the
+    whole process). Threads it starts from then on inherit the priority. No-op where the
+    platform has no per-thread priorities or the priority cannot be changed."""
+    import os
+
+    if thread and getattr(_LOWERED, "done", False):
+        return  # this worker thread was lowered by an earlier job
+    try:
+        if thread:
+            tid = threading.get_native_id()
+            now = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(now + BACKGROUND_NICE, 19))
+            _LOWERED.done = True
+        else:
+            os.nice(BACKGROUND_NICE)
+    except (AttributeError, OSError):  # pragma: no cover (non-Linux, or not permitted)
+        pass
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE: dict[str, Any] = {"users": 0, "limit": None}
+
+
+@contextmanager
+def _blas_in_this_thread():
+    """One BLAS thread (the caller's) while any background thread job runs. The limit is
+    process-wide, so it is set by the first job to start and restored by the last to end
+    (nested limits of two threads would otherwise restore each other's)."""
+    with _BLAS_LOCK:
+        if _BLAS_STATE["users"] == 0:
+            _BLAS_STATE["limit"] = threadpool_limits(limits=1, user_api="blas")
+        _BLAS_STATE["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["users"] -= 1
+            if _BLAS_STATE["users"] == 0:
+                _BLAS_STATE["limit"].restore_original_limits()
+                _BLAS_STATE["limit"] = None
+
+
 def _init_worker(queue, preload: tuple[str, ...]) -> None:
     global _QUEUE
     _QUEUE = queue
+    lower_priority(thread=False)
     for name in preload:
         importlib.import_module(name)
 
@@ -182,8 +237,12 @@ class JobRunner:
     @staticmethod
     def _run_here(job: Job, fn: Callable[..., Any], args: tuple) -> None:
         job.update(0.0, "started")
+        lower_priority(thread=True)
         try:
-            job.future.set_result(fn(*args, progress=job.update))
+            # BLAS in this (low-priority) thread only: its own pool of threads would run at
+            # the server's priority and take both cores from the page runs
+            with _blas_in_this_thread():
+                job.future.set_result(fn(*args, progress=job.update))
         except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the job
             job.future.set_exception(exc)
 

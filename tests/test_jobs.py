@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from profiling import jobs as J
 from profiling.jobs import JobRunner
 
 
@@ -104,3 +105,39 @@ def test_a_killed_worker_fails_its_job_and_a_new_worker_takes_the_next_one():
     assert old_pool._shutdown_thread  # the broken pool was shut down, not just dropped
     runner.shutdown()
     assert runner._queue is None
+
+
+def _own_priority(*, progress) -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_thread_jobs_run_at_a_lower_priority_than_the_server():
+    runner = JobRunner(processes=False)
+    try:
+        job = runner.submit("nice", "priority", _own_priority)
+        again = runner.submit("nice again", "priority", _own_priority)  # the same thread
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        assert job.future.result(timeout=30) == min(base + J.BACKGROUND_NICE, 19)
+        assert again.future.result(timeout=30) == min(base + J.BACKGROUND_NICE, 19)
+        assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the server's own is unchanged
+    finally:
+        runner.shutdown()
+
+
+def test_background_jobs_keep_blas_to_one_thread_until_the_last_one_ends():
+    import numpy  # noqa: F401 - loads the BLAS that the app's jobs use
+    from threadpoolctl import threadpool_info
+
+    def blas() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas()
+    assert before  # numpy's BLAS is loaded
+    first, second = J._blas_in_this_thread(), J._blas_in_this_thread()
+    first.__enter__()
+    second.__enter__()
+    assert set(blas()) == {1}
+    first.__exit__(None, None, None)  # the first job ends while the second still runs
+    assert set(blas()) == {1}
+    second.__exit__(None, None, None)
+    assert blas() == before
