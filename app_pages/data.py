@@ -123,4 +123,5 @@ elif (ds := data.active_dataset()) is not None:
                 st.caption("No table of this kind was given.")
             else:
                 st.caption(f"First 200 of {frame.height:,} rows after cleaning.")
-                st.dataframe(data.preview(frame), hide_index=True, width="stretch")
+                st.dataframe(data.preview(frame), hide_index=True, width="stretch",
+                             column_config=data.preview_columns(frame))  # fmt: skip

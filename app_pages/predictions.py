@@ -83,13 +83,14 @@ metric_words = {"precision": ("share of predicted buyers who bought", "precision
                 "recall": ("share of buyers the model found", "recall at the F1-maximizing "
                            "threshold chosen on validation"),
                 "f1": ("balance of the two", "F1: harmonic mean of precision and recall")}  # fmt: skip
-cmp_config = {"model": st.column_config.TextColumn("model", width="medium"),
-              "used": st.column_config.TextColumn("used", width="small")}  # fmt: skip
-for name in P.METRICS:
-    words, tech = metric_words.get(name, (G.label(name), G.help_text(name)))
-    cmp_config[name] = st.column_config.TextColumn(words, help=tech + " Value [95% bootstrap "
-                                                   "interval over customers].")  # fmt: skip
-st.dataframe(P.comparison_table(t), hide_index=True, width="stretch", column_config=cmp_config)
+words = {name: metric_words.get(name, (G.label(name),))[0] for name in P.METRICS}
+# a static table wraps the models' names and the measures instead of cutting them off
+st.table(P.comparison_by_measure(t, words), hide_index=True)
+st.caption(
+    "Each cell: the value on the held-out window [95% bootstrap interval over customers]; "
+    "★ marks the best model on that measure. The measures' technical names and definitions "
+    "are in the analyst details at the foot of the page."
+)
 st.download_button(
     "Download the metrics (CSV)", glossary_ui.csv(t.metrics), file_name=f"metrics-{task_name}.csv",
     mime="text/csv", icon=":material/download:", key="ps_pred_metrics_csv",
@@ -143,7 +144,11 @@ st.caption(
     "per user."
 )
 top = P.top_scores(bundle.scores, task_name)
-st.dataframe(top, hide_index=True, width="stretch", column_config=glossary_ui.columns(top.columns))
+score_col = top.columns[1]  # the score, its percentile, the drivers
+st.dataframe(top, hide_index=True, width="stretch", column_config=glossary_ui.fitted_columns(
+    top.columns, widths={"user_id": 110, score_col: 170, f"{score_col}_pct": 100,
+                         top.columns[3]: 0},
+    labels={f"{score_col}_pct": "percentile"}))  # fmt: skip
 st.download_button(
     f"Download every score ({bundle.scores.height:,} users, CSV)",
     glossary_ui.csv(bundle.scores, ov.currency()),
@@ -179,13 +184,15 @@ counts = flag_counts(bundle.risk)
 r1, r2 = st.columns([2, 3])
 with r1:
     st.plotly_chart(PV.risk_flags_figure(counts), width="stretch")
-with r2:
-    st.dataframe(counts, hide_index=True, width="stretch")
+with r2:  # a static table wraps the rules instead of cutting them off
+    st.table(counts, hide_index=True)
 st.caption(
     f"{n_flagged(bundle.risk):,} users raise at least one flag. The most unusual users first:"
 )
 unusual = most_unusual(bundle.risk)
-st.dataframe(unusual, hide_index=True, width="stretch",
-             column_config=glossary_ui.columns(unusual.columns))  # fmt: skip
+st.dataframe(unusual, hide_index=True, width="stretch", column_config=glossary_ui.fitted_columns(
+    unusual.columns, widths={"user_id": 110, "anomaly_score": 110, "anomaly_pct": 100,
+                             "risk_flags": 170, "risk_reasons": 0},
+    labels={"anomaly_score": "how unusual", "anomaly_pct": "percentile"}))  # fmt: skip
 widgets.analyst_details(ds, [*P.METRICS, "purchase_propensity", "churn_risk", "p_alive",
                              "anomaly_score"])  # fmt: skip

@@ -125,7 +125,7 @@ table = pl.DataFrame(
 table, privacy_note = privacy.protect_sizes(table)
 if privacy_note:
     st.caption(privacy_note)
-share = {"format": "percent", "min_value": 0, "max_value": 1, "width": 120}
+share = {"format": "percent", "min_value": 0, "max_value": 1, "width": 110}
 # the definitions have their own table below: without them every column fits at 1280 px
 st.dataframe(
     table.drop("definition"),
@@ -133,14 +133,14 @@ st.dataframe(
     width="stretch",
     height=38 + 35 * table.height,
     column_config={
-        "segment": st.column_config.TextColumn("segment", width="medium"),
-        "users": labels.column("users", width="small"),
+        "segment": st.column_config.TextColumn("segment", width=150),
+        "users": labels.column("users", width=80),
         "share_of_users": st.column_config.ProgressColumn(
             "% of customers", help=G.help_text("share_of_users"), **share),
         "share_of_revenue": st.column_config.ProgressColumn(
             "% of revenue", help=G.help_text("share_of_revenue"), **share),
         "sets it apart": st.column_config.TextColumn(
-            "what sets it apart", width="large",
+            "what sets it apart", width=labels.TABLE_WIDTH - 150 - 80 - 2 * 110,
             help="The features furthest from the average customer: ↑ above, ↓ below."),
     },
 )  # fmt: skip
@@ -235,12 +235,9 @@ default_cols = [
     c
     for c in (
         "rfm_segment",
-        "cluster_name",
         "recency_days",
         "frequency",
         "monetary",
-        "top_category",
-        "tags",
         "churn_risk",
         "purchase_propensity",
     )
@@ -262,8 +259,21 @@ st.caption(
     + (" within the chosen score ranges" if by_score is not None else "")
     + (" (they have events but no purchase)" if pick == NO_PURCHASE else "")
 )
+# the default columns fit at 1280 px with short headers (full words in their help)
+member_widths = {
+    "user_id": 90,
+    "rfm_segment": 110,
+    "recency_days": 125,
+    "frequency": 70,
+    "monetary": 95,
+    "churn_risk": 120,
+    "purchase_propensity": 0,
+}
 st.dataframe(mem.head(1000), hide_index=True, width="stretch",
-             column_config=labels.columns(mem.columns, cur))  # fmt: skip
+             column_config=labels.fitted_columns(mem.columns, cur, member_widths, {
+                 "user_id": "customer", "rfm_segment": "segment",
+                 "recency_days": "days since order", "churn_risk": "churn chance",
+                 "purchase_propensity": "buy-soon chance"}))  # fmt: skip
 st.download_button(
     f"Export {mem.height:,} users as CSV",
     labels.csv(mem, cur),

@@ -121,18 +121,6 @@ with right:
     if f.height >= 2:  # one step (a transaction log) is no funnel
         st.plotly_chart(viz.funnel_figure(f), width="stretch")
 
-history, rebuilding = changes.user_history(user)
-if history.height or rebuilding:
-    with st.expander("Segment history", expanded=False, icon=":material/history:"):
-        st.dataframe(history, hide_index=True, width="stretch")
-        st.caption(
-            "Segment at the end of each quarter back from the latest date (profiles "
-            "rebuilt from the events up to each date), and the segments stored in each "
-            "snapshot of this workspace."
-            + (" The quarter-end segments are being worked out in the background; they "
-               "appear here on the next visit." if rebuilding else "")
-        )  # fmt: skip
-
 t = timeline(mine, ds.items, user)
 st.plotly_chart(viz.timeline_figure(t), width="stretch")
 with st.expander(f"Recent events ({t.height:,} in all)", expanded=False):
@@ -245,6 +233,19 @@ if ds.summary()["items"]:
     st.fragment(recommendations, run_every=2.0 if pending else None)(chosen, hide_seen, bought)
 else:
     st.info("This dataset has no item ids, so there is nothing to recommend.")
+
+# last: rebuilding past segments starts background work that would slow what is above
+history, rebuilding = changes.user_history(user)
+if history.height or rebuilding:
+    with st.expander("Segment history", expanded=False, icon=":material/history:"):
+        st.dataframe(history, hide_index=True, width="stretch")
+        st.caption(
+            "Segment at the end of each quarter back from the latest date (profiles "
+            "rebuilt from the events up to each date), and the segments stored in each "
+            "snapshot of this workspace."
+            + (" The quarter-end segments are being worked out in the background; they "
+               "appear here on the next visit." if rebuilding else "")
+        )  # fmt: skip
 
 st.download_button(
     "Export this profile (JSON)",

@@ -1328,6 +1328,22 @@ def threshold_curve(result: TaskResult, model: str, points: int = 101) -> pl.Dat
     return pl.DataFrame(rows).select("threshold", "precision", "recall", "f1")
 
 
+def comparison_by_measure(result: TaskResult, words: dict[str, str] | None = None) -> pl.DataFrame:
+    """:func:`comparison_table` turned for reading: one row per metric ("measure", in
+    ``words`` where given), one column per model (learned first); the model whose scores
+    are shown has " (used)" after its name. Eight rows of five models fit a page that
+    eight metric columns did not."""
+    table = comparison_table(result)
+    names = [r["model"] + (" (used)" if r["used"] else "") for r in table.iter_rows(named=True)]
+    words = words or {}
+    return pl.DataFrame(
+        [
+            {"measure": words.get(metric, metric), **dict(zip(names, table[metric], strict=True))}
+            for metric in METRICS
+        ]
+    )
+
+
 def comparison_table(result: TaskResult) -> pl.DataFrame:
     """The held-out comparison as a readable table.
 

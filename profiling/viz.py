@@ -255,9 +255,8 @@ def radar_figure(
     """Radar of how far two segments are from the average customer (same feature keys);
     labels wrapped so that none is cut off."""
     feats = list(a)
-    labels = plotly_text(
-        [_short(G.short_label(f), 14) for f in feats] + [_short(G.short_label(feats[0]), 14)]
-    )
+    # escaped before the line breaks are put in: an escaped <br> shows as text on one line
+    labels = [_short(plotly_text(G.short_label(f)), 14) for f in [*feats, feats[0]]]
     fig = go.Figure()
     if color_a == color_b:
         color_b = "#F59E0B" if color_a != "#F59E0B" else "#4F46E5"

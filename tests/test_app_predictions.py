@@ -55,10 +55,13 @@ def test_the_predictions_page_compares_the_model_with_every_baseline(trained):
     assert [s.value for s in at.subheader][:3] == [
         "Model against baselines", "Choose a threshold", "Today's scores by RFM segment",
     ]  # fmt: skip
-    table = at.dataframe[0].value
-    assert list(table["model"]) == [P.MODEL_LABELS[m] for m in [P.LEARNED, *P.BASELINES]]
-    assert {"roc_auc", "pr_auc", "brier", "f1", "top_decile_lift"} <= set(table.columns)
-    assert (table["used"] == "✓").sum() == 1
+    table = at.table[0].value  # one row per measure, one column per model
+    models = [c.removesuffix(" (used)") for c in table.columns[1:]]
+    assert models == [P.MODEL_LABELS[m] for m in [P.LEARNED, *P.BASELINES]]
+    assert len(table) == len(P.METRICS) and "share of buyers the model found" in set(
+        table["measure"]
+    )
+    assert sum(c.endswith(" (used)") for c in table.columns) == 1
     # the verdict names the best model on the held-out window, as a warning when a baseline wins
     verdicts = [w.value for w in at.warning] + [s.value for s in at.success]
     assert any(v.startswith("On the held-out window") for v in verdicts)
@@ -97,11 +100,11 @@ def test_the_churn_tab_shows_its_own_comparison(trained):
     at = trained
     at.segmented_control(key="ps_pred_task").set_value("churn").run()
     assert not at.exception and not at.error
-    assert at.dataframe[0].value.shape[0] == 5
+    assert at.table[0].value.shape == (len(P.METRICS), 6)  # the measure and five models
     assert any("past buyer" not in c.value and "Held-out window" in c.value for c in at.caption)
-    churn_table = at.dataframe[0].value
+    churn_table = at.table[0].value
     at.segmented_control(key="ps_pred_task").set_value("purchase").run()
-    assert not at.dataframe[0].value.equals(churn_table)
+    assert not at.table[0].value.equals(churn_table)
 
 
 def test_the_user_page_shows_scores_percentiles_and_drivers_once_trained(trained):

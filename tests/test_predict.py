@@ -317,6 +317,18 @@ def test_the_comparison_table_marks_the_used_model_and_each_metrics_best(result)
     assert P.MODEL_LABELS[lowest] in starred
 
 
+def test_the_turned_comparison_has_a_row_per_measure_and_the_same_cells(result):
+    table = P.comparison_table(result.purchase)
+    turned = P.comparison_by_measure(result.purchase, {"brier": "calibration error"})
+    assert turned["measure"].to_list() == [
+        "calibration error" if m == "brier" else m for m in P.METRICS
+    ]
+    used = P.MODEL_LABELS[result.purchase.chosen]
+    assert f"{used} (used)" in turned.columns
+    for i, metric in enumerate(P.METRICS):  # every cell is the same text, moved
+        assert [turned[c][i] for c in turned.columns[1:]] == table[metric].to_list()
+
+
 def test_the_verdict_says_when_a_baseline_measured_better(result):
     t = result.purchase
     text = P.verdict(t)

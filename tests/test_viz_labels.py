@@ -98,3 +98,14 @@ def test_the_cold_user_sentence_counts_cold_users_and_fallback_models():
     )
     assert "1 of the 2 models give them the same fallback list" in cold_users_note(per_user, mixed)
     assert cold_users_note(per_user.with_columns(pl.lit(False).alias("is_cold")), recs) is None
+
+
+def test_radar_labels_break_over_lines_instead_of_showing_the_markup():
+    from profiling import glossary as G
+
+    fig = viz.radar_figure({"view_to_purchase": 1.0, "frequency": 0.0},
+                           {"view_to_purchase": 0.0, "frequency": 1.0}, "a", "b")  # fmt: skip
+    theta = list(fig.data[0].theta)
+    assert G.short_label("view_to_purchase") == "views that led to a purchase"
+    assert theta[0] == "views that led<br>to a purchase"  # lines of at most 14 characters
+    assert "&lt;br&gt;" not in " ".join(theta)

@@ -28,6 +28,37 @@ def column(name: str, currency: str | None = None, label: str | None = None, **k
     return st.column_config.NumberColumn(text, help=help_, format=number, **kw)
 
 
+TABLE_WIDTH = 760
+"""Pixels a data table's columns may take in all: the main area is about 790 px wide at a
+1280 px window with the sidebar open."""
+
+
+def fitted_columns(
+    names, currency: str | None = None, widths: dict[str, int] | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict:  # fmt: skip
+    """:func:`columns` with pixel ``widths`` for the named columns and shorter ``labels``
+    (the full plain label moves into the column's help). When every column has a width,
+    the one named last in ``widths`` (a text column) takes what the others leave of
+    :data:`TABLE_WIDTH`, so the table fits without a horizontal scroll; a column a user
+    added beyond them keeps its natural width."""
+    widths = {c: w for c, w in (widths or {}).items() if c in names}
+    labels = labels or {}
+    if widths and set(names) <= set(widths):  # every column sized: the last one fills
+        last = list(widths)[-1]
+        widths[last] = max(TABLE_WIDTH - sum(w for c, w in widths.items() if c != last), 120)
+    out = {}
+    for c in names:
+        if not G.known(c):
+            continue
+        kw = {"width": widths[c]} if c in widths else {}
+        if c in labels:
+            kw["label"] = labels[c]
+            kw["help"] = f"{G.label(c).capitalize()}. {G.help_text(c)}"
+        out[c] = column(c, currency, **kw)
+    return out
+
+
 def columns(names, currency: str | None = None) -> dict:
     """``column_config`` for every glossary column of ``names`` (others keep their name)."""
     return {c: column(c, currency) for c in names if G.known(c)}
