@@ -3,7 +3,7 @@
 import streamlit as st
 
 from profiling.errors import ProfilingError
-from ui import data, privacy, report, security, state, upload, widgets
+from ui import data, labels, privacy, report, security, state, upload, widgets
 from ui.upload import upload_and_review
 
 st.title("Data")
@@ -122,6 +122,10 @@ elif (ds := data.active_dataset()) is not None:
             if frame is None:
                 st.caption("No table of this kind was given.")
             else:
-                st.caption(f"First 200 of {frame.height:,} rows after cleaning.")
-                st.dataframe(data.preview(frame), hide_index=True, width="stretch",
-                             column_config=data.preview_columns(frame))  # fmt: skip
+                st.caption(f"First 10 of {frame.height:,} rows after cleaning (the first "
+                           "200 are in the grid below).")  # fmt: skip
+                # a static table wraps a wide log's columns instead of hiding some of them
+                st.table(labels.table_text(data.preview(frame, 10)), hide_index=True)
+                with st.expander("First 200 rows in a grid (scrolls sideways)"):
+                    st.dataframe(data.preview(frame), hide_index=True, width="stretch",
+                                 column_config=data.preview_columns(frame))  # fmt: skip

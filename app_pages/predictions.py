@@ -74,10 +74,6 @@ else:
 
 # --- comparison ---------------------------------------------------------------------------
 st.subheader("Model against baselines")
-st.caption(
-    "Each value with the range it most likely lies in (95%); ★ best on that measure; ✓ the "
-    "model whose scores are used. Hover a column name for its technical name and definition."
-)
 metric_words = {"precision": ("share of predicted buyers who bought", "precision at the "
                               "F1-maximizing threshold chosen on validation"),
                 "recall": ("share of buyers the model found", "recall at the F1-maximizing "
@@ -88,8 +84,10 @@ words = {name: metric_words.get(name, (G.label(name),))[0] for name in P.METRICS
 st.table(P.comparison_by_measure(t, words), hide_index=True)
 st.caption(
     "Each cell: the value on the held-out window [95% bootstrap interval over customers]; "
-    "★ marks the best model on that measure. The measures' technical names and definitions "
-    "are in the analyst details at the foot of the page."
+    "★ marks the best model on that measure; (used) names the model whose scores are shown. "
+    "The learned model is a calibrated gradient-boosting classifier over every profile "
+    "signal. The measures' technical names and definitions are in the analyst details at "
+    "the foot of the page."
 )
 st.download_button(
     "Download the metrics (CSV)", glossary_ui.csv(t.metrics), file_name=f"metrics-{task_name}.csv",

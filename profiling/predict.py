@@ -49,7 +49,7 @@ DEFAULT_HORIZON = 30
 LEARNED = "learned"
 BASELINES = ("recency", "frequency", "rfm", "bgnbd")
 MODEL_LABELS = {
-    LEARNED: "Learned model (all signals combined; gradient boosting, calibrated)",
+    LEARNED: "Learned model (all signals)",
     "recency": "Days since last purchase alone",
     "frequency": "Number of purchase days alone",
     "rfm": "RFM score (recency, frequency and spend ranks added up)",

@@ -151,3 +151,17 @@ def test_exports_round_money_to_cents_and_ratios_to_four_decimals_with_units():
     ]  # fmt: skip
     assert out.row(0) == ("u1", 559.25, 10.46, 0.3333, 3, "North")
     assert "559.2500000000001" not in out.write_csv()
+
+
+def test_table_text_escapes_data_and_writes_dates_plainly():
+    import datetime as dt
+
+    from ui import labels
+
+    frame = pl.DataFrame(
+        {"name": ["x*y", None], "when": [dt.datetime(2024, 1, 31, 14, 5), None], "n": [1.5, None]}
+    )
+    out = labels.table_text(frame)
+    assert out["name"].to_list() == ["x\\*y", ""]  # Markdown in data shows as written
+    assert out["when"].to_list() == ["2024\\-01\\-31 14\\:05\\:00", ""]
+    assert out["n"].to_list() == ["1\\.5", ""]

@@ -72,9 +72,25 @@ def csv(frame: pl.DataFrame, currency: str | None = None) -> str:
 def _escaped(column: str, alias: str) -> pl.Expr:
     """A text column escaped like :func:`ui.text.escape_markdown` (``st.table`` reads
     Markdown in its cells; values from the data must show as the plain text they are)."""
+    return _escaped_expr(pl.col(column), alias)
+
+
+def table_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as escaped text for ``st.table`` (which wraps long values and headers
+    instead of cutting them, and reads Markdown in its cells): dates and times as
+    "2024-01-31 14:05:00", numbers as written, nulls empty."""
+    out = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype.is_temporal():
+            col = col.dt.strftime("%Y-%m-%d %H:%M:%S" if dtype != pl.Date else "%Y-%m-%d")
+        out.append(_escaped_expr(col, name))
+    return frame.select(out)
+
+
+def _escaped_expr(expr: pl.Expr, alias: str) -> pl.Expr:
     return (
-        pl.col(column)
-        .cast(pl.String)
+        expr.cast(pl.String)
         .fill_null("")
         .str.replace_all(r"[\r\n]", " ")
         .str.replace_all(_MARKDOWN_SPECIAL.pattern, r"\$1")
