@@ -165,3 +165,6 @@ def test_table_text_escapes_data_and_writes_dates_plainly():
     assert out["name"].to_list() == ["x\\*y", ""]  # Markdown in data shows as written
     assert out["when"].to_list() == ["2024\\-01\\-31 14\\:05\\:00", ""]
     assert out["n"].to_list() == ["1\\.5", ""]
+    # a column name from the data is escaped too (st.table reads Markdown in headers)
+    named = labels.table_text(pl.DataFrame({":red[x] **y**": ["a"]}))
+    assert named.columns == ["\\:red\\[x\\] \\*\\*y\\*\\*"]

@@ -9,7 +9,7 @@ import streamlit as st
 from profiling import fmt
 from profiling import glossary as G
 from profiling.export import to_safe_csv
-from ui.text import _MARKDOWN_SPECIAL
+from ui.text import _MARKDOWN_SPECIAL, escape_markdown
 
 
 def column(name: str, currency: str | None = None, label: str | None = None, **kw):
@@ -77,14 +77,15 @@ def _escaped(column: str, alias: str) -> pl.Expr:
 
 def table_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Every column as escaped text for ``st.table`` (which wraps long values and headers
-    instead of cutting them, and reads Markdown in its cells): dates and times as
+    instead of cutting them, and reads Markdown in its cells and headers; a column name
+    from the data is escaped like a value): dates and times as
     "2024-01-31 14:05:00", numbers as written, nulls empty."""
     out = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if dtype.is_temporal():
             col = col.dt.strftime("%Y-%m-%d %H:%M:%S" if dtype != pl.Date else "%Y-%m-%d")
-        out.append(_escaped_expr(col, name))
+        out.append(_escaped_expr(col, escape_markdown(name)))  # headers read Markdown too
     return frame.select(out)
 
 
