@@ -8,6 +8,7 @@ workspace, raises a :class:`WorkspaceError` naming it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +51,8 @@ def connect(path: Path, *, create: bool = False, wait_s: float = LOCK_WAIT_S) ->
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            con = duckdb.connect(str(path))
+            with _OPEN_CLOSE:
+                con = duckdb.connect(str(path))
             break
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower() and time.monotonic() < deadline:
@@ -66,10 +68,15 @@ def connect(path: Path, *, create: bool = False, wait_s: float = LOCK_WAIT_S) ->
         con.execute("SET TimeZone = 'UTC'")
         yield con
     finally:
-        con.close()
+        with _OPEN_CLOSE:
+            con.close()
         _GENERATION[str(path)] = _GENERATION.get(str(path), 0) + 1
 
 
+_OPEN_CLOSE = threading.Lock()
+"""Connections of this process open and close one at a time: DuckDB shares one database
+instance between the connections to a file, and a connection opened while another thread
+closed the last one could miss its table functions ("python_arrow_scan does not exist")."""
 _GENERATION: dict[str, int] = {}
 """Connections closed per file in this process: any write of ours changes it."""
 
