@@ -30,7 +30,7 @@ PAGES = [
 
 
 def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = AppTest.from_file(APP, default_timeout=300).run()  # a busy 2-core machine is slow
     if page:
         at.switch_page(page).run()
     return at
