@@ -17,6 +17,7 @@ from profiling import workspace as W
 from profiling.cli import main
 from profiling.errors import WorkspaceError
 from profiling.workspace import migration as M
+from profiling.workspace import results as results_module
 from profiling.workspace.results import ResultStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +140,26 @@ def test_deleting_a_workspace_removes_every_file(home, batches):
     W.delete("gone")
     assert not ws.path.exists()
     assert list((home / "workspaces").iterdir()) == []
+
+
+def test_a_result_saved_after_its_workspace_was_deleted_does_not_bring_it_back(
+    home, batches, monkeypatch
+):
+    """A background job that finishes after the delete (checked before pickling, deleted
+    while pickling) must not recreate the folder: a new workspace of that name must work."""
+    ws = W.create("Gone", batches[0])
+    store = ResultStore(ws.results_dir)
+    real_dumps = results_module.pickle.dumps
+
+    def dumps_then_delete(obj, protocol=None):
+        W.delete("gone")  # the workspace disappears between the check and the write
+        return real_dumps(obj, protocol)
+
+    monkeypatch.setattr(results_module.pickle, "dumps", dumps_then_delete)
+    store.put("model", {"a": 1}, "v1", [1], data_end=datetime.now(UTC), events=3)
+    monkeypatch.undo()
+    assert not ws.path.exists()
+    assert W.create("Gone", batches[0]).slug == "gone"
 
 
 def test_a_corrupt_or_foreign_database_file_is_named_in_the_error(home, batches):

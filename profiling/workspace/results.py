@@ -44,8 +44,22 @@ def params_digest(params: dict) -> str:
     return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
 
+def _make_dirs(folder: Path, root: Path) -> bool:
+    """Create ``folder`` below ``root`` one level at a time, never ``root`` itself: a
+    workspace deleted while a background job computed stays deleted. False when gone."""
+    missing = []
+    while folder != root and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        for d in reversed(missing):
+            d.mkdir(exist_ok=True)
+    except FileNotFoundError:
+        return False
+    return folder.is_dir()
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -91,8 +105,13 @@ class ResultStore:
             # e.g. a torch network defined inside a function: kept in memory only, and
             # trained again after a restart
             return info
-        _atomic_write(folder / f"{data_version}.pkl", blob)
-        _atomic_write(folder / f"{data_version}.json", json.dumps(info.__dict__).encode())
+        if not _make_dirs(folder, self.directory.parent):
+            return info  # deleted meanwhile
+        try:
+            _atomic_write(folder / f"{data_version}.pkl", blob)
+            _atomic_write(folder / f"{data_version}.json", json.dumps(info.__dict__).encode())
+        except FileNotFoundError:  # the workspace was deleted while writing
+            pass
         return info
 
     def has(self, kind: str, params: dict, data_version: str) -> bool:
