@@ -6,7 +6,12 @@ from profiling import glossary as G
 from profiling import schema as S
 from profiling import viz
 from profiling.errors import ProfilingError
-from profiling.evaluation.tables import SIGNIFICANCE_NOTE, cold_users_note, summary_table
+from profiling.evaluation.tables import (
+    SIGNIFICANCE_NOTE,
+    by_measure_table,
+    cold_users_note,
+    measure_table,
+)
 from profiling.recommenders import registry
 from ui import data, labels, recommenders, widgets
 
@@ -121,7 +126,7 @@ if state.saved is not None and state.saved.stale:
             "compare** to compare the models on the current data. Its table, for reference:",
             icon=":material/history:",
         )
-    st.dataframe(summary_table(state.run.metrics), hide_index=True, width="stretch")
+    st.table(by_measure_table(state.run.metrics), hide_index=True)
     st.stop()
 if state.saved is not None:
     st.caption(f"Saved comparison, {state.saved.describe().replace('trained', 'compared')}.")
@@ -153,27 +158,38 @@ table = result.metrics
 if folded is not None:
     st.caption(
         f"Average over {len(folded.comparisons)} rounds, each holding out a different part "
-        "of the data, ± how much the rounds differ (standard deviation over the folds). ★ "
-        "best model for each measure. RMSE and MAE measure rating errors of rating models."
+        "of the data. ★ best model for each measure. RMSE and MAE measure rating errors of "
+        "rating models."
     )
 else:
     st.caption(
-        "Average over the customers of the test period, with the range where the true value "
-        "likely lies (95% bootstrap interval). ★ best model for each measure. " + SIGNIFICANCE_NOTE
+        "Average over the customers of the test period. ★ best model for each measure. "
+        + SIGNIFICANCE_NOTE
     )
-st.dataframe(summary_table(table), hide_index=True, width="stretch")
+# static tables wrap long names instead of cutting them off: every measure at a glance
+# (one row each), then one measure in detail with its interval
+st.table(by_measure_table(table), hide_index=True)
 st.download_button(
     "Download the metrics (CSV)", labels.csv(table), file_name="metrics.csv",
     mime="text/csv", icon=":material/download:",
 )  # fmt: skip
 
-metric = st.segmented_control(
-    "Metric",
-    ["ndcg", "precision", "recall", "f1", "map", "hit_rate", "mrr"],
-    default="ndcg",
-    format_func=G.SHORT.get,
-    key="ps_rec_metric",
-)
+metric = (
+    st.segmented_control(
+        "Measure to look at closely",
+        ["ndcg", "precision", "recall", "f1", "map", "hit_rate", "mrr"],
+        default="ndcg",
+        format_func=G.SHORT.get,
+        key="ps_rec_metric",
+    )
+    or "ndcg"
+)  # a click on the chosen measure clears it
+st.table(measure_table(table, metric), hide_index=True)
+st.caption(
+    "Likely range: where the true value likely lies, "
+    + ("± how much the rounds differ (standard deviation over the folds)."
+       if folded is not None else "95% bootstrap interval over the test customers.")
+)  # fmt: skip
 left, right = st.columns(2)
 with left:
     st.plotly_chart(viz.metric_bars_figure(comp.metrics, metric), width="stretch")
@@ -198,5 +214,9 @@ if model is None:
     st.info(f"{which} could not be saved with the workspace; press **Train and compare** to "
             "train it again and see its reasons.", icon=":material/info:")  # fmt: skip
 else:
-    st.dataframe(recommenders.explained(model, who, int(k)), hide_index=True, width="stretch",
-                 column_config=recommenders.EXPLAINED_COLUMNS)  # fmt: skip
+    st.table(labels.recommendation_rows(recommenders.explained(model, who, int(k)),
+                                        details=True), hide_index=True)  # fmt: skip
+    st.caption(
+        "Score: the model's own score, higher ranks first. Popular pick: the model knew "
+        "too little about this customer, so the item comes from the most popular items."
+    )

@@ -613,7 +613,8 @@ def technical(metric: str, k: int | None = None) -> str:
 def metric_header(metric: str, k: int | None = None) -> str:
     """A short table header: plain words, then the technical name: "ranking quality
     (NDCG@10)"."""
-    return f"{SHORT.get(metric, label(metric))} ({technical(metric, k)})"
+    plain, tech = SHORT.get(metric, label(metric)), technical(metric, k)
+    return plain if plain == tech else f"{plain} ({tech})"
 
 
 def metric_label(metric: str, k: int | None = None) -> str:

@@ -371,8 +371,10 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
     )  # fmt: skip
     label = G.metric_label(metric, k)
     fig.update_layout(
-        **_LAYOUT, title=f"{label} by model (bars: likely range, 95%)",
-        yaxis_title=G.label(metric), height=380, uniformtext={"minsize": 10, "mode": "show"},
+        # a half-width chart: the title in short lines, so that it is not cut off
+        **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
+        title=_short(f"{label} by model (bars: likely range, 95%)", 36),
+        yaxis_title=G.label(metric), height=400, uniformtext={"minsize": 10, "mode": "show"},
     )  # fmt: skip
     return fig
 
@@ -456,8 +458,10 @@ def time_quality_figure(
     seconds = m["fit_seconds"].clip(lower_bound=1e-3)
     # one tick per power of ten when the times span one: minor ticks (2, 5) crowded the axis
     decades = m.height and seconds.max() / seconds.min() >= 10
-    fig.update_layout(**_LAYOUT, title=f"Training time against {G.metric_label(metric)}", xaxis_type="log",
-                      xaxis_title="training time (s, log scale)", yaxis_title=G.label(metric), height=380,
+    fig.update_layout(**{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
+                      title=_short(f"Training time against {G.metric_label(metric)}", 36),
+                      xaxis_type="log",
+                      xaxis_title="training time (s, log scale)", yaxis_title=G.label(metric), height=400,
                       legend={"title": {"text": "model"}})  # fmt: skip
     if decades:
         fig.update_xaxes(dtick=1)

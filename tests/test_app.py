@@ -249,11 +249,14 @@ def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches
         "Which model serves which customers",
         "Why was this recommended?",
     ]
-    table = at.dataframe[0].value
-    assert sorted(table["model"].to_list()) == ["ease", "item-knn", "popularity"]
-    assert any("★" in str(v) for v in table.iloc[:, 1])  # the best model is marked
-    reasons = at.dataframe[-1].value
-    assert reasons["reason"].str.len().min() > 0  # every recommended item has a reason
+    glance = at.table[0].value  # one row per measure, one column per model
+    assert sorted(glance.columns[1:]) == ["ease", "item-knn", "popularity"]
+    assert any("★" in str(v) for v in glance.iloc[0, 1:])  # the best model is marked
+    detail = at.table[1].value  # the chosen measure (NDCG) with its interval, best first
+    assert detail["compared with the best"].iloc[0] == "★ best"
+    assert " to " in detail["likely range"].iloc[0]
+    reasons = at.table[-1].value
+    assert reasons["why"].str.len().min() > 0  # every recommended item has a reason
 
 
 def test_the_recommenders_page_tunes_on_validation_and_shows_the_chosen_settings(
@@ -272,7 +275,7 @@ def test_the_recommenders_page_tunes_on_validation_and_shows_the_chosen_settings
     assert '"l2"' in tuned["settings"][0]
     assert tuned["validation NDCG"][0] >= tuned["default's validation NDCG"][0]
     assert any("Benjamini-Hochberg" in c.value for c in at.caption)
-    assert "hits and catches balanced (F1@10)" in at.dataframe[1].value.columns
+    assert "hits and catches balanced (F1@10)" in at.table[0].value["measure"].to_list()
 
 
 def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
@@ -281,10 +284,10 @@ def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
     at.selectbox(key="ps_rec_protocol").set_value("kfold")
     compare_and_wait(at)
     assert not at.exception and not at.error
-    assert any("Average over 5 rounds" in c.value and "standard deviation over the folds" in c.value
-               for c in at.caption)  # fmt: skip
-    table = at.dataframe[0].value
-    assert " ± " in str(table["ranking quality (NDCG@10)"].iloc[0])
+    assert any("Average over 5 rounds" in c.value for c in at.caption)
+    assert any("standard deviation over the folds" in c.value for c in at.caption)
+    detail = at.table[1].value
+    assert detail["likely range"].iloc[0].startswith("± ")
     # with Tune, every fold tunes on its own training part and the table says which fold
     at.toggle(key="ps_rec_tune").set_value(True)
     at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])

@@ -222,7 +222,7 @@ def test_the_recommenders_page_trains_in_the_background_and_other_pages_stay_usa
     at = wait_for_comparison(at)
     assert not at.exception and not at.get("progress")
     assert "Comparison" in [s.value for s in at.subheader]
-    assert sorted(at.dataframe[0].value["model"].to_list()) == ["item-knn", "popularity"]
+    assert sorted(at.table[0].value.columns[1:]) == ["item-knn", "popularity"]
 
 
 def test_clustering_with_another_k_runs_in_the_background_and_the_default_is_shown_meanwhile(
@@ -278,7 +278,7 @@ def test_the_recommenders_page_does_not_start_a_model_that_would_not_fit(
     at = compare_and_wait(at)
     assert not at.exception
     assert "als would need about 89 KB" in at.warning[0].value
-    assert at.dataframe[0].value["model"].to_list() == ["popularity"]
+    assert at.table[0].value.columns[1:].to_list() == ["popularity"]
 
 
 def test_the_quarter_end_segment_history_is_rebuilt_in_the_background(

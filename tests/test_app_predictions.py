@@ -111,7 +111,9 @@ def test_the_user_page_shows_scores_percentiles_and_drivers_once_trained(trained
     at = run("app_pages/user.py")
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert {"Purchase propensity", "Churn risk", "P(alive)", "Anomaly score"} <= set(labels)
+    assert {"Chance to buy", "Churn risk", "Still active", "How unusual"} <= set(labels)
+    value = next(m.value for m in at.metric if m.label == "Value, next year")
+    assert value.startswith("$")  # the sample store's money is in US dollars
     assert any("drivers" in c.value for c in at.caption)
 
 

@@ -35,10 +35,10 @@ def test_the_recommenders_page_trains_and_compares_the_sequential_models(
     at.multiselect(key="ps_rec_models").set_value(["popularity", "markov", "gru4rec", "sasrec"])
     compare_and_wait(at)
     assert not at.exception and not at.error
-    table = at.dataframe[0].value
-    assert sorted(table["model"].to_list()) == ["gru4rec", "markov", "popularity", "sasrec"]
+    models = at.table[0].value.columns[1:]
+    assert sorted(models) == ["gru4rec", "markov", "popularity", "sasrec"]
     trained = [m.value for m in at.markdown if m.value.startswith("✓")]
     deep = [t for t in trained if t.startswith(("✓ gru4rec", "✓ sasrec"))]
     assert len(deep) == 2 and all("epoch(s), stopped by" in t for t in deep)
-    reasons = at.dataframe[-1].value
-    assert reasons["reason"].str.len().min() > 0
+    reasons = at.table[-1].value
+    assert reasons["why"].str.len().min() > 0

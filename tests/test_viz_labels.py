@@ -109,3 +109,47 @@ def test_radar_labels_break_over_lines_instead_of_showing_the_markup():
     assert G.short_label("view_to_purchase") == "views that led to a purchase"
     assert theta[0] == "views that led<br>to a purchase"  # lines of at most 14 characters
     assert "&lt;br&gt;" not in " ".join(theta)
+
+
+def _comparison_metrics() -> pl.DataFrame:
+    """Two models, two measures: ease best on NDCG, pop clearly worse there (adjusted p
+    0.01), pop best on precision with ease not clearly worse (p 0.40)."""
+    nan = float("nan")
+    return pl.DataFrame(
+        {
+            "model": ["pop", "ease", "pop", "ease"],
+            "metric": ["ndcg", "ndcg", "precision", "precision"],
+            "k": [10] * 4,
+            "value": [0.05, 0.091, 0.03, 0.029],
+            "ci_low": [0.04, 0.080, 0.027, 0.026],
+            "ci_high": [0.06, 0.100, 0.033, 0.032],
+            "p_adjusted": [0.01, nan, nan, 0.40],
+            "is_best": [False, True, True, False],
+        }
+    )
+
+
+def test_the_comparison_reads_one_measure_per_row_and_one_measure_in_detail():
+    from profiling.evaluation.tables import by_measure_table, measure_table
+
+    glance = by_measure_table(_comparison_metrics())
+    # models best first on the first measure (NDCG): ease, then pop; values with their marks
+    assert glance.columns == ["measure", "ease", "pop"]
+    assert glance.rows() == [
+        ("ranking quality (NDCG@10)", "0.091 ★", "0.050 †"),
+        ("hits in the list (precision@10)", "0.029", "0.030 ★"),
+    ]
+    detail = measure_table(_comparison_metrics(), "precision")
+    assert detail.columns == [
+        "model",
+        "hits in the list (precision@10)",
+        "likely range",
+        "compared with the best",
+    ]
+    assert detail.rows() == [
+        ("pop", "0.030", "0.027 to 0.033", "★ best"),
+        ("ease", "0.029", "0.026 to 0.032", "not clearly different"),
+    ]
+    assert measure_table(_comparison_metrics(), "ndcg")["compared with the best"].to_list() == [
+        "★ best", "clearly worse †"
+    ]  # fmt: skip

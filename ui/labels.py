@@ -99,13 +99,25 @@ def _escaped_expr(expr: pl.Expr, alias: str) -> pl.Expr:
     )
 
 
-def recommendation_rows(table: pl.DataFrame, bought_column: bool = True) -> pl.DataFrame:
+def _tick(column: str, label: str) -> pl.Expr:
+    return pl.when(pl.col(column)).then(pl.lit("✓")).otherwise(pl.lit("")).alias(label)
+
+
+def recommendation_rows(
+    table: pl.DataFrame, bought_column: bool = True, details: bool = False
+) -> pl.DataFrame:
     """A recommendation list for ``st.table``, which wraps long reasons instead of cutting
     them: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
-    ``already_bought`` and ``bought_column``) and "why"; text escaped."""
+    ``already_bought`` and ``bought_column``) and "why"; text escaped. ``details`` adds the
+    item id, the model's score (3 decimals) and "popular pick" (✓ where the model knew too
+    little of the customer and fell back to the most popular items)."""
     cols = [pl.col("rank"), _escaped("title", "item")]
+    if details:
+        cols += [_escaped("item_id", "item id"),
+                 pl.col("score").round(3).cast(pl.String).alias("score")]  # fmt: skip
     if bought_column and "already_bought" in table.columns:
-        ticked = pl.when(pl.col("already_bought")).then(pl.lit("✓")).otherwise(pl.lit(""))
-        cols.append(ticked.alias("bought before"))
+        cols.append(_tick("already_bought", "bought before"))
+    if details and "is_fallback" in table.columns:
+        cols.append(_tick("is_fallback", "popular pick"))
     cols.append(_escaped("reason", "why"))
     return table.select(cols)

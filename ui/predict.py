@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
+from profiling import fmt
 from profiling import predict as P
 from profiling.jobs import Job, JobRunner
 from profiling.risk import risk_scores
-from ui import data, persist, profiles
+from ui import data, overview, persist, profiles
 from ui.text import escape_markdown
 
 HORIZON = "ps_pred_horizon"
@@ -204,24 +205,28 @@ def user_section(user_id: str) -> None:
         return
     cols = st.columns(5)
     pct = lambda v: "" if v is None else f"{v:.0f}th percentile"  # noqa: E731
-    cols[0].metric("Purchase propensity", _fmt(row.get("purchase_propensity"), "{:.1%}"),
-                   help=f"Chance of a purchase in the next {horizon()} days. "
-                   + pct(row.get("purchase_propensity_pct")))  # fmt: skip
+    cols[0].metric("Chance to buy", _fmt(row.get("purchase_propensity"), "{:.1%}"),
+                   help=f"Purchase propensity: the chance of a purchase in the next {horizon()} "
+                   "days. " + pct(row.get("purchase_propensity_pct")))  # fmt: skip
     cols[0].caption(pct(row.get("purchase_propensity_pct")))
     cols[1].metric("Churn risk", _fmt(row.get("churn_risk"), "{:.1%}"),
                    help=f"Chance that this past buyer makes no purchase in the next {horizon()} "
                    "days (none for users who never bought).")  # fmt: skip
     cols[1].caption(pct(row.get("churn_risk_pct")))
-    cols[2].metric("P(alive)", _fmt(row.get("p_alive"), "{:.1%}"),
-                   help="BG/NBD: probability that the customer is still active.")  # fmt: skip
-    value = row.get("expected_value_365d")
-    cols[3].metric(
-        "Expected value, 365 days" if "expected_value_365d" in row else "Expected purchases, 365 days",
-        _fmt(value, "{:,.2f}") if "expected_value_365d" in row else _fmt(row.get("expected_purchases_365d"), "{:.2f}"),
-        help="BG/NBD expected purchases times Gamma-Gamma expected spend per purchase (undiscounted).",
-    )  # fmt: skip
-    cols[4].metric("Anomaly score", _fmt(row.get("anomaly_score"), "{:.2f}"),
-                   help="IsolationForest: about 0.5 ordinary, near 1 very unusual.")  # fmt: skip
+    cols[2].metric("Still active", _fmt(row.get("p_alive"), "{:.1%}"),
+                   help="P(alive) of the BG/NBD model: the probability that the customer has "
+                   "not quietly stopped buying.")  # fmt: skip
+    if "expected_value_365d" in row:
+        value = row.get("expected_value_365d")
+        cols[3].metric("Value, next year", fmt.money(value, overview.currency()),
+                       help="Expected value over the next 365 days: BG/NBD expected purchases "
+                       "times Gamma-Gamma expected spend per purchase (undiscounted).")  # fmt: skip
+    else:
+        cols[3].metric("Orders, next year", _fmt(row.get("expected_purchases_365d"), "{:.2f}"),
+                       help="BG/NBD expected purchases over the next 365 days.")  # fmt: skip
+    cols[4].metric("How unusual", _fmt(row.get("anomaly_score"), "{:.2f}"),
+                   help="Anomaly score (IsolationForest): about 0.5 ordinary, near 1 very "
+                   "unusual.")  # fmt: skip
     cols[4].caption(pct(row.get("anomaly_pct")))
     for task, label in (("purchase", "Propensity"), ("churn", "Churn risk")):
         drivers = row.get(f"{task}_drivers")

@@ -317,19 +317,6 @@ def compared_model(settings: Settings, run: Run, name: str) -> Recommender | Non
     return _load_fitted(spec.key() + params, spec, params)
 
 
-EXPLAINED_COLUMNS = {
-    "item_id": st.column_config.TextColumn("item"),
-    "score": st.column_config.NumberColumn("score", format="%.3f",
-                                           help="The model's score; higher ranks first."),
-    "reason": st.column_config.TextColumn("why", width="large"),
-    "is_fallback": st.column_config.CheckboxColumn(
-        "popular pick", help="is_fallback: the model knew too little about this customer, so "
-        "this item comes from the most popular items instead."),
-    "already_bought": st.column_config.CheckboxColumn("bought before"),
-}  # fmt: skip
-"""Plain headers for :func:`explained` tables."""
-
-
 def explained(
     model: Recommender, user_id: str, k: int, exclude_seen: bool = True, bought: list[str] = ()
 ) -> pl.DataFrame:

@@ -23,7 +23,7 @@ def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
+def summary_table(metrics: pl.DataFrame, *, intervals: bool = True) -> pl.DataFrame:
     """One row per model; each metric as "value [ci_low, ci_high]" with a ★ on the best
     model and a † where the model is significantly worse than the best (paired test,
     Benjamini-Hochberg adjusted p < 0.05; the raw p when no ``p_adjusted`` column). A
@@ -31,19 +31,16 @@ def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
     are sorted by NDCG (or the first metric) from best to worst.
 
     ``metrics``: the tidy frame of :class:`profiling.evaluation.compare.Comparison` or
-    :class:`profiling.evaluation.folds.FoldedComparison`.
+    :class:`profiling.evaluation.folds.FoldedComparison`. ``intervals=False`` leaves the
+    intervals and deviations out (values and marks only: a table that fits a page).
     """
     present = [m for m in METRIC_ORDER if m in set(metrics["metric"].to_list())]
     rows: dict[str, dict[str, str]] = {}
     for r in metrics.iter_rows(named=True):
         v = r["value"]
         text = "—" if _missing(v) else f"{v:.3f}"
-        lo, hi = r.get("ci_low"), r.get("ci_high")
-        if not (_missing(lo) or _missing(hi)):
-            text += f" [{lo:.3f}, {hi:.3f}]"
-        sd = r.get("std")
-        if not _missing(sd) and not _missing(v) and (r.get("folds") or 0) > 1:
-            text += f" ± {sd:.3f}"
+        if intervals:
+            text += _spread(r)
         if r.get("is_best"):
             text += " ★"
         p = r.get("p_adjusted", r.get("p_value_vs_best"))
@@ -64,6 +61,67 @@ def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(
         [{"model": m, **{names[x]: rows[m].get(x, "—") for x in present}} for m in order]
     )
+
+
+def by_measure_table(metrics: pl.DataFrame) -> pl.DataFrame:
+    """:func:`summary_table` without intervals, turned for reading: one row per measure
+    (plain words, then the technical name), one column per model (best on the first
+    measure first), each cell the value with its ★ / † mark. Ten measures of eight models
+    fit a page that ten measure columns with intervals did not."""
+    table = summary_table(metrics, intervals=False)
+    if table.is_empty():
+        return pl.DataFrame(schema={"measure": pl.String})
+    measures = [c for c in table.columns if c != "model"]
+    models = table["model"].to_list()
+    return pl.DataFrame(
+        [{"measure": m, **dict(zip(models, table[m].to_list(), strict=True))} for m in measures]
+    )
+
+
+def _spread(r: dict) -> str:
+    """The spread after a value: " [low, high]" (bootstrap interval), " ± std" (over
+    folds) or nothing."""
+    lo, hi = r.get("ci_low"), r.get("ci_high")
+    if not (_missing(lo) or _missing(hi)):
+        return f" [{lo:.3f}, {hi:.3f}]"
+    sd = r.get("std")
+    if not _missing(sd) and not _missing(r.get("value")) and (r.get("folds") or 0) > 1:
+        return f" ± {sd:.3f}"
+    return ""
+
+
+def measure_table(metrics: pl.DataFrame, metric: str) -> pl.DataFrame:
+    """One measure of a comparison, read across models (best first): the value, the range
+    where the true value likely lies (95% bootstrap interval, or ± the standard deviation
+    over folds) and a verdict against the best model: "★ best", "clearly worse" (paired
+    test, adjusted p < 0.05, the † of :func:`summary_table`) or "not clearly different".
+    Four narrow columns, so intervals stay readable on a page.
+    """
+    rows = metrics.filter(pl.col("metric") == metric)
+    if rows.is_empty():
+        return pl.DataFrame(schema={"model": pl.String})
+    rows = rows.sort("value", descending=HIGHER_IS_BETTER.get(metric, True), nulls_last=True)
+    k = metrics["k"].drop_nulls().max() if "k" in metrics.columns else None
+    out = []
+    for r in rows.iter_rows(named=True):
+        p = r.get("p_adjusted", r.get("p_value_vs_best"))
+        if r.get("is_best"):
+            verdict = "★ best"
+        elif not _missing(p) and p < 0.05:
+            verdict = "clearly worse †"
+        elif _missing(p):
+            verdict = ""
+        else:
+            verdict = "not clearly different"
+        spread = _spread(r).strip()
+        out.append({
+            "model": r["model"],
+            G.metric_header(metric, k): "—" if _missing(r["value"]) else f"{r['value']:.3f}",
+            "likely range": spread.strip("[]").replace(", ", " to ") if spread.startswith("[")
+            else spread,
+            "compared with the best": verdict,
+        })  # fmt: skip
+    return pl.DataFrame(out)
 
 
 def cold_users_note(per_user: pl.DataFrame, recommendations: pl.DataFrame) -> str | None:
