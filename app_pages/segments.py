@@ -125,25 +125,9 @@ table = pl.DataFrame(
 table, privacy_note = privacy.protect_sizes(table)
 if privacy_note:
     st.caption(privacy_note)
-share = {"format": "percent", "min_value": 0, "max_value": 1, "width": 110}
-# the definitions have their own table below: without them every column fits at 1280 px
-st.dataframe(
-    table.drop("definition"),
-    hide_index=True,
-    width="stretch",
-    height=38 + 35 * table.height,
-    column_config={
-        "segment": st.column_config.TextColumn("segment", width=150),
-        "users": labels.column("users", width=80),
-        "share_of_users": st.column_config.ProgressColumn(
-            "% of customers", help=G.help_text("share_of_users"), **share),
-        "share_of_revenue": st.column_config.ProgressColumn(
-            "% of revenue", help=G.help_text("share_of_revenue"), **share),
-        "sets it apart": st.column_config.TextColumn(
-            "what sets it apart", width=labels.TABLE_WIDTH - 150 - 80 - 2 * 110,
-            help="The features furthest from the average customer: ↑ above, ↓ below."),
-    },
-)  # fmt: skip
+# a static table wraps "what sets it apart" (three traits do not fit a grid cell at 1280
+# px); the definitions have their own table below
+st.table(labels.segment_size_rows(table), hide_index=True)
 st.download_button("Export segment sizes as CSV", labels.csv(table.drop("sets it apart"), cur),
                    file_name="segment-sizes.csv", mime="text/csv",
                    icon=":material/download:", key="ps_sizes_export")  # fmt: skip

@@ -573,7 +573,8 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
             name=e, marker={"color": EVENT_COLORS.get(e, "#888"), "size": 9, "opacity": 0.7},
             text=[h for h, m in zip(hover, mask, strict=True) if m], hovertemplate="%{x}<br>%{text}<extra>" + e + "</extra>",
         )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Timeline (drag to zoom)", height=300, showlegend=False,
+    # one lane per event type present, 45 px each: two lanes are not 200 px apart
+    fig.update_layout(**_LAYOUT, title="Timeline (drag to zoom)", height=110 + 45 * max(len(order), 1), showlegend=False,
                       yaxis={"categoryorder": "array", "categoryarray": order[::-1]})  # fmt: skip
     span = timeline_range(t[S.TIMESTAMP])
     if span is not None:

@@ -168,3 +168,21 @@ def test_table_text_escapes_data_and_writes_dates_plainly():
     # a column name from the data is escaped too (st.table reads Markdown in headers)
     named = labels.table_text(pl.DataFrame({":red[x] **y**": ["a"]}))
     assert named.columns == ["\\:red\\[x\\] \\*\\*y\\*\\*"]
+
+
+def test_segment_sizes_read_as_plain_numbers_in_a_wrapping_table():
+    from ui import labels
+
+    table = pl.DataFrame(
+        {
+            "segment": ["Can't lose them", "New"],
+            "users": [1234, 5],
+            "share_of_users": [0.99596, 0.00404],
+            "share_of_revenue": [0.5, None],
+            "sets it apart": ["orders ↑, days since last order ↑", "activity trend ↑"],
+        }
+    )
+    rows = labels.segment_size_rows(table)
+    assert rows.columns[:4] == ["segment", "customers", "% of customers", "% of revenue"]
+    assert rows.row(0)[:4] == ("Can\\'t lose them", "1,234", "99\\.6%", "50\\.0%")
+    assert rows.row(1)[1:4] == ("5", "0\\.4%", "—")  # no revenue known: a dash, not 0%

@@ -153,3 +153,18 @@ def test_the_comparison_reads_one_measure_per_row_and_one_measure_in_detail():
     assert measure_table(_comparison_metrics(), "ndcg")["compared with the best"].to_list() == [
         "★ best", "clearly worse †"
     ]  # fmt: skip
+
+
+def test_the_timeline_is_as_tall_as_its_lanes():
+    from datetime import datetime
+
+    t = pl.DataFrame(
+        {
+            "timestamp": [datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 3, 1)],
+            "event_type": ["purchase", "refund", "purchase"],
+            "item_id": ["a", "b", "a"],
+        }
+    )
+    fig = viz.timeline_figure(t)
+    assert [tr.name for tr in fig.data] == ["purchase", "refund"]
+    assert fig.layout.height == 110 + 45 * 2  # two lanes, not a fixed 300 px

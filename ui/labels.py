@@ -99,6 +99,22 @@ def _escaped_expr(expr: pl.Expr, alias: str) -> pl.Expr:
     )
 
 
+def segment_size_rows(table: pl.DataFrame) -> pl.DataFrame:
+    """The Segments page's sizes for ``st.table``: segment, customers ("1,234"), % of
+    customers and % of revenue ("13.7%", "—" when unknown) and what sets it apart, escaped."""
+    return table_text(
+        pl.DataFrame(
+            {
+                "segment": table["segment"],
+                "customers": [fmt.count(n) for n in table["users"]],
+                "% of customers": [fmt.percent(v) for v in table["share_of_users"]],
+                "% of revenue": [fmt.percent(v) for v in table["share_of_revenue"]],
+                "what sets it apart (↑ above, ↓ below the average)": table["sets it apart"],
+            }
+        )
+    )
+
+
 def _tick(column: str, label: str) -> pl.Expr:
     return pl.when(pl.col(column)).then(pl.lit("✓")).otherwise(pl.lit("")).alias(label)
 
