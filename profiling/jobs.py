@@ -166,6 +166,11 @@ class JobRunner:
         self._pool = self._new_pool()
         atexit.register(self.shutdown, wait=False)
 
+    @property
+    def processes(self) -> bool:
+        """Whether jobs run in a worker process (else in a worker thread)."""
+        return self._processes
+
     def _new_pool(self):
         if not self._processes:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="persona-studio-job")

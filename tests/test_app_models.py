@@ -31,9 +31,12 @@ def own_home(tmp_path, monkeypatch):
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(rec_ui, "_TRAINER", None)
     monkeypatch.setattr(rec_ui, "_LOADER", None)
+    monkeypatch.setattr(rec_ui, "_LISTS", None)
     log = tmp_path / "shop.csv"
     log.write_text(LOG + "\n")
-    return W.create("Shop", log)
+    yield W.create("Shop", log)
+    if rec_ui._LISTS is not None:  # this test's worker process, not the session's
+        rec_ui._LISTS.shutdown(wait=False)
 
 
 def open_user(slug: str, user: str) -> AppTest:
@@ -55,7 +58,10 @@ def wait_for_lists(at: AppTest, n: int) -> AppTest:
 
 
 def block_fits(monkeypatch) -> threading.Event:
-    """Every model made from the registry waits in ``fit`` until the event is set."""
+    """Every model made from the registry waits in ``fit`` until the event is set (the
+    User page's models train in a thread then: a patch does not reach another process)."""
+    monkeypatch.setattr(rec_ui, "LISTS_IN_PROCESS", False)
+    monkeypatch.setattr(rec_ui, "_LISTS", None)
     release = threading.Event()
     real = registry.make
 
@@ -98,7 +104,9 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
     assert len(saved) == 2  # popularity and buy-again, for this data version
     # a restarted server (no jobs, empty caches) shows the saved lists without training;
     # reading them happens in the background too: the first run does not wait for it
-    rec_ui._TRAINER, rec_ui._LOADER = None, None
+    assert rec_ui._list_trainer().processes  # trained in a worker process, saved by it
+    rec_ui._LISTS.shutdown(wait=False)
+    rec_ui._TRAINER, rec_ui._LOADER, rec_ui._LISTS = None, None, None
     import streamlit as st
 
     st.cache_resource.clear()
@@ -119,7 +127,7 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
         release.set()
         at = wait_for_lists(at, 2)
     assert len(at.table) >= 2 and not at.get("progress")  # popularity and buy-again
-    assert not rec_ui._trainer()._jobs  # read, not trained again
+    assert not rec_ui._list_trainer()._jobs  # read, not trained again
     # new data: the saved model is shown as stale, with a retrain button
     batch = tmp_path / "more.csv"
     batch.write_text(

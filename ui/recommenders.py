@@ -35,6 +35,7 @@ from profiling.evaluation import (
 from profiling.jobs import Job, JobRunner
 from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
+from profiling.workspace import training
 from profiling.workspace.results import ResultStore
 from ui import data, persist, profiles
 
@@ -329,26 +330,14 @@ def _segments_of(spec: data.WorkspaceRef) -> pl.DataFrame | None:
     return None if rfm is None else rfm.rename({"rfm_segment": "segment"})
 
 
-def _fit_full(name: str, ds, segs, save, *, progress) -> Recommender:
-    """Fit ``name`` on the whole dataset and save it with the workspace (worker job)."""
-    progress(0.05, f"training {name}")
-    model = registry.make(name)
-    extra = {"events": ds.events} if getattr(model, "uses_events", False) else {}
-    if "progress" in inspect.signature(model.fit).parameters:  # the sequence models, per epoch
-        extra["progress"] = lambda f, m: progress(0.05 + 0.9 * f, m)
-    model = model.fit(ds.interactions(), items=ds.items, user_segments=segs, **extra)
-    progress(0.95, "saving with the workspace")
-    save(model)
-    return model
-
-
 _TRAINER: JobRunner | None = None
 _TRAINER_LOCK = threading.Lock()
 
 
 def _trainer() -> JobRunner:
-    """One background thread per server process trains the User page's models, one at a
-    time (a module global like the map's worker: clearing caches must not orphan a job)."""
+    """One background thread per server process runs the Recommenders page's comparisons,
+    one at a time (a module global like the map's worker: clearing caches must not orphan
+    a job)."""
     global _TRAINER
     with _TRAINER_LOCK:
         if _TRAINER is None:
@@ -356,8 +345,25 @@ def _trainer() -> JobRunner:
         return _TRAINER
 
 
-def _params(name: str) -> dict:
-    return {"model": name, "full": True}
+_params = training.model_params
+
+LISTS_IN_PROCESS = True
+"""Train the User page's models in a worker process (tests that patch a model's ``fit``
+switch this off: a patch does not reach another process)."""
+_LISTS: JobRunner | None = None
+
+
+def _list_trainer() -> JobRunner:
+    """One background worker per server process trains the User page's models, one at a
+    time: a process that reads the workspace itself (see :mod:`profiling.workspace.training`),
+    so training never holds the server's GIL or its polars threads while pages run."""
+    global _LISTS
+    with _TRAINER_LOCK:
+        if _LISTS is None:
+            _LISTS = JobRunner(processes=LISTS_IN_PROCESS, keep=16,
+                               preload=("profiling.workspace.training",) if LISTS_IN_PROCESS
+                               else ())  # fmt: skip
+        return _LISTS
 
 
 _LOADER: JobRunner | None = None
@@ -454,16 +460,13 @@ def _job_key(spec: data.WorkspaceRef, name: str) -> str:
 
 
 def _start(spec: data.WorkspaceRef, name: str) -> Job:
-    ds = data.load(spec)
-    results = persist.store(spec)
-    end, n, version = ds.as_of, ds.events.height, spec.version
-
-    def save(model: Recommender) -> None:
-        results.put("model", _params(name), version, model, data_end=end, events=n)
-
-    return _trainer().submit(
-        _job_key(spec, name), f"Training {name}", _fit_full, name, ds, _segments_of(spec), save
-    )
+    trainer = _list_trainer()
+    # a worker process reads the workspace itself; a worker thread shares the loaded dataset
+    ds = None if trainer.processes else data.load(spec)
+    return trainer.submit(
+        _job_key(spec, name), f"Training {name}", training.fit_and_save,
+        str(spec.workspace().path), spec.version, name, _segments_of(spec), ds,
+    )  # fmt: skip
 
 
 def model_state(name: str, *, start: bool = True) -> ModelState:
@@ -471,7 +474,7 @@ def model_state(name: str, *, start: bool = True) -> ModelState:
     waiting for training: finished in this process, saved with the workspace, saved for
     older data (stale), or started in the background now (when it fits the machine)."""
     spec = data.resolved_spec()
-    job = _trainer().get(_job_key(spec, name))
+    job = _list_trainer().get(_job_key(spec, name))
     if job is not None and job.done and not job.failed:
         return ModelState(name, model=job.result())
     results = persist.store(spec)
@@ -509,9 +512,9 @@ def _stale(spec: data.WorkspaceRef, results, name: str) -> dict:
 def retrain(name: str) -> None:
     """Callback: train ``name`` again on the current data, in the background."""
     spec = data.resolved_spec()
-    job = _trainer().get(_job_key(spec, name))
+    job = _list_trainer().get(_job_key(spec, name))
     if job is not None and job.failed:
-        _trainer().forget(job.key)
+        _list_trainer().forget(job.key)
     _start(spec, name)
 
 
