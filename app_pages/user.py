@@ -71,7 +71,17 @@ c3.button(
     icon=":material/casino:",
     on_click=lambda: widgets.open_user(pick_random(prof, among=pool if group else None)),
 )
-user = c1.selectbox("Find a user (type to search)", pool, key=state.USER_PICK)
+listed, typed = profiles.search_options(pool, st.session_state[state.USER_PICK])
+user = c1.selectbox(
+    "Find a user (type to search)", listed, key=state.USER_PICK, accept_new_options=typed,
+    help=f"The first {len(listed):,} of {len(pool):,} users are listed; type any user id."
+    if typed else None,
+)  # fmt: skip
+if user not in row_of:  # typed into a box that accepts any id
+    st.error(f"No user **{widgets.escape_markdown(user)}** in workspace "
+             f"**{widgets.escape_markdown(ds.name)}**; type another user id.",
+             icon=":material/person_off:")  # fmt: skip
+    st.stop()
 st.query_params[state.USER_PARAM] = user
 row = prof.row(row_of[user], named=True)
 

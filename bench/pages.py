@@ -127,8 +127,8 @@ def _wait_background(limit_s: float = 1200.0) -> bool:
 
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        runners = [r for r in (recommenders._TRAINER, recommenders._LOADER, profiles._CLUSTERER,
-                               embeddings._RUNNER) if r]  # fmt: skip
+        runners = [r for r in (recommenders._TRAINER, recommenders._LOADER, recommenders._LISTS,
+                               profiles._CLUSTERER, embeddings._RUNNER) if r]  # fmt: skip
         if all(j.done for r in runners for j in list(r._jobs.values())):
             return True
         time.sleep(1.0)

@@ -485,3 +485,32 @@ def test_page_settings_travel_in_the_link(clear_streamlit_caches):
     at.switch_page("app_pages/map.py").run()
     assert not at.exception
     assert at.selectbox(key="ps_map_color").value == "monetary"
+
+
+def test_a_big_store_lists_some_users_and_keeps_a_linked_one(clear_streamlit_caches,
+                                                             monkeypatch):  # fmt: skip
+    from ui import profiles
+
+    monkeypatch.setattr(profiles, "SEARCH_LIMIT", 5)  # the sample's 3,000 users count as many
+    at = run_app("app_pages/user.py")
+    box = at.selectbox(key=state.USER_PICK)
+    assert box.options == ["U000001", "U000002", "U000003", "U000004", "U000005"]
+    assert "type any user id" in box.help
+    # a user beyond the listed ones, opened by a link, is listed first and shown
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["user"] = "U002999"
+    at.run()
+    at.switch_page("app_pages/user.py").run()
+    assert not at.exception and at.header[0].value == "User U002999"
+    assert at.selectbox(key=state.USER_PICK).options[:2] == ["U002999", "U000001"]
+
+
+def test_search_options_list_the_first_ids_and_the_current_one():
+    from ui import profiles
+
+    pool = [f"u{i}" for i in range(profiles.SEARCH_LIMIT + 3)]
+    listed, typed = profiles.search_options(pool, "u5")
+    assert typed and listed == pool[: profiles.SEARCH_LIMIT]
+    listed, typed = profiles.search_options(pool, pool[-1])
+    assert typed and listed[0] == pool[-1] and len(listed) == profiles.SEARCH_LIMIT + 1
+    assert profiles.search_options(pool[:3], "u1") == (pool[:3], False)

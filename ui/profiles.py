@@ -173,6 +173,23 @@ def user_ids() -> tuple[list[str], dict[str, int]]:
     return _user_rows(f"{spec.key()}|profiles", _profiles(spec.key(), spec))
 
 
+SEARCH_LIMIT = 20_000
+"""Most user ids a search box lists; above it the box accepts any typed id (the browser
+would receive every id on every run: 500,000 ids take about half a second a run)."""
+
+
+def search_options(pool: list[str], current: str | None) -> tuple[list[str], bool]:
+    """The ids a user search box lists (the first :data:`SEARCH_LIMIT` of ``pool``, with
+    ``current`` first when it is not among them) and whether the box must accept a typed
+    id that is not listed."""
+    if len(pool) <= SEARCH_LIMIT:
+        return pool, False
+    head = pool[:SEARCH_LIMIT]
+    if current is not None and current not in set(head):
+        head = [current, *head]
+    return head, True
+
+
 def assignment_of(user_id: str, k: int | str = "auto", method: str = "kmeans") -> dict:
     """The user's row of the active segmentation (rfm_segment, cluster_name, ...), or an
     empty dict (as :func:`profiling.users.assignment_of`, through a row index)."""
