@@ -123,11 +123,11 @@ def _measure(home: str, slug: str) -> None:
 
 def _wait_background(limit_s: float = 1200.0) -> bool:
     """Wait until the background threads and the map worker have no unfinished job."""
-    from ui import embeddings, profiles, recommenders
+    from ui import embeddings, profiles, recommenders, workers
 
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        runners = [r for r in (recommenders._TRAINER, recommenders._LOADER, recommenders._LISTS,
+        runners = [r for r in (recommenders._TRAINER, recommenders._LOADER, workers._RUNNER,
                                profiles._CLUSTERER, embeddings._RUNNER) if r]  # fmt: skip
         if all(j.done for r in runners for j in list(r._jobs.values())):
             return True

@@ -15,6 +15,7 @@ from profiling.recommenders import registry
 from profiling.workspace.results import ResultStore
 from tests._apptest import compare_and_wait, wait_for_comparison
 from ui import recommenders as rec_ui
+from ui import workers
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LOG = "user,item,when,qty,price\n" + "\n".join(
@@ -31,12 +32,12 @@ def own_home(tmp_path, monkeypatch):
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(rec_ui, "_TRAINER", None)
     monkeypatch.setattr(rec_ui, "_LOADER", None)
-    monkeypatch.setattr(rec_ui, "_LISTS", None)
+    monkeypatch.setattr(workers, "_RUNNER", None)
     log = tmp_path / "shop.csv"
     log.write_text(LOG + "\n")
     yield W.create("Shop", log)
-    if rec_ui._LISTS is not None:  # this test's worker process, not the session's
-        rec_ui._LISTS.shutdown(wait=False)
+    if workers._RUNNER is not None:  # this test's worker process, not the session's
+        workers._RUNNER.shutdown(wait=False)
 
 
 def open_user(slug: str, user: str) -> AppTest:
@@ -60,8 +61,8 @@ def wait_for_lists(at: AppTest, n: int) -> AppTest:
 def block_fits(monkeypatch) -> threading.Event:
     """Every model made from the registry waits in ``fit`` until the event is set (the
     User page's models train in a thread then: a patch does not reach another process)."""
-    monkeypatch.setattr(rec_ui, "LISTS_IN_PROCESS", False)
-    monkeypatch.setattr(rec_ui, "_LISTS", None)
+    monkeypatch.setattr(workers, "IN_PROCESS", False)
+    monkeypatch.setattr(workers, "_RUNNER", None)
     release = threading.Event()
     real = registry.make
 
@@ -105,8 +106,8 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
     # a restarted server (no jobs, empty caches) shows the saved lists without training;
     # reading them happens in the background too: the first run does not wait for it
     assert rec_ui._list_trainer().processes  # trained in a worker process, saved by it
-    rec_ui._LISTS.shutdown(wait=False)
-    rec_ui._TRAINER, rec_ui._LOADER, rec_ui._LISTS = None, None, None
+    workers._RUNNER.shutdown(wait=False)
+    rec_ui._TRAINER, rec_ui._LOADER, workers._RUNNER = None, None, None
     import streamlit as st
 
     st.cache_resource.clear()
@@ -127,7 +128,8 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
         release.set()
         at = wait_for_lists(at, 2)
     assert len(at.table) >= 2 and not at.get("progress")  # popularity and buy-again
-    assert not rec_ui._list_trainer()._jobs  # read, not trained again
+    trained = [k for k in rec_ui._list_trainer()._jobs if "rfm-history" not in k]
+    assert not trained  # read, not trained again
     # new data: the saved model is shown as stale, with a retrain button
     batch = tmp_path / "more.csv"
     batch.write_text(
@@ -299,7 +301,9 @@ def test_the_quarter_end_segment_history_is_rebuilt_in_the_background(
     assert not at.exception and at.header[0].value == "User c7"
     history = next(e for e in at.expander if e.label == "Segment history")
     assert "being worked out in the background" in history.caption[0].value
-    profiles._clusterer().get(next(iter(profiles._clusterer()._jobs))).future.result(60)
+    worker = workers.runner()
+    assert worker.processes  # the past segments are worked out in the worker process
+    worker.get(next(k for k in worker._jobs if "rfm-history" in k)).future.result(60)
     at.run()
     history = next(e for e in at.expander if e.label == "Segment history")
     table = history.dataframe[0].value

@@ -24,8 +24,9 @@ from profiling.segments import (
     with_assignments,
 )
 from profiling.users import ProfileNeighbours
+from profiling.workspace import training
 from profiling.workspace.results import ResultStore
-from ui import data
+from ui import data, workers
 from ui.data import WorkspaceRef
 
 
@@ -241,20 +242,6 @@ def rfm_for(spec: WorkspaceRef) -> pl.DataFrame | None:
     return _rfm(spec.key(), spec)
 
 
-def _rfm_history_job(ds, dates: tuple[datetime, ...], save, *, progress):
-    parts = []
-    for i, when in enumerate(dates):
-        progress(i / len(dates), f"profiles as of {when:%Y-%m-%d}")
-        prof = build_profiles(ds, as_of=when)
-        if "recency_days" not in prof.columns or prof.height == 0:
-            continue
-        parts.append(rfm_segments(prof).select("user_id", "rfm_segment")
-                     .with_columns(pl.lit(when).alias("as_of")))  # fmt: skip
-    out = pl.concat(parts) if parts else None
-    save(out)
-    return out
-
-
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _saved_rfm_history(key: str, _spec: WorkspaceRef, params: str):
     return ResultStore(_spec.workspace().results_dir).get(
@@ -269,7 +256,7 @@ def rfm_history(dates: tuple[datetime, ...]) -> tuple[pl.DataFrame | None, bool]
     spec = data.resolved_spec()
     params = ",".join(d.isoformat() for d in dates)
     job_key = f"{spec.key()}|rfm-history|{params}"
-    job = _clusterer().get(job_key)
+    job = workers.runner().get(job_key)
     if job is not None and job.done and not job.failed:
         return job.result(), False
     store = ResultStore(spec.workspace().results_dir)
@@ -277,13 +264,11 @@ def rfm_history(dates: tuple[datetime, ...]) -> tuple[pl.DataFrame | None, bool]
         return _saved_rfm_history(job_key, spec, params), False
     if job is not None and job.failed:
         return None, False
-    ds = data.load(spec)
-
-    def save(frame) -> None:
-        store.put("rfm-history", {"dates": params}, spec.version, frame, data_end=ds.as_of,
-                  events=ds.events.height)  # fmt: skip
-
-    _clusterer().submit(job_key, "Past segments", _rfm_history_job, ds, dates, save)
+    worker = workers.runner()
+    # a worker process reads the workspace itself; a worker thread shares the loaded dataset
+    ds = None if worker.processes else data.load(spec)
+    worker.submit(job_key, "Past segments", training.rfm_history_and_save,
+                  str(spec.workspace().path), spec.version, dates, ds)  # fmt: skip
     return None, True
 
 

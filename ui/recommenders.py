@@ -37,7 +37,7 @@ from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
-from ui import data, persist, profiles
+from ui import data, persist, profiles, workers
 
 __all__ = ["PROTOCOLS"]
 
@@ -347,23 +347,11 @@ def _trainer() -> JobRunner:
 
 _params = training.model_params
 
-LISTS_IN_PROCESS = True
-"""Train the User page's models in a worker process (tests that patch a model's ``fit``
-switch this off: a patch does not reach another process)."""
-_LISTS: JobRunner | None = None
-
 
 def _list_trainer() -> JobRunner:
-    """One background worker per server process trains the User page's models, one at a
-    time: a process that reads the workspace itself (see :mod:`profiling.workspace.training`),
-    so training never holds the server's GIL or its polars threads while pages run."""
-    global _LISTS
-    with _TRAINER_LOCK:
-        if _LISTS is None:
-            _LISTS = JobRunner(processes=LISTS_IN_PROCESS, keep=16,
-                               preload=("profiling.workspace.training",) if LISTS_IN_PROCESS
-                               else ())  # fmt: skip
-        return _LISTS
+    """The User page's models train in the server's workspace worker (a process that reads
+    the workspace itself: see :mod:`ui.workers`)."""
+    return workers.runner()
 
 
 _LOADER: JobRunner | None = None

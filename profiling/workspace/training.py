@@ -1,5 +1,5 @@
-"""Fitting a recommender on a whole workspace and saving it with the workspace: the User
-page's lists, trained in a background worker process.
+"""Work on a whole workspace, saved with the workspace, for a background worker process:
+the User page's models (fitted on every event) and its past segments.
 
 A worker process reads the workspace itself (the workspace folder and the data version
 travel to it, not the dataset: pickling a 10-million-event log costs more than reading it
@@ -44,6 +44,37 @@ def workspace_dataset(path: str | Path, version: str) -> Dataset:
             ds = Workspace(Path(path)).dataset(expect_version=version)
             _DATA[key] = ds
         return ds
+
+
+def rfm_history(ds: Dataset, dates, *, progress) -> pl.DataFrame | None:
+    """Each user's named RFM segment at each of ``dates`` (profiles rebuilt from the events
+    before each): user_id, rfm_segment, as_of; None when no date has a purchase before it."""
+    from profiling.features import build_profiles
+    from profiling.segments import rfm_segments
+
+    parts = []
+    for i, when in enumerate(dates):
+        progress(i / len(dates), f"profiles as of {when:%Y-%m-%d}")
+        prof = build_profiles(ds, as_of=when)
+        if "recency_days" not in prof.columns or prof.height == 0:
+            continue
+        parts.append(rfm_segments(prof).select("user_id", "rfm_segment")
+                     .with_columns(pl.lit(when).alias("as_of")))  # fmt: skip
+    return pl.concat(parts) if parts else None
+
+
+def rfm_history_and_save(
+    path: str, version: str, dates, ds: Dataset | None = None, *, progress
+) -> pl.DataFrame | None:
+    """:func:`rfm_history` of the workspace at ``path`` (data ``version``), saved with the
+    workspace (``ds`` as in :func:`fit_and_save`)."""
+    ds = ds if ds is not None else workspace_dataset(path, version)
+    out = rfm_history(ds, dates, progress=progress)
+    params = {"dates": ",".join(d.isoformat() for d in dates)}
+    ResultStore(Workspace(Path(path)).results_dir).put(
+        "rfm-history", params, version, out, data_end=ds.as_of, events=ds.events.height
+    )
+    return out
 
 
 def fit_full(name: str, ds: Dataset, segments: pl.DataFrame | None, *, progress) -> Recommender:
