@@ -140,17 +140,20 @@ pred_ui.user_section(user)
 
 # --- similar users ---------------------------------------------------------------------------
 st.subheader("Similar users")
-sim = profiles.similar_users(user)
-sim_cols = st.columns(max(sim.height, 1))
-for col, r in zip(sim_cols, sim.iter_rows(named=True), strict=False):
-    col.button(
-        widgets.escape_markdown(r["user_id"]),  # button labels read Markdown
-        key=f"ps_sim_{r['user_id']}",
-        help=f"Profile distance {r['distance']:.2f} (0 = identical, smaller = more alike; "
-        "measured in standard deviations of the profile features)",
-        on_click=widgets.open_user,
-        args=(r["user_id"],),
-    )
+sim, sim_job = profiles.similar_users(user)
+if sim is None:  # a big store: the index is built in the background
+    widgets.job_progress(sim_job, f"Indexing {len(ids):,} profiles to find similar customers")
+else:
+    sim_cols = st.columns(max(sim.height, 1))
+    for col, r in zip(sim_cols, sim.iter_rows(named=True), strict=False):
+        col.button(
+            widgets.escape_markdown(r["user_id"]),  # button labels read Markdown
+            key=f"ps_sim_{r['user_id']}",
+            help=f"Profile distance {r['distance']:.2f} (0 = identical, smaller = more alike; "
+            "measured in standard deviations of the profile features)",
+            on_click=widgets.open_user,
+            args=(r["user_id"],),
+        )
 st.caption("The customers whose profiles are closest to this one; click one to open their profile.")
 
 # --- recommendations -------------------------------------------------------------------------

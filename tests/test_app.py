@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from pathlib import Path
 
@@ -514,3 +515,32 @@ def test_search_options_list_the_first_ids_and_the_current_one():
     listed, typed = profiles.search_options(pool, pool[-1])
     assert typed and listed[0] == pool[-1] and len(listed) == profiles.SEARCH_LIMIT + 1
     assert profiles.search_options(pool[:3], "u1") == (pool[:3], False)
+
+
+def test_on_a_big_store_similar_users_are_indexed_in_the_background(clear_streamlit_caches,
+                                                                    monkeypatch):  # fmt: skip
+    from ui import profiles
+
+    monkeypatch.setattr(profiles, "NEIGHBOURS_INLINE", 0)  # the sample's 3,000 users: "big"
+    release = threading.Event()
+    real = profiles._index_job
+
+    def slow_index(prof, *, progress):
+        release.wait(60)
+        return real(prof, progress=progress)
+
+    monkeypatch.setattr(profiles, "_index_job", slow_index)
+    monkeypatch.setattr(profiles, "_CLUSTERER", None)
+    try:
+        at = run_app("app_pages/user.py")
+        assert not at.exception and at.header[0].value.startswith("User ")  # shown at once
+        progress = [p.proto.text for p in at.get("progress")]
+        assert any("Indexing 3,000 profiles to find similar customers" in t for t in progress)
+    finally:
+        release.set()
+    profiles._clusterer().get(next(k for k in profiles._clusterer()._jobs
+                                   if k.endswith("|neighbours"))).future.result(60)  # fmt: skip
+    at.run()
+    assert not at.exception
+    similar = [b for b in at.button if b.key and b.key.startswith("ps_sim_")]
+    assert len(similar) == 5

@@ -208,11 +208,28 @@ def _neighbours(spec_key: str, _spec: WorkspaceRef) -> ProfileNeighbours:
     return ProfileNeighbours(_profiles(spec_key, _spec))
 
 
-def similar_users(user_id: str, n: int = 5) -> pl.DataFrame:
+NEIGHBOURS_INLINE = 100_000
+"""Up to this many users the similar-users index is built in the page run (well under a
+second); above it, in the background (about 2 s at 500,000 users)."""
+
+
+def _index_job(prof: pl.DataFrame, *, progress) -> ProfileNeighbours:
+    progress(0.1, f"indexing {prof.height:,} profiles")
+    return ProfileNeighbours(prof)
+
+
+def similar_users(user_id: str, n: int = 5) -> tuple[pl.DataFrame | None, Job | None]:
     """The ``n`` users nearest to ``user_id`` in the active workspace's profile space (the
-    index is built once per workspace version and shared)."""
+    index is built once per workspace version and shared), and None; or None and the
+    background job building the index of a big store (the page does not wait for it)."""
     spec = data.resolved_spec()
-    return _neighbours(spec.key(), spec).of(user_id, n)
+    prof = _profiles(spec.key(), spec)
+    if prof.height <= NEIGHBOURS_INLINE:
+        return _neighbours(spec.key(), spec).of(user_id, n), None
+    job = _clusterer().submit(f"{spec.key()}|neighbours", "Similar users", _index_job, prof)
+    if job.done and not job.failed:
+        return job.result().of(user_id, n), None
+    return None, job
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
