@@ -170,15 +170,18 @@ def prepare_matrix(profiles: pl.DataFrame, features: list[str]) -> np.ndarray:
     missing = [f for f in features if f not in profiles.columns]
     if missing:
         raise ProfilingError(f"unknown profile features for clustering: {', '.join(missing)}")
-    cols = []
+    if not features:
+        return np.zeros((profiles.height, 0))
+    # one select: polars works out every column (and its median) in parallel
+    exprs = []
     for f in features:
-        x = profiles[f].cast(pl.Float64)
+        x = pl.col(f).cast(pl.Float64)
         if f in LOG_FEATURES:
             x = x.clip(lower_bound=0).log1p()
-        med = x.median()
-        x = x.fill_null(med if med is not None else 0.0).fill_nan(med if med is not None else 0.0)
-        cols.append(x.to_numpy())
-    m = np.column_stack(cols) if cols else np.zeros((profiles.height, 0))
+        med = x.median().fill_null(0.0)  # an all-missing column: 0 before standardizing
+        exprs.append(x.fill_null(med).fill_nan(med).alias(f))
+    frame = profiles.select(exprs)
+    m = np.column_stack([frame[f].to_numpy() for f in features])
     sd = m.std(axis=0)
     sd[sd == 0] = 1.0
     return (m - m.mean(axis=0)) / sd
