@@ -33,7 +33,7 @@ if not ds.summary()["items"]:
     )
     st.stop()
 
-event_types = [t for t in S.EVENT_TYPES if t in set(ds.events[S.EVENT_TYPE].unique().to_list())]
+event_types = ds.event_types()
 default_rule = recommenders.relevance(None, None)
 with st.form("ps_rec_form", border=True):
     names = st.multiselect(

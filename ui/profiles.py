@@ -152,7 +152,12 @@ def active_profiles() -> pl.DataFrame | None:
     """Profiles (with tags) of the active dataset. Pages call it after
     ``data.active_dataset()`` succeeded, so the dataset is not loaded again here."""
     spec = data.resolved_spec()
-    return None if spec is None else _profiles(spec.key(), spec)
+    if spec is None:
+        return None
+    prof = _profiles(spec.key(), spec)
+    if prof.height > NEIGHBOURS_INLINE:  # a big store: the similar-users index gets ready
+        _index_job_for(spec, prof)  # in the background meanwhile (see similar_users)
+    return prof
 
 
 def active_segmentation(k: int | str = "auto", method: str = "kmeans") -> Segmentation | None:
@@ -218,6 +223,24 @@ def _index_job(prof: pl.DataFrame, *, progress) -> ProfileNeighbours:
     return ProfileNeighbours(prof)
 
 
+_INDEXES: dict[str, Job] = {}  # workspace version -> the job building its index (last 2)
+_INDEXES_LOCK = threading.Lock()
+
+
+def _index_job_for(spec: WorkspaceRef, prof: pl.DataFrame) -> Job:
+    """The background job building the similar-users index of ``spec`` (started on first
+    call; kept here, so the runner's own trimming of old jobs never drops a built index)."""
+    with _INDEXES_LOCK:
+        job = _INDEXES.get(spec.key())
+        if job is None or job.failed:
+            job = _clusterer().submit(f"{spec.key()}|neighbours", "Similar users", _index_job,
+                                      prof)  # fmt: skip
+            _INDEXES[spec.key()] = job
+            while len(_INDEXES) > 2:
+                _INDEXES.pop(next(iter(_INDEXES)))
+        return job
+
+
 def similar_users(user_id: str, n: int = 5) -> tuple[pl.DataFrame | None, Job | None]:
     """The ``n`` users nearest to ``user_id`` in the active workspace's profile space (the
     index is built once per workspace version and shared), and None; or None and the
@@ -226,7 +249,7 @@ def similar_users(user_id: str, n: int = 5) -> tuple[pl.DataFrame | None, Job | 
     prof = _profiles(spec.key(), spec)
     if prof.height <= NEIGHBOURS_INLINE:
         return _neighbours(spec.key(), spec).of(user_id, n), None
-    job = _clusterer().submit(f"{spec.key()}|neighbours", "Similar users", _index_job, prof)
+    job = _index_job_for(spec, prof)
     if job.done and not job.failed:
         return job.result().of(user_id, n), None
     return None, job
