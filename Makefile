@@ -33,7 +33,7 @@ format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
 
 sample: $(VENV)/.app-installed
-	$(PY) -m profiling.sample --out sample_data
+	$(PY) -m profiling.data.sample --out sample_data
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

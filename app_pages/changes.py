@@ -4,9 +4,9 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.jobs import Job
+from profiling.present import viz
 from ui import changes, data, labels, privacy, profiles, widgets
 from ui import overview as ov
 

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from profiling import embeddings as E
-from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.jobs import Job
+from profiling.present import viz
+from profiling.profiles import embeddings as E
 from ui import data, profiles, widgets
 from ui import embeddings as maps
 

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import streamlit as st
 
-from profiling import fmt, viz
-from profiling import glossary as G
-from profiling import overview as O
 from profiling.errors import ProfilingError
+from profiling.present import viz
+from profiling.profiles import overview as O
+from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
 from ui import data, privacy, profiles, widgets
 from ui import overview as ov
 

@@ -3,11 +3,11 @@ risky, each model measured against simple baselines on a window it never saw."""
 
 import streamlit as st
 
-from profiling import glossary as G
 from profiling import predict as P
-from profiling import predict_viz as PV
 from profiling.errors import ProfilingError
-from profiling.risk import flag_counts, most_unusual, n_flagged
+from profiling.present import predict_viz as PV
+from profiling.profiles.risk import flag_counts, most_unusual, n_flagged
+from profiling.vocabulary import glossary as G
 from ui import data, privacy, widgets
 from ui import labels as glossary_ui
 from ui import overview as ov

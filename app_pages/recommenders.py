@@ -2,9 +2,6 @@
 
 import streamlit as st
 
-from profiling import glossary as G
-from profiling import schema as S
-from profiling import viz
 from profiling.errors import ProfilingError
 from profiling.evaluation.tables import (
     SIGNIFICANCE_NOTE,
@@ -12,7 +9,10 @@ from profiling.evaluation.tables import (
     cold_users_note,
     measure_table,
 )
+from profiling.present import viz
 from profiling.recommenders import registry
+from profiling.vocabulary import glossary as G
+from profiling.vocabulary import schema as S
 from ui import data, labels, recommenders, widgets
 
 st.title("Recommenders")

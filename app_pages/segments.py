@@ -3,12 +3,11 @@
 import polars as pl
 import streamlit as st
 
-from profiling import glossary as G
-from profiling import viz
 from profiling.errors import ProfilingError
-from profiling.export import safe_filename
-from profiling.features import feature_list
-from profiling.segments import (
+from profiling.present import viz
+from profiling.present.export import safe_filename
+from profiling.profiles.features import feature_list
+from profiling.profiles.segments import (
     NO_PURCHASE,
     RFM_DEFINITIONS,
     RFM_RULES,
@@ -18,6 +17,7 @@ from profiling.segments import (
     members,
     rfm_grid,
 )
+from profiling.vocabulary import glossary as G
 from ui import custom_segments, data, labels, privacy, profiles, stakeholder, widgets
 from ui import overview as ov
 from ui import predict as pred_ui

@@ -2,12 +2,10 @@
 
 import streamlit as st
 
-from profiling import fmt, viz
-from profiling import glossary as G
 from profiling.errors import ProfilingError
-from profiling.features import TAG_RULES
-from profiling.recommenders import registry
-from profiling.users import (
+from profiling.present import viz
+from profiling.profiles.features import TAG_RULES
+from profiling.profiles.users import (
     bought_items,
     category_affinity,
     funnel,
@@ -19,6 +17,9 @@ from profiling.users import (
     timeline,
     users_in,
 )
+from profiling.recommenders import registry
+from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
 from ui import changes, data, labels, privacy, profiles, recommenders, state, widgets
 from ui import overview as ov
 from ui import predict as pred_ui

@@ -1,4 +1,4 @@
-"""Benchmark: reading and cleaning a large CSV event log with `profiling.ingest`, against a
+"""Benchmark: reading and cleaning a large CSV event log with `profiling.data.ingest`, against a
 straightforward pandas reading of the same file measured in the same run.
 
     .venv/bin/python bench/ingest.py [--events 2000000]
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def ours(path: str) -> dict:
-    from profiling import ingest
+    from profiling.data import ingest
 
     t = time.perf_counter()
     raw = ingest.read_table(path)
@@ -49,7 +49,7 @@ def pandas_baseline(path: str) -> dict:
 
 
 def generate(n_events: int, path: str) -> dict:
-    from profiling.sample import generate_store
+    from profiling.data.sample import generate_store
 
     n_users = max(n_events // 20, 10)
     store = generate_store(n_users=n_users, n_items=max(n_users // 10, 50), n_events=n_events)
@@ -88,10 +88,10 @@ def main() -> None:
         path = str(Path(d) / "events.csv")
         rows = run(f"generate:{args.events}", path)["rows"]
         size = Path(path).stat().st_size / 1e6
-        print(f"events CSV from profiling.sample: {rows:,} rows, {size:,.0f} MB")
+        print(f"events CSV from profiling.data.sample: {rows:,} rows, {size:,.0f} MB")
         a, b = run("ours", path), run("pandas", path)
     print(f"{'':<20}{'seconds':>10}{'peak MB':>10}{'rows kept':>12}")
-    for name, r in (("profiling.ingest", a), ("pandas baseline", b)):
+    for name, r in (("profiling.data.ingest", a), ("pandas baseline", b)):
         print(f"{name:<20}{r['seconds']:>10.2f}{r['peak_mb']:>10.0f}{r['rows']:>12,}")
     print(f"speed ratio pandas / ours: {b['seconds'] / a['seconds']:.2f}x; "
           f"memory ratio: {b['peak_mb'] / a['peak_mb']:.2f}x")  # fmt: skip

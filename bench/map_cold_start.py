@@ -76,10 +76,10 @@ def cold_start(screenshot: Path | None) -> dict[str, float]:
 
 
 def scaling(sizes: tuple[int, ...]) -> list[dict]:
-    from profiling import embeddings as E
-    from profiling.dataset import load_dataset
-    from profiling.features import build_profiles
-    from profiling.sample import generate_store, write_store
+    from profiling.data.dataset import load_dataset
+    from profiling.data.sample import generate_store, write_store
+    from profiling.profiles import embeddings as E
+    from profiling.profiles.features import build_profiles
 
     E.warm_up()
     rows = []

@@ -1,7 +1,7 @@
 """Pages on a big store: each page's first and second render, and the server's peak memory.
 
 For each size (default 1M, 2M, 3M and 10M events; 20 events and 1/10 item per 10 users, as
-the issue's stores), a store from ``profiling.sample.generate_store`` is saved as a
+the issue's stores), a store from ``profiling.data.sample.generate_store`` is saved as a
 workspace (timed on its own: this is the upload, done once). Then:
 
 1. **Page runs** (what the issue measured, and what its targets are about): a fresh Python
@@ -44,7 +44,7 @@ PAGES = {
 
 
 def _store(n_events: int, folder: Path) -> dict[str, Path]:
-    from profiling.sample import generate_store
+    from profiling.data.sample import generate_store
 
     store = generate_store(n_users=n_events // 20, n_items=max(n_events // 200, 12),
                            n_events=n_events)  # fmt: skip

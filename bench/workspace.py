@@ -131,7 +131,7 @@ def _timed(argv: list[str], env: dict) -> tuple[float, float]:
 
 
 def refresh(n_events: int) -> None:
-    from profiling.sample import generate_store
+    from profiling.data.sample import generate_store
 
     work = Path(tempfile.mkdtemp(prefix="ps-bench-refresh-"))
     t = time.perf_counter()

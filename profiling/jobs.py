@@ -160,7 +160,7 @@ class JobRunner:
         self._processes = processes
         self._preload = preload
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._lock = threading.Lock()
+        self.workspace_lock = threading.Lock()
         self._keep = keep
         self._queue = None
         self._pool = self._new_pool()
@@ -199,7 +199,7 @@ class JobRunner:
     def submit(self, key: str, label: str, fn: Callable[..., Any], *args: Any) -> Job:
         """Run ``fn(*args, progress=callback)`` in the worker, unless a job with this key
         exists and did not fail; returns the job."""
-        with self._lock:
+        with self.workspace_lock:
             job = self._jobs.get(key)
             if job is not None and not job.failed:
                 self._jobs.move_to_end(key)
@@ -229,7 +229,7 @@ class JobRunner:
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop the worker: queued jobs are cancelled; a running job is waited for, or with
         ``wait=False`` (at interpreter exit) its worker process is terminated."""
-        with self._lock:
+        with self.workspace_lock:
             if not wait:
                 for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
                     proc.terminate()
@@ -259,12 +259,12 @@ class JobRunner:
             self._jobs.pop(oldest)
 
     def get(self, key: str) -> Job | None:
-        with self._lock:
+        with self.workspace_lock:
             return self._jobs.get(key)
 
     def forget(self, key: str) -> None:
         """Drop a finished job (a running one stays)."""
-        with self._lock:
+        with self.workspace_lock:
             job = self._jobs.get(key)
             if job is not None and job.done:
                 self._jobs.pop(key)

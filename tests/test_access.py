@@ -23,7 +23,7 @@ def test_only_the_owner_and_people_shared_with_can_open_an_owned_workspace():
 
 
 def test_the_owner_shares_a_workspace_and_nobody_else_can(tmp_path, monkeypatch):
-    from profiling.dataset import sample_paths
+    from profiling.data.dataset import sample_paths
 
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     pl.read_parquet(sample_paths()["events"]).head(200).write_parquet(tmp_path / "e.parquet")
@@ -43,7 +43,7 @@ def test_the_owner_shares_a_workspace_and_nobody_else_can(tmp_path, monkeypatch)
 def test_an_ownerless_workspace_is_seen_only_by_administrators_until_assigned(
     tmp_path, monkeypatch
 ):
-    from profiling.dataset import sample_paths
+    from profiling.data.dataset import sample_paths
     from profiling.workspace import privacy as WP
 
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))

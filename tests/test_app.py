@@ -11,9 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from profiling import workspace as W
-from profiling.dataset import load_sample
+from profiling.data.dataset import load_sample
 from profiling.errors import WorkspaceError
-from profiling.users import bought_items
+from profiling.profiles.users import bought_items
 from tests._apptest import compare_and_wait, wait_for_background
 from ui import state
 
@@ -418,7 +418,7 @@ def test_the_map_changes_colour_and_draws_umap_when_the_worker_is_done(clear_str
 
 
 def test_a_large_user_base_is_drawn_from_a_stratified_sample(clear_streamlit_caches, monkeypatch):
-    from profiling import embeddings
+    from profiling.profiles import embeddings
 
     monkeypatch.setattr(embeddings, "MAX_POINTS", 1000)
     at = AppTest.from_file(APP, default_timeout=120)
@@ -451,8 +451,8 @@ def test_picking_a_segment_opens_one_of_its_members(clear_streamlit_caches):
     # the search box now lists the segment's members only: as many as the library puts in
     # Champions on the sample store (RFM on profiles as of its last event; 286 on the store
     # before issue 17 regenerated it)
-    from profiling.features import build_profiles
-    from profiling.segments import rfm_segments
+    from profiling.profiles.features import build_profiles
+    from profiling.profiles.segments import rfm_segments
 
     rfm = rfm_segments(build_profiles(load_sample()))
     champions = rfm.filter(rfm["rfm_segment"] == "Champions")["user_id"]

@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from profiling import custom_segments as C
 from profiling import workspace as W
-from profiling.dataset import load_sample
-from profiling.features import build_profiles
+from profiling.data.dataset import load_sample
+from profiling.profiles.features import build_profiles
+from profiling.workspace import custom_segments as C
 from ui import custom_segments as UI
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -41,7 +41,7 @@ def test_the_data_page_shows_the_report_of_the_file_under_review(clear_streamlit
 
 
 def test_the_review_report_follows_the_reviewed_roles(clear_streamlit_caches, tmp_path):
-    from profiling import ingest
+    from profiling.data import ingest
     from profiling.errors import ProfilingError
     from ui.upload import reviewed_report
 

@@ -238,7 +238,7 @@ def test_the_recommenders_page_trains_in_the_background_and_other_pages_stay_usa
 def test_clustering_with_another_k_runs_in_the_background_and_the_default_is_shown_meanwhile(
     own_home, monkeypatch, clear_streamlit_caches
 ):
-    from profiling import segments
+    from profiling.profiles import segments
     from ui import profiles
 
     release = threading.Event()

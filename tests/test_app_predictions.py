@@ -124,7 +124,7 @@ def test_segments_filter_champions_by_churn_risk_and_export_them(trained):
     assert not at.exception and not at.error
     # expected count by hand from the finished predictions and the RFM segments
     scores = pred_ui._runner().get(next(iter(pred_ui._runner()._jobs))).result().scores
-    from profiling.segments import rfm_segments
+    from profiling.profiles.segments import rfm_segments
     from profiling.workspace import open_workspace
 
     rfm = rfm_segments(open_workspace("sample").snapshot().profiles)

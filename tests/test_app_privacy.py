@@ -10,7 +10,7 @@ import polars as pl
 from streamlit.testing.v1 import AppTest
 
 from profiling import workspace as W
-from profiling.dataset import sample_paths
+from profiling.data.dataset import sample_paths
 from profiling.workspace import privacy as WP
 from tests._apptest import wait_for_background
 from ui.text import escape_markdown

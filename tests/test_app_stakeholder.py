@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from profiling import report as R
+from profiling.present import report as R
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

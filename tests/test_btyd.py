@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from profiling import schema as S
-from profiling.btyd import rfm_summary
-from profiling.dataset import load_dataset
+from profiling.data.dataset import load_dataset
 from profiling.errors import DataValidationError
+from profiling.predict.btyd import rfm_summary
+from profiling.vocabulary import schema as S
 
 CDNOW = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cdnow"
 END = "2024-01-31"

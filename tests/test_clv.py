@@ -8,10 +8,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from profiling import clv
-from profiling import schema as S
-from profiling.btyd import rfm_summary
-from profiling.dataset import load_dataset
+from profiling.data.dataset import load_dataset
+from profiling.predict import clv
+from profiling.predict.btyd import rfm_summary
+from profiling.vocabulary import schema as S
 
 CDNOW = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cdnow"
 PUBLISHED = clv.BGNBDParams(r=0.242593, alpha=4.413593, a=0.792919, b=2.425943, unit="W")

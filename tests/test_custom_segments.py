@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from profiling import custom_segments as C
 from profiling import workspace as W
-from profiling.custom_segments import CustomSegment, CustomSegmentError, Rule
+from profiling.workspace import custom_segments as C
+from profiling.workspace.custom_segments import CustomSegment, CustomSegmentError, Rule
 
 
 def _ts(y: int, m: int, d: int) -> datetime:

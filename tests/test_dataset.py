@@ -7,9 +7,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from profiling import schema as S
-from profiling.dataset import load_dataset
+from profiling.data.dataset import load_dataset
 from profiling.errors import DataValidationError
+from profiling.vocabulary import schema as S
 
 EVENTS = (
     "user,item,event,when,price,qty\n"

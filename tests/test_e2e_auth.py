@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from profiling import workspace as W
-from profiling.dataset import sample_paths
+from profiling.data.dataset import sample_paths
 from profiling.workspace.access import owner_meta
 from tests.conftest import ARTIFACTS, ROOT, _free_port
 from tests.oidc_provider import Provider

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from profiling import workspace as W
-from profiling.dataset import sample_paths
+from profiling.data.dataset import sample_paths
 from tests.test_e2e import wait_idle
 
 pytestmark = pytest.mark.e2e

@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from profiling import embeddings as E
-from profiling import viz
 from profiling.errors import ProfilingError
+from profiling.present import viz
+from profiling.profiles import embeddings as E
 from profiling.recommenders import registry
 
 

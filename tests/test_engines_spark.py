@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from profiling.cli import main
-from profiling.dataset import sample_paths
+from profiling.data.dataset import sample_paths
 from profiling.errors import DataValidationError
 
 pytestmark = pytest.mark.spark

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from profiling.dataset import load_dataset, sample_paths
+from profiling.data.dataset import load_dataset, sample_paths
 from profiling.engines.streaming import build_streaming
-from profiling.features import build_profiles
+from profiling.profiles.features import build_profiles
 from tests.test_engines_spark import assert_same_profiles
 
 

@@ -594,7 +594,7 @@ def test_precision_recall_curve_from_a_comparison_and_from_models(comparison, ev
     assert fresh.filter(pl.col("k") == 5)["precision"][0] == pytest.approx(reported)
     with pytest.raises(EvaluationError, match="Got max\\(ks\\)=30 instead"):
         precision_recall_curve(result, ks=[30])
-    from profiling.viz import pr_curve_figure
+    from profiling.present.viz import pr_curve_figure
 
     fig = pr_curve_figure(curve)
     assert [a.text for a in fig.layout.annotations] == ["precision@K", "recall@K", "f1@K"]

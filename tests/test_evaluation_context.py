@@ -17,14 +17,14 @@ import json
 import polars as pl
 import pytest
 
-from profiling import schema as S
 from profiling.cli import main
-from profiling.dataset import Dataset
+from profiling.data.dataset import Dataset
 from profiling.evaluation import compare, temporal_split, train_as_of, train_segments
 from profiling.evaluation.compare import NO_SEGMENT
-from profiling.features import build_profiles
+from profiling.profiles.features import build_profiles
+from profiling.profiles.segments import rfm_segments
 from profiling.recommenders.popularity import Popularity, SegmentPopularity
-from profiling.segments import rfm_segments
+from profiling.vocabulary import schema as S
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from profiling.export import escape_formulas, safe_filename, to_safe_csv
+from profiling.present.export import escape_formulas, safe_filename, to_safe_csv
 
 
 def test_formula_like_text_is_escaped_and_plain_numbers_stay_numbers():

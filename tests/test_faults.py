@@ -100,7 +100,7 @@ def test_a_worker_killed_mid_umap_is_reported_on_the_map_page_and_can_be_retried
 
     from streamlit.testing.v1 import AppTest
 
-    from profiling.dataset import sample_paths
+    from profiling.data.dataset import sample_paths
     from ui import embeddings as UE
 
     ev = pl.read_parquet(sample_paths()["events"])

@@ -8,8 +8,14 @@ import math
 import polars as pl
 import pytest
 
-from profiling.dataset import load_dataset
-from profiling.features import TAG_RULES, add_tags, build_profiles, feature_catalog, tag_rules
+from profiling.data.dataset import load_dataset
+from profiling.profiles.features import (
+    TAG_RULES,
+    add_tags,
+    build_profiles,
+    feature_catalog,
+    tag_rules,
+)
 
 UTC = dt.UTC
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from profiling import fmt
-from profiling import glossary as G
 from profiling.errors import DataValidationError
-from profiling.features import add_tags, attribute_columns, build_profiles
-from profiling.segments import build_segments, with_assignments
+from profiling.profiles.features import add_tags, attribute_columns, build_profiles
+from profiling.profiles.segments import build_segments, with_assignments
+from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
 from tests.test_features import ITEMS, STORE, USERS, load
 
 
@@ -25,7 +25,7 @@ def test_every_feature_column_of_a_profile_has_a_glossary_entry(tmp_path):
     missing = [c for c in _feature_columns(joined) if not G.known(c)]
     assert missing == []
     # and the sample store's much wider profile (every event type, time of day, brands)
-    from profiling.dataset import load_sample
+    from profiling.data.dataset import load_sample
 
     wide = add_tags(build_profiles(load_sample()))
     assert [c for c in _feature_columns(wide) if not G.known(c)] == []

@@ -7,9 +7,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from profiling import ingest
-from profiling import schema as S
+from profiling.data import ingest
 from profiling.errors import DataValidationError, MappingError
+from profiling.vocabulary import schema as S
 
 UTC = dt.UTC
 

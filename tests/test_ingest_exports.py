@@ -8,8 +8,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from profiling import ingest
-from profiling import schema as S
+from profiling.data import ingest
+from profiling.vocabulary import schema as S
 
 UTC = dt.UTC
 
@@ -260,9 +260,9 @@ def test_item_attributes_become_tokens_of_the_content_model(tmp_path):
 
 
 def test_kept_attributes_reach_the_profile_the_header_line_and_segment_highlights(tmp_path):
-    from profiling.dataset import load_dataset
-    from profiling.features import build_profiles, user_attributes
-    from profiling.segments import attribute_highlights, describe_segments
+    from profiling.data.dataset import load_dataset
+    from profiling.profiles.features import build_profiles, user_attributes
+    from profiling.profiles.segments import attribute_highlights, describe_segments
 
     events = write(
         tmp_path,
@@ -288,7 +288,7 @@ def test_kept_attributes_reach_the_profile_the_header_line_and_segment_highlight
     desc = {d.segment: d for d in describe_segments(seg, "seg", ["monetary"])}
     assert "(all: 33%)" in desc["B"].highlights()
     # and an attribute is a column for custom rules
-    from profiling.segments import Condition, apply_rule
+    from profiling.profiles.segments import Condition, apply_rule
 
     rule = [Condition("INCOME_DESC", "==", "Under 15K")]
     assert seg.filter(apply_rule(seg, rule))[S.USER_ID].to_list() == ["h2"]
@@ -391,10 +391,10 @@ def test_a_date_only_log_is_detected_and_reported(tmp_path):
 
 
 def test_a_date_only_log_skips_hours_but_keeps_weekdays(tmp_path):
-    from profiling.dataset import load_dataset
-    from profiling.features import build_profiles, feature_catalog
-    from profiling.users import rhythm
-    from profiling.viz import rhythm_figure
+    from profiling.data.dataset import load_dataset
+    from profiling.present.viz import rhythm_figure
+    from profiling.profiles.features import build_profiles, feature_catalog
+    from profiling.profiles.users import rhythm
 
     ds = load_dataset(write(tmp_path, "d.csv", DATE_ONLY))
     assert "time of day" in feature_catalog(ds).skipped
@@ -412,7 +412,7 @@ def test_a_date_only_log_skips_hours_but_keeps_weekdays(tmp_path):
 
 
 def test_a_timeline_of_one_day_is_at_least_a_week_wide(tmp_path):
-    from profiling.viz import timeline_figure
+    from profiling.present.viz import timeline_figure
 
     t = pl.DataFrame(
         {
@@ -448,7 +448,7 @@ def test_the_context_model_ignores_hours_of_a_date_only_log():
 
 
 def test_a_mixed_column_whose_sample_cannot_tell_day_from_month_reads_month_first():
-    from profiling.ingest.timestamps import parse_timestamp
+    from profiling.data.ingest.timestamps import parse_timestamp
 
     # the sample holds ISO rows and slash dates whose days are all 12 or less; a later row
     # ("10/13/2019") only reads month first, so month first must be the reading kept
@@ -469,7 +469,7 @@ def test_a_mixed_column_whose_sample_cannot_tell_day_from_month_reads_month_firs
 
 
 def test_codes_that_look_like_ranges_are_not_bands():
-    from profiling.ingest.values import attribute_kind
+    from profiling.data.ingest.values import attribute_kind
 
     phones = pl.Series([f"555-{1000 + i}" for i in range(40)])  # 40 distinct "ranges"
     assert attribute_kind(phones) == "categorical"

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from profiling import overview as O
-from profiling import schema as S
 from profiling.errors import ProfilingError
+from profiling.profiles import overview as O
+from profiling.vocabulary import schema as S
 
 
 def at(text: str) -> datetime:

@@ -11,7 +11,7 @@ import pytest
 from sklearn import metrics as skm
 
 from profiling import predict as P
-from profiling import schema as S
+from profiling.vocabulary import schema as S
 
 
 def at(day: str, hour: int = 12) -> datetime:
@@ -343,7 +343,7 @@ def test_score_mask_keeps_users_within_every_range_and_drops_missing_scores():
 
 
 def test_curves_and_figures_cover_every_model(result):
-    from profiling import predict_viz as PV
+    from profiling.present import predict_viz as PV
 
     t = result.purchase
     curves = {m: P.curves(t, m) for m in [P.LEARNED, *P.BASELINES]}

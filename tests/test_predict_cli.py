@@ -7,8 +7,8 @@ import json
 
 import polars as pl
 
-from profiling import schema as S
 from profiling.cli import main
+from profiling.vocabulary import schema as S
 from tests.test_predict import simulated_store
 
 

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from profiling import predict as P
-from profiling import schema as S
-from profiling.predict_embeddings import EmbeddingError, SequenceEmbeddings
+from profiling.predict.embeddings import EmbeddingError, SequenceEmbeddings
+from profiling.vocabulary import schema as S
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 TINY = {"hidden": 8, "epochs": 2, "validation_users": 0, "max_len": 8}

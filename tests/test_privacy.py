@@ -9,8 +9,8 @@ import pickle
 import polars as pl
 import pytest
 
-from profiling import privacy as P
 from profiling import workspace as W
+from profiling.data import privacy as P
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
 from profiling.workspace import privacy as WP
@@ -73,7 +73,7 @@ def test_dp_counts_add_geometric_noise_with_the_epsilon_reported():
 
 @pytest.fixture
 def small_ws(tmp_path, monkeypatch):
-    from profiling.dataset import sample_paths
+    from profiling.data.dataset import sample_paths
 
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     p = sample_paths()

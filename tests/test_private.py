@@ -9,10 +9,11 @@ import time
 import polars as pl
 import pytest
 
-from profiling import embeddings as E
-from profiling import ingest, private
+from profiling import private
 from profiling import workspace as W
+from profiling.data import ingest
 from profiling.private import UnsafeFolderError
+from profiling.profiles import embeddings as E
 from profiling.workspace import store
 
 
@@ -110,7 +111,7 @@ def test_map_cache_stays_under_its_limit(tmp_path, monkeypatch):
 
 
 def test_a_new_workspace_folder_is_private(home):
-    from profiling.dataset import sample_paths
+    from profiling.data.dataset import sample_paths
 
     p = sample_paths()
     events = pl.read_parquet(p["events"]).head(300)

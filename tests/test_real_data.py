@@ -6,9 +6,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from profiling import ingest
-from profiling import schema as S
-from profiling.dataset import load_dataset
+from profiling.data import ingest
+from profiling.data.dataset import load_dataset
+from profiling.vocabulary import schema as S
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.slow
@@ -41,8 +41,8 @@ def test_cdnow_master_is_mapped_and_every_purchase_is_kept():
 
 
 def test_cdnow_one_time_buyers_score_f1_and_the_oldest_are_lost():
-    from profiling.features import build_profiles
-    from profiling.segments import rfm_segments
+    from profiling.profiles.features import build_profiles
+    from profiling.profiles.segments import rfm_segments
 
     ds = load_dataset(shared_file("cdnow", "CDNOW_master.txt"))
     rfm = rfm_segments(build_profiles(ds))

@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from profiling import schema as S
 from profiling.recommenders import implicit_models
 from profiling.recommenders.base import RECOMMENDATION_SCHEMA
 from profiling.recommenders.content import ContentBased, ContextAware
@@ -20,6 +19,7 @@ from profiling.recommenders.hybrid import Hybrid
 from profiling.recommenders.implicit_models import EASE, ItemKNN
 from profiling.recommenders.registry import DEFAULT_MODELS, MODELS, describe, make
 from profiling.recommenders.surprise_models import ALGORITHMS, SurpriseModel
+from profiling.vocabulary import schema as S
 
 CATEGORIES = ("Electronics", "Books", "Garden", "Toys")
 START = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)  # a Monday
@@ -377,7 +377,7 @@ def _hit_and_ndcg(recs: pl.DataFrame, truth: dict[str, set[str]], k: int) -> tup
 
 @pytest.mark.slow
 def test_models_beat_popularity_on_the_sample_store():
-    from profiling.dataset import load_sample
+    from profiling.data.dataset import load_sample
 
     ds = load_sample()
     events = ds.events.sort(S.TIMESTAMP)
@@ -408,7 +408,7 @@ def test_models_beat_popularity_on_the_sample_store():
 
 # ---- buy again --------------------------------------------------------------------------------
 def test_buy_again_ranks_by_frequency_and_recency_then_fills_with_popular_items():
-    from profiling.interactions import interactions_from
+    from profiling.data.interactions import interactions_from
     from profiling.recommenders.repeat import BuyAgain
 
     day = dt.timedelta(days=1)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from profiling import privacy as P
-from profiling import report as R
-from profiling.dataset import load_dataset
-from profiling.segments import SegmentDescription
+from profiling.data import privacy as P
+from profiling.data.dataset import load_dataset
+from profiling.present import report as R
+from profiling.profiles.segments import SegmentDescription
 from profiling.workspace.results import ResultStore
 
 # u1: orders o1 (1 x 10 + 2 x 5 = 20) and o2 (10); u2: o3 (5); u3: o4 (3 x 10 = 30)

@@ -6,7 +6,8 @@ import math
 
 import polars as pl
 
-from profiling.segments import (
+from profiling.present.viz import rfm_grid_figure
+from profiling.profiles.segments import (
     empty_score_notes,
     empty_scores,
     quantile_scores,
@@ -14,7 +15,6 @@ from profiling.segments import (
     rfm_mix,
     rfm_segments,
 )
-from profiling.viz import rfm_grid_figure
 
 # user, recency_days, frequency, expected R, expected F, expected segment
 # F: six buyers tie on 1 order, the lowest value -> F 1 (their average rank 3.5 alone would

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from profiling import risk
-from profiling import schema as S
 from profiling.errors import ProfilingError
+from profiling.profiles import risk
+from profiling.vocabulary import schema as S
 
 T0 = datetime(2024, 3, 1, 9, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from profiling import sample
-from profiling.sample import DEFAULT_END, PERSONAS, SampleStore, generate_store, write_store
+from profiling.data import sample
+from profiling.data.sample import DEFAULT_END, PERSONAS, SampleStore, generate_store, write_store
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -317,6 +317,6 @@ def test_committed_sample_data_matches_its_readme():
     assert events["item_id"].is_in(items["item_id"].implode()).all()
     for persona in personas["persona"].unique():
         assert f"`{persona}`" in readme
-    assert "python -m profiling.sample --out sample_data" in readme
+    assert "python -m profiling.data.sample --out sample_data" in readme
     size = sum(p.stat().st_size for p in SAMPLE_DIR.iterdir())
     assert size < 6_000_000

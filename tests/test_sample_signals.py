@@ -9,8 +9,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from profiling.dataset import SAMPLE_DIR, load_sample
-from profiling.sample import DEFAULT_END, NEXT_BATCH_FILE, PROMOTIONS
+from profiling.data.dataset import SAMPLE_DIR, load_sample
+from profiling.data.sample import DEFAULT_END, NEXT_BATCH_FILE, PROMOTIONS
 
 SLIPPING = ("About to sleep", "At risk", "Can't lose them", "Hibernating", "Lost")
 THRIVING = ("Champions", "Loyal", "Potential loyalist")
@@ -113,7 +113,7 @@ def test_toys_peak_before_christmas_and_garden_in_spring(ds):
 
 # ---- risk ----------------------------------------------------------------------------------
 def test_the_planted_bots_and_refund_heavy_users_and_no_one_else_carry_those_flags(ds, signals):
-    from profiling.risk import risk_scores
+    from profiling.profiles.risk import risk_scores
 
     scores = risk_scores(ds.events)
     flagged = scores.explode("risk_flags")
@@ -176,7 +176,7 @@ def test_the_planted_churners_rank_high_on_churn_risk_and_growers_on_propensity(
 
 # ---- buy again and sequences ---------------------------------------------------------------
 def test_buy_again_recommends_the_planted_refills_that_popularity_misses(ds, signals):
-    from profiling.interactions import interactions_from
+    from profiling.data.interactions import interactions_from
     from profiling.recommenders.popularity import Popularity
     from profiling.recommenders.repeat import BuyAgain
 
@@ -216,7 +216,7 @@ def test_planted_paths_are_followed_in_order(ds, paths):
 
 
 def test_the_markov_baseline_finds_the_planted_successors(ds, paths):
-    from profiling.interactions import interactions_from
+    from profiling.data.interactions import interactions_from
     from profiling.recommenders.registry import make
 
     buys = (
@@ -267,7 +267,7 @@ def test_adding_the_next_month_to_a_copy_of_the_sample_counts_the_overlap_as_dup
     tmp_path, monkeypatch
 ):
     from profiling import workspace as W
-    from profiling.dataset import sample_paths
+    from profiling.data.dataset import sample_paths
 
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     p = sample_paths()

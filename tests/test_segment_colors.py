@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from profiling import viz
-from profiling.predict_viz import score_by_segment_figure
-from profiling.segments import SegmentDescription
+from profiling.present import viz
+from profiling.present.predict_viz import score_by_segment_figure
+from profiling.profiles.segments import SegmentDescription
 
 # sizes sorted by users, as describe_segments returns them: not the best-to-lost order
 NAMES = ["Lost", "Champions", "At risk", "Loyal", "No purchase yet"]

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from profiling.errors import ProfilingError
-from profiling.segments import (
+from profiling.profiles.segments import (
     NO_PURCHASE,
     RFM_DEFINITIONS,
     RFM_SEGMENTS,
@@ -219,8 +219,8 @@ def test_clustering_refuses_bad_arguments():
 def test_default_clusters_recover_the_sample_store_personas():
     from sklearn.metrics import adjusted_rand_score
 
-    from profiling.dataset import SAMPLE_DIR, load_sample
-    from profiling.features import build_profiles
+    from profiling.data.dataset import SAMPLE_DIR, load_sample
+    from profiling.profiles.features import build_profiles
 
     profiles = build_profiles(load_sample())
     res = cluster_users(profiles)
@@ -384,7 +384,7 @@ def test_bad_rules_raise_a_profiling_error(people):
 
 
 def test_standardized_means_and_the_two_segment_comparison_by_hand():
-    from profiling.segments import compare_segments, standardized_means
+    from profiling.profiles.segments import compare_segments, standardized_means
 
     prof = pl.DataFrame(
         {

@@ -11,13 +11,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from profiling import schema as S
-from profiling.embeddings import factor_matrix
 from profiling.errors import ProfilingError
 from profiling.evaluation import interactions_from, leave_last_n
+from profiling.profiles.embeddings import factor_matrix
 from profiling.recommenders.markov import BACKOFF, Markov
 from profiling.recommenders.sequence import GRU4Rec, SASRec
 from profiling.recommenders.sequence_data import TYPE_CODES, user_sequences
+from profiling.vocabulary import schema as S
 
 T0 = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 CHAIN = [f"c{j}" for j in range(8)]

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from profiling import schema as S
 from profiling.cli import main
+from profiling.vocabulary import schema as S
 
 pytestmark = pytest.mark.spark
 
@@ -109,8 +109,8 @@ def test_stratified_split_on_spark_holds_out_round_a_quarter_of_each_users_items
 
 
 def test_train_interactions_on_spark_follow_interactions_from(spark):
+    from profiling.data.interactions import interactions_from
     from profiling.engines.spark_eval import interactions_spark
-    from profiling.interactions import interactions_from
 
     ev = _events([("u1", "i1", "view", _day(1), None), ("u1", "i1", "purchase", _day(2), None),
                   ("u1", "i2", "search", _day(3), None),  # weight 0, no rating: dropped

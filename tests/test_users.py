@@ -5,12 +5,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from profiling.dataset import load_dataset
+from profiling.data.dataset import load_dataset
 from profiling.errors import ProfilingError
-from profiling.features import build_profiles
-from profiling.recommenders import registry
-from profiling.recommenders.base import explained_recommendations
-from profiling.users import (
+from profiling.profiles.features import build_profiles
+from profiling.profiles.users import (
     ProfileNeighbours,
     bought_items,
     funnel,
@@ -22,6 +20,8 @@ from profiling.users import (
     timeline,
     users_in,
 )
+from profiling.recommenders import registry
+from profiling.recommenders.base import explained_recommendations
 
 PROFILES = pl.DataFrame(
     {
@@ -153,7 +153,7 @@ def test_segment_choices_name_each_segment_with_its_size_and_list_its_members():
 def test_assignment_of_finds_the_users_row_or_nothing():
     import polars as pl
 
-    from profiling.users import assignment_of
+    from profiling.profiles.users import assignment_of
 
     a = pl.DataFrame({"user_id": ["u1", "u2"], "rfm_segment": ["Lost", "Champions"]})
     assert assignment_of(a, "u2") == {"user_id": "u2", "rfm_segment": "Champions"}

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import polars as pl
 
-from profiling import predict_viz as PV
-from profiling import viz
+from profiling.present import predict_viz as PV
+from profiling.present import viz
 
 BOLD = "<b>Bold & co</b>"
 BOLD_SHOWN = "&lt;b&gt;Bold &amp; co&lt;/b&gt;"  # Plotly turns the entities back into < & >

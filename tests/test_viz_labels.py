@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from profiling import viz
 from profiling.evaluation.tables import cold_users_note
+from profiling.present import viz
 
 
 def test_the_cleaning_chart_is_linear_and_writes_counts_and_shares_of_rows_read():
@@ -101,7 +101,7 @@ def test_the_cold_user_sentence_counts_cold_users_and_fallback_models():
 
 
 def test_radar_labels_break_over_lines_instead_of_showing_the_markup():
-    from profiling import glossary as G
+    from profiling.vocabulary import glossary as G
 
     fig = viz.radar_figure({"view_to_purchase": 1.0, "frequency": 0.0},
                            {"view_to_purchase": 0.0, "frequency": 1.0}, "a", "b")  # fmt: skip

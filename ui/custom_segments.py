@@ -2,7 +2,7 @@
 saved with the workspace, listed and deletable.
 
 Rules are edited as rows (feature, condition, value) with features and conditions shown in
-plain words; they are turned back into :class:`profiling.custom_segments.Rule` data and
+plain words; they are turned back into :class:`profiling.workspace.custom_segments.Rule` data and
 evaluated by the library, never as code.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from profiling import custom_segments as C
-from profiling import glossary as G
 from profiling.errors import ProfilingError
-from profiling.features import feature_label
-from profiling.segments import SegmentDescription
+from profiling.profiles.features import feature_label
+from profiling.profiles.segments import SegmentDescription
+from profiling.vocabulary import glossary as G
+from profiling.workspace import custom_segments as C
 from ui import data, security
 from ui import overview as ov
 from ui.text import escape_markdown, show_error

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
-from profiling import ingest
 from profiling import workspace as W
-from profiling.dataset import Dataset
+from profiling.data import ingest
+from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError
 from ui import security, state
-from ui.text import show_error
+from ui.text import escape_markdown, show_error
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,6 @@ def _ref_of(slug: str) -> WorkspaceRef:
 
 
 def _md(text: str) -> str:
-    from ui.widgets import escape_markdown  # widgets imports this module
-
     return escape_markdown(text)
 
 
@@ -182,15 +180,13 @@ def create_workspace(
 ) -> WorkspaceRef:
     """Save reviewed uploads as a new workspace and return it (ids pseudonymized at
     ingestion when ``pseudonymize``). Raises ProfilingError."""
-    from ui import privacy
-
     ws = W.create(
         name, files["events"]["path"], files.get("users", {}).get("path"),
         files.get("items", {}).get("path"), events_map=maps.get("events"),
         users_map=maps.get("users"), items_map=maps.get("items"),
         names={role: f["name"] for role, f in files.items()}, on_progress=progress,
         extra_meta=security.new_workspace_meta(),
-        pseudonym_key=privacy.pseudonym_key() if pseudonymize else None,
+        pseudonym_key=security.pseudonym_key() if pseudonymize else None,
     )  # fmt: skip
     _forget_catalog()
     return _ref_of(ws.slug)
@@ -199,14 +195,12 @@ def create_workspace(
 def add_batch(ref: WorkspaceRef, files: dict[str, dict], maps: dict, progress) -> W.BatchReport:
     """Append reviewed uploads to the workspace as a new batch (pseudonymized with the
     workspace's key when it pseudonymizes ids). Raises ProfilingError."""
-    from ui import privacy
-
     return ref.workspace().add(
         files["events"]["path"], files.get("users", {}).get("path"),
         files.get("items", {}).get("path"), events_map=maps.get("events"),
         users_map=maps.get("users"), items_map=maps.get("items"),
         names={role: f["name"] for role, f in files.items()}, on_progress=progress,
-        pseudonym_key=privacy.configured_key(),
+        pseudonym_key=security.configured_key(),
     )  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 One :class:`profiling.jobs.JobRunner` per server process runs UMAP (and, first of all, the
 numba warm-up that app.py starts when the server serves its first page). Finished maps are
-kept in the runner and on disk (:class:`profiling.embeddings.EmbeddingCache`), keyed by the
+kept in the runner and on disk (:class:`profiling.profiles.embeddings.EmbeddingCache`), keyed by the
 dataset fingerprint, the source, the features and the parameters.
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 import polars as pl
 import streamlit as st
 
-from profiling import embeddings as E
 from profiling.jobs import Job, JobRunner
+from profiling.profiles import embeddings as E
 from ui import data, profiles, recommenders
 
 WARM_UP = "umap-warm-up"
@@ -32,7 +32,7 @@ def _runner() -> JobRunner:
     global _RUNNER
     with _RUNNER_LOCK:
         if _RUNNER is None:
-            _RUNNER = JobRunner(processes=True, preload=("profiling.embeddings", "umap"))
+            _RUNNER = JobRunner(processes=True, preload=("profiling.profiles.embeddings", "umap"))
             _RUNNER.submit(WARM_UP, "UMAP warm-up", E.warm_up)
         return _RUNNER
 

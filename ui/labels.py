@@ -1,15 +1,15 @@
 """Glossary labels and number formats as Streamlit column settings, and CSV exports with
-plain headers and units (see :mod:`profiling.glossary` and :mod:`profiling.fmt`)."""
+plain headers and units (see :mod:`profiling.vocabulary.glossary` and :mod:`profiling.vocabulary.fmt`)."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 
-from profiling import fmt
-from profiling import glossary as G
-from profiling.export import to_safe_csv
-from ui.text import _MARKDOWN_SPECIAL, escape_markdown
+from profiling.present.export import to_safe_csv
+from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
+from ui.text import MARKDOWN_SPECIAL, escape_markdown
 
 
 def column(name: str, currency: str | None = None, label: str | None = None, **kw):
@@ -94,7 +94,7 @@ def _escaped_expr(expr: pl.Expr, alias: str) -> pl.Expr:
         expr.cast(pl.String)
         .fill_null("")
         .str.replace_all(r"[\r\n]", " ")
-        .str.replace_all(_MARKDOWN_SPECIAL.pattern, r"\$1")
+        .str.replace_all(MARKDOWN_SPECIAL.pattern, r"\$1")
         .alias(alias)
     )
 

@@ -1,6 +1,6 @@
 """The Overview's cached results (kind of log, period comparison, revenue over time, cohort
 retention) and the workspace's currency, keyed by workspace and data version plus the
-period; computed by :mod:`profiling.overview`."""
+period; computed by :mod:`profiling.profiles.overview`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from profiling import fmt
-from profiling import overview as O
-from profiling.ingest.report import MISSING_USER
+from profiling.data.ingest.report import MISSING_USER
+from profiling.profiles import overview as O
+from profiling.vocabulary import fmt
 from ui import data
 from ui.data import WorkspaceRef
 
@@ -57,7 +57,7 @@ def _spec() -> WorkspaceRef:
 
 
 def kind() -> str:
-    """transaction log, event log or rating log (see :func:`profiling.overview.log_kind`)."""
+    """transaction log, event log or rating log (see :func:`profiling.profiles.overview.log_kind`)."""
     spec = _spec()
     return _kind(spec.key(), spec)
 

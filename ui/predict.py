@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
-from profiling import fmt
 from profiling import predict as P
 from profiling.jobs import Job, JobRunner
-from profiling.risk import risk_scores
+from profiling.profiles.risk import risk_scores
+from profiling.vocabulary import fmt
 from ui import data, overview, persist, profiles
 from ui.text import escape_markdown
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 
 import polars as pl
 import streamlit as st
 
-from profiling import privacy as P
 from profiling import workspace as W
+from profiling.data import privacy as P
 from profiling.errors import ProfilingError
-from profiling.segments import SegmentDescription
+from profiling.profiles.segments import SegmentDescription
 from profiling.workspace import privacy as WP
 from profiling.workspace.results import ResultStore
 from ui import security
@@ -139,20 +138,6 @@ def protect_migration(mig):
     return dataclasses.replace(mig, flows=flows), "Privacy: " + "; ".join(notes) + "."
 
 
-def configured_key() -> str | None:
-    """The raw ``pseudonym_key`` secret, else ``$PERSONA_STUDIO_PSEUDONYM_KEY``, else None."""
-    try:
-        value = st.secrets.get("pseudonym_key")
-    except Exception:  # noqa: BLE001 - no secrets file
-        value = None
-    return value or os.environ.get(P.KEY_ENV) or None
-
-
-def pseudonym_key() -> bytes:
-    """The HMAC key; raises PrivacyError (shown to the user) when none is configured."""
-    return P.pseudonym_key(configured_key())
-
-
 def pseudonymize_checkbox() -> bool:
     """ "Pseudonymize user ids" for a workspace being created (off by default)."""
     return st.checkbox("Pseudonymize user ids", value=False, key="ps_ws_pseudonymize",
@@ -185,7 +170,7 @@ def panel(slug: str) -> None:
         st.caption("User ids in this workspace are pseudonyms (keyed HMAC).")
     elif st.button("Pseudonymize user ids", help=P.EXPLAIN["pseudonymize"]):
         try:
-            n = WP.pseudonymize_workspace(ws, pseudonym_key(), who)
+            n = WP.pseudonymize_workspace(ws, security.pseudonym_key(), who)
         except ProfilingError as exc:
             show_error(exc)
         else:

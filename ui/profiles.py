@@ -11,9 +11,9 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from profiling.features import add_tags, build_profiles
 from profiling.jobs import Job, JobRunner
-from profiling.segments import (
+from profiling.profiles.features import add_tags, build_profiles
+from profiling.profiles.segments import (
     Segmentation,
     SegmentDescription,
     build_segments,
@@ -23,7 +23,7 @@ from profiling.segments import (
     standardized_means,
     with_assignments,
 )
-from profiling.users import ProfileNeighbours
+from profiling.profiles.users import ProfileNeighbours
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
 from ui import data, workers
@@ -198,7 +198,7 @@ def search_options(pool: list[str], current: str | None) -> tuple[list[str], boo
 
 def assignment_of(user_id: str, k: int | str = "auto", method: str = "kmeans") -> dict:
     """The user's row of the active segmentation (rfm_segment, cluster_name, ...), or an
-    empty dict (as :func:`profiling.users.assignment_of`, through a row index)."""
+    empty dict (as :func:`profiling.profiles.users.assignment_of`, through a row index)."""
     spec = data.resolved_spec()
     seg = _segmentation(spec.key(), spec, k, method)
     if seg is None or seg.assignments is None:
@@ -330,7 +330,7 @@ def _standardized(key: str, _joined: pl.DataFrame, column: str, _features: list[
 
 
 def standardized(view: tuple | None, joined: pl.DataFrame, column: str, features: list[str]):
-    """:func:`profiling.segments.standardized_means` of ``joined``, cached when ``view``
+    """:func:`profiling.profiles.segments.standardized_means` of ``joined``, cached when ``view``
     names everything ``joined`` was made from besides the workspace version (segmentation
     parameters); None computes it (a custom rule being edited)."""
     if view is None:

@@ -7,10 +7,10 @@ import json
 import polars as pl
 import streamlit as st
 
-from profiling import viz
-from profiling.dataset import Dataset
+from profiling.data.dataset import Dataset
+from profiling.data.ingest import CleaningReport
 from profiling.errors import ProfilingError
-from profiling.ingest import CleaningReport
+from profiling.present import viz
 from ui.upload import Reviewed, reviewed_report
 from ui.widgets import escape_markdown, show_error
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from profiling import private
 from profiling import workspace as W
-from profiling.embeddings import default_cache_dir
+from profiling.data import privacy as P
 from profiling.errors import ProfilingError
+from profiling.profiles.embeddings import default_cache_dir
 from profiling.workspace import access, store
 from ui.text import escape_markdown, show_error
 
@@ -190,3 +193,17 @@ def sharing_panel(slug: str) -> None:
             show_error(exc)
         else:
             st.success("Sharing saved.")
+
+
+def configured_key() -> str | None:
+    """The raw ``pseudonym_key`` secret, else ``$PERSONA_STUDIO_PSEUDONYM_KEY``, else None."""
+    try:
+        value = st.secrets.get("pseudonym_key")
+    except Exception:  # noqa: BLE001 - no secrets file
+        value = None
+    return value or os.environ.get(P.KEY_ENV) or None
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key; raises PrivacyError (shown to the user) when none is configured."""
+    return P.pseudonym_key(configured_key())

@@ -10,9 +10,9 @@ from datetime import datetime
 
 import streamlit as st
 
-from profiling import report as R
 from profiling.errors import ProfilingError
-from profiling.segments import SegmentDescription
+from profiling.present import report as R
+from profiling.profiles.segments import SegmentDescription
 from ui import data, overview, persist, privacy
 from ui.data import WorkspaceRef
 from ui.text import show_error

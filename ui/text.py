@@ -13,7 +13,7 @@ import re
 
 import streamlit as st
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
 
 
 def escape_markdown(text: object) -> str:
@@ -21,7 +21,7 @@ def escape_markdown(text: object) -> str:
     markup, so that a value from the data renders as the plain text it is. Newlines become
     spaces (a value cannot start a heading or a list on a line of its own)."""
     s = str(text).replace("\r", " ").replace("\n", " ")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", s)
+    return MARKDOWN_SPECIAL.sub(r"\\\1", s)
 
 
 def show_error(exc: BaseException) -> None:

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from profiling import ingest
-from profiling import schema as S
+from profiling.data import ingest
 from profiling.errors import ProfilingError
+from profiling.vocabulary import schema as S
 from ui import data
 from ui.text import escape_markdown, show_error
 

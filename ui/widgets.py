@@ -7,12 +7,12 @@ from datetime import datetime, time
 
 import streamlit as st
 
-from profiling import fmt
-from profiling import glossary as G
-from profiling.dataset import Dataset
-from profiling.features import user_attributes
-from profiling.ingest.report import MISSING_USER
-from profiling.users import pick_random, users_in
+from profiling.data.dataset import Dataset
+from profiling.data.ingest.report import MISSING_USER
+from profiling.profiles.features import user_attributes
+from profiling.profiles.users import pick_random, users_in
+from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
 from ui import data, profiles, security, state
 from ui.text import escape_markdown, show_error, write_text  # noqa: F401 (re-exported)
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import polars as pl
 
-from profiling import ingest
+from profiling.data import ingest
 from profiling.errors import ProfilingError
-from profiling.features import FeatureCatalog
+from profiling.profiles.features import FeatureCatalog
 
 
 def load_and_profile(
@@ -55,7 +55,7 @@ def load_and_profile(
             raise ProfilingError("give an events file for --engine streaming")
         return build_streaming(args.events, args.users, args.items, as_of=args.as_of,
                                events_map=ingest.parse_overrides(args.map))  # fmt: skip
-    from profiling.features import build_profiles, feature_catalog
+    from profiling.profiles.features import build_profiles, feature_catalog
 
     start = time.perf_counter()
     ds = load(args)

@@ -1,5 +1,5 @@
 """Building profiles on Apache Spark: reading, cleaning and every narwhals aggregation of
-:mod:`profiling.features` run on a PySpark DataFrame; only per-user results reach the driver.
+:mod:`profiling.profiles.features` run on a PySpark DataFrame; only per-user results reach the driver.
 
 What runs where (see the README, "Beyond one machine"):
 
@@ -8,7 +8,7 @@ What runs where (see the README, "Beyond one machine"):
   required user id and timestamp, timestamp parsing, event names, blank rows, exact
   duplicates, refunds, quantities, signed amounts, negative prices, missing ratings), the
   item and user attributes found in the log (most common value), the facts the feature
-  catalog needs, and every narwhals aggregation (:func:`profiling.features.aggregation_plans`).
+  catalog needs, and every narwhals aggregation (:func:`profiling.profiles.features.aggregation_plans`).
 - On the driver, in polars, on per-user frames (one row per user, or per user and
   category): the category pivot, ratios, RFM quintiles, tags and segments; and reading the
   optional users and items tables, which are one row per user / item.
@@ -26,31 +26,22 @@ from datetime import datetime
 import narwhals as nw
 import polars as pl
 
-from profiling import ingest
-from profiling import schema as S
-from profiling.dataset import DatasetReport, _merge_attributes, compute_joins, fingerprint
-from profiling.errors import DataValidationError, ProfilingError
-from profiling.features import (
+from profiling.data import ingest
+from profiling.data.dataset import DatasetReport, compute_joins, fingerprint, merge_attributes
+from profiling.data.ingest.source import MISSING_IDS, RawTable, ReadInfo
+from profiling.errors import DataValidationError
+from profiling.profiles.features import (
     FeatureCatalog,
-    _as_of,
-    _has,
     aggregation_plans,
     catalog_from_facts,
     finish_profiles,
+    has_values,
+    profile_date,
 )
-from profiling.ingest.source import _MISSING_IDS, RawTable, ReadInfo
+from profiling.spark_session import SparkEngineError
+from profiling.vocabulary import schema as S
 
 SAMPLE_ROWS = 5000
-MASTER_ENV = "PERSONA_SPARK_MASTER"
-DRIVER_MEMORY_ENV = "PERSONA_SPARK_DRIVER_MEMORY"
-LOCAL_DRIVER_MEMORY = "4g"
-BYTES_PER_PARTITION = 16 * 2**20  # of input on disk (Parquet expands several times in memory)
-DEFAULT_CONF = {
-    # timestamps are instants; hours, days and weekdays are read in UTC like the polars path
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
-    "spark.ui.showConsoleProgress": "false",
-}
 
 # polars strftime -> Spark datetime pattern, for the string timestamp formats Spark parses;
 # "%.f" (optional fraction) becomes an optional fraction of 1 to 9 digits
@@ -74,87 +65,6 @@ _SPARK_FORMATS: tuple[tuple[str, str], ...] = (
     ("%Y%m%d%H%M%S", "yyyyMMddHHmmss"),
     ("%Y%m%d", "yyyyMMdd"),
 )
-
-
-class SparkEngineError(ProfilingError):
-    """PySpark or Java is missing, or the input needs a step only the polars engine has."""
-
-
-def spark_session(
-    master: str | None = None,
-    shuffle_partitions: int | None = None,
-    ui: bool = True,
-    input_path: str | None = None,
-):
-    """The active SparkSession, or a new one with :data:`DEFAULT_CONF`.
-
-    The master is ``master``, else the ``PERSONA_SPARK_MASTER`` environment variable, else
-    whatever ``spark-submit`` or ``spark-defaults.conf`` set (PySpark's own default is
-    ``local[*]``). A new local session's JVM gets ``PERSONA_SPARK_DRIVER_MEMORY`` (default
-    :data:`LOCAL_DRIVER_MEMORY`) unless ``spark.driver.memory`` is configured: in local
-    mode the driver runs every task, and Spark's 1 GB default spills and collects garbage
-    most of the time on a log of millions of events. ``shuffle_partitions``, else (when
-    the configuration does not set it) a number sized by ``input_path``'s bytes, see
-    :func:`size_shuffle_partitions`."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:  # pragma: no cover - pyspark is pinned in requirements.txt
-        raise SparkEngineError(
-            "the Spark engine needs PySpark (pip install -r requirements.txt) and Java 17+; "
-            f"found: {exc}"
-        ) from None
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        if input_path and not shuffle_partitions:
-            size_shuffle_partitions(active, input_path)
-        return active
-    builder = SparkSession.builder.appName("persona-studio")
-    master = master or os.environ.get(MASTER_ENV)
-    if master:
-        builder = builder.master(master)
-    for key, value in DEFAULT_CONF.items():
-        builder = builder.config(key, value)
-    if not ui:
-        builder = builder.config("spark.ui.enabled", "false")
-    if shuffle_partitions:
-        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-    from pyspark import SparkConf
-
-    configured = SparkConf()  # spark-submit's and spark-defaults' settings, when any
-    if (master or configured.get("spark.master", "local")).startswith("local") and not configured.contains("spark.driver.memory"):  # fmt: skip
-        memory = os.environ.get(DRIVER_MEMORY_ENV, LOCAL_DRIVER_MEMORY)
-        builder = builder.config("spark.driver.memory", memory)
-    try:
-        session = builder.getOrCreate()
-    except Exception as exc:  # JVM missing or failing to start
-        raise SparkEngineError(
-            f"could not start Spark (is Java 17+ installed? scripts/ensure_java.sh): {exc}"
-        ) from None
-    if input_path and not shuffle_partitions:
-        size_shuffle_partitions(session, input_path)
-    return session
-
-
-def size_shuffle_partitions(spark, input_path: str) -> int:
-    """Set ``spark.sql.shuffle.partitions`` from the input's size, unless the configuration
-    (spark-submit, spark-defaults, the builder) sets it: one partition per
-    :data:`BYTES_PER_PARTITION` bytes on disk, at least the default parallelism (the cores),
-    rounded up to a multiple of it, at most Spark's default 200. Spark's 200 on two local
-    cores makes every shuffle of a small log 200 tiny tasks. Returns the number in force."""
-    if spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
-        return int(spark.conf.get("spark.sql.shuffle.partitions"))
-    cores = max(int(spark.sparkContext.defaultParallelism), 1)
-    try:
-        jvm = spark.sparkContext._jvm
-        path = jvm.org.apache.hadoop.fs.Path(input_path)
-        fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-        size = int(fs.getContentSummary(path).getLength())
-    except Exception:  # unreadable here: reading will say so; keep a small default
-        size = 0
-    n = max(cores, -(-size // BYTES_PER_PARTITION))
-    n = min(-(-n // cores) * cores, 200)
-    spark.conf.set("spark.sql.shuffle.partitions", str(n))
-    return n
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -189,7 +99,7 @@ def raw_sample(sdf, source: str, n: int = SAMPLE_ROWS) -> RawTable:
     return RawTable(frame=sample.lazy(), info=info, digest=source, path=source)
 
 
-# ---- value parsing (Spark versions of profiling.ingest.values) -------------------------
+# ---- value parsing (Spark versions of profiling.data.ingest.values) -------------------------
 def _is_float(dtype) -> bool:
     from pyspark.sql import types as T
 
@@ -219,7 +129,7 @@ def _id_col(name: str, dtype):
     from pyspark.sql import functions as F
 
     expr = _string_col(name, dtype)
-    return F.when(~F.lower(expr).isin(list(_MISSING_IDS)), expr)
+    return F.when(~F.lower(expr).isin(list(MISSING_IDS)), expr)
 
 
 def _number_col(name: str, dtype):
@@ -254,7 +164,7 @@ def spark_timestamp(sdf, column: str, sample: pl.Series, source: str):
     """(Spark column of UTC timestamps, description) for a raw timestamp column: native
     timestamps and dates, epoch seconds or milliseconds, or a string format of
     :data:`_SPARK_FORMATS` chosen as the polars engine would (the first format that parses
-    the sample exactly as :func:`profiling.ingest.parse_timestamp` does)."""
+    the sample exactly as :func:`profiling.data.ingest.parse_timestamp` does)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -302,7 +212,7 @@ class SparkEvents:
     """Cleaned events on Spark with the cleaning report and the attributes found in the log
     (polars frames, one row per item / user)."""
 
-    frame: object  # pyspark.sql.DataFrame, columns of profiling.schema.EVENT_COLUMNS
+    frame: object  # pyspark.sql.DataFrame, columns of profiling.vocabulary.schema.EVENT_COLUMNS
     report: ingest.CleaningReport
     item_attributes: pl.DataFrame | None
     user_attributes: pl.DataFrame | None
@@ -313,13 +223,13 @@ _EXTRA_ROLES = (S.TITLE, S.CATEGORY, S.BRAND, S.REGION, S.AGE, S.GENDER)
 
 def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None) -> SparkEvents:
     """Clean a raw Spark event log into the canonical events (see
-    :func:`profiling.ingest.clean_events`, whose rules this follows: same roles, same
+    :func:`profiling.data.ingest.clean_events`, whose rules this follows: same roles, same
     timestamp format, same drop reasons in the same order, same refund and money rules).
 
     Returns
     -------
     SparkEvents
-        ``frame``: one row per kept event, columns :data:`profiling.schema.EVENT_COLUMNS`
+        ``frame``: one row per kept event, columns :data:`profiling.vocabulary.schema.EVENT_COLUMNS`
         (not collected); ``report`` with rows read / kept and the count per drop reason.
     """
     from pyspark.sql import functions as F
@@ -531,7 +441,7 @@ def _drop_and_count(
 
 def _log_attributes(clean, key: str, roles: list[str]) -> pl.DataFrame | None:
     """One row per ``key`` with the most common value of each role (ties: the smallest),
-    as :func:`profiling.ingest.events._item_attributes` does; collected to polars."""
+    as :func:`profiling.data.ingest.events._item_attributes` does; collected to polars."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -552,7 +462,7 @@ def _log_attributes(clean, key: str, roles: list[str]) -> pl.DataFrame | None:
 @dataclass
 class SparkDataset:
     """A cleaned dataset whose events live on Spark; users and items are polars frames
-    (one row per user / item) like :class:`profiling.dataset.Dataset`'s."""
+    (one row per user / item) like :class:`profiling.data.dataset.Dataset`'s."""
 
     events: object  # pyspark.sql.DataFrame
     users: pl.DataFrame | None
@@ -567,7 +477,7 @@ class SparkDataset:
         return self.facts["as_of"]
 
     def summary(self) -> dict:
-        """Headline numbers, as :meth:`profiling.dataset.Dataset.summary`."""
+        """Headline numbers, as :meth:`profiling.data.dataset.Dataset.summary`."""
         f = self.facts
         items = max(f["items"], self.items.height) if self.items is not None else f["items"]
         return {
@@ -628,7 +538,7 @@ def load_dataset_spark(
 ) -> SparkDataset:
     """Read and clean an event log on Spark; the optional users and items tables (one row
     per user / item) are read by the polars ingest on the driver, as
-    :func:`profiling.dataset.load_dataset` does, and filled with attributes from the log."""
+    :func:`profiling.data.dataset.load_dataset` does, and filled with attributes from the log."""
     sdf = read_events(spark, events)
     ev = clean_events_spark(sdf, events, events_map)
     parts = [("events", events, ev.report.mapping)]
@@ -647,8 +557,8 @@ def load_dataset_spark(
         parts.append((table, raw.digest, mapping.to_dict()))
     users_df = tables["users"][0] if tables["users"] else None
     items_df = tables["items"][0] if tables["items"] else None
-    items_df = _merge_attributes(items_df, ev.item_attributes, S.ITEM_ID)
-    users_df = _merge_attributes(users_df, ev.user_attributes, S.USER_ID)
+    items_df = merge_attributes(items_df, ev.item_attributes, S.ITEM_ID)
+    users_df = merge_attributes(users_df, ev.user_attributes, S.USER_ID)
     ids = _distinct_ids(ev.frame)
     facts = _facts(ev.frame, ids)
     joins = _spark_joins(ids, users_df if users else None, items_df if items else None)
@@ -673,7 +583,7 @@ def _distinct_ids(events) -> pl.DataFrame:
 
 
 def _spark_joins(ids: pl.DataFrame, users: pl.DataFrame | None, items: pl.DataFrame | None):
-    """Join counts (see :func:`profiling.dataset.compute_joins`) from the distinct user and
+    """Join counts (see :func:`profiling.data.dataset.compute_joins`) from the distinct user and
     item ids (:func:`_distinct_ids`)."""
     frame = pl.concat(
         [ids.filter(~pl.col("is_item")).select(pl.col("id").alias(S.USER_ID),
@@ -712,16 +622,16 @@ _POLARS_DTYPES = {
 def build_profiles_spark(
     dataset: SparkDataset, as_of: datetime | str | None = None
 ) -> pl.DataFrame:
-    """One row per user, the same frame as :func:`profiling.features.build_profiles` (same
+    """One row per user, the same frame as :func:`profiling.profiles.features.build_profiles` (same
     columns and types), with every event-level aggregation run on Spark."""
     from pyspark.sql import functions as F
 
-    when = _as_of(dataset, as_of)
+    when = profile_date(dataset, as_of)
     cat = dataset.catalog()
     spark = dataset.events.sparkSession
     e = dataset.events.filter(F.col(S.TIMESTAMP) <= F.lit(when))
     if "category affinity" in cat.computed or "brand affinity" in cat.computed:
-        keep = [c for c in (S.CATEGORY, S.BRAND) if _has(dataset.items, c)]
+        keep = [c for c in (S.CATEGORY, S.BRAND) if has_values(dataset.items, c)]
         catalog = dataset.items.select(S.ITEM_ID, *keep)
         e = e.join(F.broadcast(spark.createDataFrame(catalog.to_arrow())), on=S.ITEM_ID, how="left")
     # the events of load_dataset_spark are a view of its cache: each plan's branches

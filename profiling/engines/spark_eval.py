@@ -6,7 +6,7 @@ What runs where:
 
 - On Spark: reading and cleaning the log (:func:`profiling.engines.spark.load_dataset_spark`),
   the split (global temporal, or stratified per user), the train interactions (the rules of
-  :func:`profiling.interactions.interactions_from`), the ground truth (the rules of
+  :func:`profiling.data.interactions.interactions_from`), the ground truth (the rules of
   :func:`profiling.evaluation.relevant_items`), and the per-user ranking metrics and their
   means (the definitions of :mod:`profiling.evaluation.metrics`) plus catalog coverage.
 - Models are the registry's: each is fitted from the train interactions (one row per
@@ -29,8 +29,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from profiling import schema as S
 from profiling.errors import EvaluationError, ProfilingError
+from profiling.vocabulary import schema as S
 
 PROTOCOLS = ("temporal", "stratified")
 CURVE_DEPTH = 20  # as profiling.evaluation.compare: every model recommends max(k, 20)
@@ -153,7 +153,7 @@ def interactions_spark(events, weights: dict[str, float] | None = None):
     """One row per (user_id, item_id) with ``weight`` (sum of the implicit event weights),
     ``rating`` (the latest rating by timestamp), ``timestamp`` (latest event),
     ``purchases`` and ``last_purchase``; pairs with a positive weight or a rating. The rules
-    of :func:`profiling.interactions.interactions_from` (a rating tie at the same timestamp
+    of :func:`profiling.data.interactions.interactions_from` (a rating tie at the same timestamp
     is broken by Spark, not by row order). Not collected."""
     from pyspark.sql import functions as F
 
@@ -376,7 +376,7 @@ def cmd_evaluate_spark(args) -> int:
     import json
     from pathlib import Path
 
-    from profiling import ingest
+    from profiling.data import ingest
     from profiling.engines.spark import load_dataset_spark, spark_session
     from profiling.recommenders import registry
 

@@ -1,9 +1,9 @@
 """Building profiles from an event log larger than memory, with polars' streaming engine.
 
-The in-memory path (:func:`profiling.dataset.load_dataset`) collects the whole cleaned log.
+The in-memory path (:func:`profiling.data.dataset.load_dataset`) collects the whole cleaned log.
 This path never does: the log is scanned, cleaned by the same rules and written
 (``sink_parquet``, streaming) to a scratch Parquet file; the feature catalog's facts, the
-cleaning counts and every aggregation of :func:`profiling.features.aggregation_plans` are
+cleaning counts and every aggregation of :func:`profiling.profiles.features.aggregation_plans` are
 then collected with ``engine="streaming"`` from a scan of that file, so memory holds
 per-user state, not events. Differences from the in-memory cleaning, all in the report:
 exact duplicates are found by two 64-bit hashes of the raw row (identical raw rows always
@@ -21,20 +21,20 @@ from pathlib import Path
 import narwhals as nw
 import polars as pl
 
-from profiling import ingest
-from profiling import schema as S
-from profiling.dataset import DatasetReport, _merge_attributes, compute_joins, fingerprint
+from profiling.data import ingest
+from profiling.data.dataset import DatasetReport, compute_joins, fingerprint, merge_attributes
+from profiling.data.ingest import events as E
+from profiling.data.ingest.values import id_expr, number_expr, string_expr
 from profiling.errors import DataValidationError
-from profiling.features import (
+from profiling.profiles.features import (
     FeatureCatalog,
-    _as_of,
-    _has,
     aggregation_plans,
     catalog_from_facts,
     finish_profiles,
+    has_values,
+    profile_date,
 )
-from profiling.ingest import events as E
-from profiling.ingest.values import _id_expr, _number_expr, _string_expr
+from profiling.vocabulary import schema as S
 
 STREAMING = "streaming"
 
@@ -64,10 +64,10 @@ class StreamedDataset:
 
 
 def _event_type_streaming(column: str, dtype: pl.DataType) -> pl.Expr:
-    """:func:`profiling.ingest.values._event_type_expr` as a when/then chain over
+    """:func:`profiling.data.ingest.values.event_type_expr` as a when/then chain over
     ``is_in`` (elementwise); polars runs ``replace_strict`` as a whole-column function, which
     makes the streaming engine hold the column."""
-    norm = _string_expr(column, dtype).str.to_lowercase().str.replace_all(r"[^0-9a-z]", "")
+    norm = string_expr(column, dtype).str.to_lowercase().str.replace_all(r"[^0-9a-z]", "")
     by_type: dict[str, list[str]] = {}
     for raw_name, canonical in S.EVENT_SYNONYMS.items():
         by_type.setdefault(canonical, []).append(raw_name)
@@ -78,7 +78,7 @@ def _event_type_streaming(column: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def _canonical(raw: ingest.RawTable, mapping: ingest.ColumnMapping, ts: pl.Expr, etype: pl.Expr):
-    """The lazy canonical select of :func:`profiling.ingest.clean_events`, with a raw-row
+    """The lazy canonical select of :func:`profiling.data.ingest.clean_events`, with a raw-row
     hash in place of the in-memory ``is_first_distinct`` flag."""
     schema = raw.frame.collect_schema()
     columns = schema.names()
@@ -89,29 +89,29 @@ def _canonical(raw: ingest.RawTable, mapping: ingest.ColumnMapping, ts: pl.Expr,
 
     def present(r: str) -> pl.Expr:
         c = mapping.column_for(r)
-        return _string_expr(c, schema[c]).is_not_null() if c else pl.lit(False)
+        return string_expr(c, schema[c]).is_not_null() if c else pl.lit(False)
 
     has_event = mapping.has(S.EVENT_TYPE)
     return raw.frame.select(
-        role(S.USER_ID, _id_expr, pl.String),
-        role(S.ITEM_ID, _id_expr, pl.String),
+        role(S.USER_ID, id_expr, pl.String),
+        role(S.ITEM_ID, id_expr, pl.String),
         etype.alias("__etype"),
-        (role(S.EVENT_TYPE, _string_expr, pl.String) if has_event else pl.lit(None, pl.String))
+        (role(S.EVENT_TYPE, string_expr, pl.String) if has_event else pl.lit(None, pl.String))
         .alias("__raw_event"),
         ts.alias(S.TIMESTAMP),
         present(S.TIMESTAMP).alias("__ts_present"),
-        role(S.QUANTITY, _number_expr, pl.Float64),
+        role(S.QUANTITY, number_expr, pl.Float64),
         present(S.QUANTITY).alias("__qty_present"),
-        role(S.PRICE, _number_expr, pl.Float64),
-        role(S.AMOUNT, _number_expr, pl.Float64),
-        role(S.RATING, _number_expr, pl.Float64),
+        role(S.PRICE, number_expr, pl.Float64),
+        role(S.AMOUNT, number_expr, pl.Float64),
+        role(S.RATING, number_expr, pl.Float64),
         present(S.RATING).alias("__rating_present"),
-        role(S.ORDER_ID, _id_expr, pl.String),
-        role(S.SESSION_ID, _id_expr, pl.String),
-        role(S.CHANNEL, _string_expr, pl.String),
-        role(S.DEVICE, _string_expr, pl.String),
-        *[role(r, _string_expr, pl.String) for r in E._EXTRA_ROLES],
-        pl.all_horizontal([_string_expr(c, schema[c]).is_null() for c in columns]).alias("__blank"),
+        role(S.ORDER_ID, id_expr, pl.String),
+        role(S.SESSION_ID, id_expr, pl.String),
+        role(S.CHANNEL, string_expr, pl.String),
+        role(S.DEVICE, string_expr, pl.String),
+        *[role(r, string_expr, pl.String) for r in E._EXTRA_ROLES],
+        pl.all_horizontal([string_expr(c, schema[c]).is_null() for c in columns]).alias("__blank"),
         pl.struct(columns).hash(seed=0).alias("__hash"),
         pl.struct(columns).hash(seed=1).alias("__hash2"),
     )  # fmt: skip
@@ -124,7 +124,7 @@ def clean_streaming(
     raw = ingest.read_table(events)
     mapping = ingest.infer_roles(raw, "events", overrides)
     schema = raw.frame.collect_schema()
-    E._require(mapping, raw, S.REQUIRED_EVENT_ROLES, schema.names())
+    E.require_roles(mapping, raw, S.REQUIRED_EVENT_ROLES, schema.names())
     report = ingest.CleaningReport(source=raw.source, table="events", read=raw.info,
                                    mapping=mapping.to_dict(),
                                    mapping_reasons=dict(mapping.reasons))  # fmt: skip
@@ -216,7 +216,7 @@ def build_streaming(
 ) -> tuple[StreamedDataset, pl.DataFrame, FeatureCatalog]:
     """(dataset, profiles without tags, catalog) of an event log too large for memory.
 
-    The profile frame is the one :func:`profiling.features.build_profiles` returns."""
+    The profile frame is the one :func:`profiling.profiles.features.build_profiles` returns."""
     scratch = Path(scratch or tempfile.mkdtemp(prefix="persona-stream-"))
     scratch.mkdir(parents=True, exist_ok=True)
     path, report, mapping = clean_streaming(events, scratch, events_map)
@@ -235,8 +235,8 @@ def build_streaming(
     user_roles = [r for r in (S.REGION, S.AGE, S.GENDER) if mapping.has(r)]
     log_items = _mode_per(scan.filter(pl.col(S.ITEM_ID).is_not_null()), S.ITEM_ID, item_roles)
     log_users = _mode_per(scan, S.USER_ID, user_roles)
-    users_df = _merge_attributes(tables["users"].frame if "users" in tables else None, log_users, S.USER_ID)  # fmt: skip
-    items_df = _merge_attributes(tables["items"].frame if "items" in tables else None, log_items, S.ITEM_ID)  # fmt: skip
+    users_df = merge_attributes(tables["users"].frame if "users" in tables else None, log_users, S.USER_ID)  # fmt: skip
+    items_df = merge_attributes(tables["items"].frame if "items" in tables else None, log_items, S.ITEM_ID)  # fmt: skip
     facts = _facts(scan)
     ids = pl.concat(
         [scan.select(pl.col(S.USER_ID).unique(), pl.lit(None, pl.String).alias(S.ITEM_ID)),
@@ -264,14 +264,14 @@ def build_streaming(
         items=items_df,
         has_users=users_df is not None,
     )
-    when = _as_of(ds, as_of)
+    when = profile_date(ds, as_of)
     e = (
         scan.select(S.EVENT_COLUMNS)
         .filter(pl.col(S.TIMESTAMP) <= when)
         .with_columns(pl.col(S.USER_ID).cast(pl.Categorical))
     )
     if "category affinity" in cat.computed or "brand affinity" in cat.computed:
-        keep = [c for c in (S.CATEGORY, S.BRAND) if _has(items_df, c)]
+        keep = [c for c in (S.CATEGORY, S.BRAND) if has_values(items_df, c)]
         catalog = items_df.lazy().select(S.ITEM_ID, *[pl.col(c).cast(pl.Categorical) for c in keep])
         e = e.join(catalog, on=S.ITEM_ID, how="left")
     plans = aggregation_plans(nw.from_native(e), when, cat,

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from profiling import schema as S
 from profiling.checks import check_k
 from profiling.errors import EvaluationError
 from profiling.evaluation import metrics as M
@@ -44,6 +43,7 @@ from profiling.evaluation.context import train_segments
 from profiling.evaluation.relevance import Relevance, relevance_for
 from profiling.evaluation.splits import Split, interactions_from, relevant_items
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import schema as S
 
 CURVE_DEPTH = 20
 """Recommendations kept per user by :func:`compare` (at least ``k``), enough for the

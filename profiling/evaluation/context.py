@@ -8,8 +8,8 @@ from datetime import datetime
 
 import polars as pl
 
-from profiling import schema as S
 from profiling.evaluation.splits import Split
+from profiling.vocabulary import schema as S
 
 
 def train_as_of(split: Split) -> datetime | None:
@@ -26,7 +26,7 @@ def train_segments(split: Split) -> pl.DataFrame | None:
     """Named RFM segments of the training users, as of :func:`train_as_of`.
 
     Recency, frequency and monetary value come from the training events alone
-    (:func:`profiling.features.build_profiles` on ``split.train``), so a user who only
+    (:func:`profiling.profiles.features.build_profiles` on ``split.train``), so a user who only
     appears in the test period has no segment (the models then fall back to overall
     popularity for them) and a warm user's segment ignores what they did after the cutoff.
 
@@ -36,9 +36,9 @@ def train_segments(split: Split) -> pl.DataFrame | None:
         One row per training user: user_id, segment (an RFM segment name). None when the
         training events hold no purchase (RFM is undefined, e.g. a rating log).
     """
-    from profiling.dataset import Dataset
-    from profiling.features import build_profiles
-    from profiling.segments import rfm_segments
+    from profiling.data.dataset import Dataset
+    from profiling.profiles.features import build_profiles
+    from profiling.profiles.segments import rfm_segments
 
     train = split.train
     if train.height == 0 or S.EVENT_TYPE not in train.columns:

@@ -23,9 +23,9 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import polars as pl
 
-from profiling import schema as S
 from profiling.checks import check_columns, check_k
 from profiling.errors import EvaluationError
+from profiling.vocabulary import schema as S
 
 VALUE = "value"
 RANK = "rank"

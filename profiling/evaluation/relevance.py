@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from profiling import schema as S
 from profiling.errors import EvaluationError
+from profiling.vocabulary import schema as S
 
 KINDS = ("event log", "transaction log", "rating log")
 

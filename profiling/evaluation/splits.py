@@ -17,10 +17,10 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
-from profiling import schema as S
 from profiling.checks import check_columns, check_fraction, check_k
+from profiling.data.interactions import interactions_from  # noqa: F401  (re-exported)
 from profiling.errors import EvaluationError
-from profiling.interactions import interactions_from  # noqa: F401  (re-exported)
+from profiling.vocabulary import schema as S
 
 _ROW = "__row"
 

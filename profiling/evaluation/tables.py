@@ -6,8 +6,8 @@ import math
 
 import polars as pl
 
-from profiling import glossary as G
 from profiling.evaluation.compare import HIGHER_IS_BETTER
+from profiling.vocabulary import glossary as G
 
 METRIC_ORDER = ("ndcg", "precision", "recall", "f1", "map", "mrr", "hit_rate", "coverage",
                 "novelty", "diversity", "popularity_bias", "rmse", "mae")  # fmt: skip

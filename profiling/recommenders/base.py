@@ -18,9 +18,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from profiling import schema as S
 from profiling.checks import check_k
 from profiling.errors import NotFittedError, ProfilingError
+from profiling.vocabulary import schema as S
 
 RECOMMENDATION_SCHEMA = {
     S.USER_ID: pl.String,
@@ -120,7 +120,7 @@ class Recommender(ABC):
         interactions : pl.DataFrame
             One row per (user_id, item_id) with ``weight`` (implicit strength, > 0) and
             optionally ``rating`` and ``timestamp`` (see
-            :meth:`profiling.dataset.Dataset.interactions`).
+            :meth:`profiling.data.dataset.Dataset.interactions`).
         items : pl.DataFrame, optional
             The item catalog (item_id, title, category, brand, description, ...) for models
             that use content and for readable explanations.

@@ -18,9 +18,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import schema as S
 
 CATEGORY_PREFIX = "category_"
 BRAND_PREFIX = "brand_"

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.content import minmax_rows, segments_frame
+from profiling.vocabulary import schema as S
 
 
 def zscore_rows(scores: np.ndarray) -> np.ndarray:

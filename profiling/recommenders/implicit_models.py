@@ -1,7 +1,7 @@
 """Collaborative filtering on implicit feedback: item-item kNN, ALS, BPR and EASE.
 
 All four learn from ``matrix_`` (users x items implicit weights: views, carts, purchases
-summed with :data:`profiling.schema.IMPLICIT_WEIGHTS`). Weights are heavy-tailed (one user
+summed with :data:`profiling.vocabulary.schema.IMPLICIT_WEIGHTS`). Weights are heavy-tailed (one user
 viewing an item 200 times), so by default they are damped with ``log1p`` before learning;
 ``weighting`` chooses ``"log"`` (log(1 + w)), ``"raw"`` (w) or ``"binary"`` (1 per pair).
 
@@ -16,10 +16,10 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
 from profiling.recommenders import cost
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import schema as S
 
 WEIGHTINGS = ("log", "raw", "binary")
 
@@ -226,7 +226,7 @@ class EASE(Recommender):
         )
 
 
-class _FactorModel(Recommender):
+class FactorModel(Recommender):
     """Shared scoring and explanation of the `implicit` matrix-factorization models."""
 
     family = "collaborative"
@@ -272,7 +272,7 @@ class _FactorModel(Recommender):
         return f"{reason}; closest to {self.item_title(j)} in your history"
 
 
-class ALS(_FactorModel):
+class ALS(FactorModel):
     """Implicit-feedback matrix factorization by alternating least squares (Hu, Koren &
     Volinsky, 2008), from the ``implicit`` library.
 
@@ -463,10 +463,10 @@ class BPR(Recommender):
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self.user_factors_[user_idx] @ self.item_factors_.T + self.item_bias_[None, :]
 
-    _explain = _FactorModel._explain
+    _explain = FactorModel._explain
 
 
-class ImplicitBPR(_FactorModel):
+class ImplicitBPR(FactorModel):
     """Bayesian Personalized Ranking (Rendle et al., 2009) from the ``implicit`` library.
 
     Learns factors so that items a user chose rank above sampled items they did not; only

@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from profiling import schema as S
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.sequence_data import user_sequences
+from profiling.vocabulary import schema as S
 
 BACKOFF = 1e-3
 """Weight of the successors of the item before the last one (and so on, geometrically):

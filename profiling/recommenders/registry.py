@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.content import ContentBased, ContextAware
@@ -19,6 +18,7 @@ from profiling.recommenders.popularity import Popularity, SegmentPopularity
 from profiling.recommenders.repeat import BuyAgain
 from profiling.recommenders.sequence import GRU4Rec, SASRec
 from profiling.recommenders.surprise_models import SurpriseModel
+from profiling.vocabulary import schema as S
 
 Factory = Callable[..., Recommender]
 """``factory(random_state=...) -> unfitted Recommender`` (the argument is optional)."""

@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import schema as S
 
 
 class BuyAgain(Recommender):
@@ -23,7 +23,7 @@ class BuyAgain(Recommender):
     lets it, and a page shows it as its own "buy again" list.
 
     Interactions need ``purchases`` and ``last_purchase`` (as
-    :func:`profiling.interactions.interactions_from` builds them); without them every
+    :func:`profiling.data.interactions.interactions_from` builds them); without them every
     interaction counts as one purchase at its ``timestamp``.
 
     Parameters

@@ -34,10 +34,10 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.sequence_data import Sequences, user_sequences
+from profiling.vocabulary import schema as S
 
 Progress = Callable[[float, str], None]
 """``progress(fraction_done, message)`` called after every epoch."""

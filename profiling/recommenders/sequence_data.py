@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
+from profiling.vocabulary import schema as S
 
 TYPE_CODES: dict[str, int] = {t: i + 1 for i, t in enumerate(S.EVENT_TYPES)}
 """Event type -> input code of the sequence models (0 = unknown or padding)."""

@@ -1,7 +1,7 @@
 """Collaborative filtering at scale: Spark ML's ALS (implicit feedback) as a recommender.
 
 Training runs on Spark (the active session, or a new one, see
-:func:`profiling.engines.spark.spark_session`); the learned user and item factors are
+:func:`profiling.spark_session.spark_session`); the learned user and item factors are
 collected to the driver, where scoring, excluding seen items and top-k are the base class's,
 as for every other model.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from profiling import schema as S
-from profiling.recommenders.implicit_models import _FactorModel, weighted
+from profiling.recommenders.implicit_models import FactorModel, weighted
+from profiling.vocabulary import schema as S
 
 
-class SparkALS(_FactorModel):
+class SparkALS(FactorModel):
     """Implicit ALS of Spark ML (``pyspark.ml.recommendation.ALS``, Hu, Koren & Volinsky
     2008 with Spark's ALS-WR regularization, which scales ``regularization`` by each user's
     and item's number of interactions).
@@ -57,7 +57,7 @@ class SparkALS(_FactorModel):
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
         from pyspark.ml.recommendation import ALS as SparkALSEstimator
 
-        from profiling.engines.spark import spark_session
+        from profiling.spark_session import spark_session
 
         spark = spark_session()
         coo = weighted(self.matrix_, self.weighting).tocoo()

@@ -33,9 +33,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from profiling import schema as S
 from profiling.errors import NotFittedError, ProfilingError
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import schema as S
 
 ALGORITHMS: dict[str, str] = {
     "svd": "SVD: matrix factorization with user and item biases (Funk / Koren)",

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from profiling import schema as S
 from profiling.errors import EvaluationError
 from profiling.evaluation.metrics import mean_over_users, ndcg_at_k
 from profiling.evaluation.relevance import Relevance, relevance_for
@@ -39,6 +38,7 @@ from profiling.evaluation.splits import (
 )
 from profiling.recommenders import registry
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import schema as S
 
 Progress = Callable[[str, int, int], None]
 

@@ -22,8 +22,8 @@ import json
 
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
-from profiling.workspace.privacy import _audit
-from profiling.workspace.store import SAMPLE_SLUG, Workspace, _lock
+from profiling.workspace.privacy import record_audit
+from profiling.workspace.store import SAMPLE_SLUG, Workspace, workspace_lock
 
 
 def _norm(email: str) -> str:
@@ -92,12 +92,12 @@ def assign(ws: Workspace, by: str, owner: str, admins=()) -> str:
     new = _norm(owner)
     if "@" not in new:
         raise WorkspaceError(f"owner: expected an e-mail address, found {owner!r}")
-    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+    with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         con.execute("DELETE FROM meta WHERE key = 'owner'")
         con.execute("INSERT INTO meta VALUES ('owner', ?)", [new])
         if "shared_with" not in meta:
             con.execute("INSERT INTO meta VALUES ('shared_with', '[]')")
-        _audit(con, "assign owner", by, "", json.dumps({"from": current, "to": new}))
+        record_audit(con, "assign owner", by, "", json.dumps({"from": current, "to": new}))
     return new
 
 
@@ -115,7 +115,7 @@ def share(ws: Workspace, by: str, emails: list[str]) -> list[str]:
     bad = [e for e in clean if "@" not in e]
     if bad:
         raise WorkspaceError(f"shared_with: expected e-mail addresses, found {', '.join(bad)}")
-    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+    with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         con.execute("DELETE FROM meta WHERE key = 'shared_with'")
         con.execute("INSERT INTO meta VALUES ('shared_with', ?)", [json.dumps(clean)])
     return clean

@@ -15,8 +15,8 @@ import numpy as np
 import polars as pl
 from scipy.optimize import linear_sum_assignment
 
-from profiling import schema as S
 from profiling.errors import ProfilingError
+from profiling.vocabulary import schema as S
 
 NEW = "New users"
 GONE = "Not in the later data"
@@ -162,7 +162,7 @@ def match_clusters(
     """Later cluster -> the earlier cluster's name whose centroid is nearest (one to one,
     Hungarian assignment on distances in features standardized over both dates); later
     clusters left over keep their own name, marked "(new)"."""
-    from profiling.segments import prepare_matrix
+    from profiling.profiles.segments import prepare_matrix
 
     feats = [f for f in features if f in profiles_before.columns and f in profiles_after.columns]
     if not feats:

@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from profiling import privacy as P
+from profiling.data import privacy as P
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
 from profiling.workspace.results import ResultStore
-from profiling.workspace.store import Workspace, _lock, key_check
+from profiling.workspace.store import Workspace, key_check, workspace_lock
 
 AUDIT_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS audit (requested_at TIMESTAMPTZ, action VARCHAR, requested_by VARCHAR, "
@@ -81,14 +81,14 @@ def set_settings(ws: Workspace, new: PrivacySettings, requested_by: str = "") ->
     current = settings(ws)
     meta = new.to_meta()
     meta["privacy_pseudonymize"] = "true" if current.pseudonymize else "false"
-    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+    with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         for key, value in meta.items():
             con.execute("DELETE FROM meta WHERE key = ?", [key])
             con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
-        _audit(con, "privacy settings", requested_by, "", json.dumps(meta))
+        record_audit(con, "privacy settings", requested_by, "", json.dumps(meta))
 
 
-def _audit(con, action: str, who: str, subject: str, details: str) -> None:
+def record_audit(con, action: str, who: str, subject: str, details: str) -> None:
     con.execute(AUDIT_SCHEMA)
     digest = hashlib.sha256(subject.encode()).hexdigest() if subject else ""
     con.execute(
@@ -154,7 +154,7 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
     if ws.readonly:
         raise WorkspaceError(f"workspace {ws.slug!r} is read-only: nothing can be erased from it")
     rows: dict[str, int] = {}
-    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+    with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         found = con.execute("SELECT count(*) FROM events WHERE user_id = ?", [user_id]).fetchone()[
             0
         ]
@@ -207,7 +207,7 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
         maps = sum(1 for p in ws.maps_dir.glob("*.parquet")) if ws.maps_dir.exists() else 0
         details = {"rows": rows, "results_removed": results, "maps_removed": maps,
                    "sources_removed": len([s for s in sources if s])}  # fmt: skip
-        _audit(con, "erase user", requested_by, user_id, json.dumps(details))
+        record_audit(con, "erase user", requested_by, user_id, json.dumps(details))
     ResultStore(ws.results_dir).mark_stale(
         f"a user was erased from this workspace on {now:%Y-%m-%d %H:%M} UTC (asked by "
         f"{requested_by or 'unknown'}); the saved model held their data, so it was removed "
@@ -223,13 +223,13 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
 
 
 def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") -> int:
-    """Replace every stored user id by its keyed pseudonym (:func:`profiling.privacy.pseudonym`)
+    """Replace every stored user id by its keyed pseudonym (:func:`profiling.data.privacy.pseudonym`)
     in every table, snapshot and report, delete the uploaded source copies and saved
     maps/results (they hold the raw ids), and switch ``privacy_pseudonymize`` on. Returns the
     number of distinct ids replaced. Raises WorkspaceError when already pseudonymized."""
     if settings(ws).pseudonymize:
         raise WorkspaceError(f"workspace {ws.slug!r} already has pseudonymized ids")
-    with _lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+    with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         ids = set()
         tables = _user_tables(con)
         for table in tables:
@@ -276,7 +276,7 @@ def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") ->
         version = hashlib.blake2b(f"{old}|pseudonymized".encode(), digest_size=16).hexdigest()
         con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
         con.execute("UPDATE snapshots SET data_version = ?", [version])
-        _audit(con, "pseudonymize ids", requested_by, "", json.dumps({"ids": len(lookup)}))
+        record_audit(con, "pseudonymize ids", requested_by, "", json.dumps({"ids": len(lookup)}))
     for folder in (ws.results_dir, ws.maps_dir):
         shutil.rmtree(folder, ignore_errors=True)
     for rel in sources:

@@ -6,7 +6,7 @@ Layout under :func:`home` (``$PERSONA_STUDIO_HOME``)::
                                          items, snapshots, profiles_<n>, assignments_<n>
     workspaces/<slug>/sources/           the uploaded files, named by their content digest
     workspaces/<slug>/results/           fitted models, comparisons (see results.py)
-    workspaces/<slug>/maps/              profile maps (profiling.embeddings cache)
+    workspaces/<slug>/maps/              profile maps (profiling.profiles.embeddings cache)
 
 One database file per workspace: deleting a workspace is deleting its folder, a damaged file
 harms one workspace only, and writers to two workspaces never wait for each other. Every
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import polars as pl
 
-from profiling import ingest, private
-from profiling import schema as S
-from profiling.dataset import (
+from profiling import private
+from profiling.data import ingest
+from profiling.data.dataset import (
     SAMPLE_NAME,
     Dataset,
     DatasetReport,
@@ -44,6 +44,7 @@ from profiling.dataset import (
     sample_paths,
 )
 from profiling.errors import ProfilingError, WorkspaceError
+from profiling.vocabulary import schema as S
 from profiling.workspace import db
 
 SAMPLE_SLUG = "sample"
@@ -88,7 +89,7 @@ def slugify(name: str) -> str:
     return slug
 
 
-def _lock(slug: str) -> threading.Lock:
+def workspace_lock(slug: str) -> threading.Lock:
     with _WRITE_LOCKS_GUARD:
         return _WRITE_LOCKS.setdefault(slug, threading.Lock())
 
@@ -135,7 +136,7 @@ class Snapshot:
     as_of: datetime
     data_version: str
     profiles: pl.DataFrame
-    segmentation: object  # profiling.segments.Segmentation
+    segmentation: object  # profiling.profiles.segments.Segmentation
 
     @property
     def assignments(self) -> pl.DataFrame:
@@ -407,7 +408,7 @@ class Workspace:
                 f"workspace {self.slug!r} is read-only (the built-in sample store); save your "
                 "data as a workspace of its own to add batches"
             )
-        with _lock(self.slug):
+        with workspace_lock(self.slug):
             return _add_batch(
                 self, {"events": events, "users": users, "items": items},
                 {"events": events_map, "users": users_map, "items": items_map},
@@ -416,12 +417,12 @@ class Workspace:
 
     def add_snapshot(self, as_of: datetime | str | None = None, label: str = "") -> int:
         """Compute and store profiles and segments as of ``as_of`` (default: latest)."""
-        from profiling.features import _as_of
+        from profiling.profiles.features import profile_date
 
         ds = self.dataset()
-        when = _as_of(ds, as_of)
+        when = profile_date(ds, as_of)
         profiles, seg = compute_snapshot(ds, when)
-        with _lock(self.slug), db.connect(self.db_path) as con, db.transaction(con):
+        with workspace_lock(self.slug), db.connect(self.db_path) as con, db.transaction(con):
             return _store_snapshot(con, ds, profiles, seg, label or "manual", when)
 
 
@@ -430,8 +431,8 @@ def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None, *, cluste
     """(profiles with tags, Segmentation) of ``ds`` as of ``as_of``. Without ``clusters``,
     or when clusters cannot be formed (too few users), the segmentation holds the RFM
     segments only (k = 0) and says why in ``k_curve``."""
-    from profiling.features import add_tags, build_profiles
-    from profiling.segments import (
+    from profiling.profiles.features import add_tags, build_profiles
+    from profiling.profiles.segments import (
         Segmentation,
         build_segments,
         describe_features,
@@ -612,7 +613,7 @@ KEY_CHECK = "persona-studio pseudonym key check"
 def key_check(key: bytes) -> str:
     """What the workspace stores to recognise its pseudonym key (a pseudonym of a fixed
     text, so the key itself is never stored): a batch added with another key is refused."""
-    from profiling import privacy as P
+    from profiling.data import privacy as P
 
     return P.pseudonym(KEY_CHECK, key)
 
@@ -629,7 +630,7 @@ def _without_examples(rep: ingest.CleaningReport | None) -> ingest.CleaningRepor
 def _pseudonymized(batch: Dataset, key: bytes) -> Dataset:
     """``batch`` with every user id replaced by its keyed pseudonym (events and users) and
     no raw example rows in its cleaning reports; same grain and columns."""
-    from profiling import privacy as P
+    from profiling.data import privacy as P
 
     users = batch.users
     if users is not None and S.USER_ID in users.columns:
@@ -655,7 +656,7 @@ def _resolve_key(meta: dict, key: bytes | None) -> bytes | None:
     the workspace was created with."""
     if meta.get("privacy_pseudonymize") != "true":
         return None
-    from profiling import privacy as P
+    from profiling.data import privacy as P
 
     key = P.pseudonym_key(key)
     expected = meta.get("privacy_key_check")
@@ -781,7 +782,7 @@ def create(
     """Create a workspace from files: clean them, store the tables and a first snapshot.
 
     With ``pseudonym_key`` the workspace pseudonymizes user ids: they are replaced by their
-    keyed HMAC (:func:`profiling.privacy.pseudonym`) before anything is stored, the raw
+    keyed HMAC (:func:`profiling.data.privacy.pseudonym`) before anything is stored, the raw
     files and the cleaning reports' example rows are not kept, and every later batch is
     pseudonymized with the same key (:meth:`Workspace.add`).
 
@@ -808,7 +809,7 @@ def create(
         batch = _load_batch(files, maps)
         key_meta = {}
         if pseudonym_key is not None:
-            from profiling import privacy as P
+            from profiling.data import privacy as P
 
             key = P.pseudonym_key(pseudonym_key)
             batch = _pseudonymized(batch, key)
@@ -857,7 +858,7 @@ def delete(name_or_slug: str) -> str:
     if ws.slug == SAMPLE_SLUG:
         raise WorkspaceError("the built-in sample store cannot be deleted")
     trash = ws.path.with_name(f".deleted.{ws.slug}.{os.getpid()}")
-    with _lock(ws.slug):
+    with workspace_lock(ws.slug):
         ws.path.rename(trash)  # gone from the catalog at once, even if removal is slow
         shutil.rmtree(trash)
     return ws.slug

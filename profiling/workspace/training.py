@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from profiling.dataset import Dataset
+from profiling.data.dataset import Dataset
 from profiling.recommenders import registry
 from profiling.recommenders.base import Recommender
 from profiling.workspace.results import ResultStore
@@ -49,8 +49,8 @@ def workspace_dataset(path: str | Path, version: str) -> Dataset:
 def rfm_history(ds: Dataset, dates, *, progress) -> pl.DataFrame | None:
     """Each user's named RFM segment at each of ``dates`` (profiles rebuilt from the events
     before each): user_id, rfm_segment, as_of; None when no date has a purchase before it."""
-    from profiling.features import build_profiles
-    from profiling.segments import rfm_segments
+    from profiling.profiles.features import build_profiles
+    from profiling.profiles.segments import rfm_segments
 
     parts = []
     for i, when in enumerate(dates):

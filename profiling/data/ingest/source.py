@@ -1,0 +1,112 @@
+"""Where a table comes from: the raw file, what reading it found, and scratch copies."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from profiling import private
+
+Source = str | os.PathLike | bytes | BinaryIO
+
+SNIFF_BYTES = 256 * 1024
+_SAMPLE_ROWS = 2000
+SNIFF_CHUNK = 8 * 1024 * 1024
+DELIMITERS = (",", "\t", ";", "|", "::")
+WHITESPACE = "whitespace"
+MISSING_IDS = ("", "nan", "none", "null", "na", "n/a", "-", "?")
+_TEXT_EXTS = {".csv", ".tsv", ".txt", ".dat", ".data", ".tab", ".psv", ".log", ""}
+_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", "::": "double-colon"}
+LINE_SPLIT = (WHITESPACE, "::")  # delimiters polars cannot scan with: split each line
+
+
+@dataclass
+class ReadInfo:
+    """What :func:`read_table` found out about a file."""
+
+    source: str
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    has_header: bool = True
+    columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line such as "CSV, comma-separated, UTF-8, with header"."""
+        parts = [self.format]
+        if self.delimiter:
+            name = _DELIMITER_NAMES.get(self.delimiter, self.delimiter)
+            parts.append(f"{name}-separated" if self.delimiter != WHITESPACE else "space-aligned")
+        if self.encoding:
+            parts.append(self.encoding)
+        if self.format in ("CSV", "text"):
+            parts.append("with header" if self.has_header else "no header")
+        return ", ".join(parts)
+
+
+@dataclass
+class RawTable:
+    """A file read lazily: raw columns as found, plus what was learned reading it."""
+
+    frame: pl.LazyFrame
+    info: ReadInfo
+    digest: str
+    path: str
+
+    @property
+    def source(self) -> str:
+        return self.info.source
+
+    def sample(self, n: int = _SAMPLE_ROWS) -> pl.DataFrame:
+        """The first ``n`` rows, for inference and previews."""
+        return self.frame.head(n).collect()
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """BLAKE2b digest of a file's full content, read in chunks."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(SNIFF_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def scratch_dir() -> Path:
+    """The private (0700) upload scratch folder; unsaved uploads in it expire."""
+    return private.uploads_dir()
+
+
+def materialize(source: Source, name: str | None = None) -> tuple[str, str]:
+    """Return ``(path, display name)`` for a path, bytes or a binary file object.
+
+    Bytes and file objects are written to a content-addressed scratch file so that large
+    uploads are scanned from disk like any other file, and two different uploads never share
+    a path. The uploaded file's name is only shown, never used as a path: the scratch file is
+    named by the digest plus a plain extension. Scratch files older than the retention time
+    are deleted (:func:`profiling.private.sweep_uploads`).
+    """
+    if isinstance(source, str | os.PathLike):
+        path = os.fspath(source)
+        return path, name or os.path.basename(path)
+    data = source if isinstance(source, bytes) else source.read()
+    if name is None:
+        name = getattr(source, "name", None) or "uploaded file"
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    private.maybe_sweep_uploads()
+    path = scratch_dir() / f"{digest}{private.safe_suffix(name)}"
+    if path.exists():
+        private.touch(path)
+    else:
+        private.write_private(path, data)
+    return str(path), name
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""Presentation: plotly figures, the stakeholder report and exports."""

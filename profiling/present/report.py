@@ -1,0 +1,598 @@
+"""The stakeholder report: one self-contained HTML page (and its PDF) of a workspace's headline
+numbers, its customer segments and, when one is saved, its model comparison.
+
+Every section opens with one paragraph in plain words; charts are embedded as PNG pictures
+(plotly through kaleido and the machine's Chromium), so the file opens anywhere without a
+network or a script. Every string that comes from the data (workspace, segment, category
+and model names, rule texts) goes through :func:`html.escape`. With the workspace's privacy
+settings on, segment sizes are merged below ``k`` users and/or get differential-privacy noise
+(:mod:`profiling.data.privacy`), and the report says so with the epsilon.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+
+from profiling.data import privacy as P
+from profiling.data.dataset import Dataset
+from profiling.errors import ProfilingError
+from profiling.profiles.segments import SegmentDescription
+from profiling.vocabulary import fmt
+from profiling.vocabulary import schema as S
+
+CHROMIUM_ENV = "BROWSER_PATH"  # the variable kaleido (choreographer) reads as well
+_CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+PDF_TIMEOUT_S = 120
+
+#: the comparison metric the report leads with, in order of preference, with plain words
+_LEAD_METRICS = {
+    "hit_rate": "share of customers who later bought at least one of their top {k} suggestions",
+    "precision": "share of the top {k} suggestions that customers later bought",
+    "recall": "share of the products customers later bought that were in the top {k}",
+    "ndcg": "ranking quality of the top {k} suggestions (1 = every later purchase ranked first)",
+}
+
+
+_SHARES = ("hit_rate", "precision", "recall")
+
+
+class ReportError(ProfilingError):
+    """The report (or its pictures or PDF) cannot be produced on this machine."""
+
+
+@dataclass(frozen=True)
+class SavedComparison:
+    """A model comparison saved with the workspace, as the report needs it.
+
+    ``metrics``: the tidy frame of :class:`profiling.evaluation.compare.Comparison` (model,
+    metric, k, value, ci_low, ci_high, ..., is_best); ``split``: its one-line description;
+    ``data_end``: the last event the comparison saw; ``stale``: the data changed since;
+    ``cutoff``: the date of a global temporal split (the report then says it in words).
+    """
+
+    metrics: pl.DataFrame
+    split: str
+    data_end: datetime
+    stale: bool = False
+    cutoff: datetime | None = None  # the date of a temporal split: trained before, tested after
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report's HTML, the segment sizes it shows (one row per segment: segment, users,
+    share_of_users, share_of_revenue, after privacy) and the epsilon of the DP noise (None
+    when off)."""
+
+    html: str
+    sizes: pl.DataFrame
+    epsilon: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# ---- numbers ------------------------------------------------------------------------------
+def headline(ds: Dataset) -> dict:
+    """The overview numbers: customers, buyers, orders, revenue (net of refunds), average
+    order value, revenue per customer, repeat-purchase rate, first and last day, and how
+    orders were counted. Orders are distinct order ids among purchases, or distinct
+    (customer, day) pairs when the log has no order id."""
+    e = ds.events
+    buys = e.filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
+    has_orders = S.ORDER_ID in e.columns and buys[S.ORDER_ID].is_not_null().any()
+    order_key = (
+        pl.col(S.ORDER_ID)
+        if has_orders
+        else pl.concat_str(pl.col(S.USER_ID), pl.col(S.TIMESTAMP).dt.date().cast(pl.String))
+    )
+    per_buyer = buys.group_by(S.USER_ID).agg(order_key.n_unique().alias("orders"))
+    s = ds.summary()
+    orders = int(per_buyer["orders"].sum()) if per_buyer.height else 0
+    buyers = per_buyer.height
+    revenue = float(s["revenue"]) if s["has_money"] and s["revenue"] is not None else None
+    return {
+        "customers": int(s["users"]),
+        "buyers": buyers,
+        "orders": orders,
+        "revenue": revenue,
+        "average_order_value": revenue / orders if revenue is not None and orders else None,
+        "revenue_per_customer": revenue / buyers if revenue is not None and buyers else None,
+        "repeat_rate": (
+            per_buyer.filter(pl.col("orders") >= 2).height / buyers if buyers else None
+        ),
+        "start": s["start"],
+        "end": s["end"],
+        "orders_counted_as": "order numbers" if has_orders else "days with a purchase",
+    }
+
+
+def protected_sizes(
+    descriptions: list[SegmentDescription], min_group: int = 0, epsilon: float | None = None
+) -> tuple[pl.DataFrame, list[str]]:
+    """Segment sizes as the report shows them, and the privacy sentences to print.
+
+    One row per segment (largest first; a merged "fewer than k users" row last):
+    segment, users, share_of_users, share_of_revenue. Groups under ``min_group`` users are
+    merged (or hidden) by :func:`profiling.data.privacy.suppress_small_groups`; with ``epsilon``
+    the counts get geometric noise (:func:`profiling.data.privacy.dp_counts`) and the shares of
+    users are recomputed from the noisy counts.
+    """
+    table = pl.DataFrame(
+        {
+            "segment": [d.name for d in descriptions],
+            "users": [int(d.users) for d in descriptions],
+            "share_of_revenue": [d.share_of_revenue for d in descriptions],
+        },
+        schema={"segment": pl.String, "users": pl.Int64, "share_of_revenue": pl.Float64},
+    )
+    notes = []
+    if min_group and min_group >= 2:
+        table = P.suppress_small_groups(table, "segment", "users", k=min_group)
+        notes.append(
+            f"Segments with fewer than {min_group} customers are merged into one row (or left "
+            "out when that row is still too small), so no small group can be singled out."
+        )
+    if epsilon is not None:
+        noisy = P.dp_counts(table, "users", epsilon=epsilon)
+        table = noisy.counts
+        notes.append(
+            f"Segment sizes carry random noise for differential privacy (epsilon = "
+            f"{noisy.epsilon:g}): each count may differ from the true one by a few customers."
+        )
+    total = table["users"].sum()
+    table = table.with_columns(
+        (pl.col("users") / total if total else pl.lit(None, pl.Float64)).alias("share_of_users")
+    ).select("segment", "users", "share_of_users", "share_of_revenue")
+    return table, notes
+
+
+def comparison_metrics(saved_value) -> pl.DataFrame:
+    """The tidy metrics frame of a comparison saved by the Recommenders page: the folds'
+    summary for k-fold, else the single split's (see ``ui.recommenders.comparison``)."""
+    comp, _curve, _by_segment, folded, _tuned = saved_value
+    return folded.metrics if folded is not None else comp.metrics
+
+
+# ---- formatting ---------------------------------------------------------------------------
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _money(v: float | None, currency: str | None = None) -> str:
+    return fmt.money(v, currency)
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.0%}"
+
+
+def _count(v: int | None) -> str:
+    return "—" if v is None else f"{int(v):,}"
+
+
+# ---- pictures -----------------------------------------------------------------------------
+def chromium_path() -> str | None:
+    """The Chromium (or Chrome) used for pictures and the PDF: ``$BROWSER_PATH``, else the
+    first one found on this machine."""
+    env = os.environ.get(CHROMIUM_ENV)
+    if env:
+        return env
+    for c in _CHROMIUM_CANDIDATES:
+        found = c if os.path.isabs(c) and os.path.exists(c) else shutil.which(c)
+        if found:
+            return found
+    return None
+
+
+def figure_pngs(figures: list[go.Figure], width: int = 900, height: int = 420) -> list[bytes]:
+    """PNG pictures of plotly figures, drawn by kaleido in one headless Chromium session,
+    ``width`` pixels wide and as tall as each figure's own layout says (else ``height``).
+
+    Raises ReportError naming what is missing when kaleido or a Chromium is not available.
+    """
+    if not figures:
+        return []
+    browser = chromium_path()
+    if browser is None:
+        raise ReportError(
+            "charts as pictures need Chromium: expected it at /usr/bin/chromium or in "
+            f"${CHROMIUM_ENV}; found none"
+        )
+    os.environ.setdefault(CHROMIUM_ENV, browser)
+    try:
+        import plotly.io as pio
+    except ImportError as exc:  # pragma: no cover - plotly is a requirement
+        raise ReportError(f"charts as pictures need plotly: {exc}") from exc
+    with tempfile.TemporaryDirectory(prefix="ps-report-") as tmp:
+        paths = [str(Path(tmp) / f"chart{i}.png") for i in range(len(figures))]
+        sized = [
+            go.Figure(f).update_layout(width=width, height=f.layout.height or height)
+            for f in figures
+        ]
+        try:
+            pio.write_images(sized, paths, format="png")
+        except Exception as exc:  # noqa: BLE001 - kaleido raises many kinds; named below
+            raise ReportError(
+                f"charts as pictures: kaleido could not draw them with {browser} "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+            ) from exc
+        return [Path(p).read_bytes() for p in paths]
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img class="chart" alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+# ---- sections -----------------------------------------------------------------------------
+def _overview_text(h: dict) -> str:
+    start, end = f"{h['start']:%d %B %Y}", f"{h['end']:%d %B %Y}"
+    text = f"Between {start} and {end}, {h['customers']:,} customers were active"
+    if h["buyers"]:
+        text += (
+            f"; {h['buyers']:,} of them bought, placing {h['orders']:,} orders "
+            f"(counted as {h['orders_counted_as']})"
+        )
+        if h["revenue"] is not None:
+            text += (
+                f" worth {_money(h['revenue'], h.get('currency'))} in total after refunds, "
+                f"{_money(h['average_order_value'], h.get('currency'))} per order on average"
+            )
+        text += f". {_pct(h['repeat_rate'])} of buyers ordered more than once."
+    else:
+        text += "; none of them bought in this period."
+    return text
+
+
+def _segments_text(sizes: pl.DataFrame, kind: str) -> str:
+    named = sizes.filter(~pl.col("segment").str.starts_with("fewer than "))
+    if named.height == 0:
+        return f"The {kind} are all too small to show under the privacy settings."
+    big = named.sort("users", descending=True).row(0, named=True)
+    text = (
+        f"Customers fall into {named.height} {kind}. The largest is {big['segment']} with "
+        f"{big['users']:,} customers ({_pct(big['share_of_users'])} of all)."
+    )
+    money = named.drop_nulls("share_of_revenue")
+    if money.height:
+        top = money.sort("share_of_revenue", descending=True).row(0, named=True)
+        text += (
+            f" {top['segment']} brings the largest share of revenue: "
+            f"{_pct(top['share_of_revenue'])} from {_pct(top['share_of_users'])} of customers."
+        )
+    return text
+
+
+def _lead_metric(metrics: pl.DataFrame) -> str:
+    present = set(metrics["metric"].to_list())
+    return next((m for m in _LEAD_METRICS if m in present), metrics["metric"][0])
+
+
+def _models_text(saved: SavedComparison, metric: str, k: int | None) -> str:
+    m = saved.metrics.filter(pl.col("metric") == metric).sort(
+        "value", descending=True, nulls_last=True
+    )
+    best = m.row(0, named=True)
+    words = _LEAD_METRICS.get(metric, metric).format(k=k or 10)
+    n = m.height
+    how = (
+        f"trained on activity before {saved.cutoff:%d %B %Y} and checked against what "
+        "customers did afterwards"
+        if saved.cutoff is not None
+        else f"trained on past activity and checked against what customers did next ({saved.split})"
+    )
+    text = (
+        f"We compared {n} ways of choosing the products to suggest to each customer: each was "
+        f"{how}. On the {words}, {best['model']} does best with "
+        f"{_metric_text(best['value'], metric)}"
+    )
+    pop = m.filter(pl.col("model") == "popularity")
+    if best["model"] == "popularity":
+        text += (
+            ": suggesting the best-sellers to everyone did at least as well as every "
+            "personalised model on this data."
+        )
+    elif pop.height and pop["value"][0] is not None:
+        text += (
+            f", against {_metric_text(pop['value'][0], metric)} for simply suggesting the "
+            "best-sellers."
+        )
+    else:
+        text += "."
+    if saved.stale:
+        text += (
+            f" This comparison used the data up to {saved.data_end:%d %B %Y}; the data has "
+            "changed since, so run it again on the Recommenders page for current figures."
+        )
+    return text
+
+
+def _metric_text(v: float | None, metric: str) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.1%}" if metric in _SHARES else f"{v:.3f}"
+
+
+def _with_intervals(metrics: pl.DataFrame) -> pl.DataFrame:
+    """``metrics`` with ci_low / ci_high / is_best columns (empty when a cross-validated
+    comparison has a standard deviation instead of a bootstrap interval)."""
+    missing = [
+        (pl.lit(None, pl.Float64) if c != "is_best" else pl.lit(False)).alias(c)
+        for c in ("ci_low", "ci_high", "is_best")
+        if c not in metrics.columns
+    ]
+    return metrics.with_columns(missing) if missing else metrics
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
+            for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+       color: #1f2937; max-width: 960px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
+h1 { font-size: 1.7em; margin-bottom: 0.1em; } h2 { margin-top: 1.6em; font-size: 1.3em;
+     border-bottom: 2px solid #e5e7eb; padding-bottom: 0.2em; }
+.meta { color: #6b7280; font-size: 0.9em; } .summary { font-size: 1.05em; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr));
+         gap: 0.6em; margin: 1em 0; }
+.card { border: 1px solid #e5e7eb; border-radius: 8px; padding: 0.6em 0.8em; }
+.card .label { color: #6b7280; font-size: 0.85em; } .card .value { font-size: 1.35em;
+     font-weight: 600; }
+table { border-collapse: collapse; width: 100%; font-size: 0.92em; margin: 0.8em 0; }
+th, td { border-bottom: 1px solid #e5e7eb; padding: 0.35em 0.5em; text-align: left;
+         vertical-align: top; overflow-wrap: break-word; }
+th { background: #f9fafb; } td.num { text-align: right; white-space: nowrap; }
+img.chart { width: 100%; height: auto; margin: 0.6em 0; }
+.privacy { background: #eef2ff; border-radius: 8px; padding: 0.6em 0.9em; }
+section { break-inside: auto; } h2, .cards, img.chart, tr { break-inside: avoid; }
+"""
+
+
+def build_report(
+    ds: Dataset,
+    segments: list[SegmentDescription],
+    *,
+    segment_kind: str = "customer segments",
+    comparison: SavedComparison | None = None,
+    min_group: int = 0,
+    epsilon: float | None = None,
+    charts: bool = True,
+    generated_at: datetime | None = None,
+    currency: str | None = None,
+) -> Report:
+    """The stakeholder report of a dataset as one self-contained HTML page.
+
+    Parameters
+    ----------
+    ds : Dataset
+    segments : list of SegmentDescription
+        The segments to present (e.g. the RFM segments), with names and definitions.
+    comparison : SavedComparison, optional
+        A model comparison saved with the workspace; its section is left out when None.
+    min_group, epsilon : privacy settings of the workspace (0 / None = off).
+    charts : bool
+        Embed the charts as PNG pictures (needs kaleido and Chromium).
+    currency : str, optional
+        ISO code shown with money ("$1,234.50"); plain numbers when None.
+
+    Raises
+    ------
+    ReportError
+        Charts were asked for and cannot be drawn on this machine.
+    """
+    from profiling.present import viz  # plotly figure builders
+
+    h = {**headline(ds), "currency": currency}
+    sizes, privacy_notes = protected_sizes(segments, min_group, epsilon)
+    by_name = {d.name: d for d in segments}
+    generated_at = generated_at or datetime.now(UTC)
+
+    figures: list[tuple[str, go.Figure]] = []
+    activity = viz.activity_figure(ds.activity())
+    activity.update_layout(title="Activity over time")
+    figures.append(("Activity over time, by kind of action", activity))
+    bars = [
+        _Bar(r["segment"], r["users"], r["share_of_users"], r["share_of_revenue"])
+        for r in sizes.iter_rows(named=True)
+    ]
+    size_fig = viz.segment_sizes_figure(bars)
+    size_fig.update_layout(title="Share of customers and of revenue per segment")
+    figures.append(("Share of customers and of revenue per segment", size_fig))
+    metric, k = None, None
+    if comparison is not None and comparison.metrics.height:
+        metric = _lead_metric(comparison.metrics)
+        k = (
+            comparison.metrics["k"].drop_nulls().max()
+            if "k" in comparison.metrics.columns
+            else None
+        )
+        model_fig = viz.metric_bars_figure(_with_intervals(comparison.metrics), metric)
+        model_fig.update_layout(
+            title=_LEAD_METRICS.get(metric, metric).format(k=k or 10).capitalize(),
+            yaxis_title="",
+        )
+        if metric in _SHARES:  # shares read as percentages, as in the summary above
+            model_fig.update_layout(yaxis_tickformat=".0%")
+            model_fig.update_traces(texttemplate="%{y:.1%}")
+        figures.append(("Model comparison", model_fig))
+    pictures = (
+        dict(zip([a for a, _ in figures], figure_pngs([f for _, f in figures]), strict=True))
+        if charts
+        else {}
+    )
+
+    def picture(alt: str) -> str:
+        return _img(pictures[alt], alt) if alt in pictures else ""
+
+    cards = [
+        ("Customers", _count(h["customers"])),
+        ("Customers who bought", _count(h["buyers"])),
+        ("Orders", _count(h["orders"])),
+        ("Revenue after refunds", _money(h["revenue"], currency)),
+        ("Average order value", _money(h["average_order_value"], currency)),
+        ("Revenue per buying customer", _money(h["revenue_per_customer"], currency)),
+        ("Bought more than once", _pct(h["repeat_rate"])),
+    ]
+    card_html = "".join(
+        f'<div class="card"><div class="label">{_e(label)}</div>'
+        f'<div class="value">{_e(value)}</div></div>'
+        for label, value in cards
+    )
+    seg_rows = []
+    for r in sizes.iter_rows(named=True):
+        d = by_name.get(r["segment"])
+        seg_rows.append(
+            [
+                r["segment"],
+                _count(r["users"]),
+                _pct(r["share_of_users"]),
+                _pct(r["share_of_revenue"]),
+                d.definition if d is not None else "",
+                d.highlights() if d is not None else "",
+            ]
+        )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Customer report · {_e(ds.name)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Customer report · {_e(ds.name)}</h1>",
+        f'<p class="meta">Data from {h["start"]:%d %B %Y} to {h["end"]:%d %B %Y} · '
+        f"prepared {generated_at:%d %B %Y %H:%M} UTC with Persona Studio</p>",
+        '<section id="overview"><h2>Overview</h2>',
+        f'<p class="summary">{_e(_overview_text(h))}</p>',
+        f'<div class="cards">{card_html}</div>',
+        picture("Activity over time, by kind of action"),
+        "</section>",
+        '<section id="segments"><h2>Customer segments</h2>',
+        f'<p class="summary">{_e(_segments_text(sizes, segment_kind))}</p>',
+    ]
+    if privacy_notes:
+        parts.append('<p class="privacy">' + " ".join(_e(n) for n in privacy_notes) + "</p>")
+    parts += [
+        picture("Share of customers and of revenue per segment"),
+        _table(
+            [
+                "Segment",
+                "Customers",
+                "Share of customers",
+                "Share of revenue",
+                "Who they are",
+                "What sets them apart",
+            ],
+            seg_rows,
+            {1, 2, 3},
+        ),  # fmt: skip
+        "</section>",
+    ]
+    if comparison is not None and metric is not None:
+        m = comparison.metrics.filter(pl.col("metric") == metric).sort(
+            "value", descending=True, nulls_last=True
+        )
+        folded = "ci_low" not in m.columns and "std" in m.columns
+
+        def spread(r: dict) -> str:
+            if folded:
+                return "—" if r.get("std") is None else f"± {_metric_text(r['std'], metric)}"
+            if r.get("ci_low") is None or r.get("ci_high") is None:
+                return "—"
+            return f"{_metric_text(r['ci_low'], metric)} to {_metric_text(r['ci_high'], metric)}"
+
+        rows = [
+            [r["model"], _metric_text(r["value"], metric), spread(r),
+             "best" if r.get("is_best") else ""]
+            for r in m.iter_rows(named=True)
+        ]  # fmt: skip
+        folds = int(m["folds"].max()) if folded and "folds" in m.columns else None
+        spread_header = (
+            f"Spread over {folds} test folds (standard deviation)"
+            if folded
+            else "Likely range (95%)"
+        )
+        parts += [
+            '<section id="models"><h2>Product suggestions: which model works best</h2>',
+            f'<p class="summary">{_e(_models_text(comparison, metric, k))}</p>',
+            picture("Model comparison"),
+            _table(
+                [
+                    "Model",
+                    _LEAD_METRICS[metric].format(k=k or 10).capitalize()
+                    if metric in _LEAD_METRICS
+                    else metric,
+                    spread_header,
+                    "",
+                ],
+                rows,
+                {1, 2},
+            ),  # fmt: skip
+            "</section>",
+        ]
+    parts.append("</body></html>")
+    return Report("\n".join(p for p in parts if p), sizes, epsilon, privacy_notes)
+
+
+@dataclass(frozen=True)
+class _Bar:
+    """What :func:`profiling.present.viz.segment_sizes_figure` reads of a segment."""
+
+    name: str
+    users: int
+    share_of_users: float | None
+    share_of_revenue: float | None
+
+    @property
+    def segment(self) -> str:
+        return self.name
+
+
+# ---- PDF ----------------------------------------------------------------------------------
+def html_to_pdf(page: str, chromium: str | None = None, timeout_s: float = PDF_TIMEOUT_S) -> bytes:
+    """Print an HTML page to PDF with headless Chromium (``--print-to-pdf``).
+
+    Raises ReportError naming the browser when none is found or printing fails.
+    """
+    browser = chromium or chromium_path()
+    if browser is None:
+        raise ReportError(
+            f"the PDF needs Chromium: expected it at /usr/bin/chromium or in ${CHROMIUM_ENV}; "
+            "found none"
+        )
+    with tempfile.TemporaryDirectory(prefix="ps-pdf-") as tmp:
+        src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
+        src.write_text(page, encoding="utf-8")
+        cmd = [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={Path(tmp) / 'profile'}", f"--print-to-pdf={out}",
+            src.as_uri(),
+        ]  # fmt: skip
+        try:
+            run = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)  # noqa: S603
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ReportError(f"the PDF: {browser} could not print the report ({exc})") from exc
+        if not out.exists() or out.stat().st_size == 0:
+            tail = run.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+            raise ReportError(
+                f"the PDF: {browser} printed nothing (exit {run.returncode}; {tail[0]})"
+            )
+        return out.read_bytes()

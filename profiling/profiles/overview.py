@@ -1,0 +1,269 @@
+"""The Overview's numbers: what kind of log this is, orders, average order value, repeat
+customers, revenue over time, the period against the one before it, the funnel of an event
+log and monthly cohort retention.
+
+Orders: distinct ``order_id`` of purchase rows when the log has order ids; otherwise
+distinct (customer, timestamp) pairs of purchase rows, i.e. the line items one customer
+bought at one moment make one basket (a retail export lists every line of an invoice with
+the invoice's timestamp). Revenue is the sum of ``amount`` over purchases and refunds
+(refund amounts are negative), as in :meth:`profiling.data.dataset.Dataset.summary`.
+Periods are half-open: ``start <= timestamp < end``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import polars as pl
+
+from profiling.errors import ProfilingError
+from profiling.vocabulary import schema as S
+
+TRANSACTIONS, EVENTS, RATINGS = "transaction log", "event log", "rating log"
+BROWSING_TYPES = (S.VIEW, S.CLICK, S.CART, S.WISHLIST, S.SEARCH)
+FUNNEL_STEPS = (S.VIEW, S.CART, S.PURCHASE)
+
+
+def log_kind(events: pl.DataFrame) -> str:
+    """:data:`TRANSACTIONS` when the log has purchases and no browsing events (views,
+    clicks, carts, wishlists, searches), :data:`EVENTS` when it has browsing events,
+    :data:`RATINGS` when it has neither purchases nor browsing (ratings or reviews only)."""
+    types = set(events[S.EVENT_TYPE].unique().to_list())
+    if types & set(BROWSING_TYPES):
+        return EVENTS
+    return TRANSACTIONS if S.PURCHASE in types else RATINGS
+
+
+def _order_key(events: pl.DataFrame) -> pl.Expr:
+    has_ids = S.ORDER_ID in events.columns and events[S.ORDER_ID].is_not_null().any()
+    basket = pl.col(S.USER_ID).cast(pl.String) + pl.lit("|") + pl.col(S.TIMESTAMP).cast(pl.String)
+    if has_ids:
+        # a purchase row without an order id still forms its own basket
+        return pl.coalesce(pl.lit("o:") + pl.col(S.ORDER_ID).cast(pl.String), pl.lit("b:") + basket)
+    return pl.lit("b:") + basket
+
+
+def orders(events: pl.DataFrame) -> pl.DataFrame:
+    """One row per order (see the module docstring for the rule): order (key), user_id,
+    timestamp (the order's first row), amount (sum of its purchase rows; null when the log
+    has no money), lines (purchase rows)."""
+    p = events.filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
+    has_money = S.AMOUNT in p.columns and p[S.AMOUNT].is_not_null().any()
+    amount = pl.col(S.AMOUNT).sum() if has_money else pl.lit(None, pl.Float64)
+    return (
+        p.with_columns(_order_key(p).alias("order"))
+        .group_by("order")
+        .agg(
+            pl.col(S.USER_ID).first(),
+            pl.col(S.TIMESTAMP).min(),
+            amount.alias("amount"),
+            pl.len().cast(pl.Int64).alias("lines"),
+        )
+        .sort(S.TIMESTAMP, "order")
+    )
+
+
+def window(events: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
+    """Rows with ``start <= timestamp < end``."""
+    return events.filter(pl.col(S.TIMESTAMP).is_between(start, end, closed="left"))
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Headline figures of one period (see the module docstring for the definitions)."""
+
+    customers: int
+    """distinct customers with any event in the period"""
+    buyers: int
+    """distinct customers with at least one order"""
+    orders: int
+    revenue: float | None
+    aov: float | None
+    """revenue / orders"""
+    repeat_rate: float | None
+    """customers with 2 or more orders / buyers"""
+    revenue_per_customer: float | None
+    """revenue / buyers"""
+    conversion: float | None
+    """buyers / customers"""
+    rows: int
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def kpis(events: pl.DataFrame, start: datetime, end: datetime) -> Kpis:
+    """Headline figures of the period ``start <= timestamp < end``."""
+    e = window(events, start, end)
+    o = orders(e)
+    customers = e[S.USER_ID].n_unique()
+    per_buyer = o.group_by(S.USER_ID).len("n")
+    buyers = per_buyer.height
+    has_money = S.AMOUNT in e.columns and e[S.AMOUNT].is_not_null().any()
+    money = e.filter(pl.col(S.EVENT_TYPE).is_in([S.PURCHASE, S.REFUND]))
+    revenue = float(money[S.AMOUNT].sum()) if has_money else None
+    n_orders = o.height
+    return Kpis(
+        customers=customers,
+        buyers=buyers,
+        orders=n_orders,
+        revenue=revenue,
+        aov=revenue / n_orders if revenue is not None and n_orders else None,
+        repeat_rate=(per_buyer["n"] >= 2).sum() / buyers if buyers else None,
+        revenue_per_customer=revenue / buyers if revenue is not None and buyers else None,
+        conversion=buyers / customers if customers else None,
+        rows=e.height,
+    )
+
+
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """The half-open UTC period covering the whole days ``first`` .. ``last``.
+
+    Raises ProfilingError when ``last`` is before ``first``."""
+    if last < first:
+        raise ProfilingError(
+            f"date range: the end ({last:%Y-%m-%d}) is before the start ({first:%Y-%m-%d})"
+        )
+    start = datetime.combine(first, time(0), tzinfo=UTC)
+    return start, start + timedelta(days=(last - first).days + 1)
+
+
+def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The period of the same length immediately before ``[start, end)``."""
+    return start - (end - start), start
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """This period's figures, the previous period's and whether the log covers the previous
+    period completely (deltas are only shown then)."""
+
+    current: Kpis
+    previous: Kpis
+    start: datetime
+    end: datetime
+    previous_start: datetime
+    previous_complete: bool
+
+    def delta(self, name: str) -> float | None:
+        """current - previous of a figure; None when either is missing or the log does not
+        cover the whole previous period."""
+        a, b = getattr(self.current, name), getattr(self.previous, name)
+        if not self.previous_complete or a is None or b is None:
+            return None
+        return a - b
+
+
+def compare(events: pl.DataFrame, start: datetime, end: datetime) -> Comparison:
+    """Figures of ``[start, end)`` and of the same-length period just before it."""
+    p0, p1 = previous_period(start, end)
+    first = events[S.TIMESTAMP].min()
+    complete = first is not None and first <= p0
+    return Comparison(kpis(events, start, end), kpis(events, p0, p1), start, end, p0, complete)
+
+
+def grain(start: datetime, end: datetime) -> str:
+    """A polars duration for a time chart: days up to 62 days, weeks up to a year and a
+    half, months beyond."""
+    days = (end - start).days
+    return "1d" if days <= 62 else "1w" if days <= 550 else "1mo"
+
+
+def over_time(events: pl.DataFrame, start: datetime, end: datetime, every: str | None = None):
+    """Orders, revenue and buying customers per period of ``[start, end)``.
+
+    One row per period with an order: period (start of the day/week/month), orders,
+    revenue (null without money), customers. ``every`` defaults to :func:`grain`."""
+    every = every or grain(start, end)
+    o = orders(window(events, start, end))
+    refunds = window(events, start, end).filter(pl.col(S.EVENT_TYPE) == S.REFUND)
+    per = pl.col(S.TIMESTAMP).dt.truncate(every).alias("period")
+    out = o.group_by(per).agg(
+        pl.len().alias("orders"),
+        pl.col("amount").sum().alias("revenue") if o["amount"].is_not_null().any()
+        else pl.lit(None, pl.Float64).alias("revenue"),
+        pl.col(S.USER_ID).n_unique().alias("customers"),
+    )  # fmt: skip
+    if refunds.height and S.AMOUNT in refunds.columns and out["revenue"].is_not_null().any():
+        back = refunds.group_by(per).agg(pl.col(S.AMOUNT).sum().alias("_refunds"))
+        out = (
+            out.join(back, on="period", how="left")
+            .with_columns((pl.col("revenue") + pl.col("_refunds").fill_null(0.0)).alias("revenue"))
+            .drop("_refunds")
+        )
+    return out.sort("period")
+
+
+def funnel(events: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
+    """Customers reaching each step of an event log in ``[start, end)``.
+
+    One row per step present (view, cart, purchase): step, customers (distinct customers
+    with that event), share_of_first (customers / customers of the first step)."""
+    e = window(events, start, end)
+    steps = [s for s in FUNNEL_STEPS if (e[S.EVENT_TYPE] == s).any()]
+    counts = [e.filter(pl.col(S.EVENT_TYPE) == s)[S.USER_ID].n_unique() for s in steps]
+    first = counts[0] if counts else 0
+    return pl.DataFrame(
+        {
+            "step": steps,
+            "customers": counts,
+            "share_of_first": [c / first if first else None for c in counts],
+        },
+        schema={"step": pl.String, "customers": pl.Int64, "share_of_first": pl.Float64},
+    )
+
+
+def cohort_retention(events: pl.DataFrame, max_months: int = 12) -> pl.DataFrame:
+    """Monthly cohort retention over the whole log.
+
+    Cohort: the calendar month of a customer's first purchase (first event of any kind when
+    the log has no purchases). A customer is active in month +m when they bought (had an
+    event) in the m-th calendar month after the cohort month; +0 is the cohort month itself,
+    so its share is 1.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per (cohort, month) with at least one active customer, month <=
+        ``max_months``: cohort (date, first of the month), month (int), active, size
+        (customers in the cohort), share = active / size.
+    """
+    acts = events.filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
+    if acts.height == 0:
+        acts = events
+    m = acts.select(
+        S.USER_ID,
+        (pl.col(S.TIMESTAMP).dt.year() * 12 + pl.col(S.TIMESTAMP).dt.month() - 1).alias("_m"),
+    ).unique()
+    first = m.group_by(S.USER_ID).agg(pl.col("_m").min().alias("_c"))
+    sizes = first.group_by("_c").len("size")
+    return (
+        m.join(first, on=S.USER_ID)
+        .with_columns((pl.col("_m") - pl.col("_c")).cast(pl.Int64).alias("month"))
+        .filter(pl.col("month") <= max_months)
+        .group_by("_c", "month")
+        .agg(pl.len().cast(pl.Int64).alias("active"))
+        .join(sizes, on="_c")
+        .with_columns(
+            pl.date(pl.col("_c") // 12, pl.col("_c") % 12 + 1, 1).alias("cohort"),
+            (pl.col("active") / pl.col("size")).alias("share"),
+            pl.col("size").cast(pl.Int64),
+        )
+        .select("cohort", "month", "active", "size", "share")
+        .sort("cohort", "month")
+    )
+
+
+def guest_note(rows_without_customer: int, rows_read: int, kind: str) -> str | None:
+    """One calm line about rows without a customer id (dropped at cleaning), or None."""
+    if rows_without_customer <= 0:
+        return None
+    share = rows_without_customer / rows_read if rows_read else 0.0
+    where = "retail exports" if kind == TRANSACTIONS else "logs of visitors who never sign in"
+    rows = "1 row" if rows_without_customer == 1 else f"{rows_without_customer:,} rows"
+    has = "has" if rows_without_customer == 1 else "have"
+    return (
+        f"{rows} ({share:.0%}) {has} no customer id: guest checkouts or anonymous visits, "
+        f"expected in {where}. They are left out of customer figures."
+    )

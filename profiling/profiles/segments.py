@@ -1,0 +1,834 @@
+"""Segments: RFM scores and named RFM segments, ML clusters with automatic k, descriptions
+and readable names, and custom rule segments built from structured conditions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import polars as pl
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import silhouette_score
+from sklearn.mixture import GaussianMixture
+
+from profiling.errors import ProfilingError
+from profiling.profiles.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns
+from profiling.vocabulary import glossary as G
+from profiling.vocabulary import schema as S
+
+NO_PURCHASE = "No purchase yet"
+
+# (name, rule on R and F scores, plain-language definition), checked in order.
+RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
+    ("Champions", r"^5[45]$", "ordered very recently and order very often"),
+    ("Loyal", r"^[345][45]$", "order often, and not long ago"),
+    ("Potential loyalist", r"^[45][23]$", "ordered recently, a few times so far"),
+    ("New", r"^51$", "first order, very recently"),
+    ("Promising", r"^41$", "ordered recently, once so far"),
+    ("Need attention", r"^33$", "middling: neither recent nor frequent"),
+    ("About to sleep", r"^3[12]$", "slipping away after one or two orders"),
+    ("Can't lose them", r"^[12]5$", "used to order most often, but not for a long time"),
+    ("At risk", r"^[12][34]$", "ordered often, but not for a long time"),
+    ("Lost", r"^11$", "one order, long ago"),
+    ("Hibernating", r"^[12][12]$", "a few orders, long ago"),
+)
+RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
+    NO_PURCHASE: "has visited but not bought yet"
+}
+RFM_RULES: dict[str, str] = {
+    "Champions": "R 5, F 4-5", "Loyal": "R 3-5, F 4-5", "Potential loyalist": "R 4-5, F 2-3",
+    "New": "R 5, F 1", "Promising": "R 4, F 1", "Need attention": "R 3, F 3",
+    "About to sleep": "R 3, F 1-2", "Can't lose them": "R 1-2, F 5", "At risk": "R 1-2, F 3-4",
+    "Lost": "R 1, F 1", "Hibernating": "R 1-2, F 1-2", NO_PURCHASE: "no purchase",
+}  # fmt: skip
+"""The score rule of each RFM segment (R = recency score, F = order-count score, 1-5 by
+quintile of buyers), for the analyst details."""
+
+
+RFM_ORDER: tuple[str, ...] = (
+    "Champions",
+    "Loyal",
+    "Potential loyalist",
+    "New",
+    "Promising",
+    "Need attention",
+    "About to sleep",
+    "Can't lose them",
+    "At risk",
+    "Hibernating",
+    "Lost",
+    "No purchase yet",
+)
+"""RFM segments from best to lost: the one order of every list, chart and legend."""
+
+
+def segment_order(names: list[str]) -> list[str]:
+    """``names`` with RFM segments first in :data:`RFM_ORDER` (best to lost), any other
+    name after them in the order given."""
+    known = [n for n in RFM_ORDER if n in set(names)]
+    return known + [n for n in names if n not in set(RFM_ORDER)]
+
+
+def quantile_scores(
+    values: pl.Series, *, higher_is_better: bool = True, bins: int = 5
+) -> pl.Series:
+    """Scores 1..``bins`` by quantile of ``values``, robust to ties and few distinct values.
+
+    Each value's score comes from its average rank, so tied values always share a score and a
+    column with few distinct values never has equal values split across scores; the tied
+    group holding the lowest values always scores 1 (when half the buyers bought once,
+    their average rank alone would give them 2, and nobody would be scored 1). Ties can
+    leave some scores empty: see :func:`empty_scores`. Nulls get null. With
+    ``higher_is_better=False`` (recency in days) small values score high, and the group
+    with the largest values scores 1.
+    """
+    ranks = values.rank("average", descending=not higher_is_better)
+    n = values.drop_nulls().len()
+    if n == 0:
+        return pl.Series(values.name, [None] * values.len(), dtype=pl.Int8)
+    # ceil(rank / n * bins) in integers: average ranks are multiples of 1/2, and float
+    # division puts exact bin edges (rank 6 of 10) one score too high
+    r2 = (ranks * 2).round(0).cast(pl.Int64)
+    score = ((r2 * bins + 2 * n - 1) // (2 * n)).clip(1, bins)
+    worst = values.min() if higher_is_better else values.max()
+    score = pl.select(pl.when(values == worst).then(1).otherwise(score)).to_series()
+    return score.cast(pl.Int8).alias(values.name)
+
+
+SCORE_NAMES = {"r_score": "R", "f_score": "F", "m_score": "M"}
+
+
+def empty_scores(assignments: pl.DataFrame, bins: int = 5) -> dict[str, list[int]]:
+    """Scores 1..``bins`` no buyer has, per score column present (r_score, f_score,
+    m_score): a quintile that ties left empty."""
+    out = {}
+    for col in SCORE_NAMES:
+        if col not in assignments.columns or assignments[col].null_count() == assignments.height:
+            continue
+        used = set(assignments[col].drop_nulls().to_list())
+        out[col] = [s for s in range(1, bins + 1) if s not in used]
+    return out
+
+
+def empty_score_notes(assignments: pl.DataFrame) -> list[str]:
+    """One plain sentence per score column with empty scores, e.g. "No buyer has F score 2
+    or 3: tied values share one score, and 6 of 10 buyers tie on one frequency (F 1)."."""
+    words = {"r_score": "recency", "f_score": "frequency", "m_score": "spend"}
+    buyers = assignments.filter(pl.col("r_score").is_not_null())
+    notes = []
+    for col, empty in empty_scores(buyers).items():
+        if not empty:
+            continue
+        letter = SCORE_NAMES[col]
+        listed = ", ".join(str(s) for s in empty[:-1]) + (" or " if len(empty) > 1 else "")
+        score, n = buyers.group_by(col).len().sort(["len", col], descending=[True, False]).row(0)
+        notes.append(
+            f"No buyer has {letter} score {listed}{empty[-1]}: tied values share one score, "
+            f"and {n:,} of {buyers.height:,} buyers tie on one {words[col]} ({letter} {score})."
+        )
+    return notes
+
+
+def rfm_segment_name(cell: str) -> str:
+    """Name of an RFM cell such as "54" (R score then F score): the first matching rule of
+    :data:`RFM_SEGMENTS`."""
+    return next((seg for seg, rx, _t in RFM_SEGMENTS if re.match(rx, cell)), NO_PURCHASE)
+
+
+def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
+    """RFM scores and named segment per user.
+
+    Parameters
+    ----------
+    profiles : pl.DataFrame
+        From :func:`profiling.profiles.features.build_profiles`: needs ``recency_days``,
+        ``frequency`` and ``monetary`` (``monetary`` may be absent: M is then null).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per user: user_id, r_score, f_score, m_score (1-5, null for users with no
+        purchase), rfm_cell ("R F", e.g. "54"), rfm_segment (a name of
+        :data:`RFM_SEGMENTS` or :data:`NO_PURCHASE`).
+    """
+    buyers = profiles.filter(pl.col("frequency") > 0)
+    scored = buyers.select(
+        S.USER_ID,
+        quantile_scores(buyers["recency_days"], higher_is_better=False).alias("r_score"),
+        quantile_scores(buyers["frequency"]).alias("f_score"),
+        (
+            # rounded to a millionth: float sums differ in the last bits between runs
+            quantile_scores(buyers["monetary"].round(6))
+            if "monetary" in buyers.columns
+            else pl.lit(None, pl.Int8)
+        ).alias("m_score"),
+    )
+    cell = pl.col("r_score").cast(pl.String) + pl.col("f_score").cast(pl.String)
+    names = {c: rfm_segment_name(c) for c in (f"{r}{f}" for r in range(1, 6) for f in range(1, 6))}
+    name = cell.replace_strict(names, default=NO_PURCHASE, return_dtype=pl.String)
+    out = profiles.select(S.USER_ID).join(scored, on=S.USER_ID, how="left")
+    return out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment"))
+
+
+# ---- clustering --------------------------------------------------------------------------
+LOG_FEATURES = ("n_events", "frequency", "monetary", "avg_unit_price", "active_days")
+
+
+def default_cluster_features(profiles: pl.DataFrame) -> list[str]:
+    """A sensible feature set: activity and money (logged), price level, category shares,
+    time-of-day shares, weekend share and recency of activity."""
+    wanted = [
+        "n_events", "frequency", "monetary", "avg_unit_price", "days_since_seen",
+        "view_to_purchase", "weekend_share", *[f"share_{p}" for p in PARTS_OF_DAY],
+    ]  # fmt: skip
+    wanted += [c for c in profiles.columns if c.startswith(CATEGORY_PREFIX)]
+    return [
+        c for c in wanted if c in profiles.columns and profiles[c].null_count() < profiles.height
+    ]
+
+
+def prepare_matrix(profiles: pl.DataFrame, features: list[str]) -> np.ndarray:
+    """Transform features for clustering: log1p of skewed counts and money, median fill of
+    missing values, standardization. Returns a float matrix (users x features)."""
+    missing = [f for f in features if f not in profiles.columns]
+    if missing:
+        raise ProfilingError(f"unknown profile features for clustering: {', '.join(missing)}")
+    if not features:
+        return np.zeros((profiles.height, 0))
+    # one select: polars works out every column (and its median) in parallel
+    exprs = []
+    for f in features:
+        x = pl.col(f).cast(pl.Float64)
+        if f in LOG_FEATURES:
+            x = x.clip(lower_bound=0).log1p()
+        med = x.median().fill_null(0.0)  # an all-missing column: 0 before standardizing
+        exprs.append(x.fill_null(med).fill_nan(med).alias(f))
+    frame = profiles.select(exprs)
+    m = np.column_stack([frame[f].to_numpy() for f in features])
+    sd = m.std(axis=0)
+    sd[sd == 0] = 1.0
+    return (m - m.mean(axis=0)) / sd
+
+
+@dataclass
+class ClusterResult:
+    """Cluster labels and how k was chosen."""
+
+    labels: np.ndarray
+    k: int
+    method: str
+    features: list[str]
+    k_curve: list[dict] = field(default_factory=list)  # [{"k": 2, "silhouette": 0.31}, ...]
+
+
+def _fit(x: np.ndarray, k: int, method: str, random_state: int) -> np.ndarray:
+    if method == "gmm":
+        return (
+            GaussianMixture(k, covariance_type="diag", random_state=random_state).fit(x).predict(x)
+        )
+    if x.shape[0] > 20_000:
+        model = MiniBatchKMeans(k, random_state=random_state, n_init=3, batch_size=4096)
+    else:
+        model = KMeans(k, random_state=random_state, n_init=10)
+    return model.fit_predict(x)
+
+
+def cluster_users(
+    profiles: pl.DataFrame,
+    *,
+    k: int | str = "auto",
+    features: list[str] | None = None,
+    method: str = "kmeans",
+    k_range: tuple[int, int] = (3, 10),
+    sample_size: int = 4000,
+    random_state: int = S.RANDOM_STATE,
+) -> ClusterResult:
+    """Cluster users on standardized profile features.
+
+    ``k="auto"`` fits each k in ``k_range`` and keeps the one with the best silhouette score
+    on a random sample of ``sample_size`` users; the whole curve is returned for a chart.
+    ``method`` is "kmeans" (MiniBatchKMeans above 20,000 users) or "gmm" (a diagonal
+    Gaussian mixture).
+    """
+    if method not in ("kmeans", "gmm"):
+        raise ProfilingError(f"method must be 'kmeans' or 'gmm'. Got method={method!r} instead.")
+    features = features or default_cluster_features(profiles)
+    x = prepare_matrix(profiles, features)
+    n = x.shape[0]
+    if n < 3:
+        raise ProfilingError(f"clustering needs at least 3 users. Got {n} instead.")
+    rng = np.random.default_rng(random_state)
+    idx = rng.choice(n, size=min(sample_size, n), replace=False)
+    curve: list[dict] = []
+    if k == "auto":
+        lo, hi = k_range
+        best, best_s = None, -2.0
+        for kk in range(max(2, lo), min(hi, n - 1) + 1):
+            labels = _fit(x, kk, method, random_state)
+            if len(set(labels[idx])) < 2:
+                continue
+            s = float(silhouette_score(x[idx], labels[idx]))
+            curve.append({"k": kk, "silhouette": s})
+            if s > best_s:
+                best, best_s = (kk, labels), s
+        if best is None:
+            raise ProfilingError("no k in the range gives at least two clusters")
+        k_chosen, labels = best
+    else:
+        if not isinstance(k, int) or k < 2 or k >= n:
+            raise ProfilingError(
+                f"k must be 'auto' or an integer in [2, {n - 1}]. Got k={k!r} instead."
+            )
+        k_chosen, labels = k, _fit(x, k, method, random_state)
+        curve.append({"k": k, "silhouette": float(silhouette_score(x[idx], labels[idx]))})
+    # number clusters by size, biggest first, so labels are stable and readable
+    sizes = np.bincount(labels, minlength=k_chosen)
+    order = np.argsort(-sizes, kind="stable")
+    remap = np.empty_like(order)
+    remap[order] = np.arange(k_chosen)
+    return ClusterResult(remap[labels], k_chosen, method, features, curve)
+
+
+# ---- describing segments -------------------------------------------------------------------
+def standardized_means(profiles: pl.DataFrame, segment: str, features: list[str]) -> pl.DataFrame:
+    """One row per (segment, feature), feature by feature: segment, mean, feature,
+    population_mean, z = ``(segment mean - population mean) / population std`` (sample
+    standard deviation; 1 when it is 0 or undefined). One pass over the profiles."""
+    x = {f: pl.col(f).cast(pl.Float64) for f in features}
+    pop = profiles.select(
+        *[x[f].mean().alias(f"{i}m") for i, f in enumerate(features)],
+        *[x[f].std().alias(f"{i}s") for i, f in enumerate(features)],
+    ).row(0)
+    n = len(features)
+    stats = pl.DataFrame(
+        {
+            "feature": features,
+            "population_mean": pl.Series(pop[:n], dtype=pl.Float64),
+            "sd": [s if s is not None and s > 0 else 1.0 for s in pop[n:]],
+        }
+    )
+    return (
+        profiles.group_by(segment)
+        .agg(*[x[f].mean().alias(f) for f in features])
+        .with_columns(pl.col(segment).cast(pl.String))
+        .unpivot(index=segment, variable_name="feature", value_name="mean")
+        .join(stats, on="feature", how="left", maintain_order="left")
+        .select(
+            pl.col(segment).alias("segment"),
+            "mean",
+            "feature",
+            "population_mean",
+            ((pl.col("mean") - pl.col("population_mean")) / pl.col("sd")).alias("z"),
+        )
+    )
+
+
+_PHRASES = {
+    "monetary": ("big spenders", "low spenders"),
+    "frequency": ("frequent buyers", "rare buyers"),
+    "n_events": ("very active", "barely active"),
+    "avg_unit_price": ("premium", "bargain"),
+    "days_since_seen": ("lapsing", "recently active"),
+    "weekend_share": ("weekend", "weekday"),
+    "share_night": ("night-owl", None),
+    "share_morning": ("morning", None),
+    "share_afternoon": ("afternoon", None),
+    "share_evening": ("evening", None),
+    "view_to_purchase": ("decisive", "browsing"),
+    "active_days": ("regular", "one-off"),
+}
+
+
+def segment_name(top: list[tuple[str, float]]) -> str:
+    """A readable name from the most distinctive (feature, z) pairs, e.g. "Evening
+    Electronics big spenders"."""
+    time_word, cat_word, adjectives, noun = None, None, [], None
+    for feat, z in top:
+        if feat.startswith(CATEGORY_PREFIX):
+            if z > 0 and cat_word is None:
+                cat_word = feat[len(CATEGORY_PREFIX) :]
+            continue
+        hi, low = _PHRASES.get(feat, (None, None))
+        word = hi if z > 0 else low
+        if word is None:
+            continue
+        if feat.startswith("share_") or feat == "weekend_share":
+            time_word = time_word or word
+        elif word.endswith(("spenders", "buyers")):
+            noun = noun or word
+        elif word not in adjectives:
+            adjectives.append(word)
+    parts = [
+        time_word,
+        *adjectives[:1],
+        cat_word,
+        noun or ("shoppers" if cat_word or time_word or adjectives else None),
+    ]
+    text = " ".join(p for p in parts if p)
+    return (text[:1].upper() + text[1:]) if text else "Average users"
+
+
+@dataclass
+class SegmentDescription:
+    """A segment's size, revenue share, defining features and name."""
+
+    segment: str
+    name: str
+    users: int
+    share_of_users: float
+    revenue: float | None
+    share_of_revenue: float | None
+    top_features: list[dict]
+    definition: str = ""
+    attributes: list[dict] = field(default_factory=list)
+    """Over-represented user-attribute values: attribute, value, share (in the segment),
+    population_share."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def highlights(self, n: int = 3) -> str:
+        """The ``n`` most distinctive features with arrows, then the most over-represented
+        attribute value, e.g. "share: Books ↑, age ↓, income 35-49K: 40% (all: 20%)"."""
+        parts = [
+            f"{G.short_label(t['feature'])} {'↑' if t['z'] > 0 else '↓'}"
+            for t in self.top_features[:n]
+        ]
+        parts += [
+            f"{a['attribute']} {a['value']}: {a['share']:.0%} (all: {a['population_share']:.0%})"
+            for a in self.attributes[:1]
+        ]
+        return ", ".join(parts)
+
+
+def describe_segments(
+    profiles: pl.DataFrame,
+    segment: str,
+    features: list[str],
+    *,
+    top_n: int = 5,
+    names: bool = True,
+) -> list[SegmentDescription]:
+    """Describe each value of column ``segment`` of ``profiles``: size, revenue share, the
+    ``top_n`` features with the largest absolute standardized difference from the population,
+    and (with ``names``) a generated readable name."""
+    z = standardized_means(profiles, segment, features)
+    total_users = profiles.height
+    has_money = "monetary" in profiles.columns
+    total_rev = float(profiles["monetary"].clip(lower_bound=0).sum()) if has_money else None
+    sizes = (
+        profiles.group_by(segment)
+        .agg(
+            pl.len().alias("users"),
+            (pl.col("monetary").clip(lower_bound=0).sum() if has_money else pl.lit(None)).alias(
+                "revenue"
+            ),
+        )
+        .with_columns(pl.col(segment).cast(pl.String))
+    )
+    over = attribute_highlights(profiles, segment)
+    out = []
+    for row in sizes.sort("users", descending=True).iter_rows(named=True):
+        seg = row[segment]
+        zs = z.filter(pl.col("segment") == seg).with_columns(pl.col("z").abs().alias("_a"))
+        zs = zs.filter(pl.col("z").is_not_null()).sort("_a", descending=True).head(top_n)
+        top = [
+            {
+                "feature": r["feature"],
+                "z": r["z"],
+                "mean": r["mean"],
+                "population_mean": r["population_mean"],
+            }
+            for r in zs.iter_rows(named=True)
+        ]
+        name = segment_name([(t["feature"], t["z"]) for t in top]) if names else seg
+        rev = row["revenue"]
+        out.append(
+            SegmentDescription(
+                segment=seg,
+                name=name,
+                users=row["users"],
+                share_of_users=row["users"] / total_users,
+                revenue=rev,
+                share_of_revenue=(rev / total_rev) if (total_rev and rev is not None) else None,
+                top_features=top,
+                definition=RFM_DEFINITIONS.get(seg, ""),
+                attributes=over.get(seg, []),
+            )
+        )
+    if names:
+        _dedupe_names(out)
+    return out
+
+
+_MAX_ATTRIBUTE_VALUES = 50
+
+
+def attribute_highlights(
+    profiles: pl.DataFrame, segment: str, *, min_share: float = 0.2, min_lift: float = 1.2
+) -> dict[str, list[dict]]:
+    """Per segment, the categorical user-attribute values it holds clearly more often than
+    the population (share at least ``min_share`` and ``min_lift`` times the population's),
+    strongest lift first: segment -> [{attribute, value, share, population_share, lift}].
+    Attributes with more than 50 distinct values are skipped."""
+    columns = [
+        c
+        for c in attribute_columns(profiles.columns)
+        if c != segment
+        and profiles.schema[c] == pl.String
+        and profiles[c].n_unique() <= _MAX_ATTRIBUTE_VALUES
+    ]
+    if not columns:
+        return {}
+    seg = pl.col(segment).cast(pl.String).alias("segment")
+    long = pl.concat(
+        [
+            profiles.select(seg, pl.lit(c).alias("attribute"), pl.col(c).alias("value"))
+            for c in columns
+        ]
+    ).drop_nulls("value")
+    population = (
+        long.group_by("attribute", "value")
+        .agg(pl.len().alias("_n"))
+        .with_columns(
+            (pl.col("_n") / pl.col("_n").sum().over("attribute")).alias("population_share")
+        )
+    )
+    sizes = profiles.group_by(seg).agg(pl.len().alias("_size"))
+    shares = (
+        long.group_by("segment", "attribute", "value")
+        .agg(pl.len().alias("_k"))
+        .join(sizes, on="segment")
+        .join(population.drop("_n"), on=["attribute", "value"])
+        .with_columns((pl.col("_k") / pl.col("_size")).alias("share"))
+        .with_columns((pl.col("share") / pl.col("population_share")).alias("lift"))
+        .filter((pl.col("share") >= min_share) & (pl.col("lift") >= min_lift))
+        .sort(["segment", "lift", "attribute", "value"], descending=[False, True, False, False])
+    )
+    out: dict[str, list[dict]] = {}
+    for r in shares.select(
+        "segment", "attribute", "value", "share", "population_share", "lift"
+    ).iter_rows(named=True):
+        out.setdefault(r.pop("segment"), []).append(r)
+    return out
+
+
+def _dedupe_names(descs: list[SegmentDescription]) -> None:
+    seen: dict[str, int] = {}
+    for d in descs:
+        seen[d.name] = seen.get(d.name, 0) + 1
+        if seen[d.name] > 1:
+            d.name = f"{d.name} ({seen[d.name]})"
+
+
+# ---- custom rule segments -----------------------------------------------------------------
+OPERATORS = (">", ">=", "<", "<=", "==", "!=", "contains", "in")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One structured condition: feature, operator, value. Never evaluated as code."""
+
+    feature: str
+    op: str
+    value: object
+
+
+def rule_expression(
+    profiles: pl.DataFrame, conditions: list[Condition], combine: str = "and"
+) -> pl.Expr:
+    """Build a polars expression from structured conditions combined with AND or OR.
+
+    Raises
+    ------
+    ProfilingError
+        Unknown feature, operator or combination, or a value of the wrong kind.
+    """
+    if combine not in ("and", "or"):
+        raise ProfilingError(f"combine must be 'and' or 'or'. Got combine={combine!r} instead.")
+    if not conditions:
+        raise ProfilingError("a rule needs at least one condition")
+    exprs = []
+    for c in conditions:
+        if c.feature not in profiles.columns:
+            raise ProfilingError(f"unknown feature {c.feature!r} in a rule")
+        if c.op not in OPERATORS:
+            raise ProfilingError(
+                f"operator must be one of {', '.join(OPERATORS)}. Got op={c.op!r} instead."
+            )
+        col = pl.col(c.feature)
+        dtype = profiles.schema[c.feature]
+        if c.op == "contains":
+            if dtype == pl.List(pl.String):
+                exprs.append(col.list.contains(str(c.value)))
+            else:
+                exprs.append(
+                    col.cast(pl.String).str.contains(re.escape(str(c.value)), literal=False)
+                )
+            continue
+        if c.op == "in":
+            values = c.value if isinstance(c.value, list | tuple) else str(c.value).split(",")
+            values = [str(v).strip() for v in values]
+            if dtype.is_numeric():
+                try:
+                    numbers = [float(v) for v in values]
+                except ValueError as exc:
+                    raise ProfilingError(
+                        f"feature {c.feature!r} is numeric; got values {values!r}"
+                    ) from exc
+                exprs.append(col.cast(pl.Float64).is_in(numbers))
+            else:
+                exprs.append(col.cast(pl.String).is_in(values))
+            continue
+        value = c.value
+        if dtype.is_numeric():
+            try:
+                value = float(value)
+            except (TypeError, ValueError) as exc:
+                raise ProfilingError(
+                    f"feature {c.feature!r} is numeric; got value {c.value!r}"
+                ) from exc
+        elif dtype == pl.String:
+            value = str(value)
+        ops = {">": col.__gt__, ">=": col.__ge__, "<": col.__lt__, "<=": col.__le__,
+               "==": col.__eq__, "!=": col.__ne__}  # fmt: skip
+        exprs.append(ops[c.op](value))
+    expr = exprs[0]
+    for e in exprs[1:]:
+        expr = (expr & e) if combine == "and" else (expr | e)
+    return expr.fill_null(False)
+
+
+def apply_rule(
+    profiles: pl.DataFrame, conditions: list[Condition], combine: str = "and"
+) -> pl.Series:
+    """Boolean membership of every user in a custom rule segment."""
+    return profiles.select(rule_expression(profiles, conditions, combine).alias("in_segment"))[
+        "in_segment"
+    ]
+
+
+def rfm_mix(profiles: pl.DataFrame) -> list[SegmentDescription]:
+    """Named RFM segments with size and revenue share, without clustering (cheap)."""
+    rfm = rfm_segments(profiles)
+    joined = profiles.join(rfm, on=S.USER_ID, how="left")
+    feats = [f for f in ("recency_days", "frequency", "monetary") if f in profiles.columns]
+    descs = describe_segments(joined, "rfm_segment", feats, names=False)
+    mark_empty_scores(descs, rfm)
+    return descs
+
+
+# ---- one call for the app and the CLI --------------------------------------------------------
+@dataclass
+class Segmentation:
+    """RFM segments and clusters of one profile frame.
+
+    ``assignments``: one row per user: user_id, r_score, f_score, m_score, rfm_cell,
+    rfm_segment, cluster (int, 0 = biggest), cluster_name.
+    """
+
+    assignments: pl.DataFrame
+    rfm: list[SegmentDescription]
+    clusters: list[SegmentDescription]
+    k_curve: list[dict]
+    k: int
+    method: str
+    features: list[str]
+    rfm_notes: list[str] = field(default_factory=list)
+    """Plain sentences on RFM scores that ties left empty (see :func:`empty_score_notes`)."""
+
+    def to_dict(self) -> dict:
+        return {
+            "rfm": {
+                "definitions": RFM_DEFINITIONS,
+                "empty_scores": empty_scores(self.assignments.drop_nulls("r_score")),
+                "notes": self.rfm_notes,
+                "segments": [d.to_dict() for d in self.rfm],
+            },
+            "clusters": {
+                "k": self.k,
+                "method": self.method,
+                "features": self.features,
+                "k_curve": self.k_curve,
+                "segments": [d.to_dict() for d in self.clusters],
+            },
+        }
+
+
+def build_segments(
+    profiles: pl.DataFrame,
+    *,
+    k: int | str = "auto",
+    method: str = "kmeans",
+    features: list[str] | None = None,
+    random_state: int = S.RANDOM_STATE,
+) -> Segmentation:
+    """RFM segments, clusters and their descriptions for a profile frame."""
+    rfm = rfm_segments(profiles)
+    result = cluster_users(
+        profiles, k=k, method=method, features=features, random_state=random_state
+    )
+    with_seg = profiles.join(rfm, on=S.USER_ID, how="left").with_columns(
+        pl.Series("cluster", result.labels).cast(pl.String)
+    )
+    describe_with = describe_features(profiles, result.features)
+    cluster_desc = describe_segments(with_seg, "cluster", describe_with)
+    rfm_desc = describe_segments(with_seg, "rfm_segment", describe_with, names=False)
+    names = {d.segment: d.name for d in cluster_desc}
+    assignments = with_seg.select(
+        S.USER_ID, "r_score", "f_score", "m_score", "rfm_cell", "rfm_segment",
+        pl.col("cluster").cast(pl.Int32),
+        pl.col("cluster").replace_strict(names, return_dtype=pl.String).alias("cluster_name"),
+    )  # fmt: skip
+    mark_empty_scores(rfm_desc, assignments)
+    return Segmentation(
+        assignments,
+        rfm_desc,
+        cluster_desc,
+        result.k_curve,
+        result.k,
+        result.method,
+        result.features,
+        empty_score_notes(assignments),
+    )
+
+
+def mark_empty_scores(descs: list[SegmentDescription], assignments: pl.DataFrame) -> None:
+    """Add to the definition of each RFM segment whose rule names a score that ties left
+    empty on this data which scores cannot occur, e.g. "(here no buyer has F 2 or 3)"."""
+    empty = empty_scores(assignments.filter(pl.col("r_score").is_not_null()))
+    empty_r, empty_f = set(empty.get("r_score", [])), set(empty.get("f_score", []))
+    rules = {name: rx for name, rx, _t in RFM_SEGMENTS}
+    for d in descs:
+        rx = rules.get(d.segment)
+        if rx is None:
+            continue
+        cells = [(r, f) for r in range(1, 6) for f in range(1, 6) if re.match(rx, f"{r}{f}")]
+        missing = [f"recency score {r}" for r in sorted({r for r, _f in cells} & empty_r)]
+        missing += [f"order-count score {f}" for f in sorted({f for _r, f in cells} & empty_f)]
+        if missing:
+            d.definition = (d.definition or RFM_DEFINITIONS[d.segment]) + (
+                f" (here no buyer has {' or '.join(missing)}: tied values share one score)"
+            )
+
+
+def current_definitions(seg: Segmentation) -> Segmentation:
+    """``seg`` with its RFM definitions in today's wording (a snapshot saved by an older
+    version keeps the words of its day); a copy, ``seg`` is not changed."""
+    from dataclasses import replace
+
+    rfm = [replace(d, definition=RFM_DEFINITIONS.get(d.segment, d.definition)) for d in seg.rfm]
+    mark_empty_scores(rfm, seg.assignments)
+    return replace(seg, rfm=rfm)
+
+
+def describe_features(profiles: pl.DataFrame, cluster_features: list[str]) -> list[str]:
+    """Features used to describe segments: the clustering features plus key figures."""
+    extra = ["recency_days", "avg_order_value", "price_level", "category_entropy",
+             "view_to_cart", "cart_to_purchase", "momentum", "age"]  # fmt: skip
+    out = list(cluster_features)
+    out += [f for f in extra if f in profiles.columns and f not in out]
+    return [
+        f
+        for f in out
+        if profiles.schema[f].is_numeric() and profiles[f].null_count() < profiles.height
+    ]
+
+
+def rfm_grid(profiles: pl.DataFrame, assignments: pl.DataFrame) -> pl.DataFrame:
+    """One row per (r_score, f_score) with users and mean monetary, buyers only."""
+    j = assignments.filter(pl.col("r_score").is_not_null()).join(
+        profiles.select(S.USER_ID, "monetary") if "monetary" in profiles.columns
+        else profiles.select(S.USER_ID, pl.lit(None, pl.Float64).alias("monetary")),
+        on=S.USER_ID,
+    )  # fmt: skip
+    return (
+        j.group_by("r_score", "f_score")
+        .agg(pl.len().alias("users"), pl.col("monetary").mean())
+        .sort("r_score", "f_score")
+    )
+
+
+def compare_segments(
+    profiles: pl.DataFrame, column: str, a: str, b: str, features: list[str], top_n: int = 8,
+    z: pl.DataFrame | None = None,
+) -> pl.DataFrame:  # fmt: skip
+    """The features that differ most between segments ``a`` and ``b`` of ``column``.
+
+    One row per feature: feature, mean_a, mean_b, z_a, z_b (standardized differences from
+    the population) and gap = z_a - z_b, sorted by |gap|, the ``top_n`` first. ``z``: the
+    :func:`standardized_means` of these profiles when already computed.
+    """
+    z = standardized_means(profiles, column, features) if z is None else z
+    za = z.filter(pl.col("segment") == a).select(
+        "feature", pl.col("mean").alias("mean_a"), pl.col("z").alias("z_a")
+    )
+    zb = z.filter(pl.col("segment") == b).select(
+        "feature", pl.col("mean").alias("mean_b"), pl.col("z").alias("z_b")
+    )
+    both = za.join(zb, on="feature").with_columns((pl.col("z_a") - pl.col("z_b")).alias("gap"))
+    return (
+        both.sort(pl.col("gap").abs(), descending=True, nulls_last=True)
+        .head(top_n)
+        .select("feature", "mean_a", "mean_b", "z_a", "z_b", "gap")
+    )
+
+
+def members(profiles: pl.DataFrame, mask: pl.Series, features: list[str]) -> pl.DataFrame:
+    """Members of a segment: user_id plus the chosen features."""
+    cols = [S.USER_ID] + [f for f in features if f in profiles.columns and f != S.USER_ID]
+    return profiles.filter(mask).select(cols)
+
+
+def with_assignments(profiles: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
+    """Profiles with the RFM and cluster columns of ``seg`` (cluster as a string label)."""
+    return profiles.join(seg.assignments, on=S.USER_ID, how="left").with_columns(
+        pl.col("cluster").cast(pl.String)
+    )
+
+
+IN_RULE, OUTSIDE_RULE = "In the rule", "Everyone else"
+
+
+def label_by_rule(
+    profiles: pl.DataFrame,
+    conditions: list[Condition],
+    combine: str = "and",
+    column: str = "custom",
+) -> pl.DataFrame:
+    """Add ``column``: :data:`IN_RULE` for users matching the rule, else :data:`OUTSIDE_RULE`."""
+    mask = apply_rule(profiles, conditions, combine)
+    return profiles.with_columns(
+        pl.when(mask).then(pl.lit(IN_RULE)).otherwise(pl.lit(OUTSIDE_RULE)).alias(column)
+    )
+
+
+def comparison_table(
+    diff: pl.DataFrame,
+    features: list[str],
+    name_a: str,
+    name_b: str,
+    currency: str | None = None,
+) -> pl.DataFrame:
+    """:func:`compare_segments` output for display, one row per feature: feature (its plain
+    label), "A: average" and "B: average" (each mean formatted by the feature's kind: money
+    with its currency, whole days, percentages), "A vs everyone" and "B vs everyone" (how far
+    each segment's mean is from the average customer, in standard deviations). The headers
+    stay short so that long segment names cannot push them out of view; the page names A
+    and B above the table."""
+    from profiling.vocabulary import fmt
+    from profiling.vocabulary import glossary as G
+
+    rows = diff.to_dicts()
+    return pl.DataFrame(
+        {
+            "feature": [G.short_label(r["feature"]) for r in rows],
+            "A: average": [fmt.feature(r["mean_a"], r["feature"], currency) for r in rows],
+            "B: average": [fmt.feature(r["mean_b"], r["feature"], currency) for r in rows],
+            "A vs everyone": [r["z_a"] for r in rows],
+            "B vs everyone": [r["z_b"] for r in rows],
+        },
+        schema={"feature": pl.String, "A: average": pl.String, "B: average": pl.String,
+                "A vs everyone": pl.Float64, "B vs everyone": pl.Float64},
+    )  # fmt: skip
