@@ -29,7 +29,7 @@ else:
                     title="Profile map",
                     icon=":material/scatter_plot:",
                     url_path="map",
-                ),  # fmt: skip
+                ),
             ],
             "Audience": [
                 st.Page("app_pages/segments.py", title="Segments", icon=":material/groups:"),

@@ -29,10 +29,14 @@ mode = c1.segmented_control("Compare", modes, default=modes[0], key="ps_chg_mode
 kinds = {"rfm_segment": "Value segments", "cluster_name": "Behaviour groups"}
 widgets.from_url("ps_chg_kind", "by", list(kinds))
 column = c2.segmented_control(
-    "Segments", list(kinds), default="rfm_segment", format_func=kinds.get, key="ps_chg_kind",
+    "Segments",
+    list(kinds),
+    default="rfm_segment",
+    format_func=kinds.get,
+    key="ps_chg_kind",
     help="Clusters are fitted afresh at each date, then matched to the earlier ones by their "
     "centres.",
-)  # fmt: skip
+)
 column = column or "rfm_segment"
 widgets.to_url("by", column)
 
@@ -45,18 +49,30 @@ try:
         }
         ids = list(labels)
         a_col, b_col = st.columns(2)
-        a = a_col.selectbox("Earlier", ids[:-1], index=len(ids) - 2, format_func=labels.get,
-                            key="ps_chg_snap_a")  # fmt: skip
-        b = b_col.selectbox("Later", [i for i in ids if i > a], format_func=labels.get,
-                            key="ps_chg_snap_b")  # fmt: skip
+        a = a_col.selectbox(
+            "Earlier", ids[:-1], index=len(ids) - 2, format_func=labels.get, key="ps_chg_snap_a"
+        )
+        b = b_col.selectbox(
+            "Later", [i for i in ids if i > a], format_func=labels.get, key="ps_chg_snap_b"
+        )
         mig = changes.migration_between_snapshots(a, b, column)
     else:
         a_col, b_col = st.columns(2)
         default_a = max(start.date(), (end - timedelta(days=90)).date())
-        a_day = a_col.date_input("Earlier date", value=default_a, min_value=start.date(),
-                                 max_value=end.date(), key="ps_chg_date_a")  # fmt: skip
-        b_day = b_col.date_input("Later date", value=end.date(), min_value=start.date(),
-                                 max_value=end.date(), key="ps_chg_date_b")  # fmt: skip
+        a_day = a_col.date_input(
+            "Earlier date",
+            value=default_a,
+            min_value=start.date(),
+            max_value=end.date(),
+            key="ps_chg_date_a",
+        )
+        b_day = b_col.date_input(
+            "Later date",
+            value=end.date(),
+            min_value=start.date(),
+            max_value=end.date(),
+            key="ps_chg_date_b",
+        )
         as_of_a = datetime.combine(a_day, time.max, tzinfo=end.tzinfo)
         as_of_b = min(end, datetime.combine(b_day, time.max, tzinfo=end.tzinfo))
         mig = changes.migration_between_dates(as_of_a, as_of_b, column)
@@ -74,8 +90,11 @@ moved = mig.moved()
 at_stake = moved["revenue_12m"].sum()
 m = st.columns(4)
 m[0].metric("Customers compared", f"{mig.movers.height:,}")
-m[1].metric("Changed segment", f"{int(mig.movers['moved'].sum()) - mig.new_users:,}",
-            help="Customers present at both dates whose segment differs.")  # fmt: skip
+m[1].metric(
+    "Changed segment",
+    f"{int(mig.movers['moved'].sum()) - mig.new_users:,}",
+    help="Customers present at both dates whose segment differs.",
+)
 m[2].metric("New customers", f"{mig.new_users:,}", help="First event after the earlier date.")
 m[3].metric(
     "Became inactive",
@@ -107,9 +126,12 @@ st.dataframe(
 )
 d1, d2 = st.columns(2)
 d1.download_button(
-    "Download the flows (CSV)", labels.csv(table, cur), file_name="segment-flows.csv",
-    mime="text/csv", icon=":material/download:",
-)  # fmt: skip
+    "Download the flows (CSV)",
+    labels.csv(table, cur),
+    file_name="segment-flows.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)
 if table.height:
     pairs = list(zip(table["from_segment"].to_list(), table["to_segment"].to_list(), strict=True))
     pick = st.selectbox(
@@ -129,5 +151,15 @@ if table.height:
         key="ps_chg_audience",
     )
 
-widgets.analyst_details(ds, ["from_segment", "to_segment", "share_of_from", "revenue_12m",
-                             "became_inactive", "rfm_segment", "cluster_name"])  # fmt: skip
+widgets.analyst_details(
+    ds,
+    [
+        "from_segment",
+        "to_segment",
+        "share_of_from",
+        "revenue_12m",
+        "became_inactive",
+        "rfm_segment",
+        "cluster_name",
+    ],
+)

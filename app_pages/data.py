@@ -34,8 +34,9 @@ if action == "New workspace from files":
             if st.button("Save as workspace", type="primary", icon=":material/save:"):
                 with st.status("Saving the workspace…", expanded=True) as status:
                     try:
-                        new = data.create_workspace(name, rev.files, rev.maps, widgets.write_text,
-                                                    pseudonymize=pseudo)  # fmt: skip
+                        new = data.create_workspace(
+                            name, rev.files, rev.maps, widgets.write_text, pseudonymize=pseudo
+                        )
                     except ProfilingError as exc:
                         status.update(label="Not saved", state="error")
                         widgets.show_error(exc)
@@ -75,8 +76,10 @@ elif action == "Manage workspaces":
                     st.session_state[state.JUST_LOADED] = f"Deleted workspace `{target}`."
                     st.rerun()
         else:
-            st.caption("No workspace you can delete: only its owner can, and the built-in "
-                       "sample store cannot be deleted.")  # fmt: skip
+            st.caption(
+                "No workspace you can delete: only its owner can, and the built-in "
+                "sample store cannot be deleted."
+            )
 elif ref is not None:
     with st.container(border=True):
         st.caption(
@@ -122,10 +125,16 @@ elif (ds := data.active_dataset()) is not None:
             if frame is None:
                 st.caption("No table of this kind was given.")
             else:
-                st.caption(f"First 10 of {frame.height:,} rows after cleaning (the first "
-                           "200 are in the grid below).")  # fmt: skip
+                st.caption(
+                    f"First 10 of {frame.height:,} rows after cleaning (the first "
+                    "200 are in the grid below)."
+                )
                 # a static table wraps a wide log's columns instead of hiding some of them
                 st.table(labels.table_text(data.preview(frame, 10)), hide_index=True)
                 with st.expander("First 200 rows in a grid (scrolls sideways)"):
-                    st.dataframe(data.preview(frame), hide_index=True, width="stretch",
-                                 column_config=data.preview_columns(frame))  # fmt: skip
+                    st.dataframe(
+                        data.preview(frame),
+                        hide_index=True,
+                        width="stretch",
+                        column_config=data.preview_columns(frame),
+                    )

@@ -45,15 +45,29 @@ if note:
     st.caption(f":material/info: {note}")
 
 # --- period ---------------------------------------------------------------------------------
-PRESETS = {"30d": "Last 30 days", "90d": "Last 90 days", "365d": "Last 12 months",
-           "all": "Whole log", "custom": "Choose dates"}  # fmt: skip
+PRESETS = {
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "365d": "Last 12 months",
+    "all": "Whole log",
+    "custom": "Choose dates",
+}
 p1, p3 = st.columns([3, 1], vertical_alignment="bottom")
-preset = p1.segmented_control("Period", list(PRESETS), format_func=PRESETS.get, default="90d",
-                              key="ps_ov_period") or "90d"  # fmt: skip
+preset = (
+    p1.segmented_control(
+        "Period", list(PRESETS), format_func=PRESETS.get, default="90d", key="ps_ov_period"
+    )
+    or "90d"
+)
 if preset == "custom":
-    picked = st.date_input("From – to", value=(max(first_day, last_day - timedelta(days=89)),
-                           last_day), min_value=first_day, max_value=last_day,
-                           key="ps_ov_dates", format="DD/MM/YYYY")  # fmt: skip
+    picked = st.date_input(
+        "From – to",
+        value=(max(first_day, last_day - timedelta(days=89)), last_day),
+        min_value=first_day,
+        max_value=last_day,
+        key="ps_ov_dates",
+        format="DD/MM/YYYY",
+    )
     lo, hi = (picked[0], picked[-1]) if picked else (first_day, last_day)
 elif preset == "all":
     lo, hi = first_day, last_day
@@ -62,13 +76,15 @@ else:
 currencies = ["", *sorted(fmt.ISO_CODES)]
 with p3.popover("Currency", icon=":material/payments:"):
     choice = st.selectbox(
-        "Currency of the money columns", currencies, index=currencies.index(cur or ""),
+        "Currency of the money columns",
+        currencies,
+        index=currencies.index(cur or ""),
         format_func=lambda c: c or "none shown",
         key=f"ps_ov_currency_{data.resolved_spec().slug}",  # one per workspace: a switch
         # to another workspace must not carry this one's choice over
         help="Detected from the column names where they say it (for example 'Price (£)' or "
         "'amount_gbp'); set it here when they do not. Kept with the workspace.",
-    )  # fmt: skip
+    )
     if (choice or None) != cur:
         ov.set_currency(choice or None)
         st.rerun()
@@ -95,10 +111,12 @@ else:
 def metric(col, name: str, text: str, delta_fmt=None, inverse: bool = False) -> None:
     d = cmp.delta(name)
     col.metric(
-        G.label(name).capitalize(), text, help=G.help_text(name),
+        G.label(name).capitalize(),
+        text,
+        help=G.help_text(name),
         delta=None if d is None else (delta_fmt(d) if delta_fmt else fmt.number(d)),
         delta_color="inverse" if inverse else "normal",
-    )  # fmt: skip
+    )
 
 
 def signed(text: str, d: float) -> str:
@@ -110,8 +128,12 @@ cols = [*st.columns(3), *st.columns(3)]  # two rows: labels are never cut off
 metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
 metric(cols[1], "orders", fmt.count(c.orders), lambda d: signed(fmt.count(d), d))
 if money:
-    metric(cols[2], "revenue", fmt.money(c.revenue, cur, compact=True),
-           lambda d: signed(fmt.money(d, cur, compact=True), d))  # fmt: skip
+    metric(
+        cols[2],
+        "revenue",
+        fmt.money(c.revenue, cur, compact=True),
+        lambda d: signed(fmt.money(d, cur, compact=True), d),
+    )
     metric(cols[3], "aov", fmt.money(c.aov, cur), lambda d: signed(fmt.money(d, cur), d))
 else:
     cols[2].metric("Revenue", "—", help="The data has no prices or amounts.")
@@ -122,8 +144,12 @@ if kind == O.EVENTS:
 else:
     metric(cols[4], "repeat_rate", fmt.percent(c.repeat_rate), pts)
 if money:
-    metric(cols[5], "revenue_per_customer", fmt.money(c.revenue_per_customer, cur),
-           lambda d: signed(fmt.money(d, cur), d))  # fmt: skip
+    metric(
+        cols[5],
+        "revenue_per_customer",
+        fmt.money(c.revenue_per_customer, cur),
+        lambda d: signed(fmt.money(d, cur), d),
+    )
 else:
     metric(cols[5], "repeat_rate", fmt.percent(c.repeat_rate), pts)
 
@@ -171,16 +197,31 @@ if mix:
     # definitions are the library's own words, not data
     st.table(
         [
-            {"segment": d.name, "customers": fmt.count(d.users),
-             "share of revenue": fmt.percent(d.share_of_revenue), "definition": d.definition}
+            {
+                "segment": d.name,
+                "customers": fmt.count(d.users),
+                "share of revenue": fmt.percent(d.share_of_revenue),
+                "definition": d.definition,
+            }
             for d in viz.ordered(mix)
         ],
         hide_index=True,
-    )  # fmt: skip
+    )
     if st.button("Explore the segments", icon=":material/groups:"):
         st.switch_page("app_pages/segments.py")
 
 widgets.analyst_details(
-    ds, ["customers", "orders", "revenue", "aov", "repeat_rate", "revenue_per_customer",
-         "conversion", "share_of_revenue", "r_score", "f_score"],
-)  # fmt: skip
+    ds,
+    [
+        "customers",
+        "orders",
+        "revenue",
+        "aov",
+        "repeat_rate",
+        "revenue_per_customer",
+        "conversion",
+        "share_of_revenue",
+        "r_score",
+        "f_score",
+    ],
+)

@@ -27,11 +27,15 @@ st.caption(
 
 c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
 h = c1.number_input(
-    "Horizon (days ahead)", min_value=7, max_value=365, value=P.DEFAULT_HORIZON, step=1,
+    "Horizon (days ahead)",
+    min_value=7,
+    max_value=365,
+    value=P.DEFAULT_HORIZON,
+    step=1,
     key=pred_ui.HORIZON,
     help="Propensity: the chance of at least one purchase in the next H days. Churn risk: the "
     "chance that a past buyer makes none in the next H days.",
-)  # fmt: skip
+)
 
 job = pred_ui.start(int(h))
 if job.failed:
@@ -52,9 +56,12 @@ c2.caption(result.plan.describe())
 
 tasks = {t.task: t for t in result.tasks()}
 labels = {"purchase": "Chance of buying soon", "churn": "Chance of not buying again"}
-task_name = st.segmented_control(
-    "Score", list(tasks), default="purchase", format_func=labels.get, key="ps_pred_task"
-) or "purchase"  # fmt: skip
+task_name = (
+    st.segmented_control(
+        "Score", list(tasks), default="purchase", format_func=labels.get, key="ps_pred_task"
+    )
+    or "purchase"
+)
 if result.churn_note:
     st.info(
         f"Churn risk is not scored: {widgets.escape_markdown(result.churn_note)}",
@@ -74,11 +81,17 @@ else:
 
 # --- comparison ---------------------------------------------------------------------------
 st.subheader("Model against baselines")
-metric_words = {"precision": ("share of predicted buyers who bought", "precision at the "
-                              "F1-maximizing threshold chosen on validation"),
-                "recall": ("share of buyers the model found", "recall at the F1-maximizing "
-                           "threshold chosen on validation"),
-                "f1": ("balance of the two", "F1: harmonic mean of precision and recall")}  # fmt: skip
+metric_words = {
+    "precision": (
+        "share of predicted buyers who bought",
+        "precision at the F1-maximizing threshold chosen on validation",
+    ),
+    "recall": (
+        "share of buyers the model found",
+        "recall at the F1-maximizing threshold chosen on validation",
+    ),
+    "f1": ("balance of the two", "F1: harmonic mean of precision and recall"),
+}
 words = {name: metric_words.get(name, (G.label(name),))[0] for name in P.METRICS}
 # a static table wraps the models' names and the measures instead of cutting them off
 st.table(P.comparison_by_measure(t, words), hide_index=True)
@@ -90,9 +103,13 @@ st.caption(
     "the foot of the page."
 )
 st.download_button(
-    "Download the metrics (CSV)", glossary_ui.csv(t.metrics), file_name=f"metrics-{task_name}.csv",
-    mime="text/csv", icon=":material/download:", key="ps_pred_metrics_csv",
-)  # fmt: skip
+    "Download the metrics (CSV)",
+    glossary_ui.csv(t.metrics),
+    file_name=f"metrics-{task_name}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="ps_pred_metrics_csv",
+)
 
 # --- threshold ----------------------------------------------------------------------------
 st.subheader("Choose a threshold")
@@ -102,11 +119,14 @@ model = m1.selectbox(
 )
 f1_max = t.thresholds[model]
 threshold = m2.slider(
-    "Threshold (predict yes when the score is at least this)", 0.0, 1.0,
-    value=round(float(min(max(f1_max, 0.0), 1.0)), 2), step=0.01,
+    "Threshold (predict yes when the score is at least this)",
+    0.0,
+    1.0,
+    value=round(float(min(max(f1_max, 0.0), 1.0)), 2),
+    step=0.01,
     key=f"ps_pred_threshold_{task_name}_{model}",
     help=f"Starts at the F1-maximizing threshold chosen on validation ({f1_max:.2f}).",
-)  # fmt: skip
+)
 at = P.metrics_at(t, model, threshold)
 cols = st.columns(4)
 for col, name in zip(cols, ("accuracy", "precision", "recall", "f1"), strict=True):
@@ -143,15 +163,24 @@ st.caption(
 )
 top = P.top_scores(bundle.scores, task_name)
 score_col = top.columns[1]  # the score, its percentile, the drivers
-st.dataframe(top, hide_index=True, width="stretch", column_config=glossary_ui.fitted_columns(
-    top.columns, widths={"user_id": 110, score_col: 170, f"{score_col}_pct": 100,
-                         top.columns[3]: 0},
-    labels={f"{score_col}_pct": "percentile"}))  # fmt: skip
+st.dataframe(
+    top,
+    hide_index=True,
+    width="stretch",
+    column_config=glossary_ui.fitted_columns(
+        top.columns,
+        widths={"user_id": 110, score_col: 170, f"{score_col}_pct": 100, top.columns[3]: 0},
+        labels={f"{score_col}_pct": "percentile"},
+    ),
+)
 st.download_button(
     f"Download every score ({bundle.scores.height:,} users, CSV)",
     glossary_ui.csv(bundle.scores, ov.currency()),
-    file_name="scores.csv", mime="text/csv", icon=":material/download:", key="ps_pred_scores_csv",
-)  # fmt: skip
+    file_name="scores.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="ps_pred_scores_csv",
+)
 
 # --- CLV ----------------------------------------------------------------------------------
 st.subheader("Customer lifetime value (BG/NBD and Gamma-Gamma)")
@@ -188,9 +217,22 @@ st.caption(
     f"{n_flagged(bundle.risk):,} users raise at least one flag. The most unusual users first:"
 )
 unusual = most_unusual(bundle.risk)
-st.dataframe(unusual, hide_index=True, width="stretch", column_config=glossary_ui.fitted_columns(
-    unusual.columns, widths={"user_id": 110, "anomaly_score": 110, "anomaly_pct": 100,
-                             "risk_flags": 170, "risk_reasons": 0},
-    labels={"anomaly_score": "how unusual", "anomaly_pct": "percentile"}))  # fmt: skip
-widgets.analyst_details(ds, [*P.METRICS, "purchase_propensity", "churn_risk", "p_alive",
-                             "anomaly_score"])  # fmt: skip
+st.dataframe(
+    unusual,
+    hide_index=True,
+    width="stretch",
+    column_config=glossary_ui.fitted_columns(
+        unusual.columns,
+        widths={
+            "user_id": 110,
+            "anomaly_score": 110,
+            "anomaly_pct": 100,
+            "risk_flags": 170,
+            "risk_reasons": 0,
+        },
+        labels={"anomaly_score": "how unusual", "anomaly_pct": "percentile"},
+    ),
+)
+widgets.analyst_details(
+    ds, [*P.METRICS, "purchase_propensity", "churn_risk", "p_alive", "anomaly_score"]
+)

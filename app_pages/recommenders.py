@@ -60,15 +60,20 @@ with st.form("ps_rec_form", border=True):
         "or every rating of a rating log (views and carts are options).",
     )
     threshold = c4.number_input(
-        "or rating ≥", min_value=0.0, value=None, step=0.5, key="ps_rec_threshold",
+        "or rating ≥",
+        min_value=0.0,
+        value=None,
+        step=0.5,
+        key="ps_rec_threshold",
         help="Count items the user rated at least this high (a threshold refines ratings: "
         "with it, a rating counts only when it reaches it).",
-    )  # fmt: skip
+    )
     tune = st.toggle(
-        "Tune", key="ps_rec_tune",
+        "Tune",
+        key="ps_rec_tune",
         help="Choose the settings of EASE, ALS, BPR, item-kNN and the hybrid on a validation "
         "split carved from the training part only (the test part is never seen), 30 s each.",
-    )  # fmt: skip
+    )
     run = st.form_submit_button("Train and compare", type="primary", icon=":material/play_arrow:")
 
 heavy = recommenders.too_big(names)
@@ -100,18 +105,25 @@ def progress(settings: recommenders.Settings) -> None:
     job = recommenders.comparison_state(settings).job
     if job is None or job.done:
         st.rerun()
-    st.progress(min(job.progress, 1.0), text=f"{job.message} ({job.elapsed:.0f} s). "
-                "Training runs in the background: other pages stay usable.")  # fmt: skip
+    st.progress(
+        min(job.progress, 1.0),
+        text=f"{job.message} ({job.elapsed:.0f} s). "
+        "Training runs in the background: other pages stay usable.",
+    )
 
 
 if state.job is not None and state.job.failed:
-    st.error(f"The comparison failed: {widgets.escape_markdown(state.job.error)}",
-             icon=":material/error:")  # fmt: skip
+    st.error(
+        f"The comparison failed: {widgets.escape_markdown(state.job.error)}",
+        icon=":material/error:",
+    )
     st.stop()
 if state.job is not None and not state.job.done:
     if state.saved is not None:
-        st.caption(f"While it runs, the last comparison with these settings "
-                   f"({state.saved.describe().replace('trained', 'compared')}) is below.")  # fmt: skip
+        st.caption(
+            f"While it runs, the last comparison with these settings "
+            f"({state.saved.describe().replace('trained', 'compared')}) is below."
+        )
     progress(settings)
     if state.saved is None:
         st.stop()
@@ -146,12 +158,15 @@ if result.implicit:
 
 if result.tuned or any(result.fold_tuned):
     st.subheader("Tuned settings")
-    st.caption("Chosen on a validation split of the training part (of every fold with "
-               "k-fold); the test part was not used.")  # fmt: skip
+    st.caption(
+        "Chosen on a validation split of the training part (of every fold with "
+        "k-fold); the test part was not used."
+    )
     st.dataframe(
         recommenders.tuned_table(result.fold_tuned if any(result.fold_tuned) else result.tuned),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        hide_index=True,
+        width="stretch",
+    )
 
 st.subheader("Comparison")
 table = result.metrics
@@ -170,9 +185,12 @@ else:
 # (one row each), then one measure in detail with its interval
 st.table(by_measure_table(table), hide_index=True)
 st.download_button(
-    "Download the metrics (CSV)", labels.csv(table), file_name="metrics.csv",
-    mime="text/csv", icon=":material/download:",
-)  # fmt: skip
+    "Download the metrics (CSV)",
+    labels.csv(table),
+    file_name="metrics.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)
 
 metric = (
     st.segmented_control(
@@ -187,9 +205,12 @@ metric = (
 st.table(measure_table(table, metric), hide_index=True)
 st.caption(
     "Likely range: where the true value likely lies, "
-    + ("± how much the rounds differ (standard deviation over the folds)."
-       if folded is not None else "95% bootstrap interval over the test customers.")
-)  # fmt: skip
+    + (
+        "± how much the rounds differ (standard deviation over the folds)."
+        if folded is not None
+        else "95% bootstrap interval over the test customers."
+    )
+)
 left, right = st.columns(2)
 with left:
     st.plotly_chart(viz.metric_bars_figure(comp.metrics, metric), width="stretch")
@@ -211,11 +232,16 @@ who = u1.selectbox("Test user", users, key="ps_rec_user")
 which = u2.selectbox("Model", names, key="ps_rec_explain_model")
 model = recommenders.compared_model(settings, result, which)
 if model is None:
-    st.info(f"{which} could not be saved with the workspace; press **Train and compare** to "
-            "train it again and see its reasons.", icon=":material/info:")  # fmt: skip
+    st.info(
+        f"{which} could not be saved with the workspace; press **Train and compare** to "
+        "train it again and see its reasons.",
+        icon=":material/info:",
+    )
 else:
-    st.table(labels.recommendation_rows(recommenders.explained(model, who, int(k)),
-                                        details=True), hide_index=True)  # fmt: skip
+    st.table(
+        labels.recommendation_rows(recommenders.explained(model, who, int(k)), details=True),
+        hide_index=True,
+    )
     st.caption(
         "Score: the model's own score, higher ranks first. Popular pick: the model knew "
         "too little about this customer, so the item comes from the most popular items."

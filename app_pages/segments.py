@@ -32,8 +32,11 @@ prof = profiles.active_profiles()
 c1, c2, c3 = st.columns([2, 1, 1])
 KINDS = ["RFM segments", "Clusters", "Custom rule"]
 widgets.from_url("ps_seg_kind", "view", KINDS)
-KIND_WORDS = {"RFM segments": "Value segments", "Clusters": "Behaviour groups",
-              "Custom rule": "Your own rule"}  # fmt: skip
+KIND_WORDS = {
+    "RFM segments": "Value segments",
+    "Clusters": "Behaviour groups",
+    "Custom rule": "Your own rule",
+}
 kind = c1.segmented_control(
     "Group customers by",
     KINDS,
@@ -67,8 +70,11 @@ except ProfilingError as exc:
     st.stop()
 seg = shown.seg
 if shown.job is not None and shown.job.failed:
-    st.error(f"Clustering failed: {widgets.escape_markdown(shown.job.error)}. The default "
-             "segmentation is shown.", icon=":material/error:")  # fmt: skip
+    st.error(
+        f"Clustering failed: {widgets.escape_markdown(shown.job.error)}. The default "
+        "segmentation is shown.",
+        icon=":material/error:",
+    )
     st.button("Try again", on_click=profiles.retry_segmentation, args=(shown.job,))
 elif shown.job is not None:
 
@@ -76,8 +82,11 @@ elif shown.job is not None:
     def clustering(job) -> None:
         if job.done:
             st.rerun()
-        st.progress(job.progress, text=f"{job.label} in the background ({job.elapsed:.0f} s); "
-                    "the default segmentation is shown meanwhile.")  # fmt: skip
+        st.progress(
+            job.progress,
+            text=f"{job.label} in the background ({job.elapsed:.0f} s); "
+            "the default segmentation is shown meanwhile.",
+        )
 
     clustering(shown.job)
 
@@ -128,15 +137,23 @@ if privacy_note:
 # a static table wraps "what sets it apart" (three traits do not fit a grid cell at 1280
 # px); the definitions have their own table below
 st.table(labels.segment_size_rows(table), hide_index=True)
-st.download_button("Export segment sizes as CSV", labels.csv(table.drop("sets it apart"), cur),
-                   file_name="segment-sizes.csv", mime="text/csv",
-                   icon=":material/download:", key="ps_sizes_export")  # fmt: skip
+st.download_button(
+    "Export segment sizes as CSV",
+    labels.csv(table.drop("sets it apart"), cur),
+    file_name="segment-sizes.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="ps_sizes_export",
+)
 
 left, right = st.columns([2, 3])
 with left:
     k_min = privacy.current().min_group
-    st.plotly_chart(viz.segment_sizes_figure(privacy.large_groups(descriptions, k_min)),
-                    width="stretch", key="ps_sizes")  # fmt: skip
+    st.plotly_chart(
+        viz.segment_sizes_figure(privacy.large_groups(descriptions, k_min)),
+        width="stretch",
+        key="ps_sizes",
+    )
 with right:
     if kind == "RFM segments":
         st.markdown("**How the value segments are defined**")
@@ -161,8 +178,11 @@ with right:
         st.plotly_chart(viz.k_curve_figure(seg.k_curve, seg.k), width="stretch")
 
 z = profiles.standardized(view, joined, column, features)
-st.plotly_chart(viz.segment_heatmap_figure(z, privacy.large_segments(order, descriptions), names),
-                width="stretch", key="ps_heatmap")  # fmt: skip
+st.plotly_chart(
+    viz.segment_heatmap_figure(z, privacy.large_segments(order, descriptions), names),
+    width="stretch",
+    key="ps_heatmap",
+)
 
 if kind == "RFM segments":
     g1, _g2 = st.columns([3, 2])
@@ -186,8 +206,17 @@ if len(order) >= 2:
         zb = dict(zip(diff["feature"].to_list(), diff["z_b"].to_list(), strict=True))
         if za:
             colors = viz.segment_colors(descriptions)
-            st.plotly_chart(viz.radar_figure(za, zb, names[a], names[b], colors.get(names[a],
-                            "#4F46E5"), colors.get(names[b], "#F59E0B")), width="stretch")  # fmt: skip
+            st.plotly_chart(
+                viz.radar_figure(
+                    za,
+                    zb,
+                    names[a],
+                    names[b],
+                    colors.get(names[a], "#4F46E5"),
+                    colors.get(names[b], "#F59E0B"),
+                ),
+                width="stretch",
+            )
     with r2:
         st.caption(
             f"The biggest differences between **A: {widgets.escape_markdown(names[a])}** and "
@@ -203,11 +232,13 @@ if len(order) >= 2:
                 "A: average": st.column_config.TextColumn(width=80),
                 "B: average": st.column_config.TextColumn(width=80),
                 "A vs everyone": st.column_config.NumberColumn(
-                    "A vs all", format="%+.2f", width=70, help=G.help_text("z")),
+                    "A vs all", format="%+.2f", width=70, help=G.help_text("z")
+                ),
                 "B vs everyone": st.column_config.NumberColumn(
-                    "B vs all", format="%+.2f", width=70, help=G.help_text("z")),
+                    "B vs all", format="%+.2f", width=70, help=G.help_text("z")
+                ),
             },
-        )  # fmt: skip
+        )
 
 # --- members and export --------------------------------------------------------------------
 st.subheader("Members")
@@ -253,11 +284,23 @@ member_widths = {
     "churn_risk": 120,
     "purchase_propensity": 0,
 }
-st.dataframe(mem.head(1000), hide_index=True, width="stretch",
-             column_config=labels.fitted_columns(mem.columns, cur, member_widths, {
-                 "user_id": "customer", "rfm_segment": "segment",
-                 "recency_days": "days since order", "churn_risk": "churn chance",
-                 "purchase_propensity": "buy-soon chance"}))  # fmt: skip
+st.dataframe(
+    mem.head(1000),
+    hide_index=True,
+    width="stretch",
+    column_config=labels.fitted_columns(
+        mem.columns,
+        cur,
+        member_widths,
+        {
+            "user_id": "customer",
+            "rfm_segment": "segment",
+            "recency_days": "days since order",
+            "churn_risk": "churn chance",
+            "purchase_propensity": "buy-soon chance",
+        },
+    ),
+)
 st.download_button(
     f"Export {mem.height:,} users as CSV",
     labels.csv(mem, cur),

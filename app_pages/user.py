@@ -49,9 +49,12 @@ if missing is not None:
         icon=":material/person_off:",
     )
     found = st.selectbox(
-        "Find a user (type to search)", ids, index=None, placeholder="Type a user id",
+        "Find a user (type to search)",
+        ids,
+        index=None,
+        placeholder="Type a user id",
         key="ps_user_search_missing",
-    )  # fmt: skip
+    )
     if found is None:
         st.stop()
     st.session_state[state.USER_PICK] = found
@@ -60,9 +63,14 @@ seg = profiles.active_segmentation()
 choices = segment_choices(seg.assignments) if seg else {}
 c1, c2, c3 = st.columns([4, 4, 2], vertical_alignment="bottom")
 group = c2.selectbox(
-    "Pick from a segment", list(choices), index=None, format_func=choices.get,
-    placeholder="All users", key=state.USER_SEGMENT, on_change=widgets.open_segment_member,
-)  # fmt: skip
+    "Pick from a segment",
+    list(choices),
+    index=None,
+    format_func=choices.get,
+    placeholder="All users",
+    key=state.USER_SEGMENT,
+    on_change=widgets.open_segment_member,
+)
 pool = users_in(seg.assignments, group) if group else ids
 # e.g. opened by a link or the map
 if st.session_state[state.USER_PICK] not in (set(pool) if group else row_of):
@@ -74,14 +82,20 @@ c3.button(
 )
 listed, typed = profiles.search_options(pool, st.session_state[state.USER_PICK])
 user = c1.selectbox(
-    "Find a user (type to search)", listed, key=state.USER_PICK, accept_new_options=typed,
+    "Find a user (type to search)",
+    listed,
+    key=state.USER_PICK,
+    accept_new_options=typed,
     help=f"The first {len(listed):,} of {len(pool):,} users are listed; type any user id."
-    if typed else None,
-)  # fmt: skip
+    if typed
+    else None,
+)
 if user not in row_of:  # typed into a box that accepts any id
-    st.error(f"No user **{widgets.escape_markdown(user)}** in workspace "
-             f"**{widgets.escape_markdown(ds.name)}**; type another user id.",
-             icon=":material/person_off:")  # fmt: skip
+    st.error(
+        f"No user **{widgets.escape_markdown(user)}** in workspace "
+        f"**{widgets.escape_markdown(ds.name)}**; type another user id.",
+        icon=":material/person_off:",
+    )
     st.stop()
 st.query_params[state.USER_PARAM] = user
 row = prof.row(row_of[user], named=True)
@@ -115,8 +129,11 @@ for col, r in zip(cols, pcts.iter_rows(named=True), strict=False):
     pct = "" if r["percentile"] is None else f"higher than {r['percentile']:.0f}% of customers"
     if r["feature"] == "recency_days" and r["percentile"] is not None:
         pct = f"more recent than {r['percentile']:.0f}% of customers"
-    col.metric(r["label"].capitalize(), value,
-               help=G.help_text(r["feature"]) + (f" {pct}." if pct else " No value for this customer."))  # fmt: skip
+    col.metric(
+        r["label"].capitalize(),
+        value,
+        help=G.help_text(r["feature"]) + (f" {pct}." if pct else " No value for this customer."),
+    )
     if pct:
         col.caption(pct)
 
@@ -172,31 +189,43 @@ def show_pending(ms) -> None:
     if job is not None and job.failed:
         what = "read" if ms.loading else "trained"
         st.error(f"{ms.name} could not be {what}: {widgets.escape_markdown(str(job.error))}")
-        st.button("Try again", key=f"ps_retry_{ms.name}", on_click=recommenders.retrain,
-                  args=(ms.name,))  # fmt: skip
+        st.button(
+            "Try again", key=f"ps_retry_{ms.name}", on_click=recommenders.retrain, args=(ms.name,)
+        )
     elif ms.too_big:
         st.warning(ms.too_big, icon=":material/memory:")
     elif job is not None and ms.loading:
-        st.progress(min(job.progress, 1.0),
-                    text=f"Reading the saved {ms.name} model in the background ({job.elapsed:.0f} s).")  # fmt: skip
+        st.progress(
+            min(job.progress, 1.0),
+            text=f"Reading the saved {ms.name} model in the background ({job.elapsed:.0f} s).",
+        )
     elif job is not None:
-        st.progress(min(job.progress, 1.0),
-                    text=f"Training {ms.name} in the background ({job.elapsed:.0f} s); "
-                    "the list appears here when it is ready.")  # fmt: skip
+        st.progress(
+            min(job.progress, 1.0),
+            text=f"Training {ms.name} in the background ({job.elapsed:.0f} s); "
+            "the list appears here when it is ready.",
+        )
 
 
 def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> None:
     """Each model's list when its model is ready; training never holds up the page."""
     states = [recommenders.model_state(n) for n in chosen]
     again = recommenders.model_state("buy-again") if bought else None
-    waiting = [x for x in [*states, again] if x is not None and x.model is None and x.job
-               and not x.job.failed]  # fmt: skip
+    waiting = [
+        x
+        for x in [*states, again]
+        if x is not None and x.model is None and x.job and not x.job.failed
+    ]
     for tab, ms in zip(st.tabs(chosen) if chosen else [], states, strict=False):
         with tab:
             if ms.stale:
                 st.warning(f"Not current: {ms.stale}.", icon=":material/history:")
-                st.button("Retrain on the current data", key=f"ps_retrain_{ms.name}",
-                          on_click=recommenders.retrain, args=(ms.name,))  # fmt: skip
+                st.button(
+                    "Retrain on the current data",
+                    key=f"ps_retrain_{ms.name}",
+                    on_click=recommenders.retrain,
+                    args=(ms.name,),
+                )
             if ms.model is None:
                 show_pending(ms)
                 continue
@@ -257,9 +286,13 @@ if history.height or rebuilding:
             "Segment at the end of each quarter back from the latest date (profiles "
             "rebuilt from the events up to each date), and the segments stored in each "
             "snapshot of this workspace."
-            + (" The quarter-end segments are being worked out in the background; they "
-               "appear here on the next visit." if rebuilding else "")
-        )  # fmt: skip
+            + (
+                " The quarter-end segments are being worked out in the background; they "
+                "appear here on the next visit."
+                if rebuilding
+                else ""
+            )
+        )
 
 st.download_button(
     "Export this profile (JSON)",
@@ -268,5 +301,16 @@ st.download_button(
     mime="application/json",
     icon=":material/download:",
 )
-widgets.analyst_details(ds, ["recency_days", "frequency", "monetary", "avg_order_value",
-                             "tenure_days", "rfm_segment", "cluster_name", "tags"])  # fmt: skip
+widgets.analyst_details(
+    ds,
+    [
+        "recency_days",
+        "frequency",
+        "monetary",
+        "avg_order_value",
+        "tenure_days",
+        "rfm_segment",
+        "cluster_name",
+        "tags",
+    ],
+)

@@ -46,10 +46,18 @@ def generate(n: int, path: Path, seed: int = 0) -> None:
     """Write an ``n``-event log to ``path`` in 1M-row row groups (see the module doc)."""
     rng = np.random.default_rng(seed)
     n_users = max(n // 50, 1)
-    schema = pa.schema([("user_id", pa.string()), ("item_id", pa.string()),
-                        ("event_type", pa.string()), ("timestamp", pa.timestamp("us", "UTC")),
-                        ("price", pa.float64()), ("quantity", pa.int64()),
-                        ("order_id", pa.string()), ("session_id", pa.string())])  # fmt: skip
+    schema = pa.schema(
+        [
+            ("user_id", pa.string()),
+            ("item_id", pa.string()),
+            ("event_type", pa.string()),
+            ("timestamp", pa.timestamp("us", "UTC")),
+            ("price", pa.float64()),
+            ("quantity", pa.int64()),
+            ("order_id", pa.string()),
+            ("session_id", pa.string()),
+        ]
+    )
     tmp = path.with_suffix(".part")
     with pq.ParquetWriter(tmp, schema, compression="snappy") as w:
         for start in range(0, n, CHUNK):
@@ -63,16 +71,21 @@ def generate(n: int, path: Path, seed: int = 0) -> None:
             buy = (et == "purchase") | (et == "refund")
             order = np.char.add("O", (start + np.arange(m)).astype(str))
             session = np.char.add("S", (ts // 3_600_000_000 * 7 + users).astype(str))
-            w.write_table(pa.table({
-                "user_id": np.char.add("U", users.astype(str)),
-                "item_id": np.char.add("I", items.astype(str)),
-                "event_type": et,
-                "timestamp": pa.array(ts, pa.timestamp("us", "UTC")),
-                "price": price,
-                "quantity": pa.array(np.where(buy, qty, 0), mask=~buy),
-                "order_id": pa.array(order, mask=~buy),
-                "session_id": session,
-            }, schema=schema))  # fmt: skip
+            w.write_table(
+                pa.table(
+                    {
+                        "user_id": np.char.add("U", users.astype(str)),
+                        "item_id": np.char.add("I", items.astype(str)),
+                        "event_type": et,
+                        "timestamp": pa.array(ts, pa.timestamp("us", "UTC")),
+                        "price": price,
+                        "quantity": pa.array(np.where(buy, qty, 0), mask=~buy),
+                        "order_id": pa.array(order, mask=~buy),
+                        "session_id": session,
+                    },
+                    schema=schema,
+                )
+            )
     tmp.rename(path)
 
 
@@ -99,12 +112,32 @@ def _tree_rss_mb(pid: int) -> float:
 
 
 def run_build(log: Path, engine: str, out: Path, limit_gb: float, timeout_s: float) -> dict:
-    cmd = ["nice", "-n", "5", sys.executable, "-m", "profiling", "build", str(log),
-           "--engine", engine, "--k", "4", "--out", str(out)]  # fmt: skip
+    cmd = [
+        "nice",
+        "-n",
+        "5",
+        sys.executable,
+        "-m",
+        "profiling",
+        "build",
+        str(log),
+        "--engine",
+        engine,
+        "--k",
+        "4",
+        "--out",
+        str(out),
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), PERSONA_SPARK_MASTER="local[2]")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     peak, killed = 0.0, None
     while proc.poll() is None:
         peak = max(peak, _tree_rss_mb(proc.pid))
@@ -119,8 +152,14 @@ def run_build(log: Path, engine: str, out: Path, limit_gb: float, timeout_s: flo
     _, err = proc.communicate()
     seconds = time.perf_counter() - t0
     status = killed or ("ok" if proc.returncode == 0 else "failed")
-    row = {"engine": engine, "status": status, "seconds": round(seconds, 1),
-           "peak_mb": round(peak), "rc": proc.returncode, "load": _load()}  # fmt: skip
+    row = {
+        "engine": engine,
+        "status": status,
+        "seconds": round(seconds, 1),
+        "peak_mb": round(peak),
+        "rc": proc.returncode,
+        "load": _load(),
+    }
     lines = err.decode(errors="replace").strip().splitlines()
     if status == "failed":
         row["error"] = lines[-1:]
@@ -143,8 +182,12 @@ def main() -> None:
     ap.add_argument("--engines", default="polars,streaming,spark")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/engines-bench"))
     ap.add_argument("--limit-gb", type=float, default=16.0)
-    ap.add_argument("--timeout-min", type=float, default=24.0,
-                    help="stop a build after this many minutes and record how far it got")  # fmt: skip
+    ap.add_argument(
+        "--timeout-min",
+        type=float,
+        default=24.0,
+        help="stop a build after this many minutes and record how far it got",
+    )
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -169,15 +212,23 @@ def main() -> None:
     )
     print("|---:|---:|---|---|---:|---:|---:|---:|---|---|")
     for r in rows:
-        base = next((b for b in rows if b["events"] == r["events"] and b["engine"] == "polars"
-                     and b["status"] == "ok"), None)  # fmt: skip
+        base = next(
+            (
+                b
+                for b in rows
+                if b["events"] == r["events"] and b["engine"] == "polars" and b["status"] == "ok"
+            ),
+            None,
+        )
 
         def ratio(key: str, r: dict = r, base: dict | None = base) -> str:
             return f"{r[key] / base[key]:.2f}" if base and r["status"] == "ok" else ""
 
-        print(f"| {r['events']:,} | {r['file_mb']} | {r['engine']} | {r['status']} | "
-              f"{r['seconds']} | {r['peak_mb']} | {ratio('seconds')} | {ratio('peak_mb')} | "
-              f"{r['load']} | {r.get('last_step', '')} |")  # fmt: skip
+        print(
+            f"| {r['events']:,} | {r['file_mb']} | {r['engine']} | {r['status']} | "
+            f"{r['seconds']} | {r['peak_mb']} | {ratio('seconds')} | {ratio('peak_mb')} | "
+            f"{r['load']} | {r.get('last_step', '')} |"
+        )
 
 
 if __name__ == "__main__":

@@ -70,9 +70,12 @@ def _child(kind: str, path: str) -> None:
 def run(kind: str, path: str) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, path],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -93,8 +96,10 @@ def main() -> None:
     print(f"{'':<20}{'seconds':>10}{'peak MB':>10}{'rows kept':>12}")
     for name, r in (("profiling.data.ingest", a), ("pandas baseline", b)):
         print(f"{name:<20}{r['seconds']:>10.2f}{r['peak_mb']:>10.0f}{r['rows']:>12,}")
-    print(f"speed ratio pandas / ours: {b['seconds'] / a['seconds']:.2f}x; "
-          f"memory ratio: {b['peak_mb'] / a['peak_mb']:.2f}x")  # fmt: skip
+    print(
+        f"speed ratio pandas / ours: {b['seconds'] / a['seconds']:.2f}x; "
+        f"memory ratio: {b['peak_mb'] / a['peak_mb']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

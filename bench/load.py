@@ -37,8 +37,14 @@ RETAIL = RETAIL / "online_retail_ii_2009_2010.parquet"
 PAGES = ["", "segments", "user", "changes", "predictions", "map", "data"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 CHROMIUM = "/usr/bin/chromium"  # main() may put a lower-priority launcher here
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _free_port() -> int:
@@ -177,11 +183,16 @@ async def phase(url: str, server_pid: int, sessions: int, seconds: float, slugs:
     times = sorted(out["times"])
     q = statistics.quantiles(times, n=100) if len(times) >= 2 else times * 99
     return {
-        "sessions": sessions, "visits": len(times), "errors": out["errors"],
-        "p50_s": q[49] if q else float("nan"), "p95_s": q[94] if q else float("nan"),
-        "peak_rss_mb": sampler.peak_kb / 1024, "server_cpu_s": sampler.cpu_s,
-        "wall_s": seconds, "log": out["log"],
-    }  # fmt: skip
+        "sessions": sessions,
+        "visits": len(times),
+        "errors": out["errors"],
+        "p50_s": q[49] if q else float("nan"),
+        "p95_s": q[94] if q else float("nan"),
+        "peak_rss_mb": sampler.peak_kb / 1024,
+        "server_cpu_s": sampler.cpu_s,
+        "wall_s": seconds,
+        "log": out["log"],
+    }
 
 
 async def warm_up(url: str, slugs: list[str]) -> list[tuple[str, str, float]]:
@@ -232,8 +243,11 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--single-minutes", type=float, default=1.0)
-    ap.add_argument("--home", help="reuse this PERSONA_STUDIO_HOME when it already holds "
-                    "Online Retail II (skips the few minutes of saving it)")  # fmt: skip
+    ap.add_argument(
+        "--home",
+        help="reuse this PERSONA_STUDIO_HOME when it already holds "
+        "Online Retail II (skips the few minutes of saving it)",
+    )
     ap.add_argument(
         "--client-nice",
         type=int,
@@ -241,9 +255,12 @@ def main() -> None:
         help="nice level of the browser processes (0: same priority as the server)",
     )
     ap.add_argument("--no-warm-up", action="store_true")
-    ap.add_argument("--phases", default="",
-                    help="session counts of extra phases run between the single session and "
-                    "--sessions, e.g. 3 (each --minutes long)")  # fmt: skip
+    ap.add_argument(
+        "--phases",
+        default="",
+        help="session counts of extra phases run between the single session and "
+        "--sessions, e.g. 3 (each --minutes long)",
+    )
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="persona-load-"))
@@ -257,15 +274,27 @@ def main() -> None:
     W.ensure_sample()
     known = {w.slug: w for w in W.list_workspaces()}
     retail = known.get("online-retail-ii") or W.create("Online Retail II", str(RETAIL))
-    print(f"workspaces ready in {time.perf_counter() - t0:.0f} s "
-          f"({retail.summary()['events']:,} events in Online Retail II); home {home}")  # fmt: skip
+    print(
+        f"workspaces ready in {time.perf_counter() - t0:.0f} s "
+        f"({retail.summary()['events']:,} events in Online Retail II); home {home}"
+    )
     port = _free_port()
     log = open(work / "streamlit.log", "w")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--browser.gatherUsageStats=false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://localhost:{port}"
     slugs = [retail.slug, W.SAMPLE_SLUG]
     try:
@@ -280,29 +309,39 @@ def main() -> None:
             for slug, page, secs in asyncio.run(warm_up(url, slugs)):
                 print(f"warm-up {slug:>18} {page:>12} {secs:7.1f} s", flush=True)
             quiet = wait_quiet(server.pid)
-            print(f"warm-up done in {time.perf_counter() - t0:.0f} s; server quiet: {quiet}",
-                  flush=True)  # fmt: skip
+            print(
+                f"warm-up done in {time.perf_counter() - t0:.0f} s; server quiet: {quiet}",
+                flush=True,
+            )
         results = []
         extra = [int(x) for x in args.phases.split(",") if x.strip()]
-        plan = [(1, args.single_minutes), *((n, args.minutes) for n in extra),
-                (args.sessions, args.minutes)]  # fmt: skip
+        plan = [
+            (1, args.single_minutes),
+            *((n, args.minutes) for n in extra),
+            (args.sessions, args.minutes),
+        ]
         for n, minutes in plan:
             results.append(asyncio.run(phase(url, server.pid, n, minutes * 60, slugs)))
             r = results[-1]
-            print(f"phase {n} sessions: {r['visits']} visits, {len(r['errors'])} errors",
-                  flush=True)  # fmt: skip
+            print(
+                f"phase {n} sessions: {r['visits']} visits, {len(r['errors'])} errors", flush=True
+            )
             wait_quiet(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
     print(f"\nclient nice {args.client_nice}; server CPU share = server CPU s / (wall s x 2 cores)")
-    print(f"{'sessions':>8} {'visits':>7} {'errors':>6} {'p50 s':>7} {'p95 s':>7} "
-          f"{'peak RSS MB':>12} {'server CPU s':>12} {'CPU share':>9}")  # fmt: skip
+    print(
+        f"{'sessions':>8} {'visits':>7} {'errors':>6} {'p50 s':>7} {'p95 s':>7} "
+        f"{'peak RSS MB':>12} {'server CPU s':>12} {'CPU share':>9}"
+    )
     for r in results:
-        print(f"{r['sessions']:>8} {r['visits']:>7} {len(r['errors']):>6} {r['p50_s']:>7.2f} "
-              f"{r['p95_s']:>7.2f} {r['peak_rss_mb']:>12.0f} {r['server_cpu_s']:>12.0f} "
-              f"{r['server_cpu_s'] / (r['wall_s'] * 2):>9.0%}")  # fmt: skip
+        print(
+            f"{r['sessions']:>8} {r['visits']:>7} {len(r['errors']):>6} {r['p50_s']:>7.2f} "
+            f"{r['p95_s']:>7.2f} {r['peak_rss_mb']:>12.0f} {r['server_cpu_s']:>12.0f} "
+            f"{r['server_cpu_s'] / (r['wall_s'] * 2):>9.0%}"
+        )
     for r in results:
         per_page: dict[str, list[float]] = {}
         for _n, page, slug, secs in r["log"]:

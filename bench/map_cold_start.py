@@ -40,10 +40,21 @@ def cold_start(screenshot: Path | None) -> dict[str, float]:
     env = dict(os.environ, PERSONA_STUDIO_CACHE=cache)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-         f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--browser.gatherUsageStats=false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://localhost:{port}"
     times: dict[str, float] = {}
     try:
@@ -57,8 +68,9 @@ def cold_start(screenshot: Path | None) -> dict[str, float]:
                 raise SystemExit("the server did not start within 60 s")
         times["server up"] = time.perf_counter() - t0
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            )
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(f"{url}/map")
             page.locator(".gtitle", has_text="map of").first.wait_for(timeout=120_000)
@@ -90,8 +102,14 @@ def scaling(sizes: tuple[int, ...]) -> list[dict]:
         ids, x, feats = E.profile_matrix(build_profiles(ds))
         pca = E.embed(ids, x, E.EmbeddingParams(method="pca"))
         umap = E.embed(ids, x, E.EmbeddingParams(method="umap"))
-        rows.append({"users": len(ids), "features": len(feats), "pca_s": pca.seconds,
-                     "umap_s": umap.seconds})  # fmt: skip
+        rows.append(
+            {
+                "users": len(ids),
+                "features": len(feats),
+                "pca_s": pca.seconds,
+                "umap_s": umap.seconds,
+            }
+        )
     return rows
 
 
@@ -113,8 +131,10 @@ def main() -> None:
     if not args.skip_scaling:
         print("\nUMAP vs PCA on profile features (generated stores, warm process):")
         for r in scaling((10_000, 50_000)):
-            print(f"  {r['users']:>7,} users x {r['features']} features: UMAP {r['umap_s']:6.1f} s, "
-                  f"PCA {r['pca_s']:5.2f} s ({r['umap_s'] / r['pca_s']:,.0f}x PCA)")  # fmt: skip
+            print(
+                f"  {r['users']:>7,} users x {r['features']} features: UMAP {r['umap_s']:6.1f} s, "
+                f"PCA {r['pca_s']:5.2f} s ({r['umap_s'] / r['pca_s']:,.0f}x PCA)"
+            )
 
 
 if __name__ == "__main__":

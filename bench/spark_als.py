@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from recommenders import fetch, ms_table, prepare, run_compare  # noqa: E402
+from recommenders import fetch, ms_table, prepare, run_compare  # noqa: E402 - after the sys.path set-up above
 
-from profiling.evaluation import stratified_split  # noqa: E402
-from profiling.recommenders.registry import make  # noqa: E402
+from profiling.evaluation import stratified_split  # noqa: E402 - after the sys.path set-up above
+from profiling.recommenders.registry import make  # noqa: E402 - after the sys.path set-up above
 
 
 def main() -> None:
@@ -38,8 +38,10 @@ def main() -> None:
     cache = args.data.resolve()
     _, ds = prepare(fetch(cache), cache)
     split = stratified_split(ds.events, test_fraction=0.25, random_state=42)
-    print(f"MovieLens 100K, {split.description}; train {split.train.height:,}, "
-          f"test {split.test.height:,}")  # fmt: skip
+    print(
+        f"MovieLens 100K, {split.description}; train {split.train.height:,}, "
+        f"test {split.test.height:,}"
+    )
     models = {name: make(name) for name in ("popularity", "als", "spark-als")}
     _, rows, seconds = run_compare(models, split, ds.items)
     print(f"compare() took {seconds:.1f} s (Spark master {args.master})\n")

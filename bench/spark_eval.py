@@ -34,9 +34,27 @@ SHOWN = ("ndcg", "map", "precision", "recall", "coverage")
 
 
 def run(engine: str, protocol: str, models: str, events: Path, items: Path, out: Path, master: str):
-    cmd = [sys.executable, "-m", "profiling", "evaluate", str(events), "--items", str(items),
-           "--protocol", protocol, "--models", models, "--k", "10", "--seed", "42",
-           "--engine", engine, "--out", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "profiling",
+        "evaluate",
+        str(events),
+        "--items",
+        str(items),
+        "--protocol",
+        protocol,
+        "--models",
+        models,
+        "--k",
+        "10",
+        "--seed",
+        "42",
+        "--engine",
+        engine,
+        "--out",
+        str(out),
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), PERSONA_SPARK_MASTER=master)
     t = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -63,8 +81,15 @@ def main() -> None:
     for protocol in args.protocols.split(","):
         res = {}
         for engine in ("polars", "spark"):
-            res[engine] = run(engine, protocol, args.models, events, items,
-                              args.out / f"{protocol}_{engine}", args.master)  # fmt: skip
+            res[engine] = run(
+                engine,
+                protocol,
+                args.models,
+                events,
+                items,
+                args.out / f"{protocol}_{engine}",
+                args.master,
+            )
         print(f"\n### MovieLens 100K, --protocol {protocol}, k = 10\n")
         print("| | polars | spark |\n|---|---:|---:|")
         for key in SIZES:
@@ -73,15 +98,19 @@ def main() -> None:
             )
         print(f"| wall time (whole command) | {res['polars'][2]:.1f} s | {res['spark'][2]:.1f} s |")
         for engine in ("polars", "spark"):
-            fits = ", ".join(f"{t['model']} {t['fit_seconds'] + t['predict_seconds']:.1f} s"
-                             for t in res[engine][0]["timings"])  # fmt: skip
+            fits = ", ".join(
+                f"{t['model']} {t['fit_seconds'] + t['predict_seconds']:.1f} s"
+                for t in res[engine][0]["timings"]
+            )
             print(f"| fit + predict ({engine}) | {fits} | |")
         both = res["polars"][1].join(res["spark"][1], on=["model", "metric"], suffix="_spark")
         both = both.filter(pl.col("metric").is_in(SHOWN))
         print("\n| model | metric | polars | spark | spark - polars |\n|---|---|---:|---:|---:|")
         for r in both.sort("model", "metric").iter_rows(named=True):
-            print(f"| {r['model']} | {r['metric']} | {r['value']:.4f} | {r['value_spark']:.4f} | "
-                  f"{r['value_spark'] - r['value']:+.4f} |")  # fmt: skip
+            print(
+                f"| {r['model']} | {r['metric']} | {r['value']:.4f} | {r['value_spark']:.4f} | "
+                f"{r['value_spark'] - r['value']:+.4f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -41,9 +41,11 @@ def main() -> None:
     spark = spark_session(ui=False, input_path=str(log))
     sc = spark.sparkContext
     sc.setLogLevel("ERROR")
-    print(f"session: {time.perf_counter() - t0:.1f} s, shuffle partitions "
-          f"{spark.conf.get('spark.sql.shuffle.partitions')}, driver memory "
-          f"{sc.getConf().get('spark.driver.memory', '1g (default)')}")  # fmt: skip
+    print(
+        f"session: {time.perf_counter() - t0:.1f} s, shuffle partitions "
+        f"{spark.conf.get('spark.sql.shuffle.partitions')}, driver memory "
+        f"{sc.getConf().get('spark.driver.memory', '1g (default)')}"
+    )
     tracker = sc.statusTracker()
     rows = []
     state: dict = {}
@@ -70,20 +72,25 @@ def main() -> None:
     # load_dataset_spark, step by step (read_events + clean_events_spark + _distinct_ids +
     # _facts; the join counts are polars on the collected ids), then the profiles
     sdf = engine.read_events(spark, str(log))
-    state["ev"] = step("clean (sample, raw-log pass, dedupe + cache)",
-                       lambda: engine.clean_events_spark(sdf, str(log)))  # fmt: skip
+    state["ev"] = step(
+        "clean (sample, raw-log pass, dedupe + cache)",
+        lambda: engine.clean_events_spark(sdf, str(log)),
+    )
     ids = step("distinct ids", lambda: engine._distinct_ids(state["ev"].frame))
     state["facts"] = step("facts", lambda: engine._facts(state["ev"].frame, ids))
     ev = state["ev"]
-    ds = engine.SparkDataset(ev.frame, ev.user_attributes, ev.item_attributes, None, "", str(log),
-                             state["facts"])  # fmt: skip
+    ds = engine.SparkDataset(
+        ev.frame, ev.user_attributes, ev.item_attributes, None, "", str(log), state["facts"]
+    )
     state["p"] = step("profiles", lambda: build_profiles_spark(ds))
     print(f"\n{args.events:,} events, {state['p'].height:,} profiles, master {args.master}\n")
     print("| step | seconds | jobs | stages | tasks |\n|---|---:|---:|---:|---:|")
     for name, s, j, st, t in rows:
         print(f"| {name} | {s:.1f} | {j} | {st} | {t} |")
-    print(f"| total | {sum(r[1] for r in rows):.1f} | {sum(r[2] for r in rows)} | "
-          f"{sum(r[3] for r in rows)} | {sum(r[4] for r in rows)} |")  # fmt: skip
+    print(
+        f"| total | {sum(r[1] for r in rows):.1f} | {sum(r[2] for r in rows)} | "
+        f"{sum(r[3] for r in rows)} | {sum(r[4] for r in rows)} |"
+    )
 
 
 if __name__ == "__main__":

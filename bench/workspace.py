@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CHROMIUM_ARGS, ROOT, serve, wait_idle  # noqa: E402
+from _common import CHROMIUM_ARGS, ROOT, serve, wait_idle
 
 sys.path.insert(0, str(ROOT))
 RETAIL = (
@@ -104,8 +104,10 @@ def reopen() -> None:
         try:
             runs[label] = _visit_all(url, ws.slug)
             if label == "cold":
-                print(f"background work (models, map) finished {_settle(url, ws.slug):.0f} s "
-                      "after the cold visits; then the server is restarted")  # fmt: skip
+                print(
+                    f"background work (models, map) finished {_settle(url, ws.slug):.0f} s "
+                    "after the cold visits; then the server is restarted"
+                )
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -122,8 +124,7 @@ def reopen() -> None:
 def _timed(argv: list[str], env: dict) -> tuple[float, float]:
     """Seconds and peak resident memory (GB) of one child process."""
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"{argv} failed with status {status}")
@@ -141,8 +142,10 @@ def refresh(n_events: int) -> None:
     events.head(cut).write_parquet(work / "base.parquet")
     events.slice(cut).write_parquet(work / "batch.parquet")
     events.write_parquet(work / "all.parquet")
-    print(f"generated {events.height:,} events in {time.perf_counter() - t:.0f} s; "
-          f"batch of {events.height - cut:,} new rows")  # fmt: skip
+    print(
+        f"generated {events.height:,} events in {time.perf_counter() - t:.0f} s; "
+        f"batch of {events.height - cut:,} new rows"
+    )
     del store, events
     env = dict(os.environ, PERSONA_STUDIO_HOME=str(work / "home"))
     cli = ["-m", "profiling", "workspace"]
@@ -159,8 +162,10 @@ def refresh(n_events: int) -> None:
 
     os.environ["PERSONA_STUDIO_HOME"] = str(work / "home")
     a, b = W.open_workspace("base").summary(), W.open_workspace("full").summary()
-    print(f"same data either way: {a['events']:,} and {b['events']:,} events, "
-          f"{a['users']:,} and {b['users']:,} users")  # fmt: skip
+    print(
+        f"same data either way: {a['events']:,} and {b['events']:,} events, "
+        f"{a['users']:,} and {b['users']:,} users"
+    )
 
 
 def main() -> None:

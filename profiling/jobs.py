@@ -179,9 +179,11 @@ class JobRunner:
             self._queue = ctx.Queue()
             threading.Thread(target=self._listen, daemon=True, name="job-progress").start()
         pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=ctx, initializer=_init_worker,
+            max_workers=1,
+            mp_context=ctx,
+            initializer=_init_worker,
             initargs=(self._queue, self._preload),
-        )  # fmt: skip
+        )
         pool.submit(int)  # the process starts now (the imports run in the child)
         return pool
 

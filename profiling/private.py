@@ -175,8 +175,13 @@ def trim_lru(folder: str | os.PathLike, max_bytes: int, *, keep: set[str] = froz
     return freed
 
 
-def remove_stale_temporaries(folder: str | os.PathLike, max_age_seconds: float = 3600.0,
-                             *, now: float | None = None, recursive: bool = False) -> list[str]:  # fmt: skip
+def remove_stale_temporaries(
+    folder: str | os.PathLike,
+    max_age_seconds: float = 3600.0,
+    *,
+    now: float | None = None,
+    recursive: bool = False,
+) -> list[str]:
     """Delete hidden temporary entries (names starting with ".") older than ``max_age_seconds``
     in ``folder`` (and, with ``recursive``, in its non-hidden subfolders): what a server
     killed in the middle of creating a workspace or writing a result leaves behind.
@@ -191,8 +196,7 @@ def remove_stale_temporaries(folder: str | os.PathLike, max_age_seconds: float =
     if recursive:
         for sub in os.scandir(root):
             if sub.is_dir(follow_symlinks=False) and not sub.name.startswith("."):
-                gone += remove_stale_temporaries(sub.path, max_age_seconds, now=now,
-                                                 recursive=True)  # fmt: skip
+                gone += remove_stale_temporaries(sub.path, max_age_seconds, now=now, recursive=True)
     for entry in os.scandir(root):
         if not entry.name.startswith(".") or now - entry.stat().st_mtime <= max_age_seconds:
             continue

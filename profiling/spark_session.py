@@ -67,12 +67,14 @@ def spark_session(
     from pyspark import SparkConf
 
     configured = SparkConf()  # spark-submit's and spark-defaults' settings, when any
-    if (master or configured.get("spark.master", "local")).startswith("local") and not configured.contains("spark.driver.memory"):  # fmt: skip
+    if (master or configured.get("spark.master", "local")).startswith(
+        "local"
+    ) and not configured.contains("spark.driver.memory"):
         memory = os.environ.get(DRIVER_MEMORY_ENV, LOCAL_DRIVER_MEMORY)
         builder = builder.config("spark.driver.memory", memory)
     try:
         session = builder.getOrCreate()
-    except Exception as exc:  # JVM missing or failing to start
+    except Exception as exc:  # JVM missing or failing to start  # noqa: BLE001 - Py4J raises plain Exception subclasses for any JVM failure
         raise SparkEngineError(
             f"could not start Spark (is Java 17+ installed? scripts/ensure_java.sh): {exc}"
         ) from None
@@ -95,7 +97,7 @@ def size_shuffle_partitions(spark, input_path: str) -> int:
         path = jvm.org.apache.hadoop.fs.Path(input_path)
         fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
         size = int(fs.getContentSummary(path).getLength())
-    except Exception:  # unreadable here: reading will say so; keep a small default
+    except Exception:  # unreadable here: reading will say so; keep a small default  # noqa: BLE001 - Py4J raises plain Exception subclasses for any JVM failure
         size = 0
     n = max(cores, -(-size // BYTES_PER_PARTITION))
     n = min(-(-n // cores) * cores, 200)

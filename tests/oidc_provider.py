@@ -74,15 +74,25 @@ class Provider:
                 return 400, {"error": "invalid_grant", "error_description": "PKCE"}
         now = int(time.time())
         claims = {
-            "iss": self.issuer, "sub": grant["email"], "aud": self.client_id, "iat": now,
-            "exp": now + 600, "email": grant["email"], "email_verified": True,
+            "iss": self.issuer,
+            "sub": grant["email"],
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 600,
+            "email": grant["email"],
+            "email_verified": True,
             "name": grant["email"].split("@")[0],
-        }  # fmt: skip
+        }
         if grant.get("nonce"):
             claims["nonce"] = grant["nonce"]
         id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
-        return 200, {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer",
-                     "expires_in": 600, "id_token": id_token, "scope": "openid email profile"}  # fmt: skip
+        return 200, {
+            "access_token": secrets.token_urlsafe(16),
+            "token_type": "Bearer",
+            "expires_in": 600,
+            "id_token": id_token,
+            "scope": "openid email profile",
+        }
 
     def _handler(self):
         provider = self

@@ -27,8 +27,9 @@ def test_the_owner_shares_a_workspace_and_nobody_else_can(tmp_path, monkeypatch)
 
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     pl.read_parquet(sample_paths()["events"]).head(200).write_parquet(tmp_path / "e.parquet")
-    ws = W.create("Ann's shop", str(tmp_path / "e.parquet"),
-                  extra_meta=A.owner_meta("ann@example.com"))  # fmt: skip
+    ws = W.create(
+        "Ann's shop", str(tmp_path / "e.parquet"), extra_meta=A.owner_meta("ann@example.com")
+    )
     assert not A.can_open(ws.meta(), "bob@example.com")
     assert A.share(ws, "ann@example.com", ["Bob@example.com ", "", "ann@example.com"]) == [
         "bob@example.com"

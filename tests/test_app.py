@@ -43,9 +43,15 @@ def test_every_page_renders_on_the_sample_store(clear_streamlit_caches, page):
     assert not at.exception
     assert not at.error
     assert at.title[0].value in (
-        "Overview", "Data", "Segments", "Recommenders", "User profile", "Profile map",
-        "What changed", "Predictions",
-    )  # fmt: skip
+        "Overview",
+        "Data",
+        "Segments",
+        "Recommenders",
+        "User profile",
+        "Profile map",
+        "What changed",
+        "Predictions",
+    )
 
 
 def test_the_overview_shows_the_sample_store_headline_numbers(clear_streamlit_caches):
@@ -117,8 +123,9 @@ def test_a_corrupt_workspace_file_shows_a_message_not_a_traceback(clear_streamli
 
 
 def test_the_sidebar_picker_switches_the_workspace_and_the_url(clear_streamlit_caches, tmp_path):
-    slug = _workspace("Small shop", "user,when,amount\nu1,2024-01-01,5\nu2,2024-01-02,7\n",
-                      tmp_path)  # fmt: skip
+    slug = _workspace(
+        "Small shop", "user,when,amount\nu1,2024-01-01,5\nu2,2024-01-02,7\n", tmp_path
+    )
     at = AppTest.from_file(APP, default_timeout=120).run()
     picker = at.sidebar.selectbox(key=state.PICKER)
     assert "Sample store" in picker.options and "Small shop" in picker.options
@@ -137,8 +144,9 @@ def test_the_sidebar_picker_switches_the_workspace_and_the_url(clear_streamlit_c
 def test_every_page_opens_the_workspace_named_in_the_url(clear_streamlit_caches, tmp_path, page):
     rows = "\n".join(
         f"c{u},i{(u + d) % 6},2024-0{1 + d % 3}-{1 + u % 27:02d} 10:00,1,{u + 1}"
-        for u in range(40) for d in range(1 + u % 4)
-    )  # fmt: skip
+        for u in range(40)
+        for d in range(1 + u % 4)
+    )
     slug = _workspace("Url shop", "user,item,when,qty,price\n" + rows + "\n", tmp_path)
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["ws"] = slug
@@ -154,8 +162,12 @@ def test_every_page_opens_the_workspace_named_in_the_url(clear_streamlit_caches,
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_copes_with_a_two_user_workspace(clear_streamlit_caches, tmp_path, page):
-    slug = _workspace("Two users", "user,item,when,qty,price\nu1,a,2024-01-01 10:00,1,5\n"
-                      "u2,b,2024-01-02 11:00,2,3\nu1,b,2024-01-05 12:00,1,3\n", tmp_path)  # fmt: skip
+    slug = _workspace(
+        "Two users",
+        "user,item,when,qty,price\nu1,a,2024-01-01 10:00,1,5\n"
+        "u2,b,2024-01-02 11:00,2,3\nu1,b,2024-01-05 12:00,1,3\n",
+        tmp_path,
+    )
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["ws"] = slug
     at.run()
@@ -192,8 +204,13 @@ def test_what_changed_shows_flows_with_revenue_and_exports_an_audience(clear_str
     assert not at.exception and not at.error
     assert at.subheader[0].value == "Flows between segments"
     flows = at.dataframe[0].value
-    assert list(flows.columns) == ["from_segment", "to_segment", "users", "share_of_from",
-                                   "revenue_12m"]  # fmt: skip
+    assert list(flows.columns) == [
+        "from_segment",
+        "to_segment",
+        "users",
+        "share_of_from",
+        "revenue_12m",
+    ]
     assert (flows["from_segment"] != flows["to_segment"]).all() and flows["users"].sum() > 0
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels[0] == "Download the flows (CSV)"
@@ -488,8 +505,7 @@ def test_page_settings_travel_in_the_link(clear_streamlit_caches):
     assert at.selectbox(key="ps_map_color").value == "monetary"
 
 
-def test_a_big_store_lists_some_users_and_keeps_a_linked_one(clear_streamlit_caches,
-                                                             monkeypatch):  # fmt: skip
+def test_a_big_store_lists_some_users_and_keeps_a_linked_one(clear_streamlit_caches, monkeypatch):
     from ui import profiles
 
     monkeypatch.setattr(profiles, "SEARCH_LIMIT", 5)  # the sample's 3,000 users count as many
@@ -517,8 +533,9 @@ def test_search_options_list_the_first_ids_and_the_current_one():
     assert profiles.search_options(pool[:3], "u1") == (pool[:3], False)
 
 
-def test_on_a_big_store_similar_users_are_indexed_in_the_background(clear_streamlit_caches,
-                                                                    monkeypatch):  # fmt: skip
+def test_on_a_big_store_similar_users_are_indexed_in_the_background(
+    clear_streamlit_caches, monkeypatch
+):
     from ui import profiles
 
     monkeypatch.setattr(profiles, "NEIGHBOURS_INLINE", 0)  # the sample's 3,000 users: "big"

@@ -81,8 +81,9 @@ def block_fits(monkeypatch) -> threading.Event:
     return release
 
 
-def test_the_user_page_renders_before_any_model_is_fitted(own_home, monkeypatch,
-                                                          clear_streamlit_caches):  # fmt: skip
+def test_the_user_page_renders_before_any_model_is_fitted(
+    own_home, monkeypatch, clear_streamlit_caches
+):
     release = block_fits(monkeypatch)
     try:
         at = open_user(own_home.slug, "c7")
@@ -139,8 +140,10 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
     at = wait_for_comparison(open_user(own_home.slug, "c7"))  # the old model is read first
     warnings = [w.value for w in at.warning]
     # 2 new events on top of the first batch's
-    assert any(w.startswith("Not current: trained on data to 2024-01-") and
-               w.endswith("; 2 newer events.") for w in warnings), warnings  # fmt: skip
+    assert any(
+        w.startswith("Not current: trained on data to 2024-01-") and w.endswith("; 2 newer events.")
+        for w in warnings
+    ), warnings
     retrain = next(b for b in at.button if b.label == "Retrain on the current data")
     retrain.click().run()
     at = wait_for_lists(at, 2)
@@ -151,8 +154,9 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
     assert not any(w.value.startswith("Not current") for w in at.warning)
 
 
-def test_page_runs_share_one_dataset_instead_of_copying_it(own_home, monkeypatch,
-                                                           clear_streamlit_caches):  # fmt: skip
+def test_page_runs_share_one_dataset_instead_of_copying_it(
+    own_home, monkeypatch, clear_streamlit_caches
+):
     reads = []
     real = W.Workspace.dataset
 
@@ -164,8 +168,12 @@ def test_page_runs_share_one_dataset_instead_of_copying_it(own_home, monkeypatch
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["ws"] = own_home.slug
     at.run()
-    for page in ("app_pages/segments.py", "app_pages/overview.py", "app_pages/changes.py",
-                 "app_pages/overview.py"):  # fmt: skip
+    for page in (
+        "app_pages/segments.py",
+        "app_pages/overview.py",
+        "app_pages/changes.py",
+        "app_pages/overview.py",
+    ):
         at.switch_page(page).run()
         assert not at.exception
     assert reads == [own_home.slug]  # read once, then the same object on every run

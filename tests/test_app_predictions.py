@@ -53,8 +53,10 @@ def test_the_predictions_page_compares_the_model_with_every_baseline(trained):
     at = trained
     assert not at.exception and not at.error
     assert [s.value for s in at.subheader][:3] == [
-        "Model against baselines", "Choose a threshold", "Today's scores by RFM segment",
-    ]  # fmt: skip
+        "Model against baselines",
+        "Choose a threshold",
+        "Today's scores by RFM segment",
+    ]
     table = at.table[0].value  # one row per measure, one column per model
     models = [c.removesuffix(" (used)") for c in table.columns[1:]]
     assert models == [P.MODEL_LABELS[m] for m in [P.LEARNED, *P.BASELINES]]

@@ -92,8 +92,11 @@ def test_overview_changes_and_heatmap_hide_groups_under_k(clear_streamlit_caches
     assert len(mix) >= 1
     assert all(int(str(n).replace(",", "")) >= 40 for n in mix["customers"])
     assert "segments under 40 users merged or hidden" in " ".join(c.value for c in at.caption)
-    donut = [d for d in (_spec(at, i)["data"][0] for i in range(len(at.get("plotly_chart"))))
-             if d.get("type") == "pie"][0]  # fmt: skip
+    donut = [
+        d
+        for d in (_spec(at, i)["data"][0] for i in range(len(at.get("plotly_chart"))))
+        if d.get("type") == "pie"
+    ][0]
     assert all(v >= 40 for v in donut["values"])
 
     at = wait_for_background(at.switch_page("app_pages/changes.py").run())
@@ -108,8 +111,11 @@ def test_overview_changes_and_heatmap_hide_groups_under_k(clear_streamlit_caches
     assert not at.exception
     sizes = at.table[0].value  # Markdown-escaped text: "Can\\'t lose them"
     shown = {re.sub(r"\\(.)", r"\1", s) for s in sizes["segment"]} - {"fewer than 40 users"}
-    heat = [d for d in (_spec(at, i)["data"][0] for i in range(len(at.get("plotly_chart"))))
-            if d.get("type") == "heatmap"][0]  # fmt: skip
+    heat = [
+        d
+        for d in (_spec(at, i)["data"][0] for i in range(len(at.get("plotly_chart"))))
+        if d.get("type") == "heatmap"
+    ][0]
     assert set(heat["y"]) == shown  # the heatmap hides the same small segments
 
 
@@ -121,8 +127,14 @@ def test_after_an_erasure_the_user_page_says_why_models_are_trained_again(
     ws = _workspace(tmp_path, "Erasure app shop")
     ds = ws.dataset()
     user = ds.events["user_id"].sort()[0]
-    ResultStore(ws.results_dir).put("model", {"name": "item-knn"}, ws.data_version(), {"x": 1},
-                                    data_end=ds.as_of, events=ds.events.height)  # fmt: skip
+    ResultStore(ws.results_dir).put(
+        "model",
+        {"name": "item-knn"},
+        ws.data_version(),
+        {"x": 1},
+        data_end=ds.as_of,
+        events=ds.events.height,
+    )
     WP.erase_user(ws, user, "dpo@example.com")
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["ws"] = ws.slug

@@ -47,8 +47,11 @@ def test_validate_exits_non_zero_with_a_clear_message_on_unusable_input(tmp_path
     path.write_text("")
     proc = subprocess.run(
         [sys.executable, "-m", "profiling", "validate", str(path)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: empty.csv: the file is empty (0 bytes); expected a table"
     assert "Traceback" not in proc.stderr
@@ -89,11 +92,22 @@ def test_build_refuses_a_bad_k(tmp_path, capsys):
 
 def test_evaluate_writes_metrics_per_user_values_and_a_report(tmp_path, capsys):
     out = tmp_path / "eval"
-    code = main([
-        "evaluate", str(ROOT / "sample_data" / "events.parquet"),
-        "--items", str(ROOT / "sample_data" / "items.csv"),
-        "--models", "popularity,item-knn", "--protocol", "temporal", "--k", "5", "--out", str(out),
-    ])  # fmt: skip
+    code = main(
+        [
+            "evaluate",
+            str(ROOT / "sample_data" / "events.parquet"),
+            "--items",
+            str(ROOT / "sample_data" / "items.csv"),
+            "--models",
+            "popularity,item-knn",
+            "--protocol",
+            "temporal",
+            "--k",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     import polars as pl
 
@@ -135,8 +149,20 @@ def test_evaluate_a_rating_log_with_kfold_reports_rmse_mae_on_every_fold(tmp_pat
     path = tmp_path / "u.data"
     _udata(path)
     out = tmp_path / "eval"
-    code = main(["evaluate", str(path), "--models", "svd,popularity", "--protocol", "kfold",
-                 "--k", "5", "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "evaluate",
+            str(path),
+            "--models",
+            "svd,popularity",
+            "--protocol",
+            "kfold",
+            "--k",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "relevant: every rating in the test part (rating log)" in captured.out
@@ -156,18 +182,41 @@ def test_evaluate_a_rating_log_with_kfold_reports_rmse_mae_on_every_fold(tmp_pat
 def test_evaluate_with_a_threshold_counts_only_high_ratings(tmp_path, capsys):
     path = tmp_path / "u.data"
     _udata(path)
-    code = main(["evaluate", str(path), "--models", "popularity", "--rating-threshold", "4",
-                 "--protocol", "stratified", "--out", str(tmp_path / "o")])  # fmt: skip
+    code = main(
+        [
+            "evaluate",
+            str(path),
+            "--models",
+            "popularity",
+            "--rating-threshold",
+            "4",
+            "--protocol",
+            "stratified",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert code == 0
     assert "relevant: ratings >= 4 in the test part (rating log)" in capsys.readouterr().out
 
 
 def test_evaluate_tune_saves_the_chosen_settings(tmp_path, capsys):
     out = tmp_path / "eval"
-    code = main([
-        "evaluate", str(ROOT / "sample_data" / "events.parquet"), "--models", "popularity,ease",
-        "--tune", "--tune-budget", "5", "--k", "5", "--out", str(out),
-    ])  # fmt: skip
+    code = main(
+        [
+            "evaluate",
+            str(ROOT / "sample_data" / "events.parquet"),
+            "--models",
+            "popularity,ease",
+            "--tune",
+            "--tune-budget",
+            "5",
+            "--k",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     assert list(report["tuned"]) == ["ease"]
@@ -181,8 +230,23 @@ def test_evaluate_kfold_with_tune_tunes_inside_every_fold(tmp_path, capsys):
     path = tmp_path / "u.data"
     _udata(path)
     out = tmp_path / "eval"
-    code = main(["evaluate", str(path), "--models", "ease", "--protocol", "kfold", "--k", "5",
-                 "--tune", "--tune-budget", "2", "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "evaluate",
+            str(path),
+            "--models",
+            "ease",
+            "--protocol",
+            "kfold",
+            "--k",
+            "5",
+            "--tune",
+            "--tune-budget",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     per_fold = report["tuned"]["per_fold"]

@@ -24,13 +24,21 @@ def cdnow_summary() -> pl.DataFrame:
         pytest.skip(f"CDNOW sample not available under {CDNOW}")
     ds = load_dataset(
         sample,
-        events_map={"column_2": S.USER_ID, "column_1": S.IGNORE, "column_3": S.TIMESTAMP,
-                    "column_4": S.QUANTITY, "column_5": S.AMOUNT},
-    )  # fmt: skip
+        events_map={
+            "column_2": S.USER_ID,
+            "column_1": S.IGNORE,
+            "column_3": S.TIMESTAMP,
+            "column_4": S.QUANTITY,
+            "column_5": S.AMOUNT,
+        },
+    )
     return rfm_summary(
-        ds.events, calibration_start="1997-01-01", observation_period_end="1997-09-30",
-        unit="W", monetary=True,
-    )  # fmt: skip
+        ds.events,
+        calibration_start="1997-01-01",
+        observation_period_end="1997-09-30",
+        unit="W",
+        monetary=True,
+    )
 
 
 def test_bgnbd_reproduces_the_published_cdnow_parameters_within_one_percent(cdnow_summary):
@@ -118,9 +126,14 @@ def test_the_39_week_holdout_check_follows_the_actual_purchases(cdnow_summary):
 
     ds = load_dataset(
         CDNOW / "CDNOW_sample.txt",
-        events_map={"column_2": S.USER_ID, "column_1": S.IGNORE, "column_3": S.TIMESTAMP,
-                    "column_4": S.QUANTITY, "column_5": S.AMOUNT},
-    )  # fmt: skip
+        events_map={
+            "column_2": S.USER_ID,
+            "column_1": S.IGNORE,
+            "column_3": S.TIMESTAMP,
+            "column_4": S.QUANTITY,
+            "column_5": S.AMOUNT,
+        },
+    )
     bg = clv.fit_bgnbd(cdnow_summary, unit="W")
     check = holdout_comparison(ds.events, date(1997, 9, 30), date(1998, 6, 30), bg)
     assert check["frequency"].to_list() == ["0", "1", "2", "3", "4", "5", "6", "7+"]

@@ -132,7 +132,7 @@ def test_user_events_are_the_users_rows_in_log_order_through_the_index(files, mo
     # the index is not carried into a pickle (it is rebuilt on demand)
     import pickle
 
-    assert "_user_index" not in pickle.loads(pickle.dumps(ds)).__dict__
+    assert "_user_index" not in pickle.loads(pickle.dumps(ds)).__dict__  # noqa: S301 - reads a pickle this project wrote into its own private folder
 
 
 def test_time_of_day_known_is_read_once_from_the_log(files):

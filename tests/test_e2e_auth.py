@@ -48,12 +48,20 @@ def auth_app(tmp_path_factory, workspace_home):
         log = open(ARTIFACTS / "streamlit-auth.log", "w")  # noqa: SIM115 (closed below)
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-                f"--server.port={port}", "--browser.gatherUsageStats=false",
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless=true",
+                f"--server.port={port}",
+                "--browser.gatherUsageStats=false",
                 f"--secrets.files={secrets}",
             ],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://localhost:{port}"
         deadline = time.time() + 90
         while time.time() < deadline:

@@ -51,8 +51,12 @@ def test_umap_is_deterministic_for_a_random_state_and_keeps_groups_apart():
 def test_a_3d_map_has_a_z_axis_and_reports_progress():
     ids, x = _blobs(30)
     seen = []
-    emb = E.embed(ids, x, E.EmbeddingParams(method="umap", n_components=3),
-                  progress=lambda f, m: seen.append(f))  # fmt: skip
+    emb = E.embed(
+        ids,
+        x,
+        E.EmbeddingParams(method="umap", n_components=3),
+        progress=lambda f, m: seen.append(f),
+    )
     assert emb.coords.columns == ["user_id", "x", "y", "z"]
     assert emb.coords["user_id"].to_list() == ids
     assert seen[0] < seen[-1] == 1.0
@@ -71,8 +75,13 @@ def test_too_few_users_or_bad_parameters_are_clear_errors():
 
 
 def test_profile_matrix_is_standardized():
-    prof = pl.DataFrame({"user_id": ["a", "b", "c", "d"], "weekend_share": [0.0, 0.5, 0.5, 1.0],
-                         "avg_unit_price": [10.0, None, 30.0, 20.0]})  # fmt: skip
+    prof = pl.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "d"],
+            "weekend_share": [0.0, 0.5, 0.5, 1.0],
+            "avg_unit_price": [10.0, None, 30.0, 20.0],
+        }
+    )
     ids, x, feats = E.profile_matrix(prof, ["weekend_share", "avg_unit_price"])
     assert ids == ["a", "b", "c", "d"] and feats == ["weekend_share", "avg_unit_price"]
     assert np.allclose(x.mean(axis=0), 0.0) and np.allclose(x.std(axis=0), 1.0)
@@ -143,13 +152,18 @@ def test_the_disk_cache_returns_what_was_stored_and_ignores_broken_files(tmp_pat
 
 def _table() -> pl.DataFrame:
     emb = E.Embedding(
-        coords=pl.DataFrame({"user_id": ["a", "b", "c"], "x": [0.0, 1.0, 2.0],
-                             "y": [0.0, 1.0, 0.0]}),
-        params=E.EmbeddingParams(method="pca"), source="profile", features=[], seconds=0.0,
+        coords=pl.DataFrame(
+            {"user_id": ["a", "b", "c"], "x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.0]}
+        ),
+        params=E.EmbeddingParams(method="pca"),
+        source="profile",
+        features=[],
+        seconds=0.0,
         n_users_total=3,
-    )  # fmt: skip
-    prof = pl.DataFrame({"user_id": ["a", "b", "c"], "monetary": [0.0, 100.0, 25.0],
-                         "tags": [["VIP"], [], None]})  # fmt: skip
+    )
+    prof = pl.DataFrame(
+        {"user_id": ["a", "b", "c"], "monetary": [0.0, 100.0, 25.0], "tags": [["VIP"], [], None]}
+    )
     segs = pl.DataFrame({"user_id": ["a", "b"], "rfm_segment": ["Lost", "Champions"]})
     return E.map_table(emb, prof, segs)
 

@@ -99,23 +99,56 @@ SCHEMA = "Invoice string, StockCode string, Quantity string, InvoiceDate string,
 
 def test_cancellations_are_refunds_with_negative_amounts_and_duplicates_are_counted(spark):
     rows = [
-        {"Invoice": "1", "StockCode": "A", "Quantity": "2", "InvoiceDate": "2024-01-05 10:00:00",
-         "Price": "3.5", "Customer ID": "7"},
-        {"Invoice": "1", "StockCode": "A", "Quantity": "2", "InvoiceDate": "2024-01-05 10:00:00",
-         "Price": "3.5", "Customer ID": "7"},  # exact duplicate
-        {"Invoice": "C2", "StockCode": "A", "Quantity": "-1", "InvoiceDate": "2024-01-06 11:00:00",
-         "Price": "3.5", "Customer ID": "7"},  # cancellation
-        {"Invoice": "3", "StockCode": "B", "Quantity": "1", "InvoiceDate": "2024-01-07 12:00:00",
-         "Price": "-4", "Customer ID": "7"},  # negative price
-        {"Invoice": "4", "StockCode": "B", "Quantity": "1", "InvoiceDate": "2024-01-07 12:00:00",
-         "Price": "4", "Customer ID": None},  # no user
-    ]  # fmt: skip
+        {
+            "Invoice": "1",
+            "StockCode": "A",
+            "Quantity": "2",
+            "InvoiceDate": "2024-01-05 10:00:00",
+            "Price": "3.5",
+            "Customer ID": "7",
+        },
+        {
+            "Invoice": "1",
+            "StockCode": "A",
+            "Quantity": "2",
+            "InvoiceDate": "2024-01-05 10:00:00",
+            "Price": "3.5",
+            "Customer ID": "7",
+        },  # exact duplicate
+        {
+            "Invoice": "C2",
+            "StockCode": "A",
+            "Quantity": "-1",
+            "InvoiceDate": "2024-01-06 11:00:00",
+            "Price": "3.5",
+            "Customer ID": "7",
+        },  # cancellation
+        {
+            "Invoice": "3",
+            "StockCode": "B",
+            "Quantity": "1",
+            "InvoiceDate": "2024-01-07 12:00:00",
+            "Price": "-4",
+            "Customer ID": "7",
+        },  # negative price
+        {
+            "Invoice": "4",
+            "StockCode": "B",
+            "Quantity": "1",
+            "InvoiceDate": "2024-01-07 12:00:00",
+            "Price": "4",
+            "Customer ID": None,
+        },  # no user
+    ]
     res, events = _clean(spark, rows, SCHEMA)
     counts = {r.reason: r.count for r in res.report.reasons}
     assert res.report.rows_read == 5 and res.report.rows_kept == 2
-    assert counts == {"missing user id": 1, "exact duplicate row": 1,
-                      "negative price or amount on a purchase": 1,
-                      "refund: negative quantity or cancellation invoice (kept as 'refund')": 1}  # fmt: skip
+    assert counts == {
+        "missing user id": 1,
+        "exact duplicate row": 1,
+        "negative price or amount on a purchase": 1,
+        "refund: negative quantity or cancellation invoice (kept as 'refund')": 1,
+    }
     assert events["event_type"].to_list() == ["purchase", "refund"]
     # purchase: 3.5 x 2 = 7.0; refund: -(3.5 x |-1|) = -3.5, quantity made positive
     assert events["amount"].to_list() == [7.0, -3.5]
@@ -128,10 +161,16 @@ def test_cancellations_are_refunds_with_negative_amounts_and_duplicates_are_coun
 
 def test_numbers_with_currency_signs_commas_and_parentheses(spark):
     rows = [
-        {"Invoice": str(i), "StockCode": "A", "Quantity": "1", "InvoiceDate": f"2024-01-0{i} 09:00:00",
-         "Price": price, "Customer ID": "7"}
+        {
+            "Invoice": str(i),
+            "StockCode": "A",
+            "Quantity": "1",
+            "InvoiceDate": f"2024-01-0{i} 09:00:00",
+            "Price": price,
+            "Customer ID": "7",
+        }
         for i, price in enumerate(["$1,000.00", "1.234,50", "12,5", "(5)"], start=1)
-    ]  # fmt: skip
+    ]
     res, events = _clean(spark, rows, SCHEMA)
     # "(5)" is -5: a negative price on a purchase is dropped
     assert events["price"].to_list() == [1000.0, 1234.5, 12.5]
@@ -142,11 +181,23 @@ def test_numbers_with_currency_signs_commas_and_parentheses(spark):
 
 def test_day_first_string_dates_are_read_as_polars_reads_them(spark):
     rows = [
-        {"Invoice": "1", "StockCode": "A", "Quantity": "1", "InvoiceDate": "25/12/2024 08:30",
-         "Price": "2", "Customer ID": "7"},
-        {"Invoice": "2", "StockCode": "A", "Quantity": "1", "InvoiceDate": "03/01/2025 18:00",
-         "Price": "2", "Customer ID": "7"},
-    ]  # fmt: skip
+        {
+            "Invoice": "1",
+            "StockCode": "A",
+            "Quantity": "1",
+            "InvoiceDate": "25/12/2024 08:30",
+            "Price": "2",
+            "Customer ID": "7",
+        },
+        {
+            "Invoice": "2",
+            "StockCode": "A",
+            "Quantity": "1",
+            "InvoiceDate": "03/01/2025 18:00",
+            "Price": "2",
+            "Customer ID": "7",
+        },
+    ]
     res, events = _clean(spark, rows, SCHEMA)
     assert "day first" in res.report.timestamp_format
     assert events["timestamp"].to_list() == [
@@ -159,9 +210,15 @@ def test_a_timestamp_format_spark_does_not_read_names_the_column(spark):
     from profiling.engines.spark import SparkEngineError
 
     rows = [
-        {"Invoice": "1", "StockCode": "A", "Quantity": "1", "InvoiceDate": "2024-01-05 10:00 GMT+8",
-         "Price": "2", "Customer ID": "7"},
-    ]  # fmt: skip
+        {
+            "Invoice": "1",
+            "StockCode": "A",
+            "Quantity": "1",
+            "InvoiceDate": "2024-01-05 10:00 GMT+8",
+            "Price": "2",
+            "Customer ID": "7",
+        },
+    ]
     with pytest.raises(SparkEngineError, match="'InvoiceDate'.*--engine polars"):
         _clean(spark, rows, SCHEMA)
 
@@ -170,11 +227,15 @@ def test_most_common_region_per_user_ties_go_to_the_smallest(spark):
     from profiling.engines.spark import clean_events_spark
 
     sdf = spark.createDataFrame(
-        [("u1", "i1", "2024-01-01 10:00:00", "West"), ("u1", "i2", "2024-01-02 10:00:00", "East"),
-         ("u2", "i1", "2024-01-03 10:00:00", "North"), ("u2", "i1", "2024-01-04 10:00:00", "North"),
-         ("u2", "i2", "2024-01-05 10:00:00", "South")],
+        [
+            ("u1", "i1", "2024-01-01 10:00:00", "West"),
+            ("u1", "i2", "2024-01-02 10:00:00", "East"),
+            ("u2", "i1", "2024-01-03 10:00:00", "North"),
+            ("u2", "i1", "2024-01-04 10:00:00", "North"),
+            ("u2", "i2", "2024-01-05 10:00:00", "South"),
+        ],
         "user_id string, item_id string, timestamp string, region string",
-    )  # fmt: skip
+    )
     users = clean_events_spark(sdf, "log.csv").user_attributes.sort("user_id")
     # u1: West 1, East 1 -> East (smaller); u2: North 2 beats South 1
     assert users.to_dicts() == [
@@ -217,8 +278,13 @@ def test_spark_als_recommends_the_item_a_users_group_shares_and_zero_for_unseen_
     from profiling.recommenders.spark_als import SparkALS
 
     # group A (a1..a4) shares items x1..x4, each user missing one; group B (b1..b4) the y's
-    rows = [(f"{g}{u}", f"{'x' if g == 'a' else 'y'}{i}") for g in "ab" for u in range(1, 5)
-            for i in range(1, 5) if i != u]  # fmt: skip
+    rows = [
+        (f"{g}{u}", f"{'x' if g == 'a' else 'y'}{i}")
+        for g in "ab"
+        for u in range(1, 5)
+        for i in range(1, 5)
+        if i != u
+    ]
     inter = pl.DataFrame(rows, schema=["user_id", "item_id"], orient="row").with_columns(
         weight=pl.lit(1.0)
     )

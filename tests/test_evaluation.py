@@ -378,7 +378,7 @@ def test_random_kfold_partitions_rows_and_is_seeded(events):
 
 def test_stratified_split_holds_out_a_share_of_each_users_items(events):
     split = stratified_split(events, test_fraction=0.25, random_state=1)
-    pairs = lambda frame: set(frame.select("user_id", "item_id").iter_rows())  # noqa: E731
+    pairs = lambda frame: set(frame.select("user_id", "item_id").iter_rows())  # noqa: E731 - a one-line helper read beside its use
     assert not pairs(split.train) & pairs(split.test)
     assert split.train.height + split.test.height == events.height
     n_items = events.group_by("user_id").agg(pl.col("item_id").n_unique().alias("n"))
@@ -403,8 +403,14 @@ def test_interactions_from_sums_weights_and_keeps_the_latest_rating():
     )
     out = interactions_from(ev)
     assert out.columns == [
-        "user_id", "item_id", "weight", "rating", "timestamp", "purchases", "last_purchase"
-    ]  # fmt: skip
+        "user_id",
+        "item_id",
+        "weight",
+        "rating",
+        "timestamp",
+        "purchases",
+        "last_purchase",
+    ]
     # u-a: view 1 + purchase 5 + rating 4; u-b is a search only (weight 0, no rating): dropped
     assert out.rows() == [
         ("u", "a", 10.0, 5.0, T0 + timedelta(hours=2), 1, T0 + timedelta(hours=1)),
@@ -491,15 +497,31 @@ def test_compare_returns_the_documented_frames(comparison):
     result, calls = comparison
     assert calls == [("Popularity", 1, 2), ("Segment popularity", 2, 2)]
     assert result.metrics.columns == [
-        "model", "metric", "k", "value", "ci_low", "ci_high", "p_value_vs_best", "p_adjusted",
+        "model",
+        "metric",
+        "k",
+        "value",
+        "ci_low",
+        "ci_high",
+        "p_value_vs_best",
+        "p_adjusted",
         "is_best",
-    ]  # fmt: skip
+    ]
     assert result.per_user.columns == ["model", "user_id", "metric", "value", "is_cold"]
     assert result.timings.columns == ["model", "fit_seconds", "predict_seconds"]
     assert set(result.metrics["metric"]) == {
-        "precision", "recall", "f1", "ndcg", "map", "mrr", "hit_rate", "coverage", "novelty",
-        "diversity", "popularity_bias",
-    }  # fmt: skip
+        "precision",
+        "recall",
+        "f1",
+        "ndcg",
+        "map",
+        "mrr",
+        "hit_rate",
+        "coverage",
+        "novelty",
+        "diversity",
+        "popularity_bias",
+    }
     assert (result.metrics["k"] == 5).all()
     assert result.models == ["Popularity", "Segment popularity"]
     # test users: every user with a relevant test item, each scored by every model
@@ -615,8 +637,13 @@ def test_best_names_unknown_metrics(comparison):
 
 # ---- F1, multiple comparisons, relevance rules, folds ---------------------------------------
 def test_f1_is_the_harmonic_mean_of_precision_and_recall():
-    recs = pl.DataFrame({"user_id": ["u"] * 4 + ["v"] * 4, "item_id": list("abcd") + list("abcd"),
-                         "rank": [1, 2, 3, 4] * 2})  # fmt: skip
+    recs = pl.DataFrame(
+        {
+            "user_id": ["u"] * 4 + ["v"] * 4,
+            "item_id": list("abcd") + list("abcd"),
+            "rank": [1, 2, 3, 4] * 2,
+        }
+    )
     truth = pl.DataFrame({"user_id": ["u", "u", "v"], "item_id": ["a", "z", "y"]})
     out = dict(f1_at_k(recs, truth, 4).iter_rows())
     p, r = 1 / 4, 1 / 2  # u: 1 hit in 4, 1 of its 2 relevant items
@@ -638,8 +665,15 @@ def test_benjamini_hochberg_adjusts_by_rank_and_keeps_nan():
 
 def _log(types, ratings=None):
     n = len(types)
-    return pl.DataFrame({"user_id": ["u"] * n, "item_id": ["i"] * n, "event_type": types,
-                         "rating": ratings or [None] * n}, schema_overrides={"rating": pl.Float64})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "user_id": ["u"] * n,
+            "item_id": ["i"] * n,
+            "event_type": types,
+            "rating": ratings or [None] * n,
+        },
+        schema_overrides={"rating": pl.Float64},
+    )
 
 
 def test_relevance_follows_the_kind_of_log():
@@ -670,8 +704,12 @@ def test_relevance_follows_the_kind_of_log():
 
 def _ratings(n_users=12, n_items=8, seed=0):
     rng = np.random.default_rng(seed)
-    rows = [(f"u{u}", f"i{i}", "rating", float(rng.integers(1, 6)))
-            for u in range(n_users) for i in range(n_items) if rng.random() < 0.7]  # fmt: skip
+    rows = [
+        (f"u{u}", f"i{i}", "rating", float(rng.integers(1, 6)))
+        for u in range(n_users)
+        for i in range(n_items)
+        if rng.random() < 0.7
+    ]
     return pl.DataFrame(rows, schema=["user_id", "item_id", "event_type", "rating"], orient="row")
 
 
@@ -681,9 +719,12 @@ def test_a_rating_log_is_scored_by_rmse_and_mae_on_every_fold():
     events = _ratings()
     folds = random_kfold(events, n_folds=3)
     folded = compare_folds(
-        {"baseline": SurpriseModel("baseline_only"), "pop": Popularity()}, folds, k=3,
-        n_boot=20, n_permutations=20,
-    )  # fmt: skip
+        {"baseline": SurpriseModel("baseline_only"), "pop": Popularity()},
+        folds,
+        k=3,
+        n_boot=20,
+        n_permutations=20,
+    )
     assert folded.comparisons[0].relevance.types == ("rating",)
     per_fold = folded.per_fold.filter(pl.col("metric") == "rmse")
     assert per_fold["fold"].to_list() == [0, 1, 2]  # only the rating model has an RMSE

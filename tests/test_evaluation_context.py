@@ -46,16 +46,23 @@ def leak_log() -> pl.DataFrame:
     buy("V1", "D", 47)
     frame = pl.DataFrame(
         rows,
-        schema={S.USER_ID: pl.String, S.ITEM_ID: pl.String, S.TIMESTAMP: pl.Datetime("us", "UTC"),
-                S.AMOUNT: pl.Float64},
+        schema={
+            S.USER_ID: pl.String,
+            S.ITEM_ID: pl.String,
+            S.TIMESTAMP: pl.Datetime("us", "UTC"),
+            S.AMOUNT: pl.Float64,
+        },
         orient="row",
-    )  # fmt: skip
+    )
     numeric = {S.QUANTITY: pl.Int64, S.PRICE: pl.Float64, S.RATING: pl.Float64}
     return frame.with_columns(
         pl.lit(S.PURCHASE).alias(S.EVENT_TYPE),
-        *[pl.lit(None, dtype=numeric.get(c, pl.String)).alias(c)
-          for c in S.EVENT_COLUMNS if c not in frame.columns and c != S.EVENT_TYPE],
-    ).select(S.EVENT_COLUMNS)  # fmt: skip
+        *[
+            pl.lit(None, dtype=numeric.get(c, pl.String)).alias(c)
+            for c in S.EVENT_COLUMNS
+            if c not in frame.columns and c != S.EVENT_TYPE
+        ],
+    ).select(S.EVENT_COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +107,9 @@ def test_the_cold_users_fallback_uses_train_only_segments(split):
     x_only = by_seg.filter(pl.col("segment") == NO_SEGMENT)
     assert (x_only["users"] == 1).all()
     # the same comparison fed the whole-log segments scores X a hit: the leak is visible
-    leaky = compare(models, split, k=1, user_segments=full_log_segments(), n_boot=50,
-                    n_permutations=50)  # fmt: skip
+    leaky = compare(
+        models, split, k=1, user_segments=full_log_segments(), n_boot=50, n_permutations=50
+    )
     xl = leaky.per_user.filter((pl.col(S.USER_ID) == "X") & (pl.col("metric") == "ndcg"))
     assert xl["value"].to_list() == [1.0, 1.0]
 
@@ -112,8 +120,20 @@ def test_the_cli_evaluates_with_train_only_segments(tmp_path, capsys):
         S.USER_ID, S.ITEM_ID, pl.col(S.TIMESTAMP).dt.strftime("%Y-%m-%d %H:%M"), S.AMOUNT
     ).rename({S.AMOUNT: "total"}).write_csv(path)
     out = tmp_path / "eval"
-    code = main(["evaluate", str(path), "--models", "popularity,segment-popularity", "--k", "1",
-                 "--test-fraction", "0.4", "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "evaluate",
+            str(path),
+            "--models",
+            "popularity,segment-popularity",
+            "--k",
+            "1",
+            "--test-fraction",
+            "0.4",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     per_user = pl.read_parquet(out / "per_user.parquet")
     x = per_user.filter((pl.col(S.USER_ID) == "X") & (pl.col("metric") == "ndcg"))

@@ -24,8 +24,16 @@ def test_formula_like_text_is_escaped_and_plain_numbers_stay_numbers():
     )
     out = escape_formulas(frame)
     assert out["user_id"].to_list() == [
-        "'=HYPERLINK(\"x\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tcmd", "'\rcmd", "-12.5", "+7", "ok",
-    ]  # fmt: skip
+        '\'=HYPERLINK("x")',
+        "'+1+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tcmd",
+        "'\rcmd",
+        "-12.5",
+        "+7",
+        "ok",
+    ]
     assert out["monetary"].to_list() == frame["monetary"].to_list()  # numbers untouched
     csv = to_safe_csv(frame)
     assert "\n-1.0\n" not in csv and ",-1.0\n" in csv  # a negative number is written as a number

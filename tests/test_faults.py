@@ -30,8 +30,14 @@ EVENTS = (
 def _killed_at(where: str, args: list[str], home: Path) -> None:
     """Run ``python args`` until it reaches crash point ``where``, then SIGKILL it."""
     env = {**os.environ, "PERSONA_STUDIO_HOME": str(home), "PERSONA_STUDIO_CRASH_AT": where}
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert proc.stdout.readline().strip() == f"crash point {where} reached"
     finally:
@@ -50,8 +56,11 @@ def home(tmp_path, monkeypatch):
 def test_a_create_killed_mid_save_leaves_no_workspace_and_loses_none(home, tmp_path):
     kept = W.create("Kept", str(tmp_path / "e.csv"))
     kept_version = kept.data_version()
-    _killed_at("create", ["-m", "profiling", "workspace", "create", "Half made",
-                          str(tmp_path / "e.csv")], home)  # fmt: skip
+    _killed_at(
+        "create",
+        ["-m", "profiling", "workspace", "create", "Half made", str(tmp_path / "e.csv")],
+        home,
+    )
     # the killed save was writing inside a hidden temporary folder: not in the listing
     hidden = [p.name for p in (home / "workspaces").iterdir() if p.name.startswith(".")]
     assert len(hidden) == 1 and hidden[0].startswith(".half-made.")
@@ -67,8 +76,14 @@ def test_a_create_killed_mid_save_leaves_no_workspace_and_loses_none(home, tmp_p
 def test_a_result_killed_mid_write_keeps_the_previous_one_and_shows_no_half_file(home, tmp_path):
     results = tmp_path / "results"
     store = ResultStore(results)
-    store.put("model", {"k": 1}, "v1", {"rows": list(range(1000))},
-              data_end=datetime(2024, 1, 1), events=3)  # fmt: skip
+    store.put(
+        "model",
+        {"k": 1},
+        "v1",
+        {"rows": list(range(1000))},
+        data_end=datetime(2024, 1, 1),
+        events=3,
+    )
     code = (
         "from datetime import datetime; from profiling.workspace.results import ResultStore; "
         f"ResultStore({str(results)!r}).put('model', {{'k': 1}}, 'v2', "

@@ -375,11 +375,24 @@ def test_the_catalog_says_which_groups_are_skipped_and_why(tmp_path):
 def test_columns_of_skipped_groups_are_absent(tmp_path):
     profiles = build_profiles(load(tmp_path, BARE))
     absent = {
-        "monetary", "avg_order_value", "gross_spend", "refunded", "top_category",
-        "category_entropy", "favourite_brand", "price_level", "refund_rate", "n_refund",
-        "share_night", "share_evening", "preferred_hour", "n_ratings", "rating_mean",
-        "age", "age_band",
-    }  # fmt: skip
+        "monetary",
+        "avg_order_value",
+        "gross_spend",
+        "refunded",
+        "top_category",
+        "category_entropy",
+        "favourite_brand",
+        "price_level",
+        "refund_rate",
+        "n_refund",
+        "share_night",
+        "share_evening",
+        "preferred_hour",
+        "n_ratings",
+        "rating_mean",
+        "age",
+        "age_band",
+    }
     assert not absent & set(profiles.columns)
     assert not [c for c in profiles.columns if c.startswith(("cat_share__", "spend_share__"))]
     a = row(profiles, "a")
@@ -410,11 +423,23 @@ def test_funnel_ratios_are_absent_when_the_funnel_is_skipped(tmp_path):
 # A profile frame built by hand with the inputs of the behaviour tags (not of the population
 # tags "high value", "frequent buyer" and "explorer", which compare users with each other).
 NEUTRAL = {
-    "frequency": 1, "price_level": 1.0, "n_purchase": 1, "share_night": 0.1,
-    "weekend_share": 0.3, "top_category_share": 0.4, "n_events": 5, "n_view": 3,
-    "tenure_days": 100.0, "days_since_seen": 5.0, "active_days": 2, "momentum": 0.0,
-    "events_last_30d": 2, "n_ratings": 0, "refund_rate": 0.0, "n_refund": 0,
-}  # fmt: skip
+    "frequency": 1,
+    "price_level": 1.0,
+    "n_purchase": 1,
+    "share_night": 0.1,
+    "weekend_share": 0.3,
+    "top_category_share": 0.4,
+    "n_events": 5,
+    "n_view": 3,
+    "tenure_days": 100.0,
+    "days_since_seen": 5.0,
+    "active_days": 2,
+    "momentum": 0.0,
+    "events_last_30d": 2,
+    "n_ratings": 0,
+    "refund_rate": 0.0,
+    "n_refund": 0,
+}
 
 
 def tags_of(users: dict[str, dict], neutral: dict = NEUTRAL) -> dict[str, list[str]]:
@@ -482,7 +507,7 @@ def test_tags_are_listed_in_rule_order():
                 "frequency": 0,
                 "n_purchase": 0,
             }
-        }  # fmt: skip
+        }
     )
     assert tags["many"] == ["night owl", "weekend shopper", "window shopper", "new"]
 

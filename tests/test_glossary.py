@@ -67,9 +67,16 @@ def test_metric_labels_keep_k_after_the_plain_words():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(559.2500000000001, "559.25"), (1234.0, "1,234"), (0.1, "0.1"), (-0.0001, "0"),
-     (1_234_567.891, "1,234,567.89"), (None, "—"), (float("nan"), "—")],
-)  # fmt: skip
+    [
+        (559.2500000000001, "559.25"),
+        (1234.0, "1,234"),
+        (0.1, "0.1"),
+        (-0.0001, "0"),
+        (1_234_567.891, "1,234,567.89"),
+        (None, "—"),
+        (float("nan"), "—"),
+    ],
+)
 def test_numbers_drop_float_noise_and_group_thousands(value, text):
     assert fmt.number(value) == text
 
@@ -97,8 +104,17 @@ def test_days_are_whole_and_shares_are_percentages():
 
 def test_ordinals_have_the_right_suffix():
     assert [fmt.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 52, 100)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "52nd", "100th",
-    ]  # fmt: skip
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "52nd",
+        "100th",
+    ]
 
 
 def test_column_formats_follow_the_kind():
@@ -146,9 +162,13 @@ def test_exports_round_money_to_cents_and_ratios_to_four_decimals_with_units():
     )
     out = fmt.for_export(frame, "GBP")
     assert out.columns == [
-        "user_id", "net spend (GBP)", "days since last order (days)",
-        "share of activity at weekends (share 0-1)", "orders", "region",
-    ]  # fmt: skip
+        "user_id",
+        "net spend (GBP)",
+        "days since last order (days)",
+        "share of activity at weekends (share 0-1)",
+        "orders",
+        "region",
+    ]
     assert out.row(0) == ("u1", 559.25, 10.46, 0.3333, 3, "North")
     assert "559.2500000000001" not in out.write_csv()
 

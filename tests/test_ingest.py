@@ -231,13 +231,29 @@ def test_common_column_spellings_map_to_canonical_roles(tmp_path, column, role):
     ("values", "expected", "label"),
     [
         (["1704103200", "1704189600"], dt.datetime(2024, 1, 1, 10, tzinfo=UTC), "epoch seconds"),
-        (["1704103200000", "1704189600000"], dt.datetime(2024, 1, 1, 10, tzinfo=UTC), "epoch milliseconds"),
-        (["2024-01-01T10:00:00Z", "2024-01-02T10:00:00+02:00"], dt.datetime(2024, 1, 1, 10, tzinfo=UTC), "ISO 8601 with time zone"),
+        (
+            ["1704103200000", "1704189600000"],
+            dt.datetime(2024, 1, 1, 10, tzinfo=UTC),
+            "epoch milliseconds",
+        ),
+        (
+            ["2024-01-01T10:00:00Z", "2024-01-02T10:00:00+02:00"],
+            dt.datetime(2024, 1, 1, 10, tzinfo=UTC),
+            "ISO 8601 with time zone",
+        ),
         (["20240101", "20240102"], dt.datetime(2024, 1, 1, tzinfo=UTC), "YYYYMMDD integers"),
-        (["13/01/2024 10:00", "02/01/2024 09:00"], dt.datetime(2024, 1, 13, 10, tzinfo=UTC), "day/month/year time (day first)"),
-        (["01/13/2024 10:00", "01/02/2024 09:00"], dt.datetime(2024, 1, 13, 10, tzinfo=UTC), "month/day/year time (month first)"),
+        (
+            ["13/01/2024 10:00", "02/01/2024 09:00"],
+            dt.datetime(2024, 1, 13, 10, tzinfo=UTC),
+            "day/month/year time (day first)",
+        ),
+        (
+            ["01/13/2024 10:00", "01/02/2024 09:00"],
+            dt.datetime(2024, 1, 13, 10, tzinfo=UTC),
+            "month/day/year time (month first)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_timestamps_are_recognized_from_their_content(tmp_path, values, expected, label):
     text = "user,when\n" + "".join(f"u{i},{v}\n" for i, v in enumerate(values))
     res = clean(write(tmp_path, "t.csv", text))
@@ -291,12 +307,21 @@ def test_cli_style_overrides_are_parsed():
 @pytest.mark.parametrize(
     ("raw_name", "canonical"),
     [
-        ("pv", "view"), ("page_view", "view"), ("detail", "view"), ("PageView", "view"),
-        ("addtocart", "cart"), ("add_to_cart", "cart"), ("Add To Cart", "cart"),
-        ("buy", "purchase"), ("transaction", "purchase"), ("order", "purchase"),
-        ("fav", "wishlist"), ("wishlist", "wishlist"), ("refund", "refund"),
+        ("pv", "view"),
+        ("page_view", "view"),
+        ("detail", "view"),
+        ("PageView", "view"),
+        ("addtocart", "cart"),
+        ("add_to_cart", "cart"),
+        ("Add To Cart", "cart"),
+        ("buy", "purchase"),
+        ("transaction", "purchase"),
+        ("order", "purchase"),
+        ("fav", "wishlist"),
+        ("wishlist", "wishlist"),
+        ("refund", "refund"),
     ],
-)  # fmt: skip
+)
 def test_event_type_synonyms_are_normalized(tmp_path, raw_name, canonical):
     text = f"user,event,when\nu1,{raw_name},2024-01-01 10:00\n"
     assert clean(write(tmp_path, "e.csv", text)).frame[S.EVENT_TYPE].to_list() == [canonical]

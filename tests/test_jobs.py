@@ -150,6 +150,10 @@ def test_background_jobs_keep_blas_to_one_thread_until_the_last_one_ends():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", BLAS_CHECK], capture_output=True, text=True,
-                          env={**os.environ, "OPENBLAS_NUM_THREADS": "2"})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", BLAS_CHECK],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "2"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -39,17 +39,19 @@ def log(rows: list[tuple], order_ids: bool = False) -> pl.DataFrame:
 #  b: two lines at one moment on 20 Jan (30 + 10: one basket of 40);
 #  c: one line on 15 Feb (50) and a refund of 10 on 20 Feb;
 #  d: one line on 1 Mar (25).
-SHOP = log([
-    ("e", S.PURCHASE, "2023-12-01 12:00", 5.0),
-    ("a", S.PURCHASE, "2024-01-05 10:00", 10.0),
-    ("a", S.PURCHASE, "2024-01-05 10:00", 5.0),
-    ("b", S.PURCHASE, "2024-01-20 12:00", 30.0),
-    ("b", S.PURCHASE, "2024-01-20 12:00", 10.0),
-    ("a", S.PURCHASE, "2024-02-10 09:00", 20.0),
-    ("c", S.PURCHASE, "2024-02-15 08:00", 50.0),
-    ("c", S.REFUND, "2024-02-20 08:00", -10.0),
-    ("d", S.PURCHASE, "2024-03-01 08:00", 25.0),
-])  # fmt: skip
+SHOP = log(
+    [
+        ("e", S.PURCHASE, "2023-12-01 12:00", 5.0),
+        ("a", S.PURCHASE, "2024-01-05 10:00", 10.0),
+        ("a", S.PURCHASE, "2024-01-05 10:00", 5.0),
+        ("b", S.PURCHASE, "2024-01-20 12:00", 30.0),
+        ("b", S.PURCHASE, "2024-01-20 12:00", 10.0),
+        ("a", S.PURCHASE, "2024-02-10 09:00", 20.0),
+        ("c", S.PURCHASE, "2024-02-15 08:00", 50.0),
+        ("c", S.REFUND, "2024-02-20 08:00", -10.0),
+        ("d", S.PURCHASE, "2024-03-01 08:00", 25.0),
+    ]
+)
 WHOLE = (at("2023-12-01 00:00"), at("2024-03-02 00:00"))
 
 
@@ -73,12 +75,15 @@ def test_lines_of_one_customer_at_one_moment_make_one_order_without_order_ids():
 
 
 def test_order_ids_group_lines_and_a_line_without_an_id_is_its_own_order():
-    rows = log([
-        ("a", S.PURCHASE, "2024-01-05 10:00", 10.0, "o1"),
-        ("a", S.PURCHASE, "2024-01-05 10:07", 5.0, "o1"),
-        ("a", S.PURCHASE, "2024-01-06 10:00", 7.0, None),
-        ("b", S.PURCHASE, "2024-01-06 10:00", 1.0, "o2"),
-    ], order_ids=True)  # fmt: skip
+    rows = log(
+        [
+            ("a", S.PURCHASE, "2024-01-05 10:00", 10.0, "o1"),
+            ("a", S.PURCHASE, "2024-01-05 10:07", 5.0, "o1"),
+            ("a", S.PURCHASE, "2024-01-06 10:00", 7.0, None),
+            ("b", S.PURCHASE, "2024-01-06 10:00", 1.0, "o2"),
+        ],
+        order_ids=True,
+    )
     o = O.orders(rows)
     assert o.height == 3
     first = o.row(0, named=True)
@@ -169,12 +174,17 @@ def test_cohorts_stop_after_max_months():
 
 
 def test_the_funnel_counts_customers_at_each_step():
-    ev = log([
-        ("x", S.VIEW, "2024-01-01 10:00", None), ("x", S.CART, "2024-01-01 10:01", None),
-        ("x", S.PURCHASE, "2024-01-01 10:02", 9.0), ("y", S.VIEW, "2024-01-01 11:00", None),
-        ("y", S.CART, "2024-01-01 11:01", None), ("z", S.VIEW, "2024-01-02 09:00", None),
-        ("z", S.VIEW, "2024-01-02 09:30", None),
-    ])  # fmt: skip
+    ev = log(
+        [
+            ("x", S.VIEW, "2024-01-01 10:00", None),
+            ("x", S.CART, "2024-01-01 10:01", None),
+            ("x", S.PURCHASE, "2024-01-01 10:02", 9.0),
+            ("y", S.VIEW, "2024-01-01 11:00", None),
+            ("y", S.CART, "2024-01-01 11:01", None),
+            ("z", S.VIEW, "2024-01-02 09:00", None),
+            ("z", S.VIEW, "2024-01-02 09:30", None),
+        ]
+    )
     f = O.funnel(ev, at("2024-01-01 00:00"), at("2024-01-03 00:00"))
     assert f["step"].to_list() == [S.VIEW, S.CART, S.PURCHASE]
     assert f["customers"].to_list() == [3, 2, 1]

@@ -26,9 +26,13 @@ def make_events(rows: list[tuple[str, str, datetime, float | None]]) -> pl.DataF
             S.TIMESTAMP: [r[2] for r in rows],
             S.AMOUNT: [r[3] for r in rows],
         },
-        schema={S.USER_ID: pl.String, S.EVENT_TYPE: pl.String,
-                S.TIMESTAMP: pl.Datetime("us", "UTC"), S.AMOUNT: pl.Float64},
-    )  # fmt: skip
+        schema={
+            S.USER_ID: pl.String,
+            S.EVENT_TYPE: pl.String,
+            S.TIMESTAMP: pl.Datetime("us", "UTC"),
+            S.AMOUNT: pl.Float64,
+        },
+    )
     others = [pl.lit(None).alias(c) for c in S.EVENT_COLUMNS if c not in frame.columns]
     return frame.with_columns(others).select(S.EVENT_COLUMNS)
 

@@ -23,15 +23,33 @@ def write_log(tmp_path, days: int = 200) -> str:
 def test_predict_writes_scores_metrics_and_report(tmp_path, capsys):
     out = tmp_path / "out"
     log = write_log(tmp_path)
-    code = main(["predict", log, "--horizon", "30", "--max-cutoffs", "2",
-                 "--n-boot", "20", "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "predict",
+            log,
+            "--horizon",
+            "30",
+            "--max-cutoffs",
+            "2",
+            "--n-boot",
+            "20",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     scores = pl.read_parquet(out / "scores.parquet")
     assert (
         scores[S.USER_ID].n_unique() == scores.height == pl.read_parquet(log)[S.USER_ID].n_unique()
     )
-    for column in ("purchase_propensity", "churn_risk", "p_alive", "expected_value_365d",
-                   "anomaly_score", "risk_flags"):  # fmt: skip
+    for column in (
+        "purchase_propensity",
+        "churn_risk",
+        "p_alive",
+        "expected_value_365d",
+        "anomaly_score",
+        "risk_flags",
+    ):
         assert column in scores.columns
     metrics = pl.read_csv(out / "metrics.csv")
     assert metrics.columns[:5] == ["model", "metric", "value", "ci_low", "ci_high"]
@@ -49,8 +67,9 @@ def test_predict_writes_scores_metrics_and_report(tmp_path, capsys):
 
 
 def test_predict_refuses_a_log_too_short_for_the_horizon_with_one_line(tmp_path, capsys):
-    code = main(["predict", write_log(tmp_path, days=60), "--horizon", "30",
-                 "--out", str(tmp_path / "o")])  # fmt: skip
+    code = main(
+        ["predict", write_log(tmp_path, days=60), "--horizon", "30", "--out", str(tmp_path / "o")]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: ") and "predicting 30 days ahead needs at least 90 days" in err

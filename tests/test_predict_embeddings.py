@@ -104,9 +104,15 @@ def test_bad_embedding_requests_are_named():
 def test_predict_with_user_embeddings_fits_them_before_the_earliest_cutoff():
     events = store()
     result = P.predict(
-        events, horizon_days=20, n_boot=5, max_train_cutoffs=2, drivers=False,
-        user_embeddings="gru4rec", embedding_dims=2, embedding_params=TINY,
-    )  # fmt: skip
+        events,
+        horizon_days=20,
+        n_boot=5,
+        max_train_cutoffs=2,
+        drivers=False,
+        user_embeddings="gru4rec",
+        embedding_dims=2,
+        embedding_params=TINY,
+    )
     plan = result.plan
     assert result.embeddings_note.startswith(
         f"gru4rec user embeddings (2 principal components), the network trained once on "

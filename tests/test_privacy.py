@@ -42,8 +42,9 @@ def test_the_pseudonym_key_must_exist_and_be_long_enough(monkeypatch):
 
 
 def test_small_groups_are_merged_and_a_merged_group_under_k_is_hidden():
-    f = pl.DataFrame({"segment": ["A", "B", "C", "D"], "users": [50, 4, 9, 20],
-                      "revenue": [10.0, 2.0, 3.0, 4.0]})  # fmt: skip
+    f = pl.DataFrame(
+        {"segment": ["A", "B", "C", "D"], "users": [50, 4, 9, 20], "revenue": [10.0, 2.0, 3.0, 4.0]}
+    )
     out = P.suppress_small_groups(f, "segment", k=10)
     # B (4) and C (9) are under 10: merged into one row of 4 + 9 = 13 users, 2 + 3 = 5.0
     assert out.rows() == [("A", 50, 10.0), ("D", 20, 4.0), ("fewer than 10 users", 13, 5.0)]
@@ -96,8 +97,14 @@ def test_erasure_removes_the_user_everywhere_and_is_audited(small_ws):
     old_version = ws.data_version()
     results = ResultStore(ws.results_dir)
     # a "model" trained on the user's data (it holds their id)
-    results.put("model", {"name": "als"}, old_version, {"users": [user]},
-                data_end=before.as_of, events=before.events.height)  # fmt: skip
+    results.put(
+        "model",
+        {"name": "als"},
+        old_version,
+        {"users": [user]},
+        data_end=before.as_of,
+        events=before.events.height,
+    )
 
     rep = WP.erase_user(ws, user, "dpo@example.com")
 
@@ -123,13 +130,14 @@ def test_erasure_removes_the_user_everywhere_and_is_audited(small_ws):
     assert results.stale_reasons("model") == [info.stale_reason]
     assert results.stale_reasons("predictions") == []
     # once retrained on the remaining data, nothing is due any more
-    results.put("model", {"name": "als"}, ws.data_version(), {"users": []},
-                data_end=before.as_of, events=1)  # fmt: skip
+    results.put(
+        "model", {"name": "als"}, ws.data_version(), {"users": []}, data_end=before.as_of, events=1
+    )
     assert results.stale_reasons() == []
     assert not list((ws.path / "sources").iterdir())  # raw copies held the user's rows
     with db.connect(ws.db_path) as con:
         blob = con.execute("SELECT segmentation, users FROM snapshots").fetchone()
-    assert user not in set(pickle.loads(blob[0]).assignments["user_id"]) and blob[1] == 39
+    assert user not in set(pickle.loads(blob[0]).assignments["user_id"]) and blob[1] == 39  # noqa: S301 - reads a pickle this project wrote into its own private folder
     log = WP.audit_log(ws)
     assert log["action"].to_list() == ["erase user"]
     assert log["requested_by"].to_list() == ["dpo@example.com"]
@@ -195,12 +203,16 @@ def _write(tmp_path, name, text):
 def _everything_stored(ws) -> str:
     """Every table of the workspace as text, plus the pickled segmentations' ids."""
     with db.connect(ws.db_path) as con:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
-                  .fetchall()]  # fmt: skip
-        text = [db.read(con, f"SELECT * FROM {db.quoted(t)}").write_ndjson() for t in tables
-                if t != "snapshots"]  # fmt: skip
+        tables = [
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        ]
+        text = [
+            db.read(con, f"SELECT * FROM {db.quoted(t)}").write_ndjson()  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
+            for t in tables
+            if t != "snapshots"
+        ]
         blobs = con.execute("SELECT segmentation FROM snapshots").fetchall()
-    text += [pickle.loads(b[0]).assignments.write_csv() for b in blobs]
+    text += [pickle.loads(b[0]).assignments.write_csv() for b in blobs]  # noqa: S301 - reads a pickle this project wrote into its own private folder
     return "\n".join(text)
 
 
@@ -215,8 +227,7 @@ def test_ids_are_pseudonymized_when_they_enter_the_workspace_and_in_later_batche
 
     ds = ws.dataset()
     assert sorted(ds.events["user_id"].unique()) == sorted([ALICE, BOB])
-    assert dict(ds.users.select("user_id", "region").iter_rows()) == {ALICE: "north",
-                                                                      BOB: "south"}  # fmt: skip
+    assert dict(ds.users.select("user_id", "region").iter_rows()) == {ALICE: "north", BOB: "south"}
     assert WP.settings(ws).pseudonymize
     # no raw file copies, no raw example rows, no raw id anywhere in the database
     assert not list((ws.path / "sources").iterdir())

@@ -96,9 +96,14 @@ def test_map_cache_stays_under_its_limit(tmp_path, monkeypatch):
     cache = E.EmbeddingCache(tmp_path / "maps")
     coords = pl.DataFrame({"user_id": ["u"] * 2000, "x": [0.5] * 2000, "y": [0.25] * 2000})
     emb = E.Embedding(
-        coords=coords, params=E.EmbeddingParams(method="pca"), source="s", features=["f"],
-        seconds=0.1, n_users_total=2000, explained_variance=[0.5, 0.2],
-    )  # fmt: skip
+        coords=coords,
+        params=E.EmbeddingParams(method="pca"),
+        source="s",
+        features=["f"],
+        seconds=0.1,
+        n_users_total=2000,
+        explained_variance=[0.5, 0.2],
+    )
     cache.put("k1", emb)
     one = sum(p.stat().st_size for p in (tmp_path / "maps").iterdir())
     assert mode(tmp_path / "maps") == 0o700

@@ -33,9 +33,11 @@ def test_cdnow_master_is_mapped_and_every_purchase_is_kept():
     assert ev[S.TIMESTAMP].min().date().isoformat() == "1997-01-01"
     assert ev[S.TIMESTAMP].max().date().isoformat() == "1998-06-30"
     repeaters = (
-        ev.group_by(S.USER_ID).agg(pl.col(S.TIMESTAMP).n_unique().alias("days"))
-        .filter(pl.col("days") > 1).height
-    )  # fmt: skip
+        ev.group_by(S.USER_ID)
+        .agg(pl.col(S.TIMESTAMP).n_unique().alias("days"))
+        .filter(pl.col("days") > 1)
+        .height
+    )
     assert repeaters == 11_516
     assert rep.date_only  # the log has dates only: no hour features from midnight
 

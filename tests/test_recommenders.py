@@ -283,10 +283,14 @@ def test_hybrid_blends_normalised_scores(store):
 # ---- the smaller defects, each pinned ----------------------------------------------------------
 def test_an_item_the_user_only_rated_counts_as_seen():
     # R was only rated (an event type of weight 0 carries the rating): weight 0, rating 2
-    inter = pl.DataFrame({
-        S.USER_ID: ["u1", "u1", "u2", "u2", "u3"], S.ITEM_ID: ["A", "R", "A", "R", "R"],
-        "weight": [5.0, 0.0, 5.0, 5.0, 5.0], S.RATING: [None, 2.0, None, None, None],
-    })  # fmt: skip
+    inter = pl.DataFrame(
+        {
+            S.USER_ID: ["u1", "u1", "u2", "u2", "u3"],
+            S.ITEM_ID: ["A", "R", "A", "R", "R"],
+            "weight": [5.0, 0.0, 5.0, 5.0, 5.0],
+            S.RATING: [None, 2.0, None, None, None],
+        }
+    )
     from profiling.recommenders.popularity import Popularity
 
     model = Popularity().fit(inter)
@@ -301,9 +305,12 @@ def test_content_without_usable_text_is_a_flagged_fallback(store):
     inter, items, _ = store
     stop_words = items.with_columns(
         pl.lit("the and of").alias(S.TITLE),
-        *[pl.lit(None, pl.String).alias(c) for c in (S.DESCRIPTION, S.CATEGORY, S.BRAND, S.TAGS)
-          if c in items.columns],
-    )  # fmt: skip
+        *[
+            pl.lit(None, pl.String).alias(c)
+            for c in (S.DESCRIPTION, S.CATEGORY, S.BRAND, S.TAGS)
+            if c in items.columns
+        ],
+    )
     for catalog, why in ((stop_words, "no usable word"), (None, "no item text")):
         model = ContentBased().fit(inter, items=catalog)
         assert why in model.fallback_reason_
@@ -417,10 +424,18 @@ def test_buy_again_ranks_by_frequency_and_recency_then_fills_with_popular_items(
             S.USER_ID: ["u"] * 5 + ["v", "w", "w"],
             S.ITEM_ID: ["milk", "milk", "milk", "soap", "tea", "bread", "bread", "tea"],
             S.EVENT_TYPE: ["purchase"] * 4 + ["view", "purchase", "purchase", "purchase"],
-            S.TIMESTAMP: [START, START + 10 * day, START + 60 * day, START + 90 * day,
-                          START + 90 * day, START + 90 * day, START + 80 * day, START + 30 * day],
+            S.TIMESTAMP: [
+                START,
+                START + 10 * day,
+                START + 60 * day,
+                START + 90 * day,
+                START + 90 * day,
+                START + 90 * day,
+                START + 80 * day,
+                START + 30 * day,
+            ],
         }
-    )  # fmt: skip
+    )
     inter = interactions_from(events)
     model = BuyAgain(half_life_days=30.0).fit(inter)
     # latest training time: day 90. milk: 3 purchases, last 30 days before -> 3 * 0.5 = 1.5;
@@ -451,9 +466,14 @@ def test_compare_lets_buy_again_recommend_what_the_user_has():
     events = pl.DataFrame(
         rows, schema=[S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TIMESTAMP], orient="row"
     )
-    comp = compare({"buy-again": BuyAgain(), "popularity": Popularity()},
-                   temporal_split(events, 0.25), k=1, user_segments=None, n_boot=20,
-                   n_permutations=20)  # fmt: skip
+    comp = compare(
+        {"buy-again": BuyAgain(), "popularity": Popularity()},
+        temporal_split(events, 0.25),
+        k=1,
+        user_segments=None,
+        n_boot=20,
+        n_permutations=20,
+    )
     ndcg = dict(comp.metrics.filter(pl.col("metric") == "ndcg").select("model", "value").rows())
     assert ndcg["buy-again"] == 1.0  # each user's next purchase is their own item
     assert ndcg["popularity"] < 1.0

@@ -33,10 +33,15 @@ def ds(tmp_path_factory):
 
 def _seg(name: str, users: int, share_users: float, share_rev: float | None, definition=""):
     return SegmentDescription(
-        segment=name, name=name, users=users, share_of_users=share_users, revenue=None,
-        share_of_revenue=share_rev, top_features=[{"feature": "frequency", "z": 1.2}],
+        segment=name,
+        name=name,
+        users=users,
+        share_of_users=share_users,
+        revenue=None,
+        share_of_revenue=share_rev,
+        top_features=[{"feature": "frequency", "z": 1.2}],
         definition=definition,
-    )  # fmt: skip
+    )
 
 
 SEGMENTS = [
@@ -61,9 +66,12 @@ METRICS = pl.DataFrame(
 
 def _comparison(stale=False):
     return R.SavedComparison(
-        METRICS, "global temporal split at 2024-02-15", datetime(2024, 3, 1, tzinfo=UTC), stale,
+        METRICS,
+        "global temporal split at 2024-02-15",
+        datetime(2024, 3, 1, tzinfo=UTC),
+        stale,
         cutoff=datetime(2024, 2, 15, tzinfo=UTC),
-    )  # fmt: skip
+    )
 
 
 def test_headline_numbers_worked_out_by_hand(ds):

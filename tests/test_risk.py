@@ -15,17 +15,30 @@ T0 = datetime(2024, 3, 1, 9, tzinfo=UTC)
 
 
 def ev(user, kind, minutes, item=None, qty=None, price=None, order=None):
-    return {S.USER_ID: user, S.EVENT_TYPE: kind, S.TIMESTAMP: T0 + timedelta(minutes=minutes),
-            S.ITEM_ID: item, S.QUANTITY: qty, S.PRICE: price, S.ORDER_ID: order}  # fmt: skip
+    return {
+        S.USER_ID: user,
+        S.EVENT_TYPE: kind,
+        S.TIMESTAMP: T0 + timedelta(minutes=minutes),
+        S.ITEM_ID: item,
+        S.QUANTITY: qty,
+        S.PRICE: price,
+        S.ORDER_ID: order,
+    }
 
 
 def frame(rows: list[dict]) -> pl.DataFrame:
     f = pl.DataFrame(
         rows,
-        schema={S.USER_ID: pl.String, S.EVENT_TYPE: pl.String,
-                S.TIMESTAMP: pl.Datetime("us", "UTC"), S.ITEM_ID: pl.String,
-                S.QUANTITY: pl.Int64, S.PRICE: pl.Float64, S.ORDER_ID: pl.String},
-    )  # fmt: skip
+        schema={
+            S.USER_ID: pl.String,
+            S.EVENT_TYPE: pl.String,
+            S.TIMESTAMP: pl.Datetime("us", "UTC"),
+            S.ITEM_ID: pl.String,
+            S.QUANTITY: pl.Int64,
+            S.PRICE: pl.Float64,
+            S.ORDER_ID: pl.String,
+        },
+    )
     others = [pl.lit(None).alias(c) for c in S.EVENT_COLUMNS if c not in f.columns]
     return f.with_columns(others).select(S.EVENT_COLUMNS)
 
@@ -34,9 +47,11 @@ def normal_user(u: str, day: int) -> list[dict]:
     """Views two items over a day, carts and buys one at the usual price and quantity."""
     m = day * 1440
     return [
-        ev(u, S.VIEW, m, "i1"), ev(u, S.VIEW, m + 2, "i2"), ev(u, S.CART, m + 3, "i1"),
+        ev(u, S.VIEW, m, "i1"),
+        ev(u, S.VIEW, m + 2, "i2"),
+        ev(u, S.CART, m + 3, "i1"),
         ev(u, S.PURCHASE, m + 5, "i1", 1, 10.0, f"{u}-o1"),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +130,11 @@ def test_flag_counts_list_every_rule_with_its_users(scored):
     counts = risk.flag_counts(scored)
     assert counts["flag"].to_list() == [r.label for r in risk.RISK_RULES]
     assert dict(counts.select("flag", "users").rows()) == {
-        "Bot-like browsing": 1, "Refund abuse": 1, "Order burst": 1,
-        "Price outlier": 1, "Quantity outlier": 1,
-    }  # fmt: skip
+        "Bot-like browsing": 1,
+        "Refund abuse": 1,
+        "Order burst": 1,
+        "Price outlier": 1,
+        "Quantity outlier": 1,
+    }
     assert risk.n_flagged(scored) == 4  # bulk raises two flags
     assert risk.most_unusual(scored, n=3).height == 3

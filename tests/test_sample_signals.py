@@ -137,9 +137,13 @@ def test_migration_between_the_halves_of_the_year_moves_the_planted_churners_and
     _, early = compute_snapshot(ds, mid, clusters=False)
     _, late = compute_snapshot(ds, DEFAULT_END, clusters=False)
     m = migrate(
-        early.assignments, late.assignments, "rfm_segment",
-        events=ds.events, before_date=mid, after_date=DEFAULT_END,
-    )  # fmt: skip
+        early.assignments,
+        late.assignments,
+        "rfm_segment",
+        events=ds.events,
+        before_date=mid,
+        after_date=DEFAULT_END,
+    )
     movers = m.movers.with_columns(
         slipping=pl.col("to_segment").is_in(SLIPPING) | pl.col("became_inactive"),
         thriving=pl.col("to_segment").is_in(THRIVING),

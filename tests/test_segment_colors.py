@@ -15,17 +15,26 @@ BEST_TO_LOST = ["Champions", "Loyal", "At risk", "Lost", "No purchase yet"]
 
 def descs(names=NAMES, ids=None):
     return [
-        SegmentDescription(segment=ids[i] if ids else n, name=n, users=100 - 10 * i,
-                           share_of_users=0.2, revenue=10.0, share_of_revenue=0.2, top_features=[])
+        SegmentDescription(
+            segment=ids[i] if ids else n,
+            name=n,
+            users=100 - 10 * i,
+            share_of_users=0.2,
+            revenue=10.0,
+            share_of_revenue=0.2,
+            top_features=[],
+        )
         for i, n in enumerate(names)
-    ]  # fmt: skip
+    ]
 
 
 def test_rfm_segments_are_ordered_best_to_lost_whatever_order_they_come_in():
     assert viz.segment_order(NAMES) == BEST_TO_LOST
     assert viz.segment_order(["Zeta group", "Lost", "Alpha group"]) == [
-        "Lost", "Zeta group", "Alpha group",
-    ]  # fmt: skip
+        "Lost",
+        "Zeta group",
+        "Alpha group",
+    ]
 
 
 def test_the_donut_the_bars_the_heatmap_the_map_and_the_sankey_agree_on_colour_and_order():
@@ -40,20 +49,33 @@ def test_the_donut_the_bars_the_heatmap_the_map_and_the_sankey_agree_on_colour_a
     for trace in bars.data:
         assert dict(zip(trace.y, trace.marker.color, strict=True)) == donut_colors
 
-    z = pl.DataFrame({"segment": NAMES, "feature": ["frequency"] * 5, "z": [0.0] * 5,
-                      "mean": [1.0] * 5})  # fmt: skip
+    z = pl.DataFrame(
+        {"segment": NAMES, "feature": ["frequency"] * 5, "z": [0.0] * 5, "mean": [1.0] * 5}
+    )
     heat = viz.segment_heatmap_figure(z, viz.segment_order(NAMES), {})
     assert list(heat.data[0].y) == BEST_TO_LOST
     assert heat.layout.yaxis.autorange == "reversed"  # same top-to-bottom order as the bars
 
-    table = pl.DataFrame({"user_id": [f"u{i}" for i in range(5)], "x": [0.0] * 5,
-                          "y": [0.0] * 5, "rfm_segment": NAMES})  # fmt: skip
+    table = pl.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(5)],
+            "x": [0.0] * 5,
+            "y": [0.0] * 5,
+            "rfm_segment": NAMES,
+        }
+    )
     m = viz.map_figure(table, table["rfm_segment"], True, "segment")
     assert [t.legendgroup for t in m.data] == BEST_TO_LOST
     assert {t.legendgroup: t.marker.color for t in m.data} == donut_colors
 
-    flows = pl.DataFrame({"from_segment": NAMES, "to_segment": NAMES[::-1],
-                          "users": [1] * 5, "revenue_12m": [0.0] * 5})  # fmt: skip
+    flows = pl.DataFrame(
+        {
+            "from_segment": NAMES,
+            "to_segment": NAMES[::-1],
+            "users": [1] * 5,
+            "revenue_12m": [0.0] * 5,
+        }
+    )
     node = viz.migration_figure(flows, "a", "b").data[0].node
     assert list(node.label) == BEST_TO_LOST + BEST_TO_LOST
     assert dict(zip(node.label, node.color, strict=True)) == donut_colors
@@ -80,8 +102,19 @@ def test_clusters_take_a_stable_colour_by_their_id():
     assert a == b
     assert a["Big spenders"] == viz.CLUSTER_COLORS[0]
     assert a["Browsers"] == viz.CLUSTER_COLORS[1]
-    table = pl.DataFrame({"user_id": ["u0", "u1"], "x": [0.0, 1.0], "y": [0.0, 1.0],
-                          "cluster_name": ["Browsers", "Big spenders"]})  # fmt: skip
-    m = viz.map_figure(table, table["cluster_name"], True, "group",
-                       segment_ids={"Big spenders": "0", "Browsers": "1"})  # fmt: skip
+    table = pl.DataFrame(
+        {
+            "user_id": ["u0", "u1"],
+            "x": [0.0, 1.0],
+            "y": [0.0, 1.0],
+            "cluster_name": ["Browsers", "Big spenders"],
+        }
+    )
+    m = viz.map_figure(
+        table,
+        table["cluster_name"],
+        True,
+        "group",
+        segment_ids={"Big spenders": "0", "Browsers": "1"},
+    )
     assert {t.legendgroup: t.marker.color for t in m.data} == a

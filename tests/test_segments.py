@@ -392,7 +392,7 @@ def test_standardized_means_and_the_two_segment_comparison_by_hand():
             "seg": ["x", "x", "y", "y"],
             "spend": [1.0, 3.0, 5.0, 7.0],
             "visits": [2, 2, 2, 2],
-        }  # fmt: skip
+        }
     )
     z = standardized_means(prof, "seg", ["spend", "visits"]).sort("feature", "segment")
     # spend: population mean 4, sample std sqrt(((-3)²+(-1)²+1²+3²)/3) = sqrt(20/3)

@@ -77,8 +77,12 @@ def test_sequences_follow_time_collapse_repeats_drop_searches_and_mark_sessions(
     seq = user_sequences(log.sample(fraction=1.0, shuffle=True, seed=3), users, items)
     it, ty, se = seq.of(0)
     assert it.tolist() == [0, 1, 2, 0]
-    assert ty.tolist() == [TYPE_CODES[S.CART], TYPE_CODES[S.PURCHASE], TYPE_CODES[S.VIEW],
-                           TYPE_CODES[S.VIEW]]  # fmt: skip
+    assert ty.tolist() == [
+        TYPE_CODES[S.CART],
+        TYPE_CODES[S.PURCHASE],
+        TYPE_CODES[S.VIEW],
+        TYPE_CODES[S.VIEW],
+    ]
     assert se.tolist() == [1, 0, 1, 1]
     assert seq.of(1)[0].tolist() == [2] and seq.lengths().tolist() == [4, 1]
 
@@ -103,13 +107,18 @@ def test_sequence_builder_rejects_a_bad_gap_and_missing_columns():
 def test_markov_scores_count_successors_of_the_last_item_then_back_off():
     log = events(
         [
-            ("a", "x", S.VIEW, 0), ("a", "y", S.VIEW, 1),
-            ("b", "x", S.VIEW, 0), ("b", "y", S.VIEW, 1),
-            ("c", "x", S.VIEW, 0), ("c", "z", S.VIEW, 1),
-            ("d", "w", S.VIEW, 0), ("d", "x", S.VIEW, 1),
-            ("e", "y", S.VIEW, 0), ("e", "w", S.VIEW, 1),
+            ("a", "x", S.VIEW, 0),
+            ("a", "y", S.VIEW, 1),
+            ("b", "x", S.VIEW, 0),
+            ("b", "y", S.VIEW, 1),
+            ("c", "x", S.VIEW, 0),
+            ("c", "z", S.VIEW, 1),
+            ("d", "w", S.VIEW, 0),
+            ("d", "x", S.VIEW, 1),
+            ("e", "y", S.VIEW, 0),
+            ("e", "w", S.VIEW, 1),
         ]
-    )  # fmt: skip
+    )
     model = fitted(Markov(), log)
     # d's last item is x; x -> y twice, x -> z once; the item before (w) -> x once
     scores = model._score(np.array([model.user_index_["d"]]))[0]
@@ -167,14 +176,21 @@ def test_event_types_are_an_input_the_model_uses():
     rows = []
     for u in range(40):
         kind, nxt = (S.VIEW, "v") if u % 2 else (S.PURCHASE, "p")
-        rows += [(f"u{u}", "start", S.VIEW, u * 100), (f"u{u}", "a", kind, u * 100 + 1),
-                 (f"u{u}", nxt, S.VIEW, u * 100 + 2)]  # fmt: skip
+        rows += [
+            (f"u{u}", "start", S.VIEW, u * 100),
+            (f"u{u}", "a", kind, u * 100 + 1),
+            (f"u{u}", nxt, S.VIEW, u * 100 + 2),
+        ]
     log = events(rows)
     # the users to predict for stop right after "a"
     probe = events(
-        [("pv", "start", S.VIEW, 9000), ("pv", "a", S.VIEW, 9001),
-         ("pp", "start", S.VIEW, 9000), ("pp", "a", S.PURCHASE, 9001)]
-    )  # fmt: skip
+        [
+            ("pv", "start", S.VIEW, 9000),
+            ("pv", "a", S.VIEW, 9001),
+            ("pp", "start", S.VIEW, 9000),
+            ("pp", "a", S.PURCHASE, 9001),
+        ]
+    )
     full = pl.concat([log, probe])
     model = fitted(GRU4Rec(**FAST, random_state=1), full)
     top = model.recommend(["pv", "pp"], k=1)
@@ -317,7 +333,7 @@ def test_a_pickled_model_recommends_and_explains_exactly_as_before(cls, tmp_path
     assert "_net" not in loaded.__dict__  # the network is rebuilt from weights on first use
     assert loaded.recommend(users, k=3).equals(model.recommend(users, k=3))
     assert loaded.explain(users[0], "c5") == model.explain(users[0], "c5")
-    again = pickle.loads(pickle.dumps(loaded))
+    again = pickle.loads(pickle.dumps(loaded))  # noqa: S301 - reads a pickle this project wrote into its own private folder
     a = model.encode_histories(log)[1]
     assert np.array_equal(again.encode_histories(log)[1], a)
     # the histories read by encode_histories are the training ones: the same user vectors

@@ -23,10 +23,15 @@ def _sdf(spark, frame: pl.DataFrame):
 def _events(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
-        schema={S.USER_ID: pl.String, S.ITEM_ID: pl.String, S.EVENT_TYPE: pl.String,
-                S.TIMESTAMP: pl.Datetime("us", "UTC"), S.RATING: pl.Float64},
+        schema={
+            S.USER_ID: pl.String,
+            S.ITEM_ID: pl.String,
+            S.EVENT_TYPE: pl.String,
+            S.TIMESTAMP: pl.Datetime("us", "UTC"),
+            S.RATING: pl.Float64,
+        },
         orient="row",
-    )  # fmt: skip
+    )
 
 
 def _day(d: int, h: int = 10) -> datetime:
@@ -38,12 +43,14 @@ def test_ranking_metrics_on_spark_match_hand_values_and_the_polars_functions(spa
     from profiling.evaluation.metrics import RANKING_METRICS
 
     recs = pl.DataFrame(
-        {"model": ["m"] * 10,
-         S.USER_ID: ["u1", "u1", "u1", "u2", "u2", "u2", "u4", "u4", "u4", "u4"],
-         # u2's second "x" keeps its best rank; u4's only hit is at position 4 > k
-         S.ITEM_ID: ["a", "b", "c", "x", "y", "x", "p", "q", "r", "s"],
-         "rank": [1, 2, 3, 1, 2, 3, 1, 2, 3, 4]}
-    )  # fmt: skip
+        {
+            "model": ["m"] * 10,
+            S.USER_ID: ["u1", "u1", "u1", "u2", "u2", "u2", "u4", "u4", "u4", "u4"],
+            # u2's second "x" keeps its best rank; u4's only hit is at position 4 > k
+            S.ITEM_ID: ["a", "b", "c", "x", "y", "x", "p", "q", "r", "s"],
+            "rank": [1, 2, 3, 1, 2, 3, 1, 2, 3, 4],
+        }
+    )
     truth = pl.DataFrame(
         {S.USER_ID: ["u1", "u1", "u2", "u3", "u4"], S.ITEM_ID: ["b", "d", "x", "z", "s"]}
     )
@@ -54,13 +61,27 @@ def test_ranking_metrics_on_spark_match_hand_values_and_the_polars_functions(spa
     # u1: one hit at position 2 of 3, 2 relevant; u2: hit at 1, 1 relevant; u3: no list;
     # u4: its hit is beyond k = 3, so every metric (MRR too, within k as compare) is 0
     expected = {
-        "u1": {"precision": 1 / 3, "recall": 1 / 2, "f1": 2 * 1 / (3 + 2),
-               "ndcg": l3 / (1 + l3), "map": (1 / 2) / 2, "mrr": 1 / 2, "hit_rate": 1.0},
-        "u2": {"precision": 1 / 3, "recall": 1.0, "f1": 2 * 1 / (3 + 1), "ndcg": 1.0,
-               "map": 1.0, "mrr": 1.0, "hit_rate": 1.0},
+        "u1": {
+            "precision": 1 / 3,
+            "recall": 1 / 2,
+            "f1": 2 * 1 / (3 + 2),
+            "ndcg": l3 / (1 + l3),
+            "map": (1 / 2) / 2,
+            "mrr": 1 / 2,
+            "hit_rate": 1.0,
+        },
+        "u2": {
+            "precision": 1 / 3,
+            "recall": 1.0,
+            "f1": 2 * 1 / (3 + 1),
+            "ndcg": 1.0,
+            "map": 1.0,
+            "mrr": 1.0,
+            "hit_rate": 1.0,
+        },
         "u3": dict.fromkeys(RANKING, 0.0),
         "u4": dict.fromkeys(RANKING, 0.0),
-    }  # fmt: skip
+    }
     assert got[S.USER_ID].to_list() == ["u1", "u2", "u3", "u4"]
     for row in got.iter_rows(named=True):
         for m in RANKING:
@@ -75,9 +96,15 @@ def test_temporal_split_on_spark_has_the_polars_cutoff_with_ties_going_to_test(s
     from profiling.engines.spark_eval import temporal_split_spark
     from profiling.evaluation import temporal_split
 
-    ev = _events([("u1", "a", "view", _day(1), None), ("u1", "b", "view", _day(2), None),
-                  ("u2", "a", "purchase", _day(3), None), ("u2", "b", "view", _day(4), None),
-                  ("u3", "c", "view", _day(4), None)])  # fmt: skip
+    ev = _events(
+        [
+            ("u1", "a", "view", _day(1), None),
+            ("u1", "b", "view", _day(2), None),
+            ("u2", "a", "purchase", _day(3), None),
+            ("u2", "b", "view", _day(4), None),
+            ("u3", "c", "view", _day(4), None),
+        ]
+    )
     # n = 5, position floor(5 * 0.6) = 3 of the sorted times -> cutoff day 4 (a tie): 3 + 2
     got = temporal_split_spark(_sdf(spark, ev), test_fraction=0.4)
     want = temporal_split(ev, test_fraction=0.4)
@@ -112,9 +139,15 @@ def test_train_interactions_on_spark_follow_interactions_from(spark):
     from profiling.data.interactions import interactions_from
     from profiling.engines.spark_eval import interactions_spark
 
-    ev = _events([("u1", "i1", "view", _day(1), None), ("u1", "i1", "purchase", _day(2), None),
-                  ("u1", "i2", "search", _day(3), None),  # weight 0, no rating: dropped
-                  ("u2", "i1", "rating", _day(1), 3.0), ("u2", "i1", "rating", _day(5), 5.0)])  # fmt: skip
+    ev = _events(
+        [
+            ("u1", "i1", "view", _day(1), None),
+            ("u1", "i1", "purchase", _day(2), None),
+            ("u1", "i2", "search", _day(3), None),  # weight 0, no rating: dropped
+            ("u2", "i1", "rating", _day(1), 3.0),
+            ("u2", "i1", "rating", _day(5), 5.0),
+        ]
+    )
     got = pl.from_arrow(interactions_spark(_sdf(spark, ev)).toArrow()).sort(S.USER_ID, S.ITEM_ID)
     want = interactions_from(ev)
     # u1/i1: view 1 + purchase 5 = 6, one purchase; u2/i1: two ratings 4 + 4 = 8, latest 5
@@ -146,8 +179,13 @@ def test_evaluate_engine_spark_gives_the_polars_split_and_metrics(spark, tmp_pat
     assert main([*common, "--engine", "spark", "--out", str(tmp_path / "sp")]) == 0
     polars_report = json.loads((tmp_path / "pl" / "report.json").read_text())
     spark_report = json.loads((tmp_path / "sp" / "report.json").read_text())
-    for key in ("train_events", "test_events", "train_users", "test_users",
-                "test_users_not_in_train"):  # fmt: skip
+    for key in (
+        "train_events",
+        "test_events",
+        "train_users",
+        "test_users",
+        "test_users_not_in_train",
+    ):
         assert spark_report["split"][key] == polars_report["split"][key], key
     assert spark_report["split"]["test_events"] > 0
     want = pl.read_csv(tmp_path / "pl" / "metrics.csv").select("model", "metric", "value")
@@ -160,8 +198,23 @@ def test_evaluate_engine_spark_gives_the_polars_split_and_metrics(spark, tmp_pat
 
 def test_evaluate_engine_spark_refuses_what_it_does_not_run(spark, tmp_path, capsys):
     log = _log(tmp_path)
-    assert main(["evaluate", log, "--engine", "spark", "--protocol", "kfold",
-                 "--models", "popularity", "--out", str(tmp_path)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                log,
+                "--engine",
+                "spark",
+                "--protocol",
+                "kfold",
+                "--models",
+                "popularity",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "protocols temporal, stratified; got 'kfold'" in capsys.readouterr().err
     assert (
         main(["evaluate", "--workspace", "shop", "--engine", "spark", "--out", str(tmp_path)]) == 2

@@ -87,17 +87,24 @@ def test_hybrid_tuning_blends_the_tuned_sub_models():
     # popularity fallback always hits
     new = pl.DataFrame(
         [("NEW", f"I{i:02d}", "purchase", START + dt.timedelta(days=36)) for i in range(20)],
-        schema=[S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TIMESTAMP], orient="row",
-    )  # fmt: skip
+        schema=[S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TIMESTAMP],
+        orient="row",
+    )
     split = temporal_split(pl.concat([events(), new]), 0.25)
     val = validation_split(split, relevance=_rule())
     assert "NEW" in set(val.test[S.USER_ID]) and "NEW" not in set(val.train[S.USER_ID])
     hybrid = hybrid_of({"ease": EASE(l2=7.0)})
     assert hybrid.models["ease"].l2 == 7.0
-    grid = [{"weights": {"item-knn": 1.0, "ease": 0.0, "als": 0.0, "bpr": 0.0, "content": 0.0},
-             "normalization": "minmax"},
-            {"weights": {"item-knn": 0.0, "ease": 1.0, "als": 0.0, "bpr": 0.0, "content": 0.0},
-             "normalization": "zscore"}]  # fmt: skip
+    grid = [
+        {
+            "weights": {"item-knn": 1.0, "ease": 0.0, "als": 0.0, "bpr": 0.0, "content": 0.0},
+            "normalization": "minmax",
+        },
+        {
+            "weights": {"item-knn": 0.0, "ease": 1.0, "als": 0.0, "bpr": 0.0, "content": 0.0},
+            "normalization": "zscore",
+        },
+    ]
     result = tune("hybrid", split, model=hybrid, grid_override=grid, k=3)
     assert result.trials.height == 2
     # blending EASE alone (z-scores keep its order) scores exactly like the tuned EASE alone,

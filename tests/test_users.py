@@ -102,9 +102,13 @@ def test_bought_items_are_the_distinct_purchased_items_of_the_user():
 
 
 def test_recommendations_mark_what_the_user_bought_when_seen_items_stay():
-    data = pl.DataFrame({"user_id": ["a", "b", "b", "c", "c"],
-                         "item_id": ["i1", "i1", "i2", "i1", "i3"],
-                         "weight": [1.0] * 5})  # fmt: skip
+    data = pl.DataFrame(
+        {
+            "user_id": ["a", "b", "b", "c", "c"],
+            "item_id": ["i1", "i1", "i2", "i1", "i3"],
+            "weight": [1.0] * 5,
+        }
+    )
     model = registry.make("popularity").fit(data)
     kept = explained_recommendations(model, "a", k=2, exclude_seen=False, bought=["i1"])
     assert kept["item_id"].to_list()[0] == "i1"  # most popular, bought by a: listed and marked
@@ -135,8 +139,13 @@ def test_a_user_with_a_single_view_gets_every_part_of_the_page(tmp_path):
 
 
 def test_segment_choices_name_each_segment_with_its_size_and_list_its_members():
-    a = pl.DataFrame({"user_id": ["u1", "u2", "u3"], "rfm_segment": ["Lost", "Champions", "Lost"],
-                      "cluster_name": ["Big spenders", None, "Big spenders"]})  # fmt: skip
+    a = pl.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u3"],
+            "rfm_segment": ["Lost", "Champions", "Lost"],
+            "cluster_name": ["Big spenders", None, "Big spenders"],
+        }
+    )
     choices = segment_choices(a)
     assert choices == {
         "rfm_segment=Champions": "Segment: Champions (1 customer)",

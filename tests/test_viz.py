@@ -27,8 +27,9 @@ def test_plotly_text_escapes_strings_lists_and_series_and_leaves_numbers():
 
 
 def _seg(name, users):
-    return SimpleNamespace(name=name, segment=name, users=users, share_of_users=0.5,
-                           share_of_revenue=0.5)  # fmt: skip
+    return SimpleNamespace(
+        name=name, segment=name, users=users, share_of_users=0.5, share_of_revenue=0.5
+    )
 
 
 def test_segment_figures_escape_segment_and_category_names():
@@ -46,8 +47,9 @@ def test_segment_figures_escape_segment_and_category_names():
 
 
 def test_the_sankey_escapes_node_labels_and_the_map_keeps_the_raw_id_for_selection():
-    flows = pl.DataFrame({"from_segment": [BOLD], "to_segment": ["Lost"], "users": [3],
-                          "revenue_12m": [1.0]})  # fmt: skip
+    flows = pl.DataFrame(
+        {"from_segment": [BOLD], "to_segment": ["Lost"], "users": [3], "revenue_12m": [1.0]}
+    )
     sankey = viz.migration_figure(flows, "2024-01-01", "<i>after</i>")
     assert list(sankey.data[0].node.label) == [BOLD_SHOWN, "Lost"]
     assert list(sankey.data[0].node.customdata) == ["2024-01-01", "&lt;i&gt;after&lt;/i&gt;"]

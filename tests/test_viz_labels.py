@@ -43,9 +43,12 @@ METRICS = pl.DataFrame(
     }
 )
 TIMINGS = pl.DataFrame(
-    {"model": ["popularity", "ease", "als"], "fit_seconds": [0.01, 2.0, 30.0],
-     "predict_seconds": [0.1, 0.2, 0.3]}
-)  # fmt: skip
+    {
+        "model": ["popularity", "ease", "als"],
+        "fit_seconds": [0.01, 2.0, 30.0],
+        "predict_seconds": [0.1, 0.2, 0.3],
+    }
+)
 
 
 def test_bar_values_sit_inside_the_bars_base_clear_of_the_error_bars():
@@ -103,8 +106,12 @@ def test_the_cold_user_sentence_counts_cold_users_and_fallback_models():
 def test_radar_labels_break_over_lines_instead_of_showing_the_markup():
     from profiling.vocabulary import glossary as G
 
-    fig = viz.radar_figure({"view_to_purchase": 1.0, "frequency": 0.0},
-                           {"view_to_purchase": 0.0, "frequency": 1.0}, "a", "b")  # fmt: skip
+    fig = viz.radar_figure(
+        {"view_to_purchase": 1.0, "frequency": 0.0},
+        {"view_to_purchase": 0.0, "frequency": 1.0},
+        "a",
+        "b",
+    )
     theta = list(fig.data[0].theta)
     assert G.short_label("view_to_purchase") == "views that led to a purchase"
     assert theta[0] == "views that led<br>to a purchase"  # lines of at most 14 characters
@@ -151,8 +158,9 @@ def test_the_comparison_reads_one_measure_per_row_and_one_measure_in_detail():
         ("ease", "0.029", "0.026 to 0.032", "not clearly different"),
     ]
     assert measure_table(_comparison_metrics(), "ndcg")["compared with the best"].to_list() == [
-        "★ best", "clearly worse †"
-    ]  # fmt: skip
+        "★ best",
+        "clearly worse †",
+    ]
 
 
 def test_the_timeline_is_as_tall_as_its_lanes():

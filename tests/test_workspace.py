@@ -183,8 +183,12 @@ def test_a_killed_refresh_leaves_the_previous_snapshot_intact(home, batches):
     env = {**os.environ, "PERSONA_STUDIO_HOME": str(home), "PERSONA_STUDIO_CRASH_AT": "add"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "profiling", "workspace", "add", "crash", str(batches[1])],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()  # printed inside the transaction, after the writes
         assert line.strip() == "crash point add reached"
@@ -216,10 +220,18 @@ def _ts(day: int) -> datetime:
 
 
 def test_a_migration_matrix_worked_out_by_hand():
-    before = pl.DataFrame({"user_id": ["a", "b", "c", "d"],
-                           "rfm_segment": ["Champions", "Champions", "Loyal", "At risk"]})  # fmt: skip
-    after = pl.DataFrame({"user_id": ["a", "b", "c", "d", "e"],
-                          "rfm_segment": ["Champions", "At risk", "At risk", "Lost", "New"]})  # fmt: skip
+    before = pl.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "d"],
+            "rfm_segment": ["Champions", "Champions", "Loyal", "At risk"],
+        }
+    )
+    after = pl.DataFrame(
+        {
+            "user_id": ["a", "b", "c", "d", "e"],
+            "rfm_segment": ["Champions", "At risk", "At risk", "Lost", "New"],
+        }
+    )
     events = pl.DataFrame(
         {
             "user_id": ["a", "b", "b", "c", "d", "e", "a"],
@@ -231,15 +243,18 @@ def test_a_migration_matrix_worked_out_by_hand():
                 "view",
                 "purchase",
                 "purchase",
-            ],  # fmt: skip
+            ],
             "timestamp": [_ts(2), _ts(3), _ts(4), _ts(5), _ts(6), _ts(20), _ts(21)],
             "amount": [100.0, 50.0, -10.0, 30.0, None, 7.0, 1.0],
         }
     )
-    mig = M.migrate(before, after, "rfm_segment", events=events, before_date=_ts(10),
-                    after_date=_ts(25))  # fmt: skip
-    flows = {(r["from_segment"], r["to_segment"]): (r["users"], r["revenue_12m"])
-             for r in mig.flows.iter_rows(named=True)}  # fmt: skip
+    mig = M.migrate(
+        before, after, "rfm_segment", events=events, before_date=_ts(10), after_date=_ts(25)
+    )
+    flows = {
+        (r["from_segment"], r["to_segment"]): (r["users"], r["revenue_12m"])
+        for r in mig.flows.iter_rows(named=True)
+    }
     assert flows == {
         ("Champions", "Champions"): (1, 100.0),  # a
         ("Champions", "At risk"): (1, 50.0 - 10.0),  # b, net of the refund
@@ -258,21 +273,38 @@ def test_a_migration_matrix_worked_out_by_hand():
 
 def test_migration_refuses_dates_in_the_wrong_order():
     a = pl.DataFrame({"user_id": ["a"], "rfm_segment": ["Loyal"]})
-    ev = pl.DataFrame(schema={"user_id": pl.String, "event_type": pl.String,
-                              "timestamp": pl.Datetime("us", "UTC"), "amount": pl.Float64})  # fmt: skip
+    ev = pl.DataFrame(
+        schema={
+            "user_id": pl.String,
+            "event_type": pl.String,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "amount": pl.Float64,
+        }
+    )
     with pytest.raises(Exception, match="earlier date must come before"):
         M.migrate(a, a, "rfm_segment", events=ev, before_date=_ts(5), after_date=_ts(5))
 
 
 def test_later_clusters_are_matched_to_the_nearest_earlier_centroid():
     prof_a = pl.DataFrame({"user_id": list("abcdef"), "x": [0.0, 0.1, 0.2, 10.0, 10.1, 10.2]})
-    assign_a = pl.DataFrame({"user_id": list("abcdef"), "cluster": [0, 0, 0, 1, 1, 1],
-                             "cluster_name": ["Low"] * 3 + ["High"] * 3})  # fmt: skip
+    assign_a = pl.DataFrame(
+        {
+            "user_id": list("abcdef"),
+            "cluster": [0, 0, 0, 1, 1, 1],
+            "cluster_name": ["Low"] * 3 + ["High"] * 3,
+        }
+    )
     # at the later date the fitted labels are swapped and a third group appears
-    prof_b = pl.DataFrame({"user_id": list("abcdefg"),
-                           "x": [0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 50.0]})  # fmt: skip
-    assign_b = pl.DataFrame({"user_id": list("abcdefg"), "cluster": [1, 1, 1, 0, 0, 0, 2],
-                             "cluster_name": ["B1"] * 3 + ["B0"] * 3 + ["Far"]})  # fmt: skip
+    prof_b = pl.DataFrame(
+        {"user_id": list("abcdefg"), "x": [0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 50.0]}
+    )
+    assign_b = pl.DataFrame(
+        {
+            "user_id": list("abcdefg"),
+            "cluster": [1, 1, 1, 0, 0, 0, 2],
+            "cluster_name": ["B1"] * 3 + ["B0"] * 3 + ["Far"],
+        }
+    )
     matched = M.match_clusters(prof_a, assign_a, prof_b, assign_b, ["x"])
     assert matched == {1: "Low", 0: "High", 2: "Far (new)"}
 
@@ -286,8 +318,12 @@ def test_the_workspace_cli_creates_adds_shows_lists_and_deletes(home, batches, c
     assert main(["workspace", "show", "cli-shop", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert (shown["name"], shown["slug"], shown["users"], shown["items"], shown["events"]) == (
-        "Cli Shop", "cli-shop", 3, 2, 5,
-    )  # fmt: skip
+        "Cli Shop",
+        "cli-shop",
+        3,
+        2,
+        5,
+    )
     assert [(s["users"], s["events"]) for s in shown["snapshots"]] == [(2, 3), (3, 5)]
     assert main(["workspace", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -310,8 +346,10 @@ def test_build_and_evaluate_read_a_workspace(home, tmp_path):
     assert main(["build", "--workspace", "thirty", "--out", str(tmp_path / "b")]) == 0
     assert pl.read_parquet(tmp_path / "b" / "profiles.parquet").height == 30
     out = tmp_path / "e"
-    assert main(["evaluate", "--workspace", "thirty", "--models", "popularity",
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(["evaluate", "--workspace", "thirty", "--models", "popularity", "--out", str(out)])
+        == 0
+    )
     assert json.loads((out / "report.json").read_text())["dataset"]["name"] == "Thirty"
 
 

@@ -57,8 +57,16 @@ def migration_between_dates(before: datetime, after: datetime, column: str) -> M
         return job.result()
     if job is not None:
         return job
-    return runner.submit(key, "Rebuilding profiles and segments as of both dates", _dates_job,
-                         data.load(ref), ref.version, before, after, column)  # fmt: skip
+    return runner.submit(
+        key,
+        "Rebuilding profiles and segments as of both dates",
+        _dates_job,
+        data.load(ref),
+        ref.version,
+        before,
+        after,
+        column,
+    )
 
 
 def retry(job: Job) -> None:
@@ -76,8 +84,7 @@ def flows_table(mig: M.Migration) -> pl.DataFrame:
     """The flows between different segments, largest revenue at stake first: one row per
     (from_segment, to_segment) with users, share_of_from (0-1) and revenue_12m; pages show
     them by their glossary labels."""
-    return mig.moved().select("from_segment", "to_segment", "users", "share_of_from",
-                              "revenue_12m")  # fmt: skip
+    return mig.moved().select("from_segment", "to_segment", "users", "share_of_from", "revenue_12m")
 
 
 def audience(mig: M.Migration, source: str, target: str) -> pl.DataFrame:
@@ -107,7 +114,7 @@ def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
                 pl.col("rfm_segment").alias("Segment"),
                 pl.lit(None, pl.String).alias("Group"),
                 pl.lit("rebuilt from the log").alias("From"),
-            )  # fmt: skip
+            )
         )
     stored = ref.workspace().assignments_history(user_id)
     parts.append(
@@ -116,6 +123,6 @@ def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
             pl.col("rfm_segment").alias("Segment"),
             pl.col("cluster_name").alias("Group"),
             pl.format("snapshot {}", pl.col("snapshot_id")).alias("From"),
-        )  # fmt: skip
+        )
     )
     return pl.concat(parts, how="vertical_relaxed").sort("As of", descending=True), pending

@@ -70,10 +70,13 @@ def _default() -> C.CustomSegment:
 
 def _rows(segment: C.CustomSegment, by_feature: dict[str, str]) -> list[dict]:
     return [
-        {"feature": by_feature.get(r.feature, r.feature),
-         "condition": C.OPERATORS.get(r.op, r.op), "value": str(r.value)}
+        {
+            "feature": by_feature.get(r.feature, r.feature),
+            "condition": C.OPERATORS.get(r.op, r.op),
+            "value": str(r.value),
+        }
         for r in segment.rules
-    ]  # fmt: skip
+    ]
 
 
 def builder(
@@ -105,21 +108,28 @@ def builder(
     st.subheader("Custom segment")
     top = st.columns([2, 2, 1])
     pick = top[0].selectbox(
-        "Saved segments of this workspace", [NEW, *by_name], key=PICK,
+        "Saved segments of this workspace",
+        [NEW, *by_name],
+        key=PICK,
         help="Custom segments are saved with the workspace: everyone who opens it sees them, "
         "and they stay after a restart.",
-    )  # fmt: skip
+    )
     base = by_name.get(pick, _default())
     slot = "new" if pick == NEW else pick  # widgets of each saved segment keep their own state
     name = top[1].text_input(
-        "Segment name", value=base.name, key=f"ps_cseg_name_{slot}", max_chars=C.MAX_NAME,
+        "Segment name",
+        value=base.name,
+        key=f"ps_cseg_name_{slot}",
+        max_chars=C.MAX_NAME,
         placeholder="e.g. Recent regulars",
-    )  # fmt: skip
+    )
     combine = top[2].radio(
-        "Users must meet", ["and", "or"], index=0 if base.combine == "and" else 1,
+        "Users must meet",
+        ["and", "or"],
+        index=0 if base.combine == "and" else 1,
         format_func={"and": "every condition", "or": "any condition"}.get,
         key=f"ps_cseg_combine_{slot}",
-    )  # fmt: skip
+    )
 
     to_feature = _features(joined)
     to_label = {f: lab for lab, f in to_feature.items()}
@@ -145,18 +155,24 @@ def builder(
         },
     )
     complete = [
-        r for r in rows
+        r
+        for r in rows
         if r.get("feature") and r.get("condition") and str(r.get("value") or "").strip()
-    ]  # fmt: skip
+    ]
     if len(complete) < len(rows):
         n = len(rows) - len(complete)
-        st.caption(f"{n} unfinished row{'s' if n > 1 else ''} not used yet (a row needs a "
-                   "feature, a condition and a value).")  # fmt: skip
+        st.caption(
+            f"{n} unfinished row{'s' if n > 1 else ''} not used yet (a row needs a "
+            "feature, a condition and a value)."
+        )
     rules = tuple(
-        C.Rule(to_feature.get(r["feature"], r["feature"]), to_op.get(r["condition"], r["condition"]),
-               r["value"])
+        C.Rule(
+            to_feature.get(r["feature"], r["feature"]),
+            to_op.get(r["condition"], r["condition"]),
+            r["value"],
+        )
         for r in complete
-    )  # fmt: skip
+    )
     segment = C.CustomSegment(" ".join(name.split()) or "New segment", rules, combine)
     try:
         if name.strip():

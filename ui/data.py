@@ -181,13 +181,18 @@ def create_workspace(
     """Save reviewed uploads as a new workspace and return it (ids pseudonymized at
     ingestion when ``pseudonymize``). Raises ProfilingError."""
     ws = W.create(
-        name, files["events"]["path"], files.get("users", {}).get("path"),
-        files.get("items", {}).get("path"), events_map=maps.get("events"),
-        users_map=maps.get("users"), items_map=maps.get("items"),
-        names={role: f["name"] for role, f in files.items()}, on_progress=progress,
+        name,
+        files["events"]["path"],
+        files.get("users", {}).get("path"),
+        files.get("items", {}).get("path"),
+        events_map=maps.get("events"),
+        users_map=maps.get("users"),
+        items_map=maps.get("items"),
+        names={role: f["name"] for role, f in files.items()},
+        on_progress=progress,
         extra_meta=security.new_workspace_meta(),
         pseudonym_key=security.pseudonym_key() if pseudonymize else None,
-    )  # fmt: skip
+    )
     _forget_catalog()
     return _ref_of(ws.slug)
 
@@ -196,12 +201,16 @@ def add_batch(ref: WorkspaceRef, files: dict[str, dict], maps: dict, progress) -
     """Append reviewed uploads to the workspace as a new batch (pseudonymized with the
     workspace's key when it pseudonymizes ids). Raises ProfilingError."""
     return ref.workspace().add(
-        files["events"]["path"], files.get("users", {}).get("path"),
-        files.get("items", {}).get("path"), events_map=maps.get("events"),
-        users_map=maps.get("users"), items_map=maps.get("items"),
-        names={role: f["name"] for role, f in files.items()}, on_progress=progress,
+        files["events"]["path"],
+        files.get("users", {}).get("path"),
+        files.get("items", {}).get("path"),
+        events_map=maps.get("events"),
+        users_map=maps.get("users"),
+        items_map=maps.get("items"),
+        names={role: f["name"] for role, f in files.items()},
+        on_progress=progress,
         pseudonym_key=security.configured_key(),
-    )  # fmt: skip
+    )
 
 
 def delete_workspace(slug: str) -> None:

@@ -96,8 +96,14 @@ def _key(inp: MapInput, source: str, params: E.EmbeddingParams) -> str:
 
 @st.cache_resource(max_entries=16, show_spinner=False)  # shared, not copied
 def _pca(key: str, _inp: MapInput, source: str, params: E.EmbeddingParams) -> E.Embedding:
-    return E.embed(_inp.ids, _inp.matrix, params, source=source, features=_inp.features,
-                   n_users_total=_inp.n_users_total)  # fmt: skip
+    return E.embed(
+        _inp.ids,
+        _inp.matrix,
+        params,
+        source=source,
+        features=_inp.features,
+        n_users_total=_inp.n_users_total,
+    )
 
 
 def pca(inp: MapInput, source: str, n_components: int) -> E.Embedding:
@@ -118,9 +124,18 @@ def umap(inp: MapInput, source: str, params: E.EmbeddingParams) -> E.Embedding |
     if cached is not None:
         return cached
     return runner.submit(
-        key, "UMAP", E.embed_and_store, inp.ids, inp.matrix, params, source, inp.features,
-        inp.n_users_total, str(_disk().directory), key,
-    )  # fmt: skip
+        key,
+        "UMAP",
+        E.embed_and_store,
+        inp.ids,
+        inp.matrix,
+        params,
+        source,
+        inp.features,
+        inp.n_users_total,
+        str(_disk().directory),
+        key,
+    )
 
 
 def retry(job: Job) -> None:

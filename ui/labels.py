@@ -34,9 +34,11 @@ TABLE_WIDTH = 760
 
 
 def fitted_columns(
-    names, currency: str | None = None, widths: dict[str, int] | None = None,
+    names,
+    currency: str | None = None,
+    widths: dict[str, int] | None = None,
     labels: dict[str, str] | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """:func:`columns` with pixel ``widths`` for the named columns and shorter ``labels``
     (the full plain label moves into the column's help). When every column has a width,
     the one named last in ``widths`` (a text column) takes what the others leave of
@@ -129,8 +131,10 @@ def recommendation_rows(
     little of the customer and fell back to the most popular items)."""
     cols = [pl.col("rank"), _escaped("title", "item")]
     if details:
-        cols += [_escaped("item_id", "item id"),
-                 pl.col("score").round(3).cast(pl.String).alias("score")]  # fmt: skip
+        cols += [
+            _escaped("item_id", "item id"),
+            pl.col("score").round(3).cast(pl.String).alias("score"),
+        ]
     if bought_column and "already_bought" in table.columns:
         cols.append(_tick("already_bought", "bought before"))
     if details and "is_fallback" in table.columns:

@@ -33,9 +33,13 @@ def store(ref: WorkspaceRef) -> ResultStore:
 
 
 def get_or_compute(
-    ref: WorkspaceRef, kind: str, params: dict, compute: Callable[[], object], *,
+    ref: WorkspaceRef,
+    kind: str,
+    params: dict,
+    compute: Callable[[], object],
+    *,
     allow_stale: bool = False,
-) -> Saved:  # fmt: skip
+) -> Saved:
     """The result for the workspace's current data: saved, or computed now and saved. With
     ``allow_stale``, a result saved for older data is returned (flagged) instead of
     computing; the caller shows it as stale and offers to recompute."""
@@ -53,8 +57,7 @@ def get_or_compute(
         if old is not None:
             return Saved(old, info, True, max(ds.events.height - info.events, 0))
     value = compute()
-    info = results.put(kind, params, ref.version, value, data_end=ds.as_of,
-                       events=ds.events.height)  # fmt: skip
+    info = results.put(kind, params, ref.version, value, data_end=ds.as_of, events=ds.events.height)
     return Saved(value, info, False, 0)
 
 

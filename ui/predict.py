@@ -87,8 +87,9 @@ def _saver(spec: data.WorkspaceRef, horizon_days: int):
     end, n = ds.as_of, ds.events.height
 
     def save(bundle: Bundle) -> None:
-        store.put("predictions", _params(horizon_days), spec.version, bundle, data_end=end,
-                  events=n)  # fmt: skip
+        store.put(
+            "predictions", _params(horizon_days), spec.version, bundle, data_end=end, events=n
+        )
 
     return save
 
@@ -195,38 +196,58 @@ def user_section(user_id: str) -> None:
         )
         j = job()
         c2.button(
-            "Compute in the background", icon=":material/query_stats:", key="ps_user_pred_start",
-            on_click=start, disabled=j is not None and not j.failed,
-        )  # fmt: skip
+            "Compute in the background",
+            icon=":material/query_stats:",
+            key="ps_user_pred_start",
+            on_click=start,
+            disabled=j is not None and not j.failed,
+        )
         return
     row = P.user_scores(scores, user_id)
     if row is None:
         st.caption("This user has no event before the scoring date, so no score.")
         return
     cols = st.columns(5)
-    pct = lambda v: "" if v is None else f"{v:.0f}th percentile"  # noqa: E731
-    cols[0].metric("Chance to buy", _fmt(row.get("purchase_propensity"), "{:.1%}"),
-                   help=f"Purchase propensity: the chance of a purchase in the next {horizon()} "
-                   "days. " + pct(row.get("purchase_propensity_pct")))  # fmt: skip
+    pct = lambda v: "" if v is None else f"{v:.0f}th percentile"  # noqa: E731 - a one-line formatter read beside its use
+    cols[0].metric(
+        "Chance to buy",
+        _fmt(row.get("purchase_propensity"), "{:.1%}"),
+        help=f"Purchase propensity: the chance of a purchase in the next {horizon()} "
+        "days. " + pct(row.get("purchase_propensity_pct")),
+    )
     cols[0].caption(pct(row.get("purchase_propensity_pct")))
-    cols[1].metric("Churn risk", _fmt(row.get("churn_risk"), "{:.1%}"),
-                   help=f"Chance that this past buyer makes no purchase in the next {horizon()} "
-                   "days (none for users who never bought).")  # fmt: skip
+    cols[1].metric(
+        "Churn risk",
+        _fmt(row.get("churn_risk"), "{:.1%}"),
+        help=f"Chance that this past buyer makes no purchase in the next {horizon()} "
+        "days (none for users who never bought).",
+    )
     cols[1].caption(pct(row.get("churn_risk_pct")))
-    cols[2].metric("Still active", _fmt(row.get("p_alive"), "{:.1%}"),
-                   help="P(alive) of the BG/NBD model: the probability that the customer has "
-                   "not quietly stopped buying.")  # fmt: skip
+    cols[2].metric(
+        "Still active",
+        _fmt(row.get("p_alive"), "{:.1%}"),
+        help="P(alive) of the BG/NBD model: the probability that the customer has "
+        "not quietly stopped buying.",
+    )
     if "expected_value_365d" in row:
         value = row.get("expected_value_365d")
-        cols[3].metric("Value, next year", fmt.money(value, overview.currency()),
-                       help="Expected value over the next 365 days: BG/NBD expected purchases "
-                       "times Gamma-Gamma expected spend per purchase (undiscounted).")  # fmt: skip
+        cols[3].metric(
+            "Value, next year",
+            fmt.money(value, overview.currency()),
+            help="Expected value over the next 365 days: BG/NBD expected purchases "
+            "times Gamma-Gamma expected spend per purchase (undiscounted).",
+        )
     else:
-        cols[3].metric("Orders, next year", _fmt(row.get("expected_purchases_365d"), "{:.2f}"),
-                       help="BG/NBD expected purchases over the next 365 days.")  # fmt: skip
-    cols[4].metric("How unusual", _fmt(row.get("anomaly_score"), "{:.2f}"),
-                   help="Anomaly score (IsolationForest): about 0.5 ordinary, near 1 very "
-                   "unusual.")  # fmt: skip
+        cols[3].metric(
+            "Orders, next year",
+            _fmt(row.get("expected_purchases_365d"), "{:.2f}"),
+            help="BG/NBD expected purchases over the next 365 days.",
+        )
+    cols[4].metric(
+        "How unusual",
+        _fmt(row.get("anomaly_score"), "{:.2f}"),
+        help="Anomaly score (IsolationForest): about 0.5 ordinary, near 1 very unusual.",
+    )
     cols[4].caption(pct(row.get("anomaly_pct")))
     for task, label in (("purchase", "Propensity"), ("churn", "Churn risk")):
         drivers = row.get(f"{task}_drivers")
@@ -264,9 +285,12 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
         c1.caption(status_line() + " When they are ready, members can be filtered by them.")
         j = job()
         c2.button(
-            "Compute in the background", icon=":material/query_stats:", key="ps_seg_pred_start",
-            on_click=start, disabled=j is not None and not j.failed,
-        )  # fmt: skip
+            "Compute in the background",
+            icon=":material/query_stats:",
+            key="ps_seg_pred_start",
+            on_click=start,
+            disabled=j is not None and not j.failed,
+        )
         return joined, None
     keep = [c for c in scores.columns if c not in joined.columns or c == "user_id"]
     joined = joined.join(scores.select(keep), on="user_id", how="left")
@@ -291,8 +315,14 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
     return joined, (P.score_mask(joined, bounds) if bounds else None)
 
 
-MAP_SCORES = ("purchase_propensity", "churn_risk", "p_alive", "expected_value_365d",
-              "anomaly_score", "n_risk_flags")  # fmt: skip
+MAP_SCORES = (
+    "purchase_propensity",
+    "churn_risk",
+    "p_alive",
+    "expected_value_365d",
+    "anomaly_score",
+    "n_risk_flags",
+)
 
 
 def map_color_options() -> dict[str, str]:

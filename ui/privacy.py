@@ -64,8 +64,7 @@ def _noise(frame: pl.DataFrame, count: str, epsilon: float) -> P.NoisyCounts:
 
     ref = data.resolved_spec()
     digest = hashlib.blake2b(frame.write_csv().encode(), digest_size=16).hexdigest()
-    return _noisy(f"{ref.key() if ref else ''}|{digest}|{count}|{epsilon!r}", frame, count,
-                  epsilon)  # fmt: skip
+    return _noisy(f"{ref.key() if ref else ''}|{digest}|{count}|{epsilon!r}", frame, count, epsilon)
 
 
 def protect_sizes(table: pl.DataFrame, label: str = "segment", count: str = "users"):
@@ -93,12 +92,19 @@ def protected_mix(descriptions: list | None) -> list | None:
     if not descriptions:
         return descriptions
     table = pl.DataFrame(
-        {"segment": [d.segment for d in descriptions], "users": [d.users for d in descriptions],
-         "share_of_users": [d.share_of_users for d in descriptions],
-         "share_of_revenue": [d.share_of_revenue for d in descriptions]},
-        schema={"segment": pl.String, "users": pl.Int64, "share_of_users": pl.Float64,
-                "share_of_revenue": pl.Float64},
-    )  # fmt: skip
+        {
+            "segment": [d.segment for d in descriptions],
+            "users": [d.users for d in descriptions],
+            "share_of_users": [d.share_of_users for d in descriptions],
+            "share_of_revenue": [d.share_of_revenue for d in descriptions],
+        },
+        schema={
+            "segment": pl.String,
+            "users": pl.Int64,
+            "share_of_users": pl.Float64,
+            "share_of_revenue": pl.Float64,
+        },
+    )
     table, note = protect_sizes(table)
     if not note:
         return descriptions
@@ -108,10 +114,21 @@ def protected_mix(descriptions: list | None) -> list | None:
     for row in table.iter_rows(named=True):  # a handful of segments, not data rows
         d = by_key.get(row["segment"])
         if d is None:  # the merged row
-            d = SegmentDescription(row["segment"], row["segment"], 0, 0.0, None, None, [],
-                                   "Segments this small are merged so nobody is singled out.")  # fmt: skip
-        out.append(dataclasses.replace(d, users=int(row["users"]),
-                                       share_of_revenue=row["share_of_revenue"]))  # fmt: skip
+            d = SegmentDescription(
+                row["segment"],
+                row["segment"],
+                0,
+                0.0,
+                None,
+                None,
+                [],
+                "Segments this small are merged so nobody is singled out.",
+            )
+        out.append(
+            dataclasses.replace(
+                d, users=int(row["users"]), share_of_revenue=row["share_of_revenue"]
+            )
+        )
     return out
 
 
@@ -127,8 +144,10 @@ def protect_migration(mig):
     if s.dp_epsilon:
         noisy = _noise(flows, "users", s.dp_epsilon)
         flows = noisy.counts
-        notes.append(f"user counts have differential-privacy noise (ε = {noisy.epsilon:g}; "
-                     "revenue is not noised)")  # fmt: skip
+        notes.append(
+            f"user counts have differential-privacy noise (ε = {noisy.epsilon:g}; "
+            "revenue is not noised)"
+        )
     flows = flows.with_columns(
         (pl.col("users") / pl.col("users").sum().over("from_segment")).alias("share_of_from")
     )
@@ -140,8 +159,12 @@ def protect_migration(mig):
 
 def pseudonymize_checkbox() -> bool:
     """ "Pseudonymize user ids" for a workspace being created (off by default)."""
-    return st.checkbox("Pseudonymize user ids", value=False, key="ps_ws_pseudonymize",
-                       help=P.EXPLAIN["pseudonymize"])  # fmt: skip
+    return st.checkbox(
+        "Pseudonymize user ids",
+        value=False,
+        key="ps_ws_pseudonymize",
+        help=P.EXPLAIN["pseudonymize"],
+    )
 
 
 def panel(slug: str) -> None:
@@ -154,11 +177,23 @@ def panel(slug: str) -> None:
     who = security.signed_in_email() or "local user (open mode)"
     st.markdown("**Privacy**")
     c1, c2 = st.columns(2)
-    k = c1.number_input("Hide groups under k users (0 = off)", 0, 1000, s.min_group or 0,
-                        help=P.EXPLAIN["min_group"], key="ps_priv_k")  # fmt: skip
-    eps = c2.number_input("DP epsilon for segment sizes (0 = off)", 0.0, 10.0,
-                          float(s.dp_epsilon or 0.0), 0.1, help=P.EXPLAIN["dp_epsilon"],
-                          key="ps_priv_eps")  # fmt: skip
+    k = c1.number_input(
+        "Hide groups under k users (0 = off)",
+        0,
+        1000,
+        s.min_group or 0,
+        help=P.EXPLAIN["min_group"],
+        key="ps_priv_k",
+    )
+    eps = c2.number_input(
+        "DP epsilon for segment sizes (0 = off)",
+        0.0,
+        10.0,
+        float(s.dp_epsilon or 0.0),
+        0.1,
+        help=P.EXPLAIN["dp_epsilon"],
+        key="ps_priv_eps",
+    )
     if st.button("Save privacy settings", icon=":material/shield:"):
         try:
             WP.set_settings(ws, WP.PrivacySettings(False, int(k), float(eps) or None), who)
@@ -175,9 +210,12 @@ def panel(slug: str) -> None:
             show_error(exc)
         else:
             st.success(f"{n:,} user ids replaced by pseudonyms.")
-    user = st.text_input("Erase one user (their id)", key="ps_priv_erase",
-                         help="Removes the user from every table, snapshot, map and saved "
-                         "model of this workspace; models are retrained on the next use.")  # fmt: skip
+    user = st.text_input(
+        "Erase one user (their id)",
+        key="ps_priv_erase",
+        help="Removes the user from every table, snapshot, map and saved "
+        "model of this workspace; models are retrained on the next use.",
+    )
     if user and st.button("Erase this user", type="primary", icon=":material/person_remove:"):
         try:
             rep = WP.erase_user(ws, user, who)
@@ -205,5 +243,7 @@ def retraining_note(kind: str) -> None:
         return
     reasons = ResultStore(ref.workspace().results_dir).stale_reasons(kind)
     if reasons:
-        st.info(f"Models are trained again: {escape_markdown(reasons[-1])}.",
-                icon=":material/model_training:")  # fmt: skip
+        st.info(
+            f"Models are trained again: {escape_markdown(reasons[-1])}.",
+            icon=":material/model_training:",
+        )

@@ -61,8 +61,9 @@ def _segmentation(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str)
         return current_definitions(job.result())
     seg = build_segments(_profiles(spec_key, _spec), k=k, method=method)
     ds = data.load(_spec)
-    store.put("segmentation", params, _spec.version, seg, data_end=ds.as_of,
-              events=ds.events.height)  # fmt: skip
+    store.put(
+        "segmentation", params, _spec.version, seg, data_end=ds.as_of, events=ds.events.height
+    )
     return seg
 
 
@@ -129,8 +130,9 @@ def segmentation(k: int | str = "auto", method: str = "kmeans") -> SegmentView:
     ds = data.load(spec)
 
     def save(seg: Segmentation) -> None:
-        store.put("segmentation", params, spec.version, seg, data_end=ds.as_of,
-                  events=ds.events.height)  # fmt: skip
+        store.put(
+            "segmentation", params, spec.version, seg, data_end=ds.as_of, events=ds.events.height
+        )
 
     job = _clusterer().submit(
         job_key, f"Clustering with k = {k}", _cluster_job, _profiles(key, spec), k, method, save
@@ -233,8 +235,7 @@ def _index_job_for(spec: WorkspaceRef, prof: pl.DataFrame) -> Job:
     with _INDEXES_LOCK:
         job = _INDEXES.get(spec.key())
         if job is None or job.failed:
-            job = _clusterer().submit(f"{spec.key()}|neighbours", "Similar users", _index_job,
-                                      prof)  # fmt: skip
+            job = _clusterer().submit(f"{spec.key()}|neighbours", "Similar users", _index_job, prof)
             _INDEXES[spec.key()] = job
             while len(_INDEXES) > 2:
                 _INDEXES.pop(next(iter(_INDEXES)))
@@ -307,8 +308,15 @@ def rfm_history(dates: tuple[datetime, ...]) -> tuple[pl.DataFrame | None, bool]
     worker = workers.runner()
     # a worker process reads the workspace itself; a worker thread shares the loaded dataset
     ds = None if worker.processes else data.load(spec)
-    worker.submit(job_key, "Past segments", training.rfm_history_and_save,
-                  str(spec.workspace().path), spec.version, dates, ds)  # fmt: skip
+    worker.submit(
+        job_key,
+        "Past segments",
+        training.rfm_history_and_save,
+        str(spec.workspace().path),
+        spec.version,
+        dates,
+        ds,
+    )
     return None, True
 
 

@@ -132,9 +132,15 @@ class Settings:
         return self.tune and self.protocol == "kfold"
 
     def saved_as(self) -> dict:
-        return {"names": list(self.names), "protocol": self.protocol,
-                "relevant": list(self.relevant), "threshold": self.threshold, "k": self.k,
-                "tune": self.tune, "v": 2}  # fmt: skip
+        return {
+            "names": list(self.names),
+            "protocol": self.protocol,
+            "relevant": list(self.relevant),
+            "threshold": self.threshold,
+            "k": self.k,
+            "tune": self.tune,
+            "v": 2,
+        }
 
 
 @dataclass(frozen=True)
@@ -164,8 +170,12 @@ class Run:
 
 
 def _fitted_params(settings: Settings, name: str, params: dict) -> dict:
-    return {"protocol": settings.protocol, "relevant": list(settings.relevant), "name": name,
-            "params": json.dumps(params, sort_keys=True)}  # fmt: skip
+    return {
+        "protocol": settings.protocol,
+        "relevant": list(settings.relevant),
+        "name": name,
+        "params": json.dumps(params, sort_keys=True),
+    }
 
 
 def _fit(name: str, params: dict, split: Split, ds, segs, progress) -> Recommender:
@@ -178,8 +188,17 @@ def _fit(name: str, params: dict, split: Split, ds, segs, progress) -> Recommend
     return model.fit(interactions_from(split.train), items=ds.items, user_segments=segs, **extra)
 
 
-def _compare_job(settings: Settings, ds, splits: list[Split], rule: Relevance, segs,
-                 results: ResultStore, version: str, *, progress) -> tuple[Run, dict]:  # fmt: skip
+def _compare_job(
+    settings: Settings,
+    ds,
+    splits: list[Split],
+    rule: Relevance,
+    segs,
+    results: ResultStore,
+    version: str,
+    *,
+    progress,
+) -> tuple[Run, dict]:
     """Tune (on validation only), fit, score and save a comparison; runs in the background
     worker and returns (the run, the fitted models by name)."""
     from profiling.recommenders.tune import hybrid_of, tune
@@ -199,8 +218,9 @@ def _compare_job(settings: Settings, ds, splits: list[Split], rule: Relevance, s
         for name in names:
             step(f"Tuning {name} on a validation split of the training part")
             if name in TUNABLE:
-                result = tune(name, splits[0], relevance=rule, items=ds.items, k=k,
-                              budget_seconds=TUNE_BUDGET)  # fmt: skip
+                result = tune(
+                    name, splits[0], relevance=rule, items=ds.items, k=k, budget_seconds=TUNE_BUDGET
+                )
                 tuned[name] = result.to_dict()
                 chosen[name] = tuned[name]["params"]
     models, trained = {}, {}
@@ -232,8 +252,15 @@ def _compare_job(settings: Settings, ds, splits: list[Split], rule: Relevance, s
                         if n == "hybrid"
                         else None
                     )
-                    result = tune(n, split, relevance=rule, items=ds.items, k=k,
-                                  budget_seconds=TUNE_BUDGET, model=base)  # fmt: skip
+                    result = tune(
+                        n,
+                        split,
+                        relevance=rule,
+                        items=ds.items,
+                        k=k,
+                        budget_seconds=TUNE_BUDGET,
+                        model=base,
+                    )
                     out[n], entries[n] = result.model, result.to_dict()
                 else:
                     out[n] = registry.make(n)
@@ -243,8 +270,15 @@ def _compare_job(settings: Settings, ds, splits: list[Split], rule: Relevance, s
         folded = compare_folds(fold_models, splits, k=k, relevant_types=rule, items=ds.items)
         comp = folded.comparisons[0]
     else:
-        comp = compare(models, splits[0], k=k, relevant_types=rule, items=ds.items,
-                       user_segments=segs, prefit=True)  # fmt: skip
+        comp = compare(
+            models,
+            splits[0],
+            k=k,
+            relevant_types=rule,
+            items=ds.items,
+            user_segments=segs,
+            prefit=True,
+        )
     curve = precision_recall_curve(comp)
     by_segment = comp.breakdown(comp.segments) if comp.segments is not None else None
     implicit = tuple(n for n in names if getattr(models[n], "implicit_ratings_", False))
@@ -273,9 +307,17 @@ def start_comparison(settings: Settings) -> Job | None:
     if job is not None and job.failed:
         _trainer().forget(job.key)
     return _trainer().submit(
-        _run_key(spec, settings), "Comparing models", _compare_job, settings,
-        data.load(spec), splits, rule, segs, persist.store(spec), spec.version,
-    )  # fmt: skip
+        _run_key(spec, settings),
+        "Comparing models",
+        _compare_job,
+        settings,
+        data.load(spec),
+        splits,
+        rule,
+        segs,
+        persist.store(spec),
+        spec.version,
+    )
 
 
 @dataclass(frozen=True)
@@ -380,9 +422,13 @@ def _saved(spec: data.WorkspaceRef, results, name: str, version: str) -> ModelSt
     """The model saved with the workspace for data ``version``: ready, or being read in
     the background (``loading``)."""
     job = _loader().submit(
-        _key(spec, load=name, version=version), f"Loading {name}", _read_saved, results, name,
+        _key(spec, load=name, version=version),
+        f"Loading {name}",
+        _read_saved,
+        results,
+        name,
         version,
-    )  # fmt: skip
+    )
     if job.done and not job.failed:
         return ModelState(name, model=job.result())
     return ModelState(name, job=job, loading=True)
@@ -428,8 +474,10 @@ def too_big_warning(heavy: dict[str, str]) -> str:
     from ui.text import escape_markdown
 
     reasons = "; ".join(escape_markdown(why) for why in heavy.values())
-    return (f"Not started, too big for this machine: {reasons}. The others are compared; "
-            "item-kNN and ALS grow slowest with the catalog.")  # fmt: skip
+    return (
+        f"Not started, too big for this machine: {reasons}. The others are compared; "
+        "item-kNN and ALS grow slowest with the catalog."
+    )
 
 
 def too_big(names: list[str]) -> dict[str, str]:
@@ -452,9 +500,15 @@ def _start(spec: data.WorkspaceRef, name: str) -> Job:
     # a worker process reads the workspace itself; a worker thread shares the loaded dataset
     ds = None if trainer.processes else data.load(spec)
     return trainer.submit(
-        _job_key(spec, name), f"Training {name}", training.fit_and_save,
-        str(spec.workspace().path), spec.version, name, _segments_of(spec), ds,
-    )  # fmt: skip
+        _job_key(spec, name),
+        f"Training {name}",
+        training.fit_and_save,
+        str(spec.workspace().path),
+        spec.version,
+        name,
+        _segments_of(spec),
+        ds,
+    )
 
 
 def model_state(name: str, *, start: bool = True) -> ModelState:

@@ -18,8 +18,11 @@ from ui.data import WorkspaceRef
 from ui.text import show_error
 
 READY = "ps_report_ready"  # cache key of the report prepared in this session
-KIND_WORDS = {"RFM segments": "RFM segments", "Clusters": "clusters of similar customers",
-              "Custom rule": "groups"}  # fmt: skip
+KIND_WORDS = {
+    "RFM segments": "RFM segments",
+    "Clusters": "clusters of similar customers",
+    "Custom rule": "groups",
+}
 
 
 def _saved_comparison(ref: WorkspaceRef) -> R.SavedComparison | None:
@@ -33,23 +36,36 @@ def _saved_comparison(ref: WorkspaceRef) -> R.SavedComparison | None:
     except (TypeError, ValueError, AttributeError, IndexError):
         return None  # a result saved by an older version of the app: left out
     return R.SavedComparison(
-        metrics, split.description, datetime.fromisoformat(info.data_end),
-        info.data_version != ref.version, cutoff=split.cutoff,
-    )  # fmt: skip
+        metrics,
+        split.description,
+        datetime.fromisoformat(info.data_end),
+        info.data_version != ref.version,
+        cutoff=split.cutoff,
+    )
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _prepare(
-    key: str, _ref: WorkspaceRef, _descriptions: list[SegmentDescription], kind: str,
-    min_group: int, epsilon: float | None, currency: str | None = None,
-) -> tuple[str, bytes, str]:  # fmt: skip
+    key: str,
+    _ref: WorkspaceRef,
+    _descriptions: list[SegmentDescription],
+    kind: str,
+    min_group: int,
+    epsilon: float | None,
+    currency: str | None = None,
+) -> tuple[str, bytes, str]:
     """(html, pdf, privacy sentence) of the report; ``key`` names everything it depends on.
     DP noise is drawn once per key, so the HTML and the PDF show the same noisy sizes."""
     ds = data.load(_ref)
     rep = R.build_report(
-        ds, _descriptions, segment_kind=KIND_WORDS.get(kind, kind), comparison=_saved_comparison(_ref),
-        min_group=min_group, epsilon=epsilon, currency=currency,
-    )  # fmt: skip
+        ds,
+        _descriptions,
+        segment_kind=KIND_WORDS.get(kind, kind),
+        comparison=_saved_comparison(_ref),
+        min_group=min_group,
+        epsilon=epsilon,
+        currency=currency,
+    )
     return rep.html, R.html_to_pdf(rep.html), " ".join(rep.notes)
 
 
@@ -58,10 +74,14 @@ def _key(
 ) -> str:
     newest = persist.store(ref).newest_info("comparison")
     parts = {
-        "ws": ref.key(), "kind": kind, "k": s.min_group, "eps": s.dp_epsilon, "cur": currency,
+        "ws": ref.key(),
+        "kind": kind,
+        "k": s.min_group,
+        "eps": s.dp_epsilon,
+        "cur": currency,
         "segments": [(d.segment, d.name, d.users, d.definition) for d in descriptions],
         "comparison": newest.saved_at if newest else None,
-    }  # fmt: skip
+    }
     return hashlib.blake2b(json.dumps(parts, default=str).encode(), digest_size=12).hexdigest()
 
 
@@ -93,11 +113,21 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
         page, pdf, note = _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money)
         stem = f"customer-report-{ref.slug}"
         d1, d2, d3 = st.columns([1, 1, 2])
-        d1.download_button("Download (web page)", page, file_name=f"{stem}.html",
-                           mime="text/html", icon=":material/download:",
-                           key="ps_report_html")  # fmt: skip
-        d2.download_button("Download (PDF)", pdf, file_name=f"{stem}.pdf",
-                           mime="application/pdf", icon=":material/picture_as_pdf:",
-                           key="ps_report_pdf")  # fmt: skip
+        d1.download_button(
+            "Download (web page)",
+            page,
+            file_name=f"{stem}.html",
+            mime="text/html",
+            icon=":material/download:",
+            key="ps_report_html",
+        )
+        d2.download_button(
+            "Download (PDF)",
+            pdf,
+            file_name=f"{stem}.pdf",
+            mime="application/pdf",
+            icon=":material/picture_as_pdf:",
+            key="ps_report_pdf",
+        )
         if note:
             d3.caption(note)

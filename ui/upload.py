@@ -88,8 +88,11 @@ def upload_and_review(prefix: str) -> Reviewed:
     return out
 
 
-_CLEANERS = {"events": ingest.clean_events, "users": ingest.clean_users,
-             "items": ingest.clean_items}  # fmt: skip
+_CLEANERS = {
+    "events": ingest.clean_events,
+    "users": ingest.clean_users,
+    "items": ingest.clean_items,
+}
 
 
 @st.cache_data(max_entries=8, show_spinner="Cleaning the file under review…")

@@ -60,8 +60,10 @@ def analyst_details(ds: Dataset, terms: list[str] = ()) -> None:
     """An "Analyst details" expander: the technical name and definition of every figure the
     page shows (from the glossary) and the dataset's content fingerprint."""
     with st.expander("Analyst details", icon=":material/science:"):
-        rows = [{"on this page": G.label(t), "technical name and definition": G.help_text(t)}
-                for t in terms]  # fmt: skip
+        rows = [
+            {"on this page": G.label(t), "technical name and definition": G.help_text(t)}
+            for t in terms
+        ]
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
         st.caption(
@@ -240,7 +242,10 @@ def job_progress(job, text: str) -> None:
     def poll() -> None:
         if job.done:
             st.rerun()
-        st.progress(min(job.progress, 1.0), text=f"{text} in the background ({job.message}, "
-                    f"{job.elapsed:.0f} s). Other pages stay usable meanwhile.")  # fmt: skip
+        st.progress(
+            min(job.progress, 1.0),
+            text=f"{text} in the background ({job.message}, "
+            f"{job.elapsed:.0f} s). Other pages stay usable meanwhile.",
+        )
 
     poll()

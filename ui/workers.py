@@ -25,7 +25,9 @@ def runner() -> JobRunner:
     global _RUNNER
     with _LOCK:
         if _RUNNER is None:
-            _RUNNER = JobRunner(processes=IN_PROCESS, keep=16,
-                                preload=("profiling.workspace.training",) if IN_PROCESS
-                                else ())  # fmt: skip
+            _RUNNER = JobRunner(
+                processes=IN_PROCESS,
+                keep=16,
+                preload=("profiling.workspace.training",) if IN_PROCESS else (),
+            )
         return _RUNNER

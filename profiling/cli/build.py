@@ -13,8 +13,12 @@ from profiling.errors import ProfilingError
 def cmd_validate(args: argparse.Namespace) -> int:
     ds = load_input(args)
     if args.json:
-        out = {"name": ds.name, "fingerprint": ds.fingerprint, "summary": ds.summary(),
-               "report": ds.report.to_dict()}  # fmt: skip
+        out = {
+            "name": ds.name,
+            "fingerprint": ds.fingerprint,
+            "summary": ds.summary(),
+            "report": ds.report.to_dict(),
+        }
         print(json.dumps(out, indent=2, default=str))
         return 0
     for rep in ds.report.tables():
@@ -82,6 +86,10 @@ def add_build_parsers(sub) -> None:
     p.add_argument("--k", default="auto", help="number of clusters, or 'auto' (default)")
     p.add_argument("--method", default="kmeans", choices=["kmeans", "gmm"])
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--engine", default="polars", choices=["polars", "streaming", "spark"],
-                   help="where the heavy step runs: in memory, polars streaming, or Spark")  # fmt: skip
+    p.add_argument(
+        "--engine",
+        default="polars",
+        choices=["polars", "streaming", "spark"],
+        help="where the heavy step runs: in memory, polars streaming, or Spark",
+    )
     p.set_defaults(func=cmd_build)

@@ -36,17 +36,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     relevance = relevance_for(ds.events, types=types, rating_threshold=args.rating_threshold)
     print(relevance.description, file=sys.stderr)
     splits = make_splits(
-        ds.events, args.protocol, relevant_types=relevance.types or ("rating",),
-        test_fraction=args.test_fraction, random_state=args.seed,
-    )  # fmt: skip
+        ds.events,
+        args.protocol,
+        relevant_types=relevance.types or ("rating",),
+        test_fraction=args.test_fraction,
+        random_state=args.seed,
+    )
     models = {n: registry.make(n, random_state=args.seed) for n in names}
     tuned: dict = {}
     if args.tune and len(splits) == 1:
         tuned = _tune_models(args, models, splits[0], relevance, ds.items)
     common = dict(
-        k=args.k, relevant_types=relevance, items=ds.items, random_state=args.seed,
+        k=args.k,
+        relevant_types=relevance,
+        items=ds.items,
+        random_state=args.seed,
         progress=lambda name, i, n: print(f"[{i}/{n}] {name}", file=sys.stderr),
-    )  # fmt: skip
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {
@@ -58,8 +64,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "tuned": tuned,
         "cleaning": ds.report.to_dict(),
     }
-    columns = ["model", "metric", "k", "value", "ci_low", "ci_high", "p_value_vs_best",
-               "p_adjusted", "is_best", "std", "folds"]  # fmt: skip
+    columns = [
+        "model",
+        "metric",
+        "k",
+        "value",
+        "ci_low",
+        "ci_high",
+        "p_value_vs_best",
+        "p_adjusted",
+        "is_best",
+        "std",
+        "folds",
+    ]
     if len(splits) == 1:
         comp = compare(models, splits[0], **common)
         metrics = comp.metrics.with_columns(
@@ -87,9 +104,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.tune:
             report["tuned"] = {"per_fold": per_fold_tuned}
         metrics = folded.metrics.with_columns(
-            *[pl.lit(None, dtype=pl.Float64).alias(c) for c in ("ci_low", "ci_high",
-              "p_value_vs_best", "p_adjusted")]
-        )  # fmt: skip
+            *[
+                pl.lit(None, dtype=pl.Float64).alias(c)
+                for c in ("ci_low", "ci_high", "p_value_vs_best", "p_adjusted")
+            ]
+        )
         pl.concat(
             [
                 c.per_user.select(pl.lit(f, dtype=pl.Int64).alias("fold"), pl.all())
@@ -132,11 +151,16 @@ def _tune_models(args, models, split, relevance, items) -> dict:
     order = sorted((n for n in models if n in GRIDS), key=lambda n: n == "hybrid")
     for name in order:
         result = tune(
-            name, split, relevance=relevance, items=items, k=args.k,
-            budget_seconds=args.tune_budget, random_state=args.seed,
+            name,
+            split,
+            relevance=relevance,
+            items=items,
+            k=args.k,
+            budget_seconds=args.tune_budget,
+            random_state=args.seed,
             model=hybrid_of(chosen, args.seed) if name == "hybrid" else None,
             progress=lambda msg, i, n: print(f"  tune {msg} [{i}/{n}]", file=sys.stderr),
-        )  # fmt: skip
+        )
         models[name] = chosen[name] = result.model
         out[name] = result.to_dict()
         print(
@@ -151,31 +175,47 @@ def add_evaluate_parser(sub) -> None:
     """Register ``evaluate``."""
     p = sub.add_parser("evaluate", help="train and compare recommenders on a leakage-free split")
     add_inputs(p, workspace=True)
-    p.add_argument("--models", default="popularity,item-knn,ease,als,content,hybrid",
-                   help="comma-separated model names (see profiling.recommenders.registry)")  # fmt: skip
     p.add_argument(
-        "--protocol", default="temporal", choices=["temporal", "leave-last", "kfold", "stratified"],
+        "--models",
+        default="popularity,item-knn,ease,als,content,hybrid",
+        help="comma-separated model names (see profiling.recommenders.registry)",
+    )
+    p.add_argument(
+        "--protocol",
+        default="temporal",
+        choices=["temporal", "leave-last", "kfold", "stratified"],
         help="kfold runs every fold and reports mean and standard deviation across folds",
-    )  # fmt: skip
+    )
     p.add_argument("--k", type=int, default=10)
     p.add_argument(
-        "--relevant", default="auto",
+        "--relevant",
+        default="auto",
         help="event types that count as relevant (e.g. purchase,cart); 'auto' (default) "
         "follows the log: purchases, or every rating of a rating log",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--rating-threshold", type=float, default=None,
+        "--rating-threshold",
+        type=float,
+        default=None,
         help="ratings at or above it are relevant (on a rating log: only they)",
-    )  # fmt: skip
-    p.add_argument("--tune", action="store_true",
-                   help="choose hyperparameters on a validation split carved from the training "
-                   "part only (the test part is never seen); settings saved in report.json")  # fmt: skip
-    p.add_argument("--tune-budget", type=float, default=60.0,
-                   help="seconds of tuning per model (default 60)")  # fmt: skip
+    )
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="choose hyperparameters on a validation split carved from the training "
+        "part only (the test part is never seen); settings saved in report.json",
+    )
+    p.add_argument(
+        "--tune-budget", type=float, default=60.0, help="seconds of tuning per model (default 60)"
+    )
     p.add_argument("--test-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--engine", default="polars", choices=["polars", "spark"],
-                   help="spark: read, clean, split and score on Spark (temporal or stratified; "
-                   "see profiling/engines/spark_eval.py)")  # fmt: skip
+    p.add_argument(
+        "--engine",
+        default="polars",
+        choices=["polars", "spark"],
+        help="spark: read, clean, split and score on Spark (temporal or stratified; "
+        "see profiling/engines/spark_eval.py)",
+    )
     p.set_defaults(func=cmd_evaluate)

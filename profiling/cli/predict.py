@@ -40,11 +40,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     ds = load_input(args)
     result = predict(
-        ds.events, horizon_days=args.horizon, calibration_end=args.calibration_end,
-        unit=args.unit, max_train_cutoffs=args.max_cutoffs, n_boot=args.n_boot,
-        drivers=not args.no_drivers, random_state=args.seed,
+        ds.events,
+        horizon_days=args.horizon,
+        calibration_end=args.calibration_end,
+        unit=args.unit,
+        max_train_cutoffs=args.max_cutoffs,
+        n_boot=args.n_boot,
+        drivers=not args.no_drivers,
+        random_state=args.seed,
         progress=lambda stage, f: print(f"[{f:4.0%}] {stage}", file=sys.stderr),
-    )  # fmt: skip
+    )
     risk = risk_scores(ds.events, random_state=args.seed).select(
         S.USER_ID, "anomaly_score", "anomaly_pct", "risk_flags", "risk_reasons"
     )

@@ -27,8 +27,15 @@ def cmd_create(args: argparse.Namespace) -> int:
     from profiling.vocabulary.fmt import normalize_currency
 
     currency = normalize_currency(args.currency)
-    ws = W.create(args.name, args.events, args.users, args.items, on_progress=_progress,
-                  extra_meta={"currency": currency} if currency else None, **_maps(args))  # fmt: skip
+    ws = W.create(
+        args.name,
+        args.events,
+        args.users,
+        args.items,
+        on_progress=_progress,
+        extra_meta={"currency": currency} if currency else None,
+        **_maps(args),
+    )
     s = ws.summary()
     print(
         f"created workspace {s['name']!r} (slug {s['slug']}): {s['users']:,} users, "
@@ -53,8 +60,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         except Exception as exc:  # noqa: BLE001 (one broken workspace must not hide the others)
             rows.append({"slug": ws.slug, "error": str(exc)})
             continue
-        rows.append({k: s[k] for k in ("name", "slug", "users", "items", "events", "batches")}
-                    | {"snapshots": len(s["snapshots"])})  # fmt: skip
+        rows.append(
+            {k: s[k] for k in ("name", "slug", "users", "items", "events", "batches")}
+            | {"snapshots": len(s["snapshots"])}
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -64,8 +73,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         if "error" in r:
             print(f"{r['slug']:<24} unreadable: {r['error']}")
         else:
-            print(f"{r['slug']:<24} {r['name']:<28} {r['users']:>9,} users {r['items']:>8,} "
-                  f"items {r['events']:>11,} events {r['snapshots']:>3} snapshots")  # fmt: skip
+            print(
+                f"{r['slug']:<24} {r['name']:<28} {r['users']:>9,} users {r['items']:>8,} "
+                f"items {r['events']:>11,} events {r['snapshots']:>3} snapshots"
+            )
     return 0
 
 
@@ -78,18 +89,24 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(json.dumps(s, indent=2, default=str))
         return 0
     print(f"{s['name']} (slug {s['slug']}){' · read-only' if s['readonly'] else ''}")
-    print(f"  {s['users']:,} users, {s['items']:,} items, {s['events']:,} events, "
-          f"{s['start']} .. {s['end']}")  # fmt: skip
+    print(
+        f"  {s['users']:,} users, {s['items']:,} items, {s['events']:,} events, "
+        f"{s['start']} .. {s['end']}"
+    )
     print(f"  folder: {s['path']}")
     print("  batches:")
     for b in s["batches"]:
-        print(f"    {b['batch_id']:>3}  {b['added_at'][:19]}  read {b['rows_read']:,}, new "
-              f"{b['rows_new']:,}, duplicates {b['rows_duplicate']:,}, dropped "
-              f"{b['rows_dropped']:,}  {b['files']}")  # fmt: skip
+        print(
+            f"    {b['batch_id']:>3}  {b['added_at'][:19]}  read {b['rows_read']:,}, new "
+            f"{b['rows_new']:,}, duplicates {b['rows_duplicate']:,}, dropped "
+            f"{b['rows_dropped']:,}  {b['files']}"
+        )
     print("  snapshots:")
     for sn in s["snapshots"]:
-        print(f"    {sn['snapshot_id']:>3}  as of {sn['as_of'][:19]}  {sn['users']:,} users, "
-              f"{sn['events']:,} events  ({sn['label']})")  # fmt: skip
+        print(
+            f"    {sn['snapshot_id']:>3}  as of {sn['as_of'][:19]}  {sn['users']:,} users, "
+            f"{sn['events']:,} events  ({sn['label']})"
+        )
     return 0
 
 
@@ -102,8 +119,13 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def _map_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--users", help="optional users table")
     p.add_argument("--items", help="optional item catalog")
-    p.add_argument("--map", action="append", default=[], metavar="RAW=ROLE",
-                   help="map a column of the events file to a role (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="RAW=ROLE",
+        help="map a column of the events file to a role (repeatable)",
+    )
     p.add_argument("--users-map", action="append", default=[], metavar="RAW=ROLE")
     p.add_argument("--items-map", action="append", default=[], metavar="RAW=ROLE")
 
@@ -114,8 +136,11 @@ def add_workspace_parser(sub) -> None:
     p = wsub.add_parser("create", help="save files as a new workspace")
     p.add_argument("name")
     p.add_argument("events", help="event, transaction or rating log")
-    p.add_argument("--currency", help="ISO code of the money columns (e.g. GBP); detected "
-                   "from the column names when not given")  # fmt: skip
+    p.add_argument(
+        "--currency",
+        help="ISO code of the money columns (e.g. GBP); detected "
+        "from the column names when not given",
+    )
     _map_args(p)
     p.set_defaults(func=cmd_create)
     p = wsub.add_parser("add", help="append a batch of data; rebuilds profiles as a new snapshot")

@@ -272,8 +272,10 @@ def load_dataset(
     results: dict[str, ingest.CleanResult] = {}
     parts = []
     for table, source, overrides in (
-        ("events", events, events_map), ("users", users, users_map), ("items", items, items_map),
-    ):  # fmt: skip
+        ("events", events, events_map),
+        ("users", users, users_map),
+        ("items", items, items_map),
+    ):
         if source is None:
             continue
         raw = ingest.read_table(source, name=names.get(table))

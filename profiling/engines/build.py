@@ -53,8 +53,13 @@ def load_and_profile(
 
         if not args.events:
             raise ProfilingError("give an events file for --engine streaming")
-        return build_streaming(args.events, args.users, args.items, as_of=args.as_of,
-                               events_map=ingest.parse_overrides(args.map))  # fmt: skip
+        return build_streaming(
+            args.events,
+            args.users,
+            args.items,
+            as_of=args.as_of,
+            events_map=ingest.parse_overrides(args.map),
+        )
     from profiling.profiles.features import build_profiles, feature_catalog
 
     start = time.perf_counter()

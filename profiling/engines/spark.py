@@ -78,7 +78,7 @@ def read_events(spark, uri: str):
             return spark.read.option("header", True).option("sep", sep).csv(uri)
         if low.endswith(".parquet") or not os.path.splitext(low)[1]:
             return spark.read.parquet(uri)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - Py4J raises plain Exception subclasses for any JVM failure
         raise DataValidationError(
             uri, f"Spark could not read it as {'CSV' if 'csv' in low else 'Parquet'}: {exc}"
         ) from None
@@ -336,8 +336,16 @@ def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None
             "the timestamps carry no time of day (a date-only log): hour and part-of-day "
             "features, hour heatmaps and the preferred hour are skipped; weekday features stay"
         )
-    items = _log_attributes(clean, S.ITEM_ID, [r for r in (S.TITLE, S.CATEGORY, S.BRAND) if mapping.has(r)]) if mapping.has(S.ITEM_ID) else None  # fmt: skip
-    users = _log_attributes(clean, S.USER_ID, [r for r in (S.REGION, S.AGE, S.GENDER) if mapping.has(r)])  # fmt: skip
+    items = (
+        _log_attributes(
+            clean, S.ITEM_ID, [r for r in (S.TITLE, S.CATEGORY, S.BRAND) if mapping.has(r)]
+        )
+        if mapping.has(S.ITEM_ID)
+        else None
+    )
+    users = _log_attributes(
+        clean, S.USER_ID, [r for r in (S.REGION, S.AGE, S.GENDER) if mapping.has(r)]
+    )
     return SparkEvents(clean.select(*S.EVENT_COLUMNS), report, items, users)
 
 
@@ -349,7 +357,9 @@ def _with_money(df, has_order: bool):
     is_money = F.col("__etype") == S.PURCHASE
     cancel = F.col(S.ORDER_ID).rlike("^[cC]\\d") if has_order else F.lit(False)
     negative_total = (total < 0) & ~(qty < 0) & ~(price < 0)
-    refund = is_money & ((qty < 0) | F.coalesce(cancel, F.lit(False)) | F.coalesce(negative_total, F.lit(False)))  # fmt: skip
+    refund = is_money & (
+        (qty < 0) | F.coalesce(cancel, F.lit(False)) | F.coalesce(negative_total, F.lit(False))
+    )
     df = df.withColumn(
         S.EVENT_TYPE, F.when(refund, F.lit(S.REFUND)).otherwise(F.col("__etype"))
     ).withColumn("__refund", F.coalesce(refund, F.lit(False)))
@@ -390,13 +400,18 @@ def _early_drop():
         .when(F.col(S.USER_ID).isNull(), F.lit(ingest.MISSING_USER))
         .when(F.col(S.TIMESTAMP).isNull() & ~F.col("__ts_present"), F.lit(ingest.MISSING_TIMESTAMP))
         .when(F.col(S.TIMESTAMP).isNull(), F.lit(ingest.BAD_TIMESTAMP))
-    )  # fmt: skip
+    )
 
 
 def _drop_and_count(
-    df, columns: list[str], kind: str, dedupe: bool, early: dict[str, int], keep: list[str],
+    df,
+    columns: list[str],
+    kind: str,
+    dedupe: bool,
+    early: dict[str, int],
+    keep: list[str],
     rows: int,
-):  # fmt: skip
+):
     """Kept rows and the count per reason, first reason wins (as the polars engine): an
     exact duplicate of the raw row is dropped after the blank/user/timestamp checks
     (``early``: their counts, from the caller's pass over ``df`` of ``rows`` rows) and before the price and
@@ -481,10 +496,15 @@ class SparkDataset:
         f = self.facts
         items = max(f["items"], self.items.height) if self.items is not None else f["items"]
         return {
-            "users": f["users"], "items": items, "events": f["events"],
-            "revenue": f["revenue"], "purchases": f["purchases"], "start": f["start"],
-            "end": f["as_of"], "has_money": f["amounts"] > 0,
-        }  # fmt: skip
+            "users": f["users"],
+            "items": items,
+            "events": f["events"],
+            "revenue": f["revenue"],
+            "purchases": f["purchases"],
+            "start": f["start"],
+            "end": f["as_of"],
+            "has_money": f["amounts"] > 0,
+        }
 
     def catalog(self) -> FeatureCatalog:
         """The feature catalog from facts computed on Spark."""
@@ -505,16 +525,23 @@ def _facts(events, ids: pl.DataFrame) -> dict:
     from pyspark.sql import functions as F
 
     ts = F.col(S.TIMESTAMP)
-    row = events.agg(
-        F.count(F.lit(1)).alias("events"),
-        F.sum(S.AMOUNT).alias("revenue"),
-        F.sum((F.col(S.EVENT_TYPE) == S.PURCHASE).cast("long")).alias("purchases"),
-        F.min(ts).alias("start"),
-        F.max(ts).alias("as_of"),
-        F.collect_set(S.EVENT_TYPE).alias("types"),
-        F.max((ts != F.date_trunc("day", ts)).cast("int")).alias("time_known"),
-        *[F.count(c).alias(f"{c}s") for c in (S.AMOUNT, S.PRICE, S.RATING, S.ORDER_ID, S.SESSION_ID)],
-    ).first().asDict()  # fmt: skip
+    row = (
+        events.agg(
+            F.count(F.lit(1)).alias("events"),
+            F.sum(S.AMOUNT).alias("revenue"),
+            F.sum((F.col(S.EVENT_TYPE) == S.PURCHASE).cast("long")).alias("purchases"),
+            F.min(ts).alias("start"),
+            F.max(ts).alias("as_of"),
+            F.collect_set(S.EVENT_TYPE).alias("types"),
+            F.max((ts != F.date_trunc("day", ts)).cast("int")).alias("time_known"),
+            *[
+                F.count(c).alias(f"{c}s")
+                for c in (S.AMOUNT, S.PRICE, S.RATING, S.ORDER_ID, S.SESSION_ID)
+            ],
+        )
+        .first()
+        .asDict()
+    )
     row["time_known"] = bool(row["time_known"])
     row["users"] = ids.filter(~pl.col("is_item") & pl.col("id").is_not_null()).height
     row["items"] = ids.filter(pl.col("is_item") & pl.col("id").is_not_null()).height
@@ -586,11 +613,15 @@ def _spark_joins(ids: pl.DataFrame, users: pl.DataFrame | None, items: pl.DataFr
     """Join counts (see :func:`profiling.data.dataset.compute_joins`) from the distinct user and
     item ids (:func:`_distinct_ids`)."""
     frame = pl.concat(
-        [ids.filter(~pl.col("is_item")).select(pl.col("id").alias(S.USER_ID),
-                                               pl.lit(None, pl.String).alias(S.ITEM_ID)),
-         ids.filter(pl.col("is_item")).select(pl.lit(None, pl.String).alias(S.USER_ID),
-                                              pl.col("id").alias(S.ITEM_ID))],
-    )  # fmt: skip
+        [
+            ids.filter(~pl.col("is_item")).select(
+                pl.col("id").alias(S.USER_ID), pl.lit(None, pl.String).alias(S.ITEM_ID)
+            ),
+            ids.filter(pl.col("is_item")).select(
+                pl.lit(None, pl.String).alias(S.USER_ID), pl.col("id").alias(S.ITEM_ID)
+            ),
+        ],
+    )
     joins = compute_joins(frame.filter(pl.col(S.USER_ID).is_not_null()), users, None)
     item_joins = compute_joins(
         frame.filter(pl.col(S.ITEM_ID).is_not_null()).with_columns(pl.lit("x").alias(S.USER_ID)),
@@ -607,7 +638,7 @@ def _reads_cache(sdf) -> bool:
     """Whether ``sdf``'s plan reads a persisted DataFrame (an in-memory relation)."""
     try:
         return "InMemoryRelation" in sdf._jdf.queryExecution().withCachedData().toString()
-    except Exception:  # pragma: no cover - a Spark without that plan API: persist anyway
+    except Exception:  # pragma: no cover - a Spark without that plan API: persist anyway  # noqa: BLE001 - Py4J raises plain Exception subclasses for any JVM failure
         return False
 
 

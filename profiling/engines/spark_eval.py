@@ -53,9 +53,14 @@ class SparkSplit:
 
         tr = self.train.select(S.USER_ID, F.lit(True).alias("tr"), F.lit(False).alias("te"))
         te = self.test.select(S.USER_ID, F.lit(False).alias("tr"), F.lit(True).alias("te"))
-        per_user = tr.unionByName(te).groupBy(S.USER_ID).agg(
-            F.count(F.when(F.col("tr"), 1)).alias("n_tr"), F.count(F.when(F.col("te"), 1)).alias("n_te")
-        )  # fmt: skip
+        per_user = (
+            tr.unionByName(te)
+            .groupBy(S.USER_ID)
+            .agg(
+                F.count(F.when(F.col("tr"), 1)).alias("n_tr"),
+                F.count(F.when(F.col("te"), 1)).alias("n_te"),
+            )
+        )
         row = per_user.agg(
             F.sum("n_tr").alias("train_events"),
             F.sum("n_te").alias("test_events"),
@@ -102,9 +107,12 @@ def temporal_split_spark(events, test_fraction: float = 0.2) -> SparkSplit:
     cutoff = cutoff.replace(tzinfo=UTC)  # Spark hands back naive datetimes in UTC
     share = f"{n_train / n:.0%}"
     return SparkSplit(
-        train, test, "temporal",
-        f"global temporal split at {cutoff:%Y-%m-%d %H:%M} ({share} of events before)", cutoff,
-    )  # fmt: skip
+        train,
+        test,
+        "temporal",
+        f"global temporal split at {cutoff:%Y-%m-%d %H:%M} ({share} of events before)",
+        cutoff,
+    )
 
 
 def stratified_split_spark(
@@ -129,10 +137,11 @@ def stratified_split_spark(
     n = F.count(F.lit(1)).over(by_user)
     n_test = F.when(n >= 2, F.least(F.greatest(F.floor(n * test_fraction + 0.5), F.lit(1)), n - 1))
     ranked = pairs.withColumn("__key", key).select(
-        S.USER_ID, S.ITEM_ID,
+        S.USER_ID,
+        S.ITEM_ID,
         F.row_number().over(by_user.orderBy("__key", S.ITEM_ID)).alias("__r"),
         F.coalesce(n_test, F.lit(0)).alias("__n_test"),
-    )  # fmt: skip
+    )
     test_pairs = ranked.filter(F.col("__r") <= F.col("__n_test")).select(
         S.USER_ID, S.ITEM_ID, F.lit(True).alias("__test")
     )
@@ -167,13 +176,15 @@ def interactions_spark(events, weights: dict[str, float] | None = None):
         .groupBy(S.USER_ID, S.ITEM_ID)
         .agg(
             F.sum(weight).alias("weight"),
-            F.max_by(F.when(rated, F.col(S.RATING)), F.when(rated, F.col(S.TIMESTAMP))).alias(S.RATING),
+            F.max_by(F.when(rated, F.col(S.RATING)), F.when(rated, F.col(S.TIMESTAMP))).alias(
+                S.RATING
+            ),
             F.max(S.TIMESTAMP).alias(S.TIMESTAMP),
             F.sum(bought.cast("long")).alias("purchases"),
             F.max(F.when(bought, F.col(S.TIMESTAMP))).alias("last_purchase"),
         )
         .filter((F.col("weight") > 0) | F.col(S.RATING).isNotNull())
-    )  # fmt: skip
+    )
 
 
 def relevant_items_spark(test, types: tuple[str, ...], rating_threshold: float | None):
@@ -209,9 +220,11 @@ def ranking_metrics_spark(recs, truth, k: int):
 
     t = truth.select(S.USER_ID, S.ITEM_ID).dropna().distinct()
     n_rel = t.groupBy(S.USER_ID).agg(F.count(F.lit(1)).alias("n_rel"))
-    best = recs.dropna(subset=[S.USER_ID, S.ITEM_ID, "rank"]).groupBy("model", S.USER_ID, S.ITEM_ID).agg(
-        F.min(F.col("rank").cast("double")).alias("rank")
-    )  # fmt: skip
+    best = (
+        recs.dropna(subset=[S.USER_ID, S.ITEM_ID, "rank"])
+        .groupBy("model", S.USER_ID, S.ITEM_ID)
+        .agg(F.min(F.col("rank").cast("double")).alias("rank"))
+    )
     pos = F.row_number().over(Window.partitionBy("model", S.USER_ID).orderBy("rank", S.ITEM_ID))
     ranked = best.withColumn("pos", pos)
     hits = (
@@ -220,29 +233,41 @@ def ranking_metrics_spark(recs, truth, k: int):
         .withColumn("hit", F.coalesce(F.col("hit"), F.lit(0)))
     )
     cum = F.sum("hit").over(
-        Window.partitionBy("model", S.USER_ID).orderBy("pos").rowsBetween(Window.unboundedPreceding, 0)
-    )  # fmt: skip
+        Window.partitionBy("model", S.USER_ID)
+        .orderBy("pos")
+        .rowsBetween(Window.unboundedPreceding, 0)
+    )
     hits = hits.withColumn("cum_hits", cum)
     at_k = F.col("pos") <= k
     idcg = [sum(1.0 / math.log2(p + 1) for p in range(1, n + 1)) for n in range(1, k + 1)]
     n_ideal = F.least(F.col("n_rel"), F.lit(k))
     per = hits.groupBy("model", S.USER_ID, "n_rel").agg(
         F.sum(F.when(at_k, F.col("hit")).otherwise(0)).alias("h"),
-        F.sum(F.when(at_k & (F.col("hit") == 1), 1.0 / F.log2(F.col("pos") + 1)).otherwise(0.0)).alias("dcg"),
-        F.sum(F.when(at_k & (F.col("hit") == 1), F.col("cum_hits") / F.col("pos")).otherwise(0.0)).alias("ap"),
+        F.sum(
+            F.when(at_k & (F.col("hit") == 1), 1.0 / F.log2(F.col("pos") + 1)).otherwise(0.0)
+        ).alias("dcg"),
+        F.sum(
+            F.when(at_k & (F.col("hit") == 1), F.col("cum_hits") / F.col("pos")).otherwise(0.0)
+        ).alias("ap"),
         F.min(F.when(at_k & (F.col("hit") == 1), F.col("pos"))).alias("first"),
-    )  # fmt: skip
+    )
     values = per.select(
         "model",
         S.USER_ID,
         (F.col("h") / k).alias("precision"),
         (F.col("h") / F.col("n_rel")).alias("recall"),
         (2.0 * F.col("h") / (k + F.col("n_rel"))).alias("f1"),
-        F.least(F.greatest(F.col("dcg") / F.element_at(F.array(*map(F.lit, idcg)), n_ideal.cast("int")), F.lit(0.0)), F.lit(1.0)).alias("ndcg"),
+        F.least(
+            F.greatest(
+                F.col("dcg") / F.element_at(F.array(*map(F.lit, idcg)), n_ideal.cast("int")),
+                F.lit(0.0),
+            ),
+            F.lit(1.0),
+        ).alias("ndcg"),
         (F.col("ap") / n_ideal).alias("map"),
         F.coalesce(1.0 / F.col("first"), F.lit(0.0)).alias("mrr"),
         (F.col("h") > 0).cast("double").alias("hit_rate"),
-    )  # fmt: skip
+    )
     models = recs.select("model").distinct()
     grid = models.crossJoin(n_rel.select(S.USER_ID))
     return grid.join(values, on=["model", S.USER_ID], how="left").fillna(0.0, subset=list(RANKING))
@@ -267,9 +292,12 @@ def mean_metrics_spark(per_user, recs, k: int, catalog_size: int) -> pl.DataFram
     return wide.unpivot(
         index=["model", "users"], on=[*RANKING, "coverage"], variable_name="metric"
     ).select(
-        "model", "metric", pl.lit(k, dtype=pl.Int64).alias("k"),
-        pl.col("value").cast(pl.Float64), pl.col("users").cast(pl.Int64),
-    )  # fmt: skip
+        "model",
+        "metric",
+        pl.lit(k, dtype=pl.Int64).alias("k"),
+        pl.col("value").cast(pl.Float64),
+        pl.col("users").cast(pl.Int64),
+    )
 
 
 # ---- the whole evaluation ------------------------------------------------------------------
@@ -327,9 +355,10 @@ def evaluate_spark(
     # the base class's rule: a pair only rated (weight 0) weighs as a rating event
     train = train.withColumn(
         "weight",
-        F.when((F.col("weight") <= 0) & F.col(S.RATING).isNotNull(), F.lit(S.IMPLICIT_WEIGHTS[S.RATE]))
-        .otherwise(F.col("weight")),
-    )  # fmt: skip
+        F.when(
+            (F.col("weight") <= 0) & F.col(S.RATING).isNotNull(), F.lit(S.IMPLICIT_WEIGHTS[S.RATE])
+        ).otherwise(F.col("weight")),
+    )
     train_pl = pl.from_arrow(train.toArrow()).sort(S.USER_ID, S.ITEM_ID)
     users = pl.from_arrow(truth.select(S.USER_ID).distinct().toArrow())[S.USER_ID].sort().to_list()
     if not users:
@@ -349,8 +378,13 @@ def evaluate_spark(
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         r = model.recommend(users, k=depth, exclude_seen=not model.recommends_seen)
-        timings.append({"model": name, "fit_seconds": fit_seconds,
-                        "predict_seconds": time.perf_counter() - start})  # fmt: skip
+        timings.append(
+            {
+                "model": name,
+                "fit_seconds": fit_seconds,
+                "predict_seconds": time.perf_counter() - start,
+            }
+        )
         recs.append(r.select(pl.lit(name).alias("model"), S.USER_ID, S.ITEM_ID, "rank"))
     spark = events.sparkSession
     recs_sdf = spark.createDataFrame(pl.concat(recs).to_arrow()).persist()
@@ -399,30 +433,44 @@ def cmd_evaluate_spark(args) -> int:
     if args.relevant not in (None, "auto"):
         types = tuple(t.strip() for t in args.relevant.split(",") if t.strip())
     ds = load_dataset_spark(
-        spark_session(input_path=args.events), args.events, args.users, args.items,
+        spark_session(input_path=args.events),
+        args.events,
+        args.users,
+        args.items,
         events_map=ingest.parse_overrides(args.map),
         users_map=ingest.parse_overrides(args.users_map, "--users-map"),
         items_map=ingest.parse_overrides(args.items_map, "--items-map"),
-    )  # fmt: skip
+    )
     res = evaluate_spark(
-        ds, names, protocol=args.protocol, k=args.k, relevant=types,
-        rating_threshold=args.rating_threshold, test_fraction=args.test_fraction,
+        ds,
+        names,
+        protocol=args.protocol,
+        k=args.k,
+        relevant=types,
+        rating_threshold=args.rating_threshold,
+        test_fraction=args.test_fraction,
         random_state=args.seed,
         progress=lambda name, i, n: print(f"[{i}/{n}] {name}", file=sys.stderr),
-    )  # fmt: skip
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     res.metrics.write_csv(out / "metrics.csv")
     report = {
         "engine": "spark",
         "dataset": {"name": ds.name, "fingerprint": ds.fingerprint},
-        "protocol": args.protocol, "k": args.k, "relevance": res.relevance.to_dict(),
-        "split": res.split, "timings": res.timings, "cleaning": ds.report.to_dict(),
-    }  # fmt: skip
+        "protocol": args.protocol,
+        "k": args.k,
+        "relevance": res.relevance.to_dict(),
+        "split": res.split,
+        "timings": res.timings,
+        "cleaning": ds.report.to_dict(),
+    }
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
     wide = res.metrics.pivot(on="metric", index="model", values="value")
-    print(f"split: {res.split['description']}; {res.split['test_users']:,} test users; "
-          f"{res.relevance.description}")  # fmt: skip
+    print(
+        f"split: {res.split['description']}; {res.split['test_users']:,} test users; "
+        f"{res.relevance.description}"
+    )
     print(wide.write_csv(separator="\t"))
     print(f"-> {out}/metrics.csv, report.json")
     return 0

@@ -56,8 +56,19 @@ class StreamedDataset:
         return self.facts["end"]
 
     def summary(self) -> dict:
-        return {k: self.facts[k] for k in ("users", "items", "events", "revenue", "purchases",
-                                           "start", "end", "has_money")}  # fmt: skip
+        return {
+            k: self.facts[k]
+            for k in (
+                "users",
+                "items",
+                "events",
+                "revenue",
+                "purchases",
+                "start",
+                "end",
+                "has_money",
+            )
+        }
 
     def scan(self) -> pl.LazyFrame:
         return pl.scan_parquet(self.events_path)
@@ -96,8 +107,9 @@ def _canonical(raw: ingest.RawTable, mapping: ingest.ColumnMapping, ts: pl.Expr,
         role(S.USER_ID, id_expr, pl.String),
         role(S.ITEM_ID, id_expr, pl.String),
         etype.alias("__etype"),
-        (role(S.EVENT_TYPE, string_expr, pl.String) if has_event else pl.lit(None, pl.String))
-        .alias("__raw_event"),
+        (
+            role(S.EVENT_TYPE, string_expr, pl.String) if has_event else pl.lit(None, pl.String)
+        ).alias("__raw_event"),
         ts.alias(S.TIMESTAMP),
         present(S.TIMESTAMP).alias("__ts_present"),
         role(S.QUANTITY, number_expr, pl.Float64),
@@ -114,7 +126,7 @@ def _canonical(raw: ingest.RawTable, mapping: ingest.ColumnMapping, ts: pl.Expr,
         pl.all_horizontal([string_expr(c, schema[c]).is_null() for c in columns]).alias("__blank"),
         pl.struct(columns).hash(seed=0).alias("__hash"),
         pl.struct(columns).hash(seed=1).alias("__hash2"),
-    )  # fmt: skip
+    )
 
 
 def clean_streaming(
@@ -125,9 +137,13 @@ def clean_streaming(
     mapping = ingest.infer_roles(raw, "events", overrides)
     schema = raw.frame.collect_schema()
     E.require_roles(mapping, raw, S.REQUIRED_EVENT_ROLES, schema.names())
-    report = ingest.CleaningReport(source=raw.source, table="events", read=raw.info,
-                                   mapping=mapping.to_dict(),
-                                   mapping_reasons=dict(mapping.reasons))  # fmt: skip
+    report = ingest.CleaningReport(
+        source=raw.source,
+        table="events",
+        read=raw.info,
+        mapping=mapping.to_dict(),
+        mapping_reasons=dict(mapping.reasons),
+    )
     report.notes.extend(mapping.notes)
     sample = raw.sample(5000)
     ts = E._timestamp_parse(raw, mapping, schema, sample, report)
@@ -142,18 +158,25 @@ def clean_streaming(
     ).collect(engine=STREAMING)
     report.rows_read, parsed, time_known = head.row(0)
     if report.rows_read and parsed == 0:
-        raise DataValidationError(raw.source, f"expected timestamps ({ts.description}) but "
-                                  f"none of the {report.rows_read} rows could be parsed",
-                                  column=mapping.column_for(S.TIMESTAMP))  # fmt: skip
+        raise DataValidationError(
+            raw.source,
+            f"expected timestamps ({ts.description}) but "
+            f"none of the {report.rows_read} rows could be parsed",
+            column=mapping.column_for(S.TIMESTAMP),
+        )
     report.date_only = not time_known
     dedupe = not report.date_only or mapping.has(S.ORDER_ID) or mapping.has(S.SESSION_ID)
     # first reason wins: blank/user/timestamp, then exact duplicates, then price/rating
     early = (
-        pl.when(pl.col("__blank")).then(pl.lit(ingest.BLANK_ROW))
-        .when(pl.col(S.USER_ID).is_null()).then(pl.lit(ingest.MISSING_USER))
-        .when(t.is_null() & ~pl.col("__ts_present")).then(pl.lit(ingest.MISSING_TIMESTAMP))
-        .when(t.is_null()).then(pl.lit(ingest.BAD_TIMESTAMP))
-    )  # fmt: skip
+        pl.when(pl.col("__blank"))
+        .then(pl.lit(ingest.BLANK_ROW))
+        .when(pl.col(S.USER_ID).is_null())
+        .then(pl.lit(ingest.MISSING_USER))
+        .when(t.is_null() & ~pl.col("__ts_present"))
+        .then(pl.lit(ingest.MISSING_TIMESTAMP))
+        .when(t.is_null())
+        .then(pl.lit(ingest.BAD_TIMESTAMP))
+    )
     lf = lf.with_columns(early.alias("__drop"), pl.lit(True).alias("__first"))
     passed = lf.filter(pl.col("__drop").is_null())
     if dedupe:
@@ -164,9 +187,13 @@ def clean_streaming(
         passed.sink_parquet(scratch / "stage.parquet", engine=STREAMING)
         key = ["__hash", "__hash2"]
         repeated_keys = (
-            pl.scan_parquet(scratch / "stage.parquet").group_by(key).len()
-            .filter(pl.col("len") > 1).select(key).collect(engine=STREAMING)
-        )  # fmt: skip
+            pl.scan_parquet(scratch / "stage.parquet")
+            .group_by(key)
+            .len()
+            .filter(pl.col("len") > 1)
+            .select(key)
+            .collect(engine=STREAMING)
+        )
         staged = pl.scan_parquet(scratch / "stage.parquet")
         single = staged.join(repeated_keys.lazy(), on=key, how="anti")
         repeated = staged.join(repeated_keys.lazy(), on=key, how="semi")
@@ -180,22 +207,27 @@ def clean_streaming(
     kept = pl.scan_parquet(scratch / "passed.parquet")
     kept.filter(pl.col("__drop") == "").select(keep).sink_parquet(out, engine=STREAMING)
     counts = dict(
-        lf.filter(pl.col("__drop").is_not_null()).group_by("__drop").len()
-        .collect(engine=STREAMING).iter_rows()
-    )  # fmt: skip
+        lf.filter(pl.col("__drop").is_not_null())
+        .group_by("__drop")
+        .len()
+        .collect(engine=STREAMING)
+        .iter_rows()
+    )
     late = dict(kept.group_by("__drop").len().collect(engine=STREAMING).iter_rows())
     counts[ingest.DUPLICATE] = report.rows_read - sum(counts.values()) - sum(late.values())
     counts.update({k: v for k, v in late.items() if k})
     refunds = kept.filter((pl.col("__drop") == "") & pl.col("__refund")).select(pl.len())
-    report.reasons = [ingest.ReasonCount(n, "dropped", int(counts[n]), [])
-                      for n in E._DROP_ORDER if counts.get(n)]  # fmt: skip
+    report.reasons = [
+        ingest.ReasonCount(n, "dropped", int(counts[n]), []) for n in E._DROP_ORDER if counts.get(n)
+    ]
     n_refund = refunds.collect(engine=STREAMING).item()
     if n_refund:
         report.reasons.append(ingest.ReasonCount(ingest.REFUND, "kept", int(n_refund), []))
     report.rows_kept = late.get("", 0)
     if report.rows_kept == 0:
-        raise DataValidationError(raw.source, f"no usable rows: all {report.rows_read} rows "
-                                  "were dropped")  # fmt: skip
+        raise DataValidationError(
+            raw.source, f"no usable rows: all {report.rows_read} rows were dropped"
+        )
     report.notes.append(
         "cleaned with the polars streaming engine: exact duplicates found by two 64-bit "
         "hashes of the raw row; no example rows"
@@ -222,8 +254,10 @@ def build_streaming(
     path, report, mapping = clean_streaming(events, scratch, events_map)
     tables = {}
     parts = [("events", ingest.file_digest(events), mapping.to_dict())]
-    for table, src, cleaner in (("users", users, ingest.clean_users),
-                                ("items", items, ingest.clean_items)):  # fmt: skip
+    for table, src, cleaner in (
+        ("users", users, ingest.clean_users),
+        ("items", items, ingest.clean_items),
+    ):
         if src is None:
             continue
         raw = ingest.read_table(src)
@@ -235,28 +269,43 @@ def build_streaming(
     user_roles = [r for r in (S.REGION, S.AGE, S.GENDER) if mapping.has(r)]
     log_items = _mode_per(scan.filter(pl.col(S.ITEM_ID).is_not_null()), S.ITEM_ID, item_roles)
     log_users = _mode_per(scan, S.USER_ID, user_roles)
-    users_df = merge_attributes(tables["users"].frame if "users" in tables else None, log_users, S.USER_ID)  # fmt: skip
-    items_df = merge_attributes(tables["items"].frame if "items" in tables else None, log_items, S.ITEM_ID)  # fmt: skip
+    users_df = merge_attributes(
+        tables["users"].frame if "users" in tables else None, log_users, S.USER_ID
+    )
+    items_df = merge_attributes(
+        tables["items"].frame if "items" in tables else None, log_items, S.ITEM_ID
+    )
     facts = _facts(scan)
     ids = pl.concat(
-        [scan.select(pl.col(S.USER_ID).unique(), pl.lit(None, pl.String).alias(S.ITEM_ID)),
-         scan.select(pl.lit(None, pl.String).alias(S.USER_ID), pl.col(S.ITEM_ID).unique())],
-    ).collect(engine=STREAMING)  # fmt: skip
+        [
+            scan.select(pl.col(S.USER_ID).unique(), pl.lit(None, pl.String).alias(S.ITEM_ID)),
+            scan.select(pl.lit(None, pl.String).alias(S.USER_ID), pl.col(S.ITEM_ID).unique()),
+        ],
+    ).collect(engine=STREAMING)
     joins = compute_joins(
         ids.filter(pl.col(S.USER_ID).is_not_null()),
         users_df if "users" in tables else None,
         None,
     )
-    item_joins = compute_joins(ids.filter(pl.col(S.ITEM_ID).is_not_null()), None,
-                               items_df if "items" in tables else None)  # fmt: skip
+    item_joins = compute_joins(
+        ids.filter(pl.col(S.ITEM_ID).is_not_null()), None, items_df if "items" in tables else None
+    )
     joins.event_items, joins.items_matched = item_joins.event_items, item_joins.items_matched
     joins.items_without_events = item_joins.items_without_events
     ds = StreamedDataset(
-        path, users_df, items_df,
-        DatasetReport(report, tables["users"].report if "users" in tables else None,
-                      tables["items"].report if "items" in tables else None, joins),
-        fingerprint(parts), Path(events).name, facts,
-    )  # fmt: skip
+        path,
+        users_df,
+        items_df,
+        DatasetReport(
+            report,
+            tables["users"].report if "users" in tables else None,
+            tables["items"].report if "items" in tables else None,
+            joins,
+        ),
+        fingerprint(parts),
+        Path(events).name,
+        facts,
+    )
     cat = catalog_from_facts(
         types=set(facts["types"]),
         filled={c for c in (S.AMOUNT, S.PRICE, S.RATING) if facts[f"n_{c}"] > 0},
@@ -274,9 +323,13 @@ def build_streaming(
         keep = [c for c in (S.CATEGORY, S.BRAND) if has_values(items_df, c)]
         catalog = items_df.lazy().select(S.ITEM_ID, *[pl.col(c).cast(pl.Categorical) for c in keep])
         e = e.join(catalog, on=S.ITEM_ID, how="left")
-    plans = aggregation_plans(nw.from_native(e), when, cat,
-                              use_orders=facts[f"n_{S.ORDER_ID}"] > 0,
-                              use_sessions=facts[f"n_{S.SESSION_ID}"] > 0)  # fmt: skip
+    plans = aggregation_plans(
+        nw.from_native(e),
+        when,
+        cat,
+        use_orders=facts[f"n_{S.ORDER_ID}"] > 0,
+        use_sessions=facts[f"n_{S.SESSION_ID}"] > 0,
+    )
     collected = pl.collect_all([p.to_native() for p in plans], engine=STREAMING)
     return ds, finish_profiles(collected, when, cat, users_df), cat
 
@@ -288,26 +341,38 @@ def _mode_per(scan: pl.LazyFrame, key: str, roles: list[str]) -> pl.DataFrame | 
     out = scan.select(pl.col(key).unique())
     for r in roles:
         top = (
-            scan.filter(pl.col(r).is_not_null()).group_by(key, r).len()
-            .sort(["len", r], descending=[True, False]).group_by(key).first().select(key, r)
-        )  # fmt: skip
+            scan.filter(pl.col(r).is_not_null())
+            .group_by(key, r)
+            .len()
+            .sort(["len", r], descending=[True, False])
+            .group_by(key)
+            .first()
+            .select(key, r)
+        )
         out = out.join(top, on=key, how="left")
     return out.collect(engine=STREAMING)
 
 
 def _facts(scan: pl.LazyFrame) -> dict:
     t = pl.col(S.TIMESTAMP)
-    row = scan.select(
-        pl.col(S.USER_ID).n_unique().alias("users"),
-        pl.col(S.ITEM_ID).drop_nulls().n_unique().alias("items"),
-        pl.len().alias("events"),
-        pl.col(S.AMOUNT).sum().alias("revenue"),
-        (pl.col(S.EVENT_TYPE) == S.PURCHASE).sum().alias("purchases"),
-        t.min().alias("start"),
-        t.max().alias("end"),
-        (t != t.dt.truncate("1d")).any().alias("time_known"),
-        *[pl.col(c).count().alias(f"n_{c}") for c in (S.AMOUNT, S.PRICE, S.RATING, S.ORDER_ID, S.SESSION_ID)],
-    ).collect(engine=STREAMING).row(0, named=True)  # fmt: skip
+    row = (
+        scan.select(
+            pl.col(S.USER_ID).n_unique().alias("users"),
+            pl.col(S.ITEM_ID).drop_nulls().n_unique().alias("items"),
+            pl.len().alias("events"),
+            pl.col(S.AMOUNT).sum().alias("revenue"),
+            (pl.col(S.EVENT_TYPE) == S.PURCHASE).sum().alias("purchases"),
+            t.min().alias("start"),
+            t.max().alias("end"),
+            (t != t.dt.truncate("1d")).any().alias("time_known"),
+            *[
+                pl.col(c).count().alias(f"n_{c}")
+                for c in (S.AMOUNT, S.PRICE, S.RATING, S.ORDER_ID, S.SESSION_ID)
+            ],
+        )
+        .collect(engine=STREAMING)
+        .row(0, named=True)
+    )
     row["types"] = (
         scan.select(pl.col(S.EVENT_TYPE).unique()).collect(engine=STREAMING)[S.EVENT_TYPE].to_list()
     )

@@ -9,8 +9,21 @@ import polars as pl
 from profiling.evaluation.compare import HIGHER_IS_BETTER
 from profiling.vocabulary import glossary as G
 
-METRIC_ORDER = ("ndcg", "precision", "recall", "f1", "map", "mrr", "hit_rate", "coverage",
-                "novelty", "diversity", "popularity_bias", "rmse", "mae")  # fmt: skip
+METRIC_ORDER = (
+    "ndcg",
+    "precision",
+    "recall",
+    "f1",
+    "map",
+    "mrr",
+    "hit_rate",
+    "coverage",
+    "novelty",
+    "diversity",
+    "popularity_bias",
+    "rmse",
+    "mae",
+)
 AT_K = ("ndcg", "precision", "recall", "f1", "map", "hit_rate")
 SIGNIFICANCE_NOTE = (
     "† clearly worse than the best model, not by luck (paired sign-flip test, p-values "
@@ -114,13 +127,16 @@ def measure_table(metrics: pl.DataFrame, metric: str) -> pl.DataFrame:
         else:
             verdict = "not clearly different"
         spread = _spread(r).strip()
-        out.append({
-            "model": r["model"],
-            G.metric_header(metric, k): "—" if _missing(r["value"]) else f"{r['value']:.3f}",
-            "likely range": spread.strip("[]").replace(", ", " to ") if spread.startswith("[")
-            else spread,
-            "compared with the best": verdict,
-        })  # fmt: skip
+        out.append(
+            {
+                "model": r["model"],
+                G.metric_header(metric, k): "—" if _missing(r["value"]) else f"{r['value']:.3f}",
+                "likely range": spread.strip("[]").replace(", ", " to ")
+                if spread.startswith("[")
+                else spread,
+                "compared with the best": verdict,
+            }
+        )
     return pl.DataFrame(out)
 
 

@@ -139,8 +139,10 @@ class CutoffPlan:
             "test_cutoff": self.test.date().isoformat(),
             "test_window": [self.test.date().isoformat(), (self.test + h).date().isoformat()],
             "train_cutoffs": [c.date().isoformat() for c in self.train],
-            "validation_cutoff": None if self.validation is None else self.validation.date().isoformat(),
-        }  # fmt: skip
+            "validation_cutoff": None
+            if self.validation is None
+            else self.validation.date().isoformat(),
+        }
 
 
 def _midnight(value: datetime | date) -> datetime:
@@ -202,7 +204,11 @@ def plan_cutoffs(
         raise PredictionError(
             f"horizon must be a positive whole number of days. Got horizon={horizon_days!r}."
         )
-    if isinstance(max_train_cutoffs, bool) or not isinstance(max_train_cutoffs, int) or max_train_cutoffs < 1:  # fmt: skip
+    if (
+        isinstance(max_train_cutoffs, bool)
+        or not isinstance(max_train_cutoffs, int)
+        or max_train_cutoffs < 1
+    ):
         raise PredictionError(
             f"max_train_cutoffs must be a positive integer. Got {max_train_cutoffs!r}."
         )
@@ -314,15 +320,27 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
     money = {"monetary", "avg_order_value"}
     return out.select(
         S.USER_ID,
-        *[pl.col(c).cast(pl.Float64).round(6) if c in money else pl.col(c).cast(pl.Float64) for c in names],
-    ).sort(S.USER_ID)  # fmt: skip
+        *[
+            pl.col(c).cast(pl.Float64).round(6) if c in money else pl.col(c).cast(pl.Float64)
+            for c in names
+        ],
+    ).sort(S.USER_ID)
 
 
 def feature_names(has_money: bool, optional: list[str]) -> list[str]:
     """The feature columns :func:`cutoff_features` returns, in order."""
-    base = ["recency_days", "frequency", "purchase_days_30d", "purchase_days_90d",
-            "mean_gap_days", "tenure_days", "days_since_seen", "active_days", "n_events",
-            "events_30d"]  # fmt: skip
+    base = [
+        "recency_days",
+        "frequency",
+        "purchase_days_30d",
+        "purchase_days_90d",
+        "mean_gap_days",
+        "tenure_days",
+        "days_since_seen",
+        "active_days",
+        "n_events",
+        "events_30d",
+    ]
     money = ["monetary", "avg_order_value", "refund_share"] if has_money else []
     return base + money + optional
 
@@ -679,9 +697,14 @@ class _Learned:
     def _fit(self, ex: Examples) -> _Learned:
         X, y = ex.X(), ex.y()
         base = HistGradientBoostingClassifier(
-            max_iter=100, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=20,
-            l2_regularization=1.0, early_stopping=False, random_state=self.random_state,
-        )  # fmt: skip
+            max_iter=100,
+            learning_rate=0.08,
+            max_leaf_nodes=15,
+            min_samples_leaf=20,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=self.random_state,
+        )
         folds = max(2, min(3, int(min(np.bincount(y, minlength=2)))))
         method = "isotonic" if y.size >= 2000 else "sigmoid"
         # ensemble=False: one booster fitted on all rows, calibrated on its out-of-fold
@@ -780,8 +803,13 @@ class TaskResult:
         return self.best_on_test != LEARNED
 
 
-def _metric_rows(scores: dict[str, np.ndarray], y: np.ndarray, thresholds: dict[str, float],
-                 n_boot: int, random_state: int) -> pl.DataFrame:  # fmt: skip
+def _metric_rows(
+    scores: dict[str, np.ndarray],
+    y: np.ndarray,
+    thresholds: dict[str, float],
+    n_boot: int,
+    random_state: int,
+) -> pl.DataFrame:
     frames = []
     for name, p in scores.items():
         m = bootstrap_metrics(y, p, thresholds[name], n_boot=n_boot, random_state=random_state)
@@ -914,7 +942,7 @@ def fit_task(
     train_parts = [at(c) for c in plan.train]
     test = at(plan.test)
     train = _concat(train_parts)
-    window = lambda c: f"window {c.date()} .. {(c + timedelta(days=h)).date()}"  # noqa: E731
+    window = lambda c: f"window {c.date()} .. {(c + timedelta(days=h)).date()}"  # noqa: E731 - a one-line helper read beside its use
     _check_two_classes(train, "training windows together", task)
     _check_two_classes(test, f"held-out {window(plan.test)}", task)
 
@@ -954,9 +982,13 @@ def fit_task(
     learned: _Learned = models[LEARNED]
     with threadpool_limits(learned.n_threads):
         imp = permutation_importance(
-            learned.model_, test.X(), test.y(), scoring="roc_auc",
-            n_repeats=importance_repeats, random_state=random_state,
-        )  # fmt: skip
+            learned.model_,
+            test.X(),
+            test.y(),
+            scoring="roc_auc",
+            n_repeats=importance_repeats,
+            random_state=random_state,
+        )
     importance = pl.DataFrame(
         {
             "feature": list(test.features),
@@ -982,7 +1014,7 @@ def fit_task(
             "value": pl.Float64,
             "typical": pl.Float64,
             "effect": pl.Float64,
-        }  # fmt: skip
+        }
     )
     if drivers and today.frame.height:
         driver_frame = explain_scores(final, today, inputs=MODEL_INPUTS[chosen])
@@ -1002,12 +1034,23 @@ def fit_task(
         "validation": val_where,
     }
     return TaskResult(
-        task=task, metrics=metrics, test_scores=test_frame, validation=validation,
-        thresholds=thresholds, chosen=chosen, best_on_test=best_on_test,
-        importance=importance, scores=scores, drivers=driver_frame, class_balance=balance,
-        timings={"train_seconds": train_seconds, "score_seconds": score_seconds,
-                 "total_seconds": time.perf_counter() - t0},
-    )  # fmt: skip
+        task=task,
+        metrics=metrics,
+        test_scores=test_frame,
+        validation=validation,
+        thresholds=thresholds,
+        chosen=chosen,
+        best_on_test=best_on_test,
+        importance=importance,
+        scores=scores,
+        drivers=driver_frame,
+        class_balance=balance,
+        timings={
+            "train_seconds": train_seconds,
+            "score_seconds": score_seconds,
+            "total_seconds": time.perf_counter() - t0,
+        },
+    )
 
 
 # ---- everything together ------------------------------------------------------------------
@@ -1052,12 +1095,14 @@ class Predictions:
         out = {
             "cutoffs": self.plan.to_dict(),
             "unit": self.unit,
-            "bgnbd": None if self.bgnbd is None else {
+            "bgnbd": None
+            if self.bgnbd is None
+            else {
                 k: self.bgnbd.to_dict()[k] for k in ("r", "alpha", "a", "b", "unit", "n_customers")
             },
-            "gamma_gamma": None if self.gamma_gamma is None else {
-                k: self.gamma_gamma.to_dict()[k] for k in ("p", "q", "v", "n_customers")
-            },
+            "gamma_gamma": None
+            if self.gamma_gamma is None
+            else {k: self.gamma_gamma.to_dict()[k] for k in ("p", "q", "v", "n_customers")},
             "bgnbd_today": None if self.bgnbd_today is None else self.bgnbd_today.to_dict(),
             "gamma_gamma_today": (
                 None if self.gamma_gamma_today is None else self.gamma_gamma_today.to_dict()
@@ -1065,7 +1110,7 @@ class Predictions:
             "clv_note": self.clv_note,
             "churn_note": self.churn_note,
             "embeddings_note": self.embeddings_note,
-        }  # fmt: skip
+        }
         for t in self.tasks():
             out[t.task] = {
                 "class_balance": t.class_balance,
@@ -1092,8 +1137,9 @@ def holdout_comparison(
         One row per calibration frequency 0..6 and "7+": frequency, customers,
         actual (mean purchase days in the holdout), predicted (mean expected purchases).
     """
-    summary = rfm_summary(events, observation_period_end=calibration_end, unit=params.unit,
-                          round_to=None)  # fmt: skip
+    summary = rfm_summary(
+        events, observation_period_end=calibration_end, unit=params.unit, round_to=None
+    )
     start = datetime(calibration_end.year, calibration_end.month, calibration_end.day, tzinfo=UTC)
     start += timedelta(days=1)
     length_days = (holdout_end - calibration_end).days
@@ -1125,17 +1171,22 @@ def _clv_scores(events: pl.DataFrame, plan: CutoffPlan, unit: str) -> dict:
     """BG/NBD and Gamma-Gamma fitted on the calibration period (up to the test cutoff: the
     parameters reported and the holdout check) and on the whole log (today's CLV)."""
     has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
-    out: dict = dict.fromkeys(("bgnbd", "gamma_gamma", "bgnbd_today", "gamma_gamma_today",
-                               "table", "holdout"))  # fmt: skip
+    out: dict = dict.fromkeys(
+        ("bgnbd", "gamma_gamma", "bgnbd_today", "gamma_gamma_today", "table", "holdout")
+    )
     notes = []
     if not has_money:
         notes.append("no amounts in the log: expected value (Gamma-Gamma) is not computed")
     calib_end = (plan.test - timedelta(days=1)).date()
-    for period, end in (("calibration period", calib_end), ("whole log", (plan.today - timedelta(days=1)).date())):  # fmt: skip
+    for period, end in (
+        ("calibration period", calib_end),
+        ("whole log", (plan.today - timedelta(days=1)).date()),
+    ):
         today = period == "whole log"
         try:
-            summary = rfm_summary(events, observation_period_end=end, unit=unit, round_to=None,
-                                  monetary=has_money)  # fmt: skip
+            summary = rfm_summary(
+                events, observation_period_end=end, unit=unit, round_to=None, monetary=has_money
+            )
             bg = clv.fit_bgnbd(summary, unit=unit)
         except ProfilingError as exc:
             notes.append(f"BG/NBD on the {period}: {exc}")
@@ -1207,22 +1258,32 @@ def predict(
     if unit not in ("D", "W"):
         raise PredictionError(f"unit must be 'D' (days) or 'W' (weeks). Got unit={unit!r}.")
     plan = plan_cutoffs(
-        events, horizon_days=horizon_days, max_train_cutoffs=max_train_cutoffs,
+        events,
+        horizon_days=horizon_days,
+        max_train_cutoffs=max_train_cutoffs,
         calibration_end=calibration_end,
-    )  # fmt: skip
+    )
     embeddings, embeddings_note = None, None
     if user_embeddings is not None:
         from profiling.predict.embeddings import SequenceEmbeddings
 
         progress(f"user embeddings: training {user_embeddings} before {plan.train[0].date()}", 0.0)
         embeddings = SequenceEmbeddings(
-            user_embeddings, dims=embedding_dims, time_budget=embedding_budget,
-            model_params=embedding_params, random_state=random_state,
-        ).fit(events, before=plan.train[0])  # fmt: skip
+            user_embeddings,
+            dims=embedding_dims,
+            time_budget=embedding_budget,
+            model_params=embedding_params,
+            random_state=random_state,
+        ).fit(events, before=plan.train[0])
         embeddings_note = embeddings.describe()
     # features, labels and BG/NBD baselines of each cutoff are shared by both tasks
-    kw = {"n_boot": n_boot, "random_state": random_state, "drivers": drivers, "frames": {},
-          "embeddings": embeddings}  # fmt: skip
+    kw = {
+        "n_boot": n_boot,
+        "random_state": random_state,
+        "drivers": drivers,
+        "frames": {},
+        "embeddings": embeddings,
+    }
     purchase = fit_task(
         events, plan, "purchase", progress=lambda s, f: progress(s, 0.05 + 0.45 * f), **kw
     )
@@ -1252,12 +1313,20 @@ def predict(
         scores = scores.join(table, on=S.USER_ID, how="left")
     progress("done", 1.0)
     return Predictions(
-        plan=plan, purchase=purchase, churn=churn, churn_note=churn_note,
-        bgnbd=fitted["bgnbd"], gamma_gamma=fitted["gamma_gamma"],
-        bgnbd_today=fitted["bgnbd_today"], gamma_gamma_today=fitted["gamma_gamma_today"],
-        clv_note=fitted["note"], holdout=fitted["holdout"], scores=scores.sort(S.USER_ID),
-        unit=unit, embeddings_note=embeddings_note,
-    )  # fmt: skip
+        plan=plan,
+        purchase=purchase,
+        churn=churn,
+        churn_note=churn_note,
+        bgnbd=fitted["bgnbd"],
+        gamma_gamma=fitted["gamma_gamma"],
+        bgnbd_today=fitted["bgnbd_today"],
+        gamma_gamma_today=fitted["gamma_gamma_today"],
+        clv_note=fitted["note"],
+        holdout=fitted["holdout"],
+        scores=scores.sort(S.USER_ID),
+        unit=unit,
+        embeddings_note=embeddings_note,
+    )
 
 
 # ---- curves for the page -----------------------------------------------------------------

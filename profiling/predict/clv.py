@@ -123,17 +123,24 @@ def fit_bgnbd(summary: pl.DataFrame, *, unit: str = "D") -> BGNBDParams:
         return total if np.isfinite(total) else 1e300
 
     res = optimize.minimize(
-        negll, np.zeros(4), method="Nelder-Mead",
+        negll,
+        np.zeros(4),
+        method="Nelder-Mead",
         options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000, "maxfev": 4000},
-    )  # fmt: skip
+    )
     res = optimize.minimize(negll, res.x, method="L-BFGS-B")  # polish the simplex result
     if not np.isfinite(res.fun):
         raise ModelFitError(f"the BG/NBD fit did not converge: {res.message}")
     r, alpha, a, b = np.exp(res.x)
     return BGNBDParams(
-        r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b), unit=unit,
-        n_customers=int(x.size), log_likelihood=float(-res.fun),
-    )  # fmt: skip
+        r=float(r),
+        alpha=float(alpha * scale),
+        a=float(a),
+        b=float(b),
+        unit=unit,
+        n_customers=int(x.size),
+        log_likelihood=float(-res.fun),
+    )
 
 
 def p_alive(params: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -192,10 +199,14 @@ def gamma_gamma_log_likelihood(
     """Per-customer Gamma-Gamma log-likelihood of the mean spend m over x transactions."""
     p, q, v = params
     return (
-        special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q)
-        + q * np.log(v) + (p * x - 1) * np.log(m) + p * x * np.log(x)
+        special.gammaln(p * x + q)
+        - special.gammaln(p * x)
+        - special.gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
         - (p * x + q) * np.log(x * m + v)
-    )  # fmt: skip
+    )
 
 
 def fit_gamma_gamma(summary: pl.DataFrame) -> GammaGammaParams:
@@ -225,15 +236,20 @@ def fit_gamma_gamma(summary: pl.DataFrame) -> GammaGammaParams:
         return total if np.isfinite(total) else 1e300
 
     res = optimize.minimize(
-        negll, np.zeros(3), method="Nelder-Mead",
+        negll,
+        np.zeros(3),
+        method="Nelder-Mead",
         options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 6000, "maxfev": 6000},
-    )  # fmt: skip
+    )
     res = optimize.minimize(negll, res.x, method="L-BFGS-B")
     p, q, v = np.exp(res.x)
     return GammaGammaParams(
-        p=float(p), q=float(q), v=float(v * scale), n_customers=int(x.size),
+        p=float(p),
+        q=float(q),
+        v=float(v * scale),
+        n_customers=int(x.size),
         log_likelihood=float(-res.fun),
-    )  # fmt: skip
+    )
 
 
 def expected_average_value(params: GammaGammaParams, x: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -12,15 +12,23 @@ _LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b"
 # curve legends go below the plot: beside it they squeezed the plot of a half-width column
 # until its axis title no longer fitted (clipped at 1280 and 1400 px)
 _LEGEND_BELOW = {"legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}}
-MODEL_COLORS = {LEARNED: "#4F46E5", "recency": "#F59E0B", "frequency": "#10B981",
-                "rfm": "#EC4899", "bgnbd": "#64748B"}  # fmt: skip
+MODEL_COLORS = {
+    LEARNED: "#4F46E5",
+    "recency": "#F59E0B",
+    "frequency": "#10B981",
+    "rfm": "#EC4899",
+    "bgnbd": "#64748B",
+}
 
 
 def _line(fig: go.Figure, model: str, x, y, mode: str = "lines") -> None:
     fig.add_scatter(
-        x=list(x), y=list(y), mode=mode, name=MODEL_LABELS.get(model, model),
+        x=list(x),
+        y=list(y),
+        mode=mode,
+        name=MODEL_LABELS.get(model, model),
         line={"color": MODEL_COLORS.get(model), "width": 3 if model == LEARNED else 1.5},
-    )  # fmt: skip
+    )
 
 
 def roc_figure(curves: dict[str, dict[str, pl.DataFrame]]) -> go.Figure:
@@ -28,10 +36,17 @@ def roc_figure(curves: dict[str, dict[str, pl.DataFrame]]) -> go.Figure:
     fig = go.Figure()
     for model, c in curves.items():
         _line(fig, model, c["roc"]["fpr"], c["roc"]["tpr"])
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="random",
-                    line={"dash": "dot", "color": "#CBD5E1"})  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="ROC curve (held-out window)", height=440, **_LEGEND_BELOW,
-                      xaxis_title="false positive rate", yaxis_title="true positive rate")  # fmt: skip
+    fig.add_scatter(
+        x=[0, 1], y=[0, 1], mode="lines", name="random", line={"dash": "dot", "color": "#CBD5E1"}
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="ROC curve (held-out window)",
+        height=440,
+        **_LEGEND_BELOW,
+        xaxis_title="false positive rate",
+        yaxis_title="true positive rate",
+    )
     return fig
 
 
@@ -40,10 +55,21 @@ def pr_figure(curves: dict[str, dict[str, pl.DataFrame]], base_rate: float) -> g
     fig = go.Figure()
     for model, c in curves.items():
         _line(fig, model, c["pr"]["recall"], c["pr"]["precision"])
-    fig.add_hline(y=base_rate, line_dash="dot", line_color="#94A3B8",
-                  annotation_text=f"base rate {base_rate:.1%}")  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Precision-recall (held-out window)", height=440, **_LEGEND_BELOW,
-                      xaxis_title="recall", yaxis_title="precision", yaxis_range=[0, 1.02])  # fmt: skip
+    fig.add_hline(
+        y=base_rate,
+        line_dash="dot",
+        line_color="#94A3B8",
+        annotation_text=f"base rate {base_rate:.1%}",
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="Precision-recall (held-out window)",
+        height=440,
+        **_LEGEND_BELOW,
+        xaxis_title="recall",
+        yaxis_title="precision",
+        yaxis_range=[0, 1.02],
+    )
     return fig
 
 
@@ -53,11 +79,21 @@ def calibration_figure(curves: dict[str, dict[str, pl.DataFrame]]) -> go.Figure:
     for model, c in curves.items():
         cal = c["calibration"]
         _line(fig, model, cal["mean_predicted"], cal["observed"], mode="lines+markers")
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
-                    line={"dash": "dot", "color": "#CBD5E1"})  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Calibration: predicted against observed", height=440, **_LEGEND_BELOW,
-                      xaxis_title="mean predicted probability (decile of users)",
-                      yaxis_title="observed share")  # fmt: skip
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        name="perfectly calibrated",
+        line={"dash": "dot", "color": "#CBD5E1"},
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="Calibration: predicted against observed",
+        height=440,
+        **_LEGEND_BELOW,
+        xaxis_title="mean predicted probability (decile of users)",
+        yaxis_title="observed share",
+    )
     return fig
 
 
@@ -71,14 +107,24 @@ def gain_figure(curves: dict[str, dict[str, pl.DataFrame]], lift: bool = False) 
     if lift:
         fig.add_hline(y=1, line_dash="dot", line_color="#94A3B8", annotation_text="random")
     else:
-        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="random",
-                        line={"dash": "dot", "color": "#CBD5E1"})  # fmt: skip
+        fig.add_scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="random",
+            line={"dash": "dot", "color": "#CBD5E1"},
+        )
     fig.add_vline(x=0.1, line_dash="dash", line_color="#E2E8F0", annotation_text="top decile")
     title = "Cumulative lift" if lift else "Cumulative gain"
-    fig.update_layout(**_LAYOUT, title=f"{title} (held-out window)", height=440, **_LEGEND_BELOW,
-                      xaxis_title="share of users targeted (highest scores first)",
-                      yaxis_title="lift" if lift else "share of positives reached",
-                      xaxis_tickformat=".0%")  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT,
+        title=f"{title} (held-out window)",
+        height=440,
+        **_LEGEND_BELOW,
+        xaxis_title="share of users targeted (highest scores first)",
+        yaxis_title="lift" if lift else "share of positives reached",
+        xaxis_tickformat=".0%",
+    )
     return fig
 
 
@@ -87,15 +133,32 @@ def threshold_figure(curve: pl.DataFrame, chosen: float, f1_max: float) -> go.Fi
     F1-maximizing one (chosen on validation) marked."""
     fig = go.Figure()
     for col, color in (("precision", "#4F46E5"), ("recall", "#10B981"), ("f1", "#F59E0B")):
-        fig.add_scatter(x=curve["threshold"].to_list(), y=curve[col].to_list(), mode="lines",
-                        name=col, line={"color": color})  # fmt: skip
-    fig.add_vline(x=f1_max, line_dash="dash", line_color="#F59E0B",
-                  annotation_text=f"F1-max on validation {f1_max:.2f}")  # fmt: skip
-    fig.add_vline(x=chosen, line_color="#0F172A", annotation_text=f"slider {chosen:.2f}",
-                  annotation_position="bottom right")  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Metrics by threshold (held-out window)", height=340,
-                      xaxis_title="threshold (predict yes when score ≥ threshold)",
-                      yaxis_range=[0, 1.02])  # fmt: skip
+        fig.add_scatter(
+            x=curve["threshold"].to_list(),
+            y=curve[col].to_list(),
+            mode="lines",
+            name=col,
+            line={"color": color},
+        )
+    fig.add_vline(
+        x=f1_max,
+        line_dash="dash",
+        line_color="#F59E0B",
+        annotation_text=f"F1-max on validation {f1_max:.2f}",
+    )
+    fig.add_vline(
+        x=chosen,
+        line_color="#0F172A",
+        annotation_text=f"slider {chosen:.2f}",
+        annotation_position="bottom right",
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="Metrics by threshold (held-out window)",
+        height=340,
+        xaxis_title="threshold (predict yes when score ≥ threshold)",
+        yaxis_range=[0, 1.02],
+    )
     return fig
 
 
@@ -103,11 +166,20 @@ def importance_figure(importance: pl.DataFrame, top: int = 12) -> go.Figure:
     """Permutation importance (drop in ROC-AUC when a feature is shuffled) with its std."""
     imp = importance.head(top).reverse()
     fig = go.Figure(
-        go.Bar(x=imp["importance"].to_list(), y=plotly_text(imp["label"].to_list()), orientation="h",
-               error_x={"type": "data", "array": imp["std"].to_list()}, marker_color="#4F46E5")
-    )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Permutation importance (held-out window)",
-                      xaxis_title="drop in ROC-AUC when shuffled", height=60 + 26 * imp.height)  # fmt: skip
+        go.Bar(
+            x=imp["importance"].to_list(),
+            y=plotly_text(imp["label"].to_list()),
+            orientation="h",
+            error_x={"type": "data", "array": imp["std"].to_list()},
+            marker_color="#4F46E5",
+        )
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="Permutation importance (held-out window)",
+        xaxis_title="drop in ROC-AUC when shuffled",
+        height=60 + 26 * imp.height,
+    )
     return fig
 
 
@@ -117,8 +189,12 @@ def score_by_segment_figure(dist: pl.DataFrame, title: str) -> go.Figure:
     order = segment_order(dist["segment"].unique().sort().to_list())
     fig = go.Figure()
     for seg in order:
-        fig.add_box(y=dist.filter(pl.col("segment") == seg)["score"].to_list(), name=plotly_text(seg),
-                    boxpoints=False, marker_color=segment_color(seg))  # fmt: skip
+        fig.add_box(
+            y=dist.filter(pl.col("segment") == seg)["score"].to_list(),
+            name=plotly_text(seg),
+            boxpoints=False,
+            marker_color=segment_color(seg),
+        )
     fig.update_layout(
         **_LAYOUT, title=plotly_text(title), height=380, showlegend=False, xaxis_tickangle=-30
     )
@@ -130,21 +206,40 @@ def holdout_figure(holdout: pl.DataFrame, days: int) -> go.Figure:
     frequency; ``holdout``: frequency, customers, actual, predicted."""
     x = holdout["frequency"].to_list()
     fig = go.Figure()
-    fig.add_scatter(x=x, y=holdout["actual"].to_list(), mode="lines+markers", name="actual",
-                    line={"color": "#0F172A"})  # fmt: skip
-    fig.add_scatter(x=x, y=holdout["predicted"].to_list(), mode="lines+markers",
-                    name="BG/NBD", line={"color": "#4F46E5", "dash": "dash"})  # fmt: skip
-    fig.update_layout(**_LAYOUT, height=340,
-                      title=f"BG/NBD check: purchases in the {days}-day holdout by repeat purchases before it",
-                      xaxis_title="repeat purchases in the calibration period",
-                      yaxis_title="mean purchases in the holdout")  # fmt: skip
+    fig.add_scatter(
+        x=x,
+        y=holdout["actual"].to_list(),
+        mode="lines+markers",
+        name="actual",
+        line={"color": "#0F172A"},
+    )
+    fig.add_scatter(
+        x=x,
+        y=holdout["predicted"].to_list(),
+        mode="lines+markers",
+        name="BG/NBD",
+        line={"color": "#4F46E5", "dash": "dash"},
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        height=340,
+        title=f"BG/NBD check: purchases in the {days}-day holdout by repeat purchases before it",
+        xaxis_title="repeat purchases in the calibration period",
+        yaxis_title="mean purchases in the holdout",
+    )
     return fig
 
 
 def risk_flags_figure(counts: pl.DataFrame) -> go.Figure:
     """Users per risk flag; ``counts``: flag, users."""
-    fig = go.Figure(go.Bar(x=counts["users"].to_list(), y=counts["flag"].to_list(),
-                           orientation="h", marker_color="#EF4444"))  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=counts["users"].to_list(),
+            y=counts["flag"].to_list(),
+            orientation="h",
+            marker_color="#EF4444",
+        )
+    )
     fig.update_layout(
         **_LAYOUT, title="Users per risk flag", height=80 + 30 * max(counts.height, 1)
     )

@@ -220,7 +220,7 @@ def figure_pngs(figures: list[go.Figure], width: int = 900, height: int = 420) -
         ]
         try:
             pio.write_images(sized, paths, format="png")
-        except Exception as exc:  # noqa: BLE001 - kaleido raises many kinds; named below
+        except Exception as exc:
             raise ReportError(
                 f"charts as pictures: kaleido could not draw them with {browser} "
                 f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
@@ -502,7 +502,7 @@ def build_report(
             ],
             seg_rows,
             {1, 2, 3},
-        ),  # fmt: skip
+        ),
         "</section>",
     ]
     if comparison is not None and metric is not None:
@@ -519,10 +519,14 @@ def build_report(
             return f"{_metric_text(r['ci_low'], metric)} to {_metric_text(r['ci_high'], metric)}"
 
         rows = [
-            [r["model"], _metric_text(r["value"], metric), spread(r),
-             "best" if r.get("is_best") else ""]
+            [
+                r["model"],
+                _metric_text(r["value"], metric),
+                spread(r),
+                "best" if r.get("is_best") else "",
+            ]
             for r in m.iter_rows(named=True)
-        ]  # fmt: skip
+        ]
         folds = int(m["folds"].max()) if folded and "folds" in m.columns else None
         spread_header = (
             f"Spread over {folds} test folds (standard deviation)"
@@ -544,7 +548,7 @@ def build_report(
                 ],
                 rows,
                 {1, 2},
-            ),  # fmt: skip
+            ),
             "</section>",
         ]
     parts.append("</body></html>")
@@ -581,13 +585,20 @@ def html_to_pdf(page: str, chromium: str | None = None, timeout_s: float = PDF_T
         src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
         src.write_text(page, encoding="utf-8")
         cmd = [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={Path(tmp) / 'profile'}", f"--print-to-pdf={out}",
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+            f"--print-to-pdf={out}",
             src.as_uri(),
-        ]  # fmt: skip
+        ]
         try:
-            run = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)  # noqa: S603
+            run = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ReportError(f"the PDF: {browser} could not print the report ({exc})") from exc
         if not out.exists() or out.stat().st_size == 0:

@@ -30,11 +30,19 @@ CATEGORY_COLORS = px.colors.qualitative.Bold + px.colors.qualitative.Pastel
 # RFM segments coloured by health: greens and blues for good customers, warm colours for
 # those slipping away, greys for the lost and for users who never bought
 RFM_COLORS = {
-    "Champions": "#065F46", "Loyal": "#10B981", "Potential loyalist": "#6EE7B7",
-    "New": "#2563EB", "Promising": "#93C5FD", "Need attention": "#FACC15",
-    "About to sleep": "#FB923C", "Can't lose them": "#B91C1C", "At risk": "#F87171",
-    "Hibernating": "#A78BFA", "Lost": "#6B7280", "No purchase yet": "#D1D5DB",
-}  # fmt: skip
+    "Champions": "#065F46",
+    "Loyal": "#10B981",
+    "Potential loyalist": "#6EE7B7",
+    "New": "#2563EB",
+    "Promising": "#93C5FD",
+    "Need attention": "#FACC15",
+    "About to sleep": "#FB923C",
+    "Can't lose them": "#B91C1C",
+    "At risk": "#F87171",
+    "Hibernating": "#A78BFA",
+    "Lost": "#6B7280",
+    "No purchase yet": "#D1D5DB",
+}
 CUSTOM_COLORS = {"In the rule": "#4F46E5", "Everyone else": "#CBD5E1"}
 CLUSTER_COLORS = px.colors.qualitative.Bold
 
@@ -152,11 +160,16 @@ def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
     top = max(values, default=0) or 1
     fig = go.Figure(
         go.Bar(
-            x=values[::-1], y=labels[::-1], orientation="h", marker_color=marker[::-1],
-            text=text[::-1], textposition="outside", cliponaxis=False,
+            x=values[::-1],
+            y=labels[::-1],
+            orientation="h",
+            marker_color=marker[::-1],
+            text=text[::-1],
+            textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{y}: %{x:,} rows<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
         **_LAYOUT,
         title="Rows kept, dropped and repaired",
@@ -175,18 +188,32 @@ def segment_sizes_figure(descriptions: list) -> go.Figure:
     names = plotly_text([d.name for d in descs])
     colors = [segment_color(d.name, d.segment) for d in descs]
     fig = go.Figure()
-    fig.add_bar(y=names, x=[d.share_of_users for d in descs], name="share of customers (light)",
-                orientation="h", marker={"color": colors, "opacity": 0.45},
-                hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>")  # fmt: skip
+    fig.add_bar(
+        y=names,
+        x=[d.share_of_users for d in descs],
+        name="share of customers (light)",
+        orientation="h",
+        marker={"color": colors, "opacity": 0.45},
+        hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>",
+    )
     if any(d.share_of_revenue is not None for d in descs):
-        fig.add_bar(y=names, x=[d.share_of_revenue or 0 for d in descs],
-                    name="share of revenue (solid)", orientation="h", marker_color=colors,
-                    hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>")  # fmt: skip
+        fig.add_bar(
+            y=names,
+            x=[d.share_of_revenue or 0 for d in descs],
+            name="share of revenue (solid)",
+            orientation="h",
+            marker_color=colors,
+            hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>",
+        )
     fig.update_layout(
-        **_LAYOUT, barmode="group", showlegend=False,
+        **_LAYOUT,
+        barmode="group",
+        showlegend=False,
         title="Customers (light) and revenue (solid)",
-        xaxis_tickformat=".0%", yaxis_autorange="reversed", height=140 + 40 * len(names),
-    )  # fmt: skip
+        xaxis_tickformat=".0%",
+        yaxis_autorange="reversed",
+        height=140 + 40 * len(names),
+    )
     return fig
 
 
@@ -199,27 +226,36 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
     feats = list(dict.fromkeys(z["feature"].to_list()))
     grid = z.pivot(on="feature", index="segment", values="z")
     rows = [s for s in order if s in set(grid["segment"].to_list())]
-    place = pl.DataFrame({"segment": rows, "_o": range(len(rows))},
-                         schema={"segment": pl.String, "_o": pl.Int64})  # fmt: skip
+    place = pl.DataFrame(
+        {"segment": rows, "_o": range(len(rows))}, schema={"segment": pl.String, "_o": pl.Int64}
+    )
     grid = grid.with_columns(pl.col("segment").cast(pl.String)).join(place, on="segment").sort("_o")
     values = grid.select(feats).to_numpy()
     fig = go.Figure(
         go.Heatmap(
-            z=values, x=plotly_text([G.short_label(f) for f in feats]),
+            z=values,
+            x=plotly_text([G.short_label(f) for f in feats]),
             y=plotly_text([names.get(s, s) for s in rows]),
-            colorscale="RdBu_r", zmid=0, zmin=-2, zmax=2,
-            colorbar={"title": {"text": "below ← average → above", "side": "right"},
-                      "tickvals": [-2, -1, 0, 1, 2],
-                      "ticktext": ["far below", "below", "average", "above", "far above"]},
+            colorscale="RdBu_r",
+            zmid=0,
+            zmin=-2,
+            zmax=2,
+            colorbar={
+                "title": {"text": "below ← average → above", "side": "right"},
+                "tickvals": [-2, -1, 0, 1, 2],
+                "ticktext": ["far below", "below", "average", "above", "far above"],
+            },
             hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations from the average "
             "customer<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
-        **_LAYOUT, title="What sets each segment apart (how different from the average customer)",
-        height=260 + 34 * len(rows), xaxis_tickangle=-35,
+        **_LAYOUT,
+        title="What sets each segment apart (how different from the average customer)",
+        height=260 + 34 * len(rows),
+        xaxis_tickangle=-35,
         yaxis={"autorange": "reversed"},  # same top-to-bottom order as the bar chart
-    )  # fmt: skip
+    )
     return fig
 
 
@@ -254,15 +290,17 @@ def radar_figure(
         color_b = "#F59E0B" if color_a != "#F59E0B" else "#4F46E5"
     for vals, name, color in ((a, name_a, color_a), (b, name_b, color_b)):
         r = [vals[f] for f in feats] + [vals[feats[0]]]
-        fig.add_scatterpolar(r=r, theta=labels, name=plotly_text(name), fill="toself", opacity=0.55,
-                             line_color=color)  # fmt: skip
+        fig.add_scatterpolar(
+            r=r, theta=labels, name=plotly_text(name), fill="toself", opacity=0.55, line_color=color
+        )
     # wide side margins: the feature names sit outside the circle and were clipped
     fig.update_layout(
         **{**_LAYOUT, "margin": {"l": 70, "r": 70, "t": 60, "b": 40}},
         title="A and B against the average customer (0)",
         polar={"radialaxis": {"range": [-2.5, 2.5]}, "angularaxis": {"tickfont": {"size": 11}}},
-        height=520, legend={"orientation": "h", "y": -0.12},
-    )  # fmt: skip
+        height=520,
+        legend={"orientation": "h", "y": -0.12},
+    )
     return fig
 
 
@@ -271,14 +309,18 @@ def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
     monetary (mean)."""
     fig = go.Figure(
         go.Heatmap(
-            x=grid["f_score"].to_list(), y=grid["r_score"].to_list(), z=grid["users"].to_list(),
-            text=[f"{u:,}" for u in grid["users"]], texttemplate="%{text}",
-            customdata=grid["monetary"].to_list(), colorscale="Blues",
+            x=grid["f_score"].to_list(),
+            y=grid["r_score"].to_list(),
+            z=grid["users"].to_list(),
+            text=[f"{u:,}" for u in grid["users"]],
+            texttemplate="%{text}",
+            customdata=grid["monetary"].to_list(),
+            colorscale="Blues",
             hovertemplate="recency score %{y} · order-count score %{x}<br>%{z:,} customers"
             "<br>average net spend %{customdata:,.2f}<extra></extra>",
             colorbar={"title": "customers"},
         )
-    )  # fmt: skip
+    )
     title = "Customers by how recently and how often they ordered"
     gaps = [
         f"no {letter} score {', '.join(str(s) for s in range(1, 6) if s not in set(grid[col]))}"
@@ -288,12 +330,21 @@ def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
     if gaps:
         title += f"<br><sup>{'; '.join(gaps)}: tied values share one score</sup>"
     fig.update_layout(
-        **_LAYOUT, title=title,
+        **_LAYOUT,
+        title=title,
         # category axes: a score ties left empty leaves no gap or half-wide cells
-        xaxis={"title": G.label("f_score"), "type": "category", "categoryorder": "category ascending"},
-        yaxis={"title": G.label("r_score"), "type": "category", "categoryorder": "category ascending"},
+        xaxis={
+            "title": G.label("f_score"),
+            "type": "category",
+            "categoryorder": "category ascending",
+        },
+        yaxis={
+            "title": G.label("r_score"),
+            "type": "category",
+            "categoryorder": "category ascending",
+        },
         height=420,
-    )  # fmt: skip
+    )
     return fig
 
 
@@ -301,14 +352,26 @@ def k_curve_figure(curve: list[dict], chosen: int) -> go.Figure:
     """How well separated the groups are (silhouette score) per number of groups, the
     chosen number marked."""
     ks = [c["k"] for c in curve]
-    fig = go.Figure(go.Scatter(x=ks, y=[c["silhouette"] for c in curve], mode="lines+markers",
-                               line_color="#4F46E5", name="separation",
-                               hovertemplate="%{x} groups: silhouette %{y:.3f}<extra></extra>"))  # fmt: skip
-    fig.add_vline(x=chosen, line_dash="dash", line_color="#EF4444",
-                  annotation_text=f"chosen: {chosen} groups")  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="How many groups: how well separated they are (higher is better)",
-                      xaxis={"title": "number of groups", "dtick": 1},
-                      yaxis_title="separation (silhouette score)", height=340)  # fmt: skip
+    fig = go.Figure(
+        go.Scatter(
+            x=ks,
+            y=[c["silhouette"] for c in curve],
+            mode="lines+markers",
+            line_color="#4F46E5",
+            name="separation",
+            hovertemplate="%{x} groups: silhouette %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_vline(
+        x=chosen, line_dash="dash", line_color="#EF4444", annotation_text=f"chosen: {chosen} groups"
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="How many groups: how well separated they are (higher is better)",
+        xaxis={"title": "number of groups", "dtick": 1},
+        yaxis_title="separation (silhouette score)",
+        height=340,
+    )
     return fig
 
 
@@ -316,14 +379,25 @@ def segment_mix_figure(descriptions: list) -> go.Figure:
     """Donut of customers per RFM segment, best to lost, each segment in its colour."""
     descs = ordered(descriptions)
     fig = go.Figure(
-        go.Pie(labels=plotly_text([d.name for d in descs]), values=[d.users for d in descs],
-               marker={"colors": [segment_color(d.name, d.segment) for d in descs]},
-               hole=0.5, sort=False, direction="clockwise", textinfo="percent",
-               textposition="inside", insidetextorientation="horizontal",
-               hovertemplate="%{label}: %{value:,} customers (%{percent})<extra></extra>")
-    )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Customers by segment", height=380,
-                      uniformtext={"minsize": 10, "mode": "hide"})  # fmt: skip
+        go.Pie(
+            labels=plotly_text([d.name for d in descs]),
+            values=[d.users for d in descs],
+            marker={"colors": [segment_color(d.name, d.segment) for d in descs]},
+            hole=0.5,
+            sort=False,
+            direction="clockwise",
+            textinfo="percent",
+            textposition="inside",
+            insidetextorientation="horizontal",
+            hovertemplate="%{label}: %{value:,} customers (%{percent})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="Customers by segment",
+        height=380,
+        uniformtext={"minsize": 10, "mode": "hide"},
+    )
     return fig
 
 
@@ -352,22 +426,28 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
     colors = ["#4F46E5" if b else "#A5B4FC" for b in best]
     fig = go.Figure(
         go.Bar(
-            x=m["model"].to_list(), y=value, marker_color=colors,
+            x=m["model"].to_list(),
+            y=value,
+            marker_color=colors,
             error_y={"type": "data", "array": err_hi, "arrayminus": err_lo, "color": "#334155"},
             text=[f"{v:.3f}" if v is not None else "" for v in value],
-            textposition="inside", insidetextanchor="start", textangle=0,
+            textposition="inside",
+            insidetextanchor="start",
+            textangle=0,
             insidetextfont={"color": ["#FFFFFF" if b else "#1E1B4B" for b in best]},
             constraintext="none",
             hovertemplate="%{x}: %{y:.3f}<extra></extra>",
         )
-    )  # fmt: skip
+    )
     label = G.metric_label(metric, k)
     fig.update_layout(
         # a half-width chart: the title in short lines, so that it is not cut off
         **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
         title=_short(f"{label} by model (bars: likely range, 95%)", 36),
-        yaxis_title=G.label(metric), height=400, uniformtext={"minsize": 10, "mode": "show"},
-    )  # fmt: skip
+        yaxis_title=G.label(metric),
+        height=400,
+        uniformtext={"minsize": 10, "mode": "show"},
+    )
     return fig
 
 
@@ -381,8 +461,16 @@ def pr_curve_figure(curve: pl.DataFrame) -> go.Figure:
         color = MODEL_COLORS[j % len(MODEL_COLORS)]
         name = model[0]
         for col, metric in enumerate(panels, start=1):
-            fig.add_scatter(x=part["k"], y=part[metric], name=name, line_color=color, row=1,
-                            col=col, legendgroup=name, showlegend=col == 1)  # fmt: skip
+            fig.add_scatter(
+                x=part["k"],
+                y=part[metric],
+                name=name,
+                line_color=color,
+                row=1,
+                col=col,
+                legendgroup=name,
+                showlegend=col == 1,
+            )
     title = "Precision, recall and F1" if "f1" in panels else "Precision and recall"
     fig.update_layout(**_LAYOUT, height=380, title=f"{title} at K = 1..20")
     fig.update_xaxes(title_text="K", dtick=2 if len(panels) < 3 else 4)
@@ -398,14 +486,20 @@ def model_segment_figure(breakdown: pl.DataFrame, metric: str = "ndcg") -> go.Fi
     grid = b.pivot(on="segment", index="model", values="value").select(["model", *segs])
     fig = go.Figure(
         go.Heatmap(
-            z=grid.select(segs).to_numpy(), y=grid["model"].to_list(),
+            z=grid.select(segs).to_numpy(),
+            y=grid["model"].to_list(),
             x=[f"{plotly_text(s)} ({u:,})" for s, u in zip(segs, sizes["users"], strict=True)],
-            colorscale="Viridis", texttemplate="%{z:.2f}",
+            colorscale="Viridis",
+            texttemplate="%{z:.2f}",
             hovertemplate="%{y} · %{x}<br>" + metric + " %{z:.3f}<extra></extra>",
         )
-    )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title=f"{G.metric_label(metric)} by customer segment (test customers per segment)",
-                      height=200 + 34 * grid.height, xaxis_tickangle=-30)  # fmt: skip
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title=f"{G.metric_label(metric)} by customer segment (test customers per segment)",
+        height=200 + 34 * grid.height,
+        xaxis_tickangle=-30,
+    )
     return fig
 
 
@@ -417,10 +511,19 @@ def cold_warm_figure(cold_warm: pl.DataFrame, metric: str = "ndcg") -> go.Figure
         part = c.filter(pl.col("segment") == seg)
         users = part["users"].max() if part.height else 0
         who = "with earlier history" if seg == "warm" else "new (no earlier history)"
-        fig.add_bar(x=part["model"].to_list(), y=part["value"].to_list(), name=f"{who} ({users or 0:,})",
-                    marker_color=color)  # fmt: skip
-    fig.update_layout(**_LAYOUT, barmode="group", title=f"{G.metric_label(metric)}: customers with and without earlier history",
-                      height=360, legend={"orientation": "h", "y": -0.15})  # fmt: skip
+        fig.add_bar(
+            x=part["model"].to_list(),
+            y=part["value"].to_list(),
+            name=f"{who} ({users or 0:,})",
+            marker_color=color,
+        )
+    fig.update_layout(
+        **_LAYOUT,
+        barmode="group",
+        title=f"{G.metric_label(metric)}: customers with and without earlier history",
+        height=360,
+        legend={"orientation": "h", "y": -0.15},
+    )
     return fig
 
 
@@ -440,21 +543,33 @@ def time_quality_figure(
     for row in m.iter_rows(named=True):
         i = position.get(row["model"], 0)
         fig.add_scatter(
-            x=[max(row["fit_seconds"] or 0.0, 1e-3)], y=[row["value"]], mode="markers",
+            x=[max(row["fit_seconds"] or 0.0, 1e-3)],
+            y=[row["value"]],
+            mode="markers",
             name=row["model"],
-            marker={"size": 13, "color": MODEL_COLORS[i % len(MODEL_COLORS)],
-                    "symbol": symbols[i % len(symbols)], "line": {"width": 1, "color": "#FFF"}},
-            hovertemplate=row["model"] + "<br>train %{x:.2f} s<br>" + metric
+            marker={
+                "size": 13,
+                "color": MODEL_COLORS[i % len(MODEL_COLORS)],
+                "symbol": symbols[i % len(symbols)],
+                "line": {"width": 1, "color": "#FFF"},
+            },
+            hovertemplate=row["model"]
+            + "<br>train %{x:.2f} s<br>"
+            + metric
             + " %{y:.3f}<extra></extra>",
-        )  # fmt: skip
+        )
     seconds = m["fit_seconds"].clip(lower_bound=1e-3)
     # one tick per power of ten when the times span one: minor ticks (2, 5) crowded the axis
     decades = m.height and seconds.max() / seconds.min() >= 10
-    fig.update_layout(**{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
-                      title=_short(f"Training time against {G.metric_label(metric)}", 36),
-                      xaxis_type="log",
-                      xaxis_title="training time (s, log scale)", yaxis_title=G.label(metric), height=400,
-                      legend={"title": {"text": "model"}})  # fmt: skip
+    fig.update_layout(
+        **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
+        title=_short(f"Training time against {G.metric_label(metric)}", 36),
+        xaxis_type="log",
+        xaxis_title="training time (s, log scale)",
+        yaxis_title=G.label(metric),
+        height=400,
+        legend={"title": {"text": "model"}},
+    )
     if decades:
         fig.update_xaxes(dtick=1)
     return fig
@@ -466,12 +581,22 @@ def percentile_figure(pcts: pl.DataFrame) -> go.Figure:
     p = pcts.filter(pl.col("percentile").is_not_null())
     fig = go.Figure(
         go.Bar(
-            x=p["percentile"].to_list(), y=plotly_text(p["label"].to_list()), orientation="h", marker_color="#4F46E5",
-            text=[ordinal(v) for v in p["percentile"]], textposition="outside", cliponaxis=False,
+            x=p["percentile"].to_list(),
+            y=plotly_text(p["label"].to_list()),
+            orientation="h",
+            marker_color="#4F46E5",
+            text=[ordinal(v) for v in p["percentile"]],
+            textposition="outside",
+            cliponaxis=False,
         )
-    )  # fmt: skip
-    fig.update_layout(**_LAYOUT, title="Where this customer stands among all (100th = top)", height=280,
-                      xaxis={"range": [0, 110], "title": "percentile"}, yaxis_autorange="reversed")  # fmt: skip
+    )
+    fig.update_layout(
+        **_LAYOUT,
+        title="Where this customer stands among all (100th = top)",
+        height=280,
+        xaxis={"range": [0, 110], "title": "percentile"},
+        yaxis_autorange="reversed",
+    )
     return fig
 
 
@@ -490,8 +615,15 @@ def affinity_figure(aff: pl.DataFrame) -> go.Figure:
         name="all users",
         marker_color="#CBD5E1",
     )
-    fig.update_layout(**_LAYOUT, barmode="group", title="Category affinity", yaxis_tickformat=".0%",
-                      height=340, legend={"orientation": "h", "y": -0.3}, xaxis_tickangle=-30)  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT,
+        barmode="group",
+        title="Category affinity",
+        yaxis_tickformat=".0%",
+        height=340,
+        legend={"orientation": "h", "y": -0.3},
+        xaxis_tickangle=-30,
+    )
     return fig
 
 
@@ -505,19 +637,35 @@ def rhythm_figure(r: pl.DataFrame) -> go.Figure:
         per_day = [0] * 7
         for row in r.iter_rows(named=True):
             per_day[row["weekday"] - 1] += row["events"]
-        fig = go.Figure(go.Bar(x=WEEKDAY_NAMES, y=per_day, marker_color="#7C3AED",
-                               hovertemplate="%{x}: %{y} events<extra></extra>"))  # fmt: skip
-        fig.update_layout(**_LAYOUT, height=300, title="When this user is active: by weekday "
-                          "(the data has dates only, no time of day)")  # fmt: skip
+        fig = go.Figure(
+            go.Bar(
+                x=WEEKDAY_NAMES,
+                y=per_day,
+                marker_color="#7C3AED",
+                hovertemplate="%{x}: %{y} events<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            **_LAYOUT,
+            height=300,
+            title="When this user is active: by weekday (the data has dates only, no time of day)",
+        )
         return fig
     parts = ["night", "morning", "afternoon", "evening"]
     z = [[0] * 7 for _ in parts]
     for row in r.iter_rows(named=True):
         if row["part"] in parts:
             z[parts.index(row["part"])][row["weekday"] - 1] = row["events"]
-    fig = go.Figure(go.Heatmap(z=z, x=WEEKDAY_NAMES, y=parts,
-                               colorscale="Purples", texttemplate="%{z}",
-                               hovertemplate="%{y}, %{x}: %{z} events<extra></extra>"))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=WEEKDAY_NAMES,
+            y=parts,
+            colorscale="Purples",
+            texttemplate="%{z}",
+            hovertemplate="%{y}, %{x}: %{z} events<extra></extra>",
+        )
+    )
     fig.update_layout(**_LAYOUT, title="When this user is active", height=300)
     return fig
 
@@ -561,13 +709,22 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
     for e in order:
         mask = (t[S.EVENT_TYPE] == e).to_list()
         fig.add_scatter(
-            x=[ts for ts, m in zip(t[S.TIMESTAMP], mask, strict=True) if m], y=[e] * sum(mask), mode="markers",
-            name=e, marker={"color": EVENT_COLORS.get(e, "#888"), "size": 9, "opacity": 0.7},
-            text=[h for h, m in zip(hover, mask, strict=True) if m], hovertemplate="%{x}<br>%{text}<extra>" + e + "</extra>",
-        )  # fmt: skip
+            x=[ts for ts, m in zip(t[S.TIMESTAMP], mask, strict=True) if m],
+            y=[e] * sum(mask),
+            mode="markers",
+            name=e,
+            marker={"color": EVENT_COLORS.get(e, "#888"), "size": 9, "opacity": 0.7},
+            text=[h for h, m in zip(hover, mask, strict=True) if m],
+            hovertemplate="%{x}<br>%{text}<extra>" + e + "</extra>",
+        )
     # one lane per event type present, 45 px each: two lanes are not 200 px apart
-    fig.update_layout(**_LAYOUT, title="Timeline (drag to zoom)", height=110 + 45 * max(len(order), 1), showlegend=False,
-                      yaxis={"categoryorder": "array", "categoryarray": order[::-1]})  # fmt: skip
+    fig.update_layout(
+        **_LAYOUT,
+        title="Timeline (drag to zoom)",
+        height=110 + 45 * max(len(order), 1),
+        showlegend=False,
+        yaxis={"categoryorder": "array", "categoryarray": order[::-1]},
+    )
     span = timeline_range(t[S.TIMESTAMP])
     if span is not None:
         fig.update_xaxes(range=span)
@@ -575,8 +732,12 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
 
 
 # ---- profile map -----------------------------------------------------------------------------
-_HOVER_FIGURES = (("recency_days", ",.0f", " days"), ("frequency", ",.0f", ""),
-                  ("monetary", ",.2f", ""), ("n_events", ",.0f", ""))  # fmt: skip
+_HOVER_FIGURES = (
+    ("recency_days", ",.0f", " days"),
+    ("frequency", ",.0f", ""),
+    ("monetary", ",.2f", ""),
+    ("n_events", ",.0f", ""),
+)
 
 
 def _hover(table: pl.DataFrame) -> tuple[list[list], str]:
@@ -645,9 +806,13 @@ def map_figure(
             "mode": "markers",
             "customdata": custom[pick],
             "hovertemplate": template,
-            "marker": {"size": sizes[pick] * (0.6 if three_d else 1.0),
-                       "opacity": 0.75, "line": {"width": 0}, **marker},
-        }  # fmt: skip
+            "marker": {
+                "size": sizes[pick] * (0.6 if three_d else 1.0),
+                "opacity": 0.75,
+                "line": {"width": 0},
+                **marker,
+            },
+        }
         xs, ys = coords["x"][pick], coords["y"][pick]
         if three_d:
             fig.add_trace(go.Scatter3d(x=xs, y=ys, z=coords["z"][pick], **common))
@@ -674,25 +839,40 @@ def map_figure(
             t.legendgroup = name
     else:
         lo, hi = colors.quantile(0.01), colors.quantile(0.99)
-        trace(None, color=colors.cast(pl.Float64).fill_null(float("nan")).to_numpy(),
-              colorscale="Viridis",
-              cmin=lo, cmax=hi if hi != lo else (lo or 0) + 1,
-              colorbar={"title": {"text": plotly_text(color_label)}, "thickness": 12})  # fmt: skip
+        trace(
+            None,
+            color=colors.cast(pl.Float64).fill_null(float("nan")).to_numpy(),
+            colorscale="Viridis",
+            cmin=lo,
+            cmax=hi if hi != lo else (lo or 0) + 1,
+            colorbar={"title": {"text": plotly_text(color_label)}, "thickness": 12},
+        )
         fig.data[-1].showlegend = False
     axis = {"showgrid": False, "zeroline": False, "showticklabels": False}
     layout = dict(_LAYOUT, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     if three_d:
-        fig.update_layout(**layout, scene={
-            "xaxis": {**axis, "title": axis_titles[0]}, "yaxis": {**axis, "title": axis_titles[1]},
-            "zaxis": {**axis, "title": axis_titles[2] if len(axis_titles) > 2 else "3"}})  # fmt: skip
+        fig.update_layout(
+            **layout,
+            scene={
+                "xaxis": {**axis, "title": axis_titles[0]},
+                "yaxis": {**axis, "title": axis_titles[1]},
+                "zaxis": {**axis, "title": axis_titles[2] if len(axis_titles) > 2 else "3"},
+            },
+        )
     else:
-        fig.update_layout(**layout, xaxis={**axis, "title": axis_titles[0]},
-                          yaxis={**axis, "title": axis_titles[1]}, dragmode="pan")  # fmt: skip
+        fig.update_layout(
+            **layout,
+            xaxis={**axis, "title": axis_titles[0]},
+            yaxis={**axis, "title": axis_titles[1]},
+            dragmode="pan",
+        )
     fig.update_layout(
-        title=plotly_text(title), height=640,
+        title=plotly_text(title),
+        height=640,
         legend={"title": {"text": plotly_text(color_label)}, "itemsizing": "constant"},
-        hoverlabel={"bgcolor": "white"}, clickmode="event+select",
-    )  # fmt: skip
+        hoverlabel={"bgcolor": "white"},
+        clickmode="event+select",
+    )
     return fig
 
 
@@ -755,7 +935,7 @@ def migration_figure(
                     if r["from_segment"] == r["to_segment"]
                     else "rgba(79,70,229,0.35)"
                     for r in rows
-                ],  # fmt: skip
+                ],
                 "customdata": [r["revenue_12m"] for r in rows],
                 "hovertemplate": f"%{{source.label}} ({before}) → %{{target.label}} ({after})"
                 "<br>%{value:,} users"
@@ -782,20 +962,41 @@ def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = No
     sym = SYMBOLS.get(currency, "") if currency else ""
     unit = f" ({currency})" if currency else ""
     if money:
-        fig.add_bar(x=t["period"].to_list(), y=t["revenue"].to_list(), name=f"revenue{unit}",
-                    marker_color="#A5B4FC", yaxis="y",
-                    hovertemplate=f"%{{x|%d %b %Y}}<br>revenue {sym}%{{y:,.2f}}<extra></extra>")  # fmt: skip
-    fig.add_scatter(x=t["period"].to_list(), y=t["orders"].to_list(), name="orders",
-                    mode="lines+markers", line={"color": "#4F46E5", "width": 2},
-                    yaxis="y2" if money else "y",
-                    hovertemplate="%{x|%d %b %Y}<br>%{y:,} orders<extra></extra>")  # fmt: skip
-    layout = dict(_LAYOUT, title=f"Revenue and orders per {word}", height=360,
-                  legend={"orientation": "h", "y": -0.15}, hovermode="x unified")  # fmt: skip
+        fig.add_bar(
+            x=t["period"].to_list(),
+            y=t["revenue"].to_list(),
+            name=f"revenue{unit}",
+            marker_color="#A5B4FC",
+            yaxis="y",
+            hovertemplate=f"%{{x|%d %b %Y}}<br>revenue {sym}%{{y:,.2f}}<extra></extra>",
+        )
+    fig.add_scatter(
+        x=t["period"].to_list(),
+        y=t["orders"].to_list(),
+        name="orders",
+        mode="lines+markers",
+        line={"color": "#4F46E5", "width": 2},
+        yaxis="y2" if money else "y",
+        hovertemplate="%{x|%d %b %Y}<br>%{y:,} orders<extra></extra>",
+    )
+    layout = dict(
+        _LAYOUT,
+        title=f"Revenue and orders per {word}",
+        height=360,
+        legend={"orientation": "h", "y": -0.15},
+        hovermode="x unified",
+    )
     if money:
         layout["yaxis"] = {"title": f"revenue{unit}", "tickformat": ",.0f", "rangemode": "tozero"}
-        layout["yaxis2"] = {"title": "orders", "overlaying": "y", "side": "right",
-                            "tickformat": ",d", "rangemode": "tozero", "showgrid": False,
-                            "tickmode": "auto"}  # fmt: skip
+        layout["yaxis2"] = {
+            "title": "orders",
+            "overlaying": "y",
+            "side": "right",
+            "tickformat": ",d",
+            "rangemode": "tozero",
+            "showgrid": False,
+            "tickmode": "auto",
+        }
     else:
         layout["yaxis"] = {"title": "orders", "tickformat": ",d", "rangemode": "tozero"}
     fig.update_layout(**layout)
@@ -811,24 +1012,35 @@ def cohort_figure(c: pl.DataFrame) -> go.Figure:
     grid = cohorts.join(
         c.pivot(on="month", index="cohort", values="share"), on="cohort", how="left"
     )
-    z = [[grid[str(m)][i] if str(m) in grid.columns else None for m in months]
-         for i in range(grid.height)]  # fmt: skip
+    z = [
+        [grid[str(m)][i] if str(m) in grid.columns else None for m in months]
+        for i in range(grid.height)
+    ]
     labels = [f"{d:%b %Y} ({n:,})" for d, n in zip(grid["cohort"], grid["size"], strict=True)]
     text = [["" if v is None else f"{v:.0%}" for v in row] for row in z]
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=[f"+{m}" for m in months], y=labels, text=text, texttemplate="%{text}",
-            colorscale="Blues", zmin=0, zmax=1, colorbar={"title": "active", "tickformat": ".0%"},
+            z=z,
+            x=[f"+{m}" for m in months],
+            y=labels,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "active", "tickformat": ".0%"},
             hovertemplate="first order in %{y}<br>%{x} months later: %{z:.1%} "
             "ordered again<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
-        **_LAYOUT, title="Customers coming back: share of each month's new customers "
-        "who ordered again N months later", xaxis_title="months after the first order",
+        **_LAYOUT,
+        title="Customers coming back: share of each month's new customers "
+        "who ordered again N months later",
+        xaxis_title="months after the first order",
         yaxis={"autorange": "reversed", "title": "first order in (customers)"},
         height=max(320, 120 + 26 * len(labels)),
-    )  # fmt: skip
+    )
     return fig
 
 
@@ -838,10 +1050,12 @@ def store_funnel_figure(f: pl.DataFrame) -> go.Figure:
     words = {S.VIEW: "viewed an item", S.CART: "added to cart", S.PURCHASE: "bought"}
     fig = go.Figure(
         go.Funnel(
-            y=[words.get(s, s) for s in f["step"]], x=f["customers"].to_list(),
-            texttemplate="%{value:,}<br>%{percentInitial:.0%}", marker={"color": "#4F46E5"},
+            y=[words.get(s, s) for s in f["step"]],
+            x=f["customers"].to_list(),
+            texttemplate="%{value:,}<br>%{percentInitial:.0%}",
+            marker={"color": "#4F46E5"},
             hovertemplate="%{y}: %{x:,} customers<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_layout(**_LAYOUT, title="From looking to buying (customers)", height=320)
     return fig

@@ -268,8 +268,15 @@ def embed_and_store(
     progress: Progress | None = None,
 ) -> Embedding:
     """:func:`embed`, then keep the result in the disk cache under ``key`` (for workers)."""
-    emb = embed(ids, x, params, source=source, features=features, n_users_total=n_users_total,
-                progress=progress)  # fmt: skip
+    emb = embed(
+        ids,
+        x,
+        params,
+        source=source,
+        features=features,
+        n_users_total=n_users_total,
+        progress=progress,
+    )
     EmbeddingCache(cache_dir).put(key, emb)
     return emb
 
@@ -339,14 +346,22 @@ def color_values(table: pl.DataFrame, key: str) -> tuple[pl.Series, bool]:
 # ---- disk cache --------------------------------------------------------------------------
 
 
-def cache_key(fingerprint: str, source: str, features: list[str], params: EmbeddingParams,
-              sample: int) -> str:  # fmt: skip
+def cache_key(
+    fingerprint: str, source: str, features: list[str], params: EmbeddingParams, sample: int
+) -> str:
     """A digest of everything that decides the coordinates."""
     blob = json.dumps(
-        {"fp": fingerprint, "source": source, "features": features, "params": asdict(params),
-         "sample": sample, "epochs": UMAP_EPOCHS, "version": 1},
+        {
+            "fp": fingerprint,
+            "source": source,
+            "features": features,
+            "params": asdict(params),
+            "sample": sample,
+            "epochs": UMAP_EPOCHS,
+            "version": 1,
+        },
         sort_keys=True,
-    )  # fmt: skip
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

@@ -25,8 +25,15 @@ PARTS_OF_DAY: dict[str, tuple[int, int]] = {
     "evening": (18, 24),
 }
 COUNTED_TYPES = (S.VIEW, S.CLICK, S.CART, S.WISHLIST, S.PURCHASE, S.REFUND, S.RATE, S.SEARCH)
-AGE_BANDS = ((0, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"),
-             (45, 55, "45-54"), (55, 65, "55-64"), (65, 200, "65+"))  # fmt: skip
+AGE_BANDS = (
+    (0, 18, "<18"),
+    (18, 25, "18-24"),
+    (25, 35, "25-34"),
+    (35, 45, "35-44"),
+    (45, 55, "45-54"),
+    (55, 65, "55-64"),
+    (65, 200, "65+"),
+)
 MAX_CATEGORY_COLUMNS = 24
 CATEGORY_PREFIX = G.CATEGORY_PREFIX
 SPEND_PREFIX = G.SPEND_PREFIX
@@ -83,8 +90,11 @@ def catalog_from_facts(
     add("activity", True, "")
     add("rfm", S.PURCHASE in types, "no purchase events")
     add("monetary", S.AMOUNT in filled, "no price or amount column")
-    add("funnel", {S.VIEW, S.PURCHASE} <= types or {S.CART, S.PURCHASE} <= types,
-        "needs views or carts and purchases")  # fmt: skip
+    add(
+        "funnel",
+        {S.VIEW, S.PURCHASE} <= types or {S.CART, S.PURCHASE} <= types,
+        "needs views or carts and purchases",
+    )
     has_cat = has_values(items, S.CATEGORY)
     add("category affinity", has_cat, "no item catalog with a category column")
     add("brand affinity", has_values(items, S.BRAND), "no item catalog with a brand column")
@@ -237,7 +247,7 @@ def _activity(ev: nw.LazyFrame, use_sessions: bool) -> nw.LazyFrame:
                 nw.col(S.SESSION_ID)
                 != nw.col(S.SESSION_ID).shift(1).over(S.USER_ID, order_by=S.TIMESTAMP)
             )
-            .fill_null(True)  # fmt: skip
+            .fill_null(True)
             .cast(nw.Int32)
             .alias("_new_session")
         )
@@ -340,11 +350,17 @@ def _finish(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFram
 
     cols = [
         ((pl.lit(when) - pl.col("first_seen")).dt.total_microseconds() / day).alias("tenure_days"),
-        ((pl.lit(when) - pl.col("last_seen")).dt.total_microseconds() / day).alias("days_since_seen"),
-        ((pl.lit(when) - pl.col("last_purchase")).dt.total_microseconds() / day).alias("recency_days"),
+        ((pl.lit(when) - pl.col("last_seen")).dt.total_microseconds() / day).alias(
+            "days_since_seen"
+        ),
+        ((pl.lit(when) - pl.col("last_purchase")).dt.total_microseconds() / day).alias(
+            "recency_days"
+        ),
         pl.col("frequency").fill_null(0),
         (pl.col("gross_spend") + pl.col("refunded")).alias("monetary"),
-        pl.when(pl.col("frequency") > 0).then(pl.col("gross_spend") / pl.col("frequency")).alias("avg_order_value"),
+        pl.when(pl.col("frequency") > 0)
+        .then(pl.col("gross_spend") / pl.col("frequency"))
+        .alias("avg_order_value"),
         (n / pl.col("sessions")).alias("events_per_session"),
         ratio("n_cart", "n_view").alias("view_to_cart"),
         ratio("n_purchase", "n_cart").alias("cart_to_purchase"),
@@ -353,10 +369,13 @@ def _finish(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFram
         (pl.col("_n_weekend") / n).alias("weekend_share"),
         *[(pl.col(f"_n_{part}") / n).alias(f"share_{part}") for part in PARTS_OF_DAY],
         pl.when((pl.col("events_last_30d") + pl.col("events_prev_30d")) > 0)
-        .then((pl.col("events_last_30d") - pl.col("events_prev_30d"))
-              / (pl.col("events_last_30d") + pl.col("events_prev_30d")))
-        .otherwise(0.0).alias("momentum"),
-    ]  # fmt: skip
+        .then(
+            (pl.col("events_last_30d") - pl.col("events_prev_30d"))
+            / (pl.col("events_last_30d") + pl.col("events_prev_30d"))
+        )
+        .otherwise(0.0)
+        .alias("momentum"),
+    ]
     p = p.with_columns(cols)
     if "ratings" in cat.computed:
         p = p.with_columns(pl.col("n_ratings").fill_null(0))
@@ -424,7 +443,7 @@ def _category_affinity(long: pl.DataFrame) -> pl.DataFrame:
     ).rename({c: f"{SPEND_PREFIX}{str(c).strip()}" for c in order})
     out = entropy.join(wide_n, on=S.USER_ID, how="left").join(wide_s, on=S.USER_ID, how="left")
     share_cols = [c for c in out.columns if c.startswith((CATEGORY_PREFIX, SPEND_PREFIX))]
-    return out.with_columns(pl.col(share_cols).fill_null(0.0))  # fmt: skip
+    return out.with_columns(pl.col(share_cols).fill_null(0.0))
 
 
 def _attach_attributes(p: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
@@ -525,34 +544,65 @@ class TagRule:
 TAG_RULES: tuple[TagRule, ...] = (
     TagRule("high value", "net spend above the 90th percentile of buyers", ("monetary",)),
     TagRule("frequent buyer", "orders in the top 10% of buyers (and at least 3)", ("frequency",)),
-    TagRule("bargain hunter", "pays on average 20% or more below the median price of the "
-            "categories they buy, over at least 2 purchases", ("price_level", "n_purchase")),
-    TagRule("premium buyer", "pays on average 30% or more above the median price of the "
-            "categories they buy, over at least 2 purchases", ("price_level", "n_purchase")),
-    TagRule("night owl", "at least 25% of activity between midnight and 6 am (population "
-            "average: see the profile map)", ("share_night",)),
-    TagRule("weekend shopper", "at least 60% of activity on Saturdays and Sundays "
-            "(2 of 7 days is 29%)", ("weekend_share",)),
-    TagRule("category loyalist", "at least 60% of interactions in one category, over at "
-            "least 10 interactions", ("top_category_share", "n_events")),
-    TagRule("explorer", "category entropy above the 90th percentile (interest spread over "
-            "many categories)", ("category_entropy",)),
+    TagRule(
+        "bargain hunter",
+        "pays on average 20% or more below the median price of the "
+        "categories they buy, over at least 2 purchases",
+        ("price_level", "n_purchase"),
+    ),
+    TagRule(
+        "premium buyer",
+        "pays on average 30% or more above the median price of the "
+        "categories they buy, over at least 2 purchases",
+        ("price_level", "n_purchase"),
+    ),
+    TagRule(
+        "night owl",
+        "at least 25% of activity between midnight and 6 am (population "
+        "average: see the profile map)",
+        ("share_night",),
+    ),
+    TagRule(
+        "weekend shopper",
+        "at least 60% of activity on Saturdays and Sundays (2 of 7 days is 29%)",
+        ("weekend_share",),
+    ),
+    TagRule(
+        "category loyalist",
+        "at least 60% of interactions in one category, over at least 10 interactions",
+        ("top_category_share", "n_events"),
+    ),
+    TagRule(
+        "explorer",
+        "category entropy above the 90th percentile (interest spread over many categories)",
+        ("category_entropy",),
+    ),
     TagRule("window shopper", "at least 20 views and no purchase", ("n_view", "frequency")),
     TagRule("new", "first seen in the last 30 days", ("tenure_days",)),
-    TagRule("lapsing", "active on 3 or more days but not seen for 90 days or more",
-            ("days_since_seen", "active_days")),
-    TagRule("rising", "at least 5 events in the last 30 days and more than twice as "
-            "many as in the 30 days before", ("momentum", "events_last_30d")),
+    TagRule(
+        "lapsing",
+        "active on 3 or more days but not seen for 90 days or more",
+        ("days_since_seen", "active_days"),
+    ),
+    TagRule(
+        "rising",
+        "at least 5 events in the last 30 days and more than twice as "
+        "many as in the 30 days before",
+        ("momentum", "events_last_30d"),
+    ),
     TagRule("reviewer", "rated 5 or more items", ("n_ratings",)),
-    TagRule("serial returner", "refunds on 20% or more of purchases, at least 2 refunds",
-            ("refund_rate", "n_refund")),
-)  # fmt: skip
+    TagRule(
+        "serial returner",
+        "refunds on 20% or more of purchases, at least 2 refunds",
+        ("refund_rate", "n_refund"),
+    ),
+)
 
 
 def _tag_expr(name: str, p: pl.DataFrame) -> pl.Expr:
     c = pl.col
     buyers = p.filter(c("frequency") > 0) if "frequency" in p.columns else p
-    q90 = lambda col, frame=buyers: frame[col].quantile(0.9, "nearest")  # noqa: E731
+    q90 = lambda col, frame=buyers: frame[col].quantile(0.9, "nearest")  # noqa: E731 - a one-line helper read beside its use
     return {
         "high value": lambda: (c("monetary") > q90("monetary")) & (c("monetary") > 0),
         "frequent buyer": lambda: c("frequency") >= max(q90("frequency") or 0, 3),

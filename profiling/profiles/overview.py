@@ -181,10 +181,11 @@ def over_time(events: pl.DataFrame, start: datetime, end: datetime, every: str |
     per = pl.col(S.TIMESTAMP).dt.truncate(every).alias("period")
     out = o.group_by(per).agg(
         pl.len().alias("orders"),
-        pl.col("amount").sum().alias("revenue") if o["amount"].is_not_null().any()
+        pl.col("amount").sum().alias("revenue")
+        if o["amount"].is_not_null().any()
         else pl.lit(None, pl.Float64).alias("revenue"),
         pl.col(S.USER_ID).n_unique().alias("customers"),
-    )  # fmt: skip
+    )
     if refunds.height and S.AMOUNT in refunds.columns and out["revenue"].is_not_null().any():
         back = refunds.group_by(per).agg(pl.col(S.AMOUNT).sum().alias("_refunds"))
         out = (

@@ -37,36 +37,49 @@ class RiskRule:
 
 RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(
-        "bot_like_browsing", "Bot-like browsing",
+        "bot_like_browsing",
+        "Bot-like browsing",
         f"{BOT_SESSION_VIEWS} or more views in one session, or {BOT_TOTAL_VIEWS} or more views "
         "with no add-to-cart and no purchase",
     ),
     RiskRule(
-        "refund_abuse", "Refund abuse",
+        "refund_abuse",
+        "Refund abuse",
         f"at least {REFUND_MIN_COUNT} refunds and refunds on {REFUND_SHARE:.0%} or more of "
         "purchases",
     ),
     RiskRule(
-        "order_burst", "Order burst",
+        "order_burst",
+        "Order burst",
         f"{BURST_ORDERS} or more orders within {BURST_MINUTES} minutes",
     ),
     RiskRule(
-        "price_outlier", "Price outlier",
+        "price_outlier",
+        "Price outlier",
         f"paid {PRICE_FACTOR:g} times or more, or a {PRICE_FACTOR:g}th or less, of an item's "
         f"median price (items bought at least {PRICE_MIN_PURCHASES} times)",
     ),
     RiskRule(
-        "quantity_outlier", "Quantity outlier",
+        "quantity_outlier",
+        "Quantity outlier",
         f"bought {QUANTITY_MIN} or more units of an item in one row, and {QUANTITY_FACTOR:g} "
         "times or more that item's median quantity",
     ),
-)  # fmt: skip
+)
 RULES_BY_NAME = {r.name: r for r in RISK_RULES}
 ANOMALY_FEATURES = (
-    "n_events", "n_view", "n_cart", "n_purchase", "n_refund", "max_session_views",
-    "refund_share", "max_orders_10min", "max_price_ratio", "max_quantity_ratio",
+    "n_events",
+    "n_view",
+    "n_cart",
+    "n_purchase",
+    "n_refund",
+    "max_session_views",
+    "refund_share",
+    "max_orders_10min",
+    "max_price_ratio",
+    "max_quantity_ratio",
     "events_per_active_day",
-)  # fmt: skip
+)
 
 
 def _sessions(events: pl.DataFrame) -> pl.Expr:
@@ -76,7 +89,13 @@ def _sessions(events: pl.DataFrame) -> pl.Expr:
     if S.SESSION_ID in events.columns and events[S.SESSION_ID].is_not_null().any():
         return pl.col(S.SESSION_ID).cast(pl.String).fill_null("")
     gap = (ts - ts.shift(1)).over(S.USER_ID).dt.total_minutes()
-    return (gap.fill_null(S.SESSION_GAP_MINUTES + 1) > S.SESSION_GAP_MINUTES).cast(pl.Int64).cum_sum().over(S.USER_ID).cast(pl.String)  # fmt: skip
+    return (
+        (gap.fill_null(S.SESSION_GAP_MINUTES + 1) > S.SESSION_GAP_MINUTES)
+        .cast(pl.Int64)
+        .cum_sum()
+        .over(S.USER_ID)
+        .cast(pl.String)
+    )
 
 
 def risk_features(events: pl.DataFrame) -> pl.DataFrame:
@@ -103,9 +122,12 @@ def risk_features(events: pl.DataFrame) -> pl.DataFrame:
     ev = events.sort(S.USER_ID, S.TIMESTAMP).with_columns(_sessions(events).alias("_session"))
     counts = ev.group_by(S.USER_ID).agg(
         pl.len().cast(pl.Float64).alias("n_events"),
-        *[(et == t).sum().cast(pl.Float64).alias(f"n_{t}") for t in (S.VIEW, S.CART, S.PURCHASE, S.REFUND)],
+        *[
+            (et == t).sum().cast(pl.Float64).alias(f"n_{t}")
+            for t in (S.VIEW, S.CART, S.PURCHASE, S.REFUND)
+        ],
         ts.dt.truncate("1d").n_unique().alias("_days"),
-    )  # fmt: skip
+    )
     session_views = (
         ev.filter(et == S.VIEW)
         .group_by(S.USER_ID, "_session")
@@ -160,23 +182,34 @@ def risk_features(events: pl.DataFrame) -> pl.DataFrame:
     return (
         out.with_columns(
             pl.col("max_session_views", "max_orders_10min").fill_null(0.0),
-            pl.when(pl.col("n_purchase") > 0).then(pl.col("n_refund") / pl.col("n_purchase")).alias("refund_share"),
+            pl.when(pl.col("n_purchase") > 0)
+            .then(pl.col("n_refund") / pl.col("n_purchase"))
+            .alias("refund_share"),
             (pl.col("n_events") / pl.col("_days")).alias("events_per_active_day"),
         )
         .select(S.USER_ID, *ANOMALY_FEATURES, "max_quantity")
         .sort(S.USER_ID)
-    )  # fmt: skip
+    )
 
 
 def _rule_exprs() -> dict[str, tuple[pl.Expr, pl.Expr]]:
     """Rule name -> (condition, the user's numbers as text)."""
-    num = lambda c: pl.col(c).round(1).cast(pl.String)  # noqa: E731
+    num = lambda c: pl.col(c).round(1).cast(pl.String)  # noqa: E731 - a one-line helper read beside its use
     return {
         "bot_like_browsing": (
             (pl.col("max_session_views") >= BOT_SESSION_VIEWS)
-            | ((pl.col("n_view") >= BOT_TOTAL_VIEWS) & (pl.col("n_cart") == 0) & (pl.col("n_purchase") == 0)),
-            pl.format("{} views, up to {} in one session, {} add-to-carts, {} purchases",
-                      num("n_view"), num("max_session_views"), num("n_cart"), num("n_purchase")),
+            | (
+                (pl.col("n_view") >= BOT_TOTAL_VIEWS)
+                & (pl.col("n_cart") == 0)
+                & (pl.col("n_purchase") == 0)
+            ),
+            pl.format(
+                "{} views, up to {} in one session, {} add-to-carts, {} purchases",
+                num("n_view"),
+                num("max_session_views"),
+                num("n_cart"),
+                num("n_purchase"),
+            ),
         ),
         "refund_abuse": (
             (pl.col("n_refund") >= REFUND_MIN_COUNT) & (pl.col("refund_share") >= REFUND_SHARE),
@@ -184,18 +217,24 @@ def _rule_exprs() -> dict[str, tuple[pl.Expr, pl.Expr]]:
         ),
         "order_burst": (
             pl.col("max_orders_10min") >= BURST_ORDERS,
-            pl.format("{} orders within {} minutes", num("max_orders_10min"), pl.lit(BURST_MINUTES)),
+            pl.format(
+                "{} orders within {} minutes", num("max_orders_10min"), pl.lit(BURST_MINUTES)
+            ),
         ),
         "price_outlier": (
             pl.col("max_price_ratio") >= PRICE_FACTOR,
             pl.format("a price {} times off the item's median", num("max_price_ratio")),
         ),
         "quantity_outlier": (
-            (pl.col("max_quantity_ratio") >= QUANTITY_FACTOR) & (pl.col("max_quantity") >= QUANTITY_MIN),
-            pl.format("{} units in one row, {} times the item's median",
-                      num("max_quantity"), num("max_quantity_ratio")),
+            (pl.col("max_quantity_ratio") >= QUANTITY_FACTOR)
+            & (pl.col("max_quantity") >= QUANTITY_MIN),
+            pl.format(
+                "{} units in one row, {} times the item's median",
+                num("max_quantity"),
+                num("max_quantity_ratio"),
+            ),
         ),
-    }  # fmt: skip
+    }
 
 
 def risk_scores(
@@ -233,8 +272,10 @@ def risk_scores(
         cond = cond.fill_null(False)
         flag_cols.append(pl.when(cond).then(pl.lit(rule.label)))
         reason_cols.append(
-            pl.when(cond).then(pl.format("{}: {} ({})", pl.lit(rule.label), pl.lit(rule.text), numbers))
-        )  # fmt: skip
+            pl.when(cond).then(
+                pl.format("{}: {} ({})", pl.lit(rule.label), pl.lit(rule.text), numbers)
+            )
+        )
     out = feats.with_columns(pl.Series("anomaly_score", score)).with_columns(
         (pl.col("anomaly_score").rank("max") / pl.len() * 100).alias("anomaly_pct"),
         pl.concat_list(flag_cols).list.drop_nulls().alias("risk_flags"),

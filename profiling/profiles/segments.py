@@ -37,11 +37,19 @@ RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENT
     NO_PURCHASE: "has visited but not bought yet"
 }
 RFM_RULES: dict[str, str] = {
-    "Champions": "R 5, F 4-5", "Loyal": "R 3-5, F 4-5", "Potential loyalist": "R 4-5, F 2-3",
-    "New": "R 5, F 1", "Promising": "R 4, F 1", "Need attention": "R 3, F 3",
-    "About to sleep": "R 3, F 1-2", "Can't lose them": "R 1-2, F 5", "At risk": "R 1-2, F 3-4",
-    "Lost": "R 1, F 1", "Hibernating": "R 1-2, F 1-2", NO_PURCHASE: "no purchase",
-}  # fmt: skip
+    "Champions": "R 5, F 4-5",
+    "Loyal": "R 3-5, F 4-5",
+    "Potential loyalist": "R 4-5, F 2-3",
+    "New": "R 5, F 1",
+    "Promising": "R 4, F 1",
+    "Need attention": "R 3, F 3",
+    "About to sleep": "R 3, F 1-2",
+    "Can't lose them": "R 1-2, F 5",
+    "At risk": "R 1-2, F 3-4",
+    "Lost": "R 1, F 1",
+    "Hibernating": "R 1-2, F 1-2",
+    NO_PURCHASE: "no purchase",
+}
 """The score rule of each RFM segment (R = recency score, F = order-count score, 1-5 by
 quintile of buyers), for the analyst details."""
 
@@ -179,9 +187,15 @@ def default_cluster_features(profiles: pl.DataFrame) -> list[str]:
     """A sensible feature set: activity and money (logged), price level, category shares,
     time-of-day shares, weekend share and recency of activity."""
     wanted = [
-        "n_events", "frequency", "monetary", "avg_unit_price", "days_since_seen",
-        "view_to_purchase", "weekend_share", *[f"share_{p}" for p in PARTS_OF_DAY],
-    ]  # fmt: skip
+        "n_events",
+        "frequency",
+        "monetary",
+        "avg_unit_price",
+        "days_since_seen",
+        "view_to_purchase",
+        "weekend_share",
+        *[f"share_{p}" for p in PARTS_OF_DAY],
+    ]
     wanted += [c for c in profiles.columns if c.startswith(CATEGORY_PREFIX)]
     return [
         c for c in wanted if c in profiles.columns and profiles[c].null_count() < profiles.height
@@ -591,8 +605,14 @@ def rule_expression(
                 ) from exc
         elif dtype == pl.String:
             value = str(value)
-        ops = {">": col.__gt__, ">=": col.__ge__, "<": col.__lt__, "<=": col.__le__,
-               "==": col.__eq__, "!=": col.__ne__}  # fmt: skip
+        ops = {
+            ">": col.__gt__,
+            ">=": col.__ge__,
+            "<": col.__lt__,
+            "<=": col.__le__,
+            "==": col.__eq__,
+            "!=": col.__ne__,
+        }
         exprs.append(ops[c.op](value))
     expr = exprs[0]
     for e in exprs[1:]:
@@ -677,10 +697,15 @@ def build_segments(
     rfm_desc = describe_segments(with_seg, "rfm_segment", describe_with, names=False)
     names = {d.segment: d.name for d in cluster_desc}
     assignments = with_seg.select(
-        S.USER_ID, "r_score", "f_score", "m_score", "rfm_cell", "rfm_segment",
+        S.USER_ID,
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_cell",
+        "rfm_segment",
         pl.col("cluster").cast(pl.Int32),
         pl.col("cluster").replace_strict(names, return_dtype=pl.String).alias("cluster_name"),
-    )  # fmt: skip
+    )
     mark_empty_scores(rfm_desc, assignments)
     return Segmentation(
         assignments,
@@ -725,8 +750,16 @@ def current_definitions(seg: Segmentation) -> Segmentation:
 
 def describe_features(profiles: pl.DataFrame, cluster_features: list[str]) -> list[str]:
     """Features used to describe segments: the clustering features plus key figures."""
-    extra = ["recency_days", "avg_order_value", "price_level", "category_entropy",
-             "view_to_cart", "cart_to_purchase", "momentum", "age"]  # fmt: skip
+    extra = [
+        "recency_days",
+        "avg_order_value",
+        "price_level",
+        "category_entropy",
+        "view_to_cart",
+        "cart_to_purchase",
+        "momentum",
+        "age",
+    ]
     out = list(cluster_features)
     out += [f for f in extra if f in profiles.columns and f not in out]
     return [
@@ -739,10 +772,11 @@ def describe_features(profiles: pl.DataFrame, cluster_features: list[str]) -> li
 def rfm_grid(profiles: pl.DataFrame, assignments: pl.DataFrame) -> pl.DataFrame:
     """One row per (r_score, f_score) with users and mean monetary, buyers only."""
     j = assignments.filter(pl.col("r_score").is_not_null()).join(
-        profiles.select(S.USER_ID, "monetary") if "monetary" in profiles.columns
+        profiles.select(S.USER_ID, "monetary")
+        if "monetary" in profiles.columns
         else profiles.select(S.USER_ID, pl.lit(None, pl.Float64).alias("monetary")),
         on=S.USER_ID,
-    )  # fmt: skip
+    )
     return (
         j.group_by("r_score", "f_score")
         .agg(pl.len().alias("users"), pl.col("monetary").mean())
@@ -751,9 +785,14 @@ def rfm_grid(profiles: pl.DataFrame, assignments: pl.DataFrame) -> pl.DataFrame:
 
 
 def compare_segments(
-    profiles: pl.DataFrame, column: str, a: str, b: str, features: list[str], top_n: int = 8,
+    profiles: pl.DataFrame,
+    column: str,
+    a: str,
+    b: str,
+    features: list[str],
+    top_n: int = 8,
     z: pl.DataFrame | None = None,
-) -> pl.DataFrame:  # fmt: skip
+) -> pl.DataFrame:
     """The features that differ most between segments ``a`` and ``b`` of ``column``.
 
     One row per feature: feature, mean_a, mean_b, z_a, z_b (standardized differences from
@@ -829,6 +868,11 @@ def comparison_table(
             "A vs everyone": [r["z_a"] for r in rows],
             "B vs everyone": [r["z_b"] for r in rows],
         },
-        schema={"feature": pl.String, "A: average": pl.String, "B: average": pl.String,
-                "A vs everyone": pl.Float64, "B vs everyone": pl.Float64},
-    )  # fmt: skip
+        schema={
+            "feature": pl.String,
+            "A: average": pl.String,
+            "B: average": pl.String,
+            "A vs everyone": pl.Float64,
+            "B vs everyone": pl.Float64,
+        },
+    )

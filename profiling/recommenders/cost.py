@@ -64,19 +64,26 @@ def estimate(model: str, s: Shape) -> Cost:
         return Cost(model, base + 2 * s.items**2 * FLOAT, f"dense {s.items:,}² item tables")
     if model in ("als", "bpr", "svd", "svdpp", "nmf"):
         factors = 128
-        return Cost(model, base + (s.users + s.items) * factors * FLOAT * 2,
-                    f"{factors} factors per user and item")  # fmt: skip
+        return Cost(
+            model,
+            base + (s.users + s.items) * factors * FLOAT * 2,
+            f"{factors} factors per user and item",
+        )
     if model == "item-knn":
         # co-occurrences are computed a block of items at a time (at most BLOCK_PAIRS
         # entries, with their COO copy) and cut to 100 neighbours per item at once
         block = min(s.items**2, s.interactions * min(s.items, 50), BLOCK_PAIRS)
         kept = s.items * min(s.items, 100)
-        return Cost(model, base + 2 * block * 16 + kept * SPARSE_ENTRY,
-                    "item co-occurrences, a block at a time")  # fmt: skip
+        return Cost(
+            model,
+            base + 2 * block * 16 + kept * SPARSE_ENTRY,
+            "item co-occurrences, a block at a time",
+        )
     if model == "hybrid":
         parts = [estimate(m, s) for m in ("item-knn", "ease", "als", "content")]
-        return Cost(model, sum(p.bytes for p in parts) - 3 * base,
-                    "item-kNN, EASE, ALS and content at once")  # fmt: skip
+        return Cost(
+            model, sum(p.bytes for p in parts) - 3 * base, "item-kNN, EASE, ALS and content at once"
+        )
     return Cost(model, 2 * base + s.items * 2_000, "the interactions and the catalog")
 
 

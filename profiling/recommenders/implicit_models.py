@@ -450,11 +450,18 @@ class BPR(Recommender):
         i_f = (rng.uniform(size=(n_items, k)) - 0.5) / k
         i_b = np.zeros(n_items)
         _bpr_kernel()(
-            coo.row.astype(np.int64), coo.col.astype(np.int64),
-            binary.indptr.astype(np.int64), binary.indices.astype(np.int64),
-            u_f, i_f, i_b, float(self.learning_rate), float(self.regularization),
-            int(self.iterations), int(self.random_state) % (2**32),
-        )  # fmt: skip
+            coo.row.astype(np.int64),
+            coo.col.astype(np.int64),
+            binary.indptr.astype(np.int64),
+            binary.indices.astype(np.int64),
+            u_f,
+            i_f,
+            i_b,
+            float(self.learning_rate),
+            float(self.regularization),
+            int(self.iterations),
+            int(self.random_state) % (2**32),
+        )
         self.user_factors_, self.item_factors_, self.item_bias_ = u_f, i_f, i_b
 
     def _user_factors(self) -> np.ndarray:

@@ -16,10 +16,10 @@ import os
 # effect when torch is not imported yet.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from torch import nn
 
-from profiling.recommenders.sequence_data import N_TYPE_CODES  # noqa: E402
+from profiling.recommenders.sequence_data import N_TYPE_CODES
 
 
 class _Inputs(nn.Module):
@@ -66,9 +66,13 @@ class SASNet(_Inputs):
         super().__init__(n_items, hidden, dropout)
         self.position = nn.Embedding(max_len, hidden)
         block = nn.TransformerEncoderLayer(
-            hidden, heads, dim_feedforward=hidden, dropout=dropout,
-            batch_first=True, norm_first=True,
-        )  # fmt: skip
+            hidden,
+            heads,
+            dim_feedforward=hidden,
+            dropout=dropout,
+            batch_first=True,
+            norm_first=True,
+        )
         self.blocks = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(hidden)
         self.bias = nn.Parameter(torch.zeros(n_items))

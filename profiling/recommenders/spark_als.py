@@ -62,9 +62,12 @@ class SparkALS(FactorModel):
         spark = spark_session()
         coo = weighted(self.matrix_, self.weighting).tocoo()
         triples = pl.DataFrame(
-            {"u": coo.row.astype(np.int32), "i": coo.col.astype(np.int32),
-             "v": coo.data.astype(np.float32)}
-        )  # fmt: skip
+            {
+                "u": coo.row.astype(np.int32),
+                "i": coo.col.astype(np.int32),
+                "v": coo.data.astype(np.float32),
+            }
+        )
         frame = spark.createDataFrame(triples.to_arrow())
         # Spark's default of 10 user and 10 item blocks makes every iteration 10-task stages
         # however small the matrix; one block per core (a cluster's total), and at least one

@@ -56,8 +56,13 @@ HYBRID_PARTS = ("item-knn", "ease", "als", "bpr", "content")
 
 def _hybrid_weights() -> list[dict]:
     out = []
-    levels = {"item-knn": (0.0, 0.5, 1.0), "ease": (1.0, 0.5, 0.0), "als": (0.0, 0.5, 1.0),
-              "bpr": (0.0, 0.5, 1.0), "content": (0.0, 0.2)}  # fmt: skip
+    levels = {
+        "item-knn": (0.0, 0.5, 1.0),
+        "ease": (1.0, 0.5, 0.0),
+        "als": (0.0, 0.5, 1.0),
+        "bpr": (0.0, 0.5, 1.0),
+        "content": (0.0, 0.2),
+    }
     for norm in ("minmax", "zscore"):
         for values in itertools.product(*levels.values()):
             if sum(values[:4]) > 0:

@@ -15,11 +15,43 @@ from profiling.errors import DataValidationError
 from profiling.vocabulary import glossary as G
 
 SYMBOLS: dict[str, str] = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "INR": "₹"}
-ISO_CODES = frozenset({"GBP", "USD", "EUR", "JPY", "INR", "CHF", "CAD", "AUD", "NZD", "CNY",
-                       "SEK", "NOK", "DKK", "PLN", "BRL", "MXN", "ZAR", "HKD", "SGD", "KRW"})  # fmt: skip
+ISO_CODES = frozenset(
+    {
+        "GBP",
+        "USD",
+        "EUR",
+        "JPY",
+        "INR",
+        "CHF",
+        "CAD",
+        "AUD",
+        "NZD",
+        "CNY",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "BRL",
+        "MXN",
+        "ZAR",
+        "HKD",
+        "SGD",
+        "KRW",
+    }
+)
 _SYMBOL_CODES = {"£": "GBP", "€": "EUR", "¥": "JPY", "₹": "INR", "$": "USD"}
-_WORDS = {"dollar": "USD", "dollars": "USD", "usd": "USD", "euro": "EUR", "euros": "EUR",
-          "pound": "GBP", "pounds": "GBP", "sterling": "GBP", "yen": "JPY", "rupee": "INR"}  # fmt: skip
+_WORDS = {
+    "dollar": "USD",
+    "dollars": "USD",
+    "usd": "USD",
+    "euro": "EUR",
+    "euros": "EUR",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "sterling": "GBP",
+    "yen": "JPY",
+    "rupee": "INR",
+}
 MONEY_DECIMALS, RATIO_DECIMALS, DAYS_DECIMALS = 2, 4, 2
 
 
@@ -167,8 +199,15 @@ def column_format(kind: str, currency: str | None = None) -> str | None:
     if kind == G.MONEY:
         prefix = SYMBOLS.get(currency, f"{currency} " if currency else "")
         return f"{prefix}%,.2f"
-    return {G.DAYS: "%,.0f days", G.SHARE: "percent", G.COUNT: "%,d", G.NUMBER: "%,.2f",
-            G.SCORE: "%.2f", G.RATING: "%.2f", G.HOUR: "%d h"}.get(kind)  # fmt: skip
+    return {
+        G.DAYS: "%,.0f days",
+        G.SHARE: "percent",
+        G.COUNT: "%,d",
+        G.NUMBER: "%,.2f",
+        G.SCORE: "%.2f",
+        G.RATING: "%.2f",
+        G.HOUR: "%d h",
+    }.get(kind)
 
 
 def round_for_export(frame: pl.DataFrame) -> pl.DataFrame:

@@ -17,8 +17,17 @@ SPEND_PREFIX = "spend_share__"
 
 # formatter kinds understood by :mod:`profiling.vocabulary.fmt`
 MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING = (
-    "money", "days", "share", "count", "number", "score", "text", "date", "hour", "rating",
-)  # fmt: skip
+    "money",
+    "days",
+    "share",
+    "count",
+    "number",
+    "score",
+    "text",
+    "date",
+    "hour",
+    "rating",
+)
 KINDS = (MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING)
 
 
@@ -39,8 +48,18 @@ class Term:
 
 
 def _t(name: str, label: str, kind: str, help: str, unit: str | None = None) -> Term:
-    units = {MONEY: "currency", DAYS: "days", SHARE: "share", COUNT: "count", NUMBER: "",
-             SCORE: "score", TEXT: "", DATE: "date", HOUR: "hour of day", RATING: "rating"}  # fmt: skip
+    units = {
+        MONEY: "currency",
+        DAYS: "days",
+        SHARE: "share",
+        COUNT: "count",
+        NUMBER: "",
+        SCORE: "score",
+        TEXT: "",
+        DATE: "date",
+        HOUR: "hour of day",
+        RATING: "rating",
+    }
     return Term(name, label, units[kind] if unit is None else unit, help, kind)
 
 
@@ -260,17 +279,29 @@ _FEATURES = [
     _t("age", "age", NUMBER, "age: from the users table.", unit="years"),
     _t("age_band", "age band", TEXT, "age_band: age grouped in bands."),
 ]
-_EVENT_WORDS = {S.VIEW: "views", S.CLICK: "clicks", S.CART: "add-to-carts",
-                S.WISHLIST: "wishlist adds", S.PURCHASE: "purchases (line items)",
-                S.REFUND: "refunds", S.RATE: "ratings", S.SEARCH: "searches"}  # fmt: skip
+_EVENT_WORDS = {
+    S.VIEW: "views",
+    S.CLICK: "clicks",
+    S.CART: "add-to-carts",
+    S.WISHLIST: "wishlist adds",
+    S.PURCHASE: "purchases (line items)",
+    S.REFUND: "refunds",
+    S.RATE: "ratings",
+    S.SEARCH: "searches",
+}
 _PARTS = {"night": "0-6 h", "morning": "6-12 h", "afternoon": "12-18 h", "evening": "18-24 h"}
 _FEATURES += [
     _t(f"n_{t}", word, COUNT, f"n_{t}: number of '{t}' events.") for t, word in _EVENT_WORDS.items()
 ]
 _FEATURES += [
-    _t(f"share_{p}", f"share of activity in the {p}", SHARE,
-       f"share_{p}: share of events between {h} (UTC).") for p, h in _PARTS.items()
-]  # fmt: skip
+    _t(
+        f"share_{p}",
+        f"share of activity in the {p}",
+        SHARE,
+        f"share_{p}: share of events between {h} (UTC).",
+    )
+    for p, h in _PARTS.items()
+]
 
 _METRICS = [
     # recommenders (at K, the length of each list)
@@ -526,16 +557,28 @@ def term(name: str) -> Term:
         return _TERMS[name]
     if name.startswith(CATEGORY_PREFIX):
         cat = name[len(CATEGORY_PREFIX) :]
-        return _t(name, f"share of activity in {cat}", SHARE,
-                  f"{name}: the category's share of the customer's item events.")  # fmt: skip
+        return _t(
+            name,
+            f"share of activity in {cat}",
+            SHARE,
+            f"{name}: the category's share of the customer's item events.",
+        )
     if name.startswith(SPEND_PREFIX):
         cat = name[len(SPEND_PREFIX) :]
-        return _t(name, f"share of spend in {cat}", SHARE,
-                  f"{name}: the category's share of the customer's spend.")  # fmt: skip
+        return _t(
+            name,
+            f"share of spend in {cat}",
+            SHARE,
+            f"{name}: the category's share of the customer's spend.",
+        )
     if name.endswith("_attr"):
         base = name[: -len("_attr")]
-        return _t(name, f"{base.replace('_', ' ')} (from the customer table)", TEXT,
-                  f"{name}: the users table's own '{base}' column.")  # fmt: skip
+        return _t(
+            name,
+            f"{base.replace('_', ' ')} (from the customer table)",
+            TEXT,
+            f"{name}: the users table's own '{base}' column.",
+        )
     return _t(name, name.replace("_", " "), TEXT, f"{name}: a column of the data.")
 
 
@@ -590,17 +633,34 @@ def labels(names: list[str]) -> str:
 
 
 SHORT: dict[str, str] = {
-    "ndcg": "ranking quality", "precision": "hits in the list", "recall": "purchases caught",
-    "f1": "hits and catches balanced", "map": "average precision", "mrr": "rank of first hit",
-    "hit_rate": "customers with a hit", "coverage": "catalogue covered", "novelty": "novelty",
-    "diversity": "variety", "popularity_bias": "lean on best sellers", "rmse": "rating error",
+    "ndcg": "ranking quality",
+    "precision": "hits in the list",
+    "recall": "purchases caught",
+    "f1": "hits and catches balanced",
+    "map": "average precision",
+    "mrr": "rank of first hit",
+    "hit_rate": "customers with a hit",
+    "coverage": "catalogue covered",
+    "novelty": "novelty",
+    "diversity": "variety",
+    "popularity_bias": "lean on best sellers",
+    "rmse": "rating error",
     "mae": "average rating error",
-}  # fmt: skip
+}
 """Short plain names of recommender metrics, for table headers."""
 
-_TECH = {"ndcg": "NDCG", "map": "MAP", "mrr": "MRR", "hit_rate": "hit rate", "f1": "F1",
-         "rmse": "RMSE", "mae": "MAE", "coverage": "coverage", "popularity_bias": "popularity bias",
-         "diversity": "diversity"}  # fmt: skip
+_TECH = {
+    "ndcg": "NDCG",
+    "map": "MAP",
+    "mrr": "MRR",
+    "hit_rate": "hit rate",
+    "f1": "F1",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "coverage": "coverage",
+    "popularity_bias": "popularity bias",
+    "diversity": "diversity",
+}
 _AT_K = ("ndcg", "precision", "recall", "map", "hit_rate", "f1")
 
 

@@ -17,6 +17,17 @@ from profiling.workspace.store import (
 )
 
 __all__ = [
-    "SAMPLE_SLUG", "BatchReport", "Snapshot", "Workspace", "create", "delete", "ensure_sample",
-    "home", "list_workspaces", "new_rows", "open_workspace", "slugify", "to_jsonable",
-]  # fmt: skip
+    "SAMPLE_SLUG",
+    "BatchReport",
+    "Snapshot",
+    "Workspace",
+    "create",
+    "delete",
+    "ensure_sample",
+    "home",
+    "list_workspaces",
+    "new_rows",
+    "open_workspace",
+    "slugify",
+    "to_jsonable",
+]

@@ -155,8 +155,14 @@ def _rule_expr(profiles_schema: pl.Schema, rule: Rule) -> pl.Expr:
     if rule.value is None or str(rule.value).strip() == "":
         raise CustomSegmentError(f"rule on {label}: expected a value; found none")
     col = pl.col(rule.feature)
-    compare = {">": col.__gt__, ">=": col.__ge__, "<": col.__lt__, "<=": col.__le__,
-               "==": col.__eq__, "!=": col.__ne__}  # fmt: skip
+    compare = {
+        ">": col.__gt__,
+        ">=": col.__ge__,
+        "<": col.__lt__,
+        "<=": col.__le__,
+        "==": col.__eq__,
+        "!=": col.__ne__,
+    }
     if dtype == pl.Boolean:
         text = str(rule.value).strip().lower()
         if text not in ("true", "false", "yes", "no"):
@@ -272,9 +278,9 @@ def save(ws: Workspace, segment: CustomSegment, saved_by: str = "") -> CustomSeg
     definition = json.dumps(seg.to_dict(), default=str)
     with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         con.execute(_SCHEMA)
-        con.execute(f"DELETE FROM {TABLE} WHERE name = ?", [seg.name])  # noqa: S608
+        con.execute(f"DELETE FROM {TABLE} WHERE name = ?", [seg.name])  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
         con.execute(
-            f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)",  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
             [seg.name, definition, datetime.now(UTC), saved_by or "unknown"],
         )
     return seg
@@ -286,7 +292,7 @@ def saved(ws: Workspace) -> list[CustomSegment]:
         if not db.has_table(con, TABLE):
             return []
         rows = con.execute(
-            f"SELECT definition FROM {TABLE} ORDER BY saved_at, name"  # noqa: S608
+            f"SELECT definition FROM {TABLE} ORDER BY saved_at, name"  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
         ).fetchall()
     return [CustomSegment.from_dict(json.loads(r[0])) for r in rows]
 
@@ -295,8 +301,8 @@ def delete(ws: Workspace, name: str) -> bool:
     """Remove the custom segment ``name``; True when there was one."""
     with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         con.execute(_SCHEMA)
-        n = con.execute(f"SELECT count(*) FROM {TABLE} WHERE name = ?", [name]).fetchone()[0]  # noqa: S608
-        con.execute(f"DELETE FROM {TABLE} WHERE name = ?", [name])  # noqa: S608
+        n = con.execute(f"SELECT count(*) FROM {TABLE} WHERE name = ?", [name]).fetchone()[0]  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
+        con.execute(f"DELETE FROM {TABLE} WHERE name = ?", [name])  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
     return bool(n)
 
 

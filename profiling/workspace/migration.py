@@ -131,9 +131,7 @@ def migrate(
             pl.col("became_inactive").fill_null(False),
             (pl.col("from_segment") != pl.col("to_segment")).alias("moved"),
         )
-        .select(
-            S.USER_ID, "from_segment", "to_segment", "moved", "became_inactive", "revenue_12m"
-        )  # fmt: skip
+        .select(S.USER_ID, "from_segment", "to_segment", "moved", "became_inactive", "revenue_12m")
         .sort(S.USER_ID)
     )
     sizes = movers.group_by("from_segment").agg(pl.len().alias("_from_users"))
@@ -146,10 +144,14 @@ def migrate(
         .sort("from_segment", "to_segment")
     )
     return Migration(
-        column=column, before=before_date, after=after_date, flows=flows, movers=movers,
+        column=column,
+        before=before_date,
+        after=after_date,
+        flows=flows,
+        movers=movers,
         new_users=int((movers["from_segment"] == NEW).sum()),
         inactive_users=int(movers["became_inactive"].sum()),
-    )  # fmt: skip
+    )
 
 
 def match_clusters(
@@ -208,5 +210,4 @@ def between(events: pl.DataFrame, earlier, later, column: str = "rfm_segment") -
             earlier.profiles, a, later.profiles, b, earlier.segmentation.features
         )
         b = relabel_clusters(b, matched)
-    return migrate(a, b, column, events=events, before_date=earlier.as_of,
-                   after_date=later.as_of)  # fmt: skip
+    return migrate(a, b, column, events=events, before_date=earlier.as_of, after_date=later.as_of)

@@ -91,11 +91,13 @@ class ResultStore:
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             return None
 
-    def put(self, kind: str, params: dict, data_version: str, obj, *, data_end: datetime,
-            events: int) -> SavedInfo:  # fmt: skip
+    def put(
+        self, kind: str, params: dict, data_version: str, obj, *, data_end: datetime, events: int
+    ) -> SavedInfo:
         folder = self._dir(kind, params)
-        info = SavedInfo(kind, data_version, data_end.isoformat(), events,
-                         datetime.now(UTC).isoformat())  # fmt: skip
+        info = SavedInfo(
+            kind, data_version, data_end.isoformat(), events, datetime.now(UTC).isoformat()
+        )
         if not self.directory.parent.is_dir():
             # the workspace was deleted while this was computed: do not bring its folder back
             return info
@@ -148,7 +150,7 @@ class ResultStore:
         info; None when there is none or none can be read."""
         for info, meta in self._newest_files(kind):
             try:
-                return info, pickle.loads(meta.with_suffix(".pkl").read_bytes())  # noqa: S301
+                return info, pickle.loads(meta.with_suffix(".pkl").read_bytes())  # noqa: S301 - reads a pickle this project wrote into its own private folder
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
                 continue
         return None
@@ -164,8 +166,13 @@ class ResultStore:
             try:
                 info = json.loads(meta.read_text())
             except (OSError, ValueError):
-                info = {"kind": blob.parent.parent.name, "data_version": blob.stem,
-                        "data_end": "", "events": 0, "saved_at": ""}  # fmt: skip
+                info = {
+                    "kind": blob.parent.parent.name,
+                    "data_version": blob.stem,
+                    "data_end": "",
+                    "events": 0,
+                    "saved_at": "",
+                }
             info["stale_reason"] = reason
             _atomic_write(meta, json.dumps(info).encode())
             blob.unlink(missing_ok=True)

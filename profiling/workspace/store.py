@@ -328,9 +328,13 @@ class Workspace:
         events = events.sort(S.TIMESTAMP, S.USER_ID, maintain_order=True)
         report = _dataset_report(batches, events, users, items)
         return Dataset(
-            events=events, users=users, items=items, report=report,
-            fingerprint=meta["data_version"], name=meta["name"],
-        )  # fmt: skip
+            events=events,
+            users=users,
+            items=items,
+            report=report,
+            fingerprint=meta["data_version"],
+            name=meta["name"],
+        )
 
     def snapshot(self, snapshot_id: int | None = None) -> Snapshot:
         """A stored snapshot (the latest by default)."""
@@ -349,7 +353,7 @@ class Workspace:
                     f"workspace {self.slug!r} has no snapshot {snapshot_id}; "
                     f"see `python -m profiling workspace show {self.slug}`"
                 )
-            profiles = db.read(con, f"SELECT * FROM {db.quoted(f'profiles_{snapshot_id}')}")
+            profiles = db.read(con, f"SELECT * FROM {db.quoted(f'profiles_{snapshot_id}')}")  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
         as_of, version, blob = row
         seg = pickle.loads(blob)  # noqa: S301 (written by this module, inside the workspace)
         return Snapshot(snapshot_id, as_of.astimezone(UTC), version, profiles, seg)
@@ -364,7 +368,7 @@ class Workspace:
                 t = db.quoted(f"assignments_{sid}")
                 f = db.read(
                     con,
-                    f"SELECT ? AS snapshot_id, rfm_segment, cluster_name FROM {t} "  # noqa: S608
+                    f"SELECT ? AS snapshot_id, rfm_segment, cluster_name FROM {t} "  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
                     "WHERE user_id = ?",
                     [sid, user_id],
                 )
@@ -376,10 +380,12 @@ class Workspace:
                     "as_of": pl.Datetime("us", "UTC"),
                     "rfm_segment": pl.String,
                     "cluster_name": pl.String,
-                }  # fmt: skip
+                }
             )
-        out = pl.concat([p.with_columns(pl.col("as_of").cast(pl.Datetime("us", "UTC")))
-                         for p in parts], how="vertical_relaxed")  # fmt: skip
+        out = pl.concat(
+            [p.with_columns(pl.col("as_of").cast(pl.Datetime("us", "UTC"))) for p in parts],
+            how="vertical_relaxed",
+        )
         return out.select("snapshot_id", "as_of", "rfm_segment", "cluster_name")
 
     # -- changes
@@ -410,10 +416,13 @@ class Workspace:
             )
         with workspace_lock(self.slug):
             return _add_batch(
-                self, {"events": events, "users": users, "items": items},
+                self,
+                {"events": events, "users": users, "items": items},
                 {"events": events_map, "users": users_map, "items": items_map},
-                names or {}, on_progress or (lambda msg: None), pseudonym_key,
-            )  # fmt: skip
+                names or {},
+                on_progress or (lambda msg: None),
+                pseudonym_key,
+            )
 
     def add_snapshot(self, as_of: datetime | str | None = None, label: str = "") -> int:
         """Compute and store profiles and segments as of ``as_of`` (default: latest)."""
@@ -480,9 +489,17 @@ def _store_snapshot(
     ]
     con.execute(
         "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [sid, as_of, _now(), ds.fingerprint, profiles.height, n_events, label,
-         pickle.dumps(seg, protocol=pickle.HIGHEST_PROTOCOL)],
-    )  # fmt: skip
+        [
+            sid,
+            as_of,
+            _now(),
+            ds.fingerprint,
+            profiles.height,
+            n_events,
+            label,
+            pickle.dumps(seg, protocol=pickle.HIGHEST_PROTOCOL),
+        ],
+    )
     return sid
 
 
@@ -515,8 +532,12 @@ def _copy_sources(target: Path, sources: dict, names: dict[str, str]) -> dict[st
             tmp = dest.with_name(dest.name + ".part")
             shutil.copyfile(path, tmp)
             tmp.replace(dest)
-        out[role] = {"path": str(dest), "name": name, "digest": digest,
-                     "bytes": dest.stat().st_size}  # fmt: skip
+        out[role] = {
+            "path": str(dest),
+            "name": name,
+            "digest": digest,
+            "bytes": dest.stat().st_size,
+        }
     return out
 
 
@@ -583,28 +604,54 @@ def _dataset_report(batches, events, users, items) -> DatasetReport:
 
 
 def _batch_row(batch_id, files, maps, fp, rows_read, rows_new, dup, dropped, ds) -> list:
-    reports = {t: (r.to_dict() if r else None)
-               for t, r in (("events", ds.report.events), ("users", ds.report.users),
-                            ("items", ds.report.items))}  # fmt: skip
+    reports = {
+        t: (r.to_dict() if r else None)
+        for t, r in (
+            ("events", ds.report.events),
+            ("users", ds.report.users),
+            ("items", ds.report.items),
+        )
+    }
     shown = {r: {"name": f["name"], "digest": f["digest"]} for r, f in files.items()}
-    return [batch_id, _now(), fp, json.dumps(shown), json.dumps(maps), rows_read, rows_new,
-            dup, dropped, json.dumps(reports, default=str)]  # fmt: skip
+    return [
+        batch_id,
+        _now(),
+        fp,
+        json.dumps(shown),
+        json.dumps(maps),
+        rows_read,
+        rows_new,
+        dup,
+        dropped,
+        json.dumps(reports, default=str),
+    ]
 
 
 def _insert_sources(con, files: dict[str, dict], batch_id: int) -> None:
     for role, f in files.items():
         con.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
-            [f["digest"], role, f["name"],
-             str(Path("sources") / Path(f["path"]).name) if f["path"] else "",
-             f["bytes"], batch_id],
-        )  # fmt: skip
+            [
+                f["digest"],
+                role,
+                f["name"],
+                str(Path("sources") / Path(f["path"]).name) if f["path"] else "",
+                f["bytes"],
+                batch_id,
+            ],
+        )
 
 
 def _used_maps(ds: Dataset) -> dict[str, dict[str, str]]:
-    return {t: dict(r.mapping) for t, r in
-            (("events", ds.report.events), ("users", ds.report.users), ("items", ds.report.items))
-            if r is not None}  # fmt: skip
+    return {
+        t: dict(r.mapping)
+        for t, r in (
+            ("events", ds.report.events),
+            ("users", ds.report.users),
+            ("items", ds.report.items),
+        )
+        if r is not None
+    }
 
 
 KEY_CHECK = "persona-studio pseudonym key check"
@@ -636,10 +683,17 @@ def _pseudonymized(batch: Dataset, key: bytes) -> Dataset:
     if users is not None and S.USER_ID in users.columns:
         users = P.pseudonymize(users, key, S.USER_ID)
     r = batch.report
-    report = DatasetReport(_without_examples(r.events), _without_examples(r.users),
-                           _without_examples(r.items), r.joins)  # fmt: skip
-    return Dataset(P.pseudonymize(batch.events, key, S.USER_ID), users, batch.items, report,
-                   batch.fingerprint, batch.name)  # fmt: skip
+    report = DatasetReport(
+        _without_examples(r.events), _without_examples(r.users), _without_examples(r.items), r.joins
+    )
+    return Dataset(
+        P.pseudonymize(batch.events, key, S.USER_ID),
+        users,
+        batch.items,
+        report,
+        batch.fingerprint,
+        batch.name,
+    )
 
 
 def _forget_sources(files: dict[str, dict]) -> dict[str, dict]:
@@ -682,9 +736,10 @@ def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> Batch
     with db.connect(ws.db_path) as con:
         lo, hi = batch.events[S.TIMESTAMP].min(), batch.events[S.TIMESTAMP].max()
         overlap = db.read(
-            con, "SELECT * EXCLUDE (batch_id) FROM events WHERE timestamp BETWEEN ? AND ?",
+            con,
+            "SELECT * EXCLUDE (batch_id) FROM events WHERE timestamp BETWEEN ? AND ?",
             [lo, hi],
-        )  # fmt: skip
+        )
         known_users = db.read(con, "SELECT DISTINCT user_id FROM events")
         batch_id = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()[0]
         fps = [r[0] for r in con.execute("SELECT fingerprint FROM batches ORDER BY 1").fetchall()]
@@ -694,11 +749,15 @@ def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> Batch
     ds_old = ws.dataset()
     version = _data_version([*fps, batch.fingerprint])
     combined = Dataset(
-        events=pl.concat([ds_old.events, fresh], how="vertical_relaxed").sort(S.TIMESTAMP, S.USER_ID, maintain_order=True),
+        events=pl.concat([ds_old.events, fresh], how="vertical_relaxed").sort(
+            S.TIMESTAMP, S.USER_ID, maintain_order=True
+        ),
         users=_upsert(ds_old.users, batch.users, S.USER_ID),
         items=_upsert(ds_old.items, batch.items, S.ITEM_ID),
-        report=ds_old.report, fingerprint=version, name=meta["name"],
-    )  # fmt: skip
+        report=ds_old.report,
+        fingerprint=version,
+        name=meta["name"],
+    )
     progress("Rebuilding profiles and segments as of the new latest date…")
     profiles, seg = compute_snapshot(combined)
     rep = batch.report.events
@@ -710,20 +769,33 @@ def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> Batch
                 db.write_table(con, table, frame)
         con.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _batch_row(batch_id, files, used, batch.fingerprint, rep.rows_read, fresh.height,
-                       dup, rep.rows_dropped, batch),
-        )  # fmt: skip
+            _batch_row(
+                batch_id,
+                files,
+                used,
+                batch.fingerprint,
+                rep.rows_read,
+                fresh.height,
+                dup,
+                rep.rows_dropped,
+                batch,
+            ),
+        )
         _insert_sources(con, files, batch_id)
         con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
         _crash_point("add")
         sid = _store_snapshot(con, combined, profiles, seg, f"after batch {batch_id}")
     return BatchReport(
-        batch_id=batch_id, files={r: f["name"] for r, f in files.items()},
-        rows_read=rep.rows_read, rows_dropped=rep.rows_dropped, rows_duplicate=dup,
-        rows_new=fresh.height, new_users=new_users.height,
+        batch_id=batch_id,
+        files={r: f["name"] for r, f in files.items()},
+        rows_read=rep.rows_read,
+        rows_dropped=rep.rows_dropped,
+        rows_duplicate=dup,
+        rows_new=fresh.height,
+        new_users=new_users.height,
         dropped_by_reason={r.reason: r.count for r in rep.reasons if r.action == "dropped"},
         snapshot_id=sid,
-    )  # fmt: skip
+    )
 
 
 def _crash_point(where: str) -> None:
@@ -738,8 +810,9 @@ def list_workspaces() -> list[Workspace]:
     root = workspaces_dir()
     if not root.exists():
         return []
-    return [Workspace(p) for p in sorted(root.iterdir())
-            if p.is_dir() and not p.name.startswith(".")]  # fmt: skip
+    return [
+        Workspace(p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")
+    ]
 
 
 def open_workspace(name_or_slug: str) -> Workspace:
@@ -802,8 +875,7 @@ def create(
         )
     tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", dir=root))
     try:
-        files = _copy_sources(tmp, {"events": events, "users": users, "items": items},
-                              names or {})  # fmt: skip
+        files = _copy_sources(tmp, {"events": events, "users": users, "items": items}, names or {})
         progress("Reading and cleaning the files…")
         maps = {"events": events_map, "users": users_map, "items": items_map}
         batch = _load_batch(files, maps)
@@ -820,23 +892,40 @@ def create(
         progress("Building profiles and segments…")
         profiles, seg = compute_snapshot(ds)
         progress("Saving the workspace…")
-        meta = {"format": db.FORMAT, "name": name, "slug": slug, "created_at": _now().isoformat(),
-                "readonly": "true" if readonly else "false", "data_version": version,
-                **(extra_meta or {}), **key_meta}  # fmt: skip
+        meta = {
+            "format": db.FORMAT,
+            "name": name,
+            "slug": slug,
+            "created_at": _now().isoformat(),
+            "readonly": "true" if readonly else "false",
+            "data_version": version,
+            **(extra_meta or {}),
+            **key_meta,
+        }
         rep = batch.report.events
         with db.connect(tmp / db.DB_FILE, create=True) as con, db.transaction(con):
             con.execute(_SCHEMA)
             con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-            db.write_table(con, "events", ds.events.with_columns(
-                pl.lit(1, pl.Int32).alias("batch_id")))  # fmt: skip
+            db.write_table(
+                con, "events", ds.events.with_columns(pl.lit(1, pl.Int32).alias("batch_id"))
+            )
             for table, frame in (("users", ds.users), ("items", ds.items)):
                 if frame is not None:
                     db.write_table(con, table, frame)
             con.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _batch_row(1, files, _used_maps(batch), batch.fingerprint, rep.rows_read,
-                           ds.events.height, 0, rep.rows_dropped, batch),
-            )  # fmt: skip
+                _batch_row(
+                    1,
+                    files,
+                    _used_maps(batch),
+                    batch.fingerprint,
+                    rep.rows_read,
+                    ds.events.height,
+                    0,
+                    rep.rows_dropped,
+                    batch,
+                ),
+            )
             _insert_sources(con, files, 1)
             _store_snapshot(con, ds, profiles, seg, "created")
             _crash_point("create")
@@ -886,9 +975,15 @@ def ensure_sample() -> Workspace:
             shutil.rmtree(path, ignore_errors=True)
         p = sample_paths()
         try:
-            return create(SAMPLE_NAME, p["events"], p["users"], p["items"], slug=SAMPLE_SLUG,
-                          readonly=True,
-                          extra_meta={"sample_version": version, "currency": SAMPLE_CURRENCY})  # fmt: skip
+            return create(
+                SAMPLE_NAME,
+                p["events"],
+                p["users"],
+                p["items"],
+                slug=SAMPLE_SLUG,
+                readonly=True,
+                extra_meta={"sample_version": version, "currency": SAMPLE_CURRENCY},
+            )
         except WorkspaceError:
             if path.is_dir():  # another process built it meanwhile
                 return Workspace(path)

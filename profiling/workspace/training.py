@@ -58,8 +58,11 @@ def rfm_history(ds: Dataset, dates, *, progress) -> pl.DataFrame | None:
         prof = build_profiles(ds, as_of=when)
         if "recency_days" not in prof.columns or prof.height == 0:
             continue
-        parts.append(rfm_segments(prof).select("user_id", "rfm_segment")
-                     .with_columns(pl.lit(when).alias("as_of")))  # fmt: skip
+        parts.append(
+            rfm_segments(prof)
+            .select("user_id", "rfm_segment")
+            .with_columns(pl.lit(when).alias("as_of"))
+        )
     return pl.concat(parts) if parts else None
 
 

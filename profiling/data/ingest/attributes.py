@@ -158,10 +158,12 @@ def _drop_and_count(
     """Flag rows without an id or repeating one, and count values that did not parse."""
     missing = f"missing {id_role.replace('_', ' ')}"
     drop = (
-        pl.when(pl.col(id_role).is_null()).then(pl.lit(missing))
-        .when(~pl.col(id_role).is_first_distinct()).then(pl.lit(DUP_ID))
+        pl.when(pl.col(id_role).is_null())
+        .then(pl.lit(missing))
+        .when(~pl.col(id_role).is_first_distinct())
+        .then(pl.lit(DUP_ID))
         .otherwise(None)
-    )  # fmt: skip
+    )
     df = df.with_columns(drop.alias("__drop"))
     rows_by_reason: dict[str, list[int]] = {}
     tallies = []

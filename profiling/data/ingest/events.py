@@ -287,15 +287,22 @@ def _drop_reason(kind: str, dedupe: bool) -> pl.Expr:
         (pl.col(S.PRICE) < 0) | (pl.col(S.AMOUNT) < 0)
     ).fill_null(False)
     return (
-        pl.when(pl.col("__blank")).then(pl.lit(BLANK_ROW))
-        .when(pl.col(S.USER_ID).is_null()).then(pl.lit(MISSING_USER))
-        .when(pl.col(S.TIMESTAMP).is_null() & ~pl.col("__ts_present")).then(pl.lit(MISSING_TIMESTAMP))
-        .when(pl.col(S.TIMESTAMP).is_null()).then(pl.lit(BAD_TIMESTAMP))
-        .when(is_dup & pl.lit(dedupe)).then(pl.lit(DUPLICATE))
-        .when(negative).then(pl.lit(NEGATIVE_PRICE))
-        .when(pl.lit(kind == "rating log") & pl.col(S.RATING).is_null()).then(pl.lit(MISSING_RATING))
+        pl.when(pl.col("__blank"))
+        .then(pl.lit(BLANK_ROW))
+        .when(pl.col(S.USER_ID).is_null())
+        .then(pl.lit(MISSING_USER))
+        .when(pl.col(S.TIMESTAMP).is_null() & ~pl.col("__ts_present"))
+        .then(pl.lit(MISSING_TIMESTAMP))
+        .when(pl.col(S.TIMESTAMP).is_null())
+        .then(pl.lit(BAD_TIMESTAMP))
+        .when(is_dup & pl.lit(dedupe))
+        .then(pl.lit(DUPLICATE))
+        .when(negative)
+        .then(pl.lit(NEGATIVE_PRICE))
+        .when(pl.lit(kind == "rating log") & pl.col(S.RATING).is_null())
+        .then(pl.lit(MISSING_RATING))
         .otherwise(None)
-    )  # fmt: skip
+    )
 
 
 def _repairs(mapping: ColumnMapping, dedupe: bool) -> list[tuple[str, str, pl.Expr]]:
@@ -306,14 +313,27 @@ def _repairs(mapping: ColumnMapping, dedupe: bool) -> list[tuple[str, str, pl.Ex
     is_dup = ~pl.col("__first")
     return [
         (MISSING_EVENT, "repaired", pl.lit(has_event) & pl.col("__raw_event").is_null()),
-        (UNKNOWN_EVENT, "repaired", pl.lit(has_event) & pl.col("__raw_event").is_not_null() & (pl.col("__etype") == S.OTHER) & ~raw_norm.is_in(["other"])),
+        (
+            UNKNOWN_EVENT,
+            "repaired",
+            pl.lit(has_event)
+            & pl.col("__raw_event").is_not_null()
+            & (pl.col("__etype") == S.OTHER)
+            & ~raw_norm.is_in(["other"]),
+        ),
         (REFUND, "kept", pl.col("__refund")),
         (QTY_DEFAULT, "repaired", pl.col("__qty_default") & pl.lit(mapping.has(S.QUANTITY))),
         (QTY_ZERO, "kept", purchase & (pl.col(S.QUANTITY) == 0)),
-        (ZERO_PRICE, "kept", purchase & (pl.col(S.QUANTITY) != 0) & ((pl.col(S.AMOUNT) == 0) | (pl.col(S.PRICE) == 0))),
+        (
+            ZERO_PRICE,
+            "kept",
+            purchase
+            & (pl.col(S.QUANTITY) != 0)
+            & ((pl.col(S.AMOUNT) == 0) | (pl.col(S.PRICE) == 0)),
+        ),
         (BAD_RATING, "repaired", pl.col("__rating_present") & pl.col(S.RATING).is_null()),
         (POSSIBLE_DUP, "kept", is_dup & pl.lit(not dedupe)),
-    ]  # fmt: skip
+    ]
 
 
 def _tally(

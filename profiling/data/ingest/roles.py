@@ -378,7 +378,10 @@ def _numbers_by_content(ctx: _Content) -> None:
 
 _FRAGMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "events": (
-        (r"(user|customer|client|visitor|member|buyer|shopper|account|household).*(id|no|number|key|code)$", S.USER_ID),
+        (
+            r"(user|customer|client|visitor|member|buyer|shopper|account|household).*(id|no|number|key|code)$",
+            S.USER_ID,
+        ),
         (r"(product|item|sku|article|stock|goods).*(id|no|number|key|code)$", S.ITEM_ID),
         (r"(eventtype|actiontype|event|(?<!trans)action)", S.EVENT_TYPE),
         (r"(timestamp|datetime|date|time)", S.TIMESTAMP),
@@ -393,7 +396,10 @@ _FRAGMENTS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"(country|region)", S.REGION),
     ),
     "users": (
-        (r"(user|customer|client|visitor|member|account|household).*(id|no|number|key|code)$", S.USER_ID),
+        (
+            r"(user|customer|client|visitor|member|account|household).*(id|no|number|key|code)$",
+            S.USER_ID,
+        ),
         (r"(signup|registr|joined|created)", S.SIGNUP_DATE),
         (r"(country|region|state|city)", S.REGION),
         (r"(gender|sex)", S.GENDER),
@@ -408,7 +414,7 @@ _FRAGMENTS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"(description|desc)", S.DESCRIPTION),
         (r"(tag|keyword)", S.TAGS),
     ),
-}  # fmt: skip
+}
 
 
 def parse_overrides(pairs: list[str] | None, source: str = "--map") -> dict[str, str]:

@@ -89,9 +89,11 @@ def band_bounds(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     over = s.str.extract_groups(_BAND_OVER)
     plain = s.str.replace_all(r"[\s$,]", "").cast(pl.Float64, strict=False)
     lo = pl.coalesce(
-        _band_number(rng, "1", "2", "4"), _band_number(plus, "1", "2"),
-        _band_number(over, "1", "2"), plain,
-    )  # fmt: skip
+        _band_number(rng, "1", "2", "4"),
+        _band_number(plus, "1", "2"),
+        _band_number(over, "1", "2"),
+        plain,
+    )
     hi = pl.coalesce(_band_number(rng, "3", "4", "2"), _band_number(under, "1", "2"), plain)
     # "2019-10" or "10-5" run backwards: not a band
     backwards = (lo > hi).fill_null(False)
@@ -106,10 +108,12 @@ def band_midpoint(expr: pl.Expr) -> pl.Expr:
     band (``65+`` -> 65), half the bound of an open bottom band (``Under 15K`` -> 7,500)."""
     lo, hi, _ = band_bounds(expr)
     return (
-        pl.when(lo.is_not_null() & hi.is_not_null()).then((lo + hi) / 2)
-        .when(lo.is_not_null()).then(lo)
+        pl.when(lo.is_not_null() & hi.is_not_null())
+        .then((lo + hi) / 2)
+        .when(lo.is_not_null())
+        .then(lo)
         .otherwise(hi / 2)
-    )  # fmt: skip
+    )
 
 
 def attribute_kind(series: pl.Series) -> str:
