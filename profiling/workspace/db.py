@@ -18,9 +18,10 @@ import duckdb
 import polars as pl
 
 from profiling.errors import WorkspaceError
+from profiling.workspace import formats
 
 DB_FILE = "workspace.duckdb"
-FORMAT = "persona-studio-workspace/1"
+FORMAT = formats.FORMAT
 LOCK_WAIT_S = 60.0
 _MAGIC = b"DUCK"  # DuckDB files carry it at bytes 8..12
 
@@ -41,13 +42,32 @@ def check_file(path: Path) -> None:
 
 
 @contextmanager
-def connect(path: Path, *, create: bool = False, wait_s: float = LOCK_WAIT_S) -> Iterator:
+def connect(
+    path: Path, *, create: bool = False, wait_s: float = LOCK_WAIT_S, check_format: bool = True
+) -> Iterator:
     """A DuckDB connection to ``path`` in UTC, closed on exit.
 
-    Waits up to ``wait_s`` seconds while another process holds the file's lock.
+    Waits up to ``wait_s`` seconds while another process holds the file's lock. An existing
+    workspace's storage format is checked first (:mod:`profiling.workspace.formats`): an
+    older one is upgraded, a newer one refused.
     """
+    path = Path(path)
     if not create:
         check_file(path)
+    with _open(path, wait_s) as con:
+        version = formats.read_version(con, path) if check_format and not create else None
+        if version is not None:
+            formats.refuse_newer(version, path)
+        if version is None or version >= formats.VERSION:
+            yield con
+            return
+    formats.upgrade(path)  # an older workspace: upgraded once, then opened
+    with _open(path, wait_s) as con:
+        yield con
+
+
+@contextmanager
+def _open(path: Path, wait_s: float) -> Iterator:
     deadline = time.monotonic() + wait_s
     while True:
         try:
