@@ -19,6 +19,7 @@ import polars as pl
 
 from profiling.errors import WorkspaceError
 from profiling.workspace import formats
+from profiling.workspace.lock import write_lock
 
 DB_FILE = "workspace.duckdb"
 FORMAT = formats.FORMAT
@@ -61,7 +62,7 @@ def connect(
         if version is None or version >= formats.VERSION:
             yield con
             return
-    formats.upgrade(path)  # an older workspace: upgraded once, then opened
+    upgrade(path)  # an older workspace: upgraded once, then opened
     with _open(path, wait_s) as con:
         yield con
 
@@ -184,3 +185,32 @@ def has_table(con, name: str) -> bool:
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
     ).fetchone()
     return bool(row and row[0])
+
+
+def upgrade(path: Path) -> int:
+    """Bring the workspace database at ``path`` to the current storage format (under its
+    write lock, in one transaction); returns the version it had. Raises NewerFormatError for a newer one and
+    WorkspaceError when no upgrade exists."""
+    with (
+        write_lock(path.parent),
+        connect(path, check_format=False) as con,
+        transaction(con),
+    ):
+        found = formats.read_version(con, path)
+        if found is None or found == formats.VERSION:
+            return formats.VERSION if found is None else found
+        formats.refuse_newer(found, path)
+        version = found
+        while version < formats.VERSION:
+            step = formats.UPGRADES.get(version)
+            if step is None:
+                raise WorkspaceError(
+                    f"{path}: storage format {formats.PREFIX}{version} is too old for this "
+                    f"version of Persona Studio (it reads {FORMAT}); create the workspace again "
+                    "from its files"
+                )
+            step(con, path, write_table)
+            version += 1
+        con.execute("DELETE FROM meta WHERE key = 'format'")
+        con.execute("INSERT INTO meta VALUES ('format', ?)", [FORMAT])
+    return found

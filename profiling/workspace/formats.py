@@ -112,10 +112,9 @@ def segmentation_from(text: str, assignments):
 
 
 # ---- upgrades --------------------------------------------------------------------------------
-def _v1_to_v2(con, path: Path) -> None:
-    """Pickled segmentations become JSON text plus their assignments table."""
-    from profiling.workspace import db
-
+def _v1_to_v2(con, path: Path, write_table) -> None:
+    """Pickled segmentations become JSON text plus their assignments table
+    (``write_table``: :func:`profiling.workspace.db.write_table`)."""
     rows = con.execute("SELECT snapshot_id, segmentation FROM snapshots").fetchall()
     texts = {}
     for sid, blob in rows:
@@ -133,7 +132,7 @@ def _v1_to_v2(con, path: Path) -> None:
                 f"read by this version ({type(exc).__name__}: {exc}); the workspace was left "
                 "unchanged. Create the workspace again from its files."
             ) from None
-        db.write_table(con, f"assignments_{sid}", seg.assignments)
+        write_table(con, f"assignments_{sid}", seg.assignments)
         texts[sid] = segmentation_json(seg)
     con.execute(
         "CREATE TABLE snapshots_v2 (snapshot_id INTEGER PRIMARY KEY, as_of TIMESTAMPTZ, "
@@ -151,36 +150,5 @@ def _v1_to_v2(con, path: Path) -> None:
 
 
 UPGRADES = {1: _v1_to_v2}
-"""from version -> the step that brings a workspace to the next version (in a transaction)."""
-
-
-def upgrade(path: Path) -> int:
-    """Bring the workspace database at ``path`` to :data:`VERSION` (under its write lock, one
-    transaction); returns the version it had. Raises NewerFormatError for a newer one and
-    WorkspaceError when no upgrade exists."""
-    from profiling.workspace import db
-    from profiling.workspace.lock import write_lock
-
-    with (
-        write_lock(path.parent),
-        db.connect(path, check_format=False) as con,
-        db.transaction(con),
-    ):
-        found = read_version(con, path)
-        if found is None or found == VERSION:
-            return VERSION if found is None else found
-        refuse_newer(found, path)
-        version = found
-        while version < VERSION:
-            step = UPGRADES.get(version)
-            if step is None:
-                raise WorkspaceError(
-                    f"{path}: storage format {PREFIX}{version} is too old for this version of "
-                    f"Persona Studio (it reads {FORMAT}); create the workspace again from its "
-                    "files"
-                )
-            step(con, path)
-            version += 1
-        con.execute("DELETE FROM meta WHERE key = 'format'")
-        con.execute("INSERT INTO meta VALUES ('format', ?)", [FORMAT])
-    return found
+"""from version -> the step that brings a workspace to the next version (in a transaction,
+run by :func:`profiling.workspace.db.upgrade`)."""
