@@ -7,12 +7,15 @@ Layout under :func:`home` (``$PERSONA_STUDIO_HOME``)::
     workspaces/<slug>/sources/           the uploaded files, named by their content digest
     workspaces/<slug>/results/           fitted models, comparisons (see results.py)
     workspaces/<slug>/maps/              profile maps (profiling.profiles.embeddings cache)
+    workspaces/<slug>/write.lock         the write lock (profiling.workspace.lock)
 
 One database file per workspace: deleting a workspace is deleting its folder, a damaged file
 harms one workspace only, and writers to two workspaces never wait for each other. Every
-change (a new workspace, a batch of data, a snapshot) is one DuckDB transaction, so a crash
-leaves the state before it; a new workspace is built in a temporary folder and renamed into
-place.
+change (a new workspace, a batch of data, a snapshot) is one DuckDB transaction under the
+workspace's write lock (one writer at a time across processes), so a crash leaves the state
+before it; a new workspace is built in a temporary folder and renamed into place. The storage
+format is checked on open (:mod:`profiling.workspace.formats`); docs/storage.md says what is
+guaranteed.
 """
 
 from __future__ import annotations
