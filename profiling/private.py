@@ -7,9 +7,11 @@ machine can read none of the files inside, whatever their own mode; :func:`priva
 
 Uploads are written to :func:`uploads_dir` under names made from their content digest (a file
 name from the browser never becomes a path). A saved workspace copies its sources into its own
-folder, so the scratch copies are only needed while an upload is being reviewed:
-:func:`sweep_uploads` deletes those older than the retention time
-(``$PERSONA_STUDIO_UPLOAD_RETENTION_HOURS``, default 24). :func:`trim_lru` keeps a cache
+folder (or keeps none, when it pseudonymizes ids), so the scratch copies are only needed while
+an upload is being reviewed: saving deletes them (:func:`discard_uploads`), the page deletes an
+abandoned one, and :func:`sweep_uploads` deletes those not used for the retention time
+(``$PERSONA_STUDIO_UPLOAD_RETENTION_HOURS``, default 1: a session touches its uploads on
+every page run, so an upload outlives its session by at most that). :func:`trim_lru` keeps a cache
 folder under a size limit by deleting its least recently used files first.
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from profiling.errors import ProfilingError
 
-DEFAULT_RETENTION_HOURS = 24.0
+DEFAULT_RETENTION_HOURS = 1.0
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
 _last_sweep = 0.0
 
@@ -98,7 +100,7 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def retention_seconds() -> float:
-    """The upload retention time from ``$PERSONA_STUDIO_UPLOAD_RETENTION_HOURS`` (default 24)."""
+    """The upload retention time from ``$PERSONA_STUDIO_UPLOAD_RETENTION_HOURS`` (default 1)."""
     raw = os.environ.get("PERSONA_STUDIO_UPLOAD_RETENTION_HOURS")
     try:
         hours = float(raw) if raw else DEFAULT_RETENTION_HOURS
@@ -125,6 +127,52 @@ def sweep_uploads(
                 gone.append(entry.name)
         except FileNotFoundError:
             continue
+    return gone
+
+
+def _upload_folders() -> list[Path]:
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return [data_home() / "uploads", Path(tempfile.gettempdir()) / f"persona-studio-{uid}"]
+
+
+def discard_uploads(paths) -> list[str]:
+    """Delete the upload scratch copies among ``paths`` (a saved or abandoned upload); paths
+    outside the scratch folder (a file given on the command line) are never touched.
+    Returns the names deleted."""
+    folders = {f.resolve() for f in _upload_folders() if f.is_dir()}
+    gone = []
+    for p in paths:
+        path = Path(p)
+        if path.parent.resolve() in folders and path.is_file():
+            path.unlink(missing_ok=True)
+            gone.append(path.name)
+    return gone
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a leftover named by a live process is still in use)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_PART = re.compile(r"^\..+\.(\d+)\.part$")
+
+
+def sweep_partial_uploads(folder: Path | None = None) -> list[str]:
+    """Delete half-written scratch uploads (``.<name>.<pid>.part``) whose writer is gone,
+    whatever their age; returns the names deleted."""
+    root = folder if folder is not None else uploads_dir()
+    gone = []
+    for entry in os.scandir(root):
+        m = _PART.match(entry.name)
+        if m and entry.is_file(follow_symlinks=False) and not pid_alive(int(m.group(1))):
+            os.unlink(entry.path)
+            gone.append(entry.name)
     return gone
 
 

@@ -61,12 +61,14 @@ def test_unsaved_uploads_expire_after_the_retention_time(home, monkeypatch):
     old, _ = ingest.materialize(b"a\n1\n", "old.csv")
     new, _ = ingest.materialize(b"a\n2\n", "new.csv")
     now = time.time()
-    os.utime(old, (now - 25 * 3600, now - 25 * 3600))  # 25 h ago > 24 h default
-    os.utime(new, (now - 23 * 3600, now - 23 * 3600))
+    # an upload in use is touched on every page run: one untouched for over an hour (the
+    # default) belongs to a session that ended
+    os.utime(old, (now - 61 * 60, now - 61 * 60))
+    os.utime(new, (now - 59 * 60, now - 59 * 60))
     gone = private.sweep_uploads(now=now)
     assert gone == [os.path.basename(old)]
     assert not os.path.exists(old) and os.path.exists(new)
-    monkeypatch.setenv("PERSONA_STUDIO_UPLOAD_RETENTION_HOURS", "1")
+    monkeypatch.setenv("PERSONA_STUDIO_UPLOAD_RETENTION_HOURS", "0.5")
     assert private.sweep_uploads(now=now) == [os.path.basename(new)]
     monkeypatch.setenv("PERSONA_STUDIO_UPLOAD_RETENTION_HOURS", "soon")
     with pytest.raises(Exception, match="expected a number of hours, found 'soon'"):

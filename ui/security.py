@@ -27,10 +27,7 @@ def private_storage() -> bool:
         default_cache_dir(),
     ):
         private.private_dir(folder)
-    private.sweep_uploads()
-    private.remove_stale_temporaries(store.workspaces_dir())  # left by a killed save
-    for ws in W.list_workspaces():  # half-written results of a killed server
-        private.remove_stale_temporaries(ws.results_dir, recursive=True)
+    store.sweep_leftovers()  # what killed saves left, whatever its age, unless still in use
     return True
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from profiling import private
 from profiling.data import ingest
 from profiling.errors import ProfilingError
 from profiling.vocabulary import schema as S
@@ -39,8 +40,18 @@ class Reviewed:
 
 def clear(prefix: str) -> None:
     """Empty the uploaders of ``prefix`` (after their files were saved: nothing is under
-    review any more). Uploaders cannot be emptied in place; new keys make new ones."""
+    review any more) and delete their scratch copies. Uploaders cannot be emptied in place;
+    new keys make new ones."""
     st.session_state[f"{prefix}_round"] = st.session_state.get(f"{prefix}_round", 0) + 1
+    private.discard_uploads(st.session_state.pop(f"{prefix}_paths", ()))
+
+
+def _discard_abandoned(prefix: str, current: list[str]) -> None:
+    """Delete the scratch copies of files taken out of the uploaders since the last run
+    (those left open expire an hour after their session's last run: sweep_uploads)."""
+    before = st.session_state.get(f"{prefix}_paths", ())
+    private.discard_uploads(p for p in before if p not in current)
+    st.session_state[f"{prefix}_paths"] = tuple(current)
 
 
 def upload_and_review(prefix: str) -> Reviewed:
@@ -52,13 +63,15 @@ def upload_and_review(prefix: str) -> Reviewed:
         with col:
             key = f"{prefix}_{table}" if round_ == 0 else f"{prefix}_{round_}_{table}"
             uploads[table] = st.file_uploader(label, key=key)
+    saved_all = {t: data.save_upload(up) for t, up in uploads.items() if up is not None}
+    _discard_abandoned(prefix, [f["path"] for f in saved_all.values()])
     if uploads["events"] is None:
         st.info("Upload an events file to begin; users and items are optional.")
         return out
     for table, up in uploads.items():
         if up is None:
             continue
-        saved = data.save_upload(up)
+        saved = saved_all[table]
         out.files[table] = saved
         st.markdown(f"**{TABLES[table].split(' (')[0]}**")
         st.text(saved["name"])

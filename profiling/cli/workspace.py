@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import unicodedata
 
 from profiling import workspace as W
 from profiling.data import ingest
+
+
+def printable(text: object) -> str:
+    """``text`` without control characters (terminal escape sequences, carriage returns,
+    bidi overrides): names come from users and files, and must not drive the terminal."""
+    return "".join(
+        ch if ch == " " or not unicodedata.category(ch).startswith(("C", "Z")) else "?"
+        for ch in str(text)
+    )
 
 
 def _maps(args: argparse.Namespace) -> dict:
@@ -38,7 +48,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     )
     s = ws.summary()
     print(
-        f"created workspace {s['name']!r} (slug {s['slug']}): {s['users']:,} users, "
+        f"created workspace {printable(s['name'])!r} (slug {s['slug']}): {s['users']:,} users, "
         f"{s['items']:,} items, {s['events']:,} events in {ws.path}"
     )
     return 0
@@ -71,10 +81,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"no workspaces in {W.home()}")
     for r in rows:
         if "error" in r:
-            print(f"{r['slug']:<24} unreadable: {r['error']}")
+            print(f"{r['slug']:<24} unreadable: {printable(r['error'])}")
         else:
             print(
-                f"{r['slug']:<24} {r['name']:<28} {r['users']:>9,} users {r['items']:>8,} "
+                f"{r['slug']:<24} {printable(r['name']):<28} {r['users']:>9,} users {r['items']:>8,} "
                 f"items {r['events']:>11,} events {r['snapshots']:>3} snapshots"
             )
     return 0
@@ -88,7 +98,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(s, indent=2, default=str))
         return 0
-    print(f"{s['name']} (slug {s['slug']}){' · read-only' if s['readonly'] else ''}")
+    print(f"{printable(s['name'])} (slug {s['slug']}){' · read-only' if s['readonly'] else ''}")
     print(
         f"  {s['users']:,} users, {s['items']:,} items, {s['events']:,} events, "
         f"{s['start']} .. {s['end']}"
@@ -99,13 +109,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(
             f"    {b['batch_id']:>3}  {b['added_at'][:19]}  read {b['rows_read']:,}, new "
             f"{b['rows_new']:,}, duplicates {b['rows_duplicate']:,}, dropped "
-            f"{b['rows_dropped']:,}  {b['files']}"
+            f"{b['rows_dropped']:,}  {printable(b['files'])}"
         )
     print("  snapshots:")
     for sn in s["snapshots"]:
         print(
             f"    {sn['snapshot_id']:>3}  as of {sn['as_of'][:19]}  {sn['users']:,} users, "
-            f"{sn['events']:,} events  ({sn['label']})"
+            f"{sn['events']:,} events  ({printable(sn['label'])})"
         )
     return 0
 

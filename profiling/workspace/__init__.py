@@ -1,5 +1,6 @@
 """Persisted workspaces (DuckDB): datasets that stay, their batches, snapshots and results."""
 
+from profiling.workspace.lock import WorkspaceBusy
 from profiling.workspace.store import (
     SAMPLE_SLUG,
     BatchReport,
@@ -21,6 +22,7 @@ __all__ = [
     "BatchReport",
     "Snapshot",
     "Workspace",
+    "WorkspaceBusy",
     "create",
     "delete",
     "ensure_sample",

@@ -18,9 +18,11 @@ import duckdb
 import polars as pl
 
 from profiling.errors import WorkspaceError
+from profiling.workspace import formats
+from profiling.workspace.lock import write_lock
 
 DB_FILE = "workspace.duckdb"
-FORMAT = "persona-studio-workspace/1"
+FORMAT = formats.FORMAT
 LOCK_WAIT_S = 60.0
 _MAGIC = b"DUCK"  # DuckDB files carry it at bytes 8..12
 
@@ -41,13 +43,32 @@ def check_file(path: Path) -> None:
 
 
 @contextmanager
-def connect(path: Path, *, create: bool = False, wait_s: float = LOCK_WAIT_S) -> Iterator:
+def connect(
+    path: Path, *, create: bool = False, wait_s: float = LOCK_WAIT_S, check_format: bool = True
+) -> Iterator:
     """A DuckDB connection to ``path`` in UTC, closed on exit.
 
-    Waits up to ``wait_s`` seconds while another process holds the file's lock.
+    Waits up to ``wait_s`` seconds while another process holds the file's lock. An existing
+    workspace's storage format is checked first (:mod:`profiling.workspace.formats`): an
+    older one is upgraded, a newer one refused.
     """
+    path = Path(path)
     if not create:
         check_file(path)
+    with _open(path, wait_s) as con:
+        version = formats.read_version(con, path) if check_format and not create else None
+        if version is not None:
+            formats.refuse_newer(version, path)
+        if version is None or version >= formats.VERSION:
+            yield con
+            return
+    upgrade(path)  # an older workspace: upgraded once, then opened
+    with _open(path, wait_s) as con:
+        yield con
+
+
+@contextmanager
+def _open(path: Path, wait_s: float) -> Iterator:
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -164,3 +185,32 @@ def has_table(con, name: str) -> bool:
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
     ).fetchone()
     return bool(row and row[0])
+
+
+def upgrade(path: Path) -> int:
+    """Bring the workspace database at ``path`` to the current storage format (under its
+    write lock, in one transaction); returns the version it had. Raises NewerFormatError for a newer one and
+    WorkspaceError when no upgrade exists."""
+    with (
+        write_lock(path.parent),
+        connect(path, check_format=False) as con,
+        transaction(con),
+    ):
+        found = formats.read_version(con, path)
+        if found is None or found == formats.VERSION:
+            return formats.VERSION if found is None else found
+        formats.refuse_newer(found, path)
+        version = found
+        while version < formats.VERSION:
+            step = formats.UPGRADES.get(version)
+            if step is None:
+                raise WorkspaceError(
+                    f"{path}: storage format {formats.PREFIX}{version} is too old for this "
+                    f"version of Persona Studio (it reads {FORMAT}); create the workspace again "
+                    "from its files"
+                )
+            step(con, path, write_table)
+            version += 1
+        con.execute("DELETE FROM meta WHERE key = 'format'")
+        con.execute("INSERT INTO meta VALUES ('format', ?)", [FORMAT])
+    return found

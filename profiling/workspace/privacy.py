@@ -5,30 +5,38 @@ Settings (meta keys, all off by default): ``privacy_pseudonymize`` ("true"/"fals
 ``privacy_min_group`` (k, 0 = off) and ``privacy_dp_epsilon`` ("" = off).
 
 :func:`erase_user` removes one user from the events and users tables, from every snapshot's
-profiles and assignments (tables and the pickled segmentation), from the example rows of the
-cleaning reports, deletes the uploaded source copies (they hold the raw rows) and every saved
+profiles and assignments, from the example rows of the cleaning reports, from every stored
+source file (rewritten without the user's rows; a source that cannot be rewritten in its own
+format, such as Excel, is deleted, and files no batch lists are deleted) and every saved
 map (a cache, drawn again on demand), marks every saved result for retraining (its object
 file, which held the user's data, is deleted and its record says why, so it is never served
 again and pages say a retrain is due: :meth:`ResultStore.mark_stale`), gives the workspace
 a new data version so every in-memory cache and page treats its data as changed, and adds
-an ``audit`` row with the time, who asked and a digest (not the id) of the erased user. The
-database part is one transaction; files are changed after it commits.
+an ``audit`` row with the time, who asked and a keyed digest (HMAC-SHA256 with the server's
+audit secret, :func:`audit_key`; not the id, and not guessable from a list of ids without the
+secret) of the erased user. The database part is one transaction, under the workspace's write
+lock; source files are rewritten inside it, results and maps changed after it commits.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+import hmac
 import json
-import pickle
+import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 
+from profiling import private
+from profiling.data import ingest
 from profiling.data import privacy as P
-from profiling.errors import WorkspaceError
+from profiling.errors import ProfilingError, WorkspaceError
+from profiling.vocabulary import schema as S
 from profiling.workspace import db
 from profiling.workspace.results import ResultStore
 from profiling.workspace.store import Workspace, key_check, workspace_lock
@@ -81,16 +89,48 @@ def set_settings(ws: Workspace, new: PrivacySettings, requested_by: str = "") ->
     current = settings(ws)
     meta = new.to_meta()
     meta["privacy_pseudonymize"] = "true" if current.pseudonymize else "false"
-    with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+    with workspace_lock(ws), db.connect(ws.db_path) as con, db.transaction(con):
         for key, value in meta.items():
             con.execute("DELETE FROM meta WHERE key = ?", [key])
             con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
         record_audit(con, "privacy settings", requested_by, "", json.dumps(meta))
 
 
+AUDIT_KEY_ENV = "PERSONA_STUDIO_AUDIT_KEY"
+AUDIT_KEY_FILE = "audit.key"
+
+
+def audit_key() -> bytes:
+    """The server's secret for audit digests: ``$PERSONA_STUDIO_AUDIT_KEY``, else a random
+    32-byte secret created once in the home folder (``audit.key``, mode 0600)."""
+    raw = os.environ.get(AUDIT_KEY_ENV)
+    if raw:
+        return raw.encode()
+    path = private.private_dir(private.data_home()) / AUDIT_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes()
+        if len(key) < 16:
+            raise WorkspaceError(
+                f"{path}: expected a secret of at least 16 bytes, found {len(key)}; delete the "
+                f"file (a new one is made) or set {AUDIT_KEY_ENV}"
+            ) from None
+        return key
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+def subject_digest(subject: str) -> str:
+    """The keyed digest an audit row keeps of a user id (HMAC-SHA256, hex)."""
+    return hmac.new(audit_key(), subject.encode(), hashlib.sha256).hexdigest()
+
+
 def record_audit(con, action: str, who: str, subject: str, details: str) -> None:
     con.execute(AUDIT_SCHEMA)
-    digest = hashlib.sha256(subject.encode()).hexdigest() if subject else ""
+    digest = subject_digest(subject) if subject else ""
     con.execute(
         "INSERT INTO audit VALUES (?, ?, ?, ?, ?)",
         [datetime.now(UTC), action, who or "unknown", digest, details],
@@ -146,8 +186,9 @@ class ErasureReport:
     rows: dict[str, int]  # table -> rows deleted
     results_removed: int  # saved results marked for retraining (their object files deleted)
     maps_removed: int
-    sources_removed: int
+    sources_removed: int  # source files deleted (not rewritable, or listed by no batch)
     data_version: str
+    sources_rewritten: int = 0  # source files rewritten without the user's rows
 
 
 def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
@@ -158,7 +199,7 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
     if ws.readonly:
         raise WorkspaceError(f"workspace {ws.slug!r} is read-only: nothing can be erased from it")
     rows: dict[str, int] = {}
-    with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+    with workspace_lock(ws), db.connect(ws.db_path) as con, db.transaction(con):
         found = con.execute("SELECT count(*) FROM events WHERE user_id = ?", [user_id]).fetchone()[
             0
         ]
@@ -184,17 +225,11 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
             ).fetchone()[0]
             con.execute(f"DELETE FROM {db.quoted(table)} WHERE user_id = ?", [user_id])  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
             rows[table] = int(n)
-        for sid, blob in con.execute("SELECT snapshot_id, segmentation FROM snapshots").fetchall():
-            if blob is None:
-                continue
-            seg = pickle.loads(blob)  # noqa: S301 - reads a pickle this project wrote into its own private folder
-            if hasattr(seg, "assignments"):
-                kept = seg.assignments.filter(pl.col("user_id") != user_id)
-                seg = dataclasses.replace(seg, assignments=kept)
-                con.execute(
-                    "UPDATE snapshots SET segmentation = ?, users = ? WHERE snapshot_id = ?",
-                    [pickle.dumps(seg), kept.height, sid],
-                )
+        for (sid,) in con.execute("SELECT snapshot_id FROM snapshots").fetchall():
+            kept = con.execute(
+                f"SELECT count(*) FROM {db.quoted(f'assignments_{sid}')}"  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
+            ).fetchone()[0]
+            con.execute("UPDATE snapshots SET users = ? WHERE snapshot_id = ?", [kept, sid])
         for bid, reports in con.execute("SELECT batch_id, reports FROM batches").fetchall():
             if reports:
                 clean = json.dumps(_scrub_examples(json.loads(reports), user_id))
@@ -205,8 +240,7 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
         ).hexdigest()
         con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
         con.execute("UPDATE snapshots SET data_version = ?", [version])
-        sources = [r[0] for r in con.execute("SELECT path FROM sources").fetchall()]
-        con.execute("UPDATE sources SET path = ''")
+        rewritten, removed = _erase_from_sources(ws, con, user_id)
         now = datetime.now(UTC)
         results = sum(1 for p in ws.results_dir.rglob("*.pkl")) if ws.results_dir.exists() else 0
         maps = sum(1 for p in ws.maps_dir.glob("*.parquet")) if ws.maps_dir.exists() else 0
@@ -214,7 +248,8 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
             "rows": rows,
             "results_removed": results,
             "maps_removed": maps,
-            "sources_removed": len([s for s in sources if s]),
+            "sources_rewritten": rewritten,
+            "sources_removed": removed,
         }
         record_audit(con, "erase user", requested_by, user_id, json.dumps(details))
     ResultStore(ws.results_dir).mark_stale(
@@ -223,12 +258,65 @@ def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
         "and must be trained again on the remaining data"
     )
     shutil.rmtree(ws.maps_dir, ignore_errors=True)
-    removed = 0
-    for rel in sources:
-        if rel and (ws.path / rel).exists():
-            (ws.path / rel).unlink()
-            removed += 1
-    return ErasureReport(rows, results, maps, removed, version)
+    return ErasureReport(rows, results, maps, removed, version, rewritten)
+
+
+_REWRITERS = {
+    ".csv": lambda f, p: f.write_csv(p),
+    ".tsv": lambda f, p: f.write_csv(p, separator="\t"),
+    ".parquet": lambda f, p: f.write_parquet(p),
+    ".jsonl": lambda f, p: f.write_ndjson(p),
+    ".ndjson": lambda f, p: f.write_ndjson(p),
+}
+"""Source formats rewritten in place without an erased user; any other is deleted."""
+
+
+def _erase_from_sources(ws: Workspace, con, user_id: str) -> tuple[int, int]:
+    """Rewrite every stored source file without ``user_id``'s rows (matched on the raw column
+    the batch mapped to user_id, compared as trimmed text); delete a file that cannot be
+    rewritten in its own format, or that no batch lists. Returns (rewritten, deleted)."""
+    maps = {
+        bid: json.loads(m or "{}")
+        for bid, m in con.execute("SELECT batch_id, maps FROM batches").fetchall()
+    }
+    rows = con.execute("SELECT path, role, name, batch_id FROM sources WHERE path <> ''").fetchall()
+    listed = {Path(path).name for path, *_ in rows}
+    rewritten = deleted = 0
+    for rel, role, name, bid in rows:
+        path = ws.path / rel
+        if not path.exists():
+            continue
+        cols = [raw for raw, r in maps.get(bid, {}).get(role, {}).items() if r == S.USER_ID]
+        if role not in ("events", "users"):
+            continue  # the item catalog holds no user rows
+        write = _REWRITERS.get(path.suffix.lower())
+        frame = None
+        if write is not None and cols:
+            try:
+                frame = ingest.read_table(str(path), name=name).frame.collect()
+            except (ProfilingError, OSError, pl.exceptions.PolarsError):
+                frame = None  # unreadable now: deleted below rather than kept with the user
+        if frame is None or cols[0] not in frame.columns:
+            path.unlink()
+            con.execute("UPDATE sources SET path = '' WHERE path = ?", [rel])
+            deleted += 1
+            continue
+        col = pl.col(cols[0]).cast(pl.String).str.strip_chars()
+        kept = frame.filter(col.is_null() | (col != user_id))
+        if kept.height == frame.height:
+            continue
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        write(kept, tmp)
+        os.replace(tmp, path)
+        con.execute("UPDATE sources SET bytes = ? WHERE path = ?", [path.stat().st_size, rel])
+        rewritten += 1
+    folder = ws.path / "sources"
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if p.is_file() and p.name not in listed:
+                p.unlink()
+                deleted += 1
+    return rewritten, deleted
 
 
 def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") -> int:
@@ -238,7 +326,7 @@ def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") ->
     number of distinct ids replaced. Raises WorkspaceError when already pseudonymized."""
     if settings(ws).pseudonymize:
         raise WorkspaceError(f"workspace {ws.slug!r} already has pseudonymized ids")
-    with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
+    with workspace_lock(ws), db.connect(ws.db_path) as con, db.transaction(con):
         ids = set()
         tables = _user_tables(con)
         for table in tables:
@@ -259,16 +347,6 @@ def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") ->
             )
         con.unregister("ps_mapping")
         lookup = dict(zip(mapping["old"], mapping["new"], strict=True))
-        for sid, blob in con.execute("SELECT snapshot_id, segmentation FROM snapshots").fetchall():
-            seg = pickle.loads(blob) if blob is not None else None  # noqa: S301 - reads a pickle this project wrote into its own private folder
-            if hasattr(seg, "assignments"):
-                a = seg.assignments.with_columns(
-                    pl.col("user_id").replace_strict(lookup, default=pl.col("user_id"))
-                )
-                con.execute(
-                    "UPDATE snapshots SET segmentation = ? WHERE snapshot_id = ?",
-                    [pickle.dumps(dataclasses.replace(seg, assignments=a)), sid],
-                )
         for bid, reports in con.execute("SELECT batch_id, reports FROM batches").fetchall():
             if reports:
                 clean = reports

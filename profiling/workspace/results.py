@@ -11,6 +11,14 @@ A result can also be *marked for retraining* (:meth:`ResultStore.mark_stale`, us
 user is erased): its object file is deleted (it held the user's data), so it is never served
 again, and its ``.json`` keeps what it was plus ``stale_reason``, which pages show until a
 result for the current data replaces it.
+
+Every object file starts with a one-line header naming the result format and the Persona
+Studio version that wrote it (scikit-learn's habit of stamping its pickles): a file written by
+another version, or with no header (before headers existed), is refused without being
+unpickled (:meth:`ResultStore.get` returns None) and :meth:`ResultStore.stale_reasons` says it
+must be retrained, so a changed class never crashes a page nor is silently served.
+
+Writes hold the workspace's write lock (:mod:`profiling.workspace.lock`).
 """
 
 from __future__ import annotations
@@ -24,7 +32,96 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from profiling.errors import WorkspaceError
 from profiling.private import crash_point
+from profiling.workspace.lock import write_lock
+
+RESULT_FORMAT = "persona-studio-result/1"
+_MAGIC = b"PERSONA-STUDIO-RESULT "
+
+
+def library_version() -> str:
+    """The Persona Studio version: the installed package's, else the checkout's
+    ``pyproject.toml``."""
+    global _VERSION
+    if _VERSION is None:
+        import importlib.metadata
+        import tomllib
+
+        try:
+            _VERSION = importlib.metadata.version("persona-studio")
+        except importlib.metadata.PackageNotFoundError:
+            pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+            try:
+                _VERSION = tomllib.loads(pyproject.read_text())["project"]["version"]
+            except (OSError, KeyError, tomllib.TOMLDecodeError):
+                _VERSION = "unknown"
+    return _VERSION
+
+
+_VERSION: str | None = None
+
+
+def stamp() -> dict:
+    """The header written before every saved object."""
+    return {"format": RESULT_FORMAT, "library": library_version()}
+
+
+def _encode(obj) -> bytes:
+    head = json.dumps(stamp(), sort_keys=True).encode()
+    return _MAGIC + head + b"\n" + pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+
+
+def _header(blob: bytes) -> tuple[dict | None, int]:
+    """(header, offset of the pickle) of a saved object file; (None, 0) without a header."""
+    if not blob.startswith(_MAGIC):
+        return None, 0
+    end = blob.find(b"\n", len(_MAGIC))
+    try:
+        return json.loads(blob[len(_MAGIC) : end]), end + 1
+    except ValueError:
+        return None, 0
+
+
+def refusal(blob: bytes) -> str:
+    """Why a saved object file may not be loaded ("" when it may): written by another
+    Persona Studio version or before results carried a version."""
+    head, _ = _header(blob)
+    if head is None:
+        return (
+            "a saved result was written by an older Persona Studio (before results carried "
+            f"a version); this is version {library_version()}: retrain it to use it again"
+        )
+    if head != stamp():
+        return (
+            f"a saved result was written by Persona Studio {head.get('library', '?')} "
+            f"({head.get('format', '?')}); this is version {library_version()}: retrain it "
+            "to use it again"
+        )
+    return ""
+
+
+def _load(path: Path):
+    """The object saved at ``path``; None when missing, unreadable or refused."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    if refusal(blob):
+        return None
+    _, start = _header(blob)
+    try:
+        return pickle.loads(blob[start:])  # noqa: S301 - our own file, version-checked above
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+
+
+def _refusal_of(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return refusal(fh.readline())
+    except OSError:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -85,11 +182,7 @@ class ResultStore:
 
     def get(self, kind: str, params: dict, data_version: str):
         """The saved object for exactly this data version, or None (unreadable = None)."""
-        path = self._dir(kind, params) / f"{data_version}.pkl"
-        try:
-            return pickle.loads(path.read_bytes())  # noqa: S301 (our own files)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            return None
+        return _load(self._dir(kind, params) / f"{data_version}.pkl")
 
     def put(
         self, kind: str, params: dict, data_version: str, obj, *, data_end: datetime, events: int
@@ -102,23 +195,28 @@ class ResultStore:
             # the workspace was deleted while this was computed: do not bring its folder back
             return info
         try:
-            blob = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+            blob = _encode(obj)
         except (pickle.PicklingError, AttributeError, TypeError):
             # e.g. a torch network defined inside a function: kept in memory only, and
             # trained again after a restart
             return info
-        if not _make_dirs(folder, self.directory.parent):
-            return info  # deleted meanwhile
         try:
-            _atomic_write(folder / f"{data_version}.pkl", blob)
-            _atomic_write(folder / f"{data_version}.json", json.dumps(info.__dict__).encode())
-        except FileNotFoundError:  # the workspace was deleted while writing
-            pass
+            with write_lock(self.directory.parent):
+                if not _make_dirs(folder, self.directory.parent):
+                    return info  # deleted meanwhile
+                _atomic_write(folder / f"{data_version}.pkl", blob)
+                _atomic_write(folder / f"{data_version}.json", json.dumps(info.__dict__).encode())
+        except (FileNotFoundError, WorkspaceError) as exc:
+            if self.directory.parent.is_dir() and not isinstance(exc, FileNotFoundError):
+                raise  # busy or unwritable: the caller says so
+            # the workspace was deleted while writing
         return info
 
     def has(self, kind: str, params: dict, data_version: str) -> bool:
-        """Whether a result is saved for exactly this data version (no loading)."""
-        return (self._dir(kind, params) / f"{data_version}.pkl").exists()
+        """Whether a usable result is saved for exactly this data version (reads its header
+        only)."""
+        path = self._dir(kind, params) / f"{data_version}.pkl"
+        return path.exists() and not _refusal_of(path)
 
     def latest(self, kind: str, params: dict) -> SavedInfo | None:
         """The most recently saved result of this kind and parameters, any data version."""
@@ -149,18 +247,21 @@ class ResultStore:
         """The most recently saved result of this kind, whatever its parameters, with its
         info; None when there is none or none can be read."""
         for info, meta in self._newest_files(kind):
-            try:
-                return info, pickle.loads(meta.with_suffix(".pkl").read_bytes())  # noqa: S301 - reads a pickle this project wrote into its own private folder
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-                continue
+            obj = _load(meta.with_suffix(".pkl"))
+            if obj is not None:
+                return info, obj
         return None
 
     def mark_stale(self, reason: str) -> int:
         """Mark every saved result for retraining: delete its object file (it is never
         served again) and record ``reason`` in its ``.json``. Returns how many were marked."""
-        marked = 0
         if not self.directory.is_dir():
             return 0
+        with write_lock(self.directory.parent):
+            return self._mark_stale(reason)
+
+    def _mark_stale(self, reason: str) -> int:
+        marked = 0
         for blob in sorted(self.directory.rglob("*.pkl")):
             meta = blob.with_suffix(".json")
             try:
@@ -194,8 +295,11 @@ class ResultStore:
                 except (OSError, ValueError, TypeError):
                     continue
             last = max(infos, key=lambda i: i.saved_at, default=None)
-            if last is not None and last.stale_reason and last.stale_reason not in reasons:
-                reasons.append(last.stale_reason)
+            why = last.stale_reason if last is not None else ""
+            if last is not None and not why:
+                why = _refusal_of(folder / f"{last.data_version}.pkl")
+            if why and why not in reasons:
+                reasons.append(why)
         return reasons
 
     def load(self, info: SavedInfo, params: dict):

@@ -7,12 +7,15 @@ Layout under :func:`home` (``$PERSONA_STUDIO_HOME``)::
     workspaces/<slug>/sources/           the uploaded files, named by their content digest
     workspaces/<slug>/results/           fitted models, comparisons (see results.py)
     workspaces/<slug>/maps/              profile maps (profiling.profiles.embeddings cache)
+    workspaces/<slug>/write.lock         the write lock (profiling.workspace.lock)
 
 One database file per workspace: deleting a workspace is deleting its folder, a damaged file
 harms one workspace only, and writers to two workspaces never wait for each other. Every
-change (a new workspace, a batch of data, a snapshot) is one DuckDB transaction, so a crash
-leaves the state before it; a new workspace is built in a temporary folder and renamed into
-place.
+change (a new workspace, a batch of data, a snapshot) is one DuckDB transaction under the
+workspace's write lock (one writer at a time across processes), so a crash leaves the state
+before it; a new workspace is built in a temporary folder and renamed into place. The storage
+format is checked on open (:mod:`profiling.workspace.formats`); docs/storage.md says what is
+guaranteed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pickle
 import re
 import shutil
 import tempfile
@@ -45,7 +47,8 @@ from profiling.data.dataset import (
 )
 from profiling.errors import ProfilingError, WorkspaceError
 from profiling.vocabulary import schema as S
-from profiling.workspace import db
+from profiling.workspace import db, formats
+from profiling.workspace.lock import write_lock
 
 SAMPLE_SLUG = "sample"
 SAMPLE_CURRENCY = "USD"  # the sample store's prices are US dollars (sample_data/README.md)
@@ -59,8 +62,6 @@ class WorkspaceChanged(WorkspaceError):
     """The workspace's data changed between two reads that must agree."""
 
 
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
 CROSS_BATCH_DUPLICATE = "duplicate of a row in an earlier batch (not counted twice)"
 
 
@@ -89,9 +90,12 @@ def slugify(name: str) -> str:
     return slug
 
 
-def workspace_lock(slug: str) -> threading.Lock:
-    with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(slug, threading.Lock())
+def workspace_lock(ws: Workspace | str):
+    """The write lock of a workspace (a :class:`Workspace` or its slug) as a context manager:
+    one writer at a time across threads and processes (:mod:`profiling.workspace.lock`).
+    Raises WorkspaceBusy when another writer keeps it past the waiting time."""
+    folder = ws.path if isinstance(ws, Workspace) else workspaces_dir() / ws
+    return write_lock(folder)
 
 
 def _now() -> datetime:
@@ -238,7 +242,11 @@ class Workspace:
             raise WorkspaceError(
                 f"workspace setting: expected one of {', '.join(SETTINGS)}, got {key!r}"
             )
-        with db.connect(self.db_path) as con, db.transaction(con):
+        with (
+            workspace_lock(self),
+            db.connect(self.db_path) as con,
+            db.transaction(con),
+        ):
             con.execute("DELETE FROM meta WHERE key = ?", [key])
             if value is not None:
                 con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
@@ -354,8 +362,12 @@ class Workspace:
                     f"see `python -m profiling workspace show {self.slug}`"
                 )
             profiles = db.read(con, f"SELECT * FROM {db.quoted(f'profiles_{snapshot_id}')}")  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
-        as_of, version, blob = row
-        seg = pickle.loads(blob)  # noqa: S301 (written by this module, inside the workspace)
+            assignments = db.read(
+                con,
+                f"SELECT * FROM {db.quoted(f'assignments_{snapshot_id}')}",  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
+            )
+        as_of, version, text = row
+        seg = formats.segmentation_from(text, assignments)
         return Snapshot(snapshot_id, as_of.astimezone(UTC), version, profiles, seg)
 
     def assignments_history(self, user_id: str) -> pl.DataFrame:
@@ -414,7 +426,7 @@ class Workspace:
                 f"workspace {self.slug!r} is read-only (the built-in sample store); save your "
                 "data as a workspace of its own to add batches"
             )
-        with workspace_lock(self.slug):
+        with workspace_lock(self):
             return _add_batch(
                 self,
                 {"events": events, "users": users, "items": items},
@@ -431,7 +443,13 @@ class Workspace:
         ds = self.dataset()
         when = profile_date(ds, as_of)
         profiles, seg = compute_snapshot(ds, when)
-        with workspace_lock(self.slug), db.connect(self.db_path) as con, db.transaction(con):
+        with workspace_lock(self), db.connect(self.db_path) as con, db.transaction(con):
+            now = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()[0]
+            if now != ds.fingerprint:
+                raise WorkspaceChanged(
+                    f"workspace {self.slug!r} changed while its snapshot was computed; "
+                    "compute it again"
+                )
             return _store_snapshot(con, ds, profiles, seg, label or "manual", when)
 
 
@@ -497,7 +515,7 @@ def _store_snapshot(
             profiles.height,
             n_events,
             label,
-            pickle.dumps(seg, protocol=pickle.HIGHEST_PROTOCOL),
+            formats.segmentation_json(seg),
         ],
     )
     return sid
@@ -513,13 +531,14 @@ CREATE TABLE sources (
     digest VARCHAR, role VARCHAR, name VARCHAR, path VARCHAR, bytes BIGINT, batch_id INTEGER);
 CREATE TABLE snapshots (
     snapshot_id INTEGER PRIMARY KEY, as_of TIMESTAMPTZ, created_at TIMESTAMPTZ,
-    data_version VARCHAR, users BIGINT, events BIGINT, label VARCHAR, segmentation BLOB);
+    data_version VARCHAR, users BIGINT, events BIGINT, label VARCHAR, segmentation VARCHAR);
 """
 
 
 def _copy_sources(target: Path, sources: dict, names: dict[str, str]) -> dict[str, dict]:
     """Copy each given file into ``target/sources/<digest><ext>``; role -> {path, name,
-    digest, bytes}."""
+    digest, bytes, given, new}: ``given`` is the path the file came from, ``new`` says
+    whether this call made the copy (a failed batch removes exactly those)."""
     out = {}
     (target / "sources").mkdir(parents=True, exist_ok=True)
     for role, src in sources.items():
@@ -528,17 +547,38 @@ def _copy_sources(target: Path, sources: dict, names: dict[str, str]) -> dict[st
         path, name = ingest.materialize(src, names.get(role))
         digest = ingest.file_digest(path)
         dest = target / "sources" / f"{digest}{Path(name).suffix.lower()[:10]}"
-        if not dest.exists():
-            tmp = dest.with_name(dest.name + ".part")
-            shutil.copyfile(path, tmp)
-            tmp.replace(dest)
+        new = not dest.exists()
+        if new:
+            tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")  # hidden: swept if killed
+            try:
+                shutil.copyfile(path, tmp)
+                tmp.replace(dest)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                _remove_new_copies(out)
+                raise
         out[role] = {
             "path": str(dest),
             "name": name,
             "digest": digest,
             "bytes": dest.stat().st_size,
+            "given": path,
+            "new": new,
         }
     return out
+
+
+def _remove_new_copies(files: dict[str, dict]) -> None:
+    """Delete the source copies a failed batch made (none of an earlier batch)."""
+    for f in files.values():
+        if f.get("new") and f.get("path"):
+            Path(f["path"]).unlink(missing_ok=True)
+
+
+def _discard_scratch(files: dict[str, dict]) -> None:
+    """Delete the upload scratch copies a saved batch came from (the workspace keeps its own
+    copy, or none when it pseudonymizes ids)."""
+    private.discard_uploads(f["given"] for f in files.values() if f.get("given"))
 
 
 def _load_batch(files: dict[str, dict], maps: dict) -> Dataset:
@@ -724,9 +764,21 @@ def _resolve_key(meta: dict, key: bytes | None) -> bytes | None:
 
 
 def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> BatchReport:
+    """Add a batch (the caller holds the workspace's write lock). The batch's source copies
+    are removed again when it fails; its upload scratch copies once it is saved."""
     meta = ws.meta()
     key = _resolve_key(meta, key)
     files = _copy_sources(ws.path, sources, names)
+    try:
+        report = _add_copied(ws, meta, files, maps, progress, key)
+    except BaseException:
+        _remove_new_copies(files)
+        raise
+    _discard_scratch(files)
+    return report
+
+
+def _add_copied(ws: Workspace, meta: dict, files, maps, progress, key) -> BatchReport:
     progress("Reading and cleaning the new batch…")
     batch = _load_batch(files, maps)
     if key is not None:
@@ -763,6 +815,16 @@ def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> Batch
     rep = batch.report.events
     progress("Saving…")
     with db.connect(ws.db_path) as con, db.transaction(con):
+        # batch ids and fingerprints read again inside the writing transaction: the write
+        # lock keeps other writers out, and this refuses to write over a change regardless
+        now_id = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()[0]
+        now_fps = [
+            r[0] for r in con.execute("SELECT fingerprint FROM batches ORDER BY 1").fetchall()
+        ]
+        if (now_id, now_fps) != (batch_id, fps):
+            raise WorkspaceChanged(
+                f"workspace {ws.slug!r} changed while the batch was being prepared; add it again"
+            )
         db.append(con, "events", fresh.with_columns(pl.lit(batch_id, pl.Int32).alias("batch_id")))
         for table, frame in (("users", combined.users), ("items", combined.items)):
             if frame is not None:
@@ -875,70 +937,96 @@ def create(
         )
     tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", dir=root))
     try:
-        files = _copy_sources(tmp, {"events": events, "users": users, "items": items}, names or {})
-        progress("Reading and cleaning the files…")
-        maps = {"events": events_map, "users": users_map, "items": items_map}
-        batch = _load_batch(files, maps)
-        key_meta = {}
-        if pseudonym_key is not None:
-            from profiling.data import privacy as P
-
-            key = P.pseudonym_key(pseudonym_key)
-            batch = _pseudonymized(batch, key)
-            files = _forget_sources(files)
-            key_meta = {"privacy_pseudonymize": "true", "privacy_key_check": key_check(key)}
-        version = _data_version([batch.fingerprint])
-        ds = Dataset(batch.events, batch.users, batch.items, batch.report, version, name)
-        progress("Building profiles and segments…")
-        profiles, seg = compute_snapshot(ds)
-        progress("Saving the workspace…")
-        meta = {
-            "format": db.FORMAT,
-            "name": name,
-            "slug": slug,
-            "created_at": _now().isoformat(),
-            "readonly": "true" if readonly else "false",
-            "data_version": version,
-            **(extra_meta or {}),
-            **key_meta,
-        }
-        rep = batch.report.events
-        with db.connect(tmp / db.DB_FILE, create=True) as con, db.transaction(con):
-            con.execute(_SCHEMA)
-            con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-            db.write_table(
-                con, "events", ds.events.with_columns(pl.lit(1, pl.Int32).alias("batch_id"))
+        with write_lock(tmp):  # held while building: a start-up sweep leaves this folder be
+            files = _create_in(
+                tmp,
+                target,
+                name,
+                {"events": events, "users": users, "items": items},
+                {"events": events_map, "users": users_map, "items": items_map},
+                names or {},
+                {"readonly": "true" if readonly else "false", **(extra_meta or {})},
+                pseudonym_key,
+                progress,
             )
-            for table, frame in (("users", ds.users), ("items", ds.items)):
-                if frame is not None:
-                    db.write_table(con, table, frame)
-            con.execute(
-                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _batch_row(
-                    1,
-                    files,
-                    _used_maps(batch),
-                    batch.fingerprint,
-                    rep.rows_read,
-                    ds.events.height,
-                    0,
-                    rep.rows_dropped,
-                    batch,
-                ),
-            )
-            _insert_sources(con, files, 1)
-            _store_snapshot(con, ds, profiles, seg, "created")
-            _crash_point("create")
-        try:
-            tmp.rename(target)
-        except OSError:
-            if target.exists():
-                raise WorkspaceError(f"a workspace named {slug!r} already exists") from None
-            raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    _discard_scratch(files)
     return Workspace(target)
+
+
+def _create_in(
+    tmp: Path,
+    target: Path,
+    name: str,
+    sources: dict,
+    maps: dict,
+    names: dict[str, str],
+    extra_meta: dict[str, str],
+    pseudonym_key: bytes | str | None,
+    progress,
+) -> dict[str, dict]:
+    """The body of :func:`create`: build the workspace in ``tmp`` and rename it to
+    ``target``; returns the source files it copied."""
+    slug = target.name
+    files = _copy_sources(tmp, sources, names)
+    progress("Reading and cleaning the files…")
+    batch = _load_batch(files, maps)
+    key_meta = {}
+    if pseudonym_key is not None:
+        from profiling.data import privacy as P
+
+        key = P.pseudonym_key(pseudonym_key)
+        batch = _pseudonymized(batch, key)
+        files = _forget_sources(files)
+        key_meta = {"privacy_pseudonymize": "true", "privacy_key_check": key_check(key)}
+    version = _data_version([batch.fingerprint])
+    ds = Dataset(batch.events, batch.users, batch.items, batch.report, version, name)
+    progress("Building profiles and segments…")
+    profiles, seg = compute_snapshot(ds)
+    progress("Saving the workspace…")
+    meta = {
+        "format": db.FORMAT,
+        "name": name,
+        "slug": slug,
+        "created_at": _now().isoformat(),
+        "data_version": version,
+        **extra_meta,
+        **key_meta,
+    }
+    rep = batch.report.events
+    with db.connect(tmp / db.DB_FILE, create=True) as con, db.transaction(con):
+        con.execute(_SCHEMA)
+        con.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+        db.write_table(con, "events", ds.events.with_columns(pl.lit(1, pl.Int32).alias("batch_id")))
+        for table, frame in (("users", ds.users), ("items", ds.items)):
+            if frame is not None:
+                db.write_table(con, table, frame)
+        con.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _batch_row(
+                1,
+                files,
+                _used_maps(batch),
+                batch.fingerprint,
+                rep.rows_read,
+                ds.events.height,
+                0,
+                rep.rows_dropped,
+                batch,
+            ),
+        )
+        _insert_sources(con, files, 1)
+        _store_snapshot(con, ds, profiles, seg, "created")
+        _crash_point("create")
+    try:
+        tmp.rename(target)
+    except OSError:
+        if target.exists():
+            raise WorkspaceError(f"a workspace named {slug!r} already exists") from None
+        raise
+    return files
 
 
 def delete(name_or_slug: str) -> str:
@@ -947,10 +1035,58 @@ def delete(name_or_slug: str) -> str:
     if ws.slug == SAMPLE_SLUG:
         raise WorkspaceError("the built-in sample store cannot be deleted")
     trash = ws.path.with_name(f".deleted.{ws.slug}.{os.getpid()}")
-    with workspace_lock(ws.slug):
+    with workspace_lock(ws):
         ws.path.rename(trash)  # gone from the catalog at once, even if removal is slow
         shutil.rmtree(trash)
     return ws.slug
+
+
+def sweep_leftovers() -> list[str]:
+    """What killed saves left behind, removed at start whatever its age unless a live process
+    still owns it (holds the folder's write lock, or is the pid in a scratch file's name):
+    half-made workspaces and half-deleted ones, hidden temporaries inside a workspace (half
+    results, half source copies), source copies no batch lists (a batch killed before its
+    commit), half-written uploads, and uploads past their retention time. Returns the paths
+    removed."""
+    from profiling.workspace.lock import WorkspaceBusy, is_held
+
+    gone: list[str] = []
+    if private.data_home().is_dir():
+        gone += private.sweep_uploads()
+        gone += private.sweep_partial_uploads()
+    root = workspaces_dir()
+    if not root.is_dir():
+        return gone
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") and entry.is_dir() and not is_held(entry):
+            shutil.rmtree(entry, ignore_errors=True)
+            gone.append(str(entry))
+    for ws in list_workspaces():
+        if ws.slug == SAMPLE_SLUG or is_held(ws.path):
+            continue
+        try:
+            with write_lock(ws.path, wait_s=0):
+                for name in private.remove_stale_temporaries(ws.path, 0, recursive=True):
+                    gone.append(name)
+                gone += _orphan_sources(ws)
+        except (WorkspaceBusy, WorkspaceError):
+            continue  # a writer started meanwhile, or the workspace cannot be read: left as is
+    return gone
+
+
+def _orphan_sources(ws: Workspace) -> list[str]:
+    """Delete files in the workspace's ``sources`` folder that no batch lists."""
+    folder = ws.path / "sources"
+    if not folder.is_dir() or not ws.db_path.exists():
+        return []
+    with db.connect(ws.db_path) as con:
+        listed = {Path(r[0]).name for r in con.execute("SELECT path FROM sources").fetchall()}
+    gone = []
+    for p in folder.iterdir():
+        if p.is_file() and p.name not in listed:
+            p.unlink()
+            gone.append(str(p))
+    return gone
 
 
 _SAMPLE_LOCK = threading.Lock()
