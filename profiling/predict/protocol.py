@@ -147,6 +147,8 @@ def plan_cutoffs(
         cutoff with H days of history plus a held-out window of H days, or ``calibration_end``
         leaves no complete H-day window after it.
     """
+    # over 60 lines with its docstring: both parameters checked with their own message, then
+    # the plan; one reading of the protocol
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise PredictionError(
             f"horizon must be a positive whole number of days. Got horizon={horizon_days!r}."
