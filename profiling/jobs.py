@@ -223,6 +223,7 @@ class _Worker:
         self._lock = threading.Lock()
         self._queue = None
         self._children: list[mp.process.BaseProcess] = []
+        self._closed = False
         self._pool = self._new_pool()
 
     def _new_pool(self):
@@ -260,8 +261,12 @@ class _Worker:
     def pids(self) -> list[int]:
         return [p.pid for p in self._children if p.is_alive()]
 
-    def start(self, key: str, label: str, fn: Callable[..., Any], args: tuple) -> Job:
+    def start(self, key: str, label: str, fn: Callable[..., Any], args: tuple) -> Job | None:
+        """The job (started now unless it exists and did not fail); None once this worker
+        was shut down (the runtime then starts the lane's next worker)."""
         with self._lock:
+            if self._closed:
+                return None
             job = self._jobs.get(key)
             if job is not None and not job.failed:
                 self._jobs.move_to_end(key)
@@ -308,6 +313,7 @@ class _Worker:
 
     def shutdown(self, wait: bool) -> None:
         with self._lock:
+            self._closed = True
             if not wait:
                 for job in self._jobs.values():
                     if not job.done:
@@ -387,7 +393,10 @@ class Runtime:
         """Run ``fn(*args, progress=callback)`` in the worker of ``lane`` (started now if
         needed), unless a job with this key exists there and neither failed nor was
         cancelled; returns the job. ``label`` names the work for people."""
-        return self._worker(lane, create=True).start(key, label, fn, args)
+        while True:  # a worker shut down meanwhile gives way to the lane's next one
+            job = self._worker(lane, create=True).start(key, label, fn, args)
+            if job is not None:
+                return job
 
     def status(self, lane: str, key: str) -> Job | None:
         """The job ``key`` of ``lane`` (queued, running or finished), or None."""
@@ -404,8 +413,8 @@ class Runtime:
 
         A queued job never starts. A running thread job stops at its next progress report
         (Python cannot stop a thread from outside). A running process job stops with its
-        worker process, which is terminated (jobs queued behind it in that lane fail with
-        :data:`WORKER_STOPPED` and start again when asked); the next job starts a new worker.
+        worker process, which is terminated (jobs queued behind it in that lane end too, and
+        start again when asked); the lane's next job starts a new worker.
         A cancelled job reports :data:`CANCELLED` and starts anew when started again.
         """
         worker = self._worker(lane, create=False)

@@ -213,7 +213,9 @@ def test_shutdown_without_waiting_stops_workers_cancels_queued_jobs_and_lanes_st
     worker = int(job.message)
     rt.shutdown(wait=False)
     assert not _pid_alive(worker) and rt.worker_pids("process") == []
-    assert queued.cancelled and job.done
+    assert queued.cancelled
+    _wait_until(lambda: job.done, 30)  # the pool notices its stopped worker
+    assert job.cancelled and job.error == CANCELLED
     assert rt.status("thread", "running") is None  # the runtime forgot the stopped lanes
     gate.set()
     running.result()
