@@ -536,7 +536,7 @@ def test_search_options_list_the_first_ids_and_the_current_one():
 def test_on_a_big_store_similar_users_are_indexed_in_the_background(
     clear_streamlit_caches, monkeypatch
 ):
-    from ui import profiles
+    from ui import jobs, profiles
 
     monkeypatch.setattr(profiles, "NEIGHBOURS_INLINE", 0)  # the sample's 3,000 users: "big"
     release = threading.Event()
@@ -547,7 +547,7 @@ def test_on_a_big_store_similar_users_are_indexed_in_the_background(
         return real(prof, progress=progress)
 
     monkeypatch.setattr(profiles, "_index_job", slow_index)
-    monkeypatch.setattr(profiles, "_CLUSTERER", None)
+    jobs.runtime().shutdown(wait=False, lanes=[jobs.PROFILES])
     monkeypatch.setattr(profiles, "_INDEXES", {})
     try:
         at = run_app("app_pages/user.py")
