@@ -471,4 +471,3 @@ class BPR(Recommender):
         return self.user_factors_[user_idx] @ self.item_factors_.T + self.item_bias_[None, :]
 
     _explain = FactorModel._explain
-
