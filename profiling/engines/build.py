@@ -30,7 +30,8 @@ def load_and_profile(
             "drop --workspace or use --engine polars"
         )
     if engine == "spark":
-        from profiling.engines.spark import build_profiles_spark, load_dataset_spark, spark_session
+        from profiling.engines.spark import build_profiles_spark, load_dataset_spark
+        from profiling.spark_session import spark_session
 
         if not args.events:
             raise ProfilingError("give an events file or URI for --engine spark")

@@ -411,8 +411,9 @@ def cmd_evaluate_spark(args) -> int:
     from pathlib import Path
 
     from profiling.data import ingest
-    from profiling.engines.spark import load_dataset_spark, spark_session
+    from profiling.engines.spark import load_dataset_spark
     from profiling.recommenders import registry
+    from profiling.spark_session import spark_session
 
     if getattr(args, "workspace", None) or not args.events:
         raise ProfilingError(
