@@ -5,6 +5,7 @@ import streamlit as st
 
 from profiling import predict as P
 from profiling.errors import ProfilingError
+from profiling.predict import clv
 from profiling.present import predict_viz as PV
 from profiling.profiles.risk import flag_counts, most_unusual, n_flagged
 from profiling.vocabulary import glossary as G
@@ -183,13 +184,18 @@ st.download_button(
 )
 
 # --- CLV ----------------------------------------------------------------------------------
-st.subheader("Customer lifetime value (BG/NBD and Gamma-Gamma)")
-if result.bgnbd is not None:
+st.subheader("Customer lifetime value (buying pattern and spend per purchase)")
+if result.bgnbd is None:
+    st.warning(
+        "Could not fit the buying-pattern model on the purchases before the held-out window, "
+        "so there are no parameters or holdout check to show (why: below)."
+    )
+else:
     b = result.bgnbd
     g = result.gamma_gamma
-    params = f"BG/NBD r = {b.r:.3f}, α = {b.alpha:.3f}, a = {b.a:.3f}, b = {b.b:.3f} (days)"
+    params = clv.describe_params(b)
     if g is not None:
-        params += f"; Gamma-Gamma p = {g.p:.3f}, q = {g.q:.3f}, v = {g.v:.3f}"
+        params += "; " + clv.describe_params(g)
     st.caption(
         f"Fitted by maximum likelihood on the purchases before the held-out window: {params}. "
         "Today's expected purchases, values and P(alive) come from a refit on the whole log."

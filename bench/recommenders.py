@@ -25,7 +25,7 @@ first genre; tags = every genre).
    NDCG@10, P@10, R@10 beside the published numbers. Our MAP@k divides by min(|rel|, k); the
    published MAP (recommenders' ``map_at_k`` up to 1.1) divides by |rel|, so that one is
    computed too, from the same recommendations ("MAP/|rel|").
-3. Tuned without peeking: ``profiling.recommenders.tune.tune`` chooses the settings of EASE,
+3. Tuned without peeking: ``profiling.evaluation.tune.tune`` chooses the settings of EASE,
    ALS, BPR, item-kNN and the hybrid (its weights and score scaling) by NDCG@10 on a
    validation split carved from the TRAINING part (25% of each user's training items); the
    test part is never read while choosing. The tuned models are then scored once on the
@@ -307,7 +307,7 @@ def ms_table(rows: list[dict]) -> str:
 def tuned_on_validation(split, items: pl.DataFrame, budget: float) -> tuple[dict, list[dict]]:
     """Tune every tunable model on validation (training part only), then score on test."""
     from profiling.evaluation import relevance_for
-    from profiling.recommenders.tune import GRIDS, hybrid_of, tune
+    from profiling.evaluation.tune import GRIDS, hybrid_of, tune
 
     rule = relevance_for(split.train, types=(S.RATE,))
     results, models = {}, {}

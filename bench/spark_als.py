@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--master", default="local[2]")
     args = ap.parse_args()
     os.environ.setdefault("PERSONA_SPARK_MASTER", args.master)
-    from profiling.engines.spark import spark_session
+    from profiling.spark_session import spark_session
 
     spark_session(shuffle_partitions=4).sparkContext.setLogLevel("ERROR")
     cache = args.data.resolve()

@@ -30,7 +30,8 @@ def main() -> None:
     args = ap.parse_args()
     from engines import generate
 
-    from profiling.engines.spark import build_profiles_spark, spark_session
+    from profiling.engines.spark import build_profiles_spark
+    from profiling.spark_session import spark_session
 
     args.dir.mkdir(parents=True, exist_ok=True)
     log = args.dir / f"events_{args.events}.parquet"

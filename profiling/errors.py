@@ -37,3 +37,11 @@ class WorkspaceError(ProfilingError):
 
 class EvaluationError(ProfilingError, ValueError):
     """An evaluation input (split, metric argument, model set, tuning grid) cannot be used."""
+
+
+class ModelFitError(ProfilingError, ValueError):
+    """A customer-value model (BG/NBD, MBG/NBD, Gamma-Gamma) could not be fitted, or its fit
+    is degenerate: too few customers, an optimizer that did not report success, a likelihood
+    that is flat or not a finite number, or a parameter pushed to the edge of its sane range.
+    The message says in plain words which of these happened (the ``lifetimes`` habit of a
+    ``ConvergenceError`` unless the optimizer reports success)."""

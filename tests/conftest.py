@@ -149,7 +149,7 @@ def spark():
     if shutil.which("java") is None:
         pytest.skip("java is missing: run scripts/ensure_java.sh (make test does)")
     pytest.importorskip("pyspark")
-    from profiling.engines.spark import spark_session
+    from profiling.spark_session import spark_session
 
     session = spark_session("local[2]", shuffle_partitions=2, ui=False)
     session.sparkContext.setLogLevel("ERROR")

@@ -97,6 +97,55 @@ def test_refunds_are_not_purchase_days(events):
     assert a["recency"] == 15 - 1
 
 
+def refunded_log() -> pl.DataFrame:
+    """h buys on Jan 2 and Jan 9 and returns everything on Jan 12 (net 0); k returns more than
+    it bought (net -5); m returns half (net +10); n's full refund comes after the window."""
+    return make_events(
+        [
+            ("h", S.PURCHASE, at("2024-01-02"), 40.0),
+            ("h", S.PURCHASE, at("2024-01-09"), 60.0),
+            ("h", S.REFUND, at("2024-01-12"), -100.0),
+            ("k", S.PURCHASE, at("2024-01-03"), 20.0),
+            ("k", S.PURCHASE, at("2024-01-05"), 5.0),
+            ("k", S.REFUND, at("2024-01-06"), 30.0),  # a source that kept refunds positive
+            ("m", S.PURCHASE, at("2024-01-04"), 20.0),
+            ("m", S.PURCHASE, at("2024-01-14"), 20.0),
+            ("m", S.REFUND, at("2024-01-15"), -20.0),
+            ("n", S.PURCHASE, at("2024-01-10"), 30.0),
+            ("n", S.PURCHASE, at("2024-01-20"), 30.0),
+            ("n", S.REFUND, at("2024-02-05"), -60.0),
+        ]
+    )
+
+
+def test_a_customer_whose_refunds_cancel_their_purchases_has_no_net_purchase():
+    summary = rfm_summary(refunded_log(), observation_period_end=END, monetary=True)
+    h, k = row(summary, "h"), row(summary, "k")
+    # no net purchase: no repeat, no recency, no spend; T still runs from the first purchase
+    assert (h["frequency"], h["recency"], h["T"], h["monetary_value"]) == (0, 0.0, 29.0, 0.0)
+    assert (k["frequency"], k["recency"], k["T"], k["monetary_value"]) == (0, 0.0, 28.0, 0.0)
+
+
+def test_a_partial_refund_or_one_after_the_window_keeps_the_purchase_days():
+    summary = rfm_summary(refunded_log(), observation_period_end=END, monetary=True)
+    m, n = row(summary, "m"), row(summary, "n")
+    assert (m["frequency"], m["recency"], m["monetary_value"]) == (1, 14.0 - 4, 20.0)
+    assert (n["frequency"], n["recency"], n["monetary_value"]) == (1, 20.0 - 10, 30.0)
+
+
+def test_without_the_net_purchase_rule_the_summary_is_lifetimes_one():
+    summary = rfm_summary(
+        refunded_log(), observation_period_end=END, monetary=True, net_of_refunds=False
+    )
+    h = row(summary, "h")
+    assert (h["frequency"], h["recency"], h["monetary_value"]) == (1, 9.0 - 2, 60.0)
+
+
+def test_without_an_amount_column_no_refund_can_be_weighed_and_days_are_kept():
+    summary = rfm_summary(refunded_log().drop(S.AMOUNT), observation_period_end=END)
+    assert row(summary, "h")["frequency"] == 1
+
+
 def test_several_purchases_on_one_day_count_as_one_purchase_day(events):
     a = row(rfm_summary(events, observation_period_end=END), "a")
     assert a["frequency"] == len({"2024-01-01", "2024-01-10", "2024-01-15"}) - 1

@@ -1,4 +1,5 @@
-"""BG/NBD and Gamma-Gamma: closed forms by hand and the published CDNOW fit."""
+"""BG/NBD, MBG/NBD and Gamma-Gamma: closed forms by hand, the published CDNOW fits, and fits
+that fail saying why."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import polars as pl
 import pytest
 
 from profiling.data.dataset import load_dataset
+from profiling.errors import ModelFitError, ProfilingError
 from profiling.predict import clv
 from profiling.predict.btyd import rfm_summary
 from profiling.vocabulary import schema as S
@@ -102,21 +104,9 @@ def test_clv_table_has_one_row_per_customer_and_value_is_purchases_times_spend(c
     assert (table["expected_purchases_365d"] >= table["expected_purchases_90d"]).all()
 
 
-def test_bgnbd_refuses_a_summary_without_repeat_purchases():
-    summary = pl.DataFrame({"frequency": [0, 0], "recency": [0.0, 0.0], "T": [3.0, 4.0]})
-    with pytest.raises(clv.ModelFitError, match="one repeat purchase"):
-        clv.fit_bgnbd(summary)
-
-
 def test_a_summary_without_the_btyd_columns_is_refused_naming_them():
     with pytest.raises(clv.ModelFitError, match="no column 'recency', 'T'"):
         clv.fit_bgnbd(pl.DataFrame({"frequency": [1, 2]}))
-
-
-def test_gamma_gamma_needs_two_repeat_customers_with_positive_spend():
-    summary = pl.DataFrame({"frequency": [1, 0], "monetary_value": [10.0, 0.0]})
-    with pytest.raises(clv.ModelFitError, match="at least 2 customers"):
-        clv.fit_gamma_gamma(summary)
 
 
 def test_the_39_week_holdout_check_follows_the_actual_purchases(cdnow_summary):
@@ -142,3 +132,203 @@ def test_the_39_week_holdout_check_follows_the_actual_purchases(cdnow_summary):
     assert check["actual"][0] == pytest.approx(334 / 1_411)
     assert check["predicted"][0] == pytest.approx(check["actual"][0], abs=0.02)
     assert check["predicted"].is_sorted() and check["actual"][-1] > 5
+
+
+# ---- fits that fail say so ---------------------------------------------------------------------
+def one_time_buyers(n: int = 50) -> pl.DataFrame:
+    """n customers who each bought once, on days 0..n-1 of a 100-day log."""
+    return pl.DataFrame(
+        {
+            S.USER_ID: [f"c{i}" for i in range(n)],
+            "frequency": [0] * n,
+            "recency": [0.0] * n,
+            "T": [100.0 - i for i in range(n)],
+            "monetary_value": [0.0] * n,
+        }
+    )
+
+
+def test_model_fit_error_is_a_profiling_error_pages_can_show():
+    assert issubclass(ModelFitError, ProfilingError) and issubclass(ModelFitError, ValueError)
+    assert clv.ModelFitError is ModelFitError
+
+
+@pytest.mark.parametrize("fit", [clv.fit_bgnbd, clv.fit_mbgnbd])
+def test_a_log_where_every_customer_buys_once_is_refused_saying_nobody_came_back(fit):
+    with pytest.raises(
+        ModelFitError, match=r"50 customers and 0 with a repeat purchase, so nothing"
+    ):
+        fit(one_time_buyers())
+
+
+def test_fit_value_model_turns_the_refusal_into_a_named_fallback():
+    got = clv.fit_value_model(one_time_buyers())
+    assert isinstance(got, clv.FitFailure)
+    assert got.model == "MBG/NBD"
+    assert str(got).startswith("could not fit: MBG/NBD could not be fitted: it needs at least")
+
+
+def test_gamma_gamma_on_three_customers_is_refused_naming_how_many_it_had():
+    # before: p = 9.0e6 was returned as a fit
+    summary = pl.DataFrame({"frequency": [1, 2, 3], "monetary_value": [10.0, 12.0, 30.0]})
+    with pytest.raises(ModelFitError, match=r"at least 10 repeat buyers .*the data have 3\."):
+        clv.fit_gamma_gamma(summary)
+
+
+def test_gamma_gamma_counts_only_repeat_buyers_with_positive_spend():
+    # 12 rows, but 2 are one-time buyers and 1 has a zero spend: 9 usable repeat buyers
+    summary = pl.DataFrame(
+        {"frequency": [0, 0, 1] + [2] * 9, "monetary_value": [5.0, 5.0, 0.0] + [10.0] * 9}
+    )
+    with pytest.raises(ModelFitError, match=r"the data have 9\."):
+        clv.fit_gamma_gamma(summary)
+
+
+def test_a_never_finite_likelihood_is_refused_not_returned_as_the_starting_point(monkeypatch):
+    # before: the fit returned r = alpha = a = b = 1, the optimizer's starting point
+    summary = pl.DataFrame(
+        {"frequency": [0, 1, 2, 3] * 5, "recency": [0.0, 5.0, 8.0, 9.0] * 5, "T": [10.0] * 20}
+    )
+    nan = lambda params, x, t_x, T: np.full(np.shape(x), np.nan)  # noqa: E731 - a stand-in likelihood
+    monkeypatch.setattr(clv, "mbgnbd_log_likelihood", nan)
+    with pytest.raises(ModelFitError, match="not a finite number anywhere the optimizer looked"):
+        clv.fit_mbgnbd(summary)
+
+
+def test_a_parameter_running_to_the_edge_of_its_sane_range_is_refused():
+    # every spend identical: nothing varies between customers, so q (the spread of average
+    # spend) runs off to infinity; before, such a fit came back as a number
+    summary = pl.DataFrame({"frequency": [1, 2, 3, 4] * 5, "monetary_value": [20.0] * 20})
+    with pytest.raises(ModelFitError, match=r"ran to .*the upper edge of the range a sane fit"):
+        clv.fit_gamma_gamma(summary)
+
+
+def test_an_optimizer_that_does_not_report_success_is_refused(monkeypatch, cdnow_summary):
+    from scipy import optimize
+
+    real = optimize.minimize
+
+    def gives_up(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.success, res.message = False, "Maximum number of iterations has been exceeded."
+        return res
+
+    monkeypatch.setattr(clv.optimize, "minimize", gives_up)
+    with pytest.raises(ModelFitError, match="stopped without converging .Maximum number"):
+        clv.fit_bgnbd(cdnow_summary, unit="W")
+
+
+def test_an_impossible_history_is_refused_naming_how_many_customers_have_it():
+    summary = pl.DataFrame(
+        {"frequency": [1] * 12, "recency": [5.0] * 11 + [12.0], "T": [10.0] * 12}
+    )
+    with pytest.raises(ModelFitError, match="1 customers have an impossible history"):
+        clv.fit_bgnbd(summary)
+
+
+# ---- MBG/NBD ------------------------------------------------------------------------------------
+# lifetimes' reference for its ModifiedBetaGeoFitter on this very summary (tests/test_estimation.py,
+# TestModifiedBetaGammaFitter.test_params_out_is_close_to_BTYDplus, CamDavidsonPilon/lifetimes):
+# r = 0.525, alpha = 6.183, a = 0.891, b = 1.614, checked there to 3 decimals (the BTYDplus R fit).
+LIFETIMES_MBG = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
+
+
+@pytest.fixture(scope="module")
+def mbg(cdnow_summary) -> clv.MBGNBDParams:
+    return clv.fit_mbgnbd(cdnow_summary, unit="W")
+
+
+def test_mbgnbd_reproduces_lifetimes_cdnow_parameters_to_three_decimals(mbg):
+    for name, reference in LIFETIMES_MBG.items():
+        assert getattr(mbg, name) == pytest.approx(reference, abs=1.5e-3), name
+    assert mbg.n_customers == 2_357
+
+
+def test_mbgnbd_conditional_expectation_matches_lifetimes_reference(mbg):
+    # lifetimes' test_conditional_expectation_returns_same_value_as_Hardie_excel_sheet:
+    # x = 2, t_x = 30.43, T = 38.86, t = 39 -> 1.226 within 0.05
+    got = clv.expected_purchases(mbg, 39.0, np.array([2.0]), np.array([30.43]), np.array([38.86]))
+    assert got[0] == pytest.approx(1.226, abs=0.05)
+
+
+def test_mbgnbd_p_alive_follows_the_formula_and_is_below_one_without_repeats():
+    params = clv.MBGNBDParams(**LIFETIMES_MBG, unit="W")
+    x, t_x, T = np.array([0.0, 2.0]), np.array([0.0, 30.43]), np.array([38.86, 38.86])
+    r, alpha, a, b = 0.525, 6.183, 0.891, 1.614
+    one_timer = 1 / (1 + a / b * ((alpha + 38.86) / alpha) ** r)
+    repeat = 1 / (1 + a / (b + 2) * ((alpha + 38.86) / (alpha + 30.43)) ** (r + 2))
+    got = clv.p_alive(params, x, t_x, T)
+    assert got[0] == pytest.approx(one_timer) and got[0] < 0.5
+    assert got[1] == pytest.approx(repeat)
+    # a one-time buyer who just bought is alive unless they dropped out at that purchase
+    assert clv.p_alive(params, [0.0], [0.0], [0.0])[0] == pytest.approx(b / (a + b))
+
+
+def test_value_fit_uses_mbgnbd_for_p_alive_and_gamma_gamma_for_value(cdnow_summary, mbg):
+    fit = clv.fit_value_model(cdnow_summary, unit="W")
+    assert isinstance(fit, clv.ValueFit) and isinstance(fit.purchases, clv.MBGNBDParams)
+    assert fit.spend is not None and fit.spend.n_customers == 946
+    assert fit.describe().startswith("MBG/NBD r = 0.525")
+    table = fit.table(cdnow_summary)
+    one_timers = table.filter(cdnow_summary["frequency"] == 0)
+    assert one_timers.height == 1_411 and one_timers["p_alive"].max() < 1.0
+    row = table.row(0, named=True)
+    assert row["expected_value_365d"] == pytest.approx(
+        row["expected_purchases_365d"] * row["expected_spend_per_purchase"]
+    )
+
+
+def test_a_log_without_amounts_gives_a_value_fit_without_a_spend_model(cdnow_summary):
+    fit = clv.fit_value_model(cdnow_summary.drop("monetary_value"), unit="W")
+    assert isinstance(fit, clv.ValueFit) and fit.spend is None and fit.spend_failure is None
+    assert "expected_value_365d" not in fit.table(cdnow_summary).columns
+
+
+def test_a_failed_spend_model_is_named_and_value_columns_are_left_out(cdnow_summary):
+    # keep the purchase history, but the spend of only the first 5 repeat buyers
+    first_five = (pl.col("frequency") > 0).cast(pl.Int32).cum_sum() <= 5
+    few_spenders = cdnow_summary.with_columns(
+        pl.when(first_five).then(pl.col("monetary_value")).otherwise(0.0).alias("monetary_value")
+    )
+    n_left = 5
+    fit = clv.fit_value_model(few_spenders, unit="W")
+    assert isinstance(fit, clv.ValueFit) and fit.spend is None
+    assert str(fit.spend_failure) == (
+        "could not fit: Gamma-Gamma could not be fitted: it needs at least 10 repeat buyers "
+        f"with a positive spend (it reads only repeat purchases); the data have {n_left}."
+    )
+    assert "expected_value_365d" not in fit.table(few_spenders).columns
+
+
+# ---- the refunded-everything customer -----------------------------------------------------------
+def test_a_customer_who_returned_everything_is_not_still_active_after_325_silent_days(mbg):
+    from datetime import UTC, datetime, timedelta
+
+    day0 = datetime(2011, 1, 18, 10, tzinfo=UTC)
+    rows = [
+        # 12346: 74,215 units bought and cancelled the same day, then silent for 325 days
+        ("12346", S.PURCHASE, day0, 77_183.60),
+        ("12346", S.REFUND, day0 + timedelta(minutes=5), -77_183.60),
+        # a regular buyer on the same first day, net spend positive
+        ("r", S.PURCHASE, day0, 10.0),
+        ("r", S.PURCHASE, day0 + timedelta(days=30), 10.0),
+    ]
+    events = pl.DataFrame(
+        {
+            S.USER_ID: [r[0] for r in rows],
+            S.EVENT_TYPE: [r[1] for r in rows],
+            S.TIMESTAMP: [r[2] for r in rows],
+            S.AMOUNT: [r[3] for r in rows],
+        }
+    )
+    summary = rfm_summary(events, observation_period_end="2011-12-09", monetary=True)
+    refunded = summary.filter(pl.col(S.USER_ID) == "12346").row(0, named=True)
+    assert (refunded["frequency"], refunded["recency"], refunded["T"]) == (0, 0.0, 325.0)
+    assert refunded["monetary_value"] == 0.0
+    # scored in days with the CDNOW MBG/NBD shape (alpha converted from weeks to days)
+    days = clv.MBGNBDParams(r=mbg.r, alpha=mbg.alpha * 7, a=mbg.a, b=mbg.b, unit="D")
+    alive = clv.p_alive(days, [0.0], [0.0], [325.0])[0]
+    by_hand = 1 / (1 + mbg.a / mbg.b * ((mbg.alpha * 7 + 325) / (mbg.alpha * 7)) ** mbg.r)
+    assert alive == pytest.approx(by_hand)
+    assert alive < 0.4  # 0.37: well below the 100% BG/NBD gives every one-time buyer
+    assert clv.p_alive(PUBLISHED, [0.0], [0.0], [325.0])[0] == 1.0

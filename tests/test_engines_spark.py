@@ -207,7 +207,7 @@ def test_day_first_string_dates_are_read_as_polars_reads_them(spark):
 
 
 def test_a_timestamp_format_spark_does_not_read_names_the_column(spark):
-    from profiling.engines.spark import SparkEngineError
+    from profiling.spark_session import SparkEngineError
 
     rows = [
         {

@@ -223,8 +223,8 @@ def test_auc_of_one_class_is_not_a_number():
 
 # ---- the whole protocol on a simulated store --------------------------------------------------
 def simulated_store(n_users: int = 400, days: int = 200, seed: int = 7) -> pl.DataFrame:
-    """Users with a personal daily purchase rate; a fifth of them stop for good at a random
-    day (lapsing); everyone views a little more on days they buy."""
+    """Users with a personal daily purchase rate and average spend; a fifth of them stop for
+    good at a random day (lapsing); everyone views a little more on days they buy."""
     rng = np.random.default_rng(seed)
     rate = rng.gamma(0.6, 0.05, n_users)
     stop = np.where(rng.random(n_users) < 0.2, rng.integers(30, days, n_users), days)
@@ -242,7 +242,9 @@ def simulated_store(n_users: int = 400, days: int = 200, seed: int = 7) -> pl.Da
                     S.USER_ID: [f"u{i:04d}" for i in u],
                     S.EVENT_TYPE: kind,
                     S.TIMESTAMP: [start + timedelta(days=int(x), hours=10) for x in d],
-                    S.AMOUNT: np.round(rng.gamma(2.0, 15.0, u.size), 2)
+                    # each user has their own average spend (0.5 to 1.5 times the base):
+                    # without that, Gamma-Gamma rightly finds no spread to fit (q runs off)
+                    S.AMOUNT: np.round(rng.gamma(2.0, 15.0, u.size) * (0.5 + (u % 5) * 0.25), 2)
                     if kind == S.PURCHASE
                     else None,
                 },

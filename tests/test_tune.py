@@ -12,8 +12,8 @@ import pytest
 
 from profiling.errors import EvaluationError
 from profiling.evaluation import stratified_split, temporal_split
+from profiling.evaluation.tune import candidates, hybrid_of, tune, validation_split
 from profiling.recommenders.implicit_models import EASE
-from profiling.recommenders.tune import candidates, hybrid_of, tune, validation_split
 from profiling.vocabulary import schema as S
 
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

@@ -223,13 +223,21 @@ def user_section(user_id: str) -> None:
         "days (none for users who never bought).",
     )
     cols[1].caption(pct(row.get("churn_risk_pct")))
+    # no p_alive column at all: the buying-pattern model could not be fitted (not a number)
+    unfitted = None if "p_alive" in row else _clv_reason()
     cols[2].metric(
         "Still active",
-        _fmt(row.get("p_alive"), "{:.1%}"),
-        help="P(alive) of the BG/NBD model: the probability that the customer has "
-        "not quietly stopped buying.",
+        _fmt(row.get("p_alive"), "{:.1%}") if unfitted is None else "could not fit",
+        help="P(alive) of the buying-pattern model: the probability that the customer has "
+        "not quietly stopped buying." + ("" if unfitted is None else f" Not shown: {unfitted}"),
     )
-    if "expected_value_365d" in row:
+    if unfitted is not None:
+        cols[3].metric(
+            "Value, next year",
+            "could not fit",
+            help=f"Expected purchases and value need the buying-pattern model. {unfitted}",
+        )
+    elif "expected_value_365d" in row:
         value = row.get("expected_value_365d")
         cols[3].metric(
             "Value, next year",
@@ -262,6 +270,13 @@ def user_section(user_id: str) -> None:
             st.warning(escape_markdown(reason), icon=":material/flag:")
     else:
         st.caption("No risk flag: none of the risk rules fires for this user.")
+
+
+def _clv_reason() -> str:
+    """Why the finished predictions have no customer-value columns, in the library's words."""
+    bundle = ready()
+    note = None if bundle is None else bundle.predictions.clv_note
+    return note or "The customer-value model could not be fitted on this log."
 
 
 def _fmt(value, pattern: str) -> str:

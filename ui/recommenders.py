@@ -42,7 +42,7 @@ from ui import data, persist, profiles, workers
 __all__ = ["PROTOCOLS"]
 
 TUNABLE = ("ease", "als", "bpr", "item-knn", "hybrid")
-"""Models the page can tune (those with a grid in :mod:`profiling.recommenders.tune`)."""
+"""Models the page can tune (those with a grid in :mod:`profiling.evaluation.tune`)."""
 TUNE_BUDGET = 30.0
 """Seconds of tuning per model (and per fold with k-fold)."""
 
@@ -201,7 +201,7 @@ def _compare_job(
 ) -> tuple[Run, dict]:
     """Tune (on validation only), fit, score and save a comparison; runs in the background
     worker and returns (the run, the fitted models by name)."""
-    from profiling.recommenders.tune import hybrid_of, tune
+    from profiling.evaluation.tune import hybrid_of, tune
 
     names, k = list(settings.names), settings.k
     saved = {"data_end": ds.as_of, "events": ds.events.height}

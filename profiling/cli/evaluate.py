@@ -144,7 +144,7 @@ def _split_info(split) -> dict:
 def _tune_models(args, models, split, relevance, items) -> dict:
     """Tune every tunable model on a validation split carved from ``split.train`` (the
     test part is never read); replaces the models in place; returns the report entries."""
-    from profiling.recommenders.tune import GRIDS, hybrid_of, tune
+    from profiling.evaluation.tune import GRIDS, hybrid_of, tune
 
     out, chosen = {}, {}
     # sub-models first, so that the hybrid blends the tuned ones

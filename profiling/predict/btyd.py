@@ -96,6 +96,33 @@ def _purchase_days(events: pl.DataFrame, monetary: bool) -> pl.DataFrame:
     return events.filter(pl.col(S.EVENT_TYPE) == S.PURCHASE).select(columns)
 
 
+def _no_net_purchase(events: pl.DataFrame, start: date | None, end: date) -> pl.DataFrame | None:
+    """user_id of the customers whose purchases minus refunds in the window come to 0 or less
+    (None when the events have no amount column, so no refund can be weighed)."""
+    if S.AMOUNT not in events.columns:
+        return None
+    ts = pl.col(S.TIMESTAMP)
+    dtype = events.schema[S.TIMESTAMP]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        ts = ts.dt.convert_time_zone("UTC")
+    amount = pl.col(S.AMOUNT).cast(pl.Float64).fill_null(0.0)
+    # a refund counts against the purchases whatever sign its source gave it
+    signed = pl.when(pl.col(S.EVENT_TYPE) == S.REFUND).then(-amount.abs()).otherwise(amount)
+    money = events.filter(pl.col(S.EVENT_TYPE).is_in([S.PURCHASE, S.REFUND])).select(
+        pl.col(S.USER_ID), ts.dt.date().alias(_DAY), signed.alias(_AMOUNT)
+    )
+    window = pl.col(_DAY) <= end
+    if start is not None:
+        window = window & (pl.col(_DAY) >= start)
+    return (
+        money.filter(window)
+        .group_by(S.USER_ID)
+        .agg(pl.col(_AMOUNT).sum())
+        .filter(pl.col(_AMOUNT) <= 0)
+        .select(S.USER_ID)
+    )
+
+
 def rfm_summary(
     events: pl.DataFrame,
     *,
@@ -104,6 +131,7 @@ def rfm_summary(
     unit: str = "D",
     monetary: bool = False,
     round_to: int | None = 2,
+    net_of_refunds: bool = True,
 ) -> pl.DataFrame:
     """Per-user frequency, recency and T of purchases: the input of BTYD / CLV models.
 
@@ -118,8 +146,9 @@ def rfm_summary(
         Cleaned events, one row per event, with the columns of
         :data:`profiling.vocabulary.schema.EVENT_COLUMNS` (``Dataset.events``). Read: ``user_id`` (str),
         ``event_type`` (str), ``timestamp`` (Datetime, UTC) and, when ``monetary`` is true,
-        ``amount`` (float). Only rows with ``event_type == "purchase"`` are used; refunds and
-        every other event type are ignored.
+        ``amount`` (float). Only rows with ``event_type == "purchase"`` are counted; refunds
+        are read only by the net-purchase rule (``net_of_refunds``) and every other event
+        type is ignored.
     observation_period_end : date, datetime or str
         Last day of the observation window (ISO 8601 string such as ``"1997-09-30"``). The
         whole day is included; a datetime counts as its calendar day in UTC (naive datetimes
@@ -135,6 +164,17 @@ def rfm_summary(
     round_to : int or None, default 2
         Decimals ``recency`` and ``T`` are rounded to (half to even); None keeps them
         unrounded. ``monetary_value`` is never rounded.
+    net_of_refunds : bool, default True
+        Apply the net-purchase rule: a customer whose net spend in the window (the amounts
+        of their purchases minus those of their refunds, both in the window) is 0 or less
+        has made no net purchase, so they get ``frequency`` 0, ``recency`` 0 and
+        ``monetary_value`` 0, and keep the ``T`` of their first purchase day (they did
+        become a customer then). Under MBG/NBD such a customer's P(alive) then falls with
+        the time since that day, and their expected value follows from their expected
+        purchases; someone who bought 74,215 units and returned them all is not an active
+        customer. A customer with a positive net spend keeps every purchase day (a partial
+        refund does not undo a visit). Without an ``amount`` column no refund can be
+        weighed and the rule does nothing. False gives exactly ``lifetimes``' summary.
 
     Returns
     -------
@@ -257,15 +297,28 @@ def rfm_summary(
         value = pl.col(days_column).cast(pl.Float64) / unit_days
         return (value if round_to is None else value.round(round_to)).alias(name)
 
-    return (
-        days.group_by(S.USER_ID)
-        .agg(aggregates)
-        .select(
-            S.USER_ID,
-            "frequency",
-            in_unit("__recency_days", "recency"),
-            in_unit("__t_days", "T"),
-            *(["monetary_value"] if monetary else []),
+    summary = days.group_by(S.USER_ID).agg(aggregates)
+    no_net = _no_net_purchase(events, start, end) if net_of_refunds else None
+    if no_net is not None and no_net.height:
+        refunded = pl.col(S.USER_ID).is_in(no_net[S.USER_ID].implode())
+        summary = summary.with_columns(
+            pl.when(refunded).then(0).otherwise(pl.col("frequency")).alias("frequency"),
+            pl.when(refunded).then(0).otherwise(pl.col("__recency_days")).alias("__recency_days"),
+            *(
+                [
+                    pl.when(refunded)
+                    .then(0.0)
+                    .otherwise(pl.col("monetary_value"))
+                    .alias("monetary_value")
+                ]
+                if monetary
+                else []
+            ),
         )
-        .sort(S.USER_ID)
-    )
+    return summary.select(
+        S.USER_ID,
+        "frequency",
+        in_unit("__recency_days", "recency"),
+        in_unit("__t_days", "T"),
+        *(["monetary_value"] if monetary else []),
+    ).sort(S.USER_ID)

@@ -1,32 +1,108 @@
-"""Customer lifetime value: BG/NBD and Gamma-Gamma fitted by maximum likelihood with scipy.
+"""Customer lifetime value: BG/NBD, MBG/NBD and Gamma-Gamma fitted by maximum likelihood with
+scipy, and refused when the fit is not one.
 
 The models read the BTYD summary of :func:`profiling.predict.btyd.rfm_summary` (``frequency`` = x
 repeat purchase days, ``recency`` = t_x, ``T``, ``monetary_value``) and follow Fader, Hardie
-and Lee, "Counting your customers the easy way" (Marketing Science, 2005) and Fader and
+and Lee, "Counting your customers the easy way" (Marketing Science, 2005: BG/NBD), Batislam,
+Denizel and Filiztekin, "Empirical validation and comparison of models for customer base
+analysis" (IJRM, 2007: MBG/NBD, with the erratum of Wagner and Hoppe, 2008) and Fader and
 Hardie, "The Gamma-Gamma model of monetary value" (2013). The likelihoods are the ones the
 ``lifetimes`` package maximizes; on the CDNOW 1/10 sample calibrated to 1997-09-30 in weeks
-the fit reproduces the published r = 0.243, alpha = 4.414, a = 0.793, b = 2.426
-(``tests/test_clv.py``).
+the fits reproduce the published BG/NBD r = 0.243, alpha = 4.414, a = 0.793, b = 2.426 and
+``lifetimes``' MBG/NBD r = 0.525, alpha = 6.183, a = 0.891, b = 1.614 (``tests/test_clv.py``).
+
+**Which model says "still active".** BG/NBD lets a customer drop out only right after a
+*repeat* purchase, so every one-time buyer has P(alive) = 1 by construction however long they
+have been silent. MBG/NBD also lets a customer drop out at the first purchase, so a one-time
+buyer silent for a year is rightly doubtful. :func:`fit_value_model` fits MBG/NBD (and
+Gamma-Gamma) and is what P(alive), expected purchases and expected value should come from.
+
+**A fit that fails says so.** Every fit raises :class:`profiling.errors.ModelFitError` unless
+the optimizer reports success, the likelihood is a finite number that curves away from the
+optimum in every direction, every parameter stays inside :data:`PARAM_RANGE` (alpha and v
+relative to the data's scale), and there are enough customers (:data:`MIN_CUSTOMERS`,
+:data:`MIN_REPEAT_BUYERS`, :data:`MIN_SPEND_BUYERS`). This is the ``lifetimes`` habit
+(``BaseFitter._fit`` raises ``ConvergenceError`` unless ``minimize`` reports success) plus
+the checks ``lifetimes`` leaves to its user: a degenerate fit such as b = 543,506 is refused,
+not shown as a number. :func:`fit_value_model` turns that refusal into a :class:`FitFailure`
+("could not fit: <reason>") so that dependent scores fall back to a baseline.
 
 Why not a library: PyMC-Marketing pulls PyMC and PyTensor (a compiler toolchain) for a
-four-parameter fit, and ``lifetimes`` is unmaintained; the two likelihoods are a few lines
-of vectorized numpy, tested against the published values.
+four-parameter fit, and ``lifetimes`` is unmaintained; the likelihoods are a few lines of
+vectorized numpy, tested against the published values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
 from scipy import optimize, special
 
-from profiling.errors import ProfilingError
+from profiling.errors import ModelFitError
 from profiling.vocabulary import schema as S
 
+__all__ = [
+    "MIN_CUSTOMERS",
+    "MIN_REPEAT_BUYERS",
+    "MIN_SPEND_BUYERS",
+    "PARAM_RANGE",
+    "BGNBDParams",
+    "FitFailure",
+    "GammaGammaParams",
+    "MBGNBDParams",
+    "ModelFitError",
+    "ValueFit",
+    "bgnbd_log_likelihood",
+    "clv_table",
+    "describe_params",
+    "expected_average_value",
+    "expected_purchases",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "fit_mbgnbd",
+    "fit_value_model",
+    "gamma_gamma_log_likelihood",
+    "mbgnbd_log_likelihood",
+    "p_alive",
+    "p_purchase",
+]
 
-class ModelFitError(ProfilingError, ValueError):
-    """A CLV model cannot be fitted on the data given (too few customers or repeat buyers)."""
+MIN_CUSTOMERS = 10
+"""Fewest customers a purchase model (BG/NBD, MBG/NBD) is fitted on: four parameters
+describe how a population buys and drops out, and a handful of people is not a population."""
+
+MIN_REPEAT_BUYERS = 5
+"""Fewest customers with a repeat purchase a purchase model is fitted on: without people who
+came back, nothing in the data tells how often customers come back or when they stop."""
+
+MIN_SPEND_BUYERS = 10
+"""Fewest repeat buyers with a positive spend Gamma-Gamma is fitted on (it reads only
+repeat purchases): with 3 customers the fit runs off to p = 9,000,000."""
+
+PARAM_RANGE = (1e-4, 1e4)
+"""The range every parameter of a sane fit stays in. r, a, b, p and q as they are; alpha
+relative to a tenth of the longest customer age T, and v relative to the mean spend, so that
+the range does not depend on the time or money unit. The optimizer searches inside it; a
+parameter that ends at either edge means the likelihood kept improving towards a degenerate
+model (for example b running off to 543,506: every customer with the same, tiny chance of
+dropping out), and the fit is refused."""
+
+_FLAT = 1e-6  # smallest curvature of -log L (log-parameter scale) that still pins a parameter
+_EDGE = 0.01  # a log-parameter within this of a bound of PARAM_RANGE sits on the edge
+
+_WHAT = {
+    "r": "r (the shape of how purchase rates differ between customers)",
+    "alpha": "alpha (the scale of purchase rates)",
+    "a": "a (the first shape of the chance of dropping out)",
+    "b": "b (the second shape of the chance of dropping out)",
+    "p": "p (the shape of one customer's spend per purchase)",
+    "q": "q (the shape of how average spend differs between customers)",
+    "v": "v (the scale of average spend)",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +111,8 @@ class BGNBDParams:
 
     ``unit`` is the time unit of recency and T the model was fitted in ("D" or "W").
     """
+
+    MODEL: ClassVar[str] = "BG/NBD"
 
     r: float
     alpha: float
@@ -49,8 +127,18 @@ class BGNBDParams:
 
 
 @dataclass(frozen=True)
+class MBGNBDParams(BGNBDParams):
+    """Fitted MBG/NBD parameters: as BG/NBD, but a customer may also drop out at the first
+    purchase, so a one-time buyer's P(alive) falls with the time since that purchase."""
+
+    MODEL: ClassVar[str] = "MBG/NBD"
+
+
+@dataclass(frozen=True)
 class GammaGammaParams:
     """Fitted Gamma-Gamma parameters of the spend per transaction (p, q, v)."""
+
+    MODEL: ClassVar[str] = "Gamma-Gamma"
 
     p: float
     q: float
@@ -62,6 +150,17 @@ class GammaGammaParams:
         return asdict(self)
 
 
+def describe_params(params: BGNBDParams | GammaGammaParams) -> str:
+    """One line naming the model and its parameters, e.g. ``"MBG/NBD r = 0.525, ..."``."""
+    if isinstance(params, GammaGammaParams):
+        return f"Gamma-Gamma p = {params.p:.3f}, q = {params.q:.3f}, v = {params.v:.3f}"
+    unit = {"D": "days", "W": "weeks", "M": "30-day months"}.get(params.unit, params.unit)
+    return (
+        f"{params.MODEL} r = {params.r:.3f}, α = {params.alpha:.3f}, a = {params.a:.3f}, "
+        f"b = {params.b:.3f} ({unit})"
+    )
+
+
 def _arrays(summary: pl.DataFrame, *columns: str) -> list[np.ndarray]:
     missing = [c for c in columns if c not in summary.columns]
     if missing:
@@ -70,6 +169,146 @@ def _arrays(summary: pl.DataFrame, *columns: str) -> list[np.ndarray]:
             f"the output of profiling.predict.btyd.rfm_summary. Columns found: {', '.join(summary.columns)}."
         )
     return [summary[c].cast(pl.Float64).to_numpy() for c in columns]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _maximize(
+    model: str,
+    names: tuple[str, ...],
+    loglik: Callable[[np.ndarray], np.ndarray],
+    scales: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Maximize ``sum(loglik(params))`` over ``params = exp(theta) * scales`` with theta in
+    log(PARAM_RANGE); return (params, log-likelihood) or raise ModelFitError saying why the
+    fit is not one."""
+    lo, hi = np.log(PARAM_RANGE)
+    bounds = [(lo, hi)] * len(names)
+
+    def negll(theta: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            total = -float(np.sum(loglik(np.exp(theta) * scales)))
+        # inf (not a large finite stand-in) so that a likelihood that is never finite
+        # cannot pass for a converged fit
+        return total if np.isfinite(total) else np.inf
+
+    # a coarse simplex search from every parameter = 1 (alpha and v on the data's scale),
+    # then a quasi-Newton run from there whose own convergence verdict is the one read
+    with np.errstate(invalid="ignore"):  # inf - inf in the simplex when nothing is finite
+        res = optimize.minimize(
+            negll,
+            np.zeros(len(names)),
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"xatol": 1e-4, "fatol": 1e-6, "maxfev": 3000},
+        )
+    if np.isfinite(res.fun):
+        res = optimize.minimize(
+            negll, res.x, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}
+        )
+    if np.isfinite(res.fun) and not res.success:
+        # L-BFGS-B's line search fails on a ridge or against a bound, where its numerical
+        # gradient is poor: a fine simplex run from where it stopped has the last word
+        res = optimize.minimize(
+            negll,
+            res.x,
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"xatol": 1e-7, "fatol": 1e-9, "maxfev": 6000},
+        )
+    if not np.isfinite(res.fun):
+        raise ModelFitError(
+            f"{model} could not be fitted: its likelihood is not a finite number anywhere the "
+            f"optimizer looked (starting from {', '.join(n + ' = 1' for n in names)}), so the "
+            "data give it nothing to fit. Check that recency is not longer than T and that "
+            "frequency, recency and T are not negative."
+        )
+    params = np.exp(res.x) * scales
+    for i, name in enumerate(names):
+        edge = "lower" if res.x[i] - lo < _EDGE else "upper" if hi - res.x[i] < _EDGE else None
+        if edge is not None:
+            limit = PARAM_RANGE[0 if edge == "lower" else 1] * scales[i]
+            raise ModelFitError(
+                f"{model} could not be fitted: {_WHAT[name]} ran to {_fmt(params[i])}, the "
+                f"{edge} edge of the range a sane fit stays in ({_fmt(PARAM_RANGE[0] * scales[i])}"
+                f" to {_fmt(PARAM_RANGE[1] * scales[i])}). The likelihood keeps improving as "
+                f"{name} runs off to {'zero' if edge == 'lower' else 'infinity'}: the model "
+                f"is degenerate on this data, and numbers such as {name} = {_fmt(limit)} "
+                "would mean nothing."
+            )
+    if not res.success:
+        raise ModelFitError(
+            f"{model} could not be fitted: the optimizer stopped without converging "
+            f"({res.message}). Its parameters would be wherever it happened to stop."
+        )
+    hessian = _hessian(negll, res.x)
+    if not np.isfinite(hessian).all():
+        raise ModelFitError(
+            f"{model} could not be fitted: its likelihood stops being a finite number right "
+            "next to the optimum, so the fit cannot be trusted."
+        )
+    eigenvalues, eigenvectors = np.linalg.eigh(hessian)
+    if eigenvalues[0] <= _FLAT:
+        flat = names[int(np.argmax(np.abs(eigenvectors[:, 0])))]
+        raise ModelFitError(
+            f"{model} could not be fitted: its likelihood is flat along {_WHAT[flat]}: many "
+            f"values fit this data equally well, so the data do not pin {flat} down."
+        )
+    return params, float(-res.fun)
+
+
+def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3) -> np.ndarray:
+    """Central-difference Hessian of f at x."""
+    k = x.size
+    out = np.empty((k, k))
+    f0 = f(x)
+    for i in range(k):
+        for j in range(i, k):
+            ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h
+            if i == j:
+                value = (f(x + ei) - 2 * f0 + f(x - ei)) / h**2
+            else:
+                value = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
+                    4 * h**2
+                )
+            out[i, j] = out[j, i] = value
+    return out
+
+
+def _purchase_data(summary: pl.DataFrame, model: str):
+    """(counts, x, t_x, T, T scale) of a BTYD summary, checked to be enough to fit on."""
+    x, t_x, T = _arrays(summary, "frequency", "recency", "T")
+    finite = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T)
+    if not finite.all():
+        raise ModelFitError(
+            f"{model} could not be fitted: {int((~finite).sum())} customers have a missing or "
+            "infinite frequency, recency or T."
+        )
+    bad = (x < 0) | (t_x < 0) | (t_x > T) | ((x == 0) & (t_x != 0))
+    if bad.any():
+        raise ModelFitError(
+            f"{model} could not be fitted: {int(bad.sum())} customers have an impossible "
+            "history (a negative frequency or recency, a recency longer than T, or a recency "
+            "without a repeat purchase); expected the output of rfm_summary."
+        )
+    repeat = int((x > 0).sum())
+    if x.size < MIN_CUSTOMERS or repeat < MIN_REPEAT_BUYERS:
+        raise ModelFitError(
+            f"{model} could not be fitted: it needs at least {MIN_CUSTOMERS} customers of whom "
+            f"at least {MIN_REPEAT_BUYERS} bought again (a repeat purchase); the data have "
+            f"{x.size} customers and {repeat} with a repeat purchase"
+            + (
+                ", so nothing tells how often customers come back or when they stop."
+                if repeat == 0
+                else "."
+            )
+        )
+    # identical (x, t_x, T) rows share one likelihood term
+    keys, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    ux, utx, uT = keys.T
+    return counts, ux, utx, uT, max(float(T.max()), 1.0) / 10.0  # alpha lives on T's scale
 
 
 def bgnbd_log_likelihood(
@@ -88,6 +327,34 @@ def bgnbd_log_likelihood(
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
+def mbgnbd_log_likelihood(
+    params: tuple[float, float, float, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Per-customer MBG/NBD log-likelihood (Batislam, Denizel and Filiztekin 2007, eq. 4):
+    the BG/NBD one with a dropout chance at every purchase, the first one included."""
+    r, alpha, a, b = params
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = special.gammaln(a + b) + special.gammaln(b + x + 1) - special.gammaln(b)
+    a2 = a2 - special.gammaln(a + b + x + 1)
+    a3 = -(r + x) * np.log(alpha + T)
+    a4 = np.log(a) - np.log(b + x) - (r + x) * np.log(alpha + t_x)
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def _fit_purchases(summary: pl.DataFrame, unit: str, cls: type[BGNBDParams], loglik):
+    counts, x, t_x, T, scale = _purchase_data(summary, cls.MODEL)
+    params, ll = _maximize(
+        cls.MODEL,
+        ("r", "alpha", "a", "b"),
+        lambda p: counts * loglik(tuple(p), x, t_x, T),
+        np.array([1.0, scale, 1.0, 1.0]),
+    )
+    r, alpha, a, b = (float(v) for v in params)
+    return cls(
+        r=r, alpha=alpha, a=a, b=b, unit=unit, n_customers=int(counts.sum()), log_likelihood=ll
+    )
+
+
 def fit_bgnbd(summary: pl.DataFrame, *, unit: str = "D") -> BGNBDParams:
     """Maximum-likelihood BG/NBD fit on a BTYD summary.
 
@@ -102,93 +369,91 @@ def fit_bgnbd(summary: pl.DataFrame, *, unit: str = "D") -> BGNBDParams:
     Raises
     ------
     ModelFitError
-        With fewer than 2 customers, without a single repeat purchase, or when the optimizer
-        does not converge.
+        With fewer than :data:`MIN_CUSTOMERS` customers or :data:`MIN_REPEAT_BUYERS` repeat
+        buyers, an impossible history, a likelihood that is never finite or flat at the
+        optimum, an optimizer that does not report success, or a parameter at the edge of
+        :data:`PARAM_RANGE`. The message says which.
     """
-    x, t_x, T = _arrays(summary, "frequency", "recency", "T")
-    if x.size < 2 or not (x > 0).any():
-        raise ModelFitError(
-            f"BG/NBD needs at least 2 customers and one repeat purchase to fit; got "
-            f"{x.size} customers and {int((x > 0).sum())} with a repeat purchase."
-        )
-    # identical (x, t_x, T) rows share one likelihood term
-    keys, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    ux, utx, uT = keys.T
-    scale = max(float(T.max()), 1.0) / 10.0  # alpha lives on the scale of T
+    return _fit_purchases(summary, unit, BGNBDParams, bgnbd_log_likelihood)
 
-    def negll(log_params: np.ndarray) -> float:
-        p = np.exp(log_params)
-        value = -(counts * bgnbd_log_likelihood((p[0], p[1] * scale, p[2], p[3]), ux, utx, uT))
-        total = float(value.sum())
-        return total if np.isfinite(total) else 1e300
 
-    res = optimize.minimize(
-        negll,
-        np.zeros(4),
-        method="Nelder-Mead",
-        options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000, "maxfev": 4000},
-    )
-    res = optimize.minimize(negll, res.x, method="L-BFGS-B")  # polish the simplex result
-    if not np.isfinite(res.fun):
-        raise ModelFitError(f"the BG/NBD fit did not converge: {res.message}")
-    r, alpha, a, b = np.exp(res.x)
-    return BGNBDParams(
-        r=float(r),
-        alpha=float(alpha * scale),
-        a=float(a),
-        b=float(b),
-        unit=unit,
-        n_customers=int(x.size),
-        log_likelihood=float(-res.fun),
-    )
+def fit_mbgnbd(summary: pl.DataFrame, *, unit: str = "D") -> MBGNBDParams:
+    """Maximum-likelihood MBG/NBD fit on a BTYD summary; as :func:`fit_bgnbd` (same input,
+    same refusals), but one-time buyers can drop out, so their P(alive) is not 1."""
+    return _fit_purchases(summary, unit, MBGNBDParams, mbgnbd_log_likelihood)
 
 
 def p_alive(params: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """P(the customer is still active at T | x, t_x, T); 1 for a customer without repeats.
+    """P(the customer is still active at T | x, t_x, T).
 
-    Fader, Hardie and Lee (2008) note "Computing P(alive) using the BG/NBD model":
-    1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)).
+    BG/NBD (Fader, Hardie and Lee 2008, "Computing P(alive) using the BG/NBD model"):
+    1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)), so 1 for every
+    customer without a repeat purchase. MBG/NBD (Batislam et al. 2007, appendix, eq. 5):
+    1 / (1 + a / (b + x) ((alpha + T) / (alpha + t_x))^(r + x)) for every customer.
     """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x = np.asarray(x, dtype=float)
+    t_x, T = np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
+    modified = isinstance(params, MBGNBDParams)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_ratio = np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0))
+        denominator = b + x if modified else np.where(x > 0, b + x - 1, 1.0)
+        log_ratio = np.log(a) - np.log(denominator)
         log_ratio = log_ratio + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    odds = np.where(x > 0, np.exp(np.minimum(log_ratio, 700.0)), 0.0)
+    odds = np.exp(np.minimum(log_ratio, 700.0))
+    if not modified:
+        odds = np.where(x > 0, odds, 0.0)
     return 1.0 / (1.0 + odds)
+
+
+def _hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Gauss's 2F1, with Euler's transformation where the direct series overflows."""
+    with np.errstate(all="ignore"):
+        direct = special.hyp2f1(a, b, c, z)
+        euler = (1 - z) ** (c - a - b) * special.hyp2f1(c - a, c - b, c, z)
+    return np.where(np.isfinite(direct), direct, euler)
 
 
 def expected_purchases(
     params: BGNBDParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
-    """E[number of purchases in (T, T + t] | x, t_x, T] (Fader, Hardie and Lee 2005, eq. 10).
+    """E[number of purchases in (T, T + t] | x, t_x, T]; ``t`` in the model's unit.
 
-    ``t`` is in the unit the model was fitted in.
+    BG/NBD: Fader, Hardie and Lee (2005), equation 10. MBG/NBD: Batislam et al. (2007) as
+    corrected by Wagner and Hoppe (2008), the formula of ``lifetimes``'
+    ``ModifiedBetaGeoFitter.conditional_expected_number_of_purchases_up_to_time``.
     """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x = np.asarray(x, dtype=float)
+    t_x, T = np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
     z = t / (alpha + T + t)
-    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
     ratio = ((alpha + T) / (alpha + T + t)) ** (r + x)
-    numerator = (a + b + x - 1) / (a - 1) * (1 - ratio * hyp)
-    # hyp2f1 overflows for very large x; such a customer's posterior rate is then sharp
-    # enough that E[purchases | alive] = (r + x) / (alpha + T) * t is used instead
-    out = numerator * p_alive(params, x, t_x, T)
-    fallback = p_alive(params, x, t_x, T) * (r + x) / (alpha + T) * t
+    alive = p_alive(params, x, t_x, T)
+    with np.errstate(all="ignore"):
+        if isinstance(params, MBGNBDParams):
+            hyp = _hyp2f1(r + x, b + x + 1, a + b + x, z)
+            given_alive = (a + b + x) / (a - 1) * (1 - ratio * hyp)
+        else:
+            hyp = _hyp2f1(r + x, b + x, a + b + x - 1, z)
+            given_alive = (a + b + x - 1) / (a - 1) * (1 - ratio * hyp)
+        out = given_alive * alive
+    # where 2F1 still overflows (very large x) the posterior rate is sharp enough that
+    # E[purchases | alive] = (r + x) / (alpha + T) * t is used instead
+    fallback = alive * (r + x) / (alpha + T) * t
     return np.where(np.isfinite(out) & (out >= 0), out, fallback)
 
 
 def p_purchase(
     params: BGNBDParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
-    """P(at least one purchase in (T, T + t] | x, t_x, T) under BG/NBD.
+    """P(at least one purchase in (T, T + t] | x, t_x, T) under BG/NBD or MBG/NBD.
 
     A customer who is alive at T buys in the window when the first exponential waiting time
-    is shorter than t (dropout happens only right after a purchase), and given alive the rate
-    is Gamma(r + x, alpha + T), so P = P(alive) (1 - ((alpha + T) / (alpha + T + t))^(r + x)).
+    is shorter than t (in both models dropout happens only at a purchase), and given alive the
+    rate is Gamma(r + x, alpha + T), so P = P(alive) (1 - ((alpha + T) / (alpha + T + t))^(r + x)).
     """
     r, alpha = params.r, params.alpha
     x = np.asarray(x, dtype=float)
+    t_x, T = np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
     no_buy = ((alpha + T) / (alpha + T + t)) ** (r + x)
     return p_alive(params, x, t_x, T) * (1.0 - no_buy)
 
@@ -218,38 +483,28 @@ def fit_gamma_gamma(summary: pl.DataFrame) -> GammaGammaParams:
     Raises
     ------
     ModelFitError
-        With fewer than 2 such customers.
+        With fewer than :data:`MIN_SPEND_BUYERS` such customers (the message says how many
+        there were), or for the reasons of :func:`fit_bgnbd` (optimizer without success,
+        likelihood never finite or flat, a parameter at the edge of :data:`PARAM_RANGE`).
     """
     x, m = _arrays(summary, "frequency", "monetary_value")
     keep = (x > 0) & (m > 0) & np.isfinite(m)
     x, m = x[keep], m[keep]
-    if x.size < 2:
+    if x.size < MIN_SPEND_BUYERS:
         raise ModelFitError(
-            "Gamma-Gamma needs at least 2 customers with a repeat purchase of positive value; "
-            f"got {x.size}."
+            f"Gamma-Gamma could not be fitted: it needs at least {MIN_SPEND_BUYERS} repeat "
+            f"buyers with a positive spend (it reads only repeat purchases); the data have "
+            f"{x.size}."
         )
     scale = float(np.mean(m))
-
-    def negll(log_params: np.ndarray) -> float:
-        p, q, v = np.exp(log_params)
-        total = -float(gamma_gamma_log_likelihood((p, q, v * scale), x, m).sum())
-        return total if np.isfinite(total) else 1e300
-
-    res = optimize.minimize(
-        negll,
-        np.zeros(3),
-        method="Nelder-Mead",
-        options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 6000, "maxfev": 6000},
+    params, ll = _maximize(
+        GammaGammaParams.MODEL,
+        ("p", "q", "v"),
+        lambda prm: gamma_gamma_log_likelihood(tuple(prm), x, m),
+        np.array([1.0, 1.0, scale]),
     )
-    res = optimize.minimize(negll, res.x, method="L-BFGS-B")
-    p, q, v = np.exp(res.x)
-    return GammaGammaParams(
-        p=float(p),
-        q=float(q),
-        v=float(v * scale),
-        n_customers=int(x.size),
-        log_likelihood=float(-res.fun),
-    )
+    p, q, v = (float(value) for value in params)
+    return GammaGammaParams(p=p, q=q, v=v, n_customers=int(x.size), log_likelihood=ll)
 
 
 def expected_average_value(params: GammaGammaParams, x: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -280,6 +535,9 @@ def clv_table(
     summary : pl.DataFrame
         BTYD summary (``rfm_summary``) in the unit of ``bgnbd`` with ``monetary_value`` when
         ``gamma_gamma`` is given.
+    bgnbd : BGNBDParams or MBGNBDParams
+        The purchase model; P(alive) and expected purchases follow its formulas (use
+        MBG/NBD: under BG/NBD every one-time buyer has P(alive) = 1).
     horizons_days : tuple of int
         Horizons in days; converted to the model's unit.
 
@@ -307,3 +565,79 @@ def clv_table(
         if spend is not None:
             cols[f"expected_value_{h}d"] = n * spend
     return pl.DataFrame(cols)
+
+
+# ---- one call for the predictions code: a fit, or a named fallback --------------------------
+@dataclass(frozen=True)
+class FitFailure:
+    """A customer-value model that could not be fitted, and why; scores that need it fall
+    back to the baseline that does not (``str(failure)`` reads "could not fit: <reason>")."""
+
+    model: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"could not fit: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ValueFit:
+    """A fitted purchase model (MBG/NBD) and, where it could be fitted, the spend model.
+
+    ``spend`` is None when the log has no amounts or Gamma-Gamma could not be fitted; then
+    ``spend_failure`` says why and :meth:`table` has no expected-value columns.
+    """
+
+    purchases: MBGNBDParams
+    spend: GammaGammaParams | None = None
+    spend_failure: FitFailure | None = None
+
+    def table(
+        self, summary: pl.DataFrame, *, horizons_days: tuple[int, ...] = (90, 365)
+    ) -> pl.DataFrame:
+        """:func:`clv_table` of ``summary`` under this fit (P(alive) from MBG/NBD)."""
+        return clv_table(summary, self.purchases, self.spend, horizons_days=horizons_days)
+
+    def describe(self) -> str:
+        """The parameters in one line, or why the spend model is missing."""
+        text = describe_params(self.purchases)
+        if self.spend is not None:
+            return f"{text}; {describe_params(self.spend)}"
+        if self.spend_failure is not None:
+            return f"{text}; Gamma-Gamma {self.spend_failure}"
+        return text
+
+
+def fit_value_model(
+    summary: pl.DataFrame, *, unit: str = "D", with_spend: bool = True
+) -> ValueFit | FitFailure:
+    """Fit MBG/NBD (and Gamma-Gamma) on a BTYD summary, or say why not.
+
+    Parameters
+    ----------
+    summary : pl.DataFrame
+        One row per customer from :func:`profiling.predict.btyd.rfm_summary` (with
+        ``monetary=True`` for the spend model).
+    unit : str
+        The unit recency and T are in.
+    with_spend : bool
+        Also fit Gamma-Gamma when ``summary`` has ``monetary_value``.
+
+    Returns
+    -------
+    ValueFit or FitFailure
+        The fit; or, when MBG/NBD cannot be fitted, a :class:`FitFailure` naming the
+        reason, and every score that needs the model (P(alive), expected purchases and
+        value, the model's chance of buying) should fall back to a baseline that does not.
+        A Gamma-Gamma failure alone leaves a ``ValueFit`` without a spend model.
+    """
+    try:
+        purchases = fit_mbgnbd(summary, unit=unit)
+    except ModelFitError as exc:
+        return FitFailure(MBGNBDParams.MODEL, str(exc))
+    if not with_spend or "monetary_value" not in summary.columns:
+        return ValueFit(purchases)
+    try:
+        return ValueFit(purchases, fit_gamma_gamma(summary))
+    except ModelFitError as exc:
+        return ValueFit(purchases, None, FitFailure(GammaGammaParams.MODEL, str(exc)))

@@ -406,7 +406,7 @@ class BPR(Recommender):
     learning_rate : float, default 0.01
     regularization : float, default 0.01
     iterations : int, default 300
-        Epochs. The defaults are the setting :func:`profiling.recommenders.tune.tune` chose
+        Epochs. The defaults are the setting :func:`profiling.evaluation.tune.tune` chose
         on a validation split of MovieLens 100K's training part (Cornac's notebook uses
         reg 0.001 and 100 epochs; here 100 epochs score NDCG@10 0.400 on the test split).
     random_state : int

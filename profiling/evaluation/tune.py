@@ -1,7 +1,7 @@
 """Hyperparameter tuning without peeking: a plain grid scored on a validation split carved
 from the training part of a split (the test part is never read), under a time budget.
 
->>> from profiling.recommenders.tune import tune
+>>> from profiling.evaluation.tune import tune
 >>> result = tune("ease", split)           # doctest: +SKIP
 >>> result.params, result.score            # best settings and their validation NDCG@k
 
