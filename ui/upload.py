@@ -58,13 +58,21 @@ def upload_and_review(prefix: str) -> Reviewed:
     for table, up in uploads.items():
         if up is None:
             continue
-        saved = data.save_upload(up)
-        out.files[table] = saved
         st.markdown(f"**{TABLES[table].split(' (')[0]}**")
-        st.text(saved["name"])
+        st.text(up.name)
+        try:
+            saved = save_checked(up)
+        except ProfilingError as exc:
+            show_error(exc)
+            out.problems = True
+            continue
+        out.files[table] = saved
         try:
             found = data.inspect_upload(saved["path"], saved["name"], table)
         except ProfilingError as exc:
+            # a refused file leaves nothing behind: the scratch copy (and any UTF-8 copy
+            # made while sniffing it) is deleted at once, not after the retention time
+            ingest.discard(saved["path"])
             show_error(exc)
             out.problems = True
             continue
@@ -86,6 +94,17 @@ def upload_and_review(prefix: str) -> Reviewed:
         )
         out.maps[table] = {row["column"]: row["role"] for row in edited}
     return out
+
+
+def save_checked(uploaded) -> dict[str, str]:
+    """Write an uploaded file to its content-addressed scratch path, in chunks; returns
+    {"path", "name"}. Raises DataValidationError (and writes nothing) when the upload is over
+    the file size limit; raises ProfilingError when a limit variable is malformed."""
+    limits = ingest.Limits.from_env()
+    ingest.limits.check(uploaded.name, "bytes", uploaded.size, limits)
+    uploaded.seek(0)
+    path, name = ingest.materialize(uploaded, uploaded.name, max_bytes=limits.bytes)
+    return {"path": path, "name": name}
 
 
 _CLEANERS = {
