@@ -283,3 +283,22 @@ def test_discard_never_deletes_a_file_outside_the_upload_folder(tmp_path):
     mine.write_text("user_id,timestamp\nu1,2024-01-01\n")
     assert ingest.discard(mine) == []
     assert mine.exists()
+
+
+def test_a_worksheet_longer_than_its_declared_size_is_refused_as_corrupt(tmp_path):
+    import struct
+
+    path = _workbook(tmp_path / "liar.xlsx", 2000)
+    data = bytearray(path.read_bytes())
+    sheet = b"xl/worksheets/sheet1.xml"
+    at = data.find(b"PK\x01\x02")  # central directory entries: declared sizes at +24
+    while at != -1:
+        name_len = struct.unpack("<H", data[at + 28 : at + 30])[0]
+        if data[at + 46 : at + 46 + name_len] == sheet:
+            data[at + 24 : at + 28] = struct.pack("<I", 1000)  # declares 1,000 bytes
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as zf:
+        assert zf.getinfo(sheet.decode()).file_size == 1000
+    with pytest.raises(DataValidationError, match=r"liar.xlsx: the workbook is corrupt .*CRC"):
+        ingest.read_table(path)
