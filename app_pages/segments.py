@@ -186,7 +186,10 @@ st.plotly_chart(
 if kind == "RFM segments":
     g1, _g2 = st.columns([3, 2])
     with g1:
-        st.plotly_chart(viz.rfm_grid_figure(rfm_grid(prof, seg.assignments)), width="stretch")
+        grid, grid_note = privacy.protect_grid(rfm_grid(prof, seg.assignments))
+        st.plotly_chart(viz.rfm_grid_figure(grid), width="stretch")
+        if grid_note:
+            st.caption(grid_note)
 
 # --- compare two segments ------------------------------------------------------------------
 st.subheader("Compare two segments")

@@ -4,6 +4,7 @@ noisy ones; every count shown comes from one release (the same on every page and
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -51,7 +52,8 @@ COUNT_COLUMNS = {"users", "customers", "Customers", "Users"}
 def _texts(at: AppTest) -> list[str]:
     """Every piece of text the page shows: Markdown, captions, metrics (label: value),
     tables and data frames (headers, and every cell of a count column as "column: value"),
-    info boxes, widget labels and options (the download buttons' labels among them)."""
+    info boxes, widget labels and options (the download buttons' labels among them), and
+    the text printed on charts."""
     out = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.subheader, *at.title)]
     out += [f"{m.label}: {m.value}" for m in at.metric]
     for t in (*at.table, *at.dataframe):
@@ -63,6 +65,10 @@ def _texts(at: AppTest) -> list[str]:
         out += [str(o) for o in box.options]
     out += [b.proto.label for b in at.get("download_button")]
     out += [b.label for b in at.button]
+    for chart in at.get("plotly_chart"):  # the numbers printed on charts (cells, bars)
+        for trace in json.loads(chart.proto.spec)["data"]:
+            text = trace.get("text")
+            out += [f"chart text: {t}" for t in (text if isinstance(text, list) else [])]
     return out
 
 

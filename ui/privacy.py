@@ -185,6 +185,28 @@ def noisy_sizes(descriptions: list) -> dict[str, int] | None:
     return dict(_noise(table, "segment", "users", s.dp_epsilon).counts.iter_rows())
 
 
+def protect_grid(grid: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """The RFM grid (one row per r_score x f_score cell: users, monetary) from the protected
+    release: DP noise on the users of each cell (each buyer is in one cell), then cells
+    under k left out (their mean spend too); and a note ("" when both are off)."""
+    s = current()
+    if not s.dp_epsilon and not s.min_group:
+        return grid, ""
+    notes = []
+    if s.dp_epsilon:
+        keyed = grid.with_columns(pl.concat_str("r_score", pl.lit("x"), "f_score").alias("__cell"))
+        noisy = _noise(keyed, "__cell", "users", s.dp_epsilon)
+        grid = noisy.counts.drop("__cell")
+        notes.append(
+            f"customers per cell have differential-privacy noise (ε = {noisy.epsilon:g}; "
+            "spend is not noised)"
+        )
+    if s.min_group:
+        grid, hidden = P.hide_small_cells(grid, "users", s.min_group)
+        notes.append(f"{hidden} cells under {s.min_group} customers hidden")
+    return grid, "Privacy: " + "; ".join(notes) + "."
+
+
 def protect_count(what: str, n: int) -> int | None:
     """A headline count of users (``what`` names it, e.g. "customers 2024-01-01..2024-03-31")
     as a page may show it: with DP noise, a one-cell release through the same cached
