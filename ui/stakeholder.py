@@ -53,6 +53,7 @@ def _prepare(
     min_group: int,
     epsilon: float | None,
     currency: str | None = None,
+    _noisy_sizes: dict[str, int] | None = None,
 ) -> tuple[str, bytes, str]:
     """(html, pdf, privacy sentence) of the report; ``key`` names everything it depends on.
     DP noise is drawn once per key, so the HTML and the PDF show the same noisy sizes."""
@@ -65,6 +66,7 @@ def _prepare(
         min_group=min_group,
         epsilon=epsilon,
         currency=currency,
+        noisy_sizes=_noisy_sizes,  # the release the pages show (DP on), not a new draw
     )
     return rep.html, R.html_to_pdf(rep.html), " ".join(rep.notes)
 
@@ -94,6 +96,7 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
     s = privacy.current()
     money = overview.currency()
     key = _key(ref, descriptions, kind, s, money)
+    noisy = privacy.noisy_sizes(descriptions)
     with st.container(border=True):
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(
@@ -103,14 +106,16 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
         if right.button("Prepare the report", icon=":material/description:", key="ps_report"):
             try:
                 with st.spinner("Drawing the charts and printing the PDF…"):
-                    _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money)
+                    _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money, noisy)
             except ProfilingError as exc:
                 show_error(exc)
                 return
             st.session_state[READY] = key
         if st.session_state.get(READY) != key:
             return
-        page, pdf, note = _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money)
+        page, pdf, note = _prepare(
+            key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money, noisy
+        )
         stem = f"customer-report-{ref.slug}"
         d1, d2, d3 = st.columns([1, 1, 2])
         d1.download_button(
