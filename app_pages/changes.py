@@ -43,17 +43,17 @@ widgets.to_url("by", column)
 start, end = ds.events["timestamp"].min(), ds.as_of
 try:
     if mode == "Two snapshots":
-        labels = {
+        snap_names = {
             r["snapshot_id"]: f"#{r['snapshot_id']} · as of {r['as_of']:%Y-%m-%d} · {r['label']}"
             for r in snaps.iter_rows(named=True)
         }
-        ids = list(labels)
+        ids = list(snap_names)
         a_col, b_col = st.columns(2)
         a = a_col.selectbox(
-            "Earlier", ids[:-1], index=len(ids) - 2, format_func=labels.get, key="ps_chg_snap_a"
+            "Earlier", ids[:-1], index=len(ids) - 2, format_func=snap_names.get, key="ps_chg_snap_a"
         )
         b = b_col.selectbox(
-            "Later", [i for i in ids if i > a], format_func=labels.get, key="ps_chg_snap_b"
+            "Later", [i for i in ids if i > a], format_func=snap_names.get, key="ps_chg_snap_b"
         )
         mig = changes.migration_between_snapshots(a, b, column)
     else:
