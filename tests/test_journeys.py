@@ -3,12 +3,16 @@ walked through every page; each defect found there has a test here on a tiny han
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from profiling import workspace as W
+from profiling.data.dataset import load_dataset
+from profiling.present import report as R
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -22,6 +26,13 @@ BATCH_2 = """user,item,when,qty,price
 u3,i2,2024-02-01 09:00,1,3
 u1,i1,2024-02-02 09:00,1,5
 """
+
+
+@pytest.fixture(scope="module")
+def report_ds(tmp_path_factory):
+    path = tmp_path_factory.mktemp("journeys") / "log.csv"
+    path.write_text(BATCH_1)
+    return load_dataset(path, name="Shop")
 
 
 @pytest.fixture
@@ -59,3 +70,58 @@ def test_what_changed_compares_two_snapshots(clear_streamlit_caches, two_snapsho
     assert list(flows["revenue_12m"]) == [11.0, 5.0, 0.0]
     assert list(flows["share_of_from"]) == [1.0, 1.0, 1.0]
     assert flows["from_segment"].iloc[2] == "New users"
+
+
+# ---- the stakeholder report: the saved model comparison, and sections that cannot be built
+def _run(metrics):
+    from types import SimpleNamespace
+
+    from ui.recommenders import Run
+
+    split = SimpleNamespace(description="global temporal split", cutoff=datetime(2024, 2, 15))
+    comp = SimpleNamespace(metrics=metrics, split=split)
+    return Run(comp, pl.DataFrame(), None, None, {}, [], {}, {}, ())
+
+
+def _info(saved_at="2024-03-02T10:00:00+00:00"):
+    from profiling.workspace.results import SavedInfo
+
+    return SavedInfo("comparison", "v1", "2024-03-01T00:00:00+00:00", 5, saved_at)
+
+
+METRICS = pl.DataFrame(
+    {
+        "model": ["popularity", "buy_again"],
+        "metric": ["hit_rate", "hit_rate"],
+        "k": [10, 10],
+        "value": [0.20, 0.45],
+    }
+)
+
+
+def test_the_report_reads_the_comparison_the_recommenders_page_saves():
+    from ui.stakeholder import comparison_section
+
+    saved = comparison_section(_info(), _run(METRICS), "v1")
+    assert isinstance(saved, R.SavedComparison)
+    assert saved.metrics["value"].to_list() == [0.20, 0.45]
+    assert saved.split == "global temporal split" and saved.cutoff == datetime(2024, 2, 15)
+
+
+def test_an_unreadable_saved_comparison_is_a_missing_section_saying_why(report_ds):
+    from ui.stakeholder import comparison_section
+
+    old = (None, None, None, None, None)  # the tuple an older version of the app saved
+    gap = comparison_section(_info(), old, "v1")
+    assert isinstance(gap, R.MissingSection)
+    assert "older version of the app" in gap.reason and "2024-03-02" in gap.reason
+    rep = R.build_report(report_ds, [], charts=False, missing=[gap])
+    assert rep.missing == [gap]
+    assert (
+        "<h2>Product suggestions: which model works best</h2>\n"
+        '<p class="missing">This section could not be built: the comparison saved on '
+        "2024-03-02 was made by an older version of the app"
+    ) in rep.html
+    assert gap.sentence().startswith(
+        "Product suggestions: which model works best: this section could not be built ("
+    )

@@ -69,15 +69,33 @@ class SavedComparison:
 
 
 @dataclass(frozen=True)
+class MissingSection:
+    """A section the report should hold but that could not be built: its title and why, in
+    words for the reader ("the saved comparison was made by an older version of the app")."""
+
+    title: str
+    reason: str
+
+    def sentence(self) -> str:
+        return f"{self.title}: this section could not be built ({self.reason})."
+
+
+#: the title of the model-comparison section (also used when it is missing)
+MODELS_TITLE = "Product suggestions: which model works best"
+
+
+@dataclass(frozen=True)
 class Report:
     """The report's HTML, the segment sizes it shows (one row per segment: segment, users,
-    share_of_users, share_of_revenue, after privacy) and the epsilon of the DP noise (None
-    when off)."""
+    share_of_users, share_of_revenue, after privacy), the epsilon of the DP noise (None
+    when off), the privacy sentences and the sections that could not be built (each shown
+    in the report with its reason, for the page to show as well)."""
 
     html: str
     sizes: pl.DataFrame
     epsilon: float | None = None
     notes: list[str] = field(default_factory=list)
+    missing: list[MissingSection] = field(default_factory=list)
 
 
 # ---- numbers ------------------------------------------------------------------------------
@@ -153,13 +171,6 @@ def protected_sizes(
         (pl.col("users") / total if total else pl.lit(None, pl.Float64)).alias("share_of_users")
     ).select("segment", "users", "share_of_users", "share_of_revenue")
     return table, notes
-
-
-def comparison_metrics(saved_value) -> pl.DataFrame:
-    """The tidy metrics frame of a comparison saved by the Recommenders page: the folds'
-    summary for k-fold, else the single split's (see ``ui.recommenders.comparison``)."""
-    comp, _curve, _by_segment, folded, _tuned = saved_value
-    return folded.metrics if folded is not None else comp.metrics
 
 
 # ---- formatting ---------------------------------------------------------------------------
@@ -364,6 +375,7 @@ th, td { border-bottom: 1px solid #e5e7eb; padding: 0.35em 0.5em; text-align: le
 th { background: #f9fafb; } td.num { text-align: right; white-space: nowrap; }
 img.chart { width: 100%; height: auto; margin: 0.6em 0; }
 .privacy { background: #eef2ff; border-radius: 8px; padding: 0.6em 0.9em; }
+p.missing { background: #fef3c7; border-radius: 8px; padding: 0.6em 0.9em; }
 section { break-inside: auto; } h2, .cards, img.chart, tr { break-inside: avoid; }
 """
 
@@ -379,6 +391,7 @@ def build_report(
     charts: bool = True,
     generated_at: datetime | None = None,
     currency: str | None = None,
+    missing: list[MissingSection] | tuple[MissingSection, ...] = (),
 ) -> Report:
     """The stakeholder report of a dataset as one self-contained HTML page.
 
@@ -394,6 +407,10 @@ def build_report(
         Embed the charts as PNG pictures (needs kaleido and Chromium).
     currency : str, optional
         ISO code shown with money ("$1,234.50"); plain numbers when None.
+    missing : list of MissingSection
+        Sections the caller could not build (e.g. a saved comparison it cannot read): each
+        is printed in the report as a section saying so, with the reason, and returned in
+        ``Report.missing`` for the page to show.
 
     Raises
     ------
@@ -534,7 +551,7 @@ def build_report(
             else "Likely range (95%)"
         )
         parts += [
-            '<section id="models"><h2>Product suggestions: which model works best</h2>',
+            f'<section id="models"><h2>{MODELS_TITLE}</h2>',
             f'<p class="summary">{_e(_models_text(comparison, metric, k))}</p>',
             picture("Model comparison"),
             _table(
@@ -551,8 +568,14 @@ def build_report(
             ),
             "</section>",
         ]
+    for gap in missing:
+        parts += [
+            f'<section class="missing"><h2>{_e(gap.title)}</h2>',
+            f'<p class="missing">This section could not be built: {_e(gap.reason)}.</p>',
+            "</section>",
+        ]
     parts.append("</body></html>")
-    return Report("\n".join(p for p in parts if p), sizes, epsilon, privacy_notes)
+    return Report("\n".join(p for p in parts if p), sizes, epsilon, privacy_notes, list(missing))
 
 
 @dataclass(frozen=True)
