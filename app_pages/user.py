@@ -126,9 +126,7 @@ cur = ov.currency()
 cols = st.columns(len(pcts) or 1)
 for col, r in zip(cols, pcts.iter_rows(named=True), strict=False):
     value = fmt.feature(r["value"], r["feature"], cur)
-    pct = "" if r["percentile"] is None else f"higher than {r['percentile']:.0f}% of customers"
-    if r["feature"] == "recency_days" and r["percentile"] is not None:
-        pct = f"more recent than {r['percentile']:.0f}% of customers"
+    pct = r["sentence"]
     col.metric(
         r["label"].capitalize(),
         value,

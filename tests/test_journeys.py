@@ -125,3 +125,38 @@ def test_an_unreadable_saved_comparison_is_a_missing_section_saying_why(report_d
     assert gap.sentence().startswith(
         "Product suggestions: which model works best: this section could not be built ("
     )
+
+
+# ---- percentile sentences with ties
+def test_percentile_sentences_say_ties_instead_of_counting_them_as_below():
+    from profiling.profiles.users import percentiles
+
+    # 10 customers: orders 0 x2, 1 x7, 3 x1 (like a retail log where most order once)
+    prof = pl.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(10)],
+            "frequency": [0, 0, 1, 1, 1, 1, 1, 1, 1, 3],
+            "recency_days": [None, None, 5.0, 5.0, 5.0, 9.0, 9.0, 9.0, 9.0, 1.0],
+        }
+    )
+    zero = percentiles(prof, "u0", ("frequency",)).row(0, named=True)
+    # nobody has fewer than 0 orders: not "higher than 20%"
+    assert (zero["below"], zero["tied"]) == (0.0, 20.0)
+    assert zero["sentence"] == "more than 0% of customers; the same as 20%"
+    one = percentiles(prof, "u2", ("frequency",)).row(0, named=True)
+    assert one["sentence"] == "more than 20% of customers; the same as 70%"
+    top = percentiles(prof, "u9", ("frequency",)).row(0, named=True)
+    assert top["sentence"] == "more than 90% of customers; the same as 10%"
+    # recency: 4 bought 9 days ago and 2 never bought -> 60% bought longer ago or never
+    rec = percentiles(prof, "u2", ("recency_days",)).row(0, named=True)
+    assert rec["sentence"] == "more recent than 60% of customers; the same as 30%"
+
+
+def test_a_tiny_share_is_not_rounded_to_none_and_everyone_tied_is_said_so():
+    from profiling.profiles.users import percentile_sentence
+
+    assert percentile_sentence("frequency", 0.8, 34.2) == (
+        "more than 0.8% of customers; the same as 34%"
+    )
+    assert percentile_sentence("frequency", 0.0, 100.0) == "the same as every customer"
+    assert percentile_sentence("frequency", None, None) == ""
