@@ -91,7 +91,7 @@ try:
 except ProfilingError as exc:
     widgets.show_error(exc)
     st.stop()
-st.caption(f"Split: {split.description}. {rule.description.capitalize()}.")
+st.caption(f"Split: {split.description}. {rule.description.capitalize()}; {rule.seen_rule}.")
 
 settings = recommenders.Settings(tuple(names), protocol, relevant_t, threshold, int(k), tune)
 if run:

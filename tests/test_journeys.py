@@ -160,3 +160,135 @@ def test_a_tiny_share_is_not_rounded_to_none_and_everyone_tied_is_said_so():
     )
     assert percentile_sentence("frequency", 0.0, 100.0) == "the same as every customer"
     assert percentile_sentence("frequency", None, None) == ""
+
+
+# ---- one definition per business word: a customer who cancelled everything
+# c1 orders 2 units at 10 (invoice 1) and cancels both (C1, negative quantity): net 0;
+# c2 orders twice (5 and 15): net 20; c3 has only a cancellation (of an order before the
+# log): net -4; 3 customers, 2 buyers (c1, c2), 3 orders (1, 2, 3)
+CANCELLED = """Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country
+1,A,2,2010-01-04 10:00,10,c1,United Kingdom
+C1,A,-2,2010-01-05 10:00,10,c1,United Kingdom
+2,B,1,2010-01-04 11:00,5,c2,United Kingdom
+3,B,3,2010-02-01 11:00,5,c2,United Kingdom
+C9,B,-1,2010-02-02 11:00,4,c3,United Kingdom
+"""
+
+
+@pytest.fixture(scope="module")
+def cancelled(tmp_path_factory):
+    path = tmp_path_factory.mktemp("journeys") / "cancelled.csv"
+    path.write_text(CANCELLED)
+    return load_dataset(path, name="Cancelled")
+
+
+def test_average_order_value_is_net_of_refunds_for_a_customer_who_cancelled_everything(
+    cancelled,
+):
+    from profiling.profiles.features import build_profiles
+
+    p = {r["user_id"]: r for r in build_profiles(cancelled).iter_rows(named=True)}
+    assert p["c1"]["monetary"] == pytest.approx(0.0)
+    assert p["c1"]["avg_order_value"] == pytest.approx(0.0)  # not 20, the gross
+    assert p["c2"]["avg_order_value"] == pytest.approx((5 + 15) / 2)
+
+
+def test_a_customer_whose_net_spend_is_zero_or_less_refunded_everything(cancelled):
+    from profiling.profiles.features import build_profiles
+    from profiling.profiles.segments import rfm_segments
+
+    rfm = rfm_segments(build_profiles(cancelled))
+    seg = dict(zip(rfm["user_id"], rfm["rfm_segment"], strict=True))
+    assert seg["c1"] == seg["c3"] == "Refunded everything"
+    assert seg["c2"] != "No purchase yet"
+    # not scored among buyers
+    assert rfm.filter(pl.col("user_id") == "c1")["r_score"].to_list() == [None]
+
+
+def test_the_overview_and_the_report_use_one_definition_of_each_word(cancelled):
+    from profiling.profiles import overview as O
+    from profiling.vocabulary import glossary as G
+
+    h = R.headline(cancelled)
+    s = cancelled.summary()
+    k = O.kpis(cancelled.events, s["start"], s["end"] + (s["end"] - s["start"]))
+    revenue = 20 - 20 + 20 - 4  # net of refunds: 16
+    assert (h["customers"], h["buyers"], h["orders"]) == (3, 2, 3)
+    assert (k.customers, k.buyers, k.orders) == (3, 2, 3)
+    assert h["revenue"] == pytest.approx(revenue) == k.revenue
+    assert h["average_order_value"] == pytest.approx(revenue / 3) == k.aov
+    # per customer: divided by the customers shown beside it (3), not by buyers (2)
+    assert h["revenue_per_customer"] == pytest.approx(revenue / 3) == k.revenue_per_customer
+    assert G.help_text("aov") == f"average order value: {G.AOV_RULE}."
+    assert "net of refunds" in G.AOV_RULE
+    page = R.build_report(cancelled, [], charts=False).html
+    assert "Average order value (after refunds)" in page
+
+
+def test_orders_without_order_ids_are_one_per_customer_per_day_everywhere():
+    from profiling.profiles import overview as O
+    from profiling.vocabulary import schema as S
+
+    ts = [datetime(2024, 1, 1, 9), datetime(2024, 1, 1, 17), datetime(2024, 1, 2, 9)]
+    ev = pl.DataFrame(
+        {
+            S.USER_ID: ["a", "a", "a"],
+            S.EVENT_TYPE: [S.PURCHASE] * 3,
+            S.TIMESTAMP: pl.Series(ts).dt.replace_time_zone("UTC"),
+            S.AMOUNT: [1.0, 2.0, 3.0],
+        }
+    )
+    # two moments on 1 January make one order (as the profiles' frequency counts them)
+    assert O.orders(ev)["amount"].to_list() == [3.0, 3.0]
+
+
+# ---- leave-last on an event log: "already seen" means already bought
+def _views_then_buys() -> pl.DataFrame:
+    from profiling.vocabulary import schema as S
+
+    rows = []
+    for i, u in enumerate(["u1", "u2", "u3", "u4"]):
+        day = datetime(2024, 1, 1 + i)
+        rows += [
+            (u, "X", S.PURCHASE, day.replace(hour=9)),
+            (u, "A", S.VIEW, day.replace(hour=10)),
+            (u, "A", S.PURCHASE, day.replace(hour=11)),  # held out: follows its view
+        ]
+    rows.append(("u5", "A", S.VIEW, datetime(2024, 1, 9)))
+    rows.append(("u5", "B", S.PURCHASE, datetime(2024, 1, 9, 1)))
+    return pl.DataFrame(
+        rows, schema=[S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TIMESTAMP], orient="row"
+    ).with_columns(pl.col(S.TIMESTAMP).dt.replace_time_zone("UTC"))
+
+
+def test_leave_last_on_an_event_log_does_not_hide_items_only_viewed():
+    from profiling.evaluation import compare
+    from profiling.evaluation.splits import leave_last_n
+    from profiling.recommenders import registry
+
+    split = leave_last_n(_views_then_buys())
+    comp = compare({"popularity": registry.make("popularity")}, split, k=1, n_boot=10)
+    hit = comp.metrics.filter(pl.col("metric") == "hit_rate")["value"][0]
+    # A is the most popular item in train (5 views): u1-u4 only viewed it, so it is still
+    # suggested and their held-out purchases of A are hits; u5's held-out B is a miss;
+    # X, bought, is left out. Before: A hidden as "seen" from u1-u4, hit rate 0
+    assert hit == pytest.approx(4 / 5)
+    recs = comp.recommendations.filter(pl.col("rank") == 1)
+    assert set(recs["item_id"]) == {"A"}
+    assert comp.relevance.seen_rule == (
+        "not suggested again: items the customer already bought before the test period "
+        "(items only viewed or carted may be suggested)"
+    )
+
+
+def test_on_a_transaction_log_already_seen_is_already_bought():
+    from profiling.evaluation.relevance import relevance_for
+    from profiling.vocabulary import schema as S
+
+    buys = _views_then_buys().filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
+    rule = relevance_for(buys)
+    assert rule.had_is_seen(buys)  # the models' own "seen" is already "bought": no detour
+    assert rule.seen_rule == (
+        "not suggested again: items the customer already bought before the test period"
+    )
+    assert rule.already_had(buys).height == 4 * 2 + 1  # u1-u4: X and A; u5: B

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -27,6 +27,7 @@ import polars as pl
 from profiling.data import privacy as P
 from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError
+from profiling.profiles import overview as O
 from profiling.profiles.segments import SegmentDescription
 from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
@@ -100,33 +101,23 @@ class Report:
 
 # ---- numbers ------------------------------------------------------------------------------
 def headline(ds: Dataset) -> dict:
-    """The overview numbers: customers, buyers, orders, revenue (net of refunds), average
-    order value, revenue per customer, repeat-purchase rate, first and last day, and how
-    orders were counted. Orders are distinct order ids among purchases, or distinct
-    (customer, day) pairs when the log has no order id."""
-    e = ds.events
-    buys = e.filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
-    has_orders = S.ORDER_ID in e.columns and buys[S.ORDER_ID].is_not_null().any()
-    order_key = (
-        pl.col(S.ORDER_ID)
-        if has_orders
-        else pl.concat_str(pl.col(S.USER_ID), pl.col(S.TIMESTAMP).dt.date().cast(pl.String))
-    )
-    per_buyer = buys.group_by(S.USER_ID).agg(order_key.n_unique().alias("orders"))
+    """The overview numbers, by the glossary's one definition of each word
+    (:data:`profiling.vocabulary.glossary.DEFINITIONS`, computed by
+    :func:`profiling.profiles.overview.kpis` as on the Overview page): customers, buyers,
+    orders, revenue (net of refunds), average order value (net revenue / orders), revenue per
+    customer (net revenue / customers), repeat-purchase rate, first and last day, and how
+    orders were counted."""
     s = ds.summary()
-    orders = int(per_buyer["orders"].sum()) if per_buyer.height else 0
-    buyers = per_buyer.height
-    revenue = float(s["revenue"]) if s["has_money"] and s["revenue"] is not None else None
+    k = O.kpis(ds.events, s["start"], s["end"] + timedelta(microseconds=1))
+    has_orders = S.ORDER_ID in ds.events.columns and ds.events[S.ORDER_ID].is_not_null().any()
     return {
-        "customers": int(s["users"]),
-        "buyers": buyers,
-        "orders": orders,
-        "revenue": revenue,
-        "average_order_value": revenue / orders if revenue is not None and orders else None,
-        "revenue_per_customer": revenue / buyers if revenue is not None and buyers else None,
-        "repeat_rate": (
-            per_buyer.filter(pl.col("orders") >= 2).height / buyers if buyers else None
-        ),
+        "customers": k.customers,
+        "buyers": k.buyers,
+        "orders": k.orders,
+        "revenue": k.revenue,
+        "average_order_value": k.aov,
+        "revenue_per_customer": k.revenue_per_customer,
+        "repeat_rate": k.repeat_rate,
         "start": s["start"],
         "end": s["end"],
         "orders_counted_as": "order numbers" if has_orders else "days with a purchase",
@@ -466,8 +457,8 @@ def build_report(
         ("Customers who bought", _count(h["buyers"])),
         ("Orders", _count(h["orders"])),
         ("Revenue after refunds", _money(h["revenue"], currency)),
-        ("Average order value", _money(h["average_order_value"], currency)),
-        ("Revenue per buying customer", _money(h["revenue_per_customer"], currency)),
+        ("Average order value (after refunds)", _money(h["average_order_value"], currency)),
+        ("Revenue per customer", _money(h["revenue_per_customer"], currency)),
         ("Bought more than once", _pct(h["repeat_rate"])),
     ]
     card_html = "".join(

@@ -41,6 +41,7 @@ RFM_COLORS = {
     "At risk": "#F87171",
     "Hibernating": "#A78BFA",
     "Lost": "#6B7280",
+    "Refunded everything": "#9CA3AF",
     "No purchase yet": "#D1D5DB",
 }
 CUSTOM_COLORS = {"In the rule": "#4F46E5", "Everyone else": "#CBD5E1"}

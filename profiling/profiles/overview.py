@@ -2,11 +2,13 @@
 customers, revenue over time, the period against the one before it, the funnel of an event
 log and monthly cohort retention.
 
-Orders: distinct ``order_id`` of purchase rows when the log has order ids; otherwise
-distinct (customer, timestamp) pairs of purchase rows, i.e. the line items one customer
-bought at one moment make one basket (a retail export lists every line of an invoice with
-the invoice's timestamp). Revenue is the sum of ``amount`` over purchases and refunds
-(refund amounts are negative), as in :meth:`profiling.data.dataset.Dataset.summary`.
+The business words follow :data:`profiling.vocabulary.glossary.DEFINITIONS`, the one
+definition the profiles, the report, the exports and the CLI use too. Orders: distinct
+``order_id`` of purchase rows; a purchase row without an order id (every row of a log
+without them) is one order per customer per day, as the profiles' ``frequency`` counts
+them. Revenue is the sum of ``amount`` over purchases and refunds (refund amounts are
+negative): net of refunds. Average order value is net revenue / orders; revenue per
+customer is net revenue / customers (buyers or not, the figure shown beside it).
 Periods are half-open: ``start <= timestamp < end``.
 """
 
@@ -37,7 +39,12 @@ def log_kind(events: pl.DataFrame) -> str:
 
 def _order_key(events: pl.DataFrame) -> pl.Expr:
     has_ids = S.ORDER_ID in events.columns and events[S.ORDER_ID].is_not_null().any()
-    basket = pl.col(S.USER_ID).cast(pl.String) + pl.lit("|") + pl.col(S.TIMESTAMP).cast(pl.String)
+    # one order per customer per day without an order id (glossary ORDERS_RULE)
+    basket = (
+        pl.col(S.USER_ID).cast(pl.String)
+        + pl.lit("|")
+        + pl.col(S.TIMESTAMP).dt.date().cast(pl.String)
+    )
     if has_ids:
         # a purchase row without an order id still forms its own basket
         return pl.coalesce(pl.lit("o:") + pl.col(S.ORDER_ID).cast(pl.String), pl.lit("b:") + basket)
@@ -79,12 +86,13 @@ class Kpis:
     """distinct customers with at least one order"""
     orders: int
     revenue: float | None
+    """net of refunds"""
     aov: float | None
-    """revenue / orders"""
+    """net revenue / orders"""
     repeat_rate: float | None
     """customers with 2 or more orders / buyers"""
     revenue_per_customer: float | None
-    """revenue / buyers"""
+    """net revenue / customers (not buyers: the customers figure shown beside it)"""
     conversion: float | None
     """buyers / customers"""
     rows: int
@@ -111,7 +119,7 @@ def kpis(events: pl.DataFrame, start: datetime, end: datetime) -> Kpis:
         revenue=revenue,
         aov=revenue / n_orders if revenue is not None and n_orders else None,
         repeat_rate=(per_buyer["n"] >= 2).sum() / buyers if buyers else None,
-        revenue_per_customer=revenue / buyers if revenue is not None and buyers else None,
+        revenue_per_customer=revenue / customers if revenue is not None and customers else None,
         conversion=buyers / customers if customers else None,
         rows=e.height,
     )
