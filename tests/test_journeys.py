@@ -292,3 +292,42 @@ def test_on_a_transaction_log_already_seen_is_already_bought():
         "not suggested again: items the customer already bought before the test period"
     )
     assert rule.already_had(buys).height == 4 * 2 + 1  # u1-u4: X and A; u5: B
+
+
+# ---- a headerless MovieLens-like u.data is a rating log
+def _u_data(path: Path) -> Path:
+    # user, item, rating 1-5, epoch seconds; tab-separated, no header (like MovieLens 100K)
+    lines = [
+        f"{1 + i % 6}\t{100 + (i * 7) % 31}\t{1 + (i * 3) % 5}\t{881250949 + 3600 * i}"
+        for i in range(40)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_headerless_file_with_a_rating_scale_column_is_a_rating_log(tmp_path):
+    from profiling.vocabulary import schema as S
+
+    ds = load_dataset(_u_data(tmp_path / "u.data"), name="u.data")
+    rep = ds.report.events
+    assert rep.kind == "rating log"
+    roles = {r: c for c, r in rep.mapping.items()}
+    assert roles[S.RATING] == list(rep.mapping)[2]  # the third column
+    assert S.QUANTITY not in roles
+    assert sorted(ds.events[S.RATING].unique()) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    note = " ".join(rep.notes)
+    assert "read as a rating log" in note and "map" in note and "'quantity'" in note
+
+
+def test_a_headerless_file_with_a_money_column_stays_a_transaction_log(tmp_path):
+    # user, item, quantity 1-5, epoch, unit price with cents: quantities, not ratings
+    lines = [
+        f"{1 + i % 6}\t{100 + (i * 7) % 31}\t{1 + (i * 3) % 5}\t{881250949 + 3600 * i}\t"
+        f"{2.49 + i % 3}"
+        for i in range(40)
+    ]
+    path = tmp_path / "sales.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    rep = load_dataset(path, name="sales").report.events
+    assert rep.kind == "transaction log"
+    assert "rating" not in rep.mapping.values()
