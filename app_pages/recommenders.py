@@ -151,8 +151,7 @@ with st.expander(f"Compared {len(names)} models on {comp.n_users:,} test users")
 
 if result.implicit:
     st.info(
-        "No explicit ratings for these rating-prediction models, so events were turned into "
-        f"ratings (view < cart < purchase): {result.implicit_names}.",
+        registry.implicit_ratings_note(event_types, list(result.implicit)),
         icon=":material/info:",
     )
 

@@ -331,3 +331,33 @@ def test_a_headerless_file_with_a_money_column_stays_a_transaction_log(tmp_path)
     rep = load_dataset(path, name="sales").report.events
     assert rep.kind == "transaction log"
     assert "rating" not in rep.mapping.values()
+
+
+# ---- buy-again in the default comparison; the ratings note names only what happened
+def test_buy_again_is_a_default_model_where_people_buy_again():
+    from profiling.recommenders import registry
+    from profiling.vocabulary import schema as S
+
+    buys = _views_then_buys().filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
+    assert "buy-again" not in registry.default_models(buys)  # nobody bought twice
+    again = pl.concat([buys, buys.head(1).with_columns(pl.col(S.TIMESTAMP) + pl.duration(days=3))])
+    # u1 bought X on two days: 1 of 9 (customer, item) pairs
+    assert registry.repeat_purchase_share(again) == pytest.approx(1 / 9)
+    assert registry.default_models(again)[-1] == "buy-again"
+    ratings = again.with_columns(pl.lit(S.RATE).alias(S.EVENT_TYPE))
+    assert "buy-again" not in registry.default_models(ratings)
+
+
+def test_the_ratings_note_never_describes_a_conversion_that_did_not_happen():
+    from profiling.recommenders import registry
+
+    only_buys = registry.implicit_ratings_note(["purchase"], ["svd"])
+    assert "view" not in only_buys and "cart" not in only_buys
+    assert only_buys == (
+        "No explicit ratings for these rating-prediction models, so purchases were turned "
+        "into ratings (an item bought more often rates higher): svd."
+    )
+    assert "(view < cart < purchase)" in registry.implicit_ratings_note(
+        ["view", "purchase", "cart"], ["svd"]
+    )
+    assert "(view < purchase)" in registry.implicit_ratings_note(["view", "purchase"], ["svd"])
