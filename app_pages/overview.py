@@ -74,6 +74,7 @@ elif preset == "all":
 else:
     lo, hi = max(first_day, last_day - timedelta(days=int(preset[:-1]) - 1)), last_day
 currencies = ["", *sorted(fmt.ISO_CODES)]
+widgets.currency_suggestion()
 with p3.popover("Currency", icon=":material/payments:"):
     choice = st.selectbox(
         "Currency of the money columns",

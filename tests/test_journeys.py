@@ -3,6 +3,7 @@ walked through every page; each defect found there has a test here on a tiny han
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -361,3 +362,37 @@ def test_the_ratings_note_never_describes_a_conversion_that_did_not_happen():
         ["view", "purchase", "cart"], ["svd"]
     )
     assert "(view < purchase)" in registry.implicit_ratings_note(["view", "purchase"], ["svd"])
+
+
+# ---- a currency suggested from the country column, for the user to confirm
+def test_a_dominant_country_or_locale_suggests_a_currency():
+    from profiling.vocabulary import fmt
+
+    uk = pl.Series(["United Kingdom"] * 8 + ["France", "EIRE"])
+    hint = fmt.suggest_currency({"Country": uk})
+    assert hint.sentence() == "GBP, suggested from Country = United Kingdom"
+    assert hint.share == pytest.approx(0.8)
+    mixed = pl.Series(["United Kingdom"] * 7 + ["France"] * 3)  # 70%: no suggestion
+    assert fmt.suggest_currency({"Country": mixed}) is None
+    assert fmt.suggest_currency({"locale": pl.Series(["de_DE"] * 5)}).code == "EUR"
+    assert fmt.suggest_currency({"Country": pl.Series(["Atlantis"] * 5)}) is None
+
+
+def test_the_overview_shows_money_in_the_suggested_currency_until_confirmed(
+    clear_streamlit_caches, home, tmp_path
+):
+    src = tmp_path / "retail.csv"
+    src.write_text(CANCELLED)
+    ws = W.create("UK retail", src)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = ws.slug
+    at.run()
+    assert not at.exception
+    info = re.sub(r"\\(.)", r"\1", " ".join(i.value for i in at.info))  # Markdown escapes
+    assert "GBP, suggested from Country = United Kingdom" in info
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Revenue"].startswith("£")
+    at.button(key="ps_currency_confirm").click().run()
+    assert not at.exception
+    assert ws.meta().get("currency") == "GBP"
+    assert "suggested from" not in " ".join(i.value for i in at.info)

@@ -14,12 +14,14 @@ Periods are half-open: ``start <= timestamp < end``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 
 from profiling.errors import ProfilingError
+from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
 
 TRANSACTIONS, EVENTS, RATINGS = "transaction log", "event log", "rating log"
@@ -262,6 +264,25 @@ def cohort_retention(events: pl.DataFrame, max_months: int = 12) -> pl.DataFrame
         .select("cohort", "month", "active", "size", "share")
         .sort("cohort", "month")
     )
+
+
+def currency_suggestion(ds) -> fmt.CurrencySuggestion | None:
+    """A currency suggested from the customers' country, region or locale (the users table,
+    or the region column of the log, as cleaned: one value per customer) when one value
+    covers 80% or more of the customers; None otherwise. Named by the file's own column
+    name ("GBP, suggested from Country = United Kingdom")."""
+    if ds.users is None:
+        return None
+    raw_names = {}
+    for rep in ds.report.tables():
+        raw_names |= {role: col for col, role in rep.mapping.items() if role == S.REGION}
+    columns = {}
+    for col in ds.users.columns:
+        if col == S.REGION:
+            columns[raw_names.get(S.REGION, "region")] = ds.users[col]
+        elif re.search(r"(country|locale|language|lang)", col, re.IGNORECASE):
+            columns[col] = ds.users[col]
+    return fmt.suggest_currency(columns)
 
 
 def guest_note(rows_without_customer: int, rows_read: int, kind: str) -> str | None:
