@@ -293,11 +293,15 @@ member_widths = {
     "recency_days": 125,
     "frequency": 70,
     "monetary": 95,
-    "churn_risk": 120,
+    "churn_risk": 170,
     "purchase_propensity": 0,
 }
+shown = mem.head(1000)
+shown = shown.insert_column(
+    0, pl.Series("profile", [widgets.profile_link(u) for u in shown["user_id"]], pl.String)
+)
 st.dataframe(
-    mem.head(1000),
+    shown,
     hide_index=True,
     width="stretch",
     column_config=labels.fitted_columns(
@@ -308,10 +312,19 @@ st.dataframe(
             "user_id": "customer",
             "rfm_segment": "segment",
             "recency_days": "days since order",
-            "churn_risk": "churn chance",
-            "purchase_propensity": "buy-soon chance",
+            "churn_risk": G.label("churn_risk"),
+            "purchase_propensity": G.label("purchase_propensity"),
         },
-    ),
+    )
+    | {
+        "profile": st.column_config.LinkColumn(
+            "profile",
+            display_text="open",
+            help="Open this customer's profile (in this workspace)",
+            width=60,
+        )
+    },
+    key="ps_members",
 )
 st.download_button(
     f"Export {mem.height:,} users as CSV",

@@ -56,7 +56,7 @@ def test_predictions_then_champions_likely_to_churn_are_exported(browser, app_ur
             wait_idle(page)
     lines = Path(path).read_text(encoding="utf-8").strip().splitlines()
     header = lines[0].split(",")
-    churn_header = "chance of not buying again soon (share 0-1)"  # churn_risk, in plain words
+    churn_header = "chance of not buying again (share 0-1)"  # churn_risk, in plain words
     assert churn_header in header
     i = header.index(churn_header)
     values = [float(line.split(",")[i]) for line in lines[1:]]

@@ -396,3 +396,19 @@ def test_the_overview_shows_money_in_the_suggested_currency_until_confirmed(
     assert not at.exception
     assert ws.meta().get("currency") == "GBP"
     assert "suggested from" not in " ".join(i.value for i in at.info)
+
+
+# ---- Segments: each member opens their profile in the same workspace
+def test_each_segment_member_links_to_their_profile_keeping_the_workspace(
+    clear_streamlit_caches, two_snapshots
+):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["ws"] = two_snapshots.slug
+    at.run()
+    at.switch_page("app_pages/segments.py").run()
+    assert not at.exception
+    members = next(d.value for d in at.dataframe if "profile" in d.value.columns)
+    links = dict(zip(members["user_id"], members["profile"], strict=True))
+    assert links
+    for user, link in links.items():
+        assert link == f"user?ws={two_snapshots.slug}&user={user}"

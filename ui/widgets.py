@@ -124,6 +124,16 @@ def open_user(user_id: str) -> None:
     st.session_state[state.USER_PICK] = user_id
 
 
+def profile_link(user_id: str) -> str:
+    """A relative link to ``user_id``'s profile in the active workspace
+    ("user?ws=my-shop&user=12346"): the workspace stays the one in the URL."""
+    from urllib.parse import urlencode
+
+    spec = data.resolved_spec()
+    params = {state.WS_PARAM: spec.slug} if spec is not None else {}
+    return "user?" + urlencode(params | {state.USER_PARAM: str(user_id)})
+
+
 def open_segment_member() -> None:
     """Callback: when a segment is picked on the User page, show one of its members."""
     choice = st.session_state.get(state.USER_SEGMENT)

@@ -301,7 +301,7 @@ _FEATURES = [
     ),
     _t(
         "churn_risk",
-        "chance of not buying again soon",
+        "chance of not buying again",
         SHARE,
         "churn_risk: predicted probability that a past buyer makes no purchase in the horizon.",
     ),
