@@ -44,7 +44,7 @@ start, end = ds.events["timestamp"].min(), ds.as_of
 try:
     if mode == "Two snapshots":
         snap_names = {
-            r["snapshot_id"]: f"#{r['snapshot_id']} · as of {r['as_of']:%Y-%m-%d} · {r['label']}"
+            r["snapshot_id"]: f"#{r['snapshot_id']} · as of {r['as_of']:%d %b %Y} · {r['label']}"
             for r in snaps.iter_rows(named=True)
         }
         ids = list(snap_names)
@@ -143,7 +143,7 @@ if table.height:
     src, dst = pairs[pick]
     aud = changes.audience(mig, src, dst)
     st.download_button(
-        f"Download {aud.height:,} users ({src} → {dst}) as CSV",
+        f"Download {aud.height:,} customers ({src} → {dst}) as CSV",
         labels.csv(aud, cur),
         file_name=f"audience-{widgets.file_slug(src)}-to-{widgets.file_slug(dst)}.csv",
         mime="text/csv",

@@ -21,7 +21,7 @@ if ds is None:
     st.stop()
 widgets.dataset_caption(ds)
 st.caption(
-    "Models are trained on the past and scored on what users did next. The default global "
+    "Models are trained on the past and scored on what customers did next. The default global "
     "temporal split uses one cutoff date for everybody, so no model sees future popularity."
 )
 
@@ -145,7 +145,7 @@ if state.saved is not None:
 
 result = state.run
 comp, curve, by_segment, folded = result.comp, result.curve, result.by_segment, result.folded
-with st.expander(f"Compared {len(names)} models on {comp.n_users:,} test users"):
+with st.expander(f"Compared {len(names)} models on {comp.n_users:,} test customers"):
     for name, line in result.trained.items():
         st.write(f"✓ {name}: {line}")
 

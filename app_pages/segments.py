@@ -278,7 +278,7 @@ if by_score is not None:
     mask = mask & by_score
 mem = members(joined, mask, cols)
 st.caption(
-    f"{mem.height:,} users in **{widgets.escape_markdown(names[pick])}**"
+    f"{mem.height:,} customers in **{widgets.escape_markdown(names[pick])}**"
     + (" within the chosen score ranges" if by_score is not None else "")
     + (
         f" (each {NO_PURCHASE_BY_KIND.get(log_kind, 'has no purchase')})"
@@ -327,7 +327,7 @@ st.dataframe(
     key="ps_members",
 )
 st.download_button(
-    f"Export {mem.height:,} users as CSV",
+    f"Export {mem.height:,} customers as CSV",
     labels.csv(mem, cur),
     file_name=f"segment-{safe_filename(names[pick])}.csv",
     mime="text/csv",

@@ -47,7 +47,7 @@ def test_predictions_then_champions_likely_to_churn_are_exported(browser, app_ur
     for attempt in range(2):
         try:
             with page.expect_download() as download:
-                page.get_by_role("button", name="users as CSV").click()
+                page.get_by_role("button", name="customers as CSV").click()
             path = download.value.path()
             break
         except Exception as exc:  # playwright's "Download.path: canceled" by a late rerun

@@ -4,7 +4,7 @@ walked through every page; each defect found there has a test here on a tiny han
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -412,3 +412,59 @@ def test_each_segment_member_links_to_their_profile_keeping_the_workspace(
     assert links
     for user, link in links.items():
         assert link == f"user?ws={two_snapshots.slug}&user={user}"
+
+
+# ---- presentation: no raw lists, float noise, raw JSON, "1 days", "100.00" or partial weeks
+def test_tables_show_text_not_lists_float_noise_or_iso_offsets():
+    from ui.labels import lists_as_text, table_text
+
+    frame = pl.DataFrame(
+        {
+            "price": [15.299999999999999, 2.0],
+            "flags": [[], ["Bot-like browsing", "Refunds"]],
+            "when": pl.Series([datetime(2024, 1, 7, 14, 5), None]).dt.replace_time_zone("UTC"),
+        }
+    )
+    text = table_text(frame)
+    assert text["price"].to_list() == ["15\\.3", "2\\.0"]  # Markdown-escaped dots
+    assert text["flags"].to_list() == ["", "Bot\\-like browsing, Refunds"]  # Markdown-escaped
+    assert text["when"].to_list() == ["07 Jan 2024 14\\:05", ""]  # no "+00:00"
+    assert lists_as_text(frame)["flags"].to_list() == ["", "Bot-like browsing, Refunds"]
+
+
+def test_batches_name_their_files_instead_of_showing_stored_json():
+    from ui.data import _files_text
+
+    stored = '{"events": {"name": "part1.xlsx", "digest": "ab"}, "users": {"name": "u.csv"}}'
+    assert _files_text(stored) == "events: part1.xlsx · users: u.csv"
+
+
+def test_days_and_percentiles_read_naturally():
+    from profiling.vocabulary import fmt
+    from profiling.vocabulary import glossary as G
+
+    assert fmt.column_format(G.DAYS) == "%,.0f"  # the header says "days": no "1 days"
+    assert G.kind("anomaly_pct") == G.PERCENTILE
+    assert fmt.column_format(G.PERCENTILE) == "%.0f"
+    assert fmt.feature(100.0, "churn_risk_pct") == "100"
+    assert fmt.date_text(datetime(2024, 1, 7)) == "07 Jan 2024"
+
+
+def test_partial_first_and_last_weeks_are_marked():
+    from profiling.profiles import overview as O
+    from profiling.vocabulary import schema as S
+
+    days = [datetime(2024, 1, d, 12) for d in (3, 10, 17)]  # Wed 3 Jan .. Wed 17 Jan
+    ev = pl.DataFrame(
+        {
+            S.USER_ID: ["a", "b", "c"],
+            S.EVENT_TYPE: [S.PURCHASE] * 3,
+            S.TIMESTAMP: pl.Series(days).dt.replace_time_zone("UTC"),
+            S.AMOUNT: [1.0, 1.0, 1.0],
+        }
+    )
+    start = datetime(2024, 1, 3, tzinfo=UTC)  # a Wednesday
+    end = datetime(2024, 1, 18, tzinfo=UTC)
+    t = O.over_time(ev, start, end, every="1w")
+    # weeks start on Mondays: 1 Jan (from Wed 3: partial), 8 Jan (whole), 15 Jan (to Thu 18)
+    assert t["partial"].to_list() == [True, False, True]

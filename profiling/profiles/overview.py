@@ -184,7 +184,10 @@ def over_time(events: pl.DataFrame, start: datetime, end: datetime, every: str |
     """Orders, revenue and buying customers per period of ``[start, end)``.
 
     One row per period with an order: period (start of the day/week/month), orders,
-    revenue (null without money), customers. ``every`` defaults to :func:`grain`."""
+    revenue (null without money), customers, partial (True when ``[start, end)`` covers
+    only part of the period, as the first and last week usually do: their totals are low
+    because the period is short, not because sales fell). ``every`` defaults to
+    :func:`grain`."""
     every = every or grain(start, end)
     o = orders(window(events, start, end))
     refunds = window(events, start, end).filter(pl.col(S.EVENT_TYPE) == S.REFUND)
@@ -203,7 +206,10 @@ def over_time(events: pl.DataFrame, start: datetime, end: datetime, every: str |
             .with_columns((pl.col("revenue") + pl.col("_refunds").fill_null(0.0)).alias("revenue"))
             .drop("_refunds")
         )
-    return out.sort("period")
+    partial = (pl.col("period") < pl.lit(start)) | (
+        pl.col("period").dt.offset_by(every) > pl.lit(end)
+    )
+    return out.sort("period").with_columns(partial.alias("partial"))
 
 
 def funnel(events: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:

@@ -54,6 +54,9 @@ _WORDS = {
     "rupee": "INR",
 }
 MONEY_DECIMALS, RATIO_DECIMALS, DAYS_DECIMALS = 2, 4, 2
+DATE_FORMAT = "%d %b %Y"  # "07 Jan 2024": the one date format of every page and the report
+DATETIME_FORMAT = "%d %b %Y %H:%M"  # "07 Jan 2024 14:05"
+GRID_DATETIME_FORMAT = "DD MMM YYYY HH:mm"  # the same, in the data grid's (moment.js) words
 
 
 def detect_currency(column_names: Iterable[str], values: Iterable[str] = ()) -> str | None:
@@ -307,6 +310,16 @@ def ordinal(n) -> str:
     return f"{n}{suffix}"
 
 
+def date_text(value) -> str:
+    """A date or timestamp as "07 Jan 2024" (:data:`DATE_FORMAT`); "—" when missing."""
+    return "—" if _missing(value) else f"{value:{DATE_FORMAT}}"
+
+
+def datetime_text(value) -> str:
+    """A timestamp as "07 Jan 2024 14:05" (:data:`DATETIME_FORMAT`), no "+00:00"."""
+    return "—" if _missing(value) else f"{value:{DATETIME_FORMAT}}"
+
+
 def days(value) -> str:
     """Whole days: 97.1958 -> "97 days", 1.2 -> "1 day"."""
     if _missing(value):
@@ -331,6 +344,8 @@ def value(v, kind: str, currency: str | None = None) -> str:
         return number(v, 2)
     if kind == G.HOUR:
         return f"{int(v):02d}:00"
+    if kind == G.PERCENTILE:
+        return f"{float(v):.0f}"
     return str(v)
 
 
@@ -346,7 +361,8 @@ def column_format(kind: str, currency: str | None = None) -> str | None:
         prefix = SYMBOLS.get(currency, f"{currency} " if currency else "")
         return f"{prefix}%,.2f"
     return {
-        G.DAYS: "%,.0f days",
+        G.DAYS: "%,.0f",  # the label says "days" ("1 days" is what a fixed suffix gives)
+        G.PERCENTILE: "%.0f",
         G.SHARE: "percent",
         G.COUNT: "%,d",
         G.NUMBER: "%,.2f",

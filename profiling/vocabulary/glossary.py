@@ -28,7 +28,8 @@ MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING = (
     "hour",
     "rating",
 )
-KINDS = (MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING)
+PERCENTILE = "percentile"  # 0-100, shown whole ("97", never "97.00" or "100.00")
+KINDS = (MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING, PERCENTILE)
 
 
 # ---- business words: one definition each --------------------------------------------------
@@ -88,6 +89,7 @@ def _t(name: str, label: str, kind: str, help: str, unit: str | None = None) -> 
         DATE: "date",
         HOUR: "hour of day",
         RATING: "rating",
+        PERCENTILE: "percentile",
     }
     return Term(name, label, units[kind] if unit is None else unit, help, kind)
 
@@ -499,16 +501,14 @@ _METRICS = [
     _t(
         "purchase_propensity_pct",
         "chance of buying soon (percentile)",
-        NUMBER,
+        PERCENTILE,
         "purchase_propensity_pct: percentile of the score among scored customers (100 = highest).",
-        unit="percentile",
     ),
     _t(
         "churn_risk_pct",
         "chance of not buying again (percentile)",
-        NUMBER,
+        PERCENTILE,
         "churn_risk_pct: percentile of the score among scored past buyers (100 = highest).",
-        unit="percentile",
     ),
     _t(
         "purchase_drivers",
@@ -539,9 +539,8 @@ _METRICS = [
     _t(
         "anomaly_pct",
         "how unusual (percentile)",
-        NUMBER,
+        PERCENTILE,
         "anomaly_pct: percentile of the anomaly score (100 = most unusual).",
-        unit="percentile",
     ),
     _t(
         "risk_flags",
