@@ -94,13 +94,13 @@ def test_no_exact_small_count_appears_beside_noisy_ones(
     seg = _page(ws.slug, "app_pages/segments.py")
     sizes = seg.table[0].value
     small = {n for n in _counts(sizes, "customers") if n < 40}
-    member_caption = next(c.value for c in seg.caption if " users in **" in c.value)
-    members = int(member_caption.split(" users in")[0].replace(",", ""))
+    member_caption = next(c.value for c in seg.caption if " customers in **" in c.value)
+    members = int(member_caption.split(" customers in")[0].replace(",", ""))
     chg = _page(ws.slug, "app_pages/changes.py")
     movers = {int(m.value.replace(",", "")) for m in chg.metric}
     flows = set(_counts(chg.dataframe[0].value, "users"))
-    audience = next(b.proto.label for b in chg.get("download_button") if "users (" in b.proto.label)
-    assert re.match(r"Download \d+ users \(", audience)  # the exact count, with privacy off
+    audience = next(b.proto.label for b in chg.get("download_button") if "customers (" in b.proto.label)
+    assert re.match(r"Download \d+ customers \(", audience)  # the exact count, with privacy off
     planted = {n for n in small | {members} | movers | flows if 0 < n < 150}
     assert len(planted) >= 5, planted  # small groups, movers and flows of a 150-user store
     # with privacy off every planted count is on screen
@@ -124,7 +124,7 @@ def test_no_exact_small_count_appears_beside_noisy_ones(
     assert all(n >= SHIFT for n in _counts(chg_on.dataframe[0].value, "users"))
     assert "differential-privacy noise (ε = 2)" in " ".join(c.value for c in seg_on.caption)
     labels = [b.proto.label for b in chg_on.get("download_button")]
-    assert any(label.startswith("Download the users (") for label in labels)
+    assert any(label.startswith("Download the customers (") for label in labels)
     assert "the list is exact, so its length is not printed" in " ".join(
         c.value for c in seg_on.caption
     )
