@@ -16,8 +16,10 @@ def test_only_the_owner_and_people_shared_with_can_open_an_owned_workspace():
     assert A.can_open(meta, "bob@example.com")
     assert not A.can_open(meta, "eve@example.com")
     assert not A.can_open(meta, None)
-    sample = {"slug": "sample", "readonly": "true"}
+    sample = {"slug": "sample", "readonly": "true", "builtin": "sample"}
     assert A.can_open(sample, "eve@example.com")  # the sample store: public sample data
+    # a read-only folder named "sample" that ensure_sample did not build is nobody's public data
+    assert not A.can_open({"slug": "sample", "readonly": "true"}, "eve@example.com")
     assert A.owner_meta(None) == {}
     assert A.owner_meta(" Ann@Example.com") == {"owner": "ann@example.com", "shared_with": "[]"}
 
