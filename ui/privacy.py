@@ -15,6 +15,7 @@ from profiling.errors import ProfilingError
 from profiling.profiles.segments import SegmentDescription
 from profiling.workspace import privacy as WP
 from profiling.workspace.results import ResultStore
+from profiling.workspace.roles import META_ERRORS
 from ui import security
 from ui.text import escape_markdown, show_error
 
@@ -33,7 +34,7 @@ def sidebar_note(slug: str) -> None:
     """Say in the sidebar that ids are pseudonyms, when they are."""
     try:
         on = WP.settings(W.open_workspace(slug)).pseudonymize
-    except ProfilingError:
+    except META_ERRORS:  # a workspace that cannot be read says so on the page itself
         return
     if on:
         st.sidebar.caption(":material/badge: User ids in this workspace are pseudonyms.")
