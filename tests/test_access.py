@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import subprocess
-import sys
 
 import duckdb
 import polars as pl
@@ -16,6 +13,7 @@ from profiling.errors import WorkspaceError
 from profiling.workspace import access as A
 from profiling.workspace import db, roles, store
 from profiling.workspace import privacy as WP
+from tests._access_fixtures import ANN, BOB, DPO, EVE, EVENTS, hold_lock, truncate_db
 
 
 def test_only_the_owner_and_people_shared_with_can_open_an_owned_workspace():
@@ -95,16 +93,14 @@ def test_an_ownerless_workspace_is_seen_only_by_administrators_until_assigned(
 
 
 # ---- roles and failing closed (issue 23) -----------------------------------------------------
-ANN, BOB, EVE, DPO = "ann@example.com", "bob@example.com", "eve@example.com", "dpo@example.com"
+
+
 ADMINS = (DPO,)
 OWNER = roles.Caller(ANN, ADMINS)
 SHARED = roles.Caller(BOB, ADMINS)
 STRANGER = roles.Caller(EVE, ADMINS)
 ADMIN = roles.Caller(DPO, ADMINS)
 NOBODY = roles.Caller(None, ADMINS)  # sign-in configured, nobody signed in
-EVENTS = "user,item,when,qty,price\n" + "\n".join(
-    f"u{u},i{u % 3},2024-01-{1 + u % 27:02d} 10:00,1,{u + 1}" for u in range(12)
-)
 
 
 @pytest.fixture
@@ -186,21 +182,6 @@ def test_without_sign_in_the_local_user_owns_every_workspace(home):
     assert A.check_open("ann-shop", roles.LOCAL).slug == "ann-shop"
 
 
-@contextlib.contextmanager
-def hold_lock(path):
-    """Another process holds the DuckDB file lock of ``path`` while the block runs."""
-    code = "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(120)"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout.readline().strip() == "ok"
-        yield
-    finally:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture
 def short_lock_wait(monkeypatch):
     """The lock wait cut to 0.3 s and no cached meta, as on a server's first read."""
@@ -241,15 +222,6 @@ def test_a_meta_read_raising_a_duckdb_error_denies(home, monkeypatch):
             A.check_open("ann-shop", who)
         with pytest.raises(roles.AccessDenied, match="cannot check who may add data to"):
             ws.add(str(home / "e.csv"), caller=who)
-
-
-def truncate_db(ws) -> None:
-    """Cut the database file so that DuckDB opens it but fails reading the meta table."""
-    data = ws.db_path.read_bytes()
-    ws.db_path.write_bytes(data[:300_000])
-    store._META.clear()
-    with pytest.raises(duckdb.IOException):  # the failure the issue saw, not a WorkspaceError
-        ws.meta()
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "no meta table", "bad sharing list"])

@@ -12,10 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from profiling import workspace as W
+from profiling.errors import WorkspaceError
 from profiling.workspace import access as A
 from profiling.workspace import db, store
 from profiling.workspace import privacy as WP
-from tests.test_access import ANN, BOB, EVE, EVENTS, hold_lock, truncate_db
+from tests._access_fixtures import ANN, BOB, EVE, EVENTS, hold_lock, truncate_db
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 AUTH = {
@@ -35,7 +36,7 @@ def shops(tmp_path, clear_streamlit_caches):
     events.write_text(EVENTS + "\n")
     made = []
     for name, owner, shared in (("Acc Ann shop", ANN, [BOB]), ("Acc Carl shop", EVE, [])):
-        with contextlib.suppress(store.WorkspaceMissing):
+        with contextlib.suppress(WorkspaceError):
             W.delete(W.slugify(name))
         ws = W.create(name, str(events), extra_meta=A.owner_meta(owner))
         if shared:
