@@ -13,7 +13,9 @@ Workspaces without an owner, when sign-in is on:
   to an owner (:func:`assign`). Until then nobody else sees it.
 
 Only the owner may delete a workspace, or share it; an administrator may (re)assign any
-workspace's owner, and so may its owner.
+workspace's owner, and so may its owner. What each role may change, and the check every
+write runs first, are in :mod:`profiling.workspace.roles`. Every check here fails closed:
+:func:`check_open` refuses a workspace whose meta cannot be read.
 """
 
 from __future__ import annotations
