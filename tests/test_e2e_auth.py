@@ -160,8 +160,8 @@ def test_a_shared_user_reads_but_sees_no_owner_control_and_a_forced_change_is_re
     _sign_in(page, auth_app, "/data?ws=ann-shop", "carol@example.com")
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text("Cleaning report · Ann shop").wait_for(timeout=30_000)  # she reads
-    assert main.get_by_role("button", name="Add data to Ann shop").count() == 0
-    main.get_by_role("button", name="Manage workspaces").click()
+    assert main.get_by_text("Add data to Ann shop").count() == 0
+    main.get_by_text("Manage workspaces", exact=True).click()
     wait_idle(page)
     main.get_by_text("it is shared with you to read").wait_for()
     for owner_only in ("Save privacy settings", "Pseudonymize user ids", "Save sharing"):
