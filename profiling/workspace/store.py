@@ -1103,8 +1103,10 @@ def sweep_leftovers() -> list[str]:
                 for name in private.remove_stale_temporaries(ws.path, 0, recursive=True):
                     gone.append(name)
                 gone += _orphan_sources(ws)
-        except (WorkspaceBusy, WorkspaceError):
-            continue  # a writer started meanwhile, or the workspace cannot be read: left as is
+        except (WorkspaceBusy, WorkspaceError, *META_ERRORS):
+            # a writer started meanwhile, or the workspace cannot be read (a damaged file
+            # is that workspace's own error, shown when it is opened): left as is
+            continue
     return gone
 
 
