@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from profiling.data.dataset import time_of_day_known
@@ -578,4 +579,78 @@ def _price_levels(state: LiveState) -> pl.DataFrame:
         ((pl.col("buy_price_sum") / pl.col("median")).sum() / pl.col("buy_price_n").sum()).alias(
             "price_level"
         )
+    )
+
+
+# ---- segments without re-clustering ------------------------------------------------------
+def segments_to_current_clusters(profiles: pl.DataFrame, previous):
+    """RFM segments of ``profiles`` (quantile scores are global: recomputed) and each user's
+    cluster as the nearest centroid of ``previous``'s clusters (a
+    :class:`profiling.profiles.segments.Segmentation`), in the standardized features
+    ``previous`` clustered on; cluster numbers and names are kept. Re-clustering stays an
+    explicit step (a new snapshot).
+
+    The centroids are the means, in today's standardization, of the users ``previous``
+    put in each cluster. Raises NeedsRebuild when ``previous`` has no clusters or a
+    clustering feature is gone."""
+    from profiling.profiles.segments import (
+        Segmentation,
+        describe_features,
+        describe_segments,
+        empty_score_notes,
+        mark_empty_scores,
+        prepare_matrix,
+        rfm_segments,
+    )
+
+    if previous.k == 0 or "recency_days" not in profiles.columns:
+        raise NeedsRebuild("the previous snapshot has no clusters to assign users to")
+    if any(f not in profiles.columns for f in previous.features):
+        raise NeedsRebuild("a clustering feature of the previous snapshot is gone")
+    x = prepare_matrix(profiles, previous.features)
+    old = profiles.select(S.USER_ID).join(
+        previous.assignments.select(S.USER_ID, "cluster"), on=S.USER_ID, how="left"
+    )["cluster"]
+    labels_old = old.to_numpy()
+    known = ~old.is_null().to_numpy()
+    ids = sorted(set(old.drop_nulls().to_list()))
+    centroids = np.stack([x[known & (labels_old == c)].mean(axis=0) for c in ids])
+    # |x - c|^2 up to the per-user constant |x|^2: no users x clusters x features array
+    dist = (centroids**2).sum(axis=1)[None, :] - 2.0 * (x @ centroids.T)
+    labels = np.asarray(ids)[dist.argmin(axis=1)]
+    names = dict(
+        previous.assignments.select("cluster", "cluster_name").unique("cluster").iter_rows()
+    )
+    rfm = rfm_segments(profiles)
+    with_seg = profiles.join(rfm, on=S.USER_ID, how="left").with_columns(
+        pl.Series("cluster", labels).cast(pl.String)
+    )
+    describe_with = describe_features(profiles, previous.features)
+    cluster_desc = describe_segments(with_seg, "cluster", describe_with)
+    for d in cluster_desc:
+        d.name = names.get(int(d.segment), d.name)
+    rfm_desc = describe_segments(with_seg, "rfm_segment", describe_with, names=False)
+    assignments = with_seg.select(
+        S.USER_ID,
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_cell",
+        "rfm_segment",
+        pl.col("cluster").cast(pl.Int32),
+        pl.col("cluster")
+        .cast(pl.Int32)
+        .replace_strict(names, return_dtype=pl.String, default=None)
+        .alias("cluster_name"),
+    )
+    mark_empty_scores(rfm_desc, assignments)
+    return Segmentation(
+        assignments,
+        rfm_desc,
+        cluster_desc,
+        previous.k_curve,
+        previous.k,
+        previous.method,
+        previous.features,
+        empty_score_notes(assignments),
     )
