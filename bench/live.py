@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -107,10 +108,156 @@ def run(n_events: int) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def collector(n_events: int, seconds: float, batch: int, senders: int) -> None:
+    """Ingest rate, request latency and freshness of ``serve-events`` on the loopback
+    address: a workspace of the first 90% of a generated store, then ``senders`` threads
+    posting the last 10% in batches of ``batch`` events (each with an event id) for at most
+    ``seconds``; then single events whose arrival in the user's profile is timed."""
+    import subprocess
+    import threading
+
+    import httpx
+    import polars as pl
+
+    from profiling.data.sample import generate_store
+
+    work = Path(tempfile.mkdtemp(prefix="ps-bench-collector-"))
+    store = generate_store(n_users=n_events // 20, n_items=n_events // 200, n_events=n_events)
+    events = store.events.sort("timestamp")
+    cut = int(events.height * 0.9)
+    events.head(cut).write_parquet(work / "base.parquet")
+    later = events.slice(cut)
+    os.environ["PERSONA_STUDIO_HOME"] = str(work / "home")
+    from profiling import workspace as W
+    from profiling.workspace import collector as C
+    from profiling.workspace import live
+
+    ws = W.create("base", str(work / "base.parquet"))
+    live.build_state(ws)
+    _kid, key = C.create_write_key(ws)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "profiling", "serve-events", "base", "--port", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{url}/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        rows = [
+            {
+                "event_id": f"b{i}",
+                "user_id": r["user_id"],
+                "event": r["event_type"],
+                "timestamp": r["timestamp"].isoformat(),
+                "item_id": r["item_id"],
+                "quantity": r["quantity"],
+                "price": r["price"],
+            }
+            for i, r in enumerate(later.iter_rows(named=True))
+        ]
+        chunks = [rows[i : i + batch] for i in range(0, len(rows), batch)]
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        lock = threading.Lock()
+        deadline = time.perf_counter() + seconds
+
+        def send(mine: list) -> None:
+            with httpx.Client(headers=headers, timeout=30) as c:
+                for chunk in mine:
+                    if time.perf_counter() > deadline:
+                        return
+                    t0 = time.perf_counter()
+                    r = c.post(f"{url}/v1/events", json=chunk)
+                    with lock:
+                        latencies.append(time.perf_counter() - t0)
+                        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        t0 = time.perf_counter()
+        threads = [
+            threading.Thread(target=send, args=(chunks[k::senders],)) for k in range(senders)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        took = time.perf_counter() - t0
+        sent = statuses.get(202, 0) * batch
+        lat = sorted(latencies)
+        p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731 - a one-line percentile beside its use
+        print(
+            f"\ningest: {sent:,} events in {len(lat):,} requests of {batch} from {senders} "
+            f"senders in {took:.1f} s = {sent / took:,.0f} events/s; statuses {statuses}; "
+            f"latency p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms (target >= 5,000 events/s, "
+            "p99 <= 200 ms)"
+        )
+        # let the updater catch up before timing freshness
+        for _ in range(600):
+            h = httpx.get(f"{url}/v1/health").json()
+            if h["pending_requests"] == 0:
+                break
+            time.sleep(0.5)
+        fresh = []
+        latest = later["timestamp"].max().replace(microsecond=0)
+        user = later["user_id"][0]
+        for k in range(5):
+            ts = latest + timedelta(minutes=10 * (k + 1))
+            t0 = time.perf_counter()
+            httpx.post(
+                f"{url}/v1/events",
+                headers=headers,
+                json={
+                    "user_id": user,
+                    "event": "view",
+                    "timestamp": ts.isoformat(),
+                    "item_id": later["item_id"][0],
+                    "event_id": f"f{k}",
+                },
+            )
+            while time.perf_counter() - t0 < 60:
+                prof = W.open_workspace("base").snapshot().profiles
+                seen = prof.filter(pl.col("user_id") == user)["last_seen"][0]
+                if seen >= ts:
+                    break
+                time.sleep(0.1)
+            fresh.append(time.perf_counter() - t0)
+        print(
+            f"freshness (accepted -> in the user's profile), 5 events: "
+            f"{', '.join(f'{f:.1f}' for f in fresh)} s; max {max(fresh):.1f} s "
+            "(target p95 <= 5 s)"
+        )
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("parts", nargs="*", default=["add"], help="add, collector")
     ap.add_argument("--events", type=int, default=1_000_000)
-    run(ap.parse_args().events)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--senders", type=int, default=2)
+    args = ap.parse_args()
+    if "add" in args.parts:
+        run(args.events)
+    if "collector" in args.parts:
+        collector(args.events, args.seconds, args.batch, args.senders)
 
 
 if __name__ == "__main__":

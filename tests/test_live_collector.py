@@ -123,3 +123,16 @@ def test_the_cli_creates_lists_and_revokes_write_keys(ws, capsys):
     assert f"{key_id}  created" in capsys.readouterr().out
     assert main(["write-key", "revoke", "shop", key_id]) == 0
     assert C.list_write_keys(ws) == []
+
+
+def test_one_bad_event_among_many_is_found_and_named_with_its_rule(client):
+    c, collector = client
+    batch = [ev(ts=f"2024-01-05T10:{m:02d}:00Z", user=f"u{m % 7}") for m in range(60)]
+    batch[37] = ev(ts="yesterday-ish", event_id="bad")
+    r = c.post("/v1/events", json=batch)
+    assert r.status_code == 422
+    (problem,) = r.json()["problems"]
+    assert (problem["index"], problem["event_id"]) == (37, "bad")
+    assert problem["rule"].startswith("column 'timestamp': expected timestamps")
+    assert "yesterday-ish" in problem["rule"]
+    assert collector.pending() == 0
