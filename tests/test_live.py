@@ -153,3 +153,29 @@ def test_batches_merged_one_by_one_equal_a_rebuild_of_the_same_events(case):
         state = state.updated(delta)
         seen = pl.concat([seen, b])
         assert_same_profiles(live(state, seen, items), rebuild(seen, items))
+
+
+def test_assigning_users_to_converged_kmeans_clusters_gives_back_the_same_clusters():
+    # k-means' fixed point: every user is nearest to the mean of their own cluster, so
+    # assigning the same profiles to the means of the previous clusters changes nothing
+    from profiling.profiles.segments import build_segments
+
+    events = random_events(random.Random(4), 1500, 60, sessions=False)
+    profiles = rebuild(events, items_table())
+    previous = build_segments(profiles, k=3)
+    seg = I.segments_to_current_clusters(profiles, previous)
+    got, want = seg.assignments, previous.assignments
+    assert got["cluster"].to_list() == want["cluster"].to_list()
+    assert got["cluster_name"].to_list() == want["cluster_name"].to_list()
+    assert got["rfm_segment"].to_list() == want["rfm_segment"].to_list()
+    assert seg.k == 3 and seg.features == previous.features
+
+
+def test_a_previous_snapshot_without_clusters_asks_for_a_rebuild():
+    from profiling.profiles.segments import build_segments
+
+    profiles = rebuild(random_events(random.Random(4), 300, 20, sessions=False), None)
+    previous = build_segments(profiles, k=3)
+    previous.k = 0
+    with pytest.raises(I.NeedsRebuild, match="no clusters"):
+        I.segments_to_current_clusters(profiles, previous)
