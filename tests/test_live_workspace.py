@@ -94,3 +94,15 @@ def test_a_read_only_workspace_refuses_an_incremental_add_and_stays_unchanged(ho
     with pytest.raises(WorkspaceError, match="'frozen' is read-only"):
         live.add(ws, write(events, tmp_path / "b.csv"))
     assert ws.batches().height == 1
+
+
+def test_an_incremental_add_of_rows_already_there_changes_no_profile(home, tmp_path):
+    events = random_events(random.Random(9), 400, 30, sessions=False).sort(S.TIMESTAMP)
+    events = events.with_columns(pl.col(S.EVENT_TYPE).replace({S.RATE: S.VIEW}))
+    ws = W.create("Again", write(events, tmp_path / "a.csv"))
+    before = ws.snapshot().profiles
+    steps = []
+    rep = live.add(ws, write(events.head(25), tmp_path / "b.csv"), on_progress=steps.append)
+    assert (rep.rows_new, rep.rows_duplicate) == (0, 25)
+    assert not any(s.startswith("Rebuilding every profile") for s in steps), steps
+    assert_same_profiles(ws.snapshot().profiles, before)
