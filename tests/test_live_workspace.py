@@ -106,3 +106,18 @@ def test_an_incremental_add_of_rows_already_there_changes_no_profile(home, tmp_p
     assert (rep.rows_new, rep.rows_duplicate) == (0, 25)
     assert not any(s.startswith("Rebuilding every profile") for s in steps), steps
     assert_same_profiles(ws.snapshot().profiles, before)
+
+
+def test_arrivals_count_the_new_rows_of_todays_batches_and_time_the_last(home, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    events = random_events(random.Random(2), 100, 10, sessions=False).sort(S.TIMESTAMP)
+    ws = W.create("Arrivals", write(events.head(60), tmp_path / "a.csv"))
+    live.add(ws, write(events.tail(40), tmp_path / "b.csv"))
+    last = ws.batches()["added_at"].max()
+    got = live.arrivals(ws, now=last + timedelta(seconds=7))
+    assert got["seconds_ago"] == pytest.approx(7)
+    assert got["events_today"] == 60 + 40
+    tomorrow = (last + timedelta(days=1)).replace(hour=0, minute=0, tzinfo=UTC)
+    assert live.arrivals(ws, now=tomorrow + timedelta(hours=1))["events_today"] == 0
+    assert isinstance(got["last_added"], datetime)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -262,3 +263,25 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
         dropped_by_reason={r.reason: r.count for r in rep.reasons if r.action == "dropped"},
         snapshot_id=sid,
     )
+
+
+def arrivals(ws: st.Workspace, now: datetime | None = None) -> dict:
+    """Events arriving, for the Overview: ``last_added`` (when the latest batch committed,
+    None before any), ``seconds_ago`` (since then) and ``events_today`` (new rows of the
+    batches committed since midnight UTC of ``now``, default the current time)."""
+    now = now or datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with db.connect(ws.db_path) as con:
+        last, today = con.execute(
+            "SELECT max(added_at), coalesce(sum(rows_new) FILTER (WHERE added_at >= ?), 0) "
+            "FROM batches",
+            [midnight],
+        ).fetchone()
+    if last is None:
+        return {"last_added": None, "seconds_ago": None, "events_today": 0}
+    last = last.astimezone(UTC)
+    return {
+        "last_added": last,
+        "seconds_ago": (now - last).total_seconds(),
+        "events_today": int(today),
+    }
