@@ -121,3 +121,15 @@ def test_arrivals_count_the_new_rows_of_todays_batches_and_time_the_last(home, t
     tomorrow = (last + timedelta(days=1)).replace(hour=0, minute=0, tzinfo=UTC)
     assert live.arrivals(ws, now=tomorrow + timedelta(hours=1))["events_today"] == 0
     assert isinstance(got["last_added"], datetime)
+
+
+def test_a_users_table_brought_by_an_incremental_add_reaches_every_profile(home, tmp_path):
+    events = random_events(random.Random(6), 300, 12, sessions=False).sort(S.TIMESTAMP)
+    events = events.with_columns(pl.col(S.EVENT_TYPE).replace({S.RATE: S.VIEW}))
+    ws = W.create("Attrs", write(events.head(200), tmp_path / "a.csv"))
+    users = pl.DataFrame({S.USER_ID: [f"u{k}" for k in range(12)], "region": ["north"] * 12})
+    users.write_csv(tmp_path / "users.csv")
+    live.add(ws, write(events.tail(100), tmp_path / "b.csv"), users=str(tmp_path / "users.csv"))
+    got = ws.snapshot().profiles
+    assert set(got["region"].to_list()) == {"north"}
+    assert_same_profiles(got, compute_snapshot(ws.dataset())[0])

@@ -228,8 +228,9 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
     progress("Saving…")
     with db.connect(ws.db_path) as con, db.transaction(con):
         db.append(con, "events", fresh.with_columns(pl.lit(batch_id, pl.Int32).alias("batch_id")))
-        for table, frame in (("users", users), ("items", items)):
-            if frame is not None:
+        # only a table the batch brought changed (the ordinary add rewrites both)
+        for table, frame, brought in (("users", users, batch.users), ("items", items, batch.items)):
+            if brought is not None:
                 db.write_table(con, table, frame)
         con.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
