@@ -136,3 +136,21 @@ def test_one_bad_event_among_many_is_found_and_named_with_its_rule(client):
     assert problem["rule"].startswith("column 'timestamp': expected timestamps")
     assert "yesterday-ish" in problem["rule"]
     assert collector.pending() == 0
+
+
+def test_a_full_disk_answers_503_with_a_retry_hint_and_keeps_nothing(client, monkeypatch):
+    import errno
+
+    c, collector = client
+
+    def full(frame, ids):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(collector, "_write", full)
+        r = c.post("/v1/events", json=ev(event_id="z1"))
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert "No space left on device" in r.json()["error"]
+    assert collector.pending() == 0
+    # the id was not remembered: the retry is stored
+    assert c.post("/v1/events", json=ev(event_id="z1")).json() == {"accepted": 1, "duplicates": 0}

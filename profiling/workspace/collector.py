@@ -298,25 +298,35 @@ class Collector:
                 400, f"{len(problems)} problem(s) in the batch; nothing was written", problems
             )
         ids = [None if e.get("event_id") is None else str(e["event_id"]) for e in events]
+        keep, dups, batch_ids = [], 0, set()
+        for e, i in zip(events, ids, strict=True):
+            if i is not None and (i in self._seen or i in batch_ids):
+                dups += 1
+                continue
+            if i is not None:
+                batch_ids.add(i)
+            keep.append((e, i))
+        if not keep:
+            return {"accepted": 0, "duplicates": dups}
+        # cleaning is the slow part: it runs outside the lock, so requests check in parallel
+        frame = frame_of([e for e, _ in keep])
+        problems = cleaning_problems(frame, [i for _, i in keep], self.scratch)
+        if problems:
+            raise Rejected(
+                422,
+                f"{len(problems)} event(s) break the cleaning rules; nothing was written",
+                problems,
+            )
         with self._lock:
-            keep, dups, batch_ids = [], 0, set()
-            for e, i in zip(events, ids, strict=True):
-                if i is not None and (i in self._seen or i in batch_ids):
-                    dups += 1
-                    continue
-                if i is not None:
-                    batch_ids.add(i)
-                keep.append((e, i))
-            if not keep:
-                return {"accepted": 0, "duplicates": dups}
-            frame = frame_of([e for e, _ in keep])
-            problems = cleaning_problems(frame, [i for _, i in keep], self.scratch)
-            if problems:
-                raise Rejected(
-                    422,
-                    f"{len(problems)} event(s) break the cleaning rules; nothing was written",
-                    problems,
-                )
+            # an id another request stored meanwhile is a duplicate now
+            fresh = [i is None or i not in self._seen for _, i in keep]
+            if not all(fresh):
+                frame = frame.filter(pl.Series(fresh))
+                dups += fresh.count(False)
+                keep = [k for k, f in zip(keep, fresh, strict=True) if f]
+                batch_ids = {i for _, i in keep if i is not None}
+                if not keep:
+                    return {"accepted": 0, "duplicates": dups}
             try:
                 self._write(frame, sorted(batch_ids))
             except OSError as exc:
