@@ -297,10 +297,10 @@ st.caption(
 member_widths = {
     "user_id": 90,
     "rfm_segment": 110,
-    "recency_days": 125,
+    "recency_days": 115,
     "frequency": 70,
-    "monetary": 95,
-    "churn_risk": 170,
+    "monetary": 90,
+    "churn_risk": 150,
     "purchase_propensity": 0,
 }
 shown = mem.head(1000)
@@ -328,7 +328,7 @@ st.dataframe(
             "profile",
             display_text="open",
             help="Open this customer's profile (in this workspace)",
-            width=60,
+            width=50,
         )
     },
     key="ps_members",

@@ -33,7 +33,7 @@ def test_predictions_then_champions_likely_to_churn_are_exported(browser, app_ur
     page.keyboard.type("Champions")  # the dropdown filters as one types
     page.keyboard.press("Enter")
     wait_idle(page)
-    page.get_by_text("users in Champions").wait_for(timeout=60_000)
+    page.get_by_text("customers in Champions").wait_for(timeout=60_000)
     page.get_by_text("Filter by predicted scores").click()
     churn = (
         page.locator('[data-testid="stSlider"]', has_text="Churn risk").get_by_role("slider").first
