@@ -19,7 +19,6 @@ assign to) it falls back to the ordinary add and says so in the progress message
 from __future__ import annotations
 
 import json
-import pickle
 from datetime import UTC, datetime
 
 import polars as pl
@@ -29,7 +28,7 @@ from profiling.errors import WorkspaceError
 from profiling.profiles import incremental as I
 from profiling.profiles.features import add_tags
 from profiling.vocabulary import schema as S
-from profiling.workspace import db
+from profiling.workspace import db, formats
 from profiling.workspace import store as st
 
 TABLES = {name: f"live_{name}" for name in I.LiveState.PER_USER + ("prices",)}
@@ -103,11 +102,13 @@ def _write_delta(con, delta: I.LiveState) -> None:
 
 def _previous_segmentation(con):
     row = con.execute(
-        "SELECT segmentation FROM snapshots ORDER BY snapshot_id DESC LIMIT 1"
+        "SELECT snapshot_id, segmentation FROM snapshots ORDER BY snapshot_id DESC LIMIT 1"
     ).fetchone()
     if row is None:
         raise I.NeedsRebuild("the workspace has no snapshot to take clusters from")
-    return pickle.loads(row[0])  # noqa: S301 (written by the store, inside the workspace)
+    snapshot_id, text = row
+    assignments = db.read(con, f"SELECT * FROM {db.quoted(f'assignments_{snapshot_id}')}")  # noqa: S608 - identifiers pass through db.quoted
+    return formats.segmentation_from(text, assignments)
 
 
 def _same_catalog(old: pl.DataFrame | None, new: pl.DataFrame | None) -> bool:
