@@ -99,7 +99,9 @@ def test_no_exact_small_count_appears_beside_noisy_ones(
     chg = _page(ws.slug, "app_pages/changes.py")
     movers = {int(m.value.replace(",", "")) for m in chg.metric}
     flows = set(_counts(chg.dataframe[0].value, "users"))
-    audience = next(b.proto.label for b in chg.get("download_button") if "customers (" in b.proto.label)
+    audience = next(
+        b.proto.label for b in chg.get("download_button") if "customers (" in b.proto.label
+    )
     assert re.match(r"Download \d+ customers \(", audience)  # the exact count, with privacy off
     planted = {n for n in small | {members} | movers | flows if 0 < n < 150}
     assert len(planted) >= 5, planted  # small groups, movers and flows of a 150-user store
