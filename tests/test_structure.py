@@ -167,3 +167,39 @@ def test_the_library_never_imports_the_app():
         if not t.startswith("profiling")
     ]
     assert offenders == []
+
+
+def module_aliases(path: Path) -> dict[str, str]:
+    """Names bound in ``path`` to one of the project's modules: alias -> module."""
+    out = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname and a.name in MODULES:
+                    out[a.asname] = a.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                if full in MODULES:
+                    out[a.asname or a.name] = full
+    return out
+
+
+def test_no_private_name_is_reached_through_another_module():
+    """``store._add_batch(...)`` is the same reach into another module as importing it."""
+    offenders = []
+    for mod, path in MODULES.items():
+        aliases = module_aliases(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and aliases[node.value.id] != mod
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                offenders.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}"
+                )
+    assert offenders == []

@@ -122,7 +122,7 @@ def _canonical(raw: ingest.RawTable, mapping: ingest.ColumnMapping, ts: pl.Expr,
         role(S.SESSION_ID, id_expr, pl.String),
         role(S.CHANNEL, string_expr, pl.String),
         role(S.DEVICE, string_expr, pl.String),
-        *[role(r, string_expr, pl.String) for r in E._EXTRA_ROLES],
+        *[role(r, string_expr, pl.String) for r in E.EXTRA_ROLES],
         pl.all_horizontal([string_expr(c, schema[c]).is_null() for c in columns]).alias("__blank"),
         pl.struct(columns).hash(seed=0).alias("__hash"),
         pl.struct(columns).hash(seed=1).alias("__hash2"),
@@ -146,12 +146,12 @@ def clean_streaming(
     )
     report.notes.extend(mapping.notes)
     sample = raw.sample(5000)
-    ts = E._timestamp_parse(raw, mapping, schema, sample, report)
-    report.kind, etype = E._log_kind(mapping, schema)
+    ts = E.timestamp_parse(raw, mapping, schema, sample, report)
+    report.kind, etype = E.event_log_kind(mapping, schema)
     if mapping.has(S.EVENT_TYPE):
         c = mapping.column_for(S.EVENT_TYPE)
         etype = _event_type_streaming(c, schema[c])
-    lf = E._with_money(_canonical(raw, mapping, ts.expr, etype), mapping)
+    lf = E.with_money(_canonical(raw, mapping, ts.expr, etype), mapping)
     t = pl.col(S.TIMESTAMP)
     head = lf.select(
         pl.len().alias("rows"), t.count().alias("parsed"), (t != t.dt.truncate("1d")).any()
@@ -198,9 +198,9 @@ def clean_streaming(
         single = staged.join(repeated_keys.lazy(), on=key, how="anti")
         repeated = staged.join(repeated_keys.lazy(), on=key, how="semi")
         passed = pl.concat([single, repeated.unique(subset=key, keep="any")])
-    passed = passed.with_columns(E._drop_reason(report.kind, False).alias("__drop"))
+    passed = passed.with_columns(E.drop_reason(report.kind, False).alias("__drop"))
     out = scratch / "events.parquet"
-    keep = list(S.EVENT_COLUMNS) + [r for r in E._EXTRA_ROLES if mapping.has(r)]
+    keep = list(S.EVENT_COLUMNS) + [r for r in E.EXTRA_ROLES if mapping.has(r)]
     passed.with_columns(pl.col("__drop").fill_null("")).sink_parquet(
         scratch / "passed.parquet", engine=STREAMING
     )
@@ -218,7 +218,7 @@ def clean_streaming(
     counts.update({k: v for k, v in late.items() if k})
     refunds = kept.filter((pl.col("__drop") == "") & pl.col("__refund")).select(pl.len())
     report.reasons = [
-        ingest.ReasonCount(n, "dropped", int(counts[n]), []) for n in E._DROP_ORDER if counts.get(n)
+        ingest.ReasonCount(n, "dropped", int(counts[n]), []) for n in E.DROP_ORDER if counts.get(n)
     ]
     n_refund = refunds.collect(engine=STREAMING).item()
     if n_refund:

@@ -151,23 +151,23 @@ def add(
             return _add_incremental(ws, sources, maps, names or {}, progress, pseudonym_key)
         except I.NeedsRebuild as why:
             progress(f"Rebuilding every profile: {why}")
-            return st._add_batch(ws, sources, maps, names or {}, progress, pseudonym_key)
+            return st.add_batch_locked(ws, sources, maps, names or {}, progress, pseudonym_key)
 
 
 def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
     meta = ws.meta()
-    key = st._resolve_key(meta, key)
+    key = st.resolve_key(meta, key)
     if not state_is_current(ws):
         progress("Building the live state from every event (once)…")
         build_state(ws)
     facts = I.Facts.from_dict(json.loads(ws.meta()["live_facts"]))
-    files = st._copy_sources(ws.path, sources, names)
+    files = st.copy_sources(ws.path, sources, names)
     progress("Reading and cleaning the new batch…")
-    batch = st._load_batch(files, maps)
+    batch = st.load_batch(files, maps)
     if key is not None:
-        batch = st._pseudonymized(batch, key)
-        files = st._forget_sources(files)
-    used = st._used_maps(batch)
+        batch = st.pseudonymized(batch, key)
+        files = st.forget_sources(files)
+    used = st.used_maps(batch)
     with db.connect(ws.db_path) as con:
         lo, hi = batch.events[S.TIMESTAMP].min(), batch.events[S.TIMESTAMP].max()
         overlap = db.read(
@@ -182,8 +182,8 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
         previous = _previous_segmentation(con)
     fresh = st.new_rows(overlap.cast(batch.events.schema), batch.events)
     dup = batch.events.height - fresh.height
-    items = st._upsert(old_items, batch.items, S.ITEM_ID)
-    users = st._upsert(old_users, batch.users, S.USER_ID)
+    items = st.upsert(old_items, batch.items, S.ITEM_ID)
+    users = st.upsert(old_users, batch.users, S.USER_ID)
     if not _same_catalog(old_items, items):
         raise I.NeedsRebuild("the item catalog changed (categories or brands of items)")
     progress("Updating the profiles of the users in the batch…")
@@ -223,7 +223,7 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
     profiles = add_tags(I.profiles_from_state(full, when, recent, items, users))
     progress("Assigning users to the current segments…")
     seg = I.segments_to_current_clusters(profiles, previous)
-    version = st._data_version([*fps, batch.fingerprint])
+    version = st.combined_version([*fps, batch.fingerprint])
     snap_ds = Dataset(fresh, users, items, None, version, meta["name"])
     rep = batch.report.events
     progress("Saving…")
@@ -235,7 +235,7 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
                 db.write_table(con, table, frame)
         con.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            st._batch_row(
+            st.batch_row(
                 batch_id,
                 files,
                 used,
@@ -247,13 +247,11 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
                 batch,
             ),
         )
-        st._insert_sources(con, files, batch_id)
+        st.insert_sources(con, files, batch_id)
         con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
         _write_delta(con, delta)
         _set_meta(con, version, delta.facts)
-        sid = st._store_snapshot(
-            con, snap_ds, profiles, seg, f"after batch {batch_id} (live)", when
-        )
+        sid = st.store_snapshot(con, snap_ds, profiles, seg, f"after batch {batch_id} (live)", when)
     return st.BatchReport(
         batch_id=batch_id,
         files={r: f["name"] for r, f in files.items()},

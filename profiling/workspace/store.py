@@ -443,7 +443,7 @@ class Workspace:
                 "data as a workspace of its own to add batches"
             )
         with workspace_lock(self):
-            return _add_batch(
+            return add_batch_locked(
                 self,
                 {"events": events, "users": users, "items": items},
                 {"events": events_map, "users": users_map, "items": items_map},
@@ -466,7 +466,7 @@ class Workspace:
                     f"workspace {self.slug!r} changed while its snapshot was computed; "
                     "compute it again"
                 )
-            return _store_snapshot(con, ds, profiles, seg, label or "manual", when)
+            return store_snapshot(con, ds, profiles, seg, label or "manual", when)
 
 
 # ---- computing and storing ------------------------------------------------------------------
@@ -511,7 +511,7 @@ def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None, *, cluste
         )
 
 
-def _store_snapshot(
+def store_snapshot(
     con, ds: Dataset, profiles: pl.DataFrame, seg, label: str, as_of: datetime | None = None
 ) -> int:
     sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
@@ -551,7 +551,7 @@ CREATE TABLE snapshots (
 """
 
 
-def _copy_sources(target: Path, sources: dict, names: dict[str, str]) -> dict[str, dict]:
+def copy_sources(target: Path, sources: dict, names: dict[str, str]) -> dict[str, dict]:
     """Copy each given file into ``target/sources/<digest><ext>``; role -> {path, name,
     digest, bytes, given, new}: ``given`` is the path the file came from, ``new`` says
     whether this call made the copy (a failed batch removes exactly those)."""
@@ -597,7 +597,7 @@ def _discard_scratch(files: dict[str, dict]) -> None:
     private.discard_uploads(f["given"] for f in files.values() if f.get("given"))
 
 
-def _load_batch(files: dict[str, dict], maps: dict) -> Dataset:
+def load_batch(files: dict[str, dict], maps: dict) -> Dataset:
     return load_dataset(
         files["events"]["path"],
         files.get("users", {}).get("path"),
@@ -627,7 +627,7 @@ def new_rows(existing: pl.DataFrame, incoming: pl.DataFrame) -> pl.DataFrame:
     return fresh.drop("__occ")
 
 
-def _upsert(old: pl.DataFrame | None, new: pl.DataFrame | None, key: str) -> pl.DataFrame | None:
+def upsert(old: pl.DataFrame | None, new: pl.DataFrame | None, key: str) -> pl.DataFrame | None:
     """Attribute rows of a later batch replace those of earlier batches (by id)."""
     if old is None or new is None:
         return new if old is None else old
@@ -640,7 +640,7 @@ def _upsert(old: pl.DataFrame | None, new: pl.DataFrame | None, key: str) -> pl.
     return both.unique(key, keep="last", maintain_order=True)
 
 
-def _data_version(batch_fingerprints: list[str]) -> str:
+def combined_version(batch_fingerprints: list[str]) -> str:
     return fingerprint([("batches", fp, {}) for fp in batch_fingerprints])
 
 
@@ -659,7 +659,7 @@ def _dataset_report(batches, events, users, items) -> DatasetReport:
     return DatasetReport(ev, us, it, joins)
 
 
-def _batch_row(batch_id, files, maps, fp, rows_read, rows_new, dup, dropped, ds) -> list:
+def batch_row(batch_id, files, maps, fp, rows_read, rows_new, dup, dropped, ds) -> list:
     reports = {
         t: (r.to_dict() if r else None)
         for t, r in (
@@ -683,7 +683,7 @@ def _batch_row(batch_id, files, maps, fp, rows_read, rows_new, dup, dropped, ds)
     ]
 
 
-def _insert_sources(con, files: dict[str, dict], batch_id: int) -> None:
+def insert_sources(con, files: dict[str, dict], batch_id: int) -> None:
     for role, f in files.items():
         con.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?)",
@@ -698,7 +698,7 @@ def _insert_sources(con, files: dict[str, dict], batch_id: int) -> None:
         )
 
 
-def _used_maps(ds: Dataset) -> dict[str, dict[str, str]]:
+def used_maps(ds: Dataset) -> dict[str, dict[str, str]]:
     return {
         t: dict(r.mapping)
         for t, r in (
@@ -730,7 +730,7 @@ def _without_examples(rep: ingest.CleaningReport | None) -> ingest.CleaningRepor
     return out
 
 
-def _pseudonymized(batch: Dataset, key: bytes) -> Dataset:
+def pseudonymized(batch: Dataset, key: bytes) -> Dataset:
     """``batch`` with every user id replaced by its keyed pseudonym (events and users) and
     no raw example rows in its cleaning reports; same grain and columns."""
     from profiling.data import privacy as P
@@ -752,7 +752,7 @@ def _pseudonymized(batch: Dataset, key: bytes) -> Dataset:
     )
 
 
-def _forget_sources(files: dict[str, dict]) -> dict[str, dict]:
+def forget_sources(files: dict[str, dict]) -> dict[str, dict]:
     """Delete the workspace's copies of raw uploads (pseudonymized workspaces keep none:
     they hold the raw ids); the sources table then records name, digest and size only."""
     for f in files.values():
@@ -760,7 +760,7 @@ def _forget_sources(files: dict[str, dict]) -> dict[str, dict]:
     return {role: {**f, "path": ""} for role, f in files.items()}
 
 
-def _resolve_key(meta: dict, key: bytes | None) -> bytes | None:
+def resolve_key(meta: dict, key: bytes | None) -> bytes | None:
     """The pseudonym key for a batch of a workspace with ``meta``: None when the workspace
     does not pseudonymize; else ``key`` (or the configured one), checked against the key
     the workspace was created with."""
@@ -779,12 +779,12 @@ def _resolve_key(meta: dict, key: bytes | None) -> bytes | None:
     return key
 
 
-def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> BatchReport:
+def add_batch_locked(ws: Workspace, sources, maps, names, progress, key=None) -> BatchReport:
     """Add a batch (the caller holds the workspace's write lock). The batch's source copies
     are removed again when it fails; its upload scratch copies once it is saved."""
     meta = ws.meta()
-    key = _resolve_key(meta, key)
-    files = _copy_sources(ws.path, sources, names)
+    key = resolve_key(meta, key)
+    files = copy_sources(ws.path, sources, names)
     try:
         report = _add_copied(ws, meta, files, maps, progress, key)
     except BaseException:
@@ -796,11 +796,11 @@ def _add_batch(ws: Workspace, sources, maps, names, progress, key=None) -> Batch
 
 def _add_copied(ws: Workspace, meta: dict, files, maps, progress, key) -> BatchReport:
     progress("Reading and cleaning the new batch…")
-    batch = _load_batch(files, maps)
+    batch = load_batch(files, maps)
     if key is not None:
-        batch = _pseudonymized(batch, key)
-        files = _forget_sources(files)
-    used = _used_maps(batch)
+        batch = pseudonymized(batch, key)
+        files = forget_sources(files)
+    used = used_maps(batch)
     with db.connect(ws.db_path) as con:
         lo, hi = batch.events[S.TIMESTAMP].min(), batch.events[S.TIMESTAMP].max()
         overlap = db.read(
@@ -815,13 +815,13 @@ def _add_copied(ws: Workspace, meta: dict, files, maps, progress, key) -> BatchR
     dup = batch.events.height - fresh.height
     new_users = fresh.select(S.USER_ID).unique().join(known_users, on=S.USER_ID, how="anti")
     ds_old = ws.dataset()
-    version = _data_version([*fps, batch.fingerprint])
+    version = combined_version([*fps, batch.fingerprint])
     combined = Dataset(
         events=pl.concat([ds_old.events, fresh], how="vertical_relaxed").sort(
             S.TIMESTAMP, S.USER_ID, maintain_order=True
         ),
-        users=_upsert(ds_old.users, batch.users, S.USER_ID),
-        items=_upsert(ds_old.items, batch.items, S.ITEM_ID),
+        users=upsert(ds_old.users, batch.users, S.USER_ID),
+        items=upsert(ds_old.items, batch.items, S.ITEM_ID),
         report=ds_old.report,
         fingerprint=version,
         name=meta["name"],
@@ -847,7 +847,7 @@ def _add_copied(ws: Workspace, meta: dict, files, maps, progress, key) -> BatchR
                 db.write_table(con, table, frame)
         con.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _batch_row(
+            batch_row(
                 batch_id,
                 files,
                 used,
@@ -859,10 +859,10 @@ def _add_copied(ws: Workspace, meta: dict, files, maps, progress, key) -> BatchR
                 batch,
             ),
         )
-        _insert_sources(con, files, batch_id)
+        insert_sources(con, files, batch_id)
         con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
         _crash_point("add")
-        sid = _store_snapshot(con, combined, profiles, seg, f"after batch {batch_id}")
+        sid = store_snapshot(con, combined, profiles, seg, f"after batch {batch_id}")
     return BatchReport(
         batch_id=batch_id,
         files={r: f["name"] for r, f in files.items()},
@@ -1000,18 +1000,18 @@ def _create_in(
     """The body of :func:`create`: build the workspace in ``tmp`` and rename it to
     ``target``; returns the source files it copied."""
     slug = target.name
-    files = _copy_sources(tmp, sources, names)
+    files = copy_sources(tmp, sources, names)
     progress("Reading and cleaning the files…")
-    batch = _load_batch(files, maps)
+    batch = load_batch(files, maps)
     key_meta = {}
     if pseudonym_key is not None:
         from profiling.data import privacy as P
 
         key = P.pseudonym_key(pseudonym_key)
-        batch = _pseudonymized(batch, key)
-        files = _forget_sources(files)
+        batch = pseudonymized(batch, key)
+        files = forget_sources(files)
         key_meta = {"privacy_pseudonymize": "true", "privacy_key_check": key_check(key)}
-    version = _data_version([batch.fingerprint])
+    version = combined_version([batch.fingerprint])
     ds = Dataset(batch.events, batch.users, batch.items, batch.report, version, name)
     progress("Building profiles and segments…")
     profiles, seg = compute_snapshot(ds)
@@ -1035,10 +1035,10 @@ def _create_in(
                 db.write_table(con, table, frame)
         con.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _batch_row(
+            batch_row(
                 1,
                 files,
-                _used_maps(batch),
+                used_maps(batch),
                 batch.fingerprint,
                 rep.rows_read,
                 ds.events.height,
@@ -1047,8 +1047,8 @@ def _create_in(
                 batch,
             ),
         )
-        _insert_sources(con, files, 1)
-        _store_snapshot(con, ds, profiles, seg, "created")
+        insert_sources(con, files, 1)
+        store_snapshot(con, ds, profiles, seg, "created")
         _crash_point("create")
     try:
         tmp.rename(target)

@@ -94,15 +94,15 @@ def clean_events(raw: RawTable, mapping: ColumnMapping | None = None) -> CleanRe
     )
     report.notes.extend(mapping.notes)
     sample = raw.sample(5000)
-    ts = _timestamp_parse(raw, mapping, schema, sample, report)
-    report.kind, etype = _log_kind(mapping, schema)
+    ts = timestamp_parse(raw, mapping, schema, sample, report)
+    report.kind, etype = event_log_kind(mapping, schema)
     df = _select_canonical(raw, mapping, schema, ts.expr, etype).collect()
     report.rows_read = df.height
     _refuse_if_no_timestamp_parsed(raw, mapping, df, sample, ts.description)
-    df = _with_money(df, mapping)
+    df = with_money(df, mapping)
     report.date_only = not _has_time_of_day(df)
     dedupe = not report.date_only or mapping.has(S.ORDER_ID) or mapping.has(S.SESSION_ID)
-    df = df.with_columns(_drop_reason(report.kind, dedupe).alias("__drop"))
+    df = df.with_columns(drop_reason(report.kind, dedupe).alias("__drop"))
     report.reasons = _tally(raw, df, _repairs(mapping, dedupe))
     clean = df.filter(pl.col("__drop").is_null())
     report.rows_kept = clean.height
@@ -120,7 +120,7 @@ def clean_events(raw: RawTable, mapping: ColumnMapping | None = None) -> CleanRe
     )
 
 
-def _timestamp_parse(
+def timestamp_parse(
     raw: RawTable,
     mapping: ColumnMapping,
     schema: pl.Schema,
@@ -151,7 +151,7 @@ def _timestamp_parse(
     return ts
 
 
-def _log_kind(mapping: ColumnMapping, schema: pl.Schema) -> tuple[str, pl.Expr]:
+def event_log_kind(mapping: ColumnMapping, schema: pl.Schema) -> tuple[str, pl.Expr]:
     """The kind of log and the expression giving each row's canonical event type."""
     if mapping.has(S.EVENT_TYPE):
         c = mapping.column_for(S.EVENT_TYPE)
@@ -162,7 +162,7 @@ def _log_kind(mapping: ColumnMapping, schema: pl.Schema) -> tuple[str, pl.Expr]:
     return "transaction log", pl.lit(S.PURCHASE)
 
 
-_EXTRA_ROLES = (S.TITLE, S.CATEGORY, S.BRAND, S.REGION, S.AGE, S.GENDER)
+EXTRA_ROLES = (S.TITLE, S.CATEGORY, S.BRAND, S.REGION, S.AGE, S.GENDER)
 
 
 def _select_canonical(
@@ -208,7 +208,7 @@ def _select_canonical(
         ident(S.SESSION_ID),
         text(S.CHANNEL),
         text(S.DEVICE),
-        *[text(r) for r in _EXTRA_ROLES],
+        *[text(r) for r in EXTRA_ROLES],
         blank.alias("__blank"),
         pl.struct(columns).is_first_distinct().alias("__first"),
     )
@@ -228,7 +228,7 @@ def _refuse_if_no_timestamp_parsed(
         )
 
 
-def _with_money(df: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFrame:
+def with_money(df: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFrame:
     """Refunds, quantities, signed amounts and unit prices of money events."""
     qty = pl.col(S.QUANTITY)
     is_money = pl.col("__etype").is_in([S.PURCHASE])
@@ -269,7 +269,7 @@ def _has_time_of_day(df: pl.DataFrame) -> bool:
     return bool(df.select((ts != ts.dt.truncate("1d")).any()).item())
 
 
-_DROP_ORDER = (
+DROP_ORDER = (
     BLANK_ROW,
     MISSING_USER,
     MISSING_TIMESTAMP,
@@ -280,7 +280,7 @@ _DROP_ORDER = (
 )
 
 
-def _drop_reason(kind: str, dedupe: bool) -> pl.Expr:
+def drop_reason(kind: str, dedupe: bool) -> pl.Expr:
     """The reason a row is dropped, first match wins so the counts add up; null to keep."""
     is_dup = ~pl.col("__first")
     negative = (pl.col(S.EVENT_TYPE) == S.PURCHASE) & (
@@ -351,7 +351,7 @@ def _tally(
     )
     rows_by_reason: dict[str, list[int]] = {}
     tallies: list[tuple[str, str, int]] = []
-    for name in _DROP_ORDER:
+    for name in DROP_ORDER:
         n = int(count_map.get(name, 0))
         if n:
             tallies.append((name, "dropped", n))
