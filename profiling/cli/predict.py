@@ -35,7 +35,7 @@ def add_predict_parser(sub) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from profiling.predict import MODEL_LABELS, predict
+    from profiling.predict import MODEL_LABELS, clv, predict
     from profiling.profiles.risk import risk_scores
 
     ds = load_input(args)
@@ -85,13 +85,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if result.churn_note:
         print(f"churn: not scored: {result.churn_note}")
     if result.bgnbd is not None:
-        b = result.bgnbd
-        print(
-            f"BG/NBD (calibration period, unit {b.unit}): r={b.r:.4f} alpha={b.alpha:.4f} a={b.a:.4f} b={b.b:.4f}"
-        )
+        print(f"buying pattern (calibration period): {clv.describe_params(result.bgnbd)}")
     if result.gamma_gamma is not None:
-        g = result.gamma_gamma
-        print(f"Gamma-Gamma (calibration period): p={g.p:.4f} q={g.q:.4f} v={g.v:.4f}")
+        print(f"spend per purchase (calibration period): {clv.describe_params(result.gamma_gamma)}")
     if result.clv_note:
         print(f"CLV: {result.clv_note}")
     print(f"{scores.height:,} users -> {out}/scores.parquet, metrics.csv, report.json")

@@ -138,17 +138,34 @@ def rfm_score(features: pl.DataFrame) -> pl.Series:
 
 
 def bgnbd_at(events: pl.DataFrame, cutoff: datetime, horizon_days: int) -> pl.DataFrame | None:
-    """user_id, bgnbd_p: BG/NBD P(purchase in [cutoff, cutoff + H)) from a fit on purchases
-    before the cutoff (no label is read); None when the model cannot be fitted."""
+    """user_id, bgnbd_p: the buying-pattern model's (MBG/NBD) P(purchase in
+    [cutoff, cutoff + H)) from a fit on purchases before the cutoff (no label is read);
+    None when the model cannot be fitted (the baseline then falls back, see
+    :class:`profiling.predict.models.BGNBDBaseline`)."""
+    fitted = bgnbd_fit_at(events, cutoff)
+    if fitted is None:
+        return None
+    summary, params = fitted
+    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    # T ends on the cutoff's eve (day index); the window is the H day indices after it
+    p = clv.p_purchase(params, float(horizon_days), x, t_x, T)
+    return pl.DataFrame({S.USER_ID: summary[S.USER_ID], "bgnbd_p": p})
+
+
+def bgnbd_fit_at(
+    events: pl.DataFrame, cutoff: datetime
+) -> tuple[pl.DataFrame, clv.MBGNBDParams] | None:
+    """(BTYD summary in days, MBG/NBD parameters) of the purchases before ``cutoff``, or
+    None when there are none or the fit fails (:func:`profiling.predict.clv.fit_value_model`
+    says why; the scores that need it are then left empty for the baselines)."""
     before = events.filter(pl.col(S.TIMESTAMP) < cutoff)
     try:
         summary = rfm_summary(
             before, observation_period_end=(cutoff - timedelta(days=1)).date(), round_to=None
         )
-        params = clv.fit_bgnbd(summary, unit="D")
     except ProfilingError:
         return None
-    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
-    # T ends on the cutoff's eve (day index); the window is the H day indices after it
-    p = clv.p_purchase(params, float(horizon_days), x, t_x, T)
-    return pl.DataFrame({S.USER_ID: summary[S.USER_ID], "bgnbd_p": p})
+    fit = clv.fit_value_model(summary, unit="D", with_spend=False)
+    if isinstance(fit, clv.FitFailure):
+        return None
+    return summary, fit.purchases

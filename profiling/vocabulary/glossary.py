@@ -689,7 +689,7 @@ PREDICT_MODEL_LABELS: dict[str, str] = {
     "recency": "Days since last purchase alone",
     "frequency": "Number of purchase days alone",
     "rfm": "RFM score (recency, frequency and spend ranks added up)",
-    "bgnbd": "Buying-pattern model (BG/NBD chance of buying again)",
+    "bgnbd": "Buying-pattern model (MBG/NBD chance of buying again)",
 }
 """The learned model and each baseline of a prediction task, by model name."""
 
