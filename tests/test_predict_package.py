@@ -14,7 +14,7 @@ from profiling.predict.models import ScoreModel
 @pytest.mark.parametrize("task", ["purchase", "churn"])
 def test_every_model_of_a_task_follows_the_one_contract_under_its_own_name(task):
     models = P.make_models(task)
-    assert list(models) == [P.LEARNED, *P.BASELINES]
+    assert list(models) == [P.LEARNED, *P.baselines(task)]
     for name, model in models.items():
         assert isinstance(model, ScoreModel)
         assert model.name == name

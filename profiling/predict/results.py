@@ -12,8 +12,9 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from profiling.predict import clv
 from profiling.predict.metrics import HIGHER_IS_BETTER, METRICS, threshold_metrics
-from profiling.predict.models import BASELINES, LEARNED
-from profiling.predict.protocol import SCORE_COLUMNS, CutoffPlan
+from profiling.predict.models import LEARNED
+from profiling.predict.protocol import SCORE_COLUMNS, CutoffPlan, LapseWindow
+from profiling.predict.spend import ValueResult
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
 
@@ -63,11 +64,28 @@ class TaskResult:
     drivers: pl.DataFrame
     class_balance: dict
     timings: dict[str, float] = field(default_factory=dict)
+    versus_best: dict = field(default_factory=dict)  # learned - best baseline ROC-AUC, paired CI
+    learned_note: str | None = None  # the learned model's chosen settings
+
+    @property
+    def models(self) -> list[str]:
+        """The models measured, learned first (none while only the baselines are ready)."""
+        return list(dict.fromkeys(self.metrics["model"].to_list()))
+
+    @property
+    def has_learned(self) -> bool:
+        return LEARNED in self.models
 
     @property
     def baseline_wins(self) -> bool:
         """True when a baseline, not the learned model, has the best held-out ROC-AUC."""
         return self.best_on_test != LEARNED
+
+    def meets_target(self, margin: float = 0.01) -> bool:
+        """The learned model's held-out ROC-AUC is at least the best baseline's + ``margin``
+        and the paired bootstrap 95% interval of the difference lies above 0."""
+        v = self.versus_best
+        return bool(v) and v["difference"] >= margin and v["ci_low"] > 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,14 @@ class Predictions:
     scores: pl.DataFrame
     unit: str = "D"
     embeddings_note: str | None = None  # what user embeddings fed the learned models, if any
+    lapse: LapseWindow | None = None  # churn's window (None in results saved before it)
+    value: ValueResult | None = None  # spend over the value horizon, measured
+    value_note: str | None = None  # why value is missing or shortened
+
+    @property
+    def learned_ready(self) -> bool:
+        """False while only the baselines are measured (the learned models still train)."""
+        return self.purchase.has_learned
 
     def tasks(self) -> list[TaskResult]:
         return [t for t in (self.purchase, self.churn) if t is not None]
@@ -126,6 +152,23 @@ class Predictions:
             "clv_note": self.clv_note,
             "churn_note": self.churn_note,
             "embeddings_note": self.embeddings_note,
+            "lapse": None
+            if self.lapse is None
+            else {
+                "days": self.lapse.days,
+                "rule": self.lapse.reason,
+                "reads": self.lapse.describe(),
+            },
+            "value": None
+            if self.value is None
+            else {
+                "horizon_days": self.value.horizon_days,
+                "chosen_model": self.value.chosen,
+                "best_on_held_out_window": self.value.best_on_test,
+                "learned_minus_bgnbd_gg_gini": self.value.versus_bgnbd,
+                "meets_target": self.value.meets_target(),
+            },
+            "value_note": self.value_note,
         }
         for t in self.tasks():
             out[t.task] = {
@@ -136,6 +179,9 @@ class Predictions:
                 "chosen_on": "validation ROC-AUC",
                 "best_on_held_out_window": t.best_on_test,
                 "baseline_wins": t.baseline_wins,
+                "learned_minus_best_baseline_roc_auc": t.versus_best,
+                "meets_target": t.meets_target(),
+                "learned_model": t.learned_note,
                 "timings": t.timings,
             }
         return out
@@ -242,7 +288,7 @@ def comparison_table(result: TaskResult) -> pl.DataFrame:
         for metric in METRICS
     }
     rows = []
-    for model in [LEARNED, *BASELINES]:
+    for model in result.models:
         sub = {r["metric"]: r for r in m.filter(pl.col("model") == model).iter_rows(named=True)}
         row = {"model": MODEL_LABELS[model], "used": "✓" if model == result.chosen else ""}
         for metric in METRICS:
@@ -261,6 +307,10 @@ def verdict(result: TaskResult) -> str:
     sentence = (
         G.PREDICT_VERDICT_BASELINE_BEST if result.baseline_wins else G.PREDICT_VERDICT_LEARNED_BEST
     )
+    if not result.has_learned:
+        return G.PREDICT_VERDICT_BASELINES_ONLY.format(
+            best=MODEL_LABELS[best], auc=auc[best]
+        ) + G.PREDICT_VERDICT_USED.format(chosen=MODEL_LABELS[chosen])
     text = sentence.format(best=MODEL_LABELS[best], auc=auc[best], learned=auc[LEARNED])
     return text + G.PREDICT_VERDICT_USED.format(chosen=MODEL_LABELS[chosen])
 

@@ -268,7 +268,8 @@ _FEATURES = [
         "churn_risk",
         "chance of not buying again soon",
         SHARE,
-        "churn_risk: predicted probability that a past buyer makes no purchase in the horizon.",
+        "churn_risk: predicted probability that a past buyer makes no purchase in the lapse "
+        "window (longer than the purchase horizon, set from the gaps between repeat purchases).",
     ),
     _t(
         "purchase_propensity",
@@ -690,6 +691,7 @@ PREDICT_MODEL_LABELS: dict[str, str] = {
     "frequency": "Number of purchase days alone",
     "rfm": "RFM score (recency, frequency and spend ranks added up)",
     "bgnbd": "Buying-pattern model (MBG/NBD chance of buying again)",
+    "p_alive": "Buying-pattern model's chance of having lapsed (1 − P(alive))",
 }
 """The learned model and each baseline of a prediction task, by model name."""
 
@@ -713,6 +715,11 @@ PREDICT_FEATURE_LABELS: dict[str, str] = {
     "carts_30d": "add-to-carts, last 30 days",
     "rfm_score": "RFM score (3-15)",
     "bgnbd_p": "chance of buying again (buying-pattern model)",
+    "bgnbd_alive": "chance of still being a customer (buying-pattern model's P(alive))",
+    "gap_regularity": "irregularity of the gaps between purchases (spread / average gap)",
+    "purchase_trend": "purchase days, last 30 days against the 60 before",
+    "spend_90d": "spend, last 90 days",
+    "items_bought": "distinct items bought (breadth)",
     # optional inputs (profiling.predict.embeddings)
     **{f"seq_emb_{k}": f"browsing-sequence trait {k}" for k in range(1, 33)},
 }
@@ -747,6 +754,10 @@ PREDICT_VERDICT_BASELINE_BEST = (
 PREDICT_VERDICT_USED = (
     " Scores shown use {chosen}, the best on the validation window (chosen before the "
     "held-out window was looked at)."
+)
+PREDICT_VERDICT_BASELINES_ONLY = (
+    "Baselines only, while the learned model trains: on the held-out window {best} has the "
+    "best ROC-AUC ({auc:.3f})."
 )
 """The verdict of a prediction task: which model measured best on the held-out window
 (learned or a baseline), then which model's scores are shown."""
