@@ -40,6 +40,8 @@ PAGES = {
     "Profile map": "map",
     "What changed": "changes",
     "Recommenders": "recommenders",
+    "Predictions": "predictions",
+    "Data": "data",
 }
 
 
@@ -128,6 +130,7 @@ def _measure(home: str, slug: str) -> None:
 def _wait_background(limit_s: float = 1200.0) -> bool:
     """Wait until the background threads and the map worker have no unfinished job."""
     from ui import embeddings, profiles, recommenders, workers
+    from ui import predict as predict_ui
 
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
@@ -139,6 +142,7 @@ def _wait_background(limit_s: float = 1200.0) -> bool:
                 workers._RUNNER,
                 profiles._CLUSTERER,
                 embeddings._RUNNER,
+                predict_ui._RUNNER,
             )
             if r
         ]
