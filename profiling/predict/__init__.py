@@ -109,11 +109,14 @@ from profiling.predict.results import (
     comparison_table,
     curves,
     metrics_at,
+    plain_reading,
     score_distribution,
     score_mask,
     threshold_curve,
     top_scores,
     user_scores,
+    value_by_measure,
+    value_verdict,
     verdict,
 )
 from profiling.predict.spend import (
@@ -204,5 +207,8 @@ __all__ = [
     "top_decile_lift",
     "top_scores",
     "user_scores",
+    "plain_reading",
+    "value_by_measure",
+    "value_verdict",
     "verdict",
 ]

@@ -365,3 +365,86 @@ def user_scores(scores: pl.DataFrame, user_id: str) -> dict | None:
     """One user's row of :func:`all_scores` as a dict, or None when the user is not scored."""
     row = scores.filter(pl.col(S.USER_ID) == user_id)
     return row.row(0, named=True) if row.height else None
+
+
+SIMPLEST_RULE = {"purchase": "recency", "churn": "recency", "value": "last_spend"}
+"""The simplest rule each score is read against ("days since last purchase alone")."""
+
+
+def plain_reading(result: Predictions, task: str) -> list[str]:
+    """Three sentences for a marketer about ``task`` ("purchase", "churn" or "value"):
+    what the score predicts over which window, how it ranks against the simplest rule on
+    the held-out window (ROC-AUC, or normalized Gini for value), and what to do with it.
+    Empty when the task was not scored."""
+    t = {"purchase": result.purchase, "churn": result.churn, "value": result.value}[task]
+    if t is None:
+        return []
+    measure = "normalized Gini" if task == "value" else "ROC-AUC"
+    metric = "gini" if task == "value" else "roc_auc"
+    days = t.plan.horizon_days if task == "value" else None
+    if task == "purchase":
+        days = result.plan.horizon_days
+    if task == "churn":
+        days = result.lapse.days if result.lapse is not None else result.plan.horizon_days
+    lapse = result.lapse.describe() if result.lapse is not None else f"no purchase in {days} days"
+    what = G.PREDICT_READING_WHAT[task].format(days=days, lapse=lapse)
+    values = dict(t.metrics.filter(pl.col("metric") == metric).select("model", "value").rows())
+    simplest = SIMPLEST_RULE[task]
+    score = values[t.chosen]
+    base = values[simplest]
+    nouns = {"purchase": "buyers", "churn": "lapsing customers", "value": "spenders"}
+    verb = "Ranks" if t.chosen != simplest else "Uses"
+    if t.chosen == simplest:
+        quality = (
+            f"Uses {MODEL_LABELS[simplest].lower()} itself: no model ranked {nouns[task]} "
+            f"better on validation ({measure} {score:.2f} on the held-out window)."
+        )
+    else:
+        better = "better" if score > base else ("no better" if score == base else "worse")
+        quality = G.PREDICT_READING_QUALITY.format(
+            verb=verb,
+            what=f"{nouns[task]} {better}",
+            simplest=f"'{MODEL_LABELS[simplest].lower()}'",
+            score=score,
+            base=base,
+            measure=measure,
+            days=t.plan.horizon_days if task != "purchase" else result.plan.horizon_days,
+        )
+    return [what, quality, G.PREDICT_READING_USE[task]]
+
+
+def value_by_measure(value: ValueResult, words: dict[str, str] | None = None) -> pl.DataFrame:
+    """The value task's held-out comparison for reading: one row per measure (in ``words``
+    where given), one column per model (learned first; " (used)" after the model whose
+    predictions are shown); each cell "value [ci_low, ci_high]", ★ on the best."""
+    from profiling.predict.spend import VALUE_HIGHER_IS_BETTER, VALUE_METRICS
+
+    m = value.metrics
+    words = words or {}
+    rows = []
+    for metric in VALUE_METRICS:
+        sub = m.filter(pl.col("metric") == metric)
+        good = sub.filter(pl.col("value").is_not_nan()).sort(
+            "value", descending=VALUE_HIGHER_IS_BETTER[metric]
+        )
+        best = good["model"][0] if good.height else None
+        row = {"measure": words.get(metric, metric)}
+        for r in sub.iter_rows(named=True):
+            name = MODEL_LABELS[r["model"]] + (" (used)" if r["model"] == value.chosen else "")
+            star = " ★" if r["model"] == best else ""
+            row[name] = f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]{star}"
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def value_verdict(value: ValueResult) -> str:
+    """One sentence: which model ordered spenders best on the held-out window, and which
+    model's predictions are shown."""
+    g = dict(value.metrics.filter(pl.col("metric") == "gini").select("model", "value").rows())
+    best = value.best_on_test
+    text = f"On the held-out window, {MODEL_LABELS[best]} orders spenders best (normalized Gini {g[best]:.3f}"
+    if LEARNED in g and best != LEARNED:
+        text += f"; learned model {g[LEARNED]:.3f}). A simple baseline measured better than the learned model."
+    else:
+        text += ")."
+    return text + f" Predictions shown use {MODEL_LABELS[value.chosen]}, the best on validation."
