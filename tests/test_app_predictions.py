@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from profiling import predict as P
-from ui import predict as pred_ui
+from ui import jobs as ui_jobs
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -32,7 +32,7 @@ def fresh_runner():
     shutil.rmtree(ensure_sample().results_dir / "predictions", ignore_errors=True)
     # for good, not restored after the test: a job kept by the old worker would stand for
     # predictions whose saved copy was just removed
-    pred_ui._RUNNER = None
+    ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PREDICTIONS])
 
 
 def wait_for_jobs(limit_s: float = 600.0) -> None:
@@ -40,7 +40,7 @@ def wait_for_jobs(limit_s: float = 600.0) -> None:
 
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        if all(j.done for j in list(pred_ui._runner()._jobs.values())):
+        if all(j.done for j in ui_jobs.runtime().jobs(ui_jobs.PREDICTIONS)):
             return
         time.sleep(0.5)
     raise AssertionError("the prediction job did not finish")
@@ -93,7 +93,7 @@ def test_a_first_visit_shows_progress_then_the_baselines_while_the_learned_model
 
         release.set()
         wait_for_jobs()
-        pred_ui._RUNNER = None
+        ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PREDICTIONS])
         # what this test saved is baselines-only: the tests after it need the real run
         shutil.rmtree(ensure_sample().results_dir / "predictions", ignore_errors=True)
 
@@ -144,7 +144,8 @@ def test_each_score_reads_plainly_and_value_is_measured_against_what_was_spent(t
 
 
 def test_after_a_restart_the_saved_predictions_are_shown_without_training(trained, monkeypatch):
-    monkeypatch.setattr(pred_ui, "_RUNNER", None)  # a new server process has no jobs
+    # a new server process has no jobs
+    ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PREDICTIONS])
 
     def no_training(*args, **kwargs):
         raise AssertionError("the predictions were trained again")
@@ -199,7 +200,7 @@ def test_segments_filter_champions_by_churn_risk_and_export_them(trained):
     at.slider(key="ps_seg_score_churn_risk").set_value((0.6, 1.0)).run()
     assert not at.exception and not at.error
     # expected count by hand from the finished predictions and the RFM segments
-    scores = pred_ui._runner().get(next(iter(pred_ui._runner()._jobs))).result().scores
+    scores = ui_jobs.runtime().jobs(ui_jobs.PREDICTIONS)[0].result().scores
     from profiling.profiles.segments import rfm_segments
     from profiling.workspace import open_workspace
 

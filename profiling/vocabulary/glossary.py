@@ -115,8 +115,9 @@ _FEATURES = [
         "frequency",
         "orders",
         COUNT,
-        "frequency (the F of RFM): distinct orders, or distinct "
-        "purchase days when the data has no order ids.",
+        "frequency (the F of RFM): orders, counted as distinct order ids; a purchase "
+        "without an order id counts as one order per day (so on a log without order ids "
+        "frequency equals purchase_days). Always orders: never repeat purchases.",
     ),
     _t(
         "purchase_days",
