@@ -421,6 +421,7 @@ def _run_tasks(
                 n_boot=min(kw["task"]["n_boot"], 100),
                 random_state=kw["task"]["random_state"],
                 progress=part(0.75, 1.0),
+                cache=kw["frames"]["value"],
             )
         except ProfilingError as exc:
             value_note = str(exc)
@@ -567,7 +568,7 @@ def predict(
             "drivers": drivers,
             "embeddings": embeddings,
         },
-        "frames": {"purchase": {}, "churn": {}},
+        "frames": {"purchase": {}, "churn": {}, "value": {}},
     }
     progress("customer value: buying-pattern model and spend per purchase", 0.01)
     fitted = clv_scores(events, plan, unit)

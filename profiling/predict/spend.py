@@ -272,19 +272,29 @@ def fit_value_task(
     n_boot: int = 100,
     random_state: int = 0,
     progress: Progress = no_progress,
+    cache: dict | None = None,
 ) -> ValueResult:
     """Predict spend over ``plan.horizon_days`` (V), measure on the held-out window against
     what customers spent, score today's customers with the model best on validation.
 
     Validation is the most recent training cutoff (models fitted on the older ones) or,
     with one training cutoff, the baselines' and the learned model's Gini on that cutoff
-    fitted on a random three quarters of its users and measured on the rest.
+    fitted on a random three quarters of its users and measured on the rest. ``cache``
+    keeps the examples of each cutoff between calls (the baselines pass and the learned
+    pass read the same ones).
     """
     t0 = time.perf_counter()
     v = plan.horizon_days
     progress(f"customer value ({v} days): features and spend at {len(plan.train) + 1} cutoffs", 0.0)
-    parts = [_examples(events, c, v, True) for c in plan.train]
-    test = _examples(events, plan.test, v, True)
+    cache = {} if cache is None else cache
+
+    def at(c: datetime, labels: bool = True) -> Examples:
+        if c not in cache:
+            cache[c] = _examples(events, c, v, labels)
+        return cache[c]
+
+    parts = [at(c) for c in plan.train]
+    test = at(plan.test)
     train = Examples(pl.concat([p.frame for p in parts], how="vertical_relaxed"), test.features)
 
     progress("customer value: choosing on validation", 0.3)
@@ -322,7 +332,7 @@ def fit_value_task(
         versus = {"difference": g[LEARNED] - g["bgnbd_gg"], "ci_low": lo, "ci_high": hi}
 
     progress("customer value: scoring today's customers", 0.85)
-    today = _examples(events, plan.today, v, False)
+    today = at(plan.today, False)
     everything = Examples(
         pl.concat([train.frame, test.frame], how="vertical_relaxed"), test.features
     )
