@@ -320,7 +320,7 @@ def fit_task(
 # ---- everything together ------------------------------------------------------------------
 def _fit_embeddings(
     events: pl.DataFrame,
-    plan: CutoffPlan,
+    earliest: datetime,
     kind: str | None,
     dims: int,
     budget: float,
@@ -333,14 +333,14 @@ def _fit_embeddings(
         return None, None
     from profiling.predict.embeddings import SequenceEmbeddings
 
-    progress(f"user embeddings: training {kind} before {plan.train[0].date()}", 0.0)
+    progress(f"user embeddings: training {kind} before {earliest.date()}", 0.0)
     embeddings = SequenceEmbeddings(
         kind,
         dims=dims,
         time_budget=budget,
         model_params=params,
         random_state=random_state,
-    ).fit(events, before=plan.train[0])
+    ).fit(events, before=earliest)
     return embeddings, embeddings.describe()
 
 
@@ -550,9 +550,11 @@ def predict(
         raise PredictionError(f"unit must be 'D' (days) or 'W' (weeks). Got unit={unit!r}.")
     plans = _plans(events, horizon_days, lapse_days, value_days, max_train_cutoffs, calibration_end)
     plan = plans["purchase"]
+    # before the earliest training cutoff of every task (churn's and value's reach further back)
+    earliest = min(p.train[0] for p in plans.values() if isinstance(p, CutoffPlan))
     embeddings, embeddings_note = _fit_embeddings(
         events,
-        plan,
+        earliest,
         user_embeddings,
         embedding_dims,
         embedding_budget,
