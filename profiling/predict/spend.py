@@ -118,7 +118,9 @@ def _examples(events: pl.DataFrame, cutoff: datetime, days: int, labels: bool) -
         _bgnbd_gg_at(events, cutoff, days), on=S.USER_ID, how="left"
     )
     f = f.with_columns(pl.col("spend", "last_spend").fill_null(0.0))
-    return Examples(f, ex.features)
+    # the baselines' own predictions are inputs of the learned model too (stacking: it can
+    # only add to what they know, all read before the cutoff)
+    return Examples(f, (*ex.features, "bgnbd_gg", "last_spend"))
 
 
 def _bgnbd_gg_at(events: pl.DataFrame, cutoff: datetime, days: int) -> pl.DataFrame:

@@ -756,6 +756,8 @@ PREDICT_FEATURE_LABELS: dict[str, str] = {
     "purchase_trend": "purchase days, last 30 days against the 60 before",
     "spend_90d": "spend, last 90 days",
     "items_bought": "distinct items bought (breadth)",
+    "bgnbd_gg": "expected spend (buying-pattern and spend-per-purchase models)",
+    "last_spend": "spend in the last value window",
     # optional inputs (profiling.predict.embeddings)
     **{f"seq_emb_{k}": f"browsing-sequence trait {k}" for k in range(1, 33)},
 }
