@@ -84,3 +84,23 @@ def test_churn_and_propensity_rank_customers_differently_where_everyone_has_boug
 
     assert auc(r.churn)["recency"] != pytest.approx(auc(r.purchase)["recency"], abs=1e-3)
     assert "p_alive" in r.churn.models and "p_alive" not in r.purchase.models
+
+
+def test_each_score_reads_what_it_predicts_how_good_it_is_against_recency_and_what_to_do(
+    everyone_bought,
+):
+    r = everyone_bought
+    what, quality, use = P.plain_reading(r, "churn")
+    assert what == f"Chance that a past buyer makes {r.lapse.describe()}."
+    auc = dict(
+        r.churn.metrics.filter(pl.col("metric") == "roc_auc").select("model", "value").rows()
+    )
+    chosen, recency = auc[r.churn.chosen], auc["recency"]
+    if r.churn.chosen != "recency":
+        word = "better" if chosen > recency else "worse"
+        assert quality.startswith(
+            f"Ranks lapsing customers {word} than 'days since last purchase alone': "
+            f"{chosen:.2f} against {recency:.2f} (ROC-AUC on the last {r.lapse.days} days"
+        )
+    assert use.startswith("Use: a win-back message")
+    assert P.plain_reading(r, "value") == []  # value_days=None: not scored, nothing to read

@@ -381,12 +381,13 @@ def plain_reading(result: Predictions, task: str) -> list[str]:
         return []
     measure = "normalized Gini" if task == "value" else "ROC-AUC"
     metric = "gini" if task == "value" else "roc_auc"
-    days = t.plan.horizon_days if task == "value" else None
-    if task == "purchase":
-        days = result.plan.horizon_days
-    if task == "churn":
-        days = result.lapse.days if result.lapse is not None else result.plan.horizon_days
-    lapse = result.lapse.describe() if result.lapse is not None else f"no purchase in {days} days"
+    lapse = result.lapse
+    days = {
+        "purchase": result.plan.horizon_days,
+        "churn": lapse.days if lapse is not None else result.plan.horizon_days,
+        "value": result.value.horizon_days if result.value is not None else 0,
+    }[task]
+    lapse = lapse.describe() if lapse is not None else f"no purchase in {days} days"
     what = G.PREDICT_READING_WHAT[task].format(days=days, lapse=lapse)
     values = dict(t.metrics.filter(pl.col("metric") == metric).select("model", "value").rows())
     simplest = SIMPLEST_RULE[task]
@@ -408,7 +409,7 @@ def plain_reading(result: Predictions, task: str) -> list[str]:
             score=score,
             base=base,
             measure=measure,
-            days=t.plan.horizon_days if task != "purchase" else result.plan.horizon_days,
+            days=days,
         )
     return [what, quality, G.PREDICT_READING_USE[task]]
 
