@@ -126,6 +126,8 @@ st.caption(
     "signal. The measures' technical names and definitions are in the analyst details at "
     "the foot of the page."
 )
+for name, why in t.not_fitted.items():
+    st.caption(f"{P.MODEL_LABELS[name]} is not compared: {why}.")
 st.download_button(
     "Download the metrics (CSV)",
     glossary_ui.csv(t.metrics),

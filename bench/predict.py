@@ -87,6 +87,8 @@ def report(name: str, events: pl.DataFrame, args) -> dict:
         )
         if t.task == "churn":
             print(f"lapse window: {result.lapse.describe()}")
+        for name, why in t.not_fitted.items():
+            print(f"{name} left out: {why}")
         print(table(t))
         v = t.versus_best
         met[t.task] = t.meets_target()
@@ -107,12 +109,18 @@ def report(name: str, events: pl.DataFrame, args) -> dict:
         print(table(v))
         d = v.versus_bgnbd
         met["value"] = v.meets_target()
-        print(
-            f"learned - MBG/NBD+Gamma-Gamma normalized Gini: {d['difference']:+.4f} "
-            f"[paired 95% {d['ci_low']:+.4f}, {d['ci_high']:+.4f}] -> target (+0.03) "
-            f"{'MET' if met['value'] else 'not met'}; best on held-out: {v.best_on_test}; "
-            f"used (validation): {v.chosen}"
-        )
+        if not d:
+            print(
+                "learned - MBG/NBD+Gamma-Gamma normalized Gini: not measurable (the models "
+                "could not be fitted) -> target not met"
+            )
+        else:
+            print(
+                f"learned - MBG/NBD+Gamma-Gamma normalized Gini: {d['difference']:+.4f} "
+                f"[paired 95% {d['ci_low']:+.4f}, {d['ci_high']:+.4f}] -> target (+0.03) "
+                f"{'MET' if met['value'] else 'not met'}; best on held-out: {v.best_on_test}; "
+                f"used (validation): {v.chosen}"
+            )
     elif result.value_note:
         print(f"value: {result.value_note}")
     print(f"\nwhole predict(): {total:.1f} s; peak memory of this process {_peak_gb():.2f} GB")
@@ -158,6 +166,8 @@ def scale(n_events: int) -> None:
         },
         "lapse_days": result.lapse.days,
         "value_days": None if result.value is None else result.value.horizon_days,
+        "value_note": result.value_note,
+        "churn_note": result.churn_note,
         "slowest_stages": sorted(
             ((b[0] - a[0], a[2]) for a, b in zip(stages, stages[1:], strict=False)), reverse=True
         )[:6],

@@ -104,3 +104,22 @@ def test_each_score_reads_what_it_predicts_how_good_it_is_against_recency_and_wh
         )
     assert use.startswith("Use: a win-back message")
     assert P.plain_reading(r, "value") == []  # value_days=None: not scored, nothing to read
+
+
+def test_a_baseline_whose_model_could_not_be_fitted_is_left_out_not_shown_at_one_half():
+    frame = pl.DataFrame(
+        {
+            S.USER_ID: ["a", "b"],
+            "bgnbd_p": pl.Series([None, None], dtype=pl.Float64),
+            "bgnbd_alive": [0.3, None],
+            "label": [1, 0],
+        }
+    )
+    from profiling.predict.labels import Examples
+    from profiling.predict.orchestration import unfitted_baselines
+
+    got = unfitted_baselines(Examples(frame, ()))
+    assert list(got) == ["bgnbd"]  # P(alive) scores one of the two users: it stays
+    assert got["bgnbd"].startswith("the buying-pattern model (MBG/NBD) could not be fitted")
+    models = P.make_models("churn", skip=tuple(got))
+    assert "bgnbd" not in models and "p_alive" in models

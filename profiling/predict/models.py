@@ -151,11 +151,15 @@ class LearnedModel(ScoreModel):
         *,
         tune: bool = True,
         tune_rows: int = 150_000,
+        setting: dict | None = None,
+        n_iter: int | None = None,
     ):
         self.random_state = random_state
         self.n_threads = n_threads
         self.tune = tune
         self.tune_rows = tune_rows
+        self.setting = setting
+        self.n_iter = n_iter
 
     def fit(self, ex: Examples) -> LearnedModel:
         with threadpool_limits(self.n_threads):
@@ -183,9 +187,12 @@ class LearnedModel(ScoreModel):
         X = X[:, self.keep_]
         trials = []
         settings = SETTINGS if self.tune else SETTINGS[:1]
+        if self.setting is not None:  # chosen before, on a validation window: no search
+            settings = (self.setting,)
         for setting in settings:
-            early = self.tune and fit_rows.size >= 1000
-            model = self._booster(setting, 400 if early else 100, early)
+            early = self.tune and self.setting is None and fit_rows.size >= 1000
+            rounds = self.n_iter or 100
+            model = self._booster(setting, 400 if early else rounds, early)
             if len(np.unique(y[fit_rows])) < 2 or len(np.unique(y[val_rows])) < 2:
                 trials.append((float("nan"), setting, model.max_iter, None))
                 break
@@ -209,12 +216,21 @@ class LearnedModel(ScoreModel):
     def describe(self) -> str:
         """The chosen setting and rounds, and its validation ROC-AUC, in one line."""
         s = self.setting_
+        how = (
+            "chosen on the validation window"
+            if self.setting is not None
+            else f"best of {len(self.trials_)} settings on its validation window"
+        )
         return (
             f"gradient boosting, {self.n_iter_} rounds, learning rate {s['learning_rate']}, "
             f"{s['max_leaf_nodes']} leaves, at least {s['min_samples_leaf']} rows per leaf "
-            f"(best of {len(self.trials_)} settings on its validation window, ROC-AUC "
-            f"{self.validation_auc_:.3f})"
+            f"({how}, ROC-AUC {self.validation_auc_:.3f})"
         )
+
+    def tuned(self) -> dict:
+        """The setting and rounds this fit chose, to refit with on more rows
+        (``LearnedModel(**model.tuned())``) without searching again."""
+        return {"setting": self.setting_, "n_iter": self.n_iter_}
 
     def predict(self, ex: Examples) -> np.ndarray:
         return self.predict_X(ex.X())
@@ -257,12 +273,20 @@ def baselines(task: str) -> tuple[str, ...]:
 
 
 def make_models(
-    task: str, random_state: int = 0, *, learned: bool = True, tune: bool = True
+    task: str,
+    random_state: int = 0,
+    *,
+    learned: bool = True,
+    tune: bool = True,
+    tuned: dict | None = None,
+    skip: tuple[str, ...] = (),
 ) -> dict[str, ScoreModel]:
     """The learned model (unless ``learned`` is false: the baselines need no training
-    beyond a one-column fit) and every baseline of ``task``, unfitted, by name (learned
-    first)."""
-    models: list[ScoreModel] = [LearnedModel(random_state, tune=tune)] if learned else []
+    beyond a one-column fit) and every baseline of ``task`` but those in ``skip``, unfitted,
+    by name (learned first). ``tuned``: :meth:`LearnedModel.tuned` of an earlier fit."""
+    models: list[ScoreModel] = (
+        [LearnedModel(random_state, tune=tune, **(tuned or {}))] if learned else []
+    )
     models += [
         OneColumnLogistic("recency", "recency_days", recency_column),
         OneColumnLogistic("frequency", "frequency", frequency_column),
@@ -271,7 +295,7 @@ def make_models(
     ]
     if task == "churn":
         models.append(PAliveBaseline())
-    return {m.name: m for m in models}
+    return {m.name: m for m in models if m.name not in skip}
 
 
 MODEL_INPUTS: dict[str, tuple[str, ...] | None] = {

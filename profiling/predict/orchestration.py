@@ -154,24 +154,38 @@ def _validation_split(
 
 
 def _choose_on_validation(
-    fit_part: Examples, val: Examples, task: str, random_state: int, learned: bool
-) -> tuple[dict[str, float], pl.DataFrame, str]:
-    """(F1-max threshold per model, validation metrics, chosen model)."""
-    val_scores = {
-        n: m.fit(fit_part).predict(val)
-        for n, m in make_models(task, random_state, learned=learned).items()
-    }
+    fit_part: Examples, val: Examples, task: str, random_state: int, learned: bool, skip
+) -> tuple[dict[str, float], pl.DataFrame, str, dict | None]:
+    """(F1-max threshold per model, validation metrics, chosen model, the learned model's
+    tuned setting: the later fits of the task reuse it)."""
+    models = make_models(task, random_state, learned=learned, skip=skip)
+    val_scores = {n: m.fit(fit_part).predict(val) for n, m in models.items()}
+    tuned = models[LEARNED].tuned() if learned else None
     thresholds = {n: f1_max_threshold(val.y(), p) for n, p in val_scores.items()}
     validation = metric_rows(val_scores, val.y(), thresholds, 0, random_state)
-    return thresholds, validation, best_model(validation)
+    return thresholds, validation, best_model(validation), tuned
+
+
+def unfitted_baselines(test: Examples) -> dict[str, str]:
+    """Baselines that cannot score the held-out window because the buying-pattern model
+    could not be fitted before it: name -> why (they are left out, not shown at 0.5)."""
+    why = "the buying-pattern model (MBG/NBD) could not be fitted before the held-out window"
+    out = {}
+    for name, column in (("bgnbd", "bgnbd_p"), ("p_alive", "bgnbd_alive")):
+        f = test.frame
+        if column in f.columns and f[column].null_count() == f.height:
+            out[name] = why
+    return out
 
 
 def _importance(
     learned: LearnedModel, test: Examples, repeats: int, random_state: int
 ) -> pl.DataFrame:
     """One row per feature: feature, label, importance, std (drop of held-out ROC-AUC when
-    the feature is shuffled)."""
+    the feature is shuffled; on at most 20,000 held-out users per repeat, which ranks the
+    features as well at a fraction of the cost on a large store)."""
     names = [f for f, keep in zip(test.features, learned.keep_, strict=True) if keep]
+    n = test.frame.height
     with threadpool_limits(learned.n_threads):
         imp = permutation_importance(
             learned.model_,
@@ -180,6 +194,7 @@ def _importance(
             scoring="roc_auc",
             n_repeats=repeats,
             random_state=random_state,
+            max_samples=min(1.0, 20_000 / max(n, 1)),
         )
     return pl.DataFrame(
         {
@@ -259,13 +274,15 @@ def fit_task(
     fit_part, val, val_where = _validation_split(plan, train_parts, train, task, random_state)
 
     progress(f"{label}: choosing thresholds on validation", 0.2)
-    thresholds, validation, chosen = _choose_on_validation(
-        fit_part, val, task, random_state, learned
+    skip = unfitted_baselines(test)
+    thresholds, validation, chosen, tuned = _choose_on_validation(
+        fit_part, val, task, random_state, learned, tuple(skip)
     )
 
     progress(f"{label}: training on {len(plan.train)} cutoffs", 0.4)
     t_train = time.perf_counter()
-    models = {n: m.fit(train) for n, m in make_models(task, random_state, learned=learned).items()}
+    kinds = {"learned": learned, "tuned": tuned, "skip": tuple(skip)}
+    models = {n: m.fit(train) for n, m in make_models(task, random_state, **kinds).items()}
     train_seconds = time.perf_counter() - t_train
     t_score = time.perf_counter()
     test_scores = {n: m.predict(test) for n, m in models.items()}
@@ -287,7 +304,7 @@ def fit_task(
         importance = _importance(models[LEARNED], test, importance_repeats, random_state)
 
     progress(f"{label}: scoring today's users", 0.85)
-    final = make_models(task, random_state, learned=learned)[chosen].fit(
+    final = make_models(task, random_state, **kinds)[chosen].fit(
         concat_examples(train_parts + [test])
     )
     scores, driver_frame = _score_today(final, at(plan.today, with_labels=False), chosen, drivers)
@@ -308,6 +325,7 @@ def fit_task(
         drivers=driver_frame,
         class_balance=_class_balance(train, test, val_where),
         versus_best=versus,
+        not_fitted=skip,
         learned_note=models[LEARNED].describe() if learned else None,
         timings={
             "train_seconds": train_seconds,

@@ -66,6 +66,7 @@ class TaskResult:
     timings: dict[str, float] = field(default_factory=dict)
     versus_best: dict = field(default_factory=dict)  # learned - best baseline ROC-AUC, paired CI
     learned_note: str | None = None  # the learned model's chosen settings
+    not_fitted: dict = field(default_factory=dict)  # baselines left out -> why
 
     @property
     def models(self) -> list[str]:

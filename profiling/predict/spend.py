@@ -185,13 +185,15 @@ def _rfm_lookup(train: Examples) -> pl.DataFrame:
 
 def baseline_predictions(ex: Examples, lookup: pl.DataFrame) -> dict[str, np.ndarray]:
     """Each baseline's predicted spend for every row of ``ex`` (unscored rows predict 0:
-    the buying-pattern model cannot score a customer without a purchase)."""
+    the buying-pattern model cannot score a customer without a purchase). MBG/NBD +
+    Gamma-Gamma is left out when it could not be fitted at all (not shown as a 0 for all)."""
     f = ex.frame.join(lookup, on="rfm_score", how="left")
-    return {
-        "bgnbd_gg": f["bgnbd_gg"].fill_null(0.0).to_numpy(),
-        "last_spend": f["last_spend"].to_numpy().astype(float),
-        "rfm": f["rfm"].fill_null(0.0).to_numpy(),
-    }
+    out = {}
+    if f["bgnbd_gg"].null_count() < f.height:
+        out["bgnbd_gg"] = f["bgnbd_gg"].fill_null(0.0).to_numpy()
+    out["last_spend"] = f["last_spend"].to_numpy().astype(float)
+    out["rfm"] = f["rfm"].fill_null(0.0).to_numpy()
+    return out
 
 
 # ---- the task --------------------------------------------------------------------------------
@@ -326,7 +328,7 @@ def fit_value_task(
     actual = test.frame["spend"].to_numpy().astype(float)
     metrics, ginis = _metric_frame(actual, preds, n_boot, random_state)
     versus = {}
-    if learned:
+    if learned and "bgnbd_gg" in preds:
         d = ginis[0] - ginis[list(preds).index("bgnbd_gg")]
         d = d[np.isfinite(d)]
         lo, hi = np.percentile(d, [2.5, 97.5]) if d.size else (np.nan, np.nan)
@@ -338,14 +340,20 @@ def fit_value_task(
     everything = Examples(
         pl.concat([train.frame, test.frame], how="vertical_relaxed"), test.features
     )
+    today_base = baseline_predictions(today, _rfm_lookup(everything))
+    if chosen not in today_base and chosen != LEARNED:  # fitted before, not on the whole log
+        chosen = _best(metrics.filter(pl.col("model").is_in([LEARNED, *today_base])))
     if chosen == LEARNED:
         p_today = TwoPartValue(random_state).fit(everything).predict(today)
     else:
-        p_today = baseline_predictions(today, _rfm_lookup(everything))[chosen]
+        p_today = today_base[chosen]
     scores = today.frame.select(S.USER_ID).with_columns(pl.Series("expected_spend", p_today))
     note = None
-    if test.frame["bgnbd_gg"].null_count() == test.frame.height:
-        note = "the buying-pattern and spend models could not be fitted before the held-out window"
+    if "bgnbd_gg" not in preds:
+        note = (
+            "the buying-pattern and spend models (MBG/NBD + Gamma-Gamma) could not be fitted "
+            "before the held-out window, so they are not compared"
+        )
     test_frame = test.frame.select(S.USER_ID, "spend").with_columns(
         [pl.Series(n, p) for n, p in preds.items()]
     )
