@@ -126,7 +126,7 @@ st.caption(
     "signal. The measures' technical names and definitions are in the analyst details at "
     "the foot of the page."
 )
-for name, why in t.not_fitted.items():
+for name, why in (t.not_fitted or {}).items():
     st.caption(f"{P.MODEL_LABELS[name]} is not compared: {why}.")
 st.download_button(
     "Download the metrics (CSV)",
@@ -141,9 +141,12 @@ st.download_button(
 value = result.value
 st.subheader("Customer value: predicted spend against what customers spent")
 if value is None:
+    why = result.value_note or (
+        "these predictions were saved before customer value was measured; they are "
+        "recomputed when the data changes"
+    )
     st.info(
-        f"Customer value is not measured: {widgets.escape_markdown(result.value_note or '')}",
-        icon=":material/info:",
+        f"Customer value is not measured: {widgets.escape_markdown(why)}", icon=":material/info:"
     )
 else:
     if value.best_on_test != P.LEARNED:

@@ -87,7 +87,7 @@ def report(name: str, events: pl.DataFrame, args) -> dict:
         )
         if t.task == "churn":
             print(f"lapse window: {result.lapse.describe()}")
-        for name, why in t.not_fitted.items():
+        for name, why in (t.not_fitted or {}).items():
             print(f"{name} left out: {why}")
         print(table(t))
         v = t.versus_best

@@ -64,9 +64,10 @@ class TaskResult:
     drivers: pl.DataFrame
     class_balance: dict
     timings: dict[str, float] = field(default_factory=dict)
-    versus_best: dict = field(default_factory=dict)  # learned - best baseline ROC-AUC, paired CI
+    # None (not a default_factory) so that results saved before these fields load with them
+    versus_best: dict | None = None  # learned - best baseline ROC-AUC, paired CI
     learned_note: str | None = None  # the learned model's chosen settings
-    not_fitted: dict = field(default_factory=dict)  # baselines left out -> why
+    not_fitted: dict | None = None  # baselines left out -> why
 
     @property
     def models(self) -> list[str]:
@@ -85,7 +86,7 @@ class TaskResult:
     def meets_target(self, margin: float = 0.01) -> bool:
         """The learned model's held-out ROC-AUC is at least the best baseline's + ``margin``
         and the paired bootstrap 95% interval of the difference lies above 0."""
-        v = self.versus_best
+        v = self.versus_best or {}
         return bool(v) and v["difference"] >= margin and v["ci_low"] > 0
 
 
