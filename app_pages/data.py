@@ -14,7 +14,7 @@ st.caption(
 )
 ref = data.resolved_spec()
 actions = ["New workspace from files"]
-if ref is not None and not ref.readonly:
+if ref is not None and not ref.readonly and security.can_write(ref.slug):
     actions.append(f"Add data to {widgets.escape_markdown(ref.name)}")
 actions.append("Manage workspaces")
 action = st.segmented_control("What to do", actions, default=actions[0], key="ps_data_source")
@@ -113,6 +113,7 @@ if rev is not None and rev.under_review:
     report.review_report(rev)
 elif (ds := data.active_dataset()) is not None:
     st.header(f"Cleaning report · {widgets.escape_markdown(ds.name)}", anchor="cleaning-report")
+    widgets.currency_suggestion()
     batches = data.batches(ref)
     if batches.height > 1:
         st.subheader("Batches")

@@ -10,6 +10,7 @@ import sys
 from profiling.cli.build import add_build_parsers
 from profiling.cli.evaluate import add_evaluate_parser
 from profiling.cli.predict import add_predict_parser
+from profiling.cli.serve import add_serve_parsers
 from profiling.cli.workspace import add_workspace_parser
 from profiling.errors import ProfilingError
 from profiling.private import private_umask
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate_parser(sub)
     add_workspace_parser(sub)
     add_predict_parser(sub)
+    add_serve_parsers(sub)
     return parser
 
 

@@ -51,13 +51,14 @@ def parse(value: str | None, path: Path) -> int:
 def read_version(con, path: Path) -> int | None:
     """The format version stored in the open database; None when it has no meta table (not
     a workspace: callers say so)."""
+    # fetchall, not fetchone: a result left unfinished blocks the caller's next register()
     has_meta = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not has_meta:
         return None
-    row = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-    return parse(row[0] if row else None, path)
+    rows = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchall()
+    return parse(rows[0][0] if rows else None, path)
 
 
 def refuse_newer(version: int, path: Path) -> None:

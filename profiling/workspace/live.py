@@ -1,0 +1,289 @@
+"""Live profiles in a workspace: the per-user state beside the snapshots, and adding a batch
+by updating only the users it touches.
+
+The state (:class:`profiling.profiles.incremental.LiveState`) lives in the workspace
+database as tables ``live_users``, ``live_days``, ``live_orders``, ``live_cats``,
+``live_brands``, ``live_prices`` and the meta keys ``live_version`` (the data version it
+describes) and ``live_facts``. A state whose version is not the workspace's (a batch added
+the ordinary way since) is rebuilt from every event before it is used: it is never merged
+into stale.
+
+:func:`add` is :meth:`profiling.workspace.store.Workspace.add` with the same cleaning, de-duplication against earlier batches and one
+transaction as an ordinary add, but the snapshot comes from the state (touched users
+merged, the recent window recounted, the global parts recomputed, users assigned to the
+previous snapshot's clusters) instead of a rebuild from every event. When the batch changes
+a definition for everyone (a changed item catalog, session ids appearing, no clusters to
+assign to) it falls back to the ordinary add and says so in the progress messages.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import polars as pl
+
+from profiling.data.dataset import Dataset
+from profiling.errors import WorkspaceError
+from profiling.profiles import incremental as I
+from profiling.profiles.features import add_tags
+from profiling.vocabulary import schema as S
+from profiling.workspace import db, formats
+from profiling.workspace import store as st
+
+TABLES = {name: f"live_{name}" for name in I.LiveState.PER_USER + ("prices",)}
+_TOUCHED = "__live_touched"
+
+
+def state_is_current(ws: st.Workspace) -> bool:
+    """Whether the workspace's stored state describes its current data."""
+    meta = ws.meta()
+    return meta.get("live_version") == meta["data_version"]
+
+
+def build_state(ws: st.Workspace, ds: Dataset | None = None) -> I.LiveState:
+    """Compute the state from every event of the workspace and store it (one transaction)."""
+    ds = ds or ws.dataset()
+    state = I.state_from_events(ds.events, ds.items)
+    with db.connect(ws.db_path) as con, db.transaction(con):
+        for name, table in TABLES.items():
+            frame = getattr(state, name)
+            if frame is None:
+                con.execute(f"DROP TABLE IF EXISTS {db.quoted(table)}")
+            else:
+                db.write_table(con, table, frame)
+        _set_meta(con, ds.fingerprint, state.facts)
+    return state
+
+
+def _set_meta(con, version: str, facts: I.Facts) -> None:
+    for key, value in (("live_version", version), ("live_facts", json.dumps(facts.to_dict()))):
+        con.execute("DELETE FROM meta WHERE key = ?", [key])
+        con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
+
+def _read_state(con, touched: pl.DataFrame, facts: I.Facts) -> I.LiveState:
+    """users, cats and prices whole (the profiles need every user); days, orders and brands
+    for the ``touched`` users only (registered as a view)."""
+    out = {}
+    for name, table in TABLES.items():
+        if not db.has_table(con, table):
+            out[name] = None
+        elif name in ("users", "cats", "prices"):
+            out[name] = db.read(con, f"SELECT * FROM {db.quoted(table)}")  # noqa: S608 - our own table names through db.quoted
+        else:
+            out[name] = db.read(
+                con,
+                f"SELECT * FROM {db.quoted(table)} WHERE user_id IN "  # noqa: S608 - our own table names through db.quoted
+                f"(SELECT user_id FROM {_TOUCHED})",
+            )
+    return I.LiveState(**out, facts=facts)
+
+
+def _write_delta(con, delta: I.LiveState) -> None:
+    """Replace the touched users' rows of every per-user table, and the prices."""
+    con.register(_TOUCHED, delta.touched().to_arrow())
+    try:
+        for name in I.LiveState.PER_USER:
+            frame = getattr(delta, name)
+            if frame is None:
+                continue
+            table = db.quoted(TABLES[name])
+            con.execute(
+                f"DELETE FROM {table} WHERE user_id IN (SELECT user_id FROM {_TOUCHED})"  # noqa: S608 - our own table names through db.quoted
+            )
+            db.append(con, TABLES[name], frame)
+    finally:
+        con.complete()
+        con.unregister(_TOUCHED)
+    if delta.prices is not None:
+        db.write_table(con, TABLES["prices"], delta.prices)
+
+
+def _previous_segmentation(con):
+    row = con.execute(
+        "SELECT snapshot_id, segmentation FROM snapshots ORDER BY snapshot_id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise I.NeedsRebuild("the workspace has no snapshot to take clusters from")
+    snapshot_id, text = row
+    assignments = db.read(con, f"SELECT * FROM {db.quoted(f'assignments_{snapshot_id}')}")  # noqa: S608 - identifiers pass through db.quoted
+    return formats.segmentation_from(text, assignments)
+
+
+def _same_catalog(old: pl.DataFrame | None, new: pl.DataFrame | None) -> bool:
+    cols = I.catalog_columns(old)
+    if cols != I.catalog_columns(new):
+        return False
+    if not cols:
+        return True
+    a = old.select(S.ITEM_ID, *cols).sort(S.ITEM_ID)
+    b = new.select(S.ITEM_ID, *cols).sort(S.ITEM_ID)
+    return a.equals(b)
+
+
+def add(
+    ws: st.Workspace,
+    events,
+    users=None,
+    items=None,
+    *,
+    events_map: dict[str, str] | None = None,
+    users_map: dict[str, str] | None = None,
+    items_map: dict[str, str] | None = None,
+    names: dict[str, str] | None = None,
+    on_progress=None,
+    pseudonym_key: bytes | str | None = None,
+) -> st.BatchReport:
+    """:meth:`profiling.workspace.store.Workspace.add` (same arguments, same report, same
+    single transaction) that updates only the users in the batch from the live state; see
+    the module docstring for what is merged, recounted and recomputed."""
+    if ws.readonly:
+        raise WorkspaceError(
+            f"workspace {ws.slug!r} is read-only (the built-in sample store); save your "
+            "data as a workspace of its own to add batches"
+        )
+    sources = {"events": events, "users": users, "items": items}
+    maps = {"events": events_map, "users": users_map, "items": items_map}
+    progress = on_progress or (lambda msg: None)
+    with st.workspace_lock(ws.slug):
+        try:
+            return _add_incremental(ws, sources, maps, names or {}, progress, pseudonym_key)
+        except I.NeedsRebuild as why:
+            progress(f"Rebuilding every profile: {why}")
+            return st._add_batch(ws, sources, maps, names or {}, progress, pseudonym_key)
+
+
+def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
+    meta = ws.meta()
+    key = st._resolve_key(meta, key)
+    if not state_is_current(ws):
+        progress("Building the live state from every event (once)…")
+        build_state(ws)
+    facts = I.Facts.from_dict(json.loads(ws.meta()["live_facts"]))
+    files = st._copy_sources(ws.path, sources, names)
+    progress("Reading and cleaning the new batch…")
+    batch = st._load_batch(files, maps)
+    if key is not None:
+        batch = st._pseudonymized(batch, key)
+        files = st._forget_sources(files)
+    used = st._used_maps(batch)
+    with db.connect(ws.db_path) as con:
+        lo, hi = batch.events[S.TIMESTAMP].min(), batch.events[S.TIMESTAMP].max()
+        overlap = db.read(
+            con,
+            "SELECT * EXCLUDE (batch_id) FROM events WHERE timestamp BETWEEN ? AND ?",
+            [lo, hi],
+        )
+        batch_id = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()[0]
+        fps = [r[0] for r in con.execute("SELECT fingerprint FROM batches ORDER BY 1").fetchall()]
+        old_users = db.read(con, "SELECT * FROM users") if db.has_table(con, "users") else None
+        old_items = db.read(con, "SELECT * FROM items") if db.has_table(con, "items") else None
+        previous = _previous_segmentation(con)
+    fresh = st.new_rows(overlap.cast(batch.events.schema), batch.events)
+    dup = batch.events.height - fresh.height
+    items = st._upsert(old_items, batch.items, S.ITEM_ID)
+    users = st._upsert(old_users, batch.users, S.USER_ID)
+    if not _same_catalog(old_items, items):
+        raise I.NeedsRebuild("the item catalog changed (categories or brands of items)")
+    progress("Updating the profiles of the users in the batch…")
+    touched = fresh.select(S.USER_ID).unique()
+    with db.connect(ws.db_path) as con:
+        con.register(_TOUCHED, touched.to_arrow())
+        try:
+            state = _read_state(con, touched, facts)
+            known = state.users.height
+        finally:
+            con.complete()  # DuckDB refuses to unregister while a result is pending
+            con.unregister(_TOUCHED)
+
+        def history(ids: list[str]) -> pl.DataFrame:
+            return db.read(
+                con,
+                "SELECT user_id, timestamp, session_id FROM events WHERE list_contains(?, user_id)",
+                [ids],
+            )
+
+        delta = I.merge_events(state, fresh, items, history)
+        full = state.updated(delta)
+        when = full.users["last_seen"].max()
+        recent = db.read(
+            con,
+            "SELECT user_id, timestamp FROM events WHERE timestamp > ?",
+            [I.window_start(when)],
+        )
+    new_users = full.users.height - known
+    recent = pl.concat(
+        [
+            recent,
+            fresh.select(S.USER_ID, S.TIMESTAMP).filter(pl.col(S.TIMESTAMP) > I.window_start(when)),
+        ],
+        how="vertical_relaxed",
+    )
+    profiles = add_tags(I.profiles_from_state(full, when, recent, items, users))
+    progress("Assigning users to the current segments…")
+    seg = I.segments_to_current_clusters(profiles, previous)
+    version = st._data_version([*fps, batch.fingerprint])
+    snap_ds = Dataset(fresh, users, items, None, version, meta["name"])
+    rep = batch.report.events
+    progress("Saving…")
+    with db.connect(ws.db_path) as con, db.transaction(con):
+        db.append(con, "events", fresh.with_columns(pl.lit(batch_id, pl.Int32).alias("batch_id")))
+        # only a table the batch brought changed (the ordinary add rewrites both)
+        for table, frame, brought in (("users", users, batch.users), ("items", items, batch.items)):
+            if brought is not None:
+                db.write_table(con, table, frame)
+        con.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            st._batch_row(
+                batch_id,
+                files,
+                used,
+                batch.fingerprint,
+                rep.rows_read,
+                fresh.height,
+                dup,
+                rep.rows_dropped,
+                batch,
+            ),
+        )
+        st._insert_sources(con, files, batch_id)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
+        _write_delta(con, delta)
+        _set_meta(con, version, delta.facts)
+        sid = st._store_snapshot(
+            con, snap_ds, profiles, seg, f"after batch {batch_id} (live)", when
+        )
+    return st.BatchReport(
+        batch_id=batch_id,
+        files={r: f["name"] for r, f in files.items()},
+        rows_read=rep.rows_read,
+        rows_dropped=rep.rows_dropped,
+        rows_duplicate=dup,
+        rows_new=fresh.height,
+        new_users=new_users,
+        dropped_by_reason={r.reason: r.count for r in rep.reasons if r.action == "dropped"},
+        snapshot_id=sid,
+    )
+
+
+def arrivals(ws: st.Workspace, now: datetime | None = None) -> dict:
+    """Events arriving, for the Overview: ``last_added`` (when the latest batch committed,
+    None before any), ``seconds_ago`` (since then) and ``events_today`` (new rows of the
+    batches committed since midnight UTC of ``now``, default the current time)."""
+    now = now or datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with db.connect(ws.db_path) as con:
+        last, today = con.execute(
+            "SELECT max(added_at), coalesce(sum(rows_new) FILTER (WHERE added_at >= ?), 0) "
+            "FROM batches",
+            [midnight],
+        ).fetchone()
+    if last is None:
+        return {"last_added": None, "seconds_ago": None, "events_today": 0}
+    last = last.astimezone(UTC)
+    return {
+        "last_added": last,
+        "seconds_ago": (now - last).total_seconds(),
+        "events_today": int(today),
+    }
