@@ -4,7 +4,6 @@ risky, each model measured against simple baselines on a window it never saw."""
 import streamlit as st
 
 from profiling import predict as P
-from profiling.errors import ProfilingError
 from profiling.predict import clv
 from profiling.present import predict_viz as PV
 from profiling.profiles.risk import flag_counts, most_unusual, n_flagged
@@ -34,29 +33,51 @@ h = c1.number_input(
     value=P.DEFAULT_HORIZON,
     step=1,
     key=pred_ui.HORIZON,
-    help="Propensity: the chance of at least one purchase in the next H days. Churn risk: the "
-    "chance that a past buyer makes none in the next H days.",
+    help="Propensity: the chance of at least one purchase in the next H days. Churn risk looks "
+    "further: no purchase in a lapse window set from the gaps between this store's repeat "
+    "purchases (at least 2H).",
 )
 
 job = pred_ui.start(int(h))
 if job.failed:
-    st.error(job.error)
+    st.error(widgets.escape_markdown(job.error))
     st.button("Try again", on_click=pred_ui.retry, args=(job,))
     st.stop()
-if not job.done:
-    with st.status("Training and measuring the models…", expanded=True) as status:
-        try:
-            pred_ui.wait(job, status)
-        except ProfilingError as exc:
-            widgets.show_error(exc)
-            st.stop()
-        status.update(label="Models trained and measured", state="complete", expanded=False)
-bundle = job.result()
+
+
+@st.fragment(run_every=2.0)
+def training_progress(horizon_days: int) -> None:
+    """The background job's progress; one full page run shows the results when it is done."""
+    j = pred_ui.job(horizon_days)
+    if j is None or j.done:
+        st.rerun()
+    fraction, text = pred_ui.progress_line(j)
+    st.progress(fraction, text=text)
+
+
+if job.done:
+    bundle = job.result()
+else:
+    # never wait on training: the baselines (saved as soon as they are measured) show first
+    training_progress(int(h))
+    bundle = pred_ui.baselines(int(h))
+    if bundle is None:
+        st.caption(
+            "Computing the features and the baselines (no training needed); they appear here "
+            "first, and the learned models replace them when they are trained."
+        )
+        st.stop()
 result = bundle.predictions
+if not result.learned_ready:
+    st.info(
+        "Baselines only for now: the learned models are training in the background (progress "
+        "above). Every number below is already measured on the held-out window.",
+        icon=":material/hourglass_top:",
+    )
 c2.caption(result.plan.describe())
 
 tasks = {t.task: t for t in result.tasks()}
-labels = {"purchase": "Chance of buying soon", "churn": "Chance of not buying again"}
+labels = {"purchase": "Chance of buying soon", "churn": "Chance of lapsing"}
 task_name = (
     st.segmented_control(
         "Score", list(tasks), default="purchase", format_func=labels.get, key="ps_pred_task"
@@ -79,6 +100,8 @@ if t.baseline_wins:
     st.warning(P.verdict(t), icon=":material/balance:")
 else:
     st.success(P.verdict(t), icon=":material/verified:")
+for sentence in P.plain_reading(result, task_name):
+    st.markdown(f"- {widgets.escape_markdown(sentence)}")
 
 # --- comparison ---------------------------------------------------------------------------
 st.subheader("Model against baselines")
@@ -103,6 +126,8 @@ st.caption(
     "signal. The measures' technical names and definitions are in the analyst details at "
     "the foot of the page."
 )
+for name, why in (t.not_fitted or {}).items():
+    st.caption(f"{P.MODEL_LABELS[name]} is not compared: {why}.")
 st.download_button(
     "Download the metrics (CSV)",
     glossary_ui.csv(t.metrics),
@@ -112,12 +137,39 @@ st.download_button(
     key="ps_pred_metrics_csv",
 )
 
+# --- customer value -------------------------------------------------------------------------
+value = result.value
+st.subheader("Customer value: predicted spend against what customers spent")
+if value is None:
+    why = result.value_note or (
+        "these predictions were saved before customer value was measured; they are "
+        "recomputed when the data changes"
+    )
+    st.info(
+        f"Customer value is not measured: {widgets.escape_markdown(why)}", icon=":material/info:"
+    )
+else:
+    if value.best_on_test != P.LEARNED:
+        st.warning(P.value_verdict(value), icon=":material/balance:")
+    else:
+        st.success(P.value_verdict(value), icon=":material/verified:")
+    for sentence in P.plain_reading(result, "value"):
+        st.markdown(f"- {widgets.escape_markdown(sentence)}")
+    if result.value_note:
+        st.caption(widgets.escape_markdown(result.value_note))
+    value_words = {m: G.label("value_mae" if m == "mae" else m) for m in P.VALUE_METRICS}
+    st.table(P.value_by_measure(value, value_words), hide_index=True)
+    st.caption(
+        f"Each model predicts every customer's spend over {value.horizon_days} days from the "
+        "events before the held-out window; the cells compare it with what they then spent "
+        "[95% bootstrap interval]. The learned model multiplies the chance of buying by the "
+        "spend expected when buying."
+    )
+
 # --- threshold ----------------------------------------------------------------------------
 st.subheader("Choose a threshold")
 m1, m2 = st.columns([1, 2])
-model = m1.selectbox(
-    "Model", [P.LEARNED, *P.BASELINES], format_func=P.MODEL_LABELS.get, key="ps_pred_model"
-)
+model = m1.selectbox("Model", t.models, format_func=P.MODEL_LABELS.get, key="ps_pred_model")
 f1_max = t.thresholds[model]
 threshold = m2.slider(
     "Threshold (predict yes when the score is at least this)",
@@ -137,7 +189,7 @@ st.plotly_chart(
 )
 
 # --- curves -------------------------------------------------------------------------------
-curves = {m: P.curves(t, m) for m in [P.LEARNED, *P.BASELINES]}
+curves = {m: P.curves(t, m) for m in t.models}
 left, right = st.columns(2)
 with left:
     st.plotly_chart(PV.roc_figure(curves), width="stretch")
@@ -145,7 +197,8 @@ with left:
     st.plotly_chart(PV.gain_figure(curves), width="stretch")
 with right:
     st.plotly_chart(PV.pr_figure(curves, bal["test_positive_share"]), width="stretch")
-    st.plotly_chart(PV.importance_figure(t.importance), width="stretch")
+    if t.importance.height:
+        st.plotly_chart(PV.importance_figure(t.importance), width="stretch")
     st.plotly_chart(PV.gain_figure(curves, lift=True), width="stretch")
 
 # --- today's scores -----------------------------------------------------------------------
@@ -173,6 +226,14 @@ st.dataframe(
         widths={"user_id": 110, score_col: 170, f"{score_col}_pct": 100, top.columns[3]: 0},
         labels={f"{score_col}_pct": "percentile"},
     ),
+)
+st.download_button(
+    f"Download this audience: the top {top.height:,} (CSV)",
+    glossary_ui.csv(top, ov.currency()),
+    file_name=f"audience-{task_name}.csv",
+    mime="text/csv",
+    icon=":material/group_add:",
+    key="ps_pred_audience_csv",
 )
 st.download_button(
     f"Download every score ({bundle.scores.height:,} users, CSV)",
@@ -213,6 +274,9 @@ st.caption(
     "Anomaly score: IsolationForest on standardized behaviour features (about 0.5 = ordinary, "
     "near 1 = very unusual). It says *unusual*, not *fraudulent*; the rules say why."
 )
+if bundle.risk is None:
+    st.caption("The risk scores come with the learned models (training in the background).")
+    st.stop()
 counts = flag_counts(bundle.risk)
 r1, r2 = st.columns([2, 3])
 with r1:

@@ -40,6 +40,8 @@ PAGES = {
     "Profile map": "map",
     "What changed": "changes",
     "Recommenders": "recommenders",
+    "Predictions": "predictions",
+    "Data": "data",
 }
 
 

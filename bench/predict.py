@@ -1,31 +1,34 @@
-"""Benchmark: purchase propensity and churn risk against baselines on real logs, and the
-time to score 500,000 users.
+"""Benchmark: purchase propensity, churn (lapse) and customer value against their baselines
+on three logs, the verdict against issue 26's targets, and ``predict`` at scale.
 
     .venv/bin/python bench/predict.py [--data ../shared/data] [--horizon 30] [--n-boot 200]
-                                      [--skip-scale] [--embeddings gru4rec|sasrec]
-                                      [--embedding-budget SECONDS]
+                                      [--only retail|cdnow|sample]
+    .venv/bin/python bench/predict.py --events 1000000 [--events 10000000]
+    .venv/bin/python bench/predict.py --embeddings gru4rec|sasrec [--embedding-budget S]
 
-1. Online Retail II (2009-12 .. 2010-12, UCI) and the CDNOW master file (1997-01 ..
-   1998-06): ``profiling.predict.predict`` with the default rolling protocol (the held-out
-   window is the last H days; up to 6 training cutoffs H days apart before it; thresholds and
-   the used model chosen on the most recent training window). Printed per task: every
-   metric with its 95% bootstrap interval for the learned model and each baseline, which
-   model measured best on the held-out window, training time (all five models on every
-   training cutoff) and held-out scoring time. CDNOW also prints BG/NBD fitted on the
-   calibration period in weeks.
-2. Scale: CDNOW master copied 22 times with suffixed customer ids (518,540 users, 1.5M
-   purchases); the propensity model trained on the real CDNOW log scores everyone at
-   "today": features, RFM score and BG/NBD baseline (``cutoff_frame``), model predictions,
-   and the per-user drivers, each timed separately.
+1. Online Retail II (2009-12 .. 2010-12, UCI), the CDNOW master file (1997-01 .. 1998-06)
+   and the shipped sample store: ``profiling.predict.predict`` with the default protocol.
+   Printed per log: the propensity table (every metric with its 95% bootstrap interval for
+   the learned model and each baseline) and the paired bootstrap difference of the learned
+   model's ROC-AUC against the best baseline (target: at least +0.01 with the interval above
+   0); the churn table with its lapse window in words; the customer-value table (normalized
+   Gini, Spearman, MAE, share of spend captured by the predicted top 10%) and the learned
+   model's Gini against MBG/NBD + Gamma-Gamma (target: at least +0.03). Then, across the
+   three logs, which targets are met (each on at least two of three).
+2. ``--events N``: a store of N events from ``profiling.data.sample.generate_store`` (20
+   events per user, as bench/pages.py), ``predict`` run in a fresh process: wall time and
+   the process's peak resident memory (VmHWM). Target at 10M events: 5 minutes, 8 GB.
 3. ``--embeddings MODEL`` (instead of 1 and 2): Online Retail II without and with that
-   sequence model's user embeddings as extra inputs of the learned models
-   (``predict(user_embeddings=...)``, fitted before the earliest training cutoff), and the
-   paired bootstrap difference of the learned model's ROC-AUC and PR-AUC.
+   sequence model's user embeddings as extra inputs of the learned models, and the paired
+   bootstrap difference of the learned model's ROC-AUC and PR-AUC.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,16 +39,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from profiling import predict as P  # noqa: E402 - after the sys.path set-up above
-from profiling.data.dataset import load_dataset  # noqa: E402 - after the sys.path set-up above
+from profiling.data.dataset import load_dataset, load_sample  # noqa: E402 - after the sys.path set-up above
 from profiling.vocabulary import schema as S  # noqa: E402 - after the sys.path set-up above
 
 
-def table(result: P.TaskResult) -> str:
+def table(result) -> str:
+    """A task's (or the value task's) held-out metrics as a Markdown table."""
+    metrics = P.VALUE_METRICS if isinstance(result, P.ValueResult) else P.METRICS
     m = result.metrics
-    lines = ["| model | " + " | ".join(P.METRICS) + " |", "|---" * (len(P.METRICS) + 1) + "|"]
-    for model in [P.LEARNED, *P.BASELINES]:
+    lines = ["| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+    for model in result.models:
         cells = []
-        for metric in P.METRICS:
+        for metric in metrics:
             r = m.filter((pl.col("model") == model) & (pl.col("metric") == metric)).row(
                 0, named=True
             )
@@ -56,7 +61,15 @@ def table(result: P.TaskResult) -> str:
     return "\n".join(lines)
 
 
-def report(name: str, events: pl.DataFrame, args) -> P.Predictions:
+def _peak_gb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+def report(name: str, events: pl.DataFrame, args) -> dict:
+    """Run predict on one log, print its three tables; returns which targets it meets."""
     t0 = time.perf_counter()
     result = P.predict(events, horizon_days=args.horizon, n_boot=args.n_boot)
     total = time.perf_counter() - t0
@@ -64,47 +77,124 @@ def report(name: str, events: pl.DataFrame, args) -> P.Predictions:
     print(f"\n## {name}: {events.height:,} events, {users:,} users; horizon {args.horizon} days")
     cut = result.plan.to_dict()
     print(f"train cutoffs {cut['train_cutoffs']}; held-out window {cut['test_window']}")
+    met = {}
     for t in result.tasks():
         b = t.class_balance
+        window = args.horizon if t.task == "purchase" else result.lapse.days
         print(
-            f"\n### {P.TASKS[t.task]}: held-out {b['test_users']:,} users, "
+            f"\n### {P.TASKS[t.task]} ({window} days): held-out {b['test_users']:,} users, "
             f"{b['test_positive_share']:.1%} positive; train rows {b['train_rows']:,}"
         )
+        if t.task == "churn":
+            print(f"lapse window: {result.lapse.describe()}")
+        for name, why in (t.not_fitted or {}).items():
+            print(f"{name} left out: {why}")
         print(table(t))
+        v = t.versus_best
+        met[t.task] = t.meets_target()
         print(
-            f"best ROC-AUC on the held-out window: {t.best_on_test}; used (validation): "
-            f"{t.chosen}; train {t.timings['train_seconds']:.2f} s (5 models), score held-out "
-            f"{t.timings['score_seconds']:.3f} s, task total {t.timings['total_seconds']:.1f} s"
+            f"learned - best baseline ({v['baseline']}) ROC-AUC: {v['difference']:+.4f} "
+            f"[paired 95% {v['ci_low']:+.4f}, {v['ci_high']:+.4f}] -> target (+0.01, interval "
+            f"above 0) {'MET' if met[t.task] else 'not met'}; best on held-out: "
+            f"{t.best_on_test}; used (validation): {t.chosen}; {t.learned_note}; task "
+            f"{t.timings['total_seconds']:.1f} s"
         )
     if result.churn_note:
         print(f"churn: {result.churn_note}")
-    print(f"\nwhole predict() incl. CLV and bootstrap: {total:.1f} s")
-    return result
+    if result.value is not None:
+        v = result.value
+        print(f"\n### customer value, spend over {v.horizon_days} days")
+        if result.value_note:
+            print(f"note: {result.value_note}")
+        print(table(v))
+        d = v.versus_bgnbd
+        met["value"] = v.meets_target()
+        if not d:
+            print(
+                "learned - MBG/NBD+Gamma-Gamma normalized Gini: not measurable (the models "
+                "could not be fitted) -> target not met"
+            )
+        else:
+            print(
+                f"learned - MBG/NBD+Gamma-Gamma normalized Gini: {d['difference']:+.4f} "
+                f"[paired 95% {d['ci_low']:+.4f}, {d['ci_high']:+.4f}] -> target (+0.03) "
+                f"{'MET' if met['value'] else 'not met'}; best on held-out: {v.best_on_test}; "
+                f"used (validation): {v.chosen}"
+            )
+    elif result.value_note:
+        print(f"value: {result.value_note}")
+    print(f"\nwhole predict(): {total:.1f} s; peak memory of this process {_peak_gb():.2f} GB")
+    return met
 
 
-def scale(cdnow: pl.DataFrame, horizon: int) -> None:
-    copies = 22
-    big = pl.concat(
-        [cdnow.with_columns((pl.col(S.USER_ID) + f"-{k}").alias(S.USER_ID)) for k in range(copies)]
-    )
-    plan = P.plan_cutoffs(cdnow, horizon_days=horizon)
-    train = P.concat_examples(
-        [P.build_examples(cdnow, c, horizon, "purchase") for c in (*plan.train, plan.test)]
-    )
-    models = {n: m.fit(train) for n, m in P.make_models("purchase").items()}
+def scale(n_events: int) -> None:
+    """predict on a generated store of ``n_events`` events, in this process (run it fresh)."""
+    from profiling.data.sample import generate_store
+
     t0 = time.perf_counter()
-    frame, names = P.cutoff_frame(big, plan.today, horizon, with_labels=False)
-    t_features = time.perf_counter() - t0
-    ex = P.examples_for(frame, names, "purchase")
-    print(f"\n## Scoring {ex.frame.height:,} users ({big.height:,} events)")
-    print(f"features + RFM score + BG/NBD baseline at today: {t_features:.1f} s")
-    for n, m in models.items():
-        t0 = time.perf_counter()
-        m.predict(ex)
-        print(f"predict {n}: {time.perf_counter() - t0:.2f} s")
+    store = generate_store(
+        n_users=n_events // 20, n_items=max(n_events // 200, 12), n_events=n_events
+    )
+    events = store.events
+    t_gen = time.perf_counter() - t0
+    del store
+    stages = []
     t0 = time.perf_counter()
-    P.explain_scores(models[P.LEARNED], ex)
-    print(f"drivers (learned model, {len(names)} features): {time.perf_counter() - t0:.1f} s")
+
+    def progress(stage: str, fraction: float) -> None:
+        stages.append((round(time.perf_counter() - t0, 1), round(fraction, 3), stage))
+
+    base_at = []
+    result = P.predict(
+        events,
+        progress=progress,
+        on_baselines=lambda _: base_at.append(time.perf_counter() - t0),
+    )
+    total = time.perf_counter() - t0
+    out = {
+        "events": events.height,
+        "users": events[S.USER_ID].n_unique(),
+        "generate_s": round(t_gen, 1),
+        "baselines_ready_s": round(base_at[0], 1) if base_at else None,
+        "predict_s": round(total, 1),
+        "peak_gb": round(_peak_gb(), 2),
+        "purchase_auc": {
+            r[0]: round(r[1], 4)
+            for r in result.purchase.metrics.filter(pl.col("metric") == "roc_auc")
+            .select("model", "value")
+            .rows()
+        },
+        "lapse_days": result.lapse.days,
+        "value_days": None if result.value is None else result.value.horizon_days,
+        "value_note": result.value_note,
+        "churn_note": result.churn_note,
+        "slowest_stages": sorted(
+            ((b[0] - a[0], a[2]) for a, b in zip(stages, stages[1:], strict=False)), reverse=True
+        )[:6],
+    }
+    print("RESULT " + json.dumps(out, default=str))
+
+
+def scale_run(n_events: int) -> None:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--scale-child", str(n_events)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    if not line:
+        print(f"## predict at {n_events:,} events: FAILED\n{proc.stderr[-3000:]}")
+        return
+    r = json.loads(line[0][len("RESULT ") :])
+    ok = r["predict_s"] <= 300 and r["peak_gb"] <= 8
+    print(
+        f"\n## predict at {r['events']:,} events ({r['users']:,} users): {r['predict_s']:.0f} s "
+        f"(baselines ready after {r['baselines_ready_s']} s), peak {r['peak_gb']:.2f} GB "
+        f"-> target 300 s / 8 GB {'MET' if ok else 'not met'}"
+    )
+    print(json.dumps(r, indent=1))
 
 
 def embeddings_effect(events: pl.DataFrame, args) -> None:
@@ -161,7 +251,9 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--horizon", type=int, default=30)
     ap.add_argument("--n-boot", type=int, default=200)
-    ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--only", choices=("retail", "cdnow", "sample"), action="append")
+    ap.add_argument("--events", type=int, action="append", help="scale runs only")
+    ap.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument(
         "--embeddings",
         choices=("gru4rec", "sasrec"),
@@ -170,22 +262,38 @@ def main() -> None:
     )
     ap.add_argument("--embedding-budget", type=float, default=60.0)
     args = ap.parse_args()
-    data = Path(args.data)
-    retail = load_dataset(
-        data / "online_retail_ii_2009_2010" / "online_retail_ii_2009_2010.parquet"
-    )
-    if args.embeddings:
-        embeddings_effect(retail.events, args)
+    if args.scale_child:
+        scale(args.scale_child)
         return
-    report("Online Retail II", retail.events, args)
-    cdnow = load_dataset(data / "cdnow" / "CDNOW_master.txt")
-    result = report("CDNOW master", cdnow.events, args)
-    b = result.bgnbd
-    print(
-        f"BG/NBD on the calibration period (days): r={b.r:.4f} alpha={b.alpha:.4f} a={b.a:.4f} b={b.b:.4f}"
-    )
-    if not args.skip_scale:
-        scale(cdnow.events, args.horizon)
+    if args.events:
+        for n in args.events:
+            scale_run(n)
+        return
+    data = Path(args.data)
+    logs = {
+        "retail": (
+            "Online Retail II 2009-10",
+            lambda: load_dataset(
+                data / "online_retail_ii_2009_2010" / "online_retail_ii_2009_2010.parquet"
+            ),
+        ),
+        "cdnow": ("CDNOW master", lambda: load_dataset(data / "cdnow" / "CDNOW_master.txt")),
+        "sample": ("Sample store", load_sample),
+    }
+    if args.embeddings:
+        embeddings_effect(logs["retail"][1]().events, args)
+        return
+    met = {}
+    for key in args.only or list(logs):
+        name, load = logs[key]
+        met[name] = report(name, load().events, args)
+    print("\n## Targets (each must hold on at least two of the three logs)")
+    for task in ("purchase", "churn", "value"):
+        hits = [n for n, m in met.items() if m.get(task)]
+        print(
+            f"{task}: met on {len(hits)} of {len(met)} ({', '.join(hits) or 'none'}) -> "
+            f"{'MET' if len(hits) >= 2 else 'not met'}"
+        )
 
 
 if __name__ == "__main__":

@@ -35,10 +35,67 @@ def fresh_runner():
     ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PREDICTIONS])
 
 
+def wait_for_jobs(limit_s: float = 600.0) -> None:
+    import time
+
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if all(j.done for j in ui_jobs.runtime().jobs(ui_jobs.PREDICTIONS)):
+            return
+        time.sleep(0.5)
+    raise AssertionError("the prediction job did not finish")
+
+
 @pytest.fixture(scope="module")
 def trained() -> AppTest:
-    """The Predictions page after it trained and measured on the sample store."""
-    return run("app_pages/predictions.py")
+    """The Predictions page after it trained and measured on the sample store (the first
+    run returns at once with a progress bar; the results show on the run after the job)."""
+    at = run("app_pages/predictions.py")
+    wait_for_jobs()
+    return at.run()
+
+
+def test_a_first_visit_shows_progress_then_the_baselines_while_the_learned_models_train(
+    fresh_runner, monkeypatch
+):
+    import threading
+
+    release = threading.Event()
+    baselines_saved = threading.Event()
+    real_predict = P.predict
+
+    def slow_learned(events, **kw):
+        kw.pop("on_baselines")(real_predict(events, learned=False, **kw))
+        baselines_saved.set()
+        release.wait(60)  # the learned models "train" until the test lets them finish
+        return real_predict(events, learned=False, **kw)
+
+    monkeypatch.setattr(P, "predict", slow_learned)
+    try:
+        at = run("app_pages/predictions.py")  # returns at once: nothing is trained yet
+        assert not at.exception and not at.error
+        assert at.get("progress") and not at.table
+        assert baselines_saved.wait(120)
+        at.run()
+        assert not at.exception and not at.error
+        assert any(i.value.startswith("Baselines only for now") for i in at.info)
+        table = at.table[0].value
+        models = [c.removesuffix(" (used)") for c in table.columns[1:]]
+        assert models == [P.MODEL_LABELS[m] for m in P.BASELINES]
+        assert any(
+            w.value.startswith("Baselines only, while the learned model trains")
+            for w in [*at.warning, *at.success]
+        )
+    finally:
+        import shutil
+
+        from profiling.workspace import ensure_sample
+
+        release.set()
+        wait_for_jobs()
+        ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PREDICTIONS])
+        # what this test saved is baselines-only: the tests after it need the real run
+        shutil.rmtree(ensure_sample().results_dir / "predictions", ignore_errors=True)
 
 
 def test_before_any_training_the_user_page_offers_to_compute_scores(fresh_runner):
@@ -52,8 +109,9 @@ def test_before_any_training_the_user_page_offers_to_compute_scores(fresh_runner
 def test_the_predictions_page_compares_the_model_with_every_baseline(trained):
     at = trained
     assert not at.exception and not at.error
-    assert [s.value for s in at.subheader][:3] == [
+    assert [s.value for s in at.subheader][:4] == [
         "Model against baselines",
+        "Customer value: predicted spend against what customers spent",
         "Choose a threshold",
         "Today's scores by RFM segment",
     ]
@@ -68,6 +126,21 @@ def test_the_predictions_page_compares_the_model_with_every_baseline(trained):
     verdicts = [w.value for w in at.warning] + [s.value for s in at.success]
     assert any(v.startswith("On the held-out window") for v in verdicts)
     assert len(at.get("plotly_chart")) >= 9
+
+
+def test_each_score_reads_plainly_and_value_is_measured_against_what_was_spent(trained):
+    at = trained
+    lines = [m.value.replace("\\", "") for m in at.markdown]  # shown escaped
+    assert any(
+        v.startswith("- Chance that a customer buys at least once in the next 30") for v in lines
+    )
+    assert any("than 'days since last purchase alone':" in v for v in lines)
+    value = at.table[1].value
+    models = [c.removesuffix(" (used)") for c in value.columns[1:]]
+    assert models == [P.MODEL_LABELS[m] for m in [P.LEARNED, *P.VALUE_BASELINES]]
+    assert "how well it orders spenders (1 perfect, 0 random)" in set(value["measure"])
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert any(label.startswith("Download this audience: the top 500") for label in labels)
 
 
 def test_after_a_restart_the_saved_predictions_are_shown_without_training(trained, monkeypatch):
@@ -103,7 +176,8 @@ def test_the_churn_tab_shows_its_own_comparison(trained):
     at = trained
     at.segmented_control(key="ps_pred_task").set_value("churn").run()
     assert not at.exception and not at.error
-    assert at.table[0].value.shape == (len(P.METRICS), 6)  # the measure and five models
+    # the measure, the learned model and five baselines (1 - P(alive) among them)
+    assert at.table[0].value.shape == (len(P.METRICS), 7)
     assert any("past buyer" not in c.value and "Held-out window" in c.value for c in at.caption)
     churn_table = at.table[0].value
     at.segmented_control(key="ps_pred_task").set_value("purchase").run()
@@ -169,6 +243,9 @@ def test_a_log_too_short_for_the_horizon_shows_why_not_a_traceback(tmp_path):
     at.query_params["ws"] = "short"
     at.run()
     at.switch_page("app_pages/predictions.py").run()
+    assert not at.exception  # the first run shows progress; the job fails at once
+    wait_for_jobs()
+    at.run()
     assert not at.exception
     # Jan 1 .. Feb 1 is 32 days; 30 days ahead needs 90
     assert "the log spans 32 days" in at.error[0].value

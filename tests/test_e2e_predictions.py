@@ -20,7 +20,7 @@ def test_predictions_then_champions_likely_to_churn_are_exported(browser, app_ur
     page.locator(".js-plotly-plot").nth(8).wait_for()
     body = page.content()
     assert "On the held-out window" in body and "Traceback" not in body
-    assert "Buying-pattern model (BG/NBD chance of buying again)" in body
+    assert "Buying-pattern model (MBG/NBD chance of buying again)" in body
     snap(page, screenshots / "predictions.png")
 
     page.get_by_role("link", name="Segments").first.click()

@@ -53,7 +53,7 @@ def test_predict_writes_scores_metrics_and_report(tmp_path, capsys):
         assert column in scores.columns
     metrics = pl.read_csv(out / "metrics.csv")
     assert metrics.columns[:5] == ["model", "metric", "value", "ci_low", "ci_high"]
-    assert set(metrics["model"]) == {"learned", "recency", "frequency", "rfm", "bgnbd"}
+    assert set(metrics["model"]) == {"learned", "recency", "frequency", "rfm", "bgnbd", "p_alive"}
     assert {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier"} <= set(
         metrics["metric"]
     )
@@ -63,7 +63,11 @@ def test_predict_writes_scores_metrics_and_report(tmp_path, capsys):
     assert set(report["gamma_gamma"]) >= {"p", "q", "v"}
     assert 0 < report["threshold"]["purchase"] < 1
     assert report["class_balance"]["purchase"]["test_users"] > 0
-    assert "purchase: ROC-AUC" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "purchase: ROC-AUC" in printed
+    # churn's window is printed in words, longer than the 30-day horizon
+    assert report["lapse"]["days"] > 30
+    assert f"churn window: {report['lapse']['reads']}" in printed
 
 
 def test_predict_refuses_a_log_too_short_for_the_horizon_with_one_line(tmp_path, capsys):

@@ -113,10 +113,16 @@ def test_predict_with_user_embeddings_fits_them_before_the_earliest_cutoff():
         embedding_dims=2,
         embedding_params=TINY,
     )
-    plan = result.plan
+    # the earliest training cutoff of every task: churn's window (the lapse) reaches furthest
+    cutoffs = [result.plan.train[0]]
+    cutoffs.append(
+        P.plan_cutoffs(events, horizon_days=result.lapse.days, max_train_cutoffs=2).train[0]
+    )
+    if result.value is not None:
+        cutoffs.append(result.value.plan.train[0])
     assert result.embeddings_note.startswith(
         f"gru4rec user embeddings (2 principal components), the network trained once on "
-        f"events before {plan.train[0].date()}"
+        f"events before {min(cutoffs).date()}"
     )
     features = set(result.purchase.importance["feature"])
     assert {"seq_emb_1", "seq_emb_2"} <= features

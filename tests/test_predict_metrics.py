@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from profiling.predict import metrics as PM
 from profiling.predict.metrics import average_precision, roc_auc
 
 # six users, with a tie at 0.4 between one buyer and two non-buyers
@@ -60,3 +61,23 @@ def test_one_class_no_buyer_or_a_missing_score_give_nan_not_an_error():
     assert np.isnan(average_precision(np.zeros(4), np.array([0.1, 0.2, 0.3, 0.4])))
     assert np.isnan(roc_auc(Y, np.r_[P[:-1], np.nan]))
     assert np.isnan(average_precision(Y, np.r_[P[:-1], np.nan]))
+
+
+# ---- the bootstrap counted for all resamples at once ---------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_resample_metric_counted_at_once_equals_the_metric_of_that_resample(seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(120) < 0.3).astype(int)
+    # rounded scores: many ties, the case where rank statistics usually go wrong
+    p = np.round(np.clip(0.25 * y + rng.random(120) * 0.75, 0, 1), 1)
+    idx = rng.integers(0, y.size, (25, y.size))
+    idx[0] = np.flatnonzero(y == 0)[0]  # one resample of a single negative: NaN AUC and AP
+    got = PM.resample_metrics(y, p, 0.5, idx)
+    for b in range(idx.shape[0]):
+        want = PM.all_metrics(y[idx[b]], p[idx[b]], 0.5)
+        for metric in PM.METRICS:
+            if np.isnan(want[metric]):
+                assert np.isnan(got[metric][b]), (b, metric)
+            else:
+                tol = 1e-12 if metric in ("roc_auc", "pr_auc") else 1e-9
+                assert abs(got[metric][b] - want[metric]) <= tol, (b, metric)

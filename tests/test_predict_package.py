@@ -14,7 +14,7 @@ from profiling.predict.models import ScoreModel
 @pytest.mark.parametrize("task", ["purchase", "churn"])
 def test_every_model_of_a_task_follows_the_one_contract_under_its_own_name(task):
     models = P.make_models(task)
-    assert list(models) == [P.LEARNED, *P.BASELINES]
+    assert list(models) == [P.LEARNED, *P.baselines(task)]
     for name, model in models.items():
         assert isinstance(model, ScoreModel)
         assert model.name == name
@@ -27,3 +27,12 @@ def test_a_class_pickled_under_its_old_package_path_still_loads(cls):
     # split carry
     blob = f"cprofiling.predict\n{cls}\n.".encode()
     assert pickle.loads(blob) is getattr(P, cls)  # noqa: S301 - a hand-made pickle of a class path
+
+
+def test_a_task_result_saved_before_the_paired_comparison_reads_as_not_compared():
+    # a pickle restores the instance __dict__ only: a field added later must have a class
+    # default, or a page reading a saved result crashes
+    old = object.__new__(P.TaskResult)
+    object.__setattr__(old, "__dict__", {"task": "purchase", "chosen": "learned"})
+    assert old.versus_best is None and old.not_fitted is None and old.learned_note is None
+    assert old.meets_target() is False

@@ -34,18 +34,27 @@ SCORE_FILTERS = "ps_seg_score_filters"
 @dataclass(frozen=True)
 class Bundle:
     """Everything the pages show: the predictions, the risk table and the joined scores
-    (one row per user: see :func:`profiling.predict.all_scores`)."""
+    (one row per user: see :func:`profiling.predict.all_scores`). While the learned models
+    train, a baselines-only bundle (``risk`` None) stands in for it."""
 
     predictions: P.Predictions
-    risk: pl.DataFrame
+    risk: pl.DataFrame | None
     scores: pl.DataFrame
 
 
-def _compute(events: pl.DataFrame, horizon_days: int, save=None, *, progress) -> Bundle:
+def _compute(
+    events: pl.DataFrame, horizon_days: int, save=None, save_baselines=None, *, progress
+) -> Bundle:
     def report(stage: str, fraction: float) -> None:
         progress(fraction * 0.95, stage)
 
-    pred = P.predict(events, horizon_days=horizon_days, progress=report)
+    def baselines_ready(pred: P.Predictions) -> None:
+        if save_baselines is not None:
+            save_baselines(Bundle(pred, None, P.all_scores(pred, None)))
+
+    pred = P.predict(
+        events, horizon_days=horizon_days, progress=report, on_baselines=baselines_ready
+    )
     progress(0.96, "risk: anomaly score and rules")
     risk = risk_scores(events)
     bundle = Bundle(pred, risk, P.all_scores(pred, risk))
@@ -60,25 +69,42 @@ def _restore(bundle: Bundle, *, progress) -> Bundle:
     return bundle
 
 
-def _params(horizon_days: int) -> dict:
-    return {"horizon": horizon_days}
+def _params(horizon_days: int, stage: str = "all") -> dict:
+    # the first results saved had {"horizon": h} only: keep that digest for the full run
+    return (
+        {"horizon": horizon_days} if stage == "all" else {"horizon": horizon_days, "stage": stage}
+    )
 
 
-def _saved(spec: data.WorkspaceRef, horizon_days: int) -> Bundle | None:
-    return persist.store(spec).get("predictions", _params(horizon_days), spec.version)
+def _saved(spec: data.WorkspaceRef, horizon_days: int, stage: str = "all") -> Bundle | None:
+    return persist.store(spec).get("predictions", _params(horizon_days, stage), spec.version)
 
 
-def _saver(spec: data.WorkspaceRef, horizon_days: int):
+def _saver(spec: data.WorkspaceRef, horizon_days: int, stage: str = "all"):
     store = persist.store(spec)
     ds = data.load(spec)
     end, n = ds.as_of, ds.events.height
 
     def save(bundle: Bundle) -> None:
         store.put(
-            "predictions", _params(horizon_days), spec.version, bundle, data_end=end, events=n
+            "predictions",
+            _params(horizon_days, stage),
+            spec.version,
+            bundle,
+            data_end=end,
+            events=n,
         )
 
     return save
+
+
+def baselines(horizon_days: int | None = None) -> Bundle | None:
+    """The baselines-only predictions of the active dataset saved while the learned
+    models train (None before they are ready). Reads the workspace; never waits."""
+    spec = data.resolved_spec()
+    if spec is None:
+        return None
+    return _saved(spec, horizon() if horizon_days is None else horizon_days, "baselines")
 
 
 def _key(spec: data.WorkspaceRef, horizon_days: int) -> str:
@@ -102,7 +128,16 @@ def start(horizon_days: int | None = None) -> Job:
     if saved is not None:
         return runtime().start(PREDICTIONS, key, "Predictions", _restore, saved)
     events = data.load(spec).events
-    return runtime().start(PREDICTIONS, key, "Predictions", _compute, events, h, _saver(spec, h))
+    return runtime().start(
+        PREDICTIONS,
+        key,
+        "Predictions",
+        _compute,
+        events,
+        h,
+        _saver(spec, h),
+        _saver(spec, h, "baselines"),
+    )
 
 
 def job(horizon_days: int | None = None) -> Job | None:
@@ -118,6 +153,14 @@ def job(horizon_days: int | None = None) -> Job | None:
         while not found.done and time.monotonic() < deadline:
             time.sleep(0.02)
     return found
+
+
+def progress_line(j: Job) -> tuple[float, str]:
+    """(fraction, text) of a running prediction job, for a progress bar."""
+    return min(j.progress, 1.0), (
+        f"{j.message} ({j.elapsed:.0f} s). The learned models train in the background: "
+        "other pages stay usable."
+    )
 
 
 def wait(j: Job, status) -> Bundle:
@@ -206,8 +249,9 @@ def user_section(user_id: str) -> None:
     cols[1].metric(
         "Churn risk",
         _fmt(row.get("churn_risk"), "{:.1%}"),
-        help=f"Chance that this past buyer makes no purchase in the next {horizon()} "
-        "days (none for users who never bought).",
+        help="Chance that this past buyer lapses: "
+        + _lapse_words()
+        + " (none for users who never bought).",
     )
     cols[1].caption(pct(row.get("churn_risk_pct")))
     # no p_alive column at all: the buying-pattern model could not be fitted (not a number)
@@ -257,6 +301,13 @@ def user_section(user_id: str) -> None:
             st.warning(escape_markdown(reason), icon=":material/flag:")
     else:
         st.caption("No risk flag: none of the risk rules fires for this user.")
+
+
+def _lapse_words() -> str:
+    """Churn's lapse window in plain words, from the finished predictions."""
+    bundle = ready()
+    lapse = None if bundle is None else bundle.predictions.lapse
+    return "no purchase in the lapse window" if lapse is None else lapse.describe()
 
 
 def _clv_reason() -> str:

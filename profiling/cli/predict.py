@@ -22,6 +22,18 @@ def add_predict_parser(sub) -> None:
     add_inputs(p)
     p.add_argument("--horizon", type=int, default=30, help="days ahead (default 30)")
     p.add_argument(
+        "--lapse",
+        type=int,
+        help="churn's lapse window in days (default: set from the gaps between repeat "
+        "purchases, at least twice the horizon)",
+    )
+    p.add_argument(
+        "--value-days",
+        type=int,
+        default=180,
+        help="days of spend customer value predicts and is measured over (default 180)",
+    )
+    p.add_argument(
         "--calibration-end",
         help="last day the evaluated models may see (default: horizon days before the end)",
     )
@@ -35,13 +47,15 @@ def add_predict_parser(sub) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from profiling.predict import MODEL_LABELS, predict
+    from profiling.predict import MODEL_LABELS, clv, predict
     from profiling.profiles.risk import risk_scores
 
     ds = load_input(args)
     result = predict(
         ds.events,
         horizon_days=args.horizon,
+        lapse_days=args.lapse,
+        value_days=args.value_days,
         calibration_end=args.calibration_end,
         unit=args.unit,
         max_train_cutoffs=args.max_cutoffs,
@@ -82,16 +96,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
             f"a baseline ({t.best_on_test}) measured best" if t.baseline_wins else "learned best"
         )
         print(f"{t.task}: ROC-AUC {line}; {verdict}; scores from {t.chosen}")
+    if result.lapse is not None:
+        print(f"churn window: {result.lapse.describe()}")
     if result.churn_note:
         print(f"churn: not scored: {result.churn_note}")
-    if result.bgnbd is not None:
-        b = result.bgnbd
+    if result.value is not None:
+        v = result.value
+        gini = v.metrics.filter(pl.col("metric") == "gini").sort("value", descending=True)
+        line = ", ".join(f"{m} {x:.3f}" for m, x in gini.select("model", "value").rows())
         print(
-            f"BG/NBD (calibration period, unit {b.unit}): r={b.r:.4f} alpha={b.alpha:.4f} a={b.a:.4f} b={b.b:.4f}"
+            f"value ({v.horizon_days} days): normalized Gini {line}; best {v.best_on_test}; "
+            f"predictions from {v.chosen}"
         )
+        v.metrics.write_csv(out / "value_metrics.csv")
+    if result.value_note:
+        print(f"value: {result.value_note}")
+    if result.bgnbd is not None:
+        print(f"buying pattern (calibration period): {clv.describe_params(result.bgnbd)}")
     if result.gamma_gamma is not None:
-        g = result.gamma_gamma
-        print(f"Gamma-Gamma (calibration period): p={g.p:.4f} q={g.q:.4f} v={g.v:.4f}")
+        print(f"spend per purchase (calibration period): {clv.describe_params(result.gamma_gamma)}")
     if result.clv_note:
         print(f"CLV: {result.clv_note}")
     print(f"{scores.height:,} users -> {out}/scores.parquet, metrics.csv, report.json")

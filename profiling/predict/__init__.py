@@ -17,10 +17,15 @@ The protocol (``plan_cutoffs``):
 - the scores of **today's** users come from the chosen model refitted on every cutoff up to
   and including the test cutoff (all of them are earlier than today, with complete labels).
 
-Churn risk is the probability that a past buyer makes no purchase in the next H days. It
-uses the same H as propensity, so that a marketer reads both on one calendar ("buys in the
-next 30 days" / "does not buy in the next 30 days"), but it is a separate model trained on
-past buyers only, where lapsing is the question.
+Churn risk is the probability that a past buyer makes no purchase within a **lapse window**
+L longer than H, set from the data (the 80th percentile of the gaps between a customer's
+repeat purchases, at least 2H; :func:`~profiling.predict.protocol.lapse_window`): "not
+buying for much longer than customers usually wait", not "not buying in the same H days",
+which was propensity turned upside down. It has its own cutoff plan with window L, and
+1 - P(alive) among its baselines.
+
+Customer value (:mod:`~profiling.predict.spend`) predicts each customer's spend over a value
+horizon V (default 180 days) and measures it against what they then spent.
 
 The package, one module per job, each importing only those above it:
 
@@ -59,6 +64,7 @@ from profiling.predict.metrics import (
     average_precision,
     bootstrap_metrics,
     f1_max_threshold,
+    resample_metrics,
     roc_auc,
     threshold_metrics,
     top_decile_lift,
@@ -70,17 +76,27 @@ from profiling.predict.models import (
     BGNBDBaseline,
     LearnedModel,
     OneColumnLogistic,
+    PAliveBaseline,
     ScoreModel,
+    baselines,
     make_models,
 )
-from profiling.predict.orchestration import best_model, fit_task, metric_rows, predict
+from profiling.predict.orchestration import (
+    best_model,
+    fit_task,
+    metric_rows,
+    paired_difference,
+    predict,
+)
 from profiling.predict.protocol import (
     DEFAULT_HORIZON,
     SCORE_COLUMNS,
     TASKS,
     CutoffPlan,
+    LapseWindow,
     PredictionError,
     Progress,
+    lapse_window,
     plan_cutoffs,
 )
 from profiling.predict.results import (
@@ -93,12 +109,25 @@ from profiling.predict.results import (
     comparison_table,
     curves,
     metrics_at,
+    plain_reading,
     score_distribution,
     score_mask,
     threshold_curve,
     top_scores,
     user_scores,
+    value_by_measure,
+    value_verdict,
     verdict,
+)
+from profiling.predict.spend import (
+    DEFAULT_VALUE_HORIZON,
+    VALUE_BASELINES,
+    VALUE_METRICS,
+    ValueResult,
+    fit_value_task,
+    normalized_gini,
+    top_decile_share,
+    value_metrics,
 )
 from profiling.predict.value import clv_scores, holdout_comparison
 from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS as FEATURE_LABELS
@@ -117,6 +146,19 @@ __all__ = [
     "SCORE_LABELS",
     "TASKS",
     "BGNBDBaseline",
+    "DEFAULT_VALUE_HORIZON",
+    "VALUE_BASELINES",
+    "VALUE_METRICS",
+    "LapseWindow",
+    "PAliveBaseline",
+    "ValueResult",
+    "baselines",
+    "fit_value_task",
+    "lapse_window",
+    "normalized_gini",
+    "paired_difference",
+    "top_decile_share",
+    "value_metrics",
     "CutoffPlan",
     "Examples",
     "LearnedModel",
@@ -155,6 +197,7 @@ __all__ = [
     "metrics_at",
     "plan_cutoffs",
     "predict",
+    "resample_metrics",
     "rfm_score",
     "roc_auc",
     "score_distribution",
@@ -164,5 +207,8 @@ __all__ = [
     "top_decile_lift",
     "top_scores",
     "user_scores",
+    "plain_reading",
+    "value_by_measure",
+    "value_verdict",
     "verdict",
 ]

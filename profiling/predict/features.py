@@ -40,6 +40,7 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
     last30 = ts >= cutoff - timedelta(days=30)
     last90 = ts >= cutoff - timedelta(days=90)
     types = set(events[S.EVENT_TYPE].unique().to_list())
+    has_items = S.ITEM_ID in events.columns and events[S.ITEM_ID].is_not_null().any()
     aggs = [
         ts.min().alias("_first"),
         ts.max().alias("_last"),
@@ -50,6 +51,8 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
         day.filter(is_buy & last30).n_unique().cast(pl.Float64).alias("purchase_days_30d"),
         day.filter(is_buy & last90).n_unique().cast(pl.Float64).alias("purchase_days_90d"),
         ts.filter(is_buy).max().alias("_last_buy"),
+        # regularity: spread of the gaps between distinct purchase days
+        day.filter(is_buy).unique().sort().diff().dt.total_days().std().alias("_gap_std"),
         ts.filter(is_buy).min().alias("_first_buy"),
         amount.filter(is_buy).sum().alias("_gross"),
         amount.filter(et == S.REFUND).sum().alias("_refunded"),
@@ -62,7 +65,14 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
             aggs.append((et == t).sum().cast(pl.Float64).alias(f"n_{name}"))
             aggs.append(((et == t) & last30).sum().cast(pl.Float64).alias(f"{name}s_30d"))
             optional += [f"n_{name}", f"{name}s_30d"]
+    if has_items:
+        aggs.append(
+            pl.col(S.ITEM_ID).filter(is_buy).n_unique().cast(pl.Float64).alias("items_bought")
+        )
+        optional.append("items_bought")
     has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
+    if has_money:
+        aggs.append(amount.filter(is_buy & last90).sum().alias("spend_90d"))
     freq = pl.col("frequency")
     out = (
         events.lazy()
@@ -76,6 +86,16 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
             pl.when(freq > 1)
             .then(_days(pl.col("_last_buy") - pl.col("_first_buy")) / (freq - 1))
             .alias("mean_gap_days"),
+            pl.when(freq > 2)
+            .then(
+                pl.col("_gap_std")
+                / (_days(pl.col("_last_buy") - pl.col("_first_buy")) / (freq - 1))
+            )
+            .alias("gap_regularity"),
+            (
+                pl.col("purchase_days_30d")
+                - (pl.col("purchase_days_90d") - pl.col("purchase_days_30d")) / 2
+            ).alias("purchase_trend"),
             pl.when(pl.col("_n_buy_rows") > 0)
             .then(pl.col("_n_refund") / pl.col("_n_buy_rows"))
             .alias("refund_share"),
@@ -87,7 +107,7 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
     names = feature_names(has_money, optional)
     # polars sums floats in a thread-dependent order (last-bit differences from run to run);
     # rounding money to 1e-6 makes features, hence the trees, reproducible
-    money = {"monetary", "avg_order_value"}
+    money = {"monetary", "avg_order_value", "spend_90d"}
     return out.select(
         S.USER_ID,
         *[
@@ -105,13 +125,15 @@ def feature_names(has_money: bool, optional: list[str]) -> list[str]:
         "purchase_days_30d",
         "purchase_days_90d",
         "mean_gap_days",
+        "gap_regularity",
+        "purchase_trend",
         "tenure_days",
         "days_since_seen",
         "active_days",
         "n_events",
         "events_30d",
     ]
-    money = ["monetary", "avg_order_value", "refund_share"] if has_money else []
+    money = ["monetary", "avg_order_value", "spend_90d", "refund_share"] if has_money else []
     return base + money + optional
 
 
@@ -138,17 +160,35 @@ def rfm_score(features: pl.DataFrame) -> pl.Series:
 
 
 def bgnbd_at(events: pl.DataFrame, cutoff: datetime, horizon_days: int) -> pl.DataFrame | None:
-    """user_id, bgnbd_p: BG/NBD P(purchase in [cutoff, cutoff + H)) from a fit on purchases
-    before the cutoff (no label is read); None when the model cannot be fitted."""
+    """user_id, bgnbd_p, bgnbd_alive: the buying-pattern model's (MBG/NBD) P(purchase in
+    [cutoff, cutoff + H)) and P(alive) at the cutoff, from a fit on purchases before the cutoff (no label is read);
+    None when the model cannot be fitted (the baseline then falls back, see
+    :class:`profiling.predict.models.BGNBDBaseline`)."""
+    fitted = bgnbd_fit_at(events, cutoff)
+    if fitted is None:
+        return None
+    summary, params = fitted
+    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    # T ends on the cutoff's eve (day index); the window is the H day indices after it
+    p = clv.p_purchase(params, float(horizon_days), x, t_x, T)
+    alive = clv.p_alive(params, x, t_x, T)
+    return pl.DataFrame({S.USER_ID: summary[S.USER_ID], "bgnbd_p": p, "bgnbd_alive": alive})
+
+
+def bgnbd_fit_at(
+    events: pl.DataFrame, cutoff: datetime
+) -> tuple[pl.DataFrame, clv.MBGNBDParams] | None:
+    """(BTYD summary in days, MBG/NBD parameters) of the purchases before ``cutoff``, or
+    None when there are none or the fit fails (:func:`profiling.predict.clv.fit_value_model`
+    says why; the scores that need it are then left empty for the baselines)."""
     before = events.filter(pl.col(S.TIMESTAMP) < cutoff)
     try:
         summary = rfm_summary(
             before, observation_period_end=(cutoff - timedelta(days=1)).date(), round_to=None
         )
-        params = clv.fit_bgnbd(summary, unit="D")
     except ProfilingError:
         return None
-    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
-    # T ends on the cutoff's eve (day index); the window is the H day indices after it
-    p = clv.p_purchase(params, float(horizon_days), x, t_x, T)
-    return pl.DataFrame({S.USER_ID: summary[S.USER_ID], "bgnbd_p": p})
+    fit = clv.fit_value_model(summary, unit="D", with_spend=False)
+    if isinstance(fit, clv.FitFailure):
+        return None
+    return summary, fit.purchases

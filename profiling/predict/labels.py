@@ -61,18 +61,22 @@ def cutoff_frame(
     -------
     (pl.DataFrame, tuple of str)
         One row per user with an event before ``cutoff``: user_id, cutoff, the features of
-        :func:`cutoff_features`, rfm_score, bgnbd_p (null for users without a purchase or
-        when BG/NBD cannot be fitted), bought (1 when the user buys in
+        :func:`cutoff_features`, rfm_score, bgnbd_p and bgnbd_alive (MBG/NBD P(buy in the
+        window) and P(alive); null when it cannot be fitted), bought (1 when the user buys in
         [cutoff, cutoff + H), null when ``with_labels`` is false); and the feature names.
     """
     feats = cutoff_features(events, cutoff)
     if embeddings is not None:
         feats = feats.join(embeddings.features(events, cutoff), on=S.USER_ID, how="left")
-    names = tuple(c for c in feats.columns if c != S.USER_ID)
+    # the buying-pattern model's chance of buying and P(alive), fitted before the cutoff,
+    # are inputs of the learned model too (null where it cannot be fitted)
+    names = (*(c for c in feats.columns if c != S.USER_ID), "bgnbd_p", "bgnbd_alive")
     feats = feats.with_columns(rfm_score(feats).alias("rfm_score"), pl.lit(cutoff).alias("cutoff"))
     bg = bgnbd_at(events, cutoff, horizon_days)
     if bg is None:
-        feats = feats.with_columns(pl.lit(None, pl.Float64).alias("bgnbd_p"))
+        feats = feats.with_columns(
+            pl.lit(None, pl.Float64).alias("bgnbd_p"), pl.lit(None, pl.Float64).alias("bgnbd_alive")
+        )
     else:
         feats = feats.join(bg, on=S.USER_ID, how="left")
     if with_labels:

@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import numpy as np
 import polars as pl
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from profiling.predict.labels import Examples
@@ -96,9 +97,46 @@ class BGNBDBaseline(ScoreModel):
         return np.clip(p.fill_null(self.fill_).to_numpy().astype(float), 0.0, 1.0)
 
 
+SETTINGS: tuple[dict, ...] = (
+    {"learning_rate": 0.05, "max_leaf_nodes": 15, "min_samples_leaf": 50, "l2_regularization": 1.0},
+    {
+        "learning_rate": 0.05,
+        "max_leaf_nodes": 31,
+        "min_samples_leaf": 200,
+        "l2_regularization": 3.0,
+    },
+    {"learning_rate": 0.1, "max_leaf_nodes": 7, "min_samples_leaf": 20, "l2_regularization": 0.0},
+    {"learning_rate": 0.03, "max_leaf_nodes": 7, "min_samples_leaf": 100, "l2_regularization": 1.0},
+)
+"""The gradient-boosting settings :class:`LearnedModel` searches (each with early stopping)."""
+
+
+def _split_for_tuning(ex: Examples, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows to fit, rows to validate on): the most recent cutoff of ``ex`` when it has two
+    or more, else a random quarter of the rows."""
+    if "cutoff" in ex.frame.columns:
+        cut = ex.frame["cutoff"]
+        latest = cut.max()
+        is_val = (cut == latest).to_numpy()
+        if 0 < is_val.sum() < is_val.size:
+            return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    rng = np.random.default_rng(random_state)
+    order = rng.permutation(ex.frame.height)
+    n_val = max(ex.frame.height // 4, 1)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
 class LearnedModel(ScoreModel):
-    """HistGradientBoostingClassifier, calibrated by isotonic regression (sigmoid below 2,000
-    training rows) fitted on 3-fold out-of-fold predictions.
+    """HistGradientBoostingClassifier tuned on the examples it is given, calibrated by
+    isotonic regression.
+
+    ``fit(ex)`` holds out the most recent cutoff of ``ex`` (its own validation window: the
+    protocol passes only windows whose labels end before the window being measured), fits
+    each of :data:`SETTINGS` with early stopping on at most ``tune_rows`` of the other rows,
+    keeps the setting and number of boosting rounds with the best ROC-AUC on the held-out
+    cutoff, refits that on every row and calibrates it (isotonic, sigmoid below 2,000
+    validation rows) on the held-out cutoff's scores of the model fitted without it.
+    ``tune=False`` skips the search (the first setting, 100 rounds).
 
     ``n_threads`` defaults to 1: on a few thousand rows OpenMP threads mostly wait for each
     other, and on a shared 2-core machine a 16,000-row fit took 0.3 s on one thread against
@@ -106,52 +144,158 @@ class LearnedModel(ScoreModel):
 
     name = LEARNED
 
-    def __init__(self, random_state: int = 0, n_threads: int = 1):
+    def __init__(
+        self,
+        random_state: int = 0,
+        n_threads: int = 1,
+        *,
+        tune: bool = True,
+        tune_rows: int = 150_000,
+        setting: dict | None = None,
+        n_iter: int | None = None,
+    ):
         self.random_state = random_state
         self.n_threads = n_threads
+        self.tune = tune
+        self.tune_rows = tune_rows
+        self.setting = setting
+        self.n_iter = n_iter
 
     def fit(self, ex: Examples) -> LearnedModel:
         with threadpool_limits(self.n_threads):
             return self._fit(ex)
 
+    def _booster(self, setting: dict, max_iter: int, early: bool) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
+            max_iter=max_iter,
+            early_stopping=early,
+            n_iter_no_change=15,
+            validation_fraction=0.15,
+            random_state=self.random_state,
+            **setting,
+        )
+
     def _fit(self, ex: Examples) -> LearnedModel:
         X, y = ex.X(), ex.y()
-        base = HistGradientBoostingClassifier(
-            max_iter=100,
-            learning_rate=0.08,
-            max_leaf_nodes=15,
-            min_samples_leaf=20,
-            l2_regularization=1.0,
-            early_stopping=False,
-            random_state=self.random_state,
-        )
-        folds = max(2, min(3, int(min(np.bincount(y, minlength=2)))))
-        method = "isotonic" if y.size >= 2000 else "sigmoid"
-        # ensemble=False: one booster fitted on all rows, calibrated on its out-of-fold
-        # predictions; a third of the prediction cost of averaging the fold models
-        self.model_ = CalibratedClassifierCV(base, method=method, cv=folds, ensemble=False)
-        self.model_.fit(X, y)
+        fit_rows, val_rows = _split_for_tuning(ex, self.random_state)
+        rng = np.random.default_rng(self.random_state)
+        if fit_rows.size > self.tune_rows:
+            fit_rows = np.sort(rng.choice(fit_rows, self.tune_rows, replace=False))
+        # an input with no value in the rows tuned on (the buying-pattern model could not be
+        # fitted before those cutoffs) is left out: gradient boosting cannot bin it
+        self.keep_ = ~np.isnan(X[fit_rows]).all(axis=0)
+        X = X[:, self.keep_]
+        trials = []
+        settings = SETTINGS if self.tune else SETTINGS[:1]
+        if self.setting is not None:  # chosen before, on a validation window: no search
+            settings = (self.setting,)
+        for setting in settings:
+            early = self.tune and self.setting is None and fit_rows.size >= 1000
+            rounds = self.n_iter or 100
+            model = self._booster(setting, 400 if early else rounds, early)
+            if len(np.unique(y[fit_rows])) < 2 or len(np.unique(y[val_rows])) < 2:
+                trials.append((float("nan"), setting, model.max_iter, None))
+                break
+            model.fit(X[fit_rows], y[fit_rows])
+            p_val = model.predict_proba(X[val_rows])[:, 1]
+            auc = float(roc_auc_score(y[val_rows], p_val))
+            trials.append((auc, setting, int(model.n_iter_), p_val))
+        best = max(trials, key=lambda t: -1.0 if np.isnan(t[0]) else t[0])
+        self.validation_auc_, self.setting_, self.n_iter_, p_val = best
+        self.trials_ = [(a, s, n) for a, s, n, _ in trials]
+        self.model_ = self._booster(self.setting_, max(self.n_iter_, 1), False).fit(X, y)
+        self.calibrator_ = None
+        if p_val is not None:
+            if val_rows.size >= 2000:
+                self.calibrator_ = IsotonicRegression(out_of_bounds="clip").fit(p_val, y[val_rows])
+            else:
+                self.calibrator_ = LogisticRegression().fit(_logit(p_val)[:, None], y[val_rows])
         self.features_ = ex.features
         return self
+
+    def describe(self) -> str:
+        """The chosen setting and rounds, and its validation ROC-AUC, in one line."""
+        s = self.setting_
+        how = (
+            "chosen on the validation window"
+            if self.setting is not None
+            else f"best of {len(self.trials_)} settings on its validation window"
+        )
+        return (
+            f"gradient boosting, {self.n_iter_} rounds, learning rate {s['learning_rate']}, "
+            f"{s['max_leaf_nodes']} leaves, at least {s['min_samples_leaf']} rows per leaf "
+            f"({how}, ROC-AUC {self.validation_auc_:.3f})"
+        )
+
+    def tuned(self) -> dict:
+        """The setting and rounds this fit chose, to refit with on more rows
+        (``LearnedModel(**model.tuned())``) without searching again."""
+        return {"setting": self.setting_, "n_iter": self.n_iter_}
 
     def predict(self, ex: Examples) -> np.ndarray:
         return self.predict_X(ex.X())
 
     def predict_X(self, X: np.ndarray) -> np.ndarray:
         with threadpool_limits(self.n_threads):
-            return self.model_.predict_proba(X)[:, 1]
+            raw = self.model_.predict_proba(X[:, self.keep_])[:, 1]
+        if self.calibrator_ is None:
+            return raw
+        if isinstance(self.calibrator_, IsotonicRegression):
+            return np.clip(self.calibrator_.predict(raw), 0.0, 1.0)
+        return self.calibrator_.predict_proba(_logit(raw)[:, None])[:, 1]
 
 
-def make_models(task: str, random_state: int = 0) -> dict[str, ScoreModel]:
-    """The learned model and every baseline of ``task``, unfitted, by name (learned first)."""
-    models: list[ScoreModel] = [
-        LearnedModel(random_state),
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
+
+
+class PAliveBaseline(ScoreModel):
+    """Churn only: 1 - P(alive) of the buying-pattern model fitted before the cutoff (the
+    textbook reading of "has this customer lapsed"). Users it cannot score get the lapse
+    rate of such users in the training windows."""
+
+    name = "p_alive"
+
+    def fit(self, ex: Examples) -> PAliveBaseline:
+        unscored = ex.frame.filter(pl.col("bgnbd_alive").is_null())
+        self.fill_ = float(unscored["label"].mean()) if unscored.height else float(ex.y().mean())
+        return self
+
+    def predict(self, ex: Examples) -> np.ndarray:
+        p = 1.0 - ex.frame["bgnbd_alive"]
+        return np.clip(p.fill_null(self.fill_).to_numpy().astype(float), 0.0, 1.0)
+
+
+def baselines(task: str) -> tuple[str, ...]:
+    """The baselines of ``task``: churn adds 1 - P(alive)."""
+    return (*BASELINES, "p_alive") if task == "churn" else BASELINES
+
+
+def make_models(
+    task: str,
+    random_state: int = 0,
+    *,
+    learned: bool = True,
+    tune: bool = True,
+    tuned: dict | None = None,
+    skip: tuple[str, ...] = (),
+) -> dict[str, ScoreModel]:
+    """The learned model (unless ``learned`` is false: the baselines need no training
+    beyond a one-column fit) and every baseline of ``task`` but those in ``skip``, unfitted,
+    by name (learned first). ``tuned``: :meth:`LearnedModel.tuned` of an earlier fit."""
+    models: list[ScoreModel] = (
+        [LearnedModel(random_state, tune=tune, **(tuned or {}))] if learned else []
+    )
+    models += [
         OneColumnLogistic("recency", "recency_days", recency_column),
         OneColumnLogistic("frequency", "frequency", frequency_column),
         OneColumnLogistic("rfm", "rfm_score", rfm_column),
         BGNBDBaseline(task),
     ]
-    return {m.name: m for m in models}
+    if task == "churn":
+        models.append(PAliveBaseline())
+    return {m.name: m for m in models if m.name not in skip}
 
 
 MODEL_INPUTS: dict[str, tuple[str, ...] | None] = {
@@ -160,6 +304,7 @@ MODEL_INPUTS: dict[str, tuple[str, ...] | None] = {
     "frequency": ("frequency",),
     "rfm": ("rfm_score",),
     "bgnbd": ("bgnbd_p",),
+    "p_alive": ("bgnbd_alive",),
 }
 """The columns each model reads: the drivers of a score are always the inputs of the model
 that produced it."""

@@ -14,6 +14,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
+from profiling.errors import ProfilingError
 from profiling.predict.drivers import DRIVER_SCHEMA, driver_text, explain_scores
 from profiling.predict.labels import (
     Examples,
@@ -22,7 +23,12 @@ from profiling.predict.labels import (
     cutoff_frame,
     examples_for,
 )
-from profiling.predict.metrics import bootstrap_metrics, f1_max_threshold
+from profiling.predict.metrics import (
+    bootstrap_metrics,
+    f1_max_threshold,
+    resample_metrics,
+    roc_auc,
+)
 from profiling.predict.models import LEARNED, MODEL_INPUTS, LearnedModel, ScoreModel, make_models
 from profiling.predict.protocol import (
     DEFAULT_HORIZON,
@@ -30,10 +36,12 @@ from profiling.predict.protocol import (
     CutoffPlan,
     PredictionError,
     Progress,
+    lapse_window,
     no_progress,
     plan_cutoffs,
 )
 from profiling.predict.results import Predictions, TaskResult
+from profiling.predict.spend import DEFAULT_VALUE_HORIZON, ValueResult, fit_value_task
 from profiling.predict.value import clv_scores
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS as FEATURE_LABELS
@@ -63,9 +71,42 @@ def best_model(metrics: pl.DataFrame, metric: str = "roc_auc") -> str:
         ["value", "model"], descending=[True, False]
     )
     # the learned model wins ties: a baseline must measure better to be used
+    rows = rows.filter(pl.col("value").is_not_nan())
+    if rows.height == 0:
+        return metrics["model"][0]
     top = rows["value"][0]
     leaders = rows.filter(pl.col("value") == top)["model"].to_list()
     return LEARNED if LEARNED in leaders else leaders[0]
+
+
+def paired_difference(
+    scores: dict[str, np.ndarray], y: np.ndarray, n_boot: int, random_state: int
+) -> dict:
+    """The learned model's held-out ROC-AUC minus the best baseline's, with a paired
+    percentile bootstrap 95% interval (the same resampled users for both).
+
+    Returns
+    -------
+    dict
+        ``baseline`` (the best baseline's name), ``difference``, ``ci_low``, ``ci_high``;
+        empty without a learned model.
+    """
+    if LEARNED not in scores:
+        return {}
+    aucs = {n: roc_auc(y, p) for n, p in scores.items()}
+    base = max((n for n in scores if n != LEARNED), key=lambda n: aucs[n])
+    diff = aucs[LEARNED] - aucs[base]
+    rng = np.random.default_rng(random_state)
+    draws = []
+    for start in range(0, n_boot, 16):
+        idx = rng.integers(0, y.size, (min(16, n_boot - start), y.size))
+        a = resample_metrics(y, scores[LEARNED], 0.5, idx)["roc_auc"]
+        b = resample_metrics(y, scores[base], 0.5, idx)["roc_auc"]
+        draws.append(a - b)
+    d = np.concatenate(draws) if draws else np.zeros(0)
+    d = d[np.isfinite(d)]
+    lo, hi = np.percentile(d, [2.5, 97.5]) if d.size else (np.nan, np.nan)
+    return {"baseline": base, "difference": diff, "ci_low": float(lo), "ci_high": float(hi)}
 
 
 def _percentile(score: pl.Expr) -> pl.Expr:
@@ -113,35 +154,52 @@ def _validation_split(
 
 
 def _choose_on_validation(
-    fit_part: Examples, val: Examples, task: str, random_state: int
-) -> tuple[dict[str, float], pl.DataFrame, str]:
-    """(F1-max threshold per model, validation metrics, chosen model)."""
-    val_scores = {
-        n: m.fit(fit_part).predict(val) for n, m in make_models(task, random_state).items()
-    }
+    fit_part: Examples, val: Examples, task: str, random_state: int, learned: bool, skip
+) -> tuple[dict[str, float], pl.DataFrame, str, dict | None]:
+    """(F1-max threshold per model, validation metrics, chosen model, the learned model's
+    tuned setting: the later fits of the task reuse it)."""
+    models = make_models(task, random_state, learned=learned, skip=skip)
+    val_scores = {n: m.fit(fit_part).predict(val) for n, m in models.items()}
+    tuned = models[LEARNED].tuned() if learned else None
     thresholds = {n: f1_max_threshold(val.y(), p) for n, p in val_scores.items()}
     validation = metric_rows(val_scores, val.y(), thresholds, 0, random_state)
-    return thresholds, validation, best_model(validation)
+    return thresholds, validation, best_model(validation), tuned
+
+
+def unfitted_baselines(test: Examples) -> dict[str, str]:
+    """Baselines that cannot score the held-out window because the buying-pattern model
+    could not be fitted before it: name -> why (they are left out, not shown at 0.5)."""
+    why = "the buying-pattern model (MBG/NBD) could not be fitted before the held-out window"
+    out = {}
+    for name, column in (("bgnbd", "bgnbd_p"), ("p_alive", "bgnbd_alive")):
+        f = test.frame
+        if column in f.columns and f[column].null_count() == f.height:
+            out[name] = why
+    return out
 
 
 def _importance(
     learned: LearnedModel, test: Examples, repeats: int, random_state: int
 ) -> pl.DataFrame:
     """One row per feature: feature, label, importance, std (drop of held-out ROC-AUC when
-    the feature is shuffled)."""
+    the feature is shuffled; on at most 20,000 held-out users per repeat, which ranks the
+    features as well at a fraction of the cost on a large store)."""
+    names = [f for f, keep in zip(test.features, learned.keep_, strict=True) if keep]
+    n = test.frame.height
     with threadpool_limits(learned.n_threads):
         imp = permutation_importance(
             learned.model_,
-            test.X(),
+            test.X()[:, learned.keep_],
             test.y(),
             scoring="roc_auc",
             n_repeats=repeats,
             random_state=random_state,
+            max_samples=min(1.0, 20_000 / max(n, 1)),
         )
     return pl.DataFrame(
         {
-            "feature": list(test.features),
-            "label": [FEATURE_LABELS.get(f, f) for f in test.features],
+            "feature": names,
+            "label": [FEATURE_LABELS.get(f, f) for f in names],
             "importance": imp.importances_mean,
             "std": imp.importances_std,
         }
@@ -187,10 +245,13 @@ def fit_task(
     progress: Progress = no_progress,
     frames: dict | None = None,
     embeddings=None,
+    learned: bool = True,
 ) -> TaskResult:
     """Train, choose, evaluate on the held-out window, and score today's users for ``task``.
 
     ``embeddings``: see :func:`cutoff_frame` (fitted before the earliest training cutoff).
+    ``learned=False``: the baselines only (seconds: nothing to train but one-column fits),
+    what a page shows while the learned model trains.
 
     Raises
     ------
@@ -213,11 +274,15 @@ def fit_task(
     fit_part, val, val_where = _validation_split(plan, train_parts, train, task, random_state)
 
     progress(f"{label}: choosing thresholds on validation", 0.2)
-    thresholds, validation, chosen = _choose_on_validation(fit_part, val, task, random_state)
+    skip = unfitted_baselines(test)
+    thresholds, validation, chosen, tuned = _choose_on_validation(
+        fit_part, val, task, random_state, learned, tuple(skip)
+    )
 
     progress(f"{label}: training on {len(plan.train)} cutoffs", 0.4)
     t_train = time.perf_counter()
-    models = {n: m.fit(train) for n, m in make_models(task, random_state).items()}
+    kinds = {"learned": learned, "tuned": tuned, "skip": tuple(skip)}
+    models = {n: m.fit(train) for n, m in make_models(task, random_state, **kinds).items()}
     train_seconds = time.perf_counter() - t_train
     t_score = time.perf_counter()
     test_scores = {n: m.predict(test) for n, m in models.items()}
@@ -225,11 +290,23 @@ def fit_task(
     progress(f"{label}: measuring on the held-out window (bootstrap)", 0.55)
     metrics = metric_rows(test_scores, test.y(), thresholds, n_boot, random_state)
 
-    progress(f"{label}: permutation importance", 0.7)
-    importance = _importance(models[LEARNED], test, importance_repeats, random_state)
+    versus = paired_difference(test_scores, test.y(), n_boot, random_state)
+    importance = pl.DataFrame(
+        schema={
+            "feature": pl.String,
+            "label": pl.String,
+            "importance": pl.Float64,
+            "std": pl.Float64,
+        }
+    )
+    if learned:
+        progress(f"{label}: permutation importance", 0.7)
+        importance = _importance(models[LEARNED], test, importance_repeats, random_state)
 
     progress(f"{label}: scoring today's users", 0.85)
-    final = make_models(task, random_state)[chosen].fit(concat_examples(train_parts + [test]))
+    final = make_models(task, random_state, **kinds)[chosen].fit(
+        concat_examples(train_parts + [test])
+    )
     scores, driver_frame = _score_today(final, at(plan.today, with_labels=False), chosen, drivers)
 
     test_frame = test.frame.select(S.USER_ID, "label").with_columns(
@@ -247,6 +324,9 @@ def fit_task(
         scores=scores,
         drivers=driver_frame,
         class_balance=_class_balance(train, test, val_where),
+        versus_best=versus,
+        not_fitted=skip,
+        learned_note=models[LEARNED].describe() if learned else None,
         timings={
             "train_seconds": train_seconds,
             "score_seconds": score_seconds,
@@ -258,7 +338,7 @@ def fit_task(
 # ---- everything together ------------------------------------------------------------------
 def _fit_embeddings(
     events: pl.DataFrame,
-    plan: CutoffPlan,
+    earliest: datetime,
     kind: str | None,
     dims: int,
     budget: float,
@@ -271,14 +351,14 @@ def _fit_embeddings(
         return None, None
     from profiling.predict.embeddings import SequenceEmbeddings
 
-    progress(f"user embeddings: training {kind} before {plan.train[0].date()}", 0.0)
+    progress(f"user embeddings: training {kind} before {earliest.date()}", 0.0)
     embeddings = SequenceEmbeddings(
         kind,
         dims=dims,
         time_budget=budget,
         model_params=params,
         random_state=random_state,
-    ).fit(events, before=plan.train[0])
+    ).fit(events, before=earliest)
     return embeddings, embeddings.describe()
 
 
@@ -292,21 +372,139 @@ def _task_columns(t: TaskResult, name: str, prefix: str) -> pl.DataFrame:
 
 
 def _today_scores(
-    purchase: TaskResult, churn: TaskResult | None, table: pl.DataFrame | None
+    purchase: TaskResult,
+    churn: TaskResult | None,
+    table: pl.DataFrame | None,
+    value: ValueResult | None = None,
 ) -> pl.DataFrame:
-    """One row per user scored today: both tasks' columns and the CLV table's."""
+    """One row per user scored today: both tasks' columns, the predicted spend over the
+    value horizon and the CLV table's."""
     scores = _task_columns(purchase, "purchase_propensity", "purchase")
     if churn is not None:
         scores = scores.join(_task_columns(churn, "churn_risk", "churn"), on=S.USER_ID, how="left")
+    if value is not None:
+        scores = scores.join(
+            value.scores.rename({"expected_spend": "predicted_spend"}), on=S.USER_ID, how="left"
+        )
     if table is not None:
         scores = scores.join(table, on=S.USER_ID, how="left")
     return scores
+
+
+def _run_tasks(
+    events: pl.DataFrame,
+    plans: dict,
+    kw: dict,
+    learned: bool,
+    progress: Progress,
+    span: tuple[float, float],
+) -> tuple[TaskResult, TaskResult | None, str | None, ValueResult | None, str | None]:
+    """(purchase, churn, churn note, value, value note) with or without the learned
+    models; ``progress`` fractions within ``span``."""
+    lo, hi = span
+
+    def part(a: float, b: float) -> Progress:
+        return lambda s, f: progress(s, lo + (hi - lo) * (a + (b - a) * f))
+
+    purchase = fit_task(
+        events,
+        plans["purchase"],
+        "purchase",
+        progress=part(0.0, 0.4),
+        learned=learned,
+        frames=kw["frames"]["purchase"],
+        **kw["task"],
+    )
+    churn, churn_note = None, plans.get("churn_note")
+    if "churn" in plans:
+        try:
+            churn = fit_task(
+                events,
+                plans["churn"],
+                "churn",
+                progress=part(0.4, 0.75),
+                learned=learned,
+                frames=kw["frames"]["churn"],
+                **kw["task"],
+            )
+        except PredictionError as exc:
+            churn_note = str(exc)
+    value, value_note = None, plans.get("value_note")
+    if "value" in plans:
+        try:
+            value = fit_value_task(
+                events,
+                plans["value"],
+                learned=learned,
+                n_boot=min(kw["task"]["n_boot"], 100),
+                random_state=kw["task"]["random_state"],
+                progress=part(0.75, 1.0),
+                cache=kw["frames"]["value"],
+            )
+        except ProfilingError as exc:
+            value_note = str(exc)
+        if value is not None and value.note:
+            value_note = value.note
+    return purchase, churn, churn_note, value, value_note
+
+
+def _plans(
+    events: pl.DataFrame,
+    horizon_days: int,
+    lapse_days: int | None,
+    value_days: int | None,
+    max_train_cutoffs: int,
+    calibration_end,
+) -> dict:
+    """The cutoff plan of each task: purchase over H days, churn over the lapse window,
+    value over the value horizon (each shortened to what the log can measure, or left out
+    with a note)."""
+    plans: dict = {
+        "purchase": plan_cutoffs(
+            events,
+            horizon_days=horizon_days,
+            max_train_cutoffs=max_train_cutoffs,
+            calibration_end=calibration_end,
+        )
+    }
+    lapse = lapse_window(events, horizon_days, lapse_days=lapse_days)
+    plans["lapse"] = lapse
+    try:
+        plans["churn"] = plan_cutoffs(
+            events,
+            horizon_days=lapse.days,
+            max_train_cutoffs=max_train_cutoffs,
+            calibration_end=calibration_end,
+        )
+    except PredictionError as exc:
+        plans["churn_note"] = f"lapse window of {lapse.days} days: {exc}"
+    if value_days is None:
+        return plans
+    has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
+    if not has_money:
+        plans["value_note"] = "no amounts in the log: customer value is not measured"
+        return plans
+    span = (plans["purchase"].today - plans["purchase"].start).days
+    v = value_days if 3 * value_days <= span else span // 3
+    try:
+        plans["value"] = plan_cutoffs(events, horizon_days=v, max_train_cutoffs=max_train_cutoffs)
+    except PredictionError as exc:
+        plans["value_note"] = str(exc)
+        return plans
+    if v != value_days:
+        plans["value_note"] = (
+            f"value measured over {v} days, not {value_days}: the log spans {span} days, and "
+            "a value window must fit three times (history, training, held out)"
+        )
+    return plans
 
 
 def predict(
     events: pl.DataFrame,
     *,
     horizon_days: int = DEFAULT_HORIZON,
+    lapse_days: int | None = None,
+    value_days: int | None = DEFAULT_VALUE_HORIZON,
     calibration_end: date | datetime | str | None = None,
     unit: str = "D",
     max_train_cutoffs: int = 6,
@@ -314,19 +512,28 @@ def predict(
     drivers: bool = True,
     random_state: int = 0,
     progress: Progress = no_progress,
+    learned: bool = True,
+    on_baselines: Callable[[Predictions], None] | None = None,
     user_embeddings: str | None = None,
     embedding_dims: int = 8,
     embedding_budget: float = 60.0,
     embedding_params: dict | None = None,
 ) -> Predictions:
-    """Purchase propensity, churn risk and CLV of every user of a cleaned event log.
+    """Purchase propensity, churn risk, customer value and CLV of every user of a cleaned
+    event log.
 
     Parameters
     ----------
     events : pl.DataFrame
         Cleaned events (``Dataset.events``), one row per event.
     horizon_days : int
-        H: the window, in days, that propensity and churn look ahead.
+        H: the window, in days, that purchase propensity looks ahead.
+    lapse_days : int, optional
+        Churn's lapse window (longer than H); by default set from the data
+        (:func:`profiling.predict.protocol.lapse_window`).
+    value_days : int or None
+        V: the window customer value is predicted and measured over (default 180, shortened
+        to a third of the log's span when longer); None skips the value task.
     calibration_end : date or ISO string, optional
         Last day the evaluated models may see; the held-out window is the H days after it.
         Defaults to H days before the end of the log.
@@ -335,6 +542,11 @@ def predict(
         reported in it; scores do not depend on it beyond rounding).
     n_boot : int
         Bootstrap resamples for the 95% intervals.
+    learned : bool
+        False: the baselines only (no model to train).
+    on_baselines : callable, optional
+        Called with the baselines-only :class:`Predictions` before the learned models are
+        trained (features are computed once for both passes), so a page can show them.
     user_embeddings : {"gru4rec", "sasrec"}, optional
         Add a sequence model's user representation (``embedding_dims`` principal
         components) to the learned models' features. The sequence model is trained once,
@@ -347,22 +559,20 @@ def predict(
     Raises
     ------
     PredictionError
-        See :func:`plan_cutoffs` and :func:`fit_task`; a problem with the churn task alone
-        (for example every past buyer bought again) leaves ``churn`` None with ``churn_note``.
+        See :func:`plan_cutoffs` and :func:`fit_task`; a problem with the churn or value
+        task alone leaves it None with ``churn_note`` / ``value_note``.
     """
     # over 60 lines because the docstring documents every parameter; the body is the steps
-    # in order: plan, embeddings, both tasks, CLV, today's columns
+    # in order: plans, embeddings, the tasks (baselines first when asked), CLV, today's columns
     if unit not in ("D", "W"):
         raise PredictionError(f"unit must be 'D' (days) or 'W' (weeks). Got unit={unit!r}.")
-    plan = plan_cutoffs(
-        events,
-        horizon_days=horizon_days,
-        max_train_cutoffs=max_train_cutoffs,
-        calibration_end=calibration_end,
-    )
+    plans = _plans(events, horizon_days, lapse_days, value_days, max_train_cutoffs, calibration_end)
+    plan = plans["purchase"]
+    # before the earliest training cutoff of every task (churn's and value's reach further back)
+    earliest = min(p.train[0] for p in plans.values() if isinstance(p, CutoffPlan))
     embeddings, embeddings_note = _fit_embeddings(
         events,
-        plan,
+        earliest,
         user_embeddings,
         embedding_dims,
         embedding_budget,
@@ -370,40 +580,45 @@ def predict(
         random_state,
         progress,
     )
-    # features, labels and BG/NBD baselines of each cutoff are shared by both tasks
+    # features, labels and BG/NBD baselines of each cutoff are shared by every pass
     kw = {
-        "n_boot": n_boot,
-        "random_state": random_state,
-        "drivers": drivers,
-        "frames": {},
-        "embeddings": embeddings,
+        "task": {
+            "n_boot": n_boot,
+            "random_state": random_state,
+            "drivers": drivers,
+            "embeddings": embeddings,
+        },
+        "frames": {"purchase": {}, "churn": {}, "value": {}},
     }
-    purchase = fit_task(
-        events, plan, "purchase", progress=lambda s, f: progress(s, 0.05 + 0.45 * f), **kw
-    )
-    churn, churn_note = None, None
-    try:
-        churn = fit_task(
-            events, plan, "churn", progress=lambda s, f: progress(s, 0.5 + 0.35 * f), **kw
-        )
-    except PredictionError as exc:
-        churn_note = str(exc)
-    progress("CLV: BG/NBD and Gamma-Gamma", 0.9)
+    progress("customer value: buying-pattern model and spend per purchase", 0.01)
     fitted = clv_scores(events, plan, unit)
-    scores = _today_scores(purchase, churn, fitted["table"])
+
+    def bundle(tasks) -> Predictions:
+        purchase, churn, churn_note, value, value_note = tasks
+        scores = _today_scores(purchase, churn, fitted["table"], value)
+        return Predictions(
+            plan=plan,
+            purchase=purchase,
+            churn=churn,
+            churn_note=churn_note,
+            bgnbd=fitted["bgnbd"],
+            gamma_gamma=fitted["gamma_gamma"],
+            bgnbd_today=fitted["bgnbd_today"],
+            gamma_gamma_today=fitted["gamma_gamma_today"],
+            clv_note=fitted["note"],
+            holdout=fitted["holdout"],
+            scores=scores.sort(S.USER_ID),
+            unit=unit,
+            embeddings_note=embeddings_note,
+            lapse=plans["lapse"],
+            value=value,
+            value_note=value_note,
+        )
+
+    start = 0.05
+    if learned and on_baselines is not None:
+        on_baselines(bundle(_run_tasks(events, plans, kw, False, progress, (0.05, 0.25))))
+        start = 0.25
+    result = bundle(_run_tasks(events, plans, kw, learned, progress, (start, 0.99)))
     progress("done", 1.0)
-    return Predictions(
-        plan=plan,
-        purchase=purchase,
-        churn=churn,
-        churn_note=churn_note,
-        bgnbd=fitted["bgnbd"],
-        gamma_gamma=fitted["gamma_gamma"],
-        bgnbd_today=fitted["bgnbd_today"],
-        gamma_gamma_today=fitted["gamma_gamma_today"],
-        clv_note=fitted["note"],
-        holdout=fitted["holdout"],
-        scores=scores.sort(S.USER_ID),
-        unit=unit,
-        embeddings_note=embeddings_note,
-    )
+    return result

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from profiling.errors import ProfilingError
@@ -194,3 +195,96 @@ def plan_cutoffs(
             f"and {horizon_days} held out. Use a horizon of at most {max(span // 3, 0)} days."
         )
     return CutoffPlan(horizon_days, start, today, test, tuple(reversed(train)))
+
+
+LAPSE_QUANTILE = 0.8
+"""The share of repeat-purchase gaps the lapse window is longer than, by default."""
+
+
+@dataclass(frozen=True)
+class LapseWindow:
+    """How long a past buyer must go without buying to count as lapsed (churn's window).
+
+    ``days`` is the window; ``gap_days`` the ``quantile`` of the gaps between a customer's
+    consecutive purchase days over the whole log (None without repeat purchases);
+    ``reason`` says which rule set ``days`` ("data", "floor", "log length", "chosen").
+    """
+
+    days: int
+    quantile: float
+    gap_days: float | None
+    n_gaps: int
+    horizon_days: int
+    reason: str
+
+    def describe(self) -> str:
+        """The window in plain words, for the page and the CLI."""
+        head = f"no purchase in the next {self.days} days"
+        if self.gap_days is None:
+            return f"{head} (this log has no repeat purchases to set it from)"
+        share = f"{self.quantile:.0%}"
+        if self.reason == "data":
+            return f"{head}: longer than {share} of the gaps between this store's repeat purchases"
+        why = {
+            "floor": f"at least twice the {self.horizon_days}-day purchase horizon",
+            "log length": "the longest window this log can measure",
+            "chosen": "chosen",
+        }[self.reason]
+        return (
+            f"{head} ({why}; {share} of the gaps between this store's repeat purchases are "
+            f"at most {self.gap_days:.0f} days)"
+        )
+
+
+def lapse_window(
+    events: pl.DataFrame,
+    horizon_days: int,
+    *,
+    lapse_days: int | None = None,
+    quantile: float = LAPSE_QUANTILE,
+) -> LapseWindow:
+    """Churn's lapse window: the ``quantile`` of repeat-purchase gaps (whole days, rounded
+    up), at least twice the purchase horizon, and at most a third of the log's span (a
+    window must fit three times: history, training, held out). ``lapse_days`` overrides
+    the data's choice.
+
+    Raises
+    ------
+    PredictionError
+        When ``lapse_days`` is not a whole number of days longer than ``horizon_days``.
+    """
+    if lapse_days is not None and (
+        isinstance(lapse_days, bool)
+        or not isinstance(lapse_days, int)
+        or lapse_days <= horizon_days
+    ):
+        raise PredictionError(
+            "the lapse window must be a whole number of days longer than the purchase horizon "
+            f"({horizon_days} days). Got lapse={lapse_days!r}."
+        )
+    day = pl.col(S.TIMESTAMP).dt.truncate("1d")
+    gaps = (
+        events.lazy()
+        .filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
+        .select(S.USER_ID, day.alias("day"))
+        .unique()
+        .sort(S.USER_ID, "day")
+        .select(pl.col("day").diff().dt.total_days().over(S.USER_ID).alias("gap"))
+        .drop_nulls()
+        .collect()["gap"]
+    )
+    gap_days = float(gaps.quantile(quantile, "linear")) if gaps.len() else None
+    first, last = events.select(
+        pl.col(S.TIMESTAMP).min().alias("a"), pl.col(S.TIMESTAMP).max().alias("b")
+    ).row(0)
+    span = (_midnight(last) - _midnight(first)).days + 1
+    if lapse_days is not None:
+        days, reason = lapse_days, "chosen"
+    else:
+        floor = 2 * horizon_days
+        # rounded first: a quantile of whole days is 60.000000001 after interpolation
+        data_days = int(np.ceil(round(gap_days, 6))) if gap_days is not None else floor
+        days, reason = (data_days, "data") if data_days >= floor else (floor, "floor")
+        if days > span // 3 and span // 3 > horizon_days:
+            days, reason = span // 3, "log length"
+    return LapseWindow(days, quantile, gap_days, int(gaps.len()), horizon_days, reason)

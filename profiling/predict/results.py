@@ -12,8 +12,9 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 
 from profiling.predict import clv
 from profiling.predict.metrics import HIGHER_IS_BETTER, METRICS, threshold_metrics
-from profiling.predict.models import BASELINES, LEARNED
-from profiling.predict.protocol import SCORE_COLUMNS, CutoffPlan
+from profiling.predict.models import LEARNED
+from profiling.predict.protocol import SCORE_COLUMNS, CutoffPlan, LapseWindow
+from profiling.predict.spend import ValueResult
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
 
@@ -63,11 +64,30 @@ class TaskResult:
     drivers: pl.DataFrame
     class_balance: dict
     timings: dict[str, float] = field(default_factory=dict)
+    # None (not a default_factory) so that results saved before these fields load with them
+    versus_best: dict | None = None  # learned - best baseline ROC-AUC, paired CI
+    learned_note: str | None = None  # the learned model's chosen settings
+    not_fitted: dict | None = None  # baselines left out -> why
+
+    @property
+    def models(self) -> list[str]:
+        """The models measured, learned first (none while only the baselines are ready)."""
+        return list(dict.fromkeys(self.metrics["model"].to_list()))
+
+    @property
+    def has_learned(self) -> bool:
+        return LEARNED in self.models
 
     @property
     def baseline_wins(self) -> bool:
         """True when a baseline, not the learned model, has the best held-out ROC-AUC."""
         return self.best_on_test != LEARNED
+
+    def meets_target(self, margin: float = 0.01) -> bool:
+        """The learned model's held-out ROC-AUC is at least the best baseline's + ``margin``
+        and the paired bootstrap 95% interval of the difference lies above 0."""
+        v = self.versus_best or {}
+        return bool(v) and v["difference"] >= margin and v["ci_low"] > 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,14 @@ class Predictions:
     scores: pl.DataFrame
     unit: str = "D"
     embeddings_note: str | None = None  # what user embeddings fed the learned models, if any
+    lapse: LapseWindow | None = None  # churn's window (None in results saved before it)
+    value: ValueResult | None = None  # spend over the value horizon, measured
+    value_note: str | None = None  # why value is missing or shortened
+
+    @property
+    def learned_ready(self) -> bool:
+        """False while only the baselines are measured (the learned models still train)."""
+        return self.purchase.has_learned
 
     def tasks(self) -> list[TaskResult]:
         return [t for t in (self.purchase, self.churn) if t is not None]
@@ -126,6 +154,23 @@ class Predictions:
             "clv_note": self.clv_note,
             "churn_note": self.churn_note,
             "embeddings_note": self.embeddings_note,
+            "lapse": None
+            if self.lapse is None
+            else {
+                "days": self.lapse.days,
+                "rule": self.lapse.reason,
+                "reads": self.lapse.describe(),
+            },
+            "value": None
+            if self.value is None
+            else {
+                "horizon_days": self.value.horizon_days,
+                "chosen_model": self.value.chosen,
+                "best_on_held_out_window": self.value.best_on_test,
+                "learned_minus_bgnbd_gg_gini": self.value.versus_bgnbd,
+                "meets_target": self.value.meets_target(),
+            },
+            "value_note": self.value_note,
         }
         for t in self.tasks():
             out[t.task] = {
@@ -136,6 +181,9 @@ class Predictions:
                 "chosen_on": "validation ROC-AUC",
                 "best_on_held_out_window": t.best_on_test,
                 "baseline_wins": t.baseline_wins,
+                "learned_minus_best_baseline_roc_auc": t.versus_best,
+                "meets_target": t.meets_target(),
+                "learned_model": t.learned_note,
                 "timings": t.timings,
             }
         return out
@@ -242,7 +290,7 @@ def comparison_table(result: TaskResult) -> pl.DataFrame:
         for metric in METRICS
     }
     rows = []
-    for model in [LEARNED, *BASELINES]:
+    for model in result.models:
         sub = {r["metric"]: r for r in m.filter(pl.col("model") == model).iter_rows(named=True)}
         row = {"model": MODEL_LABELS[model], "used": "✓" if model == result.chosen else ""}
         for metric in METRICS:
@@ -261,6 +309,10 @@ def verdict(result: TaskResult) -> str:
     sentence = (
         G.PREDICT_VERDICT_BASELINE_BEST if result.baseline_wins else G.PREDICT_VERDICT_LEARNED_BEST
     )
+    if not result.has_learned:
+        return G.PREDICT_VERDICT_BASELINES_ONLY.format(
+            best=MODEL_LABELS[best], auc=auc[best]
+        ) + G.PREDICT_VERDICT_USED.format(chosen=MODEL_LABELS[chosen])
     text = sentence.format(best=MODEL_LABELS[best], auc=auc[best], learned=auc[LEARNED])
     return text + G.PREDICT_VERDICT_USED.format(chosen=MODEL_LABELS[chosen])
 
@@ -315,3 +367,87 @@ def user_scores(scores: pl.DataFrame, user_id: str) -> dict | None:
     """One user's row of :func:`all_scores` as a dict, or None when the user is not scored."""
     row = scores.filter(pl.col(S.USER_ID) == user_id)
     return row.row(0, named=True) if row.height else None
+
+
+SIMPLEST_RULE = {"purchase": "recency", "churn": "recency", "value": "last_spend"}
+"""The simplest rule each score is read against ("days since last purchase alone")."""
+
+
+def plain_reading(result: Predictions, task: str) -> list[str]:
+    """Three sentences for a marketer about ``task`` ("purchase", "churn" or "value"):
+    what the score predicts over which window, how it ranks against the simplest rule on
+    the held-out window (ROC-AUC, or normalized Gini for value), and what to do with it.
+    Empty when the task was not scored."""
+    t = {"purchase": result.purchase, "churn": result.churn, "value": result.value}[task]
+    if t is None:
+        return []
+    measure = "normalized Gini" if task == "value" else "ROC-AUC"
+    metric = "gini" if task == "value" else "roc_auc"
+    lapse = result.lapse
+    days = {
+        "purchase": result.plan.horizon_days,
+        "churn": lapse.days if lapse is not None else result.plan.horizon_days,
+        "value": result.value.horizon_days if result.value is not None else 0,
+    }[task]
+    lapse = lapse.describe() if lapse is not None else f"no purchase in {days} days"
+    what = G.PREDICT_READING_WHAT[task].format(days=days, lapse=lapse)
+    values = dict(t.metrics.filter(pl.col("metric") == metric).select("model", "value").rows())
+    simplest = SIMPLEST_RULE[task]
+    score = values[t.chosen]
+    base = values[simplest]
+    nouns = {"purchase": "buyers", "churn": "lapsing customers", "value": "spenders"}
+    verb = "Ranks" if t.chosen != simplest else "Uses"
+    if t.chosen == simplest:
+        quality = (
+            f"Uses {MODEL_LABELS[simplest].lower()} itself: no model ranked {nouns[task]} "
+            f"better on validation ({measure} {score:.2f} on the held-out window)."
+        )
+    else:
+        better = "better" if score > base else ("no better" if score == base else "worse")
+        quality = G.PREDICT_READING_QUALITY.format(
+            verb=verb,
+            what=f"{nouns[task]} {better}",
+            simplest=f"'{MODEL_LABELS[simplest].lower()}'",
+            score=score,
+            base=base,
+            measure=measure,
+            days=days,
+        )
+    return [what, quality, G.PREDICT_READING_USE[task]]
+
+
+def value_by_measure(value: ValueResult, words: dict[str, str] | None = None) -> pl.DataFrame:
+    """The value task's held-out comparison for reading: one row per measure (in ``words``
+    where given), one column per model (learned first; " (used)" after the model whose
+    predictions are shown); each cell "value [ci_low, ci_high]", ★ on the best."""
+    from profiling.predict.spend import VALUE_HIGHER_IS_BETTER, VALUE_METRICS
+
+    m = value.metrics
+    words = words or {}
+    rows = []
+    for metric in VALUE_METRICS:
+        sub = m.filter(pl.col("metric") == metric)
+        good = sub.filter(pl.col("value").is_not_nan()).sort(
+            "value", descending=VALUE_HIGHER_IS_BETTER[metric]
+        )
+        best = good["model"][0] if good.height else None
+        row = {"measure": words.get(metric, metric)}
+        for r in sub.iter_rows(named=True):
+            name = MODEL_LABELS[r["model"]] + (" (used)" if r["model"] == value.chosen else "")
+            star = " ★" if r["model"] == best else ""
+            row[name] = f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]{star}"
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def value_verdict(value: ValueResult) -> str:
+    """One sentence: which model ordered spenders best on the held-out window, and which
+    model's predictions are shown."""
+    g = dict(value.metrics.filter(pl.col("metric") == "gini").select("model", "value").rows())
+    best = value.best_on_test
+    text = f"On the held-out window, {MODEL_LABELS[best]} orders spenders best (normalized Gini {g[best]:.3f}"
+    if LEARNED in g and best != LEARNED:
+        text += f"; learned model {g[LEARNED]:.3f}). A simple baseline measured better than the learned model."
+    else:
+        text += ")."
+    return text + f" Predictions shown use {MODEL_LABELS[value.chosen]}, the best on validation."

@@ -86,22 +86,21 @@ def clv_scores(events: pl.DataFrame, plan: CutoffPlan, unit: str) -> dict:
             summary = rfm_summary(
                 events, observation_period_end=end, unit=unit, round_to=None, monetary=has_money
             )
-            bg = clv.fit_bgnbd(summary, unit=unit)
         except ProfilingError as exc:
-            notes.append(f"BG/NBD on the {period}: {exc}")
+            notes.append(f"buying-pattern model on the {period}: {exc}")
             continue
-        gg = None
-        if has_money:
-            try:
-                gg = clv.fit_gamma_gamma(summary)
-            except ProfilingError as exc:
-                notes.append(f"Gamma-Gamma on the {period}: {exc}")
+        fit = clv.fit_value_model(summary, unit=unit, with_spend=has_money)
+        if isinstance(fit, clv.FitFailure):
+            notes.append(f"{period}: {fit}")
+            continue
+        if fit.spend_failure is not None:
+            notes.append(f"{period}: spend per purchase (Gamma-Gamma) {fit.spend_failure}")
         if today:
-            out["bgnbd_today"], out["gamma_gamma_today"] = bg, gg
-            out["table"] = clv.clv_table(summary, bg, gg)
+            out["bgnbd_today"], out["gamma_gamma_today"] = fit.purchases, fit.spend
+            out["table"] = fit.table(summary)
         else:
-            out["bgnbd"], out["gamma_gamma"] = bg, gg
+            out["bgnbd"], out["gamma_gamma"] = fit.purchases, fit.spend
             holdout_end = (plan.test + timedelta(days=plan.horizon_days - 1)).date()
-            out["holdout"] = holdout_comparison(events, calib_end, holdout_end, bg)
+            out["holdout"] = holdout_comparison(events, calib_end, holdout_end, fit.purchases)
     out["note"] = "; ".join(notes) or None
     return out

@@ -306,7 +306,8 @@ _FEATURES = [
         "churn_risk",
         "chance of not buying again",
         SHARE,
-        "churn_risk: predicted probability that a past buyer makes no purchase in the horizon.",
+        "churn_risk: predicted probability that a past buyer makes no purchase in the lapse "
+        "window (longer than the purchase horizon, set from the gaps between repeat purchases).",
     ),
     _t(
         "purchase_propensity",
@@ -444,6 +445,32 @@ _METRICS = [
         "Brier score: mean squared error of the predicted probabilities.",
     ),
     _t(
+        "gini",
+        "how well it orders spenders (1 perfect, 0 random)",
+        NUMBER,
+        "normalized Gini: Gini of actual spend ordered by the prediction / Gini of the perfect "
+        "order; ties in the prediction share their spend.",
+    ),
+    _t(
+        "spearman",
+        "rank agreement with actual spend",
+        NUMBER,
+        "Spearman correlation between predicted and actual spend (-1 .. 1).",
+    ),
+    _t(
+        "value_mae",
+        "average error in money",
+        MONEY,
+        "MAE: mean absolute difference between predicted and actual spend.",
+    ),
+    _t(
+        "top_decile_share",
+        "share of spend from the predicted top 10%",
+        SHARE,
+        "Share of the held-out window's total spend made by the 10% of customers with the "
+        "highest predicted spend (ties at the boundary counted in proportion).",
+    ),
+    _t(
         "top_decile_lift",
         "how much richer the top 10% is",
         NUMBER,
@@ -530,6 +557,13 @@ _METRICS = [
         "chance the customer is still active",
         SHARE,
         "P(alive): BG/NBD probability that the customer has not lapsed for good.",
+    ),
+    _t(
+        "predicted_spend",
+        "predicted spend, value horizon",
+        MONEY,
+        "predicted_spend: the customer's predicted spend over the value horizon (default 180 "
+        "days), from the model that ordered spenders best on validation.",
     ),
     _t(
         "anomaly_score",
@@ -724,7 +758,10 @@ PREDICT_MODEL_LABELS: dict[str, str] = {
     "recency": "Days since last purchase alone",
     "frequency": "Number of purchase days alone",
     "rfm": "RFM score (recency, frequency and spend ranks added up)",
-    "bgnbd": "Buying-pattern model (BG/NBD chance of buying again)",
+    "bgnbd": "Buying-pattern model (MBG/NBD chance of buying again)",
+    "p_alive": "Buying-pattern model's chance of having lapsed (1 − P(alive))",
+    "bgnbd_gg": "Buying-pattern model × spend per purchase (MBG/NBD + Gamma-Gamma)",
+    "last_spend": "Last period's spend",
 }
 """The learned model and each baseline of a prediction task, by model name."""
 
@@ -748,6 +785,13 @@ PREDICT_FEATURE_LABELS: dict[str, str] = {
     "carts_30d": "add-to-carts, last 30 days",
     "rfm_score": "RFM score (3-15)",
     "bgnbd_p": "chance of buying again (buying-pattern model)",
+    "bgnbd_alive": "chance of still being a customer (buying-pattern model's P(alive))",
+    "gap_regularity": "irregularity of the gaps between purchases (spread / average gap)",
+    "purchase_trend": "purchase days, last 30 days against the 60 before",
+    "spend_90d": "spend, last 90 days",
+    "items_bought": "distinct items bought (breadth)",
+    "bgnbd_gg": "expected spend (buying-pattern and spend-per-purchase models)",
+    "last_spend": "spend in the last value window",
     # optional inputs (profiling.predict.embeddings)
     **{f"seq_emb_{k}": f"browsing-sequence trait {k}" for k in range(1, 33)},
 }
@@ -761,6 +805,7 @@ PREDICT_SCORE_LABELS: dict[str, str] = {
     "expected_purchases_365d": "Expected purchases, 365 days",
     "expected_value_90d": "Expected value, 90 days",
     "expected_value_365d": "Expected value, 365 days",
+    "predicted_spend": "Predicted spend",
     "anomaly_score": "Anomaly score",
     "n_risk_flags": "Risk flags",
 }
@@ -782,6 +827,29 @@ PREDICT_VERDICT_BASELINE_BEST = (
 PREDICT_VERDICT_USED = (
     " Scores shown use {chosen}, the best on the validation window (chosen before the "
     "held-out window was looked at)."
+)
+PREDICT_READING_WHAT = {
+    "purchase": "Chance that a customer buys at least once in the next {days} days.",
+    "churn": "Chance that a past buyer makes {lapse}.",
+    "value": "What a customer is predicted to spend in the next {days} days.",
+}
+PREDICT_READING_QUALITY = (
+    "{verb} {what} than {simplest}: {score:.2f} against {base:.2f} ({measure} on the "
+    "last {days} days of the log, which no model saw)."
+)
+PREDICT_READING_USE = {
+    "purchase": "Use: send the top of the list below an offer now; download it as an audience.",
+    "churn": "Use: a win-back message to the top of the list below before they lapse; download "
+    "it as an audience.",
+    "value": "Use: look after the top of the list (service, early access); download it as an "
+    "audience.",
+}
+"""What each score predicts, how good it is against the simplest rule, and what to do with
+it: three plain sentences per score (:func:`profiling.predict.results.plain_reading`)."""
+
+PREDICT_VERDICT_BASELINES_ONLY = (
+    "Baselines only, while the learned model trains: on the held-out window {best} has the "
+    "best ROC-AUC ({auc:.3f})."
 )
 """The verdict of a prediction task: which model measured best on the held-out window
 (learned or a baseline), then which model's scores are shown."""

@@ -1,0 +1,116 @@
+"""Customer value beside the scores: the buying-pattern model switched to MBG/NBD with a named
+fallback, and the measured value task (spend over a value horizon against what was spent)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from profiling import predict as P
+from profiling.predict import clv
+from profiling.vocabulary import schema as S
+from tests.test_predict import at, make_events, simulated_store
+
+
+def one_time_buyers_log(n: int = 40) -> pl.DataFrame:
+    """Every customer buys exactly once (a day apart), so nobody came back."""
+    start = datetime(2024, 1, 1, 10, tzinfo=UTC)
+    return make_events(
+        [(f"u{i:03d}", S.PURCHASE, start + timedelta(days=2 * i), 10.0) for i in range(n)]
+    )
+
+
+@pytest.fixture(scope="module")
+def store() -> pl.DataFrame:
+    return simulated_store()
+
+
+def test_the_buying_pattern_baseline_is_left_empty_when_the_model_cannot_be_fitted():
+    events = one_time_buyers_log()
+    assert P.bgnbd_at(events, at("2024-03-01", 0), 30) is None
+
+
+def test_a_failed_buying_pattern_fit_is_named_and_its_numbers_are_not_shown():
+    events = one_time_buyers_log()
+    plan = P.plan_cutoffs(events, horizon_days=20)
+    out = P.clv_scores(events, plan, "D")
+    assert out["bgnbd"] is None and out["bgnbd_today"] is None and out["table"] is None
+    assert out["note"].startswith("calibration period: could not fit: MBG/NBD could not")
+    assert "whole log: could not fit:" in out["note"]
+
+
+def test_a_customer_who_refunded_everything_is_not_shown_as_certainly_still_active(store):
+    # c buys once and refunds it all on the first day of the log, then stays silent
+    first = store[S.TIMESTAMP].min()
+    silent = make_events(
+        [
+            ("silent", S.PURCHASE, first, 50.0),
+            ("silent", S.REFUND, first + timedelta(minutes=5), -50.0),
+        ]
+    )
+    events = pl.concat([store, silent])
+    plan = P.plan_cutoffs(events, horizon_days=30)
+    out = P.clv_scores(events, plan, "D")
+    params = out["bgnbd_today"]
+    assert isinstance(params, clv.MBGNBDParams)
+    row = out["table"].filter(pl.col(S.USER_ID) == "silent").row(0, named=True)
+    # net of refunds the customer never bought: x = 0, t_x = 0, T = days to the log's end
+    T = float((plan.today - timedelta(days=1)).date().toordinal() - first.date().toordinal())
+    by_hand = 1 / (1 + params.a / params.b * ((params.alpha + T) / params.alpha) ** params.r)
+    assert row["p_alive"] == pytest.approx(by_hand)
+    assert row["p_alive"] < 1.0  # BG/NBD said 100% for every customer without a repeat
+
+
+# ---- customer value measured against what customers spent ----------------------------------
+def test_normalized_gini_by_hand_perfect_reversed_and_tied():
+    actual = [0.0, 10.0, 30.0]
+    assert P.normalized_gini(actual, [1.0, 2.0, 3.0]) == pytest.approx(1.0)
+    # reversed: cumulative shares 0, 1/4, 1 -> 1.25 / 3 - 4 / 6 = -1/4, perfect +1/4
+    assert P.normalized_gini(actual, [3.0, 2.0, 1.0]) == pytest.approx(-1.0)
+    # one tie for everyone: each gets the mean, no order at all
+    assert P.normalized_gini(actual, [5.0, 5.0, 5.0]) == pytest.approx(0.0)
+
+
+def test_the_top_tenth_share_counts_ties_at_the_boundary_in_proportion():
+    actual = [100.0] + [0.0] * 8 + [50.0]
+    ranked = [10.0 - k for k in range(10)]
+    assert P.top_decile_share(actual, ranked) == pytest.approx(100 / 150)
+    assert P.top_decile_share(actual, [1.0] * 10) == pytest.approx(0.1)
+
+
+@pytest.fixture(scope="module")
+def value(store) -> P.ValueResult:
+    plan = P.plan_cutoffs(store, horizon_days=60)
+    return P.fit_value_task(store, plan, n_boot=20)
+
+
+def test_value_is_measured_on_the_held_out_window_against_what_each_customer_spent(store, value):
+    assert value.models == [P.LEARNED, *P.VALUE_BASELINES]
+    assert value.metrics.height == 4 * len(P.VALUE_METRICS)
+    # the actual column is each customer's spend in the 60 held-out days, summed by hand
+    start = value.plan.test
+    spent = (
+        store.filter(
+            (pl.col(S.EVENT_TYPE) == S.PURCHASE)
+            & (pl.col(S.TIMESTAMP) >= start)
+            & (pl.col(S.TIMESTAMP) < start + timedelta(days=60))
+        )
+        .group_by(S.USER_ID)
+        .agg(pl.col(S.AMOUNT).sum())
+    )
+    got = value.test_scores.join(spent, on=S.USER_ID, how="left").with_columns(
+        pl.col(S.AMOUNT).fill_null(0.0)
+    )
+    assert got["spend"].to_list() == pytest.approx(got[S.AMOUNT].to_list())
+    # every metric value is the formula's on those columns
+    g = dict(value.metrics.filter(pl.col("metric") == "gini").select("model", "value").rows())
+    for model in value.models:
+        assert g[model] == pytest.approx(
+            P.normalized_gini(got["spend"].to_numpy(), got[model].to_numpy())
+        )
+    # the last-period baseline is the spend in the 60 days before the cutoff
+    last = value.test_scores["last_spend"]
+    assert (last >= 0).all() and (last > 0).any()
+    assert value.versus_bgnbd["difference"] == pytest.approx(g[P.LEARNED] - g["bgnbd_gg"])
