@@ -196,13 +196,13 @@ if kind == O.EVENTS:
             st.plotly_chart(viz.event_mix_figure(ds.event_type_counts()), width="stretch")
 elif t.height:
     st.plotly_chart(viz.revenue_orders_figure(t, O.grain(start, end), cur), width="stretch")
+else:  # no orders in the log: its activity instead
+    st.plotly_chart(viz.activity_figure(ds.activity()), width="stretch")
 if t.height and t["partial"].any():
     st.caption(
         "Hatched bars: periods the chosen dates cover only in part (usually the first and "
         "the last), so their totals are lower because the period is shorter."
     )
-else:
-    st.plotly_chart(viz.activity_figure(ds.activity()), width="stretch")
 
 # --- cohorts --------------------------------------------------------------------------------
 coh = ov.cohorts(12)

@@ -94,3 +94,21 @@ def test_the_whole_log_counts_every_customer_of_the_sample_store(clear_streamlit
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Customers"] == "3,000"
     assert any("No comparison" in c.value for c in at.caption)
+
+
+def test_a_transaction_log_shows_its_sales_once_and_not_the_activity_chart_as_well(
+    clear_streamlit_caches, tmp_path
+):
+    # whole weeks only: no partial period, so no hatched-bars caption; the sales chart is
+    # the only chart over time (the activity chart is for logs without orders)
+    path = tmp_path / "weeks.csv"
+    path.write_text(
+        "customer,when,amount\n"
+        + "".join(f"c{d % 5},2024-01-{1 + d:02d} 10:00,{10 + d}\n" for d in range(28))
+    )
+    with contextlib.suppress(WorkspaceError):
+        W.delete("whole-weeks")
+    at = _open(W.create("Whole weeks", path).slug)
+    assert not at.exception and not at.error
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert titles and not any("Activity over time by event type" in t for t in titles)
