@@ -38,6 +38,10 @@ h = c1.number_input(
     "purchases (at least 2H).",
 )
 
+problem = pred_ui.precheck(int(h))
+if problem:
+    st.error(widgets.escape_markdown(problem))
+    st.stop()
 job = pred_ui.start(int(h))
 if job.failed:
     st.error(widgets.escape_markdown(job.error))

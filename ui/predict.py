@@ -116,6 +116,17 @@ def horizon() -> int:
     return int(st.session_state.get(HORIZON, P.DEFAULT_HORIZON))
 
 
+def precheck(horizon_days: int) -> str | None:
+    """Why the active dataset cannot support predictions at this horizon (too short a log,
+    no purchases...), found from its dates alone, or None: the page says so at once instead
+    of starting a job that would fail."""
+    try:
+        P.plan_cutoffs(data.load(data.resolved_spec()).events, horizon_days=horizon_days)
+    except P.PredictionError as exc:
+        return str(exc)
+    return None
+
+
 def start(horizon_days: int | None = None) -> Job:
     """Start (or find) the prediction job of the active dataset; returns at once."""
     spec = data.resolved_spec()
