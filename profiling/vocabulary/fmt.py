@@ -16,7 +16,7 @@ from babel.numbers import format_compact_decimal
 from profiling.errors import DataValidationError
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import i18n
-from profiling.vocabulary.i18n import _
+from profiling.vocabulary.i18n import gettext as _
 
 SYMBOLS: dict[str, str] = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "INR": "₹"}
 ISO_CODES = frozenset(

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from profiling.vocabulary import schema as S
-from profiling.vocabulary.i18n import N_, _
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 CATEGORY_PREFIX = "cat_share__"
 SPEND_PREFIX = "spend_share__"
@@ -727,6 +728,11 @@ def term(name: str) -> Term:
         column=name.replace("_", " "),
         raw=name,
     )
+
+
+def names() -> list[str]:
+    """Every fixed entry's name (generated entries such as ``cat_share__Books`` aside)."""
+    return list(_TERMS)
 
 
 def known(name: str) -> bool:

@@ -164,7 +164,6 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(get_language()).ngettext(singular, plural, n)
 
 
-_ = gettext
 
 
 def N_(message: str) -> str:
