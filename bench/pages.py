@@ -126,23 +126,13 @@ def _measure(home: str, slug: str) -> None:
 
 
 def _wait_background(limit_s: float = 1200.0) -> bool:
-    """Wait until the background threads and the map worker have no unfinished job."""
-    from ui import embeddings, profiles, recommenders, workers
+    """Wait until no lane of the background runtime has an unfinished job."""
+    from ui.jobs import runtime
 
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        runners = [
-            r
-            for r in (
-                recommenders._TRAINER,
-                recommenders._LOADER,
-                workers._RUNNER,
-                profiles._CLUSTERER,
-                embeddings._RUNNER,
-            )
-            if r
-        ]
-        if all(j.done for r in runners for j in list(r._jobs.values())):
+        rt = runtime()
+        if all(j.done for lane in rt.lanes for j in rt.jobs(lane)):
             return True
         time.sleep(1.0)
     return False

@@ -88,7 +88,7 @@ def scale(cdnow: pl.DataFrame, horizon: int) -> None:
         [cdnow.with_columns((pl.col(S.USER_ID) + f"-{k}").alias(S.USER_ID)) for k in range(copies)]
     )
     plan = P.plan_cutoffs(cdnow, horizon_days=horizon)
-    train = P._concat(
+    train = P.concat_examples(
         [P.build_examples(cdnow, c, horizon, "purchase") for c in (*plan.train, plan.test)]
     )
     models = {n: m.fit(train) for n, m in P.make_models("purchase").items()}

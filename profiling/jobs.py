@@ -1,20 +1,29 @@
-"""Slow work off the caller's thread, with progress that a UI can poll.
+"""One background runtime: slow work off the caller's thread, with progress a UI can poll.
 
-A :class:`JobRunner` runs submitted functions one at a time, in submission order, either in
-one worker *process* (the default: numba and NumPy work there does not compete with the
-web server for the GIL, and 2 cores work in parallel) or in one worker thread. Each job has
-a key (submitting the same key again returns the existing job unless it failed), a
-progress fraction and message that the function updates through the ``progress`` keyword
-argument it receives, and its result or error when done.
+A :class:`Runtime` is a registry of named lanes (:class:`Lane`). Each lane runs its jobs
+one at a time, in submission order, in one worker *thread* or one worker *process* (numba
+and NumPy work there does not compete with the web server for the GIL, and 2 cores work in
+parallel); lanes never wait for each other. A lane starts its worker on its first job.
+
+Every job has a key (starting the same key again in the same lane returns the existing job
+unless it failed or was cancelled), a progress fraction and message that the function
+updates through the ``progress`` keyword argument it receives, and its result or error when
+done. The interface is the same for both kinds of lane: :meth:`Runtime.start`,
+:meth:`Runtime.status`, :meth:`Runtime.cancel`, :meth:`Runtime.forget` and
+:meth:`Runtime.shutdown` (also run, without waiting, at interpreter exit).
+
+``Runtime(lanes, threads=True)`` runs every lane in a thread, ``threads=["workspace"]`` that
+lane only (tests that patch library code: a patch does not reach another process).
 
 Functions and arguments sent to a worker process must be picklable (module-level
 functions, plain data). A spawned worker imports the parent's main script under the name
 ``__mp_main__`` (Python's rule for "spawn"); the app's ``app.py`` does nothing under that name,
 so the worker never starts a second app. Nothing here replaces ``sys.modules["__main__"]``.
 
-A worker that dies (killed, out of memory) fails its running job with
-:data:`WORKER_STOPPED`; the broken pool is shut down and the next job starts a new worker.
-:meth:`JobRunner.shutdown` (also run at interpreter exit) stops the worker cleanly.
+A worker process that dies (killed, out of memory) fails its running job with
+:data:`WORKER_STOPPED`; the broken pool is shut down and the lane's next job starts a new
+worker. The runtime knows its worker processes from :func:`multiprocessing.active_children`
+at the moment it starts each one, so stopping them needs no private attribute of the pool.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import multiprocessing as mp
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -39,35 +48,72 @@ WORKER_STOPPED = (
     "the worker process stopped before finishing (killed or out of memory); "
     "a new worker was started and the result must be computed again"
 )
+CANCELLED = "the job was cancelled before it finished; start it again to compute the result"
+
+
+class JobCancelled(Exception):
+    """Raised in a thread job at its next progress report once it was cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__(CANCELLED)
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One queue of the runtime: ``name``, whether its jobs run in a worker ``process``
+    (else a worker thread), how many finished jobs it ``keep``s (with their results; the
+    oldest finished ones go first) and the modules a worker process imports before its first
+    job (``preload``: a slow import paid while nobody waits)."""
+
+    name: str
+    process: bool = False
+    keep: int = 16
+    preload: tuple[str, ...] = ()
 
 
 @dataclass
 class Job:
     key: str
     label: str
-    future: Future
+    future: Future = field(default_factory=Future)
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     progress: float = 0.0
     message: str = "waiting for the worker"
+    cancel_requested: bool = False
 
     @property
     def done(self) -> bool:
         return self.future.done()
 
     @property
+    def cancelled(self) -> bool:
+        """Cancelled before it started, or stopped by :meth:`Runtime.cancel` while running
+        (a job that finished before it could be stopped keeps its result)."""
+        if not self.done:
+            return False
+        return self.future.cancelled() or (
+            self.cancel_requested and self.future.exception() is not None
+        )
+
+    @property
     def failed(self) -> bool:
-        return self.future.done() and self.future.exception() is not None
+        """Finished without a result (an error, a stopped worker or a cancel)."""
+        return self.done and (self.future.cancelled() or self.future.exception() is not None)
 
     @property
     def error(self) -> str:
-        exc = self.future.exception() if self.future.done() else None
+        if not self.done:
+            return ""
+        if self.cancelled:
+            return CANCELLED
+        exc = self.future.exception()
         if isinstance(exc, BrokenProcessPool):
             return WORKER_STOPPED
         return "" if exc is None else str(exc)
 
     def result(self) -> Any:
-        """The job's result; raises the job's error if it failed."""
+        """The job's result (waiting for it); raises the job's error if it failed."""
         return self.future.result()
 
     @property
@@ -148,43 +194,57 @@ def _run_in_worker(key: str, fn: Callable[..., Any], args: tuple) -> Any:
     return fn(*args, progress=progress)
 
 
-class JobRunner:
-    """One worker (process or thread); jobs are deduplicated by key.
+def _run_in_thread(job: Job, fn: Callable[..., Any], args: tuple) -> Any:
+    def progress(fraction: float, message: str) -> None:
+        if job.cancel_requested:
+            raise JobCancelled()
+        job.update(fraction, message)
 
-    ``preload``: modules the process worker imports before any job (e.g. a slow import).
-    """
+    progress(0.0, "started")
+    lower_priority(thread=True)
+    # BLAS in this (low-priority) thread only: its own pool of threads would run at the
+    # server's priority and take both cores from the page runs
+    with _blas_in_this_thread():
+        return fn(*args, progress=progress)
 
-    def __init__(
-        self, processes: bool = True, keep: int = 32, preload: tuple[str, ...] = ()
-    ) -> None:
-        self._processes = processes
-        self._preload = preload
+
+_SPAWN_LOCK = threading.Lock()
+"""Held while a pool starts its worker, so that the children that appear meanwhile are that
+pool's (every lane of every runtime in this process starts its workers under it)."""
+
+
+class _Worker:
+    """The worker of one lane (a process or a thread) and the lane's jobs, by key."""
+
+    def __init__(self, lane: Lane, processes: bool) -> None:
+        self.lane = lane
+        self.processes = processes
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self.workspace_lock = threading.Lock()
-        self._keep = keep
+        self._lock = threading.Lock()
         self._queue = None
+        self._children: list[mp.process.BaseProcess] = []
+        self._closed = False
         self._pool = self._new_pool()
-        atexit.register(self.shutdown, wait=False)
-
-    @property
-    def processes(self) -> bool:
-        """Whether jobs run in a worker process (else in a worker thread)."""
-        return self._processes
 
     def _new_pool(self):
-        if not self._processes:
-            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="persona-studio-job")
+        if not self.processes:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"job-{self.lane.name}")
         ctx = mp.get_context("spawn")  # never fork a threaded server
         if self._queue is None:
             self._queue = ctx.Queue()
-            threading.Thread(target=self._listen, daemon=True, name="job-progress").start()
+            threading.Thread(
+                target=self._listen, daemon=True, name=f"job-progress-{self.lane.name}"
+            ).start()
         pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(self._queue, self._preload),
+            initargs=(self._queue, self.lane.preload),
         )
-        pool.submit(int)  # the process starts now (the imports run in the child)
+        with _SPAWN_LOCK:
+            before = {p.pid for p in mp.active_children()}
+            pool.submit(int)  # the process starts now (the imports run in the child)
+            self._children = [p for p in mp.active_children() if p.pid not in before]
         return pool
 
     def _listen(self) -> None:
@@ -198,75 +258,189 @@ class JobRunner:
             if job is not None:
                 job.update(fraction, message)
 
-    def submit(self, key: str, label: str, fn: Callable[..., Any], *args: Any) -> Job:
-        """Run ``fn(*args, progress=callback)`` in the worker, unless a job with this key
-        exists and did not fail; returns the job."""
-        with self.workspace_lock:
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._children if p.is_alive()]
+
+    def start(self, key: str, label: str, fn: Callable[..., Any], args: tuple) -> Job | None:
+        """The job (started now unless it exists and did not fail); None once this worker
+        was shut down (the runtime then starts the lane's next worker)."""
+        with self._lock:
+            if self._closed:
+                return None
             job = self._jobs.get(key)
             if job is not None and not job.failed:
                 self._jobs.move_to_end(key)
                 return job
-            if self._processes:
+            job = Job(key=key, label=label)
+            if self.processes:
                 try:
-                    future = self._pool.submit(_run_in_worker, key, fn, args)
+                    job.future = self._pool.submit(_run_in_worker, key, fn, args)
                 except BrokenProcessPool:  # the worker died (killed, out of memory): start anew
                     self._replace_pool()
-                    future = self._pool.submit(_run_in_worker, key, fn, args)
-                job = Job(key=key, label=label, future=future)
+                    job.future = self._pool.submit(_run_in_worker, key, fn, args)
             else:
-                future = Future()
-                job = Job(key=key, label=label, future=future)
-                self._pool.submit(self._run_here, job, fn, args)
+                job.future = self._pool.submit(_run_in_thread, job, fn, args)
             self._jobs[key] = job
             self._trim()
         return job
 
     def _replace_pool(self) -> None:
-        """Shut the broken pool down (its dead worker reaped, its queue thread stopped)
-        and start a new one."""
-        broken = self._pool
-        broken.shutdown(wait=True, cancel_futures=True)
+        """Shut the broken pool down (its dead worker reaped) and start a new one."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = self._new_pool()
 
-    def shutdown(self, *, wait: bool = True) -> None:
-        """Stop the worker: queued jobs are cancelled; a running job is waited for, or with
-        ``wait=False`` (at interpreter exit) its worker process is terminated."""
-        with self.workspace_lock:
+    def _stop_children(self) -> None:
+        for proc in self._children:
+            proc.terminate()
+        for proc in self._children:
+            proc.join(timeout=5)
+            if proc.is_alive():  # stopped (SIGSTOP) or ignoring SIGTERM
+                proc.kill()
+                proc.join(timeout=5)
+
+    def cancel(self, key: str) -> bool:
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None or job.done:
+                return False
+            job.cancel_requested = True
+            if job.future.cancel() or not self.processes:
+                return True  # never started, or a thread job stopping at its next report
+            # running in the worker process: only stopping the process stops it
+            self._stop_children()
+            self._replace_pool()
+            return True
+
+    def shutdown(self, wait: bool) -> None:
+        with self._lock:
+            self._closed = True
             if not wait:
-                for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
-                    proc.terminate()
-            self._pool.shutdown(wait=True, cancel_futures=True)
+                for job in self._jobs.values():
+                    if not job.done:
+                        job.cancel_requested = True  # thread jobs stop at their next report
+            self._pool.shutdown(wait=wait, cancel_futures=True)
+            if not wait and self.processes:
+                self._stop_children()
             if self._queue is not None:
                 self._queue.close()
                 self._queue.join_thread()
                 self._queue = None
 
-    @staticmethod
-    def _run_here(job: Job, fn: Callable[..., Any], args: tuple) -> None:
-        job.update(0.0, "started")
-        lower_priority(thread=True)
-        try:
-            # BLAS in this (low-priority) thread only: its own pool of threads would run at
-            # the server's priority and take both cores from the page runs
-            with _blas_in_this_thread():
-                job.future.set_result(fn(*args, progress=job.update))
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the job
-            job.future.set_exception(exc)
-
     def _trim(self) -> None:
-        while len(self._jobs) > self._keep:
+        while len(self._jobs) > self.lane.keep:
             oldest = next(iter(self._jobs))
             if not self._jobs[oldest].done:
                 break
             self._jobs.pop(oldest)
 
     def get(self, key: str) -> Job | None:
-        with self.workspace_lock:
+        with self._lock:
             return self._jobs.get(key)
 
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs.values())
+
     def forget(self, key: str) -> None:
-        """Drop a finished job (a running one stays)."""
-        with self.workspace_lock:
+        with self._lock:
             job = self._jobs.get(key)
             if job is not None and job.done:
                 self._jobs.pop(key)
+
+
+class Runtime:
+    """The background runtime: named lanes of jobs, each with its own worker.
+
+    Parameters
+    ----------
+    lanes
+        The lanes jobs can be started in (see :class:`Lane`).
+    threads
+        Lanes that run in a worker thread even though they are declared with ``process``
+        (True: every lane), for tests that patch library code, which does not reach
+        another process.
+    """
+
+    def __init__(self, lanes: Iterable[Lane], *, threads: bool | Iterable[str] = False) -> None:
+        self.lanes = {lane.name: lane for lane in lanes}
+        if threads is True:
+            threads = self.lanes
+        self.threads = frozenset(self._lane(name).name for name in threads or ())
+        self._workers: dict[str, _Worker] = {}
+        self._lock = threading.Lock()
+        atexit.register(self.shutdown, wait=False)
+
+    def _lane(self, name: str) -> Lane:
+        lane = self.lanes.get(name)
+        if lane is None:
+            raise ValueError(f"No lane named {name!r}; the lanes are {sorted(self.lanes)}.")
+        return lane
+
+    def _worker(self, lane: str, *, create: bool) -> _Worker | None:
+        spec = self._lane(lane)
+        with self._lock:
+            worker = self._workers.get(lane)
+            if worker is None and create:
+                worker = _Worker(spec, processes=self.in_process(lane))
+                self._workers[lane] = worker
+            return worker
+
+    def in_process(self, lane: str) -> bool:
+        """Whether the jobs of ``lane`` run in a worker process (else in a worker thread)."""
+        return self._lane(lane).process and lane not in self.threads
+
+    def start(self, lane: str, key: str, label: str, fn: Callable[..., Any], *args: Any) -> Job:
+        """Run ``fn(*args, progress=callback)`` in the worker of ``lane`` (started now if
+        needed), unless a job with this key exists there and neither failed nor was
+        cancelled; returns the job. ``label`` names the work for people."""
+        while True:  # a worker shut down meanwhile gives way to the lane's next one
+            job = self._worker(lane, create=True).start(key, label, fn, args)
+            if job is not None:
+                return job
+
+    def status(self, lane: str, key: str) -> Job | None:
+        """The job ``key`` of ``lane`` (queued, running or finished), or None."""
+        worker = self._worker(lane, create=False)
+        return None if worker is None else worker.get(key)
+
+    def jobs(self, lane: str) -> list[Job]:
+        """The jobs ``lane`` holds, oldest first (finished ones beyond its ``keep`` go)."""
+        worker = self._worker(lane, create=False)
+        return [] if worker is None else worker.jobs()
+
+    def cancel(self, lane: str, key: str) -> bool:
+        """Cancel job ``key`` of ``lane``; False when there is no such unfinished job.
+
+        A queued job never starts. A running thread job stops at its next progress report
+        (Python cannot stop a thread from outside). A running process job stops with its
+        worker process, which is terminated (jobs queued behind it in that lane end too, and
+        start again when asked); the lane's next job starts a new worker.
+        A cancelled job reports :data:`CANCELLED` and starts anew when started again.
+        """
+        worker = self._worker(lane, create=False)
+        return worker is not None and worker.cancel(key)
+
+    def forget(self, lane: str, key: str) -> None:
+        """Drop a finished job (a running one stays), so that starting it runs it again."""
+        worker = self._worker(lane, create=False)
+        if worker is not None:
+            worker.forget(key)
+
+    def worker_pids(self, lane: str) -> list[int]:
+        """The process ids of the living worker processes of ``lane`` (none for a thread
+        lane, or before its first job)."""
+        worker = self._worker(lane, create=False)
+        return [] if worker is None or not worker.processes else worker.pids()
+
+    def shutdown(self, *, wait: bool = True, lanes: Iterable[str] | None = None) -> None:
+        """Stop the workers of ``lanes`` (every lane by default) and forget their jobs.
+
+        Queued jobs are cancelled. With ``wait`` the running jobs are waited for; without
+        (at interpreter exit) worker processes are terminated and thread jobs stop at their
+        next progress report. A lane that was shut down starts a new worker at its next job.
+        """
+        names = list(self.lanes) if lanes is None else [self._lane(n).name for n in lanes]
+        with self._lock:
+            stopping = [self._workers.pop(n) for n in names if n in self._workers]
+        for worker in stopping:
+            worker.shutdown(wait)

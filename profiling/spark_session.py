@@ -44,10 +44,10 @@ def spark_session(
     :func:`size_shuffle_partitions`."""
     try:
         from pyspark.sql import SparkSession
-    except ImportError as exc:  # pragma: no cover - pyspark is pinned in requirements.txt
+    except ImportError as exc:  # PySpark is an extra: the app's requirements leave it out
         raise SparkEngineError(
-            "the Spark engine needs PySpark (pip install -r requirements.txt) and Java 17+; "
-            f"found: {exc}"
+            "the Spark engine needs PySpark and Java 17+: pip install 'persona-studio[spark]' "
+            f"(or pip install -r requirements-dev.txt in a checkout); found: {exc}"
         ) from None
     active = SparkSession.getActiveSession()
     if active is not None:

@@ -3,6 +3,7 @@ stale after new data, and the dataset is never copied per page run."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -14,10 +15,11 @@ from profiling import workspace as W
 from profiling.recommenders import registry
 from profiling.workspace.results import ResultStore
 from tests._apptest import compare_and_wait, wait_for_comparison
-from ui import recommenders as rec_ui
-from ui import workers
+from ui import jobs as ui_jobs
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+OWN_LANES = (ui_jobs.WORKSPACE, ui_jobs.COMPARE, ui_jobs.LOADS, ui_jobs.PROFILES)
+"""The lanes whose jobs each test starts afresh (the warm map worker is kept)."""
 LOG = "user,item,when,qty,price\n" + "\n".join(
     f"c{u},i{(u * d) % 9},2024-01-{1 + (u + d) % 27:02d} 1{d % 10}:00,1,{1 + u % 7}"
     for u in range(30)
@@ -30,14 +32,14 @@ def own_home(tmp_path, monkeypatch):
     """A workspace folder of this test's own (no models saved by other tests), and no
     background training left over from them."""
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(rec_ui, "_TRAINER", None)
-    monkeypatch.setattr(rec_ui, "_LOADER", None)
-    monkeypatch.setattr(workers, "_RUNNER", None)
+    ui_jobs.runtime().shutdown(wait=False, lanes=OWN_LANES)
     log = tmp_path / "shop.csv"
     log.write_text(LOG + "\n")
     yield W.create("Shop", log)
-    if workers._RUNNER is not None:  # this test's worker process, not the session's
-        workers._RUNNER.shutdown(wait=False)
+    if os.environ.get(ui_jobs.THREAD_LANES_ENV):  # block_fits: the next test gets processes
+        ui_jobs.shutdown()
+    else:  # this test's worker process, not the session's warm map worker
+        ui_jobs.runtime().shutdown(wait=False, lanes=OWN_LANES)
 
 
 def open_user(slug: str, user: str) -> AppTest:
@@ -61,8 +63,8 @@ def wait_for_lists(at: AppTest, n: int) -> AppTest:
 def block_fits(monkeypatch) -> threading.Event:
     """Every model made from the registry waits in ``fit`` until the event is set (the
     User page's models train in a thread then: a patch does not reach another process)."""
-    monkeypatch.setattr(workers, "IN_PROCESS", False)
-    monkeypatch.setattr(workers, "_RUNNER", None)
+    monkeypatch.setenv(ui_jobs.THREAD_LANES_ENV, ui_jobs.WORKSPACE)
+    ui_jobs.shutdown()  # the next runtime reads the variable
     release = threading.Event()
     real = registry.make
 
@@ -106,9 +108,8 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
     assert len(saved) == 2  # popularity and buy-again, for this data version
     # a restarted server (no jobs, empty caches) shows the saved lists without training;
     # reading them happens in the background too: the first run does not wait for it
-    assert rec_ui._list_trainer().processes  # trained in a worker process, saved by it
-    workers._RUNNER.shutdown(wait=False)
-    rec_ui._TRAINER, rec_ui._LOADER, workers._RUNNER = None, None, None
+    assert ui_jobs.runtime().in_process(ui_jobs.WORKSPACE)  # trained in a worker process
+    ui_jobs.runtime().shutdown(wait=False, lanes=OWN_LANES)
     import streamlit as st
 
     st.cache_resource.clear()
@@ -129,7 +130,9 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
         release.set()
         at = wait_for_lists(at, 2)
     assert len(at.table) >= 2 and not at.get("progress")  # popularity and buy-again
-    trained = [k for k in rec_ui._list_trainer()._jobs if "rfm-history" not in k]
+    trained = [
+        j.key for j in ui_jobs.runtime().jobs(ui_jobs.WORKSPACE) if "rfm-history" not in j.key
+    ]
     assert not trained  # read, not trained again
     # new data: the saved model is shown as stale, with a retrain button
     batch = tmp_path / "more.csv"
@@ -197,7 +200,7 @@ def test_a_comparison_is_saved_and_shown_after_a_restart_then_stale_after_new_da
     assert not at.exception and "Comparison" in [s.value for s in at.subheader]
     st.cache_resource.clear()  # a restarted server: no caches, no finished jobs in memory
     st.cache_data.clear()
-    monkeypatch.setattr(rec_ui, "_TRAINER", None)
+    ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.COMPARE])
     at = page()
     assert not at.exception
     assert any(c.value.startswith("Saved comparison, compared on data to") for c in at.caption)
@@ -256,7 +259,7 @@ def test_clustering_with_another_k_runs_in_the_background_and_the_default_is_sho
         release.wait(60)
         return real(*a, **k)
 
-    monkeypatch.setattr(profiles, "_CLUSTERER", None)
+    ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PROFILES])
     monkeypatch.setattr(profiles, "build_segments", blocked)
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["ws"] = own_home.slug
@@ -302,16 +305,15 @@ def test_the_recommenders_page_does_not_start_a_model_that_would_not_fit(
 def test_the_quarter_end_segment_history_is_rebuilt_in_the_background(
     own_home, monkeypatch, clear_streamlit_caches
 ):
-    from ui import profiles
 
-    monkeypatch.setattr(profiles, "_CLUSTERER", None)
+    ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PROFILES])
     at = open_user(own_home.slug, "c7")
     assert not at.exception and at.header[0].value == "User c7"
     history = next(e for e in at.expander if e.label == "Segment history")
     assert "being worked out in the background" in history.caption[0].value
-    worker = workers.runner()
-    assert worker.processes  # the past segments are worked out in the worker process
-    worker.get(next(k for k in worker._jobs if "rfm-history" in k)).future.result(60)
+    rt = ui_jobs.runtime()
+    assert rt.in_process(ui_jobs.WORKSPACE)  # past segments are worked out in the worker
+    next(j for j in rt.jobs(ui_jobs.WORKSPACE) if "rfm-history" in j.key).future.result(60)
     at.run()
     history = next(e for e in at.expander if e.label == "Segment history")
     table = history.dataframe[0].value

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from profiling import predict as P
-from ui import predict as pred_ui
+from ui import jobs as ui_jobs
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -32,7 +32,7 @@ def fresh_runner():
     shutil.rmtree(ensure_sample().results_dir / "predictions", ignore_errors=True)
     # for good, not restored after the test: a job kept by the old worker would stand for
     # predictions whose saved copy was just removed
-    pred_ui._RUNNER = None
+    ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PREDICTIONS])
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,8 @@ def test_the_predictions_page_compares_the_model_with_every_baseline(trained):
 
 
 def test_after_a_restart_the_saved_predictions_are_shown_without_training(trained, monkeypatch):
-    monkeypatch.setattr(pred_ui, "_RUNNER", None)  # a new server process has no jobs
+    # a new server process has no jobs
+    ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PREDICTIONS])
 
     def no_training(*args, **kwargs):
         raise AssertionError("the predictions were trained again")
@@ -125,7 +126,7 @@ def test_segments_filter_champions_by_churn_risk_and_export_them(trained):
     at.slider(key="ps_seg_score_churn_risk").set_value((0.6, 1.0)).run()
     assert not at.exception and not at.error
     # expected count by hand from the finished predictions and the RFM segments
-    scores = pred_ui._runner().get(next(iter(pred_ui._runner()._jobs))).result().scores
+    scores = ui_jobs.runtime().jobs(ui_jobs.PREDICTIONS)[0].result().scores
     from profiling.profiles.segments import rfm_segments
     from profiling.workspace import open_workspace
 

@@ -150,6 +150,21 @@ def test_the_disk_cache_returns_what_was_stored_and_ignores_broken_files(tmp_pat
     assert cache.get(key) is None
 
 
+def test_a_map_finished_after_its_workspace_was_deleted_does_not_bring_the_folder_back(tmp_path):
+    ids, x = _blobs(5)
+    emb = E.embed(ids, x, E.EmbeddingParams(method="pca", n_components=3), features=["f"] * 6)
+    workspace = tmp_path / "url-shop"
+    cache = E.EmbeddingCache(workspace / "maps")
+    workspace.mkdir()
+    cache.put("k1", emb)
+    assert (workspace / "maps" / "k1.parquet").exists()
+    import shutil
+
+    shutil.rmtree(workspace)  # the workspace is deleted while a second map is drawn
+    cache.put("k2", emb)
+    assert not workspace.exists()
+
+
 def _table() -> pl.DataFrame:
     emb = E.Embedding(
         coords=pl.DataFrame(

@@ -116,22 +116,20 @@ def test_a_worker_killed_mid_umap_is_reported_on_the_map_page_and_can_be_retried
     from streamlit.testing.v1 import AppTest
 
     from profiling.data.dataset import sample_paths
-    from ui import embeddings as UE
+    from ui import jobs as ui_jobs
 
     ev = pl.read_parquet(sample_paths()["events"])
     keep = ev["user_id"].unique().sort().head(150)
     ev.filter(pl.col("user_id").is_in(keep.implode())).write_parquet(tmp_path / "e.parquet")
     ws = W.create("Map fault shop", str(tmp_path / "e.parquet"))
-    if UE._RUNNER is not None:  # a worker left by another test may already be warm
-        UE._RUNNER.shutdown(wait=False)
-        UE._RUNNER = None
+    # a map worker left by another test may already be warm: this test needs its own
+    ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.MAPS])
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.query_params["ws"] = ws.slug
     at.run()  # starts the map worker (its UMAP warm-up)
-    runner = UE._RUNNER
 
     def workers() -> list[int]:
-        return list(getattr(runner._pool, "_processes", None) or {})
+        return ui_jobs.runtime().worker_pids(ui_jobs.MAPS)
 
     try:
         for _ in range(600):
@@ -157,5 +155,4 @@ def test_a_worker_killed_mid_umap_is_reported_on_the_map_page_and_can_be_retried
         assert any(b.label == "Try UMAP again" for b in at.button)
         assert any(e.type == "plotly_chart" for e in at.get("plotly_chart"))  # PCA is shown
     finally:
-        runner.shutdown(wait=False)
-        UE._RUNNER = None
+        ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.MAPS])

@@ -336,6 +336,111 @@ def test_attributes_and_age_bands_come_from_the_users_table(profiles):
     assert (u3["age_band"], u3["gender"]) == ("65+", None)
 
 
+def test_only_users_table_columns_are_attributes(profiles):
+    from profiling.profiles.features import attribute_columns
+
+    # the users table (with the canonical signup_date, empty here) and the age band made from
+    # its ages; a users-table column named like a feature is kept as <name>_attr
+    assert attribute_columns(profiles.columns) == [
+        "age",
+        "gender",
+        "region",
+        "signup_date",
+        "age_band",
+    ]
+    clash = ["user_id", "frequency", "frequency_attr", "cat_share__Books", "rfm_segment"]
+    assert attribute_columns(clash) == ["frequency_attr"]
+
+
+def test_the_computed_features_are_read_off_the_code_that_computes_them():
+    from profiling.profiles.features import computed_columns
+
+    # the hand-kept list this replaced (every fixed-name feature a profile can have)
+    expected = {
+        "user_id",
+        "n_events",
+        "first_seen",
+        "last_seen",
+        "active_days",
+        "sessions",
+        "gross_spend",
+        "refunded",
+        "events_last_30d",
+        "events_prev_30d",
+        "frequency",
+        "purchase_days",
+        "last_purchase",
+        "avg_unit_price",
+        "units_bought",
+        "price_level",
+        "preferred_hour",
+        "n_ratings",
+        "rating_mean",
+        "rating_std",
+        "favourite_brand",
+        "category_entropy",
+        "top_category",
+        "top_category_share",
+        "tenure_days",
+        "days_since_seen",
+        "recency_days",
+        "monetary",
+        "avg_order_value",
+        "events_per_session",
+        "view_to_cart",
+        "cart_to_purchase",
+        "view_to_purchase",
+        "refund_rate",
+        "weekend_share",
+        "momentum",
+        "n_view",
+        "n_click",
+        "n_cart",
+        "n_wishlist",
+        "n_purchase",
+        "n_refund",
+        "n_rating",
+        "n_search",
+        "share_night",
+        "share_morning",
+        "share_afternoon",
+        "share_evening",
+    }
+    assert computed_columns() == expected
+
+
+def test_a_new_computed_column_is_never_mistaken_for_a_user_attribute(tmp_path, monkeypatch):
+    import narwhals as nw
+
+    from profiling.profiles import features as F
+
+    real_activity, real_derive = F._activity, F._derive
+
+    def activity(ev, use_sessions):  # a new aggregate in the plans
+        extra = ev.group_by("user_id").agg(nw.col("quantity").max().alias("most_units"))
+        return real_activity(ev, use_sessions).join(extra, on="user_id", how="left")
+
+    def derive(p, when, cat):  # and a new derived ratio
+        out = real_derive(p, when, cat)
+        return out.with_columns((pl.col("n_view") / pl.col("n_events")).alias("view_share"))
+
+    monkeypatch.setattr(F, "_activity", activity)
+    monkeypatch.setattr(F, "_derive", derive)
+    F.computed_columns.cache_clear()
+    try:
+        prof = build_profiles(load(tmp_path, STORE, USERS, ITEMS))
+        assert {"most_units", "view_share"} <= set(prof.columns)
+        assert F.attribute_columns(prof.columns) == [
+            "age",
+            "gender",
+            "region",
+            "signup_date",
+            "age_band",
+        ]
+    finally:
+        F.computed_columns.cache_clear()
+
+
 # ---- the catalog and missing columns --------------------------------------------------------
 def test_the_catalog_of_a_full_store_skips_nothing(store):
     cat = feature_catalog(store)

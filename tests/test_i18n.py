@@ -33,9 +33,9 @@ def test_the_language_is_english_unless_set_and_a_block_restores_it():
     assert i18n.get_language() == "en"
     with i18n.language("zh-CN"):
         assert i18n.get_language() == "zh"
-        assert i18n._("orders") == "订单数"
+        assert i18n.gettext("orders") == "订单数"
     assert i18n.get_language() == "en"
-    assert i18n._("orders") == "orders"
+    assert i18n.gettext("orders") == "orders"
 
 
 def test_another_thread_keeps_its_own_language():
@@ -115,14 +115,14 @@ def test_a_catalog_is_recompiled_when_its_po_file_is_newer(tmp_path, monkeypatch
     po.write_text(entry + 'msgstr "订单"\n', encoding="utf-8")
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
     with i18n.language("zh"):
-        assert i18n._("orders") == "订单"
+        assert i18n.gettext("orders") == "订单"
         mo = tmp_path / "mo" / "zh_CN" / "LC_MESSAGES" / "persona.mo"
         assert mo.exists()
         po.write_text(entry + 'msgstr "订单数"\n', encoding="utf-8")
         later = mo.stat().st_mtime + 10
         os.utime(po, (later, later))
         i18n.reload()
-        assert i18n._("orders") == "订单数"
+        assert i18n.gettext("orders") == "订单数"
 
 
 def _extracted() -> dict[str, str | tuple]:

@@ -273,7 +273,7 @@ def test_the_learned_model_and_every_baseline_are_measured_on_the_held_out_windo
 def test_thresholds_and_the_used_model_come_from_validation_not_the_test_window(result):
     t = result.purchase
     assert t.class_balance["validation"].startswith("validation window")
-    assert t.chosen == P._best(t.validation)
+    assert t.chosen == P.best_model(t.validation)
     assert t.thresholds[P.LEARNED] == pytest.approx(
         t.metrics.filter(pl.col("model") == P.LEARNED)["threshold"][0]
     )
@@ -388,7 +388,7 @@ def test_the_drivers_of_a_baseline_score_are_that_baselines_input(held_out):
 
 
 def test_a_learned_driver_is_the_score_change_when_that_feature_is_set_to_the_median(held_out):
-    model = P._Learned().fit(held_out)
+    model = P.LearnedModel().fit(held_out)
     d = P.explain_scores(model, held_out)
     first = d.row(0, named=True)
     X = held_out.X()

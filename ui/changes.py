@@ -15,6 +15,7 @@ from profiling.workspace import migration as M
 from profiling.workspace.store import compute_snapshot
 from ui import data, profiles
 from ui.data import WorkspaceRef
+from ui.jobs import PROFILES, runtime
 
 QUARTER = timedelta(days=91)
 
@@ -51,13 +52,13 @@ def migration_between_dates(before: datetime, after: datetime, column: str) -> M
     fails with the ProfilingError's message when a date has nothing to profile."""
     ref = data.resolved_spec()
     key = f"{ref.key()}|migration|{before.isoformat()}|{after.isoformat()}|{column}"
-    runner = profiles.background()
-    job = runner.get(key)
+    job = runtime().status(PROFILES, key)
     if job is not None and job.done and not job.failed:
         return job.result()
     if job is not None:
         return job
-    return runner.submit(
+    return runtime().start(
+        PROFILES,
         key,
         "Rebuilding profiles and segments as of both dates",
         _dates_job,
@@ -71,7 +72,7 @@ def migration_between_dates(before: datetime, after: datetime, column: str) -> M
 
 def retry(job: Job) -> None:
     """Callback: forget a failed job so that the next run starts it again."""
-    profiles.background().forget(job.key)
+    runtime().forget(PROFILES, job.key)
 
 
 def migration_between_snapshots(a: int, b: int, column: str) -> M.Migration:

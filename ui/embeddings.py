@@ -1,40 +1,25 @@
 """Maps of the active dataset's users: inputs, PCA at once, UMAP in the background.
 
-One :class:`profiling.jobs.JobRunner` per server process runs UMAP (and, first of all, the
-numba warm-up that app.py starts when the server serves its first page). Finished maps are
-kept in the runner and on disk (:class:`profiling.profiles.embeddings.EmbeddingCache`), keyed by the
+UMAP runs in the background runtime's maps lane (:mod:`ui.jobs`), after the numba warm-up
+that app.py starts when the server serves its first page. Finished maps are kept with their
+job and on disk (:class:`profiling.profiles.embeddings.EmbeddingCache`), keyed by the
 dataset fingerprint, the source, the features and the parameters.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import streamlit as st
 
-from profiling.jobs import Job, JobRunner
+from profiling.jobs import Job
 from profiling.profiles import embeddings as E
 from ui import data, profiles, recommenders
+from ui.jobs import MAPS, runtime
 
 WARM_UP = "umap-warm-up"
-
-
-_RUNNER: JobRunner | None = None
-_RUNNER_LOCK = threading.Lock()
-
-
-def _runner() -> JobRunner:
-    """The server process's one worker (a module global, not st.cache_resource: clearing
-    the caches must not start a second worker process)."""
-    global _RUNNER
-    with _RUNNER_LOCK:
-        if _RUNNER is None:
-            _RUNNER = JobRunner(processes=True, preload=("profiling.profiles.embeddings", "umap"))
-            _RUNNER.submit(WARM_UP, "UMAP warm-up", E.warm_up)
-        return _RUNNER
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -48,12 +33,14 @@ def _disk() -> E.EmbeddingCache:
 
 
 def start_warm_up() -> None:
-    """Start the worker (and its UMAP warm-up) once per server process; cheap afterwards."""
-    _runner()
+    """Start the maps worker and its UMAP warm-up once per runtime (a failed warm-up is not
+    started again by every page run); cheap afterwards."""
+    if runtime().status(MAPS, WARM_UP) is None:
+        runtime().start(MAPS, WARM_UP, "UMAP warm-up", E.warm_up)
 
 
 def warm_up_job() -> Job | None:
-    return _runner().get(WARM_UP)
+    return runtime().status(MAPS, WARM_UP)
 
 
 @dataclass(frozen=True)
@@ -116,14 +103,14 @@ def umap(inp: MapInput, source: str, params: E.EmbeddingParams) -> E.Embedding |
     """The UMAP map if it is ready (in memory or on disk); otherwise the background job
     computing it (started now if needed), whose progress the page can show."""
     key = _key(inp, source, params)
-    runner = _runner()
-    job = runner.get(key)
+    job = runtime().status(MAPS, key)
     if job is not None:  # running, failed (the page says why) or done
         return job.result() if job.done and not job.failed else job
     cached = _disk().get(key)
     if cached is not None:
         return cached
-    return runner.submit(
+    return runtime().start(
+        MAPS,
         key,
         "UMAP",
         E.embed_and_store,
@@ -140,7 +127,7 @@ def umap(inp: MapInput, source: str, params: E.EmbeddingParams) -> E.Embedding |
 
 def retry(job: Job) -> None:
     """Callback: forget a failed job so the next run starts it again."""
-    _runner().forget(job.key)
+    runtime().forget(MAPS, job.key)
 
 
 def segment_columns() -> tuple[str, ...]:

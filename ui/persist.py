@@ -32,35 +32,6 @@ def store(ref: WorkspaceRef) -> ResultStore:
     return ResultStore(ref.workspace().results_dir)
 
 
-def get_or_compute(
-    ref: WorkspaceRef,
-    kind: str,
-    params: dict,
-    compute: Callable[[], object],
-    *,
-    allow_stale: bool = False,
-) -> Saved:
-    """The result for the workspace's current data: saved, or computed now and saved. With
-    ``allow_stale``, a result saved for older data is returned (flagged) instead of
-    computing; the caller shows it as stale and offers to recompute."""
-    results = store(ref)
-    ds = data.load(ref)
-    current = results.get(kind, params, ref.version)
-    if current is not None:
-        info = results.latest(kind, params)
-        if info is None or info.data_version != ref.version:
-            info = SavedInfo(kind, ref.version, ds.as_of.isoformat(), ds.events.height, "")
-        return Saved(current, info, False, 0)
-    if allow_stale:
-        info = results.latest(kind, params)
-        old = results.load(info, params) if info is not None else None
-        if old is not None:
-            return Saved(old, info, True, max(ds.events.height - info.events, 0))
-    value = compute()
-    info = results.put(kind, params, ref.version, value, data_end=ds.as_of, events=ds.events.height)
-    return Saved(value, info, False, 0)
-
-
 def recompute(ref: WorkspaceRef, kind: str, params: dict, compute: Callable[[], object]):
     """Compute for the current data and save (the "Retrain" button)."""
     ds = data.load(ref)

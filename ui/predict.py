@@ -12,7 +12,6 @@ few per server process) and are never mutated.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 
@@ -20,18 +19,16 @@ import polars as pl
 import streamlit as st
 
 from profiling import predict as P
-from profiling.jobs import Job, JobRunner
+from profiling.jobs import Job
 from profiling.profiles.risk import risk_scores
 from profiling.vocabulary import fmt
 from ui import data, overview, persist, profiles
+from ui.jobs import PREDICTIONS, runtime
 from ui.text import escape_markdown
 
 HORIZON = "ps_pred_horizon"
 """Session-state key: the horizon (days) last chosen on the Predictions page."""
 SCORE_FILTERS = "ps_seg_score_filters"
-
-_RUNNER: JobRunner | None = None
-_RUNNER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -42,16 +39,6 @@ class Bundle:
     predictions: P.Predictions
     risk: pl.DataFrame
     scores: pl.DataFrame
-
-
-def _runner() -> JobRunner:
-    """One worker thread per server process (a module global, like the map's worker, so
-    clearing Streamlit's caches does not orphan a running job)."""
-    global _RUNNER
-    with _RUNNER_LOCK:
-        if _RUNNER is None:
-            _RUNNER = JobRunner(processes=False, keep=8)
-        return _RUNNER
 
 
 def _compute(events: pl.DataFrame, horizon_days: int, save=None, *, progress) -> Bundle:
@@ -108,14 +95,14 @@ def start(horizon_days: int | None = None) -> Job:
     spec = data.resolved_spec()
     h = horizon() if horizon_days is None else horizon_days
     key = _key(spec, h)
-    found = _runner().get(key)
+    found = runtime().status(PREDICTIONS, key)
     if found is not None:
         return found
     saved = _saved(spec, h)
     if saved is not None:
-        return _runner().submit(key, "Predictions", _restore, saved)
+        return runtime().start(PREDICTIONS, key, "Predictions", _restore, saved)
     events = data.load(spec).events
-    return _runner().submit(key, "Predictions", _compute, events, h, _saver(spec, h))
+    return runtime().start(PREDICTIONS, key, "Predictions", _compute, events, h, _saver(spec, h))
 
 
 def job(horizon_days: int | None = None) -> Job | None:
@@ -124,7 +111,7 @@ def job(horizon_days: int | None = None) -> Job | None:
     if spec is None:
         return None
     h = horizon() if horizon_days is None else horizon_days
-    found = _runner().get(_key(spec, h))
+    found = runtime().status(PREDICTIONS, _key(spec, h))
     if found is None and _saved(spec, h) is not None:  # saved before a restart
         found = start(h)
         deadline = time.monotonic() + 2.0
@@ -148,7 +135,7 @@ def wait(j: Job, status) -> Bundle:
 
 def retry(j: Job) -> None:
     """Callback: forget a failed job so the next run starts it again."""
-    _runner().forget(j.key)
+    runtime().forget(PREDICTIONS, j.key)
 
 
 def ready() -> Bundle | None:

@@ -11,7 +11,7 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from profiling.jobs import Job, JobRunner
+from profiling.jobs import Job
 from profiling.profiles.features import add_tags, build_profiles
 from profiling.profiles.segments import (
     SCHEME_11,
@@ -29,8 +29,9 @@ from profiling.profiles.segments import (
 from profiling.profiles.users import ProfileNeighbours
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
-from ui import data, workers
+from ui import data
 from ui.data import WorkspaceRef
+from ui.jobs import PROFILES, WORKSPACE, runtime
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the latest profile snapshot…")
@@ -81,7 +82,7 @@ def _base_segmentation(
     saved = store.get("segmentation", params, _spec.version)
     if saved is not None:
         return current_definitions(saved)
-    job = _clusterer().get(f"{spec_key}|{k}|{method}")
+    job = runtime().status(PROFILES, f"{spec_key}|{k}|{method}")
     if job is not None and job.done and not job.failed:
         return current_definitions(job.result())
     seg = build_segments(_profiles(spec_key, _spec), k=k, method=method)
@@ -93,26 +94,8 @@ def _base_segmentation(
 
 
 DEFAULT = ("auto", "kmeans")
-"""The segmentation every snapshot stores (drawn at once)."""
-
-_CLUSTERER: JobRunner | None = None
-_CLUSTERER_LOCK = threading.Lock()
-
-
-def _clusterer() -> JobRunner:
-    """One background thread per server for profile work: clustering with non-default
-    parameters, past segments, profiles as of past dates (a module global like the model
-    trainer: clearing caches must not orphan a job)."""
-    global _CLUSTERER
-    with _CLUSTERER_LOCK:
-        if _CLUSTERER is None:
-            _CLUSTERER = JobRunner(processes=False, keep=8)
-        return _CLUSTERER
-
-
-def background() -> JobRunner:
-    """The background thread for profile work (see :func:`_clusterer`)."""
-    return _clusterer()
+"""The segmentation every snapshot stores (drawn at once). Clustering with other
+parameters runs in the background runtime's profiles lane (:mod:`ui.jobs`)."""
 
 
 def _cluster_job(prof: pl.DataFrame, k, method: str, save, *, progress) -> Segmentation:
@@ -145,7 +128,7 @@ def segmentation(k: int | str = "auto", method: str = "kmeans") -> SegmentView:
     store = ResultStore(spec.workspace().results_dir)
     params = {"k": k, "method": method}
     job_key = f"{key}|{k}|{method}"
-    job = _clusterer().get(job_key)
+    job = runtime().status(PROFILES, job_key)
     if (job is not None and job.done and not job.failed) or store.has(
         "segmentation", params, spec.version
     ):
@@ -159,15 +142,22 @@ def segmentation(k: int | str = "auto", method: str = "kmeans") -> SegmentView:
             "segmentation", params, spec.version, seg, data_end=ds.as_of, events=ds.events.height
         )
 
-    job = _clusterer().submit(
-        job_key, f"Clustering with k = {k}", _cluster_job, _profiles(key, spec), k, method, save
+    job = runtime().start(
+        PROFILES,
+        job_key,
+        f"Clustering with k = {k}",
+        _cluster_job,
+        _profiles(key, spec),
+        k,
+        method,
+        save,
     )
     return SegmentView(_segmentation(key, spec, *DEFAULT), *DEFAULT, job)
 
 
 def retry_segmentation(job: Job) -> None:
     """Callback: forget a failed clustering job so that the next run starts it again."""
-    _clusterer().forget(job.key)
+    runtime().forget(PROFILES, job.key)
 
 
 def profiles_for(spec: WorkspaceRef) -> pl.DataFrame:
@@ -260,7 +250,9 @@ def _index_job_for(spec: WorkspaceRef, prof: pl.DataFrame) -> Job:
     with _INDEXES_LOCK:
         job = _INDEXES.get(spec.key())
         if job is None or job.failed:
-            job = _clusterer().submit(f"{spec.key()}|neighbours", "Similar users", _index_job, prof)
+            job = runtime().start(
+                PROFILES, f"{spec.key()}|neighbours", "Similar users", _index_job, prof
+            )
             _INDEXES[spec.key()] = job
             while len(_INDEXES) > 2:
                 _INDEXES.pop(next(iter(_INDEXES)))
@@ -323,7 +315,7 @@ def rfm_history(dates: tuple[datetime, ...]) -> tuple[pl.DataFrame | None, bool]
     spec = data.resolved_spec()
     params = ",".join(d.isoformat() for d in dates)
     job_key = f"{spec.key()}|rfm-history|{params}"
-    job = workers.runner().get(job_key)
+    job = runtime().status(WORKSPACE, job_key)
     if job is not None and job.done and not job.failed:
         return job.result(), False
     store = ResultStore(spec.workspace().results_dir)
@@ -331,10 +323,10 @@ def rfm_history(dates: tuple[datetime, ...]) -> tuple[pl.DataFrame | None, bool]
         return _saved_rfm_history(job_key, spec, params), False
     if job is not None and job.failed:
         return None, False
-    worker = workers.runner()
     # a worker process reads the workspace itself; a worker thread shares the loaded dataset
-    ds = None if worker.processes else data.load(spec)
-    worker.submit(
+    ds = None if runtime().in_process(WORKSPACE) else data.load(spec)
+    runtime().start(
+        WORKSPACE,
         job_key,
         "Past segments",
         training.rfm_history_and_save,

@@ -1,9 +1,10 @@
 """Splits, fitted models, tuning and comparisons of the active dataset.
 
 Splits, rules and loaded models are shared through ``st.cache_resource`` (never copied per
-page run, never mutated). Training, tuning and scoring run in one background thread per
-server (:func:`_trainer`), so no page waits for a model; results are saved with the
-workspace. Everything a model is given in an evaluation (interactions, segments) comes
+page run, never mutated). Training, tuning and scoring run in the background runtime
+(:mod:`ui.jobs`: comparisons in its compare lane, the User page's models in its workspace
+lane, saved models read in its loads lane), so no page waits for a model; results are saved
+with the workspace. Everything a model is given in an evaluation (interactions, segments) comes
 from the training part of the split only.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import threading
 from dataclasses import dataclass
 
 import polars as pl
@@ -32,12 +32,13 @@ from profiling.evaluation import (
     relevance_for,
     train_segments,
 )
-from profiling.jobs import Job, JobRunner
+from profiling.jobs import Job
 from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
-from ui import data, persist, profiles, workers
+from ui import data, persist, profiles
+from ui.jobs import COMPARE, LOADS, WORKSPACE, runtime
 
 __all__ = ["PROTOCOLS"]
 
@@ -303,10 +304,11 @@ def start_comparison(settings: Settings) -> Job | None:
     splits = _splits(key, spec, settings.protocol, settings.relevant)
     rule = _relevance(key, spec, settings.relevant or None, settings.threshold)
     segs = _segments(key, spec, settings.protocol, settings.relevant)
-    job = _trainer().get(_run_key(spec, settings))
+    job = runtime().status(COMPARE, _run_key(spec, settings))
     if job is not None and job.failed:
-        _trainer().forget(job.key)
-    return _trainer().submit(
+        runtime().forget(COMPARE, job.key)
+    return runtime().start(
+        COMPARE,
         _run_key(spec, settings),
         "Comparing models",
         _compare_job,
@@ -334,7 +336,7 @@ def comparison_state(settings: Settings) -> RunState:
     """The comparison for these settings without ever waiting: finished in this process,
     saved with the workspace (current or stale), or being computed in the background."""
     spec = data.resolved_spec()
-    job = _trainer().get(_run_key(spec, settings))
+    job = runtime().status(COMPARE, _run_key(spec, settings))
     if job is not None and job.done and not job.failed:
         return RunState(run=job.result()[0])
     saved = persist.previous(spec, "comparison", settings.saved_as())
@@ -353,7 +355,7 @@ def compared_model(settings: Settings, run: Run, name: str) -> Recommender | Non
     this process's job or the workspace; None when it could not be saved (then it must be
     trained again)."""
     spec = data.resolved_spec()
-    job = _trainer().get(_run_key(spec, settings))
+    job = runtime().status(COMPARE, _run_key(spec, settings))
     if job is not None and job.done and not job.failed:
         return job.result()[1].get(name)
     params = json.dumps(_fitted_params(settings, name, run.chosen.get(name, {})), sort_keys=True)
@@ -372,42 +374,7 @@ def _segments_of(spec: data.WorkspaceRef) -> pl.DataFrame | None:
     return None if rfm is None else rfm.rename({"rfm_segment": "segment"})
 
 
-_TRAINER: JobRunner | None = None
-_TRAINER_LOCK = threading.Lock()
-
-
-def _trainer() -> JobRunner:
-    """One background thread per server process runs the Recommenders page's comparisons,
-    one at a time (a module global like the map's worker: clearing caches must not orphan
-    a job)."""
-    global _TRAINER
-    with _TRAINER_LOCK:
-        if _TRAINER is None:
-            _TRAINER = JobRunner(processes=False, keep=16)
-        return _TRAINER
-
-
 _params = training.model_params
-
-
-def _list_trainer() -> JobRunner:
-    """The User page's models train in the server's workspace worker (a process that reads
-    the workspace itself: see :mod:`ui.workers`)."""
-    return workers.runner()
-
-
-_LOADER: JobRunner | None = None
-
-
-def _loader() -> JobRunner:
-    """One background thread per server process reads saved models (a big store's model
-    takes seconds to read): pages never wait for a load, and loads never queue behind
-    training. Loaded models stay with their job (the last 16), shared by every session."""
-    global _LOADER
-    with _TRAINER_LOCK:
-        if _LOADER is None:
-            _LOADER = JobRunner(processes=False, keep=16)
-        return _LOADER
 
 
 def _read_saved(results, name: str, version: str, *, progress) -> Recommender:
@@ -420,8 +387,10 @@ def _read_saved(results, name: str, version: str, *, progress) -> Recommender:
 
 def _saved(spec: data.WorkspaceRef, results, name: str, version: str) -> ModelState:
     """The model saved with the workspace for data ``version``: ready, or being read in
-    the background (``loading``)."""
-    job = _loader().submit(
+    the background (``loading``: the loads lane, never queued behind training). Loaded
+    models stay with their job (the lane keeps the last 16), shared by every session."""
+    job = runtime().start(
+        LOADS,
         _key(spec, load=name, version=version),
         f"Loading {name}",
         _read_saved,
@@ -496,10 +465,10 @@ def _job_key(spec: data.WorkspaceRef, name: str) -> str:
 
 
 def _start(spec: data.WorkspaceRef, name: str) -> Job:
-    trainer = _list_trainer()
     # a worker process reads the workspace itself; a worker thread shares the loaded dataset
-    ds = None if trainer.processes else data.load(spec)
-    return trainer.submit(
+    ds = None if runtime().in_process(WORKSPACE) else data.load(spec)
+    return runtime().start(
+        WORKSPACE,
         _job_key(spec, name),
         f"Training {name}",
         training.fit_and_save,
@@ -516,7 +485,7 @@ def model_state(name: str, *, start: bool = True) -> ModelState:
     waiting for training: finished in this process, saved with the workspace, saved for
     older data (stale), or started in the background now (when it fits the machine)."""
     spec = data.resolved_spec()
-    job = _list_trainer().get(_job_key(spec, name))
+    job = runtime().status(WORKSPACE, _job_key(spec, name))
     if job is not None and job.done and not job.failed:
         return ModelState(name, model=job.result())
     results = persist.store(spec)
@@ -554,9 +523,9 @@ def _stale(spec: data.WorkspaceRef, results, name: str) -> dict:
 def retrain(name: str) -> None:
     """Callback: train ``name`` again on the current data, in the background."""
     spec = data.resolved_spec()
-    job = _list_trainer().get(_job_key(spec, name))
+    job = runtime().status(WORKSPACE, _job_key(spec, name))
     if job is not None and job.failed:
-        _list_trainer().forget(job.key)
+        runtime().forget(WORKSPACE, job.key)
     _start(spec, name)
 
 

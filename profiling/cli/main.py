@@ -16,7 +16,7 @@ from profiling.private import private_umask
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m profiling", description=__doc__)
+    parser = argparse.ArgumentParser(prog="persona-studio", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_build_parsers(sub)
     add_evaluate_parser(sub)

@@ -414,6 +414,8 @@ class EmbeddingCache:
 
     def put(self, key: str, emb: Embedding) -> None:
         """Store ``emb``; a read-only or full disk only costs the cache, never the map."""
+        if not Path(self.directory).parent.is_dir():
+            return  # its owner (a workspace) was deleted while the map was drawn: stay deleted
         try:
             private.private_dir(self.directory)
             meta = {

@@ -9,7 +9,8 @@ polars-only steps on per-user frames. The event frame is collected once, at the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import narwhals as nw
 import polars as pl
@@ -141,8 +142,9 @@ def build_profiles(dataset: Dataset, as_of: datetime | str | None = None) -> pl.
         One row per user who has an event on or before ``as_of``: ``user_id``; activity
         (``n_events``, ``first_seen``, ``last_seen``, ``tenure_days``, ``active_days``,
         ``n_<event type>``, ``sessions``, ``events_per_session``); RFM (``recency_days``
-        since the last purchase, ``frequency`` = orders, or distinct purchase days without
-        order ids, ``monetary`` = purchases net of refunds, ``avg_order_value``); funnel
+        since the last purchase, ``frequency`` = orders (distinct order ids; a purchase
+        without one counts as one order per day), ``purchase_days`` = distinct days with
+        a purchase, ``monetary`` = purchases net of refunds, ``avg_order_value``); funnel
         (``view_to_cart``, ``cart_to_purchase``, ``view_to_purchase``); affinity
         (``cat_share__<category>``, ``spend_share__<category>``, ``top_category``,
         ``top_category_share``, ``favourite_brand``, ``category_entropy``); price
@@ -339,7 +341,13 @@ def _favourite_brand(ev: nw.LazyFrame) -> nw.LazyFrame:
 
 # ---- polars-only steps on per-user frames ------------------------------------------------
 def _finish(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFrame:
-    """Ratios, RFM and momentum from the aggregated counts."""
+    """Ratios, RFM and momentum from the aggregated counts, without the columns the data
+    cannot support."""
+    return _drop_unsupported(_derive(p, when, cat), cat)
+
+
+def _derive(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFrame:
+    """Ratios, RFM and momentum from the aggregated counts (every one, supported or not)."""
     # counts come back unsigned from summed boolean flags; signed ints keep differences sane
     p = p.with_columns(pl.col(pl.UInt32, pl.UInt64).cast(pl.Int64))
     day = 86_400_000_000.0
@@ -379,6 +387,12 @@ def _finish(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFram
     p = p.with_columns(cols)
     if "ratings" in cat.computed:
         p = p.with_columns(pl.col("n_ratings").fill_null(0))
+    return p
+
+
+def _drop_unsupported(p: pl.DataFrame, cat: FeatureCatalog) -> pl.DataFrame:
+    """Without helper columns and the features the data cannot support (all null, counts
+    of event types it never has, groups the catalog skips)."""
     drop = [c for c in p.columns if c.startswith("_")] + ["n_rating"]
     # counts of event types the data never has are noise
     drop += [f"n_{t}" for t in COUNTED_TYPES if f"n_{t}" in p.columns and p[f"n_{t}"].sum() == 0]
@@ -462,66 +476,62 @@ def _attach_attributes(p: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
     return p.join(u, on=S.USER_ID, how="left")
 
 
-# Columns of a profile that are not user attributes: features, tags and segment assignments.
-_FIXED_FEATURES = frozenset(
-    [
-        "user_id",
-        "n_events",
-        "first_seen",
-        "last_seen",
-        "active_days",
-        "sessions",
-        "gross_spend",
-        "refunded",
-        "events_last_30d",
-        "events_prev_30d",
-        "frequency",
-        "purchase_days",
-        "last_purchase",
-        "avg_unit_price",
-        "units_bought",
-        "price_level",
-        "preferred_hour",
-        "n_ratings",
-        "rating_mean",
-        "rating_std",
-        "favourite_brand",
-        "category_entropy",
-        "top_category",
-        "top_category_share",
-        "tenure_days",
-        "days_since_seen",
-        "recency_days",
-        "monetary",
-        "avg_order_value",
-        "events_per_session",
-        "view_to_cart",
-        "cart_to_purchase",
-        "view_to_purchase",
-        "refund_rate",
-        "weekend_share",
-        "momentum",
-        "tags",
-        "r_score",
-        "f_score",
-        "m_score",
-        "rfm_cell",
-        "rfm_segment",
-        "cluster",
-        "cluster_name",
-    ]
-    + [f"n_{t}" for t in COUNTED_TYPES]
-    + [f"share_{part}" for part in PARTS_OF_DAY]
+ASSIGNMENT_COLUMNS = frozenset(
+    ["tags", "r_score", "f_score", "m_score", "rfm_cell", "rfm_segment", "cluster", "cluster_name"]
 )
+"""Columns that later steps add to a profile: its tags (:func:`add_tags`) and its segment
+assignments (:mod:`profiling.profiles.segments`, which builds on this module). Not user
+attributes."""
+
+
+@cache
+def computed_columns() -> frozenset[str]:
+    """Every fixed-name column :func:`build_profiles` can compute, read off the code that
+    computes it rather than kept by hand: the aggregation plans run (lazily, on no rows)
+    with every feature group on, then the derived ratios and the category affinity. The
+    per-category columns (``cat_share__``, ``spend_share__`` prefixes) are not listed."""
+    when = datetime(2000, 1, 1, tzinfo=UTC)
+    cat = catalog_from_facts(
+        types=set(COUNTED_TYPES),
+        filled={S.AMOUNT, S.PRICE, S.RATING},
+        time_known=True,
+        items=pl.DataFrame({S.ITEM_ID: ["i"], S.CATEGORY: ["c"], S.BRAND: ["b"]}),
+        has_users=False,
+    )
+    text, cats = pl.String, pl.Categorical
+    no_events = pl.LazyFrame(
+        schema={
+            S.USER_ID: cats,
+            S.ITEM_ID: text,
+            S.EVENT_TYPE: text,
+            S.TIMESTAMP: pl.Datetime("us", "UTC"),
+            S.QUANTITY: pl.Int64,
+            S.PRICE: pl.Float64,
+            S.AMOUNT: pl.Float64,
+            S.RATING: pl.Float64,
+            S.ORDER_ID: text,
+            S.SESSION_ID: text,
+            S.CATEGORY: cats,
+            S.BRAND: cats,
+        }
+    )
+    plans = aggregation_plans(
+        nw.from_native(no_events), when, cat, use_orders=True, use_sessions=True
+    )
+    per_user, long = pl.collect_all([p.to_native() for p in plans])
+    per_user = per_user.join(_category_affinity(long), on=S.USER_ID, how="left")
+    names = _derive(per_user, when, cat).columns
+    return frozenset(c for c in names if not c.startswith(("_", CATEGORY_PREFIX, SPEND_PREFIX)))
 
 
 def attribute_columns(columns: list[str]) -> list[str]:
     """The profile columns that come from the users table: everything that is not a
     computed feature, a tag or a segment assignment, in column order."""
+    not_attributes = computed_columns() | ASSIGNMENT_COLUMNS
     return [
         c
         for c in columns
-        if c not in _FIXED_FEATURES and not c.startswith((CATEGORY_PREFIX, SPEND_PREFIX))
+        if c not in not_attributes and not c.startswith((CATEGORY_PREFIX, SPEND_PREFIX))
     ]
 
 

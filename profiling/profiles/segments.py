@@ -990,22 +990,6 @@ def with_assignments(profiles: pl.DataFrame, seg: Segmentation) -> pl.DataFrame:
     )
 
 
-IN_RULE, OUTSIDE_RULE = "In the rule", "Everyone else"
-
-
-def label_by_rule(
-    profiles: pl.DataFrame,
-    conditions: list[Condition],
-    combine: str = "and",
-    column: str = "custom",
-) -> pl.DataFrame:
-    """Add ``column``: :data:`IN_RULE` for users matching the rule, else :data:`OUTSIDE_RULE`."""
-    mask = apply_rule(profiles, conditions, combine)
-    return profiles.with_columns(
-        pl.when(mask).then(pl.lit(IN_RULE)).otherwise(pl.lit(OUTSIDE_RULE)).alias(column)
-    )
-
-
 def comparison_table(
     diff: pl.DataFrame,
     features: list[str],

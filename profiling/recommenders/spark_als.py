@@ -55,11 +55,11 @@ class SparkALS(FactorModel):
         self.weighting = weighting
 
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
-        from pyspark.ml.recommendation import ALS as SparkALSEstimator
-
         from profiling.spark_session import spark_session
 
-        spark = spark_session()
+        spark = spark_session()  # first: without PySpark it says how to install it
+        from pyspark.ml.recommendation import ALS as SparkALSEstimator
+
         coo = weighted(self.matrix_, self.weighting).tocoo()
         triples = pl.DataFrame(
             {

@@ -155,8 +155,9 @@ _FEATURES = [
         N_("orders"),
         COUNT,
         N_(
-            "frequency (the F of RFM): distinct orders, or distinct "
-            "purchase days when the data has no order ids."
+            "frequency (the F of RFM): orders, counted as distinct order ids; a purchase "
+            "without an order id counts as one order per day (so on a log without order ids "
+            "frequency equals purchase_days). Always orders: never repeat purchases."
         ),
     ),
     _t(
@@ -844,3 +845,72 @@ def metric_label(metric: str, k: int | None = None) -> str:
     """A recommender metric for a chart title: plain words, then the technical name
     ("ranking quality (1 = perfect order) · NDCG@10")."""
     return f"{label(metric)} · {technical(metric, k)}"
+
+
+# ---- predictions (profiling.predict): models, inputs, scores and the sentences about them ----
+PREDICT_MODEL_LABELS: dict[str, str] = {
+    "learned": "Learned model (all signals)",
+    "recency": "Days since last purchase alone",
+    "frequency": "Number of purchase days alone",
+    "rfm": "RFM score (recency, frequency and spend ranks added up)",
+    "bgnbd": "Buying-pattern model (BG/NBD chance of buying again)",
+}
+"""The learned model and each baseline of a prediction task, by model name."""
+
+PREDICT_FEATURE_LABELS: dict[str, str] = {
+    "recency_days": "days since last purchase",
+    "frequency": "purchase days",
+    "monetary": "spend (net of refunds)",
+    "avg_order_value": "spend per purchase day",
+    "purchase_days_30d": "purchase days, last 30 days",
+    "purchase_days_90d": "purchase days, last 90 days",
+    "mean_gap_days": "average days between purchases",
+    "refund_share": "share of purchases refunded",
+    "tenure_days": "days since first visit",
+    "days_since_seen": "days since last visit",
+    "active_days": "active days",
+    "n_events": "recorded actions (views, carts, purchases)",
+    "events_30d": "recorded actions, last 30 days",
+    "n_view": "views",
+    "n_cart": "add-to-carts",
+    "views_30d": "views, last 30 days",
+    "carts_30d": "add-to-carts, last 30 days",
+    "rfm_score": "RFM score (3-15)",
+    "bgnbd_p": "chance of buying again (buying-pattern model)",
+    # optional inputs (profiling.predict.embeddings)
+    **{f"seq_emb_{k}": f"browsing-sequence trait {k}" for k in range(1, 33)},
+}
+"""The inputs of the prediction models (drivers, importance), by feature column."""
+
+PREDICT_SCORE_LABELS: dict[str, str] = {
+    "purchase_propensity": "Purchase propensity",
+    "churn_risk": "Churn risk",
+    "p_alive": "P(alive)",
+    "expected_purchases_90d": "Expected purchases, 90 days",
+    "expected_purchases_365d": "Expected purchases, 365 days",
+    "expected_value_90d": "Expected value, 90 days",
+    "expected_value_365d": "Expected value, 365 days",
+    "anomaly_score": "Anomaly score",
+    "n_risk_flags": "Risk flags",
+}
+"""Today's score columns of a user, by column."""
+
+PREDICT_PROTOCOL = (
+    "Training cutoffs {train}; {validation}; held-out window **{start} → {end}** (end "
+    "excluded). Today's scores: the chosen model refitted on every cutoff up to the held-out one."
+)
+"""The rolling protocol in one paragraph (Markdown); ``validation`` is one of the two below."""
+PREDICT_VALIDATION_WINDOW = "validation window from {day}"
+PREDICT_VALIDATION_QUARTER = "validation on a quarter of the training users"
+
+PREDICT_VERDICT_LEARNED_BEST = "On the held-out window, {best} has the best ROC-AUC ({auc:.3f})."
+PREDICT_VERDICT_BASELINE_BEST = (
+    "On the held-out window, {best} has the best ROC-AUC ({auc:.3f}; learned model "
+    "{learned:.3f}). A simple baseline measured better than the learned model."
+)
+PREDICT_VERDICT_USED = (
+    " Scores shown use {chosen}, the best on the validation window (chosen before the "
+    "held-out window was looked at)."
+)
+"""The verdict of a prediction task: which model measured best on the held-out window
+(learned or a baseline), then which model's scores are shown."""

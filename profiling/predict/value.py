@@ -1,0 +1,107 @@
+"""Customer value beside the scores: BG/NBD and Gamma-Gamma (:mod:`profiling.predict.clv`)
+fitted on the calibration period and on the whole log, and the holdout check of BG/NBD."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from profiling.errors import ProfilingError
+from profiling.predict import clv
+from profiling.predict.btyd import UNIT_DAYS, rfm_summary
+from profiling.predict.labels import cutoff_labels
+from profiling.predict.protocol import CutoffPlan
+from profiling.vocabulary import schema as S
+
+
+def holdout_comparison(
+    events: pl.DataFrame, calibration_end: date, holdout_end: date, params: clv.BGNBDParams
+) -> pl.DataFrame:
+    """BG/NBD predicted against actual repeat purchases in the holdout, by calibration
+    frequency (the check of Fader, Hardie and Lee 2005, figure 3).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per calibration frequency 0..6 and "7+": frequency, customers,
+        actual (mean purchase days in the holdout), predicted (mean expected purchases).
+    """
+    summary = rfm_summary(
+        events, observation_period_end=calibration_end, unit=params.unit, round_to=None
+    )
+    start = datetime(calibration_end.year, calibration_end.month, calibration_end.day, tzinfo=UTC)
+    start += timedelta(days=1)
+    length_days = (holdout_end - calibration_end).days
+    actual = cutoff_labels(events, start, length_days)
+    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    pred = clv.expected_purchases(params, length_days / UNIT_DAYS[params.unit], x, t_x, T)
+    return (
+        summary.select(S.USER_ID, "frequency")
+        .with_columns(pl.Series("predicted", pred))
+        .join(actual, on=S.USER_ID, how="left")
+        .with_columns(
+            pl.col("purchase_days").fill_null(0).alias("actual"),
+            pl.col("frequency").clip(0, 7).alias("bin"),
+        )
+        .group_by("bin")
+        .agg(pl.len().alias("customers"), pl.col("actual").mean(), pl.col("predicted").mean())
+        .sort("bin")
+        .with_columns(
+            pl.when(pl.col("bin") == 7)
+            .then(pl.lit("7+"))
+            .otherwise(pl.col("bin").cast(pl.String))
+            .alias("frequency")
+        )
+        .select("frequency", "customers", "actual", "predicted")
+    )
+
+
+def clv_scores(events: pl.DataFrame, plan: CutoffPlan, unit: str) -> dict:
+    """BG/NBD and Gamma-Gamma fitted on the calibration period (up to the test cutoff: the
+    parameters reported and the holdout check) and on the whole log (today's CLV).
+
+    Returns
+    -------
+    dict
+        ``bgnbd``, ``gamma_gamma`` (calibration period), ``bgnbd_today``,
+        ``gamma_gamma_today`` (whole log): fitted parameters or None; ``table``: one row per
+        customer of :func:`profiling.predict.clv.clv_table` or None; ``holdout``:
+        :func:`holdout_comparison` or None; ``note``: why anything is missing, or None.
+    """
+    has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
+    out: dict = dict.fromkeys(
+        ("bgnbd", "gamma_gamma", "bgnbd_today", "gamma_gamma_today", "table", "holdout")
+    )
+    notes = []
+    if not has_money:
+        notes.append("no amounts in the log: expected value (Gamma-Gamma) is not computed")
+    calib_end = (plan.test - timedelta(days=1)).date()
+    for period, end in (
+        ("calibration period", calib_end),
+        ("whole log", (plan.today - timedelta(days=1)).date()),
+    ):
+        today = period == "whole log"
+        try:
+            summary = rfm_summary(
+                events, observation_period_end=end, unit=unit, round_to=None, monetary=has_money
+            )
+            bg = clv.fit_bgnbd(summary, unit=unit)
+        except ProfilingError as exc:
+            notes.append(f"BG/NBD on the {period}: {exc}")
+            continue
+        gg = None
+        if has_money:
+            try:
+                gg = clv.fit_gamma_gamma(summary)
+            except ProfilingError as exc:
+                notes.append(f"Gamma-Gamma on the {period}: {exc}")
+        if today:
+            out["bgnbd_today"], out["gamma_gamma_today"] = bg, gg
+            out["table"] = clv.clv_table(summary, bg, gg)
+        else:
+            out["bgnbd"], out["gamma_gamma"] = bg, gg
+            holdout_end = (plan.test + timedelta(days=plan.horizon_days - 1)).date()
+            out["holdout"] = holdout_comparison(events, calib_end, holdout_end, bg)
+    out["note"] = "; ".join(notes) or None
+    return out
