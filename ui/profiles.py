@@ -50,13 +50,27 @@ def _profiles(spec_key: str, _spec: WorkspaceRef) -> pl.DataFrame:
 
 
 SCHEME_SETTING = "segment_scheme"
+SCHEME_KEY = "ps_segment_scheme"
+"""Session-state key of the scheme chosen for a read-only workspace (the sample)."""
 
 
 def scheme_of(spec: WorkspaceRef) -> str:
-    """How the workspace names its RFM segments (:data:`SCHEMES`; its ``segment_scheme``
-    setting, else the 11 segments)."""
-    chosen = spec.workspace().meta().get(SCHEME_SETTING)
+    """How the workspace names its RFM segments (:data:`SCHEMES`): the scheme chosen for it
+    (for a read-only workspace, in this session), else the 11 segments."""
+    chosen = st.session_state.get(SCHEME_KEY, {}).get(spec.slug)
+    chosen = chosen or spec.workspace().meta().get(SCHEME_SETTING)
     return chosen if chosen in SCHEMES else SCHEME_11
+
+
+def set_scheme(spec: WorkspaceRef, scheme: str) -> None:
+    """Name the workspace's RFM segments in ``scheme`` (:data:`SCHEMES`): kept in the
+    workspace, or in this session for a read-only one."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"segment scheme: expected one of {', '.join(SCHEMES)}, got {scheme!r}")
+    if spec.readonly:
+        st.session_state.setdefault(SCHEME_KEY, {})[spec.slug] = scheme
+    else:
+        spec.workspace().set_setting(SCHEME_SETTING, scheme)
 
 
 def _segmentation(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str) -> Segmentation:

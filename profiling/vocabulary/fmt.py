@@ -186,6 +186,11 @@ def date(value: dt.date | dt.datetime | None) -> str:
     return "—" if value is None else i18n.format_date_value(value)
 
 
+def month(value: dt.date | dt.datetime | None) -> str:
+    """A month for people: "Dec 2026"; "2026年12月" in Chinese."""
+    return "—" if value is None else i18n.format_month_value(value)
+
+
 def value(v, kind: str, currency: str | None = None) -> str:
     """Format ``v`` by a glossary formatter kind."""
     if _missing(v):

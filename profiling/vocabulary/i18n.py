@@ -44,6 +44,8 @@ BABEL_LOCALES: dict[str, str] = {"en": "en", "zh": "zh_CN"}
 
 DATE_FORMATS: dict[str, str] = {"en": "d MMM y", "zh": "long"}
 """Dates: "7 Dec 2026" in English, "2026年12月7日" in Chinese."""
+MONTH_FORMATS: dict[str, str] = {"en": "MMM y", "zh": "y年M月"}
+"""Months: "Dec 2026" in English, "2026年12月" in Chinese."""
 
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 
@@ -164,8 +166,6 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(get_language()).ngettext(singular, plural, n)
 
 
-
-
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now (it is translated where
     it is shown, with :func:`gettext`)."""
@@ -208,3 +208,10 @@ def format_date_value(value: dt.date | dt.datetime) -> str:
     day = value.date() if isinstance(value, dt.datetime) else value
     lang = get_language()
     return format_date(day, format=DATE_FORMATS[lang], locale=babel_locale(lang))
+
+
+def format_month_value(value: dt.date | dt.datetime) -> str:
+    """A month for people: "Dec 2026" in English, "2026年12月" in Chinese."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    lang = get_language()
+    return format_date(day, format=MONTH_FORMATS[lang], locale=babel_locale(lang))
