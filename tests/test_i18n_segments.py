@@ -54,7 +54,9 @@ def test_without_spend_data_every_buyer_is_low_on_m():
 
 def test_every_tier_has_a_definition_and_a_rule_in_both_languages():
     names = [n for n, _hl, _t in SG.RFM_TIERS]
-    assert len(set(names)) == 8 and set(SG.TIER_DEFINITIONS) == set(names) | {SG.NO_PURCHASE}
+    assert len(set(names)) == 8
+    assert set(SG.TIER_DEFINITIONS) == set(names) | {SG.NO_PURCHASE, SG.REFUNDED_ALL}
+    assert set(SG.TIER_RULES) == set(SG.TIER_DEFINITIONS)
     with language("zh"):
         assert [SG.segment_label(n) for n in names] == [
             "重要价值客户",

@@ -17,8 +17,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -27,6 +28,7 @@ import polars as pl
 from profiling.data import privacy as P
 from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError
+from profiling.profiles import overview as O
 from profiling.profiles.segments import SegmentDescription
 from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
@@ -69,46 +71,54 @@ class SavedComparison:
 
 
 @dataclass(frozen=True)
+class MissingSection:
+    """A section the report should hold but that could not be built: its title and why, in
+    words for the reader ("the saved comparison was made by an older version of the app")."""
+
+    title: str
+    reason: str
+
+    def sentence(self) -> str:
+        return f"{self.title}: this section could not be built ({self.reason})."
+
+
+#: the title of the model-comparison section (also used when it is missing)
+MODELS_TITLE = "Product suggestions: which model works best"
+
+
+@dataclass(frozen=True)
 class Report:
     """The report's HTML, the segment sizes it shows (one row per segment: segment, users,
-    share_of_users, share_of_revenue, after privacy) and the epsilon of the DP noise (None
-    when off)."""
+    share_of_users, share_of_revenue, after privacy), the epsilon of the DP noise (None
+    when off), the privacy sentences and the sections that could not be built (each shown
+    in the report with its reason, for the page to show as well)."""
 
     html: str
     sizes: pl.DataFrame
     epsilon: float | None = None
     notes: list[str] = field(default_factory=list)
+    missing: list[MissingSection] = field(default_factory=list)
 
 
 # ---- numbers ------------------------------------------------------------------------------
 def headline(ds: Dataset) -> dict:
-    """The overview numbers: customers, buyers, orders, revenue (net of refunds), average
-    order value, revenue per customer, repeat-purchase rate, first and last day, and how
-    orders were counted. Orders are distinct order ids among purchases, or distinct
-    (customer, day) pairs when the log has no order id."""
-    e = ds.events
-    buys = e.filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
-    has_orders = S.ORDER_ID in e.columns and buys[S.ORDER_ID].is_not_null().any()
-    order_key = (
-        pl.col(S.ORDER_ID)
-        if has_orders
-        else pl.concat_str(pl.col(S.USER_ID), pl.col(S.TIMESTAMP).dt.date().cast(pl.String))
-    )
-    per_buyer = buys.group_by(S.USER_ID).agg(order_key.n_unique().alias("orders"))
+    """The overview numbers, by the glossary's one definition of each word
+    (:data:`profiling.vocabulary.glossary.DEFINITIONS`, computed by
+    :func:`profiling.profiles.overview.kpis` as on the Overview page): customers, buyers,
+    orders, revenue (net of refunds), average order value (net revenue / orders), revenue per
+    customer (net revenue / customers), repeat-purchase rate, first and last day, and how
+    orders were counted."""
     s = ds.summary()
-    orders = int(per_buyer["orders"].sum()) if per_buyer.height else 0
-    buyers = per_buyer.height
-    revenue = float(s["revenue"]) if s["has_money"] and s["revenue"] is not None else None
+    k = O.kpis(ds.events, s["start"], s["end"] + timedelta(microseconds=1))
+    has_orders = S.ORDER_ID in ds.events.columns and ds.events[S.ORDER_ID].is_not_null().any()
     return {
-        "customers": int(s["users"]),
-        "buyers": buyers,
-        "orders": orders,
-        "revenue": revenue,
-        "average_order_value": revenue / orders if revenue is not None and orders else None,
-        "revenue_per_customer": revenue / buyers if revenue is not None and buyers else None,
-        "repeat_rate": (
-            per_buyer.filter(pl.col("orders") >= 2).height / buyers if buyers else None
-        ),
+        "customers": k.customers,
+        "buyers": k.buyers,
+        "orders": k.orders,
+        "revenue": k.revenue,
+        "average_order_value": k.aov,
+        "revenue_per_customer": k.revenue_per_customer,
+        "repeat_rate": k.repeat_rate,
         "start": s["start"],
         "end": s["end"],
         "orders_counted_as": "order numbers" if has_orders else "days with a purchase",
@@ -116,15 +126,21 @@ def headline(ds: Dataset) -> dict:
 
 
 def protected_sizes(
-    descriptions: list[SegmentDescription], min_group: int = 0, epsilon: float | None = None
+    descriptions: list[SegmentDescription],
+    min_group: int = 0,
+    epsilon: float | None = None,
+    noisy: Mapping[str, int] | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Segment sizes as the report shows them, and the privacy sentences to print.
 
     One row per segment (largest first; a merged "fewer than k users" row last):
-    segment, users, share_of_users, share_of_revenue. Groups under ``min_group`` users are
-    merged (or hidden) by :func:`profiling.data.privacy.suppress_small_groups`; with ``epsilon``
-    the counts get geometric noise (:func:`profiling.data.privacy.dp_counts`) and the shares of
-    users are recomputed from the noisy counts.
+    segment, users, share_of_users, share_of_revenue. With ``epsilon`` the counts get
+    geometric noise first: ``noisy`` (segment name -> noisy count) when the app passes the
+    release its pages show, else a fresh draw (:func:`profiling.data.privacy.dp_counts`).
+    Then groups under ``min_group`` users (by the noisy counts: a threshold on the true
+    counts would undo the guarantee) are merged or hidden by
+    :func:`profiling.data.privacy.suppress_small_groups`, and the shares of users are
+    recomputed from the counts shown.
     """
     table = pl.DataFrame(
         {
@@ -135,18 +151,28 @@ def protected_sizes(
         schema={"segment": pl.String, "users": pl.Int64, "share_of_revenue": pl.Float64},
     )
     notes = []
+    if epsilon is not None:
+        if noisy is not None:
+            missing = [n for n in table["segment"] if n not in noisy]
+            if missing:
+                raise P.PrivacyError(
+                    f"the noisy release has no count for the segments {missing}; found "
+                    f"{sorted(noisy)}"
+                )
+            table = table.with_columns(
+                pl.col("segment").replace_strict(dict(noisy), return_dtype=pl.Int64).alias("users")
+            )
+        else:
+            table = P.dp_counts(table, "users", epsilon=epsilon).counts
+        notes.append(
+            f"Segment sizes carry random noise for differential privacy (epsilon = "
+            f"{epsilon:g}): each count may differ from the true one by a few customers."
+        )
     if min_group and min_group >= 2:
         table = P.suppress_small_groups(table, "segment", "users", k=min_group)
         notes.append(
             f"Segments with fewer than {min_group} customers are merged into one row (or left "
             "out when that row is still too small), so no small group can be singled out."
-        )
-    if epsilon is not None:
-        noisy = P.dp_counts(table, "users", epsilon=epsilon)
-        table = noisy.counts
-        notes.append(
-            f"Segment sizes carry random noise for differential privacy (epsilon = "
-            f"{noisy.epsilon:g}): each count may differ from the true one by a few customers."
         )
     total = table["users"].sum()
     table = table.with_columns(
@@ -155,11 +181,24 @@ def protected_sizes(
     return table, notes
 
 
-def comparison_metrics(saved_value) -> pl.DataFrame:
-    """The tidy metrics frame of a comparison saved by the Recommenders page: the folds'
-    summary for k-fold, else the single split's (see ``ui.recommenders.comparison``)."""
-    comp, _curve, _by_segment, folded, _tuned = saved_value
-    return folded.metrics if folded is not None else comp.metrics
+def protected_headline(h: dict, sizes: pl.DataFrame, epsilon: float | None) -> dict:
+    """The headline numbers as the report shows them under DP noise: customers become the
+    total of the noisy segment sizes (nothing new is released), and the other counts that
+    are not segment sizes (buyers, orders, the repeat rate among buyers) are left out
+    (None, shown as "—"); money is not a count and is kept. ``h`` unchanged when
+    ``epsilon`` is None."""
+    if epsilon is None:
+        return h
+    return {
+        **h,
+        "customers": int(sizes["users"].sum()),
+        "buyers": None,
+        "orders": None,
+        "repeat_rate": None,
+        "revenue_per_customer": None,
+        "average_order_value": None,
+        "noised": True,
+    }
 
 
 # ---- formatting ---------------------------------------------------------------------------
@@ -236,6 +275,14 @@ def _img(png: bytes, alt: str) -> str:
 # ---- sections -----------------------------------------------------------------------------
 def _overview_text(h: dict) -> str:
     start, end = f"{h['start']:%d %B %Y}", f"{h['end']:%d %B %Y}"
+    if h.get("noised"):
+        text = (
+            f"Between {start} and {end}, about {h['customers']:,} customers were active in "
+            "the segments below (a total of their noisy sizes)"
+        )
+        if h["revenue"] is not None:
+            text += f", spending {_money(h['revenue'], h.get('currency'))} after refunds"
+        return text + ". Other counts are left out under differential privacy."
     text = f"Between {start} and {end}, {h['customers']:,} customers were active"
     if h["buyers"]:
         text += (
@@ -364,6 +411,7 @@ th, td { border-bottom: 1px solid #e5e7eb; padding: 0.35em 0.5em; text-align: le
 th { background: #f9fafb; } td.num { text-align: right; white-space: nowrap; }
 img.chart { width: 100%; height: auto; margin: 0.6em 0; }
 .privacy { background: #eef2ff; border-radius: 8px; padding: 0.6em 0.9em; }
+p.missing { background: #fef3c7; border-radius: 8px; padding: 0.6em 0.9em; }
 section { break-inside: auto; } h2, .cards, img.chart, tr { break-inside: avoid; }
 """
 
@@ -379,6 +427,8 @@ def build_report(
     charts: bool = True,
     generated_at: datetime | None = None,
     currency: str | None = None,
+    noisy_sizes: Mapping[str, int] | None = None,
+    missing: list[MissingSection] | tuple[MissingSection, ...] = (),
 ) -> Report:
     """The stakeholder report of a dataset as one self-contained HTML page.
 
@@ -390,10 +440,17 @@ def build_report(
     comparison : SavedComparison, optional
         A model comparison saved with the workspace; its section is left out when None.
     min_group, epsilon : privacy settings of the workspace (0 / None = off).
+    noisy_sizes : mapping, optional
+        Segment name -> noisy user count: the release the app's pages show, so the report
+        shows the same counts (drawn afresh when None and ``epsilon`` is set).
     charts : bool
         Embed the charts as PNG pictures (needs kaleido and Chromium).
     currency : str, optional
         ISO code shown with money ("$1,234.50"); plain numbers when None.
+    missing : list of MissingSection
+        Sections the caller could not build (e.g. a saved comparison it cannot read): each
+        is printed in the report as a section saying so, with the reason, and returned in
+        ``Report.missing`` for the page to show.
 
     Raises
     ------
@@ -402,8 +459,8 @@ def build_report(
     """
     from profiling.present import viz  # plotly figure builders
 
-    h = {**headline(ds), "currency": currency}
-    sizes, privacy_notes = protected_sizes(segments, min_group, epsilon)
+    sizes, privacy_notes = protected_sizes(segments, min_group, epsilon, noisy_sizes)
+    h = {**protected_headline(headline(ds), sizes, epsilon), "currency": currency}
     by_name = {d.name: d for d in segments}
     generated_at = generated_at or datetime.now(UTC)
 
@@ -449,8 +506,8 @@ def build_report(
         ("Customers who bought", _count(h["buyers"])),
         ("Orders", _count(h["orders"])),
         ("Revenue after refunds", _money(h["revenue"], currency)),
-        ("Average order value", _money(h["average_order_value"], currency)),
-        ("Revenue per buying customer", _money(h["revenue_per_customer"], currency)),
+        ("Average order value (after refunds)", _money(h["average_order_value"], currency)),
+        ("Revenue per customer", _money(h["revenue_per_customer"], currency)),
         ("Bought more than once", _pct(h["repeat_rate"])),
     ]
     card_html = "".join(
@@ -534,7 +591,7 @@ def build_report(
             else "Likely range (95%)"
         )
         parts += [
-            '<section id="models"><h2>Product suggestions: which model works best</h2>',
+            f'<section id="models"><h2>{MODELS_TITLE}</h2>',
             f'<p class="summary">{_e(_models_text(comparison, metric, k))}</p>',
             picture("Model comparison"),
             _table(
@@ -551,8 +608,14 @@ def build_report(
             ),
             "</section>",
         ]
+    for gap in missing:
+        parts += [
+            f'<section class="missing"><h2>{_e(gap.title)}</h2>',
+            f'<p class="missing">This section could not be built: {_e(gap.reason)}.</p>',
+            "</section>",
+        ]
     parts.append("</body></html>")
-    return Report("\n".join(p for p in parts if p), sizes, epsilon, privacy_notes)
+    return Report("\n".join(p for p in parts if p), sizes, epsilon, privacy_notes, list(missing))
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ RFM_COLORS = {
     "At risk": "#F87171",
     "Hibernating": "#A78BFA",
     "Lost": "#6B7280",
+    "Refunded everything": "#9CA3AF",
     "No purchase yet": "#D1D5DB",
 }
 CUSTOM_COLORS = {"In the rule": "#4F46E5", "Everyone else": "#CBD5E1"}
@@ -995,6 +996,11 @@ _GRAIN_TITLES = {
     "1w": N_("Revenue and orders per week"),
     "1mo": N_("Revenue and orders per month"),
 }
+_GRAIN_PARTS = {
+    "1d": N_("(part of the day only)"),
+    "1w": N_("(part of the week only)"),
+    "1mo": N_("(part of the month only)"),
+}
 
 
 def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = None) -> go.Figure:
@@ -1006,14 +1012,23 @@ def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = No
     sym = i18n.currency_symbol(currency) if currency else ""
     revenue = G.header("revenue", currency)
     day = d3_date()
+    partial = t["partial"].to_list() if "partial" in t.columns else [False] * t.height
+    part = " " + _(_GRAIN_PARTS.get(every, N_("(part of the period only)")))
     if money:
         fig.add_bar(
             x=t["period"].to_list(),
             y=t["revenue"].to_list(),
             name=revenue,
-            marker_color="#A5B4FC",
+            # a period the chosen dates cover only in part is hatched: its total is low
+            # because the period is short, not because sales fell
+            marker={
+                "color": "#A5B4FC",
+                "pattern": {"shape": ["/" if p else "" for p in partial]},
+            },
             yaxis="y",
-            hovertemplate=f"%{{x|{day}}}<br>{G.label('revenue')} {sym}%{{y:,.2f}}<extra></extra>",
+            customdata=[part if p else "" for p in partial],
+            hovertemplate=f"%{{x|{day}}}%{{customdata}}<br>{G.label('revenue')} "
+            f"{sym}%{{y:,.2f}}<extra></extra>",
         )
     fig.add_scatter(
         x=t["period"].to_list(),

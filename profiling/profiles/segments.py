@@ -20,6 +20,7 @@ from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 
 NO_PURCHASE = N_("No purchase yet")
+REFUNDED_ALL = G.REFUNDED_EVERYTHING  # net spend <= 0 after refunds: not a visitor, not scored
 
 # (name, rule on R and F scores, plain-language definition), checked in order.
 RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
@@ -35,9 +36,27 @@ RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
     (N_("Lost"), r"^11$", N_("one order, long ago")),
     (N_("Hibernating"), r"^[12][12]$", N_("a few orders, long ago")),
 )
-RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
-    NO_PURCHASE: N_("has visited but not bought yet")
+#: what the customers without a purchase did, in the words of each kind of log: nobody
+#: "visits" in a transaction log (there, only refund rows can leave a customer unbought)
+NO_PURCHASE_BY_KIND: dict[str, str] = {
+    "event log": N_("has visited but not bought yet"),
+    "transaction log": N_("has rows in the log but no purchase"),
+    "rating log": N_("has rated or reviewed but not bought"),
 }
+RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
+    REFUNDED_ALL: G.REFUNDED_EVERYTHING_RULE,
+    NO_PURCHASE: N_("no purchase in the log"),
+}
+
+
+def rfm_definitions(kind: str | None = None) -> dict[str, str]:
+    """:data:`RFM_DEFINITIONS` with the no-purchase definition in the words of the log's
+    kind ("event log", "transaction log", "rating log"; neutral words when None)."""
+    return RFM_DEFINITIONS | (
+        {NO_PURCHASE: NO_PURCHASE_BY_KIND[kind]} if kind in NO_PURCHASE_BY_KIND else {}
+    )
+
+
 RFM_RULES: dict[str, str] = {
     "Champions": "R 5, F 4-5",
     "Loyal": "R 3-5, F 4-5",
@@ -50,6 +69,7 @@ RFM_RULES: dict[str, str] = {
     "At risk": "R 1-2, F 3-4",
     "Lost": "R 1, F 1",
     "Hibernating": "R 1-2, F 1-2",
+    REFUNDED_ALL: N_("net spend 0 or less (not scored)"),
     NO_PURCHASE: N_("no purchase"),
 }
 """The score rule of each RFM segment (R = recency score, F = order-count score, 1-5 by
@@ -68,7 +88,8 @@ RFM_ORDER: tuple[str, ...] = (
     "At risk",
     "Hibernating",
     "Lost",
-    "No purchase yet",
+    REFUNDED_ALL,
+    NO_PURCHASE,
 )
 """RFM segments from best to lost: the one order of every list, chart and legend."""
 
@@ -131,7 +152,8 @@ RFM_TIERS: tuple[tuple[str, tuple[bool, bool, bool], str], ...] = (
     ),
 )
 TIER_DEFINITIONS: dict[str, str] = {name: text for name, _hl, text in RFM_TIERS} | {
-    NO_PURCHASE: RFM_DEFINITIONS[NO_PURCHASE]
+    REFUNDED_ALL: RFM_DEFINITIONS[REFUNDED_ALL],
+    NO_PURCHASE: RFM_DEFINITIONS[NO_PURCHASE],
 }
 TIER_RULES: dict[str, str] = {
     "Important value": N_("R high, F high, M high"),
@@ -142,10 +164,14 @@ TIER_RULES: dict[str, str] = {
     "General development": N_("R high, F low, M low"),
     "General retention": N_("R low, F high, M low"),
     "General win-back": N_("R low, F low, M low"),
+    REFUNDED_ALL: RFM_RULES[REFUNDED_ALL],
     NO_PURCHASE: RFM_RULES[NO_PURCHASE],
 }
 """The score rule of each tier ("R high, F low, M high"; high/low as in :data:`TIER_RULE`)."""
-TIER_ORDER: tuple[str, ...] = tuple(name for name, _hl, _t in RFM_TIERS) + (NO_PURCHASE,)
+TIER_ORDER: tuple[str, ...] = tuple(name for name, _hl, _t in RFM_TIERS) + (
+    REFUNDED_ALL,
+    NO_PURCHASE,
+)
 
 
 def definitions(scheme: str = SCHEME_11) -> dict[str, str]:
@@ -287,11 +313,14 @@ def rfm_segments(profiles: pl.DataFrame, scheme: str = SCHEME_11) -> pl.DataFram
     -------
     pl.DataFrame
         One row per user: user_id, r_score, f_score, m_score (1-5, null for users with no
-        purchase), rfm_cell ("R F", e.g. "54"), rfm_segment (a name of
-        :data:`RFM_SEGMENTS` or :data:`NO_PURCHASE`).
+        purchase and for those who refunded everything), rfm_cell ("R F", e.g. "54"),
+        rfm_segment (a name of :data:`RFM_SEGMENTS`, :data:`REFUNDED_ALL` for a customer
+        whose net spend is zero or less after refunds, or :data:`NO_PURCHASE`). Scores are
+        quintiles among buyers whose net spend is positive.
     """
     check_scheme(scheme)
-    buyers = profiles.filter(pl.col("frequency") > 0)
+    refunded = _refunded_everything(profiles)
+    buyers = profiles.filter((pl.col("frequency") > 0) & ~refunded)
     scored = buyers.select(
         S.USER_ID,
         quantile_scores(buyers["recency_days"], higher_is_better=False).alias("r_score"),
@@ -306,11 +335,32 @@ def rfm_segments(profiles: pl.DataFrame, scheme: str = SCHEME_11) -> pl.DataFram
     cell = pl.col("r_score").cast(pl.String) + pl.col("f_score").cast(pl.String)
     names = {c: rfm_segment_name(c) for c in (f"{r}{f}" for r in range(1, 6) for f in range(1, 6))}
     name = cell.replace_strict(names, default=NO_PURCHASE, return_dtype=pl.String)
-    out = profiles.select(S.USER_ID).join(scored, on=S.USER_ID, how="left")
-    out = out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment"))
-    if scheme == SCHEME_8:
-        out = out.with_columns(rfm_tier_names(out))
-    return out
+    out = profiles.select(S.USER_ID, refunded.alias("_refunded")).join(
+        scored, on=S.USER_ID, how="left"
+    )
+    name = pl.when(pl.col("_refunded")).then(pl.lit(REFUNDED_ALL)).otherwise(name)
+    out = out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment")).drop("_refunded")
+    return _tiered(out) if scheme == SCHEME_8 else out
+
+
+def _tiered(assignments: pl.DataFrame) -> pl.DataFrame:
+    """``assignments`` with rfm_segment renamed to the 8 tiers; customers who refunded
+    everything keep that name (they have no scores to tier)."""
+    tiers = rfm_tier_names(assignments)
+    return assignments.with_columns(
+        pl.when(pl.col("rfm_segment") == REFUNDED_ALL)
+        .then(pl.lit(REFUNDED_ALL))
+        .otherwise(tiers)
+        .alias("rfm_segment")
+    )
+
+
+def _refunded_everything(profiles: pl.DataFrame) -> pl.Expr:
+    """Customers whose refunds leave a net spend of zero or less (glossary
+    REFUNDED_EVERYTHING_RULE); false without money or refund columns."""
+    if "monetary" not in profiles.columns or "refunded" not in profiles.columns:
+        return pl.lit(False)
+    return ((pl.col("monetary") <= 0) & (pl.col("refunded") < 0)).fill_null(False)
 
 
 # ---- clustering --------------------------------------------------------------------------
@@ -873,7 +923,7 @@ def with_scheme(seg: Segmentation, profiles: pl.DataFrame, scheme: str) -> Segme
 
     if check_scheme(scheme) == SCHEME_11:
         return seg
-    a = seg.assignments.with_columns(rfm_tier_names(seg.assignments))
+    a = _tiered(seg.assignments)
     joined = profiles.join(a.select(S.USER_ID, "rfm_segment"), on=S.USER_ID, how="left")
     feats = describe_features(profiles, seg.features)
     rfm = describe_segments(joined, "rfm_segment", feats, names=False)

@@ -32,7 +32,39 @@ MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING = (
     "hour",
     "rating",
 )
-KINDS = (MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING)
+PERCENTILE = "percentile"  # 0-100, shown whole ("97", never "97.00" or "100.00")
+KINDS = (MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING, PERCENTILE)
+
+
+# ---- business words: one definition each --------------------------------------------------
+# The library computes these figures (profiles, overview, report, exports, CLI) by exactly
+# these rules, and every label and help text that names them quotes these sentences. They
+# are msgids: read them through gettext (help texts fill them in translated).
+CUSTOMERS_RULE = N_("distinct customer ids with at least one row in the log (any kind of event)")
+BUYERS_RULE = N_("customers with at least one purchase")
+ORDERS_RULE = N_(
+    "distinct order ids of purchase rows; a purchase row without an order id (or every row, "
+    "when the log has no order ids) counts as one order per customer per day"
+)
+REVENUE_RULE = N_("purchase amounts minus refunds (net of refunds)")
+AOV_RULE = N_("revenue net of refunds / orders")
+REVENUE_PER_CUSTOMER_RULE = N_("revenue net of refunds / customers (buyers or not)")
+REFUNDED_EVERYTHING = N_("Refunded everything")
+REFUNDED_EVERYTHING_RULE = N_(
+    "net spend of zero or less after refunds: every purchase in the log was cancelled or "
+    "refunded (or only refunds are in the log)"
+)
+DEFINITIONS: dict[str, str] = {
+    "customers": CUSTOMERS_RULE,
+    "buyers": BUYERS_RULE,
+    "orders": ORDERS_RULE,
+    "revenue": REVENUE_RULE,
+    "average order value": AOV_RULE,
+    "revenue per customer": REVENUE_PER_CUSTOMER_RULE,
+    "refunded everything": REFUNDED_EVERYTHING_RULE,
+}
+"""The business words and their one definition (English msgids), for help texts, the
+report and exports."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +75,8 @@ class Term:
     "currency", "share", "count", ... or "" for text); ``help``: the technical name and its
     definition, for tooltips and the analyst details; ``kind``: the formatter
     (:data:`KINDS`). The three texts are read in the current language; ``msg_*`` hold the
-    English msgids, with ``{placeholders}`` filled from ``params`` after translation."""
+    English msgids, with ``{placeholders}`` filled after translation from ``params`` (data,
+    as it is) and ``msg_params`` (msgids such as :data:`ORDERS_RULE`, translated too)."""
 
     name: str
     msg_label: str
@@ -51,10 +84,14 @@ class Term:
     msg_help: str
     kind: str
     params: tuple[tuple[str, str], ...] = ()
+    msg_params: tuple[tuple[str, str], ...] = ()
 
     def _text(self, msgid: str) -> str:
         text = _(msgid)
-        return text.format(**dict(self.params)) if self.params else text
+        if not (self.params or self.msg_params):
+            return text
+        values = dict(self.params) | {k: _(v) for k, v in self.msg_params}
+        return text.format(**values)
 
     @property
     def label(self) -> str:
@@ -80,12 +117,22 @@ _UNITS = {
     DATE: N_("date"),
     HOUR: N_("hour of day"),
     RATING: N_("rating"),
+    PERCENTILE: N_("percentile"),
 }
 
 
-def _t(name: str, label: str, kind: str, help: str, unit: str | None = None, **params: str) -> Term:
+def _t(
+    name: str,
+    label: str,
+    kind: str,
+    help: str,
+    unit: str | None = None,
+    msgs: dict[str, str] | None = None,
+    **params: str,
+) -> Term:
     unit = _UNITS[kind] if unit is None else unit
-    return Term(name, label, unit, help, kind, tuple(sorted(params.items())))
+    msg_params = tuple(sorted((msgs or {}).items()))
+    return Term(name, label, unit, help, kind, tuple(sorted(params.items())), msg_params)
 
 
 _FEATURES = [
@@ -155,10 +202,9 @@ _FEATURES = [
         N_("orders"),
         COUNT,
         N_(
-            "frequency (the F of RFM): orders, counted as distinct order ids; a purchase "
-            "without an order id counts as one order per day (so on a log without order ids "
-            "frequency equals purchase_days). Always orders: never repeat purchases."
+            "frequency (the F of RFM): orders, i.e. {orders}. Always orders: never repeat purchases."
         ),
+        msgs={"orders": ORDERS_RULE},
     ),
     _t(
         "purchase_days",
@@ -176,7 +222,11 @@ _FEATURES = [
         "monetary",
         N_("net spend"),
         MONEY,
-        N_("monetary (the M of RFM): purchase amounts minus refunds over the whole period."),
+        N_(
+            "monetary (the M of RFM): {revenue}, over the whole period; zero or less means "
+            "the customer refunded everything."
+        ),
+        msgs={"revenue": REVENUE_RULE},
     ),
     _t(
         "gross_spend",
@@ -189,7 +239,11 @@ _FEATURES = [
         "avg_order_value",
         N_("average order value"),
         MONEY,
-        N_("avg_order_value: gross spend / orders."),
+        N_(
+            "avg_order_value: net spend / orders ({aov}); spend before refunds is shown "
+            "separately as such."
+        ),
+        msgs={"aov": AOV_RULE},
     ),
     _t(
         "avg_unit_price",
@@ -349,7 +403,7 @@ _FEATURES = [
     ),
     _t(
         "churn_risk",
-        N_("chance of not buying again soon"),
+        N_("chance of not buying again"),
         SHARE,
         N_("churn_risk: predicted probability that a past buyer makes no purchase in the horizon."),
     ),
@@ -520,18 +574,19 @@ _METRICS = [
         unit=N_("times"),
     ),
     # overview
-    _t("customers", N_("customers"), COUNT, N_("distinct customer ids with at least one event.")),
     _t(
-        "orders",
-        N_("orders"),
-        COUNT,
-        N_(
-            "distinct order ids; without order ids, distinct "
-            "(customer, timestamp) baskets of purchase rows."
-        ),
+        "customers", N_("customers"), COUNT, N_("customers: {rule}."), msgs={"rule": CUSTOMERS_RULE}
     ),
-    _t("revenue", N_("revenue"), MONEY, N_("sum of purchase amounts minus refunds.")),
-    _t("aov", N_("average order value"), MONEY, N_("revenue / orders.")),
+    _t("buyers", N_("buyers"), COUNT, N_("buyers: {rule}."), msgs={"rule": BUYERS_RULE}),
+    _t("orders", N_("orders"), COUNT, N_("orders: {rule}."), msgs={"rule": ORDERS_RULE}),
+    _t("revenue", N_("revenue"), MONEY, N_("revenue: {rule}."), msgs={"rule": REVENUE_RULE}),
+    _t(
+        "aov",
+        N_("average order value"),
+        MONEY,
+        N_("average order value: {rule}."),
+        msgs={"rule": AOV_RULE},
+    ),
     _t(
         "repeat_rate",
         N_("repeat customers"),
@@ -545,7 +600,8 @@ _METRICS = [
         "revenue_per_customer",
         N_("revenue per customer"),
         MONEY,
-        N_("revenue / customers who ordered."),
+        N_("revenue per customer: {rule}."),
+        msgs={"rule": REVENUE_PER_CUSTOMER_RULE},
     ),
     _t(
         "conversion",
@@ -584,18 +640,16 @@ _METRICS = [
     _t(
         "purchase_propensity_pct",
         N_("chance of buying soon (percentile)"),
-        NUMBER,
+        PERCENTILE,
         N_(
             "purchase_propensity_pct: percentile of the score among scored customers (100 = highest)."
         ),
-        unit=N_("percentile"),
     ),
     _t(
         "churn_risk_pct",
         N_("chance of not buying again (percentile)"),
-        NUMBER,
+        PERCENTILE,
         N_("churn_risk_pct: percentile of the score among scored past buyers (100 = highest)."),
-        unit=N_("percentile"),
     ),
     _t(
         "purchase_drivers",
@@ -630,9 +684,8 @@ _METRICS = [
     _t(
         "anomaly_pct",
         N_("how unusual (percentile)"),
-        NUMBER,
+        PERCENTILE,
         N_("anomaly_pct: percentile of the anomaly score (100 = most unusual)."),
-        unit=N_("percentile"),
     ),
     _t(
         "risk_flags",

@@ -42,8 +42,8 @@ CATALOG_LOCALES: dict[str, str] = {"en": "en", "zh": "zh_CN"}
 BABEL_LOCALES: dict[str, str] = {"en": "en", "zh": "zh_CN"}
 """The CLDR locale of each language, for numbers, money and dates."""
 
-DATE_FORMATS: dict[str, str] = {"en": "d MMM y", "zh": "long"}
-"""Dates: "7 Dec 2026" in English, "2026年12月7日" in Chinese."""
+DATE_FORMATS: dict[str, str] = {"en": "dd MMM y", "zh": "long"}
+"""Dates: "07 Dec 2026" in English (as ``fmt.DATE_FORMAT``), "2026年12月7日" in Chinese."""
 MONTH_FORMATS: dict[str, str] = {"en": "MMM y", "zh": "y年M月"}
 """Months: "Dec 2026" in English, "2026年12月" in Chinese."""
 
@@ -204,7 +204,7 @@ def currency_symbol(code: str) -> str:
 
 
 def format_date_value(value: dt.date | dt.datetime) -> str:
-    """A date for people: "7 Dec 2026" in English, "2026年12月7日" in Chinese."""
+    """A date for people: "07 Dec 2026" in English, "2026年12月7日" in Chinese."""
     day = value.date() if isinstance(value, dt.datetime) else value
     lang = get_language()
     return format_date(day, format=DATE_FORMATS[lang], locale=babel_locale(lang))
