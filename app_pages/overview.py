@@ -94,7 +94,7 @@ with p3.popover(_("Currency"), icon=":material/payments:"):
         _("Currency of the money columns"),
         currencies,
         index=currencies.index(cur or ""),
-        format_func=lambda c: c or _("none shown"),
+        format_func=lambda c, none=_("none shown"): c or none,
         key=f"ps_ov_currency_{data.resolved_spec().slug}",  # one per workspace: a switch
         # to another workspace must not carry this one's choice over
         help=_(
@@ -112,7 +112,7 @@ with p2.popover(_("Segment names"), icon=":material/label:"):
         _("Name RFM segments by"),
         list(SCHEMES),
         index=list(SCHEMES).index(scheme),
-        format_func=lambda k: _(SCHEMES[k]),
+        format_func={k: _(v) for k, v in SCHEMES.items()}.get,
         key=f"ps_ov_scheme_{spec.slug}",
         help=_("Kept with the workspace: every page, export and the report use it."),
     )
