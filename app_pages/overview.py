@@ -94,7 +94,7 @@ with p3.popover(_("Currency"), icon=":material/payments:"):
         _("Currency of the money columns"),
         currencies,
         index=currencies.index(cur or ""),
-        format_func=lambda c, none=_("none shown"): c or none,
+        format_func={c: c or _("none shown") for c in currencies}.get,
         key=f"ps_ov_currency_{data.resolved_spec().slug}",  # one per workspace: a switch
         # to another workspace must not carry this one's choice over
         help=_(

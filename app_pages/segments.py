@@ -60,7 +60,7 @@ widgets.to_url("view", kind)
 k_choice = c2.selectbox(
     _("Number of groups"),
     ["auto", *range(3, 11)],
-    format_func=lambda k, best=_("find the best number"): best if k == "auto" else str(k),
+    format_func=({"auto": _("find the best number")} | {k: str(k) for k in range(3, 11)}).get,
     key="ps_seg_k",
     disabled=kind != "Clusters",
     help=_(
@@ -273,9 +273,9 @@ if len(order) >= 2:
             hide_index=True,
             width="stretch",
             column_config={
-                "feature": st.column_config.TextColumn(width=170),
-                "A: average": st.column_config.TextColumn(width=80),
-                "B: average": st.column_config.TextColumn(width=80),
+                "feature": st.column_config.TextColumn(_("feature"), width=170),
+                "A: average": st.column_config.TextColumn(_("A: average"), width=80),
+                "B: average": st.column_config.TextColumn(_("B: average"), width=80),
                 "A vs everyone": st.column_config.NumberColumn(
                     _("A vs all"), format="%+.2f", width=70, help=G.help_text("z")
                 ),
@@ -344,6 +344,14 @@ member_widths = {
     "purchase_propensity": 0,
 }
 shown = mem.head(1000)
+if "rfm_segment" in shown.columns:  # the library's segment names, in the reader's language
+    shown = shown.with_columns(
+        pl.col("rfm_segment").replace_strict(
+            {n: segment_label(n) for n in shown["rfm_segment"].unique().drop_nulls().to_list()},
+            default=None,
+            return_dtype=pl.String,
+        )
+    )
 shown = shown.insert_column(
     0, pl.Series("profile", [widgets.profile_link(u) for u in shown["user_id"]], pl.String)
 )

@@ -284,17 +284,17 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
             zmin=-2,
             zmax=2,
             colorbar={
-                "title": {"text": "below ← average → above", "side": "right"},
+                "title": {"text": _("below ← average → above"), "side": "right"},
                 "tickvals": [-2, -1, 0, 1, 2],
-                "ticktext": ["far below", "below", "average", "above", "far above"],
+                "ticktext": [_("far below"), _("below"), _("average"), _("above"), _("far above")],
             },
-            hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations from the average "
-            "customer<extra></extra>",
+            hovertemplate=_("%{y}<br>%{x}: %{z:+.2f} standard deviations from the average customer")
+            + "<extra></extra>",
         )
     )
     fig.update_layout(
         **_LAYOUT,
-        title="What sets each segment apart (how different from the average customer)",
+        title=_("What sets each segment apart (how different from the average customer)"),
         height=260 + 34 * len(rows),
         xaxis_tickangle=-35,
         yaxis={"autorange": "reversed"},  # same top-to-bottom order as the bar chart
@@ -339,7 +339,7 @@ def radar_figure(
     # wide side margins: the feature names sit outside the circle and were clipped
     fig.update_layout(
         **{**_LAYOUT, "margin": {"l": 70, "r": 70, "t": 60, "b": 40}},
-        title="A and B against the average customer (0)",
+        title=_("A and B against the average customer (0)"),
         polar={"radialaxis": {"range": [-2.5, 2.5]}, "angularaxis": {"tickfont": {"size": 11}}},
         height=520,
         legend={"orientation": "h", "y": -0.12},
@@ -359,19 +359,29 @@ def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
             texttemplate="%{text}",
             customdata=grid["monetary"].to_list(),
             colorscale="Blues",
-            hovertemplate="recency score %{y} · order-count score %{x}<br>%{z:,} customers"
-            "<br>average net spend %{customdata:,.2f}<extra></extra>",
-            colorbar={"title": "customers"},
+            hovertemplate=_(
+                "recency score %{y} · order-count score %{x}<br>%{z:,} customers"
+                "<br>average net spend %{customdata:,.2f}"
+            )
+            + "<extra></extra>",
+            colorbar={"title": G.label("customers")},
         )
     )
-    title = "Customers by how recently and how often they ordered"
+    title = _("Customers by how recently and how often they ordered")
+    no_score = {
+        "r_score": N_("no recency score {scores}"),
+        "f_score": N_("no order-count score {scores}"),
+    }
     gaps = [
-        f"no {letter} score {', '.join(str(s) for s in range(1, 6) if s not in set(grid[col]))}"
-        for col, letter in (("r_score", "recency"), ("f_score", "order-count"))
+        _(no_score[col]).format(
+            scores=_(", ").join(str(s) for s in range(1, 6) if s not in set(grid[col]))
+        )
+        for col in ("r_score", "f_score")
         if grid.height and set(grid[col].drop_nulls()) != set(range(1, 6))
     ]
     if gaps:
-        title += f"<br><sup>{'; '.join(gaps)}: tied values share one score</sup>"
+        note = _("{gaps}: tied values share one score").format(gaps=_("; ").join(gaps))
+        title += f"<br><sup>{note}</sup>"
     fig.update_layout(
         **_LAYOUT,
         title=title,
@@ -401,18 +411,21 @@ def k_curve_figure(curve: list[dict], chosen: int) -> go.Figure:
             y=[c["silhouette"] for c in curve],
             mode="lines+markers",
             line_color="#4F46E5",
-            name="separation",
-            hovertemplate="%{x} groups: silhouette %{y:.3f}<extra></extra>",
+            name=_("separation"),
+            hovertemplate=_("%{x} groups: silhouette %{y:.3f}") + "<extra></extra>",
         )
     )
     fig.add_vline(
-        x=chosen, line_dash="dash", line_color="#EF4444", annotation_text=f"chosen: {chosen} groups"
+        x=chosen,
+        line_dash="dash",
+        line_color="#EF4444",
+        annotation_text=_("chosen: {k} groups").format(k=chosen),
     )
     fig.update_layout(
         **_LAYOUT,
-        title="How many groups: how well separated they are (higher is better)",
-        xaxis={"title": "number of groups", "dtick": 1},
-        yaxis_title="separation (silhouette score)",
+        title=_("How many groups: how well separated they are (higher is better)"),
+        xaxis={"title": _("number of groups"), "dtick": 1},
+        yaxis_title=_("separation (silhouette score)"),
         height=340,
     )
     return fig

@@ -594,10 +594,15 @@ class SegmentDescription:
             for t in self.top_features[:n]
         ]
         parts += [
-            f"{a['attribute']} {a['value']}: {a['share']:.0%} (all: {a['population_share']:.0%})"
+            _("{attribute} {value}: {share} (all: {population})").format(
+                attribute=a["attribute"],
+                value=a["value"],
+                share=f"{a['share']:.0%}",
+                population=f"{a['population_share']:.0%}",
+            )
             for a in self.attributes[:1]
         ]
-        return ", ".join(parts)
+        return _(", ").join(parts)
 
 
 def describe_segments(
