@@ -12,7 +12,7 @@ from tests.test_e2e import snap, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-ZH_PAGES = {"overview": ""}
+ZH_PAGES = {"overview": "", "segments": "segments"}
 """Pages whose every word is translated: name -> URL path."""
 
 ALLOWED = {
