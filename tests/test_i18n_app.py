@@ -63,3 +63,19 @@ def test_the_sidebar_switch_changes_the_language_the_url_and_survives_navigation
     _switch(at).set_value("en").run()
     assert _switch(at).label == "Language"
     assert at.query_params[state.LANG_PARAM] == "en"
+
+
+def test_the_eight_tier_scheme_picked_on_the_overview_names_the_segments_in_chinese(
+    clear_streamlit_caches,
+):
+    at = _app()
+    at.query_params[state.LANG_PARAM] = "zh"
+    at.run()
+    at.radio(key="ps_ov_scheme_sample").set_value("tiers8").run()
+    assert not at.exception
+    at.switch_page("app_pages/segments.py").run()
+    assert not at.exception
+    sizes = at.table[0].value  # segment, customers, shares, what sets it apart
+    names = set(sizes.iloc[:, 0])
+    assert "重要价值客户" in names and "一般挽留客户" in names
+    assert not names & {"冠军客户", "Champions", "Important value"}
