@@ -14,7 +14,7 @@ st.caption(
 )
 ref = data.resolved_spec()
 actions = ["New workspace from files"]
-if ref is not None and not ref.readonly:
+if ref is not None and not ref.readonly and security.can_write(ref.slug):
     actions.append(f"Add data to {widgets.escape_markdown(ref.name)}")
 actions.append("Manage workspaces")
 action = st.segmented_control("What to do", actions, default=actions[0], key="ps_data_source")

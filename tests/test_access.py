@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
+import duckdb
 import polars as pl
 import pytest
 
 from profiling import workspace as W
 from profiling.errors import WorkspaceError
 from profiling.workspace import access as A
+from profiling.workspace import db, roles, store
+from profiling.workspace import privacy as WP
+from tests._access_fixtures import ANN, BOB, DPO, EVE, EVENTS, hold_lock, truncate_db
 
 
 def test_only_the_owner_and_people_shared_with_can_open_an_owned_workspace():
@@ -16,8 +22,10 @@ def test_only_the_owner_and_people_shared_with_can_open_an_owned_workspace():
     assert A.can_open(meta, "bob@example.com")
     assert not A.can_open(meta, "eve@example.com")
     assert not A.can_open(meta, None)
-    sample = {"slug": "sample", "readonly": "true"}
+    sample = {"slug": "sample", "readonly": "true", "builtin": "sample"}
     assert A.can_open(sample, "eve@example.com")  # the sample store: public sample data
+    # a read-only folder named "sample" that ensure_sample did not build is nobody's public data
+    assert not A.can_open({"slug": "sample", "readonly": "true"}, "eve@example.com")
     assert A.owner_meta(None) == {}
     assert A.owner_meta(" Ann@Example.com") == {"owner": "ann@example.com", "shared_with": "[]"}
 
@@ -45,7 +53,6 @@ def test_an_ownerless_workspace_is_seen_only_by_administrators_until_assigned(
     tmp_path, monkeypatch
 ):
     from profiling.data.dataset import sample_paths
-    from profiling.workspace import privacy as WP
 
     monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
     pl.read_parquet(sample_paths()["events"]).head(200).write_parquet(tmp_path / "e.parquet")
@@ -83,3 +90,220 @@ def test_an_ownerless_workspace_is_seen_only_by_administrators_until_assigned(
     assert A.can_open(sample.meta(), "eve@example.com") and not A.can_delete(sample.meta(), "x@y")
     with pytest.raises(WorkspaceError, match="public sample data: it has no owner"):
         A.assign(sample, "dpo@example.com", "ann@example.com", admins)
+
+
+# ---- roles and failing closed (issue 23) -----------------------------------------------------
+
+
+ADMINS = (DPO,)
+OWNER = roles.Caller(ANN, ADMINS)
+SHARED = roles.Caller(BOB, ADMINS)
+STRANGER = roles.Caller(EVE, ADMINS)
+ADMIN = roles.Caller(DPO, ADMINS)
+NOBODY = roles.Caller(None, ADMINS)  # sign-in configured, nobody signed in
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
+    (tmp_path / "e.csv").write_text(EVENTS + "\n")
+    return tmp_path
+
+
+def _shop(home, name="Ann shop", owner=ANN, shared=(BOB,)) -> W.Workspace:
+    ws = W.create(name, str(home / "e.csv"), extra_meta=A.owner_meta(owner))
+    if owner and shared:
+        A.share(ws, owner, list(shared))
+    return ws
+
+
+def _writes(ws, home):
+    """Every write action of a workspace, as (name, call taking a caller)."""
+    more = home / "e2.csv"
+    more.write_text("user,item,when,qty,price\nu99,i1,2024-02-01 10:00,1,5\n")
+    return {
+        "privacy settings": lambda c: WP.set_settings(
+            ws, WP.PrivacySettings(min_group=0), "x", caller=c
+        ),
+        "erase a user": lambda c: WP.erase_user(ws, "u1", "x", caller=c),
+        "pseudonymize": lambda c: WP.pseudonymize_workspace(ws, b"k" * 16, "x", caller=c),
+        "add data": lambda c: ws.add(str(more), caller=c),
+        "delete": lambda c: W.delete(ws.slug, caller=c),
+    }
+
+
+@pytest.mark.parametrize("who", [SHARED, STRANGER, ADMIN, NOBODY], ids=lambda c: c.label)
+def test_only_the_owner_changes_an_owned_workspace_a_shared_user_reads_only(home, who):
+    ws = _shop(home)
+    WP.set_settings(ws, WP.PrivacySettings(min_group=10, dp_epsilon=1.0), ANN, caller=OWNER)
+    before = (ws.meta(), ws.batches().height, WP.audit_log(ws).height)
+    for action, call in _writes(ws, home).items():
+        with pytest.raises(roles.AccessDenied, match="only the owner of workspace 'ann-shop'"):
+            call(who)
+        assert ws.path.is_dir(), action
+    with pytest.raises(WorkspaceError, match="only the owner .* can share it"):
+        A.share(ws, who.email or "", [EVE])
+    assert (ws.meta(), ws.batches().height, WP.audit_log(ws).height) == before
+    assert WP.settings(ws) == WP.PrivacySettings(False, 10, 1.0)  # k and ε not lowered
+    if who is SHARED:
+        assert A.check_open("ann-shop", SHARED) is not None  # reading stays allowed
+        with pytest.raises(roles.AccessDenied, match="shared with you to read only"):
+            _writes(ws, home)["privacy settings"](who)
+
+
+def test_the_owner_does_every_write_action_and_the_audit_log_names_them(home):
+    ws = _shop(home)
+    calls = _writes(ws, home)
+    for action in ("privacy settings", "erase a user", "add data", "pseudonymize"):
+        calls[action](OWNER)
+    assert A.share(ws, ANN, [BOB, EVE]) == [BOB, EVE]
+    log = WP.audit_log(ws)
+    assert log["action"].to_list() == ["privacy settings", "erase user", "pseudonymize ids"]
+    assert ws.batches().height == 2
+    calls["delete"](OWNER)
+    assert not ws.path.exists()
+
+
+def test_an_administrator_acts_as_owner_of_an_ownerless_workspace_but_claims_it_to_delete(home):
+    ws = _shop(home, "Open shop", owner=None)
+    WP.set_settings(ws, WP.PrivacySettings(min_group=5), DPO, caller=ADMIN)
+    assert WP.settings(ws).min_group == 5
+    with pytest.raises(roles.AccessDenied, match="only the owner"):
+        WP.set_settings(ws, WP.PrivacySettings(), ANN, caller=OWNER)  # not hers yet
+    with pytest.raises(roles.AccessDenied, match="only the owner of workspace 'open-shop' may"):
+        W.delete(ws.slug, caller=ADMIN)
+
+
+def test_without_sign_in_the_local_user_owns_every_workspace(home):
+    ws = _shop(home)  # owned by ann, opened by the local user of the CLI or open mode
+    WP.set_settings(ws, WP.PrivacySettings(min_group=3))
+    WP.set_settings(ws, WP.PrivacySettings(min_group=4), caller=roles.LOCAL)
+    assert WP.settings(ws).min_group == 4
+    assert A.check_open("ann-shop", roles.LOCAL).slug == "ann-shop"
+
+
+@pytest.fixture
+def short_lock_wait(monkeypatch):
+    """The lock wait cut to 0.3 s and no cached meta, as on a server's first read."""
+    monkeypatch.setattr(db, "connect", functools.partial(db.connect, wait_s=0.3))
+    monkeypatch.setattr(store, "_META", {})
+
+
+def _no_leak(message: str, home) -> None:
+    assert str(home) not in message and "bob-shop" not in message and "workspaces" not in message
+
+
+def test_a_workspace_locked_by_another_process_is_refused_not_opened(home, short_lock_wait):
+    ws = _shop(home)
+    _shop(home, "Bob shop", owner=BOB, shared=())
+    store._META.clear()
+    with hold_lock(ws.db_path):
+        for who in (STRANGER, SHARED, OWNER):
+            with pytest.raises(
+                roles.AccessDenied, match="who may open it could not be checked"
+            ) as e:
+                A.check_open("ann-shop", who)
+            _no_leak(str(e.value), home)
+        with pytest.raises(roles.AccessDenied, match="cannot check who may erase users from"):
+            WP.erase_user(ws, "u1", ANN, caller=OWNER)
+        assert A.readable(["ann-shop", "bob-shop"], roles.Caller(BOB)) == ["bob-shop"]
+    assert A.check_open("ann-shop", SHARED).slug == "ann-shop"  # the lock gone, open again
+
+
+def test_a_meta_read_raising_a_duckdb_error_denies(home, monkeypatch):
+    ws = _shop(home)
+
+    def broken(self):
+        raise duckdb.IOException("IO Error: Could not read enough bytes")
+
+    monkeypatch.setattr(W.Workspace, "meta", broken)
+    for who in (STRANGER, OWNER):
+        with pytest.raises(roles.AccessDenied, match="could not be checked"):
+            A.check_open("ann-shop", who)
+        with pytest.raises(roles.AccessDenied, match="cannot check who may add data to"):
+            ws.add(str(home / "e.csv"), caller=who)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "no meta table", "bad sharing list"])
+def test_a_damaged_workspace_denies_everyone_and_names_nothing_else(home, damage):
+    ws = _shop(home)
+    _shop(home, "Bob shop", owner=BOB, shared=())
+    if damage == "garbage":
+        ws.db_path.write_bytes(b"garbage")
+    elif damage == "truncated":
+        truncate_db(ws)
+    elif damage == "no meta table":
+        with duckdb.connect(str(ws.db_path)) as con:
+            con.execute("DROP TABLE meta")
+    else:
+        with duckdb.connect(str(ws.db_path)) as con:
+            con.execute("UPDATE meta SET value = 'not json' WHERE key = 'shared_with'")
+    for who in (STRANGER, SHARED, OWNER):
+        with pytest.raises(roles.AccessDenied) as e:
+            A.check_open("ann-shop", who)
+        assert not isinstance(e.value, A.NoSuchWorkspace)
+        _no_leak(str(e.value), home)
+        with pytest.raises(roles.AccessDenied):
+            WP.set_settings(ws, WP.PrivacySettings(), "x", caller=who)
+    assert A.readable(["ann-shop", "bob-shop"], roles.Caller(BOB)) == ["bob-shop"]
+
+
+def test_the_catalog_lists_a_damaged_workspace_by_slug_and_every_other_one_by_name(home):
+    truncate_db(_shop(home))
+    _shop(home, "Bob shop", owner=BOB, shared=())
+    W.open_workspace("bob-shop")
+    bad = _shop(home, "Carl shop", owner=None)
+    bad.db_path.write_bytes(b"garbage")
+    assert store.catalog() == {
+        "ann-shop": "ann-shop (cannot be opened)",
+        "bob-shop": "Bob shop",
+        "carl-shop": "carl-shop (cannot be opened)",
+    }
+
+
+def test_a_missing_workspace_is_its_own_error_naming_only_the_slug(home):
+    _shop(home, "Bob shop", owner=BOB, shared=())
+    with pytest.raises(A.NoSuchWorkspace, match="^there is no workspace 'no-such'$"):
+        A.check_open("no-such", STRANGER)
+
+
+def test_the_sample_name_is_reserved_for_the_built_in_store(home):
+    assert W.SAMPLE_SLUG in roles.RESERVED
+    with pytest.raises(WorkspaceError, match="'sample' is reserved for the built-in sample"):
+        W.create("Sample", str(home / "e.csv"))
+    assert not (store.workspaces_dir() / "sample").exists()
+    assert W.create("Sample 2", str(home / "e.csv")).slug == "sample-2"
+
+
+def test_ensure_sample_leaves_a_folder_it_did_not_build_alone(home):
+    mine = _shop(home, "Mine", shared=())  # a user's workspace, saved as "sample" before
+    mine.path.rename(store.workspaces_dir() / "sample")
+    with pytest.raises(store.SampleFolderTaken, match="left untouched"):
+        W.ensure_sample()
+    kept = W.open_workspace("sample")
+    assert kept.meta()["name"] == "Mine" and kept.batches().height == 1
+    assert not roles.is_builtin_sample(kept.meta())  # not public sample data either
+    with pytest.raises(roles.AccessDenied, match="only the owner"):
+        WP.set_settings(kept, WP.PrivacySettings(), "x", caller=STRANGER)
+    with pytest.raises(roles.AccessDenied, match="You do not have access"):
+        A.check_open("sample", STRANGER)
+    with pytest.raises(WorkspaceError, match="reserved for a built-in store and cannot be deleted"):
+        W.delete("sample")
+
+
+def test_ensure_sample_keeps_its_own_marked_build(home):
+    from profiling.data import ingest
+    from profiling.data.dataset import sample_paths
+
+    version = ";".join(ingest.file_digest(p) for p in sample_paths().values())
+    built = W.create(
+        "Sample store",
+        str(home / "e.csv"),
+        slug="sample",
+        readonly=True,
+        extra_meta={"sample_version": version, roles.BUILTIN_KEY: "sample"},
+    )
+    assert W.ensure_sample().meta()["created_at"] == built.meta()["created_at"]
+    assert A.check_open("sample", STRANGER).slug == "sample"  # public to the signed-in
+    with pytest.raises(roles.AccessDenied):
+        A.check_open("sample", NOBODY)

@@ -14,7 +14,10 @@ import pytest
 
 from profiling import workspace as W
 from profiling.data.dataset import sample_paths
+from profiling.workspace import access as A
+from profiling.workspace import privacy as WP
 from profiling.workspace.access import owner_meta
+from profiling.workspace.roles import AccessDenied, Caller
 from tests.conftest import ARTIFACTS, ROOT, _free_port
 from tests.oidc_provider import Provider
 from tests.test_e2e import wait_idle
@@ -31,10 +34,12 @@ def auth_app(tmp_path_factory, workspace_home):
     for name, owner in (("Ann shop", "ann@example.com"), ("Bob shop", "bob@example.com")):
         if W.slugify(name) not in existing:
             W.create(name, str(events), extra_meta=owner_meta(owner))
+    A.share(W.open_workspace("ann-shop"), "ann@example.com", ["carol@example.com"])
     if "open-mode-shop" not in existing:  # saved without sign-in: no owner
         W.create("Open mode shop", str(events))
     port = _free_port()
-    with Provider("persona-studio-test", "test-secret-" + "x" * 16) as idp:
+    unverified = ["mallory@example.com"]
+    with Provider("persona-studio-test", "test-secret-" + "x" * 16, unverified) as idp:
         secrets = folder / "secrets.toml"
         secrets.write_text(
             "[auth]\n"
@@ -129,5 +134,51 @@ def test_sign_in_own_workspace_refused_other_sign_out(browser, auth_app):
     page.goto(f"{auth_app}/?ws=ann-shop")
     wait_idle(page)
     page.get_by_role("button", name="Sign in").wait_for()
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    context.close()
+
+
+def _sign_in(page, base: str, path: str, email: str) -> None:
+    """Sign in through the test provider, then open ``path`` (e.g. "/data?ws=ann-shop")."""
+    page.goto(base + path)
+    wait_idle(page)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/authorize**", timeout=30_000)
+    page.fill("#email", email)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{base}/**", timeout=30_000)
+    wait_idle(page)
+    page.goto(base + path)
+    wait_idle(page)
+
+
+def test_a_shared_user_reads_but_sees_no_owner_control_and_a_forced_change_is_refused(
+    browser, auth_app
+):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    _sign_in(page, auth_app, "/data?ws=ann-shop", "carol@example.com")
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Cleaning report · Ann shop").wait_for(timeout=30_000)  # she reads
+    assert main.get_by_text("Add data to Ann shop").count() == 0
+    main.get_by_text("Manage workspaces", exact=True).click()
+    wait_idle(page)
+    main.get_by_text("it is shared with you to read").wait_for()
+    for owner_only in ("Save privacy settings", "Pseudonymize user ids", "Save sharing"):
+        assert main.get_by_role("button", name=owner_only).count() == 0
+    context.close()
+    # the same change forced past the page, as the library sees it from the app
+    ws = W.open_workspace("ann-shop")
+    before = WP.settings(ws)
+    with pytest.raises(AccessDenied, match="shared with you to read only"):
+        WP.set_settings(ws, WP.PrivacySettings(), "carol", caller=Caller("carol@example.com"))
+    assert WP.settings(ws) == before
+
+
+def test_an_address_the_provider_says_is_unverified_is_refused(browser, auth_app):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    _sign_in(page, auth_app, "/?ws=sample", "mallory@example.com")
+    page.get_by_text("e-mail address is not verified").wait_for(timeout=30_000)
     assert page.locator('[data-testid="stMetric"]').count() == 0
     context.close()

@@ -7,16 +7,19 @@ workspace version, never copied or mutated), so a page run costs no copy of the 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 import streamlit as st
 
 from profiling import workspace as W
 from profiling.data import ingest
 from profiling.data.dataset import Dataset
-from profiling.errors import ProfilingError
+from profiling.errors import ProfilingError, WorkspaceError
 from profiling.vocabulary import fmt
+from profiling.workspace import store
 from ui import security, state
 from ui.text import escape_markdown, show_error
 
@@ -76,12 +79,30 @@ def _md(text: str) -> str:
     return escape_markdown(text)
 
 
+_log = logging.getLogger(__name__)
+
+
+def _without_paths(text: str) -> str:
+    """``text`` with the server's data folder left out of file paths (a viewer sees the
+    workspace's own file, never where the server keeps its data)."""
+    for root in (store.workspaces_dir(), W.home()):
+        text = text.replace(f"{root}/", "").replace(str(root), "the data folder")
+    return text
+
+
 def _not_found(slug: str, exc: ProfilingError) -> None:
-    names = ", ".join(f"{_md(name)} ({s})" for s, name in catalog().items()) or "none yet"
+    """Say why workspace ``slug`` cannot be opened, offering only the workspaces this viewer
+    may open (no other workspace, no server path)."""
+    names = security.visible(catalog(), security.signed_in_email())
+    if isinstance(exc, store.WorkspaceMissing):
+        st.error(security.missing_text(slug, names), icon=":material/folder_off:")
+        return
+    offer = ", ".join(f"{_md(n)} ({_md(s)})" for s, n in names.items() if s != slug)
     st.error(
-        f"Workspace **{_md(slug)}** could not be opened: {_md(str(exc))}\n\n"
-        f"Nothing else is shown in its place. Pick a workspace in the sidebar "
-        f"(saved workspaces: {names}), or save your files as one on the Data page.",
+        f"Workspace **{_md(slug)}** could not be opened: {_md(_without_paths(str(exc)))}\n\n"
+        "Nothing else is shown in its place. "
+        + (f"Workspaces you can open: {offer}." if offer else "")
+        + " Or save your files as a new workspace on the Data page.",
         icon=":material/folder_off:",
     )
 
@@ -93,6 +114,9 @@ def resolved_spec() -> WorkspaceRef | None:
         return _ref_of(slug)
     except ProfilingError as exc:
         _not_found(slug, exc)
+        return None
+    except duckdb.Error as exc:  # a damaged file DuckDB opens but cannot read (truncated)
+        _not_found(slug, WorkspaceError(f"its database cannot be read ({exc})"))
         return None
 
 
@@ -116,21 +140,23 @@ def active_dataset() -> Dataset | None:
     try:
         return load(ref)
     except ProfilingError as exc:
-        show_error(exc)
+        show_error(WorkspaceError(_without_paths(str(exc))))
+        return None
+    except duckdb.Error as exc:  # a damaged file DuckDB opens but cannot read (truncated)
+        text = f"workspace {ref.slug!r}: its database cannot be read ({exc})"
+        show_error(WorkspaceError(_without_paths(text)))
         return None
 
 
 @st.cache_data(ttl=5, show_spinner=False)
 def catalog() -> dict[str, str]:
-    """slug -> name of every workspace (re-read every few seconds, and after changes)."""
-    _sample()
-    out = {}
-    for ws in W.list_workspaces():
-        try:
-            out[ws.slug] = ws.name
-        except ProfilingError:
-            out[ws.slug] = f"{ws.slug} (unreadable)"
-    return out
+    """slug -> name of every workspace (re-read every few seconds, and after changes); one
+    that cannot be read is listed as "<slug> (cannot be opened)" and the rest still work."""
+    try:
+        _sample()
+    except ProfilingError as exc:  # e.g. a user's folder named "sample": left as it is
+        _log.warning("the sample store is not available: %s", exc)
+    return store.catalog()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -206,13 +232,14 @@ def add_batch(ref: WorkspaceRef, files: dict[str, dict], maps: dict, progress) -
         names={role: f["name"] for role, f in files.items()},
         on_progress=progress,
         pseudonym_key=security.configured_key(),
+        caller=security.caller(),
     )
 
 
 def delete_workspace(slug: str) -> None:
     """Delete ``slug`` (with sign-in, only its owner may). Raises ProfilingError."""
     security.check_delete(slug)
-    W.delete(slug)
+    W.delete(slug, caller=security.caller())
     _forget_catalog()
 
 

@@ -15,6 +15,7 @@ from profiling.errors import ProfilingError
 from profiling.profiles.segments import SegmentDescription
 from profiling.workspace import privacy as WP
 from profiling.workspace.results import ResultStore
+from profiling.workspace.roles import META_ERRORS
 from ui import security
 from ui.text import escape_markdown, show_error
 
@@ -33,7 +34,7 @@ def sidebar_note(slug: str) -> None:
     """Say in the sidebar that ids are pseudonyms, when they are."""
     try:
         on = WP.settings(W.open_workspace(slug)).pseudonymize
-    except ProfilingError:
+    except META_ERRORS:  # a workspace that cannot be read says so on the page itself
         return
     if on:
         st.sidebar.caption(":material/badge: User ids in this workspace are pseudonyms.")
@@ -303,8 +304,18 @@ def panel(slug: str) -> None:
         st.caption("The built-in sample store is read-only: its privacy settings are fixed.")
         return
     s = WP.settings(ws)
-    who = security.signed_in_email() or "local user (open mode)"
+    caller = security.caller()
+    who = caller.label
     st.markdown("**Privacy**")
+    if not security.can_write(slug):
+        st.caption(
+            f"Groups under {s.min_group or 'k (off)'} users hidden; DP epsilon "
+            f"{s.dp_epsilon or 'off'}; user ids "
+            f"{'pseudonymized' if s.pseudonymize else 'as uploaded'}. Only the workspace's "
+            "owner can change privacy settings, erase users or add data: it is shared with "
+            "you to read."
+        )
+        return
     c1, c2 = st.columns(2)
     k = c1.number_input(
         "Hide groups under k users (0 = off)",
@@ -325,7 +336,7 @@ def panel(slug: str) -> None:
     )
     if st.button("Save privacy settings", icon=":material/shield:"):
         try:
-            WP.set_settings(ws, WP.PrivacySettings(False, int(k), float(eps) or None), who)
+            WP.set_settings(ws, WP.PrivacySettings(False, int(k), float(eps) or None), who, caller)
         except ProfilingError as exc:
             show_error(exc)
         else:
@@ -334,7 +345,7 @@ def panel(slug: str) -> None:
         st.caption("User ids in this workspace are pseudonyms (keyed HMAC).")
     elif st.button("Pseudonymize user ids", help=P.EXPLAIN["pseudonymize"]):
         try:
-            n = WP.pseudonymize_workspace(ws, security.pseudonym_key(), who)
+            n = WP.pseudonymize_workspace(ws, security.pseudonym_key(), who, caller)
         except ProfilingError as exc:
             show_error(exc)
         else:
@@ -347,7 +358,7 @@ def panel(slug: str) -> None:
     )
     if user and st.button("Erase this user", type="primary", icon=":material/person_remove:"):
         try:
-            rep = WP.erase_user(ws, user, who)
+            rep = WP.erase_user(ws, user, who, caller)
         except ProfilingError as exc:
             show_error(exc)
         else:

@@ -12,7 +12,7 @@ from profiling.data import privacy as P
 from profiling.errors import ProfilingError
 from profiling.profiles.embeddings import default_cache_dir
 from profiling.vocabulary.i18n import gettext
-from profiling.workspace import access, store
+from profiling.workspace import access, roles, store
 from ui.text import escape_markdown, show_error
 
 
@@ -41,12 +41,29 @@ def auth_configured() -> bool:
         return False
 
 
+def email_verified() -> bool:
+    """False when the identity provider says the signed-in address is not verified
+    (``email_verified`` false); True when it says it is, or does not say."""
+    value = st.user.get("email_verified")
+    return value is None or value is True or str(value).strip().lower() == "true"
+
+
 def signed_in_email() -> str | None:
-    """The signed-in user's e-mail address (lower case), or None in open mode."""
-    if not auth_configured() or not st.user.is_logged_in:
+    """The signed-in user's e-mail address (lower case), or None in open mode, when nobody
+    is signed in, or when the provider says the address is not verified (anyone could have
+    typed it: it is no identity)."""
+    if not auth_configured() or not st.user.is_logged_in or not email_verified():
         return None
     email = st.user.get("email") or st.user.get("sub") or ""
     return str(email).strip().lower() or None
+
+
+def caller() -> roles.Caller:
+    """Who is asking, for the library's access checks: :data:`roles.LOCAL` in open mode,
+    else the signed-in address (None when there is none: every check then says no)."""
+    if not auth_configured():
+        return roles.LOCAL
+    return roles.Caller(signed_in_email(), admins())
 
 
 def require_sign_in() -> str | None:
@@ -67,6 +84,15 @@ def require_sign_in() -> str | None:
         st.info("Customer data is personal data: sign in to continue.", icon=":material/lock:")
         st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login)
         st.stop()
+    if not email_verified():
+        st.title("Persona Studio")
+        st.error(
+            "Your sign-in provider says your e-mail address is not verified, so it cannot "
+            "tell who you are: verify the address with the provider, then sign in again.",
+            icon=":material/block:",
+        )
+        st.button("Sign out", icon=":material/logout:", on_click=st.logout)
+        st.stop()
     email = signed_in_email()
     with st.sidebar:
         st.caption("Signed in as")
@@ -76,10 +102,11 @@ def require_sign_in() -> str | None:
 
 
 def workspace_meta(slug: str) -> dict | None:
-    """The meta of workspace ``slug``; None when it cannot be opened."""
+    """The meta of workspace ``slug``; None when it cannot be read (callers then show
+    nothing of it and allow nothing on it)."""
     try:
         return W.open_workspace(slug).meta()
-    except Exception:  # noqa: BLE001 - the data layer reports unopenable workspaces itself
+    except roles.META_ERRORS:
         return None
 
 
@@ -97,12 +124,8 @@ def visible(names: dict[str, str], email: str | None) -> dict[str, str]:
     """The catalog (slug -> name) restricted to workspaces ``email`` may open."""
     if not auth_configured():
         return names
-    out = {}
-    for slug, name in names.items():
-        meta = workspace_meta(slug)
-        if meta is None or access.can_open(meta, email, admins()):
-            out[slug] = name
-    return out
+    allowed = set(access.readable(names, roles.Caller(email, admins())))
+    return {slug: name for slug, name in names.items() if slug in allowed}
 
 
 def deletable(names: dict[str, str], email: str | None) -> dict[str, str]:
@@ -111,11 +134,36 @@ def deletable(names: dict[str, str], email: str | None) -> dict[str, str]:
     out = {}
     for slug, name in names.items():
         meta = workspace_meta(slug)
-        if meta is None or slug == store.SAMPLE_SLUG:
+        if meta is None or slug in roles.RESERVED:
             continue
-        if not auth_configured() or access.can_delete(meta, email):
-            out[slug] = name
+        try:
+            if not auth_configured() or access.can_delete(meta, email):
+                out[slug] = name
+        except access.AccessDenied:
+            continue  # its sharing list is malformed: nobody can tell who may delete it
     return out
+
+
+def can_write(slug: str) -> bool:
+    """True when the viewer may change workspace ``slug`` (add data, privacy settings,
+    erasure): its owner, an administrator of an owner-less one, everyone in open mode.
+    False also when it cannot be checked."""
+    try:
+        return access.can_write(W.open_workspace(slug), caller())
+    except roles.META_ERRORS:
+        return False
+
+
+def missing_text(slug: str, names: dict[str, str]) -> str:
+    """What a link to a missing workspace says: the slug asked for, and the workspaces of
+    ``names`` (those this viewer may open), nothing else."""
+    offer = ", ".join(f"{escape_markdown(n)} ({escape_markdown(s)})" for s, n in names.items())
+    return (
+        f"Workspace **{escape_markdown(slug)}** could not be opened: there is no workspace "
+        "of that name.\n\nNothing else is shown in its place. "
+        + (f"Workspaces you can open: {offer}." if offer else "You cannot open any workspace.")
+        + " Or save your files as a new one on the Data page."
+    )
 
 
 def check_delete(slug: str) -> None:
@@ -125,25 +173,20 @@ def check_delete(slug: str) -> None:
 
 
 def guard_workspace(slug: str, email: str | None) -> None:
-    """Stop the page with "you do not have access" when sign-in is on and ``slug`` is
-    neither owned by nor shared with ``email``: no data of it is read or shown."""
+    """With sign-in, stop the page unless ``email`` may open ``slug``: no data of it is
+    read or shown. Fails closed: a workspace whose access cannot be checked (busy,
+    damaged, truncated, malformed) is refused; a missing one is named, with the workspaces
+    this viewer may open instead."""
     if not auth_configured():
         return
-    meta = workspace_meta(slug)
-    if meta is not None and not access.can_open(meta, email, admins()):
-        if not access.access_of(meta)[0]:
-            st.error(
-                "You do not have access to this workspace: it was saved without sign-in, so "
-                "it has no owner yet. An administrator can assign it to its owner on the Data "
-                "page.",
-                icon=":material/block:",
-            )
-            st.stop()
-        st.error(
-            "You do not have access to this workspace. Ask its owner to share it with "
-            f"{escape_markdown(email or 'you')}, or pick one of yours in the sidebar.",
-            icon=":material/block:",
-        )
+    who = roles.Caller(email, admins())
+    try:
+        access.check_open(slug, who)
+    except access.NoSuchWorkspace:
+        st.error(missing_text(slug, visible(store.catalog(), email)), icon=":material/folder_off:")
+        st.stop()
+    except access.AccessDenied as exc:
+        st.error(escape_markdown(f"{exc}."), icon=":material/block:")
         st.stop()
 
 

@@ -309,6 +309,28 @@ class SparkEvaluation:
     timings: list[dict] = field(default_factory=list)
 
 
+def already_had_spark(train, relevance) -> pl.DataFrame | None:
+    """The (user_id, item_id) pairs of the Spark ``train`` events that count as having the
+    item under ``relevance`` (:meth:`profiling.evaluation.relevance.Relevance.already_had`,
+    computed on Spark), or None when every training event with an item counts (a
+    transaction log: "already had" is "seen")."""
+    from pyspark.sql import functions as F
+
+    if S.EVENT_TYPE not in train.columns:
+        return None
+    with_item = train.filter(F.col(S.ITEM_ID).isNotNull())
+    types = {r[0] for r in with_item.select(S.EVENT_TYPE).distinct().collect()}
+    if types <= set(relevance.types) | {S.REFUND}:
+        return None
+    had = F.col(S.EVENT_TYPE).isin(list(relevance.types))
+    if S.RATING in train.columns and (
+        relevance.rating_threshold is not None or relevance.kind == "rating log"
+    ):
+        had = had | F.col(S.RATING).isNotNull()
+    pairs = with_item.filter(had).select(S.USER_ID, S.ITEM_ID).distinct()
+    return pl.from_arrow(pairs.toArrow())
+
+
 def evaluate_spark(
     dataset,
     model_names: list[str],
@@ -328,6 +350,7 @@ def evaluate_spark(
 
     from profiling.checks import check_k
     from profiling.evaluation import relevance_for
+    from profiling.evaluation.compare import recommend_excluding
     from profiling.recommenders import registry
 
     k = check_k(k)
@@ -368,6 +391,7 @@ def evaluate_spark(
             "types present in the test events or a lower threshold."
         )
     depth = max(k, CURVE_DEPTH)
+    had = already_had_spark(split.train, relevance)
     recs, timings = [], []
     for i, name in enumerate(model_names, start=1):
         if progress is not None:
@@ -377,7 +401,7 @@ def evaluate_spark(
         model.fit(train_pl, items=dataset.items)
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        r = model.recommend(users, k=depth, exclude_seen=not model.recommends_seen)
+        r = recommend_excluding(model, users, depth, had)  # the polars path's "already had" rule
         timings.append(
             {
                 "model": name,

@@ -13,7 +13,9 @@ Workspaces without an owner, when sign-in is on:
   to an owner (:func:`assign`). Until then nobody else sees it.
 
 Only the owner may delete a workspace, or share it; an administrator may (re)assign any
-workspace's owner, and so may its owner.
+workspace's owner, and so may its owner. What each role may change, and the check every
+write runs first, are in :mod:`profiling.workspace.roles`. Every check here fails closed:
+:func:`check_open` refuses a workspace whose meta cannot be read.
 """
 
 from __future__ import annotations
@@ -23,11 +25,52 @@ import json
 from profiling.errors import WorkspaceError
 from profiling.workspace import db
 from profiling.workspace.privacy import record_audit
-from profiling.workspace.store import SAMPLE_SLUG, Workspace, workspace_lock
+from profiling.workspace.roles import (
+    LOCAL,
+    META_ERRORS,
+    NONE,
+    AccessDenied,
+    Caller,
+    access_of,
+    is_admin,
+    is_builtin_sample,
+    norm,
+    require_owner,
+    role,
+)
+from profiling.workspace.store import (
+    SAMPLE_SLUG,
+    Workspace,
+    WorkspaceMissing,
+    open_workspace,
+    workspace_lock,
+)
+
+__all__ = [
+    "LOCAL",
+    "AccessDenied",
+    "Caller",
+    "NoSuchWorkspace",
+    "access_of",
+    "assign",
+    "can_delete",
+    "can_open",
+    "check_delete",
+    "can_write",
+    "check_open",
+    "is_sample",
+    "owner_meta",
+    "readable",
+    "require_owner",
+    "role",
+    "share",
+]
+
+_norm = norm
 
 
-def _norm(email: str) -> str:
-    return email.strip().lower()
+class NoSuchWorkspace(AccessDenied):
+    """No workspace has the slug asked for (the message names only that slug)."""
 
 
 def owner_meta(email: str | None) -> dict[str, str]:
@@ -35,33 +78,84 @@ def owner_meta(email: str | None) -> dict[str, str]:
     return {"owner": _norm(email), "shared_with": "[]"} if email else {}
 
 
-def access_of(meta: dict) -> tuple[str, list[str]]:
-    """(owner, shared_with) from a workspace's meta; ("", []) when it has no owner."""
-    return meta.get("owner", ""), json.loads(meta.get("shared_with") or "[]")
-
-
 def is_sample(meta: dict) -> bool:
     """The built-in, read-only sample store (public sample data)."""
-    return meta.get("slug") == SAMPLE_SLUG and meta.get("readonly") == "true"
-
-
-def _admin(email: str | None, admins) -> bool:
-    return email is not None and _norm(email) in {_norm(a) for a in admins or ()}
+    return meta.get("slug") == SAMPLE_SLUG and is_builtin_sample(meta)
 
 
 def can_open(meta: dict, email: str | None, admins=()) -> bool:
     """True when ``email`` owns the workspace or it is shared with them; for a workspace
-    without an owner, when it is the sample store or ``email`` is an administrator."""
-    owner, shared = access_of(meta)
-    if not owner:
-        return is_sample(meta) or _admin(email, admins)
-    return email is not None and _norm(email) in {owner, *shared}
+    without an owner, when it is the sample store or ``email`` is an administrator.
+    Raises AccessDenied when the meta's sharing list is malformed."""
+    return role(meta, Caller(email, tuple(admins or ()))) != NONE
 
 
 def can_delete(meta: dict, email: str | None) -> bool:
     """Only the owner deletes (an owner-less workspace must be claimed first)."""
     owner, _ = access_of(meta)
     return bool(owner) and email is not None and _norm(email) == owner
+
+
+def check_open(slug: str, caller: Caller | None) -> Workspace:
+    """The workspace ``slug`` when ``caller`` may open it (always for :data:`LOCAL`).
+
+    Fails closed: raises NoSuchWorkspace when there is none, and AccessDenied when the
+    caller has no role in it or its meta cannot be read (busy, damaged, truncated, not a
+    workspace). Messages name the slug asked for and the caller, nothing else."""
+    caller = caller or LOCAL
+    try:
+        ws = open_workspace(slug)
+    except WorkspaceMissing:
+        raise NoSuchWorkspace(f"there is no workspace {slug!r}") from None
+    except META_ERRORS:  # the sample store could not be built
+        raise AccessDenied(f"workspace {slug!r} cannot be opened now") from None
+    if not caller.signed_in_mode:
+        return ws
+    try:
+        meta = ws.meta()
+        who = role(meta, caller)
+    except AccessDenied:
+        raise
+    except META_ERRORS:
+        raise AccessDenied(
+            f"workspace {slug!r} cannot be opened now: who may open it could not be checked "
+            "(its database is busy or damaged), so it stays closed. Try again in a minute; if "
+            "this persists, tell its owner or an administrator"
+        ) from None
+    if who != NONE:
+        return ws
+    if not access_of(meta)[0] and not is_sample(meta):
+        raise AccessDenied(
+            "You do not have access to this workspace: it was saved without sign-in, so it "
+            "has no owner yet. An administrator can assign it to its owner on the Data page"
+        )
+    raise AccessDenied(
+        "You do not have access to this workspace. Ask its owner to share it with "
+        f"{caller.label}, or pick one of yours in the sidebar"
+    )
+
+
+def readable(slugs, caller: Caller | None) -> list[str]:
+    """The slugs of ``slugs`` that ``caller`` may open (all for :data:`LOCAL`); one whose
+    access cannot be checked is left out."""
+    out = []
+    for slug in slugs:
+        try:
+            check_open(slug, caller)
+        except AccessDenied:
+            continue
+        out.append(slug)
+    return out
+
+
+def can_write(ws: Workspace, caller: Caller | None) -> bool:
+    """True when ``caller`` may change ``ws`` (owner, or administrator of an owner-less one;
+    everyone in :data:`LOCAL` mode); False also when it cannot be checked."""
+    try:
+        require_owner(ws, caller, "change")
+    except AccessDenied:
+        return False
+    return True
 
 
 def check_delete(ws: Workspace, email: str | None) -> None:
@@ -84,7 +178,7 @@ def assign(ws: Workspace, by: str, owner: str, admins=()) -> str:
     current, _ = access_of(meta)
     if is_sample(meta):
         raise WorkspaceError("the built-in sample store is public sample data: it has no owner")
-    if not (_admin(by, admins) or (current and _norm(by) == current)):
+    if not (is_admin(by, admins) or (current and _norm(by) == current)):
         raise WorkspaceError(
             f"only an administrator ([access] admins in the secrets) or the owner of workspace "
             f"{ws.slug!r} can assign its owner; you are signed in as {by}"

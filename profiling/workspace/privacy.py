@@ -39,6 +39,7 @@ from profiling.errors import ProfilingError, WorkspaceError
 from profiling.vocabulary import schema as S
 from profiling.workspace import db
 from profiling.workspace.results import ResultStore
+from profiling.workspace.roles import Caller, require_owner
 from profiling.workspace.store import Workspace, key_check, workspace_lock
 
 AUDIT_SCHEMA = (
@@ -74,10 +75,13 @@ def settings(ws: Workspace) -> PrivacySettings:
     )
 
 
-def set_settings(ws: Workspace, new: PrivacySettings, requested_by: str = "") -> None:
+def set_settings(
+    ws: Workspace, new: PrivacySettings, requested_by: str = "", caller: Caller | None = None
+) -> None:
     """Store suppression and DP settings (pseudonymization is switched on by
     :func:`pseudonymize_workspace`, which rewrites the stored ids). Raises WorkspaceError for
-    a k below 0 or a non-positive epsilon."""
+    a k below 0 or a non-positive epsilon; AccessDenied unless ``caller`` is the owner."""
+    require_owner(ws, caller, "change the privacy settings of")
     if new.min_group < 0 or new.min_group == 1:
         raise WorkspaceError(
             f"privacy_min_group: expected 0 (off) or at least 2 users; found {new.min_group}"
@@ -191,11 +195,15 @@ class ErasureReport:
     sources_rewritten: int = 0  # source files rewritten without the user's rows
 
 
-def erase_user(ws: Workspace, user_id: str, requested_by: str) -> ErasureReport:
+def erase_user(
+    ws: Workspace, user_id: str, requested_by: str, caller: Caller | None = None
+) -> ErasureReport:
     """Remove ``user_id`` from the workspace everywhere (see the module docstring).
 
-    Raises WorkspaceError when the workspace is read-only or the user is not in it.
+    Raises WorkspaceError when the workspace is read-only or the user is not in it, and
+    AccessDenied unless ``caller`` is the owner (None = the local user).
     """
+    require_owner(ws, caller, "erase users from")
     if ws.readonly:
         raise WorkspaceError(f"workspace {ws.slug!r} is read-only: nothing can be erased from it")
     rows: dict[str, int] = {}
@@ -319,11 +327,15 @@ def _erase_from_sources(ws: Workspace, con, user_id: str) -> tuple[int, int]:
     return rewritten, deleted
 
 
-def pseudonymize_workspace(ws: Workspace, key: bytes, requested_by: str = "") -> int:
+def pseudonymize_workspace(
+    ws: Workspace, key: bytes, requested_by: str = "", caller: Caller | None = None
+) -> int:
     """Replace every stored user id by its keyed pseudonym (:func:`profiling.data.privacy.pseudonym`)
     in every table, snapshot and report, delete the uploaded source copies and saved
     maps/results (they hold the raw ids), and switch ``privacy_pseudonymize`` on. Returns the
-    number of distinct ids replaced. Raises WorkspaceError when already pseudonymized."""
+    number of distinct ids replaced. Raises WorkspaceError when already pseudonymized and
+    AccessDenied unless ``caller`` is the owner (None = the local user)."""
+    require_owner(ws, caller, "pseudonymize the user ids of")
     if settings(ws).pseudonymize:
         raise WorkspaceError(f"workspace {ws.slug!r} already has pseudonymized ids")
     with workspace_lock(ws), db.connect(ws.db_path) as con, db.transaction(con):

@@ -49,6 +49,15 @@ from profiling.errors import ProfilingError, WorkspaceError
 from profiling.vocabulary import schema as S
 from profiling.workspace import db, formats
 from profiling.workspace.lock import write_lock
+from profiling.workspace.roles import (
+    BUILTIN_KEY,
+    META_ERRORS,
+    RESERVED,
+    Caller,
+    check_name,
+    is_builtin_sample,
+    require_owner,
+)
 
 SAMPLE_SLUG = "sample"
 SAMPLE_CURRENCY = "USD"  # the sample store's prices are US dollars (sample_data/README.md)
@@ -60,6 +69,10 @@ _META: dict[str, tuple] = {}
 
 class WorkspaceChanged(WorkspaceError):
     """The workspace's data changed between two reads that must agree."""
+
+
+class WorkspaceMissing(WorkspaceError):
+    """No workspace has the name or slug asked for."""
 
 
 CROSS_BATCH_DUPLICATE = "duplicate of a row in an earlier batch (not counted twice)"
@@ -413,6 +426,7 @@ class Workspace:
         names: dict[str, str] | None = None,
         on_progress=None,
         pseudonym_key: bytes | str | None = None,
+        caller: Caller | None = None,
     ) -> BatchReport:
         """Append a batch: clean it, keep rows not already in the workspace, rebuild the
         profiles as of the new latest date as a new snapshot. One transaction.
@@ -420,7 +434,9 @@ class Workspace:
         In a workspace that pseudonymizes ids, the batch's user ids are replaced by their
         keyed pseudonyms before anything is compared or stored (``pseudonym_key``, else the
         configured key; it must be the workspace's key, so a returning user keeps their
-        pseudonym) and its raw files are not kept."""
+        pseudonym) and its raw files are not kept. With sign-in, only the owner (or an
+        administrator of an owner-less workspace) may: ``caller`` (None = the local user)."""
+        require_owner(self, caller, "add data to")
         if self.readonly:
             raise WorkspaceError(
                 f"workspace {self.slug!r} is read-only (the built-in sample store); save your "
@@ -877,6 +893,19 @@ def list_workspaces() -> list[Workspace]:
     ]
 
 
+def catalog() -> dict[str, str]:
+    """slug -> name of every workspace (by slug). One whose meta cannot be read (busy,
+    damaged, truncated, not a workspace) is listed as "<slug> (cannot be opened)"; the
+    others are unaffected."""
+    out = {}
+    for ws in list_workspaces():
+        try:
+            out[ws.slug] = ws.name
+        except META_ERRORS:
+            out[ws.slug] = f"{ws.slug} (cannot be opened)"
+    return out
+
+
 def open_workspace(name_or_slug: str) -> Workspace:
     """The workspace with this slug (or whose name slugifies to it)."""
     candidates = [name_or_slug]
@@ -889,7 +918,7 @@ def open_workspace(name_or_slug: str) -> Workspace:
     if name_or_slug == SAMPLE_SLUG:
         return ensure_sample()
     known = ", ".join(w.slug for w in list_workspaces()) or "none yet"
-    raise WorkspaceError(
+    raise WorkspaceMissing(
         f"no workspace named {name_or_slug!r} in {workspaces_dir()}; workspaces: {known}"
     )
 
@@ -927,6 +956,7 @@ def create(
     """
     progress = on_progress or (lambda msg: None)
     slug = slug or slugify(name)
+    check_name(slug, extra_meta)
     private.private_dir(home())
     root = private.private_dir(workspaces_dir())
     target = root / slug
@@ -1029,11 +1059,15 @@ def _create_in(
     return files
 
 
-def delete(name_or_slug: str) -> str:
-    """Remove a workspace and every file it has; returns its slug."""
+def delete(name_or_slug: str, caller: Caller | None = None) -> str:
+    """Remove a workspace and every file it has; returns its slug. With sign-in only its
+    owner may (``caller``; None = the local user); a reserved name is never deleted."""
     ws = open_workspace(name_or_slug)
-    if ws.slug == SAMPLE_SLUG:
-        raise WorkspaceError("the built-in sample store cannot be deleted")
+    if ws.slug in RESERVED:
+        raise WorkspaceError(
+            f"the workspace {ws.slug!r} is reserved for a built-in store and cannot be deleted"
+        )
+    require_owner(ws, caller, "delete", admin=False)
     trash = ws.path.with_name(f".deleted.{ws.slug}.{os.getpid()}")
     with workspace_lock(ws):
         ws.path.rename(trash)  # gone from the catalog at once, even if removal is slow
@@ -1069,8 +1103,10 @@ def sweep_leftovers() -> list[str]:
                 for name in private.remove_stale_temporaries(ws.path, 0, recursive=True):
                     gone.append(name)
                 gone += _orphan_sources(ws)
-        except (WorkspaceBusy, WorkspaceError):
-            continue  # a writer started meanwhile, or the workspace cannot be read: left as is
+        except (WorkspaceBusy, WorkspaceError, *META_ERRORS):
+            # a writer started meanwhile, or the workspace cannot be read (a damaged file
+            # is that workspace's own error, shown when it is opened): left as is
+            continue
     return gone
 
 
@@ -1096,19 +1132,35 @@ def _sample_version() -> str:
     return ";".join(ingest.file_digest(p) for p in sample_paths().values())
 
 
+class SampleFolderTaken(WorkspaceError):
+    """The sample store's folder holds something ensure_sample did not build."""
+
+
 def ensure_sample() -> Workspace:
-    """The built-in, read-only sample store workspace, (re)built when its files changed."""
+    """The built-in, read-only sample store workspace, (re)built when its files changed.
+
+    Only a folder this function built (meta ``builtin=sample``) is ever replaced: any other
+    folder named ``sample`` (a user's, or one that cannot be read) is left untouched and
+    SampleFolderTaken is raised."""
     with _SAMPLE_LOCK:
         path = workspaces_dir() / SAMPLE_SLUG
         version = _sample_version()
         if path.is_dir():
+            ws = Workspace(path)
             try:
-                ws = Workspace(path)
-                if ws.meta().get("sample_version") == version:
-                    return ws
-            except ProfilingError:
-                pass  # rebuilt below from the shipped files
-            shutil.rmtree(path, ignore_errors=True)
+                meta = ws.meta()
+            except META_ERRORS:
+                meta = {}
+            if not is_builtin_sample(meta):
+                raise SampleFolderTaken(
+                    f"the workspace folder {SAMPLE_SLUG!r} is not the built-in sample store "
+                    "(it has no builtin mark, or it cannot be read), so it was left untouched "
+                    "and the sample store is not available; rename or remove that folder to "
+                    "get the sample store back"
+                )
+            if meta.get("sample_version") == version:
+                return ws
+            shutil.rmtree(path)  # our own build of older sample files: rebuilt below
         p = sample_paths()
         try:
             return create(
@@ -1118,7 +1170,11 @@ def ensure_sample() -> Workspace:
                 p["items"],
                 slug=SAMPLE_SLUG,
                 readonly=True,
-                extra_meta={"sample_version": version, "currency": SAMPLE_CURRENCY},
+                extra_meta={
+                    "sample_version": version,
+                    "currency": SAMPLE_CURRENCY,
+                    BUILTIN_KEY: SAMPLE_SLUG,
+                },
             )
         except WorkspaceError:
             if path.is_dir():  # another process built it meanwhile
