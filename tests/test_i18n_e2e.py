@@ -36,22 +36,25 @@ ALLOWED = {
     "JP",
     "Persona",
     "Studio",
+    # the switch names each language in itself
+    "English",
     # data values of the sample store (workspace name)
     "Sample",
     "store",
 }
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-SAMPLE_ITEMS = Path(__file__).resolve().parents[1] / "sample_data" / "items.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 def data_words() -> set[str]:
     """Words of the sample store's data values a page may show as they are: category and
-    brand names (item titles and ids are data too, but these pages do not list them)."""
-    items = pl.read_csv(SAMPLE_ITEMS, columns=["category", "brand"])
-    text = " ".join(
-        items["category"].drop_nulls().to_list() + items["brand"].drop_nulls().to_list()
-    )
-    return set(LATIN_WORD.findall(text))
+    brand names, and the values of the users table's attributes (region, ...)."""
+    items = pl.read_csv(SAMPLE / "items.csv", columns=["category", "brand"])
+    users = pl.read_csv(SAMPLE / "users.csv", infer_schema=False).drop("user_id")
+    values = items["category"].drop_nulls().to_list() + items["brand"].drop_nulls().to_list()
+    for col in users.columns:
+        values += users[col].drop_nulls().unique().to_list()
+    return set(LATIN_WORD.findall(" ".join(values)))
 
 
 def latin_words(text: str, data: set[str] = frozenset()) -> list[str]:
