@@ -21,6 +21,7 @@ run: $(VENV)/.app-installed
 
 test: $(VENV)/.dev-installed
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_fonts.sh
 	bash scripts/ensure_java.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

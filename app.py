@@ -7,55 +7,62 @@ if __name__ == "__mp_main__":
 else:
     import streamlit as st
 
+    from profiling.vocabulary.i18n import gettext as _
     from ui import privacy, security
     from ui.data import active_slug
     from ui.embeddings import start_warm_up
+    from ui.i18n import choose_language
     from ui.security import private_storage
     from ui.widgets import sidebar_dataset_picker
 
     st.set_page_config(page_title="Persona Studio", page_icon=":material/groups:", layout="wide")
+    choose_language()  # ?lang=, the session's pick, the browser's; sets every word below
 
     navigation = st.navigation(
         {
-            "Explore": [
+            _("Explore"): [
                 st.Page(
                     "app_pages/overview.py",
-                    title="Overview",
+                    title=_("Overview"),
                     icon=":material/dashboard:",
                     default=True,
                 ),
                 st.Page(
                     "app_pages/map.py",
-                    title="Profile map",
+                    title=_("Profile map"),
                     icon=":material/scatter_plot:",
                     url_path="map",
                 ),
             ],
-            "Audience": [
-                st.Page("app_pages/segments.py", title="Segments", icon=":material/groups:"),
+            _("Audience"): [
+                st.Page("app_pages/segments.py", title=_("Segments"), icon=":material/groups:"),
                 st.Page(
                     "app_pages/user.py",
-                    title="User profile",
+                    title=_("User profile"),
                     icon=":material/person:",
                     url_path="user",
                 ),
                 st.Page(
                     "app_pages/changes.py",
-                    title="What changed",
+                    title=_("What changed"),
                     icon=":material/swap_horiz:",
                     url_path="changes",
                 ),
             ],
-            "Models": [
+            _("Models"): [
                 st.Page(
-                    "app_pages/recommenders.py", title="Recommenders", icon=":material/recommend:"
+                    "app_pages/recommenders.py",
+                    title=_("Recommenders"),
+                    icon=":material/recommend:",
                 ),
                 st.Page(
-                    "app_pages/predictions.py", title="Predictions", icon=":material/query_stats:"
+                    "app_pages/predictions.py",
+                    title=_("Predictions"),
+                    icon=":material/query_stats:",
                 ),
             ],
-            "Data": [
-                st.Page("app_pages/data.py", title="Data", icon=":material/database:"),
+            _("Data"): [
+                st.Page("app_pages/data.py", title=_("Data"), icon=":material/database:"),
             ],
         }
     )

@@ -8,16 +8,18 @@ import streamlit as st
 from profiling.errors import ProfilingError
 from profiling.present import viz
 from profiling.profiles import overview as O
+from profiling.profiles.segments import SCHEMES, segment_label
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import gettext as _
 from ui import data, privacy, profiles, widgets
 from ui import overview as ov
 
-st.title("Overview")
+st.title(_("Overview"))
 ds = data.active_dataset()
 if ds is None:
-    st.info("No dataset is open. Choose the sample store or upload files on the Data page.")
-    if st.button("Open the Data page", icon=":material/database:"):
+    st.info(_("No dataset is open. Choose the sample store or upload files on the Data page."))
+    if st.button(_("Open the Data page"), icon=":material/database:"):
         st.switch_page("app_pages/data.py")
     st.stop()
 
@@ -27,20 +29,30 @@ cur = ov.currency()
 s = ds.summary()
 first_day, last_day = s["start"].date(), s["end"].date()
 WHAT = {
-    O.TRANSACTIONS: "A **transaction log**: every row is one line of an order (one product "
-    "bought or returned).",
-    O.EVENTS: "An **event log**: views, carts and purchases of customers on the store.",
-    O.RATINGS: "A **rating log**: customers' ratings of items.",
+    O.TRANSACTIONS: _(
+        "A **transaction log**: every row is one line of an order (one product bought or returned)."
+    ),
+    O.EVENTS: _("An **event log**: views, carts and purchases of customers on the store."),
+    O.RATINGS: _("A **rating log**: customers' ratings of items."),
 }
 st.markdown(WHAT[kind])
 everyone = privacy.protect_count("all customers", s["users"])  # noised or hidden per settings
-users_text = "—" if everyone is None else f"{everyone:,}"
+span = {
+    "users": "—" if everyone is None else fmt.count(everyone),
+    "items": fmt.count(s["items"]),
+    "rows": fmt.count(s["events"]),
+    "start": fmt.date_text(first_day),
+    "end": fmt.date_text(last_day),
+    "days": fmt.days((last_day - first_day).days + 1),
+}
 st.caption(
-    f"{users_text} customers, {s['items']:,} items, {s['events']:,} rows from "
-    f"{first_day:%d %b %Y} to {last_day:%d %b %Y} ({(last_day - first_day).days + 1:,} days)."
+    _("{users} customers, {items} items, {rows} rows from {start} to {end} ({days}).").format(
+        **span
+    )
     if s["items"]
-    else f"{users_text} customers, {s['events']:,} rows from {first_day:%d %b %Y} to "
-    f"{last_day:%d %b %Y} ({(last_day - first_day).days + 1:,} days); no item ids."
+    else _("{users} customers, {rows} rows from {start} to {end} ({days}); no item ids.").format(
+        **span
+    )
 )
 note = ov.guest_note(ds)
 if note:
@@ -48,27 +60,27 @@ if note:
 
 # --- period ---------------------------------------------------------------------------------
 PRESETS = {
-    "30d": "Last 30 days",
-    "90d": "Last 90 days",
-    "365d": "Last 12 months",
-    "all": "Whole log",
-    "custom": "Choose dates",
+    "30d": _("Last 30 days"),
+    "90d": _("Last 90 days"),
+    "365d": _("Last 12 months"),
+    "all": _("Whole log"),
+    "custom": _("Choose dates"),
 }
-p1, p3 = st.columns([3, 1], vertical_alignment="bottom")
+p1, p2, p3 = st.columns([3, 1, 1], vertical_alignment="bottom")
 preset = (
     p1.segmented_control(
-        "Period", list(PRESETS), format_func=PRESETS.get, default="90d", key="ps_ov_period"
+        _("Period"), list(PRESETS), format_func=PRESETS.get, default="90d", key="ps_ov_period"
     )
     or "90d"
 )
 if preset == "custom":
     picked = st.date_input(
-        "From – to",
+        _("From – to"),
         value=(max(first_day, last_day - timedelta(days=89)), last_day),
         min_value=first_day,
         max_value=last_day,
         key="ps_ov_dates",
-        format="DD/MM/YYYY",
+        format=_("DD/MM/YYYY"),  # the date order people write in the language
     )
     lo, hi = (picked[0], picked[-1]) if picked else (first_day, last_day)
 elif preset == "all":
@@ -77,19 +89,35 @@ else:
     lo, hi = max(first_day, last_day - timedelta(days=int(preset[:-1]) - 1)), last_day
 currencies = ["", *sorted(fmt.ISO_CODES)]
 widgets.currency_suggestion()
-with p3.popover("Currency", icon=":material/payments:"):
+with p3.popover(_("Currency"), icon=":material/payments:"):
     choice = st.selectbox(
-        "Currency of the money columns",
+        _("Currency of the money columns"),
         currencies,
         index=currencies.index(cur or ""),
-        format_func=lambda c: c or "none shown",
+        format_func={c: c or _("none shown") for c in currencies}.get,
         key=f"ps_ov_currency_{data.resolved_spec().slug}",  # one per workspace: a switch
         # to another workspace must not carry this one's choice over
-        help="Detected from the column names where they say it (for example 'Price (£)' or "
-        "'amount_gbp'); set it here when they do not. Kept with the workspace.",
+        help=_(
+            "Detected from the column names where they say it (for example 'Price (£)' or "
+            "'amount_gbp'); set it here when they do not. Kept with the workspace."
+        ),
     )
     if (choice or None) != cur:
         ov.set_currency(choice or None)
+        st.rerun()
+spec = data.resolved_spec()
+scheme = profiles.scheme_of(spec)
+with p2.popover(_("Segment names"), icon=":material/label:"):
+    picked_scheme = st.radio(
+        _("Name RFM segments by"),
+        list(SCHEMES),
+        index=list(SCHEMES).index(scheme),
+        format_func={k: _(v) for k, v in SCHEMES.items()}.get,
+        key=f"ps_ov_scheme_{spec.slug}",
+        help=_("Kept with the workspace: every page, export and the report use it."),
+    )
+    if picked_scheme != scheme:
+        profiles.set_scheme(spec, picked_scheme)
         st.rerun()
 try:
     start, end = O.day_bounds(lo, hi)
@@ -98,16 +126,26 @@ except ProfilingError as exc:
     st.stop()
 cmp = ov.comparison(start, end)
 c, prev_start = cmp.current, cmp.previous_start
+period = {
+    "start": fmt.date_text(lo),
+    "end": fmt.date_text(hi),
+    "days": fmt.days((end - start).days),
+    "prev_start": fmt.date_text(prev_start),
+    "prev_end": fmt.date_text(start - timedelta(days=1)),
+}
 if cmp.previous_complete:
     st.caption(
-        f"{lo:%d %b %Y} to {hi:%d %b %Y} ({(end - start).days:,} days), compared with the "
-        f"previous {(end - start).days:,} days ({prev_start:%d %b %Y} to "
-        f"{start - timedelta(days=1):%d %b %Y})."
+        _(
+            "{start} to {end} ({days}), compared with the previous {days} "
+            "({prev_start} to {prev_end})."
+        ).format(**period)
     )
 else:
     st.caption(
-        f"{lo:%d %b %Y} to {hi:%d %b %Y} ({(end - start).days:,} days). No comparison: the log "
-        "does not cover the whole period before it."
+        _(
+            "{start} to {end} ({days}). No comparison: the log does not cover the whole "
+            "period before it."
+        ).format(**period)
     )
 
 
@@ -131,7 +169,7 @@ def protected(col, name: str) -> None:
     col.metric(
         G.label(name).capitalize(),
         "—",
-        help=f"{G.help_text(name)} Not shown under this workspace's privacy settings.",
+        help=G.help_text(name) + " " + _("Not shown under this workspace's privacy settings."),
     )
 
 
@@ -142,7 +180,9 @@ if privacy.on():  # the protected count, without a delta (a second, exact-differ
     cols[0].metric(
         G.label("customers").capitalize(),
         "—" if shown is None else fmt.count(shown),
-        help=f"{G.help_text('customers')} Protected under this workspace's privacy settings.",
+        help=G.help_text("customers")
+        + " "
+        + _("Protected under this workspace's privacy settings."),
     )
 else:
     metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
@@ -156,9 +196,9 @@ if money:
     )
     metric(cols[3], "aov", fmt.money(c.aov, cur), lambda d: signed(fmt.money(d, cur), d))
 else:
-    cols[2].metric("Revenue", "—", help="The data has no prices or amounts.")
-    cols[3].metric("Average order value", "—", help="The data has no prices or amounts.")
-pts = lambda d: signed(f"{100 * d:.1f} pts", d)  # noqa: E731 (percentage points)
+    cols[2].metric(_("Revenue"), "—", help=_("The data has no prices or amounts."))
+    cols[3].metric(_("Average order value"), "—", help=_("The data has no prices or amounts."))
+pts = lambda d: signed(_("{value} pts").format(value=fmt.number(100 * d, 1)), d)  # noqa: E731 (percentage points)
 if privacy.shares_hidden():  # shares of users: exact counts in disguise beside noisy ones
     protected(cols[4], "conversion" if kind == O.EVENTS else "repeat_rate")
 elif kind == O.EVENTS:
@@ -200,8 +240,10 @@ else:  # no orders in the log: its activity instead
     st.plotly_chart(viz.activity_figure(ds.activity()), width="stretch")
 if t.height and t["partial"].any():
     st.caption(
-        "Hatched bars: periods the chosen dates cover only in part (usually the first and "
-        "the last), so their totals are lower because the period is shorter."
+        _(
+            "Hatched bars: periods the chosen dates cover only in part (usually the first and "
+            "the last), so their totals are lower because the period is shorter."
+        )
     )
 
 # --- cohorts --------------------------------------------------------------------------------
@@ -209,18 +251,20 @@ coh = ov.cohorts(12)
 if privacy.on():  # monthly cohorts are small groups of users: not shown
     pass
 elif coh["cohort"].n_unique() >= 2:
-    st.subheader("Do customers come back?")
+    st.subheader(_("Do customers come back?"))
     st.caption(
-        "Each row is the customers whose first order fell in that month; each column, the "
-        "share of them who ordered again that many months later (+0 is the first month). "
-        "Over the whole log, not only the period above."
+        _(
+            "Each row is the customers whose first order fell in that month; each column, the "
+            "share of them who ordered again that many months later (+0 is the first month). "
+            "Over the whole log, not only the period above."
+        )
     )
     st.plotly_chart(viz.cohort_figure(coh), width="stretch")
 
 # --- segments -------------------------------------------------------------------------------
 mix = privacy.protected_mix(profiles.active_rfm_mix())  # small segments merged, DP noise
 if mix:
-    st.subheader("Who the customers are")
+    st.subheader(_("Who the customers are"))
     m_left, m_right = st.columns([2, 3])
     with m_left:
         st.plotly_chart(viz.segment_mix_figure(mix), width="stretch")
@@ -231,16 +275,16 @@ if mix:
     st.table(
         [
             {
-                "segment": d.name,
-                "customers": fmt.count(d.users),
-                "share of revenue": fmt.percent(d.share_of_revenue),
-                "definition": d.definition,
+                _("segment"): segment_label(d.name),
+                G.label("customers"): fmt.count(d.users),
+                G.label("share_of_revenue"): fmt.percent(d.share_of_revenue),
+                _("definition"): _(d.definition),
             }
             for d in viz.ordered(mix)
         ],
         hide_index=True,
     )
-    if st.button("Explore the segments", icon=":material/groups:"):
+    if st.button(_("Explore the segments"), icon=":material/groups:"):
         st.switch_page("app_pages/segments.py")
 
 widgets.analyst_details(

@@ -11,19 +11,26 @@ from profiling.profiles.segments import (
     NO_PURCHASE,
     NO_PURCHASE_BY_KIND,
     RFM_RULES,
+    SCHEME_8,
+    TIER_RULE,
+    TIER_RULES,
     compare_segments,
     comparison_table,
+    definitions,
     describe_features,
     members,
     rfm_definitions,
     rfm_grid,
+    segment_label,
 )
+from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import gettext as _
 from ui import custom_segments, data, labels, privacy, profiles, stakeholder, widgets
 from ui import overview as ov
 from ui import predict as pred_ui
 
-st.title("Segments")
+st.title(_("Segments"))
 ds = data.active_dataset()
 if ds is None:
     st.stop()
@@ -34,33 +41,40 @@ c1, c2, c3 = st.columns([2, 1, 1])
 KINDS = ["RFM segments", "Clusters", "Custom rule"]
 widgets.from_url("ps_seg_kind", "view", KINDS)
 KIND_WORDS = {
-    "RFM segments": "Value segments",
-    "Clusters": "Behaviour groups",
-    "Custom rule": "Your own rule",
+    "RFM segments": _("Value segments"),
+    "Clusters": _("Behaviour groups"),
+    "Custom rule": _("Your own rule"),
 }
 kind = c1.segmented_control(
-    "Group customers by",
+    _("Group customers by"),
     KINDS,
     default="RFM segments",
     format_func=KIND_WORDS.get,
     key="ps_seg_kind",
-    help="Value segments: named groups by how recently and how often customers ordered "
-    "(RFM). Behaviour groups: found automatically from the whole profile (clustering).",
+    help=_(
+        "Value segments: named groups by how recently and how often customers ordered "
+        "(RFM). Behaviour groups: found automatically from the whole profile (clustering)."
+    ),
 )
 widgets.to_url("view", kind)
 k_choice = c2.selectbox(
-    "Number of groups",
+    _("Number of groups"),
     ["auto", *range(3, 11)],
-    format_func=lambda k: "find the best number" if k == "auto" else str(k),
+    format_func=({"auto": _("find the best number")} | {k: str(k) for k in range(3, 11)}).get,
     key="ps_seg_k",
     disabled=kind != "Clusters",
-    help="'find the best number' tries 3 to 10 groups and keeps the best separated ones "
-    "(highest silhouette score).",
+    help=_(
+        "'find the best number' tries 3 to 10 groups and keeps the best separated ones "
+        "(highest silhouette score)."
+    ),
 )
 method = c3.selectbox(
-    "Grouping method",
+    _("Grouping method"),
     ["kmeans", "gmm"],
-    format_func={"kmeans": "clear-cut (k-means)", "gmm": "overlapping (Gaussian mixture)"}.get,
+    format_func={
+        "kmeans": _("clear-cut (k-means)"),
+        "gmm": _("overlapping (Gaussian mixture)"),
+    }.get,
     key="ps_seg_method",
     disabled=kind != "Clusters",
 )
@@ -72,11 +86,12 @@ except ProfilingError as exc:
 seg = shown.seg
 if shown.job is not None and shown.job.failed:
     st.error(
-        f"Clustering failed: {widgets.escape_markdown(shown.job.error)}. The default "
-        "segmentation is shown.",
+        _("Clustering failed: {error}. The default segmentation is shown.").format(
+            error=widgets.escape_markdown(shown.job.error)
+        ),
         icon=":material/error:",
     )
-    st.button("Try again", on_click=profiles.retry_segmentation, args=(shown.job,))
+    st.button(_("Try again"), on_click=profiles.retry_segmentation, args=(shown.job,))
 elif shown.job is not None:
 
     @st.fragment(run_every=1.0)
@@ -85,8 +100,10 @@ elif shown.job is not None:
             st.rerun()
         st.progress(
             job.progress,
-            text=f"{job.label} in the background ({job.elapsed:.0f} s); "
-            "the default segmentation is shown meanwhile.",
+            text=_(
+                "{task} in the background ({seconds} s); the default segmentation is shown "
+                "meanwhile."
+            ).format(task=job.label, seconds=f"{job.elapsed:.0f}"),
         )
 
     clustering(shown.job)
@@ -114,27 +131,34 @@ cur = ov.currency()
 if not descriptions:
     why = seg.k_curve[0].get("error", "") if seg.k_curve else ""
     st.info(
-        f"No {kind.lower()} to show for this workspace. {widgets.escape_markdown(why)}",
+        _("No {kind} to show for this workspace.").format(kind=KIND_WORDS[kind].lower())
+        + " "
+        + widgets.escape_markdown(why),
         icon=":material/info:",
     )
     st.stop()
-names = {d.segment: d.name for d in descriptions}
+english = {d.segment: d.name for d in descriptions}  # colours are keyed by these
+names = {d.segment: segment_label(d.name) for d in descriptions}
 log_kind = ov.kind()
+scheme = profiles.scheme_of(data.resolved_spec())
 rfm_words = rfm_definitions(log_kind)  # "no purchase" in the words of this kind of log
+if scheme == SCHEME_8:
+    rfm_words = definitions(SCHEME_8) | {NO_PURCHASE: rfm_words[NO_PURCHASE]}
+rule_words = TIER_RULES if scheme == SCHEME_8 else RFM_RULES
 stakeholder.report_button(descriptions, kind)
 
 # --- sizes and what sets each segment apart -------------------------------------------------
 table = pl.DataFrame(
     {
-        "segment": [d.name for d in descriptions],
+        "segment": [names[d.segment] for d in descriptions],
         "users": [d.users for d in descriptions],
         "share_of_users": [d.share_of_users for d in descriptions],
         "share_of_revenue": [d.share_of_revenue for d in descriptions],
         "sets it apart": [d.highlights() for d in descriptions],
         "definition": [
-            rfm_words[NO_PURCHASE]
+            _(rfm_words[NO_PURCHASE])
             if d.segment == NO_PURCHASE
-            else d.definition or rfm_words.get(d.segment, "")
+            else _(d.definition or rfm_words.get(d.segment, ""))
             for d in descriptions
         ],
     }
@@ -146,7 +170,7 @@ if privacy_note:
 # px); the definitions have their own table below
 st.table(labels.segment_size_rows(table), hide_index=True)
 st.download_button(
-    "Export segment sizes as CSV",
+    _("Export segment sizes as CSV"),
     labels.csv(table.drop("sets it apart"), cur),
     file_name="segment-sizes.csv",
     mime="text/csv",
@@ -163,24 +187,33 @@ with left:
     )
 with right:
     if kind == "RFM segments":
-        st.markdown("**How the value segments are defined**")
+        st.markdown("**" + _("How the value segments are defined") + "**")
         st.caption(
-            "Every customer who bought gets a score from 1 to 5 for how recently they ordered "
-            "and one for how many orders they placed (5 = the top fifth of buyers); the two "
-            "scores name the segment. Tied values share a score."
+            _(TIER_RULE)
+            if scheme == SCHEME_8
+            else _(
+                "Every customer who bought gets a score from 1 to 5 for how recently they "
+                "ordered and one for how many orders they placed (5 = the top fifth of buyers); "
+                "the two scores name the segment. Tied values share a score."
+            )
         )
         defined = {d.segment: d.definition for d in descriptions if d.segment != NO_PURCHASE}
         # a static table wraps the longer definitions; they are the library's own words
         st.table(
-            [{"segment": n, "definition": defined.get(n) or t} for n, t in rfm_words.items()],
+            [
+                {_("segment"): segment_label(n), _("definition"): _(defined.get(n) or t)}
+                for n, t in rfm_words.items()
+            ],
             hide_index=True,
         )
     elif kind == "Clusters":
-        st.markdown(f"**{seg.k} behaviour groups**, found automatically")
+        st.markdown(_("**{k} behaviour groups**, found automatically").format(k=seg.k))
         st.caption(
-            "Customers who behave alike are put together, judged on: "
-            + widgets.escape_markdown(feature_list(seg.features))
-            + ". Each group is named after what sets it apart."
+            _("Customers who behave alike are put together, judged on: {features}.").format(
+                features=widgets.escape_markdown(feature_list(seg.features))
+            )
+            + " "
+            + _("Each group is named after what sets it apart.")
         )
         st.plotly_chart(viz.k_curve_figure(seg.k_curve, seg.k), width="stretch")
 
@@ -200,14 +233,14 @@ if kind == "RFM segments":
             st.caption(grid_note)
 
 # --- compare two segments ------------------------------------------------------------------
-st.subheader("Compare two segments")
+st.subheader(_("Compare two segments"))
 if len(order) >= 2:
     a_col, b_col = st.columns(2)
     a = a_col.selectbox(
-        "Segment A", order, index=0, format_func=names.get, key=f"ps_cmp_a_{column}"
+        _("Segment A"), order, index=0, format_func=names.get, key=f"ps_cmp_a_{column}"
     )
     b = b_col.selectbox(
-        "Segment B", order, index=1, format_func=names.get, key=f"ps_cmp_b_{column}"
+        _("Segment B"), order, index=1, format_func=names.get, key=f"ps_cmp_b_{column}"
     )
     diff = compare_segments(joined, column, a, b, features, z=z)
     r1, r2 = st.columns([2, 3])
@@ -222,38 +255,40 @@ if len(order) >= 2:
                     zb,
                     names[a],
                     names[b],
-                    colors.get(names[a], "#4F46E5"),
-                    colors.get(names[b], "#F59E0B"),
+                    colors.get(english[a], "#4F46E5"),
+                    colors.get(english[b], "#F59E0B"),
                 ),
                 width="stretch",
             )
     with r2:
         st.caption(
-            f"The biggest differences between **A: {widgets.escape_markdown(names[a])}** and "
-            f"**B: {widgets.escape_markdown(names[b])}**: each segment's average, and how far "
-            "it is from the average customer (0 = average, ±1 = well above or below)."
+            _(
+                "The biggest differences between **A: {a}** and **B: {b}**: each segment's "
+                "average, and how far it is from the average customer (0 = average, ±1 = well "
+                "above or below)."
+            ).format(a=widgets.escape_markdown(names[a]), b=widgets.escape_markdown(names[b]))
         )
         st.dataframe(
             comparison_table(diff, features, names[a], names[b], currency=cur),
             hide_index=True,
             width="stretch",
             column_config={
-                "feature": st.column_config.TextColumn(width=170),
-                "A: average": st.column_config.TextColumn(width=80),
-                "B: average": st.column_config.TextColumn(width=80),
+                "feature": st.column_config.TextColumn(_("feature"), width=170),
+                "A: average": st.column_config.TextColumn(_("A: average"), width=80),
+                "B: average": st.column_config.TextColumn(_("B: average"), width=80),
                 "A vs everyone": st.column_config.NumberColumn(
-                    "A vs all", format="%+.2f", width=70, help=G.help_text("z")
+                    _("A vs all"), format="%+.2f", width=70, help=G.help_text("z")
                 ),
                 "B vs everyone": st.column_config.NumberColumn(
-                    "B vs all", format="%+.2f", width=70, help=G.help_text("z")
+                    _("B vs all"), format="%+.2f", width=70, help=G.help_text("z")
                 ),
             },
         )
 
 # --- members and export --------------------------------------------------------------------
-st.subheader("Members")
+st.subheader(_("Members"))
 widgets.from_url(f"ps_members_{column}", "segment", order)
-pick = st.selectbox("Segment", order, format_func=names.get, key=f"ps_members_{column}")
+pick = st.selectbox(_("Segment"), order, format_func=names.get, key=f"ps_members_{column}")
 joined, by_score = pred_ui.segment_score_filter(joined)
 widgets.to_url("segment", pick)
 default_cols = [
@@ -269,7 +304,7 @@ default_cols = [
     if c in joined.columns
 ]
 cols = st.multiselect(
-    "Columns to show and export",
+    _("Columns to show and export"),
     [c for c in joined.columns if c != "user_id"],
     default=default_cols,
     format_func=G.label,
@@ -279,16 +314,21 @@ mask = joined[column] == pick
 if by_score is not None:
     mask = mask & by_score
 mem = members(joined, mask, cols)
+picked_name = widgets.escape_markdown(names[pick])
 st.caption(
     (
-        f"Customers in **{widgets.escape_markdown(names[pick])}** (the list is exact, so its "
-        "length is not printed: the sizes above are the protected counts)"
+        _(
+            "Customers in **{segment}** (the list is exact, so its length is not printed: the "
+            "sizes above are the protected counts)"
+        ).format(segment=picked_name)
         if privacy.on()
-        else f"{mem.height:,} customers in **{widgets.escape_markdown(names[pick])}**"
+        else _("{n} customers in **{segment}**").format(
+            n=fmt.count(mem.height), segment=picked_name
+        )
     )
-    + (" within the chosen score ranges" if by_score is not None else "")
+    + (_(" within the chosen score ranges") if by_score is not None else "")
     + (
-        f" (each {NO_PURCHASE_BY_KIND.get(log_kind, 'has no purchase')})"
+        _(" (each {what})").format(what=_(NO_PURCHASE_BY_KIND.get(log_kind, "has no purchase")))
         if pick == NO_PURCHASE
         else ""
     )
@@ -304,6 +344,14 @@ member_widths = {
     "purchase_propensity": 0,
 }
 shown = mem.head(1000)
+if "rfm_segment" in shown.columns:  # the library's segment names, in the reader's language
+    shown = shown.with_columns(
+        pl.col("rfm_segment").replace_strict(
+            {n: segment_label(n) for n in shown["rfm_segment"].unique().drop_nulls().to_list()},
+            default=None,
+            return_dtype=pl.String,
+        )
+    )
 shown = shown.insert_column(
     0, pl.Series("profile", [widgets.profile_link(u) for u in shown["user_id"]], pl.String)
 )
@@ -316,25 +364,27 @@ st.dataframe(
         cur,
         member_widths,
         {
-            "user_id": "customer",
-            "rfm_segment": "segment",
-            "recency_days": "days since order",
+            "user_id": _("customer"),
+            "rfm_segment": _("segment"),
+            "recency_days": _("days since order"),
             "churn_risk": G.label("churn_risk"),
             "purchase_propensity": G.label("purchase_propensity"),
         },
     )
     | {
         "profile": st.column_config.LinkColumn(
-            "profile",
-            display_text="open",
-            help="Open this customer's profile (in this workspace)",
+            _("profile"),
+            display_text=_("open"),
+            help=_("Open this customer's profile (in this workspace)"),
             width=50,
         )
     },
     key="ps_members",
 )
 st.download_button(
-    "Export these customers as CSV" if privacy.on() else f"Export {mem.height:,} customers as CSV",
+    _("Export these customers as CSV")
+    if privacy.on()
+    else _("Export {n} customers as CSV").format(n=fmt.count(mem.height)),
     labels.csv(mem, cur),
     file_name=f"segment-{safe_filename(names[pick])}.csv",
     mime="text/csv",
@@ -345,14 +395,23 @@ st.download_button(
 widgets.analyst_details(
     ds, ["users", "share_of_users", "share_of_revenue", "z", "r_score", "f_score", "cluster"]
 )
-with st.expander("Score rules of the value segments (RFM)", icon=":material/rule:"):
+with st.expander(_("Score rules of the value segments (RFM)"), icon=":material/rule:"):
     st.dataframe(
-        pl.DataFrame({"segment": list(RFM_RULES), "rule": list(RFM_RULES.values())}),
+        pl.DataFrame(
+            {
+                _("segment"): [segment_label(n) for n in rule_words],
+                _("rule"): [_(r) for r in rule_words.values()],
+            }
+        ),
         hide_index=True,
         width="stretch",
     )
     st.caption(
-        "R = recency score, F = frequency (order-count) score, each 1-5 by quintile of the "
-        "customers who bought. Behaviour groups are found by k-means (or a Gaussian mixture) "
-        "on standardized features; the number of groups with the best silhouette score wins."
+        _(
+            "R = recency score, F = frequency (order-count) score, each 1-5 by quintile of the "
+            "customers who bought. Behaviour groups are found by k-means (or a Gaussian "
+            "mixture) on standardized features; the number of groups with the best silhouette "
+            "score wins."
+        )
+        + (" " + _(TIER_RULE) if scheme == SCHEME_8 else "")
     )

@@ -9,6 +9,7 @@ import streamlit as st
 from profiling.present.export import to_safe_csv
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import gettext as _
 from ui.text import MARKDOWN_SPECIAL, escape_markdown
 
 
@@ -121,11 +122,11 @@ def segment_size_rows(table: pl.DataFrame) -> pl.DataFrame:
     return table_text(
         pl.DataFrame(
             {
-                "segment": table["segment"],
-                "customers": [fmt.count(n) for n in table["users"]],
-                "% of customers": [fmt.percent(v) for v in table["share_of_users"]],
-                "% of revenue": [fmt.percent(v) for v in table["share_of_revenue"]],
-                "what sets it apart (↑ above, ↓ below the average)": table["sets it apart"],
+                _("segment"): table["segment"],
+                G.label("customers"): [fmt.count(n) for n in table["users"]],
+                _("% of customers"): [fmt.percent(v) for v in table["share_of_users"]],
+                _("% of revenue"): [fmt.percent(v) for v in table["share_of_revenue"]],
+                _("what sets it apart (↑ above, ↓ below the average)"): table["sets it apart"],
             }
         )
     )

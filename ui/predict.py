@@ -22,6 +22,7 @@ from profiling import predict as P
 from profiling.jobs import Job
 from profiling.profiles.risk import risk_scores
 from profiling.vocabulary import fmt
+from profiling.vocabulary.i18n import gettext as _
 from ui import data, overview, persist, profiles
 from ui.jobs import PREDICTIONS, runtime
 from ui.text import escape_markdown
@@ -216,12 +217,14 @@ def status_line() -> str:
     """A short sentence saying where the predictions of the active dataset stand."""
     j = job()
     if j is None:
-        return "Predicted scores are not computed yet for this dataset."
+        return _("Predicted scores are not computed yet for this dataset.")
     if j.failed:
-        return f"Predicted scores could not be computed: {j.error}"
+        return _("Predicted scores could not be computed: {error}").format(error=j.error)
     if not j.done:
-        return f"Predicted scores are being computed ({j.progress:.0%}, {j.message})."
-    return "Predicted scores are ready."
+        return _("Predicted scores are being computed ({progress}, {message}).").format(
+            progress=f"{j.progress:.0%}", message=j.message
+        )
+    return _("Predicted scores are ready.")
 
 
 def user_section(user_id: str) -> None:
@@ -237,7 +240,7 @@ def user_section(user_id: str) -> None:
         )
         j = job()
         c2.button(
-            "Compute in the background",
+            _("Compute in the background"),
             icon=":material/query_stats:",
             key="ps_user_pred_start",
             on_click=start,
@@ -346,10 +349,10 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
     scores = ready_scores()
     if scores is None:
         c1, c2 = st.columns([2, 1], vertical_alignment="center")  # the button fits at 1280 px
-        c1.caption(status_line() + " When they are ready, members can be filtered by them.")
+        c1.caption(status_line() + " " + _("When they are ready, members can be filtered by them."))
         j = job()
         c2.button(
-            "Compute in the background",
+            _("Compute in the background"),
             icon=":material/query_stats:",
             key="ps_seg_pred_start",
             on_click=start,

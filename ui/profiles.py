@@ -14,6 +14,8 @@ import streamlit as st
 from profiling.jobs import Job
 from profiling.profiles.features import add_tags, build_profiles
 from profiling.profiles.segments import (
+    SCHEME_11,
+    SCHEMES,
     Segmentation,
     SegmentDescription,
     build_segments,
@@ -22,6 +24,7 @@ from profiling.profiles.segments import (
     rfm_segments,
     standardized_means,
     with_assignments,
+    with_scheme,
 )
 from profiling.profiles.users import ProfileNeighbours
 from profiling.workspace import training
@@ -46,8 +49,44 @@ def _profiles(spec_key: str, _spec: WorkspaceRef) -> pl.DataFrame:
     return add_tags(build_profiles(data.load(_spec)))
 
 
-@st.cache_resource(max_entries=12, show_spinner="Finding segments (trying k = 3..10)…")
+SCHEME_SETTING = "segment_scheme"
+SCHEME_KEY = "ps_segment_scheme"
+"""Session-state key of the scheme chosen for a read-only workspace (the sample)."""
+
+
+def scheme_of(spec: WorkspaceRef) -> str:
+    """How the workspace names its RFM segments (:data:`SCHEMES`): the scheme chosen for it
+    (for a read-only workspace, in this session), else the 11 segments."""
+    chosen = st.session_state.get(SCHEME_KEY, {}).get(spec.slug)
+    chosen = chosen or spec.workspace().meta().get(SCHEME_SETTING)
+    return chosen if chosen in SCHEMES else SCHEME_11
+
+
+def set_scheme(spec: WorkspaceRef, scheme: str) -> None:
+    """Name the workspace's RFM segments in ``scheme`` (:data:`SCHEMES`): kept in the
+    workspace, or in this session for a read-only one."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"segment scheme: expected one of {', '.join(SCHEMES)}, got {scheme!r}")
+    if spec.readonly:
+        st.session_state.setdefault(SCHEME_KEY, {})[spec.slug] = scheme
+    else:
+        spec.workspace().set_setting(SCHEME_SETTING, scheme)
+
+
 def _segmentation(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str) -> Segmentation:
+    return _named(spec_key, _spec, k, method, scheme_of(_spec))
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _named(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str, scheme: str):
+    seg = _base_segmentation(spec_key, _spec, k, method)
+    return with_scheme(seg, _profiles(spec_key, _spec), scheme)
+
+
+@st.cache_resource(max_entries=12, show_spinner="Finding segments (trying k = 3..10)…")
+def _base_segmentation(
+    spec_key: str, _spec: WorkspaceRef, k: int | str, method: str
+) -> Segmentation:
     snap = _snapshot(spec_key, _spec)
     if snap is not None and (k, method) == ("auto", "kmeans"):
         # k = 0: too few users for clusters; pages show the RFM segments and say why
@@ -249,8 +288,8 @@ def similar_users(user_id: str, n: int = 5) -> tuple[pl.DataFrame | None, Job | 
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _rfm_mix(spec_key: str, _spec: WorkspaceRef) -> list[SegmentDescription]:
-    return rfm_mix(_profiles(spec_key, _spec))
+def _rfm_mix(spec_key: str, _spec: WorkspaceRef, scheme: str) -> list[SegmentDescription]:
+    return rfm_mix(_profiles(spec_key, _spec), scheme)
 
 
 def active_rfm_mix() -> list[SegmentDescription] | None:
@@ -259,20 +298,21 @@ def active_rfm_mix() -> list[SegmentDescription] | None:
     prof = active_profiles()
     if prof is None or "recency_days" not in prof.columns or prof["frequency"].max() == 0:
         return None
-    return _rfm_mix(spec.key(), spec)
+    return _rfm_mix(spec.key(), spec, scheme_of(spec))
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _rfm(spec_key: str, _spec: WorkspaceRef) -> pl.DataFrame | None:
+def _rfm(spec_key: str, _spec: WorkspaceRef, scheme: str) -> pl.DataFrame | None:
     prof = _profiles(spec_key, _spec)
     if "recency_days" not in prof.columns:
         return None
-    return rfm_segments(prof).select("user_id", "rfm_segment")
+    return rfm_segments(prof, scheme).select("user_id", "rfm_segment")
 
 
 def rfm_for(spec: WorkspaceRef) -> pl.DataFrame | None:
-    """user_id, rfm_segment of the dataset (cached); None when it has no purchase data."""
-    return _rfm(spec.key(), spec)
+    """user_id, rfm_segment of the dataset in its scheme (cached); None when it has no
+    purchase data."""
+    return _rfm(spec.key(), spec, scheme_of(spec))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -313,15 +353,18 @@ def rfm_history(dates: tuple[datetime, ...]) -> tuple[pl.DataFrame | None, bool]
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _joined(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str) -> pl.DataFrame:
-    return with_assignments(_profiles(spec_key, _spec), _segmentation(spec_key, _spec, k, method))
+def _joined(
+    spec_key: str, _spec: WorkspaceRef, k: int | str, method: str, scheme: str
+) -> pl.DataFrame:
+    seg = _named(spec_key, _spec, k, method, scheme)
+    return with_assignments(_profiles(spec_key, _spec), seg)
 
 
 def segment_frame(k: int | str = "auto", method: str = "kmeans") -> pl.DataFrame:
     """Profiles of the active dataset with their RFM segment and cluster (cached, shared:
     one row per user)."""
     spec = data.resolved_spec()
-    return _joined(spec.key(), spec, k, method)
+    return _joined(spec.key(), spec, k, method, scheme_of(spec))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

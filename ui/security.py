@@ -11,6 +11,7 @@ from profiling import workspace as W
 from profiling.data import privacy as P
 from profiling.errors import ProfilingError
 from profiling.profiles.embeddings import default_cache_dir
+from profiling.vocabulary.i18n import gettext
 from profiling.workspace import access, roles, store
 from ui.text import escape_markdown, show_error
 
@@ -71,8 +72,11 @@ def require_sign_in() -> str | None:
     sidebar that the app is open. Returns the signed-in e-mail (None in open mode)."""
     if not auth_configured():
         st.sidebar.caption(
-            ":material/lock_open: Open mode: no sign-in is configured, so everyone who can "
-            "reach this server sees every workspace. See the README to require sign-in."
+            ":material/lock_open: "
+            + gettext(
+                "Open mode: no sign-in is configured, so everyone who can reach this server "
+                "sees every workspace. See the README to require sign-in."
+            )
         )
         return None
     if not st.user.is_logged_in:

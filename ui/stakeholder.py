@@ -13,6 +13,7 @@ import streamlit as st
 from profiling.errors import ProfilingError
 from profiling.present import report as R
 from profiling.profiles.segments import SegmentDescription
+from profiling.vocabulary.i18n import gettext as _
 from ui import data, overview, persist, privacy
 from ui.data import WorkspaceRef
 from ui.recommenders import Run
@@ -111,12 +112,15 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
     with st.container(border=True):
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(
-            "**Stakeholder report**: headline numbers, these segments and the latest saved "
-            "model comparison, with charts and a short summary of each, as a web page and a PDF."
+            _(
+                "**Stakeholder report**: headline numbers, these segments and the latest saved "
+                "model comparison, with charts and a short summary of each, as a web page and "
+                "a PDF."
+            )
         )
-        if right.button("Prepare the report", icon=":material/description:", key="ps_report"):
+        if right.button(_("Prepare the report"), icon=":material/description:", key="ps_report"):
             try:
-                with st.spinner("Drawing the charts and printing the PDF…"):
+                with st.spinner(_("Drawing the charts and printing the PDF…")):
                     _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money, noisy)
             except ProfilingError as exc:
                 show_error(exc)

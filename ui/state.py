@@ -15,3 +15,7 @@ JUST_LOADED = "ps_just_loaded"  # message about a workspace saved or extended by
 SAMPLE_KEY = "sample"  # slug of the built-in sample store workspace
 WS_PARAM = "ws"  # URL parameter naming the workspace
 USER_PARAM = "user"  # URL parameter naming the user on the User profile page
+LANG = "ps_lang"  # the language this session shows (mirrors ?lang=)
+LANG_PICK = "ps_lang_pick"  # the sidebar's language switch
+LANG_PARAM = "lang"  # URL parameter naming the language ("en", "zh")
+LANG_COOKIE = "ps_lang"  # the browser's remembered language, read on a first visit

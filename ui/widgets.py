@@ -13,6 +13,7 @@ from profiling.profiles.features import user_attributes
 from profiling.profiles.users import pick_random, users_in
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import gettext as _
 from ui import data, profiles, security, state
 from ui.text import escape_markdown, show_error, write_text  # noqa: F401 (re-exported)
 
@@ -31,18 +32,18 @@ def sidebar_dataset_picker() -> None:
     # the widget follows the URL, which a link, the Data page or a reload may change
     st.session_state[state.PICKER] = active if active in names else None
     with st.sidebar:
-        st.markdown("**Workspace**")
+        st.markdown("**" + _("Workspace") + "**")
         st.selectbox(
-            "Workspace",
+            _("Workspace"),
             slugs,
             format_func=lambda s: names.get(s, s),
             index=None,
-            placeholder="Choose a workspace",
+            placeholder=_("Choose a workspace"),
             label_visibility="collapsed",
             key=state.PICKER,
             on_change=_pick_workspace,
         )
-        st.caption("Save uploads as a workspace on the **Data** page.")
+        st.caption(_("Save uploads as a workspace on the **Data** page."))
 
 
 def dataset_caption(ds: Dataset) -> None:
@@ -51,24 +52,30 @@ def dataset_caption(ds: Dataset) -> None:
     s = ds.summary()
     start, end = s["start"], s["end"]
     st.caption(
-        f"Workspace **{escape_markdown(ds.name)}** · {s['events']:,} rows · "
-        f"{start:%d %b %Y} to {end:%d %b %Y}"
+        _("Workspace **{name}** · {rows} rows · {start} to {end}").format(
+            name=escape_markdown(ds.name),
+            rows=fmt.count(s["events"]),
+            start=fmt.date_text(start),
+            end=fmt.date_text(end),
+        )
     )
 
 
 def analyst_details(ds: Dataset, terms: list[str] = ()) -> None:
     """An "Analyst details" expander: the technical name and definition of every figure the
     page shows (from the glossary) and the dataset's content fingerprint."""
-    with st.expander("Analyst details", icon=":material/science:"):
+    with st.expander(_("Analyst details"), icon=":material/science:"):
         rows = [
-            {"on this page": G.label(t), "technical name and definition": G.help_text(t)}
+            {_("on this page"): G.label(t), _("technical name and definition"): G.help_text(t)}
             for t in terms
         ]
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
         st.caption(
-            f"Data version (content fingerprint): `{escape_markdown(ds.fingerprint[:16])}`. "
-            "Every cached or saved result is tied to it."
+            _(
+                "Data version (content fingerprint): `{fingerprint}`. Every cached or saved "
+                "result is tied to it."
+            ).format(fingerprint=escape_markdown(ds.fingerprint[:16]))
         )
 
 
@@ -109,13 +116,20 @@ def quality_badge(ds: Dataset) -> None:
     color = "green" if share >= 0.98 else "orange" if share >= 0.8 else "red"
     repaired = sum(r.count for r in rep.reasons if r.action != "dropped")
     st.badge(
-        f"Data quality: {share:.1%} of {considered:,} rows with a customer id kept · "
-        f"{rep.rows_dropped - guests:,} dropped · {repaired:,} repaired or flagged",
+        _(
+            "Data quality: {share} of {rows} rows with a customer id kept · {dropped} dropped "
+            "· {repaired} repaired or flagged"
+        ).format(
+            share=fmt.percent(share),
+            rows=fmt.count(considered),
+            dropped=fmt.count(rep.rows_dropped - guests),
+            repaired=fmt.count(repaired),
+        ),
         icon=":material/verified:" if color == "green" else ":material/warning:",
         color=color,
     )
     # a button, not st.page_link: AppTest loses the sidebar on reruns of pages with page links
-    if st.button("See the cleaning report", icon=":material/fact_check:", type="tertiary"):
+    if st.button(_("See the cleaning report"), icon=":material/fact_check:", type="tertiary"):
         st.switch_page("app_pages/data.py")
 
 
@@ -266,7 +280,10 @@ def job_progress(job, text: str) -> None:
     """A background job's progress bar, refreshing itself every second; one full run of the
     page when the job is done. A failed job's error is shown instead."""
     if job.failed:
-        st.error(f"{text} failed: {escape_markdown(job.error)}", icon=":material/error:")
+        st.error(
+            _("{task} failed: {error}").format(task=text, error=escape_markdown(job.error)),
+            icon=":material/error:",
+        )
         return
 
     @st.fragment(run_every=1.0)
@@ -275,8 +292,10 @@ def job_progress(job, text: str) -> None:
             st.rerun()
         st.progress(
             min(job.progress, 1.0),
-            text=f"{text} in the background ({job.message}, "
-            f"{job.elapsed:.0f} s). Other pages stay usable meanwhile.",
+            text=_(
+                "{task} in the background ({message}, {seconds} s). Other pages stay usable "
+                "meanwhile."
+            ).format(task=text, message=job.message, seconds=f"{job.elapsed:.0f}"),
         )
 
     poll()

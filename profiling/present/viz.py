@@ -9,10 +9,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 
-from profiling.profiles.segments import RFM_ORDER, segment_order  # noqa: F401 (re-exported)
+from profiling.profiles.segments import RFM_ORDER, segment_label, segment_order  # noqa: F401 (re-exported)
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
-from profiling.vocabulary.fmt import ordinal
+from profiling.vocabulary.fmt import month, ordinal
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 EVENT_COLORS: dict[str, str] = {
     S.VIEW: "#94A3B8",
@@ -26,6 +29,38 @@ EVENT_COLORS: dict[str, str] = {
     S.REVIEW: "#14B8A6",
     S.OTHER: "#E5E7EB",
 }
+EVENT_NAMES: dict[str, str] = {
+    S.VIEW: N_("view"),
+    S.CLICK: N_("click"),
+    S.SEARCH: N_("search"),
+    S.WISHLIST: N_("wishlist"),
+    S.CART: N_("add to cart"),
+    S.PURCHASE: N_("purchase"),
+    S.REFUND: N_("refund"),
+    S.RATE: N_("rating"),
+    S.REVIEW: N_("review"),
+    S.OTHER: N_("other"),
+}
+"""Canonical event types in plain words (msgids; read with :func:`event_name`)."""
+
+
+def event_name(event_type: str) -> str:
+    """A canonical event type in the current language; any other value as it is."""
+    return _(EVENT_NAMES[event_type]) if event_type in EVENT_NAMES else event_type
+
+
+def d3_date() -> str:
+    """The d3 date format of hover texts in the current language ("07 Dec 2026" /
+    "2026年12月7日"): Plotly's month names are English only."""
+    return "%d %b %Y" if i18n.get_language() == "en" else "%Y年%-m月%-d日"
+
+
+def _localize_dates(fig: go.Figure) -> None:
+    """Date axes tick in numbers in Chinese (Plotly's month names are English only)."""
+    if i18n.get_language() != "en":
+        fig.update_xaxes(tickformat="%Y年%-m月")
+
+
 CATEGORY_COLORS = px.colors.qualitative.Bold + px.colors.qualitative.Pastel
 # RFM segments coloured by health: greens and blues for good customers, warm colours for
 # those slipping away, greys for the lost and for users who never bought
@@ -109,18 +144,25 @@ def activity_figure(activity: pl.DataFrame) -> go.Figure:
     :meth:`profiling.data.dataset.Dataset.activity`).
     """
     order = [t for t in S.EVENT_TYPES if t in set(activity[S.EVENT_TYPE].to_list())]
+    named = activity.with_columns(
+        pl.col(S.EVENT_TYPE).replace_strict(
+            {t: event_name(t) for t in activity[S.EVENT_TYPE].unique().to_list()},
+            return_dtype=pl.String,
+        )
+    )
     fig = px.line(
-        activity.to_pandas(),
+        named.to_pandas(),
         x="period",
         y="events",
         color=S.EVENT_TYPE,
-        color_discrete_map=EVENT_COLORS,
-        category_orders={S.EVENT_TYPE: order},
-        labels={"period": "", "events": "events", S.EVENT_TYPE: "event type"},
-        title="Activity over time by event type",
+        color_discrete_map={event_name(t): c for t, c in EVENT_COLORS.items()},
+        category_orders={S.EVENT_TYPE: [event_name(t) for t in order]},
+        labels={"period": "", "events": _("events"), S.EVENT_TYPE: _("event type")},
+        title=_("Activity over time by event type"),
     )
     fig.update_traces(line={"width": 2})
     fig.update_layout(**_LAYOUT, hovermode="x unified", legend_title_text="")
+    _localize_dates(fig)
     return fig
 
 
@@ -130,7 +172,7 @@ def event_mix_figure(counts: pl.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=c["events"].to_list(),
-            y=c[S.EVENT_TYPE].to_list(),
+            y=[event_name(t) for t in c[S.EVENT_TYPE].to_list()],
             orientation="h",
             marker_color=[EVENT_COLORS.get(t, "#888") for t in c[S.EVENT_TYPE]],
             text=[f"{v:,}" for v in c["events"]],
@@ -138,7 +180,7 @@ def event_mix_figure(counts: pl.DataFrame) -> go.Figure:
             cliponaxis=False,
         )
     )
-    fig.update_layout(**_LAYOUT, title="Events by type", xaxis_title="events", height=320)
+    fig.update_layout(**_LAYOUT, title=_("Events by type"), xaxis_title=_("events"), height=320)
     fig.update_xaxes(range=[0, max(c["events"].max() or 1, 1) * 1.35])
     return fig
 
@@ -186,31 +228,31 @@ def segment_sizes_figure(descriptions: list) -> go.Figure:
     """Share of customers (light bar) and share of revenue (solid bar) per segment, in the
     one segment order (:func:`ordered`) and each segment in its colour."""
     descs = ordered(descriptions)
-    names = plotly_text([d.name for d in descs])
+    names = plotly_text([segment_label(d.name) for d in descs])
     colors = [segment_color(d.name, d.segment) for d in descs]
     fig = go.Figure()
     fig.add_bar(
         y=names,
         x=[d.share_of_users for d in descs],
-        name="share of customers (light)",
+        name=_("share of customers (light)"),
         orientation="h",
         marker={"color": colors, "opacity": 0.45},
-        hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>",
+        hovertemplate=_("%{y}: %{x:.1%} of customers") + "<extra></extra>",
     )
     if any(d.share_of_revenue is not None for d in descs):
         fig.add_bar(
             y=names,
             x=[d.share_of_revenue or 0 for d in descs],
-            name="share of revenue (solid)",
+            name=_("share of revenue (solid)"),
             orientation="h",
             marker_color=colors,
-            hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>",
+            hovertemplate=_("%{y}: %{x:.1%} of revenue") + "<extra></extra>",
         )
     fig.update_layout(
         **_LAYOUT,
         barmode="group",
         showlegend=False,
-        title="Customers (light) and revenue (solid)",
+        title=_("Customers (light) and revenue (solid)"),
         xaxis_tickformat=".0%",
         yaxis_autorange="reversed",
         height=140 + 40 * len(names),
@@ -242,17 +284,17 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
             zmin=-2,
             zmax=2,
             colorbar={
-                "title": {"text": "below ← average → above", "side": "right"},
+                "title": {"text": _("below ← average → above"), "side": "right"},
                 "tickvals": [-2, -1, 0, 1, 2],
-                "ticktext": ["far below", "below", "average", "above", "far above"],
+                "ticktext": [_("far below"), _("below"), _("average"), _("above"), _("far above")],
             },
-            hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations from the average "
-            "customer<extra></extra>",
+            hovertemplate=_("%{y}<br>%{x}: %{z:+.2f} standard deviations from the average customer")
+            + "<extra></extra>",
         )
     )
     fig.update_layout(
         **_LAYOUT,
-        title="What sets each segment apart (how different from the average customer)",
+        title=_("What sets each segment apart (how different from the average customer)"),
         height=260 + 34 * len(rows),
         xaxis_tickangle=-35,
         yaxis={"autorange": "reversed"},  # same top-to-bottom order as the bar chart
@@ -297,7 +339,7 @@ def radar_figure(
     # wide side margins: the feature names sit outside the circle and were clipped
     fig.update_layout(
         **{**_LAYOUT, "margin": {"l": 70, "r": 70, "t": 60, "b": 40}},
-        title="A and B against the average customer (0)",
+        title=_("A and B against the average customer (0)"),
         polar={"radialaxis": {"range": [-2.5, 2.5]}, "angularaxis": {"tickfont": {"size": 11}}},
         height=520,
         legend={"orientation": "h", "y": -0.12},
@@ -317,19 +359,29 @@ def rfm_grid_figure(grid: pl.DataFrame) -> go.Figure:
             texttemplate="%{text}",
             customdata=grid["monetary"].to_list(),
             colorscale="Blues",
-            hovertemplate="recency score %{y} · order-count score %{x}<br>%{z:,} customers"
-            "<br>average net spend %{customdata:,.2f}<extra></extra>",
-            colorbar={"title": "customers"},
+            hovertemplate=_(
+                "recency score %{y} · order-count score %{x}<br>%{z:,} customers"
+                "<br>average net spend %{customdata:,.2f}"
+            )
+            + "<extra></extra>",
+            colorbar={"title": G.label("customers")},
         )
     )
-    title = "Customers by how recently and how often they ordered"
+    title = _("Customers by how recently and how often they ordered")
+    no_score = {
+        "r_score": N_("no recency score {scores}"),
+        "f_score": N_("no order-count score {scores}"),
+    }
     gaps = [
-        f"no {letter} score {', '.join(str(s) for s in range(1, 6) if s not in set(grid[col]))}"
-        for col, letter in (("r_score", "recency"), ("f_score", "order-count"))
+        _(no_score[col]).format(
+            scores=_(", ").join(str(s) for s in range(1, 6) if s not in set(grid[col]))
+        )
+        for col in ("r_score", "f_score")
         if grid.height and set(grid[col].drop_nulls()) != set(range(1, 6))
     ]
     if gaps:
-        title += f"<br><sup>{'; '.join(gaps)}: tied values share one score</sup>"
+        note = _("{gaps}: tied values share one score").format(gaps=_("; ").join(gaps))
+        title += f"<br><sup>{note}</sup>"
     fig.update_layout(
         **_LAYOUT,
         title=title,
@@ -359,18 +411,21 @@ def k_curve_figure(curve: list[dict], chosen: int) -> go.Figure:
             y=[c["silhouette"] for c in curve],
             mode="lines+markers",
             line_color="#4F46E5",
-            name="separation",
-            hovertemplate="%{x} groups: silhouette %{y:.3f}<extra></extra>",
+            name=_("separation"),
+            hovertemplate=_("%{x} groups: silhouette %{y:.3f}") + "<extra></extra>",
         )
     )
     fig.add_vline(
-        x=chosen, line_dash="dash", line_color="#EF4444", annotation_text=f"chosen: {chosen} groups"
+        x=chosen,
+        line_dash="dash",
+        line_color="#EF4444",
+        annotation_text=_("chosen: {k} groups").format(k=chosen),
     )
     fig.update_layout(
         **_LAYOUT,
-        title="How many groups: how well separated they are (higher is better)",
-        xaxis={"title": "number of groups", "dtick": 1},
-        yaxis_title="separation (silhouette score)",
+        title=_("How many groups: how well separated they are (higher is better)"),
+        xaxis={"title": _("number of groups"), "dtick": 1},
+        yaxis_title=_("separation (silhouette score)"),
         height=340,
     )
     return fig
@@ -381,7 +436,7 @@ def segment_mix_figure(descriptions: list) -> go.Figure:
     descs = ordered(descriptions)
     fig = go.Figure(
         go.Pie(
-            labels=plotly_text([d.name for d in descs]),
+            labels=plotly_text([segment_label(d.name) for d in descs]),
             values=[d.users for d in descs],
             marker={"colors": [segment_color(d.name, d.segment) for d in descs]},
             hole=0.5,
@@ -390,12 +445,12 @@ def segment_mix_figure(descriptions: list) -> go.Figure:
             textinfo="percent",
             textposition="inside",
             insidetextorientation="horizontal",
-            hovertemplate="%{label}: %{value:,} customers (%{percent})<extra></extra>",
+            hovertemplate=_("%{label}: %{value:,} customers (%{percent})") + "<extra></extra>",
         )
     )
     fig.update_layout(
         **_LAYOUT,
-        title="Customers by segment",
+        title=_("Customers by segment"),
         height=380,
         uniformtext={"minsize": 10, "mode": "hide"},
     )
@@ -949,25 +1004,34 @@ def migration_figure(
 
 
 # ---- overview --------------------------------------------------------------------------------
-_GRAIN_WORDS = {"1d": "day", "1w": "week", "1mo": "month"}
+_GRAIN_TITLES = {
+    "1d": N_("Revenue and orders per day"),
+    "1w": N_("Revenue and orders per week"),
+    "1mo": N_("Revenue and orders per month"),
+}
+_GRAIN_PARTS = {
+    "1d": N_("(part of the day only)"),
+    "1w": N_("(part of the week only)"),
+    "1mo": N_("(part of the month only)"),
+}
 
 
 def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = None) -> go.Figure:
     """Revenue (bars, left axis) and orders (line, right axis) per period; ``t`` from
     :func:`profiling.profiles.overview.over_time` (period, orders, revenue, customers)."""
-    from profiling.vocabulary.fmt import SYMBOLS
-
-    word = _GRAIN_WORDS.get(every, "period")
+    title = _(_GRAIN_TITLES.get(every, N_("Revenue and orders per period")))
     fig = go.Figure()
     money = t.height and t["revenue"].is_not_null().any()
-    sym = SYMBOLS.get(currency, "") if currency else ""
-    unit = f" ({currency})" if currency else ""
+    sym = i18n.currency_symbol(currency) if currency else ""
+    revenue = G.header("revenue", currency)
+    day = d3_date()
     partial = t["partial"].to_list() if "partial" in t.columns else [False] * t.height
+    part = " " + _(_GRAIN_PARTS.get(every, N_("(part of the period only)")))
     if money:
         fig.add_bar(
             x=t["period"].to_list(),
             y=t["revenue"].to_list(),
-            name=f"revenue{unit}",
+            name=revenue,
             # a period the chosen dates cover only in part is hatched: its total is low
             # because the period is short, not because sales fell
             marker={
@@ -975,30 +1039,30 @@ def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = No
                 "pattern": {"shape": ["/" if p else "" for p in partial]},
             },
             yaxis="y",
-            customdata=[f" (part of the {word} only)" if p else "" for p in partial],
-            hovertemplate=f"%{{x|%d %b %Y}}%{{customdata}}<br>revenue {sym}%{{y:,.2f}}"
-            "<extra></extra>",
+            customdata=[part if p else "" for p in partial],
+            hovertemplate=f"%{{x|{day}}}%{{customdata}}<br>{G.label('revenue')} "
+            f"{sym}%{{y:,.2f}}<extra></extra>",
         )
     fig.add_scatter(
         x=t["period"].to_list(),
         y=t["orders"].to_list(),
-        name="orders",
+        name=G.label("orders"),
         mode="lines+markers",
         line={"color": "#4F46E5", "width": 2},
         yaxis="y2" if money else "y",
-        hovertemplate="%{x|%d %b %Y}<br>%{y:,} orders<extra></extra>",
+        hovertemplate=f"%{{x|{day}}}<br>%{{y:,}} {G.label('orders')}<extra></extra>",
     )
     layout = dict(
         _LAYOUT,
-        title=f"Revenue and orders per {word}",
+        title=title,
         height=360,
         legend={"orientation": "h", "y": -0.15},
         hovermode="x unified",
     )
     if money:
-        layout["yaxis"] = {"title": f"revenue{unit}", "tickformat": ",.0f", "rangemode": "tozero"}
+        layout["yaxis"] = {"title": revenue, "tickformat": ",.0f", "rangemode": "tozero"}
         layout["yaxis2"] = {
-            "title": "orders",
+            "title": G.label("orders"),
             "overlaying": "y",
             "side": "right",
             "tickformat": ",d",
@@ -1007,8 +1071,9 @@ def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = No
             "tickmode": "auto",
         }
     else:
-        layout["yaxis"] = {"title": "orders", "tickformat": ",d", "rangemode": "tozero"}
+        layout["yaxis"] = {"title": G.label("orders"), "tickformat": ",d", "rangemode": "tozero"}
     fig.update_layout(**layout)
+    _localize_dates(fig)
     return fig
 
 
@@ -1025,7 +1090,7 @@ def cohort_figure(c: pl.DataFrame) -> go.Figure:
         [grid[str(m)][i] if str(m) in grid.columns else None for m in months]
         for i in range(grid.height)
     ]
-    labels = [f"{d:%b %Y} ({n:,})" for d, n in zip(grid["cohort"], grid["size"], strict=True)]
+    labels = [f"{month(d)} ({n:,})" for d, n in zip(grid["cohort"], grid["size"], strict=True)]
     text = [["" if v is None else f"{v:.0%}" for v in row] for row in z]
     fig = go.Figure(
         go.Heatmap(
@@ -1037,17 +1102,19 @@ def cohort_figure(c: pl.DataFrame) -> go.Figure:
             colorscale="Blues",
             zmin=0,
             zmax=1,
-            colorbar={"title": "active", "tickformat": ".0%"},
-            hovertemplate="first order in %{y}<br>%{x} months later: %{z:.1%} "
-            "ordered again<extra></extra>",
+            colorbar={"title": _("active"), "tickformat": ".0%"},
+            hovertemplate=_("first order in %{y}<br>%{x} months later: %{z:.1%} ordered again")
+            + "<extra></extra>",
         )
     )
     fig.update_layout(
         **_LAYOUT,
-        title="Customers coming back: share of each month's new customers "
-        "who ordered again N months later",
-        xaxis_title="months after the first order",
-        yaxis={"autorange": "reversed", "title": "first order in (customers)"},
+        title=_(
+            "Customers coming back: share of each month's new customers "
+            "who ordered again N months later"
+        ),
+        xaxis_title=_("months after the first order"),
+        yaxis={"autorange": "reversed", "title": _("first order in (customers)")},
         height=max(320, 120 + 26 * len(labels)),
     )
     return fig
@@ -1056,15 +1123,15 @@ def cohort_figure(c: pl.DataFrame) -> go.Figure:
 def store_funnel_figure(f: pl.DataFrame) -> go.Figure:
     """Customers at each step of an event log (viewed, added to cart, bought) with the share
     of the first step; ``f`` from :func:`profiling.profiles.overview.funnel`."""
-    words = {S.VIEW: "viewed an item", S.CART: "added to cart", S.PURCHASE: "bought"}
+    words = {S.VIEW: N_("viewed an item"), S.CART: N_("added to cart"), S.PURCHASE: N_("bought")}
     fig = go.Figure(
         go.Funnel(
-            y=[words.get(s, s) for s in f["step"]],
+            y=[_(words[s]) if s in words else s for s in f["step"]],
             x=f["customers"].to_list(),
             texttemplate="%{value:,}<br>%{percentInitial:.0%}",
             marker={"color": "#4F46E5"},
-            hovertemplate="%{y}: %{x:,} customers<extra></extra>",
+            hovertemplate=_("%{y}: %{x:,} customers") + "<extra></extra>",
         )
     )
-    fig.update_layout(**_LAYOUT, title="From looking to buying (customers)", height=320)
+    fig.update_layout(**_LAYOUT, title=_("From looking to buying (customers)"), height=320)
     return fig

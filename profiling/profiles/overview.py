@@ -23,6 +23,8 @@ import polars as pl
 from profiling.errors import ProfilingError
 from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
+from profiling.vocabulary.i18n import ngettext
 
 TRANSACTIONS, EVENTS, RATINGS = "transaction log", "event log", "rating log"
 BROWSING_TYPES = (S.VIEW, S.CLICK, S.CART, S.WISHLIST, S.SEARCH)
@@ -296,10 +298,14 @@ def guest_note(rows_without_customer: int, rows_read: int, kind: str) -> str | N
     if rows_without_customer <= 0:
         return None
     share = rows_without_customer / rows_read if rows_read else 0.0
-    where = "retail exports" if kind == TRANSACTIONS else "logs of visitors who never sign in"
-    rows = "1 row" if rows_without_customer == 1 else f"{rows_without_customer:,} rows"
-    has = "has" if rows_without_customer == 1 else "have"
-    return (
-        f"{rows} ({share:.0%}) {has} no customer id: guest checkouts or anonymous visits, "
-        f"expected in {where}. They are left out of customer figures."
+    where = _("retail exports") if kind == TRANSACTIONS else _("logs of visitors who never sign in")
+    text = ngettext(
+        "{rows} row ({share}) has no customer id: guest checkouts or anonymous visits, "
+        "expected in {where}. They are left out of customer figures.",
+        "{rows} rows ({share}) have no customer id: guest checkouts or anonymous visits, "
+        "expected in {where}. They are left out of customer figures.",
+        rows_without_customer,
+    )
+    return text.format(
+        rows=fmt.count(rows_without_customer), share=fmt.percent(share, 0), where=where
     )

@@ -16,34 +16,36 @@ from profiling.errors import ProfilingError
 from profiling.profiles.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
-NO_PURCHASE = "No purchase yet"
+NO_PURCHASE = N_("No purchase yet")
 REFUNDED_ALL = G.REFUNDED_EVERYTHING  # net spend <= 0 after refunds: not a visitor, not scored
 
 # (name, rule on R and F scores, plain-language definition), checked in order.
 RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
-    ("Champions", r"^5[45]$", "ordered very recently and order very often"),
-    ("Loyal", r"^[345][45]$", "order often, and not long ago"),
-    ("Potential loyalist", r"^[45][23]$", "ordered recently, a few times so far"),
-    ("New", r"^51$", "first order, very recently"),
-    ("Promising", r"^41$", "ordered recently, once so far"),
-    ("Need attention", r"^33$", "middling: neither recent nor frequent"),
-    ("About to sleep", r"^3[12]$", "slipping away after one or two orders"),
-    ("Can't lose them", r"^[12]5$", "used to order most often, but not for a long time"),
-    ("At risk", r"^[12][34]$", "ordered often, but not for a long time"),
-    ("Lost", r"^11$", "one order, long ago"),
-    ("Hibernating", r"^[12][12]$", "a few orders, long ago"),
+    (N_("Champions"), r"^5[45]$", N_("ordered very recently and order very often")),
+    (N_("Loyal"), r"^[345][45]$", N_("order often, and not long ago")),
+    (N_("Potential loyalist"), r"^[45][23]$", N_("ordered recently, a few times so far")),
+    (N_("New"), r"^51$", N_("first order, very recently")),
+    (N_("Promising"), r"^41$", N_("ordered recently, once so far")),
+    (N_("Need attention"), r"^33$", N_("middling: neither recent nor frequent")),
+    (N_("About to sleep"), r"^3[12]$", N_("slipping away after one or two orders")),
+    (N_("Can't lose them"), r"^[12]5$", N_("used to order most often, but not for a long time")),
+    (N_("At risk"), r"^[12][34]$", N_("ordered often, but not for a long time")),
+    (N_("Lost"), r"^11$", N_("one order, long ago")),
+    (N_("Hibernating"), r"^[12][12]$", N_("a few orders, long ago")),
 )
 #: what the customers without a purchase did, in the words of each kind of log: nobody
 #: "visits" in a transaction log (there, only refund rows can leave a customer unbought)
 NO_PURCHASE_BY_KIND: dict[str, str] = {
-    "event log": "has visited but not bought yet",
-    "transaction log": "has rows in the log but no purchase",
-    "rating log": "has rated or reviewed but not bought",
+    "event log": N_("has visited but not bought yet"),
+    "transaction log": N_("has rows in the log but no purchase"),
+    "rating log": N_("has rated or reviewed but not bought"),
 }
 RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
     REFUNDED_ALL: G.REFUNDED_EVERYTHING_RULE,
-    NO_PURCHASE: "no purchase in the log",
+    NO_PURCHASE: N_("no purchase in the log"),
 }
 
 
@@ -67,8 +69,8 @@ RFM_RULES: dict[str, str] = {
     "At risk": "R 1-2, F 3-4",
     "Lost": "R 1, F 1",
     "Hibernating": "R 1-2, F 1-2",
-    REFUNDED_ALL: "net spend 0 or less (not scored)",
-    NO_PURCHASE: "no purchase",
+    REFUNDED_ALL: N_("net spend 0 or less (not scored)"),
+    NO_PURCHASE: N_("no purchase"),
 }
 """The score rule of each RFM segment (R = recency score, F = order-count score, 1-5 by
 quintile of buyers), for the analyst details."""
@@ -91,12 +93,142 @@ RFM_ORDER: tuple[str, ...] = (
 )
 """RFM segments from best to lost: the one order of every list, chart and legend."""
 
+# ---- the 8-tier high/low scheme (重要价值客户 ... 一般挽留客户) --------------------------------
+SCHEME_11, SCHEME_8 = "rfm11", "tiers8"
+SCHEMES: dict[str, str] = {
+    SCHEME_11: N_("11 RFM segments (Champions ... Lost)"),
+    SCHEME_8: N_("8 RFM tiers (high/low recency, frequency, spend)"),
+}
+"""Ways to name RFM segments, picked per workspace (setting ``segment_scheme``)."""
+
+TIER_RULE = N_(
+    "Each of R (recency), F (order count) and M (spend) is high when the customer's score "
+    "(1-5, by quintile of buyers) is above the median of that score among all buyers, and "
+    "low when it is equal to or below it; without spend data M counts as low."
+)
+"""How high and low are decided in the 8-tier scheme."""
+
+# (name, (R high, F high, M high), plain-language definition), best to least engaged
+RFM_TIERS: tuple[tuple[str, tuple[bool, bool, bool], str], ...] = (
+    (
+        N_("Important value"),
+        (True, True, True),
+        N_("ordered recently, orders often and spends a lot: the best customers"),
+    ),
+    (
+        N_("Important development"),
+        (True, False, True),
+        N_("ordered recently and spends a lot, but few orders: grow the habit"),
+    ),
+    (
+        N_("Important retention"),
+        (False, True, True),
+        N_("orders often and spends a lot, but not recently: keep them before they go"),
+    ),
+    (
+        N_("Important win-back"),
+        (False, False, True),
+        N_("spent a lot, but few orders and not recently: worth winning back"),
+    ),
+    (
+        N_("General value"),
+        (True, True, False),
+        N_("ordered recently and orders often, with lower spend"),
+    ),
+    (
+        N_("General development"),
+        (True, False, False),
+        N_("ordered recently, few orders and lower spend: new or occasional"),
+    ),
+    (
+        N_("General retention"),
+        (False, True, False),
+        N_("orders often, but not recently, with lower spend"),
+    ),
+    (
+        N_("General win-back"),
+        (False, False, False),
+        N_("not recent, few orders and lower spend: the least engaged"),
+    ),
+)
+TIER_DEFINITIONS: dict[str, str] = {name: text for name, _hl, text in RFM_TIERS} | {
+    REFUNDED_ALL: RFM_DEFINITIONS[REFUNDED_ALL],
+    NO_PURCHASE: RFM_DEFINITIONS[NO_PURCHASE],
+}
+TIER_RULES: dict[str, str] = {
+    "Important value": N_("R high, F high, M high"),
+    "Important development": N_("R high, F low, M high"),
+    "Important retention": N_("R low, F high, M high"),
+    "Important win-back": N_("R low, F low, M high"),
+    "General value": N_("R high, F high, M low"),
+    "General development": N_("R high, F low, M low"),
+    "General retention": N_("R low, F high, M low"),
+    "General win-back": N_("R low, F low, M low"),
+    REFUNDED_ALL: RFM_RULES[REFUNDED_ALL],
+    NO_PURCHASE: RFM_RULES[NO_PURCHASE],
+}
+"""The score rule of each tier ("R high, F low, M high"; high/low as in :data:`TIER_RULE`)."""
+TIER_ORDER: tuple[str, ...] = tuple(name for name, _hl, _t in RFM_TIERS) + (
+    REFUNDED_ALL,
+    NO_PURCHASE,
+)
+
+
+def definitions(scheme: str = SCHEME_11) -> dict[str, str]:
+    """Segment name -> plain definition (English msgids) of a scheme.
+
+    Raises ProfilingError naming the scheme when it is not one of :data:`SCHEMES`."""
+    check_scheme(scheme)
+    return dict(TIER_DEFINITIONS if scheme == SCHEME_8 else RFM_DEFINITIONS)
+
+
+def check_scheme(scheme: str) -> str:
+    """``scheme`` when it is one of :data:`SCHEMES`, else a ProfilingError naming it."""
+    if scheme not in SCHEMES:
+        raise ProfilingError(
+            f"segment scheme: expected one of {', '.join(SCHEMES)}, got {scheme!r}"
+        )
+    return scheme
+
+
+def segment_label(name: str) -> str:
+    """A segment name in the current language (RFM segment and tier names are msgids;
+    cluster names and custom segments are shown as they are)."""
+    return _(name) if name in _KNOWN_NAMES else name
+
 
 def segment_order(names: list[str]) -> list[str]:
-    """``names`` with RFM segments first in :data:`RFM_ORDER` (best to lost), any other
-    name after them in the order given."""
-    known = [n for n in RFM_ORDER if n in set(names)]
-    return known + [n for n in names if n not in set(RFM_ORDER)]
+    """``names`` with RFM segments first in :data:`RFM_ORDER` or :data:`TIER_ORDER` (best
+    to lost), any other name after them in the order given."""
+    order = RFM_ORDER + tuple(n for n in TIER_ORDER if n not in RFM_ORDER)
+    known = [n for n in order if n in set(names)]
+    return known + [n for n in names if n not in set(order)]
+
+
+def rfm_tier_names(scores: pl.DataFrame) -> pl.Series:
+    """The 8-tier name of each row of ``scores`` (columns r_score, f_score, m_score; null
+    r_score = no purchase), by :data:`TIER_RULE`: a score is high when above the median of
+    that score over the rows with an r_score. One value per row, named ``rfm_segment``."""
+    buyers = scores.filter(pl.col("r_score").is_not_null())
+    high = []
+    for col in ("r_score", "f_score", "m_score"):
+        median = buyers[col].median() if buyers.height else None
+        if median is None:  # no buyer, or no spend data: everyone is low
+            high.append(pl.lit(False))
+        else:
+            high.append((pl.col(col).cast(pl.Float64) > median).fill_null(False))
+    key = (
+        pl.when(high[0]).then(pl.lit("1")).otherwise(pl.lit("0"))
+        + pl.when(high[1]).then(pl.lit("1")).otherwise(pl.lit("0"))
+        + pl.when(high[2]).then(pl.lit("1")).otherwise(pl.lit("0"))
+    )
+    names = {"".join("1" if h else "0" for h in hl): name for name, hl, _t in RFM_TIERS}
+    name = (
+        pl.when(pl.col("r_score").is_null())
+        .then(pl.lit(NO_PURCHASE))
+        .otherwise(key.replace_strict(names, return_dtype=pl.String))
+    )
+    return scores.select(name.alias("rfm_segment")).to_series()
 
 
 def quantile_scores(
@@ -165,7 +297,7 @@ def rfm_segment_name(cell: str) -> str:
     return next((seg for seg, rx, _t in RFM_SEGMENTS if re.match(rx, cell)), NO_PURCHASE)
 
 
-def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
+def rfm_segments(profiles: pl.DataFrame, scheme: str = SCHEME_11) -> pl.DataFrame:
     """RFM scores and named segment per user.
 
     Parameters
@@ -173,6 +305,9 @@ def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
     profiles : pl.DataFrame
         From :func:`profiling.profiles.features.build_profiles`: needs ``recency_days``,
         ``frequency`` and ``monetary`` (``monetary`` may be absent: M is then null).
+    scheme : str
+        :data:`SCHEME_11` (names from the R and F scores, :data:`RFM_SEGMENTS`) or
+        :data:`SCHEME_8` (high/low R, F and M, :data:`RFM_TIERS`).
 
     Returns
     -------
@@ -183,6 +318,7 @@ def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
         whose net spend is zero or less after refunds, or :data:`NO_PURCHASE`). Scores are
         quintiles among buyers whose net spend is positive.
     """
+    check_scheme(scheme)
     refunded = _refunded_everything(profiles)
     buyers = profiles.filter((pl.col("frequency") > 0) & ~refunded)
     scored = buyers.select(
@@ -203,7 +339,20 @@ def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
         scored, on=S.USER_ID, how="left"
     )
     name = pl.when(pl.col("_refunded")).then(pl.lit(REFUNDED_ALL)).otherwise(name)
-    return out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment")).drop("_refunded")
+    out = out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment")).drop("_refunded")
+    return _tiered(out) if scheme == SCHEME_8 else out
+
+
+def _tiered(assignments: pl.DataFrame) -> pl.DataFrame:
+    """``assignments`` with rfm_segment renamed to the 8 tiers; customers who refunded
+    everything keep that name (they have no scores to tier)."""
+    tiers = rfm_tier_names(assignments)
+    return assignments.with_columns(
+        pl.when(pl.col("rfm_segment") == REFUNDED_ALL)
+        .then(pl.lit(REFUNDED_ALL))
+        .otherwise(tiers)
+        .alias("rfm_segment")
+    )
 
 
 def _refunded_everything(profiles: pl.DataFrame) -> pl.Expr:
@@ -445,10 +594,15 @@ class SegmentDescription:
             for t in self.top_features[:n]
         ]
         parts += [
-            f"{a['attribute']} {a['value']}: {a['share']:.0%} (all: {a['population_share']:.0%})"
+            _("{attribute} {value}: {share} (all: {population})").format(
+                attribute=a["attribute"],
+                value=a["value"],
+                share=f"{a['share']:.0%}",
+                population=f"{a['population_share']:.0%}",
+            )
             for a in self.attributes[:1]
         ]
-        return ", ".join(parts)
+        return _(", ").join(parts)
 
 
 def describe_segments(
@@ -502,7 +656,7 @@ def describe_segments(
                 revenue=rev,
                 share_of_revenue=(rev / total_rev) if (total_rev and rev is not None) else None,
                 top_features=top,
-                definition=RFM_DEFINITIONS.get(seg, ""),
+                definition=RFM_DEFINITIONS.get(seg) or TIER_DEFINITIONS.get(seg, ""),
                 attributes=over.get(seg, []),
             )
         )
@@ -664,9 +818,10 @@ def apply_rule(
     ]
 
 
-def rfm_mix(profiles: pl.DataFrame) -> list[SegmentDescription]:
-    """Named RFM segments with size and revenue share, without clustering (cheap)."""
-    rfm = rfm_segments(profiles)
+def rfm_mix(profiles: pl.DataFrame, scheme: str = SCHEME_11) -> list[SegmentDescription]:
+    """Named RFM segments (in ``scheme``) with size and revenue share, without clustering
+    (cheap)."""
+    rfm = rfm_segments(profiles, scheme)
     joined = profiles.join(rfm, on=S.USER_ID, how="left")
     feats = [f for f in ("recency_days", "frequency", "monetary") if f in profiles.columns]
     descs = describe_segments(joined, "rfm_segment", feats, names=False)
@@ -692,11 +847,14 @@ class Segmentation:
     features: list[str]
     rfm_notes: list[str] = field(default_factory=list)
     """Plain sentences on RFM scores that ties left empty (see :func:`empty_score_notes`)."""
+    scheme: str = SCHEME_11
+    """How the RFM segments are named (:data:`SCHEMES`)."""
 
     def to_dict(self) -> dict:
         return {
             "rfm": {
-                "definitions": RFM_DEFINITIONS,
+                "scheme": self.scheme,
+                "definitions": definitions(self.scheme),
                 "empty_scores": empty_scores(self.assignments.drop_nulls("r_score")),
                 "notes": self.rfm_notes,
                 "segments": [d.to_dict() for d in self.rfm],
@@ -718,8 +876,11 @@ def build_segments(
     method: str = "kmeans",
     features: list[str] | None = None,
     random_state: int = S.RANDOM_STATE,
+    scheme: str = SCHEME_11,
 ) -> Segmentation:
-    """RFM segments, clusters and their descriptions for a profile frame."""
+    """RFM segments (named in ``scheme``, :data:`SCHEMES`), clusters and their descriptions
+    for a profile frame."""
+    check_scheme(scheme)
     rfm = rfm_segments(profiles)
     result = cluster_users(
         profiles, k=k, method=method, features=features, random_state=random_state
@@ -742,7 +903,7 @@ def build_segments(
         pl.col("cluster").replace_strict(names, return_dtype=pl.String).alias("cluster_name"),
     )
     mark_empty_scores(rfm_desc, assignments)
-    return Segmentation(
+    seg = Segmentation(
         assignments,
         rfm_desc,
         cluster_desc,
@@ -752,6 +913,28 @@ def build_segments(
         result.features,
         empty_score_notes(assignments),
     )
+    return with_scheme(seg, profiles, scheme)
+
+
+_KNOWN_NAMES = frozenset(RFM_ORDER) | frozenset(TIER_ORDER)
+
+
+def with_scheme(seg: Segmentation, profiles: pl.DataFrame, scheme: str) -> Segmentation:
+    """``seg`` with its RFM segments named in ``scheme`` (:data:`SCHEMES`): the
+    ``rfm_segment`` of every user and the RFM descriptions are redone from the stored
+    scores (no clustering); a copy, ``seg`` is not changed. ``profiles``: the frame
+    ``seg`` was built from."""
+    from dataclasses import replace
+
+    if check_scheme(scheme) == SCHEME_11:
+        return seg
+    a = _tiered(seg.assignments)
+    joined = profiles.join(a.select(S.USER_ID, "rfm_segment"), on=S.USER_ID, how="left")
+    feats = describe_features(profiles, seg.features)
+    rfm = describe_segments(joined, "rfm_segment", feats, names=False)
+    for d in rfm:
+        d.definition = TIER_DEFINITIONS.get(d.segment, d.definition)
+    return replace(seg, assignments=a, rfm=rfm, scheme=scheme)
 
 
 def mark_empty_scores(descs: list[SegmentDescription], assignments: pl.DataFrame) -> None:

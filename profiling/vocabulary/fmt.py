@@ -5,15 +5,19 @@ unit in the header. Values are formatted where they are shown, never rounded in 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
+from babel.numbers import format_compact_decimal
 
 from profiling.errors import DataValidationError
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary import i18n
+from profiling.vocabulary.i18n import gettext as _
 
 SYMBOLS: dict[str, str] = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "INR": "₹"}
 ISO_CODES = frozenset(
@@ -263,69 +267,84 @@ def _missing(value) -> bool:
 
 def number(value, decimals: int = 2) -> str:
     """Thousands separators, at most ``decimals`` decimals, trailing zeros dropped:
-    559.2500000000001 -> "559.25", 1234.0 -> "1,234"."""
+    559.2500000000001 -> "559.25", 1234.0 -> "1,234" (in the current language)."""
     if _missing(value):
         return "—"
-    text = f"{float(value):,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return i18n.format_number(float(value), decimals)
 
 
 def count(value) -> str:
     """A whole count with thousands separators: 12345 -> "12,345"."""
-    return "—" if _missing(value) else f"{round(float(value)):,}"
+    return "—" if _missing(value) else i18n.format_number(round(float(value)), 0)
+
+
+def _symbol_and_space(currency: str) -> tuple[str, str]:
+    """The currency's symbol in the current language, and a space after it when the
+    symbol is letters ("CHF 12.00", but "£12.00")."""
+    sym = i18n.currency_symbol(currency)
+    return sym, " " if sym.isascii() and sym.isalpha() else ""
 
 
 def money(value, currency: str | None = None, compact: bool = False) -> str:
     """Money with its currency: "£1,234.50"; "CHF 12.00"; "1,234.50" when the currency is
-    unknown. ``compact`` shortens large values ("£8.31M")."""
+    unknown. ``compact`` shortens large values ("£8.31M"; "¥831万" in Chinese)."""
     if _missing(value):
         return "—"
     v = float(value)
     sign = "-" if v < 0 else ""
     v = abs(v)
-    body = f"{v:,.2f}"
-    if compact:
-        for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if v >= limit:
-                body = f"{v / limit:,.2f}{suffix}"
-                break
-    if currency in SYMBOLS:
-        return f"{sign}{SYMBOLS[currency]}{body}"
+    body = i18n.format_fixed(v, 2)
+    if compact and v >= 1e3:
+        if i18n.get_language() == "en":
+            for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+                if v >= limit:
+                    body = i18n.format_fixed(v / limit, 2) + suffix
+                    break
+        else:
+            body = format_compact_decimal(v, fraction_digits=2, locale=i18n.babel_locale())
     if currency:
-        return f"{sign}{currency} {body}"
+        sym, space = _symbol_and_space(currency)
+        return f"{sign}{sym}{space}{body}"
     return f"{sign}{body}"
 
 
 def percent(value, decimals: int = 1) -> str:
     """A share 0-1 as a percentage: 0.1234 -> "12.3%"."""
-    return "—" if _missing(value) else f"{100 * float(value):,.{decimals}f}%"
+    return "—" if _missing(value) else i18n.format_percent_value(float(value), decimals)
 
 
 def ordinal(n) -> str:
-    """1 -> "1st", 2 -> "2nd", 3 -> "3rd", 11 -> "11th", 52 -> "52nd"."""
+    """1 -> "1st", 2 -> "2nd", 3 -> "3rd", 11 -> "11th", 52 -> "52nd" (Chinese: "第52")."""
     n = round(float(n))
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+    if 10 <= n % 100 <= 20:
+        return _("{n}th").format(n=n)
+    forms = {1: _("{n}st"), 2: _("{n}nd"), 3: _("{n}rd")}
+    return forms.get(n % 10, _("{n}th")).format(n=n)
 
 
 def date_text(value) -> str:
-    """A date or timestamp as "07 Jan 2024" (:data:`DATE_FORMAT`); "—" when missing."""
-    return "—" if _missing(value) else f"{value:{DATE_FORMAT}}"
+    """A date or timestamp as "07 Jan 2024" (:data:`DATE_FORMAT`; "2024年1月7日" in
+    Chinese); "—" when missing."""
+    return "—" if _missing(value) else i18n.format_date_value(value)
 
 
 def datetime_text(value) -> str:
-    """A timestamp as "07 Jan 2024 14:05" (:data:`DATETIME_FORMAT`), no "+00:00"."""
-    return "—" if _missing(value) else f"{value:{DATETIME_FORMAT}}"
+    """A timestamp as "07 Jan 2024 14:05" (:data:`DATETIME_FORMAT`; "2024年1月7日 14:05" in
+    Chinese), no "+00:00"."""
+    return "—" if _missing(value) else f"{i18n.format_date_value(value)} {value:%H:%M}"
 
 
 def days(value) -> str:
-    """Whole days: 97.1958 -> "97 days", 1.2 -> "1 day"."""
+    """Whole days: 97.1958 -> "97 days", 1.2 -> "1 day" (Chinese: "97天")."""
     if _missing(value):
         return "—"
     n = round(float(value))
-    return f"{n:,} day" if n == 1 else f"{n:,} days"
+    return i18n.ngettext("{n} day", "{n} days", n).format(n=i18n.format_number(n, 0))
+
+
+def month(value: dt.date | dt.datetime | None) -> str:
+    """A month for people: "Dec 2026"; "2026年12月" in Chinese."""
+    return "—" if value is None else i18n.format_month_value(value)
 
 
 def value(v, kind: str, currency: str | None = None) -> str:
@@ -358,7 +377,7 @@ def column_format(kind: str, currency: str | None = None) -> str | None:
     """The ``format`` of a ``st.column_config.NumberColumn`` for a kind (printf style with
     thousands separators), or None for non-numbers."""
     if kind == G.MONEY:
-        prefix = SYMBOLS.get(currency, f"{currency} " if currency else "")
+        prefix = "".join(_symbol_and_space(currency)) if currency else ""
         return f"{prefix}%,.2f"
     return {
         G.DAYS: "%,.0f",  # the label says "days" ("1 days" is what a fixed suffix gives)
@@ -368,7 +387,7 @@ def column_format(kind: str, currency: str | None = None) -> str | None:
         G.NUMBER: "%,.2f",
         G.SCORE: "%.2f",
         G.RATING: "%.2f",
-        G.HOUR: "%d h",
+        G.HOUR: _("%d h"),
     }.get(kind)
 
 

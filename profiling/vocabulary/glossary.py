@@ -2,7 +2,9 @@
 its unit, a help text that keeps the technical name and definition, and how to format it.
 
 Pages, charts and exports take their labels from here (``label``, ``help_text``,
-``header``), so a word is explained once and reads the same everywhere.
+``header``), so a word is explained once and reads the same everywhere. Entries keep their
+English words as gettext msgids (marked with ``N_``) and are translated when read, in the
+language of the page, report or export that reads them (:mod:`profiling.vocabulary.i18n`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import re
 from dataclasses import dataclass
 
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 CATEGORY_PREFIX = "cat_share__"
 SPEND_PREFIX = "spend_share__"
@@ -34,18 +38,19 @@ KINDS = (MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING, PER
 
 # ---- business words: one definition each --------------------------------------------------
 # The library computes these figures (profiles, overview, report, exports, CLI) by exactly
-# these rules, and every label and help text that names them quotes these sentences.
-CUSTOMERS_RULE = "distinct customer ids with at least one row in the log (any kind of event)"
-BUYERS_RULE = "customers with at least one purchase"
-ORDERS_RULE = (
+# these rules, and every label and help text that names them quotes these sentences. They
+# are msgids: read them through gettext (help texts fill them in translated).
+CUSTOMERS_RULE = N_("distinct customer ids with at least one row in the log (any kind of event)")
+BUYERS_RULE = N_("customers with at least one purchase")
+ORDERS_RULE = N_(
     "distinct order ids of purchase rows; a purchase row without an order id (or every row, "
     "when the log has no order ids) counts as one order per customer per day"
 )
-REVENUE_RULE = "purchase amounts minus refunds (net of refunds)"
-AOV_RULE = "revenue net of refunds / orders"
-REVENUE_PER_CUSTOMER_RULE = "revenue net of refunds / customers (buyers or not)"
-REFUNDED_EVERYTHING = "Refunded everything"
-REFUNDED_EVERYTHING_RULE = (
+REVENUE_RULE = N_("purchase amounts minus refunds (net of refunds)")
+AOV_RULE = N_("revenue net of refunds / orders")
+REVENUE_PER_CUSTOMER_RULE = N_("revenue net of refunds / customers (buyers or not)")
+REFUNDED_EVERYTHING = N_("Refunded everything")
+REFUNDED_EVERYTHING_RULE = N_(
     "net spend of zero or less after refunds: every purchase in the log was cancelled or "
     "refunded (or only refunds are in the log)"
 )
@@ -58,7 +63,8 @@ DEFINITIONS: dict[str, str] = {
     "revenue per customer": REVENUE_PER_CUSTOMER_RULE,
     "refunded everything": REFUNDED_EVERYTHING_RULE,
 }
-"""The business words and their one definition, for help texts, the report and exports."""
+"""The business words and their one definition (English msgids), for help texts, the
+report and exports."""
 
 
 @dataclass(frozen=True)
@@ -68,381 +74,501 @@ class Term:
     ``label``: plain words shown on screen; ``unit``: what the number counts ("days",
     "currency", "share", "count", ... or "" for text); ``help``: the technical name and its
     definition, for tooltips and the analyst details; ``kind``: the formatter
-    (:data:`KINDS`)."""
+    (:data:`KINDS`). The three texts are read in the current language; ``msg_*`` hold the
+    English msgids, with ``{placeholders}`` filled after translation from ``params`` (data,
+    as it is) and ``msg_params`` (msgids such as :data:`ORDERS_RULE`, translated too)."""
 
     name: str
-    label: str
-    unit: str
-    help: str
+    msg_label: str
+    msg_unit: str
+    msg_help: str
     kind: str
+    params: tuple[tuple[str, str], ...] = ()
+    msg_params: tuple[tuple[str, str], ...] = ()
+
+    def _text(self, msgid: str) -> str:
+        text = _(msgid)
+        if not (self.params or self.msg_params):
+            return text
+        values = dict(self.params) | {k: _(v) for k, v in self.msg_params}
+        return text.format(**values)
+
+    @property
+    def label(self) -> str:
+        return self._text(self.msg_label)
+
+    @property
+    def unit(self) -> str:
+        return self._text(self.msg_unit)
+
+    @property
+    def help(self) -> str:
+        return self._text(self.msg_help)
 
 
-def _t(name: str, label: str, kind: str, help: str, unit: str | None = None) -> Term:
-    units = {
-        MONEY: "currency",
-        DAYS: "days",
-        SHARE: "share",
-        COUNT: "count",
-        NUMBER: "",
-        SCORE: "score",
-        TEXT: "",
-        DATE: "date",
-        HOUR: "hour of day",
-        RATING: "rating",
-        PERCENTILE: "percentile",
-    }
-    return Term(name, label, units[kind] if unit is None else unit, help, kind)
+_UNITS = {
+    MONEY: N_("currency"),
+    DAYS: N_("days"),
+    SHARE: N_("share"),
+    COUNT: N_("count"),
+    NUMBER: "",
+    SCORE: N_("score"),
+    TEXT: "",
+    DATE: N_("date"),
+    HOUR: N_("hour of day"),
+    RATING: N_("rating"),
+    PERCENTILE: N_("percentile"),
+}
+
+
+def _t(
+    name: str,
+    label: str,
+    kind: str,
+    help: str,
+    unit: str | None = None,
+    msgs: dict[str, str] | None = None,
+    **params: str,
+) -> Term:
+    unit = _UNITS[kind] if unit is None else unit
+    msg_params = tuple(sorted((msgs or {}).items()))
+    return Term(name, label, unit, help, kind, tuple(sorted(params.items())), msg_params)
 
 
 _FEATURES = [
-    _t("user_id", "customer id", TEXT, "user_id: the customer's id in the data."),
+    _t("user_id", N_("customer id"), TEXT, N_("user_id: the customer's id in the data.")),
     _t(
         "n_events",
-        "rows in the log",
+        N_("rows in the log"),
         COUNT,
-        "n_events: every row of the log for this "
-        "customer (views, carts, purchases, ...); in a transaction log, one per line item.",
+        N_(
+            "n_events: every row of the log for this "
+            "customer (views, carts, purchases, ...); in a transaction log, one per line item."
+        ),
     ),
-    _t("first_seen", "first seen", DATE, "first_seen: timestamp of the customer's first event."),
-    _t("last_seen", "last seen", DATE, "last_seen: timestamp of the customer's latest event."),
+    _t(
+        "first_seen",
+        N_("first seen"),
+        DATE,
+        N_("first_seen: timestamp of the customer's first event."),
+    ),
+    _t(
+        "last_seen",
+        N_("last seen"),
+        DATE,
+        N_("last_seen: timestamp of the customer's latest event."),
+    ),
     _t(
         "tenure_days",
-        "days since first seen",
+        N_("days since first seen"),
         DAYS,
-        "tenure_days: days from the first event to the profile date.",
+        N_("tenure_days: days from the first event to the profile date."),
     ),
     _t(
         "days_since_seen",
-        "days since last visit",
+        N_("days since last visit"),
         DAYS,
-        "days_since_seen: days from the latest event of any kind to the profile date.",
+        N_("days_since_seen: days from the latest event of any kind to the profile date."),
     ),
     _t(
         "active_days",
-        "days with activity",
+        N_("days with activity"),
         COUNT,
-        "active_days: distinct calendar days with at least one event.",
+        N_("active_days: distinct calendar days with at least one event."),
     ),
     _t(
         "sessions",
-        "visits",
+        N_("visits"),
         COUNT,
-        "sessions: distinct session ids (or visits inferred from 30-minute gaps).",
+        N_("sessions: distinct session ids (or visits inferred from 30-minute gaps)."),
     ),
     _t(
         "events_per_session",
-        "actions per visit",
+        N_("actions per visit"),
         NUMBER,
-        "events_per_session: n_events / sessions.",
+        N_("events_per_session: n_events / sessions."),
     ),
     _t(
         "recency_days",
-        "days since last order",
+        N_("days since last order"),
         DAYS,
-        "recency_days (the R of RFM): days "
-        "from the latest purchase to the profile date; empty for customers who never bought.",
+        N_(
+            "recency_days (the R of RFM): days "
+            "from the latest purchase to the profile date; empty for customers who never bought."
+        ),
     ),
     _t(
         "frequency",
-        "orders",
+        N_("orders"),
         COUNT,
-        f"frequency (the F of RFM): orders, i.e. {ORDERS_RULE}. Always orders: never "
-        "repeat purchases.",
+        N_(
+            "frequency (the F of RFM): orders, i.e. {orders}. Always orders: never repeat purchases."
+        ),
+        msgs={"orders": ORDERS_RULE},
     ),
     _t(
         "purchase_days",
-        "days with a purchase",
+        N_("days with a purchase"),
         COUNT,
-        "purchase_days: distinct days with a purchase.",
+        N_("purchase_days: distinct days with a purchase."),
     ),
-    _t("last_purchase", "last order", DATE, "last_purchase: timestamp of the latest purchase."),
+    _t(
+        "last_purchase",
+        N_("last order"),
+        DATE,
+        N_("last_purchase: timestamp of the latest purchase."),
+    ),
     _t(
         "monetary",
-        "net spend",
+        N_("net spend"),
         MONEY,
-        f"monetary (the M of RFM): {REVENUE_RULE}, over the whole period; zero or less "
-        f"means the customer {REFUNDED_EVERYTHING.lower()}.",
+        N_(
+            "monetary (the M of RFM): {revenue}, over the whole period; zero or less means "
+            "the customer refunded everything."
+        ),
+        msgs={"revenue": REVENUE_RULE},
     ),
-    _t("gross_spend", "spend before refunds", MONEY, "gross_spend: sum of purchase amounts."),
-    _t("refunded", "refunded", MONEY, "refunded: sum of refund amounts (negative)."),
+    _t(
+        "gross_spend",
+        N_("spend before refunds"),
+        MONEY,
+        N_("gross_spend: sum of purchase amounts."),
+    ),
+    _t("refunded", N_("refunded"), MONEY, N_("refunded: sum of refund amounts (negative).")),
     _t(
         "avg_order_value",
-        "average order value",
+        N_("average order value"),
         MONEY,
-        f"avg_order_value: net spend / orders ({AOV_RULE}); spend before refunds is shown "
-        "separately as such.",
+        N_(
+            "avg_order_value: net spend / orders ({aov}); spend before refunds is shown "
+            "separately as such."
+        ),
+        msgs={"aov": AOV_RULE},
     ),
     _t(
         "avg_unit_price",
-        "average price paid",
+        N_("average price paid"),
         MONEY,
-        "avg_unit_price: mean unit price of the items bought.",
+        N_("avg_unit_price: mean unit price of the items bought."),
     ),
-    _t("units_bought", "units bought", COUNT, "units_bought: sum of quantities purchased."),
+    _t("units_bought", N_("units bought"), COUNT, N_("units_bought: sum of quantities purchased.")),
     _t(
         "price_level",
-        "price level vs. category (1 = typical)",
+        N_("price level vs. category (1 = typical)"),
         NUMBER,
-        "price_level: mean "
-        "price paid divided by the median price of the same categories; below 1 is cheaper "
-        "than typical, above 1 dearer.",
-        unit="ratio",
+        N_(
+            "price_level: mean "
+            "price paid divided by the median price of the same categories; below 1 is cheaper "
+            "than typical, above 1 dearer."
+        ),
+        unit=N_("ratio"),
     ),
-    _t("view_to_cart", "views that led to a cart", SHARE, "view_to_cart: carts / views."),
+    _t("view_to_cart", N_("views that led to a cart"), SHARE, N_("view_to_cart: carts / views.")),
     _t(
         "cart_to_purchase",
-        "carts that led to a purchase",
+        N_("carts that led to a purchase"),
         SHARE,
-        "cart_to_purchase: purchases / carts.",
+        N_("cart_to_purchase: purchases / carts."),
     ),
     _t(
         "view_to_purchase",
-        "views that led to a purchase",
+        N_("views that led to a purchase"),
         SHARE,
-        "view_to_purchase: purchases / views (conversion rate).",
+        N_("view_to_purchase: purchases / views (conversion rate)."),
     ),
-    _t("refund_rate", "share of purchases refunded", SHARE, "refund_rate: refunds / purchases."),
+    _t(
+        "refund_rate",
+        N_("share of purchases refunded"),
+        SHARE,
+        N_("refund_rate: refunds / purchases."),
+    ),
     _t(
         "weekend_share",
-        "share of activity at weekends",
+        N_("share of activity at weekends"),
         SHARE,
-        "weekend_share: share of events on Saturday or Sunday.",
+        N_("weekend_share: share of events on Saturday or Sunday."),
     ),
     _t(
         "preferred_hour",
-        "usual hour of activity",
+        N_("usual hour of activity"),
         HOUR,
-        "preferred_hour: the hour of day with most events (0-23, UTC).",
+        N_("preferred_hour: the hour of day with most events (0-23, UTC)."),
     ),
-    _t("n_ratings", "ratings given", COUNT, "n_ratings: number of explicit ratings."),
-    _t("rating_mean", "average rating given", RATING, "rating_mean: mean explicit rating."),
+    _t("n_ratings", N_("ratings given"), COUNT, N_("n_ratings: number of explicit ratings.")),
+    _t("rating_mean", N_("average rating given"), RATING, N_("rating_mean: mean explicit rating.")),
     _t(
         "rating_std",
-        "spread of ratings given",
+        N_("spread of ratings given"),
         RATING,
-        "rating_std: standard deviation of the customer's ratings.",
+        N_("rating_std: standard deviation of the customer's ratings."),
     ),
-    _t("favourite_brand", "favourite brand", TEXT, "favourite_brand: brand with most events."),
-    _t("top_category", "favourite category", TEXT, "top_category: category with most events."),
+    _t(
+        "favourite_brand",
+        N_("favourite brand"),
+        TEXT,
+        N_("favourite_brand: brand with most events."),
+    ),
+    _t(
+        "top_category",
+        N_("favourite category"),
+        TEXT,
+        N_("top_category: category with most events."),
+    ),
     _t(
         "top_category_share",
-        "share of activity in the favourite category",
+        N_("share of activity in the favourite category"),
         SHARE,
-        "top_category_share: the favourite category's share of the customer's events.",
+        N_("top_category_share: the favourite category's share of the customer's events."),
     ),
     _t(
         "category_entropy",
-        "variety of categories browsed",
+        N_("variety of categories browsed"),
         NUMBER,
-        "category_entropy: "
-        "Shannon entropy (natural log) of the customer's category shares; 0 = one category "
-        "only, higher = interest spread over more categories.",
-        unit="nats",
+        N_(
+            "category_entropy: "
+            "Shannon entropy (natural log) of the customer's category shares; 0 = one category "
+            "only, higher = interest spread over more categories."
+        ),
+        unit=N_("nats"),
     ),
     _t(
         "events_last_30d",
-        "actions in the last 30 days",
+        N_("actions in the last 30 days"),
         COUNT,
-        "events_last_30d: events in the 30 days before the profile date.",
+        N_("events_last_30d: events in the 30 days before the profile date."),
     ),
     _t(
         "events_prev_30d",
-        "actions in the 30 days before",
+        N_("actions in the 30 days before"),
         COUNT,
-        "events_prev_30d: events 31-60 days before the profile date.",
+        N_("events_prev_30d: events 31-60 days before the profile date."),
     ),
     _t(
         "momentum",
-        "activity trend (-1 falling, +1 rising)",
+        N_("activity trend (-1 falling, +1 rising)"),
         NUMBER,
-        "momentum: (last 30 days - previous 30 days) / (their sum), in [-1, 1]; 0 = steady.",
-        unit="trend",
+        N_("momentum: (last 30 days - previous 30 days) / (their sum), in [-1, 1]; 0 = steady."),
+        unit=N_("trend"),
     ),
-    _t("tags", "tags", TEXT, "tags: readable labels given by the rules listed on the user page."),
+    _t(
+        "tags",
+        N_("tags"),
+        TEXT,
+        N_("tags: readable labels given by the rules listed on the user page."),
+    ),
     _t(
         "r_score",
-        "recency score (5 = most recent)",
+        N_("recency score (5 = most recent)"),
         SCORE,
-        "r_score: quintile of recency_days among buyers, 1-5, 5 = most recent.",
+        N_("r_score: quintile of recency_days among buyers, 1-5, 5 = most recent."),
     ),
     _t(
         "f_score",
-        "order-count score (5 = most orders)",
+        N_("order-count score (5 = most orders)"),
         SCORE,
-        "f_score: quintile of frequency among buyers, 1-5.",
+        N_("f_score: quintile of frequency among buyers, 1-5."),
     ),
     _t(
         "m_score",
-        "spend score (5 = highest spend)",
+        N_("spend score (5 = highest spend)"),
         SCORE,
-        "m_score: quintile of monetary among buyers, 1-5.",
+        N_("m_score: quintile of monetary among buyers, 1-5."),
     ),
     _t(
         "rfm_cell",
-        "recency and order-count scores",
+        N_("recency and order-count scores"),
         TEXT,
-        "rfm_cell: R score then F score, e.g. '54'.",
+        N_("rfm_cell: R score then F score, e.g. '54'."),
     ),
     _t(
         "rfm_segment",
-        "customer segment",
+        N_("customer segment"),
         TEXT,
-        "rfm_segment: named RFM segment from the recency and frequency scores.",
+        N_("rfm_segment: named RFM segment from the recency and frequency scores."),
     ),
     _t(
         "cluster",
-        "group number",
+        N_("group number"),
         TEXT,
-        "cluster: id of the group found by clustering "
-        "(k-means or Gaussian mixture on standardized features).",
+        N_(
+            "cluster: id of the group found by clustering "
+            "(k-means or Gaussian mixture on standardized features)."
+        ),
     ),
     _t(
         "cluster_name",
-        "behaviour group",
+        N_("behaviour group"),
         TEXT,
-        "cluster_name: readable name of the cluster from its most distinctive features.",
+        N_("cluster_name: readable name of the cluster from its most distinctive features."),
     ),
     _t(
         "churn_risk",
-        "chance of not buying again",
+        N_("chance of not buying again"),
         SHARE,
-        "churn_risk: predicted probability that a past buyer makes no purchase in the lapse "
-        "window (longer than the purchase horizon, set from the gaps between repeat purchases).",
+        N_(
+            "churn_risk: predicted probability that a past buyer makes no purchase in the "
+            "lapse window (longer than the purchase horizon, set from the gaps between repeat "
+            "purchases)."
+        ),
     ),
     _t(
         "purchase_propensity",
-        "chance of buying soon",
+        N_("chance of buying soon"),
         SHARE,
-        "purchase_propensity: predicted probability of at least one purchase in the horizon.",
+        N_("purchase_propensity: predicted probability of at least one purchase in the horizon."),
     ),
-    _t("age", "age", NUMBER, "age: from the users table.", unit="years"),
-    _t("age_band", "age band", TEXT, "age_band: age grouped in bands."),
+    _t("age", N_("age"), NUMBER, N_("age: from the users table."), unit=N_("years")),
+    _t("age_band", N_("age band"), TEXT, N_("age_band: age grouped in bands.")),
 ]
 _EVENT_WORDS = {
-    S.VIEW: "views",
-    S.CLICK: "clicks",
-    S.CART: "add-to-carts",
-    S.WISHLIST: "wishlist adds",
-    S.PURCHASE: "purchases (line items)",
-    S.REFUND: "refunds",
-    S.RATE: "ratings",
-    S.SEARCH: "searches",
+    S.VIEW: N_("views"),
+    S.CLICK: N_("clicks"),
+    S.CART: N_("add-to-carts"),
+    S.WISHLIST: N_("wishlist adds"),
+    S.PURCHASE: N_("purchases (line items)"),
+    S.REFUND: N_("refunds"),
+    S.RATE: N_("ratings"),
+    S.SEARCH: N_("searches"),
 }
-_PARTS = {"night": "0-6 h", "morning": "6-12 h", "afternoon": "12-18 h", "evening": "18-24 h"}
+_PARTS = {
+    "night": (N_("share of activity in the night"), "0-6 h"),
+    "morning": (N_("share of activity in the morning"), "6-12 h"),
+    "afternoon": (N_("share of activity in the afternoon"), "12-18 h"),
+    "evening": (N_("share of activity in the evening"), "18-24 h"),
+}
 _FEATURES += [
-    _t(f"n_{t}", word, COUNT, f"n_{t}: number of '{t}' events.") for t, word in _EVENT_WORDS.items()
+    _t(f"n_{t}", word, COUNT, N_("{column}: number of '{event}' events."), column=f"n_{t}", event=t)
+    for t, word in _EVENT_WORDS.items()
 ]
 _FEATURES += [
     _t(
         f"share_{p}",
-        f"share of activity in the {p}",
+        label,
         SHARE,
-        f"share_{p}: share of events between {h} (UTC).",
+        N_("{column}: share of events between {hours} (UTC)."),
+        column=f"share_{p}",
+        hours=h,
     )
-    for p, h in _PARTS.items()
+    for p, (label, h) in _PARTS.items()
 ]
 
 _METRICS = [
     # recommenders (at K, the length of each list)
     _t(
         "precision",
-        "share of the list the customer later bought",
+        N_("share of the list the customer later bought"),
         SHARE,
-        "precision@K: relevant items in the top K / K, averaged over test customers.",
+        N_("precision@K: relevant items in the top K / K, averaged over test customers."),
     ),
     _t(
         "recall",
-        "share of later purchases the list caught",
+        N_("share of later purchases the list caught"),
         SHARE,
-        "recall@K: relevant items in the top K / all relevant items of the customer.",
+        N_("recall@K: relevant items in the top K / all relevant items of the customer."),
     ),
-    _t("f1", "balance of the two above", SHARE, "F1@K: harmonic mean of precision and recall."),
+    _t(
+        "f1",
+        N_("balance of the two above"),
+        SHARE,
+        N_("F1@K: harmonic mean of precision and recall."),
+    ),
     _t(
         "ndcg",
-        "ranking quality (1 = perfect order)",
+        N_("ranking quality (1 = perfect order)"),
         SCORE,
-        "NDCG@K: normalized discounted cumulative gain; hits near the top count more; 0-1.",
+        N_("NDCG@K: normalized discounted cumulative gain; hits near the top count more; 0-1."),
     ),
-    _t("map", "average precision of the list", SCORE, "MAP@K: mean average precision; 0-1."),
+    _t(
+        "map", N_("average precision of the list"), SCORE, N_("MAP@K: mean average precision; 0-1.")
+    ),
     _t(
         "mrr",
-        "how high the first good item is",
+        N_("how high the first good item is"),
         SCORE,
-        "MRR: mean reciprocal rank of the "
-        "first relevant item (1 = first place, 0.5 = second, ...).",
+        N_(
+            "MRR: mean reciprocal rank of the "
+            "first relevant item (1 = first place, 0.5 = second, ...)."
+        ),
     ),
     _t(
         "hit_rate",
-        "customers with at least one good suggestion",
+        N_("customers with at least one good suggestion"),
         SHARE,
-        "hit_rate@K: share of test customers with at least one relevant item in the top K.",
+        N_("hit_rate@K: share of test customers with at least one relevant item in the top K."),
     ),
     _t(
         "coverage",
-        "share of the catalogue recommended",
+        N_("share of the catalogue recommended"),
         SHARE,
-        "catalog coverage: distinct items recommended to anyone / items in the catalogue.",
+        N_("catalog coverage: distinct items recommended to anyone / items in the catalogue."),
     ),
     _t(
         "novelty",
-        "how little-known the suggestions are",
+        N_("how little-known the suggestions are"),
         NUMBER,
-        "novelty: mean self-information -log2(popularity) of recommended items, in bits.",
-        unit="bits",
+        N_("novelty: mean self-information -log2(popularity) of recommended items, in bits."),
+        unit=N_("bits"),
     ),
     _t(
         "diversity",
-        "variety within a list",
+        N_("variety within a list"),
         SCORE,
-        "intra-list diversity: mean pairwise dissimilarity of the items in a list; 0-1.",
+        N_("intra-list diversity: mean pairwise dissimilarity of the items in a list; 0-1."),
     ),
     _t(
         "popularity_bias",
-        "lean on best sellers",
+        N_("lean on best sellers"),
         NUMBER,
-        "popularity bias: mean popularity "
-        "of the recommended items relative to the catalogue (lower leans less on best "
-        "sellers).",
-        unit="ratio",
+        N_(
+            "popularity bias: mean popularity "
+            "of the recommended items relative to the catalogue (lower leans less on best "
+            "sellers)."
+        ),
+        unit=N_("ratio"),
     ),
     _t(
         "rmse",
-        "rating error (typical size)",
+        N_("rating error (typical size)"),
         RATING,
-        "RMSE: root mean squared error of predicted ratings.",
+        N_("RMSE: root mean squared error of predicted ratings."),
     ),
     _t(
         "mae",
-        "rating error (average size)",
+        N_("rating error (average size)"),
         RATING,
-        "MAE: mean absolute error of predicted ratings.",
+        N_("MAE: mean absolute error of predicted ratings."),
     ),
     _t(
         "fit_seconds",
-        "training time",
+        N_("training time"),
         NUMBER,
-        "fit_seconds: wall-clock training time.",
-        unit="seconds",
+        N_("fit_seconds: wall-clock training time."),
+        unit=N_("seconds"),
     ),
     # predictions
-    _t("accuracy", "share of customers called right", SHARE, "accuracy at the chosen threshold."),
+    _t(
+        "accuracy",
+        N_("share of customers called right"),
+        SHARE,
+        N_("accuracy at the chosen threshold."),
+    ),
     _t(
         "roc_auc",
-        "ranks buyers above non-buyers (0.5 = chance)",
+        N_("ranks buyers above non-buyers (0.5 = chance)"),
         SCORE,
-        "ROC-AUC: probability that a random positive scores above a random negative.",
+        N_("ROC-AUC: probability that a random positive scores above a random negative."),
     ),
     _t(
         "pr_auc",
-        "precision across all thresholds",
+        N_("precision across all thresholds"),
         SCORE,
-        "PR-AUC: area under the precision-recall curve (average precision).",
+        N_("PR-AUC: area under the precision-recall curve (average precision)."),
     ),
     _t(
         "brier",
-        "probability error (lower is better)",
+        N_("probability error (lower is better)"),
         SCORE,
-        "Brier score: mean squared error of the predicted probabilities.",
+        N_("Brier score: mean squared error of the predicted probabilities."),
     ),
     _t(
         "gini",
@@ -472,91 +598,112 @@ _METRICS = [
     ),
     _t(
         "top_decile_lift",
-        "how much richer the top 10% is",
+        N_("how much richer the top 10% is"),
         NUMBER,
-        "top-decile lift: share of positives among the 10% highest scores / the base rate.",
-        unit="times",
+        N_("top-decile lift: share of positives among the 10% highest scores / the base rate."),
+        unit=N_("times"),
     ),
     # overview
-    _t("customers", "customers", COUNT, f"customers: {CUSTOMERS_RULE}."),
-    _t("buyers", "buyers", COUNT, f"buyers: {BUYERS_RULE}."),
-    _t("orders", "orders", COUNT, f"orders: {ORDERS_RULE}."),
-    _t("revenue", "revenue", MONEY, f"revenue: {REVENUE_RULE}."),
-    _t("aov", "average order value", MONEY, f"average order value: {AOV_RULE}."),
+    _t(
+        "customers", N_("customers"), COUNT, N_("customers: {rule}."), msgs={"rule": CUSTOMERS_RULE}
+    ),
+    _t("buyers", N_("buyers"), COUNT, N_("buyers: {rule}."), msgs={"rule": BUYERS_RULE}),
+    _t("orders", N_("orders"), COUNT, N_("orders: {rule}."), msgs={"rule": ORDERS_RULE}),
+    _t("revenue", N_("revenue"), MONEY, N_("revenue: {rule}."), msgs={"rule": REVENUE_RULE}),
+    _t(
+        "aov",
+        N_("average order value"),
+        MONEY,
+        N_("average order value: {rule}."),
+        msgs={"rule": AOV_RULE},
+    ),
     _t(
         "repeat_rate",
-        "repeat customers",
+        N_("repeat customers"),
         SHARE,
-        "repeat-purchase rate: customers with 2 or "
-        "more orders / customers with at least one order.",
+        N_(
+            "repeat-purchase rate: customers with 2 or "
+            "more orders / customers with at least one order."
+        ),
     ),
     _t(
         "revenue_per_customer",
-        "revenue per customer",
+        N_("revenue per customer"),
         MONEY,
-        f"revenue per customer: {REVENUE_PER_CUSTOMER_RULE}.",
+        N_("revenue per customer: {rule}."),
+        msgs={"rule": REVENUE_PER_CUSTOMER_RULE},
     ),
     _t(
         "conversion",
-        "visitors who bought",
+        N_("visitors who bought"),
         SHARE,
-        "conversion: customers with a purchase / customers with any event.",
+        N_("conversion: customers with a purchase / customers with any event."),
     ),
-    _t("users", "customers", COUNT, "users: distinct ids in the group."),
-    _t("share_of_users", "share of customers", SHARE, "users in the group / all users."),
+    _t("users", N_("customers"), COUNT, N_("users: distinct ids in the group.")),
+    _t("share_of_users", N_("share of customers"), SHARE, N_("users in the group / all users.")),
     _t(
         "share_of_revenue",
-        "share of revenue",
+        N_("share of revenue"),
         SHARE,
-        "net spend of the group (refunds "
-        "leaving a customer below zero count as zero) / all net spend.",
+        N_(
+            "net spend of the group (refunds "
+            "leaving a customer below zero count as zero) / all net spend."
+        ),
     ),
     _t(
         "z",
-        "difference from the average customer",
+        N_("difference from the average customer"),
         NUMBER,
-        "standardized difference: "
-        "(group mean - population mean) / population standard deviation; 0 = average, "
-        "+1 = one standard deviation above.",
-        unit="std. dev.",
+        N_(
+            "standardized difference: "
+            "(group mean - population mean) / population standard deviation; 0 = average, "
+            "+1 = one standard deviation above."
+        ),
+        unit=N_("std. dev."),
     ),
     _t(
         "revenue_12m",
-        "spend in the previous 12 months",
+        N_("spend in the previous 12 months"),
         MONEY,
-        "revenue_12m: net spend in the 12 months before the earlier date.",
+        N_("revenue_12m: net spend in the 12 months before the earlier date."),
     ),
     _t(
         "purchase_propensity_pct",
-        "chance of buying soon (percentile)",
+        N_("chance of buying soon (percentile)"),
         PERCENTILE,
-        "purchase_propensity_pct: percentile of the score among scored customers (100 = highest).",
+        N_(
+            "purchase_propensity_pct: percentile of the score among scored customers (100 = highest)."
+        ),
     ),
     _t(
         "churn_risk_pct",
-        "chance of not buying again (percentile)",
+        N_("chance of not buying again (percentile)"),
         PERCENTILE,
-        "churn_risk_pct: percentile of the score among scored past buyers (100 = highest).",
+        N_("churn_risk_pct: percentile of the score among scored past buyers (100 = highest)."),
     ),
     _t(
         "purchase_drivers",
-        "what raises or lowers the chance of buying",
+        N_("what raises or lowers the chance of buying"),
         TEXT,
-        "purchase_drivers: the three inputs whose change to the typical customer's value "
-        "moves this customer's score most.",
+        N_(
+            "purchase_drivers: the three inputs whose change to the typical customer's value "
+            "moves this customer's score most."
+        ),
     ),
     _t(
         "churn_drivers",
-        "what raises or lowers the chance of not buying again",
+        N_("what raises or lowers the chance of not buying again"),
         TEXT,
-        "churn_drivers: the three inputs whose change to the typical customer's value moves "
-        "this customer's score most.",
+        N_(
+            "churn_drivers: the three inputs whose change to the typical customer's value moves "
+            "this customer's score most."
+        ),
     ),
     _t(
         "p_alive",
-        "chance the customer is still active",
+        N_("chance the customer is still active"),
         SHARE,
-        "P(alive): BG/NBD probability that the customer has not lapsed for good.",
+        N_("P(alive): BG/NBD probability that the customer has not lapsed for good."),
     ),
     _t(
         "predicted_spend",
@@ -567,37 +714,47 @@ _METRICS = [
     ),
     _t(
         "anomaly_score",
-        "how unusual (0.5 ordinary, 1 very unusual)",
+        N_("how unusual (0.5 ordinary, 1 very unusual)"),
         SCORE,
-        "anomaly score: IsolationForest score on standardized behaviour features.",
+        N_("anomaly score: IsolationForest score on standardized behaviour features."),
     ),
     _t(
         "anomaly_pct",
-        "how unusual (percentile)",
+        N_("how unusual (percentile)"),
         PERCENTILE,
-        "anomaly_pct: percentile of the anomaly score (100 = most unusual).",
+        N_("anomaly_pct: percentile of the anomaly score (100 = most unusual)."),
     ),
     _t(
         "risk_flags",
-        "risk flags raised",
+        N_("risk flags raised"),
         TEXT,
-        "risk_flags: names of the transparent risk rules the customer raises.",
+        N_("risk_flags: names of the transparent risk rules the customer raises."),
     ),
-    _t("risk_reasons", "why", TEXT, "risk_reasons: each raised rule with the customer's values."),
-    _t("n_risk_flags", "risk flags", COUNT, "n_risk_flags: number of risk rules raised."),
-    _t("from_segment", "earlier segment", TEXT, "from_segment: the segment at the earlier date."),
-    _t("to_segment", "later segment", TEXT, "to_segment: the segment at the later date."),
+    _t(
+        "risk_reasons",
+        N_("why"),
+        TEXT,
+        N_("risk_reasons: each raised rule with the customer's values."),
+    ),
+    _t("n_risk_flags", N_("risk flags"), COUNT, N_("n_risk_flags: number of risk rules raised.")),
+    _t(
+        "from_segment",
+        N_("earlier segment"),
+        TEXT,
+        N_("from_segment: the segment at the earlier date."),
+    ),
+    _t("to_segment", N_("later segment"), TEXT, N_("to_segment: the segment at the later date.")),
     _t(
         "share_of_from",
-        "share of the earlier segment",
+        N_("share of the earlier segment"),
         SHARE,
-        "share_of_from: customers of the flow / customers of the earlier segment.",
+        N_("share_of_from: customers of the flow / customers of the earlier segment."),
     ),
     _t(
         "became_inactive",
-        "became inactive",
+        N_("became inactive"),
         TEXT,
-        "became_inactive: active in the 90 days before the earlier date, no event since.",
+        N_("became_inactive: active in the 90 days before the earlier date, no event since."),
     ),
 ]
 
@@ -605,17 +762,17 @@ _TERMS: dict[str, Term] = {t.name: t for t in _FEATURES + _METRICS}
 
 # technical words that appear in explanations, in plain words (the analyst details list them)
 JARGON: dict[str, str] = {
-    "std. diff.": "how different from the average customer (in standard deviations)",
-    "silhouette": "how well separated the groups are (higher is better)",
-    "k-means": "a method that sorts customers into groups of similar behaviour",
-    "K": "the length of each recommendation list",
-    "bootstrap interval": "the range the true value most likely lies in (95%)",
-    "sign-flip test": "a check that one model's lead is not luck",
-    "†": "clearly worse than the best model (not luck)",
-    "is_fallback": "no personal history: shown the most popular items instead",
-    "cold users": "customers with no history before the test period",
-    "ALS user factors": "taste profile learned by a recommender",
-    "fingerprint": "a digest of the data content, identifying this exact version",
+    "std. diff.": N_("how different from the average customer (in standard deviations)"),
+    "silhouette": N_("how well separated the groups are (higher is better)"),
+    "k-means": N_("a method that sorts customers into groups of similar behaviour"),
+    "K": N_("the length of each recommendation list"),
+    "bootstrap interval": N_("the range the true value most likely lies in (95%)"),
+    "sign-flip test": N_("a check that one model's lead is not luck"),
+    "†": N_("clearly worse than the best model (not luck)"),
+    "is_fallback": N_("no personal history: shown the most popular items instead"),
+    "cold users": N_("customers with no history before the test period"),
+    "ALS user factors": N_("taste profile learned by a recommender"),
+    "fingerprint": N_("a digest of the data content, identifying this exact version"),
 }
 
 
@@ -628,27 +785,45 @@ def term(name: str) -> Term:
         cat = name[len(CATEGORY_PREFIX) :]
         return _t(
             name,
-            f"share of activity in {cat}",
+            N_("share of activity in {category}"),
             SHARE,
-            f"{name}: the category's share of the customer's item events.",
+            N_("{column}: the category's share of the customer's item events."),
+            category=cat,
+            column=name,
         )
     if name.startswith(SPEND_PREFIX):
         cat = name[len(SPEND_PREFIX) :]
         return _t(
             name,
-            f"share of spend in {cat}",
+            N_("share of spend in {category}"),
             SHARE,
-            f"{name}: the category's share of the customer's spend.",
+            N_("{column}: the category's share of the customer's spend."),
+            category=cat,
+            column=name,
         )
     if name.endswith("_attr"):
         base = name[: -len("_attr")]
         return _t(
             name,
-            f"{base.replace('_', ' ')} (from the customer table)",
+            N_("{attribute} (from the customer table)"),
             TEXT,
-            f"{name}: the users table's own '{base}' column.",
+            N_("{column}: the users table's own '{attribute}' column."),
+            attribute=base.replace("_", " "),
+            column=name,
         )
-    return _t(name, name.replace("_", " "), TEXT, f"{name}: a column of the data.")
+    return _t(
+        name,
+        "{column}",
+        TEXT,
+        N_("{raw}: a column of the data."),
+        column=name.replace("_", " "),
+        raw=name,
+    )
+
+
+def names() -> list[str]:
+    """Every fixed entry's name (generated entries such as ``cat_share__Books`` aside)."""
+    return list(_TERMS)
 
 
 def known(name: str) -> bool:
@@ -684,7 +859,7 @@ def unit_text(name: str, currency: str | None = None) -> str:
     if t.kind == MONEY:
         return currency or ""
     if t.kind == SHARE:
-        return "share 0-1"
+        return _("share 0-1")
     if t.kind in (COUNT, TEXT, DATE):
         return ""
     return t.unit
@@ -693,42 +868,52 @@ def unit_text(name: str, currency: str | None = None) -> str:
 def header(name: str, currency: str | None = None) -> str:
     """Export header with the unit: "days since last order (days)", "net spend (GBP)"."""
     u = unit_text(name, currency)
-    return f"{label(name)} ({u})" if u else label(name)
+    return _("{label} ({unit})").format(label=label(name), unit=u) if u else label(name)
 
 
 def labels(names: list[str]) -> str:
     """Readable comma-separated labels."""
-    return ", ".join(label(n) for n in names)
+    return _(", ").join(label(n) for n in names)
 
 
 SHORT: dict[str, str] = {
-    "ndcg": "ranking quality",
-    "precision": "hits in the list",
-    "recall": "purchases caught",
-    "f1": "hits and catches balanced",
-    "map": "average precision",
-    "mrr": "rank of first hit",
-    "hit_rate": "customers with a hit",
-    "coverage": "catalogue covered",
-    "novelty": "novelty",
-    "diversity": "variety",
-    "popularity_bias": "lean on best sellers",
-    "rmse": "rating error",
-    "mae": "average rating error",
+    "ndcg": N_("ranking quality"),
+    "precision": N_("hits in the list"),
+    "recall": N_("purchases caught"),
+    "f1": N_("hits and catches balanced"),
+    "map": N_("average precision"),
+    "mrr": N_("rank of first hit"),
+    "hit_rate": N_("customers with a hit"),
+    "coverage": N_("catalogue covered"),
+    "novelty": N_("novelty"),
+    "diversity": N_("variety"),
+    "popularity_bias": N_("lean on best sellers"),
+    "rmse": N_("rating error"),
+    "mae": N_("average rating error"),
 }
-"""Short plain names of recommender metrics, for table headers."""
+"""Short plain names of recommender metrics, for table headers (English msgids: read them
+through :func:`short`)."""
+
+
+def short(metric: str) -> str:
+    """The short plain name of a recommender metric in the current language ("ranking
+    quality"); its label when it has no short name."""
+    return _(SHORT[metric]) if metric in SHORT else label(metric)
+
 
 _TECH = {
+    "precision": N_("precision"),
+    "recall": N_("recall"),
     "ndcg": "NDCG",
     "map": "MAP",
     "mrr": "MRR",
-    "hit_rate": "hit rate",
+    "hit_rate": N_("hit rate"),
     "f1": "F1",
     "rmse": "RMSE",
     "mae": "MAE",
-    "coverage": "coverage",
-    "popularity_bias": "popularity bias",
-    "diversity": "diversity",
+    "coverage": N_("coverage"),
+    "popularity_bias": N_("popularity bias"),
+    "diversity": N_("diversity"),
 }
 _AT_K = ("ndcg", "precision", "recall", "map", "hit_rate", "f1")
 
@@ -736,14 +921,14 @@ _AT_K = ("ndcg", "precision", "recall", "map", "hit_rate", "f1")
 def technical(metric: str, k: int | None = None) -> str:
     """The technical name of a recommender metric, with its cut-off: "NDCG@10"."""
     at = f"@{k}" if k and metric in _AT_K else ""
-    return f"{_TECH.get(metric, metric)}{at}"
+    return f"{_(_TECH.get(metric, metric))}{at}"
 
 
 def metric_header(metric: str, k: int | None = None) -> str:
     """A short table header: plain words, then the technical name: "ranking quality
     (NDCG@10)"."""
-    plain, tech = SHORT.get(metric, label(metric)), technical(metric, k)
-    return plain if plain == tech else f"{plain} ({tech})"
+    plain, tech = short(metric), technical(metric, k)
+    return plain if plain == tech else _("{label} ({unit})").format(label=plain, unit=tech)
 
 
 def metric_label(metric: str, k: int | None = None) -> str:

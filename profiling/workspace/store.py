@@ -923,7 +923,7 @@ def open_workspace(name_or_slug: str) -> Workspace:
     )
 
 
-SETTINGS = ("currency",)
+SETTINGS = ("currency", "segment_scheme")
 """Display settings a workspace keeps in its meta table (see :meth:`Workspace.set_setting`)."""
 
 

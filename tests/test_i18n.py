@@ -1,0 +1,185 @@
+"""Languages: the current language, gettext catalogs compiled with Babel, per-language
+numbers, money and dates, the glossary in Chinese, and every catalog complete."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from profiling.vocabulary import fmt, i18n
+from profiling.vocabulary import glossary as G
+
+ROOT = Path(__file__).resolve().parents[1]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+
+
+@pytest.fixture(autouse=True)
+def _catalog_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_LOCALE_CACHE", str(tmp_path / "mo"))
+    i18n.reload()
+    yield
+    i18n.reload()
+
+
+def test_the_language_is_english_unless_set_and_a_block_restores_it():
+    assert i18n.get_language() == "en"
+    with i18n.language("zh-CN"):
+        assert i18n.get_language() == "zh"
+        assert i18n.gettext("orders") == "订单数"
+    assert i18n.get_language() == "en"
+    assert i18n.gettext("orders") == "orders"
+
+
+def test_another_thread_keeps_its_own_language():
+    seen = []
+    with i18n.language("zh"):
+        t = threading.Thread(target=lambda: seen.append(i18n.get_language()))
+        t.start()
+        t.join()
+    assert seen == ["en"]  # a new thread starts from the default, not from this context
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("zh", "zh"),
+        ("zh-CN", "zh"),
+        ("zh_Hans_CN", "zh"),
+        ("EN-gb", "en"),
+        ("fr", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_browser_and_url_codes_map_to_a_supported_language(code, expected):
+    assert i18n.normalize(code) == expected
+
+
+def test_an_unknown_language_is_an_error_naming_it():
+    with pytest.raises(ValueError, match=r"language: expected one of en, zh, got 'fr'"):
+        i18n.set_language("fr")
+
+
+def test_english_formats_are_unchanged():
+    assert fmt.number(1234.5) == "1,234.5"
+    assert fmt.money(1234.5, "USD") == "$1,234.50"
+    assert fmt.money(8_310_000, "GBP", compact=True) == "£8.31M"
+    assert fmt.days(97.2) == "97 days"
+    assert fmt.days(1) == "1 day"
+    assert fmt.date_text(dt.date(2026, 12, 7)) == "07 Dec 2026"
+    assert fmt.ordinal(52) == "52nd"
+
+
+def test_chinese_formats_numbers_money_and_dates_the_chinese_way():
+    with i18n.language("zh"):
+        assert fmt.number(1234.5) == "1,234.5"
+        assert fmt.percent(0.1234) == "12.3%"
+        assert fmt.money(1234.5, "CNY") == "¥1,234.50"
+        assert fmt.money(1234.5, "GBP") == "£1,234.50"
+        assert fmt.money(8_310_000, "CNY", compact=True) == "¥831万"  # 831 x 10,000
+        assert fmt.days(97.2) == "97天"
+        assert fmt.date_text(dt.datetime(2026, 12, 7, 15, 30)) == "2026年12月7日"
+        assert fmt.ordinal(52) == "第52"
+
+
+def test_glossary_labels_follow_the_language_they_are_read_in():
+    with i18n.language("zh"):
+        assert G.label("recency_days") == "距上次下单天数"
+        assert G.header("monetary", "CNY") == "净消费额（CNY）"
+        assert G.label("cat_share__Books") == "Books 行为占比"  # the category is data
+        assert G.metric_header("ndcg", 10) == "排序质量（NDCG@10）"
+    assert G.label("recency_days") == "days since last order"
+    assert G.header("monetary", "GBP") == "net spend (GBP)"
+
+
+def test_every_glossary_label_and_help_text_reads_in_chinese():
+    names = [*G.names(), "cat_share__X", "spend_share__X", "income_attr"]
+    with i18n.language("zh"):
+        left = [n for n in names if not (CJK.search(G.label(n)) and CJK.search(G.help_text(n)))]
+    assert left == []
+
+
+def test_a_catalog_is_recompiled_when_its_po_file_is_newer(tmp_path, monkeypatch):
+    po = tmp_path / "locale" / "zh_CN" / "LC_MESSAGES" / "persona.po"
+    po.parent.mkdir(parents=True)
+    entry = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=utf-8\\n"\n\nmsgid "orders"\n'
+    po.write_text(entry + 'msgstr "订单"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
+    with i18n.language("zh"):
+        assert i18n.gettext("orders") == "订单"
+        mo = tmp_path / "mo" / "zh_CN" / "LC_MESSAGES" / "persona.mo"
+        assert mo.exists()
+        po.write_text(entry + 'msgstr "订单数"\n', encoding="utf-8")
+        later = mo.stat().st_mtime + 10
+        os.utime(po, (later, later))
+        i18n.reload()
+        assert i18n.gettext("orders") == "订单数"
+
+
+def _extracted() -> dict[str, str | tuple]:
+    """Every msgid the code marks, as ``pybabel extract -F babel.cfg -k N_`` finds it."""
+    method_map = [
+        ("profiling/**.py", "python"),
+        ("ui/**.py", "python"),
+        ("app_pages/**.py", "python"),
+        ("app.py", "python"),
+    ]
+    out = {}
+    for _file, _line, message, _comments, _ctx in extract_from_dir(
+        str(ROOT), method_map, keywords=KEYWORDS
+    ):
+        key = message if isinstance(message, str) else message[0]
+        out[key] = message
+    return out
+
+
+def test_babel_cfg_lists_the_folders_the_completeness_check_extracts():
+    cfg = (ROOT / "babel.cfg").read_text()
+    for section in ("profiling/**.py", "ui/**.py", "app_pages/**.py", "app.py"):
+        assert f"[python: {section}]" in cfg
+
+
+def test_the_chinese_catalog_translates_every_message_the_code_marks():
+    with (ROOT / "locale/zh_CN/LC_MESSAGES/persona.po").open("rb") as f:
+        catalog = read_po(f, locale="zh_CN")
+    translated = {
+        (m.id if isinstance(m.id, str) else m.id[0]): m
+        for m in catalog
+        if m.id and "fuzzy" not in m.flags
+    }
+    extracted = _extracted()
+    assert len(extracted) > 300
+    missing = sorted(k for k in extracted if k not in translated)
+    empty = sorted(
+        k
+        for k in extracted
+        if k in translated
+        and not all(
+            translated[k].string
+            if not isinstance(translated[k].string, str)
+            else [translated[k].string]
+        )
+    )
+    placeholders = sorted(
+        k
+        for k in extracted
+        if k in translated
+        and set(re.findall(r"\{\w+\}", k))
+        != set(
+            re.findall(
+                r"\{\w+\}",
+                "".join(translated[k].string)
+                if not isinstance(translated[k].string, str)
+                else translated[k].string,
+            )
+        )
+    )
+    assert (missing, empty, placeholders) == ([], [], [])
