@@ -572,29 +572,33 @@ _METRICS = [
     ),
     _t(
         "gini",
-        "how well it orders spenders (1 perfect, 0 random)",
+        N_("how well it orders spenders (1 perfect, 0 random)"),
         NUMBER,
-        "normalized Gini: Gini of actual spend ordered by the prediction / Gini of the perfect "
-        "order; ties in the prediction share their spend.",
+        N_(
+            "normalized Gini: Gini of actual spend ordered by the prediction / Gini of the perfect "
+            "order; ties in the prediction share their spend."
+        ),
     ),
     _t(
         "spearman",
-        "rank agreement with actual spend",
+        N_("rank agreement with actual spend"),
         NUMBER,
-        "Spearman correlation between predicted and actual spend (-1 .. 1).",
+        N_("Spearman correlation between predicted and actual spend (-1 .. 1)."),
     ),
     _t(
         "value_mae",
-        "average error in money",
+        N_("average error in money"),
         MONEY,
-        "MAE: mean absolute difference between predicted and actual spend.",
+        N_("MAE: mean absolute difference between predicted and actual spend."),
     ),
     _t(
         "top_decile_share",
-        "share of spend from the predicted top 10%",
+        N_("share of spend from the predicted top 10%"),
         SHARE,
-        "Share of the held-out window's total spend made by the 10% of customers with the "
-        "highest predicted spend (ties at the boundary counted in proportion).",
+        N_(
+            "Share of the held-out window's total spend made by the 10% of customers with the "
+            "highest predicted spend (ties at the boundary counted in proportion)."
+        ),
     ),
     _t(
         "top_decile_lift",
@@ -707,10 +711,12 @@ _METRICS = [
     ),
     _t(
         "predicted_spend",
-        "predicted spend, value horizon",
+        N_("predicted spend, value horizon"),
         MONEY,
-        "predicted_spend: the customer's predicted spend over the value horizon (default 180 "
-        "days), from the model that ordered spenders best on validation.",
+        N_(
+            "predicted_spend: the customer's predicted spend over the value horizon (default 180 "
+            "days), from the model that ordered spenders best on validation."
+        ),
     ),
     _t(
         "anomaly_score",
