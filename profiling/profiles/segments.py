@@ -595,7 +595,10 @@ class SegmentDescription:
         ]
         parts += [
             _("{attribute} {value}: {share} (all: {population})").format(
-                attribute=a["attribute"],
+                # a derived attribute (age_band) by its label; a column of the file as named
+                attribute=G.short_label(a["attribute"])
+                if G.known(a["attribute"])
+                else a["attribute"],
                 value=a["value"],
                 share=f"{a['share']:.0%}",
                 population=f"{a['population_share']:.0%}",
