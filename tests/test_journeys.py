@@ -70,7 +70,7 @@ def test_what_changed_compares_two_snapshots(clear_streamlit_caches, two_snapsho
     assert list(flows["users"]) == [1, 1, 1]
     assert list(flows["revenue_12m"]) == [11.0, 5.0, 0.0]
     assert list(flows["share_of_from"]) == [1.0, 1.0, 1.0]
-    assert flows["from_segment"].iloc[2] == "New users"
+    assert flows["from_segment"].iloc[2] == "New customers"
 
 
 # ---- the stakeholder report: the saved model comparison, and sections that cannot be built

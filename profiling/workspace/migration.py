@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 from profiling.errors import ProfilingError
 from profiling.vocabulary import schema as S
 
-NEW = "New users"
+NEW = "New customers"
 GONE = "Not in the later data"
 REVENUE_WINDOW_DAYS = 365
 INACTIVE_WINDOW_DAYS = 90

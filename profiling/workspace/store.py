@@ -137,7 +137,7 @@ class BatchReport:
             f"batch {self.batch_id}: {self.rows_read:,} rows read, {self.rows_new:,} new, "
             f"{self.rows_duplicate:,} already in the workspace, {self.rows_dropped:,} dropped"
             + (f" ({drops})" if drops else "")
-            + f"; {self.new_users:,} new users"
+            + f"; {self.new_users:,} new customers"
         )
 
 
