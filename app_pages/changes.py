@@ -43,17 +43,17 @@ widgets.to_url("by", column)
 start, end = ds.events["timestamp"].min(), ds.as_of
 try:
     if mode == "Two snapshots":
-        labels = {
-            r["snapshot_id"]: f"#{r['snapshot_id']} · as of {r['as_of']:%Y-%m-%d} · {r['label']}"
+        snap_names = {
+            r["snapshot_id"]: f"#{r['snapshot_id']} · as of {r['as_of']:%d %b %Y} · {r['label']}"
             for r in snaps.iter_rows(named=True)
         }
-        ids = list(labels)
+        ids = list(snap_names)
         a_col, b_col = st.columns(2)
         a = a_col.selectbox(
-            "Earlier", ids[:-1], index=len(ids) - 2, format_func=labels.get, key="ps_chg_snap_a"
+            "Earlier", ids[:-1], index=len(ids) - 2, format_func=snap_names.get, key="ps_chg_snap_a"
         )
         b = b_col.selectbox(
-            "Later", [i for i in ids if i > a], format_func=labels.get, key="ps_chg_snap_b"
+            "Later", [i for i in ids if i > a], format_func=snap_names.get, key="ps_chg_snap_b"
         )
         mig = changes.migration_between_snapshots(a, b, column)
     else:
@@ -143,7 +143,7 @@ if table.height:
     src, dst = pairs[pick]
     aud = changes.audience(mig, src, dst)
     st.download_button(
-        f"Download {aud.height:,} users ({src} → {dst}) as CSV",
+        f"Download {aud.height:,} customers ({src} → {dst}) as CSV",
         labels.csv(aud, cur),
         file_name=f"audience-{widgets.file_slug(src)}-to-{widgets.file_slug(dst)}.csv",
         mime="text/csv",

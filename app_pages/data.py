@@ -113,6 +113,7 @@ if rev is not None and rev.under_review:
     report.review_report(rev)
 elif (ds := data.active_dataset()) is not None:
     st.header(f"Cleaning report · {widgets.escape_markdown(ds.name)}", anchor="cleaning-report")
+    widgets.currency_suggestion()
     batches = data.batches(ref)
     if batches.height > 1:
         st.subheader("Batches")

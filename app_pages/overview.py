@@ -74,6 +74,7 @@ elif preset == "all":
 else:
     lo, hi = max(first_day, last_day - timedelta(days=int(preset[:-1]) - 1)), last_day
 currencies = ["", *sorted(fmt.ISO_CODES)]
+widgets.currency_suggestion()
 with p3.popover("Currency", icon=":material/payments:"):
     choice = st.selectbox(
         "Currency of the money columns",
@@ -170,6 +171,11 @@ if kind == O.EVENTS:
             st.plotly_chart(viz.event_mix_figure(ds.event_type_counts()), width="stretch")
 elif t.height:
     st.plotly_chart(viz.revenue_orders_figure(t, O.grain(start, end), cur), width="stretch")
+if t.height and t["partial"].any():
+    st.caption(
+        "Hatched bars: periods the chosen dates cover only in part (usually the first and "
+        "the last), so their totals are lower because the period is shorter."
+    )
 else:
     st.plotly_chart(viz.activity_figure(ds.activity()), width="stretch")
 

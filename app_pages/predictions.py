@@ -220,9 +220,10 @@ with r1:
 with r2:  # a static table wraps the rules instead of cutting them off
     st.table(counts, hide_index=True)
 st.caption(
-    f"{n_flagged(bundle.risk):,} users raise at least one flag. The most unusual users first:"
+    f"{n_flagged(bundle.risk):,} customers raise at least one flag. The most unusual "
+    "customers first:"
 )
-unusual = most_unusual(bundle.risk)
+unusual = glossary_ui.lists_as_text(most_unusual(bundle.risk))  # no "[...]" in the grid
 st.dataframe(
     unusual,
     hide_index=True,

@@ -21,7 +21,7 @@ if ds is None:
     st.stop()
 widgets.dataset_caption(ds)
 st.caption(
-    "Models are trained on the past and scored on what users did next. The default global "
+    "Models are trained on the past and scored on what customers did next. The default global "
     "temporal split uses one cutoff date for everybody, so no model sees future popularity."
 )
 
@@ -91,7 +91,7 @@ try:
 except ProfilingError as exc:
     widgets.show_error(exc)
     st.stop()
-st.caption(f"Split: {split.description}. {rule.description.capitalize()}.")
+st.caption(f"Split: {split.description}. {rule.description.capitalize()}; {rule.seen_rule}.")
 
 settings = recommenders.Settings(tuple(names), protocol, relevant_t, threshold, int(k), tune)
 if run:
@@ -145,14 +145,13 @@ if state.saved is not None:
 
 result = state.run
 comp, curve, by_segment, folded = result.comp, result.curve, result.by_segment, result.folded
-with st.expander(f"Compared {len(names)} models on {comp.n_users:,} test users"):
+with st.expander(f"Compared {len(names)} models on {comp.n_users:,} test customers"):
     for name, line in result.trained.items():
         st.write(f"✓ {name}: {line}")
 
 if result.implicit:
     st.info(
-        "No explicit ratings for these rating-prediction models, so events were turned into "
-        f"ratings (view < cart < purchase): {result.implicit_names}.",
+        registry.implicit_ratings_note(event_types, list(result.implicit)),
         icon=":material/info:",
     )
 

@@ -9,12 +9,13 @@ from profiling.present.export import safe_filename
 from profiling.profiles.features import feature_list
 from profiling.profiles.segments import (
     NO_PURCHASE,
-    RFM_DEFINITIONS,
+    NO_PURCHASE_BY_KIND,
     RFM_RULES,
     compare_segments,
     comparison_table,
     describe_features,
     members,
+    rfm_definitions,
     rfm_grid,
 )
 from profiling.vocabulary import glossary as G
@@ -118,6 +119,8 @@ if not descriptions:
     )
     st.stop()
 names = {d.segment: d.name for d in descriptions}
+log_kind = ov.kind()
+rfm_words = rfm_definitions(log_kind)  # "no purchase" in the words of this kind of log
 stakeholder.report_button(descriptions, kind)
 
 # --- sizes and what sets each segment apart -------------------------------------------------
@@ -128,7 +131,12 @@ table = pl.DataFrame(
         "share_of_users": [d.share_of_users for d in descriptions],
         "share_of_revenue": [d.share_of_revenue for d in descriptions],
         "sets it apart": [d.highlights() for d in descriptions],
-        "definition": [d.definition or RFM_DEFINITIONS.get(d.segment, "") for d in descriptions],
+        "definition": [
+            rfm_words[NO_PURCHASE]
+            if d.segment == NO_PURCHASE
+            else d.definition or rfm_words.get(d.segment, "")
+            for d in descriptions
+        ],
     }
 )
 table, privacy_note = privacy.protect_sizes(table)
@@ -162,10 +170,10 @@ with right:
             "and one for how many orders they placed (5 = the top fifth of buyers); the two "
             "scores name the segment. Tied values share a score."
         )
-        defined = {d.segment: d.definition for d in descriptions}
+        defined = {d.segment: d.definition for d in descriptions if d.segment != NO_PURCHASE}
         # a static table wraps the longer definitions; they are the library's own words
         st.table(
-            [{"segment": n, "definition": defined.get(n) or t} for n, t in RFM_DEFINITIONS.items()],
+            [{"segment": n, "definition": defined.get(n) or t} for n, t in rfm_words.items()],
             hide_index=True,
         )
     elif kind == "Clusters":
@@ -270,9 +278,13 @@ if by_score is not None:
     mask = mask & by_score
 mem = members(joined, mask, cols)
 st.caption(
-    f"{mem.height:,} users in **{widgets.escape_markdown(names[pick])}**"
+    f"{mem.height:,} customers in **{widgets.escape_markdown(names[pick])}**"
     + (" within the chosen score ranges" if by_score is not None else "")
-    + (" (they have events but no purchase)" if pick == NO_PURCHASE else "")
+    + (
+        f" (each {NO_PURCHASE_BY_KIND.get(log_kind, 'has no purchase')})"
+        if pick == NO_PURCHASE
+        else ""
+    )
 )
 # the default columns fit at 1280 px with short headers (full words in their help)
 member_widths = {
@@ -281,11 +293,15 @@ member_widths = {
     "recency_days": 125,
     "frequency": 70,
     "monetary": 95,
-    "churn_risk": 120,
+    "churn_risk": 170,
     "purchase_propensity": 0,
 }
+shown = mem.head(1000)
+shown = shown.insert_column(
+    0, pl.Series("profile", [widgets.profile_link(u) for u in shown["user_id"]], pl.String)
+)
 st.dataframe(
-    mem.head(1000),
+    shown,
     hide_index=True,
     width="stretch",
     column_config=labels.fitted_columns(
@@ -296,13 +312,22 @@ st.dataframe(
             "user_id": "customer",
             "rfm_segment": "segment",
             "recency_days": "days since order",
-            "churn_risk": "churn chance",
-            "purchase_propensity": "buy-soon chance",
+            "churn_risk": G.label("churn_risk"),
+            "purchase_propensity": G.label("purchase_propensity"),
         },
-    ),
+    )
+    | {
+        "profile": st.column_config.LinkColumn(
+            "profile",
+            display_text="open",
+            help="Open this customer's profile (in this workspace)",
+            width=60,
+        )
+    },
+    key="ps_members",
 )
 st.download_button(
-    f"Export {mem.height:,} users as CSV",
+    f"Export {mem.height:,} customers as CSV",
     labels.csv(mem, cur),
     file_name=f"segment-{safe_filename(names[pick])}.csv",
     mime="text/csv",

@@ -67,7 +67,7 @@ group = c2.selectbox(
     list(choices),
     index=None,
     format_func=choices.get,
-    placeholder="All users",
+    placeholder="All customers",
     key=state.USER_SEGMENT,
     on_change=widgets.open_segment_member,
 )
@@ -86,7 +86,7 @@ user = c1.selectbox(
     listed,
     key=state.USER_PICK,
     accept_new_options=typed,
-    help=f"The first {len(listed):,} of {len(pool):,} users are listed; type any user id."
+    help=f"The first {len(listed):,} of {len(pool):,} customers are listed; type any customer id."
     if typed
     else None,
 )
@@ -126,9 +126,7 @@ cur = ov.currency()
 cols = st.columns(len(pcts) or 1)
 for col, r in zip(cols, pcts.iter_rows(named=True), strict=False):
     value = fmt.feature(r["value"], r["feature"], cur)
-    pct = "" if r["percentile"] is None else f"higher than {r['percentile']:.0f}% of customers"
-    if r["feature"] == "recency_days" and r["percentile"] is not None:
-        pct = f"more recent than {r['percentile']:.0f}% of customers"
+    pct = r["sentence"]
     col.metric(
         r["label"].capitalize(),
         value,
@@ -157,7 +155,7 @@ with st.expander(f"Recent events ({t.height:,} in all)", expanded=False):
 pred_ui.user_section(user)
 
 # --- similar users ---------------------------------------------------------------------------
-st.subheader("Similar users")
+st.subheader("Similar customers")
 sim, sim_job = profiles.similar_users(user)
 if sim is None:  # a big store: the index is built in the background
     widgets.job_progress(sim_job, f"Indexing {len(ids):,} profiles to find similar customers")

@@ -235,7 +235,7 @@ def test_the_segments_page_switches_segmentation_compares_and_exports(clear_stre
     members_pick.set_value("Champions").run()  # RFM segments are their own names
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Export segment sizes as CSV" in labels
-    assert any("users as CSV" in label for label in labels)
+    assert any("customers as CSV" in label for label in labels)
 
     at.segmented_control(key="ps_seg_kind").set_value("Clusters").run()
     assert not at.exception and not at.error
@@ -254,7 +254,7 @@ def test_a_custom_rule_segment_counts_its_members(clear_streamlit_caches):
     at.radio(key="ps_cseg_combine_new").set_value("or").run()
     assert not at.exception
     captions = [c.value for c in at.caption]
-    assert any(" users in **" in c for c in captions)
+    assert any(" customers in **" in c for c in captions)
 
 
 def test_the_recommenders_page_compares_a_small_model_set(clear_streamlit_caches):

@@ -28,7 +28,7 @@ def test_a_custom_segment_is_named_saved_with_the_workspace_and_deleted(clear_st
     prof = build_profiles(load_sample())
     expected = prof.filter((pl.col("recency_days") <= 30) & (pl.col("frequency") >= 3)).height
     assert 0 < expected < prof.height
-    assert any(f"{expected:,} users in **Recent regulars**" in c.value for c in at.caption)
+    assert any(f"{expected:,} customers in **Recent regulars**" in c.value for c in at.caption)
 
     at.button(key="ps_cseg_save").click().run()
     assert not at.exception and not at.error

@@ -144,7 +144,8 @@ def test_models_are_saved_with_the_workspace_and_stale_after_new_data(
     warnings = [w.value for w in at.warning]
     # 2 new events on top of the first batch's
     assert any(
-        w.startswith("Not current: trained on data to 2024-01-") and w.endswith("; 2 newer events.")
+        w.startswith("Not current: trained on data to ")
+        and w.endswith(" Jan 2024; 2 newer events.")
         for w in warnings
     ), warnings
     retrain = next(b for b in at.button if b.label == "Retrain on the current data")

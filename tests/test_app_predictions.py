@@ -137,9 +137,9 @@ def test_segments_filter_champions_by_churn_risk_and_export_them(trained):
         .height
     )
     assert expected > 0  # the sample store has lapsing Champions
-    caption = next(c.value for c in at.caption if " users in **" in c.value)
-    assert caption.startswith(f"{expected:,} users in **Champions** within the chosen score")
-    export = next(d for d in at.get("download_button") if "users as CSV" in d.proto.label)
+    caption = next(c.value for c in at.caption if " customers in **" in c.value)
+    assert caption.startswith(f"{expected:,} customers in **Champions** within the chosen score")
+    export = next(d for d in at.get("download_button") if "customers as CSV" in d.proto.label)
     assert f"Export {expected:,} users" in export.proto.label
 
 

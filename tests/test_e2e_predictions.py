@@ -47,7 +47,7 @@ def test_predictions_then_champions_likely_to_churn_are_exported(browser, app_ur
     for attempt in range(2):
         try:
             with page.expect_download() as download:
-                page.get_by_role("button", name="users as CSV").click()
+                page.get_by_role("button", name="customers as CSV").click()
             path = download.value.path()
             break
         except Exception as exc:  # playwright's "Download.path: canceled" by a late rerun
@@ -56,7 +56,7 @@ def test_predictions_then_champions_likely_to_churn_are_exported(browser, app_ur
             wait_idle(page)
     lines = Path(path).read_text(encoding="utf-8").strip().splitlines()
     header = lines[0].split(",")
-    churn_header = "chance of not buying again soon (share 0-1)"  # churn_risk, in plain words
+    churn_header = "chance of not buying again (share 0-1)"  # churn_risk, in plain words
     assert churn_header in header
     i = header.index(churn_header)
     values = [float(line.split(",")[i]) for line in lines[1:]]

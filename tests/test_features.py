@@ -103,10 +103,11 @@ def test_frequency_counts_distinct_orders_not_order_lines(profiles):
     assert row(profiles, "u1")["frequency"] == 2  # o1 (two lines) and o2
 
 
-def test_monetary_is_net_of_refunds_and_avg_order_value_is_gross_per_order(profiles):
+def test_monetary_and_avg_order_value_are_net_of_refunds(profiles):
     u1 = row(profiles, "u1")
     assert u1["monetary"] == 100 * 1 + 20 * 2 + 50 * 1 - 20 * 1
-    assert u1["avg_order_value"] == (100 * 1 + 20 * 2 + 50 * 1) / 2
+    # one definition (glossary AOV_RULE): net spend / orders
+    assert u1["avg_order_value"] == (100 * 1 + 20 * 2 + 50 * 1 - 20 * 1) / 2
 
 
 # 2024-05-01 is a Wednesday; a transaction log: no event column, every row a purchase,
@@ -130,7 +131,7 @@ def test_without_order_ids_frequency_counts_distinct_purchase_days(tmp_path):
 def test_a_negative_quantity_in_a_transaction_log_is_a_refund_netted_from_monetary(tmp_path):
     t1 = row(build_profiles(load(tmp_path, TRANSACTIONS)), "t1")
     assert t1["monetary"] == 10 * 2 + 5 * 1 + 10 * 1 - 10 * 1
-    assert t1["avg_order_value"] == (10 * 2 + 5 * 1 + 10 * 1) / 2
+    assert t1["avg_order_value"] == (10 * 2 + 5 * 1 + 10 * 1 - 10 * 1) / 2
     assert t1["refund_rate"] == 1 / 3
     # as_of is the refund, 2024-05-04 12:00; the last purchase is a day earlier
     assert t1["recency_days"] == 1.0

@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from profiling.jobs import Job
+from profiling.vocabulary import fmt
 from profiling.workspace import Snapshot
 from profiling.workspace import migration as M
 from profiling.workspace.store import compute_snapshot
@@ -39,7 +40,7 @@ def _migration(spec_key: str, _spec: WorkspaceRef, a: int, b: int, column: str):
 def _dates_job(ds, version: str, before: datetime, after: datetime, column: str, *, progress):
     snaps = []
     for i, when in enumerate((before, after)):
-        progress(0.45 * i, f"profiles and segments as of {when:%Y-%m-%d}")
+        progress(0.45 * i, f"profiles and segments as of {fmt.date_text(when)}")
         prof, seg = compute_snapshot(ds, when, clusters=column == "cluster_name")
         snaps.append(Snapshot(0, when, version, prof, seg))
     progress(0.9, "counting who moved")
@@ -126,4 +127,22 @@ def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
             pl.format("snapshot {}", pl.col("snapshot_id")).alias("From"),
         )
     )
-    return pl.concat(parts, how="vertical_relaxed").sort("As of", descending=True), pending
+    history = pl.concat(
+        [p.with_columns(_as_datetime(pl.col("As of"), p.schema["As of"])) for p in parts],
+        how="vertical_relaxed",
+    ).sort("As of", descending=True)
+    # shown as text: one date format ("07 Jan 2024", no "+00:00"), "—" where a rebuild has
+    # no behaviour group (clusters are only fitted for stored snapshots)
+    return history.with_columns(
+        pl.col("As of").dt.strftime(fmt.DATE_FORMAT),
+        pl.col("Group").fill_null("—"),
+    ), pending
+
+
+def _as_datetime(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Timestamps stored as ISO text (a saved result) or as datetimes, as UTC datetimes."""
+    if dtype == pl.String:
+        return col.str.to_datetime(time_zone="UTC")
+    if getattr(dtype, "time_zone", None):
+        return col.dt.convert_time_zone("UTC")
+    return col.dt.replace_time_zone("UTC")

@@ -6,6 +6,7 @@ workspace version, never copied or mutated), so a page run costs no copy of the 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import polars as pl
@@ -15,6 +16,7 @@ from profiling import workspace as W
 from profiling.data import ingest
 from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError
+from profiling.vocabulary import fmt
 from ui import security, state
 from ui.text import escape_markdown, show_error
 
@@ -221,12 +223,37 @@ def delete_workspace(slug: str) -> None:
 
 
 def batches(ref: WorkspaceRef) -> pl.DataFrame:
-    """One row per batch of the workspace (see Workspace.batches)."""
-    return ref.workspace().batches()
+    """One row per batch of the workspace (see Workspace.batches), for people: added (a
+    date and time in the one format), files ("events: a.csv · users: u.csv", not the stored
+    JSON), rows read, new, repeated and dropped."""
+    b = ref.workspace().batches()
+    return b.select(
+        pl.col("batch_id").alias("batch"),
+        pl.col("added_at").dt.strftime(fmt.DATETIME_FORMAT).alias("added"),
+        pl.Series("files", [_files_text(f) for f in b["files"]], pl.String),
+        pl.col("rows_read").alias("rows read"),
+        pl.col("rows_new").alias("new rows"),
+        pl.col("rows_duplicate").alias("rows already there"),
+        pl.col("rows_dropped").alias("rows dropped"),
+    )
+
+
+def _files_text(stored: str | None) -> str:
+    """The stored JSON of a batch's files ({table: {name, digest}}) as "events: a.csv"."""
+    try:
+        files = json.loads(stored or "{}")
+    except json.JSONDecodeError:
+        return str(stored)  # written by hand or an older version: shown as it is
+    return " · ".join(f"{table}: {f.get('name', '?')}" for table, f in files.items())
 
 
 def preview(frame: pl.DataFrame | None, n: int = 200) -> pl.DataFrame | None:
-    return None if frame is None else frame.head(n)
+    """The first ``n`` rows for display: decimals rounded to 6 places so binary float
+    noise ("15.299999999999999") is not shown; the data itself is not changed."""
+    if frame is None:
+        return None
+    head = frame.head(n)
+    return head.with_columns(pl.col(pl.Float32, pl.Float64).round(6))
 
 
 def preview_columns(frame: pl.DataFrame) -> dict:
@@ -237,5 +264,7 @@ def preview_columns(frame: pl.DataFrame) -> dict:
         if dtype.is_numeric():
             out[name] = st.column_config.NumberColumn(name, width=70)
         elif dtype.is_temporal():
-            out[name] = st.column_config.DatetimeColumn(name, width=150, format="YYYY-MM-DD HH:mm")
+            out[name] = st.column_config.DatetimeColumn(
+                name, width=150, format=fmt.GRID_DATETIME_FORMAT
+            )
     return out

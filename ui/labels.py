@@ -19,7 +19,7 @@ def column(name: str, currency: str | None = None, label: str | None = None, **k
     help_ = kw.pop("help", None) or G.help_text(name)
     kind = G.kind(name)
     if kind == G.DATE:
-        return st.column_config.DatetimeColumn(text, help=help_, format="D MMM YYYY", **kw)
+        return st.column_config.DatetimeColumn(text, help=help_, format="DD MMM YYYY", **kw)
     if name == "tags":
         return st.column_config.ListColumn(text, help=help_, **kw)
     number = fmt.column_format(kind, currency)
@@ -81,14 +81,28 @@ def table_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Every column as escaped text for ``st.table`` (which wraps long values and headers
     instead of cutting them, and reads Markdown in its cells and headers; a column name
     from the data is escaped like a value): dates and times as
-    "2024-01-31 14:05:00", numbers as written, nulls empty."""
+    "31 Jan 2024 14:05" (the one date format), decimals without binary float noise
+    (15.299999999999999 -> 15.3), lists as "a, b" (never "[a, b]"), nulls empty."""
     out = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if dtype.is_temporal():
-            col = col.dt.strftime("%Y-%m-%d %H:%M:%S" if dtype != pl.Date else "%Y-%m-%d")
+            col = col.dt.strftime(fmt.DATETIME_FORMAT if dtype != pl.Date else fmt.DATE_FORMAT)
+        elif dtype.is_float():
+            col = col.round(6)
+        elif isinstance(dtype, pl.List):
+            col = col.cast(pl.List(pl.String)).list.join(", ")
         out.append(_escaped_expr(col, escape_markdown(name)))  # headers read Markdown too
     return frame.select(out)
+
+
+def lists_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every list column as text for a grid: "Bot-like browsing, Refunds"
+    (never "[Bot-like browsing]"), empty when the list is empty."""
+    lists = [n for n, t in frame.schema.items() if isinstance(t, pl.List)]
+    return frame.with_columns(
+        pl.col(n).cast(pl.List(pl.String)).list.join(", ").fill_null("") for n in lists
+    )
 
 
 def _escaped_expr(expr: pl.Expr, alias: str) -> pl.Expr:

@@ -49,6 +49,11 @@ def _setting(spec_key: str, _spec: WorkspaceRef) -> str | None:
     return _spec.workspace().meta().get("currency")
 
 
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _suggestion(spec_key: str, _spec: WorkspaceRef) -> fmt.CurrencySuggestion | None:
+    return O.currency_suggestion(data.load(_spec))
+
+
 def _spec() -> WorkspaceRef:
     spec = data.resolved_spec()
     if spec is None:
@@ -84,21 +89,47 @@ def cohorts(months: int = 12) -> pl.DataFrame:
 
 def currency() -> str | None:
     """The active workspace's currency: the one set for it (or, for a read-only workspace,
-    for this session), else one detected from its money column names, else None."""
+    for this session), else one detected from its money column names, else the one
+    suggested from a country or locale column (:func:`currency_suggestion`), else None."""
     spec = _spec()
     chosen = st.session_state.get(CURRENCY_KEY, {}).get(spec.slug)
     setting = chosen or _setting(spec.key(), spec)
     mapping = data.load(spec).report.events.mapping
     try:
-        return fmt.currency_of(mapping, setting)
+        found = fmt.currency_of(mapping, setting)
     except ValueError:
-        return fmt.currency_of(mapping, None)
+        found = fmt.currency_of(mapping, None)
+    if found is None and chosen is None and spec.slug not in _declined():
+        hint = currency_suggestion()
+        return hint.code if hint is not None else None
+    return found
+
+
+def currency_suggestion() -> fmt.CurrencySuggestion | None:
+    """The currency suggested from a country or locale column of the active workspace, when
+    no setting and no column name says which currency (None otherwise): shown with the
+    words it came from, for the user to confirm or change."""
+    spec = _spec()
+    if st.session_state.get(CURRENCY_KEY, {}).get(spec.slug) or _setting(spec.key(), spec):
+        return None
+    if fmt.currency_of(data.load(spec).report.events.mapping, None):
+        return None
+    return _suggestion(spec.key(), spec)
+
+
+def _declined() -> set[str]:
+    """Workspaces whose user chose "none shown" over the suggestion in this session."""
+    return st.session_state.setdefault(CURRENCY_KEY + "_declined", set())
 
 
 def set_currency(code: str | None) -> None:
     """Keep ``code`` (an ISO code, or None for "detect / none") for the active workspace:
     in the workspace itself, or in this session for a read-only one."""
     spec = _spec()
+    if code is None:
+        _declined().add(spec.slug)
+    else:
+        _declined().discard(spec.slug)
     if spec.readonly:
         st.session_state.setdefault(CURRENCY_KEY, {})[spec.slug] = code
     else:

@@ -22,10 +22,10 @@ class Saved:
     newer_events: int
 
     def describe(self) -> str:
-        """ "trained on data to 2011-09-30; 48,211 newer events" """
+        """ "trained on data to 30 Sep 2011; 48,211 newer events" """
         end = datetime.fromisoformat(self.info.data_end)
         n = self.newer_events
-        return f"trained on data to {end:%Y-%m-%d}; {n:,} newer event{'s' if n != 1 else ''}"
+        return f"trained on data to {end:%d %b %Y}; {n:,} newer event{'s' if n != 1 else ''}"
 
 
 def store(ref: WorkspaceRef) -> ResultStore:

@@ -311,8 +311,8 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
         if flagged:
             bounds["n_risk_flags"] = (1, 1_000_000)
         st.caption(
-            "A user without a score you narrowed (churn risk of someone who never bought) is "
-            "left out. Export below includes the score columns you pick."
+            "A customer without a score you narrowed (the chance of not buying again of "
+            "someone who never bought) is left out. Export below includes the score columns you pick."
         )
     return joined, (P.score_mask(joined, bounds) if bounds else None)
 

@@ -433,9 +433,17 @@ def default_user_models() -> list[str]:
     return fit
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _default_models(spec_key: str, _spec: data.WorkspaceRef) -> tuple[str, ...]:
+    return registry.default_models(data.load(_spec).events)
+
+
 def default_compare_models() -> list[str]:
-    """The Recommenders page's default models that fit this machine for this dataset."""
-    return cost.affordable([m for m in registry.DEFAULT_MODELS if m in registry.MODELS], shape())
+    """The Recommenders page's default models for this log (buy-again where people buy
+    again, :func:`profiling.recommenders.registry.default_models`) that fit this machine."""
+    spec = data.resolved_spec()
+    wanted = _default_models(spec.key(), spec)
+    return cost.affordable([m for m in wanted if m in registry.MODELS], shape())
 
 
 def too_big_warning(heavy: dict[str, str]) -> str:

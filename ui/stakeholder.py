@@ -15,6 +15,7 @@ from profiling.present import report as R
 from profiling.profiles.segments import SegmentDescription
 from ui import data, overview, persist, privacy
 from ui.data import WorkspaceRef
+from ui.recommenders import Run
 from ui.text import show_error
 
 READY = "ps_report_ready"  # cache key of the report prepared in this session
@@ -25,23 +26,29 @@ KIND_WORDS = {
 }
 
 
-def _saved_comparison(ref: WorkspaceRef) -> R.SavedComparison | None:
-    found = persist.store(ref).newest("comparison")
-    if found is None:
-        return None
-    info, value = found
-    try:
-        metrics = R.comparison_metrics(value)
-        split = value[0].split
-    except (TypeError, ValueError, AttributeError, IndexError):
-        return None  # a result saved by an older version of the app: left out
+def comparison_section(info, value, version: str) -> R.SavedComparison | R.MissingSection:
+    """The report's view of the newest comparison saved by the Recommenders page (a
+    :class:`ui.recommenders.Run`), or the section marked missing, with why, when the saved
+    value cannot be read (saved by an older version of the app)."""
+    if not isinstance(value, Run):
+        return R.MissingSection(
+            R.MODELS_TITLE,
+            f"the comparison saved on {info.saved_at[:10]} was made by an older version of the "
+            "app and cannot be read; run it again on the Recommenders page",
+        )
+    split = value.comp.split
     return R.SavedComparison(
-        metrics,
+        value.metrics,
         split.description,
         datetime.fromisoformat(info.data_end),
-        info.data_version != ref.version,
+        info.data_version != version,
         cutoff=split.cutoff,
     )
+
+
+def _saved_comparison(ref: WorkspaceRef) -> R.SavedComparison | R.MissingSection | None:
+    found = persist.store(ref).newest("comparison")
+    return None if found is None else comparison_section(*found, ref.version)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -53,20 +60,24 @@ def _prepare(
     min_group: int,
     epsilon: float | None,
     currency: str | None = None,
-) -> tuple[str, bytes, str]:
-    """(html, pdf, privacy sentence) of the report; ``key`` names everything it depends on.
-    DP noise is drawn once per key, so the HTML and the PDF show the same noisy sizes."""
+) -> tuple[str, bytes, str, list[str]]:
+    """(html, pdf, privacy sentence, one sentence per section that could not be built) of
+    the report; ``key`` names everything it depends on. DP noise is drawn once per key, so
+    the HTML and the PDF show the same noisy sizes."""
     ds = data.load(_ref)
+    saved = _saved_comparison(_ref)
     rep = R.build_report(
         ds,
         _descriptions,
         segment_kind=KIND_WORDS.get(kind, kind),
-        comparison=_saved_comparison(_ref),
+        comparison=saved if isinstance(saved, R.SavedComparison) else None,
+        missing=[saved] if isinstance(saved, R.MissingSection) else [],
         min_group=min_group,
         epsilon=epsilon,
         currency=currency,
     )
-    return rep.html, R.html_to_pdf(rep.html), " ".join(rep.notes)
+    gaps = [m.sentence() for m in rep.missing]
+    return rep.html, R.html_to_pdf(rep.html), " ".join(rep.notes), gaps
 
 
 def _key(
@@ -110,7 +121,11 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
             st.session_state[READY] = key
         if st.session_state.get(READY) != key:
             return
-        page, pdf, note = _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money)
+        page, pdf, note, gaps = _prepare(
+            key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money
+        )
+        for gap in gaps:
+            st.warning(gap, icon=":material/warning:")
         stem = f"customer-report-{ref.slug}"
         d1, d2, d3 = st.columns([1, 1, 2])
         d1.download_button(

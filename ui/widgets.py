@@ -77,6 +77,27 @@ def money(value: float | None, currency: str | None = None) -> str:
     return fmt.money(value, currency, compact=True)
 
 
+def currency_suggestion() -> None:
+    """When no setting and no column name says which currency but a country or locale column
+    suggests one: say so, with where it came from, and a button to confirm it (the Currency
+    setting on the Overview changes it). Nothing otherwise."""
+    from ui import overview as ov
+
+    hint = ov.currency_suggestion()
+    if hint is None:
+        return
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    left.info(
+        f"Currency: **{escape_markdown(hint.sentence())}** ({hint.share:.0%} of customers). "
+        f"The files name no currency, so money is shown in {hint.code} until you confirm "
+        "it or choose another under Currency on the Overview.",
+        icon=":material/payments:",
+    )
+    if right.button(f"Confirm {hint.code}", key="ps_currency_confirm"):
+        ov.set_currency(hint.code)
+        st.rerun()
+
+
 def quality_badge(ds: Dataset) -> None:
     """A badge with the share of rows kept, linking to the cleaning report. Rows without a
     customer id (guest checkouts) are expected in retail exports: they are left out of the
@@ -101,6 +122,16 @@ def quality_badge(ds: Dataset) -> None:
 def open_user(user_id: str) -> None:
     """Callback: show ``user_id`` on the User profile page (runs before widgets exist)."""
     st.session_state[state.USER_PICK] = user_id
+
+
+def profile_link(user_id: str) -> str:
+    """A relative link to ``user_id``'s profile in the active workspace
+    ("user?ws=my-shop&user=12346"): the workspace stays the one in the URL."""
+    from urllib.parse import urlencode
+
+    spec = data.resolved_spec()
+    params = {state.WS_PARAM: spec.slug} if spec is not None else {}
+    return "user?" + urlencode(params | {state.USER_PARAM: str(user_id)})
 
 
 def open_segment_member() -> None:

@@ -125,7 +125,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics.select(columns).write_csv(out / "metrics.csv")
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
     what = splits[0].description if len(splits) == 1 else f"{len(splits)} random folds"
-    print(f"split: {what}; {users} test users; {relevance.description}")
+    print(f"split: {what}; {users} test users; {relevance.description}; {relevance.seen_rule}")
     print(summary_table(metrics).write_csv(separator="\t"))
     print(f"-> {out}/metrics.csv, per_user.parquet, report.json")
     return 0

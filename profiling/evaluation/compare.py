@@ -394,9 +394,12 @@ def _run_models(
     user_segments: pl.DataFrame | None,
     progress: Progress | None,
     prefit: bool = False,
+    had: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Fit every model on ``train`` (unless ``prefit``) and recommend ``depth`` items to
-    ``users``."""
+    ``users``, leaving out the (user_id, item_id) pairs of ``had`` (what each user already
+    had in the relevant sense, :meth:`Relevance.already_had`); None = every item seen in
+    ``train``."""
     if not models:
         raise EvaluationError("models is empty; give at least one {name: model}.")
     recs, timings = [], []
@@ -411,8 +414,7 @@ def _run_models(
         if fit_seconds is None:
             fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        # buy-again models recommend what the user already has, by design
-        r = model.recommend(users, k=depth, exclude_seen=not model.recommends_seen)
+        r = recommend_excluding(model, users, depth, had)
         predict_seconds = time.perf_counter() - start
         recs.append(r.select(pl.lit(name, dtype=pl.String).alias("model"), pl.all()))
         timings.append((name, float(fit_seconds), float(predict_seconds)))
@@ -422,6 +424,39 @@ def _run_models(
         orient="row",
     )
     return pl.concat(recs, how="vertical_relaxed"), timing_frame
+
+
+def recommend_excluding(
+    model: Recommender, users: list[str], depth: int, had: pl.DataFrame | None
+) -> pl.DataFrame:
+    """``model``'s top ``depth`` per user, without the (user_id, item_id) pairs of ``had``
+    (None: without every item the user has in the training interactions). Buy-again models
+    recommend what the user already has, by design: nothing is left out for them.
+
+    Models only know how to leave out everything seen; to leave out less (what was bought,
+    not what was merely viewed) each user's list is asked that many items deeper and the
+    pairs of ``had`` are dropped, then ranks are counted again from 1."""
+    if model.recommends_seen:
+        return model.recommend(users, k=depth, exclude_seen=False)
+    if had is None:
+        return model.recommend(users, k=depth, exclude_seen=True)
+    mine = had.filter(pl.col(S.USER_ID).is_in(pl.Series(users, dtype=pl.String).implode()))
+    extra = int(mine.group_by(S.USER_ID).len()["len"].max() or 0)
+    r = model.recommend(users, k=depth + extra, exclude_seen=False)
+    rank_type = r.schema["rank"]
+    return (
+        r.join(mine, on=[S.USER_ID, S.ITEM_ID], how="anti")
+        .sort(S.USER_ID, "rank", maintain_order=True)
+        .with_columns(pl.col("rank").rank("ordinal").over(S.USER_ID).cast(rank_type))
+        .filter(pl.col("rank") <= depth)
+        .join(
+            pl.DataFrame({S.USER_ID: users, "_o": range(len(users))}),
+            on=S.USER_ID,
+            how="left",
+        )
+        .sort("_o", "rank")
+        .drop("_o")
+    )
 
 
 def resolve_relevance(
@@ -500,8 +535,10 @@ def compare(
     """Fit and score several recommenders on one split.
 
     Every model is fitted (in place) on ``interactions_from(split.train)`` and recommends
-    max(k, 20) items, excluding items seen in train (except models with
-    ``recommends_seen``, such as buy-again), to every test user: a user with at least one
+    max(k, 20) items, excluding the items the user already had in train in the sense of
+    relevance (:attr:`Relevance.seen_rule`: already bought when purchases are relevant,
+    already rated in a rating log; an item only viewed stays a candidate), except for
+    models with ``recommends_seen``, such as buy-again, to every test user: a user with at least one
     relevant test item (:func:`relevant_items`). Users unknown to a model get its flagged
     popularity fallback. A relevant item the user already had in train stays in the truth,
     so repeat purchases count as misses for the other models (as in Microsoft
@@ -561,7 +598,10 @@ def compare(
             )
         user_segments = train_segments(split)
     depth = max(k, CURVE_DEPTH)
-    recs, timings = _run_models(models, train, users, depth, items, user_segments, progress, prefit)
+    had = None if relevance.had_is_seen(split.train) else relevance.already_had(split.train)
+    recs, timings = _run_models(
+        models, train, users, depth, items, user_segments, progress, prefit, had
+    )
 
     categories = None
     if items is not None and {S.ITEM_ID, S.CATEGORY} <= set(items.columns):
@@ -755,12 +795,14 @@ def precision_recall_curve(
     else:
         if split is None:
             raise EvaluationError("split is required when source is a dict of models.")
-        truth, train, users = _truth_and_train(
-            split, resolve_relevance(split, relevant_types, rating_threshold)
-        )
+        relevance = resolve_relevance(split, relevant_types, rating_threshold)
+        truth, train, users = _truth_and_train(split, relevance)
         if isinstance(user_segments, str):
             user_segments = train_segments(split)
-        recs, timings = _run_models(source, train, users, ks[-1], items, user_segments, progress)
+        had = None if relevance.had_is_seen(split.train) else relevance.already_had(split.train)
+        recs, timings = _run_models(
+            source, train, users, ks[-1], items, user_segments, progress, had=had
+        )
         names = timings["model"].to_list()
     rows = []
     for name in names:

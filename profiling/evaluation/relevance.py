@@ -19,6 +19,15 @@ from profiling.errors import EvaluationError
 from profiling.vocabulary import schema as S
 
 KINDS = ("event log", "transaction log", "rating log")
+_PAST = {
+    S.PURCHASE: "bought",
+    S.VIEW: "viewed",
+    S.CART: "put in the cart",
+    S.RATE: "rated",
+    S.CLICK: "clicked",
+    S.WISHLIST: "wished for",
+    S.REVIEW: "reviewed",
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,54 @@ class Relevance:
             "rating_threshold": self.rating_threshold,
             "kind": self.kind,
             "rule": self.description,
+            "already_had": self.seen_rule,
         }
+
+    @property
+    def _had_words(self) -> str:
+        if not self.types or self.kind == "rating log":
+            return "rated"
+        words = [_PAST.get(t, f"had a {t} of") for t in self.types]
+        return " or ".join(dict.fromkeys(words))
+
+    @property
+    def seen_rule(self) -> str:
+        """Which items a model may not suggest again, in one line: what the user already
+        had in the training part in the sense of relevance (bought, for purchases; rated,
+        for ratings), never what they merely viewed."""
+        text = (
+            f"not suggested again: items the customer already {self._had_words} before the "
+            "test period"
+        )
+        if self.kind == "event log" and S.VIEW not in self.types:
+            text += " (items only viewed or carted may be suggested)"
+        return text
+
+    def already_had(self, train: pl.DataFrame) -> pl.DataFrame:
+        """(user_id, item_id) pairs of ``train`` events that count as having the item:
+        events of a relevant type, and any rated event when ratings are relevant (a
+        rating log, or a rating threshold). One row per pair."""
+        if S.EVENT_TYPE not in train.columns:
+            had = pl.lit(True)
+        else:
+            had = pl.col(S.EVENT_TYPE).is_in(list(self.types))
+        if S.RATING in train.columns and (
+            self.rating_threshold is not None or self.kind == "rating log"
+        ):
+            had = had | pl.col(S.RATING).is_not_null()
+        return (
+            train.filter(had & pl.col(S.ITEM_ID).is_not_null())
+            .select(S.USER_ID, S.ITEM_ID)
+            .unique()
+        )
+
+    def had_is_seen(self, train: pl.DataFrame) -> bool:
+        """True when every training event with an item is of a kind that counts as having
+        it, so "seen" and "already had" are the same items (a transaction log)."""
+        if S.EVENT_TYPE not in train.columns:
+            return True
+        types = set(train.filter(pl.col(S.ITEM_ID).is_not_null())[S.EVENT_TYPE].unique())
+        return types <= set(self.types) | {S.REFUND}
 
 
 def log_kind(events: pl.DataFrame) -> str:

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -27,6 +27,7 @@ import polars as pl
 from profiling.data import privacy as P
 from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError
+from profiling.profiles import overview as O
 from profiling.profiles.segments import SegmentDescription
 from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
@@ -69,46 +70,54 @@ class SavedComparison:
 
 
 @dataclass(frozen=True)
+class MissingSection:
+    """A section the report should hold but that could not be built: its title and why, in
+    words for the reader ("the saved comparison was made by an older version of the app")."""
+
+    title: str
+    reason: str
+
+    def sentence(self) -> str:
+        return f"{self.title}: this section could not be built ({self.reason})."
+
+
+#: the title of the model-comparison section (also used when it is missing)
+MODELS_TITLE = "Product suggestions: which model works best"
+
+
+@dataclass(frozen=True)
 class Report:
     """The report's HTML, the segment sizes it shows (one row per segment: segment, users,
-    share_of_users, share_of_revenue, after privacy) and the epsilon of the DP noise (None
-    when off)."""
+    share_of_users, share_of_revenue, after privacy), the epsilon of the DP noise (None
+    when off), the privacy sentences and the sections that could not be built (each shown
+    in the report with its reason, for the page to show as well)."""
 
     html: str
     sizes: pl.DataFrame
     epsilon: float | None = None
     notes: list[str] = field(default_factory=list)
+    missing: list[MissingSection] = field(default_factory=list)
 
 
 # ---- numbers ------------------------------------------------------------------------------
 def headline(ds: Dataset) -> dict:
-    """The overview numbers: customers, buyers, orders, revenue (net of refunds), average
-    order value, revenue per customer, repeat-purchase rate, first and last day, and how
-    orders were counted. Orders are distinct order ids among purchases, or distinct
-    (customer, day) pairs when the log has no order id."""
-    e = ds.events
-    buys = e.filter(pl.col(S.EVENT_TYPE) == S.PURCHASE)
-    has_orders = S.ORDER_ID in e.columns and buys[S.ORDER_ID].is_not_null().any()
-    order_key = (
-        pl.col(S.ORDER_ID)
-        if has_orders
-        else pl.concat_str(pl.col(S.USER_ID), pl.col(S.TIMESTAMP).dt.date().cast(pl.String))
-    )
-    per_buyer = buys.group_by(S.USER_ID).agg(order_key.n_unique().alias("orders"))
+    """The overview numbers, by the glossary's one definition of each word
+    (:data:`profiling.vocabulary.glossary.DEFINITIONS`, computed by
+    :func:`profiling.profiles.overview.kpis` as on the Overview page): customers, buyers,
+    orders, revenue (net of refunds), average order value (net revenue / orders), revenue per
+    customer (net revenue / customers), repeat-purchase rate, first and last day, and how
+    orders were counted."""
     s = ds.summary()
-    orders = int(per_buyer["orders"].sum()) if per_buyer.height else 0
-    buyers = per_buyer.height
-    revenue = float(s["revenue"]) if s["has_money"] and s["revenue"] is not None else None
+    k = O.kpis(ds.events, s["start"], s["end"] + timedelta(microseconds=1))
+    has_orders = S.ORDER_ID in ds.events.columns and ds.events[S.ORDER_ID].is_not_null().any()
     return {
-        "customers": int(s["users"]),
-        "buyers": buyers,
-        "orders": orders,
-        "revenue": revenue,
-        "average_order_value": revenue / orders if revenue is not None and orders else None,
-        "revenue_per_customer": revenue / buyers if revenue is not None and buyers else None,
-        "repeat_rate": (
-            per_buyer.filter(pl.col("orders") >= 2).height / buyers if buyers else None
-        ),
+        "customers": k.customers,
+        "buyers": k.buyers,
+        "orders": k.orders,
+        "revenue": k.revenue,
+        "average_order_value": k.aov,
+        "revenue_per_customer": k.revenue_per_customer,
+        "repeat_rate": k.repeat_rate,
         "start": s["start"],
         "end": s["end"],
         "orders_counted_as": "order numbers" if has_orders else "days with a purchase",
@@ -153,13 +162,6 @@ def protected_sizes(
         (pl.col("users") / total if total else pl.lit(None, pl.Float64)).alias("share_of_users")
     ).select("segment", "users", "share_of_users", "share_of_revenue")
     return table, notes
-
-
-def comparison_metrics(saved_value) -> pl.DataFrame:
-    """The tidy metrics frame of a comparison saved by the Recommenders page: the folds'
-    summary for k-fold, else the single split's (see ``ui.recommenders.comparison``)."""
-    comp, _curve, _by_segment, folded, _tuned = saved_value
-    return folded.metrics if folded is not None else comp.metrics
 
 
 # ---- formatting ---------------------------------------------------------------------------
@@ -364,6 +366,7 @@ th, td { border-bottom: 1px solid #e5e7eb; padding: 0.35em 0.5em; text-align: le
 th { background: #f9fafb; } td.num { text-align: right; white-space: nowrap; }
 img.chart { width: 100%; height: auto; margin: 0.6em 0; }
 .privacy { background: #eef2ff; border-radius: 8px; padding: 0.6em 0.9em; }
+p.missing { background: #fef3c7; border-radius: 8px; padding: 0.6em 0.9em; }
 section { break-inside: auto; } h2, .cards, img.chart, tr { break-inside: avoid; }
 """
 
@@ -379,6 +382,7 @@ def build_report(
     charts: bool = True,
     generated_at: datetime | None = None,
     currency: str | None = None,
+    missing: list[MissingSection] | tuple[MissingSection, ...] = (),
 ) -> Report:
     """The stakeholder report of a dataset as one self-contained HTML page.
 
@@ -394,6 +398,10 @@ def build_report(
         Embed the charts as PNG pictures (needs kaleido and Chromium).
     currency : str, optional
         ISO code shown with money ("$1,234.50"); plain numbers when None.
+    missing : list of MissingSection
+        Sections the caller could not build (e.g. a saved comparison it cannot read): each
+        is printed in the report as a section saying so, with the reason, and returned in
+        ``Report.missing`` for the page to show.
 
     Raises
     ------
@@ -449,8 +457,8 @@ def build_report(
         ("Customers who bought", _count(h["buyers"])),
         ("Orders", _count(h["orders"])),
         ("Revenue after refunds", _money(h["revenue"], currency)),
-        ("Average order value", _money(h["average_order_value"], currency)),
-        ("Revenue per buying customer", _money(h["revenue_per_customer"], currency)),
+        ("Average order value (after refunds)", _money(h["average_order_value"], currency)),
+        ("Revenue per customer", _money(h["revenue_per_customer"], currency)),
         ("Bought more than once", _pct(h["repeat_rate"])),
     ]
     card_html = "".join(
@@ -534,7 +542,7 @@ def build_report(
             else "Likely range (95%)"
         )
         parts += [
-            '<section id="models"><h2>Product suggestions: which model works best</h2>',
+            f'<section id="models"><h2>{MODELS_TITLE}</h2>',
             f'<p class="summary">{_e(_models_text(comparison, metric, k))}</p>',
             picture("Model comparison"),
             _table(
@@ -551,8 +559,14 @@ def build_report(
             ),
             "</section>",
         ]
+    for gap in missing:
+        parts += [
+            f'<section class="missing"><h2>{_e(gap.title)}</h2>',
+            f'<p class="missing">This section could not be built: {_e(gap.reason)}.</p>',
+            "</section>",
+        ]
     parts.append("</body></html>")
-    return Report("\n".join(p for p in parts if p), sizes, epsilon, privacy_notes)
+    return Report("\n".join(p for p in parts if p), sizes, epsilon, privacy_notes, list(missing))
 
 
 @dataclass(frozen=True)

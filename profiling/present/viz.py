@@ -41,6 +41,7 @@ RFM_COLORS = {
     "At risk": "#F87171",
     "Hibernating": "#A78BFA",
     "Lost": "#6B7280",
+    "Refunded everything": "#9CA3AF",
     "No purchase yet": "#D1D5DB",
 }
 CUSTOM_COLORS = {"In the rule": "#4F46E5", "Everyone else": "#CBD5E1"}
@@ -961,14 +962,22 @@ def revenue_orders_figure(t: pl.DataFrame, every: str, currency: str | None = No
     money = t.height and t["revenue"].is_not_null().any()
     sym = SYMBOLS.get(currency, "") if currency else ""
     unit = f" ({currency})" if currency else ""
+    partial = t["partial"].to_list() if "partial" in t.columns else [False] * t.height
     if money:
         fig.add_bar(
             x=t["period"].to_list(),
             y=t["revenue"].to_list(),
             name=f"revenue{unit}",
-            marker_color="#A5B4FC",
+            # a period the chosen dates cover only in part is hatched: its total is low
+            # because the period is short, not because sales fell
+            marker={
+                "color": "#A5B4FC",
+                "pattern": {"shape": ["/" if p else "" for p in partial]},
+            },
             yaxis="y",
-            hovertemplate=f"%{{x|%d %b %Y}}<br>revenue {sym}%{{y:,.2f}}<extra></extra>",
+            customdata=[f" (part of the {word} only)" if p else "" for p in partial],
+            hovertemplate=f"%{{x|%d %b %Y}}%{{customdata}}<br>revenue {sym}%{{y:,.2f}}"
+            "<extra></extra>",
         )
     fig.add_scatter(
         x=t["period"].to_list(),

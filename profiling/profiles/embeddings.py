@@ -410,6 +410,8 @@ class EmbeddingCache:
                 explained_variance=meta["explained_variance"],
             )
         except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+            # an unreadable or half-written cache file is a cache miss: the caller computes
+            # the map again and overwrites it, so nothing the user sees is lost
             return None
 
     def put(self, key: str, emb: Embedding) -> None:
@@ -434,4 +436,6 @@ class EmbeddingCache:
                 self.directory, cache_limit_bytes(), keep={f"{key}.parquet", f"{key}.json"}
             )
         except (OSError, private.UnsafeFolderError):
+            # a read-only, full or unsafe cache folder costs the cache only: the map was
+            # computed and is returned to the caller; the next request computes it again
             return

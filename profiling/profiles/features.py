@@ -144,7 +144,8 @@ def build_profiles(dataset: Dataset, as_of: datetime | str | None = None) -> pl.
         ``n_<event type>``, ``sessions``, ``events_per_session``); RFM (``recency_days``
         since the last purchase, ``frequency`` = orders (distinct order ids; a purchase
         without one counts as one order per day), ``purchase_days`` = distinct days with
-        a purchase, ``monetary`` = purchases net of refunds, ``avg_order_value``); funnel
+        a purchase, ``monetary`` = purchases net of refunds, ``avg_order_value`` =
+        monetary / orders); funnel
         (``view_to_cart``, ``cart_to_purchase``, ``view_to_purchase``); affinity
         (``cat_share__<category>``, ``spend_share__<category>``, ``top_category``,
         ``top_category_share``, ``favourite_brand``, ``category_entropy``); price
@@ -366,8 +367,10 @@ def _derive(p: pl.DataFrame, when: datetime, cat: FeatureCatalog) -> pl.DataFram
         ),
         pl.col("frequency").fill_null(0),
         (pl.col("gross_spend") + pl.col("refunded")).alias("monetary"),
+        # net, as the glossary's AOV_RULE: a customer who cancelled every order averages 0,
+        # not the gross value of what they sent back
         pl.when(pl.col("frequency") > 0)
-        .then(pl.col("gross_spend") / pl.col("frequency"))
+        .then((pl.col("gross_spend") + pl.col("refunded")) / pl.col("frequency"))
         .alias("avg_order_value"),
         (n / pl.col("sessions")).alias("events_per_session"),
         ratio("n_cart", "n_view").alias("view_to_cart"),

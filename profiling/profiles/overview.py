@@ -2,22 +2,26 @@
 customers, revenue over time, the period against the one before it, the funnel of an event
 log and monthly cohort retention.
 
-Orders: distinct ``order_id`` of purchase rows when the log has order ids; otherwise
-distinct (customer, timestamp) pairs of purchase rows, i.e. the line items one customer
-bought at one moment make one basket (a retail export lists every line of an invoice with
-the invoice's timestamp). Revenue is the sum of ``amount`` over purchases and refunds
-(refund amounts are negative), as in :meth:`profiling.data.dataset.Dataset.summary`.
+The business words follow :data:`profiling.vocabulary.glossary.DEFINITIONS`, the one
+definition the profiles, the report, the exports and the CLI use too. Orders: distinct
+``order_id`` of purchase rows; a purchase row without an order id (every row of a log
+without them) is one order per customer per day, as the profiles' ``frequency`` counts
+them. Revenue is the sum of ``amount`` over purchases and refunds (refund amounts are
+negative): net of refunds. Average order value is net revenue / orders; revenue per
+customer is net revenue / customers (buyers or not, the figure shown beside it).
 Periods are half-open: ``start <= timestamp < end``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 
 from profiling.errors import ProfilingError
+from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
 
 TRANSACTIONS, EVENTS, RATINGS = "transaction log", "event log", "rating log"
@@ -37,7 +41,12 @@ def log_kind(events: pl.DataFrame) -> str:
 
 def _order_key(events: pl.DataFrame) -> pl.Expr:
     has_ids = S.ORDER_ID in events.columns and events[S.ORDER_ID].is_not_null().any()
-    basket = pl.col(S.USER_ID).cast(pl.String) + pl.lit("|") + pl.col(S.TIMESTAMP).cast(pl.String)
+    # one order per customer per day without an order id (glossary ORDERS_RULE)
+    basket = (
+        pl.col(S.USER_ID).cast(pl.String)
+        + pl.lit("|")
+        + pl.col(S.TIMESTAMP).dt.date().cast(pl.String)
+    )
     if has_ids:
         # a purchase row without an order id still forms its own basket
         return pl.coalesce(pl.lit("o:") + pl.col(S.ORDER_ID).cast(pl.String), pl.lit("b:") + basket)
@@ -79,12 +88,13 @@ class Kpis:
     """distinct customers with at least one order"""
     orders: int
     revenue: float | None
+    """net of refunds"""
     aov: float | None
-    """revenue / orders"""
+    """net revenue / orders"""
     repeat_rate: float | None
     """customers with 2 or more orders / buyers"""
     revenue_per_customer: float | None
-    """revenue / buyers"""
+    """net revenue / customers (not buyers: the customers figure shown beside it)"""
     conversion: float | None
     """buyers / customers"""
     rows: int
@@ -111,7 +121,7 @@ def kpis(events: pl.DataFrame, start: datetime, end: datetime) -> Kpis:
         revenue=revenue,
         aov=revenue / n_orders if revenue is not None and n_orders else None,
         repeat_rate=(per_buyer["n"] >= 2).sum() / buyers if buyers else None,
-        revenue_per_customer=revenue / buyers if revenue is not None and buyers else None,
+        revenue_per_customer=revenue / customers if revenue is not None and customers else None,
         conversion=buyers / customers if customers else None,
         rows=e.height,
     )
@@ -174,7 +184,10 @@ def over_time(events: pl.DataFrame, start: datetime, end: datetime, every: str |
     """Orders, revenue and buying customers per period of ``[start, end)``.
 
     One row per period with an order: period (start of the day/week/month), orders,
-    revenue (null without money), customers. ``every`` defaults to :func:`grain`."""
+    revenue (null without money), customers, partial (True when ``[start, end)`` covers
+    only part of the period, as the first and last week usually do: their totals are low
+    because the period is short, not because sales fell). ``every`` defaults to
+    :func:`grain`."""
     every = every or grain(start, end)
     o = orders(window(events, start, end))
     refunds = window(events, start, end).filter(pl.col(S.EVENT_TYPE) == S.REFUND)
@@ -193,7 +206,10 @@ def over_time(events: pl.DataFrame, start: datetime, end: datetime, every: str |
             .with_columns((pl.col("revenue") + pl.col("_refunds").fill_null(0.0)).alias("revenue"))
             .drop("_refunds")
         )
-    return out.sort("period")
+    partial = (pl.col("period") < pl.lit(start)) | (
+        pl.col("period").dt.offset_by(every) > pl.lit(end)
+    )
+    return out.sort("period").with_columns(partial.alias("partial"))
 
 
 def funnel(events: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
@@ -254,6 +270,25 @@ def cohort_retention(events: pl.DataFrame, max_months: int = 12) -> pl.DataFrame
         .select("cohort", "month", "active", "size", "share")
         .sort("cohort", "month")
     )
+
+
+def currency_suggestion(ds) -> fmt.CurrencySuggestion | None:
+    """A currency suggested from the customers' country, region or locale (the users table,
+    or the region column of the log, as cleaned: one value per customer) when one value
+    covers 80% or more of the customers; None otherwise. Named by the file's own column
+    name ("GBP, suggested from Country = United Kingdom")."""
+    if ds.users is None:
+        return None
+    raw_names = {}
+    for rep in ds.report.tables():
+        raw_names |= {role: col for col, role in rep.mapping.items() if role == S.REGION}
+    columns = {}
+    for col in ds.users.columns:
+        if col == S.REGION:
+            columns[raw_names.get(S.REGION, "region")] = ds.users[col]
+        elif re.search(r"(country|locale|language|lang)", col, re.IGNORECASE):
+            columns[col] = ds.users[col]
+    return fmt.suggest_currency(columns)
 
 
 def guest_note(rows_without_customer: int, rows_read: int, kind: str) -> str | None:

@@ -18,6 +18,7 @@ from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
 
 NO_PURCHASE = "No purchase yet"
+REFUNDED_ALL = G.REFUNDED_EVERYTHING  # net spend <= 0 after refunds: not a visitor, not scored
 
 # (name, rule on R and F scores, plain-language definition), checked in order.
 RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
@@ -33,9 +34,27 @@ RFM_SEGMENTS: tuple[tuple[str, str, str], ...] = (
     ("Lost", r"^11$", "one order, long ago"),
     ("Hibernating", r"^[12][12]$", "a few orders, long ago"),
 )
-RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
-    NO_PURCHASE: "has visited but not bought yet"
+#: what the customers without a purchase did, in the words of each kind of log: nobody
+#: "visits" in a transaction log (there, only refund rows can leave a customer unbought)
+NO_PURCHASE_BY_KIND: dict[str, str] = {
+    "event log": "has visited but not bought yet",
+    "transaction log": "has rows in the log but no purchase",
+    "rating log": "has rated or reviewed but not bought",
 }
+RFM_DEFINITIONS: dict[str, str] = {name: text for name, _rx, text in RFM_SEGMENTS} | {
+    REFUNDED_ALL: G.REFUNDED_EVERYTHING_RULE,
+    NO_PURCHASE: "no purchase in the log",
+}
+
+
+def rfm_definitions(kind: str | None = None) -> dict[str, str]:
+    """:data:`RFM_DEFINITIONS` with the no-purchase definition in the words of the log's
+    kind ("event log", "transaction log", "rating log"; neutral words when None)."""
+    return RFM_DEFINITIONS | (
+        {NO_PURCHASE: NO_PURCHASE_BY_KIND[kind]} if kind in NO_PURCHASE_BY_KIND else {}
+    )
+
+
 RFM_RULES: dict[str, str] = {
     "Champions": "R 5, F 4-5",
     "Loyal": "R 3-5, F 4-5",
@@ -48,6 +67,7 @@ RFM_RULES: dict[str, str] = {
     "At risk": "R 1-2, F 3-4",
     "Lost": "R 1, F 1",
     "Hibernating": "R 1-2, F 1-2",
+    REFUNDED_ALL: "net spend 0 or less (not scored)",
     NO_PURCHASE: "no purchase",
 }
 """The score rule of each RFM segment (R = recency score, F = order-count score, 1-5 by
@@ -66,7 +86,8 @@ RFM_ORDER: tuple[str, ...] = (
     "At risk",
     "Hibernating",
     "Lost",
-    "No purchase yet",
+    REFUNDED_ALL,
+    NO_PURCHASE,
 )
 """RFM segments from best to lost: the one order of every list, chart and legend."""
 
@@ -157,10 +178,13 @@ def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
     -------
     pl.DataFrame
         One row per user: user_id, r_score, f_score, m_score (1-5, null for users with no
-        purchase), rfm_cell ("R F", e.g. "54"), rfm_segment (a name of
-        :data:`RFM_SEGMENTS` or :data:`NO_PURCHASE`).
+        purchase and for those who refunded everything), rfm_cell ("R F", e.g. "54"),
+        rfm_segment (a name of :data:`RFM_SEGMENTS`, :data:`REFUNDED_ALL` for a customer
+        whose net spend is zero or less after refunds, or :data:`NO_PURCHASE`). Scores are
+        quintiles among buyers whose net spend is positive.
     """
-    buyers = profiles.filter(pl.col("frequency") > 0)
+    refunded = _refunded_everything(profiles)
+    buyers = profiles.filter((pl.col("frequency") > 0) & ~refunded)
     scored = buyers.select(
         S.USER_ID,
         quantile_scores(buyers["recency_days"], higher_is_better=False).alias("r_score"),
@@ -175,8 +199,19 @@ def rfm_segments(profiles: pl.DataFrame) -> pl.DataFrame:
     cell = pl.col("r_score").cast(pl.String) + pl.col("f_score").cast(pl.String)
     names = {c: rfm_segment_name(c) for c in (f"{r}{f}" for r in range(1, 6) for f in range(1, 6))}
     name = cell.replace_strict(names, default=NO_PURCHASE, return_dtype=pl.String)
-    out = profiles.select(S.USER_ID).join(scored, on=S.USER_ID, how="left")
-    return out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment"))
+    out = profiles.select(S.USER_ID, refunded.alias("_refunded")).join(
+        scored, on=S.USER_ID, how="left"
+    )
+    name = pl.when(pl.col("_refunded")).then(pl.lit(REFUNDED_ALL)).otherwise(name)
+    return out.with_columns(cell.alias("rfm_cell"), name.alias("rfm_segment")).drop("_refunded")
+
+
+def _refunded_everything(profiles: pl.DataFrame) -> pl.Expr:
+    """Customers whose refunds leave a net spend of zero or less (glossary
+    REFUNDED_EVERYTHING_RULE); false without money or refund columns."""
+    if "monetary" not in profiles.columns or "refunded" not in profiles.columns:
+        return pl.lit(False)
+    return ((pl.col("monetary") <= 0) & (pl.col("refunded") < 0)).fill_null(False)
 
 
 # ---- clustering --------------------------------------------------------------------------

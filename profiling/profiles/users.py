@@ -25,15 +25,38 @@ def _row(profiles: pl.DataFrame, user_id: str) -> dict:
     return hit.row(0, named=True)
 
 
+def _share_words(pct: float) -> str:
+    """A share 0-100 in words that never round a few customers to none or all of them."""
+    if 0 < pct < 1 or 99 < pct < 100:
+        return f"{pct:.1f}%"
+    return f"{pct:.0f}%"
+
+
+def percentile_sentence(feature: str, below: float | None, tied: float | None) -> str:
+    """Where a user stands, from the share of customers strictly below (worse, for recency)
+    and the share tied with them (both 0-100, the user among the tied): "more than 34% of
+    customers; the same as 65%". Ties are said, never counted as "higher than"."""
+    if below is None or tied is None:
+        return ""
+    than = "more recent than" if feature == "recency_days" else "more than"
+    if tied >= 100:
+        return "the same as every customer"
+    text = f"{than} {_share_words(below)} of customers"
+    return text if tied <= 0 else f"{text}; the same as {_share_words(tied)}"
+
+
 def percentiles(
     profiles: pl.DataFrame, user_id: str, features: tuple[str, ...] = KEY_FIGURES
 ) -> pl.DataFrame:
-    """The user's value of each feature and its percentile in the population.
+    """The user's value of each feature and where it stands in the population.
 
     One row per feature present: feature, label, value, percentile (0-100: share of users
-    with a value at most the user's; null when the user has no value, e.g. recency without a
-    purchase). For ``recency_days`` a low value is good, so its percentile is reported as the
-    share of users who bought longer ago or never ("more recent than X%").
+    with a value at most the user's), below (0-100: share of users with a strictly lower
+    value), tied (0-100: share with the same value, the user included) and sentence
+    (:func:`percentile_sentence`); the numbers are null when the user has no value, e.g.
+    recency without a purchase. For ``recency_days`` a low value is good, so percentile and
+    below count the users who bought longer ago or never ("more recent than X%"), out of
+    every user.
     """
     row = _row(profiles, user_id)
     out = []
@@ -43,12 +66,26 @@ def percentiles(
         v = row[f]
         col = profiles[f].drop_nulls()
         if v is None or col.len() == 0:
-            pct = None
+            pct = below = tied = None
         elif f == "recency_days":
-            pct = 100.0 * ((col > v).sum() + profiles[f].null_count()) / profiles.height
+            below = 100.0 * ((col > v).sum() + profiles[f].null_count()) / profiles.height
+            tied = 100.0 * (col == v).sum() / profiles.height
+            pct = below
         else:
+            below = 100.0 * (col < v).sum() / col.len()
+            tied = 100.0 * (col == v).sum() / col.len()
             pct = 100.0 * (col <= v).sum() / col.len()
-        out.append({"feature": f, "label": feature_label(f), "value": v, "percentile": pct})
+        out.append(
+            {
+                "feature": f,
+                "label": feature_label(f),
+                "value": v,
+                "percentile": pct,
+                "below": below,
+                "tied": tied,
+                "sentence": percentile_sentence(f, below, tied),
+            }
+        )
     return pl.DataFrame(
         out,
         schema={
@@ -56,6 +93,9 @@ def percentiles(
             "label": pl.String,
             "value": pl.Float64,
             "percentile": pl.Float64,
+            "below": pl.Float64,
+            "tied": pl.Float64,
+            "sentence": pl.String,
         },
     )
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import polars as pl
+
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.content import ContentBased, ContextAware
@@ -130,7 +132,54 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "hybrid",
     "svd",
 )
-"""A fast default set for the UI (each fits in about a second on the sample store)."""
+"""A fast default set for the UI (each fits in about a second on the sample store); see
+:func:`default_models` for the set of one log (buy-again added where people buy again)."""
+
+#: share of (customer, item) pairs bought on two or more days above which a log "has repeat
+#: purchases" and buy-again, which wins there by far, joins the default comparison
+REPEAT_SHARE = 0.01
+
+
+def repeat_purchase_share(events: pl.DataFrame) -> float:
+    """Share of the (user_id, item_id) pairs with a purchase that were bought on two or more
+    distinct days (0 without purchases)."""
+    if S.EVENT_TYPE not in events.columns:
+        return 0.0
+    pairs = (
+        events.filter((pl.col(S.EVENT_TYPE) == S.PURCHASE) & pl.col(S.ITEM_ID).is_not_null())
+        .group_by(S.USER_ID, S.ITEM_ID)
+        .agg(pl.col(S.TIMESTAMP).dt.date().n_unique().alias("days"))
+    )
+    return float((pairs["days"] >= 2).mean()) if pairs.height else 0.0
+
+
+def default_models(events: pl.DataFrame) -> tuple[str, ...]:
+    """:data:`DEFAULT_MODELS`, plus buy-again for a transaction or event log where people
+    buy the same items again (:func:`repeat_purchase_share` at least :data:`REPEAT_SHARE`);
+    a rating log has no purchases to repeat."""
+    if repeat_purchase_share(events) >= REPEAT_SHARE:
+        return (*DEFAULT_MODELS, "buy-again")
+    return DEFAULT_MODELS
+
+
+def implicit_ratings_note(event_types: list[str] | set[str], names: list[str]) -> str:
+    """The sentence saying how events became ratings for rating-prediction models
+    (``names``) on a log without explicit ratings, naming only the event types the log
+    has: "purchases were turned into ratings (an item bought more often rates higher)" on
+    a log of purchases only, "events were turned into ratings (view < cart < purchase)"
+    when it has several kinds. Empty when ``names`` is empty."""
+    if not names:
+        return ""
+    weighted = [t for t in S.IMPLICIT_WEIGHTS if t in set(event_types) and S.IMPLICIT_WEIGHTS[t]]
+    weighted.sort(key=lambda t: S.IMPLICIT_WEIGHTS[t])
+    models = ", ".join(names)
+    if weighted == [S.PURCHASE]:
+        how = "purchases were turned into ratings (an item bought more often rates higher)"
+    elif len(weighted) == 1:
+        how = f"{weighted[0]} events were turned into ratings (more of them rates higher)"
+    else:
+        how = f"events were turned into ratings ({' < '.join(weighted)})"
+    return f"No explicit ratings for these rating-prediction models, so {how}: {models}."
 
 
 def _check(name: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -53,6 +54,9 @@ _WORDS = {
     "rupee": "INR",
 }
 MONEY_DECIMALS, RATIO_DECIMALS, DAYS_DECIMALS = 2, 4, 2
+DATE_FORMAT = "%d %b %Y"  # "07 Jan 2024": the one date format of every page and the report
+DATETIME_FORMAT = "%d %b %Y %H:%M"  # "07 Jan 2024 14:05"
+GRID_DATETIME_FORMAT = "DD MMM YYYY HH:mm"  # the same, in the data grid's (moment.js) words
 
 
 def detect_currency(column_names: Iterable[str], values: Iterable[str] = ()) -> str | None:
@@ -108,6 +112,151 @@ def currency_of(mapping: dict[str, str], setting: str | None = None) -> str | No
     return detect_currency([c for c, role in mapping.items() if role in money_roles])
 
 
+#: the currency of a country (lower-case name or ISO 3166 alpha-2 code), for suggestions
+COUNTRY_CURRENCY: dict[str, str] = {
+    "united kingdom": "GBP",
+    "uk": "GBP",
+    "gb": "GBP",
+    "great britain": "GBP",
+    "england": "GBP",
+    "scotland": "GBP",
+    "wales": "GBP",
+    "northern ireland": "GBP",
+    "united states": "USD",
+    "united states of america": "USD",
+    "usa": "USD",
+    "us": "USD",
+    "japan": "JPY",
+    "jp": "JPY",
+    "india": "INR",
+    "in": "INR",
+    "switzerland": "CHF",
+    "ch": "CHF",
+    "canada": "CAD",
+    "ca": "CAD",
+    "australia": "AUD",
+    "au": "AUD",
+    "new zealand": "NZD",
+    "nz": "NZD",
+    "china": "CNY",
+    "cn": "CNY",
+    "sweden": "SEK",
+    "se": "SEK",
+    "norway": "NOK",
+    "no": "NOK",
+    "denmark": "DKK",
+    "dk": "DKK",
+    "poland": "PLN",
+    "pl": "PLN",
+    "brazil": "BRL",
+    "br": "BRL",
+    "mexico": "MXN",
+    "mx": "MXN",
+    "south africa": "ZAR",
+    "za": "ZAR",
+    "hong kong": "HKD",
+    "hk": "HKD",
+    "singapore": "SGD",
+    "sg": "SGD",
+    "south korea": "KRW",
+    "korea": "KRW",
+    "kr": "KRW",
+    **{
+        c: "EUR"
+        for c in (
+            "germany",
+            "de",
+            "france",
+            "fr",
+            "spain",
+            "es",
+            "italy",
+            "it",
+            "netherlands",
+            "nl",
+            "belgium",
+            "be",
+            "austria",
+            "at",
+            "ireland",
+            "eire",
+            "ie",
+            "portugal",
+            "pt",
+            "finland",
+            "fi",
+            "greece",
+            "gr",
+            "luxembourg",
+            "lu",
+            "slovakia",
+            "sk",
+            "slovenia",
+            "si",
+            "estonia",
+            "ee",
+            "latvia",
+            "lv",
+            "lithuania",
+            "lt",
+            "malta",
+            "mt",
+            "cyprus",
+            "cy",
+            "croatia",
+            "hr",
+        )
+    },
+}
+SUGGEST_SHARE = 0.8  # the dominant value must cover this share of the rows to suggest
+
+
+@dataclass(frozen=True)
+class CurrencySuggestion:
+    """A currency suggested from a country or locale column the files have, for a person to
+    confirm or change: ``code`` from ``column`` (the file's own name) = ``value``, which
+    covers ``share`` (0-1) of the non-empty values."""
+
+    code: str
+    column: str
+    value: str
+    share: float
+
+    def sentence(self) -> str:
+        """ "GBP, suggested from Country = United Kingdom"."""
+        return f"{self.code}, suggested from {self.column} = {self.value}"
+
+
+def _currency_of_place(value: str) -> str | None:
+    text = value.strip().lower()
+    if text in COUNTRY_CURRENCY:
+        return COUNTRY_CURRENCY[text]
+    # a locale such as en_GB, en-US or de_DE.UTF-8: its territory names the country
+    m = re.fullmatch(r"[a-z]{2,3}[-_]([a-z]{2})(?:\.[\w-]+)?", text)
+    return COUNTRY_CURRENCY.get(m.group(1)) if m else None
+
+
+def suggest_currency(
+    columns: dict[str, pl.Series], min_share: float = SUGGEST_SHARE
+) -> CurrencySuggestion | None:
+    """A currency suggested from the first of ``columns`` (raw column name -> values of a
+    country, region or locale column) whose most common value covers at least
+    ``min_share`` of its non-empty values and names a country or locale with a known
+    currency; None when none does (a suggestion, never a detection: the files name no
+    currency)."""
+    for name, values in columns.items():
+        v = values.cast(pl.String, strict=False).drop_nulls().str.strip_chars()
+        v = v.filter(v.str.len_chars() > 0)
+        if v.len() == 0:
+            continue
+        top = v.value_counts(sort=True, name="n").row(0)
+        share = top[1] / v.len()
+        code = _currency_of_place(top[0])
+        if share >= min_share and code is not None:
+            return CurrencySuggestion(code, name, top[0], share)
+    return None
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -161,6 +310,16 @@ def ordinal(n) -> str:
     return f"{n}{suffix}"
 
 
+def date_text(value) -> str:
+    """A date or timestamp as "07 Jan 2024" (:data:`DATE_FORMAT`); "—" when missing."""
+    return "—" if _missing(value) else f"{value:{DATE_FORMAT}}"
+
+
+def datetime_text(value) -> str:
+    """A timestamp as "07 Jan 2024 14:05" (:data:`DATETIME_FORMAT`), no "+00:00"."""
+    return "—" if _missing(value) else f"{value:{DATETIME_FORMAT}}"
+
+
 def days(value) -> str:
     """Whole days: 97.1958 -> "97 days", 1.2 -> "1 day"."""
     if _missing(value):
@@ -185,6 +344,8 @@ def value(v, kind: str, currency: str | None = None) -> str:
         return number(v, 2)
     if kind == G.HOUR:
         return f"{int(v):02d}:00"
+    if kind == G.PERCENTILE:
+        return f"{float(v):.0f}"
     return str(v)
 
 
@@ -200,7 +361,8 @@ def column_format(kind: str, currency: str | None = None) -> str | None:
         prefix = SYMBOLS.get(currency, f"{currency} " if currency else "")
         return f"{prefix}%,.2f"
     return {
-        G.DAYS: "%,.0f days",
+        G.DAYS: "%,.0f",  # the label says "days" ("1 days" is what a fixed suffix gives)
+        G.PERCENTILE: "%.0f",
         G.SHARE: "percent",
         G.COUNT: "%,d",
         G.NUMBER: "%,.2f",

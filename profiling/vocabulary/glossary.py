@@ -28,7 +28,37 @@ MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING = (
     "hour",
     "rating",
 )
-KINDS = (MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING)
+PERCENTILE = "percentile"  # 0-100, shown whole ("97", never "97.00" or "100.00")
+KINDS = (MONEY, DAYS, SHARE, COUNT, NUMBER, SCORE, TEXT, DATE, HOUR, RATING, PERCENTILE)
+
+
+# ---- business words: one definition each --------------------------------------------------
+# The library computes these figures (profiles, overview, report, exports, CLI) by exactly
+# these rules, and every label and help text that names them quotes these sentences.
+CUSTOMERS_RULE = "distinct customer ids with at least one row in the log (any kind of event)"
+BUYERS_RULE = "customers with at least one purchase"
+ORDERS_RULE = (
+    "distinct order ids of purchase rows; a purchase row without an order id (or every row, "
+    "when the log has no order ids) counts as one order per customer per day"
+)
+REVENUE_RULE = "purchase amounts minus refunds (net of refunds)"
+AOV_RULE = "revenue net of refunds / orders"
+REVENUE_PER_CUSTOMER_RULE = "revenue net of refunds / customers (buyers or not)"
+REFUNDED_EVERYTHING = "Refunded everything"
+REFUNDED_EVERYTHING_RULE = (
+    "net spend of zero or less after refunds: every purchase in the log was cancelled or "
+    "refunded (or only refunds are in the log)"
+)
+DEFINITIONS: dict[str, str] = {
+    "customers": CUSTOMERS_RULE,
+    "buyers": BUYERS_RULE,
+    "orders": ORDERS_RULE,
+    "revenue": REVENUE_RULE,
+    "average order value": AOV_RULE,
+    "revenue per customer": REVENUE_PER_CUSTOMER_RULE,
+    "refunded everything": REFUNDED_EVERYTHING_RULE,
+}
+"""The business words and their one definition, for help texts, the report and exports."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +89,7 @@ def _t(name: str, label: str, kind: str, help: str, unit: str | None = None) -> 
         DATE: "date",
         HOUR: "hour of day",
         RATING: "rating",
+        PERCENTILE: "percentile",
     }
     return Term(name, label, units[kind] if unit is None else unit, help, kind)
 
@@ -115,9 +146,8 @@ _FEATURES = [
         "frequency",
         "orders",
         COUNT,
-        "frequency (the F of RFM): orders, counted as distinct order ids; a purchase "
-        "without an order id counts as one order per day (so on a log without order ids "
-        "frequency equals purchase_days). Always orders: never repeat purchases.",
+        f"frequency (the F of RFM): orders, i.e. {ORDERS_RULE} (so on a log without order "
+        "ids frequency equals purchase_days). Always orders: never repeat purchases.",
     ),
     _t(
         "purchase_days",
@@ -130,11 +160,18 @@ _FEATURES = [
         "monetary",
         "net spend",
         MONEY,
-        "monetary (the M of RFM): purchase amounts minus refunds over the whole period.",
+        f"monetary (the M of RFM): {REVENUE_RULE}, over the whole period; zero or less "
+        f"means the customer {REFUNDED_EVERYTHING.lower()}.",
     ),
     _t("gross_spend", "spend before refunds", MONEY, "gross_spend: sum of purchase amounts."),
     _t("refunded", "refunded", MONEY, "refunded: sum of refund amounts (negative)."),
-    _t("avg_order_value", "average order value", MONEY, "avg_order_value: gross spend / orders."),
+    _t(
+        "avg_order_value",
+        "average order value",
+        MONEY,
+        f"avg_order_value: net spend / orders ({AOV_RULE}); spend before refunds is shown "
+        "separately as such.",
+    ),
     _t(
         "avg_unit_price",
         "average price paid",
@@ -267,7 +304,7 @@ _FEATURES = [
     ),
     _t(
         "churn_risk",
-        "chance of not buying again soon",
+        "chance of not buying again",
         SHARE,
         "churn_risk: predicted probability that a past buyer makes no purchase in the horizon.",
     ),
@@ -414,16 +451,11 @@ _METRICS = [
         unit="times",
     ),
     # overview
-    _t("customers", "customers", COUNT, "distinct customer ids with at least one event."),
-    _t(
-        "orders",
-        "orders",
-        COUNT,
-        "distinct order ids; without order ids, distinct "
-        "(customer, timestamp) baskets of purchase rows.",
-    ),
-    _t("revenue", "revenue", MONEY, "sum of purchase amounts minus refunds."),
-    _t("aov", "average order value", MONEY, "revenue / orders."),
+    _t("customers", "customers", COUNT, f"customers: {CUSTOMERS_RULE}."),
+    _t("buyers", "buyers", COUNT, f"buyers: {BUYERS_RULE}."),
+    _t("orders", "orders", COUNT, f"orders: {ORDERS_RULE}."),
+    _t("revenue", "revenue", MONEY, f"revenue: {REVENUE_RULE}."),
+    _t("aov", "average order value", MONEY, f"average order value: {AOV_RULE}."),
     _t(
         "repeat_rate",
         "repeat customers",
@@ -431,7 +463,12 @@ _METRICS = [
         "repeat-purchase rate: customers with 2 or "
         "more orders / customers with at least one order.",
     ),
-    _t("revenue_per_customer", "revenue per customer", MONEY, "revenue / customers who ordered."),
+    _t(
+        "revenue_per_customer",
+        "revenue per customer",
+        MONEY,
+        f"revenue per customer: {REVENUE_PER_CUSTOMER_RULE}.",
+    ),
     _t(
         "conversion",
         "visitors who bought",
@@ -465,16 +502,14 @@ _METRICS = [
     _t(
         "purchase_propensity_pct",
         "chance of buying soon (percentile)",
-        NUMBER,
+        PERCENTILE,
         "purchase_propensity_pct: percentile of the score among scored customers (100 = highest).",
-        unit="percentile",
     ),
     _t(
         "churn_risk_pct",
         "chance of not buying again (percentile)",
-        NUMBER,
+        PERCENTILE,
         "churn_risk_pct: percentile of the score among scored past buyers (100 = highest).",
-        unit="percentile",
     ),
     _t(
         "purchase_drivers",
@@ -505,9 +540,8 @@ _METRICS = [
     _t(
         "anomaly_pct",
         "how unusual (percentile)",
-        NUMBER,
+        PERCENTILE,
         "anomaly_pct: percentile of the anomaly score (100 = most unusual).",
-        unit="percentile",
     ),
     _t(
         "risk_flags",

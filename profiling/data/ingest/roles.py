@@ -101,6 +101,7 @@ def infer_roles(
     _id_by_content(ctx)
     if table == "events" and ctx.generic:
         _item_and_category_by_content(ctx)
+        _rating_by_content(ctx)
         _numbers_by_content(ctx)
     if table in ("users", "items"):
         _attributes_by_content(ctx)
@@ -353,6 +354,51 @@ def _attributes_by_content(ctx: _Content) -> None:
         else:
             label = "ordered bands" if kind == "bands" else kind
             _assign(ctx.mapping, col, S.ATTRIBUTE, f"content: {label}, kept as an attribute")
+
+
+#: rating scales a headerless column is recognised by: (lowest, highest, step)
+RATING_SCALES: tuple[tuple[float, float, float], ...] = ((1, 5, 1), (0.5, 5, 0.5), (1, 10, 1))
+
+
+def _rating_scale(values: pl.Series) -> tuple[float, float, float] | None:
+    """The first of :data:`RATING_SCALES` whose steps hold every value and whose range the
+    values span (at least three distinct values over half the scale or more), else None."""
+    v = values.drop_nulls().cast(pl.Float64, strict=False).drop_nulls()
+    if v.len() == 0 or v.n_unique() < 3:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    for low, high, step in RATING_SCALES:
+        on_steps = bool((((v / step) - (v / step).round()).abs() < 1e-9).all())
+        if on_steps and lo >= low and hi <= high and hi - lo >= 0.5 * (high - low):
+            return low, high, step
+    return None
+
+
+def _rating_by_content(ctx: _Content) -> None:
+    """Headerless logs with no event type and no money (no decimal column): a column of
+    small whole numbers or half steps spanning a rating scale (1-5, 0.5-5, 1-10) is a
+    rating, so the file is a rating log (MovieLens ``u.data``: user, item, rating, epoch
+    seconds), not a transaction log with the ratings taken as quantities."""
+    mapping = ctx.mapping
+    if not (_free(mapping, S.RATING) and _free(mapping, S.EVENT_TYPE)):
+        return
+    if not (_free(mapping, S.PRICE) and _free(mapping, S.AMOUNT) and _free(mapping, S.QUANTITY)):
+        return
+    numeric = [c for c in ctx.open_columns() if ctx.kinds[c]["numeric"]]
+    scaled = {c: _rating_scale(ctx.sample[c]) for c in numeric}
+    money = [c for c in numeric if not ctx.kinds[c]["integral"] and scaled[c] is None]
+    found = [c for c in numeric if scaled[c] is not None]
+    if money or len(found) != 1:
+        return  # a price or total beside it, or two candidates: not told apart safely
+    col = found[0]
+    low, high, step = scaled[col]
+    scale = f"{low:g}-{high:g}" + (" in half steps" if step == 0.5 else "")
+    _assign(mapping, col, S.RATING, f"content: values on a {scale} rating scale (headerless)")
+    mapping.notes.append(
+        f"no header: column '{col}' holds values from {low:g} to {high:g} (a {scale} rating "
+        "scale), and the file has no price and no event type, so it is read as a rating log "
+        f"with '{col}' as the rating; map '{col}' to 'quantity' if it counts units bought"
+    )
 
 
 def _numbers_by_content(ctx: _Content) -> None:
