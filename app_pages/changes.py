@@ -88,18 +88,20 @@ mig, privacy_note = privacy.protect_migration(mig)  # small flows hidden, DP noi
 
 moved = mig.moved()
 at_stake = moved["revenue_12m"].sum()
+counts = privacy.migration_figures(mig)  # sums of the (protected) flows
 m = st.columns(4)
-m[0].metric("Customers compared", f"{mig.movers.height:,}")
+m[0].metric("Customers compared", f"{counts.compared:,}")
 m[1].metric(
     "Changed segment",
-    f"{int(mig.movers['moved'].sum()) - mig.new_users:,}",
+    f"{counts.changed:,}",
     help="Customers present at both dates whose segment differs.",
 )
-m[2].metric("New customers", f"{mig.new_users:,}", help="First event after the earlier date.")
+m[2].metric("New customers", f"{counts.new:,}", help="First event after the earlier date.")
 m[3].metric(
     "Became inactive",
-    f"{mig.inactive_users:,}",
-    help="Active in the 90 days before the earlier date, no event since.",
+    "—" if counts.inactive is None else f"{counts.inactive:,}",
+    help="Active in the 90 days before the earlier date, no event since."
+    + (" Not shown under this workspace's privacy settings." if counts.inactive is None else ""),
 )
 before, after = f"{mig.before:%d %b %Y}", f"{mig.after:%d %b %Y}"
 cluster_ids = {}
@@ -142,8 +144,15 @@ if table.height:
     )
     src, dst = pairs[pick]
     aud = changes.audience(mig, src, dst)
+    if privacy.on():  # the file's length is the exact count: not printed beside the noisy one
+        st.caption(
+            "The file lists every customer of the flow, so it holds the exact number of "
+            "customers; the counts on this page are the protected ones."
+        )
     st.download_button(
-        f"Download {aud.height:,} customers ({src} → {dst}) as CSV",
+        f"Download the customers ({src} → {dst}) as CSV"
+        if privacy.on()
+        else f"Download {aud.height:,} customers ({src} → {dst}) as CSV",
         labels.csv(aud, cur),
         file_name=f"audience-{widgets.file_slug(src)}-to-{widgets.file_slug(dst)}.csv",
         mime="text/csv",

@@ -33,11 +33,13 @@ WHAT = {
     O.RATINGS: "A **rating log**: customers' ratings of items.",
 }
 st.markdown(WHAT[kind])
+everyone = privacy.protect_count("all customers", s["users"])  # noised or hidden per settings
+users_text = "—" if everyone is None else f"{everyone:,}"
 st.caption(
-    f"{s['users']:,} customers, {s['items']:,} items, {s['events']:,} rows from "
+    f"{users_text} customers, {s['items']:,} items, {s['events']:,} rows from "
     f"{first_day:%d %b %Y} to {last_day:%d %b %Y} ({(last_day - first_day).days + 1:,} days)."
     if s["items"]
-    else f"{s['users']:,} customers, {s['events']:,} rows from {first_day:%d %b %Y} to "
+    else f"{users_text} customers, {s['events']:,} rows from {first_day:%d %b %Y} to "
     f"{last_day:%d %b %Y} ({(last_day - first_day).days + 1:,} days); no item ids."
 )
 note = ov.guest_note(ds)
@@ -124,9 +126,26 @@ def signed(text: str, d: float) -> str:
     return text if d < 0 else f"+{text}"
 
 
+def protected(col, name: str) -> None:
+    """A figure about users left out under the privacy settings (said in its help)."""
+    col.metric(
+        G.label(name).capitalize(),
+        "—",
+        help=f"{G.help_text(name)} Not shown under this workspace's privacy settings.",
+    )
+
+
 money = c.revenue is not None
 cols = [*st.columns(3), *st.columns(3)]  # two rows: labels are never cut off
-metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
+if privacy.on():  # the protected count, without a delta (a second, exact-difference figure)
+    shown = privacy.protect_count(f"customers {start:%Y-%m-%d}..{end:%Y-%m-%d}", c.customers)
+    cols[0].metric(
+        G.label("customers").capitalize(),
+        "—" if shown is None else fmt.count(shown),
+        help=f"{G.help_text('customers')} Protected under this workspace's privacy settings.",
+    )
+else:
+    metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
 metric(cols[1], "orders", fmt.count(c.orders), lambda d: signed(fmt.count(d), d))
 if money:
     metric(
@@ -140,17 +159,23 @@ else:
     cols[2].metric("Revenue", "—", help="The data has no prices or amounts.")
     cols[3].metric("Average order value", "—", help="The data has no prices or amounts.")
 pts = lambda d: signed(f"{100 * d:.1f} pts", d)  # noqa: E731 (percentage points)
-if kind == O.EVENTS:
+if privacy.shares_hidden():  # shares of users: exact counts in disguise beside noisy ones
+    protected(cols[4], "conversion" if kind == O.EVENTS else "repeat_rate")
+elif kind == O.EVENTS:
     metric(cols[4], "conversion", fmt.percent(c.conversion), pts)
 else:
     metric(cols[4], "repeat_rate", fmt.percent(c.repeat_rate), pts)
-if money:
+if money and privacy.shares_hidden():
+    protected(cols[5], "revenue_per_customer")
+elif money:
     metric(
         cols[5],
         "revenue_per_customer",
         fmt.money(c.revenue_per_customer, cur),
         lambda d: signed(fmt.money(d, cur), d),
     )
+elif privacy.shares_hidden():
+    protected(cols[5], "repeat_rate")
 else:
     metric(cols[5], "repeat_rate", fmt.percent(c.repeat_rate), pts)
 
@@ -165,7 +190,7 @@ if kind == O.EVENTS:
             st.plotly_chart(viz.revenue_orders_figure(t, O.grain(start, end), cur), width="stretch")
     with right:
         f = ov.funnel(start, end)
-        if f.height >= 2:
+        if f.height >= 2 and not privacy.shares_hidden():  # the funnel counts users
             st.plotly_chart(viz.store_funnel_figure(f), width="stretch")
         else:
             st.plotly_chart(viz.event_mix_figure(ds.event_type_counts()), width="stretch")
@@ -181,7 +206,9 @@ else:
 
 # --- cohorts --------------------------------------------------------------------------------
 coh = ov.cohorts(12)
-if coh["cohort"].n_unique() >= 2:
+if privacy.on():  # monthly cohorts are small groups of users: not shown
+    pass
+elif coh["cohort"].n_unique() >= 2:
     st.subheader("Do customers come back?")
     st.caption(
         "Each row is the customers whose first order fell in that month; each column, the "

@@ -156,9 +156,8 @@ st.download_button(
 
 left, right = st.columns([2, 3])
 with left:
-    k_min = privacy.current().min_group
     st.plotly_chart(
-        viz.segment_sizes_figure(privacy.large_groups(descriptions, k_min)),
+        viz.segment_sizes_figure(privacy.protected_descriptions(descriptions)[0]),
         width="stretch",
         key="ps_sizes",
     )
@@ -195,7 +194,10 @@ st.plotly_chart(
 if kind == "RFM segments":
     g1, _g2 = st.columns([3, 2])
     with g1:
-        st.plotly_chart(viz.rfm_grid_figure(rfm_grid(prof, seg.assignments)), width="stretch")
+        grid, grid_note = privacy.protect_grid(rfm_grid(prof, seg.assignments))
+        st.plotly_chart(viz.rfm_grid_figure(grid), width="stretch")
+        if grid_note:
+            st.caption(grid_note)
 
 # --- compare two segments ------------------------------------------------------------------
 st.subheader("Compare two segments")
@@ -278,7 +280,12 @@ if by_score is not None:
     mask = mask & by_score
 mem = members(joined, mask, cols)
 st.caption(
-    f"{mem.height:,} customers in **{widgets.escape_markdown(names[pick])}**"
+    (
+        f"Customers in **{widgets.escape_markdown(names[pick])}** (the list is exact, so its "
+        "length is not printed: the sizes above are the protected counts)"
+        if privacy.on()
+        else f"{mem.height:,} customers in **{widgets.escape_markdown(names[pick])}**"
+    )
     + (" within the chosen score ranges" if by_score is not None else "")
     + (
         f" (each {NO_PURCHASE_BY_KIND.get(log_kind, 'has no purchase')})"
@@ -327,7 +334,7 @@ st.dataframe(
     key="ps_members",
 )
 st.download_button(
-    f"Export {mem.height:,} customers as CSV",
+    "Export these customers as CSV" if privacy.on() else f"Export {mem.height:,} customers as CSV",
     labels.csv(mem, cur),
     file_name=f"segment-{safe_filename(names[pick])}.csv",
     mime="text/csv",

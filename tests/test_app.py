@@ -513,7 +513,7 @@ def test_a_big_store_lists_some_users_and_keeps_a_linked_one(clear_streamlit_cac
     at = run_app("app_pages/user.py")
     box = at.selectbox(key=state.USER_PICK)
     assert box.options == ["U000001", "U000002", "U000003", "U000004", "U000005"]
-    assert "type any user id" in box.help
+    assert "type any customer id" in box.help
     # a user beyond the listed ones, opened by a link, is listed first and shown
     at = AppTest.from_file(APP, default_timeout=300)
     at.query_params["user"] = "U002999"

@@ -140,7 +140,7 @@ def test_segments_filter_champions_by_churn_risk_and_export_them(trained):
     caption = next(c.value for c in at.caption if " customers in **" in c.value)
     assert caption.startswith(f"{expected:,} customers in **Champions** within the chosen score")
     export = next(d for d in at.get("download_button") if "customers as CSV" in d.proto.label)
-    assert f"Export {expected:,} users" in export.proto.label
+    assert f"Export {expected:,} customers" in export.proto.label
 
 
 def test_the_map_can_be_coloured_by_a_predicted_score(trained):

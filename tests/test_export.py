@@ -1,5 +1,8 @@
 """Exported CSV cannot smuggle spreadsheet formulas."""
 
+import csv
+import io
+
 import polars as pl
 
 from profiling.present.export import escape_formulas, safe_filename, to_safe_csv
@@ -67,3 +70,33 @@ def test_categorical_enum_array_struct_and_numeric_lists_are_escaped_as_text():
     assert out["st"].to_list() == ['{"a":"=x"}', '{"a":"y"}']  # starts with "{": harmless
     csv = to_safe_csv(frame)
     assert csv.splitlines()[1].startswith("\"'=HYPERLINK(")  # quoted, then escaped
+
+
+def test_formula_like_header_cells_get_an_apostrophe():
+    frame = pl.DataFrame(
+        {
+            '=HYPERLINK("http://x","y")': ["a"],
+            "+plus": ["b"],
+            "-minus": ["c"],
+            "@at": ["d"],
+            "\ttab": ["e"],
+            "\rcr": ["f"],
+            "user_id": ["g"],
+        }
+    )
+    header = next(csv.reader(io.StringIO(to_safe_csv(frame), newline="")))
+    assert header == [
+        '\'=HYPERLINK("http://x","y")',
+        "'+plus",
+        "'-minus",
+        "'@at",
+        "'\ttab",
+        "'\rcr",
+        "user_id",
+    ]
+
+
+def test_an_escaped_header_never_collides_with_an_existing_one():
+    frame = pl.DataFrame({"=x": [1], "'=x": [2]})
+    header = next(csv.reader(io.StringIO(to_safe_csv(frame), newline="")))
+    assert header == ["'=x (escaped)", "'=x"]

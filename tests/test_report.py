@@ -155,17 +155,37 @@ def test_small_groups_are_merged_and_sizes_get_noise_with_the_epsilon_stated(ds,
         return P.NoisyCounts(frame.with_columns(pl.col(column) + 2), epsilon, column)
 
     monkeypatch.setattr(P, "dp_counts", plus_two)
-    rep = R.build_report(ds, SEGMENTS, min_group=5, epsilon=0.5, charts=False)
-    # Tiny (4) and Tinier (3) are under k = 5: merged into one row of 7, then +2 each
-    assert rep.sizes["segment"].to_list() == ["Loyal", EVIL, "fewer than 5 users"]
-    assert rep.sizes["users"].to_list() == [52, 32, 9]
-    assert rep.sizes["share_of_users"].to_list() == pytest.approx([52 / 93, 32 / 93, 9 / 93])
+    rep = R.build_report(ds, SEGMENTS, min_group=7, epsilon=0.5, charts=False)
+    # noise first (+2 each: 52, 32, 6, 5), then the threshold on the noisy counts: Tiny (6)
+    # and Tinier (5) are under k = 7, merged into one row of 11
+    assert rep.sizes["segment"].to_list() == ["Loyal", EVIL, "fewer than 7 users"]
+    assert rep.sizes["users"].to_list() == [52, 32, 11]
+    assert rep.sizes["share_of_users"].to_list() == pytest.approx([52 / 95, 32 / 95, 11 / 95])
     assert rep.epsilon == 0.5
-    assert "epsilon = 0.5" in rep.html and "fewer than 5 customers are merged" in rep.html
+    assert "epsilon = 0.5" in rep.html and "fewer than 7 customers are merged" in rep.html
     # neither the small segments nor their true sizes are shown
     assert "<td>Tiny</td>" not in rep.html and "<td>Tinier</td>" not in rep.html
-    assert '<td class="num">4</td>' not in rep.html and '<td class="num">3</td>' not in rep.html
-    assert '<td>fewer than 5 users</td><td class="num">9</td>' in rep.html
+    for true in (4, 3, 6, 5):
+        assert f'<td class="num">{true}</td>' not in rep.html
+    assert '<td>fewer than 7 users</td><td class="num">11</td>' in rep.html
+    # the headline counts: the total of the noisy sizes; buyers and orders left out
+    assert "about 95 customers were active" in rep.html
+    assert '<div class="label">Customers</div><div class="value">95</div>' in rep.html
+    assert '<div class="label">Orders</div><div class="value">—</div>' in rep.html
+
+
+def test_the_report_shows_the_release_the_pages_show(ds):
+    release = {"Loyal": 47, EVIL: 33, "Tiny": 0, "Tinier": 9}
+    sizes, notes = R.protected_sizes(SEGMENTS, min_group=5, epsilon=1.0, noisy=release)
+    # Tiny's noisy 0 is under k and alone in the merged row, which is still under k: hidden
+    assert dict(sizes.select("segment", "users").iter_rows()) == {
+        "Loyal": 47,
+        EVIL: 33,
+        "Tinier": 9,
+    }
+    assert "epsilon = 1" in notes[0] and "fewer than 5 customers" in notes[1]
+    with pytest.raises(P.PrivacyError, match=r"no count for the segments \['Tinier'\]"):
+        R.protected_sizes(SEGMENTS, epsilon=1.0, noisy={"Loyal": 1, EVIL: 2, "Tiny": 3})
 
 
 def test_real_dp_noise_keeps_counts_whole_and_non_negative(ds):

@@ -161,12 +161,6 @@ def inspect_upload(path: str, name: str, table: str) -> dict:
     }
 
 
-def save_upload(uploaded) -> dict[str, str]:
-    """Write an uploaded file to a content-addressed path; returns {"path", "name"}."""
-    path, name = ingest.materialize(uploaded.getvalue(), uploaded.name)
-    return {"path": path, "name": name}
-
-
 def default_name(file_name: str) -> str:
     """A workspace name from a file name: "online_retail_II.xlsx" -> "online retail II"."""
     stem = file_name.rsplit(".", 1)[0] if "." in file_name else file_name

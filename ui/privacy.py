@@ -39,32 +39,52 @@ def sidebar_note(slug: str) -> None:
         st.sidebar.caption(":material/badge: User ids in this workspace are pseudonyms.")
 
 
-def large_groups(descriptions: list, k: int) -> list:
-    """Segment descriptions with at least ``k`` users (all of them when k is 0)."""
-    return [d for d in descriptions if not k or d.users >= k]
+def on() -> bool:
+    """Whether the workspace protects counts (DP noise or small-group suppression): pages
+    then show no figure that is not from the protected release (an exact list of ids is
+    offered without its length)."""
+    s = current()
+    return bool(s.dp_epsilon or s.min_group)
 
 
 def large_segments(order: list, descriptions: list) -> list:
-    """``order`` (segment keys) without the segments under the workspace's k (heatmaps:
-    the mean features of a handful of users describe those users)."""
-    k = current().min_group
-    small = {d.segment for d in descriptions if k and d.users < k}
-    return [o for o in order if o not in small]
+    """``order`` (segment keys) without the segments that the protected release merges or
+    hides (heatmaps: the mean features of a handful of users describe those users). The
+    decision is taken on the same noisy counts as the sizes table, never on the true ones."""
+    if not current().min_group:
+        return order
+    shown, _ = protected_descriptions(descriptions)
+    kept = {d.segment for d in shown}
+    return [o for o in order if o in kept]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _noisy(key: str, _frame: pl.DataFrame, count: str, epsilon: float) -> P.NoisyCounts:
-    # one draw of noise per table and setting: a rerun shows the same noisy counts, so
-    # reloading a page cannot average the noise away
+    # one draw of noise per histogram, data version and setting: a rerun, another page or
+    # the report shows the same noisy counts, so the noise cannot be averaged away
     return P.dp_counts(_frame, count, epsilon=epsilon)
 
 
-def _noise(frame: pl.DataFrame, count: str, epsilon: float) -> P.NoisyCounts:
+def _noise(frame: pl.DataFrame, label: str, count: str, epsilon: float) -> P.NoisyCounts:
+    """``frame`` with ``count`` replaced by the noisy counts of the release of the histogram
+    (``label`` -> ``count``). The release is keyed by the workspace version and the histogram
+    alone (sorted by label), not by the other columns a page shows beside it, so every page
+    and the report showing these groups share one draw."""
     from ui import data
 
     ref = data.resolved_spec()
-    digest = hashlib.blake2b(frame.write_csv().encode(), digest_size=16).hexdigest()
-    return _noisy(f"{ref.key() if ref else ''}|{digest}|{count}|{epsilon!r}", frame, count, epsilon)
+    hist = frame.select(pl.col(label).cast(pl.String), pl.col(count).cast(pl.Int64)).sort(label)
+    if hist[label].n_unique() != hist.height:
+        raise P.PrivacyError(
+            f"cannot add noise: the {label!r} column names a group twice ({hist[label].to_list()})"
+        )
+    digest = hashlib.blake2b(hist.write_csv().encode(), digest_size=16).hexdigest()
+    noisy = _noisy(f"{ref.key() if ref else ''}|{digest}|{epsilon!r}", hist, count, epsilon)
+    by_label = dict(noisy.counts.iter_rows())
+    counts = frame.with_columns(
+        pl.col(label).cast(pl.String).replace_strict(by_label, return_dtype=pl.Int64).alias(count)
+    )
+    return P.NoisyCounts(counts, noisy.epsilon, count)
 
 
 def protect_sizes(table: pl.DataFrame, label: str = "segment", count: str = "users"):
@@ -72,12 +92,19 @@ def protect_sizes(table: pl.DataFrame, label: str = "segment", count: str = "use
     merged or hidden, per the workspace's settings; returns (table, note or "").
 
     Noise comes first and suppression looks at the noisy counts (post-processing keeps
-    the epsilon guarantee; a threshold on the true counts would not)."""
+    the epsilon guarantee; a threshold on the true counts would not). A ``share_of_users``
+    column is recomputed from the noisy counts (an exact share times the total would give
+    the exact count back)."""
     s = current()
     notes = []
     if s.dp_epsilon:
-        noisy = _noise(table, count, s.dp_epsilon)
+        noisy = _noise(table, label, count, s.dp_epsilon)
         table = noisy.counts
+        if "share_of_users" in table.columns:
+            total = table[count].sum()
+            table = table.with_columns(
+                (pl.col(count) / total if total else pl.lit(0.0)).alias("share_of_users")
+            )
         notes.append(f"user counts have differential-privacy noise (ε = {noisy.epsilon:g})")
     if s.min_group:
         table = P.suppress_small_groups(table, label, count, k=s.min_group)
@@ -85,15 +112,17 @@ def protect_sizes(table: pl.DataFrame, label: str = "segment", count: str = "use
     return table, ("Privacy: " + "; ".join(notes) + ".") if notes else ""
 
 
-def protected_mix(descriptions: list | None) -> list | None:
-    """Segment descriptions (one per segment) as the Overview shows them: with the
-    workspace's DP noise on user counts and segments under k merged into one "fewer than k
-    users" entry (or hidden), with a caption saying so. Unchanged when both are off."""
+def protected_descriptions(descriptions: list | None) -> tuple[list | None, str]:
+    """Segment descriptions (one per segment) from the protected release: DP noise on user
+    counts (shares of users recomputed from them) and segments under k merged into one
+    "fewer than k users" entry (or hidden); and the privacy note ("" and the descriptions
+    unchanged when both controls are off). The release is the one :func:`protect_sizes`
+    gives for a table of the same segment names, so every page shows the same counts."""
     if not descriptions:
-        return descriptions
+        return descriptions, ""
     table = pl.DataFrame(
         {
-            "segment": [d.segment for d in descriptions],
+            "segment": [d.name for d in descriptions],
             "users": [d.users for d in descriptions],
             "share_of_users": [d.share_of_users for d in descriptions],
             "share_of_revenue": [d.share_of_revenue for d in descriptions],
@@ -107,12 +136,11 @@ def protected_mix(descriptions: list | None) -> list | None:
     )
     table, note = protect_sizes(table)
     if not note:
-        return descriptions
-    st.caption(note)
-    by_key = {d.segment: d for d in descriptions}
+        return descriptions, ""
+    by_name = {d.name: d for d in descriptions}
     out = []
     for row in table.iter_rows(named=True):  # a handful of segments, not data rows
-        d = by_key.get(row["segment"])
+        d = by_name.get(row["segment"])
         if d is None:  # the merged row
             d = SegmentDescription(
                 row["segment"],
@@ -126,24 +154,96 @@ def protected_mix(descriptions: list | None) -> list | None:
             )
         out.append(
             dataclasses.replace(
-                d, users=int(row["users"]), share_of_revenue=row["share_of_revenue"]
+                d,
+                users=int(row["users"]),
+                share_of_users=row["share_of_users"],
+                share_of_revenue=row["share_of_revenue"],
             )
         )
+    return out, note
+
+
+def protected_mix(descriptions: list | None) -> list | None:
+    """:func:`protected_descriptions` as the Overview shows them, with a caption saying what
+    the privacy settings did (none when both are off)."""
+    out, note = protected_descriptions(descriptions)
+    if note:
+        st.caption(note)
     return out
+
+
+def noisy_sizes(descriptions: list) -> dict[str, int] | None:
+    """Segment name -> user count of the protected release, before suppression (the report
+    merges small groups itself and says so); None when DP noise is off."""
+    s = current()
+    if not s.dp_epsilon or not descriptions:
+        return None
+    table = pl.DataFrame(
+        {"segment": [d.name for d in descriptions], "users": [d.users for d in descriptions]},
+        schema={"segment": pl.String, "users": pl.Int64},
+    )
+    return dict(_noise(table, "segment", "users", s.dp_epsilon).counts.iter_rows())
+
+
+def protect_grid(grid: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """The RFM grid (one row per r_score x f_score cell: users, monetary) from the protected
+    release: DP noise on the users of each cell (each buyer is in one cell), then cells
+    under k left out (their mean spend too); and a note ("" when both are off)."""
+    s = current()
+    if not s.dp_epsilon and not s.min_group:
+        return grid, ""
+    notes = []
+    if s.dp_epsilon:
+        keyed = grid.with_columns(pl.concat_str("r_score", pl.lit("x"), "f_score").alias("__cell"))
+        noisy = _noise(keyed, "__cell", "users", s.dp_epsilon)
+        grid = noisy.counts.drop("__cell")
+        notes.append(
+            f"customers per cell have differential-privacy noise (ε = {noisy.epsilon:g}; "
+            "spend is not noised)"
+        )
+    if s.min_group:
+        grid, hidden = P.hide_small_cells(grid, "users", s.min_group)
+        notes.append(f"{hidden} cells under {s.min_group} customers hidden")
+    return grid, "Privacy: " + "; ".join(notes) + "."
+
+
+def protect_count(what: str, n: int) -> int | None:
+    """A headline count of users (``what`` names it, e.g. "customers 2024-01-01..2024-03-31")
+    as a page may show it: with DP noise, a one-cell release through the same cached
+    mechanism (the same figure on every rerun; each distinct figure is its own release);
+    with suppression only, None when under k; unchanged when both are off."""
+    s = current()
+    if s.dp_epsilon:
+        cell = pl.DataFrame({"what": [what], "users": [int(n)]})
+        return int(_noise(cell, "what", "users", s.dp_epsilon).counts["users"][0])
+    if s.min_group and n < s.min_group:
+        return None
+    return n
+
+
+def shares_hidden() -> bool:
+    """Whether shares of users outside the release (repeat rate, conversion, revenue per
+    customer: each an exact count in disguise) are left out: when DP noise is on."""
+    return bool(current().dp_epsilon)
 
 
 def protect_migration(mig):
     """A :class:`~profiling.workspace.migration.Migration` whose flows have the workspace's
     DP noise on user counts (each user is in one flow: sensitivity 1) and flows under k
     users hidden, shares of the earlier segment recomputed from the counts shown; and a
-    note ("" when both are off). Revenue sums are not noised (the note says so)."""
+    note ("" when both are off). Revenue sums are not noised (the note says so). Figures
+    about the migration come from these flows (:func:`migration_figures`), never from
+    ``movers`` (one exact row per user)."""
     s = current()
     if not s.dp_epsilon and not s.min_group:
         return mig, ""
     flows, notes = mig.flows, []
     if s.dp_epsilon:
-        noisy = _noise(flows, "users", s.dp_epsilon)
-        flows = noisy.counts
+        keyed = flows.with_columns(
+            pl.concat_str("from_segment", pl.lit("\x1f"), "to_segment").alias("__flow")
+        )
+        noisy = _noise(keyed, "__flow", "users", s.dp_epsilon)
+        flows = noisy.counts.drop("__flow")
         notes.append(
             f"user counts have differential-privacy noise (ε = {noisy.epsilon:g}; "
             "revenue is not noised)"
@@ -154,7 +254,36 @@ def protect_migration(mig):
     if s.min_group:
         flows, hidden = P.hide_small_cells(flows, "users", s.min_group)
         notes.append(f"{hidden} flows under {s.min_group} users hidden")
+    notes.append("the counts above add up the flows shown")
     return dataclasses.replace(mig, flows=flows), "Privacy: " + "; ".join(notes) + "."
+
+
+@dataclasses.dataclass(frozen=True)
+class MigrationFigures:
+    """The headline counts of a migration: customers compared, changed segment, new, and
+    became inactive (None: not shown under the privacy settings)."""
+
+    compared: int
+    changed: int
+    new: int
+    inactive: int | None
+
+
+def migration_figures(mig) -> MigrationFigures:
+    """Headline counts of ``mig`` as returned by :func:`protect_migration`: each one a sum
+    of the flows shown (exactly the true count when privacy is off). "Became inactive" is
+    not a sum of flows: it is left out when DP noise is on (it would be a second, exact
+    release) and when it is under k."""
+    from profiling.workspace.migration import NEW
+
+    f = mig.flows
+    moved = f.filter(pl.col("from_segment") != pl.col("to_segment"))
+    new = int(f.filter(pl.col("from_segment") == NEW)["users"].sum())
+    s = current()
+    inactive: int | None = mig.inactive_users
+    if s.dp_epsilon or (s.min_group and inactive < s.min_group):
+        inactive = None
+    return MigrationFigures(int(f["users"].sum()), int(moved["users"].sum()) - new, new, inactive)
 
 
 def pseudonymize_checkbox() -> bool:

@@ -60,6 +60,7 @@ def _prepare(
     min_group: int,
     epsilon: float | None,
     currency: str | None = None,
+    _noisy_sizes: dict[str, int] | None = None,
 ) -> tuple[str, bytes, str, list[str]]:
     """(html, pdf, privacy sentence, one sentence per section that could not be built) of
     the report; ``key`` names everything it depends on. DP noise is drawn once per key, so
@@ -75,6 +76,7 @@ def _prepare(
         min_group=min_group,
         epsilon=epsilon,
         currency=currency,
+        noisy_sizes=_noisy_sizes,  # the release the pages show (DP on), not a new draw
     )
     gaps = [m.sentence() for m in rep.missing]
     return rep.html, R.html_to_pdf(rep.html), " ".join(rep.notes), gaps
@@ -105,6 +107,7 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
     s = privacy.current()
     money = overview.currency()
     key = _key(ref, descriptions, kind, s, money)
+    noisy = privacy.noisy_sizes(descriptions)
     with st.container(border=True):
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(
@@ -114,7 +117,7 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
         if right.button("Prepare the report", icon=":material/description:", key="ps_report"):
             try:
                 with st.spinner("Drawing the charts and printing the PDF…"):
-                    _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money)
+                    _prepare(key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money, noisy)
             except ProfilingError as exc:
                 show_error(exc)
                 return
@@ -122,7 +125,7 @@ def report_button(descriptions: list[SegmentDescription], kind: str) -> None:
         if st.session_state.get(READY) != key:
             return
         page, pdf, note, gaps = _prepare(
-            key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money
+            key, ref, descriptions, kind, s.min_group, s.dp_epsilon, money, noisy
         )
         for gap in gaps:
             st.warning(gap, icon=":material/warning:")

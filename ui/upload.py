@@ -63,7 +63,14 @@ def upload_and_review(prefix: str) -> Reviewed:
         with col:
             key = f"{prefix}_{table}" if round_ == 0 else f"{prefix}_{round_}_{table}"
             uploads[table] = st.file_uploader(label, key=key)
-    saved_all = {t: data.save_upload(up) for t, up in uploads.items() if up is not None}
+    saved_all, refused = {}, {}
+    for table, up in uploads.items():
+        if up is None:
+            continue
+        try:
+            saved_all[table] = save_checked(up)
+        except ProfilingError as exc:  # over the size limit: nothing was written
+            refused[table] = exc
     _discard_abandoned(prefix, [f["path"] for f in saved_all.values()])
     if uploads["events"] is None:
         st.info("Upload an events file to begin; users and items are optional.")
@@ -71,13 +78,20 @@ def upload_and_review(prefix: str) -> Reviewed:
     for table, up in uploads.items():
         if up is None:
             continue
+        st.markdown(f"**{TABLES[table].split(' (')[0]}**")
+        st.text(up.name)
+        if table in refused:
+            show_error(refused[table])
+            out.problems = True
+            continue
         saved = saved_all[table]
         out.files[table] = saved
-        st.markdown(f"**{TABLES[table].split(' (')[0]}**")
-        st.text(saved["name"])
         try:
             found = data.inspect_upload(saved["path"], saved["name"], table)
         except ProfilingError as exc:
+            # a refused file leaves nothing behind: the scratch copy (and any UTF-8 copy
+            # made while sniffing it) is deleted at once, not after the retention time
+            ingest.discard(saved["path"])
             show_error(exc)
             out.problems = True
             continue
@@ -99,6 +113,17 @@ def upload_and_review(prefix: str) -> Reviewed:
         )
         out.maps[table] = {row["column"]: row["role"] for row in edited}
     return out
+
+
+def save_checked(uploaded) -> dict[str, str]:
+    """Write an uploaded file to its content-addressed scratch path, in chunks; returns
+    {"path", "name"}. Raises DataValidationError (and writes nothing) when the upload is over
+    the file size limit; raises ProfilingError when a limit variable is malformed."""
+    limits = ingest.Limits.from_env()
+    ingest.limits.check(uploaded.name, "bytes", uploaded.size, limits)
+    uploaded.seek(0)
+    path, name = ingest.materialize(uploaded, uploaded.name, max_bytes=limits.bytes)
+    return {"path": path, "name": name}
 
 
 _CLEANERS = {

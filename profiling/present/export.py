@@ -40,10 +40,27 @@ def escape_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
+def escape_header(name: str) -> str:
+    """A column name that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return), prefixed with an apostrophe; others as they are.
+
+    Header cells come from uploaded files (a users-file column may be named
+    ``=HYPERLINK(...)``), so they are escaped like any text cell, numbers included: a header
+    is never read as a number.
+    """
+    return "'" + name if name.startswith(_DANGEROUS) else name
+
+
 def to_safe_csv(frame: pl.DataFrame) -> str:
-    """CSV text of ``frame`` with formula-like text cells escaped (see
-    :func:`escape_formulas`); datetimes as ISO 8601."""
-    return escape_formulas(frame).write_csv()
+    """CSV text of ``frame`` with formula-like text cells and header cells escaped (see
+    :func:`escape_formulas` and :func:`escape_header`); datetimes as ISO 8601."""
+    out = escape_formulas(frame)
+    header = [escape_header(c) for c in out.columns]
+    if len(set(header)) < len(header):  # "=x" and "'=x" both present: keep both, told apart
+        header = [
+            h if h == c else f"{h} (escaped)" for h, c in zip(header, out.columns, strict=True)
+        ]
+    return out.rename(dict(zip(out.columns, header, strict=True))).write_csv()
 
 
 def safe_filename(text: str) -> str:

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -125,15 +126,21 @@ def headline(ds: Dataset) -> dict:
 
 
 def protected_sizes(
-    descriptions: list[SegmentDescription], min_group: int = 0, epsilon: float | None = None
+    descriptions: list[SegmentDescription],
+    min_group: int = 0,
+    epsilon: float | None = None,
+    noisy: Mapping[str, int] | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Segment sizes as the report shows them, and the privacy sentences to print.
 
     One row per segment (largest first; a merged "fewer than k users" row last):
-    segment, users, share_of_users, share_of_revenue. Groups under ``min_group`` users are
-    merged (or hidden) by :func:`profiling.data.privacy.suppress_small_groups`; with ``epsilon``
-    the counts get geometric noise (:func:`profiling.data.privacy.dp_counts`) and the shares of
-    users are recomputed from the noisy counts.
+    segment, users, share_of_users, share_of_revenue. With ``epsilon`` the counts get
+    geometric noise first: ``noisy`` (segment name -> noisy count) when the app passes the
+    release its pages show, else a fresh draw (:func:`profiling.data.privacy.dp_counts`).
+    Then groups under ``min_group`` users (by the noisy counts: a threshold on the true
+    counts would undo the guarantee) are merged or hidden by
+    :func:`profiling.data.privacy.suppress_small_groups`, and the shares of users are
+    recomputed from the counts shown.
     """
     table = pl.DataFrame(
         {
@@ -144,24 +151,54 @@ def protected_sizes(
         schema={"segment": pl.String, "users": pl.Int64, "share_of_revenue": pl.Float64},
     )
     notes = []
+    if epsilon is not None:
+        if noisy is not None:
+            missing = [n for n in table["segment"] if n not in noisy]
+            if missing:
+                raise P.PrivacyError(
+                    f"the noisy release has no count for the segments {missing}; found "
+                    f"{sorted(noisy)}"
+                )
+            table = table.with_columns(
+                pl.col("segment").replace_strict(dict(noisy), return_dtype=pl.Int64).alias("users")
+            )
+        else:
+            table = P.dp_counts(table, "users", epsilon=epsilon).counts
+        notes.append(
+            f"Segment sizes carry random noise for differential privacy (epsilon = "
+            f"{epsilon:g}): each count may differ from the true one by a few customers."
+        )
     if min_group and min_group >= 2:
         table = P.suppress_small_groups(table, "segment", "users", k=min_group)
         notes.append(
             f"Segments with fewer than {min_group} customers are merged into one row (or left "
             "out when that row is still too small), so no small group can be singled out."
         )
-    if epsilon is not None:
-        noisy = P.dp_counts(table, "users", epsilon=epsilon)
-        table = noisy.counts
-        notes.append(
-            f"Segment sizes carry random noise for differential privacy (epsilon = "
-            f"{noisy.epsilon:g}): each count may differ from the true one by a few customers."
-        )
     total = table["users"].sum()
     table = table.with_columns(
         (pl.col("users") / total if total else pl.lit(None, pl.Float64)).alias("share_of_users")
     ).select("segment", "users", "share_of_users", "share_of_revenue")
     return table, notes
+
+
+def protected_headline(h: dict, sizes: pl.DataFrame, epsilon: float | None) -> dict:
+    """The headline numbers as the report shows them under DP noise: customers become the
+    total of the noisy segment sizes (nothing new is released), and the other counts that
+    are not segment sizes (buyers, orders, the repeat rate among buyers) are left out
+    (None, shown as "—"); money is not a count and is kept. ``h`` unchanged when
+    ``epsilon`` is None."""
+    if epsilon is None:
+        return h
+    return {
+        **h,
+        "customers": int(sizes["users"].sum()),
+        "buyers": None,
+        "orders": None,
+        "repeat_rate": None,
+        "revenue_per_customer": None,
+        "average_order_value": None,
+        "noised": True,
+    }
 
 
 # ---- formatting ---------------------------------------------------------------------------
@@ -238,6 +275,14 @@ def _img(png: bytes, alt: str) -> str:
 # ---- sections -----------------------------------------------------------------------------
 def _overview_text(h: dict) -> str:
     start, end = f"{h['start']:%d %B %Y}", f"{h['end']:%d %B %Y}"
+    if h.get("noised"):
+        text = (
+            f"Between {start} and {end}, about {h['customers']:,} customers were active in "
+            "the segments below (a total of their noisy sizes)"
+        )
+        if h["revenue"] is not None:
+            text += f", spending {_money(h['revenue'], h.get('currency'))} after refunds"
+        return text + ". Other counts are left out under differential privacy."
     text = f"Between {start} and {end}, {h['customers']:,} customers were active"
     if h["buyers"]:
         text += (
@@ -382,6 +427,7 @@ def build_report(
     charts: bool = True,
     generated_at: datetime | None = None,
     currency: str | None = None,
+    noisy_sizes: Mapping[str, int] | None = None,
     missing: list[MissingSection] | tuple[MissingSection, ...] = (),
 ) -> Report:
     """The stakeholder report of a dataset as one self-contained HTML page.
@@ -394,6 +440,9 @@ def build_report(
     comparison : SavedComparison, optional
         A model comparison saved with the workspace; its section is left out when None.
     min_group, epsilon : privacy settings of the workspace (0 / None = off).
+    noisy_sizes : mapping, optional
+        Segment name -> noisy user count: the release the app's pages show, so the report
+        shows the same counts (drawn afresh when None and ``epsilon`` is set).
     charts : bool
         Embed the charts as PNG pictures (needs kaleido and Chromium).
     currency : str, optional
@@ -410,8 +459,8 @@ def build_report(
     """
     from profiling.present import viz  # plotly figure builders
 
-    h = {**headline(ds), "currency": currency}
-    sizes, privacy_notes = protected_sizes(segments, min_group, epsilon)
+    sizes, privacy_notes = protected_sizes(segments, min_group, epsilon, noisy_sizes)
+    h = {**protected_headline(headline(ds), sizes, epsilon), "currency": currency}
     by_name = {d.name: d for d in segments}
     generated_at = generated_at or datetime.now(UTC)
 

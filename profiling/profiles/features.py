@@ -144,9 +144,8 @@ def build_profiles(dataset: Dataset, as_of: datetime | str | None = None) -> pl.
         ``n_<event type>``, ``sessions``, ``events_per_session``); RFM (``recency_days``
         since the last purchase, ``frequency`` = orders (distinct order ids; a purchase
         without one counts as one order per day), ``purchase_days`` = distinct days with
-        a purchase, ``monetary`` = purchases net of refunds, ``avg_order_value`` =
-        monetary / orders); funnel
-        (``view_to_cart``, ``cart_to_purchase``, ``view_to_purchase``); affinity
+        a purchase, ``monetary`` = purchases net of refunds, ``avg_order_value`` = monetary /
+        orders); funnel (``view_to_cart``, ``cart_to_purchase``, ``view_to_purchase``); affinity
         (``cat_share__<category>``, ``spend_share__<category>``, ``top_category``,
         ``top_category_share``, ``favourite_brand``, ``category_entropy``); price
         (``avg_unit_price``, ``price_level`` = mean price paid / category median,

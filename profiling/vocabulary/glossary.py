@@ -146,8 +146,8 @@ _FEATURES = [
         "frequency",
         "orders",
         COUNT,
-        f"frequency (the F of RFM): orders, i.e. {ORDERS_RULE} (so on a log without order "
-        "ids frequency equals purchase_days). Always orders: never repeat purchases.",
+        f"frequency (the F of RFM): orders, i.e. {ORDERS_RULE}. Always orders: never "
+        "repeat purchases.",
     ),
     _t(
         "purchase_days",

@@ -6,6 +6,9 @@ The path of a file through this package, one module per step:
    :func:`read_table` sniffs the format (CSV/TSV/other delimiters or runs of whitespace,
    Parquet, JSON lines, Excel), the encoding and the header, and returns a lazy frame of the
    raw columns plus a :class:`ReadInfo` saying what it found.
+   Before any of it, :mod:`~profiling.data.ingest.limits` checks the file against the size
+   limits (bytes, decompressed bytes, rows, columns, spreadsheet cells) from its metadata or
+   while streaming it.
 2. :mod:`~profiling.data.ingest.roles`: :func:`infer_roles` maps raw columns onto canonical roles
    from their names and, where names say nothing, from their type and content; the user can
    override any role.
@@ -23,6 +26,7 @@ the file, the column, what was expected and what was found.
 
 from profiling.data.ingest.attributes import clean_items, clean_users
 from profiling.data.ingest.events import CleanResult, clean_events
+from profiling.data.ingest.limits import Limits
 from profiling.data.ingest.reading import read_table
 from profiling.data.ingest.report import (
     BAD_DATE,
@@ -48,7 +52,14 @@ from profiling.data.ingest.report import (
 )
 from profiling.data.ingest.roles import ColumnMapping, infer_roles, parse_overrides
 from profiling.data.ingest.sniffing import sniff_delimiter
-from profiling.data.ingest.source import RawTable, ReadInfo, Source, file_digest, materialize
+from profiling.data.ingest.source import (
+    RawTable,
+    ReadInfo,
+    Source,
+    discard,
+    file_digest,
+    materialize,
+)
 from profiling.data.ingest.timestamps import TimestampParse, parse_timestamp
 
 __all__ = [
@@ -73,6 +84,7 @@ __all__ = [
     "CleanResult",
     "CleaningReport",
     "ColumnMapping",
+    "Limits",
     "RawTable",
     "ReadInfo",
     "ReasonCount",
@@ -81,6 +93,7 @@ __all__ = [
     "clean_events",
     "clean_items",
     "clean_users",
+    "discard",
     "file_digest",
     "infer_roles",
     "materialize",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from profiling.data.ingest import limits as L
 from profiling.data.ingest.sniffing import read_text
 from profiling.data.ingest.source import (
     SNIFF_BYTES,
@@ -21,7 +22,9 @@ from profiling.data.ingest.source import (
 from profiling.errors import DataValidationError
 
 
-def read_table(source: Source, *, name: str | None = None) -> RawTable:
+def read_table(
+    source: Source, *, name: str | None = None, limits: L.Limits | None = None
+) -> RawTable:
     """Read a table file lazily, sniffing its format, encoding, delimiter and header.
 
     Parameters
@@ -31,6 +34,8 @@ def read_table(source: Source, *, name: str | None = None) -> RawTable:
         or Excel ``.xlsx``.
     name : str, optional
         Name shown in messages (defaults to the file name).
+    limits : Limits, optional
+        The size limits checked before anything is read (default: :meth:`Limits.from_env`).
 
     Returns
     -------
@@ -41,21 +46,24 @@ def read_table(source: Source, *, name: str | None = None) -> RawTable:
     ------
     DataValidationError
         Empty file, header only, binary junk, a single column, a corrupt or encrypted
-        workbook, a truncated Parquet file.
+        workbook, a truncated Parquet file; a file over one of the size limits (checked
+        from metadata or while streaming, before the table is read).
     """
-    path, name = materialize(source, name)
+    limits = limits or L.Limits.from_env()
+    path, name = materialize(source, name, max_bytes=limits.bytes)
     if not os.path.exists(path):
         raise DataValidationError(name, "file not found")
     size = os.path.getsize(path)
     if size == 0:
         raise DataValidationError(name, "the file is empty (0 bytes); expected a table")
+    L.check(name, "bytes", size, limits)
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     ext = Path(name).suffix.lower()
     digest = file_digest(path)
 
     if head.startswith(b"PAR1") or ext in (".parquet", ".pq"):
-        frame, info = _read_parquet(path, name, head)
+        frame, info = _read_parquet(path, name, head, limits)
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
         raise DataValidationError(
             name,
@@ -64,13 +72,17 @@ def read_table(source: Source, *, name: str | None = None) -> RawTable:
             "save it as .xlsx / CSV and upload it again",
         )
     elif head.startswith(b"PK\x03\x04") or ext in (".xlsx", ".xlsm", ".xls"):
-        frame, info = _read_excel(path, name, head)
+        frame, info = _read_excel(path, name, head, limits)
     elif ext in (".jsonl", ".ndjson", ".json") or head.lstrip()[:1] in (b"{", b"["):
+        if head.lstrip()[:1] != b"[":  # JSON lines: a row per line
+            L.check_lines(path, name, limits)
         frame, info = _read_json(path, name, head, ext)
     else:
+        L.check_lines(path, name, limits)
         frame, info = read_text(path, name, head, size)
 
     columns = frame.collect_schema().names()
+    L.check(name, "columns", len(columns), limits)
     info.columns = columns
     first = frame.head(1).collect()
     if first.height == 0:
@@ -82,7 +94,9 @@ def read_table(source: Source, *, name: str | None = None) -> RawTable:
     return RawTable(frame=frame, info=info, digest=digest, path=path)
 
 
-def _read_parquet(path: str, name: str, head: bytes) -> tuple[pl.LazyFrame, ReadInfo]:
+def _read_parquet(
+    path: str, name: str, head: bytes, limits: L.Limits
+) -> tuple[pl.LazyFrame, ReadInfo]:
     with open(path, "rb") as fh:
         fh.seek(-4, os.SEEK_END)
         tail = fh.read(4)
@@ -92,6 +106,7 @@ def _read_parquet(path: str, name: str, head: bytes) -> tuple[pl.LazyFrame, Read
             "expected a Parquet file (starting and ending with the 'PAR1' marker) but the "
             "file is truncated or not Parquet; export it again",
         )
+    L.check_parquet(path, name, limits)
     try:
         frame = pl.scan_parquet(path)
         frame.collect_schema()
@@ -103,7 +118,9 @@ def _read_parquet(path: str, name: str, head: bytes) -> tuple[pl.LazyFrame, Read
     return frame, ReadInfo(source=name, format="Parquet")
 
 
-def _read_excel(path: str, name: str, head: bytes) -> tuple[pl.LazyFrame, ReadInfo]:
+def _read_excel(
+    path: str, name: str, head: bytes, limits: L.Limits
+) -> tuple[pl.LazyFrame, ReadInfo]:
     if not head.startswith(b"PK\x03\x04"):
         raise DataValidationError(
             name, "expected an Excel .xlsx workbook (a zip archive) but found something else"
@@ -119,6 +136,7 @@ def _read_excel(path: str, name: str, head: bytes) -> tuple[pl.LazyFrame, ReadIn
         raise DataValidationError(
             name, "expected an Excel .xlsx workbook but the zip archive holds no worksheet"
         )
+    L.check_workbook(path, name, limits)
     try:
         df = pl.read_excel(path, sheet_id=1, engine="calamine")
     except Exception as exc:

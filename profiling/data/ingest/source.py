@@ -11,6 +11,7 @@ from typing import BinaryIO
 import polars as pl
 
 from profiling import private
+from profiling.data.ingest import limits
 
 Source = str | os.PathLike | bytes | BinaryIO
 
@@ -82,29 +83,92 @@ def scratch_dir() -> Path:
     return private.uploads_dir()
 
 
-def materialize(source: Source, name: str | None = None) -> tuple[str, str]:
+def materialize(
+    source: Source, name: str | None = None, *, max_bytes: int | None = None
+) -> tuple[str, str]:
     """Return ``(path, display name)`` for a path, bytes or a binary file object.
 
     Bytes and file objects are written to a content-addressed scratch file so that large
     uploads are scanned from disk like any other file, and two different uploads never share
-    a path. The uploaded file's name is only shown, never used as a path: the scratch file is
-    named by the digest plus a plain extension. Scratch files older than the retention time
-    are deleted (:func:`profiling.private.sweep_uploads`).
+    a path. A file object is copied in chunks (never held twice in memory); one longer than
+    ``max_bytes`` is refused with a DataValidationError and nothing is left on disk. The
+    uploaded file's name is only shown, never used as a path: the scratch file is named by
+    the digest plus a plain extension. Scratch files older than the retention time are
+    deleted (:func:`profiling.private.sweep_uploads`).
     """
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         return path, name or os.path.basename(path)
-    data = source if isinstance(source, bytes) else source.read()
     if name is None:
         name = getattr(source, "name", None) or "uploaded file"
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     private.maybe_sweep_uploads()
-    path = scratch_dir() / f"{digest}{private.safe_suffix(name)}"
-    if path.exists():
-        private.touch(path)
-    else:
-        private.write_private(path, data)
+    if isinstance(source, bytes | bytearray | memoryview):
+        _check_size(name, len(source), max_bytes)
+        digest = hashlib.blake2b(source, digest_size=16).hexdigest()
+        path = scratch_dir() / f"{digest}{private.safe_suffix(name)}"
+        if path.exists():
+            private.touch(path)
+        else:
+            private.write_private(path, bytes(source))
+        return str(path), name
+    return _copy_stream(source, name, max_bytes)
+
+
+def _check_size(name: str, size: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise limits.refuse(name, "bytes", size, max_bytes)
+
+
+def _copy_stream(stream: BinaryIO, name: str, max_bytes: int | None) -> tuple[str, str]:
+    """Copy a binary stream to a private part file while hashing it, then rename it to its
+    digest; over ``max_bytes`` the part file is deleted and the upload refused."""
+    folder = scratch_dir()
+    h = hashlib.blake2b(digest_size=16)
+    tmp = folder / f".upload.{os.getpid()}.{id(stream)}.part"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in iter(lambda: stream.read(SNIFF_CHUNK), b""):
+                size += len(chunk)
+                _check_size(name, size, max_bytes)
+                h.update(chunk)
+                fh.write(chunk)
+        path = folder / f"{h.hexdigest()}{private.safe_suffix(name)}"
+        if path.exists():
+            tmp.unlink()
+            private.touch(path)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return str(path), name
+
+
+def discard(path: str | os.PathLike) -> list[str]:
+    """Delete a scratch upload and its transcoded UTF-8 copy (after the file was refused);
+    a file outside the scratch folder (a path given by the user) is never touched. Returns
+    the names deleted."""
+    folder = scratch_dir().resolve()
+    p = Path(path)
+    try:
+        p = p.resolve()
+    except OSError:
+        return []
+    if p.parent != folder:
+        return []
+    gone = []
+    targets = [p]
+    if p.is_file():
+        targets.append(folder / f"{file_digest(p)}.utf8.txt")
+    for target in targets:
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            continue
+        gone.append(target.name)
+    return gone
 
 
 def first_line(exc: BaseException) -> str:
