@@ -306,11 +306,15 @@ def test_j1_marketer_uploads_a_transaction_csv_and_takes_segments_to_a_report(
 
     # the members table opens a member's profile, in the same workspace
     first = champions[0]["user_id"]
-    grid = page.locator(".st-key-ps_members").first
+    grid = page.locator('.st-key-ps_members [data-testid="data-grid-canvas"]').first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
+    # the grid is drawn on a canvas: rows and header are 35 px high; "open" is the first
+    # column's text (a link opens only when the pointer is over its text)
+    x, y = box["x"] + 20, box["y"] + 35 + 17
+    page.mouse.move(x, y)
     with page.context.expect_page() as opened:
-        page.mouse.click(box["x"] + 30, box["y"] + 35 + 17)  # "open" in the first row
+        page.mouse.click(x, y)
     profile = opened.value
     profile.wait_for_load_state()
     wait_idle(profile, timeout=LONG)
