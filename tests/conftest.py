@@ -155,3 +155,49 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def start_app(env: dict[str, str] | None = None, log_name: str = "streamlit-own.log"):
+    """Start one more `streamlit run app.py` on a free port (for a test that restarts a
+    server or needs its own PERSONA_STUDIO_HOME); returns (url, process, log file) once
+    /_stcore/health answers. Stop it with :func:`stop_app`."""
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / log_name, "a")  # noqa: SIM115 (closed by stop_app)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--browser.gatherUsageStats=false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return url, proc, log
+        except OSError:
+            time.sleep(0.5)
+    stop_app(proc, log)
+    pytest.fail("the Streamlit server did not answer /_stcore/health within 90 s")
+
+
+def stop_app(proc: subprocess.Popen, log) -> None:
+    """Stop a server started by :func:`start_app` (its workers exit with it)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+    log.close()
