@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint format sample bench clean
+.PHONY: run test journeys lint format sample bench clean
 
 $(VENV)/.app-installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ test: $(VENV)/.dev-installed
 	bash scripts/ensure_java.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not journeys"
+
+journeys: $(VENV)/.dev-installed
+	bash scripts/ensure_chromium.sh
+	$(PY) -m pytest -m journeys
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
