@@ -107,7 +107,7 @@ with p3.popover(_("Currency"), icon=":material/payments:"):
         st.rerun()
 spec = data.resolved_spec()
 scheme = profiles.scheme_of(spec)
-with p2.popover(_("Segment names"), icon=":material/label:"):
+with p2.popover(_("Segment names")):
     picked_scheme = st.radio(
         _("Name RFM segments by"),
         list(SCHEMES),

@@ -362,7 +362,7 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
     keep = [c for c in scores.columns if c not in joined.columns or c == "user_id"]
     joined = joined.join(scores.select(keep), on="user_id", how="left")
     bounds: dict[str, tuple[float, float]] = {}
-    with st.expander("Filter by predicted scores", icon=":material/filter_alt:", expanded=False):
+    with st.expander(_("Filter by predicted scores"), icon=":material/filter_alt:", expanded=False):
         cols = st.columns(len(FILTERABLE))
         for col, name in zip(cols, FILTERABLE, strict=True):
             if name not in joined.columns:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -165,10 +167,12 @@ def threshold_figure(curve: pl.DataFrame, chosen: float, f1_max: float) -> go.Fi
 def importance_figure(importance: pl.DataFrame, top: int = 12) -> go.Figure:
     """Permutation importance (drop in ROC-AUC when a feature is shuffled) with its std."""
     imp = importance.head(top).reverse()
+    # long feature names in lines of at most 28 characters, so they stay inside a half-width chart
+    labels = ["<br>".join(plotly_text(textwrap.wrap(t, 28) or [""])) for t in imp["label"]]
     fig = go.Figure(
         go.Bar(
             x=imp["importance"].to_list(),
-            y=plotly_text(imp["label"].to_list()),
+            y=labels,
             orientation="h",
             error_x={"type": "data", "array": imp["std"].to_list()},
             marker_color="#4F46E5",
@@ -178,8 +182,9 @@ def importance_figure(importance: pl.DataFrame, top: int = 12) -> go.Figure:
         **_LAYOUT,
         title="Permutation importance (held-out window)",
         xaxis_title="drop in ROC-AUC when shuffled",
-        height=60 + 26 * imp.height,
+        height=110 + 34 * imp.height,
     )
+    fig.update_layout(margin={**_LAYOUT["margin"], "b": 60})  # room for the axis title
     return fig
 
 
