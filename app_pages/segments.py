@@ -343,18 +343,7 @@ member_widths = {
     "churn_risk": 150,
     "purchase_propensity": 0,
 }
-shown = mem.head(1000)
-if "rfm_segment" in shown.columns:  # the library's segment names, in the reader's language
-    shown = shown.with_columns(
-        pl.col("rfm_segment").replace_strict(
-            {n: segment_label(n) for n in shown["rfm_segment"].unique().drop_nulls().to_list()},
-            default=None,
-            return_dtype=pl.String,
-        )
-    )
-shown = shown.insert_column(
-    0, pl.Series("profile", [widgets.profile_link(u) for u in shown["user_id"]], pl.String)
-)
+shown = widgets.member_rows(mem, segment_label)
 st.dataframe(
     shown,
     hide_index=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time
 
+import polars as pl
 import streamlit as st
 
 from profiling.data.dataset import Dataset
@@ -136,6 +137,24 @@ def quality_badge(ds: Dataset) -> None:
 def open_user(user_id: str) -> None:
     """Callback: show ``user_id`` on the User profile page (runs before widgets exist)."""
     st.session_state[state.USER_PICK] = user_id
+
+
+def member_rows(members: pl.DataFrame, segment_label, n: int = 1000) -> pl.DataFrame:
+    """The first ``n`` members as the members table shows them: RFM segment names in the
+    reader's language (``segment_label``) and a first column "profile" linking to each
+    member's profile in the active workspace."""
+    shown = members.head(n)
+    if "rfm_segment" in shown.columns:
+        names = shown["rfm_segment"].unique().drop_nulls().to_list()
+        shown = shown.with_columns(
+            pl.col("rfm_segment").replace_strict(
+                {name: segment_label(name) for name in names},
+                default=None,
+                return_dtype=pl.String,
+            )
+        )
+    links = [profile_link(u) for u in shown["user_id"]]
+    return shown.insert_column(0, pl.Series("profile", links, pl.String))
 
 
 def profile_link(user_id: str) -> str:
