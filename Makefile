@@ -25,10 +25,11 @@ test: $(VENV)/.dev-installed
 	bash scripts/ensure_java.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -m "not journeys"
+	$(PY) -m pytest -n 2 --dist loadfile
 
 journeys: $(VENV)/.dev-installed
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_fonts.sh
 	$(PY) -m pytest -m journeys
 
 lint: $(VENV)/.dev-installed

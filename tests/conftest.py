@@ -18,6 +18,27 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+# The longest test files, longest first. `make test` runs the suite on two workers, each
+# taking a whole file at a time (pytest-xdist's loadfile): starting the long files first
+# keeps one worker from being left with a long file at the end while the other is idle.
+LONGEST_FIRST = (
+    "test_e2e_journeys.py",
+    "test_app_predictions.py",
+    "test_e2e.py",
+    "test_engines_spark.py",
+    "test_app.py",
+    "test_e2e_auth.py",
+    "test_e2e_layout.py",
+    "test_app_models.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the files of LONGEST_FIRST first, in that order; the rest keep their order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def embedding_cache_dir(tmp_path_factory):
     """Maps are cached on disk; tests (and the app servers they start) use a fresh folder."""

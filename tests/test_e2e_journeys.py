@@ -28,7 +28,8 @@ from playwright.sync_api import expect
 
 from tests.test_e2e import snap, wait_idle
 
-# about 4-6 minutes on 2 cores: run by `make journeys`, outside `make test`'s 15-minute budget
+# about 4-6 minutes of one worker: `make test` runs them among the rest on two workers;
+# `make journeys` runs only them
 pytestmark = [pytest.mark.e2e, pytest.mark.journeys]
 
 RUN = uuid.uuid4().hex[:6]  # every journey's workspace name carries it: no two runs meet

@@ -69,6 +69,7 @@ class SparkALS(FactorModel):
             }
         )
         frame = spark.createDataFrame(triples.to_arrow())
+        ensure_checkpoint_dir(spark)
         # Spark's default of 10 user and 10 item blocks makes every iteration 10-task stages
         # however small the matrix; one block per core (a cluster's total), and at least one
         # per ~1M ratings, keeps the tasks busy without the overhead
@@ -91,6 +92,23 @@ class SparkALS(FactorModel):
         self.user_factors_ = _dense(model.userFactors, len(self.users_), self.factors)
         # catalog items never seen in training get zero vectors (score 0)
         self.item_factors_ = _dense(model.itemFactors, len(self.items_), self.factors)
+
+
+def ensure_checkpoint_dir(spark) -> None:
+    """Give a local Spark a checkpoint folder when it has none.
+
+    ALS's lineage grows with every iteration; Spark cuts it every ``checkpointInterval``
+    (10) iterations only when the context has a checkpoint folder, and without one a task's
+    serialization overflows the JVM's stack after some 15 iterations (a
+    ``StackOverflowError`` that depends on the thread's stack size, so it comes and goes).
+    On a cluster the folder must be on shared storage: there it is the deployment's
+    setting (``spark.checkpoint.dir``), never a local temporary folder."""
+    context = spark.sparkContext
+    if context.getCheckpointDir() is not None or not context.master.startswith("local"):
+        return
+    import tempfile
+
+    context.setCheckpointDir(tempfile.mkdtemp(prefix="persona-spark-checkpoints-"))
 
 
 def _dense(factors, n: int, rank: int) -> np.ndarray:
