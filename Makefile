@@ -22,6 +22,7 @@ run: $(VENV)/.app-installed
 test: $(VENV)/.dev-installed
 	bash scripts/ensure_chromium.sh
 	bash scripts/ensure_fonts.sh
+	bash scripts/ensure_poppler.sh
 	bash scripts/ensure_java.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -30,6 +31,7 @@ test: $(VENV)/.dev-installed
 journeys: $(VENV)/.dev-installed
 	bash scripts/ensure_chromium.sh
 	bash scripts/ensure_fonts.sh
+	bash scripts/ensure_poppler.sh
 	$(PY) -m pytest -m journeys
 
 lint: $(VENV)/.dev-installed
