@@ -175,49 +175,52 @@ def protected(col, name: str) -> None:
 
 money = c.revenue is not None
 cols = [*st.columns(3), *st.columns(3)]  # two rows: labels are never cut off
-if privacy.on():  # the protected count, without a delta (a second, exact-difference figure)
-    shown = privacy.protect_count(f"customers {start:%Y-%m-%d}..{end:%Y-%m-%d}", c.customers)
-    cols[0].metric(
-        G.label("customers").capitalize(),
-        "—" if shown is None else fmt.count(shown),
-        help=G.help_text("customers")
-        + " "
-        + _("Protected under this workspace's privacy settings."),
-    )
-else:
-    metric(cols[0], "customers", fmt.count(c.customers), lambda d: signed(fmt.count(d), d))
-metric(cols[1], "orders", fmt.count(c.orders), lambda d: signed(fmt.count(d), d))
-if money:
-    metric(
-        cols[2],
-        "revenue",
+pts = lambda d: signed(_("{value} pts").format(value=fmt.number(100 * d, 1)), d)  # noqa: E731 (percentage points)
+count = lambda d: signed(fmt.count(d), d)  # noqa: E731
+figures = {  # name -> (value as shown, its delta as shown)
+    "orders": (fmt.count(c.orders), count),
+    "buyers": (fmt.count(c.buyers), count),
+    "revenue": (
         fmt.money(c.revenue, cur, compact=True),
         lambda d: signed(fmt.money(d, cur, compact=True), d),
-    )
-    metric(cols[3], "aov", fmt.money(c.aov, cur), lambda d: signed(fmt.money(d, cur), d))
-else:
-    cols[2].metric(_("Revenue"), "—", help=_("The data has no prices or amounts."))
-    cols[3].metric(_("Average order value"), "—", help=_("The data has no prices or amounts."))
-pts = lambda d: signed(_("{value} pts").format(value=fmt.number(100 * d, 1)), d)  # noqa: E731 (percentage points)
-if privacy.shares_hidden():  # shares of users: exact counts in disguise beside noisy ones
-    protected(cols[4], "conversion" if kind == O.EVENTS else "repeat_rate")
-elif kind == O.EVENTS:
-    metric(cols[4], "conversion", fmt.percent(c.conversion), pts)
-else:
-    metric(cols[4], "repeat_rate", fmt.percent(c.repeat_rate), pts)
-if money and privacy.shares_hidden():
-    protected(cols[5], "revenue_per_customer")
-elif money:
-    metric(
-        cols[5],
-        "revenue_per_customer",
+    ),
+    "aov": (fmt.money(c.aov, cur), lambda d: signed(fmt.money(d, cur), d)),
+    "revenue_per_customer": (
         fmt.money(c.revenue_per_customer, cur),
         lambda d: signed(fmt.money(d, cur), d),
-    )
-elif privacy.shares_hidden():
-    protected(cols[5], "repeat_rate")
-else:
-    metric(cols[5], "repeat_rate", fmt.percent(c.repeat_rate), pts)
+    ),
+    "conversion": (fmt.percent(c.conversion), pts),
+    "repeat_rate": (fmt.percent(c.repeat_rate), pts),
+    "ratings": (fmt.count(c.ratings), count),
+    "items_rated": (fmt.count(c.items_rated), count),
+    "average_rating": (
+        "—" if c.average_rating is None else fmt.number(c.average_rating, 2),
+        lambda d: signed(fmt.number(d, 2), d),
+    ),
+    "ratings_per_customer": (
+        "—" if c.ratings_per_customer is None else fmt.number(c.ratings_per_customer, 1),
+        lambda d: signed(fmt.number(d, 1), d),
+    ),
+    "returning_customers": (fmt.percent(c.returning_customers), pts),
+}
+for col, name in zip(cols, O.headline_figures(kind, money), strict=True):
+    if name == "customers" and privacy.on():  # the protected count, without a delta
+        shown = privacy.protect_count(f"customers {start:%Y-%m-%d}..{end:%Y-%m-%d}", c.customers)
+        col.metric(
+            G.label("customers").capitalize(),
+            "—" if shown is None else fmt.count(shown),
+            help=G.help_text("customers")
+            + " "
+            + _("Protected under this workspace's privacy settings."),
+        )
+    elif name == "customers":
+        metric(col, "customers", fmt.count(c.customers), count)
+    elif name in O.SHARES_OF_CUSTOMERS and privacy.shares_hidden():
+        protected(col, name)  # shares of customers: exact counts in disguise beside noisy ones
+    elif name in ("revenue", "aov") and not money:
+        col.metric(G.label(name).capitalize(), "—", help=_("The data has no prices or amounts."))
+    else:
+        metric(col, name, *figures[name])
 
 widgets.quality_badge(ds)
 

@@ -780,6 +780,12 @@ def test_j5_a_rating_log_gets_rating_defaults_along_the_same_journey(browser, ap
     wait_idle(page)
     page.get_by_text("A rating log").first.wait_for()
     shows(page, "Customers", f"{len(users)}")
+    # a rating log's own figures, not orders and a repeat rate shown twice
+    shows(page, "Ratings", f"{len(ratings)}")
+    shows(page, "Items rated", f"{len({i for _, i, *_ in ratings})}")
+    shows(page, "Average rating", f"{sum(r for *_, r, _ in ratings) / len(ratings):.2f}")
+    labels = page.locator('[data-testid="stMetricLabel"]')
+    assert labels.filter(has_text=re.compile("^(Orders|Repeat customers)$")).count() == 0
     no_error(page)
     shoot(page, shots, "j5-overview")
 

@@ -200,3 +200,44 @@ def test_guest_rows_are_explained_calmly():
     assert text.startswith("22 rows (22%) have no customer id")
     assert "expected in retail exports" in text
     assert O.guest_note(1, 5, O.TRANSACTIONS).startswith("1 row (20%) has no customer id")
+
+
+def test_a_rating_log_has_its_own_headline_figures_worked_out_by_hand():
+    # u1 rates i1 (4) and i2 (5) on 1 Jan and i1 again (3) on 3 Jan: 3 ratings on 2 days;
+    # u2 rates i2 (2) once. 4 ratings, 2 items, mean (4+5+3+2)/4 = 3.5, 4/2 = 2 ratings per
+    # customer, 1 of 2 customers active on two or more days.
+    rows = [
+        ("u1", "i1", "2024-01-01 10:00", 4.0),
+        ("u1", "i2", "2024-01-01 11:00", 5.0),
+        ("u1", "i1", "2024-01-03 10:00", 3.0),
+        ("u2", "i2", "2024-01-02 10:00", 2.0),
+    ]
+    events = pl.DataFrame(
+        {
+            S.USER_ID: [r[0] for r in rows],
+            S.ITEM_ID: [r[1] for r in rows],
+            S.EVENT_TYPE: [S.RATE] * 4,
+            S.TIMESTAMP: [at(r[2]) for r in rows],
+            S.RATING: [r[3] for r in rows],
+        }
+    )
+    assert O.log_kind(events) == O.RATINGS
+    k = O.kpis(events, at("2024-01-01 00:00"), at("2024-01-04 00:00"))
+    assert (k.customers, k.orders, k.ratings, k.items_rated) == (2, 0, 4, 2)
+    assert k.average_rating == pytest.approx(3.5)
+    assert k.ratings_per_customer == pytest.approx(2.0)
+    assert k.returning_customers == pytest.approx(0.5)
+    shown = O.headline_figures(O.RATINGS, money=False)
+    assert "orders" not in shown and len(set(shown)) == 6
+
+
+@pytest.mark.parametrize(
+    ("kind", "money"),
+    [(k, m) for k in (O.TRANSACTIONS, O.EVENTS, O.RATINGS) for m in (True, False)],
+)
+def test_the_six_headline_figures_never_repeat_one(kind, money):
+    shown = O.headline_figures(kind, money)
+    assert len(shown) == 6 and len(set(shown)) == 6
+    assert all(
+        hasattr(O.Kpis, "__dataclass_fields__") and n in O.Kpis.__dataclass_fields__ for n in shown
+    )

@@ -100,9 +100,49 @@ class Kpis:
     conversion: float | None
     """buyers / customers"""
     rows: int
+    ratings: int = 0
+    """rating rows (a rating log's headline: it has no orders)"""
+    items_rated: int = 0
+    """distinct items with a rating"""
+    average_rating: float | None = None
+    """mean of the rating values"""
+    ratings_per_customer: float | None = None
+    """ratings / customers"""
+    returning_customers: float | None = None
+    """customers active on 2 or more days / customers"""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+SHARES_OF_CUSTOMERS = frozenset(
+    {"conversion", "repeat_rate", "returning_customers", "revenue_per_customer"}
+)
+"""Headline figures divided by a count of customers (hidden under a privacy budget)."""
+
+
+def headline_figures(kind: str, money: bool) -> tuple[str, ...]:
+    """The six headline figures of a log, in the order shown (names of :class:`Kpis`).
+
+    A rating log has no orders nor money: what its customers rated. An event log shows
+    the share of visitors who bought; a transaction log, where everyone bought, the share
+    who came back. Without money, revenue and average order value stay in their places
+    (shown as missing, with the reason) and the last figure is a count that needs no money."""
+    if kind == RATINGS:
+        return (
+            "customers",
+            "ratings",
+            "items_rated",
+            "average_rating",
+            "ratings_per_customer",
+            "returning_customers",
+        )
+    share = "conversion" if kind == EVENTS else "repeat_rate"
+    if money:
+        last = "revenue_per_customer"
+    else:
+        last = "repeat_rate" if kind == EVENTS else "buyers"
+    return ("customers", "orders", "revenue", "aov", share, last)
 
 
 def kpis(events: pl.DataFrame, start: datetime, end: datetime) -> Kpis:
@@ -116,6 +156,9 @@ def kpis(events: pl.DataFrame, start: datetime, end: datetime) -> Kpis:
     money = e.filter(pl.col(S.EVENT_TYPE).is_in([S.PURCHASE, S.REFUND]))
     revenue = float(money[S.AMOUNT].sum()) if has_money else None
     n_orders = o.height
+    rated = e.filter(pl.col(S.EVENT_TYPE) == S.RATE)
+    values = rated[S.RATING].drop_nulls() if S.RATING in rated.columns else pl.Series([])
+    days = e.group_by(S.USER_ID).agg(pl.col(S.TIMESTAMP).dt.date().n_unique().alias("d"))
     return Kpis(
         customers=customers,
         buyers=buyers,
@@ -126,6 +169,11 @@ def kpis(events: pl.DataFrame, start: datetime, end: datetime) -> Kpis:
         revenue_per_customer=revenue / customers if revenue is not None and customers else None,
         conversion=buyers / customers if customers else None,
         rows=e.height,
+        ratings=rated.height,
+        items_rated=rated[S.ITEM_ID].n_unique(),
+        average_rating=float(values.mean()) if values.len() else None,
+        ratings_per_customer=rated.height / customers if customers else None,
+        returning_customers=(days["d"] >= 2).sum() / customers if customers else None,
     )
 
 

@@ -637,6 +637,26 @@ _METRICS = [
         N_("revenue per customer: {rule}."),
         msgs={"rule": REVENUE_PER_CUSTOMER_RULE},
     ),
+    _t("ratings", N_("ratings"), COUNT, N_("ratings: rating rows in the period.")),
+    _t("items_rated", N_("items rated"), COUNT, N_("items rated: distinct items with a rating.")),
+    _t(
+        "average_rating",
+        N_("average rating"),
+        RATING,
+        N_("average rating: mean of the ratings given in the period."),
+    ),
+    _t(
+        "ratings_per_customer",
+        N_("ratings per customer"),
+        NUMBER,
+        N_("ratings per customer: ratings / customers."),
+    ),
+    _t(
+        "returning_customers",
+        N_("returning customers"),
+        SHARE,
+        N_("returning customers: customers active on 2 or more days / customers."),
+    ),
     _t(
         "conversion",
         N_("visitors who bought"),
