@@ -112,19 +112,23 @@ def test_features_at_a_cutoff_are_computed_by_hand(tiny):
     f = P.cutoff_features(tiny, datetime(2024, 2, 10, tzinfo=UTC))
     assert f[S.USER_ID].to_list() == ["a", "b", "c"]  # d has no event before Feb 10
     a = f.row(0, named=True)
-    assert a["frequency"] == 2
+    assert a["purchase_days"] == 2
     assert a["recency_days"] == pytest.approx(20.5)  # Jan 20 noon -> Feb 10 00:00
     assert a["tenure_days"] == pytest.approx(35.5)  # Jan 5 noon
     assert a["days_since_seen"] == pytest.approx(8.5)  # the Feb 1 view
     assert a["monetary"] == 40.0
-    assert a["avg_order_value"] == 20.0
+    assert a["avg_spend_per_purchase_day"] == 20.0
     assert a["mean_gap_days"] == pytest.approx(15.0)  # (Jan 20 - Jan 5) / (2 - 1)
-    assert a["n_view"] == 1 and a["events_30d"] == 2  # Jan 20 purchase and Feb 1 view
+    assert a["n_view"] == 1 and a["events_last_30d"] == 2  # Jan 20 purchase and Feb 1 view
     b = f.row(1, named=True)
-    assert b["frequency"] == 0 and b["recency_days"] is None and b["avg_order_value"] is None
+    assert (
+        b["purchase_days"] == 0
+        and b["recency_days"] is None
+        and b["avg_spend_per_purchase_day"] is None
+    )
     c = f.row(2, named=True)
     assert c["monetary"] == 0.0  # 20 bought, 20 refunded
-    assert c["refund_share"] == 1.0
+    assert c["refund_rate"] == 1.0
 
 
 def test_no_event_on_or_after_the_cutoff_reaches_the_features(tiny):
@@ -378,9 +382,9 @@ def held_out(result) -> P.Examples:
 
 
 def test_the_drivers_of_a_baseline_score_are_that_baselines_input(held_out):
-    model = P.make_models("purchase")["frequency"].fit(held_out)
-    d = P.explain_scores(model, held_out, inputs=P.MODEL_INPUTS["frequency"])
-    assert set(d["feature"]) == {"frequency"}
+    model = P.make_models("purchase")["purchase_days"].fit(held_out)
+    d = P.explain_scores(model, held_out, inputs=P.MODEL_INPUTS["purchase_days"])
+    assert set(d["feature"]) == {"purchase_days"}
     # more purchase days than the median user pushes the propensity up, fewer pushes it down
     assert (d.filter(pl.col("value") > pl.col("typical"))["effect"] > 0).all()
     assert (d.filter(pl.col("value") < pl.col("typical"))["effect"] < 0).all()

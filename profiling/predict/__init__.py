@@ -101,6 +101,7 @@ from profiling.predict.protocol import (
 )
 from profiling.predict.results import (
     MODEL_LABELS,
+    RESULT_LAYOUT,
     SCORE_LABELS,
     Predictions,
     TaskResult,
@@ -142,6 +143,7 @@ __all__ = [
     "METRICS",
     "MODEL_INPUTS",
     "MODEL_LABELS",
+    "RESULT_LAYOUT",
     "SCORE_COLUMNS",
     "SCORE_LABELS",
     "TASKS",

@@ -46,8 +46,8 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
         ts.max().alias("_last"),
         day.n_unique().cast(pl.Float64).alias("active_days"),
         pl.len().cast(pl.Float64).alias("n_events"),
-        last30.sum().cast(pl.Float64).alias("events_30d"),
-        day.filter(is_buy).n_unique().cast(pl.Float64).alias("frequency"),
+        last30.sum().cast(pl.Float64).alias("events_last_30d"),
+        day.filter(is_buy).n_unique().cast(pl.Float64).alias("purchase_days"),
         day.filter(is_buy & last30).n_unique().cast(pl.Float64).alias("purchase_days_30d"),
         day.filter(is_buy & last90).n_unique().cast(pl.Float64).alias("purchase_days_90d"),
         ts.filter(is_buy).max().alias("_last_buy"),
@@ -73,7 +73,7 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
     has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
     if has_money:
         aggs.append(amount.filter(is_buy & last90).sum().alias("spend_90d"))
-    freq = pl.col("frequency")
+    freq = pl.col("purchase_days")
     out = (
         events.lazy()
         .filter(ts < cutoff)
@@ -98,16 +98,16 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
             ).alias("purchase_trend"),
             pl.when(pl.col("_n_buy_rows") > 0)
             .then(pl.col("_n_refund") / pl.col("_n_buy_rows"))
-            .alias("refund_share"),
+            .alias("refund_rate"),
             (pl.col("_gross").fill_null(0) + pl.col("_refunded").fill_null(0)).alias("monetary"),
-            pl.when(freq > 0).then(pl.col("_gross") / freq).alias("avg_order_value"),
+            pl.when(freq > 0).then(pl.col("_gross") / freq).alias("avg_spend_per_purchase_day"),
         )
         .collect()
     )
     names = feature_names(has_money, optional)
     # polars sums floats in a thread-dependent order (last-bit differences from run to run);
     # rounding money to 1e-6 makes features, hence the trees, reproducible
-    money = {"monetary", "avg_order_value", "spend_90d"}
+    money = {"monetary", "avg_spend_per_purchase_day", "spend_90d"}
     return out.select(
         S.USER_ID,
         *[
@@ -121,7 +121,7 @@ def feature_names(has_money: bool, optional: list[str]) -> list[str]:
     """The feature columns :func:`cutoff_features` returns, in order."""
     base = [
         "recency_days",
-        "frequency",
+        "purchase_days",
         "purchase_days_30d",
         "purchase_days_90d",
         "mean_gap_days",
@@ -131,19 +131,21 @@ def feature_names(has_money: bool, optional: list[str]) -> list[str]:
         "days_since_seen",
         "active_days",
         "n_events",
-        "events_30d",
+        "events_last_30d",
     ]
-    money = ["monetary", "avg_order_value", "spend_90d", "refund_share"] if has_money else []
+    money = (
+        ["monetary", "avg_spend_per_purchase_day", "spend_90d", "refund_rate"] if has_money else []
+    )
     return base + money + optional
 
 
 def rfm_score(features: pl.DataFrame) -> pl.Series:
     """R + F + M quintile scores (3..15) of buyers, computed within this cutoff's buyers;
     0 for users without a purchase. Without money, R + F (2..10)."""
-    buyers = features.filter(pl.col("frequency") > 0)
+    buyers = features.filter(pl.col("purchase_days") > 0)
     parts = [
         quantile_scores(buyers["recency_days"], higher_is_better=False).cast(pl.Int32),
-        quantile_scores(buyers["frequency"]).cast(pl.Int32),
+        quantile_scores(buyers["purchase_days"]).cast(pl.Int32),
     ]
     if "monetary" in buyers.columns:
         parts.append(quantile_scores(buyers["monetary"]).cast(pl.Int32))
@@ -168,7 +170,9 @@ def bgnbd_at(events: pl.DataFrame, cutoff: datetime, horizon_days: int) -> pl.Da
     if fitted is None:
         return None
     summary, params = fitted
-    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    x, t_x, T = (
+        summary[c].to_numpy().astype(float) for c in ("repeat_purchase_days", "purchase_span", "T")
+    )
     # T ends on the cutoff's eve (day index); the window is the H day indices after it
     p = clv.p_purchase(params, float(horizon_days), x, t_x, T)
     alive = clv.p_alive(params, x, t_x, T)

@@ -100,7 +100,7 @@ def examples_for(frame: pl.DataFrame, names: tuple[str, ...], task: str) -> Exam
     if task not in TASKS:
         raise PredictionError(f"task must be one of {', '.join(TASKS)}. Got task={task!r}.")
     if task == "churn":
-        frame = frame.filter(pl.col("frequency") > 0)
+        frame = frame.filter(pl.col("purchase_days") > 0)
         label = 1 - pl.col("bought")
     else:
         label = pl.col("bought")

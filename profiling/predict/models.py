@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from profiling.predict.labels import Examples
 
 LEARNED = "learned"
-BASELINES = ("recency", "frequency", "rfm", "bgnbd")
+BASELINES = ("recency", "purchase_days", "rfm", "bgnbd")
 
 
 class ScoreModel(ABC):
@@ -67,8 +67,8 @@ def recency_column(frame: pl.DataFrame) -> np.ndarray:
     return np.log1p(frame["recency_days"].fill_null(never).to_numpy().astype(float))
 
 
-def frequency_column(frame: pl.DataFrame) -> np.ndarray:
-    return np.log1p(frame["frequency"].to_numpy().astype(float))
+def purchase_days_column(frame: pl.DataFrame) -> np.ndarray:
+    return np.log1p(frame["purchase_days"].to_numpy().astype(float))
 
 
 def rfm_column(frame: pl.DataFrame) -> np.ndarray:
@@ -289,7 +289,7 @@ def make_models(
     )
     models += [
         OneColumnLogistic("recency", "recency_days", recency_column),
-        OneColumnLogistic("frequency", "frequency", frequency_column),
+        OneColumnLogistic("purchase_days", "purchase_days", purchase_days_column),
         OneColumnLogistic("rfm", "rfm_score", rfm_column),
         BGNBDBaseline(task),
     ]
@@ -301,7 +301,7 @@ def make_models(
 MODEL_INPUTS: dict[str, tuple[str, ...] | None] = {
     LEARNED: None,  # every feature
     "recency": ("recency_days",),
-    "frequency": ("frequency",),
+    "purchase_days": ("purchase_days",),
     "rfm": ("rfm_score",),
     "bgnbd": ("bgnbd_p",),
     "p_alive": ("bgnbd_alive",),
