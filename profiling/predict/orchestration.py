@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from profiling.errors import ProfilingError
 from profiling.predict.drivers import DRIVER_SCHEMA, driver_text, explain_scores
+from profiling.predict.features import EventHistory
 from profiling.predict.labels import (
     Examples,
     check_two_classes,
@@ -119,7 +120,7 @@ def _window(c: datetime, h: int) -> str:
 
 
 def _examples_reader(
-    events: pl.DataFrame, task: str, h: int, frames: dict, embeddings
+    events: pl.DataFrame, task: str, h: int, frames: dict, embeddings, history
 ) -> Callable[..., Examples]:
     """``at(cutoff, with_labels=True)``: the examples of ``task`` at a cutoff, from the
     frame ``frames`` caches per cutoff (both tasks read the same frames)."""
@@ -127,7 +128,12 @@ def _examples_reader(
     def at(cutoff: datetime, with_labels: bool = True) -> Examples:
         if cutoff not in frames:
             frames[cutoff] = cutoff_frame(
-                events, cutoff, h, with_labels=with_labels, embeddings=embeddings
+                events,
+                cutoff,
+                h,
+                with_labels=with_labels,
+                embeddings=embeddings,
+                history=history,
             )
         return examples_for(*frames[cutoff], task)
 
@@ -246,10 +252,12 @@ def fit_task(
     frames: dict | None = None,
     embeddings=None,
     learned: bool = True,
+    history: EventHistory | None = None,
 ) -> TaskResult:
     """Train, choose, evaluate on the held-out window, and score today's users for ``task``.
 
     ``embeddings``: see :func:`cutoff_frame` (fitted before the earliest training cutoff).
+    ``history``: the :class:`EventHistory` of ``events`` (built when not given).
     ``learned=False``: the baselines only (seconds: nothing to train but one-column fits),
     what a page shows while the learned model trains.
 
@@ -264,7 +272,9 @@ def fit_task(
     h = plan.horizon_days
     label = TASKS[task]
     progress(f"{label}: features and labels at {len(plan.train) + 1} cutoffs", 0.05)
-    at = _examples_reader(events, task, h, {} if frames is None else frames, embeddings)
+    history = EventHistory(events) if history is None else history
+    frames = {} if frames is None else frames
+    at = _examples_reader(events, task, h, frames, embeddings, history)
 
     train_parts = [at(c) for c in plan.train]
     test = at(plan.test)
@@ -440,6 +450,7 @@ def _run_tasks(
                 random_state=kw["task"]["random_state"],
                 progress=part(0.75, 1.0),
                 cache=kw["frames"]["value"],
+                history=kw["task"]["history"],
             )
         except ProfilingError as exc:
             value_note = str(exc)
@@ -587,6 +598,7 @@ def predict(
             "random_state": random_state,
             "drivers": drivers,
             "embeddings": embeddings,
+            "history": EventHistory(events),
         },
         "frames": {"purchase": {}, "churn": {}, "value": {}},
     }
