@@ -153,3 +153,20 @@ def test_a_cutoff_that_is_not_a_midnight_is_refused_naming_it():
     history = P.EventHistory(random_log(5, n=50))
     with pytest.raises(P.PredictionError, match="cutoff must be a midnight.*12:00"):
         history.features(datetime(2024, 1, 1, 12, tzinfo=UTC))
+
+
+def test_tasks_reading_the_same_cutoff_share_one_buying_pattern_fit(monkeypatch):
+    from profiling.predict import features
+
+    events = random_log(6)
+    calls = []
+    real = features.bgnbd_fit_at
+    monkeypatch.setattr(features, "bgnbd_fit_at", lambda ev, c: calls.append(c) or real(ev, c))
+    history = P.EventHistory(events)
+    cutoff = datetime(2024, 4, 1, tzinfo=UTC)
+    a, _ = P.cutoff_frame(events, cutoff, 30, history=history)
+    b, _ = P.cutoff_frame(events, cutoff, 60, history=history)
+    assert calls == [cutoff]  # the 60-day window reused the fit made for the 30-day one
+    alone, _ = P.cutoff_frame(events, cutoff, 60)
+    assert b.equals(alone)
+    assert a["bgnbd_alive"].equals(b["bgnbd_alive"])

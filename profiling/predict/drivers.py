@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from profiling.predict.labels import Examples
-from profiling.predict.models import ScoreModel
+from profiling.predict.models import LearnedModel, ScoreModel
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS as FEATURE_LABELS
 
@@ -41,10 +41,21 @@ def explain_scores(
     base = model.predict(ex)
     values = ex.frame.select(names).to_numpy().astype(float)
     typical = np.nanmedian(values, axis=0) if values.size else np.zeros(len(names))
-    effects = np.empty_like(values)
+    effects = np.zeros_like(values)
+    # a model that scores a feature matrix is asked only about the users whose value differs
+    # from the typical one (the others' effect is exactly 0): on a large store most users sit
+    # at the median of the counts (no purchase in the last 30 days, no cart...)
+    X = ex.X() if isinstance(model, LearnedModel) else None
     for j, name in enumerate(names):
-        frame = ex.frame.with_columns(pl.lit(float(typical[j])).alias(name))
-        effects[:, j] = base - model.predict(Examples(frame, ex.features))
+        if X is None:
+            frame = ex.frame.with_columns(pl.lit(float(typical[j])).alias(name))
+            effects[:, j] = base - model.predict(Examples(frame, ex.features))
+            continue
+        rows = np.flatnonzero(~(values[:, j] == typical[j]))
+        if rows.size:
+            changed = X[rows]
+            changed[:, ex.features.index(name)] = typical[j]
+            effects[rows, j] = base[rows] - model.predict_X(changed)
     order = np.argsort(-np.abs(effects), axis=1)[:, :top]
     rows_idx = np.repeat(np.arange(values.shape[0]), order.shape[1])
     cols_idx = order.ravel()

@@ -41,6 +41,8 @@ class EventHistory:
         self.kinds = [(t, name) for t, name in ((S.VIEW, "view"), (S.CART, "cart")) if t in types]
         self.has_items = S.ITEM_ID in events.columns and events[S.ITEM_ID].is_not_null().any()
         self.has_money = has_amount and events[S.AMOUNT].is_not_null().any()
+        self.fits: dict = {}
+        """:func:`bgnbd_fit_at` of this log by cutoff, shared by the tasks reading it."""
         aggs = [
             ts.min().alias("first_ts"),
             ts.max().alias("last_ts"),
@@ -295,12 +297,20 @@ def rfm_score(features: pl.DataFrame) -> pl.Series:
     )
 
 
-def bgnbd_at(events: pl.DataFrame, cutoff: datetime, horizon_days: int) -> pl.DataFrame | None:
+def bgnbd_at(
+    events: pl.DataFrame, cutoff: datetime, horizon_days: int, fits: dict | None = None
+) -> pl.DataFrame | None:
     """user_id, bgnbd_p, bgnbd_alive: the buying-pattern model's (MBG/NBD) P(purchase in
     [cutoff, cutoff + H)) and P(alive) at the cutoff, from a fit on purchases before the cutoff (no label is read);
     None when the model cannot be fitted (the baseline then falls back, see
-    :class:`profiling.predict.models.BGNBDBaseline`)."""
-    fitted = bgnbd_fit_at(events, cutoff)
+    :class:`profiling.predict.models.BGNBDBaseline`). ``fits``: :func:`bgnbd_fit_at` results
+    by cutoff, read and filled (the fit does not depend on the horizon, so the tasks whose
+    cutoffs coincide share it)."""
+    if fits is None:
+        fits = {}
+    if cutoff not in fits:
+        fits[cutoff] = bgnbd_fit_at(events, cutoff)
+    fitted = fits[cutoff]
     if fitted is None:
         return None
     summary, params = fitted
