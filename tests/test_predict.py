@@ -426,3 +426,17 @@ def test_learned_drivers_are_those_of_scoring_every_user_with_each_feature_at_it
     # every effect above 1e-6 in a user's top three is listed: none is skipped
     top = np.sort(np.abs(effects), axis=1)[:, -3:]
     assert ours.height == int((top > 1e-6).sum())
+
+
+def test_on_more_rows_than_max_rows_the_learned_model_fits_a_seeded_sample_and_says_so(
+    held_out,
+):
+    n = held_out.frame.height
+    sampled = P.LearnedModel(max_rows=300).fit(held_out)
+    assert sampled.rows_ == (300, n)
+    assert f"fitted on a random 300 of {n:,} example rows (fixed seed)" in sampled.describe()
+    again = P.LearnedModel(max_rows=300).fit(held_out)
+    assert np.array_equal(sampled.predict(held_out), again.predict(held_out))
+    whole = P.LearnedModel(max_rows=n).fit(held_out)
+    assert whole.rows_ == (n, n) and "random" not in whole.describe()
+    assert not np.array_equal(sampled.predict(held_out), whole.predict(held_out))

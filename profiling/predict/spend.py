@@ -161,6 +161,9 @@ class TwoPartValue:
     def fit(self, ex: Examples) -> TwoPartValue:
         self.buy_ = LearnedModel(self.random_state, tune=self.tune).fit(ex)
         buyers = ex.frame.filter(pl.col("spend") > 0)
+        if buyers.height > self.buy_.max_rows:  # as the first part: a random sample, said so
+            rng = np.random.default_rng(self.random_state)
+            buyers = buyers[np.sort(rng.choice(buyers.height, self.buy_.max_rows, replace=False))]
         X = buyers.select(ex.features).to_numpy().astype(float)[:, self.buy_.keep_]
         with threadpool_limits(1):
             self.spend_ = HistGradientBoostingRegressor(
