@@ -440,3 +440,19 @@ def test_on_more_rows_than_max_rows_the_learned_model_fits_a_seeded_sample_and_s
     whole = P.LearnedModel(max_rows=n).fit(held_out)
     assert whole.rows_ == (n, n) and "random" not in whole.describe()
     assert not np.array_equal(sampled.predict(held_out), whole.predict(held_out))
+
+
+def test_on_a_large_store_drivers_are_computed_for_the_top_scored_users_against_everyone(
+    held_out, monkeypatch
+):
+    from profiling.predict import orchestration
+
+    model = P.LearnedModel().fit(held_out)
+    monkeypatch.setattr(orchestration, "DRIVER_USERS", 50)
+    scores, drivers = orchestration._score_today(model, held_out, P.LEARNED, True)
+    top = set(scores.sort("score", descending=True, maintain_order=True)[S.USER_ID][:50])
+    assert set(scores.filter(pl.col("drivers").is_not_null())[S.USER_ID]) <= top
+    assert set(drivers[S.USER_ID]) <= top and len(set(drivers[S.USER_ID])) > 40
+    # the same drivers as explaining every user: "typical" is every scored user's median
+    everyone = P.explain_scores(model, held_out).filter(pl.col(S.USER_ID).is_in(list(top)))
+    assert drivers.sort(S.USER_ID, "rank").equals(everyone.sort(S.USER_ID, "rank"))

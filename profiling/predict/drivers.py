@@ -24,12 +24,19 @@ DRIVER_SCHEMA = {
 
 
 def explain_scores(
-    model: ScoreModel, ex: Examples, *, top: int = 3, inputs: tuple[str, ...] | None = None
+    model: ScoreModel,
+    ex: Examples,
+    *,
+    top: int = 3,
+    inputs: tuple[str, ...] | None = None,
+    typical: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Per-user drivers: for each input of ``model``, how much the user's score moves when
     that input alone is set to the population's typical (median) value; a positive effect
     means the user's actual value pushes the score up. ``inputs`` defaults to every feature
-    (the learned model); see :data:`profiling.predict.models.MODEL_INPUTS`.
+    (the learned model); see :data:`profiling.predict.models.MODEL_INPUTS`. ``typical``: the
+    population's median of each input, when ``ex`` holds only some of the users (by default
+    the median over ``ex``; see :func:`typical_values`).
 
     Returns
     -------
@@ -40,7 +47,8 @@ def explain_scores(
     names = list(ex.features if inputs is None else inputs)
     base = model.predict(ex)
     values = ex.frame.select(names).to_numpy().astype(float)
-    typical = np.nanmedian(values, axis=0) if values.size else np.zeros(len(names))
+    if typical is None:
+        typical = typical_values(ex, names)
     effects = np.zeros_like(values)
     # a model that scores a feature matrix is asked only about the users whose value differs
     # from the typical one (the others' effect is exactly 0): on a large store most users sit
@@ -73,6 +81,12 @@ def explain_scores(
     return long.with_columns(
         pl.col("feature").replace_strict(FEATURE_LABELS, default=pl.col("feature")).alias("label")
     ).select(S.USER_ID, "rank", "feature", "label", "value", "typical", "effect")
+
+
+def typical_values(ex: Examples, names: list[str]) -> np.ndarray:
+    """The median of each of ``names`` over the rows of ``ex`` (missing values left out)."""
+    values = ex.frame.select(names).to_numpy().astype(float)
+    return np.nanmedian(values, axis=0) if values.size else np.zeros(len(names))
 
 
 def driver_text(drivers: pl.DataFrame) -> pl.DataFrame:

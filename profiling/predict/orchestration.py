@@ -15,7 +15,12 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from profiling.errors import ProfilingError
-from profiling.predict.drivers import DRIVER_SCHEMA, driver_text, explain_scores
+from profiling.predict.drivers import (
+    DRIVER_SCHEMA,
+    driver_text,
+    explain_scores,
+    typical_values,
+)
 from profiling.predict.features import EventHistory
 from profiling.predict.labels import (
     Examples,
@@ -212,16 +217,28 @@ def _importance(
     ).sort("importance", descending=True)
 
 
+DRIVER_USERS = 100_000
+"""Users whose drivers are computed, at most: the highest-scored ones (the top of the list
+the page shows), compared with the median of every scored user."""
+
+
 def _score_today(
     final: ScoreModel, today: Examples, chosen: str, drivers: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(today's scores: user_id, score, percentile, drivers; the drivers frame)."""
+    """(today's scores: user_id, score, percentile, drivers; the drivers frame). Drivers are
+    computed for the :data:`DRIVER_USERS` highest-scored users (null for the others)."""
     p_today = final.predict(today)
     scores = today.frame.select(S.USER_ID).with_columns(pl.Series("score", p_today))
     scores = scores.with_columns(_percentile(pl.col("score")).alias("percentile"))
     driver_frame = pl.DataFrame(schema=DRIVER_SCHEMA)
     if drivers and today.frame.height:
-        driver_frame = explain_scores(final, today, inputs=MODEL_INPUTS[chosen])
+        inputs = MODEL_INPUTS[chosen]
+        typical = typical_values(today, list(today.features if inputs is None else inputs))
+        shown = today
+        if today.frame.height > DRIVER_USERS:
+            top = np.sort(np.argsort(-p_today, kind="stable")[:DRIVER_USERS])
+            shown = Examples(today.frame[top], today.features)
+        driver_frame = explain_scores(final, shown, inputs=inputs, typical=typical)
         scores = scores.join(driver_text(driver_frame), on=S.USER_ID, how="left")
     else:
         scores = scores.with_columns(pl.lit(None, pl.String).alias("drivers"))
