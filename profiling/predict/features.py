@@ -329,7 +329,7 @@ def bgnbd_fit_at(
     """(BTYD summary in days, MBG/NBD parameters) of the purchases before ``cutoff``, or
     None when there are none or the fit fails (:func:`profiling.predict.clv.fit_value_model`
     says why; the scores that need it are then left empty for the baselines)."""
-    before = events.filter(pl.col(S.TIMESTAMP) < cutoff)
+    before = _purchases_and_refunds_before(events, cutoff)
     try:
         summary = rfm_summary(
             before, observation_period_end=(cutoff - timedelta(days=1)).date(), round_to=None
@@ -340,3 +340,16 @@ def bgnbd_fit_at(
     if isinstance(fit, clv.FitFailure):
         return None
     return summary, fit.purchases
+
+
+def _purchases_and_refunds_before(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """The rows and columns the BTYD summary reads (purchases and refunds before ``cutoff``:
+    user, type, time, amount): a copy of a large log's other events and columns is not made
+    at every cutoff."""
+    columns = [c for c in (S.USER_ID, S.EVENT_TYPE, S.TIMESTAMP, S.AMOUNT) if c in events.columns]
+    return (
+        events.lazy()
+        .select(columns)
+        .filter((pl.col(S.TIMESTAMP) < cutoff) & pl.col(S.EVENT_TYPE).is_in([S.PURCHASE, S.REFUND]))
+        .collect()
+    )
