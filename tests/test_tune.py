@@ -121,3 +121,23 @@ def test_tuning_errors_name_what_is_wrong():
         tune("ease", split, budget_seconds=0)
     with pytest.raises(EvaluationError, match="the tuning grid is empty"):
         tune("ease", split, grid_override=[])
+
+
+def test_validation_leaves_out_what_was_bought_not_what_was_only_viewed():
+    # Every user views HOT on day 0, then buys three items of their own, then HOT (the last
+    # purchase of the training part: the validation truth), then one more (the test). The
+    # comparison may suggest HOT again (only viewed); so must validation: with every seen
+    # item left out, HOT could never be suggested and every setting would score 0.
+    from profiling.evaluation import leave_last_n
+
+    rows = []
+    for u in range(12):
+        user = f"U{u:02d}"
+        rows.append((user, "HOT", "view", START))
+        own = [f"I{(u % 3) * 3 + j}" for j in range(3)]
+        for n, item in enumerate([*own, "HOT", f"L{u % 3}"], start=1):
+            rows.append((user, item, "purchase", START + dt.timedelta(days=n)))
+    log = pl.DataFrame(rows, schema=[S.USER_ID, S.ITEM_ID, S.EVENT_TYPE, S.TIMESTAMP], orient="row")
+    split = leave_last_n(log, n=1, relevant_types=("purchase",))
+    result = tune("ease", split, grid_override=[{"l2": 1.0}], k=3)
+    assert result.score > 0

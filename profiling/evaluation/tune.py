@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from profiling.errors import EvaluationError
+from profiling.evaluation.compare import recommend_excluding
 from profiling.evaluation.metrics import mean_over_users, ndcg_at_k
 from profiling.evaluation.relevance import Relevance, relevance_for
 from profiling.evaluation.splits import (
@@ -232,9 +233,12 @@ def tune(
         )
     train = interactions_from(val.train)
     users = truth[S.USER_ID].unique().sort().to_list()
+    # the comparison's rule for what a model may not suggest again (what was bought, not
+    # what was merely viewed): validation scores the candidates as the test will
+    had = None if relevance.had_is_seen(val.train) else relevance.already_had(val.train)
 
     def score(model: Recommender) -> float:
-        recs = model.recommend(users, k=k, exclude_seen=not model.recommends_seen)
+        recs = recommend_excluding(model, users, k, had)
         return mean_over_users(ndcg_at_k(recs, truth, k))
 
     rows = []
@@ -249,7 +253,7 @@ def tune(
             # the sub-models do not depend on the weights: fit every one once, cache their
             # scaled scores of the validation users, and only re-blend per candidate
             if blend is None:
-                blend = _HybridBlend(base.clone(), train, items, users, k)
+                blend = _HybridBlend(base.clone(), train, items, users, k, had)
             value = blend.ndcg(params, truth)
         else:
             value = score(base.clone(**params).fit(train, items=items))
@@ -287,7 +291,15 @@ class _HybridBlend:
     """A hybrid fitted once with every sub-model, its scaled validation scores cached, so a
     weights candidate costs one weighted sum and a top-k."""
 
-    def __init__(self, hybrid, train: pl.DataFrame, items, users: list[str], k: int) -> None:
+    def __init__(
+        self,
+        hybrid,
+        train: pl.DataFrame,
+        items,
+        users: list[str],
+        k: int,
+        had: pl.DataFrame | None = None,
+    ) -> None:
         hybrid.set_params(weights=None, fit_unweighted=True).fit(train, items=items)
         self.hybrid, self.k = hybrid, k
         self.users = [u for u in users if u in hybrid.user_index_]
@@ -297,7 +309,14 @@ class _HybridBlend:
             hybrid.recommend(cold, k=k).select(S.USER_ID, S.ITEM_ID, "rank") if cold else None
         )
         self.idx = np.array([hybrid.user_index_[u] for u in self.users], dtype=np.int64)
-        self.seen = hybrid.matrix_[self.idx].toarray() > 0
+        if had is None:  # every item seen in training may not be suggested again
+            self.seen = hybrid.matrix_[self.idx].toarray() > 0
+        else:  # only what they had in the relevant sense (bought, rated)
+            self.seen = np.zeros((len(self.users), len(hybrid.items_)), dtype=bool)
+            row = {u: i for i, u in enumerate(self.users)}
+            for user, item in had.iter_rows():
+                if user in row and item in hybrid.item_index_:
+                    self.seen[row[user], hybrid.item_index_[item]] = True
         self.cache: dict[str, dict[str, np.ndarray]] = {}
 
     def ndcg(self, params: dict, truth: pl.DataFrame) -> float:
