@@ -91,42 +91,9 @@ def chromium_path() -> str | None:
 @pytest.fixture(scope="session")
 def app_url():
     """Start `streamlit run app.py` on a free port; yield its URL; stop it afterwards."""
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit.log", "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--browser.gatherUsageStats=false",
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://localhost:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the Streamlit server did not answer /_stcore/health within 90 s")
+    url, proc, log = start_app(log_name="streamlit.log")
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_app(proc, log)
 
 
 @pytest.fixture(scope="session")
@@ -178,12 +145,21 @@ def spark():
     session.stop()
 
 
-def start_app(env: dict[str, str] | None = None, log_name: str = "streamlit-own.log"):
-    """Start one more `streamlit run app.py` on a free port (for a test that restarts a
-    server or needs its own PERSONA_STUDIO_HOME); returns (url, process, log file) once
-    /_stcore/health answers. Stop it with :func:`stop_app`."""
-    port = _free_port()
+def start_app(
+    env: dict[str, str] | None = None,
+    log_name: str = "streamlit-own.log",
+    args: tuple[str, ...] = (),
+    port: int | None = None,
+):
+    """Start one more `streamlit run app.py` (with more command-line ``args``) on ``port``
+    or a free one (for a test that restarts a server or needs its own PERSONA_STUDIO_HOME);
+    returns (url, process, log file) once /_stcore/health answers. Stop it with
+    :func:`stop_app`."""
+    port = port or _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # two workers never share a log
+    if worker:
+        log_name = log_name.replace(".log", f"-{worker}.log")
     log = open(ARTIFACTS / log_name, "a")  # noqa: SIM115 (closed by stop_app)
     proc = subprocess.Popen(
         [
@@ -195,6 +171,7 @@ def start_app(env: dict[str, str] | None = None, log_name: str = "streamlit-own.
             "--server.headless=true",
             f"--server.port={port}",
             "--browser.gatherUsageStats=false",
+            *args,
         ],
         cwd=ROOT,
         stdout=log,

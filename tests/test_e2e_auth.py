@@ -4,10 +4,6 @@ sign in, open an own workspace, be refused another user's, sign out."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import polars as pl
 import pytest
@@ -18,7 +14,7 @@ from profiling.workspace import access as A
 from profiling.workspace import privacy as WP
 from profiling.workspace.access import owner_meta
 from profiling.workspace.roles import AccessDenied, Caller
-from tests.conftest import ARTIFACTS, ROOT, _free_port
+from tests.conftest import _free_port, start_app, stop_app
 from tests.oidc_provider import Provider
 from tests.test_e2e import wait_idle
 
@@ -50,41 +46,11 @@ def auth_app(tmp_path_factory, workspace_home):
             f'server_metadata_url = "{idp.metadata_url}"\n'
         )
         os.chmod(secrets, 0o600)
-        log = open(ARTIFACTS / "streamlit-auth.log", "w")  # noqa: SIM115 (closed below)
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless=true",
-                f"--server.port={port}",
-                "--browser.gatherUsageStats=false",
-                f"--secrets.files={secrets}",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        url, proc, log = start_app(
+            log_name="streamlit-auth.log", args=(f"--secrets.files={secrets}",), port=port
         )
-        url = f"http://localhost:{port}"
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            proc.kill()
-            pytest.fail("the Streamlit server with [auth] did not start within 90 s")
         yield url
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_app(proc, log)
 
 
 def test_sign_in_own_workspace_refused_other_sign_out(browser, auth_app):
