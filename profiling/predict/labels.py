@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from profiling.predict.extra_features import add_extra_features
 from profiling.predict.features import bgnbd_at, cutoff_features, rfm_score
 from profiling.predict.protocol import TASKS, PredictionError
 from profiling.vocabulary import schema as S
@@ -65,7 +66,7 @@ def cutoff_frame(
         window) and P(alive); null when it cannot be fitted), bought (1 when the user buys in
         [cutoff, cutoff + H), null when ``with_labels`` is false); and the feature names.
     """
-    feats = cutoff_features(events, cutoff)
+    feats = add_extra_features(cutoff_features(events, cutoff))
     if embeddings is not None:
         feats = feats.join(embeddings.features(events, cutoff), on=S.USER_ID, how="left")
     # the buying-pattern model's chance of buying and P(alive), fitted before the cutoff,

@@ -138,8 +138,15 @@ def plan_cutoffs(
     horizon_days: int = DEFAULT_HORIZON,
     max_train_cutoffs: int = 6,
     calibration_end: date | datetime | str | None = None,
+    step_days: int | None = None,
+    min_history_days: int | None = None,
 ) -> CutoffPlan:
     """Cutoffs of the rolling protocol for ``events`` (see the module docstring).
+
+    ``step_days`` (default H) is how far apart training cutoffs are: a step shorter than H
+    pools more (overlapping) training windows, every one of them still ending on or before
+    the held-out cutoff. ``min_history_days`` (default H) is the history each training
+    cutoff keeps before it.
 
     Raises
     ------
@@ -181,11 +188,18 @@ def plan_cutoffs(
                 f"window of horizon={horizon_days} days needs an earlier calibration_end or a "
                 "shorter horizon."
             )
+    step = h if step_days is None else timedelta(days=step_days)
+    history = h if min_history_days is None else timedelta(days=min_history_days)
+    if step.days < 1 or history.days < 1:
+        raise PredictionError(
+            "step_days and min_history_days must be positive whole numbers of days. Got "
+            f"step_days={step_days!r}, min_history_days={min_history_days!r}."
+        )
     train = []
     c = test - h
-    while len(train) < max_train_cutoffs and c - start >= h:
+    while len(train) < max_train_cutoffs and c - start >= history:
         train.append(c)
-        c -= h
+        c -= step
     if not train:
         raise PredictionError(
             f"events, column 'timestamp': the log spans {span} days "
