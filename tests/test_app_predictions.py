@@ -250,3 +250,21 @@ def test_a_log_too_short_for_the_horizon_shows_why_not_a_traceback(tmp_path):
     # Jan 1 .. Feb 1 is 32 days; 30 days ahead needs 90
     assert "the log spans 32 days" in at.error[0].value
     assert "Use a horizon of at most 10 days" in at.error[0].value
+
+
+def test_predictions_saved_under_the_old_names_are_computed_again_not_served(tmp_path):
+    """A run saved before the one-name-per-quantity renames (keyed {"horizon": 30}, holding
+    a "frequency" baseline) is not found under today's key, so it is computed again."""
+    from datetime import UTC, datetime
+
+    from profiling.workspace.results import ResultStore
+    from ui import predict as ui_predict
+
+    store = ResultStore(tmp_path / "results")
+    end = datetime(2024, 1, 31, tzinfo=UTC)
+    store.put(
+        "predictions", {"horizon": 30}, "v1", {"baseline": "frequency"}, data_end=end, events=1
+    )
+    assert store.get("predictions", {"horizon": 30}, "v1") == {"baseline": "frequency"}
+    assert store.get("predictions", ui_predict.params(30), "v1") is None
+    assert ui_predict.params(30) != ui_predict.params(30, "baselines")

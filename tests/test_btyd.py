@@ -1,4 +1,4 @@
-"""The BTYD summary counts repeat purchase days, recency and T as lifetimes does, and
+"""The BTYD summary counts repeat purchase days, the purchase span and T as lifetimes does, and
 reproduces the published CDNOW sample summary exactly."""
 
 from __future__ import annotations
@@ -92,9 +92,9 @@ def test_users_without_a_purchase_in_the_window_are_absent_and_rows_are_sorted(e
 
 def test_refunds_are_not_purchase_days(events):
     a = row(rfm_summary(events, observation_period_end=END), "a")
-    # purchase days Jan 1, 10, 15; the Jan 20 refund adds no day and does not move recency
-    assert a["frequency"] == 3 - 1
-    assert a["recency"] == 15 - 1
+    # purchase days Jan 1, 10, 15; the Jan 20 refund adds no day and does not move the span
+    assert a["repeat_purchase_days"] == 3 - 1
+    assert a["purchase_span"] == 15 - 1
 
 
 def refunded_log() -> pl.DataFrame:
@@ -121,16 +121,34 @@ def refunded_log() -> pl.DataFrame:
 def test_a_customer_whose_refunds_cancel_their_purchases_has_no_net_purchase():
     summary = rfm_summary(refunded_log(), observation_period_end=END, monetary=True)
     h, k = row(summary, "h"), row(summary, "k")
-    # no net purchase: no repeat, no recency, no spend; T still runs from the first purchase
-    assert (h["frequency"], h["recency"], h["T"], h["monetary_value"]) == (0, 0.0, 29.0, 0.0)
-    assert (k["frequency"], k["recency"], k["T"], k["monetary_value"]) == (0, 0.0, 28.0, 0.0)
+    # no net purchase: no repeat, no span, no spend; T still runs from the first purchase
+    assert (h["repeat_purchase_days"], h["purchase_span"], h["T"], h["monetary_value"]) == (
+        0,
+        0.0,
+        29.0,
+        0.0,
+    )
+    assert (k["repeat_purchase_days"], k["purchase_span"], k["T"], k["monetary_value"]) == (
+        0,
+        0.0,
+        28.0,
+        0.0,
+    )
 
 
 def test_a_partial_refund_or_one_after_the_window_keeps_the_purchase_days():
     summary = rfm_summary(refunded_log(), observation_period_end=END, monetary=True)
     m, n = row(summary, "m"), row(summary, "n")
-    assert (m["frequency"], m["recency"], m["monetary_value"]) == (1, 14.0 - 4, 20.0)
-    assert (n["frequency"], n["recency"], n["monetary_value"]) == (1, 20.0 - 10, 30.0)
+    assert (m["repeat_purchase_days"], m["purchase_span"], m["monetary_value"]) == (
+        1,
+        14.0 - 4,
+        20.0,
+    )
+    assert (n["repeat_purchase_days"], n["purchase_span"], n["monetary_value"]) == (
+        1,
+        20.0 - 10,
+        30.0,
+    )
 
 
 def test_without_the_net_purchase_rule_the_summary_is_lifetimes_one():
@@ -138,45 +156,53 @@ def test_without_the_net_purchase_rule_the_summary_is_lifetimes_one():
         refunded_log(), observation_period_end=END, monetary=True, net_of_refunds=False
     )
     h = row(summary, "h")
-    assert (h["frequency"], h["recency"], h["monetary_value"]) == (1, 9.0 - 2, 60.0)
+    assert (h["repeat_purchase_days"], h["purchase_span"], h["monetary_value"]) == (
+        1,
+        9.0 - 2,
+        60.0,
+    )
 
 
 def test_without_an_amount_column_no_refund_can_be_weighed_and_days_are_kept():
     summary = rfm_summary(refunded_log().drop(S.AMOUNT), observation_period_end=END)
-    assert row(summary, "h")["frequency"] == 1
+    assert row(summary, "h")["repeat_purchase_days"] == 1
 
 
 def test_several_purchases_on_one_day_count_as_one_purchase_day(events):
     a = row(rfm_summary(events, observation_period_end=END), "a")
-    assert a["frequency"] == len({"2024-01-01", "2024-01-10", "2024-01-15"}) - 1
+    assert a["repeat_purchase_days"] == len({"2024-01-01", "2024-01-10", "2024-01-15"}) - 1
 
 
 def test_a_purchase_after_observation_period_end_is_excluded(events):
     a = row(rfm_summary(events, observation_period_end=END), "a")
-    assert a["recency"] == 15 - 1  # not Feb 10
+    assert a["purchase_span"] == 15 - 1  # not Feb 10
     assert a["T"] == 31 - 1
 
 
 def test_the_whole_last_day_of_the_window_is_included(events):
     g = row(rfm_summary(events, observation_period_end=END), "g")
-    assert (g["frequency"], g["recency"], g["T"]) == (0, 0.0, 0.0)
+    assert (g["repeat_purchase_days"], g["purchase_span"], g["T"]) == (0, 0.0, 0.0)
 
 
-def test_a_single_purchase_day_gives_frequency_and_recency_zero(events):
+def test_a_single_purchase_day_gives_zero_repeat_purchase_days_and_span(events):
     b = row(rfm_summary(events, observation_period_end=END), "b")
-    assert (b["frequency"], b["recency"], b["T"]) == (0, 0.0, 31 - 5)
+    assert (b["repeat_purchase_days"], b["purchase_span"], b["T"]) == (0, 0.0, 31 - 5)
 
 
 def test_calibration_start_drops_earlier_purchases(events):
     without = row(rfm_summary(events, observation_period_end=END), "f")
-    assert without["frequency"] == 1
-    assert without["recency"] == (31 - 20) + 12  # Dec 20 -> Jan 12
+    assert without["repeat_purchase_days"] == 1
+    assert without["purchase_span"] == (31 - 20) + 12  # Dec 20 -> Jan 12
     assert without["T"] == (31 - 20) + 31  # Dec 20 -> Jan 31
 
     within = row(
         rfm_summary(events, observation_period_end=END, calibration_start="2024-01-01"), "f"
     )
-    assert (within["frequency"], within["recency"], within["T"]) == (0, 0.0, 31 - 12)
+    assert (within["repeat_purchase_days"], within["purchase_span"], within["T"]) == (
+        0,
+        0.0,
+        31 - 12,
+    )
 
 
 # --- units and rounding ---------------------------------------------------------------------
@@ -185,23 +211,23 @@ def test_calibration_start_drops_earlier_purchases(events):
 def test_unit_d_counts_days_and_unit_w_counts_weeks_of_seven_days(events):
     days = row(rfm_summary(events, observation_period_end=END, unit="D"), "f")
     weeks = row(rfm_summary(events, observation_period_end=END, unit="W"), "f")
-    assert days["recency"] == 23 and days["T"] == 42
-    assert weeks["recency"] == round(((31 - 20) + 12) / 7, 2) == 3.29
+    assert days["purchase_span"] == 23 and days["T"] == 42
+    assert weeks["purchase_span"] == round(((31 - 20) + 12) / 7, 2) == 3.29
     assert weeks["T"] == round(((31 - 20) + 31) / 7, 2) == 6.0
-    assert weeks["frequency"] == days["frequency"] == 1
+    assert weeks["repeat_purchase_days"] == days["repeat_purchase_days"] == 1
 
 
 def test_unit_m_counts_a_month_as_thirty_days(events):
     f = row(rfm_summary(events, observation_period_end=END, unit="M"), "f")
-    assert f["recency"] == round(23 / 30, 2)
+    assert f["purchase_span"] == round(23 / 30, 2)
     assert f["T"] == round(42 / 30, 2)
 
 
 def test_round_to_sets_the_decimals_and_none_keeps_full_precision(events):
     kwargs = {"observation_period_end": END, "unit": "W"}
-    assert row(rfm_summary(events, **kwargs, round_to=None), "f")["recency"] == 23 / 7
-    assert row(rfm_summary(events, **kwargs, round_to=0), "f")["recency"] == 3.0
-    assert row(rfm_summary(events, **kwargs, round_to=4), "f")["recency"] == round(23 / 7, 4)
+    assert row(rfm_summary(events, **kwargs, round_to=None), "f")["purchase_span"] == 23 / 7
+    assert row(rfm_summary(events, **kwargs, round_to=0), "f")["purchase_span"] == 3.0
+    assert row(rfm_summary(events, **kwargs, round_to=4), "f")["purchase_span"] == round(23 / 7, 4)
 
 
 # --- monetary value -------------------------------------------------------------------------
@@ -212,7 +238,7 @@ def test_monetary_value_is_the_mean_day_total_of_the_repeat_purchase_days(events
     # a: the first day (10 + 5) is excluded; Feb 10 is outside the window; refunds ignored
     assert row(summary, "a")["monetary_value"] == (20.0 + 30.0) / 2
     assert row(summary, "f")["monetary_value"] == 9.0
-    # frequency 0 -> monetary value 0, as in lifetimes
+    # no repeat purchase day -> monetary value 0, as in lifetimes
     assert row(summary, "b")["monetary_value"] == 0.0
 
 
@@ -226,17 +252,28 @@ def test_purchases_on_one_repeat_day_are_summed_into_one_day_total():
         ]
     )
     a = row(rfm_summary(events, observation_period_end=END, monetary=True), "a")
-    assert a["frequency"] == 2
+    assert a["repeat_purchase_days"] == 2
     assert a["monetary_value"] == ((4.0 + 6.0) + 2.0) / 2
 
 
 def test_output_columns_and_types_follow_the_monetary_flag(events):
     plain = rfm_summary(events, observation_period_end=END)
     assert plain.schema == pl.Schema(
-        {S.USER_ID: pl.String, "frequency": pl.Int64, "recency": pl.Float64, "T": pl.Float64}
+        {
+            S.USER_ID: pl.String,
+            "repeat_purchase_days": pl.Int64,
+            "purchase_span": pl.Float64,
+            "T": pl.Float64,
+        }
     )
     with_money = rfm_summary(events, observation_period_end=END, monetary=True)
-    assert with_money.columns == [S.USER_ID, "frequency", "recency", "T", "monetary_value"]
+    assert with_money.columns == [
+        S.USER_ID,
+        "repeat_purchase_days",
+        "purchase_span",
+        "T",
+        "monetary_value",
+    ]
     assert with_money.schema["monetary_value"] == pl.Float64
 
 
@@ -354,7 +391,7 @@ def test_monetary_needs_an_amount_on_every_purchase_in_the_window():
     with pytest.raises(DataValidationError, match="1 purchase rows have none"):
         rfm_summary(events, observation_period_end=END, monetary=True)
     # without monetary the missing amount does not matter
-    assert row(rfm_summary(events, observation_period_end=END), "a")["frequency"] == 1
+    assert row(rfm_summary(events, observation_period_end=END), "a")["repeat_purchase_days"] == 1
 
 
 def test_a_purchase_without_a_user_is_refused():
@@ -404,19 +441,25 @@ def test_the_cdnow_sample_reproduces_the_published_summary_for_every_customer():
     ours = rfm_summary(
         ds.events, calibration_start="1997-01-01", observation_period_end="1997-09-30", unit="W"
     )
-    expected = pl.read_csv(published)
+    # the published summary uses lifetimes' names: frequency (repeat purchase days) and
+    # recency (the span from the first to the last purchase day)
+    expected = pl.read_csv(published).rename(
+        {"frequency": "repeat_purchase_days", "recency": "purchase_span"}
+    )
     assert ours.height == expected.height == 2_357
-    assert (ours["frequency"] == 0).sum() == 1_411
+    assert (ours["repeat_purchase_days"] == 0).sum() == 1_411
 
-    hundredths = [(pl.col(c) * 100).round().cast(pl.Int64).alias(c) for c in ("recency", "T")]
-    ours_int = ours.select(pl.col(S.USER_ID).cast(pl.Int64).alias("ID"), "frequency", *hundredths)
-    expected_int = expected.select("ID", "frequency", *hundredths)
+    hundredths = [(pl.col(c) * 100).round().cast(pl.Int64).alias(c) for c in ("purchase_span", "T")]
+    ours_int = ours.select(
+        pl.col(S.USER_ID).cast(pl.Int64).alias("ID"), "repeat_purchase_days", *hundredths
+    )
+    expected_int = expected.select("ID", "repeat_purchase_days", *hundredths)
     joined = expected_int.join(ours_int, on="ID", how="full", suffix="_ours")
     unmatched = joined.filter(pl.col("ID").is_null() | pl.col("ID_ours").is_null())
     assert unmatched.height == 0, unmatched
     differing = joined.filter(
-        (pl.col("frequency") != pl.col("frequency_ours"))
-        | (pl.col("recency") != pl.col("recency_ours"))
+        (pl.col("repeat_purchase_days") != pl.col("repeat_purchase_days_ours"))
+        | (pl.col("purchase_span") != pl.col("purchase_span_ours"))
         | (pl.col("T") != pl.col("T_ours"))
     )
     assert differing.height == 0, differing

@@ -105,8 +105,8 @@ def test_clv_table_has_one_row_per_customer_and_value_is_purchases_times_spend(c
 
 
 def test_a_summary_without_the_btyd_columns_is_refused_naming_them():
-    with pytest.raises(clv.ModelFitError, match="no column 'recency', 'T'"):
-        clv.fit_bgnbd(pl.DataFrame({"frequency": [1, 2]}))
+    with pytest.raises(clv.ModelFitError, match="no column 'purchase_span', 'T'"):
+        clv.fit_bgnbd(pl.DataFrame({"repeat_purchase_days": [1, 2]}))
 
 
 def test_the_39_week_holdout_check_follows_the_actual_purchases(cdnow_summary):
@@ -126,7 +126,7 @@ def test_the_39_week_holdout_check_follows_the_actual_purchases(cdnow_summary):
     )
     bg = clv.fit_bgnbd(cdnow_summary, unit="W")
     check = holdout_comparison(ds.events, date(1997, 9, 30), date(1998, 6, 30), bg)
-    assert check["frequency"].to_list() == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert check["repeat_purchase_days"].to_list() == ["0", "1", "2", "3", "4", "5", "6", "7+"]
     assert check["customers"].sum() == 2_357 and check["customers"][0] == 1_411
     # the 1,411 customers without a repeat purchase buy on 334 days in the 39-week holdout
     assert check["actual"][0] == pytest.approx(334 / 1_411)
@@ -140,8 +140,8 @@ def one_time_buyers(n: int = 50) -> pl.DataFrame:
     return pl.DataFrame(
         {
             S.USER_ID: [f"c{i}" for i in range(n)],
-            "frequency": [0] * n,
-            "recency": [0.0] * n,
+            "repeat_purchase_days": [0] * n,
+            "purchase_span": [0.0] * n,
             "T": [100.0 - i for i in range(n)],
             "monetary_value": [0.0] * n,
         }
@@ -170,7 +170,9 @@ def test_fit_value_model_turns_the_refusal_into_a_named_fallback():
 
 def test_gamma_gamma_on_three_customers_is_refused_naming_how_many_it_had():
     # before: p = 9.0e6 was returned as a fit
-    summary = pl.DataFrame({"frequency": [1, 2, 3], "monetary_value": [10.0, 12.0, 30.0]})
+    summary = pl.DataFrame(
+        {"repeat_purchase_days": [1, 2, 3], "monetary_value": [10.0, 12.0, 30.0]}
+    )
     with pytest.raises(ModelFitError, match=r"at least 10 repeat buyers .*the data have 3\."):
         clv.fit_gamma_gamma(summary)
 
@@ -178,7 +180,10 @@ def test_gamma_gamma_on_three_customers_is_refused_naming_how_many_it_had():
 def test_gamma_gamma_counts_only_repeat_buyers_with_positive_spend():
     # 12 rows, but 2 are one-time buyers and 1 has a zero spend: 9 usable repeat buyers
     summary = pl.DataFrame(
-        {"frequency": [0, 0, 1] + [2] * 9, "monetary_value": [5.0, 5.0, 0.0] + [10.0] * 9}
+        {
+            "repeat_purchase_days": [0, 0, 1] + [2] * 9,
+            "monetary_value": [5.0, 5.0, 0.0] + [10.0] * 9,
+        }
     )
     with pytest.raises(ModelFitError, match=r"the data have 9\."):
         clv.fit_gamma_gamma(summary)
@@ -187,7 +192,11 @@ def test_gamma_gamma_counts_only_repeat_buyers_with_positive_spend():
 def test_a_never_finite_likelihood_is_refused_not_returned_as_the_starting_point(monkeypatch):
     # before: the fit returned r = alpha = a = b = 1, the optimizer's starting point
     summary = pl.DataFrame(
-        {"frequency": [0, 1, 2, 3] * 5, "recency": [0.0, 5.0, 8.0, 9.0] * 5, "T": [10.0] * 20}
+        {
+            "repeat_purchase_days": [0, 1, 2, 3] * 5,
+            "purchase_span": [0.0, 5.0, 8.0, 9.0] * 5,
+            "T": [10.0] * 20,
+        }
     )
     nan = lambda params, x, t_x, T: np.full(np.shape(x), np.nan)  # noqa: E731 - a stand-in likelihood
     monkeypatch.setattr(clv, "mbgnbd_log_likelihood", nan)
@@ -198,7 +207,9 @@ def test_a_never_finite_likelihood_is_refused_not_returned_as_the_starting_point
 def test_a_parameter_running_to_the_edge_of_its_sane_range_is_refused():
     # every spend identical: nothing varies between customers, so q (the spread of average
     # spend) runs off to infinity; before, such a fit came back as a number
-    summary = pl.DataFrame({"frequency": [1, 2, 3, 4] * 5, "monetary_value": [20.0] * 20})
+    summary = pl.DataFrame(
+        {"repeat_purchase_days": [1, 2, 3, 4] * 5, "monetary_value": [20.0] * 20}
+    )
     with pytest.raises(ModelFitError, match=r"ran to .*the upper edge of the range a sane fit"):
         clv.fit_gamma_gamma(summary)
 
@@ -220,7 +231,7 @@ def test_an_optimizer_that_does_not_report_success_is_refused(monkeypatch, cdnow
 
 def test_an_impossible_history_is_refused_naming_how_many_customers_have_it():
     summary = pl.DataFrame(
-        {"frequency": [1] * 12, "recency": [5.0] * 11 + [12.0], "T": [10.0] * 12}
+        {"repeat_purchase_days": [1] * 12, "purchase_span": [5.0] * 11 + [12.0], "T": [10.0] * 12}
     )
     with pytest.raises(ModelFitError, match="1 customers have an impossible history"):
         clv.fit_bgnbd(summary)
@@ -270,7 +281,7 @@ def test_value_fit_uses_mbgnbd_for_p_alive_and_gamma_gamma_for_value(cdnow_summa
     assert fit.spend is not None and fit.spend.n_customers == 946
     assert fit.describe().startswith("MBG/NBD r = 0.525")
     table = fit.table(cdnow_summary)
-    one_timers = table.filter(cdnow_summary["frequency"] == 0)
+    one_timers = table.filter(cdnow_summary["repeat_purchase_days"] == 0)
     assert one_timers.height == 1_411 and one_timers["p_alive"].max() < 1.0
     row = table.row(0, named=True)
     assert row["expected_value_365d"] == pytest.approx(
@@ -286,7 +297,7 @@ def test_a_log_without_amounts_gives_a_value_fit_without_a_spend_model(cdnow_sum
 
 def test_a_failed_spend_model_is_named_and_value_columns_are_left_out(cdnow_summary):
     # keep the purchase history, but the spend of only the first 5 repeat buyers
-    first_five = (pl.col("frequency") > 0).cast(pl.Int32).cum_sum() <= 5
+    first_five = (pl.col("repeat_purchase_days") > 0).cast(pl.Int32).cum_sum() <= 5
     few_spenders = cdnow_summary.with_columns(
         pl.when(first_five).then(pl.col("monetary_value")).otherwise(0.0).alias("monetary_value")
     )
@@ -323,7 +334,11 @@ def test_a_customer_who_returned_everything_is_not_still_active_after_325_silent
     )
     summary = rfm_summary(events, observation_period_end="2011-12-09", monetary=True)
     refunded = summary.filter(pl.col(S.USER_ID) == "12346").row(0, named=True)
-    assert (refunded["frequency"], refunded["recency"], refunded["T"]) == (0, 0.0, 325.0)
+    assert (refunded["repeat_purchase_days"], refunded["purchase_span"], refunded["T"]) == (
+        0,
+        0.0,
+        325.0,
+    )
     assert refunded["monetary_value"] == 0.0
     # scored in days with the CDNOW MBG/NBD shape (alpha converted from weeks to days)
     days = clv.MBGNBDParams(r=mbg.r, alpha=mbg.alpha * 7, a=mbg.a, b=mbg.b, unit="D")

@@ -112,19 +112,23 @@ def test_features_at_a_cutoff_are_computed_by_hand(tiny):
     f = P.cutoff_features(tiny, datetime(2024, 2, 10, tzinfo=UTC))
     assert f[S.USER_ID].to_list() == ["a", "b", "c"]  # d has no event before Feb 10
     a = f.row(0, named=True)
-    assert a["frequency"] == 2
+    assert a["purchase_days"] == 2
     assert a["recency_days"] == pytest.approx(20.5)  # Jan 20 noon -> Feb 10 00:00
     assert a["tenure_days"] == pytest.approx(35.5)  # Jan 5 noon
     assert a["days_since_seen"] == pytest.approx(8.5)  # the Feb 1 view
     assert a["monetary"] == 40.0
-    assert a["avg_order_value"] == 20.0
+    assert a["avg_spend_per_purchase_day"] == 20.0
     assert a["mean_gap_days"] == pytest.approx(15.0)  # (Jan 20 - Jan 5) / (2 - 1)
-    assert a["n_view"] == 1 and a["events_30d"] == 2  # Jan 20 purchase and Feb 1 view
+    assert a["n_view"] == 1 and a["events_last_30d"] == 2  # Jan 20 purchase and Feb 1 view
     b = f.row(1, named=True)
-    assert b["frequency"] == 0 and b["recency_days"] is None and b["avg_order_value"] is None
+    assert (
+        b["purchase_days"] == 0
+        and b["recency_days"] is None
+        and b["avg_spend_per_purchase_day"] is None
+    )
     c = f.row(2, named=True)
     assert c["monetary"] == 0.0  # 20 bought, 20 refunded
-    assert c["refund_share"] == 1.0
+    assert c["refund_rate"] == 1.0
 
 
 def test_no_event_on_or_after_the_cutoff_reaches_the_features(tiny):
@@ -378,9 +382,9 @@ def held_out(result) -> P.Examples:
 
 
 def test_the_drivers_of_a_baseline_score_are_that_baselines_input(held_out):
-    model = P.make_models("purchase")["frequency"].fit(held_out)
-    d = P.explain_scores(model, held_out, inputs=P.MODEL_INPUTS["frequency"])
-    assert set(d["feature"]) == {"frequency"}
+    model = P.make_models("purchase")["purchase_days"].fit(held_out)
+    d = P.explain_scores(model, held_out, inputs=P.MODEL_INPUTS["purchase_days"])
+    assert set(d["feature"]) == {"purchase_days"}
     # more purchase days than the median user pushes the propensity up, fewer pushes it down
     assert (d.filter(pl.col("value") > pl.col("typical"))["effect"] > 0).all()
     assert (d.filter(pl.col("value") < pl.col("typical"))["effect"] < 0).all()
@@ -399,3 +403,56 @@ def test_a_learned_driver_is_the_score_change_when_that_feature_is_set_to_the_me
     by_hand = model.predict_X(X[i : i + 1])[0] - model.predict_X(changed)[0]
     assert first["effect"] == pytest.approx(by_hand)
     assert d.group_by(S.USER_ID).len()["len"].max() <= 3
+
+
+def test_learned_drivers_are_those_of_scoring_every_user_with_each_feature_at_its_median(
+    held_out,
+):
+    """Only users whose value differs from the median are scored again; the drivers are
+    exactly those of scoring every user again, one feature at a time."""
+    model = P.LearnedModel().fit(held_out)
+    X = held_out.X()
+    base = model.predict_X(X)
+    effects = np.empty_like(X)
+    for j in range(X.shape[1]):
+        changed = X.copy()
+        changed[:, j] = np.nanmedian(X[:, j])
+        effects[:, j] = base - model.predict_X(changed)
+    ours = P.explain_scores(model, held_out)
+    users = held_out.frame[S.USER_ID].to_list()
+    rows = [users.index(u) for u in ours[S.USER_ID]]
+    cols = [list(held_out.features).index(f) for f in ours["feature"]]
+    assert ours["effect"].to_list() == effects[rows, cols].tolist()
+    # every effect above 1e-6 in a user's top three is listed: none is skipped
+    top = np.sort(np.abs(effects), axis=1)[:, -3:]
+    assert ours.height == int((top > 1e-6).sum())
+
+
+def test_on_more_rows_than_max_rows_the_learned_model_fits_a_seeded_sample_and_says_so(
+    held_out,
+):
+    n = held_out.frame.height
+    sampled = P.LearnedModel(max_rows=300).fit(held_out)
+    assert sampled.rows_ == (300, n)
+    assert f"fitted on a random 300 of {n:,} example rows (fixed seed)" in sampled.describe()
+    again = P.LearnedModel(max_rows=300).fit(held_out)
+    assert np.array_equal(sampled.predict(held_out), again.predict(held_out))
+    whole = P.LearnedModel(max_rows=n).fit(held_out)
+    assert whole.rows_ == (n, n) and "random" not in whole.describe()
+    assert not np.array_equal(sampled.predict(held_out), whole.predict(held_out))
+
+
+def test_on_a_large_store_drivers_are_computed_for_the_top_scored_users_against_everyone(
+    held_out, monkeypatch
+):
+    from profiling.predict import orchestration
+
+    model = P.LearnedModel().fit(held_out)
+    monkeypatch.setattr(orchestration, "DRIVER_USERS", 50)
+    scores, drivers = orchestration._score_today(model, held_out, P.LEARNED, True)
+    top = set(scores.sort("score", descending=True, maintain_order=True)[S.USER_ID][:50])
+    assert set(scores.filter(pl.col("drivers").is_not_null())[S.USER_ID]) <= top
+    assert set(drivers[S.USER_ID]) <= top and len(set(drivers[S.USER_ID])) > 40
+    # the same drivers as explaining every user: "typical" is every scored user's median
+    everyone = P.explain_scores(model, held_out).filter(pl.col(S.USER_ID).is_in(list(top)))
+    assert drivers.sort(S.USER_ID, "rank").equals(everyone.sort(S.USER_ID, "rank"))

@@ -53,7 +53,14 @@ def test_predict_writes_scores_metrics_and_report(tmp_path, capsys):
         assert column in scores.columns
     metrics = pl.read_csv(out / "metrics.csv")
     assert metrics.columns[:5] == ["model", "metric", "value", "ci_low", "ci_high"]
-    assert set(metrics["model"]) == {"learned", "recency", "frequency", "rfm", "bgnbd", "p_alive"}
+    assert set(metrics["model"]) == {
+        "learned",
+        "recency",
+        "purchase_days",
+        "rfm",
+        "bgnbd",
+        "p_alive",
+    }
     assert {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier"} <= set(
         metrics["metric"]
     )

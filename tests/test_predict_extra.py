@@ -80,7 +80,7 @@ def test_events_on_or_after_the_cutoff_change_no_input(three):
 
 
 def test_a_frame_without_the_source_columns_is_refused_with_their_names():
-    with pytest.raises(KeyError, match="lacks recency_days, frequency"):
+    with pytest.raises(KeyError, match="lacks recency_days, purchase_days"):
         add_extra_features(pl.DataFrame({"mean_gap_days": [1.0]}))
 
 

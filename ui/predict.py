@@ -70,15 +70,15 @@ def _restore(bundle: Bundle, *, progress) -> Bundle:
     return bundle
 
 
-def _params(horizon_days: int, stage: str = "all") -> dict:
-    # the first results saved had {"horizon": h} only: keep that digest for the full run
-    return (
-        {"horizon": horizon_days} if stage == "all" else {"horizon": horizon_days, "stage": stage}
-    )
+def params(horizon_days: int, stage: str = "all") -> dict:
+    """What saved predictions are keyed by: the horizon, the stage ("all" or "baselines")
+    and the layout of their names (:data:`profiling.predict.RESULT_LAYOUT`: predictions saved
+    under older names are computed again)."""
+    return {"horizon": horizon_days, "stage": stage, "layout": P.RESULT_LAYOUT}
 
 
 def _saved(spec: data.WorkspaceRef, horizon_days: int, stage: str = "all") -> Bundle | None:
-    return persist.store(spec).get("predictions", _params(horizon_days, stage), spec.version)
+    return persist.store(spec).get("predictions", params(horizon_days, stage), spec.version)
 
 
 def _saver(spec: data.WorkspaceRef, horizon_days: int, stage: str = "all"):
@@ -89,7 +89,7 @@ def _saver(spec: data.WorkspaceRef, horizon_days: int, stage: str = "all"):
     def save(bundle: Bundle) -> None:
         store.put(
             "predictions",
-            _params(horizon_days, stage),
+            params(horizon_days, stage),
             spec.version,
             bundle,
             data_end=end,

@@ -47,7 +47,13 @@ from __future__ import annotations
 
 from profiling.predict import clv
 from profiling.predict.drivers import DRIVER_SCHEMA, driver_text, explain_scores
-from profiling.predict.features import bgnbd_at, cutoff_features, feature_names, rfm_score
+from profiling.predict.features import (
+    EventHistory,
+    bgnbd_at,
+    cutoff_features,
+    feature_names,
+    rfm_score,
+)
 from profiling.predict.labels import (
     Examples,
     build_examples,
@@ -101,6 +107,7 @@ from profiling.predict.protocol import (
 )
 from profiling.predict.results import (
     MODEL_LABELS,
+    RESULT_LAYOUT,
     SCORE_LABELS,
     Predictions,
     TaskResult,
@@ -133,6 +140,7 @@ from profiling.predict.value import clv_scores, holdout_comparison
 from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS as FEATURE_LABELS
 
 __all__ = [
+    "EventHistory",
     "BASELINES",
     "DEFAULT_HORIZON",
     "DRIVER_SCHEMA",
@@ -142,6 +150,7 @@ __all__ = [
     "METRICS",
     "MODEL_INPUTS",
     "MODEL_LABELS",
+    "RESULT_LAYOUT",
     "SCORE_COLUMNS",
     "SCORE_LABELS",
     "TASKS",

@@ -1,4 +1,6 @@
-"""Buy-till-you-die (BTYD) inputs: the per-user frequency / recency / T summary for CLV models.
+"""Buy-till-you-die (BTYD) inputs: the per-user repeat purchase days / purchase span / T summary
+for CLV models (``lifetimes`` calls them frequency and recency: this project keeps
+"frequency" for orders, see the glossary).
 
 The summary is the one that BG/NBD, Pareto/NBD and Gamma-Gamma models are fitted on, computed
 as the ``lifetimes`` package's ``summary_data_from_transaction_data`` computes it, but from the
@@ -17,7 +19,7 @@ from profiling.vocabulary import schema as S
 SOURCE = "rfm_summary"
 
 UNIT_DAYS: dict[str, int] = {"D": 1, "W": 7, "M": 30}
-"""Length in days of each time unit of recency and T. A month ("M") is 30 days."""
+"""Length in days of each time unit of purchase_span and T. A month ("M") is 30 days."""
 
 _DAY = "__day"
 _AMOUNT = "__amount"
@@ -133,7 +135,7 @@ def rfm_summary(
     round_to: int | None = 2,
     net_of_refunds: bool = True,
 ) -> pl.DataFrame:
-    """Per-user frequency, recency and T of purchases: the input of BTYD / CLV models.
+    """Per-user repeat purchase days, purchase span and T: the input of BTYD / CLV models.
 
     Transforms a cleaned event log (one row per event) into a BTYD summary (one row per
     customer), as ``lifetimes.utils.summary_data_from_transaction_data`` does with
@@ -157,17 +159,17 @@ def rfm_summary(
         First day of the window, included. By default the window starts at the first
         purchase in ``events``. Customers whose purchases all fall before it are absent.
     unit : {"D", "W", "M"}, default "D"
-        Time unit of ``recency`` and ``T``: days, weeks (7 days) or months (a month is
+        Time unit of ``purchase_span`` and ``T``: days, weeks (7 days) or months (a month is
         counted as 30 days, not as a calendar month).
     monetary : bool, default False
         Add ``monetary_value``.
     round_to : int or None, default 2
-        Decimals ``recency`` and ``T`` are rounded to (half to even); None keeps them
+        Decimals ``purchase_span`` and ``T`` are rounded to (half to even); None keeps them
         unrounded. ``monetary_value`` is never rounded.
     net_of_refunds : bool, default True
         Apply the net-purchase rule: a customer whose net spend in the window (the amounts
         of their purchases minus those of their refunds, both in the window) is 0 or less
-        has made no net purchase, so they get ``frequency`` 0, ``recency`` 0 and
+        has made no net purchase, so they get ``repeat_purchase_days`` 0, ``purchase_span`` 0 and
         ``monetary_value`` 0, and keep the ``T`` of their first purchase day (they did
         become a customer then). Under MBG/NBD such a customer's P(alive) then falls with
         the time since that day, and their expected value follows from their expected
@@ -184,15 +186,16 @@ def rfm_summary(
         without one are absent. Columns:
 
         - ``user_id`` (str)
-        - ``frequency`` (Int64): number of distinct purchase days in the window minus one,
-          i.e. the number of repeat purchase days.
-        - ``recency`` (Float64): time from the first to the last purchase day, in ``unit``
-          (0 when frequency is 0).
+        - ``repeat_purchase_days`` (Int64): number of distinct purchase days in the window
+          minus one (``lifetimes``' ``frequency``, the BTYD models' x).
+        - ``purchase_span`` (Float64): time from the first to the last purchase day, in
+          ``unit`` (``lifetimes``' ``recency``, the models' t_x; 0 when
+          repeat_purchase_days is 0).
         - ``T`` (Float64): time from the first purchase day to ``observation_period_end``,
           in ``unit``.
         - ``monetary_value`` (Float64, only when ``monetary`` is true): mean over the repeat
           purchase days of the day's summed ``amount``; the first purchase day is excluded,
-          so it is 0 when frequency is 0 (as in ``lifetimes``).
+          so it is 0 when repeat_purchase_days is 0 (as in ``lifetimes``).
 
     Raises
     ------
@@ -219,13 +222,13 @@ def rfm_summary(
     ... )
     >>> rfm_summary(events, observation_period_end="2024-01-15", unit="W", monetary=True)
     shape: (1, 5)
-    ┌─────────┬───────────┬─────────┬─────┬────────────────┐
-    │ user_id ┆ frequency ┆ recency ┆ T   ┆ monetary_value │
-    │ ---     ┆ ---       ┆ ---     ┆ --- ┆ ---            │
-    │ str     ┆ i64       ┆ f64     ┆ f64 ┆ f64            │
-    ╞═════════╪═══════════╪═════════╪═════╪════════════════╡
-    │ a       ┆ 1         ┆ 1.0     ┆ 2.0 ┆ 20.0           │
-    └─────────┴───────────┴─────────┴─────┴────────────────┘
+    ┌─────────┬──────────────────────┬───────────────┬─────┬────────────────┐
+    │ user_id ┆ repeat_purchase_days ┆ purchase_span ┆ T   ┆ monetary_value │
+    │ ---     ┆ ---                  ┆ ---           ┆ --- ┆ ---            │
+    │ str     ┆ i64                  ┆ f64           ┆ f64 ┆ f64            │
+    ╞═════════╪══════════════════════╪═══════════════╪═════╪════════════════╡
+    │ a       ┆ 1                    ┆ 1.0           ┆ 2.0 ┆ 20.0           │
+    └─────────┴──────────────────────┴───────────────┴─────┴────────────────┘
     """
     _check_events(events, monetary)
     unit_days = _check_parameters(unit, round_to)
@@ -280,8 +283,8 @@ def rfm_summary(
     days = purchases.group_by(S.USER_ID, _DAY).agg(*([pl.col(_AMOUNT).sum()] if monetary else []))
     first_day = pl.col(_DAY).min()
     aggregates = [
-        (pl.len() - 1).cast(pl.Int64).alias("frequency"),
-        (pl.col(_DAY).max() - first_day).dt.total_days().alias("__recency_days"),
+        (pl.len() - 1).cast(pl.Int64).alias("repeat_purchase_days"),
+        (pl.col(_DAY).max() - first_day).dt.total_days().alias("__span_days"),
         (pl.lit(end, dtype=pl.Date) - first_day).dt.total_days().alias("__t_days"),
     ]
     if monetary:
@@ -302,8 +305,11 @@ def rfm_summary(
     if no_net is not None and no_net.height:
         refunded = pl.col(S.USER_ID).is_in(no_net[S.USER_ID].implode())
         summary = summary.with_columns(
-            pl.when(refunded).then(0).otherwise(pl.col("frequency")).alias("frequency"),
-            pl.when(refunded).then(0).otherwise(pl.col("__recency_days")).alias("__recency_days"),
+            pl.when(refunded)
+            .then(0)
+            .otherwise(pl.col("repeat_purchase_days"))
+            .alias("repeat_purchase_days"),
+            pl.when(refunded).then(0).otherwise(pl.col("__span_days")).alias("__span_days"),
             *(
                 [
                     pl.when(refunded)
@@ -317,8 +323,8 @@ def rfm_summary(
         )
     return summary.select(
         S.USER_ID,
-        "frequency",
-        in_unit("__recency_days", "recency"),
+        "repeat_purchase_days",
+        in_unit("__span_days", "purchase_span"),
         in_unit("__t_days", "T"),
         *(["monetary_value"] if monetary else []),
     ).sort(S.USER_ID)

@@ -1,8 +1,8 @@
 """Customer lifetime value: BG/NBD, MBG/NBD and Gamma-Gamma fitted by maximum likelihood with
 scipy, and refused when the fit is not one.
 
-The models read the BTYD summary of :func:`profiling.predict.btyd.rfm_summary` (``frequency`` = x
-repeat purchase days, ``recency`` = t_x, ``T``, ``monetary_value``) and follow Fader, Hardie
+The models read the BTYD summary of :func:`profiling.predict.btyd.rfm_summary` (``repeat_purchase_days``
+= x, ``purchase_span`` = t_x, ``T``, ``monetary_value``) and follow Fader, Hardie
 and Lee, "Counting your customers the easy way" (Marketing Science, 2005: BG/NBD), Batislam,
 Denizel and Filiztekin, "Empirical validation and comparison of models for customer base
 analysis" (IJRM, 2007: MBG/NBD, with the erratum of Wagner and Hoppe, 2008) and Fader and
@@ -109,7 +109,7 @@ _WHAT = {
 class BGNBDParams:
     """Fitted BG/NBD parameters: purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b).
 
-    ``unit`` is the time unit of recency and T the model was fitted in ("D" or "W").
+    ``unit`` is the time unit of purchase_span and T the model was fitted in ("D" or "W").
     """
 
     MODEL: ClassVar[str] = "BG/NBD"
@@ -222,8 +222,8 @@ def _maximize(
         raise ModelFitError(
             f"{model} could not be fitted: its likelihood is not a finite number anywhere the "
             f"optimizer looked (starting from {', '.join(n + ' = 1' for n in names)}), so the "
-            "data give it nothing to fit. Check that recency is not longer than T and that "
-            "frequency, recency and T are not negative."
+            "data give it nothing to fit. Check that purchase_span is not longer than T and that "
+            "repeat_purchase_days, purchase_span and T are not negative."
         )
     params = np.exp(res.x) * scales
     for i, name in enumerate(names):
@@ -279,19 +279,19 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3) -
 
 def _purchase_data(summary: pl.DataFrame, model: str):
     """(counts, x, t_x, T, T scale) of a BTYD summary, checked to be enough to fit on."""
-    x, t_x, T = _arrays(summary, "frequency", "recency", "T")
+    x, t_x, T = _arrays(summary, "repeat_purchase_days", "purchase_span", "T")
     finite = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T)
     if not finite.all():
         raise ModelFitError(
             f"{model} could not be fitted: {int((~finite).sum())} customers have a missing or "
-            "infinite frequency, recency or T."
+            "infinite repeat_purchase_days, purchase_span or T."
         )
     bad = (x < 0) | (t_x < 0) | (t_x > T) | ((x == 0) & (t_x != 0))
     if bad.any():
         raise ModelFitError(
             f"{model} could not be fitted: {int(bad.sum())} customers have an impossible "
-            "history (a negative frequency or recency, a recency longer than T, or a recency "
-            "without a repeat purchase); expected the output of rfm_summary."
+            "history (a negative repeat_purchase_days or purchase_span, a purchase_span longer "
+            "than T, or a purchase_span without a repeat purchase day); expected the output of rfm_summary."
         )
     repeat = int((x > 0).sum())
     if x.size < MIN_CUSTOMERS or repeat < MIN_REPEAT_BUYERS:
@@ -361,10 +361,11 @@ def fit_bgnbd(summary: pl.DataFrame, *, unit: str = "D") -> BGNBDParams:
     Parameters
     ----------
     summary : pl.DataFrame
-        One row per customer with ``frequency``, ``recency`` and ``T`` (in ``unit``), as
+        One row per customer with ``repeat_purchase_days``, ``purchase_span`` and ``T`` (in
+        ``unit``), as
         returned by :func:`profiling.predict.btyd.rfm_summary`.
     unit : str
-        The unit recency and T are in; stored with the parameters.
+        The unit purchase_span and T are in; stored with the parameters.
 
     Raises
     ------
@@ -477,7 +478,7 @@ def gamma_gamma_log_likelihood(
 def fit_gamma_gamma(summary: pl.DataFrame) -> GammaGammaParams:
     """Maximum-likelihood Gamma-Gamma fit on the repeat customers of a BTYD summary.
 
-    Uses customers with ``frequency > 0`` and ``monetary_value > 0`` (the model describes
+    Uses customers with ``repeat_purchase_days > 0`` and ``monetary_value > 0`` (the model describes
     positive spend per repeat transaction).
 
     Raises
@@ -487,7 +488,7 @@ def fit_gamma_gamma(summary: pl.DataFrame) -> GammaGammaParams:
         there were), or for the reasons of :func:`fit_bgnbd` (optimizer without success,
         likelihood never finite or flat, a parameter at the edge of :data:`PARAM_RANGE`).
     """
-    x, m = _arrays(summary, "frequency", "monetary_value")
+    x, m = _arrays(summary, "repeat_purchase_days", "monetary_value")
     keep = (x > 0) & (m > 0) & np.isfinite(m)
     x, m = x[keep], m[keep]
     if x.size < MIN_SPEND_BUYERS:
@@ -551,7 +552,7 @@ def clv_table(
     """
     from profiling.predict.btyd import UNIT_DAYS
 
-    x, t_x, T = _arrays(summary, "frequency", "recency", "T")
+    x, t_x, T = _arrays(summary, "repeat_purchase_days", "purchase_span", "T")
     unit_days = UNIT_DAYS[bgnbd.unit]
     cols = {S.USER_ID: summary[S.USER_ID], "p_alive": p_alive(bgnbd, x, t_x, T)}
     spend = None
@@ -619,7 +620,7 @@ def fit_value_model(
         One row per customer from :func:`profiling.predict.btyd.rfm_summary` (with
         ``monetary=True`` for the spend model).
     unit : str
-        The unit recency and T are in.
+        The unit purchase_span and T are in.
     with_spend : bool
         Also fit Gamma-Gamma when ``summary`` has ``monetary_value``.
 

@@ -23,7 +23,7 @@ import polars as pl
 
 # the cutoff-feature columns these are derived from (profiling.predict.features)
 RECENCY = "recency_days"
-PURCHASE_DAYS = "frequency"
+PURCHASE_DAYS = "purchase_days"
 MEAN_GAP = "mean_gap_days"
 REGULARITY = "gap_regularity"
 TENURE = "tenure_days"

@@ -3,13 +3,15 @@ columns the baselines score with (the RFM score and BG/NBD's chance of buying ag
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from profiling.errors import ProfilingError
 from profiling.predict import clv
 from profiling.predict.btyd import rfm_summary
+from profiling.predict.protocol import PredictionError
 from profiling.profiles.segments import quantile_scores
 from profiling.vocabulary import schema as S
 
@@ -20,8 +22,220 @@ def _days(expr: pl.Expr) -> pl.Expr:
     return expr.dt.total_microseconds() / _DAY_US
 
 
-def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
-    """Per-user features computed only from events strictly before ``cutoff``.
+class EventHistory:
+    """A log's per-user running totals by day, built in one pass over the events, from which
+    the features (:meth:`features`) and labels (:meth:`labels`) at any midnight cutoff are read
+    by binary search: a prediction run reads 15 to 25 cutoffs without scanning the events
+    again for each.
+
+    Cutoffs must be midnights (UTC), as :func:`profiling.predict.protocol.plan_cutoffs` makes
+    them: "the last 30 days before the cutoff" is then a whole number of calendar days.
+    """
+
+    def __init__(self, events: pl.DataFrame) -> None:
+        ts, et = pl.col(S.TIMESTAMP), pl.col(S.EVENT_TYPE)
+        is_buy, is_refund = et == S.PURCHASE, et == S.REFUND
+        has_amount = S.AMOUNT in events.columns
+        amount = pl.col(S.AMOUNT) if has_amount else pl.lit(None, pl.Float64)
+        types = set(events[S.EVENT_TYPE].unique().to_list())
+        self.kinds = [(t, name) for t, name in ((S.VIEW, "view"), (S.CART, "cart")) if t in types]
+        self.has_items = S.ITEM_ID in events.columns and events[S.ITEM_ID].is_not_null().any()
+        self.has_money = has_amount and events[S.AMOUNT].is_not_null().any()
+        self.fits: dict = {}
+        """:func:`bgnbd_fit_at` of this log by cutoff, shared by the tasks reading it."""
+        aggs = [
+            ts.min().alias("first_ts"),
+            ts.max().alias("last_ts"),
+            pl.len().cast(pl.Int64).alias("n"),
+            is_buy.sum().cast(pl.Int64).alias("n_buy"),
+            is_refund.sum().cast(pl.Int64).alias("n_refund"),
+            amount.filter(is_buy).sum().cast(pl.Float64).alias("gross"),
+            amount.filter(is_refund).sum().cast(pl.Float64).alias("refunded"),
+            ts.filter(is_buy).min().alias("first_buy_ts"),
+            ts.filter(is_buy).max().alias("last_buy_ts"),
+            *[(et == t).sum().cast(pl.Int64).alias(f"n_{name}") for t, name in self.kinds],
+        ]
+        lf = events.lazy().with_columns(ts.dt.date().cast(pl.Int32).alias("_day"))
+        days = lf.group_by(S.USER_ID, "_day").agg(aggs)
+        if self.has_items:
+            # an item counts on the day the user first bought it (null items count once, as
+            # n_unique counts them)
+            first = lf.filter(is_buy).group_by(S.USER_ID, S.ITEM_ID).agg(pl.col("_day").min())
+            new = first.group_by(S.USER_ID, "_day").agg(pl.len().cast(pl.Int64).alias("new_items"))
+            days = days.join(new, on=[S.USER_ID, "_day"], how="left")
+        days = days.sort(S.USER_ID, "_day").collect()
+        self._build(days)
+
+    def _build(self, days: pl.DataFrame) -> None:
+        u = pl.col(S.USER_ID)
+        buy = pl.col("n_buy") > 0
+        buy_day = pl.when(buy).then(pl.col("_day"))
+        gap = (pl.col("_day") - buy_day.shift(1).forward_fill().over(S.USER_ID)).cast(pl.Int64)
+        gap = pl.when(buy).then(gap).fill_null(0)
+        counts = ["n", "n_buy", "n_refund", *[f"n_{name}" for _, name in self.kinds]]
+        if self.has_items:
+            counts.append("new_items")
+        days = days.with_columns(
+            buy.cast(pl.Int64).alias("buy_days"),
+            gap.alias("g1"),
+            (gap * gap).alias("g2"),
+            pl.col("last_buy_ts").forward_fill().over(S.USER_ID).alias("last_buy_ff"),
+            pl.col("first_buy_ts").min().over(S.USER_ID).alias("first_buy_user"),
+            ((u != u.shift(1)).fill_null(True).cum_sum().cast(pl.Int64) - 1).alias("_code"),
+        ).with_columns(pl.col(c).fill_null(0) for c in counts)
+        # integer totals are exact as prefix sums over the whole table; money is summed
+        # within each user, so a difference of two totals loses nothing to a large store's
+        # revenue
+        self._int = {
+            c: np.concatenate([[0], np.cumsum(days[c].to_numpy().astype(np.int64))])
+            for c in (*counts, "buy_days", "g1", "g2")
+        }
+        self._money = {
+            c: days.select(pl.col(c).fill_null(0.0).cum_sum().over(S.USER_ID))[c].to_numpy()
+            for c in ("gross", "refunded")
+        }
+        code = days["_code"].to_numpy()
+        day = days["_day"].to_numpy().astype(np.int64)
+        self._dmin = int(day.min()) if day.size else 0
+        self._width = (int(day.max()) - self._dmin + 2) if day.size else 1
+        self._keys = code * self._width + (day - self._dmin)
+        n_users = int(code[-1]) + 1 if code.size else 0
+        self._start = np.searchsorted(code, np.arange(n_users), side="left")
+        self.users = days[S.USER_ID].gather(self._start)
+        self._ts = days.select("first_ts", "last_ts", "last_buy_ff", "first_buy_user")
+
+    def _ends(self, day: int) -> np.ndarray:
+        """Per user, the row after their last day before ``day`` (their start when none)."""
+        offset = min(max(day - self._dmin, 0), self._width - 1)
+        q = np.arange(self._start.size, dtype=np.int64) * self._width + offset
+        return np.searchsorted(self._keys, q, side="left")
+
+    @staticmethod
+    def _day(cutoff: datetime) -> int:
+        if (cutoff.hour, cutoff.minute, cutoff.second, cutoff.microsecond) != (0, 0, 0, 0):
+            raise PredictionError(
+                f"cutoff must be a midnight (UTC), as the protocol cuts time. Got {cutoff}."
+            )
+        return (cutoff.date() - date(1970, 1, 1)).days
+
+    def _total(
+        self, column: str, end: np.ndarray, since: np.ndarray, start: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per user, the sum of ``column`` over their rows [since, end); ``start``: the
+        users' first rows (every user's by default)."""
+        if column in self._int:
+            c = self._int[column]
+            return c[end] - c[since]
+        c = self._money[column]
+        start = self._start if start is None else start
+        return np.where(end > start, c[np.maximum(end - 1, 0)], 0.0) - np.where(
+            since > start, c[np.maximum(since - 1, 0)], 0.0
+        )
+
+    def labels(self, cutoff: datetime, horizon_days: int) -> pl.DataFrame:
+        """One row per user who made a purchase in [cutoff, cutoff + horizon_days): user_id,
+        purchase_days (what :func:`profiling.predict.labels.cutoff_labels` returns at a
+        midnight)."""
+        c = self._day(cutoff)
+        n = self._total("buy_days", self._ends(c + horizon_days), self._ends(c))
+        keep = n > 0
+        return pl.DataFrame(
+            {S.USER_ID: self.users.filter(keep), "purchase_days": n[keep].astype(np.uint32)}
+        )
+
+    def features(self, cutoff: datetime) -> pl.DataFrame:
+        """:func:`cutoff_features` at a midnight ``cutoff``."""
+        c = self._day(cutoff)
+        end = self._ends(c)
+        present = end > self._start
+        end, start = end[present], self._start[present]
+        win = {d: self._ends(c - d)[present] for d in (30, 90)}
+
+        def total(column: str, since: np.ndarray = start) -> np.ndarray:
+            return self._total(column, end, since, start).astype(np.float64)
+
+        ts = self._ts
+        cols = {
+            S.USER_ID: self.users.filter(present),
+            "_first": ts["first_ts"].gather(start),
+            "_last": ts["last_ts"].gather(end - 1),
+            "_last_buy": ts["last_buy_ff"].gather(end - 1),
+            "active_days": (end - start).astype(np.float64),
+            "n_events": total("n"),
+            "events_last_30d": total("n", win[30]),
+            "purchase_days": total("buy_days"),
+            "purchase_days_30d": total("buy_days", win[30]),
+            "purchase_days_90d": total("buy_days", win[90]),
+            "_n_buy_rows": total("n_buy"),
+            "_n_refund": total("n_refund"),
+            "_gross": total("gross"),
+            "_refunded": total("refunded"),
+        }
+        cols["_first_buy"] = ts["first_buy_user"].gather(start)
+        # spread (ddof=1) of the gaps between distinct purchase days, from the exact integer
+        # sums of the gaps and of their squares
+        m = cols["purchase_days"] - 1
+        s1, s2 = total("g1"), total("g2")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = (m * s2 - s1 * s1) / (m * (m - 1))
+        std = np.where(m >= 2, np.sqrt(np.maximum(var, 0.0)), np.nan)
+        cols["_gap_std"] = pl.Series(std, dtype=pl.Float64).fill_nan(None)
+        optional = []
+        for _, name in self.kinds:
+            cols[f"n_{name}"] = total(f"n_{name}")
+            cols[f"{name}s_30d"] = total(f"n_{name}", win[30])
+            optional += [f"n_{name}", f"{name}s_30d"]
+        if self.has_items:
+            cols["items_bought"] = total("new_items")
+            optional.append("items_bought")
+        if self.has_money:
+            cols["spend_90d"] = total("gross", win[90])
+        frame = pl.DataFrame(cols).with_columns(
+            # the user's first purchase is read only once they have bought before the cutoff
+            pl.when(pl.col("purchase_days") > 0).then(pl.col("_first_buy")).alias("_first_buy")
+        )
+        out = _derived(frame, cutoff)
+        names = feature_names(self.has_money, optional)
+        # polars sums floats in a thread-dependent order (last-bit differences from run to run);
+        # rounding money to 1e-6 makes features, hence the trees, reproducible
+        money = {"monetary", "avg_spend_per_purchase_day", "spend_90d"}
+        return out.select(
+            S.USER_ID,
+            *[
+                pl.col(c).cast(pl.Float64).round(6) if c in money else pl.col(c).cast(pl.Float64)
+                for c in names
+            ],
+        )
+
+
+def _derived(frame: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """The features computed from a user's totals at ``cutoff`` (recency, gaps, trend,
+    refund rate, money)."""
+    freq = pl.col("purchase_days")
+    span = _days(pl.col("_last_buy") - pl.col("_first_buy"))
+    return frame.with_columns(
+        _days(pl.lit(cutoff) - pl.col("_last_buy")).alias("recency_days"),
+        _days(pl.lit(cutoff) - pl.col("_first")).alias("tenure_days"),
+        _days(pl.lit(cutoff) - pl.col("_last")).alias("days_since_seen"),
+        pl.when(freq > 1).then(span / (freq - 1)).alias("mean_gap_days"),
+        pl.when(freq > 2).then(pl.col("_gap_std") / (span / (freq - 1))).alias("gap_regularity"),
+        (
+            pl.col("purchase_days_30d")
+            - (pl.col("purchase_days_90d") - pl.col("purchase_days_30d")) / 2
+        ).alias("purchase_trend"),
+        pl.when(pl.col("_n_buy_rows") > 0)
+        .then(pl.col("_n_refund") / pl.col("_n_buy_rows"))
+        .alias("refund_rate"),
+        (pl.col("_gross").fill_null(0) + pl.col("_refunded").fill_null(0)).alias("monetary"),
+        pl.when(freq > 0).then(pl.col("_gross") / freq).alias("avg_spend_per_purchase_day"),
+    )
+
+
+def cutoff_features(
+    events: pl.DataFrame, cutoff: datetime, history: EventHistory | None = None
+) -> pl.DataFrame:
+    """Per-user features computed only from events strictly before ``cutoff`` (a midnight,
+    UTC), read from ``history`` (:class:`EventHistory` of ``events``, built when not given).
 
     Returns
     -------
@@ -30,98 +244,20 @@ def cutoff_features(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
         ``user_id`` and the float features of :func:`feature_names` (``n_view``,
         ``n_cart``, ``views_30d``, ``carts_30d`` only when the log has such events; null
         where undefined, e.g. ``recency_days`` of a user who never bought).
+
+    Raises
+    ------
+    PredictionError
+        When ``cutoff`` is not a midnight.
     """
-    # over 60 lines: one group-by over the events before the cutoff, collected once; splitting
-    # it would scan the events once per piece
-    ts, et = pl.col(S.TIMESTAMP), pl.col(S.EVENT_TYPE)
-    is_buy = et == S.PURCHASE
-    amount = pl.col(S.AMOUNT) if S.AMOUNT in events.columns else pl.lit(None, pl.Float64)
-    day = ts.dt.truncate("1d")
-    last30 = ts >= cutoff - timedelta(days=30)
-    last90 = ts >= cutoff - timedelta(days=90)
-    types = set(events[S.EVENT_TYPE].unique().to_list())
-    has_items = S.ITEM_ID in events.columns and events[S.ITEM_ID].is_not_null().any()
-    aggs = [
-        ts.min().alias("_first"),
-        ts.max().alias("_last"),
-        day.n_unique().cast(pl.Float64).alias("active_days"),
-        pl.len().cast(pl.Float64).alias("n_events"),
-        last30.sum().cast(pl.Float64).alias("events_30d"),
-        day.filter(is_buy).n_unique().cast(pl.Float64).alias("frequency"),
-        day.filter(is_buy & last30).n_unique().cast(pl.Float64).alias("purchase_days_30d"),
-        day.filter(is_buy & last90).n_unique().cast(pl.Float64).alias("purchase_days_90d"),
-        ts.filter(is_buy).max().alias("_last_buy"),
-        # regularity: spread of the gaps between distinct purchase days
-        day.filter(is_buy).unique().sort().diff().dt.total_days().std().alias("_gap_std"),
-        ts.filter(is_buy).min().alias("_first_buy"),
-        amount.filter(is_buy).sum().alias("_gross"),
-        amount.filter(et == S.REFUND).sum().alias("_refunded"),
-        is_buy.sum().alias("_n_buy_rows"),
-        (et == S.REFUND).sum().alias("_n_refund"),
-    ]
-    optional = []
-    for t, name in ((S.VIEW, "view"), (S.CART, "cart")):
-        if t in types:
-            aggs.append((et == t).sum().cast(pl.Float64).alias(f"n_{name}"))
-            aggs.append(((et == t) & last30).sum().cast(pl.Float64).alias(f"{name}s_30d"))
-            optional += [f"n_{name}", f"{name}s_30d"]
-    if has_items:
-        aggs.append(
-            pl.col(S.ITEM_ID).filter(is_buy).n_unique().cast(pl.Float64).alias("items_bought")
-        )
-        optional.append("items_bought")
-    has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
-    if has_money:
-        aggs.append(amount.filter(is_buy & last90).sum().alias("spend_90d"))
-    freq = pl.col("frequency")
-    out = (
-        events.lazy()
-        .filter(ts < cutoff)
-        .group_by(S.USER_ID)
-        .agg(aggs)
-        .with_columns(
-            _days(pl.lit(cutoff) - pl.col("_last_buy")).alias("recency_days"),
-            _days(pl.lit(cutoff) - pl.col("_first")).alias("tenure_days"),
-            _days(pl.lit(cutoff) - pl.col("_last")).alias("days_since_seen"),
-            pl.when(freq > 1)
-            .then(_days(pl.col("_last_buy") - pl.col("_first_buy")) / (freq - 1))
-            .alias("mean_gap_days"),
-            pl.when(freq > 2)
-            .then(
-                pl.col("_gap_std")
-                / (_days(pl.col("_last_buy") - pl.col("_first_buy")) / (freq - 1))
-            )
-            .alias("gap_regularity"),
-            (
-                pl.col("purchase_days_30d")
-                - (pl.col("purchase_days_90d") - pl.col("purchase_days_30d")) / 2
-            ).alias("purchase_trend"),
-            pl.when(pl.col("_n_buy_rows") > 0)
-            .then(pl.col("_n_refund") / pl.col("_n_buy_rows"))
-            .alias("refund_share"),
-            (pl.col("_gross").fill_null(0) + pl.col("_refunded").fill_null(0)).alias("monetary"),
-            pl.when(freq > 0).then(pl.col("_gross") / freq).alias("avg_order_value"),
-        )
-        .collect()
-    )
-    names = feature_names(has_money, optional)
-    # polars sums floats in a thread-dependent order (last-bit differences from run to run);
-    # rounding money to 1e-6 makes features, hence the trees, reproducible
-    money = {"monetary", "avg_order_value", "spend_90d"}
-    return out.select(
-        S.USER_ID,
-        *[
-            pl.col(c).cast(pl.Float64).round(6) if c in money else pl.col(c).cast(pl.Float64)
-            for c in names
-        ],
-    ).sort(S.USER_ID)
+    return (EventHistory(events) if history is None else history).features(cutoff)
 
 
 def feature_names(has_money: bool, optional: list[str]) -> list[str]:
     """The feature columns :func:`cutoff_features` returns, in order."""
     base = [
         "recency_days",
-        "frequency",
+        "purchase_days",
         "purchase_days_30d",
         "purchase_days_90d",
         "mean_gap_days",
@@ -131,19 +267,21 @@ def feature_names(has_money: bool, optional: list[str]) -> list[str]:
         "days_since_seen",
         "active_days",
         "n_events",
-        "events_30d",
+        "events_last_30d",
     ]
-    money = ["monetary", "avg_order_value", "spend_90d", "refund_share"] if has_money else []
+    money = (
+        ["monetary", "avg_spend_per_purchase_day", "spend_90d", "refund_rate"] if has_money else []
+    )
     return base + money + optional
 
 
 def rfm_score(features: pl.DataFrame) -> pl.Series:
     """R + F + M quintile scores (3..15) of buyers, computed within this cutoff's buyers;
     0 for users without a purchase. Without money, R + F (2..10)."""
-    buyers = features.filter(pl.col("frequency") > 0)
+    buyers = features.filter(pl.col("purchase_days") > 0)
     parts = [
         quantile_scores(buyers["recency_days"], higher_is_better=False).cast(pl.Int32),
-        quantile_scores(buyers["frequency"]).cast(pl.Int32),
+        quantile_scores(buyers["purchase_days"]).cast(pl.Int32),
     ]
     if "monetary" in buyers.columns:
         parts.append(quantile_scores(buyers["monetary"]).cast(pl.Int32))
@@ -159,16 +297,26 @@ def rfm_score(features: pl.DataFrame) -> pl.Series:
     )
 
 
-def bgnbd_at(events: pl.DataFrame, cutoff: datetime, horizon_days: int) -> pl.DataFrame | None:
+def bgnbd_at(
+    events: pl.DataFrame, cutoff: datetime, horizon_days: int, fits: dict | None = None
+) -> pl.DataFrame | None:
     """user_id, bgnbd_p, bgnbd_alive: the buying-pattern model's (MBG/NBD) P(purchase in
     [cutoff, cutoff + H)) and P(alive) at the cutoff, from a fit on purchases before the cutoff (no label is read);
     None when the model cannot be fitted (the baseline then falls back, see
-    :class:`profiling.predict.models.BGNBDBaseline`)."""
-    fitted = bgnbd_fit_at(events, cutoff)
+    :class:`profiling.predict.models.BGNBDBaseline`). ``fits``: :func:`bgnbd_fit_at` results
+    by cutoff, read and filled (the fit does not depend on the horizon, so the tasks whose
+    cutoffs coincide share it)."""
+    if fits is None:
+        fits = {}
+    if cutoff not in fits:
+        fits[cutoff] = bgnbd_fit_at(events, cutoff)
+    fitted = fits[cutoff]
     if fitted is None:
         return None
     summary, params = fitted
-    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    x, t_x, T = (
+        summary[c].to_numpy().astype(float) for c in ("repeat_purchase_days", "purchase_span", "T")
+    )
     # T ends on the cutoff's eve (day index); the window is the H day indices after it
     p = clv.p_purchase(params, float(horizon_days), x, t_x, T)
     alive = clv.p_alive(params, x, t_x, T)
@@ -181,7 +329,7 @@ def bgnbd_fit_at(
     """(BTYD summary in days, MBG/NBD parameters) of the purchases before ``cutoff``, or
     None when there are none or the fit fails (:func:`profiling.predict.clv.fit_value_model`
     says why; the scores that need it are then left empty for the baselines)."""
-    before = events.filter(pl.col(S.TIMESTAMP) < cutoff)
+    before = _purchases_and_refunds_before(events, cutoff)
     try:
         summary = rfm_summary(
             before, observation_period_end=(cutoff - timedelta(days=1)).date(), round_to=None
@@ -192,3 +340,16 @@ def bgnbd_fit_at(
     if isinstance(fit, clv.FitFailure):
         return None
     return summary, fit.purchases
+
+
+def _purchases_and_refunds_before(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
+    """The rows and columns the BTYD summary reads (purchases and refunds before ``cutoff``:
+    user, type, time, amount): a copy of a large log's other events and columns is not made
+    at every cutoff."""
+    columns = [c for c in (S.USER_ID, S.EVENT_TYPE, S.TIMESTAMP, S.AMOUNT) if c in events.columns]
+    return (
+        events.lazy()
+        .select(columns)
+        .filter((pl.col(S.TIMESTAMP) < cutoff) & pl.col(S.EVENT_TYPE).is_in([S.PURCHASE, S.REFUND]))
+        .collect()
+    )

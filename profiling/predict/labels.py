@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from profiling.predict.extra_features import add_extra_features
-from profiling.predict.features import bgnbd_at, cutoff_features, rfm_score
+from profiling.predict.features import EventHistory, bgnbd_at, rfm_score
 from profiling.predict.protocol import TASKS, PredictionError
 from profiling.vocabulary import schema as S
 
@@ -52,8 +52,12 @@ def cutoff_frame(
     *,
     with_labels: bool = True,
     embeddings=None,
+    history: EventHistory | None = None,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """Everything both tasks read at one cutoff, computed once.
+
+    ``history``: the :class:`EventHistory` of ``events`` the features and labels are read
+    from (built when not given: a run over many cutoffs builds it once and passes it).
 
     ``embeddings`` (a fitted :class:`profiling.predict.embeddings.SequenceEmbeddings`) adds
     its columns (``seq_emb_1`` ...) to the features, read from events before ``cutoff``.
@@ -66,14 +70,15 @@ def cutoff_frame(
         window) and P(alive); null when it cannot be fitted), bought (1 when the user buys in
         [cutoff, cutoff + H), null when ``with_labels`` is false); and the feature names.
     """
-    feats = add_extra_features(cutoff_features(events, cutoff))
+    history = EventHistory(events) if history is None else history
+    feats = add_extra_features(history.features(cutoff))
     if embeddings is not None:
         feats = feats.join(embeddings.features(events, cutoff), on=S.USER_ID, how="left")
     # the buying-pattern model's chance of buying and P(alive), fitted before the cutoff,
     # are inputs of the learned model too (null where it cannot be fitted)
     names = (*(c for c in feats.columns if c != S.USER_ID), "bgnbd_p", "bgnbd_alive")
     feats = feats.with_columns(rfm_score(feats).alias("rfm_score"), pl.lit(cutoff).alias("cutoff"))
-    bg = bgnbd_at(events, cutoff, horizon_days)
+    bg = bgnbd_at(events, cutoff, horizon_days, fits=history.fits)
     if bg is None:
         feats = feats.with_columns(
             pl.lit(None, pl.Float64).alias("bgnbd_p"), pl.lit(None, pl.Float64).alias("bgnbd_alive")
@@ -81,9 +86,7 @@ def cutoff_frame(
     else:
         feats = feats.join(bg, on=S.USER_ID, how="left")
     if with_labels:
-        bought = cutoff_labels(events, cutoff, horizon_days).select(
-            S.USER_ID, pl.lit(1).alias("bought")
-        )
+        bought = history.labels(cutoff, horizon_days).select(S.USER_ID, pl.lit(1).alias("bought"))
         feats = feats.join(bought, on=S.USER_ID, how="left").with_columns(
             pl.col("bought").fill_null(0)
         )
@@ -101,7 +104,7 @@ def examples_for(frame: pl.DataFrame, names: tuple[str, ...], task: str) -> Exam
     if task not in TASKS:
         raise PredictionError(f"task must be one of {', '.join(TASKS)}. Got task={task!r}.")
     if task == "churn":
-        frame = frame.filter(pl.col("frequency") > 0)
+        frame = frame.filter(pl.col("purchase_days") > 0)
         label = 1 - pl.col("bought")
     else:
         label = pl.col("bought")

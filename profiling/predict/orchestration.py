@@ -15,7 +15,13 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from profiling.errors import ProfilingError
-from profiling.predict.drivers import DRIVER_SCHEMA, driver_text, explain_scores
+from profiling.predict.drivers import (
+    DRIVER_SCHEMA,
+    driver_text,
+    explain_scores,
+    typical_values,
+)
+from profiling.predict.features import EventHistory
 from profiling.predict.labels import (
     Examples,
     check_two_classes,
@@ -119,7 +125,7 @@ def _window(c: datetime, h: int) -> str:
 
 
 def _examples_reader(
-    events: pl.DataFrame, task: str, h: int, frames: dict, embeddings
+    events: pl.DataFrame, task: str, h: int, frames: dict, embeddings, history
 ) -> Callable[..., Examples]:
     """``at(cutoff, with_labels=True)``: the examples of ``task`` at a cutoff, from the
     frame ``frames`` caches per cutoff (both tasks read the same frames)."""
@@ -127,7 +133,12 @@ def _examples_reader(
     def at(cutoff: datetime, with_labels: bool = True) -> Examples:
         if cutoff not in frames:
             frames[cutoff] = cutoff_frame(
-                events, cutoff, h, with_labels=with_labels, embeddings=embeddings
+                events,
+                cutoff,
+                h,
+                with_labels=with_labels,
+                embeddings=embeddings,
+                history=history,
             )
         return examples_for(*frames[cutoff], task)
 
@@ -206,16 +217,28 @@ def _importance(
     ).sort("importance", descending=True)
 
 
+DRIVER_USERS = 100_000
+"""Users whose drivers are computed, at most: the highest-scored ones (the top of the list
+the page shows), compared with the median of every scored user."""
+
+
 def _score_today(
     final: ScoreModel, today: Examples, chosen: str, drivers: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(today's scores: user_id, score, percentile, drivers; the drivers frame)."""
+    """(today's scores: user_id, score, percentile, drivers; the drivers frame). Drivers are
+    computed for the :data:`DRIVER_USERS` highest-scored users (null for the others)."""
     p_today = final.predict(today)
     scores = today.frame.select(S.USER_ID).with_columns(pl.Series("score", p_today))
     scores = scores.with_columns(_percentile(pl.col("score")).alias("percentile"))
     driver_frame = pl.DataFrame(schema=DRIVER_SCHEMA)
     if drivers and today.frame.height:
-        driver_frame = explain_scores(final, today, inputs=MODEL_INPUTS[chosen])
+        inputs = MODEL_INPUTS[chosen]
+        typical = typical_values(today, list(today.features if inputs is None else inputs))
+        shown = today
+        if today.frame.height > DRIVER_USERS:
+            top = np.sort(np.argsort(-p_today, kind="stable")[:DRIVER_USERS])
+            shown = Examples(today.frame[top], today.features)
+        driver_frame = explain_scores(final, shown, inputs=inputs, typical=typical)
         scores = scores.join(driver_text(driver_frame), on=S.USER_ID, how="left")
     else:
         scores = scores.with_columns(pl.lit(None, pl.String).alias("drivers"))
@@ -246,10 +269,12 @@ def fit_task(
     frames: dict | None = None,
     embeddings=None,
     learned: bool = True,
+    history: EventHistory | None = None,
 ) -> TaskResult:
     """Train, choose, evaluate on the held-out window, and score today's users for ``task``.
 
     ``embeddings``: see :func:`cutoff_frame` (fitted before the earliest training cutoff).
+    ``history``: the :class:`EventHistory` of ``events`` (built when not given).
     ``learned=False``: the baselines only (seconds: nothing to train but one-column fits),
     what a page shows while the learned model trains.
 
@@ -264,7 +289,9 @@ def fit_task(
     h = plan.horizon_days
     label = TASKS[task]
     progress(f"{label}: features and labels at {len(plan.train) + 1} cutoffs", 0.05)
-    at = _examples_reader(events, task, h, {} if frames is None else frames, embeddings)
+    history = EventHistory(events) if history is None else history
+    frames = {} if frames is None else frames
+    at = _examples_reader(events, task, h, frames, embeddings, history)
 
     train_parts = [at(c) for c in plan.train]
     test = at(plan.test)
@@ -440,6 +467,7 @@ def _run_tasks(
                 random_state=kw["task"]["random_state"],
                 progress=part(0.75, 1.0),
                 cache=kw["frames"]["value"],
+                history=kw["task"]["history"],
             )
         except ProfilingError as exc:
             value_note = str(exc)
@@ -587,6 +615,7 @@ def predict(
             "random_state": random_state,
             "drivers": drivers,
             "embeddings": embeddings,
+            "history": EventHistory(events),
         },
         "frames": {"purchase": {}, "churn": {}, "value": {}},
     }

@@ -21,6 +21,13 @@ from profiling.vocabulary import schema as S
 MODEL_LABELS = G.PREDICT_MODEL_LABELS
 SCORE_LABELS = G.PREDICT_SCORE_LABELS
 
+RESULT_LAYOUT = 2
+"""The names inside a :class:`Predictions` (feature columns, model names, the holdout
+table's columns). 2: one name per quantity (``purchase_days`` baseline and feature,
+``repeat_purchase_days`` / ``purchase_span`` in the BTYD summary, no ``frequency``). Saved
+predictions are keyed by it, so those of another layout are computed again, never served
+with old names."""
+
 
 @dataclass(frozen=True)
 class TaskResult:

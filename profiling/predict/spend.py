@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from profiling.errors import ProfilingError
 from profiling.predict import clv
 from profiling.predict.btyd import rfm_summary
+from profiling.predict.features import EventHistory
 from profiling.predict.labels import Examples, cutoff_frame, examples_for
 from profiling.predict.models import LEARNED, LearnedModel
 from profiling.predict.protocol import CutoffPlan, Progress, no_progress
@@ -100,11 +101,13 @@ def spend_in_window(events: pl.DataFrame, cutoff: datetime, days: int) -> pl.Dat
     )
 
 
-def _examples(events: pl.DataFrame, cutoff: datetime, days: int, labels: bool) -> Examples:
+def _examples(
+    events: pl.DataFrame, cutoff: datetime, days: int, labels: bool, history: EventHistory
+) -> Examples:
     """The purchase examples at ``cutoff`` with window V (label: buys in V days), with
     ``spend`` (what they spent in V days), ``last_spend`` (in the V days before) and
     ``bgnbd_gg`` (the buying-pattern model with Gamma-Gamma fitted before the cutoff)."""
-    frame, names = cutoff_frame(events, cutoff, days, with_labels=labels)
+    frame, names = cutoff_frame(events, cutoff, days, with_labels=labels, history=history)
     ex = examples_for(frame, names, "purchase")
     f = ex.frame
     if labels:
@@ -158,6 +161,9 @@ class TwoPartValue:
     def fit(self, ex: Examples) -> TwoPartValue:
         self.buy_ = LearnedModel(self.random_state, tune=self.tune).fit(ex)
         buyers = ex.frame.filter(pl.col("spend") > 0)
+        if buyers.height > self.buy_.max_rows:  # as the first part: a random sample, said so
+            rng = np.random.default_rng(self.random_state)
+            buyers = buyers[np.sort(rng.choice(buyers.height, self.buy_.max_rows, replace=False))]
         X = buyers.select(ex.features).to_numpy().astype(float)[:, self.buy_.keep_]
         with threadpool_limits(1):
             self.spend_ = HistGradientBoostingRegressor(
@@ -277,6 +283,7 @@ def fit_value_task(
     random_state: int = 0,
     progress: Progress = no_progress,
     cache: dict | None = None,
+    history: EventHistory | None = None,
 ) -> ValueResult:
     """Predict spend over ``plan.horizon_days`` (V), measure on the held-out window against
     what customers spent, score today's customers with the model best on validation.
@@ -285,16 +292,18 @@ def fit_value_task(
     with one training cutoff, the baselines' and the learned model's Gini on that cutoff
     fitted on a random three quarters of its users and measured on the rest. ``cache``
     keeps the examples of each cutoff between calls (the baselines pass and the learned
-    pass read the same ones).
+    pass read the same ones); ``history``: the :class:`EventHistory` of ``events`` (built
+    when not given).
     """
     t0 = time.perf_counter()
     v = plan.horizon_days
     progress(f"customer value ({v} days): features and spend at {len(plan.train) + 1} cutoffs", 0.0)
     cache = {} if cache is None else cache
+    history = EventHistory(events) if history is None else history
 
     def at(c: datetime, labels: bool = True) -> Examples:
         if c not in cache:
-            cache[c] = _examples(events, c, v, labels)
+            cache[c] = _examples(events, c, v, labels, history)
         return cache[c]
 
     parts = [at(c) for c in plan.train]

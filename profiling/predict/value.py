@@ -18,13 +18,14 @@ from profiling.vocabulary import schema as S
 def holdout_comparison(
     events: pl.DataFrame, calibration_end: date, holdout_end: date, params: clv.BGNBDParams
 ) -> pl.DataFrame:
-    """BG/NBD predicted against actual repeat purchases in the holdout, by calibration
-    frequency (the check of Fader, Hardie and Lee 2005, figure 3).
+    """BG/NBD predicted against actual purchase days in the holdout, by repeat purchase days
+    in the calibration period (the check of Fader, Hardie and Lee 2005, figure 3).
 
     Returns
     -------
     pl.DataFrame
-        One row per calibration frequency 0..6 and "7+": frequency, customers,
+        One row per calibration count of repeat purchase days 0..6 and "7+":
+        repeat_purchase_days (str), customers,
         actual (mean purchase days in the holdout), predicted (mean expected purchases).
     """
     summary = rfm_summary(
@@ -34,15 +35,17 @@ def holdout_comparison(
     start += timedelta(days=1)
     length_days = (holdout_end - calibration_end).days
     actual = cutoff_labels(events, start, length_days)
-    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    x, t_x, T = (
+        summary[c].to_numpy().astype(float) for c in ("repeat_purchase_days", "purchase_span", "T")
+    )
     pred = clv.expected_purchases(params, length_days / UNIT_DAYS[params.unit], x, t_x, T)
     return (
-        summary.select(S.USER_ID, "frequency")
+        summary.select(S.USER_ID, "repeat_purchase_days")
         .with_columns(pl.Series("predicted", pred))
         .join(actual, on=S.USER_ID, how="left")
         .with_columns(
             pl.col("purchase_days").fill_null(0).alias("actual"),
-            pl.col("frequency").clip(0, 7).alias("bin"),
+            pl.col("repeat_purchase_days").clip(0, 7).alias("bin"),
         )
         .group_by("bin")
         .agg(pl.len().alias("customers"), pl.col("actual").mean(), pl.col("predicted").mean())
@@ -51,9 +54,9 @@ def holdout_comparison(
             pl.when(pl.col("bin") == 7)
             .then(pl.lit("7+"))
             .otherwise(pl.col("bin").cast(pl.String))
-            .alias("frequency")
+            .alias("repeat_purchase_days")
         )
-        .select("frequency", "customers", "actual", "predicted")
+        .select("repeat_purchase_days", "customers", "actual", "predicted")
     )
 
 

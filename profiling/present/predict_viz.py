@@ -17,7 +17,7 @@ _LEGEND_BELOW = {"legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "x
 MODEL_COLORS = {
     LEARNED: "#4F46E5",
     "recency": "#F59E0B",
-    "frequency": "#10B981",
+    "purchase_days": "#10B981",
     "rfm": "#EC4899",
     "bgnbd": "#64748B",
 }
@@ -208,8 +208,8 @@ def score_by_segment_figure(dist: pl.DataFrame, title: str) -> go.Figure:
 
 def holdout_figure(holdout: pl.DataFrame, days: int) -> go.Figure:
     """BG/NBD mean predicted against actual purchases in the holdout, by calibration
-    frequency; ``holdout``: frequency, customers, actual, predicted."""
-    x = holdout["frequency"].to_list()
+    repeat purchase days; ``holdout``: repeat_purchase_days, customers, actual, predicted."""
+    x = holdout["repeat_purchase_days"].to_list()
     fig = go.Figure()
     fig.add_scatter(
         x=x,
@@ -228,9 +228,9 @@ def holdout_figure(holdout: pl.DataFrame, days: int) -> go.Figure:
     fig.update_layout(
         **_LAYOUT,
         height=340,
-        title=f"BG/NBD check: purchases in the {days}-day holdout by repeat purchases before it",
-        xaxis_title="repeat purchases in the calibration period",
-        yaxis_title="mean purchases in the holdout",
+        title=f"BG/NBD check: purchase days in the {days}-day holdout by repeat purchase days before it",
+        xaxis_title="repeat purchase days in the calibration period",
+        yaxis_title="mean purchase days in the holdout",
     )
     return fig
 
