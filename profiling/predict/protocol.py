@@ -211,6 +211,19 @@ def plan_cutoffs(
     return CutoffPlan(horizon_days, start, today, test, tuple(reversed(train)))
 
 
+def before_validation(plan: CutoffPlan, parts: list) -> list:
+    """The training parts fitted before validation: those of the cutoffs whose label window
+    ends on or before the validation cutoff (training windows a step shorter than the
+    window overlap it: a model fitted on them would have read purchases made after the
+    validation cutoff, a period effect validation would credit it for); all the earlier
+    parts when none does (their labels still end before the held-out window)."""
+    window = timedelta(days=plan.horizon_days)
+    clean = [
+        p for c, p in zip(plan.train[:-1], parts[:-1], strict=True) if c + window <= plan.train[-1]
+    ]
+    return clean or list(parts[:-1])
+
+
 LAPSE_QUANTILE = 0.8
 """The share of repeat-purchase gaps the lapse window is longer than, by default."""
 
