@@ -12,7 +12,8 @@ import pytest
 
 from profiling import predict as P
 from profiling.predict.extra_features import EXTRA_FEATURES, add_extra_features
-from profiling.predict.models import TIE_BREAK, _keep_order
+from profiling.predict.models import TIE_BREAK, keep_order
+from profiling.predict.protocol import before_validation
 from profiling.vocabulary import schema as S
 from tests.test_predict import at, make_events
 
@@ -87,7 +88,7 @@ def test_a_frame_without_the_source_columns_is_refused_with_their_names():
 def test_calibration_steps_keep_the_raw_models_order():
     raw = np.array([0.10, 0.20, 0.30, 0.90])
     calibrated = np.array([0.25, 0.25, 0.25, 1.00])  # isotonic: one step for the first three
-    out = _keep_order(calibrated, raw)
+    out = keep_order(calibrated, raw)
     assert list(np.argsort(out)) == [0, 1, 2, 3]  # raw order kept inside the step
     assert np.all(np.abs(out - calibrated) <= 2 * TIE_BREAK)
     assert out.min() > 0.0 and out.max() < 1.0
@@ -118,3 +119,22 @@ def tiny_long() -> pl.DataFrame:
     return make_events(
         [("a", S.PURCHASE, at("2024-01-01"), 1.0), ("b", S.PURCHASE, at("2024-06-30"), 1.0)]
     )
+
+
+def test_the_part_fitted_before_validation_ends_where_validation_starts():
+    day = lambda m, d: datetime(2024, m, d, tzinfo=UTC)  # noqa: E731 - a one-line date helper
+    train = (day(1, 1), day(1, 31), day(3, 1), day(3, 31))
+    plan = P.CutoffPlan(60, day(1, 1), day(8, 1), day(5, 30), train)
+    # validation cutoff Mar 31: Jan 1 + 60 = Mar 1 and Jan 31 + 60 = Mar 31 end on or
+    # before it; Mar 1 + 60 = Apr 30 reads past it and is left out
+    assert before_validation(plan, ["p0", "p1", "p2", "val"]) == ["p0", "p1"]
+    # when every earlier window overlaps validation, all of them (labels still end before
+    # the held-out window)
+    overlapping = P.CutoffPlan(60, day(1, 1), day(8, 1), day(5, 30), train[2:])
+    assert before_validation(overlapping, ["p2", "val"]) == ["p2"]
+
+
+def test_every_derived_input_has_a_label_for_drivers_and_importance():
+    from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS
+
+    assert all(PREDICT_FEATURE_LABELS.get(f) for f in EXTRA_FEATURES)
