@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from profiling.predict.extra_features import add_extra_features
 from profiling.predict.features import EventHistory, bgnbd_at, rfm_score
 from profiling.predict.protocol import TASKS, PredictionError
 from profiling.vocabulary import schema as S
@@ -70,7 +71,7 @@ def cutoff_frame(
         [cutoff, cutoff + H), null when ``with_labels`` is false); and the feature names.
     """
     history = EventHistory(events) if history is None else history
-    feats = history.features(cutoff)
+    feats = add_extra_features(history.features(cutoff))
     if embeddings is not None:
         feats = feats.join(embeddings.features(events, cutoff), on=S.USER_ID, how="left")
     # the buying-pattern model's chance of buying and P(alive), fitted before the cutoff,

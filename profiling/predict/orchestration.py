@@ -42,6 +42,7 @@ from profiling.predict.protocol import (
     CutoffPlan,
     PredictionError,
     Progress,
+    before_validation,
     lapse_window,
     no_progress,
     plan_cutoffs,
@@ -151,7 +152,7 @@ def _validation_split(
     """(part fitted before validation, validation, where validation is): the most recent
     training cutoff, or a stratified quarter of the users."""
     if plan.validation is not None and len(train_parts) >= 2:
-        fit_part, val = concat_examples(train_parts[:-1]), train_parts[-1]
+        fit_part, val = concat_examples(before_validation(plan, train_parts)), train_parts[-1]
         val_where = f"validation {_window(plan.validation, plan.horizon_days)}"
     else:
         idx = np.arange(train.frame.height)
@@ -498,11 +499,14 @@ def _plans(
     lapse = lapse_window(events, horizon_days, lapse_days=lapse_days)
     plans["lapse"] = lapse
     try:
+        # training windows every H days (not every L): more of them, overlapping, each
+        # still ending on or before the held-out cutoff
         plans["churn"] = plan_cutoffs(
             events,
             horizon_days=lapse.days,
             max_train_cutoffs=max_train_cutoffs,
             calibration_end=calibration_end,
+            step_days=min(horizon_days, lapse.days),
         )
     except PredictionError as exc:
         plans["churn_note"] = f"lapse window of {lapse.days} days: {exc}"
@@ -515,7 +519,15 @@ def _plans(
     span = (plans["purchase"].today - plans["purchase"].start).days
     v = value_days if 3 * value_days <= span else span // 3
     try:
-        plans["value"] = plan_cutoffs(events, horizon_days=v, max_train_cutoffs=max_train_cutoffs)
+        # windows every H days with at least 2H of history: a value window V of a third of
+        # the log leaves room for one training cutoff V days apart, and several this way
+        plans["value"] = plan_cutoffs(
+            events,
+            horizon_days=v,
+            max_train_cutoffs=max_train_cutoffs,
+            step_days=min(horizon_days, v),
+            min_history_days=min(v, 2 * horizon_days),
+        )
     except PredictionError as exc:
         plans["value_note"] = str(exc)
         return plans

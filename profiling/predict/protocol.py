@@ -138,8 +138,15 @@ def plan_cutoffs(
     horizon_days: int = DEFAULT_HORIZON,
     max_train_cutoffs: int = 6,
     calibration_end: date | datetime | str | None = None,
+    step_days: int | None = None,
+    min_history_days: int | None = None,
 ) -> CutoffPlan:
     """Cutoffs of the rolling protocol for ``events`` (see the module docstring).
+
+    ``step_days`` (default H) is how far apart training cutoffs are: a step shorter than H
+    pools more (overlapping) training windows, every one of them still ending on or before
+    the held-out cutoff. ``min_history_days`` (default H) is the history each training
+    cutoff keeps before it.
 
     Raises
     ------
@@ -181,11 +188,18 @@ def plan_cutoffs(
                 f"window of horizon={horizon_days} days needs an earlier calibration_end or a "
                 "shorter horizon."
             )
+    step = h if step_days is None else timedelta(days=step_days)
+    history = h if min_history_days is None else timedelta(days=min_history_days)
+    if step.days < 1 or history.days < 1:
+        raise PredictionError(
+            "step_days and min_history_days must be positive whole numbers of days. Got "
+            f"step_days={step_days!r}, min_history_days={min_history_days!r}."
+        )
     train = []
     c = test - h
-    while len(train) < max_train_cutoffs and c - start >= h:
+    while len(train) < max_train_cutoffs and c - start >= history:
         train.append(c)
-        c -= h
+        c -= step
     if not train:
         raise PredictionError(
             f"events, column 'timestamp': the log spans {span} days "
@@ -195,6 +209,19 @@ def plan_cutoffs(
             f"and {horizon_days} held out. Use a horizon of at most {max(span // 3, 0)} days."
         )
     return CutoffPlan(horizon_days, start, today, test, tuple(reversed(train)))
+
+
+def before_validation(plan: CutoffPlan, parts: list) -> list:
+    """The training parts fitted before validation: those of the cutoffs whose label window
+    ends on or before the validation cutoff (training windows a step shorter than the
+    window overlap it: a model fitted on them would have read purchases made after the
+    validation cutoff, a period effect validation would credit it for); all the earlier
+    parts when none does (their labels still end before the held-out window)."""
+    window = timedelta(days=plan.horizon_days)
+    clean = [
+        p for c, p in zip(plan.train[:-1], parts[:-1], strict=True) if c + window <= plan.train[-1]
+    ]
+    return clean or list(parts[:-1])
 
 
 LAPSE_QUANTILE = 0.8

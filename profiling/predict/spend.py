@@ -25,7 +25,7 @@ from profiling.predict.btyd import rfm_summary
 from profiling.predict.features import EventHistory
 from profiling.predict.labels import Examples, cutoff_frame, examples_for
 from profiling.predict.models import LEARNED, LearnedModel
-from profiling.predict.protocol import CutoffPlan, Progress, no_progress
+from profiling.predict.protocol import CutoffPlan, Progress, before_validation, no_progress
 from profiling.vocabulary import schema as S
 
 DEFAULT_VALUE_HORIZON = 180
@@ -148,9 +148,20 @@ def _bgnbd_gg_at(events: pl.DataFrame, cutoff: datetime, days: int) -> pl.DataFr
 
 
 class TwoPartValue:
-    """Spend over the window = P(buys) x expected spend when buying: the tuned, calibrated
-    :class:`LearnedModel` for the first part, a gradient-boosted regression with a gamma
-    loss (spend is positive and skewed) on the buyers for the second."""
+    """Spend over the window: the mean of two estimates of it.
+
+    - the two-part model: P(buys) x expected spend when buying: the tuned, calibrated
+      :class:`LearnedModel` for the first part, a gradient-boosted regression with a gamma
+      loss (spend is positive and skewed) on the buyers for the second;
+    - a gradient-boosted regression of the spend of every customer (0 for those who did not
+      buy) with a Poisson loss (a log link, zeros allowed; the Tweedie family's member
+      scikit-learn has).
+
+    Chosen on validation windows only (CDNOW, the examples of the latest training cutoff's
+    held-out quarter of users, fitted on the others at the earlier cutoffs: normalized Gini
+    two-part 0.648, Poisson 0.649, their mean 0.649; one training cutoff instead of five:
+    0.644); never on the held-out window.
+    """
 
     name = LEARNED
 
@@ -175,12 +186,31 @@ class TwoPartValue:
                 early_stopping=buyers.height >= 1000,
                 random_state=self.random_state,
             ).fit(X, buyers["spend"].to_numpy())
+            everyone = ex.frame
+            if everyone.height > self.buy_.max_rows:
+                rng = np.random.default_rng(self.random_state)
+                rows = np.sort(rng.choice(everyone.height, self.buy_.max_rows, replace=False))
+                everyone = everyone[rows]
+            self.direct_ = HistGradientBoostingRegressor(
+                loss="poisson",
+                max_iter=300,
+                learning_rate=0.05,
+                max_leaf_nodes=15,
+                min_samples_leaf=40,
+                early_stopping=everyone.height >= 1000,
+                random_state=self.random_state,
+            ).fit(
+                everyone.select(ex.features).to_numpy().astype(float)[:, self.buy_.keep_],
+                everyone["spend"].to_numpy().astype(float),
+            )
         return self
 
     def predict(self, ex: Examples) -> np.ndarray:
+        X = ex.X()[:, self.buy_.keep_]
         with threadpool_limits(1):
-            given = self.spend_.predict(ex.X()[:, self.buy_.keep_])
-        return self.buy_.predict(ex) * given
+            given = self.spend_.predict(X)
+            direct = self.direct_.predict(X)
+        return (self.buy_.predict(ex) * given + direct) / 2.0
 
 
 def _rfm_lookup(train: Examples) -> pl.DataFrame:
@@ -313,7 +343,8 @@ def fit_value_task(
     progress("customer value: choosing on validation", 0.3)
     if len(parts) >= 2:
         fit_part = Examples(
-            pl.concat([p.frame for p in parts[:-1]], how="vertical_relaxed"), test.features
+            pl.concat([p.frame for p in before_validation(plan, parts)], how="vertical_relaxed"),
+            test.features,
         )
         val = parts[-1]
     else:
