@@ -13,7 +13,7 @@ copies it, then times in separate processes (peak resident memory from ``wait4``
 
 It then checks that both snapshots hold the same profile columns within 1e-9.
 
-Run: ``/work/shared/tools/heavy .venv/bin/python bench/live.py [--events 1000000]``.
+Run: ``.venv/bin/python bench/live.py [--events 1000000]`` (one benchmark at a time).
 """
 
 from __future__ import annotations

@@ -129,3 +129,28 @@ def test_slugs_follow_githubs_rule():
     assert slug("Recommenders: MovieLens 100K") == "recommenders-movielens-100k"
     assert slug("Spark, and logs larger than memory") == "spark-and-logs-larger-than-memory"
     assert slug("The map's worker process") == "the-maps-worker-process"
+
+
+def tracked_text_files() -> list[Path]:
+    import subprocess
+
+    out = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    keep = (".py", ".md", ".sh", ".toml", ".txt", ".cfg", ".yml", ".yaml", "Makefile", "run")
+    return [ROOT / f for f in out if f.endswith(keep) and (ROOT / f).is_file()]
+
+
+# the development machine's own folders and tools, which a user of the project does not have
+MACHINE_WORDS = re.compile(r"/work/|shared/tools|farm-(studio|bench)|heavy \.venv")
+
+
+def test_the_project_names_only_commands_anyone_can_run():
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in tracked_text_files()
+        if path.name != "test_docs.py"
+        for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1)
+        if MACHINE_WORDS.search(line)
+    ]
+    assert not found, "\n".join(found)
