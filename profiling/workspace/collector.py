@@ -34,8 +34,9 @@ import polars as pl
 from profiling.data import ingest
 from profiling.data.ingest import DUPLICATE
 from profiling.errors import DataValidationError, ProfilingError, WorkspaceError
-from profiling.workspace import db, live
+from profiling.workspace import db, faults, live
 from profiling.workspace import store as st
+from profiling.workspace.lock import write_lock
 
 KEY_PREFIX = "ps_wk_"
 MAX_BATCH = 10_000
@@ -142,6 +143,13 @@ def key_is_valid(ws: st.Workspace, key: str | None) -> bool:
         records = _keys(ws)
     except (ProfilingError, ValueError):
         return False  # fail closed: a workspace whose keys cannot be read takes no events
+    return key_in(key, records)
+
+
+def key_in(key: str | None, records: list[dict]) -> bool:
+    """Whether ``key`` is one of the write keys ``records`` (their digests)."""
+    if not key or not key.startswith(KEY_PREFIX):
+        return False
     digest = _digest(key)
     return any(hmac.compare_digest(digest, r["digest"]) for r in records)
 
@@ -205,8 +213,8 @@ def frame_of(events: list[dict]) -> pl.DataFrame:
 
 def _clean(frame: pl.DataFrame, scratch: Path) -> ingest.CleanResult:
     path = scratch / f"check-{uuid.uuid4().hex}.parquet"
-    frame.write_parquet(path)
     try:
+        frame.write_parquet(path)
         raw = ingest.read_table(str(path), name="the request")
         return ingest.clean_events(raw, ingest.infer_roles(raw, "events", overrides=ROLES))
     finally:
@@ -251,6 +259,7 @@ class Collector:
 
     ws: st.Workspace
     interval_s: float = 2.0
+    lock_wait_s: float = 0.5
     last_flush: dict | None = None
     last_error: str | None = None
     _seen: set = field(default_factory=set)
@@ -289,7 +298,7 @@ class Collector:
     def accept(self, key: str | None, payload) -> dict:
         """Check and store one request; returns {"accepted", "duplicates"}. Raises
         Rejected (401, 400, 413, 422, 503) with nothing written."""
-        if not key_is_valid(self.ws, key):
+        if not key_in(key, self.write_keys()):
             raise Rejected(401, "a valid write key of this workspace is required")
         events = events_of(payload)
         problems = shape_problems(events)
@@ -310,7 +319,12 @@ class Collector:
             return {"accepted": 0, "duplicates": dups}
         # cleaning is the slow part: it runs outside the lock, so requests check in parallel
         frame = frame_of([e for e, _ in keep])
-        problems = cleaning_problems(frame, [i for _, i in keep], self.scratch)
+        try:
+            problems = cleaning_problems(frame, [i for _, i in keep], self.scratch)
+        except OSError as exc:  # the check's scratch file: a full disk, most likely
+            raise Rejected(
+                503, f"the events could not be checked ({exc.strerror}); retry"
+            ) from None
         if problems:
             raise Rejected(
                 422,
@@ -336,24 +350,53 @@ class Collector:
             self._seen |= batch_ids
         return {"accepted": len(keep), "duplicates": dups}
 
+    def write_keys(self) -> list[dict]:
+        """The workspace's write keys. Raises Rejected 503 when they cannot be read (the
+        workspace is busy or damaged): no event is taken then (fail closed), and the sender
+        is told to retry rather than that its key is wrong."""
+        try:
+            return _keys(self.ws)
+        except (ProfilingError, ValueError) as exc:
+            raise Rejected(
+                503, f"the workspace's write keys cannot be read right now ({exc}); retry"
+            ) from None
+
     def _write(self, frame: pl.DataFrame, ids: list[str]) -> None:
-        """Durably: the file is fsynced under a temporary name and renamed, then the ids."""
+        """Durably: the file is fsynced under a temporary name and renamed, then the ids.
+
+        The file goes into the inbox before its ids are recorded: a crash in between keeps
+        the events (a retry stores them again; the flush's de-duplication keeps one), while
+        the other order would remember ids of events never stored. On an OSError (a full
+        disk) nothing of the request is left: the file is removed and the ids file cut
+        back to its length before, so a half-written id never blocks a later event."""
         name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
-        tmp = self.inbox / f".{name}.part"
-        frame.write_parquet(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(self.inbox / name)
-        _fsync_dir(self.inbox)
-        if ids:
-            with open(self.ids_file, "a") as fh:
-                fh.write("\n".join(ids) + "\n")
-                fh.flush()
+        tmp, final = self.inbox / f".{name}.part", self.inbox / name
+        before = self.ids_file.stat().st_size if self.ids_file.exists() else 0
+        try:
+            frame.write_parquet(tmp)
+            with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+            tmp.replace(final)
+            _fsync_dir(self.inbox)
+            faults.point("inbox-written")
+            if ids:
+                with open(self.ids_file, "a") as fh:
+                    fh.write("\n".join(ids) + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            final.unlink(missing_ok=True)
+            if self.ids_file.exists():
+                os.truncate(self.ids_file, before)
+            raise
 
     def flush(self) -> dict | None:
-        """Add every inbox file as one batch (live update); None when the inbox is empty."""
-        with self._flush_lock:
+        """Add every inbox file as one batch (live update); None when the inbox is empty.
+
+        Raises WorkspaceBusy when another writer holds the workspace for more than
+        ``lock_wait_s`` seconds: the inbox is kept whole for the next try."""
+        with self._flush_lock, write_lock(self.ws.path, wait_s=self.lock_wait_s):
             files = sorted(self.inbox.glob("*.parquet"))
             if not files:
                 return None
@@ -369,6 +412,7 @@ class Collector:
                 )
             finally:
                 path.unlink(missing_ok=True)
+            faults.point("after-commit")
             for f in files:
                 f.unlink(missing_ok=True)
             self.last_flush = {
@@ -440,8 +484,11 @@ def create_app(collector: Collector):
         return JSONResponse(body, status_code=202)
 
     async def flush(request):
-        if not key_is_valid(collector.ws, _key_of(request)):
-            return refused(Rejected(401, "a valid write key of this workspace is required"))
+        try:
+            if not key_in(_key_of(request), collector.write_keys()):
+                return refused(Rejected(401, "a valid write key of this workspace is required"))
+        except Rejected as exc:
+            return refused(exc)
         from starlette.concurrency import run_in_threadpool
 
         try:
