@@ -18,7 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     ws = W.open_workspace(args.workspace)
     collector = Collector(ws, interval_s=args.interval)
-    collector.start()
+    collector.start(process=args.updater == "process")
     print(
         f"collecting events into {ws.slug!r} at http://{args.host}:{args.port}/v1/events "
         f"(profiles updated every {args.interval:g} s)",
@@ -82,6 +82,12 @@ def add_serve_parsers(sub) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--interval", type=float, default=2.0, help="seconds between profile updates")
+    p.add_argument(
+        "--updater",
+        choices=["process", "thread"],
+        default="process",
+        help="update profiles in a lower-priority process (default) or a thread",
+    )
     p.set_defaults(func=cmd_serve)
     s = sub.add_parser(
         "stream-events", help="add the event files arriving in a folder (Spark streaming)"

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -40,6 +41,7 @@ from profiling.workspace.lock import write_lock
 
 KEY_PREFIX = "ps_wk_"
 MAX_BATCH = 10_000
+UPDATER_NICE = 10  # the updater process yields the cores to the requests (and the app)
 FIELDS: dict[str, tuple[type, ...]] = {
     "user_id": (str, int),
     "event": (str,),
@@ -194,12 +196,36 @@ def _timestamp_text(v) -> str:
     if isinstance(v, int | float):
         # epoch seconds, or milliseconds when too large for seconds (after year 5138)
         seconds = v / 1000 if abs(v) > 1e11 else v
-        return datetime.fromtimestamp(seconds, UTC).isoformat()
+        try:
+            return datetime.fromtimestamp(seconds, UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            return str(v)  # out of range: the cleaning names it as unparseable
     return v
 
 
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _instant(text: str) -> datetime | None:
+    """An ISO 8601 time (the collector's documented format) as a naive UTC datetime (naive
+    input taken as UTC like an upload's); None for anything else."""
+    if not isinstance(text, str) or not _ISO.fullmatch(text := text.strip()):
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:  # the shape of a date, not a real one (2024-02-30)
+        return None
+    return t if t.tzinfo is None else t.astimezone(UTC).replace(tzinfo=None)
+
+
 def frame_of(events: list[dict]) -> pl.DataFrame:
-    """The request's events as the collector's raw table (one column per mapped field)."""
+    """The request's events as the collector's raw table (one column per mapped field).
+
+    When every timestamp is ISO 8601 or an epoch number (what senders send) the timestamp
+    column holds UTC date-times, so the cleaning does not sniff text formats (most of a
+    request's cost); otherwise it holds the text, read by the upload's format detection."""
     rows = [
         {f: (_timestamp_text(e.get(f)) if f == "timestamp" else e.get(f)) for f in SCHEMA}
         for e in events
@@ -208,7 +234,12 @@ def frame_of(events: list[dict]) -> pl.DataFrame:
         for f in ("user_id", "item_id", "order_id"):
             if r[f] is not None:
                 r[f] = str(r[f])
-    return pl.DataFrame(rows, schema=SCHEMA)
+    frame = pl.DataFrame(rows, schema=SCHEMA)
+    instants = [_instant(r["timestamp"]) for r in rows]
+    if all(t is not None for t in instants):
+        utc = pl.Series("timestamp", instants, pl.Datetime("us")).dt.replace_time_zone("UTC")
+        frame = frame.with_columns(utc)
+    return frame
 
 
 def _clean(frame: pl.DataFrame, scratch: Path) -> ingest.CleanResult:
@@ -252,6 +283,20 @@ def _dropped(frame: pl.DataFrame, offset: int, scratch: Path) -> list[tuple[int,
     )
 
 
+def inbox_frame(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Inbox files as one table. Timestamps are UTC date-times in most files; when some
+    file kept them as text (a sender's other format), the date-times are written as ISO
+    text with their offset, which the upload's format detection reads back exactly."""
+    if len({f.schema["timestamp"] for f in frames}) > 1:
+        frames = [
+            f.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+            if f.schema["timestamp"] != pl.String
+            else f
+            for f in frames
+        ]
+    return pl.concat(frames, how="vertical_relaxed")
+
+
 # ---- the collector ---------------------------------------------------------------------------
 @dataclass
 class Collector:
@@ -266,7 +311,7 @@ class Collector:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _flush_lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _thread: object = None  # the updater: a threading.Thread or a Process
 
     def __post_init__(self) -> None:
         if self.ws.readonly:
@@ -400,7 +445,7 @@ class Collector:
             files = sorted(self.inbox.glob("*.parquet"))
             if not files:
                 return None
-            frame = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
+            frame = inbox_frame([pl.read_parquet(f) for f in files])
             path = self.scratch / f"micro-{files[-1].name}"
             frame.write_parquet(path)
             try:
@@ -422,18 +467,56 @@ class Collector:
                 "rows_new": rep.rows_new,
                 "rows_duplicate": rep.rows_duplicate,
             }
+            self._save_status(None)
             return self.last_flush
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+    @property
+    def status_file(self) -> Path:
+        return self.root / "status.json"
+
+    def _save_status(self, error: str | None) -> None:
+        """The last flush and error, for the health answer of a server whose updater runs
+        in another process (written under a temporary name, then renamed)."""
+        self.last_error = error
+        tmp = self.root / ".status.json.part"
+        try:
+            tmp.write_text(json.dumps({"last_flush": self.last_flush, "last_error": error}))
+            tmp.replace(self.status_file)
+        except OSError:  # a full disk: the health answer is stale, the events are safe
+            tmp.unlink(missing_ok=True)
+
+    def status(self) -> dict:
+        """{"last_flush", "last_error"}: the updater's, wherever it runs."""
+        try:
+            return json.loads(self.status_file.read_text())
+        except (OSError, ValueError):  # no flush yet, or a status being replaced
+            return {"last_flush": self.last_flush, "last_error": self.last_error}
+
+    def _run(self, stop=None) -> None:
+        stop = stop or self._stop
+        while not stop.wait(self.interval_s):
             try:
                 self.flush()
-                self.last_error = None
             except ProfilingError as exc:  # a locked or busy workspace: retried next tick
-                self.last_error = str(exc)
+                self._save_status(str(exc))
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="collector-updater", daemon=True)
+    def start(self, *, process: bool = False, nice: int = UPDATER_NICE) -> None:
+        """Start the updater: a thread of this process, or (``process``) a process of its
+        own at a lower CPU priority, so that adding micro-batches never holds up the
+        requests (their GIL, their cores)."""
+        if process:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")
+            self._stop = ctx.Event()
+            self._thread = ctx.Process(
+                target=run_updater,
+                args=(str(self.ws.path), self.interval_s, self.lock_wait_s, self._stop, nice),
+                name="collector-updater",
+                daemon=True,
+            )
+        else:
+            self._thread = threading.Thread(target=self._run, name="collector-updater", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -442,6 +525,14 @@ class Collector:
             self._thread.join()
         with contextlib.suppress(ProfilingError):
             self.flush()
+
+
+def run_updater(path: str, interval_s: float, lock_wait_s: float, stop, nice: int) -> None:
+    """The updater's loop in a process of its own (see :meth:`Collector.start`), until
+    ``stop`` (a multiprocessing Event) is set."""
+    os.nice(nice)
+    collector = Collector(st.Workspace(Path(path)), interval_s=interval_s, lock_wait_s=lock_wait_s)
+    collector._run(stop)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -502,8 +593,7 @@ def create_app(collector: Collector):
             {
                 "workspace": collector.ws.slug,
                 "pending_requests": collector.pending(),
-                "last_flush": collector.last_flush,
-                "last_error": collector.last_error,
+                **collector.status(),
             }
         )
 
