@@ -492,9 +492,13 @@ class Collector:
         except (OSError, ValueError):  # no flush yet, or a status being replaced
             return {"last_flush": self.last_flush, "last_error": self.last_error}
 
-    def _run(self, stop=None) -> None:
+    def _run(self, stop=None, parent: int | None = None) -> None:
+        """Flush every ``interval_s`` until ``stop`` is set or, in an updater process, the
+        server process ``parent`` is gone (killed: it never set ``stop``)."""
         stop = stop or self._stop
         while not stop.wait(self.interval_s):
+            if parent is not None and os.getppid() != parent:
+                return
             try:
                 self.flush()
             except ProfilingError as exc:  # a locked or busy workspace: retried next tick
@@ -530,9 +534,10 @@ class Collector:
 def run_updater(path: str, interval_s: float, lock_wait_s: float, stop, nice: int) -> None:
     """The updater's loop in a process of its own (see :meth:`Collector.start`), until
     ``stop`` (a multiprocessing Event) is set."""
+    parent = os.getppid()
     os.nice(nice)
     collector = Collector(st.Workspace(Path(path)), interval_s=interval_s, lock_wait_s=lock_wait_s)
-    collector._run(stop)
+    collector._run(stop, parent)
 
 
 def _fsync_dir(path: Path) -> None:
