@@ -186,3 +186,28 @@ def test_a_full_disk_while_checking_or_writing_the_file_answers_503_and_leaves_n
     assert list(collector.scratch.iterdir()) == []
     assert not collector.ids_file.exists()
     assert collector.accept(key, EVENTS) == {"accepted": 2, "duplicates": 0}
+
+
+def test_the_updater_process_exits_when_its_server_is_killed(ws):
+    # the server starts its updater process and dies without stopping it (kill -9)
+    code = (
+        "import os\nfrom profiling import workspace as W\n"
+        "from profiling.workspace import collector as C\n"
+        "col = C.Collector(W.open_workspace('shop'), interval_s=0.2)\n"
+        "col.start(process=True)\nprint(col._thread.pid, flush=True)\nos._exit(9)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 9, done.stderr
+    updater = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(updater, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(updater, 9)
+        pytest.fail("the updater process outlived its server")

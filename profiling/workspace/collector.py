@@ -515,7 +515,14 @@ class Collector:
             self._stop = ctx.Event()
             self._thread = ctx.Process(
                 target=run_updater,
-                args=(str(self.ws.path), self.interval_s, self.lock_wait_s, self._stop, nice),
+                args=(
+                    str(self.ws.path),
+                    self.interval_s,
+                    self.lock_wait_s,
+                    self._stop,
+                    nice,
+                    os.getpid(),
+                ),
                 name="collector-updater",
                 daemon=True,
             )
@@ -531,10 +538,13 @@ class Collector:
             self.flush()
 
 
-def run_updater(path: str, interval_s: float, lock_wait_s: float, stop, nice: int) -> None:
+def run_updater(
+    path: str, interval_s: float, lock_wait_s: float, stop, nice: int, parent: int
+) -> None:
     """The updater's loop in a process of its own (see :meth:`Collector.start`), until
-    ``stop`` (a multiprocessing Event) is set."""
-    parent = os.getppid()
+    ``stop`` (a multiprocessing Event) is set or the server process ``parent`` is gone
+    (its pid is passed in: a server killed while this process starts would leave
+    ``getppid()`` naming the adopter, which never dies)."""
     os.nice(nice)
     collector = Collector(st.Workspace(Path(path)), interval_s=interval_s, lock_wait_s=lock_wait_s)
     collector._run(stop, parent)
