@@ -120,7 +120,9 @@ def test_the_cli_creates_lists_and_revokes_write_keys(ws, capsys):
     assert C.KEY_PREFIX in out
     key_id = C.list_write_keys(ws)[0]["id"]
     assert main(["write-key", "list", "shop"]) == 0
-    assert f"{key_id}  created" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert f"{key_id}  created" in listed
+    assert "last used never  site" in listed
     assert main(["write-key", "revoke", "shop", key_id]) == 0
     assert C.list_write_keys(ws) == []
 
