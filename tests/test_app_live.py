@@ -160,3 +160,23 @@ def test_what_changed_compares_the_newest_event_with_an_hour_before_it(fed):
 def test_what_changed_offers_no_hour_mode_without_a_feed(quiet):
     at = _open(quiet.slug, "app_pages/changes.py")
     assert "Now and an hour ago" not in at.segmented_control(key="ps_chg_mode").options
+
+
+def test_the_user_page_of_a_live_workspace_draws_the_user_with_their_live_stamp(fed):
+    from datetime import UTC, datetime
+
+    from ui import live as live_ui
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = fed.slug
+    at.query_params["user"] = "u1"
+    at.run()
+    at.switch_page("app_pages/user.py").run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Orders"] == "2"  # 2 January, and 28 January from the live batch
+    assert metrics["Net spend"] == "13.00"  # 2 + 5 x 1 + 3 x 2
+    # the stamp the page was drawn with: u1's 3 events, the last at 28 Jan 11:00
+    stamp = (3, datetime(2024, 1, 28, 11, 0, tzinfo=UTC))
+    assert at.session_state[live_ui.USER_STAMP] == (fed.slug, "u1", stamp)
+    assert "Predicted scores" in [s.value for s in at.subheader]
