@@ -8,6 +8,7 @@ from profiling.errors import ProfilingError
 from profiling.jobs import Job
 from profiling.present import viz
 from ui import changes, data, labels, privacy, profiles, widgets
+from ui import live as live_ui
 from ui import overview as ov
 
 st.title("What changed")
@@ -23,7 +24,7 @@ st.caption(
 )
 
 snaps = changes.snapshots()
-modes = ["Two dates"] + (["Two snapshots"] if snaps.height >= 2 else [])
+modes = ["Two dates"] + (["Two snapshots"] if snaps.height >= 2 else []) + live_ui.hour_modes()
 c1, c2 = st.columns([2, 2])
 mode = c1.segmented_control("Compare", modes, default=modes[0], key="ps_chg_mode")
 kinds = {"rfm_segment": "Value segments", "cluster_name": "Behaviour groups"}
@@ -56,6 +57,10 @@ try:
             "Later", [i for i in ids if i > a], format_func=snap_names.get, key="ps_chg_snap_b"
         )
         mig = changes.migration_between_snapshots(a, b, column)
+    elif mode in live_ui.hour_modes():
+        as_of_a, as_of_b = live_ui.hour_ago(end)
+        st.caption(live_ui.hour_caption(as_of_a, as_of_b))
+        mig = changes.migration_between_dates(as_of_a, as_of_b, column)
     else:
         a_col, b_col = st.columns(2)
         default_a = max(start.date(), (end - timedelta(days=90)).date())

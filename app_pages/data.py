@@ -4,6 +4,7 @@ import streamlit as st
 
 from profiling.errors import ProfilingError
 from ui import data, labels, privacy, report, security, state, upload, widgets
+from ui import live as live_ui
 from ui.upload import upload_and_review
 
 st.title("Data")
@@ -55,6 +56,7 @@ elif action == "Manage workspaces":
         if ref is not None:
             security.sharing_panel(ref.slug)
             privacy.panel(ref.slug)
+            live_ui.write_keys_panel(ref.slug)
         deletable = list(security.deletable(names, security.signed_in_email()))
         if deletable:
             target = st.selectbox(

@@ -21,6 +21,7 @@ from profiling.recommenders import registry
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
 from ui import changes, data, labels, privacy, profiles, recommenders, state, widgets
+from ui import live as live_ui
 from ui import overview as ov
 from ui import predict as pred_ui
 
@@ -98,6 +99,7 @@ if user not in row_of:  # typed into a box that accepts any id
     )
     st.stop()
 st.query_params[state.USER_PARAM] = user
+live_ui.watch_user(user)  # with a live feed: rerun when this user's events arrive
 row = prof.row(row_of[user], named=True)
 
 assign = profiles.assignment_of(user)

@@ -227,18 +227,40 @@ def status_line() -> str:
     return _("Predicted scores are ready.")
 
 
+PRED_WAITING = "ps_user_pred_waiting"  # the User profile's scores poll a running job
+
+
 def user_section(user_id: str) -> None:
     """The User profile's compact "Predicted scores" block: each score with its percentile
     and drivers, CLV, and risk flags with their rules. Shows only finished predictions; when
-    there are none, offers to start them in the background (the page does not wait)."""
+    there are none, offers to start them in the background (the page does not wait). While
+    they are computed the block re-reads itself every 2 s (only this block), and shows the
+    scores when they are ready, without a reload."""
+    j = job()
+    running = j is not None and not j.done
+    if running:
+        st.session_state[PRED_WAITING] = True
+    else:
+        st.session_state.pop(PRED_WAITING, None)
+    st.fragment(_user_scores, run_every=2.0 if running else None)(user_id)
+
+
+def _user_scores(user_id: str) -> None:
     st.subheader("Predicted scores")
     scores = ready_scores()
+    j = job()
+    running = j is not None and not j.done
+    if running and not st.session_state.get(PRED_WAITING):
+        # started from this block's button (a fragment run): one full run starts the timer
+        st.session_state[PRED_WAITING] = True
+        st.rerun()
+    if not running and st.session_state.pop(PRED_WAITING, False):
+        st.rerun()  # finished (or failed): one full run shows it everywhere, timer off
     if scores is None:
         c1, c2 = st.columns([2, 1], vertical_alignment="center")  # the button fits at 1280 px
         c1.caption(
             status_line() + " They are trained on the Predictions page, or here in the background."
         )
-        j = job()
         c2.button(
             _("Compute in the background"),
             icon=":material/query_stats:",
