@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -905,6 +906,46 @@ def short(metric: str) -> str:
     """The short plain name of a recommender metric in the current language ("ranking
     quality"); its label when it has no short name."""
     return _(SHORT[metric]) if metric in SHORT else label(metric)
+
+
+MODEL_LABELS: dict[str, str] = {
+    "popularity": N_("best sellers"),
+    "segment-popularity": N_("best sellers of the segment"),
+    "buy-again": N_("buy again"),
+    "item-knn": N_("item-kNN"),
+    "als": "ALS",
+    "bpr": "BPR",
+    "ease": "EASE",
+    "content": N_("content match"),
+    "context": N_("content match by context"),
+    "hybrid": N_("hybrid blend"),
+    "svd": "SVD",
+    "svdpp": "SVD++",
+    "nmf": "NMF",
+    "knn-user": N_("user-kNN"),
+    "knn-item": N_("item-kNN (ratings)"),
+    "knn-means": N_("user-kNN centred"),
+    "knn-baseline": N_("user-kNN on a baseline"),
+    "baseline-only": N_("baseline only"),
+    "slope-one": N_("slope one"),
+    "co-clustering": N_("co-clustering"),
+    "markov": N_("next item (Markov)"),
+    "gru4rec": "GRU4Rec",
+    "sasrec": "SASRec",
+    "spark-als": "Spark ALS",
+}
+"""Recommender registry name -> its name for people in Chinese (English msgids; English
+pages keep the registry name itself, which CLI users type). Technical names (ALS, EASE,
+SVD) stay as they are in both languages."""
+
+
+def model_label(name: str) -> str:
+    """A recommender's name as shown: the registry name in English ("popularity"), its
+    translation in other languages ("热销商品"); a name the registry does not know (a
+    model named in a saved file) as it is."""
+    if name not in MODEL_LABELS or i18n.get_language() == i18n.DEFAULT:
+        return name
+    return _(MODEL_LABELS[name])
 
 
 _TECH = {
