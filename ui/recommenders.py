@@ -32,9 +32,12 @@ from profiling.evaluation import (
     relevance_for,
     train_segments,
 )
+from profiling.evaluation.tune import setting_rows
 from profiling.jobs import Job
 from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
+from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
 from ui import data, persist, profiles
@@ -90,30 +93,32 @@ def split(protocol: str, relevant: tuple[str, ...]) -> Split:
 
 
 def tuned_table(entries: dict[str, dict] | list[dict[str, dict]]) -> pl.DataFrame:
-    """One row per tuned model (per fold when given a list of per-fold entries): [fold,]
-    model, settings (chosen parameters), validation NDCG of the chosen and of the default
-    settings, settings tried, seconds."""
+    """The tuned settings in plain words: one row per setting of each tuned model (and
+    fold, given a list of per-fold entries), headers in the current language: [fold,]
+    model, setting, chosen value, then the model's validation NDCG with the chosen and the
+    default settings, settings tried and seconds (repeated on each of its rows)."""
     if isinstance(entries, list):
         return pl.concat(
             [
-                tuned_table(e).select(pl.lit(f + 1).alias("fold"), pl.all())
+                tuned_table(e).select(pl.lit(f + 1).alias(_("fold")), pl.all())
                 for f, e in enumerate(entries)
                 if e
             ]
         )
-    return pl.DataFrame(
-        [
-            {
-                "model": name,
-                "settings": json.dumps(e["params"], sort_keys=True),
-                "validation NDCG": e["validation_ndcg"],
-                "default's validation NDCG": e["default_validation_ndcg"],
-                "settings tried": e["tried"],
-                "seconds": e["seconds"],
-            }
-            for name, e in entries.items()
-        ]
-    )
+    rows = [
+        {
+            _("model"): G.model_label(name),
+            _("setting"): setting,
+            _("chosen value"): value,
+            _("validation NDCG"): e["validation_ndcg"],
+            _("with the default settings"): e["default_validation_ndcg"],
+            _("settings tried"): e["tried"],
+            _("seconds"): e["seconds"],
+        }
+        for name, e in entries.items()
+        for setting, value in setting_rows(e["params"]) or [("—", "—")]
+    ]
+    return pl.DataFrame(rows)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,10 @@ from profiling.recommenders.popularity import Popularity, SegmentPopularity
 from profiling.recommenders.repeat import BuyAgain
 from profiling.recommenders.sequence import GRU4Rec, SASRec
 from profiling.recommenders.surprise_models import SurpriseModel
+from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 Factory = Callable[..., Recommender]
 """``factory(random_state=...) -> unfitted Recommender`` (the argument is optional)."""
@@ -162,24 +165,49 @@ def default_models(events: pl.DataFrame) -> tuple[str, ...]:
     return DEFAULT_MODELS
 
 
+_RATING_EVENT_WORDS: dict[str, str] = {
+    S.VIEW: N_("a view"),
+    S.CLICK: N_("a click"),
+    S.WISHLIST: N_("a wishlist add"),
+    S.CART: N_("an add to cart"),
+    S.RATE: N_("a rating"),
+    S.REVIEW: N_("a review"),
+    S.PURCHASE: N_("a purchase"),
+}
+"""One event of a type, in words, for the ratings note (English msgids)."""
+
+
 def implicit_ratings_note(event_types: list[str] | set[str], names: list[str]) -> str:
     """The sentence saying how events became ratings for rating-prediction models
-    (``names``) on a log without explicit ratings, naming only the event types the log
-    has: "purchases were turned into ratings (an item bought more often rates higher)" on
-    a log of purchases only, "events were turned into ratings (view < cart < purchase)"
-    when it has several kinds. Empty when ``names`` is empty."""
+    (``names``) on a log without explicit ratings, in words and naming only the event types
+    the log has: "purchases were turned into ratings (an item bought more often rates
+    higher)" on a log of purchases only; "events were turned into ratings: a purchase
+    weighs most, then an add to cart, then a view" when it has several kinds (types of
+    equal weight joined by "or"). Empty when ``names`` is empty."""
     if not names:
         return ""
     weighted = [t for t in S.IMPLICIT_WEIGHTS if t in set(event_types) and S.IMPLICIT_WEIGHTS[t]]
-    weighted.sort(key=lambda t: S.IMPLICIT_WEIGHTS[t])
-    models = ", ".join(names)
+    models = _(", ").join(G.model_label(n) for n in names)
     if weighted == [S.PURCHASE]:
-        how = "purchases were turned into ratings (an item bought more often rates higher)"
+        how = _("purchases were turned into ratings (an item bought more often rates higher)")
     elif len(weighted) == 1:
-        how = f"{weighted[0]} events were turned into ratings (more of them rates higher)"
+        how = _("{event} events were turned into ratings (more of them rates higher)").format(
+            event=_(weighted[0])
+        )
     else:
-        how = f"events were turned into ratings ({' < '.join(weighted)})"
-    return f"No explicit ratings for these rating-prediction models, so {how}: {models}."
+        levels = sorted({S.IMPLICIT_WEIGHTS[t] for t in weighted}, reverse=True)
+        groups = [
+            _(" or ").join(
+                _(_RATING_EVENT_WORDS.get(t, t)) for t in weighted if S.IMPLICIT_WEIGHTS[t] == w
+            )
+            for w in levels
+        ]
+        how = _("events were turned into ratings: {first} weighs most, then {rest}").format(
+            first=groups[0], rest=_(", then ").join(groups[1:])
+        )
+    return _("No explicit ratings for these rating-prediction models, so {how}: {models}.").format(
+        how=how, models=models
+    )
 
 
 def _check(name: str) -> None:
