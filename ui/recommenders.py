@@ -36,7 +36,9 @@ from profiling.evaluation.tune import setting_rows
 from profiling.jobs import Job
 from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
+from profiling.vocabulary import fmt, i18n
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
@@ -90,6 +92,68 @@ def split(protocol: str, relevant: tuple[str, ...]) -> Split:
     """The split (the first fold for k-fold) of the active dataset."""
     spec = data.resolved_spec()
     return _splits(spec.key(), spec, protocol, relevant)[0]
+
+
+PROTOCOL_NAMES: dict[str, str] = {
+    "temporal": N_("one cutoff date for everyone"),
+    "leave-last": N_("each customer's last purchase"),
+    "stratified": N_("25% of each customer's items"),
+    "kfold": N_("5 random rounds"),
+}
+"""Short names of the protocols for the page's box (English msgids); the full descriptions
+(:data:`PROTOCOLS`) are its help text."""
+
+PROTOCOL_HELP: dict[str, str] = {
+    "temporal": N_(
+        "Global temporal split: 80% of the history before one cutoff date trains, what "
+        "customers did after it tests. No model sees future popularity."
+    ),
+    "leave-last": N_(
+        "Leave the last one out: each customer's last relevant event is held out for the test."
+    ),
+    "stratified": N_(
+        "Stratified 75/25 per customer: a random quarter of each customer's items tests."
+    ),
+    "kfold": N_(
+        "Random 5-fold cross-validation: five rounds, each holding out a different fifth of "
+        "the rows (the protocol of published rating benchmarks)."
+    ),
+}
+
+
+def model_name(name: str) -> str:
+    """A model's short name in the page's language (for boxes, chips and tables)."""
+    return G.model_label(name)
+
+
+def models_help() -> str:
+    """The models box's help: what each model does, one line each (Markdown list)."""
+    return "\n".join(
+        f"- **{model_name(n)}**: {_(registry.DESCRIPTIONS[n])}" for n in registry.MODELS
+    )
+
+
+def protocol_name(protocol: str) -> str:
+    """A protocol's short name in the page's language."""
+    return _(PROTOCOL_NAMES[protocol]) if protocol in PROTOCOL_NAMES else protocol
+
+
+def protocols_help() -> str:
+    """The protocol box's help: each protocol in full (Markdown list)."""
+    return "\n".join(f"- **{protocol_name(p)}**: {_(PROTOCOL_HELP[p])}" for p in PROTOCOL_NAMES)
+
+
+def split_words(split: Split, protocol: str) -> str:
+    """The split in one line of the page's language: the library's own line in English
+    (with its counts); in another language the protocol's name, with the cutoff date of a
+    temporal split."""
+    if i18n.get_language() == i18n.DEFAULT:
+        return split.description
+    if split.cutoff is not None:
+        return _("trained before {day}, tested after ({protocol})").format(
+            day=fmt.date_text(split.cutoff), protocol=protocol_name(protocol)
+        )
+    return protocol_name(protocol)
 
 
 def tuned_table(entries: dict[str, dict] | list[dict[str, dict]]) -> pl.DataFrame:

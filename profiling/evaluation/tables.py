@@ -8,6 +8,7 @@ import polars as pl
 
 from profiling.evaluation.compare import HIGHER_IS_BETTER
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
 
 METRIC_ORDER = (
     "ndcg",
@@ -25,7 +26,7 @@ METRIC_ORDER = (
     "mae",
 )
 AT_K = ("ndcg", "precision", "recall", "f1", "map", "hit_rate")
-SIGNIFICANCE_NOTE = (
+SIGNIFICANCE_NOTE = N_(
     "† clearly worse than the best model, not by luck (paired sign-flip test, p-values "
     "adjusted for multiple comparisons with Benjamini-Hochberg over every model and metric "
     "of the table; adjusted p < 0.05, so at most 5% of the † marks are expected to be false)."

@@ -96,34 +96,47 @@ MODELS: dict[str, Factory] = {
 """Stable model name -> factory with sensible defaults."""
 
 DESCRIPTIONS: dict[str, str] = {
-    "popularity": "Most popular items overall (the non-personalized baseline).",
-    "segment-popularity": "Most popular items among users of the same segment.",
-    "buy-again": "Items you bought before, by how often and how recently (repeat purchases).",
-    "item-knn": "Items often chosen together with yours (item-item cosine neighbours).",
-    "als": "Matrix factorization of implicit feedback, alternating least squares (implicit).",
-    "bpr": "Matrix factorization trained to rank chosen items first, BPR (implicit).",
-    "ease": "Closed-form item-item regression (EASE): strong on small catalogs.",
-    "content": "Items whose title, description, category and brand match your history (TF-IDF).",
-    "context": "Content-based, re-ranked by when you usually shop which category and what "
-    "you liked lately.",
-    "hybrid": "Blend of item-kNN, EASE, ALS, BPR and content-based scores (weights tunable).",
-    "svd": "Predicted rating by SVD matrix factorization (Surprise).",
-    "svdpp": "Predicted rating by SVD++: SVD plus which items you rated (Surprise).",
-    "nmf": "Predicted rating by non-negative matrix factorization (Surprise).",
-    "knn-user": "Predicted rating from the most similar users (Surprise KNNBasic).",
-    "knn-item": "Predicted rating from your ratings of the most similar items (Surprise KNNBasic).",
-    "knn-means": "Predicted rating from similar users, centred on each user's mean (Surprise).",
-    "knn-baseline": "Predicted rating from similar users on top of a bias baseline (Surprise).",
-    "baseline-only": "Predicted rating = global mean + user bias + item bias (Surprise).",
-    "slope-one": "Predicted rating from average rating differences between items (Surprise).",
-    "co-clustering": "Predicted rating from user and item cluster averages (Surprise).",
-    "markov": "What most often came straight after your last item (next-item Markov chain).",
-    "gru4rec": "Next item from the order of your history, read by a recurrent network "
-    "(GRU4Rec, PyTorch; trains for up to a few minutes).",
-    "sasrec": "Next item from the order of your history, read by self-attention "
-    "(SASRec, PyTorch; trains for up to a few minutes).",
-    "spark-als": "Implicit ALS trained on Apache Spark (Spark ML), for logs beyond one machine.",
+    "popularity": N_("Most popular items overall (the non-personalized baseline)."),
+    "segment-popularity": N_("Most popular items among users of the same segment."),
+    "buy-again": N_("Items you bought before, by how often and how recently (repeat purchases)."),
+    "item-knn": N_("Items often chosen together with yours (item-item cosine neighbours)."),
+    "als": N_("Matrix factorization of implicit feedback, alternating least squares (implicit)."),
+    "bpr": N_("Matrix factorization trained to rank chosen items first, BPR (implicit)."),
+    "ease": N_("Closed-form item-item regression (EASE): strong on small catalogs."),
+    "content": N_(
+        "Items whose title, description, category and brand match your history (TF-IDF)."
+    ),
+    "context": N_(
+        "Content-based, re-ranked by when you usually shop which category and what "
+        "you liked lately."
+    ),
+    "hybrid": N_("Blend of item-kNN, EASE, ALS, BPR and content-based scores (weights tunable)."),
+    "svd": N_("Predicted rating by SVD matrix factorization (Surprise)."),
+    "svdpp": N_("Predicted rating by SVD++: SVD plus which items you rated (Surprise)."),
+    "nmf": N_("Predicted rating by non-negative matrix factorization (Surprise)."),
+    "knn-user": N_("Predicted rating from the most similar users (Surprise KNNBasic)."),
+    "knn-item": N_(
+        "Predicted rating from your ratings of the most similar items (Surprise KNNBasic)."
+    ),
+    "knn-means": N_("Predicted rating from similar users, centred on each user's mean (Surprise)."),
+    "knn-baseline": N_("Predicted rating from similar users on top of a bias baseline (Surprise)."),
+    "baseline-only": N_("Predicted rating = global mean + user bias + item bias (Surprise)."),
+    "slope-one": N_("Predicted rating from average rating differences between items (Surprise)."),
+    "co-clustering": N_("Predicted rating from user and item cluster averages (Surprise)."),
+    "markov": N_("What most often came straight after your last item (next-item Markov chain)."),
+    "gru4rec": N_(
+        "Next item from the order of your history, read by a recurrent network "
+        "(GRU4Rec, PyTorch; trains for up to a few minutes)."
+    ),
+    "sasrec": N_(
+        "Next item from the order of your history, read by self-attention "
+        "(SASRec, PyTorch; trains for up to a few minutes)."
+    ),
+    "spark-als": N_(
+        "Implicit ALS trained on Apache Spark (Spark ML), for logs beyond one machine."
+    ),
 }
+"""Registry name -> one-line description (English msgids: read through :func:`describe`)."""
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "popularity",
@@ -216,9 +229,9 @@ def _check(name: str) -> None:
 
 
 def describe(name: str) -> str:
-    """One-line description of model ``name``."""
+    """One-line description of model ``name`` in the current language."""
     _check(name)
-    return DESCRIPTIONS[name]
+    return _(DESCRIPTIONS[name])
 
 
 def make(name: str, random_state: int = S.RANDOM_STATE) -> Recommender:
