@@ -204,19 +204,19 @@ def recommendation_rows(
     table: pl.DataFrame, bought_column: bool = True, details: bool = False
 ) -> pl.DataFrame:
     """A recommendation list for ``st.table``, which wraps long reasons instead of cutting
-    them: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
+    them, headers in the current language: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
     ``already_bought`` and ``bought_column``) and "why"; text escaped. ``details`` adds the
     item id, the model's score (3 decimals) and "popular pick" (✓ where the model knew too
     little of the customer and fell back to the most popular items)."""
-    cols = [pl.col("rank"), _escaped("title", "item")]
+    cols = [pl.col("rank").alias(_("rank")), _escaped("title", _("item"))]
     if details:
         cols += [
-            _escaped("item_id", "item id"),
-            pl.col("score").round(3).cast(pl.String).alias("score"),
+            _escaped("item_id", _("item id")),
+            pl.col("score").round(3).cast(pl.String).alias(_("score")),
         ]
     if bought_column and "already_bought" in table.columns:
-        cols.append(_tick("already_bought", "bought before"))
+        cols.append(_tick("already_bought", _("bought before")))
     if details and "is_fallback" in table.columns:
-        cols.append(_tick("is_fallback", "popular pick"))
-    cols.append(_escaped("reason", "why"))
+        cols.append(_tick("is_fallback", _("popular pick")))
+    cols.append(_escaped("reason", _("why")))
     return table.select(cols)
