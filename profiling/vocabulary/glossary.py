@@ -986,16 +986,23 @@ def metric_label(metric: str, k: int | None = None) -> str:
 
 # ---- predictions (profiling.predict): models, inputs, scores and the sentences about them ----
 PREDICT_MODEL_LABELS: dict[str, str] = {
-    "learned": "Learned model (all signals)",
-    "recency": "Days since last purchase alone",
-    "frequency": "Number of purchase days alone",
-    "rfm": "RFM score (recency, frequency and spend ranks added up)",
-    "bgnbd": "Buying-pattern model (MBG/NBD chance of buying again)",
-    "p_alive": "Buying-pattern model's chance of having lapsed (1 − P(alive))",
-    "bgnbd_gg": "Buying-pattern model × spend per purchase (MBG/NBD + Gamma-Gamma)",
-    "last_spend": "Last period's spend",
+    "learned": N_("Learned model (all signals)"),
+    "recency": N_("Days since last purchase alone"),
+    "frequency": N_("Number of purchase days alone"),
+    "rfm": N_("RFM score (recency, frequency and spend ranks added up)"),
+    "bgnbd": N_("Buying-pattern model (MBG/NBD chance of buying again)"),
+    "p_alive": N_("Buying-pattern model's chance of having lapsed (1 − P(alive))"),
+    "bgnbd_gg": N_("Buying-pattern model × spend per purchase (MBG/NBD + Gamma-Gamma)"),
+    "last_spend": N_("Last period's spend"),
 }
-"""The learned model and each baseline of a prediction task, by model name."""
+"""The learned model and each baseline of a prediction task, by model name (English
+msgids: translated where shown, e.g. :func:`predict_model_label`)."""
+
+
+def predict_model_label(name: str) -> str:
+    """A prediction model's label in the current language; an unknown name as it is."""
+    return _(PREDICT_MODEL_LABELS[name]) if name in PREDICT_MODEL_LABELS else name
+
 
 PREDICT_FEATURE_LABELS: dict[str, str] = {
     "recency_days": "days since last purchase",
