@@ -153,7 +153,7 @@ if state.job is not None and not state.job.done:
     if state.saved is not None:
         st.caption(
             _("While it runs, the last comparison with these settings ({saved}) is below.").format(
-                saved=state.saved.describe().replace("trained", "compared")
+                saved=state.saved.describe(compared=True)
             )
         )
     progress(settings)
@@ -169,17 +169,13 @@ if state.saved is not None and state.saved.stale:
                 "The last comparison with these settings is not current: {saved}. Press "
                 "**Train and compare** to compare the models on the current data. Its table, "
                 "for reference:"
-            ).format(saved=state.saved.describe().replace("trained", "compared")),
+            ).format(saved=state.saved.describe(compared=True)),
             icon=":material/history:",
         )
     st.table(by_measure_table(state.run.metrics), hide_index=True)
     st.stop()
 if state.saved is not None:
-    st.caption(
-        _("Saved comparison, {saved}.").format(
-            saved=state.saved.describe().replace("trained", "compared")
-        )
-    )
+    st.caption(_("Saved comparison, {saved}.").format(saved=state.saved.describe(compared=True)))
 
 result = state.run
 comp, curve, by_segment, folded = result.comp, result.curve, result.by_segment, result.folded
