@@ -184,8 +184,8 @@ with st.expander(
         n=len(names), users=fmt.count(comp.n_users)
     )
 ):
-    for name, line in result.trained.items():
-        st.write(f"✓ {recommenders.model_name(name)}: {line}")
+    for line in recommenders.trained_lines(result):
+        st.write(line)
 
 if result.implicit:
     st.info(

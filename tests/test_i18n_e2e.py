@@ -82,11 +82,12 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 def data_words() -> set[str]:
-    """Words of the sample store's data values a page may show as they are: category and
-    brand names, and the values of the users table's attributes (region, ...)."""
-    items = pl.read_csv(SAMPLE / "items.csv", columns=["category", "brand"])
+    """Words of the sample store's data values a page may show as they are: item titles
+    (recommendation lists), category and brand names, and the values of the users table's
+    attributes (region, ...)."""
+    items = pl.read_csv(SAMPLE / "items.csv", columns=["title", "category", "brand"])
     users = pl.read_csv(SAMPLE / "users.csv", infer_schema=False).drop("user_id")
-    values = items["category"].drop_nulls().to_list() + items["brand"].drop_nulls().to_list()
+    values = [v for c in items.columns for v in items[c].drop_nulls().to_list()]
     for col in users.columns:  # the attribute's name (a column of the file) and its values
         values += [col.replace("_", " ")] + users[col].drop_nulls().unique().to_list()
     return set(LATIN_WORD.findall(" ".join(values)))

@@ -52,3 +52,20 @@ def test_the_recommenders_form_reads_in_chinese(clear_streamlit_caches):
     # the sample store's workspace name and the item column's examples are data
     text = re.sub(r":material/\w+:", " ", " ".join(texts))  # icons, not words
     assert latin_words(text, {"Sample", "store"}) == []
+
+
+def test_the_saved_training_lines_read_in_the_page_language():
+    class Saved:  # what trained_lines reads of a saved run: its English lines
+        trained = {
+            "item-knn": "trained in 0.25 s",
+            "gru4rec": "trained in 12.00 s · 3 epoch(s)",
+            "ease": "could not train",
+        }
+
+    assert R.trained_lines(Saved()) == [
+        "✓ item-knn: trained in 0.25 s",
+        "✓ gru4rec: trained in 12.00 s · 3 epoch(s)",  # English keeps the registry name
+        "✓ ease: could not train",  # a line in another shape is shown as saved
+    ]
+    with i18n.language("zh"):
+        assert R.trained_lines(Saved())[:1] == ["✓ 商品近邻 kNN: 训练用时 0.25 秒"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -626,6 +627,22 @@ def buy_again(model: Recommender, user_id: str, bought: list[str], k: int = 10) 
     only items the user bought (empty when they bought nothing)."""
     table = explained(model, user_id, k, exclude_seen=False, bought=bought)
     return table.filter(pl.col("already_bought"))
+
+
+_TRAINED = re.compile(r"trained in ([\d.]+) s(?: · (.*))?")
+
+
+def trained_lines(run: Run) -> list[str]:
+    """One line per compared model, "✓ item-kNN: trained in 0.25 s", in the current language
+    (the job saved them in English; a sequence model's training summary stays as saved)."""
+    out = []
+    for name, line in run.trained.items():
+        found = _TRAINED.fullmatch(line)
+        if found:
+            line = _("trained in {seconds} s").format(seconds=found.group(1))
+            line += f" · {found.group(2)}" if found.group(2) else ""
+        out.append(f"✓ {model_name(name)}: {line}")
+    return out
 
 
 def training_note(model: Recommender) -> str:
