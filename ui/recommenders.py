@@ -267,11 +267,30 @@ def _compare_job(
     segs,
     results: ResultStore,
     version: str,
+    lang: str = i18n.DEFAULT,
     *,
     progress,
 ) -> tuple[Run, dict]:
-    """Tune (on validation only), fit, score and save a comparison; runs in the background
-    worker and returns (the run, the fitted models by name)."""
+    """:func:`_compare` in the background worker, its progress messages in ``lang`` (the
+    language of the page that started it: a new thread starts in the default language)."""
+    with i18n.language(lang):
+        return _compare(settings, ds, splits, rule, segs, results, version, progress=progress)
+
+
+def _compare(
+    settings: Settings,
+    ds,
+    splits: list[Split],
+    rule: Relevance,
+    segs,
+    results: ResultStore,
+    version: str,
+    *,
+    progress,
+) -> tuple[Run, dict]:
+    """Tune (on validation only), fit, score and save a comparison; returns (the run, the
+    fitted models by name). What it saves is language-neutral (the "trained in" lines are
+    English, shown in the reader's language by :func:`trained_lines`)."""
     from profiling.evaluation.tune import hybrid_of, tune
 
     names, k = list(settings.names), settings.k
@@ -287,7 +306,11 @@ def _compare_job(
     chosen, tuned = {}, {}
     if settings.tune and not settings.tune_folds:
         for name in names:
-            step(f"Tuning {name} on a validation split of the training part")
+            step(
+                _("Tuning {model} on a validation split of the training part").format(
+                    model=model_name(name)
+                )
+            )
             if name in TUNABLE:
                 result = tune(
                     name, splits[0], relevance=rule, items=ds.items, k=k, budget_seconds=TUNE_BUDGET
@@ -296,20 +319,25 @@ def _compare_job(
                 chosen[name] = tuned[name]["params"]
     models, trained = {}, {}
     for i, name in enumerate(names, start=1):
-        step(f"Training {name} ({i} of {len(names)})")
+        step(_("Training {model} ({i} of {n})").format(model=model_name(name), i=i, n=len(names)))
         params = _fitted_params(settings, name, chosen.get(name, {}))
         model = results.get("fitted", params, version)
         if model is None:
             base = done / steps
 
             def within(fraction: float, message: str, base=base, name=name) -> None:
-                progress(min(base + fraction / steps, 0.99), f"Training {name}: {message}")
+                progress(
+                    min(base + fraction / steps, 0.99),
+                    _("Training {model}: {message}").format(
+                        model=model_name(name), message=message
+                    ),
+                )
 
             model = _fit(name, chosen.get(name, {}), splits[0], ds, segs, within)
             results.put("fitted", params, version, model, **saved)
         models[name] = model
         trained[name] = f"trained in {model.fit_seconds_:.2f} s{training_note(model)}"
-    step("Scoring on the test period")
+    step(_("Scoring on the test period"))
     folded, fold_tuned = None, []
     if len(splits) > 1:
 
@@ -354,7 +382,7 @@ def _compare_job(
     by_segment = comp.breakdown(comp.segments) if comp.segments is not None else None
     implicit = tuple(n for n in names if getattr(models[n], "implicit_ratings_", False))
     run = Run(comp, curve, by_segment, folded, tuned, fold_tuned, chosen, trained, implicit)
-    progress(0.995, "Saving with the workspace")
+    progress(0.995, _("Saving with the workspace"))
     results.put("comparison", settings.saved_as(), version, run, **saved)
     return run, models
 
@@ -380,7 +408,7 @@ def start_comparison(settings: Settings) -> Job | None:
     return runtime().start(
         COMPARE,
         _run_key(spec, settings),
-        "Comparing models",
+        _("Comparing models"),
         _compare_job,
         settings,
         data.load(spec),
@@ -389,6 +417,7 @@ def start_comparison(settings: Settings) -> Job | None:
         segs,
         persist.store(spec),
         spec.version,
+        i18n.get_language(),
     )
 
 
