@@ -118,8 +118,8 @@ except ProfilingError as exc:
 st.caption(
     _("Split: {split}. {rule}; {seen}.").format(
         split=recommenders.split_words(split, protocol),
-        rule=widgets.escape_markdown(rule.description.capitalize()),
-        seen=widgets.escape_markdown(rule.seen_rule),
+        rule=rule.description.capitalize(),
+        seen=rule.seen_rule,
     )
 )
 
