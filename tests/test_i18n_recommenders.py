@@ -69,3 +69,34 @@ def test_the_saved_training_lines_read_in_the_page_language():
     ]
     with i18n.language("zh"):
         assert R.trained_lines(Saved())[:1] == ["✓ 商品近邻 kNN: 训练用时 0.25 秒"]
+
+
+def test_a_comparison_reads_in_chinese(clear_streamlit_caches):
+    import time
+
+    from tests.test_i18n_e2e import data_words
+
+    i18n.set_language("zh")  # AppTest formats the selected options in this thread's language
+    try:
+        at = AppTest.from_file(APP, default_timeout=300)
+        at.query_params["lang"] = "zh"
+        at.run()
+        at.switch_page("app_pages/recommenders.py").run()
+        at.multiselect(key="ps_rec_models").set_value(["popularity", "item-knn"])
+        next(b for b in at.button if b.proto.label == "训练并比较").click().run()
+        for _ in range(90):  # the comparison runs in the background
+            if at.get("table"):
+                break
+            time.sleep(1)
+            at.run()
+    finally:
+        i18n.set_language("en")
+    assert not at.exception and not at.error
+    texts = [e.value for kind in ("subheader", "caption", "markdown") for e in at.get(kind)]
+    for table in at.get("table"):
+        frame = table.value
+        texts += [str(c) for c in frame.columns]
+        texts += [str(v) for v in frame.to_numpy().ravel()]
+    text = re.sub(r":material/\w+:", " ", " ".join(texts))
+    assert "★ 最佳" in text and "热销商品" in text  # a verdict and a model's name, in Chinese
+    assert latin_words(text, data_words()) == []  # item titles are data
