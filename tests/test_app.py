@@ -318,9 +318,13 @@ def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
     at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])
     compare_and_wait(at)
     assert not at.exception and not at.error
-    tuned = at.dataframe[0].value
-    assert tuned["fold"].tolist() == [1, 2, 3, 4, 5]
+    tuned = at.dataframe[0].value  # one row per setting: EASE has two, in every fold
+    assert tuned["fold"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert set(tuned["model"]) == {"ease"}
+    assert set(tuned["setting"]) == {
+        "how strongly similarities are held back (L2)",
+        "how repeated actions count",
+    }
 
 
 def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(
