@@ -14,8 +14,11 @@ from tests.test_e2e import snap, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-ZH_PAGES = {"overview": "", "segments": "segments"}
+ZH_PAGES = {"overview": "", "segments": "segments", "recommenders": "recommenders"}
 """Pages whose every word is translated: name -> URL path."""
+CHARTS_ON_OPEN = {"overview", "segments"}
+"""Pages that draw a chart as soon as they open (the Recommenders page draws its charts
+once a comparison has run; before it shows its form)."""
 
 ALLOWED = {
     # technical names kept in Latin letters by Chinese marketing teams
@@ -36,6 +39,38 @@ ALLOWED = {
     "JP",
     "Persona",
     "Studio",
+    # names of models, methods, libraries and people (the recommenders and predictions)
+    "ALS",
+    "BPR",
+    "EASE",
+    "SVD",
+    "NMF",
+    "kNN",
+    "KNNBasic",
+    "GRU",
+    "Rec",
+    "SASRec",
+    "TF",
+    "IDF",
+    "Surprise",
+    "implicit",
+    "PyTorch",
+    "Apache",
+    "Spark",
+    "ML",
+    "SKU",
+    "RMSE",
+    "MAE",
+    "MAP",
+    "MRR",
+    "F1",
+    "ROC",
+    "AUC",
+    "CLV",
+    "BG",
+    "NBD",
+    "Benjamini",
+    "Hochberg",
     # the switch names each language in itself
     "English",
     # data values of the sample store (workspace name)
@@ -47,11 +82,12 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 def data_words() -> set[str]:
-    """Words of the sample store's data values a page may show as they are: category and
-    brand names, and the values of the users table's attributes (region, ...)."""
-    items = pl.read_csv(SAMPLE / "items.csv", columns=["category", "brand"])
+    """Words of the sample store's data values a page may show as they are: item titles
+    (recommendation lists), category and brand names, and the values of the users table's
+    attributes (region, ...)."""
+    items = pl.read_csv(SAMPLE / "items.csv", columns=["title", "category", "brand"])
     users = pl.read_csv(SAMPLE / "users.csv", infer_schema=False).drop("user_id")
-    values = items["category"].drop_nulls().to_list() + items["brand"].drop_nulls().to_list()
+    values = [v for c in items.columns for v in items[c].drop_nulls().to_list()]
     for col in users.columns:  # the attribute's name (a column of the file) and its values
         values += [col.replace("_", " ")] + users[col].drop_nulls().unique().to_list()
     return set(LATIN_WORD.findall(" ".join(values)))
@@ -87,14 +123,18 @@ def test_a_page_opened_in_chinese_shows_no_english(browser, app_url, screenshots
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-US")
     page.goto(f"{app_url}/{ZH_PAGES[name]}?lang=zh")
     wait_idle(page)
-    page.locator(".js-plotly-plot").first.wait_for()
-    wait_idle(page)
+    if name in CHARTS_ON_OPEN:
+        page.locator(".js-plotly-plot").first.wait_for()
+        wait_idle(page)
     # Streamlit's own keyboard link ("Skip to main content", shown only on focus) is the
     # framework's, not a word of ours
     text = page.evaluate(VISIBLE_TEXT).replace("Skip to main content", "")
     # chart text is SVG: read it separately (titles, axes, legends)
     chart_text = " ".join(page.locator(".js-plotly-plot .main-svg text").all_text_contents())
     snap(page, screenshots / f"zh-{name}.png")
+    page.set_viewport_size({"width": 1280, "height": 1000})  # the narrowest supported window
+    wait_idle(page)
+    snap(page, screenshots / f"zh-{name}-1280.png")
     assert "中文" in text  # the switch shows the chosen language
     data = data_words()
     assert latin_words(text, data) == []

@@ -3,12 +3,15 @@ plain headers and units (see :mod:`profiling.vocabulary.glossary` and :mod:`prof
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import streamlit as st
 
 from profiling.present.export import to_safe_csv
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from ui.text import MARKDOWN_SPECIAL, escape_markdown
 
@@ -67,9 +70,70 @@ def columns(names, currency: str | None = None) -> dict:
     return {c: column(c, currency) for c in names if G.known(c)}
 
 
+EXPORT_HEADERS: dict[str, str] = {
+    "segment": N_("segment"),
+    "definition": N_("definition"),
+    "model": N_("model"),
+    "metric": N_("measure"),
+    "value": N_("value"),
+    "ci_low": N_("likely range from"),
+    "ci_high": N_("likely range to"),
+    "std": N_("standard deviation"),
+    "folds": N_("rounds"),
+    "is_best": N_("best"),
+    "p_adjusted": N_("adjusted p-value"),
+    "clearly_worse": N_("clearly worse than the best"),
+}
+"""Headers of export columns that are not glossary features (English msgids); glossary
+columns get their label and unit (:func:`profiling.vocabulary.fmt.for_export`)."""
+
+SEGMENT_COLUMNS = ("segment", "rfm_segment")
+"""Columns whose values are segment names: exported in the reader's language."""
+
+
+def export_frame(frame: pl.DataFrame, currency: str | None = None) -> pl.DataFrame:
+    """``frame`` as a person's CSV or spreadsheet shows it, in the current language: values
+    rounded, glossary columns under their plain label and unit, the other known columns
+    under :data:`EXPORT_HEADERS`; RFM segment names (in the workspace's scheme, as the frame
+    holds them) and recommender names translated. Ids and other data values (item titles,
+    categories, cluster and custom segment names) are left as they are; ``user_id`` keeps
+    its name, so that audiences can be matched back."""
+    values = []
+    for col in SEGMENT_COLUMNS:
+        if col in frame.columns and frame.schema[col] == pl.String:
+            names = frame[col].unique().drop_nulls().to_list()
+            values.append(
+                pl.col(col).replace_strict({n: _segment_text(n) for n in names}, default=None)
+            )
+    if "model" in frame.columns and frame.schema["model"] == pl.String:
+        names = frame["model"].unique().drop_nulls().to_list()
+        values.append(
+            pl.col("model").replace_strict({n: G.model_label(n) for n in names}, default=None)
+        )
+    out = fmt.for_export(frame.with_columns(values) if values else frame, currency)
+    headers = {c: _(h) for c, h in EXPORT_HEADERS.items() if c in out.columns}
+    if len(set(headers.values()) | (set(out.columns) - set(headers))) < len(out.columns):
+        return out  # two columns must not end up with one header
+    return out.rename(headers)
+
+
+_SMALL = re.compile(r"fewer than (\d+) users")
+
+
+def _segment_text(name: str) -> str:
+    """A segment name in the current language: RFM names and the merged small-groups row
+    (:data:`profiling.data.privacy.SMALL_GROUPS`) translated, others as they are."""
+    from profiling.data.privacy import SMALL_GROUPS
+    from profiling.profiles.segments import segment_label
+
+    small = _SMALL.fullmatch(name)
+    return _(SMALL_GROUPS).format(k=small.group(1)) if small else segment_label(name)
+
+
 def csv(frame: pl.DataFrame, currency: str | None = None) -> str:
-    """CSV for people: rounded values, plain headers with units, formula-safe cells."""
-    return to_safe_csv(fmt.for_export(frame, currency))
+    """CSV for people (:func:`export_frame`): rounded values, plain headers with units in
+    the current language, segment and model names translated, formula-safe cells."""
+    return to_safe_csv(export_frame(frame, currency))
 
 
 def _escaped(column: str, alias: str) -> pl.Expr:
@@ -140,19 +204,19 @@ def recommendation_rows(
     table: pl.DataFrame, bought_column: bool = True, details: bool = False
 ) -> pl.DataFrame:
     """A recommendation list for ``st.table``, which wraps long reasons instead of cutting
-    them: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
+    them, headers in the current language: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
     ``already_bought`` and ``bought_column``) and "why"; text escaped. ``details`` adds the
     item id, the model's score (3 decimals) and "popular pick" (✓ where the model knew too
     little of the customer and fell back to the most popular items)."""
-    cols = [pl.col("rank"), _escaped("title", "item")]
+    cols = [pl.col("rank").alias(_("rank")), _escaped("title", _("item"))]
     if details:
         cols += [
-            _escaped("item_id", "item id"),
-            pl.col("score").round(3).cast(pl.String).alias("score"),
+            _escaped("item_id", _("item id")),
+            pl.col("score").round(3).cast(pl.String).alias(_("score")),
         ]
     if bought_column and "already_bought" in table.columns:
-        cols.append(_tick("already_bought", "bought before"))
+        cols.append(_tick("already_bought", _("bought before")))
     if details and "is_fallback" in table.columns:
-        cols.append(_tick("is_fallback", "popular pick"))
-    cols.append(_escaped("reason", "why"))
+        cols.append(_tick("is_fallback", _("popular pick")))
+    cols.append(_escaped("reason", _("why")))
     return table.select(cols)

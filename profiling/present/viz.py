@@ -13,7 +13,7 @@ from profiling.profiles.segments import RFM_ORDER, segment_label, segment_order 
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
-from profiling.vocabulary.fmt import month, ordinal
+from profiling.vocabulary.fmt import count, month, ordinal
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 
@@ -482,7 +482,7 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
     colors = ["#4F46E5" if b else "#A5B4FC" for b in best]
     fig = go.Figure(
         go.Bar(
-            x=m["model"].to_list(),
+            x=[G.model_label(n) for n in m["model"]],
             y=value,
             marker_color=colors,
             error_y={"type": "data", "array": err_hi, "arrayminus": err_lo, "color": "#334155"},
@@ -499,7 +499,7 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
     fig.update_layout(
         # a half-width chart: the title in short lines, so that it is not cut off
         **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
-        title=_short(f"{label} by model (bars: likely range, 95%)", 36),
+        title=_short(_("{measure} by model (bars: likely range, 95%)").format(measure=label), 36),
         yaxis_title=G.label(metric),
         height=400,
         uniformtext={"minsize": 10, "mode": "show"},
@@ -512,10 +512,12 @@ def pr_curve_figure(curve: pl.DataFrame) -> go.Figure:
     from plotly.subplots import make_subplots
 
     panels = [m for m in ("precision", "recall", "f1") if m in curve.columns]
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[f"{m}@K" for m in panels])
+    fig = make_subplots(
+        rows=1, cols=len(panels), subplot_titles=[G.technical(m) + "@K" for m in panels]
+    )
     for j, (model, part) in enumerate(curve.sort("k").group_by("model", maintain_order=True)):
         color = MODEL_COLORS[j % len(MODEL_COLORS)]
-        name = model[0]
+        name = G.model_label(model[0])
         for col, metric in enumerate(panels, start=1):
             fig.add_scatter(
                 x=part["k"],
@@ -527,8 +529,12 @@ def pr_curve_figure(curve: pl.DataFrame) -> go.Figure:
                 legendgroup=name,
                 showlegend=col == 1,
             )
-    title = "Precision, recall and F1" if "f1" in panels else "Precision and recall"
-    fig.update_layout(**_LAYOUT, height=380, title=f"{title} at K = 1..20")
+    title = (
+        _("Precision, recall and F1 at K = 1..20")
+        if "f1" in panels
+        else _("Precision and recall at K = 1..20")
+    )
+    fig.update_layout(**_LAYOUT, height=380, title=title)
     fig.update_xaxes(title_text="K", dtick=2 if len(panels) < 3 else 4)
     return fig
 
@@ -543,16 +549,21 @@ def model_segment_figure(breakdown: pl.DataFrame, metric: str = "ndcg") -> go.Fi
     fig = go.Figure(
         go.Heatmap(
             z=grid.select(segs).to_numpy(),
-            y=grid["model"].to_list(),
-            x=[f"{plotly_text(s)} ({u:,})" for s, u in zip(segs, sizes["users"], strict=True)],
+            y=[G.model_label(n) for n in grid["model"]],
+            x=[
+                f"{plotly_text(segment_label(s))} ({count(u)})"
+                for s, u in zip(segs, sizes["users"], strict=True)
+            ],
             colorscale="Viridis",
             texttemplate="%{z:.2f}",
-            hovertemplate="%{y} · %{x}<br>" + metric + " %{z:.3f}<extra></extra>",
+            hovertemplate="%{y} · %{x}<br>" + G.technical(metric) + " %{z:.3f}<extra></extra>",
         )
     )
     fig.update_layout(
         **_LAYOUT,
-        title=f"{G.metric_label(metric)} by customer segment (test customers per segment)",
+        title=_("{measure} by customer segment (test customers per segment)").format(
+            measure=G.metric_label(metric)
+        ),
         height=200 + 34 * grid.height,
         xaxis_tickangle=-30,
     )
@@ -566,17 +577,19 @@ def cold_warm_figure(cold_warm: pl.DataFrame, metric: str = "ndcg") -> go.Figure
     for seg, color in (("warm", "#4F46E5"), ("cold", "#F59E0B")):
         part = c.filter(pl.col("segment") == seg)
         users = part["users"].max() if part.height else 0
-        who = "with earlier history" if seg == "warm" else "new (no earlier history)"
+        who = _("with earlier history") if seg == "warm" else _("new (no earlier history)")
         fig.add_bar(
-            x=part["model"].to_list(),
+            x=[G.model_label(n) for n in part["model"]],
             y=part["value"].to_list(),
-            name=f"{who} ({users or 0:,})",
+            name=f"{who} ({count(users or 0)})",
             marker_color=color,
         )
     fig.update_layout(
         **_LAYOUT,
         barmode="group",
-        title=f"{G.metric_label(metric)}: customers with and without earlier history",
+        title=_("{measure}: customers with and without earlier history").format(
+            measure=G.metric_label(metric)
+        ),
         height=360,
         legend={"orientation": "h", "y": -0.15},
     )
@@ -602,16 +615,18 @@ def time_quality_figure(
             x=[max(row["fit_seconds"] or 0.0, 1e-3)],
             y=[row["value"]],
             mode="markers",
-            name=row["model"],
+            name=G.model_label(row["model"]),
             marker={
                 "size": 13,
                 "color": MODEL_COLORS[i % len(MODEL_COLORS)],
                 "symbol": symbols[i % len(symbols)],
                 "line": {"width": 1, "color": "#FFF"},
             },
-            hovertemplate=row["model"]
-            + "<br>train %{x:.2f} s<br>"
-            + metric
+            hovertemplate=plotly_text(G.model_label(row["model"]))
+            + "<br>"
+            + _("training %{x:.2f} s")
+            + "<br>"
+            + G.technical(metric)
             + " %{y:.3f}<extra></extra>",
         )
     seconds = m["fit_seconds"].clip(lower_bound=1e-3)
@@ -619,12 +634,14 @@ def time_quality_figure(
     decades = m.height and seconds.max() / seconds.min() >= 10
     fig.update_layout(
         **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
-        title=_short(f"Training time against {G.metric_label(metric)}", 36),
+        title=_short(
+            _("Training time against {measure}").format(measure=G.metric_label(metric)), 36
+        ),
         xaxis_type="log",
-        xaxis_title="training time (s, log scale)",
+        xaxis_title=_("training time (s, log scale)"),
         yaxis_title=G.label(metric),
         height=400,
-        legend={"title": {"text": "model"}},
+        legend={"title": {"text": _("model")}},
     )
     if decades:
         fig.update_xaxes(dtick=1)
