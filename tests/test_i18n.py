@@ -107,9 +107,7 @@ def test_every_glossary_label_and_help_text_reads_in_chinese():
     assert left == []
 
 
-def test_a_catalog_is_recompiled_when_its_po_file_changes_whatever_the_times(
-    tmp_path, monkeypatch
-):
+def test_a_catalog_is_recompiled_when_its_po_file_changes_whatever_the_times(tmp_path, monkeypatch):
     # two checkouts sharing one cache: a .po changed to an older time than the compiled
     # file still gets its own words (the cache is keyed by the .po's bytes, not its time)
     po = tmp_path / "locale" / "zh_CN" / "LC_MESSAGES" / "persona.po"
