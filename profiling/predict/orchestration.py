@@ -609,18 +609,19 @@ def predict(
         progress,
     )
     # features, labels and BG/NBD baselines of each cutoff are shared by every pass
+    history = EventHistory(events)
     kw = {
         "task": {
             "n_boot": n_boot,
             "random_state": random_state,
             "drivers": drivers,
             "embeddings": embeddings,
-            "history": EventHistory(events),
+            "history": history,
         },
         "frames": {"purchase": {}, "churn": {}, "value": {}},
     }
     progress("customer value: buying-pattern model and spend per purchase", 0.01)
-    fitted = clv_scores(events, plan, unit)
+    fitted = clv_scores(events, plan, unit, history=history)
 
     def bundle(tasks) -> Predictions:
         purchase, churn, churn_note, value, value_note = tasks
