@@ -456,3 +456,34 @@ def test_on_a_large_store_drivers_are_computed_for_the_top_scored_users_against_
     # the same drivers as explaining every user: "typical" is every scored user's median
     everyone = P.explain_scores(model, held_out).filter(pl.col(S.USER_ID).is_in(list(top)))
     assert drivers.sort(S.USER_ID, "rank").equals(everyone.sort(S.USER_ID, "rank"))
+
+
+# ---- a user without drivers is told why ------------------------------------------------------
+def _scores_with_drivers() -> pl.DataFrame:
+    # a..d scored 0.9 > 0.8 > 0.7 > 0.6; drivers computed for the top two (a, b) only; e has
+    # no purchase score; d is in the top two of nobody
+    return pl.DataFrame(
+        {
+            S.USER_ID: ["a", "b", "c", "d", "e"],
+            "purchase_propensity": [0.9, 0.8, 0.7, 0.6, None],
+            "purchase_propensity_pct": [100.0, 80.0, 60.0, 40.0, None],
+            "purchase_drivers": ["recency 2 (+0.1)", None, None, None, None],
+        }
+    )
+
+
+def test_a_user_below_the_driver_cutoff_is_told_how_many_score_higher(monkeypatch):
+    from profiling.predict import results
+
+    monkeypatch.setattr(results, "DRIVER_USERS", 2)
+    scores = _scores_with_drivers()
+    assert P.missing_drivers(scores, "c", "purchase") == ("below_top", 2)  # a and b above
+    assert P.missing_drivers(scores, "d", "purchase") == ("below_top", 3)
+    # b is in the top two but has no driver: no input moves their score
+    assert P.missing_drivers(scores, "b", "purchase") == ("typical", 1)
+    assert P.missing_drivers(scores, "a", "purchase") is None  # has drivers
+    assert P.missing_drivers(scores, "e", "purchase") is None  # no score
+    assert P.missing_drivers(scores, "zz", "purchase") is None  # unknown user
+    # drivers not asked for at all: nothing to explain
+    none = scores.with_columns(pl.lit(None, pl.String).alias("purchase_drivers"))
+    assert P.missing_drivers(none, "c", "purchase") is None

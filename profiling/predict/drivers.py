@@ -22,6 +22,10 @@ DRIVER_SCHEMA = {
 }
 """The columns of :func:`explain_scores` (an empty frame of them when drivers are skipped)."""
 
+DRIVER_USERS = 100_000
+"""Users whose drivers are computed, at most: the highest-scored ones (the top of the list
+the page shows), compared with the median of every scored user."""
+
 
 def explain_scores(
     model: ScoreModel,

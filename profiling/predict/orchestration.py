@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from profiling.errors import ProfilingError
 from profiling.predict.drivers import (
     DRIVER_SCHEMA,
+    DRIVER_USERS,
     driver_text,
     explain_scores,
     typical_values,
@@ -215,11 +216,6 @@ def _importance(
             "std": imp.importances_std,
         }
     ).sort("importance", descending=True)
-
-
-DRIVER_USERS = 100_000
-"""Users whose drivers are computed, at most: the highest-scored ones (the top of the list
-the page shows), compared with the median of every scored user."""
 
 
 def _score_today(
