@@ -331,12 +331,29 @@ def _user_scores(user_id: str) -> None:
                 f"**{label} drivers** (score change against a typical value): "
                 f"{escape_markdown(drivers)}"
             )
+        elif (why := _missing_drivers_line(scores, user_id, task)) is not None:
+            st.caption(f"**{label} drivers**: {why}")
     flags = row.get("risk_flags") or []
     if flags:
         for reason in (row.get("risk_reasons") or "").split(" | "):
             st.warning(escape_markdown(reason), icon=":material/flag:")
     else:
         st.caption("No risk flag: none of the risk rules fires for this user.")
+
+
+def _missing_drivers_line(scores, user_id: str, task: str) -> str | None:
+    """Why a scored user's drivers are not shown (:func:`profiling.predict.missing_drivers`),
+    as a sentence; None when there is nothing to say."""
+    missing = P.missing_drivers(scores, user_id, task)
+    if missing is None:
+        return None
+    reason, higher = missing
+    if reason == "below_top":
+        return _(
+            "not computed for this user: they are worked out for the {top} highest-scored "
+            "users only, and {higher} users score higher."
+        ).format(top=fmt.count(P.DRIVER_USERS), higher=fmt.count(higher))
+    return _("none: no input of the model moves this user's score away from a typical user's.")
 
 
 def _lapse_words() -> str:

@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from profiling.errors import ProfilingError
 from profiling.predict.drivers import (
     DRIVER_SCHEMA,
+    DRIVER_USERS,
     driver_text,
     explain_scores,
     typical_values,
@@ -216,11 +217,6 @@ def _importance(
             "std": imp.importances_std,
         }
     ).sort("importance", descending=True)
-
-
-DRIVER_USERS = 100_000
-"""Users whose drivers are computed, at most: the highest-scored ones (the top of the list
-the page shows), compared with the median of every scored user."""
 
 
 def _score_today(
@@ -621,18 +617,19 @@ def predict(
         progress,
     )
     # features, labels and BG/NBD baselines of each cutoff are shared by every pass
+    history = EventHistory(events)
     kw = {
         "task": {
             "n_boot": n_boot,
             "random_state": random_state,
             "drivers": drivers,
             "embeddings": embeddings,
-            "history": EventHistory(events),
+            "history": history,
         },
         "frames": {"purchase": {}, "churn": {}, "value": {}},
     }
     progress("customer value: buying-pattern model and spend per purchase", 0.01)
-    fitted = clv_scores(events, plan, unit)
+    fitted = clv_scores(events, plan, unit, history=history)
 
     def bundle(tasks) -> Predictions:
         purchase, churn, churn_note, value, value_note = tasks

@@ -21,7 +21,6 @@ from threadpoolctl import threadpool_limits
 
 from profiling.errors import ProfilingError
 from profiling.predict import clv
-from profiling.predict.btyd import rfm_summary
 from profiling.predict.features import EventHistory
 from profiling.predict.labels import Examples, cutoff_frame, examples_for
 from profiling.predict.models import LEARNED, LearnedModel
@@ -120,7 +119,7 @@ def _examples(
         {"spend": "last_spend"}
     )
     f = f.join(last, on=S.USER_ID, how="left").join(
-        _bgnbd_gg_at(events, cutoff, days), on=S.USER_ID, how="left"
+        _bgnbd_gg_at(history, cutoff, days), on=S.USER_ID, how="left"
     )
     f = f.with_columns(pl.col("spend", "last_spend").fill_null(0.0))
     # the baselines' own predictions are inputs of the learned model too (stacking: it can
@@ -128,21 +127,15 @@ def _examples(
     return Examples(f, (*ex.features, "bgnbd_gg", "last_spend"))
 
 
-def _bgnbd_gg_at(events: pl.DataFrame, cutoff: datetime, days: int) -> pl.DataFrame:
+def _bgnbd_gg_at(history: EventHistory, cutoff: datetime, days: int) -> pl.DataFrame:
     """user_id, bgnbd_gg: expected purchases in V days x expected spend per purchase
-    (null for everyone when the models cannot be fitted)."""
+    (null for everyone when the models cannot be fitted); the fits at ``cutoff`` are the
+    ones every task shares (:meth:`EventHistory.value_fit`)."""
     empty = pl.DataFrame(schema={S.USER_ID: pl.String, "bgnbd_gg": pl.Float64})
-    before = events.filter(pl.col(S.TIMESTAMP) < cutoff)
     try:
-        summary = rfm_summary(
-            before,
-            observation_period_end=(cutoff - timedelta(days=1)).date(),
-            round_to=None,
-            monetary=True,
-        )
+        summary, fit = history.value_fit(cutoff, with_spend=True)
     except ProfilingError:
         return empty
-    fit = clv.fit_value_model(summary, unit="D", with_spend=True)
     if isinstance(fit, clv.FitFailure) or fit.spend is None:
         return empty
     table = fit.table(summary, horizons_days=(days,))
