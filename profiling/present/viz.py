@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 
 import numpy as np
@@ -302,17 +303,41 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
     return fig
 
 
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _short(text: str, width: int = 22) -> str:
-    """A long label broken over lines (plotly wraps on <br>) so that it is not cut off."""
-    words, lines, line = text.split(), [], ""
-    for w in words:
-        if line and len(line) + 1 + len(w) > width:
-            lines.append(line)
-            line = w
-        else:
-            line = f"{line} {w}".strip()
+    """A long label broken over lines (plotly wraps on <br>) so that it is not cut off:
+    between words, and between any two Chinese characters; ``width`` counts a wide
+    (Chinese) character as two."""
+    lines, line = [], ""
+    for word in text.split():
+        for j, piece in enumerate(_pieces(word)):
+            sep = " " if (j == 0 and line) else ""
+            if line and _display_width(line + sep + piece) > width:
+                lines.append(line)
+                line = piece
+            else:
+                line = f"{line}{sep}{piece}"
     lines.append(line)
     return "<br>".join(lines)
+
+
+def _pieces(word: str) -> list[str]:
+    """A word cut before and after each wide character (Latin runs stay whole)."""
+    out, run = [], ""
+    for ch in word:
+        if unicodedata.east_asian_width(ch) in "WF":
+            if run:
+                out.append(run)
+                run = ""
+            out.append(ch)
+        else:
+            run += ch
+    if run:
+        out.append(run)
+    return out
 
 
 def radar_figure(
