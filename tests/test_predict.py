@@ -399,3 +399,29 @@ def test_a_learned_driver_is_the_score_change_when_that_feature_is_set_to_the_me
     by_hand = model.predict_X(X[i : i + 1])[0] - model.predict_X(changed)[0]
     assert first["effect"] == pytest.approx(by_hand)
     assert d.group_by(S.USER_ID).len()["len"].max() <= 3
+
+
+class _HalfBlind(P.ScoreModel):
+    """Scores 0.2 / 0.6 from ``x`` and cannot score a user whose ``x`` is missing (NaN)."""
+
+    def fit(self, ex):
+        return self
+
+    def predict(self, ex):
+        x = ex.frame["x"].to_numpy().astype(float)
+        return np.where(x > 1.0, 0.6, 0.2) + 0.0 * x  # NaN stays NaN
+
+
+def test_a_user_the_model_cannot_score_has_no_percentile_and_no_drivers():
+    from profiling.predict.orchestration import score_today
+
+    frame = pl.DataFrame({S.USER_ID: ["a", "b", "c"], "x": [0.0, 2.0, None]})
+    ex = P.Examples(frame, ("x",))
+    scores, drivers = score_today(_HalfBlind(), ex, P.LEARNED, drivers=True)
+    c = scores.filter(pl.col(S.USER_ID) == "c").row(0, named=True)
+    # not "100th percentile" nor "x none (+NaN)": unscored
+    assert c["score"] is None and c["percentile"] is None and c["drivers"] is None
+    # the two scored users rank among themselves: a at 1 of 2 (50), b at 2 of 2 (100)
+    assert scores.sort(S.USER_ID)["percentile"].to_list() == [50.0, 100.0, None]
+    assert "c" not in drivers[S.USER_ID].to_list()
+    assert not drivers["effect"].is_nan().any()
