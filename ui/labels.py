@@ -7,8 +7,11 @@ import polars as pl
 import streamlit as st
 
 from profiling.present.export import to_safe_csv
+from profiling.present.viz import event_name
+from profiling.profiles.segments import segment_label
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from ui.text import MARKDOWN_SPECIAL, escape_markdown
 
@@ -144,15 +147,66 @@ def recommendation_rows(
     ``already_bought`` and ``bought_column``) and "why"; text escaped. ``details`` adds the
     item id, the model's score (3 decimals) and "popular pick" (✓ where the model knew too
     little of the customer and fell back to the most popular items)."""
-    cols = [pl.col("rank"), _escaped("title", "item")]
+    cols = [pl.col("rank").alias(_("rank")), _escaped("title", _("item"))]
     if details:
         cols += [
-            _escaped("item_id", "item id"),
-            pl.col("score").round(3).cast(pl.String).alias("score"),
+            _escaped("item_id", _("item id")),
+            pl.col("score").round(3).cast(pl.String).alias(_("score")),
         ]
     if bought_column and "already_bought" in table.columns:
-        cols.append(_tick("already_bought", "bought before"))
+        cols.append(_tick("already_bought", _("bought before")))
     if details and "is_fallback" in table.columns:
-        cols.append(_tick("is_fallback", "popular pick"))
-    cols.append(_escaped("reason", "why"))
+        cols.append(_tick("is_fallback", _("popular pick")))
+    cols.append(_escaped("reason", _("why")))
     return table.select(cols)
+
+
+def segment_names(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` with the RFM segment names of ``columns`` in the reader's language (the
+    8 tiers or the 11 segments, as the workspace names them); cluster and custom segment
+    names stay as they are."""
+    out = frame
+    for c in columns:
+        names = frame[c].unique().drop_nulls().to_list()
+        out = out.with_columns(
+            pl.col(c).replace_strict(
+                {n: segment_label(n) for n in names}, default=None, return_dtype=pl.String
+            )
+        )
+    return out
+
+
+TIMELINE_HEADERS = {
+    "timestamp": N_("when"),
+    "event_type": N_("event"),
+    "item_id": N_("item id"),
+    "title": N_("item"),
+    "category": N_("category"),
+    "quantity": N_("quantity"),
+    "amount": N_("amount"),
+    "rating": N_("rating"),
+}
+"""Headers of a customer's recent events (msgids)."""
+
+
+def timeline_rows(t: pl.DataFrame, currency: str | None = None) -> pl.DataFrame:
+    """A customer's events for a grid, headers and event types in the reader's language,
+    times as "07 Jan 2024 14:05", money with its currency; item ids, titles and categories
+    as they are (data values)."""
+    out = t
+    if "timestamp" in t.columns:
+        out = out.with_columns(
+            pl.Series("timestamp", [fmt.datetime_text(v) for v in t["timestamp"]], pl.String)
+        )
+    if "event_type" in t.columns:
+        kinds = t["event_type"].unique().drop_nulls().to_list()
+        out = out.with_columns(
+            pl.col("event_type").replace_strict(
+                {k: event_name(k) for k in kinds}, default=None, return_dtype=pl.String
+            )
+        )
+    if "amount" in t.columns:
+        out = out.with_columns(
+            pl.Series("amount", [fmt.money(v, currency) for v in t["amount"]], pl.String)
+        )
+    return out.rename({c: _(TIMELINE_HEADERS[c]) for c in out.columns if c in TIMELINE_HEADERS})
