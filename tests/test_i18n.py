@@ -107,7 +107,7 @@ def test_every_glossary_label_and_help_text_reads_in_chinese():
     assert left == []
 
 
-def test_a_catalog_is_recompiled_when_its_po_file_is_newer(tmp_path, monkeypatch):
+def test_a_catalog_is_recompiled_when_its_po_file_changes(tmp_path, monkeypatch):
     po = tmp_path / "locale" / "zh_CN" / "LC_MESSAGES" / "persona.po"
     po.parent.mkdir(parents=True)
     entry = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=utf-8\\n"\n\nmsgid "orders"\n'
@@ -115,13 +115,27 @@ def test_a_catalog_is_recompiled_when_its_po_file_is_newer(tmp_path, monkeypatch
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
     with i18n.language("zh"):
         assert i18n.gettext("orders") == "订单"
-        mo = tmp_path / "mo" / "zh_CN" / "LC_MESSAGES" / "persona.mo"
-        assert mo.exists()
+        assert len(list((tmp_path / "mo" / "zh_CN" / "LC_MESSAGES").glob("persona-*.mo"))) == 1
         po.write_text(entry + 'msgstr "订单数"\n', encoding="utf-8")
-        later = mo.stat().st_mtime + 10
-        os.utime(po, (later, later))
         i18n.reload()
         assert i18n.gettext("orders") == "订单数"
+
+
+def test_two_checkouts_sharing_a_cache_each_read_their_own_catalog(tmp_path, monkeypatch):
+    # the older .po of one checkout was shadowed by the .mo another checkout compiled later
+    entry = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=utf-8\\n"\n\nmsgid "orders"\n'
+    for name, word in (("a", "订单"), ("b", "订单数")):
+        po = tmp_path / name / "zh_CN" / "LC_MESSAGES" / "persona.po"
+        po.parent.mkdir(parents=True)
+        po.write_text(entry + f'msgstr "{word}"\n', encoding="utf-8")
+    os.utime(tmp_path / "a" / "zh_CN" / "LC_MESSAGES" / "persona.po", (1, 1))  # the older one
+    with i18n.language("zh"):
+        monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "b")
+        i18n.reload()
+        assert i18n.gettext("orders") == "订单数"
+        monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "a")
+        i18n.reload()
+        assert i18n.gettext("orders") == "订单"
 
 
 def _extracted() -> dict[str, str | tuple]:
