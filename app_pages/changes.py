@@ -7,9 +7,9 @@ import streamlit as st
 from profiling.errors import ProfilingError
 from profiling.jobs import Job
 from profiling.present import viz
-from profiling.profiles.segments import segment_label
 from profiling.vocabulary import fmt
 from profiling.vocabulary.i18n import gettext as _
+from profiling.workspace.migration import flow_label
 from ui import changes, data, labels, privacy, profiles, widgets
 from ui import overview as ov
 
@@ -164,8 +164,8 @@ if table.height:
         _("Export the customers of one flow as an audience"),
         range(len(pairs)),
         format_func=lambda i: _("{source} → {target} ({n} customers)").format(
-            source=segment_label(pairs[i][0]),
-            target=segment_label(pairs[i][1]),
+            source=flow_label(pairs[i][0]),
+            target=flow_label(pairs[i][1]),
             n=fmt.count(table["users"][i]),
         ),
         key="ps_chg_flow",
@@ -179,7 +179,7 @@ if table.height:
                 "customers; the counts on this page are the protected ones."
             )
         )
-    flow = _("{source} → {target}").format(source=segment_label(src), target=segment_label(dst))
+    flow = _("{source} → {target}").format(source=flow_label(src), target=flow_label(dst))
     st.download_button(
         _("Download the customers ({flow}) as CSV").format(flow=flow)
         if privacy.on()

@@ -164,7 +164,7 @@ elif (ds := data.active_dataset()) is not None:
                     ).format(n=fmt.count(frame.height))
                 )
                 # a static table wraps a wide log's columns instead of hiding some of them
-                st.table(labels.table_text(data.preview(frame, 10)), hide_index=True)
+                st.table(labels.preview_rows(data.preview(frame, 10)), hide_index=True)
                 with st.expander(_("First 200 rows in a grid (scrolls sideways)")):
                     st.dataframe(
                         data.preview(frame),

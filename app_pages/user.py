@@ -287,15 +287,16 @@ def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> No
         st.session_state["ps_user_recs_waiting"] = True
 
 
+recs_box = st.container(key="ps_user_recs")  # the lists and their model picker
 if ds.summary()["items"]:
-    chosen = st.multiselect(
+    chosen = recs_box.multiselect(
         _("Models"),
         list(registry.MODELS),
         default=recommenders.default_user_models(),
         key="ps_user_models",
         format_func=lambda n: f"{n} · {registry.describe(n)}",
     )
-    hide_seen = st.toggle(
+    hide_seen = recs_box.toggle(
         _("Leave out items this user already bought or viewed"),
         value=True,
         key="ps_user_hide_seen",
@@ -305,7 +306,8 @@ if ds.summary()["items"]:
         recommenders.model_state(n, start=False).model is None
         for n in [*chosen, *(["buy-again"] if bought else [])]
     )
-    st.fragment(recommendations, run_every=2.0 if pending else None)(chosen, hide_seen, bought)
+    with recs_box:
+        st.fragment(recommendations, run_every=2.0 if pending else None)(chosen, hide_seen, bought)
 else:
     st.info(_("This dataset has no item ids, so there is nothing to recommend."))
 

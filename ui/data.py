@@ -18,10 +18,11 @@ from profiling import workspace as W
 from profiling.data import ingest
 from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError, WorkspaceError
-from profiling.vocabulary import fmt
+from profiling.vocabulary import fmt, i18n
 from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import store
 from ui import security, state
+from ui.labels import CANONICAL_HEADERS
 from ui.text import escape_markdown, show_error
 
 
@@ -290,10 +291,13 @@ def preview_columns(frame: pl.DataFrame) -> dict:
     data grid's default, so a typical log's dozen columns fit at 1280 px."""
     out = {}
     for name, dtype in frame.schema.items():
+        label = _(CANONICAL_HEADERS[name]) if name in CANONICAL_HEADERS else name
         if dtype.is_numeric():
-            out[name] = st.column_config.NumberColumn(name, width=70)
+            out[name] = st.column_config.NumberColumn(label, width=70)
         elif dtype.is_temporal():
-            out[name] = st.column_config.DatetimeColumn(
-                name, width=150, format=fmt.GRID_DATETIME_FORMAT
-            )
+            # Streamlit's grid writes English month names: numbers in other languages
+            grid = fmt.GRID_DATETIME_FORMAT if i18n.get_language() == "en" else "YYYY-MM-DD HH:mm"
+            out[name] = st.column_config.DatetimeColumn(label, width=150, format=grid)
+        elif name in CANONICAL_HEADERS:
+            out[name] = st.column_config.TextColumn(label)
     return out

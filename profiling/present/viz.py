@@ -16,6 +16,7 @@ from profiling.vocabulary import schema as S
 from profiling.vocabulary.fmt import month, ordinal
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
+from profiling.workspace.migration import flow_label
 
 EVENT_COLORS: dict[str, str] = {
     S.VIEW: "#94A3B8",
@@ -988,7 +989,7 @@ def migration_figure(
 
     left = order(flows["from_segment"].unique().to_list())
     right = order(flows["to_segment"].unique().to_list())
-    labels = plotly_text([segment_label(n) for n in left + right])
+    labels = plotly_text([flow_label(n) for n in left + right])
     before, after = plotly_text(before), plotly_text(after)
     colors = [segment_color(n, ids.get(n)) for n in left + right]
     li = {n: i for i, n in enumerate(left)}
