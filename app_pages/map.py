@@ -10,6 +10,7 @@ from profiling.vocabulary import fmt
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, profiles, widgets
 from ui import embeddings as maps
+from ui.i18n import in_session_language
 
 st.title(_("Profile map"))
 ds = data.active_dataset()
@@ -123,6 +124,7 @@ if pending is not None:
 
     @st.fragment(run_every=1.0)
     def progress() -> None:
+        in_session_language()
         job = maps.warm_up_job()
         if pending.done:
             st.rerun()

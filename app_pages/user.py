@@ -25,6 +25,7 @@ from profiling.vocabulary.i18n import gettext as _
 from ui import changes, data, labels, privacy, profiles, recommenders, state, widgets
 from ui import overview as ov
 from ui import predict as pred_ui
+from ui.i18n import in_session_language
 
 st.title(_("User profile"))
 ds = data.active_dataset()
@@ -237,6 +238,7 @@ def show_pending(ms) -> None:
 
 def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> None:
     """Each model's list when its model is ready; training never holds up the page."""
+    in_session_language()
     states = [recommenders.model_state(n) for n in chosen]
     again = recommenders.model_state("buy-again") if bought else None
     waiting = [
