@@ -303,6 +303,6 @@ def test_a_user_whose_drivers_were_not_computed_is_told_why(monkeypatch, user, s
     monkeypatch.setattr(ui_predict, "ready_scores", lambda: scores)
     at = AppTest.from_function(_user_block, args=(user,), default_timeout=120).run()
     assert not at.exception
-    lines = [c.value for c in at.caption if "Propensity drivers" in c.value]
+    lines = [c.value for c in at.caption if "Chance to buy drivers" in c.value]
     assert len(lines) == 1 and says in lines[0], lines
     # before: the drivers line was simply missing for such a user

@@ -443,7 +443,8 @@ def test_batches_name_their_files_instead_of_showing_stored_json():
     from ui.data import _files_text
 
     stored = '{"events": {"name": "part1.xlsx", "digest": "ab"}, "users": {"name": "u.csv"}}'
-    assert _files_text(stored) == "events: part1.xlsx · users: u.csv"
+    # the table names as the tabs of the Data page name them ("Events", "Users")
+    assert _files_text(stored) == "Events: part1.xlsx · Users: u.csv"
 
 
 def test_days_and_percentiles_read_naturally():

@@ -466,7 +466,7 @@ def test_on_a_large_store_drivers_are_computed_for_the_top_scored_users_against_
 
     model = P.LearnedModel().fit(held_out)
     monkeypatch.setattr(orchestration, "DRIVER_USERS", 50)
-    scores, drivers = orchestration._score_today(model, held_out, P.LEARNED, True)
+    scores, drivers = orchestration.score_today(model, held_out, P.LEARNED, True)
     top = set(scores.sort("score", descending=True, maintain_order=True)[S.USER_ID][:50])
     assert set(scores.filter(pl.col("drivers").is_not_null())[S.USER_ID]) <= top
     assert set(drivers[S.USER_ID]) <= top and len(set(drivers[S.USER_ID])) > 40
@@ -504,3 +504,29 @@ def test_a_user_below_the_driver_cutoff_is_told_how_many_score_higher(monkeypatc
     # drivers not asked for at all: nothing to explain
     none = scores.with_columns(pl.lit(None, pl.String).alias("purchase_drivers"))
     assert P.missing_drivers(none, "c", "purchase") is None
+
+
+class _HalfBlind(P.ScoreModel):
+    """Scores 0.2 / 0.6 from ``x`` and cannot score a user whose ``x`` is missing (NaN)."""
+
+    def fit(self, ex):
+        return self
+
+    def predict(self, ex):
+        x = ex.frame["x"].to_numpy().astype(float)
+        return np.where(x > 1.0, 0.6, 0.2) + 0.0 * x  # NaN stays NaN
+
+
+def test_a_user_the_model_cannot_score_has_no_percentile_and_no_drivers():
+    from profiling.predict.orchestration import score_today
+
+    frame = pl.DataFrame({S.USER_ID: ["a", "b", "c"], "x": [0.0, 2.0, None]})
+    ex = P.Examples(frame, ("x",))
+    scores, drivers = score_today(_HalfBlind(), ex, P.LEARNED, drivers=True)
+    c = scores.filter(pl.col(S.USER_ID) == "c").row(0, named=True)
+    # not "100th percentile" nor "x none (+NaN)": unscored
+    assert c["score"] is None and c["percentile"] is None and c["drivers"] is None
+    # the two scored users rank among themselves: a at 1 of 2 (50), b at 2 of 2 (100)
+    assert scores.sort(S.USER_ID)["percentile"].to_list() == [50.0, 100.0, None]
+    assert "c" not in drivers[S.USER_ID].to_list()
+    assert not drivers["effect"].is_nan().any()

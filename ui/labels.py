@@ -9,10 +9,12 @@ import polars as pl
 import streamlit as st
 
 from profiling.present.export import to_safe_csv
+from profiling.present.viz import event_name
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
+from profiling.workspace.migration import flow_label
 from ui.text import MARKDOWN_SPECIAL, escape_markdown
 
 
@@ -220,3 +222,88 @@ def recommendation_rows(
         cols.append(_tick("is_fallback", _("popular pick")))
     cols.append(_escaped("reason", _("why")))
     return table.select(cols)
+
+
+def segment_names(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` with the RFM segment names of ``columns`` in the reader's language (the
+    8 tiers or the 11 segments, as the workspace names them, and the "New customers" /
+    "Not in the later data" sides of a flow); cluster and custom segment names stay as
+    they are."""
+    out = frame
+    for c in columns:
+        names = frame[c].unique().drop_nulls().to_list()
+        out = out.with_columns(
+            pl.col(c).replace_strict(
+                {n: flow_label(n) for n in names}, default=None, return_dtype=pl.String
+            )
+        )
+    return out
+
+
+TIMELINE_HEADERS = {
+    "timestamp": N_("when"),
+    "event_type": N_("event"),
+    "item_id": N_("item id"),
+    "title": N_("item"),
+    "category": N_("category"),
+    "quantity": N_("quantity"),
+    "amount": N_("amount"),
+    "rating": N_("rating"),
+}
+"""Headers of a customer's recent events (msgids)."""
+
+CANONICAL_HEADERS = TIMELINE_HEADERS | {
+    "user_id": N_("customer id"),
+    "price": N_("price"),
+    "order_id": N_("order id"),
+    "session_id": N_("session id"),
+    "channel": N_("channel"),
+    "device": N_("device"),
+    "brand": N_("brand"),
+    "description": N_("description"),
+}
+"""Headers of the canonical columns in a table preview (msgids); any other column is named
+as in the file."""
+
+
+def preview_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """A cleaned table's first rows as text for ``st.table``: canonical headers and event
+    types in the reader's language, date-times as "07 Jan 2024 14:05"; ids, titles and other
+    values as they are; escaped."""
+    out = frame.with_columns(
+        pl.Series(name, [fmt.datetime_text(v) for v in frame[name]], pl.String)
+        for name, dtype in frame.schema.items()
+        if dtype.is_temporal()
+    )
+    if "event_type" in out.columns:
+        kinds = out["event_type"].unique().drop_nulls().to_list()
+        out = out.with_columns(
+            pl.col("event_type").replace_strict(
+                {k: event_name(k) for k in kinds}, default=None, return_dtype=pl.String
+            )
+        )
+    names = {c: _(CANONICAL_HEADERS[c]) for c in out.columns if c in CANONICAL_HEADERS}
+    return table_text(out.rename(names))
+
+
+def timeline_rows(t: pl.DataFrame, currency: str | None = None) -> pl.DataFrame:
+    """A customer's events for a grid, headers and event types in the reader's language,
+    times as "07 Jan 2024 14:05", money with its currency; item ids, titles and categories
+    as they are (data values)."""
+    out = t
+    if "timestamp" in t.columns:
+        out = out.with_columns(
+            pl.Series("timestamp", [fmt.datetime_text(v) for v in t["timestamp"]], pl.String)
+        )
+    if "event_type" in t.columns:
+        kinds = t["event_type"].unique().drop_nulls().to_list()
+        out = out.with_columns(
+            pl.col("event_type").replace_strict(
+                {k: event_name(k) for k in kinds}, default=None, return_dtype=pl.String
+            )
+        )
+    if "amount" in t.columns:
+        out = out.with_columns(
+            pl.Series("amount", [fmt.money(v, currency) for v in t["amount"]], pl.String)
+        )
+    return out.rename({c: _(TIMELINE_HEADERS[c]) for c in out.columns if c in TIMELINE_HEADERS})

@@ -108,13 +108,17 @@ def hour_ago(newest: datetime) -> tuple[datetime, datetime]:
     return newest - HOUR, newest
 
 
+HOUR_MODE = "Now and an hour ago"
+"""The mode's key (English, as the other modes' keys); shown through :data:`MODE_WORDS`."""
+
+
 def hour_modes() -> list[str]:
     """What changed's extra mode, ["Now and an hour ago"], when the active workspace has a
     live feed; [] otherwise."""
     ref = data.resolved_spec()
     if ref is None or not C.has_feed(ref.workspace()):
         return []
-    return [_("Now and an hour ago")]
+    return [HOUR_MODE]
 
 
 def hour_caption(before: datetime, after: datetime) -> str:

@@ -73,7 +73,9 @@ def explain_scores(
             "effect": effects[rows_idx, cols_idx],
         }
     ).with_columns(pl.col("value").fill_nan(None))
-    long = long.filter(pl.col("effect").abs() > 1e-6)
+    # NaN effects (a user the model cannot score) explain nothing: polars orders NaN above
+    # every number, so without is_not_nan they passed as "none (+NaN)"
+    long = long.filter(pl.col("effect").is_not_nan() & (pl.col("effect").abs() > 1e-6))
     return long.with_columns(
         pl.col("feature").replace_strict(FEATURE_LABELS, default=pl.col("feature")).alias("label")
     ).select(S.USER_ID, "rank", "feature", "label", "value", "typical", "effect")
