@@ -137,7 +137,8 @@ if row.get("tags"):
 
 pcts = percentiles(prof, user)
 cur = ov.currency()
-cols = st.columns(len(pcts) or 1)
+# rows of three: a money figure with a long symbol ("US$1,234.56" in Chinese) is never cut
+cols = [col for start in range(0, max(pcts.height, 1), 3) for col in st.columns(3)]
 for col, r in zip(cols, pcts.iter_rows(named=True), strict=False):
     value = fmt.feature(r["value"], r["feature"], cur)
     pct = r["sentence"]
