@@ -1,6 +1,6 @@
-"""Browser end-to-end: at 1280 and 1400 px, in English and in Chinese, every page of the sample store is looked at for
-clipped table columns, text cut by an ellipsis and chart labels that fall outside their chart,
-and a screenshot of every page is saved.
+"""Browser end-to-end: at 1280 and 1400 px, in English and in Chinese, every page of the
+sample store is looked at for clipped table columns, text cut by an ellipsis and chart labels
+that fall outside their chart, and a screenshot of every page is saved.
 
 What counts as a problem (measured in the page with ``page.evaluate``):
 
