@@ -10,7 +10,7 @@ from profiling.vocabulary import fmt
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, profiles, widgets
 from ui import embeddings as maps
-from ui.i18n import in_session_language
+from ui.i18n import fragment
 
 st.title(_("Profile map"))
 ds = data.active_dataset()
@@ -122,9 +122,8 @@ if method == "umap":
 
 if pending is not None:
 
-    @st.fragment(run_every=1.0)
+    @fragment(run_every=1.0)
     def progress() -> None:
-        in_session_language()
         job = maps.warm_up_job()
         if pending.done:
             st.rerun()

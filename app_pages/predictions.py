@@ -14,6 +14,7 @@ from ui import data, privacy, widgets
 from ui import labels as glossary_ui
 from ui import overview as ov
 from ui import predict as pred_ui
+from ui.i18n import fragment
 
 st.title(_("Predictions"))
 ds = data.active_dataset()
@@ -56,7 +57,7 @@ if job.failed:
     st.stop()
 
 
-@st.fragment(run_every=2.0)
+@fragment(run_every=2.0)
 def training_progress(horizon_days: int) -> None:
     """The background job's progress; one full page run shows the results when it is done."""
     j = pred_ui.job(horizon_days)

@@ -16,6 +16,7 @@ from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, labels, recommenders, widgets
+from ui.i18n import fragment
 
 st.title(_("Recommenders"))
 ds = data.active_dataset()
@@ -129,7 +130,7 @@ if run:
 state = recommenders.comparison_state(settings)
 
 
-@st.fragment(run_every=2.0)
+@fragment(run_every=2.0)
 def progress(settings: recommenders.Settings) -> None:
     """The background job's progress; one full run shows the results when it is done."""
     job = recommenders.comparison_state(settings).job

@@ -29,6 +29,7 @@ from profiling.vocabulary.i18n import gettext as _
 from ui import custom_segments, data, labels, privacy, profiles, stakeholder, widgets
 from ui import overview as ov
 from ui import predict as pred_ui
+from ui.i18n import fragment
 
 st.title(_("Segments"))
 ds = data.active_dataset()
@@ -94,7 +95,7 @@ if shown.job is not None and shown.job.failed:
     st.button(_("Try again"), on_click=profiles.retry_segmentation, args=(shown.job,))
 elif shown.job is not None:
 
-    @st.fragment(run_every=1.0)
+    @fragment(run_every=1.0)
     def clustering(job) -> None:
         if job.done:
             st.rerun()

@@ -26,7 +26,7 @@ from ui import changes, data, labels, privacy, profiles, recommenders, state, wi
 from ui import live as live_ui
 from ui import overview as ov
 from ui import predict as pred_ui
-from ui.i18n import in_session_language
+from ui.i18n import fragment
 
 st.title(_("User profile"))
 ds = data.active_dataset()
@@ -241,7 +241,6 @@ def show_pending(ms) -> None:
 
 def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> None:
     """Each model's list when its model is ready; training never holds up the page."""
-    in_session_language()
     states = [recommenders.model_state(n) for n in chosen]
     again = recommenders.model_state("buy-again") if bought else None
     waiting = [
@@ -312,7 +311,7 @@ if ds.summary()["items"]:
         for n in [*chosen, *(["buy-again"] if bought else [])]
     )
     with recs_box:
-        st.fragment(recommendations, run_every=2.0 if pending else None)(chosen, hide_seen, bought)
+        fragment(recommendations, run_every=2.0 if pending else None)(chosen, hide_seen, bought)
 else:
     st.info(_("This dataset has no item ids, so there is nothing to recommend."))
 

@@ -10,11 +10,14 @@ from streamlit.testing.v1 import AppTest
 def _section(user: str, lang: str = "en", fitted: bool = True) -> AppTest:
     def script(user, lang, fitted):
         import polars as pl
+        import streamlit as st
 
         from profiling.vocabulary import i18n
         from ui import predict as pred_ui
+        from ui import state
 
         i18n.set_language(lang)
+        st.session_state[state.LANG] = lang  # as the router keeps it (fragments read it)
         scores = pl.DataFrame(
             {
                 "user_id": ["a", "b"],

@@ -79,3 +79,39 @@ def test_the_eight_tier_scheme_picked_on_the_overview_names_the_segments_in_chin
     names = set(sizes.iloc[:, 0])
     assert "重要价值客户" in names and "一般挽留客户" in names
     assert not names & {"冠军客户", "Champions", "Important value"}
+
+
+def test_every_fragment_reruns_in_the_sessions_language():
+    # a fragment reruns alone, without the router that sets the language: one made with
+    # st.fragment directly read English on its own reruns (the User profile's scores)
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    direct = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("ui", "app_pages")
+        for path in sorted((root / folder).rglob("*.py"))
+        if path.name != "i18n.py"
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(r"\bst\.fragment\b", line)
+    ]
+    assert direct == [], "use ui.i18n.fragment instead of st.fragment: " + ", ".join(direct)
+
+
+def test_a_fragment_made_with_the_helper_sets_the_language_first(monkeypatch):
+    import ui.i18n as ui_i18n
+    from profiling.vocabulary import i18n
+
+    calls = []
+    monkeypatch.setattr(ui_i18n.st, "fragment", lambda f, run_every=None: f)
+    monkeypatch.setattr(ui_i18n, "in_session_language", lambda: calls.append("language"))
+
+    @ui_i18n.fragment(run_every=1.0)
+    def block(x):
+        calls.append(x)
+        return i18n.current() if hasattr(i18n, "current") else None
+
+    block("drawn")
+    assert calls == ["language", "drawn"]
+    assert block.__name__ == "block"

@@ -6,6 +6,8 @@ URL (so a shared link opens in the sender's language) and the browser.
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from profiling.vocabulary import i18n
@@ -74,3 +76,20 @@ def in_session_language() -> None:
     """Set this session's language for a fragment's rerun: a fragment runs alone, without
     the router that calls :func:`choose_language`, so its words would read in English."""
     i18n.set_language(i18n.normalize(st.session_state.get(state.LANG)) or i18n.DEFAULT)
+
+
+def fragment(func=None, *, run_every: float | None = None):
+    """``st.fragment`` whose reruns read in this session's language (a fragment reruns alone,
+    without the router that sets it): every fragment of the app is made with this, as
+    ``@fragment(run_every=2.0)`` or ``fragment(f, run_every=...)(args)``. Streamlit tells
+    fragments apart by the function's module and qualified name, which are kept."""
+
+    def wrap(f):
+        @functools.wraps(f)
+        def in_language(*args, **kwargs):
+            in_session_language()
+            return f(*args, **kwargs)
+
+        return st.fragment(in_language, run_every=run_every)
+
+    return wrap(func) if func is not None else wrap

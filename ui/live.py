@@ -17,6 +17,7 @@ from profiling.workspace import collector as C
 from profiling.workspace import live
 from profiling.workspace.roles import META_ERRORS
 from ui import data, security
+from ui.i18n import fragment
 from ui.text import escape_markdown, show_error
 
 REFRESH_S = 3.0
@@ -67,7 +68,7 @@ def overview_line() -> None:
     ref = data.resolved_spec()
     if ref is None or not C.has_feed(ref.workspace()):
         return
-    st.fragment(_arrivals, run_every=REFRESH_S)(ref.slug)
+    fragment(_arrivals, run_every=REFRESH_S)(ref.slug)
 
 
 # ---- User profile -----------------------------------------------------------------------------
@@ -97,7 +98,7 @@ def watch_user(user_id: str) -> None:
         return
     # events committed after this run resolved its data: rerun once more at the first tick
     st.session_state[USER_STAMP] = (ref.slug, user_id, stamp if current else "behind")
-    st.fragment(_check_user, run_every=REFRESH_S)(ref.slug, user_id)
+    fragment(_check_user, run_every=REFRESH_S)(ref.slug, user_id)
 
 
 # ---- What changed -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from profiling.profiles.risk import risk_scores
 from profiling.vocabulary import fmt
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, overview, persist, profiles
+from ui.i18n import fragment
 from ui.jobs import PREDICTIONS, runtime
 from ui.text import escape_markdown
 
@@ -243,7 +244,7 @@ def user_section(user_id: str) -> None:
         st.session_state[PRED_WAITING] = True
     else:
         st.session_state.pop(PRED_WAITING, None)
-    st.fragment(_user_scores, run_every=2.0 if running else None)(user_id)
+    fragment(_user_scores, run_every=2.0 if running else None)(user_id)
 
 
 def _user_scores(user_id: str) -> None:

@@ -17,7 +17,7 @@ from profiling.vocabulary import glossary as G
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, profiles, security, state
-from ui.i18n import in_session_language
+from ui.i18n import fragment
 from ui.text import escape_markdown, show_error, write_text  # noqa: F401 (re-exported)
 
 
@@ -333,9 +333,8 @@ def job_progress(job, text: str) -> None:
         )
         return
 
-    @st.fragment(run_every=1.0)
+    @fragment(run_every=1.0)
     def poll() -> None:
-        in_session_language()
         if job.done:
             st.rerun()
         st.progress(
