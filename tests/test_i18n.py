@@ -185,3 +185,15 @@ def test_the_chinese_catalog_translates_every_message_the_code_marks():
         )
     )
     assert (missing, empty, placeholders) == ([], [], [])
+
+
+def test_a_comparison_names_its_new_test_users_in_the_readers_language():
+    # the per-segment chart of a comparison labelled them in English on a Chinese page
+    import importlib
+
+    from profiling.profiles.segments import segment_label
+
+    compare = importlib.import_module("profiling.evaluation.compare")
+    assert compare.NO_SEGMENT == "no segment (new since the cutoff)"
+    with i18n.language("zh"):
+        assert segment_label(compare.NO_SEGMENT) == "无分群（截止日之后的新客户）"

@@ -42,6 +42,7 @@ from profiling.evaluation import metrics as M
 from profiling.evaluation.context import train_segments
 from profiling.evaluation.relevance import Relevance, relevance_for
 from profiling.evaluation.splits import Split, interactions_from, relevant_items
+from profiling.profiles.segments import NO_SEGMENT
 from profiling.recommenders.base import Recommender
 from profiling.vocabulary import schema as S
 
@@ -87,7 +88,6 @@ METRIC_LABELS: dict[str, str] = {
 
 Progress = Callable[[str, int, int], None]
 
-NO_SEGMENT = "no segment (new since the cutoff)"
 """Breakdown label of test users without a segment (no training history)."""
 
 METRICS_SCHEMA = {

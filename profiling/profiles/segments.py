@@ -20,6 +20,8 @@ from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 
 NO_PURCHASE = N_("No purchase yet")
+NO_SEGMENT = N_("no segment (new since the cutoff)")
+"""An evaluation's test user without a training-period segment (new since its cutoff)."""
 REFUNDED_ALL = G.REFUNDED_EVERYTHING  # net spend <= 0 after refunds: not a visitor, not scored
 
 # (name, rule on R and F scores, plain-language definition), checked in order.
@@ -919,7 +921,7 @@ def build_segments(
     return with_scheme(seg, profiles, scheme)
 
 
-_KNOWN_NAMES = frozenset(RFM_ORDER) | frozenset(TIER_ORDER)
+_KNOWN_NAMES = frozenset(RFM_ORDER) | frozenset(TIER_ORDER) | {NO_SEGMENT}
 
 
 def with_scheme(seg: Segmentation, profiles: pl.DataFrame, scheme: str) -> Segmentation:
