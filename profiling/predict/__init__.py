@@ -1,21 +1,8 @@
 """Predictive scores: purchase propensity and churn risk on a rolling-cutoff protocol,
 compared with simple baselines on a held-out final window, plus BG/NBD + Gamma-Gamma CLV.
 
-The protocol (``plan_cutoffs``):
-
-- time is cut at midnights (UTC). ``today`` is the midnight after the last event;
-- the **test cutoff** is ``today - H`` (or the day after ``calibration_end``): features use
-  events strictly before it, labels are purchases in the H days from it. Nothing a model,
-  a baseline, a threshold or a model choice uses comes from on or after it;
-- **training cutoffs** are the test cutoff minus H, 2H, ... (up to ``max_train_cutoffs``,
-  each with at least H days of history before it): a training example is (a user's
-  features before cutoff c, whether they bought in [c, c + H)), so every training label
-  ends before the test cutoff;
-- the **validation** set is the most recent training cutoff (models fitted on the older
-  ones) or, with a single training cutoff, a stratified quarter of its users. The F1-maximizing
-  threshold of every model and the model whose scores are used are chosen there;
-- the scores of **today's** users come from the chosen model refitted on every cutoff up to
-  and including the test cutoff (all of them are earlier than today, with complete labels).
+The protocol (``plan_cutoffs``: where time is cut, which window features and labels read)
+is described once, in :mod:`profiling.predict.protocol`.
 
 Churn risk is the probability that a past buyer makes no purchase within a **lapse window**
 L longer than H, set from the data (the 80th percentile of the gaps between a customer's
