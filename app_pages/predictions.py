@@ -116,7 +116,7 @@ st.caption(
         share=fmt.percent(bal["test_positive_share"]),
         rows=fmt.count(bal["train_rows"]),
         train_share=fmt.percent(bal["train_positive_share"]),
-        validation=bal["validation"],
+        validation=P.stage_text(bal["validation"]),
     )
 )
 if t.baseline_wins:
@@ -153,7 +153,7 @@ st.caption(
 )
 for name, why in (t.not_fitted or {}).items():
     st.caption(
-        _("{model} is not compared: {why}.").format(model=G.predict_model_label(name), why=why)
+        _("{model} is not compared: {why}.").format(model=G.predict_model_label(name), why=_(why))
     )
 st.download_button(
     _("Download the metrics (CSV)"),
@@ -255,7 +255,7 @@ st.caption(
         "model alone is set to the typical (median) user's value; the three largest per user."
     ).format(model=G.predict_model_label(t.chosen))
 )
-top = P.top_scores(bundle.scores, task_name)
+top = P.top_scores(bundle.scores, task_name, drivers=t.drivers)
 score_col = top.columns[1]  # the score, its percentile, the drivers
 st.dataframe(
     top,

@@ -20,8 +20,10 @@ import streamlit as st
 
 from profiling import predict as P
 from profiling.jobs import Job
-from profiling.profiles.risk import risk_scores
+from profiling.profiles.risk import in_language, risk_scores
 from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, overview, persist, profiles
 from ui.jobs import PREDICTIONS, runtime
@@ -56,11 +58,11 @@ def _compute(
     pred = P.predict(
         events, horizon_days=horizon_days, progress=report, on_baselines=baselines_ready
     )
-    progress(0.96, "risk: anomaly score and rules")
+    progress(0.96, N_("risk: anomaly score and rules"))
     risk = risk_scores(events)
     bundle = Bundle(pred, risk, P.all_scores(pred, risk))
     if save is not None:
-        progress(0.99, "saving with the workspace")
+        progress(0.99, N_("saving with the workspace"))
         save(bundle)
     return bundle
 
@@ -169,10 +171,16 @@ def job(horizon_days: int | None = None) -> Job | None:
 
 def progress_line(j: Job) -> tuple[float, str]:
     """(fraction, text) of a running prediction job, for a progress bar."""
-    return min(j.progress, 1.0), (
-        f"{j.message} ({j.elapsed:.0f} s). The learned models train in the background: "
-        "other pages stay usable."
-    )
+    return min(j.progress, 1.0), _(
+        "{stage} ({seconds} s). The learned models train in the background: other pages stay "
+        "usable."
+    ).format(stage=stage_text(j.message), seconds=fmt.count(j.elapsed))
+
+
+def stage_text(message: str) -> str:
+    """A job's progress message in the current language (the job reports it in English;
+    :func:`profiling.predict.stage_text` reads the prediction run's stages)."""
+    return P.stage_text(message)
 
 
 def wait(j: Job, status) -> Bundle:
@@ -180,11 +188,16 @@ def wait(j: Job, status) -> Bundle:
     result or raises the job's ProfilingError."""
     bar = st.progress(0.0)
     while not j.done:
-        bar.progress(min(j.progress, 1.0), text=f"{j.message} ({j.elapsed:.0f} s)")
+        bar.progress(
+            min(j.progress, 1.0),
+            text=_("{stage} ({seconds} s)").format(
+                stage=stage_text(j.message), seconds=fmt.count(j.elapsed)
+            ),
+        )
         time.sleep(0.3)
     bar.empty()
     if j.failed:
-        status.update(label="Could not compute the predictions", state="error")
+        status.update(label=_("Could not compute the predictions"), state="error")
     return j.result()
 
 
@@ -222,7 +235,7 @@ def status_line() -> str:
         return _("Predicted scores could not be computed: {error}").format(error=j.error)
     if not j.done:
         return _("Predicted scores are being computed ({progress}, {message}).").format(
-            progress=f"{j.progress:.0%}", message=j.message
+            progress=fmt.percent(j.progress, 0), message=stage_text(j.message)
         )
     return _("Predicted scores are ready.")
 
@@ -246,7 +259,7 @@ def user_section(user_id: str) -> None:
 
 
 def _user_scores(user_id: str) -> None:
-    st.subheader("Predicted scores")
+    st.subheader(_("Predicted scores"))
     scores = ready_scores()
     j = job()
     running = j is not None and not j.done
@@ -259,7 +272,9 @@ def _user_scores(user_id: str) -> None:
     if scores is None:
         c1, c2 = st.columns([2, 1], vertical_alignment="center")  # the button fits at 1280 px
         c1.caption(
-            status_line() + " They are trained on the Predictions page, or here in the background."
+            status_line()
+            + " "
+            + _("They are trained on the Predictions page, or here in the background.")
         )
         c2.button(
             _("Compute in the background"),
@@ -271,86 +286,114 @@ def _user_scores(user_id: str) -> None:
         return
     row = P.user_scores(scores, user_id)
     if row is None:
-        st.caption("This user has no event before the scoring date, so no score.")
+        st.caption(_("This user has no event before the scoring date, so no score."))
         return
     cols = st.columns(5)
-    pct = lambda v: "" if v is None else f"{v:.0f}th percentile"  # noqa: E731 - a one-line formatter read beside its use
+    pct = lambda v: "" if v is None else _("{nth} percentile").format(nth=fmt.ordinal(v))  # noqa: E731 - a one-line formatter read beside its use
+    share = lambda v: "—" if v is None else fmt.percent(v)  # noqa: E731 - as above
     cols[0].metric(
-        "Chance to buy",
-        _fmt(row.get("purchase_propensity"), "{:.1%}"),
-        help=f"Purchase propensity: the chance of a purchase in the next {horizon()} "
-        "days. " + pct(row.get("purchase_propensity_pct")),
+        _("Chance to buy"),
+        share(row.get("purchase_propensity")),
+        help=_("Purchase propensity: the chance of a purchase in the next {days} days.").format(
+            days=horizon()
+        )
+        + " "
+        + pct(row.get("purchase_propensity_pct")),
     )
     cols[0].caption(pct(row.get("purchase_propensity_pct")))
     cols[1].metric(
-        "Churn risk",
-        _fmt(row.get("churn_risk"), "{:.1%}"),
-        help="Chance that this past buyer lapses: "
-        + _lapse_words()
-        + " (none for users who never bought).",
+        _("Churn risk"),
+        share(row.get("churn_risk")),
+        help=_(
+            "Chance that this past buyer lapses: {lapse} (none for users who never bought)."
+        ).format(lapse=_lapse_words()),
     )
     cols[1].caption(pct(row.get("churn_risk_pct")))
     # no p_alive column at all: the buying-pattern model could not be fitted (not a number)
     unfitted = None if "p_alive" in row else _clv_reason()
     cols[2].metric(
-        "Still active",
-        _fmt(row.get("p_alive"), "{:.1%}") if unfitted is None else "could not fit",
-        help="P(alive) of the buying-pattern model: the probability that the customer has "
-        "not quietly stopped buying." + ("" if unfitted is None else f" Not shown: {unfitted}"),
+        _("Still active"),
+        share(row.get("p_alive")) if unfitted is None else _("could not fit"),
+        help=_(
+            "P(alive) of the buying-pattern model: the probability that the customer has "
+            "not quietly stopped buying."
+        )
+        + ("" if unfitted is None else " " + _("Not shown: {why}").format(why=unfitted)),
     )
     if unfitted is not None:
         cols[3].metric(
-            "Value, next year",
-            "could not fit",
-            help=f"Expected purchases and value need the buying-pattern model. {unfitted}",
+            _("Value, next year"),
+            _("could not fit"),
+            help=_("Expected purchases and value need the buying-pattern model.") + f" {unfitted}",
         )
     elif "expected_value_365d" in row:
         value = row.get("expected_value_365d")
         cols[3].metric(
-            "Value, next year",
+            _("Value, next year"),
             fmt.money(value, overview.currency()),
-            help="Expected value over the next 365 days: BG/NBD expected purchases "
-            "times Gamma-Gamma expected spend per purchase (undiscounted).",
+            help=_(
+                "Expected value over the next 365 days: BG/NBD expected purchases "
+                "times Gamma-Gamma expected spend per purchase (undiscounted)."
+            ),
         )
     else:
         cols[3].metric(
-            "Orders, next year",
-            _fmt(row.get("expected_purchases_365d"), "{:.2f}"),
-            help="BG/NBD expected purchases over the next 365 days.",
+            _("Orders, next year"),
+            fmt.number(row.get("expected_purchases_365d")),
+            help=_("BG/NBD expected purchases over the next 365 days."),
         )
     cols[4].metric(
-        "How unusual",
+        _("How unusual"),
         _fmt(row.get("anomaly_score"), "{:.2f}"),
-        help="Anomaly score (IsolationForest): about 0.5 ordinary, near 1 very unusual.",
+        help=_("Anomaly score (IsolationForest): about 0.5 ordinary, near 1 very unusual."),
     )
     cols[4].caption(pct(row.get("anomaly_pct")))
-    for task, label in (("purchase", "Propensity"), ("churn", "Churn risk")):
-        drivers = row.get(f"{task}_drivers")
+    bundle = ready()
+    heads = {
+        "purchase": _("**Propensity drivers** (score change against a typical value): {drivers}"),
+        "churn": _("**Churn risk drivers** (score change against a typical value): {drivers}"),
+    }
+    for task, head in heads.items():
+        drivers = _user_drivers(bundle, task, user_id) or row.get(f"{task}_drivers")
         if drivers:
-            st.caption(
-                f"**{label} drivers** (score change against a typical value): "
-                f"{escape_markdown(drivers)}"
-            )
+            st.caption(head.format(drivers=escape_markdown(drivers)))
     flags = row.get("risk_flags") or []
     if flags:
-        for reason in (row.get("risk_reasons") or "").split(" | "):
+        for reason in _user_reasons(bundle, user_id, row).split(" | "):
             st.warning(escape_markdown(reason), icon=":material/flag:")
     else:
-        st.caption("No risk flag: none of the risk rules fires for this user.")
+        st.caption(_("No risk flag: none of the risk rules fires for this user."))
+
+
+def _user_drivers(bundle: Bundle | None, task: str, user_id: str) -> str | None:
+    """One user's drivers of ``task`` in the current language (None when not scored)."""
+    t = None if bundle is None else getattr(bundle.predictions, task)
+    if t is None:
+        return None
+    text = P.drivers_in_language(t.drivers, [user_id])
+    return text["drivers"][0] if text.height else None
+
+
+def _user_reasons(bundle: Bundle | None, user_id: str, row: dict) -> str:
+    """One user's risk reasons in the current language (the saved text as a fallback)."""
+    if bundle is None or bundle.risk is None:
+        return row.get("risk_reasons") or ""
+    mine = in_language(bundle.risk.filter(pl.col("user_id") == user_id))
+    return mine["risk_reasons"][0] if mine.height else row.get("risk_reasons") or ""
 
 
 def _lapse_words() -> str:
     """Churn's lapse window in plain words, from the finished predictions."""
     bundle = ready()
     lapse = None if bundle is None else bundle.predictions.lapse
-    return "no purchase in the lapse window" if lapse is None else lapse.describe()
+    return _("no purchase in the lapse window") if lapse is None else lapse.describe()
 
 
 def _clv_reason() -> str:
     """Why the finished predictions have no customer-value columns, in the library's words."""
     bundle = ready()
     note = None if bundle is None else bundle.predictions.clv_note
-    return note or "The customer-value model could not be fitted on this log."
+    return note or _("The customer-value model could not be fitted on this log.")
 
 
 def _fmt(value, pattern: str) -> str:
@@ -390,16 +433,24 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
             if name not in joined.columns:
                 continue
             lo, hi = col.slider(
-                P.SCORE_LABELS[name], 0.0, 1.0, (0.0, 1.0), step=0.05, key=f"ps_seg_score_{name}"
+                G.predict_score_label(name),
+                0.0,
+                1.0,
+                (0.0, 1.0),
+                step=0.05,
+                key=f"ps_seg_score_{name}",
             )
             if (lo, hi) != (0.0, 1.0):
                 bounds[name] = (lo, hi)
-        flagged = st.toggle("Only users with a risk flag", key="ps_seg_score_flagged")
+        flagged = st.toggle(_("Only users with a risk flag"), key="ps_seg_score_flagged")
         if flagged:
             bounds["n_risk_flags"] = (1, 1_000_000)
         st.caption(
-            "A customer without a score you narrowed (the chance of not buying again of "
-            "someone who never bought) is left out. Export below includes the score columns you pick."
+            _(
+                "A customer without a score you narrowed (the chance of not buying again of "
+                "someone who never bought) is left out. Export below includes the score "
+                "columns you pick."
+            )
         )
     return joined, (P.score_mask(joined, bounds) if bounds else None)
 
@@ -419,7 +470,11 @@ def map_color_options() -> dict[str, str]:
     scores = ready_scores()
     if scores is None:
         return {}
-    return {c: f"Score: {P.SCORE_LABELS[c]}" for c in MAP_SCORES if c in scores.columns}
+    return {
+        c: _("Score: {score}").format(score=G.predict_score_label(c))
+        for c in MAP_SCORES
+        if c in scores.columns
+    }
 
 
 def with_map_scores(table: pl.DataFrame) -> pl.DataFrame:

@@ -42,6 +42,7 @@ from profiling.predict.protocol import (
     CutoffPlan,
     PredictionError,
     Progress,
+    Stage,
     before_validation,
     lapse_window,
     no_progress,
@@ -52,6 +53,7 @@ from profiling.predict.spend import DEFAULT_VALUE_HORIZON, ValueResult, fit_valu
 from profiling.predict.value import clv_scores
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS as FEATURE_LABELS
+from profiling.vocabulary.i18n import N_
 
 
 def metric_rows(
@@ -122,7 +124,9 @@ def _percentile(score: pl.Expr) -> pl.Expr:
 
 # ---- the steps of one task -----------------------------------------------------------------
 def _window(c: datetime, h: int) -> str:
-    return f"window {c.date()} .. {(c + timedelta(days=h)).date()}"
+    return Stage(
+        N_("window {start} .. {end}"), start=str(c.date()), end=str((c + timedelta(days=h)).date())
+    )
 
 
 def _examples_reader(
@@ -153,13 +157,15 @@ def _validation_split(
     training cutoff, or a stratified quarter of the users."""
     if plan.validation is not None and len(train_parts) >= 2:
         fit_part, val = concat_examples(before_validation(plan, train_parts)), train_parts[-1]
-        val_where = f"validation {_window(plan.validation, plan.horizon_days)}"
+        val_where = Stage(
+            N_("validation {window}"), window=_window(plan.validation, plan.horizon_days)
+        )
     else:
         idx = np.arange(train.frame.height)
         a, b = train_test_split(idx, test_size=0.25, stratify=train.y(), random_state=random_state)
         fit_part = Examples(train.frame[np.sort(a)], train.features)
         val = Examples(train.frame[np.sort(b)], train.features)
-        val_where = "validation quarter of the training users"
+        val_where = Stage(N_("validation quarter of the training users"))
     check_two_classes(fit_part, "training part before validation", task)
     check_two_classes(val, val_where, task)
     return fit_part, val, val_where
@@ -181,7 +187,7 @@ def _choose_on_validation(
 def unfitted_baselines(test: Examples) -> dict[str, str]:
     """Baselines that cannot score the held-out window because the buying-pattern model
     could not be fitted before it: name -> why (they are left out, not shown at 0.5)."""
-    why = "the buying-pattern model (MBG/NBD) could not be fitted before the held-out window"
+    why = N_("the buying-pattern model (MBG/NBD) could not be fitted before the held-out window")
     out = {}
     for name, column in (("bgnbd", "bgnbd_p"), ("p_alive", "bgnbd_alive")):
         f = test.frame
@@ -289,7 +295,10 @@ def fit_task(
     t0 = time.perf_counter()
     h = plan.horizon_days
     label = TASKS[task]
-    progress(f"{label}: features and labels at {len(plan.train) + 1} cutoffs", 0.05)
+    progress(
+        Stage(N_("{task}: features and labels at {n} cutoffs"), task=label, n=len(plan.train) + 1),
+        0.05,
+    )
     history = EventHistory(events) if history is None else history
     frames = {} if frames is None else frames
     at = _examples_reader(events, task, h, frames, embeddings, history)
@@ -301,13 +310,13 @@ def fit_task(
     check_two_classes(test, f"held-out {_window(plan.test, h)}", task)
     fit_part, val, val_where = _validation_split(plan, train_parts, train, task, random_state)
 
-    progress(f"{label}: choosing thresholds on validation", 0.2)
+    progress(Stage(N_("{task}: choosing thresholds on validation"), task=label), 0.2)
     skip = unfitted_baselines(test)
     thresholds, validation, chosen, tuned = _choose_on_validation(
         fit_part, val, task, random_state, learned, tuple(skip)
     )
 
-    progress(f"{label}: training on {len(plan.train)} cutoffs", 0.4)
+    progress(Stage(N_("{task}: training on {n} cutoffs"), task=label, n=len(plan.train)), 0.4)
     t_train = time.perf_counter()
     kinds = {"learned": learned, "tuned": tuned, "skip": tuple(skip)}
     models = {n: m.fit(train) for n, m in make_models(task, random_state, **kinds).items()}
@@ -315,7 +324,7 @@ def fit_task(
     t_score = time.perf_counter()
     test_scores = {n: m.predict(test) for n, m in models.items()}
     score_seconds = time.perf_counter() - t_score
-    progress(f"{label}: measuring on the held-out window (bootstrap)", 0.55)
+    progress(Stage(N_("{task}: measuring on the held-out window (bootstrap)"), task=label), 0.55)
     metrics = metric_rows(test_scores, test.y(), thresholds, n_boot, random_state)
 
     versus = paired_difference(test_scores, test.y(), n_boot, random_state)
@@ -328,10 +337,10 @@ def fit_task(
         }
     )
     if learned:
-        progress(f"{label}: permutation importance", 0.7)
+        progress(Stage(N_("{task}: permutation importance"), task=label), 0.7)
         importance = _importance(models[LEARNED], test, importance_repeats, random_state)
 
-    progress(f"{label}: scoring today's users", 0.85)
+    progress(Stage(N_("{task}: scoring today's users"), task=label), 0.85)
     final = make_models(task, random_state, **kinds)[chosen].fit(
         concat_examples(train_parts + [test])
     )
@@ -379,7 +388,12 @@ def _fit_embeddings(
         return None, None
     from profiling.predict.embeddings import SequenceEmbeddings
 
-    progress(f"user embeddings: training {kind} before {earliest.date()}", 0.0)
+    progress(
+        Stage(
+            N_("user embeddings: training {kind} before {day}"), kind=kind, day=str(earliest.date())
+        ),
+        0.0,
+    )
     embeddings = SequenceEmbeddings(
         kind,
         dims=dims,
@@ -631,7 +645,7 @@ def predict(
         },
         "frames": {"purchase": {}, "churn": {}, "value": {}},
     }
-    progress("customer value: buying-pattern model and spend per purchase", 0.01)
+    progress(N_("customer value: buying-pattern model and spend per purchase"), 0.01)
     fitted = clv_scores(events, plan, unit)
 
     def bundle(tasks) -> Predictions:
@@ -661,5 +675,5 @@ def predict(
         on_baselines(bundle(_run_tasks(events, plans, kw, False, progress, (0.05, 0.25))))
         start = 0.25
     result = bundle(_run_tasks(events, plans, kw, learned, progress, (start, 0.99)))
-    progress("done", 1.0)
+    progress(N_("done"), 1.0)
     return result
