@@ -462,11 +462,10 @@ def plain_reading(result: Predictions, task: str) -> list[str]:
         )
     else:
         nouns = {"purchase": _("buyers"), "churn": _("lapsing customers"), "value": _("spenders")}
-        better = _("better") if score > base else (_("no better") if score == base else _("worse"))
-        quality = _(G.PREDICT_READING_QUALITY).format(
-            verb=_("Ranks"),
-            what=_("{noun} {better}").format(noun=nouns[task], better=better),
-            simplest=_("'{rule}'").format(rule=simplest_label),
+        better = "better" if score > base else ("no better" if score == base else "worse")
+        quality = _(G.PREDICT_READING_QUALITY[better]).format(
+            noun=nouns[task],
+            rule=simplest_label,
             score=G.score_text(score, 2),
             base=G.score_text(base, 2),
             measure=measure,

@@ -1096,10 +1096,20 @@ PREDICT_READING_WHAT = {
     "churn": N_("Chance that a past buyer makes {lapse}."),
     "value": N_("What a customer is predicted to spend in the next {days} days."),
 }
-PREDICT_READING_QUALITY = N_(
-    "{verb} {what} than {simplest}: {score} against {base} ({measure} on the "
-    "last {days} days of the log, which no model saw)."
-)
+PREDICT_READING_QUALITY = {
+    "better": N_(
+        "Ranks {noun} better than '{rule}': {score} against {base} ({measure} on the last "
+        "{days} days of the log, which no model saw)."
+    ),
+    "no better": N_(
+        "Ranks {noun} no better than '{rule}': {score} against {base} ({measure} on the last "
+        "{days} days of the log, which no model saw)."
+    ),
+    "worse": N_(
+        "Ranks {noun} worse than '{rule}': {score} against {base} ({measure} on the last "
+        "{days} days of the log, which no model saw)."
+    ),
+}
 PREDICT_READING_USE = {
     "purchase": N_("Use: send the top of the list below an offer now; download it as an audience."),
     "churn": N_(
