@@ -101,7 +101,9 @@ task_name = (
 )
 if result.churn_note:
     st.info(
-        _("Churn risk is not scored: {why}").format(why=widgets.escape_markdown(result.churn_note)),
+        _("Churn risk is not scored: {why}").format(
+            why=widgets.escape_markdown(P.stage_text(result.churn_note))
+        ),
         icon=":material/info:",
     )
 t = tasks[task_name]
@@ -168,9 +170,13 @@ st.download_button(
 value = result.value
 st.subheader(_("Customer value: predicted spend against what customers spent"))
 if value is None:
-    why = result.value_note or _(
-        "these predictions were saved before customer value was measured; they are "
-        "recomputed when the data changes"
+    why = (
+        P.stage_text(result.value_note)
+        if result.value_note
+        else _(
+            "these predictions were saved before customer value was measured; they are "
+            "recomputed when the data changes"
+        )
     )
     st.info(
         _("Customer value is not measured: {why}").format(why=widgets.escape_markdown(why)),
@@ -184,7 +190,7 @@ else:
     for sentence in P.plain_reading(result, "value"):
         st.markdown(f"- {widgets.escape_markdown(sentence)}")
     if result.value_note:
-        st.caption(widgets.escape_markdown(result.value_note))
+        st.caption(widgets.escape_markdown(P.stage_text(result.value_note)))
     value_words = {m: G.label("value_mae" if m == "mae" else m) for m in P.VALUE_METRICS}
     st.table(P.value_by_measure(value, value_words), hide_index=True)
     st.caption(
@@ -311,7 +317,7 @@ else:
             PV.holdout_figure(result.holdout, result.plan.horizon_days), width="stretch"
         )
 if result.clv_note:
-    st.info(result.clv_note, icon=":material/info:")
+    st.info(P.stage_text(result.clv_note), icon=":material/info:")
 
 # --- risk ---------------------------------------------------------------------------------
 st.subheader(_("Risk"))

@@ -29,6 +29,9 @@ from ui import data, overview, persist, profiles
 from ui.jobs import PREDICTIONS, runtime
 from ui.text import escape_markdown
 
+JOB_MESSAGES = (N_("started"), N_("waiting for the worker"))
+"""The job runtime's own progress messages (English), in the catalog for :func:`stage_text`."""
+
 HORIZON = "ps_pred_horizon"
 """Session-state key: the horizon (days) last chosen on the Predictions page."""
 SCORE_FILTERS = "ps_seg_score_filters"

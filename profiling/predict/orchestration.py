@@ -528,7 +528,7 @@ def _plans(
         return plans
     has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
     if not has_money:
-        plans["value_note"] = "no amounts in the log: customer value is not measured"
+        plans["value_note"] = Stage(N_("no amounts in the log: customer value is not measured"))
         return plans
     span = (plans["purchase"].today - plans["purchase"].start).days
     v = value_days if 3 * value_days <= span else span // 3
@@ -546,9 +546,14 @@ def _plans(
         plans["value_note"] = str(exc)
         return plans
     if v != value_days:
-        plans["value_note"] = (
-            f"value measured over {v} days, not {value_days}: the log spans {span} days, and "
-            "a value window must fit three times (history, training, held out)"
+        plans["value_note"] = Stage(
+            N_(
+                "value measured over {days} days, not {asked}: the log spans {span} days, and "
+                "a value window must fit three times (history, training, held out)"
+            ),
+            days=v,
+            asked=value_days,
+            span=span,
         )
     return plans
 

@@ -278,7 +278,10 @@ def comparison_by_measure(result: TaskResult, words: dict[str, str] | None = Non
     words = words or {}
     return pl.DataFrame(
         [
-            {"measure": words.get(metric, metric), **dict(zip(names, table[metric], strict=True))}
+            {
+                _("measure"): words.get(metric, metric),
+                **dict(zip(names, table[metric], strict=True)),
+            }
             for metric in METRICS
         ]
     )
@@ -489,7 +492,7 @@ def value_by_measure(value: ValueResult, words: dict[str, str] | None = None) ->
             "value", descending=VALUE_HIGHER_IS_BETTER[metric]
         )
         best = good["model"][0] if good.height else None
-        row = {"measure": words.get(metric, metric)}
+        row = {_("measure"): words.get(metric, metric)}
         for r in sub.iter_rows(named=True):
             name = G.predict_model_label(r["model"])
             if r["model"] == value.chosen:

@@ -400,9 +400,11 @@ def fit_value_task(
     scores = today.frame.select(S.USER_ID).with_columns(pl.Series("expected_spend", p_today))
     note = None
     if "bgnbd_gg" not in preds:
-        note = (
-            "the buying-pattern and spend models (MBG/NBD + Gamma-Gamma) could not be fitted "
-            "before the held-out window, so they are not compared"
+        note = Stage(
+            N_(
+                "the buying-pattern and spend models (MBG/NBD + Gamma-Gamma) could not be "
+                "fitted before the held-out window, so they are not compared"
+            )
         )
     test_frame = test.frame.select(S.USER_ID, "spend").with_columns(
         [pl.Series(n, p) for n, p in preds.items()]
