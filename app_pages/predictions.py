@@ -336,7 +336,10 @@ r1, r2 = st.columns([2, 3])
 with r1:
     st.plotly_chart(PV.risk_flags_figure(counts), width="stretch")
 with r2:  # a static table wraps the rules instead of cutting them off
-    st.table(counts, hide_index=True)
+    st.table(
+        counts.rename({"flag": _("risk flag"), "rule": _("rule"), "users": _("customers")}),
+        hide_index=True,
+    )
 st.caption(
     _("{n} customers raise at least one flag. The most unusual customers first:").format(
         n=fmt.count(n_flagged(bundle.risk))
