@@ -102,7 +102,9 @@ task_name = (
 )
 if result.churn_note:
     st.info(
-        _("Churn risk is not scored: {why}").format(why=widgets.escape_markdown(result.churn_note)),
+        _("Churn risk is not scored: {why}").format(
+            why=widgets.escape_markdown(P.stage_text(result.churn_note))
+        ),
         icon=":material/info:",
     )
 t = tasks[task_name]
@@ -117,7 +119,7 @@ st.caption(
         share=fmt.percent(bal["test_positive_share"]),
         rows=fmt.count(bal["train_rows"]),
         train_share=fmt.percent(bal["train_positive_share"]),
-        validation=bal["validation"],
+        validation=P.stage_text(bal["validation"]),
     )
 )
 if t.baseline_wins:
@@ -154,7 +156,7 @@ st.caption(
 )
 for name, why in (t.not_fitted or {}).items():
     st.caption(
-        _("{model} is not compared: {why}.").format(model=G.predict_model_label(name), why=why)
+        _("{model} is not compared: {why}.").format(model=G.predict_model_label(name), why=_(why))
     )
 st.download_button(
     _("Download the metrics (CSV)"),
@@ -169,9 +171,13 @@ st.download_button(
 value = result.value
 st.subheader(_("Customer value: predicted spend against what customers spent"))
 if value is None:
-    why = result.value_note or _(
-        "these predictions were saved before customer value was measured; they are "
-        "recomputed when the data changes"
+    why = (
+        P.stage_text(result.value_note)
+        if result.value_note
+        else _(
+            "these predictions were saved before customer value was measured; they are "
+            "recomputed when the data changes"
+        )
     )
     st.info(
         _("Customer value is not measured: {why}").format(why=widgets.escape_markdown(why)),
@@ -185,7 +191,7 @@ else:
     for sentence in P.plain_reading(result, "value"):
         st.markdown(f"- {widgets.escape_markdown(sentence)}")
     if result.value_note:
-        st.caption(widgets.escape_markdown(result.value_note))
+        st.caption(widgets.escape_markdown(P.stage_text(result.value_note)))
     value_words = {m: G.label("value_mae" if m == "mae" else m) for m in P.VALUE_METRICS}
     st.table(P.value_by_measure(value, value_words), hide_index=True)
     st.caption(
@@ -256,7 +262,7 @@ st.caption(
         "model alone is set to the typical (median) user's value; the three largest per user."
     ).format(model=G.predict_model_label(t.chosen))
 )
-top = P.top_scores(bundle.scores, task_name)
+top = P.top_scores(bundle.scores, task_name, drivers=t.drivers)
 score_col = top.columns[1]  # the score, its percentile, the drivers
 st.dataframe(
     top,
@@ -312,7 +318,7 @@ else:
             PV.holdout_figure(result.holdout, result.plan.horizon_days), width="stretch"
         )
 if result.clv_note:
-    st.info(result.clv_note, icon=":material/info:")
+    st.info(P.stage_text(result.clv_note), icon=":material/info:")
 
 # --- risk ---------------------------------------------------------------------------------
 st.subheader(_("Risk"))
@@ -331,7 +337,10 @@ r1, r2 = st.columns([2, 3])
 with r1:
     st.plotly_chart(PV.risk_flags_figure(counts), width="stretch")
 with r2:  # a static table wraps the rules instead of cutting them off
-    st.table(counts, hide_index=True)
+    st.table(
+        counts.rename({"flag": _("risk flag"), "rule": _("rule"), "users": _("customers")}),
+        hide_index=True,
+    )
 st.caption(
     _("{n} customers raise at least one flag. The most unusual customers first:").format(
         n=fmt.count(n_flagged(bundle.risk))

@@ -29,6 +29,17 @@ def wait_idle(page, timeout: float = 90_000) -> None:
     )
 
 
+def show_user_scores(page, timeout: float = 300_000) -> None:
+    """On a User profile: start the predictions in the background if nobody has, then wait
+    until this user's scores, drivers and risk flags show, so a check reads the page in the
+    state a returning user sees (not whichever state a race left it in)."""
+    start = page.locator(".st-key-ps_user_pred_start button")
+    if start.count() and start.is_enabled():
+        start.click()
+    page.locator(".st-key-ps_user_scored").wait_for(timeout=timeout)
+    wait_idle(page)
+
+
 def snap(page, path) -> None:
     """Screenshot the whole page: Streamlit scrolls inside its main area, so grow the
     viewport to the content's height first."""

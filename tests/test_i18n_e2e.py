@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.test_e2e import snap, wait_idle
+from tests.test_e2e import show_user_scores, snap, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +23,7 @@ ZH_PAGES = {
     "changes": "changes",
     "recommenders": "recommenders",
     "data": "data",
+    "predictions": "predictions",
 }
 """Pages whose every word is translated: name -> URL path."""
 
@@ -35,10 +36,13 @@ HIDDEN = {
 }
 """Per page, parts of the page the scan leaves out, with why."""
 
-NO_CHART = {"data", "recommenders"}
+NO_CHART = {"data", "recommenders", "predictions"}
 """Pages that draw no chart on first load (the sample store's report has nothing dropped;
 the Recommenders page draws its charts once a comparison has run, before it shows its
 form)."""
+FIRST_TABLE = {"predictions"}
+"""Pages that show the baselines' comparison table (and charts) as soon as the baselines are
+measured, while the learned models train: the check waits for that table, not training."""
 
 ALLOWED = {
     # technical names kept in Latin letters by Chinese marketing teams
@@ -89,6 +93,8 @@ ALLOWED = {
     "CLV",
     "BG",
     "NBD",
+    "MBG",
+    "Gamma",
     "Benjamini",
     "Hochberg",
     # file formats and the map projections, named as their tools name them
@@ -180,6 +186,12 @@ def test_a_page_opened_in_chinese_shows_no_english(browser, app_url, screenshots
     path = ZH_PAGES[name]
     page.goto(f"{app_url}/{path}{'&' if '?' in path else '?'}lang=zh")
     wait_idle(page)
+    if name == "user":
+        show_user_scores(page)  # the scores block: drivers and risk reasons in Chinese too
+    if name in FIRST_TABLE:
+        page.locator('[data-testid="stTable"]').first.wait_for(timeout=180_000)
+        page.locator(".js-plotly-plot").first.wait_for()
+        wait_idle(page)
     if name not in NO_CHART:
         page.locator(".js-plotly-plot").first.wait_for()
         wait_idle(page)

@@ -20,13 +20,18 @@ import streamlit as st
 
 from profiling import predict as P
 from profiling.jobs import Job
-from profiling.profiles.risk import risk_scores
+from profiling.profiles.risk import in_language, risk_scores
 from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, overview, persist, profiles
 from ui.i18n import fragment
 from ui.jobs import PREDICTIONS, runtime
 from ui.text import escape_markdown
+
+JOB_MESSAGES = (N_("started"), N_("waiting for the worker"))
+"""The job runtime's own progress messages (English), in the catalog for :func:`stage_text`."""
 
 HORIZON = "ps_pred_horizon"
 """Session-state key: the horizon (days) last chosen on the Predictions page."""
@@ -57,11 +62,11 @@ def _compute(
     pred = P.predict(
         events, horizon_days=horizon_days, progress=report, on_baselines=baselines_ready
     )
-    progress(0.96, "risk: anomaly score and rules")
+    progress(0.96, N_("risk: anomaly score and rules"))
     risk = risk_scores(events)
     bundle = Bundle(pred, risk, P.all_scores(pred, risk))
     if save is not None:
-        progress(0.99, "saving with the workspace")
+        progress(0.99, N_("saving with the workspace"))
         save(bundle)
     return bundle
 
@@ -170,10 +175,16 @@ def job(horizon_days: int | None = None) -> Job | None:
 
 def progress_line(j: Job) -> tuple[float, str]:
     """(fraction, text) of a running prediction job, for a progress bar."""
-    return min(j.progress, 1.0), (
-        f"{j.message} ({j.elapsed:.0f} s). The learned models train in the background: "
-        "other pages stay usable."
-    )
+    return min(j.progress, 1.0), _(
+        "{stage} ({seconds} s). The learned models train in the background: other pages stay "
+        "usable."
+    ).format(stage=stage_text(j.message), seconds=fmt.count(j.elapsed))
+
+
+def stage_text(message: str) -> str:
+    """A job's progress message in the current language (the job reports it in English;
+    :func:`profiling.predict.stage_text` reads the prediction run's stages)."""
+    return P.stage_text(message)
 
 
 def wait(j: Job, status) -> Bundle:
@@ -181,11 +192,16 @@ def wait(j: Job, status) -> Bundle:
     result or raises the job's ProfilingError."""
     bar = st.progress(0.0)
     while not j.done:
-        bar.progress(min(j.progress, 1.0), text=f"{j.message} ({j.elapsed:.0f} s)")
+        bar.progress(
+            min(j.progress, 1.0),
+            text=_("{stage} ({seconds} s)").format(
+                stage=stage_text(j.message), seconds=fmt.count(j.elapsed)
+            ),
+        )
         time.sleep(0.3)
     bar.empty()
     if j.failed:
-        status.update(label="Could not compute the predictions", state="error")
+        status.update(label=_("Could not compute the predictions"), state="error")
     return j.result()
 
 
@@ -223,7 +239,7 @@ def status_line() -> str:
         return _("Predicted scores could not be computed: {error}").format(error=j.error)
     if not j.done:
         return _("Predicted scores are being computed ({progress}, {message}).").format(
-            progress=f"{j.progress:.0%}", message=j.message
+            progress=fmt.percent(j.progress, 0), message=stage_text(j.message)
         )
     return _("Predicted scores are ready.")
 
@@ -277,6 +293,13 @@ def _user_scores(user_id: str) -> None:
     if row is None:
         st.caption(_("This user has no event before the scoring date, so no score."))
         return
+    with st.container(key="ps_user_scored"):  # a page test waits for this block
+        _scored(scores, user_id, row)
+
+
+def _scored(scores: pl.DataFrame, user_id: str, row: dict) -> None:
+    """A scored user's figures (in rows of three: a money value with a long symbol, US$ in
+    Chinese, was cut in a fifth of 1280 px), drivers and risk flags."""
     if row.get("purchase_propensity") is None and row.get("churn_risk") is None:
         st.caption(
             _(
@@ -285,9 +308,9 @@ def _user_scores(user_id: str) -> None:
                 "percentile to show."
             )
         )
-        _risk_flags(row)
+        _risk_flags(ready(), user_id, row)
         return
-    cols = st.columns(5)
+    cols = [*st.columns(3), *st.columns(3)[:2]]
     cols[0].metric(
         _("Chance to buy"),
         fmt.percent(row.get("purchase_propensity")),
@@ -317,7 +340,8 @@ def _user_scores(user_id: str) -> None:
         + ("" if unfitted is None else " " + _("Not shown: {reason}").format(reason=unfitted)),
     )
     if unfitted is not None:
-        # a short value: "could not fit" was cut ("could n…") in a fifth of 1280 px
+        # a short value: "could not fit" was cut ("could n…") in a fifth of 1280 px, and
+        # a third is not much wider in Chinese
         cols[2].caption(_("model not fitted"))
         cols[3].metric(
             _("Value, next year"),
@@ -349,8 +373,9 @@ def _user_scores(user_id: str) -> None:
         help=_("Anomaly score (IsolationForest): about 0.5 ordinary, near 1 very unusual."),
     )
     _percentile_caption(cols[4], row.get("anomaly_pct"))
+    bundle = ready()
     for task, label in (("purchase", _("Chance to buy")), ("churn", _("Churn risk"))):
-        drivers = row.get(f"{task}_drivers")
+        drivers = _user_drivers(bundle, task, user_id) or row.get(f"{task}_drivers")
         if drivers and row.get(SCORE_OF_TASK[task]) is not None:
             st.caption(
                 _("**{label} drivers** (score change against a typical value):").format(label=label)
@@ -359,7 +384,7 @@ def _user_scores(user_id: str) -> None:
             )
         elif (why := _missing_drivers_line(scores, user_id, task)) is not None:
             st.caption(_("**{label} drivers**:").format(label=label) + " " + why)
-    _risk_flags(row)
+    _risk_flags(bundle, user_id, row)
 
 
 SCORE_OF_TASK = {"purchase": "purchase_propensity", "churn": "churn_risk"}
@@ -377,13 +402,30 @@ def _percentile_caption(col, pct: float | None) -> None:
         col.caption(_("{ordinal} percentile").format(ordinal=fmt.ordinal(pct)))
 
 
-def _risk_flags(row: dict) -> None:
+def _risk_flags(bundle: Bundle | None, user_id: str, row: dict) -> None:
     flags = row.get("risk_flags") or []
     if flags:
-        for reason in (row.get("risk_reasons") or "").split(" | "):
+        for reason in _user_reasons(bundle, user_id, row).split(" | "):
             st.warning(escape_markdown(reason), icon=":material/flag:")
     else:
         st.caption(_("No risk flag: none of the risk rules fires for this user."))
+
+
+def _user_drivers(bundle: Bundle | None, task: str, user_id: str) -> str | None:
+    """One user's drivers of ``task`` in the current language (None when not scored)."""
+    t = None if bundle is None else getattr(bundle.predictions, task)
+    if t is None:
+        return None
+    text = P.drivers_in_language(t.drivers, [user_id])
+    return text["drivers"][0] if text.height else None
+
+
+def _user_reasons(bundle: Bundle | None, user_id: str, row: dict) -> str:
+    """One user's risk reasons in the current language (the saved text as a fallback)."""
+    if bundle is None or bundle.risk is None:
+        return row.get("risk_reasons") or ""
+    mine = in_language(bundle.risk.filter(pl.col("user_id") == user_id))
+    return mine["risk_reasons"][0] if mine.height else row.get("risk_reasons") or ""
 
 
 def _missing_drivers_line(scores, user_id: str, task: str) -> str | None:
@@ -412,7 +454,7 @@ def _clv_reason() -> str:
     """Why the finished predictions have no customer-value columns, in the library's words."""
     bundle = ready()
     note = None if bundle is None else bundle.predictions.clv_note
-    return note or "The customer-value model could not be fitted on this log."
+    return note or _("The customer-value model could not be fitted on this log.")
 
 
 FILTERABLE = ("churn_risk", "purchase_propensity", "p_alive", "anomaly_score")
@@ -448,16 +490,24 @@ def segment_score_filter(joined: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series 
             if name not in joined.columns:
                 continue
             lo, hi = col.slider(
-                P.SCORE_LABELS[name], 0.0, 1.0, (0.0, 1.0), step=0.05, key=f"ps_seg_score_{name}"
+                G.predict_score_label(name),
+                0.0,
+                1.0,
+                (0.0, 1.0),
+                step=0.05,
+                key=f"ps_seg_score_{name}",
             )
             if (lo, hi) != (0.0, 1.0):
                 bounds[name] = (lo, hi)
-        flagged = st.toggle("Only users with a risk flag", key="ps_seg_score_flagged")
+        flagged = st.toggle(_("Only users with a risk flag"), key="ps_seg_score_flagged")
         if flagged:
             bounds["n_risk_flags"] = (1, 1_000_000)
         st.caption(
-            "A customer without a score you narrowed (the chance of not buying again of "
-            "someone who never bought) is left out. Export below includes the score columns you pick."
+            _(
+                "A customer without a score you narrowed (the chance of not buying again of "
+                "someone who never bought) is left out. Export below includes the score "
+                "columns you pick."
+            )
         )
     return joined, (P.score_mask(joined, bounds) if bounds else None)
 
@@ -477,7 +527,11 @@ def map_color_options() -> dict[str, str]:
     scores = ready_scores()
     if scores is None:
         return {}
-    return {c: f"Score: {P.SCORE_LABELS[c]}" for c in MAP_SCORES if c in scores.columns}
+    return {
+        c: _("Score: {score}").format(score=G.predict_score_label(c))
+        for c in MAP_SCORES
+        if c in scores.columns
+    }
 
 
 def with_map_scores(table: pl.DataFrame) -> pl.DataFrame:

@@ -44,6 +44,8 @@ from scipy import optimize, special
 
 from profiling.errors import ModelFitError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 __all__ = [
     "MIN_CUSTOMERS",
@@ -156,7 +158,8 @@ def describe_params(params: BGNBDParams | GammaGammaParams) -> str:
     """One line naming the model and its parameters, e.g. ``"MBG/NBD r = 0.525, ..."``."""
     if isinstance(params, GammaGammaParams):
         return f"Gamma-Gamma p = {params.p:.3f}, q = {params.q:.3f}, v = {params.v:.3f}"
-    unit = {"D": "days", "W": "weeks", "M": "30-day months"}.get(params.unit, params.unit)
+    units = {"D": N_("days"), "W": N_("weeks"), "M": N_("30-day months")}
+    unit = _(units[params.unit]) if params.unit in units else params.unit
     return (
         f"{params.MODEL} r = {params.r:.3f}, α = {params.alpha:.3f}, a = {params.a:.3f}, "
         f"b = {params.b:.3f} ({unit})"

@@ -200,13 +200,14 @@ def typical_values(ex: Examples, names: list[str]) -> np.ndarray:
     return np.nanmedian(values, axis=0) if values.size else np.zeros(len(names))
 
 
-def driver_text(drivers: pl.DataFrame) -> pl.DataFrame:
-    """user_id, drivers: "days since last purchase 12 (+0.08); ..." per user."""
+def driver_text(drivers: pl.DataFrame, none: str = "none") -> pl.DataFrame:
+    """user_id, drivers: "days since last purchase 12 (+0.08); ..." per user (``none``
+    where the user has no value)."""
     sign = pl.when(pl.col("effect") >= 0).then(pl.lit("+")).otherwise(pl.lit("−"))
     piece = pl.format(
         "{} {} ({}{})",
         pl.col("label"),
-        pl.col("value").round(1).cast(pl.String).fill_null("none"),
+        pl.col("value").round(1).cast(pl.String).fill_null(none),
         sign,
         pl.col("effect").abs().round(3).cast(pl.String),
     )

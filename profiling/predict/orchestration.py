@@ -43,6 +43,7 @@ from profiling.predict.protocol import (
     CutoffPlan,
     PredictionError,
     Progress,
+    Stage,
     before_validation,
     lapse_window,
     no_progress,
@@ -53,6 +54,7 @@ from profiling.predict.spend import DEFAULT_VALUE_HORIZON, ValueResult, fit_valu
 from profiling.predict.value import clv_scores
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS as FEATURE_LABELS
+from profiling.vocabulary.i18n import N_
 
 
 def metric_rows(
@@ -123,7 +125,9 @@ def _percentile(score: pl.Expr) -> pl.Expr:
 
 # ---- the steps of one task -----------------------------------------------------------------
 def _window(c: datetime, h: int) -> str:
-    return f"window {c.date()} .. {(c + timedelta(days=h)).date()}"
+    return Stage(
+        N_("window {start} .. {end}"), start=str(c.date()), end=str((c + timedelta(days=h)).date())
+    )
 
 
 def _examples_reader(
@@ -154,13 +158,15 @@ def _validation_split(
     training cutoff, or a stratified quarter of the users."""
     if plan.validation is not None and len(train_parts) >= 2:
         fit_part, val = concat_examples(before_validation(plan, train_parts)), train_parts[-1]
-        val_where = f"validation {_window(plan.validation, plan.horizon_days)}"
+        val_where = Stage(
+            N_("validation {window}"), window=_window(plan.validation, plan.horizon_days)
+        )
     else:
         idx = np.arange(train.frame.height)
         a, b = train_test_split(idx, test_size=0.25, stratify=train.y(), random_state=random_state)
         fit_part = Examples(train.frame[np.sort(a)], train.features)
         val = Examples(train.frame[np.sort(b)], train.features)
-        val_where = "validation quarter of the training users"
+        val_where = Stage(N_("validation quarter of the training users"))
     check_two_classes(fit_part, "training part before validation", task)
     check_two_classes(val, val_where, task)
     return fit_part, val, val_where
@@ -182,7 +188,7 @@ def _choose_on_validation(
 def unfitted_baselines(test: Examples) -> dict[str, str]:
     """Baselines that cannot score the held-out window because the buying-pattern model
     could not be fitted before it: name -> why (they are left out, not shown at 0.5)."""
-    why = "the buying-pattern model (MBG/NBD) could not be fitted before the held-out window"
+    why = N_("the buying-pattern model (MBG/NBD) could not be fitted before the held-out window")
     out = {}
     for name, column in (("bgnbd", "bgnbd_p"), ("p_alive", "bgnbd_alive")):
         f = test.frame
@@ -292,7 +298,10 @@ def fit_task(
     t0 = time.perf_counter()
     h = plan.horizon_days
     label = TASKS[task]
-    progress(f"{label}: features and labels at {len(plan.train) + 1} cutoffs", 0.05)
+    progress(
+        Stage(N_("{task}: features and labels at {n} cutoffs"), task=label, n=len(plan.train) + 1),
+        0.05,
+    )
     history = EventHistory(events) if history is None else history
     frames = {} if frames is None else frames
     at = _examples_reader(events, task, h, frames, embeddings, history)
@@ -304,13 +313,13 @@ def fit_task(
     check_two_classes(test, f"held-out {_window(plan.test, h)}", task)
     fit_part, val, val_where = _validation_split(plan, train_parts, train, task, random_state)
 
-    progress(f"{label}: choosing thresholds on validation", 0.2)
+    progress(Stage(N_("{task}: choosing thresholds on validation"), task=label), 0.2)
     skip = unfitted_baselines(test)
     thresholds, validation, chosen, tuned = _choose_on_validation(
         fit_part, val, task, random_state, learned, tuple(skip)
     )
 
-    progress(f"{label}: training on {len(plan.train)} cutoffs", 0.4)
+    progress(Stage(N_("{task}: training on {n} cutoffs"), task=label, n=len(plan.train)), 0.4)
     t_train = time.perf_counter()
     kinds = {"learned": learned, "tuned": tuned, "skip": tuple(skip)}
     models = {n: m.fit(train) for n, m in make_models(task, random_state, **kinds).items()}
@@ -318,7 +327,7 @@ def fit_task(
     t_score = time.perf_counter()
     test_scores = {n: m.predict(test) for n, m in models.items()}
     score_seconds = time.perf_counter() - t_score
-    progress(f"{label}: measuring on the held-out window (bootstrap)", 0.55)
+    progress(Stage(N_("{task}: measuring on the held-out window (bootstrap)"), task=label), 0.55)
     metrics = metric_rows(test_scores, test.y(), thresholds, n_boot, random_state)
 
     versus = paired_difference(test_scores, test.y(), n_boot, random_state)
@@ -331,10 +340,10 @@ def fit_task(
         }
     )
     if learned:
-        progress(f"{label}: permutation importance", 0.7)
+        progress(Stage(N_("{task}: permutation importance"), task=label), 0.7)
         importance = _importance(models[LEARNED], test, importance_repeats, random_state)
 
-    progress(f"{label}: scoring today's users", 0.85)
+    progress(Stage(N_("{task}: scoring today's users"), task=label), 0.85)
     final = make_models(task, random_state, **kinds)[chosen].fit(
         concat_examples(train_parts + [test])
     )
@@ -382,7 +391,12 @@ def _fit_embeddings(
         return None, None
     from profiling.predict.embeddings import SequenceEmbeddings
 
-    progress(f"user embeddings: training {kind} before {earliest.date()}", 0.0)
+    progress(
+        Stage(
+            N_("user embeddings: training {kind} before {day}"), kind=kind, day=str(earliest.date())
+        ),
+        0.0,
+    )
     embeddings = SequenceEmbeddings(
         kind,
         dims=dims,
@@ -517,7 +531,7 @@ def _plans(
         return plans
     has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
     if not has_money:
-        plans["value_note"] = "no amounts in the log: customer value is not measured"
+        plans["value_note"] = Stage(N_("no amounts in the log: customer value is not measured"))
         return plans
     span = (plans["purchase"].today - plans["purchase"].start).days
     v = value_days if 3 * value_days <= span else span // 3
@@ -535,9 +549,14 @@ def _plans(
         plans["value_note"] = str(exc)
         return plans
     if v != value_days:
-        plans["value_note"] = (
-            f"value measured over {v} days, not {value_days}: the log spans {span} days, and "
-            "a value window must fit three times (history, training, held out)"
+        plans["value_note"] = Stage(
+            N_(
+                "value measured over {days} days, not {asked}: the log spans {span} days, and "
+                "a value window must fit three times (history, training, held out)"
+            ),
+            days=v,
+            asked=value_days,
+            span=span,
         )
     return plans
 
@@ -635,7 +654,7 @@ def predict(
         },
         "frames": {"purchase": {}, "churn": {}, "value": {}},
     }
-    progress("customer value: buying-pattern model and spend per purchase", 0.01)
+    progress(N_("customer value: buying-pattern model and spend per purchase"), 0.01)
     fitted = clv_scores(events, plan, unit, history=history)
 
     def bundle(tasks) -> Predictions:
@@ -665,5 +684,5 @@ def predict(
         on_baselines(bundle(_run_tasks(events, plans, kw, False, progress, (0.05, 0.25))))
         start = 0.25
     result = bundle(_run_tasks(events, plans, kw, learned, progress, (start, 0.99)))
-    progress("done", 1.0)
+    progress(N_("done"), 1.0)
     return result

@@ -26,11 +26,14 @@ import numpy as np
 import polars as pl
 
 from profiling.errors import ProfilingError
+from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 DEFAULT_HORIZON = 30
-TASKS = {"purchase": "purchase propensity", "churn": "churn risk"}
+TASKS = {"purchase": N_("purchase propensity"), "churn": N_("churn risk")}
 SCORE_COLUMNS = {"purchase": "purchase_propensity", "churn": "churn_risk"}
 
 
@@ -40,6 +43,36 @@ class PredictionError(ProfilingError, ValueError):
 
 
 Progress = Callable[[str, float], None]
+
+
+class Stage(str):
+    """A progress message: the English text (what logs and the CLI print) that remembers
+    its msgid and values, so a page reads it again in its own language
+    (:func:`stage_text`). String values are msgids too (a task's name)."""
+
+    template: str
+    values: dict
+
+    def __new__(cls, template: str, **values: object) -> Stage:
+        obj = super().__new__(cls, template.format(**values))
+        obj.template, obj.values = template, values
+        return obj
+
+    def __reduce__(self):  # a worker process sends it through a queue
+        return (_stage, (self.template, self.values))
+
+
+def _stage(template: str, values: dict) -> Stage:
+    return Stage(template, **values)
+
+
+def stage_text(message: str) -> str:
+    """A progress message in the current language: a :class:`Stage` from its msgid and
+    values, any other message looked up as it is (a fixed message such as "done")."""
+    if isinstance(message, Stage):
+        values = {k: stage_text(v) if isinstance(v, str) else v for k, v in message.values.items()}
+        return _(message.template).format(**values)
+    return _(message)
 
 
 def no_progress(_stage: str, _fraction: float) -> None:
@@ -65,17 +98,16 @@ class CutoffPlan:
 
     def describe(self) -> str:
         """The protocol in one paragraph (Markdown), for the page."""
-        d = self.to_dict()
         val = (
-            G.PREDICT_VALIDATION_WINDOW.format(day=d["validation_cutoff"])
-            if d["validation_cutoff"]
-            else G.PREDICT_VALIDATION_QUARTER
+            _(G.PREDICT_VALIDATION_WINDOW).format(day=fmt.date_text(self.validation))
+            if self.validation is not None
+            else _(G.PREDICT_VALIDATION_QUARTER)
         )
-        return G.PREDICT_PROTOCOL.format(
-            train=", ".join(d["train_cutoffs"]),
+        return _(G.PREDICT_PROTOCOL).format(
+            train=_(", ").join(fmt.date_text(c) for c in self.train),
             validation=val,
-            start=d["test_window"][0],
-            end=d["test_window"][1],
+            start=fmt.date_text(self.test),
+            end=fmt.date_text(self.test + timedelta(days=self.horizon_days)),
         )
 
     def to_dict(self) -> dict:
@@ -246,21 +278,25 @@ class LapseWindow:
 
     def describe(self) -> str:
         """The window in plain words, for the page and the CLI."""
-        head = f"no purchase in the next {self.days} days"
+        head = _("no purchase in the next {days} days").format(days=self.days)
         if self.gap_days is None:
-            return f"{head} (this log has no repeat purchases to set it from)"
-        share = f"{self.quantile:.0%}"
+            return _("{head} (this log has no repeat purchases to set it from)").format(head=head)
+        share = fmt.percent(self.quantile, 0)
         if self.reason == "data":
-            return f"{head}: longer than {share} of the gaps between this store's repeat purchases"
+            return _(
+                "{head}: longer than {share} of the gaps between this store's repeat purchases"
+            ).format(head=head, share=share)
         why = {
-            "floor": f"at least twice the {self.horizon_days}-day purchase horizon",
-            "log length": "the longest window this log can measure",
-            "chosen": "chosen",
+            "floor": _("at least twice the {days}-day purchase horizon").format(
+                days=self.horizon_days
+            ),
+            "log length": _("the longest window this log can measure"),
+            "chosen": _("chosen"),
         }[self.reason]
-        return (
-            f"{head} ({why}; {share} of the gaps between this store's repeat purchases are "
-            f"at most {self.gap_days:.0f} days)"
-        )
+        return _(
+            "{head} ({why}; {share} of the gaps between this store's repeat purchases are "
+            "at most {gap} days)"
+        ).format(head=head, why=why, share=share, gap=fmt.count(self.gap_days))
 
 
 def lapse_window(

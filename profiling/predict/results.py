@@ -11,13 +11,15 @@ import polars as pl
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from profiling.predict import clv
-from profiling.predict.drivers import DRIVER_USERS
+from profiling.predict.drivers import DRIVER_USERS, driver_text
 from profiling.predict.metrics import HIGHER_IS_BETTER, METRICS, threshold_metrics
 from profiling.predict.models import LEARNED
 from profiling.predict.protocol import SCORE_COLUMNS, CutoffPlan, LapseWindow
 from profiling.predict.spend import ValueResult
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 MODEL_LABELS = G.PREDICT_MODEL_LABELS
 SCORE_LABELS = G.PREDICT_SCORE_LABELS
@@ -268,11 +270,18 @@ def comparison_by_measure(result: TaskResult, words: dict[str, str] | None = Non
     are shown has " (used)" after its name. Eight rows of five models fit a page that
     eight metric columns did not."""
     table = comparison_table(result)
-    names = [r["model"] + (" (used)" if r["used"] else "") for r in table.iter_rows(named=True)]
+    used = _("{model} (used)")
+    names = [
+        used.format(model=r["model"]) if r["used"] else r["model"]
+        for r in table.iter_rows(named=True)
+    ]
     words = words or {}
     return pl.DataFrame(
         [
-            {"measure": words.get(metric, metric), **dict(zip(names, table[metric], strict=True))}
+            {
+                _("measure"): words.get(metric, metric),
+                **dict(zip(names, table[metric], strict=True)),
+            }
             for metric in METRICS
         ]
     )
@@ -300,7 +309,7 @@ def comparison_table(result: TaskResult) -> pl.DataFrame:
     rows = []
     for model in result.models:
         sub = {r["metric"]: r for r in m.filter(pl.col("model") == model).iter_rows(named=True)}
-        row = {"model": MODEL_LABELS[model], "used": "✓" if model == result.chosen else ""}
+        row = {"model": G.predict_model_label(model), "used": "✓" if model == result.chosen else ""}
         for metric in METRICS:
             r = sub[metric]
             star = " ★" if best[metric] == model else ""
@@ -317,12 +326,14 @@ def verdict(result: TaskResult) -> str:
     sentence = (
         G.PREDICT_VERDICT_BASELINE_BEST if result.baseline_wins else G.PREDICT_VERDICT_LEARNED_BEST
     )
+    label, num = G.predict_model_label, G.score_text
+    used = _(G.PREDICT_VERDICT_USED).format(chosen=label(chosen))
     if not result.has_learned:
-        return G.PREDICT_VERDICT_BASELINES_ONLY.format(
-            best=MODEL_LABELS[best], auc=auc[best]
-        ) + G.PREDICT_VERDICT_USED.format(chosen=MODEL_LABELS[chosen])
-    text = sentence.format(best=MODEL_LABELS[best], auc=auc[best], learned=auc[LEARNED])
-    return text + G.PREDICT_VERDICT_USED.format(chosen=MODEL_LABELS[chosen])
+        return (
+            _(G.PREDICT_VERDICT_BASELINES_ONLY).format(best=label(best), auc=num(auc[best])) + used
+        )
+    text = _(sentence).format(best=label(best), auc=num(auc[best]), learned=num(auc[LEARNED]))
+    return text + used
 
 
 def score_distribution(scores: pl.DataFrame, segments: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -362,13 +373,39 @@ def score_mask(frame: pl.DataFrame, bounds: dict[str, tuple[float, float]]) -> p
     return frame.select(mask.alias("keep"))["keep"]
 
 
-def top_scores(scores: pl.DataFrame, task: str, n: int = 500) -> pl.DataFrame:
+def top_scores(
+    scores: pl.DataFrame, task: str, n: int = 500, drivers: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The ``n`` users with the highest score of ``task``: user_id, score, percentile and
     drivers columns of that task (users without the score, e.g. non-buyers for churn, left
-    out)."""
+    out). With ``drivers`` (the task's :attr:`TaskResult.drivers`) the drivers text is
+    written again in the current language (the saved text is English)."""
     column = SCORE_COLUMNS[task]
     cols = [S.USER_ID, column, f"{column}_pct", f"{task}_drivers"]
-    return scores.select(cols).drop_nulls(column).sort(column, descending=True).head(n)
+    top = scores.select(cols).drop_nulls(column).sort(column, descending=True).head(n)
+    if drivers is None or i18n.get_language() == i18n.DEFAULT:
+        return top
+    text = drivers_in_language(drivers, top[S.USER_ID])
+    return (
+        top.drop(f"{task}_drivers")
+        .join(text.rename({"drivers": f"{task}_drivers"}), on=S.USER_ID, how="left")
+        .select(cols)
+    )
+
+
+def drivers_in_language(drivers: pl.DataFrame, user_ids) -> pl.DataFrame:
+    """The drivers text of ``user_ids`` in the current language, from a task's
+    :attr:`TaskResult.drivers`: one row per user with drivers: user_id, drivers ("days
+    since last purchase 12 (+0.08); ...", the inputs named by
+    :func:`~profiling.vocabulary.glossary.predict_feature_label`)."""
+    mine = drivers.filter(
+        pl.col(S.USER_ID).is_in(pl.Series(list(user_ids), dtype=pl.String).implode())
+    )
+    labels = {f: G.predict_feature_label(f) for f in mine["feature"].unique().to_list()}
+    named = mine.with_columns(
+        pl.col("feature").replace_strict(labels, return_dtype=pl.String).alias("label")
+    )
+    return driver_text(named, none=_("none"))
 
 
 def missing_drivers(scores: pl.DataFrame, user_id: str, task: str) -> tuple[str, int] | None:
@@ -406,7 +443,7 @@ def plain_reading(result: Predictions, task: str) -> list[str]:
     t = {"purchase": result.purchase, "churn": result.churn, "value": result.value}[task]
     if t is None:
         return []
-    measure = "normalized Gini" if task == "value" else "ROC-AUC"
+    measure = _("normalized Gini") if task == "value" else "ROC-AUC"
     metric = "gini" if task == "value" else "roc_auc"
     lapse = result.lapse
     days = {
@@ -414,31 +451,47 @@ def plain_reading(result: Predictions, task: str) -> list[str]:
         "churn": lapse.days if lapse is not None else result.plan.horizon_days,
         "value": result.value.horizon_days if result.value is not None else 0,
     }[task]
-    lapse = lapse.describe() if lapse is not None else f"no purchase in {days} days"
-    what = G.PREDICT_READING_WHAT[task].format(days=days, lapse=lapse)
+    lapse = (
+        lapse.describe() if lapse is not None else _("no purchase in {days} days").format(days=days)
+    )
+    what = _(G.PREDICT_READING_WHAT[task]).format(days=days, lapse=lapse)
     values = dict(t.metrics.filter(pl.col("metric") == metric).select("model", "value").rows())
     simplest = SIMPLEST_RULE[task]
     score = values[t.chosen]
     base = values[simplest]
-    nouns = {"purchase": "buyers", "churn": "lapsing customers", "value": "spenders"}
-    verb = "Ranks" if t.chosen != simplest else "Uses"
+    simplest_label = G.predict_model_label(simplest)
+    if i18n.get_language() == i18n.DEFAULT:  # mid-sentence in English: "days since ..."
+        simplest_label = simplest_label.lower()
     if t.chosen == simplest:
-        quality = (
-            f"Uses {MODEL_LABELS[simplest].lower()} itself: no model ranked {nouns[task]} "
-            f"better on validation ({measure} {score:.2f} on the held-out window)."
+        uses_itself = {
+            "purchase": _(
+                "Uses {rule} itself: no model ranked buyers better on validation ({measure} "
+                "{score} on the held-out window)."
+            ),
+            "churn": _(
+                "Uses {rule} itself: no model ranked lapsing customers better on validation "
+                "({measure} {score} on the held-out window)."
+            ),
+            "value": _(
+                "Uses {rule} itself: no model ranked spenders better on validation ({measure} "
+                "{score} on the held-out window)."
+            ),
+        }[task]
+        quality = uses_itself.format(
+            rule=simplest_label, measure=measure, score=G.score_text(score, 2)
         )
     else:
+        nouns = {"purchase": _("buyers"), "churn": _("lapsing customers"), "value": _("spenders")}
         better = "better" if score > base else ("no better" if score == base else "worse")
-        quality = G.PREDICT_READING_QUALITY.format(
-            verb=verb,
-            what=f"{nouns[task]} {better}",
-            simplest=f"'{MODEL_LABELS[simplest].lower()}'",
-            score=score,
-            base=base,
+        quality = _(G.PREDICT_READING_QUALITY[better]).format(
+            noun=nouns[task],
+            rule=simplest_label,
+            score=G.score_text(score, 2),
+            base=G.score_text(base, 2),
             measure=measure,
             days=days,
         )
-    return [what, quality, G.PREDICT_READING_USE[task]]
+    return [what, quality, _(G.PREDICT_READING_USE[task])]
 
 
 def value_by_measure(value: ValueResult, words: dict[str, str] | None = None) -> pl.DataFrame:
@@ -456,9 +509,11 @@ def value_by_measure(value: ValueResult, words: dict[str, str] | None = None) ->
             "value", descending=VALUE_HIGHER_IS_BETTER[metric]
         )
         best = good["model"][0] if good.height else None
-        row = {"measure": words.get(metric, metric)}
+        row = {_("measure"): words.get(metric, metric)}
         for r in sub.iter_rows(named=True):
-            name = MODEL_LABELS[r["model"]] + (" (used)" if r["model"] == value.chosen else "")
+            name = G.predict_model_label(r["model"])
+            if r["model"] == value.chosen:
+                name = _("{model} (used)").format(model=name)
             star = " ★" if r["model"] == best else ""
             row[name] = f"{r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]{star}"
         rows.append(row)
@@ -470,9 +525,16 @@ def value_verdict(value: ValueResult) -> str:
     model's predictions are shown."""
     g = dict(value.metrics.filter(pl.col("metric") == "gini").select("model", "value").rows())
     best = value.best_on_test
-    text = f"On the held-out window, {MODEL_LABELS[best]} orders spenders best (normalized Gini {g[best]:.3f}"
+    label, num = G.predict_model_label, G.score_text
     if LEARNED in g and best != LEARNED:
-        text += f"; learned model {g[LEARNED]:.3f}). A simple baseline measured better than the learned model."
+        text = _(
+            "On the held-out window, {best} orders spenders best (normalized Gini {gini}; "
+            "learned model {learned}). A simple baseline measured better than the learned model."
+        ).format(best=label(best), gini=num(g[best]), learned=num(g[LEARNED]))
     else:
-        text += ")."
-    return text + f" Predictions shown use {MODEL_LABELS[value.chosen]}, the best on validation."
+        text = _(
+            "On the held-out window, {best} orders spenders best (normalized Gini {gini})."
+        ).format(best=label(best), gini=num(g[best]))
+    return text + _(" Predictions shown use {chosen}, the best on validation.").format(
+        chosen=label(value.chosen)
+    )

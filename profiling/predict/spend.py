@@ -24,8 +24,9 @@ from profiling.predict import clv
 from profiling.predict.features import EventHistory
 from profiling.predict.labels import Examples, cutoff_frame, examples_for
 from profiling.predict.models import LEARNED, LearnedModel
-from profiling.predict.protocol import CutoffPlan, Progress, before_validation, no_progress
+from profiling.predict.protocol import CutoffPlan, Progress, Stage, before_validation, no_progress
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 
 DEFAULT_VALUE_HORIZON = 180
 VALUE_BASELINES = ("bgnbd_gg", "last_spend", "rfm")
@@ -317,7 +318,14 @@ def fit_value_task(
     """
     t0 = time.perf_counter()
     v = plan.horizon_days
-    progress(f"customer value ({v} days): features and spend at {len(plan.train) + 1} cutoffs", 0.0)
+    progress(
+        Stage(
+            N_("customer value ({days} days): features and spend at {n} cutoffs"),
+            days=v,
+            n=len(plan.train) + 1,
+        ),
+        0.0,
+    )
     cache = {} if cache is None else cache
     history = EventHistory(events) if history is None else history
 
@@ -330,7 +338,7 @@ def fit_value_task(
     test = at(plan.test)
     train = Examples(pl.concat([p.frame for p in parts], how="vertical_relaxed"), test.features)
 
-    progress("customer value: choosing on validation", 0.3)
+    progress(N_("customer value: choosing on validation"), 0.3)
     if len(parts) >= 2:
         fit_part = Examples(
             pl.concat([p.frame for p in before_validation(plan, parts)], how="vertical_relaxed"),
@@ -348,7 +356,7 @@ def fit_value_task(
     validation, _ = _metric_frame(val.frame["spend"].to_numpy(), val_preds, 0, random_state)
     chosen = _best(validation)
 
-    progress("customer value: training and measuring on the held-out window", 0.5)
+    progress(N_("customer value: training and measuring on the held-out window"), 0.5)
     lookup = _rfm_lookup(train)
     preds = baseline_predictions(test, lookup)
     model = None
@@ -365,7 +373,7 @@ def fit_value_task(
         g = dict(metrics.filter(pl.col("metric") == "gini").select("model", "value").rows())
         versus = {"difference": g[LEARNED] - g["bgnbd_gg"], "ci_low": lo, "ci_high": hi}
 
-    progress("customer value: scoring today's customers", 0.85)
+    progress(N_("customer value: scoring today's customers"), 0.85)
     today = at(plan.today, False)
     everything = Examples(
         pl.concat([train.frame, test.frame], how="vertical_relaxed"), test.features
@@ -380,9 +388,11 @@ def fit_value_task(
     scores = today.frame.select(S.USER_ID).with_columns(pl.Series("expected_spend", p_today))
     note = None
     if "bgnbd_gg" not in preds:
-        note = (
-            "the buying-pattern and spend models (MBG/NBD + Gamma-Gamma) could not be fitted "
-            "before the held-out window, so they are not compared"
+        note = Stage(
+            N_(
+                "the buying-pattern and spend models (MBG/NBD + Gamma-Gamma) could not be "
+                "fitted before the held-out window, so they are not compared"
+            )
         )
     test_frame = test.frame.select(S.USER_ID, "spend").with_columns(
         [pl.Series(n, p) for n, p in preds.items()]

@@ -178,7 +178,10 @@ def importance_figure(importance: pl.DataFrame, top: int = 12) -> go.Figure:
     """Permutation importance (drop in ROC-AUC when a feature is shuffled) with its std."""
     imp = importance.head(top).reverse()
     # long feature names in lines of at most 28 characters, so they stay inside a half-width chart
-    labels = ["<br>".join(plotly_text(textwrap.wrap(t, 28) or [""])) for t in imp["label"]]
+    labels = [
+        "<br>".join(plotly_text(textwrap.wrap(t, 28) or [""]))
+        for t in map(G.predict_feature_label, imp["feature"])
+    ]
     fig = go.Figure(
         go.Bar(
             x=imp["importance"].to_list(),

@@ -4,7 +4,8 @@ outliers), each flag carrying the rule that raised it and the user's own numbers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -13,6 +14,8 @@ from sklearn.preprocessing import StandardScaler
 
 from profiling.errors import ProfilingError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 BOT_SESSION_VIEWS = 200
 BOT_TOTAL_VIEWS = 300
@@ -28,42 +31,68 @@ QUANTITY_MIN = 20
 
 @dataclass(frozen=True)
 class RiskRule:
-    """A named rule: ``text`` is what the app shows next to a flag."""
+    """A named rule: ``text`` is what the app shows next to a flag (English; ``label`` and
+    ``template`` are the catalog's msgids, read in the current language through
+    :meth:`shown_label` and :meth:`shown_text`)."""
 
     name: str
     label: str
-    text: str
+    template: str
+    values: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The rule in English, with its thresholds."""
+        return self.template.format(**self.values)
+
+    def shown_label(self) -> str:
+        """The flag's name in the current language."""
+        return _(self.label)
+
+    def shown_text(self) -> str:
+        """The rule in the current language, with its thresholds."""
+        return _(self.template).format(**self.values)
 
 
 RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(
         "bot_like_browsing",
-        "Bot-like browsing",
-        f"{BOT_SESSION_VIEWS} or more views in one session, or {BOT_TOTAL_VIEWS} or more views "
-        "with no add-to-cart and no purchase",
+        N_("Bot-like browsing"),
+        N_(
+            "{session} or more views in one session, or {total} or more views with no "
+            "add-to-cart and no purchase"
+        ),
+        {"session": BOT_SESSION_VIEWS, "total": BOT_TOTAL_VIEWS},
     ),
     RiskRule(
         "refund_abuse",
-        "Refund abuse",
-        f"at least {REFUND_MIN_COUNT} refunds and refunds on {REFUND_SHARE:.0%} or more of "
-        "purchases",
+        N_("Refund abuse"),
+        N_("at least {count} refunds and refunds on {share} or more of purchases"),
+        {"count": REFUND_MIN_COUNT, "share": f"{REFUND_SHARE:.0%}"},
     ),
     RiskRule(
         "order_burst",
-        "Order burst",
-        f"{BURST_ORDERS} or more orders within {BURST_MINUTES} minutes",
+        N_("Order burst"),
+        N_("{orders} or more orders within {minutes} minutes"),
+        {"orders": BURST_ORDERS, "minutes": BURST_MINUTES},
     ),
     RiskRule(
         "price_outlier",
-        "Price outlier",
-        f"paid {PRICE_FACTOR:g} times or more, or a {PRICE_FACTOR:g}th or less, of an item's "
-        f"median price (items bought at least {PRICE_MIN_PURCHASES} times)",
+        N_("Price outlier"),
+        N_(
+            "paid {factor} times or more, or a {factor}th or less, of an item's median price "
+            "(items bought at least {purchases} times)"
+        ),
+        {"factor": f"{PRICE_FACTOR:g}", "purchases": PRICE_MIN_PURCHASES},
     ),
     RiskRule(
         "quantity_outlier",
-        "Quantity outlier",
-        f"bought {QUANTITY_MIN} or more units of an item in one row, and {QUANTITY_FACTOR:g} "
-        "times or more that item's median quantity",
+        N_("Quantity outlier"),
+        N_(
+            "bought {units} or more units of an item in one row, and {factor} times or more "
+            "that item's median quantity"
+        ),
+        {"units": QUANTITY_MIN, "factor": f"{QUANTITY_FACTOR:g}"},
     ),
 )
 RULES_BY_NAME = {r.name: r for r in RISK_RULES}
@@ -192,8 +221,17 @@ def risk_features(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _text(template: str, **parts: pl.Expr) -> pl.Expr:
+    """``template`` ("{refunds} refunds on {purchases} purchases", translated) filled with
+    column expressions by name, so a translation may put them in any order."""
+    pieces = re.split(r"\{(\w+)\}", template)
+    return pl.concat_str(
+        [parts[p] if i % 2 else pl.lit(p) for i, p in enumerate(pieces) if i % 2 or p]
+    )
+
+
 def _rule_exprs() -> dict[str, tuple[pl.Expr, pl.Expr]]:
-    """Rule name -> (condition, the user's numbers as text)."""
+    """Rule name -> (condition, the user's numbers as text in the current language)."""
     num = lambda c: pl.col(c).round(1).cast(pl.String)  # noqa: E731 - a one-line helper read beside its use
     return {
         "bot_like_browsing": (
@@ -203,38 +241,81 @@ def _rule_exprs() -> dict[str, tuple[pl.Expr, pl.Expr]]:
                 & (pl.col("n_cart") == 0)
                 & (pl.col("n_purchase") == 0)
             ),
-            pl.format(
-                "{} views, up to {} in one session, {} add-to-carts, {} purchases",
-                num("n_view"),
-                num("max_session_views"),
-                num("n_cart"),
-                num("n_purchase"),
+            _text(
+                _(
+                    "{views} views, up to {session} in one session, {carts} add-to-carts, "
+                    "{purchases} purchases"
+                ),
+                views=num("n_view"),
+                session=num("max_session_views"),
+                carts=num("n_cart"),
+                purchases=num("n_purchase"),
             ),
         ),
         "refund_abuse": (
             (pl.col("n_refund") >= REFUND_MIN_COUNT) & (pl.col("refund_share") >= REFUND_SHARE),
-            pl.format("{} refunds on {} purchases", num("n_refund"), num("n_purchase")),
+            _text(
+                _("{refunds} refunds on {purchases} purchases"),
+                refunds=num("n_refund"),
+                purchases=num("n_purchase"),
+            ),
         ),
         "order_burst": (
             pl.col("max_orders_10min") >= BURST_ORDERS,
-            pl.format(
-                "{} orders within {} minutes", num("max_orders_10min"), pl.lit(BURST_MINUTES)
+            _text(
+                _("{orders} orders within {minutes} minutes"),
+                orders=num("max_orders_10min"),
+                minutes=pl.lit(str(BURST_MINUTES)),
             ),
         ),
         "price_outlier": (
             pl.col("max_price_ratio") >= PRICE_FACTOR,
-            pl.format("a price {} times off the item's median", num("max_price_ratio")),
+            _text(_("a price {ratio} times off the item's median"), ratio=num("max_price_ratio")),
         ),
         "quantity_outlier": (
             (pl.col("max_quantity_ratio") >= QUANTITY_FACTOR)
             & (pl.col("max_quantity") >= QUANTITY_MIN),
-            pl.format(
-                "{} units in one row, {} times the item's median",
-                num("max_quantity"),
-                num("max_quantity_ratio"),
+            _text(
+                _("{units} units in one row, {ratio} times the item's median"),
+                units=num("max_quantity"),
+                ratio=num("max_quantity_ratio"),
             ),
         ),
     }
+
+
+def _flags_and_reasons() -> tuple[pl.Expr, pl.Expr]:
+    """risk_flags (list of rule labels) and risk_reasons ("label: rule (the user's
+    numbers)" per flag, joined by " | ") from the risk features, in the current language."""
+    rules = _rule_exprs()
+    flag_cols, reason_cols = [], []
+    for rule in RISK_RULES:
+        cond, numbers = rules[rule.name]
+        cond = cond.fill_null(False)
+        flag_cols.append(pl.when(cond).then(pl.lit(rule.shown_label())))
+        reason_cols.append(
+            pl.when(cond).then(
+                _text(
+                    _("{flag}: {rule} ({numbers})"),
+                    flag=pl.lit(rule.shown_label()),
+                    rule=pl.lit(rule.shown_text()),
+                    numbers=numbers,
+                )
+            )
+        )
+    return (
+        pl.concat_list(flag_cols).list.drop_nulls().alias("risk_flags"),
+        pl.concat_list(reason_cols).list.drop_nulls().list.join(" | ").alias("risk_reasons"),
+    )
+
+
+def in_language(scores: pl.DataFrame) -> pl.DataFrame:
+    """``scores`` (rows of :func:`risk_scores`) with risk_flags and risk_reasons written
+    again in the current language (saved scores hold them in the language they were
+    computed in); as it is when the risk features are not among its columns."""
+    if not set(ANOMALY_FEATURES + ("max_quantity",)) <= set(scores.columns):
+        return scores
+    return scores.with_columns(*_flags_and_reasons())
 
 
 def risk_scores(
@@ -265,21 +346,9 @@ def risk_scores(
         score = -forest.score_samples(Z)
     else:
         score = np.full(feats.height, 0.5)
-    rules = _rule_exprs()
-    flag_cols, reason_cols = [], []
-    for rule in RISK_RULES:
-        cond, numbers = rules[rule.name]
-        cond = cond.fill_null(False)
-        flag_cols.append(pl.when(cond).then(pl.lit(rule.label)))
-        reason_cols.append(
-            pl.when(cond).then(
-                pl.format("{}: {} ({})", pl.lit(rule.label), pl.lit(rule.text), numbers)
-            )
-        )
     out = feats.with_columns(pl.Series("anomaly_score", score)).with_columns(
         (pl.col("anomaly_score").rank("max") / pl.len() * 100).alias("anomaly_pct"),
-        pl.concat_list(flag_cols).list.drop_nulls().alias("risk_flags"),
-        pl.concat_list(reason_cols).list.drop_nulls().list.join(" | ").alias("risk_reasons"),
+        *_flags_and_reasons(),
     )
     out = out.with_columns(pl.col("risk_flags").list.len().alias("n_risk_flags"))
     lead = [S.USER_ID, "anomaly_score", "anomaly_pct", "risk_flags", "risk_reasons", "n_risk_flags"]
@@ -290,11 +359,13 @@ def flag_counts(scores: pl.DataFrame) -> pl.DataFrame:
     """One row per rule: flag (label), rule (text), users raising it (0 included)."""
     raised = scores.select(pl.col("risk_flags").explode().alias("flag")).drop_nulls()
     counts = dict(raised.group_by("flag").len().rows())
+    # saved flags hold the English label or the label in the language they were computed in
+    users = [int(counts.get(r.label, 0) or counts.get(r.shown_label(), 0)) for r in RISK_RULES]
     return pl.DataFrame(
         {
-            "flag": [r.label for r in RISK_RULES],
-            "rule": [r.text for r in RISK_RULES],
-            "users": [int(counts.get(r.label, 0)) for r in RISK_RULES],
+            "flag": [r.shown_label() for r in RISK_RULES],
+            "rule": [r.shown_text() for r in RISK_RULES],
+            "users": users,
         }
     )
 
@@ -304,7 +375,7 @@ def most_unusual(scores: pl.DataFrame, n: int = 200) -> pl.DataFrame:
     risk_flags, risk_reasons; and how many users raise at least one flag (``.height`` of
     the flagged ones is in :func:`n_flagged`)."""
     cols = [S.USER_ID, "anomaly_score", "anomaly_pct", "risk_flags", "risk_reasons"]
-    return scores.sort("anomaly_score", descending=True).select(cols).head(n)
+    return in_language(scores.sort("anomaly_score", descending=True).head(n)).select(cols)
 
 
 def n_flagged(scores: pl.DataFrame) -> int:

@@ -15,6 +15,7 @@ from sklearn.mixture import GaussianMixture
 from profiling.errors import ProfilingError
 from profiling.profiles.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -195,8 +196,9 @@ def check_scheme(scheme: str) -> str:
 
 def segment_label(name: str) -> str:
     """A segment name in the current language (RFM segment and tier names are msgids;
-    cluster names and custom segments are shown as they are)."""
-    return _(name) if name in _KNOWN_NAMES else name
+    behaviour-group names composed from their words, :func:`cluster_label`; custom
+    segments are shown as they are)."""
+    return _(name) if name in _KNOWN_NAMES else cluster_label(name)
 
 
 def segment_order(names: list[str]) -> list[str]:
@@ -525,24 +527,37 @@ def standardized_means(profiles: pl.DataFrame, segment: str, features: list[str]
 
 
 _PHRASES = {
-    "monetary": ("big spenders", "low spenders"),
-    "frequency": ("frequent buyers", "rare buyers"),
-    "n_events": ("very active", "barely active"),
-    "avg_unit_price": ("premium", "bargain"),
-    "days_since_seen": ("lapsing", "recently active"),
-    "weekend_share": ("weekend", "weekday"),
-    "share_night": ("night-owl", None),
-    "share_morning": ("morning", None),
-    "share_afternoon": ("afternoon", None),
-    "share_evening": ("evening", None),
-    "view_to_purchase": ("decisive", "browsing"),
-    "active_days": ("regular", "one-off"),
+    "monetary": (N_("big spenders"), N_("low spenders")),
+    "frequency": (N_("frequent buyers"), N_("rare buyers")),
+    "n_events": (N_("very active"), N_("barely active")),
+    "avg_unit_price": (N_("premium"), N_("bargain")),
+    "days_since_seen": (N_("lapsing"), N_("recently active")),
+    "weekend_share": (N_("weekend"), N_("weekday")),
+    "share_night": (N_("night-owl"), None),
+    "share_morning": (N_("morning"), None),
+    "share_afternoon": (N_("afternoon"), None),
+    "share_evening": (N_("evening"), None),
+    "view_to_purchase": (N_("decisive"), N_("browsing")),
+    "active_days": (N_("regular"), N_("one-off")),
 }
+"""Words of behaviour-group names (English msgids: :func:`segment_name` writes the name in
+English, :func:`cluster_label` reads it again in the current language)."""
+SHOPPERS = N_("shoppers")
+AVERAGE_USERS = N_("Average users")
+
+
+def _is_time(feat: str) -> bool:
+    return feat.startswith("share_") or feat == "weekend_share"
+
+
+def _is_noun(word: str) -> bool:
+    return word.endswith(("spenders", "buyers"))
 
 
 def segment_name(top: list[tuple[str, float]]) -> str:
     """A readable name from the most distinctive (feature, z) pairs, e.g. "Evening
-    Electronics big spenders"."""
+    Electronics big spenders" (English; :func:`cluster_label` shows it in the current
+    language)."""
     time_word, cat_word, adjectives, noun = None, None, [], None
     for feat, z in top:
         if feat.startswith(CATEGORY_PREFIX):
@@ -553,9 +568,9 @@ def segment_name(top: list[tuple[str, float]]) -> str:
         word = hi if z > 0 else low
         if word is None:
             continue
-        if feat.startswith("share_") or feat == "weekend_share":
+        if _is_time(feat):
             time_word = time_word or word
-        elif word.endswith(("spenders", "buyers")):
+        elif _is_noun(word):
             noun = noun or word
         elif word not in adjectives:
             adjectives.append(word)
@@ -563,10 +578,64 @@ def segment_name(top: list[tuple[str, float]]) -> str:
         time_word,
         *adjectives[:1],
         cat_word,
-        noun or ("shoppers" if cat_word or time_word or adjectives else None),
+        noun or (SHOPPERS if cat_word or time_word or adjectives else None),
     ]
     text = " ".join(p for p in parts if p)
-    return (text[:1].upper() + text[1:]) if text else "Average users"
+    return (text[:1].upper() + text[1:]) if text else AVERAGE_USERS
+
+
+def _name_parts(name: str) -> dict[str, str] | None:
+    """The parts of a name :func:`segment_name` wrote ("Evening Electronics big spenders"
+    -> time "evening", category "Electronics", noun "big spenders"), or None when ``name``
+    is not one of its names (a custom segment's)."""
+    words = [(f, w) for f, pair in _PHRASES.items() for w in pair if w]
+    kinds = {
+        "time": sorted({w for f, w in words if _is_time(f)}, key=len, reverse=True),
+        "adjective": sorted(
+            {w for f, w in words if not _is_time(f) and not _is_noun(w)}, key=len, reverse=True
+        ),
+    }
+    nouns = sorted({w for _f, w in words if _is_noun(w)} | {SHOPPERS}, key=len, reverse=True)
+    rest, parts, first = name, {"time": "", "adjective": "", "category": "", "noun": ""}, True
+    for kind, options in kinds.items():
+        for w in options:
+            shown = w[:1].upper() + w[1:] if first else w
+            if rest.startswith(shown + " "):
+                parts[kind], rest, first = w, rest[len(shown) + 1 :], False
+                break
+    for w in nouns:
+        shown = w[:1].upper() + w[1:] if first else w
+        if rest == shown or rest.endswith(" " + w):
+            parts["noun"], rest = w, rest[: -len(w)].strip()
+            break
+    else:
+        return None
+    parts["category"] = rest
+    return parts
+
+
+def cluster_label(name: str) -> str:
+    """A behaviour group's name (:func:`segment_name`, with a " (2)" a duplicate got) in the
+    current language, composed from its translated words around the category (a data value,
+    as it is); any other name as it is."""
+    if i18n.get_language() == i18n.DEFAULT:
+        return name
+    dup = re.fullmatch(r"(.*) \((\d+)\)", name)
+    base = dup.group(1) if dup else name
+    if base == AVERAGE_USERS:
+        text = _(AVERAGE_USERS)
+    else:
+        parts = _name_parts(base)
+        if parts is None:
+            return name
+        words = {k: _(v) if v and k != "category" else v for k, v in parts.items()}
+        template = (
+            _("{time} {adjective} {category} {noun}")
+            if parts["category"]
+            else _("{time} {adjective} {noun}")
+        )
+        text = re.sub(r"\s+", " ", template.format(**words)).strip()
+    return _("{name} ({n})").format(name=text, n=dup.group(2)) if dup else text
 
 
 @dataclass

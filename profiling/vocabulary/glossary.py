@@ -1025,94 +1025,126 @@ def predict_model_label(name: str) -> str:
 
 
 PREDICT_FEATURE_LABELS: dict[str, str] = {
-    "recency_days": "days since last purchase",
-    "purchase_days": "purchase days",
-    "monetary": "spend (net of refunds)",
-    "avg_spend_per_purchase_day": "spend per purchase day",
-    "purchase_days_30d": "purchase days, last 30 days",
-    "purchase_days_90d": "purchase days, last 90 days",
-    "mean_gap_days": "average days between purchases",
-    "refund_rate": "share of purchases refunded",
-    "tenure_days": "days since first visit",
-    "days_since_seen": "days since last visit",
-    "active_days": "active days",
-    "n_events": "recorded actions (views, carts, purchases)",
-    "events_last_30d": "recorded actions, last 30 days",
-    "n_view": "views",
-    "n_cart": "add-to-carts",
-    "views_30d": "views, last 30 days",
-    "carts_30d": "add-to-carts, last 30 days",
-    "rfm_score": "RFM score (3-15)",
-    "bgnbd_p": "chance of buying again (buying-pattern model)",
-    "bgnbd_alive": "chance of still being a customer (buying-pattern model's P(alive))",
-    "gap_regularity": "irregularity of the gaps between purchases (spread / average gap)",
-    "gap_ratio": "days since last purchase against the average gap between purchases",
-    "gap_z": "how unusual the current silence is for this customer (gaps' spread)",
-    "purchase_rate": "purchase days per day since the first visit",
-    "recency_share": "share of the history silent since the last purchase",
-    "purchase_trend": "purchase days, last 30 days against the 60 before",
-    "spend_90d": "spend, last 90 days",
-    "items_bought": "distinct items bought (breadth)",
-    "bgnbd_gg": "expected spend (buying-pattern and spend-per-purchase models)",
-    "last_spend": "spend in the last value window",
+    "recency_days": N_("days since last purchase"),
+    "purchase_days": N_("purchase days"),
+    "monetary": N_("spend (net of refunds)"),
+    "avg_spend_per_purchase_day": N_("spend per purchase day"),
+    "purchase_days_30d": N_("purchase days, last 30 days"),
+    "purchase_days_90d": N_("purchase days, last 90 days"),
+    "mean_gap_days": N_("average days between purchases"),
+    "refund_rate": N_("share of purchases refunded"),
+    "tenure_days": N_("days since first visit"),
+    "days_since_seen": N_("days since last visit"),
+    "active_days": N_("active days"),
+    "n_events": N_("recorded actions (views, carts, purchases)"),
+    "events_last_30d": N_("recorded actions, last 30 days"),
+    "n_view": N_("views"),
+    "n_cart": N_("add-to-carts"),
+    "views_30d": N_("views, last 30 days"),
+    "carts_30d": N_("add-to-carts, last 30 days"),
+    "rfm_score": N_("RFM score (3-15)"),
+    "bgnbd_p": N_("chance of buying again (buying-pattern model)"),
+    "bgnbd_alive": N_("chance of still being a customer (buying-pattern model's P(alive))"),
+    "gap_regularity": N_("irregularity of the gaps between purchases (spread / average gap)"),
+    "gap_ratio": N_("days since last purchase against the average gap between purchases"),
+    "gap_z": N_("how unusual the current silence is for this customer (gaps' spread)"),
+    "purchase_rate": N_("purchase days per day since the first visit"),
+    "recency_share": N_("share of the history silent since the last purchase"),
+    "purchase_trend": N_("purchase days, last 30 days against the 60 before"),
+    "spend_90d": N_("spend, last 90 days"),
+    "items_bought": N_("distinct items bought (breadth)"),
+    "bgnbd_gg": N_("expected spend (buying-pattern and spend-per-purchase models)"),
+    "last_spend": N_("spend in the last value window"),
     # optional inputs (profiling.predict.embeddings)
-    **{f"seq_emb_{k}": f"browsing-sequence trait {k}" for k in range(1, 33)},
+    **{f"seq_emb_{k}": N_("browsing-sequence trait {k}").format(k=k) for k in range(1, 33)},
 }
 """The inputs of the prediction models (drivers, importance), by feature column."""
 
 PREDICT_SCORE_LABELS: dict[str, str] = {
-    "purchase_propensity": "Purchase propensity",
-    "churn_risk": "Churn risk",
-    "p_alive": "P(alive)",
-    "expected_purchases_90d": "Expected purchases, 90 days",
-    "expected_purchases_365d": "Expected purchases, 365 days",
-    "expected_value_90d": "Expected value, 90 days",
-    "expected_value_365d": "Expected value, 365 days",
-    "predicted_spend": "Predicted spend",
-    "anomaly_score": "Anomaly score",
-    "n_risk_flags": "Risk flags",
+    "purchase_propensity": N_("Purchase propensity"),
+    "churn_risk": N_("Churn risk"),
+    "p_alive": N_("P(alive)"),
+    "expected_purchases_90d": N_("Expected purchases, 90 days"),
+    "expected_purchases_365d": N_("Expected purchases, 365 days"),
+    "expected_value_90d": N_("Expected value, 90 days"),
+    "expected_value_365d": N_("Expected value, 365 days"),
+    "predicted_spend": N_("Predicted spend"),
+    "anomaly_score": N_("Anomaly score"),
+    "n_risk_flags": N_("Risk flags"),
 }
 """Today's score columns of a user, by column."""
 
-PREDICT_PROTOCOL = (
+PREDICT_PROTOCOL = N_(
     "Training cutoffs {train}; {validation}; held-out window **{start} → {end}** (end "
     "excluded). Today's scores: the chosen model refitted on every cutoff up to the held-out one."
 )
 """The rolling protocol in one paragraph (Markdown); ``validation`` is one of the two below."""
-PREDICT_VALIDATION_WINDOW = "validation window from {day}"
-PREDICT_VALIDATION_QUARTER = "validation on a quarter of the training users"
+PREDICT_VALIDATION_WINDOW = N_("validation window from {day}")
+PREDICT_VALIDATION_QUARTER = N_("validation on a quarter of the training users")
 
-PREDICT_VERDICT_LEARNED_BEST = "On the held-out window, {best} has the best ROC-AUC ({auc:.3f})."
-PREDICT_VERDICT_BASELINE_BEST = (
-    "On the held-out window, {best} has the best ROC-AUC ({auc:.3f}; learned model "
-    "{learned:.3f}). A simple baseline measured better than the learned model."
+PREDICT_VERDICT_LEARNED_BEST = N_("On the held-out window, {best} has the best ROC-AUC ({auc}).")
+PREDICT_VERDICT_BASELINE_BEST = N_(
+    "On the held-out window, {best} has the best ROC-AUC ({auc}; learned model "
+    "{learned}). A simple baseline measured better than the learned model."
 )
-PREDICT_VERDICT_USED = (
+PREDICT_VERDICT_USED = N_(
     " Scores shown use {chosen}, the best on the validation window (chosen before the "
     "held-out window was looked at)."
 )
 PREDICT_READING_WHAT = {
-    "purchase": "Chance that a customer buys at least once in the next {days} days.",
-    "churn": "Chance that a past buyer makes {lapse}.",
-    "value": "What a customer is predicted to spend in the next {days} days.",
+    "purchase": N_("Chance that a customer buys at least once in the next {days} days."),
+    "churn": N_("Chance that a past buyer makes {lapse}."),
+    "value": N_("What a customer is predicted to spend in the next {days} days."),
 }
-PREDICT_READING_QUALITY = (
-    "{verb} {what} than {simplest}: {score:.2f} against {base:.2f} ({measure} on the "
-    "last {days} days of the log, which no model saw)."
-)
+PREDICT_READING_QUALITY = {
+    "better": N_(
+        "Ranks {noun} better than '{rule}': {score} against {base} ({measure} on the last "
+        "{days} days of the log, which no model saw)."
+    ),
+    "no better": N_(
+        "Ranks {noun} no better than '{rule}': {score} against {base} ({measure} on the last "
+        "{days} days of the log, which no model saw)."
+    ),
+    "worse": N_(
+        "Ranks {noun} worse than '{rule}': {score} against {base} ({measure} on the last "
+        "{days} days of the log, which no model saw)."
+    ),
+}
 PREDICT_READING_USE = {
-    "purchase": "Use: send the top of the list below an offer now; download it as an audience.",
-    "churn": "Use: a win-back message to the top of the list below before they lapse; download "
-    "it as an audience.",
-    "value": "Use: look after the top of the list (service, early access); download it as an "
-    "audience.",
+    "purchase": N_("Use: send the top of the list below an offer now; download it as an audience."),
+    "churn": N_(
+        "Use: a win-back message to the top of the list below before they lapse; download "
+        "it as an audience."
+    ),
+    "value": N_(
+        "Use: look after the top of the list (service, early access); download it as an audience."
+    ),
 }
 """What each score predicts, how good it is against the simplest rule, and what to do with
 it: three plain sentences per score (:func:`profiling.predict.results.plain_reading`)."""
 
-PREDICT_VERDICT_BASELINES_ONLY = (
+PREDICT_VERDICT_BASELINES_ONLY = N_(
     "Baselines only, while the learned model trains: on the held-out window {best} has the "
-    "best ROC-AUC ({auc:.3f})."
+    "best ROC-AUC ({auc})."
 )
 """The verdict of a prediction task: which model measured best on the held-out window
-(learned or a baseline), then which model's scores are shown."""
+(learned or a baseline), then which model's scores are shown. English msgids: read them
+through :func:`_` where shown; numbers are put in formatted (:func:`score_text`)."""
+
+
+def predict_feature_label(name: str) -> str:
+    """A prediction model's input (a feature column) in the current language: "days since
+    last purchase"; "browsing-sequence trait 3"; an unknown name as it is."""
+    if name.startswith("seq_emb_") and name[len("seq_emb_") :].isdigit():
+        return _("browsing-sequence trait {k}").format(k=name[len("seq_emb_") :])
+    return _(PREDICT_FEATURE_LABELS[name]) if name in PREDICT_FEATURE_LABELS else name
+
+
+def predict_score_label(name: str) -> str:
+    """A score column of today's scores in the current language; an unknown name as it is."""
+    return _(PREDICT_SCORE_LABELS[name]) if name in PREDICT_SCORE_LABELS else name
+
+
+def score_text(value: float, decimals: int = 3) -> str:
+    """A measure such as ROC-AUC with fixed decimals in the current language: "0.734"."""
+    return i18n.format_fixed(float(value), decimals)
