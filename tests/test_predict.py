@@ -504,3 +504,39 @@ def test_a_user_below_the_driver_cutoff_is_told_how_many_score_higher(monkeypatc
     # drivers not asked for at all: nothing to explain
     none = scores.with_columns(pl.lit(None, pl.String).alias("purchase_drivers"))
     assert P.missing_drivers(none, "c", "purchase") is None
+
+
+def test_the_search_tunes_on_a_seeded_sample_only_above_tune_rows_and_says_so(held_out):
+    from profiling.predict.models import TUNE_ROWS
+
+    n = held_out.frame.height
+    tuning = n - n // 4  # one cutoff: a random quarter of the rows is the validation part
+    whole = P.LearnedModel(tune_rows=tuning).fit(held_out)
+    assert whole.tuned_on_ == (tuning, tuning) and "tuning rows" not in whole.describe()
+    sampled = P.LearnedModel(tune_rows=150).fit(held_out)
+    assert sampled.tuned_on_ == (150, tuning)
+    note = f"settings chosen on a random 150 of {tuning:,} tuning rows (fixed seed)"
+    assert note in sampled.describe()
+    again = P.LearnedModel(tune_rows=150).fit(held_out)
+    assert [t[0] for t in again.trials_] == [t[0] for t in sampled.trials_]
+    assert [t[0] for t in sampled.trials_] != [t[0] for t in whole.trials_]
+    # a later fit with the chosen setting says on what rows that setting was chosen
+    later = P.LearnedModel(**sampled.tuned()).fit(held_out)
+    assert "chosen on the validation window" in later.describe() and note in later.describe()
+    assert TUNE_ROWS == 100_000 and P.LearnedModel().tune_rows == TUNE_ROWS
+
+
+def test_reuse_trial_keeps_the_tuning_fit_only_when_the_search_saw_a_sample(held_out):
+    n = held_out.frame.height
+    tuning = n - n // 4
+    refit = P.LearnedModel(tune_rows=150).fit(held_out)
+    kept = P.LearnedModel(tune_rows=150, reuse_trial=True).fit(held_out)
+    assert refit.refitted_ and not kept.refitted_
+    assert kept.setting_ == refit.setting_ and kept.n_iter_ == refit.n_iter_
+    # the kept model is the one fitted on 150 rows, not the refit on all n
+    assert not np.array_equal(kept.predict(held_out), refit.predict(held_out))
+    # on no more rows than tune_rows, the model is refitted on every row as always
+    small = P.LearnedModel(tune_rows=tuning, reuse_trial=True).fit(held_out)
+    assert small.refitted_
+    whole = P.LearnedModel(tune_rows=tuning).fit(held_out)
+    assert np.array_equal(small.predict(held_out), whole.predict(held_out))

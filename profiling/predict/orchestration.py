@@ -171,7 +171,9 @@ def _choose_on_validation(
 ) -> tuple[dict[str, float], pl.DataFrame, str, dict | None]:
     """(F1-max threshold per model, validation metrics, chosen model, the learned model's
     tuned setting: the later fits of the task reuse it)."""
-    models = make_models(task, random_state, learned=learned, skip=skip)
+    # the learned model here only scores the validation window: on a large store its tuning
+    # fit is kept instead of refitting it on every row (LearnedModel's reuse_trial)
+    models = make_models(task, random_state, learned=learned, skip=skip, reuse_trial=True)
     val_scores = {n: m.fit(fit_part).predict(val) for n, m in models.items()}
     tuned = models[LEARNED].tuned() if learned else None
     thresholds = {n: f1_max_threshold(val.y(), p) for n, p in val_scores.items()}
