@@ -540,3 +540,39 @@ def test_reuse_trial_keeps_the_tuning_fit_only_when_the_search_saw_a_sample(held
     assert small.refitted_
     whole = P.LearnedModel(tune_rows=tuning).fit(held_out)
     assert np.array_equal(small.predict(held_out), whole.predict(held_out))
+
+
+def test_a_chosen_setting_is_calibrated_on_given_scores_only_above_tune_rows(held_out):
+    n = held_out.frame.height
+    tuning = n - n // 4
+    chosen = P.LearnedModel(tune_rows=150).fit(held_out).tuned()
+    # four users by hand: of the 2 x 2 (positive, negative) pairs, 0.35 < 0.4 is the one
+    # ordered wrongly, so the ROC-AUC of these scores is 3 / 4
+    given = (np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+    model = P.LearnedModel(tune_rows=150, **chosen, calibrate_on=given).fit(held_out)
+    assert model.calibrated_on_given_ and model.validation_auc_ == 0.75
+    assert model.n_iter_ == chosen["n_iter"] and model.refitted_
+    # the calibration is the given scores' (sigmoid below 2,000 rows): higher raw, higher chance
+    p = model.calibrate(np.array([0.1, 0.8]))
+    assert p[0] < p[1]
+    fitted = P.LearnedModel(tune_rows=150, **chosen).fit(held_out)
+    assert not fitted.calibrated_on_given_ and fitted.validation_auc_ != 0.75
+    # the same raw model either way: only the calibration comes from the given scores
+    np.testing.assert_array_equal(model.raw(held_out), fitted.raw(held_out))
+    # on no more rows than tune_rows the setting is fitted once more, as always
+    small = P.LearnedModel(tune_rows=tuning, **chosen, calibrate_on=given).fit(held_out)
+    whole = P.LearnedModel(tune_rows=tuning, **chosen).fit(held_out)
+    assert not small.calibrated_on_given_
+    np.testing.assert_array_equal(small.predict(held_out), whole.predict(held_out))
+
+
+def test_predict_on_a_store_above_tune_rows_samples_the_search_and_says_so(monkeypatch):
+    from profiling.predict import models
+
+    monkeypatch.setitem(models.LearnedModel.__init__.__kwdefaults__, "tune_rows", 100)
+    r = P.predict(simulated_store(), horizon_days=30, n_boot=0, max_train_cutoffs=3, drivers=False)
+    assert "settings chosen on a random 100 of" in r.purchase.learned_note
+    auc = r.purchase.metrics.filter(
+        (pl.col("model") == P.LEARNED) & (pl.col("metric") == "roc_auc")
+    )["value"][0]
+    assert auc > 0.6  # planted rates are still learned from the sampled search

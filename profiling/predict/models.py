@@ -156,6 +156,13 @@ class LearnedModel(ScoreModel):
     and thresholds, where the refit on 500,000 rows cost about 20 s per task at 10 million
     events. On fewer rows the model is refitted as always.
 
+    ``calibrate_on``: (raw scores, labels) of a later window from a model fitted before it
+    (:meth:`raw`), for a fit with a ``setting`` chosen before: when there are more than
+    ``tune_rows`` rows before ``ex``'s latest cutoff, the model is calibrated on these
+    instead of fitting the setting once more on a sample of those rows to score that
+    cutoff (the protocol passes the validation window's scores of the model that chose the
+    setting, and the held-out window's of the model trained on every window before it).
+
     ``max_rows``: on more example rows than this (a large store: 500,000 customers at seven
     cutoffs are 3.5 million rows), the model is fitted on a random ``max_rows`` of them
     drawn with ``random_state`` (every cutoff in proportion), which :meth:`describe` says;
@@ -179,7 +186,9 @@ class LearnedModel(ScoreModel):
         max_rows: int = MAX_ROWS,
         reuse_trial: bool = False,
         searched_on: tuple[int, int] | None = None,
+        calibrate_on: tuple[np.ndarray, np.ndarray] | None = None,
     ):
+        self.calibrate_on = calibrate_on
         self.random_state = random_state
         self.max_rows = max_rows
         self.reuse_trial = reuse_trial
@@ -218,6 +227,38 @@ class LearnedModel(ScoreModel):
         # fitted before those cutoffs) is left out: gradient boosting cannot bin it
         self.keep_ = ~np.isnan(X[fit_rows]).all(axis=0)
         X = X[:, self.keep_]
+        given = self.calibrate_on if self.setting is not None and earlier > fit_rows.size else None
+        if given is not None:
+            trials = [self._given_trial(*given)]
+            y_val = given[1]
+        else:
+            trials = self._search(X, y, fit_rows, val_rows)
+            y_val = y[val_rows]
+        best = max(trials, key=lambda t: -1.0 if np.isnan(t[0]) else t[0])
+        self.validation_auc_, self.setting_, self.n_iter_, p_val, tuning_fit = best
+        self.trials_ = [(a, s, n) for a, s, n, _, _ in trials]
+        self.calibrated_on_given_ = given is not None
+        self.refitted_ = not (
+            self.reuse_trial and tuning_fit is not None and earlier > fit_rows.size
+        )
+        if self.refitted_:
+            self.model_ = self._booster(self.setting_, max(self.n_iter_, 1), False).fit(X, y)
+        else:
+            self.model_ = tuning_fit
+        self.calibrator_ = None
+        if p_val is not None:
+            if p_val.size >= 2000:
+                self.calibrator_ = IsotonicRegression(out_of_bounds="clip").fit(p_val, y_val)
+            else:
+                self.calibrator_ = LogisticRegression().fit(_logit(p_val)[:, None], y_val)
+        self.features_ = ex.features
+        return self
+
+    def _search(
+        self, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray, val_rows: np.ndarray
+    ) -> list[tuple]:
+        """(validation ROC-AUC, setting, rounds, validation scores, fitted booster) of each
+        setting tried (one, when it was chosen before), fitted on ``fit_rows``."""
         trials = []
         settings = SETTINGS if self.tune else SETTINGS[:1]
         if self.setting is not None:  # chosen before, on a validation window: no search
@@ -233,24 +274,20 @@ class LearnedModel(ScoreModel):
             p_val = model.predict_proba(X[val_rows])[:, 1]
             auc = float(roc_auc_score(y[val_rows], p_val))
             trials.append((auc, setting, int(model.n_iter_), p_val, model))
-        best = max(trials, key=lambda t: -1.0 if np.isnan(t[0]) else t[0])
-        self.validation_auc_, self.setting_, self.n_iter_, p_val, tuning_fit = best
-        self.trials_ = [(a, s, n) for a, s, n, _, _ in trials]
-        self.refitted_ = not (
-            self.reuse_trial and tuning_fit is not None and earlier > fit_rows.size
-        )
-        if self.refitted_:
-            self.model_ = self._booster(self.setting_, max(self.n_iter_, 1), False).fit(X, y)
-        else:
-            self.model_ = tuning_fit
-        self.calibrator_ = None
-        if p_val is not None:
-            if val_rows.size >= 2000:
-                self.calibrator_ = IsotonicRegression(out_of_bounds="clip").fit(p_val, y[val_rows])
-            else:
-                self.calibrator_ = LogisticRegression().fit(_logit(p_val)[:, None], y[val_rows])
-        self.features_ = ex.features
-        return self
+        return trials
+
+    def _given_trial(self, raw: np.ndarray, labels: np.ndarray) -> tuple:
+        """The one "trial" of a setting chosen before, from ``calibrate_on``'s scores."""
+        rounds = self.n_iter or 100
+        if len(np.unique(labels)) < 2:
+            return (float("nan"), self.setting, rounds, None, None)
+        return (float(roc_auc_score(labels, raw)), self.setting, rounds, raw, None)
+
+    def raw(self, ex: Examples) -> np.ndarray:
+        """The booster's own chance for every row of ``ex``, before calibration (what
+        ``calibrate_on`` takes)."""
+        with threadpool_limits(self.n_threads):
+            return self.model_.predict_proba(ex.X()[:, self.keep_])[:, 1]
 
     def _sample(self, ex: Examples) -> Examples:
         """``ex``, or a random ``max_rows`` of its rows (in their order) when it has more;

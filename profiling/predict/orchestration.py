@@ -174,8 +174,18 @@ def _choose_on_validation(
     # the learned model here only scores the validation window: on a large store its tuning
     # fit is kept instead of refitting it on every row (LearnedModel's reuse_trial)
     models = make_models(task, random_state, learned=learned, skip=skip, reuse_trial=True)
-    val_scores = {n: m.fit(fit_part).predict(val) for n, m in models.items()}
-    tuned = models[LEARNED].tuned() if learned else None
+    val_scores = {}
+    tuned = None
+    for name, model in models.items():
+        model.fit(fit_part)
+        if name != LEARNED:
+            val_scores[name] = model.predict(val)
+            continue
+        # its raw validation scores also calibrate the training fit on a large store
+        # (LearnedModel's calibrate_on): one scoring of the validation window, not two
+        raw = model.raw(val)
+        val_scores[name] = model.calibrate(raw)
+        tuned = {**model.tuned(), "calibrate_on": (raw, val.y())}
     thresholds = {n: f1_max_threshold(val.y(), p) for n, p in val_scores.items()}
     validation = metric_rows(val_scores, val.y(), thresholds, 0, random_state)
     return thresholds, validation, best_model(validation), tuned
@@ -311,7 +321,10 @@ def fit_task(
     models = {n: m.fit(train) for n, m in make_models(task, random_state, **kinds).items()}
     train_seconds = time.perf_counter() - t_train
     t_score = time.perf_counter()
-    test_scores = {n: m.predict(test) for n, m in models.items()}
+    raw_test = models[LEARNED].raw(test) if learned else None
+    test_scores = {
+        n: m.calibrate(raw_test) if n == LEARNED else m.predict(test) for n, m in models.items()
+    }
     score_seconds = time.perf_counter() - t_score
     progress(f"{label}: measuring on the held-out window (bootstrap)", 0.55)
     metrics = metric_rows(test_scores, test.y(), thresholds, n_boot, random_state)
@@ -330,6 +343,8 @@ def fit_task(
         importance = _importance(models[LEARNED], test, importance_repeats, random_state)
 
     progress(f"{label}: scoring today's users", 0.85)
+    if learned:  # the final fit is calibrated on the held-out window's raw scores (large store)
+        kinds["tuned"] = {**kinds["tuned"], "calibrate_on": (raw_test, test.y())}
     final = make_models(task, random_state, **kinds)[chosen].fit(
         concat_examples(train_parts + [test])
     )
