@@ -576,3 +576,35 @@ def test_predict_on_a_store_above_tune_rows_samples_the_search_and_says_so(monke
         (pl.col("model") == P.LEARNED) & (pl.col("metric") == "roc_auc")
     )["value"][0]
     assert auc > 0.6  # planted rates are still learned from the sampled search
+
+
+def test_a_one_column_baseline_fitted_on_counts_per_value_is_the_fit_on_every_row(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    from profiling.predict import models
+
+    rows_fitted = []
+
+    class Spy(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            rows_fitted.append(len(X))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(models, "LogisticRegression", Spy)
+    rng = np.random.default_rng(3)
+    score = rng.integers(3, 16, 5_000).astype(float)  # 13 values over 5,000 users
+    label = (rng.random(5_000) < 1 / (1 + np.exp(-(score - 9) / 2))).astype(int)
+    ex = P.Examples(pl.DataFrame({"rfm_score": score, "label": label}), ("rfm_score",))
+    ours = P.make_models("purchase", learned=False)["rfm"].fit(ex)
+    every_row = LogisticRegression().fit(score[:, None], label)
+    assert ours.model_.coef_[0, 0] == pytest.approx(every_row.coef_[0, 0], rel=1e-5)
+    assert ours.model_.intercept_[0] == pytest.approx(every_row.intercept_[0], rel=1e-5)
+    # the rows given to the fit are the 13 values x 2 labels at most, not 5,000
+    assert len(np.unique(score)) == 13 and rows_fitted == [26]
+    # a column of mostly distinct values is fitted row by row, as before
+    spread = P.Examples(
+        pl.DataFrame({"rfm_score": score + rng.random(5_000), "label": label}), ("rfm_score",)
+    )
+    plain = LogisticRegression().fit(spread.frame[["rfm_score"]].to_numpy(), label)
+    again = P.make_models("purchase", learned=False)["rfm"].fit(spread)
+    assert again.model_.coef_[0, 0] == plain.coef_[0, 0] and rows_fitted[1:] == [5_000]

