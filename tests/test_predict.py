@@ -608,3 +608,27 @@ def test_a_one_column_baseline_fitted_on_counts_per_value_is_the_fit_on_every_ro
     plain = LogisticRegression().fit(spread.frame[["rfm_score"]].to_numpy(), label)
     again = P.make_models("purchase", learned=False)["rfm"].fit(spread)
     assert again.model_.coef_[0, 0] == plain.coef_[0, 0] and rows_fitted[1:] == [5_000]
+
+
+def test_importance_is_measured_on_a_seeded_sample_only_above_importance_users(
+    held_out, monkeypatch
+):
+    from profiling.predict import orchestration
+
+    seen = []
+    real = orchestration.permutation_importance
+
+    def spy(model, X, y, **kwargs):
+        seen.append((X.shape[0], kwargs.get("max_samples", 1.0)))
+        return real(model, X, y, **kwargs)
+
+    monkeypatch.setattr(orchestration, "permutation_importance", spy)
+    model = P.LearnedModel().fit(held_out)
+    n = held_out.frame.height
+    everyone = orchestration._importance(model, held_out, 2, 0)
+    monkeypatch.setattr(orchestration, "IMPORTANCE_USERS", 100)
+    sampled = orchestration._importance(model, held_out, 2, 0)
+    again = orchestration._importance(model, held_out, 2, 0)
+    # every user below the limit; above it, 100 users for the unshuffled score too
+    assert seen == [(n, 1.0), (100, 1.0), (100, 1.0)] and n > 100
+    assert sampled.equals(again) and not sampled.equals(everyone)
