@@ -530,3 +530,131 @@ def test_a_user_the_model_cannot_score_has_no_percentile_and_no_drivers():
     assert scores.sort(S.USER_ID)["percentile"].to_list() == [50.0, 100.0, None]
     assert "c" not in drivers[S.USER_ID].to_list()
     assert not drivers["effect"].is_nan().any()
+
+
+def test_the_search_tunes_on_a_seeded_sample_only_above_tune_rows_and_says_so(held_out):
+    from profiling.predict.models import TUNE_ROWS
+
+    n = held_out.frame.height
+    tuning = n - n // 4  # one cutoff: a random quarter of the rows is the validation part
+    whole = P.LearnedModel(tune_rows=tuning).fit(held_out)
+    assert whole.tuned_on_ == (tuning, tuning) and "tuning rows" not in whole.describe()
+    sampled = P.LearnedModel(tune_rows=150).fit(held_out)
+    assert sampled.tuned_on_ == (150, tuning)
+    note = f"settings chosen on a random 150 of {tuning:,} tuning rows (fixed seed)"
+    assert note in sampled.describe()
+    again = P.LearnedModel(tune_rows=150).fit(held_out)
+    assert [t[0] for t in again.trials_] == [t[0] for t in sampled.trials_]
+    assert [t[0] for t in sampled.trials_] != [t[0] for t in whole.trials_]
+    # a later fit with the chosen setting says on what rows that setting was chosen
+    later = P.LearnedModel(**sampled.tuned()).fit(held_out)
+    assert "chosen on the validation window" in later.describe() and note in later.describe()
+    assert TUNE_ROWS == 100_000 and P.LearnedModel().tune_rows == TUNE_ROWS
+
+
+def test_reuse_trial_keeps_the_tuning_fit_only_when_the_search_saw_a_sample(held_out):
+    n = held_out.frame.height
+    tuning = n - n // 4
+    refit = P.LearnedModel(tune_rows=150).fit(held_out)
+    kept = P.LearnedModel(tune_rows=150, reuse_trial=True).fit(held_out)
+    assert refit.refitted_ and not kept.refitted_
+    assert kept.setting_ == refit.setting_ and kept.n_iter_ == refit.n_iter_
+    # the kept model is the one fitted on 150 rows, not the refit on all n
+    assert not np.array_equal(kept.predict(held_out), refit.predict(held_out))
+    # on no more rows than tune_rows, the model is refitted on every row as always
+    small = P.LearnedModel(tune_rows=tuning, reuse_trial=True).fit(held_out)
+    assert small.refitted_
+    whole = P.LearnedModel(tune_rows=tuning).fit(held_out)
+    assert np.array_equal(small.predict(held_out), whole.predict(held_out))
+
+
+def test_a_chosen_setting_is_calibrated_on_given_scores_only_above_tune_rows(held_out):
+    n = held_out.frame.height
+    tuning = n - n // 4
+    chosen = P.LearnedModel(tune_rows=150).fit(held_out).tuned()
+    # four users by hand: of the 2 x 2 (positive, negative) pairs, 0.35 < 0.4 is the one
+    # ordered wrongly, so the ROC-AUC of these scores is 3 / 4
+    given = (np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
+    model = P.LearnedModel(tune_rows=150, **chosen, calibrate_on=given).fit(held_out)
+    assert model.calibrated_on_given_ and model.validation_auc_ == 0.75
+    assert model.n_iter_ == chosen["n_iter"] and model.refitted_
+    # the calibration is the given scores' (sigmoid below 2,000 rows): higher raw, higher chance
+    p = model.calibrate(np.array([0.1, 0.8]))
+    assert p[0] < p[1]
+    fitted = P.LearnedModel(tune_rows=150, **chosen).fit(held_out)
+    assert not fitted.calibrated_on_given_ and fitted.validation_auc_ != 0.75
+    # the same raw model either way: only the calibration comes from the given scores
+    np.testing.assert_array_equal(model.raw(held_out), fitted.raw(held_out))
+    # on no more rows than tune_rows the setting is fitted once more, as always
+    small = P.LearnedModel(tune_rows=tuning, **chosen, calibrate_on=given).fit(held_out)
+    whole = P.LearnedModel(tune_rows=tuning, **chosen).fit(held_out)
+    assert not small.calibrated_on_given_
+    np.testing.assert_array_equal(small.predict(held_out), whole.predict(held_out))
+
+
+def test_predict_on_a_store_above_tune_rows_samples_the_search_and_says_so(monkeypatch):
+    from profiling.predict import models
+
+    monkeypatch.setitem(models.LearnedModel.__init__.__kwdefaults__, "tune_rows", 100)
+    r = P.predict(simulated_store(), horizon_days=30, n_boot=0, max_train_cutoffs=3, drivers=False)
+    assert "settings chosen on a random 100 of" in r.purchase.learned_note
+    auc = r.purchase.metrics.filter(
+        (pl.col("model") == P.LEARNED) & (pl.col("metric") == "roc_auc")
+    )["value"][0]
+    assert auc > 0.6  # planted rates are still learned from the sampled search
+
+
+def test_a_one_column_baseline_fitted_on_counts_per_value_is_the_fit_on_every_row(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    from profiling.predict import models
+
+    rows_fitted = []
+
+    class Spy(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            rows_fitted.append(len(X))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(models, "LogisticRegression", Spy)
+    rng = np.random.default_rng(3)
+    score = rng.integers(3, 16, 5_000).astype(float)  # 13 values over 5,000 users
+    label = (rng.random(5_000) < 1 / (1 + np.exp(-(score - 9) / 2))).astype(int)
+    ex = P.Examples(pl.DataFrame({"rfm_score": score, "label": label}), ("rfm_score",))
+    ours = P.make_models("purchase", learned=False)["rfm"].fit(ex)
+    every_row = LogisticRegression().fit(score[:, None], label)
+    assert ours.model_.coef_[0, 0] == pytest.approx(every_row.coef_[0, 0], rel=1e-5)
+    assert ours.model_.intercept_[0] == pytest.approx(every_row.intercept_[0], rel=1e-5)
+    # the rows given to the fit are the 13 values x 2 labels at most, not 5,000
+    assert len(np.unique(score)) == 13 and rows_fitted == [26]
+    # a column of mostly distinct values is fitted row by row, as before
+    spread = P.Examples(
+        pl.DataFrame({"rfm_score": score + rng.random(5_000), "label": label}), ("rfm_score",)
+    )
+    plain = LogisticRegression().fit(spread.frame[["rfm_score"]].to_numpy(), label)
+    again = P.make_models("purchase", learned=False)["rfm"].fit(spread)
+    assert again.model_.coef_[0, 0] == plain.coef_[0, 0] and rows_fitted[1:] == [5_000]
+
+
+def test_importance_is_measured_on_a_seeded_sample_only_above_importance_users(
+    held_out, monkeypatch
+):
+    from profiling.predict import orchestration
+
+    seen = []
+    real = orchestration.permutation_importance
+
+    def spy(model, X, y, **kwargs):
+        seen.append((X.shape[0], kwargs.get("max_samples", 1.0)))
+        return real(model, X, y, **kwargs)
+
+    monkeypatch.setattr(orchestration, "permutation_importance", spy)
+    model = P.LearnedModel().fit(held_out)
+    n = held_out.frame.height
+    everyone = orchestration._importance(model, held_out, 2, 0)
+    monkeypatch.setattr(orchestration, "IMPORTANCE_USERS", 100)
+    sampled = orchestration._importance(model, held_out, 2, 0)
+    again = orchestration._importance(model, held_out, 2, 0)
+    # every user below the limit; above it, 100 users for the unshuffled score too
+    assert seen == [(n, 1.0), (100, 1.0), (100, 1.0)] and n > 100
+    assert sampled.equals(again) and not sampled.equals(everyone)

@@ -177,9 +177,21 @@ def _choose_on_validation(
 ) -> tuple[dict[str, float], pl.DataFrame, str, dict | None]:
     """(F1-max threshold per model, validation metrics, chosen model, the learned model's
     tuned setting: the later fits of the task reuse it)."""
-    models = make_models(task, random_state, learned=learned, skip=skip)
-    val_scores = {n: m.fit(fit_part).predict(val) for n, m in models.items()}
-    tuned = models[LEARNED].tuned() if learned else None
+    # the learned model here only scores the validation window: on a large store its tuning
+    # fit is kept instead of refitting it on every row (LearnedModel's reuse_trial)
+    models = make_models(task, random_state, learned=learned, skip=skip, reuse_trial=True)
+    val_scores = {}
+    tuned = None
+    for name, model in models.items():
+        model.fit(fit_part)
+        if name != LEARNED:
+            val_scores[name] = model.predict(val)
+            continue
+        # its raw validation scores also calibrate the training fit on a large store
+        # (LearnedModel's calibrate_on): one scoring of the validation window, not two
+        raw = model.raw(val)
+        val_scores[name] = model.calibrate(raw)
+        tuned = {**model.tuned(), "calibrate_on": (raw, val.y())}
     thresholds = {n: f1_max_threshold(val.y(), p) for n, p in val_scores.items()}
     validation = metric_rows(val_scores, val.y(), thresholds, 0, random_state)
     return thresholds, validation, best_model(validation), tuned
@@ -197,23 +209,34 @@ def unfitted_baselines(test: Examples) -> dict[str, str]:
     return out
 
 
+IMPORTANCE_USERS = 20_000
+"""Held-out users permutation importance is measured on at most (a seeded sample beyond)."""
+
+
 def _importance(
     learned: LearnedModel, test: Examples, repeats: int, random_state: int
 ) -> pl.DataFrame:
     """One row per feature: feature, label, importance, std (drop of held-out ROC-AUC when
-    the feature is shuffled; on at most 20,000 held-out users per repeat, which ranks the
-    features as well at a fraction of the cost on a large store)."""
+    the feature is shuffled; on a seeded sample of :data:`IMPORTANCE_USERS` held-out users
+    when there are more, which ranks the features as well at a fraction of the cost on a
+    large store)."""
     names = [f for f, keep in zip(test.features, learned.keep_, strict=True) if keep]
-    n = test.frame.height
+    X, y = test.X()[:, learned.keep_], test.y()
+    if X.shape[0] > IMPORTANCE_USERS:
+        # one seeded sample, also for the unshuffled score: scikit-learn's max_samples
+        # scores every held-out user once for it (500,000 at 10 million events)
+        rows = np.sort(
+            np.random.default_rng(random_state).choice(X.shape[0], IMPORTANCE_USERS, replace=False)
+        )
+        X, y = X[rows], y[rows]
     with threadpool_limits(learned.n_threads):
         imp = permutation_importance(
             learned.model_,
-            test.X()[:, learned.keep_],
-            test.y(),
+            X,
+            y,
             scoring="roc_auc",
             n_repeats=repeats,
             random_state=random_state,
-            max_samples=min(1.0, 20_000 / max(n, 1)),
         )
     return pl.DataFrame(
         {
@@ -325,7 +348,10 @@ def fit_task(
     models = {n: m.fit(train) for n, m in make_models(task, random_state, **kinds).items()}
     train_seconds = time.perf_counter() - t_train
     t_score = time.perf_counter()
-    test_scores = {n: m.predict(test) for n, m in models.items()}
+    raw_test = models[LEARNED].raw(test) if learned else None
+    test_scores = {
+        n: m.calibrate(raw_test) if n == LEARNED else m.predict(test) for n, m in models.items()
+    }
     score_seconds = time.perf_counter() - t_score
     progress(Stage(N_("{task}: measuring on the held-out window (bootstrap)"), task=label), 0.55)
     metrics = metric_rows(test_scores, test.y(), thresholds, n_boot, random_state)
@@ -344,6 +370,8 @@ def fit_task(
         importance = _importance(models[LEARNED], test, importance_repeats, random_state)
 
     progress(Stage(N_("{task}: scoring today's users"), task=label), 0.85)
+    if learned:  # the final fit is calibrated on the held-out window's raw scores (large store)
+        kinds["tuned"] = {**kinds["tuned"], "calibrate_on": (raw_test, test.y())}
     final = make_models(task, random_state, **kinds)[chosen].fit(
         concat_examples(train_parts + [test])
     )
