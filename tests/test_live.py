@@ -179,3 +179,43 @@ def test_a_previous_snapshot_without_clusters_asks_for_a_rebuild():
     previous.k = 0
     with pytest.raises(I.NeedsRebuild, match="no clusters"):
         I.segments_to_current_clusters(profiles, previous)
+
+
+def test_a_merge_returns_only_the_rows_its_events_changed_or_added():
+    # u0 has two days, two orders and two brands of history; one new purchase on a third
+    # day, in order o9, of a b1 item, adds one row to each table and changes no other row
+    items = pl.DataFrame({S.ITEM_ID: ["i0", "i1"], S.CATEGORY: ["c0", "c1"], S.BRAND: ["b0", "b1"]})
+
+    def event(day: int, order: str, item: str) -> dict:
+        return {
+            S.USER_ID: "u0",
+            S.ITEM_ID: item,
+            S.EVENT_TYPE: S.PURCHASE,
+            S.TIMESTAMP: T0 + timedelta(days=day, hours=12),
+            S.QUANTITY: 1,
+            S.PRICE: 10.0,
+            S.AMOUNT: 10.0,
+            S.RATING: None,
+            S.ORDER_ID: order,
+            S.SESSION_ID: None,
+            S.CHANNEL: None,
+            S.DEVICE: None,
+        }
+
+    past = pl.DataFrame(
+        [event(0, "o1", "i0"), event(1, "o2", "i0"), event(1, "o2", "i1")], schema=EVENT_SCHEMA
+    )
+    state = I.state_from_events(past, items)
+    new = pl.DataFrame([event(5, "o9", "i1")], schema=EVENT_SCHEMA)
+    delta = I.merge_events(state, new, items, history_of(past))
+    assert delta.days.height == 1 and delta.days["n_buy"].to_list() == [1]
+    assert delta.orders["_order"].to_list() == ["o9"]
+    assert delta.cats[S.CATEGORY].to_list() == ["c1"] and delta.cats["cat_n"].to_list() == [2]
+    assert delta.brands[S.BRAND].to_list() == ["b1"] and delta.brands["n"].to_list() == [2]
+    u = delta.users.row(0, named=True)
+    # 3 days, 3 days with a purchase, 3 orders; b0 and b1 both bought twice: the first by name
+    assert (u["active_days"], u["purchase_days"], u["frequency"]) == (3, 3, 3)
+    assert u["favourite_brand"] == "b0"
+    full = state.updated(delta)
+    assert full.days.height == 3 and full.orders.height == 3
+    assert sorted(full.brands["n"].to_list()) == [2, 2]

@@ -33,6 +33,7 @@ from profiling.workspace import store as st
 
 TABLES = {name: f"live_{name}" for name in I.LiveState.PER_USER + ("prices",)}
 _TOUCHED = "__live_touched"
+_LATE = "__live_late"
 
 
 def state_is_current(ws: st.Workspace) -> bool:
@@ -81,21 +82,28 @@ def _read_state(con, touched: pl.DataFrame, facts: I.Facts) -> I.LiveState:
 
 
 def _write_delta(con, delta: I.LiveState) -> None:
-    """Replace the touched users' rows of every per-user table, and the prices."""
-    con.register(_TOUCHED, delta.touched().to_arrow())
-    try:
-        for name in I.LiveState.PER_USER:
-            frame = getattr(delta, name)
-            if frame is None:
-                continue
-            table = db.quoted(TABLES[name])
-            con.execute(
-                f"DELETE FROM {table} WHERE user_id IN (SELECT user_id FROM {_TOUCHED})"  # noqa: S608 - our own table names through db.quoted
-            )
-            db.append(con, TABLES[name], frame)
-    finally:
+    """Update the per-user tables at the keys of the delta's rows (the touched users' rows
+    of ``live_users``, the changed and new rows of the others: the rest of each table is
+    not rewritten), and replace the prices."""
+    for name in I.LiveState.PER_USER:
+        frame = getattr(delta, name)
+        if frame is None or frame.height == 0:
+            continue
+        if not db.has_table(con, TABLES[name]):
+            db.write_table(con, TABLES[name], frame)
+            continue
+        keys = I.KEYS[name]
         con.complete()
-        con.unregister(_TOUCHED)
+        con.register(_TOUCHED, frame.select(keys).to_arrow())
+        try:
+            same = " AND ".join(f"t.{db.quoted(k)} = d.{db.quoted(k)}" for k in keys)
+            con.execute(
+                f"DELETE FROM {db.quoted(TABLES[name])} AS t USING {_TOUCHED} AS d WHERE {same}"  # noqa: S608 - our own table and column names through db.quoted
+            )
+        finally:
+            con.complete()
+            con.unregister(_TOUCHED)
+        db.append(con, TABLES[name], frame)
     if delta.prices is not None:
         db.write_table(con, TABLES["prices"], delta.prices)
 
@@ -198,11 +206,19 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
             con.unregister(_TOUCHED)
 
         def history(ids: list[str]) -> pl.DataFrame:
-            return db.read(
-                con,
-                "SELECT user_id, timestamp, session_id FROM events WHERE list_contains(?, user_id)",
-                [ids],
+            # a join with the registered ids, not a list parameter tested on every row
+            con.complete()
+            con.register(
+                _LATE, pl.DataFrame({S.USER_ID: ids}, schema={S.USER_ID: pl.String}).to_arrow()
             )
+            try:
+                return db.read(
+                    con,
+                    "SELECT user_id, timestamp, session_id FROM events "  # noqa: S608 - a constant view name
+                    f"WHERE user_id IN (SELECT user_id FROM {_LATE})",
+                )
+            finally:
+                con.unregister(_LATE)
 
         delta = I.merge_events(state, fresh, items, history)
         full = state.updated(delta)
