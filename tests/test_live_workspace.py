@@ -168,4 +168,6 @@ def test_the_stored_state_after_incremental_adds_is_the_state_of_every_event(hom
                 m2 = pl.when(pl.col("rating_n") > 0).then(pl.col("rating_m2")).alias("rating_m2")
                 got, expected = got.with_columns(m2), expected.with_columns(m2)
             assert got.height == expected.height, name
-            assert_frame_equal(got, expected.sort(keys), check_exact=False, rtol=1e-9, atol=1e-9)
+            assert_frame_equal(
+                got, expected.sort(keys), check_exact=False, rel_tol=1e-9, abs_tol=1e-9
+            )
