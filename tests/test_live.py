@@ -219,3 +219,17 @@ def test_a_merge_returns_only_the_rows_its_events_changed_or_added():
     full = state.updated(delta)
     assert full.days.height == 3 and full.orders.height == 3
     assert sorted(full.brands["n"].to_list()) == [2, 2]
+
+
+def test_the_live_path_does_not_import_scikit_learn():
+    # a live add reads the saved segmentation and assigns users to its clusters: importing
+    # scikit-learn (and scipy) for that would cost more than the merge of a small batch
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import profiling.profiles.segments, profiling.workspace.live, "
+        "profiling.workspace.formats; print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
