@@ -22,6 +22,7 @@ import argparse
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -124,11 +125,31 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def collector(n_events: int, seconds: float, batch: int, senders: int) -> None:
+PAGE_LOAD = """
+import sys, time
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=600)
+at.query_params["ws"] = "base"
+at.run()
+runs = 0
+while True:
+    for page in ("overview", "segments", "user", "overview"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        runs += 1
+        print(runs, flush=True)
+"""
+"""The app serving pages meanwhile: one process rerunning Overview, Segments and User
+profile on the same workspace (AppTest), back to back, as long as the collector is fed."""
+
+
+def collector(
+    n_events: int, seconds: float, batch: int, senders: int, with_pages: bool = False
+) -> None:
     """Ingest rate, request latency and freshness of ``serve-events`` on the loopback
     address: a workspace of the first 90% of a generated store, then ``senders`` threads
     posting the last 10% in batches of ``batch`` events (each with an event id) for at most
-    ``seconds``; then single events whose arrival in the user's profile is timed."""
+    ``seconds``; then single events whose arrival in the user's profile is timed. With
+    ``with_pages``, the app serves pages on the same workspace throughout (PAGE_LOAD)."""
     import subprocess
     import threading
 
@@ -159,6 +180,7 @@ def collector(n_events: int, seconds: float, batch: int, senders: int) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {key}"}
+    pages = None
     try:
         for _ in range(200):
             try:
@@ -179,6 +201,18 @@ def collector(n_events: int, seconds: float, batch: int, senders: int) -> None:
             for i, r in enumerate(later.iter_rows(named=True))
         ]
         chunks = [rows[i : i + batch] for i in range(0, len(rows), batch)]
+        runs_file = work / "page-runs.txt"
+        if with_pages:
+            # a session of its own: the app's background workers go with it at the end
+            pages = subprocess.Popen(
+                [sys.executable, "-c", PAGE_LOAD, str(ROOT / "app.py")],
+                cwd=ROOT,
+                env=dict(os.environ),
+                stdout=runs_file.open("w"),
+                start_new_session=True,
+            )
+            while not runs_file.read_text().strip():  # the first page run: the app is warm
+                time.sleep(0.2)
         latencies: list[float] = []
         statuses: dict[int, int] = {}
         lock = threading.Lock()
@@ -204,6 +238,11 @@ def collector(n_events: int, seconds: float, batch: int, senders: int) -> None:
         for t in threads:
             t.join()
         took = time.perf_counter() - t0
+        if pages is not None:
+            os.killpg(pages.pid, signal.SIGKILL)
+            pages.wait()
+            page_runs = len(runs_file.read_text().split())
+            print(f"the app ran {page_runs} pages meanwhile (AppTest, back to back)")
         sent = statuses.get(202, 0) * batch
         lat = sorted(latencies)
         p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731 - a one-line percentile beside its use
@@ -249,6 +288,9 @@ def collector(n_events: int, seconds: float, batch: int, senders: int) -> None:
             "(target p95 <= 5 s)"
         )
     finally:
+        if pages is not None and pages.poll() is None:
+            os.killpg(pages.pid, signal.SIGKILL)
+            pages.wait()
         server.terminate()
         server.wait(30)
         shutil.rmtree(work, ignore_errors=True)
@@ -261,11 +303,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--senders", type=int, default=2)
+    ap.add_argument("--with-pages", action="store_true", help="the app serves pages meanwhile")
     args = ap.parse_args()
     if "add" in args.parts:
         run(args.events)
     if "collector" in args.parts:
-        collector(args.events, args.seconds, args.batch, args.senders)
+        collector(args.events, args.seconds, args.batch, args.senders, args.with_pages)
 
 
 if __name__ == "__main__":

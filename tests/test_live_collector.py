@@ -154,3 +154,56 @@ def test_a_full_disk_answers_503_with_a_retry_hint_and_keeps_nothing(client, mon
     assert collector.pending() == 0
     # the id was not remembered: the retry is stored
     assert c.post("/v1/events", json=ev(event_id="z1")).json() == {"accepted": 1, "duplicates": 0}
+
+
+def test_iso_times_with_offsets_epochs_and_other_formats_are_stored_as_the_same_instants(
+    ws, client
+):
+    from datetime import UTC, datetime
+
+    c, collector = client
+    # ISO with an offset and an epoch (the fast path: no format sniffing)...
+    fast = [
+        ev(user="t1", ts="2024-01-05T12:00:00+02:00", event_id="t1"),
+        ev(user="t2", ts=1704456000, event_id="t2"),  # 2024-01-05 12:00 UTC
+    ]
+    # ...and, in another request, a format only the upload's detection reads
+    slow = [ev(user="t3", ts="2024/01/05 13:30", event_id="t3")]
+    assert c.post("/v1/events", json=fast).status_code == 202
+    assert c.post("/v1/events", json=slow).status_code == 202
+    assert c.post("/v1/flush").json()["rows_new"] == 3
+    events = ws.dataset().events.filter(ws.dataset().events["user_id"].is_in(["t1", "t2", "t3"]))
+    got = dict(zip(events["user_id"], events["timestamp"], strict=True))
+    assert got == {
+        "t1": datetime(2024, 1, 5, 10, 0, tzinfo=UTC),
+        "t2": datetime(2024, 1, 5, 12, 0, tzinfo=UTC),
+        "t3": datetime(2024, 1, 5, 13, 30, tzinfo=UTC),
+    }
+
+
+def test_an_epoch_out_of_range_is_a_named_cleaning_problem_not_a_crash(client):
+    c, collector = client
+    r = c.post("/v1/events", json=[ev(ts=10**20, event_id="far")])
+    assert r.status_code == 422
+    assert r.json()["problems"][0]["event_id"] == "far"
+    assert collector.pending() == 0
+
+
+def test_the_updater_in_its_own_process_adds_the_inbox_and_reports_it(ws):
+    import time
+
+    _kid, key = C.create_write_key(ws)
+    collector = C.Collector(ws, interval_s=0.2)
+    collector.start(process=True)
+    try:
+        assert collector.accept(key, [ev(user="p1", event_id="p1")])["accepted"] == 1
+        deadline = time.monotonic() + 60
+        while collector.status()["last_flush"] is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert collector.status()["last_flush"]["rows_new"] == 1
+        assert collector.pending() == 0
+    finally:
+        collector.stop()
+    assert not collector._thread.is_alive()
+    profiles = W.open_workspace("shop").snapshot().profiles
+    assert profiles.filter(profiles["user_id"] == "p1")["n_events"][0] == 1

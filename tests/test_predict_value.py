@@ -114,3 +114,27 @@ def test_value_is_measured_on_the_held_out_window_against_what_each_customer_spe
     last = value.test_scores["last_spend"]
     assert (last >= 0).all() and (last > 0).any()
     assert value.versus_bgnbd["difference"] == pytest.approx(g[P.LEARNED] - g["bgnbd_gg"])
+
+
+def test_spend_in_a_window_does_not_depend_on_the_order_of_the_rows():
+    # (0.1 + 0.2) + 0.3 = 0.6000000000000001 but (0.3 + 0.2) + 0.1 = 0.6 in floats
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from profiling.predict.spend import spend_in_window
+    from profiling.vocabulary import schema as S
+
+    day = datetime(2024, 1, 2, tzinfo=UTC)
+    rows = pl.DataFrame(
+        {
+            S.USER_ID: ["u", "u", "u"],
+            S.EVENT_TYPE: [S.PURCHASE] * 3,
+            S.TIMESTAMP: [day] * 3,
+            S.AMOUNT: [0.1, 0.2, 0.3],
+        }
+    )
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    forward = spend_in_window(rows, start, 30)["spend"].item()
+    backward = spend_in_window(rows.reverse(), start, 30)["spend"].item()
+    assert forward == backward == 0.6

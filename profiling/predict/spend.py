@@ -89,14 +89,16 @@ def value_metrics(actual: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 # ---- labels and models ---------------------------------------------------------------------------
 def spend_in_window(events: pl.DataFrame, cutoff: datetime, days: int) -> pl.DataFrame:
     """One row per user with a purchase or refund in [cutoff, cutoff + days): user_id,
-    spend (purchases minus refunds, at least 0)."""
+    spend (purchases minus refunds, at least 0), rounded to 1e-6: a float sum depends on the
+    order of its terms (threads, row order), and a label or a baseline must not change from
+    one run to the next."""
     ts, et = pl.col(S.TIMESTAMP), pl.col(S.EVENT_TYPE)
     return (
         events.lazy()
         .filter(ts.is_between(cutoff, cutoff + timedelta(days=days), closed="left"))
         .filter(et.is_in([S.PURCHASE, S.REFUND]))
         .group_by(S.USER_ID)
-        .agg(pl.col(S.AMOUNT).fill_null(0).sum().clip(0).alias("spend"))
+        .agg(pl.col(S.AMOUNT).fill_null(0).sum().clip(0).round(6).alias("spend"))
         .collect()
     )
 

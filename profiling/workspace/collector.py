@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -34,11 +35,13 @@ import polars as pl
 from profiling.data import ingest
 from profiling.data.ingest import DUPLICATE
 from profiling.errors import DataValidationError, ProfilingError, WorkspaceError
-from profiling.workspace import db, live
+from profiling.workspace import db, faults, live
 from profiling.workspace import store as st
+from profiling.workspace.lock import write_lock
 
 KEY_PREFIX = "ps_wk_"
 MAX_BATCH = 10_000
+UPDATER_NICE = 10  # the updater process yields the cores to the requests (and the app)
 FIELDS: dict[str, tuple[type, ...]] = {
     "user_id": (str, int),
     "event": (str,),
@@ -142,6 +145,13 @@ def key_is_valid(ws: st.Workspace, key: str | None) -> bool:
         records = _keys(ws)
     except (ProfilingError, ValueError):
         return False  # fail closed: a workspace whose keys cannot be read takes no events
+    return key_in(key, records)
+
+
+def key_in(key: str | None, records: list[dict]) -> bool:
+    """Whether ``key`` is one of the write keys ``records`` (their digests)."""
+    if not key or not key.startswith(KEY_PREFIX):
+        return False
     digest = _digest(key)
     return any(hmac.compare_digest(digest, r["digest"]) for r in records)
 
@@ -186,12 +196,36 @@ def _timestamp_text(v) -> str:
     if isinstance(v, int | float):
         # epoch seconds, or milliseconds when too large for seconds (after year 5138)
         seconds = v / 1000 if abs(v) > 1e11 else v
-        return datetime.fromtimestamp(seconds, UTC).isoformat()
+        try:
+            return datetime.fromtimestamp(seconds, UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            return str(v)  # out of range: the cleaning names it as unparseable
     return v
 
 
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _instant(text: str) -> datetime | None:
+    """An ISO 8601 time (the collector's documented format) as a naive UTC datetime (naive
+    input taken as UTC like an upload's); None for anything else."""
+    if not isinstance(text, str) or not _ISO.fullmatch(text := text.strip()):
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:  # the shape of a date, not a real one (2024-02-30)
+        return None
+    return t if t.tzinfo is None else t.astimezone(UTC).replace(tzinfo=None)
+
+
 def frame_of(events: list[dict]) -> pl.DataFrame:
-    """The request's events as the collector's raw table (one column per mapped field)."""
+    """The request's events as the collector's raw table (one column per mapped field).
+
+    When every timestamp is ISO 8601 or an epoch number (what senders send) the timestamp
+    column holds UTC date-times, so the cleaning does not sniff text formats (most of a
+    request's cost); otherwise it holds the text, read by the upload's format detection."""
     rows = [
         {f: (_timestamp_text(e.get(f)) if f == "timestamp" else e.get(f)) for f in SCHEMA}
         for e in events
@@ -200,13 +234,18 @@ def frame_of(events: list[dict]) -> pl.DataFrame:
         for f in ("user_id", "item_id", "order_id"):
             if r[f] is not None:
                 r[f] = str(r[f])
-    return pl.DataFrame(rows, schema=SCHEMA)
+    frame = pl.DataFrame(rows, schema=SCHEMA)
+    instants = [_instant(r["timestamp"]) for r in rows]
+    if all(t is not None for t in instants):
+        utc = pl.Series("timestamp", instants, pl.Datetime("us")).dt.replace_time_zone("UTC")
+        frame = frame.with_columns(utc)
+    return frame
 
 
 def _clean(frame: pl.DataFrame, scratch: Path) -> ingest.CleanResult:
     path = scratch / f"check-{uuid.uuid4().hex}.parquet"
-    frame.write_parquet(path)
     try:
+        frame.write_parquet(path)
         raw = ingest.read_table(str(path), name="the request")
         return ingest.clean_events(raw, ingest.infer_roles(raw, "events", overrides=ROLES))
     finally:
@@ -244,6 +283,20 @@ def _dropped(frame: pl.DataFrame, offset: int, scratch: Path) -> list[tuple[int,
     )
 
 
+def inbox_frame(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Inbox files as one table. Timestamps are UTC date-times in most files; when some
+    file kept them as text (a sender's other format), the date-times are written as ISO
+    text with their offset, which the upload's format detection reads back exactly."""
+    if len({f.schema["timestamp"] for f in frames}) > 1:
+        frames = [
+            f.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+            if f.schema["timestamp"] != pl.String
+            else f
+            for f in frames
+        ]
+    return pl.concat(frames, how="vertical_relaxed")
+
+
 # ---- the collector ---------------------------------------------------------------------------
 @dataclass
 class Collector:
@@ -251,13 +304,14 @@ class Collector:
 
     ws: st.Workspace
     interval_s: float = 2.0
+    lock_wait_s: float = 0.5
     last_flush: dict | None = None
     last_error: str | None = None
     _seen: set = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _flush_lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _thread: object = None  # the updater: a threading.Thread or a Process
 
     def __post_init__(self) -> None:
         if self.ws.readonly:
@@ -289,7 +343,7 @@ class Collector:
     def accept(self, key: str | None, payload) -> dict:
         """Check and store one request; returns {"accepted", "duplicates"}. Raises
         Rejected (401, 400, 413, 422, 503) with nothing written."""
-        if not key_is_valid(self.ws, key):
+        if not key_in(key, self.write_keys()):
             raise Rejected(401, "a valid write key of this workspace is required")
         events = events_of(payload)
         problems = shape_problems(events)
@@ -310,7 +364,12 @@ class Collector:
             return {"accepted": 0, "duplicates": dups}
         # cleaning is the slow part: it runs outside the lock, so requests check in parallel
         frame = frame_of([e for e, _ in keep])
-        problems = cleaning_problems(frame, [i for _, i in keep], self.scratch)
+        try:
+            problems = cleaning_problems(frame, [i for _, i in keep], self.scratch)
+        except OSError as exc:  # the check's scratch file: a full disk, most likely
+            raise Rejected(
+                503, f"the events could not be checked ({exc.strerror}); retry"
+            ) from None
         if problems:
             raise Rejected(
                 422,
@@ -336,28 +395,57 @@ class Collector:
             self._seen |= batch_ids
         return {"accepted": len(keep), "duplicates": dups}
 
+    def write_keys(self) -> list[dict]:
+        """The workspace's write keys. Raises Rejected 503 when they cannot be read (the
+        workspace is busy or damaged): no event is taken then (fail closed), and the sender
+        is told to retry rather than that its key is wrong."""
+        try:
+            return _keys(self.ws)
+        except (ProfilingError, ValueError) as exc:
+            raise Rejected(
+                503, f"the workspace's write keys cannot be read right now ({exc}); retry"
+            ) from None
+
     def _write(self, frame: pl.DataFrame, ids: list[str]) -> None:
-        """Durably: the file is fsynced under a temporary name and renamed, then the ids."""
+        """Durably: the file is fsynced under a temporary name and renamed, then the ids.
+
+        The file goes into the inbox before its ids are recorded: a crash in between keeps
+        the events (a retry stores them again; the flush's de-duplication keeps one), while
+        the other order would remember ids of events never stored. On an OSError (a full
+        disk) nothing of the request is left: the file is removed and the ids file cut
+        back to its length before, so a half-written id never blocks a later event."""
         name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
-        tmp = self.inbox / f".{name}.part"
-        frame.write_parquet(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(self.inbox / name)
-        _fsync_dir(self.inbox)
-        if ids:
-            with open(self.ids_file, "a") as fh:
-                fh.write("\n".join(ids) + "\n")
-                fh.flush()
+        tmp, final = self.inbox / f".{name}.part", self.inbox / name
+        before = self.ids_file.stat().st_size if self.ids_file.exists() else 0
+        try:
+            frame.write_parquet(tmp)
+            with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+            tmp.replace(final)
+            _fsync_dir(self.inbox)
+            faults.point("inbox-written")
+            if ids:
+                with open(self.ids_file, "a") as fh:
+                    fh.write("\n".join(ids) + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            final.unlink(missing_ok=True)
+            if self.ids_file.exists():
+                os.truncate(self.ids_file, before)
+            raise
 
     def flush(self) -> dict | None:
-        """Add every inbox file as one batch (live update); None when the inbox is empty."""
-        with self._flush_lock:
+        """Add every inbox file as one batch (live update); None when the inbox is empty.
+
+        Raises WorkspaceBusy when another writer holds the workspace for more than
+        ``lock_wait_s`` seconds: the inbox is kept whole for the next try."""
+        with self._flush_lock, write_lock(self.ws.path, wait_s=self.lock_wait_s):
             files = sorted(self.inbox.glob("*.parquet"))
             if not files:
                 return None
-            frame = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
+            frame = inbox_frame([pl.read_parquet(f) for f in files])
             path = self.scratch / f"micro-{files[-1].name}"
             frame.write_parquet(path)
             try:
@@ -369,6 +457,7 @@ class Collector:
                 )
             finally:
                 path.unlink(missing_ok=True)
+            faults.point("after-commit")
             for f in files:
                 f.unlink(missing_ok=True)
             self.last_flush = {
@@ -378,18 +467,67 @@ class Collector:
                 "rows_new": rep.rows_new,
                 "rows_duplicate": rep.rows_duplicate,
             }
+            self._save_status(None)
             return self.last_flush
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+    @property
+    def status_file(self) -> Path:
+        return self.root / "status.json"
+
+    def _save_status(self, error: str | None) -> None:
+        """The last flush and error, for the health answer of a server whose updater runs
+        in another process (written under a temporary name, then renamed)."""
+        self.last_error = error
+        tmp = self.root / ".status.json.part"
+        try:
+            tmp.write_text(json.dumps({"last_flush": self.last_flush, "last_error": error}))
+            tmp.replace(self.status_file)
+        except OSError:  # a full disk: the health answer is stale, the events are safe
+            tmp.unlink(missing_ok=True)
+
+    def status(self) -> dict:
+        """{"last_flush", "last_error"}: the updater's, wherever it runs."""
+        try:
+            return json.loads(self.status_file.read_text())
+        except (OSError, ValueError):  # no flush yet, or a status being replaced
+            return {"last_flush": self.last_flush, "last_error": self.last_error}
+
+    def _run(self, stop=None, parent: int | None = None) -> None:
+        """Flush every ``interval_s`` until ``stop`` is set or, in an updater process, the
+        server process ``parent`` is gone (killed: it never set ``stop``)."""
+        stop = stop or self._stop
+        while not stop.wait(self.interval_s):
+            if parent is not None and os.getppid() != parent:
+                return
             try:
                 self.flush()
-                self.last_error = None
             except ProfilingError as exc:  # a locked or busy workspace: retried next tick
-                self.last_error = str(exc)
+                self._save_status(str(exc))
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="collector-updater", daemon=True)
+    def start(self, *, process: bool = False, nice: int = UPDATER_NICE) -> None:
+        """Start the updater: a thread of this process, or (``process``) a process of its
+        own at a lower CPU priority, so that adding micro-batches never holds up the
+        requests (their GIL, their cores)."""
+        if process:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")
+            self._stop = ctx.Event()
+            self._thread = ctx.Process(
+                target=run_updater,
+                args=(
+                    str(self.ws.path),
+                    self.interval_s,
+                    self.lock_wait_s,
+                    self._stop,
+                    nice,
+                    os.getpid(),
+                ),
+                name="collector-updater",
+                daemon=True,
+            )
+        else:
+            self._thread = threading.Thread(target=self._run, name="collector-updater", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -398,6 +536,18 @@ class Collector:
             self._thread.join()
         with contextlib.suppress(ProfilingError):
             self.flush()
+
+
+def run_updater(
+    path: str, interval_s: float, lock_wait_s: float, stop, nice: int, parent: int
+) -> None:
+    """The updater's loop in a process of its own (see :meth:`Collector.start`), until
+    ``stop`` (a multiprocessing Event) is set or the server process ``parent`` is gone
+    (its pid is passed in: a server killed while this process starts would leave
+    ``getppid()`` naming the adopter, which never dies)."""
+    os.nice(nice)
+    collector = Collector(st.Workspace(Path(path)), interval_s=interval_s, lock_wait_s=lock_wait_s)
+    collector._run(stop, parent)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -440,8 +590,11 @@ def create_app(collector: Collector):
         return JSONResponse(body, status_code=202)
 
     async def flush(request):
-        if not key_is_valid(collector.ws, _key_of(request)):
-            return refused(Rejected(401, "a valid write key of this workspace is required"))
+        try:
+            if not key_in(_key_of(request), collector.write_keys()):
+                return refused(Rejected(401, "a valid write key of this workspace is required"))
+        except Rejected as exc:
+            return refused(exc)
         from starlette.concurrency import run_in_threadpool
 
         try:
@@ -455,8 +608,7 @@ def create_app(collector: Collector):
             {
                 "workspace": collector.ws.slug,
                 "pending_requests": collector.pending(),
-                "last_flush": collector.last_flush,
-                "last_error": collector.last_error,
+                **collector.status(),
             }
         )
 

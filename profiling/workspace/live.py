@@ -28,7 +28,7 @@ from profiling.errors import WorkspaceError
 from profiling.profiles import incremental as I
 from profiling.profiles.features import add_tags
 from profiling.vocabulary import schema as S
-from profiling.workspace import db, formats
+from profiling.workspace import db, faults, formats
 from profiling.workspace import store as st
 
 TABLES = {name: f"live_{name}" for name in I.LiveState.PER_USER + ("prices",)}
@@ -154,7 +154,7 @@ def add(
     sources = {"events": events, "users": users, "items": items}
     maps = {"events": events_map, "users": users_map, "items": items_map}
     progress = on_progress or (lambda msg: None)
-    with st.workspace_lock(ws.slug):
+    with st.workspace_lock(ws):
         try:
             return _add_incremental(ws, sources, maps, names or {}, progress, pseudonym_key)
         except I.NeedsRebuild as why:
@@ -268,6 +268,7 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
         _write_delta(con, delta)
         _set_meta(con, version, delta.facts)
         sid = st.store_snapshot(con, snap_ds, profiles, seg, f"after batch {batch_id} (live)", when)
+        faults.point("before-commit")
     return st.BatchReport(
         batch_id=batch_id,
         files={r: f["name"] for r, f in files.items()},
