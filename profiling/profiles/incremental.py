@@ -208,6 +208,16 @@ def _prepared(events: pl.DataFrame, items: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
+def batch_keys(events: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The keys canonical ``events`` count in the ``days`` and ``orders`` tables (see
+    :data:`KEYS`), one row per key: of those two tables a merge reads only these rows."""
+    e = _prepared(events, None)
+    return {
+        "days": e.select(KEYS["days"]).unique(),
+        "orders": e.filter(pl.col("_buy")).select(KEYS["orders"]).unique(),
+    }
+
+
 def _session_chunks(e: pl.DataFrame, use_sessions: bool) -> pl.DataFrame:
     """One row per user of ``e`` alone: sessions (the first event opens one), first and last
     timestamp, first and last session id in time order."""
@@ -388,7 +398,8 @@ def merge_events(
     ``state``.
 
     ``state`` must hold at least the rows of the users in ``events`` (other users' rows are
-    ignored) and the whole ``prices`` table. Returns the touched users' rows only (merge
+    ignored; of ``days`` and ``orders`` the rows at :func:`batch_keys` suffice) and the
+    whole ``prices`` table. Returns the touched users' rows only (merge
     them into the full state with :meth:`LiveState.updated`) with ``prices`` and ``facts``
     whole. Users whose new events are not all after their last earlier event get their
     sessions recounted from ``history`` plus the new events.

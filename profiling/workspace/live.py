@@ -34,6 +34,7 @@ from profiling.workspace import store as st
 TABLES = {name: f"live_{name}" for name in I.LiveState.PER_USER + ("prices",)}
 _TOUCHED = "__live_touched"
 _LATE = "__live_late"
+_KEYS = "__live_keys"
 
 
 def state_is_current(ws: st.Workspace) -> bool:
@@ -63,15 +64,29 @@ def _set_meta(con, version: str, facts: I.Facts) -> None:
         con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
 
 
-def _read_state(con, touched: pl.DataFrame, facts: I.Facts) -> I.LiveState:
-    """users, cats and prices whole (the profiles need every user); days, orders and brands
-    for the ``touched`` users only (registered as a view)."""
+def _read_state(
+    con, touched: pl.DataFrame, facts: I.Facts, keys: dict[str, pl.DataFrame]
+) -> I.LiveState:
+    """users, cats and prices whole (the profiles need every user); of days and orders the
+    rows at the batch's ``keys`` only (:func:`profiling.profiles.incremental.batch_keys`:
+    all a merge looks up there); brands for the ``touched`` users (registered as a view)."""
     out = {}
     for name, table in TABLES.items():
         if not db.has_table(con, table):
             out[name] = None
         elif name in ("users", "cats", "prices"):
             out[name] = db.read(con, f"SELECT * FROM {db.quoted(table)}")  # noqa: S608 - our own table names through db.quoted
+        elif name in keys:
+            con.complete()
+            con.register(_KEYS, keys[name].to_arrow())
+            try:
+                on = ", ".join(db.quoted(k) for k in I.KEYS[name])
+                out[name] = db.read(
+                    con,
+                    f"SELECT t.* FROM {db.quoted(table)} AS t JOIN {_KEYS} USING ({on})",  # noqa: S608 - our own table and column names through db.quoted
+                )
+            finally:
+                con.unregister(_KEYS)
         else:
             out[name] = db.read(
                 con,
@@ -199,7 +214,7 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
     with db.connect(ws.db_path) as con:
         con.register(_TOUCHED, touched.to_arrow())
         try:
-            state = _read_state(con, touched, facts)
+            state = _read_state(con, touched, facts, I.batch_keys(fresh))
             known = state.users.height
         finally:
             con.complete()  # DuckDB refuses to unregister while a result is pending
