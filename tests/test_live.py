@@ -242,3 +242,16 @@ def test_the_live_path_does_not_import_scikit_learn():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_preferred_hour_is_the_lowest_of_the_hours_with_the_most_events():
+    hours = [3, 1, 5, 3, 1]  # 1 and 3 tie with two events each: 1 wins
+    e = pl.DataFrame(
+        [
+            {**{c: None for c in EVENT_SCHEMA}, S.USER_ID: "u", S.EVENT_TYPE: S.VIEW}
+            | {S.TIMESTAMP: T0 + timedelta(days=k, hours=h)}
+            for k, h in enumerate(hours)
+        ],
+        schema=EVENT_SCHEMA,
+    )
+    assert live(I.state_from_events(e, None), e, None)["preferred_hour"].to_list() == [1]

@@ -593,7 +593,10 @@ def profiles_from_state(
     has_cat = "category affinity" in cat.computed
     u = state.users.join(recent_counts(recent, when), on=S.USER_ID, how="left")
     buyer = pl.col("n_buy") > 0
-    hours = pl.concat_list([pl.col(f"_h{h}") for h in HOURS])
+    # the lowest hour with the most events, without building a 24-long list per user (ten
+    # times slower at 500,000 users)
+    most = pl.max_horizontal([pl.col(f"_h{h}") for h in HOURS])
+    preferred = pl.coalesce([pl.when(pl.col(f"_h{h}") == most).then(pl.lit(h)) for h in HOURS])
     cols = [
         S.USER_ID,
         "n_events",
@@ -619,7 +622,7 @@ def profiles_from_state(
     if has_cat:
         cols.append("price_level")
         u = u.join(_price_levels(state), on=S.USER_ID, how="left")
-    cols.append(hours.list.arg_max().cast(pl.Int8).alias("preferred_hour"))
+    cols.append(preferred.cast(pl.Int8).alias("preferred_hour"))
     if "ratings" in cat.computed:
         n = pl.col("rating_n")
         cols += [
