@@ -13,6 +13,7 @@ from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, privacy, profiles, widgets
+from ui import live as live_ui
 from ui import overview as ov
 
 st.title(_("Overview"))
@@ -57,6 +58,7 @@ st.caption(
 note = ov.guest_note(ds)
 if note:
     st.caption(f":material/info: {note}")
+live_ui.overview_line()  # only with a live feed; refreshes on its own
 
 # --- period ---------------------------------------------------------------------------------
 PRESETS = {

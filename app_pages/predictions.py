@@ -7,35 +7,42 @@ from profiling import predict as P
 from profiling.predict import clv
 from profiling.present import predict_viz as PV
 from profiling.profiles.risk import flag_counts, most_unusual, n_flagged
+from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import gettext as _
 from ui import data, privacy, widgets
 from ui import labels as glossary_ui
 from ui import overview as ov
 from ui import predict as pred_ui
 
-st.title("Predictions")
+st.title(_("Predictions"))
 ds = data.active_dataset()
 if ds is None:
     st.stop()
 widgets.dataset_caption(ds)
 privacy.retraining_note("predictions")  # after an erasure: why models are retrained
 st.caption(
-    "Each model learns from past cutoffs only: features come from the events before a cutoff, "
-    "the answer from the days after it. Every number below is measured on the **last window of "
-    "the log, which no model, threshold or choice of model has seen**, against simple baselines."
+    _(
+        "Each model learns from past cutoffs only: features come from the events before a "
+        "cutoff, the answer from the days after it. Every number below is measured on the "
+        "**last window of the log, which no model, threshold or choice of model has seen**, "
+        "against simple baselines."
+    )
 )
 
 c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
 h = c1.number_input(
-    "Horizon (days ahead)",
+    _("Horizon (days ahead)"),
     min_value=7,
     max_value=365,
     value=P.DEFAULT_HORIZON,
     step=1,
     key=pred_ui.HORIZON,
-    help="Propensity: the chance of at least one purchase in the next H days. Churn risk looks "
-    "further: no purchase in a lapse window set from the gaps between this store's repeat "
-    "purchases (at least 2H).",
+    help=_(
+        "Propensity: the chance of at least one purchase in the next H days. Churn risk looks "
+        "further: no purchase in a lapse window set from the gaps between this store's repeat "
+        "purchases (at least 2H)."
+    ),
 )
 
 problem = pred_ui.precheck(int(h))
@@ -45,7 +52,7 @@ if problem:
 job = pred_ui.start(int(h))
 if job.failed:
     st.error(widgets.escape_markdown(job.error))
-    st.button("Try again", on_click=pred_ui.retry, args=(job,))
+    st.button(_("Try again"), on_click=pred_ui.retry, args=(job,))
     st.stop()
 
 
@@ -67,38 +74,50 @@ else:
     bundle = pred_ui.baselines(int(h))
     if bundle is None:
         st.caption(
-            "Computing the features and the baselines (no training needed); they appear here "
-            "first, and the learned models replace them when they are trained."
+            _(
+                "Computing the features and the baselines (no training needed); they appear "
+                "here first, and the learned models replace them when they are trained."
+            )
         )
         st.stop()
 result = bundle.predictions
 if not result.learned_ready:
     st.info(
-        "Baselines only for now: the learned models are training in the background (progress "
-        "above). Every number below is already measured on the held-out window.",
+        _(
+            "Baselines only for now: the learned models are training in the background "
+            "(progress above). Every number below is already measured on the held-out window."
+        ),
         icon=":material/hourglass_top:",
     )
 c2.caption(result.plan.describe())
 
 tasks = {t.task: t for t in result.tasks()}
-labels = {"purchase": "Chance of buying soon", "churn": "Chance of lapsing"}
+labels = {"purchase": _("Chance of buying soon"), "churn": _("Chance of lapsing")}
 task_name = (
     st.segmented_control(
-        "Score", list(tasks), default="purchase", format_func=labels.get, key="ps_pred_task"
+        _("Score"), list(tasks), default="purchase", format_func=labels.get, key="ps_pred_task"
     )
     or "purchase"
 )
 if result.churn_note:
     st.info(
-        f"Churn risk is not scored: {widgets.escape_markdown(result.churn_note)}",
+        _("Churn risk is not scored: {why}").format(why=widgets.escape_markdown(result.churn_note)),
         icon=":material/info:",
     )
 t = tasks[task_name]
 bal = t.class_balance
 st.caption(
-    f"Held-out window: {bal['test_users']:,} users, {bal['test_positives']:,} positive "
-    f"({bal['test_positive_share']:.1%}). Training: {bal['train_rows']:,} user-cutoff rows, "
-    f"{bal['train_positive_share']:.1%} positive. Thresholds chosen on the {bal['validation']}."
+    _(
+        "Held-out window: {users} users, {positives} positive ({share}). Training: {rows} "
+        "user-cutoff rows, {train_share} positive. Thresholds chosen on the {validation}."
+    ).format(
+        users=fmt.count(bal["test_users"]),
+        positives=fmt.count(bal["test_positives"]),
+        share=fmt.percent(bal["test_positive_share"]),
+        rows=fmt.count(bal["train_rows"]),
+        train_share=fmt.percent(bal["train_positive_share"]),
+        validation=bal["validation"],
+    )
 )
 if t.baseline_wins:
     st.warning(P.verdict(t), icon=":material/balance:")
@@ -108,32 +127,36 @@ for sentence in P.plain_reading(result, task_name):
     st.markdown(f"- {widgets.escape_markdown(sentence)}")
 
 # --- comparison ---------------------------------------------------------------------------
-st.subheader("Model against baselines")
+st.subheader(_("Model against baselines"))
 metric_words = {
     "precision": (
-        "share of predicted buyers who bought",
-        "precision at the F1-maximizing threshold chosen on validation",
+        _("share of predicted buyers who bought"),
+        _("precision at the F1-maximizing threshold chosen on validation"),
     ),
     "recall": (
-        "share of buyers the model found",
-        "recall at the F1-maximizing threshold chosen on validation",
+        _("share of buyers the model found"),
+        _("recall at the F1-maximizing threshold chosen on validation"),
     ),
-    "f1": ("balance of the two", "F1: harmonic mean of precision and recall"),
+    "f1": (_("balance of the two"), _("F1: harmonic mean of precision and recall")),
 }
 words = {name: metric_words.get(name, (G.label(name),))[0] for name in P.METRICS}
 # a static table wraps the models' names and the measures instead of cutting them off
 st.table(P.comparison_by_measure(t, words), hide_index=True)
 st.caption(
-    "Each cell: the value on the held-out window [95% bootstrap interval over customers]; "
-    "★ marks the best model on that measure; (used) names the model whose scores are shown. "
-    "The learned model is a calibrated gradient-boosting classifier over every profile "
-    "signal. The measures' technical names and definitions are in the analyst details at "
-    "the foot of the page."
+    _(
+        "Each cell: the value on the held-out window [95% bootstrap interval over customers]; "
+        "★ marks the best model on that measure; (used) names the model whose scores are "
+        "shown. The learned model is a calibrated gradient-boosting classifier over every "
+        "profile signal. The measures' technical names and definitions are in the analyst "
+        "details at the foot of the page."
+    )
 )
 for name, why in (t.not_fitted or {}).items():
-    st.caption(f"{P.MODEL_LABELS[name]} is not compared: {why}.")
+    st.caption(
+        _("{model} is not compared: {why}.").format(model=G.predict_model_label(name), why=why)
+    )
 st.download_button(
-    "Download the metrics (CSV)",
+    _("Download the metrics (CSV)"),
     glossary_ui.csv(t.metrics),
     file_name=f"metrics-{task_name}.csv",
     mime="text/csv",
@@ -143,14 +166,15 @@ st.download_button(
 
 # --- customer value -------------------------------------------------------------------------
 value = result.value
-st.subheader("Customer value: predicted spend against what customers spent")
+st.subheader(_("Customer value: predicted spend against what customers spent"))
 if value is None:
-    why = result.value_note or (
+    why = result.value_note or _(
         "these predictions were saved before customer value was measured; they are "
         "recomputed when the data changes"
     )
     st.info(
-        f"Customer value is not measured: {widgets.escape_markdown(why)}", icon=":material/info:"
+        _("Customer value is not measured: {why}").format(why=widgets.escape_markdown(why)),
+        icon=":material/info:",
     )
 else:
     if value.best_on_test != P.LEARNED:
@@ -164,30 +188,40 @@ else:
     value_words = {m: G.label("value_mae" if m == "mae" else m) for m in P.VALUE_METRICS}
     st.table(P.value_by_measure(value, value_words), hide_index=True)
     st.caption(
-        f"Each model predicts every customer's spend over {value.horizon_days} days from the "
-        "events before the held-out window; the cells compare it with what they then spent "
-        "[95% bootstrap interval]. The learned model multiplies the chance of buying by the "
-        "spend expected when buying."
+        _(
+            "Each model predicts every customer's spend over {days} days from the events "
+            "before the held-out window; the cells compare it with what they then spent [95% "
+            "bootstrap interval]. The learned model multiplies the chance of buying by the "
+            "spend expected when buying."
+        ).format(days=value.horizon_days)
     )
 
 # --- threshold ----------------------------------------------------------------------------
-st.subheader("Choose a threshold")
+st.subheader(_("Choose a threshold"))
 m1, m2 = st.columns([1, 2])
-model = m1.selectbox("Model", t.models, format_func=P.MODEL_LABELS.get, key="ps_pred_model")
+model = m1.selectbox(_("Model"), t.models, format_func=G.predict_model_label, key="ps_pred_model")
 f1_max = t.thresholds[model]
 threshold = m2.slider(
-    "Threshold (predict yes when the score is at least this)",
+    _("Threshold (predict yes when the score is at least this)"),
     0.0,
     1.0,
     value=round(float(min(max(f1_max, 0.0), 1.0)), 2),
     step=0.01,
     key=f"ps_pred_threshold_{task_name}_{model}",
-    help=f"Starts at the F1-maximizing threshold chosen on validation ({f1_max:.2f}).",
+    help=_("Starts at the F1-maximizing threshold chosen on validation ({value}).").format(
+        value=f"{f1_max:.2f}"
+    ),
 )
 at = P.metrics_at(t, model, threshold)
 cols = st.columns(4)
-for col, name in zip(cols, ("accuracy", "precision", "recall", "f1"), strict=True):
-    col.metric(name.capitalize() if name != "f1" else "F1", f"{at[name]:.3f}")
+metric_names = {
+    "accuracy": _("Accuracy"),
+    "precision": _("Precision"),
+    "recall": _("Recall"),
+    "f1": "F1",
+}
+for col, name in zip(cols, metric_names, strict=True):
+    col.metric(metric_names[name], f"{at[name]:.3f}")
 st.plotly_chart(
     PV.threshold_figure(P.threshold_curve(t, model), threshold, f1_max), width="stretch"
 )
@@ -206,18 +240,20 @@ with right:
     st.plotly_chart(PV.gain_figure(curves, lift=True), width="stretch")
 
 # --- today's scores -----------------------------------------------------------------------
-st.subheader("Today's scores by RFM segment")
+st.subheader(_("Today's scores by RFM segment"))
 column = P.SCORE_COLUMNS[task_name]
 rfm = pred_ui.rfm_segments()
 if rfm is not None:
     dist = P.score_distribution(bundle.scores, rfm, column)
     st.plotly_chart(
-        PV.score_by_segment_figure(dist, f"{labels[task_name]} by segment"), width="stretch"
+        PV.score_by_segment_figure(dist, _("{score} by segment").format(score=labels[task_name])),
+        width="stretch",
     )
 st.caption(
-    f"Scores from {P.MODEL_LABELS[t.chosen]}. Drivers: how much a user's score moves when one "
-    "input of that model alone is set to the typical (median) user's value; the three largest "
-    "per user."
+    _(
+        "Scores from {model}. Drivers: how much a user's score moves when one input of that "
+        "model alone is set to the typical (median) user's value; the three largest per user."
+    ).format(model=G.predict_model_label(t.chosen))
 )
 top = P.top_scores(bundle.scores, task_name)
 score_col = top.columns[1]  # the score, its percentile, the drivers
@@ -228,11 +264,11 @@ st.dataframe(
     column_config=glossary_ui.fitted_columns(
         top.columns,
         widths={"user_id": 110, score_col: 170, f"{score_col}_pct": 100, top.columns[3]: 0},
-        labels={f"{score_col}_pct": "percentile"},
+        labels={f"{score_col}_pct": _("percentile")},
     ),
 )
 st.download_button(
-    f"Download this audience: the top {top.height:,} (CSV)",
+    _("Download this audience: the top {n} (CSV)").format(n=fmt.count(top.height)),
     glossary_ui.csv(top, ov.currency()),
     file_name=f"audience-{task_name}.csv",
     mime="text/csv",
@@ -240,7 +276,7 @@ st.download_button(
     key="ps_pred_audience_csv",
 )
 st.download_button(
-    f"Download every score ({bundle.scores.height:,} users, CSV)",
+    _("Download every score ({n} users, CSV)").format(n=fmt.count(bundle.scores.height)),
     glossary_ui.csv(bundle.scores, ov.currency()),
     file_name="scores.csv",
     mime="text/csv",
@@ -249,11 +285,13 @@ st.download_button(
 )
 
 # --- CLV ----------------------------------------------------------------------------------
-st.subheader("Customer lifetime value (buying pattern and spend per purchase)")
+st.subheader(_("Customer lifetime value (buying pattern and spend per purchase)"))
 if result.bgnbd is None:
     st.warning(
-        "Could not fit the buying-pattern model on the purchases before the held-out window, "
-        "so there are no parameters or holdout check to show (why: below)."
+        _(
+            "Could not fit the buying-pattern model on the purchases before the held-out "
+            "window, so there are no parameters or holdout check to show (why: below)."
+        )
     )
 else:
     b = result.bgnbd
@@ -262,8 +300,11 @@ else:
     if g is not None:
         params += "; " + clv.describe_params(g)
     st.caption(
-        f"Fitted by maximum likelihood on the purchases before the held-out window: {params}. "
-        "Today's expected purchases, values and P(alive) come from a refit on the whole log."
+        _(
+            "Fitted by maximum likelihood on the purchases before the held-out window: "
+            "{params}. Today's expected purchases, values and P(alive) come from a refit on "
+            "the whole log."
+        ).format(params=params)
     )
     if result.holdout is not None:
         st.plotly_chart(
@@ -273,13 +314,16 @@ if result.clv_note:
     st.info(result.clv_note, icon=":material/info:")
 
 # --- risk ---------------------------------------------------------------------------------
-st.subheader("Risk")
+st.subheader(_("Risk"))
 st.caption(
-    "Anomaly score: IsolationForest on standardized behaviour features (about 0.5 = ordinary, "
-    "near 1 = very unusual). It says *unusual*, not *fraudulent*; the rules say why."
+    _(
+        "Anomaly score: IsolationForest on standardized behaviour features (about 0.5 = "
+        "ordinary, near 1 = very unusual). It says *unusual*, not *fraudulent*; the rules say "
+        "why."
+    )
 )
 if bundle.risk is None:
-    st.caption("The risk scores come with the learned models (training in the background).")
+    st.caption(_("The risk scores come with the learned models (training in the background)."))
     st.stop()
 counts = flag_counts(bundle.risk)
 r1, r2 = st.columns([2, 3])
@@ -288,8 +332,9 @@ with r1:
 with r2:  # a static table wraps the rules instead of cutting them off
     st.table(counts, hide_index=True)
 st.caption(
-    f"{n_flagged(bundle.risk):,} customers raise at least one flag. The most unusual "
-    "customers first:"
+    _("{n} customers raise at least one flag. The most unusual customers first:").format(
+        n=fmt.count(n_flagged(bundle.risk))
+    )
 )
 unusual = glossary_ui.lists_as_text(most_unusual(bundle.risk))  # no "[...]" in the grid
 st.dataframe(
@@ -305,7 +350,7 @@ st.dataframe(
             "risk_flags": 170,
             "risk_reasons": 0,
         },
-        labels={"anomaly_score": "how unusual", "anomaly_pct": "percentile"},
+        labels={"anomaly_score": _("how unusual"), "anomaly_pct": _("percentile")},
     ),
 )
 widgets.analyst_details(

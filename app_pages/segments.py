@@ -40,6 +40,7 @@ prof = profiles.active_profiles()
 c1, c2, c3 = st.columns([2, 1, 1])
 KINDS = ["RFM segments", "Clusters", "Custom rule"]
 widgets.from_url("ps_seg_kind", "view", KINDS)
+st.session_state.setdefault("ps_seg_kind", "RFM segments")  # the default, set once: not twice
 KIND_WORDS = {
     "RFM segments": _("Value segments"),
     "Clusters": _("Behaviour groups"),
@@ -48,7 +49,6 @@ KIND_WORDS = {
 kind = c1.segmented_control(
     _("Group customers by"),
     KINDS,
-    default="RFM segments",
     format_func=KIND_WORDS.get,
     key="ps_seg_kind",
     help=_(

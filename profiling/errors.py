@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def _as_written(text: str) -> str:
+    return text
+
+
+translate = _as_written
+"""How the words of an error's prefix ("events.csv, column 'ts'") are translated: set to
+:func:`profiling.vocabulary.i18n.gettext` when that module is imported (this ground-floor
+module cannot import it)."""
+
+
 class ProfilingError(Exception):
     """Base class of every error the library raises on purpose."""
 
@@ -18,7 +28,11 @@ class DataValidationError(ProfilingError, ValueError):
         self.source = source
         self.column = column
         self.problem = problem
-        where = f"{source}, column '{column}'" if column else source
+        where = (
+            translate("{source}, column '{column}'").format(source=source, column=column)
+            if column
+            else source
+        )
         super().__init__(f"{where}: {problem}")
 
 

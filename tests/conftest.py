@@ -92,8 +92,16 @@ def chromium_path() -> str | None:
 def app_url():
     """Start `streamlit run app.py` on a free port; yield its URL; stop it afterwards."""
     url, proc, log = start_app(log_name="streamlit.log")
+    offset = log.tell()  # where this server's lines start (the log is appended to)
     yield url
     stop_app(proc, log)
+    # a widget given a default and a session-state value: Streamlit only logs it
+    with open(log.name, errors="replace") as f:
+        f.seek(offset)
+        text = f.read()
+    assert "was created with a default value but also had its value set" not in text, (
+        f"a widget has a default value and a session-state value: see {log.name}"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -290,9 +290,15 @@ def test_the_recommenders_page_tunes_on_validation_and_shows_the_chosen_settings
     assert not at.exception and not at.error
     assert [s.value for s in at.subheader][:2] == ["Tuned settings", "Comparison"]
     tuned = at.dataframe[0].value
-    assert tuned["model"].to_list() == ["ease"]  # popularity has nothing to tune
-    assert '"l2"' in tuned["settings"][0]
-    assert tuned["validation NDCG"][0] >= tuned["default's validation NDCG"][0]
+    # popularity has nothing to tune; EASE's two settings, one row each, in plain words
+    assert tuned["model"].to_list() == ["ease", "ease"]
+    assert tuned["setting"].to_list() == [
+        "how strongly similarities are held back (L2)",
+        "how repeated actions count",
+    ]
+    assert tuned["chosen value"][1] in ("by the logarithm of their count", "once, however often")
+    assert "{" not in "".join(tuned["chosen value"])  # no raw JSON
+    assert tuned["validation NDCG"][0] >= tuned["with the default settings"][0]
     assert any("Benjamini-Hochberg" in c.value for c in at.caption)
     assert "hits and catches balanced (F1@10)" in at.table[0].value["measure"].to_list()
 
@@ -312,9 +318,13 @@ def test_the_recommenders_page_runs_every_fold_of_kfold(clear_streamlit_caches):
     at.multiselect(key="ps_rec_models").set_value(["popularity", "ease"])
     compare_and_wait(at)
     assert not at.exception and not at.error
-    tuned = at.dataframe[0].value
-    assert tuned["fold"].tolist() == [1, 2, 3, 4, 5]
+    tuned = at.dataframe[0].value  # one row per setting: EASE has two, in every fold
+    assert tuned["fold"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert set(tuned["model"]) == {"ease"}
+    assert set(tuned["setting"]) == {
+        "how strongly similarities are held back (L2)",
+        "how repeated actions count",
+    }
 
 
 def test_a_log_without_item_ids_explains_why_there_are_no_recommenders(

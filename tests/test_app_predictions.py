@@ -268,3 +268,41 @@ def test_predictions_saved_under_the_old_names_are_computed_again_not_served(tmp
     assert store.get("predictions", {"horizon": 30}, "v1") == {"baseline": "frequency"}
     assert store.get("predictions", ui_predict.params(30), "v1") is None
     assert ui_predict.params(30) != ui_predict.params(30, "baselines")
+
+
+def _user_block(user_id: str) -> None:
+    from ui import predict as ui_predict
+
+    ui_predict.user_section(user_id)
+
+
+@pytest.mark.parametrize(
+    ("user", "says"),
+    [
+        ("c", "not computed for this user: they are worked out for the 2 highest-scored users"),
+        ("b", "none: no input of the model moves this user's score"),
+    ],
+)
+def test_a_user_whose_drivers_were_not_computed_is_told_why(monkeypatch, user, says):
+    from profiling.predict import results
+    from ui import predict as ui_predict
+
+    scores = pl.DataFrame(
+        {
+            "user_id": ["a", "b", "c"],
+            "purchase_propensity": [0.9, 0.8, 0.7],
+            "purchase_propensity_pct": [100.0, 66.7, 33.3],
+            "purchase_drivers": ["days since last purchase 2 (+0.1)", None, None],
+            "churn_risk": [None, None, None],
+            "p_alive": [0.5, 0.5, 0.5],
+        },
+        schema_overrides={"churn_risk": pl.Float64},
+    )
+    monkeypatch.setattr(results, "DRIVER_USERS", 2)
+    monkeypatch.setattr(P, "DRIVER_USERS", 2)
+    monkeypatch.setattr(ui_predict, "ready_scores", lambda: scores)
+    at = AppTest.from_function(_user_block, args=(user,), default_timeout=120).run()
+    assert not at.exception
+    lines = [c.value for c in at.caption if "Chance to buy drivers" in c.value]
+    assert len(lines) == 1 and says in lines[0], lines
+    # before: the drivers line was simply missing for such a user

@@ -347,3 +347,50 @@ def test_a_customer_who_returned_everything_is_not_still_active_after_325_silent
     assert alive == pytest.approx(by_hand)
     assert alive < 0.4  # 0.37: well below the 100% BG/NBD gives every one-time buyer
     assert clv.p_alive(PUBLISHED, [0.0], [0.0], [325.0])[0] == 1.0
+
+
+# ---- a degenerate fit fails fast, and every decision stays what it was ----------------------
+def _decisions_and_evaluations(events: pl.DataFrame, monkeypatch) -> list[tuple[bool, int]]:
+    """(fitted?, likelihood evaluations) of MBG/NBD at each cutoff of the 30-day plan."""
+    from profiling import predict as P
+
+    history = P.EventHistory(events)
+    plan = P.plan_cutoffs(events, horizon_days=30)
+    real, calls = clv.mbgnbd_log_likelihood, [0]
+
+    def counted(*args):
+        calls[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(clv, "mbgnbd_log_likelihood", counted)
+    out = []
+    for cutoff in [*plan.train, plan.test, plan.today]:
+        calls[0] = 0
+        try:
+            clv.fit_mbgnbd(history.btyd_summary(cutoff))
+            out.append((True, calls[0]))
+        except ModelFitError as exc:
+            assert "ran to" in str(exc) and "edge of the range a sane fit" in str(exc)
+            out.append((False, calls[0]))
+    return out
+
+
+def test_a_degenerate_fit_is_refused_after_a_fraction_of_the_evaluations(monkeypatch):
+    from profiling.data.sample import generate_store
+
+    events = generate_store(n_users=1000, n_items=100, n_events=20_000).events
+    out = _decisions_and_evaluations(events, monkeypatch)
+    # the decisions of the fit that ran every budget (recorded before the early stop): the
+    # generated store's buying pattern is degenerate at every cutoff but today
+    assert [fitted for fitted, _ in out] == [False] * 7 + [True]
+    # before: 499 to 6,652 evaluations per refusal (two ran the 6,000 of the last simplex)
+    assert max(n for fitted, n in out if not fitted) < 1_000
+
+
+def test_the_sample_store_fits_as_before_the_early_stop(monkeypatch):
+    from profiling.data.dataset import load_sample
+
+    events = load_sample().events
+    out = _decisions_and_evaluations(events, monkeypatch)
+    # recorded with the full budgets: refused at the first and third cutoffs, fitted after
+    assert [fitted for fitted, _ in out] == [False, True, False, True, True, True, True, True]

@@ -231,3 +231,14 @@ def test_clicking_a_point_of_the_profile_map_opens_that_user(browser, app_url, s
     page.mouse.move(0, 0)  # no hover label or mode bar left over the user's charts
     snap(page, screenshots / "profile-map-opened-user.png")
     page.close()
+
+
+def test_a_link_to_the_segments_page_opens_the_grouping_it_names(browser, app_url):
+    # ?view= fills the grouping switch through the session state: it must not also carry a
+    # default (Streamlit logs a warning, which the app_url fixture fails on at its end)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{app_url}/segments?ws=sample&view=Clusters")
+    wait_idle(page, timeout=180_000)
+    group = page.locator(".st-key-ps_seg_kind")
+    assert group.locator('[aria-checked="true"]').inner_text() == "Behaviour groups"
+    page.close()

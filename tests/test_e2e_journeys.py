@@ -599,7 +599,7 @@ def first_ids(want: dict) -> set[str]:
 
 
 # ---- J4 -------------------------------------------------------------------------------------
-LEAVE_LAST = "Leave the last relevant event out per user"
+LEAVE_LAST = "each customer's last purchase"  # the protocol's short name in its box
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 TRAINING_SEEN_JS = """() => {
     window.__training = [];
@@ -659,10 +659,10 @@ def compare_models(page, protocol: str | None, tune: bool) -> None:
     """Submit the Recommenders form with ``protocol`` (None: the default, temporal) and the
     Tune switch; returns once the run that the submission started has drawn its split."""
     if protocol is not None:
-        choose(page, "Protocol", protocol)
+        choose(page, "How models are tested", protocol)
     toggle = page.locator(".st-key-ps_rec_tune input[type=checkbox]")
     if toggle.is_checked() != tune:
-        page.get_by_text("Tune", exact=True).click()
+        page.get_by_text("Tune the settings", exact=True).click()
     page.get_by_role("button", name="Train and compare").click()
     page.get_by_text(SPLIT_WORDS[protocol]).first.wait_for(timeout=LONG)
     wait_idle(page, timeout=LONG)
@@ -790,9 +790,7 @@ def test_j5_a_rating_log_gets_rating_defaults_along_the_same_journey(browser, ap
     shoot(page, shots, "j5-overview")
 
     nav(page, "Recommenders")
-    relevant = page.locator('[data-testid="stMultiSelect"]').filter(
-        has_text="Relevant in the test period"
-    )
+    relevant = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Counts as a hit")
     assert "rating" in relevant.inner_text()
     page.get_by_role("button", name="Train and compare").click()
     table = comparison_text(page)

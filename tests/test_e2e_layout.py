@@ -118,17 +118,18 @@ def full_screenshot(page, path) -> None:
     page.set_viewport_size(size)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_no_page_clips_a_table_a_text_or_a_chart_label_at_1280_and_1400_px(
-    browser, app_url, tmp_path_factory
+    browser, app_url, tmp_path_factory, lang
 ):
-    shots = tmp_path_factory.mktemp("layout-screenshots")
+    shots = tmp_path_factory.mktemp(f"layout-screenshots-{lang}")
     print(f"\nlayout screenshots are saved in {shots}")
     start = time.perf_counter()
     page = browser.new_page(viewport={"width": WIDTHS[-1], "height": 1000})
     seen: dict[tuple[str, int], list[dict]] = {}
     for path, name in PAGES.items():
         page.set_viewport_size({"width": WIDTHS[-1], "height": 1000})
-        page.goto(f"{app_url}/{path}?ws=sample")
+        page.goto(f"{app_url}/{path}?ws=sample&lang={lang}")
         wait_idle(page)
         assert "Traceback" not in page.content(), f"{name}: a traceback is shown"
         # the same run, narrowed: charts and grids re-lay themselves out on resize

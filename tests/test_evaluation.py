@@ -619,7 +619,7 @@ def test_precision_recall_curve_from_a_comparison_and_from_models(comparison, ev
     from profiling.present.viz import pr_curve_figure
 
     fig = pr_curve_figure(curve)
-    assert [a.text for a in fig.layout.annotations] == ["precision@K", "recall@K", "f1@K"]
+    assert [a.text for a in fig.layout.annotations] == ["precision@K", "recall@K", "F1@K"]
     assert len(fig.data) == 2 * 3  # two models, three panels
     f1 = curve.filter((pl.col("model") == "Popularity") & (pl.col("k") == 5))["f1"][0]
     assert f1 == pytest.approx(

@@ -100,3 +100,45 @@ def test_an_escaped_header_never_collides_with_an_existing_one():
     frame = pl.DataFrame({"=x": [1], "'=x": [2]})
     header = next(csv.reader(io.StringIO(to_safe_csv(frame), newline="")))
     assert header == ["'=x (escaped)", "'=x"]
+
+
+def test_an_export_in_chinese_names_headers_segments_and_models_and_leaves_ids_alone():
+    from profiling.vocabulary import i18n
+    from ui.labels import export_frame
+
+    members = pl.DataFrame(
+        {
+            "user_id": ["u1", "u2", "u3", "u4"],
+            # 11-segment and 8-tier names (the workspace's scheme), a cluster name (data) and
+            # the privacy row of merged small groups
+            "rfm_segment": [
+                "Champions",
+                "Important value",
+                "Bargain hunters",
+                "fewer than 10 users",
+            ],
+            "recency_days": [3.0, 40.0, 7.0, 1.0],
+            "model": ["popularity", "ease", "popularity", "my-model"],
+        }
+    )
+    with i18n.language("zh"):
+        out = export_frame(members)
+    assert out.columns == ["user_id", "客户分群", "距上次下单天数（天）", "模型"]
+    assert out["user_id"].to_list() == ["u1", "u2", "u3", "u4"]  # ids untouched
+    assert out["客户分群"].to_list() == [
+        "冠军客户",
+        "重要价值客户",
+        "Bargain hunters",
+        "少于 10 位用户",
+    ]
+    assert out["模型"].to_list() == ["热销商品", "EASE", "热销商品", "my-model"]
+    # English: the glossary's header, names as the registry and the scheme give them
+    english = export_frame(members)
+    assert english.columns == [
+        "user_id",
+        "customer segment",
+        "days since last order (days)",
+        "model",
+    ]
+    assert english["customer segment"][0] == "Champions"
+    assert english["model"].to_list() == members["model"].to_list()

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from profiling import workspace as W
 from profiling.data.dataset import load_dataset
 from profiling.present import report as R
+from profiling.vocabulary import i18n
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -358,10 +359,16 @@ def test_the_ratings_note_never_describes_a_conversion_that_did_not_happen():
         "No explicit ratings for these rating-prediction models, so purchases were turned "
         "into ratings (an item bought more often rates higher): svd."
     )
-    assert "(view < cart < purchase)" in registry.implicit_ratings_note(
-        ["view", "purchase", "cart"], ["svd"]
+    # said in words, strongest first (weights: purchase 5 > cart 3 > view 1), not as "a < b"
+    assert registry.implicit_ratings_note(["view", "purchase", "cart"], ["svd"]) == (
+        "No explicit ratings for these rating-prediction models, so events were turned into "
+        "ratings: a purchase weighs most, then an add to cart, then a view: svd."
     )
-    assert "(view < purchase)" in registry.implicit_ratings_note(["view", "purchase"], ["svd"])
+    both = registry.implicit_ratings_note(["view", "click", "purchase"], ["svd", "nmf"])
+    assert "a purchase weighs most, then a view or a click: svd, nmf." in both  # view = click
+    with i18n.language("zh"):
+        zh = registry.implicit_ratings_note(["view", "purchase", "cart"], ["svd"])
+    assert "<" not in zh and "view" not in zh and "purchase" not in zh
 
 
 # ---- a currency suggested from the country column, for the user to confirm
@@ -436,7 +443,8 @@ def test_batches_name_their_files_instead_of_showing_stored_json():
     from ui.data import _files_text
 
     stored = '{"events": {"name": "part1.xlsx", "digest": "ab"}, "users": {"name": "u.csv"}}'
-    assert _files_text(stored) == "events: part1.xlsx · users: u.csv"
+    # the table names as the tabs of the Data page name them ("Events", "Users")
+    assert _files_text(stored) == "Events: part1.xlsx · Users: u.csv"
 
 
 def test_days_and_percentiles_read_naturally():

@@ -120,7 +120,9 @@ def test_the_cli_creates_lists_and_revokes_write_keys(ws, capsys):
     assert C.KEY_PREFIX in out
     key_id = C.list_write_keys(ws)[0]["id"]
     assert main(["write-key", "list", "shop"]) == 0
-    assert f"{key_id}  created" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert f"{key_id}  created" in listed
+    assert "last used never  site" in listed
     assert main(["write-key", "revoke", "shop", key_id]) == 0
     assert C.list_write_keys(ws) == []
 
@@ -207,3 +209,103 @@ def test_the_updater_in_its_own_process_adds_the_inbox_and_reports_it(ws):
     assert not collector._thread.is_alive()
     profiles = W.open_workspace("shop").snapshot().profiles
     assert profiles.filter(profiles["user_id"] == "p1")["n_events"][0] == 1
+
+
+# ---- who may manage keys and add events (issue 27, "Live in the app") ----------------------
+OWNER_ADDR, READER_ADDR = "olga@example.com", "rob@example.com"
+
+
+@pytest.fixture
+def owned(tmp_path, monkeypatch):
+    """Olga's shop, shared with Rob to read only."""
+    from profiling.workspace import access as A
+
+    monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
+    (tmp_path / "base.csv").write_text(BASE)
+    ws = W.create("Owned", str(tmp_path / "base.csv"), extra_meta=A.owner_meta(OWNER_ADDR))
+    A.share(ws, OWNER_ADDR, [READER_ADDR])
+    return ws
+
+
+def test_a_reader_can_neither_create_nor_revoke_a_write_key_and_the_owner_can(owned):
+    from profiling.workspace.roles import AccessDenied, Caller
+
+    olga, rob = Caller(OWNER_ADDR), Caller(READER_ADDR)
+    with pytest.raises(AccessDenied, match="only the owner of workspace 'owned'.*read only"):
+        C.create_write_key(owned, "site", caller=rob)
+    assert C.list_write_keys(owned) == []
+    key_id, key = C.create_write_key(owned, "site", caller=olga)
+    with pytest.raises(AccessDenied, match="may revoke write keys of it"):
+        C.revoke_write_key(owned, key_id, caller=rob)
+    assert C.key_is_valid(owned, key)
+    C.revoke_write_key(owned, key_id, caller=olga)
+    assert not C.key_is_valid(owned, key)
+
+
+def test_a_reader_cannot_add_events_live_and_nothing_is_added(owned, tmp_path):
+    from profiling.workspace import live
+    from profiling.workspace.roles import AccessDenied, Caller
+
+    (tmp_path / "more.csv").write_text(
+        "user_id,item_id,event_type,timestamp,quantity,price\nu1,i1,view,2024-01-05 10:00,1,5\n"
+    )
+    with pytest.raises(AccessDenied, match="may add events to it"):
+        live.add(owned, str(tmp_path / "more.csv"), caller=Caller(READER_ADDR))
+    assert owned.batches().height == 1
+    rep = live.add(owned, str(tmp_path / "more.csv"), caller=Caller(OWNER_ADDR))
+    assert (rep.batch_id, rep.rows_new) == (2, 1)
+
+
+def test_a_key_is_listed_by_its_prefix_with_when_it_was_last_used(ws, client):
+    from datetime import datetime
+
+    c, _ = client
+    (record,) = C.list_write_keys(ws)
+    assert record["last_used_at"] is None  # created, never used
+    assert C.key_prefix(record["id"]) == f"ps_wk_{record['id']}_…"
+    assert c.post("/v1/events", json=ev()).status_code == 202
+    (record,) = C.list_write_keys(ws)
+    used = datetime.fromisoformat(record["last_used_at"])
+    assert used >= datetime.fromisoformat(record["created_at"])
+    assert set(record) == {"id", "label", "created_at", "last_used_at"}  # never the key
+
+
+def test_a_refused_request_does_not_count_as_a_use(ws, client):
+    c, _ = client
+    bad = c.post("/v1/events", json=ev(), headers={"Authorization": "Bearer ps_wk_0_nope"})
+    assert bad.status_code == 401
+    assert C.list_write_keys(ws)[0]["last_used_at"] is None
+
+
+def test_a_workspace_has_a_feed_once_it_has_a_key_or_a_live_add(ws, tmp_path):
+    from profiling.workspace import live
+
+    assert not C.has_feed(ws)
+    key_id, _key = C.create_write_key(ws)
+    assert C.has_feed(ws)
+    C.revoke_write_key(ws, key_id)
+    assert not C.has_feed(ws)
+    (tmp_path / "more.csv").write_text(
+        "user_id,item_id,event_type,timestamp,quantity,price\nu2,i1,view,2024-01-05 10:00,1,5\n"
+    )
+    live.add(ws, str(tmp_path / "more.csv"))
+    assert C.has_feed(ws)
+
+
+def test_a_users_stamp_moves_only_with_that_users_events(ws, tmp_path):
+    from datetime import UTC, datetime
+
+    from profiling.workspace import live
+
+    assert live.user_stamp(ws, "u1") is None  # no live state yet
+    head = "user_id,item_id,event_type,timestamp,quantity,price\n"
+    (tmp_path / "b1.csv").write_text(head + "u2,i1,view,2024-01-05 10:00,1,5\n")
+    live.add(ws, str(tmp_path / "b1.csv"))
+    # u1 has the base file's 2 events, the last at 2024-01-01 10:05
+    assert live.user_stamp(ws, "u1") == (2, datetime(2024, 1, 1, 10, 5, tzinfo=UTC))
+    assert live.user_stamp(ws, "u2") == (2, datetime(2024, 1, 5, 10, 0, tzinfo=UTC))
+    (tmp_path / "b2.csv").write_text(head + "u1,i2,cart,2024-01-06 08:00,1,3\n")
+    live.add(ws, str(tmp_path / "b2.csv"))
+    assert live.user_stamp(ws, "u1") == (3, datetime(2024, 1, 6, 8, 0, tzinfo=UTC))
+    assert live.user_stamp(ws, "u2") == (2, datetime(2024, 1, 5, 10, 0, tzinfo=UTC))
+    assert live.user_stamp(ws, "nobody") is None

@@ -405,11 +405,16 @@ def test_a_learned_driver_is_the_score_change_when_that_feature_is_set_to_the_me
     assert d.group_by(S.USER_ID).len()["len"].max() <= 3
 
 
+@pytest.mark.parametrize("chunk", [20_000, 7])
 def test_learned_drivers_are_those_of_scoring_every_user_with_each_feature_at_its_median(
-    held_out,
+    held_out, monkeypatch, chunk
 ):
-    """Only users whose value differs from the median are scored again; the drivers are
-    exactly those of scoring every user again, one feature at a time."""
+    """Only the trees that read a feature are run again, on the users whose value differs
+    from the median (``chunk`` users at a time); the drivers are those of scoring every user
+    again, one feature at a time, up to float rounding of the sum of the trees."""
+    from profiling.predict import drivers
+
+    monkeypatch.setattr(drivers._TreeEffects, "CHUNK", chunk)
     model = P.LearnedModel().fit(held_out)
     X = held_out.X()
     base = model.predict_X(X)
@@ -422,10 +427,22 @@ def test_learned_drivers_are_those_of_scoring_every_user_with_each_feature_at_it
     users = held_out.frame[S.USER_ID].to_list()
     rows = [users.index(u) for u in ours[S.USER_ID]]
     cols = [list(held_out.features).index(f) for f in ours["feature"]]
-    assert ours["effect"].to_list() == effects[rows, cols].tolist()
+    assert ours[S.USER_ID].n_unique() > 10
+    np.testing.assert_allclose(ours["effect"].to_numpy(), effects[rows, cols], rtol=0, atol=1e-12)
     # every effect above 1e-6 in a user's top three is listed: none is skipped
     top = np.sort(np.abs(effects), axis=1)[:, -3:]
     assert ours.height == int((top > 1e-6).sum())
+
+
+def test_drivers_rescore_every_user_when_the_trees_cannot_be_read(held_out, monkeypatch):
+    from profiling.predict import drivers
+
+    model = P.LearnedModel().fit(held_out)
+    by_trees = P.explain_scores(model, held_out)
+    monkeypatch.setattr(drivers._TreeEffects, "of", classmethod(lambda cls, m, X: None))
+    rescored = P.explain_scores(model, held_out)
+    assert rescored.drop("effect").equals(by_trees.drop("effect"))
+    np.testing.assert_allclose(rescored["effect"], by_trees["effect"], rtol=0, atol=1e-12)
 
 
 def test_on_more_rows_than_max_rows_the_learned_model_fits_a_seeded_sample_and_says_so(
@@ -449,10 +466,67 @@ def test_on_a_large_store_drivers_are_computed_for_the_top_scored_users_against_
 
     model = P.LearnedModel().fit(held_out)
     monkeypatch.setattr(orchestration, "DRIVER_USERS", 50)
-    scores, drivers = orchestration._score_today(model, held_out, P.LEARNED, True)
+    scores, drivers = orchestration.score_today(model, held_out, P.LEARNED, True)
     top = set(scores.sort("score", descending=True, maintain_order=True)[S.USER_ID][:50])
     assert set(scores.filter(pl.col("drivers").is_not_null())[S.USER_ID]) <= top
     assert set(drivers[S.USER_ID]) <= top and len(set(drivers[S.USER_ID])) > 40
     # the same drivers as explaining every user: "typical" is every scored user's median
     everyone = P.explain_scores(model, held_out).filter(pl.col(S.USER_ID).is_in(list(top)))
     assert drivers.sort(S.USER_ID, "rank").equals(everyone.sort(S.USER_ID, "rank"))
+
+
+# ---- a user without drivers is told why ------------------------------------------------------
+def _scores_with_drivers() -> pl.DataFrame:
+    # a..d scored 0.9 > 0.8 > 0.7 > 0.6; drivers computed for the top two (a, b) only; e has
+    # no purchase score; d is in the top two of nobody
+    return pl.DataFrame(
+        {
+            S.USER_ID: ["a", "b", "c", "d", "e"],
+            "purchase_propensity": [0.9, 0.8, 0.7, 0.6, None],
+            "purchase_propensity_pct": [100.0, 80.0, 60.0, 40.0, None],
+            "purchase_drivers": ["recency 2 (+0.1)", None, None, None, None],
+        }
+    )
+
+
+def test_a_user_below_the_driver_cutoff_is_told_how_many_score_higher(monkeypatch):
+    from profiling.predict import results
+
+    monkeypatch.setattr(results, "DRIVER_USERS", 2)
+    scores = _scores_with_drivers()
+    assert P.missing_drivers(scores, "c", "purchase") == ("below_top", 2)  # a and b above
+    assert P.missing_drivers(scores, "d", "purchase") == ("below_top", 3)
+    # b is in the top two but has no driver: no input moves their score
+    assert P.missing_drivers(scores, "b", "purchase") == ("typical", 1)
+    assert P.missing_drivers(scores, "a", "purchase") is None  # has drivers
+    assert P.missing_drivers(scores, "e", "purchase") is None  # no score
+    assert P.missing_drivers(scores, "zz", "purchase") is None  # unknown user
+    # drivers not asked for at all: nothing to explain
+    none = scores.with_columns(pl.lit(None, pl.String).alias("purchase_drivers"))
+    assert P.missing_drivers(none, "c", "purchase") is None
+
+
+class _HalfBlind(P.ScoreModel):
+    """Scores 0.2 / 0.6 from ``x`` and cannot score a user whose ``x`` is missing (NaN)."""
+
+    def fit(self, ex):
+        return self
+
+    def predict(self, ex):
+        x = ex.frame["x"].to_numpy().astype(float)
+        return np.where(x > 1.0, 0.6, 0.2) + 0.0 * x  # NaN stays NaN
+
+
+def test_a_user_the_model_cannot_score_has_no_percentile_and_no_drivers():
+    from profiling.predict.orchestration import score_today
+
+    frame = pl.DataFrame({S.USER_ID: ["a", "b", "c"], "x": [0.0, 2.0, None]})
+    ex = P.Examples(frame, ("x",))
+    scores, drivers = score_today(_HalfBlind(), ex, P.LEARNED, drivers=True)
+    c = scores.filter(pl.col(S.USER_ID) == "c").row(0, named=True)
+    # not "100th percentile" nor "x none (+NaN)": unscored
+    assert c["score"] is None and c["percentile"] is None and c["drivers"] is None
+    # the two scored users rank among themselves: a at 1 of 2 (50), b at 2 of 2 (100)
+    assert scores.sort(S.USER_ID)["percentile"].to_list() == [50.0, 100.0, None]
+    assert "c" not in drivers[S.USER_ID].to_list()
+    assert not drivers["effect"].is_nan().any()

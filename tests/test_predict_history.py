@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from profiling import predict as P
+from profiling.errors import DataValidationError
 from profiling.vocabulary import schema as S
 
 _DAY_US = 86_400_000_000.0
@@ -161,12 +162,81 @@ def test_tasks_reading_the_same_cutoff_share_one_buying_pattern_fit(monkeypatch)
     events = random_log(6)
     calls = []
     real = features.bgnbd_fit_at
-    monkeypatch.setattr(features, "bgnbd_fit_at", lambda ev, c: calls.append(c) or real(ev, c))
+    monkeypatch.setattr(features, "bgnbd_fit_at", lambda h, c: calls.append(c) or real(h, c))
     history = P.EventHistory(events)
     cutoff = datetime(2024, 4, 1, tzinfo=UTC)
     a, _ = P.cutoff_frame(events, cutoff, 30, history=history)
     b, _ = P.cutoff_frame(events, cutoff, 60, history=history)
-    assert calls == [cutoff]  # the 60-day window reused the fit made for the 30-day one
+    assert calls == [cutoff, cutoff]
+    assert list(history.fits) == [(cutoff, "D")]  # the 60-day window reused the 30-day fit
     alone, _ = P.cutoff_frame(events, cutoff, 60)
     assert b.equals(alone)
     assert a["bgnbd_alive"].equals(b["bgnbd_alive"])
+
+
+# ---- the BTYD summary and the buying-pattern fits, read from the history -------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("monetary", [False, True])
+def test_the_history_reads_the_btyd_summary_the_events_give_at_every_cutoff(seed, monetary):
+    from profiling.predict.btyd import rfm_summary
+
+    events = random_log(seed)
+    # random_log leaves some purchases without an amount: the spend summary needs them all
+    events = events.with_columns(pl.col(S.AMOUNT).fill_null(1.0)) if monetary else events
+    history = P.EventHistory(events)
+    for cutoff in CUTOFFS[1:]:
+        ours = history.btyd_summary(cutoff, monetary=monetary)
+        ref = rfm_summary(
+            events.filter(pl.col(S.TIMESTAMP) < cutoff),
+            observation_period_end=(cutoff - timedelta(days=1)).date(),
+            round_to=None,
+            monetary=monetary,
+        )
+        assert ours.columns == ref.columns and ours.dtypes == ref.dtypes, cutoff
+        assert ours[S.USER_ID].to_list() == ref[S.USER_ID].to_list(), cutoff
+        for column in ours.columns[1:]:
+            np.testing.assert_allclose(
+                ours[column].to_numpy(),
+                ref[column].to_numpy(),
+                rtol=1e-9,
+                atol=1e-6,
+                err_msg=f"{cutoff} {column}",
+            )
+
+
+def test_the_history_summary_weighs_refunds_of_either_sign_and_needs_purchases():
+    day = datetime(2024, 1, 1, 10, tzinfo=UTC)
+    rows = [
+        # a: buys 10 on day 0, 30 on day 2 (two purchases), 5 on day 4 -> x 2, span 4, T 9
+        ("a", S.PURCHASE, day, 10.0),
+        ("a", S.PURCHASE, day + timedelta(days=2), 20.0),
+        ("a", S.PURCHASE, day + timedelta(days=2, hours=1), 10.0),
+        ("a", S.PURCHASE, day + timedelta(days=4), 5.0),
+        # b: buys 50 twice and refunds it all, once as +50 and once as -50: no net purchase
+        ("b", S.PURCHASE, day + timedelta(days=1), 50.0),
+        ("b", S.PURCHASE, day + timedelta(days=3), 50.0),
+        ("b", S.REFUND, day + timedelta(days=3, hours=1), 50.0),
+        ("b", S.REFUND, day + timedelta(days=3, hours=2), -50.0),
+        # c: only views
+        ("c", S.VIEW, day, None),
+        # a purchase on the cutoff's day is not read
+        ("a", S.PURCHASE, day + timedelta(days=10), 99.0),
+    ]
+    events = pl.DataFrame(
+        rows,
+        schema={
+            S.USER_ID: pl.String,
+            S.EVENT_TYPE: pl.String,
+            S.TIMESTAMP: pl.Datetime("us", "UTC"),
+            S.AMOUNT: pl.Float64,
+        },
+        orient="row",
+    )
+    history = P.EventHistory(events)
+    out = history.btyd_summary(datetime(2024, 1, 11, tzinfo=UTC), monetary=True)
+    assert out.rows() == [
+        ("a", 2, 4.0, 9.0, (30.0 + 5.0) / 2),  # the first day's 10 is left out
+        ("b", 0, 0.0, 8.0, 0.0),
+    ]
+    with pytest.raises(DataValidationError, match="at least one purchase"):
+        history.btyd_summary(datetime(2024, 1, 1, tzinfo=UTC))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 
 import polars as pl
@@ -10,8 +12,10 @@ import pytest
 from profiling.data import privacy as P
 from profiling.data.dataset import load_dataset
 from profiling.present import report as R
-from profiling.profiles.segments import SegmentDescription
+from profiling.profiles.segments import RFM_DEFINITIONS, SegmentDescription
+from profiling.vocabulary import i18n
 from profiling.workspace.results import ResultStore
+from tests.test_i18n_e2e import latin_words
 
 # u1: orders o1 (1 x 10 + 2 x 5 = 20) and o2 (10); u2: o3 (5); u3: o4 (3 x 10 = 30)
 LOG = """user,item,when,qty,price,order_id
@@ -219,3 +223,84 @@ def test_the_newest_saved_result_of_a_kind_is_found_whatever_its_parameters(tmp_
     assert value == "second" and info.kind == "comparison"
     assert store.newest_info("comparison") == info
     assert store.newest("nothing-saved") is None
+
+
+# ---- the report in Chinese ----------------------------------------------------------------
+ZH_SEGMENTS = [
+    SegmentDescription(
+        segment="Champions",
+        name="Champions",
+        users=50,
+        share_of_users=50 / 87,
+        revenue=None,
+        share_of_revenue=0.7,
+        top_features=[{"feature": "frequency", "z": 1.2}],
+        definition=RFM_DEFINITIONS["Champions"],
+    ),
+    _seg("Tiny", 4, 4 / 87, 0.06),  # merged into "fewer than 5 users"
+    _seg("Tinier", 3, 3 / 87, 0.04),
+]
+ZH_METRICS = METRICS.with_columns(pl.Series("model", ["popularity", "item-knn", "ease"]))
+
+
+def _visible_text(page: str) -> str:
+    body = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_the_report_in_chinese_has_no_english_outside_data_and_allowed_names(ds):
+    saved = R.SavedComparison(
+        ZH_METRICS,
+        "split",
+        datetime(2024, 3, 1, tzinfo=UTC),
+        stale=True,
+        cutoff=datetime(2024, 2, 15, tzinfo=UTC),
+    )
+    page = R.build_report(
+        ds, ZH_SEGMENTS, comparison=saved, charts=False, min_group=5, language="zh", currency="CNY"
+    ).html
+    text = _visible_text(page)
+    # the workspace name is data ("<b>Shop</b> & co"); EASE and kNN are model names
+    assert latin_words(text, {"Shop", "co", "EASE", "kNN"}) == []
+    assert '<html lang="zh-Hans">' in page
+    assert "2024年2月15日" in text  # the cutoff, a Chinese date
+    assert "冠军客户" in text  # the RFM segment name, in Chinese
+    assert "少于 5 位用户" in text  # the merged small groups, in Chinese
+    assert "¥65.00" in text  # 20 + 10 + 5 + 30, by the locale's money format
+    assert "33% 的买家下单不止一次" in text  # u1 of u1, u2, u3
+
+
+def test_the_report_language_is_a_parameter_not_the_callers_language(ds):
+    with i18n.language("zh"):
+        page = R.build_report(ds, ZH_SEGMENTS[:1], charts=False, language="en").html
+    assert "Customer segments" in page and "客户" not in page
+    assert i18n.get_language() == "en"  # the call leaves the caller's language as it was
+    with pytest.raises(ValueError, match="language: expected one of en, zh, got 'fr'"):
+        R.build_report(ds, ZH_SEGMENTS[:1], charts=False, language="fr")
+
+
+def test_the_report_cache_key_differs_by_language_and_segment_scheme(monkeypatch):
+    from ui import persist, stakeholder
+
+    class Ref:
+        def key(self) -> str:
+            return "ws|v1"
+
+    class Store:
+        def newest_info(self, kind):
+            return None
+
+    class Privacy:
+        min_group, dp_epsilon = 0, None
+
+    monkeypatch.setattr(persist, "store", lambda ref: Store())
+
+    def key(lang: str, scheme: str) -> str:
+        return stakeholder.report_key(
+            Ref(), ZH_SEGMENTS, "RFM segments", Privacy(), "CNY", lang, scheme
+        )
+
+    assert key("en", "rfm11") == key("en", "rfm11")  # the same report: one cache entry
+    assert (
+        len({key("en", "rfm11"), key("zh", "rfm11"), key("en", "tiers8"), key("zh", "tiers8")}) == 4
+    )

@@ -141,3 +141,21 @@ def test_validation_leaves_out_what_was_bought_not_what_was_only_viewed():
     split = leave_last_n(log, n=1, relevant_types=("purchase",))
     result = tune("ease", split, grid_override=[{"l2": 1.0}], k=3)
     assert result.score > 0
+
+
+def test_tuned_settings_read_in_plain_words_in_both_languages():
+    from profiling.evaluation.tune import setting_rows
+    from profiling.vocabulary import i18n
+
+    assert setting_rows({"weighting": "log", "l2": 500.0}) == [
+        ("how strongly similarities are held back (L2)", "500"),
+        ("how repeated actions count", "by the logarithm of their count"),
+    ]
+    # blend weights name each model; a setting the words do not know is shown as it is
+    assert setting_rows({"weights": {"item-knn": 1.0, "ease": 0.5}, "seed": 7}) == [
+        ("weight of each model in the blend", "item-knn 1, ease 0.5"),
+        ("seed", "7"),
+    ]
+    with i18n.language("zh"):
+        ((setting, value),) = setting_rows({"normalization": "zscore"})
+    assert (setting, value) == ("分数如何变得可比", "标准化")

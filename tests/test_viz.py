@@ -69,3 +69,13 @@ def test_prediction_figures_escape_segment_names():
     fig = PV.score_by_segment_figure(dist, "Churn by <b>segment</b>")
     assert fig.data[0].name == BOLD_SHOWN
     assert fig.layout.title.text == "Churn by &lt;b&gt;segment&lt;/b&gt;"
+
+
+def test_a_chinese_label_is_broken_between_characters_to_fit_its_width():
+    from profiling.present.viz import _short
+
+    # no spaces to break at: 10 wide characters (20 columns) over two lines of at most 14
+    assert _short("浏览转化为购买的比例", 14) == "浏览转化为购买<br>的比例"
+    assert _short("share of views that end in a purchase", 14) == (
+        "share of views<br>that end in a<br>purchase"
+    )

@@ -4,13 +4,17 @@ in a background job)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import polars as pl
 import streamlit as st
 
 from profiling.jobs import Job
+from profiling.profiles.segments import segment_label, with_scheme
 from profiling.vocabulary import fmt
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import Snapshot
 from profiling.workspace import migration as M
 from profiling.workspace.store import compute_snapshot
@@ -31,19 +35,35 @@ def snapshots() -> pl.DataFrame:
     return data.resolved_spec().workspace().snapshots()
 
 
-@st.cache_resource(max_entries=16, show_spinner="Counting who moved…")
-def _migration(spec_key: str, _spec: WorkspaceRef, a: int, b: int, column: str):
-    snap_a, snap_b = _stored(spec_key, _spec, a), _stored(spec_key, _spec, b)
+def _in_scheme(snap: Snapshot, column: str, scheme: str) -> Snapshot:
+    """``snap`` with its RFM segments named in the workspace's scheme (rfm11 or tiers8), so
+    the flows use the names every other page uses."""
+    if column != "rfm_segment":
+        return snap
+    return replace(snap, segmentation=with_scheme(snap.segmentation, snap.profiles, scheme))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _migration(spec_key: str, _spec: WorkspaceRef, a: int, b: int, column: str, scheme: str):
+    snap_a, snap_b = (_in_scheme(_stored(spec_key, _spec, s), column, scheme) for s in (a, b))
     return M.between(data.load(_spec).events, snap_a, snap_b, column)
 
 
-def _dates_job(ds, version: str, before: datetime, after: datetime, column: str, *, progress):
+def _dates_job(
+    ds, version: str, before: datetime, after: datetime, column: str, scheme: str, *, progress
+):
+    # the job runs in a worker thread and may be shown in either language: its messages are
+    # msgids, translated where widgets.job_progress shows them
+    steps = (
+        N_("profiles and segments as of the earlier date"),
+        N_("profiles and segments as of the later date"),
+    )
     snaps = []
     for i, when in enumerate((before, after)):
-        progress(0.45 * i, f"profiles and segments as of {fmt.date_text(when)}")
+        progress(0.45 * i, steps[i])
         prof, seg = compute_snapshot(ds, when, clusters=column == "cluster_name")
-        snaps.append(Snapshot(0, when, version, prof, seg))
-    progress(0.9, "counting who moved")
+        snaps.append(_in_scheme(Snapshot(0, when, version, prof, seg), column, scheme))
+    progress(0.9, N_("counting who moved"))
     return M.between(ds.events, snaps[0], snaps[1], column)
 
 
@@ -52,7 +72,8 @@ def migration_between_dates(before: datetime, after: datetime, column: str) -> M
     rebuilding the profiles and segments as of each date (never in the page run). The job
     fails with the ProfilingError's message when a date has nothing to profile."""
     ref = data.resolved_spec()
-    key = f"{ref.key()}|migration|{before.isoformat()}|{after.isoformat()}|{column}"
+    scheme = profiles.scheme_of(ref)
+    key = f"{ref.key()}|migration|{before.isoformat()}|{after.isoformat()}|{column}|{scheme}"
     job = runtime().status(PROFILES, key)
     if job is not None and job.done and not job.failed:
         return job.result()
@@ -68,6 +89,7 @@ def migration_between_dates(before: datetime, after: datetime, column: str) -> M
         before,
         after,
         column,
+        scheme,
     )
 
 
@@ -79,7 +101,8 @@ def retry(job: Job) -> None:
 def migration_between_snapshots(a: int, b: int, column: str) -> M.Migration:
     """Migration between two stored snapshots of the active workspace."""
     ref = data.resolved_spec()
-    return _migration(ref.key(), ref, a, b, column)
+    with st.spinner(_("Counting who moved…")):
+        return _migration(ref.key(), ref, a, b, column, profiles.scheme_of(ref))
 
 
 def flows_table(mig: M.Migration) -> pl.DataFrame:
@@ -115,7 +138,7 @@ def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
                 pl.col("as_of").alias("As of"),
                 pl.col("rfm_segment").alias("Segment"),
                 pl.lit(None, pl.String).alias("Group"),
-                pl.lit("rebuilt from the log").alias("From"),
+                pl.lit(_("rebuilt from the log")).alias("From"),
             )
         )
     stored = ref.workspace().assignments_history(user_id)
@@ -124,7 +147,7 @@ def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
             pl.col("as_of").alias("As of"),
             pl.col("rfm_segment").alias("Segment"),
             pl.col("cluster_name").alias("Group"),
-            pl.format("snapshot {}", pl.col("snapshot_id")).alias("From"),
+            pl.format(_("snapshot {}"), pl.col("snapshot_id")).alias("From"),
         )
     )
     history = pl.concat(
@@ -132,10 +155,18 @@ def user_history(user_id: str) -> tuple[pl.DataFrame, bool]:
         how="vertical_relaxed",
     ).sort("As of", descending=True)
     # shown as text: one date format ("07 Jan 2024", no "+00:00"), "—" where a rebuild has
-    # no behaviour group (clusters are only fitted for stored snapshots)
-    return history.with_columns(
-        pl.col("As of").dt.strftime(fmt.DATE_FORMAT),
+    # no behaviour group (clusters are only fitted for stored snapshots); headers and RFM
+    # names in the reader's language
+    names = history["Segment"].unique().drop_nulls().to_list()
+    history = history.with_columns(
+        pl.Series("As of", [fmt.date_text(v) for v in history["As of"]], pl.String),
+        pl.col("Segment").replace_strict(
+            {n: segment_label(n) for n in names}, default=None, return_dtype=pl.String
+        ),
         pl.col("Group").fill_null("—"),
+    )
+    return history.rename(
+        {"As of": _("As of"), "Segment": _("Segment"), "Group": _("Group"), "From": _("From")}
     ), pending
 
 

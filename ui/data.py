@@ -18,9 +18,11 @@ from profiling import workspace as W
 from profiling.data import ingest
 from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError, WorkspaceError
-from profiling.vocabulary import fmt
+from profiling.vocabulary import fmt, i18n
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import store
 from ui import security, state
+from ui.labels import CANONICAL_HEADERS
 from ui.text import escape_markdown, show_error
 
 
@@ -99,10 +101,15 @@ def _not_found(slug: str, exc: ProfilingError) -> None:
         return
     offer = ", ".join(f"{_md(n)} ({_md(s)})" for s, n in names.items() if s != slug)
     st.error(
-        f"Workspace **{_md(slug)}** could not be opened: {_md(_without_paths(str(exc)))}\n\n"
-        "Nothing else is shown in its place. "
-        + (f"Workspaces you can open: {offer}." if offer else "")
-        + " Or save your files as a new workspace on the Data page.",
+        _("Workspace **{slug}** could not be opened: {error}").format(
+            slug=_md(slug), error=_md(_without_paths(str(exc)))
+        )
+        + "\n\n"
+        + _("Nothing else is shown in its place.")
+        + " "
+        + (_("Workspaces you can open: {offer}.").format(offer=offer) if offer else "")
+        + " "
+        + _("Or save your files as a new workspace on the Data page."),
         icon=":material/folder_off:",
     )
 
@@ -160,8 +167,9 @@ def catalog() -> dict[str, str]:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def inspect_upload(path: str, name: str, table: str) -> dict:
-    """Read an uploaded file and infer its column roles (cached by its content path).
+def inspect_upload(path: str, name: str, table: str, language: str | None = None) -> dict:
+    """Read an uploaded file and infer its column roles (cached by its content path and
+    ``language``, the language its notes are worded in).
 
     Returns a small dict: read description, notes, mapping rows (column, examples, role,
     reason) and mapping notes. Raises ProfilingError when the file cannot be used.
@@ -177,7 +185,7 @@ def inspect_upload(path: str, name: str, table: str) -> dict:
                 "column": col,
                 "examples": examples[:80],
                 "role": mapping.roles[col],
-                "how": mapping.reasons[col],
+                "how": _(mapping.reasons[col]) if mapping.reasons[col] else "",
             }
         )
     return {
@@ -249,13 +257,13 @@ def batches(ref: WorkspaceRef) -> pl.DataFrame:
     JSON), rows read, new, repeated and dropped."""
     b = ref.workspace().batches()
     return b.select(
-        pl.col("batch_id").alias("batch"),
-        pl.col("added_at").dt.strftime(fmt.DATETIME_FORMAT).alias("added"),
-        pl.Series("files", [_files_text(f) for f in b["files"]], pl.String),
-        pl.col("rows_read").alias("rows read"),
-        pl.col("rows_new").alias("new rows"),
-        pl.col("rows_duplicate").alias("rows already there"),
-        pl.col("rows_dropped").alias("rows dropped"),
+        pl.col("batch_id").alias(_("batch")),
+        pl.Series(_("added"), [fmt.datetime_text(v) for v in b["added_at"]], pl.String),
+        pl.Series(_("files"), [_files_text(f) for f in b["files"]], pl.String),
+        pl.col("rows_read").alias(_("rows read")),
+        pl.col("rows_new").alias(_("new rows")),
+        pl.col("rows_duplicate").alias(_("rows already there")),
+        pl.col("rows_dropped").alias(_("rows dropped")),
     )
 
 
@@ -265,7 +273,8 @@ def _files_text(stored: str | None) -> str:
         files = json.loads(stored or "{}")
     except json.JSONDecodeError:
         return str(stored)  # written by hand or an older version: shown as it is
-    return " · ".join(f"{table}: {f.get('name', '?')}" for table, f in files.items())
+    words = {"events": _("Events"), "users": _("Users"), "items": _("Items")}
+    return " · ".join(f"{words.get(t, t)}: {f.get('name', '?')}" for t, f in files.items())
 
 
 def preview(frame: pl.DataFrame | None, n: int = 200) -> pl.DataFrame | None:
@@ -282,10 +291,13 @@ def preview_columns(frame: pl.DataFrame) -> dict:
     data grid's default, so a typical log's dozen columns fit at 1280 px."""
     out = {}
     for name, dtype in frame.schema.items():
+        label = _(CANONICAL_HEADERS[name]) if name in CANONICAL_HEADERS else name
         if dtype.is_numeric():
-            out[name] = st.column_config.NumberColumn(name, width=70)
+            out[name] = st.column_config.NumberColumn(label, width=70)
         elif dtype.is_temporal():
-            out[name] = st.column_config.DatetimeColumn(
-                name, width=150, format=fmt.GRID_DATETIME_FORMAT
-            )
+            # Streamlit's grid writes English month names: numbers in other languages
+            grid = fmt.GRID_DATETIME_FORMAT if i18n.get_language() == "en" else "YYYY-MM-DD HH:mm"
+            out[name] = st.column_config.DatetimeColumn(label, width=150, format=grid)
+        elif name in CANONICAL_HEADERS:
+            out[name] = st.column_config.TextColumn(label)
     return out

@@ -68,3 +68,9 @@ def choose_language() -> str:
         if i18n.normalize(st.context.cookies.get(state.LANG_COOKIE)) != lang:
             _remember_in_browser(lang)
     return lang
+
+
+def in_session_language() -> None:
+    """Set this session's language for a fragment's rerun: a fragment runs alone, without
+    the router that calls :func:`choose_language`, so its words would read in English."""
+    i18n.set_language(i18n.normalize(st.session_state.get(state.LANG)) or i18n.DEFAULT)

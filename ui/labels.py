@@ -3,13 +3,18 @@ plain headers and units (see :mod:`profiling.vocabulary.glossary` and :mod:`prof
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import streamlit as st
 
 from profiling.present.export import to_safe_csv
+from profiling.present.viz import event_name
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
+from profiling.workspace.migration import flow_label
 from ui.text import MARKDOWN_SPECIAL, escape_markdown
 
 
@@ -67,9 +72,70 @@ def columns(names, currency: str | None = None) -> dict:
     return {c: column(c, currency) for c in names if G.known(c)}
 
 
+EXPORT_HEADERS: dict[str, str] = {
+    "segment": N_("segment"),
+    "definition": N_("definition"),
+    "model": N_("model"),
+    "metric": N_("measure"),
+    "value": N_("value"),
+    "ci_low": N_("likely range from"),
+    "ci_high": N_("likely range to"),
+    "std": N_("standard deviation"),
+    "folds": N_("rounds"),
+    "is_best": N_("best"),
+    "p_adjusted": N_("adjusted p-value"),
+    "clearly_worse": N_("clearly worse than the best"),
+}
+"""Headers of export columns that are not glossary features (English msgids); glossary
+columns get their label and unit (:func:`profiling.vocabulary.fmt.for_export`)."""
+
+SEGMENT_COLUMNS = ("segment", "rfm_segment")
+"""Columns whose values are segment names: exported in the reader's language."""
+
+
+def export_frame(frame: pl.DataFrame, currency: str | None = None) -> pl.DataFrame:
+    """``frame`` as a person's CSV or spreadsheet shows it, in the current language: values
+    rounded, glossary columns under their plain label and unit, the other known columns
+    under :data:`EXPORT_HEADERS`; RFM segment names (in the workspace's scheme, as the frame
+    holds them) and recommender names translated. Ids and other data values (item titles,
+    categories, cluster and custom segment names) are left as they are; ``user_id`` keeps
+    its name, so that audiences can be matched back."""
+    values = []
+    for col in SEGMENT_COLUMNS:
+        if col in frame.columns and frame.schema[col] == pl.String:
+            names = frame[col].unique().drop_nulls().to_list()
+            values.append(
+                pl.col(col).replace_strict({n: _segment_text(n) for n in names}, default=None)
+            )
+    if "model" in frame.columns and frame.schema["model"] == pl.String:
+        names = frame["model"].unique().drop_nulls().to_list()
+        values.append(
+            pl.col("model").replace_strict({n: G.model_label(n) for n in names}, default=None)
+        )
+    out = fmt.for_export(frame.with_columns(values) if values else frame, currency)
+    headers = {c: _(h) for c, h in EXPORT_HEADERS.items() if c in out.columns}
+    if len(set(headers.values()) | (set(out.columns) - set(headers))) < len(out.columns):
+        return out  # two columns must not end up with one header
+    return out.rename(headers)
+
+
+_SMALL = re.compile(r"fewer than (\d+) users")
+
+
+def _segment_text(name: str) -> str:
+    """A segment name in the current language: RFM names and the merged small-groups row
+    (:data:`profiling.data.privacy.SMALL_GROUPS`) translated, others as they are."""
+    from profiling.data.privacy import SMALL_GROUPS
+    from profiling.profiles.segments import segment_label
+
+    small = _SMALL.fullmatch(name)
+    return _(SMALL_GROUPS).format(k=small.group(1)) if small else segment_label(name)
+
+
 def csv(frame: pl.DataFrame, currency: str | None = None) -> str:
-    """CSV for people: rounded values, plain headers with units, formula-safe cells."""
-    return to_safe_csv(fmt.for_export(frame, currency))
+    """CSV for people (:func:`export_frame`): rounded values, plain headers with units in
+    the current language, segment and model names translated, formula-safe cells."""
+    return to_safe_csv(export_frame(frame, currency))
 
 
 def _escaped(column: str, alias: str) -> pl.Expr:
@@ -140,19 +206,104 @@ def recommendation_rows(
     table: pl.DataFrame, bought_column: bool = True, details: bool = False
 ) -> pl.DataFrame:
     """A recommendation list for ``st.table``, which wraps long reasons instead of cutting
-    them: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
+    them, headers in the current language: one row per item with "rank", "item", "bought before" ("✓" or "", when the list has
     ``already_bought`` and ``bought_column``) and "why"; text escaped. ``details`` adds the
     item id, the model's score (3 decimals) and "popular pick" (✓ where the model knew too
     little of the customer and fell back to the most popular items)."""
-    cols = [pl.col("rank"), _escaped("title", "item")]
+    cols = [pl.col("rank").alias(_("rank")), _escaped("title", _("item"))]
     if details:
         cols += [
-            _escaped("item_id", "item id"),
-            pl.col("score").round(3).cast(pl.String).alias("score"),
+            _escaped("item_id", _("item id")),
+            pl.col("score").round(3).cast(pl.String).alias(_("score")),
         ]
     if bought_column and "already_bought" in table.columns:
-        cols.append(_tick("already_bought", "bought before"))
+        cols.append(_tick("already_bought", _("bought before")))
     if details and "is_fallback" in table.columns:
-        cols.append(_tick("is_fallback", "popular pick"))
-    cols.append(_escaped("reason", "why"))
+        cols.append(_tick("is_fallback", _("popular pick")))
+    cols.append(_escaped("reason", _("why")))
     return table.select(cols)
+
+
+def segment_names(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` with the RFM segment names of ``columns`` in the reader's language (the
+    8 tiers or the 11 segments, as the workspace names them, and the "New customers" /
+    "Not in the later data" sides of a flow); cluster and custom segment names stay as
+    they are."""
+    out = frame
+    for c in columns:
+        names = frame[c].unique().drop_nulls().to_list()
+        out = out.with_columns(
+            pl.col(c).replace_strict(
+                {n: flow_label(n) for n in names}, default=None, return_dtype=pl.String
+            )
+        )
+    return out
+
+
+TIMELINE_HEADERS = {
+    "timestamp": N_("when"),
+    "event_type": N_("event"),
+    "item_id": N_("item id"),
+    "title": N_("item"),
+    "category": N_("category"),
+    "quantity": N_("quantity"),
+    "amount": N_("amount"),
+    "rating": N_("rating"),
+}
+"""Headers of a customer's recent events (msgids)."""
+
+CANONICAL_HEADERS = TIMELINE_HEADERS | {
+    "user_id": N_("customer id"),
+    "price": N_("price"),
+    "order_id": N_("order id"),
+    "session_id": N_("session id"),
+    "channel": N_("channel"),
+    "device": N_("device"),
+    "brand": N_("brand"),
+    "description": N_("description"),
+}
+"""Headers of the canonical columns in a table preview (msgids); any other column is named
+as in the file."""
+
+
+def preview_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """A cleaned table's first rows as text for ``st.table``: canonical headers and event
+    types in the reader's language, date-times as "07 Jan 2024 14:05"; ids, titles and other
+    values as they are; escaped."""
+    out = frame.with_columns(
+        pl.Series(name, [fmt.datetime_text(v) for v in frame[name]], pl.String)
+        for name, dtype in frame.schema.items()
+        if dtype.is_temporal()
+    )
+    if "event_type" in out.columns:
+        kinds = out["event_type"].unique().drop_nulls().to_list()
+        out = out.with_columns(
+            pl.col("event_type").replace_strict(
+                {k: event_name(k) for k in kinds}, default=None, return_dtype=pl.String
+            )
+        )
+    names = {c: _(CANONICAL_HEADERS[c]) for c in out.columns if c in CANONICAL_HEADERS}
+    return table_text(out.rename(names))
+
+
+def timeline_rows(t: pl.DataFrame, currency: str | None = None) -> pl.DataFrame:
+    """A customer's events for a grid, headers and event types in the reader's language,
+    times as "07 Jan 2024 14:05", money with its currency; item ids, titles and categories
+    as they are (data values)."""
+    out = t
+    if "timestamp" in t.columns:
+        out = out.with_columns(
+            pl.Series("timestamp", [fmt.datetime_text(v) for v in t["timestamp"]], pl.String)
+        )
+    if "event_type" in t.columns:
+        kinds = t["event_type"].unique().drop_nulls().to_list()
+        out = out.with_columns(
+            pl.col("event_type").replace_strict(
+                {k: event_name(k) for k in kinds}, default=None, return_dtype=pl.String
+            )
+        )
+    if "amount" in t.columns:
+        out = out.with_columns(
+            pl.Series("amount", [fmt.money(v, currency) for v in t["amount"]], pl.String)
+        )
+    return out.rename({c: _(TIMELINE_HEADERS[c]) for c in out.columns if c in TIMELINE_HEADERS})

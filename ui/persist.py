@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from profiling.vocabulary import fmt
+from profiling.vocabulary.i18n import gettext as _
+from profiling.vocabulary.i18n import ngettext
 from profiling.workspace.results import ResultStore, SavedInfo
 from ui import data
 from ui.data import WorkspaceRef
@@ -21,11 +24,15 @@ class Saved:
     stale: bool
     newer_events: int
 
-    def describe(self) -> str:
-        """ "trained on data to 30 Sep 2011; 48,211 newer events" """
-        end = datetime.fromisoformat(self.info.data_end)
+    def describe(self, compared: bool = False) -> str:
+        """ "trained on data to 30 Sep 2011; 48,211 newer events" in the current language
+        ("compared on data to ..." with ``compared``, for a model comparison)."""
+        end = fmt.date_text(datetime.fromisoformat(self.info.data_end))
         n = self.newer_events
-        return f"trained on data to {end:%d %b %Y}; {n:,} newer event{'s' if n != 1 else ''}"
+        newer = ngettext("{n} newer event", "{n} newer events", n).format(n=fmt.count(n))
+        if compared:
+            return _("compared on data to {day}; {newer}").format(day=end, newer=newer)
+        return _("trained on data to {day}; {newer}").format(day=end, newer=newer)
 
 
 def store(ref: WorkspaceRef) -> ResultStore:

@@ -227,18 +227,43 @@ def status_line() -> str:
     return _("Predicted scores are ready.")
 
 
+PRED_WAITING = "ps_user_pred_waiting"  # the User profile's scores poll a running job
+
+
 def user_section(user_id: str) -> None:
     """The User profile's compact "Predicted scores" block: each score with its percentile
     and drivers, CLV, and risk flags with their rules. Shows only finished predictions; when
-    there are none, offers to start them in the background (the page does not wait)."""
-    st.subheader("Predicted scores")
+    there are none, offers to start them in the background (the page does not wait). While
+    they are computed the block re-reads itself every 2 s (only this block), and shows the
+    scores when they are ready, without a reload. A customer the models did not score gets
+    one plain sentence, no percentile or driver line."""
+    j = job()
+    running = j is not None and not j.done
+    if running:
+        st.session_state[PRED_WAITING] = True
+    else:
+        st.session_state.pop(PRED_WAITING, None)
+    st.fragment(_user_scores, run_every=2.0 if running else None)(user_id)
+
+
+def _user_scores(user_id: str) -> None:
+    st.subheader(_("Predicted scores"))
     scores = ready_scores()
+    j = job()
+    running = j is not None and not j.done
+    if running and not st.session_state.get(PRED_WAITING):
+        # started from this block's button (a fragment run): one full run starts the timer
+        st.session_state[PRED_WAITING] = True
+        st.rerun()
+    if not running and st.session_state.pop(PRED_WAITING, False):
+        st.rerun()  # finished (or failed): one full run shows it everywhere, timer off
     if scores is None:
         c1, c2 = st.columns([2, 1], vertical_alignment="center")  # the button fits at 1280 px
         c1.caption(
-            status_line() + " They are trained on the Predictions page, or here in the background."
+            status_line()
+            + " "
+            + _("They are trained on the Predictions page, or here in the background.")
         )
-        j = job()
         c2.button(
             _("Compute in the background"),
             icon=":material/query_stats:",
@@ -249,79 +274,137 @@ def user_section(user_id: str) -> None:
         return
     row = P.user_scores(scores, user_id)
     if row is None:
-        st.caption("This user has no event before the scoring date, so no score.")
+        st.caption(_("This user has no event before the scoring date, so no score."))
+        return
+    if row.get("purchase_propensity") is None and row.get("churn_risk") is None:
+        st.caption(
+            _(
+                "The prediction models did not score this customer (too little history "
+                "before the scoring date), so there is no chance to buy, churn risk or "
+                "percentile to show."
+            )
+        )
+        _risk_flags(row)
         return
     cols = st.columns(5)
-    pct = lambda v: "" if v is None else f"{v:.0f}th percentile"  # noqa: E731 - a one-line formatter read beside its use
     cols[0].metric(
-        "Chance to buy",
-        _fmt(row.get("purchase_propensity"), "{:.1%}"),
-        help=f"Purchase propensity: the chance of a purchase in the next {horizon()} "
-        "days. " + pct(row.get("purchase_propensity_pct")),
+        _("Chance to buy"),
+        fmt.percent(row.get("purchase_propensity")),
+        help=_("Purchase propensity: the chance of a purchase in the next {days} days.").format(
+            days=horizon()
+        )
+        + _percentile_words(row.get("purchase_propensity_pct")),
     )
-    cols[0].caption(pct(row.get("purchase_propensity_pct")))
+    _percentile_caption(cols[0], row.get("purchase_propensity_pct"))
     cols[1].metric(
-        "Churn risk",
-        _fmt(row.get("churn_risk"), "{:.1%}"),
-        help="Chance that this past buyer lapses: "
-        + _lapse_words()
-        + " (none for users who never bought).",
+        _("Churn risk"),
+        fmt.percent(row.get("churn_risk")),
+        help=_(
+            "Chance that this past buyer lapses: {lapse} (none for users who never bought)."
+        ).format(lapse=_lapse_words()),
     )
-    cols[1].caption(pct(row.get("churn_risk_pct")))
+    _percentile_caption(cols[1], row.get("churn_risk_pct"))
     # no p_alive column at all: the buying-pattern model could not be fitted (not a number)
     unfitted = None if "p_alive" in row else _clv_reason()
     cols[2].metric(
-        "Still active",
-        _fmt(row.get("p_alive"), "{:.1%}") if unfitted is None else "could not fit",
-        help="P(alive) of the buying-pattern model: the probability that the customer has "
-        "not quietly stopped buying." + ("" if unfitted is None else f" Not shown: {unfitted}"),
+        _("Still active"),
+        fmt.percent(row.get("p_alive")),
+        help=_(
+            "P(alive) of the buying-pattern model: the probability that the customer has "
+            "not quietly stopped buying."
+        )
+        + ("" if unfitted is None else " " + _("Not shown: {reason}").format(reason=unfitted)),
     )
     if unfitted is not None:
+        # a short value: "could not fit" was cut ("could n…") in a fifth of 1280 px
+        cols[2].caption(_("model not fitted"))
         cols[3].metric(
-            "Value, next year",
-            "could not fit",
-            help=f"Expected purchases and value need the buying-pattern model. {unfitted}",
+            _("Value, next year"),
+            "—",
+            help=_("Expected purchases and value need the buying-pattern model. {reason}").format(
+                reason=unfitted
+            ),
         )
+        cols[3].caption(_("model not fitted"))
     elif "expected_value_365d" in row:
         value = row.get("expected_value_365d")
         cols[3].metric(
-            "Value, next year",
+            _("Value, next year"),
             fmt.money(value, overview.currency()),
-            help="Expected value over the next 365 days: BG/NBD expected purchases "
-            "times Gamma-Gamma expected spend per purchase (undiscounted).",
+            help=_(
+                "Expected value over the next 365 days: BG/NBD expected purchases "
+                "times Gamma-Gamma expected spend per purchase (undiscounted)."
+            ),
         )
     else:
         cols[3].metric(
-            "Orders, next year",
-            _fmt(row.get("expected_purchases_365d"), "{:.2f}"),
-            help="BG/NBD expected purchases over the next 365 days.",
+            _("Orders, next year"),
+            fmt.number(row.get("expected_purchases_365d"), 2),
+            help=_("BG/NBD expected purchases over the next 365 days."),
         )
     cols[4].metric(
-        "How unusual",
-        _fmt(row.get("anomaly_score"), "{:.2f}"),
-        help="Anomaly score (IsolationForest): about 0.5 ordinary, near 1 very unusual.",
+        _("How unusual"),
+        fmt.number(row.get("anomaly_score"), 2),
+        help=_("Anomaly score (IsolationForest): about 0.5 ordinary, near 1 very unusual."),
     )
-    cols[4].caption(pct(row.get("anomaly_pct")))
-    for task, label in (("purchase", "Propensity"), ("churn", "Churn risk")):
+    _percentile_caption(cols[4], row.get("anomaly_pct"))
+    for task, label in (("purchase", _("Chance to buy")), ("churn", _("Churn risk"))):
         drivers = row.get(f"{task}_drivers")
-        if drivers:
+        if drivers and row.get(SCORE_OF_TASK[task]) is not None:
             st.caption(
-                f"**{label} drivers** (score change against a typical value): "
-                f"{escape_markdown(drivers)}"
+                _("**{label} drivers** (score change against a typical value):").format(label=label)
+                + " "
+                + escape_markdown(drivers)
             )
+        elif (why := _missing_drivers_line(scores, user_id, task)) is not None:
+            st.caption(_("**{label} drivers**:").format(label=label) + " " + why)
+    _risk_flags(row)
+
+
+SCORE_OF_TASK = {"purchase": "purchase_propensity", "churn": "churn_risk"}
+
+
+def _percentile_words(pct: float | None) -> str:
+    """ " 97th percentile." for a help text; empty when the customer has no percentile."""
+    if pct is None or pct != pct:  # NaN: not scored
+        return ""
+    return " " + _("{ordinal} percentile.").format(ordinal=fmt.ordinal(pct))
+
+
+def _percentile_caption(col, pct: float | None) -> None:
+    if pct is not None and pct == pct:
+        col.caption(_("{ordinal} percentile").format(ordinal=fmt.ordinal(pct)))
+
+
+def _risk_flags(row: dict) -> None:
     flags = row.get("risk_flags") or []
     if flags:
         for reason in (row.get("risk_reasons") or "").split(" | "):
             st.warning(escape_markdown(reason), icon=":material/flag:")
     else:
-        st.caption("No risk flag: none of the risk rules fires for this user.")
+        st.caption(_("No risk flag: none of the risk rules fires for this user."))
+
+
+def _missing_drivers_line(scores, user_id: str, task: str) -> str | None:
+    """Why a scored user's drivers are not shown (:func:`profiling.predict.missing_drivers`),
+    as a sentence; None when there is nothing to say."""
+    missing = P.missing_drivers(scores, user_id, task)
+    if missing is None:
+        return None
+    reason, higher = missing
+    if reason == "below_top":
+        return _(
+            "not computed for this user: they are worked out for the {top} highest-scored "
+            "users only, and {higher} users score higher."
+        ).format(top=fmt.count(P.DRIVER_USERS), higher=fmt.count(higher))
+    return _("none: no input of the model moves this user's score away from a typical user's.")
 
 
 def _lapse_words() -> str:
     """Churn's lapse window in plain words, from the finished predictions."""
     bundle = ready()
     lapse = None if bundle is None else bundle.predictions.lapse
-    return "no purchase in the lapse window" if lapse is None else lapse.describe()
+    return _("no purchase in the lapse window") if lapse is None else lapse.describe()
 
 
 def _clv_reason() -> str:
@@ -329,10 +412,6 @@ def _clv_reason() -> str:
     bundle = ready()
     note = None if bundle is None else bundle.predictions.clv_note
     return note or "The customer-value model could not be fitted on this log."
-
-
-def _fmt(value, pattern: str) -> str:
-    return "—" if value is None else pattern.format(value)
 
 
 FILTERABLE = ("churn_risk", "purchase_propensity", "p_alive", "anomaly_score")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -32,9 +33,14 @@ from profiling.evaluation import (
     relevance_for,
     train_segments,
 )
+from profiling.evaluation.tune import setting_rows
 from profiling.jobs import Job
 from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
+from profiling.vocabulary import fmt, i18n
+from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
 from ui import data, persist, profiles
@@ -89,31 +95,95 @@ def split(protocol: str, relevant: tuple[str, ...]) -> Split:
     return _splits(spec.key(), spec, protocol, relevant)[0]
 
 
+PROTOCOL_NAMES: dict[str, str] = {
+    "temporal": N_("one cutoff date for everyone"),
+    "leave-last": N_("each customer's last purchase"),
+    "stratified": N_("25% of each customer's items"),
+    "kfold": N_("5 random rounds"),
+}
+"""Short names of the protocols for the page's box (English msgids); the full descriptions
+(:data:`PROTOCOLS`) are its help text."""
+
+PROTOCOL_HELP: dict[str, str] = {
+    "temporal": N_(
+        "Global temporal split: 80% of the history before one cutoff date trains, what "
+        "customers did after it tests. No model sees future popularity."
+    ),
+    "leave-last": N_(
+        "Leave the last one out: each customer's last relevant event is held out for the test."
+    ),
+    "stratified": N_(
+        "Stratified 75/25 per customer: a random quarter of each customer's items tests."
+    ),
+    "kfold": N_(
+        "Random 5-fold cross-validation: five rounds, each holding out a different fifth of "
+        "the rows (the protocol of published rating benchmarks)."
+    ),
+}
+
+
+def model_name(name: str) -> str:
+    """A model's short name in the page's language (for boxes, chips and tables)."""
+    return G.model_label(name)
+
+
+def models_help() -> str:
+    """The models box's help: what each model does, one line each (Markdown list)."""
+    return "\n".join(
+        f"- **{model_name(n)}**: {_(registry.DESCRIPTIONS[n])}" for n in registry.MODELS
+    )
+
+
+def protocol_name(protocol: str) -> str:
+    """A protocol's short name in the page's language."""
+    return _(PROTOCOL_NAMES[protocol]) if protocol in PROTOCOL_NAMES else protocol
+
+
+def protocols_help() -> str:
+    """The protocol box's help: each protocol in full (Markdown list)."""
+    return "\n".join(f"- **{protocol_name(p)}**: {_(PROTOCOL_HELP[p])}" for p in PROTOCOL_NAMES)
+
+
+def split_words(split: Split, protocol: str) -> str:
+    """The split in one line of the page's language: the library's own line in English
+    (with its counts); in another language the protocol's name, with the cutoff date of a
+    temporal split."""
+    if i18n.get_language() == i18n.DEFAULT:
+        return split.description
+    if split.cutoff is not None:
+        return _("trained before {day}, tested after ({protocol})").format(
+            day=fmt.date_text(split.cutoff), protocol=protocol_name(protocol)
+        )
+    return protocol_name(protocol)
+
+
 def tuned_table(entries: dict[str, dict] | list[dict[str, dict]]) -> pl.DataFrame:
-    """One row per tuned model (per fold when given a list of per-fold entries): [fold,]
-    model, settings (chosen parameters), validation NDCG of the chosen and of the default
-    settings, settings tried, seconds."""
+    """The tuned settings in plain words: one row per setting of each tuned model (and
+    fold, given a list of per-fold entries), headers in the current language: [fold,]
+    model, setting, chosen value, then the model's validation NDCG with the chosen and the
+    default settings, settings tried and seconds (repeated on each of its rows)."""
     if isinstance(entries, list):
         return pl.concat(
             [
-                tuned_table(e).select(pl.lit(f + 1).alias("fold"), pl.all())
+                tuned_table(e).select(pl.lit(f + 1).alias(_("fold")), pl.all())
                 for f, e in enumerate(entries)
                 if e
             ]
         )
-    return pl.DataFrame(
-        [
-            {
-                "model": name,
-                "settings": json.dumps(e["params"], sort_keys=True),
-                "validation NDCG": e["validation_ndcg"],
-                "default's validation NDCG": e["default_validation_ndcg"],
-                "settings tried": e["tried"],
-                "seconds": e["seconds"],
-            }
-            for name, e in entries.items()
-        ]
-    )
+    rows = [
+        {
+            _("model"): G.model_label(name),
+            _("setting"): setting,
+            _("chosen value"): value,
+            _("validation NDCG"): e["validation_ndcg"],
+            _("with the default settings"): e["default_validation_ndcg"],
+            _("settings tried"): e["tried"],
+            _("seconds"): e["seconds"],
+        }
+        for name, e in entries.items()
+        for setting, value in setting_rows(e["params"]) or [("—", "—")]
+    ]
+    return pl.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -197,11 +267,30 @@ def _compare_job(
     segs,
     results: ResultStore,
     version: str,
+    lang: str = i18n.DEFAULT,
     *,
     progress,
 ) -> tuple[Run, dict]:
-    """Tune (on validation only), fit, score and save a comparison; runs in the background
-    worker and returns (the run, the fitted models by name)."""
+    """:func:`_compare` in the background worker, its progress messages in ``lang`` (the
+    language of the page that started it: a new thread starts in the default language)."""
+    with i18n.language(lang):
+        return _compare(settings, ds, splits, rule, segs, results, version, progress=progress)
+
+
+def _compare(
+    settings: Settings,
+    ds,
+    splits: list[Split],
+    rule: Relevance,
+    segs,
+    results: ResultStore,
+    version: str,
+    *,
+    progress,
+) -> tuple[Run, dict]:
+    """Tune (on validation only), fit, score and save a comparison; returns (the run, the
+    fitted models by name). What it saves is language-neutral (the "trained in" lines are
+    English, shown in the reader's language by :func:`trained_lines`)."""
     from profiling.evaluation.tune import hybrid_of, tune
 
     names, k = list(settings.names), settings.k
@@ -217,7 +306,11 @@ def _compare_job(
     chosen, tuned = {}, {}
     if settings.tune and not settings.tune_folds:
         for name in names:
-            step(f"Tuning {name} on a validation split of the training part")
+            step(
+                _("Tuning {model} on a validation split of the training part").format(
+                    model=model_name(name)
+                )
+            )
             if name in TUNABLE:
                 result = tune(
                     name, splits[0], relevance=rule, items=ds.items, k=k, budget_seconds=TUNE_BUDGET
@@ -226,20 +319,25 @@ def _compare_job(
                 chosen[name] = tuned[name]["params"]
     models, trained = {}, {}
     for i, name in enumerate(names, start=1):
-        step(f"Training {name} ({i} of {len(names)})")
+        step(_("Training {model} ({i} of {n})").format(model=model_name(name), i=i, n=len(names)))
         params = _fitted_params(settings, name, chosen.get(name, {}))
         model = results.get("fitted", params, version)
         if model is None:
             base = done / steps
 
             def within(fraction: float, message: str, base=base, name=name) -> None:
-                progress(min(base + fraction / steps, 0.99), f"Training {name}: {message}")
+                progress(
+                    min(base + fraction / steps, 0.99),
+                    _("Training {model}: {message}").format(
+                        model=model_name(name), message=message
+                    ),
+                )
 
             model = _fit(name, chosen.get(name, {}), splits[0], ds, segs, within)
             results.put("fitted", params, version, model, **saved)
         models[name] = model
         trained[name] = f"trained in {model.fit_seconds_:.2f} s{training_note(model)}"
-    step("Scoring on the test period")
+    step(_("Scoring on the test period"))
     folded, fold_tuned = None, []
     if len(splits) > 1:
 
@@ -284,7 +382,7 @@ def _compare_job(
     by_segment = comp.breakdown(comp.segments) if comp.segments is not None else None
     implicit = tuple(n for n in names if getattr(models[n], "implicit_ratings_", False))
     run = Run(comp, curve, by_segment, folded, tuned, fold_tuned, chosen, trained, implicit)
-    progress(0.995, "Saving with the workspace")
+    progress(0.995, _("Saving with the workspace"))
     results.put("comparison", settings.saved_as(), version, run, **saved)
     return run, models
 
@@ -310,7 +408,7 @@ def start_comparison(settings: Settings) -> Job | None:
     return runtime().start(
         COMPARE,
         _run_key(spec, settings),
-        "Comparing models",
+        _("Comparing models"),
         _compare_job,
         settings,
         data.load(spec),
@@ -319,6 +417,7 @@ def start_comparison(settings: Settings) -> Job | None:
         segs,
         persist.store(spec),
         spec.version,
+        i18n.get_language(),
     )
 
 
@@ -557,6 +656,22 @@ def buy_again(model: Recommender, user_id: str, bought: list[str], k: int = 10) 
     only items the user bought (empty when they bought nothing)."""
     table = explained(model, user_id, k, exclude_seen=False, bought=bought)
     return table.filter(pl.col("already_bought"))
+
+
+_TRAINED = re.compile(r"trained in ([\d.]+) s(?: · (.*))?")
+
+
+def trained_lines(run: Run) -> list[str]:
+    """One line per compared model, "✓ item-kNN: trained in 0.25 s", in the current language
+    (the job saved them in English; a sequence model's training summary stays as saved)."""
+    out = []
+    for name, line in run.trained.items():
+        found = _TRAINED.fullmatch(line)
+        if found:
+            line = _("trained in {seconds} s").format(seconds=found.group(1))
+            line += f" · {found.group(2)}" if found.group(2) else ""
+        out.append(f"✓ {model_name(name)}: {line}")
+    return out
 
 
 def training_note(model: Recommender) -> str:

@@ -9,15 +9,20 @@ import streamlit as st
 from profiling import private
 from profiling.data import ingest
 from profiling.errors import ProfilingError
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from ui import data
 from ui.text import escape_markdown, show_error
 
 TABLES = {
-    "events": "Events, transactions or ratings (required)",
-    "users": "Users (optional)",
-    "items": "Item catalog (optional)",
+    "events": N_("Events, transactions or ratings (required)"),
+    "users": N_("Users (optional)"),
+    "items": N_("Item catalog (optional)"),
 }
+"""The uploaders' labels (msgids)."""
+TABLE_TITLES = {"events": N_("Events"), "users": N_("Users"), "items": N_("Item catalog")}
 
 
 @dataclass
@@ -62,7 +67,7 @@ def upload_and_review(prefix: str) -> Reviewed:
     for col, (table, label) in zip(st.columns(3), TABLES.items(), strict=True):
         with col:
             key = f"{prefix}_{table}" if round_ == 0 else f"{prefix}_{round_}_{table}"
-            uploads[table] = st.file_uploader(label, key=key)
+            uploads[table] = st.file_uploader(_(label), key=key)
     saved_all, refused = {}, {}
     for table, up in uploads.items():
         if up is None:
@@ -73,12 +78,12 @@ def upload_and_review(prefix: str) -> Reviewed:
             refused[table] = exc
     _discard_abandoned(prefix, [f["path"] for f in saved_all.values()])
     if uploads["events"] is None:
-        st.info("Upload an events file to begin; users and items are optional.")
+        st.info(_("Upload an events file to begin; users and items are optional."))
         return out
     for table, up in uploads.items():
         if up is None:
             continue
-        st.markdown(f"**{TABLES[table].split(' (')[0]}**")
+        st.markdown(f"**{_(TABLE_TITLES[table])}**")
         st.text(up.name)
         if table in refused:
             show_error(refused[table])
@@ -87,7 +92,9 @@ def upload_and_review(prefix: str) -> Reviewed:
         saved = saved_all[table]
         out.files[table] = saved
         try:
-            found = data.inspect_upload(saved["path"], saved["name"], table)
+            found = data.inspect_upload(
+                saved["path"], saved["name"], table, language=i18n.get_language()
+            )
         except ProfilingError as exc:
             # a refused file leaves nothing behind: the scratch copy (and any UTF-8 copy
             # made while sniffing it) is deleted at once, not after the retention time
@@ -95,7 +102,11 @@ def upload_and_review(prefix: str) -> Reviewed:
             show_error(exc)
             out.problems = True
             continue
-        st.caption(f"Read as {escape_markdown(found['read'])}. Review the role of each column:")
+        st.caption(
+            _("Read as {how}. Review the role of each column:").format(
+                how=escape_markdown(found["read"])
+            )
+        )
         for note in found["notes"]:
             st.info(escape_markdown(note), icon=":material/info:")
         edited = st.data_editor(
@@ -105,10 +116,12 @@ def upload_and_review(prefix: str) -> Reviewed:
             width="stretch",
             disabled=["column", "examples", "how"],
             column_config={
+                "column": st.column_config.TextColumn(_("column")),
+                "examples": st.column_config.TextColumn(_("examples")),
                 "role": st.column_config.SelectboxColumn(
-                    "role", options=[*S.ROLES_BY_TABLE[table], S.IGNORE], required=True
+                    _("role"), options=[*S.ROLES_BY_TABLE[table], S.IGNORE], required=True
                 ),
-                "how": st.column_config.TextColumn("inferred from"),
+                "how": st.column_config.TextColumn(_("inferred from")),
             },
         )
         out.maps[table] = {row["column"]: row["role"] for row in edited}
@@ -133,12 +146,16 @@ _CLEANERS = {
 }
 
 
-@st.cache_data(max_entries=8, show_spinner="Cleaning the file under review…")
+@st.cache_data(max_entries=8, show_spinner=False)
 def reviewed_report(
-    path: str, name: str, table: str, mapping: tuple[tuple[str, str], ...]
+    path: str,
+    name: str,
+    table: str,
+    mapping: tuple[tuple[str, str], ...],
+    language: str | None = None,
 ) -> ingest.CleaningReport:
     """The cleaning report of one uploaded file with the roles as reviewed (cached by the
-    file's content-addressed path and the mapping). Raises ProfilingError when the file or
+    file's content-addressed path, the mapping and ``language``, that of its notes). Raises ProfilingError when the file or
     the mapping cannot be used (e.g. no column is mapped to user_id)."""
     raw = ingest.read_table(path, name=name)
     roles = ingest.infer_roles(raw, table, dict(mapping))

@@ -14,8 +14,10 @@ from profiling.profiles.features import user_attributes
 from profiling.profiles.users import pick_random, users_in
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from ui import data, profiles, security, state
+from ui.i18n import in_session_language
 from ui.text import escape_markdown, show_error, write_text  # noqa: F401 (re-exported)
 
 
@@ -96,12 +98,18 @@ def currency_suggestion() -> None:
         return
     left, right = st.columns([5, 1], vertical_alignment="center")
     left.info(
-        f"Currency: **{escape_markdown(hint.sentence())}** ({hint.share:.0%} of customers). "
-        f"The files name no currency, so money is shown in {hint.code} until you confirm "
-        "it or choose another under Currency on the Overview.",
+        _(
+            "Currency: **{suggestion}** ({share} of customers). The files name no currency, "
+            "so money is shown in {code} until you confirm it or choose another under "
+            "Currency on the Overview."
+        ).format(
+            suggestion=escape_markdown(hint.sentence()),
+            share=fmt.percent(hint.share, 0),
+            code=hint.code,
+        ),
         icon=":material/payments:",
     )
-    if right.button(f"Confirm {hint.code}", key="ps_currency_confirm"):
+    if right.button(_("Confirm {code}").format(code=hint.code), key="ps_currency_confirm"):
         ov.set_currency(hint.code)
         st.rerun()
 
@@ -199,7 +207,7 @@ def attribute_line(row: dict) -> str:
         f"{escape_markdown(str(k))}: **{escape_markdown(_attribute_text(v))}**"
         for k, v in user_attributes(row).items()
     ]
-    return " · ".join(parts) if parts else "No user attributes in this dataset."
+    return " · ".join(parts) if parts else _("No user attributes in this dataset.")
 
 
 def tag_badge(tag: str) -> str:
@@ -218,23 +226,27 @@ def badge_line(badges: list[str]) -> str:
     return " ".join(badges)
 
 
-METHODS_HELP = (
+METHODS_HELP = N_(
     "**UMAP** keeps each user's neighbours together: groups stand out. It is computed in "
     "the background the first time.\n\n**PCA** is a linear projection drawn at once: "
     "global distances are kept, groups blur."
 )
+"""The projection switch's help (a msgid: translate it where it is shown)."""
 
-MAP_GUIDE = """
-- **Points close together behave alike.** Each point is one user, placed from their profile
-  (how much and how often they buy, what they browse, when they shop, which categories).
-- **Groups of points** are kinds of customers. Colour by *RFM segment* or *Cluster* to see
-  whether the named segments match the groups the map finds on its own.
-- **Distances between far-apart groups mean little in UMAP**: it keeps neighbours together
-  but may place unrelated groups anywhere. PCA keeps global distances but blurs groups.
-- **The axes have no units.** Only positions relative to each other matter.
-- **Big points spent more** when sizing by money is on.
-- Hover for a user's id, segments and key figures; click a point to open their profile.
-"""
+MAP_GUIDE = N_(
+    "- **Points close together behave alike.** Each point is one user, placed from their "
+    "profile (how much and how often they buy, what they browse, when they shop, which "
+    "categories).\n"
+    "- **Groups of points** are kinds of customers. Colour by *RFM segment* or *Cluster* to "
+    "see whether the named segments match the groups the map finds on its own.\n"
+    "- **Distances between far-apart groups mean little in UMAP**: it keeps neighbours "
+    "together but may place unrelated groups anywhere. PCA keeps global distances but blurs "
+    "groups.\n"
+    "- **The axes have no units.** Only positions relative to each other matter.\n"
+    "- **Big points spent more** when sizing by money is on.\n"
+    "- Hover for a user's id, segments and key figures; click a point to open their profile."
+)
+"""How to read the Profile map (a msgid: translate it where it is shown)."""
 
 
 def map_axis_titles(emb) -> tuple[str, ...]:
@@ -242,21 +254,37 @@ def map_axis_titles(emb) -> tuple[str, ...]:
     n = emb.params.n_components
     if emb.params.method == "pca":
         var = list(emb.explained_variance) + [0.0] * n
-        return tuple(f"PC{i + 1} ({var[i]:.0%} of variance)" for i in range(n))
+        return tuple(
+            _("PC{n} ({share} of variance)").format(n=i + 1, share=fmt.percent(var[i], 0))
+            for i in range(n)
+        )
     return tuple(f"UMAP {i + 1}" for i in range(n))
 
 
 def map_title(emb, source_label: str) -> str:
-    return f"{emb.params.method.upper()} map of {emb.coords.height:,} users · {source_label}"
+    return _("{method} map of {n} users · {source}").format(
+        method=emb.params.method.upper(), n=fmt.count(emb.coords.height), source=source_label
+    )
 
 
 def map_footer(emb) -> str:
-    extra = ""
     if emb.params.method == "umap":
-        extra = f", {emb.params.n_neighbors} neighbours, minimum distance {emb.params.min_dist:g}"
-    return (
-        f"{emb.params.method.upper()} of {len(emb.features)} standardized inputs{extra}; computed in "
-        f"{emb.seconds:.1f} s and cached for this dataset."
+        return _(
+            "{method} of {n} standardized inputs, {neighbours} neighbours, minimum distance "
+            "{min_dist}; computed in {seconds} s and cached for this dataset."
+        ).format(
+            method="UMAP",
+            n=len(emb.features),
+            neighbours=emb.params.n_neighbors,
+            min_dist=fmt.number(emb.params.min_dist, 2),
+            seconds=fmt.number(emb.seconds, 1),
+        )
+    return _(
+        "{method} of {n} standardized inputs; computed in {seconds} s and cached for this dataset."
+    ).format(
+        method=emb.params.method.upper(),
+        n=len(emb.features),
+        seconds=fmt.number(emb.seconds, 1),
     )
 
 
@@ -307,6 +335,7 @@ def job_progress(job, text: str) -> None:
 
     @st.fragment(run_every=1.0)
     def poll() -> None:
+        in_session_language()
         if job.done:
             st.rerun()
         st.progress(
@@ -314,7 +343,12 @@ def job_progress(job, text: str) -> None:
             text=_(
                 "{task} in the background ({message}, {seconds} s). Other pages stay usable "
                 "meanwhile."
-            ).format(task=text, message=job.message, seconds=f"{job.elapsed:.0f}"),
+                # a job's message is a msgid (a worker thread does not know who reads it)
+            ).format(
+                task=text,
+                message=_(job.message) if job.message else "",
+                seconds=f"{job.elapsed:.0f}",
+            ),
         )
 
     poll()

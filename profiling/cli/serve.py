@@ -64,7 +64,8 @@ def cmd_key(args: argparse.Namespace) -> int:
     elif args.action == "list":
         keys = C.list_write_keys(ws)
         for k in keys:
-            print(f"{k['id']}  created {k['created_at']}  {k['label']}")
+            used = k["last_used_at"] or "never"
+            print(f"{k['id']}  created {k['created_at']}  last used {used}  {k['label']}")
         if not keys:
             print(f"workspace {ws.slug!r} has no write key")
     else:

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from profiling.errors import ProfilingError
+from profiling.vocabulary.i18n import N_
 
 KEY_ENV = "PERSONA_STUDIO_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
 DEFAULT_K = 10
 PSEUDONYM_PREFIX = "p_"
-SMALL_GROUPS = "fewer than {k} users"
+SMALL_GROUPS = N_("fewer than {k} users")  # an English msgid: stored, translated where shown
 
 EXPLAIN = {
     "pseudonymize": "User ids are replaced by keyed pseudonyms when data is loaded; the "

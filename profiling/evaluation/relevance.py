@@ -17,17 +17,37 @@ import polars as pl
 
 from profiling.errors import EvaluationError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 KINDS = ("event log", "transaction log", "rating log")
 _PAST = {
-    S.PURCHASE: "bought",
-    S.VIEW: "viewed",
-    S.CART: "put in the cart",
-    S.RATE: "rated",
-    S.CLICK: "clicked",
-    S.WISHLIST: "wished for",
-    S.REVIEW: "reviewed",
+    S.PURCHASE: N_("bought"),
+    S.VIEW: N_("viewed"),
+    S.CART: N_("put in the cart"),
+    S.RATE: N_("rated"),
+    S.CLICK: N_("clicked"),
+    S.WISHLIST: N_("wished for"),
+    S.REVIEW: N_("reviewed"),
 }
+_PLURALS = {
+    S.VIEW: N_("views"),
+    S.CLICK: N_("clicks"),
+    S.SEARCH: N_("searches"),
+    S.WISHLIST: N_("wishlists"),
+    S.CART: N_("carts"),
+    S.PURCHASE: N_("purchases"),
+    S.REFUND: N_("refunds"),
+    S.RATE: N_("ratings"),
+    S.REVIEW: N_("reviews"),
+    S.OTHER: N_("others"),
+}
+_KIND_WORDS = {
+    "event log": N_("event log"),
+    "transaction log": N_("transaction log"),
+    "rating log": N_("rating log"),
+}
+"""Words of the rule, English msgids read in the current language when the rule is shown."""
 
 
 @dataclass(frozen=True)
@@ -43,13 +63,26 @@ class Relevance:
         The kind of log the rule was chosen for ("event log", "transaction log", "rating
         log").
     description : str
-        One readable line, e.g. "relevant: every rating in the test part (rating log)".
+        One readable line in the current language, e.g. "relevant: every rating in the test
+        part (rating log)" (a property: the rule may be cached and shown in any language).
     """
 
     types: tuple[str, ...]
     rating_threshold: float | None
     kind: str
-    description: str
+
+    @property
+    def description(self) -> str:
+        parts = []
+        if self.types == (S.RATE,):
+            parts.append(_("every rating"))
+        elif self.types:
+            parts.append(_(" or ").join(_(_PLURALS.get(t, t)) for t in self.types))
+        if self.rating_threshold is not None:
+            parts.append(_("ratings >= {threshold}").format(threshold=f"{self.rating_threshold:g}"))
+        return _("relevant: {what} in the test part ({kind})").format(
+            what=_(" or ").join(parts), kind=_(_KIND_WORDS.get(self.kind, self.kind))
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -63,21 +96,22 @@ class Relevance:
     @property
     def _had_words(self) -> str:
         if not self.types or self.kind == "rating log":
-            return "rated"
-        words = [_PAST.get(t, f"had a {t} of") for t in self.types]
-        return " or ".join(dict.fromkeys(words))
+            return _("rated")
+        words = [
+            _(_PAST[t]) if t in _PAST else _("had a {event} of").format(event=t) for t in self.types
+        ]
+        return _(" or ").join(dict.fromkeys(words))
 
     @property
     def seen_rule(self) -> str:
         """Which items a model may not suggest again, in one line: what the user already
         had in the training part in the sense of relevance (bought, for purchases; rated,
         for ratings), never what they merely viewed."""
-        text = (
-            f"not suggested again: items the customer already {self._had_words} before the "
-            "test period"
-        )
+        text = _(
+            "not suggested again: items the customer already {had} before the test period"
+        ).format(had=self._had_words)
         if self.kind == "event log" and S.VIEW not in self.types:
-            text += " (items only viewed or carted may be suggested)"
+            text += _(" (items only viewed or carted may be suggested)")
         return text
 
     def already_had(self, train: pl.DataFrame) -> pl.DataFrame:
@@ -183,12 +217,4 @@ def relevance_for(
             "no relevant event type and no rating threshold: nothing can be relevant. "
             f"Choose event types (allowed: {', '.join(S.EVENT_TYPES)}) or a rating threshold."
         )
-    parts = []
-    if chosen == (S.RATE,):
-        parts.append("every rating")
-    elif chosen:
-        parts.append(" or ".join(f"{t}s" if t != S.RATE else "ratings" for t in chosen))
-    if threshold is not None:
-        parts.append(f"ratings >= {threshold:g}")
-    text = f"relevant: {' or '.join(parts)} in the test part ({kind})"
-    return Relevance(types=chosen, rating_threshold=threshold, kind=kind, description=text)
+    return Relevance(types=chosen, rating_threshold=threshold, kind=kind)

@@ -7,7 +7,10 @@ import math
 import polars as pl
 
 from profiling.evaluation.compare import HIGHER_IS_BETTER
+from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_, ngettext
+from profiling.vocabulary.i18n import gettext as _
 
 METRIC_ORDER = (
     "ndcg",
@@ -25,7 +28,7 @@ METRIC_ORDER = (
     "mae",
 )
 AT_K = ("ndcg", "precision", "recall", "f1", "map", "hit_rate")
-SIGNIFICANCE_NOTE = (
+SIGNIFICANCE_NOTE = N_(
     "† clearly worse than the best model, not by luck (paired sign-flip test, p-values "
     "adjusted for multiple comparisons with Benjamini-Hochberg over every model and metric "
     "of the table; adjusted p < 0.05, so at most 5% of the † marks are expected to be false)."
@@ -72,7 +75,10 @@ def summary_table(metrics: pl.DataFrame, *, intervals: bool = True) -> pl.DataFr
     k = metrics["k"].drop_nulls().max() if "k" in metrics.columns else None
     names = {m: G.metric_header(m, k) for m in present}
     return pl.DataFrame(
-        [{"model": m, **{names[x]: rows[m].get(x, "—") for x in present}} for m in order]
+        [
+            {_("model"): G.model_label(m), **{names[x]: rows[m].get(x, "—") for x in present}}
+            for m in order
+        ]
     )
 
 
@@ -82,12 +88,14 @@ def by_measure_table(metrics: pl.DataFrame) -> pl.DataFrame:
     measure first), each cell the value with its ★ / † mark. Ten measures of eight models
     fit a page that ten measure columns with intervals did not."""
     table = summary_table(metrics, intervals=False)
+    measure = _("measure")
     if table.is_empty():
-        return pl.DataFrame(schema={"measure": pl.String})
-    measures = [c for c in table.columns if c != "model"]
-    models = table["model"].to_list()
+        return pl.DataFrame(schema={measure: pl.String})
+    model = table.columns[0]
+    measures = table.columns[1:]
+    models = table[model].to_list()
     return pl.DataFrame(
-        [{"measure": m, **dict(zip(models, table[m].to_list(), strict=True))} for m in measures]
+        [{measure: m, **dict(zip(models, table[m].to_list(), strict=True))} for m in measures]
     )
 
 
@@ -112,29 +120,29 @@ def measure_table(metrics: pl.DataFrame, metric: str) -> pl.DataFrame:
     """
     rows = metrics.filter(pl.col("metric") == metric)
     if rows.is_empty():
-        return pl.DataFrame(schema={"model": pl.String})
+        return pl.DataFrame(schema={_("model"): pl.String})
     rows = rows.sort("value", descending=HIGHER_IS_BETTER.get(metric, True), nulls_last=True)
     k = metrics["k"].drop_nulls().max() if "k" in metrics.columns else None
     out = []
     for r in rows.iter_rows(named=True):
         p = r.get("p_adjusted", r.get("p_value_vs_best"))
         if r.get("is_best"):
-            verdict = "★ best"
+            verdict = _("★ best")
         elif not _missing(p) and p < 0.05:
-            verdict = "clearly worse †"
+            verdict = _("clearly worse †")
         elif _missing(p):
             verdict = ""
         else:
-            verdict = "not clearly different"
+            verdict = _("not clearly different")
         spread = _spread(r).strip()
         out.append(
             {
-                "model": r["model"],
+                _("model"): G.model_label(r["model"]),
                 G.metric_header(metric, k): "—" if _missing(r["value"]) else f"{r['value']:.3f}",
-                "likely range": spread.strip("[]").replace(", ", " to ")
+                _("likely range"): spread.strip("[]").replace(", ", _(" to "))
                 if spread.startswith("[")
                 else spread,
-                "compared with the best": verdict,
+                _("compared with the best"): verdict,
             }
         )
     return pl.DataFrame(out)
@@ -169,18 +177,20 @@ def cold_users_note(per_user: pl.DataFrame, recommendations: pl.DataFrame) -> st
     )
     models = per_user.select(pl.col("model").n_unique()).item()
     fallback_models = by_model.filter(pl.col("all_fallback")).height
-    people = "user" if n_users == 1 else "users"
-    head = (
-        f"{n_cold:,} of the {n_users:,} test {people} ({n_cold / n_users:.0%}) had no "
-        "history before the cutoff date, so the models know nothing about them"
-    )
+    head = ngettext(
+        "{cold} of the {n} test user ({share}) had no history before the cutoff date, so "
+        "the models know nothing about them",
+        "{cold} of the {n} test users ({share}) had no history before the cutoff date, so "
+        "the models know nothing about them",
+        n_users,
+    ).format(cold=fmt.count(n_cold), n=fmt.count(n_users), share=fmt.percent(n_cold / n_users, 0))
     if fallback_models == models:
-        return (
-            f"{head}: every model gives them the same fallback list of the most popular "
+        return _(
+            "{head}: every model gives them the same fallback list of the most popular "
             "items, which is why their bars are the same for every model."
-        )
-    return (
-        f"{head}: {fallback_models} of the {models} models give them the same fallback list "
-        "of the most popular items (those bars are alike); the others use what they know "
-        "of the items."
-    )
+        ).format(head=head)
+    return _(
+        "{head}: {fallback} of the {models} models give them the same fallback list of the "
+        "most popular items (those bars are alike); the others use what they know of the "
+        "items."
+    ).format(head=head, fallback=fallback_models, models=models)

@@ -39,7 +39,11 @@ from profiling.evaluation.splits import (
 )
 from profiling.recommenders import registry
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 Progress = Callable[[str, int, int], None]
 
@@ -91,6 +95,52 @@ GRIDS: dict[str, list[dict]] = {
 }
 """Candidate settings per tunable registry model; :func:`candidates` puts the model's
 current setting in front."""
+
+
+SETTING_WORDS: dict[str, str] = {
+    "l2": N_("how strongly similarities are held back (L2)"),
+    "weighting": N_("how repeated actions count"),
+    "factors": N_("number of hidden tastes"),
+    "regularization": N_("how strongly the model is held back"),
+    "alpha": N_("extra trust in repeated actions"),
+    "iterations": N_("training rounds"),
+    "learning_rate": N_("learning step"),
+    "k_neighbors": N_("similar items considered"),
+    "shrink": N_("discount for items seen together rarely"),
+    "weights": N_("weight of each model in the blend"),
+    "normalization": N_("how scores are made comparable"),
+}
+"""A tuning grid's setting -> its meaning in plain words (English msgids)."""
+
+VALUE_WORDS: dict[str, str] = {
+    "log": N_("by the logarithm of their count"),
+    "binary": N_("once, however often"),
+    "minmax": N_("rescaled to 0-1"),
+    "zscore": N_("standardized"),
+}
+"""Text values of the grids in plain words (English msgids)."""
+
+
+def setting_rows(params: dict) -> list[tuple[str, str]]:
+    """(setting, value) in plain words for chosen ``params`` of a tuning grid, in the
+    order of :data:`SETTING_WORDS`: ``{"l2": 500.0, "weighting": "log"}`` -> [("how
+    strongly similarities are held back (L2)", "500"), ("how repeated actions count", "by
+    the logarithm of their count")]. Blend weights read "item-kNN 1, EASE 0.5"; a setting
+    or value without words is shown as it is."""
+    order = [k for k in SETTING_WORDS if k in params] + sorted(set(params) - set(SETTING_WORDS))
+    return [
+        (_(SETTING_WORDS[k]) if k in SETTING_WORDS else k, _value_words(params[k])) for k in order
+    ]
+
+
+def _value_words(value) -> str:
+    if isinstance(value, dict):
+        return _(", ").join(f"{G.model_label(m)} {_value_words(w)}" for m, w in value.items())
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int | float):
+        return fmt.number(value, 4)
+    return _(VALUE_WORDS[value]) if value in VALUE_WORDS else str(value)
 
 
 def candidates(name: str, model: Recommender | None = None) -> list[dict]:

@@ -46,7 +46,7 @@ is re-exported here, so ``from profiling import predict as P; P.predict(...)`` k
 from __future__ import annotations
 
 from profiling.predict import clv
-from profiling.predict.drivers import DRIVER_SCHEMA, driver_text, explain_scores
+from profiling.predict.drivers import DRIVER_SCHEMA, DRIVER_USERS, driver_text, explain_scores
 from profiling.predict.features import (
     EventHistory,
     bgnbd_at,
@@ -116,6 +116,7 @@ from profiling.predict.results import (
     comparison_table,
     curves,
     metrics_at,
+    missing_drivers,
     plain_reading,
     score_distribution,
     score_mask,
@@ -144,6 +145,7 @@ __all__ = [
     "BASELINES",
     "DEFAULT_HORIZON",
     "DRIVER_SCHEMA",
+    "DRIVER_USERS",
     "FEATURE_LABELS",
     "HIGHER_IS_BETTER",
     "LEARNED",
@@ -204,6 +206,7 @@ __all__ = [
     "make_models",
     "metric_rows",
     "metrics_at",
+    "missing_drivers",
     "plan_cutoffs",
     "predict",
     "resample_metrics",

@@ -29,6 +29,25 @@ def _error(problem: str, *, column: str | None = None) -> DataValidationError:
     return DataValidationError(SOURCE, problem, column=column)
 
 
+def no_purchase_error(after: str = "") -> DataValidationError:
+    """The refusal of a summary without any purchase (``after``: the window's start, in
+    words, e.g. " on or after calibration_start='1997-01-01'")."""
+    return _error(
+        f"there must be at least one purchase (event_type == '{S.PURCHASE}'){after}; "
+        "the events frame has none."
+    )
+
+
+def missing_amount_error(count: int) -> DataValidationError:
+    """The refusal of a spend summary (``monetary=True``) when ``count`` purchases in the
+    window have no amount."""
+    return _error(
+        f"monetary=True needs an amount on every purchase in the window; "
+        f"{count} purchase rows have none.",
+        column=S.AMOUNT,
+    )
+
+
 def _parse_day(value: object, name: str) -> date:
     """The calendar day (UTC) of a date, a datetime or an ISO 8601 string."""
     parsed: object = value
@@ -259,10 +278,7 @@ def rfm_summary(
     first_purchase = purchases[_DAY].min()
     after = f" on or after calibration_start={start.isoformat()!r}" if start else ""
     if first_purchase is None:
-        raise _error(
-            f"there must be at least one purchase (event_type == '{S.PURCHASE}'){after}; "
-            "the events frame has none."
-        )
+        raise no_purchase_error(after)
     if end < first_purchase:
         raise _error(
             f"observation_period_end must not be before the first purchase{after} "
@@ -274,11 +290,7 @@ def rfm_summary(
     if monetary:
         no_amount = purchases[_AMOUNT].null_count()
         if no_amount:
-            raise _error(
-                f"monetary=True needs an amount on every purchase in the window; "
-                f"{no_amount} purchase rows have none.",
-                column=S.AMOUNT,
-            )
+            raise missing_amount_error(no_amount)
 
     days = purchases.group_by(S.USER_ID, _DAY).agg(*([pl.col(_AMOUNT).sum()] if monetary else []))
     first_day = pl.col(_DAY).min()

@@ -93,6 +93,8 @@ dropping out), and the fit is refused."""
 
 _FLAT = 1e-6  # smallest curvature of -log L (log-parameter scale) that still pins a parameter
 _EDGE = 0.01  # a log-parameter within this of a bound of PARAM_RANGE sits on the edge
+_INWARD = 0.1  # the step back inside (log scale) that must not improve an edge fit
+_EVERY = 20  # simplex iterations between two checks for a fit running to an edge
 
 _WHAT = {
     "r": "r (the shape of how purchase rates differ between customers)",
@@ -195,29 +197,35 @@ def _maximize(
         return total if np.isfinite(total) else np.inf
 
     # a coarse simplex search from every parameter = 1 (alpha and v on the data's scale),
-    # then a quasi-Newton run from there whose own convergence verdict is the one read
+    # then a quasi-Newton run from there whose own convergence verdict is the one read.
+    # A degenerate fit fails fast: once a parameter sits on an edge of PARAM_RANGE with the
+    # likelihood still improving towards it, at two checks in a row of the simplex and again
+    # after each run, the fit is refused there (it used to run every remaining budget, up to
+    # 11,000 likelihood evaluations, only to end on the same edge)
+    watch = _EdgeWatch(negll, lo, hi)
     with np.errstate(invalid="ignore"):  # inf - inf in the simplex when nothing is finite
         res = optimize.minimize(
             negll,
             np.zeros(len(names)),
             method="Nelder-Mead",
             bounds=bounds,
+            callback=watch,
             options={"xatol": 1e-4, "fatol": 1e-6, "maxfev": 3000},
         )
-    if np.isfinite(res.fun):
+    if np.isfinite(res.fun) and watch.degenerate(res.x) is None:
         res = optimize.minimize(
             negll, res.x, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}
         )
-    if np.isfinite(res.fun) and not res.success:
-        # L-BFGS-B's line search fails on a ridge or against a bound, where its numerical
-        # gradient is poor: a fine simplex run from where it stopped has the last word
-        res = optimize.minimize(
-            negll,
-            res.x,
-            method="Nelder-Mead",
-            bounds=bounds,
-            options={"xatol": 1e-7, "fatol": 1e-9, "maxfev": 6000},
-        )
+        if np.isfinite(res.fun) and not res.success and watch.degenerate(res.x) is None:
+            # L-BFGS-B's line search fails on a ridge or against a bound, where its numerical
+            # gradient is poor: a fine simplex run from where it stopped has the last word
+            res = optimize.minimize(
+                negll,
+                res.x,
+                method="Nelder-Mead",
+                bounds=bounds,
+                options={"xatol": 1e-7, "fatol": 1e-9, "maxfev": 6000},
+            )
     if not np.isfinite(res.fun):
         raise ModelFitError(
             f"{model} could not be fitted: its likelihood is not a finite number anywhere the "
@@ -257,6 +265,45 @@ def _maximize(
             f"values fit this data equally well, so the data do not pin {flat} down."
         )
     return params, float(-res.fun)
+
+
+class _EdgeWatch:
+    """Nelder-Mead's callback and the check between runs: is the fit running off to an edge
+    of PARAM_RANGE? :meth:`degenerate` names the first parameter within ``_EDGE`` of a bound
+    (log scale) for which a step of ``_INWARD`` back inside makes the likelihood worse; the
+    callback stops the simplex (StopIteration) when the same parameter is so at two checks
+    ``_EVERY`` iterations apart."""
+
+    def __init__(self, negll: Callable[[np.ndarray], float], lo: float, hi: float) -> None:
+        self.negll, self.lo, self.hi = negll, lo, hi
+        self.iteration = 0
+        self.last: int | None = None
+
+    def degenerate(self, theta: np.ndarray) -> int | None:
+        f0 = self.negll(theta)
+        if not np.isfinite(f0):
+            return None
+        for i, value in enumerate(theta):
+            if value - self.lo < _EDGE:
+                step = _INWARD
+            elif self.hi - value < _EDGE:
+                step = -_INWARD
+            else:
+                continue
+            inside = theta.copy()
+            inside[i] += step
+            if not self.negll(inside) < f0:
+                return i
+        return None
+
+    def __call__(self, intermediate_result: optimize.OptimizeResult) -> None:
+        self.iteration += 1
+        if self.iteration % _EVERY:
+            return
+        edge = self.degenerate(intermediate_result.x)
+        if edge is not None and edge == self.last:
+            raise StopIteration
+        self.last = edge
 
 
 def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3) -> np.ndarray:

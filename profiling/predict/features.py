@@ -3,14 +3,14 @@ columns the baselines score with (the RFM score and BG/NBD's chance of buying ag
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import polars as pl
 
 from profiling.errors import ProfilingError
 from profiling.predict import clv
-from profiling.predict.btyd import rfm_summary
+from profiling.predict.btyd import UNIT_DAYS, missing_amount_error, no_purchase_error
 from profiling.predict.protocol import PredictionError
 from profiling.profiles.segments import quantile_scores
 from profiling.vocabulary import schema as S
@@ -36,13 +36,15 @@ class EventHistory:
         ts, et = pl.col(S.TIMESTAMP), pl.col(S.EVENT_TYPE)
         is_buy, is_refund = et == S.PURCHASE, et == S.REFUND
         has_amount = S.AMOUNT in events.columns
+        self._has_amount_column = has_amount
         amount = pl.col(S.AMOUNT) if has_amount else pl.lit(None, pl.Float64)
         types = set(events[S.EVENT_TYPE].unique().to_list())
         self.kinds = [(t, name) for t, name in ((S.VIEW, "view"), (S.CART, "cart")) if t in types]
         self.has_items = S.ITEM_ID in events.columns and events[S.ITEM_ID].is_not_null().any()
         self.has_money = has_amount and events[S.AMOUNT].is_not_null().any()
         self.fits: dict = {}
-        """:func:`bgnbd_fit_at` of this log by cutoff, shared by the tasks reading it."""
+        """The BTYD summaries and buying-pattern / spend fits of this log by (cutoff, unit),
+        shared by every task and by the customer-value columns (:meth:`value_fit`)."""
         aggs = [
             ts.min().alias("first_ts"),
             ts.max().alias("last_ts"),
@@ -51,6 +53,9 @@ class EventHistory:
             is_refund.sum().cast(pl.Int64).alias("n_refund"),
             amount.filter(is_buy).sum().cast(pl.Float64).alias("gross"),
             amount.filter(is_refund).sum().cast(pl.Float64).alias("refunded"),
+            # the BTYD summary weighs a refund against purchases whatever its sign
+            amount.filter(is_refund).abs().sum().cast(pl.Float64).alias("refunded_abs"),
+            amount.filter(is_buy).is_null().sum().cast(pl.Int64).alias("n_buy_no_amount"),
             ts.filter(is_buy).min().alias("first_buy_ts"),
             ts.filter(is_buy).max().alias("last_buy_ts"),
             *[(et == t).sum().cast(pl.Int64).alias(f"n_{name}") for t, name in self.kinds],
@@ -72,7 +77,13 @@ class EventHistory:
         buy_day = pl.when(buy).then(pl.col("_day"))
         gap = (pl.col("_day") - buy_day.shift(1).forward_fill().over(S.USER_ID)).cast(pl.Int64)
         gap = pl.when(buy).then(gap).fill_null(0)
-        counts = ["n", "n_buy", "n_refund", *[f"n_{name}" for _, name in self.kinds]]
+        counts = [
+            "n",
+            "n_buy",
+            "n_refund",
+            "n_buy_no_amount",
+            *[f"n_{name}" for _, name in self.kinds],
+        ]
         if self.has_items:
             counts.append("new_items")
         days = days.with_columns(
@@ -81,6 +92,10 @@ class EventHistory:
             (gap * gap).alias("g2"),
             pl.col("last_buy_ts").forward_fill().over(S.USER_ID).alias("last_buy_ff"),
             pl.col("first_buy_ts").min().over(S.USER_ID).alias("first_buy_user"),
+            buy_day.forward_fill().over(S.USER_ID).alias("last_buy_day_ff"),
+            buy_day.min().over(S.USER_ID).alias("first_buy_day"),
+            # what the user spent on their first purchase day (the BTYD spend leaves it out)
+            pl.col("gross").filter(buy).first().over(S.USER_ID).alias("first_day_gross"),
             ((u != u.shift(1)).fill_null(True).cum_sum().cast(pl.Int64) - 1).alias("_code"),
         ).with_columns(pl.col(c).fill_null(0) for c in counts)
         # integer totals are exact as prefix sums over the whole table; money is summed
@@ -92,8 +107,9 @@ class EventHistory:
         }
         self._money = {
             c: days.select(pl.col(c).fill_null(0.0).cum_sum().over(S.USER_ID))[c].to_numpy()
-            for c in ("gross", "refunded")
+            for c in ("gross", "refunded", "refunded_abs")
         }
+        self._last_buy_day = days["last_buy_day_ff"].fill_null(0).to_numpy().astype(np.int64)
         code = days["_code"].to_numpy()
         day = days["_day"].to_numpy().astype(np.int64)
         self._dmin = int(day.min()) if day.size else 0
@@ -103,6 +119,11 @@ class EventHistory:
         self._start = np.searchsorted(code, np.arange(n_users), side="left")
         self.users = days[S.USER_ID].gather(self._start)
         self._ts = days.select("first_ts", "last_ts", "last_buy_ff", "first_buy_user")
+        # per user: their first purchase day and what they spent on it (BTYD summary)
+        self._first_buy_day = days["first_buy_day"].gather(self._start).fill_null(0).to_numpy()
+        self._first_day_gross = (
+            days["first_day_gross"].gather(self._start).fill_null(0.0).to_numpy()
+        )
 
     def _ends(self, day: int) -> np.ndarray:
         """Per user, the row after their last day before ``day`` (their start when none)."""
@@ -131,6 +152,110 @@ class EventHistory:
         return np.where(end > start, c[np.maximum(end - 1, 0)], 0.0) - np.where(
             since > start, c[np.maximum(since - 1, 0)], 0.0
         )
+
+    def btyd_summary(self, cutoff: datetime, *, monetary: bool = False) -> pl.DataFrame:
+        """The BTYD summary of the purchases before a midnight ``cutoff``, in days:
+        :func:`profiling.predict.btyd.rfm_summary` with ``observation_period_end`` the day
+        before ``cutoff``, ``round_to=None`` and the net-purchase rule, read from the running
+        totals instead of the events (the same rows and values, up to float rounding of the
+        spend).
+
+        Returns
+        -------
+        pl.DataFrame
+            One row per user with a purchase before ``cutoff``, sorted by user_id: user_id,
+            repeat_purchase_days (Int64), purchase_span, T (Float64, days) and, when
+            ``monetary``, monetary_value.
+
+        Raises
+        ------
+        profiling.errors.DataValidationError
+            As ``rfm_summary``: no purchase before ``cutoff``, or (``monetary``) a purchase
+            before it without an amount.
+        """
+        c = self._day(cutoff)
+        end = self._ends(c)
+        buy_days = self._total("buy_days", end, self._start)
+        has = buy_days > 0
+        if not has.any():
+            raise no_purchase_error()
+        end, start = end[has], self._start[has]
+        x = buy_days[has] - 1
+        first = self._first_buy_day[has].astype(np.int64)
+        span = (self._last_buy_day[end - 1] - first).astype(np.float64)
+        T = ((c - 1) - first).astype(np.float64)
+        if self._has_amount_column:
+            net = self._total("gross", end, start, start) - self._total(
+                "refunded_abs", end, start, start
+            )
+            refunded = net <= 0
+            x = np.where(refunded, 0, x)
+            span = np.where(refunded, 0.0, span)
+        cols = {
+            S.USER_ID: self.users.filter(has),
+            "repeat_purchase_days": pl.Series(x, dtype=pl.Int64),
+            "purchase_span": span,
+            "T": T,
+        }
+        if monetary:
+            missing = int(self._total("n_buy_no_amount", end, start).sum())
+            if missing:
+                raise missing_amount_error(missing)
+            repeat = self._total("gross", end, start, start) - self._first_day_gross[has]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(x > 0, repeat / np.maximum(x, 1), 0.0)
+            cols["monetary_value"] = mean
+        return pl.DataFrame(cols)
+
+    def value_fit(
+        self, cutoff: datetime, *, unit: str = "D", with_spend: bool = False
+    ) -> tuple[pl.DataFrame, clv.ValueFit | clv.FitFailure]:
+        """(BTYD summary in ``unit``, :func:`profiling.predict.clv.fit_value_model` of it)
+        at a midnight ``cutoff``, each made once per (cutoff, unit) and kept in
+        :attr:`fits`: the training cutoffs, the held-out one and today are fitted once
+        whichever task or column reads them. With ``with_spend`` (and money in the log) the
+        summary has monetary_value and the fit Gamma-Gamma.
+
+        Raises
+        ------
+        profiling.errors.ProfilingError
+            When there is no summary to fit (see :meth:`btyd_summary`).
+        """
+        spend = with_spend and self.has_money
+        entry = self.fits.setdefault((cutoff, unit), {})
+        key = "summary_money" if spend else "summary"
+        if key not in entry:
+            try:
+                summary = self.btyd_summary(cutoff, monetary=spend)
+            except ProfilingError as exc:
+                entry[key] = exc
+            else:
+                days = UNIT_DAYS[unit]
+                if days != 1:
+                    summary = summary.with_columns(pl.col("purchase_span", "T") / days)
+                entry[key] = summary
+        summary = entry[key]
+        if isinstance(summary, ProfilingError):
+            raise summary
+        if "purchases" not in entry:
+            try:
+                entry["purchases"] = clv.fit_mbgnbd(summary, unit=unit)
+            except clv.ModelFitError as exc:
+                entry["purchases"] = clv.FitFailure(clv.MBGNBDParams.MODEL, str(exc))
+        purchases = entry["purchases"]
+        if isinstance(purchases, clv.FitFailure):
+            return summary, purchases
+        if not spend:
+            return summary, clv.ValueFit(purchases)
+        if "spend" not in entry:
+            try:
+                entry["spend"] = clv.fit_gamma_gamma(summary)
+            except clv.ModelFitError as exc:
+                entry["spend"] = clv.FitFailure(clv.GammaGammaParams.MODEL, str(exc))
+        gg = entry["spend"]
+        if isinstance(gg, clv.FitFailure):
+            return summary, clv.ValueFit(purchases, None, gg)
+        return summary, clv.ValueFit(purchases, gg)
 
     def labels(self, cutoff: datetime, horizon_days: int) -> pl.DataFrame:
         """One row per user who made a purchase in [cutoff, cutoff + horizon_days): user_id,
@@ -298,19 +423,19 @@ def rfm_score(features: pl.DataFrame) -> pl.Series:
 
 
 def bgnbd_at(
-    events: pl.DataFrame, cutoff: datetime, horizon_days: int, fits: dict | None = None
+    events: pl.DataFrame,
+    cutoff: datetime,
+    horizon_days: int,
+    history: EventHistory | None = None,
 ) -> pl.DataFrame | None:
     """user_id, bgnbd_p, bgnbd_alive: the buying-pattern model's (MBG/NBD) P(purchase in
     [cutoff, cutoff + H)) and P(alive) at the cutoff, from a fit on purchases before the cutoff (no label is read);
     None when the model cannot be fitted (the baseline then falls back, see
-    :class:`profiling.predict.models.BGNBDBaseline`). ``fits``: :func:`bgnbd_fit_at` results
-    by cutoff, read and filled (the fit does not depend on the horizon, so the tasks whose
-    cutoffs coincide share it)."""
-    if fits is None:
-        fits = {}
-    if cutoff not in fits:
-        fits[cutoff] = bgnbd_fit_at(events, cutoff)
-    fitted = fits[cutoff]
+    :class:`profiling.predict.models.BGNBDBaseline`). ``history``: the :class:`EventHistory`
+    of ``events`` whose fit cache is read and filled (the fit does not depend on the horizon,
+    so the tasks whose cutoffs coincide share it); built when not given."""
+    history = EventHistory(events) if history is None else history
+    fitted = bgnbd_fit_at(history, cutoff)
     if fitted is None:
         return None
     summary, params = fitted
@@ -324,32 +449,16 @@ def bgnbd_at(
 
 
 def bgnbd_fit_at(
-    events: pl.DataFrame, cutoff: datetime
+    history: EventHistory, cutoff: datetime
 ) -> tuple[pl.DataFrame, clv.MBGNBDParams] | None:
     """(BTYD summary in days, MBG/NBD parameters) of the purchases before ``cutoff``, or
     None when there are none or the fit fails (:func:`profiling.predict.clv.fit_value_model`
-    says why; the scores that need it are then left empty for the baselines)."""
-    before = _purchases_and_refunds_before(events, cutoff)
+    says why; the scores that need it are then left empty for the baselines). Made once per
+    cutoff (:meth:`EventHistory.value_fit`)."""
     try:
-        summary = rfm_summary(
-            before, observation_period_end=(cutoff - timedelta(days=1)).date(), round_to=None
-        )
+        summary, fit = history.value_fit(cutoff)
     except ProfilingError:
         return None
-    fit = clv.fit_value_model(summary, unit="D", with_spend=False)
     if isinstance(fit, clv.FitFailure):
         return None
     return summary, fit.purchases
-
-
-def _purchases_and_refunds_before(events: pl.DataFrame, cutoff: datetime) -> pl.DataFrame:
-    """The rows and columns the BTYD summary reads (purchases and refunds before ``cutoff``:
-    user, type, time, amount): a copy of a large log's other events and columns is not made
-    at every cutoff."""
-    columns = [c for c in (S.USER_ID, S.EVENT_TYPE, S.TIMESTAMP, S.AMOUNT) if c in events.columns]
-    return (
-        events.lazy()
-        .select(columns)
-        .filter((pl.col(S.TIMESTAMP) < cutoff) & pl.col(S.EVENT_TYPE).is_in([S.PURCHASE, S.REFUND]))
-        .collect()
-    )

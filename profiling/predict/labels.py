@@ -78,7 +78,7 @@ def cutoff_frame(
     # are inputs of the learned model too (null where it cannot be fitted)
     names = (*(c for c in feats.columns if c != S.USER_ID), "bgnbd_p", "bgnbd_alive")
     feats = feats.with_columns(rfm_score(feats).alias("rfm_score"), pl.lit(cutoff).alias("cutoff"))
-    bg = bgnbd_at(events, cutoff, horizon_days, fits=history.fits)
+    bg = bgnbd_at(events, cutoff, horizon_days, history=history)
     if bg is None:
         feats = feats.with_columns(
             pl.lit(None, pl.Float64).alias("bgnbd_p"), pl.lit(None, pl.Float64).alias("bgnbd_alive")

@@ -270,6 +270,10 @@ class LearnedModel(ScoreModel):
     def predict_X(self, X: np.ndarray) -> np.ndarray:
         with threadpool_limits(self.n_threads):
             raw = self.model_.predict_proba(X[:, self.keep_])[:, 1]
+        return self.calibrate(raw)
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """The calibrated chance from the booster's own ``predict_proba`` column ``raw``."""
         if self.calibrator_ is None:
             return raw
         if isinstance(self.calibrator_, IsotonicRegression):

@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from profiling.errors import ProfilingError
 from profiling.predict.drivers import (
     DRIVER_SCHEMA,
+    DRIVER_USERS,
     driver_text,
     explain_scores,
     typical_values,
@@ -218,18 +219,18 @@ def _importance(
     ).sort("importance", descending=True)
 
 
-DRIVER_USERS = 100_000
-"""Users whose drivers are computed, at most: the highest-scored ones (the top of the list
-the page shows), compared with the median of every scored user."""
-
-
-def _score_today(
+def score_today(
     final: ScoreModel, today: Examples, chosen: str, drivers: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(today's scores: user_id, score, percentile, drivers; the drivers frame). Drivers are
-    computed for the :data:`DRIVER_USERS` highest-scored users (null for the others)."""
+    computed for the :data:`DRIVER_USERS` highest-scored users (null for the others). A user
+    the model cannot score (NaN) gets null score, percentile and drivers."""
     p_today = final.predict(today)
-    scores = today.frame.select(S.USER_ID).with_columns(pl.Series("score", p_today))
+    # a model that cannot score a user (NaN) leaves them unscored: polars ranks NaN above
+    # every number, which read as "100th percentile" on the User profile
+    scores = today.frame.select(S.USER_ID).with_columns(
+        pl.Series("score", p_today, dtype=pl.Float64).fill_nan(None)
+    )
     scores = scores.with_columns(_percentile(pl.col("score")).alias("percentile"))
     driver_frame = pl.DataFrame(schema=DRIVER_SCHEMA)
     if drivers and today.frame.height:
@@ -240,7 +241,9 @@ def _score_today(
             top = np.sort(np.argsort(-p_today, kind="stable")[:DRIVER_USERS])
             shown = Examples(today.frame[top], today.features)
         driver_frame = explain_scores(final, shown, inputs=inputs, typical=typical)
-        scores = scores.join(driver_text(driver_frame), on=S.USER_ID, how="left")
+        scores = scores.join(driver_text(driver_frame), on=S.USER_ID, how="left").with_columns(
+            pl.when(pl.col("score").is_not_null()).then(pl.col("drivers")).alias("drivers")
+        )
     else:
         scores = scores.with_columns(pl.lit(None, pl.String).alias("drivers"))
     return scores, driver_frame
@@ -335,7 +338,7 @@ def fit_task(
     final = make_models(task, random_state, **kinds)[chosen].fit(
         concat_examples(train_parts + [test])
     )
-    scores, driver_frame = _score_today(final, at(plan.today, with_labels=False), chosen, drivers)
+    scores, driver_frame = score_today(final, at(plan.today, with_labels=False), chosen, drivers)
 
     test_frame = test.frame.select(S.USER_ID, "label").with_columns(
         [pl.Series(n, p) for n, p in test_scores.items()]
@@ -621,18 +624,19 @@ def predict(
         progress,
     )
     # features, labels and BG/NBD baselines of each cutoff are shared by every pass
+    history = EventHistory(events)
     kw = {
         "task": {
             "n_boot": n_boot,
             "random_state": random_state,
             "drivers": drivers,
             "embeddings": embeddings,
-            "history": EventHistory(events),
+            "history": history,
         },
         "frames": {"purchase": {}, "churn": {}, "value": {}},
     }
     progress("customer value: buying-pattern model and spend per purchase", 0.01)
-    fitted = clv_scores(events, plan, unit)
+    fitted = clv_scores(events, plan, unit, history=history)
 
     def bundle(tasks) -> Predictions:
         purchase, churn, churn_note, value, value_note = tasks

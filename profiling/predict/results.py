@@ -11,6 +11,7 @@ import polars as pl
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from profiling.predict import clv
+from profiling.predict.drivers import DRIVER_USERS
 from profiling.predict.metrics import HIGHER_IS_BETTER, METRICS, threshold_metrics
 from profiling.predict.models import LEARNED
 from profiling.predict.protocol import SCORE_COLUMNS, CutoffPlan, LapseWindow
@@ -368,6 +369,23 @@ def top_scores(scores: pl.DataFrame, task: str, n: int = 500) -> pl.DataFrame:
     column = SCORE_COLUMNS[task]
     cols = [S.USER_ID, column, f"{column}_pct", f"{task}_drivers"]
     return scores.select(cols).drop_nulls(column).sort(column, descending=True).head(n)
+
+
+def missing_drivers(scores: pl.DataFrame, user_id: str, task: str) -> tuple[str, int] | None:
+    """Why ``user_id`` has a ``task`` score but no drivers: ("below_top", users scored
+    higher) when they are outside the :data:`~profiling.predict.drivers.DRIVER_USERS`
+    highest-scored users, the only ones whose drivers are computed (a large store's others
+    would cost minutes for lines nobody reads); ("typical", users scored higher) when no
+    input of the model moves their score from its typical value. None when they have
+    drivers, have no score, or no user has drivers (they were not asked for)."""
+    column, text = SCORE_COLUMNS[task], f"{task}_drivers"
+    row = scores.filter(pl.col(S.USER_ID) == user_id)
+    if not row.height or row[column][0] is None or row[text][0] is not None:
+        return None
+    if scores[text].null_count() == scores.height:
+        return None
+    higher = int((scores[column] > row[column][0]).sum())
+    return ("below_top" if higher >= DRIVER_USERS else "typical"), higher
 
 
 def user_scores(scores: pl.DataFrame, user_id: str) -> dict | None:

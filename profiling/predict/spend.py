@@ -21,7 +21,6 @@ from threadpoolctl import threadpool_limits
 
 from profiling.errors import ProfilingError
 from profiling.predict import clv
-from profiling.predict.btyd import rfm_summary
 from profiling.predict.features import EventHistory
 from profiling.predict.labels import Examples, cutoff_frame, examples_for
 from profiling.predict.models import LEARNED, LearnedModel
@@ -120,7 +119,7 @@ def _examples(
         {"spend": "last_spend"}
     )
     f = f.join(last, on=S.USER_ID, how="left").join(
-        _bgnbd_gg_at(events, cutoff, days), on=S.USER_ID, how="left"
+        _bgnbd_gg_at(history, cutoff, days), on=S.USER_ID, how="left"
     )
     f = f.with_columns(pl.col("spend", "last_spend").fill_null(0.0))
     # the baselines' own predictions are inputs of the learned model too (stacking: it can
@@ -128,21 +127,15 @@ def _examples(
     return Examples(f, (*ex.features, "bgnbd_gg", "last_spend"))
 
 
-def _bgnbd_gg_at(events: pl.DataFrame, cutoff: datetime, days: int) -> pl.DataFrame:
+def _bgnbd_gg_at(history: EventHistory, cutoff: datetime, days: int) -> pl.DataFrame:
     """user_id, bgnbd_gg: expected purchases in V days x expected spend per purchase
-    (null for everyone when the models cannot be fitted)."""
+    (null for everyone when the models cannot be fitted); the fits at ``cutoff`` are the
+    ones every task shares (:meth:`EventHistory.value_fit`)."""
     empty = pl.DataFrame(schema={S.USER_ID: pl.String, "bgnbd_gg": pl.Float64})
-    before = events.filter(pl.col(S.TIMESTAMP) < cutoff)
     try:
-        summary = rfm_summary(
-            before,
-            observation_period_end=(cutoff - timedelta(days=1)).date(),
-            round_to=None,
-            monetary=True,
-        )
+        summary, fit = history.value_fit(cutoff, with_spend=True)
     except ProfilingError:
         return empty
-    fit = clv.fit_value_model(summary, unit="D", with_spend=True)
     if isinstance(fit, clv.FitFailure) or fit.spend is None:
         return empty
     table = fit.table(summary, horizons_days=(days,))
@@ -174,38 +167,33 @@ class TwoPartValue:
     def fit(self, ex: Examples) -> TwoPartValue:
         self.buy_ = LearnedModel(self.random_state, tune=self.tune).fit(ex)
         buyers = ex.frame.filter(pl.col("spend") > 0)
-        if buyers.height > self.buy_.max_rows:  # as the first part: a random sample, said so
-            rng = np.random.default_rng(self.random_state)
-            buyers = buyers[np.sort(rng.choice(buyers.height, self.buy_.max_rows, replace=False))]
-        X = buyers.select(ex.features).to_numpy().astype(float)[:, self.buy_.keep_]
         with threadpool_limits(1):
-            self.spend_ = HistGradientBoostingRegressor(
-                loss="gamma",
-                max_iter=200,
-                learning_rate=0.05,
-                max_leaf_nodes=15,
-                min_samples_leaf=40,
-                early_stopping=buyers.height >= 1000,
-                random_state=self.random_state,
-            ).fit(X, buyers["spend"].to_numpy())
-            everyone = ex.frame
-            if everyone.height > self.buy_.max_rows:
-                rng = np.random.default_rng(self.random_state)
-                rows = np.sort(rng.choice(everyone.height, self.buy_.max_rows, replace=False))
-                everyone = everyone[rows]
-            self.direct_ = HistGradientBoostingRegressor(
-                loss="poisson",
-                max_iter=300,
-                learning_rate=0.05,
-                max_leaf_nodes=15,
-                min_samples_leaf=40,
-                early_stopping=everyone.height >= 1000,
-                random_state=self.random_state,
-            ).fit(
-                everyone.select(ex.features).to_numpy().astype(float)[:, self.buy_.keep_],
-                everyone["spend"].to_numpy().astype(float),
-            )
+            # spend given buying (gamma), and every customer's spend (Poisson)
+            X, y = self._xy(buyers, ex.features)
+            self.spend_ = self._regressor("gamma", 200, len(y)).fit(X, y)
+            X, y = self._xy(ex.frame, ex.features)
+            self.direct_ = self._regressor("poisson", 300, len(y)).fit(X, y)
         return self
+
+    def _xy(self, frame: pl.DataFrame, features) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and spend of ``frame``: a random sample (fixed seed) of at most the first
+        part's ``max_rows`` rows when it has more, as the first part (said so on the page)."""
+        if frame.height > self.buy_.max_rows:
+            rng = np.random.default_rng(self.random_state)
+            frame = frame[np.sort(rng.choice(frame.height, self.buy_.max_rows, replace=False))]
+        X = frame.select(features).to_numpy().astype(float)[:, self.buy_.keep_]
+        return X, frame["spend"].to_numpy().astype(float)
+
+    def _regressor(self, loss: str, max_iter: int, rows: int) -> HistGradientBoostingRegressor:
+        return HistGradientBoostingRegressor(
+            loss=loss,
+            max_iter=max_iter,
+            learning_rate=0.05,
+            max_leaf_nodes=15,
+            min_samples_leaf=40,
+            early_stopping=rows >= 1000,
+            random_state=self.random_state,
+        )
 
     def predict(self, ex: Examples) -> np.ndarray:
         X = ex.X()[:, self.buy_.keep_]

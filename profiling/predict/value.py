@@ -10,13 +10,18 @@ import polars as pl
 from profiling.errors import ProfilingError
 from profiling.predict import clv
 from profiling.predict.btyd import UNIT_DAYS, rfm_summary
+from profiling.predict.features import EventHistory
 from profiling.predict.labels import cutoff_labels
 from profiling.predict.protocol import CutoffPlan
 from profiling.vocabulary import schema as S
 
 
 def holdout_comparison(
-    events: pl.DataFrame, calibration_end: date, holdout_end: date, params: clv.BGNBDParams
+    events: pl.DataFrame,
+    calibration_end: date,
+    holdout_end: date,
+    params: clv.BGNBDParams,
+    summary: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """BG/NBD predicted against actual purchase days in the holdout, by repeat purchase days
     in the calibration period (the check of Fader, Hardie and Lee 2005, figure 3).
@@ -27,10 +32,13 @@ def holdout_comparison(
         One row per calibration count of repeat purchase days 0..6 and "7+":
         repeat_purchase_days (str), customers,
         actual (mean purchase days in the holdout), predicted (mean expected purchases).
+        ``summary``: the calibration period's BTYD summary in ``params.unit`` when already
+        made (read from the events when not given).
     """
-    summary = rfm_summary(
-        events, observation_period_end=calibration_end, unit=params.unit, round_to=None
-    )
+    if summary is None:
+        summary = rfm_summary(
+            events, observation_period_end=calibration_end, unit=params.unit, round_to=None
+        )
     start = datetime(calibration_end.year, calibration_end.month, calibration_end.day, tzinfo=UTC)
     start += timedelta(days=1)
     length_days = (holdout_end - calibration_end).days
@@ -60,9 +68,13 @@ def holdout_comparison(
     )
 
 
-def clv_scores(events: pl.DataFrame, plan: CutoffPlan, unit: str) -> dict:
+def clv_scores(
+    events: pl.DataFrame, plan: CutoffPlan, unit: str, history: EventHistory | None = None
+) -> dict:
     """BG/NBD and Gamma-Gamma fitted on the calibration period (up to the test cutoff: the
     parameters reported and the holdout check) and on the whole log (today's CLV).
+    ``history``: the :class:`EventHistory` of ``events`` whose fits at the test and today
+    cutoffs are reused (the tasks made them already in days); built when not given.
 
     Returns
     -------
@@ -72,7 +84,8 @@ def clv_scores(events: pl.DataFrame, plan: CutoffPlan, unit: str) -> dict:
         customer of :func:`profiling.predict.clv.clv_table` or None; ``holdout``:
         :func:`holdout_comparison` or None; ``note``: why anything is missing, or None.
     """
-    has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
+    history = EventHistory(events) if history is None else history
+    has_money = history.has_money
     out: dict = dict.fromkeys(
         ("bgnbd", "gamma_gamma", "bgnbd_today", "gamma_gamma_today", "table", "holdout")
     )
@@ -80,19 +93,13 @@ def clv_scores(events: pl.DataFrame, plan: CutoffPlan, unit: str) -> dict:
     if not has_money:
         notes.append("no amounts in the log: expected value (Gamma-Gamma) is not computed")
     calib_end = (plan.test - timedelta(days=1)).date()
-    for period, end in (
-        ("calibration period", calib_end),
-        ("whole log", (plan.today - timedelta(days=1)).date()),
-    ):
+    for period, cutoff in (("calibration period", plan.test), ("whole log", plan.today)):
         today = period == "whole log"
         try:
-            summary = rfm_summary(
-                events, observation_period_end=end, unit=unit, round_to=None, monetary=has_money
-            )
+            summary, fit = history.value_fit(cutoff, unit=unit, with_spend=has_money)
         except ProfilingError as exc:
             notes.append(f"buying-pattern model on the {period}: {exc}")
             continue
-        fit = clv.fit_value_model(summary, unit=unit, with_spend=has_money)
         if isinstance(fit, clv.FitFailure):
             notes.append(f"{period}: {fit}")
             continue
@@ -104,6 +111,8 @@ def clv_scores(events: pl.DataFrame, plan: CutoffPlan, unit: str) -> dict:
         else:
             out["bgnbd"], out["gamma_gamma"] = fit.purchases, fit.spend
             holdout_end = (plan.test + timedelta(days=plan.horizon_days - 1)).date()
-            out["holdout"] = holdout_comparison(events, calib_end, holdout_end, fit.purchases)
+            out["holdout"] = holdout_comparison(
+                events, calib_end, holdout_end, fit.purchases, summary=summary
+            )
     out["note"] = "; ".join(notes) or None
     return out

@@ -7,8 +7,11 @@ import textwrap
 import plotly.graph_objects as go
 import polars as pl
 
-from profiling.predict import LEARNED, MODEL_LABELS
-from profiling.present.viz import plotly_text, segment_color, segment_order
+from profiling.predict import LEARNED
+from profiling.present.viz import plotly_text, segment_color, segment_label, segment_order
+from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import gettext as _
 
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}
 # curve legends go below the plot: beside it they squeezed the plot of a half-width column
@@ -28,7 +31,7 @@ def _line(fig: go.Figure, model: str, x, y, mode: str = "lines") -> None:
         x=list(x),
         y=list(y),
         mode=mode,
-        name=MODEL_LABELS.get(model, model),
+        name=G.predict_model_label(model),
         line={"color": MODEL_COLORS.get(model), "width": 3 if model == LEARNED else 1.5},
     )
 
@@ -39,15 +42,19 @@ def roc_figure(curves: dict[str, dict[str, pl.DataFrame]]) -> go.Figure:
     for model, c in curves.items():
         _line(fig, model, c["roc"]["fpr"], c["roc"]["tpr"])
     fig.add_scatter(
-        x=[0, 1], y=[0, 1], mode="lines", name="random", line={"dash": "dot", "color": "#CBD5E1"}
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        name=_("random"),
+        line={"dash": "dot", "color": "#CBD5E1"},
     )
     fig.update_layout(
         **_LAYOUT,
-        title="ROC curve (held-out window)",
+        title=_("ROC curve (held-out window)"),
         height=440,
         **_LEGEND_BELOW,
-        xaxis_title="false positive rate",
-        yaxis_title="true positive rate",
+        xaxis_title=_("false positive rate"),
+        yaxis_title=_("true positive rate"),
     )
     return fig
 
@@ -61,15 +68,15 @@ def pr_figure(curves: dict[str, dict[str, pl.DataFrame]], base_rate: float) -> g
         y=base_rate,
         line_dash="dot",
         line_color="#94A3B8",
-        annotation_text=f"base rate {base_rate:.1%}",
+        annotation_text=_("base rate {share}").format(share=fmt.percent(base_rate)),
     )
     fig.update_layout(
         **_LAYOUT,
-        title="Precision-recall (held-out window)",
+        title=_("Precision-recall (held-out window)"),
         height=440,
         **_LEGEND_BELOW,
-        xaxis_title="recall",
-        yaxis_title="precision",
+        xaxis_title=_("recall"),
+        yaxis_title=_("precision"),
         yaxis_range=[0, 1.02],
     )
     return fig
@@ -85,16 +92,16 @@ def calibration_figure(curves: dict[str, dict[str, pl.DataFrame]]) -> go.Figure:
         x=[0, 1],
         y=[0, 1],
         mode="lines",
-        name="perfectly calibrated",
+        name=_("perfectly calibrated"),
         line={"dash": "dot", "color": "#CBD5E1"},
     )
     fig.update_layout(
         **_LAYOUT,
-        title="Calibration: predicted against observed",
+        title=_("Calibration: predicted against observed"),
         height=440,
         **_LEGEND_BELOW,
-        xaxis_title="mean predicted probability (decile of users)",
-        yaxis_title="observed share",
+        xaxis_title=_("mean predicted probability (decile of users)"),
+        yaxis_title=_("observed share"),
     )
     return fig
 
@@ -107,24 +114,26 @@ def gain_figure(curves: dict[str, dict[str, pl.DataFrame]], lift: bool = False) 
     for model, c in curves.items():
         _line(fig, model, c["gain"]["share_targeted"], c["gain"][y])
     if lift:
-        fig.add_hline(y=1, line_dash="dot", line_color="#94A3B8", annotation_text="random")
+        fig.add_hline(y=1, line_dash="dot", line_color="#94A3B8", annotation_text=_("random"))
     else:
         fig.add_scatter(
             x=[0, 1],
             y=[0, 1],
             mode="lines",
-            name="random",
+            name=_("random"),
             line={"dash": "dot", "color": "#CBD5E1"},
         )
-    fig.add_vline(x=0.1, line_dash="dash", line_color="#E2E8F0", annotation_text="top decile")
-    title = "Cumulative lift" if lift else "Cumulative gain"
+    fig.add_vline(x=0.1, line_dash="dash", line_color="#E2E8F0", annotation_text=_("top decile"))
+    title = (
+        _("Cumulative lift (held-out window)") if lift else _("Cumulative gain (held-out window)")
+    )
     fig.update_layout(
         **_LAYOUT,
-        title=f"{title} (held-out window)",
+        title=title,
         height=440,
         **_LEGEND_BELOW,
-        xaxis_title="share of users targeted (highest scores first)",
-        yaxis_title="lift" if lift else "share of positives reached",
+        xaxis_title=_("share of users targeted (highest scores first)"),
+        yaxis_title=_("lift") if lift else _("share of positives reached"),
         xaxis_tickformat=".0%",
     )
     return fig
@@ -134,31 +143,32 @@ def threshold_figure(curve: pl.DataFrame, chosen: float, f1_max: float) -> go.Fi
     """Precision, recall and F1 against the threshold; the slider's threshold and the
     F1-maximizing one (chosen on validation) marked."""
     fig = go.Figure()
+    words = {"precision": _("precision"), "recall": _("recall"), "f1": "F1"}
     for col, color in (("precision", "#4F46E5"), ("recall", "#10B981"), ("f1", "#F59E0B")):
         fig.add_scatter(
             x=curve["threshold"].to_list(),
             y=curve[col].to_list(),
             mode="lines",
-            name=col,
+            name=words[col],
             line={"color": color},
         )
     fig.add_vline(
         x=f1_max,
         line_dash="dash",
         line_color="#F59E0B",
-        annotation_text=f"F1-max on validation {f1_max:.2f}",
+        annotation_text=_("F1-max on validation {value}").format(value=f"{f1_max:.2f}"),
     )
     fig.add_vline(
         x=chosen,
         line_color="#0F172A",
-        annotation_text=f"slider {chosen:.2f}",
+        annotation_text=_("slider {value}").format(value=f"{chosen:.2f}"),
         annotation_position="bottom right",
     )
     fig.update_layout(
         **_LAYOUT,
-        title="Metrics by threshold (held-out window)",
+        title=_("Metrics by threshold (held-out window)"),
         height=340,
-        xaxis_title="threshold (predict yes when score ≥ threshold)",
+        xaxis_title=_("threshold (predict yes when score ≥ threshold)"),
         yaxis_range=[0, 1.02],
     )
     return fig
@@ -180,8 +190,8 @@ def importance_figure(importance: pl.DataFrame, top: int = 12) -> go.Figure:
     )
     fig.update_layout(
         **_LAYOUT,
-        title="Permutation importance (held-out window)",
-        xaxis_title="drop in ROC-AUC when shuffled",
+        title=_("Permutation importance (held-out window)"),
+        xaxis_title=_("drop in ROC-AUC when shuffled"),
         height=110 + 34 * imp.height,
     )
     fig.update_layout(margin={**_LAYOUT["margin"], "b": 60})  # room for the axis title
@@ -196,7 +206,7 @@ def score_by_segment_figure(dist: pl.DataFrame, title: str) -> go.Figure:
     for seg in order:
         fig.add_box(
             y=dist.filter(pl.col("segment") == seg)["score"].to_list(),
-            name=plotly_text(seg),
+            name=plotly_text(segment_label(seg)),
             boxpoints=False,
             marker_color=segment_color(seg),
         )
@@ -215,7 +225,7 @@ def holdout_figure(holdout: pl.DataFrame, days: int) -> go.Figure:
         x=x,
         y=holdout["actual"].to_list(),
         mode="lines+markers",
-        name="actual",
+        name=_("actual"),
         line={"color": "#0F172A"},
     )
     fig.add_scatter(
@@ -228,9 +238,12 @@ def holdout_figure(holdout: pl.DataFrame, days: int) -> go.Figure:
     fig.update_layout(
         **_LAYOUT,
         height=340,
-        title=f"BG/NBD check: purchase days in the {days}-day holdout by repeat purchase days before it",
-        xaxis_title="repeat purchase days in the calibration period",
-        yaxis_title="mean purchase days in the holdout",
+        title=_(
+            "BG/NBD check: purchase days in the {days}-day holdout by repeat purchase days "
+            "before it"
+        ).format(days=days),
+        xaxis_title=_("repeat purchase days in the calibration period"),
+        yaxis_title=_("mean purchase days in the holdout"),
     )
     return fig
 
@@ -246,6 +259,6 @@ def risk_flags_figure(counts: pl.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        **_LAYOUT, title="Users per risk flag", height=80 + 30 * max(counts.height, 1)
+        **_LAYOUT, title=_("Users per risk flag"), height=80 + 30 * max(counts.height, 1)
     )
     return fig

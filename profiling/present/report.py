@@ -24,14 +24,18 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import polars as pl
+from babel.dates import format_date
 
 from profiling.data import privacy as P
 from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError
 from profiling.profiles import overview as O
-from profiling.profiles.segments import SegmentDescription
-from profiling.vocabulary import fmt
+from profiling.profiles.segments import SegmentDescription, segment_label
+from profiling.vocabulary import fmt, i18n
+from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 CHROMIUM_ENV = "BROWSER_PATH"  # the variable kaleido (choreographer) reads as well
 _CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
@@ -39,10 +43,12 @@ PDF_TIMEOUT_S = 120
 
 #: the comparison metric the report leads with, in order of preference, with plain words
 _LEAD_METRICS = {
-    "hit_rate": "share of customers who later bought at least one of their top {k} suggestions",
-    "precision": "share of the top {k} suggestions that customers later bought",
-    "recall": "share of the products customers later bought that were in the top {k}",
-    "ndcg": "ranking quality of the top {k} suggestions (1 = every later purchase ranked first)",
+    "hit_rate": N_("share of customers who later bought at least one of their top {k} suggestions"),
+    "precision": N_("share of the top {k} suggestions that customers later bought"),
+    "recall": N_("share of the products customers later bought that were in the top {k}"),
+    "ndcg": N_(
+        "ranking quality of the top {k} suggestions (1 = every later purchase ranked first)"
+    ),
 }
 
 
@@ -79,11 +85,14 @@ class MissingSection:
     reason: str
 
     def sentence(self) -> str:
-        return f"{self.title}: this section could not be built ({self.reason})."
+        return _("{title}: this section could not be built ({reason}).").format(
+            title=_(self.title), reason=self.reason
+        )
 
 
-#: the title of the model-comparison section (also used when it is missing)
-MODELS_TITLE = "Product suggestions: which model works best"
+#: the title of the model-comparison section (also used when it is missing; an English
+#: msgid, translated where it is shown)
+MODELS_TITLE = N_("Product suggestions: which model works best")
 
 
 @dataclass(frozen=True)
@@ -121,7 +130,7 @@ def headline(ds: Dataset) -> dict:
         "repeat_rate": k.repeat_rate,
         "start": s["start"],
         "end": s["end"],
-        "orders_counted_as": "order numbers" if has_orders else "days with a purchase",
+        "orders_counted_as": N_("order numbers") if has_orders else N_("days with a purchase"),
     }
 
 
@@ -165,14 +174,18 @@ def protected_sizes(
         else:
             table = P.dp_counts(table, "users", epsilon=epsilon).counts
         notes.append(
-            f"Segment sizes carry random noise for differential privacy (epsilon = "
-            f"{epsilon:g}): each count may differ from the true one by a few customers."
+            _(
+                "Segment sizes carry random noise for differential privacy (epsilon = "
+                "{epsilon}): each count may differ from the true one by a few customers."
+            ).format(epsilon=f"{epsilon:g}")
         )
     if min_group and min_group >= 2:
         table = P.suppress_small_groups(table, "segment", "users", k=min_group)
         notes.append(
-            f"Segments with fewer than {min_group} customers are merged into one row (or left "
-            "out when that row is still too small), so no small group can be singled out."
+            _(
+                "Segments with fewer than {k} customers are merged into one row (or left "
+                "out when that row is still too small), so no small group can be singled out."
+            ).format(k=min_group)
         )
     total = table["users"].sum()
     table = table.with_columns(
@@ -211,11 +224,20 @@ def _money(v: float | None, currency: str | None = None) -> str:
 
 
 def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v:.0%}"
+    return fmt.percent(v, 0)
 
 
 def _count(v: int | None) -> str:
-    return "—" if v is None else f"{int(v):,}"
+    return fmt.count(v)
+
+
+_LONG_DATES = {"en": "dd MMMM y", "zh": "long"}
+"""Dates in sentences: "15 February 2024" in English, "2024年2月15日" in Chinese."""
+
+
+def _date(value: datetime) -> str:
+    lang = i18n.get_language()
+    return format_date(value.date(), format=_LONG_DATES[lang], locale=i18n.babel_locale(lang))
 
 
 # ---- pictures -----------------------------------------------------------------------------
@@ -274,47 +296,67 @@ def _img(png: bytes, alt: str) -> str:
 
 # ---- sections -----------------------------------------------------------------------------
 def _overview_text(h: dict) -> str:
-    start, end = f"{h['start']:%d %B %Y}", f"{h['end']:%d %B %Y}"
+    start, end = _date(h["start"]), _date(h["end"])
+    cur = h.get("currency")
     if h.get("noised"):
-        text = (
-            f"Between {start} and {end}, about {h['customers']:,} customers were active in "
-            "the segments below (a total of their noisy sizes)"
-        )
+        text = _(
+            "Between {start} and {end}, about {customers} customers were active in the "
+            "segments below (a total of their noisy sizes)"
+        ).format(start=start, end=end, customers=_count(h["customers"]))
         if h["revenue"] is not None:
-            text += f", spending {_money(h['revenue'], h.get('currency'))} after refunds"
-        return text + ". Other counts are left out under differential privacy."
-    text = f"Between {start} and {end}, {h['customers']:,} customers were active"
-    if h["buyers"]:
-        text += (
-            f"; {h['buyers']:,} of them bought, placing {h['orders']:,} orders "
-            f"(counted as {h['orders_counted_as']})"
-        )
-        if h["revenue"] is not None:
-            text += (
-                f" worth {_money(h['revenue'], h.get('currency'))} in total after refunds, "
-                f"{_money(h['average_order_value'], h.get('currency'))} per order on average"
+            text += _(", spending {revenue} after refunds").format(
+                revenue=_money(h["revenue"], cur)
             )
-        text += f". {_pct(h['repeat_rate'])} of buyers ordered more than once."
+        return text + _(". Other counts are left out under differential privacy.")
+    text = _("Between {start} and {end}, {customers} customers were active").format(
+        start=start, end=end, customers=_count(h["customers"])
+    )
+    if h["buyers"]:
+        text += _(
+            "; {buyers} of them bought, placing {orders} orders (counted as {counted_as})"
+        ).format(
+            buyers=_count(h["buyers"]),
+            orders=_count(h["orders"]),
+            counted_as=_(h["orders_counted_as"]),
+        )
+        if h["revenue"] is not None:
+            text += _(" worth {revenue} in total after refunds, {aov} per order on average").format(
+                revenue=_money(h["revenue"], cur), aov=_money(h["average_order_value"], cur)
+            )
+        text += _(". {share} of buyers ordered more than once.").format(
+            share=_pct(h["repeat_rate"])
+        )
     else:
-        text += "; none of them bought in this period."
+        text += _("; none of them bought in this period.")
     return text
 
 
 def _segments_text(sizes: pl.DataFrame, kind: str) -> str:
     named = sizes.filter(~pl.col("segment").str.starts_with("fewer than "))
     if named.height == 0:
-        return f"The {kind} are all too small to show under the privacy settings."
+        return _("The {kind} are all too small to show under the privacy settings.").format(
+            kind=kind
+        )
     big = named.sort("users", descending=True).row(0, named=True)
-    text = (
-        f"Customers fall into {named.height} {kind}. The largest is {big['segment']} with "
-        f"{big['users']:,} customers ({_pct(big['share_of_users'])} of all)."
+    text = _(
+        "Customers fall into {n} {kind}. The largest is {segment} with {users} customers "
+        "({share} of all)."
+    ).format(
+        n=named.height,
+        kind=kind,
+        segment=segment_label(big["segment"]),
+        users=_count(big["users"]),
+        share=_pct(big["share_of_users"]),
     )
     money = named.drop_nulls("share_of_revenue")
     if money.height:
         top = money.sort("share_of_revenue", descending=True).row(0, named=True)
-        text += (
-            f" {top['segment']} brings the largest share of revenue: "
-            f"{_pct(top['share_of_revenue'])} from {_pct(top['share_of_users'])} of customers."
+        text += " " + _(
+            "{segment} brings the largest share of revenue: {revenue} from {users} of customers."
+        ).format(
+            segment=segment_label(top["segment"]),
+            revenue=_pct(top["share_of_revenue"]),
+            users=_pct(top["share_of_users"]),
         )
     return text
 
@@ -324,49 +366,61 @@ def _lead_metric(metrics: pl.DataFrame) -> str:
     return next((m for m in _LEAD_METRICS if m in present), metrics["metric"][0])
 
 
+def _metric_words(metric: str, k: int | None) -> str:
+    """The plain words of the lead metric at ``k`` in the current language."""
+    if metric in _LEAD_METRICS:
+        return _(_LEAD_METRICS[metric]).format(k=k or 10)
+    return G.metric_label(metric, k)
+
+
 def _models_text(saved: SavedComparison, metric: str, k: int | None) -> str:
     m = saved.metrics.filter(pl.col("metric") == metric).sort(
         "value", descending=True, nulls_last=True
     )
     best = m.row(0, named=True)
-    words = _LEAD_METRICS.get(metric, metric).format(k=k or 10)
-    n = m.height
     how = (
-        f"trained on activity before {saved.cutoff:%d %B %Y} and checked against what "
-        "customers did afterwards"
+        _(
+            "trained on activity before {day} and checked against what customers did afterwards"
+        ).format(day=_date(saved.cutoff))
         if saved.cutoff is not None
-        else f"trained on past activity and checked against what customers did next ({saved.split})"
+        else _(
+            "trained on past activity and checked against what customers did next ({split})"
+        ).format(split=saved.split)
     )
-    text = (
-        f"We compared {n} ways of choosing the products to suggest to each customer: each was "
-        f"{how}. On the {words}, {best['model']} does best with "
-        f"{_metric_text(best['value'], metric)}"
+    text = _(
+        "We compared {n} ways of choosing the products to suggest to each customer: each was "
+        "{how}. On the {words}, {model} does best with {value}"
+    ).format(
+        n=m.height,
+        how=how,
+        words=_metric_words(metric, k),
+        model=G.model_label(best["model"]),
+        value=_metric_text(best["value"], metric),
     )
     pop = m.filter(pl.col("model") == "popularity")
     if best["model"] == "popularity":
-        text += (
+        text += _(
             ": suggesting the best-sellers to everyone did at least as well as every "
             "personalised model on this data."
         )
     elif pop.height and pop["value"][0] is not None:
-        text += (
-            f", against {_metric_text(pop['value'][0], metric)} for simply suggesting the "
-            "best-sellers."
+        text += _(", against {value} for simply suggesting the best-sellers.").format(
+            value=_metric_text(pop["value"][0], metric)
         )
     else:
-        text += "."
+        text += _(".")
     if saved.stale:
-        text += (
-            f" This comparison used the data up to {saved.data_end:%d %B %Y}; the data has "
-            "changed since, so run it again on the Recommenders page for current figures."
-        )
+        text += " " + _(
+            "This comparison used the data up to {day}; the data has changed since, so run "
+            "it again on the Recommenders page for current figures."
+        ).format(day=_date(saved.data_end))
     return text
 
 
 def _metric_text(v: float | None, metric: str) -> str:
     if v is None:
         return "—"
-    return f"{v:.1%}" if metric in _SHARES else f"{v:.3f}"
+    return fmt.percent(v, 1) if metric in _SHARES else i18n.format_fixed(v, 3)
 
 
 def _with_intervals(metrics: pl.DataFrame) -> pl.DataFrame:
@@ -395,7 +449,8 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
 
 
 _CSS = """
-body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, "Noto Sans CJK SC",
+       "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif;
        color: #1f2937; max-width: 960px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
 h1 { font-size: 1.7em; margin-bottom: 0.1em; } h2 { margin-top: 1.6em; font-size: 1.3em;
      border-bottom: 2px solid #e5e7eb; padding-bottom: 0.2em; }
@@ -420,7 +475,7 @@ def build_report(
     ds: Dataset,
     segments: list[SegmentDescription],
     *,
-    segment_kind: str = "customer segments",
+    segment_kind: str | None = None,
     comparison: SavedComparison | None = None,
     min_group: int = 0,
     epsilon: float | None = None,
@@ -429,6 +484,7 @@ def build_report(
     currency: str | None = None,
     noisy_sizes: Mapping[str, int] | None = None,
     missing: list[MissingSection] | tuple[MissingSection, ...] = (),
+    language: str | None = None,
 ) -> Report:
     """The stakeholder report of a dataset as one self-contained HTML page.
 
@@ -451,12 +507,50 @@ def build_report(
         Sections the caller could not build (e.g. a saved comparison it cannot read): each
         is printed in the report as a section saying so, with the reason, and returned in
         ``Report.missing`` for the page to show.
+    language : str, optional
+        The report's language ("en", "zh"; :data:`profiling.vocabulary.i18n.LANGUAGES`):
+        every word, number and date of the page and its charts; the current language when
+        None. Data values (workspace, category and model-given names) are never translated.
 
     Raises
     ------
     ReportError
         Charts were asked for and cannot be drawn on this machine.
+    ValueError
+        ``language`` is not a supported language.
     """
+    with i18n.language(language or i18n.get_language()) as lang:
+        return _build_report(
+            ds,
+            segments,
+            segment_kind=segment_kind,
+            comparison=comparison,
+            min_group=min_group,
+            epsilon=epsilon,
+            charts=charts,
+            generated_at=generated_at,
+            currency=currency,
+            noisy_sizes=noisy_sizes,
+            missing=missing,
+            lang=lang,
+        )
+
+
+def _build_report(
+    ds: Dataset,
+    segments: list[SegmentDescription],
+    *,
+    segment_kind: str | None,
+    comparison: SavedComparison | None,
+    min_group: int,
+    epsilon: float | None,
+    charts: bool,
+    generated_at: datetime | None,
+    currency: str | None,
+    noisy_sizes: Mapping[str, int] | None,
+    missing: list[MissingSection] | tuple[MissingSection, ...],
+    lang: str,
+) -> Report:
     from profiling.present import viz  # plotly figure builders
 
     sizes, privacy_notes = protected_sizes(segments, min_group, epsilon, noisy_sizes)
@@ -466,15 +560,21 @@ def build_report(
 
     figures: list[tuple[str, go.Figure]] = []
     activity = viz.activity_figure(ds.activity())
-    activity.update_layout(title="Activity over time")
-    figures.append(("Activity over time, by kind of action", activity))
+    activity.update_layout(title=_("Activity over time"))
+    figures.append((_("Activity over time, by kind of action"), activity))
     bars = [
-        _Bar(r["segment"], r["users"], r["share_of_users"], r["share_of_revenue"])
+        _Bar(
+            _segment_name(r["segment"], min_group),
+            r["users"],
+            r["share_of_users"],
+            r["share_of_revenue"],
+        )
         for r in sizes.iter_rows(named=True)
     ]
     size_fig = viz.segment_sizes_figure(bars)
-    size_fig.update_layout(title="Share of customers and of revenue per segment")
-    figures.append(("Share of customers and of revenue per segment", size_fig))
+    size_title = _("Share of customers and of revenue per segment")
+    size_fig.update_layout(title=size_title)
+    figures.append((size_title, size_fig))
     metric, k = None, None
     if comparison is not None and comparison.metrics.height:
         metric = _lead_metric(comparison.metrics)
@@ -484,14 +584,11 @@ def build_report(
             else None
         )
         model_fig = viz.metric_bars_figure(_with_intervals(comparison.metrics), metric)
-        model_fig.update_layout(
-            title=_LEAD_METRICS.get(metric, metric).format(k=k or 10).capitalize(),
-            yaxis_title="",
-        )
+        model_fig.update_layout(title=_capitalize(_metric_words(metric, k)), yaxis_title="")
         if metric in _SHARES:  # shares read as percentages, as in the summary above
             model_fig.update_layout(yaxis_tickformat=".0%")
             model_fig.update_traces(texttemplate="%{y:.1%}")
-        figures.append(("Model comparison", model_fig))
+        figures.append((_("Model comparison"), model_fig))
     pictures = (
         dict(zip([a for a, _ in figures], figure_pngs([f for _, f in figures]), strict=True))
         if charts
@@ -502,13 +599,13 @@ def build_report(
         return _img(pictures[alt], alt) if alt in pictures else ""
 
     cards = [
-        ("Customers", _count(h["customers"])),
-        ("Customers who bought", _count(h["buyers"])),
-        ("Orders", _count(h["orders"])),
-        ("Revenue after refunds", _money(h["revenue"], currency)),
-        ("Average order value (after refunds)", _money(h["average_order_value"], currency)),
-        ("Revenue per customer", _money(h["revenue_per_customer"], currency)),
-        ("Bought more than once", _pct(h["repeat_rate"])),
+        (_("Customers"), _count(h["customers"])),
+        (_("Customers who bought"), _count(h["buyers"])),
+        (_("Orders"), _count(h["orders"])),
+        (_("Revenue after refunds"), _money(h["revenue"], currency)),
+        (_("Average order value (after refunds)"), _money(h["average_order_value"], currency)),
+        (_("Revenue per customer"), _money(h["revenue_per_customer"], currency)),
+        (_("Bought more than once"), _pct(h["repeat_rate"])),
     ]
     card_html = "".join(
         f'<div class="card"><div class="label">{_e(label)}</div>'
@@ -520,42 +617,50 @@ def build_report(
         d = by_name.get(r["segment"])
         seg_rows.append(
             [
-                r["segment"],
+                _segment_name(r["segment"], min_group),
                 _count(r["users"]),
                 _pct(r["share_of_users"]),
                 _pct(r["share_of_revenue"]),
-                d.definition if d is not None else "",
+                _(d.definition) if d is not None and d.definition else "",
                 d.highlights() if d is not None else "",
             ]
         )
+    title = _e(_("Customer report · {workspace}").format(workspace=ds.name))
+    meta = _("Data from {start} to {end} · prepared {day} {time} UTC with Persona Studio").format(
+        start=_date(h["start"]),
+        end=_date(h["end"]),
+        day=_date(generated_at),
+        time=f"{generated_at:%H:%M}",
+    )
+    overview_title, segments_title = _("Overview"), _("Customer segments")
+    kind_words = segment_kind or _("customer segments")
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Customer report · {_e(ds.name)}</title>",
+        f'<html lang="{_HTML_LANG[lang]}"><head><meta charset="utf-8">',
+        f"<title>{title}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>Customer report · {_e(ds.name)}</h1>",
-        f'<p class="meta">Data from {h["start"]:%d %B %Y} to {h["end"]:%d %B %Y} · '
-        f"prepared {generated_at:%d %B %Y %H:%M} UTC with Persona Studio</p>",
-        '<section id="overview"><h2>Overview</h2>',
+        f"<h1>{title}</h1>",
+        f'<p class="meta">{_e(meta)}</p>',
+        f'<section id="overview"><h2>{_e(overview_title)}</h2>',
         f'<p class="summary">{_e(_overview_text(h))}</p>',
         f'<div class="cards">{card_html}</div>',
-        picture("Activity over time, by kind of action"),
+        picture(_("Activity over time, by kind of action")),
         "</section>",
-        '<section id="segments"><h2>Customer segments</h2>',
-        f'<p class="summary">{_e(_segments_text(sizes, segment_kind))}</p>',
+        f'<section id="segments"><h2>{_e(segments_title)}</h2>',
+        f'<p class="summary">{_e(_segments_text(sizes, kind_words))}</p>',
     ]
     if privacy_notes:
         parts.append('<p class="privacy">' + " ".join(_e(n) for n in privacy_notes) + "</p>")
     parts += [
-        picture("Share of customers and of revenue per segment"),
+        picture(size_title),
         _table(
             [
-                "Segment",
-                "Customers",
-                "Share of customers",
-                "Share of revenue",
-                "Who they are",
-                "What sets them apart",
+                _("Segment"),
+                _("Customers"),
+                _("Share of customers"),
+                _("Share of revenue"),
+                _("Who they are"),
+                _("What sets them apart"),
             ],
             seg_rows,
             {1, 2, 3},
@@ -573,36 +678,31 @@ def build_report(
                 return "—" if r.get("std") is None else f"± {_metric_text(r['std'], metric)}"
             if r.get("ci_low") is None or r.get("ci_high") is None:
                 return "—"
-            return f"{_metric_text(r['ci_low'], metric)} to {_metric_text(r['ci_high'], metric)}"
+            return _("{low} to {high}").format(
+                low=_metric_text(r["ci_low"], metric), high=_metric_text(r["ci_high"], metric)
+            )
 
         rows = [
             [
-                r["model"],
+                G.model_label(r["model"]),
                 _metric_text(r["value"], metric),
                 spread(r),
-                "best" if r.get("is_best") else "",
+                _("best") if r.get("is_best") else "",
             ]
             for r in m.iter_rows(named=True)
         ]
         folds = int(m["folds"].max()) if folded and "folds" in m.columns else None
         spread_header = (
-            f"Spread over {folds} test folds (standard deviation)"
+            _("Spread over {folds} test folds (standard deviation)").format(folds=folds)
             if folded
-            else "Likely range (95%)"
+            else _("Likely range (95%)")
         )
         parts += [
-            f'<section id="models"><h2>{MODELS_TITLE}</h2>',
+            f'<section id="models"><h2>{_e(_(MODELS_TITLE))}</h2>',
             f'<p class="summary">{_e(_models_text(comparison, metric, k))}</p>',
-            picture("Model comparison"),
+            picture(_("Model comparison")),
             _table(
-                [
-                    "Model",
-                    _LEAD_METRICS[metric].format(k=k or 10).capitalize()
-                    if metric in _LEAD_METRICS
-                    else metric,
-                    spread_header,
-                    "",
-                ],
+                [_("Model"), _capitalize(_metric_words(metric, k)), spread_header, ""],
                 rows,
                 {1, 2},
             ),
@@ -610,12 +710,30 @@ def build_report(
         ]
     for gap in missing:
         parts += [
-            f'<section class="missing"><h2>{_e(gap.title)}</h2>',
-            f'<p class="missing">This section could not be built: {_e(gap.reason)}.</p>',
+            f'<section class="missing"><h2>{_e(_(gap.title))}</h2>',
+            '<p class="missing">'
+            + _e(_("This section could not be built: {reason}.").format(reason=gap.reason))
+            + "</p>",
             "</section>",
         ]
     parts.append("</body></html>")
     return Report("\n".join(p for p in parts if p), sizes, epsilon, privacy_notes, list(missing))
+
+
+_HTML_LANG = {"en": "en", "zh": "zh-Hans"}
+"""The ``lang`` attribute of the report's page (Chromium picks the CJK font by it)."""
+
+
+def _segment_name(name: str, min_group: int) -> str:
+    """A segment name as the report shows it: RFM names and the merged small-groups row in
+    the report's language, cluster and custom names as they are."""
+    if min_group and name == P.SMALL_GROUPS.format(k=min_group):
+        return _(P.SMALL_GROUPS).format(k=min_group)
+    return segment_label(name)
+
+
+def _capitalize(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 
 import numpy as np
@@ -13,9 +14,10 @@ from profiling.profiles.segments import RFM_ORDER, segment_label, segment_order 
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
-from profiling.vocabulary.fmt import month, ordinal
+from profiling.vocabulary.fmt import count, month, ordinal
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
+from profiling.workspace.migration import flow_label
 
 EVENT_COLORS: dict[str, str] = {
     S.VIEW: "#94A3B8",
@@ -194,12 +196,17 @@ def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
     410,763 kept ones. Small bars stay readable through their written count.
     """
     colors = {"dropped": "#EF4444", "repaired": "#F59E0B", "kept": "#6366F1"}
-    labels = ["rows kept"] + plotly_text(summary["reason"].to_list())
+    labels = [_("rows kept")] + plotly_text([_(r) for r in summary["reason"].to_list()])
     values = [rows_kept] + summary["rows"].to_list()
     dropped = summary.filter(pl.col("action") == "dropped")["rows"].sum()
     read = rows_kept + dropped
     marker = ["#10B981"] + [colors.get(a, "#888") for a in summary["action"]]
-    text = [f"{v:,} ({v / read:.1%})" if read else f"{v:,}" for v in values]
+    text = [
+        f"{i18n.format_number(v, 0)} ({i18n.format_percent_value(v / read, 1)})"
+        if read
+        else i18n.format_number(v, 0)
+        for v in values
+    ]
     top = max(values, default=0) or 1
     fig = go.Figure(
         go.Bar(
@@ -210,13 +217,13 @@ def cleaning_figure(summary: pl.DataFrame, rows_kept: int) -> go.Figure:
             text=text[::-1],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="%{y}: %{x:,} rows<extra></extra>",
+            hovertemplate=_("%{y}: %{x:,} rows") + "<extra></extra>",
         )
     )
     fig.update_layout(
         **_LAYOUT,
-        title="Rows kept, dropped and repaired",
-        xaxis={"title": "rows", "range": [0, top * 1.3], "tickformat": ",d"},
+        title=_("Rows kept, dropped and repaired"),
+        xaxis={"title": _("rows"), "range": [0, top * 1.3], "tickformat": ",d"},
         yaxis={"automargin": True},
         height=140 + 32 * len(labels),
     )
@@ -302,17 +309,41 @@ def segment_heatmap_figure(z: pl.DataFrame, order: list[str], names: dict[str, s
     return fig
 
 
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _short(text: str, width: int = 22) -> str:
-    """A long label broken over lines (plotly wraps on <br>) so that it is not cut off."""
-    words, lines, line = text.split(), [], ""
-    for w in words:
-        if line and len(line) + 1 + len(w) > width:
-            lines.append(line)
-            line = w
-        else:
-            line = f"{line} {w}".strip()
+    """A long label broken over lines (plotly wraps on <br>) so that it is not cut off:
+    between words, and between any two Chinese characters; ``width`` counts a wide
+    (Chinese) character as two."""
+    lines, line = [], ""
+    for word in text.split():
+        for j, piece in enumerate(_pieces(word)):
+            sep = " " if (j == 0 and line) else ""
+            if line and _display_width(line + sep + piece) > width:
+                lines.append(line)
+                line = piece
+            else:
+                line = f"{line}{sep}{piece}"
     lines.append(line)
     return "<br>".join(lines)
+
+
+def _pieces(word: str) -> list[str]:
+    """A word cut before and after each wide character (Latin runs stay whole)."""
+    out, run = [], ""
+    for ch in word:
+        if unicodedata.east_asian_width(ch) in "WF":
+            if run:
+                out.append(run)
+                run = ""
+            out.append(ch)
+        else:
+            run += ch
+    if run:
+        out.append(run)
+    return out
 
 
 def radar_figure(
@@ -482,7 +513,7 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
     colors = ["#4F46E5" if b else "#A5B4FC" for b in best]
     fig = go.Figure(
         go.Bar(
-            x=m["model"].to_list(),
+            x=[G.model_label(n) for n in m["model"]],
             y=value,
             marker_color=colors,
             error_y={"type": "data", "array": err_hi, "arrayminus": err_lo, "color": "#334155"},
@@ -499,7 +530,7 @@ def metric_bars_figure(metrics: pl.DataFrame, metric: str) -> go.Figure:
     fig.update_layout(
         # a half-width chart: the title in short lines, so that it is not cut off
         **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
-        title=_short(f"{label} by model (bars: likely range, 95%)", 36),
+        title=_short(_("{measure} by model (bars: likely range, 95%)").format(measure=label), 36),
         yaxis_title=G.label(metric),
         height=400,
         uniformtext={"minsize": 10, "mode": "show"},
@@ -512,10 +543,12 @@ def pr_curve_figure(curve: pl.DataFrame) -> go.Figure:
     from plotly.subplots import make_subplots
 
     panels = [m for m in ("precision", "recall", "f1") if m in curve.columns]
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[f"{m}@K" for m in panels])
+    fig = make_subplots(
+        rows=1, cols=len(panels), subplot_titles=[G.technical(m) + "@K" for m in panels]
+    )
     for j, (model, part) in enumerate(curve.sort("k").group_by("model", maintain_order=True)):
         color = MODEL_COLORS[j % len(MODEL_COLORS)]
-        name = model[0]
+        name = G.model_label(model[0])
         for col, metric in enumerate(panels, start=1):
             fig.add_scatter(
                 x=part["k"],
@@ -527,8 +560,12 @@ def pr_curve_figure(curve: pl.DataFrame) -> go.Figure:
                 legendgroup=name,
                 showlegend=col == 1,
             )
-    title = "Precision, recall and F1" if "f1" in panels else "Precision and recall"
-    fig.update_layout(**_LAYOUT, height=380, title=f"{title} at K = 1..20")
+    title = (
+        _("Precision, recall and F1 at K = 1..20")
+        if "f1" in panels
+        else _("Precision and recall at K = 1..20")
+    )
+    fig.update_layout(**_LAYOUT, height=380, title=title)
     fig.update_xaxes(title_text="K", dtick=2 if len(panels) < 3 else 4)
     return fig
 
@@ -543,16 +580,21 @@ def model_segment_figure(breakdown: pl.DataFrame, metric: str = "ndcg") -> go.Fi
     fig = go.Figure(
         go.Heatmap(
             z=grid.select(segs).to_numpy(),
-            y=grid["model"].to_list(),
-            x=[f"{plotly_text(s)} ({u:,})" for s, u in zip(segs, sizes["users"], strict=True)],
+            y=[G.model_label(n) for n in grid["model"]],
+            x=[
+                f"{plotly_text(segment_label(s))} ({count(u)})"
+                for s, u in zip(segs, sizes["users"], strict=True)
+            ],
             colorscale="Viridis",
             texttemplate="%{z:.2f}",
-            hovertemplate="%{y} · %{x}<br>" + metric + " %{z:.3f}<extra></extra>",
+            hovertemplate="%{y} · %{x}<br>" + G.technical(metric) + " %{z:.3f}<extra></extra>",
         )
     )
     fig.update_layout(
         **_LAYOUT,
-        title=f"{G.metric_label(metric)} by customer segment (test customers per segment)",
+        title=_("{measure} by customer segment (test customers per segment)").format(
+            measure=G.metric_label(metric)
+        ),
         height=200 + 34 * grid.height,
         xaxis_tickangle=-30,
     )
@@ -566,17 +608,19 @@ def cold_warm_figure(cold_warm: pl.DataFrame, metric: str = "ndcg") -> go.Figure
     for seg, color in (("warm", "#4F46E5"), ("cold", "#F59E0B")):
         part = c.filter(pl.col("segment") == seg)
         users = part["users"].max() if part.height else 0
-        who = "with earlier history" if seg == "warm" else "new (no earlier history)"
+        who = _("with earlier history") if seg == "warm" else _("new (no earlier history)")
         fig.add_bar(
-            x=part["model"].to_list(),
+            x=[G.model_label(n) for n in part["model"]],
             y=part["value"].to_list(),
-            name=f"{who} ({users or 0:,})",
+            name=f"{who} ({count(users or 0)})",
             marker_color=color,
         )
     fig.update_layout(
         **_LAYOUT,
         barmode="group",
-        title=f"{G.metric_label(metric)}: customers with and without earlier history",
+        title=_("{measure}: customers with and without earlier history").format(
+            measure=G.metric_label(metric)
+        ),
         height=360,
         legend={"orientation": "h", "y": -0.15},
     )
@@ -602,16 +646,18 @@ def time_quality_figure(
             x=[max(row["fit_seconds"] or 0.0, 1e-3)],
             y=[row["value"]],
             mode="markers",
-            name=row["model"],
+            name=G.model_label(row["model"]),
             marker={
                 "size": 13,
                 "color": MODEL_COLORS[i % len(MODEL_COLORS)],
                 "symbol": symbols[i % len(symbols)],
                 "line": {"width": 1, "color": "#FFF"},
             },
-            hovertemplate=row["model"]
-            + "<br>train %{x:.2f} s<br>"
-            + metric
+            hovertemplate=plotly_text(G.model_label(row["model"]))
+            + "<br>"
+            + _("training %{x:.2f} s")
+            + "<br>"
+            + G.technical(metric)
             + " %{y:.3f}<extra></extra>",
         )
     seconds = m["fit_seconds"].clip(lower_bound=1e-3)
@@ -619,12 +665,14 @@ def time_quality_figure(
     decades = m.height and seconds.max() / seconds.min() >= 10
     fig.update_layout(
         **{**_LAYOUT, "margin": {**_LAYOUT["margin"], "t": 90}},
-        title=_short(f"Training time against {G.metric_label(metric)}", 36),
+        title=_short(
+            _("Training time against {measure}").format(measure=G.metric_label(metric)), 36
+        ),
         xaxis_type="log",
-        xaxis_title="training time (s, log scale)",
+        xaxis_title=_("training time (s, log scale)"),
         yaxis_title=G.label(metric),
         height=400,
-        legend={"title": {"text": "model"}},
+        legend={"title": {"text": _("model")}},
     )
     if decades:
         fig.update_xaxes(dtick=1)
@@ -648,9 +696,9 @@ def percentile_figure(pcts: pl.DataFrame) -> go.Figure:
     )
     fig.update_layout(
         **_LAYOUT,
-        title="Where this customer stands among all (100th = top)",
+        title=_("Where this customer stands among all (100th = top)"),
         height=280,
-        xaxis={"range": [0, 110], "title": "percentile"},
+        xaxis={"range": [0, 110], "title": _("percentile")},
         yaxis_autorange="reversed",
     )
     return fig
@@ -662,19 +710,19 @@ def affinity_figure(aff: pl.DataFrame) -> go.Figure:
     fig.add_bar(
         x=plotly_text(aff["category"].to_list()),
         y=aff["user"].to_list(),
-        name="this user",
+        name=_("this customer"),
         marker_color="#4F46E5",
     )
     fig.add_bar(
         x=plotly_text(aff["category"].to_list()),
         y=aff["population"].to_list(),
-        name="all users",
+        name=_("all customers"),
         marker_color="#CBD5E1",
     )
     fig.update_layout(
         **_LAYOUT,
         barmode="group",
-        title="Category affinity",
+        title=_("Category affinity"),
         yaxis_tickformat=".0%",
         height=340,
         legend={"orientation": "h", "y": -0.3},
@@ -684,6 +732,20 @@ def affinity_figure(aff: pl.DataFrame) -> go.Figure:
 
 
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+PARTS_OF_DAY = {
+    "night": N_("night"),
+    "morning": N_("morning"),
+    "afternoon": N_("afternoon"),
+    "evening": N_("evening"),
+}
+
+
+def weekday_names() -> list[str]:
+    """Monday to Sunday, abbreviated, in the current language (Babel: "Mon" / "周一")."""
+    from babel.dates import get_day_names
+
+    names = get_day_names("abbreviated", locale=i18n.babel_locale())
+    return [names[i] for i in range(7)]
 
 
 def rhythm_figure(r: pl.DataFrame) -> go.Figure:
@@ -695,19 +757,21 @@ def rhythm_figure(r: pl.DataFrame) -> go.Figure:
             per_day[row["weekday"] - 1] += row["events"]
         fig = go.Figure(
             go.Bar(
-                x=WEEKDAY_NAMES,
+                x=weekday_names(),
                 y=per_day,
                 marker_color="#7C3AED",
-                hovertemplate="%{x}: %{y} events<extra></extra>",
+                hovertemplate=_("%{x}: %{y} events") + "<extra></extra>",
             )
         )
         fig.update_layout(
             **_LAYOUT,
             height=300,
-            title="When this user is active: by weekday (the data has dates only, no time of day)",
+            title=_(
+                "When this customer is active: by weekday (the data has dates only, no time of day)"
+            ),
         )
         return fig
-    parts = ["night", "morning", "afternoon", "evening"]
+    parts = list(PARTS_OF_DAY)
     z = [[0] * 7 for _ in parts]
     for row in r.iter_rows(named=True):
         if row["part"] in parts:
@@ -715,23 +779,27 @@ def rhythm_figure(r: pl.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=WEEKDAY_NAMES,
-            y=parts,
+            x=weekday_names(),
+            y=[_(PARTS_OF_DAY[p]) for p in parts],
             colorscale="Purples",
             texttemplate="%{z}",
-            hovertemplate="%{y}, %{x}: %{z} events<extra></extra>",
+            hovertemplate=_("%{y}, %{x}: %{z} events") + "<extra></extra>",
         )
     )
-    fig.update_layout(**_LAYOUT, title="When this user is active", height=300)
+    fig.update_layout(**_LAYOUT, title=_("When this customer is active"), height=300)
     return fig
 
 
 def funnel_figure(f: pl.DataFrame) -> go.Figure:
     """Funnel of the user's views, carts and purchases."""
     fig = go.Figure(
-        go.Funnel(y=f["step"].to_list(), x=f["events"].to_list(), marker_color="#4F46E5")
+        go.Funnel(
+            y=[event_name(s) for s in f["step"].to_list()],
+            x=f["events"].to_list(),
+            marker_color="#4F46E5",
+        )
     )
-    fig.update_layout(**_LAYOUT, title="Funnel", height=300)
+    fig.update_layout(**_LAYOUT, title=_("Funnel"), height=300)
     return fig
 
 
@@ -766,21 +834,26 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
         mask = (t[S.EVENT_TYPE] == e).to_list()
         fig.add_scatter(
             x=[ts for ts, m in zip(t[S.TIMESTAMP], mask, strict=True) if m],
-            y=[e] * sum(mask),
+            y=[event_name(e)] * sum(mask),
             mode="markers",
-            name=e,
+            name=event_name(e),
             marker={"color": EVENT_COLORS.get(e, "#888"), "size": 9, "opacity": 0.7},
             text=[h for h, m in zip(hover, mask, strict=True) if m],
-            hovertemplate="%{x}<br>%{text}<extra>" + e + "</extra>",
+            hovertemplate="%{x|"
+            + d3_date()
+            + " %H:%M}<br>%{text}<extra>"
+            + event_name(e)
+            + "</extra>",
         )
     # one lane per event type present, 45 px each: two lanes are not 200 px apart
     fig.update_layout(
         **_LAYOUT,
-        title="Timeline (drag to zoom)",
+        title=_("Timeline (drag to zoom)"),
         height=110 + 45 * max(len(order), 1),
         showlegend=False,
-        yaxis={"categoryorder": "array", "categoryarray": order[::-1]},
+        yaxis={"categoryorder": "array", "categoryarray": [event_name(e) for e in order[::-1]]},
     )
+    _localize_dates(fig)
     span = timeline_range(t[S.TIMESTAMP])
     if span is not None:
         fig.update_xaxes(range=span)
@@ -789,7 +862,7 @@ def timeline_figure(t: pl.DataFrame) -> go.Figure:
 
 # ---- profile map -----------------------------------------------------------------------------
 _HOVER_FIGURES = (
-    ("recency_days", ",.0f", " days"),
+    ("recency_days", ",.0f", N_(" days")),
     ("frequency", ",.0f", ""),
     ("monetary", ",.2f", ""),
     ("n_events", ",.0f", ""),
@@ -802,15 +875,23 @@ def _hover(table: pl.DataFrame) -> tuple[list[list], str]:
     table = table.with_columns(plotly_text(table[S.USER_ID].cast(pl.String)).alias("__shown_id"))
     cols = [S.USER_ID, "__shown_id"]
     lines = ["<b>%{customdata[1]}</b>"]
-    for c, label in (("rfm_segment", "segment"), ("cluster_name", "group")):
+    for c, label in (("rfm_segment", _("segment")), ("cluster_name", _("group"))):
         if c in table.columns:
-            table = table.with_columns(plotly_text(table[c].cast(pl.String)).alias(c))
+            names = table[c].cast(pl.String)
+            if c == "rfm_segment":  # the RFM names in the reader's language
+                known = names.unique().drop_nulls().to_list()
+                names = names.replace_strict(
+                    {n: segment_label(n) for n in known}, default=None, return_dtype=pl.String
+                )
+            table = table.with_columns(plotly_text(names).alias(c))
             lines.append(f"{label}: %{{customdata[{len(cols)}]}}")
             cols.append(c)
     figures = []
     for c, fmt, unit in _HOVER_FIGURES:
         if c in table.columns:
-            figures.append(f"{G.label(c)}: %{{customdata[{len(cols)}]:{fmt}}}{unit}")
+            figures.append(
+                f"{G.label(c)}: %{{customdata[{len(cols)}]:{fmt}}}{_(unit) if unit else ''}"
+            )
             cols.append(c)
     if figures:
         lines.append(" · ".join(figures))
@@ -891,7 +972,10 @@ def map_figure(
             )
             mask = values == name
             t = trace(mask, color=color)
-            t.name = f"{plotly_text(name)} ({int(mask.sum()):,})"
+            shown = _("(none)") if name == "(none)" else segment_label(name)
+            if name.startswith("not ") and name not in RFM_COLORS:  # a tag's "not <tag>"
+                shown = _("not {tag}").format(tag=name[4:])
+            t.name = f"{plotly_text(shown)} ({i18n.format_number(int(mask.sum()), 0)})"
             t.legendgroup = name
     else:
         lo, hi = colors.quantile(0.01), colors.quantile(0.99)
@@ -947,7 +1031,7 @@ def migration_figure(
 
     left = order(flows["from_segment"].unique().to_list())
     right = order(flows["to_segment"].unique().to_list())
-    labels = plotly_text(left + right)
+    labels = plotly_text([flow_label(n) for n in left + right])
     before, after = plotly_text(before), plotly_text(after)
     colors = [segment_color(n, ids.get(n)) for n in left + right]
     li = {n: i for i, n in enumerate(left)}
@@ -980,7 +1064,8 @@ def migration_figure(
                 "pad": 14,
                 "thickness": 16,
                 "customdata": [before] * len(left) + [after] * len(right),
-                "hovertemplate": "%{label} on %{customdata}: %{value:,} users<extra></extra>",
+                "hovertemplate": _("%{label} on %{customdata}: %{value:,} customers")
+                + "<extra></extra>",
             },
             link={
                 "source": [li[r["from_segment"]] for r in rows],
@@ -994,8 +1079,11 @@ def migration_figure(
                 ],
                 "customdata": [r["revenue_12m"] for r in rows],
                 "hovertemplate": f"%{{source.label}} ({before}) → %{{target.label}} ({after})"
-                "<br>%{value:,} users"
-                "<br>%{customdata:,.0f} spent in the 12 months before<extra></extra>",
+                + "<br>"
+                + _("%{value:,} customers")
+                + "<br>"
+                + _("%{customdata:,.0f} spent in the 12 months before")
+                + "<extra></extra>",
             },
         )
     )

@@ -32,16 +32,19 @@ from profiling.errors import ProfilingError
 from profiling.profiles.features import feature_label
 from profiling.profiles.segments import default_cluster_features, prepare_matrix
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 METHODS = {"umap": "UMAP (neighbourhoods kept)", "pca": "PCA (linear, instant)"}
 SOURCES = {
-    "profile": "Behaviour profile",
-    "svd": "Taste from ratings (SVD)",
-    "als": "Taste from purchases (ALS)",
-    "gru4rec": "Taste from visit order (GRU4Rec)",
-    "sasrec": "Taste from visit order (SASRec)",
+    "profile": N_("Behaviour profile"),
+    "svd": N_("Taste from ratings (SVD)"),
+    "als": N_("Taste from purchases (ALS)"),
+    "gru4rec": N_("Taste from visit order (GRU4Rec)"),
+    "sasrec": N_("Taste from visit order (SASRec)"),
 }
-"""Plain names; the help of the picker says what each is (user factors of a model)."""
+"""Plain names (msgids: translate where shown); the help of the picker says what each is
+(user factors of a model)."""
 MAX_POINTS = 50_000
 MIN_USERS = 5
 UMAP_EPOCHS = 200
@@ -296,7 +299,7 @@ def warm_up(random_state: int = S.RANDOM_STATE, progress: Progress | None = None
 
 # ---- what the map shows ------------------------------------------------------------------
 
-SEGMENT_COLUMNS = {"rfm_segment": "Value segment (RFM)", "cluster_name": "Behaviour group"}
+SEGMENT_COLUMNS = {"rfm_segment": N_("Value segment (RFM)"), "cluster_name": N_("Behaviour group")}
 
 
 def map_table(
@@ -314,11 +317,11 @@ def map_table(
 def color_options(profiles: pl.DataFrame, segments: tuple[str, ...] = ()) -> dict[str, str]:
     """What the map can be coloured by: the given segment columns (see
     :data:`SEGMENT_COLUMNS`), one entry per tag present (``tag:<name>``), then every
-    numeric profile feature. Key -> label."""
-    options = {c: SEGMENT_COLUMNS[c] for c in segments}
+    numeric profile feature. Key -> label in the current language."""
+    options = {c: _(SEGMENT_COLUMNS[c]) for c in segments}
     if "tags" in profiles.columns:
         tags = profiles["tags"].explode().drop_nulls().unique().sort().to_list()
-        options.update({f"tag:{t}": f"Tag: {t}" for t in tags})
+        options.update({f"tag:{t}": _("Tag: {tag}").format(tag=_(t)) for t in tags})
     for name, dtype in profiles.schema.items():
         if dtype.is_numeric() and name not in options:
             options[name] = feature_label(name)

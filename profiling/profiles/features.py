@@ -18,6 +18,7 @@ import polars as pl
 from profiling.data.dataset import Dataset, time_of_day_known
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 
 PARTS_OF_DAY: dict[str, tuple[int, int]] = {
     "night": (0, 6),
@@ -554,58 +555,68 @@ class TagRule:
 
 
 TAG_RULES: tuple[TagRule, ...] = (
-    TagRule("high value", "net spend above the 90th percentile of buyers", ("monetary",)),
-    TagRule("frequent buyer", "orders in the top 10% of buyers (and at least 3)", ("frequency",)),
+    TagRule(N_("high value"), N_("net spend above the 90th percentile of buyers"), ("monetary",)),
     TagRule(
-        "bargain hunter",
-        "pays on average 20% or more below the median price of the "
-        "categories they buy, over at least 2 purchases",
+        N_("frequent buyer"), N_("orders in the top 10% of buyers (and at least 3)"), ("frequency",)
+    ),
+    TagRule(
+        N_("bargain hunter"),
+        N_(
+            "pays on average 20% or more below the median price of the "
+            "categories they buy, over at least 2 purchases"
+        ),
         ("price_level", "n_purchase"),
     ),
     TagRule(
-        "premium buyer",
-        "pays on average 30% or more above the median price of the "
-        "categories they buy, over at least 2 purchases",
+        N_("premium buyer"),
+        N_(
+            "pays on average 30% or more above the median price of the "
+            "categories they buy, over at least 2 purchases"
+        ),
         ("price_level", "n_purchase"),
     ),
     TagRule(
-        "night owl",
-        "at least 25% of activity between midnight and 6 am (population "
-        "average: see the profile map)",
+        N_("night owl"),
+        N_(
+            "at least 25% of activity between midnight and 6 am (population "
+            "average: see the profile map)"
+        ),
         ("share_night",),
     ),
     TagRule(
-        "weekend shopper",
-        "at least 60% of activity on Saturdays and Sundays (2 of 7 days is 29%)",
+        N_("weekend shopper"),
+        N_("at least 60% of activity on Saturdays and Sundays (2 of 7 days is 29%)"),
         ("weekend_share",),
     ),
     TagRule(
-        "category loyalist",
-        "at least 60% of interactions in one category, over at least 10 interactions",
+        N_("category loyalist"),
+        N_("at least 60% of interactions in one category, over at least 10 interactions"),
         ("top_category_share", "n_events"),
     ),
     TagRule(
-        "explorer",
-        "category entropy above the 90th percentile (interest spread over many categories)",
+        N_("explorer"),
+        N_("category entropy above the 90th percentile (interest spread over many categories)"),
         ("category_entropy",),
     ),
-    TagRule("window shopper", "at least 20 views and no purchase", ("n_view", "frequency")),
-    TagRule("new", "first seen in the last 30 days", ("tenure_days",)),
+    TagRule(N_("window shopper"), N_("at least 20 views and no purchase"), ("n_view", "frequency")),
+    TagRule(N_("new"), N_("first seen in the last 30 days"), ("tenure_days",)),
     TagRule(
-        "lapsing",
-        "active on 3 or more days but not seen for 90 days or more",
+        N_("lapsing"),
+        N_("active on 3 or more days but not seen for 90 days or more"),
         ("days_since_seen", "active_days"),
     ),
     TagRule(
-        "rising",
-        "at least 5 events in the last 30 days and more than twice as "
-        "many as in the 30 days before",
+        N_("rising"),
+        N_(
+            "at least 5 events in the last 30 days and more than twice as "
+            "many as in the 30 days before"
+        ),
         ("momentum", "events_last_30d"),
     ),
-    TagRule("reviewer", "rated 5 or more items", ("n_ratings",)),
+    TagRule(N_("reviewer"), N_("rated 5 or more items"), ("n_ratings",)),
     TagRule(
-        "serial returner",
-        "refunds on 20% or more of purchases, at least 2 refunds",
+        N_("serial returner"),
+        N_("refunds on 20% or more of purchases, at least 2 refunds"),
         ("refund_rate", "n_refund"),
     ),
 )

@@ -12,7 +12,10 @@ from profiling.data.dataset import time_of_day_known
 from profiling.errors import ProfilingError
 from profiling.profiles.features import CATEGORY_PREFIX, PARTS_OF_DAY, feature_label
 from profiling.profiles.segments import default_cluster_features, prepare_matrix
+from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
+from profiling.vocabulary.i18n import ngettext
 
 KEY_FIGURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -28,8 +31,8 @@ def _row(profiles: pl.DataFrame, user_id: str) -> dict:
 def _share_words(pct: float) -> str:
     """A share 0-100 in words that never round a few customers to none or all of them."""
     if 0 < pct < 1 or 99 < pct < 100:
-        return f"{pct:.1f}%"
-    return f"{pct:.0f}%"
+        return fmt.percent(pct / 100.0, 1)
+    return fmt.percent(pct / 100.0, 0)
 
 
 def percentile_sentence(feature: str, below: float | None, tied: float | None) -> str:
@@ -38,11 +41,16 @@ def percentile_sentence(feature: str, below: float | None, tied: float | None) -
     customers; the same as 65%". Ties are said, never counted as "higher than"."""
     if below is None or tied is None:
         return ""
-    than = "more recent than" if feature == "recency_days" else "more than"
     if tied >= 100:
-        return "the same as every customer"
-    text = f"{than} {_share_words(below)} of customers"
-    return text if tied <= 0 else f"{text}; the same as {_share_words(tied)}"
+        return _("the same as every customer")
+    if feature == "recency_days":
+        text = _("more recent than {share} of customers")
+    else:
+        text = _("more than {share} of customers")
+    text = text.format(share=_share_words(below))
+    if tied <= 0:
+        return text
+    return _("{sentence}; the same as {share}").format(sentence=text, share=_share_words(tied))
 
 
 def percentiles(
@@ -240,18 +248,21 @@ def profile_document(
 def segment_choices(assignments: pl.DataFrame) -> dict[str, str]:
     """Segments a user can be picked from: ``"rfm_segment=Champions"`` -> ``"Segment:
     Champions (286 customers)"`` in the best-to-lost order of every page, then the
-    behaviour groups (``"Group: ..."``), largest first."""
-    from profiling.profiles.segments import segment_order
+    behaviour groups (``"Group: ..."``), largest first; labels in the current language."""
+    from profiling.profiles.segments import segment_label, segment_order
 
     out = {}
-    for column, kind in (("rfm_segment", "Segment"), ("cluster_name", "Group")):
+    for column, kind in (("rfm_segment", _("Segment")), ("cluster_name", _("Group"))):
         if column not in assignments.columns:
             continue
         counts = dict(assignments[column].drop_nulls().value_counts(sort=True).iter_rows())
         names = segment_order(list(counts)) if column == "rfm_segment" else list(counts)
         for name in names:
             n = counts[name]
-            out[f"{column}={name}"] = f"{kind}: {name} ({n:,} customer{'s' if n != 1 else ''})"
+            size = ngettext("{n} customer", "{n} customers", n).format(n=fmt.count(n))
+            out[f"{column}={name}"] = _("{kind}: {name} ({size})").format(
+                kind=kind, name=segment_label(name), size=size
+            )
     return out
 
 

@@ -20,7 +20,10 @@ import scipy.sparse as sp
 
 from profiling.checks import check_k
 from profiling.errors import NotFittedError, ProfilingError
+from profiling.profiles.segments import segment_label
+from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 RECOMMENDATION_SCHEMA = {
     S.USER_ID: pl.String,
@@ -220,10 +223,16 @@ class Recommender(ABC):
             return self._fallback_reason(str(user_id))
         if self.fallback_reason_ is not None:
             i = self.item_index_.get(str(item_id))
-            pop = f": {int(self.popularity_[i]):,} users chose it" if i is not None else ""
-            return f"{self.fallback_reason_}; popular with everyone{pop}"
+            pop = (
+                _(": {n} users chose it").format(n=fmt.count(int(self.popularity_[i])))
+                if i is not None
+                else ""
+            )
+            return _("{why}; popular with everyone{chosen}").format(
+                why=_(self.fallback_reason_), chosen=pop
+            )
         if str(item_id) not in self.item_index_:
-            return "this item was not in the training data"
+            return _("this item was not in the training data")
         return self._explain(self.user_index_[str(user_id)], self.item_index_[str(item_id)])
 
     def user_factors(self) -> tuple[np.ndarray, np.ndarray]:
@@ -255,7 +264,9 @@ class Recommender(ABC):
         """Scores (len(user_idx) x n_items); higher is better."""
 
     def _explain(self, u: int, i: int) -> str:
-        return f"popular: bought or used by {int(self.popularity_[i]):,} users"
+        return _("popular: bought or used by {n} users").format(
+            n=fmt.count(int(self.popularity_[i]))
+        )
 
     # ---- helpers --------------------------------------------------------------------------
     def _codes(self, data: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -322,8 +333,10 @@ class Recommender(ABC):
     def _fallback_reason(self, user_id: str) -> str:
         seg = self.segment_of_.get(user_id)
         if seg is not None and seg in self.segment_popularity_:
-            return f"new to the model: popular in your segment ({seg})"
-        return "new to the model: popular with everyone"
+            return _("new to the model: popular in your segment ({segment})").format(
+                segment=segment_label(seg)
+            )
+        return _("new to the model: popular with everyone")
 
     def item_title(self, i: int) -> str:
         """Readable name of inner item ``i`` (title when the catalog has one)."""

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 CATEGORY_PREFIX = "category_"
 BRAND_PREFIX = "brand_"
@@ -235,7 +236,9 @@ class ContentBased(Recommender):
     def _explain(self, u: int, i: int) -> str:
         shared = self.profiles_[u].multiply(self.item_vectors_[i]).tocoo()
         if shared.nnz == 0:
-            return "nothing in its description matches your history yet; " + super()._explain(u, i)
+            return _("nothing in its description matches your history yet; {reason}").format(
+                reason=super()._explain(u, i)
+            )
         order = np.argsort(-shared.data, kind="stable")
         terms = [str(self.terms_[c]) for c in shared.col[order]]
         skip = (CATEGORY_PREFIX, BRAND_PREFIX, ATTRIBUTE_PREFIX)
@@ -246,13 +249,17 @@ class ContentBased(Recommender):
             hist = self.matrix_[u].indices
             n_cat = int(sum(self.categories_[j] == cat for j in hist))
             if n_cat:
-                pieces.append(f"matches your interest in {cat} ({n_cat} of your items)")
+                pieces.append(
+                    _("matches your interest in {category} ({n} of your items)").format(
+                        category=cat, n=n_cat
+                    )
+                )
         brand = self.brands_[i]
         if brand is not None and _token(BRAND_PREFIX, brand) in terms:
-            pieces.append(f"a brand you chose before ({brand})")
+            pieces.append(_("a brand you chose before ({brand})").format(brand=brand))
         if words:
-            pieces.append("shared terms: " + ", ".join(words))
-        return "; ".join(pieces) if pieces else "similar to items you chose"
+            pieces.append(_("shared terms: {terms}").format(terms=", ".join(words)))
+        return _("; ").join(pieces) if pieces else _("similar to items you chose")
 
 
 class ContextAware(Recommender):

@@ -11,7 +11,10 @@ import polars as pl
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.content import minmax_rows, segments_frame
+from profiling.vocabulary import fmt
+from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 
 def zscore_rows(scores: np.ndarray) -> np.ndarray:
@@ -197,5 +200,11 @@ class Hybrid(Recommender):
         key = max(parts, key=parts.__getitem__)
         reason = self.models_[key]._explain(u, i)
         if total <= 0 or min(parts.values()) < 0:  # z-scores: shares are not meaningful
-            return f"{reason} (mostly {key})" if len(parts) > 1 else reason
-        return f"{reason} (mostly {key}: {parts[key] / total:.0%} of the blended score)"
+            if len(parts) > 1:
+                return _("{reason} (mostly {model})").format(
+                    reason=reason, model=G.model_label(key)
+                )
+            return reason
+        return _("{reason} (mostly {model}: {share} of the blended score)").format(
+            reason=reason, model=G.model_label(key), share=fmt.percent(parts[key] / total, 0)
+        )

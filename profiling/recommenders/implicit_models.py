@@ -19,7 +19,9 @@ import scipy.sparse as sp
 from profiling.errors import ProfilingError
 from profiling.recommenders import cost
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 WEIGHTINGS = ("log", "raw", "binary")
 
@@ -159,10 +161,10 @@ class ItemKNN(Recommender):
             return super()._explain(u, i)
         best = int(np.argmax(contrib))
         j = int(row.indices[best])
-        return (
-            f"you chose {self.item_title(j)}, and users who choose it often choose this too "
-            f"(similarity {sims[best]:.2f})"
-        )
+        return _(
+            "you chose {item}, and users who choose it often choose this too (similarity "
+            "{similarity})"
+        ).format(item=self.item_title(j), similarity=f"{sims[best]:.2f}")
 
 
 class EASE(Recommender):
@@ -220,10 +222,9 @@ class EASE(Recommender):
         if contrib.size == 0 or contrib.max() <= 0:
             return super()._explain(u, i)
         j = int(row.indices[int(np.argmax(contrib))])
-        return (
-            f"you chose {self.item_title(j)}; users who choose it tend to choose this too "
-            f"(item weight {contrib.max():.2f})"
-        )
+        return _(
+            "you chose {item}; users who choose it tend to choose this too (item weight {weight})"
+        ).format(item=self.item_title(j), weight=f"{contrib.max():.2f}")
 
 
 class FactorModel(Recommender):
@@ -260,8 +261,8 @@ class FactorModel(Recommender):
 
     def _explain(self, u: int, i: int) -> str:
         hist = self.matrix_[u].indices
-        reason = (
-            f"users with tastes like yours chose it ({int(self.popularity_[i]):,} users chose it)"
+        reason = _("users with tastes like yours chose it ({n} users chose it)").format(
+            n=fmt.count(int(self.popularity_[i]))
         )
         if hist.size == 0:
             return reason
@@ -269,7 +270,9 @@ class FactorModel(Recommender):
         norms = np.linalg.norm(f[hist], axis=1) * np.linalg.norm(f[i]) + 1e-12
         cos = (f[hist] @ f[i]) / norms
         j = int(hist[int(np.argmax(cos))])
-        return f"{reason}; closest to {self.item_title(j)} in your history"
+        return _("{reason}; closest to {item} in your history").format(
+            reason=reason, item=self.item_title(j)
+        )
 
 
 class ALS(FactorModel):
@@ -341,7 +344,7 @@ def _bpr_epochs(user_ids, item_ids, indptr, indices, u_f, i_f, i_b, lr, reg, epo
     triples, one triple per observed pair per epoch, item biases), compiled by numba."""
     np.random.seed(seed)
     n_pairs, n_items, k = user_ids.shape[0], i_f.shape[0], u_f.shape[1]
-    for _ in range(epochs):
+    for _epoch in range(epochs):
         for _s in range(n_pairs):
             idx = np.random.randint(0, n_pairs)
             u, i = user_ids[idx], item_ids[idx]

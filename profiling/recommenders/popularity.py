@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from profiling.profiles.segments import segment_label
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import fmt
+from profiling.vocabulary.i18n import gettext as _
 
 
 class Popularity(Recommender):
@@ -17,7 +20,9 @@ class Popularity(Recommender):
         return np.tile(self.popularity_, (len(user_idx), 1))
 
     def _explain(self, u: int, i: int) -> str:
-        return f"popular with everyone: {int(self.popularity_[i]):,} users chose it"
+        return _("popular with everyone: {n} users chose it").format(
+            n=fmt.count(int(self.popularity_[i]))
+        )
 
 
 class SegmentPopularity(Recommender):
@@ -37,5 +42,9 @@ class SegmentPopularity(Recommender):
     def _explain(self, u: int, i: int) -> str:
         seg = self.segment_of_.get(self.users_[u])
         if seg is None or seg not in self.segment_popularity_:
-            return f"popular with everyone: {int(self.popularity_[i]):,} users chose it"
-        return f"popular in your segment ({seg}): {int(self.segment_popularity_[seg][i]):,} of its users chose it"
+            return _("popular with everyone: {n} users chose it").format(
+                n=fmt.count(int(self.popularity_[i]))
+            )
+        return _("popular in your segment ({segment}): {n} of its users chose it").format(
+            segment=segment_label(seg), n=fmt.count(int(self.segment_popularity_[seg][i]))
+        )

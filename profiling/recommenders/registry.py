@@ -20,7 +20,10 @@ from profiling.recommenders.popularity import Popularity, SegmentPopularity
 from profiling.recommenders.repeat import BuyAgain
 from profiling.recommenders.sequence import GRU4Rec, SASRec
 from profiling.recommenders.surprise_models import SurpriseModel
+from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 Factory = Callable[..., Recommender]
 """``factory(random_state=...) -> unfitted Recommender`` (the argument is optional)."""
@@ -93,34 +96,47 @@ MODELS: dict[str, Factory] = {
 """Stable model name -> factory with sensible defaults."""
 
 DESCRIPTIONS: dict[str, str] = {
-    "popularity": "Most popular items overall (the non-personalized baseline).",
-    "segment-popularity": "Most popular items among users of the same segment.",
-    "buy-again": "Items you bought before, by how often and how recently (repeat purchases).",
-    "item-knn": "Items often chosen together with yours (item-item cosine neighbours).",
-    "als": "Matrix factorization of implicit feedback, alternating least squares (implicit).",
-    "bpr": "Matrix factorization trained to rank chosen items first, BPR (implicit).",
-    "ease": "Closed-form item-item regression (EASE): strong on small catalogs.",
-    "content": "Items whose title, description, category and brand match your history (TF-IDF).",
-    "context": "Content-based, re-ranked by when you usually shop which category and what "
-    "you liked lately.",
-    "hybrid": "Blend of item-kNN, EASE, ALS, BPR and content-based scores (weights tunable).",
-    "svd": "Predicted rating by SVD matrix factorization (Surprise).",
-    "svdpp": "Predicted rating by SVD++: SVD plus which items you rated (Surprise).",
-    "nmf": "Predicted rating by non-negative matrix factorization (Surprise).",
-    "knn-user": "Predicted rating from the most similar users (Surprise KNNBasic).",
-    "knn-item": "Predicted rating from your ratings of the most similar items (Surprise KNNBasic).",
-    "knn-means": "Predicted rating from similar users, centred on each user's mean (Surprise).",
-    "knn-baseline": "Predicted rating from similar users on top of a bias baseline (Surprise).",
-    "baseline-only": "Predicted rating = global mean + user bias + item bias (Surprise).",
-    "slope-one": "Predicted rating from average rating differences between items (Surprise).",
-    "co-clustering": "Predicted rating from user and item cluster averages (Surprise).",
-    "markov": "What most often came straight after your last item (next-item Markov chain).",
-    "gru4rec": "Next item from the order of your history, read by a recurrent network "
-    "(GRU4Rec, PyTorch; trains for up to a few minutes).",
-    "sasrec": "Next item from the order of your history, read by self-attention "
-    "(SASRec, PyTorch; trains for up to a few minutes).",
-    "spark-als": "Implicit ALS trained on Apache Spark (Spark ML), for logs beyond one machine.",
+    "popularity": N_("Most popular items overall (the non-personalized baseline)."),
+    "segment-popularity": N_("Most popular items among users of the same segment."),
+    "buy-again": N_("Items you bought before, by how often and how recently (repeat purchases)."),
+    "item-knn": N_("Items often chosen together with yours (item-item cosine neighbours)."),
+    "als": N_("Matrix factorization of implicit feedback, alternating least squares (implicit)."),
+    "bpr": N_("Matrix factorization trained to rank chosen items first, BPR (implicit)."),
+    "ease": N_("Closed-form item-item regression (EASE): strong on small catalogs."),
+    "content": N_(
+        "Items whose title, description, category and brand match your history (TF-IDF)."
+    ),
+    "context": N_(
+        "Content-based, re-ranked by when you usually shop which category and what "
+        "you liked lately."
+    ),
+    "hybrid": N_("Blend of item-kNN, EASE, ALS, BPR and content-based scores (weights tunable)."),
+    "svd": N_("Predicted rating by SVD matrix factorization (Surprise)."),
+    "svdpp": N_("Predicted rating by SVD++: SVD plus which items you rated (Surprise)."),
+    "nmf": N_("Predicted rating by non-negative matrix factorization (Surprise)."),
+    "knn-user": N_("Predicted rating from the most similar users (Surprise KNNBasic)."),
+    "knn-item": N_(
+        "Predicted rating from your ratings of the most similar items (Surprise KNNBasic)."
+    ),
+    "knn-means": N_("Predicted rating from similar users, centred on each user's mean (Surprise)."),
+    "knn-baseline": N_("Predicted rating from similar users on top of a bias baseline (Surprise)."),
+    "baseline-only": N_("Predicted rating = global mean + user bias + item bias (Surprise)."),
+    "slope-one": N_("Predicted rating from average rating differences between items (Surprise)."),
+    "co-clustering": N_("Predicted rating from user and item cluster averages (Surprise)."),
+    "markov": N_("What most often came straight after your last item (next-item Markov chain)."),
+    "gru4rec": N_(
+        "Next item from the order of your history, read by a recurrent network "
+        "(GRU4Rec, PyTorch; trains for up to a few minutes)."
+    ),
+    "sasrec": N_(
+        "Next item from the order of your history, read by self-attention "
+        "(SASRec, PyTorch; trains for up to a few minutes)."
+    ),
+    "spark-als": N_(
+        "Implicit ALS trained on Apache Spark (Spark ML), for logs beyond one machine."
+    ),
 }
+"""Registry name -> one-line description (English msgids: read through :func:`describe`)."""
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "popularity",
@@ -162,24 +178,49 @@ def default_models(events: pl.DataFrame) -> tuple[str, ...]:
     return DEFAULT_MODELS
 
 
+_RATING_EVENT_WORDS: dict[str, str] = {
+    S.VIEW: N_("a view"),
+    S.CLICK: N_("a click"),
+    S.WISHLIST: N_("a wishlist add"),
+    S.CART: N_("an add to cart"),
+    S.RATE: N_("a rating"),
+    S.REVIEW: N_("a review"),
+    S.PURCHASE: N_("a purchase"),
+}
+"""One event of a type, in words, for the ratings note (English msgids)."""
+
+
 def implicit_ratings_note(event_types: list[str] | set[str], names: list[str]) -> str:
     """The sentence saying how events became ratings for rating-prediction models
-    (``names``) on a log without explicit ratings, naming only the event types the log
-    has: "purchases were turned into ratings (an item bought more often rates higher)" on
-    a log of purchases only, "events were turned into ratings (view < cart < purchase)"
-    when it has several kinds. Empty when ``names`` is empty."""
+    (``names``) on a log without explicit ratings, in words and naming only the event types
+    the log has: "purchases were turned into ratings (an item bought more often rates
+    higher)" on a log of purchases only; "events were turned into ratings: a purchase
+    weighs most, then an add to cart, then a view" when it has several kinds (types of
+    equal weight joined by "or"). Empty when ``names`` is empty."""
     if not names:
         return ""
     weighted = [t for t in S.IMPLICIT_WEIGHTS if t in set(event_types) and S.IMPLICIT_WEIGHTS[t]]
-    weighted.sort(key=lambda t: S.IMPLICIT_WEIGHTS[t])
-    models = ", ".join(names)
+    models = _(", ").join(G.model_label(n) for n in names)
     if weighted == [S.PURCHASE]:
-        how = "purchases were turned into ratings (an item bought more often rates higher)"
+        how = _("purchases were turned into ratings (an item bought more often rates higher)")
     elif len(weighted) == 1:
-        how = f"{weighted[0]} events were turned into ratings (more of them rates higher)"
+        how = _("{event} events were turned into ratings (more of them rates higher)").format(
+            event=_(weighted[0])
+        )
     else:
-        how = f"events were turned into ratings ({' < '.join(weighted)})"
-    return f"No explicit ratings for these rating-prediction models, so {how}: {models}."
+        levels = sorted({S.IMPLICIT_WEIGHTS[t] for t in weighted}, reverse=True)
+        groups = [
+            _(" or ").join(
+                _(_RATING_EVENT_WORDS.get(t, t)) for t in weighted if S.IMPLICIT_WEIGHTS[t] == w
+            )
+            for w in levels
+        ]
+        how = _("events were turned into ratings: {first} weighs most, then {rest}").format(
+            first=groups[0], rest=_(", then ").join(groups[1:])
+        )
+    return _("No explicit ratings for these rating-prediction models, so {how}: {models}.").format(
+        how=how, models=models
+    )
 
 
 def _check(name: str) -> None:
@@ -188,9 +229,9 @@ def _check(name: str) -> None:
 
 
 def describe(name: str) -> str:
-    """One-line description of model ``name``."""
+    """One-line description of model ``name`` in the current language."""
     _check(name)
-    return DESCRIPTIONS[name]
+    return _(DESCRIPTIONS[name])
 
 
 def make(name: str, random_state: int = S.RANDOM_STATE) -> Recommender:

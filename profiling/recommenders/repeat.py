@@ -8,7 +8,10 @@ import scipy.sparse as sp
 
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 
 class BuyAgain(Recommender):
@@ -75,7 +78,7 @@ class BuyAgain(Recommender):
         self.age_days_ = sp.csr_matrix((np.maximum(age[bought], 1e-9), (u, i)), shape=shape)
         self.repeat_ = sp.csr_matrix(((count * decay)[bought], (u, i)), shape=shape)
         if not bought.any():
-            self.fallback_reason_ = "nobody bought anything in the training data"
+            self.fallback_reason_ = N_("nobody bought anything in the training data")
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         own = self.repeat_[user_idx].toarray()
@@ -86,8 +89,11 @@ class BuyAgain(Recommender):
     def _explain(self, u: int, i: int) -> str:
         n = int(self.purchases_[u, i])
         if n == 0:
-            return f"you have not bought it yet; popular with everyone: {int(self.popularity_[i]):,} users chose it"
+            return _(
+                "you have not bought it yet; popular with everyone: {n} users chose it"
+            ).format(n=fmt.count(int(self.popularity_[i])))
         days = float(self.age_days_[u, i])
-        when = "today" if days < 1 else f"{days:.0f} days ago"
-        times = "once" if n == 1 else f"{n} times"
-        return f"you bought it {times}, last {when}"
+        when = _("today") if days < 1 else _("{days} days ago").format(days=f"{days:.0f}")
+        if n == 1:  # two messages, not ngettext: Chinese says the count either way
+            return _("you bought it once, last {when}").format(when=when)
+        return _("you bought it {n} times, last {when}").format(n=n, when=when)

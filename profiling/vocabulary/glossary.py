@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -927,6 +928,46 @@ def short(metric: str) -> str:
     return _(SHORT[metric]) if metric in SHORT else label(metric)
 
 
+MODEL_LABELS: dict[str, str] = {
+    "popularity": N_("best sellers"),
+    "segment-popularity": N_("best sellers of the segment"),
+    "buy-again": N_("buy again"),
+    "item-knn": N_("item-kNN"),
+    "als": "ALS",
+    "bpr": "BPR",
+    "ease": "EASE",
+    "content": N_("content match"),
+    "context": N_("content match by context"),
+    "hybrid": N_("hybrid blend"),
+    "svd": "SVD",
+    "svdpp": "SVD++",
+    "nmf": "NMF",
+    "knn-user": N_("user-kNN"),
+    "knn-item": N_("item-kNN (ratings)"),
+    "knn-means": N_("user-kNN centred"),
+    "knn-baseline": N_("user-kNN on a baseline"),
+    "baseline-only": N_("baseline only"),
+    "slope-one": N_("slope one"),
+    "co-clustering": N_("co-clustering"),
+    "markov": N_("next item (Markov)"),
+    "gru4rec": "GRU4Rec",
+    "sasrec": "SASRec",
+    "spark-als": "Spark ALS",
+}
+"""Recommender registry name -> its name for people in Chinese (English msgids; English
+pages keep the registry name itself, which CLI users type). Technical names (ALS, EASE,
+SVD) stay as they are in both languages."""
+
+
+def model_label(name: str) -> str:
+    """A recommender's name as shown: the registry name in English ("popularity"), its
+    translation in other languages ("热销商品"); a name the registry does not know (a
+    model named in a saved file) as it is."""
+    if name not in MODEL_LABELS or i18n.get_language() == i18n.DEFAULT:
+        return name
+    return _(MODEL_LABELS[name])
+
+
 _TECH = {
     "precision": N_("precision"),
     "recall": N_("recall"),
@@ -965,16 +1006,23 @@ def metric_label(metric: str, k: int | None = None) -> str:
 
 # ---- predictions (profiling.predict): models, inputs, scores and the sentences about them ----
 PREDICT_MODEL_LABELS: dict[str, str] = {
-    "learned": "Learned model (all signals)",
-    "recency": "Days since last purchase alone",
-    "purchase_days": "Purchase days alone",
-    "rfm": "RFM score (recency, frequency and spend ranks added up)",
-    "bgnbd": "Buying-pattern model (MBG/NBD chance of buying again)",
-    "p_alive": "Buying-pattern model's chance of having lapsed (1 − P(alive))",
-    "bgnbd_gg": "Buying-pattern model × spend per purchase (MBG/NBD + Gamma-Gamma)",
-    "last_spend": "Last period's spend",
+    "learned": N_("Learned model (all signals)"),
+    "recency": N_("Days since last purchase alone"),
+    "purchase_days": N_("Purchase days alone"),
+    "rfm": N_("RFM score (recency, frequency and spend ranks added up)"),
+    "bgnbd": N_("Buying-pattern model (MBG/NBD chance of buying again)"),
+    "p_alive": N_("Buying-pattern model's chance of having lapsed (1 − P(alive))"),
+    "bgnbd_gg": N_("Buying-pattern model × spend per purchase (MBG/NBD + Gamma-Gamma)"),
+    "last_spend": N_("Last period's spend"),
 }
-"""The learned model and each baseline of a prediction task, by model name."""
+"""The learned model and each baseline of a prediction task, by model name (English
+msgids: translated where shown, e.g. :func:`predict_model_label`)."""
+
+
+def predict_model_label(name: str) -> str:
+    """A prediction model's label in the current language; an unknown name as it is."""
+    return _(PREDICT_MODEL_LABELS[name]) if name in PREDICT_MODEL_LABELS else name
+
 
 PREDICT_FEATURE_LABELS: dict[str, str] = {
     "recency_days": "days since last purchase",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import gettext as _gettext
+import hashlib
 import io
 import logging
 import os
@@ -111,13 +112,15 @@ def cache_dir() -> Path:
 
 def compile_catalog(lang: str) -> bytes:
     """The ``.mo`` bytes of a language, compiled from its ``.po`` with Babel; kept in
-    :func:`cache_dir` and recompiled when the ``.po`` is newer than the cached file."""
+    :func:`cache_dir` under the digest of the ``.po``'s bytes, so two checkouts (or two
+    versions) with different catalogs never read each other's compiled file."""
     po = po_path(lang)
-    mo = cache_dir() / CATALOG_LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+    source = po.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    mo = cache_dir() / CATALOG_LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}-{digest}.mo"
+    if mo.exists():
         return mo.read_bytes()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=CATALOG_LOCALES[lang], domain=DOMAIN)
+    catalog = read_po(io.BytesIO(source), locale=CATALOG_LOCALES[lang], domain=DOMAIN)
     buf = io.BytesIO()
     write_mo(buf, catalog, use_fuzzy=False)
     data = buf.getvalue()

@@ -38,6 +38,7 @@ from profiling.errors import DataValidationError, ProfilingError, WorkspaceError
 from profiling.workspace import db, faults, live
 from profiling.workspace import store as st
 from profiling.workspace.lock import write_lock
+from profiling.workspace.roles import Caller, require_owner
 
 KEY_PREFIX = "ps_wk_"
 MAX_BATCH = 10_000
@@ -103,9 +104,13 @@ def _save_keys(ws: st.Workspace, keys: list[dict]) -> None:
         con.execute("INSERT INTO meta VALUES ('write_keys', ?)", [json.dumps(keys)])
 
 
-def create_write_key(ws: st.Workspace, label: str = "") -> tuple[str, str]:
+def create_write_key(
+    ws: st.Workspace, label: str = "", caller: Caller | None = None
+) -> tuple[str, str]:
     """A new write key for ``ws``: (key id, key). The key is shown once; the workspace keeps
-    only its SHA-256 digest."""
+    only its SHA-256 digest. Only the workspace's owner (or an administrator of an
+    owner-less one) may create one: ``caller`` (None = the local user, as for the CLI)."""
+    require_owner(ws, caller, "create write keys for")
     if ws.readonly:
         raise WorkspaceError(f"workspace {ws.slug!r} is read-only: it takes no events")
     key_id = secrets.token_hex(4)
@@ -120,13 +125,53 @@ def create_write_key(ws: st.Workspace, label: str = "") -> tuple[str, str]:
     return key_id, key
 
 
+def key_prefix(key_id: str) -> str:
+    """How a key is shown after its creation: its public start (the key id), never the
+    secret part (``ps_wk_1a2b3c4d_…``)."""
+    return f"{KEY_PREFIX}{key_id}_…"
+
+
+def _uses_file(ws: st.Workspace) -> Path:
+    return ws.path / "collector" / "key_use.json"
+
+
+def _uses(ws: st.Workspace) -> dict[str, str]:
+    """key id -> when a request with it was last accepted (ISO); empty when never."""
+    path = _uses_file(ws)
+    try:
+        found = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}  # informational only: an unreadable file shows "never", it grants nothing
+    return found if isinstance(found, dict) else {}
+
+
+def note_use(ws: st.Workspace, key_id: str, when: datetime | None = None) -> None:
+    """Remember that a request with key ``key_id`` was accepted at ``when`` (default now),
+    for the Data page's "last used" (a small file beside the inbox, replaced atomically)."""
+    path = _uses_file(ws)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    uses = {**_uses(ws), key_id: (when or datetime.now(UTC)).isoformat()}
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    tmp.write_text(json.dumps(uses))
+    tmp.replace(path)
+
+
 def list_write_keys(ws: st.Workspace) -> list[dict]:
-    """id, label, created_at of every live write key (never the key)."""
-    return [{k: r[k] for k in ("id", "label", "created_at")} for r in _keys(ws)]
+    """id, label, created_at and last_used_at (None when never used) of every live write
+    key (never the key)."""
+    uses = _uses(ws)
+    return [
+        {**{k: r[k] for k in ("id", "label", "created_at")}, "last_used_at": uses.get(r["id"])}
+        for r in _keys(ws)
+    ]
 
 
-def revoke_write_key(ws: st.Workspace, key_id: str) -> None:
-    """Revoke a write key by id; requests with it are refused from now on."""
+def revoke_write_key(ws: st.Workspace, key_id: str, caller: Caller | None = None) -> None:
+    """Revoke a write key by id; requests with it are refused from now on. Only the
+    workspace's owner (or an administrator of an owner-less one) may: ``caller``."""
+    require_owner(ws, caller, "revoke write keys of")
     keys = _keys(ws)
     left = [r for r in keys if r["id"] != key_id]
     if len(left) == len(keys):
@@ -137,23 +182,46 @@ def revoke_write_key(ws: st.Workspace, key_id: str) -> None:
     _save_keys(ws, left)
 
 
-def key_is_valid(ws: st.Workspace, key: str | None) -> bool:
-    """Whether ``key`` is a live write key of ``ws``; anything unreadable says no."""
+def key_id_of(ws: st.Workspace, key: str | None) -> str | None:
+    """The id of the live write key ``key`` of ``ws``; None when it is not one, or when the
+    workspace's keys cannot be read (fail closed)."""
     if not key or not key.startswith(KEY_PREFIX):
-        return False
+        return None
     try:
         records = _keys(ws)
     except (ProfilingError, ValueError):
-        return False  # fail closed: a workspace whose keys cannot be read takes no events
-    return key_in(key, records)
+        return None  # fail closed: a workspace whose keys cannot be read takes no events
+    return key_id_in(key, records)
 
 
-def key_in(key: str | None, records: list[dict]) -> bool:
-    """Whether ``key`` is one of the write keys ``records`` (their digests)."""
+def key_id_in(key: str | None, records: list[dict]) -> str | None:
+    """The id of ``key`` among the write keys ``records`` (their digests); None when it is
+    none of them."""
     if not key or not key.startswith(KEY_PREFIX):
-        return False
+        return None
     digest = _digest(key)
-    return any(hmac.compare_digest(digest, r["digest"]) for r in records)
+    found = None
+    for r in records:  # every record compared: the time taken says nothing of which matched
+        if hmac.compare_digest(digest, r["digest"]):
+            found = r["id"]
+    return found
+
+
+def key_is_valid(ws: st.Workspace, key: str | None) -> bool:
+    """Whether ``key`` is a live write key of ``ws``; anything unreadable says no."""
+    return key_id_of(ws, key) is not None
+
+
+def has_feed(ws: st.Workspace) -> bool:
+    """Whether events arrive live in ``ws``: it has a write key, or events were added with
+    :func:`profiling.workspace.live.add` (it keeps a live state). False when its settings
+    cannot be read."""
+    try:
+        meta = ws.meta()
+        keys = json.loads(meta.get("write_keys") or "[]")
+    except (ProfilingError, ValueError):
+        return False
+    return bool(keys) or "live_version" in meta
 
 
 # ---- checking a request ----------------------------------------------------------------------
@@ -343,7 +411,8 @@ class Collector:
     def accept(self, key: str | None, payload) -> dict:
         """Check and store one request; returns {"accepted", "duplicates"}. Raises
         Rejected (401, 400, 413, 422, 503) with nothing written."""
-        if not key_in(key, self.write_keys()):
+        key_id = key_id_in(key, self.write_keys())  # 503 when the keys cannot be read
+        if key_id is None:
             raise Rejected(401, "a valid write key of this workspace is required")
         events = events_of(payload)
         problems = shape_problems(events)
@@ -393,6 +462,10 @@ class Collector:
                     503, f"the events could not be stored ({exc.strerror}); retry"
                 ) from None
             self._seen |= batch_ids
+            try:
+                note_use(self.ws, key_id)
+            except OSError as exc:  # the events are stored: only "last used" is not updated
+                self.last_error = f"could not note the write key's use ({exc.strerror})"
         return {"accepted": len(keep), "duplicates": dups}
 
     def write_keys(self) -> list[dict]:
@@ -591,7 +664,7 @@ def create_app(collector: Collector):
 
     async def flush(request):
         try:
-            if not key_in(_key_of(request), collector.write_keys()):
+            if key_id_in(_key_of(request), collector.write_keys()) is None:
                 return refused(Rejected(401, "a valid write key of this workspace is required"))
         except Rejected as exc:
             return refused(exc)

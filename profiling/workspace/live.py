@@ -30,6 +30,7 @@ from profiling.profiles.features import add_tags
 from profiling.vocabulary import schema as S
 from profiling.workspace import db, faults, formats
 from profiling.workspace import store as st
+from profiling.workspace.roles import Caller, require_owner
 
 TABLES = {name: f"live_{name}" for name in I.LiveState.PER_USER + ("prices",)}
 _TOUCHED = "__live_touched"
@@ -157,10 +158,16 @@ def add(
     names: dict[str, str] | None = None,
     on_progress=None,
     pseudonym_key: bytes | str | None = None,
+    caller: Caller | None = None,
 ) -> st.BatchReport:
     """:meth:`profiling.workspace.store.Workspace.add` (same arguments, same report, same
     single transaction) that updates only the users in the batch from the live state; see
-    the module docstring for what is merged, recounted and recomputed."""
+    the module docstring for what is merged, recounted and recomputed.
+
+    Like the ordinary add, only the workspace's owner (or an administrator of an owner-less
+    one) may add: ``caller`` (None = the local user, as for the CLI and the collector, whose
+    write key only an owner could create)."""
+    require_owner(ws, caller, "add events to")
     if ws.readonly:
         raise WorkspaceError(
             f"workspace {ws.slug!r} is read-only (the built-in sample store); save your "
@@ -317,3 +324,17 @@ def arrivals(ws: st.Workspace, now: datetime | None = None) -> dict:
         "seconds_ago": (now - last).total_seconds(),
         "events_today": int(today),
     }
+
+
+def user_stamp(ws: st.Workspace, user_id: str) -> tuple | None:
+    """What changes when events of ``user_id`` are added live: (n_events, last_seen) of the
+    user's live state row, read by id (one row, not the log). None when the workspace keeps
+    no live state (no live add yet) or the user has no row; ``(0, None)`` never occurs."""
+    with db.connect(ws.db_path) as con:
+        if not db.has_table(con, TABLES["users"]):
+            return None
+        row = con.execute(
+            f"SELECT n_events, last_seen FROM {db.quoted(TABLES['users'])} WHERE user_id = ?",  # noqa: S608 - our own table name through db.quoted
+            [user_id],
+        ).fetchone()
+    return None if row is None else tuple(row)

@@ -16,12 +16,21 @@ import polars as pl
 from scipy.optimize import linear_sum_assignment
 
 from profiling.errors import ProfilingError
+from profiling.profiles.segments import segment_label
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
-NEW = "New customers"
-GONE = "Not in the later data"
+NEW = N_("New customers")
+GONE = N_("Not in the later data")
 REVENUE_WINDOW_DAYS = 365
 INACTIVE_WINDOW_DAYS = 90
+
+
+def flow_label(name: str) -> str:
+    """A side of a flow in the current language: "New customers", "Not in the later data"
+    and the RFM segment names translated; cluster names as they are."""
+    return _(name) if name in (NEW, GONE) else segment_label(name)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from profiling.data.ingest.values import (
     string_expr,
 )
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 _NUMERIC_ROLES = {S.AGE, S.PRICE}
 _DATE_ROLES = {S.SIGNUP_DATE}
@@ -51,7 +53,7 @@ def _clean_attributes(raw: RawTable, mapping: ColumnMapping, table: str) -> Clea
         source=raw.source,
         table=table,
         read=raw.info,
-        kind=f"{table} table",
+        kind={"users": N_("users table"), "items": N_("items table")}.get(table, f"{table} table"),
         mapping=mapping.to_dict(),
         mapping_reasons=dict(mapping.reasons),
     )
@@ -120,9 +122,9 @@ def _age_bands(
     report.attributes["age_band"] = _describe_bands(order, S.AGE)
     report.mapping_reasons[c] = report.mapping_reasons.get(c, "") + "; given as bands"
     report.notes.append(
-        f"'{c}' holds age bands ({', '.join(order[:4])}...): kept as ordered bands in "
-        "'age_band'; 'age' is each band's midpoint (an open band such as 65+ counts as its "
-        "bound)"
+        _(
+            "'{c}' holds age bands ({names}...): kept as ordered bands in 'age_band'; 'age' is each band's midpoint (an open band such as 65+ counts as its bound)"
+        ).format(c=c, names=", ".join(order[:4]))
     )
 
 
@@ -131,7 +133,9 @@ def _attribute(
 ) -> None:
     """Keep a column no canonical role describes under its own name, typed by content."""
     if c in S.ROLES_BY_TABLE[table] or c.startswith("__"):
-        report.notes.append(f"column '{c}' has the name of a canonical column and was not kept")
+        report.notes.append(
+            _("column '{c}' has the name of a canonical column and was not kept").format(c=c)
+        )
         return
     kind = attribute_kind(sample)
     text = string_expr(c, dtype)

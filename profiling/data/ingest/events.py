@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -37,6 +38,8 @@ from profiling.data.ingest.values import (
 )
 from profiling.errors import DataValidationError, MappingError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 
 @dataclass
@@ -56,9 +59,9 @@ def require_roles(
         if not mapping.has(role):
             raise MappingError(
                 raw.source,
-                f"no column is mapped to '{role}'; expected a {role.replace('_', ' ')} column "
-                f"(found columns: {', '.join(found)}). Map one with --map COLUMN={role} or in "
-                "the mapping editor",
+                _(
+                    "no column is mapped to '{role}'; expected a {value} column (found columns: {names}). Map one with --map COLUMN={role} or in the mapping editor"
+                ).format(role=role, value=role.replace("_", " "), names=", ".join(found)),
             )
 
 
@@ -109,9 +112,12 @@ def clean_events(raw: RawTable, mapping: ColumnMapping | None = None) -> CleanRe
     if clean.height == 0:
         raise DataValidationError(
             raw.source,
-            f"no usable rows: all {report.rows_read} rows were dropped ("
-            + ", ".join(f"{r.reason}: {r.count}" for r in report.reasons if r.action == "dropped")
-            + ")",
+            _("no usable rows: all {n} rows were dropped ({reasons})").format(
+                n=report.rows_read,
+                reasons=", ".join(
+                    f"{_(r.reason)}: {r.count}" for r in report.reasons if r.action == "dropped"
+                ),
+            ),
         )
     _closing_notes(report, clean, mapping, dedupe)
     events = clean.select(S.EVENT_COLUMNS).sort([S.TIMESTAMP, S.USER_ID], maintain_order=True)
@@ -133,20 +139,23 @@ def timestamp_parse(
         found = sample[ts_col].drop_nulls().cast(pl.String).head(3).to_list()
         raise DataValidationError(
             raw.source,
-            "expected timestamps (ISO dates, day/month/year, YYYYMMDD, epoch seconds or "
-            f"milliseconds) but none could be parsed; found values such as {found}",
+            _(
+                "expected timestamps (ISO dates, day/month/year, YYYYMMDD, epoch seconds or milliseconds) but none could be parsed; found values such as {found}"
+            ).format(found=found),
             column=ts_col,
         )
     report.timestamp_format = ts.description
     if ts.zones:
         report.notes.append(
-            f"timestamps in '{ts_col}' carry time zones ({', '.join(ts.zones)}): every one "
-            "was converted to UTC"
+            _(
+                "timestamps in '{ts_col}' carry time zones ({names}): every one was converted to UTC"
+            ).format(ts_col=ts_col, names=", ".join(ts.zones))
         )
     if ts.ambiguous:
         report.notes.append(
-            f"timestamps in '{ts_col}' could be day-first or month-first; read as "
-            f"{ts.description.split(';')[0]}"
+            _("timestamps in '{ts_col}' could be day-first or month-first; read as {value}").format(
+                ts_col=ts_col, value=ts.description.split(";")[0]
+            )
         )
     return ts
 
@@ -155,11 +164,11 @@ def event_log_kind(mapping: ColumnMapping, schema: pl.Schema) -> tuple[str, pl.E
     """The kind of log and the expression giving each row's canonical event type."""
     if mapping.has(S.EVENT_TYPE):
         c = mapping.column_for(S.EVENT_TYPE)
-        return "event log", event_type_expr(c, schema[c])
+        return N_("event log"), event_type_expr(c, schema[c])
     has_money = any(mapping.has(r) for r in (S.QUANTITY, S.PRICE, S.AMOUNT))
     if mapping.has(S.RATING) and not has_money:
-        return "rating log", pl.lit(S.RATE)
-    return "transaction log", pl.lit(S.PURCHASE)
+        return N_("rating log"), pl.lit(S.RATE)
+    return N_("transaction log"), pl.lit(S.PURCHASE)
 
 
 EXTRA_ROLES = (S.TITLE, S.CATEGORY, S.BRAND, S.REGION, S.AGE, S.GENDER)
@@ -222,8 +231,9 @@ def _refuse_if_no_timestamp_parsed(
         found = sample[ts_col].drop_nulls().cast(pl.String).head(3).to_list()
         raise DataValidationError(
             raw.source,
-            f"expected timestamps ({described}) but none of the {df.height} rows could "
-            f"be parsed; found values such as {found}",
+            _(
+                "expected timestamps ({described}) but none of the {height} rows could be parsed; found values such as {found}"
+            ).format(described=described, height=df.height, found=found),
             column=ts_col,
         )
 
@@ -376,21 +386,26 @@ def _closing_notes(
             report.rating_scale = _rating_scale(float(ratings.min()), float(ratings.max()))
     unused = [c for c, r in mapping.roles.items() if r == S.IGNORE]
     if unused:
-        report.notes.append(f"columns not used: {', '.join(unused)}")
+        report.notes.append(_("columns not used: {names}").format(names=", ".join(unused)))
     if report.kind != "event log":
         report.notes.append(
-            f"no event-type column: read as a {report.kind} (every row a "
-            f"{'rating' if report.kind == 'rating log' else 'purchase'})"
+            _("no event-type column: read as a rating log (every row a rating)")
+            if report.kind == "rating log"
+            else _("no event-type column: read as a {kind} (every row a purchase)").format(
+                kind=_(report.kind)
+            )
         )
     if report.date_only:
         report.notes.append(
-            "the timestamps carry no time of day (a date-only log): hour and part-of-day "
-            "features, hour heatmaps and the preferred hour are skipped; weekday features stay"
+            _(
+                "the timestamps carry no time of day (a date-only log): hour and part-of-day features, hour heatmaps and the preferred hour are skipped; weekday features stay"
+            )
         )
     if not dedupe and report.count(POSSIBLE_DUP):
         report.notes.append(
-            "identical rows were kept: timestamps carry no time of day and there is no order "
-            "id, so two identical rows can be two real purchases"
+            _(
+                "identical rows were kept: timestamps carry no time of day and there is no order id, so two identical rows can be two real purchases"
+            )
         )
 
 
@@ -419,5 +434,22 @@ def _user_attributes(clean: pl.DataFrame, mapping: ColumnMapping) -> pl.DataFram
 def _rating_scale(lo: float, hi: float) -> str:
     for top, label in ((1, "0-1"), (5, "1-5"), (10, "1-10"), (100, "0-100")):
         if hi <= top:
-            return f"{label} (observed {lo:g} to {hi:g})"
-    return f"observed {lo:g} to {hi:g}"
+            return RATING_SCALE.format(scale=label, low=f"{lo:g}", high=f"{hi:g}")
+    return RATING_OBSERVED.format(low=f"{lo:g}", high=f"{hi:g}")
+
+
+RATING_SCALE = N_("{scale} (observed {low} to {high})")
+RATING_OBSERVED = N_("observed {low} to {high}")
+"""How a rating scale is stored in the report (English, the report's language); a page shows
+it in the reader's language with :func:`rating_scale_text`."""
+
+
+def rating_scale_text(stored: str) -> str:
+    """A report's ``rating_scale`` ("1-5 (observed 1 to 5)") in the current language."""
+    m = re.fullmatch(r"(\S+) \(observed (\S+) to (\S+)\)", stored)
+    if m:
+        return _(RATING_SCALE).format(scale=m[1], low=m[2], high=m[3])
+    m = re.fullmatch(r"observed (\S+) to (\S+)", stored)
+    if m:
+        return _(RATING_OBSERVED).format(low=m[1], high=m[2])
+    return stored

@@ -21,6 +21,8 @@ import zipfile
 from dataclasses import dataclass
 
 from profiling.errors import DataValidationError, ProfilingError
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 GB = 1024**3
 CHUNK = 4 * 1024 * 1024
@@ -40,12 +42,13 @@ DEFAULTS = {
     "cells": 10_000_000,
 }
 _WORDS = {
-    "bytes": "file size",
-    "decompressed_bytes": "decompressed size",
-    "rows": "rows",
-    "columns": "columns",
-    "cells": "spreadsheet cells",
+    "bytes": N_("file size"),
+    "decompressed_bytes": N_("decompressed size"),
+    "rows": N_("rows"),
+    "columns": N_("columns"),
+    "cells": N_("spreadsheet cells"),
 }
+_UNITS = {"rows": N_("{n} rows"), "columns": N_("{n} columns"), "cells": N_("{n} cells")}
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,9 @@ class Limits:
                 value = 0
             if value <= 0:
                 raise ProfilingError(
-                    f"{var}: expected a positive whole number ({_WORDS[field_name]} limit), "
-                    f"found {os.environ[var]!r}"
+                    _(
+                        "{var}: expected a positive whole number ({limit} limit), found {value!r}"
+                    ).format(var=var, limit=_(_WORDS[field_name]), value=os.environ[var])
                 )
             values[field_name] = value
         return cls(**values)
@@ -86,9 +90,9 @@ class Limits:
 def _figure(kind: str, value: int) -> str:
     if kind in ("bytes", "decompressed_bytes"):
         if value >= GB:
-            return f"{value / GB:,.2f} GB ({value:,} bytes)"
-        return f"{value / 1024**2:,.1f} MB ({value:,} bytes)"
-    return f"{value:,} {kind}"
+            return _("{size} GB ({n} bytes)").format(size=f"{value / GB:,.2f}", n=f"{value:,}")
+        return _("{size} MB ({n} bytes)").format(size=f"{value / 1024**2:,.1f}", n=f"{value:,}")
+    return _(_UNITS[kind]).format(n=f"{value:,}") if kind in _UNITS else f"{value:,} {kind}"
 
 
 def refuse(
@@ -98,10 +102,15 @@ def refuse(
     (``at_least`` when counting stopped at the limit; ``where`` says where it was found)."""
     return DataValidationError(
         name,
-        f"the file is over the {_WORDS[kind]} limit: found {'at least ' if at_least else ''}"
-        f"{_figure(kind, found)}{where}, the limit is {_figure(kind, limit)} (set "
-        f"{ENV[kind]} to change it); the file was not read. Split it, or keep only the "
-        "columns and dates you need",
+        _(
+            "the file is over the {limit_kind} limit: found {found}{where}, the limit is {limit} (set {variable} to change it); the file was not read. Split it, or keep only the columns and dates you need"
+        ).format(
+            limit_kind=_(_WORDS[kind]),
+            found=(_("at least {n}") if at_least else "{n}").format(n=_figure(kind, found)),
+            where=where,
+            limit=_figure(kind, limit),
+            variable=ENV[kind],
+        ),
     )
 
 
@@ -125,8 +134,9 @@ def check_parquet(path: str, name: str, limits: Limits) -> None:
         text = str(exc).strip().splitlines()
         raise DataValidationError(
             name,
-            "the Parquet file is corrupt or truncated "
-            f"({text[0][:200] if text else type(exc).__name__})",
+            _("the Parquet file is corrupt or truncated ({value})").format(
+                value=text[0][:200] if text else type(exc).__name__
+            ),
         ) from exc
     check(name, "rows", meta.num_rows, limits)
     check(name, "columns", meta.num_columns, limits)
@@ -157,7 +167,11 @@ def check_workbook(path: str, name: str, limits: Limits) -> None:
             members = zf.infolist()
             total = sum(m.file_size for m in members)
             check(
-                name, "decompressed_bytes", total, limits, where=" (declared by the zip directory)"
+                name,
+                "decompressed_bytes",
+                total,
+                limits,
+                where=_(" (declared by the zip directory)"),
             )
             sheets = [
                 m
@@ -168,13 +182,16 @@ def check_workbook(path: str, name: str, limits: Limits) -> None:
                 _check_sheet(zf, member, name, limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise DataValidationError(
-            name, f"the workbook is corrupt or truncated (not a readable .xlsx zip archive: {exc})"
+            name,
+            _(
+                "the workbook is corrupt or truncated (not a readable .xlsx zip archive: {exc})"
+            ).format(exc=exc),
         ) from exc
 
 
 def _check_sheet(zf: zipfile.ZipFile, member: zipfile.ZipInfo, name: str, limits: Limits) -> None:
     sheet = member.filename.rsplit("/", 1)[-1].removesuffix(".xml")
-    where = f" in worksheet {sheet}"
+    where = _(" in worksheet {sheet}").format(sheet=sheet)
     rows = cells = 0
     carry = b""
     tags: tuple[bytes, bytes] | None = None
@@ -209,7 +226,9 @@ def _check_dimension(dim: re.Match, name: str, sheet: str, limits: Limits) -> No
     c2, r2 = c2 or c1, r2 or r1
     n_rows = abs(int(r2) - int(r1)) + 1
     n_cols = abs(_column_number(c2) - _column_number(c1)) + 1
-    where = f" declared by worksheet {sheet} ({dim.group(0).decode(errors='replace')[1:]})"
+    where = _(" declared by worksheet {sheet} ({dimension})").format(
+        sheet=sheet, dimension=dim.group(0).decode(errors="replace")[1:]
+    )
     check(name, "rows", n_rows, limits, where=where)
     check(name, "columns", n_cols, limits, where=where)
     check(name, "cells", n_rows * n_cols, limits, where=where)
@@ -226,9 +245,9 @@ def check_lines(path: str, name: str, limits: Limits) -> int:
             lines += chunk.count(b"\n")
             last = chunk[-1:]
             if len(chunk) == CHUNK:  # more may follow: stop as soon as the limit is passed
-                check(name, "rows", lines - 1, limits, at_least=True, where=" (lines)")
+                check(name, "rows", lines - 1, limits, at_least=True, where=_(" (lines)"))
     if last and last != b"\n":
         lines += 1
     # one header line is allowed on top of the row limit
-    check(name, "rows", lines - 1, limits, where=" (lines)")
+    check(name, "rows", lines - 1, limits, where=_(" (lines)"))
     return lines

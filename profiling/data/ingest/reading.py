@@ -20,6 +20,7 @@ from profiling.data.ingest.source import (
     materialize,
 )
 from profiling.errors import DataValidationError
+from profiling.vocabulary.i18n import gettext as _
 
 
 def read_table(
@@ -52,10 +53,10 @@ def read_table(
     limits = limits or L.Limits.from_env()
     path, name = materialize(source, name, max_bytes=limits.bytes)
     if not os.path.exists(path):
-        raise DataValidationError(name, "file not found")
+        raise DataValidationError(name, _("file not found"))
     size = os.path.getsize(path)
     if size == 0:
-        raise DataValidationError(name, "the file is empty (0 bytes); expected a table")
+        raise DataValidationError(name, _("the file is empty (0 bytes); expected a table"))
     L.check(name, "bytes", size, limits)
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
@@ -67,9 +68,9 @@ def read_table(
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
         raise DataValidationError(
             name,
-            "this is a password-protected (encrypted) workbook or a legacy .xls file; "
-            "expected an unprotected .xlsx, CSV or Parquet file. Remove the password or "
-            "save it as .xlsx / CSV and upload it again",
+            _(
+                "this is a password-protected (encrypted) workbook or a legacy .xls file; expected an unprotected .xlsx, CSV or Parquet file. Remove the password or save it as .xlsx / CSV and upload it again"
+            ),
         )
     elif head.startswith(b"PK\x03\x04") or ext in (".xlsx", ".xlsm", ".xls"):
         frame, info = _read_excel(path, name, head, limits)
@@ -88,9 +89,12 @@ def read_table(
     if first.height == 0:
         if info.has_header:
             raise DataValidationError(
-                name, f"the file has a header ({', '.join(columns[:8])}) but no data rows"
+                name,
+                _("the file has a header ({names}) but no data rows").format(
+                    names=", ".join(columns[:8])
+                ),
             )
-        raise DataValidationError(name, "the file has no data rows")
+        raise DataValidationError(name, _("the file has no data rows"))
     return RawTable(frame=frame, info=info, digest=digest, path=path)
 
 
@@ -103,8 +107,9 @@ def _read_parquet(
     if not head.startswith(b"PAR1") or tail != b"PAR1":
         raise DataValidationError(
             name,
-            "expected a Parquet file (starting and ending with the 'PAR1' marker) but the "
-            "file is truncated or not Parquet; export it again",
+            _(
+                "expected a Parquet file (starting and ending with the 'PAR1' marker) but the file is truncated or not Parquet; export it again"
+            ),
         )
     L.check_parquet(path, name, limits)
     try:
@@ -113,7 +118,10 @@ def _read_parquet(
         frame.head(1).collect()
     except Exception as exc:  # polars raises several kinds for a damaged footer
         raise DataValidationError(
-            name, f"the Parquet file is corrupt or truncated ({first_line(exc)})"
+            name,
+            _("the Parquet file is corrupt or truncated ({first_line})").format(
+                first_line=first_line(exc)
+            ),
         ) from exc
     return frame, ReadInfo(source=name, format="Parquet")
 
@@ -123,28 +131,29 @@ def _read_excel(
 ) -> tuple[pl.LazyFrame, ReadInfo]:
     if not head.startswith(b"PK\x03\x04"):
         raise DataValidationError(
-            name, "expected an Excel .xlsx workbook (a zip archive) but found something else"
+            name, _("expected an Excel .xlsx workbook (a zip archive) but found something else")
         )
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
     except zipfile.BadZipFile as exc:
         raise DataValidationError(
-            name, "the workbook is corrupt or truncated (not a readable .xlsx zip archive)"
+            name, _("the workbook is corrupt or truncated (not a readable .xlsx zip archive)")
         ) from exc
     if not any(n.startswith("xl/") for n in names):
         raise DataValidationError(
-            name, "expected an Excel .xlsx workbook but the zip archive holds no worksheet"
+            name, _("expected an Excel .xlsx workbook but the zip archive holds no worksheet")
         )
     L.check_workbook(path, name, limits)
     try:
         df = pl.read_excel(path, sheet_id=1, engine="calamine")
     except Exception as exc:
         raise DataValidationError(
-            name, f"the workbook could not be read ({first_line(exc)})"
+            name,
+            _("the workbook could not be read ({first_line})").format(first_line=first_line(exc)),
         ) from exc
     info = ReadInfo(source=name, format="Excel")
-    info.notes.append("read the first worksheet")
+    info.notes.append(_("read the first worksheet"))
     return df.lazy(), info
 
 
@@ -161,7 +170,8 @@ def _read_json(path: str, name: str, head: bytes, ext: str) -> tuple[pl.LazyFram
     except Exception as exc:
         raise DataValidationError(
             name,
-            "expected JSON lines (one JSON object per line) or a JSON array of objects, "
-            f"but the file could not be parsed ({first_line(exc)})",
+            _(
+                "expected JSON lines (one JSON object per line) or a JSON array of objects, but the file could not be parsed ({first_line})"
+            ).format(first_line=first_line(exc)),
         ) from exc
     return frame, ReadInfo(source=name, format=fmt, encoding="UTF-8")

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import polars as pl
 
 from profiling.data.ingest.source import RawTable, ReadInfo
+from profiling.vocabulary.i18n import N_
 
 
 @dataclass
@@ -64,27 +65,28 @@ class CleaningReport:
         return df.with_columns((pl.col("rows") / max(self.rows_read, 1)).alias("share_of_rows"))
 
 
-# Reasons, worded for the user; the action says what happened to the rows.
-BLANK_ROW = "blank row"
-MISSING_USER = "missing user id"
-MISSING_TIMESTAMP = "missing timestamp"
-BAD_TIMESTAMP = "unparseable timestamp"
-DUPLICATE = "exact duplicate row"
-NEGATIVE_PRICE = "negative price or amount on a purchase"
-MISSING_RATING = "missing or unparseable rating in a rating log"
-UNKNOWN_EVENT = "unknown event type (kept as 'other')"
-MISSING_EVENT = "missing event type (kept as 'other')"
-REFUND = "refund: negative quantity or cancellation invoice (kept as 'refund')"
-ZERO_PRICE = "zero price on a purchase (kept, no revenue)"
-QTY_DEFAULT = "missing quantity on a purchase (set to 1)"
-QTY_ZERO = "zero quantity on a purchase (kept, no revenue)"
-BAD_RATING = "unparseable rating (set to empty)"
-POSSIBLE_DUP = (
+# Reasons, worded for the user; the action says what happened to the rows. They are msgids
+# (also the keys of the report): translated where they are shown.
+BLANK_ROW = N_("blank row")
+MISSING_USER = N_("missing user id")
+MISSING_TIMESTAMP = N_("missing timestamp")
+BAD_TIMESTAMP = N_("unparseable timestamp")
+DUPLICATE = N_("exact duplicate row")
+NEGATIVE_PRICE = N_("negative price or amount on a purchase")
+MISSING_RATING = N_("missing or unparseable rating in a rating log")
+UNKNOWN_EVENT = N_("unknown event type (kept as 'other')")
+MISSING_EVENT = N_("missing event type (kept as 'other')")
+REFUND = N_("refund: negative quantity or cancellation invoice (kept as 'refund')")
+ZERO_PRICE = N_("zero price on a purchase (kept, no revenue)")
+QTY_DEFAULT = N_("missing quantity on a purchase (set to 1)")
+QTY_ZERO = N_("zero quantity on a purchase (kept, no revenue)")
+BAD_RATING = N_("unparseable rating (set to empty)")
+POSSIBLE_DUP = N_(
     "identical rows kept: no time of day and no order id, so they may be separate purchases"
 )
-DUP_ID = "duplicate id (first row kept)"
-BAD_NUMBER = "unparseable number (set to empty)"
-BAD_DATE = "unparseable date (set to empty)"
+DUP_ID = N_("duplicate id (first row kept)")
+BAD_NUMBER = N_("unparseable number (set to empty)")
+BAD_DATE = N_("unparseable date (set to empty)")
 
 
 def example_rows(

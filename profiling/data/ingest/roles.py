@@ -13,6 +13,7 @@ from profiling.data.ingest.timestamps import parse_timestamp
 from profiling.data.ingest.values import attribute_kind
 from profiling.errors import MappingError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 
 @dataclass
@@ -87,7 +88,8 @@ def infer_roles(
     """
     if table not in S.ROLES_BY_TABLE:
         raise MappingError(
-            raw.source, f"unknown table kind {table!r}; expected events, users or items"
+            raw.source,
+            _("unknown table kind {table!r}; expected events, users or items").format(table=table),
         )
     columns = raw.frame.collect_schema().names()
     mapping = ColumnMapping(table=table, roles={}, reasons={})
@@ -130,20 +132,26 @@ def _apply_overrides(
         if col not in columns:
             raise MappingError(
                 raw.source,
-                f"the mapping names a column that is not in the file; found columns: "
-                f"{', '.join(columns)}",
+                _(
+                    "the mapping names a column that is not in the file; found columns: {names}"
+                ).format(names=", ".join(columns)),
                 column=col,
             )
         if role != S.IGNORE and role not in allowed:
             raise MappingError(
                 raw.source,
-                f"unknown role {role!r}; expected one of {', '.join(allowed)} or 'ignore'",
+                _("unknown role {role!r}; expected one of {names} or 'ignore'").format(
+                    role=role, names=", ".join(allowed)
+                ),
                 column=col,
             )
     taken_by_override = [r for r in overrides.values() if r not in (S.IGNORE, S.ATTRIBUTE)]
     dup = [r for r, c in Counter(taken_by_override).items() if c > 1]
     if dup:
-        raise MappingError(raw.source, f"the mapping gives role {dup[0]!r} to more than one column")
+        raise MappingError(
+            raw.source,
+            _("the mapping gives role {dup!r} to more than one column").format(dup=dup[0]),
+        )
     for col, role in overrides.items():
         _assign(mapping, col, role, "set by you")
 
@@ -214,9 +222,15 @@ def _dates_by_type(mapping: ColumnMapping, columns: list[str], temporal: dict[st
     if others:
         reason += f", preferred over {', '.join(others)}"
         mapping.notes.append(
-            f"{len(open_cols)} date-time columns ({', '.join(open_cols)}): '{chosen}' is the "
-            f"{role.replace('_', ' ')} (names with {', '.join(_WHEN_WORDS[:4])}... first, then "
-            "date-times over dates, then the left-most); map another one to change it"
+            _(
+                "{n} date-time columns ({names}): '{chosen}' is the {value} (names with {names2}... first, then date-times over dates, then the left-most); map another one to change it"
+            ).format(
+                n=len(open_cols),
+                names=", ".join(open_cols),
+                chosen=chosen,
+                value=role.replace("_", " "),
+                names2=", ".join(_WHEN_WORDS[:4]),
+            )
         )
     _assign(mapping, chosen, role, reason)
 
@@ -337,8 +351,9 @@ def _item_and_category_by_content(ctx: _Content) -> None:
         break
     if len(taken) > 1:
         mapping.notes.append(
-            "no header: id-like columns were taken in the conventional order user, item, "
-            f"category: {', '.join(taken)}; change the mapping if your file's order differs"
+            _(
+                "no header: id-like columns were taken in the conventional order user, item, category: {names}; change the mapping if your file's order differs"
+            ).format(names=", ".join(taken))
         )
 
 
@@ -395,9 +410,9 @@ def _rating_by_content(ctx: _Content) -> None:
     scale = f"{low:g}-{high:g}" + (" in half steps" if step == 0.5 else "")
     _assign(mapping, col, S.RATING, f"content: values on a {scale} rating scale (headerless)")
     mapping.notes.append(
-        f"no header: column '{col}' holds values from {low:g} to {high:g} (a {scale} rating "
-        "scale), and the file has no price and no event type, so it is read as a rating log "
-        f"with '{col}' as the rating; map '{col}' to 'quantity' if it counts units bought"
+        _(
+            "no header: column '{col}' holds values from {low:g} to {high:g} (a {scale} rating scale), and the file has no price and no event type, so it is read as a rating log with '{col}' as the rating; map '{col}' to 'quantity' if it counts units bought"
+        ).format(col=col, low=low, high=high, scale=scale)
     )
 
 
@@ -416,9 +431,9 @@ def _numbers_by_content(ctx: _Content) -> None:
                 mapping, col, S.AMOUNT, "content: decimal money values, taken as the row's total"
             )
             mapping.notes.append(
-                f"column '{col}' holds decimal money values with no telling name: taken "
-                "as the row's total (amount), not a unit price; map it to 'price' if it "
-                "is a unit price"
+                _(
+                    "column '{col}' holds decimal money values with no telling name: taken as the row's total (amount), not a unit price; map it to 'price' if it is a unit price"
+                ).format(col=col)
             )
 
 
@@ -468,7 +483,9 @@ def parse_overrides(pairs: list[str] | None, source: str = "--map") -> dict[str,
     out: dict[str, str] = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise MappingError(source, f"expected raw=canonical, found {pair!r}")
+            raise MappingError(
+                source, _("expected raw=canonical, found {pair!r}").format(pair=pair)
+            )
         raw, role = pair.rsplit("=", 1)
         out[raw.strip()] = role.strip()
     return out

@@ -22,6 +22,7 @@ from profiling.data.ingest.source import (
 )
 from profiling.errors import DataValidationError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 
 def _detect_encoding(path: str, head: bytes) -> str:
@@ -191,9 +192,13 @@ def read_text(path: str, name: str, head: bytes, size: int) -> tuple[pl.LazyFram
         has_header=has_header,
     )
     if encoding != "UTF-8":
-        info.notes.append(f"encoding detected as {encoding}; converted to UTF-8 for reading")
+        info.notes.append(
+            _("encoding detected as {encoding}; converted to UTF-8 for reading").format(
+                encoding=encoding
+            )
+        )
     if not has_header:
-        info.notes.append("no header row: columns named column_1, column_2, ...")
+        info.notes.append(_("no header row: columns named column_1, column_2, ..."))
     return frame, info
 
 
@@ -203,8 +208,9 @@ def _decoded_sample(path: str, name: str, head: bytes) -> tuple[str, str, list[s
     if encoding != "UTF-16" and _looks_binary(head):
         raise DataValidationError(
             name,
-            "expected a text table (CSV, TSV, Parquet, JSON lines or .xlsx) but found binary "
-            "content",
+            _(
+                "expected a text table (CSV, TSV, Parquet, JSON lines or .xlsx) but found binary content"
+            ),
         )
     read_path = path
     if encoding in ("Latin-1", "UTF-16"):
@@ -214,7 +220,7 @@ def _decoded_sample(path: str, name: str, head: bytes) -> tuple[str, str, list[s
     text = head.decode("utf-8", errors="ignore").lstrip("\ufeff")
     lines = _sample_lines(text, truncated=len(head) >= SNIFF_BYTES)
     if not lines:
-        raise DataValidationError(name, "the file holds only blank lines; expected a table")
+        raise DataValidationError(name, _("the file holds only blank lines; expected a table"))
     return encoding, read_path, lines
 
 
@@ -224,14 +230,15 @@ def _require_delimiter(name: str, lines: list[str]) -> str:
         if len(lines) == 1:
             raise DataValidationError(
                 name,
-                f"the file has a single line ({lines[0][:80]!r}) and no data rows; expected a "
-                "header and data rows",
+                _(
+                    "the file has a single line ({value!r}) and no data rows; expected a header and data rows"
+                ).format(value=lines[0][:80]),
             )
         raise DataValidationError(
             name,
-            "found a single column: no delimiter (comma, semicolon, tab, pipe or spaces) "
-            f"splits the lines into columns (first line: {lines[0][:80]!r}); expected at "
-            "least a user id and a timestamp column",
+            _(
+                "found a single column: no delimiter (comma, semicolon, tab, pipe or spaces) splits the lines into columns (first line: {value!r}); expected at least a user id and a timestamp column"
+            ).format(value=lines[0][:80]),
         )
     return delimiter
 

@@ -12,6 +12,8 @@ import polars as pl
 
 from profiling import private
 from profiling.data.ingest import limits
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 Source = str | os.PathLike | bytes | BinaryIO
 
@@ -22,7 +24,13 @@ DELIMITERS = (",", "\t", ";", "|", "::")
 WHITESPACE = "whitespace"
 MISSING_IDS = ("", "nan", "none", "null", "na", "n/a", "-", "?")
 _TEXT_EXTS = {".csv", ".tsv", ".txt", ".dat", ".data", ".tab", ".psv", ".log", ""}
-_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", "::": "double-colon"}
+_DELIMITER_NAMES = {
+    ",": N_("comma"),
+    "\t": N_("tab"),
+    ";": N_("semicolon"),
+    "|": N_("pipe"),
+    "::": N_("double-colon"),
+}
 LINE_SPLIT = (WHITESPACE, "::")  # delimiters polars cannot scan with: split each line
 
 
@@ -39,16 +47,22 @@ class ReadInfo:
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        """One line such as "CSV, comma-separated, UTF-8, with header"."""
+        """One line such as "CSV, comma-separated, UTF-8, with header" (in the current
+        language)."""
         parts = [self.format]
         if self.delimiter:
-            name = _DELIMITER_NAMES.get(self.delimiter, self.delimiter)
-            parts.append(f"{name}-separated" if self.delimiter != WHITESPACE else "space-aligned")
+            if self.delimiter == WHITESPACE:
+                parts.append(_("space-aligned"))
+            else:
+                name = _DELIMITER_NAMES.get(self.delimiter)
+                parts.append(
+                    _("{delimiter}-separated").format(delimiter=_(name) if name else self.delimiter)
+                )
         if self.encoding:
             parts.append(self.encoding)
         if self.format in ("CSV", "text"):
-            parts.append("with header" if self.has_header else "no header")
-        return ", ".join(parts)
+            parts.append(_("with header") if self.has_header else _("no header"))
+        return _(", ").join(parts)
 
 
 @dataclass

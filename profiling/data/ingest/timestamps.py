@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from profiling.vocabulary.i18n import N_
+
 _DATETIME_FORMATS: tuple[tuple[str, str], ...] = (
     ("%Y-%m-%dT%H:%M:%S%.f%#z", "ISO 8601 with time zone"),
     ("%Y-%m-%dT%H:%M:%S%.f", "ISO 8601"),
@@ -114,19 +116,19 @@ def _numeric_timestamp(expr: pl.Expr, values: pl.Series, excel: bool) -> Timesta
         parsed = ymd.str.to_datetime("%Y%m%d", strict=False, time_zone="UTC")
         probe = vals.cast(pl.Int64).cast(pl.String).str.to_datetime("%Y%m%d", strict=False)
         if probe.null_count() < 0.1 * vals.len():
-            return TimestampParse(_utc(parsed), "YYYYMMDD integers")
+            return TimestampParse(_utc(parsed), N_("YYYYMMDD integers"))
     if integral and lo >= 19000101000000 and hi <= 21001231235959:
         parsed = (
             as_float.cast(pl.Int64)
             .cast(pl.String)
             .str.to_datetime("%Y%m%d%H%M%S", strict=False, time_zone="UTC")
         )
-        return TimestampParse(_utc(parsed), "YYYYMMDDhhmmss integers")
+        return TimestampParse(_utc(parsed), N_("YYYYMMDDhhmmss integers"))
     for unit, low, high, label in (
-        ("s", 1e8, 1e10, "epoch seconds"),
-        ("ms", 1e11, 1e13, "epoch milliseconds"),
-        ("us", 1e14, 1e16, "epoch microseconds"),
-        ("ns", 1e17, 1e19, "epoch nanoseconds"),
+        ("s", 1e8, 1e10, N_("epoch seconds")),
+        ("ms", 1e11, 1e13, N_("epoch milliseconds")),
+        ("us", 1e14, 1e16, N_("epoch microseconds")),
+        ("ns", 1e17, 1e19, N_("epoch nanoseconds")),
     ):
         if low <= med < high and lo > 0:
             scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}[unit]
@@ -140,7 +142,7 @@ def _numeric_timestamp(expr: pl.Expr, values: pl.Series, excel: bool) -> Timesta
             .dt.offset_by("-25569d")
             .dt.replace_time_zone("UTC")
         )
-        return TimestampParse(parsed, "Excel serial dates")
+        return TimestampParse(parsed, N_("Excel serial dates"))
     return None
 
 
@@ -162,14 +164,16 @@ def parse_timestamp(
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
-            return TimestampParse(_utc(col.dt.replace_time_zone("UTC")), "native date-times")
+            return TimestampParse(_utc(col.dt.replace_time_zone("UTC")), N_("native date-times"))
         zone = dtype.time_zone
-        described = "native date-times" + ("" if zone == "UTC" else f" in {zone}, converted to UTC")
+        described = N_("native date-times") + (
+            "" if zone == "UTC" else f" in {zone}, converted to UTC"
+        )
         zones = [] if zone == "UTC" else [zone]
         return TimestampParse(_utc(col.dt.convert_time_zone("UTC")), described, zones=zones)
     if dtype == pl.Date:
         return TimestampParse(
-            _utc(col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")), "dates"
+            _utc(col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")), N_("dates")
         )
     if dtype.is_numeric():
         return _numeric_timestamp(col, sample, excel)
