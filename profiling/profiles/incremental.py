@@ -399,9 +399,9 @@ def merge_events(
 
     ``state`` must hold at least the rows of the users in ``events`` (other users' rows are
     ignored; of ``days`` and ``orders`` the rows at :func:`batch_keys` suffice) and the
-    whole ``prices`` table. Returns the touched users' rows only (merge
-    them into the full state with :meth:`LiveState.updated`) with ``prices`` and ``facts``
-    whole. Users whose new events are not all after their last earlier event get their
+    whole ``prices`` table. Returns a delta: the touched users' rows of ``users``, the
+    changed and new rows of the other per-user tables, ``prices`` and ``facts`` whole (see
+    :class:`LiveState`; apply it to the full state with :meth:`LiveState.updated`). Users whose new events are not all after their last earlier event get their
     sessions recounted from ``history`` plus the new events.
 
     Raises NeedsRebuild when the new events bring session ids to a log that had none.
@@ -465,8 +465,8 @@ def merge_events(
         prices = both.group_by(S.CATEGORY, S.PRICE, maintain_order=True).agg(pl.col("n").sum())
     users = _grown(users, grown)
     if brands is not None:
-        # a favourite only changes to a brand the batch counted: the user's other counts
-        # did not grow; the old favourite's row is among the touched users' rows
+        # the favourite is the argmax over every brand row of the user: the touched users'
+        # stored rows with the batch's changed rows in place
         by_brand = list(KEYS["brands"])
         before = mine(state.brands)
         if before is not None:
