@@ -39,11 +39,16 @@ STATE = (
     "from profiling import workspace as W; from profiling.workspace import live; "
     "live.build_state(W.open_workspace('copy'))"
 )
-LIVE_ADD = (
-    "import sys; from profiling import workspace as W; from profiling.workspace import live; "
-    "live.add(W.open_workspace('copy'), sys.argv[1])"
+# each add prints its progress messages with the seconds since its imports finished, to see
+# which step grows with the workspace
+_STEPS = (
+    "import sys, time; from profiling import workspace as W; from profiling.workspace import live; "
+    "t0 = time.perf_counter(); "
+    "say = lambda m: print(f'    {time.perf_counter() - t0:7.1f} s  {m}', file=sys.stderr, "
+    "flush=True); "
 )
-ADD = "import sys; from profiling import workspace as W; W.open_workspace('base').add(sys.argv[1])"
+LIVE_ADD = _STEPS + "live.add(W.open_workspace('copy'), sys.argv[1], on_progress=say); say('done')"
+ADD = _STEPS + "W.open_workspace('base').add(sys.argv[1], on_progress=say); say('done')"
 
 
 def run(n_events: int) -> None:
@@ -59,9 +64,10 @@ def run(n_events: int) -> None:
     batch_users = events.slice(cut)["user_id"].n_unique()
     all_users = events["user_id"].n_unique()
     print(
-        f"generated {events.height:,} events ({all_users:,} users) in "
+        f"generated and wrote {events.height:,} events ({all_users:,} users) in "
         f"{time.perf_counter() - t:.0f} s; batch of {events.height - cut:,} events touching "
-        f"{batch_users:,} users ({batch_users / all_users:.0%})"
+        f"{batch_users:,} users ({batch_users / all_users:.0%})",
+        flush=True,
     )
     del store, events
     env = dict(os.environ, PERSONA_STUDIO_HOME=str(work / "home"))
@@ -71,8 +77,10 @@ def run(n_events: int) -> None:
     root = work / "home" / "workspaces"
     shutil.copytree(root / "base", root / "copy")
     batch = str(work / "batch.parquet")
+    print("(a) ordinary add, steps (seconds after the imports):", flush=True)
     add_s, add_gb = _timed(["-c", ADD, batch], env)
     state_s, state_gb = _timed(["-c", STATE], env)
+    print("(c) incremental add, steps (seconds after the imports):", flush=True)
     live_s, live_gb = _timed(["-c", LIVE_ADD, batch], env)
     print("\n| step | time (s) | peak memory (GB) |")
     print("|---|---|---|")

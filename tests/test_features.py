@@ -667,6 +667,19 @@ def test_only_rules_whose_inputs_exist_apply():
     assert empty.schema["tags"] == pl.List(pl.String)
 
 
+def test_a_user_without_any_tag_gets_an_empty_list_and_tags_keep_the_rules_order():
+    frame = pl.DataFrame(
+        {
+            "user_id": ["a", "b", "c"],
+            "share_night": [0.9, 0.0, 0.5],
+            "weekend_share": [0.7, 0.1, 0.0],
+        }
+    )
+    tagged = add_tags(frame)
+    assert tagged["tags"].to_list() == [["night owl", "weekend shopper"], [], ["night owl"]]
+    assert tagged.schema["tags"] == pl.List(pl.String)
+
+
 def test_tags_on_built_profiles(profiles):
     tags = dict(add_tags(profiles).select("user_id", "tags").iter_rows())
     # tenure from as_of 2024-03-20: u1 19 days, u2 10 days, u3 48 days

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -149,7 +150,15 @@ def test_batches_merged_one_by_one_equal_a_rebuild_of_the_same_events(case):
     seen = batches[0]
     state = I.state_from_events(seen, items)
     for b in batches[1:]:
-        delta = I.merge_events(state, b, items, history_of(seen))
+        # of days and orders, the merge is given only the rows at the batch's keys, as the
+        # workspace reads them
+        keys = I.batch_keys(b)
+        given = replace(
+            state,
+            days=state.days.join(keys["days"], on=list(I.KEYS["days"]), how="semi"),
+            orders=state.orders.join(keys["orders"], on=list(I.KEYS["orders"]), how="semi"),
+        )
+        delta = I.merge_events(given, b, items, history_of(seen))
         state = state.updated(delta)
         seen = pl.concat([seen, b])
         assert_same_profiles(live(state, seen, items), rebuild(seen, items))
@@ -179,3 +188,70 @@ def test_a_previous_snapshot_without_clusters_asks_for_a_rebuild():
     previous.k = 0
     with pytest.raises(I.NeedsRebuild, match="no clusters"):
         I.segments_to_current_clusters(profiles, previous)
+
+
+def test_a_merge_returns_only_the_rows_its_events_changed_or_added():
+    # u0 has two days, two orders and two brands of history; one new purchase on a third
+    # day, in order o9, of a b1 item, adds one row to each table and changes no other row
+    items = pl.DataFrame({S.ITEM_ID: ["i0", "i1"], S.CATEGORY: ["c0", "c1"], S.BRAND: ["b0", "b1"]})
+
+    def event(day: int, order: str, item: str) -> dict:
+        return {
+            S.USER_ID: "u0",
+            S.ITEM_ID: item,
+            S.EVENT_TYPE: S.PURCHASE,
+            S.TIMESTAMP: T0 + timedelta(days=day, hours=12),
+            S.QUANTITY: 1,
+            S.PRICE: 10.0,
+            S.AMOUNT: 10.0,
+            S.RATING: None,
+            S.ORDER_ID: order,
+            S.SESSION_ID: None,
+            S.CHANNEL: None,
+            S.DEVICE: None,
+        }
+
+    past = pl.DataFrame(
+        [event(0, "o1", "i0"), event(1, "o2", "i0"), event(1, "o2", "i1")], schema=EVENT_SCHEMA
+    )
+    state = I.state_from_events(past, items)
+    new = pl.DataFrame([event(5, "o9", "i1")], schema=EVENT_SCHEMA)
+    delta = I.merge_events(state, new, items, history_of(past))
+    assert delta.days.height == 1 and delta.days["n_buy"].to_list() == [1]
+    assert delta.orders["_order"].to_list() == ["o9"]
+    assert delta.cats[S.CATEGORY].to_list() == ["c1"] and delta.cats["cat_n"].to_list() == [2]
+    assert delta.brands[S.BRAND].to_list() == ["b1"] and delta.brands["n"].to_list() == [2]
+    u = delta.users.row(0, named=True)
+    # 3 days, 3 days with a purchase, 3 orders; b0 and b1 both bought twice: the first by name
+    assert (u["active_days"], u["purchase_days"], u["frequency"]) == (3, 3, 3)
+    assert u["favourite_brand"] == "b0"
+    full = state.updated(delta)
+    assert full.days.height == 3 and full.orders.height == 3
+    assert sorted(full.brands["n"].to_list()) == [2, 2]
+
+
+def test_the_live_path_does_not_import_scikit_learn():
+    # a live add reads the saved segmentation and assigns users to its clusters: importing
+    # scikit-learn (and scipy) for that would cost more than the merge of a small batch
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import profiling.profiles.segments, profiling.workspace.live, "
+        "profiling.workspace.formats; print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_preferred_hour_is_the_lowest_of_the_hours_with_the_most_events():
+    hours = [3, 1, 5, 3, 1]  # 1 and 3 tie with two events each: 1 wins
+    e = pl.DataFrame(
+        [
+            {**{c: None for c in EVENT_SCHEMA}, S.USER_ID: "u", S.EVENT_TYPE: S.VIEW}
+            | {S.TIMESTAMP: T0 + timedelta(days=k, hours=h)}
+            for k, h in enumerate(hours)
+        ],
+        schema=EVENT_SCHEMA,
+    )
+    assert live(I.state_from_events(e, None), e, None)["preferred_hour"].to_list() == [1]

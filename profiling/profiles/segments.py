@@ -8,9 +8,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import polars as pl
-from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import silhouette_score
-from sklearn.mixture import GaussianMixture
 
 from profiling.errors import ProfilingError
 from profiling.profiles.features import CATEGORY_PREFIX, PARTS_OF_DAY, attribute_columns
@@ -425,6 +422,11 @@ class ClusterResult:
 
 
 def _fit(x: np.ndarray, k: int, method: str, random_state: int) -> np.ndarray:
+    # scikit-learn is imported where it clusters: reading a saved segmentation and assigning
+    # users to its clusters (every live add) should not pay its ~1.5 s import
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from sklearn.mixture import GaussianMixture
+
     if method == "gmm":
         return (
             GaussianMixture(k, covariance_type="diag", random_state=random_state).fit(x).predict(x)
@@ -456,6 +458,8 @@ def cluster_users(
     if method not in ("kmeans", "gmm"):
         raise ProfilingError(f"method must be 'kmeans' or 'gmm'. Got method={method!r} instead.")
     features = features or default_cluster_features(profiles)
+    from sklearn.metrics import silhouette_score
+
     x = prepare_matrix(profiles, features)
     n = x.shape[0]
     if n < 3:

@@ -34,6 +34,8 @@ from profiling.workspace.roles import Caller, require_owner
 
 TABLES = {name: f"live_{name}" for name in I.LiveState.PER_USER + ("prices",)}
 _TOUCHED = "__live_touched"
+_LATE = "__live_late"
+_KEYS = "__live_keys"
 
 
 def state_is_current(ws: st.Workspace) -> bool:
@@ -63,15 +65,29 @@ def _set_meta(con, version: str, facts: I.Facts) -> None:
         con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
 
 
-def _read_state(con, touched: pl.DataFrame, facts: I.Facts) -> I.LiveState:
-    """users, cats and prices whole (the profiles need every user); days, orders and brands
-    for the ``touched`` users only (registered as a view)."""
+def _read_state(
+    con, touched: pl.DataFrame, facts: I.Facts, keys: dict[str, pl.DataFrame]
+) -> I.LiveState:
+    """users, cats and prices whole (the profiles need every user); of days and orders the
+    rows at the batch's ``keys`` only (:func:`profiling.profiles.incremental.batch_keys`:
+    all a merge looks up there); brands for the ``touched`` users (registered as a view)."""
     out = {}
     for name, table in TABLES.items():
         if not db.has_table(con, table):
             out[name] = None
         elif name in ("users", "cats", "prices"):
             out[name] = db.read(con, f"SELECT * FROM {db.quoted(table)}")  # noqa: S608 - our own table names through db.quoted
+        elif name in keys:
+            con.complete()
+            con.register(_KEYS, keys[name].to_arrow())
+            try:
+                on = ", ".join(db.quoted(k) for k in I.KEYS[name])
+                out[name] = db.read(
+                    con,
+                    f"SELECT t.* FROM {db.quoted(table)} AS t JOIN {_KEYS} USING ({on})",  # noqa: S608 - our own table and column names through db.quoted
+                )
+            finally:
+                con.unregister(_KEYS)
         else:
             out[name] = db.read(
                 con,
@@ -82,21 +98,28 @@ def _read_state(con, touched: pl.DataFrame, facts: I.Facts) -> I.LiveState:
 
 
 def _write_delta(con, delta: I.LiveState) -> None:
-    """Replace the touched users' rows of every per-user table, and the prices."""
-    con.register(_TOUCHED, delta.touched().to_arrow())
-    try:
-        for name in I.LiveState.PER_USER:
-            frame = getattr(delta, name)
-            if frame is None:
-                continue
-            table = db.quoted(TABLES[name])
-            con.execute(
-                f"DELETE FROM {table} WHERE user_id IN (SELECT user_id FROM {_TOUCHED})"  # noqa: S608 - our own table names through db.quoted
-            )
-            db.append(con, TABLES[name], frame)
-    finally:
+    """Update the per-user tables at the keys of the delta's rows (the touched users' rows
+    of ``live_users``, the changed and new rows of the others: the rest of each table is
+    not rewritten), and replace the prices."""
+    for name in I.LiveState.PER_USER:
+        frame = getattr(delta, name)
+        if frame is None or frame.height == 0:
+            continue
+        if not db.has_table(con, TABLES[name]):
+            db.write_table(con, TABLES[name], frame)
+            continue
+        keys = I.KEYS[name]
         con.complete()
-        con.unregister(_TOUCHED)
+        con.register(_TOUCHED, frame.select(keys).to_arrow())
+        try:
+            same = " AND ".join(f"t.{db.quoted(k)} = d.{db.quoted(k)}" for k in keys)
+            con.execute(
+                f"DELETE FROM {db.quoted(TABLES[name])} AS t USING {_TOUCHED} AS d WHERE {same}"  # noqa: S608 - our own table and column names through db.quoted
+            )
+        finally:
+            con.complete()
+            con.unregister(_TOUCHED)
+        db.append(con, TABLES[name], frame)
     if delta.prices is not None:
         db.write_table(con, TABLES["prices"], delta.prices)
 
@@ -198,18 +221,26 @@ def _add_incremental(ws, sources, maps, names, progress, key) -> st.BatchReport:
     with db.connect(ws.db_path) as con:
         con.register(_TOUCHED, touched.to_arrow())
         try:
-            state = _read_state(con, touched, facts)
+            state = _read_state(con, touched, facts, I.batch_keys(fresh))
             known = state.users.height
         finally:
             con.complete()  # DuckDB refuses to unregister while a result is pending
             con.unregister(_TOUCHED)
 
         def history(ids: list[str]) -> pl.DataFrame:
-            return db.read(
-                con,
-                "SELECT user_id, timestamp, session_id FROM events WHERE list_contains(?, user_id)",
-                [ids],
+            # a join with the registered ids, not a list parameter tested on every row
+            con.complete()
+            con.register(
+                _LATE, pl.DataFrame({S.USER_ID: ids}, schema={S.USER_ID: pl.String}).to_arrow()
             )
+            try:
+                return db.read(
+                    con,
+                    "SELECT user_id, timestamp, session_id FROM events "  # noqa: S608 - a constant view name
+                    f"WHERE user_id IN (SELECT user_id FROM {_LATE})",
+                )
+            finally:
+                con.unregister(_LATE)
 
         delta = I.merge_events(state, fresh, items, history)
         full = state.updated(delta)
