@@ -284,7 +284,7 @@ def _user_block(user_id: str) -> None:
     ],
 )
 def test_a_user_whose_drivers_were_not_computed_is_told_why(monkeypatch, user, says):
-    from profiling.predict import results
+    from profiling.predict import reading
     from ui import predict as ui_predict
 
     scores = pl.DataFrame(
@@ -298,7 +298,7 @@ def test_a_user_whose_drivers_were_not_computed_is_told_why(monkeypatch, user, s
         },
         schema_overrides={"churn_risk": pl.Float64},
     )
-    monkeypatch.setattr(results, "DRIVER_USERS", 2)
+    monkeypatch.setattr(reading, "DRIVER_USERS", 2)
     monkeypatch.setattr(P, "DRIVER_USERS", 2)
     monkeypatch.setattr(ui_predict, "ready_scores", lambda: scores)
     at = AppTest.from_function(_user_block, args=(user,), default_timeout=120).run()

@@ -224,7 +224,7 @@ def test_an_optimizer_that_does_not_report_success_is_refused(monkeypatch, cdnow
         res.success, res.message = False, "Maximum number of iterations has been exceeded."
         return res
 
-    monkeypatch.setattr(clv.optimize, "minimize", gives_up)
+    monkeypatch.setattr(optimize, "minimize", gives_up)
     with pytest.raises(ModelFitError, match="stopped without converging .Maximum number"):
         clv.fit_bgnbd(cdnow_summary, unit="W")
 

@@ -462,11 +462,11 @@ def test_on_more_rows_than_max_rows_the_learned_model_fits_a_seeded_sample_and_s
 def test_on_a_large_store_drivers_are_computed_for_the_top_scored_users_against_everyone(
     held_out, monkeypatch
 ):
-    from profiling.predict import orchestration
+    from profiling.predict import scoring
 
     model = P.LearnedModel().fit(held_out)
-    monkeypatch.setattr(orchestration, "DRIVER_USERS", 50)
-    scores, drivers = orchestration.score_today(model, held_out, P.LEARNED, True)
+    monkeypatch.setattr(scoring, "DRIVER_USERS", 50)
+    scores, drivers = scoring.score_today(model, held_out, P.LEARNED, True)
     top = set(scores.sort("score", descending=True, maintain_order=True)[S.USER_ID][:50])
     assert set(scores.filter(pl.col("drivers").is_not_null())[S.USER_ID]) <= top
     assert set(drivers[S.USER_ID]) <= top and len(set(drivers[S.USER_ID])) > 40
@@ -490,9 +490,9 @@ def _scores_with_drivers() -> pl.DataFrame:
 
 
 def test_a_user_below_the_driver_cutoff_is_told_how_many_score_higher(monkeypatch):
-    from profiling.predict import results
+    from profiling.predict import reading
 
-    monkeypatch.setattr(results, "DRIVER_USERS", 2)
+    monkeypatch.setattr(reading, "DRIVER_USERS", 2)
     scores = _scores_with_drivers()
     assert P.missing_drivers(scores, "c", "purchase") == ("below_top", 2)  # a and b above
     assert P.missing_drivers(scores, "d", "purchase") == ("below_top", 3)
@@ -518,7 +518,7 @@ class _HalfBlind(P.ScoreModel):
 
 
 def test_a_user_the_model_cannot_score_has_no_percentile_and_no_drivers():
-    from profiling.predict.orchestration import score_today
+    from profiling.predict.scoring import score_today
 
     frame = pl.DataFrame({S.USER_ID: ["a", "b", "c"], "x": [0.0, 2.0, None]})
     ex = P.Examples(frame, ("x",))
@@ -639,22 +639,22 @@ def test_a_one_column_baseline_fitted_on_counts_per_value_is_the_fit_on_every_ro
 def test_importance_is_measured_on_a_seeded_sample_only_above_importance_users(
     held_out, monkeypatch
 ):
-    from profiling.predict import orchestration
+    from profiling.predict import scoring
 
     seen = []
-    real = orchestration.permutation_importance
+    real = scoring.permutation_importance
 
     def spy(model, X, y, **kwargs):
         seen.append((X.shape[0], kwargs.get("max_samples", 1.0)))
         return real(model, X, y, **kwargs)
 
-    monkeypatch.setattr(orchestration, "permutation_importance", spy)
+    monkeypatch.setattr(scoring, "permutation_importance", spy)
     model = P.LearnedModel().fit(held_out)
     n = held_out.frame.height
-    everyone = orchestration._importance(model, held_out, 2, 0)
-    monkeypatch.setattr(orchestration, "IMPORTANCE_USERS", 100)
-    sampled = orchestration._importance(model, held_out, 2, 0)
-    again = orchestration._importance(model, held_out, 2, 0)
+    everyone = scoring.input_importance(model, held_out, 2, 0)
+    monkeypatch.setattr(scoring, "IMPORTANCE_USERS", 100)
+    sampled = scoring.input_importance(model, held_out, 2, 0)
+    again = scoring.input_importance(model, held_out, 2, 0)
     # every user below the limit; above it, 100 users for the unshuffled score too
     assert seen == [(n, 1.0), (100, 1.0), (100, 1.0)] and n > 100
     assert sampled.equals(again) and not sampled.equals(everyone)

@@ -115,8 +115,8 @@ def test_a_baseline_whose_model_could_not_be_fitted_is_left_out_not_shown_at_one
             "label": [1, 0],
         }
     )
+    from profiling.predict.comparison import unfitted_baselines
     from profiling.predict.labels import Examples
-    from profiling.predict.orchestration import unfitted_baselines
 
     got = unfitted_baselines(Examples(frame, ()))
     assert list(got) == ["bgnbd"]  # P(alive) scores one of the two users: it stays

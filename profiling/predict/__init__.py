@@ -22,10 +22,15 @@ The package, one module per job, each importing only those above it:
 - :mod:`~profiling.predict.models` (the learned model and every baseline behind one
   contract), :mod:`~profiling.predict.metrics`, :mod:`~profiling.predict.drivers`,
   :mod:`~profiling.predict.value` (CLV beside the scores);
-- :mod:`~profiling.predict.results` (what a run returns and what pages read from it) and
+- :mod:`~profiling.predict.comparison` (metric rows, the best model, the paired difference,
+  the choice on validation) and :mod:`~profiling.predict.scoring` (today's scores and
+  drivers, input importance);
+- :mod:`~profiling.predict.results` (what a run returns),
+  :mod:`~profiling.predict.reading` (what pages read from it) and
   :mod:`~profiling.predict.orchestration` (``fit_task``, ``predict``).
 
-:mod:`~profiling.predict.clv`, :mod:`~profiling.predict.btyd` and
+:mod:`~profiling.predict.clv` (fits, on :mod:`~profiling.predict.likelihood` and
+:mod:`~profiling.predict.forecast`), :mod:`~profiling.predict.btyd` and
 :mod:`~profiling.predict.embeddings` are the models the package builds on. Every public name
 is re-exported here, so ``from profiling import predict as P; P.predict(...)`` keeps working.
 """
@@ -94,12 +99,7 @@ from profiling.predict.protocol import (
     plan_cutoffs,
     stage_text,
 )
-from profiling.predict.results import (
-    MODEL_LABELS,
-    RESULT_LAYOUT,
-    SCORE_LABELS,
-    Predictions,
-    TaskResult,
+from profiling.predict.reading import (
     all_scores,
     comparison_by_measure,
     comparison_table,
@@ -116,6 +116,13 @@ from profiling.predict.results import (
     value_by_measure,
     value_verdict,
     verdict,
+)
+from profiling.predict.results import (
+    MODEL_LABELS,
+    RESULT_LAYOUT,
+    SCORE_LABELS,
+    Predictions,
+    TaskResult,
 )
 from profiling.predict.spend import (
     DEFAULT_VALUE_HORIZON,

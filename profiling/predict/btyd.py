@@ -249,6 +249,9 @@ def rfm_summary(
     │ a       ┆ 1                    ┆ 1.0           ┆ 2.0 ┆ 20.0           │
     └─────────┴──────────────────────┴───────────────┴─────┴────────────────┘
     """
+    # long: a hundred lines of docstring (the summary's columns against lifetimes', shown
+    # as a table) and the checks of every argument, each with its own message, before the
+    # few group-bys that make the summary
     _check_events(events, monetary)
     unit_days = _check_parameters(unit, round_to)
     end = _parse_day(observation_period_end, "observation_period_end")

@@ -34,15 +34,16 @@ vectorized numpy, tested against the published values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 import numpy as np
 import polars as pl
-from scipy import optimize, special
+from scipy import special
 
 from profiling.errors import ModelFitError
+from profiling.predict.forecast import expected_purchases, p_alive, p_purchase
+from profiling.predict.likelihood import PARAM_RANGE, maximize
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -84,29 +85,6 @@ came back, nothing in the data tells how often customers come back or when they 
 MIN_SPEND_BUYERS = 10
 """Fewest repeat buyers with a positive spend Gamma-Gamma is fitted on (it reads only
 repeat purchases): with 3 customers the fit runs off to p = 9,000,000."""
-
-PARAM_RANGE = (1e-4, 1e4)
-"""The range every parameter of a sane fit stays in. r, a, b, p and q as they are; alpha
-relative to a tenth of the longest customer age T, and v relative to the mean spend, so that
-the range does not depend on the time or money unit. The optimizer searches inside it; a
-parameter that ends at either edge means the likelihood kept improving towards a degenerate
-model (for example b running off to 543,506: every customer with the same, tiny chance of
-dropping out), and the fit is refused."""
-
-_FLAT = 1e-6  # smallest curvature of -log L (log-parameter scale) that still pins a parameter
-_EDGE = 0.01  # a log-parameter within this of a bound of PARAM_RANGE sits on the edge
-_INWARD = 0.1  # the step back inside (log scale) that must not improve an edge fit
-_EVERY = 20  # simplex iterations between two checks for a fit running to an edge
-
-_WHAT = {
-    "r": "r (the shape of how purchase rates differ between customers)",
-    "alpha": "alpha (the scale of purchase rates)",
-    "a": "a (the first shape of the chance of dropping out)",
-    "b": "b (the second shape of the chance of dropping out)",
-    "p": "p (the shape of one customer's spend per purchase)",
-    "q": "q (the shape of how average spend differs between customers)",
-    "v": "v (the scale of average spend)",
-}
 
 
 @dataclass(frozen=True)
@@ -176,157 +154,6 @@ def _arrays(summary: pl.DataFrame, *columns: str) -> list[np.ndarray]:
     return [summary[c].cast(pl.Float64).to_numpy() for c in columns]
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
-def _maximize(
-    model: str,
-    names: tuple[str, ...],
-    loglik: Callable[[np.ndarray], np.ndarray],
-    scales: np.ndarray,
-) -> tuple[np.ndarray, float]:
-    """Maximize ``sum(loglik(params))`` over ``params = exp(theta) * scales`` with theta in
-    log(PARAM_RANGE); return (params, log-likelihood) or raise ModelFitError saying why the
-    fit is not one."""
-    lo, hi = np.log(PARAM_RANGE)
-    bounds = [(lo, hi)] * len(names)
-
-    def negll(theta: np.ndarray) -> float:
-        with np.errstate(all="ignore"):
-            total = -float(np.sum(loglik(np.exp(theta) * scales)))
-        # inf (not a large finite stand-in) so that a likelihood that is never finite
-        # cannot pass for a converged fit
-        return total if np.isfinite(total) else np.inf
-
-    # a coarse simplex search from every parameter = 1 (alpha and v on the data's scale),
-    # then a quasi-Newton run from there whose own convergence verdict is the one read.
-    # A degenerate fit fails fast: once a parameter sits on an edge of PARAM_RANGE with the
-    # likelihood still improving towards it, at two checks in a row of the simplex and again
-    # after each run, the fit is refused there (it used to run every remaining budget, up to
-    # 11,000 likelihood evaluations, only to end on the same edge)
-    watch = _EdgeWatch(negll, lo, hi)
-    with np.errstate(invalid="ignore"):  # inf - inf in the simplex when nothing is finite
-        res = optimize.minimize(
-            negll,
-            np.zeros(len(names)),
-            method="Nelder-Mead",
-            bounds=bounds,
-            callback=watch,
-            options={"xatol": 1e-4, "fatol": 1e-6, "maxfev": 3000},
-        )
-    if np.isfinite(res.fun) and watch.degenerate(res.x) is None:
-        res = optimize.minimize(
-            negll, res.x, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}
-        )
-        if np.isfinite(res.fun) and not res.success and watch.degenerate(res.x) is None:
-            # L-BFGS-B's line search fails on a ridge or against a bound, where its numerical
-            # gradient is poor: a fine simplex run from where it stopped has the last word
-            res = optimize.minimize(
-                negll,
-                res.x,
-                method="Nelder-Mead",
-                bounds=bounds,
-                options={"xatol": 1e-7, "fatol": 1e-9, "maxfev": 6000},
-            )
-    if not np.isfinite(res.fun):
-        raise ModelFitError(
-            f"{model} could not be fitted: its likelihood is not a finite number anywhere the "
-            f"optimizer looked (starting from {', '.join(n + ' = 1' for n in names)}), so the "
-            "data give it nothing to fit. Check that purchase_span is not longer than T and that "
-            "repeat_purchase_days, purchase_span and T are not negative."
-        )
-    params = np.exp(res.x) * scales
-    for i, name in enumerate(names):
-        edge = "lower" if res.x[i] - lo < _EDGE else "upper" if hi - res.x[i] < _EDGE else None
-        if edge is not None:
-            limit = PARAM_RANGE[0 if edge == "lower" else 1] * scales[i]
-            raise ModelFitError(
-                f"{model} could not be fitted: {_WHAT[name]} ran to {_fmt(params[i])}, the "
-                f"{edge} edge of the range a sane fit stays in ({_fmt(PARAM_RANGE[0] * scales[i])}"
-                f" to {_fmt(PARAM_RANGE[1] * scales[i])}). The likelihood keeps improving as "
-                f"{name} runs off to {'zero' if edge == 'lower' else 'infinity'}: the model "
-                f"is degenerate on this data, and numbers such as {name} = {_fmt(limit)} "
-                "would mean nothing."
-            )
-    if not res.success:
-        raise ModelFitError(
-            f"{model} could not be fitted: the optimizer stopped without converging "
-            f"({res.message}). Its parameters would be wherever it happened to stop."
-        )
-    hessian = _hessian(negll, res.x)
-    if not np.isfinite(hessian).all():
-        raise ModelFitError(
-            f"{model} could not be fitted: its likelihood stops being a finite number right "
-            "next to the optimum, so the fit cannot be trusted."
-        )
-    eigenvalues, eigenvectors = np.linalg.eigh(hessian)
-    if eigenvalues[0] <= _FLAT:
-        flat = names[int(np.argmax(np.abs(eigenvectors[:, 0])))]
-        raise ModelFitError(
-            f"{model} could not be fitted: its likelihood is flat along {_WHAT[flat]}: many "
-            f"values fit this data equally well, so the data do not pin {flat} down."
-        )
-    return params, float(-res.fun)
-
-
-class _EdgeWatch:
-    """Nelder-Mead's callback and the check between runs: is the fit running off to an edge
-    of PARAM_RANGE? :meth:`degenerate` names the first parameter within ``_EDGE`` of a bound
-    (log scale) for which a step of ``_INWARD`` back inside makes the likelihood worse; the
-    callback stops the simplex (StopIteration) when the same parameter is so at two checks
-    ``_EVERY`` iterations apart."""
-
-    def __init__(self, negll: Callable[[np.ndarray], float], lo: float, hi: float) -> None:
-        self.negll, self.lo, self.hi = negll, lo, hi
-        self.iteration = 0
-        self.last: int | None = None
-
-    def degenerate(self, theta: np.ndarray) -> int | None:
-        f0 = self.negll(theta)
-        if not np.isfinite(f0):
-            return None
-        for i, value in enumerate(theta):
-            if value - self.lo < _EDGE:
-                step = _INWARD
-            elif self.hi - value < _EDGE:
-                step = -_INWARD
-            else:
-                continue
-            inside = theta.copy()
-            inside[i] += step
-            if not self.negll(inside) < f0:
-                return i
-        return None
-
-    def __call__(self, intermediate_result: optimize.OptimizeResult) -> None:
-        self.iteration += 1
-        if self.iteration % _EVERY:
-            return
-        edge = self.degenerate(intermediate_result.x)
-        if edge is not None and edge == self.last:
-            raise StopIteration
-        self.last = edge
-
-
-def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3) -> np.ndarray:
-    """Central-difference Hessian of f at x."""
-    k = x.size
-    out = np.empty((k, k))
-    f0 = f(x)
-    for i in range(k):
-        for j in range(i, k):
-            ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h
-            if i == j:
-                value = (f(x + ei) - 2 * f0 + f(x - ei)) / h**2
-            else:
-                value = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
-                    4 * h**2
-                )
-            out[i, j] = out[j, i] = value
-    return out
-
-
 def _purchase_data(summary: pl.DataFrame, model: str):
     """(counts, x, t_x, T, T scale) of a BTYD summary, checked to be enough to fit on."""
     x, t_x, T = _arrays(summary, "repeat_purchase_days", "purchase_span", "T")
@@ -393,7 +220,7 @@ def mbgnbd_log_likelihood(
 
 def _fit_purchases(summary: pl.DataFrame, unit: str, cls: type[BGNBDParams], loglik):
     counts, x, t_x, T, scale = _purchase_data(summary, cls.MODEL)
-    params, ll = _maximize(
+    params, ll = maximize(
         cls.MODEL,
         ("r", "alpha", "a", "b"),
         lambda p: counts * loglik(tuple(p), x, t_x, T),
@@ -432,81 +259,6 @@ def fit_mbgnbd(summary: pl.DataFrame, *, unit: str = "D") -> MBGNBDParams:
     """Maximum-likelihood MBG/NBD fit on a BTYD summary; as :func:`fit_bgnbd` (same input,
     same refusals), but one-time buyers can drop out, so their P(alive) is not 1."""
     return _fit_purchases(summary, unit, MBGNBDParams, mbgnbd_log_likelihood)
-
-
-def p_alive(params: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """P(the customer is still active at T | x, t_x, T).
-
-    BG/NBD (Fader, Hardie and Lee 2008, "Computing P(alive) using the BG/NBD model"):
-    1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)), so 1 for every
-    customer without a repeat purchase. MBG/NBD (Batislam et al. 2007, appendix, eq. 5):
-    1 / (1 + a / (b + x) ((alpha + T) / (alpha + t_x))^(r + x)) for every customer.
-    """
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    x = np.asarray(x, dtype=float)
-    t_x, T = np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
-    modified = isinstance(params, MBGNBDParams)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        denominator = b + x if modified else np.where(x > 0, b + x - 1, 1.0)
-        log_ratio = np.log(a) - np.log(denominator)
-        log_ratio = log_ratio + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    odds = np.exp(np.minimum(log_ratio, 700.0))
-    if not modified:
-        odds = np.where(x > 0, odds, 0.0)
-    return 1.0 / (1.0 + odds)
-
-
-def _hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Gauss's 2F1, with Euler's transformation where the direct series overflows."""
-    with np.errstate(all="ignore"):
-        direct = special.hyp2f1(a, b, c, z)
-        euler = (1 - z) ** (c - a - b) * special.hyp2f1(c - a, c - b, c, z)
-    return np.where(np.isfinite(direct), direct, euler)
-
-
-def expected_purchases(
-    params: BGNBDParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
-) -> np.ndarray:
-    """E[number of purchases in (T, T + t] | x, t_x, T]; ``t`` in the model's unit.
-
-    BG/NBD: Fader, Hardie and Lee (2005), equation 10. MBG/NBD: Batislam et al. (2007) as
-    corrected by Wagner and Hoppe (2008), the formula of ``lifetimes``'
-    ``ModifiedBetaGeoFitter.conditional_expected_number_of_purchases_up_to_time``.
-    """
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    x = np.asarray(x, dtype=float)
-    t_x, T = np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
-    z = t / (alpha + T + t)
-    ratio = ((alpha + T) / (alpha + T + t)) ** (r + x)
-    alive = p_alive(params, x, t_x, T)
-    with np.errstate(all="ignore"):
-        if isinstance(params, MBGNBDParams):
-            hyp = _hyp2f1(r + x, b + x + 1, a + b + x, z)
-            given_alive = (a + b + x) / (a - 1) * (1 - ratio * hyp)
-        else:
-            hyp = _hyp2f1(r + x, b + x, a + b + x - 1, z)
-            given_alive = (a + b + x - 1) / (a - 1) * (1 - ratio * hyp)
-        out = given_alive * alive
-    # where 2F1 still overflows (very large x) the posterior rate is sharp enough that
-    # E[purchases | alive] = (r + x) / (alpha + T) * t is used instead
-    fallback = alive * (r + x) / (alpha + T) * t
-    return np.where(np.isfinite(out) & (out >= 0), out, fallback)
-
-
-def p_purchase(
-    params: BGNBDParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
-) -> np.ndarray:
-    """P(at least one purchase in (T, T + t] | x, t_x, T) under BG/NBD or MBG/NBD.
-
-    A customer who is alive at T buys in the window when the first exponential waiting time
-    is shorter than t (in both models dropout happens only at a purchase), and given alive the
-    rate is Gamma(r + x, alpha + T), so P = P(alive) (1 - ((alpha + T) / (alpha + T + t))^(r + x)).
-    """
-    r, alpha = params.r, params.alpha
-    x = np.asarray(x, dtype=float)
-    t_x, T = np.asarray(t_x, dtype=float), np.asarray(T, dtype=float)
-    no_buy = ((alpha + T) / (alpha + T + t)) ** (r + x)
-    return p_alive(params, x, t_x, T) * (1.0 - no_buy)
 
 
 def gamma_gamma_log_likelihood(
@@ -548,7 +300,7 @@ def fit_gamma_gamma(summary: pl.DataFrame) -> GammaGammaParams:
             f"{x.size}."
         )
     scale = float(np.mean(m))
-    params, ll = _maximize(
+    params, ll = maximize(
         GammaGammaParams.MODEL,
         ("p", "q", "v"),
         lambda prm: gamma_gamma_log_likelihood(tuple(prm), x, m),

@@ -270,6 +270,8 @@ class EventHistory:
 
     def features(self, cutoff: datetime) -> pl.DataFrame:
         """:func:`cutoff_features` at a midnight ``cutoff``."""
+        # long: one line per feature column, read off the cumulative sums at the cutoff,
+        # in the order cutoff_features gives them (tests compare the two column by column)
         c = self._day(cutoff)
         end = self._ends(c)
         present = end > self._start

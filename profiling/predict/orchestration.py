@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-import numpy as np
 import polars as pl
-from sklearn.inspection import permutation_importance
-from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
 from profiling.errors import ProfilingError
-from profiling.predict.drivers import (
-    DRIVER_SCHEMA,
-    DRIVER_USERS,
-    driver_text,
-    explain_scores,
-    typical_values,
+from profiling.predict.comparison import (
+    best_model,
+    choose_on_validation,
+    class_balance,
+    metric_rows,
+    paired_difference,
+    unfitted_baselines,
+    validation_split,
+    window_words,
 )
 from profiling.predict.features import EventHistory
 from profiling.predict.labels import (
@@ -30,13 +29,7 @@ from profiling.predict.labels import (
     cutoff_frame,
     examples_for,
 )
-from profiling.predict.metrics import (
-    bootstrap_metrics,
-    f1_max_threshold,
-    resample_metrics,
-    roc_auc,
-)
-from profiling.predict.models import LEARNED, MODEL_INPUTS, LearnedModel, ScoreModel, make_models
+from profiling.predict.models import LEARNED, make_models
 from profiling.predict.protocol import (
     DEFAULT_HORIZON,
     TASKS,
@@ -44,92 +37,19 @@ from profiling.predict.protocol import (
     PredictionError,
     Progress,
     Stage,
-    before_validation,
     lapse_window,
     no_progress,
     plan_cutoffs,
 )
 from profiling.predict.results import Predictions, TaskResult
+from profiling.predict.scoring import input_importance, score_today
 from profiling.predict.spend import DEFAULT_VALUE_HORIZON, ValueResult, fit_value_task
 from profiling.predict.value import clv_scores
 from profiling.vocabulary import schema as S
-from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS as FEATURE_LABELS
 from profiling.vocabulary.i18n import N_
 
 
-def metric_rows(
-    scores: dict[str, np.ndarray],
-    y: np.ndarray,
-    thresholds: dict[str, float],
-    n_boot: int,
-    random_state: int,
-) -> pl.DataFrame:
-    """One row per (model, metric): model, metric, value, ci_low, ci_high, threshold."""
-    frames = []
-    for name, p in scores.items():
-        m = bootstrap_metrics(y, p, thresholds[name], n_boot=n_boot, random_state=random_state)
-        frames.append(
-            m.with_columns(pl.lit(name).alias("model"), pl.lit(thresholds[name]).alias("threshold"))
-        )
-    return pl.concat(frames).select("model", "metric", "value", "ci_low", "ci_high", "threshold")
-
-
-def best_model(metrics: pl.DataFrame, metric: str = "roc_auc") -> str:
-    """The model with the best ``metric`` in :func:`metric_rows` output; the learned model
-    wins ties."""
-    rows = metrics.filter(pl.col("metric") == metric).sort(
-        ["value", "model"], descending=[True, False]
-    )
-    # the learned model wins ties: a baseline must measure better to be used
-    rows = rows.filter(pl.col("value").is_not_nan())
-    if rows.height == 0:
-        return metrics["model"][0]
-    top = rows["value"][0]
-    leaders = rows.filter(pl.col("value") == top)["model"].to_list()
-    return LEARNED if LEARNED in leaders else leaders[0]
-
-
-def paired_difference(
-    scores: dict[str, np.ndarray], y: np.ndarray, n_boot: int, random_state: int
-) -> dict:
-    """The learned model's held-out ROC-AUC minus the best baseline's, with a paired
-    percentile bootstrap 95% interval (the same resampled users for both).
-
-    Returns
-    -------
-    dict
-        ``baseline`` (the best baseline's name), ``difference``, ``ci_low``, ``ci_high``;
-        empty without a learned model.
-    """
-    if LEARNED not in scores:
-        return {}
-    aucs = {n: roc_auc(y, p) for n, p in scores.items()}
-    base = max((n for n in scores if n != LEARNED), key=lambda n: aucs[n])
-    diff = aucs[LEARNED] - aucs[base]
-    rng = np.random.default_rng(random_state)
-    draws = []
-    for start in range(0, n_boot, 16):
-        idx = rng.integers(0, y.size, (min(16, n_boot - start), y.size))
-        a = resample_metrics(y, scores[LEARNED], 0.5, idx)["roc_auc"]
-        b = resample_metrics(y, scores[base], 0.5, idx)["roc_auc"]
-        draws.append(a - b)
-    d = np.concatenate(draws) if draws else np.zeros(0)
-    d = d[np.isfinite(d)]
-    lo, hi = np.percentile(d, [2.5, 97.5]) if d.size else (np.nan, np.nan)
-    return {"baseline": base, "difference": diff, "ci_low": float(lo), "ci_high": float(hi)}
-
-
-def _percentile(score: pl.Expr) -> pl.Expr:
-    return score.rank("max") / score.count() * 100.0
-
-
 # ---- the steps of one task -----------------------------------------------------------------
-def _window(c: datetime, h: int) -> str:
-    return Stage(
-        N_("window {start} .. {end}"), start=str(c.date()), end=str((c + timedelta(days=h)).date())
-    )
-
-
 def _examples_reader(
     events: pl.DataFrame, task: str, h: int, frames: dict, embeddings, history
 ) -> Callable[..., Examples]:
@@ -149,144 +69,6 @@ def _examples_reader(
         return examples_for(*frames[cutoff], task)
 
     return at
-
-
-def _validation_split(
-    plan: CutoffPlan, train_parts: list[Examples], train: Examples, task: str, random_state: int
-) -> tuple[Examples, Examples, str]:
-    """(part fitted before validation, validation, where validation is): the most recent
-    training cutoff, or a stratified quarter of the users."""
-    if plan.validation is not None and len(train_parts) >= 2:
-        fit_part, val = concat_examples(before_validation(plan, train_parts)), train_parts[-1]
-        val_where = Stage(
-            N_("validation {window}"), window=_window(plan.validation, plan.horizon_days)
-        )
-    else:
-        idx = np.arange(train.frame.height)
-        a, b = train_test_split(idx, test_size=0.25, stratify=train.y(), random_state=random_state)
-        fit_part = Examples(train.frame[np.sort(a)], train.features)
-        val = Examples(train.frame[np.sort(b)], train.features)
-        val_where = Stage(N_("validation quarter of the training users"))
-    check_two_classes(fit_part, "training part before validation", task)
-    check_two_classes(val, val_where, task)
-    return fit_part, val, val_where
-
-
-def _choose_on_validation(
-    fit_part: Examples, val: Examples, task: str, random_state: int, learned: bool, skip
-) -> tuple[dict[str, float], pl.DataFrame, str, dict | None]:
-    """(F1-max threshold per model, validation metrics, chosen model, the learned model's
-    tuned setting: the later fits of the task reuse it)."""
-    # the learned model here only scores the validation window: on a large store its tuning
-    # fit is kept instead of refitting it on every row (LearnedModel's reuse_trial)
-    models = make_models(task, random_state, learned=learned, skip=skip, reuse_trial=True)
-    val_scores = {}
-    tuned = None
-    for name, model in models.items():
-        model.fit(fit_part)
-        if name != LEARNED:
-            val_scores[name] = model.predict(val)
-            continue
-        # its raw validation scores also calibrate the training fit on a large store
-        # (LearnedModel's calibrate_on): one scoring of the validation window, not two
-        raw = model.raw(val)
-        val_scores[name] = model.calibrate(raw)
-        tuned = {**model.tuned(), "calibrate_on": (raw, val.y())}
-    thresholds = {n: f1_max_threshold(val.y(), p) for n, p in val_scores.items()}
-    validation = metric_rows(val_scores, val.y(), thresholds, 0, random_state)
-    return thresholds, validation, best_model(validation), tuned
-
-
-def unfitted_baselines(test: Examples) -> dict[str, str]:
-    """Baselines that cannot score the held-out window because the buying-pattern model
-    could not be fitted before it: name -> why (they are left out, not shown at 0.5)."""
-    why = N_("the buying-pattern model (MBG/NBD) could not be fitted before the held-out window")
-    out = {}
-    for name, column in (("bgnbd", "bgnbd_p"), ("p_alive", "bgnbd_alive")):
-        f = test.frame
-        if column in f.columns and f[column].null_count() == f.height:
-            out[name] = why
-    return out
-
-
-IMPORTANCE_USERS = 20_000
-"""Held-out users permutation importance is measured on at most (a seeded sample beyond)."""
-
-
-def _importance(
-    learned: LearnedModel, test: Examples, repeats: int, random_state: int
-) -> pl.DataFrame:
-    """One row per feature: feature, label, importance, std (drop of held-out ROC-AUC when
-    the feature is shuffled; on a seeded sample of :data:`IMPORTANCE_USERS` held-out users
-    when there are more, which ranks the features as well at a fraction of the cost on a
-    large store)."""
-    names = [f for f, keep in zip(test.features, learned.keep_, strict=True) if keep]
-    X, y = test.X()[:, learned.keep_], test.y()
-    if X.shape[0] > IMPORTANCE_USERS:
-        # one seeded sample, also for the unshuffled score: scikit-learn's max_samples
-        # scores every held-out user once for it (500,000 at 10 million events)
-        rows = np.sort(
-            np.random.default_rng(random_state).choice(X.shape[0], IMPORTANCE_USERS, replace=False)
-        )
-        X, y = X[rows], y[rows]
-    with threadpool_limits(learned.n_threads):
-        imp = permutation_importance(
-            learned.model_,
-            X,
-            y,
-            scoring="roc_auc",
-            n_repeats=repeats,
-            random_state=random_state,
-        )
-    return pl.DataFrame(
-        {
-            "feature": names,
-            "label": [FEATURE_LABELS.get(f, f) for f in names],
-            "importance": imp.importances_mean,
-            "std": imp.importances_std,
-        }
-    ).sort("importance", descending=True)
-
-
-def score_today(
-    final: ScoreModel, today: Examples, chosen: str, drivers: bool
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(today's scores: user_id, score, percentile, drivers; the drivers frame). Drivers are
-    computed for the :data:`DRIVER_USERS` highest-scored users (null for the others). A user
-    the model cannot score (NaN) gets null score, percentile and drivers."""
-    p_today = final.predict(today)
-    # a model that cannot score a user (NaN) leaves them unscored: polars ranks NaN above
-    # every number, which read as "100th percentile" on the User profile
-    scores = today.frame.select(S.USER_ID).with_columns(
-        pl.Series("score", p_today, dtype=pl.Float64).fill_nan(None)
-    )
-    scores = scores.with_columns(_percentile(pl.col("score")).alias("percentile"))
-    driver_frame = pl.DataFrame(schema=DRIVER_SCHEMA)
-    if drivers and today.frame.height:
-        inputs = MODEL_INPUTS[chosen]
-        typical = typical_values(today, list(today.features if inputs is None else inputs))
-        shown = today
-        if today.frame.height > DRIVER_USERS:
-            top = np.sort(np.argsort(-p_today, kind="stable")[:DRIVER_USERS])
-            shown = Examples(today.frame[top], today.features)
-        driver_frame = explain_scores(final, shown, inputs=inputs, typical=typical)
-        scores = scores.join(driver_text(driver_frame), on=S.USER_ID, how="left").with_columns(
-            pl.when(pl.col("score").is_not_null()).then(pl.col("drivers")).alias("drivers")
-        )
-    else:
-        scores = scores.with_columns(pl.lit(None, pl.String).alias("drivers"))
-    return scores, driver_frame
-
-
-def _class_balance(train: Examples, test: Examples, val_where: str) -> dict:
-    return {
-        "train_rows": train.frame.height,
-        "train_positive_share": float(train.y().mean()),
-        "test_users": test.frame.height,
-        "test_positives": int(test.y().sum()),
-        "test_positive_share": float(test.y().mean()),
-        "validation": val_where,
-    }
 
 
 def fit_task(
@@ -333,12 +115,12 @@ def fit_task(
     test = at(plan.test)
     train = concat_examples(train_parts)
     check_two_classes(train, "training windows together", task)
-    check_two_classes(test, f"held-out {_window(plan.test, h)}", task)
-    fit_part, val, val_where = _validation_split(plan, train_parts, train, task, random_state)
+    check_two_classes(test, f"held-out {window_words(plan.test, h)}", task)
+    fit_part, val, val_where = validation_split(plan, train_parts, train, task, random_state)
 
     progress(Stage(N_("{task}: choosing thresholds on validation"), task=label), 0.2)
     skip = unfitted_baselines(test)
-    thresholds, validation, chosen, tuned = _choose_on_validation(
+    thresholds, validation, chosen, tuned = choose_on_validation(
         fit_part, val, task, random_state, learned, tuple(skip)
     )
 
@@ -367,7 +149,7 @@ def fit_task(
     )
     if learned:
         progress(Stage(N_("{task}: permutation importance"), task=label), 0.7)
-        importance = _importance(models[LEARNED], test, importance_repeats, random_state)
+        importance = input_importance(models[LEARNED], test, importance_repeats, random_state)
 
     progress(Stage(N_("{task}: scoring today's users"), task=label), 0.85)
     if learned:  # the final fit is calibrated on the held-out window's raw scores (large store)
@@ -391,7 +173,7 @@ def fit_task(
         importance=importance,
         scores=scores,
         drivers=driver_frame,
-        class_balance=_class_balance(train, test, val_where),
+        class_balance=class_balance(train, test, val_where),
         versus_best=versus,
         not_fitted=skip,
         learned_note=models[LEARNED].describe() if learned else None,

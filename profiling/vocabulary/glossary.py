@@ -1121,7 +1121,7 @@ PREDICT_READING_USE = {
     ),
 }
 """What each score predicts, how good it is against the simplest rule, and what to do with
-it: three plain sentences per score (:func:`profiling.predict.results.plain_reading`)."""
+it: three plain sentences per score (:func:`profiling.predict.reading.plain_reading`)."""
 
 PREDICT_VERDICT_BASELINES_ONLY = N_(
     "Baselines only, while the learned model trains: on the held-out window {best} has the "
