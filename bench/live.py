@@ -14,6 +14,9 @@ copies it, then times in separate processes (peak resident memory from ``wait4``
 It then checks that both snapshots hold the same profile columns within 1e-9.
 
 Run: ``.venv/bin/python bench/live.py [--events 1000000]`` (one benchmark at a time).
+``bench/live.py collector`` measures the event collector (ingest rate, request latency,
+freshness); ``bench/live.py replay [--speed 10] [--seconds 120]`` replays the sample store's
+next month through it and compares the live profiles with a batch build.
 """
 
 from __future__ import annotations
@@ -296,19 +299,153 @@ def collector(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _post_rows(frame) -> list[dict]:
+    """Canonical events as the collector's request fields (event ids ``n0``, ``n1``, ...)."""
+    fields = ("user_id", "item_id", "quantity", "price", "rating", "order_id")
+    out = []
+    for i, r in enumerate(frame.iter_rows(named=True)):
+        row = {
+            "event_id": f"n{i}",
+            "event": r["event_type"],
+            "timestamp": r["timestamp"].isoformat(),
+        }
+        row.update({f: r[f] for f in fields if r.get(f) is not None})
+        out.append(row)
+    return out
+
+
+def _profile_difference(got, want) -> tuple[bool, str]:
+    """(equal within 1e-9, a line saying how they compare) of two profile tables."""
+    import math
+
+    if got.columns != want.columns:
+        return False, f"columns differ: {sorted(set(got.columns) ^ set(want.columns))}"
+    got, want = got.sort("user_id"), want.sort("user_id")
+    if got["user_id"].to_list() != want["user_id"].to_list():
+        return False, f"users differ: {got.height:,} against {want.height:,}"
+    worst, bad = 0.0, []
+    for c in want.columns:
+        for a, b in zip(got[c].to_list(), want[c].to_list(), strict=True):
+            if isinstance(a, float) and isinstance(b, float):
+                if math.isnan(a) and math.isnan(b):
+                    continue
+                worst = max(worst, abs(a - b))
+                if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9):
+                    bad.append(c)
+                    break
+            elif a != b:
+                bad.append(c)
+                break
+    line = (
+        f"{want.height:,} users, {len(want.columns)} columns, largest float difference {worst:.1e}"
+    )
+    return not bad, line + (f"; differing columns: {bad}" if bad else "")
+
+
+def replay(speed: float, seconds: float) -> None:
+    """The sample store's next month (``sample_data/events_next_month.parquet``, which starts
+    three days before the store ends: late events included) sent to ``serve-events`` on the
+    loopback address in time order at ``speed`` times real time (each event when the wall
+    clock has covered its gap from the first event divided by ``speed``), for at most
+    ``seconds``; then the live workspace's profiles against a batch build of the store plus
+    the events sent. At 10x a month takes three days: the default run covers the month's
+    first ``seconds`` x 10 of event time, and ``--speed 20000`` sends the whole month in
+    about two and a half minutes."""
+    import subprocess
+
+    import httpx
+    import polars as pl
+
+    sample = ROOT / "sample_data"
+    work = Path(tempfile.mkdtemp(prefix="ps-bench-replay-"))
+    os.environ["PERSONA_STUDIO_HOME"] = str(work / "home")
+    from profiling import workspace as W
+    from profiling.workspace import collector as C
+    from profiling.workspace import live
+
+    extra = {"users": str(sample / "users.csv"), "items": str(sample / "items.csv")}
+    ws = W.create("replay", str(sample / "events.parquet"), **extra)
+    live.build_state(ws)
+    _kid, key = C.create_write_key(ws)
+    month = pl.read_parquet(sample / "events_next_month.parquet").sort(
+        "timestamp", maintain_order=True
+    )
+    rows = _post_rows(month)
+    start = month["timestamp"][0]
+    due = [(t - start).total_seconds() / speed for t in month["timestamp"]]
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "profiling", "serve-events", "replay", "--port", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+    url = f"http://127.0.0.1:{port}"
+    latencies, statuses, sent = [], {}, 0
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{url}/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        t0 = time.perf_counter()
+        with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
+            while sent < len(rows) and due[sent] <= seconds:
+                now = time.perf_counter() - t0
+                if due[sent] > now:
+                    time.sleep(min(due[sent] - now, 0.5))
+                    continue
+                end = sent
+                while end < len(rows) and due[end] <= now and end - sent < C.MAX_BATCH:
+                    end += 1
+                t1 = time.perf_counter()
+                r = c.post(f"{url}/v1/events", json=rows[sent:end])
+                latencies.append(time.perf_counter() - t1)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                sent = end
+            took = time.perf_counter() - t0
+            c.post(f"{url}/v1/flush")
+        for _ in range(600):
+            if httpx.get(f"{url}/v1/health").json()["pending_requests"] == 0:
+                break
+            time.sleep(0.5)
+        covered = month["timestamp"][sent - 1] - start if sent else timedelta(0)
+        lat = sorted(latencies) or [0.0]
+        p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731 - a one-line percentile beside its use
+        print(
+            f"replayed {sent:,} of {len(rows):,} events of the next month at {speed:g}x real "
+            f"time: {covered} of event time in {took:.1f} s, {len(latencies):,} requests, "
+            f"statuses {statuses}, latency p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms"
+        )
+        events = pl.concat([pl.read_parquet(sample / "events.parquet"), month.head(sent)])
+        events.write_parquet(work / "batch.parquet")
+        batch = W.create("batch", str(work / "batch.parquet"), **extra)
+        same, line = _profile_difference(
+            W.open_workspace("replay").snapshot().profiles, batch.snapshot().profiles
+        )
+        print(f"same profiles as a batch build of the same events (1e-9): {same} ({line})")
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("parts", nargs="*", default=["add"], help="add, collector")
+    ap.add_argument("parts", nargs="*", default=["add"], help="add, collector, replay")
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--senders", type=int, default=2)
     ap.add_argument("--with-pages", action="store_true", help="the app serves pages meanwhile")
+    ap.add_argument("--speed", type=float, default=10.0, help="replay: times real time")
     args = ap.parse_args()
     if "add" in args.parts:
         run(args.events)
     if "collector" in args.parts:
         collector(args.events, args.seconds, args.batch, args.senders, args.with_pages)
+    if "replay" in args.parts:
+        replay(args.speed, args.seconds)
 
 
 if __name__ == "__main__":

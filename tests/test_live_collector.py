@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from starlette.testclient import TestClient
 
@@ -309,3 +310,24 @@ def test_a_users_stamp_moves_only_with_that_users_events(ws, tmp_path):
     assert live.user_stamp(ws, "u1") == (3, datetime(2024, 1, 6, 8, 0, tzinfo=UTC))
     assert live.user_stamp(ws, "u2") == (2, datetime(2024, 1, 5, 10, 0, tzinfo=UTC))
     assert live.user_stamp(ws, "nobody") is None
+
+
+def test_a_rating_event_carries_its_score_into_the_users_rating_figures(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
+    (tmp_path / "rated.csv").write_text(
+        "user_id,item_id,event_type,timestamp,rating\n"
+        "u1,i1,rating,2024-01-01 10:00,5\n"
+        "u2,i2,rating,2024-01-02 11:00,3\n"
+        "u2,i1,view,2024-01-03 12:00,\n"
+    )
+    rated = W.create("Rated", str(tmp_path / "rated.csv"))
+    collector = C.Collector(rated, interval_s=3600)
+    _key_id, key = C.create_write_key(rated, "test")
+    with TestClient(C.create_app(collector)) as c:
+        c.headers["Authorization"] = f"Bearer {key}"
+        r = c.post("/v1/events", json=ev(event="rating", rating=2, event_id="r1"))
+        assert r.status_code == 202, r.text
+        assert c.post("/v1/flush").status_code == 200
+    u1 = rated.snapshot().profiles.filter(pl.col("user_id") == "u1").row(0, named=True)
+    # ratings 5 (stored) and 2 (sent): two ratings, mean 3.5
+    assert u1["n_ratings"] == 2 and u1["rating_mean"] == 3.5

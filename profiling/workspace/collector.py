@@ -51,6 +51,7 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "order_id": (str, int),
     "quantity": (int,),
     "price": (int, float),
+    "rating": (int, float),
     "properties": (dict,),
     "event_id": (str, int),
 }
@@ -63,6 +64,7 @@ ROLES = {
     "order_id": "order_id",
     "quantity": "quantity",
     "price": "price",
+    "rating": "rating",
 }
 """Request field -> canonical role: the one mapping the cleaning applies to every request."""
 SCHEMA = {
@@ -73,6 +75,7 @@ SCHEMA = {
     "order_id": pl.String,
     "quantity": pl.Int64,
     "price": pl.Float64,
+    "rating": pl.Float64,
 }
 
 
