@@ -38,6 +38,7 @@ from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.sequence_data import Sequences, user_sequences
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 Progress = Callable[[float, str], None]
 """``progress(fraction_done, message)`` called after every epoch."""
@@ -540,7 +541,7 @@ class SequenceRecommender(Recommender):
             xi[r, : len(keep)], xt[r, : len(keep)] = it[keep] + 1, ty[keep]
             xs[r, : len(keep)], lengths[r] = se[keep], len(keep)
         if k == 0:
-            return "no history to read"
+            return _("no history to read")
         threads = torch.get_num_threads()
         torch.set_num_threads(self.threads_)
         try:
@@ -557,10 +558,16 @@ class SequenceRecommender(Recommender):
         order = np.argsort(-drops, kind="stable")
         drivers = [it[recent[j]] for j in order[:2] if drops[j] > 0]
         if not drivers:
-            return f"fits the order of your recent items (latest: {self.item_title(it[-1])})"
-        names = " and ".join(self.item_title(d) for d in drivers)
-        verb = "raises" if len(drivers) == 1 else "raise"
-        return f"comes next after your recent {names} (which {verb} its score most)"
+            return _("fits the order of your recent items (latest: {item})").format(
+                item=self.item_title(it[-1])
+            )
+        if len(drivers) == 1:
+            return _("comes next after your recent {item} (which raises its score most)").format(
+                item=self.item_title(drivers[0])
+            )
+        return _(
+            "comes next after your recent {item} and {other} (which raise its score most)"
+        ).format(item=self.item_title(drivers[0]), other=self.item_title(drivers[1]))
 
 
 class GRU4Rec(SequenceRecommender):
