@@ -45,6 +45,7 @@ from profiling.predict.protocol import (
     Progress,
     Stage,
     before_validation,
+    error_stage,
     lapse_window,
     no_progress,
     plan_cutoffs,
@@ -167,7 +168,7 @@ def _validation_split(
         fit_part = Examples(train.frame[np.sort(a)], train.features)
         val = Examples(train.frame[np.sort(b)], train.features)
         val_where = Stage(N_("validation quarter of the training users"))
-    check_two_classes(fit_part, "training part before validation", task)
+    check_two_classes(fit_part, N_("training part before validation"), task)
     check_two_classes(val, val_where, task)
     return fit_part, val, val_where
 
@@ -332,8 +333,8 @@ def fit_task(
     train_parts = [at(c) for c in plan.train]
     test = at(plan.test)
     train = concat_examples(train_parts)
-    check_two_classes(train, "training windows together", task)
-    check_two_classes(test, f"held-out {_window(plan.test, h)}", task)
+    check_two_classes(train, N_("training windows together"), task)
+    check_two_classes(test, Stage(N_("held-out {window}"), window=_window(plan.test, h)), task)
     fit_part, val, val_where = _validation_split(plan, train_parts, train, task, random_state)
 
     progress(Stage(N_("{task}: choosing thresholds on validation"), task=label), 0.2)
@@ -501,7 +502,7 @@ def _run_tasks(
                 **kw["task"],
             )
         except PredictionError as exc:
-            churn_note = str(exc)
+            churn_note = error_stage(exc)
     value, value_note = None, plans.get("value_note")
     if "value" in plans:
         try:
@@ -516,7 +517,7 @@ def _run_tasks(
                 history=kw["task"]["history"],
             )
         except ProfilingError as exc:
-            value_note = str(exc)
+            value_note = error_stage(exc)
         if value is not None and value.note:
             value_note = value.note
     return purchase, churn, churn_note, value, value_note
@@ -554,7 +555,9 @@ def _plans(
             step_days=min(horizon_days, lapse.days),
         )
     except PredictionError as exc:
-        plans["churn_note"] = f"lapse window of {lapse.days} days: {exc}"
+        plans["churn_note"] = Stage(
+            N_("lapse window of {days} days: {error}"), days=lapse.days, error=error_stage(exc)
+        )
     if value_days is None:
         return plans
     has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
@@ -574,7 +577,7 @@ def _plans(
             min_history_days=min(v, 2 * horizon_days),
         )
     except PredictionError as exc:
-        plans["value_note"] = str(exc)
+        plans["value_note"] = error_stage(exc)
         return plans
     if v != value_days:
         plans["value_note"] = Stage(
