@@ -353,3 +353,26 @@ def test_context_reasons_read_in_chinese(tiny):
         "tags), so content-based ranks by popularity (and no item has a category); popular "
         "with everyone: 10 users chose it"
     )
+
+
+def test_a_model_too_big_for_the_machine_is_explained_in_chinese():
+    from profiling.recommenders import cost as C
+
+    need = C.estimate("ease", C.Shape(1, 1000, 0))
+    assert need.in_words() == need.describe() == "about 22.9 MB (3 dense 1,000² matrices)"
+    heavy = {"ease": "ease would need about 22.9 MB (3 dense 1,000² matrices)"}
+    assert R.too_big_warning(heavy) == (  # Markdown: the reasons are escaped
+        "Not started, too big for this machine: ease would need about 22\\.9 MB \\(3 dense "
+        "1,000² matrices\\). The others are compared; item-kNN and ALS grow slowest with the "
+        "catalog."
+    )
+    with i18n.language("zh"):
+        assert need.in_words() == "约 22.9 MB（3 个 1,000² 的稠密矩阵）"
+        assert C.estimate("knn-user", C.Shape(2000, 1, 0)).in_words() == (
+            "约 30.5 MB（一个 2,000² 的稠密相似度矩阵）"
+        )
+        heavy = {"ease": "EASE 需要约 22.9 MB（3 个 1,000² 的稠密矩阵）"}
+        assert R.too_big_warning(heavy) == (
+            "未启动，对这台机器来说太大：EASE 需要约 22\\.9 MB（3 个 1,000² 的稠密矩阵）。其余模型"
+            "照常比较；商品近邻 kNN 和 ALS 随商品目录增长得最慢。"
+        )

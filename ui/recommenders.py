@@ -549,19 +549,22 @@ def too_big_warning(heavy: dict[str, str]) -> str:
     """One Markdown line naming the models that were not started and why (escaped)."""
     from ui.text import escape_markdown
 
-    reasons = "; ".join(escape_markdown(why) for why in heavy.values())
-    return (
-        f"Not started, too big for this machine: {reasons}. The others are compared; "
-        "item-kNN and ALS grow slowest with the catalog."
-    )
+    reasons = _("; ").join(escape_markdown(why) for why in heavy.values())
+    return _(
+        "Not started, too big for this machine: {reasons}. The others are compared; {first} "
+        "and {second} grow slowest with the catalog."
+    ).format(reasons=reasons, first=_(G.MODEL_LABELS["item-knn"]), second="ALS")
 
 
 def too_big(names: list[str]) -> dict[str, str]:
     """Chosen models that would not fit this machine, with why (they are not started)."""
     s, limit = shape(), cost.budget()
     return {
-        n: f"{n} would need {cost.estimate(n, s).describe()}; this machine allows "
-        f"{cost.human_bytes(limit)} per model"
+        n: _("{model} would need {need}; this machine allows {limit} per model").format(
+            model=model_name(n),
+            need=cost.estimate(n, s).in_words(),
+            limit=cost.human_bytes(limit),
+        )
         for n in names
         if not cost.fits(n, s, limit)
     }
@@ -608,9 +611,16 @@ def model_state(name: str, *, start: bool = True) -> ModelState:
     if need.bytes > cost.budget():
         return ModelState(
             name,
-            too_big=f"{name} would need {need.describe()}; this machine allows "
-            f"{cost.human_bytes(cost.budget())} per model, so it was not started. "
-            "Pick a lighter model (item-knn or als).",
+            too_big=_(
+                "{model} would need {need}; this machine allows {limit} per model, so it was "
+                "not started. Pick a lighter model ({first} or {second})."
+            ).format(
+                model=model_name(name),
+                need=need.in_words(),
+                limit=cost.human_bytes(cost.budget()),
+                first=model_name("item-knn"),
+                second=model_name("als"),
+            ),
         )
     return ModelState(name, job=_start(spec, name) if start else None)
 
