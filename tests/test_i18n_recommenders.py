@@ -376,3 +376,36 @@ def test_a_model_too_big_for_the_machine_is_explained_in_chinese():
             "未启动，对这台机器来说太大：EASE 需要约 22\\.9 MB（3 个 1,000² 的稠密矩阵）。其余模型"
             "照常比较；商品近邻 kNN 和 ALS 随商品目录增长得最慢。"
         )
+
+
+def test_a_deep_models_saved_training_summary_reads_in_chinese():
+    class Saved:  # lines a comparison saved in English, with the models' training summaries
+        trained = {
+            "sasrec": "trained in 12.00 s · 7 epoch(s), stopped by early stopping, validation "
+            "NDCG@10 0.412 at epoch 4",
+            "gru4rec": "trained in 3.50 s · 2 epoch(s), stopped by time budget",
+        }
+
+    assert R.trained_lines(Saved()) == [
+        "✓ sasrec: trained in 12.00 s · 7 epoch(s), stopped by early stopping, validation "
+        "NDCG@10 0.412 at epoch 4",
+        "✓ gru4rec: trained in 3.50 s · 2 epoch(s), stopped by time budget",
+    ]
+    with i18n.language("zh"):
+        assert R.trained_lines(Saved()) == [
+            "✓ SASRec: 训练用时 12.00 秒 · 7 轮，停止原因：提前停止，第 4 轮验证 NDCG@10 为 0.412",
+            "✓ GRU4Rec: 训练用时 3.50 秒 · 2 轮，停止原因：时间预算用完",
+        ]
+
+
+def test_a_deep_models_training_summary_is_english_where_it_is_made():
+    from profiling.recommenders.sequence import SASRec
+    from tests.test_sequence import FAST, chain_log, fitted
+
+    model = fitted(SASRec(**{**FAST, "epochs": 2}, random_state=1), chain_log(n_users=12))
+    assert model.training_summary() == "2 epoch(s), stopped by max epochs"
+    with i18n.language("zh"):
+        assert model.training_summary() == "2 epoch(s), stopped by max epochs"  # saved as is
+        from profiling.recommenders.sequence import summary_text
+
+        assert summary_text(model.training_summary()) == "2 轮，停止原因：达到最大轮数"

@@ -37,6 +37,7 @@ from profiling.evaluation.tune import setting_rows
 from profiling.jobs import Job
 from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
+from profiling.recommenders.sequence import summary_text
 from profiling.vocabulary import fmt, i18n
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary.i18n import N_
@@ -673,13 +674,13 @@ _TRAINED = re.compile(r"trained in ([\d.]+) s(?: · (.*))?")
 
 def trained_lines(run: Run) -> list[str]:
     """One line per compared model, "✓ item-kNN: trained in 0.25 s", in the current language
-    (the job saved them in English; a sequence model's training summary stays as saved)."""
+    (the job saved them in English, a sequence model's training summary too)."""
     out = []
     for name, line in run.trained.items():
         found = _TRAINED.fullmatch(line)
         if found:
             line = _("trained in {seconds} s").format(seconds=found.group(1))
-            line += f" · {found.group(2)}" if found.group(2) else ""
+            line += f" · {summary_text(found.group(2))}" if found.group(2) else ""
         out.append(f"✓ {model_name(name)}: {line}")
     return out
 
