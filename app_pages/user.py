@@ -213,7 +213,12 @@ def show_pending(ms) -> None:
             if ms.loading
             else _("{model} could not be trained: {error}")
         )
-        st.error(what.format(model=ms.name, error=widgets.escape_markdown(str(job.error))))
+        st.error(
+            what.format(
+                model=recommenders.model_name(ms.name),
+                error=widgets.escape_markdown(str(job.error)),
+            )
+        )
         st.button(
             _("Try again"),
             key=f"ps_retry_{ms.name}",
@@ -226,7 +231,7 @@ def show_pending(ms) -> None:
         st.progress(
             min(job.progress, 1.0),
             text=_("Reading the saved {model} model in the background ({seconds} s).").format(
-                model=ms.name, seconds=f"{job.elapsed:.0f}"
+                model=recommenders.model_name(ms.name), seconds=f"{job.elapsed:.0f}"
             ),
         )
     elif job is not None:
@@ -235,7 +240,7 @@ def show_pending(ms) -> None:
             text=_(
                 "Training {model} in the background ({seconds} s); the list appears here "
                 "when it is ready."
-            ).format(model=ms.name, seconds=f"{job.elapsed:.0f}"),
+            ).format(model=recommenders.model_name(ms.name), seconds=f"{job.elapsed:.0f}"),
         )
 
 
@@ -248,7 +253,11 @@ def recommendations(chosen: list[str], hide_seen: bool, bought: list[str]) -> No
         for x in [*states, again]
         if x is not None and x.model is None and x.job and not x.job.failed
     ]
-    for tab, ms in zip(st.tabs(chosen) if chosen else [], states, strict=False):
+    for tab, ms in zip(
+        st.tabs([recommenders.model_name(n) for n in chosen]) if chosen else [],
+        states,
+        strict=False,
+    ):
         with tab:
             if ms.stale:
                 st.warning(_("Not current: {why}.").format(why=ms.stale), icon=":material/history:")
@@ -298,7 +307,7 @@ if ds.summary()["items"]:
         list(registry.MODELS),
         default=recommenders.default_user_models(),
         key="ps_user_models",
-        format_func=lambda n: f"{n} · {registry.describe(n)}",
+        format_func=lambda n: f"{recommenders.model_name(n)} · {registry.describe(n)}",
     )
     hide_seen = recs_box.toggle(
         _("Leave out items this user already bought or viewed"),

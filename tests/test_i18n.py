@@ -197,3 +197,70 @@ def test_a_comparison_names_its_new_test_users_in_the_readers_language():
     assert compare.NO_SEGMENT == "no segment (new since the cutoff)"
     with i18n.language("zh"):
         assert segment_label(compare.NO_SEGMENT) == "无分群（截止日之后的新客户）"
+
+
+def test_the_mapping_reasons_are_stored_in_english_and_read_in_chinese(tmp_path):
+    # the mapping editor's "inferred from" column and the report's "how": the reasons are
+    # kept in English with the mapping, and said in the reader's language where shown
+    import polars as pl
+
+    from profiling.data import ingest
+    from tests.test_ingest_exports import HEADERLESS
+
+    path = tmp_path / "UserBehavior.csv"
+    path.write_text(HEADERLESS, encoding="utf-8")
+    mapping = ingest.infer_roles(ingest.read_table(str(path)))
+    assert mapping.reasons["column_1"] == "content: left-most id-like column"
+    with i18n.language("zh"):
+        said = {c: ingest.reason_text(r) for c, r in mapping.reasons.items()}
+    assert said == {
+        "column_1": "内容：最左边的类似 ID 的列",
+        "column_2": "内容：用户 ID 之后的类似 ID 的列（文件没有表头）",
+        "column_3": "内容：商品列之后的类似 ID 的列，不同取值（3 个）少于商品列（4 个）",
+        "column_4": "内容：行为名称",
+        "column_5": "内容：Unix 时间戳（秒）",  # the timestamp format, translated too
+    }
+    frame = pl.DataFrame(
+        {
+            "customer": ["c1", "c2"],
+            "shipped": [dt.date(2020, 5, 3), dt.date(2020, 5, 4)],
+            "order_placed": [dt.datetime(2020, 5, 1, 8), dt.datetime(2020, 5, 2, 8)],
+        }
+    )
+    frame.write_parquet(tmp_path / "orders.parquet")
+    raw = ingest.read_table(str(tmp_path / "orders.parquet"))
+    mapping = ingest.infer_roles(raw, "events", {"shipped": "ignore"})
+    with i18n.language("zh"):
+        said = {c: ingest.reason_text(r) for c, r in mapping.reasons.items()}
+    assert said == {
+        "customer": "列名",
+        "shipped": "由您设定",
+        "order_placed": "类型：原生日期时间列",
+    }
+    mapping = ingest.infer_roles(raw)
+    assert (
+        mapping.reasons["order_placed"] == "type: native date-time column, preferred over shipped"
+    )
+    with i18n.language("zh"):
+        assert ingest.reason_text(mapping.reasons["order_placed"]) == (
+            "类型：原生日期时间列，优先于 shipped"  # a column name is data
+        )
+    # the cleaning report's reasons of attributes; English reads as stored
+    stored = {
+        "kept as an attribute: categorical (12 values in the sample)": (
+            "作为属性保留：类别型（样本中有 12 个取值）"
+        ),
+        "kept as an attribute: ordered bands: 18-24 < 25-34 (a number for each in age_mid)": (
+            "作为属性保留：有序区间：18-24 < 25-34（每个区间在 age_mid 中对应一个数值）"
+        ),
+        "kept as an attribute: numeric": "作为属性保留：数值型",
+        "name; given as bands": "列名；以区间给出",
+        "content: values on a 0.5-5 rating scale in half steps (headerless)": (
+            "内容：取值在 0.5-5 的评分范围内，以 0.5 为步长（文件没有表头）"
+        ),
+        "a reason of another shape": "a reason of another shape",
+        "": "",
+    }
+    with i18n.language("zh"):
+        assert {k: ingest.reason_text(k) for k in stored} == stored
+    assert {k: ingest.reason_text(k) for k in stored} == {k: k for k in stored}

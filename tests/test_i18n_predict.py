@@ -204,3 +204,110 @@ def test_every_prediction_input_has_a_chinese_name():
         for name in G.PREDICT_FEATURE_LABELS:
             shown = G.predict_feature_label(name)
             assert shown != G.PREDICT_FEATURE_LABELS[name], name
+
+
+def test_a_note_carrying_a_library_error_reads_in_chinese_and_as_before_in_english():
+    # a task the log cannot support: the error is raised with a Stage, the note keeps it
+    from datetime import timedelta
+
+    from profiling.predict.labels import Examples, check_two_classes
+    from profiling.predict.protocol import error_stage, joined_stages
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    events = pl.DataFrame(
+        {
+            "user_id": ["a", "b", "a"],
+            "event_type": ["purchase"] * 3,
+            "timestamp": [start, start + timedelta(days=20), start + timedelta(days=59)],
+        }
+    )
+    with pytest.raises(P.PredictionError) as raised:
+        P.plan_cutoffs(events, horizon_days=30)
+    note = error_stage(raised.value)
+    assert (
+        note
+        == str(raised.value)
+        == (
+            "events, column 'timestamp': the log spans 60 days (2024-01-01 .. 2024-02-29); "
+            "predicting 30 days ahead needs at least 90 days before the end of the held-out "
+            "window: 30 of history, 30 to learn from and 30 held out. Use a horizon of at most "
+            "20 days."
+        )
+    )
+    lapse = P.Stage("lapse window of {days} days: {error}", days=45, error=note)
+    assert lapse.startswith("lapse window of 45 days: events, column 'timestamp'")
+    again = pickle.loads(pickle.dumps(lapse))  # noqa: S301 - bytes made just above
+    with language("zh"):
+        assert P.stage_text(again) == (
+            "45 天的流失窗口：事件表的 'timestamp' 列：日志跨越 60 天（2024-01-01 至 "
+            "2024-02-29）；预测未来 30 天需要在留出期结束前至少有 90 天：30 天历史、30 天用于"
+            "学习、30 天留出。请使用不超过 20 天的预测期。"
+        )
+
+    # one class only in the held-out window: no model can be measured there
+    one_class = Examples(pl.DataFrame({"label": [0] * 1200}), ())
+    window = P.Stage("window {start} .. {end}", start="2024-03-01", end="2024-03-31")
+    where = P.Stage("held-out {window}", window=window)
+    with pytest.raises(P.PredictionError) as raised:
+        check_two_classes(one_class, where, "purchase")
+    note = error_stage(raised.value)
+    assert note == (
+        "purchase propensity: in the held-out window 2024-03-01 .. 2024-03-31, none of them "
+        "bought (1,200 users), so there is one class only and no model can be learned or "
+        "measured there. Use a longer horizon or a longer log."
+    )
+    with language("zh"):
+        assert P.stage_text(note) == (
+            "购买倾向：在留出期 2024-03-01 至 2024-03-31中，他们没有一个人购买（1,200 位用户），"
+            "因此只有一个类别，无法在此学习或衡量任何模型。请使用更长的预测期或更长的日志。"
+        )
+    with pytest.raises(P.PredictionError) as raised:
+        check_two_classes(
+            Examples(pl.DataFrame({"label": []}), ()), "training windows together", "churn"
+        )
+    with language("zh"):
+        assert P.stage_text(error_stage(raised.value)) == (
+            "流失风险：全部训练窗口中没有在此之前有购买的用户，无从学习。"
+        )
+
+    # the customer-value notes: several joined, the model's own reason as it is
+    notes = [
+        P.Stage("no amounts in the log: expected value (Gamma-Gamma) is not computed"),
+        P.Stage("{period}: could not fit: {reason}", period="whole log", reason="too few"),
+    ]
+    joined = joined_stages(notes)
+    assert joined == (
+        "no amounts in the log: expected value (Gamma-Gamma) is not computed; whole log: "
+        "could not fit: too few"
+    )
+    with language("zh"):
+        assert P.stage_text(joined) == (
+            "日志中没有金额：不计算预期价值（Gamma-Gamma）；整个日志：无法拟合：too few"
+        )
+    assert joined_stages([]) is None
+    assert error_stage(ValueError("plain")) == "plain"
+
+
+def test_a_log_the_predictions_page_refuses_is_explained_in_chinese():
+    # the page's precheck shows the error at once, in the reader's language
+    from profiling.predict.protocol import error_stage
+
+    events = pl.DataFrame(
+        {
+            "user_id": ["a", "b"],
+            "event_type": ["view", "view"],
+            "timestamp": [datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)],
+        }
+    )
+    with pytest.raises(P.PredictionError) as raised:
+        P.plan_cutoffs(events, horizon_days=10)
+    assert str(raised.value) == (
+        "events, column 'event_type': the log has no purchase (event_type == 'purchase'); "
+        "purchase propensity, churn and CLV are learned from purchases. Found only: view."
+    )
+    with language("zh"):
+        assert P.stage_text(error_stage(raised.value)) == (
+            "事件表的 'event_type' 列：日志中没有购买（event_type == 'purchase'）；购买倾向、"
+            "流失和客户终身价值都是从购买中学习的。只找到：浏览。"  # the event type, in words
+        )
+        assert P.stage_text("") == ""

@@ -185,7 +185,7 @@ def inspect_upload(path: str, name: str, table: str, language: str | None = None
                 "column": col,
                 "examples": examples[:80],
                 "role": mapping.roles[col],
-                "how": _(mapping.reasons[col]) if mapping.reasons[col] else "",
+                "how": ingest.reason_text(mapping.reasons[col]),
             }
         )
     return {

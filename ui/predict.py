@@ -130,7 +130,7 @@ def precheck(horizon_days: int) -> str | None:
     try:
         P.plan_cutoffs(data.load(data.resolved_spec()).events, horizon_days=horizon_days)
     except P.PredictionError as exc:
-        return str(exc)
+        return P.stage_text(P.error_stage(exc))  # in the reader's language
     return None
 
 

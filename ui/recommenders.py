@@ -37,6 +37,7 @@ from profiling.evaluation.tune import setting_rows
 from profiling.jobs import Job
 from profiling.recommenders import cost, registry
 from profiling.recommenders.base import Recommender, explained_recommendations
+from profiling.recommenders.sequence import summary_text
 from profiling.vocabulary import fmt, i18n
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary.i18n import N_
@@ -549,19 +550,22 @@ def too_big_warning(heavy: dict[str, str]) -> str:
     """One Markdown line naming the models that were not started and why (escaped)."""
     from ui.text import escape_markdown
 
-    reasons = "; ".join(escape_markdown(why) for why in heavy.values())
-    return (
-        f"Not started, too big for this machine: {reasons}. The others are compared; "
-        "item-kNN and ALS grow slowest with the catalog."
-    )
+    reasons = _("; ").join(escape_markdown(why) for why in heavy.values())
+    return _(
+        "Not started, too big for this machine: {reasons}. The others are compared; {first} "
+        "and {second} grow slowest with the catalog."
+    ).format(reasons=reasons, first=_(G.MODEL_LABELS["item-knn"]), second="ALS")
 
 
 def too_big(names: list[str]) -> dict[str, str]:
     """Chosen models that would not fit this machine, with why (they are not started)."""
     s, limit = shape(), cost.budget()
     return {
-        n: f"{n} would need {cost.estimate(n, s).describe()}; this machine allows "
-        f"{cost.human_bytes(limit)} per model"
+        n: _("{model} would need {need}; this machine allows {limit} per model").format(
+            model=model_name(n),
+            need=cost.estimate(n, s).in_words(),
+            limit=cost.human_bytes(limit),
+        )
         for n in names
         if not cost.fits(n, s, limit)
     }
@@ -608,9 +612,16 @@ def model_state(name: str, *, start: bool = True) -> ModelState:
     if need.bytes > cost.budget():
         return ModelState(
             name,
-            too_big=f"{name} would need {need.describe()}; this machine allows "
-            f"{cost.human_bytes(cost.budget())} per model, so it was not started. "
-            "Pick a lighter model (item-knn or als).",
+            too_big=_(
+                "{model} would need {need}; this machine allows {limit} per model, so it was "
+                "not started. Pick a lighter model ({first} or {second})."
+            ).format(
+                model=model_name(name),
+                need=need.in_words(),
+                limit=cost.human_bytes(cost.budget()),
+                first=model_name("item-knn"),
+                second=model_name("als"),
+            ),
         )
     return ModelState(name, job=_start(spec, name) if start else None)
 
@@ -663,13 +674,13 @@ _TRAINED = re.compile(r"trained in ([\d.]+) s(?: · (.*))?")
 
 def trained_lines(run: Run) -> list[str]:
     """One line per compared model, "✓ item-kNN: trained in 0.25 s", in the current language
-    (the job saved them in English; a sequence model's training summary stays as saved)."""
+    (the job saved them in English, a sequence model's training summary too)."""
     out = []
     for name, line in run.trained.items():
         found = _TRAINED.fullmatch(line)
         if found:
             line = _("trained in {seconds} s").format(seconds=found.group(1))
-            line += f" · {found.group(2)}" if found.group(2) else ""
+            line += f" · {summary_text(found.group(2))}" if found.group(2) else ""
         out.append(f"✓ {model_name(name)}: {line}")
     return out
 

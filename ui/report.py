@@ -10,6 +10,7 @@ import streamlit as st
 from profiling.data.dataset import Dataset
 from profiling.data.ingest import CleaningReport
 from profiling.data.ingest.events import rating_scale_text
+from profiling.data.ingest.roles import reason_text
 from profiling.errors import ProfilingError
 from profiling.present import viz
 from profiling.vocabulary import fmt, i18n
@@ -23,8 +24,8 @@ TABLE_NAMES = {"events": N_("Events"), "users": N_("Users"), "items": N_("Items"
 
 
 def _how(reason: str) -> str:
-    # gettext("") is the catalog's header, not an empty string
-    return _(reason) if reason else ""
+    # stored in English with the report: said in the reader's language
+    return reason_text(reason)
 
 
 def _mapping_frame(rep: CleaningReport) -> pl.DataFrame:

@@ -142,7 +142,7 @@ def validation_split(
         fit_part = Examples(train.frame[np.sort(a)], train.features)
         val = Examples(train.frame[np.sort(b)], train.features)
         val_where = Stage(N_("validation quarter of the training users"))
-    check_two_classes(fit_part, "training part before validation", task)
+    check_two_classes(fit_part, N_("training part before validation"), task)
     check_two_classes(val, val_where, task)
     return fit_part, val, val_where
 

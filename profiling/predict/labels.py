@@ -11,8 +11,9 @@ import polars as pl
 
 from profiling.predict.extra_features import add_extra_features
 from profiling.predict.features import EventHistory, bgnbd_at, rfm_score
-from profiling.predict.protocol import TASKS, PredictionError
+from profiling.predict.protocol import TASKS, PredictionError, Stage
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 
 
 def cutoff_labels(events: pl.DataFrame, cutoff: datetime, horizon_days: int) -> pl.DataFrame:
@@ -149,16 +150,32 @@ def check_two_classes(ex: Examples, where: str, task: str) -> None:
     n = y.size
     pos = int(y.sum())
     if n == 0:
-        who = "users with a purchase before it" if task == "churn" else "users"
-        raise PredictionError(f"{TASKS[task]}: the {where} has no {who}; nothing to learn from.")
+        who = N_("users with a purchase before it") if task == "churn" else N_("users")
+        raise PredictionError(
+            Stage(
+                N_("{task}: the {where} has no {who}; nothing to learn from."),
+                task=TASKS[task],
+                where=where,
+                who=who,
+            )
+        )
     if pos in (0, n):
         what = {
-            ("purchase", 0): "none of them bought",
-            ("purchase", 1): "every one of them bought",
-            ("churn", 0): "every one of them bought again",
-            ("churn", 1): "none of them bought again",
+            ("purchase", 0): N_("none of them bought"),
+            ("purchase", 1): N_("every one of them bought"),
+            ("churn", 0): N_("every one of them bought again"),
+            ("churn", 1): N_("none of them bought again"),
         }[(task, int(pos == n))]
         raise PredictionError(
-            f"{TASKS[task]}: in the {where}, {what} ({n:,} users), so there is one class only "
-            "and no model can be learned or measured there. Use a longer horizon or a longer log."
+            Stage(
+                N_(
+                    "{task}: in the {where}, {what} ({n} users), so there is one class only "
+                    "and no model can be learned or measured there. Use a longer horizon or a "
+                    "longer log."
+                ),
+                task=TASKS[task],
+                where=where,
+                what=what,
+                n=f"{n:,}",
+            )
         )

@@ -37,6 +37,7 @@ from profiling.predict.protocol import (
     PredictionError,
     Progress,
     Stage,
+    error_stage,
     lapse_window,
     no_progress,
     plan_cutoffs,
@@ -114,8 +115,8 @@ def fit_task(
     train_parts = [at(c) for c in plan.train]
     test = at(plan.test)
     train = concat_examples(train_parts)
-    check_two_classes(train, "training windows together", task)
-    check_two_classes(test, f"held-out {window_words(plan.test, h)}", task)
+    check_two_classes(train, N_("training windows together"), task)
+    check_two_classes(test, Stage(N_("held-out {window}"), window=window_words(plan.test, h)), task)
     fit_part, val, val_where = validation_split(plan, train_parts, train, task, random_state)
 
     progress(Stage(N_("{task}: choosing thresholds on validation"), task=label), 0.2)
@@ -283,7 +284,7 @@ def _run_tasks(
                 **kw["task"],
             )
         except PredictionError as exc:
-            churn_note = str(exc)
+            churn_note = error_stage(exc)
     value, value_note = None, plans.get("value_note")
     if "value" in plans:
         try:
@@ -298,7 +299,7 @@ def _run_tasks(
                 history=kw["task"]["history"],
             )
         except ProfilingError as exc:
-            value_note = str(exc)
+            value_note = error_stage(exc)
         if value is not None and value.note:
             value_note = value.note
     return purchase, churn, churn_note, value, value_note
@@ -336,7 +337,9 @@ def _plans(
             step_days=min(horizon_days, lapse.days),
         )
     except PredictionError as exc:
-        plans["churn_note"] = f"lapse window of {lapse.days} days: {exc}"
+        plans["churn_note"] = Stage(
+            N_("lapse window of {days} days: {error}"), days=lapse.days, error=error_stage(exc)
+        )
     if value_days is None:
         return plans
     has_money = S.AMOUNT in events.columns and events[S.AMOUNT].is_not_null().any()
@@ -356,7 +359,7 @@ def _plans(
             min_history_days=min(v, 2 * horizon_days),
         )
     except PredictionError as exc:
-        plans["value_note"] = str(exc)
+        plans["value_note"] = error_stage(exc)
         return plans
     if v != value_days:
         plans["value_note"] = Stage(

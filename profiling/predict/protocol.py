@@ -66,13 +66,31 @@ def _stage(template: str, values: dict) -> Stage:
     return Stage(template, **values)
 
 
+def error_stage(exc: BaseException) -> str:
+    """An error's message as a note: the :class:`Stage` it was raised with (so a page reads
+    it in its own language), else its text as it is."""
+    first = exc.args[0] if len(exc.args) == 1 else None
+    return first if isinstance(first, Stage) else str(exc)
+
+
+def joined_stages(notes: list[str]) -> str | None:
+    """Several notes as one, "a; b" (a :class:`Stage` a page reads in its language), or
+    None without notes."""
+    if not notes:
+        return None
+    out = notes[0]
+    for note in notes[1:]:
+        out = Stage(N_("{note}; {more}"), note=out, more=note)
+    return out
+
+
 def stage_text(message: str) -> str:
     """A progress message in the current language: a :class:`Stage` from its msgid and
     values, any other message looked up as it is (a fixed message such as "done")."""
     if isinstance(message, Stage):
         values = {k: stage_text(v) if isinstance(v, str) else v for k, v in message.values.items()}
         return _(message.template).format(**values)
-    return _(message)
+    return _(message) if message else message  # gettext("") is the catalog's header
 
 
 def no_progress(_stage: str, _fraction: float) -> None:
@@ -154,13 +172,17 @@ def _check_events(events: pl.DataFrame) -> None:
                 f"and timestamp. Columns found: {', '.join(events.columns)}."
             )
     if events.height == 0:
-        raise PredictionError("events: the log is empty; predictions need events.")
+        raise PredictionError(Stage(N_("events: the log is empty; predictions need events.")))
     if not (events[S.EVENT_TYPE] == S.PURCHASE).any():
         raise PredictionError(
-            "events, column 'event_type': the log has no purchase (event_type == 'purchase'); "
-            "purchase propensity, churn and CLV are learned from purchases. Found only: "
-            + ", ".join(sorted(events[S.EVENT_TYPE].drop_nulls().unique().to_list()))
-            + "."
+            Stage(
+                N_(
+                    "events, column 'event_type': the log has no purchase (event_type == "
+                    "'purchase'); purchase propensity, churn and CLV are learned from "
+                    "purchases. Found only: {found}."
+                ),
+                found=", ".join(sorted(events[S.EVENT_TYPE].drop_nulls().unique().to_list())),
+            )
         )
 
 
@@ -234,11 +256,20 @@ def plan_cutoffs(
         c -= step
     if not train:
         raise PredictionError(
-            f"events, column 'timestamp': the log spans {span} days "
-            f"({start.date()} .. {(today - timedelta(days=1)).date()}); predicting "
-            f"{horizon_days} days ahead needs at least {3 * horizon_days} days before the end "
-            f"of the held-out window: {horizon_days} of history, {horizon_days} to learn from "
-            f"and {horizon_days} held out. Use a horizon of at most {max(span // 3, 0)} days."
+            Stage(
+                N_(
+                    "events, column 'timestamp': the log spans {span} days ({start} .. {end}); "
+                    "predicting {horizon} days ahead needs at least {need} days before the end "
+                    "of the held-out window: {horizon} of history, {horizon} to learn from and "
+                    "{horizon} held out. Use a horizon of at most {most} days."
+                ),
+                span=span,
+                start=str(start.date()),
+                end=str((today - timedelta(days=1)).date()),
+                horizon=horizon_days,
+                need=3 * horizon_days,
+                most=max(span // 3, 0),
+            )
         )
     return CutoffPlan(horizon_days, start, today, test, tuple(reversed(train)))
 

@@ -12,8 +12,9 @@ from profiling.predict import clv
 from profiling.predict.btyd import UNIT_DAYS, rfm_summary
 from profiling.predict.features import EventHistory
 from profiling.predict.labels import cutoff_labels
-from profiling.predict.protocol import CutoffPlan
+from profiling.predict.protocol import CutoffPlan, Stage, error_stage, joined_stages
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 
 
 def holdout_comparison(
@@ -91,20 +92,36 @@ def clv_scores(
     )
     notes = []
     if not has_money:
-        notes.append("no amounts in the log: expected value (Gamma-Gamma) is not computed")
+        notes.append(
+            Stage(N_("no amounts in the log: expected value (Gamma-Gamma) is not computed"))
+        )
     calib_end = (plan.test - timedelta(days=1)).date()
-    for period, cutoff in (("calibration period", plan.test), ("whole log", plan.today)):
+    for period, cutoff in ((N_("calibration period"), plan.test), (N_("whole log"), plan.today)):
         today = period == "whole log"
         try:
             summary, fit = history.value_fit(cutoff, unit=unit, with_spend=has_money)
         except ProfilingError as exc:
-            notes.append(f"buying-pattern model on the {period}: {exc}")
+            notes.append(
+                Stage(
+                    N_("buying-pattern model on the {period}: {error}"),
+                    period=period,
+                    error=error_stage(exc),
+                )
+            )
             continue
         if isinstance(fit, clv.FitFailure):
-            notes.append(f"{period}: {fit}")
+            notes.append(
+                Stage(N_("{period}: could not fit: {reason}"), period=period, reason=fit.reason)
+            )
             continue
         if fit.spend_failure is not None:
-            notes.append(f"{period}: spend per purchase (Gamma-Gamma) {fit.spend_failure}")
+            notes.append(
+                Stage(
+                    N_("{period}: spend per purchase (Gamma-Gamma) could not fit: {reason}"),
+                    period=period,
+                    reason=fit.spend_failure.reason,
+                )
+            )
         if today:
             out["bgnbd_today"], out["gamma_gamma_today"] = fit.purchases, fit.spend
             out["table"] = fit.table(summary)
@@ -114,5 +131,5 @@ def clv_scores(
             out["holdout"] = holdout_comparison(
                 events, calib_end, holdout_end, fit.purchases, summary=summary
             )
-    out["note"] = "; ".join(notes) or None
+    out["note"] = joined_stages(notes)
     return out

@@ -229,11 +229,15 @@ class Recommender(ABC):
                 else ""
             )
             return _("{why}; popular with everyone{chosen}").format(
-                why=_(self.fallback_reason_), chosen=pop
+                why=self._fallback_words(), chosen=pop
             )
         if str(item_id) not in self.item_index_:
             return _("this item was not in the training data")
         return self._explain(self.user_index_[str(user_id)], self.item_index_[str(item_id)])
+
+    def _fallback_words(self) -> str:
+        """``fallback_reason_`` (an English msgid, kept in English) in the current language."""
+        return _(self.fallback_reason_)
 
     def user_factors(self) -> tuple[np.ndarray, np.ndarray]:
         """Raw user ids and the learned user vectors (users x factors), for maps of users.

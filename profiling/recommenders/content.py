@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 
 CATEGORY_PREFIX = "category_"
@@ -28,14 +29,18 @@ BRAND_PREFIX = "brand_"
 ATTRIBUTE_PREFIX = "attr_"
 
 DAYPARTS: tuple[tuple[str, int, int], ...] = (
-    ("at night", 0, 6),
-    ("in the morning", 6, 12),
-    ("in the afternoon", 12, 18),
-    ("in the evening", 18, 24),
+    (N_("at night"), 0, 6),
+    (N_("in the morning"), 6, 12),
+    (N_("in the afternoon"), 12, 18),
+    (N_("in the evening"), 18, 24),
 )
-"""(phrase, first hour, end hour) of the four parts of the day (UTC hours)."""
+"""(phrase, first hour, end hour) of the four parts of the day (UTC hours; English msgids)."""
 
-DAYTYPES: tuple[str, str] = ("on weekdays", "at weekends")
+DAYTYPES: tuple[str, str] = (N_("on weekdays"), N_("at weekends"))
+"""Weekdays and weekends in words (English msgids)."""
+
+NO_CATEGORY = N_(" (and no item has a category)")
+"""Added to the base model's fallback reason when no item has a category either."""
 
 
 def _token(prefix: str, value: object) -> str:
@@ -195,7 +200,7 @@ class ContentBased(Recommender):
         self.item_vectors_ = sp.csr_matrix((len(self.items_), 1), dtype=np.float64)
         self.terms_ = np.array([""], dtype=object)
         if not any(texts):
-            self.fallback_reason_ = (
+            self.fallback_reason_ = N_(
                 "no item text to match (the catalog has no title, description, category, "
                 "brand or tags), so content-based ranks by popularity"
             )
@@ -214,7 +219,7 @@ class ContentBased(Recommender):
                 self.vectorizer_ = vec
                 self.terms_ = np.asarray(vec.get_feature_names_out(), dtype=object)
             except ValueError:  # empty vocabulary: only stop words or one-letter tokens
-                self.fallback_reason_ = (
+                self.fallback_reason_ = N_(
                     "the item text holds no usable word (only stop words or one-letter "
                     "tokens), so content-based ranks by popularity"
                 )
@@ -349,7 +354,7 @@ class ContextAware(Recommender):
         cats = item_column(self, S.CATEGORY)
         self.category_names_ = sorted({c for c in cats if c is not None})
         if base.fallback_reason_ is not None and not self.category_names_:
-            self.fallback_reason_ = base.fallback_reason_ + " (and no item has a category)"
+            self.fallback_reason_ = base.fallback_reason_ + NO_CATEGORY
         code = {c: k for k, c in enumerate(self.category_names_)}
         self.item_category_ = np.array([code.get(c, -1) for c in cats], dtype=np.int64)
         n_users, n_cats = len(self.users_), max(len(self.category_names_), 1)
@@ -426,15 +431,31 @@ class ContextAware(Recommender):
         name = self.category_names_[c]
         habit = []
         if self.has_time_ and self.habit_[u, c] >= 0.2:
-            when = []
-            if self.user_daypart_[u] >= 0:
-                when.append(DAYPARTS[self.user_daypart_[u]][0])
-            if self.user_daytype_[u] >= 0:
-                when.append(DAYTYPES[self.user_daytype_[u]])
-            habit.append(f"you often shop {name} {' and '.join(when)}")
+            part = _(DAYPARTS[self.user_daypart_[u]][0]) if self.user_daypart_[u] >= 0 else ""
+            kind = _(DAYTYPES[self.user_daytype_[u]]) if self.user_daytype_[u] >= 0 else ""
+            if part and kind:
+                habit.append(
+                    _("you often shop {category} {daypart} and {daytype}").format(
+                        category=name, daypart=part, daytype=kind
+                    )
+                )
+            else:
+                habit.append(
+                    _("you often shop {category} {when}").format(category=name, when=part or kind)
+                )
         if self.recent_[u, c] >= 0.2:
-            habit.append(f"{name} is {self.recent_[u, c]:.0%} of your recent interest")
-        return "; ".join([*habit, reason]) if habit else reason
+            habit.append(
+                _("{category} is {share} of your recent interest").format(
+                    category=name, share=f"{self.recent_[u, c]:.0%}"
+                )
+            )
+        return _("; ").join([*habit, reason]) if habit else reason
+
+    def _fallback_words(self) -> str:
+        base = self.base_.fallback_reason_
+        if base is not None and self.fallback_reason_ == base + NO_CATEGORY:
+            return _(base) + _(NO_CATEGORY)
+        return super()._fallback_words()
 
 
 def minmax_rows(scores: np.ndarray) -> np.ndarray:

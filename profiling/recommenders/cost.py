@@ -10,7 +10,10 @@ item, neighbourhood and content models sparse matrices that grow with the intera
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 FLOAT = 8  # bytes
 SPARSE_ENTRY = 12  # bytes per stored entry of a CSR matrix (value + index)
@@ -30,14 +33,28 @@ class Shape:
 
 @dataclass(frozen=True)
 class Cost:
-    """Estimated peak memory (bytes) of a fit, and what drives it."""
+    """Estimated peak memory (bytes) of a fit, and what drives it (``driver``: in English;
+    ``template`` and ``values`` say it again in another language)."""
 
     model: str
     bytes: int
     driver: str
+    template: str = field(default="", compare=False)
+    values: dict = field(default_factory=dict, compare=False)
 
     def describe(self) -> str:
+        """ "about 1.2 GB (3 dense 12,000² matrices)", in English (logs, the CLI)."""
         return f"about {human_bytes(self.bytes)} ({self.driver})"
+
+    def in_words(self) -> str:
+        """:meth:`describe` in the current language."""
+        driver = _(self.template).format(**self.values) if self.template else self.driver
+        return _("about {size} ({driver})").format(size=human_bytes(self.bytes), driver=driver)
+
+
+def _cost(model: str, n_bytes: int, template: str, **values: object) -> Cost:
+    """A :class:`Cost` whose driver is ``template`` (an English msgid) filled with ``values``."""
+    return Cost(model, n_bytes, template.format(**values), template, values)
 
 
 def human_bytes(n: float) -> str:
@@ -57,34 +74,43 @@ def estimate(model: str, s: Shape) -> Cost:
     base = _base(s)
     if model == "ease":
         # Gram matrix, its inverse and the weights: three dense items x items arrays
-        return Cost(model, base + 3 * s.items**2 * FLOAT, f"3 dense {s.items:,}² matrices")
+        return _cost(
+            model, base + 3 * s.items**2 * FLOAT, N_("3 dense {n}² matrices"), n=f"{s.items:,}"
+        )
     if model in ("knn-user", "knn-means", "knn-baseline"):
-        return Cost(model, base + s.users**2 * FLOAT, f"a dense {s.users:,}² similarity")
+        return _cost(
+            model, base + s.users**2 * FLOAT, N_("a dense {n}² similarity"), n=f"{s.users:,}"
+        )
     if model in ("knn-item", "slope-one"):
-        return Cost(model, base + 2 * s.items**2 * FLOAT, f"dense {s.items:,}² item tables")
+        return _cost(
+            model, base + 2 * s.items**2 * FLOAT, N_("dense {n}² item tables"), n=f"{s.items:,}"
+        )
     if model in ("als", "bpr", "svd", "svdpp", "nmf"):
         factors = 128
-        return Cost(
+        return _cost(
             model,
             base + (s.users + s.items) * factors * FLOAT * 2,
-            f"{factors} factors per user and item",
+            N_("{factors} factors per user and item"),
+            factors=factors,
         )
     if model == "item-knn":
         # co-occurrences are computed a block of items at a time (at most BLOCK_PAIRS
         # entries, with their COO copy) and cut to 100 neighbours per item at once
         block = min(s.items**2, s.interactions * min(s.items, 50), BLOCK_PAIRS)
         kept = s.items * min(s.items, 100)
-        return Cost(
+        return _cost(
             model,
             base + 2 * block * 16 + kept * SPARSE_ENTRY,
-            "item co-occurrences, a block at a time",
+            N_("item co-occurrences, a block at a time"),
         )
     if model == "hybrid":
         parts = [estimate(m, s) for m in ("item-knn", "ease", "als", "content")]
-        return Cost(
-            model, sum(p.bytes for p in parts) - 3 * base, "item-kNN, EASE, ALS and content at once"
+        return _cost(
+            model,
+            sum(p.bytes for p in parts) - 3 * base,
+            N_("item-kNN, EASE, ALS and content at once"),
         )
-    return Cost(model, 2 * base + s.items * 2_000, "the interactions and the catalog")
+    return _cost(model, 2 * base + s.items * 2_000, N_("the interactions and the catalog"))
 
 
 def machine_memory() -> int:

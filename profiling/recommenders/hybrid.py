@@ -14,6 +14,7 @@ from profiling.recommenders.content import minmax_rows, segments_frame
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 
 
@@ -32,6 +33,8 @@ def zscore_rows(scores: np.ndarray) -> np.ndarray:
 
 NORMALIZATIONS = ("minmax", "zscore")
 NORMALIZERS = {"minmax": minmax_rows, "zscore": zscore_rows}
+NO_WEIGHT = N_("no sub-model weighted")
+"""The hybrid's fallback reason when no sub-model has a weight (English msgid)."""
 
 
 class Hybrid(Recommender):
@@ -176,7 +179,7 @@ class Hybrid(Recommender):
             total = sum(kept.values())
             self.weights_ = {k: kept.get(k, 0.0) / total for k in self.weights_}
         else:
-            self.fallback_reason_ = "; ".join(self.dropped_.values()) or "no sub-model weighted"
+            self.fallback_reason_ = "; ".join(self.dropped_.values()) or NO_WEIGHT
 
     def scaled(self, key: str, user_idx: np.ndarray) -> np.ndarray:
         """Sub-model ``key``'s scores for inner users ``user_idx``, scaled per user by
@@ -193,6 +196,11 @@ class Hybrid(Recommender):
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return sum(self._parts(user_idx).values())
+
+    def _fallback_words(self) -> str:
+        if self.fallback_reason_ == "; ".join(self.dropped_.values()) and self.dropped_:
+            return _("; ").join(self.models_[k]._fallback_words() for k in self.dropped_)
+        return super()._fallback_words()
 
     def _explain(self, u: int, i: int) -> str:
         parts = {k: float(v[0, i]) for k, v in self._parts(np.array([u])).items()}

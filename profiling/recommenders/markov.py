@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.sequence_data import user_sequences
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 BACKOFF = 1e-3
 """Weight of the successors of the item before the last one (and so on, geometrically):
@@ -105,12 +106,18 @@ class Markov(Recommender):
         for step, item in enumerate(recent):
             count = int(self.transitions_[item, i])
             if count:
-                which = "your last item" if step == 0 else f"your item {step + 1} steps back"
-                return (
-                    f"{count:,} time(s) users went straight from {self.item_title(item)} "
-                    f"({which}) to this one"
-                )
-        return (
+                if step == 0:
+                    said = _(
+                        "{count} time(s) users went straight from {item} (your last item) to "
+                        "this one"
+                    )
+                else:
+                    said = _(
+                        "{count} time(s) users went straight from {item} (your item {steps} "
+                        "steps back) to this one"
+                    )
+                return said.format(count=f"{count:,}", item=self.item_title(item), steps=step + 1)
+        return _(
             "no user went from your recent items to this one: popular with everyone "
-            f"({int(self.popularity_[i]):,} users chose it)"
-        )
+            "({n} users chose it)"
+        ).format(n=f"{int(self.popularity_[i]):,}")

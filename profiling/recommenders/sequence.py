@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import re
 import time
 from collections.abc import Callable
 
@@ -38,6 +39,32 @@ from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.sequence_data import Sequences, user_sequences
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
+
+SUMMARY = N_("{epochs} epoch(s), stopped by {why}")
+SUMMARY_SCORE = N_(
+    "{epochs} epoch(s), stopped by {why}, validation NDCG@10 {score} at epoch {best}"
+)
+"""How a deep model's training went, in English (saved with a comparison): epochs run, why
+training stopped (an English msgid), the best validation score; :func:`summary_text` says it
+in the reader's language."""
+
+
+def summary_text(stored: str) -> str:
+    """A saved :meth:`SequenceRecommender.training_summary` in the current language; any
+    other text as it is."""
+    found = re.fullmatch(
+        r"(?P<epochs>\d+) epoch\(s\), stopped by (?P<why>.+?)"
+        r"(?:, validation NDCG@10 (?P<score>\S+) at epoch (?P<best>\d+))?",
+        stored,
+    )
+    if found is None:
+        return stored
+    values = {k: v for k, v in found.groupdict().items() if v is not None}
+    values["why"] = _(values["why"])
+    return _(SUMMARY_SCORE if "score" in values else SUMMARY).format(**values)
+
 
 Progress = Callable[[float, str], None]
 """``progress(fraction_done, message)`` called after every epoch."""
@@ -208,12 +235,14 @@ class SequenceRecommender(Recommender):
         """One readable line: epochs run, why training stopped, the validation score."""
         self._check_fitted()
         best = next((h for h in self.history_ if h["epoch"] == self.best_epoch_), None)
-        score = (
-            f", validation NDCG@10 {best['validation_ndcg']:.3f} at epoch {self.best_epoch_}"
-            if best is not None and not math.isnan(best["validation_ndcg"])
-            else ""
-        )
-        return f"{len(self.history_)} epoch(s), stopped by {self.stopped_}{score}"
+        if best is not None and not math.isnan(best["validation_ndcg"]):
+            return SUMMARY_SCORE.format(
+                epochs=len(self.history_),
+                why=self.stopped_,
+                score=f"{best['validation_ndcg']:.3f}",
+                best=self.best_epoch_,
+            )
+        return SUMMARY.format(epochs=len(self.history_), why=self.stopped_)
 
     def encode_histories(self, events: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """The trained network's representation of every user in ``events``, read from
@@ -429,10 +458,10 @@ class SequenceRecommender(Recommender):
         holdout = np.zeros(len(lengths), dtype=bool)
         holdout[val_users] = True
         xi, xt, xs, y = (torch.from_numpy(a) for a in self._windows(seq, holdout))
-        self.history_, self.best_epoch_, self.stopped_ = [], 0, "max epochs"
+        self.history_, self.best_epoch_, self.stopped_ = [], 0, N_("max epochs")
         self.validation_users_ = self.users_[val_users]
         if len(xi) == 0:
-            self.stopped_ = "no sequence with two steps to learn from"
+            self.stopped_ = N_("no sequence with two steps to learn from")
             return
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.learning_rate)
         start = time.perf_counter()
@@ -483,10 +512,10 @@ class SequenceRecommender(Recommender):
                 + ("" if math.isnan(val) else f", validation NDCG@10 {val:.3f}"),
             )
             if out_of_time:
-                self.stopped_ = "time budget"
+                self.stopped_ = N_("time budget")
                 break
             if n_val and bad >= self.patience:
-                self.stopped_ = "early stopping"
+                self.stopped_ = N_("early stopping")
                 break
         if best_state is not None:
             self.net_.load_state_dict(best_state)
@@ -540,7 +569,7 @@ class SequenceRecommender(Recommender):
             xi[r, : len(keep)], xt[r, : len(keep)] = it[keep] + 1, ty[keep]
             xs[r, : len(keep)], lengths[r] = se[keep], len(keep)
         if k == 0:
-            return "no history to read"
+            return _("no history to read")
         threads = torch.get_num_threads()
         torch.set_num_threads(self.threads_)
         try:
@@ -557,10 +586,16 @@ class SequenceRecommender(Recommender):
         order = np.argsort(-drops, kind="stable")
         drivers = [it[recent[j]] for j in order[:2] if drops[j] > 0]
         if not drivers:
-            return f"fits the order of your recent items (latest: {self.item_title(it[-1])})"
-        names = " and ".join(self.item_title(d) for d in drivers)
-        verb = "raises" if len(drivers) == 1 else "raise"
-        return f"comes next after your recent {names} (which {verb} its score most)"
+            return _("fits the order of your recent items (latest: {item})").format(
+                item=self.item_title(it[-1])
+            )
+        if len(drivers) == 1:
+            return _("comes next after your recent {item} (which raises its score most)").format(
+                item=self.item_title(drivers[0])
+            )
+        return _(
+            "comes next after your recent {item} and {other} (which raise its score most)"
+        ).format(item=self.item_title(drivers[0]), other=self.item_title(drivers[1]))
 
 
 class GRU4Rec(SequenceRecommender):

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from profiling.errors import NotFittedError, ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 ALGORITHMS: dict[str, str] = {
     "svd": "SVD: matrix factorization with user and item biases (Funk / Koren)",
@@ -436,19 +437,20 @@ class SurpriseModel(Recommender):
     # ---- explanations -----------------------------------------------------------------
     def _stars(self, value: float) -> str:
         if self.implicit_ratings_:
-            return (
-                f"predicted interest {value:.1f} of 5 (estimated from views, carts and purchases)"
-            )
-        return f"predicted {value:.1f} stars"
+            return _(
+                "predicted interest {value} of 5 (estimated from views, carts and purchases)"
+            ).format(value=f"{value:.1f}")
+        return _("predicted {value} stars").format(value=f"{value:.1f}")
 
     def _explain(self, u: int, i: int) -> str:
         est = float(self.algo_.predict(self.users_[u], self.items_[i], clip=True).est)
         stars = self._stars(est)
         implicit = self.implicit_ratings_
-        rate, unit, gap = ("give", " of 5", "") if implicit else ("rate", " stars", " stars")
         ii = int(self.inner_item_[i])
         if ii < 0:
-            return f"no one has {'chosen' if implicit else 'rated'} it yet; {stars}"
+            if implicit:
+                return _("no one has chosen it yet; {stars}").format(stars=stars)
+            return _("no one has rated it yet; {stars}").format(stars=stars)
         a = self.algorithm
         ui = int(self.inner_user_[u])
         if a == "knn_item":
@@ -462,39 +464,73 @@ class SurpriseModel(Recommender):
             top = np.argsort(-sims, kind="stable")[: self.algo_.k]
             top = top[sims[top] > 0]
             if top.size:
-                return (
-                    f"{top.size} users with tastes like yours {rate} it "
-                    f"{r[top].mean():.1f}{unit} on average; {stars}"
+                said = (
+                    _("{n} users with tastes like yours give it {value} of 5 on average; {stars}")
+                    if implicit
+                    else _(
+                        "{n} users with tastes like yours rate it {value} stars on average; {stars}"
+                    )
                 )
+                return said.format(n=top.size, value=f"{r[top].mean():.1f}", stars=stars)
         if a == "baseline_only":
             bi = float(np.asarray(self.algo_.bi)[ii])
-            side = "above" if bi >= 0 else "below"
-            return f"everyone {rate}s it {abs(bi):.1f}{gap} {side} average; {stars}"
+            if implicit:
+                said = (
+                    _("everyone gives it {gap} above average; {stars}")
+                    if bi >= 0
+                    else _("everyone gives it {gap} below average; {stars}")
+                )
+            else:
+                said = (
+                    _("everyone rates it {gap} stars above average; {stars}")
+                    if bi >= 0
+                    else _("everyone rates it {gap} stars below average; {stars}")
+                )
+            return said.format(gap=f"{abs(bi):.1f}", stars=stars)
         if a == "slope_one":
             rated = self.rated_[ui]
             n = int((rated @ self.slope_has_[ii])[0])
             if n:
                 dev = float((rated @ self.slope_dev_[ii])[0]) / n
-                did = "chose" if implicit else "rated"
-                return (
-                    f"people who {did} the {n} items you {did} {rate} this {dev:+.1f}{gap} "
-                    f"compared with them; {stars}"
+                said = (
+                    _(
+                        "people who chose the {n} items you chose give this {dev} compared "
+                        "with them; {stars}"
+                    )
+                    if implicit
+                    else _(
+                        "people who rated the {n} items you rated rate this {dev} stars "
+                        "compared with them; {stars}"
+                    )
                 )
+                return said.format(n=n, dev=f"{dev:+.1f}", stars=stars)
         if a == "co_clustering":
             cu, ci = int(self.algo_.cltr_u[ui]), int(self.algo_.cltr_i[ii])
             avg = float(self.algo_.avg_cocltr[cu, ci])
-            return (
-                f"users in your taste group {rate} items like this {avg:.1f}{unit} on average; "
-                f"{stars}"
+            said = (
+                _("users in your taste group give items like this {value} of 5 on average; {stars}")
+                if implicit
+                else _(
+                    "users in your taste group rate items like this {value} stars on average; "
+                    "{stars}"
+                )
             )
+            return said.format(value=f"{avg:.1f}", stars=stars)
         lo, hi = self.rating_scale_
         level = 0 if est >= lo + 0.75 * (hi - lo) else 1 if est >= self.trainset_.global_mean else 2
         if implicit:
-            how = ("showed strong interest in", "showed interest in", "showed some interest in")
+            how = (
+                _("users with tastes like yours showed strong interest in it; {stars}"),
+                _("users with tastes like yours showed interest in it; {stars}"),
+                _("users with tastes like yours showed some interest in it; {stars}"),
+            )
         else:
-            how = ("rated it highly", "rated it well", "rated it fairly")
-        tail = " it" if implicit else ""
-        return f"users with tastes like yours {how[level]}{tail}; {stars}"
+            how = (
+                _("users with tastes like yours rated it highly; {stars}"),
+                _("users with tastes like yours rated it well; {stars}"),
+                _("users with tastes like yours rated it fairly; {stars}"),
+            )
+        return how[level].format(stars=stars)
 
     def _explain_item_knn(self, u: int, ui: int, ii: int, stars: str) -> str:
         lo, hi = self.yr_indptr_[ui], self.yr_indptr_[ui + 1]
@@ -503,15 +539,21 @@ class SurpriseModel(Recommender):
         nb, r = nb[keep], r[keep]
         sims = self.sim_[ii, nb]
         if sims.size == 0 or sims.max() <= 0:
-            return f"few items in your history resemble it; {stars}"
+            return _("few items in your history resemble it; {stars}").format(stars=stars)
         best = int(np.argmax(sims))
         raw = self.trainset_.to_raw_iid(int(nb[best]))
         j = self.item_index_[raw]
+        similarity = f"{sims[best]:.2f}"
         if self.explicit_[u, j]:
-            did = f"you rated {self.item_title(j)} {r[best]:g} stars"
-        else:
-            did = f"you chose {self.item_title(j)}"
-        return f"{did}, which is similar to this (similarity {sims[best]:.2f}); {stars}"
+            return _(
+                "you rated {item} {rating} stars, which is similar to this "
+                "(similarity {similarity}); {stars}"
+            ).format(
+                item=self.item_title(j), rating=f"{r[best]:g}", similarity=similarity, stars=stars
+            )
+        return _(
+            "you chose {item}, which is similar to this (similarity {similarity}); {stars}"
+        ).format(item=self.item_title(j), similarity=similarity, stars=stars)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "algo_"):

@@ -50,7 +50,7 @@ from profiling.data.ingest.report import (
     CleaningReport,
     ReasonCount,
 )
-from profiling.data.ingest.roles import ColumnMapping, infer_roles, parse_overrides
+from profiling.data.ingest.roles import ColumnMapping, infer_roles, parse_overrides, reason_text
 from profiling.data.ingest.sniffing import sniff_delimiter
 from profiling.data.ingest.source import (
     RawTable,
@@ -96,6 +96,7 @@ __all__ = [
     "discard",
     "file_digest",
     "infer_roles",
+    "reason_text",
     "materialize",
     "parse_overrides",
     "parse_timestamp",

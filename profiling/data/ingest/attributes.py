@@ -15,7 +15,14 @@ from profiling.data.ingest.report import (
     ReasonCount,
     example_rows,
 )
-from profiling.data.ingest.roles import ColumnMapping, infer_roles
+from profiling.data.ingest.roles import (
+    CATEGORICAL_VALUES,
+    GIVEN_AS_BANDS,
+    KEPT_AS,
+    ORDERED_BANDS,
+    ColumnMapping,
+    infer_roles,
+)
 from profiling.data.ingest.source import RawTable
 from profiling.data.ingest.timestamps import parse_timestamp
 from profiling.data.ingest.values import (
@@ -108,7 +115,7 @@ def _band_order(sample: pl.Series) -> list[str]:
 
 def _describe_bands(order: list[str], mid: str) -> str:
     shown = " < ".join(order[:8]) + (" < ..." if len(order) > 8 else "")
-    return f"ordered bands: {shown} (a number for each in {mid})"
+    return ORDERED_BANDS.format(bands=shown, column=mid)
 
 
 def _age_bands(
@@ -120,7 +127,7 @@ def _age_bands(
     plan.exprs.append(text.alias("age_band"))
     order = _band_order(sample)
     report.attributes["age_band"] = _describe_bands(order, S.AGE)
-    report.mapping_reasons[c] = report.mapping_reasons.get(c, "") + "; given as bands"
+    report.mapping_reasons[c] = GIVEN_AS_BANDS.format(reason=report.mapping_reasons.get(c, ""))
     report.notes.append(
         _(
             "'{c}' holds age bands ({names}...): kept as ordered bands in 'age_band'; 'age' is each band's midpoint (an open band such as 65+ counts as its bound)"
@@ -151,9 +158,9 @@ def _attribute(
         described = _describe_bands(_band_order(sample), mid)
     else:
         plan.exprs.append(text.alias(c))
-        described = f"categorical ({sample.drop_nulls().n_unique()} values in the sample)"
+        described = CATEGORICAL_VALUES.format(n=sample.drop_nulls().n_unique())
     report.attributes[c] = described
-    report.mapping_reasons[c] = f"kept as an attribute: {described}"
+    report.mapping_reasons[c] = KEPT_AS.format(kind=described)
 
 
 def _drop_and_count(

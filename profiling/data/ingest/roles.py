@@ -13,6 +13,7 @@ from profiling.data.ingest.timestamps import parse_timestamp
 from profiling.data.ingest.values import attribute_kind
 from profiling.errors import MappingError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 
 
@@ -37,6 +38,115 @@ class ColumnMapping:
 
     def to_dict(self) -> dict[str, str]:
         return dict(self.roles)
+
+
+# ---- why a column has its role: stored in English, shown in the reader's language ---------
+BY_YOU = N_("set by you")
+BY_NAME = N_("name")
+NOT_RECOGNIZED = N_("not recognized")
+NATIVE = {
+    "date-time": N_("type: native date-time column"),
+    "date": N_("type: native date column"),
+}
+NATIVE_PREFERRED = {
+    "date-time": N_("type: native date-time column, preferred over {names}"),
+    "date": N_("type: native date column, preferred over {names}"),
+}
+BY_CONTENT = N_("content: {what}")
+EVENT_NAMES = N_("content: event names")
+LEFT_MOST_ID = N_("content: left-most id-like column")
+SECOND_USER_ID = N_("content: a second id of each user ('{user}')")
+AFTER_USER_ID = N_("content: the id-like column after the user id (headerless file)")
+AFTER_ITEM = N_(
+    "content: the id-like column after the item, with fewer distinct values ({n}) than the "
+    "item column ({items})"
+)
+EMPTY_ATTRIBUTE = N_("empty in the first rows, kept as an attribute")
+ATTRIBUTE_BY_KIND = {
+    "date": N_("content: date, kept as an attribute"),
+    "numeric": N_("content: numeric, kept as an attribute"),
+    "categorical": N_("content: categorical, kept as an attribute"),
+    "bands": N_("content: ordered bands, kept as an attribute"),
+}
+RATING_SCALE = N_("content: values on a {scale} rating scale (headerless)")
+RATING_HALF_STEPS = N_("content: values on a {scale} rating scale in half steps (headerless)")
+SMALL_WHOLE = N_("content: small whole numbers")
+MONEY_TOTAL = N_("content: decimal money values, taken as the row's total")
+GIVEN_AS_BANDS = N_("{reason}; given as bands")
+KEPT_AS = N_("kept as an attribute: {kind}")
+_PLAIN_KINDS = {"date": N_("date"), "numeric": N_("numeric")}
+CATEGORICAL_VALUES = N_("categorical ({n} values in the sample)")
+ORDERED_BANDS = N_("ordered bands: {bands} (a number for each in {column})")
+"""Every reason a mapping gives (English msgids, kept in English with the mapping and the
+cleaning report); :func:`reason_text` says one in the reader's language."""
+
+_FIXED_REASONS = (
+    BY_YOU,
+    BY_NAME,
+    NOT_RECOGNIZED,
+    *NATIVE.values(),
+    EVENT_NAMES,
+    LEFT_MOST_ID,
+    AFTER_USER_ID,
+    EMPTY_ATTRIBUTE,
+    *ATTRIBUTE_BY_KIND.values(),
+    SMALL_WHOLE,
+    MONEY_TOTAL,
+)
+_SHAPED_REASONS = (
+    *NATIVE_PREFERRED.values(),
+    SECOND_USER_ID,
+    AFTER_ITEM,
+    RATING_HALF_STEPS,
+    RATING_SCALE,
+    BY_CONTENT,  # last: any other "content: ..." is a timestamp format
+)
+
+
+def _pattern(template: str) -> re.Pattern:
+    """A stored reason's shape: the template with each ``{field}`` matching any text."""
+    parts = re.split(r"\{(\w+)\}", template)
+    out = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+    )
+    return re.compile(out)
+
+
+def _attribute_text(kind: str) -> str:
+    """How a kept attribute was read ("numeric", "categorical (12 values in the sample)",
+    "ordered bands: 18-24 < 25-34 (a number for each in age_mid)") in the reader's
+    language; the band labels and column names are data."""
+    if kind in _PLAIN_KINDS:
+        return _(_PLAIN_KINDS[kind])
+    for template in (CATEGORICAL_VALUES, ORDERED_BANDS):
+        found = _pattern(template).fullmatch(kind)
+        if found:
+            return _(template).format(**found.groupdict())
+    return kind
+
+
+def reason_text(stored: str) -> str:
+    """Why a column has its role, stored in English by :func:`infer_roles` (and the cleaning
+    report), in the current language: "name" reads "列名" in Chinese, "content: a second id
+    of each user ('cust')" keeps the column name. A reason in another shape is returned as
+    stored; "" stays "" (``gettext("")`` would be the catalog's header)."""
+    if not stored:
+        return ""
+    if stored.endswith("; given as bands"):
+        return _(GIVEN_AS_BANDS).format(reason=reason_text(stored.removesuffix("; given as bands")))
+    if stored in _FIXED_REASONS:
+        return _(stored)
+    found = _pattern(KEPT_AS).fullmatch(stored)
+    if found:
+        return _(KEPT_AS).format(kind=_attribute_text(found["kind"]))
+    for template in _SHAPED_REASONS:
+        found = _pattern(template).fullmatch(stored)
+        if found:
+            fields = found.groupdict()
+            if template == BY_CONTENT:  # a timestamp format: a msgid when it is a fixed one
+                fields["what"] = _(fields["what"])
+            return _(template).format(**fields)
+    return stored
 
 
 def _content_kind(series: pl.Series) -> dict:
@@ -109,7 +219,7 @@ def infer_roles(
         _attributes_by_content(ctx)
     for col in columns:
         mapping.roles.setdefault(col, S.IGNORE)
-        mapping.reasons.setdefault(col, "not recognized")
+        mapping.reasons.setdefault(col, NOT_RECOGNIZED)
     mapping.roles = {c: mapping.roles[c] for c in columns}
     mapping.reasons = {c: mapping.reasons[c] for c in columns}
     return mapping
@@ -153,7 +263,7 @@ def _apply_overrides(
             _("the mapping gives role {dup!r} to more than one column").format(dup=dup[0]),
         )
     for col, role in overrides.items():
-        _assign(mapping, col, role, "set by you")
+        _assign(mapping, col, role, BY_YOU)
 
 
 def _roles_by_name(mapping: ColumnMapping, columns: list[str], temporal: dict[str, str]) -> None:
@@ -166,7 +276,7 @@ def _roles_by_name(mapping: ColumnMapping, columns: list[str], temporal: dict[st
         if col in temporal and role != date_role:
             continue
         if col not in mapping.roles and role and _free(mapping, role):
-            _assign(mapping, col, role, "name")
+            _assign(mapping, col, role, BY_NAME)
     _dates_by_type(mapping, columns, temporal)
     allowed = S.ROLES_BY_TABLE[mapping.table]
     for col in columns:
@@ -177,7 +287,7 @@ def _roles_by_name(mapping: ColumnMapping, columns: list[str], temporal: dict[st
             if col in temporal and role != date_role:
                 continue
             if role in allowed and _free(mapping, role) and re.search(pattern, norm):
-                _assign(mapping, col, role, "name")
+                _assign(mapping, col, role, BY_NAME)
                 break
 
 
@@ -218,9 +328,9 @@ def _dates_by_type(mapping: ColumnMapping, columns: list[str], temporal: dict[st
         return word, temporal[col] != "date-time", columns.index(col)
 
     chosen, *others = sorted(open_cols, key=rank)
-    reason = f"type: native {temporal[chosen]} column"
+    reason = NATIVE[temporal[chosen]]
     if others:
-        reason += f", preferred over {', '.join(others)}"
+        reason = NATIVE_PREFERRED[temporal[chosen]].format(names=", ".join(others))
         mapping.notes.append(
             _(
                 "{n} date-time columns ({names}): '{chosen}' is the {value} (names with {names2}... first, then date-times over dates, then the left-most); map another one to change it"
@@ -266,7 +376,7 @@ def _dates_by_content(ctx: _Content) -> None:
             continue
         ok = ctx.sample.select(ts.expr).to_series().drop_nulls().len()
         if ok >= 0.5 * k["n"]:
-            _assign(ctx.mapping, col, role, f"content: {ts.description}")
+            _assign(ctx.mapping, col, role, BY_CONTENT.format(what=ts.description))
             return
 
 
@@ -279,7 +389,7 @@ def _event_type_by_content(ctx: _Content) -> None:
         vals = ctx.sample[col].cast(pl.String).drop_nulls().unique()
         norm = vals.str.to_lowercase().str.replace_all(r"[^0-9a-z]", "")
         if norm.is_in(list(S.EVENT_SYNONYMS)).mean() >= 0.8:
-            _assign(ctx.mapping, col, S.EVENT_TYPE, "content: event names")
+            _assign(ctx.mapping, col, S.EVENT_TYPE, EVENT_NAMES)
             return
 
 
@@ -301,7 +411,7 @@ def _id_by_content(ctx: _Content) -> None:
             continue
         k = ctx.kinds[col]
         if ctx.table != "events" or k["distinct"] < k["n"] or k["n"] < 20:
-            _assign(ctx.mapping, col, id_role, "content: left-most id-like column")
+            _assign(ctx.mapping, col, id_role, LEFT_MOST_ID)
             return
 
 
@@ -333,18 +443,16 @@ def _item_and_category_by_content(ctx: _Content) -> None:
         if not _id_like(ctx, col) or _quantity_like(k):
             continue
         if _same_key(ctx, user, col):
-            _assign(mapping, col, S.IGNORE, f"content: a second id of each user ('{user}')")
+            _assign(mapping, col, S.IGNORE, SECOND_USER_ID.format(user=user))
             continue
         item = mapping.column_for(S.ITEM_ID)
         if item is None:
-            reason = "content: the id-like column after the user id (headerless file)"
-            _assign(mapping, col, S.ITEM_ID, reason)
+            _assign(mapping, col, S.ITEM_ID, AFTER_USER_ID)
             taken.append(f"'{col}' item id ({k['distinct']:,} distinct in the sample)")
             continue
         if k["distinct"] < ctx.kinds[item]["distinct"]:
-            reason = (
-                f"content: the id-like column after the item, with fewer distinct values "
-                f"({k['distinct']:,}) than the item column ({ctx.kinds[item]['distinct']:,})"
+            reason = AFTER_ITEM.format(
+                n=f"{k['distinct']:,}", items=f"{ctx.kinds[item]['distinct']:,}"
             )
             _assign(mapping, col, S.CATEGORY, reason)
             taken.append(f"'{col}' category ({k['distinct']:,} distinct)")
@@ -365,10 +473,9 @@ def _attributes_by_content(ctx: _Content) -> None:
             continue
         kind = attribute_kind(ctx.sample[col])
         if kind == "empty":
-            _assign(ctx.mapping, col, S.ATTRIBUTE, "empty in the first rows, kept as an attribute")
+            _assign(ctx.mapping, col, S.ATTRIBUTE, EMPTY_ATTRIBUTE)
         else:
-            label = "ordered bands" if kind == "bands" else kind
-            _assign(ctx.mapping, col, S.ATTRIBUTE, f"content: {label}, kept as an attribute")
+            _assign(ctx.mapping, col, S.ATTRIBUTE, ATTRIBUTE_BY_KIND[kind])
 
 
 #: rating scales a headerless column is recognised by: (lowest, highest, step)
@@ -408,7 +515,8 @@ def _rating_by_content(ctx: _Content) -> None:
     col = found[0]
     low, high, step = scaled[col]
     scale = f"{low:g}-{high:g}" + (" in half steps" if step == 0.5 else "")
-    _assign(mapping, col, S.RATING, f"content: values on a {scale} rating scale (headerless)")
+    said = RATING_HALF_STEPS if step == 0.5 else RATING_SCALE
+    _assign(mapping, col, S.RATING, said.format(scale=f"{low:g}-{high:g}"))
     mapping.notes.append(
         _(
             "no header: column '{col}' holds values from {low:g} to {high:g} (a {scale} rating scale), and the file has no price and no event type, so it is read as a rating log with '{col}' as the rating; map '{col}' to 'quantity' if it counts units bought"
@@ -425,11 +533,9 @@ def _numbers_by_content(ctx: _Content) -> None:
             continue
         small = abs(k["median"]) <= 50 and k["max"] <= 100_000
         if k["integral"] and _free(mapping, S.QUANTITY) and small:
-            _assign(mapping, col, S.QUANTITY, "content: small whole numbers")
+            _assign(mapping, col, S.QUANTITY, SMALL_WHOLE)
         elif not k["integral"] and _free(mapping, S.AMOUNT) and _free(mapping, S.PRICE):
-            _assign(
-                mapping, col, S.AMOUNT, "content: decimal money values, taken as the row's total"
-            )
+            _assign(mapping, col, S.AMOUNT, MONEY_TOTAL)
             mapping.notes.append(
                 _(
                     "column '{col}' holds decimal money values with no telling name: taken as the row's total (amount), not a unit price; map it to 'price' if it is a unit price"
