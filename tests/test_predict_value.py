@@ -155,7 +155,7 @@ def _scaled_after(events: pl.DataFrame, start, end, factor: float) -> pl.DataFra
 def test_value_validation_reads_nothing_of_the_held_out_window(store):
     plan = P.plan_cutoffs(store, horizon_days=60)
     before = P.value_validation(store, plan)
-    assert set(before["model"]) == {P.LEARNED, *P.VALUE_BASELINES}
+    assert {P.LEARNED, "last_spend", "rfm"} <= set(before["model"])
     # spend planted only in the held-out window (and after): the same plan, the same numbers
     planted = _scaled_after(store, plan.test, store[S.TIMESTAMP].max() + timedelta(days=1), 50.0)
     assert P.plan_cutoffs(planted, horizon_days=60) == plan
@@ -180,7 +180,7 @@ def test_the_learned_value_is_the_mean_of_its_two_estimates_each_averaged_over_s
     plan = P.plan_cutoffs(store, horizon_days=60)
     history = EventHistory(store)
     parts = [_examples(store, c, 60, True, history) for c in plan.train]
-    train = Examples(pl.concat([p.frame for p in parts[:-1]]), parts[0].features)
+    train = Examples(pl.concat([p.frame for p in parts]), parts[0].features)
     model = TwoPartValue(0).fit(train)
     assert len(SPEND_SETTINGS) == 2 and len(model.spend_) == len(model.direct_) == 2
     for fitted in (model.spend_, model.direct_):
