@@ -4,6 +4,7 @@ on three logs, the verdict against issue 26's targets, and ``predict`` at scale.
     .venv/bin/python bench/predict.py [--data ../shared/data] [--horizon 30] [--n-boot 200]
                                       [--only retail|cdnow|sample]
     .venv/bin/python bench/predict.py --events 1000000 [--events 10000000]
+    .venv/bin/python bench/predict.py --validation-only [--only retail|cdnow|sample]
     .venv/bin/python bench/predict.py --embeddings gru4rec|sasrec [--embedding-budget S]
 
 1. Online Retail II (2009-12 .. 2010-12, UCI), the CDNOW master file (1997-01 .. 1998-06)
@@ -18,7 +19,10 @@ on three logs, the verdict against issue 26's targets, and ``predict`` at scale.
 2. ``--events N``: a store of N events from ``profiling.data.sample.generate_store`` (20
    events per user, as bench/pages.py), ``predict`` run in a fresh process: wall time and
    the process's peak resident memory (VmHWM). Target at 10M events: 5 minutes, 8 GB.
-3. ``--embeddings MODEL`` (instead of 1 and 2): Online Retail II without and with that
+3. ``--validation-only``: the customer-value task's validation metrics per model and log
+   (the most recent training cutoff, models fitted on the earlier ones): the numbers its
+   design is chosen on; nothing of the held-out window is read or printed.
+4. ``--embeddings MODEL`` (instead of 1 and 2): Online Retail II without and with that
    sequence model's user embeddings as extra inputs of the learned models, and the paired
    bootstrap difference of the learned model's ROC-AUC and PR-AUC.
 """
@@ -246,6 +250,29 @@ def embeddings_effect(events: pl.DataFrame, args) -> None:
             )
 
 
+def value_validation(name: str, events: pl.DataFrame, args) -> None:
+    """Print the value task's validation metrics (what the model for today's scores and the
+    value model's design are chosen on) without measuring the held-out window."""
+    from profiling.predict.orchestration import task_plans
+
+    t0 = time.perf_counter()
+    plan = task_plans(events, args.horizon, None, P.DEFAULT_VALUE_HORIZON, 6, None).get("value")
+    if plan is None:
+        print(f"\n## {name}: customer value not measured")
+        return
+    val = P.value_validation(events, plan)
+    print(
+        f"\n## {name}: customer value over {plan.horizon_days} days, validation cutoff "
+        f"{plan.train[-1].date()} (models fitted on {len(plan.train) - 1} earlier cutoffs); "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    print("| model | " + " | ".join(P.VALUE_METRICS) + " |")
+    print("|---" * (len(P.VALUE_METRICS) + 1) + "|")
+    for model in dict.fromkeys(val["model"].to_list()):
+        rows = dict(val.filter(pl.col("model") == model).select("metric", "value").rows())
+        print(f"| {model} | " + " | ".join(f"{rows[m]:.4f}" for m in P.VALUE_METRICS) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
@@ -261,6 +288,11 @@ def main() -> None:
         "CDNOW has no item ids)",
     )
     ap.add_argument("--embedding-budget", type=float, default=60.0)
+    ap.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="only print the customer-value task's validation metrics (no held-out window)",
+    )
     args = ap.parse_args()
     if args.scale_child:
         scale(args.scale_child)
@@ -282,6 +314,11 @@ def main() -> None:
     }
     if args.embeddings:
         embeddings_effect(logs["retail"][1]().events, args)
+        return
+    if args.validation_only:
+        for key in args.only or list(logs):
+            name, load = logs[key]
+            value_validation(name, load().events, args)
         return
     met = {}
     for key in args.only or list(logs):

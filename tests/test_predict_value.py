@@ -138,3 +138,64 @@ def test_spend_in_a_window_does_not_depend_on_the_order_of_the_rows():
     forward = spend_in_window(rows, start, 30)["spend"].item()
     backward = spend_in_window(rows.reverse(), start, 30)["spend"].item()
     assert forward == backward == 0.6
+
+
+# ---- the learned value model and its validation ----------------------------------------------
+def _scaled_after(events: pl.DataFrame, start, end, factor: float) -> pl.DataFrame:
+    """``events`` with every amount in [start, end) multiplied by ``factor`` for every other
+    user (the order of who spends most in that window changes, nothing before it does)."""
+    users = sorted(events[S.USER_ID].unique().to_list())[::2]
+    ts = pl.col(S.TIMESTAMP)
+    hit = (ts >= start) & (ts < end) & pl.col(S.USER_ID).is_in(users)
+    return events.with_columns(
+        pl.when(hit).then(pl.col(S.AMOUNT) * factor).otherwise(pl.col(S.AMOUNT)).alias(S.AMOUNT)
+    )
+
+
+def test_value_validation_reads_nothing_of_the_held_out_window(store):
+    plan = P.plan_cutoffs(store, horizon_days=60)
+    before = P.value_validation(store, plan)
+    assert {P.LEARNED, "last_spend", "rfm"} <= set(before["model"])
+    # spend planted only in the held-out window (and after): the same plan, the same numbers
+    planted = _scaled_after(store, plan.test, store[S.TIMESTAMP].max() + timedelta(days=1), 50.0)
+    assert P.plan_cutoffs(planted, horizon_days=60) == plan
+    assert P.value_validation(planted, plan).equals(before)
+    # the same planting in the validation window does move them (the check can fail)
+    moved = _scaled_after(store, plan.train[-1], plan.test, 50.0)
+    assert not P.value_validation(moved, plan).equals(before)
+
+
+def test_the_value_task_chooses_on_the_numbers_value_validation_prints(store, value):
+    again = P.value_validation(store, value.plan)
+    assert again.equals(value.validation)
+
+
+def test_the_learned_value_is_the_mean_of_its_two_estimates_each_averaged_over_settings(store):
+    import numpy as np
+
+    from profiling.predict.features import EventHistory
+    from profiling.predict.labels import Examples
+    from profiling.predict.spend import SPEND_SETTINGS, TwoPartValue, _examples
+
+    plan = P.plan_cutoffs(store, horizon_days=60)
+    history = EventHistory(store)
+    parts = [_examples(store, c, 60, True, history) for c in plan.train]
+    train = Examples(pl.concat([p.frame for p in parts]), parts[0].features)
+    model = TwoPartValue(0).fit(train)
+    assert len(SPEND_SETTINGS) == 2 and len(model.spend_) == len(model.direct_) == 2
+    for fitted in (model.spend_, model.direct_):
+        for reg, setting in zip(fitted, SPEND_SETTINGS, strict=True):
+            assert {k: reg.get_params()[k] for k in setting} == setting
+    assert [r.loss for r in model.spend_] == ["gamma"] * 2
+    assert [r.loss for r in model.direct_] == ["poisson"] * 2
+    val = parts[-1]
+    X = val.X()[:, model.buy_.keep_]
+    given = (model.spend_[0].predict(X) + model.spend_[1].predict(X)) / 2
+    direct = (model.direct_[0].predict(X) + model.direct_[1].predict(X)) / 2
+    by_hand = (model.buy_.predict(val) * given + direct) / 2
+    got = model.predict(val)
+    np.testing.assert_allclose(got, by_hand, rtol=1e-12)
+    # the two settings' fits differ (an average of two copies would be one setting)
+    assert not np.allclose(model.direct_[0].predict(X), model.direct_[1].predict(X))
+    # and the whole fit is reproducible to the last bit
+    assert np.array_equal(TwoPartValue(0).fit(train).predict(val), got)

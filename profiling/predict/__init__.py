@@ -134,6 +134,7 @@ from profiling.predict.spend import (
     normalized_gini,
     top_decile_share,
     value_metrics,
+    value_validation,
 )
 from profiling.predict.value import clv_scores, holdout_comparison
 from profiling.vocabulary.glossary import PREDICT_FEATURE_LABELS as FEATURE_LABELS
@@ -163,6 +164,7 @@ __all__ = [
     "ValueResult",
     "baselines",
     "fit_value_task",
+    "value_validation",
     "lapse_window",
     "normalized_gini",
     "paired_difference",

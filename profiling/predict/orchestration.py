@@ -305,7 +305,7 @@ def _run_tasks(
     return purchase, churn, churn_note, value, value_note
 
 
-def _plans(
+def task_plans(
     events: pl.DataFrame,
     horizon_days: int,
     lapse_days: int | None,
@@ -441,7 +441,9 @@ def predict(
     # in order: plans, embeddings, the tasks (baselines first when asked), CLV, today's columns
     if unit not in ("D", "W"):
         raise PredictionError(f"unit must be 'D' (days) or 'W' (weeks). Got unit={unit!r}.")
-    plans = _plans(events, horizon_days, lapse_days, value_days, max_train_cutoffs, calibration_end)
+    plans = task_plans(
+        events, horizon_days, lapse_days, value_days, max_train_cutoffs, calibration_end
+    )
     plan = plans["purchase"]
     # before the earliest training cutoff of every task (churn's and value's reach further back)
     earliest = min(p.train[0] for p in plans.values() if isinstance(p, CutoffPlan))
