@@ -33,17 +33,17 @@ PAGES = {  # URL path -> name in the screenshots and in KNOWN
     "": "overview",
     "map": "map",
     "segments": "segments",
-    "user": "user",
     "changes": "changes",
     "recommenders": "recommenders",
-    "predictions": "predictions",
+    "predictions": "predictions",  # starts the predictions the User profile then waits for
     "data": "data",
+    "user": "user",
 }
 TABLE, TEXT, CHART = "table wider than its box", "text cut", "chart label outside its chart"
 # (page, kind) -> most problems of that kind allowed at either width (a ratchet: none is
-# left). The recommenders and user pages show their comparison tables and prediction
-# scores only once the sample workspace has them saved (as when the whole suite runs
-# before this test); run tests/test_e2e.py and tests/test_e2e_predictions.py first to see them.
+# left). The recommenders page shows its comparison tables only once the sample workspace
+# has them saved (as when the whole suite runs before this test; run tests/test_e2e.py
+# first to see them); the User profile's predicted scores are waited for.
 KNOWN: dict[tuple[str, str], int] = {}
 
 CHECK = """
