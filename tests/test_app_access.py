@@ -153,3 +153,24 @@ def test_an_address_the_provider_says_is_unverified_is_refused(shops):
     at = _app(ANN, shops[0].slug, verified=True)
     at.run()
     assert not at.exception and not at.error and at.metric
+
+
+def test_the_sign_in_box_and_the_sharing_panel_speak_chinese(shops):
+    ann = shops[0]
+    at = _app(None, ann.slug)
+    at.query_params["lang"] = "zh"
+    at.run()
+    assert "登录" in [b.label for b in at.button]
+    assert "客户数据属于个人数据：请登录后继续。" in [i.value for i in at.info]
+
+    at = _app(ANN, ann.slug)
+    at.query_params["lang"] = "zh"
+    at.run()
+    assert "当前登录身份" in [c.value for c in at.sidebar.caption]
+    at.switch_page("app_pages/data.py").run()
+    at.segmented_control(key="ps_data_source").set_value("Manage workspaces").run()
+    assert not at.exception
+    labels = [b.label for b in at.button]
+    assert "保存共享设置" in labels and "保存隐私设置" in labels
+    assert at.text_area(key="ps_ws_share").label == "共享给（每行一个电子邮箱地址）"
+    assert at.text_input(key="ps_priv_erase").label == "删除一位客户（输入其 ID）"

@@ -144,3 +144,18 @@ def test_after_an_erasure_the_user_page_says_why_models_are_trained_again(
     notes = " ".join(i.value for i in at.info)
     assert "Models are trained again: a user was erased from this workspace" in notes
     assert escape_markdown("(asked by dpo@example.com)") in notes  # shown as text
+
+
+def test_the_privacy_note_speaks_chinese(clear_streamlit_caches, tmp_path):
+    ws = _workspace(tmp_path, "Privacy app shop")
+    WP.set_settings(ws, WP.PrivacySettings(min_group=40, dp_epsilon=2.0), "test")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["ws"] = ws.slug
+    at.query_params["lang"] = "zh"
+    at.run()
+    at.switch_page("app_pages/segments.py").run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "隐私：" in captions
+    assert "少于 40 位客户的分群已合并或隐藏" in captions
+    assert "客户数加入了差分隐私噪声（ε = 2）" in captions

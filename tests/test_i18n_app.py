@@ -115,3 +115,22 @@ def test_a_fragment_made_with_the_helper_sets_the_language_first(monkeypatch):
     block("drawn")
     assert calls == ["language", "drawn"]
     assert block.__name__ == "block"
+
+
+def test_the_custom_segment_builder_speaks_chinese(clear_streamlit_caches):
+    at = _app()
+    at.query_params[state.LANG_PARAM] = "zh"
+    at.run()
+    at.switch_page("app_pages/segments.py").run()
+    at.segmented_control(key="ps_seg_kind").set_value("Custom rule").run()
+    assert not at.exception and not at.error
+    assert "自定义分群" in [h.value for h in at.subheader]
+    pick = at.selectbox(key="ps_cseg_pick")
+    assert pick.label == "本工作区已保存的分群"
+    assert pick.options[0] == "+ 新建分群（尚未保存）"
+    assert at.text_input(key="ps_cseg_name_new").label == "分群名称"
+    combine = at.radio(key="ps_cseg_combine_new")
+    assert combine.label == "客户须满足"
+    assert combine.options == ["全部条件", "任一条件"]
+    assert any(c.value.startswith("每行一个条件") for c in at.caption)
+    assert at.button(key="ps_cseg_save").label == "保存分群"

@@ -15,6 +15,8 @@ from profiling.errors import ProfilingError
 from profiling.profiles.features import feature_label
 from profiling.profiles.segments import SegmentDescription
 from profiling.vocabulary import glossary as G
+from profiling.vocabulary.i18n import N_, ngettext
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import custom_segments as C
 from ui import data, security
 from ui import overview as ov
@@ -23,7 +25,7 @@ from ui.text import escape_markdown, show_error
 PICK = "ps_cseg_pick"  # the saved segment being edited (or NEW)
 PENDING = "ps_cseg_pending"  # the segment to select on the next run (after save / delete)
 SAVED_MSG = "ps_cseg_msg"  # what the last save / delete did
-NEW = "+ New segment (not saved yet)"
+NEW = N_("+ New segment (not saved yet)")  # the key; shown translated
 COLUMN = "custom"
 
 # Plain names with units for the profile features (the lead routes these through the glossary).
@@ -31,14 +33,14 @@ COLUMN = "custom"
 
 def _kind(dtype: pl.DataType) -> str:
     if dtype == pl.Boolean:
-        return "yes or no"
+        return _("yes or no")
     if dtype.is_numeric():
-        return "number"
+        return _("number")
     if isinstance(dtype, pl.List):
-        return "list"
+        return _("list")
     if dtype.is_temporal():
-        return "date, YYYY-MM-DD"
-    return "text"
+        return _("date, YYYY-MM-DD")
+    return _("text")
 
 
 def plain_label(feature: str, dtype: pl.DataType) -> str:
@@ -72,7 +74,7 @@ def _rows(segment: C.CustomSegment, by_feature: dict[str, str]) -> list[dict]:
     return [
         {
             "feature": by_feature.get(r.feature, r.feature),
-            "condition": C.OPERATORS.get(r.op, r.op),
+            "condition": _(C.OPERATORS[r.op]) if r.op in C.OPERATORS else r.op,
             "value": str(r.value),
         }
         for r in segment.rules
@@ -105,39 +107,47 @@ def builder(
     if msg := st.session_state.pop(SAVED_MSG, None):
         st.success(msg)
 
-    st.subheader("Custom segment")
+    st.subheader(_("Custom segment"))
     top = st.columns([2, 2, 1])
     pick = top[0].selectbox(
-        "Saved segments of this workspace",
+        _("Saved segments of this workspace"),
         [NEW, *by_name],
         key=PICK,
-        help="Custom segments are saved with the workspace: everyone who opens it sees them, "
-        "and they stay after a restart.",
+        format_func=lambda v: _(NEW) if v == NEW else v,
+        help=_(
+            "Custom segments are saved with the workspace: everyone who opens it sees them, "
+            "and they stay after a restart."
+        ),
     )
     base = by_name.get(pick, _default())
     slot = "new" if pick == NEW else pick  # widgets of each saved segment keep their own state
     name = top[1].text_input(
-        "Segment name",
+        _("Segment name"),
         value=base.name,
         key=f"ps_cseg_name_{slot}",
         max_chars=C.MAX_NAME,
-        placeholder="e.g. Recent regulars",
+        placeholder=_("e.g. Recent regulars"),
     )
     combine = top[2].radio(
-        "Users must meet",
+        _("Users must meet"),
         ["and", "or"],
         index=0 if base.combine == "and" else 1,
-        format_func={"and": "every condition", "or": "any condition"}.get,
+        format_func={"and": _("every condition"), "or": _("any condition")}.get,
         key=f"ps_cseg_combine_{slot}",
     )
 
     to_feature = _features(joined)
     to_label = {f: lab for lab, f in to_feature.items()}
+    # the words shown, in this language, first; English words (a row typed before the
+    # language changed) are still understood
     to_op = {words: op for op, words in C.OPERATORS.items()}
+    to_op = {_(words): op for op, words in C.OPERATORS.items()} | to_op
     st.caption(
-        "One condition per row: pick a feature by its name (the unit is in brackets), a "
-        "condition and a value. Numbers as plain digits, dates as YYYY-MM-DD, several values "
-        "for 'is one of' separated by commas; 'contains' on tags matches a tag name."
+        _(
+            "One condition per row: pick a feature by its name (the unit is in brackets), a "
+            "condition and a value. Numbers as plain digits, dates as YYYY-MM-DD, several "
+            "values for 'is one of' separated by commas; 'contains' on tags matches a tag name."
+        )
     )
     rows = st.data_editor(
         _rows(base, to_label),
@@ -146,12 +156,15 @@ def builder(
         width="stretch",
         column_config={
             "feature": st.column_config.SelectboxColumn(
-                "Feature", options=list(to_feature), required=True, width="large"
+                _("Feature"), options=list(to_feature), required=True, width="large"
             ),
             "condition": st.column_config.SelectboxColumn(
-                "Condition", options=list(to_op), required=True, width="small"
+                _("Condition"),
+                options=[_(words) for words in C.OPERATORS.values()],
+                required=True,
+                width="small",
             ),
-            "value": st.column_config.TextColumn("Value", required=True, width="medium"),
+            "value": st.column_config.TextColumn(_("Value"), required=True, width="medium"),
         },
     )
     complete = [
@@ -162,8 +175,12 @@ def builder(
     if len(complete) < len(rows):
         n = len(rows) - len(complete)
         st.caption(
-            f"{n} unfinished row{'s' if n > 1 else ''} not used yet (a row needs a "
-            "feature, a condition and a value)."
+            ngettext(
+                "{n} unfinished row not used yet (a row needs a feature, a condition and a value).",
+                "{n} unfinished rows not used yet (a row needs a feature, a condition and a "
+                "value).",
+                n,
+            ).format(n=n)
         )
     rules = tuple(
         C.Rule(
@@ -173,7 +190,7 @@ def builder(
         )
         for r in complete
     )
-    segment = C.CustomSegment(" ".join(name.split()) or "New segment", rules, combine)
+    segment = C.CustomSegment(" ".join(name.split()) or _("New segment"), rules, combine)
     try:
         if name.strip():
             C.check_name(name)
@@ -182,24 +199,26 @@ def builder(
         show_error(exc)
         return None
 
-    b1, b2, _ = st.columns([1, 1, 3])
-    who = security.signed_in_email() or "local user (open mode)"
-    if b1.button("Save segment", type="primary", icon=":material/save:", key="ps_cseg_save"):
+    b1, b2, _rest = st.columns([1, 1, 3])
+    who = security.signed_in_email() or "local user (open mode)"  # stored: not translated
+    if b1.button(_("Save segment"), type="primary", icon=":material/save:", key="ps_cseg_save"):
         try:
             stored = C.save(ws, C.CustomSegment(name, rules, combine), saved_by=who)
         except ProfilingError as exc:
             show_error(exc)
         else:
             st.session_state[PENDING] = stored.name
-            st.session_state[SAVED_MSG] = (
-                f"Saved the segment **{escape_markdown(stored.name)}** with this workspace."
-            )
+            st.session_state[SAVED_MSG] = _(
+                "Saved the segment **{name}** with this workspace."
+            ).format(name=escape_markdown(stored.name))
             st.rerun()
-    if pick != NEW and b2.button("Delete segment", icon=":material/delete:", key="ps_cseg_del"):
+    if pick != NEW and b2.button(_("Delete segment"), icon=":material/delete:", key="ps_cseg_del"):
         C.delete(ws, pick)
         st.session_state[PENDING] = NEW
-        st.session_state[SAVED_MSG] = f"Deleted the segment **{escape_markdown(pick)}**."
+        st.session_state[SAVED_MSG] = _("Deleted the segment **{name}**.").format(
+            name=escape_markdown(pick)
+        )
         st.rerun()
     if not any(d.segment == segment.name for d in descriptions):
-        st.warning("No user meets these conditions yet.", icon=":material/filter_alt_off:")
+        st.warning(_("No user meets these conditions yet."), icon=":material/filter_alt_off:")
     return labelled, descriptions

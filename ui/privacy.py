@@ -13,6 +13,8 @@ from profiling import workspace as W
 from profiling.data import privacy as P
 from profiling.errors import ProfilingError
 from profiling.profiles.segments import SegmentDescription
+from profiling.vocabulary import fmt
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import privacy as WP
 from profiling.workspace.results import ResultStore
 from profiling.workspace.roles import META_ERRORS
@@ -37,7 +39,7 @@ def sidebar_note(slug: str) -> None:
     except META_ERRORS:  # a workspace that cannot be read says so on the page itself
         return
     if on:
-        st.sidebar.caption(":material/badge: User ids in this workspace are pseudonyms.")
+        st.sidebar.caption(":material/badge: " + _("User ids in this workspace are pseudonyms."))
 
 
 def on() -> bool:
@@ -54,7 +56,7 @@ def large_segments(order: list, descriptions: list) -> list:
     decision is taken on the same noisy counts as the sizes table, never on the true ones."""
     if not current().min_group:
         return order
-    shown, _ = protected_descriptions(descriptions)
+    shown, _note = protected_descriptions(descriptions)
     kept = {d.segment for d in shown}
     return [o for o in order if o in kept]
 
@@ -88,6 +90,17 @@ def _noise(frame: pl.DataFrame, label: str, count: str, epsilon: float) -> P.Noi
     return P.NoisyCounts(counts, noisy.epsilon, count)
 
 
+def _privacy_line(notes: list[str]) -> str:
+    """ "Privacy: a; b." in the reader's language ("" without notes)."""
+    if not notes:
+        return ""
+    return _("Privacy: {notes}.").format(notes=_("; ").join(notes))
+
+
+def _epsilon(value: float) -> str:
+    return fmt.number(value, 6)
+
+
 def protect_sizes(table: pl.DataFrame, label: str = "segment", count: str = "users"):
     """``table`` (one row per segment) with DP noise on the counts, then groups under k
     merged or hidden, per the workspace's settings; returns (table, note or "").
@@ -106,11 +119,17 @@ def protect_sizes(table: pl.DataFrame, label: str = "segment", count: str = "use
             table = table.with_columns(
                 (pl.col(count) / total if total else pl.lit(0.0)).alias("share_of_users")
             )
-        notes.append(f"user counts have differential-privacy noise (ε = {noisy.epsilon:g})")
+        notes.append(
+            _("user counts have differential-privacy noise (ε = {epsilon})").format(
+                epsilon=_epsilon(noisy.epsilon)
+            )
+        )
     if s.min_group:
         table = P.suppress_small_groups(table, label, count, k=s.min_group)
-        notes.append(f"segments under {s.min_group} users merged or hidden")
-    return table, ("Privacy: " + "; ".join(notes) + ".") if notes else ""
+        notes.append(
+            _("segments under {k} users merged or hidden").format(k=fmt.count(s.min_group))
+        )
+    return table, _privacy_line(notes)
 
 
 def protected_descriptions(descriptions: list | None) -> tuple[list | None, str]:
@@ -151,7 +170,7 @@ def protected_descriptions(descriptions: list | None) -> tuple[list | None, str]
                 None,
                 None,
                 [],
-                "Segments this small are merged so nobody is singled out.",
+                _("Segments this small are merged so nobody is singled out."),
             )
         out.append(
             dataclasses.replace(
@@ -199,13 +218,19 @@ def protect_grid(grid: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         noisy = _noise(keyed, "__cell", "users", s.dp_epsilon)
         grid = noisy.counts.drop("__cell")
         notes.append(
-            f"customers per cell have differential-privacy noise (ε = {noisy.epsilon:g}; "
-            "spend is not noised)"
+            _(
+                "customers per cell have differential-privacy noise (ε = {epsilon}; spend is "
+                "not noised)"
+            ).format(epsilon=_epsilon(noisy.epsilon))
         )
     if s.min_group:
         grid, hidden = P.hide_small_cells(grid, "users", s.min_group)
-        notes.append(f"{hidden} cells under {s.min_group} customers hidden")
-    return grid, "Privacy: " + "; ".join(notes) + "."
+        notes.append(
+            _("{hidden} cells under {k} customers hidden").format(
+                hidden=fmt.count(hidden), k=fmt.count(s.min_group)
+            )
+        )
+    return grid, _privacy_line(notes)
 
 
 def protect_count(what: str, n: int) -> int | None:
@@ -246,17 +271,22 @@ def protect_migration(mig):
         noisy = _noise(keyed, "__flow", "users", s.dp_epsilon)
         flows = noisy.counts.drop("__flow")
         notes.append(
-            f"user counts have differential-privacy noise (ε = {noisy.epsilon:g}; "
-            "revenue is not noised)"
+            _(
+                "user counts have differential-privacy noise (ε = {epsilon}; revenue is not noised)"
+            ).format(epsilon=_epsilon(noisy.epsilon))
         )
     flows = flows.with_columns(
         (pl.col("users") / pl.col("users").sum().over("from_segment")).alias("share_of_from")
     )
     if s.min_group:
         flows, hidden = P.hide_small_cells(flows, "users", s.min_group)
-        notes.append(f"{hidden} flows under {s.min_group} users hidden")
-    notes.append("the counts above add up the flows shown")
-    return dataclasses.replace(mig, flows=flows), "Privacy: " + "; ".join(notes) + "."
+        notes.append(
+            _("{hidden} flows under {k} users hidden").format(
+                hidden=fmt.count(hidden), k=fmt.count(s.min_group)
+            )
+        )
+    notes.append(_("the counts above add up the flows shown"))
+    return dataclasses.replace(mig, flows=flows), _privacy_line(notes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,10 +320,10 @@ def migration_figures(mig) -> MigrationFigures:
 def pseudonymize_checkbox() -> bool:
     """ "Pseudonymize user ids" for a workspace being created (off by default)."""
     return st.checkbox(
-        "Pseudonymize user ids",
+        _("Pseudonymize user ids"),
         value=False,
         key="ps_ws_pseudonymize",
-        help=P.EXPLAIN["pseudonymize"],
+        help=_(P.EXPLAIN["pseudonymize"]),
     )
 
 
@@ -301,75 +331,88 @@ def panel(slug: str) -> None:
     """Privacy settings, pseudonymization and erasure for workspace ``slug``."""
     ws = W.open_workspace(slug)
     if ws.readonly:
-        st.caption("The built-in sample store is read-only: its privacy settings are fixed.")
+        st.caption(_("The built-in sample store is read-only: its privacy settings are fixed."))
         return
     s = WP.settings(ws)
     caller = security.caller()
     who = caller.label
-    st.markdown("**Privacy**")
+    st.markdown("**" + _("Privacy") + "**")
     if not security.can_write(slug):
         st.caption(
-            f"Groups under {s.min_group or 'k (off)'} users hidden; DP epsilon "
-            f"{s.dp_epsilon or 'off'}; user ids "
-            f"{'pseudonymized' if s.pseudonymize else 'as uploaded'}. Only the workspace's "
-            "owner can change privacy settings, erase users or add data: it is shared with "
-            "you to read."
+            _(
+                "Groups under {k} users hidden; DP epsilon {epsilon}; user ids {ids}. Only "
+                "the workspace's owner can change privacy settings, erase users or add data: "
+                "it is shared with you to read."
+            ).format(
+                k=fmt.count(s.min_group) if s.min_group else _("k (off)"),
+                # the setting as stored ("1.0"): the same digits in both languages
+                epsilon=str(s.dp_epsilon) if s.dp_epsilon else _("off"),
+                ids=_("pseudonymized") if s.pseudonymize else _("as uploaded"),
+            )
         )
         return
     c1, c2 = st.columns(2)
     k = c1.number_input(
-        "Hide groups under k users (0 = off)",
+        _("Hide groups under k users (0 = off)"),
         0,
         1000,
         s.min_group or 0,
-        help=P.EXPLAIN["min_group"],
+        help=_(P.EXPLAIN["min_group"]),
         key="ps_priv_k",
     )
     eps = c2.number_input(
-        "DP epsilon for segment sizes (0 = off)",
+        _("DP epsilon for segment sizes (0 = off)"),
         0.0,
         10.0,
         float(s.dp_epsilon or 0.0),
         0.1,
-        help=P.EXPLAIN["dp_epsilon"],
+        help=_(P.EXPLAIN["dp_epsilon"]),
         key="ps_priv_eps",
     )
-    if st.button("Save privacy settings", icon=":material/shield:"):
+    if st.button(_("Save privacy settings"), icon=":material/shield:"):
         try:
             WP.set_settings(ws, WP.PrivacySettings(False, int(k), float(eps) or None), who, caller)
         except ProfilingError as exc:
             show_error(exc)
         else:
-            st.success("Privacy settings saved.")
+            st.success(_("Privacy settings saved."))
     if s.pseudonymize:
-        st.caption("User ids in this workspace are pseudonyms (keyed HMAC).")
-    elif st.button("Pseudonymize user ids", help=P.EXPLAIN["pseudonymize"]):
+        st.caption(_("User ids in this workspace are pseudonyms (keyed HMAC)."))
+    elif st.button(_("Pseudonymize user ids"), help=_(P.EXPLAIN["pseudonymize"])):
         try:
             n = WP.pseudonymize_workspace(ws, security.pseudonym_key(), who, caller)
         except ProfilingError as exc:
             show_error(exc)
         else:
-            st.success(f"{n:,} user ids replaced by pseudonyms.")
+            st.success(_("{n} user ids replaced by pseudonyms.").format(n=fmt.count(n)))
     user = st.text_input(
-        "Erase one user (their id)",
+        _("Erase one user (their id)"),
         key="ps_priv_erase",
-        help="Removes the user from every table, snapshot, map and saved "
-        "model of this workspace; models are retrained on the next use.",
+        help=_(
+            "Removes the user from every table, snapshot, map and saved "
+            "model of this workspace; models are retrained on the next use."
+        ),
     )
-    if user and st.button("Erase this user", type="primary", icon=":material/person_remove:"):
+    if user and st.button(_("Erase this user"), type="primary", icon=":material/person_remove:"):
         try:
             rep = WP.erase_user(ws, user, who, caller)
         except ProfilingError as exc:
             show_error(exc)
         else:
             st.success(
-                f"Erased {escape_markdown(user)}: {sum(rep.rows.values()):,} rows and "
-                f"{rep.maps_removed} maps removed; {rep.results_removed} saved models marked "
-                "for retraining."
+                _(
+                    "Erased {user}: {rows} rows and {maps} maps removed; {models} saved models "
+                    "marked for retraining."
+                ).format(
+                    user=escape_markdown(user),
+                    rows=fmt.count(sum(rep.rows.values())),
+                    maps=fmt.count(rep.maps_removed),
+                    models=fmt.count(rep.results_removed),
+                )
             )
     log = WP.audit_log(ws)
     if log.height:
-        st.caption("Audit log")
+        st.caption(_("Audit log"))
         st.dataframe(log, hide_index=True, width="stretch")
 
 
@@ -384,6 +427,8 @@ def retraining_note(kind: str) -> None:
     reasons = ResultStore(ref.workspace().results_dir).stale_reasons(kind)
     if reasons:
         st.info(
-            f"Models are trained again: {escape_markdown(reasons[-1])}.",
+            _("Models are trained again: {reason}.").format(
+                reason=escape_markdown(WP.stale_reason_text(reasons[-1]))
+            ),
             icon=":material/model_training:",
         )

@@ -11,7 +11,7 @@ from profiling import workspace as W
 from profiling.data import privacy as P
 from profiling.errors import ProfilingError
 from profiling.profiles.embeddings import default_cache_dir
-from profiling.vocabulary.i18n import gettext
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import access, roles, store
 from ui.text import escape_markdown, show_error
 
@@ -73,7 +73,7 @@ def require_sign_in() -> str | None:
     if not auth_configured():
         st.sidebar.caption(
             ":material/lock_open: "
-            + gettext(
+            + _(
                 "Open mode: no sign-in is configured, so everyone who can reach this server "
                 "sees every workspace. See the README to require sign-in."
             )
@@ -81,23 +81,25 @@ def require_sign_in() -> str | None:
         return None
     if not st.user.is_logged_in:
         st.title("Persona Studio")
-        st.info("Customer data is personal data: sign in to continue.", icon=":material/lock:")
-        st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login)
+        st.info(_("Customer data is personal data: sign in to continue."), icon=":material/lock:")
+        st.button(_("Sign in"), type="primary", icon=":material/login:", on_click=st.login)
         st.stop()
     if not email_verified():
         st.title("Persona Studio")
         st.error(
-            "Your sign-in provider says your e-mail address is not verified, so it cannot "
-            "tell who you are: verify the address with the provider, then sign in again.",
+            _(
+                "Your sign-in provider says your e-mail address is not verified, so it cannot "
+                "tell who you are: verify the address with the provider, then sign in again."
+            ),
             icon=":material/block:",
         )
-        st.button("Sign out", icon=":material/logout:", on_click=st.logout)
+        st.button(_("Sign out"), icon=":material/logout:", on_click=st.logout)
         st.stop()
     email = signed_in_email()
     with st.sidebar:
-        st.caption("Signed in as")
-        st.text(email or "(no e-mail address)")
-        st.button("Sign out", icon=":material/logout:", on_click=st.logout)
+        st.caption(_("Signed in as"))
+        st.text(email or _("(no e-mail address)"))
+        st.button(_("Sign out"), icon=":material/logout:", on_click=st.logout)
     return email
 
 
@@ -159,10 +161,19 @@ def missing_text(slug: str, names: dict[str, str]) -> str:
     ``names`` (those this viewer may open), nothing else."""
     offer = ", ".join(f"{escape_markdown(n)} ({escape_markdown(s)})" for s, n in names.items())
     return (
-        f"Workspace **{escape_markdown(slug)}** could not be opened: there is no workspace "
-        "of that name.\n\nNothing else is shown in its place. "
-        + (f"Workspaces you can open: {offer}." if offer else "You cannot open any workspace.")
-        + " Or save your files as a new one on the Data page."
+        _("Workspace **{slug}** could not be opened: there is no workspace of that name.").format(
+            slug=escape_markdown(slug)
+        )
+        + "\n\n"
+        + _("Nothing else is shown in its place.")
+        + " "
+        + (
+            _("Workspaces you can open: {offer}.").format(offer=offer)
+            if offer
+            else _("You cannot open any workspace.")
+        )
+        + " "
+        + _("Or save your files as a new one on the Data page.")
     )
 
 
@@ -201,19 +212,23 @@ def owner_panel(slug: str) -> None:
     meta = workspace_meta(slug)
     if email is None or meta is None or access.is_sample(meta):
         return
-    owner, _ = access.access_of(meta)
+    owner, _shared = access.access_of(meta)
     is_admin = email in {a.strip().lower() for a in admins()}
     if not is_admin and owner != email:
         return
-    st.caption(f"Owner: {escape_markdown(owner) if owner else 'nobody (saved without sign-in)'}")
-    new = st.text_input("Assign to (e-mail address)", value=owner or email, key="ps_ws_owner")
-    if st.button("Assign owner", icon=":material/person_check:"):
+    st.caption(
+        _("Owner: {owner}").format(
+            owner=escape_markdown(owner) if owner else _("nobody (saved without sign-in)")
+        )
+    )
+    new = st.text_input(_("Assign to (e-mail address)"), value=owner or email, key="ps_ws_owner")
+    if st.button(_("Assign owner"), icon=":material/person_check:"):
         try:
             access.assign(W.open_workspace(slug), email, new, admins())
         except ProfilingError as exc:
             show_error(exc)
         else:
-            st.success("Owner assigned.")
+            st.success(_("Owner assigned."))
 
 
 def sharing_panel(slug: str) -> None:
@@ -225,18 +240,18 @@ def sharing_panel(slug: str) -> None:
     owner_panel(slug)
     owner, shared = access.access_of(meta)
     if owner != email:
-        st.caption("Only the workspace's owner can change who it is shared with.")
+        st.caption(_("Only the workspace's owner can change who it is shared with."))
         return
     text = st.text_area(
-        "Shared with (one e-mail address a line)", "\n".join(shared), key="ps_ws_share"
+        _("Shared with (one e-mail address a line)"), "\n".join(shared), key="ps_ws_share"
     )
-    if st.button("Save sharing", icon=":material/share:"):
+    if st.button(_("Save sharing"), icon=":material/share:"):
         try:
             access.share(W.open_workspace(slug), email, text.splitlines())
         except ProfilingError as exc:
             show_error(exc)
         else:
-            st.success("Sharing saved.")
+            st.success(_("Sharing saved."))
 
 
 def configured_key() -> str | None:

@@ -31,13 +31,19 @@ DEFAULT_K = 10
 PSEUDONYM_PREFIX = "p_"
 SMALL_GROUPS = N_("fewer than {k} users")  # an English msgid: stored, translated where shown
 
-EXPLAIN = {
-    "pseudonymize": "User ids are replaced by keyed pseudonyms when data is loaded; the "
-    "key stays on the server, so ids shown and exported cannot be traced back without it.",
-    "min_group": "Segments and table cells with fewer than k users are merged into one row, "
-    "or hidden, in charts, tables and exports, so no small group can be singled out.",
-    "dp_epsilon": "Segment sizes in reports and exports get random noise (differential "
-    "privacy): smaller epsilon means more noise and stronger protection.",
+EXPLAIN = {  # English msgids, translated where they are shown
+    "pseudonymize": N_(
+        "User ids are replaced by keyed pseudonyms when data is loaded; the "
+        "key stays on the server, so ids shown and exported cannot be traced back without it."
+    ),
+    "min_group": N_(
+        "Segments and table cells with fewer than k users are merged into one row, "
+        "or hidden, in charts, tables and exports, so no small group can be singled out."
+    ),
+    "dp_epsilon": N_(
+        "Segment sizes in reports and exports get random noise (differential "
+        "privacy): smaller epsilon means more noise and stronger protection."
+    ),
 }
 
 

@@ -23,6 +23,8 @@ import polars as pl
 from profiling.errors import ProfilingError
 from profiling.profiles.segments import SegmentDescription, describe_segments
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import db
 from profiling.workspace.store import Workspace, workspace_lock
 
@@ -34,16 +36,17 @@ _SCHEMA = (
 OUTSIDE = "Everyone else"
 MAX_NAME = 80
 
-#: operator -> plain words (shown in the rule builder and in descriptions)
+#: operator -> plain words in English (shown through ``_()`` in the rule builder and in
+#: descriptions)
 OPERATORS: dict[str, str] = {
-    ">": "more than",
-    ">=": "at least",
-    "<": "less than",
-    "<=": "at most",
-    "==": "is",
-    "!=": "is not",
-    "contains": "contains",
-    "in": "is one of",
+    ">": N_("more than"),
+    ">=": N_("at least"),
+    "<": N_("less than"),
+    "<=": N_("at most"),
+    "==": N_("is"),
+    "!=": N_("is not"),
+    "contains": N_("contains"),
+    "in": N_("is one of"),
 }
 _NUMERIC_OPS = (">", ">=", "<", "<=", "==", "!=", "in")
 _TEXT_OPS = ("==", "!=", "contains", "in")
@@ -249,15 +252,21 @@ def label(profiles: pl.DataFrame, segment: CustomSegment, column: str = "custom"
 
 
 def describe(segment: CustomSegment, labels: dict[str, str] | None = None) -> str:
-    """The rule in words: "days since last order at most 30 and orders at least 3"."""
+    """The rule in words, in the language of the context: "days since last order at most 30
+    and orders at least 3"."""
     labels = labels or {}
     parts = []
     for r in segment.rules:
         value = ", ".join(_values(r.value)) if r.op == "in" else str(r.value).strip()
         parts.append(
-            f"{labels.get(r.feature, r.feature.replace('_', ' '))} {OPERATORS.get(r.op, r.op)} {value}"
+            _("{feature} {condition} {value}").format(
+                feature=labels.get(r.feature, r.feature.replace("_", " ")),
+                condition=_(OPERATORS[r.op]) if r.op in OPERATORS else r.op,
+                value=value,
+            )
         )
-    return f" {segment.combine} ".join(parts)
+    joiner = {"and": _(" and "), "or": _(" or ")}.get(segment.combine, f" {segment.combine} ")
+    return joiner.join(parts)
 
 
 # ---- persistence ----------------------------------------------------------------------------
@@ -324,5 +333,5 @@ def describe_custom(
     descs.sort(key=lambda d: d.segment != segment.name)
     rule = describe(segment, labels)
     for d in descs:
-        d.definition = rule if d.segment == segment.name else f"not ({rule})"
+        d.definition = rule if d.segment == segment.name else _("not ({rule})").format(rule=rule)
     return labelled, descs

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from profiling.data import ingest
 from profiling.data import privacy as P
 from profiling.errors import ProfilingError, WorkspaceError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import db
 from profiling.workspace.results import ResultStore
 from profiling.workspace.roles import Caller, require_owner
@@ -195,6 +198,26 @@ class ErasureReport:
     sources_rewritten: int = 0  # source files rewritten without the user's rows
 
 
+#: why saved results are trained again after an erasure: stored in English with the results,
+#: said in the reader's language by :func:`stale_reason_text`
+ERASED_REASON = N_(
+    "a user was erased from this workspace on {when} UTC (asked by {who}); the saved model "
+    "held their data, so it was removed and must be trained again on the remaining data"
+)
+_ERASED_RE = re.compile(
+    re.escape(ERASED_REASON)
+    .replace(re.escape("{when}"), "(?P<when>.+?)")
+    .replace(re.escape("{who}"), "(?P<who>.*)")
+)
+
+
+def stale_reason_text(reason: str) -> str:
+    """A stored retraining reason in the language of the context (an erasure's reason is
+    worded again, its date and requester kept; any other reason as it is stored)."""
+    m = _ERASED_RE.fullmatch(reason)
+    return _(ERASED_REASON).format(**m.groupdict()) if m else reason
+
+
 def erase_user(
     ws: Workspace, user_id: str, requested_by: str, caller: Caller | None = None
 ) -> ErasureReport:
@@ -261,9 +284,7 @@ def erase_user(
         }
         record_audit(con, "erase user", requested_by, user_id, json.dumps(details))
     ResultStore(ws.results_dir).mark_stale(
-        f"a user was erased from this workspace on {now:%Y-%m-%d %H:%M} UTC (asked by "
-        f"{requested_by or 'unknown'}); the saved model held their data, so it was removed "
-        "and must be trained again on the remaining data"
+        ERASED_REASON.format(when=f"{now:%Y-%m-%d %H:%M}", who=requested_by or "unknown")
     )
     shutil.rmtree(ws.maps_dir, ignore_errors=True)
     return ErasureReport(rows, results, maps, removed, version, rewritten)
