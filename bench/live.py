@@ -128,6 +128,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _start_collector(slug: str):
+    """``serve-events slug`` on a free loopback port, answering its health check: (process,
+    base URL)."""
+    import subprocess
+
+    import httpx
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "profiling", "serve-events", slug, "--port", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/v1/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return server, url
+
+
 PAGE_LOAD = """
 import sys, time
 from streamlit.testing.v1 import AppTest
@@ -175,22 +198,10 @@ def collector(
     ws = W.create("base", str(work / "base.parquet"))
     live.build_state(ws)
     _kid, key = C.create_write_key(ws)
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "profiling", "serve-events", "base", "--port", str(port)],
-        cwd=ROOT,
-        env=dict(os.environ),
-    )
-    url = f"http://127.0.0.1:{port}"
+    server, url = _start_collector("base")
     headers = {"Authorization": f"Bearer {key}"}
     pages = None
     try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/v1/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         rows = [
             {
                 "event_id": f"b{i}",
@@ -351,7 +362,6 @@ def replay(speed: float, seconds: float) -> None:
     the events sent. At 10x a month takes three days: the default run covers the month's
     first ``seconds`` x 10 of event time, and ``--speed 20000`` sends the whole month in
     about two and a half minutes."""
-    import subprocess
 
     import httpx
     import polars as pl
@@ -373,21 +383,9 @@ def replay(speed: float, seconds: float) -> None:
     rows = _post_rows(month)
     start = month["timestamp"][0]
     due = [(t - start).total_seconds() / speed for t in month["timestamp"]]
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "profiling", "serve-events", "replay", "--port", str(port)],
-        cwd=ROOT,
-        env=dict(os.environ),
-    )
-    url = f"http://127.0.0.1:{port}"
+    server, url = _start_collector("replay")
     latencies, statuses, sent = [], {}, 0
     try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/v1/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         t0 = time.perf_counter()
         with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
             while sent < len(rows) and due[sent] <= seconds:
