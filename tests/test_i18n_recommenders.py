@@ -265,23 +265,9 @@ def test_rating_prediction_reasons_read_in_chinese(tiny):
 
 def test_markov_reasons_read_in_chinese():
     from profiling.recommenders.markov import Markov
-    from profiling.vocabulary import schema as S
-    from tests.test_sequence import events, fitted
+    from tests.test_sequence import fitted, markov_log
 
-    log = events(
-        [
-            ("a", "x", S.VIEW, 0),
-            ("a", "y", S.VIEW, 1),
-            ("b", "x", S.VIEW, 0),
-            ("b", "y", S.VIEW, 1),
-            ("c", "x", S.VIEW, 0),
-            ("c", "z", S.VIEW, 1),
-            ("d", "w", S.VIEW, 0),
-            ("d", "x", S.VIEW, 1),
-            ("e", "y", S.VIEW, 0),
-            ("e", "w", S.VIEW, 1),
-        ]
-    )
+    log = markov_log()
     model = fitted(Markov(), log)
     with i18n.language("zh"):
         assert model.explain("d", "y") == "用户有 2 次从 x（您的上一件商品）直接转到这件商品"

@@ -104,8 +104,9 @@ def test_sequence_builder_rejects_a_bad_gap_and_missing_columns():
 
 
 # ---- Markov ----------------------------------------------------------------------------------
-def test_markov_scores_count_successors_of_the_last_item_then_back_off():
-    log = events(
+def markov_log() -> pl.DataFrame:
+    """Five users' two views each: x -> y twice, x -> z once, w -> x once, y -> w once."""
+    return events(
         [
             ("a", "x", S.VIEW, 0),
             ("a", "y", S.VIEW, 1),
@@ -119,6 +120,10 @@ def test_markov_scores_count_successors_of_the_last_item_then_back_off():
             ("e", "w", S.VIEW, 1),
         ]
     )
+
+
+def test_markov_scores_count_successors_of_the_last_item_then_back_off():
+    log = markov_log()
     model = fitted(Markov(), log)
     # d's last item is x; x -> y twice, x -> z once; the item before (w) -> x once
     scores = model._score(np.array([model.user_index_["d"]]))[0]
