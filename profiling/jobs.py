@@ -43,6 +43,8 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
+from profiling.vocabulary import i18n
+
 _QUEUE = None  # the worker process's progress queue (set by _init_worker)
 WORKER_STOPPED = (
     "the worker process stopped before finishing (killed or out of memory); "
@@ -186,15 +188,16 @@ def _init_worker(queue, preload: tuple[str, ...]) -> None:
         importlib.import_module(name)
 
 
-def _run_in_worker(key: str, fn: Callable[..., Any], args: tuple) -> Any:
+def _run_in_worker(key: str, fn: Callable[..., Any], args: tuple, lang: str) -> Any:
     def progress(fraction: float, message: str) -> None:
         _QUEUE.put((key, fraction, message))
 
     progress(0.0, "started")
-    return fn(*args, progress=progress)
+    with i18n.language(lang):
+        return fn(*args, progress=progress)
 
 
-def _run_in_thread(job: Job, fn: Callable[..., Any], args: tuple) -> Any:
+def _run_in_thread(job: Job, fn: Callable[..., Any], args: tuple, lang: str) -> Any:
     def progress(fraction: float, message: str) -> None:
         if job.cancel_requested:
             raise JobCancelled()
@@ -204,7 +207,7 @@ def _run_in_thread(job: Job, fn: Callable[..., Any], args: tuple) -> Any:
     lower_priority(thread=True)
     # BLAS in this (low-priority) thread only: its own pool of threads would run at the
     # server's priority and take both cores from the page runs
-    with _blas_in_this_thread():
+    with _blas_in_this_thread(), i18n.language(lang):
         return fn(*args, progress=progress)
 
 
@@ -272,14 +275,15 @@ class _Worker:
                 self._jobs.move_to_end(key)
                 return job
             job = Job(key=key, label=label)
+            lang = i18n.get_language()  # the job's messages and errors in its starter's language
             if self.processes:
                 try:
-                    job.future = self._pool.submit(_run_in_worker, key, fn, args)
+                    job.future = self._pool.submit(_run_in_worker, key, fn, args, lang)
                 except BrokenProcessPool:  # the worker died (killed, out of memory): start anew
                     self._replace_pool()
-                    job.future = self._pool.submit(_run_in_worker, key, fn, args)
+                    job.future = self._pool.submit(_run_in_worker, key, fn, args, lang)
             else:
-                job.future = self._pool.submit(_run_in_thread, job, fn, args)
+                job.future = self._pool.submit(_run_in_thread, job, fn, args, lang)
             self._jobs[key] = job
             self._trim()
         return job

@@ -11,6 +11,7 @@ import pytest
 
 from profiling import jobs as J
 from profiling.jobs import CANCELLED, WORKER_STOPPED, Lane, Runtime
+from profiling.vocabulary import i18n
 
 THREAD = Lane("thread")
 PROCESS = Lane("process", process=True)
@@ -299,3 +300,25 @@ def test_background_jobs_keep_blas_to_one_thread_until_the_last_one_ends():
         env={**os.environ, "OPENBLAS_NUM_THREADS": "2"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _language_and_message(*, progress):
+    progress(0.5, i18n.gettext("Comparing models"))
+    return i18n.get_language()
+
+
+@pytest.mark.parametrize("lane", ["thread", "process"])
+def test_a_job_runs_in_the_language_of_the_page_that_started_it(lane):
+    """A worker starts in the default language; the job runs in its starter's, so its
+    progress messages and errors read in the language of the page that shows them."""
+    rt = Runtime([THREAD, PROCESS])
+    try:
+        with i18n.language("zh"):
+            zh = rt.start(lane, "zh", "zh", _language_and_message)
+        assert zh.future.result(timeout=120) == "zh"
+        _wait_until(lambda: zh.message == "正在比较模型", 5)
+        en = rt.start(lane, "en", "en", _language_and_message)  # the same worker, English
+        assert en.future.result(timeout=120) == "en"
+        _wait_until(lambda: en.message == "Comparing models", 5)
+    finally:
+        rt.shutdown()

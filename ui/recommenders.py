@@ -260,24 +260,6 @@ def _fit(name: str, params: dict, split: Split, ds, segs, progress) -> Recommend
     return model.fit(interactions_from(split.train), items=ds.items, user_segments=segs, **extra)
 
 
-def _compare_job(
-    settings: Settings,
-    ds,
-    splits: list[Split],
-    rule: Relevance,
-    segs,
-    results: ResultStore,
-    version: str,
-    lang: str = i18n.DEFAULT,
-    *,
-    progress,
-) -> tuple[Run, dict]:
-    """:func:`_compare` in the background worker, its progress messages in ``lang`` (the
-    language of the page that started it: a new thread starts in the default language)."""
-    with i18n.language(lang):
-        return _compare(settings, ds, splits, rule, segs, results, version, progress=progress)
-
-
 def _compare(
     settings: Settings,
     ds,
@@ -410,7 +392,7 @@ def start_comparison(settings: Settings) -> Job | None:
         COMPARE,
         _run_key(spec, settings),
         _("Comparing models"),
-        _compare_job,
+        _compare,
         settings,
         data.load(spec),
         splits,
@@ -418,7 +400,6 @@ def start_comparison(settings: Settings) -> Job | None:
         segs,
         persist.store(spec),
         spec.version,
-        i18n.get_language(),
     )
 
 
