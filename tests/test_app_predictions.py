@@ -252,9 +252,11 @@ def test_a_log_too_short_for_the_horizon_shows_why_not_a_traceback(tmp_path):
     assert "Use a horizon of at most 10 days" in at.error[0].value
 
 
-def test_predictions_saved_under_the_old_names_are_computed_again_not_served(tmp_path):
+def test_predictions_saved_under_old_names_or_english_notes_are_computed_again(tmp_path):
     """A run saved before the one-name-per-quantity renames (keyed {"horizon": 30}, holding
-    a "frequency" baseline) is not found under today's key, so it is computed again."""
+    a "frequency" baseline) or before its notes were kept as msgids (layout 2: why the value
+    model could not be fitted, in English only) is not found under today's key, so it is
+    computed again rather than shown in English on a Chinese page."""
     from datetime import UTC, datetime
 
     from profiling.workspace.results import ResultStore
@@ -265,7 +267,12 @@ def test_predictions_saved_under_the_old_names_are_computed_again_not_served(tmp
     store.put(
         "predictions", {"horizon": 30}, "v1", {"baseline": "frequency"}, data_end=end, events=1
     )
+    english = {"clv_note": "whole log: could not fit: MBG/NBD could not be fitted: ..."}
+    layout_2 = {"horizon": 30, "stage": "all", "layout": 2}
+    store.put("predictions", layout_2, "v1", english, data_end=end, events=1)
     assert store.get("predictions", {"horizon": 30}, "v1") == {"baseline": "frequency"}
+    assert store.get("predictions", layout_2, "v1") == english
+    assert ui_predict.params(30) == {"horizon": 30, "stage": "all", "layout": 3}
     assert store.get("predictions", ui_predict.params(30), "v1") is None
     assert ui_predict.params(30) != ui_predict.params(30, "baselines")
 
