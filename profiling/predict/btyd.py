@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from profiling.errors import DataValidationError
-from profiling.predict.protocol import Stage
+from profiling.predict.protocol import Stage, Verbatim
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 
@@ -144,9 +144,9 @@ def _check_events(events: object, monetary: bool) -> None:
                         "the events frame has no '{column}' column; the BTYD summary needs "
                         "{needed}. Columns found: {found}."
                     ),
-                    column=column,
-                    needed=", ".join(needed),
-                    found=", ".join(events.columns),
+                    column=Verbatim(column),
+                    needed=Verbatim(", ".join(needed)),
+                    found=Verbatim(", ".join(events.columns)),
                 ),
                 column=column,
             )
@@ -336,7 +336,7 @@ def rfm_summary(
             raise _error(
                 Stage(
                     N_("every purchase must have a {column}; {count} purchase rows have none."),
-                    column=column,
+                    column=Verbatim(column),
                     count=count,
                 ),
                 column=column,

@@ -44,7 +44,7 @@ from scipy import special
 from profiling.errors import ModelFitError
 from profiling.predict.forecast import expected_purchases, p_alive, p_purchase
 from profiling.predict.likelihood import PARAM_RANGE, maximize
-from profiling.predict.protocol import Stage, error_stage
+from profiling.predict.protocol import Stage, Verbatim, error_stage
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -154,8 +154,8 @@ def _arrays(summary: pl.DataFrame, *columns: str) -> list[np.ndarray]:
                     "the BTYD summary has no column {missing}; expected the output of "
                     "profiling.predict.btyd.rfm_summary. Columns found: {found}."
                 ),
-                missing=", ".join(repr(c) for c in missing),
-                found=", ".join(summary.columns),
+                missing=Verbatim(", ".join(repr(c) for c in missing)),
+                found=Verbatim(", ".join(summary.columns)),
             )
         )
     return [summary[c].cast(pl.Float64).to_numpy() for c in columns]

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import optimize
 
 from profiling.errors import ModelFitError
-from profiling.predict.protocol import Stage
+from profiling.predict.protocol import Stage, Verbatim
 from profiling.vocabulary.i18n import N_
 
 PARAM_RANGE = (1e-4, 1e4)
@@ -146,7 +146,7 @@ def maximize(
                     "({message}). Its parameters would be wherever it happened to stop."
                 ),
                 model=model,
-                message=str(res.message),  # scipy's words, kept as they are
+                message=Verbatim(res.message),  # scipy's words, kept as they are
             )
         )
     hessian = central_hessian(negll, res.x)

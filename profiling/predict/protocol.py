@@ -66,6 +66,12 @@ def _stage(template: str, values: dict) -> Stage:
     return Stage(template, **values)
 
 
+class Verbatim(str):
+    """A value of a :class:`Stage` kept as it is in every language: a column name such as
+    ``amount`` is also a word of the catalog, and :func:`stage_text` looks up other string
+    values (they are msgids, such as a task's name)."""
+
+
 def error_stage(exc: BaseException) -> str:
     """An error's message as a note: the :class:`Stage` it was raised with (so a page reads
     it in its own language), else its text as it is. A :class:`DataValidationError` whose
@@ -76,9 +82,13 @@ def error_stage(exc: BaseException) -> str:
         return first
     if isinstance(exc, DataValidationError) and isinstance(exc.problem, Stage):
         where = (
-            Stage(N_("{source}, column '{column}'"), source=exc.source, column=exc.column)
+            Stage(
+                N_("{source}, column '{column}'"),
+                source=Verbatim(exc.source),
+                column=Verbatim(exc.column),
+            )
             if exc.column
-            else exc.source
+            else Verbatim(exc.source)
         )
         return Stage(N_("{where}: {problem}"), where=where, problem=exc.problem)
     return str(exc)
@@ -99,7 +109,10 @@ def stage_text(message: str) -> str:
     """A progress message in the current language: a :class:`Stage` from its msgid and
     values, any other message looked up as it is (a fixed message such as "done")."""
     if isinstance(message, Stage):
-        values = {k: stage_text(v) if isinstance(v, str) else v for k, v in message.values.items()}
+        values = {
+            k: stage_text(v) if isinstance(v, str) and not isinstance(v, Verbatim) else v
+            for k, v in message.values.items()
+        }
         return _(message.template).format(**values)
     return _(message) if message else message  # gettext("") is the catalog's header
 
@@ -188,8 +201,8 @@ def _check_events(events: pl.DataFrame) -> None:
                         "events: column '{column}' is missing; predictions need user_id, "
                         "event_type and timestamp. Columns found: {found}."
                     ),
-                    column=column,
-                    found=", ".join(events.columns),
+                    column=Verbatim(column),
+                    found=Verbatim(", ".join(events.columns)),
                 )
             )
     if events.height == 0:
