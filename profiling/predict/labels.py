@@ -11,7 +11,7 @@ import polars as pl
 
 from profiling.predict.extra_features import add_extra_features
 from profiling.predict.features import EventHistory, bgnbd_at, rfm_score
-from profiling.predict.protocol import TASKS, PredictionError, Stage
+from profiling.predict.protocol import TASKS, PredictionError, Stage, Verbatim
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 
@@ -101,7 +101,7 @@ def task_error(task: object) -> PredictionError:
     return PredictionError(
         Stage(
             N_("task must be one of {tasks}. Got task={task}."),
-            tasks=", ".join(TASKS),
+            tasks=Verbatim(", ".join(TASKS)),
             task=repr(task),
         )
     )
