@@ -52,7 +52,7 @@ if problem:
     st.stop()
 job = pred_ui.start(int(h))
 if job.failed:
-    st.error(widgets.escape_markdown(job.error))
+    st.error(widgets.escape_markdown(pred_ui.failure_text(job)))
     st.button(_("Try again"), on_click=pred_ui.retry, args=(job,))
     st.stop()
 

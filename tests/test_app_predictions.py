@@ -252,9 +252,11 @@ def test_a_log_too_short_for_the_horizon_shows_why_not_a_traceback(tmp_path):
     assert "Use a horizon of at most 10 days" in at.error[0].value
 
 
-def test_predictions_saved_under_the_old_names_are_computed_again_not_served(tmp_path):
+def test_predictions_saved_under_old_names_or_english_notes_are_computed_again(tmp_path):
     """A run saved before the one-name-per-quantity renames (keyed {"horizon": 30}, holding
-    a "frequency" baseline) is not found under today's key, so it is computed again."""
+    a "frequency" baseline) or before its notes were kept as msgids (layout 2: why the value
+    model could not be fitted, in English only) is not found under today's key, so it is
+    computed again rather than shown in English on a Chinese page."""
     from datetime import UTC, datetime
 
     from profiling.workspace.results import ResultStore
@@ -265,7 +267,12 @@ def test_predictions_saved_under_the_old_names_are_computed_again_not_served(tmp
     store.put(
         "predictions", {"horizon": 30}, "v1", {"baseline": "frequency"}, data_end=end, events=1
     )
+    english = {"clv_note": "whole log: could not fit: MBG/NBD could not be fitted: ..."}
+    layout_2 = {"horizon": 30, "stage": "all", "layout": 2}
+    store.put("predictions", layout_2, "v1", english, data_end=end, events=1)
     assert store.get("predictions", {"horizon": 30}, "v1") == {"baseline": "frequency"}
+    assert store.get("predictions", layout_2, "v1") == english
+    assert ui_predict.params(30) == {"horizon": 30, "stage": "all", "layout": 3}
     assert store.get("predictions", ui_predict.params(30), "v1") is None
     assert ui_predict.params(30) != ui_predict.params(30, "baselines")
 
@@ -306,3 +313,40 @@ def test_a_user_whose_drivers_were_not_computed_is_told_why(monkeypatch, user, s
     lines = [c.value for c in at.caption if "Chance to buy drivers" in c.value]
     assert len(lines) == 1 and says in lines[0], lines
     # before: the drivers line was simply missing for such a user
+
+
+def test_a_failed_prediction_job_says_why_in_the_readers_language():
+    from datetime import UTC, datetime
+
+    from profiling import jobs
+    from profiling.vocabulary.i18n import language
+    from ui import predict as ui_predict
+
+    events = pl.DataFrame(
+        {
+            "user_id": ["a", "a"],
+            "event_type": ["purchase", "purchase"],
+            "timestamp": [datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC)],
+        }
+    )
+    # the job ran in English (a CLI, another reader): its error is read again in Chinese
+    with pytest.raises(P.PredictionError) as raised:
+        P.predict(events, lapse_days=7, horizon_days=10)
+    failed = jobs.Job(key="predict", label="predictions")
+    failed.future.set_exception(raised.value)
+    assert (
+        ui_predict.failure_text(failed)
+        == failed.error
+        == (
+            "the lapse window must be a whole number of days longer than the purchase horizon "
+            "(10 days). Got lapse=7."
+        )
+    )
+    with language("zh"):
+        assert ui_predict.failure_text(failed) == (
+            "流失窗口必须是比购买预测期（10 天）更长的整数天，实际为 lapse=7。"
+        )
+    # a job stopped before it finished says so in the runtime's words
+    cancelled = jobs.Job(key="predict", label="predictions")
+    cancelled.future.cancel()
+    assert ui_predict.failure_text(cancelled) == jobs.CANCELLED

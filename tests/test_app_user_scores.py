@@ -7,8 +7,10 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 
-def _section(user: str, lang: str = "en", fitted: bool = True) -> AppTest:
-    def script(user, lang, fitted):
+def _section(user: str, lang: str = "en", fitted: bool = True, note=None) -> AppTest:
+    def script(user, lang, fitted, note):
+        from types import SimpleNamespace
+
         import polars as pl
         import streamlit as st
 
@@ -39,10 +41,13 @@ def _section(user: str, lang: str = "en", fitted: bool = True) -> AppTest:
                 pl.Series("expected_purchases_365d", [1.5, None]),
             )
         pred_ui.ready_scores = lambda: scores
-        pred_ui.ready = lambda: None  # lapse window and fit note in their default words
+        # without a note: the lapse window and fit note in their default words
+        kept = SimpleNamespace(clv_note=note, lapse=None, purchase=None, churn=None)
+        saved = SimpleNamespace(predictions=kept, risk=None)
+        pred_ui.ready = lambda: None if note is None else saved
         pred_ui.user_section(user)
 
-    at = AppTest.from_function(script, args=(user, lang, fitted), default_timeout=60)
+    at = AppTest.from_function(script, args=(user, lang, fitted, note), default_timeout=60)
     return at.run()
 
 
@@ -82,3 +87,26 @@ def test_the_scores_block_reads_in_chinese():
     assert not at.exception
     assert at.subheader[0].value == "预测得分"
     assert all(not any(ch.isascii() and ch.isalpha() for ch in c.value) for c in at.caption)
+
+
+def test_why_the_buying_pattern_model_was_not_fitted_reads_in_chinese():
+    import polars as pl
+    import pytest
+
+    from profiling import predict as P
+    from profiling.predict import clv
+
+    # a spend model on 3 repeat buyers, refused: the saved note keeps the reason in English
+    three = pl.DataFrame({"repeat_purchase_days": [1, 2, 3], "monetary_value": [10.0, 12.0, 30.0]})
+    with pytest.raises(clv.ModelFitError) as raised:
+        clv.fit_gamma_gamma(three)
+    note = P.Stage(
+        "{period}: could not fit: {reason}", period="whole log", reason=P.error_stage(raised.value)
+    )
+    at = _section("a", lang="zh", fitted=False, note=note)
+    assert not at.exception
+    value = next(m for m in at.metric if m.label == "未来一年价值")
+    assert value.help == (
+        "预计购买次数和价值需要购买模式模型。整个日志：无法拟合：Gamma-Gamma 无法拟合：它至少需要 "
+        "10 位消费为正的复购客户（它只读取复购）；数据中只有 3 位。"
+    )

@@ -3,6 +3,7 @@ reproduces the published CDNOW sample summary exactly."""
 
 from __future__ import annotations
 
+import pickle
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -463,3 +464,48 @@ def test_the_cdnow_sample_reproduces_the_published_summary_for_every_customer():
         | (pl.col("T") != pl.col("T_ours"))
     )
     assert differing.height == 0, differing
+
+
+def test_a_refusal_keeps_its_words_as_a_msgid_and_reads_in_chinese(events):
+    from profiling.predict import error_stage, stage_text
+    from profiling.vocabulary.i18n import language
+
+    # the "file, column" prefix and the problem: both read again in the reader's language
+    missing_amount = make_events(
+        [
+            ("a", S.PURCHASE, at("2024-01-01"), 1.0),
+            ("a", S.PURCHASE, at("2024-01-02"), None),
+        ]
+    )
+    with pytest.raises(DataValidationError) as raised:
+        rfm_summary(missing_amount, observation_period_end=END, monetary=True)
+    assert str(raised.value) == (
+        "rfm_summary, column 'amount': monetary=True needs an amount on every purchase in the "
+        "window; 1 purchase rows have none."
+    )
+    note = error_stage(raised.value)
+    assert note == str(raised.value)
+    # the column name stays a name (``amount`` is also a word of the catalog), saved or not
+    again = pickle.loads(pickle.dumps(note))  # noqa: S301 - bytes made just above
+    with language("zh"):
+        assert (
+            stage_text(note)
+            == stage_text(again)
+            == (
+                "rfm_summary，列 “amount”：monetary=True 要求窗口内每次购买都有金额；"
+                "有 1 行购买没有金额。"
+            )
+        )
+
+    # without a column: the source alone, then the problem
+    with pytest.raises(DataValidationError) as raised:
+        rfm_summary(events, observation_period_end="2024-03-31", calibration_start="2024-03-01")
+    assert str(raised.value) == (
+        "rfm_summary: there must be at least one purchase (event_type == 'purchase') on or "
+        "after calibration_start='2024-03-01'; the events frame has none."
+    )
+    with language("zh"):
+        assert stage_text(error_stage(raised.value)) == (
+            "rfm_summary：在 calibration_start='2024-03-01' 当天或之后必须至少有一次购买"
+            "（event_type == 'purchase'）；事件表中没有。"
+        )

@@ -3,6 +3,7 @@ that fail saying why."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -394,3 +395,134 @@ def test_the_sample_store_fits_as_before_the_early_stop(monkeypatch):
     out = _decisions_and_evaluations(events, monkeypatch)
     # recorded with the full budgets: refused at the first and third cutoffs, fitted after
     assert [fitted for fitted, _ in out] == [False, True, False, True, True, True, True, True]
+
+
+# ---- why a fit failed, in the reader's language -------------------------------------------------
+def test_too_few_repeat_buyers_is_saved_in_english_and_read_in_chinese_after_pickling():
+    from profiling.predict import stage_text
+    from profiling.vocabulary.i18n import language
+
+    with language("zh"):  # fitted in a Chinese page's job: the saved reason is still English
+        got = clv.fit_value_model(one_time_buyers())
+    assert isinstance(got, clv.FitFailure)
+    english = (
+        "MBG/NBD could not be fitted: it needs at least 10 customers of whom at least 5 bought "
+        "again (a repeat purchase); the data have 50 customers and 0 with a repeat purchase, so "
+        "nothing tells how often customers come back or when they stop."
+    )
+    assert got.reason == english
+    assert got.note == str(got) == "could not fit: " + english
+    chinese = (
+        "无法拟合：MBG/NBD 无法拟合：它至少需要 10 位客户，其中至少 5 位再次购买过（复购）；"
+        "数据中有 50 位客户，其中 0 位有复购，因此无从得知客户多久回来一次、何时不再回来。"
+    )
+    with language("zh"):
+        assert stage_text(got.note) == chinese
+    # a worker process hands the failure back through a queue
+    again = pickle.loads(pickle.dumps(got))  # noqa: S301 - bytes made just above
+    assert again == got
+    with language("zh"):
+        assert stage_text(again.note) == chinese
+
+
+def test_a_flat_likelihood_names_the_parameter_in_the_readers_language(monkeypatch):
+    from profiling.predict import error_stage, stage_text
+    from profiling.vocabulary.i18n import language
+
+    summary = pl.DataFrame(
+        {
+            "repeat_purchase_days": [0, 1, 2, 3] * 5,
+            "purchase_span": [0.0, 5.0, 8.0, 9.0] * 5,
+            "T": [10.0] * 20,
+        }
+    )
+    # the same likelihood for every parameter: its curvature is 0 in every direction, and
+    # the first direction (r) is the one named
+    flat = lambda params, x, t_x, T: np.zeros(np.shape(x))  # noqa: E731 - a stand-in likelihood
+    monkeypatch.setattr(clv, "mbgnbd_log_likelihood", flat)
+    with pytest.raises(ModelFitError) as raised:
+        clv.fit_mbgnbd(summary)
+    assert str(raised.value) == (
+        "MBG/NBD could not be fitted: its likelihood is flat along r (the shape of how purchase "
+        "rates differ between customers): many values fit this data equally well, so the data do "
+        "not pin r down."
+    )
+    with language("zh"):
+        assert stage_text(error_stage(raised.value)) == (
+            "MBG/NBD 无法拟合：它的似然沿 r（客户之间购买率差异的形状参数）是平的："
+            "许多取值对这些数据拟合得一样好，因此数据无法确定 r。"
+        )
+
+
+def test_a_parameter_at_the_edge_and_a_failed_spend_model_read_in_chinese():
+    from profiling.predict import stage_text
+    from profiling.vocabulary.i18n import language
+
+    # every spend identical: q runs to the upper edge (1e4, within 1% on the log scale)
+    summary = pl.DataFrame(
+        {
+            "repeat_purchase_days": [1, 2, 3, 4] * 5,
+            "purchase_span": [5.0, 6.0, 7.0, 8.0] * 5,
+            "T": [10.0] * 20,
+            "monetary_value": [20.0] * 20,
+        }
+    )
+    with pytest.raises(ModelFitError) as raised:
+        clv.fit_gamma_gamma(summary)
+    ran = raised.value.args[0].values["value"]
+    assert 9_900 <= float(ran.replace(",", "")) <= 10_000
+    reason = (
+        f"Gamma-Gamma could not be fitted: q (the shape of how average spend differs between "
+        f"customers) ran to {ran}, the upper edge of the range a sane fit stays in (0.0001 to "
+        "10,000). The likelihood keeps improving as q runs off to infinity: the model is "
+        "degenerate on this data, and numbers such as q = 10,000 would mean nothing."
+    )
+    assert str(raised.value) == reason
+    failure = clv.FitFailure("Gamma-Gamma", raised.value.args[0])
+    with language("zh"):
+        assert stage_text(failure.note) == (
+            f"无法拟合：Gamma-Gamma 无法拟合：q（客户之间平均消费差异的形状参数）跑到了 {ran}，"
+            "即合理拟合所处范围（0.0001 至 10,000）的上边界。随着 q 趋于无穷大，似然不断提高："
+            "该模型在这些数据上是退化的，q = 10,000 这样的数字没有意义。"
+        )
+    # the purchase model fitted, the spend model not: the line says why
+    purchases = clv.MBGNBDParams(r=0.5, alpha=6.0, a=0.9, b=1.6)
+    fit = clv.ValueFit(purchases, None, failure)
+    assert fit.describe() == (
+        "MBG/NBD r = 0.500, α = 6.000, a = 0.900, b = 1.600 (days); Gamma-Gamma could not fit: "
+        + reason
+    )
+    with language("zh"):
+        assert stage_text(fit.describe()) == (
+            "MBG/NBD r = 0.500, α = 6.000, a = 0.900, b = 1.600 (天)；Gamma-Gamma 无法拟合："
+            f"Gamma-Gamma 无法拟合：q（客户之间平均消费差异的形状参数）跑到了 {ran}，"
+            "即合理拟合所处范围（0.0001 至 10,000）的上边界。随着 q 趋于无穷大，似然不断提高："
+            "该模型在这些数据上是退化的，q = 10,000 这样的数字没有意义。"
+        )
+
+
+def test_the_optimizers_own_words_stay_as_scipy_wrote_them(monkeypatch, cdnow_summary):
+    from scipy import optimize
+
+    from profiling.predict import error_stage, stage_text
+    from profiling.vocabulary.i18n import language
+
+    real = optimize.minimize
+
+    def gives_up(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.success, res.message = False, "Maximum number of iterations has been exceeded."
+        return res
+
+    monkeypatch.setattr(optimize, "minimize", gives_up)
+    with pytest.raises(ModelFitError) as raised:
+        clv.fit_bgnbd(cdnow_summary, unit="W")
+    assert str(raised.value) == (
+        "BG/NBD could not be fitted: the optimizer stopped without converging (Maximum number "
+        "of iterations has been exceeded.). Its parameters would be wherever it happened to stop."
+    )
+    with language("zh"):
+        assert stage_text(error_stage(raised.value)) == (
+            "BG/NBD 无法拟合：优化器未收敛就停止了（Maximum number of iterations has been "
+            "exceeded.）。它的参数只会停在碰巧停下的地方。"
+        )

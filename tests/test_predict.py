@@ -95,6 +95,39 @@ def test_a_calibration_end_without_a_full_window_after_it_is_refused(tiny):
         P.plan_cutoffs(tiny, horizon_days=30, calibration_end="2024-03-31")
 
 
+def test_a_run_settings_refusal_reads_in_the_readers_language(tiny):
+    from profiling.predict.labels import examples_for
+    from profiling.vocabulary.i18n import language
+
+    # Jan 1 .. Apr 9: a held-out window from Apr 1 has 9 days of events, not 30
+    with pytest.raises(P.PredictionError) as raised:
+        P.plan_cutoffs(tiny, horizon_days=30, calibration_end="2024-03-31")
+    assert str(raised.value) == (
+        "calibration_end=2024-03-31 leaves 9 days of events after it (the log ends on "
+        "2024-04-09); a held-out window of horizon=30 days needs an earlier calibration_end or a "
+        "shorter horizon."
+    )
+    with language("zh"):
+        assert P.stage_text(P.error_stage(raised.value)) == (
+            "calibration_end=2024-03-31 之后只剩 9 天的事件（日志结束于 2024-04-09）；"
+            "horizon=30 天的留出期需要更早的 calibration_end 或更短的预测期。"
+        )
+    with pytest.raises(P.PredictionError) as raised:
+        P.predict(tiny, unit="M")
+    assert str(raised.value) == "unit must be 'D' (days) or 'W' (weeks). Got unit='M'."
+    with language("zh"):
+        assert P.stage_text(P.error_stage(raised.value)) == (
+            "unit 必须是 'D'（天）或 'W'（周），实际为 unit='M'。"
+        )
+    with pytest.raises(P.PredictionError) as raised:
+        examples_for(pl.DataFrame(), (), "value")
+    assert str(raised.value) == "task must be one of purchase, churn. Got task='value'."
+    with language("zh"):
+        assert P.stage_text(P.error_stage(raised.value)) == (
+            "task 必须是 purchase, churn 之一，实际为 task='value'。"
+        )
+
+
 @pytest.mark.parametrize("horizon", [0, -3, 2.5, True])
 def test_the_horizon_must_be_a_positive_whole_number_of_days(tiny, horizon):
     with pytest.raises(P.PredictionError, match="horizon must be a positive whole number"):

@@ -51,6 +51,21 @@ def test_a_chosen_lapse_window_must_be_longer_than_the_horizon():
         lapse_window(gaps_log(), 20, lapse_days=20)
 
 
+def test_a_malformed_lapse_window_is_refused_in_the_readers_language():
+    from profiling.vocabulary.i18n import language
+
+    with pytest.raises(P.PredictionError) as raised:
+        lapse_window(gaps_log(), 20, lapse_days=14.5)
+    assert str(raised.value) == (
+        "the lapse window must be a whole number of days longer than the purchase horizon "
+        "(20 days). Got lapse=14.5."
+    )
+    with language("zh"):
+        assert P.stage_text(P.error_stage(raised.value)) == (
+            "流失窗口必须是比购买预测期（20 天）更长的整数天，实际为 lapse=14.5。"
+        )
+
+
 @pytest.fixture(scope="module")
 def everyone_bought() -> P.Predictions:
     """The simulated store where every user's first event is a purchase (as in CDNOW or any

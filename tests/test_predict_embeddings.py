@@ -130,3 +130,23 @@ def test_predict_with_user_embeddings_fits_them_before_the_earliest_cutoff():
     plain = P.predict(events, horizon_days=20, n_boot=5, max_train_cutoffs=2, drivers=False)
     assert plain.embeddings_note is None
     assert not any(f.startswith("seq_emb") for f in plain.purchase.importance["feature"])
+
+
+def test_a_refused_embedding_request_is_worded_in_the_language_of_the_run():
+    from profiling.vocabulary.i18n import language
+
+    no_items = store(n_users=20).with_columns(pl.lit(None, pl.String).alias(S.ITEM_ID))
+    with language("zh"), pytest.raises(EmbeddingError) as raised:
+        SequenceEmbeddings("gru4rec").fit(no_items, START + timedelta(days=60))
+    assert str(raised.value) == (
+        "用户嵌入需要商品 id：事件中没有 item_id 值（只有购买金额的日志，例如 CDNOW，没有商品序列）"
+    )
+    with language("zh"), pytest.raises(EmbeddingError) as raised:
+        SequenceEmbeddings("als")
+    assert str(raised.value) == "user_embeddings 必须是 gru4rec, sasrec 之一，实际为 'als'。"
+    with pytest.raises(EmbeddingError) as raised:
+        SequenceEmbeddings("gru4rec", dims=0)
+    assert str(raised.value) == "dims must be an integer >= 1. Got dims=0 instead."
+    with language("zh"), pytest.raises(EmbeddingError) as raised:
+        SequenceEmbeddings("gru4rec", dims=0)
+    assert str(raised.value) == "dims 应为不小于 1 的整数，实际为 dims=0。"

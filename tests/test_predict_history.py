@@ -151,9 +151,18 @@ def test_the_features_at_the_first_cutoff_with_no_history_are_empty():
 
 
 def test_a_cutoff_that_is_not_a_midnight_is_refused_naming_it():
+    from profiling.vocabulary.i18n import language
+
     history = P.EventHistory(random_log(5, n=50))
-    with pytest.raises(P.PredictionError, match="cutoff must be a midnight.*12:00"):
+    with pytest.raises(P.PredictionError, match="cutoff must be a midnight.*12:00") as raised:
         history.features(datetime(2024, 1, 1, 12, tzinfo=UTC))
+    assert str(raised.value) == (
+        "cutoff must be a midnight (UTC), as the protocol cuts time. Got 2024-01-01 12:00:00+00:00."
+    )
+    with language("zh"):
+        assert P.stage_text(P.error_stage(raised.value)) == (
+            "截止日必须是午夜（UTC），因为协议按午夜切分时间，实际为 2024-01-01 12:00:00+00:00。"
+        )
 
 
 def test_tasks_reading_the_same_cutoff_share_one_buying_pattern_fit(monkeypatch):

@@ -41,6 +41,35 @@ def test_a_failed_buying_pattern_fit_is_named_and_its_numbers_are_not_shown():
     assert "whole log: could not fit:" in out["note"]
 
 
+def test_why_the_buying_pattern_model_failed_is_saved_in_english_and_read_in_chinese():
+    import pickle
+
+    from profiling.vocabulary.i18n import language
+
+    events = one_time_buyers_log()  # 40 customers, one purchase each, every other day
+    plan = P.plan_cutoffs(events, horizon_days=20)  # held out from Feb 29: 30 bought before
+    with language("zh"):  # a Chinese page's job: the note is saved in English all the same
+        note = P.clv_scores(events, plan, "D")["note"]
+    why = (
+        "MBG/NBD could not be fitted: it needs at least 10 customers of whom at least 5 bought "
+        "again (a repeat purchase); the data have {n} customers and 0 with a repeat purchase, "
+        "so nothing tells how often customers come back or when they stop."
+    )
+    assert note == (
+        f"calibration period: could not fit: {why.format(n=30)}; "
+        f"whole log: could not fit: {why.format(n=40)}"
+    )
+    zh = (
+        "MBG/NBD 无法拟合：它至少需要 10 位客户，其中至少 5 位再次购买过（复购）；数据中有 {n} "
+        "位客户，其中 0 位有复购，因此无从得知客户多久回来一次、何时不再回来。"
+    )
+    saved = pickle.loads(pickle.dumps(note))  # noqa: S301 - bytes made just above
+    with language("zh"):
+        assert P.stage_text(saved) == (
+            f"校准期：无法拟合：{zh.format(n=30)}；整个日志：无法拟合：{zh.format(n=40)}"
+        )
+
+
 def test_a_customer_who_refunded_everything_is_not_shown_as_certainly_still_active(store):
     # c buys once and refunds it all on the first day of the log, then stays silent
     first = store[S.TIMESTAMP].min()

@@ -19,6 +19,7 @@ import polars as pl
 import streamlit as st
 
 from profiling import predict as P
+from profiling.errors import ProfilingError
 from profiling.jobs import Job
 from profiling.profiles.risk import in_language, risk_scores
 from profiling.vocabulary import fmt
@@ -205,6 +206,17 @@ def wait(j: Job, status) -> Bundle:
     return j.result()
 
 
+def failure_text(j: Job) -> str:
+    """Why the prediction job ``j`` failed, in the reader's language: the library's refusal
+    read again from the Stage it was raised with (:func:`profiling.predict.error_stage`),
+    else the runtime's own message (a stopped worker, a cancel)."""
+    if j.done and not j.cancelled:
+        exc = j.future.exception()
+        if isinstance(exc, ProfilingError):
+            return P.stage_text(P.error_stage(exc))
+    return j.error
+
+
 def retry(j: Job) -> None:
     """Callback: forget a failed job so the next run starts it again."""
     runtime().forget(PREDICTIONS, j.key)
@@ -236,7 +248,7 @@ def status_line() -> str:
     if j is None:
         return _("Predicted scores are not computed yet for this dataset.")
     if j.failed:
-        return _("Predicted scores could not be computed: {error}").format(error=j.error)
+        return _("Predicted scores could not be computed: {error}").format(error=failure_text(j))
     if not j.done:
         return _("Predicted scores are being computed ({progress}, {message}).").format(
             progress=fmt.percent(j.progress, 0), message=stage_text(j.message)
@@ -454,7 +466,11 @@ def _clv_reason() -> str:
     """Why the finished predictions have no customer-value columns, in the library's words."""
     bundle = ready()
     note = None if bundle is None else bundle.predictions.clv_note
-    return note or _("The customer-value model could not be fitted on this log.")
+    return (
+        P.stage_text(note)
+        if note
+        else _("The customer-value model could not be fitted on this log.")
+    )
 
 
 FILTERABLE = ("churn_risk", "purchase_propensity", "p_alive", "anomaly_score")

@@ -14,7 +14,9 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from profiling.errors import DataValidationError
+from profiling.predict.protocol import Stage, Verbatim
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 
 SOURCE = "rfm_summary"
 
@@ -25,16 +27,32 @@ _DAY = "__day"
 _AMOUNT = "__amount"
 
 
-def _error(problem: str, *, column: str | None = None) -> DataValidationError:
+def _error(problem: Stage, *, column: str | None = None) -> DataValidationError:
+    # the problem stays a Stage (English text, msgid and values): a prediction run keeps
+    # it in its saved notes (``error_stage``), and a page reads it in its own language
     return DataValidationError(SOURCE, problem, column=column)
 
 
-def no_purchase_error(after: str = "") -> DataValidationError:
-    """The refusal of a summary without any purchase (``after``: the window's start, in
-    words, e.g. " on or after calibration_start='1997-01-01'")."""
+def no_purchase_error(start: date | None = None) -> DataValidationError:
+    """The refusal of a summary without any purchase (``start``: the window's first day,
+    when it has one)."""
+    if start is None:
+        return _error(
+            Stage(
+                N_(
+                    "there must be at least one purchase (event_type == 'purchase'); the events "
+                    "frame has none."
+                )
+            )
+        )
     return _error(
-        f"there must be at least one purchase (event_type == '{S.PURCHASE}'){after}; "
-        "the events frame has none."
+        Stage(
+            N_(
+                "there must be at least one purchase (event_type == 'purchase') on or after "
+                "calibration_start={start}; the events frame has none."
+            ),
+            start=repr(start.isoformat()),
+        )
     )
 
 
@@ -42,8 +60,13 @@ def missing_amount_error(count: int) -> DataValidationError:
     """The refusal of a spend summary (``monetary=True``) when ``count`` purchases in the
     window have no amount."""
     return _error(
-        f"monetary=True needs an amount on every purchase in the window; "
-        f"{count} purchase rows have none.",
+        Stage(
+            N_(
+                "monetary=True needs an amount on every purchase in the window; {count} "
+                "purchase rows have none."
+            ),
+            count=count,
+        ),
         column=S.AMOUNT,
     )
 
@@ -63,8 +86,14 @@ def _parse_day(value: object, name: str) -> date:
     if isinstance(parsed, date):
         return parsed
     raise _error(
-        f"{name} must be a date, a datetime or an ISO 8601 string such as "
-        f"'1997-09-30'. Got {name}={value!r} instead."
+        Stage(
+            N_(
+                "{name} must be a date, a datetime or an ISO 8601 string such as '1997-09-30'. "
+                "Got {name}={value} instead."
+            ),
+            name=name,
+            value=repr(value),
+        )
     )
 
 
@@ -72,12 +101,24 @@ def _check_parameters(unit: object, round_to: object) -> int:
     """Validate ``unit`` and ``round_to``; return the unit length in days."""
     if not isinstance(unit, str) or unit not in UNIT_DAYS:
         allowed = ", ".join(repr(u) for u in UNIT_DAYS)
-        raise _error(f"unit must be one of {allowed}. Got unit={unit!r} instead.")
+        raise _error(
+            Stage(
+                N_("unit must be one of {allowed}. Got unit={unit} instead."),
+                allowed=allowed,
+                unit=repr(unit),
+            )
+        )
     if round_to is not None and (
         isinstance(round_to, bool) or not isinstance(round_to, int) or round_to < 0
     ):
         raise _error(
-            f"round_to must be a non-negative integer or None. Got round_to={round_to!r} instead."
+            Stage(
+                N_(
+                    "round_to must be a non-negative integer or None. Got round_to={round_to} "
+                    "instead."
+                ),
+                round_to=repr(round_to),
+            )
         )
     return UNIT_DAYS[unit]
 
@@ -92,16 +133,31 @@ def _check_events(events: object, monetary: bool) -> None:
     needed = [S.USER_ID, S.EVENT_TYPE, S.TIMESTAMP] + ([S.AMOUNT] if monetary else [])
     for column in needed:
         if column not in events.columns:
-            reason = " (monetary=True)" if column == S.AMOUNT else ""
             raise _error(
-                f"the events frame has no '{column}' column; the BTYD summary needs "
-                f"{', '.join(needed)}{reason}. Columns found: {', '.join(events.columns)}.",
+                Stage(
+                    N_(
+                        "the events frame has no '{column}' column; the BTYD summary needs "
+                        "{needed} (monetary=True). Columns found: {found}."
+                    )
+                    if column == S.AMOUNT
+                    else N_(
+                        "the events frame has no '{column}' column; the BTYD summary needs "
+                        "{needed}. Columns found: {found}."
+                    ),
+                    column=Verbatim(column),
+                    needed=Verbatim(", ".join(needed)),
+                    found=Verbatim(", ".join(events.columns)),
+                ),
                 column=column,
             )
     dtype = events.schema[S.TIMESTAMP]
     if not isinstance(dtype, pl.Datetime | pl.Date):
         raise _error(
-            f"timestamps must be a Datetime or Date column, found {dtype}.", column=S.TIMESTAMP
+            Stage(
+                N_("timestamps must be a Datetime or Date column, found {dtype}."),
+                dtype=str(dtype),
+            ),
+            column=S.TIMESTAMP,
         )
 
 
@@ -260,9 +316,14 @@ def rfm_summary(
     )
     if start is not None and start > end:
         raise _error(
-            f"calibration_start must not be after observation_period_end. Got "
-            f"calibration_start={start.isoformat()!r} and "
-            f"observation_period_end={end.isoformat()!r}."
+            Stage(
+                N_(
+                    "calibration_start must not be after observation_period_end. Got "
+                    "calibration_start={start} and observation_period_end={end}."
+                ),
+                start=repr(start.isoformat()),
+                end=repr(end.isoformat()),
+            )
         )
 
     purchases = _purchase_days(events, monetary)
@@ -273,20 +334,35 @@ def rfm_summary(
     for column, count in missing.items():
         if count:
             raise _error(
-                f"every purchase must have a {column}; {count} purchase rows have none.",
+                Stage(
+                    N_("every purchase must have a {column}; {count} purchase rows have none."),
+                    column=Verbatim(column),
+                    count=count,
+                ),
                 column=column,
             )
     if start is not None:
         purchases = purchases.filter(pl.col(_DAY) >= start)
     first_purchase = purchases[_DAY].min()
-    after = f" on or after calibration_start={start.isoformat()!r}" if start else ""
     if first_purchase is None:
-        raise no_purchase_error(after)
+        raise no_purchase_error(start)
     if end < first_purchase:
         raise _error(
-            f"observation_period_end must not be before the first purchase{after} "
-            f"({first_purchase.isoformat()}), or T would be negative. Got "
-            f"observation_period_end={end.isoformat()!r}."
+            Stage(
+                N_(
+                    "observation_period_end must not be before the first purchase on or after "
+                    "calibration_start={start} ({first}), or T would be negative. Got "
+                    "observation_period_end={end}."
+                )
+                if start
+                else N_(
+                    "observation_period_end must not be before the first purchase ({first}), or "
+                    "T would be negative. Got observation_period_end={end}."
+                ),
+                start=repr(start.isoformat()) if start else "",
+                first=first_purchase.isoformat(),
+                end=repr(end.isoformat()),
+            )
         )
     purchases = purchases.filter(pl.col(_DAY) <= end)
 

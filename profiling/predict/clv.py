@@ -44,6 +44,7 @@ from scipy import special
 from profiling.errors import ModelFitError
 from profiling.predict.forecast import expected_purchases, p_alive, p_purchase
 from profiling.predict.likelihood import PARAM_RANGE, maximize
+from profiling.predict.protocol import Stage, Verbatim, error_stage
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -148,8 +149,14 @@ def _arrays(summary: pl.DataFrame, *columns: str) -> list[np.ndarray]:
     missing = [c for c in columns if c not in summary.columns]
     if missing:
         raise ModelFitError(
-            f"the BTYD summary has no column {', '.join(repr(c) for c in missing)}; expected "
-            f"the output of profiling.predict.btyd.rfm_summary. Columns found: {', '.join(summary.columns)}."
+            Stage(
+                N_(
+                    "the BTYD summary has no column {missing}; expected the output of "
+                    "profiling.predict.btyd.rfm_summary. Columns found: {found}."
+                ),
+                missing=Verbatim(", ".join(repr(c) for c in missing)),
+                found=Verbatim(", ".join(summary.columns)),
+            )
         )
     return [summary[c].cast(pl.Float64).to_numpy() for c in columns]
 
@@ -160,26 +167,50 @@ def _purchase_data(summary: pl.DataFrame, model: str):
     finite = np.isfinite(x) & np.isfinite(t_x) & np.isfinite(T)
     if not finite.all():
         raise ModelFitError(
-            f"{model} could not be fitted: {int((~finite).sum())} customers have a missing or "
-            "infinite repeat_purchase_days, purchase_span or T."
+            Stage(
+                N_(
+                    "{model} could not be fitted: {n} customers have a missing or infinite "
+                    "repeat_purchase_days, purchase_span or T."
+                ),
+                model=model,
+                n=int((~finite).sum()),
+            )
         )
     bad = (x < 0) | (t_x < 0) | (t_x > T) | ((x == 0) & (t_x != 0))
     if bad.any():
         raise ModelFitError(
-            f"{model} could not be fitted: {int(bad.sum())} customers have an impossible "
-            "history (a negative repeat_purchase_days or purchase_span, a purchase_span longer "
-            "than T, or a purchase_span without a repeat purchase day); expected the output of rfm_summary."
+            Stage(
+                N_(
+                    "{model} could not be fitted: {n} customers have an impossible history (a "
+                    "negative repeat_purchase_days or purchase_span, a purchase_span longer than "
+                    "T, or a purchase_span without a repeat purchase day); expected the output of "
+                    "rfm_summary."
+                ),
+                model=model,
+                n=int(bad.sum()),
+            )
         )
     repeat = int((x > 0).sum())
     if x.size < MIN_CUSTOMERS or repeat < MIN_REPEAT_BUYERS:
         raise ModelFitError(
-            f"{model} could not be fitted: it needs at least {MIN_CUSTOMERS} customers of whom "
-            f"at least {MIN_REPEAT_BUYERS} bought again (a repeat purchase); the data have "
-            f"{x.size} customers and {repeat} with a repeat purchase"
-            + (
-                ", so nothing tells how often customers come back or when they stop."
+            Stage(
+                N_(
+                    "{model} could not be fitted: it needs at least {least} customers of whom at "
+                    "least {again} bought again (a repeat purchase); the data have {customers} "
+                    "customers and {repeat} with a repeat purchase, so nothing tells how often "
+                    "customers come back or when they stop."
+                )
                 if repeat == 0
-                else "."
+                else N_(
+                    "{model} could not be fitted: it needs at least {least} customers of whom at "
+                    "least {again} bought again (a repeat purchase); the data have {customers} "
+                    "customers and {repeat} with a repeat purchase."
+                ),
+                model=model,
+                least=MIN_CUSTOMERS,
+                again=MIN_REPEAT_BUYERS,
+                customers=x.size,
+                repeat=repeat,
             )
         )
     # identical (x, t_x, T) rows share one likelihood term
@@ -295,9 +326,14 @@ def fit_gamma_gamma(summary: pl.DataFrame) -> GammaGammaParams:
     x, m = x[keep], m[keep]
     if x.size < MIN_SPEND_BUYERS:
         raise ModelFitError(
-            f"Gamma-Gamma could not be fitted: it needs at least {MIN_SPEND_BUYERS} repeat "
-            f"buyers with a positive spend (it reads only repeat purchases); the data have "
-            f"{x.size}."
+            Stage(
+                N_(
+                    "Gamma-Gamma could not be fitted: it needs at least {least} repeat buyers "
+                    "with a positive spend (it reads only repeat purchases); the data have {n}."
+                ),
+                least=MIN_SPEND_BUYERS,
+                n=x.size,
+            )
         )
     scale = float(np.mean(m))
     params, ll = maximize(
@@ -374,13 +410,24 @@ def clv_table(
 @dataclass(frozen=True)
 class FitFailure:
     """A customer-value model that could not be fitted, and why; scores that need it fall
-    back to the baseline that does not (``str(failure)`` reads "could not fit: <reason>")."""
+    back to the baseline that does not.
+
+    ``reason`` is the :class:`profiling.predict.Stage` the refusal was raised with (English
+    text that a page reads again in its language with ``stage_text``); :attr:`note` (and
+    ``str(failure)``) reads "could not fit: <reason>".
+    """
 
     model: str
     reason: str
 
+    @property
+    def note(self) -> Stage:
+        """The note "could not fit: <reason>", a Stage (notes are saved in English and
+        translated where they are read)."""
+        return Stage(N_("could not fit: {reason}"), reason=self.reason)
+
     def __str__(self) -> str:
-        return f"could not fit: {self.reason}"
+        return str(self.note)
 
 
 @dataclass(frozen=True)
@@ -402,12 +449,15 @@ class ValueFit:
         return clv_table(summary, self.purchases, self.spend, horizons_days=horizons_days)
 
     def describe(self) -> str:
-        """The parameters in one line, or why the spend model is missing."""
+        """The parameters in one line, or why the spend model is missing (then a Stage:
+        the failure reads in a page's language with ``stage_text``)."""
         text = describe_params(self.purchases)
         if self.spend is not None:
             return f"{text}; {describe_params(self.spend)}"
         if self.spend_failure is not None:
-            return f"{text}; Gamma-Gamma {self.spend_failure}"
+            return Stage(
+                N_("{params}; Gamma-Gamma {failure}"), params=text, failure=self.spend_failure.note
+            )
         return text
 
 
@@ -437,10 +487,10 @@ def fit_value_model(
     try:
         purchases = fit_mbgnbd(summary, unit=unit)
     except ModelFitError as exc:
-        return FitFailure(MBGNBDParams.MODEL, str(exc))
+        return FitFailure(MBGNBDParams.MODEL, error_stage(exc))
     if not with_spend or "monetary_value" not in summary.columns:
         return ValueFit(purchases)
     try:
         return ValueFit(purchases, fit_gamma_gamma(summary))
     except ModelFitError as exc:
-        return ValueFit(purchases, None, FitFailure(GammaGammaParams.MODEL, str(exc)))
+        return ValueFit(purchases, None, FitFailure(GammaGammaParams.MODEL, error_stage(exc)))

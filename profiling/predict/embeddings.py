@@ -25,6 +25,7 @@ import polars as pl
 
 from profiling.errors import ProfilingError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 EMBEDDING_MODELS = ("gru4rec", "sasrec")
 PREFIX = "seq_emb_"
@@ -64,11 +65,14 @@ class SequenceEmbeddings:
     ) -> None:
         if model not in EMBEDDING_MODELS:
             raise EmbeddingError(
-                f"user_embeddings must be one of {', '.join(EMBEDDING_MODELS)}. "
-                f"Got {model!r} instead."
+                _("user_embeddings must be one of {models}. Got {model} instead.").format(
+                    models=", ".join(EMBEDDING_MODELS), model=repr(model)
+                )
             )
         if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
-            raise EmbeddingError(f"dims must be an integer >= 1. Got dims={dims!r} instead.")
+            raise EmbeddingError(
+                _("dims must be an integer >= 1. Got dims={dims} instead.").format(dims=repr(dims))
+            )
         self.model = model
         self.dims = dims
         self.time_budget = time_budget
@@ -88,14 +92,18 @@ class SequenceEmbeddings:
 
         if S.ITEM_ID not in events.columns or events[S.ITEM_ID].is_null().all():
             raise EmbeddingError(
-                "user embeddings need item ids: the events have no item_id values "
-                "(a log of purchase totals only, such as CDNOW, has no item sequence)"
+                _(
+                    "user embeddings need item ids: the events have no item_id values "
+                    "(a log of purchase totals only, such as CDNOW, has no item sequence)"
+                )
             )
         past = events.filter(pl.col(S.TIMESTAMP) < before)
         train = interactions_from(past)
         if train.height == 0:
             raise EmbeddingError(
-                f"user embeddings need item events before {before.date()}; found none"
+                _("user embeddings need item events before {day}; found none").format(
+                    day=before.date()
+                )
             )
         net = make(self.model, random_state=self.random_state)
         net.set_params(**self.model_params, time_budget=self.time_budget)
@@ -103,7 +111,7 @@ class SequenceEmbeddings:
         ids, vectors = self.model_.encode_histories(past)
         known = vectors[~np.isnan(vectors).any(axis=1)].astype(np.float64)
         self.mean_ = known.mean(axis=0)
-        _, _, vt = np.linalg.svd(known - self.mean_, full_matrices=False)
+        vt = np.linalg.svd(known - self.mean_, full_matrices=False)[2]
         k = min(self.dims, vt.shape[0])
         # fix each component's sign (largest loading positive) so runs are comparable
         comps = vt[:k]
@@ -130,8 +138,10 @@ class SequenceEmbeddings:
         """
         if cutoff < self.before_:
             raise EmbeddingError(
-                f"the sequence model was fitted on events before {self.before_}; features "
-                f"at the earlier cutoff {cutoff} would use later events"
+                _(
+                    "the sequence model was fitted on events before {before}; features at the "
+                    "earlier cutoff {cutoff} would use later events"
+                ).format(before=self.before_, cutoff=cutoff)
             )
         past = events.filter(pl.col(S.TIMESTAMP) < cutoff)
         ids, vectors = self.model_.encode_histories(past)

@@ -11,9 +11,10 @@ import polars as pl
 from profiling.errors import ProfilingError
 from profiling.predict import clv
 from profiling.predict.btyd import UNIT_DAYS, missing_amount_error, no_purchase_error
-from profiling.predict.protocol import PredictionError
+from profiling.predict.protocol import PredictionError, Stage, error_stage
 from profiling.profiles.segments import quantile_scores
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 
 _DAY_US = 86_400_000_000.0
 
@@ -135,7 +136,10 @@ class EventHistory:
     def _day(cutoff: datetime) -> int:
         if (cutoff.hour, cutoff.minute, cutoff.second, cutoff.microsecond) != (0, 0, 0, 0):
             raise PredictionError(
-                f"cutoff must be a midnight (UTC), as the protocol cuts time. Got {cutoff}."
+                Stage(
+                    N_("cutoff must be a midnight (UTC), as the protocol cuts time. Got {cutoff}."),
+                    cutoff=str(cutoff),
+                )
             )
         return (cutoff.date() - date(1970, 1, 1)).days
 
@@ -241,7 +245,7 @@ class EventHistory:
             try:
                 entry["purchases"] = clv.fit_mbgnbd(summary, unit=unit)
             except clv.ModelFitError as exc:
-                entry["purchases"] = clv.FitFailure(clv.MBGNBDParams.MODEL, str(exc))
+                entry["purchases"] = clv.FitFailure(clv.MBGNBDParams.MODEL, error_stage(exc))
         purchases = entry["purchases"]
         if isinstance(purchases, clv.FitFailure):
             return summary, purchases
@@ -251,7 +255,7 @@ class EventHistory:
             try:
                 entry["spend"] = clv.fit_gamma_gamma(summary)
             except clv.ModelFitError as exc:
-                entry["spend"] = clv.FitFailure(clv.GammaGammaParams.MODEL, str(exc))
+                entry["spend"] = clv.FitFailure(clv.GammaGammaParams.MODEL, error_stage(exc))
         gg = entry["spend"]
         if isinstance(gg, clv.FitFailure):
             return summary, clv.ValueFit(purchases, None, gg)

@@ -11,7 +11,7 @@ import polars as pl
 
 from profiling.predict.extra_features import add_extra_features
 from profiling.predict.features import EventHistory, bgnbd_at, rfm_score
-from profiling.predict.protocol import TASKS, PredictionError, Stage
+from profiling.predict.protocol import TASKS, PredictionError, Stage, Verbatim
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 
@@ -96,6 +96,17 @@ def cutoff_frame(
     return feats.sort(S.USER_ID), names
 
 
+def task_error(task: object) -> PredictionError:
+    """The refusal of a task that is not one of :data:`TASKS`."""
+    return PredictionError(
+        Stage(
+            N_("task must be one of {tasks}. Got task={task}."),
+            tasks=Verbatim(", ".join(TASKS)),
+            task=repr(task),
+        )
+    )
+
+
 def examples_for(frame: pl.DataFrame, names: tuple[str, ...], task: str) -> Examples:
     """The rows and label of ``task`` from a :func:`cutoff_frame`.
 
@@ -103,7 +114,7 @@ def examples_for(frame: pl.DataFrame, names: tuple[str, ...], task: str) -> Exam
     label = 1 - bought (no purchase in the window).
     """
     if task not in TASKS:
-        raise PredictionError(f"task must be one of {', '.join(TASKS)}. Got task={task!r}.")
+        raise task_error(task)
     if task == "churn":
         frame = frame.filter(pl.col("purchase_days") > 0)
         label = 1 - pl.col("bought")
@@ -133,7 +144,7 @@ def build_examples(
         label.
     """
     if task not in TASKS:
-        raise PredictionError(f"task must be one of {', '.join(TASKS)}. Got task={task!r}.")
+        raise task_error(task)
     frame, names = cutoff_frame(events, cutoff, horizon_days, with_labels=with_labels)
     return examples_for(frame, names, task)
 

@@ -12,6 +12,8 @@ import numpy as np
 from scipy import optimize
 
 from profiling.errors import ModelFitError
+from profiling.predict.protocol import Stage, Verbatim
+from profiling.vocabulary.i18n import N_
 
 PARAM_RANGE = (1e-4, 1e4)
 """The range every parameter of a sane fit stays in. r, a, b, p and q as they are; alpha
@@ -26,14 +28,30 @@ _EDGE = 0.01  # a log-parameter within this of a bound of PARAM_RANGE sits on th
 _INWARD = 0.1  # the step back inside (log scale) that must not improve an edge fit
 _EVERY = 20  # simplex iterations between two checks for a fit running to an edge
 
-_WHAT = {
-    "r": "r (the shape of how purchase rates differ between customers)",
-    "alpha": "alpha (the scale of purchase rates)",
-    "a": "a (the first shape of the chance of dropping out)",
-    "b": "b (the second shape of the chance of dropping out)",
-    "p": "p (the shape of one customer's spend per purchase)",
-    "q": "q (the shape of how average spend differs between customers)",
-    "v": "v (the scale of average spend)",
+_WHAT = {  # msgids: a refusal keeps them, a page reads them in its language
+    "r": N_("r (the shape of how purchase rates differ between customers)"),
+    "alpha": N_("alpha (the scale of purchase rates)"),
+    "a": N_("a (the first shape of the chance of dropping out)"),
+    "b": N_("b (the second shape of the chance of dropping out)"),
+    "p": N_("p (the shape of one customer's spend per purchase)"),
+    "q": N_("q (the shape of how average spend differs between customers)"),
+    "v": N_("v (the scale of average spend)"),
+}
+
+
+_EDGE_MESSAGES = {  # one sentence per edge, so that each reads whole in a translation
+    "lower": N_(
+        "{model} could not be fitted: {what} ran to {value}, the lower edge of the range a sane "
+        "fit stays in ({low} to {high}). The likelihood keeps improving as {name} runs off to "
+        "zero: the model is degenerate on this data, and numbers such as {name} = {limit} would "
+        "mean nothing."
+    ),
+    "upper": N_(
+        "{model} could not be fitted: {what} ran to {value}, the upper edge of the range a sane "
+        "fit stays in ({low} to {high}). The likelihood keeps improving as {name} runs off to "
+        "infinity: the model is degenerate on this data, and numbers such as {name} = {limit} "
+        "would mean nothing."
+    ),
 }
 
 
@@ -92,10 +110,16 @@ def maximize(
             )
     if not np.isfinite(res.fun):
         raise ModelFitError(
-            f"{model} could not be fitted: its likelihood is not a finite number anywhere the "
-            f"optimizer looked (starting from {', '.join(n + ' = 1' for n in names)}), so the "
-            "data give it nothing to fit. Check that purchase_span is not longer than T and that "
-            "repeat_purchase_days, purchase_span and T are not negative."
+            Stage(
+                N_(
+                    "{model} could not be fitted: its likelihood is not a finite number anywhere "
+                    "the optimizer looked (starting from {start}), so the data give it nothing to "
+                    "fit. Check that purchase_span is not longer than T and that "
+                    "repeat_purchase_days, purchase_span and T are not negative."
+                ),
+                model=model,
+                start=", ".join(n + " = 1" for n in names),
+            )
         )
     params = np.exp(res.x) * scales
     for i, name in enumerate(names):
@@ -103,30 +127,52 @@ def maximize(
         if edge is not None:
             limit = PARAM_RANGE[0 if edge == "lower" else 1] * scales[i]
             raise ModelFitError(
-                f"{model} could not be fitted: {_WHAT[name]} ran to {_fmt(params[i])}, the "
-                f"{edge} edge of the range a sane fit stays in ({_fmt(PARAM_RANGE[0] * scales[i])}"
-                f" to {_fmt(PARAM_RANGE[1] * scales[i])}). The likelihood keeps improving as "
-                f"{name} runs off to {'zero' if edge == 'lower' else 'infinity'}: the model "
-                f"is degenerate on this data, and numbers such as {name} = {_fmt(limit)} "
-                "would mean nothing."
+                Stage(
+                    _EDGE_MESSAGES[edge],
+                    model=model,
+                    what=_WHAT[name],
+                    value=_fmt(params[i]),
+                    low=_fmt(PARAM_RANGE[0] * scales[i]),
+                    high=_fmt(PARAM_RANGE[1] * scales[i]),
+                    name=name,
+                    limit=_fmt(limit),
+                )
             )
     if not res.success:
         raise ModelFitError(
-            f"{model} could not be fitted: the optimizer stopped without converging "
-            f"({res.message}). Its parameters would be wherever it happened to stop."
+            Stage(
+                N_(
+                    "{model} could not be fitted: the optimizer stopped without converging "
+                    "({message}). Its parameters would be wherever it happened to stop."
+                ),
+                model=model,
+                message=Verbatim(res.message),  # scipy's words, kept as they are
+            )
         )
     hessian = central_hessian(negll, res.x)
     if not np.isfinite(hessian).all():
         raise ModelFitError(
-            f"{model} could not be fitted: its likelihood stops being a finite number right "
-            "next to the optimum, so the fit cannot be trusted."
+            Stage(
+                N_(
+                    "{model} could not be fitted: its likelihood stops being a finite number "
+                    "right next to the optimum, so the fit cannot be trusted."
+                ),
+                model=model,
+            )
         )
     eigenvalues, eigenvectors = np.linalg.eigh(hessian)
     if eigenvalues[0] <= _FLAT:
         flat = names[int(np.argmax(np.abs(eigenvectors[:, 0])))]
         raise ModelFitError(
-            f"{model} could not be fitted: its likelihood is flat along {_WHAT[flat]}: many "
-            f"values fit this data equally well, so the data do not pin {flat} down."
+            Stage(
+                N_(
+                    "{model} could not be fitted: its likelihood is flat along {what}: many "
+                    "values fit this data equally well, so the data do not pin {name} down."
+                ),
+                model=model,
+                what=_WHAT[flat],
+                name=flat,
+            )
         )
     return params, float(-res.fun)
 

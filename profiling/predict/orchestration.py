@@ -440,7 +440,9 @@ def predict(
     # over 60 lines because the docstring documents every parameter; the body is the steps
     # in order: plans, embeddings, the tasks (baselines first when asked), CLV, today's columns
     if unit not in ("D", "W"):
-        raise PredictionError(f"unit must be 'D' (days) or 'W' (weeks). Got unit={unit!r}.")
+        raise PredictionError(
+            Stage(N_("unit must be 'D' (days) or 'W' (weeks). Got unit={unit}."), unit=repr(unit))
+        )
     plans = task_plans(
         events, horizon_days, lapse_days, value_days, max_train_cutoffs, calibration_end
     )

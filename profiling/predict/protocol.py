@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from profiling.errors import ProfilingError
+from profiling.errors import DataValidationError, ProfilingError
 from profiling.vocabulary import fmt
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary import schema as S
@@ -66,11 +66,32 @@ def _stage(template: str, values: dict) -> Stage:
     return Stage(template, **values)
 
 
+class Verbatim(str):
+    """A value of a :class:`Stage` kept as it is in every language: a column name such as
+    ``amount`` is also a word of the catalog, and :func:`stage_text` looks up other string
+    values (they are msgids, such as a task's name)."""
+
+
 def error_stage(exc: BaseException) -> str:
     """An error's message as a note: the :class:`Stage` it was raised with (so a page reads
-    it in its own language), else its text as it is."""
+    it in its own language), else its text as it is. A :class:`DataValidationError` whose
+    problem is a Stage (the BTYD summary's refusals) keeps its "source, column" prefix as
+    one too."""
     first = exc.args[0] if len(exc.args) == 1 else None
-    return first if isinstance(first, Stage) else str(exc)
+    if isinstance(first, Stage):
+        return first
+    if isinstance(exc, DataValidationError) and isinstance(exc.problem, Stage):
+        where = (
+            Stage(
+                N_("{source}, column '{column}'"),
+                source=Verbatim(exc.source),
+                column=Verbatim(exc.column),
+            )
+            if exc.column
+            else Verbatim(exc.source)
+        )
+        return Stage(N_("{where}: {problem}"), where=where, problem=exc.problem)
+    return str(exc)
 
 
 def joined_stages(notes: list[str]) -> str | None:
@@ -88,7 +109,10 @@ def stage_text(message: str) -> str:
     """A progress message in the current language: a :class:`Stage` from its msgid and
     values, any other message looked up as it is (a fixed message such as "done")."""
     if isinstance(message, Stage):
-        values = {k: stage_text(v) if isinstance(v, str) else v for k, v in message.values.items()}
+        values = {
+            k: stage_text(v) if isinstance(v, str) and not isinstance(v, Verbatim) else v
+            for k, v in message.values.items()
+        }
         return _(message.template).format(**values)
     return _(message) if message else message  # gettext("") is the catalog's header
 
@@ -158,7 +182,11 @@ def _parse_date(value: object, name: str) -> date:
         return datetime.fromisoformat(str(value).strip()).date()
     except ValueError:
         raise PredictionError(
-            f"{name} must be a date such as '1997-09-30'. Got {name}={value!r} instead."
+            Stage(
+                N_("{name} must be a date such as '1997-09-30'. Got {name}={value} instead."),
+                name=name,
+                value=repr(value),
+            )
         ) from None
 
 
@@ -168,8 +196,14 @@ def _check_events(events: pl.DataFrame) -> None:
     for column in (S.USER_ID, S.EVENT_TYPE, S.TIMESTAMP):
         if column not in events.columns:
             raise PredictionError(
-                f"events: column '{column}' is missing; predictions need user_id, event_type "
-                f"and timestamp. Columns found: {', '.join(events.columns)}."
+                Stage(
+                    N_(
+                        "events: column '{column}' is missing; predictions need user_id, "
+                        "event_type and timestamp. Columns found: {found}."
+                    ),
+                    column=Verbatim(column),
+                    found=Verbatim(", ".join(events.columns)),
+                )
             )
     if events.height == 0:
         raise PredictionError(Stage(N_("events: the log is empty; predictions need events.")))
@@ -213,7 +247,10 @@ def plan_cutoffs(
     # the plan; one reading of the protocol
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise PredictionError(
-            f"horizon must be a positive whole number of days. Got horizon={horizon_days!r}."
+            Stage(
+                N_("horizon must be a positive whole number of days. Got horizon={horizon}."),
+                horizon=repr(horizon_days),
+            )
         )
     if (
         isinstance(max_train_cutoffs, bool)
@@ -221,7 +258,10 @@ def plan_cutoffs(
         or max_train_cutoffs < 1
     ):
         raise PredictionError(
-            f"max_train_cutoffs must be a positive integer. Got {max_train_cutoffs!r}."
+            Stage(
+                N_("max_train_cutoffs must be a positive integer. Got {value}."),
+                value=repr(max_train_cutoffs),
+            )
         )
     _check_events(events)
     h = timedelta(days=horizon_days)
@@ -237,17 +277,30 @@ def plan_cutoffs(
         test = _midnight(_parse_date(calibration_end, "calibration_end")) + timedelta(days=1)
         if test + h > today:
             raise PredictionError(
-                f"calibration_end={calibration_end!s} leaves {(today - test).days} days of events "
-                f"after it (the log ends on {(today - timedelta(days=1)).date()}); a held-out "
-                f"window of horizon={horizon_days} days needs an earlier calibration_end or a "
-                "shorter horizon."
+                Stage(
+                    N_(
+                        "calibration_end={day} leaves {left} days of events after it (the log "
+                        "ends on {end}); a held-out window of horizon={horizon} days needs an "
+                        "earlier calibration_end or a shorter horizon."
+                    ),
+                    day=str(calibration_end),
+                    left=(today - test).days,
+                    end=str((today - timedelta(days=1)).date()),
+                    horizon=horizon_days,
+                )
             )
     step = h if step_days is None else timedelta(days=step_days)
     history = h if min_history_days is None else timedelta(days=min_history_days)
     if step.days < 1 or history.days < 1:
         raise PredictionError(
-            "step_days and min_history_days must be positive whole numbers of days. Got "
-            f"step_days={step_days!r}, min_history_days={min_history_days!r}."
+            Stage(
+                N_(
+                    "step_days and min_history_days must be positive whole numbers of days. "
+                    "Got step_days={step}, min_history_days={history}."
+                ),
+                step=repr(step_days),
+                history=repr(min_history_days),
+            )
         )
     train = []
     c = test - h
@@ -353,8 +406,14 @@ def lapse_window(
         or lapse_days <= horizon_days
     ):
         raise PredictionError(
-            "the lapse window must be a whole number of days longer than the purchase horizon "
-            f"({horizon_days} days). Got lapse={lapse_days!r}."
+            Stage(
+                N_(
+                    "the lapse window must be a whole number of days longer than the purchase "
+                    "horizon ({horizon} days). Got lapse={lapse}."
+                ),
+                horizon=horizon_days,
+                lapse=repr(lapse_days),
+            )
         )
     day = pl.col(S.TIMESTAMP).dt.truncate("1d")
     gaps = (

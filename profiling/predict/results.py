@@ -16,12 +16,14 @@ from profiling.vocabulary import glossary as G
 MODEL_LABELS = G.PREDICT_MODEL_LABELS
 SCORE_LABELS = G.PREDICT_SCORE_LABELS
 
-RESULT_LAYOUT = 2
+RESULT_LAYOUT = 3
 """The names inside a :class:`Predictions` (feature columns, model names, the holdout
-table's columns). 2: one name per quantity (``purchase_days`` baseline and feature,
-``repeat_purchase_days`` / ``purchase_span`` in the BTYD summary, no ``frequency``). Saved
-predictions are keyed by it, so those of another layout are computed again, never served
-with old names."""
+table's columns) and how its notes are kept. 2: one name per quantity (``purchase_days``
+baseline and feature, ``repeat_purchase_days`` / ``purchase_span`` in the BTYD summary, no
+``frequency``). 3: every note (``clv_note``, ``value_note``, ``churn_note``), the reasons a
+value model could not be fitted included, is a :class:`profiling.predict.Stage` that a page
+reads in its language (layout 2 kept some as English text). Saved predictions are keyed by
+it, so those of another layout are computed again, never served with old names or notes."""
 
 
 @dataclass(frozen=True)
