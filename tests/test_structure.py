@@ -203,3 +203,13 @@ def test_no_private_name_is_reached_through_another_module():
                     f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}"
                 )
     assert offenders == []
+
+
+def test_no_prediction_module_is_over_500_lines():
+    # predict.py was one file of 1,455 lines; it is a package of modules a reader can hold
+    sizes = {
+        p.name: len(p.read_text(encoding="utf-8").splitlines())
+        for p in (ROOT / "profiling" / "predict").glob("*.py")
+    }
+    assert len(sizes) > 10
+    assert {name: n for name, n in sizes.items() if n > 500} == {}

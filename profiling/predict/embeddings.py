@@ -24,7 +24,9 @@ import numpy as np
 import polars as pl
 
 from profiling.errors import ProfilingError
+from profiling.predict.protocol import Progress, Stage
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 
 EMBEDDING_MODELS = ("gru4rec", "sasrec")
@@ -158,3 +160,34 @@ class SequenceEmbeddings:
             f"network trained once on events before {self.before_.date()} "
             f"({self.model_.training_summary()})"
         )
+
+
+def fit_before_cutoffs(
+    events: pl.DataFrame,
+    earliest: datetime,
+    kind: str | None,
+    dims: int,
+    budget: float,
+    params: dict | None,
+    random_state: int,
+    progress: Progress,
+):
+    """The user embeddings of a prediction run: (:class:`SequenceEmbeddings` of ``kind``
+    fitted before ``earliest``, the earliest training cutoff, or None without a ``kind``;
+    its note)."""
+    if kind is None:
+        return None, None
+    progress(
+        Stage(
+            N_("user embeddings: training {kind} before {day}"), kind=kind, day=str(earliest.date())
+        ),
+        0.0,
+    )
+    embeddings = SequenceEmbeddings(
+        kind,
+        dims=dims,
+        time_budget=budget,
+        model_params=params,
+        random_state=random_state,
+    ).fit(events, before=earliest)
+    return embeddings, embeddings.describe()

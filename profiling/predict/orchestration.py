@@ -21,6 +21,7 @@ from profiling.predict.comparison import (
     validation_split,
     window_words,
 )
+from profiling.predict.embeddings import fit_before_cutoffs
 from profiling.predict.features import EventHistory
 from profiling.predict.labels import (
     Examples,
@@ -187,37 +188,6 @@ def fit_task(
 
 
 # ---- everything together ------------------------------------------------------------------
-def _fit_embeddings(
-    events: pl.DataFrame,
-    earliest: datetime,
-    kind: str | None,
-    dims: int,
-    budget: float,
-    params: dict | None,
-    random_state: int,
-    progress: Progress,
-):
-    """(fitted :class:`profiling.predict.embeddings.SequenceEmbeddings` or None, its note)."""
-    if kind is None:
-        return None, None
-    from profiling.predict.embeddings import SequenceEmbeddings
-
-    progress(
-        Stage(
-            N_("user embeddings: training {kind} before {day}"), kind=kind, day=str(earliest.date())
-        ),
-        0.0,
-    )
-    embeddings = SequenceEmbeddings(
-        kind,
-        dims=dims,
-        time_budget=budget,
-        model_params=params,
-        random_state=random_state,
-    ).fit(events, before=earliest)
-    return embeddings, embeddings.describe()
-
-
 def _task_columns(t: TaskResult, name: str, prefix: str) -> pl.DataFrame:
     return t.scores.select(
         S.USER_ID,
@@ -449,7 +419,7 @@ def predict(
     plan = plans["purchase"]
     # before the earliest training cutoff of every task (churn's and value's reach further back)
     earliest = min(p.train[0] for p in plans.values() if isinstance(p, CutoffPlan))
-    embeddings, embeddings_note = _fit_embeddings(
+    embeddings, embeddings_note = fit_before_cutoffs(
         events,
         earliest,
         user_embeddings,
