@@ -44,13 +44,14 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 from profiling.vocabulary import i18n
+from profiling.vocabulary.i18n import N_
 
 _QUEUE = None  # the worker process's progress queue (set by _init_worker)
-WORKER_STOPPED = (
+WORKER_STOPPED = N_(
     "the worker process stopped before finishing (killed or out of memory); "
     "a new worker was started and the result must be computed again"
 )
-CANCELLED = "the job was cancelled before it finished; start it again to compute the result"
+CANCELLED = N_("the job was cancelled before it finished; start it again to compute the result")
 
 
 class JobCancelled(Exception):
@@ -105,13 +106,15 @@ class Job:
 
     @property
     def error(self) -> str:
+        """Why the job failed ("" unless it did): the runtime's own reasons (a cancel, a
+        stopped worker) in the reader's language, else the error's message."""
         if not self.done:
             return ""
         if self.cancelled:
-            return CANCELLED
+            return i18n.gettext(CANCELLED)
         exc = self.future.exception()
         if isinstance(exc, BrokenProcessPool):
-            return WORKER_STOPPED
+            return i18n.gettext(WORKER_STOPPED)
         return "" if exc is None else str(exc)
 
     def result(self) -> Any:

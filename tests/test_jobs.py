@@ -162,6 +162,8 @@ def test_a_queued_job_cancelled_never_runs_and_starts_again_when_asked():
     gate.set()
     first.result()
     assert queued.cancelled and queued.failed and queued.error == CANCELLED and ran == []
+    with i18n.language("zh"):  # the runtime's own reason, in the reader's language
+        assert queued.error == "任务在完成前被取消；请重新开始以计算结果"
     assert not rt.cancel("thread", "first")  # finished: nothing to cancel
     again = rt.start("thread", "queued", "queued", lambda progress: ran.append(1) or "ran")
     assert again is not queued and again.result() == "ran" and ran == [1]
