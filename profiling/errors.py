@@ -40,7 +40,7 @@ class DataValidationError(ProfilingError, ValueError):
             if column
             else source
         )
-        super().__init__(f"{where}: {problem}")
+        super().__init__(translate("{where}: {problem}").format(where=where, problem=problem))
 
 
 class MappingError(DataValidationError):

@@ -22,6 +22,7 @@ from profiling.profiles.segments import (
     rule_expression,
     segment_name,
 )
+from profiling.vocabulary import i18n
 
 # ---- quantile scores --------------------------------------------------------------------
 FLOAT_BUG = (
@@ -384,6 +385,22 @@ def test_bad_rules_raise_a_profiling_error(people):
         apply_rule(people, [Condition("monetary", ">", 1)], "xor")
     with pytest.raises(ProfilingError, match="a rule needs at least one condition"):
         apply_rule(people, [])
+
+
+def test_a_rule_that_cannot_be_used_is_refused_in_the_readers_language(people):
+    with pytest.raises(ProfilingError) as raised:
+        apply_rule(people, [Condition("monetary", ">", "lots")])
+    assert str(raised.value) == "feature 'monetary' is numeric; got value 'lots'"
+    with i18n.language("zh"):
+        with pytest.raises(ProfilingError) as raised:
+            apply_rule(people, [Condition("monetary", ">", "lots")])
+        assert str(raised.value) == "指标 'monetary' 是数值型；收到的值为 'lots'"
+        with pytest.raises(ProfilingError) as raised:
+            apply_rule(people, [Condition("monetary", ">", 1)], "xor")
+        assert str(raised.value) == "combine 应为 “and” 或 “or”，实际为 combine='xor'。"
+        with pytest.raises(ProfilingError) as raised:
+            apply_rule(people, [])
+        assert str(raised.value) == "规则至少需要一个条件"
 
 
 def test_standardized_means_and_the_two_segment_comparison_by_hand():

@@ -180,7 +180,8 @@ def N_(message: str) -> str:
 # the ground floor's errors word their "file, column" prefix (and their own messages, through
 # profiling.errors.translated) in the current language too
 _errors.translate = gettext
-N_("{source}, column '{column}'")  # the msgid profiling.errors.DataValidationError uses
+N_("{source}, column '{column}'")  # the msgids profiling.errors.DataValidationError uses
+N_("{where}: {problem}")
 
 
 # ---- formats ------------------------------------------------------------------------------

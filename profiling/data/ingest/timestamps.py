@@ -158,6 +158,15 @@ _ZONE_SUFFIX = (
 )
 _SAMPLE_VALUES = 1000
 
+FORMAT_NAMES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [label for _fmt, label in _DATETIME_FORMATS]
+        + [d + t + tag for _d, d, tag in _CANON_DATES for _t, t in _CANON_TIMES]
+    )
+)
+"""The name of every text format a column can be read in (before "and other formats" and
+the rest are added): each reads in every language through :func:`timestamp_text`."""
+
 
 def _day_order(label: str) -> str | None:
     return next((tag for tag in _TWIN if label.endswith(tag)), None)
