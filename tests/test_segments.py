@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import polars as pl
@@ -13,9 +14,11 @@ from profiling.profiles.segments import (
     NO_PURCHASE,
     RFM_DEFINITIONS,
     RFM_SEGMENTS,
+    ClusteringError,
     Condition,
     apply_rule,
     cluster_users,
+    clustering_error_text,
     describe_segments,
     quantile_scores,
     rfm_segments,
@@ -217,6 +220,24 @@ def test_clustering_refuses_bad_arguments():
         cluster_users(p, k=3, features=["x", "nope"])
     with pytest.raises(ProfilingError, match="at least 3 users. Got 2 instead"):
         cluster_users(p.head(2), k=2, features=["x", "y"])
+
+
+def test_why_users_cannot_be_clustered_is_kept_in_english_and_read_in_chinese():
+    with i18n.language("zh"), pytest.raises(ClusteringError) as raised:
+        cluster_users(blobs().head(2), features=["x", "y"])
+    assert str(raised.value) == "聚类至少需要 3 位客户，实际只有 2 位。"
+    assert raised.value.english == "clustering needs at least 3 users. Got 2 instead."
+    # a worker process sends it back whole: still in English underneath
+    assert pickle.loads(pickle.dumps(raised.value)).english == raised.value.english  # noqa: S301 - bytes made just above
+    assert clustering_error_text(raised.value.english) == raised.value.english
+    with i18n.language("zh"):
+        assert (
+            clustering_error_text(raised.value.english) == "聚类至少需要 3 位客户，实际只有 2 位。"
+        )
+        assert clustering_error_text("unknown profile features for clustering: nope, gone") == (
+            "用于聚类的画像指标未知：nope, gone"
+        )
+        assert clustering_error_text("clusters were not asked for") == "clusters were not asked for"
 
 
 @pytest.mark.slow

@@ -389,14 +389,47 @@ def default_cluster_features(profiles: pl.DataFrame) -> list[str]:
     ]
 
 
+UNKNOWN_CLUSTER_FEATURES = N_("unknown profile features for clustering: {names}")
+TOO_FEW_TO_CLUSTER = N_("clustering needs at least 3 users. Got {n} instead.")
+NO_TWO_CLUSTERS = N_("no k in the range gives at least two clusters")
+CLUSTERING_ERRORS = (UNKNOWN_CLUSTER_FEATURES, TOO_FEW_TO_CLUSTER, NO_TWO_CLUSTERS)
+"""Why users of a dataset could not be clustered (a snapshot keeps the reason in English)."""
+
+
+class ClusteringError(ProfilingError):
+    """The users of a dataset cannot be clustered. The message is in the reader's language;
+    ``english`` keeps it in English for what is saved (a snapshot's reason for having no
+    clusters), said in the reader's language where shown by :func:`clustering_error_text`."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template, self.values = template, values
+        self.english = template.format(**values)
+        super().__init__(_(template).format(**values))
+
+    def __reduce__(self):  # a worker process sends it through a queue: keep the English
+        return (_clustering_error, (self.template, self.values))
+
+
+def _clustering_error(template: str, values: dict) -> ClusteringError:
+    return ClusteringError(template, **values)
+
+
+def clustering_error_text(stored: str) -> str:
+    """A reason kept by :class:`ClusteringError` (``english``) in the current language; a
+    reason in another shape is returned as stored."""
+    for template in CLUSTERING_ERRORS:
+        found = i18n.template_pattern(template).fullmatch(stored)
+        if found:
+            return _(template).format(**found.groupdict())
+    return stored
+
+
 def prepare_matrix(profiles: pl.DataFrame, features: list[str]) -> np.ndarray:
     """Transform features for clustering: log1p of skewed counts and money, median fill of
     missing values, standardization. Returns a float matrix (users x features)."""
     missing = [f for f in features if f not in profiles.columns]
     if missing:
-        raise ProfilingError(
-            _("unknown profile features for clustering: {names}").format(names=", ".join(missing))
-        )
+        raise ClusteringError(UNKNOWN_CLUSTER_FEATURES, names=", ".join(missing))
     if not features:
         return np.zeros((profiles.height, 0))
     # one select: polars works out every column (and its median) in parallel
@@ -471,7 +504,7 @@ def cluster_users(
     x = prepare_matrix(profiles, features)
     n = x.shape[0]
     if n < 3:
-        raise ProfilingError(_("clustering needs at least 3 users. Got {n} instead.").format(n=n))
+        raise ClusteringError(TOO_FEW_TO_CLUSTER, n=n)
     rng = np.random.default_rng(random_state)
     idx = rng.choice(n, size=min(sample_size, n), replace=False)
     curve: list[dict] = []
@@ -487,7 +520,7 @@ def cluster_users(
             if s > best_s:
                 best, best_s = (kk, labels), s
         if best is None:
-            raise ProfilingError(_("no k in the range gives at least two clusters"))
+            raise ClusteringError(NO_TWO_CLUSTERS)
         k_chosen, labels = best
     else:
         if not isinstance(k, int) or k < 2 or k >= n:

@@ -10,12 +10,11 @@ parse the sample; rows that still fail are counted by the cleaning report.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import N_, template_pattern
 from profiling.vocabulary.i18n import gettext as _
 
 _DATETIME_FORMATS: tuple[tuple[str, str], ...] = (
@@ -116,14 +115,7 @@ _SHAPES = (
 _NESTED = ("format", "date")  # the fields that hold a format's name (said in turn)
 
 
-def _shape(template: str) -> re.Pattern:
-    parts = re.split(r"\{(\w+)\}", template)
-    return re.compile(
-        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)" for i, p in enumerate(parts))
-    )
-
-
-_SHAPE_PATTERNS = tuple((template, _shape(template)) for template in _SHAPES)
+_SHAPE_PATTERNS = tuple((template, template_pattern(template)) for template in _SHAPES)
 
 
 def timestamp_text(stored: str) -> str:
