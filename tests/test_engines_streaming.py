@@ -71,6 +71,12 @@ def test_a_log_the_streaming_engine_cannot_use_is_refused_in_the_readers_languag
     with i18n.language("zh"), pytest.raises(DataValidationError) as raised:
         build_streaming(str(log), scratch=tmp_path / "s2")
     assert str(raised.value) == "log.csv：没有可用的行：全部 2 行都被删除"
+    log.write_text("user_id,item_id,event_type,timestamp\nu1,i1,view,2024-01-05 10:00:00\n")
+    with i18n.language("zh"):  # the cleaning report's note is worded in the reader's language
+        ds, _profiles, _catalog = build_streaming(str(log), scratch=tmp_path / "s3")
+    assert ds.report.events.notes[-1] == (
+        "用 polars 流式引擎清洗：通过原始行的两个 64 位哈希找出完全重复的行；没有示例行"
+    )
 
 
 def test_an_engine_other_than_polars_refuses_a_workspace_in_the_readers_language():

@@ -347,13 +347,17 @@ def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None
             ),
         )
     report.notes.append(
-        "cleaned on Spark: dropped rows are counted per reason and refunds are counted; "
-        "example rows and the other repairs are reported by the polars engine only"
+        _(
+            "cleaned on Spark: dropped rows are counted per reason and refunds are counted; "
+            "example rows and the other repairs are reported by the polars engine only"
+        )
     )
     if report.date_only:
         report.notes.append(
-            "the timestamps carry no time of day (a date-only log): hour and part-of-day "
-            "features, hour heatmaps and the preferred hour are skipped; weekday features stay"
+            _(
+                "the timestamps carry no time of day (a date-only log): hour and part-of-day "
+                "features, hour heatmaps and the preferred hour are skipped; weekday features stay"
+            )
         )
     items = (
         _log_attributes(

@@ -232,8 +232,10 @@ def clean_streaming(
             _("no usable rows: all {n} rows were dropped").format(n=report.rows_read),
         )
     report.notes.append(
-        "cleaned with the polars streaming engine: exact duplicates found by two 64-bit "
-        "hashes of the raw row; no example rows"
+        _(
+            "cleaned with the polars streaming engine: exact duplicates found by two 64-bit "
+            "hashes of the raw row; no example rows"
+        )
     )
     (scratch / "passed.parquet").unlink()
     (scratch / "stage.parquet").unlink(missing_ok=True)
