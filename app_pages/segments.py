@@ -14,6 +14,7 @@ from profiling.profiles.segments import (
     SCHEME_8,
     TIER_RULE,
     TIER_RULES,
+    clustering_error_text,
     compare_segments,
     comparison_table,
     definitions,
@@ -130,7 +131,7 @@ else:
 cur = ov.currency()
 
 if not descriptions:
-    why = seg.k_curve[0].get("error", "") if seg.k_curve else ""
+    why = clustering_error_text(seg.k_curve[0].get("error", "")) if seg.k_curve else ""
     st.info(
         _("No {kind} to show for this workspace.").format(kind=KIND_WORDS[kind].lower())
         + " "

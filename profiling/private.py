@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from profiling.errors import ProfilingError
+from profiling.errors import translated as _
 
 DEFAULT_RETENTION_HOURS = 1.0
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
@@ -50,11 +51,15 @@ def private_dir(path: str | os.PathLike) -> Path:
     p.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = p.lstat()
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise UnsafeFolderError(f"{p}: expected a private folder, found a link or a file")
+        raise UnsafeFolderError(
+            _("{path}: expected a private folder, found a link or a file").format(path=p)
+        )
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         raise UnsafeFolderError(
-            f"{p}: expected a folder owned by this account (uid {os.getuid()}), "
-            f"found one owned by uid {info.st_uid}; remove it or set PERSONA_STUDIO_HOME"
+            _(
+                "{path}: expected a folder owned by this account (uid {uid}), "
+                "found one owned by uid {owner}; remove it or set PERSONA_STUDIO_HOME"
+            ).format(path=p, uid=os.getuid(), owner=info.st_uid)
         )
     if stat.S_IMODE(info.st_mode) != 0o700:
         p.chmod(0o700)
@@ -106,7 +111,9 @@ def retention_seconds() -> float:
         hours = float(raw) if raw else DEFAULT_RETENTION_HOURS
     except ValueError as exc:
         raise ProfilingError(
-            f"PERSONA_STUDIO_UPLOAD_RETENTION_HOURS: expected a number of hours, found {raw!r}"
+            _(
+                "PERSONA_STUDIO_UPLOAD_RETENTION_HOURS: expected a number of hours, found {value!r}"
+            ).format(value=raw)
         ) from exc
     return max(hours, 0.0) * 3600.0
 
@@ -208,9 +215,9 @@ def trim_lru(folder: str | os.PathLike, max_bytes: int, *, keep: set[str] = froz
         if entry.is_file(follow_symlinks=False):
             st = entry.stat()
             files.append((st.st_mtime, entry.name, st.st_size))
-    total = sum(size for _, _, size in files)
+    total = sum(size for _mtime, _name, size in files)
     freed = 0
-    for _, name, size in sorted(files):
+    for _mtime, name, size in sorted(files):
         if total - freed <= max_bytes:
             break
         if name in keep:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from profiling.errors import ProfilingError
+from profiling.errors import translated as _
 
 MASTER_ENV = "PERSONA_SPARK_MASTER"
 DRIVER_MEMORY_ENV = "PERSONA_SPARK_DRIVER_MEMORY"
@@ -46,8 +47,10 @@ def spark_session(
         from pyspark.sql import SparkSession
     except ImportError as exc:  # PySpark is an extra: the app's requirements leave it out
         raise SparkEngineError(
-            "the Spark engine needs PySpark and Java 17+: pip install 'persona-studio[spark]' "
-            f"(or pip install -r requirements-dev.txt in a checkout); found: {exc}"
+            _(
+                "the Spark engine needs PySpark and Java 17+: pip install 'persona-studio[spark]' "
+                "(or pip install -r requirements-dev.txt in a checkout); found: {exc}"
+            ).format(exc=exc)
         ) from None
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -76,7 +79,9 @@ def spark_session(
         session = builder.getOrCreate()
     except Exception as exc:  # JVM missing or failing to start  # noqa: BLE001 - Py4J raises plain Exception subclasses for any JVM failure
         raise SparkEngineError(
-            f"could not start Spark (is Java 17+ installed? scripts/ensure_java.sh): {exc}"
+            _(
+                "could not start Spark (is Java 17+ installed? scripts/ensure_java.sh): {exc}"
+            ).format(exc=exc)
         ) from None
     if input_path and not shuffle_partitions:
         size_shuffle_partitions(session, input_path)

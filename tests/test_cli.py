@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from profiling.cli import main
+from profiling.cli.common import load_input
+from profiling.errors import ProfilingError
+from profiling.vocabulary import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = "Customer ID,StockCode,InvoiceDate,Quantity,Price\nc1,A,2024-01-01 10:00,2,5.00\n,A,2024-01-02 10:00,1,5.00\n"
@@ -88,6 +92,18 @@ def test_build_refuses_a_bad_k(tmp_path, capsys):
     path.write_text(EVENTS)
     assert main(["build", str(path), "--k", "many", "--out", str(tmp_path / "o")]) == 2
     assert "--k must be 'auto' or an integer. Got --k='many' instead." in capsys.readouterr().err
+
+
+def test_input_errors_read_in_english_here_and_in_chinese_where_a_page_meets_them(tmp_path, capsys):
+    assert main(["build", "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == "error: give an events file, or --workspace NAME\n"
+    with i18n.language("zh"):
+        with pytest.raises(ProfilingError) as raised:
+            load_input(argparse.Namespace(workspace="shop", events="orders.csv"))
+        assert str(raised.value) == "请提供行为数据文件或 --workspace 之一，不要同时提供"
+        with pytest.raises(ProfilingError) as raised:
+            load_input(argparse.Namespace(workspace=None, events=None))
+        assert str(raised.value) == "请提供行为数据文件，或 --workspace NAME"
 
 
 def test_evaluate_writes_metrics_per_user_values_and_a_report(tmp_path, capsys):

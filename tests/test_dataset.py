@@ -9,6 +9,7 @@ import pytest
 
 from profiling.data.dataset import load_dataset
 from profiling.errors import DataValidationError
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 
 EVENTS = (
@@ -89,6 +90,23 @@ def test_a_users_table_whose_ids_match_no_event_is_refused(files, tmp_path):
         DataValidationError, match=r"strangers\.csv, column 'user_id': none of the 3 users"
     ):
         load_dataset(files["events"], str(other))
+
+
+def test_ids_that_match_no_event_are_refused_in_the_readers_language(files, tmp_path):
+    other = tmp_path / "strangers.csv"
+    other.write_text("item_id,title\nx1,Kettle\nx2,Mug\n")
+    with pytest.raises(DataValidationError) as raised:
+        load_dataset(files["events"], items=str(other))
+    assert str(raised.value) == (
+        "strangers.csv, column 'item_id': none of the 3 items in the event log has a row in "
+        "this table; expected item ids like the event log's, found ids such as ['x1', 'x2']"
+    )
+    with i18n.language("zh"), pytest.raises(DataValidationError) as raised:
+        load_dataset(files["events"], items=str(other))
+    assert str(raised.value) == (
+        "strangers.csv，列 “item_id”：行为日志中的 3 个商品在此表中都没有对应的行；"
+        "应为与行为日志相同的商品 ID，实际的 ID 如 ['x1', 'x2']"
+    )
 
 
 def test_dataset_interactions_and_split_interactions_agree_on_the_latest_rating(tmp_path):

@@ -10,6 +10,7 @@ from profiling.errors import ProfilingError
 from profiling.present import viz
 from profiling.profiles import embeddings as E
 from profiling.recommenders import registry
+from profiling.vocabulary import i18n
 
 
 def _blobs(n: int = 60, seed: int = 0) -> tuple[list[str], np.ndarray]:
@@ -72,6 +73,19 @@ def test_too_few_users_or_bad_parameters_are_clear_errors():
         E.EmbeddingParams(method="tsne")
     with pytest.raises(ProfilingError, match="3 user ids for a matrix of 4 rows"):
         E.embed(["a", "b", "c"], np.zeros((4, 2)), E.EmbeddingParams(method="pca"))
+
+
+def test_a_map_that_cannot_be_drawn_says_why_in_the_readers_language():
+    with pytest.raises(ProfilingError) as raised:
+        E.embed(["a", "b"], np.zeros((2, 3)), E.EmbeddingParams(method="pca"))
+    assert str(raised.value) == "a map needs at least 5 users; this dataset has 2"
+    with i18n.language("zh"):
+        with pytest.raises(ProfilingError) as raised:
+            E.embed(["a", "b"], np.zeros((2, 3)), E.EmbeddingParams(method="pca"))
+        assert str(raised.value) == "绘制地图至少需要 5 位客户；此数据集只有 2 位"
+        with pytest.raises(ProfilingError) as raised:
+            E.EmbeddingParams(method="tsne")
+        assert str(raised.value) == "未知投影方法 'tsne'；应为 umap, pca 之一"
 
 
 def test_profile_matrix_is_standardized():

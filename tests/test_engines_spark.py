@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from datetime import UTC, datetime
 
 import polars as pl
@@ -12,6 +13,7 @@ import pytest
 from profiling.cli import main
 from profiling.data.dataset import sample_paths
 from profiling.errors import DataValidationError
+from profiling.vocabulary import i18n
 
 pytestmark = pytest.mark.spark
 
@@ -300,3 +302,40 @@ def test_spark_als_recommends_the_item_a_users_group_shares_and_zero_for_unseen_
     z = list(model.items_).index("z")
     assert not model.item_factors_[z].any()
     assert model.user_factors_.shape == (8, 4)
+
+
+def test_spark_refusals_read_in_the_readers_language_before_any_session_starts(
+    tmp_path, monkeypatch
+):
+    # none of these needs Spark running: they are refused before a session is used
+    from profiling.engines.spark import read_events
+    from profiling.engines.spark_stream import stream_files
+    from profiling.spark_session import SparkEngineError, spark_session
+
+    with pytest.raises(DataValidationError) as raised:
+        read_events(None, "events.xlsx")
+    assert str(raised.value) == (
+        "events.xlsx: the Spark engine reads Parquet (a file or a folder) and CSV/TSV with a "
+        "header; found a file ending in '.xlsx'. Convert it, or use --engine polars"
+    )
+    with i18n.language("zh"):
+        with pytest.raises(DataValidationError) as raised:
+            read_events(None, "events.xlsx")
+        assert str(raised.value) == (
+            "events.xlsx：Spark 引擎读取 Parquet（文件或文件夹）和带表头的 CSV/TSV；"
+            "实际文件的扩展名为 '.xlsx'。请转换格式，或使用 --engine polars"
+        )
+        with pytest.raises(SparkEngineError) as raised:
+            stream_files(None, tmp_path, print, tmp_path / "checkpoint", fmt="xml")
+        assert str(raised.value) == "数据流格式：应为 csv, parquet 之一，实际为 'xml'"
+        with pytest.raises(SparkEngineError) as raised:
+            stream_files(None, tmp_path / "incoming", print, tmp_path / "checkpoint")
+        assert str(raised.value) == f"{tmp_path / 'incoming'}：要监视的文件夹不存在"
+        monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if PySpark were missing
+        with pytest.raises(SparkEngineError) as raised:
+            spark_session()
+        assert str(raised.value) == (
+            "Spark 引擎需要 PySpark 和 Java 17+：pip install 'persona-studio[spark]'（在源码检出中"
+            "为 pip install -r requirements-dev.txt）；实际：import of pyspark.sql halted; None "
+            "in sys.modules"
+        )

@@ -9,7 +9,7 @@ import pytest
 from profiling.errors import DataValidationError
 from profiling.profiles.features import add_tags, attribute_columns, build_profiles
 from profiling.profiles.segments import build_segments, with_assignments
-from profiling.vocabulary import fmt
+from profiling.vocabulary import fmt, i18n
 from profiling.vocabulary import glossary as G
 from tests.test_features import ITEMS, STORE, USERS, load
 
@@ -147,6 +147,11 @@ def test_a_currency_setting_must_be_a_known_code():
         DataValidationError, match="currency setting: expected an ISO 4217 code.*'pesos'"
     ):
         fmt.normalize_currency("pesos")
+    with i18n.language("zh"), pytest.raises(DataValidationError) as raised:
+        fmt.normalize_currency("pesos")
+    assert str(raised.value) == (
+        "货币设置：应为 ISO 4217 代码，如 GBP、USD 或 EUR（或 £、$、€），实际为 'pesos'"
+    )
 
 
 def test_exports_round_money_to_cents_and_ratios_to_four_decimals_with_units():

@@ -220,6 +220,17 @@ def test_the_mapping_reasons_are_stored_in_english_and_read_in_chinese(tmp_path)
         "column_4": "内容：行为名称",
         "column_5": "内容：Unix 时间戳（秒）",  # the timestamp format, translated too
     }
+    # a text date format is stored in English and said piece by piece
+    path = tmp_path / "dates.csv"
+    path.write_text(
+        "1,2268318,13/01/2020 10:00\n1,2333346,14/02/2020 11:30\n2,2268318,01/03/2020 09:15\n"
+        "2,3911125,02/03/2020 09:20\n3,2333346,03/03/2020 10:00\n",
+        encoding="utf-8",
+    )
+    mapping = ingest.infer_roles(ingest.read_table(str(path)))
+    assert mapping.reasons["column_3"] == "content: day/month/year time (day first)"
+    with i18n.language("zh"):
+        assert ingest.reason_text(mapping.reasons["column_3"]) == "内容：日/月/年 时间（日在前）"
     frame = pl.DataFrame(
         {
             "customer": ["c1", "c2"],
@@ -258,6 +269,16 @@ def test_the_mapping_reasons_are_stored_in_english_and_read_in_chinese(tmp_path)
         "content: values on a 0.5-5 rating scale in half steps (headerless)": (
             "内容：取值在 0.5-5 的评分范围内，以 0.5 为步长（文件没有表头）"
         ),
+        # text date formats: the date words, time, order and what the sample showed
+        "content: month/day/year (month first); every sampled day is 12 or less, so the "
+        "day/month order is assumed": (
+            "内容：月/日/年（月在前）；样本中每个“日”都不超过 12，因此日/月顺序是推定的"
+        ),
+        "content: year-month-day time am/pm and other formats; time zones seen (UTC, +08:00), "
+        "all converted to UTC": (
+            "内容：年-月-日 时间（上午/下午）及其他格式；发现时区（UTC, +08:00），均已转换为 UTC"
+        ),
+        "content: day-Mon-year time": "内容：日-英文月份缩写-年 时间",
         "a reason of another shape": "a reason of another shape",
         "": "",
     }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import polars as pl
 import pytest
 
 from profiling.data import ingest
 from profiling.errors import DataValidationError, MappingError
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 
 UTC = dt.UTC
@@ -273,6 +275,63 @@ def test_ambiguous_day_month_order_is_reported(tmp_path):
     res = clean(write(tmp_path, "t.csv", text))
     assert any("day-first or month-first" in n for n in res.report.notes)
     assert res.frame.sort("user_id")[S.TIMESTAMP][0] == dt.datetime(2024, 1, 2, tzinfo=UTC)
+
+
+def test_the_timestamp_format_is_stored_in_english_and_read_in_chinese(tmp_path):
+    text = "user,when\nu1,01/02/2024\nu2,03/04/2024\n"
+    res = clean(write(tmp_path, "t.csv", text))
+    assert res.report.timestamp_format == (
+        "month/day/year (month first); every sampled day is 12 or less, so the day/month "
+        "order is assumed"
+    )
+    with i18n.language("zh"):
+        assert ingest.timestamp_text(res.report.timestamp_format) == (
+            "月/日/年（月在前）；样本中每个“日”都不超过 12，因此日/月顺序是推定的"
+        )
+        assert ingest.timestamp_text("native date-times in Asia/Shanghai, converted to UTC") == (
+            "原生日期时间（Asia/Shanghai 时区），已转换为 UTC"
+        )
+        assert ingest.timestamp_text("a format of another shape") == "a format of another shape"
+        # the note is worded when the file is read, in the reader's language
+        res = clean(write(tmp_path, "t.csv", text))
+    assert (
+        "“when” 中的时间戳既可能日在前也可能月在前；按 月/日/年（月在前） 读取" in res.report.notes
+    )
+    assert ingest.timestamp_text(res.report.timestamp_format) == res.report.timestamp_format
+
+
+def test_every_text_timestamp_format_has_a_chinese_name():
+    from profiling.data.ingest.timestamps import FORMAT_NAMES
+
+    assert "day/month/year time (day first)" in FORMAT_NAMES
+    assert "year Mon day time am/pm" in FORMAT_NAMES
+    with i18n.language("zh"):
+        assert (
+            ingest.timestamp_text("year Mon day time am/pm")
+            == "年 英文月份缩写 日 时间（上午/下午）"
+        )
+        for name in FORMAT_NAMES:
+            latin = set(re.findall(r"[A-Za-z]+", ingest.timestamp_text(name)))
+            assert latin <= {"ISO", "YYYYMMDD", "YYYYMMDDhhmmss"}, name
+
+
+def test_an_unreadable_file_is_named_in_the_readers_language(tmp_path):
+    with pytest.raises(DataValidationError) as raised:
+        ingest.read_table(str(tmp_path / "nope.csv"))
+    assert str(raised.value) == "nope.csv: file not found"
+    with i18n.language("zh"):
+        with pytest.raises(DataValidationError) as raised:
+            ingest.read_table(str(tmp_path / "nope.csv"))
+        assert str(raised.value) == "nope.csv：找不到文件"
+        with pytest.raises(DataValidationError) as raised:
+            ingest.read_table(write(tmp_path, "empty.csv", ""))
+        assert str(raised.value) == "empty.csv：文件为空（0 字节）；需要一个表格"
+        with pytest.raises(DataValidationError) as raised:
+            clean(write(tmp_path, "bad.csv", "user_id,timestamp\nu1,soon\nu2,later\n"))
+        assert str(raised.value) == (
+            "bad.csv，列 “timestamp”：应为时间戳（ISO 日期、日/月/年、YYYYMMDD、Unix 秒或毫秒），"
+            "但无一能解析；发现的值例如 ['soon', 'later']"
+        )
 
 
 def test_user_overrides_win_over_inference(tmp_path):

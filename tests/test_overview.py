@@ -9,6 +9,7 @@ import pytest
 
 from profiling.errors import ProfilingError
 from profiling.profiles import overview as O
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 
 
@@ -134,6 +135,9 @@ def test_a_date_range_that_ends_before_it_starts_is_refused():
         match=r"date range: the end \(2024-01-01\) is before the start \(2024-02-01\)",
     ):
         O.day_bounds(date(2024, 2, 1), date(2024, 1, 1))
+    with i18n.language("zh"), pytest.raises(ProfilingError) as raised:
+        O.day_bounds(date(2024, 2, 1), date(2024, 1, 1))
+    assert str(raised.value) == "日期范围：结束日期（2024-01-01）早于开始日期（2024-02-01）"
 
 
 def test_revenue_and_orders_per_month_net_of_refunds():

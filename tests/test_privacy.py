@@ -11,6 +11,7 @@ import pytest
 from profiling import workspace as W
 from profiling.data import privacy as P
 from profiling.errors import WorkspaceError
+from profiling.vocabulary import i18n
 from profiling.workspace import db
 from profiling.workspace import privacy as WP
 from profiling.workspace.results import ResultStore
@@ -38,6 +39,26 @@ def test_the_pseudonym_key_must_exist_and_be_long_enough(monkeypatch):
     assert P.pseudonym_key() == b"x" * 16
     with pytest.raises(P.PrivacyError, match="no column 'user_id'"):
         P.pseudonymize(pl.DataFrame({"id": ["a"]}), KEY)
+
+
+def test_a_refused_privacy_setting_is_said_in_the_readers_language(monkeypatch):
+    monkeypatch.delenv(P.KEY_ENV, raising=False)
+    with pytest.raises(P.PrivacyError) as raised:
+        P.pseudonym_key("short")
+    assert str(raised.value) == "the pseudonym key must have at least 16 bytes; found 5"
+    with i18n.language("zh"):
+        with pytest.raises(P.PrivacyError) as raised:
+            P.pseudonym_key("short")
+        assert str(raised.value) == "假名密钥至少需要 16 字节；实际为 5 字节"
+        with pytest.raises(P.PrivacyError) as raised:
+            P.pseudonym_key()
+        assert str(raised.value) == (
+            "假名化 ID 需要密钥：请设置 PERSONA_STUDIO_PSEUDONYM_KEY，或在 "
+            ".streamlit/secrets.toml 中设置 pseudonym_key；目前都没有"
+        )
+        with pytest.raises(P.PrivacyError) as raised:
+            P.dp_counts(pl.DataFrame({"segment": ["a"], "users": [3]}), "users", epsilon=0)
+        assert str(raised.value) == "epsilon 应为正数，实际为 0"
 
 
 def test_small_groups_are_merged_and_a_merged_group_under_k_is_hidden():

@@ -12,8 +12,10 @@ import pytest
 from profiling import private
 from profiling import workspace as W
 from profiling.data import ingest
+from profiling.errors import ProfilingError
 from profiling.private import UnsafeFolderError
 from profiling.profiles import embeddings as E
+from profiling.vocabulary import i18n
 from profiling.workspace import store
 
 
@@ -40,6 +42,27 @@ def test_private_dir_refuses_a_link_or_a_file(tmp_path):
     (tmp_path / "link").symlink_to(tmp_path / "real")
     with pytest.raises(UnsafeFolderError, match="expected a private folder, found a link"):
         private.private_dir(tmp_path / "link")
+
+
+def test_a_refused_folder_or_setting_is_said_in_the_readers_language(tmp_path, monkeypatch):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(UnsafeFolderError) as raised:
+        private.private_dir(tmp_path / "link")
+    assert (
+        str(raised.value)
+        == f"{tmp_path / 'link'}: expected a private folder, found a link or a file"
+    )
+    monkeypatch.setenv("PERSONA_STUDIO_UPLOAD_RETENTION_HOURS", "soon")
+    with i18n.language("zh"):
+        with pytest.raises(UnsafeFolderError) as raised:
+            private.private_dir(tmp_path / "link")
+        assert str(raised.value) == f"{tmp_path / 'link'}：应为私有文件夹，实际是链接或文件"
+        with pytest.raises(ProfilingError) as raised:
+            private.retention_seconds()
+        assert str(raised.value) == (
+            "PERSONA_STUDIO_UPLOAD_RETENTION_HOURS：应为小时数，实际为 'soon'"
+        )
 
 
 def test_uploads_are_0600_in_a_0700_folder_named_by_digest_not_by_file_name(home):

@@ -213,6 +213,26 @@ def test_a_pdf_without_a_browser_names_it(tmp_path):
         R.html_to_pdf("<p>x</p>", chromium=str(tmp_path / "no-chromium"))
 
 
+def test_a_refused_report_says_why_in_the_readers_language(monkeypatch):
+    monkeypatch.setattr(R, "chromium_path", lambda: None)
+    with pytest.raises(R.ReportError) as raised:
+        R.html_to_pdf("<p>x</p>")
+    assert str(raised.value) == (
+        "the PDF needs Chromium: expected it at /usr/bin/chromium or in $BROWSER_PATH; found none"
+    )
+    with i18n.language("zh"):
+        with pytest.raises(R.ReportError) as raised:
+            R.html_to_pdf("<p>x</p>")
+        assert str(raised.value) == (
+            "生成 PDF 需要 Chromium：应位于 /usr/bin/chromium 或由 $BROWSER_PATH 指定，但都没有找到"
+        )
+        with pytest.raises(P.PrivacyError) as raised:
+            R.protected_sizes(SEGMENTS[:1], epsilon=1.0, noisy={"Tiny": 4})
+        assert (
+            str(raised.value) == "加噪发布的数据中没有分群 ['Loyal'] 的人数；现有的分群：['Tiny']"
+        )
+
+
 def test_the_newest_saved_result_of_a_kind_is_found_whatever_its_parameters(tmp_path):
     store = ResultStore(tmp_path / "results")
     end = datetime(2024, 1, 1, tzinfo=UTC)

@@ -9,6 +9,7 @@ import pytest
 
 from profiling.errors import ProfilingError
 from profiling.profiles import risk
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 
 T0 = datetime(2024, 3, 1, 9, tzinfo=UTC)
@@ -124,6 +125,22 @@ def test_four_orders_in_ten_minutes_is_not_a_burst():
 def test_risk_needs_the_user_and_time_columns():
     with pytest.raises(ProfilingError, match="column 'timestamp' is missing"):
         risk.risk_features(pl.DataFrame({S.USER_ID: ["a"], S.EVENT_TYPE: ["view"]}))
+
+
+def test_a_missing_column_is_named_in_the_readers_language():
+    events = pl.DataFrame({S.USER_ID: ["a"], S.TIMESTAMP: [datetime(2024, 1, 1, tzinfo=UTC)]})
+    with pytest.raises(ProfilingError) as raised:
+        risk.risk_features(events)
+    assert str(raised.value) == (
+        "events: column 'event_type' is missing; risk scores need user_id, event_type and "
+        "timestamp. Columns found: user_id, timestamp."
+    )
+    with i18n.language("zh"), pytest.raises(ProfilingError) as raised:
+        risk.risk_features(events)
+    assert str(raised.value) == (
+        "行为数据：缺少列 “event_type”；风险得分需要 user_id、event_type 和 timestamp。"
+        "现有的列：user_id, timestamp。"
+    )
 
 
 def test_flag_counts_list_every_rule_with_its_users(scored):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import polars as pl
@@ -13,15 +14,18 @@ from profiling.profiles.segments import (
     NO_PURCHASE,
     RFM_DEFINITIONS,
     RFM_SEGMENTS,
+    ClusteringError,
     Condition,
     apply_rule,
     cluster_users,
+    clustering_error_text,
     describe_segments,
     quantile_scores,
     rfm_segments,
     rule_expression,
     segment_name,
 )
+from profiling.vocabulary import i18n
 
 # ---- quantile scores --------------------------------------------------------------------
 FLOAT_BUG = (
@@ -218,6 +222,24 @@ def test_clustering_refuses_bad_arguments():
         cluster_users(p.head(2), k=2, features=["x", "y"])
 
 
+def test_why_users_cannot_be_clustered_is_kept_in_english_and_read_in_chinese():
+    with i18n.language("zh"), pytest.raises(ClusteringError) as raised:
+        cluster_users(blobs().head(2), features=["x", "y"])
+    assert str(raised.value) == "聚类至少需要 3 位客户，实际只有 2 位。"
+    assert raised.value.english == "clustering needs at least 3 users. Got 2 instead."
+    # a worker process sends it back whole: still in English underneath
+    assert pickle.loads(pickle.dumps(raised.value)).english == raised.value.english  # noqa: S301 - bytes made just above
+    assert clustering_error_text(raised.value.english) == raised.value.english
+    with i18n.language("zh"):
+        assert (
+            clustering_error_text(raised.value.english) == "聚类至少需要 3 位客户，实际只有 2 位。"
+        )
+        assert clustering_error_text("unknown profile features for clustering: nope, gone") == (
+            "用于聚类的画像指标未知：nope, gone"
+        )
+        assert clustering_error_text("clusters were not asked for") == "clusters were not asked for"
+
+
 @pytest.mark.slow
 def test_default_clusters_recover_the_sample_store_personas():
     from sklearn.metrics import adjusted_rand_score
@@ -384,6 +406,22 @@ def test_bad_rules_raise_a_profiling_error(people):
         apply_rule(people, [Condition("monetary", ">", 1)], "xor")
     with pytest.raises(ProfilingError, match="a rule needs at least one condition"):
         apply_rule(people, [])
+
+
+def test_a_rule_that_cannot_be_used_is_refused_in_the_readers_language(people):
+    with pytest.raises(ProfilingError) as raised:
+        apply_rule(people, [Condition("monetary", ">", "lots")])
+    assert str(raised.value) == "feature 'monetary' is numeric; got value 'lots'"
+    with i18n.language("zh"):
+        with pytest.raises(ProfilingError) as raised:
+            apply_rule(people, [Condition("monetary", ">", "lots")])
+        assert str(raised.value) == "指标 'monetary' 是数值型；收到的值为 'lots'"
+        with pytest.raises(ProfilingError) as raised:
+            apply_rule(people, [Condition("monetary", ">", 1)], "xor")
+        assert str(raised.value) == "combine 应为 “and” 或 “or”，实际为 combine='xor'。"
+        with pytest.raises(ProfilingError) as raised:
+            apply_rule(people, [])
+        assert str(raised.value) == "规则至少需要一个条件"
 
 
 def test_standardized_means_and_the_two_segment_comparison_by_hand():

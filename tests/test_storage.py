@@ -352,3 +352,24 @@ def _with_func(parser, func):
 
     parser.parse_args = parse
     return parser
+
+
+def test_why_a_snapshot_has_no_clusters_is_kept_in_english_whatever_the_language(tmp_path):
+    from profiling.data.dataset import load_dataset
+    from profiling.profiles.segments import clustering_error_text
+    from profiling.vocabulary import i18n
+
+    log = tmp_path / "two.csv"
+    log.write_text(
+        "user_id,item_id,event_type,timestamp\n"
+        "u1,i1,purchase,2024-01-01 10:00\nu2,i2,purchase,2024-01-02 10:00\n"
+    )
+    with i18n.language("zh"):  # a page in Chinese computes it (in a job, in its language)
+        _profiles, seg = store.compute_snapshot(load_dataset(str(log)))
+        assert clustering_error_text(seg.k_curve[0]["error"]) == (
+            "聚类至少需要 3 位客户，实际只有 2 位。"
+        )
+    assert (seg.k, seg.k_curve) == (
+        0,
+        [{"error": "clustering needs at least 3 users. Got 2 instead."}],
+    )

@@ -22,6 +22,7 @@ from profiling.profiles.users import (
 )
 from profiling.recommenders import registry
 from profiling.recommenders.base import explained_recommendations
+from profiling.vocabulary import i18n
 
 PROFILES = pl.DataFrame(
     {
@@ -82,6 +83,15 @@ def test_rhythm_of_one_users_rows_follows_the_whole_logs_time_of_day():
 def test_an_unknown_user_is_a_clear_error():
     with pytest.raises(ProfilingError, match="unknown user 'zz'"):
         percentiles(PROFILES, "zz")
+
+
+def test_an_unknown_user_is_named_in_the_readers_language():
+    with pytest.raises(ProfilingError) as raised:
+        percentiles(PROFILES, "zz")
+    assert str(raised.value) == "unknown user 'zz': no events for this id in the dataset"
+    with i18n.language("zh"), pytest.raises(ProfilingError) as raised:
+        ProfileNeighbours(PROFILES, ["weekend_share"]).of("zz")
+    assert str(raised.value) == "未知客户 'zz'：数据集中没有此 ID 的行为记录"
 
 
 EVENTS = pl.DataFrame(

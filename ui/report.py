@@ -11,6 +11,7 @@ from profiling.data.dataset import Dataset
 from profiling.data.ingest import CleaningReport
 from profiling.data.ingest.events import rating_scale_text
 from profiling.data.ingest.roles import reason_text
+from profiling.data.ingest.timestamps import timestamp_text
 from profiling.errors import ProfilingError
 from profiling.present import viz
 from profiling.vocabulary import fmt, i18n
@@ -70,7 +71,9 @@ def table_report(rep: CleaningReport, key: str) -> None:
             )
             + (
                 " · "
-                + _("timestamps: {format}").format(format=escape_markdown(_(rep.timestamp_format)))
+                + _("timestamps: {format}").format(
+                    format=escape_markdown(timestamp_text(rep.timestamp_format))
+                )
                 if rep.timestamp_format
                 else ""
             )

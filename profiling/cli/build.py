@@ -8,6 +8,7 @@ import json
 
 from profiling.cli.common import add_inputs, format_report, load_input
 from profiling.errors import ProfilingError
+from profiling.vocabulary.i18n import gettext as _
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -49,7 +50,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             k = int(k)
         except ValueError:
             raise ProfilingError(
-                f"--k must be 'auto' or an integer. Got --k={args.k!r} instead."
+                _("--k must be 'auto' or an integer. Got --k={k!r} instead.").format(k=args.k)
             ) from None
     from profiling.engines.build import load_and_profile
 

@@ -8,6 +8,7 @@ import json
 from profiling.data import ingest
 from profiling.data.dataset import Dataset, load_dataset
 from profiling.errors import ProfilingError
+from profiling.vocabulary.i18n import gettext as _
 
 
 def add_inputs(p: argparse.ArgumentParser, *, workspace: bool = False) -> None:
@@ -34,12 +35,12 @@ def add_inputs(p: argparse.ArgumentParser, *, workspace: bool = False) -> None:
 def load_input(args: argparse.Namespace) -> Dataset:
     if getattr(args, "workspace", None):
         if args.events:
-            raise ProfilingError("give either an events file or --workspace, not both")
+            raise ProfilingError(_("give either an events file or --workspace, not both"))
         from profiling.workspace import open_workspace
 
         return open_workspace(args.workspace).dataset()
     if not args.events:
-        raise ProfilingError("give an events file, or --workspace NAME")
+        raise ProfilingError(_("give an events file, or --workspace NAME"))
     return load_dataset(
         args.events,
         args.users,

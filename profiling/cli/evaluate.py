@@ -10,6 +10,7 @@ import polars as pl
 
 from profiling.cli.common import add_inputs, load_input
 from profiling.errors import ProfilingError
+from profiling.vocabulary.i18n import gettext as _
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -27,7 +28,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for n in names:
         if n not in registry.MODELS:
             raise ProfilingError(
-                f"unknown model {n!r}; expected some of: {', '.join(registry.MODELS)}"
+                _("unknown model {name!r}; expected some of: {names}").format(
+                    name=n, names=", ".join(registry.MODELS)
+                )
             )
     ds = load_input(args)
     types = None

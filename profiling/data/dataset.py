@@ -14,6 +14,20 @@ import polars as pl
 from profiling.data import ingest
 from profiling.errors import DataValidationError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
+
+NO_MATCHING_IDS = {
+    S.USER_ID: N_(
+        "none of the {total} users in the event log has a row in this table; expected user "
+        "ids like the event log's, found ids such as {examples}"
+    ),
+    S.ITEM_ID: N_(
+        "none of the {total} items in the event log has a row in this table; expected item "
+        "ids like the event log's, found ids such as {examples}"
+    ),
+}
+"""A users or items table whose ids match none of the event log's (by the id column)."""
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 SAMPLE_NAME = "Sample store"
@@ -305,12 +319,9 @@ def load_dataset(
         (items_report, items_df, joins.items_matched, joins.event_items, S.ITEM_ID),
     ):
         if rep is not None and total and matched == 0:
-            what = key.split("_")[0]
             raise DataValidationError(
                 rep.source,
-                f"none of the {total} {what}s in the event log has a row in this table; "
-                f"expected {what} ids like the event log's, found ids such as "
-                f"{table[key].head(3).to_list()}",
+                _(NO_MATCHING_IDS[key]).format(total=total, examples=table[key].head(3).to_list()),
                 column=next((c for c, r in rep.mapping.items() if r == key), None),
             )
 

@@ -24,6 +24,7 @@ import polars as pl
 
 from profiling.errors import ProfilingError
 from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 KEY_ENV = "PERSONA_STUDIO_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
@@ -59,13 +60,17 @@ def pseudonym_key(value: str | bytes | None = None) -> bytes:
     raw = value if value is not None else os.environ.get(KEY_ENV)
     if raw is None or raw == "":
         raise PrivacyError(
-            f"pseudonymized ids need a secret key: set {KEY_ENV} or "
-            f"pseudonym_key in .streamlit/secrets.toml; found none"
+            _(
+                "pseudonymized ids need a secret key: set {variable} or "
+                "pseudonym_key in .streamlit/secrets.toml; found none"
+            ).format(variable=KEY_ENV)
         )
     key = raw.encode() if isinstance(raw, str) else bytes(raw)
     if len(key) < MIN_KEY_BYTES:
         raise PrivacyError(
-            f"the pseudonym key must have at least {MIN_KEY_BYTES} bytes; found {len(key)}"
+            _("the pseudonym key must have at least {least} bytes; found {n}").format(
+                least=MIN_KEY_BYTES, n=len(key)
+            )
         )
     return key
 
@@ -83,7 +88,11 @@ def pseudonymize(frame: pl.DataFrame, key: bytes, column: str = "user_id") -> pl
     result is joined back, so a log of millions of events costs one HMAC per user.
     """
     if column not in frame.columns:
-        raise PrivacyError(f"cannot pseudonymize: no column {column!r} in {frame.columns}")
+        raise PrivacyError(
+            _("cannot pseudonymize: no column {column!r} in {columns}").format(
+                column=column, columns=frame.columns
+            )
+        )
     distinct = frame.select(pl.col(column).cast(pl.String).unique().drop_nulls())[column]
     mapping = pl.DataFrame(
         {
@@ -116,7 +125,9 @@ def suppress_small_groups(
     for col in (label, count):
         if col not in frame.columns:
             raise PrivacyError(
-                f"cannot suppress small groups: no column {col!r} in {frame.columns}"
+                _("cannot suppress small groups: no column {column!r} in {columns}").format(
+                    column=col, columns=frame.columns
+                )
             )
     small = pl.col(count) < k
     big = frame.filter(~small)
@@ -144,7 +155,11 @@ def hide_small_cells(
     rows dropped). Cells are dropped rather than merged: a merged "from any to any" cell
     would mean nothing in a two-way table."""
     if count not in frame.columns:
-        raise PrivacyError(f"cannot suppress small cells: no column {count!r} in {frame.columns}")
+        raise PrivacyError(
+            _("cannot suppress small cells: no column {column!r} in {columns}").format(
+                column=count, columns=frame.columns
+            )
+        )
     if k < 2:
         return frame, 0
     kept = frame.filter(pl.col(count) >= k)
@@ -171,9 +186,15 @@ def dp_counts(frame: pl.DataFrame, column: str = "users", epsilon: float = 1.0) 
     seeded (a known seed would let anyone subtract the noise).
     """
     if not epsilon > 0:
-        raise PrivacyError(f"epsilon must be a positive number; found {epsilon!r}")
+        raise PrivacyError(
+            _("epsilon must be a positive number; found {epsilon!r}").format(epsilon=epsilon)
+        )
     if column not in frame.columns:
-        raise PrivacyError(f"cannot add noise: no column {column!r} in {frame.columns}")
+        raise PrivacyError(
+            _("cannot add noise: no column {column!r} in {columns}").format(
+                column=column, columns=frame.columns
+            )
+        )
     import opendp.prelude as dp
 
     dp.enable_features("contrib")

@@ -12,6 +12,7 @@ import polars as pl
 from profiling.data import ingest
 from profiling.errors import ProfilingError
 from profiling.profiles.features import FeatureCatalog
+from profiling.vocabulary.i18n import gettext as _
 
 
 def load_and_profile(
@@ -26,15 +27,17 @@ def load_and_profile(
     engine = getattr(args, "engine", "polars") or "polars"
     if engine != "polars" and getattr(args, "workspace", None):
         raise ProfilingError(
-            f"--engine {engine} reads files (an events path or URI), not a saved workspace; "
-            "drop --workspace or use --engine polars"
+            _(
+                "--engine {engine} reads files (an events path or URI), not a saved workspace; "
+                "drop --workspace or use --engine polars"
+            ).format(engine=engine)
         )
     if engine == "spark":
         from profiling.engines.spark import build_profiles_spark, load_dataset_spark
         from profiling.spark_session import spark_session
 
         if not args.events:
-            raise ProfilingError("give an events file or URI for --engine spark")
+            raise ProfilingError(_("give an events file or URI for --engine spark"))
         start = time.perf_counter()
         ds = load_dataset_spark(
             spark_session(input_path=args.events),
@@ -53,7 +56,7 @@ def load_and_profile(
         from profiling.engines.streaming import build_streaming
 
         if not args.events:
-            raise ProfilingError("give an events file for --engine streaming")
+            raise ProfilingError(_("give an events file for --engine streaming"))
         return build_streaming(
             args.events,
             args.users,

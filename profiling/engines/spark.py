@@ -40,6 +40,7 @@ from profiling.profiles.features import (
 )
 from profiling.spark_session import SparkEngineError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 SAMPLE_ROWS = 5000
 
@@ -80,13 +81,17 @@ def read_events(spark, uri: str):
             return spark.read.parquet(uri)
     except Exception as exc:  # noqa: BLE001 - Py4J raises plain Exception subclasses for any JVM failure
         raise DataValidationError(
-            uri, f"Spark could not read it as {'CSV' if 'csv' in low else 'Parquet'}: {exc}"
+            uri,
+            _("Spark could not read it as {kind}: {exc}").format(
+                kind="CSV" if "csv" in low else "Parquet", exc=exc
+            ),
         ) from None
     raise DataValidationError(
         uri,
-        "the Spark engine reads Parquet (a file or a folder) and CSV/TSV with a header; "
-        f"found a file ending in {os.path.splitext(low)[1]!r}. Convert it, or use "
-        "--engine polars",
+        _(
+            "the Spark engine reads Parquet (a file or a folder) and CSV/TSV with a header; "
+            "found a file ending in {suffix!r}. Convert it, or use --engine polars"
+        ).format(suffix=os.path.splitext(low)[1]),
     )
 
 
@@ -174,9 +179,10 @@ def spark_timestamp(sdf, column: str, sample: pl.Series, source: str):
     if parsed is None:
         raise DataValidationError(
             source,
-            "expected timestamps (ISO dates, day/month/year, YYYYMMDD, epoch seconds or "
-            f"milliseconds) but none could be parsed; found values such as "
-            f"{sample.drop_nulls().cast(pl.String).head(3).to_list()}",
+            _(
+                "expected timestamps (ISO dates, day/month/year, YYYYMMDD, epoch seconds or "
+                "milliseconds) but none could be parsed; found values such as {found}"
+            ).format(found=sample.drop_nulls().cast(pl.String).head(3).to_list()),
             column=column,
         )
     if isinstance(dtype, T.TimestampType | T.TimestampNTZType | T.DateType):
@@ -188,8 +194,10 @@ def spark_timestamp(sdf, column: str, sample: pl.Series, source: str):
         if "seconds" in unit:
             return F.timestamp_seconds(c.cast("double")), unit
         raise SparkEngineError(
-            f"{source}: column '{column}' holds {unit}; the Spark engine reads epoch seconds "
-            "or milliseconds. Convert it, or use --engine polars"
+            _(
+                "{source}: column '{column}' holds {unit}; the Spark engine reads epoch seconds "
+                "or milliseconds. Convert it, or use --engine polars"
+            ).format(source=source, column=column, unit=ingest.timestamp_text(unit))
         )
     reference = pl.DataFrame({column: sample}).select(parsed.expr.alias("v"))["v"]
     text = sample.cast(pl.String).str.strip_chars()
@@ -198,11 +206,13 @@ def spark_timestamp(sdf, column: str, sample: pl.Series, source: str):
         if mine.equals(reference):
             return F.try_to_timestamp(F.trim(c.cast("string")), F.lit(pattern)), parsed.description
     raise SparkEngineError(
-        f"{source}: timestamps in column '{column}' are {parsed.description}, a format the "
-        "Spark engine does not read (it reads native timestamps, epoch seconds or "
-        "milliseconds, and ISO, year/month/day, day/month/year, month/day/year, "
-        "day.month.year and YYYYMMDD strings without zone names). Convert the column, or "
-        "use --engine polars"
+        _(
+            "{source}: timestamps in column '{column}' are {described}, a format the "
+            "Spark engine does not read (it reads native timestamps, epoch seconds or "
+            "milliseconds, and ISO, year/month/day, day/month/year, month/day/year, "
+            "day.month.year and YYYYMMDD strings without zone names). Convert the column, or "
+            "use --engine polars"
+        ).format(source=source, column=column, described=ingest.timestamp_text(parsed.description))
     )
 
 
@@ -241,9 +251,10 @@ def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None
         if not mapping.has(role):
             raise DataValidationError(
                 source,
-                f"no column is mapped to '{role}'; expected a {role.replace('_', ' ')} "
-                f"column (found columns: {', '.join(columns)}). Map one with --map "
-                f"COLUMN={role}",
+                _(
+                    "no column is mapped to '{role}'; expected a {value} column (found "
+                    "columns: {names}). Map one with --map COLUMN={role}"
+                ).format(role=role, value=role.replace("_", " "), names=", ".join(columns)),
             )
     types = {f.name: f.dataType for f in sdf.schema.fields}
     report = ingest.CleaningReport(
@@ -308,9 +319,14 @@ def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None
     if report.rows_read and facts["parsed"] == 0:
         raise DataValidationError(
             source,
-            f"expected timestamps ({report.timestamp_format}) but none of the "
-            f"{report.rows_read} rows could be parsed; found values such as "
-            f"{sample[ts_col].drop_nulls().cast(pl.String).head(3).to_list()}",
+            _(
+                "expected timestamps ({described}) but none of the {height} rows could be "
+                "parsed; found values such as {found}"
+            ).format(
+                described=ingest.timestamp_text(report.timestamp_format),
+                height=report.rows_read,
+                found=sample[ts_col].drop_nulls().cast(pl.String).head(3).to_list(),
+            ),
             column=ts_col,
         )
     report.date_only = not bool(facts["tod"])
@@ -323,18 +339,25 @@ def clean_events_spark(sdf, source: str, overrides: dict[str, str] | None = None
     if report.rows_kept == 0:
         raise DataValidationError(
             source,
-            f"no usable rows: all {report.rows_read} rows were dropped ("
-            + ", ".join(f"{r.reason}: {r.count}" for r in counts if r.action == "dropped")
-            + ")",
+            _("no usable rows: all {n} rows were dropped ({reasons})").format(
+                n=report.rows_read,
+                reasons=", ".join(
+                    f"{_(r.reason)}: {r.count}" for r in counts if r.action == "dropped"
+                ),
+            ),
         )
     report.notes.append(
-        "cleaned on Spark: dropped rows are counted per reason and refunds are counted; "
-        "example rows and the other repairs are reported by the polars engine only"
+        _(
+            "cleaned on Spark: dropped rows are counted per reason and refunds are counted; "
+            "example rows and the other repairs are reported by the polars engine only"
+        )
     )
     if report.date_only:
         report.notes.append(
-            "the timestamps carry no time of day (a date-only log): hour and part-of-day "
-            "features, hour heatmaps and the preferred hour are skipped; weekday features stay"
+            _(
+                "the timestamps carry no time of day (a date-only log): hour and part-of-day "
+                "features, hour heatmaps and the preferred hour are skipped; weekday features stay"
+            )
         )
     items = (
         _log_attributes(

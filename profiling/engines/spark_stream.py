@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from profiling.spark_session import SparkEngineError
+from profiling.vocabulary.i18n import gettext as _
 
 FORMATS = ("csv", "parquet")
 OnBatch = Callable[[pl.DataFrame, int], None]
@@ -35,8 +36,10 @@ def first_file(watch: Path, fmt: str) -> Path:
     )
     if not files:
         raise SparkEngineError(
-            f"{watch}: no .{fmt} file yet to take the columns from; put the first file of "
-            "events in the folder, then start the stream"
+            _(
+                "{folder}: no .{fmt} file yet to take the columns from; put the first file of "
+                "events in the folder, then start the stream"
+            ).format(folder=watch, fmt=fmt)
         )
     return files[0]
 
@@ -73,10 +76,16 @@ def stream_files(
     and is raised again here (Spark then keeps the batch uncommitted in the checkpoint: it
     is read again at the next start)."""
     if fmt not in FORMATS:
-        raise SparkEngineError(f"stream format: expected one of {', '.join(FORMATS)}; got {fmt!r}")
+        raise SparkEngineError(
+            _("stream format: expected one of {names}; got {fmt!r}").format(
+                names=", ".join(FORMATS), fmt=fmt
+            )
+        )
     watch = Path(watch)
     if not watch.is_dir():
-        raise SparkEngineError(f"{watch}: the folder to watch does not exist")
+        raise SparkEngineError(
+            _("{folder}: the folder to watch does not exist").format(folder=watch)
+        )
     schema = upload_schema(spark, watch, fmt)
     reader = spark.readStream.schema(schema)
     if max_files_per_batch:
@@ -113,7 +122,9 @@ def stream_files(
     except StreamingQueryException as exc:  # wraps the batch function's error
         if failure:
             raise failure[0] from None
-        raise SparkEngineError(f"the stream over {watch} stopped: {exc}") from None
+        raise SparkEngineError(
+            _("the stream over {folder} stopped: {exc}").format(folder=watch, exc=exc)
+        ) from None
     finally:
         if query.isActive:
             query.stop()

@@ -35,6 +35,7 @@ from profiling.profiles.features import (
     profile_date,
 )
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 STREAMING = "streaming"
 
@@ -160,8 +161,9 @@ def clean_streaming(
     if report.rows_read and parsed == 0:
         raise DataValidationError(
             raw.source,
-            f"expected timestamps ({ts.description}) but "
-            f"none of the {report.rows_read} rows could be parsed",
+            _("expected timestamps ({described}) but none of the {n} rows could be parsed").format(
+                described=ingest.timestamp_text(ts.description), n=report.rows_read
+            ),
             column=mapping.column_for(S.TIMESTAMP),
         )
     report.date_only = not time_known
@@ -226,11 +228,14 @@ def clean_streaming(
     report.rows_kept = late.get("", 0)
     if report.rows_kept == 0:
         raise DataValidationError(
-            raw.source, f"no usable rows: all {report.rows_read} rows were dropped"
+            raw.source,
+            _("no usable rows: all {n} rows were dropped").format(n=report.rows_read),
         )
     report.notes.append(
-        "cleaned with the polars streaming engine: exact duplicates found by two 64-bit "
-        "hashes of the raw row; no example rows"
+        _(
+            "cleaned with the polars streaming engine: exact duplicates found by two 64-bit "
+            "hashes of the raw row; no example rows"
+        )
     )
     (scratch / "passed.parquet").unlink()
     (scratch / "stage.parquet").unlink(missing_ok=True)

@@ -165,8 +165,9 @@ def protected_sizes(
             missing = [n for n in table["segment"] if n not in noisy]
             if missing:
                 raise P.PrivacyError(
-                    f"the noisy release has no count for the segments {missing}; found "
-                    f"{sorted(noisy)}"
+                    _(
+                        "the noisy release has no count for the segments {missing}; found {found}"
+                    ).format(missing=missing, found=sorted(noisy))
                 )
             table = table.with_columns(
                 pl.col("segment").replace_strict(dict(noisy), return_dtype=pl.Int64).alias("users")
@@ -265,14 +266,16 @@ def figure_pngs(figures: list[go.Figure], width: int = 900, height: int = 420) -
     browser = chromium_path()
     if browser is None:
         raise ReportError(
-            "charts as pictures need Chromium: expected it at /usr/bin/chromium or in "
-            f"${CHROMIUM_ENV}; found none"
+            _(
+                "charts as pictures need Chromium: expected it at /usr/bin/chromium or in "
+                "${variable}; found none"
+            ).format(variable=CHROMIUM_ENV)
         )
     os.environ.setdefault(CHROMIUM_ENV, browser)
     try:
         import plotly.io as pio
     except ImportError as exc:  # pragma: no cover - plotly is a requirement
-        raise ReportError(f"charts as pictures need plotly: {exc}") from exc
+        raise ReportError(_("charts as pictures need plotly: {exc}").format(exc=exc)) from exc
     with tempfile.TemporaryDirectory(prefix="ps-report-") as tmp:
         paths = [str(Path(tmp) / f"chart{i}.png") for i in range(len(figures))]
         sized = [
@@ -283,8 +286,10 @@ def figure_pngs(figures: list[go.Figure], width: int = 900, height: int = 420) -
             pio.write_images(sized, paths, format="png")
         except Exception as exc:
             raise ReportError(
-                f"charts as pictures: kaleido could not draw them with {browser} "
-                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+                _("charts as pictures: kaleido could not draw them with {browser} ({why})").format(
+                    browser=browser,
+                    why=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                )
             ) from exc
         return [Path(p).read_bytes() for p in paths]
 
@@ -759,8 +764,10 @@ def html_to_pdf(page: str, chromium: str | None = None, timeout_s: float = PDF_T
     browser = chromium or chromium_path()
     if browser is None:
         raise ReportError(
-            f"the PDF needs Chromium: expected it at /usr/bin/chromium or in ${CHROMIUM_ENV}; "
-            "found none"
+            _(
+                "the PDF needs Chromium: expected it at /usr/bin/chromium or in ${variable}; "
+                "found none"
+            ).format(variable=CHROMIUM_ENV)
         )
     with tempfile.TemporaryDirectory(prefix="ps-pdf-") as tmp:
         src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
@@ -781,10 +788,16 @@ def html_to_pdf(page: str, chromium: str | None = None, timeout_s: float = PDF_T
         try:
             run = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ReportError(f"the PDF: {browser} could not print the report ({exc})") from exc
+            raise ReportError(
+                _("the PDF: {browser} could not print the report ({exc})").format(
+                    browser=browser, exc=exc
+                )
+            ) from exc
         if not out.exists() or out.stat().st_size == 0:
             tail = run.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
             raise ReportError(
-                f"the PDF: {browser} printed nothing (exit {run.returncode}; {tail[0]})"
+                _("the PDF: {browser} printed nothing (exit {code}; {tail})").format(
+                    browser=browser, code=run.returncode, tail=tail[0]
+                )
             )
         return out.read_bytes()

@@ -65,12 +65,18 @@ class EmbeddingParams:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ProfilingError(
-                f"unknown projection method {self.method!r}; expected one of {', '.join(METHODS)}"
+                _("unknown projection method {method!r}; expected one of {names}").format(
+                    method=self.method, names=", ".join(METHODS)
+                )
             )
         if self.n_components not in (2, 3):
-            raise ProfilingError(f"a map has 2 or 3 dimensions, not {self.n_components}")
+            raise ProfilingError(
+                _("a map has 2 or 3 dimensions, not {n}").format(n=self.n_components)
+            )
         if self.n_neighbors < 2:
-            raise ProfilingError(f"n_neighbors must be at least 2, got {self.n_neighbors}")
+            raise ProfilingError(
+                _("n_neighbors must be at least 2, got {n}").format(n=self.n_neighbors)
+            )
 
 
 @dataclass
@@ -96,7 +102,7 @@ def profile_matrix(
     features by default: activity and money logged, shares, recency)."""
     features = features or default_cluster_features(profiles)
     if not features:
-        raise ProfilingError("the profiles have no numeric features to draw a map from")
+        raise ProfilingError(_("the profiles have no numeric features to draw a map from"))
     return profiles[S.USER_ID].to_list(), prepare_matrix(profiles, features), features
 
 
@@ -126,7 +132,11 @@ def stratified_sample(
     labels = np.array(["" if s is None else str(s) for s in (strata or [""] * n)], dtype=object)
     groups = {g: np.flatnonzero(labels == g) for g in sorted(set(labels))}
     if len(groups) > max_users:
-        raise ProfilingError(f"{len(groups):,} strata do not fit in a sample of {max_users:,}")
+        raise ProfilingError(
+            _("{groups} strata do not fit in a sample of {size}").format(
+                groups=f"{len(groups):,}", size=f"{max_users:,}"
+            )
+        )
     sizes = np.array([len(v) for v in groups.values()], dtype=np.int64)
     quota = sizes * max_users / n
     take = np.maximum(np.floor(quota).astype(np.int64), 1)
@@ -160,7 +170,9 @@ def _frame(ids: list[str], xy: np.ndarray) -> pl.DataFrame:
 def _check(x: np.ndarray) -> None:
     if x.shape[0] < MIN_USERS:
         raise ProfilingError(
-            f"a map needs at least {MIN_USERS} users; this dataset has {x.shape[0]}"
+            _("a map needs at least {least} users; this dataset has {n}").format(
+                least=MIN_USERS, n=x.shape[0]
+            )
         )
 
 
@@ -241,7 +253,9 @@ def embed(
 ) -> Embedding:
     """Project the rows of ``x`` (one per user in ``ids``) with ``params.method``."""
     if len(ids) != x.shape[0]:
-        raise ProfilingError(f"{len(ids)} user ids for a matrix of {x.shape[0]} rows")
+        raise ProfilingError(
+            _("{ids} user ids for a matrix of {rows} rows").format(ids=len(ids), rows=x.shape[0])
+        )
     t0 = time.perf_counter()
     explained: list[float] = []
     if params.method == "pca":
@@ -339,7 +353,9 @@ def color_values(table: pl.DataFrame, key: str) -> tuple[pl.Series, bool]:
             {True: f"{tag}", False: f"not {tag}"}, return_dtype=pl.String
         ), True
     if key not in table.columns:
-        raise ProfilingError(f"the map cannot be coloured by {key!r}: no such column")
+        raise ProfilingError(
+            _("the map cannot be coloured by {key!r}: no such column").format(key=key)
+        )
     col = table[key]
     if col.dtype.is_numeric():
         return col.cast(pl.Float64), False

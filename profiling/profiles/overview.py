@@ -183,7 +183,9 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     Raises ProfilingError when ``last`` is before ``first``."""
     if last < first:
         raise ProfilingError(
-            f"date range: the end ({last:%Y-%m-%d}) is before the start ({first:%Y-%m-%d})"
+            _("date range: the end ({last}) is before the start ({first})").format(
+                last=f"{last:%Y-%m-%d}", first=f"{first:%Y-%m-%d}"
+            )
         )
     start = datetime.combine(first, time(0), tzinfo=UTC)
     return start, start + timedelta(days=(last - first).days + 1)

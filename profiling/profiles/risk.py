@@ -144,8 +144,10 @@ def risk_features(events: pl.DataFrame) -> pl.DataFrame:
     for column in (S.USER_ID, S.EVENT_TYPE, S.TIMESTAMP):
         if column not in events.columns:
             raise ProfilingError(
-                f"events: column '{column}' is missing; risk scores need user_id, event_type "
-                f"and timestamp. Columns found: {', '.join(events.columns)}."
+                _(
+                    "events: column '{column}' is missing; risk scores need user_id, event_type "
+                    "and timestamp. Columns found: {found}."
+                ).format(column=column, found=", ".join(events.columns))
             )
     et, ts = pl.col(S.EVENT_TYPE), pl.col(S.TIMESTAMP)
     ev = events.sort(S.USER_ID, S.TIMESTAMP).with_columns(_sessions(events).alias("_session"))

@@ -186,7 +186,9 @@ def check_scheme(scheme: str) -> str:
     """``scheme`` when it is one of :data:`SCHEMES`, else a ProfilingError naming it."""
     if scheme not in SCHEMES:
         raise ProfilingError(
-            f"segment scheme: expected one of {', '.join(SCHEMES)}, got {scheme!r}"
+            _("segment scheme: expected one of {names}, got {scheme!r}").format(
+                names=", ".join(SCHEMES), scheme=scheme
+            )
         )
     return scheme
 
@@ -387,12 +389,47 @@ def default_cluster_features(profiles: pl.DataFrame) -> list[str]:
     ]
 
 
+UNKNOWN_CLUSTER_FEATURES = N_("unknown profile features for clustering: {names}")
+TOO_FEW_TO_CLUSTER = N_("clustering needs at least 3 users. Got {n} instead.")
+NO_TWO_CLUSTERS = N_("no k in the range gives at least two clusters")
+CLUSTERING_ERRORS = (UNKNOWN_CLUSTER_FEATURES, TOO_FEW_TO_CLUSTER, NO_TWO_CLUSTERS)
+"""Why users of a dataset could not be clustered (a snapshot keeps the reason in English)."""
+
+
+class ClusteringError(ProfilingError):
+    """The users of a dataset cannot be clustered. The message is in the reader's language;
+    ``english`` keeps it in English for what is saved (a snapshot's reason for having no
+    clusters), said in the reader's language where shown by :func:`clustering_error_text`."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template, self.values = template, values
+        self.english = template.format(**values)
+        super().__init__(_(template).format(**values))
+
+    def __reduce__(self):  # a worker process sends it through a queue: keep the English
+        return (_clustering_error, (self.template, self.values))
+
+
+def _clustering_error(template: str, values: dict) -> ClusteringError:
+    return ClusteringError(template, **values)
+
+
+def clustering_error_text(stored: str) -> str:
+    """A reason kept by :class:`ClusteringError` (``english``) in the current language; a
+    reason in another shape is returned as stored."""
+    for template in CLUSTERING_ERRORS:
+        found = i18n.template_pattern(template).fullmatch(stored)
+        if found:
+            return _(template).format(**found.groupdict())
+    return stored
+
+
 def prepare_matrix(profiles: pl.DataFrame, features: list[str]) -> np.ndarray:
     """Transform features for clustering: log1p of skewed counts and money, median fill of
     missing values, standardization. Returns a float matrix (users x features)."""
     missing = [f for f in features if f not in profiles.columns]
     if missing:
-        raise ProfilingError(f"unknown profile features for clustering: {', '.join(missing)}")
+        raise ClusteringError(UNKNOWN_CLUSTER_FEATURES, names=", ".join(missing))
     if not features:
         return np.zeros((profiles.height, 0))
     # one select: polars works out every column (and its median) in parallel
@@ -456,14 +493,18 @@ def cluster_users(
     Gaussian mixture).
     """
     if method not in ("kmeans", "gmm"):
-        raise ProfilingError(f"method must be 'kmeans' or 'gmm'. Got method={method!r} instead.")
+        raise ProfilingError(
+            _("method must be 'kmeans' or 'gmm'. Got method={method!r} instead.").format(
+                method=method
+            )
+        )
     features = features or default_cluster_features(profiles)
     from sklearn.metrics import silhouette_score
 
     x = prepare_matrix(profiles, features)
     n = x.shape[0]
     if n < 3:
-        raise ProfilingError(f"clustering needs at least 3 users. Got {n} instead.")
+        raise ClusteringError(TOO_FEW_TO_CLUSTER, n=n)
     rng = np.random.default_rng(random_state)
     idx = rng.choice(n, size=min(sample_size, n), replace=False)
     curve: list[dict] = []
@@ -479,12 +520,14 @@ def cluster_users(
             if s > best_s:
                 best, best_s = (kk, labels), s
         if best is None:
-            raise ProfilingError("no k in the range gives at least two clusters")
+            raise ClusteringError(NO_TWO_CLUSTERS)
         k_chosen, labels = best
     else:
         if not isinstance(k, int) or k < 2 or k >= n:
             raise ProfilingError(
-                f"k must be 'auto' or an integer in [2, {n - 1}]. Got k={k!r} instead."
+                _("k must be 'auto' or an integer in [2, {top}]. Got k={k!r} instead.").format(
+                    top=n - 1, k=k
+                )
             )
         k_chosen, labels = k, _fit(x, k, method, random_state)
         curve.append({"k": k, "silhouette": float(silhouette_score(x[idx], labels[idx]))})
@@ -827,16 +870,24 @@ def rule_expression(
         Unknown feature, operator or combination, or a value of the wrong kind.
     """
     if combine not in ("and", "or"):
-        raise ProfilingError(f"combine must be 'and' or 'or'. Got combine={combine!r} instead.")
+        raise ProfilingError(
+            _("combine must be 'and' or 'or'. Got combine={combine!r} instead.").format(
+                combine=combine
+            )
+        )
     if not conditions:
-        raise ProfilingError("a rule needs at least one condition")
+        raise ProfilingError(_("a rule needs at least one condition"))
     exprs = []
     for c in conditions:
         if c.feature not in profiles.columns:
-            raise ProfilingError(f"unknown feature {c.feature!r} in a rule")
+            raise ProfilingError(
+                _("unknown feature {feature!r} in a rule").format(feature=c.feature)
+            )
         if c.op not in OPERATORS:
             raise ProfilingError(
-                f"operator must be one of {', '.join(OPERATORS)}. Got op={c.op!r} instead."
+                _("operator must be one of {names}. Got op={op!r} instead.").format(
+                    names=", ".join(OPERATORS), op=c.op
+                )
             )
         col = pl.col(c.feature)
         dtype = profiles.schema[c.feature]
@@ -856,7 +907,9 @@ def rule_expression(
                     numbers = [float(v) for v in values]
                 except ValueError as exc:
                     raise ProfilingError(
-                        f"feature {c.feature!r} is numeric; got values {values!r}"
+                        _("feature {feature!r} is numeric; got values {values!r}").format(
+                            feature=c.feature, values=values
+                        )
                     ) from exc
                 exprs.append(col.cast(pl.Float64).is_in(numbers))
             else:
@@ -868,7 +921,9 @@ def rule_expression(
                 value = float(value)
             except (TypeError, ValueError) as exc:
                 raise ProfilingError(
-                    f"feature {c.feature!r} is numeric; got value {c.value!r}"
+                    _("feature {feature!r} is numeric; got value {value!r}").format(
+                        feature=c.feature, value=c.value
+                    )
                 ) from exc
         elif dtype == pl.String:
             value = str(value)

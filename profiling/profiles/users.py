@@ -14,17 +14,18 @@ from profiling.profiles.features import CATEGORY_PREFIX, PARTS_OF_DAY, feature_l
 from profiling.profiles.segments import default_cluster_features, prepare_matrix
 from profiling.vocabulary import fmt
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_, ngettext
 from profiling.vocabulary.i18n import gettext as _
-from profiling.vocabulary.i18n import ngettext
 
 KEY_FIGURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+UNKNOWN_USER = N_("unknown user {user_id!r}: no events for this id in the dataset")
 
 
 def _row(profiles: pl.DataFrame, user_id: str) -> dict:
     hit = profiles.filter(pl.col(S.USER_ID) == user_id)
     if hit.height == 0:
-        raise ProfilingError(f"unknown user {user_id!r}: no events for this id in the dataset")
+        raise ProfilingError(_(UNKNOWN_USER).format(user_id=user_id))
     return hit.row(0, named=True)
 
 
@@ -216,7 +217,7 @@ class ProfileNeighbours:
         nearest first, the user themself excluded."""
         i = self.index_.get(user_id)
         if i is None:
-            raise ProfilingError(f"unknown user {user_id!r}: no events for this id in the dataset")
+            raise ProfilingError(_(UNKNOWN_USER).format(user_id=user_id))
         k = min(n + 1, len(self.index_))
         dist, idx = self.nn_.kneighbors(self.x_[i : i + 1], n_neighbors=k)
         pairs = [
@@ -268,9 +269,11 @@ def segment_choices(assignments: pl.DataFrame) -> dict[str, str]:
 
 def users_in(assignments: pl.DataFrame, choice: str) -> list[str]:
     """User ids of a segment named as in :func:`segment_choices` (sorted)."""
-    column, _, name = choice.partition("=")
+    column, _sep, name = choice.partition("=")
     if column not in assignments.columns:
-        raise ProfilingError(f"no segment column {column!r} to pick users from")
+        raise ProfilingError(
+            _("no segment column {column!r} to pick users from").format(column=column)
+        )
     return assignments.filter(pl.col(column) == name)[S.USER_ID].sort().to_list()
 
 

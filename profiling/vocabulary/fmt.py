@@ -100,8 +100,10 @@ def normalize_currency(text: str | None) -> str | None:
     code = _SYMBOL_CODES.get(t, t.upper())
     if code not in ISO_CODES:
         raise DataValidationError(
-            "currency setting",
-            f"expected an ISO 4217 code such as GBP, USD or EUR (or £, $, €), got {text!r}",
+            _("currency setting"),
+            _(
+                "expected an ISO 4217 code such as GBP, USD or EUR (or £, $, €), got {text!r}"
+            ).format(text=text),
         )
     return code
 

@@ -18,6 +18,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent, get_currency_symbol
+
+from profiling import errors as _errors
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +176,23 @@ def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now (it is translated where
     it is shown, with :func:`gettext`)."""
     return message
+
+
+def template_pattern(template: str) -> re.Pattern:
+    """The shape of an English message made from ``template`` (each ``{field}`` matching any
+    text, as a named group), to say a message stored in English in the reader's language:
+    ``_(template).format(**template_pattern(template).fullmatch(stored).groupdict())``."""
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)" for i, p in enumerate(parts))
+    )
+
+
+# the ground floor's errors word their "file, column" prefix (and their own messages, through
+# profiling.errors.translated) in the current language too
+_errors.translate = gettext
+N_("{source}, column '{column}'")  # the msgids profiling.errors.DataValidationError uses
+N_("{where}: {problem}")
 
 
 # ---- formats ------------------------------------------------------------------------------

@@ -507,7 +507,13 @@ def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None, *, cluste
             feats = describe_features(profiles, [])
             rfm_desc = describe_segments(joined, "rfm_segment", feats, names=False)
         return profiles, Segmentation(
-            assignments, rfm_desc, [], [{"error": str(exc)}], 0, "none", []
+            assignments,
+            rfm_desc,
+            [],
+            [{"error": getattr(exc, "english", str(exc))}],  # kept in English, read translated
+            0,
+            "none",
+            [],
         )
 
 

@@ -60,7 +60,7 @@ from profiling.data.ingest.source import (
     file_digest,
     materialize,
 )
-from profiling.data.ingest.timestamps import TimestampParse, parse_timestamp
+from profiling.data.ingest.timestamps import TimestampParse, parse_timestamp, timestamp_text
 
 __all__ = [
     "BAD_DATE",
@@ -100,6 +100,7 @@ __all__ = [
     "materialize",
     "parse_overrides",
     "parse_timestamp",
+    "timestamp_text",
     "read_table",
     "sniff_delimiter",
 ]

@@ -29,7 +29,7 @@ from profiling.data.ingest.report import (
 )
 from profiling.data.ingest.roles import ColumnMapping, infer_roles
 from profiling.data.ingest.source import RawTable
-from profiling.data.ingest.timestamps import TimestampParse, parse_timestamp
+from profiling.data.ingest.timestamps import TimestampParse, parse_timestamp, timestamp_text
 from profiling.data.ingest.values import (
     event_type_expr,
     id_expr,
@@ -154,7 +154,7 @@ def timestamp_parse(
     if ts.ambiguous:
         report.notes.append(
             _("timestamps in '{ts_col}' could be day-first or month-first; read as {value}").format(
-                ts_col=ts_col, value=ts.description.split(";")[0]
+                ts_col=ts_col, value=timestamp_text(ts.description.split(";")[0])
             )
         )
     return ts
@@ -233,7 +233,7 @@ def _refuse_if_no_timestamp_parsed(
             raw.source,
             _(
                 "expected timestamps ({described}) but none of the {height} rows could be parsed; found values such as {found}"
-            ).format(described=described, height=df.height, found=found),
+            ).format(described=timestamp_text(described), height=df.height, found=found),
             column=ts_col,
         )
 

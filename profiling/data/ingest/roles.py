@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from profiling.data.ingest.source import RawTable
-from profiling.data.ingest.timestamps import parse_timestamp
+from profiling.data.ingest.timestamps import parse_timestamp, timestamp_text
 from profiling.data.ingest.values import attribute_kind
 from profiling.errors import MappingError
 from profiling.vocabulary import schema as S
@@ -143,8 +143,8 @@ def reason_text(stored: str) -> str:
         found = _pattern(template).fullmatch(stored)
         if found:
             fields = found.groupdict()
-            if template == BY_CONTENT:  # a timestamp format: a msgid when it is a fixed one
-                fields["what"] = _(fields["what"])
+            if template == BY_CONTENT:  # a timestamp format, said piece by piece
+                fields["what"] = timestamp_text(fields["what"])
             return _(template).format(**fields)
     return stored
 

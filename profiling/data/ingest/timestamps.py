@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import N_, template_pattern
+from profiling.vocabulary.i18n import gettext as _
 
 _DATETIME_FORMATS: tuple[tuple[str, str], ...] = (
     ("%Y-%m-%dT%H:%M:%S%.f%#z", "ISO 8601 with time zone"),
@@ -58,15 +59,82 @@ _TWIN = {"(day first)": "(month first)", "(month first)": "(day first)"}
 
 # Formats tried on the canonical text (see :func:`_canonical_text`): date part, then time part.
 _CANON_DATES: tuple[tuple[str, str, str], ...] = (
-    ("%Y-%m-%d", "year-month-day", ""),
+    ("%Y-%m-%d", N_("year-month-day"), ""),
     ("%d-%m-%Y", "day-month-year", " (day first)"),
     ("%m-%d-%Y", "month-day-year", " (month first)"),
-    ("%d-%m-%y", "day-month-yy", " (day first)"),
-    ("%m-%d-%y", "month-day-yy", " (month first)"),
+    ("%d-%m-%y", N_("day-month-yy"), " (day first)"),
+    ("%m-%d-%y", N_("month-day-yy"), " (month first)"),
     ("%d %b %Y", "day Mon year", ""),
     ("%b %d %Y", "Mon day year", ""),
-    ("%Y %b %d", "year Mon day", ""),
+    ("%Y %b %d", N_("year Mon day"), ""),
 )
+
+# A text format's name is stored in English (the cleaning report, a mapping reason) and said
+# in the reader's language by :func:`timestamp_text`, piece by piece: the date words, then a
+# time of day, the day/month order and what the sample showed, each a template around it.
+_DATE_WORDS = (
+    N_("ISO 8601 with time zone"),
+    N_("ISO 8601"),
+    N_("ISO date-time with time zone"),
+    N_("ISO date-time"),
+    N_("ISO date-time (minutes)"),
+    N_("ISO date"),
+    N_("year/month/day"),
+    N_("day/month/year"),
+    N_("month/day/year"),
+    N_("day/month/yy"),
+    N_("month/day/yy"),
+    N_("day.month.year"),
+    N_("day-month-year"),
+    N_("month-day-year"),
+    N_("day-Mon-year"),
+    N_("day Mon year"),
+    N_("Mon day year"),
+    N_("YYYYMMDDhhmmss"),
+    N_("YYYYMMDD"),
+)
+WITH_TIME = N_("{date} time")
+WITH_TIME_AM_PM = N_("{date} time am/pm")
+DAY_FIRST = N_("{format} (day first)")
+MONTH_FIRST = N_("{format} (month first)")
+OTHER_FORMATS = N_("{format} and other formats")
+ORDER_ASSUMED = N_("{format}; every sampled day is 12 or less, so the day/month order is assumed")
+ZONES_SEEN = N_("{format}; time zones seen ({zones}), all converted to UTC")
+NATIVE_IN_ZONE = N_("native date-times in {zone}, converted to UTC")
+# outermost first: how a description is built (see :func:`_string_timestamp`), undone
+_SHAPES = (
+    ZONES_SEEN,
+    ORDER_ASSUMED,
+    OTHER_FORMATS,
+    DAY_FIRST,
+    MONTH_FIRST,
+    WITH_TIME_AM_PM,
+    WITH_TIME,
+    NATIVE_IN_ZONE,
+)
+_NESTED = ("format", "date")  # the fields that hold a format's name (said in turn)
+
+
+_SHAPE_PATTERNS = tuple((template, template_pattern(template)) for template in _SHAPES)
+
+
+def timestamp_text(stored: str) -> str:
+    """How a timestamp column was read (:attr:`TimestampParse.description`, stored in English
+    with the cleaning report and the mapping's reasons) in the reader's language:
+    "day/month/year time (day first) and other formats" reads "日/月/年 时间（日在前）及其他格式"
+    in Chinese; zone names stay as found. A name in another shape is returned as stored."""
+    if not stored:
+        return stored
+    for template, pattern in _SHAPE_PATTERNS:
+        found = pattern.fullmatch(stored)
+        if found:
+            fields = {
+                k: timestamp_text(v) if k in _NESTED else v for k, v in found.groupdict().items()
+            }
+            return _(template).format(**fields)
+    return _(stored)
+
+
 _CANON_TIMES: tuple[tuple[str, str], ...] = (
     ("", ""),
     (" %H:%M:%S%.f", " time"),
@@ -81,6 +149,15 @@ _ZONE_SUFFIX = (
     r"|[+-]\d{1,2}(?::?\d{2})?)$"
 )
 _SAMPLE_VALUES = 1000
+
+FORMAT_NAMES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [label for _fmt, label in _DATETIME_FORMATS]
+        + [d + t + tag for _d, d, tag in _CANON_DATES for _t, t in _CANON_TIMES]
+    )
+)
+"""The name of every text format a column can be read in (before "and other formats" and
+the rest are added): each reads in every language through :func:`timestamp_text`."""
 
 
 def _day_order(label: str) -> str | None:
@@ -166,9 +243,7 @@ def parse_timestamp(
         if dtype.time_zone is None:
             return TimestampParse(_utc(col.dt.replace_time_zone("UTC")), N_("native date-times"))
         zone = dtype.time_zone
-        described = N_("native date-times") + (
-            "" if zone == "UTC" else f" in {zone}, converted to UTC"
-        )
+        described = N_("native date-times") if zone == "UTC" else NATIVE_IN_ZONE.format(zone=zone)
         zones = [] if zone == "UTC" else [zone]
         return TimestampParse(_utc(col.dt.convert_time_zone("UTC")), described, zones=zones)
     if dtype == pl.Date:
@@ -214,12 +289,14 @@ def _string_timestamp(column: str, sample: pl.Series) -> TimestampParse | None:
     best, ambiguous = _settle_day_order(best, scores, candidates)
     ambiguous = ambiguous or twins
     used = _cover(best, scores, candidates, hits)
-    description = candidates[best][1] + (" and other formats" if len(used) > 1 else "")
+    description = candidates[best][1]
+    if len(used) > 1:
+        description = OTHER_FORMATS.format(format=description)
     if ambiguous:
-        description += "; every sampled day is 12 or less, so the day/month order is assumed"
+        description = ORDER_ASSUMED.format(format=description)
     zones = _zones_seen(frame, column)
     if zones:
-        description += f"; time zones seen ({', '.join(zones)}), all converted to UTC"
+        description = ZONES_SEEN.format(format=description, zones=", ".join(zones))
     expr = pl.coalesce([candidates[i][0] for i in used])
     return TimestampParse(_utc(expr), description, ambiguous, zones)
 
