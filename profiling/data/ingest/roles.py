@@ -13,7 +13,7 @@ from profiling.data.ingest.timestamps import parse_timestamp, timestamp_text
 from profiling.data.ingest.values import attribute_kind
 from profiling.errors import MappingError
 from profiling.vocabulary import schema as S
-from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import N_, template_pattern
 from profiling.vocabulary.i18n import gettext as _
 
 
@@ -103,15 +103,6 @@ _SHAPED_REASONS = (
 )
 
 
-def _pattern(template: str) -> re.Pattern:
-    """A stored reason's shape: the template with each ``{field}`` matching any text."""
-    parts = re.split(r"\{(\w+)\}", template)
-    out = "".join(
-        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
-    )
-    return re.compile(out)
-
-
 def _attribute_text(kind: str) -> str:
     """How a kept attribute was read ("numeric", "categorical (12 values in the sample)",
     "ordered bands: 18-24 < 25-34 (a number for each in age_mid)") in the reader's
@@ -119,7 +110,7 @@ def _attribute_text(kind: str) -> str:
     if kind in _PLAIN_KINDS:
         return _(_PLAIN_KINDS[kind])
     for template in (CATEGORICAL_VALUES, ORDERED_BANDS):
-        found = _pattern(template).fullmatch(kind)
+        found = template_pattern(template).fullmatch(kind)
         if found:
             return _(template).format(**found.groupdict())
     return kind
@@ -136,11 +127,11 @@ def reason_text(stored: str) -> str:
         return _(GIVEN_AS_BANDS).format(reason=reason_text(stored.removesuffix("; given as bands")))
     if stored in _FIXED_REASONS:
         return _(stored)
-    found = _pattern(KEPT_AS).fullmatch(stored)
+    found = template_pattern(KEPT_AS).fullmatch(stored)
     if found:
         return _(KEPT_AS).format(kind=_attribute_text(found["kind"]))
     for template in _SHAPED_REASONS:
-        found = _pattern(template).fullmatch(stored)
+        found = template_pattern(template).fullmatch(stored)
         if found:
             fields = found.groupdict()
             if template == BY_CONTENT:  # a timestamp format, said piece by piece
