@@ -8,15 +8,8 @@ from collections.abc import Collection
 import numpy as np
 import polars as pl
 
-from profiling import errors
 from profiling.errors import EvaluationError
-
-
-def _(message: str) -> str:
-    """``message`` in the current language: :func:`profiling.errors.translate`, looked up at
-    the call (this ground-floor module cannot import the catalogs; the name ``_`` marks the
-    messages for extraction)."""
-    return errors.translate(message)
+from profiling.errors import translated as _
 
 
 def check_k(k: object, name: str = "k", error: type[Exception] = EvaluationError) -> int:

@@ -13,6 +13,13 @@ translate = _as_written
 module cannot import it)."""
 
 
+def translated(message: str) -> str:
+    """``message`` in the current language, for the ground floor's own errors (its modules
+    cannot import the catalogs): ``from profiling.errors import translated as _``, so that the
+    catalog extraction finds the words. As written until the catalogs are loaded."""
+    return translate(message)
+
+
 class ProfilingError(Exception):
     """Base class of every error the library raises on purpose."""
 

@@ -30,6 +30,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent, get_currency_symbol
 
+from profiling import errors as _errors
+
 log = logging.getLogger(__name__)
 
 DOMAIN = "persona"
@@ -173,6 +175,12 @@ def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now (it is translated where
     it is shown, with :func:`gettext`)."""
     return message
+
+
+# the ground floor's errors word their "file, column" prefix (and their own messages, through
+# profiling.errors.translated) in the current language too
+_errors.translate = gettext
+N_("{source}, column '{column}'")  # the msgid profiling.errors.DataValidationError uses
 
 
 # ---- formats ------------------------------------------------------------------------------
