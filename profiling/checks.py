@@ -9,12 +9,17 @@ import numpy as np
 import polars as pl
 
 from profiling.errors import EvaluationError
+from profiling.errors import translated as _
 
 
 def check_k(k: object, name: str = "k", error: type[Exception] = EvaluationError) -> int:
     """``k`` as an int, or ``error`` when it is not a positive integer (``True`` is not one)."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise error(f"{name} must be a positive integer. Got {name}={k!r} instead.")
+        raise error(
+            _("{name} must be a positive integer. Got {name}={value} instead.").format(
+                name=name, value=repr(k)
+            )
+        )
     return int(k)
 
 
@@ -22,7 +27,9 @@ def check_fraction(value: object, name: str) -> float:
     """``value`` as a float strictly between 0 and 1, or :class:`EvaluationError`."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
         raise EvaluationError(
-            f"{name} must be a number strictly between 0 and 1. Got {name}={value!r} instead."
+            _(
+                "{name} must be a number strictly between 0 and 1. Got {name}={value} instead."
+            ).format(name=name, value=repr(value))
         )
     return float(value)
 
@@ -31,7 +38,9 @@ def check_columns(frame: pl.DataFrame, needed: Collection[str], name: str) -> No
     """Raise :class:`EvaluationError` naming the columns ``frame`` lacks."""
     missing = [c for c in needed if c not in frame.columns]
     if missing:
+        has = ", ".join(frame.columns) if frame.columns else _("no columns")
         raise EvaluationError(
-            f"{name} needs columns {', '.join(needed)}; missing {', '.join(missing)} "
-            f"(has {', '.join(frame.columns) or 'no columns'})."
+            _("{name} needs columns {needed}; missing {missing} (has {has}).").format(
+                name=name, needed=", ".join(needed), missing=", ".join(missing), has=has
+            )
         )

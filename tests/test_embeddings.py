@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 import pytest
@@ -62,6 +64,27 @@ def test_a_3d_map_has_a_z_axis_and_reports_progress():
     assert emb.coords["user_id"].to_list() == ids
     assert seen[0] < seen[-1] == 1.0
     assert seen == sorted(seen)
+
+
+def test_the_layout_progress_reads_in_the_language_of_the_page():
+    """A map is drawn in a job that runs in the page's language: its epoch count is worded
+    in it."""
+    from profiling.vocabulary import i18n
+
+    ids, x = _blobs(30)
+    said = {"en": [], "zh": []}
+    for lang, seen in said.items():
+        with i18n.language(lang):
+            E.embed(
+                ids, x, E.EmbeddingParams(method="umap"), progress=lambda f, m, s=seen: s.append(m)
+            )
+    # umap-learn's bar reports as time passes: how many lines varies, not their words
+    english = [m for m in said["en"] if "/" in m]
+    chinese = [m for m in said["zh"] if "/" in m]
+    assert all(re.fullmatch(r"layout epoch \d+/200", m) for m in english)
+    assert english[-1] == "layout epoch 200/200"
+    assert all(re.fullmatch(r"布局计算第 \d+/200 轮", m) for m in chinese)
+    assert chinese[-1] == "布局计算第 200/200 轮"
 
 
 def test_too_few_users_or_bad_parameters_are_clear_errors():

@@ -43,7 +43,9 @@ from profiling.evaluation import (
     stratified_split,
     temporal_split,
 )
+from profiling.evaluation.splits import make_splits
 from profiling.recommenders.popularity import Popularity, SegmentPopularity
+from profiling.vocabulary import i18n
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -741,3 +743,112 @@ def test_a_rating_log_is_scored_by_rmse_and_mae_on_every_fold():
     assert row["folds"] == 3
     mae = folded.metrics.filter(pl.col("metric") == "mae")
     assert mae.height == 1 and mae["value"][0] <= row["value"] + 1e-12  # MAE <= RMSE
+
+
+# ---- errors in the reader's language -------------------------------------------------------------
+def _four_events() -> pl.DataFrame:
+    """u1 views a then buys b, u2 views b then buys a: one event a day from 2 Jan 2026."""
+    return pl.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u2", "u2"],
+            "item_id": ["a", "b", "b", "a"],
+            "event_type": ["view", "purchase", "view", "purchase"],
+            "timestamp": [T0 + timedelta(days=d) for d in (1, 2, 3, 4)],
+        }
+    )
+
+
+def _views_only_split():
+    """A temporal split whose test part holds views only (the purchases were before it)."""
+    e = _four_events().with_columns(
+        pl.Series("event_type", ["purchase", "purchase", "view", "view"])
+    )
+    return temporal_split(e, test_fraction=0.5)
+
+
+EVALUATION_ERRORS = {
+    "a split of events at one time": (
+        lambda: make_splits(_four_events().with_columns(pl.lit(T0).alias("timestamp")), "temporal"),
+        "no event is strictly before the cutoff 2026-01-01 00:00:00+00:00 with test_fraction=0.2;"
+        " the timestamps are (nearly) all equal.",
+        "在 test_fraction=0.2 下，没有任何行为严格早于截止点 2026-01-01 00:00:00+00:00；"
+        "时间戳（几乎）全部相同。",
+    ),
+    "leave-last with a type the log lacks": (
+        lambda: make_splits(_four_events(), "leave-last", relevant_types=("refund",)),
+        "no event has a type in relevant_types=('refund',); the event types present are "
+        "purchase, view.",
+        "没有任何行为的类型在 relevant_types=('refund',) 中；数据中的行为类型为 purchase, view。",
+    ),
+    "an unknown protocol": (
+        lambda: make_splits(_four_events(), "weekly"),
+        "protocol must be one of temporal, leave-last, stratified, kfold. Got protocol='weekly' "
+        "instead.",
+        "protocol 必须是 temporal, leave-last, stratified, kfold 之一，收到的是 protocol='weekly'。",
+    ),
+    "more folds than rows": (
+        lambda: random_kfold(_four_events(), n_folds=9),
+        "n_folds must be at most the number of rows (4). Got n_folds=9 instead.",
+        "n_folds 不能超过行数（4），收到的是 n_folds=9。",
+    ),
+    "events without a timestamp column (checks.check_columns)": (
+        lambda: temporal_split(_four_events().drop("timestamp")),
+        "events needs columns user_id, item_id, timestamp; missing timestamp "
+        "(has user_id, item_id, event_type).",
+        "events 需要 user_id, item_id, timestamp 列；缺少 timestamp（现有：user_id, item_id, "
+        "event_type）。",
+    ),
+    "a fraction of 1 (checks.check_fraction)": (
+        lambda: temporal_split(_four_events(), test_fraction=1),
+        "test_fraction must be a number strictly between 0 and 1. Got test_fraction=1 instead.",
+        "test_fraction 必须是严格介于 0 和 1 之间的数，收到的是 test_fraction=1。",
+    ),
+    "no model to compare": (
+        lambda: compare({}, temporal_split(_four_events(), test_fraction=0.5)),
+        "models is empty; give at least one {name: model}.",
+        "models 为空；请至少给出一个 {name: model}。",
+    ),
+    "a K of 0 (checks.check_k)": (
+        lambda: compare({"Popularity": Popularity()}, _views_only_split(), k=0),
+        "k must be a positive integer. Got k=0 instead.",
+        "k 必须是正整数，收到的是 k=0。",
+    ),
+    "no relevant item in the test part": (
+        lambda: compare({"Popularity": Popularity()}, _views_only_split(), k=2),
+        "no test user has a relevant item with relevant_types=('purchase',) and "
+        "rating_threshold=None (relevant: purchases in the test part (event log)); choose event "
+        "types present in the test events or a lower threshold.",
+        "在 relevant_types=('purchase',) 和 rating_threshold=None 下，没有任何测试客户有相关商品"
+        "（命中：测试部分中的购买（行为日志））；请选择测试期行为中出现的行为类型，或降低阈值。",
+    ),
+    "an empty catalog": (
+        lambda: catalog_coverage(recs_of({"u": ["a"]}), []),
+        "catalog must hold at least one item. Got catalog=[] instead.",
+        "catalog 至少要包含一个商品，收到的是 catalog=[]。",
+    ),
+    "an unknown relevant type": (
+        lambda: relevance_for(_four_events(), types=("refunds",)),
+        "relevant event types must be among view, click, cart, wishlist, purchase, refund, "
+        "rating, review, search, other. Got refunds instead.",
+        "相关的行为类型必须在 view, click, cart, wishlist, purchase, refund, rating, review, "
+        "search, other 之中，收到的是 refunds。",
+    ),
+    "no fold to compare on": (
+        lambda: compare_folds({"Popularity": Popularity()}, []),
+        "splits is empty; give at least one split (e.g. random_kfold).",
+        "splits 为空；请至少给出一个切分（例如 random_kfold）。",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(EVALUATION_ERRORS))
+def test_evaluation_errors_read_in_english_and_in_chinese(case):
+    """What the Recommenders page shows after "The comparison failed:": the job runs in the
+    page's language, so the error is raised in it; English (the CLI's) stays as it was."""
+    call, english, chinese = EVALUATION_ERRORS[case]
+    with pytest.raises(EvaluationError) as raised:
+        call()
+    assert str(raised.value) == english
+    with i18n.language("zh"), pytest.raises(EvaluationError) as raised:
+        call()
+    assert str(raised.value) == chinese

@@ -71,6 +71,40 @@ def test_the_saved_training_lines_read_in_the_page_language():
         assert R.trained_lines(Saved())[:1] == ["✓ 商品近邻 kNN: 训练用时 0.25 秒"]
 
 
+def _weights_of_a_hybrid_that_cannot_fit(*, progress):
+    """A training job failing as a real one does: the library's error, raised in the job."""
+    import polars as pl
+
+    from profiling.recommenders.hybrid import Hybrid
+
+    progress(0.1, i18n.gettext("Comparing models"))
+    bought = pl.DataFrame({"user_id": ["u1"], "item_id": ["a"], "weight": [9.0]})
+    Hybrid([registry.make("popularity"), registry.make("ease")], weights=[1.0]).fit(bought)
+
+
+def test_a_failed_comparison_reads_in_chinese_on_the_page(monkeypatch, clear_streamlit_caches):
+    """The job runs in the language of the page that started it, so the library's error in
+    "The comparison failed: ..." is Chinese on a Chinese page (a thread's default is English)."""
+    from profiling.jobs import Lane, Runtime
+
+    rt = Runtime([Lane("thread")])
+    try:
+        with i18n.language("zh"):
+            job = rt.start("thread", "failing", "failing", _weights_of_a_hybrid_that_cannot_fit)
+        assert job.future.exception(timeout=60) is not None
+        monkeypatch.setattr(R, "comparison_state", lambda settings: R.RunState(job=job))
+        at = AppTest.from_file(APP, default_timeout=300)
+        at.query_params["lang"] = "zh"
+        at.run()
+        at.switch_page("app_pages/recommenders.py").run()
+    finally:
+        rt.shutdown()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "比较失败：weights 有 1 个值，但模型有 2 个；请为每个模型给一个值"
+    ]
+
+
 def test_a_comparison_reads_in_chinese(clear_streamlit_caches):
     import time
 

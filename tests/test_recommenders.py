@@ -12,13 +12,18 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from profiling.errors import ProfilingError
 from profiling.recommenders import implicit_models
 from profiling.recommenders.base import RECOMMENDATION_SCHEMA
-from profiling.recommenders.content import ContentBased, ContextAware
+from profiling.recommenders.content import ContentBased, ContextAware, recency_decay
 from profiling.recommenders.hybrid import Hybrid
 from profiling.recommenders.implicit_models import EASE, ItemKNN
+from profiling.recommenders.popularity import Popularity
 from profiling.recommenders.registry import DEFAULT_MODELS, MODELS, describe, make
+from profiling.recommenders.repeat import BuyAgain
+from profiling.recommenders.sequence_data import user_sequences
 from profiling.recommenders.surprise_models import ALGORITHMS, SurpriseModel
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 
 CATEGORIES = ("Electronics", "Books", "Garden", "Toys")
@@ -479,3 +484,122 @@ def test_compare_lets_buy_again_recommend_what_the_user_has():
     ndcg = dict(comp.metrics.filter(pl.col("metric") == "ndcg").select("model", "value").rows())
     assert ndcg["buy-again"] == 1.0  # each user's next purchase is their own item
     assert ndcg["popularity"] < 1.0
+
+
+# ---- errors in the reader's language -------------------------------------------------------------
+def _three_interactions() -> pl.DataFrame:
+    """u1 viewed a and carted b, u2 bought a, on 1, 2 and 3 March 2025."""
+    return pl.DataFrame(
+        {
+            S.USER_ID: ["u1", "u1", "u2"],
+            S.ITEM_ID: ["a", "b", "a"],
+            "weight": [1.0, 4.0, 9.0],
+            S.TIMESTAMP: [dt.datetime(2025, 3, d, tzinfo=dt.UTC) for d in (1, 2, 3)],
+        }
+    )
+
+
+RECOMMENDER_ERRORS = {
+    "an unknown model (registry)": (
+        lambda: make("nope"),
+        "unknown model 'nope'; choose one of " + ", ".join(MODELS),
+        "未知模型 'nope'；请从以下模型中选择：" + ", ".join(MODELS),  # model names are data
+    ),
+    "a hybrid with one weight for two models": (
+        lambda: Hybrid([Popularity(), EASE()], weights=[1.0]).fit(_three_interactions()),
+        "weights has 1 values for 2 models; give one per model",
+        "weights 有 1 个值，但模型有 2 个；请为每个模型给一个值",
+    ),
+    "a hybrid weighing a model it does not hold": (
+        lambda: Hybrid([Popularity(), EASE()], weights={"als": 1.0}).fit(_three_interactions()),
+        "weights name models that are not in the hybrid: ['als']; models are ['popularity', "
+        "'ease']",
+        "weights 中有不在混合模型里的模型：['als']；现有模型为 ['popularity', 'ease']",
+    ),
+    "a hybrid with every weight 0": (
+        lambda: Hybrid([Popularity(), EASE()], weights=[0, 0]).fit(_three_interactions()),
+        "weights must be non-negative and not all 0. Got {'popularity': 0.0, 'ease': 0.0}.",
+        "weights 必须非负且不能全为 0，收到的是 {'popularity': 0.0, 'ease': 0.0}。",
+    ),
+    "a hybrid of no model": (
+        lambda: Hybrid([]).fit(_three_interactions()),
+        "Hybrid needs at least one model",
+        "混合模型至少需要一个模型",
+    ),
+    "recommending before fitting (base)": (
+        lambda: EASE().recommend(["u1"]),
+        "EASE is not fitted yet; call fit(interactions) first",
+        "EASE 尚未训练；请先调用 fit(interactions)",
+    ),
+    "an unknown parameter (base)": (
+        lambda: EASE().set_params(alpha=1),
+        "EASE has no parameter 'alpha'; parameters are l2, random_state, weighting.",
+        "EASE 没有参数 'alpha'；可用参数为 l2, random_state, weighting。",
+    ),
+    "interactions without weights (base)": (
+        lambda: EASE().fit(_three_interactions().drop("weight")),
+        "interactions need columns user_id, item_id, weight; missing ['weight']",
+        "交互记录需要 user_id、item_id、weight 列；缺少 ['weight']",
+    ),
+    "every weight 0 (base)": (
+        lambda: EASE().fit(_three_interactions().with_columns(weight=pl.lit(0.0))),
+        "no interactions to learn from (every weight is 0 or missing)",
+        "没有可供学习的交互记录（所有权重都为 0 或缺失）",
+    ),
+    "item-kNN with no neighbour": (
+        lambda: ItemKNN(k_neighbors=0).fit(_three_interactions()),
+        "k_neighbors must be >= 1. Got 0 instead.",
+        "k_neighbors 必须 >= 1，收到的是 0。",
+    ),
+    "an unknown weighting (implicit)": (
+        lambda: ItemKNN(weighting="sqrt").fit(_three_interactions()),
+        "weighting must be one of ('log', 'raw', 'binary'). Got 'sqrt' instead.",
+        "weighting 必须是 ('log', 'raw', 'binary') 之一，收到的是 'sqrt'。",
+    ),
+    "an unknown Surprise algorithm": (
+        lambda: SurpriseModel("nope").fit(_three_interactions()),
+        "algorithm must be one of ['baseline_only', 'co_clustering', 'knn_baseline', "
+        "'knn_basic', 'knn_item', 'knn_means', 'nmf', 'slope_one', 'svd', 'svdpp']. Got 'nope' "
+        "instead.",
+        "algorithm 必须是 ['baseline_only', 'co_clustering', 'knn_baseline', 'knn_basic', "
+        "'knn_item', 'knn_means', 'nmf', 'slope_one', 'svd', 'svdpp'] 之一，收到的是 'nope'。",
+    ),
+    "rating predictions before fitting (Surprise)": (
+        lambda: SurpriseModel("svd").predict_ratings(_three_interactions()),
+        "SurpriseModel is not fitted yet; call fit(interactions) first",
+        "SurpriseModel 尚未训练；请先调用 fit(interactions)",
+    ),
+    "a half-life of 0 days (content)": (
+        lambda: recency_decay(_three_interactions(), 0),
+        "half_life_days must be > 0. Got 0 instead.",
+        "half_life_days 必须 > 0，收到的是 0。",
+    ),
+    "a half-life of 0 days (buy-again)": (
+        lambda: BuyAgain(half_life_days=0).fit(_three_interactions()),
+        "half_life_days must be > 0 or None. Got 0 instead.",
+        "half_life_days 必须 > 0 或为 None，收到的是 0。",
+    ),
+    "sequences of a frame without items": (
+        lambda: user_sequences(_three_interactions().drop(S.ITEM_ID), {"u1": 0}, {"a": 0}),
+        "sequences need columns user_id and item_id; the frame is missing ['item_id']",
+        "序列需要 user_id 和 item_id 列；该表缺少 ['item_id']",
+    ),
+    "a session gap of 0 minutes": (
+        lambda: user_sequences(_three_interactions(), {"u1": 0}, {"a": 0}, session_gap_minutes=0),
+        "session_gap_minutes must be positive. Got session_gap_minutes=0 instead.",
+        "session_gap_minutes 必须是正数，收到的是 session_gap_minutes=0。",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(RECOMMENDER_ERRORS))
+def test_recommender_errors_read_in_english_and_in_chinese(case):
+    """A failed training reads in the language of the page that started it (the job runs in
+    it); English, what the CLI prints, is unchanged."""
+    call, english, chinese = RECOMMENDER_ERRORS[case]
+    with pytest.raises(ProfilingError) as raised:
+        call()
+    assert str(raised.value) == english
+    with i18n.language("zh"), pytest.raises(ProfilingError) as raised:
+        call()
+    assert str(raised.value) == chinese

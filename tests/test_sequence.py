@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ from profiling.profiles.embeddings import factor_matrix
 from profiling.recommenders.markov import BACKOFF, Markov
 from profiling.recommenders.sequence import GRU4Rec, SASRec
 from profiling.recommenders.sequence_data import TYPE_CODES, user_sequences
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 
 T0 = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
@@ -269,6 +271,47 @@ def test_bad_parameters_are_named_in_the_error(model, message):
         fitted(model, chain_log(n_users=4))
 
 
+@pytest.mark.parametrize(
+    ("model", "english", "chinese"),
+    [
+        (
+            GRU4Rec(hidden=0),
+            "hidden must be an integer >= 1. Got hidden=0 instead.",
+            "hidden 必须是 >= 1 的整数，收到的是 hidden=0。",
+        ),
+        (
+            GRU4Rec(cell="rnn"),
+            "cell must be 'gru' or 'lstm'. Got cell='rnn' instead.",
+            "cell 必须是 'gru' 或 'lstm'，收到的是 cell='rnn'。",
+        ),
+        (
+            SASRec(hidden=10, heads=3),
+            "hidden must be divisible by heads. Got hidden=10, heads=3 instead.",
+            "hidden 必须能被 heads 整除，收到的是 hidden=10、heads=3。",
+        ),
+        (
+            SASRec(dropout=1.0),
+            "dropout must be a number in [0, 1). Got dropout=1.0 instead.",
+            "dropout 必须是 [0, 1) 内的数，收到的是 dropout=1.0。",
+        ),
+        (
+            GRU4Rec(time_budget=-1),
+            "time_budget must be a positive number. Got time_budget=-1 instead.",
+            "time_budget 必须是正数，收到的是 time_budget=-1。",
+        ),
+    ],
+)
+def test_bad_parameters_read_in_english_and_in_chinese(model, english, chinese):
+    """The parameter names and values stay as written (code), the words around them are
+    translated: a failed training reads in the page's language."""
+    with pytest.raises(ProfilingError) as raised:
+        fitted(model, chain_log(n_users=4))
+    assert str(raised.value) == english
+    with i18n.language("zh"), pytest.raises(ProfilingError) as raised:
+        fitted(model, chain_log(n_users=4))
+    assert str(raised.value) == chinese
+
+
 def test_importing_the_registry_does_not_import_torch():
     code = "import sys, profiling.recommenders.registry; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -319,6 +362,44 @@ def test_progress_reports_start_every_epoch_and_the_end_and_fit_sets_the_budget(
         interactions_from(chain_log(n_users=10)), events=chain_log(n_users=10), time_budget=1e-6
     )
     assert rushed.time_budget == 1e-6 and rushed.stopped_ == "time budget"
+
+
+def test_the_training_progress_reads_in_the_language_of_the_page():
+    """The job runs in the page's language, so each epoch's line is worded in it; what is
+    saved (the summary) stays English: :func:`summary_text` reads it in Chinese."""
+    log = chain_log(n_users=10)  # 10 users of 4 steps: 40 steps, every user can validate
+
+    def lines(lang: str) -> list[str]:
+        calls = []
+        with i18n.language(lang):
+            model = GRU4Rec(**{**FAST, "epochs": 2, "validation_users": 4}, random_state=1)
+            model.fit(interactions_from(log), events=log, progress=lambda f, m: calls.append(m))
+        assert model.training_summary().startswith("2 epoch(s), stopped by max epochs, ")
+        return calls
+
+    english, chinese = lines("en"), lines("zh")
+    assert english[0] == "gru4rec: training on 40 steps"
+    assert chinese[0] == "gru4rec：在 40 个序列步上训练"
+    for epoch in (1, 2):
+        assert re.fullmatch(
+            rf"gru4rec: epoch {epoch} of at most 2 \(\d+ s of 150 s\), loss \d+\.\d{{3}}, "
+            r"validation NDCG@10 [01]\.\d{3}",
+            english[epoch],
+        )
+        assert re.fullmatch(
+            rf"gru4rec：第 {epoch} 轮，最多 2 轮（已用 \d+ 秒，共 150 秒），损失 \d+\.\d{{3}}，"
+            r"验证 NDCG@10 为 [01]\.\d{3}",
+            chinese[epoch],
+        )
+    assert re.fullmatch(
+        r"gru4rec: 2 epoch\(s\), stopped by max epochs, validation NDCG@10 [01]\.\d{3} at "
+        r"epoch [12]",
+        english[-1],
+    )
+    assert re.fullmatch(
+        r"gru4rec：2 轮，停止原因：达到最大轮数，第 [12] 轮验证 NDCG@10 为 [01]\.\d{3}", chinese[-1]
+    )
+    assert len(english) == len(chinese) == 4
 
 
 @pytest.mark.parametrize("cls", [GRU4Rec, SASRec])

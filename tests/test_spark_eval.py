@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from profiling.cli import main
+from profiling.recommenders import registry
 from profiling.vocabulary import schema as S
 
 pytestmark = pytest.mark.spark
@@ -225,3 +226,40 @@ def test_evaluate_engine_spark_refuses_what_it_does_not_run(spark, tmp_path, cap
         == 2
     )
     assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_what_the_spark_engine_refuses_reads_in_english_and_in_chinese():
+    """Checked before any Spark session starts (no ``spark`` fixture): the words in the
+    reader's language, the flags and model names as they are typed."""
+    from types import SimpleNamespace
+
+    from profiling.engines.spark_eval import cmd_evaluate_spark
+    from profiling.errors import ProfilingError
+    from profiling.vocabulary import i18n
+
+    cases = [
+        (
+            SimpleNamespace(workspace="shop", events=None, tune=False, models="popularity"),
+            "--engine spark reads files (an events path or URI), not a saved workspace; give an "
+            "events file, or use --engine polars",
+            "--engine spark 读取文件（行为数据的路径或 URI），不读取已保存的工作区；请提供行为数据"
+            "文件，或使用 --engine polars",
+        ),
+        (
+            SimpleNamespace(workspace=None, events="e.csv", tune=True, models="popularity"),
+            "--tune runs on the polars engine only; drop --tune or use --engine polars",
+            "--tune 只能在 polars 引擎上运行；请去掉 --tune 或使用 --engine polars",
+        ),
+        (
+            SimpleNamespace(workspace=None, events="e.csv", tune=False, models="popularity,nope"),
+            "unknown model 'nope'; expected some of: " + ", ".join(registry.MODELS),
+            "未知模型 'nope'；应为以下模型中的一个或多个：" + ", ".join(registry.MODELS),
+        ),
+    ]
+    for args, english, chinese in cases:
+        with pytest.raises(ProfilingError) as raised:
+            cmd_evaluate_spark(args)
+        assert str(raised.value) == english
+        with i18n.language("zh"), pytest.raises(ProfilingError) as raised:
+            cmd_evaluate_spark(args)
+        assert str(raised.value) == chinese

@@ -123,6 +123,38 @@ def test_tuning_errors_name_what_is_wrong():
         tune("ease", split, grid_override=[])
 
 
+def test_tuning_errors_read_in_english_and_in_chinese():
+    """The Recommenders page shows them after "The comparison failed:" in its language."""
+    from profiling.vocabulary import i18n
+
+    split = temporal_split(events(), 0.25)
+    cases = [
+        (
+            lambda: tune("popularity", split),
+            "model 'popularity' has no tuning grid; tunable models: ease, als, bpr, item-knn, "
+            "hybrid.",
+            "模型 'popularity' 没有调优网格；可调优的模型：ease, als, bpr, item-knn, hybrid。",
+        ),
+        (
+            lambda: tune("ease", split, budget_seconds=0),
+            "budget_seconds must be a positive number. Got budget_seconds=0 instead.",
+            "budget_seconds 必须是正数，收到的是 budget_seconds=0。",
+        ),
+        (
+            lambda: tune("ease", split, grid_override=[]),
+            "the tuning grid is empty; give at least one setting.",
+            "调优网格为空；请至少给出一组设置。",
+        ),
+    ]
+    for call, english, chinese in cases:
+        with pytest.raises(EvaluationError) as raised:
+            call()
+        assert str(raised.value) == english
+        with i18n.language("zh"), pytest.raises(EvaluationError) as raised:
+            call()
+        assert str(raised.value) == chinese
+
+
 def test_validation_leaves_out_what_was_bought_not_what_was_only_viewed():
     # Every user views HOT on day 0, then buys three items of their own, then HOT (the last
     # purchase of the training part: the validation truth), then one more (the test). The

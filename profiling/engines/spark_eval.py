@@ -31,6 +31,7 @@ import polars as pl
 
 from profiling.errors import EvaluationError, ProfilingError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 PROTOCOLS = ("temporal", "stratified")
 CURVE_DEPTH = 20  # as profiling.evaluation.compare: every model recommends max(k, 20)
@@ -93,7 +94,11 @@ def temporal_split_spark(events, test_fraction: float = 0.2) -> SparkSplit:
     e = events.filter(F.col(S.TIMESTAMP).isNotNull())
     n = e.count()
     if n == 0:
-        raise EvaluationError("events (with a timestamp) has no rows; a split needs events to cut.")
+        raise EvaluationError(
+            _("{name} has no rows; a split needs events to cut.").format(
+                name=_("events (with a timestamp)")
+            )
+        )
     idx = min(int(math.floor(n * (1.0 - test_fraction))), n - 1)
     cutoff = e.select(S.TIMESTAMP).orderBy(S.TIMESTAMP).offset(idx).first()[0]
     before = F.col(S.TIMESTAMP) < F.lit(cutoff)
@@ -101,8 +106,10 @@ def temporal_split_spark(events, test_fraction: float = 0.2) -> SparkSplit:
     n_train = train.count()
     if n_train == 0:
         raise EvaluationError(
-            f"no event is strictly before the cutoff {cutoff} with "
-            f"test_fraction={test_fraction}; the timestamps are (nearly) all equal."
+            _(
+                "no event is strictly before the cutoff {cutoff} with "
+                "test_fraction={test_fraction}; the timestamps are (nearly) all equal."
+            ).format(cutoff=cutoff, test_fraction=test_fraction)
         )
     cutoff = cutoff.replace(tzinfo=UTC)  # Spark hands back naive datetimes in UTC
     share = f"{n_train / n:.0%}"
@@ -356,8 +363,10 @@ def evaluate_spark(
     k = check_k(k)
     if protocol not in PROTOCOLS:
         raise EvaluationError(
-            f"--engine spark evaluates with the protocols {', '.join(PROTOCOLS)}; got "
-            f"{protocol!r}. Use --engine polars for leave-last and kfold"
+            _(
+                "--engine spark evaluates with the protocols {protocols}; got {protocol}. Use "
+                "--engine polars for leave-last and kfold"
+            ).format(protocols=", ".join(PROTOCOLS), protocol=repr(protocol))
         )
     # the kind of log from facts computed on Spark: its event types and whether it has ratings
     f = dataset.facts
@@ -387,8 +396,10 @@ def evaluate_spark(
     if not users:
         truth.unpersist()
         raise EvaluationError(
-            f"no test user has a relevant item ({relevance.description}); choose event "
-            "types present in the test events or a lower threshold."
+            _(
+                "no test user has a relevant item ({rule}); choose event types present in the "
+                "test events or a lower threshold."
+            ).format(rule=relevance.description)
         )
     depth = max(k, CURVE_DEPTH)
     had = already_had_spark(split.train, relevance)
@@ -441,18 +452,22 @@ def cmd_evaluate_spark(args) -> int:
 
     if getattr(args, "workspace", None) or not args.events:
         raise ProfilingError(
-            "--engine spark reads files (an events path or URI), not a saved workspace; "
-            "give an events file, or use --engine polars"
+            _(
+                "--engine spark reads files (an events path or URI), not a saved workspace; "
+                "give an events file, or use --engine polars"
+            )
         )
     if args.tune:
         raise ProfilingError(
-            "--tune runs on the polars engine only; drop --tune or use --engine polars"
+            _("--tune runs on the polars engine only; drop --tune or use --engine polars")
         )
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     for n in names:
         if n not in registry.MODELS:
             raise ProfilingError(
-                f"unknown model {n!r}; expected some of: {', '.join(registry.MODELS)}"
+                _("unknown model {name}; expected some of: {models}").format(
+                    name=repr(n), models=", ".join(registry.MODELS)
+                )
             )
     types = None
     if args.relevant not in (None, "auto"):

@@ -45,6 +45,7 @@ from profiling.evaluation.splits import Split, interactions_from, relevant_items
 from profiling.profiles.segments import NO_SEGMENT
 from profiling.recommenders.base import Recommender
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 CURVE_DEPTH = 20
 """Recommendations kept per user by :func:`compare` (at least ``k``), enough for the
@@ -132,7 +133,9 @@ def bootstrap_ci(
     n_boot = check_k(n_boot, "n_boot")
     if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
         raise EvaluationError(
-            f"level must be strictly between 0 and 1. Got level={level!r} instead."
+            _("level must be strictly between 0 and 1. Got level={level} instead.").format(
+                level=repr(level)
+            )
         )
     x = np.asarray(values, dtype=np.float64)
     if x.ndim == 1:
@@ -200,8 +203,10 @@ def paired_sign_flip_test(
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim not in (1, 2):
         raise EvaluationError(
-            f"a and b must be aligned per user (same 1-d or 2-d shape). Got shapes {a.shape} "
-            f"and {b.shape} instead."
+            _(
+                "a and b must be aligned per user (same 1-d or 2-d shape). Got shapes {a} "
+                "and {b} instead."
+            ).format(a=a.shape, b=b.shape)
         )
     n_permutations = check_k(n_permutations, "n_permutations")
     single = a.ndim == 1
@@ -316,11 +321,15 @@ class Comparison:
         known = self.metrics["metric"].unique(maintain_order=True).to_list()
         if metric not in known:
             raise EvaluationError(
-                f"metric must be one of {', '.join(known)}. Got metric={metric!r} instead."
+                _("metric must be one of {known}. Got metric={metric} instead.").format(
+                    known=", ".join(known), metric=repr(metric)
+                )
             )
         rows = self.metrics.filter((pl.col("metric") == metric) & pl.col("is_best"))
         if rows.height == 0:
-            raise EvaluationError(f"no model has a value for metric={metric!r}.")
+            raise EvaluationError(
+                _("no model has a value for metric={metric}.").format(metric=repr(metric))
+            )
         return rows["model"][0]
 
     def wide(self) -> pl.DataFrame:
@@ -346,7 +355,7 @@ class Comparison:
         others = [c for c in segments.columns if c != S.USER_ID]
         if not others:
             raise EvaluationError(
-                "segments needs a segment column next to user_id; it has only user_id."
+                _("segments needs a segment column next to user_id; it has only user_id.")
             )
         col = "segment" if "segment" in others else others[0]
         seg = segments.select(
@@ -401,7 +410,8 @@ def _run_models(
     had in the relevant sense, :meth:`Relevance.already_had`); None = every item seen in
     ``train``."""
     if not models:
-        raise EvaluationError("models is empty; give at least one {name: model}.")
+        # "{name: model}" is literal text (a dict), never filled in
+        raise EvaluationError(_("models is empty; give at least one {name: model}."))
     recs, timings = [], []
     n = len(models)
     for i, (name, model) in enumerate(models.items(), start=1):
@@ -482,9 +492,15 @@ def _truth_and_train(
     truth = relevant_items(split.test, relevance.types, relevance.rating_threshold)
     if truth.height == 0:
         raise EvaluationError(
-            f"no test user has a relevant item with relevant_types={relevance.types!r}"
-            f" and rating_threshold={relevance.rating_threshold!r} ({relevance.description});"
-            " choose event types present in the test events or a lower threshold."
+            _(
+                "no test user has a relevant item with relevant_types={types} and "
+                "rating_threshold={threshold} ({rule}); choose event types present in the test "
+                "events or a lower threshold."
+            ).format(
+                types=repr(relevance.types),
+                threshold=repr(relevance.rating_threshold),
+                rule=relevance.description,
+            )
         )
     train = interactions_from(split.train)
     return truth, train, truth[S.USER_ID].unique().sort().to_list()
@@ -594,7 +610,9 @@ def compare(
     if isinstance(user_segments, str):
         if user_segments != "train":
             raise EvaluationError(
-                f"user_segments must be 'train', a frame or None. Got {user_segments!r} instead."
+                _("user_segments must be 'train', a frame or None. Got {value} instead.").format(
+                    value=repr(user_segments)
+                )
             )
         user_segments = train_segments(split)
     depth = max(k, CURVE_DEPTH)
@@ -783,18 +801,20 @@ def precision_recall_curve(
     """
     ks = sorted({check_k(x, "ks") for x in ks})
     if not ks:
-        raise EvaluationError("ks is empty; give at least one k, e.g. range(1, 21).")
+        raise EvaluationError(_("ks is empty; give at least one k, e.g. range(1, 21)."))
     if isinstance(source, Comparison):
         depth = int(source.recommendations["rank"].max() or 0)
         if ks[-1] > max(depth, source.k, CURVE_DEPTH):
             raise EvaluationError(
-                f"the comparison kept the top {max(source.k, CURVE_DEPTH)} recommendations; "
-                f"ks must stay at or below it. Got max(ks)={ks[-1]} instead."
+                _(
+                    "the comparison kept the top {depth} recommendations; ks must stay at or "
+                    "below it. Got max(ks)={largest} instead."
+                ).format(depth=max(source.k, CURVE_DEPTH), largest=ks[-1])
             )
         recs, truth, names = source.recommendations, source.truth, source.models
     else:
         if split is None:
-            raise EvaluationError("split is required when source is a dict of models.")
+            raise EvaluationError(_("split is required when source is a dict of models."))
         relevance = resolve_relevance(split, relevant_types, rating_threshold)
         truth, train, users = _truth_and_train(split, relevance)
         if isinstance(user_segments, str):

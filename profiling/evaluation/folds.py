@@ -13,6 +13,7 @@ from profiling.errors import EvaluationError
 from profiling.evaluation.compare import HIGHER_IS_BETTER, Comparison, Progress, compare
 from profiling.evaluation.splits import Split
 from profiling.recommenders.base import Recommender
+from profiling.vocabulary.i18n import gettext as _
 
 FOLDED_SCHEMA = {
     "model": pl.String,
@@ -53,7 +54,9 @@ class FoldedComparison:
     def best(self, metric: str = "ndcg") -> str:
         rows = self.metrics.filter((pl.col("metric") == metric) & pl.col("is_best"))
         if rows.height == 0:
-            raise EvaluationError(f"no model has a value for metric={metric!r}.")
+            raise EvaluationError(
+                _("no model has a value for metric={metric}.").format(metric=repr(metric))
+            )
         return rows["model"][0]
 
 
@@ -82,7 +85,7 @@ def compare_folds(
         Passed to :func:`compare` (k, relevant_types, rating_threshold, items, ...).
     """
     if not splits:
-        raise EvaluationError("splits is empty; give at least one split (e.g. random_kfold).")
+        raise EvaluationError(_("splits is empty; give at least one split (e.g. random_kfold)."))
     comps, frames = [], []
     for f, split in enumerate(splits):
         fold_models = models(split) if callable(models) else models

@@ -26,6 +26,7 @@ import polars as pl
 from profiling.checks import check_columns, check_k
 from profiling.errors import EvaluationError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 VALUE = "value"
 RANK = "rank"
@@ -251,8 +252,10 @@ def _errors(predictions: pl.DataFrame, rating: str, prediction: str) -> np.ndarr
     ).drop_nulls()
     if pairs.height == 0:
         raise EvaluationError(
-            f"predictions has no row with both '{rating}' and '{prediction}'; "
-            "rating errors need at least one rated pair."
+            _(
+                "predictions has no row with both '{rating}' and '{prediction}'; rating errors "
+                "need at least one rated pair."
+            ).format(rating=rating, prediction=prediction)
         )
     return (pairs[prediction] - pairs[rating]).to_numpy()
 
@@ -300,7 +303,9 @@ def catalog_coverage(
         items = items.filter(items.is_in(ids.implode()))
     if size < 1:
         raise EvaluationError(
-            f"catalog must hold at least one item. Got catalog={catalog!r} instead."
+            _("catalog must hold at least one item. Got catalog={value} instead.").format(
+                value=repr(catalog)
+            )
         )
     return min(items.len() / size, 1.0)
 
@@ -311,7 +316,7 @@ def _item_users(train: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     t = train.select(pl.col(S.USER_ID).cast(pl.String), pl.col(S.ITEM_ID).cast(pl.String))
     t = t.drop_nulls()
     if t.height == 0:
-        raise EvaluationError("train has no (user_id, item_id) row; popularity needs some.")
+        raise EvaluationError(_("train has no (user_id, item_id) row; popularity needs some."))
     pop = t.unique().group_by(S.ITEM_ID).agg(pl.len().cast(pl.Float64).alias("users"))
     return pop, t[S.USER_ID].n_unique()
 

@@ -161,7 +161,9 @@ def _check_threshold(value: object) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise EvaluationError(
-            f"rating_threshold must be a number or None. Got rating_threshold={value!r} instead."
+            _(
+                "rating_threshold must be a number or None. Got rating_threshold={value} instead."
+            ).format(value=repr(value))
         )
     return float(value)
 
@@ -192,7 +194,11 @@ def relevance_for(
     """
     kind = kind or log_kind(events)
     if kind not in KINDS:
-        raise EvaluationError(f"kind must be one of {', '.join(KINDS)}. Got kind={kind!r} instead.")
+        raise EvaluationError(
+            _("kind must be one of {allowed}. Got kind={value} instead.").format(
+                allowed=", ".join(KINDS), value=repr(kind)
+            )
+        )
     threshold = _check_threshold(rating_threshold)
     if isinstance(types, str):
         types = (types,)
@@ -201,8 +207,9 @@ def relevance_for(
         unknown = [t for t in chosen if t not in S.EVENT_TYPES]
         if unknown:
             raise EvaluationError(
-                f"relevant event types must be among {', '.join(S.EVENT_TYPES)}. Got "
-                f"{', '.join(unknown)} instead."
+                _("relevant event types must be among {allowed}. Got {unknown} instead.").format(
+                    allowed=", ".join(S.EVENT_TYPES), unknown=", ".join(unknown)
+                )
             )
     if chosen is None:
         if kind == "rating log":
@@ -214,7 +221,9 @@ def relevance_for(
         chosen = tuple(t for t in chosen if t != S.RATE)
     if not chosen and threshold is None:
         raise EvaluationError(
-            "no relevant event type and no rating threshold: nothing can be relevant. "
-            f"Choose event types (allowed: {', '.join(S.EVENT_TYPES)}) or a rating threshold."
+            _(
+                "no relevant event type and no rating threshold: nothing can be relevant. "
+                "Choose event types (allowed: {allowed}) or a rating threshold."
+            ).format(allowed=", ".join(S.EVENT_TYPES))
         )
     return Relevance(types=chosen, rating_threshold=threshold, kind=kind)

@@ -21,6 +21,7 @@ from profiling.checks import check_columns, check_fraction, check_k
 from profiling.data.interactions import interactions_from  # noqa: F401  (re-exported)
 from profiling.errors import EvaluationError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 _ROW = "__row"
 
@@ -79,8 +80,11 @@ def _check_types(relevant_types: Iterable[str] | str | None) -> tuple[str, ...]:
 
 
 def _need_rows(frame: pl.DataFrame, name: str) -> None:
+    """``name``: the frame's argument name, or words already in the current language."""
     if frame.height == 0:
-        raise EvaluationError(f"{name} has no rows; a split needs events to cut.")
+        raise EvaluationError(
+            _("{name} has no rows; a split needs events to cut.").format(name=name)
+        )
 
 
 def _split_description_share(train: int, total: int) -> str:
@@ -113,7 +117,7 @@ def temporal_split(events: pl.DataFrame, test_fraction: float = 0.2) -> Split:
     check_columns(events, (S.USER_ID, S.ITEM_ID, S.TIMESTAMP), "events")
     test_fraction = check_fraction(test_fraction, "test_fraction")
     e = events.filter(pl.col(S.TIMESTAMP).is_not_null())
-    _need_rows(e, "events (with a timestamp)")
+    _need_rows(e, _("events (with a timestamp)"))
     ts = e[S.TIMESTAMP].sort()
     idx = min(int(math.floor(ts.len() * (1.0 - test_fraction))), ts.len() - 1)
     cutoff = ts[idx]
@@ -121,8 +125,10 @@ def temporal_split(events: pl.DataFrame, test_fraction: float = 0.2) -> Split:
     train, test = e.filter(before), e.filter(~before)
     if train.height == 0:
         raise EvaluationError(
-            f"no event is strictly before the cutoff {cutoff} with "
-            f"test_fraction={test_fraction}; the timestamps are (nearly) all equal."
+            _(
+                "no event is strictly before the cutoff {cutoff} with "
+                "test_fraction={test_fraction}; the timestamps are (nearly) all equal."
+            ).format(cutoff=cutoff, test_fraction=test_fraction)
         )
     when = cutoff.strftime("%Y-%m-%d %H:%M") if hasattr(cutoff, "strftime") else str(cutoff)
     return Split(
@@ -163,16 +169,23 @@ def leave_last_n(
     types = _check_types(relevant_types)
     if not types:
         raise EvaluationError(
-            f"relevant_types must name at least one event type. Got relevant_types="
-            f"{relevant_types!r} instead; allowed: {', '.join(S.EVENT_TYPES)}."
+            _(
+                "relevant_types must name at least one event type. Got relevant_types={value} "
+                "instead; allowed: {allowed}."
+            ).format(value=repr(relevant_types), allowed=", ".join(S.EVENT_TYPES))
         )
     e = events.filter(pl.col(S.TIMESTAMP).is_not_null()).with_row_index(_ROW)
-    _need_rows(e, "events (with a timestamp)")
+    _need_rows(e, _("events (with a timestamp)"))
     relevant = e.filter(pl.col(S.EVENT_TYPE).is_in(list(types)) & pl.col(S.ITEM_ID).is_not_null())
     if relevant.height == 0:
         raise EvaluationError(
-            f"no event has a type in relevant_types={types!r}; the event types present are "
-            f"{', '.join(sorted(e[S.EVENT_TYPE].drop_nulls().unique().to_list()))}."
+            _(
+                "no event has a type in relevant_types={types}; the event types present are "
+                "{present}."
+            ).format(
+                types=repr(types),
+                present=", ".join(sorted(e[S.EVENT_TYPE].drop_nulls().unique().to_list())),
+            )
         )
     held = (
         relevant.sort(S.USER_ID, S.TIMESTAMP, _ROW)
@@ -225,12 +238,17 @@ def random_kfold(
     check_columns(events, (S.USER_ID, S.ITEM_ID), "events")
     _need_rows(events, "events")
     if isinstance(n_folds, bool) or not isinstance(n_folds, int | np.integer) or n_folds < 2:
-        raise EvaluationError(f"n_folds must be an integer >= 2. Got n_folds={n_folds!r} instead.")
+        raise EvaluationError(
+            _("n_folds must be an integer >= 2. Got n_folds={value} instead.").format(
+                value=repr(n_folds)
+            )
+        )
     n_folds = int(n_folds)
     if n_folds > events.height:
         raise EvaluationError(
-            f"n_folds must be at most the number of rows ({events.height}). "
-            f"Got n_folds={n_folds} instead."
+            _(
+                "n_folds must be at most the number of rows ({rows}). Got n_folds={value} instead."
+            ).format(rows=events.height, value=n_folds)
         )
     order = np.random.default_rng(random_state).permutation(events.height)
     fold_of = np.empty(events.height, dtype=np.int64)
@@ -326,8 +344,10 @@ def relevant_items(
     types = _check_types(relevant_types)
     if not types and rating_threshold is None:
         raise EvaluationError(
-            "relevant_types is empty and rating_threshold is None: nothing can be relevant. "
-            f"Pass event types (allowed: {', '.join(S.EVENT_TYPES)}) or a rating threshold."
+            _(
+                "relevant_types is empty and rating_threshold is None: nothing can be relevant. "
+                "Pass event types (allowed: {allowed}) or a rating threshold."
+            ).format(allowed=", ".join(S.EVENT_TYPES))
         )
     if rating_threshold is not None and (
         isinstance(rating_threshold, bool)
@@ -335,8 +355,9 @@ def relevant_items(
         or math.isnan(rating_threshold)
     ):
         raise EvaluationError(
-            f"rating_threshold must be a number or None. Got rating_threshold="
-            f"{rating_threshold!r} instead."
+            _(
+                "rating_threshold must be a number or None. Got rating_threshold={value} instead."
+            ).format(value=repr(rating_threshold))
         )
     cond = pl.lit(False)
     if types:
@@ -379,7 +400,9 @@ def make_splits(
     """
     if protocol not in PROTOCOLS:
         raise EvaluationError(
-            f"protocol must be one of {', '.join(PROTOCOLS)}. Got protocol={protocol!r} instead."
+            _("protocol must be one of {allowed}. Got protocol={value} instead.").format(
+                allowed=", ".join(PROTOCOLS), value=repr(protocol)
+            )
         )
     if protocol == "temporal":
         return [temporal_split(events, test_fraction=test_fraction)]

@@ -148,7 +148,9 @@ def candidates(name: str, model: Recommender | None = None) -> list[dict]:
     model) in front; duplicates removed."""
     if name not in GRIDS:
         raise EvaluationError(
-            f"model {name!r} has no tuning grid; tunable models: {', '.join(GRIDS)}."
+            _("model {name} has no tuning grid; tunable models: {models}.").format(
+                name=repr(name), models=", ".join(GRIDS)
+            )
         )
     default = (model if model is not None else registry.make(name)).get_params()
     first = {k: default[k] for k in GRIDS[name][0] if k in default}
@@ -265,21 +267,24 @@ def tune(
         or not (budget_seconds > 0)
     ):
         raise EvaluationError(
-            f"budget_seconds must be a positive number. Got budget_seconds={budget_seconds!r} "
-            "instead."
+            _(
+                "budget_seconds must be a positive number. Got budget_seconds={value} instead."
+            ).format(value=repr(budget_seconds))
         )
     start = time.perf_counter()
     base = model if model is not None else registry.make(name, random_state)
     cands = list(grid_override) if grid_override is not None else candidates(name, base)
     if not cands:
-        raise EvaluationError("the tuning grid is empty; give at least one setting.")
+        raise EvaluationError(_("the tuning grid is empty; give at least one setting."))
     relevance = relevance or relevance_for(split.train)
     val = validation_split(split, relevance, random_state)
     truth = relevant_items(val.test, relevance.types, relevance.rating_threshold)
     if truth.height == 0:
         raise EvaluationError(
-            f"the validation split of the training part has no relevant item "
-            f"({relevance.description}); the training part is too small to tune on."
+            _(
+                "the validation split of the training part has no relevant item ({rule}); the "
+                "training part is too small to tune on."
+            ).format(rule=relevance.description)
         )
     train = interactions_from(val.train)
     users = truth[S.USER_ID].unique().sort().to_list()

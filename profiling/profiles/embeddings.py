@@ -203,7 +203,10 @@ class _EpochWriter:
         if hits:
             done, total = (int(v) for v in hits[-1])
             if total:
-                self.progress(self.start + self.span * done / total, f"layout epoch {done}/{total}")
+                self.progress(
+                    self.start + self.span * done / total,
+                    _("layout epoch {done}/{total}").format(done=done, total=total),
+                )
 
     def flush(self) -> None:
         pass

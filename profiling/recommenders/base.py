@@ -94,8 +94,9 @@ class Recommender(ABC):
         for key, value in params.items():
             if key not in valid:
                 raise ProfilingError(
-                    f"{type(self).__name__} has no parameter {key!r}; "
-                    f"parameters are {', '.join(sorted(valid))}."
+                    _("{model} has no parameter {key}; parameters are {valid}.").format(
+                        model=type(self).__name__, key=repr(key), valid=", ".join(sorted(valid))
+                    )
                 )
             setattr(self, key, value)
         return self
@@ -135,7 +136,9 @@ class Recommender(ABC):
         missing = {S.USER_ID, S.ITEM_ID, "weight"} - set(interactions.columns)
         if missing:
             raise ProfilingError(
-                f"interactions need columns user_id, item_id, weight; missing {sorted(missing)}"
+                _("interactions need columns user_id, item_id, weight; missing {missing}").format(
+                    missing=sorted(missing)
+                )
             )
         positive = pl.col("weight") > 0
         if S.RATING in interactions.columns:
@@ -151,7 +154,7 @@ class Recommender(ABC):
                 .alias("weight")
             )
         if data.height == 0:
-            raise ProfilingError("no interactions to learn from (every weight is 0 or missing)")
+            raise ProfilingError(_("no interactions to learn from (every weight is 0 or missing)"))
         self.users_ = np.asarray(data[S.USER_ID].unique().sort().to_list(), dtype=object)
         catalog = data[S.ITEM_ID].unique()
         if items is not None and S.ITEM_ID in items.columns:
@@ -248,8 +251,10 @@ class Recommender(ABC):
         factors = self._user_factors()
         if factors is None:
             raise ProfilingError(
-                f"{getattr(self, 'label', self.name)} learns no user factors; choose a matrix-factorization model "
-                "such as svd or als"
+                _(
+                    "{model} learns no user factors; choose a matrix-factorization model such as "
+                    "svd or als"
+                ).format(model=getattr(self, "label", self.name))
             )
         return self.users_, factors
 
@@ -282,7 +287,9 @@ class Recommender(ABC):
         # fit_seconds_ is set last, so a fit that raised leaves the model unfitted
         if not hasattr(self, "fit_seconds_"):
             raise NotFittedError(
-                f"{type(self).__name__} is not fitted yet; call fit(interactions) first"
+                _("{model} is not fitted yet; call fit(interactions) first").format(
+                    model=type(self).__name__
+                )
             )
 
     def _top_k(self, users: list[str], scores: np.ndarray, k: int, fallback: bool) -> pl.DataFrame:

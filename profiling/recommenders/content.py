@@ -104,7 +104,9 @@ def recency_decay(data: pl.DataFrame, half_life_days: float | None) -> np.ndarra
     if half_life_days is None or S.TIMESTAMP not in data.columns:
         return np.ones(n)
     if half_life_days <= 0:
-        raise ProfilingError(f"half_life_days must be > 0. Got {half_life_days!r} instead.")
+        raise ProfilingError(
+            _("half_life_days must be > 0. Got {value} instead.").format(value=repr(half_life_days))
+        )
     ts = data[S.TIMESTAMP]
     if ts.null_count() == n:
         return np.ones(n)
@@ -347,7 +349,7 @@ class ContextAware(Recommender):
             np.array_equal(base.users_, self.users_) and np.array_equal(base.items_, self.items_)
         ):
             raise ProfilingError(
-                "the base model indexed users or items differently"
+                _("the base model indexed users or items differently")
             )  # pragma: no cover
         self.base_ = base
 

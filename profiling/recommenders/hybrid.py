@@ -103,7 +103,7 @@ class Hybrid(Recommender):
                     key = f"{m.name}-{n}"
                 named[key] = m
         if not named:
-            raise ProfilingError("Hybrid needs at least one model")
+            raise ProfilingError(_("Hybrid needs at least one model"))
         return named
 
     def _normalised_weights(self, names: list[str]) -> dict[str, float]:
@@ -113,27 +113,35 @@ class Hybrid(Recommender):
             unknown = set(self.weights) - set(names)
             if unknown:
                 raise ProfilingError(
-                    f"weights name models that are not in the hybrid: {sorted(unknown)}; "
-                    f"models are {names}"
+                    _(
+                        "weights name models that are not in the hybrid: {unknown}; models are {names}"
+                    ).format(unknown=sorted(unknown), names=names)
                 )
             raw = {n: float(self.weights.get(n, 0.0)) for n in names}
         else:
             w = list(self.weights)
             if len(w) != len(names):
                 raise ProfilingError(
-                    f"weights has {len(w)} values for {len(names)} models; give one per model"
+                    _("weights has {n} values for {models} models; give one per model").format(
+                        n=len(w), models=len(names)
+                    )
                 )
             raw = {n: float(v) for n, v in zip(names, w, strict=True)}
         if any(v < 0 or not np.isfinite(v) for v in raw.values()) or sum(raw.values()) <= 0:
-            raise ProfilingError(f"weights must be non-negative and not all 0. Got {raw!r}.")
+            raise ProfilingError(
+                _("weights must be non-negative and not all 0. Got {weights}.").format(
+                    weights=repr(raw)
+                )
+            )
         total = sum(raw.values())
         return {n: v / total for n, v in raw.items()}
 
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
         if self.normalization not in NORMALIZATIONS:
             raise ProfilingError(
-                f"normalization must be one of {NORMALIZATIONS}. Got {self.normalization!r} "
-                "instead."
+                _("normalization must be one of {allowed}. Got {value} instead.").format(
+                    allowed=NORMALIZATIONS, value=repr(self.normalization)
+                )
             )
         named = self._named_models()
         self.weights_ = self._normalised_weights(list(named))
@@ -148,7 +156,9 @@ class Hybrid(Recommender):
             if not (
                 np.array_equal(m.users_, self.users_) and np.array_equal(m.items_, self.items_)
             ):  # pragma: no cover - every model indexes through the same base class
-                raise ProfilingError(f"sub-model {key} indexed users or items differently")
+                raise ProfilingError(
+                    _("sub-model {key} indexed users or items differently").format(key=key)
+                )
             self.models_[key] = m
         # a sub-model that cannot personalise (e.g. content without item text) would only
         # blend popularity in: it is left out, and the hybrid says which and why
@@ -167,7 +177,9 @@ class Hybrid(Recommender):
         missing = [k for k, w in self.weights_.items() if w > 0 and k not in self.models_]
         if missing:
             raise ProfilingError(
-                f"sub-models {missing} were not fitted (weight 0 at fit time); refit the hybrid"
+                _(
+                    "sub-models {missing} were not fitted (weight 0 at fit time); refit the hybrid"
+                ).format(missing=missing)
             )
         self._apply_weights()
         return self

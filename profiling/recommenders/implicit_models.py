@@ -41,7 +41,11 @@ def weighted(matrix: sp.csr_matrix, weighting: str) -> sp.csr_matrix:
     scipy.sparse.csr_matrix
     """
     if weighting not in WEIGHTINGS:
-        raise ProfilingError(f"weighting must be one of {WEIGHTINGS}. Got {weighting!r} instead.")
+        raise ProfilingError(
+            _("weighting must be one of {allowed}. Got {value} instead.").format(
+                allowed=WEIGHTINGS, value=repr(weighting)
+            )
+        )
     out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
     if weighting == "log":
         out.data = np.log1p(out.data).astype(np.float32)
@@ -120,7 +124,11 @@ class ItemKNN(Recommender):
 
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
         if self.k_neighbors < 1:
-            raise ProfilingError(f"k_neighbors must be >= 1. Got {self.k_neighbors!r} instead.")
+            raise ProfilingError(
+                _("k_neighbors must be >= 1. Got {value} instead.").format(
+                    value=repr(self.k_neighbors)
+                )
+            )
         self.x_ = weighted(self.matrix_, self.weighting)
         xc = self.x_.tocsc()
         xt = xc.T.tocsr()  # items x users
@@ -200,7 +208,9 @@ class EASE(Recommender):
 
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
         if self.l2 <= 0:
-            raise ProfilingError(f"l2 must be > 0. Got {self.l2!r} instead.")
+            raise ProfilingError(
+                _("l2 must be > 0. Got {value} instead.").format(value=repr(self.l2))
+            )
         self.x_ = weighted(self.matrix_, self.weighting)
         # in place where possible: at 10,000 items each dense matrix is 800 MB, and the
         # gram matrix, its inverse and B no longer exist at once (same numbers, bit for bit)
@@ -442,7 +452,11 @@ class BPR(Recommender):
         for name in ("factors", "iterations"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ProfilingError(f"{name} must be a positive integer. Got {value!r} instead.")
+                raise ProfilingError(
+                    _("{name} must be a positive integer. Got {value} instead.").format(
+                        name=name, value=repr(value)
+                    )
+                )
         binary = weighted(self.matrix_, "binary").tocsr()
         binary.sort_indices()
         coo = binary.tocoo()

@@ -225,7 +225,11 @@ def implicit_ratings_note(event_types: list[str] | set[str], names: list[str]) -
 
 def _check(name: str) -> None:
     if name not in MODELS:
-        raise ProfilingError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+        raise ProfilingError(
+            _("unknown model {name}; choose one of {models}").format(
+                name=repr(name), models=", ".join(MODELS)
+            )
+        )
 
 
 def describe(name: str) -> str:

@@ -57,7 +57,9 @@ class BuyAgain(Recommender):
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
         hl = self.half_life_days
         if hl is not None and (isinstance(hl, bool) or not isinstance(hl, int | float) or hl <= 0):
-            raise ProfilingError(f"half_life_days must be > 0 or None. Got {hl!r} instead.")
+            raise ProfilingError(
+                _("half_life_days must be > 0 or None. Got {value} instead.").format(value=repr(hl))
+            )
         n = len(data)
         count = (
             data["purchases"].fill_null(0).cast(pl.Float64).to_numpy()

@@ -38,6 +38,7 @@ import polars as pl
 from profiling.errors import ProfilingError
 from profiling.recommenders.base import Recommender
 from profiling.recommenders.sequence_data import Sequences, user_sequences
+from profiling.vocabulary import fmt, i18n
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -98,13 +99,21 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _check_int(value: object, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ProfilingError(f"{name} must be an integer >= {low}. Got {name}={value!r} instead.")
+        raise ProfilingError(
+            _("{name} must be an integer >= {low}. Got {name}={value} instead.").format(
+                name=name, low=low, value=repr(value)
+            )
+        )
     return int(value)
 
 
 def _check_positive(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ProfilingError(f"{name} must be a positive number. Got {name}={value!r} instead.")
+        raise ProfilingError(
+            _("{name} must be a positive number. Got {name}={value} instead.").format(
+                name=name, value=repr(value)
+            )
+        )
     return float(value)
 
 
@@ -226,7 +235,12 @@ class SequenceRecommender(Recommender):
         self._events, self._progress = events, progress
         try:
             super().fit(interactions, items=items, user_segments=user_segments)
-            self._report(1.0, f"{self.name}: {self.training_summary()}")
+            self._report(
+                1.0,
+                _("{model}: {summary}").format(
+                    model=self.name, summary=summary_text(self.training_summary())
+                ),
+            )
             return self
         finally:
             del self._events, self._progress
@@ -336,7 +350,9 @@ class SequenceRecommender(Recommender):
             or not (0 <= self.dropout < 1)
         ):
             raise ProfilingError(
-                f"dropout must be a number in [0, 1). Got dropout={self.dropout!r} instead."
+                _("dropout must be a number in [0, 1). Got dropout={value} instead.").format(
+                    value=repr(self.dropout)
+                )
             )
 
     def _fit(self, data: pl.DataFrame, codes: tuple[np.ndarray, np.ndarray]) -> None:
@@ -358,7 +374,12 @@ class SequenceRecommender(Recommender):
         torch.use_deterministic_algorithms(True)
         try:
             torch.manual_seed(self.random_state)
-            self._report(0.0, f"{self.name}: training on {len(seq.items):,} steps")
+            self._report(
+                0.0,
+                _("{model}: training on {steps} steps").format(
+                    model=self.name, steps=fmt.count(len(seq.items))
+                ),
+            )
             self.net_ = self._network(len(self.items_))
             self._train(seq)
             self.net_.eval()
@@ -507,9 +528,7 @@ class SequenceRecommender(Recommender):
                 # the larger of the epoch and time fractions: with early stopping or the
                 # budget, training usually ends before epochs run out
                 min(0.99, max(epoch / self.epochs, elapsed / self.time_budget)),
-                f"{self.name}: epoch {epoch} of at most {self.epochs} ({elapsed:.0f} s of "
-                f"{self.time_budget:.0f} s), loss {total / max(count, 1):.3f}"
-                + ("" if math.isnan(val) else f", validation NDCG@10 {val:.3f}"),
+                self._epoch_line(epoch, elapsed, total / max(count, 1), val),
             )
             if out_of_time:
                 self.stopped_ = N_("time budget")
@@ -519,6 +538,27 @@ class SequenceRecommender(Recommender):
                 break
         if best_state is not None:
             self.net_.load_state_dict(best_state)
+
+    def _epoch_line(self, epoch: int, elapsed: float, loss: float, score: float) -> str:
+        """The progress message after an epoch, in the current language (a job runs in the
+        language of the page that started it); ``score`` is NaN without validation users."""
+        values = {
+            "model": self.name,
+            "epoch": epoch,
+            "epochs": self.epochs,
+            "elapsed": fmt.count(elapsed),
+            "budget": fmt.count(self.time_budget),
+            "loss": i18n.format_fixed(loss, 3),
+        }
+        if math.isnan(score):
+            return _(
+                "{model}: epoch {epoch} of at most {epochs} ({elapsed} s of {budget} s), "
+                "loss {loss}"
+            ).format(**values)
+        return _(
+            "{model}: epoch {epoch} of at most {epochs} ({elapsed} s of {budget} s), "
+            "loss {loss}, validation NDCG@10 {score}"
+        ).format(score=i18n.format_fixed(score, 3), **values)
 
     def _validate(self, seq: Sequences, users: np.ndarray) -> float:
         """Mean NDCG@10 of each validation user's held-out last step, full catalog, the
@@ -655,7 +695,11 @@ class GRU4Rec(SequenceRecommender):
     def _check_params(self) -> None:
         super()._check_params()
         if self.cell not in ("gru", "lstm"):
-            raise ProfilingError(f"cell must be 'gru' or 'lstm'. Got cell={self.cell!r} instead.")
+            raise ProfilingError(
+                _("cell must be 'gru' or 'lstm'. Got cell={value} instead.").format(
+                    value=repr(self.cell)
+                )
+            )
 
     def _network(self, n_items: int):
         return _nets().GRUNet(
@@ -722,8 +766,9 @@ class SASRec(SequenceRecommender):
         heads = _check_int(self.heads, "heads", 1)
         if self.hidden % heads:
             raise ProfilingError(
-                f"hidden must be divisible by heads. Got hidden={self.hidden!r}, "
-                f"heads={heads} instead."
+                _(
+                    "hidden must be divisible by heads. Got hidden={hidden}, heads={heads} instead."
+                ).format(hidden=repr(self.hidden), heads=heads)
             )
 
     def _network(self, n_items: int):

@@ -22,6 +22,7 @@ import polars as pl
 
 from profiling.errors import ProfilingError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import gettext as _
 
 TYPE_CODES: dict[str, int] = {t: i + 1 for i, t in enumerate(S.EVENT_TYPES)}
 """Event type -> input code of the sequence models (0 = unknown or padding)."""
@@ -72,13 +73,16 @@ def user_sequences(
     """
     if session_gap_minutes <= 0:
         raise ProfilingError(
-            f"session_gap_minutes must be positive. Got session_gap_minutes="
-            f"{session_gap_minutes!r} instead."
+            _(
+                "session_gap_minutes must be positive. Got session_gap_minutes={value} instead."
+            ).format(value=repr(session_gap_minutes))
         )
     missing = {S.USER_ID, S.ITEM_ID} - set(frame.columns)
     if missing:
         raise ProfilingError(
-            f"sequences need columns user_id and item_id; the frame is missing {sorted(missing)}"
+            _("sequences need columns user_id and item_id; the frame is missing {missing}").format(
+                missing=sorted(missing)
+            )
         )
     users = pl.DataFrame(
         {S.USER_ID: list(user_index), "__u": list(user_index.values())},

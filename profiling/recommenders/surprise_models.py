@@ -192,7 +192,7 @@ class SurpriseModel(Recommender):
         """Stars (whole numbers, 1-5 by default) for implicit weights (see ``rating_weights``)."""
         knots = dict(sorted((self.rating_weights or DEFAULT_RATING_WEIGHTS).items()))
         if not knots:
-            raise ProfilingError("rating_weights needs at least one (weight -> stars) pair")
+            raise ProfilingError(_("rating_weights needs at least one (weight -> stars) pair"))
         xs = np.asarray(list(knots), dtype=np.float64)
         ys = np.asarray(list(knots.values()), dtype=np.float64)
         return np.round(np.interp(np.asarray(weight, dtype=np.float64), xs, ys))
@@ -219,7 +219,9 @@ class SurpriseModel(Recommender):
     def _make_algo(self):
         if self.algorithm not in ALGORITHMS:
             raise ProfilingError(
-                f"algorithm must be one of {sorted(ALGORITHMS)}. Got {self.algorithm!r} instead."
+                _("algorithm must be one of {allowed}. Got {value} instead.").format(
+                    allowed=sorted(ALGORITHMS), value=repr(self.algorithm)
+                )
             )
         params = dict(self.algo_params)
         if self.algorithm in _KNN:
@@ -428,7 +430,11 @@ class SurpriseModel(Recommender):
         self._check_fitted()
         missing = {S.USER_ID, S.ITEM_ID} - set(frame.columns)
         if missing:
-            raise ProfilingError(f"frame needs columns user_id, item_id; missing {sorted(missing)}")
+            raise ProfilingError(
+                _("frame needs columns user_id, item_id; missing {missing}").format(
+                    missing=sorted(missing)
+                )
+            )
         users = frame[S.USER_ID].cast(pl.String).to_list()
         items = frame[S.ITEM_ID].cast(pl.String).to_list()
         pred = [self.algo_.predict(u, i, clip=clip).est for u, i in zip(users, items, strict=True)]
@@ -558,5 +564,7 @@ class SurpriseModel(Recommender):
     def _check_fitted(self) -> None:
         if not hasattr(self, "algo_"):
             raise NotFittedError(
-                f"{type(self).__name__} is not fitted yet; call fit(interactions) first"
+                _("{model} is not fitted yet; call fit(interactions) first").format(
+                    model=type(self).__name__
+                )
             )
