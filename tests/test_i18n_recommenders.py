@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from profiling.errors import ProfilingError
 from profiling.recommenders import registry
 from profiling.vocabulary import i18n
 from tests.test_i18n_e2e import latin_words
@@ -429,3 +430,15 @@ def test_a_deep_models_training_summary_is_english_where_it_is_made():
         from profiling.recommenders.sequence import summary_text
 
         assert summary_text(model.training_summary()) == "2 轮，停止原因：达到最大轮数"
+
+
+def test_a_saved_model_that_cannot_be_read_is_explained_in_chinese():
+    class NothingSaved:
+        def get(self, *args):
+            return None
+
+    said = []
+    with i18n.language("zh"), pytest.raises(ProfilingError) as refused:
+        R._read_saved(NothingSaved(), "ease", "v1", progress=lambda f, m: said.append(m))
+    assert said == ["正在读取已保存的 EASE 模型"]
+    assert str(refused.value) == "已保存的 EASE 模型无法读取；请重新训练"

@@ -312,7 +312,9 @@ def _compare(
                 progress(
                     min(base + fraction / steps, 0.99),
                     _("Training {model}: {message}").format(
-                        model=model_name(name), message=message
+                        # a model's own progress lines start with its name, said once here
+                        model=model_name(name),
+                        message=message.removeprefix(f"{name}: "),
                     ),
                 )
 
@@ -459,10 +461,14 @@ _params = training.model_params
 
 
 def _read_saved(results, name: str, version: str, *, progress) -> Recommender:
-    progress(0.1, f"reading the saved {name} model")
+    progress(0.1, _("reading the saved {model} model").format(model=model_name(name)))
     model = results.get("model", _params(name), version)
     if model is None:
-        raise ProfilingError(f"the saved {name} model could not be read; train it again")
+        raise ProfilingError(
+            _("the saved {model} model could not be read; train it again").format(
+                model=model_name(name)
+            )
+        )
     return model
 
 
