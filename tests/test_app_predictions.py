@@ -350,3 +350,28 @@ def test_a_failed_prediction_job_says_why_in_the_readers_language():
     cancelled = jobs.Job(key="predict", label="predictions")
     cancelled.future.cancel()
     assert ui_predict.failure_text(cancelled) == jobs.CANCELLED
+
+
+def test_a_run_started_on_a_chinese_page_makes_its_saved_notes_in_english(
+    fresh_runner, monkeypatch
+):
+    # what a run saves is read later in any language: it is made in English and each note is
+    # said in the reader's language where it is shown
+    from profiling.vocabulary import i18n
+
+    languages = []
+
+    def record(events, **kw):
+        languages.append(i18n.get_language())
+        raise P.PredictionError("stopped by the test")
+
+    monkeypatch.setattr(P, "predict", record)
+    try:
+        at = AppTest.from_file(APP, default_timeout=300)
+        at.query_params["lang"] = "zh"
+        at.run()
+        at.switch_page("app_pages/predictions.py").run()
+        wait_for_jobs()
+        assert languages == ["en"]
+    finally:
+        ui_jobs.runtime().shutdown(wait=False, lanes=[ui_jobs.PREDICTIONS])

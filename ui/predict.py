@@ -22,7 +22,7 @@ from profiling import predict as P
 from profiling.errors import ProfilingError
 from profiling.jobs import Job
 from profiling.profiles.risk import in_language, risk_scores
-from profiling.vocabulary import fmt
+from profiling.vocabulary import fmt, i18n
 from profiling.vocabulary import glossary as G
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -147,16 +147,19 @@ def start(horizon_days: int | None = None) -> Job:
     if saved is not None:
         return runtime().start(PREDICTIONS, key, "Predictions", _restore, saved)
     events = data.load(spec).events
-    return runtime().start(
-        PREDICTIONS,
-        key,
-        "Predictions",
-        _compute,
-        events,
-        h,
-        _saver(spec, h),
-        _saver(spec, h, "baselines"),
-    )
+    # run in English: what a run saves is read later in any language, so its notes and
+    # messages are Stages (msgid and values) made in English and said where they are shown
+    with i18n.language(i18n.DEFAULT):
+        return runtime().start(
+            PREDICTIONS,
+            key,
+            "Predictions",
+            _compute,
+            events,
+            h,
+            _saver(spec, h),
+            _saver(spec, h, "baselines"),
+        )
 
 
 def job(horizon_days: int | None = None) -> Job | None:
