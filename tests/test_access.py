@@ -10,6 +10,7 @@ import pytest
 
 from profiling import workspace as W
 from profiling.errors import WorkspaceError
+from profiling.vocabulary import i18n
 from profiling.workspace import access as A
 from profiling.workspace import db, roles, store
 from profiling.workspace import privacy as WP
@@ -307,3 +308,49 @@ def test_ensure_sample_keeps_its_own_marked_build(home):
     assert A.check_open("sample", STRANGER).slug == "sample"  # public to the signed-in
     with pytest.raises(roles.AccessDenied):
         A.check_open("sample", NOBODY)
+
+
+# ---- in the reader's language (issue 28) -----------------------------------------------------
+def _english_and_chinese(call) -> tuple[str, str]:
+    """The message of the WorkspaceError ``call`` raises in English, then under Chinese."""
+    with pytest.raises(WorkspaceError) as en:
+        call()
+    with i18n.language("zh"), pytest.raises(WorkspaceError) as zh:
+        call()
+    return str(en.value), str(zh.value)
+
+
+def test_a_refused_write_or_workspace_says_why_in_the_readers_language(home):
+    ws = _shop(home)
+    assert _english_and_chinese(
+        lambda: WP.set_settings(ws, WP.PrivacySettings(min_group=5), BOB, caller=SHARED)
+    ) == (
+        "only the owner of workspace 'ann-shop' (or an administrator, when it has no owner) may "
+        "change the privacy settings of it; you are signed in as bob@example.com and it is "
+        "shared with you to read only",
+        "只有工作区 'ann-shop' 的所有者（或在它没有所有者时由管理员）可以更改它的隐私设置；"
+        "您当前的登录身份是 bob@example.com，而它仅以只读方式共享给您",
+    )
+    assert _english_and_chinese(lambda: W.delete(ws.slug, caller=NOBODY)) == (
+        "only the owner of workspace 'ann-shop' may delete it; you are signed in as nobody "
+        "(not signed in)",
+        "只有工作区 'ann-shop' 的所有者可以删除它；您当前的登录身份是 无人（未登录）",
+    )
+    assert _english_and_chinese(lambda: A.check_open("ann-shop", STRANGER)) == (
+        "You do not have access to this workspace. Ask its owner to share it with "
+        "eve@example.com, or pick one of yours in the sidebar",
+        "您无权访问此工作区。请让它的所有者共享给 eve@example.com，或在侧边栏中选择您自己的工作区",
+    )
+    assert _english_and_chinese(lambda: A.check_open("no-shop", STRANGER)) == (
+        "there is no workspace 'no-shop'",
+        "没有工作区 'no-shop'",
+    )
+    assert _english_and_chinese(lambda: A.share(ws, ANN, ["eve"])) == (
+        "shared_with: expected e-mail addresses, found eve",
+        "shared_with：应为电子邮件地址，实际为 eve",
+    )
+    assert _english_and_chinese(lambda: roles.check_name("sample")) == (
+        "the name 'sample' is reserved for the built-in sample store; choose another name",
+        "名称 'sample' 已保留给内置的 sample 商店；请换一个名称",
+    )
+    assert ws.path.is_dir() and WP.settings(ws) == WP.PrivacySettings()  # nothing changed

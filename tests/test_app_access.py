@@ -102,6 +102,15 @@ def test_one_truncated_workspace_leaves_every_other_page_working_and_names_itsel
     message = at.error[0].value.replace("\\", "")
     assert f"Workspace {ann.slug} could not be opened" in message.replace("*", "")
     assert "cannot be read" in message and str(W.home()) not in message
+    # the same in Chinese: the app's sentence and the library's reason, the slug as data
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["ws"] = ann.slug
+    at.query_params["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    message = at.error[0].value.replace("\\", "").replace("*", "")
+    assert message.startswith(f"无法打开工作区 {ann.slug}：无法读取它的数据库（")
+    assert str(W.home()) not in message
 
 
 def test_a_missing_workspace_offers_only_the_workspaces_the_viewer_may_open(shops):
@@ -174,3 +183,14 @@ def test_the_sign_in_box_and_the_sharing_panel_speak_chinese(shops):
     assert "保存共享设置" in labels and "保存隐私设置" in labels
     assert at.text_area(key="ps_ws_share").label == "共享给（每行一个电子邮箱地址）"
     assert at.text_input(key="ps_priv_erase").label == "删除一位客户（输入其 ID）"
+
+
+def test_a_refused_workspace_says_why_in_chinese(shops):
+    at = _app(EVE, shops[0].slug)
+    at.query_params["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert at.error[0].value.replace("\\", "") == (
+        "您无权访问此工作区。请让它的所有者共享给 eve@example.com，或在侧边栏中选择您自己的工作区。"
+    )
+    assert not at.metric and "Acc Ann shop" not in _plain(at)

@@ -8,6 +8,9 @@ import polars as pl
 import pytest
 
 from profiling import workspace as W
+from profiling.present import viz
+from profiling.profiles.segments import segment_label
+from profiling.vocabulary import i18n
 from profiling.workspace import custom_segments as C
 from profiling.workspace.custom_segments import CustomSegment, CustomSegmentError, Rule
 
@@ -138,3 +141,48 @@ def test_a_workspace_without_custom_segments_lists_none_and_bad_saves_are_refuse
     with pytest.raises(CustomSegmentError, match="expected an operator among"):
         C.save(workspace, CustomSegment("Odd", (Rule("monetary", "~", 1),)))
     assert C.saved(workspace) == []
+
+
+# ---- in the reader's language (issue 28) -----------------------------------------------------
+def _message(call) -> str:
+    with pytest.raises(CustomSegmentError) as err:
+        call()
+    return str(err.value)
+
+
+def test_a_rule_that_cannot_apply_says_so_in_the_readers_language(profiles):
+    seg = CustomSegment("x", (Rule("frequency", ">", "lots"),))
+    english = "rule on 'frequency': expected a number, found 'lots'"
+    assert _message(lambda: C.members(profiles, seg)) == english
+    with i18n.language("zh"):
+        assert _message(lambda: C.members(profiles, seg)) == (
+            "关于 'frequency' 的规则：应为数字，实际为 'lots'"
+        )
+        assert _message(lambda: C.members(profiles, CustomSegment("x", ()))) == (
+            "分群 'x'：至少需要一条规则，实际没有"
+        )
+    assert _message(lambda: C.members(profiles, seg)) == english  # back to English after
+
+
+def test_everyone_else_is_stored_in_english_shown_in_chinese_and_reserved_in_both(profiles):
+    seg = CustomSegment("Loyal readers", (Rule("top_category", "==", "Books"),))
+    with i18n.language("zh"):
+        labelled, descs = C.describe_custom(profiles, seg, ["frequency"])
+        # the value in the data (and in exports) stays English
+        assert labelled["custom"].to_list() == ["Loyal readers", "Everyone else"] * 2
+        assert [d.segment for d in descs] == ["Loyal readers", "Everyone else"]
+        # where the Segments page shows it (sizes table, pickers, charts): the reader's words
+        assert segment_label("Everyone else") == "其他客户"
+        assert segment_label("Loyal readers") == "Loyal readers"  # a user's name: as typed
+        figure = viz.segment_sizes_figure(descs)
+        assert list(figure.data[0].y) == ["Loyal readers", "其他客户"]
+    assert segment_label("Everyone else") == "Everyone else"
+    # neither the English nor the Chinese word can name a segment, whatever the page's language
+    for name in ("Everyone else", "其他客户", " 其他客户 "):
+        assert _message(lambda n=name: C.check_name(n)) == (
+            "segment name: 'Everyone else' names the users outside the rule; choose another name"
+        )
+        with i18n.language("zh"):
+            assert _message(lambda n=name: C.check_name(n)) == (
+                "分群名称：'其他客户' 指规则之外的客户；请换一个名称"
+            )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from profiling.vocabulary import i18n
 from ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -134,3 +135,15 @@ def test_the_custom_segment_builder_speaks_chinese(clear_streamlit_caches):
     assert combine.options == ["全部条件", "任一条件"]
     assert any(c.value.startswith("每行一个条件") for c in at.caption)
     assert at.button(key="ps_cseg_save").label == "保存分群"
+    # the users outside the rule: "Everyone else" in the data, 其他客户 where the page shows it
+    with i18n.language("zh"):  # AppTest formats the selected options in this thread's language
+        at.text_input(key="ps_cseg_name_new").set_value("常客").run()
+        assert not at.exception and not at.error
+        assert at.selectbox(key="ps_members_custom").options == ["常客", "其他客户"]
+        assert "其他客户" in list(at.table[0].value.iloc[:, 0])  # the sizes table's segments
+        # and neither word can name a segment
+        at.text_input(key="ps_cseg_name_new").set_value("其他客户").run()
+    assert not at.exception
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        "分群名称：'其他客户' 指规则之外的客户；请换一个名称"
+    ]

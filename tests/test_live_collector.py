@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 from profiling import workspace as W
 from profiling.cli import main
 from profiling.errors import WorkspaceError
+from profiling.vocabulary import i18n
 from profiling.workspace import collector as C
 
 BASE = """user_id,item_id,event_type,timestamp,quantity,price
@@ -331,3 +332,14 @@ def test_a_rating_event_carries_its_score_into_the_users_rating_figures(tmp_path
     u1 = rated.snapshot().profiles.filter(pl.col("user_id") == "u1").row(0, named=True)
     # ratings 5 (stored) and 2 (sent): two ratings, mean 3.5
     assert u1["n_ratings"] == 2 and u1["rating_mean"] == 3.5
+
+
+def test_an_unknown_write_key_is_named_in_the_readers_language(ws):
+    def message() -> str:
+        with pytest.raises(WorkspaceError) as err:
+            C.revoke_write_key(ws, "gone")
+        return str(err.value)
+
+    assert message() == "workspace 'shop' has no write key 'gone'; its keys: none"
+    with i18n.language("zh"):
+        assert message() == "工作区 'shop' 没有写入密钥 'gone'；它的密钥：无"

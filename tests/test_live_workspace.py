@@ -11,8 +11,9 @@ from polars.testing import assert_frame_equal
 from profiling import workspace as W
 from profiling.errors import WorkspaceError
 from profiling.profiles.segments import rfm_segments
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
-from profiling.workspace import live
+from profiling.workspace import db, live, store
 from profiling.workspace.store import compute_snapshot
 from tests.test_live import assert_same_profiles, items_table, random_events
 
@@ -171,3 +172,25 @@ def test_the_stored_state_after_incremental_adds_is_the_state_of_every_event(hom
             assert_frame_equal(
                 got, expected.sort(keys), check_exact=False, rel_tol=1e-9, abs_tol=1e-9
             )
+
+
+def test_a_read_only_workspace_refuses_live_events_in_the_readers_language(home, tmp_path):
+    (tmp_path / "e.csv").write_text("user,item,when,qty,price\nu1,i1,2024-01-01 10:00,1,5\n")
+    ws = W.create("Frozen", str(tmp_path / "e.csv"))
+    with db.connect(ws.db_path) as con:  # as the built-in sample store is marked
+        con.execute("UPDATE meta SET value = 'true' WHERE key = 'readonly'")
+    store._META.clear()
+
+    def message() -> str:
+        with pytest.raises(WorkspaceError) as err:
+            live.add(ws, str(tmp_path / "e.csv"))
+        return str(err.value)
+
+    assert message() == (
+        "workspace 'frozen' is read-only (the built-in sample store); save your data as a "
+        "workspace of its own to add batches"
+    )
+    with i18n.language("zh"):
+        assert message() == (
+            "工作区 'frozen' 为只读（内置示例商店）；请把您的数据另存为一个工作区后再添加批次"
+        )

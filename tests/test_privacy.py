@@ -12,7 +12,7 @@ from profiling import workspace as W
 from profiling.data import privacy as P
 from profiling.errors import WorkspaceError
 from profiling.vocabulary import i18n
-from profiling.workspace import db
+from profiling.workspace import db, roles
 from profiling.workspace import privacy as WP
 from profiling.workspace.results import ResultStore
 
@@ -301,3 +301,52 @@ def test_pseudonymizing_a_stored_workspace_records_its_key_for_later_batches(sma
     assert CAROL in set(small_ws.dataset().events["user_id"])
     with pytest.raises(WorkspaceError, match="another key"):
         small_ws.add(_write(tmp_path, "e3.csv", EVENTS_2), pseudonym_key=b"x" * 16)
+
+
+# ---- in the reader's language (issue 28) -----------------------------------------------------
+def test_a_refused_erasure_reads_in_the_readers_language(small_ws):
+    def message() -> str:
+        with pytest.raises(WorkspaceError) as err:
+            WP.erase_user(small_ws, "nobody-here", "dpo@example.com")
+        return str(err.value)
+
+    assert message() == "user 'nobody-here' is not in workspace 'privacy-shop': nothing to erase"
+    with i18n.language("zh"):
+        assert message() == "客户 'nobody-here' 不在工作区 'privacy-shop' 中：没有可删除的内容"
+        with pytest.raises(WorkspaceError) as err:
+            WP.set_settings(small_ws, WP.PrivacySettings(min_group=1))
+        assert str(err.value) == ("privacy_min_group：应为 0（关闭）或至少 2 位客户，实际为 1")
+
+
+def test_the_audit_log_is_stored_as_recorded_and_read_in_the_readers_language(small_ws):
+    ws = small_ws
+    WP.set_settings(ws, WP.PrivacySettings(min_group=10), "dpo@example.com")
+    WP.set_settings(ws, WP.PrivacySettings(min_group=5), roles.LOCAL.label)
+    with db.connect(ws.db_path) as con:  # an entry of another version: a word not in the table
+        WP.record_audit(con, "export audience", "", "", "{}")
+    log = WP.audit_log(ws)
+    with i18n.language("zh"):
+        shown = WP.audit_text(log)
+    # stored in English, whatever language the page that shows it reads
+    assert log["action"].to_list() == ["privacy settings", "privacy settings", "export audience"]
+    assert log["requested_by"].to_list() == [
+        "dpo@example.com",
+        "local user (open mode)",
+        "unknown",
+    ]
+    assert WP.audit_log(ws).equals(log)
+    assert shown.columns == ["时间", "操作", "操作人", "客户（带密钥的摘要）", "详情"]
+    assert shown["操作"].to_list() == ["隐私设置", "隐私设置", "export audience"]
+    assert shown["操作人"].to_list() == ["dpo@example.com", "本地用户（开放模式）", "未知"]
+    assert shown["详情"].to_list() == log["details"].to_list()  # data, as recorded
+    assert shown["时间"].to_list() == log["requested_at"].to_list()
+    english = WP.audit_text(log)
+    assert english.columns == [
+        "when",
+        "what was done",
+        "requested by",
+        "user (keyed digest)",
+        "details",
+    ]
+    assert english["what was done"].to_list() == log["action"].to_list()
+    assert english["requested by"].to_list() == log["requested_by"].to_list()

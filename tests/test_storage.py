@@ -24,6 +24,7 @@ from profiling import private
 from profiling import workspace as W
 from profiling.data import ingest
 from profiling.errors import ProfilingError, WorkspaceError
+from profiling.vocabulary import i18n
 from profiling.workspace import db, formats, lock, store
 from profiling.workspace import privacy as WP
 from profiling.workspace import results as R
@@ -372,4 +373,60 @@ def test_why_a_snapshot_has_no_clusters_is_kept_in_english_whatever_the_language
     assert (seg.k, seg.k_curve) == (
         0,
         [{"error": "clustering needs at least 3 users. Got 2 instead."}],
+    )
+
+
+# ---- in the reader's language (issue 28) -----------------------------------------------------
+def _english_and_chinese(call, kind=WorkspaceError) -> tuple[str, str]:
+    with pytest.raises(kind) as en:
+        call()
+    with i18n.language("zh"), pytest.raises(kind) as zh:
+        call()
+    return str(en.value), str(zh.value)
+
+
+def test_storage_errors_read_in_the_readers_language(home, tmp_path, monkeypatch):
+    ws = W.create("Busy", str(tmp_path / "b1.csv"))
+    refused = []
+
+    def write(lang: str) -> None:
+        with i18n.language(lang):
+            try:
+                with lock.write_lock(ws.path, wait_s=0):
+                    pass
+            except W.WorkspaceBusy as exc:
+                refused.append(str(exc))
+
+    with lock.write_lock(ws.path):
+        for lang in ("en", "zh"):
+            t = threading.Thread(target=write, args=(lang,))
+            t.start()
+            t.join()
+    assert refused == [
+        "workspace 'busy' is busy: another save is still running after 0 s; try again when it "
+        "has finished",
+        "工作区 'busy' 正忙：另一项保存在 0 秒后仍在进行；请在它完成后重试",
+    ]
+    monkeypatch.setenv(lock.WAIT_ENV, "soon")
+    assert _english_and_chinese(lock.wait_seconds) == (
+        "PERSONA_STUDIO_LOCK_WAIT_S: expected a number of seconds, found 'soon'",
+        "PERSONA_STUDIO_LOCK_WAIT_S：应为秒数，实际为 'soon'",
+    )
+    foreign = tmp_path / "notes.duckdb"
+    foreign.write_text("hello")
+    assert _english_and_chinese(lambda: db.check_file(foreign)) == (
+        f"{foreign}: expected a DuckDB database written by Persona Studio, found a file that is "
+        "not a DuckDB database (5 bytes read at its start). Delete the workspace folder or "
+        "restore the file from a backup.",
+        f"{foreign}：应为 Persona Studio 写入的 DuckDB 数据库，实际是一个不是 DuckDB 数据库的文件"
+        "（在开头读取了 5 个字节）。请删除该工作区文件夹，或从备份恢复该文件。",
+    )
+    assert _english_and_chinese(
+        lambda: formats.refuse_newer(3, foreign), formats.NewerFormatError
+    ) == (
+        f"{foreign}: this workspace was made by a newer Persona Studio (storage format "
+        "persona-studio-workspace/3; this version reads up to persona-studio-workspace/2). "
+        "Upgrade Persona Studio to open it; it was left unchanged.",
+        f"{foreign}：此工作区由较新版本的 Persona Studio 创建（存储格式 persona-studio-workspace/3；"
+        "此版本最高读取 persona-studio-workspace/2）。请升级 Persona Studio 后再打开；工作区保持不变。",
     )

@@ -15,9 +15,11 @@ import pytest
 
 from profiling import workspace as W
 from profiling.cli import main
-from profiling.errors import WorkspaceError
+from profiling.errors import ProfilingError, WorkspaceError
+from profiling.vocabulary import i18n
 from profiling.workspace import migration as M
 from profiling.workspace import results as results_module
+from profiling.workspace import store
 from profiling.workspace.results import ResultStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -427,3 +429,66 @@ def test_meta_is_read_once_per_change_of_the_file(tmp_path, monkeypatch):
     con.execute("UPDATE meta SET value = 'Renamed' WHERE key = 'name'")
     con.close()
     assert ws.meta()["name"] == "Renamed"
+
+
+# ---- in the reader's language (issue 28) -----------------------------------------------------
+def _english_and_chinese(call, kind=WorkspaceError) -> tuple[str, str]:
+    with pytest.raises(kind) as en:
+        call()
+    with i18n.language("zh"), pytest.raises(kind) as zh:
+        call()
+    return str(en.value), str(zh.value)
+
+
+def test_workspace_errors_read_in_the_readers_language(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONA_STUDIO_HOME", str(tmp_path / "home"))
+    f = tmp_path / "log.csv"
+    f.write_text("user,item,when,qty,price\nu1,i1,2024-01-01 10:00,1,5\n")
+    ws = W.create("Lang Shop", f)
+    assert _english_and_chinese(lambda: W.create("Lang Shop", f)) == (
+        "a workspace named 'lang-shop' already exists; choose another name, or add the files "
+        "to it as a new batch",
+        "名为 'lang-shop' 的工作区已存在；请换一个名称，或把这些文件作为新批次添加到该工作区",
+    )
+    assert _english_and_chinese(lambda: W.create("!!!", f)) == (
+        "a workspace name needs at least one letter or digit; got '!!!' instead",
+        "工作区名称至少需要一个字母或数字，实际为 '!!!'",
+    )
+    folder = store.workspaces_dir()
+    assert _english_and_chinese(lambda: W.open_workspace("nope")) == (
+        f"no workspace named 'nope' in {folder}; workspaces: lang-shop",
+        f"{folder} 中没有名为 'nope' 的工作区；现有工作区：lang-shop",
+    )
+    assert _english_and_chinese(lambda: ws.set_setting("colour", "red")) == (
+        "workspace setting: expected one of currency, segment_scheme, got 'colour'",
+        "工作区设置：应为 currency, segment_scheme 之一，实际为 'colour'",
+    )
+
+
+def test_a_migration_between_dates_in_the_wrong_order_says_so_in_chinese():
+    a = pl.DataFrame({"user_id": ["a"], "rfm_segment": ["Loyal"]})
+    ev = pl.DataFrame(
+        schema={
+            "user_id": pl.String,
+            "event_type": pl.String,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "amount": pl.Float64,
+        }
+    )
+    assert _english_and_chinese(
+        lambda: M.migrate(a, a, "rfm_segment", events=ev, before_date=_ts(9), after_date=_ts(5)),
+        ProfilingError,
+    ) == (
+        "the earlier date must come before the later one; got 2024-01-09 and 2024-01-05",
+        "较早的日期必须在较晚的日期之前，实际为 2024-01-09 和 2024-01-05",
+    )
+    later = a.rename({"rfm_segment": "cluster_name"})
+    assert _english_and_chinese(
+        lambda: M.migrate(
+            a, later, "rfm_segment", events=ev, before_date=_ts(5), after_date=_ts(9)
+        ),
+        ProfilingError,
+    ) == (
+        "the later assignments have no column 'rfm_segment'",
+        "较晚日期的分群结果没有列 'rfm_segment'",
+    )

@@ -88,7 +88,7 @@ def _without_paths(text: str) -> str:
     """``text`` with the server's data folder left out of file paths (a viewer sees the
     workspace's own file, never where the server keeps its data)."""
     for root in (store.workspaces_dir(), W.home()):
-        text = text.replace(f"{root}/", "").replace(str(root), "the data folder")
+        text = text.replace(f"{root}/", "").replace(str(root), _("the data folder"))
     return text
 
 
@@ -123,7 +123,9 @@ def resolved_spec() -> WorkspaceRef | None:
         _not_found(slug, exc)
         return None
     except duckdb.Error as exc:  # a damaged file DuckDB opens but cannot read (truncated)
-        _not_found(slug, WorkspaceError(f"its database cannot be read ({exc})"))
+        _not_found(
+            slug, WorkspaceError(_("its database cannot be read ({error})").format(error=exc))
+        )
         return None
 
 
@@ -150,7 +152,9 @@ def active_dataset() -> Dataset | None:
         show_error(WorkspaceError(_without_paths(str(exc))))
         return None
     except duckdb.Error as exc:  # a damaged file DuckDB opens but cannot read (truncated)
-        text = f"workspace {ref.slug!r}: its database cannot be read ({exc})"
+        text = _("workspace {name}: its database cannot be read ({error})").format(
+            name=repr(ref.slug), error=exc
+        )
         show_error(WorkspaceError(_without_paths(text)))
         return None
 

@@ -413,7 +413,8 @@ def panel(slug: str) -> None:
     log = WP.audit_log(ws)
     if log.height:
         st.caption(_("Audit log"))
-        st.dataframe(log, hide_index=True, width="stretch")
+        # stored in English as recorded; headers and words said in the reader's language
+        st.dataframe(WP.audit_text(log), hide_index=True, width="stretch")
 
 
 def retraining_note(kind: str) -> None:

@@ -197,7 +197,8 @@ def guard_workspace(slug: str, email: str | None) -> None:
         st.error(missing_text(slug, visible(store.catalog(), email)), icon=":material/folder_off:")
         st.stop()
     except access.AccessDenied as exc:
-        st.error(escape_markdown(f"{exc}."), icon=":material/block:")
+        # the library's sentence, ended in the reader's language ("." / "。")
+        st.error(escape_markdown(_("{error}.").format(error=exc)), icon=":material/block:")
         st.stop()
 
 

@@ -148,14 +148,16 @@ def open_user(user_id: str) -> None:
 
 
 def member_rows(members: pl.DataFrame, segment_label, n: int = 1000) -> pl.DataFrame:
-    """The first ``n`` members as the members table shows them: RFM segment names in the
-    reader's language (``segment_label``) and a first column "profile" linking to each
-    member's profile in the active workspace."""
+    """The first ``n`` members as the members table shows them: RFM and custom segment names
+    (the custom segment's "Everyone else") in the reader's language (``segment_label``) and a
+    first column "profile" linking to each member's profile in the active workspace."""
     shown = members.head(n)
-    if "rfm_segment" in shown.columns:
-        names = shown["rfm_segment"].unique().drop_nulls().to_list()
+    for column in ("rfm_segment", "custom"):
+        if column not in shown.columns:
+            continue
+        names = shown[column].unique().drop_nulls().to_list()
         shown = shown.with_columns(
-            pl.col("rfm_segment").replace_strict(
+            pl.col(column).replace_strict(
                 {name: segment_label(name) for name in names},
                 default=None,
                 return_dtype=pl.String,

@@ -19,6 +19,9 @@ from profiling.vocabulary.i18n import gettext as _
 
 NO_PURCHASE = N_("No purchase yet")
 NO_SEGMENT = N_("no segment (new since the cutoff)")
+EVERYONE_ELSE = N_("Everyone else")
+"""The users outside a custom rule segment (``workspace.custom_segments.OUTSIDE``): stored in
+English in the segment column, said in the reader's language by :func:`segment_label`."""
 """An evaluation's test user without a training-period segment (new since its cutoff)."""
 REFUNDED_ALL = G.REFUNDED_EVERYTHING  # net spend <= 0 after refunds: not a visitor, not scored
 
@@ -196,7 +199,7 @@ def check_scheme(scheme: str) -> str:
 def segment_label(name: str) -> str:
     """A segment name in the current language (RFM segment and tier names are msgids;
     behaviour-group names composed from their words, :func:`cluster_label`; custom
-    segments are shown as they are)."""
+    segments are shown as they are, the users outside one, :data:`EVERYONE_ELSE`, translated)."""
     return _(name) if name in _KNOWN_NAMES else cluster_label(name)
 
 
@@ -1049,7 +1052,7 @@ def build_segments(
     return with_scheme(seg, profiles, scheme)
 
 
-_KNOWN_NAMES = frozenset(RFM_ORDER) | frozenset(TIER_ORDER) | {NO_SEGMENT}
+_KNOWN_NAMES = frozenset(RFM_ORDER) | frozenset(TIER_ORDER) | {NO_SEGMENT, EVERYONE_ELSE}
 
 
 def with_scheme(seg: Segmentation, profiles: pl.DataFrame, scheme: str) -> Segmentation:

@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 
 from profiling.errors import WorkspaceError
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import db
-from profiling.workspace.privacy import record_audit
+from profiling.workspace.privacy import ASSIGN_OWNER, record_audit
 from profiling.workspace.roles import (
     LOCAL,
     META_ERRORS,
@@ -92,7 +94,7 @@ def can_open(meta: dict, email: str | None, admins=()) -> bool:
 
 def can_delete(meta: dict, email: str | None) -> bool:
     """Only the owner deletes (an owner-less workspace must be claimed first)."""
-    owner, _ = access_of(meta)
+    owner, _shared = access_of(meta)
     return bool(owner) and email is not None and _norm(email) == owner
 
 
@@ -106,9 +108,11 @@ def check_open(slug: str, caller: Caller | None) -> Workspace:
     try:
         ws = open_workspace(slug)
     except WorkspaceMissing:
-        raise NoSuchWorkspace(f"there is no workspace {slug!r}") from None
+        raise NoSuchWorkspace(_("there is no workspace {name}").format(name=repr(slug))) from None
     except META_ERRORS:  # the sample store could not be built
-        raise AccessDenied(f"workspace {slug!r} cannot be opened now") from None
+        raise AccessDenied(
+            _("workspace {name} cannot be opened now").format(name=repr(slug))
+        ) from None
     if not caller.signed_in_mode:
         return ws
     try:
@@ -118,20 +122,26 @@ def check_open(slug: str, caller: Caller | None) -> Workspace:
         raise
     except META_ERRORS:
         raise AccessDenied(
-            f"workspace {slug!r} cannot be opened now: who may open it could not be checked "
-            "(its database is busy or damaged), so it stays closed. Try again in a minute; if "
-            "this persists, tell its owner or an administrator"
+            _(
+                "workspace {name} cannot be opened now: who may open it could not be checked "
+                "(its database is busy or damaged), so it stays closed. Try again in a minute; "
+                "if this persists, tell its owner or an administrator"
+            ).format(name=repr(slug))
         ) from None
     if who != NONE:
         return ws
     if not access_of(meta)[0] and not is_sample(meta):
         raise AccessDenied(
-            "You do not have access to this workspace: it was saved without sign-in, so it "
-            "has no owner yet. An administrator can assign it to its owner on the Data page"
+            _(
+                "You do not have access to this workspace: it was saved without sign-in, so it "
+                "has no owner yet. An administrator can assign it to its owner on the Data page"
+            )
         )
     raise AccessDenied(
-        "You do not have access to this workspace. Ask its owner to share it with "
-        f"{caller.label}, or pick one of yours in the sidebar"
+        _(
+            "You do not have access to this workspace. Ask its owner to share it with "
+            "{caller}, or pick one of yours in the sidebar"
+        ).format(caller=caller.label_text)
     )
 
 
@@ -152,7 +162,7 @@ def can_write(ws: Workspace, caller: Caller | None) -> bool:
     """True when ``caller`` may change ``ws`` (owner, or administrator of an owner-less one;
     everyone in :data:`LOCAL` mode); False also when it cannot be checked."""
     try:
-        require_owner(ws, caller, "change")
+        require_owner(ws, caller, N_("change"))
     except AccessDenied:
         return False
     return True
@@ -162,11 +172,13 @@ def check_delete(ws: Workspace, email: str | None) -> None:
     """Raise WorkspaceError unless ``email`` owns ``ws``."""
     meta = ws.meta()
     if not can_delete(meta, email):
-        owner, _ = access_of(meta)
-        who = owner or "nobody: an administrator must claim it first"
+        owner, _shared = access_of(meta)
+        who = owner or _("nobody: an administrator must claim it first")
         raise WorkspaceError(
-            f"only the owner of workspace {ws.slug!r} ({who}) can delete it; you are signed "
-            f"in as {email or 'nobody'}"
+            _(
+                "only the owner of workspace {name} ({owner}) can delete it; you are signed "
+                "in as {email}"
+            ).format(name=repr(ws.slug), owner=who, email=email or _("nobody"))
         )
 
 
@@ -175,23 +187,27 @@ def assign(ws: Workspace, by: str, owner: str, admins=()) -> str:
     owner handing it over); the shared-with list is kept. Returns the new owner.
     Raises WorkspaceError for anyone else, the sample store or an address without "@"."""
     meta = ws.meta()
-    current, _ = access_of(meta)
+    current, _shared = access_of(meta)
     if is_sample(meta):
-        raise WorkspaceError("the built-in sample store is public sample data: it has no owner")
+        raise WorkspaceError(_("the built-in sample store is public sample data: it has no owner"))
     if not (is_admin(by, admins) or (current and _norm(by) == current)):
         raise WorkspaceError(
-            f"only an administrator ([access] admins in the secrets) or the owner of workspace "
-            f"{ws.slug!r} can assign its owner; you are signed in as {by}"
+            _(
+                "only an administrator ([access] admins in the secrets) or the owner of "
+                "workspace {name} can assign its owner; you are signed in as {email}"
+            ).format(name=repr(ws.slug), email=by)
         )
     new = _norm(owner)
     if "@" not in new:
-        raise WorkspaceError(f"owner: expected an e-mail address, found {owner!r}")
+        raise WorkspaceError(
+            _("owner: expected an e-mail address, found {found}").format(found=repr(owner))
+        )
     with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         con.execute("DELETE FROM meta WHERE key = 'owner'")
         con.execute("INSERT INTO meta VALUES ('owner', ?)", [new])
         if "shared_with" not in meta:
             con.execute("INSERT INTO meta VALUES ('shared_with', '[]')")
-        record_audit(con, "assign owner", by, "", json.dumps({"from": current, "to": new}))
+        record_audit(con, ASSIGN_OWNER, by, "", json.dumps({"from": current, "to": new}))
     return new
 
 
@@ -199,16 +215,20 @@ def share(ws: Workspace, by: str, emails: list[str]) -> list[str]:
     """Set the people ``ws`` is shared with (only its owner may); returns the new list.
     Raises WorkspaceError for someone else or an address without "@"."""
     meta = ws.meta()
-    owner, _ = access_of(meta)
+    owner, _shared = access_of(meta)
     if not owner or _norm(by) != owner:
         raise WorkspaceError(
-            f"only the owner of workspace {ws.slug!r} ({owner or 'nobody'}) can share it; "
-            f"you are signed in as {by}"
+            _(
+                "only the owner of workspace {name} ({owner}) can share it; you are signed "
+                "in as {email}"
+            ).format(name=repr(ws.slug), owner=owner or _("nobody"), email=by)
         )
     clean = sorted({_norm(e) for e in emails if e.strip()} - {owner})
     bad = [e for e in clean if "@" not in e]
     if bad:
-        raise WorkspaceError(f"shared_with: expected e-mail addresses, found {', '.join(bad)}")
+        raise WorkspaceError(
+            _("shared_with: expected e-mail addresses, found {found}").format(found=", ".join(bad))
+        )
     with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):
         con.execute("DELETE FROM meta WHERE key = 'shared_with'")
         con.execute("INSERT INTO meta VALUES ('shared_with', ?)", [json.dumps(clean)])

@@ -35,6 +35,8 @@ import polars as pl
 from profiling.data import ingest
 from profiling.data.ingest import DUPLICATE
 from profiling.errors import DataValidationError, ProfilingError, WorkspaceError
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import db, faults, live
 from profiling.workspace import store as st
 from profiling.workspace.lock import write_lock
@@ -113,9 +115,11 @@ def create_write_key(
     """A new write key for ``ws``: (key id, key). The key is shown once; the workspace keeps
     only its SHA-256 digest. Only the workspace's owner (or an administrator of an
     owner-less one) may create one: ``caller`` (None = the local user, as for the CLI)."""
-    require_owner(ws, caller, "create write keys for")
+    require_owner(ws, caller, N_("create write keys for"))
     if ws.readonly:
-        raise WorkspaceError(f"workspace {ws.slug!r} is read-only: it takes no events")
+        raise WorkspaceError(
+            _("workspace {name} is read-only: it takes no events").format(name=repr(ws.slug))
+        )
     key_id = secrets.token_hex(4)
     key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     record = {
@@ -174,13 +178,15 @@ def list_write_keys(ws: st.Workspace) -> list[dict]:
 def revoke_write_key(ws: st.Workspace, key_id: str, caller: Caller | None = None) -> None:
     """Revoke a write key by id; requests with it are refused from now on. Only the
     workspace's owner (or an administrator of an owner-less one) may: ``caller``."""
-    require_owner(ws, caller, "revoke write keys of")
+    require_owner(ws, caller, N_("revoke write keys of"))
     keys = _keys(ws)
     left = [r for r in keys if r["id"] != key_id]
     if len(left) == len(keys):
-        known = ", ".join(r["id"] for r in keys) or "none"
+        known = ", ".join(r["id"] for r in keys) or _("none")
         raise WorkspaceError(
-            f"workspace {ws.slug!r} has no write key {key_id!r}; its keys: {known}"
+            _("workspace {name} has no write key {key}; its keys: {known}").format(
+                name=repr(ws.slug), key=repr(key_id), known=known
+            )
         )
     _save_keys(ws, left)
 
@@ -386,7 +392,11 @@ class Collector:
 
     def __post_init__(self) -> None:
         if self.ws.readonly:
-            raise WorkspaceError(f"workspace {self.ws.slug!r} is read-only: it takes no events")
+            raise WorkspaceError(
+                _("workspace {name} is read-only: it takes no events").format(
+                    name=repr(self.ws.slug)
+                )
+            )
         self.inbox.mkdir(parents=True, exist_ok=True)
         self.scratch.mkdir(parents=True, exist_ok=True)
         if self.ids_file.exists():

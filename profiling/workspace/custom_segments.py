@@ -21,7 +21,8 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from profiling.errors import ProfilingError
-from profiling.profiles.segments import SegmentDescription, describe_segments
+from profiling.profiles.segments import EVERYONE_ELSE, SegmentDescription, describe_segments
+from profiling.vocabulary import i18n
 from profiling.vocabulary import schema as S
 from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
@@ -33,7 +34,9 @@ _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (name VARCHAR PRIMARY KEY, definition VARCHAR, "
     "saved_at TIMESTAMPTZ, saved_by VARCHAR)"
 )
-OUTSIDE = "Everyone else"
+OUTSIDE = EVERYONE_ELSE
+"""The value of the segment column for the users outside the rule: stored in English (data and
+exports keep it), shown in the reader's language by ``segments.segment_label``."""
 MAX_NAME = 80
 
 #: operator -> plain words in English (shown through ``_()`` in the rule builder and in
@@ -94,8 +97,10 @@ class CustomSegment:
             return cls(str(data["name"]), rules, str(data.get("combine", "and")))
         except (KeyError, TypeError) as exc:
             raise CustomSegmentError(
-                f"a saved custom segment: expected name, combine and rules (feature, op, "
-                f"value); found {data!r}"
+                _(
+                    "a saved custom segment: expected name, combine and rules (feature, op, "
+                    "value); found {found}"
+                ).format(found=repr(data))
             ) from exc
 
 
@@ -118,7 +123,11 @@ def _number(text: object, label: str) -> float:
     except ValueError:
         value = math.nan
     if math.isnan(value) or math.isinf(value):
-        raise CustomSegmentError(f"rule on {label}: expected a number, found {text!r}")
+        raise CustomSegmentError(
+            _("rule on {feature}: expected a number, found {found}").format(
+                feature=label, found=repr(text)
+            )
+        )
     return value
 
 
@@ -131,7 +140,9 @@ def _date(text: object, label: str) -> datetime:
         d = date.fromisoformat(str(text).strip()[:10])
     except ValueError:
         raise CustomSegmentError(
-            f"rule on {label}: expected a date as YYYY-MM-DD, found {text!r}"
+            _("rule on {feature}: expected a date as YYYY-MM-DD, found {found}").format(
+                feature=label, found=repr(text)
+            )
         ) from None
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
@@ -145,18 +156,24 @@ def _rule_expr(profiles_schema: pl.Schema, rule: Rule) -> pl.Expr:
     label = repr(rule.feature)
     if rule.feature not in profiles_schema or rule.feature == S.USER_ID:
         raise CustomSegmentError(
-            f"rule on {label}: expected one of the profile features; found no such feature "
-            f"in this workspace's profiles"
+            _(
+                "rule on {feature}: expected one of the profile features; found no such feature "
+                "in this workspace's profiles"
+            ).format(feature=label)
         )
     dtype = profiles_schema[rule.feature]
     ops = allowed_ops(dtype)
     if rule.op not in ops:
         raise CustomSegmentError(
-            f"rule on {label}: expected an operator among {', '.join(ops)} for this feature; "
-            f"found {rule.op!r}"
+            _(
+                "rule on {feature}: expected an operator among {allowed} for this feature; "
+                "found {found}"
+            ).format(feature=label, allowed=", ".join(ops), found=repr(rule.op))
         )
     if rule.value is None or str(rule.value).strip() == "":
-        raise CustomSegmentError(f"rule on {label}: expected a value; found none")
+        raise CustomSegmentError(
+            _("rule on {feature}: expected a value; found none").format(feature=label)
+        )
     col = pl.col(rule.feature)
     compare = {
         ">": col.__gt__,
@@ -170,7 +187,9 @@ def _rule_expr(profiles_schema: pl.Schema, rule: Rule) -> pl.Expr:
         text = str(rule.value).strip().lower()
         if text not in ("true", "false", "yes", "no"):
             raise CustomSegmentError(
-                f"rule on {label}: expected yes or no (true or false); found {rule.value!r}"
+                _("rule on {feature}: expected yes or no (true or false); found {found}").format(
+                    feature=label, found=repr(rule.value)
+                )
             )
         return compare[rule.op](pl.lit(text in ("true", "yes")))
     if dtype.is_numeric():
@@ -193,18 +212,31 @@ def _rule_expr(profiles_schema: pl.Schema, rule: Rule) -> pl.Expr:
     return text_col == text if rule.op == "==" else text_col != text
 
 
+def reserved_names() -> frozenset[str]:
+    """The names no custom segment may take, lower-cased: :data:`OUTSIDE` in every language
+    (a segment named 其他所有人 would read like the users outside the rule on a Chinese page)."""
+    return frozenset(
+        i18n.translations(lang).gettext(OUTSIDE).lower() for lang in i18n.LANGUAGES
+    ) | {OUTSIDE.lower()}
+
+
 def check_name(name: str) -> str:
-    """The name stripped; raises CustomSegmentError when empty, too long or reserved."""
+    """The name stripped; raises CustomSegmentError when empty, too long or reserved
+    (:func:`reserved_names`)."""
     clean = " ".join(str(name).split())
     if not clean:
-        raise CustomSegmentError("segment name: expected a few words; found an empty name")
+        raise CustomSegmentError(_("segment name: expected a few words; found an empty name"))
     if len(clean) > MAX_NAME:
         raise CustomSegmentError(
-            f"segment name: expected at most {MAX_NAME} characters; found {len(clean)}"
+            _("segment name: expected at most {most} characters; found {found}").format(
+                most=MAX_NAME, found=len(clean)
+            )
         )
-    if clean.lower() == OUTSIDE.lower():
+    if clean.lower() in reserved_names():
         raise CustomSegmentError(
-            f"segment name: {OUTSIDE!r} names the users outside the rule; choose another name"
+            _("segment name: {name} names the users outside the rule; choose another name").format(
+                name=repr(_(OUTSIDE))
+            )
         )
     return clean
 
@@ -219,10 +251,14 @@ def expression(profiles: pl.DataFrame, segment: CustomSegment) -> pl.Expr:
         the message names the feature and what it expected.
     """
     if segment.combine not in ("and", "or"):
-        raise CustomSegmentError(f"combine: expected 'and' or 'or'; found {segment.combine!r}")
+        raise CustomSegmentError(
+            _("combine: expected 'and' or 'or'; found {found}").format(found=repr(segment.combine))
+        )
     if not segment.rules:
         raise CustomSegmentError(
-            f"segment {segment.name!r}: expected at least one rule; found none"
+            _("segment {name}: expected at least one rule; found none").format(
+                name=repr(segment.name)
+            )
         )
     schema = profiles.schema
     exprs = [_rule_expr(schema, r).fill_null(False) for r in segment.rules]
@@ -275,14 +311,19 @@ def save(ws: Workspace, segment: CustomSegment, saved_by: str = "") -> CustomSeg
     cleaned name. Rules are checked for shape here; against profiles by :func:`check`."""
     seg = CustomSegment(check_name(segment.name), tuple(segment.rules), segment.combine)
     if seg.combine not in ("and", "or"):
-        raise CustomSegmentError(f"combine: expected 'and' or 'or'; found {seg.combine!r}")
+        raise CustomSegmentError(
+            _("combine: expected 'and' or 'or'; found {found}").format(found=repr(seg.combine))
+        )
     if not seg.rules:
-        raise CustomSegmentError(f"segment {seg.name!r}: expected at least one rule; found none")
+        raise CustomSegmentError(
+            _("segment {name}: expected at least one rule; found none").format(name=repr(seg.name))
+        )
     for r in seg.rules:
         if r.op not in OPERATORS:
             raise CustomSegmentError(
-                f"rule on {r.feature!r}: expected an operator among {', '.join(OPERATORS)}; "
-                f"found {r.op!r}"
+                _("rule on {feature}: expected an operator among {allowed}; found {found}").format(
+                    feature=repr(r.feature), allowed=", ".join(OPERATORS), found=repr(r.op)
+                )
             )
     definition = json.dumps(seg.to_dict(), default=str)
     with workspace_lock(ws.slug), db.connect(ws.db_path) as con, db.transaction(con):

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from profiling.errors import WorkspaceError
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import formats
 from profiling.workspace.lock import write_lock
 
@@ -31,14 +32,16 @@ def check_file(path: Path) -> None:
     """Raise when ``path`` exists but is not a DuckDB database (DuckDB would overwrite a
     foreign file of a few bytes instead of refusing it)."""
     if not path.exists():
-        raise WorkspaceError(f"{path}: the workspace database is missing")
+        raise WorkspaceError(_("{path}: the workspace database is missing").format(path=path))
     with open(path, "rb") as fh:
         head = fh.read(16)
     if len(head) < 12 or head[8:12] != _MAGIC:
         raise WorkspaceError(
-            f"{path}: expected a DuckDB database written by Persona Studio, found a file that "
-            f"is not a DuckDB database ({len(head)} bytes read at its start). Delete the "
-            "workspace folder or restore the file from a backup."
+            _(
+                "{path}: expected a DuckDB database written by Persona Studio, found a file that "
+                "is not a DuckDB database ({n} bytes read at its start). Delete the "
+                "workspace folder or restore the file from a backup."
+            ).format(path=path, n=len(head))
         )
 
 
@@ -79,11 +82,17 @@ def _open(path: Path, wait_s: float) -> Iterator:
             if "lock" in str(exc).lower() and time.monotonic() < deadline:
                 time.sleep(0.1)
                 continue
-            raise WorkspaceError(f"{path}: cannot open the workspace database ({exc})") from None
+            raise WorkspaceError(
+                _("{path}: cannot open the workspace database ({error})").format(
+                    path=path, error=exc
+                )
+            ) from None
         except duckdb.Error as exc:
             raise WorkspaceError(
-                f"{path}: expected a Persona Studio workspace database, DuckDB could not open "
-                f"it: {str(exc).splitlines()[0]}"
+                _(
+                    "{path}: expected a Persona Studio workspace database, DuckDB could not "
+                    "open it: {error}"
+                ).format(path=path, error=str(exc).splitlines()[0])
             ) from None
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -205,9 +214,10 @@ def upgrade(path: Path) -> int:
             step = formats.UPGRADES.get(version)
             if step is None:
                 raise WorkspaceError(
-                    f"{path}: storage format {formats.PREFIX}{version} is too old for this "
-                    f"version of Persona Studio (it reads {FORMAT}); create the workspace again "
-                    "from its files"
+                    _(
+                        "{path}: storage format {found} is too old for this version of Persona "
+                        "Studio (it reads {expected}); create the workspace again from its files"
+                    ).format(path=path, found=f"{formats.PREFIX}{version}", expected=FORMAT)
                 )
             step(con, path, write_table)
             version += 1

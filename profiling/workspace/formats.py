@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 from profiling.errors import WorkspaceError
+from profiling.vocabulary.i18n import gettext as _
 
 PREFIX = "persona-studio-workspace/"
 VERSION = 2
@@ -42,8 +43,10 @@ def parse(value: str | None, path: Path) -> int:
     m = re.fullmatch(re.escape(PREFIX) + r"(\d+)", value.strip())
     if not m:
         raise WorkspaceError(
-            f"{path}: expected a workspace format like {FORMAT!r} in its meta table, "
-            f"found {value!r}"
+            _(
+                "{path}: expected a workspace format like {expected} in its meta table, "
+                "found {found}"
+            ).format(path=path, expected=repr(FORMAT), found=repr(value))
         )
     return int(m.group(1))
 
@@ -64,9 +67,11 @@ def read_version(con, path: Path) -> int | None:
 def refuse_newer(version: int, path: Path) -> None:
     if version > VERSION:
         raise NewerFormatError(
-            f"{path}: this workspace was made by a newer Persona Studio (storage format "
-            f"{PREFIX}{version}; this version reads up to {FORMAT}). Upgrade Persona Studio "
-            "to open it; it was left unchanged."
+            _(
+                "{path}: this workspace was made by a newer Persona Studio (storage format "
+                "{found}; this version reads up to {expected}). Upgrade Persona Studio "
+                "to open it; it was left unchanged."
+            ).format(path=path, found=f"{PREFIX}{version}", expected=FORMAT)
         )
 
 
@@ -121,7 +126,9 @@ def _v1_to_v2(con, path: Path, write_table) -> None:
     for sid, blob in rows:
         if blob is None:
             raise WorkspaceError(
-                f"{path}: snapshot {sid} has no segmentation stored; cannot upgrade"
+                _("{path}: snapshot {snapshot} has no segmentation stored; cannot upgrade").format(
+                    path=path, snapshot=sid
+                )
             )
         try:
             # the one place a pickle is read from the database: a version-1 workspace this
@@ -129,9 +136,16 @@ def _v1_to_v2(con, path: Path, write_table) -> None:
             seg = pickle.loads(blob)  # noqa: S301 - see the comment above
         except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError) as exc:
             raise WorkspaceError(
-                f"{path}: snapshot {sid} was saved in storage format {PREFIX}1 and cannot be "
-                f"read by this version ({type(exc).__name__}: {exc}); the workspace was left "
-                "unchanged. Create the workspace again from its files."
+                _(
+                    "{path}: snapshot {snapshot} was saved in storage format {found} and cannot "
+                    "be read by this version ({error}); the workspace was left unchanged. "
+                    "Create the workspace again from its files."
+                ).format(
+                    path=path,
+                    snapshot=sid,
+                    found=f"{PREFIX}1",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
             ) from None
         write_table(con, f"assignments_{sid}", seg.assignments)
         texts[sid] = segmentation_json(seg)

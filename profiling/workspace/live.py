@@ -28,6 +28,8 @@ from profiling.errors import WorkspaceError
 from profiling.profiles import incremental as I
 from profiling.profiles.features import add_tags
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import db, faults, formats
 from profiling.workspace import store as st
 from profiling.workspace.roles import Caller, require_owner
@@ -167,11 +169,13 @@ def add(
     Like the ordinary add, only the workspace's owner (or an administrator of an owner-less
     one) may add: ``caller`` (None = the local user, as for the CLI and the collector, whose
     write key only an owner could create)."""
-    require_owner(ws, caller, "add events to")
+    require_owner(ws, caller, N_("add events to"))
     if ws.readonly:
         raise WorkspaceError(
-            f"workspace {ws.slug!r} is read-only (the built-in sample store); save your "
-            "data as a workspace of its own to add batches"
+            _(
+                "workspace {name} is read-only (the built-in sample store); save your "
+                "data as a workspace of its own to add batches"
+            ).format(name=repr(ws.slug))
         )
     sources = {"events": events, "users": users, "items": items}
     maps = {"events": events_map, "users": users_map, "items": items_map}

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from profiling.errors import WorkspaceError
+from profiling.vocabulary.i18n import gettext as _
 
 LOCK_FILE = "write.lock"
 WAIT_ENV = "PERSONA_STUDIO_LOCK_WAIT_S"
@@ -42,7 +43,11 @@ def wait_seconds() -> float:
     try:
         return max(float(raw), 0.0) if raw else DEFAULT_WAIT_S
     except ValueError as exc:
-        raise WorkspaceError(f"{WAIT_ENV}: expected a number of seconds, found {raw!r}") from exc
+        raise WorkspaceError(
+            _("{variable}: expected a number of seconds, found {found}").format(
+                variable=WAIT_ENV, found=repr(raw)
+            )
+        ) from exc
 
 
 def _table() -> dict:
@@ -73,7 +78,9 @@ def write_lock(folder: str | os.PathLike, *, wait_s: float | None = None) -> Ite
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except FileNotFoundError:
-        raise WorkspaceError(f"{folder}: the workspace folder is gone") from None
+        raise WorkspaceError(
+            _("{folder}: the workspace folder is gone").format(folder=folder)
+        ) from None
     limit = wait_seconds() if wait_s is None else wait_s
     deadline = time.monotonic() + limit
     try:
@@ -84,8 +91,10 @@ def write_lock(folder: str | os.PathLike, *, wait_s: float | None = None) -> Ite
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise WorkspaceBusy(
-                        f"workspace {Path(folder).name!r} is busy: another save is still "
-                        f"running after {limit:g} s; try again when it has finished"
+                        _(
+                            "workspace {name} is busy: another save is still running after "
+                            "{seconds} s; try again when it has finished"
+                        ).format(name=repr(Path(folder).name), seconds=f"{limit:g}")
                     ) from None
                 time.sleep(_POLL_S)
         table[key] = (fd, 1)

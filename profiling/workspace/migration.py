@@ -116,12 +116,17 @@ def migrate(
     """
     if before_date >= after_date:
         raise ProfilingError(
-            f"the earlier date must come before the later one; got {before_date:%Y-%m-%d} "
-            f"and {after_date:%Y-%m-%d}"
+            _("the earlier date must come before the later one; got {before} and {after}").format(
+                before=f"{before_date:%Y-%m-%d}", after=f"{after_date:%Y-%m-%d}"
+            )
         )
-    for name, frame in (("earlier", before), ("later", after)):
+    for name, frame in ((N_("earlier"), before), (N_("later"), after)):
         if column not in frame.columns:
-            raise ProfilingError(f"the {name} assignments have no column {column!r}")
+            raise ProfilingError(
+                _("the {name} assignments have no column {column}").format(
+                    name=_(name), column=repr(column)
+                )
+            )
     b = before.select(S.USER_ID, pl.col(column).alias("from_segment"))
     a = after.select(S.USER_ID, pl.col(column).alias("to_segment"))
     inactive = inactive_since(events, before_date, after_date).with_columns(
@@ -177,7 +182,7 @@ def match_clusters(
 
     feats = [f for f in features if f in profiles_before.columns and f in profiles_after.columns]
     if not feats:
-        raise ProfilingError("the two dates share no clustering feature to match clusters by")
+        raise ProfilingError(_("the two dates share no clustering feature to match clusters by"))
     both = pl.concat(
         [profiles_before.select(S.USER_ID, *feats), profiles_after.select(S.USER_ID, *feats)],
         how="vertical_relaxed",

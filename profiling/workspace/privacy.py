@@ -42,8 +42,28 @@ from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import db
 from profiling.workspace.results import ResultStore
-from profiling.workspace.roles import Caller, require_owner
+from profiling.workspace.roles import CALLER_WORDS, Caller, require_owner
 from profiling.workspace.store import Workspace, key_check, workspace_lock
+
+# What the audit log records, stored in English as written here and said in the reader's
+# language where the log is shown (:func:`audit_text`).
+ASSIGN_OWNER = N_("assign owner")
+PRIVACY_SETTINGS = N_("privacy settings")
+ERASE_USER = N_("erase user")
+PSEUDONYMIZE_IDS = N_("pseudonymize ids")
+UNKNOWN_CALLER = N_("unknown")
+AUDIT_WORDS = frozenset(
+    {ASSIGN_OWNER, PRIVACY_SETTINGS, ERASE_USER, PSEUDONYMIZE_IDS, UNKNOWN_CALLER} | CALLER_WORDS
+)
+"""The stored words of the audit log's ``action`` and ``requested_by`` columns (msgids)."""
+AUDIT_COLUMNS: dict[str, str] = {
+    "requested_at": N_("when"),
+    "action": N_("what was done"),
+    "requested_by": N_("requested by"),
+    "subject_digest": N_("user (keyed digest)"),
+    "details": N_("details"),
+}
+"""The audit log's columns -> their headers where it is shown (msgids)."""
 
 AUDIT_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS audit (requested_at TIMESTAMPTZ, action VARCHAR, requested_by VARCHAR, "
@@ -84,14 +104,18 @@ def set_settings(
     """Store suppression and DP settings (pseudonymization is switched on by
     :func:`pseudonymize_workspace`, which rewrites the stored ids). Raises WorkspaceError for
     a k below 0 or a non-positive epsilon; AccessDenied unless ``caller`` is the owner."""
-    require_owner(ws, caller, "change the privacy settings of")
+    require_owner(ws, caller, N_("change the privacy settings of"))
     if new.min_group < 0 or new.min_group == 1:
         raise WorkspaceError(
-            f"privacy_min_group: expected 0 (off) or at least 2 users; found {new.min_group}"
+            _("privacy_min_group: expected 0 (off) or at least 2 users; found {found}").format(
+                found=new.min_group
+            )
         )
     if new.dp_epsilon is not None and not new.dp_epsilon > 0:
         raise WorkspaceError(
-            f"privacy_dp_epsilon: expected a positive number; found {new.dp_epsilon}"
+            _("privacy_dp_epsilon: expected a positive number; found {found}").format(
+                found=new.dp_epsilon
+            )
         )
     current = settings(ws)
     meta = new.to_meta()
@@ -100,7 +124,7 @@ def set_settings(
         for key, value in meta.items():
             con.execute("DELETE FROM meta WHERE key = ?", [key])
             con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
-        record_audit(con, "privacy settings", requested_by, "", json.dumps(meta))
+        record_audit(con, PRIVACY_SETTINGS, requested_by, "", json.dumps(meta))
 
 
 AUDIT_KEY_ENV = "PERSONA_STUDIO_AUDIT_KEY"
@@ -120,8 +144,10 @@ def audit_key() -> bytes:
         key = path.read_bytes()
         if len(key) < 16:
             raise WorkspaceError(
-                f"{path}: expected a secret of at least 16 bytes, found {len(key)}; delete the "
-                f"file (a new one is made) or set {AUDIT_KEY_ENV}"
+                _(
+                    "{path}: expected a secret of at least 16 bytes, found {found}; delete the "
+                    "file (a new one is made) or set {variable}"
+                ).format(path=path, found=len(key), variable=AUDIT_KEY_ENV)
             ) from None
         return key
     key = secrets.token_bytes(32)
@@ -140,7 +166,7 @@ def record_audit(con, action: str, who: str, subject: str, details: str) -> None
     digest = subject_digest(subject) if subject else ""
     con.execute(
         "INSERT INTO audit VALUES (?, ?, ?, ?, ?)",
-        [datetime.now(UTC), action, who or "unknown", digest, details],
+        [datetime.now(UTC), action, who or UNKNOWN_CALLER, digest, details],
     )
 
 
@@ -158,6 +184,17 @@ def audit_log(ws: Workspace) -> pl.DataFrame:
                 }
             )
         return db.read(con, "SELECT * FROM audit ORDER BY requested_at")
+
+
+def audit_text(log: pl.DataFrame) -> pl.DataFrame:
+    """The audit log (:func:`audit_log`) as a reader sees it, in the language of the
+    context: the same rows in the same order, headers from :data:`AUDIT_COLUMNS`, and the
+    stored words of ``action`` and ``requested_by`` (:data:`AUDIT_WORDS`) translated. An
+    address, a word not in the table (an entry of another version), the digest and the
+    details are shown as stored, never dropped."""
+    words = [c for c in ("action", "requested_by") if c in log.columns]
+    shown = log.with_columns(pl.col(c).replace({w: _(w) for w in AUDIT_WORDS}) for c in words)
+    return shown.rename({c: _(h) for c, h in AUDIT_COLUMNS.items() if c in shown.columns})
 
 
 def _user_tables(con) -> list[str]:
@@ -226,9 +263,13 @@ def erase_user(
     Raises WorkspaceError when the workspace is read-only or the user is not in it, and
     AccessDenied unless ``caller`` is the owner (None = the local user).
     """
-    require_owner(ws, caller, "erase users from")
+    require_owner(ws, caller, N_("erase users from"))
     if ws.readonly:
-        raise WorkspaceError(f"workspace {ws.slug!r} is read-only: nothing can be erased from it")
+        raise WorkspaceError(
+            _("workspace {name} is read-only: nothing can be erased from it").format(
+                name=repr(ws.slug)
+            )
+        )
     rows: dict[str, int] = {}
     with workspace_lock(ws), db.connect(ws.db_path) as con, db.transaction(con):
         found = con.execute("SELECT count(*) FROM events WHERE user_id = ?", [user_id]).fetchone()[
@@ -240,7 +281,9 @@ def erase_user(
         )
         if not found and not in_users:
             raise WorkspaceError(
-                f"user {user_id!r} is not in workspace {ws.slug!r}: nothing to erase"
+                _("user {user} is not in workspace {name}: nothing to erase").format(
+                    user=repr(user_id), name=repr(ws.slug)
+                )
             )
         per_snapshot = con.execute(
             "SELECT s.snapshot_id, count(e.user_id) FROM snapshots s LEFT JOIN events e "
@@ -282,7 +325,7 @@ def erase_user(
             "sources_rewritten": rewritten,
             "sources_removed": removed,
         }
-        record_audit(con, "erase user", requested_by, user_id, json.dumps(details))
+        record_audit(con, ERASE_USER, requested_by, user_id, json.dumps(details))
     ResultStore(ws.results_dir).mark_stale(
         ERASED_REASON.format(when=f"{now:%Y-%m-%d %H:%M}", who=requested_by or "unknown")
     )
@@ -356,9 +399,11 @@ def pseudonymize_workspace(
     maps/results (they hold the raw ids), and switch ``privacy_pseudonymize`` on. Returns the
     number of distinct ids replaced. Raises WorkspaceError when already pseudonymized and
     AccessDenied unless ``caller`` is the owner (None = the local user)."""
-    require_owner(ws, caller, "pseudonymize the user ids of")
+    require_owner(ws, caller, N_("pseudonymize the user ids of"))
     if settings(ws).pseudonymize:
-        raise WorkspaceError(f"workspace {ws.slug!r} already has pseudonymized ids")
+        raise WorkspaceError(
+            _("workspace {name} already has pseudonymized ids").format(name=repr(ws.slug))
+        )
     with workspace_lock(ws), db.connect(ws.db_path) as con, db.transaction(con):
         ids = set()
         tables = _user_tables(con)
@@ -396,7 +441,7 @@ def pseudonymize_workspace(
         version = hashlib.blake2b(f"{old}|pseudonymized".encode(), digest_size=16).hexdigest()
         con.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [version])
         con.execute("UPDATE snapshots SET data_version = ?", [version])
-        record_audit(con, "pseudonymize ids", requested_by, "", json.dumps({"ids": len(lookup)}))
+        record_audit(con, PSEUDONYMIZE_IDS, requested_by, "", json.dumps({"ids": len(lookup)}))
     for folder in (ws.results_dir, ws.maps_dir):
         shutil.rmtree(folder, ignore_errors=True)
     for rel in sources:

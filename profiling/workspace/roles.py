@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import duckdb
 
 from profiling.errors import ProfilingError, WorkspaceError
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 
 RESERVED = frozenset({"sample"})
 """Slugs of built-in workspaces: users can neither create nor delete a workspace so named."""
@@ -59,10 +61,29 @@ class Caller:
 
     @property
     def label(self) -> str:
-        """How the audit log and messages name the caller."""
+        """How the audit log names the caller (stored as it is: an address, or one of
+        :data:`CALLER_WORDS` in English)."""
         if not self.signed_in_mode:
-            return "local user (open mode)"
-        return norm(self.email) if self.email else "nobody (not signed in)"
+            return LOCAL_USER
+        return norm(self.email) if self.email else NOBODY
+
+    @property
+    def label_text(self) -> str:
+        """:attr:`label` in the language of the context (an address as it is)."""
+        return label_text(self.label)
+
+
+LOCAL_USER = N_("local user (open mode)")
+NOBODY = N_("nobody (not signed in)")
+CALLER_WORDS = frozenset({LOCAL_USER, NOBODY})
+"""The callers without an address, as the audit log stores them (English msgids)."""
+
+
+def label_text(label: str) -> str:
+    """A caller's label (:attr:`Caller.label`, also as stored in the audit log) in the
+    language of the context: the words of :data:`CALLER_WORDS` translated, an address or
+    any other stored text as it is."""
+    return _(label) if label in CALLER_WORDS else label
 
 
 LOCAL = Caller(None, (), signed_in_mode=False)
@@ -86,8 +107,10 @@ def access_of(meta: dict) -> tuple[str, list[str]]:
         shared = None
     if not isinstance(shared, list) or not all(isinstance(s, str) for s in shared):
         raise AccessDenied(
-            f"workspace {meta.get('slug', '')!r}: its list of people it is shared with cannot "
-            "be read, so nobody but its owner is let in"
+            _(
+                "workspace {name}: its list of people it is shared with cannot be read, so "
+                "nobody but its owner is let in"
+            ).format(name=repr(meta.get("slug", "")))
         )
     return norm(meta.get("owner") or ""), [norm(s) for s in shared]
 
@@ -117,9 +140,10 @@ def role(meta: dict, caller: Caller) -> str:
 
 
 def require_owner(ws, caller: Caller | None, action: str, *, admin: bool = True) -> None:
-    """Raise AccessDenied unless ``caller`` may ``action`` (e.g. "erase users from")
-    workspace ``ws``: its owner, or (with ``admin``) an administrator of an owner-less
-    workspace. None means :data:`LOCAL`.
+    """Raise AccessDenied unless ``caller`` may ``action`` (e.g. "erase users from", an
+    English msgid marked with ``N_`` by the caller, said in the reader's language in the
+    message) workspace ``ws``: its owner, or (with ``admin``) an administrator of an
+    owner-less workspace. None means :data:`LOCAL`.
 
     Fails closed: when the workspace's meta cannot be read, nobody but the local user may
     change it."""
@@ -133,16 +157,23 @@ def require_owner(ws, caller: Caller | None, action: str, *, admin: bool = True)
         raise
     except META_ERRORS:
         raise AccessDenied(
-            f"cannot check who may {action} workspace {ws.slug!r}: its settings could not be "
-            "read (the database is busy or damaged). Nothing was changed; try again later"
+            _(
+                "cannot check who may {action} workspace {name}: its settings could not be "
+                "read (the database is busy or damaged). Nothing was changed; try again later"
+            ).format(action=_(action), name=repr(ws.slug))
         ) from None
     if who not in (WRITERS if admin else {OWNER}):
         raise AccessDenied(
-            f"only the owner of workspace {ws.slug!r}"
-            + (" (or an administrator, when it has no owner)" if admin else "")
-            + f" may {action} it; "
-            f"you are signed in as {caller.label}"
-            + (" and it is shared with you to read only" if who == READER else "")
+            _(
+                "only the owner of workspace {name}{or_admin} may {action} it; you are signed "
+                "in as {caller}{read_only}"
+            ).format(
+                name=repr(ws.slug),
+                or_admin=_(" (or an administrator, when it has no owner)") if admin else "",
+                action=_(action),
+                caller=caller.label_text,
+                read_only=_(" and it is shared with you to read only") if who == READER else "",
+            )
         )
 
 
@@ -151,5 +182,7 @@ def check_name(slug: str, meta: dict | None = None) -> None:
     ``meta`` marks the workspace being made as that built-in)."""
     if slug in RESERVED and (meta or {}).get(BUILTIN_KEY) != slug:
         raise WorkspaceError(
-            f"the name {slug!r} is reserved for the built-in {slug} store; choose another name"
+            _(
+                "the name {name} is reserved for the built-in {slug} store; choose another name"
+            ).format(name=repr(slug), slug=slug)
         )

@@ -47,6 +47,8 @@ from profiling.data.dataset import (
 )
 from profiling.errors import ProfilingError, WorkspaceError
 from profiling.vocabulary import schema as S
+from profiling.vocabulary.i18n import N_
+from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import db, formats
 from profiling.workspace.lock import write_lock
 from profiling.workspace.roles import (
@@ -98,7 +100,9 @@ def slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
     if not slug:
         raise WorkspaceError(
-            f"a workspace name needs at least one letter or digit; got {name!r} instead"
+            _("a workspace name needs at least one letter or digit; got {name} instead").format(
+                name=repr(name)
+            )
         )
     return slug
 
@@ -237,8 +241,10 @@ class Workspace:
         with db.connect(self.db_path) as con:
             if not db.has_table(con, "meta"):
                 raise WorkspaceError(
-                    f"{self.db_path}: a DuckDB database, but not a Persona Studio workspace "
-                    "(it has no 'meta' table)"
+                    _(
+                        "{path}: a DuckDB database, but not a Persona Studio workspace "
+                        "(it has no 'meta' table)"
+                    ).format(path=self.db_path)
                 )
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         _META[key] = (db.stamp(self.db_path), meta)
@@ -253,7 +259,9 @@ class Workspace:
         workspace's meta table; None removes it. Data and its version are unchanged."""
         if key not in SETTINGS:
             raise WorkspaceError(
-                f"workspace setting: expected one of {', '.join(SETTINGS)}, got {key!r}"
+                _("workspace setting: expected one of {settings}, got {key}").format(
+                    settings=", ".join(SETTINGS), key=repr(key)
+                )
             )
         with (
             workspace_lock(self),
@@ -337,8 +345,10 @@ class Workspace:
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
             if expect_version is not None and meta["data_version"] != expect_version:
                 raise WorkspaceChanged(
-                    f"workspace {self.slug!r} was updated while it was being opened; "
-                    "reload the page to see the new data"
+                    _(
+                        "workspace {name} was updated while it was being opened; "
+                        "reload the page to see the new data"
+                    ).format(name=repr(self.slug))
                 )
             events = db.read(con, "SELECT * EXCLUDE (batch_id) FROM events")
             users = db.read(con, "SELECT * FROM users") if db.has_table(con, "users") else None
@@ -364,15 +374,21 @@ class Workspace:
                 row = con.execute("SELECT max(snapshot_id) FROM snapshots").fetchone()
                 snapshot_id = row[0] if row else None
                 if snapshot_id is None:
-                    raise WorkspaceError(f"workspace {self.slug!r} has no profile snapshot yet")
+                    raise WorkspaceError(
+                        _("workspace {name} has no profile snapshot yet").format(
+                            name=repr(self.slug)
+                        )
+                    )
             row = con.execute(
                 "SELECT as_of, data_version, segmentation FROM snapshots WHERE snapshot_id = ?",
                 [snapshot_id],
             ).fetchone()
             if row is None:
                 raise WorkspaceError(
-                    f"workspace {self.slug!r} has no snapshot {snapshot_id}; "
-                    f"see `python -m profiling workspace show {self.slug}`"
+                    _(
+                        "workspace {name} has no snapshot {snapshot}; "
+                        "see `python -m profiling workspace show {slug}`"
+                    ).format(name=repr(self.slug), snapshot=snapshot_id, slug=self.slug)
                 )
             profiles = db.read(con, f"SELECT * FROM {db.quoted(f'profiles_{snapshot_id}')}")  # noqa: S608 - identifiers pass through db.quoted, values are bound parameters
             assignments = db.read(
@@ -436,11 +452,13 @@ class Workspace:
         configured key; it must be the workspace's key, so a returning user keeps their
         pseudonym) and its raw files are not kept. With sign-in, only the owner (or an
         administrator of an owner-less workspace) may: ``caller`` (None = the local user)."""
-        require_owner(self, caller, "add data to")
+        require_owner(self, caller, N_("add data to"))
         if self.readonly:
             raise WorkspaceError(
-                f"workspace {self.slug!r} is read-only (the built-in sample store); save your "
-                "data as a workspace of its own to add batches"
+                _(
+                    "workspace {name} is read-only (the built-in sample store); save your "
+                    "data as a workspace of its own to add batches"
+                ).format(name=repr(self.slug))
             )
         with workspace_lock(self):
             return add_batch_locked(
@@ -463,8 +481,9 @@ class Workspace:
             now = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()[0]
             if now != ds.fingerprint:
                 raise WorkspaceChanged(
-                    f"workspace {self.slug!r} changed while its snapshot was computed; "
-                    "compute it again"
+                    _(
+                        "workspace {name} changed while its snapshot was computed; compute it again"
+                    ).format(name=repr(self.slug))
                 )
             return store_snapshot(con, ds, profiles, seg, label or "manual", when)
 
@@ -641,7 +660,9 @@ def upsert(old: pl.DataFrame | None, new: pl.DataFrame | None, key: str) -> pl.D
         both = pl.concat([old, new], how="diagonal_relaxed")
     except (pl.exceptions.PolarsError, TypeError) as exc:
         raise WorkspaceError(
-            f"the new {key.split('_')[0]}s table does not fit the workspace's: {exc}"
+            _("the new {table} table does not fit the workspace's: {error}").format(
+                table=f"{key.split('_')[0]}s", error=exc
+            )
         ) from None
     return both.unique(key, keep="last", maintain_order=True)
 
@@ -778,9 +799,11 @@ def resolve_key(meta: dict, key: bytes | None) -> bytes | None:
     expected = meta.get("privacy_key_check")
     if expected and key_check(key) != expected:
         raise WorkspaceError(
-            f"workspace {meta.get('slug', '')!r} pseudonymizes user ids with another key than "
-            "the one given: the same user would get two pseudonyms. Use the key the workspace "
-            "was created with (pseudonym_key in the secrets or $PERSONA_STUDIO_PSEUDONYM_KEY)"
+            _(
+                "workspace {name} pseudonymizes user ids with another key than the one given: "
+                "the same user would get two pseudonyms. Use the key the workspace was created "
+                "with (pseudonym_key in the secrets or $PERSONA_STUDIO_PSEUDONYM_KEY)"
+            ).format(name=repr(meta.get("slug", "")))
         )
     return key
 
@@ -845,7 +868,9 @@ def _add_copied(ws: Workspace, meta: dict, files, maps, progress, key) -> BatchR
         ]
         if (now_id, now_fps) != (batch_id, fps):
             raise WorkspaceChanged(
-                f"workspace {ws.slug!r} changed while the batch was being prepared; add it again"
+                _(
+                    "workspace {name} changed while the batch was being prepared; add it again"
+                ).format(name=repr(ws.slug))
             )
         db.append(con, "events", fresh.with_columns(pl.lit(batch_id, pl.Int32).alias("batch_id")))
         for table, frame in (("users", combined.users), ("items", combined.items)):
@@ -923,9 +948,11 @@ def open_workspace(name_or_slug: str) -> Workspace:
             return Workspace(path)
     if name_or_slug == SAMPLE_SLUG:
         return ensure_sample()
-    known = ", ".join(w.slug for w in list_workspaces()) or "none yet"
+    known = ", ".join(w.slug for w in list_workspaces()) or _("none yet")
     raise WorkspaceMissing(
-        f"no workspace named {name_or_slug!r} in {workspaces_dir()}; workspaces: {known}"
+        _("no workspace named {name} in {folder}; workspaces: {known}").format(
+            name=repr(name_or_slug), folder=workspaces_dir(), known=known
+        )
     )
 
 
@@ -968,8 +995,10 @@ def create(
     target = root / slug
     if target.exists():
         raise WorkspaceError(
-            f"a workspace named {slug!r} already exists; choose another name, or add the "
-            f"files to it as a new batch"
+            _(
+                "a workspace named {name} already exists; choose another name, or add the "
+                "files to it as a new batch"
+            ).format(name=repr(slug))
         )
     tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", dir=root))
     try:
@@ -1060,7 +1089,9 @@ def _create_in(
         tmp.rename(target)
     except OSError:
         if target.exists():
-            raise WorkspaceError(f"a workspace named {slug!r} already exists") from None
+            raise WorkspaceError(
+                _("a workspace named {name} already exists").format(name=repr(slug))
+            ) from None
         raise
     return files
 
@@ -1071,9 +1102,11 @@ def delete(name_or_slug: str, caller: Caller | None = None) -> str:
     ws = open_workspace(name_or_slug)
     if ws.slug in RESERVED:
         raise WorkspaceError(
-            f"the workspace {ws.slug!r} is reserved for a built-in store and cannot be deleted"
+            _("the workspace {name} is reserved for a built-in store and cannot be deleted").format(
+                name=repr(ws.slug)
+            )
         )
-    require_owner(ws, caller, "delete", admin=False)
+    require_owner(ws, caller, N_("delete"), admin=False)
     trash = ws.path.with_name(f".deleted.{ws.slug}.{os.getpid()}")
     with workspace_lock(ws):
         ws.path.rename(trash)  # gone from the catalog at once, even if removal is slow
@@ -1159,10 +1192,12 @@ def ensure_sample() -> Workspace:
                 meta = {}
             if not is_builtin_sample(meta):
                 raise SampleFolderTaken(
-                    f"the workspace folder {SAMPLE_SLUG!r} is not the built-in sample store "
-                    "(it has no builtin mark, or it cannot be read), so it was left untouched "
-                    "and the sample store is not available; rename or remove that folder to "
-                    "get the sample store back"
+                    _(
+                        "the workspace folder {name} is not the built-in sample store "
+                        "(it has no builtin mark, or it cannot be read), so it was left "
+                        "untouched and the sample store is not available; rename or remove "
+                        "that folder to get the sample store back"
+                    ).format(name=repr(SAMPLE_SLUG))
                 )
             if meta.get("sample_version") == version:
                 return ws
