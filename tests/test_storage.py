@@ -374,6 +374,10 @@ def test_why_a_snapshot_has_no_clusters_is_kept_in_english_whatever_the_language
         0,
         [{"error": "clustering needs at least 3 users. Got 2 instead."}],
     )
+    with i18n.language("zh"):  # a snapshot made without clusters says so the same way
+        _profiles, seg = store.compute_snapshot(load_dataset(str(log)), clusters=False)
+        assert clustering_error_text(seg.k_curve[0]["error"]) == "未要求生成聚类"
+    assert seg.k_curve == [{"error": "clusters were not asked for"}]
 
 
 # ---- in the reader's language (issue 28) -----------------------------------------------------

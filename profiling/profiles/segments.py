@@ -395,7 +395,13 @@ def default_cluster_features(profiles: pl.DataFrame) -> list[str]:
 UNKNOWN_CLUSTER_FEATURES = N_("unknown profile features for clustering: {names}")
 TOO_FEW_TO_CLUSTER = N_("clustering needs at least 3 users. Got {n} instead.")
 NO_TWO_CLUSTERS = N_("no k in the range gives at least two clusters")
-CLUSTERING_ERRORS = (UNKNOWN_CLUSTER_FEATURES, TOO_FEW_TO_CLUSTER, NO_TWO_CLUSTERS)
+CLUSTERS_NOT_ASKED = N_("clusters were not asked for")
+CLUSTERING_ERRORS = (
+    UNKNOWN_CLUSTER_FEATURES,
+    TOO_FEW_TO_CLUSTER,
+    NO_TWO_CLUSTERS,
+    CLUSTERS_NOT_ASKED,
+)
 """Why users of a dataset could not be clustered (a snapshot keeps the reason in English)."""
 
 

@@ -495,6 +495,8 @@ def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None, *, cluste
     segments only (k = 0) and says why in ``k_curve``."""
     from profiling.profiles.features import add_tags, build_profiles
     from profiling.profiles.segments import (
+        CLUSTERS_NOT_ASKED,
+        ClusteringError,
         Segmentation,
         build_segments,
         describe_features,
@@ -505,7 +507,7 @@ def compute_snapshot(ds: Dataset, as_of: datetime | str | None = None, *, cluste
     profiles = add_tags(build_profiles(ds, as_of=as_of))
     try:
         if not clusters:
-            raise ProfilingError("clusters were not asked for")
+            raise ClusteringError(CLUSTERS_NOT_ASKED)
         return profiles, build_segments(profiles)
     except ProfilingError as exc:
         base = profiles.select(S.USER_ID)
