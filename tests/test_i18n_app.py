@@ -118,6 +118,50 @@ def test_a_fragment_made_with_the_helper_sets_the_language_first(monkeypatch):
     assert block.__name__ == "block"
 
 
+def test_no_cached_function_fixes_its_spinner_text_when_its_module_is_imported():
+    # st.cache_resource(show_spinner="Building user profiles…") showed English on a Chinese
+    # page while a big store loaded
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    fixed = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("ui", "app_pages")
+        for path in sorted((root / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(r"show_spinner=[\"']", line)
+    ]
+    assert fixed == [], "use ui.i18n.cached for a spinner text: " + ", ".join(fixed)
+
+
+def test_a_cached_functions_spinner_reads_in_the_page_language(monkeypatch):
+    import contextlib
+
+    import ui.i18n as ui_i18n
+
+    said, computed = [], []
+
+    @contextlib.contextmanager
+    def spinner(text):
+        said.append(text)
+        yield
+
+    monkeypatch.setattr(ui_i18n.st, "spinner", spinner)
+
+    @ui_i18n.cached(i18n.N_("Building user profiles…"), max_entries=2)
+    def build(n):
+        computed.append(n)
+        return n * 2
+
+    build.clear()
+    with i18n.language("zh"):
+        assert build(3) == 6
+    assert build(3) == 6  # from the cache
+    assert computed == [3] and said == ["正在构建用户画像…", "Building user profiles…"]
+    build.clear()
+    assert build(3) == 6 and computed == [3, 3]
+
+
 def test_the_custom_segment_builder_speaks_chinese(clear_streamlit_caches):
     at = _app()
     at.query_params[state.LANG_PARAM] = "zh"

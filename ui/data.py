@@ -19,9 +19,11 @@ from profiling.data import ingest
 from profiling.data.dataset import Dataset
 from profiling.errors import ProfilingError, WorkspaceError
 from profiling.vocabulary import fmt, i18n
+from profiling.vocabulary.i18n import N_
 from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import store
 from ui import security, state
+from ui.i18n import cached
 from ui.labels import CANONICAL_HEADERS
 from ui.text import escape_markdown, show_error
 
@@ -64,7 +66,7 @@ def switch_to(slug: str) -> None:
     st.query_params.pop(state.USER_PARAM, None)
 
 
-@st.cache_resource(max_entries=1, show_spinner="Preparing the sample store…")
+@cached(N_("Preparing the sample store…"), max_entries=1)
 def _sample() -> str:
     return W.ensure_sample().slug
 
@@ -129,7 +131,7 @@ def resolved_spec() -> WorkspaceRef | None:
         return None
 
 
-@st.cache_resource(max_entries=4, show_spinner="Opening the workspace…")
+@cached(N_("Opening the workspace…"), max_entries=4)
 def _load(key: str, _ref: WorkspaceRef) -> Dataset:
     # the version must match the one the page resolved: a refresh committed in between
     # raises (nothing cached) instead of filing new data under the old version's key

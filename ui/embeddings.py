@@ -16,7 +16,9 @@ import streamlit as st
 
 from profiling.jobs import Job
 from profiling.profiles import embeddings as E
+from profiling.vocabulary.i18n import N_
 from ui import data, profiles, recommenders
+from ui.i18n import cached
 from ui.jobs import MAPS, runtime
 
 WARM_UP = "umap-warm-up"
@@ -54,7 +56,7 @@ class MapInput:
     fingerprint: str
 
 
-@st.cache_resource(max_entries=8, show_spinner="Preparing the map's input…")  # shared, not copied
+@cached(N_("Preparing the map's input…"), max_entries=8)  # shared, not copied
 def _input(spec_key: str, _spec: data.WorkspaceRef, source: str, max_users: int) -> MapInput:
     prof = profiles.profiles_for(_spec)
     if source == "profile":

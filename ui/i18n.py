@@ -93,3 +93,24 @@ def fragment(func=None, *, run_every: float | None = None):
         return st.fragment(in_language, run_every=run_every)
 
     return wrap(func) if func is not None else wrap
+
+
+def cached(spinner: str, **kwargs):
+    """``st.cache_resource`` whose spinner reads in the page's language: ``spinner`` is an
+    English msgid (marked with ``N_`` where it is written), said when a call has to compute.
+    Streamlit fixes a cached function's own spinner text when the module is imported.
+    ``.clear()`` clears the cache as Streamlit's does."""
+
+    def wrap(f):
+        cached = st.cache_resource(show_spinner=False, **kwargs)(f)
+
+        @functools.wraps(f)
+        def with_spinner(*args, **kw):
+            # the spinner appears only after half a second: a cache hit never shows it
+            with st.spinner(i18n.gettext(spinner)):
+                return cached(*args, **kw)
+
+        with_spinner.clear = cached.clear
+        return with_spinner
+
+    return wrap

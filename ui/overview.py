@@ -12,8 +12,10 @@ import streamlit as st
 from profiling.data.ingest.report import MISSING_USER
 from profiling.profiles import overview as O
 from profiling.vocabulary import fmt
+from profiling.vocabulary.i18n import N_
 from ui import data
 from ui.data import WorkspaceRef
+from ui.i18n import cached
 
 CURRENCY_KEY = "ps_currency"
 """Session-state key of the currency chosen for a read-only workspace (the sample)."""
@@ -24,7 +26,7 @@ def _kind(spec_key: str, _spec: WorkspaceRef) -> str:
     return O.log_kind(data.load(_spec).events)
 
 
-@st.cache_resource(max_entries=24, show_spinner="Counting orders…")
+@cached(N_("Counting orders…"), max_entries=24)
 def _compare(spec_key: str, _spec: WorkspaceRef, start: datetime, end: datetime) -> O.Comparison:
     return O.compare(data.load(_spec).events, start, end)
 
@@ -39,7 +41,7 @@ def _funnel(spec_key: str, _spec: WorkspaceRef, start: datetime, end: datetime) 
     return O.funnel(data.load(_spec).events, start, end)
 
 
-@st.cache_resource(max_entries=6, show_spinner="Building cohorts…")
+@cached(N_("Building cohorts…"), max_entries=6)
 def _cohorts(spec_key: str, _spec: WorkspaceRef, months: int) -> pl.DataFrame:
     return O.cohort_retention(data.load(_spec).events, months)
 

@@ -27,21 +27,23 @@ from profiling.profiles.segments import (
     with_scheme,
 )
 from profiling.profiles.users import ProfileNeighbours
+from profiling.vocabulary.i18n import N_
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
 from ui import data
 from ui.data import WorkspaceRef
+from ui.i18n import cached
 from ui.jobs import PROFILES, WORKSPACE, runtime
 
 
-@st.cache_resource(max_entries=4, show_spinner="Reading the latest profile snapshot…")
+@cached(N_("Reading the latest profile snapshot…"), max_entries=4)
 def _snapshot(spec_key: str, _spec: WorkspaceRef):
     """The latest stored snapshot if it was built from this data version, else None."""
     snap = _spec.workspace().snapshot()
     return snap if snap.data_version == _spec.version else None
 
 
-@st.cache_resource(max_entries=4, show_spinner="Building user profiles…")
+@cached(N_("Building user profiles…"), max_entries=4)
 def _profiles(spec_key: str, _spec: WorkspaceRef) -> pl.DataFrame:
     snap = _snapshot(spec_key, _spec)
     if snap is not None:
@@ -83,7 +85,7 @@ def _named(spec_key: str, _spec: WorkspaceRef, k: int | str, method: str, scheme
     return with_scheme(seg, _profiles(spec_key, _spec), scheme)
 
 
-@st.cache_resource(max_entries=12, show_spinner="Finding segments (trying k = 3..10)…")
+@cached(N_("Finding segments (trying k = 3..10)…"), max_entries=12)
 def _base_segmentation(
     spec_key: str, _spec: WorkspaceRef, k: int | str, method: str
 ) -> Segmentation:
@@ -239,7 +241,7 @@ def assignment_of(user_id: str, k: int | str = "auto", method: str = "kmeans") -
     return {} if i is None else seg.assignments.row(i, named=True)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Indexing the profiles for similar users…")
+@cached(N_("Indexing the profiles for similar users…"), max_entries=4)
 def _neighbours(spec_key: str, _spec: WorkspaceRef) -> ProfileNeighbours:
     return ProfileNeighbours(_profiles(spec_key, _spec))
 

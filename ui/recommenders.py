@@ -45,6 +45,7 @@ from profiling.vocabulary.i18n import gettext as _
 from profiling.workspace import training
 from profiling.workspace.results import ResultStore
 from ui import data, persist, profiles
+from ui.i18n import cached
 from ui.jobs import COMPARE, LOADS, WORKSPACE, runtime
 
 __all__ = ["PROTOCOLS"]
@@ -75,7 +76,7 @@ def relevance(relevant: tuple[str, ...] | None, threshold: float | None) -> Rele
     return _relevance(spec.key(), spec, relevant, threshold)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Splitting the log…")
+@cached(N_("Splitting the log…"), max_entries=4)
 def _splits(
     spec_key: str, _spec: data.WorkspaceRef, protocol: str, relevant: tuple[str, ...]
 ) -> list[Split]:
