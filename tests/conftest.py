@@ -207,3 +207,15 @@ def stop_app(proc: subprocess.Popen, log) -> None:
         proc.kill()
         proc.wait(timeout=15)
     log.close()
+
+
+def raised_in_both(call, kind: type[BaseException] = Exception) -> tuple[str, str]:
+    """The message of the ``kind`` error ``call()`` raises in English, then in Chinese (a
+    library error is worded in the language of the context it is raised in)."""
+    from profiling.vocabulary import i18n
+
+    with pytest.raises(kind) as en:
+        call()
+    with i18n.language("zh"), pytest.raises(kind) as zh:
+        call()
+    return str(en.value), str(zh.value)

@@ -10,11 +10,11 @@ import pytest
 
 from profiling import workspace as W
 from profiling.errors import WorkspaceError
-from profiling.vocabulary import i18n
 from profiling.workspace import access as A
 from profiling.workspace import db, roles, store
 from profiling.workspace import privacy as WP
 from tests._access_fixtures import ANN, BOB, DPO, EVE, EVENTS, hold_lock, truncate_db
+from tests.conftest import raised_in_both
 
 
 def test_only_the_owner_and_people_shared_with_can_open_an_owned_workspace():
@@ -311,13 +311,8 @@ def test_ensure_sample_keeps_its_own_marked_build(home):
 
 
 # ---- in the reader's language (issue 28) -----------------------------------------------------
-def _english_and_chinese(call) -> tuple[str, str]:
-    """The message of the WorkspaceError ``call`` raises in English, then under Chinese."""
-    with pytest.raises(WorkspaceError) as en:
-        call()
-    with i18n.language("zh"), pytest.raises(WorkspaceError) as zh:
-        call()
-    return str(en.value), str(zh.value)
+def _english_and_chinese(call, kind=WorkspaceError) -> tuple[str, str]:
+    return raised_in_both(call, kind)
 
 
 def test_a_refused_write_or_workspace_says_why_in_the_readers_language(home):

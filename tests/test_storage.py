@@ -29,6 +29,7 @@ from profiling.workspace import db, formats, lock, store
 from profiling.workspace import privacy as WP
 from profiling.workspace import results as R
 from profiling.workspace.results import ResultStore
+from tests.conftest import raised_in_both
 
 cli_main = importlib.import_module("profiling.cli.main")  # the package's `main` is the function
 ROOT = Path(__file__).resolve().parent.parent
@@ -382,11 +383,7 @@ def test_why_a_snapshot_has_no_clusters_is_kept_in_english_whatever_the_language
 
 # ---- in the reader's language (issue 28) -----------------------------------------------------
 def _english_and_chinese(call, kind=WorkspaceError) -> tuple[str, str]:
-    with pytest.raises(kind) as en:
-        call()
-    with i18n.language("zh"), pytest.raises(kind) as zh:
-        call()
-    return str(en.value), str(zh.value)
+    return raised_in_both(call, kind)
 
 
 def test_storage_errors_read_in_the_readers_language(home, tmp_path, monkeypatch):

@@ -16,11 +16,11 @@ import pytest
 from profiling import workspace as W
 from profiling.cli import main
 from profiling.errors import ProfilingError, WorkspaceError
-from profiling.vocabulary import i18n
 from profiling.workspace import migration as M
 from profiling.workspace import results as results_module
 from profiling.workspace import store
 from profiling.workspace.results import ResultStore
+from tests.conftest import raised_in_both
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -433,11 +433,7 @@ def test_meta_is_read_once_per_change_of_the_file(tmp_path, monkeypatch):
 
 # ---- in the reader's language (issue 28) -----------------------------------------------------
 def _english_and_chinese(call, kind=WorkspaceError) -> tuple[str, str]:
-    with pytest.raises(kind) as en:
-        call()
-    with i18n.language("zh"), pytest.raises(kind) as zh:
-        call()
-    return str(en.value), str(zh.value)
+    return raised_in_both(call, kind)
 
 
 def test_workspace_errors_read_in_the_readers_language(tmp_path, monkeypatch):
