@@ -237,7 +237,9 @@ def test_why_users_cannot_be_clustered_is_kept_in_english_and_read_in_chinese():
         assert clustering_error_text("unknown profile features for clustering: nope, gone") == (
             "用于聚类的画像指标未知：nope, gone"
         )
-        assert clustering_error_text("clusters were not asked for") == "clusters were not asked for"
+        assert clustering_error_text("clusters were not asked for") == "未要求生成聚类"
+        # a reason in no known shape (saved by another version) is shown as stored
+        assert clustering_error_text("the moon was full") == "the moon was full"
 
 
 @pytest.mark.slow
