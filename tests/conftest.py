@@ -21,15 +21,19 @@ ARTIFACTS = ROOT / "test-artifacts"
 # The longest test files, longest first. `make test` runs the suite on two workers, each
 # taking a whole file at a time (pytest-xdist's loadfile): starting the long files first
 # keeps one worker from being left with a long file at the end while the other is idle.
-LONGEST_FIRST = (
+LONGEST_FIRST = (  # by their measured time in a full run, longest first
     "test_e2e_journeys.py",
-    "test_app_predictions.py",
-    "test_e2e.py",
-    "test_engines_spark.py",
     "test_app.py",
-    "test_e2e_auth.py",
     "test_e2e_layout.py",
+    "test_i18n_e2e.py",
+    "test_e2e.py",
+    "test_app_predictions.py",
+    "test_engines_spark.py",
     "test_app_models.py",
+    "test_e2e_auth.py",
+    "test_e2e_payload.py",
+    "test_recommenders.py",
+    "test_sample_signals.py",
 )
 
 
