@@ -135,18 +135,16 @@ def test_no_cached_function_fixes_its_spinner_text_when_its_module_is_imported()
 
 
 def test_a_cached_functions_spinner_reads_in_the_page_language(monkeypatch):
-    import contextlib
-
     import ui.i18n as ui_i18n
 
     said, computed = [], []
+    real = ui_i18n.st.cache_resource
 
-    @contextlib.contextmanager
-    def spinner(text):
-        said.append(text)
-        yield
+    def cache_resource(*, show_spinner, **kwargs):
+        said.append(show_spinner)  # the text Streamlit shows while a call computes
+        return real(show_spinner=show_spinner, **kwargs)
 
-    monkeypatch.setattr(ui_i18n.st, "spinner", spinner)
+    monkeypatch.setattr(ui_i18n.st, "cache_resource", cache_resource)
 
     @ui_i18n.cached(i18n.N_("Building user profiles…"), max_entries=2)
     def build(n):
@@ -156,8 +154,8 @@ def test_a_cached_functions_spinner_reads_in_the_page_language(monkeypatch):
     build.clear()
     with i18n.language("zh"):
         assert build(3) == 6
-    assert build(3) == 6  # from the cache
-    assert computed == [3] and said == ["正在构建用户画像…", "Building user profiles…"]
+    assert build(3) == 6  # from the cache: one cache whatever the language
+    assert computed == [3] and said == ["Building user profiles…", "正在构建用户画像…"]
     build.clear()
     assert build(3) == 6 and computed == [3, 3]
 

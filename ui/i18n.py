@@ -97,20 +97,26 @@ def fragment(func=None, *, run_every: float | None = None):
 
 def cached(spinner: str, **kwargs):
     """``st.cache_resource`` whose spinner reads in the page's language: ``spinner`` is an
-    English msgid (marked with ``N_`` where it is written), said when a call has to compute.
-    Streamlit fixes a cached function's own spinner text when the module is imported.
-    ``.clear()`` clears the cache as Streamlit's does."""
+    English msgid (marked with ``N_`` where it is written). Streamlit fixes a cached
+    function's spinner text when it is decorated, so there is one decoration per language,
+    made on first use; they share one cache (Streamlit keys it by the function), and the
+    spinner shows only when a call has to compute. ``.clear()`` clears that cache."""
 
     def wrap(f):
-        cached = st.cache_resource(show_spinner=False, **kwargs)(f)
+        by_language: dict[str, object] = {}
+
+        def decorated(lang: str):
+            if lang not in by_language:
+                with i18n.language(lang):
+                    text = i18n.gettext(spinner)
+                by_language[lang] = st.cache_resource(show_spinner=text, **kwargs)(f)
+            return by_language[lang]
 
         @functools.wraps(f)
-        def with_spinner(*args, **kw):
-            # the spinner appears only after half a second: a cache hit never shows it
-            with st.spinner(i18n.gettext(spinner)):
-                return cached(*args, **kw)
+        def in_language(*args, **kw):
+            return decorated(i18n.get_language())(*args, **kw)
 
-        with_spinner.clear = cached.clear
-        return with_spinner
+        in_language.clear = lambda: decorated(i18n.DEFAULT).clear()
+        return in_language
 
     return wrap
